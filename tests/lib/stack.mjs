@@ -1,0 +1,258 @@
+// Test harness: starts real huddle processes (fcgi, sidecars, nginx,
+// redis-server) on free loopback ports, and stops them by PID.
+//
+//   const stack = await startStack({ sidecars: 1 });
+//   ... fetch(stack.url + '/') ...
+//   await stack.stop();           // SIGTERM each, then check sanitizer output
+//
+// Binaries come from $HUDDLE_BUILD_DIR (scripts/test.sh points it at the
+// sanitizer build), falling back to build/. Every process started here is
+// killed if the test process exits early, so no test leaves one behind.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const BUILD = process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
+export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+
+const live = new Set();
+process.on('exit', () => {
+    for (const p of live) {
+        try { process.kill(p.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+});
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh private directory under the system temp dir. */
+export function tmpDir(prefix) {
+    return fs.mkdtempSync(path.join(os.tmpdir(), `huddle-${prefix}-`));
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+/** Resolves once something accepts TCP (or unix-socket) connections. */
+export async function waitForConnect(target, timeoutMs = 10000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const ok = await new Promise((resolve) => {
+            const sock = typeof target === 'string'
+                ? net.connect(target) : net.connect(target.port, target.host || '127.0.0.1');
+            sock.once('connect', () => { sock.destroy(); resolve(true); });
+            sock.once('error', () => resolve(false));
+        });
+        if (ok) return;
+        if (Date.now() > deadline) throw new Error(`nothing listens on ${JSON.stringify(target)}`);
+        await sleep(25);
+    }
+}
+
+const SANITIZER_RE = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer/;
+
+/** A child process with its output kept (capped) for assertions. */
+export class Proc {
+    constructor(name, cmd, args, { env = {}, cwd = ROOT } = {}) {
+        this.name = name;
+        this.output = '';
+        this.child = spawn(cmd, args, {
+            cwd,
+            env: {
+                ...process.env,
+                ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=23',
+                LSAN_OPTIONS: `suppressions=${path.join(ROOT, 'tests', 'lsan.supp')}:print_suppressions=0`,
+                UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
+                ...env,
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        this.pid = this.child.pid;
+        live.add(this);
+        const keep = (chunk) => {
+            if (this.output.length < 4 << 20) this.output += chunk.toString();
+            if (process.env.HUDDLE_TEST_VERBOSE) process.stderr.write(`[${name}] ${chunk}`);
+        };
+        this.child.stdout.on('data', keep);
+        this.child.stderr.on('data', keep);
+        this.exited = new Promise((resolve) => {
+            this.child.on('exit', (code, signal) => {
+                live.delete(this);
+                this.exitInfo = { code, signal };
+                resolve(this.exitInfo);
+            });
+        });
+    }
+
+    get running() { return this.exitInfo === undefined; }
+
+    /** Sends a signal (by PID) to this process only. */
+    signal(sig) {
+        if (this.running) process.kill(this.pid, sig);
+    }
+
+    /** Resolves with the first match of re in the output (waits for it). */
+    async waitForOutput(re, timeoutMs = 10000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const m = this.output.match(re);
+            if (m) return m;
+            if (!this.running) throw new Error(`${this.name} exited before printing ${re}:\n${this.tail()}`);
+            if (Date.now() > deadline) throw new Error(`${this.name} did not print ${re}:\n${this.tail()}`);
+            await sleep(20);
+        }
+    }
+
+    /** SIGTERM (or sig); SIGKILL after timeoutMs. Resolves {code, signal, ms}. */
+    async stop(sig = 'SIGTERM', timeoutMs = 5000) {
+        const t0 = Date.now();
+        if (this.running) {
+            this.signal(sig);
+            const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
+            await this.exited;
+            clearTimeout(timer);
+        }
+        return { ...this.exitInfo, ms: Date.now() - t0 };
+    }
+
+    /** The sanitizer report in the output, or null when there is none. */
+    sanitizerReport() {
+        const i = this.output.search(SANITIZER_RE);
+        return i < 0 ? null : this.output.slice(Math.max(0, i - 200), i + 4000);
+    }
+
+    tail(n = 3000) { return this.output.slice(-n); }
+}
+
+function bin(name) {
+    const p = path.join(BUILD, name.replace('huddle-', ''), name);
+    if (!fs.existsSync(p)) throw new Error(`${p} is missing: run make (or make asan)`);
+    return p;
+}
+
+/** huddle-fcgi on a unix socket (default) or a TCP address. */
+export async function startFcgi({ listen, env = {}, dir = tmpDir('fcgi') } = {}) {
+    listen ??= path.join(dir, 'fcgi.sock');
+    const proc = new Proc('fcgi', bin('huddle-fcgi'), [], {
+        env: { HUDDLE_FCGI_LISTEN: listen, HUDDLE_VIEWS_DIR: path.join(ROOT, 'views'), ...env },
+    });
+    const target = listen.startsWith('/') ? listen
+        : { host: listen.split(':')[0], port: Number(listen.split(':')[1]) };
+    await Promise.race([waitForConnect(target), proc.exited.then(() => {
+        throw new Error(`huddle-fcgi exited at start:\n${proc.tail()}`);
+    })]);
+    proc.listen = listen;
+    proc.nginxAddr = listen.startsWith('/') ? `unix:${listen}` : listen;
+    return proc;
+}
+
+/** huddle-sidecar on 127.0.0.1:<free port>; resolves once /healthz answers. */
+export async function startSidecar({ port, env = {} } = {}) {
+    port ??= await freePort();
+    const proc = new Proc(`sidecar:${port}`, bin('huddle-sidecar'), [], {
+        env: { HUDDLE_LISTEN: `127.0.0.1:${port}`, ...env },
+    });
+    await Promise.race([waitForConnect({ port }), proc.exited.then(() => {
+        throw new Error(`huddle-sidecar exited at start:\n${proc.tail()}`);
+    })]);
+    proc.port = port;
+    proc.addr = `127.0.0.1:${port}`;
+    proc.wsUrl = `ws://127.0.0.1:${port}/ws`;
+    return proc;
+}
+
+/** A private redis-server on a free port, no persistence. */
+export async function startRedis({ port, args = [] } = {}) {
+    port ??= await freePort();
+    const dir = tmpDir('redis');
+    const proc = new Proc(`redis:${port}`, 'redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '',
+        '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...args,
+    ]);
+    await waitForConnect({ port });
+    proc.port = port;
+    proc.url = `redis://127.0.0.1:${port}`;
+    return proc;
+}
+
+/** nginx with the config rendered by scripts/render-nginx.sh. */
+export async function startNginx({ port, fcgiAddr, sidecarAddrs = [], env = {} } = {}) {
+    port ??= await freePort();
+    const dir = tmpDir('nginx');
+    const renderEnv = {
+        ...process.env,
+        NGINX_LISTEN: `127.0.0.1:${port}`,
+        FCGI_ADDR: fcgiAddr,
+        SIDECAR_ADDRS: sidecarAddrs.join(' '),
+        PUBLIC_DIR: path.join(ROOT, 'public'),
+        ...env,
+    };
+    const r = spawnSync(path.join(ROOT, 'scripts', 'render-nginx.sh'), [dir], { env: renderEnv, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`render-nginx.sh failed: ${r.stderr}`);
+    const proc = new Proc(`nginx:${port}`, 'nginx', ['-e', 'stderr', '-p', dir, '-c', path.join(dir, 'nginx.conf')]);
+    await Promise.race([waitForConnect({ port }), proc.exited.then(() => {
+        throw new Error(`nginx exited at start:\n${proc.tail()}`);
+    })]);
+    proc.port = port;
+    proc.url = `http://127.0.0.1:${port}`;
+    proc.dir = dir;
+    return proc;
+}
+
+/**
+ * The whole of huddle behind one nginx: fcgi, `sidecars` sidecars, and a
+ * redis-server when redis is true (or sidecars > 1). Returns
+ * { url, wsUrl, nginx, fcgi, sidecars, redis, stop() }.
+ */
+export async function startStack({ sidecars = 1, redis, sidecarEnv = {}, fcgiEnv = {} } = {}) {
+    const started = [];
+    try {
+        redis ??= sidecars > 1;
+        const r = redis ? await startRedis() : null;
+        if (r) started.push(r);
+        const fcgi = await startFcgi({ env: fcgiEnv });
+        started.push(fcgi);
+        const scs = [];
+        for (let i = 0; i < sidecars; i++) {
+            const env = { HUDDLE_NODE_ID: `node${i + 1}`, ...sidecarEnv };
+            if (r) env.HUDDLE_REDIS_URL = r.url;
+            const s = await startSidecar({ env });
+            started.push(s);
+            scs.push(s);
+        }
+        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr, sidecarAddrs: scs.map((s) => s.addr) });
+        started.push(nginx);
+        return {
+            url: nginx.url,
+            wsUrl: `ws://127.0.0.1:${nginx.port}/ws`,
+            nginx, fcgi, sidecars: scs, redis: r,
+            stop: () => stopAll(started),
+        };
+    } catch (err) {
+        await stopAll(started);
+        throw err;
+    }
+}
+
+/** Stops processes in reverse order; throws if any left a sanitizer report. */
+export async function stopAll(procs) {
+    const reports = [];
+    for (const p of [...procs].reverse()) {
+        await p.stop();
+        const rep = p.sanitizerReport();
+        if (rep) reports.push(`${p.name}:\n${rep}`);
+    }
+    if (reports.length) throw new Error(`sanitizer reports:\n${reports.join('\n')}`);
+}
