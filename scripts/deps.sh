@@ -13,10 +13,14 @@ run_pkgs=(build-essential cmake pkg-config
           libfcgi-dev libfcgi-bin uuid-dev libcjson-dev libssl-dev
           libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
           nginx-light redis-server)
-test_pkgs=(chromium wrk valgrind curl nodejs npm docker-compose)
+test_pkgs=(chromium wrk valgrind curl docker-compose)
 
 pkgs=("${run_pkgs[@]}")
-[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+if [ "$mode" = test ]; then
+    pkgs+=("${test_pkgs[@]}")
+    # Node.js may come from Debian or elsewhere; only install it if absent.
+    command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -37,14 +41,12 @@ if ((${#missing[@]})); then
     # Debian starts the services it installs; huddle runs its own copies on
     # its own ports, so stop the system-wide ones we just brought in.
     for svc in nginx redis-server; do
-        if printf '%s\n' "${missing[@]}" | grep -qx "${svc/nginx/nginx-light}"; then
-            service "$svc" stop >/dev/null 2>&1 || true
-        fi
+        service "$svc" stop >/dev/null 2>&1 || true
     done
 fi
 
-if [ "$mode" = test ] && [ ! -d tests/node_modules/playwright-core ] ||
-   [ "$mode" = test ] && [ tests/package.json -nt tests/node_modules/.stamp ]; then
+if [ "$mode" = test ] && { [ ! -f tests/node_modules/.stamp ] ||
+                           [ tests/package-lock.json -nt tests/node_modules/.stamp ]; }; then
     echo "deps: installing npm packages for the tests"
     (cd tests && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)
 fi
