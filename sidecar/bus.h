@@ -1,0 +1,232 @@
+/* bus: the Redis layer that lets several huddle-sidecar processes share
+ * rooms (DESIGN.md section 5; key layout and wire formats: docs/cluster.md).
+ *
+ * Two hiredis async connections on the caller's libuv loop: one only for
+ * SUBSCRIBE, one for commands. Membership changes run as Lua scripts so the
+ * room cap, resume and the reaping of dead nodes are atomic cluster-wide.
+ * A watchdog publishes a ping to this node's own channel every ping_ms and
+ * declares Redis down when it has not come back within ping_timeout_ms;
+ * the bus then drops both connections and reconnects with exponential
+ * backoff and jitter. Nothing here blocks, except name resolution of the
+ * Redis host inside redisAsyncConnect().
+ *
+ * Callbacks run on the loop thread. Buffers handed to a callback are valid
+ * only during the callback: copy what you keep. No bus_* function may be
+ * called with a NULL bus. bus_free() must not be called from inside a bus
+ * callback. */
+#ifndef HUDDLE_BUS_H
+#define HUDDLE_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#define BUS_NODE_ID_MAX 64 /* bytes of the configured node id prefix */
+#define BUS_HOST_MAX 255   /* bytes of the host in HUDDLE_REDIS_URL */
+#define BUS_PASSWORD_MAX 255
+
+/* HUDDLE_REDIS_URL, parsed: redis://[:password@]host:port[/db] */
+struct bus_url {
+    char host[BUS_HOST_MAX + 1]; /* name, IPv4, or IPv6 without brackets */
+    int port;                    /* 1..65535 */
+    char password[BUS_PASSWORD_MAX + 1];
+    bool has_password;
+    int db; /* 0 when absent */
+};
+
+/* Parses s strictly. Returns 0 and fills *out, or -1 when s is not of the
+ * form above: other scheme, user name before the colon, empty password,
+ * missing or bad port, db not a decimal in 0..65535, trailing bytes, control
+ * characters or spaces anywhere. The password is taken verbatim (no percent
+ * decoding) and may not contain '@' or '/'. Pure: no I/O. */
+int bus_url_parse(const char *s, struct bus_url *out);
+
+struct bus_config {
+    const char *url;      /* HUDDLE_REDIS_URL; copied */
+    const char *node_id;  /* [A-Za-z0-9_.-]{1,64}; the bus appends ".<hex>" */
+    long node_ttl_ms;     /* liveness key TTL; after it, members are reaped */
+    long heartbeat_ms;    /* liveness key refresh period (< node_ttl_ms) */
+    long reaper_ms;       /* how often this node looks for dead nodes */
+    long ping_ms;         /* watchdog ping period */
+    long ping_timeout_ms; /* no ping back (or no handshake) within: down */
+    long backoff_min_ms;  /* first reconnect delay */
+    long backoff_max_ms;  /* cap of the reconnect delay */
+    long max_peers;       /* room cap across all nodes */
+    long room_ttl_ms;     /* chat history kept this long after last leave */
+    long chat_max;        /* messages of history kept per room */
+};
+
+/* Fills *cfg with the defaults (url and node_id NULL): node TTL 10 s,
+ * heartbeat 3 s, reaper 5 s, ping 1 s, ping timeout 3 s, backoff 100 ms to
+ * 5 s, 8 peers, room TTL 10 min, 50 chat messages. */
+void bus_config_default(struct bus_config *cfg);
+
+/* Every callback gets the user pointer given to bus_create(). Any may be
+ * NULL. */
+struct bus_callbacks {
+    /* Both connections are ready (first connect or reconnect). Subscribed
+     * rooms are being re-subscribed. After a reconnect the caller re-asserts
+     * its local members (bus_join with BUS_JOIN_FORCE) and sends `roster`. */
+    void (*on_up)(void *user);
+    /* Redis went away or stopped answering. Pending requests have failed
+     * with BUS_ERR; bus_is_up() is false until on_up. */
+    void (*on_down)(void *user);
+    /* A message published to a room channel by another node (or by the
+     * reaper of any node, origin ""). Messages this node published itself
+     * are not delivered back. room and origin are NUL-terminated. */
+    void (*on_room_message)(void *user, const char *room, const char *origin,
+                            const char *json, size_t len);
+    /* A message published to this node's channel (bus_publish_node). */
+    void (*on_node_message)(void *user, const char *origin, const char *json,
+                            size_t len);
+};
+
+struct bus;
+
+/* Returns a new bus that starts connecting at once on loop, or NULL after
+ * logging why (bad URL or node id, a value out of range, out of memory).
+ * The bus copies cfg's strings and keeps cb by value; it does not own loop.
+ * Free with bus_free(). */
+struct bus *bus_create(uv_loop_t *loop, const struct bus_config *cfg,
+                       const struct bus_callbacks *cb, void *user);
+
+/* Drops both connections without touching Redis (no leave: members of this
+ * node are reaped by the others once the liveness key expires, as after a
+ * crash) and frees the bus. Pending requests are dropped without their
+ * callbacks being called. The memory of the loop handles is released by the
+ * loop's close callbacks: run the loop once more before uv_loop_close().
+ * bus_free(NULL) is a no-op. */
+void bus_free(struct bus *b);
+
+/* Returns true while both connections are ready. Callers answer
+ * `unavailable` for cross-node sends while it is false. */
+bool bus_is_up(const struct bus *b);
+
+/* Returns this node's id as seen by the cluster: "<node_id>.<8 hex>",
+ * NUL-terminated, owned by the bus. A new random suffix per bus_create, so
+ * a restarted sidecar never inherits the seats of its previous life. */
+const char *bus_node_id(const struct bus *b);
+
+/* Subscribes the room's channel while this node has members there (bus_join
+ * does it too) and keeps it subscribed across reconnects. Idempotent.
+ * Returns 0, or -1 for an invalid room id or no memory. */
+int bus_subscribe_room(struct bus *b, const char *room);
+
+/* Stops delivery of the room's channel. Idempotent. Call when the last
+ * local member left. Requests waiting for the subscription fail. */
+void bus_unsubscribe_room(struct bus *b, const char *room);
+
+/* Publishes json to every other node subscribed to the room, wrapped in
+ * the envelope {"origin":"<id>","msg":<json>}. json must be one JSON value
+ * (not checked). Returns 0 when queued, -1 when the bus is down, the room
+ * is invalid or the message is over 1 MiB. At most once: a queued message
+ * may still be lost if Redis goes down. */
+int bus_publish_room(struct bus *b, const char *room, const char *json,
+                     size_t len);
+
+/* Same for one node's channel (node as given by bus_node_id() there, e.g.
+ * from a bus_member). Returns 0 or -1 as above, or for a bad node id. */
+int bus_publish_node(struct bus *b, const char *node, const char *json,
+                     size_t len);
+
+/* Statuses of the asynchronous calls below. */
+enum bus_status {
+    BUS_OK,     /* done; join: added */
+    BUS_EXISTS, /* join: the peer was already a member here: updated */
+    BUS_FULL,   /* join: the room has max_peers members */
+    BUS_MOVED,  /* join: the peer id is held by another node (resumed) */
+    BUS_NONE,   /* resume: unknown token; leave/update: not our member */
+    BUS_ERR,    /* Redis down, went down meanwhile, or answered an error */
+};
+
+/* Returns the status's name ("ok", "full", ...), a static string. */
+const char *bus_status_name(enum bus_status st);
+
+/* One member of a room. Strings are NUL-terminated. */
+struct bus_member {
+    const char *peer; /* peer id */
+    const char *node; /* the node that holds the seat */
+    const char *json; /* peer object as given to bus_join/bus_update */
+    size_t json_len;
+};
+
+struct bus_text {
+    const char *s; /* NUL-terminated */
+    size_t len;
+};
+
+/* The answer of bus_join, bus_resume and bus_room. Everything in it, and
+ * the struct itself, is valid only during the callback. */
+struct bus_room {
+    enum bus_status status;
+    const struct bus_member *members; /* everyone, the caller's peer too */
+    size_t n_members;
+    const struct bus_text *chat; /* history, oldest first */
+    size_t n_chat;
+    /* bus_resume with BUS_OK: the seat taken back. */
+    const char *peer;     /* its peer id */
+    const char *old_node; /* the node that held it (maybe this one) */
+    const char *peer_json;
+    size_t peer_json_len;
+};
+
+typedef void bus_room_fn(void *arg, const struct bus_room *r);
+typedef void bus_done_fn(void *arg, enum bus_status st);
+
+/* Flags of bus_join. */
+#define BUS_JOIN_FORCE 1 /* ignore the cap: re-asserting a known member */
+
+/* Makes peer (with its peer object json and its resume token, >= 128 random
+ * bits, [A-Za-z0-9_-]) a member of room held by this node, atomically
+ * against the cap across all nodes. The room's channel is subscribed first
+ * and the script runs once the subscription is confirmed, so nothing
+ * published to the room after the join is missed. When the peer is added
+ * and announce is not NULL, announce (e.g. the peer-joined message) is
+ * published to the room in the same atomic step. Calls cb exactly once
+ * (unless bus_free comes first) with BUS_OK, BUS_EXISTS, BUS_FULL (no
+ * members or chat given), BUS_MOVED or BUS_ERR, and the members and chat
+ * history. Returns 0, or -1 (cb not called) when down or for invalid
+ * arguments or no memory. */
+int bus_join(struct bus *b, const char *room, const char *peer,
+             const char *token, const char *json, size_t len,
+             const char *announce, size_t announce_len, int flags,
+             bus_room_fn *cb, void *arg);
+
+/* Takes back the seat whose resume token is token in room, whatever node
+ * held it, moving it to this node and replacing the token by new_token.
+ * cb gets BUS_OK with peer, old_node and peer_json set (when old_node is
+ * another node, tell it with bus_publish_node so it drops its grace timer
+ * and closes a connection it may still have with `replaced`), BUS_NONE for
+ * an unknown, used, or other-room token, or BUS_ERR. Subscribes first like
+ * bus_join. Returns 0, or -1 (cb not called) as bus_join. */
+int bus_resume(struct bus *b, const char *room, const char *token,
+               const char *new_token, bus_room_fn *cb, void *arg);
+
+/* Removes peer from room if this node holds its seat; then publishes
+ * announce (e.g. peer-left) when not NULL, in the same atomic step. When
+ * the room became empty its chat history expires after room_ttl_ms. cb (may
+ * be NULL) gets BUS_OK, BUS_NONE (not held here: e.g. resumed elsewhere)
+ * or BUS_ERR. Returns 0, or -1 (cb not called). */
+int bus_leave(struct bus *b, const char *room, const char *peer,
+              const char *announce, size_t announce_len, bus_done_fn *cb,
+              void *arg);
+
+/* Replaces peer's stored peer object by json if this node holds its seat,
+ * then publishes announce (e.g. peer-state) when not NULL. cb (may be NULL)
+ * gets BUS_OK, BUS_NONE or BUS_ERR. Returns 0, or -1 (cb not called). */
+int bus_update(struct bus *b, const char *room, const char *peer,
+               const char *json, size_t len, const char *announce,
+               size_t announce_len, bus_done_fn *cb, void *arg);
+
+/* Appends json to the room's chat history (keeping chat_max) and publishes
+ * announce (the chat message as the clients get it, usually the same
+ * bytes) to the room, atomically. cb may be NULL. Returns 0, or -1. */
+int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
+             const char *announce, size_t announce_len, bus_done_fn *cb,
+             void *arg);
+
+/* Reads the room's members and chat history in one atomic step. cb gets
+ * BUS_OK or BUS_ERR. Returns 0, or -1 (cb not called). */
+int bus_room(struct bus *b, const char *room, bus_room_fn *cb, void *arg);
+
+#endif

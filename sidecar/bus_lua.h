@@ -1,0 +1,165 @@
+/* The Lua scripts of the bus (sidecar/bus.c), loaded with SCRIPT LOAD on
+ * every connect and run with EVALSHA. Each runs atomically in Redis, which
+ * is what makes the room cap, resume and reaping hold across nodes. Keys
+ * are built inside the scripts from the room and node ids (numkeys 0):
+ * fine on one Redis instance, not meant for Redis Cluster. The layout is in
+ * docs/cluster.md. Only bus.c includes this file. */
+#ifndef HUDDLE_BUS_LUA_H
+#define HUDDLE_BUS_LUA_H
+
+/* Shared helpers, prepended to every script. */
+#define BUS_LUA_PRELUDE                                                        \
+    "local function rk(room, what)\n"                                          \
+    "  return 'huddle:room:' .. room .. ':' .. what\n"                         \
+    "end\n"                                                                    \
+    "local function state(room, chatmax)\n"                                    \
+    "  local flat = {}\n"                                                      \
+    "  local h = redis.call('HGETALL', rk(room, 'members'))\n"                 \
+    "  for i = 1, #h, 2 do\n"                                                  \
+    "    flat[#flat + 1] = h[i]\n"                                             \
+    "    flat[#flat + 1] = redis.call('HGET', rk(room, 'nodes'), h[i]) "       \
+    "or ''\n"                                                                  \
+    "    flat[#flat + 1] = h[i + 1]\n"                                         \
+    "  end\n"                                                                  \
+    "  local chat = redis.call('LRANGE', rk(room, 'chat'), 0, "                \
+    "tonumber(chatmax) - 1)\n"                                                 \
+    "  return flat, chat\n"                                                    \
+    "end\n"                                                                    \
+    "local function remove(room, peer, node, ttl)\n"                           \
+    "  redis.call('HDEL', rk(room, 'members'), peer)\n"                        \
+    "  redis.call('HDEL', rk(room, 'nodes'), peer)\n"                          \
+    "  local tok = redis.call('HGET', rk(room, 'tokens'), 'p:' .. peer)\n"     \
+    "  if tok then\n"                                                          \
+    "    redis.call('HDEL', rk(room, 'tokens'), 't:' .. tok, 'p:' .. peer)\n"  \
+    "  end\n"                                                                  \
+    "  redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' "    \
+    ".. peer)\n"                                                               \
+    "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
+    "    redis.call('PEXPIRE', rk(room, 'chat'), ttl)\n"                       \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
+    "local function announce(room, env)\n"                                     \
+    "  if env ~= '' then\n"                                                    \
+    "    redis.call('PUBLISH', 'huddle:ch:room:' .. room, env)\n"              \
+    "  end\n"                                                                  \
+    "end\n"
+
+/* ARGV: room peer json node cap force token envelope chatmax
+ * -> {'full'} | {'moved'} | {'ok'|'exists', flat members, chat} */
+static const char bus_lua_join[] = BUS_LUA_PRELUDE
+    "local room, peer, node = ARGV[1], ARGV[2], ARGV[4]\n"
+    "local st = 'ok'\n"
+    "local holder = redis.call('HGET', rk(room, 'nodes'), peer)\n"
+    "if holder and holder ~= node then return {'moved'} end\n"
+    "if holder then\n"
+    "  st = 'exists'\n"
+    "elseif ARGV[6] == '0' and\n"
+    "    redis.call('HLEN', rk(room, 'members')) >= tonumber(ARGV[5]) then\n"
+    "  return {'full'}\n"
+    "end\n"
+    "redis.call('HSET', rk(room, 'members'), peer, ARGV[3])\n"
+    "redis.call('HSET', rk(room, 'nodes'), peer, node)\n"
+    "if ARGV[7] ~= '' then\n"
+    "  local old = redis.call('HGET', rk(room, 'tokens'), 'p:' .. peer)\n"
+    "  if old then redis.call('HDEL', rk(room, 'tokens'), 't:' .. old) end\n"
+    "  redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
+    "             'p:' .. peer, ARGV[7])\n"
+    "end\n"
+    "redis.call('SADD', 'huddle:node:' .. node .. ':peers', room .. ' ' .. "
+    "peer)\n"
+    "redis.call('SADD', 'huddle:nodes', node)\n"
+    "redis.call('PERSIST', rk(room, 'chat'))\n"
+    "if st == 'ok' then announce(room, ARGV[8]) end\n"
+    "local flat, chat = state(room, ARGV[9])\n"
+    "return {st, flat, chat}\n";
+
+/* ARGV: room token new_token node chatmax
+ * -> {'none'} | {'ok', flat members, chat, peer, old node, peer json} */
+static const char bus_lua_resume[] = BUS_LUA_PRELUDE
+    "local room, node = ARGV[1], ARGV[4]\n"
+    "local peer = redis.call('HGET', rk(room, 'tokens'), 't:' .. ARGV[2])\n"
+    "if not peer then return {'none'} end\n"
+    "local old = redis.call('HGET', rk(room, 'nodes'), peer)\n"
+    "local json = redis.call('HGET', rk(room, 'members'), peer)\n"
+    "if not old or not json then\n"
+    "  redis.call('HDEL', rk(room, 'tokens'), 't:' .. ARGV[2], 'p:' .. peer)\n"
+    "  return {'none'}\n"
+    "end\n"
+    "redis.call('HDEL', rk(room, 'tokens'), 't:' .. ARGV[2])\n"
+    "redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[3], peer,\n"
+    "           'p:' .. peer, ARGV[3])\n"
+    "if old ~= node then\n"
+    "  redis.call('SREM', 'huddle:node:' .. old .. ':peers', room .. ' ' .. "
+    "peer)\n"
+    "  redis.call('SADD', 'huddle:node:' .. node .. ':peers', room .. ' ' .. "
+    "peer)\n"
+    "  redis.call('HSET', rk(room, 'nodes'), peer, node)\n"
+    "  redis.call('SADD', 'huddle:nodes', node)\n"
+    "end\n"
+    "local flat, chat = state(room, ARGV[5])\n"
+    "return {'ok', flat, chat, peer, old, json}\n";
+
+/* ARGV: room peer node ttl envelope -> 1 removed | 0 not held by node */
+static const char bus_lua_leave[] = BUS_LUA_PRELUDE
+    "local room, peer, node = ARGV[1], ARGV[2], ARGV[3]\n"
+    "if redis.call('HGET', rk(room, 'nodes'), peer) ~= node then return 0 "
+    "end\n"
+    "remove(room, peer, node, ARGV[4])\n"
+    "announce(room, ARGV[5])\n"
+    "return 1\n";
+
+/* ARGV: room peer node json envelope -> 1 updated | 0 not held by node */
+static const char bus_lua_update[] = BUS_LUA_PRELUDE
+    "local room, peer = ARGV[1], ARGV[2]\n"
+    "if redis.call('HGET', rk(room, 'nodes'), peer) ~= ARGV[3] then return 0 "
+    "end\n"
+    "redis.call('HSET', rk(room, 'members'), peer, ARGV[4])\n"
+    "announce(room, ARGV[5])\n"
+    "return 1\n";
+
+/* ARGV: room json chatmax ttl envelope -> 1 */
+static const char bus_lua_chat[] = BUS_LUA_PRELUDE
+    "local room = ARGV[1]\n"
+    "redis.call('LPUSH', rk(room, 'chat'), ARGV[2])\n"
+    "redis.call('LTRIM', rk(room, 'chat'), 0, tonumber(ARGV[3]) - 1)\n"
+    "if redis.call('HLEN', rk(room, 'members')) == 0 then\n"
+    "  redis.call('PEXPIRE', rk(room, 'chat'), ARGV[4])\n"
+    "end\n"
+    "announce(room, ARGV[5])\n"
+    "return 1\n";
+
+/* ARGV: room chatmax -> {'ok', flat members, chat} */
+static const char bus_lua_room[] =
+    BUS_LUA_PRELUDE "local flat, chat = state(ARGV[1], ARGV[2])\n"
+                    "return {'ok', flat, chat}\n";
+
+/* ARGV: ttl -> number of members reaped. For every registered node whose
+ * liveness key is gone: remove each member it still holds and announce
+ * peer-left (reason timeout) to the room, then forget the node. Atomic, so
+ * when several nodes reap at once only the first finds anything. Peer ids
+ * are [A-Za-z0-9_-] (checked by bus_join), safe inside the JSON. */
+static const char bus_lua_reap[] = BUS_LUA_PRELUDE
+    "local n = 0\n"
+    "for _, node in ipairs(redis.call('SMEMBERS', 'huddle:nodes')) do\n"
+    "  if redis.call('EXISTS', 'huddle:node:' .. node) == 0 then\n"
+    "    local set = 'huddle:node:' .. node .. ':peers'\n"
+    "    for _, e in ipairs(redis.call('SMEMBERS', set)) do\n"
+    "      local sp = string.find(e, ' ', 1, true)\n"
+    "      if sp then\n"
+    "        local room, peer = string.sub(e, 1, sp - 1), string.sub(e, sp + "
+    "1)\n"
+    "        if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"
+    "          remove(room, peer, node, ARGV[1])\n"
+    "          announce(room, '{\"origin\":\"\",\"msg\":{\"type\":"
+    "\"peer-left\",\"id\":\"' .. peer .. '\",\"reason\":\"timeout\"}}')\n"
+    "          n = n + 1\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "    redis.call('DEL', set)\n"
+    "    redis.call('SREM', 'huddle:nodes', node)\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+#endif
