@@ -1,0 +1,145 @@
+// Signalling client: one websocket to the sidecar speaking protocol v1.
+// It joins, keeps the resume token, answers for liveness with app-level
+// pings, and reconnects with backoff and jitter until leave() is called.
+// Messages are dispatched to handlers registered with on(type, fn).
+
+const PING_EVERY_MS = 10000;
+const PONG_DEADLINE_MS = 8000;
+
+export class Signaling {
+    /** url: ws(s)://.../ws; join(): the join message fields to send. */
+    constructor(url, join) {
+        this.url = url;
+        this.join = join;
+        this.handlers = new Map();
+        this.ws = null;
+        this.resume = null;
+        this.id = null;
+        this.attempt = 0;
+        this.closed = false;
+        this.timers = {};
+    }
+
+    on(type, fn) {
+        this.handlers.set(type, fn);
+        return this;
+    }
+
+    emit(type, msg) {
+        const fn = this.handlers.get(type);
+        if (fn) fn(msg);
+    }
+
+    get open() {
+        return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+    }
+
+    connect() {
+        this.closed = false;
+        clearTimeout(this.timers.retry);
+        let ws;
+        try {
+            ws = new WebSocket(this.url, 'huddle.v1');
+        } catch (err) {
+            this.scheduleRetry(String(err));
+            return;
+        }
+        this.ws = ws;
+        ws.onopen = () => {
+            const msg = { type: 'join', ...this.join() };
+            if (this.resume) msg.resume = this.resume;
+            ws.send(JSON.stringify(msg));
+            this.startPing();
+        };
+        ws.onmessage = (ev) => this.receive(ev.data);
+        ws.onclose = (ev) => {
+            if (this.ws !== ws) return;
+            this.ws = null;
+            this.stopPing();
+            if (!this.closed) this.scheduleRetry(ev.code);
+        };
+        ws.onerror = () => { /* onclose follows and handles it */ };
+    }
+
+    receive(text) {
+        let msg;
+        try {
+            msg = JSON.parse(text);
+        } catch {
+            return;
+        }
+        if (!msg || typeof msg.type !== 'string') return;
+        this.lastPong = Date.now();
+        if (msg.type === 'welcome') {
+            const resumed = this.id !== null && msg.id === this.id;
+            const previousId = this.id;
+            this.id = msg.id;
+            this.resume = msg.resume || null;
+            this.attempt = 0;
+            this.emit('welcome', { ...msg, resumed, previousId });
+            return;
+        }
+        this.emit(msg.type, msg);
+    }
+
+    send(msg) {
+        if (!this.open) return false;
+        this.ws.send(JSON.stringify(msg));
+        return true;
+    }
+
+    /** Reconnect delay: 0.5 s doubling to 8 s, with up to 50% jitter. */
+    scheduleRetry(why) {
+        const base = Math.min(8000, 500 * 2 ** this.attempt);
+        const delay = Math.round(base / 2 + Math.random() * base / 2);
+        this.attempt++;
+        this.emit('down', { delay, attempt: this.attempt, why, joined: this.id !== null });
+        this.timers.retry = setTimeout(() => this.connect(), delay);
+    }
+
+    /** Reconnect at once (a person pressed "retry now"). */
+    retryNow() {
+        if (this.open || this.closed) return;
+        clearTimeout(this.timers.retry);
+        this.connect();
+    }
+
+    startPing() {
+        this.stopPing();
+        this.lastPong = Date.now();
+        this.timers.ping = setInterval(() => {
+            if (!this.open) return;
+            if (Date.now() - this.lastPong > PING_EVERY_MS + PONG_DEADLINE_MS) {
+                // The server went silent: drop the socket and resume elsewhere.
+                const ws = this.ws;
+                this.ws = null;
+                ws.close();
+                this.scheduleRetry('timeout');
+                return;
+            }
+            this.send({ type: 'ping', t: Date.now() });
+        }, PING_EVERY_MS);
+    }
+
+    stopPing() {
+        clearInterval(this.timers.ping);
+    }
+
+    leave() {
+        this.closed = true;
+        clearTimeout(this.timers.retry);
+        this.stopPing();
+        if (this.ws) {
+            try {
+                this.send({ type: 'leave' });
+                this.ws.close(1000);
+            } catch { /* already closing */ }
+        }
+        this.ws = null;
+    }
+}
+
+/** The sidecar's URL on this origin: ws: or wss: after the page's scheme. */
+export function socketUrl(loc = location) {
+    return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+}

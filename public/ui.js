@@ -1,0 +1,219 @@
+// The meeting's view: video tiles in a grid that fills the stage, the
+// people list, the toast and the banner. Names come from people: always
+// textContent, never markup.
+import { icon, setIcon } from './icons.js';
+
+const $ = (id) => document.getElementById(id);
+
+export function initials(name) {
+    const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
+    const s = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || '?').slice(0, 2);
+    return [...s].slice(0, 2).join('').toUpperCase();
+}
+
+/** A stable hue for a name, so each person keeps a colour. */
+export function hue(name) {
+    let h = 0;
+    for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) % 360;
+    return h;
+}
+
+function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+}
+
+/**
+ * Best columns for n tiles in a w x h box at the given aspect ratio: the
+ * layout that makes tiles largest. Returns { cols, width }.
+ */
+export function fit(n, w, h, aspect, gap) {
+    let best = { cols: 1, width: 0 };
+    for (let cols = 1; cols <= n; cols++) {
+        const rows = Math.ceil(n / cols);
+        const tw = Math.min((w - gap * (cols - 1)) / cols, ((h - gap * (rows - 1)) / rows) * aspect);
+        if (tw > best.width) best = { cols, width: Math.floor(tw) };
+    }
+    return best;
+}
+
+export class Grid {
+    constructor(root) {
+        this.root = root;
+        this.tiles = new Map();
+        this.ro = new ResizeObserver(() => this.layout());
+        this.ro.observe(root);
+    }
+
+    /** The tile for peer.id, created once (never a duplicate). */
+    add(peer, { local = false } = {}) {
+        let t = this.tiles.get(peer.id);
+        if (t) {
+            this.update(peer);
+            return t;
+        }
+        const root = el('div', 'tile');
+        root.dataset.peer = peer.id;
+        if (local) root.classList.add('local');
+        const video = el('video');
+        video.autoplay = true;
+        video.playsInline = true;
+        video.setAttribute('playsinline', '');
+        if (local) {
+            video.muted = true;
+            video.classList.add('mirror');
+        }
+        const off = el('div', 'camoff');
+        const avatar = el('span', 'avatar');
+        off.append(avatar);
+        const label = el('div', 'label');
+        const mic = el('span', 'mark mark-mic');
+        mic.append(icon('mic-off'));
+        const name = el('span', 'name');
+        label.append(mic, name);
+        const hand = el('span', 'hand-mark');
+        hand.append(icon('hand'));
+        const screen = el('span', 'screen-mark');
+        screen.append(icon('screen'), el('span', '', 'Presenting'));
+        root.append(video, off, label, hand, screen);
+        t = { id: peer.id, root, video, avatar, name, local, peer: {} };
+        this.tiles.set(peer.id, t);
+        if (local) this.root.prepend(root);
+        else this.root.append(root);
+        this.update(peer);
+        this.layout();
+        return t;
+    }
+
+    update(peer) {
+        const t = this.tiles.get(peer.id);
+        if (!t) return;
+        Object.assign(t.peer, peer);
+        const p = t.peer;
+        t.name.textContent = t.local ? `${p.name} (you)` : p.name;
+        t.avatar.textContent = initials(p.name);
+        t.avatar.style.setProperty('--h', hue(p.name));
+        t.root.classList.toggle('muted', p.audio === false);
+        t.root.classList.toggle('novideo', p.video === false && !p.screen);
+        t.root.classList.toggle('hand', !!p.hand);
+        t.root.classList.toggle('screen', !!p.screen);
+        t.video.classList.toggle('mirror', t.local && !p.screen);
+    }
+
+    attach(id, stream) {
+        const t = this.tiles.get(id);
+        if (!t || t.video.srcObject === stream) return;
+        t.video.srcObject = stream;
+        t.video.play().catch(() => {
+            // Autoplay with sound refused: play muted, unmute on the next click.
+            t.video.muted = true;
+            t.video.play().catch(() => {});
+            if (!t.local) {
+                document.addEventListener('pointerdown', () => { t.video.muted = false; }, { once: true });
+            }
+        });
+    }
+
+    rekey(from, to) {
+        const t = this.tiles.get(from);
+        if (!t || this.tiles.has(to)) return;
+        this.tiles.delete(from);
+        t.id = to;
+        t.peer.id = to;
+        t.root.dataset.peer = to;
+        this.tiles.set(to, t);
+    }
+
+    remove(id) {
+        const t = this.tiles.get(id);
+        if (!t) return;
+        t.video.srcObject = null;
+        t.root.remove();
+        this.tiles.delete(id);
+        this.layout();
+    }
+
+    has(id) {
+        return this.tiles.has(id);
+    }
+
+    speaking(id, on) {
+        const t = this.tiles.get(id);
+        if (t) t.root.classList.toggle('speaking', on);
+    }
+
+    clear() {
+        for (const id of [...this.tiles.keys()]) this.remove(id);
+    }
+
+    layout() {
+        const n = this.tiles.size || 1;
+        const w = this.root.clientWidth;
+        const h = this.root.clientHeight;
+        if (!w || !h) return;
+        const gap = w < 600 ? 8 : 12;
+        const aspect = w < h && n > 1 ? 4 / 3 : 16 / 9;
+        const { cols, width } = fit(n, w, h, aspect, gap);
+        this.root.style.setProperty('--cols', cols);
+        this.root.style.setProperty('--tile-w', `${width}px`);
+        this.root.style.setProperty('--tile-ar', String(aspect));
+        this.root.style.setProperty('--gap', `${gap}px`);
+        this.root.dataset.count = String(this.tiles.size);
+    }
+}
+
+/** The people panel: one row per person with state marks and a DM action. */
+export class People {
+    constructor(root, onMessage) {
+        this.root = root;
+        this.onMessage = onMessage;
+    }
+
+    render(selfPeer, others) {
+        const rows = [selfPeer, ...[...others].sort((a, b) => a.name.localeCompare(b.name))];
+        this.root.replaceChildren(...rows.map((p) => this.row(p, p === selfPeer)));
+    }
+
+    row(p, self) {
+        const li = el('li', 'person');
+        li.dataset.peer = p.id;
+        const av = el('span', 'avatar sm', initials(p.name));
+        av.style.setProperty('--h', hue(p.name));
+        const name = el('span', 'pname', self ? `${p.name} (you)` : p.name);
+        const marks = el('span', 'pmarks');
+        if (p.hand) marks.append(icon('hand'));
+        if (p.screen) marks.append(icon('screen'));
+        marks.append(icon(p.audio === false ? 'mic-off' : 'mic'), icon(p.video === false ? 'cam-off' : 'cam'));
+        for (const s of marks.children) s.classList.add(s.classList.contains('icon-mic-off') || s.classList.contains('icon-cam-off') ? 'off' : 'on');
+        li.append(av, name, marks);
+        if (!self) {
+            const dm = el('button', 'icon-btn dm');
+            dm.type = 'button';
+            dm.title = `Message ${p.name} privately`;
+            dm.setAttribute('aria-label', dm.title);
+            setIcon(dm, 'message');
+            dm.addEventListener('click', () => this.onMessage(p));
+            li.append(dm);
+        }
+        return li;
+    }
+}
+
+let toastTimer = null;
+
+/** A short message at the bottom of the screen. */
+export function toast(text, ms = 3000) {
+    const t = $('toast');
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, ms);
+}
+
+export function banner(text) {
+    const b = $('banner');
+    if (text) $('banner-text').textContent = text;
+    b.hidden = !text;
+}

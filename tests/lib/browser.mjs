@@ -1,0 +1,118 @@
+// Browser harness for the end-to-end tests: Debian's Chromium driven by
+// playwright-core, with fake camera and microphone. Each participant is its
+// own browser context (own storage, own permissions) in one shared browser,
+// and records console errors, uncaught page errors and CSP violations.
+//
+//   const browser = await launch();
+//   const alice = await newParticipant(browser, `${stack.url}/room1`, 'Alice');
+//   await alice.join();
+//   ... alice.errors() ...
+//   await browser.close();
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ARTIFACTS } from './stack.mjs';
+
+export const CHROMIUM = process.env.HUDDLE_CHROMIUM || '/usr/bin/chromium';
+
+const BASE_ARGS = [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection',
+    '--autoplay-policy=no-user-gesture-required',
+    '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+];
+
+/**
+ * Starts Chromium. fakeUi: accept camera/microphone prompts automatically
+ * (default true); without it, permissions follow each context's grants.
+ */
+export async function launch({ fakeUi = true, args = [] } = {}) {
+    return chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [...BASE_ARGS, ...(fakeUi ? ['--use-fake-ui-for-media-stream'] : []), ...args],
+    });
+}
+
+/**
+ * A person on the room page at url, in a fresh context. Options:
+ * deny (camera and microphone refused), viewport ({width, height}).
+ * Returns { page, context, name, join(), errors(), close() }.
+ */
+export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 } } = {}) {
+    const origin = new URL(url).origin;
+    const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+    if (deny) await context.grantPermissions([], { origin });
+    else await context.grantPermissions(['camera', 'microphone'], { origin });
+    const page = await context.newPage();
+    const problems = [];
+    page.on('console', (msg) => {
+        if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
+    page.on('dialog', (d) => {
+        problems.push(`dialog opened: ${d.type()} ${d.message()}`);
+        d.dismiss().catch(() => {});
+    });
+    await page.exposeFunction('__huddleReportCsp', (v) => problems.push(`CSP violation: ${v}`));
+    await page.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) => {
+            window.__huddleReportCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+        });
+    });
+    await page.goto(url);
+    const p = {
+        page, context, name,
+        /** Fills the name and clicks Join; resolves when the meeting shows. */
+        async join() {
+            await page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+            await page.fill('#name-input', name);
+            await page.click('#join-btn');
+            await page.waitForSelector('#meeting:not([hidden])');
+            await page.waitForFunction(() => document.body.dataset.state === 'meeting');
+        },
+        /** Console errors, uncaught errors, dialogs and CSP violations so far. */
+        errors() {
+            return problems.slice();
+        },
+        async close() {
+            await context.close().catch(() => {});
+        },
+    };
+    return p;
+}
+
+/** Names on the remote tiles of page (sorted). */
+export async function remoteNames(page) {
+    return page.$$eval('#grid .tile:not(.local) .name', (els) => els.map((e) => e.textContent).sort());
+}
+
+/**
+ * Resolves once the remote tile named `name` plays video: a decoded width
+ * and frames that keep coming (two frame callbacks in a row).
+ */
+export async function waitForPlayingVideo(page, name, timeoutMs = 20000) {
+    await page.waitForFunction(async (n) => {
+        const tile = [...document.querySelectorAll('#grid .tile:not(.local)')]
+            .find((t) => t.querySelector('.name').textContent === n);
+        const v = tile && tile.querySelector('video');
+        if (!v || !v.videoWidth || v.paused) return false;
+        const frame = () => new Promise((r) => {
+            const t = setTimeout(() => r(null), 2000);
+            v.requestVideoFrameCallback((_, meta) => { clearTimeout(t); r(meta.presentedFrames); });
+        });
+        const a = await frame();
+        const b = await frame();
+        return a !== null && b !== null && b > a;
+    }, name, { timeout: timeoutMs, polling: 250 });
+}
+
+/** Saves a PNG of page to tests/artifacts/<file>. */
+export async function screenshot(page, file) {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const out = path.join(ARTIFACTS, file);
+    await page.screenshot({ path: out });
+    return out;
+}
