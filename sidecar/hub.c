@@ -1,0 +1,381 @@
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct hub {
+    const struct config *cfg;
+    const struct hub_ops *ops;
+    const struct ice *ice;
+    struct room_reg *rooms;
+    struct msg_limits lim;
+    char *limits_json;
+    bool answered_error; /* during one hub_on_text */
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *limits_json(const struct config *c)
+{
+    struct sb b = {0};
+    sb_printf(&b, "{\"maxPeers\":%ld,\"maxMessageBytes\":%ld,", c->max_peers,
+              c->max_message_bytes);
+    sb_printf(&b, "\"maxSignalBytes\":%ld,\"maxChatChars\":%ld,",
+              c->max_signal_bytes, c->max_chat_chars);
+    sb_printf(&b, "\"maxNameBytes\":%d,\"chatBurst\":%ld,\"chatRate\":%ld,",
+              MSG_NAME_MAX, c->chat_burst, c->chat_rate);
+    sb_printf(&b, "\"signalBurst\":%ld,\"signalRate\":%ld,", c->signal_burst,
+              c->signal_rate);
+    sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld}",
+              c->ping_interval_ms, c->resume_grace_ms);
+    return sb_take(&b);
+}
+
+struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
+                    const struct ice *ice)
+{
+    struct hub *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    h->cfg = cfg;
+    h->ops = ops;
+    h->ice = ice;
+    h->lim.max_signal_bytes = (size_t)cfg->max_signal_bytes;
+    h->lim.max_chat_chars = (size_t)cfg->max_chat_chars;
+    struct room_cfg rc = {cfg->max_peers, cfg->chat_history,
+                          cfg->chat_history_ttl_ms, cfg->resume_grace_ms};
+    h->rooms = room_reg_new(&rc);
+    h->limits_json = limits_json(cfg);
+    if (h->rooms == NULL || h->limits_json == NULL) {
+        hub_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void hub_free(struct hub *h)
+{
+    if (h == NULL)
+        return;
+    room_reg_free(h->rooms);
+    free(h->limits_json);
+    free(h);
+}
+
+size_t hub_room_count(const struct hub *h)
+{
+    return room_reg_count(h->rooms);
+}
+
+void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
+{
+    memset(c, 0, sizeof *c);
+    bucket_init(&c->chat, h->cfg->chat_burst, now_ms);
+    bucket_init(&c->sig, h->cfg->signal_burst, now_ms);
+}
+
+/* Sends m (consumed) to every connected member of r but skip. */
+static void fanout(struct hub *h, struct room *r, struct out_msg *m,
+                   const struct peer *skip)
+{
+    if (m == NULL)
+        return;
+    for (struct peer *p = r->peers; p != NULL; p = p->next)
+        if (p != skip && p->conn != NULL)
+            h->ops->send(p->conn, m);
+    out_msg_unref(m);
+}
+
+static void send_to(struct hub *h, struct hub_conn *c, struct out_msg *m)
+{
+    if (m == NULL)
+        return;
+    h->ops->send(c, m);
+    out_msg_unref(m);
+}
+
+/* Announces that p left for reason and frees its seat. */
+static void depart(struct hub *h, struct peer *p, const char *reason,
+                   int64_t now)
+{
+    log_info("leave room=%s peer=%s reason=%s", p->room->id, p->id, reason);
+    fanout(h, p->room, msg_peer_left(p->id, reason), p);
+    room_leave(h->rooms, p, now);
+}
+
+/* Closes c for abuse: the others see reason kicked, no grace. */
+static void kick(struct hub *h, struct hub_conn *c, const char *reason,
+                 int64_t now)
+{
+    if (c->peer != NULL) {
+        depart(h, c->peer, "kicked", now);
+        c->peer = NULL;
+    }
+    c->closing = true;
+    h->ops->close(c, 1008, reason);
+}
+
+static bool counts_toward_run(const char *code)
+{
+    static const char *const codes[] = {"bad-json",       "bad-message",
+                                        "unknown-type",   "not-joined",
+                                        "already-joined", "invalid-room"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(codes[i], code) == 0)
+            return true;
+    return false;
+}
+
+static void answer_error(struct hub *h, struct hub_conn *c, const char *code,
+                         const char *message, const char *ref, int64_t now)
+{
+    h->answered_error = true;
+    send_to(h, c, msg_error(code, message, ref));
+    if (counts_toward_run(code)) {
+        c->limited_run = 0;
+        if (++c->bad_run >= h->cfg->error_run)
+            kick(h, c, "too many errors", now);
+    } else if (strcmp(code, "rate-limited") == 0) {
+        c->bad_run = 0;
+        if (++c->limited_run >= h->cfg->rate_limit_run)
+            kick(h, c, "rate limited", now);
+    } else {
+        c->bad_run = c->limited_run = 0;
+    }
+}
+
+static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me)
+{
+    struct room *r = me->room;
+    const struct peer **others = calloc(r->npeers, sizeof *others);
+    struct out_msg **chat = calloc(r->hist_len + 1, sizeof *chat);
+    char *ice = ice_servers_json(h->ice, me->id, wall_ms() / 1000);
+    size_t n = 0;
+
+    if (others == NULL || chat == NULL || ice == NULL)
+        goto out;
+    for (struct peer *p = r->peers; p != NULL; p = p->next)
+        if (p != me)
+            others[n++] = p;
+    size_t nchat = room_history(r, chat, r->hist_len);
+    send_to(h, c,
+            msg_welcome(me, r->id, me->token, others, n, chat, nchat, ice,
+                        h->limits_json));
+out:
+    free(others);
+    free(chat);
+    free(ice);
+}
+
+/* The seat was resumed while its old connection was still open. */
+static void replace_conn(struct hub *h, struct hub_conn *old,
+                         const struct peer *p)
+{
+    send_to(h, old, msg_peer_left(p->id, "replaced"));
+    old->peer = NULL;
+    old->closing = true;
+    h->ops->close(old, 1000, "replaced");
+}
+
+static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    struct peer *p;
+    void *old;
+    enum room_join_result res =
+        room_join(h->rooms, m->room, c, m->name, m->audio == 1, m->video == 1,
+                  m->resume, now, &p, &old);
+
+    if (res == ROOM_FULL) {
+        answer_error(h, c, "room-full", "the room is full", "join", now);
+        return;
+    }
+    if (res == ROOM_NOMEM) {
+        answer_error(h, c, "unavailable", "out of memory", "join", now);
+        return;
+    }
+    c->peer = p;
+    if (old != NULL)
+        replace_conn(h, old, p);
+    send_welcome(h, c, p);
+    log_info("%s room=%s peer=%s peers=%zu",
+             res == ROOM_RESUMED ? "resume" : "join", p->room->id, p->id,
+             p->room->npeers);
+    if (res == ROOM_JOINED)
+        fanout(h, p->room, msg_peer_joined(p), p);
+}
+
+/* The member of c's room named to, or NULL after answering no-such-peer. */
+static struct peer *target(struct hub *h, struct hub_conn *c, const char *to,
+                           const char *ref, int64_t now)
+{
+    struct peer *t = room_peer_find(c->peer->room, to);
+    if (t == NULL || t == c->peer) {
+        answer_error(h, c, "no-such-peer", "no such peer in this room", ref,
+                     now);
+        return NULL;
+    }
+    return t;
+}
+
+static bool take(struct hub *h, struct hub_conn *c, bool chat, const char *ref,
+                 int64_t now)
+{
+    const struct config *k = h->cfg;
+    bool ok = chat ? bucket_take(&c->chat, k->chat_rate, k->chat_burst, now)
+                   : bucket_take(&c->sig, k->signal_rate, k->signal_burst, now);
+    if (!ok)
+        answer_error(h, c, "rate-limited", "slow down", ref, now);
+    return ok;
+}
+
+static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                      int64_t now)
+{
+    if (!take(h, c, false, "signal", now))
+        return;
+    struct peer *t = target(h, c, m->to, "signal", now);
+    if (t == NULL || t->conn == NULL) /* in grace: dropped */
+        return;
+    send_to(h, t->conn, msg_signal(c->peer->id, m->data));
+}
+
+static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    struct peer *me = c->peer, *t = NULL;
+
+    if (!take(h, c, true, "chat", now))
+        return;
+    if (m->to != NULL && (t = target(h, c, m->to, "chat", now)) == NULL)
+        return;
+    struct out_msg *out =
+        msg_chat(me->id, me->name, m->text, wall_ms(), t ? t->id : NULL);
+    if (out == NULL)
+        return;
+    if (t != NULL) {
+        if (t->conn != NULL)
+            h->ops->send(t->conn, out);
+        h->ops->send(c, out);
+        out_msg_unref(out);
+        return;
+    }
+    room_history_add(h->rooms, me->room, out);
+    fanout(h, me->room, out, NULL);
+}
+
+static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                     int64_t now)
+{
+    struct peer *p = c->peer;
+
+    if (!take(h, c, false, "state", now))
+        return;
+    if (m->name != NULL && room_peer_set_name(p, m->name) < 0)
+        return;
+    if (m->audio >= 0)
+        p->audio = m->audio;
+    if (m->video >= 0)
+        p->video = m->video;
+    if (m->screen >= 0)
+        p->screen = m->screen;
+    if (m->hand >= 0)
+        p->hand = m->hand;
+    fanout(h, p->room, msg_peer_state(p), p);
+}
+
+static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                     int64_t now)
+{
+    (void)m;
+    depart(h, c->peer, "left", now);
+    c->peer = NULL;
+    h->ops->rearm(c);
+}
+
+static void on_ping(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    (void)now;
+    send_to(h, c, msg_pong(m->t));
+}
+
+enum join_need { ANY, JOINED, NOT_JOINED };
+
+static const struct handler {
+    enum join_need need;
+    void (*fn)(struct hub *h, struct hub_conn *c, struct msg_in *m,
+               int64_t now);
+} handlers[MSG_TYPE_COUNT] = {
+    [MSG_JOIN] = {NOT_JOINED, on_join}, [MSG_SIGNAL] = {JOINED, on_signal},
+    [MSG_CHAT] = {JOINED, on_chat},     [MSG_STATE] = {JOINED, on_state},
+    [MSG_LEAVE] = {JOINED, on_leave},   [MSG_PING] = {ANY, on_ping},
+};
+
+void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
+                 int64_t now)
+{
+    struct msg_in m;
+    struct msg_err err;
+
+    if (c->closing)
+        return;
+    h->answered_error = false;
+    if (msg_parse(buf, len, &h->lim, &m, &err) < 0) {
+        answer_error(h, c, err.code, err.message, err.ref, now);
+    } else {
+        const struct handler *hd = &handlers[m.type];
+        const char *ref = msg_type_name(m.type);
+        if (hd->need == JOINED && c->peer == NULL)
+            answer_error(h, c, "not-joined", "join a room first", ref, now);
+        else if (hd->need == NOT_JOINED && c->peer != NULL)
+            answer_error(h, c, "already-joined", "already in a room", ref, now);
+        else
+            hd->fn(h, c, &m, now);
+    }
+    if (!h->answered_error)
+        c->bad_run = c->limited_run = 0;
+    msg_in_clear(&m);
+}
+
+void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
+                int64_t now)
+{
+    struct peer *p = c->peer;
+
+    c->closing = true;
+    if (p == NULL)
+        return;
+    c->peer = NULL;
+    if (how == HUB_END_GRACE && h->cfg->resume_grace_ms > 0) {
+        log_info("grace room=%s peer=%s", p->room->id, p->id);
+        room_grace(h->rooms, p, now);
+        return;
+    }
+    depart(h, p,
+           how == HUB_END_LEAVE    ? "left"
+           : how == HUB_END_KICKED ? "kicked"
+                                   : "timeout",
+           now);
+}
+
+static void on_expired(struct peer *p, void *ctx)
+{
+    struct hub *h = ctx;
+    log_info("leave room=%s peer=%s reason=timeout", p->room->id, p->id);
+    fanout(h, p->room, msg_peer_left(p->id, "timeout"), p);
+}
+
+void hub_tick(struct hub *h, int64_t now)
+{
+    room_expire(h->rooms, now, on_expired, h);
+}

@@ -1,0 +1,70 @@
+/* The hub decides: every client message is dispatched here through a
+ * table, checked against the room state and rate limits, and fanned out.
+ * It is the one place where a join, leave, chat, state or signal is
+ * decided and delivered, so a cluster bus (issue 5, Redis) can route
+ * deliveries through pub/sub here. No I/O of its own: it sends through
+ * struct hub_ops, which ws.c implements over libwebsockets. */
+#ifndef HUDDLE_HUB_H
+#define HUDDLE_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ice.h"
+#include "msg.h"
+#include "ratelimit.h"
+#include "room.h"
+
+/* Per-connection protocol state, embedded in ws.c's session. */
+struct hub_conn {
+    struct peer *peer; /* NULL until joined, and after leaving */
+    struct bucket chat;
+    struct bucket sig;
+    unsigned short bad_run;     /* counted errors in a row */
+    unsigned short limited_run; /* rate-limited answers in a row */
+    bool closing;               /* hub asked ops->close */
+};
+
+/* How a connection ended, as seen by the hub. */
+enum hub_end {
+    HUB_END_LEAVE,  /* close frame 1000, 1001 or no code: leave now */
+    HUB_END_GRACE,  /* dropped, other code, missed pongs: keep the seat */
+    HUB_END_KICKED, /* server closed it for abuse: leave, reason kicked */
+};
+
+struct hub_ops {
+    /* Queues m (the callee takes its own reference) for conn. */
+    void (*send)(struct hub_conn *c, struct out_msg *m);
+    /* Closes conn after what is already queued, with a close code and
+     * reason. Must not call back into the hub synchronously. */
+    void (*close)(struct hub_conn *c, int code, const char *reason);
+    /* Asks that conn's join deadline be restarted (after a leave). */
+    void (*rearm)(struct hub_conn *c);
+};
+
+struct hub;
+
+/* Returns a new hub (free with hub_free) or NULL. The config, ops and ice
+ * are borrowed and must outlive the hub. */
+struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
+                    const struct ice *ice);
+void hub_free(struct hub *h);
+
+void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms);
+
+/* Handles one complete, UTF-8-valid text message from c. */
+void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
+                 int64_t now_ms);
+
+/* The connection of c has ended (or is being closed by the server). */
+void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
+                int64_t now_ms);
+
+/* Ends grace periods and drops expired rooms; call every ~100 ms. */
+void hub_tick(struct hub *h, int64_t now_ms);
+
+size_t hub_room_count(const struct hub *h);
+
+#endif

@@ -1,0 +1,181 @@
+/* huddle-sidecar: websocket signalling for huddle rooms.
+ *
+ * Reads its configuration from HUDDLE_* variables (docs/config.md), listens
+ * on HUDDLE_LISTEN (path /ws, GET /healthz), and runs one libuv loop that
+ * libwebsockets shares. SIGTERM or SIGINT closes every connection with 1001
+ * and exits within 2 s. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config.h"
+#include "env.h"
+#include "hub.h"
+#include "ice.h"
+#include "log.h"
+#include "ws.h"
+
+#define TICK_MS 100
+#define SHUTDOWN_MS 1500 /* then the context is destroyed regardless */
+
+static struct config cfg;
+
+#define MS(x) ((x)*1000L)
+static const struct env_int config_table[] = {
+    {"HUDDLE_MAX_PEERS", 8, 1, 1000, &cfg.max_peers, "peers per room"},
+    {"HUDDLE_MAX_MESSAGE_BYTES", 65536, 1024, 16777216, &cfg.max_message_bytes,
+     "bytes of one message"},
+    {"HUDDLE_MAX_SIGNAL_BYTES", 49152, 64, 16777216, &cfg.max_signal_bytes,
+     "bytes of signal data"},
+    {"HUDDLE_MAX_CHAT_CHARS", 2000, 1, 1000000, &cfg.max_chat_chars,
+     "characters of chat text"},
+    {"HUDDLE_CHAT_BURST", 5, 1, 1000000, &cfg.chat_burst, "chat bucket size"},
+    {"HUDDLE_CHAT_RATE", 2, 1, 1000000, &cfg.chat_rate,
+     "chat messages per second"},
+    {"HUDDLE_SIGNAL_BURST", 200, 1, 1000000, &cfg.signal_burst,
+     "signal+state bucket size"},
+    {"HUDDLE_SIGNAL_RATE", 50, 1, 1000000, &cfg.signal_rate,
+     "signal+state messages per second"},
+    {"HUDDLE_SEND_QUEUE_MESSAGES", 256, 1, 1000000, &cfg.send_queue_messages,
+     "queued messages per connection"},
+    {"HUDDLE_SEND_QUEUE_BYTES", 1048576, 1024, 1073741824,
+     &cfg.send_queue_bytes, "queued bytes per connection"},
+    {"HUDDLE_JOIN_TIMEOUT_MS", MS(10), 50, MS(3600), &cfg.join_timeout_ms,
+     "ms to send join"},
+    {"HUDDLE_PING_INTERVAL_MS", MS(25), 50, MS(3600), &cfg.ping_interval_ms,
+     "ms between pings"},
+    {"HUDDLE_PING_TIMEOUT_MS", MS(35), 50, MS(3600), &cfg.ping_timeout_ms,
+     "ms to answer a ping"},
+    {"HUDDLE_RESUME_GRACE_MS", MS(15), 0, MS(3600), &cfg.resume_grace_ms,
+     "ms a dropped seat is kept"},
+    {"HUDDLE_CHAT_HISTORY", 50, 0, 10000, &cfg.chat_history,
+     "chat messages kept for welcome"},
+    {"HUDDLE_CHAT_HISTORY_TTL_MS", MS(600), 0, MS(86400),
+     &cfg.chat_history_ttl_ms, "ms history outlives an empty room"},
+    {"HUDDLE_MAX_CONNECTIONS", 50000, 1, 10000000, &cfg.max_connections,
+     "open websocket connections"},
+    {"HUDDLE_ERROR_RUN", 10, 1, 1000000, &cfg.error_run,
+     "bad messages in a row before close"},
+    {"HUDDLE_RATE_LIMIT_RUN", 50, 1, 1000000, &cfg.rate_limit_run,
+     "rate-limited messages in a row before close"},
+    {"HUDDLE_TURN_TTL_S", 86400, 60, 31536000, &cfg.turn_ttl_s,
+     "s TURN credentials stay valid"},
+};
+#define NCONFIG (sizeof config_table / sizeof config_table[0])
+
+static uv_loop_t loop;
+static uv_timer_t tick_timer, stop_timer;
+static uv_signal_t sig_term, sig_int;
+static struct hub *hub;
+static int64_t stop_started;
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+    hub_tick(hub, ws_now_ms());
+}
+
+static void close_handles(void)
+{
+    uv_close((uv_handle_t *)&tick_timer, NULL);
+    uv_close((uv_handle_t *)&stop_timer, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    (void)t;
+    if (ws_connection_count() > 0 && ws_now_ms() - stop_started < SHUTDOWN_MS)
+        return;
+    log_info("stopping, %zu connections left", ws_connection_count());
+    uv_timer_stop(&stop_timer);
+    ws_stop();
+    close_handles();
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    if (stop_started != 0)
+        return;
+    log_info("signal %d: closing %zu connections", signum,
+             ws_connection_count());
+    stop_started = ws_now_ms();
+    uv_timer_stop(&tick_timer);
+    ws_begin_shutdown();
+    uv_timer_start(&stop_timer, on_stop_timer, 20, 20);
+}
+
+static int start_loop(const struct ws_opts *opts)
+{
+    if (uv_loop_init(&loop) != 0) {
+        log_error("uv_loop_init failed");
+        return -1;
+    }
+    uv_timer_init(&loop, &tick_timer);
+    uv_timer_init(&loop, &stop_timer);
+    uv_signal_init(&loop, &sig_term);
+    uv_signal_init(&loop, &sig_int);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_timer_start(&tick_timer, on_tick, TICK_MS, TICK_MS);
+    if (ws_start(&loop, &cfg, hub, opts) < 0) {
+        ws_stop();
+        close_handles();
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs the loop until every handle (ours and lws') has closed. */
+static void drain_loop(void)
+{
+    uv_run(&loop, UV_RUN_DEFAULT);
+    while (uv_loop_close(&loop) == UV_EBUSY)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+int main(void)
+{
+    struct ice ice;
+    struct ws_opts opts;
+    int rc = 1;
+
+    if (log_init("sidecar") < 0 ||
+        env_load_ints("huddle-sidecar", config_table, NCONFIG) < 0)
+        return 2;
+    const char *turn = env_str("HUDDLE_TURN_URLS", NULL);
+    const char *secret = env_str("HUDDLE_TURN_SECRET", NULL);
+    if (ice_init(&ice, env_str("HUDDLE_STUN_URLS", NULL), turn, secret,
+                 cfg.turn_ttl_s) < 0) {
+        fprintf(stderr, "huddle-sidecar: HUDDLE_STUN_URLS or "
+                        "HUDDLE_TURN_URLS: bad URL list\n");
+        return 2;
+    }
+    opts.listen = env_str("HUDDLE_LISTEN", "127.0.0.1:8081");
+    opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
+    env_log_ints(config_table, NCONFIG);
+    log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s "
+             "HUDDLE_STUN_URLS=%s HUDDLE_TURN_URLS=%s HUDDLE_TURN_SECRET=%s",
+             opts.listen, opts.origins ? opts.origins : "(own Host)",
+             ice.stun_json ? ice.stun_json : "-",
+             ice.turn_json ? ice.turn_json : "-", secret ? "(set)" : "-");
+    if (turn != NULL && secret == NULL)
+        log_warn("HUDDLE_TURN_URLS without HUDDLE_TURN_SECRET: TURN left "
+                 "out of iceServers");
+    hub = hub_new(&cfg, &ws_hub_ops, &ice);
+    if (hub == NULL) {
+        log_error("out of memory at start");
+        goto out;
+    }
+    if (start_loop(&opts) == 0)
+        rc = 0;
+    drain_loop();
+    log_info("stopped");
+out:
+    hub_free(hub);
+    ice_clear(&ice);
+    return rc;
+}

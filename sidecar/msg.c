@@ -1,0 +1,597 @@
+#include "msg.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "room.h"
+#include "roomid.h"
+
+/* ---- outgoing buffers ---------------------------------------------- */
+
+struct out_msg *out_msg_new(const char *s, size_t len)
+{
+    struct out_msg *m = malloc(sizeof *m + OUT_PRE + len + 1);
+    if (m == NULL)
+        return NULL;
+    m->refs = 1;
+    m->len = len;
+    memcpy(m->buf + OUT_PRE, s, len);
+    m->buf[OUT_PRE + len] = '\0';
+    return m;
+}
+
+void out_msg_unref(struct out_msg *m)
+{
+    if (m != NULL && --m->refs == 0)
+        free(m);
+}
+
+/* ---- string builder ------------------------------------------------ */
+
+static bool sb_grow(struct sb *b, size_t more)
+{
+    if (b->oom)
+        return false;
+    if (b->len + more + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+void sb_putn(struct sb *b, const char *s, size_t n)
+{
+    if (!sb_grow(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void sb_puts(struct sb *b, const char *s)
+{
+    sb_putn(b, s, strlen(s));
+}
+
+void sb_printf(struct sb *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        b->oom = true; /* only short fixed formats are used */
+        return;
+    }
+    sb_putn(b, tmp, (size_t)n);
+}
+
+void sb_json_str(struct sb *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t run = 0;
+
+    sb_putn(b, "\"", 1);
+    for (;; p++) {
+        unsigned char c = *p;
+        if (c != 0 && c >= 0x20 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        sb_putn(b, (const char *)p - run, run);
+        run = 0;
+        if (c == 0)
+            break;
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t n = 2;
+        if (c == '\n')
+            esc[1] = 'n';
+        else if (c == '\r')
+            esc[1] = 'r';
+        else if (c == '\t')
+            esc[1] = 't';
+        else if (c < 0x20) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        sb_putn(b, esc, n);
+    }
+    sb_putn(b, "\"", 1);
+}
+
+char *sb_take(struct sb *b)
+{
+    char *p = b->oom ? NULL : b->p;
+    if (b->oom)
+        free(b->p);
+    if (p == NULL && !b->oom)
+        p = strdup("");
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+static struct out_msg *sb_to_msg(struct sb *b)
+{
+    struct out_msg *m = NULL;
+    if (!b->oom && b->p != NULL)
+        m = out_msg_new(b->p, b->len);
+    free(b->p);
+    b->p = NULL;
+    return m;
+}
+
+/* ---- text checks --------------------------------------------------- */
+
+bool msg_utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+bool msg_name_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+
+    if (len < 1 || len > MSG_NAME_MAX)
+        return false;
+    if (!msg_utf8_valid(p, len))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            return false;
+        /* U+0080..U+009F is C2 80..C2 9F in UTF-8. */
+        if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+            return false;
+    }
+    return true;
+}
+
+static size_t utf8_code_points(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+/* True when the JSON text holds an escaped NUL (\u0000) in some string:
+ * cJSON would silently cut the C string there. */
+static bool has_escaped_nul(const char *buf, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (buf[i] != '\\')
+            continue;
+        if (buf[i + 1] == 'u' && i + 5 < len && buf[i + 2] == '0' &&
+            buf[i + 3] == '0' && buf[i + 4] == '0' && buf[i + 5] == '0')
+            return true;
+        i++; /* skip the escaped char, e.g. the second \ of \\ */
+    }
+    return false;
+}
+
+/* ---- parsing by field table ---------------------------------------- */
+
+enum field_kind { F_STR, F_BOOL, F_OBJECT, F_ANY };
+
+struct field {
+    const char *key;
+    enum field_kind kind;
+    bool required;
+    size_t off; /* of the member in struct msg_in */
+};
+
+#define FSTR(k, req)                                                           \
+    {                                                                          \
+#k, F_STR, req, offsetof(struct msg_in, k)                             \
+    }
+#define FBOOL(k)                                                               \
+    {                                                                          \
+#k, F_BOOL, false, offsetof(struct msg_in, k)                          \
+    }
+
+static const struct field join_fields[] = {
+    FSTR(room, true), FSTR(name, true),    FBOOL(audio),
+    FBOOL(video),     FSTR(resume, false),
+};
+static const struct field signal_fields[] = {
+    FSTR(to, true),
+    {"data", F_OBJECT, true, offsetof(struct msg_in, data_item)},
+};
+static const struct field chat_fields[] = {FSTR(text, true), FSTR(to, false)};
+static const struct field state_fields[] = {
+    FBOOL(audio), FBOOL(video), FBOOL(screen), FBOOL(hand), FSTR(name, false),
+};
+static const struct field ping_fields[] = {
+    {"t", F_ANY, false, offsetof(struct msg_in, t_item)},
+};
+
+static int check_join(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err);
+static int check_signal(struct msg_in *m, const struct msg_limits *lim,
+                        struct msg_err *err);
+static int check_chat(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err);
+static int check_state(struct msg_in *m, const struct msg_limits *lim,
+                       struct msg_err *err);
+static int check_ping(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err);
+
+static const struct msg_spec {
+    const char *name;
+    const struct field *fields;
+    size_t nfields;
+    int (*check)(struct msg_in *m, const struct msg_limits *lim,
+                 struct msg_err *err);
+} specs[MSG_TYPE_COUNT] = {
+    [MSG_JOIN] = {"join", join_fields, 5, check_join},
+    [MSG_SIGNAL] = {"signal", signal_fields, 2, check_signal},
+    [MSG_CHAT] = {"chat", chat_fields, 2, check_chat},
+    [MSG_STATE] = {"state", state_fields, 5, check_state},
+    [MSG_LEAVE] = {"leave", NULL, 0, NULL},
+    [MSG_PING] = {"ping", ping_fields, 1, check_ping},
+};
+
+const char *msg_type_name(enum msg_type t)
+{
+    return specs[t].name;
+}
+
+/* Fills err; the message is "what why" (what may be NULL). */
+static int fail(struct msg_err *err, const char *code, const char *ref,
+                const char *what, const char *why)
+{
+    err->code = code;
+    err->ref = ref;
+    snprintf(err->message, sizeof err->message, "%s%s%s", what ? what : "",
+             what ? " " : "", why);
+    return -1;
+}
+
+static int bad(struct msg_in *m, struct msg_err *err, const char *what,
+               const char *why)
+{
+    return fail(err, "bad-message", specs[m->type].name, what, why);
+}
+
+static int check_join(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err)
+{
+    (void)lim;
+    if (!msg_name_valid(m->name))
+        return bad(m, err, "name",
+                   "must be 1..64 bytes with no control characters");
+    if (!roomid_valid(m->room, strlen(m->room)))
+        return fail(err, "invalid-room", "join", NULL, "invalid room id");
+    return 0;
+}
+
+static int check_signal(struct msg_in *m, const struct msg_limits *lim,
+                        struct msg_err *err)
+{
+    m->data = cJSON_PrintUnformatted(m->data_item);
+    if (m->data == NULL)
+        return fail(err, "bad-message", "signal", "data", "is too large");
+    if (strlen(m->data) > lim->max_signal_bytes)
+        return bad(m, err, "data", "is over the size limit");
+    return 0;
+}
+
+static int check_chat(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err)
+{
+    size_t n = utf8_code_points(m->text);
+    if (n < 1 || n > lim->max_chat_chars)
+        return bad(m, err, "text", "must be 1..max characters");
+    return 0;
+}
+
+static int check_state(struct msg_in *m, const struct msg_limits *lim,
+                       struct msg_err *err)
+{
+    (void)lim;
+    if (m->name != NULL && !msg_name_valid(m->name))
+        return bad(m, err, "name",
+                   "must be 1..64 bytes with no control characters");
+    if (m->name == NULL && m->audio < 0 && m->video < 0 && m->screen < 0 &&
+        m->hand < 0)
+        return bad(m, err, "state", "needs audio, video, screen, hand or name");
+    return 0;
+}
+
+static int check_ping(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err)
+{
+    (void)lim;
+    if (m->t_item == NULL)
+        return 0;
+    m->t = cJSON_PrintUnformatted(m->t_item);
+    if (m->t == NULL)
+        return fail(err, "bad-message", "ping", "t", "is too large");
+    return 0;
+}
+
+static const char *kind_name(enum field_kind k)
+{
+    switch (k) {
+    case F_STR:
+        return "must be a string";
+    case F_BOOL:
+        return "must be a boolean";
+    case F_OBJECT:
+        return "must be an object";
+    case F_ANY:
+        break;
+    }
+    return "is invalid";
+}
+
+static int read_fields(struct msg_in *m, struct msg_err *err)
+{
+    const struct msg_spec *sp = &specs[m->type];
+    for (size_t i = 0; i < sp->nfields; i++) {
+        const struct field *f = &sp->fields[i];
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(m->root, f->key);
+        char *dst = (char *)m + f->off;
+        if (it == NULL) {
+            if (f->required)
+                return bad(m, err, f->key, "is missing");
+            continue;
+        }
+        bool ok = (f->kind == F_STR && cJSON_IsString(it)) ||
+                  (f->kind == F_BOOL && cJSON_IsBool(it)) ||
+                  (f->kind == F_OBJECT && cJSON_IsObject(it)) ||
+                  f->kind == F_ANY;
+        if (!ok)
+            return bad(m, err, f->key, kind_name(f->kind));
+        if (f->kind == F_STR)
+            *(const char **)dst = it->valuestring;
+        else if (f->kind == F_BOOL)
+            *(signed char *)dst = cJSON_IsTrue(it) ? 1 : 0;
+        else
+            *(const cJSON **)dst = it;
+    }
+    return 0;
+}
+
+static int find_type(const char *s, enum msg_type *out)
+{
+    for (int i = 0; i < MSG_TYPE_COUNT; i++) {
+        if (strcmp(specs[i].name, s) == 0) {
+            *out = (enum msg_type)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
+              struct msg_in *m, struct msg_err *err)
+{
+    const char *end = NULL;
+
+    memset(m, 0, sizeof *m);
+    m->audio = m->video = m->screen = m->hand = -1;
+    if (memchr(buf, 0, len) != NULL ||
+        !msg_utf8_valid((const unsigned char *)buf, len))
+        return fail(err, "bad-json", NULL, NULL, "not valid JSON text");
+    m->root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (m->root == NULL)
+        return fail(err, "bad-json", NULL, NULL, "not valid JSON");
+    while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+        end++;
+    if (end != buf + len)
+        return fail(err, "bad-json", NULL, NULL, "text after the JSON value");
+    if (!cJSON_IsObject(m->root))
+        return fail(err, "bad-message", NULL, NULL,
+                    "a message must be a JSON object");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->root, "type");
+    if (!cJSON_IsString(t))
+        return fail(err, "bad-message", NULL, NULL, "type must be a string");
+    if (find_type(t->valuestring, &m->type) < 0)
+        return fail(err, "unknown-type", NULL, NULL, "unknown message type");
+    if (has_escaped_nul(buf, len))
+        return bad(m, err, NULL, "strings may not contain NUL");
+    if (read_fields(m, err) < 0)
+        return -1;
+    if (specs[m->type].check != NULL)
+        return specs[m->type].check(m, lim, err);
+    return 0;
+}
+
+void msg_in_clear(struct msg_in *m)
+{
+    cJSON_Delete(m->root);
+    cJSON_free(m->data);
+    cJSON_free(m->t);
+    m->root = NULL;
+    m->data = m->t = NULL;
+}
+
+/* ---- server messages ----------------------------------------------- */
+
+static void put_peer(struct sb *b, const struct peer *p)
+{
+    sb_puts(b, "{\"id\":");
+    sb_json_str(b, p->id);
+    sb_puts(b, ",\"name\":");
+    sb_json_str(b, p->name);
+    sb_printf(b, ",\"audio\":%s,\"video\":%s,\"screen\":%s,\"hand\":%s}",
+              p->audio ? "true" : "false", p->video ? "true" : "false",
+              p->screen ? "true" : "false", p->hand ? "true" : "false");
+}
+
+struct out_msg *msg_error(const char *code, const char *message,
+                          const char *ref)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"error\",\"code\":");
+    sb_json_str(&b, code);
+    sb_puts(&b, ",\"message\":");
+    sb_json_str(&b, message);
+    if (ref != NULL) {
+        sb_puts(&b, ",\"ref\":");
+        sb_json_str(&b, ref);
+    }
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}
+
+struct out_msg *msg_pong(const char *t_json)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"pong\"");
+    if (t_json != NULL) {
+        sb_puts(&b, ",\"t\":");
+        sb_puts(&b, t_json);
+    }
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}
+
+static struct out_msg *peer_msg(const char *type, const struct peer *p)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"");
+    sb_puts(&b, type);
+    sb_puts(&b, "\",\"peer\":");
+    put_peer(&b, p);
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}
+
+struct out_msg *msg_peer_joined(const struct peer *p)
+{
+    return peer_msg("peer-joined", p);
+}
+
+struct out_msg *msg_peer_state(const struct peer *p)
+{
+    return peer_msg("peer-state", p);
+}
+
+struct out_msg *msg_peer_left(const char *id, const char *reason)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"peer-left\",\"id\":");
+    sb_json_str(&b, id);
+    sb_puts(&b, ",\"reason\":");
+    sb_json_str(&b, reason);
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}
+
+struct out_msg *msg_signal(const char *from, const char *data_json)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"signal\",\"from\":");
+    sb_json_str(&b, from);
+    sb_puts(&b, ",\"data\":");
+    sb_puts(&b, data_json);
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}
+
+struct out_msg *msg_chat(const char *from, const char *name, const char *text,
+                         int64_t ts, const char *to)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"chat\",\"from\":");
+    sb_json_str(&b, from);
+    sb_puts(&b, ",\"name\":");
+    sb_json_str(&b, name);
+    sb_puts(&b, ",\"text\":");
+    sb_json_str(&b, text);
+    sb_printf(&b, ",\"ts\":%lld", (long long)ts);
+    if (to != NULL) {
+        sb_puts(&b, ",\"to\":");
+        sb_json_str(&b, to);
+    }
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}
+
+struct out_msg *msg_welcome(const struct peer *me, const char *room,
+                            const char *resume, const struct peer *const *peers,
+                            size_t npeers, struct out_msg *const *chat,
+                            size_t nchat, const char *ice_json,
+                            const char *limits_json)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"welcome\",\"id\":");
+    sb_json_str(&b, me->id);
+    sb_puts(&b, ",\"room\":");
+    sb_json_str(&b, room);
+    sb_puts(&b, ",\"resume\":");
+    sb_json_str(&b, resume);
+    sb_puts(&b, ",\"self\":");
+    put_peer(&b, me);
+    sb_puts(&b, ",\"peers\":[");
+    for (size_t i = 0; i < npeers; i++) {
+        if (i)
+            sb_puts(&b, ",");
+        put_peer(&b, peers[i]);
+    }
+    sb_puts(&b, "],\"chat\":[");
+    for (size_t i = 0; i < nchat; i++) {
+        if (i)
+            sb_puts(&b, ",");
+        sb_putn(&b, out_msg_text(chat[i]), chat[i]->len);
+    }
+    sb_puts(&b, "],\"iceServers\":");
+    sb_puts(&b, ice_json);
+    sb_puts(&b, ",\"limits\":");
+    sb_puts(&b, limits_json);
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}

@@ -1,0 +1,116 @@
+/* The wire format of protocol v1 (DESIGN.md section 3): parsing and
+ * validating client messages by field table, and building server messages.
+ * No I/O. */
+#ifndef HUDDLE_MSG_H
+#define HUDDLE_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outmsg.h"
+
+struct cJSON;
+struct peer;
+
+#define MSG_NAME_MAX 64
+
+enum msg_type {
+    MSG_JOIN,
+    MSG_SIGNAL,
+    MSG_CHAT,
+    MSG_STATE,
+    MSG_LEAVE,
+    MSG_PING,
+    MSG_TYPE_COUNT
+};
+
+/* A parsed client message. Strings point into root and live as long as
+ * it does; booleans are -1 when absent. */
+struct msg_in {
+    enum msg_type type;
+    struct cJSON *root;
+    const char *room;
+    const char *name;
+    const char *resume;
+    const char *to;
+    const char *text;
+    signed char audio, video, screen, hand;
+    const struct cJSON *data_item;
+    const struct cJSON *t_item;
+    char *data; /* signal: data as compact JSON (malloc'd) */
+    char *t;    /* ping: t as compact JSON (malloc'd), NULL when absent */
+};
+
+struct msg_limits {
+    size_t max_signal_bytes;
+    size_t max_chat_chars;
+};
+
+/* Why a message was refused: an error code of section 3 (static), the
+ * type that caused it (static, NULL when unknown) and a human message. */
+struct msg_err {
+    const char *code;
+    const char *ref;
+    char message[112];
+};
+
+/* Parses and validates one complete text message (already checked to be
+ * UTF-8 by the caller; checked again here). Returns 0 and fills m (free
+ * with msg_in_clear), or -1 and fills err. */
+int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
+              struct msg_in *m, struct msg_err *err);
+
+/* Frees what msg_parse allocated. Safe on a zeroed or cleared struct. */
+void msg_in_clear(struct msg_in *m);
+
+/* The name of a message type ("join", ...). */
+const char *msg_type_name(enum msg_type t);
+
+/* Returns true when the len bytes at s are well-formed UTF-8 (no
+ * overlongs, no surrogates, nothing above U+10FFFF). */
+bool msg_utf8_valid(const unsigned char *s, size_t len);
+
+/* Returns true when s is an acceptable name: 1..64 UTF-8 bytes, no Cc. */
+bool msg_name_valid(const char *s);
+
+/* Server messages. Each returns a new out_msg (one reference, caller
+ * owns) or NULL when out of memory. */
+struct out_msg *msg_error(const char *code, const char *message,
+                          const char *ref);
+struct out_msg *msg_pong(const char *t_json);
+struct out_msg *msg_peer_joined(const struct peer *p);
+struct out_msg *msg_peer_state(const struct peer *p);
+struct out_msg *msg_peer_left(const char *id, const char *reason);
+struct out_msg *msg_signal(const char *from, const char *data_json);
+struct out_msg *msg_chat(const char *from, const char *name, const char *text,
+                         int64_t ts, const char *to);
+
+/* welcome: peers and chat are arrays of n pointers; chat holds out_msgs
+ * built by msg_chat. ice_json and limits_json are JSON texts inserted
+ * as they are. */
+struct out_msg *msg_welcome(const struct peer *me, const char *room,
+                            const char *resume, const struct peer *const *peers,
+                            size_t npeers, struct out_msg *const *chat,
+                            size_t nchat, const char *ice_json,
+                            const char *limits_json);
+
+/* A growable string for building JSON. On allocation failure it sets oom
+ * and ignores further appends. */
+struct sb {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool oom;
+};
+
+void sb_putn(struct sb *b, const char *s, size_t n);
+void sb_puts(struct sb *b, const char *s);
+/* Appends s as a JSON string, quotes included. */
+void sb_json_str(struct sb *b, const char *s);
+void sb_printf(struct sb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Returns the text (malloc'd, caller frees) or NULL after an oom. */
+char *sb_take(struct sb *b);
+
+#endif

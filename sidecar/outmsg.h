@@ -1,0 +1,36 @@
+/* An outgoing websocket message, shared by every recipient of a fan-out:
+ * built once, reference-counted, freed by the last queue that sends it.
+ * OUT_PRE bytes of headroom precede the payload for the websocket frame
+ * header (ws.c checks that LWS_PRE fits). */
+#ifndef HUDDLE_OUTMSG_H
+#define HUDDLE_OUTMSG_H
+
+#include <stddef.h>
+
+#define OUT_PRE 32
+
+struct out_msg {
+    unsigned refs;
+    size_t len;
+    unsigned char buf[]; /* OUT_PRE headroom, then len bytes, then NUL */
+};
+
+/* Returns a new message holding a copy of the len bytes at s, with one
+ * reference owned by the caller; NULL when out of memory. */
+struct out_msg *out_msg_new(const char *s, size_t len);
+
+static inline const char *out_msg_text(const struct out_msg *m)
+{
+    return (const char *)m->buf + OUT_PRE;
+}
+
+static inline struct out_msg *out_msg_ref(struct out_msg *m)
+{
+    m->refs++;
+    return m;
+}
+
+/* Drops one reference; frees on the last. NULL is a no-op. */
+void out_msg_unref(struct out_msg *m);
+
+#endif

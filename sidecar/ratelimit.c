@@ -1,0 +1,21 @@
+#include "ratelimit.h"
+
+void bucket_init(struct bucket *b, long burst, int64_t now_ms)
+{
+    b->tokens = (double)burst;
+    b->last_ms = now_ms;
+}
+
+bool bucket_take(struct bucket *b, long rate, long burst, int64_t now_ms)
+{
+    if (now_ms > b->last_ms) {
+        b->tokens += (double)(now_ms - b->last_ms) * (double)rate / 1000.0;
+        if (b->tokens > (double)burst)
+            b->tokens = (double)burst;
+        b->last_ms = now_ms;
+    }
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}

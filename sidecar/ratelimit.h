@@ -1,0 +1,22 @@
+/* (Not limits.h: that name would shadow the system header.)
+ * Token buckets for per-connection rate limits. No I/O, no clock: the
+ * caller passes the time. */
+#ifndef HUDDLE_RATELIMIT_H
+#define HUDDLE_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bucket {
+    double tokens;
+    int64_t last_ms;
+};
+
+/* Starts the bucket full (burst tokens) at time now_ms. */
+void bucket_init(struct bucket *b, long burst, int64_t now_ms);
+
+/* Refills at rate tokens per second up to burst, then takes one token.
+ * Returns true when a token was taken, false when the bucket was empty. */
+bool bucket_take(struct bucket *b, long rate, long burst, int64_t now_ms);
+
+#endif

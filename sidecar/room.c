@@ -1,0 +1,364 @@
+#include "room.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+struct room_reg {
+    struct room_cfg cfg;
+    struct room **buckets;
+    size_t nbuckets;
+    size_t nrooms;
+    struct room *watch; /* rooms with grace seats or no seats */
+};
+
+void room_random_id(char *out, size_t n)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[24];
+    size_t got = 0;
+
+    assert(n <= 32);
+    while (got < sizeof raw) {
+        ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
+        if (r > 0)
+            got += (size_t)r;
+        /* getrandom on Linux >= 3.17 does not fail once seeded; EINTR
+         * just retries. */
+    }
+    /* 6 bits per character: 16 chars = 96 bits, 22 chars = 132 bits. */
+    for (size_t i = 0; i < n; i++) {
+        size_t bit = i * 6;
+        unsigned v =
+            ((unsigned)raw[bit / 8] << 8 | raw[bit / 8 + 1]) >> (10 - bit % 8);
+        out[i] = b64[v & 63];
+    }
+    out[n] = '\0';
+}
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+struct room_reg *room_reg_new(const struct room_cfg *cfg)
+{
+    struct room_reg *reg = calloc(1, sizeof *reg);
+    if (reg == NULL)
+        return NULL;
+    reg->cfg = *cfg;
+    reg->nbuckets = 1024;
+    reg->buckets = calloc(reg->nbuckets, sizeof *reg->buckets);
+    if (reg->buckets == NULL) {
+        free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
+static void peer_free(struct peer *p)
+{
+    if (p == NULL)
+        return;
+    free(p->name);
+    free(p);
+}
+
+static void room_free(struct room *r)
+{
+    struct peer *p = r->peers;
+    while (p != NULL) {
+        struct peer *next = p->next;
+        peer_free(p);
+        p = next;
+    }
+    for (size_t i = 0; i < r->hist_len; i++)
+        out_msg_unref(r->hist[i]);
+    free(r->hist);
+    free(r);
+}
+
+void room_reg_free(struct room_reg *reg)
+{
+    if (reg == NULL)
+        return;
+    for (size_t i = 0; i < reg->nbuckets; i++) {
+        struct room *r = reg->buckets[i];
+        while (r != NULL) {
+            struct room *next = r->hnext;
+            room_free(r);
+            r = next;
+        }
+    }
+    free(reg->buckets);
+    free(reg);
+}
+
+size_t room_reg_count(const struct room_reg *reg)
+{
+    return reg->nrooms;
+}
+
+struct room *room_find(struct room_reg *reg, const char *id)
+{
+    struct room *r = reg->buckets[hash_str(id) & (reg->nbuckets - 1)];
+    while (r != NULL && strcmp(r->id, id) != 0)
+        r = r->hnext;
+    return r;
+}
+
+static void rehash(struct room_reg *reg)
+{
+    size_t n = reg->nbuckets * 2;
+    struct room **b = calloc(n, sizeof *b);
+    if (b == NULL)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < reg->nbuckets; i++) {
+        struct room *r = reg->buckets[i];
+        while (r != NULL) {
+            struct room *next = r->hnext;
+            size_t h = hash_str(r->id) & (n - 1);
+            r->hnext = b[h];
+            b[h] = r;
+            r = next;
+        }
+    }
+    free(reg->buckets);
+    reg->buckets = b;
+    reg->nbuckets = n;
+}
+
+static void watch(struct room_reg *reg, struct room *r, bool on)
+{
+    if (on == r->watched)
+        return;
+    if (on) {
+        r->wprev = NULL;
+        r->wnext = reg->watch;
+        if (reg->watch != NULL)
+            reg->watch->wprev = r;
+        reg->watch = r;
+    } else {
+        if (r->wprev != NULL)
+            r->wprev->wnext = r->wnext;
+        else
+            reg->watch = r->wnext;
+        if (r->wnext != NULL)
+            r->wnext->wprev = r->wprev;
+        r->wprev = r->wnext = NULL;
+    }
+    r->watched = on;
+}
+
+static void update_watch(struct room_reg *reg, struct room *r)
+{
+    watch(reg, r, r->npeers == 0 || r->ngrace > 0);
+}
+
+static struct room *room_create(struct room_reg *reg, const char *id)
+{
+    struct room *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    size_t len = strlen(id);
+    assert(len < sizeof r->id);
+    memcpy(r->id, id, len + 1);
+    if (reg->nrooms >= reg->nbuckets)
+        rehash(reg);
+    size_t h = hash_str(id) & (reg->nbuckets - 1);
+    r->hnext = reg->buckets[h];
+    reg->buckets[h] = r;
+    reg->nrooms++;
+    return r;
+}
+
+static void room_remove(struct room_reg *reg, struct room *r)
+{
+    struct room **pp = &reg->buckets[hash_str(r->id) & (reg->nbuckets - 1)];
+    while (*pp != r)
+        pp = &(*pp)->hnext;
+    *pp = r->hnext;
+    watch(reg, r, false);
+    reg->nrooms--;
+    room_free(r);
+}
+
+struct peer *room_peer_find(struct room *r, const char *id)
+{
+    for (struct peer *p = r->peers; p != NULL; p = p->next)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    return NULL;
+}
+
+int room_peer_set_name(struct peer *p, const char *name)
+{
+    char *n = strdup(name);
+    if (n == NULL)
+        return -1;
+    free(p->name);
+    p->name = n;
+    return 0;
+}
+
+/* Compares tokens in time independent of where they differ. */
+static bool token_eq(const char *a, const char *b)
+{
+    unsigned char d = 0;
+    if (strlen(b) != TOKEN_LEN)
+        return false;
+    for (size_t i = 0; i < TOKEN_LEN; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static struct peer *find_token(struct room *r, const char *token)
+{
+    for (struct peer *p = r->peers; p != NULL; p = p->next)
+        if (token_eq(p->token, token))
+            return p;
+    return NULL;
+}
+
+static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
+                                         struct peer *p, void *conn,
+                                         struct peer **out, void **old_conn)
+{
+    *old_conn = p->conn;
+    if (p->conn == NULL) {
+        r->ngrace--;
+        update_watch(reg, r);
+    }
+    p->conn = conn;
+    room_random_id(p->token, TOKEN_LEN);
+    *out = p;
+    return ROOM_RESUMED;
+}
+
+enum room_join_result room_join(struct room_reg *reg, const char *id,
+                                void *conn, const char *name, bool audio,
+                                bool video, const char *resume, int64_t now,
+                                struct peer **out, void **old_conn)
+{
+    struct room *r = room_find(reg, id);
+    struct peer *p;
+
+    (void)now;
+    *out = NULL;
+    *old_conn = NULL;
+    if (r != NULL && resume != NULL && (p = find_token(r, resume)) != NULL)
+        return resume_seat(reg, r, p, conn, out, old_conn);
+    if (r != NULL && r->npeers >= (size_t)reg->cfg.max_peers)
+        return ROOM_FULL;
+    p = calloc(1, sizeof *p);
+    if (p == NULL || (p->name = strdup(name)) == NULL)
+        goto nomem;
+    if (r == NULL && (r = room_create(reg, id)) == NULL)
+        goto nomem;
+    room_random_id(p->id, PEER_ID_LEN);
+    room_random_id(p->token, TOKEN_LEN);
+    p->audio = audio;
+    p->video = video;
+    p->conn = conn;
+    p->room = r;
+    struct peer **tail = &r->peers;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = p;
+    r->npeers++;
+    update_watch(reg, r);
+    *out = p;
+    return ROOM_JOINED;
+nomem:
+    peer_free(p);
+    return ROOM_NOMEM;
+}
+
+void room_leave(struct room_reg *reg, struct peer *p, int64_t now)
+{
+    struct room *r = p->room;
+    struct peer **pp = &r->peers;
+
+    while (*pp != p)
+        pp = &(*pp)->next;
+    *pp = p->next;
+    r->npeers--;
+    if (p->conn == NULL)
+        r->ngrace--;
+    peer_free(p);
+    if (r->npeers == 0)
+        r->empty_since = now;
+    update_watch(reg, r);
+}
+
+void room_grace(struct room_reg *reg, struct peer *p, int64_t now)
+{
+    assert(p->conn != NULL);
+    p->conn = NULL;
+    p->grace_until = now + reg->cfg.grace_ms;
+    p->room->ngrace++;
+    update_watch(reg, p->room);
+}
+
+static void expire_room(struct room_reg *reg, struct room *r, int64_t now,
+                        void (*expired)(struct peer *p, void *ctx), void *ctx)
+{
+    struct peer *p = r->peers;
+    while (p != NULL && r->ngrace > 0) {
+        struct peer *next = p->next;
+        if (p->conn == NULL && p->grace_until <= now) {
+            expired(p, ctx); /* before the seat is freed */
+            room_leave(reg, p, now);
+        }
+        p = next;
+    }
+}
+
+void room_expire(struct room_reg *reg, int64_t now,
+                 void (*expired)(struct peer *p, void *ctx), void *ctx)
+{
+    struct room *r = reg->watch;
+    while (r != NULL) {
+        struct room *next = r->wnext;
+        if (r->ngrace > 0)
+            expire_room(reg, r, now, expired, ctx);
+        if (r->npeers == 0 && (r->hist_len == 0 ||
+                               now - r->empty_since >= reg->cfg.history_ttl_ms))
+            room_remove(reg, r);
+        r = next;
+    }
+}
+
+void room_history_add(struct room_reg *reg, struct room *r, struct out_msg *m)
+{
+    size_t cap = (size_t)reg->cfg.history;
+    if (cap == 0)
+        return;
+    if (r->hist == NULL) {
+        r->hist = calloc(cap, sizeof *r->hist);
+        if (r->hist == NULL)
+            return; /* history is best effort */
+        r->hist_cap = cap;
+    }
+    if (r->hist_len == cap) {
+        out_msg_unref(r->hist[r->hist_start]);
+        r->hist[r->hist_start] = out_msg_ref(m);
+        r->hist_start = (r->hist_start + 1) % cap;
+        return;
+    }
+    r->hist[(r->hist_start + r->hist_len) % cap] = out_msg_ref(m);
+    r->hist_len++;
+}
+
+size_t room_history(const struct room *r, struct out_msg **out, size_t max)
+{
+    size_t n = r->hist_len < max ? r->hist_len : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = r->hist[(r->hist_start + (r->hist_len - n) + i) % r->hist_cap];
+    return n;
+}

@@ -1,0 +1,107 @@
+/* Rooms, seats and chat history, in memory. No I/O: the hub decides what
+ * to send; this module only keeps the state. A seat (struct peer) belongs
+ * to a connection (conn, opaque here) or, while conn is NULL, waits in its
+ * resume grace period. */
+#ifndef HUDDLE_ROOM_H
+#define HUDDLE_ROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outmsg.h"
+
+#define PEER_ID_LEN 16 /* 96 random bits, base64url */
+#define TOKEN_LEN 22   /* 128 random bits, base64url */
+
+struct room;
+
+struct peer {
+    char id[PEER_ID_LEN + 1];
+    char token[TOKEN_LEN + 1];
+    bool audio, video, screen, hand;
+    char *name;
+    void *conn;          /* NULL while the seat is in grace */
+    int64_t grace_until; /* ms, meaningful while conn is NULL */
+    struct room *room;
+    struct peer *next; /* in room->peers, join order */
+};
+
+struct room {
+    char id[65];
+    size_t npeers;
+    size_t ngrace;
+    struct peer *peers;
+    struct out_msg **hist; /* ring of cfg history entries */
+    size_t hist_cap;
+    size_t hist_start;
+    size_t hist_len;
+    int64_t empty_since;        /* ms; meaningful when npeers == 0 */
+    struct room *hnext;         /* hash chain */
+    struct room *wprev, *wnext; /* watch list: grace seats or empty */
+    bool watched;
+};
+
+struct room_cfg {
+    long max_peers;
+    long history;
+    long history_ttl_ms;
+    long grace_ms;
+};
+
+struct room_reg;
+
+enum room_join_result {
+    ROOM_JOINED,  /* new seat */
+    ROOM_RESUMED, /* seat taken back by its resume token */
+    ROOM_FULL,
+    ROOM_NOMEM
+};
+
+/* Returns a new registry (free with room_reg_free) or NULL. */
+struct room_reg *room_reg_new(const struct room_cfg *cfg);
+void room_reg_free(struct room_reg *reg);
+size_t room_reg_count(const struct room_reg *reg);
+
+struct room *room_find(struct room_reg *reg, const char *id);
+
+/* Seats conn in room id (created when absent). With a resume token that
+ * names a seat of this room, takes that seat back: *old_conn is set to
+ * the connection that still held it (NULL when it was in grace). Every
+ * success gives the seat a new token. *out is the seat. */
+enum room_join_result room_join(struct room_reg *reg, const char *id,
+                                void *conn, const char *name, bool audio,
+                                bool video, const char *resume, int64_t now,
+                                struct peer **out, void **old_conn);
+
+/* Removes the seat and frees it. The room stays while it has history
+ * younger than the TTL. */
+void room_leave(struct room_reg *reg, struct peer *p, int64_t now);
+
+/* Keeps the seat for the grace period, without a connection. */
+void room_grace(struct room_reg *reg, struct peer *p, int64_t now);
+
+/* Calls expired(p, ctx) for each seat whose grace ended, then removes it;
+ * frees empty rooms whose history is older than the TTL (or that have
+ * none). */
+void room_expire(struct room_reg *reg, int64_t now,
+                 void (*expired)(struct peer *p, void *ctx), void *ctx);
+
+/* The seat with this id in room r, or NULL. */
+struct peer *room_peer_find(struct room *r, const char *id);
+
+/* Replaces the seat's name (a copy). Returns 0, or -1 when out of memory. */
+int room_peer_set_name(struct peer *p, const char *name);
+
+/* Appends a room chat message to the history (takes a reference). */
+void room_history_add(struct room_reg *reg, struct room *r, struct out_msg *m);
+
+/* Copies up to max history entries, oldest first, into out. Returns the
+ * count. The entries are borrowed. */
+size_t room_history(const struct room *r, struct out_msg **out, size_t max);
+
+/* Fills out (n chars + NUL) with base64url of random bytes (getrandom).
+ * n is 16 (peer id) or 22 (token). */
+void room_random_id(char *out, size_t n);
+
+#endif

@@ -1,0 +1,588 @@
+#include "ws.h"
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "env.h"
+#include "log.h"
+
+_Static_assert(LWS_PRE <= OUT_PRE, "OUT_PRE must leave room for LWS_PRE");
+
+/* lws reads at most this much per callback; longer messages arrive in
+ * pieces and are reassembled here. Small, since lws keeps one per
+ * connection. */
+#define WS_RX_CHUNK 1024
+#define WS_CLOSE_FLUSH_MS 2000 /* a closing connection gets this long */
+#define WS_ORIGIN_MAX 256
+
+struct qnode {
+    struct qnode *next;
+    struct out_msg *m;
+};
+
+/* Per connection. Kept small: an idle joined connection costs this, the
+ * lws wsi and lws' rx chunk. */
+struct session {
+    struct hub_conn hc; /* first: hub_conn * is a session * */
+    struct lws *wsi;
+    struct qnode *qhead, *qtail;
+    size_t qbytes;
+    char *rx; /* reassembly buffer, only while a message is incomplete */
+    size_t rxlen;
+    int64_t join_deadline;
+    int64_t ping_due;
+    int64_t pong_deadline; /* 0: no ping outstanding */
+    int64_t kill_at;       /* 0: none */
+    const char *close_reason;
+    unsigned qcount;
+    unsigned short close_code;
+    unsigned char end; /* enum hub_end */
+    bool in_msg;
+    bool ping_pending;
+    bool closing;
+    bool kick_pending;
+    bool ended;
+};
+
+static struct {
+    struct lws_context *ctx;
+    struct hub *hub;
+    const struct config *cfg;
+    char *origins; /* comma list copy, or NULL */
+    size_t nconns;
+    bool shutting_down;
+    bool destroying;
+} srv;
+
+static struct lws_protocols protocols[];
+
+int64_t ws_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t ws_connection_count(void)
+{
+    return srv.nconns;
+}
+
+static void arm(struct session *s, int64_t now)
+{
+    int64_t next = s->pong_deadline ? s->pong_deadline : s->ping_due;
+
+    if (s->hc.peer == NULL && !s->closing && s->join_deadline < next)
+        next = s->join_deadline;
+    if (s->kill_at && s->kill_at < next)
+        next = s->kill_at;
+    if (s->kick_pending)
+        next = now;
+    lws_set_timer_usecs(s->wsi,
+                        next > now ? (lws_usec_t)(next - now) * 1000 : 1);
+}
+
+static void queue_clear(struct session *s)
+{
+    struct qnode *n = s->qhead;
+    while (n != NULL) {
+        struct qnode *next = n->next;
+        out_msg_unref(n->m);
+        free(n);
+        n = next;
+    }
+    s->qhead = s->qtail = NULL;
+    s->qcount = 0;
+    s->qbytes = 0;
+}
+
+/* Closes s after its queue drains (or at once when drop), sending a close
+ * frame with code and reason; gives up after WS_CLOSE_FLUSH_MS. */
+static void start_close(struct session *s, int code, const char *reason,
+                        enum hub_end end, bool drop)
+{
+    int64_t now = ws_now_ms();
+
+    if (s->closing)
+        return;
+    s->closing = true;
+    s->close_code = (unsigned short)code;
+    s->close_reason = reason;
+    s->end = (unsigned char)end;
+    s->kill_at = now + WS_CLOSE_FLUSH_MS;
+    if (drop)
+        queue_clear(s);
+    lws_callback_on_writable(s->wsi);
+    arm(s, now);
+}
+
+static void ops_send(struct hub_conn *c, struct out_msg *m)
+{
+    struct session *s = (struct session *)c;
+    const struct config *k = srv.cfg;
+
+    if (s->closing)
+        return;
+    if (s->qcount + 1 > (unsigned long)k->send_queue_messages ||
+        s->qbytes + m->len > (size_t)k->send_queue_bytes) {
+        log_warn("slow consumer peer=%s queued=%u bytes=%zu",
+                 c->peer ? c->peer->id : "-", s->qcount, s->qbytes);
+        /* The hub may be iterating a room right now: the seat is given up
+         * later, from this connection's timer. */
+        s->kick_pending = true;
+        start_close(s, 1008, "slow consumer", HUB_END_KICKED, true);
+        return;
+    }
+    struct qnode *n = malloc(sizeof *n);
+    if (n == NULL) {
+        log_error("out of memory queueing for peer=%s",
+                  c->peer ? c->peer->id : "-");
+        return;
+    }
+    n->next = NULL;
+    n->m = out_msg_ref(m);
+    if (s->qtail != NULL)
+        s->qtail->next = n;
+    else
+        s->qhead = n;
+    s->qtail = n;
+    s->qcount++;
+    s->qbytes += m->len;
+    lws_callback_on_writable(s->wsi);
+}
+
+static void ops_close(struct hub_conn *c, int code, const char *reason)
+{
+    struct session *s = (struct session *)c;
+    start_close(s, code, reason, code == 1000 ? HUB_END_LEAVE : HUB_END_KICKED,
+                false);
+}
+
+static void ops_rearm(struct hub_conn *c)
+{
+    struct session *s = (struct session *)c;
+    int64_t now = ws_now_ms();
+    s->join_deadline = now + srv.cfg->join_timeout_ms;
+    arm(s, now);
+}
+
+const struct hub_ops ws_hub_ops = {ops_send, ops_close, ops_rearm};
+
+/* ---- upgrade filter: path, capacity, Origin ------------------------- */
+
+static bool origin_in_list(const char *origin, const char *list)
+{
+    size_t olen = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '/'))
+            m--;
+        if (m > 0 && m == olen && strncasecmp(p, origin, m) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static bool origin_allowed(struct lws *wsi)
+{
+    char origin[WS_ORIGIN_MAX], host[WS_ORIGIN_MAX], want[WS_ORIGIN_MAX + 9];
+
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+        return true; /* not a browser */
+    if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0)
+        return false;
+    if (srv.origins != NULL)
+        return origin_in_list(origin, srv.origins);
+    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+        return false;
+    snprintf(want, sizeof want, "http://%s", host);
+    if (strcasecmp(origin, want) == 0)
+        return true;
+    snprintf(want, sizeof want, "https://%s", host);
+    return strcasecmp(origin, want) == 0;
+}
+
+/* Returns 0 to accept the upgrade, else answers with a status and
+ * returns 1. */
+static int filter_upgrade(struct lws *wsi)
+{
+    char uri[64], esc[80];
+    unsigned status = 0;
+
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
+        strcmp(uri, "/ws") != 0)
+        status = HTTP_STATUS_NOT_FOUND;
+    else if (srv.shutting_down ||
+             srv.nconns >= (size_t)srv.cfg->max_connections)
+        status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+    else if (!origin_allowed(wsi))
+        status = HTTP_STATUS_FORBIDDEN;
+    if (status == 0)
+        return 0;
+    if (status == HTTP_STATUS_FORBIDDEN) {
+        char origin[WS_ORIGIN_MAX] = "";
+        lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+        log_warn("refused origin=%s",
+                 log_escape(esc, sizeof esc, origin, strlen(origin), 64));
+    } else if (status == HTTP_STATUS_SERVICE_UNAVAILABLE) {
+        log_warn("refused connection: %zu open", srv.nconns);
+    }
+    lws_return_http_status(wsi, status, NULL);
+    return 1;
+}
+
+/* ---- plain HTTP: GET /healthz -------------------------------------- */
+
+static int on_http(struct lws *wsi, const char *uri)
+{
+    unsigned char buf[LWS_PRE + 256];
+    unsigned char *start = buf + LWS_PRE, *p = start;
+    unsigned char *end = buf + sizeof buf - 1;
+
+    if (strcmp(uri, "/healthz") != 0) {
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain", 3, &p,
+                                    end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int on_http_writeable(struct lws *wsi)
+{
+    unsigned char buf[LWS_PRE + 8];
+    memcpy(buf + LWS_PRE, "ok\n", 3);
+    if (lws_write(wsi, buf + LWS_PRE, 3, LWS_WRITE_HTTP_FINAL) != 3)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- websocket connection ------------------------------------------ */
+
+static void on_established(struct session *s, struct lws *wsi)
+{
+    int64_t now = ws_now_ms();
+
+    memset(s, 0, sizeof *s);
+    s->wsi = wsi;
+    s->end = HUB_END_GRACE; /* unless a close frame says otherwise */
+    hub_conn_init(srv.hub, &s->hc, now);
+    s->join_deadline = now + srv.cfg->join_timeout_ms;
+    s->ping_due = now + srv.cfg->ping_interval_ms;
+    srv.nconns++;
+    if (srv.shutting_down)
+        start_close(s, 1001, "server shutdown", HUB_END_LEAVE, true);
+    arm(s, now);
+}
+
+/* Closes from inside this connection's own callback: returns -1 for
+ * lws to send the close frame and hang up. */
+static int close_now(struct session *s, int code, const char *reason,
+                     enum hub_end end)
+{
+    log_info("close peer=%s code=%d reason=%s",
+             s->hc.peer ? s->hc.peer->id : "-", code, reason);
+    s->end = (unsigned char)end;
+    lws_close_reason(s->wsi, (enum lws_close_status)code,
+                     (unsigned char *)(uintptr_t)reason, strlen(reason));
+    return -1;
+}
+
+static int deliver(struct session *s, const char *buf, size_t len)
+{
+    if (!msg_utf8_valid((const unsigned char *)buf, len))
+        return close_now(s, 1007, "invalid UTF-8", HUB_END_KICKED);
+    hub_on_text(srv.hub, &s->hc, buf, len, ws_now_ms());
+    return 0;
+}
+
+static int on_receive(struct session *s, const char *in, size_t len)
+{
+    size_t max = (size_t)srv.cfg->max_message_bytes;
+    size_t have = s->in_msg ? s->rxlen : 0;
+    bool final = lws_is_final_fragment(s->wsi);
+
+    if (lws_frame_is_binary(s->wsi))
+        return close_now(s, 1003, "binary frames are not accepted",
+                         HUB_END_KICKED);
+    if (have + len + lws_remaining_packet_payload(s->wsi) > max)
+        return close_now(s, 1009, "message too big", HUB_END_KICKED);
+    if (s->closing)
+        return 0;
+    if (!s->in_msg && final)
+        return deliver(s, in, len); /* the common case: no copy */
+    if (!s->in_msg) {
+        s->rx = malloc(max);
+        if (s->rx == NULL)
+            return close_now(s, 1011, "out of memory", HUB_END_GRACE);
+        s->rxlen = 0;
+        s->in_msg = true;
+    }
+    memcpy(s->rx + s->rxlen, in, len);
+    s->rxlen += len;
+    if (!final)
+        return 0;
+    s->in_msg = false;
+    int r = deliver(s, s->rx, s->rxlen);
+    free(s->rx);
+    s->rx = NULL;
+    s->rxlen = 0;
+    return r;
+}
+
+static int on_writeable(struct session *s)
+{
+    struct lws *wsi = s->wsi;
+
+    if (lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (s->ping_pending) {
+        unsigned char buf[LWS_PRE + 1];
+        s->ping_pending = false;
+        if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        if (s->qhead != NULL || s->closing)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (s->qhead != NULL) {
+        struct qnode *n = s->qhead;
+        struct out_msg *m = n->m;
+        s->qhead = n->next;
+        if (s->qhead == NULL)
+            s->qtail = NULL;
+        s->qcount--;
+        s->qbytes -= m->len;
+        free(n);
+        /* lws keeps whatever the socket did not take and sends it before
+         * the next WRITEABLE. */
+        int w = lws_write(wsi, m->buf + OUT_PRE, m->len, LWS_WRITE_TEXT);
+        out_msg_unref(m);
+        if (w < 0)
+            return -1;
+        if (s->qhead != NULL || s->closing)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (s->closing)
+        return close_now(s, s->close_code, s->close_reason, s->end);
+    return 0;
+}
+
+static int on_timer(struct session *s)
+{
+    int64_t now = ws_now_ms();
+
+    if (s->kick_pending) {
+        s->kick_pending = false;
+        hub_on_end(srv.hub, &s->hc, HUB_END_KICKED, now);
+    }
+    if (s->kill_at && now >= s->kill_at)
+        return -1; /* the close frame could not be flushed in time */
+    if (!s->closing && s->hc.peer == NULL && !s->hc.closing &&
+        now >= s->join_deadline) {
+        log_info("close: no join within %ld ms", srv.cfg->join_timeout_ms);
+        start_close(s, 1008, "join timeout", HUB_END_LEAVE, false);
+    }
+    if (s->pong_deadline && now >= s->pong_deadline) {
+        log_info("hang-up peer=%s: no pong", s->hc.peer ? s->hc.peer->id : "-");
+        if (!s->closing)
+            s->end = HUB_END_GRACE;
+        return -1;
+    }
+    if (!s->pong_deadline && now >= s->ping_due) {
+        s->ping_pending = true;
+        s->pong_deadline = s->ping_due + srv.cfg->ping_timeout_ms;
+        s->ping_due += srv.cfg->ping_interval_ms;
+        if (s->ping_due <= now)
+            s->ping_due = now + srv.cfg->ping_interval_ms;
+        lws_callback_on_writable(s->wsi);
+    }
+    arm(s, now);
+    return 0;
+}
+
+static void on_peer_close(struct session *s, const unsigned char *in,
+                          size_t len)
+{
+    int code = len >= 2 ? (in[0] << 8 | in[1]) : 0;
+    log_debug("peer close code=%d peer=%s", code,
+              s->hc.peer ? s->hc.peer->id : "-");
+    if (s->closing)
+        return;
+    s->end = (code == 0 || code == 1000 || code == 1001) ? HUB_END_LEAVE
+                                                         : HUB_END_GRACE;
+}
+
+static void on_closed(struct session *s)
+{
+    if (s->wsi == NULL)
+        return; /* never established */
+    if (!srv.destroying)
+        hub_on_end(srv.hub, &s->hc, (enum hub_end)s->end, ws_now_ms());
+    queue_clear(s);
+    free(s->rx);
+    s->rx = NULL;
+    s->wsi = NULL;
+    srv.nconns--;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+                    void *user, void *in, size_t len)
+{
+    struct session *s = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return filter_upgrade(wsi);
+    case LWS_CALLBACK_HTTP:
+        return on_http(wsi, in ? (const char *)in : "");
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_http_writeable(wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        on_established(s, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return on_receive(s, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        s->pong_deadline = 0;
+        arm(s, ws_now_ms());
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(s);
+    case LWS_CALLBACK_TIMER:
+        return on_timer(s);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        on_peer_close(s, in, len);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        on_closed(s);
+        return 0;
+    case LWS_CALLBACK_USER: /* ws_begin_shutdown, for each connection */
+        start_close(s, 1001, "server shutdown", HUB_END_LEAVE, true);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* The first protocol is the default: a client offering no subprotocol
+ * (or only unknown ones) lands here too, with none selected. */
+static struct lws_protocols protocols[] = {
+    {"huddle.v1", callback, sizeof(struct session), WS_RX_CHUNK, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- context ------------------------------------------------------- */
+
+static void lws_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    if (level & LLL_ERR)
+        log_error("lws: %.*s", (int)n, line);
+    else
+        log_warn("lws: %.*s", (int)n, line);
+}
+
+/* Splits "host:port" (host may be [v6]). Returns 0 or -1. */
+static int split_listen(const char *listen, char *host, size_t hostsz,
+                        int *port, bool *v6)
+{
+    const char *colon = strrchr(listen, ':');
+    const char *h = listen;
+    size_t hlen;
+    long p;
+
+    if (colon == NULL || env_parse_long(colon + 1, 1, 65535, &p) < 0)
+        return -1;
+    hlen = (size_t)(colon - listen);
+    *v6 = false;
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+        *v6 = true;
+    }
+    if (hlen == 0 || hlen >= hostsz)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, hostsz, "127.0.0.1");
+    *port = (int)p;
+    return 0;
+}
+
+int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
+             const struct ws_opts *opts)
+{
+    struct lws_context_creation_info info;
+    static void *foreign[1];
+    static char host[128];
+    int port;
+    bool v6;
+
+    srv.hub = hub;
+    srv.cfg = cfg;
+    if (split_listen(opts->listen, host, sizeof host, &port, &v6) < 0) {
+        log_error("HUDDLE_LISTEN=%s: want host:port", opts->listen);
+        return -1;
+    }
+    if (opts->origins != NULL && (srv.origins = strdup(opts->origins)) == NULL)
+        return -1;
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    protocols[0].tx_packet_size = (size_t)cfg->max_message_bytes + 1024;
+    foreign[0] = loop;
+    memset(&info, 0, sizeof info);
+    info.port = port;
+    info.iface = strcmp(host, "0.0.0.0") == 0 ? NULL : host;
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV;
+    if (!v6 && strchr(host, ':') == NULL)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = foreign;
+    info.pt_serv_buf_size = 16384;
+    info.max_http_header_pool = 256;
+    info.timeout_secs = 10;
+    info.user = &srv;
+    srv.ctx = lws_create_context(&info);
+    if (srv.ctx == NULL) {
+        log_error("cannot listen on %s (lws_create_context failed)",
+                  opts->listen);
+        return -1;
+    }
+    log_info("listening on %s path /ws", opts->listen);
+    return 0;
+}
+
+void ws_begin_shutdown(void)
+{
+    if (srv.ctx == NULL || srv.shutting_down)
+        return;
+    srv.shutting_down = true;
+    lws_callback_all_protocol(srv.ctx, &protocols[0], LWS_CALLBACK_USER);
+}
+
+void ws_stop(void)
+{
+    srv.destroying = true;
+    if (srv.ctx != NULL)
+        lws_context_destroy(srv.ctx);
+    srv.ctx = NULL;
+    free(srv.origins);
+    srv.origins = NULL;
+}

@@ -1,0 +1,39 @@
+/* The websocket server: libwebsockets on the process' libuv loop. Framing,
+ * per-connection send queues, keepalive and close codes live here; what a
+ * message means is the hub's business. */
+#ifndef HUDDLE_WS_H
+#define HUDDLE_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "hub.h"
+
+struct ws_opts {
+    const char *listen;  /* host:port */
+    const char *origins; /* comma list, or NULL: the request's own Host */
+};
+
+/* The hub_ops that deliver through this server. */
+extern const struct hub_ops ws_hub_ops;
+
+/* Starts listening on loop. Returns 0, or -1 after logging why. */
+int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
+             const struct ws_opts *opts);
+
+/* Sends close 1001 to every connection. */
+void ws_begin_shutdown(void);
+
+/* Connections still open. */
+size_t ws_connection_count(void);
+
+/* Destroys the lws context; the loop must then run until its handles have
+ * closed. Safe when ws_start failed. */
+void ws_stop(void);
+
+/* Milliseconds on the monotonic clock. */
+int64_t ws_now_ms(void);
+
+#endif
