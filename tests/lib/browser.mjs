@@ -22,6 +22,9 @@ const BASE_ARGS = [
     '--autoplay-policy=no-user-gesture-required',
     '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
     '--disable-backgrounding-occluded-windows',
+    // Separate browser processes cannot resolve each other's mDNS host
+    // candidates here (no multicast): show plain local addresses.
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
 /**
