@@ -17,6 +17,9 @@ _Static_assert(LWS_PRE <= OUT_PRE, "OUT_PRE must leave room for LWS_PRE");
  * connection. */
 #define WS_RX_CHUNK 1024
 #define WS_CLOSE_FLUSH_MS 2000 /* a closing connection gets this long */
+/* lws 4.1 keeps LWS_WRITE_CLOSE (4) private; lws_write() handles it. */
+#define WS_WRITE_CLOSE ((enum lws_write_protocol)4)
+#define WS_CLOSE_ACK_MS 1000 /* after our close frame */
 #define WS_ORIGIN_MAX 256
 
 struct qnode {
@@ -44,6 +47,7 @@ struct session {
     bool in_msg;
     bool ping_pending;
     bool closing;
+    bool close_sent;
     bool kick_pending;
     bool ended;
 };
@@ -341,6 +345,31 @@ static int on_receive(struct session *s, const char *in, size_t len)
     return r;
 }
 
+/* Sends our close frame from WRITEABLE. Returning -1 with
+ * lws_close_reason() here would lose the frame: with the libuv event lib
+ * lws 4.1 closes the socket again at once ("uv repeat test"). So the
+ * frame is written as data, and the client's answering close (or the
+ * kill timer) ends the connection. */
+static int send_close(struct session *s)
+{
+    unsigned char buf[LWS_PRE + 125];
+    size_t n = strlen(s->close_reason);
+
+    log_info("close peer=%s code=%d reason=%s",
+             s->hc.peer ? s->hc.peer->id : "-", s->close_code, s->close_reason);
+    if (n > 123)
+        n = 123;
+    buf[LWS_PRE] = (unsigned char)(s->close_code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xff);
+    memcpy(buf + LWS_PRE + 2, s->close_reason, n);
+    s->close_sent = true;
+    s->kill_at = ws_now_ms() + WS_CLOSE_ACK_MS;
+    arm(s, ws_now_ms());
+    if (lws_write(s->wsi, buf + LWS_PRE, n + 2, WS_WRITE_CLOSE) < 0)
+        return -1;
+    return 0;
+}
+
 static int on_writeable(struct session *s)
 {
     struct lws *wsi = s->wsi;
@@ -377,8 +406,8 @@ static int on_writeable(struct session *s)
             lws_callback_on_writable(wsi);
         return 0;
     }
-    if (s->closing)
-        return close_now(s, s->close_code, s->close_reason, s->end);
+    if (s->closing && !s->close_sent)
+        return send_close(s);
     return 0;
 }
 
@@ -415,16 +444,19 @@ static int on_timer(struct session *s)
     return 0;
 }
 
-static void on_peer_close(struct session *s, const unsigned char *in,
-                          size_t len)
+/* Returns -1 when the close answers ours: then there is nothing to echo. */
+static int on_peer_close(struct session *s, const unsigned char *in, size_t len)
 {
     int code = len >= 2 ? (in[0] << 8 | in[1]) : 0;
     log_debug("peer close code=%d peer=%s", code,
               s->hc.peer ? s->hc.peer->id : "-");
+    if (s->close_sent)
+        return -1;
     if (s->closing)
-        return;
+        return 0;
     s->end = (code == 0 || code == 1000 || code == 1001) ? HUB_END_LEAVE
                                                          : HUB_END_GRACE;
+    return 0;
 }
 
 static void on_closed(struct session *s)
@@ -466,13 +498,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_TIMER:
         return on_timer(s);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        on_peer_close(s, in, len);
-        return 0;
+        return on_peer_close(s, in, len);
     case LWS_CALLBACK_CLOSED:
         on_closed(s);
         return 0;
     case LWS_CALLBACK_USER: /* ws_begin_shutdown, for each connection */
-        start_close(s, 1001, "server shutdown", HUB_END_LEAVE, true);
+        if (s != NULL && s->wsi != NULL)
+            start_close(s, 1001, "server shutdown", HUB_END_LEAVE, true);
         return 0;
     default:
         return 0;
@@ -544,7 +576,12 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     }
     if (opts->origins != NULL && (srv.origins = strdup(opts->origins)) == NULL)
         return -1;
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    /* HUDDLE_LWS_LOG: lws' own log bit mask (debugging lws itself). */
+    long lws_mask = LLL_ERR | LLL_WARN;
+    const char *lws_env = env_str("HUDDLE_LWS_LOG", NULL);
+    if (lws_env != NULL && env_parse_long(lws_env, 0, 0xffff, &lws_mask) < 0)
+        log_warn("HUDDLE_LWS_LOG=%s ignored", lws_env);
+    lws_set_log_level((int)lws_mask, lws_log);
     protocols[0].tx_packet_size = (size_t)cfg->max_message_bytes + 1024;
     foreign[0] = loop;
     memset(&info, 0, sizeof info);
@@ -574,7 +611,12 @@ void ws_begin_shutdown(void)
     if (srv.ctx == NULL || srv.shutting_down)
         return;
     srv.shutting_down = true;
-    lws_callback_all_protocol(srv.ctx, &protocols[0], LWS_CALLBACK_USER);
+    /* The vhost holds its own copy of the protocols array. */
+    struct lws_vhost *vh = lws_get_vhost_by_name(srv.ctx, "default");
+    const struct lws_protocols *p =
+        vh ? lws_vhost_name_to_protocol(vh, protocols[0].name) : NULL;
+    if (p != NULL)
+        lws_callback_all_protocol(srv.ctx, p, LWS_CALLBACK_USER);
 }
 
 void ws_stop(void)
