@@ -3,12 +3,13 @@
 // and no tile is duplicated.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, startSidecar, stopAll } from '../lib/stack.mjs';
+import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
 import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
 
 let stack;
 let browser;
 let replacement;
+let proxy;
 
 before(async () => {
     stack = await startStack({ sidecars: 1 });
@@ -17,6 +18,7 @@ before(async () => {
 
 after(async () => {
     if (browser) await browser.close();
+    if (proxy) await stopAll([proxy]);
     if (replacement) await stopAll([replacement]);
     if (stack) await stack.stop();
 });
@@ -64,6 +66,37 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
     await b.page.click('#btn-mic');
     await a.page.waitForSelector('#grid .tile:not(.local).muted');
     assert.equal(await a.page.$$eval('#grid .tile', (els) => els.length), 2);
+    assert.deepEqual(real(a.errors()), []);
+    assert.deepEqual(real(b.errors()), []);
+});
+
+test('after a dropped connection (nginx restarted) the client resumes its seat with the same id', async () => {
+    const url = `${stack.url}/resume-me`;
+    const a = await newParticipant(browser, url, 'Alice');
+    await a.join();
+    const b = await newParticipant(browser, url, 'Bob');
+    await b.join();
+    await waitForPlayingVideo(a.page, 'Bob');
+    const idsBefore = await a.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
+    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+
+    // nginx going away drops the upstream websockets without a close frame
+    // from the browser: the sidecar keeps the seats for the grace period.
+    const old = stack.nginx;
+    await old.stop();
+    await a.page.waitForFunction(() => document.body.dataset.state === 'reconnecting');
+    await waitForPlayingVideo(a.page, 'Bob');
+    proxy = await startNginx({ port: old.port, fcgiAddr: stack.fcgi.nginxAddr, sidecarAddrs: [(replacement || stack.sidecars[0]).addr] });
+    for (const p of [a, b]) {
+        await p.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
+            && Number(document.body.dataset.sessions) > n, sessions, { timeout: 30000 });
+    }
+    const idsAfter = await a.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
+    assert.deepEqual(idsAfter, idsBefore, 'same ids: the seats were resumed');
+    await waitForPlayingVideo(a.page, 'Bob');
+    await waitForPlayingVideo(b.page, 'Alice');
+    await b.page.click('#btn-hand');
+    await a.page.waitForSelector('#grid .tile.hand');
     assert.deepEqual(real(a.errors()), []);
     assert.deepEqual(real(b.errors()), []);
 });
