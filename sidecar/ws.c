@@ -379,9 +379,11 @@ static int on_writeable(struct session *s)
         return 0;
     }
     if (s->ping_pending) {
-        unsigned char buf[LWS_PRE + 1];
+        /* lws 4.1 drops an empty pong before the callback: say "hb". */
+        unsigned char buf[LWS_PRE + 2];
         s->ping_pending = false;
-        if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        memcpy(buf + LWS_PRE, "hb", 2);
+        if (lws_write(wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0)
             return -1;
         if (s->qhead != NULL || s->closing)
             lws_callback_on_writable(wsi);
