@@ -64,6 +64,11 @@ export class Grid {
         if (local) {
             video.muted = true;
             video.classList.add('mirror');
+        } else {
+            // Until the first frame plays, show the person's initials.
+            root.classList.add('waiting');
+            video.addEventListener('playing', () => root.classList.remove('waiting'));
+            video.addEventListener('emptied', () => root.classList.add('waiting'));
         }
         const off = el('div', 'camoff');
         const avatar = el('span', 'avatar');
