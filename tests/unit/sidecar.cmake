@@ -1,0 +1,11 @@
+# Sidecar suites: pure logic of sidecar/ (no sockets).
+if(TARGET huddle_sidecar_core)
+    huddle_unit_suite(sidecar_msg SOURCES test_sidecar_msg.c
+        LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_room SOURCES test_sidecar_room.c
+        LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_hub SOURCES test_sidecar_hub.c
+        LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_misc SOURCES test_sidecar_misc.c
+        LIBS huddle_sidecar_core)
+endif()

@@ -1,0 +1,301 @@
+/* The hub with recording ops in place of websockets. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "hub.h"
+
+#define MAXLOG 64
+
+struct fake {
+    struct hub_conn hc;
+    char *log[MAXLOG];
+    int n;
+    int close_code;
+    const char *close_reason;
+};
+
+static void f_send(struct hub_conn *c, struct out_msg *m)
+{
+    struct fake *f = (struct fake *)c;
+    if (f->n < MAXLOG)
+        f->log[f->n++] = strdup(out_msg_text(m));
+}
+
+static void f_close(struct hub_conn *c, int code, const char *reason)
+{
+    struct fake *f = (struct fake *)c;
+    f->close_code = code;
+    f->close_reason = reason;
+}
+
+static void f_rearm(struct hub_conn *c)
+{
+    (void)c;
+}
+
+static const struct hub_ops ops = {f_send, f_close, f_rearm};
+static struct config cfg = {
+    .max_peers = 3,
+    .max_message_bytes = 65536,
+    .max_signal_bytes = 49152,
+    .max_chat_chars = 2000,
+    .chat_burst = 5,
+    .chat_rate = 2,
+    .signal_burst = 200,
+    .signal_rate = 50,
+    .resume_grace_ms = 1500,
+    .chat_history = 50,
+    .chat_history_ttl_ms = 600000,
+    .error_run = 10,
+    .rate_limit_run = 50,
+    .turn_ttl_s = 3600,
+};
+static struct ice ice;
+
+static void say(struct hub *h, struct fake *f, const char *s)
+{
+    hub_on_text(h, &f->hc, s, strlen(s), 0);
+}
+
+/* The last message f got, parsed (caller deletes), or NULL. */
+static cJSON *last(struct fake *f)
+{
+    return f->n ? cJSON_Parse(f->log[f->n - 1]) : NULL;
+}
+
+static const char *last_field(struct fake *f, const char *key)
+{
+    static char buf[256];
+    cJSON *j = last(f);
+    cJSON *v = cJSON_GetObjectItem(j, key);
+    snprintf(buf, sizeof buf, "%s", cJSON_IsString(v) ? v->valuestring : "?");
+    cJSON_Delete(j);
+    return buf;
+}
+
+static void clear(struct fake *f, int n)
+{
+    for (int k = 0; k < n; k++) {
+        for (int i = 0; i < f[k].n; i++)
+            free(f[k].log[i]);
+        f[k].n = 0;
+    }
+}
+
+static struct hub *setup(struct fake *f, int n)
+{
+    struct hub *h = hub_new(&cfg, &ops, &ice);
+    memset(f, 0, sizeof *f * (size_t)n);
+    for (int i = 0; i < n; i++)
+        hub_conn_init(h, &f[i].hc, 0);
+    return h;
+}
+
+static void join(struct hub *h, struct fake *f, const char *room)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"join\",\"room\":\"%s\",\"name\":\"n\"}", room);
+    say(h, f, buf);
+}
+
+TEST(welcome_lists_present_peers_and_others_get_peer_joined)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    CHECK_STR(last_field(&f[0], "type"), "welcome");
+    join(h, &f[1], "r");
+    cJSON *w = last(&f[1]);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(w, "peers")) == 1);
+    cJSON_Delete(w);
+    CHECK_STR(last_field(&f[0], "type"), "peer-joined");
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(chat_reaches_the_room_and_the_sender_not_other_rooms)
+{
+    struct fake f[3];
+    struct hub *h = setup(f, 3);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    join(h, &f[2], "elsewhere");
+    clear(f, 3);
+    say(h, &f[0], "{\"type\":\"chat\",\"text\":\"hi\",\"from\":\"forged\"}");
+    CHECK_STR(last_field(&f[0], "text"), "hi");
+    CHECK_STR(last_field(&f[1], "text"), "hi");
+    CHECK_STR(last_field(&f[1], "from"), f[0].hc.peer->id);
+    CHECK(f[2].n == 0);
+    clear(f, 3);
+    hub_free(h);
+}
+
+TEST(private_chat_stays_out_of_the_history)
+{
+    struct fake f[3];
+    struct hub *h = setup(f, 3);
+    char buf[128];
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"chat\",\"text\":\"psst\",\"to\":\"%s\"}",
+             f[1].hc.peer->id);
+    say(h, &f[0], buf);
+    CHECK_STR(last_field(&f[1], "to"), f[1].hc.peer->id);
+    CHECK_STR(last_field(&f[0], "text"), "psst");
+    say(h, &f[0], "{\"type\":\"chat\",\"text\":\"all\"}");
+    join(h, &f[2], "r");
+    cJSON *w = last(&f[2]);
+    cJSON *chat = cJSON_GetObjectItem(w, "chat");
+    CHECK(cJSON_GetArraySize(chat) == 1);
+    CHECK_STR(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(chat, 0), "text")->valuestring,
+        "all");
+    cJSON_Delete(w);
+    clear(f, 3);
+    hub_free(h);
+}
+
+TEST(signal_to_self_or_stranger_is_no_such_peer)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    char buf[160];
+    join(h, &f[0], "r");
+    join(h, &f[1], "other");
+    snprintf(buf, sizeof buf, "{\"type\":\"signal\",\"to\":\"%s\",\"data\":{}}",
+             f[1].hc.peer->id);
+    say(h, &f[0], buf);
+    CHECK_STR(last_field(&f[0], "code"), "no-such-peer");
+    snprintf(buf, sizeof buf, "{\"type\":\"signal\",\"to\":\"%s\",\"data\":{}}",
+             f[0].hc.peer->id);
+    say(h, &f[0], buf);
+    CHECK_STR(last_field(&f[0], "code"), "no-such-peer");
+    CHECK_STR(last_field(&f[0], "ref"), "signal");
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(signal_to_a_seat_in_grace_is_dropped)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    char buf[160];
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    snprintf(buf, sizeof buf, "{\"type\":\"signal\",\"to\":\"%s\",\"data\":{}}",
+             f[1].hc.peer->id);
+    hub_on_end(h, &f[1].hc, HUB_END_GRACE, 0);
+    clear(f, 2);
+    say(h, &f[0], buf);
+    CHECK(f[0].n == 0 && f[1].n == 0);
+    hub_free(h);
+}
+
+TEST(state_goes_to_the_others_not_the_sender)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    clear(f, 2);
+    say(h, &f[0], "{\"type\":\"state\",\"hand\":true}");
+    CHECK(f[0].n == 0);
+    cJSON *j = last(&f[1]);
+    CHECK(cJSON_IsTrue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "peer"), "hand")));
+    cJSON_Delete(j);
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(ten_bad_messages_in_a_row_close_with_1008)
+{
+    struct fake f[1];
+    struct hub *h = setup(f, 1);
+    for (int i = 0; i < 9; i++)
+        say(h, &f[0], "{");
+    CHECK(f[0].close_code == 0);
+    say(h, &f[0], "{\"type\":\"ping\"}"); /* ends the run */
+    for (int i = 0; i < 9; i++)
+        say(h, &f[0], "{\"type\":\"chat\",\"text\":\"x\"}"); /* not-joined */
+    CHECK(f[0].close_code == 0);
+    say(h, &f[0], "[]");
+    CHECK(f[0].close_code == 1008);
+    clear(f, 1);
+    hub_free(h);
+}
+
+TEST(chat_flood_is_rate_limited_then_kicked)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    for (int i = 0; i < 5; i++)
+        say(h, &f[0], "{\"type\":\"chat\",\"text\":\"x\"}");
+    clear(f, 2);
+    say(h, &f[0], "{\"type\":\"chat\",\"text\":\"x\"}");
+    CHECK_STR(last_field(&f[0], "code"), "rate-limited");
+    for (int i = 0; i < 49; i++)
+        say(h, &f[0], "{\"type\":\"chat\",\"text\":\"x\"}");
+    CHECK(f[0].close_code == 1008);
+    CHECK_STR(last_field(&f[1], "reason"), "kicked");
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(room_full_at_the_cap_and_already_joined)
+{
+    struct fake f[4];
+    struct hub *h = setup(f, 4);
+    for (int i = 0; i < 4; i++)
+        join(h, &f[i], "r");
+    CHECK_STR(last_field(&f[3], "code"), "room-full");
+    join(h, &f[0], "r");
+    CHECK_STR(last_field(&f[0], "code"), "already-joined");
+    clear(f, 4);
+    hub_free(h);
+}
+
+TEST(resume_while_open_replaces_the_old_connection)
+{
+    struct fake f[3];
+    struct hub *h = setup(f, 3);
+    char buf[160];
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    snprintf(
+        buf, sizeof buf,
+        "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"resume\":\"%s\"}",
+        f[0].hc.peer->token);
+    clear(f, 3);
+    say(h, &f[2], buf);
+    CHECK_STR(last_field(&f[0], "reason"), "replaced");
+    CHECK(f[0].close_code == 1000);
+    CHECK(f[1].n == 0); /* the others see nothing */
+    CHECK_STR(last_field(&f[2], "type"), "welcome");
+    clear(f, 3);
+    hub_free(h);
+}
+
+TEST(leave_and_grace_timeout_announce_peer_left)
+{
+    struct fake f[3];
+    struct hub *h = setup(f, 3);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    join(h, &f[2], "r");
+    say(h, &f[1], "{\"type\":\"leave\"}");
+    CHECK_STR(last_field(&f[0], "reason"), "left");
+    hub_on_end(h, &f[2].hc, HUB_END_GRACE, 0);
+    clear(f, 3);
+    hub_tick(h, 1499);
+    CHECK(f[0].n == 0);
+    hub_tick(h, 1500);
+    CHECK_STR(last_field(&f[0], "reason"), "timeout");
+    clear(f, 3);
+    hub_free(h);
+}

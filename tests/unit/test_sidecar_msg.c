@@ -1,0 +1,226 @@
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "msg.h"
+
+static const struct msg_limits lim = {49152, 2000};
+
+/* Parses s; returns the error code, or "ok". */
+static const char *parse(const char *s)
+{
+    static struct msg_err err;
+    struct msg_in m;
+    int r = msg_parse(s, strlen(s), &lim, &m, &err);
+    msg_in_clear(&m);
+    return r == 0 ? "ok" : err.code;
+}
+
+TEST(parse_accepts_a_plain_join)
+{
+    struct msg_in m;
+    struct msg_err err;
+    const char *s = "{\"type\":\"join\",\"room\":\"r1\",\"name\":\"Ann\","
+                    "\"audio\":true,\"extra\":[1,2]}";
+    CHECK(msg_parse(s, strlen(s), &lim, &m, &err) == 0);
+    CHECK(m.type == MSG_JOIN);
+    CHECK_STR(m.room, "r1");
+    CHECK_STR(m.name, "Ann");
+    CHECK(m.audio == 1 && m.video == -1);
+    msg_in_clear(&m);
+}
+
+TEST(parse_rejects_non_json_and_trailing_text)
+{
+    CHECK_STR(parse("nope"), "bad-json");
+    CHECK_STR(parse("{\"type\":\"ping\"} x"), "bad-json");
+    CHECK_STR(parse("{\"type\":\"ping\""), "bad-json");
+    CHECK_STR(parse("{\"type\":\"ping\"}  \n"), "ok");
+}
+
+TEST(parse_rejects_json_that_is_not_an_object)
+{
+    CHECK_STR(parse("[]"), "bad-message");
+    CHECK_STR(parse("\"join\""), "bad-message");
+    CHECK_STR(parse("null"), "bad-message");
+}
+
+TEST(parse_rejects_missing_or_wrong_typed_type)
+{
+    CHECK_STR(parse("{}"), "bad-message");
+    CHECK_STR(parse("{\"type\":5}"), "bad-message");
+    CHECK_STR(parse("{\"type\":null}"), "bad-message");
+    CHECK_STR(parse("{\"type\":\"dance\"}"), "unknown-type");
+}
+
+TEST(parse_keys_are_case_sensitive)
+{
+    CHECK_STR(parse("{\"Type\":\"ping\"}"), "bad-message");
+    CHECK_STR(parse("{\"type\":\"Ping\"}"), "unknown-type");
+    CHECK_STR(parse("{\"type\":\"join\",\"Room\":\"r\",\"name\":\"a\"}"),
+              "bad-message");
+}
+
+TEST(parse_rejects_wrong_field_types)
+{
+    CHECK_STR(parse("{\"type\":\"join\",\"room\":5,\"name\":\"a\"}"),
+              "bad-message");
+    CHECK_STR(parse("{\"type\":\"join\",\"room\":\"r\",\"name\":\"a\","
+                    "\"audio\":1}"),
+              "bad-message");
+    CHECK_STR(parse("{\"type\":\"signal\",\"to\":\"x\",\"data\":\"sdp\"}"),
+              "bad-message");
+    CHECK_STR(parse("{\"type\":\"signal\",\"to\":\"x\"}"), "bad-message");
+    CHECK_STR(parse("{\"type\":\"chat\",\"text\":true}"), "bad-message");
+    CHECK_STR(parse("{\"type\":\"state\",\"hand\":\"yes\"}"), "bad-message");
+}
+
+TEST(parse_rejects_nul_in_strings)
+{
+    CHECK_STR(parse("{\"type\":\"chat\",\"text\":\"a\\u0000b\"}"),
+              "bad-message");
+    /* An escaped backslash before u0000 is plain text. */
+    CHECK_STR(parse("{\"type\":\"chat\",\"text\":\"a\\\\u0000b\"}"), "ok");
+    static const char raw[] = "{\"type\":\"chat\",\"text\":\"a\0b\"}";
+    struct msg_in m;
+    struct msg_err err;
+    CHECK(msg_parse(raw, sizeof raw - 1, &lim, &m, &err) < 0);
+    CHECK_STR(err.code, "bad-json");
+    msg_in_clear(&m);
+}
+
+TEST(join_rejects_hostile_room_ids)
+{
+    CHECK_STR(parse("{\"type\":\"join\",\"room\":\"ws\",\"name\":\"a\"}"),
+              "invalid-room");
+    CHECK_STR(parse("{\"type\":\"join\",\"room\":\"../x\",\"name\":\"a\"}"),
+              "invalid-room");
+    CHECK_STR(parse("{\"type\":\"join\",\"room\":\"\",\"name\":\"a\"}"),
+              "invalid-room");
+    CHECK_STR(parse("{\"type\":\"join\",\"room\":\"<b>\",\"name\":\"a\"}"),
+              "invalid-room");
+}
+
+static const char *join_named(const char *name_json)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "{\"type\":\"join\",\"room\":\"r\",\"name\":%s}",
+             name_json);
+    return parse(buf);
+}
+
+TEST(name_is_1_to_64_bytes_without_control_chars)
+{
+    CHECK_STR(join_named("\"a\""), "ok");
+    CHECK_STR(join_named("\"\""), "bad-message");
+    CHECK_STR(join_named("\""
+                         "0123456789012345678901234567890123456789"
+                         "012345678901234567890123\""),
+              "ok"); /* 64 */
+    CHECK_STR(join_named("\""
+                         "0123456789012345678901234567890123456789"
+                         "0123456789012345678901234\""),
+              "bad-message"); /* 65 */
+    CHECK_STR(join_named("\"a\\tb\""), "bad-message");
+    CHECK_STR(join_named("\"a\\u007fb\""), "bad-message");
+    CHECK_STR(join_named("\"a\\u0085b\""), "bad-message");
+    CHECK_STR(join_named("\"a\\u009fb\""), "bad-message");
+    CHECK_STR(join_named("\"J\\u00f6rg \\ud83d\\ude00\""), "ok");
+}
+
+TEST(name_counts_utf8_bytes_not_characters)
+{
+    /* 22 x U+00E9 (2 bytes) = 44 bytes ok; 33 x = 66 bytes too long. */
+    char name[256] = "\"";
+    for (int i = 0; i < 33; i++)
+        strcat(name, "\xc3\xa9");
+    strcat(name, "\"");
+    CHECK_STR(join_named(name), "bad-message");
+    name[1 + 44] = '"';
+    name[2 + 44] = '\0';
+    CHECK_STR(join_named(name), "ok");
+}
+
+TEST(chat_text_is_1_to_2000_code_points)
+{
+    char *buf = malloc(3 * 2001 + 64);
+    CHECK(buf != NULL);
+    if (buf == NULL)
+        return;
+    strcpy(buf, "{\"type\":\"chat\",\"text\":\"");
+    for (int i = 0; i < 2000; i++)
+        strcat(buf, "\xe2\x82\xac"); /* euro sign, 3 bytes */
+    strcat(buf, "\"}");
+    CHECK_STR(parse(buf), "ok");
+    strcpy(buf + strlen(buf) - 2, "x\"}");
+    CHECK_STR(parse(buf), "bad-message");
+    CHECK_STR(parse("{\"type\":\"chat\",\"text\":\"\"}"), "bad-message");
+    free(buf);
+}
+
+TEST(signal_data_over_48_kib_is_refused)
+{
+    size_t n = 49152;
+    char *buf = malloc(n + 128);
+    CHECK(buf != NULL);
+    if (buf == NULL)
+        return;
+    /* data = {"s":"xxx..."}: 8 bytes of JSON around the string */
+    int k =
+        sprintf(buf, "{\"type\":\"signal\",\"to\":\"p\",\"data\":{\"s\":\"");
+    memset(buf + k, 'x', n - 8);
+    strcpy(buf + k + n - 8, "\"}}");
+    CHECK_STR(parse(buf), "ok");
+    memset(buf + k, 'x', n - 7);
+    strcpy(buf + k + n - 7, "\"}}");
+    CHECK_STR(parse(buf), "bad-message");
+    free(buf);
+}
+
+TEST(state_needs_a_known_field)
+{
+    CHECK_STR(parse("{\"type\":\"state\"}"), "bad-message");
+    CHECK_STR(parse("{\"type\":\"state\",\"hand\":true}"), "ok");
+    CHECK_STR(parse("{\"type\":\"state\",\"name\":\"\\u0001\"}"),
+              "bad-message");
+}
+
+TEST(ping_echoes_any_t)
+{
+    struct msg_in m;
+    struct msg_err err;
+    const char *s = "{\"type\":\"ping\",\"t\":{\"a\":[1,\"x\"]}}";
+    CHECK(msg_parse(s, strlen(s), &lim, &m, &err) == 0);
+    struct out_msg *o = msg_pong(m.t);
+    CHECK(o != NULL);
+    if (o != NULL)
+        CHECK_STR(out_msg_text(o),
+                  "{\"type\":\"pong\",\"t\":{\"a\":[1,\"x\"]}}");
+    out_msg_unref(o);
+    msg_in_clear(&m);
+}
+
+TEST(utf8_check_rejects_overlongs_surrogates_and_truncation)
+{
+    CHECK(msg_utf8_valid((const unsigned char *)"h\xc3\xa9", 3));
+    CHECK(!msg_utf8_valid((const unsigned char *)"\xc0\xaf", 2));
+    CHECK(!msg_utf8_valid((const unsigned char *)"\xed\xa0\x80", 3));
+    CHECK(!msg_utf8_valid((const unsigned char *)"\xe2\x82", 2));
+    CHECK(!msg_utf8_valid((const unsigned char *)"\xf4\x90\x80\x80", 4));
+    CHECK(!msg_utf8_valid((const unsigned char *)"\xff", 1));
+}
+
+TEST(built_messages_escape_untrusted_text)
+{
+    struct out_msg *o = msg_chat("id1", "a\"b", "<i>\n\x01", 5, NULL);
+    CHECK(o != NULL);
+    if (o == NULL)
+        return;
+    cJSON *j = cJSON_Parse(out_msg_text(o));
+    CHECK(j != NULL);
+    CHECK_STR(cJSON_GetObjectItem(j, "name")->valuestring, "a\"b");
+    CHECK_STR(cJSON_GetObjectItem(j, "text")->valuestring, "<i>\n\x01");
+    CHECK(cJSON_GetObjectItem(j, "to") == NULL);
+    cJSON_Delete(j);
+    out_msg_unref(o);
+}

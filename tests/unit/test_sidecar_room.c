@@ -1,0 +1,169 @@
+#include <stdlib.h>
+
+#include "check.h"
+#include "msg.h"
+#include "room.h"
+
+static const struct room_cfg cfg = {3, 4, 1000, 1500};
+static int conns[8];
+
+static struct peer *join(struct room_reg *reg, const char *room, int c,
+                         const char *resume, enum room_join_result want)
+{
+    struct peer *p;
+    void *old;
+    enum room_join_result r =
+        room_join(reg, room, &conns[c], "n", true, false, resume, 0, &p, &old);
+    CHECK(r == want);
+    return p;
+}
+
+TEST(room_ids_and_tokens_are_long_random_base64url)
+{
+    char a[PEER_ID_LEN + 1], b[PEER_ID_LEN + 1], t[TOKEN_LEN + 1];
+    room_random_id(a, PEER_ID_LEN);
+    room_random_id(b, PEER_ID_LEN);
+    room_random_id(t, TOKEN_LEN);
+    CHECK(strlen(a) == 16 && strlen(t) == 22);
+    CHECK(strcmp(a, b) != 0);
+    CHECK(strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789-_") == 22);
+}
+
+TEST(room_refuses_a_seat_over_the_cap)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    join(reg, "r", 0, NULL, ROOM_JOINED);
+    join(reg, "r", 1, NULL, ROOM_JOINED);
+    join(reg, "r", 2, NULL, ROOM_JOINED);
+    join(reg, "r", 3, NULL, ROOM_FULL);
+    join(reg, "other", 3, NULL, ROOM_JOINED);
+    room_reg_free(reg);
+}
+
+TEST(grace_seats_count_toward_the_cap)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
+    join(reg, "r", 1, NULL, ROOM_JOINED);
+    join(reg, "r", 2, NULL, ROOM_JOINED);
+    room_grace(reg, a, 0);
+    join(reg, "r", 3, NULL, ROOM_FULL);
+    room_reg_free(reg);
+}
+
+TEST(resume_takes_back_the_seat_with_a_new_token)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
+    char id[PEER_ID_LEN + 1], tok[TOKEN_LEN + 1];
+    strcpy(id, a->id);
+    strcpy(tok, a->token);
+    room_grace(reg, a, 0);
+    struct peer *b = join(reg, "r", 1, tok, ROOM_RESUMED);
+    CHECK(b == a);
+    CHECK_STR(b->id, id);
+    CHECK(strcmp(b->token, tok) != 0);
+    CHECK(b->conn == &conns[1]);
+    /* single use: the old token now makes a plain join */
+    struct peer *c = join(reg, "r", 2, tok, ROOM_JOINED);
+    CHECK(c != a);
+    room_reg_free(reg);
+}
+
+TEST(resume_reports_the_old_connection_still_open)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED), *p;
+    char tok[TOKEN_LEN + 1];
+    void *old;
+    strcpy(tok, a->token);
+    CHECK(room_join(reg, "r", &conns[1], "x", false, false, tok, 0, &p, &old) ==
+          ROOM_RESUMED);
+    CHECK(old == &conns[0]);
+    room_reg_free(reg);
+}
+
+TEST(token_of_another_room_makes_a_plain_join)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
+    struct peer *b = join(reg, "s", 1, a->token, ROOM_JOINED);
+    CHECK(strcmp(a->id, b->id) != 0);
+    room_reg_free(reg);
+}
+
+static int expired_count;
+static void on_expired(struct peer *p, void *ctx)
+{
+    (void)ctx;
+    CHECK(p->conn == NULL);
+    expired_count++;
+}
+
+TEST(grace_ends_after_its_period)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
+    join(reg, "r", 1, NULL, ROOM_JOINED);
+    room_grace(reg, a, 1000);
+    expired_count = 0;
+    room_expire(reg, 2499, on_expired, NULL);
+    CHECK(expired_count == 0);
+    room_expire(reg, 2500, on_expired, NULL);
+    CHECK(expired_count == 1);
+    CHECK(room_find(reg, "r")->npeers == 1);
+    room_reg_free(reg);
+}
+
+TEST(history_keeps_the_last_n_oldest_first)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    join(reg, "r", 0, NULL, ROOM_JOINED);
+    struct room *r = room_find(reg, "r");
+    for (int i = 0; i < 6; i++) {
+        char t[8];
+        snprintf(t, sizeof t, "m%d", i);
+        struct out_msg *m = out_msg_new(t, strlen(t));
+        room_history_add(reg, r, m);
+        out_msg_unref(m);
+    }
+    struct out_msg *h[8];
+    CHECK(room_history(r, h, 8) == 4);
+    CHECK_STR(out_msg_text(h[0]), "m2");
+    CHECK_STR(out_msg_text(h[3]), "m5");
+    room_reg_free(reg);
+}
+
+TEST(empty_room_keeps_history_until_the_ttl)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
+    join(reg, "quiet", 1, NULL, ROOM_JOINED);
+    struct out_msg *m = out_msg_new("x", 1);
+    room_history_add(reg, room_find(reg, "r"), m);
+    out_msg_unref(m);
+    room_leave(reg, a, 100);
+    room_leave(reg, room_find(reg, "quiet")->peers, 100);
+    room_expire(reg, 200, on_expired, NULL);
+    CHECK(room_find(reg, "r") != NULL);
+    CHECK(room_find(reg, "quiet") == NULL); /* no history: gone at once */
+    room_expire(reg, 1100, on_expired, NULL);
+    CHECK(room_find(reg, "r") == NULL);
+    CHECK(room_reg_count(reg) == 0);
+    room_reg_free(reg);
+}
+
+TEST(many_rooms_survive_rehashing)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    char id[16];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof id, "room%d", i);
+        join(reg, id, 0, NULL, ROOM_JOINED);
+    }
+    CHECK(room_reg_count(reg) == 3000);
+    CHECK(room_find(reg, "room2999") != NULL);
+    CHECK(room_find(reg, "room0") != NULL);
+    room_reg_free(reg);
+}
