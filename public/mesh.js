@@ -242,6 +242,7 @@ export class Mesh extends EventTarget {
         p.pc.close();
         this.peers.delete(id);
         this.detached.delete(id);
+        this.capBitrate();
     }
 
     closeAll() {

@@ -41,10 +41,11 @@ export async function launch({ fakeUi = true, args = [] } = {}) {
 
 /**
  * A person on the room page at url, in a fresh context. Options:
- * deny (camera and microphone refused), viewport ({width, height}).
+ * deny (camera and microphone refused), viewport ({width, height}),
+ * init (a function run in the page before its own scripts).
  * Returns { page, context, name, join(), errors(), close() }.
  */
-export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 } } = {}) {
+export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 }, init } = {}) {
     const origin = new URL(url).origin;
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
     if (deny) await context.grantPermissions([], { origin });
@@ -65,6 +66,7 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
             window.__huddleReportCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
         });
     });
+    if (init) await page.addInitScript(init);
     await page.goto(url);
     const p = {
         page, context, name,

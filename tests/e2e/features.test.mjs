@@ -1,0 +1,145 @@
+// The meeting's features beyond seeing each other: private messages, chat
+// history, keyboard shortcuts, screen sharing, the people panel and the
+// per-sender bitrate cap.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+import { launch, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+
+let stack;
+let browser;
+let a;
+let b;
+let c;
+const url = () => `${stack.url}/features`;
+
+// Keeps every RTCPeerConnection the page makes, to read its senders.
+function keepPeerConnections() {
+    const Orig = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Orig {
+        constructor(...args) {
+            super(...args);
+            window.__pcs.push(this);
+        }
+    };
+}
+
+const caps = (page) => page.evaluate(() => window.__pcs
+    .filter((pc) => pc.connectionState === 'connected')
+    .map((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video')
+        .map((s) => (s.getParameters().encodings[0] || {}).maxBitrate))
+    .flat());
+
+const hasText = (page, text) => page.waitForFunction((t) => [...document.querySelectorAll('#chat-log .text')]
+    .some((e) => e.textContent === t), text);
+
+before(async () => {
+    stack = await startStack({ sidecars: 1 });
+    browser = await launch();
+});
+
+after(async () => {
+    if (browser) await browser.close();
+    if (stack) await stack.stop();
+});
+
+test('each video sender is capped at 2.5 Mbps for two people', async () => {
+    a = await newParticipant(browser, url(), 'Ana', { init: keepPeerConnections });
+    await a.join();
+    b = await newParticipant(browser, url(), 'Ben');
+    await b.join();
+    await waitForPlayingVideo(a.page, 'Ben');
+    await a.page.waitForFunction(() => window.__pcs.some((pc) => pc.getSenders()
+        .some((s) => s.track && s.track.kind === 'video' && (s.getParameters().encodings[0] || {}).maxBitrate)));
+    assert.deepEqual(await caps(a.page), [2500000]);
+});
+
+test('room chat before a person joins reaches them as history', async () => {
+    await a.page.click('#btn-chat');
+    await a.page.fill('#chat-input', 'notes from before you came');
+    await a.page.press('#chat-input', 'Enter');
+    await hasText(b.page, 'notes from before you came');
+    c = await newParticipant(browser, url(), 'Cleo');
+    await c.join();
+    await c.page.click('#btn-chat');
+    await hasText(c.page, 'notes from before you came');
+    assert.equal(await c.page.textContent('#chat-log .who'), 'Ana');
+});
+
+test('with three people the cap drops to 1.2 Mbps on every sender', async () => {
+    await waitForPlayingVideo(a.page, 'Cleo');
+    await a.page.waitForFunction(() => window.__pcs.filter((pc) => pc.connectionState === 'connected').length === 2);
+    await a.page.waitForFunction(() => window.__pcs.filter((pc) => pc.connectionState === 'connected')
+        .every((pc) => pc.getSenders().some((s) => s.track && s.track.kind === 'video'
+            && (s.getParameters().encodings[0] || {}).maxBitrate === 1200000)));
+    assert.deepEqual(await caps(a.page), [1200000, 1200000]);
+});
+
+test('a private message from the people panel reaches only its target', async () => {
+    await a.page.click('#tab-people');
+    await a.page.click('#people li:has-text("Ben") button.dm');
+    assert.equal(await a.page.isVisible('#chat-to'), true);
+    await a.page.fill('#chat-input', 'just between us');
+    await a.page.press('#chat-input', 'Enter');
+    await hasText(b.page, 'just between us');
+    assert.match(await b.page.textContent('#chat-log li.private .pv'), /privately to you/);
+    await hasText(a.page, 'just between us');
+    // Cleo gets the next room message but never the private one.
+    await a.page.click('#chat-to-clear');
+    await a.page.fill('#chat-input', 'back to everyone');
+    await a.page.press('#chat-input', 'Enter');
+    await hasText(c.page, 'back to everyone');
+    const cleoSees = await c.page.$$eval('#chat-log .text', (els) => els.map((e) => e.textContent));
+    assert.equal(cleoSees.includes('just between us'), false);
+});
+
+test('keyboard shortcuts mute and stop the camera, not while typing', async () => {
+    await b.page.click('#grid');
+    await b.page.keyboard.press('Control+d');
+    await a.page.waitForSelector('#grid .tile[data-peer].muted');
+    await b.page.keyboard.press('v');
+    await a.page.waitForSelector('#grid .tile.muted.novideo');
+    await b.page.keyboard.press('m');
+    await b.page.keyboard.press('Control+e');
+    await a.page.waitForFunction(() => !document.querySelector('#grid .tile.muted, #grid .tile.novideo'));
+    // Typing an "m" in the chat box is just a letter.
+    await b.page.click('#btn-chat');
+    await b.page.click('#chat-input');
+    await b.page.keyboard.type('mv');
+    assert.equal(await b.page.inputValue('#chat-input'), 'mv');
+    assert.equal(await b.page.getAttribute('#btn-mic', 'aria-pressed'), 'false');
+});
+
+test('raising a hand shows on the others\' tiles and in the people list', async () => {
+    await c.page.click('#btn-hand');
+    await a.page.waitForSelector('#grid .tile.hand');
+    await b.page.waitForSelector('#grid .tile.hand');
+    await a.page.waitForSelector('#people li:has-text("Cleo") .icon-hand', { state: 'attached' });
+    await c.page.click('#btn-hand');
+    await a.page.waitForSelector('#grid .tile.hand', { state: 'detached' });
+});
+
+test('screen sharing replaces the camera for the others and stops from the browser', async () => {
+    assert.equal(await c.page.isVisible('#btn-screen'), true, 'desktop Chromium can share a screen');
+    await c.page.click('#btn-screen');
+    await a.page.waitForSelector('#grid .tile.screen');
+    await waitForPlayingVideo(a.page, 'Cleo');
+    const shared = await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].label);
+    // The browser's own "Stop sharing" ends the track.
+    await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].dispatchEvent(new Event('ended')));
+    await a.page.waitForSelector('#grid .tile.screen', { state: 'detached' });
+    await waitForPlayingVideo(a.page, 'Cleo');
+    const camera = await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].label);
+    assert.notEqual(shared, camera);
+    assert.equal(await c.page.getAttribute('#btn-screen', 'aria-pressed'), 'false');
+});
+
+test('when one leaves, the cap goes back up and nothing went wrong', async () => {
+    await c.page.click('#btn-leave');
+    await a.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 2);
+    await a.page.waitForFunction(() => window.__pcs.filter((pc) => pc.connectionState === 'connected')
+        .every((pc) => pc.getSenders().some((s) => s.track && s.track.kind === 'video'
+            && (s.getParameters().encodings[0] || {}).maxBitrate === 2500000)));
+    for (const p of [a, b, c]) assert.deepEqual(p.errors(), [], p.name);
+});
