@@ -1,0 +1,82 @@
+// What people see when something is in the way: the server unreachable at
+// Join, a full room, a page that is not a secure context.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, startSidecar, stopAll } from '../lib/stack.mjs';
+import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
+
+let stack;
+let browser;
+let replacement;
+
+before(async () => {
+    stack = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_MAX_PEERS: '2' } });
+    browser = await launch();
+});
+
+after(async () => {
+    if (browser) await browser.close();
+    if (replacement) await stopAll([replacement]);
+    if (stack) await stack.stop();
+});
+
+const real = (errs) => errs.filter((e) => !/WebSocket connection to .* failed|502/.test(e));
+
+test('a full room says so on the pre-join screen', async () => {
+    const url = `${stack.url}/small-room`;
+    const a = await newParticipant(browser, url, 'A');
+    await a.join();
+    const b = await newParticipant(browser, url, 'B');
+    await b.join();
+    const c = await newParticipant(browser, url, 'C');
+    await c.page.fill('#name-input', 'C');
+    await c.page.click('#join-btn');
+    await c.page.waitForSelector('#pre-msg:not([hidden])');
+    assert.match(await c.page.textContent('#pre-msg-text'), /full/);
+    assert.equal(await c.page.isHidden('#meeting'), true);
+    assert.equal(await a.page.$$eval('#grid .tile', (els) => els.length), 2);
+    for (const p of [a, b, c]) {
+        assert.deepEqual(p.errors(), []);
+        await p.close();
+    }
+});
+
+test('an unreachable server at Join is retried until it answers', async () => {
+    const url = `${stack.url}/waiting-room`;
+    const old = stack.sidecars[0];
+    await old.stop();
+    const a = await newParticipant(browser, url, 'Early');
+    await a.page.fill('#name-input', 'Early');
+    await a.page.click('#join-btn');
+    await a.page.waitForFunction(() => /reach the meeting server/.test(document.getElementById('pre-msg-text').textContent));
+    replacement = await startSidecar({ port: old.port, env: { HUDDLE_MAX_PEERS: '2' } });
+    await a.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 30000 });
+    const b = await newParticipant(browser, url, 'Later');
+    await b.join();
+    await waitForPlayingVideo(a.page, 'Later');
+    assert.deepEqual(real(a.errors()), []);
+    await a.close();
+    await b.close();
+});
+
+test('outside a secure context the page explains HTTPS and still joins to watch', async () => {
+    // huddle.test maps to loopback but is not "localhost": plain http there
+    // is not a secure context, so there is no camera API at all.
+    const port = new URL(stack.url).port;
+    const insecure = await launch({ args: ['--host-resolver-rules=MAP huddle.test 127.0.0.1'] });
+    try {
+        const url = `http://huddle.test:${port}/secure-check`;
+        const v = await newParticipant(insecure, url, 'Viewer');
+        await v.page.waitForSelector('#pre-msg:not([hidden])');
+        assert.match(await v.page.textContent('#pre-msg-text'), /https/i);
+        const s = await newParticipant(browser, `${stack.url}/secure-check`, 'Speaker');
+        await s.join();
+        await v.join();
+        await waitForPlayingVideo(v.page, 'Speaker');
+        assert.deepEqual(await remoteNames(s.page), ['Viewer']);
+        assert.deepEqual(real(v.errors()), []);
+        assert.deepEqual(s.errors(), []);
+    } finally {
+        await insecure.close();
+    }
+});
