@@ -24,8 +24,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$((20000 + RANDOM % 20000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+# A port below the ephemeral range that no TCP socket uses.
+port=$((20000 + RANDOM % 10000))
+while awk -v p=":$(printf %04X $port)" 'substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+    /proc/net/tcp /proc/net/tcp6; do
+    port=$((port + 1))
+done
 HUDDLE_FCGI_LISTEN=$dir/fcgi.sock HUDDLE_VIEWS_DIR=$top/views HUDDLE_LOG_LEVEL=warn \
     "$fcgi_bin" 2>"$dir/fcgi.log" &
 pids+=($!)

@@ -28,9 +28,18 @@ die() { say "$*"; exit 2; }
 command -v nginx >/dev/null || die "nginx is missing: run make run as root, or apt-get install nginx-light"
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
-in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# The first port from $1 upwards that nothing listens on and we did not take.
+# True when a TCP socket (listening or connected, IPv4 or IPv6; TIME_WAIT
+# aside, which SO_REUSEADDR passes) has local port $1: bind() would fail.
+in_use() {
+    local h
+    printf -v h '%04X' "$1"
+    awk -v p=":$h" 'substr($2, length($2) - 4) == p && $4 != "06" { f = 1 }
+                    END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# The first port from $1 upwards that no socket uses and we did not take.
 taken=" $port "
 free_port() {
     local p=$1
@@ -108,7 +117,7 @@ appendonly no
 dir $run/redis
 CONF
     start redis-server redis-server "$run/redis.conf"
-    wait_for redis-server "${pids[-1]}" in_use "$rport"
+    wait_for redis-server "${pids[-1]}" listening "$rport"
     redis_url=redis://127.0.0.1:$rport
 fi
 
@@ -122,7 +131,7 @@ for ((i = 1; i <= nsidecars; i++)); do
     HUDDLE_LISTEN=127.0.0.1:$sport HUDDLE_NODE_ID=${HUDDLE_NODE_ID:-node}$i \
         HUDDLE_REDIS_URL=${redis_url:-${HUDDLE_REDIS_URL:-}} \
         start "huddle-sidecar $i" "$build/sidecar/huddle-sidecar"
-    wait_for "huddle-sidecar $i" "${pids[-1]}" in_use "$sport"
+    wait_for "huddle-sidecar $i" "${pids[-1]}" listening "$sport"
     sidecar_addrs+="127.0.0.1:$sport "
 done
 
@@ -132,7 +141,7 @@ NGINX_LISTEN=$listen FCGI_ADDR=unix:$sock SIDECAR_ADDRS=$sidecar_addrs \
     PUBLIC_DIR=$top/public "$top/scripts/render-nginx.sh" "$run/nginx" ||
     die "cannot render the nginx config"
 start nginx nginx -e stderr -p "$run/nginx" -c "$run/nginx/nginx.conf"
-wait_for nginx "${pids[-1]}" in_use "$port"
+wait_for nginx "${pids[-1]}" listening "$port"
 
 echo "huddle is running on http://localhost:$port  (sidecars: $nsidecars; Ctrl-C stops it)"
 
