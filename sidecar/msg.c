@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,19 +206,26 @@ static size_t utf8_code_points(const char *s)
     return n;
 }
 
-/* True when the JSON text holds an escaped NUL (\u0000) in some string:
- * cJSON would silently cut the C string there. */
-static bool has_escaped_nul(const char *buf, size_t len)
+/* Finds escaped NULs (\u0000) in strings, which cJSON would silently cut
+ * the C string at. When fix is set, rewrites each to \u0001 in place so
+ * the string keeps its length and fails every field check that refuses
+ * control characters (a room id answers invalid-room, not a shorter
+ * room); the caller refuses the message anyway. Returns whether any. */
+static bool escaped_nul(char *buf, size_t len, bool fix)
 {
+    bool any = false;
     for (size_t i = 0; i + 1 < len; i++) {
         if (buf[i] != '\\')
             continue;
         if (buf[i + 1] == 'u' && i + 5 < len && buf[i + 2] == '0' &&
-            buf[i + 3] == '0' && buf[i + 4] == '0' && buf[i + 5] == '0')
-            return true;
+            buf[i + 3] == '0' && buf[i + 4] == '0' && buf[i + 5] == '0') {
+            any = true;
+            if (fix)
+                buf[i + 5] = '1';
+        }
         i++; /* skip the escaped char, e.g. the second \ of \\ */
     }
-    return false;
+    return any;
 }
 
 /* ---- parsing by field table ---------------------------------------- */
@@ -415,37 +423,77 @@ static int find_type(const char *s, enum msg_type *out)
     return -1;
 }
 
+/* Sets err->ref to a copy of the unknown type, cut at a character
+ * boundary so the answer stays valid UTF-8. */
+static void ref_unknown(struct msg_err *err, const char *type)
+{
+    size_t n = strlen(type);
+    if (n > 64) {
+        n = 64;
+        while (n > 0 && ((unsigned char)type[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(err->ref_buf, type, n);
+    err->ref_buf[n] = '\0';
+    err->ref = err->ref_buf;
+}
+
+static int parse_tree(const char *buf, size_t len, struct msg_in *m,
+                      struct msg_err *err)
+{
+    const char *end = NULL;
+    char *copy = NULL;
+
+    if (escaped_nul((char *)(uintptr_t)buf, len, false)) {
+        m->has_nul = true;
+        copy = malloc(len);
+        if (copy == NULL)
+            return fail(err, "unavailable", NULL, NULL, "out of memory");
+        memcpy(copy, buf, len);
+        escaped_nul(copy, len, true);
+        buf = copy;
+    }
+    m->root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    int r = 0;
+    if (m->root == NULL) {
+        r = fail(err, "bad-json", NULL, NULL, "not valid JSON");
+    } else {
+        while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+            end++;
+        if (end != buf + len)
+            r = fail(err, "bad-json", NULL, NULL, "text after the JSON value");
+    }
+    free(copy);
+    return r;
+}
+
 int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
               struct msg_in *m, struct msg_err *err)
 {
-    const char *end = NULL;
-
     memset(m, 0, sizeof *m);
     m->audio = m->video = m->screen = m->hand = -1;
     if (memchr(buf, 0, len) != NULL ||
         !msg_utf8_valid((const unsigned char *)buf, len))
         return fail(err, "bad-json", NULL, NULL, "not valid JSON text");
-    m->root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (m->root == NULL)
-        return fail(err, "bad-json", NULL, NULL, "not valid JSON");
-    while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
-        end++;
-    if (end != buf + len)
-        return fail(err, "bad-json", NULL, NULL, "text after the JSON value");
+    if (parse_tree(buf, len, m, err) < 0)
+        return -1;
     if (!cJSON_IsObject(m->root))
         return fail(err, "bad-message", NULL, NULL,
                     "a message must be a JSON object");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->root, "type");
     if (!cJSON_IsString(t))
         return fail(err, "bad-message", NULL, NULL, "type must be a string");
-    if (find_type(t->valuestring, &m->type) < 0)
-        return fail(err, "unknown-type", NULL, NULL, "unknown message type");
-    if (has_escaped_nul(buf, len))
-        return bad(m, err, NULL, "strings may not contain NUL");
+    if (find_type(t->valuestring, &m->type) < 0) {
+        fail(err, "unknown-type", NULL, NULL, "unknown message type");
+        ref_unknown(err, t->valuestring);
+        return -1;
+    }
     if (read_fields(m, err) < 0)
         return -1;
-    if (specs[m->type].check != NULL)
-        return specs[m->type].check(m, lim, err);
+    if (specs[m->type].check != NULL && specs[m->type].check(m, lim, err) < 0)
+        return -1;
+    if (m->has_nul)
+        return bad(m, err, NULL, "strings may not contain NUL");
     return 0;
 }
 

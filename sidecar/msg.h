@@ -38,8 +38,9 @@ struct msg_in {
     signed char audio, video, screen, hand;
     const struct cJSON *data_item;
     const struct cJSON *t_item;
-    char *data; /* signal: data as compact JSON (malloc'd) */
-    char *t;    /* ping: t as compact JSON (malloc'd), NULL when absent */
+    char *data;   /* signal: data as compact JSON (malloc'd) */
+    char *t;      /* ping: t as compact JSON (malloc'd), NULL when absent */
+    bool has_nul; /* some string held an escaped NUL (\u0000) */
 };
 
 struct msg_limits {
@@ -48,11 +49,13 @@ struct msg_limits {
 };
 
 /* Why a message was refused: an error code of section 3 (static), the
- * type that caused it (static, NULL when unknown) and a human message. */
+ * type that caused it (NULL when there was no string type; an unknown
+ * type is echoed, cut to 64 bytes) and a human message. */
 struct msg_err {
     const char *code;
-    const char *ref;
+    const char *ref; /* static, or ref_buf for an unknown type */
     char message[112];
+    char ref_buf[68];
 };
 
 /* Parses and validates one complete text message (already checked to be

@@ -290,17 +290,17 @@ static void on_established(struct session *s, struct lws *wsi)
     arm(s, now);
 }
 
-/* Closes from inside this connection's own callback: returns -1 for
- * lws to send the close frame and hang up. */
+/* A protocol violation: drops what is queued, ignores further input and
+ * sends the close frame from WRITEABLE (see send_close). */
 static int close_now(struct session *s, int code, const char *reason,
                      enum hub_end end)
 {
-    log_info("close peer=%s code=%d reason=%s",
-             s->hc.peer ? s->hc.peer->id : "-", code, reason);
-    s->end = (unsigned char)end;
-    lws_close_reason(s->wsi, (enum lws_close_status)code,
-                     (unsigned char *)(uintptr_t)reason, strlen(reason));
-    return -1;
+    free(s->rx);
+    s->rx = NULL;
+    s->in_msg = false;
+    s->rxlen = 0;
+    start_close(s, code, reason, end, true);
+    return 0;
 }
 
 static int deliver(struct session *s, const char *buf, size_t len)
@@ -317,13 +317,13 @@ static int on_receive(struct session *s, const char *in, size_t len)
     size_t have = s->in_msg ? s->rxlen : 0;
     bool final = lws_is_final_fragment(s->wsi);
 
+    if (s->closing)
+        return 0; /* input after our decision to close is ignored */
     if (lws_frame_is_binary(s->wsi))
         return close_now(s, 1003, "binary frames are not accepted",
                          HUB_END_KICKED);
     if (have + len + lws_remaining_packet_payload(s->wsi) > max)
         return close_now(s, 1009, "message too big", HUB_END_KICKED);
-    if (s->closing)
-        return 0;
     if (!s->in_msg && final)
         return deliver(s, in, len); /* the common case: no copy */
     if (!s->in_msg) {

@@ -224,3 +224,33 @@ TEST(built_messages_escape_untrusted_text)
     cJSON_Delete(j);
     out_msg_unref(o);
 }
+
+TEST(nul_in_a_room_id_is_an_invalid_room_not_a_shorter_one)
+{
+    CHECK_STR(parse("{\"type\":\"join\",\"room\":\"abc\\u0000x\","
+                    "\"name\":\"a\"}"),
+              "invalid-room");
+    CHECK_STR(
+        parse("{\"type\":\"join\",\"room\":\"abc\",\"name\":\"a\\u0000\"}"),
+        "bad-message");
+    CHECK_STR(parse("{\"type\":\"ping\\u0000\"}"), "unknown-type");
+}
+
+TEST(unknown_type_is_echoed_in_ref_cut_at_a_character)
+{
+    struct msg_in m;
+    struct msg_err err;
+    char buf[256] = "{\"type\":\"";
+    for (int i = 0; i < 40; i++)
+        strcat(buf, "\xc3\xa9"); /* 80 bytes */
+    strcat(buf, "\"}");
+    CHECK(msg_parse(buf, strlen(buf), &lim, &m, &err) < 0);
+    CHECK_STR(err.code, "unknown-type");
+    CHECK(strlen(err.ref) == 64);
+    CHECK(msg_utf8_valid((const unsigned char *)err.ref, strlen(err.ref)));
+    msg_in_clear(&m);
+    const char *s = "{\"type\":\"dance\"}";
+    CHECK(msg_parse(s, strlen(s), &lim, &m, &err) < 0);
+    CHECK_STR(err.ref, "dance");
+    msg_in_clear(&m);
+}
