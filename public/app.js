@@ -23,6 +23,7 @@ let grid = null;
 let chat = null;
 let people = null;
 let entered = false;
+let joining = false;
 let startedAt = 0;
 let speaker = { id: null, until: 0 };
 
@@ -39,20 +40,26 @@ $('join-form').addEventListener('submit', (e) => {
     join();
 });
 $('pre-copy').addEventListener('click', copyInvite);
-pre.start();
+const devicesReady = pre.start();
+// Browsers start audio only after a gesture: the level meter wakes on the first one.
+for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });
 
-function join() {
+async function join() {
     if (sig) {
         sig.retryNow();
         return;
     }
     const name = pre.takeName();
-    if (!name) return;
+    if (!name || joining) return;
+    joining = true;
+    pre.busy(true, 'Joining…');
+    // A click before the camera answered waits for it (or its refusal).
+    await devicesReady;
+    joining = false;
     me.name = name;
     me.audio = pre.audio && !!media.mic;
     me.video = pre.video && !!media.cam;
     levels.ensureContext();
-    pre.busy(true, 'Joining…');
     setState('joining');
     mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media });
     mesh.addEventListener('stream', (e) => onStream(e.detail));

@@ -151,7 +151,7 @@ export class PreJoin {
     }
 
     meter(level) {
-        $('meter-bar').style.setProperty('--level', String(this.audio ? level : 0));
+        $('pre-mic').style.setProperty('--level', String(this.audio ? level : 0));
     }
 
     message(text) {

@@ -26,15 +26,19 @@ function el(tag, cls, text) {
 }
 
 /**
- * Best columns for n tiles in a w x h box at the given aspect ratio: the
- * layout that makes tiles largest. Returns { cols, width }.
+ * Best layout for n tiles in a w x h box: tiles may take any shape between
+ * minAr and maxAr (video is cropped to fill them); the column count that
+ * gives the largest tiles wins. Returns { cols, width, height }.
  */
-export function fit(n, w, h, aspect, gap) {
-    let best = { cols: 1, width: 0 };
+export function fit(n, w, h, minAr, maxAr, gap) {
+    let best = { cols: 1, width: 0, height: 0 };
     for (let cols = 1; cols <= n; cols++) {
         const rows = Math.ceil(n / cols);
-        const tw = Math.min((w - gap * (cols - 1)) / cols, ((h - gap * (rows - 1)) / rows) * aspect);
-        if (tw > best.width) best = { cols, width: Math.floor(tw) };
+        let tw = (w - gap * (cols - 1)) / cols;
+        let th = (h - gap * (rows - 1)) / rows;
+        if (tw / th > maxAr) tw = th * maxAr;
+        else if (tw / th < minAr) th = tw / minAr;
+        if (tw * th > best.width * best.height) best = { cols, width: Math.floor(tw), height: Math.floor(th) };
     }
     return best;
 }
@@ -159,11 +163,11 @@ export class Grid {
         const h = this.root.clientHeight;
         if (!w || !h) return;
         const gap = w < 600 ? 8 : 12;
-        const aspect = w < h && n > 1 ? 4 / 3 : 16 / 9;
-        const { cols, width } = fit(n, w, h, aspect, gap);
+        const minAr = w < h ? 3 / 4 : 4 / 3;
+        const { cols, width, height } = fit(n, w, h, minAr, 16 / 9, gap);
         this.root.style.setProperty('--cols', cols);
         this.root.style.setProperty('--tile-w', `${width}px`);
-        this.root.style.setProperty('--tile-ar', String(aspect));
+        this.root.style.setProperty('--tile-h', `${height}px`);
         this.root.style.setProperty('--gap', `${gap}px`);
         this.root.dataset.count = String(this.tiles.size);
     }

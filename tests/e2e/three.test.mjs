@@ -29,6 +29,8 @@ test('three participants make a full mesh with two remote videos each', async ()
         for (const q of people) if (p !== q) await waitForPlayingVideo(p.page, q.name);
         assert.deepEqual(await remoteNames(p.page), names.filter((n) => n !== p.name));
         assert.equal(await p.page.$$eval('#grid .tile', (els) => els.length), 3);
+        // Joined straight after the page loaded: still with camera and microphone.
+        assert.equal(await p.page.$$eval('#grid .tile.novideo, #grid .tile.muted', (els) => els.length), 0);
     }
     // A screenshot of what people see, with a bit of life in it.
     await people[1].page.click('#btn-hand');

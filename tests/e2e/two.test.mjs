@@ -30,6 +30,8 @@ test('the pre-join screen shows a preview, the room id and a Join button', async
     });
     assert.equal(await page.textContent('#room-code'), room);
     assert.equal(await page.isVisible('#join-btn'), true);
+    await page.fill('#name-input', 'Alice Moreau');
+    await page.mouse.move(0, 0);
     await screenshot(page, 'prejoin.png');
 });
 
