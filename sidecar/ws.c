@@ -76,6 +76,17 @@ size_t ws_connection_count(void)
     return srv.nconns;
 }
 
+/* Log context of a session: its room and peer id, or "-". */
+static const char *s_room(const struct session *s)
+{
+    return s->hc.peer ? s->hc.peer->room->id : "-";
+}
+
+static const char *s_peer(const struct session *s)
+{
+    return s->hc.peer ? s->hc.peer->id : "-";
+}
+
 static void arm(struct session *s, int64_t now)
 {
     int64_t next = s->pong_deadline ? s->pong_deadline : s->ping_due;
@@ -133,8 +144,8 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
         return;
     if (s->qcount + 1 > (unsigned long)k->send_queue_messages ||
         s->qbytes + m->len > (size_t)k->send_queue_bytes) {
-        log_warn("slow consumer peer=%s queued=%u bytes=%zu",
-                 c->peer ? c->peer->id : "-", s->qcount, s->qbytes);
+        log_warn("slow consumer room=%s peer=%s queued=%u bytes=%zu", s_room(s),
+                 s_peer(s), s->qcount, s->qbytes);
         /* The hub may be iterating a room right now: the seat is given up
          * later, from this connection's timer. */
         s->kick_pending = true;
@@ -355,8 +366,8 @@ static int send_close(struct session *s)
     unsigned char buf[LWS_PRE + 125];
     size_t n = strlen(s->close_reason);
 
-    log_info("close peer=%s code=%d reason=%s",
-             s->hc.peer ? s->hc.peer->id : "-", s->close_code, s->close_reason);
+    log_info("close room=%s peer=%s code=%d reason=%s", s_room(s), s_peer(s),
+             s->close_code, s->close_reason);
     if (n > 123)
         n = 123;
     buf[LWS_PRE] = (unsigned char)(s->close_code >> 8);
@@ -429,7 +440,7 @@ static int on_timer(struct session *s)
         start_close(s, 1008, "join timeout", HUB_END_LEAVE, false);
     }
     if (s->pong_deadline && now >= s->pong_deadline) {
-        log_info("hang-up peer=%s: no pong", s->hc.peer ? s->hc.peer->id : "-");
+        log_info("hang-up room=%s peer=%s: no pong", s_room(s), s_peer(s));
         if (!s->closing)
             s->end = HUB_END_GRACE;
         return -1;
