@@ -1,0 +1,149 @@
+// The HTTP side of huddle-sidecar: the Origin allow-list on the upgrade
+// (DESIGN.md section 6), subprotocol selection, /healthz, shutdown on
+// SIGTERM, and /ws through the real nginx config.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startSidecar, startStack, stopAll } from '../lib/stack.mjs';
+import { connect, expectAlive, rawUpgrade, uniqueRoom } from '../lib/wsclient.mjs';
+
+let sc; // no HUDDLE_ALLOWED_ORIGINS: the request's own Host
+let listed; // an explicit allow-list
+const ALLOWED = 'https://meet.example.org,http://localhost:8080';
+const clients = [];
+
+before(async () => {
+    sc = await startSidecar();
+    listed = await startSidecar({ env: { HUDDLE_ALLOWED_ORIGINS: ALLOWED } });
+});
+
+after(async () => {
+    for (const c of clients) c.terminate();
+    await stopAll([sc, listed]);
+});
+
+async function client(url, opts) {
+    const c = await connect(url, opts);
+    clients.push(c);
+    return c;
+}
+
+async function expectStatus(url, opts, status) {
+    await assert.rejects(connect(url, opts), (err) => {
+        assert.equal(err.status, status, `origin ${opts.origin}: ${err.message}`);
+        return true;
+    });
+}
+
+test('without an allow-list, an Origin matching the own Host passes and others get 403', async () => {
+    const own = `http://127.0.0.1:${sc.port}`;
+    const c = await client(sc.wsUrl, { origin: own });
+    await c.join(uniqueRoom(), 'Ann');
+    for (const origin of [
+        'http://evil.example',
+        `http://localhost:${sc.port}`,
+        `http://127.0.0.1:${sc.port + 1}`,
+        'http://127.0.0.1',
+        `http://127.0.0.1:${sc.port}.evil.example`,
+        `http://evil.example/http://127.0.0.1:${sc.port}`,
+        'null',
+    ]) {
+        await expectStatus(sc.wsUrl, { origin }, 403);
+    }
+    await expectAlive(sc.wsUrl);
+});
+
+test('a request with no Origin (not a browser) is allowed', async () => {
+    const c = await client(sc.wsUrl);
+    const w = await c.join(uniqueRoom(), 'Bot');
+    assert.equal(typeof w.id, 'string');
+    const d = await client(listed.wsUrl);
+    await d.join(uniqueRoom(), 'Bot');
+});
+
+test('with HUDDLE_ALLOWED_ORIGINS only the listed origins pass, exactly', async () => {
+    for (const origin of ALLOWED.split(',')) {
+        const c = await client(listed.wsUrl, { origin });
+        await c.join(uniqueRoom(), 'Ann');
+    }
+    for (const origin of [
+        `http://127.0.0.1:${listed.port}`,
+        'http://meet.example.org',
+        'https://meet.example.org:8443',
+        'https://meet.example.org.evil.example',
+        'https://evil-meet.example.org',
+        'http://localhost:8081',
+        'http://localhost',
+        'https://meet.example.org,http://localhost:8080',
+    ]) {
+        await expectStatus(listed.wsUrl, { origin }, 403);
+    }
+    await expectAlive(listed.wsUrl);
+});
+
+test('subprotocol huddle.v1 is selected when offered, none when not offered', async () => {
+    const a = await client(sc.wsUrl, { protocols: ['huddle.v1'] });
+    assert.equal(a.protocol, 'huddle.v1');
+    await a.join(uniqueRoom(), 'Ann');
+    const b = await client(sc.wsUrl, { protocols: ['other.v9', 'huddle.v1'] });
+    assert.equal(b.protocol, 'huddle.v1');
+    const c = await client(sc.wsUrl);
+    assert.equal(c.protocol, '');
+    await c.join(uniqueRoom(), 'Cid');
+    // Offering only others: still v1, with no subprotocol in the answer.
+    const r = await rawUpgrade(sc.wsUrl, { 'Sec-WebSocket-Protocol': 'chat, superchat' });
+    r.socket.destroy();
+    assert.equal(r.status, 101);
+    assert.equal(r.headers['sec-websocket-protocol'], undefined);
+    const r2 = await rawUpgrade(sc.wsUrl, { 'Sec-WebSocket-Protocol': 'huddle.v1' });
+    r2.socket.destroy();
+    assert.equal(r2.status, 101);
+    assert.equal(r2.headers['sec-websocket-protocol'], 'huddle.v1');
+});
+
+test('GET /healthz answers 200', async () => {
+    const res = await fetch(`http://127.0.0.1:${sc.port}/healthz`);
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+});
+
+test('SIGTERM closes every client with 1001 and exits 0 within 2 s', async () => {
+    const s = await startSidecar();
+    try {
+        const room = uniqueRoom();
+        const a = await client(s.wsUrl);
+        const b = await client(s.wsUrl);
+        const idle = await client(s.wsUrl);
+        await a.join(room, 'Ann');
+        await b.join(room, 'Bob');
+        const r = await s.stop('SIGTERM', 5000);
+        for (const c of [a, b, idle]) assert.equal((await c.closed()).code, 1001);
+        assert.equal(r.code, 0, `exit ${JSON.stringify(r)}\n${s.tail()}`);
+        assert.ok(r.ms < 2000, `exit took ${r.ms} ms`);
+    } finally {
+        await stopAll([s]);
+    }
+});
+
+test('/ws works through the real nginx config, with the browser Origin of the page', async () => {
+    const stack = await startStack({ sidecars: 1 });
+    try {
+        const room = uniqueRoom();
+        const a = await client(stack.wsUrl, { origin: stack.url, protocols: ['huddle.v1'] });
+        const b = await client(stack.wsUrl, { origin: stack.url, protocols: ['huddle.v1'] });
+        assert.equal(a.protocol, 'huddle.v1');
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        assert.deepEqual(wb.peers.map((p) => p.id), [wa.id]);
+        await a.next('peer-joined');
+        const data = { sdp: 'z'.repeat(40000) };
+        await b.send({ type: 'signal', to: wa.id, data });
+        assert.deepEqual((await a.next('signal')).data, data);
+        await a.send({ type: 'chat', text: 'via nginx' });
+        assert.equal((await b.next('chat')).text, 'via nginx');
+        await expectStatus(stack.wsUrl, { origin: 'http://evil.example' }, 403);
+        a.terminate();
+        b.terminate();
+    } finally {
+        await stack.stop();
+    }
+});

@@ -1,0 +1,224 @@
+// Limits of huddle-sidecar (DESIGN.md sections 3 and 4): message size
+// (checked while fragments arrive), binary frames, UTF-8, chat rate, join
+// deadline and the bounded send queue. Each case checks its error or close
+// code and that the process keeps serving.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startSidecar, stopAll } from '../lib/stack.mjs';
+import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
+
+const MAX_MESSAGE = 65536;
+let sc; // defaults, except a long grace
+let deadline; // join deadline 300 ms
+let slow; // signal bucket wide open, so one sender can fill a reader's queue
+const clients = [];
+
+before(async () => {
+    sc = await startSidecar({ env: { HUDDLE_RESUME_GRACE_MS: '60000' } });
+    deadline = await startSidecar({ env: { HUDDLE_JOIN_TIMEOUT_MS: '300' } });
+    slow = await startSidecar({
+        env: { HUDDLE_SIGNAL_BURST: '1000000', HUDDLE_SIGNAL_RATE: '1000000', HUDDLE_RESUME_GRACE_MS: '60000' },
+    });
+});
+
+after(async () => {
+    for (const c of clients) c.terminate();
+    await stopAll([sc, deadline, slow]);
+});
+
+async function client(url = sc.wsUrl, opts) {
+    const c = await connect(url, opts);
+    clients.push(c);
+    return c;
+}
+
+/** A ping whose JSON text is exactly n bytes. */
+function pingOfSize(n) {
+    const head = '{"type":"ping","t":"';
+    const tail = '"}';
+    return head + 'x'.repeat(n - head.length - tail.length) + tail;
+}
+
+test('a message of exactly the limit passes, one byte more closes with 1009', async () => {
+    const c = await client();
+    const ok = pingOfSize(MAX_MESSAGE);
+    assert.equal(Buffer.byteLength(ok), MAX_MESSAGE);
+    await c.sendRaw(ok);
+    assert.equal((await c.next('pong')).t.length, MAX_MESSAGE - 22);
+    await c.sendRaw(pingOfSize(MAX_MESSAGE + 1));
+    assert.equal((await c.closed()).code, 1009);
+    await expectAlive(sc.wsUrl);
+});
+
+test('a huge single frame closes with 1009', async () => {
+    const c = await client();
+    await c.join(uniqueRoom(), 'Ann');
+    await c.sendRaw(pingOfSize(4 * 1024 * 1024)).catch(() => { /* the server may hang up mid-send */ });
+    assert.equal((await c.closed()).code, 1009);
+    await expectAlive(sc.wsUrl);
+});
+
+test('fragments are reassembled: a fragmented join and a fragmented 60 KiB ping work', async () => {
+    const c = await client();
+    const room = uniqueRoom();
+    await c.sendRaw(JSON.stringify({ type: 'join', room, name: 'Ann' }), { fragments: 7 });
+    const w = await c.next('welcome');
+    assert.equal(w.room, room);
+    const big = pingOfSize(60 * 1024);
+    await c.sendRaw(big, { fragments: 15 });
+    assert.equal((await c.next('pong')).t, JSON.parse(big).t);
+    // A two-byte character cut between two fragments is valid UTF-8.
+    const text = '{"type":"ping","t":"é"}';
+    const bytes = Buffer.from(text);
+    const cut = bytes.indexOf(0xc3) + 1;
+    await c.sendFrame(bytes.subarray(0, cut), { fin: false });
+    await c.sendFrame(bytes.subarray(cut), { fin: true });
+    assert.equal((await c.next('pong')).t, 'é');
+});
+
+test('a message over the limit across many fragments closes with 1009 before it ends', async () => {
+    const c = await client();
+    await c.sendFrame(Buffer.from('{"type":"ping","t":"'), { fin: false });
+    // 20 x 4 KiB = 80 KiB and never a final fragment: only a check made
+    // while fragments arrive can answer this.
+    for (let i = 0; i < 20 && !c.closeInfo; i++) {
+        await c.sendFrame(Buffer.alloc(4096, 'x'), { fin: false }).catch(() => {});
+    }
+    assert.equal((await c.closed()).code, 1009);
+    await expectAlive(sc.wsUrl);
+});
+
+test('a binary frame closes with 1003', async () => {
+    const c = await client();
+    await c.join(uniqueRoom(), 'Ann');
+    await c.sendRaw(Buffer.from(JSON.stringify({ type: 'ping' })), { binary: true });
+    assert.equal((await c.closed()).code, 1003);
+    await expectAlive(sc.wsUrl);
+});
+
+for (const [label, bytes] of [
+    ['a 0xff byte', [0xff]],
+    ['an overlong slash', [0xc0, 0xaf]],
+    ['a UTF-16 surrogate', [0xed, 0xa0, 0x80]],
+    ['a truncated sequence', [0xe2, 0x82]],
+    ['a code point over U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+]) {
+    test(`invalid UTF-8 (${label}) closes with 1007`, async () => {
+        const c = await client();
+        await c.sendRaw(Buffer.concat([Buffer.from('{"type":"ping","t":"'), Buffer.from(bytes), Buffer.from('"}')]));
+        assert.equal((await c.closed()).code, 1007);
+        assert.equal(c.received.filter((m) => m.type === 'pong').length, 0);
+        await expectAlive(sc.wsUrl);
+    });
+}
+
+test('invalid UTF-8 in a later fragment closes with 1007', async () => {
+    const c = await client();
+    await c.join(uniqueRoom(), 'Ann');
+    await c.sendFrame(Buffer.from('{"type":"chat","text":"ab'), { fin: false });
+    await c.sendFrame(Buffer.from([0x80, 0x80]), { fin: false });
+    await c.sendFrame(Buffer.from('"}'), { fin: true }).catch(() => {});
+    assert.equal((await c.closed()).code, 1007);
+    assert.equal(c.received.filter((m) => m.type === 'chat').length, 0);
+    await expectAlive(sc.wsUrl);
+});
+
+test('a chat flood beyond the burst of 5 answers rate-limited, and the others get 5', async () => {
+    const room = uniqueRoom();
+    const a = await client();
+    const b = await client();
+    const wa = await a.join(room, 'Ann');
+    await b.join(room, 'Bob');
+    for (let i = 0; i < 8; i++) await a.send({ type: 'chat', text: `m${i}` });
+    const got = [];
+    for (let i = 0; i < 5; i++) got.push((await b.next('chat')).text);
+    assert.deepEqual(got, ['m0', 'm1', 'm2', 'm3', 'm4']);
+    for (let i = 0; i < 3; i++) {
+        const e = await a.next('error');
+        assert.equal(e.code, 'rate-limited');
+        assert.equal(e.ref, 'chat');
+    }
+    await b.expectNone('chat');
+    // Still a member: signal and state are another bucket.
+    await a.send({ type: 'state', hand: true });
+    assert.equal((await b.next('peer-state')).peer.id, wa.id);
+    assert.equal(a.closeInfo, null);
+});
+
+test('a sender refused 50 times in a row closes with 1008 and is announced kicked', async () => {
+    const room = uniqueRoom();
+    const a = await client();
+    const b = await client();
+    const wa = await a.join(room, 'Ann');
+    await b.join(room, 'Bob');
+    for (let i = 0; i < 60 && !a.closeInfo; i++) await a.send({ type: 'chat', text: `f${i}` }).catch(() => {});
+    assert.equal((await a.closed()).code, 1008);
+    const limited = a.received.filter((m) => m.type === 'error' && m.code === 'rate-limited').length;
+    assert.ok(limited >= 49 && limited <= 50, `rate-limited answers before the close: ${limited}`);
+    assert.deepEqual(await b.next('peer-left'), { type: 'peer-left', id: wa.id, reason: 'kicked' });
+    assert.equal(b.received.filter((m) => m.type === 'chat').length, 5);
+    await expectAlive(sc.wsUrl);
+});
+
+test('a connection that never joins is closed at the join deadline with 1008', async () => {
+    const c = await client(deadline.wsUrl);
+    // ping is allowed before join but does not count as joining.
+    await c.send({ type: 'ping', t: 1 });
+    assert.equal((await c.next('pong')).t, 1);
+    const info = await c.closed();
+    assert.equal(info.code, 1008);
+    await expectAlive(deadline.wsUrl);
+});
+
+test('a connection that joined in time outlives the join deadline', async () => {
+    const c = await client(deadline.wsUrl);
+    await c.join(uniqueRoom(), 'Ann');
+    await c.expectNone(() => false, 700);
+    assert.equal(c.closeInfo, null);
+    await c.send({ type: 'ping', t: 'late' });
+    assert.equal((await c.next('pong')).t, 'late');
+});
+
+test('a reader that stops reading is closed as slow consumer, the others keep receiving', async () => {
+    const room = uniqueRoom();
+    const a = await client(slow.wsUrl);
+    const b = await client(slow.wsUrl);
+    const c = await client(slow.wsUrl);
+    const wa = await a.join(room, 'Slow');
+    await b.join(room, 'Sender');
+    await c.join(room, 'Watcher');
+    a.pause();
+    const data = { sdp: 'y'.repeat(32 * 1024) };
+    let leftSeen = null;
+    const leftP = c.next((m) => m.type === 'peer-left' && m.id === wa.id, 60000).then((m) => { leftSeen = m; });
+    let sent = 0;
+    let states = 0;
+    // Up to 200 MiB: far beyond the kernel's socket buffers and the
+    // sidecar's 1 MiB queue.
+    while (!leftSeen && sent < 6400) {
+        await b.send({ type: 'signal', to: wa.id, data });
+        sent++;
+        if (sent % 100 === 0) {
+            await b.send({ type: 'state', hand: states % 2 === 0 });
+            states++;
+            // The watcher gets every state change while the slow one lags.
+            const ps = await c.next('peer-state');
+            assert.equal(ps.peer.name, 'Sender');
+        }
+        if (sent % 20 === 0) await new Promise(setImmediate);
+    }
+    await leftP;
+    assert.equal(leftSeen.id, wa.id);
+    assert.ok(['kicked', 'timeout'].includes(leftSeen.reason), JSON.stringify(leftSeen));
+    assert.equal(b.closeInfo, null);
+    assert.equal(c.closeInfo, null);
+    // The room goes on: chat still reaches the watcher.
+    await b.send({ type: 'chat', text: 'still flowing' });
+    assert.equal((await c.next('chat')).text, 'still flowing');
+    // The slow reader, reading again, finds a 1008 close with a reason.
+    a.resume();
+    const info = await a.closed(20000);
+    assert.equal(info.code, 1008, `slow reader closed with ${JSON.stringify(info)}`);
+    assert.match(info.reason, /slow/i);
+    await expectAlive(slow.wsUrl);
+});

@@ -1,0 +1,185 @@
+// Leaving versus dropping, the resume grace period and keepalive of
+// huddle-sidecar (DESIGN.md section 3, "Leaving"). Grace and ping periods
+// are shortened through HUDDLE_* so that the tests run in seconds.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startSidecar, stopAll } from '../lib/stack.mjs';
+import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
+
+const GRACE = 1000;
+const PING_INTERVAL = 200;
+const PING_TIMEOUT = 1000; // generous: a loaded machine must not hang up the healthy clients
+let sc;
+const clients = [];
+
+before(async () => {
+    sc = await startSidecar({
+        env: {
+            HUDDLE_RESUME_GRACE_MS: String(GRACE),
+            HUDDLE_PING_INTERVAL_MS: String(PING_INTERVAL),
+            HUDDLE_PING_TIMEOUT_MS: String(PING_TIMEOUT),
+        },
+    });
+});
+
+after(async () => {
+    for (const c of clients) c.terminate();
+    await stopAll([sc]);
+});
+
+async function client(opts) {
+    const c = await connect(sc.wsUrl, opts);
+    clients.push(c);
+    return c;
+}
+
+const isLeave = (m) => m.type === 'peer-left' || m.type === 'peer-joined';
+
+/** Ann (audio on, hand up) and Bob in a fresh room. */
+async function pair() {
+    const room = uniqueRoom();
+    const a = await client();
+    const b = await client();
+    const wa = await a.join(room, 'Ann', { audio: true });
+    const wb = await b.join(room, 'Bob');
+    await a.next('peer-joined');
+    await a.send({ type: 'state', hand: true });
+    await b.next('peer-state');
+    return { room, a, b, wa, wb };
+}
+
+for (const [label, end] of [
+    ['a socket dropped without a close frame', (c) => c.drop()],
+    ['a close frame with code 4000', (c) => c.close(4000)],
+    ['a close frame with code 3001', (c) => c.close(3001, 'bye')],
+]) {
+    test(`${label} keeps the seat for the grace period, then peer-left reason timeout`, async () => {
+        const { a, b, wa } = await pair();
+        const t0 = Date.now();
+        await end(a);
+        await b.expectNone(isLeave, GRACE / 2);
+        const m = await b.next('peer-left', GRACE * 5);
+        const elapsed = Date.now() - t0;
+        assert.deepEqual(m, { type: 'peer-left', id: wa.id, reason: 'timeout' });
+        assert.ok(elapsed >= GRACE - 20, `peer-left after ${elapsed} ms, before the ${GRACE} ms grace`);
+        await expectAlive(sc.wsUrl);
+    });
+}
+
+test('a resume within the grace period keeps id and peer object, and nobody sees a leave or join', async () => {
+    const { room, a, b, wa, wb } = await pair();
+    await a.drop();
+    const a2 = await client();
+    const w2 = await a2.join(room, 'Ann', { resume: wa.resume });
+    assert.equal(w2.id, wa.id);
+    assert.equal(w2.room, room);
+    assert.notEqual(w2.resume, wa.resume, 'every welcome carries a new token');
+    assert.deepEqual(w2.peers, [{ id: wb.id, name: 'Bob', audio: false, video: false, screen: false, hand: false }]);
+    // Well past the old grace period: the seat was taken back, not timed out.
+    await b.expectNone(isLeave, GRACE + 300);
+    const c = await client();
+    const wc = await c.join(room, 'Cid');
+    assert.deepEqual(wc.peers.find((p) => p.id === wa.id),
+        { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true });
+    // The resumed seat works both ways.
+    await b.send({ type: 'signal', to: wa.id, data: { n: 1 } });
+    assert.deepEqual((await a2.next('signal')).data, { n: 1 });
+    await a2.send({ type: 'chat', text: 'back' });
+    const m = await b.next('chat');
+    assert.equal(m.from, wa.id);
+    assert.equal(m.name, 'Ann');
+});
+
+test('a resume token is single-use: the second use is a plain new join', async () => {
+    const { room, a, b, wa } = await pair();
+    await a.drop();
+    const a2 = await client();
+    assert.equal((await a2.join(room, 'Ann', { resume: wa.resume })).id, wa.id);
+    await a2.drop();
+    const a3 = await client();
+    const w3 = await a3.join(room, 'Ann', { resume: wa.resume });
+    assert.notEqual(w3.id, wa.id);
+    const pj = await b.next('peer-joined');
+    assert.equal(pj.peer.id, w3.id);
+    // The seat of a2, never resumed, times out.
+    assert.deepEqual(await b.next('peer-left', GRACE * 5), { type: 'peer-left', id: wa.id, reason: 'timeout' });
+});
+
+test('a token of another room, an expired token or garbage make a plain new join', async () => {
+    const { room, a, b, wa } = await pair();
+    await a.drop();
+    const x = await client();
+    const wx = await x.join(uniqueRoom(), 'Ann', { resume: wa.resume });
+    assert.notEqual(wx.id, wa.id);
+    assert.deepEqual(wx.peers, []);
+    assert.deepEqual(await b.next('peer-left', GRACE * 5), { type: 'peer-left', id: wa.id, reason: 'timeout' });
+    const late = await client();
+    const wl = await late.join(room, 'Ann', { resume: wa.resume });
+    assert.notEqual(wl.id, wa.id);
+    assert.equal((await b.next('peer-joined')).peer.id, wl.id);
+    const g = await client();
+    const wg = await g.join(room, 'Gus', { resume: 'not-a-token-at-all' });
+    assert.match(wg.id, /^[A-Za-z0-9_-]{16,64}$/);
+    assert.equal((await b.next('peer-joined')).peer.id, wg.id);
+});
+
+test('resuming a seat whose old connection is still open replaces it: peer-left replaced, close 1000', async () => {
+    const { room, a, b, wa } = await pair();
+    const a2 = await client();
+    const w2 = await a2.join(room, 'Ann', { resume: wa.resume });
+    assert.equal(w2.id, wa.id);
+    assert.deepEqual(await a.next('peer-left'), { type: 'peer-left', id: wa.id, reason: 'replaced' });
+    assert.equal((await a.closed()).code, 1000);
+    await b.expectNone(isLeave, GRACE + 300);
+    await b.send({ type: 'chat', text: 'to the new one' });
+    assert.equal((await a2.next('chat')).text, 'to the new one');
+});
+
+test('a signal to a peer in grace is dropped, and is not delivered after the resume', async () => {
+    const { room, a, b, wa } = await pair();
+    await a.drop();
+    await b.send({ type: 'signal', to: wa.id, data: { lost: true } });
+    await b.expectNone('error');
+    const a2 = await client();
+    await a2.join(room, 'Ann', { resume: wa.resume });
+    await a2.expectNone('signal');
+});
+
+test('seats in grace count toward the room cap', async () => {
+    const room = uniqueRoom();
+    const cs = [];
+    const ws = [];
+    for (let i = 0; i < 8; i++) {
+        const c = await client();
+        ws.push(await c.join(room, `p${i}`));
+        cs.push(c);
+    }
+    await cs[7].drop();
+    const ninth = await client();
+    await ninth.send({ type: 'join', room, name: 'p8' });
+    assert.equal((await ninth.next('error')).code, 'room-full');
+    await cs[0].next((m) => m.type === 'peer-left' && m.id === ws[7].id, GRACE * 5);
+    const w = await ninth.join(room, 'p8');
+    assert.equal(w.peers.length, 7);
+});
+
+test('the server pings, a client that answers stays, one that never answers is hung up and times out', async () => {
+    const room = uniqueRoom();
+    const a = await client({ autoPong: false });
+    const b = await client();
+    const wa = await a.join(room, 'Mute');
+    await b.join(room, 'Bob');
+    const t0 = Date.now();
+    // Missed pongs count as a drop: first the hang-up, then the grace period.
+    const info = await a.closed(PING_INTERVAL + PING_TIMEOUT + GRACE * 5);
+    assert.ok(a.pings >= 1, 'the server sent no ping frame');
+    assert.notEqual(info.code, 1000);
+    const m = await b.next('peer-left', GRACE * 5);
+    assert.deepEqual(m, { type: 'peer-left', id: wa.id, reason: 'timeout' });
+    assert.ok(Date.now() - t0 >= GRACE, 'peer-left came before the grace period ended');
+    // Bob answered every ping meanwhile and is still served.
+    assert.ok(b.pings >= 2, `Bob saw ${b.pings} pings`);
+    assert.equal(b.closeInfo, null);
+    await b.send({ type: 'ping', t: 1 });
+    assert.equal((await b.next('pong')).t, 1);
+});
