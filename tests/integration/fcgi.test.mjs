@@ -203,8 +203,11 @@ describe('nginx + huddle-fcgi', () => {
         const missing = await fetch(`${url}/assets/no-such-file.js`);
         assert.equal(missing.status, 404);
         assertSecurityHeaders(missing);
-        const outside = await rawStatus(nginx.port, Buffer.from('/assets/../../etc/passwd'));
-        assert.ok([400, 404].includes(outside), `traversal gave ${outside}`);
+        for (const p of ['/assets/../../etc/passwd', '/assets/..%2f..%2f..%2fetc%2fpasswd',
+            '/assets/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/assets//etc/passwd']) {
+            const outside = await rawStatus(nginx.port, Buffer.from(p));
+            assert.ok([400, 404].includes(outside), `${p} gave ${outside}`);
+        }
     });
 
     test('without sidecars /ws answers 502 cleanly', async () => {
