@@ -123,9 +123,11 @@ struct bus {
 
     char *scratch;
     size_t scratch_cap;
+    char err[128]; /* why the last connect failed at once */
 };
 
 static void bus_drop(struct bus *b, const char *why);
+static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata);
 static void bus_connect(struct bus *b);
 
 /* ---- URL ------------------------------------------------------------- */
@@ -392,7 +394,8 @@ static int sub_send(struct bus *b, struct bus_sub *s, const char *verb)
     size_t lens[2] = {strlen(verb), 0};
 
     lens[1] = (size_t)snprintf(ch, sizeof ch, BUS_ROOM_CH "%s", s->room);
-    if (redisAsyncCommandArgv(b->sub, NULL, NULL, 2, argv, lens) != REDIS_OK)
+    if (redisAsyncCommandArgv(b->sub, on_sub_reply, b, 2, argv, lens) !=
+        REDIS_OK)
         return -1;
     if (verb[0] == 'S')
         s->sent++;
@@ -1031,7 +1034,7 @@ static redisAsyncContext *conn_open(struct bus *b)
     if (ac == NULL)
         return NULL;
     if (ac->err) {
-        log_warn("bus: redis %s:%d: %s", b->url.host, b->url.port, ac->errstr);
+        snprintf(b->err, sizeof b->err, "%s", ac->errstr);
         redisAsyncFree(ac);
         return NULL;
     }
@@ -1137,11 +1140,14 @@ static void bus_connect(struct bus *b)
     b->state = ST_CONNECTING;
     b->hs_cmd = b->hs_sub = false;
     b->connect_at = uv_now(b->loop);
+    b->err[0] = '\0';
+    log_debug("bus: connecting to redis %s:%d (attempt %u)", b->url.host,
+              b->url.port, b->attempt + 1);
     b->cmd = conn_open(b);
     if (b->cmd != NULL)
         b->sub = conn_open(b);
     if (b->cmd == NULL || b->sub == NULL) {
-        bus_drop(b, "cannot open a connection");
+        bus_drop(b, b->err[0] ? b->err : "cannot open a connection");
         return;
     }
     handshake(b);

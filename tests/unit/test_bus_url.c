@@ -90,3 +90,28 @@ TEST(url_rejects_host_over_255_bytes)
     strcpy(s + 8 + 255, ":1");
     CHECK(bus_url_parse(s, &u) == 0);
 }
+
+TEST(bus_create_refuses_bad_config)
+{
+    uv_loop_t loop;
+    struct bus_config cfg;
+    struct bus_callbacks cb = {0};
+
+    uv_loop_init(&loop);
+    bus_config_default(&cfg);
+    cfg.url = "redis://127.0.0.1:1";
+    cfg.node_id = "bad id";
+    CHECK(bus_create(&loop, &cfg, &cb, NULL) == NULL);
+    cfg.node_id = "n1";
+    cfg.url = "redis://127.0.0.1";
+    CHECK(bus_create(&loop, &cfg, &cb, NULL) == NULL);
+    cfg.url = "redis://127.0.0.1:1";
+    cfg.heartbeat_ms = cfg.node_ttl_ms;
+    CHECK(bus_create(&loop, &cfg, &cb, NULL) == NULL);
+    bus_config_default(&cfg);
+    cfg.url = "redis://127.0.0.1:1";
+    cfg.node_id = "n1";
+    cfg.max_peers = 0;
+    CHECK(bus_create(&loop, &cfg, &cb, NULL) == NULL);
+    CHECK(uv_loop_close(&loop) == 0);
+}

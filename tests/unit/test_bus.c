@@ -1,0 +1,789 @@
+/* The Redis bus against a real redis-server: each test starts its own on a
+ * free loopback port (fork/exec), runs two or three bus instances ("nodes")
+ * on one libuv loop, and stops the server by PID at the end. TTLs and
+ * periods are configured small so the tests stay short; nothing asserts a
+ * time. */
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "check.h"
+
+#define MAX_MSGS 256
+
+/* ---- redis-server ----------------------------------------------------- */
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Returns a synchronous connection to the server, or NULL. */
+static redisContext *redis_sync(int port)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+
+    if (c != NULL && c->err) {
+        redisFree(c);
+        return NULL;
+    }
+    if (c != NULL)
+        redisSetTimeout(c, tv);
+    return c;
+}
+
+/* Starts redis-server on port; returns its PID once it answers PING. */
+static pid_t redis_start(int port)
+{
+    char portstr[16];
+    pid_t pid;
+    uint64_t deadline = now_ms() + 10000;
+
+    snprintf(portstr, sizeof portstr, "%d", port);
+    pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 1); /* keep the test's stdout pipe free */
+        execl(BUS_REDIS_SERVER, "redis-server", "--port", portstr, "--bind",
+              "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel",
+              "warning", (char *)NULL);
+        _exit(127);
+    }
+    while (pid > 0 && now_ms() < deadline) {
+        redisContext *c = redis_sync(port);
+        redisReply *r = c ? redisCommand(c, "PING") : NULL;
+        bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        redisFree(c);
+        if (ok)
+            return pid;
+        usleep(10000); /* nothing to wait on: the server has no ready fd */
+    }
+    fprintf(stderr, "redis-server on port %d did not come up\n", port);
+    return -1;
+}
+
+static void redis_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGCONT);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static long long redis_int(int port, const char *cmd, const char *arg)
+{
+    redisContext *c = redis_sync(port);
+    redisReply *r = c ? redisCommand(c, "%s %s", cmd, arg) : NULL;
+    long long v = -99;
+
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY)
+        v = (long long)r->elements;
+    freeReplyObject(r);
+    redisFree(c);
+    return v;
+}
+
+/* ---- the loop and the nodes ------------------------------------------ */
+
+struct msg {
+    bool to_node;
+    char room[65];
+    char origin[96];
+    char *json;
+    size_t len;
+    uint64_t at;
+};
+
+struct node {
+    struct bus *bus;
+    int ups, downs;
+    struct msg msgs[MAX_MSGS];
+    int nmsgs;
+};
+
+struct fx {
+    uv_loop_t loop;
+    uv_timer_t tick;
+    int port;
+    pid_t redis;
+    struct bus_config cfg;
+};
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t; /* only bounds how long uv_run(UV_RUN_ONCE) blocks */
+}
+
+/* Runs the loop until cond holds or ms passed; yields cond. */
+#define RUN_UNTIL(fx, cond, ms)                                                \
+    ({                                                                         \
+        uint64_t dl_ = now_ms() + (ms);                                        \
+        while (!(cond) && now_ms() < dl_)                                      \
+            uv_run(&(fx)->loop, UV_RUN_ONCE);                                  \
+        (cond);                                                                \
+    })
+
+static void run_for(struct fx *fx, int ms)
+{
+    RUN_UNTIL(fx, false, ms);
+}
+
+static int fx_init(struct fx *fx)
+{
+    memset(fx, 0, sizeof *fx);
+    uv_loop_init(&fx->loop);
+    uv_timer_init(&fx->loop, &fx->tick);
+    uv_timer_start(&fx->tick, on_tick, 10, 10);
+    fx->port = free_port();
+    fx->redis = redis_start(fx->port);
+    bus_config_default(&fx->cfg);
+    fx->cfg.node_ttl_ms = 600;
+    fx->cfg.heartbeat_ms = 150;
+    fx->cfg.reaper_ms = 200;
+    fx->cfg.ping_ms = 100;
+    fx->cfg.ping_timeout_ms = 400;
+    fx->cfg.backoff_min_ms = 50;
+    fx->cfg.backoff_max_ms = 400;
+    fx->cfg.room_ttl_ms = 300;
+    return fx->redis > 0 ? 0 : -1;
+}
+
+static void node_on_up(void *user)
+{
+    ((struct node *)user)->ups++;
+}
+
+static void node_on_down(void *user)
+{
+    ((struct node *)user)->downs++;
+}
+
+static void node_keep(struct node *n, bool to_node, const char *room,
+                      const char *origin, const char *json, size_t len)
+{
+    struct msg *m;
+
+    if (n->nmsgs >= MAX_MSGS)
+        return;
+    m = &n->msgs[n->nmsgs++];
+    m->to_node = to_node;
+    snprintf(m->room, sizeof m->room, "%s", room);
+    snprintf(m->origin, sizeof m->origin, "%s", origin);
+    m->json = malloc(len + 1);
+    memcpy(m->json, json, len);
+    m->json[len] = '\0';
+    m->len = len;
+    m->at = now_ms();
+}
+
+static void node_on_room(void *user, const char *room, const char *origin,
+                         const char *json, size_t len)
+{
+    node_keep(user, false, room, origin, json, len);
+}
+
+static void node_on_node(void *user, const char *origin, const char *json,
+                         size_t len)
+{
+    node_keep(user, true, "", origin, json, len);
+}
+
+static void node_clear(struct node *n)
+{
+    for (int i = 0; i < n->nmsgs; i++)
+        free(n->msgs[i].json);
+    n->nmsgs = 0;
+}
+
+static int node_start(struct fx *fx, struct node *n, const char *name)
+{
+    static const struct bus_callbacks cb = {node_on_up, node_on_down,
+                                            node_on_room, node_on_node};
+    char url[64];
+
+    memset(n, 0, sizeof *n);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", fx->port);
+    fx->cfg.url = url;
+    fx->cfg.node_id = name;
+    n->bus = bus_create(&fx->loop, &fx->cfg, &cb, n);
+    fx->cfg.url = NULL;
+    if (n->bus == NULL)
+        return -1;
+    return RUN_UNTIL(fx, n->ups > 0, 5000) ? 0 : -1;
+}
+
+static void node_stop(struct node *n)
+{
+    bus_free(n->bus);
+    n->bus = NULL;
+    node_clear(n);
+}
+
+static void fx_done(struct fx *fx)
+{
+    uv_close((uv_handle_t *)&fx->tick, NULL);
+    uv_run(&fx->loop, UV_RUN_DEFAULT); /* the buses' handles close too */
+    CHECK(uv_loop_close(&fx->loop) == 0);
+    redis_stop(fx->redis);
+}
+
+/* Counts messages whose JSON contains needle. */
+static int count_msgs(const struct node *n, const char *needle)
+{
+    int c = 0;
+
+    for (int i = 0; i < n->nmsgs; i++)
+        if (strstr(n->msgs[i].json, needle) != NULL)
+            c++;
+    return c;
+}
+
+/* ---- results of asynchronous calls ----------------------------------- */
+
+struct result {
+    bool done;
+    enum bus_status st;
+    int n_members;
+    char members[16][200]; /* "peer@node=json" */
+    int n_chat;
+    char chat[8][64];
+    char peer[64], old_node[96], peer_json[64];
+};
+
+static void on_room_result(void *arg, const struct bus_room *r)
+{
+    struct result *res = arg;
+
+    res->done = true;
+    res->st = r->status;
+    res->n_members = (int)r->n_members;
+    for (size_t i = 0; i < r->n_members && i < 16; i++)
+        snprintf(res->members[i], sizeof res->members[i], "%s@%s=%.*s",
+                 r->members[i].peer, r->members[i].node,
+                 (int)r->members[i].json_len, r->members[i].json);
+    res->n_chat = (int)r->n_chat;
+    for (size_t i = 0; i < r->n_chat && i < 8; i++)
+        snprintf(res->chat[i], sizeof res->chat[i], "%.*s", (int)r->chat[i].len,
+                 r->chat[i].s);
+    if (r->peer != NULL) {
+        snprintf(res->peer, sizeof res->peer, "%s", r->peer);
+        snprintf(res->old_node, sizeof res->old_node, "%s", r->old_node);
+        snprintf(res->peer_json, sizeof res->peer_json, "%.*s",
+                 (int)r->peer_json_len, r->peer_json);
+    }
+}
+
+static void on_done_result(void *arg, enum bus_status st)
+{
+    struct result *res = arg;
+
+    res->done = true;
+    res->st = st;
+}
+
+static bool has_member(const struct result *r, const char *peer,
+                       const char *node)
+{
+    char want[200];
+
+    snprintf(want, sizeof want, "%s@%s=", peer, node);
+    for (int i = 0; i < r->n_members; i++)
+        if (strncmp(r->members[i], want, strlen(want)) == 0)
+            return true;
+    return false;
+}
+
+/* Joins peer (peer object {"id":"<peer>"}, token "tok-<peer>") and waits. */
+static enum bus_status join_wait(struct fx *fx, struct node *n,
+                                 const char *room, const char *peer,
+                                 struct result *res)
+{
+    char json[128], token[96], announce[160];
+
+    memset(res, 0, sizeof *res);
+    snprintf(json, sizeof json, "{\"id\":\"%s\"}", peer);
+    snprintf(token, sizeof token, "tok-%s", peer);
+    snprintf(announce, sizeof announce,
+             "{\"type\":\"peer-joined\",\"peer\":%s}", json);
+    if (bus_join(n->bus, room, peer, token, json, strlen(json), announce,
+                 strlen(announce), 0, on_room_result, res) < 0)
+        return BUS_ERR;
+    if (!RUN_UNTIL(fx, res->done, 5000))
+        return BUS_ERR;
+    return res->st;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+TEST(two_nodes_exchange_room_and_node_messages)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result ra, rb;
+    static const char hello[] = "{\"type\":\"chat\",\"text\":\"hi\"}";
+    static const char direct[] = "{\"type\":\"signal\",\"data\":{}}";
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(bus_is_up(a.bus) && bus_is_up(b.bus));
+    CHECK(strncmp(bus_node_id(a.bus), "a.", 2) == 0);
+    CHECK(join_wait(&fx, &a, "r1", "pa", &ra) == BUS_OK);
+    CHECK(join_wait(&fx, &b, "r1", "pb", &rb) == BUS_OK);
+    /* a hears b's peer-joined; b does not hear its own */
+    CHECK(RUN_UNTIL(&fx, count_msgs(&a, "\"pb\"") == 1, 3000));
+    CHECK(count_msgs(&b, "peer-joined") == 0);
+
+    CHECK(bus_publish_room(a.bus, "r1", hello, strlen(hello)) == 0);
+    CHECK(RUN_UNTIL(&fx, count_msgs(&b, "\"hi\"") == 1, 3000));
+    CHECK_STR(b.msgs[b.nmsgs - 1].room, "r1");
+    CHECK_STR(b.msgs[b.nmsgs - 1].origin, bus_node_id(a.bus));
+    CHECK_STR(b.msgs[b.nmsgs - 1].json, hello);
+
+    CHECK(bus_publish_node(b.bus, bus_node_id(a.bus), direct, strlen(direct)) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, count_msgs(&a, "signal") == 1, 3000));
+    CHECK(a.msgs[a.nmsgs - 1].to_node);
+    CHECK_STR(a.msgs[a.nmsgs - 1].origin, bus_node_id(b.bus));
+    CHECK_STR(a.msgs[a.nmsgs - 1].json, direct);
+    run_for(&fx, 100);
+    CHECK(count_msgs(&a, "\"hi\"") == 0); /* own publish not echoed */
+
+    CHECK(bus_publish_room(a.bus, "bad room", hello, strlen(hello)) < 0);
+    CHECK(bus_publish_node(a.bus, "no spaces", hello, strlen(hello)) < 0);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(unsubscribed_room_stops_delivery_and_churn_keeps_the_subscription)
+{
+    struct fx fx;
+    struct node a, b;
+    static const char m1[] = "{\"n\":1}", m2[] = "{\"n\":2}";
+    static const char m3[] = "{\"n\":3}";
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(bus_subscribe_room(b.bus, "room") == 0);
+    CHECK(bus_subscribe_room(b.bus, "no/room") < 0);
+    /* no way to wait for a bare subscription: publish until it arrives */
+    for (int i = 0; i < 100 && count_msgs(&b, "\"n\":1") == 0; i++) {
+        CHECK(bus_publish_room(a.bus, "room", m1, strlen(m1)) == 0);
+        RUN_UNTIL(&fx, count_msgs(&b, "\"n\":1") > 0, 20);
+    }
+    CHECK(count_msgs(&b, "\"n\":1") > 0);
+    bus_unsubscribe_room(b.bus, "room");
+    run_for(&fx, 100);
+    CHECK(bus_publish_room(a.bus, "room", m2, strlen(m2)) == 0);
+    run_for(&fx, 200);
+    CHECK(count_msgs(&b, "\"n\":2") == 0);
+    /* subscribe, unsubscribe, subscribe in one turn: hiredis keeps the
+     * channel's callback (pending_subs), so delivery resumes */
+    CHECK(bus_subscribe_room(b.bus, "room") == 0);
+    bus_unsubscribe_room(b.bus, "room");
+    CHECK(bus_subscribe_room(b.bus, "room") == 0);
+    for (int i = 0; i < 100 && count_msgs(&b, "\"n\":3") == 0; i++) {
+        CHECK(bus_publish_room(a.bus, "room", m3, strlen(m3)) == 0);
+        RUN_UNTIL(&fx, count_msgs(&b, "\"n\":3") > 0, 20);
+    }
+    CHECK(count_msgs(&b, "\"n\":3") > 0);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(join_respects_the_cap_when_two_nodes_race_for_the_last_seat)
+{
+    struct fx fx;
+    struct node a, b;
+    int winners_a = 0, winners_b = 0;
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.max_peers = 3;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    for (int round = 0; round < 20; round++) {
+        char room[16];
+        struct result r1, r2, ra, rb, all;
+        snprintf(room, sizeof room, "race%d", round);
+        CHECK(join_wait(&fx, &a, room, "p1", &r1) == BUS_OK);
+        CHECK(join_wait(&fx, &b, room, "p2", &r2) == BUS_OK);
+        memset(&ra, 0, sizeof ra);
+        memset(&rb, 0, sizeof rb);
+        /* both requests leave in the same loop turn, in turns first */
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0)
+                CHECK(bus_join(a.bus, room, "pa", "tok-pa", "{}", 2, NULL, 0, 0,
+                               on_room_result, &ra) == 0);
+            else
+                CHECK(bus_join(b.bus, room, "pb", "tok-pb", "{}", 2, NULL, 0, 0,
+                               on_room_result, &rb) == 0);
+        }
+        CHECK(RUN_UNTIL(&fx, ra.done && rb.done, 5000));
+        CHECK((ra.st == BUS_OK) != (rb.st == BUS_OK));
+        CHECK(ra.st == BUS_FULL || rb.st == BUS_FULL);
+        winners_a += ra.st == BUS_OK;
+        winners_b += rb.st == BUS_OK;
+        memset(&all, 0, sizeof all);
+        CHECK(bus_room(a.bus, room, on_room_result, &all) == 0);
+        CHECK(RUN_UNTIL(&fx, all.done, 5000) && all.n_members == 3);
+    }
+    printf("race: node a won %d rounds, node b %d\n", winners_a, winners_b);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(member_list_chat_update_and_leave_span_both_nodes)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result ra, rb, st, done;
+    char chat[32];
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &a, "room", "pa", &ra) == BUS_OK);
+    for (int i = 0; i < 3; i++) {
+        snprintf(chat, sizeof chat, "{\"text\":\"m%d\"}", i);
+        memset(&done, 0, sizeof done);
+        CHECK(bus_chat(a.bus, "room", chat, strlen(chat), chat, strlen(chat),
+                       on_done_result, &done) == 0);
+        CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
+    }
+    CHECK(join_wait(&fx, &b, "room", "pb", &rb) == BUS_OK);
+    CHECK(rb.n_members == 2);
+    CHECK(has_member(&rb, "pa", bus_node_id(a.bus)));
+    CHECK(has_member(&rb, "pb", bus_node_id(b.bus)));
+    CHECK(rb.n_chat == 3);
+    CHECK_STR(rb.chat[0], "{\"text\":\"m0\"}"); /* oldest first */
+    CHECK_STR(rb.chat[2], "{\"text\":\"m2\"}");
+
+    /* a joins pb again: the seat is b's */
+    memset(&ra, 0, sizeof ra);
+    CHECK(bus_join(a.bus, "room", "pb", "", "{}", 2, NULL, 0, BUS_JOIN_FORCE,
+                   on_room_result, &ra) == 0);
+    CHECK(RUN_UNTIL(&fx, ra.done, 3000) && ra.st == BUS_MOVED);
+
+    memset(&done, 0, sizeof done);
+    CHECK(bus_update(b.bus, "room", "pb", "{\"id\":\"pb\",\"hand\":true}", 24,
+                     "{\"type\":\"peer-state\"}", 21, on_done_result,
+                     &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
+    CHECK(RUN_UNTIL(&fx, count_msgs(&a, "peer-state") == 1, 3000));
+    memset(&done, 0, sizeof done);
+    CHECK(bus_update(a.bus, "room", "pb", "{}", 2, NULL, 0, on_done_result,
+                     &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_NONE);
+
+    memset(&st, 0, sizeof st);
+    CHECK(bus_room(a.bus, "room", on_room_result, &st) == 0);
+    CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.st == BUS_OK);
+    CHECK(has_member(&st, "pb", bus_node_id(b.bus)));
+    for (int i = 0; i < st.n_members; i++)
+        if (strncmp(st.members[i], "pb@", 3) == 0)
+            CHECK(strstr(st.members[i], "\"hand\":true") != NULL);
+
+    /* leave by the wrong node is refused; by the holder it announces */
+    memset(&done, 0, sizeof done);
+    CHECK(bus_leave(a.bus, "room", "pb", NULL, 0, on_done_result, &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_NONE);
+    memset(&done, 0, sizeof done);
+    CHECK(bus_leave(b.bus, "room", "pb", "{\"type\":\"peer-left\"}", 20,
+                    on_done_result, &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
+    CHECK(RUN_UNTIL(&fx, count_msgs(&a, "peer-left") == 1, 3000));
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(resume_takes_the_seat_back_on_another_node_once)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result r, rs, done;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &a, "room", "pa", &r) == BUS_OK);
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(b.bus, "room", "tok-pa", "tok-new", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK_STR(rs.peer, "pa");
+    CHECK_STR(rs.old_node, bus_node_id(a.bus));
+    CHECK_STR(rs.peer_json, "{\"id\":\"pa\"}");
+    CHECK(rs.n_members == 1 && has_member(&rs, "pa", bus_node_id(b.bus)));
+
+    /* the old node's late grace expiry must not remove the moved seat */
+    memset(&done, 0, sizeof done);
+    CHECK(bus_leave(a.bus, "room", "pa", NULL, 0, on_done_result, &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_NONE);
+    /* tokens are single-use and scoped to their room */
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(a.bus, "room", "tok-pa", "tok-x", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_NONE);
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(a.bus, "other", "tok-new", "tok-y", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_NONE);
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(a.bus, "room", "tok-new", "tok-z", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK_STR(rs.old_node, bus_node_id(b.bus));
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(reaper_removes_members_of_a_dead_node_and_announces_once)
+{
+    struct fx fx;
+    struct node a, b, c;
+    struct result r, st;
+    uint64_t died;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(node_start(&fx, &c, "c") == 0);
+    CHECK(join_wait(&fx, &a, "room", "a1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "room", "a2", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "solo", "a3", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &b, "room", "b1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &c, "room", "c1", &r) == BUS_OK);
+    node_clear(&b);
+    node_clear(&c);
+
+    node_stop(&a); /* like kill -9: no leave, the heartbeat just stops */
+    died = now_ms();
+    CHECK(RUN_UNTIL(&fx,
+                    count_msgs(&b, "\"reason\":\"timeout\"") == 2 &&
+                        count_msgs(&c, "\"reason\":\"timeout\"") == 2,
+                    10000));
+    printf("reaped after %llu ms (node TTL %ld, reaper period %ld)\n",
+           (unsigned long long)(now_ms() - died), fx.cfg.node_ttl_ms,
+           fx.cfg.reaper_ms);
+    CHECK(count_msgs(&b, "{\"type\":\"peer-left\",\"id\":\"a1\","
+                         "\"reason\":\"timeout\"}") == 1);
+    CHECK(count_msgs(&c, "\"id\":\"a2\"") == 1);
+    for (int i = 0; i < b.nmsgs; i++) /* the reaper speaks for no node */
+        if (strstr(b.msgs[i].json, "timeout") != NULL)
+            CHECK(b.msgs[i].origin[0] == '\0');
+    /* both b and c run reapers: wait several periods, still once */
+    run_for(&fx, 4 * (int)fx.cfg.reaper_ms);
+    CHECK(count_msgs(&b, "peer-left") == 2);
+    CHECK(count_msgs(&c, "peer-left") == 2);
+    memset(&st, 0, sizeof st);
+    CHECK(bus_room(b.bus, "room", on_room_result, &st) == 0);
+    CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.n_members == 2);
+    CHECK(has_member(&st, "b1", bus_node_id(b.bus)));
+    CHECK(has_member(&st, "c1", bus_node_id(c.bus)));
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:solo:members") == 0);
+    CHECK(redis_int(fx.port, "SCARD", "huddle:nodes") == 2);
+    node_stop(&b);
+    node_stop(&c);
+    fx_done(&fx);
+}
+
+TEST(redis_stopped_reports_down_and_a_restart_brings_it_back)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result r;
+    static const char m[] = "{\"type\":\"chat\",\"text\":\"again\"}";
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &b, "room", "pb", &r) == BUS_OK);
+
+    redis_stop(fx.redis);
+    fx.redis = -1;
+    CHECK(RUN_UNTIL(&fx, a.downs == 1 && b.downs == 1, 5000));
+    CHECK(!bus_is_up(a.bus));
+    CHECK(bus_publish_room(a.bus, "room", m, strlen(m)) < 0);
+    CHECK(bus_publish_node(a.bus, bus_node_id(b.bus), m, strlen(m)) < 0);
+    CHECK(bus_join(a.bus, "room", "pa", "t", "{}", 2, NULL, 0, 0,
+                   on_room_result, &r) < 0);
+    run_for(&fx, 600); /* a few failed reconnects with backoff */
+    CHECK(a.ups == 1 && b.ups == 1);
+
+    fx.redis = redis_start(fx.port);
+    CHECK(fx.redis > 0);
+    CHECK(RUN_UNTIL(&fx, a.ups == 2 && b.ups == 2, 10000));
+    /* b still wants the room: it re-subscribed by itself */
+    for (int i = 0; i < 100 && count_msgs(&b, "again") == 0; i++) {
+        CHECK(bus_publish_room(a.bus, "room", m, strlen(m)) == 0);
+        RUN_UNTIL(&fx, count_msgs(&b, "again") > 0, 50);
+    }
+    CHECK(count_msgs(&b, "again") > 0);
+    CHECK(a.downs == 1 && b.downs == 1);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(watchdog_notices_a_redis_that_stops_answering)
+{
+    struct fx fx;
+    struct node a;
+    uint64_t stopped;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    kill(fx.redis, SIGSTOP);
+    stopped = now_ms();
+    CHECK(RUN_UNTIL(&fx, a.downs == 1, 5000));
+    printf("watchdog reported down after %llu ms (ping %ld, timeout %ld)\n",
+           (unsigned long long)(now_ms() - stopped), fx.cfg.ping_ms,
+           fx.cfg.ping_timeout_ms);
+    run_for(&fx, 500); /* reconnects hang in the handshake: still down */
+    CHECK(!bus_is_up(a.bus) && a.ups == 1);
+    kill(fx.redis, SIGCONT);
+    CHECK(RUN_UNTIL(&fx, a.ups == 2, 5000));
+    CHECK(bus_is_up(a.bus));
+    node_stop(&a);
+    fx_done(&fx);
+}
+
+TEST(payload_of_48_kib_arrives_intact)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result r;
+    size_t n = 48 * 1024;
+    char *big = malloc(n + 1);
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &b, "room", "pb", &r) == BUS_OK);
+    memcpy(big, "{\"data\":\"", 9);
+    for (size_t i = 9; i < n - 2; i++)
+        big[i] = (char)('a' + i % 26);
+    memcpy(big + n - 2, "\"}", 2);
+    big[n] = '\0';
+    CHECK(bus_publish_node(a.bus, bus_node_id(b.bus), big, n) == 0);
+    CHECK(bus_publish_room(a.bus, "room", big, n) == 0);
+    CHECK(RUN_UNTIL(&fx, b.nmsgs == 2, 5000));
+    for (int i = 0; i < b.nmsgs; i++)
+        CHECK(b.msgs[i].len == n && memcmp(b.msgs[i].json, big, n) == 0);
+    free(big);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(empty_room_leaves_no_keys_after_its_ttl)
+{
+    struct fx fx;
+    struct node a;
+    struct result r, done;
+    char key[80];
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(join_wait(&fx, &a, "room", "pa", &r) == BUS_OK);
+    memset(&done, 0, sizeof done);
+    CHECK(bus_chat(a.bus, "room", "{}", 2, NULL, 0, on_done_result, &done) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
+    CHECK(redis_int(fx.port, "KEYS", "huddle:room:room:*") == 4);
+    CHECK(redis_int(fx.port, "PTTL", "huddle:room:room:chat") == -1);
+    snprintf(key, sizeof key, "huddle:node:%s:peers", bus_node_id(a.bus));
+    CHECK(redis_int(fx.port, "SCARD", key) == 1);
+
+    memset(&done, 0, sizeof done);
+    CHECK(bus_leave(a.bus, "room", "pa", NULL, 0, on_done_result, &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
+    CHECK(redis_int(fx.port, "KEYS", "huddle:room:room:*") == 1);
+    CHECK(redis_int(fx.port, "PTTL", "huddle:room:room:chat") > 0);
+    CHECK(redis_int(fx.port, "EXISTS", key) == 0);
+    CHECK(
+        RUN_UNTIL(&fx, redis_int(fx.port, "KEYS", "huddle:room:*") == 0, 5000));
+    node_stop(&a);
+    fx_done(&fx);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+TEST(publish_round_trip_is_measured)
+{
+    enum { N = 2000 };
+    struct fx fx;
+    struct node a, b;
+    static uint64_t us[N];
+    static const char m[] = "{\"type\":\"chat\",\"text\":\"ping\"}";
+    int got = 0;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    for (int i = 0; i < N; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        CHECK(bus_publish_node(a.bus, bus_node_id(b.bus), m, strlen(m)) == 0);
+        if (!RUN_UNTIL(&fx, b.nmsgs > 0, 2000))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us[got++] = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                    (uint64_t)(t1.tv_nsec - t0.tv_nsec) / 1000;
+        node_clear(&b);
+    }
+    CHECK(got == N);
+    qsort(us, (size_t)got, sizeof us[0], cmp_u64);
+    if (got == N)
+        printf("bus publish round trip (node a -> redis -> node b), %d "
+               "messages: p50 %llu us, p99 %llu us, max %llu us\n",
+               N, (unsigned long long)us[N / 2],
+               (unsigned long long)us[N * 99 / 100],
+               (unsigned long long)us[N - 1]);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
