@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "bus_lua.h"
 #include "log.h"
@@ -1198,9 +1199,23 @@ static void bus_drop(struct bus *b, const char *why)
 
 /* ---- timers ---------------------------------------------------------- */
 
-/* Every ping_ms: while connecting, enforce the handshake deadline; while
- * up, check that the last ping came back within ping_timeout_ms, else
- * publish the next one to our own channel. */
+/* Returns true when the socket of ac has a pending error (a refused
+ * connect, a reset): the libuv adapter drops those on the floor. */
+static bool conn_broken(struct bus *b, const redisAsyncContext *ac)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+
+    if (ac == NULL || ac->c.fd < 0 ||
+        getsockopt(ac->c.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
+        return false;
+    snprintf(b->err, sizeof b->err, "%s", strerror(err));
+    return true;
+}
+
+/* Every ping_ms: drop a connection whose socket failed; while connecting,
+ * enforce the handshake deadline; while up, check that the last ping came back
+ * within ping_timeout_ms, else publish the next one to our own channel. */
 static void on_watchdog(uv_timer_t *t)
 {
     struct bus *b = t->data;
@@ -1209,6 +1224,11 @@ static void on_watchdog(uv_timer_t *t)
     const char *argv[3] = {"PUBLISH", b->node_ch, ch_ping};
     size_t lens[3] = {7, strlen(b->node_ch), 0};
 
+    if (b->state != ST_DOWN &&
+        (conn_broken(b, b->cmd) || conn_broken(b, b->sub))) {
+        bus_drop(b, b->err);
+        return;
+    }
     if (b->state == ST_CONNECTING &&
         now - b->connect_at >= (uint64_t)b->cfg.ping_timeout_ms) {
         bus_drop(b, "no handshake within the ping timeout");

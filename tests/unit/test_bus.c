@@ -783,7 +783,67 @@ TEST(publish_round_trip_is_measured)
                N, (unsigned long long)us[N / 2],
                (unsigned long long)us[N * 99 / 100],
                (unsigned long long)us[N - 1]);
+    /* join = SUBSCRIBE of the room (first member here) + the join script */
+    got = 0;
+    for (int i = 0; i < N / 4; i++) {
+        struct timespec t0, t1;
+        struct result r;
+        char room[16], peer[16];
+        snprintf(room, sizeof room, "m%d", i);
+        snprintf(peer, sizeof peer, "p%d", i);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (join_wait(&fx, &a, room, peer, &r) != BUS_OK)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us[got++] = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                    (uint64_t)(t1.tv_nsec - t0.tv_nsec) / 1000;
+    }
+    CHECK(got == N / 4);
+    qsort(us, (size_t)got, sizeof us[0], cmp_u64);
+    if (got == N / 4)
+        printf("bus_join into a new room (subscribe + script), %d joins: "
+               "p50 %llu us, p99 %llu us\n",
+               got, (unsigned long long)us[got / 2],
+               (unsigned long long)us[got * 99 / 100]);
     node_stop(&a);
     node_stop(&b);
     fx_done(&fx);
+}
+
+TEST(no_redis_keeps_retrying_and_frees_cleanly)
+{
+    uv_loop_t loop;
+    uv_timer_t tick;
+    struct bus_config cfg;
+    struct node n;
+    static const struct bus_callbacks cb = {node_on_up, node_on_down,
+                                            node_on_room, node_on_node};
+    char url[64];
+    uint64_t until;
+
+    memset(&n, 0, sizeof n);
+    uv_loop_init(&loop);
+    uv_timer_init(&loop, &tick);
+    uv_timer_start(&tick, on_tick, 10, 10);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", free_port());
+    bus_config_default(&cfg);
+    cfg.url = url;
+    cfg.node_id = "lonely";
+    cfg.backoff_min_ms = 10;
+    cfg.backoff_max_ms = 40;
+    cfg.ping_ms = 20;
+    cfg.ping_timeout_ms = 50;
+    n.bus = bus_create(&loop, &cfg, &cb, &n);
+    CHECK(n.bus != NULL);
+    until = now_ms() + 300; /* several refused connects */
+    while (now_ms() < until)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK(!bus_is_up(n.bus) && n.ups == 0 && n.downs == 0);
+    CHECK(bus_publish_room(n.bus, "room", "{}", 2) < 0);
+    CHECK(bus_room(n.bus, "room", on_room_result, NULL) < 0);
+    CHECK(bus_subscribe_room(n.bus, "room") == 0); /* kept for later */
+    bus_free(n.bus);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
 }
