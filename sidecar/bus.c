@@ -113,7 +113,7 @@ struct bus {
     char sha[SC_N][41];
     struct bus_load loads[SC_N];
 
-    uint64_t ping_sent, ping_seen, ping_at;
+    uint64_t ping_sent, ping_seen, ping_at, last_tick;
     uint64_t rng;
 
     uv_timer_t t_reconnect, t_watchdog, t_heartbeat, t_reaper;
@@ -628,7 +628,7 @@ static void req_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         return;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        log_reply_error(q->argc > 3 ? q->argv[3] : "request", r);
+        log_reply_error(q->argv[0], r);
         if (strncmp(r->str, "NOSCRIPT", 8) == 0)
             bus_drop(b, "scripts flushed"); /* reconnect reloads them */
         req_fail(q);
@@ -1224,6 +1224,14 @@ static void on_watchdog(uv_timer_t *t)
     const char *argv[3] = {"PUBLISH", b->node_ch, ch_ping};
     size_t lens[3] = {7, strlen(b->node_ch), 0};
 
+    if (b->last_tick != 0 &&
+        now - b->last_tick > 2 * (uint64_t)b->cfg.ping_ms) {
+        /* The loop stalled (process stopped, a long callback): replies may
+         * sit unread in the sockets. Restart the clocks, do not judge. */
+        b->ping_at = now;
+        b->connect_at = now;
+    }
+    b->last_tick = now;
     if (b->state != ST_DOWN &&
         (conn_broken(b, b->cmd) || conn_broken(b, b->sub))) {
         bus_drop(b, b->err);

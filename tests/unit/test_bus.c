@@ -625,6 +625,38 @@ TEST(reaper_removes_members_of_a_dead_node_and_announces_once)
     fx_done(&fx);
 }
 
+TEST(seat_resumed_elsewhere_after_its_node_died_is_not_reaped)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result r, rs, st;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &a, "room", "a1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "room", "a2", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &b, "room", "b1", &r) == BUS_OK);
+    node_stop(&a);
+    /* a1's client reconnects to b within the grace period */
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(b.bus, "room", "tok-a1", "tok-a1b", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK_STR(rs.peer, "a1");
+    CHECK(RUN_UNTIL(&fx, count_msgs(&b, "\"reason\":\"timeout\"") == 1, 10000));
+    run_for(&fx, 3 * (int)fx.cfg.reaper_ms);
+    CHECK(count_msgs(&b, "\"id\":\"a2\",\"reason\":\"timeout\"") == 1);
+    CHECK(count_msgs(&b, "\"id\":\"a1\",\"reason\"") == 0);
+    memset(&st, 0, sizeof st);
+    CHECK(bus_room(b.bus, "room", on_room_result, &st) == 0);
+    CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.n_members == 2);
+    CHECK(has_member(&st, "a1", bus_node_id(b.bus)));
+    CHECK(has_member(&st, "b1", bus_node_id(b.bus)));
+    node_stop(&b);
+    fx_done(&fx);
+}
+
 TEST(redis_stopped_reports_down_and_a_restart_brings_it_back)
 {
     struct fx fx;
