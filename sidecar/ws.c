@@ -37,6 +37,7 @@ struct session {
     size_t qbytes;
     char *rx; /* reassembly buffer, only while a message is incomplete */
     size_t rxlen;
+    size_t rxcap;
     int64_t join_deadline;
     int64_t ping_due;
     int64_t pong_deadline; /* 0: no ping outstanding */
@@ -323,6 +324,25 @@ static int deliver(struct session *s, const char *buf, size_t len)
     return 0;
 }
 
+/* Makes room for need bytes in the reassembly buffer, doubling from 4 KiB
+ * up to max, so a sender stalled mid-message holds only what it sent. */
+static int rx_reserve(struct session *s, size_t need, size_t max)
+{
+    if (need <= s->rxcap)
+        return 0;
+    size_t cap = s->rxcap ? s->rxcap : 4096;
+    while (cap < need)
+        cap *= 2;
+    if (cap > max)
+        cap = max;
+    char *p = realloc(s->rx, cap);
+    if (p == NULL)
+        return -1;
+    s->rx = p;
+    s->rxcap = cap;
+    return 0;
+}
+
 static int on_receive(struct session *s, const char *in, size_t len)
 {
     size_t max = (size_t)srv.cfg->max_message_bytes;
@@ -339,12 +359,12 @@ static int on_receive(struct session *s, const char *in, size_t len)
     if (!s->in_msg && final)
         return deliver(s, in, len); /* the common case: no copy */
     if (!s->in_msg) {
-        s->rx = malloc(max);
-        if (s->rx == NULL)
-            return close_now(s, 1011, "out of memory", HUB_END_GRACE);
         s->rxlen = 0;
+        s->rxcap = 0;
         s->in_msg = true;
     }
+    if (rx_reserve(s, s->rxlen + len, max) < 0)
+        return close_now(s, 1011, "out of memory", HUB_END_GRACE);
     memcpy(s->rx + s->rxlen, in, len);
     s->rxlen += len;
     if (!final)
