@@ -89,13 +89,17 @@ export class Mesh extends EventTarget {
         return p;
     }
 
-    /** id joined after us: it offers; offer ourselves if nothing comes. */
+    /**
+     * id joined after us: it offers; offer ourselves if nothing comes. This
+     * waits longer than the newcomer's own watchdog, so a lost offer is
+     * normally re-sent by its maker first and no two offers cross.
+     */
     expect(id) {
         if (this.peers.has(id) || this.waiting.has(id)) return;
         this.waiting.set(id, setTimeout(() => {
             this.waiting.delete(id);
             if (!this.peers.has(id)) this.offer(id);
-        }, WATCHDOG_MS));
+        }, WATCHDOG_MS + 5000));
     }
 
     stopWaiting(id) {

@@ -99,22 +99,33 @@ export async function remoteNames(page) {
 
 /**
  * Resolves once the remote tile named `name` plays video: a decoded width
- * and frames that keep coming (two frame callbacks in a row).
+ * and new frames presented (two frame callbacks with a growing count).
+ * (page.waitForFunction would take the promise of an async check as truthy,
+ * so this polls page.evaluate, which awaits it.)
  */
 export async function waitForPlayingVideo(page, name, timeoutMs = 20000) {
-    await page.waitForFunction(async (n) => {
-        const tile = [...document.querySelectorAll('#grid .tile:not(.local)')]
-            .find((t) => t.querySelector('.name').textContent === n);
-        const v = tile && tile.querySelector('video');
-        if (!v || !v.videoWidth || v.paused) return false;
-        const frame = () => new Promise((r) => {
-            const t = setTimeout(() => r(null), 2000);
-            v.requestVideoFrameCallback((_, meta) => { clearTimeout(t); r(meta.presentedFrames); });
-        });
-        const a = await frame();
-        const b = await frame();
-        return a !== null && b !== null && b > a;
-    }, name, { timeout: timeoutMs, polling: 250 });
+    const deadline = Date.now() + timeoutMs;
+    let last = null;
+    for (;;) {
+        last = await page.evaluate(async (n) => {
+            const tile = [...document.querySelectorAll('#grid .tile:not(.local)')]
+                .find((t) => t.querySelector('.name').textContent === n);
+            const v = tile && tile.querySelector('video');
+            if (!v) return 'no tile';
+            if (!v.videoWidth) return 'no decoded video';
+            if (v.paused) return 'paused';
+            const frame = () => new Promise((r) => {
+                const t = setTimeout(() => r(null), 2000);
+                v.requestVideoFrameCallback((_, meta) => { clearTimeout(t); r(meta.presentedFrames); });
+            });
+            const a = await frame();
+            const b = await frame();
+            return a !== null && b !== null && b > a ? 'playing' : 'frames stalled';
+        }, name);
+        if (last === 'playing') return;
+        if (Date.now() > deadline) throw new Error(`video of ${name} is not playing: ${last}`);
+        await new Promise((r) => setTimeout(r, 250));
+    }
 }
 
 /** Saves a PNG of page to tests/artifacts/<file>. */
