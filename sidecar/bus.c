@@ -26,6 +26,7 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +38,11 @@
 #include "log.h"
 #include "roomid.h"
 
-#define BUS_ID_MAX 80         /* node id with its suffix */
-#define BUS_TOKEN_MAX 128     /* peer ids and resume tokens */
-#define BUS_MSG_MAX (1 << 20) /* a published message */
-#define BUS_ENV_EXTRA 32      /* envelope bytes around id and message */
+#define BUS_ID_MAX 80           /* node id with its suffix */
+#define BUS_TOKEN_MAX 128       /* peer ids and resume tokens */
+#define BUS_MSG_MAX (1 << 20)   /* a published message */
+#define BUS_ENV_EXTRA 32        /* envelope bytes around id and message */
+#define BUS_OBUF_MAX (32 << 20) /* unsent bytes before sends are refused */
 #define BUS_ROOM_CH "huddle:ch:room:"
 #define BUS_NODE_CH "huddle:ch:node:"
 
@@ -210,6 +212,13 @@ int bus_url_parse(const char *s, struct bus_url *out)
 }
 
 /* ---- small helpers --------------------------------------------------- */
+
+/* Returns true when the bus is up and Redis keeps up with what we send:
+ * the command connection's output buffer is the only unbounded queue. */
+static bool can_send(const struct bus *b)
+{
+    return b->state == ST_UP && sdslen(b->cmd->c.obuf) < BUS_OBUF_MAX;
+}
 
 static bool id_chars_ok(const char *s, size_t max, bool dot)
 {
@@ -665,7 +674,7 @@ static int req_start(struct bus *b, enum bus_script sc, enum req_kind kind,
     struct bus_req *q;
     struct bus_sub *s = NULL;
 
-    if (b->state != ST_UP || nargs > 13)
+    if (!can_send(b) || nargs > 13)
         return -1;
     memcpy(argv + 3, args, (size_t)nargs * sizeof *args);
     memcpy(argvlen + 3, lens, (size_t)nargs * sizeof *lens);
@@ -860,8 +869,7 @@ static int publish(struct bus *b, const char *ch, size_t chlen,
     const char *argv[3] = {"PUBLISH", ch, NULL};
     size_t lens[3] = {7, chlen, 0};
 
-    if (b->state != ST_UP ||
-        (argv[2] = envelope(b, json, len, &lens[2])) == NULL)
+    if (!can_send(b) || (argv[2] = envelope(b, json, len, &lens[2])) == NULL)
         return -1;
     return redisAsyncCommandArgv(b->cmd, on_ignore, (void *)"PUBLISH", 3, argv,
                                  lens) == REDIS_OK
