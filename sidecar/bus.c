@@ -378,16 +378,25 @@ static void sub_remove(struct bus *b, struct bus_sub *s)
 
 static void req_fail(struct bus_req *q);
 
-/* Fails the requests waiting for s's subscription. */
-static void sub_fail_waiting(struct bus_sub *s)
+/* Fails a detached list of requests. Their callbacks may call back into
+ * the bus, so callers detach first and touch no bus_sub afterwards. */
+static void reqs_fail(struct bus_req *q)
 {
-    struct bus_req *q = s->waiting, *next;
+    struct bus_req *next;
 
-    s->waiting = s->waiting_tail = NULL;
     for (; q != NULL; q = next) {
         next = q->next;
         req_fail(q);
     }
+}
+
+/* Returns s's waiting requests, now detached from it. */
+static struct bus_req *sub_detach(struct bus_sub *s)
+{
+    struct bus_req *q = s->waiting;
+
+    s->waiting = s->waiting_tail = NULL;
+    return q;
 }
 
 static void sub_maybe_free(struct bus *b, struct bus_sub *s)
@@ -462,28 +471,38 @@ int bus_subscribe_room(struct bus *b, const char *room)
 void bus_unsubscribe_room(struct bus *b, const char *room)
 {
     struct bus_sub *s;
+    struct bus_req *q;
 
     if (!room_ok(room) || (s = sub_find(b, room)) == NULL || !s->wanted)
         return;
     s->wanted = false;
-    sub_fail_waiting(s);
+    q = sub_detach(s);
     if (b->sub != NULL && sub_send(b, s, "UNSUBSCRIBE") < 0)
         log_warn("bus: UNSUBSCRIBE room=%s not sent", room);
     sub_maybe_free(b, s);
+    reqs_fail(q);
 }
 
 /* After a drop: nothing is in flight any more. */
 static void subs_reset(struct bus *b)
 {
+    struct bus_req *failed = NULL;
+
     for (size_t i = 0; i < b->nbuckets; i++) {
         struct bus_sub *s = b->subs[i], *next;
         for (; s != NULL; s = next) {
+            struct bus_req *q = sub_detach(s), *qn;
             next = s->next;
+            for (; q != NULL; q = qn) {
+                qn = q->next;
+                q->next = failed;
+                failed = q;
+            }
             s->sent = s->acked = s->unsubs = 0;
-            sub_fail_waiting(s);
             sub_maybe_free(b, s);
         }
     }
+    reqs_fail(failed);
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -1181,6 +1200,7 @@ static void on_reconnect_timer(uv_timer_t *t)
 static void bus_drop(struct bus *b, const char *why)
 {
     bool was_up = b->state == ST_UP;
+    redisAsyncContext *cmd, *sub;
     uint64_t delay;
 
     if (b->state == ST_DOWN)
@@ -1189,9 +1209,11 @@ static void bus_drop(struct bus *b, const char *why)
     if (was_up || b->attempt == 0)
         log_warn("bus: redis %s:%d down: %s", b->url.host, b->url.port,
                  why ? why : "?");
-    free_conn(b->cmd);
-    free_conn(b->sub);
-    b->cmd = b->sub = NULL;
+    cmd = b->cmd;
+    sub = b->sub;
+    b->cmd = b->sub = NULL; /* callbacks run by the frees see us down */
+    free_conn(cmd);
+    free_conn(sub);
     subs_reset(b);
     delay = (uint64_t)b->cfg.backoff_min_ms
             << (b->attempt < 20 ? b->attempt : 20);
@@ -1424,7 +1446,7 @@ void bus_free(struct bus *b)
         struct bus_sub *s = b->subs[i], *next;
         for (; s != NULL; s = next) {
             next = s->next;
-            sub_fail_waiting(s);
+            reqs_fail(sub_detach(s)); /* no callbacks: freeing */
             free(s);
         }
         b->subs[i] = NULL;

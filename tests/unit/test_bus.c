@@ -879,3 +879,44 @@ TEST(no_redis_keeps_retrying_and_frees_cleanly)
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
 }
+
+struct resub {
+    struct bus *bus;
+    struct result res;
+};
+
+static void on_join_then_resubscribe(void *arg, const struct bus_room *r)
+{
+    struct resub *rs = arg;
+
+    on_room_result(&rs->res, r);
+    CHECK(bus_subscribe_room(rs->bus, "room") == 0); /* from the callback */
+}
+
+TEST(unsubscribe_fails_a_waiting_join_and_its_callback_may_resubscribe)
+{
+    struct fx fx;
+    struct node a, b;
+    struct resub rs;
+    static const char m[] = "{\"n\":1}";
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    memset(&rs, 0, sizeof rs);
+    rs.bus = b.bus;
+    CHECK(bus_join(b.bus, "room", "pb", "tok", "{}", 2, NULL, 0, 0,
+                   on_join_then_resubscribe, &rs) == 0);
+    CHECK(!rs.res.done); /* waiting for the SUBSCRIBE confirmation */
+    bus_unsubscribe_room(b.bus, "room");
+    CHECK(rs.res.done && rs.res.st == BUS_ERR);
+    for (int i = 0; i < 100 && count_msgs(&b, "\"n\":1") == 0; i++) {
+        CHECK(bus_publish_room(a.bus, "room", m, strlen(m)) == 0);
+        RUN_UNTIL(&fx, count_msgs(&b, "\"n\":1") > 0, 20);
+    }
+    CHECK(count_msgs(&b, "\"n\":1") > 0);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:room:members") == 0);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
