@@ -128,7 +128,7 @@ async function chatLatency(sc) {
 
 const sc = await startSidecar({ env: { HUDDLE_LOG_LEVEL: 'warn' } });
 try {
-    console.log(`sidecar-latency: ${process.env.HUDDLE_BUILD_DIR}/sidecar/huddle-sidecar`);
+    console.log(`sidecar-latency: ${process.env.HUDDLE_BUILD_DIR}/sidecar/huddle-sidecar, pid ${sc.pid}`);
     await joinLatency(sc);
     await chatLatency(sc);
 } finally {

@@ -56,6 +56,9 @@ test('a request with no Origin (not a browser) is allowed', async () => {
     const c = await client(sc.wsUrl);
     const w = await c.join(uniqueRoom(), 'Bot');
     assert.equal(typeof w.id, 'string');
+    // No STUN/TURN configured: iceServers is still an array, without credentials.
+    assert.ok(Array.isArray(w.iceServers), JSON.stringify(w));
+    for (const s of w.iceServers) assert.equal(s.credential, undefined);
     const d = await client(listed.wsUrl);
     await d.join(uniqueRoom(), 'Bot');
 });
