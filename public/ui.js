@@ -107,8 +107,10 @@ export class Grid {
         t.root.classList.toggle('muted', p.audio === false);
         t.root.classList.toggle('novideo', p.video === false && !p.screen);
         t.root.classList.toggle('hand', !!p.hand);
+        const wasScreen = t.root.classList.contains('screen');
         t.root.classList.toggle('screen', !!p.screen);
         t.video.classList.toggle('mirror', t.local && !p.screen);
+        if (wasScreen !== !!p.screen) this.layout();
     }
 
     attach(id, stream) {
@@ -170,6 +172,41 @@ export class Grid {
         this.root.style.setProperty('--tile-h', `${height}px`);
         this.root.style.setProperty('--gap', `${gap}px`);
         this.root.dataset.count = String(this.tiles.size);
+        this.spotlight(w, h, gap);
+    }
+
+    /**
+     * While someone else presents, their tile takes the stage and the
+     * others line up beside it (below it on a portrait screen).
+     */
+    spotlight(w, h, gap) {
+        const main = [...this.tiles.values()].find((t) => !t.local && t.peer.screen);
+        for (const t of this.tiles.values()) t.root.classList.toggle('main', t === main);
+        const on = !!main && this.tiles.size > 1;
+        this.root.classList.toggle('spotlight', on);
+        const others = [...this.tiles.values()].filter((t) => t !== main);
+        for (const t of others) {
+            t.root.style.removeProperty('grid-row');
+            t.root.style.removeProperty('grid-column');
+        }
+        if (!on) return;
+        const k = others.length;
+        const narrow = w < h;
+        this.root.classList.toggle('narrow', narrow);
+        let smallW;
+        let smallH;
+        if (narrow) {
+            smallW = Math.min((w - gap * (k + 1)) / k, (h * 0.3 * 4) / 3);
+            smallH = (smallW * 3) / 4;
+        } else {
+            smallW = Math.max(160, Math.min(260, w * 0.2));
+            smallH = Math.min((smallW * 9) / 16, (h - gap * (k + 1)) / k);
+        }
+        // The strip is centred: a flexible spacer track on each side.
+        others.forEach((t, i) => t.root.style.setProperty(narrow ? 'grid-column' : 'grid-row', String(i + 2)));
+        this.root.style.setProperty('--others', String(k));
+        this.root.style.setProperty('--small-w', `${Math.floor(smallW)}px`);
+        this.root.style.setProperty('--small-h', `${Math.floor(smallH)}px`);
     }
 }
 

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -125,10 +125,19 @@ test('screen sharing replaces the camera for the others and stops from the brows
     await c.page.click('#btn-screen');
     await a.page.waitForSelector('#grid .tile.screen');
     await waitForPlayingVideo(a.page, 'Cleo');
+    // The presenter takes the stage on the others' screens.
+    await a.page.waitForSelector('#grid.spotlight .tile.screen.main');
+    const sizes = await a.page.$$eval('#grid .tile', (els) => els.map((e) => ({
+        main: e.classList.contains('main'), area: e.clientWidth * e.clientHeight,
+    })));
+    const big = sizes.find((t) => t.main).area;
+    assert.ok(sizes.filter((t) => !t.main).every((t) => t.area * 4 < big), JSON.stringify(sizes));
+    await screenshot(a.page, 'presenting.png');
     const shared = await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].label);
     // The browser's own "Stop sharing" ends the track.
     await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].dispatchEvent(new Event('ended')));
     await a.page.waitForSelector('#grid .tile.screen', { state: 'detached' });
+    assert.equal(await a.page.$$eval('#grid.spotlight, #grid .tile.main', (els) => els.length), 0);
     await waitForPlayingVideo(a.page, 'Cleo');
     const camera = await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].label);
     assert.notEqual(shared, camera);
