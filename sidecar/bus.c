@@ -1076,13 +1076,13 @@ static redisAsyncContext *conn_open(struct bus *b)
     return ac;
 }
 
-/* Handshake replies on the command connection: any error drops. */
+/* Handshake replies (and heartbeats): any error drops. */
 static void on_hs_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct bus *b = privdata;
     const redisReply *r = reply;
 
-    if (r == NULL || b->freeing || ac != b->cmd)
+    if (r == NULL || b->freeing || (ac != b->cmd && ac != b->sub))
         return;
     if (r->type == REDIS_REPLY_ERROR) {
         log_reply_error("handshake", r);
@@ -1145,7 +1145,7 @@ static void handshake(struct bus *b)
 
     if (b->url.has_password) {
         redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 2, auth, authl);
-        redisAsyncCommandArgv(b->sub, NULL, NULL, 2, auth, authl);
+        redisAsyncCommandArgv(b->sub, on_hs_reply, b, 2, auth, authl);
     }
     if (b->url.db != 0)
         redisAsyncCommand(b->cmd, on_hs_reply, b, "SELECT %d", b->url.db);

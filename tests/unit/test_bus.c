@@ -59,8 +59,9 @@ static redisContext *redis_sync(int port)
     return c;
 }
 
-/* Starts redis-server on port; returns its PID once it answers PING. */
-static pid_t redis_start(int port)
+/* Starts redis-server on port (requiring password unless NULL); returns
+ * its PID once it answers PING. */
+static pid_t redis_start_pw(int port, const char *password)
 {
     char portstr[16];
     pid_t pid;
@@ -74,13 +75,16 @@ static pid_t redis_start(int port)
             dup2(null, 1); /* keep the test's stdout pipe free */
         execl(BUS_REDIS_SERVER, "redis-server", "--port", portstr, "--bind",
               "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel",
-              "warning", (char *)NULL);
+              "warning", password ? "--requirepass" : (char *)NULL, password,
+              (char *)NULL);
         _exit(127);
     }
     while (pid > 0 && now_ms() < deadline) {
         redisContext *c = redis_sync(port);
         redisReply *r = c ? redisCommand(c, "PING") : NULL;
-        bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+        bool ok = r != NULL && (r->type == REDIS_REPLY_STATUS ||
+                                (r->type == REDIS_REPLY_ERROR &&
+                                 strncmp(r->str, "NOAUTH", 6) == 0));
         freeReplyObject(r);
         redisFree(c);
         if (ok)
@@ -89,6 +93,11 @@ static pid_t redis_start(int port)
     }
     fprintf(stderr, "redis-server on port %d did not come up\n", port);
     return -1;
+}
+
+static pid_t redis_start(int port)
+{
+    return redis_start_pw(port, NULL);
 }
 
 static void redis_stop(pid_t pid)
@@ -919,4 +928,66 @@ TEST(unsubscribe_fails_a_waiting_join_and_its_callback_may_resubscribe)
     node_stop(&a);
     node_stop(&b);
     fx_done(&fx);
+}
+
+TEST(password_and_db_from_the_url_are_used_and_a_wrong_one_never_comes_up)
+{
+    uv_loop_t loop;
+    uv_timer_t tick;
+    struct bus_config cfg;
+    struct node good, bad;
+    static const struct bus_callbacks cb = {node_on_up, node_on_down,
+                                            node_on_room, node_on_node};
+    int port = free_port();
+    pid_t pid = redis_start_pw(port, "s3cret");
+    char url[96], badurl[96];
+    redisContext *c;
+    redisReply *r;
+    uint64_t until;
+
+    CHECK(pid > 0);
+    memset(&good, 0, sizeof good);
+    memset(&bad, 0, sizeof bad);
+    uv_loop_init(&loop);
+    uv_timer_init(&loop, &tick);
+    uv_timer_start(&tick, on_tick, 10, 10);
+    snprintf(url, sizeof url, "redis://:s3cret@127.0.0.1:%d/2", port);
+    snprintf(badurl, sizeof badurl, "redis://:wrong@127.0.0.1:%d/2", port);
+    bus_config_default(&cfg);
+    cfg.node_id = "pw";
+    cfg.ping_ms = 50;
+    cfg.ping_timeout_ms = 200;
+    cfg.backoff_min_ms = 20;
+    cfg.backoff_max_ms = 100;
+    cfg.url = url;
+    good.bus = bus_create(&loop, &cfg, &cb, &good);
+    cfg.url = badurl;
+    bad.bus = bus_create(&loop, &cfg, &cb, &bad);
+    CHECK(good.bus != NULL && bad.bus != NULL);
+    until = now_ms() + 5000;
+    while (good.ups == 0 && now_ms() < until)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK(good.ups == 1);
+    until = now_ms() + 300; /* the bad one keeps being refused */
+    while (now_ms() < until)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK(bad.ups == 0 && !bus_is_up(bad.bus));
+
+    c = redis_sync(port); /* the liveness key went to db 2 */
+    r = c ? redisCommand(c, "AUTH s3cret") : NULL;
+    freeReplyObject(r);
+    r = c ? redisCommand(c, "SELECT 2") : NULL;
+    freeReplyObject(r);
+    r = c ? redisCommand(c, "SISMEMBER huddle:nodes %s", bus_node_id(good.bus))
+          : NULL;
+    CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+    redisFree(c);
+
+    bus_free(good.bus);
+    bus_free(bad.bus);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+    redis_stop(pid);
 }
