@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,10 +35,13 @@
 
 static long fcgi_threads;
 static long fcgi_backlog;
+static long fcgi_idle_ms;
 
 static const struct env_int fcgi_ints[] = {
     {"HUDDLE_FCGI_THREADS", 32, 1, 1024, &fcgi_threads, "worker threads"},
     {"HUDDLE_FCGI_BACKLOG", 1024, 1, 65535, &fcgi_backlog, "listen backlog"},
+    {"HUDDLE_FCGI_IDLE_MS", 2000, 100, 600000, &fcgi_idle_ms,
+     "how long a connection may wait silent for its next request"},
 };
 
 struct fcgi_worker {
@@ -72,6 +76,19 @@ static void fcgi_handle(struct fcgi_worker *w, FCGX_Request *req)
     log_debug("%s %d", method ? method : "-", status);
 }
 
+/* Bounds how long a read may wait on fd. A thread serves one connection at
+ * a time, so a connection kept open but idle (fastcgi_keep_conn with more
+ * kept connections than threads) or a silent client would otherwise pin
+ * its thread for good; on timeout libfcgi drops the connection and the
+ * thread goes back to accept(). TCP connections inherit this from the
+ * listening socket, unix ones do not. */
+static void fcgi_set_idle_timeout(int fd)
+{
+    struct timeval tv = {fcgi_idle_ms / 1000, (fcgi_idle_ms % 1000) * 1000};
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 static void *fcgi_worker_main(void *arg)
 {
     struct fcgi_worker *w = arg;
@@ -93,6 +110,8 @@ static void *fcgi_worker_main(void *arg)
             nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
             continue;
         }
+        if (req.keepConnection)
+            fcgi_set_idle_timeout(req.ipcFd);
         fcgi_handle(w, &req);
         FCGX_Finish_r(&req);
     }
@@ -146,8 +165,10 @@ static int fcgi_listen_tcp(const char *spec)
         log_error("HUDDLE_FCGI_LISTEN=%s: want /path or host:port", spec);
         return -1;
     }
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']')
-        addr++, hlen -= 2;
+    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
+        addr++;
+        hlen -= 2;
+    }
     memcpy(host, addr, hlen);
     host[hlen] = '\0';
     rc = getaddrinfo(hlen == 0 || strcmp(host, "*") == 0 ? NULL : host,
@@ -165,6 +186,8 @@ static int fcgi_listen_tcp(const char *spec)
         if (fd >= 0)
             close(fd);
         fd = -1;
+    } else {
+        fcgi_set_idle_timeout(fd); /* accepted sockets inherit it */
     }
     freeaddrinfo(ai);
     return fd;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, startFcgi, startNginx, stopAll } from '../lib/stack.mjs';
+import { ROOT, freePort, startFcgi, startNginx, stopAll } from '../lib/stack.mjs';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     + "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; manifest-src 'self'; "
@@ -224,6 +224,43 @@ describe('nginx + huddle-fcgi', () => {
             return metaRoom(await res.text());
         }));
         assert.deepEqual(got, rooms);
+    });
+});
+
+describe('huddle-fcgi threads are never pinned for good', () => {
+    test('a silent TCP client does not keep the only thread from serving nginx', async () => {
+        const port = await freePort();
+        const fcgi = await startFcgi({ listen: `127.0.0.1:${port}`, env: { HUDDLE_FCGI_THREADS: '1', HUDDLE_FCGI_IDLE_MS: '200' } });
+        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr });
+        const silent = net.connect(port, '127.0.0.1');
+        try {
+            await new Promise((resolve, reject) => { silent.once('connect', resolve); silent.once('error', reject); });
+            const res = await fetch(`${nginx.url}/after-silent`);
+            assert.equal(res.status, 200);
+            assert.equal(metaRoom(await res.text()), 'after-silent');
+        } finally {
+            silent.destroy();
+            await stopAll([fcgi, nginx]);
+        }
+    });
+
+    test('more kept nginx connections than threads still get every request served', async () => {
+        // nginx keeps up to 8 idle connections per worker; huddle-fcgi has 2 threads.
+        const fcgi = await startFcgi({ env: { HUDDLE_FCGI_THREADS: '2', HUDDLE_FCGI_IDLE_MS: '200' } });
+        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr, env: { HUDDLE_FCGI_THREADS: '32' } });
+        try {
+            for (let round = 0; round < 2; round++) {
+                const rooms = Array.from({ length: 40 }, (_, i) => `pin-${round}-${i}`);
+                const got = await Promise.all(rooms.map(async (room) => {
+                    const res = await fetch(`${nginx.url}/${room}`);
+                    assert.equal(res.status, 200);
+                    return metaRoom(await res.text());
+                }));
+                assert.deepEqual(got, rooms);
+            }
+        } finally {
+            await stopAll([fcgi, nginx]);
+        }
     });
 });
 
