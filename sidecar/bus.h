@@ -113,14 +113,16 @@ const char *bus_node_id(const struct bus *b);
 int bus_subscribe_room(struct bus *b, const char *room);
 
 /* Stops delivery of the room's channel. Idempotent. Call when the last
- * local member left. Requests waiting for the subscription fail. */
+ * local member left. Requests waiting for the subscription fail with
+ * BUS_ERR: their callbacks run before this returns. */
 void bus_unsubscribe_room(struct bus *b, const char *room);
 
 /* Publishes json to every other node subscribed to the room, wrapped in
  * the envelope {"origin":"<id>","msg":<json>}. json must be one JSON value
- * (not checked). Returns 0 when queued, -1 when the bus is down, the room
- * is invalid or the message is over 1 MiB. At most once: a queued message
- * may still be lost if Redis goes down. */
+ * (not checked). Returns 0 when queued, -1 when the bus is down (or more
+ * than 32 MiB wait unsent: Redis does not keep up), the room is invalid or
+ * the message is empty or over 1 MiB. At most once: a queued message may
+ * still be lost if Redis goes down. */
 int bus_publish_room(struct bus *b, const char *room, const char *json,
                      size_t len);
 
@@ -185,8 +187,9 @@ typedef void bus_done_fn(void *arg, enum bus_status st);
  * published to the room in the same atomic step. Calls cb exactly once
  * (unless bus_free comes first) with BUS_OK, BUS_EXISTS, BUS_FULL (no
  * members or chat given), BUS_MOVED or BUS_ERR, and the members and chat
- * history. Returns 0, or -1 (cb not called) when down or for invalid
- * arguments or no memory. */
+ * history. Returns 0, or -1 (cb not called) when down or not keeping up
+ * (as bus_publish_room), for invalid arguments or no memory. Callbacks
+ * never run inside the call that started them. */
 int bus_join(struct bus *b, const char *room, const char *peer,
              const char *token, const char *json, size_t len,
              const char *announce, size_t announce_len, int flags,
