@@ -387,6 +387,7 @@ function wireControls() {
     $('btn-hand').addEventListener('click', () => sendState({ hand: !me.hand }));
     $('btn-leave').addEventListener('click', () => leave());
     $('btn-invite').addEventListener('click', copyInvite);
+    $('people-invite').addEventListener('click', copyInvite);
     $('btn-chat').addEventListener('click', () => openPanel('chat'));
     $('btn-people').addEventListener('click', () => openPanel('people'));
     $('tab-chat').addEventListener('click', () => openPanel('chat'));

@@ -94,6 +94,15 @@ test('a private message from the people panel reaches only its target', async ()
     assert.equal(cleoSees.includes('just between us'), false);
 });
 
+test('copy invite link puts the room\'s address on the clipboard', async () => {
+    await a.context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: stack.url });
+    await a.page.click('#tab-people');
+    await a.page.click('#people-invite');
+    await a.page.waitForFunction(() => /Invite link copied/.test(document.getElementById('toast').textContent));
+    assert.equal(await a.page.evaluate(() => navigator.clipboard.readText()), url());
+    await a.page.click('#tab-chat');
+});
+
 test('keyboard shortcuts mute and stop the camera, not while typing', async () => {
     await b.page.click('#grid');
     await b.page.keyboard.press('Control+d');
