@@ -108,7 +108,7 @@ try {
     await sleep(1500); // let allocator caches settle; nothing else is awaited
     const after = status(sc.pid);
     const per = (after.rss - before.rss) / N;
-    console.log(`sidecar-memory: ${N} joined connections (rooms of ${ROOM_SIZE}), opened in ${openMs} ms`);
+    console.log(`sidecar-memory: ${N} joined connections (rooms of ${ROOM_SIZE}), opened in ${openMs} ms, sidecar pid ${sc.pid}`);
     console.log(`  sidecar VmRSS before ${before.rss} KiB, after ${after.rss} KiB, VmHWM ${after.hwm} KiB`);
     console.log(`  RSS per idle joined connection: ${per.toFixed(2)} KiB (target <= 4 KiB)`);
 } finally {
