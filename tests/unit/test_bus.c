@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,6 +72,7 @@ static pid_t redis_start_pw(int port, const char *password)
     pid = fork();
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crashed test leaves none */
         if (null >= 0)
             dup2(null, 1); /* keep the test's stdout pipe free */
         execl(BUS_REDIS_SERVER, "redis-server", "--port", portstr, "--bind",
