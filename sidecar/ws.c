@@ -91,7 +91,10 @@ static const char *s_peer(const struct session *s)
 
 static void arm(struct session *s, int64_t now)
 {
-    int64_t next = s->pong_deadline ? s->pong_deadline : s->ping_due;
+    int64_t next = s->ping_due;
+
+    if (s->pong_deadline && s->pong_deadline < next)
+        next = s->pong_deadline;
 
     if (s->hc.peer == NULL && !s->closing && s->join_deadline < next)
         next = s->join_deadline;
@@ -514,9 +517,11 @@ static int on_timer(struct session *s)
             s->end = HUB_END_GRACE;
         return -1;
     }
-    if (!s->pong_deadline && now >= s->ping_due) {
+    if (now >= s->ping_due) {
+        /* An older unanswered ping keeps its (earlier) deadline. */
+        if (!s->pong_deadline)
+            s->pong_deadline = s->ping_due + srv.cfg->ping_timeout_ms;
         s->ping_pending = true;
-        s->pong_deadline = s->ping_due + srv.cfg->ping_timeout_ms;
         s->ping_due += srv.cfg->ping_interval_ms;
         if (s->ping_due <= now)
             s->ping_due = now + srv.cfg->ping_interval_ms;
@@ -572,8 +577,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_RECEIVE:
         return on_receive(s, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
+        /* No re-arm: the timer is already set for the next ping (lws
+         * keeps timers in a sorted list; each re-arm walks it). */
         s->pong_deadline = 0;
-        arm(s, ws_now_ms());
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(s);
