@@ -11,6 +11,7 @@ const MAX_MESSAGE = 65536;
 let sc; // defaults, except a long grace
 let deadline; // join deadline 300 ms
 let slow; // signal bucket wide open, so one sender can fill a reader's queue
+let tight; // signal/state bucket of 3, 1 per second; chat history kept 300 ms after the room empties
 const clients = [];
 
 before(async () => {
@@ -19,11 +20,14 @@ before(async () => {
     slow = await startSidecar({
         env: { HUDDLE_SIGNAL_BURST: '1000000', HUDDLE_SIGNAL_RATE: '1000000', HUDDLE_RESUME_GRACE_MS: '60000' },
     });
+    tight = await startSidecar({
+        env: { HUDDLE_SIGNAL_BURST: '3', HUDDLE_SIGNAL_RATE: '1', HUDDLE_CHAT_HISTORY_TTL_MS: '300' },
+    });
 });
 
 after(async () => {
     for (const c of clients) c.terminate();
-    await stopAll([sc, deadline, slow]);
+    await stopAll([sc, deadline, slow, tight]);
 });
 
 async function client(url = sc.wsUrl, opts) {
@@ -221,4 +225,47 @@ test('a reader that stops reading is closed as slow consumer, the others keep re
     assert.equal(info.code, 1008, `slow reader closed with ${JSON.stringify(info)}`);
     assert.match(info.reason, /slow/i);
     await expectAlive(slow.wsUrl);
+});
+
+test('signal and state share one token bucket: past its burst they answer rate-limited', async () => {
+    const room = uniqueRoom();
+    const a = await client(tight.wsUrl);
+    const b = await client(tight.wsUrl);
+    await a.join(room, 'Ann');
+    const wb = await b.join(room, 'Bob');
+    await a.next('peer-joined');
+    await a.send({ type: 'state', hand: true });
+    await a.send({ type: 'signal', to: wb.id, data: { n: 1 } });
+    await a.send({ type: 'state', hand: false });
+    await a.send({ type: 'signal', to: wb.id, data: { n: 2 } });
+    await a.send({ type: 'state', audio: true });
+    assert.equal((await b.next('peer-state')).peer.hand, true);
+    assert.deepEqual((await b.next('signal')).data, { n: 1 });
+    assert.equal((await b.next('peer-state')).peer.hand, false);
+    for (const ref of ['signal', 'state']) {
+        const e = await a.next('error');
+        assert.equal(e.code, 'rate-limited');
+        assert.equal(e.ref, ref);
+    }
+    await b.expectNone((m) => m.type === 'signal' || m.type === 'peer-state');
+    // Chat is another bucket.
+    await a.send({ type: 'chat', text: 'still allowed' });
+    assert.equal((await b.next('chat')).text, 'still allowed');
+});
+
+test('chat history outlives an empty room only for HUDDLE_CHAT_HISTORY_TTL_MS', async () => {
+    const room = uniqueRoom();
+    const a = await client(tight.wsUrl);
+    await a.join(room, 'Ann');
+    await a.send({ type: 'chat', text: 'remember me' });
+    await a.next('chat');
+    await a.send({ type: 'leave' });
+    const b = await client(tight.wsUrl);
+    const wb = await b.join(room, 'Bob');
+    assert.deepEqual(wb.chat.map((m) => m.text), ['remember me'], 'history kept right after the room emptied');
+    await b.send({ type: 'leave' });
+    await b.expectNone(() => false, 700);
+    const c = await client(tight.wsUrl);
+    const wc = await c.join(room, 'Cid');
+    assert.deepEqual(wc.chat, [], 'history kept past its TTL');
 });
