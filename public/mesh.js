@@ -192,7 +192,7 @@ export class Mesh extends EventTarget {
             else if (kind === 'video' && !p.videoT) p.videoT = t;
             else continue;
             t.direction = 'sendrecv';
-            t.sender.setStreams(this.media.stream);
+            if (t.sender.setStreams) t.sender.setStreams(this.media.stream); // absent in Firefox
             const track = kind === 'audio' ? this.media.audioTrack() : this.media.videoTrack();
             if (track) t.sender.replaceTrack(track).catch(() => {});
         }
