@@ -134,9 +134,17 @@ static int fcgi_listen_unix(const char *path)
         return -1;
     }
     strcpy(sa.sun_path, path);
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(path); /* left over from a run that was killed */
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            log_error("listen on %s: another process is serving it", path);
+            close(fd);
+            return -1;
+        }
+        close(fd);
+        unlink(path); /* left over from a run that was killed */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    }
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
         chmod(path, 0666) < 0 || listen(fd, (int)fcgi_backlog) < 0) {
         log_error("listen on %s: %s", path, strerror(errno));
