@@ -103,7 +103,7 @@ export async function remoteNames(page) {
  * (page.waitForFunction would take the promise of an async check as truthy,
  * so this polls page.evaluate, which awaits it.)
  */
-export async function waitForPlayingVideo(page, name, timeoutMs = 20000) {
+export async function waitForPlayingVideo(page, name, timeoutMs = 30000) {
     const deadline = Date.now() + timeoutMs;
     let last = null;
     for (;;) {
