@@ -11,18 +11,35 @@ import { launch, newParticipant } from '../tests/lib/browser.mjs';
 
 const runs = Number(process.argv[2] || 5);
 
+// Notes in the page when the first peer connection reaches 'connected'.
+function markConnected() {
+    const Orig = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends Orig {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('connectionstatechange', () => {
+                if (this.connectionState === 'connected' && !window.__connectedAt) window.__connectedAt = performance.now();
+            });
+        }
+    };
+}
+
 async function once(stack, b1, b2, i) {
     const url = `${stack.url}/bench-join-${Date.now()}-${i}`;
     const alice = await newParticipant(b1, url, 'Alice');
     await alice.join();
-    const bob = await newParticipant(b2, url, 'Bob');
+    const bob = await newParticipant(b2, url, 'Bob', { init: markConnected });
     await bob.page.waitForFunction(() => {
         const v = document.getElementById('preview-video');
         return document.body.dataset.state === 'prejoin' && v.srcObject && v.videoWidth > 0;
     });
     await bob.page.fill('#name-input', 'Bob');
-    const ms = await bob.page.evaluate(() => new Promise((resolve, reject) => {
+    const r = await bob.page.evaluate(() => new Promise((resolve, reject) => {
         const t0 = performance.now();
+        let welcome = 0;
+        new MutationObserver(() => {
+            if (!welcome && document.body.dataset.state === 'meeting') welcome = performance.now() - t0;
+        }).observe(document.body, { attributes: true });
         const timer = setTimeout(() => reject(new Error('no remote frame within 20 s')), 20000);
         const watch = () => {
             const v = document.querySelector('#grid .tile:not(.local) video');
@@ -30,7 +47,7 @@ async function once(stack, b1, b2, i) {
             obs.disconnect();
             v.requestVideoFrameCallback(() => {
                 clearTimeout(timer);
-                resolve(performance.now() - t0);
+                resolve({ ms: performance.now() - t0, welcome, connected: window.__connectedAt - t0 });
             });
             return true;
         };
@@ -41,7 +58,7 @@ async function once(stack, b1, b2, i) {
     const errs = [...alice.errors(), ...bob.errors()];
     await bob.close();
     await alice.close();
-    return { ms, errs };
+    return { ...r, errs };
 }
 
 async function main() {
@@ -51,9 +68,11 @@ async function main() {
     const times = [];
     try {
         for (let i = 0; i < runs; i++) {
-            const { ms, errs } = await once(stack, b1, b2, i);
+            const { ms, welcome, connected, errs } = await once(stack, b1, b2, i);
             times.push(ms);
-            console.log(`run ${i + 1}: ${ms.toFixed(0)} ms from Join to the first remote frame${errs.length ? ` (page errors: ${errs.join('; ')})` : ''}`);
+            console.log(`run ${i + 1}: ${ms.toFixed(0)} ms from Join to the first remote frame`
+                + ` (welcome at ${welcome.toFixed(0)} ms, connected at ${connected.toFixed(0)} ms)`
+                + `${errs.length ? ` page errors: ${errs.join('; ')}` : ''}`);
         }
     } finally {
         await b1.close();
