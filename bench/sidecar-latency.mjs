@@ -10,13 +10,13 @@
 // Prints p50/p99/max; asserts nothing. The load generator shares the cores.
 //
 //   node bench/sidecar-latency.mjs [joins=2000] [chatSeconds=10]
-//   BENCH_BUILD_DIR=/path/to/release/build (default build/)
+//   BENCH_BUILD_DIR=/path/to/release/build (else HUDDLE_BUILD_DIR, else build/)
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-process.env.HUDDLE_BUILD_DIR = process.env.BENCH_BUILD_DIR || path.join(ROOT, 'build');
+process.env.HUDDLE_BUILD_DIR = process.env.BENCH_BUILD_DIR || process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
 const { startSidecar, stopAll, sleep } = await import('../tests/lib/stack.mjs');
 const { connect } = await import('../tests/lib/wsclient.mjs');
 

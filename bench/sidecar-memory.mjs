@@ -7,7 +7,7 @@
 // after. Prints figures; asserts nothing.
 //
 //   node bench/sidecar-memory.mjs [N=10000]
-//   BENCH_BUILD_DIR=/path/to/release/build (default build/)
+//   BENCH_BUILD_DIR=/path/to/release/build (else HUDDLE_BUILD_DIR, else build/)
 //
 // File descriptors: this process needs N sockets and the sidecar N more;
 // each stays under its own `ulimit -n` (20,000 here), so N <= ~19,500.
@@ -17,7 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-process.env.HUDDLE_BUILD_DIR = process.env.BENCH_BUILD_DIR || path.join(ROOT, 'build');
+process.env.HUDDLE_BUILD_DIR = process.env.BENCH_BUILD_DIR || process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
 const { startSidecar, stopAll, sleep } = await import('../tests/lib/stack.mjs');
 
 const N = Number(process.argv[2] || 10000);
@@ -90,6 +90,13 @@ function openClient(port, room, name) {
     });
 }
 
+// Each side holds N sockets: both need `ulimit -n` above N (plus a few).
+const fdLimit = Number(/^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1] || 0);
+if (fdLimit && N + 64 > fdLimit) {
+    console.log(`sidecar-memory: N=${N} needs ulimit -n above ${N + 64} (it is ${fdLimit}); raise it or pass a smaller N`);
+    process.exit(2);
+}
+
 const sc = await startSidecar({ env: { HUDDLE_LOG_LEVEL: 'warn', HUDDLE_MAX_CONNECTIONS: String(N + 1000) } });
 const socks = [];
 try {
@@ -115,7 +122,8 @@ try {
     await sleep(1500); // let allocator caches settle; nothing else is awaited
     const after = status(sc.pid);
     const per = (after.rss - before.rss) / socks.length;
-    console.log(`sidecar-memory: ${socks.length} of ${N} connections joined (rooms of ${ROOM_SIZE}), opened in ${openMs} ms, sidecar pid ${sc.pid}`);
+    console.log(`sidecar-memory: ${process.env.HUDDLE_BUILD_DIR}/sidecar/huddle-sidecar, pid ${sc.pid}`);
+    console.log(`  ${socks.length} of ${N} connections joined (rooms of ${ROOM_SIZE}), opened in ${openMs} ms`);
     if (failed) console.log(`  ${failed} failed to join; first: ${firstError.message}`);
     console.log(`  sidecar VmRSS before ${before.rss} KiB, after ${after.rss} KiB, VmHWM ${after.hwm} KiB`);
     console.log(`  RSS per idle joined connection: ${per.toFixed(2)} KiB (target <= 4 KiB)`);
