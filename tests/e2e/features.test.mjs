@@ -76,6 +76,28 @@ test('with three people the cap drops to 1.2 Mbps on every sender', async () => 
     assert.deepEqual(await caps(a.page), [1200000, 1200000]);
 });
 
+test('the chat follows new messages only when the reader is at the bottom', async () => {
+    const tall = (n) => Array.from({ length: 25 }, (_, i) => `${n} line ${i + 1}`).join('\n');
+    await b.page.click('#btn-chat');
+    for (const n of ['one', 'two']) {
+        await b.page.fill('#chat-input', tall(n));
+        await b.page.press('#chat-input', 'Enter');
+        await hasText(a.page, tall(n));
+    }
+    const atBottom = () => a.page.$eval('#chat-log', (l) => l.scrollHeight - l.scrollTop - l.clientHeight < 2);
+    assert.equal(await atBottom(), true);
+    await a.page.$eval('#chat-log', (l) => { l.scrollTop = 0; });
+    await b.page.fill('#chat-input', tall('three'));
+    await b.page.press('#chat-input', 'Enter');
+    await hasText(a.page, tall('three'));
+    assert.equal(await a.page.$eval('#chat-log', (l) => l.scrollTop), 0, 'reading older messages: not moved');
+    await a.page.$eval('#chat-log', (l) => { l.scrollTop = l.scrollHeight; });
+    await b.page.fill('#chat-input', 'short');
+    await b.page.press('#chat-input', 'Enter');
+    await hasText(a.page, 'short');
+    assert.equal(await atBottom(), true);
+});
+
 test('a private message from the people panel reaches only its target', async () => {
     await a.page.click('#tab-people');
     await a.page.click('#people li:has-text("Ben") button.dm');
@@ -113,7 +135,7 @@ test('keyboard shortcuts mute and stop the camera, not while typing', async () =
     await b.page.keyboard.press('Control+e');
     await a.page.waitForFunction(() => !document.querySelector('#grid .tile.muted, #grid .tile.novideo'));
     // Typing an "m" in the chat box is just a letter.
-    await b.page.click('#btn-chat');
+    if (!await b.page.isVisible('#chat-input')) await b.page.click('#btn-chat');
     await b.page.click('#chat-input');
     await b.page.keyboard.type('mv');
     assert.equal(await b.page.inputValue('#chat-input'), 'mv');

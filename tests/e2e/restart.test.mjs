@@ -42,6 +42,8 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
     await old.stop();
     assert.equal(old.sanitizerReport(), null);
     await a.page.waitForFunction(() => document.body.dataset.state === 'reconnecting');
+    assert.match(await a.page.textContent('#banner'), /Reconnecting/);
+    assert.equal(await a.page.isVisible('#banner'), true);
     // Media is peer to peer: it keeps flowing while signalling is down.
     await waitForPlayingVideo(a.page, 'Bob');
 
@@ -50,6 +52,7 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
         await p.page.waitForFunction(() => document.body.dataset.state === 'meeting'
             && Number(document.body.dataset.sessions) >= 2, null, { timeout: 30000 });
     }
+    assert.equal(await a.page.isHidden('#banner'), true);
     for (const [p, other] of [[a, 'Bob'], [b, 'Alice']]) {
         await p.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 2);
         assert.deepEqual(await remoteNames(p.page), [other]);

@@ -46,6 +46,23 @@ test('two participants see each other\'s video playing with the right names', as
     assert.equal(await alice.page.textContent('#grid .tile.local .name'), 'Alice Moreau (you)');
 });
 
+test('the one who speaks gets the speaker ring, a muted one loses it', async () => {
+    // The fake microphone beeps: Bob's tile lights up on Alice's screen.
+    await alice.page.waitForSelector('#grid .tile:not(.local).speaking');
+    await bob.page.click('#btn-mic');
+    await alice.page.waitForSelector('#grid .tile:not(.local).muted');
+    await alice.page.waitForFunction(() => !document.querySelector('#grid .tile:not(.local).speaking'));
+    await bob.page.click('#btn-mic');
+    await alice.page.waitForSelector('#grid .tile:not(.local):not(.muted)');
+});
+
+test('the name is remembered for the next visit', async () => {
+    const again = await alice.context.newPage();
+    await again.goto(`${stack.url}/another-room`);
+    assert.equal(await again.inputValue('#name-input'), 'Alice Moreau');
+    await again.close();
+});
+
 test('the local tile is mirrored and muted', async () => {
     const local = await alice.page.$eval('#grid .tile.local video', (v) => ({
         muted: v.muted, mirrored: v.classList.contains('mirror'),
