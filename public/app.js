@@ -344,7 +344,12 @@ function leave(text) {
     $('prejoin').hidden = true;
     $('left').hidden = false;
     banner(null);
-    if (text) $('left-text').textContent = text;
+    if (text) {
+        $('left-text').textContent = text;
+    } else if (startedAt) {
+        const min = Math.round((Date.now() - startedAt) / 60000);
+        $('left-text').textContent = `Thanks for joining. You were in ${room} for ${min < 1 ? 'less than a minute' : `${min} min`}.`;
+    }
     $('rejoin').href = location.href;
     setState('left');
 }
