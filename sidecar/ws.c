@@ -33,6 +33,7 @@ struct qnode {
 struct session {
     struct hub_conn hc; /* first: hub_conn * is a session * */
     struct lws *wsi;
+    struct session *prev, *next; /* srv.sessions */
     struct qnode *qhead, *qtail;
     size_t qbytes;
     char *rx; /* reassembly buffer, only while a message is incomplete */
@@ -51,6 +52,7 @@ struct session {
     bool closing;
     bool close_sent;
     bool kick_pending;
+    bool hangup;
     bool ended;
 };
 
@@ -59,6 +61,9 @@ static struct {
     struct hub *hub;
     const struct config *cfg;
     char *origins; /* comma list copy, or NULL */
+    struct session *sessions;
+    uv_timer_t sweep;
+    bool sweep_started;
     size_t nconns;
     bool shutting_down;
     bool destroying;
@@ -89,21 +94,22 @@ static const char *s_peer(const struct session *s)
     return s->hc.peer ? s->hc.peer->id : "-";
 }
 
-static void arm(struct session *s, int64_t now)
+/* Asks for this connection's LWS_CALLBACK_TIMER at once. lws 4.1 keeps
+ * timers in one sorted list and walks it on every insert, so deadlines
+ * far ahead (one per connection) would cost O(n) each: keepalive and
+ * deadlines are checked by one sweep instead (sweep_one), and the lws
+ * timer is only used for "now", which sorts first. */
+static void soon(struct session *s)
 {
-    int64_t next = s->ping_due;
+    lws_set_timer_usecs(s->wsi, 1);
+}
 
-    if (s->pong_deadline && s->pong_deadline < next)
-        next = s->pong_deadline;
-
-    if (s->hc.peer == NULL && !s->closing && s->join_deadline < next)
-        next = s->join_deadline;
-    if (s->kill_at && s->kill_at < next)
-        next = s->kill_at;
-    if (s->kick_pending)
-        next = now;
-    lws_set_timer_usecs(s->wsi,
-                        next > now ? (lws_usec_t)(next - now) * 1000 : 1);
+static void hang_up(struct session *s)
+{
+    if (s->hangup)
+        return;
+    s->hangup = true;
+    soon(s);
 }
 
 static void queue_clear(struct session *s)
@@ -137,7 +143,51 @@ static void start_close(struct session *s, int code, const char *reason,
     if (drop)
         queue_clear(s);
     lws_callback_on_writable(s->wsi);
-    arm(s, now);
+}
+
+/* Deadlines of one connection: close flush, join, pong, next ping. */
+static void sweep_one(struct session *s, int64_t now)
+{
+    if (s->hangup)
+        return;
+    if (s->kill_at && now >= s->kill_at) {
+        hang_up(s); /* the close frame could not be flushed in time */
+        return;
+    }
+    if (s->pong_deadline && now >= s->pong_deadline) {
+        log_info("hang-up room=%s peer=%s: no pong", s_room(s), s_peer(s));
+        if (!s->closing)
+            s->end = HUB_END_GRACE;
+        hang_up(s);
+        return;
+    }
+    if (s->closing)
+        return;
+    if (s->hc.peer == NULL && !s->hc.closing && now >= s->join_deadline) {
+        log_info("close: no join within %ld ms", srv.cfg->join_timeout_ms);
+        start_close(s, 1008, "join timeout", HUB_END_LEAVE, false);
+        return;
+    }
+    if (now >= s->ping_due) {
+        /* An older unanswered ping keeps its (earlier) deadline. */
+        if (!s->pong_deadline)
+            s->pong_deadline = s->ping_due + srv.cfg->ping_timeout_ms;
+        s->ping_pending = true;
+        s->ping_due += srv.cfg->ping_interval_ms;
+        if (s->ping_due <= now)
+            s->ping_due = now + srv.cfg->ping_interval_ms;
+        lws_callback_on_writable(s->wsi);
+    }
+}
+
+/* Nothing here closes or frees a session synchronously, so the list
+ * stays valid while it is walked. */
+static void on_sweep(uv_timer_t *t)
+{
+    int64_t now = ws_now_ms();
+    (void)t;
+    for (struct session *s = srv.sessions; s != NULL; s = s->next)
+        sweep_one(s, now);
 }
 
 static void ops_send(struct hub_conn *c, struct out_msg *m)
@@ -155,6 +205,7 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
          * later, from this connection's timer. */
         s->kick_pending = true;
         start_close(s, 1008, "slow consumer", HUB_END_KICKED, true);
+        soon(s);
         return;
     }
     struct qnode *n = malloc(sizeof *n);
@@ -185,9 +236,7 @@ static void ops_close(struct hub_conn *c, int code, const char *reason)
 static void ops_rearm(struct hub_conn *c)
 {
     struct session *s = (struct session *)c;
-    int64_t now = ws_now_ms();
-    s->join_deadline = now + srv.cfg->join_timeout_ms;
-    arm(s, now);
+    s->join_deadline = ws_now_ms() + srv.cfg->join_timeout_ms;
 }
 
 const struct hub_ops ws_hub_ops = {ops_send, ops_close, ops_rearm};
@@ -301,9 +350,12 @@ static void on_established(struct session *s, struct lws *wsi)
     s->join_deadline = now + srv.cfg->join_timeout_ms;
     s->ping_due = now + srv.cfg->ping_interval_ms;
     srv.nconns++;
+    s->next = srv.sessions;
+    if (srv.sessions != NULL)
+        srv.sessions->prev = s;
+    srv.sessions = s;
     if (srv.shutting_down)
         start_close(s, 1001, "server shutdown", HUB_END_LEAVE, true);
-    arm(s, now);
 }
 
 /* A protocol violation: drops what is queued, ignores further input and
@@ -399,7 +451,6 @@ static int send_close(struct session *s)
     memcpy(buf + LWS_PRE + 2, s->close_reason, n);
     s->close_sent = true;
     s->kill_at = ws_now_ms() + WS_CLOSE_ACK_MS;
-    arm(s, ws_now_ms());
     if (lws_write(s->wsi, buf + LWS_PRE, n + 2, WS_WRITE_CLOSE) < 0)
         return -1;
     return 0;
@@ -496,39 +547,15 @@ static int on_writeable(struct session *s)
     return 0;
 }
 
+/* The wsi's own lws timer, used only to act from inside its callback
+ * soon: giving up a kicked seat, hanging up. */
 static int on_timer(struct session *s)
 {
-    int64_t now = ws_now_ms();
-
     if (s->kick_pending) {
         s->kick_pending = false;
-        hub_on_end(srv.hub, &s->hc, HUB_END_KICKED, now);
+        hub_on_end(srv.hub, &s->hc, HUB_END_KICKED, ws_now_ms());
     }
-    if (s->kill_at && now >= s->kill_at)
-        return -1; /* the close frame could not be flushed in time */
-    if (!s->closing && s->hc.peer == NULL && !s->hc.closing &&
-        now >= s->join_deadline) {
-        log_info("close: no join within %ld ms", srv.cfg->join_timeout_ms);
-        start_close(s, 1008, "join timeout", HUB_END_LEAVE, false);
-    }
-    if (s->pong_deadline && now >= s->pong_deadline) {
-        log_info("hang-up room=%s peer=%s: no pong", s_room(s), s_peer(s));
-        if (!s->closing)
-            s->end = HUB_END_GRACE;
-        return -1;
-    }
-    if (now >= s->ping_due) {
-        /* An older unanswered ping keeps its (earlier) deadline. */
-        if (!s->pong_deadline)
-            s->pong_deadline = s->ping_due + srv.cfg->ping_timeout_ms;
-        s->ping_pending = true;
-        s->ping_due += srv.cfg->ping_interval_ms;
-        if (s->ping_due <= now)
-            s->ping_due = now + srv.cfg->ping_interval_ms;
-        lws_callback_on_writable(s->wsi);
-    }
-    arm(s, now);
-    return 0;
+    return s->hangup ? -1 : 0;
 }
 
 /* Returns -1 when the close answers ours: then there is nothing to echo. */
@@ -556,6 +583,12 @@ static void on_closed(struct session *s)
     free(s->rx);
     s->rx = NULL;
     s->wsi = NULL;
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        srv.sessions = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
     srv.nconns--;
 }
 
@@ -647,6 +680,22 @@ static int split_listen(const char *listen, char *host, size_t hostsz,
     return 0;
 }
 
+/* Sweeps often enough for the shortest configured deadline: every second
+ * by default, down to 10 ms for tests with short timeouts. */
+static void start_sweep(uv_loop_t *loop, const struct config *cfg)
+{
+    long ms = cfg->join_timeout_ms;
+    if (cfg->ping_interval_ms < ms)
+        ms = cfg->ping_interval_ms;
+    if (cfg->ping_timeout_ms < ms)
+        ms = cfg->ping_timeout_ms;
+    ms /= 4;
+    ms = ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
+    uv_timer_init(loop, &srv.sweep);
+    uv_timer_start(&srv.sweep, on_sweep, (uint64_t)ms, (uint64_t)ms);
+    srv.sweep_started = true;
+}
+
 int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
              const struct ws_opts *opts)
 {
@@ -680,6 +729,11 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     if (!v6 && strchr(host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = foreign;
+    /* No lws "validity" keepalive (ours is in sweep_one): its per-wsi
+     * timer, re-inserted at every establish and pong, walks lws' sorted
+     * timer list, O(connections) each time. */
+    static const lws_retry_bo_t no_validity = {0};
+    info.retry_and_idle_policy = &no_validity;
     info.pt_serv_buf_size = 16384;
     info.max_http_header_pool = 256;
     info.timeout_secs = 10;
@@ -691,6 +745,7 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
         return -1;
     }
     log_info("listening on %s path /ws", opts->listen);
+    start_sweep(loop, cfg);
     return 0;
 }
 
@@ -710,6 +765,11 @@ void ws_begin_shutdown(void)
 void ws_stop(void)
 {
     srv.destroying = true;
+    if (srv.sweep_started) {
+        uv_timer_stop(&srv.sweep);
+        uv_close((uv_handle_t *)&srv.sweep, NULL);
+        srv.sweep_started = false;
+    }
     if (srv.ctx != NULL)
         lws_context_destroy(srv.ctx);
     srv.ctx = NULL;
