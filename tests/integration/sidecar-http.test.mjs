@@ -109,6 +109,32 @@ test('GET /healthz answers 200', async () => {
     await res.arrayBuffer();
 });
 
+test('a websocket upgrade on another path than /ws is refused', async () => {
+    const u = sc.wsUrl.replace(/\/ws$/, '/other');
+    await expectStatus(u, {}, 404);
+    await expectStatus(sc.wsUrl.replace(/\/ws$/, '/ws/x'), {}, 404);
+    await expectAlive(sc.wsUrl);
+});
+
+test('HUDDLE_MAX_CONNECTIONS caps open websockets; a freed slot is usable again', async () => {
+    const s = await startSidecar({ env: { HUDDLE_MAX_CONNECTIONS: '2' } });
+    try {
+        const a = await client(s.wsUrl);
+        const b = await client(s.wsUrl);
+        await assert.rejects(connect(s.wsUrl), (err) => {
+            assert.ok(err.status >= 500 && err.status < 600, `over the cap: ${err.message}`);
+            return true;
+        });
+        await a.close(1000);
+        const c = await client(s.wsUrl);
+        await c.join(uniqueRoom(), 'Cid');
+        b.terminate();
+        c.terminate();
+    } finally {
+        await stopAll([s]);
+    }
+});
+
 test('SIGTERM closes every client with 1001 and exits 0 within 2 s', async () => {
     const s = await startSidecar();
     try {

@@ -191,7 +191,7 @@ test('private chat to nobody in the room answers no-such-peer', async () => {
     const room = uniqueRoom();
     const [[a, b]] = await joinAll(room, ['Ann', 'Bob']);
     const [[, ], [wo]] = await joinAll(uniqueRoom(), ['Out']);
-    for (const to of [wo.id, 'nobody-at-all-00000000']) {
+    for (const to of [a.id, wo.id, 'nobody-at-all-00000000']) {
         await a.send({ type: 'chat', text: 'psst', to });
         const e = await a.next('error');
         assert.equal(e.code, 'no-such-peer');
