@@ -9,19 +9,19 @@ import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 const MAX_MESSAGE = 65536;
 let sc; // defaults, except a long grace
-let deadline; // join deadline 300 ms
+let deadline; // join deadline 1 s
 let slow; // signal bucket wide open, so one sender can fill a reader's queue
-let tight; // signal/state bucket of 3, 1 per second; chat history kept 300 ms after the room empties
+let tight; // signal/state bucket of 3, 1 per second; chat history kept 3 s after the room empties
 const clients = [];
 
 before(async () => {
     sc = await startSidecar({ env: { HUDDLE_RESUME_GRACE_MS: '60000' } });
-    deadline = await startSidecar({ env: { HUDDLE_JOIN_TIMEOUT_MS: '300' } });
+    deadline = await startSidecar({ env: { HUDDLE_JOIN_TIMEOUT_MS: '1000' } });
     slow = await startSidecar({
         env: { HUDDLE_SIGNAL_BURST: '1000000', HUDDLE_SIGNAL_RATE: '1000000', HUDDLE_RESUME_GRACE_MS: '60000' },
     });
     tight = await startSidecar({
-        env: { HUDDLE_SIGNAL_BURST: '3', HUDDLE_SIGNAL_RATE: '1', HUDDLE_CHAT_HISTORY_TTL_MS: '300' },
+        env: { HUDDLE_SIGNAL_BURST: '3', HUDDLE_SIGNAL_RATE: '1', HUDDLE_CHAT_HISTORY_TTL_MS: '3000' },
     });
 });
 
@@ -177,7 +177,7 @@ test('a connection that never joins is closed at the join deadline with 1008', a
 test('a connection that joined in time outlives the join deadline', async () => {
     const c = await client(deadline.wsUrl);
     await c.join(uniqueRoom(), 'Ann');
-    await c.expectNone(() => false, 700);
+    await c.expectNone(() => false, 1500);
     assert.equal(c.closeInfo, null);
     await c.send({ type: 'ping', t: 'late' });
     assert.equal((await c.next('pong')).t, 'late');
@@ -264,7 +264,7 @@ test('chat history outlives an empty room only for HUDDLE_CHAT_HISTORY_TTL_MS', 
     const wb = await b.join(room, 'Bob');
     assert.deepEqual(wb.chat.map((m) => m.text), ['remember me'], 'history kept right after the room emptied');
     await b.send({ type: 'leave' });
-    await b.expectNone(() => false, 700);
+    await b.expectNone(() => false, 3500);
     const c = await client(tight.wsUrl);
     const wc = await c.join(room, 'Cid');
     assert.deepEqual(wc.chat, [], 'history kept past its TTL');

@@ -195,7 +195,7 @@ export class Client {
  * autoPong (default true). Resolves with a Client once open; rejects with
  * err.status set when the server answers the upgrade with an HTTP status.
  */
-export function connect(url, { origin, protocols, headers, autoPong = true, timeoutMs = DEFAULT_TIMEOUT } = {}) {
+export function connect(url, { origin, protocols, headers, autoPong = true, timeoutMs = 15000 } = {}) {
     return new Promise((resolve, reject) => {
         const ws = new WebSocket(url, protocols, {
             origin, headers, autoPong, perMessageDeflate: false, handshakeTimeout: timeoutMs,
