@@ -24,6 +24,14 @@ struct config {
     long error_run;      /* bad answers in a row before close 1008 */
     long rate_limit_run; /* rate-limited answers in a row, then 1008 */
     long turn_ttl_s;     /* lifetime of minted TURN credentials */
+    /* With HUDDLE_REDIS_URL only (bus.h, docs/cluster.md). */
+    long redis_node_ttl_ms;
+    long redis_heartbeat_ms;
+    long redis_reaper_ms;
+    long redis_ping_ms;
+    long redis_ping_timeout_ms;
+    long redis_backoff_min_ms;
+    long redis_backoff_max_ms;
 };
 
 #endif

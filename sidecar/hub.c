@@ -1,4 +1,4 @@
-#include "hub.h"
+#include "hub_priv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,17 +7,7 @@
 
 #include "log.h"
 
-struct hub {
-    const struct config *cfg;
-    const struct hub_ops *ops;
-    const struct ice *ice;
-    struct room_reg *rooms;
-    struct msg_limits lim;
-    char *limits_json;
-    bool answered_error; /* during one hub_on_text */
-};
-
-static int64_t wall_ms(void)
+int64_t hub_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -71,6 +61,11 @@ void hub_free(struct hub *h)
     free(h);
 }
 
+void hub_set_cluster(struct hub *h, const struct hub_cluster *cl)
+{
+    h->cl = cl;
+}
+
 size_t hub_room_count(const struct hub *h)
 {
     return room_reg_count(h->rooms);
@@ -83,9 +78,8 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     bucket_init(&c->sig, h->cfg->signal_burst, now_ms);
 }
 
-/* Sends m (consumed) to every connected member of r but skip. */
-static void fanout(struct hub *h, struct room *r, struct out_msg *m,
-                   const struct peer *skip)
+void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
+                const struct peer *skip)
 {
     if (m == NULL)
         return;
@@ -95,7 +89,7 @@ static void fanout(struct hub *h, struct room *r, struct out_msg *m,
     out_msg_unref(m);
 }
 
-static void send_to(struct hub *h, struct hub_conn *c, struct out_msg *m)
+void hub_send_to(struct hub *h, struct hub_conn *c, struct out_msg *m)
 {
     if (m == NULL)
         return;
@@ -108,7 +102,10 @@ static void depart(struct hub *h, struct peer *p, const char *reason,
                    int64_t now)
 {
     log_info("leave room=%s peer=%s reason=%s", p->room->id, p->id, reason);
-    fanout(h, p->room, msg_peer_left(p->id, reason), p);
+    struct out_msg *m = msg_peer_left(p->id, reason);
+    if (h->cl != NULL && m != NULL)
+        h->cl->left(h->cl->ctx, p, m);
+    hub_fanout(h, p->room, m, p);
     room_leave(h->rooms, p, now);
 }
 
@@ -135,11 +132,11 @@ static bool counts_toward_run(const char *code)
     return false;
 }
 
-static void answer_error(struct hub *h, struct hub_conn *c, const char *code,
-                         const char *message, const char *ref, int64_t now)
+void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
+                      const char *message, const char *ref, int64_t now)
 {
     h->answered_error = true;
-    send_to(h, c, msg_error(code, message, ref));
+    hub_send_to(h, c, msg_error(code, message, ref));
     if (counts_toward_run(code)) {
         c->limited_run = 0;
         if (++c->bad_run >= h->cfg->error_run)
@@ -158,7 +155,7 @@ static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me)
     struct room *r = me->room;
     const struct peer **others = calloc(r->npeers, sizeof *others);
     struct out_msg **chat = calloc(r->hist_len + 1, sizeof *chat);
-    char *ice = ice_servers_json(h->ice, me->id, wall_ms() / 1000);
+    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000);
     size_t n = 0;
 
     if (others == NULL || chat == NULL || ice == NULL)
@@ -167,20 +164,18 @@ static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me)
         if (p != me)
             others[n++] = p;
     size_t nchat = room_history(r, chat, r->hist_len);
-    send_to(h, c,
-            msg_welcome(me, r->id, me->token, others, n, chat, nchat, ice,
-                        h->limits_json));
+    hub_send_to(h, c,
+                msg_welcome(me, r->id, me->token, others, n, chat, nchat, ice,
+                            h->limits_json));
 out:
     free(others);
     free(chat);
     free(ice);
 }
 
-/* The seat was resumed while its old connection was still open. */
-static void replace_conn(struct hub *h, struct hub_conn *old,
-                         const struct peer *p)
+void hub_replace_conn(struct hub *h, struct hub_conn *old, const struct peer *p)
 {
-    send_to(h, old, msg_peer_left(p->id, "replaced"));
+    hub_send_to(h, old, msg_peer_left(p->id, "replaced"));
     old->peer = NULL;
     old->closing = true;
     h->ops->close(old, 1000, "replaced");
@@ -191,37 +186,47 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     struct peer *p;
     void *old;
+
+    if (h->cl != NULL) {
+        h->cl->join(h->cl->ctx, c, m, now);
+        return;
+    }
     enum room_join_result res =
         room_join(h->rooms, m->room, c, m->name, m->audio == 1, m->video == 1,
                   m->resume, now, &p, &old);
 
     if (res == ROOM_FULL) {
-        answer_error(h, c, "room-full", "the room is full", "join", now);
+        hub_answer_error(h, c, "room-full", "the room is full", "join", now);
         return;
     }
     if (res == ROOM_NOMEM) {
-        answer_error(h, c, "unavailable", "out of memory", "join", now);
+        hub_answer_error(h, c, "unavailable", "out of memory", "join", now);
         return;
     }
     c->peer = p;
     if (old != NULL)
-        replace_conn(h, old, p);
+        hub_replace_conn(h, old, p);
     send_welcome(h, c, p);
     log_info("%s room=%s peer=%s peers=%zu",
              res == ROOM_RESUMED ? "resume" : "join", p->room->id, p->id,
              p->room->npeers);
     if (res == ROOM_JOINED)
-        fanout(h, p->room, msg_peer_joined(p), p);
+        hub_fanout(h, p->room, msg_peer_joined(p), p);
 }
 
-/* The member of c's room named to, or NULL after answering no-such-peer. */
+/* The member of c's room named to, or NULL after answering no-such-peer.
+ * With a cluster, a member on another node gets remote (when not NULL)
+ * through Redis and NULL is returned without an answer. */
 static struct peer *target(struct hub *h, struct hub_conn *c, const char *to,
-                           const char *ref, int64_t now)
+                           const char *ref, struct out_msg *remote, int64_t now)
 {
     struct peer *t = room_peer_find(c->peer->room, to);
+    if (t == NULL && h->cl != NULL && remote != NULL &&
+        h->cl->send_remote(h->cl->ctx, c, to, remote, ref, now))
+        return NULL;
     if (t == NULL || t == c->peer) {
-        answer_error(h, c, "no-such-peer", "no such peer in this room", ref,
-                     now);
+        hub_answer_error(h, c, "no-such-peer", "no such peer in this room", ref,
+                         now);
         return NULL;
     }
     return t;
@@ -234,7 +239,7 @@ static bool take(struct hub *h, struct hub_conn *c, bool chat, const char *ref,
     bool ok = chat ? bucket_take(&c->chat, k->chat_rate, k->chat_burst, now)
                    : bucket_take(&c->sig, k->signal_rate, k->signal_burst, now);
     if (!ok)
-        answer_error(h, c, "rate-limited", "slow down", ref, now);
+        hub_answer_error(h, c, "rate-limited", "slow down", ref, now);
     return ok;
 }
 
@@ -243,10 +248,13 @@ static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     if (!take(h, c, false, "signal", now))
         return;
-    struct peer *t = target(h, c, m->to, "signal", now);
-    if (t == NULL || t->conn == NULL) /* in grace: dropped */
+    struct out_msg *out = msg_signal(c->peer->id, m->data);
+    if (out == NULL)
         return;
-    send_to(h, t->conn, msg_signal(c->peer->id, m->data));
+    struct peer *t = target(h, c, m->to, "signal", out, now);
+    if (t != NULL && t->conn != NULL) /* in grace: dropped */
+        h->ops->send(t->conn, out);
+    out_msg_unref(out);
 }
 
 static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
@@ -256,12 +264,14 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
 
     if (!take(h, c, true, "chat", now))
         return;
-    if (m->to != NULL && (t = target(h, c, m->to, "chat", now)) == NULL)
-        return;
     struct out_msg *out =
-        msg_chat(me->id, me->name, m->text, wall_ms(), t ? t->id : NULL);
+        msg_chat(me->id, me->name, m->text, hub_wall_ms(), m->to);
     if (out == NULL)
         return;
+    if (m->to != NULL && (t = target(h, c, m->to, "chat", out, now)) == NULL) {
+        out_msg_unref(out);
+        return;
+    }
     if (t != NULL) {
         if (t->conn != NULL)
             h->ops->send(t->conn, out);
@@ -270,7 +280,9 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
         return;
     }
     room_history_add(h->rooms, me->room, out);
-    fanout(h, me->room, out, NULL);
+    if (h->cl != NULL)
+        h->cl->chat(h->cl->ctx, c, out, now);
+    hub_fanout(h, me->room, out, NULL);
 }
 
 static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
@@ -290,7 +302,10 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
         p->screen = m->screen;
     if (m->hand >= 0)
         p->hand = m->hand;
-    fanout(h, p->room, msg_peer_state(p), p);
+    struct out_msg *out = msg_peer_state(p);
+    if (h->cl != NULL && out != NULL)
+        h->cl->state(h->cl->ctx, p, out);
+    hub_fanout(h, p->room, out, p);
 }
 
 static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
@@ -306,7 +321,7 @@ static void on_ping(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
     (void)now;
-    send_to(h, c, msg_pong(m->t));
+    hub_send_to(h, c, msg_pong(m->t));
 }
 
 enum join_need { ANY, JOINED, NOT_JOINED };
@@ -331,14 +346,16 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
         return;
     h->answered_error = false;
     if (msg_parse(buf, len, &h->lim, &m, &err) < 0) {
-        answer_error(h, c, err.code, err.message, err.ref, now);
+        hub_answer_error(h, c, err.code, err.message, err.ref, now);
     } else {
         const struct handler *hd = &handlers[m.type];
         const char *ref = msg_type_name(m.type);
         if (hd->need == JOINED && c->peer == NULL)
-            answer_error(h, c, "not-joined", "join a room first", ref, now);
-        else if (hd->need == NOT_JOINED && c->peer != NULL)
-            answer_error(h, c, "already-joined", "already in a room", ref, now);
+            hub_answer_error(h, c, "not-joined", "join a room first", ref, now);
+        else if (hd->need == NOT_JOINED &&
+                 (c->peer != NULL || c->pending != NULL))
+            hub_answer_error(h, c, "already-joined", "already in a room", ref,
+                             now);
         else
             hd->fn(h, c, &m, now);
     }
@@ -353,6 +370,8 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     struct peer *p = c->peer;
 
     c->closing = true;
+    if (c->pending != NULL)
+        h->cl->cancel(h->cl->ctx, c);
     if (p == NULL)
         return;
     c->peer = NULL;
@@ -372,10 +391,15 @@ static void on_expired(struct peer *p, void *ctx)
 {
     struct hub *h = ctx;
     log_info("leave room=%s peer=%s reason=timeout", p->room->id, p->id);
-    fanout(h, p->room, msg_peer_left(p->id, "timeout"), p);
+    struct out_msg *m = msg_peer_left(p->id, "timeout");
+    if (h->cl != NULL && m != NULL)
+        h->cl->left(h->cl->ctx, p, m);
+    hub_fanout(h, p->room, m, p);
 }
 
 void hub_tick(struct hub *h, int64_t now)
 {
     room_expire(h->rooms, now, on_expired, h);
+    if (h->cl != NULL)
+        h->cl->tick(h->cl->ctx, now);
 }

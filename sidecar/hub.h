@@ -25,6 +25,7 @@ struct hub_conn {
     unsigned short bad_run;     /* counted errors in a row */
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
+    void *pending;              /* cluster: a join waiting for Redis */
 };
 
 /* How a connection ended, as seen by the hub. */
@@ -46,11 +47,38 @@ struct hub_ops {
 
 struct hub;
 
+/* With several sidecars (HUDDLE_REDIS_URL), cluster.c routes through Redis
+ * what leaves this process. Each hook gets ctx; the hub calls them at the
+ * decision points below and keeps delivering to local members itself. */
+struct hub_cluster {
+    void *ctx;
+    /* join (with or without resume) is decided in Redis: the cluster
+     * answers welcome or an error later, from its callback. */
+    void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
+                 int64_t now);
+    /* c ends while its join is pending. */
+    void (*cancel)(void *ctx, struct hub_conn *c);
+    /* to is no member here: deliver m to it if it is on another node.
+     * Returns false when nobody in the room has that id. */
+    bool (*send_remote)(void *ctx, struct hub_conn *c, const char *to,
+                        struct out_msg *m, const char *ref, int64_t now);
+    /* A room chat m (already delivered here) from c. */
+    void (*chat)(void *ctx, struct hub_conn *c, struct out_msg *m, int64_t now);
+    /* p's state changed; m is the peer-state message. */
+    void (*state)(void *ctx, struct peer *p, struct out_msg *m);
+    /* p leaves (still seated); m is the peer-left message. */
+    void (*left)(void *ctx, struct peer *p, struct out_msg *m);
+    void (*tick)(void *ctx, int64_t now);
+};
+
 /* Returns a new hub (free with hub_free) or NULL. The config, ops and ice
  * are borrowed and must outlive the hub. */
 struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                     const struct ice *ice);
 void hub_free(struct hub *h);
+
+/* Routes through cl from now on (borrowed; NULL: standalone). */
+void hub_set_cluster(struct hub *h, const struct hub_cluster *cl);
 
 void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms);
 

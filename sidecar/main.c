@@ -9,6 +9,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "env.h"
 #include "hub.h"
@@ -61,6 +62,20 @@ static const struct env_int config_table[] = {
      "rate-limited messages in a row before close"},
     {"HUDDLE_TURN_TTL_S", 86400, 60, 31536000, &cfg.turn_ttl_s,
      "s TURN credentials stay valid"},
+    {"HUDDLE_REDIS_NODE_TTL_MS", MS(10), 100, MS(3600), &cfg.redis_node_ttl_ms,
+     "ms a silent sidecar's seats survive"},
+    {"HUDDLE_REDIS_HEARTBEAT_MS", MS(3), 10, MS(3600), &cfg.redis_heartbeat_ms,
+     "ms between liveness refreshes"},
+    {"HUDDLE_REDIS_REAPER_MS", MS(5), 10, MS(3600), &cfg.redis_reaper_ms,
+     "ms between looks for dead sidecars"},
+    {"HUDDLE_REDIS_PING_MS", MS(1), 10, MS(3600), &cfg.redis_ping_ms,
+     "ms between watchdog pings"},
+    {"HUDDLE_REDIS_PING_TIMEOUT_MS", MS(3), 10, MS(3600),
+     &cfg.redis_ping_timeout_ms, "ms without a ping back: Redis down"},
+    {"HUDDLE_REDIS_BACKOFF_MIN_MS", 100, 1, MS(3600), &cfg.redis_backoff_min_ms,
+     "ms first reconnect delay"},
+    {"HUDDLE_REDIS_BACKOFF_MAX_MS", MS(5), 1, MS(3600),
+     &cfg.redis_backoff_max_ms, "ms longest reconnect delay"},
 };
 #define NCONFIG (sizeof config_table / sizeof config_table[0])
 
@@ -68,6 +83,8 @@ static uv_loop_t loop;
 static uv_timer_t tick_timer, stop_timer;
 static uv_signal_t sig_term, sig_int;
 static struct hub *hub;
+static struct cluster *cluster;
+static const char *redis_url, *node_id;
 static int64_t stop_started;
 
 static void on_tick(uv_timer_t *t)
@@ -92,6 +109,8 @@ static void on_stop_timer(uv_timer_t *t)
     log_info("stopping, %zu connections left", ws_connection_count());
     uv_timer_stop(&stop_timer);
     ws_stop();
+    cluster_free(cluster); /* after the members' leaves went out */
+    cluster = NULL;
     close_handles();
 }
 
@@ -108,12 +127,37 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_timer_start(&stop_timer, on_stop_timer, 20, 20);
 }
 
+/* With HUDDLE_REDIS_URL: the bus on our loop, the hub routed through it. */
+static int start_cluster(void)
+{
+    struct bus_config bc;
+
+    if (redis_url == NULL)
+        return 0;
+    bus_config_default(&bc);
+    bc.url = redis_url;
+    bc.node_id = node_id;
+    bc.node_ttl_ms = cfg.redis_node_ttl_ms;
+    bc.heartbeat_ms = cfg.redis_heartbeat_ms;
+    bc.reaper_ms = cfg.redis_reaper_ms;
+    bc.ping_ms = cfg.redis_ping_ms;
+    bc.ping_timeout_ms = cfg.redis_ping_timeout_ms;
+    bc.backoff_min_ms = cfg.redis_backoff_min_ms;
+    bc.backoff_max_ms = cfg.redis_backoff_max_ms;
+    bc.max_peers = cfg.max_peers;
+    bc.room_ttl_ms = cfg.chat_history_ttl_ms > 0 ? cfg.chat_history_ttl_ms : 1;
+    bc.chat_max = cfg.chat_history > 0 ? cfg.chat_history : 1;
+    cluster = cluster_new(&loop, hub, &bc);
+    return cluster != NULL ? 0 : -1;
+}
+
 static int start_loop(const struct ws_opts *opts)
 {
     if (uv_loop_init(&loop) != 0) {
         log_error("uv_loop_init failed");
         return -1;
     }
+
     uv_timer_init(&loop, &tick_timer);
     uv_timer_init(&loop, &stop_timer);
     uv_signal_init(&loop, &sig_term);
@@ -121,8 +165,14 @@ static int start_loop(const struct ws_opts *opts)
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_timer_start(&tick_timer, on_tick, TICK_MS, TICK_MS);
+    if (start_cluster() < 0) {
+        close_handles();
+        return -1;
+    }
     if (ws_start(&loop, &cfg, hub, opts) < 0) {
         ws_stop();
+        cluster_free(cluster);
+        cluster = NULL;
         close_handles();
         return -1;
     }
@@ -156,12 +206,16 @@ int main(void)
     }
     opts.listen = env_str("HUDDLE_LISTEN", "127.0.0.1:8081");
     opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
+    redis_url = env_str("HUDDLE_REDIS_URL", NULL);
+    node_id = env_str("HUDDLE_NODE_ID", "sidecar");
     env_log_ints(config_table, NCONFIG);
     log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s "
              "HUDDLE_STUN_URLS=%s HUDDLE_TURN_URLS=%s HUDDLE_TURN_SECRET=%s",
              opts.listen, opts.origins ? opts.origins : "(own Host)",
              ice.stun_json ? ice.stun_json : "-",
              ice.turn_json ? ice.turn_json : "-", secret ? "(set)" : "-");
+    log_info("config HUDDLE_REDIS_URL=%s HUDDLE_NODE_ID=%s",
+             redis_url ? "(set)" : "- (standalone)", node_id);
     if (turn != NULL && secret == NULL)
         log_warn("HUDDLE_TURN_URLS without HUDDLE_TURN_SECRET: TURN left "
                  "out of iceServers");

@@ -609,6 +609,39 @@ struct out_msg *msg_chat(const char *from, const char *name, const char *text,
     return sb_to_msg(&b);
 }
 
+char *msg_peer_json(const struct peer *p)
+{
+    struct sb b = {0};
+    put_peer(&b, p);
+    return sb_take(&b);
+}
+
+struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,
+                                const char *resume, const char *peers_json,
+                                const char *chat_json, const char *ice_json,
+                                const char *limits_json)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"welcome\",\"id\":");
+    sb_json_str(&b, me->id);
+    sb_puts(&b, ",\"room\":");
+    sb_json_str(&b, room);
+    sb_puts(&b, ",\"resume\":");
+    sb_json_str(&b, resume);
+    sb_puts(&b, ",\"self\":");
+    put_peer(&b, me);
+    sb_puts(&b, ",\"peers\":[");
+    sb_puts(&b, peers_json);
+    sb_puts(&b, "],\"chat\":[");
+    sb_puts(&b, chat_json);
+    sb_puts(&b, "],\"iceServers\":");
+    sb_puts(&b, ice_json);
+    sb_puts(&b, ",\"limits\":");
+    sb_puts(&b, limits_json);
+    sb_puts(&b, "}");
+    return sb_to_msg(&b);
+}
+
 struct out_msg *msg_welcome(const struct peer *me, const char *room,
                             const char *resume, const struct peer *const *peers,
                             size_t npeers, struct out_msg *const *chat,

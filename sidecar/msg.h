@@ -98,6 +98,16 @@ struct out_msg *msg_welcome(const struct peer *me, const char *room,
                             size_t nchat, const char *ice_json,
                             const char *limits_json);
 
+/* The peer object of p as JSON text (malloc'd), or NULL. */
+char *msg_peer_json(const struct peer *p);
+
+/* welcome with peers and chat given as JSON texts: comma-separated peer
+ * objects and chat messages (the cluster has them from Redis). */
+struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,
+                                const char *resume, const char *peers_json,
+                                const char *chat_json, const char *ice_json,
+                                const char *limits_json);
+
 /* A growable string for building JSON. On allocation failure it sets oom
  * and ignores further appends. */
 struct sb {

@@ -1,0 +1,787 @@
+#include "cluster.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_priv.h"
+#include "log.h"
+#include "roomid.h"
+#include "ws.h"
+
+#define CROOM_BUCKETS 1024
+#define MOVED_TYPE "x-moved" /* between nodes only, never to a client */
+#define CHAT_PREFIX "{\"type\":\"chat\","
+
+/* Anything waiting for a bus callback; freed by cluster_free when the bus
+ * is freed first (its callbacks then never run). */
+struct req {
+    struct req *prev, *next;
+    struct cluster *cl;
+    bool is_pend; /* a struct pend (else freed with free()) */
+};
+
+/* A member of a room held by another node. */
+struct remote {
+    char id[PEER_ID_LEN + 1];
+    char *node;
+    struct remote *next;
+};
+
+/* A room this node serves (subscribed), with its members elsewhere. */
+struct croom {
+    char id[65];
+    struct remote *remote;
+    unsigned pending; /* joins and resyncs waiting for Redis */
+    struct croom *next;
+};
+
+/* A join or resume waiting for Redis. c is cleared when the connection
+ * ends meanwhile (hub_conn.pending points here). */
+struct pend {
+    struct req rq;
+    struct hub_conn *c;
+    char room[65];
+    char *name;
+    char *resume; /* the client's token, NULL for a plain join */
+    bool audio, video;
+    char id[PEER_ID_LEN + 1];
+    char token[TOKEN_LEN + 1];
+};
+
+/* The re-assertion of one room after a reconnect. */
+struct resync {
+    struct req rq;
+    char room[65];
+    unsigned left; /* bus_join answers still to come */
+};
+
+struct reassert {
+    struct req rq;
+    struct resync *rs;
+    char id[PEER_ID_LEN + 1];
+};
+
+struct cluster {
+    struct hub *h;
+    struct bus *bus;
+    struct hub_cluster hooks;
+    struct req reqs; /* list head */
+    struct croom *rooms[CROOM_BUCKETS];
+};
+
+/* ---- bookkeeping ------------------------------------------------------ */
+
+static void req_link(struct cluster *cl, struct req *r)
+{
+    r->cl = cl;
+    r->prev = &cl->reqs;
+    r->next = cl->reqs.next;
+    cl->reqs.next->prev = r;
+    cl->reqs.next = r;
+}
+
+static void req_unlink(struct req *r)
+{
+    r->prev->next = r->next;
+    r->next->prev = r->prev;
+}
+
+static void pend_free(struct pend *p)
+{
+    if (p->rq.cl != NULL)
+        req_unlink(&p->rq);
+    free(p->name);
+    free(p->resume);
+    free(p);
+}
+
+static size_t croom_hash(const char *id)
+{
+    size_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h % CROOM_BUCKETS;
+}
+
+static struct croom *croom_get(struct cluster *cl, const char *id, bool create)
+{
+    struct croom **head = &cl->rooms[croom_hash(id)];
+    for (struct croom *r = *head; r != NULL; r = r->next)
+        if (strcmp(r->id, id) == 0)
+            return r;
+    if (!create)
+        return NULL;
+    struct croom *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    snprintf(r->id, sizeof r->id, "%s", id);
+    r->next = *head;
+    *head = r;
+    return r;
+}
+
+static void remote_clear(struct croom *r)
+{
+    while (r->remote != NULL) {
+        struct remote *m = r->remote;
+        r->remote = m->next;
+        free(m->node);
+        free(m);
+    }
+}
+
+static struct remote *remote_find(struct croom *r, const char *id)
+{
+    for (struct remote *m = r ? r->remote : NULL; m != NULL; m = m->next)
+        if (strcmp(m->id, id) == 0)
+            return m;
+    return NULL;
+}
+
+static void remote_set(struct croom *r, const char *id, const char *node)
+{
+    if (r == NULL || strlen(id) > PEER_ID_LEN || node[0] == '\0')
+        return;
+    struct remote *m = remote_find(r, id);
+    char *n = strdup(node);
+    if (n == NULL)
+        return;
+    if (m == NULL && (m = calloc(1, sizeof *m)) != NULL) {
+        snprintf(m->id, sizeof m->id, "%s", id);
+        m->next = r->remote;
+        r->remote = m;
+    }
+    if (m == NULL) {
+        free(n);
+        return;
+    }
+    free(m->node);
+    m->node = n;
+}
+
+static void remote_del(struct croom *r, const char *id)
+{
+    for (struct remote **pp = r ? &r->remote : NULL; pp && *pp;
+         pp = &(*pp)->next) {
+        if (strcmp((*pp)->id, id) == 0) {
+            struct remote *m = *pp;
+            *pp = m->next;
+            free(m->node);
+            free(m);
+            return;
+        }
+    }
+}
+
+/* Remembers the members of r held by other nodes (all of them). */
+static void remote_load(struct cluster *cl, struct croom *cr,
+                        const struct bus_room *r)
+{
+    const char *self = bus_node_id(cl->bus);
+    if (cr == NULL)
+        return;
+    remote_clear(cr);
+    for (size_t i = 0; i < r->n_members; i++)
+        if (strcmp(r->members[i].node, self) != 0)
+            remote_set(cr, r->members[i].peer, r->members[i].node);
+}
+
+/* Drops a local seat whose Redis seat went to another node: silently,
+ * closing its connection with `replaced` if it still has one. */
+static void drop_moved(struct cluster *cl, struct peer *p)
+{
+    log_info("moved room=%s peer=%s", p->room->id, p->id);
+    if (p->conn != NULL) {
+        struct hub_conn *old = p->conn;
+        hub_replace_conn(cl->h, old, p);
+    }
+    room_leave(cl->h->rooms, p, ws_now_ms());
+}
+
+/* ---- join ------------------------------------------------------------- */
+
+static void join_done(void *arg, const struct bus_room *r);
+
+/* A peer object and the peer-joined message for p's plain join. */
+static int start_join(struct pend *p)
+{
+    struct cluster *cl = p->rq.cl;
+    struct peer tmp = {.audio = p->audio, .video = p->video, .name = p->name};
+    memcpy(tmp.id, p->id, sizeof tmp.id);
+    char *json = msg_peer_json(&tmp);
+    struct out_msg *ann = msg_peer_joined(&tmp);
+    int rc = -1;
+
+    if (json != NULL && ann != NULL)
+        rc = bus_join(cl->bus, p->room, p->id, p->token, json, strlen(json),
+                      out_msg_text(ann), ann->len, 0, join_done, p);
+    free(json);
+    out_msg_unref(ann);
+    return rc;
+}
+
+/* Comma-separated peer objects of r but skip, and its chat. */
+static char *peers_json(const struct bus_room *r, const char *skip)
+{
+    struct sb b = {0};
+    bool first = true;
+    sb_puts(&b, "");
+    for (size_t i = 0; i < r->n_members; i++) {
+        if (skip != NULL && strcmp(r->members[i].peer, skip) == 0)
+            continue;
+        if (!first)
+            sb_puts(&b, ",");
+        sb_putn(&b, r->members[i].json, r->members[i].json_len);
+        first = false;
+    }
+    return sb_take(&b);
+}
+
+static char *chat_json(const struct bus_room *r)
+{
+    struct sb b = {0};
+    sb_puts(&b, "");
+    for (size_t i = 0; i < r->n_chat; i++) {
+        if (i)
+            sb_puts(&b, ",");
+        sb_putn(&b, r->chat[i].s, r->chat[i].len);
+    }
+    return sb_take(&b);
+}
+
+static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me,
+                         const struct bus_room *r)
+{
+    char *peers = peers_json(r, me->id);
+    char *chat = chat_json(r);
+    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000);
+
+    if (peers != NULL && chat != NULL && ice != NULL)
+        hub_send_to(h, c,
+                    msg_welcome_raw(me, me->room->id, me->token, peers, chat,
+                                    ice, h->limits_json));
+    free(peers);
+    free(chat);
+    free(ice);
+}
+
+/* The fields of a peer object from Redis onto the local seat. */
+static void apply_peer_json(struct peer *me, const char *json, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+    if (cJSON_IsString(name))
+        room_peer_set_name(me, name->valuestring);
+    me->audio = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "audio"));
+    me->video = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "video"));
+    me->screen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "screen"));
+    me->hand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hand"));
+    cJSON_Delete(j);
+}
+
+static void announce_left(struct cluster *cl, const char *room, const char *id,
+                          const char *reason)
+{
+    struct out_msg *m = msg_peer_left(id, reason);
+    if (m != NULL)
+        bus_leave(cl->bus, room, id, out_msg_text(m), m->len, NULL, NULL);
+    out_msg_unref(m);
+}
+
+/* Redis gave p's connection a seat: make it local and say welcome. */
+static void seat(struct pend *p, const struct bus_room *r, bool resumed)
+{
+    struct cluster *cl = p->rq.cl;
+    struct hub *h = cl->h;
+    struct hub_conn *c = p->c;
+    int64_t now = ws_now_ms();
+    struct peer *me;
+    void *old;
+    enum room_join_result res =
+        room_join(h->rooms, p->room, c, p->name, p->audio, p->video,
+                  resumed ? p->resume : NULL, now, &me, &old);
+
+    if (res == ROOM_FULL || res == ROOM_NOMEM) {
+        announce_left(cl, p->room, resumed ? r->peer : p->id, "left");
+        hub_answer_error(h, c, "unavailable", "no room here", "join", now);
+        return;
+    }
+    snprintf(me->id, sizeof me->id, "%s", resumed ? r->peer : p->id);
+    memcpy(me->token, p->token, sizeof me->token);
+    if (resumed)
+        apply_peer_json(me, r->peer_json, r->peer_json_len);
+    c->peer = me;
+    if (old != NULL)
+        hub_replace_conn(h, old, me);
+    remote_load(cl, croom_get(cl, p->room, false), r);
+    send_welcome(h, c, me, r);
+    log_info("%s room=%s peer=%s peers=%zu", resumed ? "resume" : "join",
+             p->room, me->id, r->n_members);
+    if (!resumed) {
+        hub_fanout(h, me->room, msg_peer_joined(me), me);
+    } else if (strcmp(r->old_node, bus_node_id(cl->bus)) != 0) {
+        char buf[96];
+        int n = snprintf(buf, sizeof buf,
+                         "{\"type\":\"" MOVED_TYPE "\",\"id\":\"%s\"}", me->id);
+        bus_publish_room(cl->bus, p->room, buf, (size_t)n);
+    }
+}
+
+/* Ends a pending join: the connection, if still there, has its answer. */
+static void pend_finish(struct pend *p)
+{
+    struct croom *cr = croom_get(p->rq.cl, p->room, false);
+    if (cr != NULL && cr->pending > 0)
+        cr->pending--;
+    if (p->c != NULL)
+        p->c->pending = NULL;
+    pend_free(p);
+}
+
+static void join_done(void *arg, const struct bus_room *r)
+{
+    struct pend *p = arg;
+    struct hub *h = p->rq.cl->h;
+    bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
+
+    if (p->c == NULL) { /* the client went away meanwhile */
+        if (in)
+            announce_left(p->rq.cl, p->room, p->id, "left");
+    } else if (in) {
+        p->c->pending = NULL;
+        seat(p, r, false);
+    } else if (r->status == BUS_FULL) {
+        p->c->pending = NULL;
+        hub_answer_error(h, p->c, "room-full", "the room is full", "join",
+                         ws_now_ms());
+    } else {
+        p->c->pending = NULL;
+        hub_answer_error(h, p->c, "unavailable", "cluster unavailable", "join",
+                         ws_now_ms());
+    }
+    pend_finish(p);
+}
+
+static void resume_done(void *arg, const struct bus_room *r)
+{
+    struct pend *p = arg;
+    struct hub *h = p->rq.cl->h;
+
+    if (p->c == NULL) {
+        if (r->status == BUS_OK)
+            announce_left(p->rq.cl, p->room, r->peer, "left");
+    } else if (r->status == BUS_NONE) {
+        if (start_join(p) == 0)
+            return; /* still pending */
+        p->c->pending = NULL;
+        hub_answer_error(h, p->c, "unavailable", "cluster unavailable", "join",
+                         ws_now_ms());
+    } else if (r->status == BUS_OK) {
+        p->c->pending = NULL;
+        seat(p, r, true);
+    } else {
+        p->c->pending = NULL;
+        hub_answer_error(h, p->c, "unavailable", "cluster unavailable", "join",
+                         ws_now_ms());
+    }
+    pend_finish(p);
+}
+
+static bool token_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789_-") == n;
+}
+
+static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
+                    int64_t now)
+{
+    struct cluster *cl = ctx;
+    struct pend *p = calloc(1, sizeof *p);
+    struct croom *cr = croom_get(cl, m->room, true);
+    int rc = -1;
+
+    if (p == NULL)
+        goto fail;
+    req_link(cl, &p->rq);
+    p->rq.is_pend = true;
+    if (cr == NULL || (p->name = strdup(m->name)) == NULL)
+        goto fail;
+    snprintf(p->room, sizeof p->room, "%s", m->room);
+    p->audio = m->audio == 1;
+    p->video = m->video == 1;
+    room_random_id(p->id, PEER_ID_LEN);
+    room_random_id(p->token, TOKEN_LEN);
+    if (m->resume != NULL && token_ok(m->resume)) {
+        if ((p->resume = strdup(m->resume)) != NULL)
+            rc = bus_resume(cl->bus, p->room, p->resume, p->token, resume_done,
+                            p);
+    } else {
+        rc = start_join(p);
+    }
+    if (rc < 0)
+        goto fail;
+    cr->pending++;
+    p->c = c;
+    c->pending = p;
+    return;
+fail:
+    if (p != NULL)
+        pend_free(p);
+    hub_answer_error(cl->h, c, "unavailable", "cluster unavailable, try again",
+                     "join", now);
+}
+
+static void hk_cancel(void *ctx, struct hub_conn *c)
+{
+    (void)ctx;
+    struct pend *p = c->pending;
+    p->c = NULL;
+    c->pending = NULL;
+}
+
+/* ---- what members here say --------------------------------------------- */
+
+/* {"room":"<room>","to":"<peer>","msg":<message>}: fields in this order,
+ * so the receiver finds msg without parsing it. */
+static bool hk_send_remote(void *ctx, struct hub_conn *c, const char *to,
+                           struct out_msg *m, const char *ref, int64_t now)
+{
+    struct cluster *cl = ctx;
+    struct peer *me = c->peer;
+    struct remote *rm = remote_find(croom_get(cl, me->room->id, false), to);
+    struct sb b = {0};
+    int rc = -1;
+
+    if (rm == NULL)
+        return false;
+    sb_printf(&b, "{\"room\":\"%s\",\"to\":\"%s\",\"msg\":", me->room->id,
+              rm->id);
+    sb_putn(&b, out_msg_text(m), m->len);
+    sb_puts(&b, "}");
+    if (!b.oom)
+        rc = bus_publish_node(cl->bus, rm->node, b.p, b.len);
+    free(b.p);
+    if (rc < 0)
+        hub_answer_error(cl->h, c, "unavailable",
+                         "that peer is on another server, unreachable now", ref,
+                         now);
+    else if (strcmp(ref, "chat") == 0)
+        cl->h->ops->send(c, m); /* the sender's copy of a private chat */
+    return true;
+}
+
+static void hk_chat(void *ctx, struct hub_conn *c, struct out_msg *m,
+                    int64_t now)
+{
+    struct cluster *cl = ctx;
+    const char *room = c->peer->room->id;
+    const char *s = out_msg_text(m);
+    struct croom *cr = croom_get(cl, room, false);
+
+    if (bus_chat(cl->bus, room, s, m->len, s, m->len, NULL, NULL) < 0 &&
+        cr != NULL && cr->remote != NULL)
+        hub_answer_error(cl->h, c, "unavailable",
+                         "not delivered to peers on other servers", "chat",
+                         now);
+}
+
+static void hk_state(void *ctx, struct peer *p, struct out_msg *m)
+{
+    struct cluster *cl = ctx;
+    char *json = msg_peer_json(p);
+    if (json != NULL)
+        bus_update(cl->bus, p->room->id, p->id, json, strlen(json),
+                   out_msg_text(m), m->len, NULL, NULL);
+    free(json);
+}
+
+static void hk_left(void *ctx, struct peer *p, struct out_msg *m)
+{
+    struct cluster *cl = ctx;
+    bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len, NULL, NULL);
+}
+
+/* Unsubscribes rooms that have no seat here and nothing pending. */
+static void hk_tick(void *ctx, int64_t now)
+{
+    struct cluster *cl = ctx;
+    (void)now;
+    for (size_t i = 0; i < CROOM_BUCKETS; i++) {
+        struct croom **pp = &cl->rooms[i];
+        while (*pp != NULL) {
+            struct croom *cr = *pp;
+            struct room *r = room_find(cl->h->rooms, cr->id);
+            if ((r != NULL && r->npeers > 0) || cr->pending > 0) {
+                pp = &cr->next;
+                continue;
+            }
+            *pp = cr->next;
+            bus_unsubscribe_room(cl->bus, cr->id);
+            remote_clear(cr);
+            free(cr);
+        }
+    }
+}
+
+/* ---- what other nodes say ---------------------------------------------- */
+
+static const char *str_at(const cJSON *j, const char *a, const char *b)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, a);
+    if (b != NULL)
+        o = cJSON_GetObjectItemCaseSensitive(o, b);
+    return cJSON_IsString(o) ? o->valuestring : NULL;
+}
+
+static void on_room_message(void *user, const char *room, const char *origin,
+                            const char *json, size_t len)
+{
+    struct cluster *cl = user;
+    struct room *r = room_find(cl->h->rooms, room);
+    struct croom *cr = croom_get(cl, room, false);
+    struct peer *skip = NULL;
+    cJSON *j = NULL;
+
+    if (r == NULL)
+        return;
+    if (len < sizeof CHAT_PREFIX ||
+        memcmp(json, CHAT_PREFIX, sizeof CHAT_PREFIX - 1) != 0) {
+        j = cJSON_ParseWithLength(json, len);
+        const char *type = str_at(j, "type", NULL);
+        const char *id = str_at(j, "id", NULL);
+        const char *pid = str_at(j, "peer", "id");
+        if (type == NULL)
+            goto out;
+        if (strcmp(type, "peer-joined") == 0 && pid != NULL)
+            remote_set(cr, pid, origin);
+        if (strcmp(type, "peer-left") == 0 && id != NULL)
+            remote_del(cr, id);
+        if (strcmp(type, MOVED_TYPE) == 0 && id != NULL) {
+            remote_set(cr, id, origin);
+            if ((skip = room_peer_find(r, id)) != NULL)
+                drop_moved(cl, skip);
+            goto out;
+        }
+        skip = room_peer_find(r, id != NULL ? id : pid != NULL ? pid : "");
+    }
+    hub_fanout(cl->h, r, out_msg_new(json, len), skip);
+out:
+    cJSON_Delete(j);
+}
+
+/* Reads one "<key>":"<value>" at *s into out (NUL-terminated). */
+static int take_field(const char **s, const char *end, const char *key,
+                      char *out, size_t max)
+{
+    size_t k = strlen(key);
+    if ((size_t)(end - *s) < k || memcmp(*s, key, k) != 0)
+        return -1;
+    const char *v = *s + k;
+    const char *q = memchr(v, '"', (size_t)(end - v));
+    if (q == NULL || (size_t)(q - v) >= max)
+        return -1;
+    memcpy(out, v, (size_t)(q - v));
+    out[q - v] = '\0';
+    *s = q + 1;
+    return 0;
+}
+
+static void on_node_message(void *user, const char *origin, const char *json,
+                            size_t len)
+{
+    struct cluster *cl = user;
+    const char *s = json, *end = json + len;
+    char room[65], to[PEER_ID_LEN + 1];
+    (void)origin;
+
+    if (take_field(&s, end, "{\"room\":\"", room, sizeof room) < 0 ||
+        take_field(&s, end, ",\"to\":\"", to, sizeof to) < 0 ||
+        (size_t)(end - s) < 8 || memcmp(s, ",\"msg\":", 7) != 0 ||
+        end[-1] != '}') {
+        log_warn("node message not understood (%zu bytes)", len);
+        return;
+    }
+    s += 7;
+    struct room *r = room_find(cl->h->rooms, room);
+    struct peer *t = r != NULL ? room_peer_find(r, to) : NULL;
+    if (t != NULL && t->conn != NULL) /* in grace: dropped */
+        hub_send_to(cl->h, t->conn, out_msg_new(s, (size_t)(end - 1 - s)));
+}
+
+/* ---- reconnect: re-assert, then roster --------------------------------- */
+
+static void roster_done(void *arg, const struct bus_room *r)
+{
+    struct resync *rs = arg;
+    struct cluster *cl = rs->rq.cl;
+    struct croom *cr = croom_get(cl, rs->room, false);
+    struct room *room = room_find(cl->h->rooms, rs->room);
+    const char *self = bus_node_id(cl->bus);
+
+    if (cr != NULL && cr->pending > 0)
+        cr->pending--;
+    if (r->status == BUS_OK && room != NULL) {
+        remote_load(cl, cr, r);
+        for (size_t i = 0; i < r->n_members; i++) /* ghosts of ours */
+            if (strcmp(r->members[i].node, self) == 0 &&
+                room_peer_find(room, r->members[i].peer) == NULL)
+                announce_left(cl, rs->room, r->members[i].peer, "timeout");
+        for (struct peer *p = room->peers; p != NULL; p = p->next) {
+            char *peers = p->conn != NULL ? peers_json(r, p->id) : NULL;
+            struct sb b = {0};
+            if (peers == NULL)
+                continue;
+            sb_puts(&b, "{\"type\":\"roster\",\"peers\":[");
+            sb_puts(&b, peers);
+            sb_puts(&b, "]}");
+            free(peers);
+            char *t = sb_take(&b);
+            if (t != NULL)
+                hub_send_to(cl->h, p->conn, out_msg_new(t, strlen(t)));
+            free(t);
+        }
+        log_info("resync room=%s members=%zu", rs->room, r->n_members);
+    }
+    req_unlink(&rs->rq);
+    free(rs);
+}
+
+static void resync_step(struct resync *rs)
+{
+    struct cluster *cl = rs->rq.cl;
+    if (rs->left > 0)
+        return;
+    if (bus_room(cl->bus, rs->room, roster_done, rs) == 0)
+        return;
+    struct croom *cr = croom_get(cl, rs->room, false);
+    if (cr != NULL && cr->pending > 0)
+        cr->pending--;
+    req_unlink(&rs->rq);
+    free(rs);
+}
+
+static void reassert_done(void *arg, const struct bus_room *r)
+{
+    struct reassert *ra = arg;
+    struct resync *rs = ra->rs;
+    struct cluster *cl = ra->rq.cl;
+    struct room *room = room_find(cl->h->rooms, rs->room);
+    struct peer *p = room != NULL ? room_peer_find(room, ra->id) : NULL;
+
+    if (r->status == BUS_MOVED && p != NULL)
+        drop_moved(cl, p);
+    req_unlink(&ra->rq);
+    free(ra);
+    rs->left--;
+    resync_step(rs);
+}
+
+static void reassert(struct cluster *cl, struct resync *rs, struct peer *p)
+{
+    struct reassert *ra = calloc(1, sizeof *ra);
+    char *json = msg_peer_json(p);
+    struct out_msg *ann = msg_peer_joined(p);
+
+    if (ra != NULL && json != NULL && ann != NULL) {
+        req_link(cl, &ra->rq);
+        ra->rs = rs;
+        memcpy(ra->id, p->id, sizeof ra->id);
+        if (bus_join(cl->bus, rs->room, p->id, p->token, json, strlen(json),
+                     out_msg_text(ann), ann->len, BUS_JOIN_FORCE, reassert_done,
+                     ra) == 0) {
+            rs->left++;
+            ra = NULL;
+        } else {
+            req_unlink(&ra->rq);
+        }
+    }
+    free(ra);
+    free(json);
+    out_msg_unref(ann);
+}
+
+static void on_up(void *user)
+{
+    struct cluster *cl = user;
+    log_info("redis up as node %s", bus_node_id(cl->bus));
+    for (size_t i = 0; i < CROOM_BUCKETS; i++) {
+        for (struct croom *cr = cl->rooms[i]; cr != NULL; cr = cr->next) {
+            struct room *room = room_find(cl->h->rooms, cr->id);
+            struct resync *rs;
+            if (room == NULL || room->npeers == 0 ||
+                (rs = calloc(1, sizeof *rs)) == NULL)
+                continue;
+            req_link(cl, &rs->rq);
+            snprintf(rs->room, sizeof rs->room, "%s", cr->id);
+            cr->pending++;
+            rs->left = 1; /* held while issuing */
+            for (struct peer *p = room->peers; p != NULL; p = p->next)
+                reassert(cl, rs, p);
+            rs->left--;
+            resync_step(rs);
+        }
+    }
+}
+
+static void on_down(void *user)
+{
+    (void)user;
+    log_warn("redis down: cross-node sends answer unavailable");
+}
+
+/* ---- life ---------------------------------------------------------------- */
+
+struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
+                            const struct bus_config *bc)
+{
+    struct cluster *cl = calloc(1, sizeof *cl);
+    static const struct bus_callbacks cbs = {on_up, on_down, on_room_message,
+                                             on_node_message};
+    if (cl == NULL)
+        return NULL;
+    cl->h = h;
+    cl->reqs.next = cl->reqs.prev = &cl->reqs;
+    cl->bus = bus_create(loop, bc, &cbs, cl);
+    if (cl->bus == NULL) {
+        free(cl);
+        return NULL;
+    }
+    cl->hooks =
+        (struct hub_cluster){cl,      hk_join,  hk_cancel, hk_send_remote,
+                             hk_chat, hk_state, hk_left,   hk_tick};
+    hub_set_cluster(h, &cl->hooks);
+    log_info("cluster node %s, redis %s", bus_node_id(cl->bus), "configured");
+    return cl;
+}
+
+void cluster_free(struct cluster *cl)
+{
+    if (cl == NULL)
+        return;
+    hub_set_cluster(cl->h, NULL);
+    bus_free(cl->bus);
+    while (cl->reqs.next != &cl->reqs) {
+        struct req *r = cl->reqs.next;
+        if (r->is_pend) {
+            pend_free((struct pend *)(void *)r); /* rq is its first member */
+        } else {
+            req_unlink(r);
+            free(r); /* rq is the first member of each */
+        }
+    }
+    for (size_t i = 0; i < CROOM_BUCKETS; i++) {
+        while (cl->rooms[i] != NULL) {
+            struct croom *cr = cl->rooms[i];
+            cl->rooms[i] = cr->next;
+            remote_clear(cr);
+            free(cr);
+        }
+    }
+    free(cl);
+}

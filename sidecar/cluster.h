@@ -1,0 +1,28 @@
+/* cluster: several huddle-sidecar processes sharing rooms through Redis
+ * (DESIGN.md section 5, docs/cluster.md). It implements the hub's cluster
+ * hooks (struct hub_cluster) on top of the bus (bus.h): joins and resumes
+ * are decided by the bus' Lua scripts, what a member here says goes to the
+ * room's channel, a signal or private chat to a member elsewhere goes to
+ * that member's node, and what other nodes publish is delivered to the
+ * members here. The hub keeps the local seats; this module keeps, per room,
+ * the members on other nodes (id -> node) for routing. */
+#ifndef HUDDLE_CLUSTER_H
+#define HUDDLE_CLUSTER_H
+
+#include <uv.h>
+
+#include "bus.h"
+#include "hub.h"
+
+struct cluster;
+
+/* Creates the bus on loop and routes h through it. Returns NULL after
+ * logging why. */
+struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
+                            const struct bus_config *bc);
+
+/* Detaches from the hub, frees the bus (no leave in Redis: call after the
+ * members left) and everything still waiting for Redis. NULL: no-op. */
+void cluster_free(struct cluster *cl);
+
+#endif

@@ -1,0 +1,354 @@
+// Several huddle-sidecar processes sharing rooms through a real redis-server
+// (DESIGN.md section 5, docs/cluster.md). Each test starts its own Redis and
+// two or three sidecars on free loopback ports, with short Redis timings so
+// that failures are noticed in about a second.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { startRedis, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
+import { connect, uniqueRoom } from '../lib/wsclient.mjs';
+
+const FAST = {
+    HUDDLE_REDIS_PING_MS: '200',
+    HUDDLE_REDIS_PING_TIMEOUT_MS: '1500',
+    HUDDLE_REDIS_BACKOFF_MIN_MS: '50',
+    HUDDLE_REDIS_BACKOFF_MAX_MS: '400',
+};
+
+/** Counts the lines of proc's output that match re (global). */
+function count(proc, re) {
+    return (proc.output.match(new RegExp(re.source, 'g')) || []).length;
+}
+
+/** Resolves once proc printed re n times (an event in its log). */
+async function waitCount(proc, re, n, timeoutMs = 20000) {
+    const deadline = Date.now() + timeoutMs;
+    while (count(proc, re) < n) {
+        if (!proc.running) throw new Error(`${proc.name} exited:\n${proc.tail()}`);
+        if (Date.now() > deadline) throw new Error(`${proc.name}: ${re} not seen ${n} times:\n${proc.tail()}`);
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
+const UP = /redis up as node/;
+
+/** A redis-server and n sidecars on it, each up on Redis. */
+async function cluster(n, { env = {}, redisArgs = [] } = {}) {
+    const procs = [];
+    const clients = [];
+    try {
+        const redis = await startRedis({ args: redisArgs });
+        procs.push(redis);
+        const scs = [];
+        for (let i = 0; i < n; i++) {
+            const s = await startSidecar({
+                env: { HUDDLE_REDIS_URL: redis.url, HUDDLE_NODE_ID: `n${i + 1}`, ...FAST, ...env },
+            });
+            procs.push(s);
+            scs.push(s);
+        }
+        for (const s of scs) await s.waitForOutput(UP);
+        const c = {
+            redis, scs, procs,
+            async client(i) {
+                const cl = await connect(scs[i].wsUrl);
+                clients.push(cl);
+                return cl;
+            },
+            async stop() {
+                for (const cl of clients) cl.terminate();
+                await stopAll(procs);
+            },
+        };
+        return c;
+    } catch (err) {
+        await stopAll(procs);
+        throw err;
+    }
+}
+
+const ids = (peers) => peers.map((p) => p.id).sort();
+
+/** The roster cl gets after a resync, completed by peer-joined messages
+ * until nothing more comes within a second; sorted ids. */
+async function reconciled(cl, self) {
+    const known = new Set(ids((await cl.next('roster', 20000)).peers));
+    for (;;) {
+        const m = await cl.next((x) => x.type === 'peer-joined' || x.type === 'peer-left', 1000).catch(() => null);
+        if (m === null) break;
+        if (m.type === 'peer-joined') known.add(m.peer.id);
+        else known.delete(m.id);
+    }
+    known.delete(self);
+    return [...known].sort();
+}
+
+test('welcome lists members on every sidecar; joins, state, chat and leaves reach every sidecar', async () => {
+    const c = await cluster(3);
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const d = await c.client(2);
+        const wa = await a.join(room, 'Ann', { audio: true });
+        assert.deepEqual(wa.peers, []);
+        const wb = await b.join(room, 'Bob');
+        assert.deepEqual(ids(wb.peers), [wa.id]);
+        assert.equal(wb.peers[0].name, 'Ann');
+        assert.equal(wb.peers[0].audio, true);
+        const j = await a.next('peer-joined');
+        assert.equal(j.peer.id, wb.id);
+        assert.equal(j.peer.name, 'Bob');
+        const wd = await d.join(room, 'Dan');
+        assert.deepEqual(ids(wd.peers), [wa.id, wb.id].sort());
+        assert.equal((await a.next('peer-joined')).peer.id, wd.id);
+        assert.equal((await b.next('peer-joined')).peer.id, wd.id);
+
+        await b.send({ type: 'state', video: true, hand: true, name: 'Robert' });
+        for (const x of [a, d]) {
+            const s = await x.next('peer-state');
+            assert.deepEqual(s.peer, { id: wb.id, name: 'Robert', audio: false, video: true, screen: false, hand: true });
+        }
+        await b.expectNone('peer-state');
+
+        await d.send({ type: 'chat', text: 'hello from three' });
+        for (const x of [a, b, d]) {
+            const m = await x.next('chat');
+            assert.equal(m.text, 'hello from three');
+            assert.equal(m.from, wd.id);
+            assert.equal(m.name, 'Dan');
+        }
+        // the history is shared: a newcomer on any sidecar gets it
+        const e = await c.client(1);
+        const we = await e.join(room, 'Eve');
+        assert.deepEqual(we.chat.map((m) => m.text), ['hello from three']);
+        assert.deepEqual(ids(we.peers), [wa.id, wb.id, wd.id].sort());
+        assert.equal(we.peers.find((p) => p.id === wb.id).name, 'Robert');
+        for (const x of [a, b, d]) await x.next((m) => m.type === 'peer-joined' && m.peer.id === we.id);
+
+        // private chat to a member on another sidecar: it and the sender only
+        await a.send({ type: 'chat', text: 'psst', to: wd.id });
+        assert.equal((await d.next('chat')).to, wd.id);
+        assert.equal((await a.next('chat')).text, 'psst');
+        await b.expectNone('chat');
+
+        await d.send({ type: 'leave' });
+        for (const x of [a, b, e]) {
+            const m = await x.next('peer-left');
+            assert.deepEqual([m.id, m.reason], [wd.id, 'left']);
+        }
+        await b.close(1000);
+        for (const x of [a, e]) {
+            const m = await x.next('peer-left');
+            assert.deepEqual([m.id, m.reason], [wb.id, 'left']);
+        }
+    } finally {
+        await c.stop();
+    }
+});
+
+test('a signal reaches its target on another sidecar, never a peer of another room', async () => {
+    const c = await cluster(2);
+    try {
+        const room = uniqueRoom();
+        const other = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const x = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        const wx = await x.join(other, 'Xena');
+        await a.send({ type: 'signal', to: wb.id, data: { sdp: 'offer-1' } });
+        const s = await b.next('signal');
+        assert.deepEqual([s.from, s.data], [wa.id, { sdp: 'offer-1' }]);
+        await b.send({ type: 'signal', to: wa.id, data: { sdp: 'answer-1' } });
+        assert.deepEqual((await a.next('signal')).data, { sdp: 'answer-1' });
+
+        await a.send({ type: 'signal', to: wx.id, data: { sdp: 'wrong room' } });
+        const err = await a.next('error');
+        assert.deepEqual([err.code, err.ref], ['no-such-peer', 'signal']);
+        await x.expectNone('signal');
+
+        // 48 KiB of data (as JSON bytes), random content, across sidecars
+        const sdp = randomBytes(40000).toString('base64url').slice(0, 49152 - 10);
+        assert.equal(JSON.stringify({ sdp }).length, 49152);
+        await a.send({ type: 'signal', to: wb.id, data: { sdp } });
+        const big = await b.next('signal');
+        assert.equal(big.from, wa.id);
+        assert.equal(big.data.sdp, sdp);
+    } finally {
+        await c.stop();
+    }
+});
+
+test('concurrent joins through different sidecars for the last seat: exactly one gets in', async () => {
+    const c = await cluster(3, { env: { HUDDLE_MAX_PEERS: '2' } });
+    try {
+        for (let round = 0; round < 5; round++) {
+            const room = uniqueRoom();
+            const a = await c.client(0);
+            await a.join(room, 'Ann');
+            const x = await c.client(1);
+            const y = await c.client(2);
+            const answer = (cl) => cl.next((m) => m.type === 'welcome' || (m.type === 'error' && m.ref === 'join'));
+            const [rx, ry] = await Promise.all([
+                x.send({ type: 'join', room, name: 'X' }).then(() => answer(x)),
+                y.send({ type: 'join', room, name: 'Y' }).then(() => answer(y)),
+            ]);
+            const kinds = [rx, ry].map((m) => (m.type === 'welcome' ? 'welcome' : m.code)).sort();
+            assert.deepEqual(kinds, ['room-full', 'welcome'], `round ${round}`);
+            const inside = rx.type === 'welcome' ? rx : ry;
+            assert.equal((await a.next('peer-joined')).peer.id, inside.id);
+        }
+    } finally {
+        await c.stop();
+    }
+});
+
+test('kill -9 of a sidecar: its members are announced gone, a member that resumes elsewhere keeps its id', async () => {
+    const c = await cluster(3, {
+        env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
+    });
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const d = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        const wd = await d.join(room, 'Dan');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+
+        c.scs[1].signal('SIGKILL');
+        await d.closed();
+        await b.closed();
+        const d2 = await c.client(2);
+        const w2 = await d2.join(room, 'Dan', { resume: wd.resume });
+        assert.equal(w2.id, wd.id);
+        assert.ok(ids(w2.peers).includes(wa.id));
+
+        const left = await a.next('peer-left', 20000);
+        assert.deepEqual([left.id, left.reason], [wb.id, 'timeout']);
+        await a.expectNone((m) => (m.type === 'peer-left' || m.type === 'peer-joined') && (m.id ?? m.peer.id) === wd.id, 1500);
+        // the resumed member is routed to its new sidecar
+        await a.send({ type: 'signal', to: wd.id, data: { n: 1 } });
+        assert.equal((await d2.next('signal')).from, wa.id);
+        await d2.send({ type: 'chat', text: 'still here' });
+        assert.equal((await a.next('chat')).text, 'still here');
+    } finally {
+        await c.stop();
+    }
+});
+
+test('Redis stopped, then started: no crash, local chat goes on, cross-sidecar sends answer unavailable, roster after', async () => {
+    const c = await cluster(2);
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const a2 = await c.client(0);
+        const b = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        const wa2 = await a2.join(room, 'Al');
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+
+        const port = c.redis.port;
+        await c.redis.stop();
+        for (const s of c.scs) await s.waitForOutput(/redis down/);
+
+        await a.send({ type: 'chat', text: 'local only' });
+        assert.equal((await a2.next('chat')).text, 'local only');
+        await a.send({ type: 'signal', to: wb.id, data: { x: 1 } });
+        const err = await a.next((m) => m.type === 'error' && m.ref === 'signal');
+        assert.equal(err.code, 'unavailable');
+        await a.send({ type: 'signal', to: wa2.id, data: { x: 2 } });
+        assert.equal((await a2.next('signal')).from, wa.id);
+
+        const redis2 = await startRedis({ port });
+        c.procs.push(redis2);
+        // each sidecar re-asserts its members, then sends roster: a member
+        // re-asserted later by the other sidecar comes as peer-joined
+        assert.deepEqual(await reconciled(a, wa.id), [wa2.id, wb.id].sort());
+        assert.deepEqual(await reconciled(b, wb.id), [wa.id, wa2.id].sort());
+        await a.send({ type: 'chat', text: 'back' });
+        assert.equal((await b.next((m) => m.type === 'chat' && m.text === 'back')).from, wa.id);
+        await b.send({ type: 'signal', to: wa.id, data: { y: 1 } });
+        assert.equal((await a.next('signal')).from, wb.id);
+    } finally {
+        await c.stop();
+    }
+});
+
+test('a sidecar stopped until Redis drops it as a slow subscriber recovers by itself', async () => {
+    const c = await cluster(2, {
+        redisArgs: ['--client-output-buffer-limit', 'pubsub 64kb 32kb 1'],
+        env: {
+            HUDDLE_CHAT_BURST: '100000', HUDDLE_CHAT_RATE: '100000',
+            // what reached the stopped sidecar before the drop is delivered
+            // after SIGCONT: big queues, so Bob is not closed as slow
+            HUDDLE_SEND_QUEUE_MESSAGES: '100000', HUDDLE_SEND_QUEUE_BYTES: '268435456',
+        },
+    });
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+
+        c.scs[1].signal('SIGSTOP');
+        // the stopped sidecar's socket buffers fill first, then Redis'
+        // output buffer for it: publish until Redis says it dropped it
+        const text = 'x'.repeat(2000);
+        for (let i = 0; !/output buffer limits/.test(c.redis.output); i++) {
+            assert.ok(i < 20000, 'Redis never dropped the stopped subscriber');
+            await a.send({ type: 'chat', text });
+            if (i % 50 === 49) await a.next((m) => m.type === 'chat' && m.from === wa.id); // keep pace
+        }
+        c.scs[1].signal('SIGCONT');
+
+        await b.next('roster', 20000);
+        await a.send({ type: 'chat', text: 'after' });
+        assert.equal((await b.next((m) => m.type === 'chat' && m.text === 'after')).from, wa.id);
+        await b.send({ type: 'chat', text: 'me too' });
+        assert.equal((await a.next((m) => m.type === 'chat' && m.text === 'me too')).from, wb.id);
+    } finally {
+        await c.stop();
+    }
+});
+
+test('through nginx with two sidecars, clients on different sidecars meet', async () => {
+    const stack = await startStack({ sidecars: 2, sidecarEnv: FAST });
+    const clients = [];
+    try {
+        for (const s of stack.sidecars) await s.waitForOutput(UP);
+        // nginx' workers balance separately: find one client on each sidecar
+        // by joining a probe room and reading the sidecars' logs
+        const on = (id) => stack.sidecars.findIndex((s) => s.output.includes(`peer=${id}`));
+        const placed = [null, null];
+        for (let i = 0; placed.includes(null); i++) {
+            assert.ok(i < 20, 'nginx never reached both sidecars');
+            const cl = await connect(stack.wsUrl);
+            clients.push(cl);
+            const w = await cl.join(uniqueRoom('probe'), 'probe');
+            const where = on(w.id);
+            if (placed[where] === null) placed[where] = cl;
+            await cl.send({ type: 'leave' });
+        }
+        const [a, b] = placed;
+        const room = uniqueRoom();
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        assert.notEqual(on(wa.id), on(wb.id));
+        assert.deepEqual(ids(wb.peers), [wa.id]);
+        assert.equal((await a.next('peer-joined')).peer.id, wb.id);
+        await a.send({ type: 'signal', to: wb.id, data: { sdp: 'o' } });
+        assert.equal((await b.next('signal')).from, wa.id);
+        await b.send({ type: 'chat', text: 'hi' });
+        assert.equal((await a.next('chat')).text, 'hi');
+    } finally {
+        for (const cl of clients) cl.terminate();
+        await stack.stop();
+    }
+});
