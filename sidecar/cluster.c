@@ -1,6 +1,7 @@
 #include "cluster.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,38 @@ struct req {
     bool is_pend; /* a struct pend (else freed with free()) */
 };
 
-/* A member of a room held by another node. */
+/* A member of a room held by another node. knowers: local members whose
+ * welcome listed it while its peer-joined may still be on the way (the
+ * reply and the message come on two connections, in either order). */
 struct remote {
     char id[PEER_ID_LEN + 1];
     char *node;
+    char (*knowers)[PEER_ID_LEN + 1];
+    size_t nknowers;
     struct remote *next;
 };
+
+struct pend;
 
 /* A room this node serves (subscribed), with its members elsewhere. */
 struct croom {
     char id[65];
     struct remote *remote;
-    unsigned pending; /* joins and resyncs waiting for Redis */
+    unsigned pending;   /* joins and resyncs waiting for Redis */
+    struct pend *joins; /* joins waiting: they keep the room's messages */
     struct croom *next;
+};
+
+/* What a room message is about (one per type the cluster looks into). */
+enum rkind { RK_OTHER, RK_JOINED, RK_LEFT, RK_STATE, RK_CHAT, RK_MOVED };
+
+/* A room message that came while a join was waiting for its answer: it may
+ * or may not be in the answer's snapshot (two connections, no order). */
+struct held {
+    struct out_msg *m;
+    enum rkind kind;
+    char about[PEER_ID_LEN + 1];
+    char *origin;
 };
 
 /* A join or resume waiting for Redis. c is cleared when the connection
@@ -48,6 +68,10 @@ struct pend {
     bool audio, video;
     char id[PEER_ID_LEN + 1];
     char token[TOKEN_LEN + 1];
+    struct croom *cr;  /* in cr->joins while waiting */
+    struct pend *next; /* in cr->joins */
+    struct held *held;
+    size_t nheld, capheld;
 };
 
 /* The re-assertion of one room after a reconnect. */
@@ -88,8 +112,27 @@ static void req_unlink(struct req *r)
     r->next->prev = r->prev;
 }
 
+static void pend_unhook(struct pend *p)
+{
+    if (p->cr == NULL)
+        return;
+    for (struct pend **pp = &p->cr->joins; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    p->cr = NULL;
+}
+
 static void pend_free(struct pend *p)
 {
+    pend_unhook(p);
+    for (size_t i = 0; i < p->nheld; i++) {
+        out_msg_unref(p->held[i].m);
+        free(p->held[i].origin);
+    }
+    free(p->held);
     if (p->rq.cl != NULL)
         req_unlink(&p->rq);
     free(p->name);
@@ -128,6 +171,7 @@ static void remote_clear(struct croom *r)
         struct remote *m = r->remote;
         r->remote = m->next;
         free(m->node);
+        free(m->knowers);
         free(m);
     }
 }
@@ -169,6 +213,7 @@ static void remote_del(struct croom *r, const char *id)
             struct remote *m = *pp;
             *pp = m->next;
             free(m->node);
+            free(m->knowers);
             free(m);
             return;
         }
@@ -188,6 +233,49 @@ static void remote_load(struct cluster *cl, struct croom *cr,
             remote_set(cr, r->members[i].peer, r->members[i].node);
 }
 
+/* A join's answer: its members elsewhere are known to the joiner. */
+static void remote_merge(struct cluster *cl, struct croom *cr,
+                         const struct bus_room *r, const char *joiner)
+{
+    const char *self = bus_node_id(cl->bus);
+    for (size_t i = 0; cr != NULL && i < r->n_members; i++) {
+        if (strcmp(r->members[i].node, self) == 0)
+            continue;
+        remote_set(cr, r->members[i].peer, r->members[i].node);
+        struct remote *m = remote_find(cr, r->members[i].peer);
+        void *n =
+            m ? realloc(m->knowers, (m->nknowers + 1) * sizeof *m->knowers)
+              : NULL;
+        if (n == NULL)
+            continue;
+        m->knowers = n;
+        snprintf(m->knowers[m->nknowers++], sizeof *m->knowers, "%s", joiner);
+    }
+}
+
+static bool is_knower(const struct remote *m, const char *id)
+{
+    for (size_t i = 0; m != NULL && i < m->nknowers; i++)
+        if (strcmp(m->knowers[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* Sends a peer-joined for m's peer to the local members of r but those
+ * that had it in their welcome; then nobody is waiting for it any more. */
+static void fanout_joined(struct hub *h, struct room *r, struct remote *m,
+                          struct out_msg *msg)
+{
+    for (struct peer *p = r->peers; p != NULL; p = p->next)
+        if (p->conn != NULL && !is_knower(m, p->id))
+            h->ops->send(p->conn, msg);
+    if (m != NULL) {
+        free(m->knowers);
+        m->knowers = NULL;
+        m->nknowers = 0;
+    }
+}
+
 /* Drops a local seat whose Redis seat went to another node: silently,
  * closing its connection with `replaced` if it still has one. */
 static void drop_moved(struct cluster *cl, struct peer *p)
@@ -203,6 +291,8 @@ static void drop_moved(struct cluster *cl, struct peer *p)
 /* ---- join ------------------------------------------------------------- */
 
 static void join_done(void *arg, const struct bus_room *r);
+static void replay_held(struct cluster *cl, struct pend *p,
+                        const struct bus_room *r, struct peer *me);
 
 /* A peer object and the peer-joined message for p's plain join. */
 static int start_join(struct pend *p)
@@ -315,8 +405,10 @@ static void seat(struct pend *p, const struct bus_room *r, bool resumed)
     c->peer = me;
     if (old != NULL)
         hub_replace_conn(h, old, me);
-    remote_load(cl, croom_get(cl, p->room, false), r);
+    remote_merge(cl, croom_get(cl, p->room, false), r, me->id);
     send_welcome(h, c, me, r);
+    if (p->cr != NULL)
+        replay_held(cl, p, r, me);
     log_info("%s room=%s peer=%s peers=%zu", resumed ? "resume" : "join",
              p->room, me->id, r->n_members);
     if (!resumed) {
@@ -427,6 +519,9 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
     if (rc < 0)
         goto fail;
     cr->pending++;
+    p->cr = cr;
+    p->next = cr->joins;
+    cr->joins = p;
     p->c = c;
     c->pending = p;
     return;
@@ -539,40 +634,147 @@ static const char *str_at(const cJSON *j, const char *a, const char *b)
     return cJSON_IsString(o) ? o->valuestring : NULL;
 }
 
+static enum rkind classify(const char *json, size_t len, cJSON **jp,
+                           const char **about)
+{
+    *about = NULL;
+    if (len >= sizeof CHAT_PREFIX &&
+        memcmp(json, CHAT_PREFIX, sizeof CHAT_PREFIX - 1) == 0)
+        return RK_CHAT; /* the busy case: no parse */
+    cJSON *j = *jp = cJSON_ParseWithLength(json, len);
+    const char *type = str_at(j, "type", NULL);
+    const char *id = str_at(j, "id", NULL);
+    const char *pid = str_at(j, "peer", "id");
+    if (type == NULL)
+        return RK_OTHER;
+    if (strcmp(type, "peer-joined") == 0 && (*about = pid) != NULL)
+        return RK_JOINED;
+    if (strcmp(type, "peer-state") == 0 && (*about = pid) != NULL)
+        return RK_STATE;
+    if (strcmp(type, "peer-left") == 0 && (*about = id) != NULL)
+        return RK_LEFT;
+    if (strcmp(type, MOVED_TYPE) == 0 && (*about = id) != NULL)
+        return RK_MOVED;
+    return RK_OTHER;
+}
+
+static void hold(struct pend *p, struct out_msg *m, enum rkind k,
+                 const char *about, const char *origin)
+{
+    if (p->nheld == p->capheld) {
+        size_t cap = p->capheld ? p->capheld * 2 : 8;
+        struct held *n = realloc(p->held, cap * sizeof *n);
+        if (n == NULL)
+            return; /* at most once anyway */
+        p->held = n;
+        p->capheld = cap;
+    }
+    struct held *h = &p->held[p->nheld];
+    if ((h->origin = strdup(origin)) == NULL)
+        return;
+    h->m = out_msg_ref(m);
+    h->kind = k;
+    snprintf(h->about, sizeof h->about, "%s", about ? about : "");
+    p->nheld++;
+}
+
 static void on_room_message(void *user, const char *room, const char *origin,
                             const char *json, size_t len)
 {
     struct cluster *cl = user;
-    struct room *r = room_find(cl->h->rooms, room);
     struct croom *cr = croom_get(cl, room, false);
-    struct peer *skip = NULL;
+    struct room *r = room_find(cl->h->rooms, room);
+    struct peer *me;
+    struct out_msg *m;
     cJSON *j = NULL;
+    const char *about;
+    enum rkind k = classify(json, len, &j, &about);
 
-    if (r == NULL)
-        return;
-    if (len < sizeof CHAT_PREFIX ||
-        memcmp(json, CHAT_PREFIX, sizeof CHAT_PREFIX - 1) != 0) {
-        j = cJSON_ParseWithLength(json, len);
-        const char *type = str_at(j, "type", NULL);
-        const char *id = str_at(j, "id", NULL);
-        const char *pid = str_at(j, "peer", "id");
-        if (type == NULL)
-            goto out;
-        if (strcmp(type, "peer-joined") == 0 && pid != NULL)
-            remote_set(cr, pid, origin);
-        if (strcmp(type, "peer-left") == 0 && id != NULL)
-            remote_del(cr, id);
-        if (strcmp(type, MOVED_TYPE) == 0 && id != NULL) {
-            remote_set(cr, id, origin);
-            if ((skip = room_peer_find(r, id)) != NULL)
-                drop_moved(cl, skip);
-            goto out;
-        }
-        skip = room_peer_find(r, id != NULL ? id : pid != NULL ? pid : "");
+    if (cr == NULL || (m = out_msg_new(json, len)) == NULL)
+        goto out;
+    me = r != NULL && about != NULL ? room_peer_find(r, about) : NULL;
+    if (k == RK_JOINED && r != NULL && remote_find(cr, about) != NULL) {
+        for (struct pend *p = cr->joins; p != NULL; p = p->next)
+            hold(p, m, k, about, origin);
+        fanout_joined(cl->h, r, remote_find(cr, about), m);
+        remote_set(cr, about, origin);
+        goto done;
     }
-    hub_fanout(cl->h, r, out_msg_new(json, len), skip);
+    if (k == RK_JOINED || k == RK_MOVED)
+        remote_set(cr, about, origin);
+    else if (k == RK_LEFT)
+        remote_del(cr, about);
+    if (k == RK_MOVED) {
+        if (me != NULL)
+            drop_moved(cl, me);
+    } else {
+        for (struct pend *p = cr->joins; p != NULL; p = p->next)
+            hold(p, m, k, about, origin);
+        if (r != NULL) /* not to the member it is about (peer-state) */
+            hub_fanout(cl->h, r, out_msg_ref(m), me);
+    }
+done:
+    out_msg_unref(m);
 out:
     cJSON_Delete(j);
+}
+
+/* Who the joiner knows of while its held messages are replayed. */
+struct known {
+    char (*ids)[PEER_ID_LEN + 1];
+    size_t n;
+};
+
+static size_t known_find(const struct known *kn, const char *id)
+{
+    for (size_t i = 0; i < kn->n; i++)
+        if (strcmp(kn->ids[i], id) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static bool in_history(const struct bus_room *r, const struct out_msg *m)
+{
+    for (size_t i = 0; i < r->n_chat; i++)
+        if (r->chat[i].len == m->len &&
+            memcmp(r->chat[i].s, out_msg_text(m), m->len) == 0)
+            return true;
+    return false;
+}
+
+/* Delivers to the new member what came while it waited and is not already
+ * in its welcome, in order; brings the routing table up to date. */
+static void replay_held(struct cluster *cl, struct pend *p,
+                        const struct bus_room *r, struct peer *me)
+{
+    struct known kn = {calloc(r->n_members + p->nheld + 1, sizeof *kn.ids), 0};
+    if (kn.ids == NULL)
+        return;
+    for (size_t i = 0; i < r->n_members; i++)
+        snprintf(kn.ids[kn.n++], sizeof *kn.ids, "%s", r->members[i].peer);
+    for (size_t i = 0; i < p->nheld; i++) {
+        struct held *h = &p->held[i];
+        size_t at = known_find(&kn, h->about);
+        bool self = strcmp(h->about, me->id) == 0, deliver = true;
+        if (h->kind == RK_JOINED) {
+            remote_set(p->cr, h->about, h->origin);
+            deliver = at == SIZE_MAX && !self;
+            if (at == SIZE_MAX)
+                snprintf(kn.ids[kn.n++], sizeof *kn.ids, "%s", h->about);
+        } else if (h->kind == RK_LEFT) {
+            remote_del(p->cr, h->about);
+            deliver = at != SIZE_MAX && !self;
+            if (at != SIZE_MAX)
+                memcpy(kn.ids[at], kn.ids[--kn.n], sizeof *kn.ids);
+        } else if (h->kind == RK_STATE) {
+            deliver = at != SIZE_MAX && !self;
+        } else if (h->kind == RK_CHAT) {
+            deliver = !in_history(r, h->m);
+        }
+        if (deliver && me->conn != NULL)
+            cl->h->ops->send(me->conn, h->m);
+    }
+    free(kn.ids);
 }
 
 /* Reads one "<key>":"<value>" at *s into out (NUL-terminated). */

@@ -205,6 +205,33 @@ test('concurrent joins through different sidecars for the last seat: exactly one
     }
 });
 
+test('concurrent joins through different sidecars into an empty room: each learns of the other exactly once', async () => {
+    const c = await cluster(2);
+    try {
+        for (let round = 0; round < 10; round++) {
+            const room = uniqueRoom();
+            const x = await c.client(0);
+            const y = await c.client(1);
+            const [wx, wy] = await Promise.all([x.join(room, 'X'), y.join(room, 'Y')]);
+            const learn = async (cl, w, other) => {
+                if (w.peers.some((p) => p.id === other)) return 'welcome';
+                const m = await cl.next((x) => x.type === 'peer-joined' && x.peer.id === other, 5000);
+                return m.type;
+            };
+            await learn(x, wx, wy.id);
+            await learn(y, wy, wx.id);
+            // no second notice of the same peer
+            const dup = (id, w) => (m) => m.type === 'peer-joined' && m.peer.id === id && w.peers.some((p) => p.id === id);
+            await x.expectNone(dup(wy.id, wx), 100);
+            await y.expectNone(dup(wx.id, wy), 100);
+            x.terminate();
+            y.terminate();
+        }
+    } finally {
+        await c.stop();
+    }
+});
+
 test('kill -9 of a sidecar: its members are announced gone, a member that resumes elsewhere keeps its id', async () => {
     const c = await cluster(3, {
         env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
