@@ -92,11 +92,16 @@ test('a message over the limit across many fragments closes with 1009 before it 
     await expectAlive(sc.wsUrl);
 });
 
-test('a binary frame closes with 1003', async () => {
+test('a binary frame closes with 1003 and the member is announced kicked', async () => {
+    const room = uniqueRoom();
     const c = await client();
-    await c.join(uniqueRoom(), 'Ann');
+    const d = await client();
+    const wc = await c.join(room, 'Ann');
+    await d.join(room, 'Bob');
     await c.sendRaw(Buffer.from(JSON.stringify({ type: 'ping' })), { binary: true });
     assert.equal((await c.closed()).code, 1003);
+    // The grace period is 60 s here: kicked means no grace.
+    assert.deepEqual(await d.next('peer-left'), { type: 'peer-left', id: wc.id, reason: 'kicked' });
     await expectAlive(sc.wsUrl);
 });
 
@@ -213,7 +218,8 @@ test('a reader that stops reading is closed as slow consumer, the others keep re
     }
     await leftP;
     assert.equal(leftSeen.id, wa.id);
-    assert.ok(['kicked', 'timeout'].includes(leftSeen.reason), JSON.stringify(leftSeen));
+    // Closed by the server for its own good: kicked, no grace (docs/protocol.md).
+    assert.equal(leftSeen.reason, 'kicked', JSON.stringify(leftSeen));
     assert.equal(b.closeInfo, null);
     assert.equal(c.closeInfo, null);
     // The room goes on: chat still reaches the watcher.
