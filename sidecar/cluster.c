@@ -92,6 +92,8 @@ struct cluster {
     struct bus *bus;
     struct hub_cluster hooks;
     struct req reqs; /* list head */
+    void (*ready)(void *arg);
+    void *ready_arg;
     struct croom *rooms[CROOM_BUCKETS];
 };
 
@@ -912,6 +914,11 @@ static void on_up(void *user)
 {
     struct cluster *cl = user;
     log_info("redis up as node %s", bus_node_id(cl->bus));
+    if (cl->ready != NULL) {
+        void (*ready)(void *) = cl->ready;
+        cl->ready = NULL;
+        ready(cl->ready_arg);
+    }
     for (size_t i = 0; i < CROOM_BUCKETS; i++) {
         for (struct croom *cr = cl->rooms[i]; cr != NULL; cr = cr->next) {
             struct room *room = room_find(cl->h->rooms, cr->id);
@@ -940,7 +947,8 @@ static void on_down(void *user)
 /* ---- life ---------------------------------------------------------------- */
 
 struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
-                            const struct bus_config *bc)
+                            const struct bus_config *bc,
+                            void (*ready)(void *arg), void *arg)
 {
     struct cluster *cl = calloc(1, sizeof *cl);
     static const struct bus_callbacks cbs = {on_up, on_down, on_room_message,
@@ -948,6 +956,8 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
     if (cl == NULL)
         return NULL;
     cl->h = h;
+    cl->ready = ready;
+    cl->ready_arg = arg;
     cl->reqs.next = cl->reqs.prev = &cl->reqs;
     cl->bus = bus_create(loop, bc, &cbs, cl);
     if (cl->bus == NULL) {

@@ -16,10 +16,12 @@
 
 struct cluster;
 
-/* Creates the bus on loop and routes h through it. Returns NULL after
- * logging why. */
+/* Creates the bus on loop and routes h through it. ready(arg), when not
+ * NULL, is called once, when Redis is up the first time. Returns NULL
+ * after logging why. */
 struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
-                            const struct bus_config *bc);
+                            const struct bus_config *bc,
+                            void (*ready)(void *arg), void *arg);
 
 /* Detaches from the hub, frees the bus (no leave in Redis: call after the
  * members left) and everything still waiting for Redis. NULL: no-op. */

@@ -370,8 +370,9 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     struct peer *p = c->peer;
 
     c->closing = true;
-    if (c->pending != NULL)
+    if (c->pending != NULL && h->cl != NULL)
         h->cl->cancel(h->cl->ctx, c);
+    c->pending = NULL; /* without a cluster (freed first), nothing waits */
     if (p == NULL)
         return;
     c->peer = NULL;

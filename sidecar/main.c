@@ -4,6 +4,8 @@
  * on HUDDLE_LISTEN (path /ws, GET /healthz), and runs one libuv loop that
  * libwebsockets shares. SIGTERM or SIGINT closes every connection with 1001
  * and exits within 2 s. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,12 @@ static uv_signal_t sig_term, sig_int;
 static struct hub *hub;
 static struct cluster *cluster;
 static const char *redis_url, *node_id;
+/* With Redis, the websocket port opens once the bus is up (or after the
+ * ping timeout, then joins answer `unavailable` until it is). */
+static uv_timer_t ready_timer;
+static const struct ws_opts *listen_opts;
+static bool listening;
+static int exit_code;
 static int64_t stop_started;
 
 static void on_tick(uv_timer_t *t)
@@ -96,6 +104,7 @@ static void on_tick(uv_timer_t *t)
 static void close_handles(void)
 {
     uv_close((uv_handle_t *)&tick_timer, NULL);
+    uv_close((uv_handle_t *)&ready_timer, NULL);
     uv_close((uv_handle_t *)&stop_timer, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
@@ -123,8 +132,38 @@ static void on_signal(uv_signal_t *s, int signum)
              ws_connection_count());
     stop_started = ws_now_ms();
     uv_timer_stop(&tick_timer);
+    uv_timer_stop(&ready_timer);
     ws_begin_shutdown();
     uv_timer_start(&stop_timer, on_stop_timer, 20, 20);
+}
+
+/* Opens the websocket port; on failure, stops everything. */
+static void start_listening(void)
+{
+    if (listening || stop_started != 0)
+        return;
+    listening = true;
+    uv_timer_stop(&ready_timer);
+    if (ws_start(&loop, &cfg, hub, listen_opts) == 0)
+        return;
+    exit_code = 1;
+    ws_stop();
+    cluster_free(cluster);
+    cluster = NULL;
+    close_handles();
+}
+
+static void on_ready(void *arg)
+{
+    (void)arg;
+    start_listening();
+}
+
+static void on_ready_timer(uv_timer_t *t)
+{
+    (void)t;
+    log_warn("redis not up yet: listening anyway, joins answer unavailable");
+    start_listening();
 }
 
 /* With HUDDLE_REDIS_URL: the bus on our loop, the hub routed through it. */
@@ -147,7 +186,10 @@ static int start_cluster(void)
     bc.max_peers = cfg.max_peers;
     bc.room_ttl_ms = cfg.chat_history_ttl_ms > 0 ? cfg.chat_history_ttl_ms : 1;
     bc.chat_max = cfg.chat_history > 0 ? cfg.chat_history : 1;
-    cluster = cluster_new(&loop, hub, &bc);
+    cluster = cluster_new(&loop, hub, &bc, on_ready, NULL);
+    if (cluster != NULL)
+        uv_timer_start(&ready_timer, on_ready_timer,
+                       (uint64_t)cfg.redis_ping_timeout_ms, 0);
     return cluster != NULL ? 0 : -1;
 }
 
@@ -160,6 +202,7 @@ static int start_loop(const struct ws_opts *opts)
 
     uv_timer_init(&loop, &tick_timer);
     uv_timer_init(&loop, &stop_timer);
+    uv_timer_init(&loop, &ready_timer);
     uv_signal_init(&loop, &sig_term);
     uv_signal_init(&loop, &sig_int);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
@@ -169,14 +212,10 @@ static int start_loop(const struct ws_opts *opts)
         close_handles();
         return -1;
     }
-    if (ws_start(&loop, &cfg, hub, opts) < 0) {
-        ws_stop();
-        cluster_free(cluster);
-        cluster = NULL;
-        close_handles();
-        return -1;
-    }
-    return 0;
+    listen_opts = opts;
+    if (cluster == NULL)
+        start_listening(); /* standalone: at once */
+    return exit_code == 0 ? 0 : -1;
 }
 
 /* Runs the loop until every handle (ours and lws') has closed. */
@@ -227,6 +266,8 @@ int main(void)
     if (start_loop(&opts) == 0)
         rc = 0;
     drain_loop();
+    if (exit_code != 0)
+        rc = exit_code;
     log_info("stopped");
 out:
     hub_free(hub);

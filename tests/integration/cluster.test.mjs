@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { startRedis, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
+import { freePort, startRedis, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const FAST = {
@@ -342,6 +342,26 @@ test('a sidecar stopped until Redis drops it as a slow subscriber recovers by it
         assert.equal((await a.next((m) => m.type === 'chat' && m.text === 'me too')).from, wb.id);
     } finally {
         await c.stop();
+    }
+});
+
+test('a sidecar started while Redis is down listens anyway, answers join with unavailable, then serves once Redis is up', async () => {
+    const port = await freePort();
+    const procs = [];
+    try {
+        const sc = await startSidecar({ env: { HUDDLE_REDIS_URL: `redis://127.0.0.1:${port}`, HUDDLE_NODE_ID: 'late', ...FAST } });
+        procs.push(sc);
+        const a = await connect(sc.wsUrl);
+        await a.send({ type: 'join', room: uniqueRoom(), name: 'Ann' });
+        const err = await a.next('error');
+        assert.deepEqual([err.code, err.ref], ['unavailable', 'join']);
+        procs.unshift(await startRedis({ port }));
+        await sc.waitForOutput(UP, 20000);
+        const w = await a.join(uniqueRoom(), 'Ann');
+        assert.equal(typeof w.id, 'string');
+        a.terminate();
+    } finally {
+        await stopAll(procs);
     }
 });
 
