@@ -232,6 +232,50 @@ test('concurrent joins through different sidecars into an empty room: each learn
     }
 });
 
+test('grace across sidecars: expiry is announced everywhere; a resume elsewhere keeps the seat; a still-open old connection is replaced', async () => {
+    const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '1500' } });
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const d = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        const wd = await d.join(room, 'Dan');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+        const about = (id) => (m) => (m.type === 'peer-left' || m.type === 'peer-joined') && (m.id ?? m.peer.id) === id;
+
+        // dropped on sidecar 2, the grace ends there: both others see timeout
+        await b.drop();
+        for (const x of [a, d]) {
+            const m = await x.next('peer-left', 10000);
+            assert.deepEqual([m.id, m.reason], [wb.id, 'timeout']);
+        }
+
+        // dropped on sidecar 2, resumed on sidecar 1 within grace: nobody
+        // sees it leave, not even after the grace would have ended on 2
+        await d.drop();
+        const d2 = await c.client(0);
+        const w2 = await d2.join(room, 'Dan', { resume: wd.resume });
+        assert.equal(w2.id, wd.id);
+        assert.deepEqual(ids(w2.peers), [wa.id]);
+        await a.expectNone(about(wd.id), 2500);
+
+        // the seat taken over on sidecar 2 while its connection is open there
+        const d3 = await c.client(1);
+        const w3 = await d3.join(room, 'Dan', { resume: w2.resume });
+        assert.equal(w3.id, wd.id);
+        const gone = await d2.next('peer-left');
+        assert.deepEqual([gone.id, gone.reason], [wd.id, 'replaced']);
+        assert.equal((await d2.closed()).code, 1000);
+        await a.expectNone(about(wd.id), 500);
+        await a.send({ type: 'signal', to: wd.id, data: { n: 3 } });
+        assert.equal((await d3.next('signal')).from, wa.id);
+    } finally {
+        await c.stop();
+    }
+});
+
 test('kill -9 of a sidecar: its members are announced gone, a member that resumes elsewhere keeps its id', async () => {
     const c = await cluster(3, {
         env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
