@@ -236,15 +236,28 @@ static void remote_load(struct cluster *cl, struct croom *cr,
 }
 
 /* A join's answer: its members elsewhere are known to the joiner. */
+/* Forgets knowers that are no longer seated here (bounded by the room). */
+static void knowers_prune(struct remote *m, struct room *room)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->nknowers; i++)
+        if (room != NULL && room_peer_find(room, m->knowers[i]) != NULL)
+            memmove(m->knowers[k++], m->knowers[i], sizeof *m->knowers);
+    m->nknowers = k;
+}
+
 static void remote_merge(struct cluster *cl, struct croom *cr,
                          const struct bus_room *r, const char *joiner)
 {
     const char *self = bus_node_id(cl->bus);
+    struct room *room = cr ? room_find(cl->h->rooms, cr->id) : NULL;
     for (size_t i = 0; cr != NULL && i < r->n_members; i++) {
         if (strcmp(r->members[i].node, self) == 0)
             continue;
         remote_set(cr, r->members[i].peer, r->members[i].node);
         struct remote *m = remote_find(cr, r->members[i].peer);
+        if (m != NULL)
+            knowers_prune(m, room);
         void *n =
             m ? realloc(m->knowers, (m->nknowers + 1) * sizeof *m->knowers)
               : NULL;
