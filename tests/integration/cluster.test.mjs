@@ -276,6 +276,25 @@ test('grace across sidecars: expiry is announced everywhere; a resume elsewhere 
     }
 });
 
+test('a sidecar stopped with SIGTERM says goodbye for its members: peer-left reason left elsewhere', async () => {
+    const c = await cluster(2);
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        await a.next('peer-joined');
+        const { code } = await c.scs[1].stop();
+        assert.equal(code, 0);
+        assert.equal((await b.closed()).code, 1001);
+        const m = await a.next('peer-left');
+        assert.deepEqual([m.id, m.reason], [wb.id, 'left']);
+    } finally {
+        await c.stop();
+    }
+});
+
 test('kill -9 of a sidecar: its members are announced gone, a member that resumes elsewhere keeps its id', async () => {
     const c = await cluster(3, {
         env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
