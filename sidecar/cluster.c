@@ -20,7 +20,7 @@
 struct req {
     struct req *prev, *next;
     struct cluster *cl;
-    bool is_pend; /* a struct pend (else freed with free()) */
+    void (*drop)(struct req *r); /* frees it without its callback */
 };
 
 /* A member of a room held by another node. knowers: local members whose
@@ -140,6 +140,11 @@ static void pend_free(struct pend *p)
     free(p->name);
     free(p->resume);
     free(p);
+}
+
+static void pend_drop(struct req *r)
+{
+    pend_free((struct pend *)(void *)r); /* rq is its first member */
 }
 
 static size_t croom_hash(const char *id)
@@ -516,7 +521,7 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
     if (p == NULL)
         goto fail;
     req_link(cl, &p->rq);
-    p->rq.is_pend = true;
+    p->rq.drop = pend_drop;
     if (cr == NULL || (p->name = strdup(m->name)) == NULL)
         goto fail;
     snprintf(p->room, sizeof p->room, "%s", m->room);
@@ -609,6 +614,50 @@ static void hk_state(void *ctx, struct peer *p, struct out_msg *m)
         bus_update(cl->bus, p->room->id, p->id, json, strlen(json),
                    out_msg_text(m), m->len, NULL, NULL);
     free(json);
+}
+
+/* A grace expiry waiting for Redis to say whether the seat was still
+ * ours. */
+struct expiry {
+    struct req rq;
+    char room[65];
+    struct out_msg *m;
+};
+
+static void expiry_drop(struct req *r)
+{
+    struct expiry *e = (struct expiry *)(void *)r;
+    req_unlink(&e->rq);
+    out_msg_unref(e->m);
+    free(e);
+}
+
+static void expiry_done(void *arg, enum bus_status st)
+{
+    struct expiry *e = arg;
+    struct room *r = room_find(e->rq.cl->h->rooms, e->room);
+    if (st != BUS_NONE && r != NULL) /* BUS_NONE: resumed elsewhere */
+        hub_fanout(e->rq.cl->h, r, out_msg_ref(e->m), NULL);
+    expiry_drop(&e->rq);
+}
+
+static void hk_expired(void *ctx, struct peer *p, struct out_msg *m)
+{
+    struct cluster *cl = ctx;
+    struct expiry *e = calloc(1, sizeof *e);
+
+    if (e != NULL) {
+        req_link(cl, &e->rq);
+        e->rq.drop = expiry_drop;
+        e->m = out_msg_ref(m);
+        snprintf(e->room, sizeof e->room, "%s", p->room->id);
+        if (bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len,
+                      expiry_done, e) == 0)
+            return;
+        expiry_drop(&e->rq);
+    }
+    /* Redis down: tell the members here now; the others get the roster */
+    hub_fanout(cl->h, p->room, out_msg_ref(m), p);
 }
 
 static void hk_left(void *ctx, struct peer *p, struct out_msg *m)
@@ -977,11 +1026,19 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
         free(cl);
         return NULL;
     }
-    cl->hooks =
-        (struct hub_cluster){cl,      hk_join,  hk_cancel, hk_send_remote,
-                             hk_chat, hk_state, hk_left,   hk_tick};
+    cl->hooks = (struct hub_cluster){
+        .ctx = cl,
+        .join = hk_join,
+        .cancel = hk_cancel,
+        .send_remote = hk_send_remote,
+        .chat = hk_chat,
+        .state = hk_state,
+        .left = hk_left,
+        .expired = hk_expired,
+        .tick = hk_tick,
+    };
     hub_set_cluster(h, &cl->hooks);
-    log_info("cluster node %s, redis %s", bus_node_id(cl->bus), "configured");
+    log_info("cluster node %s: connecting to redis", bus_node_id(cl->bus));
     return cl;
 }
 
@@ -993,8 +1050,8 @@ void cluster_free(struct cluster *cl)
     bus_free(cl->bus);
     while (cl->reqs.next != &cl->reqs) {
         struct req *r = cl->reqs.next;
-        if (r->is_pend) {
-            pend_free((struct pend *)(void *)r); /* rq is its first member */
+        if (r->drop != NULL) {
+            r->drop(r);
         } else {
             req_unlink(r);
             free(r); /* rq is the first member of each */

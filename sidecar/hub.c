@@ -393,8 +393,11 @@ static void on_expired(struct peer *p, void *ctx)
     struct hub *h = ctx;
     log_info("leave room=%s peer=%s reason=timeout", p->room->id, p->id);
     struct out_msg *m = msg_peer_left(p->id, "timeout");
-    if (h->cl != NULL && m != NULL)
-        h->cl->left(h->cl->ctx, p, m);
+    if (h->cl != NULL && m != NULL) {
+        h->cl->expired(h->cl->ctx, p, m);
+        out_msg_unref(m);
+        return;
+    }
     hub_fanout(h, p->room, m, p);
 }
 

@@ -68,6 +68,10 @@ struct hub_cluster {
     void (*state)(void *ctx, struct peer *p, struct out_msg *m);
     /* p leaves (still seated); m is the peer-left message. */
     void (*left)(void *ctx, struct peer *p, struct out_msg *m);
+    /* p's grace ended (still seated); m is its peer-left. The cluster
+     * delivers m here too, once Redis confirmed this node still held the
+     * seat (it may have been resumed elsewhere). */
+    void (*expired)(void *ctx, struct peer *p, struct out_msg *m);
     void (*tick)(void *ctx, int64_t now);
 };
 
