@@ -407,8 +407,12 @@ static void seat(struct pend *p, const struct bus_room *r, bool resumed)
     struct hub *h = cl->h;
     struct hub_conn *c = p->c;
     int64_t now = ws_now_ms();
-    struct peer *me;
+    struct room *room = room_find(h->rooms, p->room);
+    struct peer *me = room && resumed ? room_peer_find(room, r->peer) : NULL;
     void *old;
+
+    if (me != NULL && strcmp(me->token, p->resume) != 0)
+        drop_moved(cl, me); /* a stale seat here (an x-moved was lost) */
     enum room_join_result res =
         room_join(h->rooms, p->room, c, p->name, p->audio, p->video,
                   resumed ? p->resume : NULL, now, &me, &old);
@@ -425,6 +429,7 @@ static void seat(struct pend *p, const struct bus_room *r, bool resumed)
     c->peer = me;
     if (old != NULL)
         hub_replace_conn(h, old, me);
+    remote_del(croom_get(cl, p->room, false), me->id); /* it is here now */
     remote_merge(cl, croom_get(cl, p->room, false), r, me->id);
     send_welcome(h, c, me, r);
     if (p->cr != NULL)
