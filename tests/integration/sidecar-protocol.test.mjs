@@ -1,12 +1,16 @@
-// Protocol v1 of huddle-sidecar on one node (DESIGN.md section 3): join and
-// welcome, presence, chat (room, private, history), signal relay, state,
-// leave, room cap, identities and TURN credentials. One real sidecar process
-// (the sanitizer build under make test) serves every test in this file;
-// each test uses rooms of its own.
+// Protocol v1 of huddle-sidecar (DESIGN.md section 3): join and welcome,
+// presence, chat (room, private, history), signal relay, state, leave, room
+// cap, identities and TURN credentials. One real sidecar process (the
+// sanitizer build under make test) serves every test in this file; each test
+// uses rooms of its own.
+//
+// With HUDDLE_TEST_SIDECARS=N (set by cluster-protocol.test.mjs) the same
+// tests run against N sidecars sharing a real redis-server, each new client
+// connecting to the next sidecar in turn, so every exchange crosses nodes.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { startSidecar, stopAll } from '../lib/stack.mjs';
+import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
 import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 const TURN_SECRET = 'test-turn-secret';
@@ -16,30 +20,42 @@ const HISTORY = 4;
 const PEER_KEYS = ['audio', 'hand', 'id', 'name', 'screen', 'video'];
 const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 
-let sc;
+const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
+let sc; // the first sidecar
+let sidecars = [];
+let redis = null;
+let turn = 0;
 const clients = [];
 
 before(async () => {
-    sc = await startSidecar({
-        env: {
-            HUDDLE_CHAT_HISTORY: String(HISTORY),
-            // A long grace: a peer-left with reason "left" then proves the
-            // leave was immediate and not a grace-period timeout.
-            HUDDLE_RESUME_GRACE_MS: '60000',
-            HUDDLE_TURN_SECRET: TURN_SECRET,
-            HUDDLE_TURN_URLS: TURN_URLS,
-            HUDDLE_STUN_URLS: STUN_URLS,
-        },
-    });
+    const env = {
+        HUDDLE_CHAT_HISTORY: String(HISTORY),
+        // A long grace: a peer-left with reason "left" then proves the
+        // leave was immediate and not a grace-period timeout.
+        HUDDLE_RESUME_GRACE_MS: '60000',
+        HUDDLE_TURN_SECRET: TURN_SECRET,
+        HUDDLE_TURN_URLS: TURN_URLS,
+        HUDDLE_STUN_URLS: STUN_URLS,
+    };
+    if (SIDECARS > 1) {
+        redis = await startRedis();
+        env.HUDDLE_REDIS_URL = redis.url;
+    }
+    for (let i = 0; i < SIDECARS; i++) {
+        sidecars.push(await startSidecar({ env: { ...env, HUDDLE_NODE_ID: `node${i + 1}` } }));
+    }
+    sc = sidecars[0];
 });
 
 after(async () => {
     for (const c of clients) c.terminate();
-    await stopAll([sc]);
+    await stopAll(redis ? [redis, ...sidecars] : sidecars);
 });
 
+/** A connected client, on the next sidecar in turn. */
 async function client(opts) {
-    const c = await connect(sc.wsUrl, opts);
+    const s = sidecars[turn++ % sidecars.length];
+    const c = await connect(s.wsUrl, opts);
     clients.push(c);
     return c;
 }
