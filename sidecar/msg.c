@@ -616,30 +616,45 @@ char *msg_peer_json(const struct peer *p)
     return sb_take(&b);
 }
 
+/* The start of a welcome, up to and including the opening of "peers". */
+static void put_welcome_head(struct sb *b, const struct peer *me,
+                             const char *room, const char *resume)
+{
+    sb_puts(b, "{\"type\":\"welcome\",\"id\":");
+    sb_json_str(b, me->id);
+    sb_puts(b, ",\"room\":");
+    sb_json_str(b, room);
+    sb_puts(b, ",\"resume\":");
+    sb_json_str(b, resume);
+    sb_puts(b, ",\"self\":");
+    put_peer(b, me);
+    sb_puts(b, ",\"peers\":[");
+}
+
+/* Closes "chat", adds iceServers and limits; returns the message (or NULL
+ * when memory ran out), taking b's buffer. */
+static struct out_msg *put_welcome_tail(struct sb *b, const char *ice_json,
+                                        const char *limits_json)
+{
+    sb_puts(b, "],\"iceServers\":");
+    sb_puts(b, ice_json);
+    sb_puts(b, ",\"limits\":");
+    sb_puts(b, limits_json);
+    sb_puts(b, "}");
+    return sb_to_msg(b);
+}
+
 struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,
                                 const char *resume, const char *peers_json,
                                 const char *chat_json, const char *ice_json,
                                 const char *limits_json)
 {
     struct sb b = {0};
-    sb_puts(&b, "{\"type\":\"welcome\",\"id\":");
-    sb_json_str(&b, me->id);
-    sb_puts(&b, ",\"room\":");
-    sb_json_str(&b, room);
-    sb_puts(&b, ",\"resume\":");
-    sb_json_str(&b, resume);
-    sb_puts(&b, ",\"self\":");
-    put_peer(&b, me);
-    sb_puts(&b, ",\"peers\":[");
+    put_welcome_head(&b, me, room, resume);
     sb_puts(&b, peers_json);
     sb_puts(&b, "],\"chat\":[");
     sb_puts(&b, chat_json);
-    sb_puts(&b, "],\"iceServers\":");
-    sb_puts(&b, ice_json);
-    sb_puts(&b, ",\"limits\":");
-    sb_puts(&b, limits_json);
-    sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    return put_welcome_tail(&b, ice_json, limits_json);
 }
 
 struct out_msg *msg_welcome(const struct peer *me, const char *room,
@@ -649,15 +664,7 @@ struct out_msg *msg_welcome(const struct peer *me, const char *room,
                             const char *limits_json)
 {
     struct sb b = {0};
-    sb_puts(&b, "{\"type\":\"welcome\",\"id\":");
-    sb_json_str(&b, me->id);
-    sb_puts(&b, ",\"room\":");
-    sb_json_str(&b, room);
-    sb_puts(&b, ",\"resume\":");
-    sb_json_str(&b, resume);
-    sb_puts(&b, ",\"self\":");
-    put_peer(&b, me);
-    sb_puts(&b, ",\"peers\":[");
+    put_welcome_head(&b, me, room, resume);
     for (size_t i = 0; i < npeers; i++) {
         if (i)
             sb_puts(&b, ",");
@@ -669,10 +676,5 @@ struct out_msg *msg_welcome(const struct peer *me, const char *room,
             sb_puts(&b, ",");
         sb_putn(&b, out_msg_text(chat[i]), chat[i]->len);
     }
-    sb_puts(&b, "],\"iceServers\":");
-    sb_puts(&b, ice_json);
-    sb_puts(&b, ",\"limits\":");
-    sb_puts(&b, limits_json);
-    sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    return put_welcome_tail(&b, ice_json, limits_json);
 }
