@@ -14,7 +14,6 @@
 //
 //   node bench/cluster-latency.mjs [deliveriesPerSecond=20000] [chatSeconds=10] [joins=2000]
 //   BENCH_BUILD_DIR=/path/to/release/build (else HUDDLE_BUILD_DIR, else build/)
-import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -22,6 +21,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 process.env.HUDDLE_BUILD_DIR = process.env.BENCH_BUILD_DIR || process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
 const { startRedis, startSidecar, stopAll, sleep } = await import('../tests/lib/stack.mjs');
 const { connect } = await import('../tests/lib/wsclient.mjs');
+const lib = await import('./lib.mjs');
+const { report, cpuUs } = lib;
 
 const RATE = Number(process.argv[2] || 20000); // deliveries per second
 const CHAT_SECONDS = Number(process.argv[3] || 10);
@@ -32,54 +33,11 @@ const ROOMS = 50;
 const ROOM_SIZE = 5;
 const ON_FIRST = 3; // members of each room on sidecar 1
 
-function pct(xs, p) {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-
-function report(label, xs) {
-    if (xs.length === 0) return console.log(`  ${label}: none`);
-    const f = (v) => v.toFixed(3);
-    let max = 0;
-    for (const x of xs) max = Math.max(max, x);
-    console.log(`  ${label}: n=${xs.length} p50 ${f(pct(xs, 50))} ms  p99 ${f(pct(xs, 99))} ms  max ${f(max)} ms`);
-}
-
-/** utime + stime of pid in microseconds. */
-function cpuUs(pid) {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return ((Number(rest[11]) + Number(rest[12])) * 1e6) / 100; // USER_HZ 100
-}
-
 async function joinLatency([s1, s2]) {
-    const residents = [];
-    for (let r = 0; r < RESIDENT_ROOMS; r++) {
-        const c = await connect(s1.wsUrl);
-        await c.join(`clat-${r}`, `resident ${r}`);
-        residents.push(c);
-    }
-    const welcome = [];
-    const joined = [];
-    const interval = 1000 / JOIN_RATE;
-    const t0 = performance.now();
-    for (let i = 0; i < JOINS; i++) {
-        const due = t0 + i * interval;
-        const wait = due - performance.now();
-        if (wait > 1) await sleep(wait);
-        const c = await connect(s2.wsUrl); // connected ahead: only join is timed
-        const res = residents[i % RESIDENT_ROOMS];
-        const start = performance.now();
-        const pj = res.next('peer-joined').then(() => performance.now() - start);
-        await c.send({ type: 'join', room: `clat-${i % RESIDENT_ROOMS}`, name: `n${i}` });
-        await c.next('welcome');
-        welcome.push(performance.now() - start);
-        joined.push(await pj);
-        await c.send({ type: 'leave' });
-        await res.next('peer-left');
-        c.terminate();
-    }
-    for (const c of residents) c.terminate();
+    const { welcome, joined } = await lib.joinLatency({
+        residentUrl: s1.wsUrl, newcomerUrl: s2.wsUrl,
+        joins: JOINS, rate: JOIN_RATE, residentRooms: RESIDENT_ROOMS, prefix: 'clat',
+    });
     console.log(`join (${JOINS} joins at ${JOIN_RATE}/s on sidecar 2, the member present on sidecar 1):`);
     report('join -> welcome', welcome);
     report('join -> peer-joined at the member on the other sidecar', joined);

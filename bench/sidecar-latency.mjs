@@ -11,7 +11,6 @@
 //
 //   node bench/sidecar-latency.mjs [joins=2000] [chatSeconds=10]
 //   BENCH_BUILD_DIR=/path/to/release/build (else HUDDLE_BUILD_DIR, else build/)
-import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -19,6 +18,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 process.env.HUDDLE_BUILD_DIR = process.env.BENCH_BUILD_DIR || process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
 const { startSidecar, stopAll, sleep } = await import('../tests/lib/stack.mjs');
 const { connect } = await import('../tests/lib/wsclient.mjs');
+const lib = await import('./lib.mjs');
+const { report, cpuUs } = lib;
 
 const JOINS = Number(process.argv[2] || 2000);
 const CHAT_SECONDS = Number(process.argv[3] || 10);
@@ -27,53 +28,11 @@ const RESIDENT_ROOMS = 20;
 const ROOMS = 50;
 const ROOM_SIZE = 5;
 
-function pct(xs, p) {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-
-function report(label, xs) {
-    const f = (v) => v.toFixed(3);
-    console.log(`  ${label}: n=${xs.length} p50 ${f(pct(xs, 50))} ms  p99 ${f(pct(xs, 99))} ms  max ${f(Math.max(...xs))} ms`);
-}
-
-/** utime + stime of pid in microseconds. */
-function cpuUs(pid) {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(rest[11]) + Number(rest[12]);
-    return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
-}
-
 async function joinLatency(sc) {
-    const residents = [];
-    for (let r = 0; r < RESIDENT_ROOMS; r++) {
-        const c = await connect(sc.wsUrl);
-        await c.join(`lat-${r}`, `resident ${r}`);
-        residents.push(c);
-    }
-    // Newcomers are connected ahead of their turn: only join is timed.
-    const welcome = [];
-    const joined = [];
-    const interval = 1000 / JOIN_RATE;
-    const t0 = performance.now();
-    for (let i = 0; i < JOINS; i++) {
-        const due = t0 + i * interval;
-        const wait = due - performance.now();
-        if (wait > 1) await sleep(wait);
-        const c = await connect(sc.wsUrl);
-        const res = residents[i % RESIDENT_ROOMS];
-        const start = performance.now();
-        const pj = res.next('peer-joined').then(() => performance.now() - start);
-        await c.send({ type: 'join', room: `lat-${i % RESIDENT_ROOMS}`, name: `n${i}` });
-        await c.next('welcome');
-        welcome.push(performance.now() - start);
-        joined.push(await pj);
-        await c.send({ type: 'leave' });
-        await res.next('peer-left');
-        c.terminate();
-    }
-    for (const c of residents) c.terminate();
+    const { welcome, joined } = await lib.joinLatency({
+        residentUrl: sc.wsUrl, newcomerUrl: sc.wsUrl,
+        joins: JOINS, rate: JOIN_RATE, residentRooms: RESIDENT_ROOMS, prefix: 'lat',
+    });
     console.log(`join (${JOINS} joins at ${JOIN_RATE}/s, rooms with one member present):`);
     report('join -> welcome', welcome);
     report('join -> peer-joined at the member', joined);
