@@ -1,6 +1,8 @@
 /* libFuzzer harness: bus_url_parse (HUDDLE_REDIS_URL) and, through an
- * include of bus.c, envelope_parse, which reads every message other nodes
- * publish on Redis. Input: first byte picks the target. */
+ * include of bus.c, the readers of what comes back from Redis:
+ * envelope_parse (every message other nodes publish) and req_room_reply
+ * (the Lua scripts' answers, fed as RESP through hiredis' own reader).
+ * Input: first byte modulo 3 picks the target. */
 #include "../../sidecar/bus.c"
 
 #include <assert.h>
@@ -42,13 +44,53 @@ static void fuzz_envelope(const uint8_t *data, size_t size)
     free(p);
 }
 
+/* Reads everything a bus_room callback may read. */
+static void room_seen(void *arg, const struct bus_room *r)
+{
+    size_t sum = 0;
+
+    for (size_t i = 0; i < r->n_members; i++)
+        sum += strlen(r->members[i].peer) + strlen(r->members[i].node) +
+               strlen(r->members[i].json) + r->members[i].json_len;
+    for (size_t i = 0; i < r->n_chat; i++)
+        sum += strlen(r->chat[i].s) + r->chat[i].len;
+    if (r->status == BUS_OK && r->peer != NULL)
+        sum += strlen(r->peer) + strlen(r->old_node) + strlen(r->peer_json);
+    *(size_t *)arg += sum;
+}
+
+static void fuzz_reply(const uint8_t *data, size_t size)
+{
+    redisReader *rd = redisReaderCreate();
+    void *reply = NULL;
+    size_t sum = 0;
+    struct bus_req q = {.kind = REQ_ROOM, .room_cb = room_seen, .arg = &sum};
+
+    if (rd == NULL)
+        return;
+    if (redisReaderFeed(rd, (const char *)data, size) == REDIS_OK &&
+        redisReaderGetReply(rd, &reply) == REDIS_OK && reply != NULL &&
+        ((redisReply *)reply)->type != REDIS_REPLY_ERROR)
+        req_room_reply(&q, reply);
+    freeReplyObject(reply);
+    redisReaderFree(rd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    if (data[0] & 1)
-        fuzz_envelope(data + 1, size - 1);
-    else
+    log_threshold = LOG_ERROR;
+    switch (data[0] % 3) {
+    case 0:
         fuzz_url(data + 1, size - 1);
+        break;
+    case 1:
+        fuzz_envelope(data + 1, size - 1);
+        break;
+    default:
+        fuzz_reply(data + 1, size - 1);
+        break;
+    }
     return 0;
 }
