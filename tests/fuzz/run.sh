@@ -4,6 +4,8 @@
 #   tests/fuzz/run.sh [seconds] [target...]
 # Everything it writes (binaries, grown corpora, crash files) goes under
 # $FUZZ_OUT (default /tmp/huddle-fuzz), never into the repository.
+# Word splitting of the flag and source lists is wanted (no spaces in them).
+# shellcheck disable=SC2086,SC2046
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +29,6 @@ build() { # name, sources..., then libs after --
     name=$1
     shift
     echo "build fuzz_$name"
-    # shellcheck disable=SC2086
     $cc $warn $flags -o "$out/bin/fuzz_$name" "$@"
 }
 
