@@ -12,6 +12,8 @@ struct config {
     long chat_rate;         /* per second */
     long signal_burst;      /* signal + state token bucket */
     long signal_rate;       /* per second */
+    long join_burst;        /* join token bucket (join and leave churn) */
+    long join_rate;         /* per second */
     long send_queue_messages;
     long send_queue_bytes;
     long join_timeout_ms;
@@ -20,6 +22,7 @@ struct config {
     long resume_grace_ms;
     long chat_history;        /* room messages kept for welcome */
     long chat_history_ttl_ms; /* kept this long after the room empties */
+    long history_max_bytes;   /* all rooms' history together */
     long max_connections;
     long error_run;      /* bad answers in a row before close 1008 */
     long rate_limit_run; /* rate-limited answers in a row, then 1008 */

@@ -42,7 +42,8 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
     h->lim.max_signal_bytes = (size_t)cfg->max_signal_bytes;
     h->lim.max_chat_chars = (size_t)cfg->max_chat_chars;
     struct room_cfg rc = {cfg->max_peers, cfg->chat_history,
-                          cfg->chat_history_ttl_ms, cfg->resume_grace_ms};
+                          cfg->chat_history_ttl_ms, cfg->resume_grace_ms,
+                          cfg->history_max_bytes};
     h->rooms = room_reg_new(&rc);
     h->limits_json = limits_json(cfg);
     if (h->rooms == NULL || h->limits_json == NULL) {
@@ -76,6 +77,7 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     memset(c, 0, sizeof *c);
     bucket_init(&c->chat, h->cfg->chat_burst, now_ms);
     bucket_init(&c->sig, h->cfg->signal_burst, now_ms);
+    bucket_init(&c->join, h->cfg->join_burst, now_ms);
 }
 
 void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
@@ -181,12 +183,43 @@ void hub_replace_conn(struct hub *h, struct hub_conn *old, const struct peer *p)
     h->ops->close(old, 1000, "replaced");
 }
 
+enum hub_bucket { BUCKET_CHAT, BUCKET_SIGNAL, BUCKET_JOIN };
+
+/* Takes a token from c's bucket of that kind; answers rate-limited (which
+ * counts toward the kick after HUDDLE_RATE_LIMIT_RUN in a row) and returns
+ * false when it is empty. */
+static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
+                 const char *ref, int64_t now)
+{
+    const struct config *k = h->cfg;
+    bool ok = false;
+
+    switch (kind) {
+    case BUCKET_CHAT:
+        ok = bucket_take(&c->chat, k->chat_rate, k->chat_burst, now);
+        break;
+    case BUCKET_SIGNAL:
+        ok = bucket_take(&c->sig, k->signal_rate, k->signal_burst, now);
+        break;
+    case BUCKET_JOIN:
+        ok = bucket_take(&c->join, k->join_rate, k->join_burst, now);
+        break;
+    }
+    if (!ok)
+        hub_answer_error(h, c, "rate-limited", "slow down", ref, now);
+    return ok;
+}
+
 static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
     struct peer *p;
     void *old;
 
+    /* Every join (and so every leave) is told to the whole room: a bucket
+     * keeps one connection's churn from filling the others' queues. */
+    if (!take(h, c, BUCKET_JOIN, "join", now))
+        return;
     if (h->cl != NULL) {
         h->cl->join(h->cl->ctx, c, m, now);
         return;
@@ -232,21 +265,10 @@ static struct peer *target(struct hub *h, struct hub_conn *c, const char *to,
     return t;
 }
 
-static bool take(struct hub *h, struct hub_conn *c, bool chat, const char *ref,
-                 int64_t now)
-{
-    const struct config *k = h->cfg;
-    bool ok = chat ? bucket_take(&c->chat, k->chat_rate, k->chat_burst, now)
-                   : bucket_take(&c->sig, k->signal_rate, k->signal_burst, now);
-    if (!ok)
-        hub_answer_error(h, c, "rate-limited", "slow down", ref, now);
-    return ok;
-}
-
 static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
                       int64_t now)
 {
-    if (!take(h, c, false, "signal", now))
+    if (!take(h, c, BUCKET_SIGNAL, "signal", now))
         return;
     struct out_msg *out = msg_signal(c->peer->id, m->data);
     if (out == NULL)
@@ -262,7 +284,7 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     struct peer *me = c->peer, *t = NULL;
 
-    if (!take(h, c, true, "chat", now))
+    if (!take(h, c, BUCKET_CHAT, "chat", now))
         return;
     struct out_msg *out =
         msg_chat(me->id, me->name, m->text, hub_wall_ms(), m->to);
@@ -290,7 +312,7 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     struct peer *p = c->peer;
 
-    if (!take(h, c, false, "state", now))
+    if (!take(h, c, BUCKET_SIGNAL, "state", now))
         return;
     if (m->name != NULL && room_peer_set_name(p, m->name) < 0)
         return;

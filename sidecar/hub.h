@@ -22,7 +22,8 @@ struct hub_conn {
     struct peer *peer; /* NULL until joined, and after leaving */
     struct bucket chat;
     struct bucket sig;
-    unsigned short bad_run;     /* counted errors in a row */
+    struct bucket join;     /* joins, so join/leave churn cannot flood a room */
+    unsigned short bad_run; /* counted errors in a row */
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
     void *pending;              /* cluster: a join waiting for Redis */

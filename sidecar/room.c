@@ -10,7 +10,8 @@ struct room_reg {
     struct room **buckets;
     size_t nbuckets;
     size_t nrooms;
-    struct room *watch; /* rooms with grace seats or no seats */
+    struct room *watch; /* rooms with grace seats or no seats, newest first */
+    size_t hist_bytes;  /* every room's hist_bytes added up */
 };
 
 void room_random_id(char *out, size_t n)
@@ -185,6 +186,7 @@ static void room_remove(struct room_reg *reg, struct room *r)
     *pp = r->hnext;
     watch(reg, r, false);
     reg->nrooms--;
+    reg->hist_bytes -= r->hist_bytes;
     room_free(r);
 }
 
@@ -334,10 +336,33 @@ void room_expire(struct room_reg *reg, int64_t now,
     }
 }
 
+/* Frees rooms nobody is in (but keep), longest empty first, until need
+ * more bytes of history fit the budget. Returns 0 when they fit, else -1. */
+static int history_make_room(struct room_reg *reg, struct room *keep,
+                             size_t need)
+{
+    size_t budget = (size_t)reg->cfg.history_max_bytes;
+    struct room *r = reg->watch;
+
+    if (reg->hist_bytes + need <= budget)
+        return 0;
+    while (r != NULL && r->wnext != NULL)
+        r = r->wnext; /* the tail: on the watch list longest */
+    while (r != NULL && reg->hist_bytes + need > budget) {
+        struct room *prev = r->wprev;
+        if (r != keep && r->npeers == 0 && r->hist_len > 0)
+            room_remove(reg, r);
+        r = prev;
+    }
+    return reg->hist_bytes + need <= budget ? 0 : -1;
+}
+
 void room_history_add(struct room_reg *reg, struct room *r, struct out_msg *m)
 {
     size_t cap = (size_t)reg->cfg.history;
-    if (cap == 0)
+    size_t slot;
+
+    if (cap == 0 || history_make_room(reg, r, m->len) < 0)
         return;
     if (r->hist == NULL) {
         r->hist = calloc(cap, sizeof *r->hist);
@@ -345,14 +370,19 @@ void room_history_add(struct room_reg *reg, struct room *r, struct out_msg *m)
             return; /* history is best effort */
         r->hist_cap = cap;
     }
-    if (r->hist_len == cap) {
-        out_msg_unref(r->hist[r->hist_start]);
-        r->hist[r->hist_start] = out_msg_ref(m);
+    if (r->hist_len == cap) { /* full: the oldest makes way */
+        slot = r->hist_start;
+        r->hist_bytes -= r->hist[slot]->len;
+        reg->hist_bytes -= r->hist[slot]->len;
+        out_msg_unref(r->hist[slot]);
         r->hist_start = (r->hist_start + 1) % cap;
-        return;
+    } else {
+        slot = (r->hist_start + r->hist_len) % cap;
+        r->hist_len++;
     }
-    r->hist[(r->hist_start + r->hist_len) % cap] = out_msg_ref(m);
-    r->hist_len++;
+    r->hist[slot] = out_msg_ref(m);
+    r->hist_bytes += m->len;
+    reg->hist_bytes += m->len;
 }
 
 size_t room_history(const struct room *r, struct out_msg **out, size_t max)

@@ -36,6 +36,7 @@ struct room {
     size_t hist_cap;
     size_t hist_start;
     size_t hist_len;
+    size_t hist_bytes;          /* message bytes held in hist */
     int64_t empty_since;        /* ms; meaningful when npeers == 0 */
     struct room *hnext;         /* hash chain */
     struct room *wprev, *wnext; /* watch list: grace seats or empty */
@@ -47,6 +48,9 @@ struct room_cfg {
     long history;
     long history_ttl_ms;
     long grace_ms;
+    long history_max_bytes; /* all rooms together; over it, empty rooms'
+                               history goes first, then new messages are
+                               not kept */
 };
 
 struct room_reg;
@@ -93,7 +97,10 @@ struct peer *room_peer_find(struct room *r, const char *id);
 /* Replaces the seat's name (a copy). Returns 0, or -1 when out of memory. */
 int room_peer_set_name(struct peer *p, const char *name);
 
-/* Appends a room chat message to the history (takes a reference). */
+/* Appends a room chat message to the history (takes a reference). When all
+ * rooms' history would pass cfg.history_max_bytes, rooms nobody is in are
+ * freed first, longest empty first; if that is not enough, m is not kept
+ * (history is best effort; m was delivered all the same). */
 void room_history_add(struct room_reg *reg, struct room *r, struct out_msg *m);
 
 /* Copies up to max history entries, oldest first, into out. Returns the

@@ -154,6 +154,32 @@ test('a chat flood beyond the burst of 5 answers rate-limited, and the others ge
     assert.equal(a.closeInfo, null);
 });
 
+test('join and leave churn from one connection is rate-limited and cannot get the others kicked', async () => {
+    const room = uniqueRoom();
+    const victim = await client();
+    await victim.join(room, 'Vic');
+    const churn = await client();
+    // 2000 join/leave pairs in one burst: without a join bucket each pair
+    // queues a peer-joined and a peer-left at the victim, past its 256.
+    for (let i = 0; i < 2000; i++) {
+        churn.sendRaw(JSON.stringify({ type: 'join', room, name: `c${i}` }));
+        churn.sendRaw('{"type":"leave"}');
+    }
+    const e = await churn.next((m) => m.type === 'error' && m.code === 'rate-limited');
+    assert.equal(e.ref, 'join');
+    // The victim got the burst of 5 joins and their leaves, then quiet.
+    for (let i = 0; i < 5; i++) {
+        await victim.next('peer-joined');
+        await victim.next('peer-left');
+    }
+    const other = await client();
+    await other.join(room, 'Olga');
+    assert.equal((await victim.next('peer-joined')).peer.name, 'Olga');
+    await other.send({ type: 'chat', text: 'still here?' });
+    assert.equal((await victim.next('chat')).text, 'still here?');
+    assert.equal(victim.closeInfo, null);
+});
+
 test('a sender refused 50 times in a row closes with 1008 and is announced kicked', async () => {
     const room = uniqueRoom();
     const a = await client();

@@ -44,9 +44,12 @@ static struct config cfg = {
     .chat_rate = 2,
     .signal_burst = 200,
     .signal_rate = 50,
+    .join_burst = 5,
+    .join_rate = 1,
     .resume_grace_ms = 1500,
     .chat_history = 50,
     .chat_history_ttl_ms = 600000,
+    .history_max_bytes = 1L << 20,
     .error_run = 10,
     .rate_limit_run = 50,
     .turn_ttl_s = 3600,
@@ -297,5 +300,37 @@ TEST(leave_and_grace_timeout_announce_peer_left)
     hub_tick(h, 1500);
     CHECK_STR(last_field(&f[0], "reason"), "timeout");
     clear(f, 3);
+    hub_free(h);
+}
+
+static int count_type(struct fake *f, const char *type)
+{
+    char want[64];
+    int n = 0;
+    snprintf(want, sizeof want, "\"type\":\"%s\"", type);
+    for (int i = 0; i < f->n; i++)
+        n += strstr(f->log[i], want) != NULL;
+    return n;
+}
+
+TEST(join_and_leave_churn_is_rate_limited_so_the_room_is_not_flooded)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[1], "r");
+    clear(f, 2);
+    for (int i = 0; i < 20; i++) {
+        join(h, &f[0], "r");
+        say(h, &f[0], "{\"type\":\"leave\"}");
+    }
+    /* The join bucket holds 5 (clock stands still here): 5 joins went
+     * through, the other 15 were answered rate-limited. */
+    CHECK(count_type(&f[1], "peer-joined") == 5);
+    CHECK(count_type(&f[1], "peer-left") == 5);
+    join(h, &f[0], "r");
+    CHECK_STR(last_field(&f[0], "code"), "rate-limited");
+    CHECK_STR(last_field(&f[0], "ref"), "join");
+    CHECK(f[1].close_code == 0);
+    clear(f, 2);
     hub_free(h);
 }

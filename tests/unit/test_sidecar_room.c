@@ -4,7 +4,7 @@
 #include "msg.h"
 #include "room.h"
 
-static const struct room_cfg cfg = {3, 4, 1000, 1500};
+static const struct room_cfg cfg = {3, 4, 1000, 1500, 1L << 20};
 static int conns[8];
 
 static struct peer *join(struct room_reg *reg, const char *room, int c,
@@ -165,5 +165,35 @@ TEST(many_rooms_survive_rehashing)
     CHECK(room_reg_count(reg) == 3000);
     CHECK(room_find(reg, "room2999") != NULL);
     CHECK(room_find(reg, "room0") != NULL);
+    room_reg_free(reg);
+}
+
+static void add_text(struct room_reg *reg, struct room *r, const char *text)
+{
+    struct out_msg *m = out_msg_new(text, strlen(text));
+    room_history_add(reg, r, m);
+    out_msg_unref(m);
+}
+
+TEST(history_over_the_byte_budget_frees_empty_rooms_then_keeps_no_more)
+{
+    /* 100 bytes for all rooms' history; each message below is 40. */
+    const struct room_cfg small = {3, 4, 1000000, 1500, 100};
+    const char *forty = "0123456789012345678901234567890123456789";
+    struct room_reg *reg = room_reg_new(&small);
+    struct peer *a = join(reg, "a", 0, NULL, ROOM_JOINED);
+    add_text(reg, a->room, forty);
+    add_text(reg, a->room, forty);
+    room_leave(reg, a, 0); /* empty, history kept for its TTL */
+    CHECK(room_find(reg, "a") != NULL);
+
+    struct peer *b = join(reg, "b", 1, NULL, ROOM_JOINED);
+    struct room *rb = b->room;
+    add_text(reg, rb, forty); /* 120 > 100: the empty room "a" goes */
+    CHECK(room_find(reg, "a") == NULL);
+    add_text(reg, rb, forty);
+    add_text(reg, rb, forty); /* nothing left to free: not kept */
+    struct out_msg *h[4];
+    CHECK(room_history(rb, h, 4) == 2);
     room_reg_free(reg);
 }
