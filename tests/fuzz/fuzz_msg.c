@@ -29,14 +29,16 @@ static void check_valid(const struct msg_in *m, const struct msg_limits *lim)
     if (m->type == MSG_STATE && m->name != NULL)
         assert(msg_name_valid(m->name));
     if (m->type == MSG_CHAT)
-        assert(m->text != NULL && m->text[0] != '\0');
+        assert(m->text != NULL && m->text[0] != '\0' &&
+               strlen(m->text) <= 4 * lim->max_chat_chars);
     if (m->type == MSG_SIGNAL)
         assert(m->data != NULL && strlen(m->data) <= lim->max_signal_bytes);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct msg_limits lim = {48 * 1024, 2000};
+    /* Smaller than the defaults so inputs under -max_len reach them. */
+    static const struct msg_limits lim = {1024, 100};
     struct msg_in m;
     struct msg_err err;
     char *copy = malloc(size + 1);
