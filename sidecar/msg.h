@@ -60,8 +60,8 @@ struct msg_err {
 
 /* Parses and validates one complete text message (already checked to be
  * UTF-8 by the caller; checked again here). Returns 0 and fills m, or -1
- * and fills err. Either way m may hold the parsed JSON (err->ref can point
- * into it): call msg_in_clear(m) after both outcomes. */
+ * and fills err. Either way m may hold the parsed JSON: call
+ * msg_in_clear(m) after both outcomes. */
 int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
               struct msg_in *m, struct msg_err *err);
 
