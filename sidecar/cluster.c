@@ -863,26 +863,43 @@ static int take_field(const char **s, const char *end, const char *key,
     return 0;
 }
 
+/* Splits a node message {"room":"..","to":"..","msg":{..}} into room, to
+ * and the inner message (*msg, *msg_len point into json). Returns 0, or -1
+ * when it is not of that shape. */
+static int node_message_parse(const char *json, size_t len, char *room,
+                              size_t room_max, char *to, size_t to_max,
+                              const char **msg, size_t *msg_len)
+{
+    const char *s = json, *end = json + len;
+
+    if (take_field(&s, end, "{\"room\":\"", room, room_max) < 0 ||
+        take_field(&s, end, ",\"to\":\"", to, to_max) < 0 ||
+        (size_t)(end - s) < 8 || memcmp(s, ",\"msg\":", 7) != 0 ||
+        end[-1] != '}')
+        return -1;
+    *msg = s + 7;
+    *msg_len = (size_t)(end - 1 - *msg);
+    return 0;
+}
+
 static void on_node_message(void *user, const char *origin, const char *json,
                             size_t len)
 {
     struct cluster *cl = user;
-    const char *s = json, *end = json + len;
     char room[65], to[PEER_ID_LEN + 1];
+    const char *msg;
+    size_t msg_len;
     (void)origin;
 
-    if (take_field(&s, end, "{\"room\":\"", room, sizeof room) < 0 ||
-        take_field(&s, end, ",\"to\":\"", to, sizeof to) < 0 ||
-        (size_t)(end - s) < 8 || memcmp(s, ",\"msg\":", 7) != 0 ||
-        end[-1] != '}') {
+    if (node_message_parse(json, len, room, sizeof room, to, sizeof to, &msg,
+                           &msg_len) < 0) {
         log_warn("node message not understood (%zu bytes)", len);
         return;
     }
-    s += 7;
     struct room *r = room_find(cl->h->rooms, room);
     struct peer *t = r != NULL ? room_peer_find(r, to) : NULL;
     if (t != NULL && t->conn != NULL) /* in grace: dropped */
-        hub_send_to(cl->h, t->conn, out_msg_new(s, (size_t)(end - 1 - s)));
+        hub_send_to(cl->h, t->conn, out_msg_new(msg, msg_len));
 }
 
 /* ---- reconnect: re-assert, then roster --------------------------------- */
