@@ -18,6 +18,13 @@ static struct peer *join(struct room_reg *reg, const char *room, int c,
     return p;
 }
 
+static void add_text(struct room_reg *reg, struct room *r, const char *text)
+{
+    struct out_msg *m = out_msg_new(text, strlen(text));
+    room_history_add(reg, r, m);
+    out_msg_unref(m);
+}
+
 TEST(room_ids_and_tokens_are_long_random_base64url)
 {
     char a[PEER_ID_LEN + 1], b[PEER_ID_LEN + 1], t[TOKEN_LEN + 1];
@@ -124,9 +131,7 @@ TEST(history_keeps_the_last_n_oldest_first)
     for (int i = 0; i < 6; i++) {
         char t[8];
         snprintf(t, sizeof t, "m%d", i);
-        struct out_msg *m = out_msg_new(t, strlen(t));
-        room_history_add(reg, r, m);
-        out_msg_unref(m);
+        add_text(reg, r, t);
     }
     struct out_msg *h[8];
     CHECK(room_history(r, h, 8) == 4);
@@ -140,9 +145,7 @@ TEST(empty_room_keeps_history_until_the_ttl)
     struct room_reg *reg = room_reg_new(&cfg);
     struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
     join(reg, "quiet", 1, NULL, ROOM_JOINED);
-    struct out_msg *m = out_msg_new("x", 1);
-    room_history_add(reg, room_find(reg, "r"), m);
-    out_msg_unref(m);
+    add_text(reg, room_find(reg, "r"), "x");
     room_leave(reg, a, 100);
     room_leave(reg, room_find(reg, "quiet")->peers, 100);
     room_expire(reg, 200, on_expired, NULL);
@@ -166,13 +169,6 @@ TEST(many_rooms_survive_rehashing)
     CHECK(room_find(reg, "room2999") != NULL);
     CHECK(room_find(reg, "room0") != NULL);
     room_reg_free(reg);
-}
-
-static void add_text(struct room_reg *reg, struct room *r, const char *text)
-{
-    struct out_msg *m = out_msg_new(text, strlen(text));
-    room_history_add(reg, r, m);
-    out_msg_unref(m);
 }
 
 TEST(history_over_the_byte_budget_frees_empty_rooms_then_keeps_no_more)
