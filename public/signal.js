@@ -1,10 +1,13 @@
 // Signalling client: one websocket to the sidecar speaking protocol v1.
 // It joins, keeps the resume token, answers for liveness with app-level
-// pings, and reconnects with backoff and jitter until leave() is called.
+// pings, and reconnects with backoff and jitter until leave() is called
+// (within 300 ms, without backoff, after close 1012 "service restart").
 // Messages are dispatched to handlers registered with on(type, fn).
 
 const PING_EVERY_MS = 10000;
 const PONG_DEADLINE_MS = 8000;
+const SERVICE_RESTART = 1012;
+const RESTART_JITTER_MS = 300;
 
 export class Signaling {
     /** url: ws(s)://.../ws; join(): the join message fields to send. */
@@ -56,7 +59,12 @@ export class Signaling {
             if (this.ws !== ws) return;
             this.ws = null;
             this.stopPing();
-            if (!this.closed) this.scheduleRetry(ev.code);
+            if (this.closed) return;
+            // 1012: the sidecar is being restarted (a drain). Our seat waits
+            // in grace; come back at once, spread a little so a whole
+            // sidecar's clients do not arrive at the same instant.
+            if (ev.code === SERVICE_RESTART) this.scheduleRetry(ev.code, Math.round(Math.random() * RESTART_JITTER_MS));
+            else this.scheduleRetry(ev.code);
         };
         ws.onerror = () => { /* onclose follows and handles it */ };
     }
@@ -88,11 +96,14 @@ export class Signaling {
         return true;
     }
 
-    /** Reconnect delay: 0.5 s doubling to 8 s, with up to 50% jitter. */
-    scheduleRetry(why) {
-        const base = Math.min(8000, 500 * 2 ** this.attempt);
-        const delay = Math.round(base / 2 + Math.random() * base / 2);
-        this.attempt++;
+    /** Reconnect delay: 0.5 s doubling to 8 s, with up to 50% jitter
+     * (or delay as given, which does not count as a failed attempt). */
+    scheduleRetry(why, delay) {
+        if (delay === undefined) {
+            const base = Math.min(8000, 500 * 2 ** this.attempt);
+            delay = Math.round(base / 2 + Math.random() * base / 2);
+            this.attempt++;
+        }
         this.emit('down', { delay, attempt: this.attempt, why, joined: this.id !== null });
         this.timers.retry = setTimeout(() => this.connect(), delay);
     }

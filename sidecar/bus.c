@@ -27,6 +27,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/sds.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,12 +57,13 @@ enum bus_script {
     SC_CHAT,
     SC_ROOM,
     SC_REAP,
+    SC_DRAIN,
     SC_N
 };
 
 static const char *const bus_scripts[SC_N] = {
     bus_lua_join, bus_lua_resume, bus_lua_leave, bus_lua_update,
-    bus_lua_chat, bus_lua_room,   bus_lua_reap,
+    bus_lua_chat, bus_lua_room,   bus_lua_reap,  bus_lua_drain,
 };
 
 enum req_kind { REQ_ROOM, REQ_DONE };
@@ -871,6 +873,57 @@ int bus_room(struct bus *b, const char *room, bus_room_fn *cb, void *arg)
         size_t l[] = {strlen(room), strlen(chatmax)};
         return req_start(b, SC_ROOM, REQ_ROOM, NULL, 2, a, l, (void *)cb, arg);
     }
+}
+
+int bus_drain(struct bus *b, const struct bus_seat *seats, size_t n,
+              bus_done_fn *cb, void *arg)
+{
+    size_t argc = 5 + 3 * n;
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    char(*ms)[24] = calloc(n + 1, sizeof *ms);
+    char ttl[24];
+    struct bus_req *q = NULL;
+
+    if (argv == NULL || lens == NULL || ms == NULL || !can_send(b) ||
+        argc > INT_MAX)
+        goto fail;
+    argv[0] = "EVALSHA";
+    argv[1] = b->sha[SC_DRAIN];
+    argv[2] = "0";
+    argv[3] = b->id;
+    LONGSTR(ttl, b->cfg.room_ttl_ms);
+    argv[4] = ttl;
+    for (size_t i = 0; i < n; i++) {
+        if (!room_ok(seats[i].room) ||
+            !id_chars_ok(seats[i].peer, BUS_TOKEN_MAX, false))
+            goto fail;
+        LONGSTR(ms[i], seats[i].grace_ms > 0 ? seats[i].grace_ms : 0);
+        argv[5 + 3 * i] = seats[i].room;
+        argv[6 + 3 * i] = seats[i].peer;
+        argv[7 + 3 * i] = ms[i];
+    }
+    for (size_t i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    q = req_new(b, REQ_DONE, (int)argc, argv, lens);
+    if (q == NULL)
+        goto fail;
+    q->done_cb = cb;
+    q->arg = arg;
+    if (redisAsyncCommandArgv(b->cmd, req_on_reply, q, q->argc, q->argv,
+                              q->argvlen) != REDIS_OK)
+        goto fail;
+    uv_timer_stop(&b->t_heartbeat); /* the script deletes the liveness key */
+    free(argv);
+    free(lens);
+    free(ms);
+    return 0;
+fail:
+    free(q);
+    free(argv);
+    free(lens);
+    free(ms);
+    return -1;
 }
 
 static void on_ignore(redisAsyncContext *ac, void *reply, void *privdata)

@@ -228,6 +228,26 @@ int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
              const char *announce, size_t announce_len, bus_done_fn *cb,
              void *arg);
 
+/* One seat handed over by bus_drain. */
+struct bus_seat {
+    const char *room;
+    const char *peer;
+    long grace_ms; /* what is left of its grace period (<= 0: none) */
+};
+
+/* Hands this node's seats over before the process exits (a drain), in one
+ * atomic step: each of the n seats that this node still holds stays in
+ * Redis, resumable on any node, until grace_ms from now (Redis' clock);
+ * then the reaper of whichever node runs it first removes it and
+ * publishes peer-left (reason timeout), once. A seat resumed meanwhile
+ * is not announced. Seats Redis gives this node that are not listed are
+ * removed at once with peer-left timeout. The node is then forgotten
+ * (liveness key, seat set) and its heartbeat stops: call it last, and
+ * bus_free when cb has answered. cb gets BUS_OK or BUS_ERR. Returns 0,
+ * or -1 (cb not called) when down or for an invalid room or peer. */
+int bus_drain(struct bus *b, const struct bus_seat *seats, size_t n,
+              bus_done_fn *cb, void *arg);
+
 /* Reads the room's members and chat history in one atomic step. cb gets
  * BUS_OK or BUS_ERR. Returns 0, or -1 (cb not called). */
 int bus_room(struct bus *b, const char *room, bus_room_fn *cb, void *arg);

@@ -25,7 +25,16 @@
     "tonumber(chatmax) - 1)\n"                                                 \
     "  return flat, chat\n"                                                    \
     "end\n"                                                                    \
+    "local GRACE = 'huddle:grace'\n"                                           \
+    "local function gk(room, peer, node)\n"                                    \
+    "  return room .. ' ' .. peer .. ' ' .. node\n"                            \
+    "end\n"                                                                    \
+    "local function now_ms()\n"                                                \
+    "  local t = redis.call('TIME')\n"                                         \
+    "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"     \
+    "end\n"                                                                    \
     "local function remove(room, peer, node, ttl)\n"                           \
+    "  redis.call('ZREM', GRACE, gk(room, peer, node))\n"                      \
     "  redis.call('HDEL', rk(room, 'members'), peer)\n"                        \
     "  redis.call('HDEL', rk(room, 'nodes'), peer)\n"                          \
     "  local tok = redis.call('HGET', rk(room, 'tokens'), 'p:' .. peer)\n"     \
@@ -42,6 +51,29 @@
     "  if env ~= '' then\n"                                                    \
     "    redis.call('PUBLISH', 'huddle:ch:room:' .. room, env)\n"              \
     "  end\n"                                                                  \
+    "end\n"                                                                    \
+    "local function timeout(room, peer, node, ttl)\n"                          \
+    "  remove(room, peer, node, ttl)\n"                                        \
+    "  announce(room, "                                                        \
+    "'{\"origin\":\"\",\"msg\":{\"type\":\"peer-left\",\"id\":\"' "            \
+    ".. peer .. '\",\"reason\":\"timeout\"}}')\n"                              \
+    "end\n"                                                                    \
+    "local function reap_node(node, ttl)\n"                                    \
+    "  local n, set = 0, 'huddle:node:' .. node .. ':peers'\n"                 \
+    "  for _, e in ipairs(redis.call('SMEMBERS', set)) do\n"                   \
+    "    local sp = string.find(e, ' ', 1, true)\n"                            \
+    "    if sp then\n"                                                         \
+    "      local room, peer = string.sub(e, 1, sp - 1), string.sub(e, sp + "   \
+    "1)\n"                                                                     \
+    "      if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"      \
+    "        timeout(room, peer, node, ttl)\n"                                 \
+    "        n = n + 1\n"                                                      \
+    "      end\n"                                                              \
+    "    end\n"                                                                \
+    "  end\n"                                                                  \
+    "  redis.call('DEL', set)\n"                                               \
+    "  redis.call('SREM', 'huddle:nodes', node)\n"                             \
+    "  return n\n"                                                             \
     "end\n"
 
 /* ARGV: room peer json node cap force token envelope chatmax
@@ -53,6 +85,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "if holder and holder ~= node then return {'moved'} end\n"
     "if holder then\n"
     "  st = 'exists'\n"
+    "  redis.call('ZREM', GRACE, gk(room, peer, node))\n"
     "elseif ARGV[6] == '0' and\n"
     "    redis.call('HLEN', rk(room, 'members')) >= tonumber(ARGV[5]) then\n"
     "  return {'full'}\n"
@@ -86,6 +119,7 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "  return {'none'}\n"
     "end\n"
     "redis.call('HDEL', rk(room, 'tokens'), 't:' .. ARGV[2])\n"
+    "redis.call('ZREM', GRACE, gk(room, peer, old))\n"
     "redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[3], peer,\n"
     "           'p:' .. peer, ARGV[3])\n"
     "if old ~= node then\n"
@@ -133,33 +167,59 @@ static const char bus_lua_room[] =
     BUS_LUA_PRELUDE "local flat, chat = state(ARGV[1], ARGV[2])\n"
                     "return {'ok', flat, chat}\n";
 
-/* ARGV: ttl -> number of members reaped. For every registered node whose
- * liveness key is gone: remove each member it still holds and announce
- * peer-left (reason timeout) to the room, then forget the node. Atomic, so
- * when several nodes reap at once only the first finds anything. Peer ids
- * are [A-Za-z0-9_-] (checked by bus_join), safe inside the JSON. */
+/* ARGV: ttl -> number of members reaped. First the seats of drained nodes
+ * whose grace ended (huddle:grace, scored by Redis' clock): each one still
+ * held by the node that handed it over is removed with peer-left (reason
+ * timeout); a seat resumed meanwhile is no longer in the set. Then every
+ * registered node whose liveness key is gone: remove each member it still
+ * holds, announce peer-left timeout, forget the node. Atomic, so when
+ * several nodes reap at once only the first finds anything. Peer ids are
+ * [A-Za-z0-9_-] (checked by bus_join), safe inside the JSON. */
 static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "local n = 0\n"
+    "for _, e in ipairs(redis.call('ZRANGEBYSCORE', GRACE, '-inf', "
+    "now_ms())) do\n"
+    "  redis.call('ZREM', GRACE, e)\n"
+    "  local a = string.find(e, ' ', 1, true)\n"
+    "  local b = a and string.find(e, ' ', a + 1, true)\n"
+    "  if b then\n"
+    "    local room, peer = string.sub(e, 1, a - 1), string.sub(e, a + 1, b - "
+    "1)\n"
+    "    local node = string.sub(e, b + 1)\n"
+    "    if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"
+    "      timeout(room, peer, node, ARGV[1])\n"
+    "      n = n + 1\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "for _, node in ipairs(redis.call('SMEMBERS', 'huddle:nodes')) do\n"
     "  if redis.call('EXISTS', 'huddle:node:' .. node) == 0 then\n"
-    "    local set = 'huddle:node:' .. node .. ':peers'\n"
-    "    for _, e in ipairs(redis.call('SMEMBERS', set)) do\n"
-    "      local sp = string.find(e, ' ', 1, true)\n"
-    "      if sp then\n"
-    "        local room, peer = string.sub(e, 1, sp - 1), string.sub(e, sp + "
-    "1)\n"
-    "        if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"
-    "          remove(room, peer, node, ARGV[1])\n"
-    "          announce(room, '{\"origin\":\"\",\"msg\":{\"type\":"
-    "\"peer-left\",\"id\":\"' .. peer .. '\",\"reason\":\"timeout\"}}')\n"
-    "          n = n + 1\n"
-    "        end\n"
-    "      end\n"
-    "    end\n"
-    "    redis.call('DEL', set)\n"
-    "    redis.call('SREM', 'huddle:nodes', node)\n"
+    "    n = n + reap_node(node, ARGV[1])\n"
     "  end\n"
     "end\n"
     "return n\n";
+
+/* ARGV: node ttl {room peer ms}... -> 1. A draining node hands its seats
+ * over before it exits: each listed seat it still holds gets the deadline
+ * now + ms (Redis' clock) in huddle:grace and leaves the node's set, so
+ * that it stays resumable on any node until then and the reaper announces
+ * it once after. Seats Redis still gives the node that it did not list
+ * (a leave lost while Redis was down) are removed with peer-left timeout.
+ * Then the node is forgotten: its liveness key, its set, huddle:nodes. */
+static const char bus_lua_drain[] = BUS_LUA_PRELUDE
+    "local node = ARGV[1]\n"
+    "local set = 'huddle:node:' .. node .. ':peers'\n"
+    "local now = now_ms()\n"
+    "for i = 3, #ARGV - 2, 3 do\n"
+    "  local room, peer = ARGV[i], ARGV[i + 1]\n"
+    "  if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"
+    "    redis.call('ZADD', GRACE, now + tonumber(ARGV[i + 2]),\n"
+    "               gk(room, peer, node))\n"
+    "    redis.call('SREM', set, room .. ' ' .. peer)\n"
+    "  end\n"
+    "end\n"
+    "reap_node(node, ARGV[2])\n"
+    "redis.call('DEL', 'huddle:node:' .. node)\n"
+    "return 1\n";
 
 #endif

@@ -1028,6 +1028,88 @@ static void on_down(void *user)
     log_warn("redis down: cross-node sends answer unavailable");
 }
 
+/* ---- drain --------------------------------------------------------------- */
+
+struct drain {
+    struct req rq;
+    void (*done)(void *arg);
+    void *arg;
+};
+
+static void drain_done(void *arg, enum bus_status st)
+{
+    struct drain *d = arg;
+    void (*done)(void *) = d->done;
+    void *done_arg = d->arg;
+
+    if (st == BUS_OK)
+        log_info("drain: redis holds the seats for their grace period");
+    else
+        log_warn("drain: hand-over failed (%s): the seats of this node are "
+                 "reaped after the node TTL",
+                 bus_status_name(st));
+    req_unlink(&d->rq);
+    free(d);
+    done(done_arg);
+}
+
+/* Every seat held here, with what is left of its grace. *n gets the count;
+ * the strings are borrowed from the hub's rooms. NULL when out of memory. */
+static struct bus_seat *local_seats(struct cluster *cl, int64_t now, size_t *n)
+{
+    struct bus_seat *seats = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    for (size_t i = 0; i < CROOM_BUCKETS; i++) {
+        for (struct croom *cr = cl->rooms[i]; cr != NULL; cr = cr->next) {
+            struct room *r = room_find(cl->h->rooms, cr->id);
+            for (struct peer *p = r ? r->peers : NULL; p; p = p->next) {
+                if (*n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    struct bus_seat *ns = realloc(seats, cap * sizeof *ns);
+                    if (ns == NULL) {
+                        free(seats);
+                        return NULL;
+                    }
+                    seats = ns;
+                }
+                seats[(*n)++] = (struct bus_seat){
+                    r->id, p->id,
+                    p->conn == NULL ? (long)(p->grace_until - now)
+                                    : cl->h->cfg->resume_grace_ms};
+            }
+        }
+    }
+    return seats != NULL ? seats : malloc(1);
+}
+
+int cluster_drain(struct cluster *cl, void (*done)(void *arg), void *arg)
+{
+    size_t n;
+    struct bus_seat *seats = local_seats(cl, ws_now_ms(), &n);
+    struct drain *d = calloc(1, sizeof *d);
+    int rc = -1;
+
+    if (seats != NULL && d != NULL) {
+        req_link(cl, &d->rq);
+        d->done = done;
+        d->arg = arg;
+        rc = bus_drain(cl->bus, seats, n, drain_done, d);
+        if (rc < 0)
+            req_unlink(&d->rq);
+    }
+    if (rc == 0)
+        log_info("drain: handing %zu seat(s) over to redis", n);
+    else
+        log_warn("drain: redis unreachable: the seats of this node are "
+                 "reaped after the node TTL");
+    if (rc < 0)
+        free(d);
+    free(seats);
+    return rc;
+}
+
 /* ---- life ---------------------------------------------------------------- */
 
 struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,

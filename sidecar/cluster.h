@@ -23,6 +23,14 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
                             const struct bus_config *bc,
                             void (*ready)(void *arg), void *arg);
 
+/* Hands every seat this node holds over to Redis before the process exits
+ * (bus_drain): each stays resumable on any node for what is left of its
+ * grace period (a seat still connected: the whole period), then the
+ * cluster announces it gone once. done(arg) is called from a bus callback
+ * when Redis has answered: call cluster_free later, not from done. Returns
+ * 0, or -1 (done not called) when Redis is down. */
+int cluster_drain(struct cluster *cl, void (*done)(void *arg), void *arg);
+
 /* Detaches from the hub, frees the bus (no leave in Redis: call after the
  * members left) and everything still waiting for Redis. NULL: no-op. */
 void cluster_free(struct cluster *cl);

@@ -1,9 +1,15 @@
 /* huddle-sidecar: websocket signalling for huddle rooms.
  *
  * Reads its configuration from HUDDLE_* variables (docs/config.md), listens
- * on HUDDLE_LISTEN (path /ws, GET /healthz), and runs one libuv loop that
- * libwebsockets shares. SIGTERM or SIGINT closes every connection with 1001
- * and exits within 2 s. */
+ * on HUDDLE_LISTEN (path /ws, GET /healthz, GET /metrics), and runs one
+ * libuv loop that libwebsockets shares. SIGTERM or SIGINT drains: new
+ * upgrades and /healthz answer 503 at once, every client is closed with
+ * 1012 "service restart" and its seat goes into grace, so it can resume
+ * with its token (on another sidecar, with Redis) and the others see
+ * nothing. With Redis the seats are then handed over (cluster_drain) and
+ * stay resumable after this process is gone; the exit waits for Redis'
+ * answer, at most HANDOVER_MS. Exit status 0. A second signal stops at
+ * once. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +26,8 @@
 #include "ws.h"
 
 #define TICK_MS 100
-#define SHUTDOWN_MS 1500 /* then the context is destroyed regardless */
+#define SHUTDOWN_MS 1500 /* clients closing, then the hand-over regardless */
+#define HANDOVER_MS 3000 /* Redis taking the seats, then exit regardless */
 
 static struct config cfg;
 
@@ -99,7 +106,8 @@ static uv_timer_t ready_timer;
 static const struct ws_opts *listen_opts;
 static bool listening;
 static int exit_code;
-static int64_t stop_started;
+static int64_t stop_started, handover_started;
+static bool handed_over, stopped;
 
 static void on_tick(uv_timer_t *t)
 {
@@ -116,30 +124,62 @@ static void close_handles(void)
     uv_close((uv_handle_t *)&sig_int, NULL);
 }
 
-static void on_stop_timer(uv_timer_t *t)
+/* After the drain: closes the server, the bus and our handles; the loop
+ * then ends. */
+static void stop_now(void)
 {
-    (void)t;
-    if (ws_connection_count() > 0 && ws_now_ms() - stop_started < SHUTDOWN_MS)
+    if (stopped)
         return;
+    stopped = true;
     log_info("stopping, %zu connections left", ws_connection_count());
     uv_timer_stop(&stop_timer);
     ws_stop();
-    cluster_free(cluster); /* after the members' leaves went out */
+    cluster_free(cluster); /* after the hand-over */
     cluster = NULL;
     close_handles();
 }
 
+static void on_handed_over(void *arg)
+{
+    (void)arg;
+    handed_over = true; /* inside a bus callback: the stop timer acts */
+}
+
+/* The drain, every 20 ms: clients closed with 1012 (up to SHUTDOWN_MS),
+ * then the seats handed over to Redis (up to HANDOVER_MS), then stop. */
+static void on_stop_timer(uv_timer_t *t)
+{
+    int64_t now = ws_now_ms();
+    (void)t;
+
+    if (handover_started == 0) {
+        if (ws_connection_count() > 0 && now - stop_started < SHUTDOWN_MS)
+            return;
+        handover_started = now;
+        if (cluster == NULL || cluster_drain(cluster, on_handed_over, NULL) < 0)
+            handed_over = true;
+    }
+    if (!handed_over && now - handover_started < HANDOVER_MS)
+        return;
+    if (!handed_over)
+        log_warn("drain: redis did not answer within %d ms", HANDOVER_MS);
+    stop_now();
+}
+
+/* SIGTERM or SIGINT: drain (docs/config.md). A second one stops at once. */
 static void on_signal(uv_signal_t *s, int signum)
 {
     (void)s;
-    if (stop_started != 0)
+    if (stop_started != 0) {
+        log_info("signal %d again: stopping now", signum);
+        stop_now();
         return;
-    log_info("signal %d: closing %zu connections", signum,
+    }
+    log_info("signal %d: draining %zu connections", signum,
              ws_connection_count());
     stop_started = ws_now_ms();
-    uv_timer_stop(&tick_timer);
     uv_timer_stop(&ready_timer);
-    ws_begin_shutdown();
+    ws_begin_drain();
     uv_timer_start(&stop_timer, on_stop_timer, 20, 20);
 }
 

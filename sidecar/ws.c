@@ -65,7 +65,7 @@ static struct {
     uv_timer_t sweep;
     bool sweep_started;
     size_t nconns;
-    bool shutting_down;
+    bool draining; /* SIGTERM: no new upgrades, clients told 1012 */
     bool destroying;
 } srv;
 
@@ -143,6 +143,14 @@ static void start_close(struct session *s, int code, const char *reason,
     if (drop)
         queue_clear(s);
     lws_callback_on_writable(s->wsi);
+}
+
+/* A drain (SIGTERM): the client is told 1012 "service restart" after what
+ * is queued, and its seat goes into grace as after a drop, so that it
+ * resumes on another sidecar with the same id. */
+static void drain_one(struct session *s)
+{
+    start_close(s, 1012, "service restart", HUB_END_GRACE, false);
 }
 
 /* Deadlines of one connection: close flush, join, pong, next ping. */
@@ -289,8 +297,7 @@ static int filter_upgrade(struct lws *wsi)
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
         strcmp(uri, "/ws") != 0)
         status = HTTP_STATUS_NOT_FOUND;
-    else if (srv.shutting_down ||
-             srv.nconns >= (size_t)srv.cfg->max_connections)
+    else if (srv.draining || srv.nconns >= (size_t)srv.cfg->max_connections)
         status = HTTP_STATUS_SERVICE_UNAVAILABLE;
     else if (!origin_allowed(wsi))
         status = HTTP_STATUS_FORBIDDEN;
@@ -301,39 +308,46 @@ static int filter_upgrade(struct lws *wsi)
         lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
         log_warn("refused origin=%s",
                  log_escape(esc, sizeof esc, origin, strlen(origin), 64));
-    } else if (status == HTTP_STATUS_SERVICE_UNAVAILABLE) {
+    } else if (status == HTTP_STATUS_SERVICE_UNAVAILABLE && !srv.draining) {
         log_warn("refused connection: %zu open", srv.nconns);
     }
     lws_return_http_status(wsi, status, NULL);
     return 1;
 }
 
-/* ---- plain HTTP: GET /healthz -------------------------------------- */
+/* ---- plain HTTP: GET /healthz ------------------------------------ */
+
+/* Answers status with body (headers and body written at once: lws keeps
+ * what the socket does not take and completes the transaction after it). */
+static int http_reply(struct lws *wsi, unsigned status, const char *type,
+                      const char *body, size_t len)
+{
+    unsigned char hbuf[LWS_PRE + 512];
+    unsigned char *start = hbuf + LWS_PRE, *p = start;
+    unsigned char *end = hbuf + sizeof hbuf - 1;
+    unsigned char *out = malloc(LWS_PRE + len + 1);
+    int rc = -1;
+
+    if (out == NULL)
+        return -1;
+    memcpy(out + LWS_PRE, body, len);
+    if (lws_add_http_common_headers(wsi, status, type, (lws_filepos_t)len, &p,
+                                    end) == 0 &&
+        lws_finalize_write_http_header(wsi, start, &p, end) == 0 &&
+        lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) == (int)len)
+        rc = lws_http_transaction_completed(wsi) ? -1 : 0;
+    free(out);
+    return rc;
+}
 
 static int on_http(struct lws *wsi, const char *uri)
 {
-    unsigned char buf[LWS_PRE + 256];
-    unsigned char *start = buf + LWS_PRE, *p = start;
-    unsigned char *end = buf + sizeof buf - 1;
-
-    if (strcmp(uri, "/healthz") != 0) {
-        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
-    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain", 3, &p,
-                                    end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    lws_callback_on_writable(wsi);
-    return 0;
-}
-
-static int on_http_writeable(struct lws *wsi)
-{
-    unsigned char buf[LWS_PRE + 8];
-    memcpy(buf + LWS_PRE, "ok\n", 3);
-    if (lws_write(wsi, buf + LWS_PRE, 3, LWS_WRITE_HTTP_FINAL) != 3)
-        return -1;
+    if (strcmp(uri, "/healthz") == 0)
+        return srv.draining
+                   ? http_reply(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                "text/plain", "draining\n", 9)
+                   : http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ok\n", 3);
+    lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -354,8 +368,8 @@ static void on_established(struct session *s, struct lws *wsi)
     if (srv.sessions != NULL)
         srv.sessions->prev = s;
     srv.sessions = s;
-    if (srv.shutting_down)
-        start_close(s, 1001, "server shutdown", HUB_END_LEAVE, true);
+    if (srv.draining)
+        drain_one(s);
 }
 
 /* A protocol violation: drops what is queued, ignores further input and
@@ -602,8 +616,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
         return filter_upgrade(wsi);
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, in ? (const char *)in : "");
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return on_http_writeable(wsi);
     case LWS_CALLBACK_ESTABLISHED:
         on_established(s, wsi);
         return 0;
@@ -623,9 +635,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_CLOSED:
         on_closed(s);
         return 0;
-    case LWS_CALLBACK_USER: /* ws_begin_shutdown, for each connection */
+    case LWS_CALLBACK_USER: /* ws_begin_drain, for each connection */
         if (s != NULL && s->wsi != NULL)
-            start_close(s, 1001, "server shutdown", HUB_END_LEAVE, true);
+            drain_one(s);
         return 0;
     default:
         return 0;
@@ -749,11 +761,11 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     return 0;
 }
 
-void ws_begin_shutdown(void)
+void ws_begin_drain(void)
 {
-    if (srv.ctx == NULL || srv.shutting_down)
+    if (srv.ctx == NULL || srv.draining)
         return;
-    srv.shutting_down = true;
+    srv.draining = true;
     /* The vhost holds its own copy of the protocols array. */
     struct lws_vhost *vh = lws_get_vhost_by_name(srv.ctx, "default");
     const struct lws_protocols *p =

@@ -23,8 +23,10 @@ extern const struct hub_ops ws_hub_ops;
 int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
              const struct ws_opts *opts);
 
-/* Sends close 1001 to every connection. */
-void ws_begin_shutdown(void);
+/* Starts a drain: every connection is closed with 1012 "service restart"
+ * after what is queued for it, its seat going into grace (HUB_END_GRACE);
+ * from now on websocket upgrades and GET /healthz answer 503. */
+void ws_begin_drain(void);
 
 /* Connections still open. */
 size_t ws_connection_count(void);

@@ -276,20 +276,26 @@ test('grace across sidecars: expiry is announced everywhere; a resume elsewhere 
     }
 });
 
-test('a sidecar stopped with SIGTERM says goodbye for its members: peer-left reason left elsewhere', async () => {
-    const c = await cluster(2);
+test('a sidecar stopped with SIGTERM drains: 1012, no peer-left while in grace, peer-left timeout after it, resumable elsewhere meanwhile', async () => {
+    const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '2000', HUDDLE_REDIS_REAPER_MS: '200' } });
     try {
         const room = uniqueRoom();
         const a = await c.client(0);
         const b = await c.client(1);
+        const d = await c.client(1);
         await a.join(room, 'Ann');
         const wb = await b.join(room, 'Bob');
-        await a.next('peer-joined');
+        const wd = await d.join(room, 'Dan');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
         const { code } = await c.scs[1].stop();
         assert.equal(code, 0);
-        assert.equal((await b.closed()).code, 1001);
-        const m = await a.next('peer-left');
-        assert.deepEqual([m.id, m.reason], [wb.id, 'left']);
+        assert.equal((await b.closed()).code, 1012);
+        assert.equal((await d.closed()).code, 1012);
+        const d2 = await c.client(0);
+        assert.equal((await d2.join(room, 'Dan', { resume: wd.resume })).id, wd.id);
+        const m = await a.next('peer-left', 15000);
+        assert.deepEqual([m.id, m.reason], [wb.id, 'timeout']);
+        await a.expectNone('peer-left', 500);
     } finally {
         await c.stop();
     }
