@@ -1,11 +1,18 @@
-# huddle images, all from Debian 12 (the same packages as `make run`):
-#   docker compose build     builds the targets fcgi, sidecar and nginx below
-# One build stage compiles both programs; each runtime stage holds one of
-# them and only the shared libraries it needs.
-FROM debian:12 AS build
-RUN apt-get update && apt-get install -y --no-install-recommends \
-        build-essential cmake pkg-config libfcgi-dev uuid-dev libcjson-dev \
-        libssl-dev libwebsockets-dev libuv1-dev libhiredis-dev \
+# huddle images, all from Debian 12 packages: one Dockerfile, one target per
+# service of docker-compose.yml (fcgi, sidecar, nginx, redis, coturn).
+#   docker compose build
+# The packages each image installs come from scripts/packages.txt (the list
+# scripts/deps.sh reads too), through scripts/packages.sh ROLE.
+# Every image runs as the unprivileged user huddle (uid 10001) and starts
+# through docker/entrypoint.sh, which reads secrets, makes the self-signed
+# certificate when none is mounted, and renders the configs.
+
+# ---- build: compiles huddle-fcgi and huddle-sidecar -----------------------
+FROM debian:12-slim AS build
+COPY scripts/packages.sh scripts/packages.txt /usr/local/share/huddle/scripts/
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        $(/usr/local/share/huddle/scripts/packages.sh build) \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -16,33 +23,83 @@ COPY tests/unit tests/unit
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     && cmake --build build -j"$(nproc)" --target huddle-fcgi huddle-sidecar
 
-FROM debian:12-slim AS fcgi
-RUN apt-get update && apt-get install -y --no-install-recommends \
-        libfcgi0ldbl libuuid1 \
+# ---- base: what every runtime image shares ------------------------------
+FROM debian:12-slim AS base
+COPY scripts/packages.sh scripts/packages.txt /usr/local/share/huddle/scripts/
+RUN groupadd --system --gid 10001 huddle \
+    && useradd --system --uid 10001 --gid huddle --no-create-home \
+        --home-dir /var/lib/huddle --shell /usr/sbin/nologin huddle \
+    && install -d -o huddle -g huddle -m 0700 /var/lib/huddle \
+        /var/lib/huddle/secrets /var/lib/huddle/tls \
+    && install -d -o huddle -g huddle -m 0750 /run/huddle
+COPY docker/entrypoint.sh /usr/local/bin/huddle-entrypoint
+COPY docker/healthcheck.sh /usr/local/bin/huddle-healthcheck
+ENTRYPOINT ["huddle-entrypoint"]
+
+# ---- fcgi: the room pages, on a unix socket shared with nginx ------------
+FROM base AS fcgi
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        $(/usr/local/share/huddle/scripts/packages.sh fcgi) \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/fcgi/huddle-fcgi /usr/local/bin/huddle-fcgi
-COPY views /srv/huddle/views
-ENV HUDDLE_FCGI_LISTEN=0.0.0.0:9000 HUDDLE_VIEWS_DIR=/srv/huddle/views
-USER nobody
-EXPOSE 9000
-CMD ["huddle-fcgi"]
+COPY views /usr/local/share/huddle/views
+ENV HUDDLE_FCGI_LISTEN=/run/huddle/fcgi.sock \
+    HUDDLE_VIEWS_DIR=/usr/local/share/huddle/views
+USER huddle
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
+    CMD ["huddle-healthcheck", "fcgi"]
+CMD ["fcgi"]
 
-FROM debian:12-slim AS sidecar
-RUN apt-get update && apt-get install -y --no-install-recommends \
-        libwebsockets17 libwebsockets-evlib-uv libuv1 libhiredis0.14 \
-        libcjson1 libssl3 \
+# ---- sidecar: websocket signalling, scalable -----------------------------
+FROM base AS sidecar
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        $(/usr/local/share/huddle/scripts/packages.sh sidecar) \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/sidecar/huddle-sidecar /usr/local/bin/huddle-sidecar
 ENV HUDDLE_LISTEN=0.0.0.0:8081
-USER nobody
+USER huddle
 EXPOSE 8081
-CMD ["huddle-sidecar"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
+    CMD ["huddle-healthcheck", "sidecar"]
+CMD ["sidecar"]
 
-FROM debian:12-slim AS nginx
-RUN apt-get update && apt-get install -y --no-install-recommends nginx-light \
+# ---- nginx: TLS, static files, the proxy to fcgi and the sidecars --------
+FROM base AS nginx
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        $(/usr/local/share/huddle/scripts/packages.sh nginx) \
     && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/*
-COPY public /srv/huddle/public
-COPY nginx/huddle-locations.conf /etc/nginx/huddle-locations.conf
-COPY nginx/docker.conf /etc/nginx/nginx.conf
-EXPOSE 8080
-CMD ["nginx", "-e", "stderr", "-c", "/etc/nginx/nginx.conf"]
+COPY public /usr/local/share/huddle/public
+COPY nginx /usr/local/share/huddle/nginx
+COPY scripts/render-nginx.sh /usr/local/share/huddle/scripts/
+USER huddle
+EXPOSE 8080 8443
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
+    CMD ["huddle-healthcheck", "nginx"]
+CMD ["nginx"]
+
+# ---- redis: shared rooms between sidecars, password on, not published ----
+FROM base AS redis
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        $(/usr/local/share/huddle/scripts/packages.sh redis) \
+    && rm -rf /var/lib/apt/lists/*
+USER huddle
+EXPOSE 6379
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
+    CMD ["huddle-healthcheck", "redis"]
+CMD ["redis"]
+
+# ---- coturn: TURN relay with short-lived credentials ---------------------
+FROM base AS coturn
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        $(/usr/local/share/huddle/scripts/packages.sh coturn) \
+    && rm -rf /var/lib/apt/lists/*
+COPY scripts/render-coturn.sh /usr/local/share/huddle/scripts/
+USER huddle
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
+    CMD ["huddle-healthcheck", "coturn"]
+CMD ["coturn"]

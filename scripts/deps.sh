@@ -2,22 +2,24 @@
 # Installs what huddle needs on Debian 12, and nothing it already has.
 #   scripts/deps.sh run    build + run: compiler, libraries, nginx, redis
 #   scripts/deps.sh test   the above plus what the tests and benchmarks use:
-#                          chromium, wrk, valgrind, curl, and npm packages
+#                          coturn, chromium, wrk, valgrind, curl, Docker
+#                          (docker.io, docker-compose, debootstrap), npm packages
+# The package names come from scripts/packages.txt, the list the Dockerfile
+# reads too.
 # Needs root for apt-get (the README's commands run as root). Safe to repeat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-run}
 
-run_pkgs=(build-essential cmake pkg-config
-          libfcgi-dev libfcgi-bin uuid-dev libcjson-dev libssl-dev
-          libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
-          nginx-light redis-server)
-test_pkgs=(chromium wrk valgrind curl docker-compose)
-
-pkgs=("${run_pkgs[@]}")
+case $mode in
+run) roles=(build fcgi sidecar nginx redis local) ;;
+test) roles=(build fcgi sidecar nginx redis local coturn test) ;;
+*) echo "usage: deps.sh run|test" >&2; exit 2 ;;
+esac
+list=$(scripts/packages.sh "${roles[@]}")
+read -r -a pkgs <<<"$list"
 if [ "$mode" = test ]; then
-    pkgs+=("${test_pkgs[@]}")
     # Node.js may come from Debian or elsewhere; only install it if absent.
     command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 fi
@@ -40,7 +42,7 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
     # Debian starts the services it installs; huddle runs its own copies on
     # its own ports, so stop the system-wide ones we just brought in.
-    for svc in nginx redis-server; do
+    for svc in nginx redis-server coturn; do
         service "$svc" stop >/dev/null 2>&1 || true
     done
 fi
