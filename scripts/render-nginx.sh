@@ -21,8 +21,11 @@
 #                       (e.g. "max-age=31536000"); unset: none. Only with a
 #                       certificate browsers trust: HSTS over a self-signed
 #                       one locks people out.
+#   NGINX_ACME_ROOT     a directory served at /.well-known/acme-challenge/
+#                       over plain http, for certbot --webroot; unset: none
 #   With TLS, plain http answers 301 to https://host[:port]/uri, except
-#   /healthz and requests whose Host is localhost, 127.x.y.z or [::1].
+#   /healthz, the ACME challenges, and requests whose Host is localhost,
+#   127.x.y.z or [::1].
 #
 # Upstreams:
 #   FCGI_ADDR           huddle-fcgi: "unix:/path/fcgi.sock" or "host:port"
@@ -44,6 +47,10 @@
 #   NGINX_WS_CONN_PER_ADDR   websockets open at once (256)
 #   NGINX_WS_RATE_PER_ADDR   upgrade rate, "Nr/s" or "Nr/m" (5r/s)
 #   NGINX_WS_BURST_PER_ADDR  upgrades above the rate let through at once (100)
+#
+#   NGINX_REAL_IP_FROM  address(es)/CIDRs of a proxy in front of nginx
+#                       whose X-Forwarded-For is trusted for the client
+#                       address (else every client counts as that proxy)
 #
 # Process:
 #   NGINX_USER          worker user when started as root (default: the user
@@ -72,8 +79,10 @@ out=${1:?usage: render-nginx.sh OUTDIR}
 https_listen=${NGINX_HTTPS_LISTEN:-}
 sidecars=${SIDECAR_ADDRS:-}
 resolve=${SIDECAR_RESOLVE:-}
+real_ip_from=${NGINX_REAL_IP_FROM:-}
 snippets=${HUDDLE_NGINX_DIR:-$top/nginx}
 case $PUBLIC_DIR in /*) ;; *) die "PUBLIC_DIR must be absolute" ;; esac
+case ${NGINX_ACME_ROOT:-/} in /*) ;; *) die "NGINX_ACME_ROOT must be absolute" ;; esac
 [ -n "${NGINX_LISTEN// /}${https_listen// /}" ] || die "NGINX_LISTEN and NGINX_HTTPS_LISTEN are both empty"
 if [ -n "$resolve" ]; then
     [ -z "${sidecars// /}" ] || die "set SIDECAR_ADDRS or SIDECAR_RESOLVE, not both"
@@ -182,6 +191,13 @@ fi
     echo "    server_tokens off;"
     echo "    keepalive_timeout 65s;"
     echo "    keepalive_requests 100000;"
+    for a in $real_ip_from; do
+        echo "    set_real_ip_from $a;"
+    done
+    if [ -n "${real_ip_from// /}" ]; then
+        echo "    real_ip_header X-Forwarded-For;"
+        echo "    real_ip_recursive on;"
+    fi
     echo "    include $out/huddle-http.conf;"
     if ((keepalive > 0)); then
         echo "    upstream huddle_fcgi { server $FCGI_ADDR; keepalive $keepalive; }"
@@ -213,6 +229,7 @@ fi
         echo "    map \"\$scheme \$huddle_loopback \$uri\" \$huddle_to_https {"
         echo "        default 0;"
         echo "        \"http 0 /healthz\" 0;"
+        echo "        \"~^http 0 /\\.well-known/acme-challenge/\" 0;"
         echo "        \"~^http 0 \" 1;"
         echo "    }"
         if [ -n "${NGINX_HSTS:-}" ]; then
@@ -240,6 +257,12 @@ fi
         if [ -n "${NGINX_HSTS:-}" ]; then
             echo "        add_header Strict-Transport-Security \$huddle_hsts always;"
         fi
+    fi
+    if [ -n "${NGINX_ACME_ROOT:-}" ]; then
+        echo "        location ^~ /.well-known/acme-challenge/ {"
+        echo "            root $NGINX_ACME_ROOT;"
+        echo "            default_type text/plain;"
+        echo "        }"
     fi
     echo "        set \$huddle_public $PUBLIC_DIR;"
     echo "        set \$huddle_sidecar ${resolve:-huddle_sidecar};"

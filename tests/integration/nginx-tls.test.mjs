@@ -156,9 +156,19 @@ test('/metrics is never proxied: 404 over http and https, whatever the spelling'
     }
 });
 
-test('HTTPS_PUBLIC_PORT=443 leaves the port out; NGINX_HSTS adds HSTS to https answers only', async () => {
-    const n = await startTlsNginx(fcgi, sidecar, { HTTPS_PUBLIC_PORT: '443', NGINX_HSTS: 'max-age=300' });
+test('HTTPS_PUBLIC_PORT=443 leaves the port out; NGINX_HSTS adds HSTS to https answers only; ACME challenges over http', async () => {
+    const acme = tmpDir('acme');
+    fs.mkdirSync(path.join(acme, '.well-known', 'acme-challenge'), { recursive: true });
+    fs.writeFileSync(path.join(acme, '.well-known', 'acme-challenge', 'tok-123'), 'tok-123.thumb');
+    const n = await startTlsNginx(fcgi, sidecar, {
+        HTTPS_PUBLIC_PORT: '443', NGINX_HSTS: 'max-age=300', NGINX_ACME_ROOT: acme,
+    });
     try {
+        const challenge = await get(n.url, { path: '/.well-known/acme-challenge/tok-123', host: 'meet.example.org' });
+        assert.equal(challenge.status, 200);
+        assert.equal(challenge.body, 'tok-123.thumb');
+        const other = await get(n.url, { path: '/.well-known/other', host: 'meet.example.org' });
+        assert.equal(other.status, 301);
         const r = await get(n.url, { path: '/a?b', host: 'meet.example.org' });
         assert.equal(r.status, 301);
         assert.equal(r.headers.location, 'https://meet.example.org/a?b');
