@@ -50,10 +50,12 @@ tls() {
     local t host=${HUDDLE_PUBLIC_HOST:-}
     if [ ! -s "$cert" ] && mkdir "$tlsdir/.lock" 2>/dev/null; then
         local san="DNS:localhost,IP:127.0.0.1,IP:::1"
-        if [[ $host =~ ^[0-9.]+$ || $host == *:* ]]; then
-            san+=",IP:${host//[\[\]]/}"
-        elif [ -n "$host" ]; then
-            san+=",DNS:$host"
+        if [[ -n $host && ! $host =~ ^(localhost|127\.0\.0\.1|::1|\[::1\])$ ]]; then
+            if [[ $host =~ ^[0-9.]+$ || $host == *:* ]]; then
+                san+=",IP:${host//[\[\]]/}"
+            else
+                san+=",DNS:$host"
+            fi
         fi
         say "no certificate in $certs: making a self-signed one for ${host:-localhost} ($san)"
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -107,6 +109,7 @@ nginx)
         FCGI_ADDR=unix:/run/huddle/fcgi.sock \
         SIDECAR_RESOLVE=${HUDDLE_SIDECAR_ADDR:-sidecar:8081} NGINX_RESOLVER=127.0.0.11 \
         PUBLIC_DIR=$share/public NGINX_ACCESS_LOG=${HUDDLE_ACCESS_LOG:-stdout} \
+        NGINX_ACME_ROOT=/var/lib/huddle/acme NGINX_HSTS=${HUDDLE_HSTS:-} \
         NGINX_PID=/tmp/nginx/nginx.pid NGINX_WORKERS=${HUDDLE_NGINX_WORKERS:-2} \
         "$share/scripts/render-nginx.sh" /tmp/nginx || die "cannot render the nginx config"
     exec nginx -e stderr -p /tmp/nginx -c /tmp/nginx/nginx.conf
@@ -135,6 +138,7 @@ coturn)
         TURN_PORT=${HUDDLE_TURN_PORT:-3478} TURNS_PORT=${HUDDLE_TURNS_PORT:-5349} \
         TURN_LISTEN_IP=${HUDDLE_TURN_LISTEN_IP:-} TURN_EXTERNAL_IP=${HUDDLE_TURN_EXTERNAL_IP:-} \
         TURN_MIN_PORT=${HUDDLE_TURN_MIN_PORT:-49160} TURN_MAX_PORT=${HUDDLE_TURN_MAX_PORT:-49200} \
+        TURN_ALLOW_LOOPBACK=${HUDDLE_TURN_ALLOW_LOOPBACK:-} \
         TURN_CERT=$cert TURN_KEY=$key TURN_PIDFILE=/tmp/turnserver.pid \
         "$share/scripts/render-coturn.sh" /tmp/turnserver.conf || die "cannot render the coturn config"
     exec turnserver -c /tmp/turnserver.conf

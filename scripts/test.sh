@@ -3,6 +3,8 @@
 #   unit         ctest in the sanitizer build (build-asan/)
 #   integration  node:test, real nginx / fcgi / sidecars / redis-server
 #   e2e          node:test + playwright-core driving Debian's chromium
+#   docker       docker-compose.yml built and run on a real Docker engine
+#                (tests/docker/; a private dockerd when none answers)
 # The integration and browser tests run the sanitizer build's binaries, so a
 # leak or memory error in a server fails the test that caused it.
 # Options: TESTS="tests/integration/fcgi.test.mjs ..." runs only those files.
@@ -29,22 +31,33 @@ else
     failed=$((failed + 1))
 fi
 
-files=${TESTS:-$(ls tests/integration/*.test.mjs tests/e2e/*.test.mjs 2>/dev/null)}
-if [ -n "$files" ]; then
-    echo "== integration and browser tests (node:test)"
-    node_log=tests/artifacts/node-test.log
-    # shellcheck disable=SC2086
-    node --test --test-reporter=spec $files 2>&1 | tee "$node_log"
-    np=$(grep -E "^ℹ pass [0-9]+" "$node_log" | tail -n 1 | awk '{print $3}')
-    nf=$(grep -E "^ℹ fail [0-9]+" "$node_log" | tail -n 1 | awk '{print $3}')
-    nc=$(grep -E "^ℹ cancelled [0-9]+" "$node_log" | tail -n 1 | awk '{print $3}')
+# node_tests LABEL FILES...: runs node:test files, adds their counts.
+node_tests() {
+    local label=$1 log np nf nc
+    shift
+    echo "== $label (node:test)"
+    log=tests/artifacts/node-test-${label%% *}.log
+    node --test --test-reporter=spec "$@" 2>&1 | tee "$log"
+    np=$(grep -E "^ℹ pass [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
+    nf=$(grep -E "^ℹ fail [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
+    nc=$(grep -E "^ℹ cancelled [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
     if [ -z "$np" ]; then
-        echo "node:test produced no summary (see $node_log)"
+        echo "node:test produced no summary (see $log)"
         failed=$((failed + 1))
     else
         passed=$((passed + np))
         failed=$((failed + ${nf:-0} + ${nc:-0}))
     fi
+}
+
+if [ -n "${TESTS:-}" ]; then
+    # shellcheck disable=SC2086 # a list of paths
+    node_tests "selected tests" $TESTS
+else
+    node_tests "integration and browser tests" tests/integration/*.test.mjs tests/e2e/*.test.mjs
+    # The compose stack on a real Docker engine: its own step, since it
+    # builds images (minutes on a new machine, seconds once cached).
+    node_tests "docker compose" tests/docker/*.test.mjs
 fi
 
 echo

@@ -42,12 +42,13 @@ export async function launch({ fakeUi = true, args = [] } = {}) {
 /**
  * A person on the room page at url, in a fresh context. Options:
  * deny (camera and microphone refused), viewport ({width, height}),
- * init (a function run in the page before its own scripts).
+ * init (a function run in the page before its own scripts), context (more
+ * playwright context options, e.g. { ignoreHTTPSErrors: true }).
  * Returns { page, context, name, join(), errors(), close() }.
  */
-export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 }, init } = {}) {
+export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 }, init, context: contextOptions = {} } = {}) {
     const origin = new URL(url).origin;
-    const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+    const context = await browser.newContext({ viewport, deviceScaleFactor: 1, ...contextOptions });
     try {
         await context.grantPermissions(deny ? [] : ['camera', 'microphone'], { origin });
     } catch {

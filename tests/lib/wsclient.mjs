@@ -192,13 +192,14 @@ export class Client {
 
 /**
  * Opens a websocket to url. Options: origin, protocols (array), headers,
- * autoPong (default true). Resolves with a Client once open; rejects with
- * err.status set when the server answers the upgrade with an HTTP status.
+ * autoPong (default true), ca (PEM to trust for wss:// URLs). Resolves with
+ * a Client once open; rejects with err.status set when the server answers
+ * the upgrade with an HTTP status.
  */
-export function connect(url, { origin, protocols, headers, autoPong = true, timeoutMs = 15000 } = {}) {
+export function connect(url, { origin, protocols, headers, autoPong = true, timeoutMs = 15000, ca } = {}) {
     return new Promise((resolve, reject) => {
         const ws = new WebSocket(url, protocols, {
-            origin, headers, autoPong, perMessageDeflate: false, handshakeTimeout: timeoutMs,
+            origin, headers, autoPong, perMessageDeflate: false, handshakeTimeout: timeoutMs, ca,
         });
         const client = new Client(ws);
         ws.once('open', () => resolve(client));

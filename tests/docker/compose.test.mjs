@@ -1,0 +1,405 @@
+// docker-compose.yml for real: the images are built from the Dockerfile on a
+// real Docker engine (a private dockerd when none answers, see
+// scripts/docker-engine.sh; debian:12-slim made by scripts/docker-base-image.sh
+// when no registry can be reached), the stack runs with two sidecars, and
+// everything is checked from outside, as a person's browser or an attacker
+// would see it: http -> https, the room page and wss with the self-signed
+// certificate, the protocol across both sidecars, Redis behind its password,
+// /metrics not public, a third replica reached without touching nginx, a
+// drained replica whose clients resume elsewhere unnoticed, a rolling
+// recreate of every sidecar, and two Chromium participants over https
+// relayed by the stack's own coturn.
+//
+// The stack publishes only on 127.0.0.1 (HUDDLE_BIND) on free ports; coturn
+// (host network) listens on 127.0.0.1 only. `down -v` removes containers,
+// network and volumes at the end; the built images stay as a cache.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import https from 'node:https';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launch, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+import { ROOT, freePort, sleep } from '../lib/stack.mjs';
+import { connect, uniqueRoom } from '../lib/wsclient.mjs';
+
+const project = `huddletest${process.pid}`;
+const env = { ...process.env };
+let dockerdPid = null;
+let ports;
+let ca; // the stack's self-signed certificate (PEM)
+const clients = [];
+
+/** Runs a command; resolves stdout, rejects with its output on failure. */
+function run(cmd, args, { timeoutMs = 120000 } = {}) {
+    return new Promise((resolve, reject) => {
+        execFile(cmd, args, { env, cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+            if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr.slice(-4000)}`));
+            else resolve(stdout);
+        });
+    });
+}
+
+const compose = (args, opts) => run('docker-compose', ['-p', project, '-f', path.join(ROOT, 'docker-compose.yml'), ...args], opts);
+const docker = (args, opts) => run('docker', args, opts);
+
+/** Container ids of a service, in replica order. */
+async function containers(service) {
+    const out = await compose(['ps', '-q', service]);
+    return out.split('\n').filter(Boolean);
+}
+
+/** An HTTP request from inside container id to its own port (bash only). */
+async function inside(id, port, urlPath) {
+    const script = `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${urlPath} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && cat <&3`;
+    return docker(['exec', id, 'bash', '-c', script]);
+}
+
+/** One metric's value from a sidecar's /metrics (0 when absent). */
+async function metric(id, name) {
+    const text = await inside(id, 8081, '/metrics');
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** GET over http or https on 127.0.0.1 with a given Host; resolves {status, headers, body}. */
+function get(scheme, port, urlPath, host = 'localhost') {
+    const mod = scheme === 'https' ? https : http;
+    return new Promise((resolve, reject) => {
+        const req = mod.request({
+            host: '127.0.0.1', port, path: urlPath, method: 'GET', headers: { Host: host },
+            ca, servername: 'localhost',
+        }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => { body += d; });
+            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.setTimeout(10000, () => req.destroy(new Error(`GET ${urlPath}: no answer`)));
+        req.end();
+    });
+}
+
+const wssUrl = () => `wss://localhost:${ports.https}/ws`;
+const wsOrigin = () => `https://localhost:${ports.https}`;
+
+async function wssClient() {
+    const c = await connect(wssUrl(), { ca, origin: wsOrigin(), protocols: ['huddle.v1'] });
+    clients.push(c);
+    return c;
+}
+
+/**
+ * A member that behaves like the page on a drain: when its socket closes
+ * with 1012 it reconnects through nginx and joins with its resume token,
+ * retrying for up to 15 s. conn is the live Client; log every message seen
+ * on any of its connections; resumes counts successful resumes.
+ */
+async function member(room, name) {
+    const m = { name, log: [], resumes: 0, closes: [], conn: null, id: null, token: null };
+    const attach = (c) => {
+        m.conn = c;
+        c.ws.on('message', (d) => { try { m.log.push(JSON.parse(d.toString())); } catch { /* not JSON */ } });
+        c.closedPromise.then((info) => {
+            if (m.conn !== c || m.stopped) return;
+            m.closes.push(info.code);
+            if (info.code === 1012) m.resuming = resume();
+        });
+    };
+    const resume = async () => {
+        const deadline = Date.now() + 15000;
+        for (let i = 0; Date.now() < deadline; i++) {
+            try {
+                const c = await wssClient();
+                attach(c);
+                const w = await c.join(room, name, { resume: m.token });
+                assert.equal(w.id, m.id, `${name} resumed under a new id`);
+                m.token = w.resume;
+                m.resumes++;
+                return;
+            } catch (err) {
+                m.lastError = err;
+                await sleep(Math.min(2000, 200 * 2 ** i));
+            }
+        }
+        throw new Error(`${name} did not resume: ${m.lastError}`);
+    };
+    const c = await wssClient();
+    attach(c);
+    const w = await c.join(room, name);
+    m.id = w.id;
+    m.token = w.resume;
+    return m;
+}
+
+before(async () => {
+    const engine = execFileSync(path.join(ROOT, 'scripts/docker-engine.sh'), ['start'], { env, encoding: 'utf8' });
+    for (const line of engine.split('\n')) {
+        const [k, v] = line.split('=');
+        if (k === 'DOCKER_HOST') env.DOCKER_HOST = v;
+        if (k === 'DOCKERD_PID') dockerdPid = Number(v);
+    }
+    await run(path.join(ROOT, 'scripts/docker-base-image.sh'), [], { timeoutMs: 600000 });
+    ports = { http: await freePort(), https: await freePort(), turn: await freePort(), turns: await freePort() };
+    // Containers cannot raise nofile above the engine's own hard limit.
+    const hard = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }));
+    Object.assign(env, {
+        HUDDLE_NOFILE: String(Number.isFinite(hard) ? Math.min(hard, 65536) : 65536),
+        HUDDLE_BIND: '127.0.0.1',
+        HUDDLE_PORT: String(ports.http),
+        HUDDLE_HTTPS_PORT: String(ports.https),
+        HUDDLE_PUBLIC_HOST: '127.0.0.1',
+        HUDDLE_ALLOWED_ORIGINS: `${wsOrigin()},https://127.0.0.1:${ports.https}`,
+        HUDDLE_TURN_PORT: String(ports.turn),
+        HUDDLE_TURNS_PORT: String(ports.turns),
+        HUDDLE_TURN_LISTEN_IP: '127.0.0.1',
+        // Test only: both browsers relay through 127.0.0.1, a loopback peer.
+        HUDDLE_TURN_ALLOW_LOOPBACK: '1',
+    });
+    await compose(['build', '-q'], { timeoutMs: 1200000 });
+    await compose(['up', '-d', '--scale', 'sidecar=2'], { timeoutMs: 300000 });
+    const deadline = Date.now() + 90000;
+    for (;;) {
+        const r = await get('http', ports.http, '/healthz').catch((e) => ({ status: 0, body: String(e) }));
+        if (r.status === 200) break;
+        if (Date.now() > deadline) throw new Error(`the stack did not come up: ${r.status} ${r.body}\n${await compose(['logs', '--tail', '50']).catch(String)}`);
+        await sleep(500);
+    }
+    const [nginx] = await containers('nginx');
+    ca = await docker(['exec', nginx, 'cat', '/var/lib/huddle/tls/fullchain.pem']);
+    // Wait until both sidecars answer (their healthz) before the tests spread clients.
+    for (const id of await containers('sidecar')) {
+        for (let t = 0; !(await inside(id, 8081, '/healthz').catch(() => '')).includes(' 200 '); t++) {
+            if (t > 100) throw new Error(`sidecar ${id} never became healthy`);
+            await sleep(200);
+        }
+    }
+});
+
+after(async () => {
+    for (const c of clients) c.terminate();
+    if (ports) {
+        await compose(['logs', '--no-color', '--tail', '200'])
+            .then((logs) => { process.stdout.write(`# compose logs (tail)\n${logs.replace(/^/gm, '# ')}\n`); })
+            .catch(() => {});
+        await compose(['down', '-v', '--remove-orphans', '-t', '5'], { timeoutMs: 180000 }).catch((e) => console.error(e.message));
+    }
+    if (dockerdPid) execFileSync(path.join(ROOT, 'scripts/docker-engine.sh'), ['stop', String(dockerdPid)], { env });
+});
+
+test('every service runs as the unprivileged huddle user, healthy, with nofile raised', async () => {
+    for (const service of ['nginx', 'fcgi', 'sidecar', 'redis', 'coturn']) {
+        const ids = await containers(service);
+        assert.ok(ids.length > 0, `${service} has no container`);
+        for (const id of ids) {
+            // Every process of the container, seen from the host (uid 10001 = huddle).
+            const uids = (await docker(['top', id, '-eo', 'uid'])).split('\n').slice(1).filter(Boolean);
+            assert.ok(uids.length > 0);
+            for (const u of uids) assert.equal(u.trim(), '10001', `${service} runs a process as uid ${u}`);
+            assert.equal((await docker(['exec', id, 'bash', '-c', 'ulimit -n'])).trim(), env.HUDDLE_NOFILE, `${service} nofile`);
+            const policy = (await docker(['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', id])).trim();
+            assert.equal(policy, 'unless-stopped', `${service} restart policy`);
+        }
+    }
+    // Health: docker's own verdict, once each service had time to be checked.
+    const deadline = Date.now() + 60000;
+    for (;;) {
+        const states = [];
+        for (const service of ['nginx', 'fcgi', 'sidecar', 'redis', 'coturn']) {
+            for (const id of await containers(service)) {
+                states.push(`${service}:${(await docker(['inspect', '-f', '{{.State.Health.Status}}', id])).trim()}`);
+            }
+        }
+        if (states.every((s) => s.endsWith(':healthy'))) break;
+        if (Date.now() > deadline) assert.fail(`not all healthy: ${states.join(' ')}`);
+        await sleep(1000);
+    }
+});
+
+test('plain http redirects to https for a real host name and stays http for localhost', async () => {
+    const far = await get('http', ports.http, '/team-standup?x=1', 'meet.example.test');
+    assert.equal(far.status, 301);
+    assert.equal(far.headers.location, `https://meet.example.test:${ports.https}/team-standup?x=1`);
+    const near = await get('http', ports.http, '/', 'localhost');
+    assert.equal(near.status, 302);
+    assert.match(near.headers.location, /^\/[0-9a-f-]{36}$/);
+});
+
+test('the room page over https with the self-signed certificate, security headers on', async () => {
+    const r = await get('https', ports.https, '/team-standup');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /team-standup/);
+    assert.match(r.headers['content-security-policy'], /default-src 'none'/);
+    assert.equal(r.headers['cache-control'], 'no-store');
+    const asset = await get('https', ports.https, '/assets/app.js');
+    assert.equal(asset.status, 200);
+});
+
+test('/metrics is never public, over http or https', async () => {
+    for (const [scheme, port] of [['http', ports.http], ['https', ports.https]]) {
+        const r = await get(scheme, port, '/metrics');
+        assert.equal(r.status, 404, `${scheme} /metrics answered ${r.status}`);
+        assert.doesNotMatch(r.body, /huddle_sidecar_/);
+    }
+    // ...while each sidecar serves it inside the network.
+    const [id] = await containers('sidecar');
+    assert.match(await inside(id, 8081, '/metrics'), /^huddle_sidecar_\w+ /m);
+});
+
+test('Redis refuses a client without the password and is not published', async () => {
+    const [redis] = await containers('redis');
+    const [sidecar] = await containers('sidecar');
+    const answer = await docker(['exec', sidecar, 'bash', '-c',
+        "exec 3<>/dev/tcp/redis/6379 && printf 'PING\\r\\n' >&3 && read -r -t 5 line <&3 && echo \"$line\""]);
+    assert.match(answer, /^-NOAUTH/);
+    assert.equal((await docker(['port', redis])).trim(), '');
+    const pw = (await docker(['exec', redis, 'cat', '/var/lib/huddle/secrets/redis-password'])).trim();
+    assert.match(pw, /^[0-9a-f]{64}$/);
+    const authed = await docker(['exec', '-e', `REDISCLI_AUTH=${pw}`, redis, 'redis-cli', 'ping']);
+    assert.equal(authed.trim(), 'PONG');
+});
+
+test('the protocol over wss with members on both sidecars: presence, chat, signal, state, TURN', async () => {
+    const room = uniqueRoom('compose');
+    const people = [];
+    for (let i = 0; i < 6; i++) people.push(await wssClient());
+    const welcomes = [];
+    for (let i = 0; i < people.length; i++) welcomes.push(await people[i].join(room, `p${i}`));
+    assert.equal(welcomes.at(-1).peers.length, 5);
+    for (let i = 0; i < people.length - 1; i++) {
+        for (let j = i + 1; j < people.length; j++) {
+            await people[i].next((m) => m.type === 'peer-joined' && m.peer.id === welcomes[j].id);
+        }
+    }
+    // Spread: both sidecars hold some of them (least connections over DNS).
+    const counts = [];
+    for (const id of await containers('sidecar')) counts.push(await metric(id, 'huddle_sidecar_peers'));
+    assert.equal(counts.reduce((a, b) => a + b, 0) >= 6, true, `peers per sidecar: ${counts}`);
+    assert.ok(counts.every((n) => n > 0), `a sidecar holds nobody: ${counts}`);
+
+    people[0].send({ type: 'chat', text: 'hello everyone' });
+    for (const p of people) assert.equal((await p.next('chat')).text, 'hello everyone');
+    for (let j = 1; j < people.length; j++) {
+        people[0].send({ type: 'signal', to: welcomes[j].id, data: { n: j } });
+        const s = await people[j].next('signal');
+        assert.deepEqual([s.from, s.data], [welcomes[0].id, { n: j }]);
+    }
+    people[5].send({ type: 'state', audio: false, hand: true });
+    for (const p of people.slice(0, 5)) {
+        const s = await p.next('peer-state');
+        assert.equal(s.peer.hand, true);
+    }
+    const ice = welcomes[0].iceServers.flatMap((s) => [].concat(s.urls).map((u) => ({ u, s })));
+    const turn = ice.find(({ u }) => u === `turn:127.0.0.1:${ports.turn}?transport=udp`);
+    assert.ok(turn, `no TURN url for the public host: ${JSON.stringify(welcomes[0].iceServers)}`);
+    assert.match(turn.s.username, new RegExp(`^\\d+:${welcomes[0].id}$`));
+    assert.ok(ice.some(({ u }) => u === `turns:127.0.0.1:${ports.turns}?transport=tcp`));
+    for (const p of people) p.terminate();
+});
+
+test('a third replica gets connections within seconds, nginx untouched', async () => {
+    const [nginx] = await containers('nginx');
+    const started = (await docker(['inspect', '-f', '{{.State.StartedAt}}', nginx])).trim();
+    await compose(['up', '-d', '--no-recreate', '--scale', 'sidecar=3'], { timeoutMs: 120000 });
+    const ids = await containers('sidecar');
+    assert.equal(ids.length, 3);
+    const newest = [];
+    for (const id of ids) newest.push([(await docker(['inspect', '-f', '{{.Created}}', id])).trim(), id]);
+    newest.sort();
+    const fresh = newest.at(-1)[1];
+    const room = uniqueRoom('scale');
+    const deadline = Date.now() + 30000;
+    let n = 0;
+    while ((await metric(fresh, 'huddle_sidecar_connections')) === 0) {
+        assert.ok(Date.now() < deadline, `the new replica got no connection in 30 s (${n} tried)`);
+        const c = await wssClient();
+        await c.join(room, `s${n++}`);
+        await sleep(200);
+    }
+    assert.equal((await docker(['inspect', '-f', '{{.State.StartedAt}}', nginx])).trim(), started, 'nginx was restarted');
+    for (const c of clients.splice(0)) c.terminate();
+});
+
+/** Waits for every member's pending resume; returns the messages all saw. */
+async function settle(members) {
+    for (const m of members) if (m.resuming) await m.resuming;
+    // One chat through everyone proves the room works again after the drain.
+    members[0].conn.send({ type: 'chat', text: 'still here' });
+    for (const m of members) await m.conn.next((x) => x.type === 'chat' && x.text === 'still here', 10000);
+    return members.flatMap((m) => m.log.map((x) => ({ ...x, seenBy: m.name })));
+}
+
+test('draining a replica: its members are closed 1012 and resume elsewhere, nobody sees a leave', async () => {
+    const room = uniqueRoom('drain');
+    const members = [];
+    for (let i = 0; i < 9; i++) members.push(await member(room, `d${i}`));
+    // The replica with the most members of this room is stopped (SIGTERM).
+    let victim = null;
+    let most = 0;
+    for (const id of await containers('sidecar')) {
+        const n = await metric(id, 'huddle_sidecar_peers');
+        if (n > most) [victim, most] = [id, n];
+    }
+    assert.ok(most > 0);
+    await docker(['stop', '-t', '10', victim], { timeoutMs: 60000 });
+    const seen = await settle(members);
+    const drained = members.filter((m) => m.closes.includes(1012));
+    assert.ok(drained.length > 0, 'nobody was on the stopped replica');
+    for (const m of drained) assert.equal(m.resumes, 1, `${m.name} resumed ${m.resumes} times`);
+    const noise = seen.filter((x) => x.type === 'peer-left' || x.type === 'peer-joined');
+    assert.deepEqual(noise, [], 'someone saw a leave or a join during the drain');
+    for (const m of members) { m.stopped = true; m.conn.terminate(); }
+    await compose(['up', '-d', '--no-recreate', '--scale', 'sidecar=2'], { timeoutMs: 120000 });
+});
+
+test('a rolling recreate of every sidecar (an upgrade) loses no meeting', async () => {
+    const room = uniqueRoom('upgrade');
+    const members = [];
+    for (let i = 0; i < 6; i++) members.push(await member(room, `u${i}`));
+    const before = await containers('sidecar');
+    await compose(['up', '-d', '--no-deps', '--force-recreate', '--scale', 'sidecar=2', 'sidecar'], { timeoutMs: 180000 });
+    const now = await containers('sidecar');
+    assert.equal(now.filter((id) => before.includes(id)).length, 0, 'a sidecar was not recreated');
+    const seen = await settle(members);
+    for (const m of members) assert.equal(m.resumes, 1, `${m.name} resumed ${m.resumes} times (closes ${m.closes})`);
+    const noise = seen.filter((x) => x.type === 'peer-left' || x.type === 'peer-joined');
+    assert.deepEqual(noise, [], 'someone saw a leave or a join during the upgrade');
+    for (const m of members) { m.stopped = true; m.conn.terminate(); }
+});
+
+test('two Chromium participants over https, relayed by the stack\'s coturn, see each other', async () => {
+    const browser = await launch();
+    try {
+        const url = `https://localhost:${ports.https}/${uniqueRoom('browser')}`;
+        // Test-only: relay every candidate through TURN, so video flowing
+        // proves coturn accepts the sidecar's credentials (generated secret).
+        const opts = {
+            context: { ignoreHTTPSErrors: true },
+            init: () => localStorage.setItem('huddle.iceTransportPolicy', 'relay'),
+        };
+        const ann = await newParticipant(browser, url, 'Ann', opts);
+        const bob = await newParticipant(browser, url, 'Bob', opts);
+        await ann.join();
+        await bob.join();
+        await waitForPlayingVideo(ann.page, 'Bob', 45000);
+        await waitForPlayingVideo(bob.page, 'Ann', 45000);
+        const types = await ann.page.evaluate(async () => {
+            const out = [];
+            for (const pc of window.__huddlePeerConnections?.() ?? []) {
+                const stats = await pc.getStats();
+                for (const s of stats.values()) {
+                    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+                        out.push(stats.get(s.localCandidateId).candidateType);
+                    }
+                }
+            }
+            return out;
+        });
+        if (types.length) assert.ok(types.every((t) => t === 'relay'), `candidate types: ${types}`);
+        assert.deepEqual(ann.errors(), []);
+        assert.deepEqual(bob.errors(), []);
+    } finally {
+        await browser.close();
+    }
+});
