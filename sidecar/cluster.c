@@ -8,6 +8,7 @@
 
 #include "hub_priv.h"
 #include "log.h"
+#include "metrics.h"
 #include "roomid.h"
 #include "ws.h"
 
@@ -427,6 +428,10 @@ static void seat(struct pend *p, const struct bus_room *r, bool resumed)
     if (resumed)
         apply_peer_json(me, r->peer_json, r->peer_json_len);
     c->peer = me;
+    if (resumed)
+        metrics.resumes++;
+    else
+        metrics.joins++;
     if (old != NULL)
         hub_replace_conn(h, old, me);
     remote_del(croom_get(cl, p->room, false), me->id); /* it is here now */
@@ -998,6 +1003,7 @@ static void on_up(void *user)
 {
     struct cluster *cl = user;
     log_info("redis up as node %s", bus_node_id(cl->bus));
+    metrics.redis_up = true;
     if (cl->ready != NULL) {
         void (*ready)(void *) = cl->ready;
         cl->ready = NULL;
@@ -1025,6 +1031,7 @@ static void on_up(void *user)
 static void on_down(void *user)
 {
     (void)user;
+    metrics.redis_up = false;
     log_warn("redis down: cross-node sends answer unavailable");
 }
 
@@ -1142,6 +1149,7 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
         .tick = hk_tick,
     };
     hub_set_cluster(h, &cl->hooks);
+    metrics.clustered = true;
     log_info("cluster node %s: connecting to redis", bus_node_id(cl->bus));
     return cl;
 }

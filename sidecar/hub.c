@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 int64_t hub_wall_ms(void)
 {
@@ -70,6 +71,11 @@ void hub_set_cluster(struct hub *h, const struct hub_cluster *cl)
 size_t hub_room_count(const struct hub *h)
 {
     return room_reg_count(h->rooms);
+}
+
+void hub_seat_count(const struct hub *h, size_t *seats, size_t *grace)
+{
+    room_reg_seats(h->rooms, seats, grace);
 }
 
 void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
@@ -138,6 +144,7 @@ void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
                       const char *message, const char *ref, int64_t now)
 {
     h->answered_error = true;
+    metrics.errors[metrics_error_index(code)]++;
     hub_send_to(h, c, msg_error(code, message, ref));
     if (counts_toward_run(code)) {
         c->limited_run = 0;
@@ -237,6 +244,10 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
         return;
     }
     c->peer = p;
+    if (res == ROOM_RESUMED)
+        metrics.resumes++;
+    else
+        metrics.joins++;
     if (old != NULL)
         hub_replace_conn(h, old, p);
     send_welcome(h, c, p);
@@ -368,8 +379,10 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
         return;
     h->answered_error = false;
     if (msg_parse(buf, len, &h->lim, &m, &err) < 0) {
+        metrics.in[METRICS_IN_INVALID]++;
         hub_answer_error(h, c, err.code, err.message, err.ref, now);
     } else {
+        metrics.in[m.type]++;
         const struct handler *hd = &handlers[m.type];
         const char *ref = msg_type_name(m.type);
         if (hd->need == JOINED && c->peer == NULL)

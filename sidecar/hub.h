@@ -100,4 +100,7 @@ void hub_tick(struct hub *h, int64_t now_ms);
 
 size_t hub_room_count(const struct hub *h);
 
+/* Seats held here (*seats, grace seats included) and those in grace. */
+void hub_seat_count(const struct hub *h, size_t *seats, size_t *grace);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "room.h"
 #include "roomid.h"
 
@@ -18,6 +19,7 @@ struct out_msg *out_msg_new(const char *s, size_t len)
     if (m == NULL)
         return NULL;
     m->refs = 1;
+    m->type = (unsigned char)metrics_out_type(s, len);
     m->len = len;
     memcpy(m->buf + OUT_PRE, s, len);
     m->buf[OUT_PRE + len] = '\0';

@@ -11,6 +11,7 @@
 
 struct out_msg {
     unsigned refs;
+    unsigned char type; /* enum metrics_out, from the text's "type" */
     size_t len;
     unsigned char buf[]; /* OUT_PRE headroom, then len bytes, then NUL */
 };

@@ -12,6 +12,8 @@ struct room_reg {
     size_t nrooms;
     struct room *watch; /* rooms with grace seats or no seats, newest first */
     size_t hist_bytes;  /* every room's hist_bytes added up */
+    size_t nseats;      /* every room's npeers added up */
+    size_t ngrace;      /* every room's ngrace added up */
 };
 
 void room_random_id(char *out, size_t n)
@@ -103,6 +105,12 @@ void room_reg_free(struct room_reg *reg)
 size_t room_reg_count(const struct room_reg *reg)
 {
     return reg->nrooms;
+}
+
+void room_reg_seats(const struct room_reg *reg, size_t *seats, size_t *grace)
+{
+    *seats = reg->nseats;
+    *grace = reg->ngrace;
 }
 
 struct room *room_find(struct room_reg *reg, const char *id)
@@ -234,6 +242,7 @@ static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
     *old_conn = p->conn;
     if (p->conn == NULL) {
         r->ngrace--;
+        reg->ngrace--;
         update_watch(reg, r);
     }
     p->conn = conn;
@@ -273,6 +282,7 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
         tail = &(*tail)->next;
     *tail = p;
     r->npeers++;
+    reg->nseats++;
     update_watch(reg, r);
     *out = p;
     return ROOM_JOINED;
@@ -290,8 +300,11 @@ void room_leave(struct room_reg *reg, struct peer *p, int64_t now)
         pp = &(*pp)->next;
     *pp = p->next;
     r->npeers--;
-    if (p->conn == NULL)
+    reg->nseats--;
+    if (p->conn == NULL) {
         r->ngrace--;
+        reg->ngrace--;
+    }
     peer_free(p);
     if (r->npeers == 0)
         r->empty_since = now;
@@ -304,6 +317,7 @@ void room_grace(struct room_reg *reg, struct peer *p, int64_t now)
     p->conn = NULL;
     p->grace_until = now + reg->cfg.grace_ms;
     p->room->ngrace++;
+    reg->ngrace++;
     update_watch(reg, p->room);
 }
 

@@ -67,6 +67,9 @@ struct room_reg *room_reg_new(const struct room_cfg *cfg);
 void room_reg_free(struct room_reg *reg);
 size_t room_reg_count(const struct room_reg *reg);
 
+/* Seats in all rooms (*seats, grace seats included) and those in grace. */
+void room_reg_seats(const struct room_reg *reg, size_t *seats, size_t *grace);
+
 struct room *room_find(struct room_reg *reg, const char *id);
 
 /* Seats conn in room id (created when absent). With a resume token that

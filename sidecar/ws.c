@@ -9,6 +9,7 @@
 
 #include "env.h"
 #include "log.h"
+#include "metrics.h"
 
 _Static_assert(LWS_PRE <= OUT_PRE, "OUT_PRE must leave room for LWS_PRE");
 
@@ -54,6 +55,8 @@ struct session {
     bool kick_pending;
     bool hangup;
     bool ended;
+    bool peer_closed; /* the client's close frame came first */
+    bool no_pong;     /* hung up for missed pings */
 };
 
 static struct {
@@ -65,6 +68,7 @@ static struct {
     uv_timer_t sweep;
     bool sweep_started;
     size_t nconns;
+    size_t qbytes; /* every session's qbytes added up */
     bool draining; /* SIGTERM: no new upgrades, clients told 1012 */
     bool destroying;
 } srv;
@@ -121,6 +125,7 @@ static void queue_clear(struct session *s)
         free(n);
         n = next;
     }
+    srv.qbytes -= s->qbytes;
     s->qhead = s->qtail = NULL;
     s->qcount = 0;
     s->qbytes = 0;
@@ -166,6 +171,7 @@ static void sweep_one(struct session *s, int64_t now)
         log_info("hang-up room=%s peer=%s: no pong", s_room(s), s_peer(s));
         if (!s->closing)
             s->end = HUB_END_GRACE;
+        s->no_pong = true;
         hang_up(s);
         return;
     }
@@ -231,6 +237,8 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
     s->qtail = n;
     s->qcount++;
     s->qbytes += m->len;
+    srv.qbytes += m->len;
+    metrics.out[m->type]++;
     lws_callback_on_writable(s->wsi);
 }
 
@@ -340,8 +348,33 @@ static int http_reply(struct lws *wsi, unsigned status, const char *type,
     return rc;
 }
 
+/* GET /metrics: the counters and the gauges read now. */
+static int on_metrics(struct lws *wsi)
+{
+    struct metrics_gauges g = {0};
+    size_t seats, grace, len;
+
+    hub_seat_count(srv.hub, &seats, &grace);
+    g.connections = srv.nconns;
+    g.peers = seats - grace;
+    g.grace = grace;
+    g.rooms = hub_room_count(srv.hub);
+    g.queued_bytes = srv.qbytes;
+    g.redis = metrics.clustered ? metrics.redis_up : -1;
+    g.draining = srv.draining;
+    char *text = metrics_render(&metrics, &g, &len);
+    if (text == NULL)
+        return -1;
+    int rc =
+        http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", text, len);
+    free(text);
+    return rc;
+}
+
 static int on_http(struct lws *wsi, const char *uri)
 {
+    if (strcmp(uri, "/metrics") == 0)
+        return on_metrics(wsi);
     if (strcmp(uri, "/healthz") == 0)
         return srv.draining
                    ? http_reply(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
@@ -479,6 +512,7 @@ static struct out_msg *queue_pop(struct session *s)
         s->qtail = NULL;
     s->qcount--;
     s->qbytes -= m->len;
+    srv.qbytes -= m->len;
     free(n);
     return m;
 }
@@ -582,15 +616,44 @@ static int on_peer_close(struct session *s, const unsigned char *in, size_t len)
         return -1;
     if (s->closing)
         return 0;
+    s->peer_closed = true;
     s->end = (code == 0 || code == 1000 || code == 1001) ? HUB_END_LEAVE
                                                          : HUB_END_GRACE;
     return 0;
+}
+
+/* Why s ended, for the closes counter. */
+static enum metrics_close close_kind(const struct session *s)
+{
+    if (!s->closing)
+        return s->no_pong       ? MET_CLOSE_NO_PONG
+               : s->peer_closed ? MET_CLOSE_CLIENT
+                                : MET_CLOSE_DROPPED;
+    switch (s->close_code) {
+    case 1012:
+        return MET_CLOSE_DRAIN;
+    case 1000:
+        return MET_CLOSE_REPLACED;
+    case 1003:
+    case 1007:
+    case 1009:
+        return MET_CLOSE_PROTOCOL;
+    case 1008:
+        if (strcmp(s->close_reason, "slow consumer") == 0)
+            return MET_CLOSE_SLOW_CONSUMER;
+        if (strcmp(s->close_reason, "join timeout") == 0)
+            return MET_CLOSE_JOIN_TIMEOUT;
+        return MET_CLOSE_KICKED;
+    default:
+        return MET_CLOSE_OTHER;
+    }
 }
 
 static void on_closed(struct session *s)
 {
     if (s->wsi == NULL)
         return; /* never established */
+    metrics.closes[close_kind(s)]++;
     if (!srv.destroying)
         hub_on_end(srv.hub, &s->hc, (enum hub_end)s->end, ws_now_ms());
     queue_clear(s);

@@ -23,7 +23,7 @@ flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
   -I$root/common -I$root/sidecar -I$root/fcgi"
 common="$root/common/roomid.c $root/common/log.c $root/common/env.c"
 core="$root/sidecar/msg.c $root/sidecar/room.c $root/sidecar/hub.c
-  $root/sidecar/ratelimit.c $root/sidecar/ice.c"
+  $root/sidecar/ratelimit.c $root/sidecar/ice.c $root/sidecar/metrics.c"
 
 build() { # name, sources..., then libs after --
     name=$1

@@ -86,6 +86,7 @@ test('standalone: SIGTERM closes clients with 1012, refuses upgrades and /health
         assert.equal((await a.closed()).code, 1012);
         assert.equal(a.closeInfo.reason, 'service restart');
         assert.deepEqual(await healthzBecomes(s.port, 503), { status: 503, body: 'draining\n' });
+        assert.match(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text(), /^huddle_sidecar_draining 1$/m);
         const up = await rawUpgrade(s.wsUrl, { 'Sec-WebSocket-Protocol': 'huddle.v1' });
         up.socket.destroy();
         assert.equal(up.status, 503);

@@ -8,4 +8,6 @@ if(TARGET huddle_sidecar_core)
         LIBS huddle_sidecar_core)
     huddle_unit_suite(sidecar_misc SOURCES test_sidecar_misc.c
         LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_metrics SOURCES test_sidecar_metrics.c
+        LIBS huddle_sidecar_core)
 endif()

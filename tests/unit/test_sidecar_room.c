@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "msg.h"
@@ -191,5 +192,29 @@ TEST(history_over_the_byte_budget_frees_empty_rooms_then_keeps_no_more)
     add_text(reg, rb, forty); /* nothing left to free: not kept */
     struct out_msg *h[4];
     CHECK(room_history(rb, h, 4) == 2);
+    room_reg_free(reg);
+}
+
+TEST(seat_totals_follow_joins_grace_resumes_and_leaves)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    size_t seats, grace;
+    struct peer *a = join(reg, "x", 0, NULL, ROOM_JOINED);
+    struct peer *b = join(reg, "y", 1, NULL, ROOM_JOINED);
+    room_grace(reg, a, 0);
+    room_reg_seats(reg, &seats, &grace);
+    CHECK(seats == 2 && grace == 1);
+    char tok[TOKEN_LEN + 1];
+    memcpy(tok, a->token, sizeof tok);
+    join(reg, "x", 2, tok, ROOM_RESUMED);
+    room_reg_seats(reg, &seats, &grace);
+    CHECK(seats == 2 && grace == 0);
+    room_grace(reg, b, 0);
+    room_expire(reg, 100000, on_expired, NULL);
+    room_reg_seats(reg, &seats, &grace);
+    CHECK(seats == 1 && grace == 0);
+    room_leave(reg, a, 0);
+    room_reg_seats(reg, &seats, &grace);
+    CHECK(seats == 0 && grace == 0);
     room_reg_free(reg);
 }
