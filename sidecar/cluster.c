@@ -367,7 +367,7 @@ static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me,
 {
     char *peers = peers_json(r, me->id);
     char *chat = chat_json(r);
-    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000);
+    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000, c->host);
 
     if (peers != NULL && chat != NULL && ice != NULL)
         hub_send_to(h, c,

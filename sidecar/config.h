@@ -27,6 +27,8 @@ struct config {
     long error_run;      /* bad answers in a row before close 1008 */
     long rate_limit_run; /* rate-limited answers in a row, then 1008 */
     long turn_ttl_s;     /* lifetime of minted TURN credentials */
+    long turn_port;      /* built TURN URLs (ice.h): turn: and stun: */
+    long turns_port;     /* built TURN URLs: turns: */
     /* With HUDDLE_REDIS_URL only (bus.h, docs/cluster.md). */
     long redis_node_ttl_ms;
     long redis_heartbeat_ms;

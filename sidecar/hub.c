@@ -164,7 +164,7 @@ static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me)
     struct room *r = me->room;
     const struct peer **others = calloc(r->npeers, sizeof *others);
     struct out_msg **chat = calloc(r->hist_len + 1, sizeof *chat);
-    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000);
+    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000, c->host);
     size_t n = 0;
 
     if (others == NULL || chat == NULL || ice == NULL)

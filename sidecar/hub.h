@@ -27,6 +27,10 @@ struct hub_conn {
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
     void *pending;              /* cluster: a join waiting for Redis */
+    /* The host the client's request named (checked, no port), for TURN
+     * URLs built from it (ice.h); set and freed by the transport, NULL
+     * unless ice_wants_request_host. */
+    char *host;
 };
 
 /* How a connection ended, as seen by the hub. */

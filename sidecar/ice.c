@@ -70,6 +70,7 @@ void ice_clear(struct ice *ice)
     free(ice->stun_json);
     free(ice->turn_json);
     free(ice->secret);
+    free(ice->public_host);
     memset(ice, 0, sizeof *ice);
 }
 
@@ -89,35 +90,204 @@ int ice_turn_credential(const char *secret, const char *username, char *out,
     return 0;
 }
 
-char *ice_servers_json(const struct ice *ice, const char *peer_id,
-                       int64_t now_s)
+/* The TURN server object: urls (a JSON array) with a credential for
+ * peer_id valid until now_s + ttl. Returns 0 or -1. */
+static int put_turn(struct sb *b, const struct ice *ice, const char *urls,
+                    const char *peer_id, int64_t now_s)
 {
-    struct sb b = {0};
     char user[96], cred[64];
+
+    snprintf(user, sizeof user, "%lld:%s", (long long)(now_s + ice->ttl_s),
+             peer_id);
+    if (ice_turn_credential(ice->secret, user, cred, sizeof cred) < 0)
+        return -1;
+    sb_puts(b, "{\"urls\":");
+    sb_puts(b, urls);
+    sb_puts(b, ",\"username\":");
+    sb_json_str(b, user);
+    sb_puts(b, ",\"credential\":");
+    sb_json_str(b, cred);
+    sb_puts(b, "}");
+    return 0;
+}
+
+/* Appends "<scheme>:<host>:<port><tail>" as a JSON string. */
+static void put_url(struct sb *b, const char *scheme, const char *host,
+                    long port, const char *tail)
+{
+    char url[ICE_HOST_MAX + 48];
+    snprintf(url, sizeof url, "%s:%s:%ld%s", scheme, host, port, tail);
+    sb_json_str(b, url);
+}
+
+/* The TURN URLs built from host, as a JSON array (malloc'd) or NULL. */
+static char *host_turn_urls(const struct ice *ice, const char *host)
+{
+    struct sb u = {0};
+    sb_puts(&u, "[");
+    put_url(&u, "turn", host, ice->turn_port, "?transport=udp");
+    sb_puts(&u, ",");
+    put_url(&u, "turn", host, ice->turn_port, "?transport=tcp");
+    sb_puts(&u, ",");
+    put_url(&u, "turns", host, ice->turns_port, "?transport=tcp");
+    sb_puts(&u, "]");
+    return sb_take(&u);
+}
+
+char *ice_servers_json(const struct ice *ice, const char *peer_id,
+                       int64_t now_s, const char *req_host)
+{
+    const char *host = ice->public_host ? ice->public_host : req_host;
+    bool built = ice->host_urls && host != NULL;
+    char *turn = NULL;
+    struct sb b = {0};
 
     sb_puts(&b, "[");
     if (ice->stun_json != NULL) {
         sb_puts(&b, "{\"urls\":");
         sb_puts(&b, ice->stun_json);
         sb_puts(&b, "}");
+    } else if (built) {
+        sb_puts(&b, "{\"urls\":[");
+        put_url(&b, "stun", host, ice->turn_port, "");
+        sb_puts(&b, "]}");
     }
     /* Browsers refuse a turn: URL without credentials: without a secret
      * the TURN list is left out (main.c warns at start). */
-    if (ice->turn_json != NULL && ice->secret != NULL) {
-        snprintf(user, sizeof user, "%lld:%s", (long long)(now_s + ice->ttl_s),
-                 peer_id);
-        if (ice_turn_credential(ice->secret, user, cred, sizeof cred) < 0) {
-            free(b.p);
-            return NULL;
-        }
-        sb_puts(&b, ice->stun_json != NULL ? ",{\"urls\":" : "{\"urls\":");
-        sb_puts(&b, ice->turn_json);
-        sb_puts(&b, ",\"username\":");
-        sb_json_str(&b, user);
-        sb_puts(&b, ",\"credential\":");
-        sb_json_str(&b, cred);
-        sb_puts(&b, "}");
+    if (ice->secret != NULL && (ice->turn_json != NULL || built)) {
+        const char *urls = ice->turn_json;
+        if (urls == NULL && (urls = turn = host_turn_urls(ice, host)) == NULL)
+            goto fail;
+        if (b.len > 1)
+            sb_puts(&b, ",");
+        if (put_turn(&b, ice, urls, peer_id, now_s) < 0)
+            goto fail;
     }
     sb_puts(&b, "]");
+    free(turn);
     return sb_take(&b);
+fail:
+    free(turn);
+    free(b.p);
+    return NULL;
+}
+
+int ice_set_host_urls(struct ice *ice, const char *public_host, long turn_port,
+                      long turns_port)
+{
+    char host[ICE_HOST_MAX];
+
+    if (public_host != NULL && *public_host != '\0' &&
+        ice_host_parse(public_host, false, host, sizeof host) < 0)
+        return -1;
+    if (ice->secret == NULL || ice->turn_json != NULL)
+        return 0;
+    ice->host_urls = true;
+    ice->turn_port = turn_port;
+    ice->turns_port = turns_port;
+    if (public_host != NULL && *public_host != '\0' &&
+        (ice->public_host = strdup(host)) == NULL)
+        return -1;
+    return 0;
+}
+
+bool ice_wants_request_host(const struct ice *ice)
+{
+    return ice->host_urls && ice->public_host == NULL;
+}
+
+/* ---- host parsing ------------------------------------------------------- */
+
+static bool is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+}
+
+/* A DNS name or IPv4 address of n bytes at s (see ice_host_parse). */
+static bool dns_name_ok(const char *s, size_t n)
+{
+    size_t label = 0;
+
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            label = 0;
+        } else if (is_alnum(s[i]) || (s[i] == '-' && label > 0)) {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0 && s[n - 1] != '-';
+}
+
+/* An IPv6 address of n bytes at s: hex digits, colons, dots (an embedded
+ * IPv4), at least two colons. Loose on purpose: only the bytes matter here
+ * (the browser parses the URL); 45 bytes at most. */
+static bool v6_ok(const char *s, size_t n)
+{
+    size_t colons = 0;
+
+    if (n < 2 || n > 45)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ':')
+            colons++;
+        else if (!strchr("0123456789abcdefABCDEF.", s[i]) || s[i] == '\0')
+            return false;
+    }
+    return colons >= 2;
+}
+
+static bool port_ok(const char *s)
+{
+    size_t n = strlen(s);
+    long v = 0;
+
+    if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v >= 1 && v <= 65535;
+}
+
+int ice_host_parse(const char *s, bool with_port, char *out, size_t outsz)
+{
+    const char *end, *rest;
+    size_t n;
+    bool v6;
+
+    if (s == NULL || outsz < 3)
+        return -1;
+    if (s[0] == '[') {
+        if ((end = strchr(s, ']')) == NULL)
+            return -1;
+        n = (size_t)(end + 1 - s);
+        v6 = v6_ok(s + 1, n - 2);
+        rest = end + 1;
+    } else if (!with_port && strchr(s, ':') != NULL) {
+        n = strlen(s); /* a bare IPv6 address */
+        if (!v6_ok(s, n) || n + 3 > outsz)
+            return -1;
+        snprintf(out, outsz, "[%s]", s);
+        return 0;
+    } else {
+        n = strcspn(s, ":");
+        v6 = false;
+        rest = s + n;
+        if (!dns_name_ok(s, n))
+            return -1;
+    }
+    if ((s[0] == '[' && !v6) || n + 1 > outsz)
+        return -1;
+    if (*rest != '\0' && !(with_port && *rest == ':' && port_ok(rest + 1)))
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
 }

@@ -1,17 +1,26 @@
 /* The iceServers list of welcome: STUN and TURN URLs from the environment
  * and, with a shared secret, TURN credentials minted per peer as coturn's
- * use-auth-secret expects (DESIGN.md section 6). No I/O. */
+ * use-auth-secret expects (DESIGN.md section 6). With a secret and no TURN
+ * URL list, the URLs are built from one host (HUDDLE_PUBLIC_HOST, or the
+ * host of the websocket request) and the TURN/TURNS ports. No I/O. */
 #ifndef HUDDLE_ICE_H
 #define HUDDLE_ICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define ICE_HOST_MAX 256 /* bytes of a host (brackets of IPv6 included) */
 
 struct ice {
     char *stun_json; /* JSON array of URL strings, or NULL */
     char *turn_json; /* JSON array of URL strings, or NULL */
     char *secret;    /* NULL: no TURN credentials */
     long ttl_s;
+    /* Built URLs (ice_set_host_urls): with a secret and no turn_json. */
+    bool host_urls;
+    char *public_host; /* NULL: the request's host */
+    long turn_port, turns_port;
 };
 
 /* Fills ice from comma-separated URL lists (either may be NULL or empty)
@@ -21,14 +30,38 @@ int ice_init(struct ice *ice, const char *stun_urls, const char *turn_urls,
              const char *secret, long ttl_s);
 void ice_clear(struct ice *ice);
 
+/* With a secret and no TURN URL list: welcome offers
+ * turn:H:<turn_port>?transport=udp, turn:H:<turn_port>?transport=tcp and
+ * turns:H:<turns_port>?transport=tcp, and, without STUN URLs,
+ * stun:H:<turn_port>, where H is public_host (checked with ice_host_parse, no
+ * port) or, when NULL, the host the request named. Returns 0 (also when not
+ * applicable: then nothing changes), or -1 for a bad public_host or no memory.
+ */
+int ice_set_host_urls(struct ice *ice, const char *public_host, long turn_port,
+                      long turns_port);
+
+/* True when ice_servers_json needs the request's host. */
+bool ice_wants_request_host(const struct ice *ice);
+
+/* Checks a host as in a Host header and copies it, without its port, into
+ * out (>= ICE_HOST_MAX bytes): a DNS name (labels of [A-Za-z0-9-], not
+ * starting or ending with '-', 1..63 bytes each, 253 in all, no trailing
+ * dot), an IPv4 address, or an IPv6 address in brackets (kept in
+ * brackets). With_port allows a ":<1..65535>" after it; without, a bare
+ * IPv6 address is accepted too (and bracketed in out). Returns 0, or -1
+ * for anything else (empty, spaces, other bytes, a bad port). */
+int ice_host_parse(const char *s, bool with_port, char *out, size_t outsz);
+
 /* Writes base64(HMAC-SHA1(secret, username)) into out (>= 29 bytes).
  * Returns 0 or -1. */
 int ice_turn_credential(const char *secret, const char *username, char *out,
                         size_t outsz);
 
 /* Returns the RTCIceServer array for peer_id at time now_s (seconds since
- * the epoch), malloc'd, or NULL when out of memory. */
+ * the epoch), malloc'd, or NULL when out of memory. req_host: the host of
+ * the request, already checked by ice_host_parse (NULL when unknown: then
+ * built URLs are left out unless public_host is set). */
 char *ice_servers_json(const struct ice *ice, const char *peer_id,
-                       int64_t now_s);
+                       int64_t now_s, const char *req_host);
 
 #endif

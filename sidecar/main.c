@@ -77,6 +77,10 @@ static const struct env_int config_table[] = {
      "rate-limited messages in a row before close"},
     {"HUDDLE_TURN_TTL_S", 86400, 60, 31536000, &cfg.turn_ttl_s,
      "s TURN credentials stay valid"},
+    {"HUDDLE_TURN_PORT", 3478, 1, 65535, &cfg.turn_port,
+     "TURN/STUN port of built URLs"},
+    {"HUDDLE_TURNS_PORT", 5349, 1, 65535, &cfg.turns_port,
+     "TURN over TLS port of built URLs"},
     {"HUDDLE_REDIS_NODE_TTL_MS", MS(10), 100, MS(3600), &cfg.redis_node_ttl_ms,
      "ms a silent sidecar's seats survive"},
     {"HUDDLE_REDIS_HEARTBEAT_MS", MS(3), 10, MS(3600), &cfg.redis_heartbeat_ms,
@@ -272,6 +276,48 @@ static void drain_loop(void)
         uv_run(&loop, UV_RUN_ONCE);
 }
 
+/* The iceServers of welcome from HUDDLE_STUN_URLS, HUDDLE_TURN_URLS,
+ * HUDDLE_TURN_SECRET, and, for URLs built from one host, HUDDLE_PUBLIC_HOST
+ * and the TURN ports. Returns 0, or -1 after saying what is wrong. */
+static int setup_ice(struct ice *ice)
+{
+    const char *turn = env_str("HUDDLE_TURN_URLS", NULL);
+    const char *secret = env_str("HUDDLE_TURN_SECRET", NULL);
+    const char *host = env_str("HUDDLE_PUBLIC_HOST", NULL);
+
+    if (ice_init(ice, env_str("HUDDLE_STUN_URLS", NULL), turn, secret,
+                 cfg.turn_ttl_s) < 0) {
+        fprintf(stderr, "huddle-sidecar: HUDDLE_STUN_URLS or "
+                        "HUDDLE_TURN_URLS: bad URL list\n");
+        return -1;
+    }
+    if (ice_set_host_urls(ice, host, cfg.turn_port, cfg.turns_port) < 0) {
+        fprintf(stderr, "huddle-sidecar: HUDDLE_PUBLIC_HOST: want a host name "
+                        "or address, without scheme or port\n");
+        ice_clear(ice);
+        return -1;
+    }
+    if (turn != NULL && *turn != '\0' && ice->secret == NULL)
+        log_warn("HUDDLE_TURN_URLS without HUDDLE_TURN_SECRET: TURN left "
+                 "out of iceServers");
+    return 0;
+}
+
+static void log_ice(const struct ice *ice)
+{
+    log_info("config HUDDLE_STUN_URLS=%s HUDDLE_TURN_URLS=%s "
+             "HUDDLE_TURN_SECRET=%s HUDDLE_PUBLIC_HOST=%s",
+             ice->stun_json ? ice->stun_json : "-",
+             ice->turn_json ? ice->turn_json : "-", ice->secret ? "(set)" : "-",
+             ice->public_host ? ice->public_host : "-");
+    if (ice->host_urls)
+        log_info("TURN URLs built for %s, ports %ld (turn, stun) and %ld "
+                 "(turns)",
+                 ice->public_host ? ice->public_host
+                                  : "the host each request names",
+                 ice->turn_port, ice->turns_port);
+}
+
 int main(void)
 {
     struct ice ice;
@@ -281,29 +327,19 @@ int main(void)
     if (log_init("sidecar") < 0 ||
         env_load_ints("huddle-sidecar", config_table, NCONFIG) < 0)
         return 2;
-    const char *turn = env_str("HUDDLE_TURN_URLS", NULL);
-    const char *secret = env_str("HUDDLE_TURN_SECRET", NULL);
-    if (ice_init(&ice, env_str("HUDDLE_STUN_URLS", NULL), turn, secret,
-                 cfg.turn_ttl_s) < 0) {
-        fprintf(stderr, "huddle-sidecar: HUDDLE_STUN_URLS or "
-                        "HUDDLE_TURN_URLS: bad URL list\n");
+    if (setup_ice(&ice) < 0)
         return 2;
-    }
     opts.listen = env_str("HUDDLE_LISTEN", "127.0.0.1:8081");
     opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
+    opts.keep_host = ice_wants_request_host(&ice);
     redis_url = env_str("HUDDLE_REDIS_URL", NULL);
     node_id = env_str("HUDDLE_NODE_ID", "sidecar");
     env_log_ints(config_table, NCONFIG);
-    log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s "
-             "HUDDLE_STUN_URLS=%s HUDDLE_TURN_URLS=%s HUDDLE_TURN_SECRET=%s",
-             opts.listen, opts.origins ? opts.origins : "(own Host)",
-             ice.stun_json ? ice.stun_json : "-",
-             ice.turn_json ? ice.turn_json : "-", secret ? "(set)" : "-");
+    log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s", opts.listen,
+             opts.origins ? opts.origins : "(own Host)");
+    log_ice(&ice);
     log_info("config HUDDLE_REDIS_URL=%s HUDDLE_NODE_ID=%s",
              redis_url ? "(set)" : "- (standalone)", node_id);
-    if (turn != NULL && secret == NULL)
-        log_warn("HUDDLE_TURN_URLS without HUDDLE_TURN_SECRET: TURN left "
-                 "out of iceServers");
     hub = hub_new(&cfg, &ws_hub_ops, &ice);
     if (hub == NULL) {
         log_error("out of memory at start");

@@ -64,6 +64,7 @@ static struct {
     struct hub *hub;
     const struct config *cfg;
     char *origins; /* comma list copy, or NULL */
+    bool keep_host;
     struct session *sessions;
     uv_timer_t sweep;
     bool sweep_started;
@@ -386,6 +387,20 @@ static int on_http(struct lws *wsi, const char *uri)
 
 /* ---- websocket connection ------------------------------------------ */
 
+/* The host of the request's Host header without its port (a copy), or
+ * NULL when absent or not a plain host name or address (ice_host_parse):
+ * nothing a client sends reaches the iceServers JSON unchecked. */
+static char *request_host(struct lws *wsi)
+{
+    char hdr[WS_ORIGIN_MAX], host[ICE_HOST_MAX];
+
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0 ||
+        lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HOST) <= 0 ||
+        ice_host_parse(hdr, true, host, sizeof host) < 0)
+        return NULL;
+    return strdup(host);
+}
+
 static void on_established(struct session *s, struct lws *wsi)
 {
     int64_t now = ws_now_ms();
@@ -394,6 +409,8 @@ static void on_established(struct session *s, struct lws *wsi)
     s->wsi = wsi;
     s->end = HUB_END_GRACE; /* unless a close frame says otherwise */
     hub_conn_init(srv.hub, &s->hc, now);
+    if (srv.keep_host)
+        s->hc.host = request_host(wsi);
     s->join_deadline = now + srv.cfg->join_timeout_ms;
     s->ping_due = now + srv.cfg->ping_interval_ms;
     srv.nconns++;
@@ -659,6 +676,8 @@ static void on_closed(struct session *s)
     queue_clear(s);
     free(s->rx);
     s->rx = NULL;
+    free(s->hc.host);
+    s->hc.host = NULL;
     s->wsi = NULL;
     if (s->prev != NULL)
         s->prev->next = s->next;
@@ -788,6 +807,7 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     }
     if (opts->origins != NULL && (srv.origins = strdup(opts->origins)) == NULL)
         return -1;
+    srv.keep_host = opts->keep_host;
     /* HUDDLE_LWS_LOG: lws' own log bit mask (debugging lws itself). */
     long lws_mask = LLL_ERR | LLL_WARN;
     const char *lws_env = env_str("HUDDLE_LWS_LOG", NULL);

@@ -4,6 +4,7 @@
 #ifndef HUDDLE_WS_H
 #define HUDDLE_WS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -14,6 +15,7 @@
 struct ws_opts {
     const char *listen;  /* host:port */
     const char *origins; /* comma list, or NULL: the request's own Host */
+    bool keep_host;      /* keep each request's host (hub_conn.host) */
 };
 
 /* The hub_ops that deliver through this server. */

@@ -1,5 +1,8 @@
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "ice.h"
@@ -42,7 +45,7 @@ TEST(ice_servers_mint_turn_credentials_per_peer)
     struct ice ice;
     CHECK(ice_init(&ice, "stun:a.example:3478, stun:b.example",
                    "turn:t.example:3478?transport=udp", "north", 100) == 0);
-    char *s = ice_servers_json(&ice, "peerA", 1699999900);
+    char *s = ice_servers_json(&ice, "peerA", 1699999900, NULL);
     CHECK(s != NULL);
     cJSON *j = s ? cJSON_Parse(s) : NULL;
     CHECK(cJSON_GetArraySize(j) == 2);
@@ -64,7 +67,7 @@ TEST(ice_servers_leave_out_turn_without_a_secret)
 {
     struct ice ice;
     CHECK(ice_init(&ice, NULL, "turn:t.example", NULL, 100) == 0);
-    char *s = ice_servers_json(&ice, "p", 0);
+    char *s = ice_servers_json(&ice, "p", 0, NULL);
     CHECK_STR(s, "[]");
     free(s);
     ice_clear(&ice);
@@ -74,4 +77,161 @@ TEST(ice_init_refuses_urls_with_quotes)
 {
     struct ice ice;
     CHECK(ice_init(&ice, "stun:\"x", NULL, NULL, 100) < 0);
+}
+
+/* The host ice_host_parse gives for s, or "-" when it refuses. */
+static const char *host_of(const char *s, bool with_port)
+{
+    static char out[ICE_HOST_MAX];
+    return ice_host_parse(s, with_port, out, sizeof out) == 0 ? out : "-";
+}
+
+TEST(host_parse_drops_the_port_and_keeps_ipv6_brackets)
+{
+    CHECK_STR(host_of("meet.example.org", true), "meet.example.org");
+    CHECK_STR(host_of("meet.example.org:8443", true), "meet.example.org");
+    CHECK_STR(host_of("Meet-1.Example.ORG:80", true), "Meet-1.Example.ORG");
+    CHECK_STR(host_of("192.0.2.7:8080", true), "192.0.2.7");
+    CHECK_STR(host_of("localhost", true), "localhost");
+    CHECK_STR(host_of("[::1]:8080", true), "[::1]");
+    CHECK_STR(host_of("[2001:db8::7]", true), "[2001:db8::7]");
+    CHECK_STR(host_of("[::ffff:192.0.2.1]:1", true), "[::ffff:192.0.2.1]");
+}
+
+TEST(host_parse_refuses_anything_but_a_plain_host)
+{
+    static const char *const bad[] = {
+        "",
+        ":8080",
+        "a b",
+        "host:",
+        "host:0",
+        "host:65536",
+        "host:80x",
+        "host:80:81",
+        "-host",
+        "host-.example",
+        "a..b",
+        "host.",
+        ".host",
+        "ho_st",
+        "ho\"st",
+        "ho\\st",
+        "host\n",
+        "h\xc3\xa9st",
+        "user@host",
+        "http://host",
+        "host/path",
+        "[::1",
+        "[::1]x",
+        "[::1]]",
+        "[]",
+        "[x::1]",
+        "[1.2.3.4]",
+        "[::1\"]",
+        "::1", /* bare IPv6 is ambiguous with a port */
+        "a23456789012345678901234567890123456789012345678901234567890123x.org",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_STR(host_of(bad[i], true), "-");
+        if (strcmp(host_of(bad[i], true), "-") != 0)
+            fprintf(stderr, "  accepted: %s\n", bad[i]);
+    }
+    char long_name[300];
+    memset(long_name, 'a', sizeof long_name - 1);
+    for (size_t i = 50; i < sizeof long_name - 1; i += 51)
+        long_name[i] = '.';
+    long_name[sizeof long_name - 1] = '\0';
+    CHECK_STR(host_of(long_name, true), "-"); /* over 253 bytes */
+}
+
+TEST(public_host_takes_no_port_but_a_bare_ipv6)
+{
+    CHECK_STR(host_of("turn.example.org", false), "turn.example.org");
+    CHECK_STR(host_of("2001:db8::1", false), "[2001:db8::1]");
+    CHECK_STR(host_of("[2001:db8::1]", false), "[2001:db8::1]");
+    CHECK_STR(host_of("turn.example.org:3478", false), "-");
+    CHECK_STR(host_of("[::1]:3478", false), "-");
+    CHECK_STR(host_of("turn:turn.example.org", false), "-");
+}
+
+/* The "urls" of iceServers entry i of the JSON s, comma-joined. */
+static const char *urls_at(const char *s, int i)
+{
+    static char out[1024];
+    cJSON *j = s ? cJSON_Parse(s) : NULL;
+    cJSON *urls = cJSON_GetObjectItem(cJSON_GetArrayItem(j, i), "urls");
+    out[0] = '\0';
+    for (int k = 0; k < cJSON_GetArraySize(urls); k++) {
+        if (k)
+            strcat(out, ",");
+        strncat(out, cJSON_GetArrayItem(urls, k)->valuestring,
+                sizeof out - strlen(out) - 2);
+    }
+    cJSON_Delete(j);
+    return out;
+}
+
+TEST(turn_urls_are_built_from_the_request_host_with_a_secret_and_no_list)
+{
+    struct ice ice;
+    CHECK(ice_init(&ice, NULL, NULL, "north", 100) == 0);
+    CHECK(ice_set_host_urls(&ice, NULL, 3478, 5349) == 0);
+    CHECK(ice_wants_request_host(&ice));
+    char *s = ice_servers_json(&ice, "peerA", 1699999900, "meet.example.org");
+    CHECK_STR(urls_at(s, 0), "stun:meet.example.org:3478");
+    CHECK_STR(urls_at(s, 1), "turn:meet.example.org:3478?transport=udp,"
+                             "turn:meet.example.org:3478?transport=tcp,"
+                             "turns:meet.example.org:5349?transport=tcp");
+    cJSON *j = cJSON_Parse(s);
+    cJSON *turn = cJSON_GetArrayItem(j, 1);
+    CHECK_STR(cJSON_GetObjectItem(turn, "username")->valuestring,
+              "1700000000:peerA");
+    CHECK_STR(cJSON_GetObjectItem(turn, "credential")->valuestring,
+              "lERoVosZqH9mm9y1PfB76zDyNLc=");
+    cJSON_Delete(j);
+    free(s);
+    s = ice_servers_json(&ice, "peerA", 0, "[::1]");
+    CHECK_STR(urls_at(s, 0), "stun:[::1]:3478");
+    free(s);
+    s = ice_servers_json(&ice, "peerA", 0, NULL); /* no Host: nothing */
+    CHECK_STR(s, "[]");
+    free(s);
+    ice_clear(&ice);
+}
+
+TEST(public_host_and_ports_override_the_request_host)
+{
+    struct ice ice;
+    CHECK(ice_init(&ice, "stun:stun.example.net", NULL, "north", 100) == 0);
+    CHECK(ice_set_host_urls(&ice, "turn.example.org", 3479, 443) == 0);
+    CHECK(!ice_wants_request_host(&ice));
+    char *s = ice_servers_json(&ice, "p", 0, "evil.example");
+    CHECK_STR(urls_at(s, 0), "stun:stun.example.net"); /* STUN list kept */
+    CHECK_STR(urls_at(s, 1), "turn:turn.example.org:3479?transport=udp,"
+                             "turn:turn.example.org:3479?transport=tcp,"
+                             "turns:turn.example.org:443?transport=tcp");
+    free(s);
+    ice_clear(&ice);
+}
+
+TEST(built_urls_need_a_secret_and_no_turn_list)
+{
+    struct ice ice;
+    CHECK(ice_init(&ice, NULL, NULL, NULL, 100) == 0);
+    CHECK(ice_set_host_urls(&ice, "turn.example.org", 3478, 5349) == 0);
+    char *s = ice_servers_json(&ice, "p", 0, "meet.example.org");
+    CHECK_STR(s, "[]"); /* no secret: no TURN, no STUN */
+    free(s);
+    ice_clear(&ice);
+    CHECK(ice_init(&ice, NULL, "turn:listed.example", "north", 100) == 0);
+    CHECK(ice_set_host_urls(&ice, NULL, 3478, 5349) == 0);
+    CHECK(!ice_wants_request_host(&ice));
+    s = ice_servers_json(&ice, "p", 0, "meet.example.org");
+    CHECK_STR(urls_at(s, 0), "turn:listed.example");
+    free(s);
+    ice_clear(&ice);
+    CHECK(ice_init(&ice, NULL, NULL, "north", 100) == 0);
+    CHECK(ice_set_host_urls(&ice, "bad host", 3478, 5349) < 0);
+    ice_clear(&ice);
 }
