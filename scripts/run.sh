@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# `make run`: huddle in the foreground on http://localhost:$HUDDLE_PORT.
-# Starts huddle-fcgi (unix socket in a private runtime dir), the sidecars,
-# a redis-server when there is more than one sidecar, and nginx; prints the
-# URL; on Ctrl-C or SIGTERM stops them all (by PID) and exits 0. If any of
-# them dies, stops the rest and exits 1. The Makefile has built build/.
+# `make run`: huddle in the foreground on http://localhost:$HUDDLE_PORT and
+# https://localhost:$HUDDLE_HTTPS_PORT. Starts huddle-fcgi (unix socket in a
+# private runtime dir), the sidecars, a redis-server with a password when
+# there is more than one sidecar, and nginx; prints the URLs.
 #
-#   HUDDLE_PORT       nginx port (8080); it listens on 127.0.0.1 and ::1
-#   HUDDLE_SIDECARS   number of huddle-sidecar processes (1); >1 adds Redis
-#   HUDDLE_RUN_DIR    runtime dir: sockets, nginx config and logs (.run/)
-#   HUDDLE_BUILD_DIR  where the binaries are (build/)
+# Supervision: a sidecar that dies is restarted on its port, after 0.5 s,
+# doubling to 10 s while it keeps dying (back to 0.5 s once it stayed up
+# 30 s); the rest stays up. If huddle-fcgi, Redis or nginx dies, everything
+# stops and the runner exits 1. Ctrl-C or SIGTERM stops everything (by PID,
+# the sidecars first so they drain while nginx and Redis are still there)
+# and exits 0. The Makefile has built build/.
+#
+#   HUDDLE_PORT        http port (8080), on 127.0.0.1 and ::1
+#   HUDDLE_HTTPS_PORT  https port (8443), on 127.0.0.1 and ::1; 0: no https.
+#                      Plain http then redirects to https, except for the
+#                      names localhost, 127.x.y.z and [::1], and /healthz.
+#   HUDDLE_TLS_DIR     directory holding fullchain.pem and privkey.pem; unset:
+#                      a self-signed certificate for localhost, 127.0.0.1, ::1
+#                      and this host's name, made once in $HUDDLE_RUN_DIR/tls/
+#   HUDDLE_SIDECARS    number of huddle-sidecar processes (1); >1 adds Redis
+#   HUDDLE_RUN_DIR     runtime dir: sockets, nginx config, logs, Redis config
+#                      and password (.run/)
+#   HUDDLE_BUILD_DIR   where the binaries are (build/)
 # Sidecars listen on the first free loopback ports above HUDDLE_PORT, Redis
 # on the first free one above HUDDLE_PORT + 100. Any other HUDDLE_* variable
 # (see README.md and docs/config.md) passes through to the programs.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${HUDDLE_PORT:-8080}
+https_port=${HUDDLE_HTTPS_PORT:-8443}
 nsidecars=${HUDDLE_SIDECARS:-1}
 run=${HUDDLE_RUN_DIR:-$top/.run}
 build=${HUDDLE_BUILD_DIR:-$top/build}
@@ -23,6 +37,8 @@ say() { echo "run: $*" >&2; }
 die() { say "$*"; exit 2; }
 
 [[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "HUDDLE_PORT=$port is not a port"
+[[ $https_port =~ ^[0-9]+$ ]] && ((https_port < 65536 && https_port != port)) ||
+    die "HUDDLE_HTTPS_PORT=$https_port is not a port (other than HUDDLE_PORT), or 0"
 [[ $nsidecars =~ ^[0-9]+$ ]] && ((nsidecars <= 32)) || die "HUDDLE_SIDECARS=$nsidecars: want 0 to 32"
 [ -x "$build/fcgi/huddle-fcgi" ] || die "$build/fcgi/huddle-fcgi is missing: run make"
 command -v nginx >/dev/null || die "nginx is missing: run make run as root, or apt-get install nginx-light"
@@ -40,7 +56,7 @@ in_use() {
 }
 
 # The first port from $1 upwards that no socket uses and we did not take.
-taken=" $port "
+taken=" $port $https_port "
 free_port() {
     local p=$1
     while in_use "$p" || [[ $taken == *" $p "* ]]; do p=$((p + 1)); done
@@ -49,36 +65,59 @@ free_port() {
 }
 
 in_use "$port" && die "port $port is in use (set HUDDLE_PORT)"
+((https_port == 0)) || ! in_use "$https_port" ||
+    die "port $https_port is in use (set HUDDLE_HTTPS_PORT; 0 turns https off)"
 mkdir -p "$run" && chmod 700 "$run" || die "cannot create $run"
 run=$(cd "$run" && pwd)
 
+# Children by slot: pids[i] (empty while a sidecar waits to be restarted),
+# names[i], and for sidecars sidecar_no[i] (1..N, else empty).
 names=()
 pids=()
+sidecar_no=()
 stopping=0
 
-# start NAME CMD...: runs CMD in the background, remembers its PID.
+# start NAME CMD...: runs CMD in the background in a new slot.
 start() {
     local name=$1
     shift
     "$@" </dev/null &
     pids+=($!)
     names+=("$name")
+    sidecar_no+=("")
 }
 
-# Stops every child, newest first: SIGTERM, then SIGKILL after 5 s.
+# stop_pids PID...: SIGTERM to all of them at once, SIGKILL to those still
+# there after 10 s.
+stop_pids() {
+    local p t alive
+    (($#)) || return 0
+    kill -TERM "$@" 2>/dev/null
+    for ((t = 0; t < 100; t++)); do
+        alive=0
+        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    kill -KILL "$@" 2>/dev/null
+    for p in "$@"; do wait "$p" 2>/dev/null; done
+}
+
+# Stops every child: the sidecars first (they drain: close their clients
+# with 1012 and hand their seats to Redis), then the rest newest first.
 stop_all() {
-    local i p t
+    local i scs=()
     trap - INT TERM EXIT
+    stop_pids "${timers[@]}"
+    for i in "${!pids[@]}"; do
+        [ -n "${sidecar_no[i]}" ] && [ -n "${pids[i]}" ] && scs+=("${pids[i]}")
+    done
+    stop_pids "${scs[@]}"
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        kill -TERM "${pids[i]}" 2>/dev/null
-        for ((t = 0; t < 50; t++)); do
-            kill -0 "${pids[i]}" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "${pids[i]}" 2>/dev/null
-        wait "${pids[i]}" 2>/dev/null
+        [ -z "${sidecar_no[i]}" ] && [ -n "${pids[i]}" ] && stop_pids "${pids[i]}"
     done
 }
+timers=()
 trap 'stopping=1' INT TERM
 trap 'stop_all' EXIT
 
@@ -102,15 +141,24 @@ HUDDLE_FCGI_LISTEN=$sock HUDDLE_VIEWS_DIR=${HUDDLE_VIEWS_DIR:-$top/views} \
     start huddle-fcgi "$build/fcgi/huddle-fcgi"
 wait_for huddle-fcgi "${pids[-1]}" test -S "$sock"
 
+# Redis for several sidecars: loopback only, with a password made once and
+# kept in the runtime dir (mode 0600), so no other local user can read or
+# inject the sidecars' traffic.
 redis_url=
 if ((nsidecars > 1)); then
     command -v redis-server >/dev/null || die "redis-server is missing (apt-get install redis-server)"
     rport=$(free_port $((port + 100)))
     mkdir -p "$run/redis"
-    cat >"$run/redis.conf" <<CONF
+    if [ ! -s "$run/redis.pass" ]; then
+        (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$run/redis.pass") ||
+            die "cannot write $run/redis.pass"
+    fi
+    rpass=$(<"$run/redis.pass")
+    (umask 077 && cat >"$run/redis.conf") <<CONF
 bind 127.0.0.1 -::1
 port $rport
 protected-mode yes
+requirepass $rpass
 daemonize no
 save ""
 appendonly no
@@ -118,41 +166,119 @@ dir $run/redis
 CONF
     start redis-server redis-server "$run/redis.conf"
     wait_for redis-server "${pids[-1]}" listening "$rport"
-    redis_url=redis://127.0.0.1:$rport
+    redis_url=redis://:$rpass@127.0.0.1:$rport
 fi
+
+# Sidecar n (1..N) on port sidecar_port[n]; the same port after a restart.
+sidecar_port=()
+sidecar_delay_ms=()
+sidecar_since=()
+sidecar_due=()
+start_sidecar() {
+    local n=$1 slot=$2
+    HUDDLE_LISTEN=127.0.0.1:${sidecar_port[n]} HUDDLE_NODE_ID=${HUDDLE_NODE_ID:-node}$n \
+        HUDDLE_REDIS_URL=${redis_url:-${HUDDLE_REDIS_URL:-}} \
+        "$build/sidecar/huddle-sidecar" </dev/null &
+    pids[slot]=$!
+    sidecar_since[n]=${EPOCHREALTIME/./}
+}
 
 sidecar_addrs=
 if ((nsidecars > 0)) && [ ! -x "$build/sidecar/huddle-sidecar" ]; then
     say "$build/sidecar/huddle-sidecar is not built: going on without /ws"
     nsidecars=0
 fi
-for ((i = 1; i <= nsidecars; i++)); do
-    sport=$(free_port $((port + 1)))
-    HUDDLE_LISTEN=127.0.0.1:$sport HUDDLE_NODE_ID=${HUDDLE_NODE_ID:-node}$i \
-        HUDDLE_REDIS_URL=${redis_url:-${HUDDLE_REDIS_URL:-}} \
-        start "huddle-sidecar $i" "$build/sidecar/huddle-sidecar"
-    wait_for "huddle-sidecar $i" "${pids[-1]}" listening "$sport"
-    sidecar_addrs+="127.0.0.1:$sport "
+for ((n = 1; n <= nsidecars; n++)); do
+    sidecar_port[n]=$(free_port $((port + 1)))
+    sidecar_delay_ms[n]=500
+    sidecar_due[n]=
+    names+=("huddle-sidecar $n")
+    sidecar_no+=("$n")
+    pids+=("")
+    start_sidecar "$n" $((${#pids[@]} - 1))
+    wait_for "huddle-sidecar $n" "${pids[-1]}" listening "${sidecar_port[n]}"
+    sidecar_addrs+="127.0.0.1:${sidecar_port[n]} "
 done
 
+have_v6=0
+grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null && have_v6=1
 listen="127.0.0.1:$port"
-grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null && listen+=" [::1]:$port"
-NGINX_LISTEN=$listen FCGI_ADDR=unix:$sock SIDECAR_ADDRS=$sidecar_addrs \
-    PUBLIC_DIR=$top/public "$top/scripts/render-nginx.sh" "$run/nginx" ||
-    die "cannot render the nginx config"
+((have_v6)) && listen+=" [::1]:$port"
+https_listen=
+tls_cert=
+tls_key=
+if ((https_port)); then
+    https_listen="127.0.0.1:$https_port"
+    ((have_v6)) && https_listen+=" [::1]:$https_port"
+    if [ -n "${HUDDLE_TLS_DIR:-}" ]; then
+        tls_cert=$HUDDLE_TLS_DIR/fullchain.pem
+        tls_key=$HUDDLE_TLS_DIR/privkey.pem
+        [ -r "$tls_cert" ] && [ -r "$tls_key" ] || die "HUDDLE_TLS_DIR: cannot read $tls_cert and $tls_key"
+    else
+        tls_cert=$run/tls/fullchain.pem
+        tls_key=$run/tls/privkey.pem
+    fi
+fi
+NGINX_LISTEN=$listen NGINX_HTTPS_LISTEN=$https_listen TLS_CERT=$tls_cert TLS_KEY=$tls_key \
+    TLS_SELF_SIGNED="localhost 127.0.0.1 ::1 $(hostname)" \
+    FCGI_ADDR=unix:$sock SIDECAR_ADDRS=$sidecar_addrs PUBLIC_DIR=$top/public \
+    "$top/scripts/render-nginx.sh" "$run/nginx" || die "cannot render the nginx config"
 start nginx nginx -e stderr -p "$run/nginx" -c "$run/nginx/nginx.conf"
 wait_for nginx "${pids[-1]}" listening "$port"
 
-echo "huddle is running on http://localhost:$port  (sidecars: $nsidecars; Ctrl-C stops it)"
+urls="http://localhost:$port"
+((https_port)) && urls+=" and https://localhost:$https_port"
+echo "huddle is running on $urls  (sidecars: $nsidecars; Ctrl-C stops it)"
+
+# A sidecar in slot i exited with status $2: schedule its restart.
+sidecar_exited() {
+    local i=$1 status=$2 n=${sidecar_no[$1]} now up_ms delay secs
+    now=${EPOCHREALTIME/./}
+    up_ms=$(((now - sidecar_since[n]) / 1000))
+    ((up_ms >= 30000)) && sidecar_delay_ms[n]=500
+    delay=${sidecar_delay_ms[n]}
+    sidecar_due[n]=$((now + delay * 1000))
+    printf -v secs '%d.%03d' $((delay / 1000)) $((delay % 1000))
+    say "${names[i]} (pid ${pids[i]}, port ${sidecar_port[n]}) exited with status $status after ${up_ms} ms: restarting it in $secs s"
+    pids[i]=
+    sleep "$secs" &
+    timers+=($!)
+    sidecar_delay_ms[n]=$((delay * 2 > 10000 ? 10000 : delay * 2))
+}
+
+# Restarts every sidecar whose delay has passed.
+restart_due() {
+    local i n now
+    now=${EPOCHREALTIME/./}
+    for i in "${!pids[@]}"; do
+        n=${sidecar_no[i]}
+        [ -n "$n" ] && [ -z "${pids[i]}" ] && ((now >= sidecar_due[n])) || continue
+        start_sidecar "$n" "$i"
+        say "${names[i]} restarted (pid ${pids[i]}, port ${sidecar_port[n]})"
+    done
+}
 
 while :; do
-    wait -n "${pids[@]}"
+    live=()
+    for p in "${pids[@]}" "${timers[@]}"; do [ -n "$p" ] && live+=("$p"); done
+    unset done_pid
+    wait -n -p done_pid "${live[@]}"
+    status=$?
     ((stopping)) && { say "stopping"; stop_all; exit 0; }
+    [ -n "${done_pid:-}" ] || continue
+    for i in "${!timers[@]}"; do
+        [ "${timers[i]}" = "$done_pid" ] && unset 'timers[i]'
+    done
+    timers=("${timers[@]}")
     for i in "${!pids[@]}"; do
-        if ! kill -0 "${pids[i]}" 2>/dev/null; then
-            say "${names[i]} (pid ${pids[i]}) exited: stopping the rest"
+        [ "${pids[i]}" = "$done_pid" ] || continue
+        if [ -z "${sidecar_no[i]}" ]; then
+            say "${names[i]} (pid ${pids[i]}) exited with status $status: stopping the rest"
+            pids[i]=
             stop_all
             exit 1
         fi
+        sidecar_exited "$i" "$status"
     done
+    restart_due
 done

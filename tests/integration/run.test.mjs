@@ -1,13 +1,19 @@
 // scripts/run.sh (`make run`) itself: it starts the whole of huddle on a
-// chosen port with a private runtime dir, serves pages and /ws, and on
-// SIGTERM stops every process it started; when one of them dies it stops
-// the rest and exits non-zero.
+// chosen port with a private runtime dir, serves pages and /ws over http
+// and https, and on SIGTERM stops every process it started. A sidecar that
+// dies is restarted on its port while the rest stays up; when another
+// process dies it stops the rest and exits non-zero. Redis wants its
+// password.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { BUILD, Proc, ROOT, freePort, tmpDir } from '../lib/stack.mjs';
+import { BUILD, Proc, ROOT, freePort, tmpDir, waitForConnect } from '../lib/stack.mjs';
+import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 const HAVE_SIDECAR = fs.existsSync(path.join(BUILD, 'sidecar', 'huddle-sidecar'));
 
@@ -38,13 +44,64 @@ function alive(pid) {
 
 async function startRunner(env) {
     const port = await freePort();
+    const httpsPort = await freePort();
+    const dir = tmpDir('run');
     const proc = new Proc('run.sh', path.join(ROOT, 'scripts', 'run.sh'), [], {
-        env: { HUDDLE_PORT: String(port), HUDDLE_RUN_DIR: tmpDir('run'), HUDDLE_BUILD_DIR: BUILD, ...env },
+        env: {
+            HUDDLE_PORT: String(port), HUDDLE_HTTPS_PORT: String(httpsPort), HUDDLE_RUN_DIR: dir,
+            HUDDLE_BUILD_DIR: BUILD, ...env,
+        },
     });
-    const m = await proc.waitForOutput(/huddle is running on (http:\/\/localhost:(\d+))/, 30000);
+    const m = await proc.waitForOutput(/huddle is running on (http:\/\/localhost:(\d+))(?: and https:\/\/localhost:(\d+))?/, 30000);
     assert.equal(Number(m[2]), port);
+    proc.port = port;
     proc.url = `http://127.0.0.1:${port}`;
+    proc.dir = dir;
+    if (m[3]) {
+        assert.equal(Number(m[3]), httpsPort);
+        proc.httpsPort = httpsPort;
+    }
     return proc;
+}
+
+/** GET with a raw Host header; https with ca. Resolves {status, headers, body}. */
+function get(url, { host, ca } = {}) {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+        const req = mod.request({
+            host: u.hostname, port: u.port, path: u.pathname + u.search, ca, servername: 'localhost',
+            headers: host ? { Host: host } : {}, agent: false,
+        }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c) => { body += c; });
+            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.end();
+    });
+}
+
+/** HUDDLE_LISTEN of a running process, from its environment. */
+function listenOf(pid) {
+    const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return env.find((e) => e.startsWith('HUDDLE_LISTEN=')).slice('HUDDLE_LISTEN='.length);
+}
+
+/** The first line Redis answers to the raw command cmd on port. */
+function redisSay(port, cmd) {
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1');
+        let buf = '';
+        sock.on('connect', () => sock.write(cmd));
+        sock.on('data', (d) => {
+            buf += d;
+            const i = buf.indexOf('\r\n');
+            if (i >= 0) { sock.destroy(); resolve(buf.slice(0, i)); }
+        });
+        sock.on('error', reject);
+    });
 }
 
 test('run.sh serves huddle on the given port and SIGTERM leaves no process behind', async () => {
@@ -93,5 +150,128 @@ test('run.sh stops everything and exits non-zero when one of its processes dies'
         assert.deepEqual(left, [], 'processes left behind');
     } finally {
         await run.stop('SIGKILL');
+    }
+});
+
+test('run.sh restarts a sidecar killed with SIGKILL on its port, with backoff, and nothing else moves', async () => {
+    if (!HAVE_SIDECAR) return;
+    const run = await startRunner({ HUDDLE_SIDECARS: '2' });
+    try {
+        const kids = descendants(run.pid);
+        const pidOf = (comm) => kids.filter((k) => k.comm === comm).map((k) => k.pid);
+        const [s1, s2] = pidOf('huddle-sidecar');
+        const others = [...pidOf('nginx'), ...pidOf('huddle-fcgi'), ...pidOf('redis-server')];
+        const [port1, port2] = [listenOf(s1), listenOf(s2)].map((l) => Number(l.split(':')[1]));
+
+        // A client on the sidecar that survives.
+        const stay = await connect(`ws://127.0.0.1:${port2}/ws`, { protocols: ['huddle.v1'] });
+        await stay.join(uniqueRoom('stay'), 'Stay');
+
+        process.kill(s1, 'SIGKILL');
+        await run.waitForOutput(/huddle-sidecar 1 \(pid \d+, port \d+\) exited with status 137 after \d+ ms: restarting it in 0\.500 s/);
+        await run.waitForOutput(/huddle-sidecar 1 restarted \(pid (\d+)/);
+        await waitForConnect({ port: port1 });
+        const again = descendants(run.pid).filter((k) => k.comm === 'huddle-sidecar').map((k) => k.pid);
+        assert.equal(again.length, 2);
+        assert.ok(again.includes(s2), 'the other sidecar kept its pid');
+        const s1b = again.find((p) => p !== s2);
+        assert.notEqual(s1b, s1);
+        assert.equal(listenOf(s1b), `127.0.0.1:${port1}`, 'same port');
+        for (const p of others) assert.ok(alive(p), `pid ${p} is gone`);
+
+        // The client on the other sidecar never noticed; the restarted one serves.
+        assert.equal(stay.closeInfo, null);
+        await stay.send({ type: 'ping', t: 1 });
+        await stay.next('pong');
+        await expectAlive(`ws://127.0.0.1:${port1}/ws`);
+        await expectAlive(`${run.url.replace('http', 'ws')}/ws`);
+
+        // Dying again soon: the delay doubles.
+        process.kill(s1b, 'SIGKILL');
+        await run.waitForOutput(/huddle-sidecar 1 \(pid \d+, port \d+\) exited with status 137 after \d+ ms: restarting it in 1\.000 s/);
+        await run.waitForOutput(/huddle-sidecar 1 restarted[\s\S]*huddle-sidecar 1 restarted/);
+        await waitForConnect({ port: port1 });
+        stay.terminate();
+
+        const { code } = await run.stop('SIGTERM', 20000);
+        assert.equal(code, 0);
+        const left = descendants(run.pid).filter((k) => alive(k.pid));
+        assert.deepEqual(left, [], 'processes left behind');
+        assert.equal(run.sanitizerReport(), null);
+    } finally {
+        await run.stop('SIGKILL');
+    }
+});
+
+test('run.sh serves https with its self-signed certificate and redirects only public names to it', async () => {
+    const run = await startRunner({ HUDDLE_SIDECARS: HAVE_SIDECAR ? '1' : '0' });
+    try {
+        assert.ok(run.httpsPort, 'the https URL is printed');
+        const ca = fs.readFileSync(path.join(run.dir, 'tls', 'fullchain.pem'));
+        assert.equal(fs.statSync(path.join(run.dir, 'tls', 'privkey.pem')).mode & 0o077, 0);
+        const httpsUrl = `https://127.0.0.1:${run.httpsPort}`;
+        const root = await get(`${httpsUrl}/`, { ca });
+        assert.equal(root.status, 302);
+        const page = await get(httpsUrl + root.headers.location, { ca });
+        assert.equal(page.status, 200);
+        assert.match(page.body, /<meta name="huddle-room"/);
+        if (HAVE_SIDECAR) {
+            const ws = new WebSocket(`wss://127.0.0.1:${run.httpsPort}/ws`, 'huddle.v1', { ca, servername: 'localhost' });
+            await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+            ws.close();
+        }
+
+        const away = await get(`${run.url}/standup?x=1`, { host: `meet.example.org:${run.port}` });
+        assert.equal(away.status, 301);
+        assert.equal(away.headers.location, `https://meet.example.org:${run.httpsPort}/standup?x=1`);
+        const local = await get(`${run.url}/`, { host: `localhost:${run.port}` });
+        assert.equal(local.status, 302);
+        assert.match(local.headers.location, /^\/[0-9a-f-]{36}$/);
+        const health = await get(`${run.url}/healthz`, { host: 'meet.example.org' });
+        assert.equal(health.status, 200);
+    } finally {
+        await run.stop('SIGTERM', 15000);
+    }
+});
+
+test('run.sh with HUDDLE_HTTPS_PORT=0 serves plain http only, without a redirect', async () => {
+    const run = await startRunner({ HUDDLE_SIDECARS: '0', HUDDLE_HTTPS_PORT: '0' });
+    try {
+        assert.equal(run.httpsPort, undefined);
+        assert.doesNotMatch(run.output, /https:/);
+        const r = await get(`${run.url}/`, { host: 'meet.example.org' });
+        assert.equal(r.status, 302);
+        assert.equal(fs.existsSync(path.join(run.dir, 'tls')), false);
+    } finally {
+        await run.stop('SIGTERM', 15000);
+    }
+});
+
+test('run.sh gives Redis a password: a client without it is refused', async () => {
+    if (!HAVE_SIDECAR) return;
+    const run = await startRunner({ HUDDLE_SIDECARS: '2' });
+    try {
+        const conf = fs.readFileSync(path.join(run.dir, 'redis.conf'), 'utf8');
+        const port = Number(conf.match(/^port (\d+)$/m)[1]);
+        const pass = fs.readFileSync(path.join(run.dir, 'redis.pass'), 'utf8');
+        assert.match(pass, /^[0-9a-f]{48}$/);
+        assert.equal(fs.statSync(path.join(run.dir, 'redis.pass')).mode & 0o077, 0);
+        assert.equal(fs.statSync(path.join(run.dir, 'redis.conf')).mode & 0o077, 0);
+        assert.match(await redisSay(port, 'PING\r\n'), /^-NOAUTH/);
+        assert.match(await redisSay(port, 'AUTH wrong-password\r\n'), /^-(WRONGPASS|ERR)/);
+        assert.equal(await redisSay(port, `AUTH ${pass}\r\nPING\r\n`), '+OK');
+        // The sidecars got it: both serve, sharing rooms through Redis.
+        const room = uniqueRoom('redis');
+        const kids = descendants(run.pid).filter((k) => k.comm === 'huddle-sidecar');
+        const [a, b] = kids.map((k) => `ws://${listenOf(k.pid)}/ws`);
+        const ca = await connect(a, { protocols: ['huddle.v1'] });
+        await ca.join(room, 'A');
+        const cb = await connect(b, { protocols: ['huddle.v1'] });
+        const w = await cb.join(room, 'B');
+        assert.deepEqual(w.peers.map((p) => p.name), ['A']);
+        ca.terminate();
+        cb.terminate();
+    } finally {
+        await run.stop('SIGTERM', 15000);
     }
 });
