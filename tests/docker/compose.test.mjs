@@ -194,7 +194,8 @@ test('every service runs as the unprivileged huddle user, healthy, with nofile r
         assert.ok(ids.length > 0, `${service} has no container`);
         for (const id of ids) {
             // Every process of the container, seen from the host (uid 10001 = huddle).
-            const uids = (await docker(['top', id, '-eo', 'uid'])).split('\n').slice(1).filter(Boolean);
+            const uids = (await docker(['top', id, '-eo', 'pid,uid'])).split('\n').slice(1)
+                .filter(Boolean).map((l) => l.trim().split(/\s+/)[1]);
             assert.ok(uids.length > 0);
             for (const u of uids) assert.equal(u.trim(), '10001', `${service} runs a process as uid ${u}`);
             assert.equal((await docker(['exec', id, 'bash', '-c', 'ulimit -n'])).trim(), env.HUDDLE_NOFILE, `${service} nofile`);
@@ -308,11 +309,12 @@ test('a third replica gets connections within seconds, nginx untouched', async (
     for (const id of ids) newest.push([(await docker(['inspect', '-f', '{{.Created}}', id])).trim(), id]);
     newest.sort();
     const fresh = newest.at(-1)[1];
-    const room = uniqueRoom('scale');
     const deadline = Date.now() + 30000;
     let n = 0;
+    let room;
     while ((await metric(fresh, 'huddle_sidecar_connections')) === 0) {
         assert.ok(Date.now() < deadline, `the new replica got no connection in 30 s (${n} tried)`);
+        if (n % 6 === 0) room = uniqueRoom('scale'); // rooms hold 8 at most
         const c = await wssClient();
         await c.join(room, `s${n++}`);
         await sleep(200);
@@ -321,19 +323,32 @@ test('a third replica gets connections within seconds, nginx untouched', async (
     for (const c of clients.splice(0)) c.terminate();
 });
 
-/** Waits for every member's pending resume; returns the messages all saw. */
-async function settle(members) {
+/**
+ * Once every member has seen every later one join, where each member's log
+ * stands: settle() returns what came after.
+ */
+async function mark(members) {
+    for (let i = 0; i < members.length; i++) {
+        for (const later of members.slice(i + 1)) {
+            await members[i].conn.next((x) => x.type === 'peer-joined' && x.peer.id === later.id);
+        }
+    }
+    return members.map((m) => m.log.length);
+}
+
+/** Waits for every member's pending resume; returns the messages all saw since marks. */
+async function settle(members, marks) {
     for (const m of members) if (m.resuming) await m.resuming;
     // One chat through everyone proves the room works again after the drain.
     members[0].conn.send({ type: 'chat', text: 'still here' });
     for (const m of members) await m.conn.next((x) => x.type === 'chat' && x.text === 'still here', 10000);
-    return members.flatMap((m) => m.log.map((x) => ({ ...x, seenBy: m.name })));
+    return members.flatMap((m, i) => m.log.slice(marks[i]).map((x) => ({ ...x, seenBy: m.name })));
 }
 
 test('draining a replica: its members are closed 1012 and resume elsewhere, nobody sees a leave', async () => {
     const room = uniqueRoom('drain');
     const members = [];
-    for (let i = 0; i < 9; i++) members.push(await member(room, `d${i}`));
+    for (let i = 0; i < 8; i++) members.push(await member(room, `d${i}`));
     // The replica with the most members of this room is stopped (SIGTERM).
     let victim = null;
     let most = 0;
@@ -342,8 +357,9 @@ test('draining a replica: its members are closed 1012 and resume elsewhere, nobo
         if (n > most) [victim, most] = [id, n];
     }
     assert.ok(most > 0);
+    const marks = await mark(members);
     await docker(['stop', '-t', '10', victim], { timeoutMs: 60000 });
-    const seen = await settle(members);
+    const seen = await settle(members, marks);
     const drained = members.filter((m) => m.closes.includes(1012));
     assert.ok(drained.length > 0, 'nobody was on the stopped replica');
     for (const m of drained) assert.equal(m.resumes, 1, `${m.name} resumed ${m.resumes} times`);
@@ -358,11 +374,14 @@ test('a rolling recreate of every sidecar (an upgrade) loses no meeting', async 
     const members = [];
     for (let i = 0; i < 6; i++) members.push(await member(room, `u${i}`));
     const before = await containers('sidecar');
+    const marks = await mark(members);
     await compose(['up', '-d', '--no-deps', '--force-recreate', '--scale', 'sidecar=2', 'sidecar'], { timeoutMs: 180000 });
     const now = await containers('sidecar');
     assert.equal(now.filter((id) => before.includes(id)).length, 0, 'a sidecar was not recreated');
-    const seen = await settle(members);
-    for (const m of members) assert.equal(m.resumes, 1, `${m.name} resumed ${m.resumes} times (closes ${m.closes})`);
+    const seen = await settle(members, marks);
+    // Replicas are recreated one after the other, so a member may land on
+    // an old one that is recreated next, and resume twice: same id each time.
+    for (const m of members) assert.ok(m.resumes >= 1, `${m.name} never resumed (closes ${m.closes})`);
     const noise = seen.filter((x) => x.type === 'peer-left' || x.type === 'peer-joined');
     assert.deepEqual(noise, [], 'someone saw a leave or a join during the upgrade');
     for (const m of members) { m.stopped = true; m.conn.terminate(); }
