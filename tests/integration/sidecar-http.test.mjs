@@ -134,7 +134,7 @@ test('HUDDLE_MAX_CONNECTIONS caps open websockets; a freed slot is usable again'
     }
 });
 
-test('SIGTERM closes every client with 1001 and exits 0 within 2 s', async () => {
+test('SIGTERM drains: every client, joined or not, gets 1012 service restart and the process exits 0 before the SIGKILL deadline', async () => {
     const s = await startSidecar();
     try {
         const room = uniqueRoom();
@@ -144,9 +144,8 @@ test('SIGTERM closes every client with 1001 and exits 0 within 2 s', async () =>
         await a.join(room, 'Ann');
         await b.join(room, 'Bob');
         const r = await s.stop('SIGTERM', 5000);
-        for (const c of [a, b, idle]) assert.equal((await c.closed()).code, 1001);
+        for (const c of [a, b, idle]) assert.deepEqual(await c.closed(), { code: 1012, reason: 'service restart' });
         assert.equal(r.code, 0, `exit ${JSON.stringify(r)}\n${s.tail()}`);
-        assert.ok(r.ms < 2000, `exit took ${r.ms} ms`);
     } finally {
         await stopAll([s]);
     }
