@@ -156,8 +156,7 @@ if [ -n "${https_listen// /}" ]; then
     fi
     [ -r "$TLS_CERT" ] || die "TLS_CERT=$TLS_CERT is not readable"
     [ -r "$TLS_KEY" ] || die "TLS_KEY=$TLS_KEY is not readable"
-    first_https=${https_listen# }
-    first_https=${first_https%% *}
+    read -r first_https _ <<<"$https_listen"
     https_port=${HTTPS_PUBLIC_PORT:-${first_https##*:}}
     [[ $https_port =~ ^[0-9]+$ ]] || die "HTTPS_PUBLIC_PORT=$https_port is not a port"
     port_suffix=":$https_port"
