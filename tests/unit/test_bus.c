@@ -668,6 +668,69 @@ TEST(seat_resumed_elsewhere_after_its_node_died_is_not_reaped)
     fx_done(&fx);
 }
 
+TEST(drained_seats_outlive_their_node_until_grace_and_are_announced_once)
+{
+    struct fx fx;
+    struct node a, b, c;
+    struct result r, rs, dr, st;
+    const struct bus_seat seats[] = {
+        {"room", "a1", 1500}, /* nobody resumes it */
+        {"room", "a2", 1500}, /* resumed on b */
+        {"room", "a3", 0},    /* its grace had ended */
+    };
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(node_start(&fx, &c, "c") == 0);
+    CHECK(join_wait(&fx, &a, "room", "a1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "room", "a2", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "room", "a3", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "room", "a4", &r) == BUS_OK); /* not listed */
+    CHECK(join_wait(&fx, &b, "room", "b1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &c, "room", "c1", &r) == BUS_OK);
+    node_clear(&b);
+    node_clear(&c);
+
+    memset(&dr, 0, sizeof dr);
+    CHECK(bus_drain(a.bus, seats, 3, on_done_result, &dr) == 0);
+    CHECK(RUN_UNTIL(&fx, dr.done, 3000) && dr.st == BUS_OK);
+    char live[128];
+    snprintf(live, sizeof live, "huddle:node:%s", bus_node_id(a.bus));
+    node_stop(&a); /* the drained process exits */
+    CHECK(redis_int(fx.port, "EXISTS", live) == 0); /* forgotten at once */
+    CHECK(redis_int(fx.port, "SCARD", "huddle:nodes") == 2);
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") == 3);
+    /* a4 (unlisted) at once; a3 (no grace left) at the next reaper tick */
+    CHECK(RUN_UNTIL(&fx, count_msgs(&b, "\"reason\":\"timeout\"") == 2, 3000));
+    CHECK(count_msgs(&b, "\"id\":\"a4\",\"reason\":\"timeout\"") == 1);
+    CHECK(count_msgs(&b, "\"id\":\"a3\",\"reason\":\"timeout\"") == 1);
+    /* well past the node TTL, a1 and a2 are still seated */
+    run_for(&fx, (int)fx.cfg.node_ttl_ms + 2 * (int)fx.cfg.reaper_ms);
+    CHECK(count_msgs(&b, "\"id\":\"a1\"") == 0);
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(b.bus, "room", "tok-a2", "tok-a2b", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK_STR(rs.peer, "a2");
+    CHECK(has_member(&rs, "a1", rs.old_node)); /* still listed, old node */
+    /* a1's grace ends: announced once, by one of the two reapers */
+    CHECK(RUN_UNTIL(&fx, count_msgs(&c, "\"id\":\"a1\"") == 1, 5000));
+    run_for(&fx, 4 * (int)fx.cfg.reaper_ms);
+    CHECK(count_msgs(&b, "\"id\":\"a1\",\"reason\":\"timeout\"") == 1);
+    CHECK(count_msgs(&c, "\"id\":\"a1\",\"reason\":\"timeout\"") == 1);
+    CHECK(count_msgs(&c, "\"id\":\"a2\"") == 0);
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") == 0);
+    memset(&st, 0, sizeof st);
+    CHECK(bus_room(b.bus, "room", on_room_result, &st) == 0);
+    CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.n_members == 3);
+    CHECK(has_member(&st, "a2", bus_node_id(b.bus)));
+    CHECK(has_member(&st, "b1", bus_node_id(b.bus)));
+    node_stop(&b);
+    node_stop(&c);
+    fx_done(&fx);
+}
+
 TEST(redis_stopped_reports_down_and_a_restart_brings_it_back)
 {
     struct fx fx;
