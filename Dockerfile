@@ -25,7 +25,8 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 
 # ---- base: what every runtime image shares ------------------------------
 FROM debian:12-slim AS base
-COPY scripts/packages.sh scripts/packages.txt /usr/local/share/huddle/scripts/
+COPY scripts/packages.sh scripts/packages.txt scripts/self-signed-cert.sh \
+    /usr/local/share/huddle/scripts/
 RUN groupadd --system --gid 10001 huddle \
     && useradd --system --uid 10001 --gid huddle --no-create-home \
         --home-dir /var/lib/huddle --shell /usr/sbin/nologin huddle \

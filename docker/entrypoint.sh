@@ -40,37 +40,16 @@ secret() {
 }
 
 # tls: sets cert and key to the mounted certificate, or to the self-signed
-# one, making it on first use (under a lock: nginx and coturn both call it).
+# one in the tls volume, made on first use (nginx and coturn both call it).
 tls() {
     if [ -s "$certs/fullchain.pem" ] && [ -s "$certs/privkey.pem" ]; then
         cert=$certs/fullchain.pem key=$certs/privkey.pem
         return
     fi
     cert=$tlsdir/fullchain.pem key=$tlsdir/privkey.pem
-    local t host=${HUDDLE_PUBLIC_HOST:-}
-    if [ ! -s "$cert" ] && mkdir "$tlsdir/.lock" 2>/dev/null; then
-        local san="DNS:localhost,IP:127.0.0.1,IP:::1"
-        if [[ -n $host && ! $host =~ ^(localhost|127\.0\.0\.1|::1|\[::1\])$ ]]; then
-            if [[ $host =~ ^[0-9.]+$ || $host == *:* ]]; then
-                san+=",IP:${host//[\[\]]/}"
-            else
-                san+=",DNS:$host"
-            fi
-        fi
-        say "no certificate in $certs: making a self-signed one for ${host:-localhost} ($san)"
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -days 825 -subj "/CN=${host:-localhost}" -addext "subjectAltName=$san" \
-            -keyout "$tlsdir/privkey.tmp" -out "$tlsdir/fullchain.tmp" 2>/dev/null ||
-            die "openssl could not make a certificate"
-        mv "$tlsdir/privkey.tmp" "$key"
-        mv "$tlsdir/fullchain.tmp" "$cert"
-        rmdir "$tlsdir/.lock"
-    fi
-    for ((t = 0; t < 100; t++)); do
-        [ -s "$cert" ] && return
-        sleep 0.1
-    done
-    die "no certificate in $tlsdir after 10 s (a stale $tlsdir/.lock? remove it)"
+    # shellcheck disable=SC2086 # HUDDLE_PUBLIC_HOST may be empty
+    "$share/scripts/self-signed-cert.sh" "$cert" "$key" ${HUDDLE_PUBLIC_HOST:-} \
+        localhost 127.0.0.1 ::1 || die "no certificate in $certs, and none could be made"
 }
 
 # The Redis password travels inside HUDDLE_REDIS_URL, so it must be URL-safe.

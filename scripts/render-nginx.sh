@@ -142,17 +142,9 @@ if [ -n "${https_listen// /}" ]; then
     : "${TLS_CERT:?NGINX_HTTPS_LISTEN needs TLS_CERT}"
     : "${TLS_KEY:?NGINX_HTTPS_LISTEN needs TLS_KEY}"
     if [ ! -e "$TLS_CERT" ] && [ ! -e "$TLS_KEY" ] && [ -n "${TLS_SELF_SIGNED:-}" ]; then
-        san=
-        for n in $TLS_SELF_SIGNED; do
-            if [[ $n =~ ^[0-9.]+$ || $n == *:* ]]; then san+=",IP:$n"; else san+=",DNS:$n"; fi
-        done
-        first=${TLS_SELF_SIGNED%% *}
-        mkdir -p "$(dirname "$TLS_CERT")" "$(dirname "$TLS_KEY")"
-        (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -days 825 -subj "/CN=$first" -addext "subjectAltName=${san#,}" \
-            -keyout "$TLS_KEY" -out "$TLS_CERT" 2>/dev/null) || die "openssl could not make a certificate"
-        chmod 644 "$TLS_CERT"
-        echo "render-nginx: made a self-signed certificate for $TLS_SELF_SIGNED in $TLS_CERT" >&2
+        # shellcheck disable=SC2086 # the names are a list
+        "$top/scripts/self-signed-cert.sh" "$TLS_CERT" "$TLS_KEY" $TLS_SELF_SIGNED ||
+            die "cannot make a self-signed certificate"
     fi
     [ -r "$TLS_CERT" ] || die "TLS_CERT=$TLS_CERT is not readable"
     [ -r "$TLS_KEY" ] || die "TLS_KEY=$TLS_KEY is not readable"

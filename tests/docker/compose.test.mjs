@@ -19,7 +19,7 @@ import https from 'node:https';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { launch, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+import { connectionStats, launch, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
 import { ROOT, freePort, sleep } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
@@ -273,7 +273,7 @@ test('the protocol over wss with members on both sidecars: presence, chat, signa
             await people[i].next((m) => m.type === 'peer-joined' && m.peer.id === welcomes[j].id);
         }
     }
-    // Spread: both sidecars hold some of them (least connections over DNS).
+    // Spread: both sidecars hold some of them (nginx takes turns over the DNS answer).
     const counts = [];
     for (const id of await containers('sidecar')) counts.push(await metric(id, 'huddle_sidecar_peers'));
     assert.equal(counts.reduce((a, b) => a + b, 0) >= 6, true, `peers per sidecar: ${counts}`);
@@ -391,31 +391,22 @@ test('two Chromium participants over https, relayed by the stack\'s coturn, see 
     const browser = await launch();
     try {
         const url = `https://localhost:${ports.https}/${uniqueRoom('browser')}`;
-        // Test-only: relay every candidate through TURN, so video flowing
-        // proves coturn accepts the sidecar's credentials (generated secret).
-        const opts = {
-            context: { ignoreHTTPSErrors: true },
-            init: () => localStorage.setItem('huddle.iceTransportPolicy', 'relay'),
-        };
+        // Relay every candidate through TURN (a test-only init script), so
+        // video flowing proves coturn accepts the sidecar's credentials,
+        // made with the secret generated at first start.
+        const opts = { context: { ignoreHTTPSErrors: true }, init: relayOnly };
         const ann = await newParticipant(browser, url, 'Ann', opts);
         const bob = await newParticipant(browser, url, 'Bob', opts);
         await ann.join();
         await bob.join();
         await waitForPlayingVideo(ann.page, 'Bob', 45000);
         await waitForPlayingVideo(bob.page, 'Ann', 45000);
-        const types = await ann.page.evaluate(async () => {
-            const out = [];
-            for (const pc of window.__huddlePeerConnections?.() ?? []) {
-                const stats = await pc.getStats();
-                for (const s of stats.values()) {
-                    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-                        out.push(stats.get(s.localCandidateId).candidateType);
-                    }
-                }
-            }
-            return out;
-        });
-        if (types.length) assert.ok(types.every((t) => t === 'relay'), `candidate types: ${types}`);
+        for (const p of [ann, bob]) {
+            const [s] = await connectionStats(p.page);
+            assert.equal(s.policy, 'relay');
+            assert.deepEqual([s.local, s.remote], ['relay', 'relay'], `${p.name}: ${JSON.stringify(s)}`);
+            assert.ok(s.turnUrls.includes(`turn:127.0.0.1:${ports.turn}?transport=udp`), JSON.stringify(s.turnUrls));
+        }
         assert.deepEqual(ann.errors(), []);
         assert.deepEqual(bob.errors(), []);
     } finally {

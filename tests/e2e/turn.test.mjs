@@ -14,24 +14,8 @@ import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { launch, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+import { connectionStats, launch, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
 import { Proc, ROOT, freePort, sleep, startStack, tmpDir, waitForConnect } from '../lib/stack.mjs';
-
-/** Runs in the page before its scripts: relay-only connections, recorded. */
-function relayOnly() {
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-        constructor(config = {}) {
-            super({ ...config, iceTransportPolicy: 'relay' });
-            const rec = { pc: this, candidates: [] };
-            window.__pcs.push(rec);
-            this.addEventListener('icecandidate', (e) => {
-                if (e.candidate) rec.candidates.push(e.candidate.type);
-            });
-        }
-    };
-}
 
 /** A free UDP port range of n ports (checked by binding each). */
 async function freeUdpRange(n) {
@@ -75,27 +59,6 @@ async function startCoturn(secret) {
     proc.port = port;
     proc.urls = `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`;
     return proc;
-}
-
-/** The selected candidate pair's types and decoded video frames of each connection. */
-function connectionStats(page) {
-    return page.evaluate(async () => Promise.all(window.__pcs.map(async ({ pc, candidates }) => {
-        const stats = [...(await pc.getStats()).values()];
-        const byId = new Map(stats.map((s) => [s.id, s]));
-        const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-        const pair = transport && byId.get(transport.selectedCandidatePairId);
-        const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
-        return {
-            state: pc.connectionState,
-            gathering: pc.iceGatheringState,
-            policy: pc.getConfiguration().iceTransportPolicy,
-            turnUrls: pc.getConfiguration().iceServers.flatMap((s) => [].concat(s.urls)).filter((u) => u.startsWith('turn:')),
-            candidates,
-            local: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
-            remote: pair ? byId.get(pair.remoteCandidateId)?.candidateType : null,
-            framesDecoded: video ? video.framesDecoded : 0,
-        };
-    })));
 }
 
 const secret = crypto.randomBytes(18).toString('base64url');

@@ -136,3 +136,49 @@ export async function screenshot(page, file) {
     await page.screenshot({ path: out });
     return out;
 }
+
+/**
+ * An init script (newParticipant's init): every RTCPeerConnection of the
+ * page uses relayed candidates only (TURN), and is recorded with the types
+ * of the candidates it gathered, for connectionStats(). Test-only: the
+ * product has no such switch.
+ */
+export function relayOnly() {
+    const Native = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Native {
+        constructor(config = {}) {
+            super({ ...config, iceTransportPolicy: 'relay' });
+            const rec = { pc: this, candidates: [] };
+            window.__pcs.push(rec);
+            this.addEventListener('icecandidate', (e) => {
+                if (e.candidate) rec.candidates.push(e.candidate.type);
+            });
+        }
+    };
+}
+
+/**
+ * For each connection relayOnly() recorded: its state, ICE policy, TURN
+ * URLs, gathered candidate types, the selected pair's local and remote
+ * candidate types and the video frames decoded.
+ */
+export function connectionStats(page) {
+    return page.evaluate(async () => Promise.all(window.__pcs.map(async ({ pc, candidates }) => {
+        const stats = [...(await pc.getStats()).values()];
+        const byId = new Map(stats.map((s) => [s.id, s]));
+        const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+        const pair = transport && byId.get(transport.selectedCandidatePairId);
+        const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+        return {
+            state: pc.connectionState,
+            gathering: pc.iceGatheringState,
+            policy: pc.getConfiguration().iceTransportPolicy,
+            turnUrls: pc.getConfiguration().iceServers.flatMap((s) => [].concat(s.urls)).filter((u) => u.startsWith('turn:')),
+            candidates,
+            local: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
+            remote: pair ? byId.get(pair.remoteCandidateId)?.candidateType : null,
+            framesDecoded: video ? video.framesDecoded : 0,
+        };
+    })));
+}
