@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,59 @@ int log_init(const char *component)
     return -1;
 }
 
+/* Repeats: lines that differ only in their digits are "similar"; past
+ * LOG_REPEAT_BURST of them within a second the rest are counted, not
+ * written, and the count is written with the next one let through. A
+ * busy failure (an accept loop at its fd limit, a flood of refusals)
+ * then costs kilobytes of log, not gigabytes. */
+#define LOG_REPEAT_BURST 5
+#define LOG_REPEAT_SLOTS 32
+
+static struct log_repeat {
+    unsigned hash;
+    time_t second;
+    unsigned count;      /* written within second */
+    unsigned suppressed; /* not written since the last one written */
+} log_repeats[LOG_REPEAT_SLOTS];
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned log_shape(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Returns how many similar lines were suppressed before this one (to be
+ * reported with it), or -1 when this one is suppressed too. */
+static long log_repeat_check(const char *msg, time_t now)
+{
+    unsigned h = log_shape(msg);
+    struct log_repeat *r = &log_repeats[h % LOG_REPEAT_SLOTS];
+    long before;
+
+    if (r->hash != h) { /* a new shape takes the slot */
+        r->hash = h;
+        r->second = now;
+        r->count = 0;
+        r->suppressed = 0;
+    }
+    if (r->second != now) {
+        r->second = now;
+        r->count = 0;
+    }
+    if (r->count >= LOG_REPEAT_BURST) {
+        r->suppressed++;
+        return -1;
+    }
+    r->count++;
+    before = (long)r->suppressed;
+    r->suppressed = 0;
+    return before;
+}
+
 void log_write(enum log_level level, const char *fmt, ...)
 {
     char line[2048];
@@ -49,8 +103,17 @@ void log_write(enum log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&log_lock);
+    long suppressed = log_repeat_check(line + n, ts.tv_sec);
+    pthread_mutex_unlock(&log_lock);
+    if (suppressed < 0)
+        return;
     /* One write per line so lines from threads do not interleave. */
-    fprintf(stderr, "%s\n", line);
+    if (suppressed > 0)
+        fprintf(stderr, "%s (%ld similar lines suppressed)\n", line,
+                suppressed);
+    else
+        fprintf(stderr, "%s\n", line);
 }
 
 char *log_escape(char *out, size_t outsz, const char *s, size_t len, size_t max)

@@ -15,6 +15,9 @@ extern enum log_level log_threshold;
  * Returns 0, or -1 (after printing why) when the level name is unknown. */
 int log_init(const char *component);
 
+/* Writes one line. Lines that differ only in their digits are limited to
+ * 5 a second; the ones held back are counted and the count is appended,
+ * as "(N similar lines suppressed)", to the next similar line written. */
 void log_write(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

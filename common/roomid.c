@@ -1,8 +1,10 @@
 #include "roomid.h"
 
 #include <string.h>
+#include <strings.h>
 
-/* Names that route elsewhere in nginx or are kept for later use. */
+/* Names that route elsewhere in nginx or are kept for later use. Compared
+ * without case: /HEALTHZ is no room either. */
 static const char *const roomid_reserved[] = {
     "ws", "healthz", "assets", "api", "peerjs", "metrics",
 };
@@ -24,7 +26,7 @@ bool roomid_valid(const char *s, size_t len)
     for (size_t i = 0; i < sizeof roomid_reserved / sizeof *roomid_reserved;
          i++) {
         if (strlen(roomid_reserved[i]) == len &&
-            memcmp(roomid_reserved[i], s, len) == 0)
+            strncasecmp(roomid_reserved[i], s, len) == 0)
             return false;
     }
     return true;

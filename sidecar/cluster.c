@@ -766,6 +766,12 @@ static void on_room_message(void *user, const char *room, const char *origin,
 
     if (cr == NULL || (m = out_msg_new(json, len)) == NULL)
         goto out;
+    if (about != NULL && (k == RK_JOINED || k == RK_STATE || k == RK_LEFT))
+        out_msg_tag(m,
+                    k == RK_JOINED  ? OUT_PEER_JOINED
+                    : k == RK_STATE ? OUT_PEER_STATE
+                                    : OUT_PEER_LEFT,
+                    about);
     me = r != NULL && about != NULL ? room_peer_find(r, about) : NULL;
     if (k == RK_JOINED && r != NULL && remote_find(cr, about) != NULL) {
         for (struct pend *p = cr->joins; p != NULL; p = p->next)

@@ -4,18 +4,27 @@
 #define HUDDLE_SIDECAR_CONFIG_H
 
 struct config {
-    long max_peers;         /* seats per room, grace seats included */
-    long max_message_bytes; /* one message after reassembly */
-    long max_signal_bytes;  /* signal.data as JSON bytes */
-    long max_chat_chars;    /* chat.text in code points */
-    long chat_burst;        /* chat token bucket */
-    long chat_rate;         /* per second */
-    long signal_burst;      /* signal + state token bucket */
-    long signal_rate;       /* per second */
-    long join_burst;        /* join token bucket (join and leave churn) */
-    long join_rate;         /* per second */
-    long send_queue_messages;
-    long send_queue_bytes;
+    long max_peers;            /* seats per room, grace seats included */
+    long max_message_bytes;    /* one message after reassembly */
+    long max_signal_bytes;     /* signal.data as JSON bytes */
+    long max_chat_chars;       /* chat.text in code points */
+    long chat_burst;           /* chat token bucket */
+    long chat_rate;            /* per second */
+    long signal_burst;         /* signal + state token bucket */
+    long signal_rate;          /* per second */
+    long join_burst;           /* join token bucket (join and leave churn) */
+    long join_rate;            /* per second */
+    long room_join_burst;      /* joins into one room (presence it causes) */
+    long room_join_rate;       /* per second */
+    long addr_join_burst;      /* joins from one client address */
+    long addr_join_rate;       /* per second */
+    long addr_connections;     /* websockets open from one client address */
+    long addr_upgrades;        /* unfinished upgrades from one address */
+    long upgrade_timeout_s;    /* to finish the HTTP upgrade */
+    long send_queue_messages;  /* soft cap: over it the slow clock runs */
+    long send_queue_bytes;     /* soft cap, likewise */
+    long send_queue_max_bytes; /* hard ceiling: over it, close at once */
+    long slow_consumer_ms;     /* over a soft cap this long: close */
     long join_timeout_ms;
     long ping_interval_ms;
     long ping_timeout_ms; /* hang-up this long after a ping was due */
@@ -24,7 +33,8 @@ struct config {
     long chat_history_ttl_ms; /* kept this long after the room empties */
     long history_max_bytes;   /* all rooms' history together */
     long max_connections;
-    long error_run;      /* bad answers in a row before close 1008 */
+    long error_run; /* bad answers within error_window_ms: 1008 */
+    long error_window_ms;
     long rate_limit_run; /* rate-limited answers in a row, then 1008 */
     long turn_ttl_s;     /* lifetime of minted TURN credentials */
     long turn_port;      /* built TURN URLs (ice.h): turn: and stun: */

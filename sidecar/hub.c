@@ -84,6 +84,7 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     bucket_init(&c->chat, h->cfg->chat_burst, now_ms);
     bucket_init(&c->sig, h->cfg->signal_burst, now_ms);
     bucket_init(&c->join, h->cfg->join_burst, now_ms);
+    bucket_init(&c->errors, h->cfg->error_run, now_ms);
 }
 
 void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
@@ -146,16 +147,22 @@ void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
     h->answered_error = true;
     metrics.errors[metrics_error_index(code)]++;
     hub_send_to(h, c, msg_error(code, message, ref));
+    /* Bad messages count in a sliding window (HUDDLE_ERROR_RUN within
+     * HUDDLE_ERROR_WINDOW_MS): a good message between them does not wipe
+     * the slate, so one valid message every nine bad ones still closes. The
+     * bucket holds error_run tokens; the error that finds it at its last
+     * token is the error_run-th within the window. */
     if (counts_toward_run(code)) {
         c->limited_run = 0;
-        if (++c->bad_run >= h->cfg->error_run)
+        if (!bucket_take_window(&c->errors, h->cfg->error_run,
+                                h->cfg->error_window_ms, now) ||
+            c->errors.tokens < 1.0)
             kick(h, c, "too many errors", now);
     } else if (strcmp(code, "rate-limited") == 0) {
-        c->bad_run = 0;
         if (++c->limited_run >= h->cfg->rate_limit_run)
             kick(h, c, "rate limited", now);
     } else {
-        c->bad_run = c->limited_run = 0;
+        c->limited_run = 0;
     }
 }
 
@@ -190,13 +197,32 @@ void hub_replace_conn(struct hub *h, struct hub_conn *old, const struct peer *p)
     h->ops->close(old, 1000, "replaced");
 }
 
-enum hub_bucket { BUCKET_CHAT, BUCKET_SIGNAL, BUCKET_JOIN };
+enum hub_bucket { BUCKET_CHAT, BUCKET_SIGNAL, BUCKET_JOIN, BUCKET_ROOM };
+
+/* Takes a token from room id's presence budget: every join into a room
+ * (and so its leave) is told to each member, whoever sends it, so
+ * HUDDLE_ROOM_JOIN_BURST/RATE bound what all joiners together make one
+ * room's members receive. A room not here yet has nothing to protect. */
+static bool room_presence_take(struct hub *h, const char *id, int64_t now)
+{
+    const struct config *k = h->cfg;
+    struct room *r = room_find(h->rooms, id);
+
+    if (r == NULL)
+        return true;
+    if (!r->presence_ready) {
+        bucket_init(&r->presence, k->room_join_burst, now);
+        r->presence_ready = true;
+    }
+    return bucket_take(&r->presence, k->room_join_rate, k->room_join_burst,
+                       now);
+}
 
 /* Takes a token from c's bucket of that kind; answers rate-limited (which
  * counts toward the kick after HUDDLE_RATE_LIMIT_RUN in a row) and returns
  * false when it is empty. */
 static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
-                 const char *ref, int64_t now)
+                 const char *room, const char *ref, int64_t now)
 {
     const struct config *k = h->cfg;
     bool ok = false;
@@ -208,8 +234,14 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
     case BUCKET_SIGNAL:
         ok = bucket_take(&c->sig, k->signal_rate, k->signal_burst, now);
         break;
-    case BUCKET_JOIN:
-        ok = bucket_take(&c->join, k->join_rate, k->join_burst, now);
+    case BUCKET_JOIN: /* this connection's, then its address' */
+        ok = bucket_take(&c->join, k->join_rate, k->join_burst, now) &&
+             (c->addr_join == NULL ||
+              bucket_take(c->addr_join, k->addr_join_rate, k->addr_join_burst,
+                          now));
+        break;
+    case BUCKET_ROOM:
+        ok = room_presence_take(h, room, now);
         break;
     }
     if (!ok)
@@ -225,7 +257,8 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
 
     /* Every join (and so every leave) is told to the whole room: a bucket
      * keeps one connection's churn from filling the others' queues. */
-    if (!take(h, c, BUCKET_JOIN, "join", now))
+    if (!take(h, c, BUCKET_JOIN, NULL, "join", now) ||
+        !take(h, c, BUCKET_ROOM, m->room, "join", now))
         return;
     if (h->cl != NULL) {
         h->cl->join(h->cl->ctx, c, m, now);
@@ -279,14 +312,24 @@ static struct peer *target(struct hub *h, struct hub_conn *c, const char *to,
 static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
                       int64_t now)
 {
-    if (!take(h, c, BUCKET_SIGNAL, "signal", now))
+    if (!take(h, c, BUCKET_SIGNAL, NULL, "signal", now))
         return;
     struct out_msg *out = msg_signal(c->peer->id, m->data);
     if (out == NULL)
         return;
     struct peer *t = target(h, c, m->to, "signal", out, now);
-    if (t != NULL && t->conn != NULL) /* in grace: dropped */
+    if (t != NULL && t->conn != NULL && h->ops->congested != NULL &&
+        h->ops->congested(t->conn)) {
+        /* The target cannot take more now: the sender slows down, the
+         * target (maybe only reading slower) is not closed for it. Not
+         * the sender's fault either: this answer counts toward no close. */
+        h->answered_error = true;
+        hub_send_to(
+            h, c,
+            msg_error("rate-limited", "the peer is not keeping up", "signal"));
+    } else if (t != NULL && t->conn != NULL) { /* in grace: dropped */
         h->ops->send(t->conn, out);
+    }
     out_msg_unref(out);
 }
 
@@ -295,7 +338,7 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     struct peer *me = c->peer, *t = NULL;
 
-    if (!take(h, c, BUCKET_CHAT, "chat", now))
+    if (!take(h, c, BUCKET_CHAT, NULL, "chat", now))
         return;
     struct out_msg *out =
         msg_chat(me->id, me->name, m->text, hub_wall_ms(), m->to);
@@ -323,7 +366,7 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     struct peer *p = c->peer;
 
-    if (!take(h, c, BUCKET_SIGNAL, "state", now))
+    if (!take(h, c, BUCKET_SIGNAL, NULL, "state", now))
         return;
     if (m->name != NULL && room_peer_set_name(p, m->name) < 0)
         return;
@@ -350,10 +393,13 @@ static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
     h->ops->rearm(c);
 }
 
+/* ping draws on the signal bucket, joined or not: each answer costs the
+ * server a write like a signal does. */
 static void on_ping(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
-    (void)now;
+    if (!take(h, c, BUCKET_SIGNAL, NULL, "ping", now))
+        return;
     hub_send_to(h, c, msg_pong(m->t));
 }
 
@@ -395,7 +441,7 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
             hd->fn(h, c, &m, now);
     }
     if (!h->answered_error)
-        c->bad_run = c->limited_run = 0;
+        c->limited_run = 0;
     msg_in_clear(&m);
 }
 

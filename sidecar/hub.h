@@ -22,8 +22,9 @@ struct hub_conn {
     struct peer *peer; /* NULL until joined, and after leaving */
     struct bucket chat;
     struct bucket sig;
-    struct bucket join;     /* joins, so join/leave churn cannot flood a room */
-    unsigned short bad_run; /* counted errors in a row */
+    struct bucket join;   /* joins, so join/leave churn cannot flood a room */
+    struct bucket errors; /* counted errors left in the error window */
+    struct bucket *addr_join;   /* the client address' joins (ws.c), or NULL */
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
     void *pending;              /* cluster: a join waiting for Redis */
@@ -48,6 +49,9 @@ struct hub_ops {
     void (*close)(struct hub_conn *c, int code, const char *reason);
     /* Asks that conn's join deadline be restarted (after a leave). */
     void (*rearm)(struct hub_conn *c);
+    /* Returns true when conn's send queue is so full that a sender of
+     * signals to it should slow down. May be NULL: never. */
+    bool (*congested)(struct hub_conn *c);
 };
 
 struct hub;

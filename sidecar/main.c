@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "cluster.h"
@@ -51,10 +52,26 @@ static const struct env_int config_table[] = {
      "join bucket size (per connection)"},
     {"HUDDLE_JOIN_RATE", 1, 1, 1000000, &cfg.join_rate,
      "joins per second (per connection)"},
-    {"HUDDLE_SEND_QUEUE_MESSAGES", 256, 1, 1000000, &cfg.send_queue_messages,
-     "queued messages per connection"},
+    {"HUDDLE_ROOM_JOIN_BURST", 32, 1, 1000000, &cfg.room_join_burst,
+     "join bucket size (per room)"},
+    {"HUDDLE_ROOM_JOIN_RATE", 8, 1, 1000000, &cfg.room_join_rate,
+     "joins per second (per room)"},
+    {"HUDDLE_ADDRESS_JOIN_BURST", 30, 1, 1000000, &cfg.addr_join_burst,
+     "join bucket size (per client address)"},
+    {"HUDDLE_ADDRESS_JOIN_RATE", 10, 1, 1000000, &cfg.addr_join_rate,
+     "joins per second (per client address)"},
+    {"HUDDLE_ADDRESS_CONNECTIONS", 256, 1, 10000000, &cfg.addr_connections,
+     "open websockets per client address"},
+    {"HUDDLE_UPGRADE_TIMEOUT_S", 5, 1, 3600, &cfg.upgrade_timeout_s,
+     "s to finish the HTTP upgrade"},
+    {"HUDDLE_SEND_QUEUE_MESSAGES", 1024, 1, 1000000, &cfg.send_queue_messages,
+     "queued messages per connection (soft cap)"},
     {"HUDDLE_SEND_QUEUE_BYTES", 1048576, 1024, 1073741824,
-     &cfg.send_queue_bytes, "queued bytes per connection"},
+     &cfg.send_queue_bytes, "queued bytes per connection (soft cap)"},
+    {"HUDDLE_SEND_QUEUE_MAX_BYTES", 16777216, 1024, 1L << 34,
+     &cfg.send_queue_max_bytes, "queued bytes per connection (hard)"},
+    {"HUDDLE_SLOW_CONSUMER_MS", MS(10), 50, MS(3600), &cfg.slow_consumer_ms,
+     "ms a queue may stay over its soft cap"},
     {"HUDDLE_JOIN_TIMEOUT_MS", MS(10), 50, MS(3600), &cfg.join_timeout_ms,
      "ms to send join"},
     {"HUDDLE_PING_INTERVAL_MS", MS(25), 50, MS(3600), &cfg.ping_interval_ms,
@@ -69,10 +86,12 @@ static const struct env_int config_table[] = {
      &cfg.chat_history_ttl_ms, "ms history outlives an empty room"},
     {"HUDDLE_HISTORY_MAX_BYTES", 64L << 20, 0, 1L << 40, &cfg.history_max_bytes,
      "bytes of chat history, all rooms together"},
-    {"HUDDLE_MAX_CONNECTIONS", 50000, 1, 10000000, &cfg.max_connections,
-     "open websocket connections"},
+    {"HUDDLE_MAX_CONNECTIONS", 0, 0, 10000000, &cfg.max_connections,
+     "open websocket connections (0: the fd limit less a reserve)"},
     {"HUDDLE_ERROR_RUN", 10, 1, 1000000, &cfg.error_run,
-     "bad messages in a row before close"},
+     "bad messages within the error window before close"},
+    {"HUDDLE_ERROR_WINDOW_MS", MS(10), 1, MS(86400), &cfg.error_window_ms,
+     "ms of the error window"},
     {"HUDDLE_RATE_LIMIT_RUN", 50, 1, 1000000, &cfg.rate_limit_run,
      "rate-limited messages in a row before close"},
     {"HUDDLE_TURN_TTL_S", 86400, 60, 31536000, &cfg.turn_ttl_s,
@@ -318,6 +337,33 @@ static void log_ice(const struct ice *ice)
                  ice->turn_port, ice->turns_port);
 }
 
+/* HUDDLE_MAX_CONNECTIONS is at most the fd limit less WS_FD_RESERVE (0
+ * or unset: exactly that), so the 503 answers before accept() fails.
+ * Returns the fd limit, or -1 when it leaves no room. */
+static long fit_fd_limit(void)
+{
+    struct rlimit rl;
+    long limit = 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        limit = rl.rlim_cur > 10000000 ? 10000000 : (long)rl.rlim_cur;
+    long cap = limit - WS_FD_RESERVE;
+    if (cap < 1) {
+        fprintf(stderr,
+                "huddle-sidecar: the fd limit (ulimit -n %ld) leaves no "
+                "room for connections: raise it above %d\n",
+                limit, WS_FD_RESERVE);
+        return -1;
+    }
+    if (cfg.max_connections > cap)
+        log_warn("HUDDLE_MAX_CONNECTIONS=%ld is over the fd limit %ld less "
+                 "%d kept back: using %ld",
+                 cfg.max_connections, limit, WS_FD_RESERVE, cap);
+    if (cfg.max_connections == 0 || cfg.max_connections > cap)
+        cfg.max_connections = cap;
+    return limit;
+}
+
 int main(void)
 {
     struct ice ice;
@@ -332,12 +378,21 @@ int main(void)
     opts.listen = env_str("HUDDLE_LISTEN", "127.0.0.1:8081");
     opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
     opts.keep_host = ice_wants_request_host(&ice);
+    /* One HUDDLE_PUBLIC_HOST for TURN URLs and origins (setup_ice checked
+     * it: a host name or address, no scheme, no port). */
+    opts.public_host = env_str("HUDDLE_PUBLIC_HOST", NULL);
+    opts.trusted_proxies = env_str("HUDDLE_TRUSTED_PROXIES", NULL);
+    if ((opts.fd_limit = fit_fd_limit()) < 0)
+        return 2;
     redis_url = env_str("HUDDLE_REDIS_URL", NULL);
     node_id = env_str("HUDDLE_NODE_ID", "sidecar");
     env_log_ints(config_table, NCONFIG);
     log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s", opts.listen,
-             opts.origins ? opts.origins : "(own Host)");
+             opts.origins ? opts.origins : "(HUDDLE_PUBLIC_HOST and local)");
     log_ice(&ice);
+    log_info("config HUDDLE_TRUSTED_PROXIES=%s fd limit %ld",
+             opts.trusted_proxies ? opts.trusted_proxies : "(loopback)",
+             opts.fd_limit);
     log_info("config HUDDLE_REDIS_URL=%s HUDDLE_NODE_ID=%s",
              redis_url ? "(set)" : "- (standalone)", node_id);
     hub = hub_new(&cfg, &ws_hub_ops, &ice);

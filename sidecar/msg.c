@@ -20,10 +20,20 @@ struct out_msg *out_msg_new(const char *s, size_t len)
         return NULL;
     m->refs = 1;
     m->type = (unsigned char)metrics_out_type(s, len);
+    m->kind = OUT_OTHER;
+    m->about[0] = '\0';
     m->len = len;
     memcpy(m->buf + OUT_PRE, s, len);
     m->buf[OUT_PRE + len] = '\0';
     return m;
+}
+
+void out_msg_tag(struct out_msg *m, enum out_kind kind, const char *id)
+{
+    if (m == NULL)
+        return;
+    m->kind = (unsigned char)kind;
+    snprintf(m->about, sizeof m->about, "%s", id);
 }
 
 void out_msg_unref(struct out_msg *m)
@@ -180,23 +190,193 @@ bool msg_utf8_valid(const unsigned char *s, size_t len)
     return true;
 }
 
+/* Decodes the code point at *p (valid UTF-8) and advances *p past it. */
+static unsigned utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    unsigned cp;
+    size_t n;
+
+    if (s[0] < 0x80) {
+        cp = s[0];
+        n = 0;
+    } else if (s[0] < 0xe0) {
+        cp = s[0] & 0x1f;
+        n = 1;
+    } else if (s[0] < 0xf0) {
+        cp = s[0] & 0x0f;
+        n = 2;
+    } else {
+        cp = s[0] & 0x07;
+        n = 3;
+    }
+    for (size_t k = 1; k <= n; k++)
+        cp = (cp << 6) | (s[k] & 0x3f);
+    *p = s + n + 1;
+    return cp;
+}
+
+struct cp_range {
+    unsigned lo, hi;
+};
+
+static bool in_ranges(unsigned cp, const struct cp_range *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cp >= r[i].lo && cp <= r[i].hi)
+            return true;
+    return false;
+}
+
+/* Never in a name: C0, DEL, C1, and the bidi embeddings, overrides and
+ * isolates that would reorder what others see around the name. */
+static const struct cp_range name_refused[] = {
+    {0x00, 0x1f},
+    {0x7f, 0x9f},
+    {0x202a, 0x202e},
+    {0x2066, 0x2069},
+};
+
+/* Characters that show nothing: spaces, zero-width and format characters,
+ * fillers, variation selectors, tags. A name needs one that is not. */
+static const struct cp_range invisible[] = {
+    {0x20, 0x20},       {0xa0, 0xa0},     {0xad, 0xad},     {0x34f, 0x34f},
+    {0x61c, 0x61c},     {0x115f, 0x1160}, {0x1680, 0x1680}, {0x17b4, 0x17b5},
+    {0x180b, 0x180f},   {0x2000, 0x200f}, {0x2028, 0x202f}, {0x205f, 0x206f},
+    {0x2800, 0x2800},   {0x3000, 0x3000}, {0x3164, 0x3164}, {0xfe00, 0xfe0f},
+    {0xfeff, 0xfeff},   {0xffa0, 0xffa0}, {0xfff9, 0xfffb}, {0x1d173, 0x1d17a},
+    {0xe0000, 0xe0fff},
+};
+
+#define NRANGES(a) (sizeof(a) / sizeof(a)[0])
+
 bool msg_name_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t len = strlen(s);
+    bool visible = false;
 
-    if (len < 1 || len > MSG_NAME_MAX)
+    if (len < 1 || len > MSG_NAME_MAX || !msg_utf8_valid(p, len))
         return false;
-    if (!msg_utf8_valid(p, len))
-        return false;
+    while (*p) {
+        unsigned cp = utf8_next(&p);
+        if (in_ranges(cp, name_refused, NRANGES(name_refused)))
+            return false;
+        if (!in_ranges(cp, invisible, NRANGES(invisible)))
+            visible = true;
+    }
+    return visible;
+}
+
+bool msg_json_controls_ok(const char *s, size_t len)
+{
+    bool in_str = false;
+
     for (size_t i = 0; i < len; i++) {
-        if (p[i] < 0x20 || p[i] == 0x7f)
+        unsigned char c = (unsigned char)s[i];
+        if (in_str) {
+            if (c < 0x20)
+                return false;
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
             return false;
-        /* U+0080..U+009F is C2 80..C2 9F in UTF-8. */
-        if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
-            return false;
+        }
     }
     return true;
+}
+
+/* ---- raw member text ------------------------------------------------ */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* p is at a quote: returns the position after the closing one. */
+static const char *skip_str(const char *p, const char *e)
+{
+    for (p++; p < e; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return e;
+}
+
+/* Skips one JSON value starting at p. */
+static const char *skip_value(const char *p, const char *e)
+{
+    int depth = 0;
+
+    if (p < e && *p == '"')
+        return skip_str(p, e);
+    if (p < e && *p != '{' && *p != '[') { /* number, true, false, null */
+        while (p < e && strchr(",}] \t\r\n", *p) == NULL)
+            p++;
+        return p;
+    }
+    while (p < e) {
+        if (*p == '"') {
+            p = skip_str(p, e);
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if ((*p == '}' || *p == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return p;
+}
+
+/* Whether the key text k..kend (quotes included) names key, escapes
+ * decoded as a JSON parser would. */
+static bool key_is(const char *k, const char *kend, const char *key)
+{
+    size_t n = (size_t)(kend - k);
+    if (memchr(k, '\\', n) == NULL)
+        return n == strlen(key) + 2 && memcmp(k + 1, key, n - 2) == 0;
+    cJSON *j = cJSON_ParseWithLength(k, n);
+    bool same = cJSON_IsString(j) && strcmp(j->valuestring, key) == 0;
+    cJSON_Delete(j);
+    return same;
+}
+
+int msg_member_raw(const char *s, size_t len, const char *key, const char **val,
+                   size_t *n)
+{
+    const char *e = s + len, *p = skip_ws(s, e);
+
+    if (p >= e || *p != '{')
+        return -1;
+    for (p = skip_ws(p + 1, e); p < e && *p == '"';) {
+        const char *k = p;
+        p = skip_str(p, e);
+        bool match = key_is(k, p, key);
+        p = skip_ws(p, e);
+        if (p >= e || *p != ':')
+            return -1;
+        const char *v = skip_ws(p + 1, e);
+        p = skip_value(v, e);
+        if (match) {
+            *val = v;
+            *n = (size_t)(p - v);
+            return 0;
+        }
+        p = skip_ws(p, e);
+        if (p >= e || *p != ',')
+            return -1;
+        p = skip_ws(p + 1, e);
+    }
+    return -1;
 }
 
 static size_t utf8_code_points(const char *s)
@@ -231,6 +411,9 @@ static bool escaped_nul(char *buf, size_t len, bool fix)
 }
 
 /* ---- parsing by field table ---------------------------------------- */
+
+#define MSG_NAME_RULE                                                          \
+    "must be 1..64 bytes, visible, with no control or bidi characters"
 
 enum field_kind { F_STR, F_BOOL, F_OBJECT, F_ANY };
 
@@ -319,8 +502,7 @@ static int check_join(struct msg_in *m, const struct msg_limits *lim,
 {
     (void)lim;
     if (!msg_name_valid(m->name))
-        return bad(m, err, "name",
-                   "must be 1..64 bytes with no control characters");
+        return bad(m, err, "name", MSG_NAME_RULE);
     if (!roomid_valid(m->room, strlen(m->room)))
         return fail(err, "invalid-room", "join", NULL, "invalid room id");
     return 0;
@@ -351,23 +533,32 @@ static int check_state(struct msg_in *m, const struct msg_limits *lim,
 {
     (void)lim;
     if (m->name != NULL && !msg_name_valid(m->name))
-        return bad(m, err, "name",
-                   "must be 1..64 bytes with no control characters");
+        return bad(m, err, "name", MSG_NAME_RULE);
     if (m->name == NULL && m->audio < 0 && m->video < 0 && m->screen < 0 &&
         m->hand < 0)
         return bad(m, err, "state", "needs audio, video, screen, hand or name");
     return 0;
 }
 
+/* t is echoed as the client wrote it, never re-printed: a pong is never
+ * larger than its ping. */
 static int check_ping(struct msg_in *m, const struct msg_limits *lim,
                       struct msg_err *err)
 {
+    const char *v;
+    size_t n;
+
     (void)lim;
     if (m->t_item == NULL)
         return 0;
-    m->t = cJSON_PrintUnformatted(m->t_item);
-    if (m->t == NULL)
-        return fail(err, "bad-message", "ping", "t", "is too large");
+    if (msg_member_raw(m->src, m->src_len, "t", &v, &n) < 0)
+        return bad(m, err, "t", "is invalid");
+    if (n > MSG_PING_T_MAX)
+        return bad(m, err, "t", "is over 64 bytes");
+    if ((m->t = malloc(n + 1)) == NULL)
+        return fail(err, "unavailable", "ping", NULL, "out of memory");
+    memcpy(m->t, v, n);
+    m->t[n] = '\0';
     return 0;
 }
 
@@ -477,6 +668,11 @@ int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
     if (memchr(buf, 0, len) != NULL ||
         !msg_utf8_valid((const unsigned char *)buf, len))
         return fail(err, "bad-json", NULL, NULL, "not valid JSON text");
+    if (!msg_json_controls_ok(buf, len))
+        return fail(err, "bad-json", NULL, NULL,
+                    "control characters must be escaped");
+    m->src = buf;
+    m->src_len = len;
     if (parse_tree(buf, len, m, err) < 0)
         return -1;
     if (!cJSON_IsObject(m->root))
@@ -496,6 +692,7 @@ int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
         return -1;
     if (m->has_nul)
         return bad(m, err, NULL, "strings may not contain NUL");
+    m->src = NULL;
     return 0;
 }
 
@@ -503,7 +700,7 @@ void msg_in_clear(struct msg_in *m)
 {
     cJSON_Delete(m->root);
     cJSON_free(m->data);
-    cJSON_free(m->t);
+    free(m->t);
     m->root = NULL;
     m->data = m->t = NULL;
 }
@@ -562,12 +759,16 @@ static struct out_msg *peer_msg(const char *type, const struct peer *p)
 
 struct out_msg *msg_peer_joined(const struct peer *p)
 {
-    return peer_msg("peer-joined", p);
+    struct out_msg *m = peer_msg("peer-joined", p);
+    out_msg_tag(m, OUT_PEER_JOINED, p->id);
+    return m;
 }
 
 struct out_msg *msg_peer_state(const struct peer *p)
 {
-    return peer_msg("peer-state", p);
+    struct out_msg *m = peer_msg("peer-state", p);
+    out_msg_tag(m, OUT_PEER_STATE, p->id);
+    return m;
 }
 
 struct out_msg *msg_peer_left(const char *id, const char *reason)
@@ -578,7 +779,9 @@ struct out_msg *msg_peer_left(const char *id, const char *reason)
     sb_puts(&b, ",\"reason\":");
     sb_json_str(&b, reason);
     sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    struct out_msg *m = sb_to_msg(&b);
+    out_msg_tag(m, OUT_PEER_LEFT, id);
+    return m;
 }
 
 struct out_msg *msg_signal(const char *from, const char *data_json)

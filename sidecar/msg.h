@@ -14,6 +14,7 @@ struct cJSON;
 struct peer;
 
 #define MSG_NAME_MAX 64
+#define MSG_PING_T_MAX 64 /* bytes of ping.t as the client wrote it */
 
 enum msg_type {
     MSG_JOIN,
@@ -38,8 +39,10 @@ struct msg_in {
     signed char audio, video, screen, hand;
     const struct cJSON *data_item;
     const struct cJSON *t_item;
-    char *data;   /* signal: data as compact JSON (malloc'd) */
-    char *t;      /* ping: t as compact JSON (malloc'd), NULL when absent */
+    char *data;      /* signal: data as compact JSON (malloc'd) */
+    char *t;         /* ping: t as the client wrote it (malloc'd), or NULL */
+    const char *src; /* the message text, while msg_parse runs */
+    size_t src_len;
     bool has_nul; /* some string held an escaped NUL (\u0000) */
 };
 
@@ -75,8 +78,23 @@ const char *msg_type_name(enum msg_type t);
  * overlongs, no surrogates, nothing above U+10FFFF). */
 bool msg_utf8_valid(const unsigned char *s, size_t len);
 
-/* Returns true when s is an acceptable name: 1..64 UTF-8 bytes, no Cc. */
+/* Returns true when s is an acceptable name: 1..64 UTF-8 bytes, no
+ * control characters (C0, DEL, C1), no bidi embeddings, overrides or
+ * isolates (U+202A..U+202E, U+2066..U+2069), and at least one visible
+ * character (not only spaces, zero-width or format characters). */
 bool msg_name_valid(const char *s);
+
+/* Returns true when the len bytes at s hold no raw control character
+ * inside a JSON string (RFC 8259 wants them escaped) and none outside one
+ * but JSON's whitespace (tab, LF, CR). */
+bool msg_json_controls_ok(const char *s, size_t len);
+
+/* Finds the value of member key in the JSON object text s (already known
+ * to parse) exactly as written: sets *val and *n and returns 0, or -1 when
+ * the object has no such member. The first of duplicates counts, as with
+ * cJSON's getters. */
+int msg_member_raw(const char *s, size_t len, const char *key, const char **val,
+                   size_t *n);
 
 /* Server messages. Each returns a new out_msg (one reference, caller
  * owns) or NULL when out of memory. */

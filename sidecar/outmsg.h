@@ -8,10 +8,17 @@
 #include <stddef.h>
 
 #define OUT_PRE 32
+#define OUT_ABOUT_MAX 24 /* a peer id (16) with room to spare */
+
+/* What a message says about a peer, so a send queue can coalesce presence:
+ * a peer-left that finds its peer-joined still queued drops both. */
+enum out_kind { OUT_OTHER, OUT_PEER_JOINED, OUT_PEER_STATE, OUT_PEER_LEFT };
 
 struct out_msg {
     unsigned refs;
-    unsigned char type; /* enum metrics_out, from the text's "type" */
+    unsigned char type;        /* enum metrics_out, from the text's "type" */
+    unsigned char kind;        /* enum out_kind */
+    char about[OUT_ABOUT_MAX]; /* the peer id for the presence kinds */
     size_t len;
     unsigned char buf[]; /* OUT_PRE headroom, then len bytes, then NUL */
 };
@@ -30,6 +37,9 @@ static inline struct out_msg *out_msg_ref(struct out_msg *m)
     m->refs++;
     return m;
 }
+
+/* Marks m as a presence message of kind about peer id (cut to fit). */
+void out_msg_tag(struct out_msg *m, enum out_kind kind, const char *id);
 
 /* Drops one reference; frees on the last. NULL is a no-op. */
 void out_msg_unref(struct out_msg *m);

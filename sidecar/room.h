@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "outmsg.h"
+#include "ratelimit.h"
 
 #define PEER_ID_LEN 16 /* 96 random bits, base64url */
 #define TOKEN_LEN 22   /* 128 random bits, base64url */
@@ -41,6 +42,8 @@ struct room {
     struct room *hnext;         /* hash chain */
     struct room *wprev, *wnext; /* watch list: grace seats or empty */
     bool watched;
+    bool presence_ready;    /* presence bucket set up (by the hub) */
+    struct bucket presence; /* joins into this room (hub.c) */
 };
 
 struct room_cfg {

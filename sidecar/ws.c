@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "addr.h"
 #include "env.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,6 +24,7 @@ _Static_assert(LWS_PRE <= OUT_PRE, "OUT_PRE must leave room for LWS_PRE");
 #define WS_CLOSE_ACK_MS 1000 /* after our close frame */
 #define WS_ORIGIN_MAX 256
 #define WS_BATCH_BYTES 65536 /* queued messages framed into one write */
+#define WS_QNODE_COST 64     /* bytes a queued message costs beyond its text */
 
 struct qnode {
     struct qnode *next;
@@ -42,8 +44,10 @@ struct session {
     size_t rxcap;
     int64_t join_deadline;
     int64_t ping_due;
-    int64_t pong_deadline; /* 0: no ping outstanding */
-    int64_t kill_at;       /* 0: none */
+    int64_t pong_deadline;   /* 0: no ping outstanding */
+    int64_t kill_at;         /* 0: none */
+    int64_t over_since;      /* queue over a soft cap since; 0: not */
+    struct addr_entry *addr; /* client address (counted in conns) */
     const char *close_reason;
     unsigned qcount;
     unsigned short close_code;
@@ -65,6 +69,11 @@ static struct {
     const struct config *cfg;
     char *origins; /* comma list copy, or NULL */
     bool keep_host;
+    const char *public_host;
+    const char *trusted;
+    long fd_refuse; /* an accepted socket at this fd or above is closed */
+    struct addr_table *addrs;
+    int64_t refused_log_ms;
     struct session *sessions;
     uv_timer_t sweep;
     bool sweep_started;
@@ -117,6 +126,18 @@ static void hang_up(struct session *s)
     soon(s);
 }
 
+static size_t q_cost(const struct out_msg *m)
+{
+    return m->len + WS_QNODE_COST;
+}
+
+/* Over a soft cap: the slow-consumer clock runs while this holds. */
+static bool queue_over(const struct session *s)
+{
+    return s->qcount > (unsigned long)srv.cfg->send_queue_messages ||
+           s->qbytes > (size_t)srv.cfg->send_queue_bytes;
+}
+
 static void queue_clear(struct session *s)
 {
     struct qnode *n = s->qhead;
@@ -130,6 +151,7 @@ static void queue_clear(struct session *s)
     s->qhead = s->qtail = NULL;
     s->qcount = 0;
     s->qbytes = 0;
+    s->over_since = 0;
 }
 
 /* Closes s after its queue drains (or at once when drop), sending a close
@@ -159,7 +181,19 @@ static void drain_one(struct session *s)
     start_close(s, 1012, "service restart", HUB_END_GRACE, false);
 }
 
-/* Deadlines of one connection: close flush, join, pong, next ping. */
+/* Closes s as a slow consumer. The hub may be iterating a room right now:
+ * the seat is given up later, from this connection's timer. */
+static void slow_consumer(struct session *s, const char *why)
+{
+    log_warn("slow consumer room=%s peer=%s queued=%u bytes=%zu: %s", s_room(s),
+             s_peer(s), s->qcount, s->qbytes, why);
+    s->kick_pending = true;
+    start_close(s, 1008, "slow consumer", HUB_END_KICKED, true);
+    soon(s);
+}
+
+/* Deadlines of one connection: close flush, slow reading, join, pong,
+ * next ping. */
 static void sweep_one(struct session *s, int64_t now)
 {
     if (s->hangup)
@@ -178,6 +212,10 @@ static void sweep_one(struct session *s, int64_t now)
     }
     if (s->closing)
         return;
+    if (s->over_since && now - s->over_since >= srv.cfg->slow_consumer_ms) {
+        slow_consumer(s, "over its send queue cap too long");
+        return;
+    }
     if (s->hc.peer == NULL && !s->hc.closing && now >= s->join_deadline) {
         log_info("close: no join within %ld ms", srv.cfg->join_timeout_ms);
         start_close(s, 1008, "join timeout", HUB_END_LEAVE, false);
@@ -205,6 +243,44 @@ static void on_sweep(uv_timer_t *t)
         sweep_one(s, now);
 }
 
+/* A peer-left whose peer's peer-joined is still queued here (not yet
+ * written): this member never saw that peer, so the peer-joined, any
+ * peer-state of it queued after, and the peer-left all go. A burst of
+ * join+leave churn then costs the members nothing. Returns whether m was
+ * absorbed. */
+static bool coalesce_left(struct session *s, const struct out_msg *m)
+{
+    struct qnode **pp = &s->qhead, *n, *last = NULL;
+    bool seen = false;
+
+    while ((n = *pp) != NULL) {
+        const struct out_msg *q = n->m;
+        bool same = q->kind != OUT_OTHER && strcmp(q->about, m->about) == 0;
+        if (same && q->kind == OUT_PEER_JOINED)
+            seen = true;
+        if (seen && same && q->kind != OUT_PEER_LEFT) {
+            *pp = n->next;
+            s->qcount--;
+            s->qbytes -= q_cost(n->m);
+            srv.qbytes -= q_cost(n->m);
+            out_msg_unref(n->m);
+            free(n);
+            continue;
+        }
+        last = n;
+        pp = &n->next;
+    }
+    s->qtail = last;
+    if (seen && s->over_since && !queue_over(s))
+        s->over_since = 0;
+    return seen;
+}
+
+/* Queues m. A queue over a soft cap (HUDDLE_SEND_QUEUE_MESSAGES or
+ * _BYTES) starts the slow-consumer clock (sweep_one closes it after
+ * HUDDLE_SLOW_CONSUMER_MS still over); a burst that drains in time costs
+ * nothing. Only the hard ceiling (HUDDLE_SEND_QUEUE_MAX_BYTES) closes at
+ * once, as a memory bound. */
 static void ops_send(struct hub_conn *c, struct out_msg *m)
 {
     struct session *s = (struct session *)c;
@@ -212,15 +288,10 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
 
     if (s->closing)
         return;
-    if (s->qcount + 1 > (unsigned long)k->send_queue_messages ||
-        s->qbytes + m->len > (size_t)k->send_queue_bytes) {
-        log_warn("slow consumer room=%s peer=%s queued=%u bytes=%zu", s_room(s),
-                 s_peer(s), s->qcount, s->qbytes);
-        /* The hub may be iterating a room right now: the seat is given up
-         * later, from this connection's timer. */
-        s->kick_pending = true;
-        start_close(s, 1008, "slow consumer", HUB_END_KICKED, true);
-        soon(s);
+    if (m->kind == OUT_PEER_LEFT && coalesce_left(s, m))
+        return;
+    if (s->qbytes + q_cost(m) > (size_t)k->send_queue_max_bytes) {
+        slow_consumer(s, "over the hard queue ceiling");
         return;
     }
     struct qnode *n = malloc(sizeof *n);
@@ -237,10 +308,20 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
         s->qhead = n;
     s->qtail = n;
     s->qcount++;
-    s->qbytes += m->len;
-    srv.qbytes += m->len;
+    s->qbytes += q_cost(m);
+    srv.qbytes += q_cost(m);
     metrics.out[m->type]++;
+    if (!s->over_since && queue_over(s))
+        s->over_since = ws_now_ms();
     lws_callback_on_writable(s->wsi);
+}
+
+/* A signal sender slows down once its target's queue is half full. */
+static bool ops_congested(struct hub_conn *c)
+{
+    struct session *s = (struct session *)c;
+    return s->qbytes >= (size_t)srv.cfg->send_queue_bytes / 2 ||
+           s->qcount >= (unsigned long)srv.cfg->send_queue_messages / 2;
 }
 
 static void ops_close(struct hub_conn *c, int code, const char *reason)
@@ -256,7 +337,8 @@ static void ops_rearm(struct hub_conn *c)
     s->join_deadline = ws_now_ms() + srv.cfg->join_timeout_ms;
 }
 
-const struct hub_ops ws_hub_ops = {ops_send, ops_close, ops_rearm};
+const struct hub_ops ws_hub_ops = {ops_send, ops_close, ops_rearm,
+                                   ops_congested};
 
 /* ---- upgrade filter: path, capacity, Origin ------------------------- */
 
@@ -277,9 +359,57 @@ static bool origin_in_list(const char *origin, const char *list)
     return false;
 }
 
+/* Copies the host of an origin, "http[s]://host[:port]" and nothing
+ * more (brackets of a v6 host dropped), to out; a bare host is taken as
+ * one (HUDDLE_PUBLIC_HOST). Returns 0, or -1 when s is not of that form. */
+static int host_of(const char *s, char *out, size_t outsz)
+{
+    const char *p = s, *end;
+    size_t n;
+
+    if (strncasecmp(p, "http://", 7) == 0)
+        p += 7;
+    else if (strncasecmp(p, "https://", 8) == 0)
+        p += 8;
+    else if (strstr(p, "://") != NULL)
+        return -1;
+    if (*p == '[') {
+        n = strcspn(++p, "]");
+        end = p[n] == ']' ? p + n + 1 : p + n;
+    } else {
+        n = strcspn(p, ":/");
+        end = p + n;
+    }
+    if (*end == ':')
+        end += 1 + strspn(end + 1, "0123456789");
+    if (*end == '/' && end[1] == '\0') /* a trailing slash in config */
+        end++;
+    if (n == 0 || n >= outsz || *end != '\0')
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* Without HUDDLE_ALLOWED_ORIGINS: the Origin's host must be
+ * HUDDLE_PUBLIC_HOST or a local one. Never the request's own Host: a
+ * DNS-rebinding page sends Host and Origin both of its own name. */
+static bool origin_default_ok(const char *origin)
+{
+    char host[WS_ORIGIN_MAX], pub[WS_ORIGIN_MAX];
+
+    if (host_of(origin, host, sizeof host) < 0)
+        return false;
+    if (addr_host_local(host))
+        return true;
+    return srv.public_host != NULL &&
+           host_of(srv.public_host, pub, sizeof pub) == 0 &&
+           strcasecmp(host, pub) == 0;
+}
+
 static bool origin_allowed(struct lws *wsi)
 {
-    char origin[WS_ORIGIN_MAX], host[WS_ORIGIN_MAX], want[WS_ORIGIN_MAX + 9];
+    char origin[WS_ORIGIN_MAX];
 
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return true; /* not a browser */
@@ -287,21 +417,35 @@ static bool origin_allowed(struct lws *wsi)
         return false;
     if (srv.origins != NULL)
         return origin_in_list(origin, srv.origins);
-    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
-        return false;
-    snprintf(want, sizeof want, "http://%s", host);
-    if (strcasecmp(origin, want) == 0)
-        return true;
-    snprintf(want, sizeof want, "https://%s", host);
-    return strcasecmp(origin, want) == 0;
+    return origin_default_ok(origin);
 }
 
-/* Returns 0 to accept the upgrade, else answers with a status and
- * returns 1. */
-static int filter_upgrade(struct lws *wsi)
+/* The entry of the client address of wsi: X-Forwarded-For when the
+ * socket peer is a trusted proxy, else the peer. NULL (no per-address
+ * limits) for a trusted proxy that names no client: the operator on
+ * loopback, or a proxy that forgot the header, which then fails open
+ * rather than putting all its users under one address' limits. NULL too
+ * when out of memory. */
+static struct addr_entry *client_addr(struct lws *wsi)
+{
+    char peer[ADDR_MAX] = "", xff[256], key[ADDR_MAX];
+    bool has_xff =
+        lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) > 0;
+
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (!has_xff && addr_trusted(peer, srv.trusted))
+        return NULL;
+    addr_client(peer, has_xff ? xff : NULL, srv.trusted, key);
+    return addr_get(srv.addrs, key, srv.cfg->addr_join_burst, ws_now_ms());
+}
+
+/* Returns 0 to accept the upgrade (s->addr set), else answers with a
+ * status and returns 1. */
+static int filter_upgrade(struct lws *wsi, struct session *s)
 {
     char uri[64], esc[80];
     unsigned status = 0;
+    struct addr_entry *a = NULL;
 
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
         strcmp(uri, "/ws") != 0)
@@ -310,8 +454,18 @@ static int filter_upgrade(struct lws *wsi)
         status = HTTP_STATUS_SERVICE_UNAVAILABLE;
     else if (!origin_allowed(wsi))
         status = HTTP_STATUS_FORBIDDEN;
-    if (status == 0)
+    else if ((a = client_addr(wsi)) != NULL &&
+             a->conns >= (unsigned long)srv.cfg->addr_connections) {
+        log_warn("refused connection from %s: %u open from there", a->key,
+                 a->conns);
+        addr_release(srv.addrs, a);
+        lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+        return 1;
+    }
+    if (status == 0) {
+        s->addr = a; /* counted once established */
         return 0;
+    }
     if (status == HTTP_STATUS_FORBIDDEN) {
         char origin[WS_ORIGIN_MAX] = "";
         lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
@@ -321,6 +475,24 @@ static int filter_upgrade(struct lws *wsi)
         log_warn("refused connection: %zu open", srv.nconns);
     }
     lws_return_http_status(wsi, status, NULL);
+    return 1;
+}
+
+/* A socket just accepted, before any byte is read: one at the top of the
+ * fd range is closed at once, so the process keeps the fds it needs
+ * (WS_FD_RESERVE) and accept() never runs into EMFILE, where lws 4.1 would
+ * log and retry in a busy loop. fds are handed out lowest first, so fd >=
+ * N means N are open. Returns nonzero to refuse. */
+static int filter_accept(int fd)
+{
+    if (fd < srv.fd_refuse)
+        return 0;
+    int64_t now = ws_now_ms();
+    if (now - srv.refused_log_ms >= 1000) { /* once a second is plenty */
+        srv.refused_log_ms = now;
+        log_warn("refused connection: at the fd limit (fd %d, %zu open)", fd,
+                 srv.nconns);
+    }
     return 1;
 }
 
@@ -404,13 +576,19 @@ static char *request_host(struct lws *wsi)
 static void on_established(struct session *s, struct lws *wsi)
 {
     int64_t now = ws_now_ms();
+    struct addr_entry *a = s->addr; /* from filter_upgrade */
 
     memset(s, 0, sizeof *s);
     s->wsi = wsi;
+    if (a != NULL) {
+        a->conns++;
+        s->addr = a;
+    }
     s->end = HUB_END_GRACE; /* unless a close frame says otherwise */
     hub_conn_init(srv.hub, &s->hc, now);
     if (srv.keep_host)
         s->hc.host = request_host(wsi);
+    s->hc.addr_join = a != NULL ? &a->join : NULL;
     s->join_deadline = now + srv.cfg->join_timeout_ms;
     s->ping_due = now + srv.cfg->ping_interval_ms;
     srv.nconns++;
@@ -528,8 +706,10 @@ static struct out_msg *queue_pop(struct session *s)
     if (s->qhead == NULL)
         s->qtail = NULL;
     s->qcount--;
-    s->qbytes -= m->len;
-    srv.qbytes -= m->len;
+    s->qbytes -= q_cost(m);
+    srv.qbytes -= q_cost(m);
+    if (s->over_since && !queue_over(s))
+        s->over_since = 0;
     free(n);
     return m;
 }
@@ -623,10 +803,37 @@ static int on_timer(struct session *s)
     return s->hangup ? -1 : 0;
 }
 
-/* Returns -1 when the close answers ours: then there is nothing to echo. */
-static int on_peer_close(struct session *s, const unsigned char *in, size_t len)
+/* lws 4.1 echoes a client's close frame as it came, having replaced a
+ * code out of range (below 1000, 1004-1006, 1012-2999) with 1002 but kept
+ * the reason text. The echo is rewritten here in place (lws sends these
+ * very bytes): codes of 5000 and up become 1002 too, and a 1002's reason
+ * is blanked, so what a client sent is never reflected back. */
+static void close_echo_fix(unsigned char *in, size_t len)
+{
+    static const char why[] = "bad close code";
+    int code = in[0] << 8 | in[1];
+
+    if (code >= 5000) {
+        in[0] = 1002 >> 8;
+        in[1] = 1002 & 0xff;
+        code = 1002;
+    }
+    if (code != 1002)
+        return;
+    for (size_t i = 2; i < len; i++)
+        in[i] = i - 2 < sizeof why - 1 ? (unsigned char)why[i - 2] : ' ';
+}
+
+/* Returns -1 when the close answers ours (nothing to echo) or is a
+ * one-byte payload (a protocol error: hang up without an echo). */
+static int on_peer_close(struct session *s, unsigned char *in, size_t len)
 {
     int code = len >= 2 ? (in[0] << 8 | in[1]) : 0;
+
+    if (len == 1)
+        return -1;
+    if (len >= 2)
+        close_echo_fix(in, len);
     log_debug("peer close code=%d peer=%s", code,
               s->hc.peer ? s->hc.peer->id : "-");
     if (s->close_sent)
@@ -686,6 +893,11 @@ static void on_closed(struct session *s)
     if (s->next != NULL)
         s->next->prev = s->prev;
     srv.nconns--;
+    if (s->addr != NULL && srv.addrs != NULL) {
+        s->addr->conns--;
+        addr_release(srv.addrs, s->addr);
+        s->addr = NULL;
+    }
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -694,8 +906,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     struct session *s = user;
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return filter_accept((int)(intptr_t)in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return filter_upgrade(wsi);
+        return filter_upgrade(wsi, s);
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, in ? (const char *)in : "");
     case LWS_CALLBACK_ESTABLISHED:
@@ -808,6 +1022,11 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     if (opts->origins != NULL && (srv.origins = strdup(opts->origins)) == NULL)
         return -1;
     srv.keep_host = opts->keep_host;
+    srv.public_host = opts->public_host;
+    srv.trusted = opts->trusted_proxies;
+    srv.fd_refuse = opts->fd_limit - WS_FD_RESERVE / 2;
+    if ((srv.addrs = addr_table_new()) == NULL)
+        return -1;
     /* HUDDLE_LWS_LOG: lws' own log bit mask (debugging lws itself). */
     long lws_mask = LLL_ERR | LLL_WARN;
     const char *lws_env = env_str("HUDDLE_LWS_LOG", NULL);
@@ -830,8 +1049,14 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     static const lws_retry_bo_t no_validity = {0};
     info.retry_and_idle_policy = &no_validity;
     info.pt_serv_buf_size = 16384;
-    info.max_http_header_pool = 256;
+    /* Unfinished upgrades each hold a header slot until they finish or
+     * HUDDLE_UPGRADE_TIMEOUT_S passes; the rest wait for a slot. */
+    info.max_http_header_pool = 1024;
     info.timeout_secs = 10;
+    info.timeout_secs_ah_idle = (unsigned)cfg->upgrade_timeout_s;
+    /* lws' own backstop: past this many of its sockets it stops polling
+     * the listener (filter_accept refuses well before). */
+    info.fd_limit_per_thread = (unsigned)(opts->fd_limit - WS_FD_RESERVE / 4);
     info.user = &srv;
     srv.ctx = lws_create_context(&info);
     if (srv.ctx == NULL) {
@@ -870,4 +1095,6 @@ void ws_stop(void)
     srv.ctx = NULL;
     free(srv.origins);
     srv.origins = NULL;
+    addr_table_free(srv.addrs);
+    srv.addrs = NULL;
 }

@@ -13,10 +13,20 @@
 #include "hub.h"
 
 struct ws_opts {
-    const char *listen;  /* host:port */
-    const char *origins; /* comma list, or NULL: the request's own Host */
-    bool keep_host;      /* keep each request's host (hub_conn.host) */
+    const char *listen;      /* host:port */
+    const char *origins;     /* comma list, or NULL: public_host and local */
+    const char *public_host; /* HUDDLE_PUBLIC_HOST, or NULL */
+    const char *trusted_proxies; /* may set X-Forwarded-For (besides
+                                    loopback), or NULL */
+    bool keep_host;              /* keep each request's host (hub_conn.host) */
+    long fd_limit;               /* the process' RLIMIT_NOFILE (soft) */
 };
+
+/* File descriptors kept back from connections: stdio, the loop, lws'
+ * pipes, Redis, the log. At fd_limit - WS_FD_RESERVE / 2 a new socket is
+ * closed at once; HUDDLE_MAX_CONNECTIONS is at most fd_limit -
+ * WS_FD_RESERVE. */
+#define WS_FD_RESERVE 64
 
 /* The hub_ops that deliver through this server. */
 extern const struct hub_ops ws_hub_ops;

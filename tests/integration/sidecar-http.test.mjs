@@ -6,19 +6,21 @@ import { after, before, test } from 'node:test';
 import { startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 import { connect, expectAlive, rawUpgrade, uniqueRoom } from '../lib/wsclient.mjs';
 
-let sc; // no HUDDLE_ALLOWED_ORIGINS: the request's own Host
+let sc; // no HUDDLE_ALLOWED_ORIGINS, no HUDDLE_PUBLIC_HOST: local origins only
 let listed; // an explicit allow-list
+let pub; // HUDDLE_PUBLIC_HOST=meet.example.org
 const ALLOWED = 'https://meet.example.org,http://localhost:8080';
 const clients = [];
 
 before(async () => {
     sc = await startSidecar();
     listed = await startSidecar({ env: { HUDDLE_ALLOWED_ORIGINS: ALLOWED } });
+    pub = await startSidecar({ env: { HUDDLE_PUBLIC_HOST: 'meet.example.org' } });
 });
 
 after(async () => {
     for (const c of clients) c.terminate();
-    await stopAll([sc, listed]);
+    await stopAll([sc, listed, pub]);
 });
 
 async function client(url, opts) {
@@ -34,15 +36,17 @@ async function expectStatus(url, opts, status) {
     });
 }
 
-test('without an allow-list, an Origin matching the own Host passes and others get 403', async () => {
-    const own = `http://127.0.0.1:${sc.port}`;
-    const c = await client(sc.wsUrl, { origin: own });
-    await c.join(uniqueRoom(), 'Ann');
+test('without an allow-list, a local Origin passes and others get 403, whatever the Host', async () => {
+    for (const origin of [`http://127.0.0.1:${sc.port}`, `http://localhost:${sc.port}`, 'http://127.0.0.1',
+        `https://[::1]:${sc.port}`]) {
+        const c = await client(sc.wsUrl, { origin });
+        await c.join(uniqueRoom(), 'Ann');
+    }
+    // DNS rebinding: a page of evil.example resolved to us sends its own
+    // name as both Host and Origin.
+    await expectStatus(sc.wsUrl, { origin: 'http://evil.example', headers: { Host: 'evil.example' } }, 403);
     for (const origin of [
         'http://evil.example',
-        `http://localhost:${sc.port}`,
-        `http://127.0.0.1:${sc.port + 1}`,
-        'http://127.0.0.1',
         `http://127.0.0.1:${sc.port}.evil.example`,
         `http://evil.example/http://127.0.0.1:${sc.port}`,
         'null',
@@ -50,6 +54,17 @@ test('without an allow-list, an Origin matching the own Host passes and others g
         await expectStatus(sc.wsUrl, { origin }, 403);
     }
     await expectAlive(sc.wsUrl);
+});
+
+test('with HUDDLE_PUBLIC_HOST its origins pass besides local ones, nothing else', async () => {
+    for (const origin of ['https://meet.example.org', 'https://MEET.example.org:8443', 'http://localhost:8080']) {
+        const c = await client(pub.wsUrl, { origin });
+        await c.join(uniqueRoom(), 'Ann');
+    }
+    for (const origin of ['https://evil.example', 'https://meet.example.org.evil.example', 'https://xmeet.example.org']) {
+        await expectStatus(pub.wsUrl, { origin, headers: { Host: 'evil.example' } }, 403);
+    }
+    await expectAlive(pub.wsUrl);
 });
 
 test('a request with no Origin (not a browser) is allowed', async () => {

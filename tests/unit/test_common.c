@@ -1,3 +1,7 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "check.h"
 #include "env.h"
 #include "log.h"
@@ -28,4 +32,31 @@ TEST(log_escape_hides_control_bytes_and_cuts_long_input)
     CHECK_STR(log_escape(out, sizeof out, "a\nb\"", 4, 64), "a\\x0ab\\x22");
     CHECK_STR(log_escape(out, sizeof out, "abcdef", 6, 3), "abc...");
     CHECK_STR(log_escape(out, sizeof out, "", 0, 3), "");
+}
+
+TEST(log_repeats_of_one_shape_are_suppressed_and_counted)
+{
+    char path[] = "/tmp/huddle-logtest-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    CHECK(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    for (int i = 0; i < 1000; i++)
+        log_write(LOG_WARN, "accept: errno %d try %d", 24, i);
+    log_write(LOG_WARN, "another line");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fdopen(fd, "r");
+    rewind(f);
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        n++;
+    fclose(f);
+    unlink(path);
+    /* 5 a second at most of the accept line (a second may turn over once
+     * within the loop, and each second opens with a count), and the other. */
+    CHECK(n >= 6 && n <= 12);
 }

@@ -41,7 +41,7 @@ TEST(room_id_rejects_path_tricks_and_odd_bytes)
     CHECK(!roomid_valid(NULL, 3));
 }
 
-TEST(room_id_rejects_reserved_names_case_sensitively)
+TEST(room_id_rejects_reserved_names_in_any_case)
 {
     CHECK(!valid("ws"));
     CHECK(!valid("healthz"));
@@ -49,7 +49,10 @@ TEST(room_id_rejects_reserved_names_case_sensitively)
     CHECK(!valid("api"));
     CHECK(!valid("peerjs"));
     CHECK(!valid("metrics"));
-    CHECK(valid("WS"));
+    CHECK(!valid("WS"));
+    CHECK(!valid("HEALTHZ"));
+    CHECK(!valid("Assets"));
+    CHECK(!valid("mEtRiCs"));
     CHECK(valid("wss"));
     CHECK(valid("api2"));
 }

@@ -34,7 +34,7 @@ static void f_rearm(struct hub_conn *c)
     (void)c;
 }
 
-static const struct hub_ops ops = {f_send, f_close, f_rearm};
+static const struct hub_ops ops = {f_send, f_close, f_rearm, NULL};
 static struct config cfg = {
     .max_peers = 3,
     .max_message_bytes = 65536,
@@ -46,11 +46,16 @@ static struct config cfg = {
     .signal_rate = 50,
     .join_burst = 5,
     .join_rate = 1,
+    .room_join_burst = 32,
+    .room_join_rate = 8,
+    .addr_join_burst = 30,
+    .addr_join_rate = 10,
     .resume_grace_ms = 1500,
     .chat_history = 50,
     .chat_history_ttl_ms = 600000,
     .history_max_bytes = 1L << 20,
     .error_run = 10,
+    .error_window_ms = 10000,
     .rate_limit_run = 50,
     .turn_ttl_s = 3600,
 };
@@ -214,18 +219,36 @@ TEST(state_goes_to_the_others_not_the_sender)
     hub_free(h);
 }
 
-TEST(ten_bad_messages_in_a_row_close_with_1008)
+static void say_at(struct hub *h, struct fake *f, const char *s, int64_t now)
+{
+    hub_on_text(h, &f->hc, s, strlen(s), now);
+}
+
+TEST(ten_bad_messages_within_the_window_close_good_ones_between_or_not)
 {
     struct fake f[1];
     struct hub *h = setup(f, 1);
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 9; i++) {
         say(h, &f[0], "{");
-    CHECK(f[0].close_code == 0);
-    say(h, &f[0], "{\"type\":\"ping\"}"); /* ends the run */
-    for (int i = 0; i < 9; i++)
-        say(h, &f[0], "{\"type\":\"chat\",\"text\":\"x\"}"); /* not-joined */
+        say(h, &f[0], "{\"type\":\"ping\"}"); /* does not reset */
+    }
     CHECK(f[0].close_code == 0);
     say(h, &f[0], "[]");
+    CHECK(f[0].close_code == 1008);
+    clear(f, 1);
+    hub_free(h);
+}
+
+TEST(bad_messages_spread_wider_than_the_window_do_not_close)
+{
+    struct fake f[1];
+    struct hub *h = setup(f, 1);
+    /* One a second for a minute: 10 per 10 s refill as fast as they come. */
+    for (int i = 0; i < 60; i++)
+        say_at(h, &f[0], "{", 1000 * (int64_t)i);
+    CHECK(f[0].close_code == 0);
+    for (int i = 0; i < 10; i++) /* then ten at once */
+        say_at(h, &f[0], "{", 60000);
     CHECK(f[0].close_code == 1008);
     clear(f, 1);
     hub_free(h);
@@ -321,7 +344,8 @@ TEST(join_and_leave_churn_is_rate_limited_so_the_room_is_not_flooded)
     clear(f, 2);
     for (int i = 0; i < 20; i++) {
         join(h, &f[0], "r");
-        say(h, &f[0], "{\"type\":\"leave\"}");
+        if (strcmp(last_field(&f[0], "type"), "welcome") == 0)
+            say(h, &f[0], "{\"type\":\"leave\"}");
     }
     /* The join bucket holds 5 (clock stands still here): 5 joins went
      * through, the other 15 were answered rate-limited. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "check.h"
 #include "ice.h"
 #include "ratelimit.h"
@@ -234,4 +235,57 @@ TEST(built_urls_need_a_secret_and_no_turn_list)
     CHECK(ice_init(&ice, NULL, NULL, "north", 100) == 0);
     CHECK(ice_set_host_urls(&ice, "bad host", 3478, 5349) < 0);
     ice_clear(&ice);
+}
+
+TEST(window_bucket_allows_count_per_window)
+{
+    struct bucket b;
+    bucket_init(&b, 10, 0);
+    for (int i = 0; i < 10; i++)
+        CHECK(bucket_take_window(&b, 10, 10000, 0));
+    CHECK(!bucket_take_window(&b, 10, 10000, 999));
+    CHECK(bucket_take_window(&b, 10, 10000, 1000)); /* one per second */
+}
+
+TEST(client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy)
+{
+    char out[ADDR_MAX];
+    addr_client("127.0.0.1", "10.9.9.9, 203.0.113.7", NULL, out);
+    CHECK_STR(out, "203.0.113.7");
+    addr_client("::1", "2001:db8::1", NULL, out);
+    CHECK_STR(out, "2001:db8::1");
+    addr_client("198.51.100.2", "203.0.113.7", NULL, out);
+    CHECK_STR(out, "198.51.100.2"); /* not a proxy of ours */
+    addr_client("198.51.100.2", "203.0.113.7", "192.0.2.1, 198.51.100.2", out);
+    CHECK_STR(out, "203.0.113.7");
+    addr_client("127.0.0.1", "evil<script>", NULL, out);
+    CHECK_STR(out, "127.0.0.1"); /* not an address: the peer counts */
+    addr_client("127.0.0.1", NULL, NULL, out);
+    CHECK_STR(out, "127.0.0.1");
+}
+
+TEST(local_hosts_are_localhost_loopback_v4_and_v6)
+{
+    CHECK(addr_host_local("localhost"));
+    CHECK(addr_host_local("LOCALHOST"));
+    CHECK(addr_host_local("127.0.0.1"));
+    CHECK(addr_host_local("127.1.2.3"));
+    CHECK(addr_host_local("::1"));
+    CHECK(!addr_host_local("127.0.0.1.evil.example"));
+    CHECK(!addr_host_local("evil"));
+    CHECK(!addr_host_local("localhost.evil"));
+}
+
+TEST(address_entries_live_while_something_holds_them)
+{
+    struct addr_table *t = addr_table_new();
+    struct addr_entry *a = addr_get(t, "203.0.113.7", 3, 0);
+    CHECK(a != NULL && addr_get(t, "203.0.113.7", 3, 0) == a);
+    a->conns++;
+    addr_release(t, a);
+    CHECK(addr_count(t) == 1);
+    a->conns--;
+    addr_release(t, a);
+    CHECK(addr_count(t) == 0);
+    addr_table_free(t);
 }

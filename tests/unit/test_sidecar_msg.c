@@ -254,3 +254,75 @@ TEST(unknown_type_is_echoed_in_ref_cut_at_a_character)
     CHECK_STR(err.ref, "dance");
     msg_in_clear(&m);
 }
+
+TEST(name_refuses_bidi_controls_and_needs_a_visible_character)
+{
+    CHECK_STR(join_named("\"a\\u202eb\""), "bad-message"); /* RLO */
+    CHECK_STR(join_named("\"a\\u202ab\""), "bad-message"); /* LRE */
+    CHECK_STR(join_named("\"\\u2066ab\""), "bad-message"); /* LRI */
+    CHECK_STR(join_named("\"ab\\u2069\""), "bad-message"); /* PDI */
+    CHECK_STR(join_named("\" \""), "bad-message");
+    CHECK_STR(join_named("\"\\u200b\\u200b\""), "bad-message"); /* ZWSP */
+    CHECK_STR(join_named("\"\\u00a0\\u3000\\ufeff\""), "bad-message");
+    CHECK_STR(join_named("\"\\u2800\""), "bad-message"); /* braille blank */
+    CHECK_STR(join_named("\" a \""), "ok");
+    CHECK_STR(join_named("\"\\u05e9\\u05dc\\u05d5\\u05dd\""),
+              "ok");                              /* Hebrew */
+    CHECK_STR(join_named("\"a\\u200db\""), "ok"); /* ZWJ beside letters */
+}
+
+TEST(raw_control_characters_in_json_are_bad_json)
+{
+    CHECK_STR(parse("{\"type\":\"ping\",\"t\":\"a\x01"
+                    "b\"}"),
+              "bad-json");
+    CHECK_STR(parse("{\"type\":\"ping\",\"t\":\"a\tb\"}"), "bad-json");
+    CHECK_STR(parse("{\"type\":\"ping\",\"t\":\"a\nb\"}"), "bad-json");
+    CHECK_STR(parse("{\"type\":\"ping\",\x01\"t\":1}"), "bad-json");
+    CHECK_STR(parse("{\"type\":\"ping\",\n\t\"t\":\"a\\u0001b\"}\r\n"), "ok");
+    CHECK(msg_json_controls_ok("\"a\\\"\\n\"", 7));
+    CHECK(!msg_json_controls_ok("\"a\\\"\n\"", 6));
+}
+
+/* The t echoed for ping s, or the error code. */
+static const char *pong_t(const char *s)
+{
+    static char buf[256];
+    struct msg_in m;
+    struct msg_err err;
+    if (msg_parse(s, strlen(s), &lim, &m, &err) < 0) {
+        snprintf(buf, sizeof buf, "%s", err.code);
+    } else {
+        snprintf(buf, sizeof buf, "%s", m.t ? m.t : "(none)");
+    }
+    msg_in_clear(&m);
+    return buf;
+}
+
+TEST(ping_t_is_echoed_as_written_up_to_64_bytes)
+{
+    CHECK_STR(pong_t("{\"type\":\"ping\",\"t\":1E5}"), "1E5");
+    CHECK_STR(pong_t("{\"type\":\"ping\",\"t\":\"\\u0041\"}"), "\"\\u0041\"");
+    CHECK_STR(pong_t("{\"t\" : [1, {\"x\":\"]\"}] ,\"type\":\"ping\"}"),
+              "[1, {\"x\":\"]\"}]");
+    CHECK_STR(pong_t("{\"type\":\"ping\",\"\\u0074\":true}"), "true");
+    CHECK_STR(pong_t("{\"type\":\"ping\",\"t\":1,\"t\":2}"), "1");
+    CHECK_STR(pong_t("{\"type\":\"ping\"}"), "(none)");
+    char s[200];
+    snprintf(s, sizeof s, "{\"type\":\"ping\",\"t\":\"%062d\"}", 0); /* 64 */
+    CHECK(strlen(pong_t(s)) == 64);
+    snprintf(s, sizeof s, "{\"type\":\"ping\",\"t\":\"%063d\"}", 0); /* 65 */
+    CHECK_STR(pong_t(s), "bad-message");
+}
+
+TEST(member_raw_finds_members_as_written)
+{
+    const char *v;
+    size_t n;
+    const char *s = "{ \"a\" :\"x,}\" , \"b\":{\"c\":[]} ,\"d\":-1.5e3 }";
+    CHECK(msg_member_raw(s, strlen(s), "b", &v, &n) == 0);
+    CHECK(n == 8 && memcmp(v, "{\"c\":[]}", 8) == 0);
+    CHECK(msg_member_raw(s, strlen(s), "d", &v, &n) == 0);
+    CHECK(n == 6 && memcmp(v, "-1.5e3", 6) == 0);
+    CHECK(msg_member_raw(s, strlen(s), "e", &v, &n) == -1);
+}
