@@ -324,6 +324,7 @@ static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
          * target (maybe only reading slower) is not closed for it. Not
          * the sender's fault either: this answer counts toward no close. */
         h->answered_error = true;
+        metrics.errors[metrics_error_index("rate-limited")]++;
         hub_send_to(
             h, c,
             msg_error("rate-limited", "the peer is not keeping up", "signal"));
