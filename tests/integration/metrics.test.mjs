@@ -103,7 +103,8 @@ test('metrics: a slow consumer and a kick are counted as such; redis_connected f
     const s = await startSidecar({
         env: {
             HUDDLE_REDIS_URL: redis.url, HUDDLE_NODE_ID: 'm1', HUDDLE_ERROR_RUN: '2',
-            HUDDLE_SEND_QUEUE_BYTES: '1024', HUDDLE_REDIS_PING_MS: '100', HUDDLE_REDIS_PING_TIMEOUT_MS: '500',
+            HUDDLE_SEND_QUEUE_BYTES: '1024', HUDDLE_SEND_QUEUE_MAX_BYTES: '1024',
+            HUDDLE_REDIS_PING_MS: '100', HUDDLE_REDIS_PING_TIMEOUT_MS: '500',
         },
     });
     const clients = [];
@@ -121,7 +122,8 @@ test('metrics: a slow consumer and a kick are counted as such; redis_connected f
         await k.sendRaw('x');
         await k.sendRaw('y');                            // second bad one in a row: kicked
         assert.equal((await k.closed()).code, 1008);
-        // Over HUDDLE_SEND_QUEUE_BYTES at once: b is a slow consumer.
+        // Over the hard ceiling HUDDLE_SEND_QUEUE_MAX_BYTES at once: b is a
+        // slow consumer (over the soft cap alone it would get 10 s to drain).
         await a.send({ type: 'signal', to: b.id, data: { pad: 'x'.repeat(1100) } });
         assert.deepEqual(await b.closed(), { code: 1008, reason: 'slow consumer' });
         await a.next((m) => m.type === 'peer-left' && m.id === b.id && m.reason === 'kicked');

@@ -46,7 +46,8 @@ let ca;
 before(async () => {
     const fcgi = await startFcgi({ listen: `127.0.0.1:${await freePort()}` });
     procs.push(fcgi);
-    const sidecar = await startSidecar();
+    // An operator's site has a public name: the sidecar allows its origin.
+    const sidecar = await startSidecar({ env: { HUDDLE_PUBLIC_HOST: NAME } });
     procs.push(sidecar);
 
     const dir = tmpDir('operator');
