@@ -26,8 +26,8 @@ static bool in_list(const char *s, const char *list)
 
 bool addr_trusted(const char *peer, const char *trusted)
 {
-    return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
-           strncasecmp(peer, "::ffff:127.", 11) == 0 || in_list(peer, trusted);
+    return strcmp(peer, "127.0.0.1") == 0 || strcmp(peer, "::1") == 0 ||
+           strcasecmp(peer, "::ffff:127.0.0.1") == 0 || in_list(peer, trusted);
 }
 
 /* An address is hex digits, dots and colons (IPv4, IPv6). */
@@ -129,6 +129,29 @@ void addr_release(struct addr_table *t, struct addr_entry *e)
             return;
         }
     }
+}
+
+struct addr_entry *addr_upgrade_begin(struct addr_table *t, const char *key,
+                                      unsigned long cap, long join_burst,
+                                      int64_t now_ms)
+{
+    struct addr_entry *e = addr_get(t, key, join_burst, now_ms);
+    if (e == NULL)
+        return NULL;
+    if (e->upgrades >= cap) {
+        addr_release(t, e); /* frees it when it was made just now */
+        return NULL;
+    }
+    e->upgrades++;
+    return e;
+}
+
+void addr_upgrade_end(struct addr_table *t, struct addr_entry *e)
+{
+    if (e == NULL || e->upgrades == 0)
+        return;
+    e->upgrades--;
+    addr_release(t, e);
 }
 
 size_t addr_count(const struct addr_table *t)

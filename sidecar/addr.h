@@ -2,7 +2,7 @@
  * not pass however many connections it opens (connections, unfinished
  * upgrades, joins). No I/O: ws.c hands in the socket peer and the
  * X-Forwarded-For header, and keeps one entry per address while that
- * address has a connection open. */
+ * address has a websocket open or an upgrade unfinished. */
 #ifndef HUDDLE_ADDR_H
 #define HUDDLE_ADDR_H
 
@@ -14,10 +14,13 @@
 
 #define ADDR_MAX 64 /* an IPv6 text address fits with room to spare */
 
-/* Returns true when peer (the socket peer, as text) may set the client
- * address through X-Forwarded-For: a loopback address (127.0.0.0/8, ::1,
- * ::ffff:127.x) or one listed exactly in trusted (comma/space separated,
- * may be NULL). */
+/* Returns true when peer (the socket peer, as text) is a proxy of ours: it
+ * may set the client address through X-Forwarded-For and its sockets are
+ * not held to the unfinished-upgrade cap. That is loopback's own address
+ * (127.0.0.1, ::1, ::ffff:127.0.0.1: where nginx on this host connects
+ * from, as Linux picks 127.0.0.1 as the source for all of 127.0.0.0/8) or
+ * one listed exactly in trusted (comma/space separated, may be NULL).
+ * Other 127.x addresses are ordinary clients. */
 bool addr_trusted(const char *peer, const char *trusted);
 
 /* The client address of a connection: the last entry of xff (what the
@@ -53,6 +56,18 @@ struct addr_entry *addr_get(struct addr_table *t, const char *key,
 
 /* Frees e when it holds neither connections nor upgrades. */
 void addr_release(struct addr_table *t, struct addr_entry *e);
+
+/* Counts one more unfinished upgrade (a socket accepted, not yet a
+ * websocket) of key. Returns its entry, or NULL when key already holds cap
+ * of them (or out of memory): the socket is to be refused. Each non-NULL
+ * return is ended by exactly one addr_upgrade_end. */
+struct addr_entry *addr_upgrade_begin(struct addr_table *t, const char *key,
+                                      unsigned long cap, long join_burst,
+                                      int64_t now_ms);
+
+/* The upgrade counted by addr_upgrade_begin finished or its socket closed:
+ * counts it off e (and frees e when nothing else holds it). */
+void addr_upgrade_end(struct addr_table *t, struct addr_entry *e);
 
 size_t addr_count(const struct addr_table *t);
 

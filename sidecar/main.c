@@ -62,6 +62,8 @@ static const struct env_int config_table[] = {
      "joins per second (per client address)"},
     {"HUDDLE_ADDRESS_CONNECTIONS", 256, 1, 10000000, &cfg.addr_connections,
      "open websockets per client address"},
+    {"HUDDLE_ADDRESS_PENDING_UPGRADES", 16, 1, WS_HEADER_SLOTS,
+     &cfg.addr_upgrades, "unfinished upgrades per client address"},
     {"HUDDLE_UPGRADE_TIMEOUT_S", 5, 1, 3600, &cfg.upgrade_timeout_s,
      "s to finish the HTTP upgrade"},
     {"HUDDLE_SEND_QUEUE_MESSAGES", 1024, 1, 1000000, &cfg.send_queue_messages,

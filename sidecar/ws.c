@@ -73,6 +73,10 @@ static struct {
     const char *trusted;
     long fd_refuse; /* an accepted socket at this fd or above is closed */
     struct addr_table *addrs;
+    /* The socket accepted last, counted as an unfinished upgrade of this
+     * entry until lws adopts it (then the entry rides on the wsi, see
+     * upgrade_done). Still set at the next accept: its adoption failed. */
+    struct addr_entry *accepted;
     int64_t refused_log_ms;
     struct session *sessions;
     uv_timer_t sweep;
@@ -478,12 +482,12 @@ static int filter_upgrade(struct lws *wsi, struct session *s)
     return 1;
 }
 
-/* A socket just accepted, before any byte is read: one at the top of the
+/* A socket just accepted, before any byte is read. One at the top of the
  * fd range is closed at once, so the process keeps the fds it needs
  * (WS_FD_RESERVE) and accept() never runs into EMFILE, where lws 4.1 would
  * log and retry in a busy loop. fds are handed out lowest first, so fd >=
  * N means N are open. Returns nonzero to refuse. */
-static int filter_accept(int fd)
+static int filter_fd_limit(int fd)
 {
     if (fd < srv.fd_refuse)
         return 0;
@@ -494,6 +498,60 @@ static int filter_accept(int fd)
                  srv.nconns);
     }
     return 1;
+}
+
+/* Counts the socket fd as an unfinished upgrade of its peer address, or
+ * refuses it (nonzero) when that address already has
+ * HUDDLE_ADDRESS_PENDING_UPGRADES: slow requests from one address cannot
+ * take all of lws' header slots. Only the socket peer is known here, so a
+ * proxy of ours (addr_trusted) is exempt: nginx reads the whole request
+ * before it connects (client_header_timeout is its slow-client defence). */
+static int filter_pending(int fd)
+{
+    char peer[ADDR_MAX] = "";
+
+    if (srv.accepted != NULL) { /* lws did not adopt the last one */
+        addr_upgrade_end(srv.addrs, srv.accepted);
+        srv.accepted = NULL;
+    }
+    if (lws_get_peer_simple_fd(fd, peer, sizeof peer) == NULL ||
+        addr_trusted(peer, srv.trusted))
+        return 0;
+    srv.accepted = addr_upgrade_begin(srv.addrs, peer,
+                                      (unsigned long)srv.cfg->addr_upgrades,
+                                      srv.cfg->addr_join_burst, ws_now_ms());
+    if (srv.accepted != NULL)
+        return 0;
+    log_warn("refused connection from %s: %ld unfinished upgrades from there",
+             peer, srv.cfg->addr_upgrades);
+    return 1;
+}
+
+static int filter_accept(int fd)
+{
+    return filter_fd_limit(fd) || filter_pending(fd);
+}
+
+/* lws adopted the socket just accepted: its count rides on the wsi. */
+static void on_adopted(struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, srv.accepted);
+    srv.accepted = NULL;
+}
+
+/* The connection became a websocket or is gone (WSI_DESTROY, which lws
+ * 4.1 sends for every wsi; CLOSED and CLOSED_HTTP are not sent for a
+ * request never parsed): its unfinished upgrade, if counted, ends. A
+ * plain HTTP connection (keep-alive: its next request takes a header slot
+ * again) stays counted until it closes. */
+static void upgrade_done(struct lws *wsi)
+{
+    struct addr_entry *e = lws_get_opaque_user_data(wsi);
+
+    if (e == NULL || srv.addrs == NULL)
+        return; /* not counted, or after ws_stop */
+    lws_set_opaque_user_data(wsi, NULL);
+    addr_upgrade_end(srv.addrs, e);
 }
 
 /* ---- plain HTTP: GET /healthz ------------------------------------ */
@@ -908,12 +966,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return filter_accept((int)(intptr_t)in);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        on_adopted(wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        upgrade_done(wsi);
+        return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter_upgrade(wsi, s);
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, in ? (const char *)in : "");
     case LWS_CALLBACK_ESTABLISHED:
         on_established(s, wsi);
+        upgrade_done(wsi); /* after on_established counted it in conns */
         return 0;
     case LWS_CALLBACK_RECEIVE:
         return on_receive(s, in, len);
@@ -1050,8 +1115,10 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     info.retry_and_idle_policy = &no_validity;
     info.pt_serv_buf_size = 16384;
     /* Unfinished upgrades each hold a header slot until they finish or
-     * HUDDLE_UPGRADE_TIMEOUT_S passes; the rest wait for a slot. */
-    info.max_http_header_pool = 1024;
+     * HUDDLE_UPGRADE_TIMEOUT_S passes; the rest wait for a slot. One
+     * address holds at most HUDDLE_ADDRESS_PENDING_UPGRADES (filter_pending).
+     */
+    info.max_http_header_pool = WS_HEADER_SLOTS;
     info.timeout_secs = 10;
     info.timeout_secs_ah_idle = (unsigned)cfg->upgrade_timeout_s;
     /* lws' own backstop: past this many of its sockets it stops polling
@@ -1095,6 +1162,7 @@ void ws_stop(void)
     srv.ctx = NULL;
     free(srv.origins);
     srv.origins = NULL;
+    srv.accepted = NULL;
     addr_table_free(srv.addrs);
     srv.addrs = NULL;
 }

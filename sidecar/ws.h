@@ -28,6 +28,13 @@ struct ws_opts {
  * WS_FD_RESERVE. */
 #define WS_FD_RESERVE 64
 
+/* libwebsockets' header slots: each socket whose HTTP request is not yet
+ * parsed holds one (HUDDLE_UPGRADE_TIMEOUT_S at most); the rest wait for
+ * a slot. One client address holds at most HUDDLE_ADDRESS_PENDING_UPGRADES
+ * of them (at most this many, main.c), so filling them takes
+ * WS_HEADER_SLOTS / that many addresses. */
+#define WS_HEADER_SLOTS 1024
+
 /* The hub_ops that deliver through this server. */
 extern const struct hub_ops ws_hub_ops;
 

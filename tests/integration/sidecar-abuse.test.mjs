@@ -319,3 +319,106 @@ test('RFC 6455: out-of-range close codes are answered 1002, their reason not ech
     }
     await expectAlive(sc.wsUrl);
 });
+
+/** Open sockets of process pid. */
+function socketCount(pid) {
+    let n = 0;
+    for (const f of fs.readdirSync(`/proc/${pid}/fd`)) {
+        try {
+            if (fs.readlinkSync(`/proc/${pid}/fd/${f}`).startsWith('socket:')) n++;
+        } catch { /* closed meanwhile */ }
+    }
+    return n;
+}
+
+/** Polls cond() every 20 ms until it holds; throws after timeoutMs. */
+async function until(cond, what, timeoutMs = 10000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
+const UPGRADE_START = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n';
+const UPGRADE_REST = 'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'
+    + `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n\r\n`;
+
+/**
+ * A TCP connection from localAddress that sends the start of an upgrade
+ * request and holds. Resolves once connected; s.serverClosed resolves when
+ * the other side closes it.
+ */
+function slowUpgrade(port, localAddress) {
+    return new Promise((resolve, reject) => {
+        const s = net.connect({ port, host: '127.0.0.1', localAddress });
+        s.serverClosed = new Promise((r) => s.once('close', r));
+        s.once('error', (err) => { if (!s.connecting) return; reject(err); });
+        s.on('error', () => {});
+        s.once('connect', () => { s.write(UPGRADE_START); resolve(s); });
+    });
+}
+
+/** Sends the rest of s's upgrade; resolves the status line of the answer. */
+function finishUpgrade(s) {
+    return new Promise((resolve) => {
+        let got = '';
+        const on = (d) => {
+            got += d.toString('latin1');
+            if (got.includes('\r\n')) { s.off('data', on); resolve(got.slice(0, got.indexOf('\r\n'))); }
+        };
+        s.on('data', on);
+        s.once('close', () => resolve(got || 'closed'));
+        s.write(UPGRADE_REST);
+    });
+}
+
+test('slow upgrades from one address cannot take the header slots: a newcomer joins, members chat, fds stay bounded', async () => {
+    const cap = 16;
+    // A long upgrade deadline: only the per-address cap can keep the
+    // header slots free.
+    const s = await startSidecar({
+        env: { HUDDLE_UPGRADE_TIMEOUT_S: '120', HUDDLE_ADDRESS_PENDING_UPGRADES: String(cap) },
+    });
+    started.push(s);
+    const { room, list } = await members(s.wsUrl, 2, 'slow');
+    const base = socketCount(s.pid);
+    const held = [];
+    try {
+        // 1,200 unfinished upgrades from 127.0.0.2 (more than the 1,024
+        // header slots), opened 100 at a time.
+        for (let i = 0; i < 1200; i += 100) {
+            held.push(...await Promise.all(Array.from({ length: 100 }, () => slowUpgrade(s.port, '127.0.0.2'))));
+        }
+        console.log(`slow upgrades: 1200 open, the sidecar holds ${socketCount(s.pid) - base} more sockets`);
+        // A newcomer from 127.0.0.1, queued behind all of them, upgrades,
+        // joins and gets its welcome within the usual waits.
+        const c = await client(s.wsUrl, { timeoutMs: 10000 });
+        const w = await c.join(room, 'newcomer');
+        assert.equal(w.peers.length, 2);
+        await chatReachesAll([...list, c], 'during the slow upgrades');
+        const during = socketCount(s.pid) - base;
+        let closedByServer = 0;
+        for (const h of held) h.serverClosed.then(() => { closedByServer++; });
+        await new Promise((r) => setImmediate(r));
+        const refusals = (s.output.match(/unfinished upgrades from there/g) || []).length;
+        console.log(`slow upgrades: sidecar holds ${during} more sockets with 1200 slow upgrades open `
+            + `(${closedByServer} closed by it so far), ${refusals} refusal log lines`);
+        assert.ok(during <= cap + 1 + 8, `the sidecar holds ${during} more sockets`);
+        assert.ok(refusals > 0 && refusals < 200, `${refusals} refusal log lines`);
+        // The attacker leaves: every count is released, so the same
+        // address gets exactly its cap of unfinished upgrades again.
+        for (const h of held.splice(0)) h.destroy();
+        await until(() => socketCount(s.pid) <= base + 1, 'the sidecar did not close the slow upgrades');
+        for (let i = 0; i < cap; i++) held.push(await slowUpgrade(s.port, '127.0.0.2'));
+        const over = await slowUpgrade(s.port, '127.0.0.2');
+        held.push(over);
+        await Promise.race([over.serverClosed, new Promise((_, rej) => setTimeout(
+            () => rej(new Error('the upgrade over the cap was not closed')), 10000))]);
+        const answers = await Promise.all(held.slice(0, cap).map(finishUpgrade));
+        for (const a of answers) assert.match(a, /^HTTP\/1\.1 101/);
+        await expectAlive(s.wsUrl);
+    } finally {
+        for (const h of held) h.destroy();
+    }
+});

@@ -262,6 +262,20 @@ TEST(client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy)
     CHECK_STR(out, "127.0.0.1"); /* not an address: the peer counts */
     addr_client("127.0.0.1", NULL, NULL, out);
     CHECK_STR(out, "127.0.0.1");
+    addr_client("127.0.0.2", "203.0.113.7", NULL, out);
+    CHECK_STR(out, "127.0.0.2"); /* other loopback addresses are clients */
+}
+
+TEST(trusted_proxies_are_loopback_own_address_and_the_list)
+{
+    CHECK(addr_trusted("127.0.0.1", NULL));
+    CHECK(addr_trusted("::1", NULL));
+    CHECK(addr_trusted("::FFFF:127.0.0.1", NULL));
+    CHECK(!addr_trusted("127.0.0.2", NULL));
+    CHECK(!addr_trusted("::ffff:127.0.0.2", NULL));
+    CHECK(!addr_trusted("127.0.0.10", NULL));
+    CHECK(addr_trusted("10.0.0.5", "192.0.2.1, 10.0.0.5"));
+    CHECK(!addr_trusted("10.0.0.50", "192.0.2.1, 10.0.0.5"));
 }
 
 TEST(local_hosts_are_localhost_loopback_v4_and_v6)
@@ -286,6 +300,43 @@ TEST(address_entries_live_while_something_holds_them)
     CHECK(addr_count(t) == 1);
     a->conns--;
     addr_release(t, a);
+    CHECK(addr_count(t) == 0);
+    addr_table_free(t);
+}
+
+TEST(unfinished_upgrades_are_capped_per_address_and_all_released)
+{
+    struct addr_table *t = addr_table_new();
+    struct addr_entry *held[4];
+
+    for (int i = 0; i < 4; i++) {
+        held[i] = addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0);
+        CHECK(held[i] != NULL && held[i] == held[0]);
+    }
+    CHECK(addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0) == NULL);
+    CHECK(held[0]->upgrades == 4);
+    /* Another address is not affected, and a refusal keeps nothing. */
+    struct addr_entry *other = addr_upgrade_begin(t, "203.0.113.8", 4, 3, 0);
+    CHECK(other != NULL && addr_count(t) == 2);
+    CHECK(addr_upgrade_begin(t, "198.51.100.1", 0, 3, 0) == NULL);
+    CHECK(addr_count(t) == 2);
+    /* One ends (its socket closed): room for one more, not two. */
+    addr_upgrade_end(t, held[3]);
+    held[3] = addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0);
+    CHECK(held[3] == held[0]);
+    CHECK(addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0) == NULL);
+    /* One becomes a websocket: counted in conns, no longer pending. */
+    held[0]->conns++;
+    addr_upgrade_end(t, held[0]);
+    CHECK(held[1]->upgrades == 3 && held[1]->conns == 1);
+    for (int i = 1; i < 4; i++)
+        addr_upgrade_end(t, held[i]);
+    CHECK(addr_count(t) == 2); /* the websocket still holds it */
+    struct addr_entry *a = addr_get(t, "203.0.113.7", 3, 0);
+    CHECK(a->upgrades == 0);
+    a->conns--;
+    addr_release(t, a);
+    addr_upgrade_end(t, other);
     CHECK(addr_count(t) == 0);
     addr_table_free(t);
 }
