@@ -422,3 +422,15 @@ test('slow upgrades from one address cannot take the header slots: a newcomer jo
         for (const h of held) h.destroy();
     }
 });
+
+test('documented deviation: an unmasked client frame is parsed like a masked one (lws 4.1.6 hides the mask bit)', async () => {
+    // RFC 6455 wants close 1002 here; docs/protocol.md ("Deviations")
+    // says why the sidecar cannot. If this starts failing, libwebsockets
+    // began enforcing it: update that text.
+    const r = await rawSocket(sc.port);
+    r.s.write(frame('{"type":"ping","t":7}', { mask: false }));
+    await until(() => r.data().includes('"pong"') || r.s.destroyed, 'no answer to the unmasked ping');
+    assert.equal(closeCode(r.data()), null);
+    assert.match(r.data().toString('latin1'), /"type":"pong"/);
+    r.s.destroy();
+});
