@@ -5,12 +5,16 @@ import assert from 'node:assert/strict';
 import { startStack, startSidecar, stopAll } from '../lib/stack.mjs';
 import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
 
+// huddle.test is the public name of the insecure-context test below: its
+// page's Origin must pass the sidecar's origin check.
+const SIDECAR_ENV = { HUDDLE_MAX_PEERS: '2', HUDDLE_PUBLIC_HOST: 'huddle.test' };
+
 let stack;
 let browser;
 let replacement;
 
 before(async () => {
-    stack = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_MAX_PEERS: '2' } });
+    stack = await startStack({ sidecars: 1, sidecarEnv: SIDECAR_ENV });
     browser = await launch();
 });
 
@@ -49,7 +53,7 @@ test('an unreachable server at Join is retried until it answers', async () => {
     await a.page.fill('#name-input', 'Early');
     await a.page.click('#join-btn');
     await a.page.waitForFunction(() => /reach the meeting server/.test(document.getElementById('pre-msg-text').textContent));
-    replacement = await startSidecar({ port: old.port, env: { HUDDLE_MAX_PEERS: '2' } });
+    replacement = await startSidecar({ port: old.port, env: SIDECAR_ENV });
     await a.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 30000 });
     const b = await newParticipant(browser, url, 'Later');
     await b.join();
