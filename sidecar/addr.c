@@ -1,5 +1,7 @@
 #include "addr.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,23 +13,115 @@ struct addr_table {
     size_t n;
 };
 
-static bool in_list(const char *s, const char *list)
+/* An address, or a network of them: family, bytes, leading bits that count
+ * (32 or 128 for one address). */
+struct net {
+    int family;
+    unsigned char a[16];
+    unsigned bits;
+};
+
+/* Parses "address" or "address/bits" (n bytes of s). An IPv4-mapped IPv6
+ * address counts as the IPv4 one. Returns 0, or -1 when it is neither. */
+static int net_parse(const char *s, size_t n, struct net *out)
 {
-    size_t len = strlen(s);
+    char buf[ADDR_MAX];
+    char *slash, *end;
+    unsigned max;
+
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    slash = strchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, buf, out->a) == 1) {
+        out->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, buf, out->a) == 1) {
+        out->family = AF_INET6;
+        max = 128;
+        if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)out->a)) {
+            memmove(out->a, out->a + 12, 4);
+            memset(out->a + 4, 0, 12);
+            out->family = AF_INET;
+            max = 32;
+        }
+    } else {
+        return -1;
+    }
+    out->bits = max;
+    if (slash != NULL) {
+        unsigned long b;
+        if (slash[1] < '0' || slash[1] > '9')
+            return -1;
+        b = strtoul(slash + 1, &end, 10);
+        if (*end != '\0' || b > max)
+            return -1;
+        out->bits = (unsigned)b;
+    }
+    return 0;
+}
+
+/* Returns true when address a (all its bits) lies in network n. */
+static bool net_contains(const struct net *n, const struct net *a)
+{
+    unsigned whole = n->bits / 8, rest = n->bits % 8;
+
+    if (n->family != a->family || memcmp(n->a, a->a, whole) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (n->a[whole] & mask) == (a->a[whole] & mask);
+}
+
+/* Calls f on each entry of a comma/space separated list until f returns
+ * true; returns that, or false at the end. */
+static bool list_any(const char *list, bool (*f)(const char *, size_t, void *),
+                     void *arg)
+{
     for (const char *p = list; p != NULL && *p;) {
         p += strspn(p, ", ");
         size_t n = strcspn(p, ", ");
-        if (n > 0 && n == len && strncasecmp(p, s, n) == 0)
+        if (n > 0 && f(p, n, arg))
             return true;
         p += n;
     }
     return false;
 }
 
+static bool entry_bad(const char *s, size_t n, void *arg)
+{
+    struct net net;
+    (void)arg;
+    return net_parse(s, n, &net) < 0;
+}
+
+static bool entry_holds(const char *s, size_t n, void *arg)
+{
+    struct net net;
+    return net_parse(s, n, &net) == 0 && net_contains(&net, arg);
+}
+
+bool addr_list_valid(const char *list)
+{
+    return !list_any(list, entry_bad, NULL);
+}
+
 bool addr_trusted(const char *peer, const char *trusted)
 {
-    return strcmp(peer, "127.0.0.1") == 0 || strcmp(peer, "::1") == 0 ||
-           strcasecmp(peer, "::ffff:127.0.0.1") == 0 || in_list(peer, trusted);
+    static const unsigned char loopback4[4] = {127, 0, 0, 1};
+    struct net p;
+
+    if (net_parse(peer, strlen(peer), &p) < 0)
+        return false;
+    if (p.family == AF_INET ? memcmp(p.a, loopback4, 4) == 0
+                            : IN6_IS_ADDR_LOOPBACK((struct in6_addr *)p.a))
+        return true;
+    return list_any(trusted, entry_holds, &p);
 }
 
 /* An address is hex digits, dots and colons (IPv4, IPv6). */

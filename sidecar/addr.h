@@ -19,9 +19,14 @@
  * not held to the unfinished-upgrade cap. That is loopback's own address
  * (127.0.0.1, ::1, ::ffff:127.0.0.1: where nginx on this host connects
  * from, as Linux picks 127.0.0.1 as the source for all of 127.0.0.0/8) or
- * one listed exactly in trusted (comma/space separated, may be NULL).
- * Other 127.x addresses are ordinary clients. */
+ * one in trusted: a comma/space separated list (may be NULL) of addresses
+ * and networks ("10.0.0.5", "172.30.42.0/24", "fd00::/8"). Other 127.x
+ * addresses are ordinary clients. */
 bool addr_trusted(const char *peer, const char *trusted);
+
+/* Returns true when every entry of list (as for addr_trusted; NULL or
+ * empty is valid) is an address or address/bits. */
+bool addr_list_valid(const char *list);
 
 /* The client address of a connection: the last entry of xff (what the
  * nearest proxy appended) when peer is trusted and xff holds one that

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+#include "addr.h"
 #include "cluster.h"
 #include "config.h"
 #include "env.h"
@@ -384,6 +385,12 @@ int main(void)
      * it: a host name or address, no scheme, no port). */
     opts.public_host = env_str("HUDDLE_PUBLIC_HOST", NULL);
     opts.trusted_proxies = env_str("HUDDLE_TRUSTED_PROXIES", NULL);
+    if (!addr_list_valid(opts.trusted_proxies)) {
+        log_error("HUDDLE_TRUSTED_PROXIES=%s: want addresses or networks "
+                  "(10.0.0.5, 172.30.42.0/24, fd00::/8), comma-separated",
+                  opts.trusted_proxies);
+        return 2;
+    }
     if ((opts.fd_limit = fit_fd_limit()) < 0)
         return 2;
     redis_url = env_str("HUDDLE_REDIS_URL", NULL);

@@ -299,6 +299,25 @@ test('the protocol over wss with members on both sidecars: presence, chat, signa
     for (const p of people) p.terminate();
 });
 
+test('the sidecars take nginx, and only the edge network, as their proxy', async () => {
+    // Per-address limits must count people, not nginx: the sidecars trust
+    // X-Forwarded-For from the edge network, which holds nginx and nothing
+    // that is not ours (fcgi has no network, Redis is on backend only).
+    const subnet = '172.30.42.';
+    const [nginx] = await containers('nginx');
+    const nets = JSON.parse(await docker(['inspect', '-f', '{{json .NetworkSettings.Networks}}', nginx]));
+    const edge = Object.entries(nets).filter(([name]) => name.endsWith('_edge'));
+    assert.equal(Object.keys(nets).length, 1, `nginx is on ${Object.keys(nets)}`);
+    assert.ok(edge[0][1].IPAddress.startsWith(subnet), edge[0][1].IPAddress);
+    const [redis] = await containers('redis');
+    const redisNets = Object.keys(JSON.parse(await docker(['inspect', '-f', '{{json .NetworkSettings.Networks}}', redis])));
+    assert.deepEqual(redisNets.map((n) => n.replace(/^.*_/, '')), ['backend']);
+    const [fcgi] = await containers('fcgi');
+    assert.equal((await docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', fcgi])).trim(), 'none');
+    const logs = await compose(['logs', '--no-color', 'sidecar']);
+    assert.match(logs, /HUDDLE_TRUSTED_PROXIES=172\.30\.42\.0\/24/);
+});
+
 test('a third replica gets connections within seconds, nginx untouched', async () => {
     const [nginx] = await containers('nginx');
     const started = (await docker(['inspect', '-f', '{{.State.StartedAt}}', nginx])).trim();

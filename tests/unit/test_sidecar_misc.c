@@ -276,6 +276,34 @@ TEST(trusted_proxies_are_loopback_own_address_and_the_list)
     CHECK(!addr_trusted("127.0.0.10", NULL));
     CHECK(addr_trusted("10.0.0.5", "192.0.2.1, 10.0.0.5"));
     CHECK(!addr_trusted("10.0.0.50", "192.0.2.1, 10.0.0.5"));
+    CHECK(!addr_trusted("not-an-address", "0.0.0.0/0"));
+}
+
+TEST(trusted_proxies_may_be_networks)
+{
+    const char *list = "172.30.42.0/24,fd00:abcd::/32 192.0.2.7/32";
+    CHECK(addr_trusted("172.30.42.1", list));
+    CHECK(addr_trusted("172.30.42.254", list));
+    CHECK(addr_trusted("::ffff:172.30.42.9", list)); /* IPv4-mapped */
+    CHECK(!addr_trusted("172.30.43.1", list));
+    CHECK(addr_trusted("fd00:abcd:1::5", list));
+    CHECK(!addr_trusted("fd00:abce::5", list));
+    CHECK(addr_trusted("192.0.2.7", list));
+    CHECK(!addr_trusted("192.0.2.8", list));
+    CHECK(addr_trusted("10.1.2.3", "10.0.0.0/9"));
+    CHECK(!addr_trusted("10.128.0.1", "10.0.0.0/9"));
+}
+
+TEST(trusted_proxy_lists_are_checked_at_start)
+{
+    CHECK(addr_list_valid(NULL));
+    CHECK(addr_list_valid(""));
+    CHECK(addr_list_valid("10.0.0.5, 172.30.42.0/24,fd00::/8"));
+    CHECK(!addr_list_valid("10.0.0.0/33"));
+    CHECK(!addr_list_valid("10.0.0.0/"));
+    CHECK(!addr_list_valid("10.0.0.0/-1"));
+    CHECK(!addr_list_valid("nginx"));
+    CHECK(!addr_list_valid("10.0.0.5,example.org"));
 }
 
 TEST(local_hosts_are_localhost_loopback_v4_and_v6)
