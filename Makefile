@@ -1,4 +1,4 @@
-# The three names people and tools rely on (DESIGN.md section 7):
+# The three names people and tools rely on (docs/design.md, "Names that tools and people rely on"):
 #   make        build (release) into build/
 #   make run    install what is missing, build, run huddle in the foreground
 #   make test   install what the tests need, build, run every test

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Two release-build huddle-sidecars sharing rooms through one redis-server
-// (DESIGN.md sections 5 and 8), clients in this process (npm `ws`):
+// (docs/cluster.md; targets in docs/design.md), clients in this process (npm `ws`):
 //   1. join -> welcome at a newcomer on sidecar 2, and -> peer-joined at the
 //      member already in the room on sidecar 1: JOINS joins at JOIN_RATE/s,
 //      each newcomer leaves after its welcome.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Room page rate: nginx + huddle-fcgi versus nginx serving the very same
-# bytes as a static file, same nginx, same run (DESIGN.md section 8; target:
+# bytes as a static file, same nginx, same run (docs/design.md, "Performance targets"; target:
 # FastCGI >= 40% of static, p99 <= 5 ms at 50 connections).
 #   BENCH_SECONDS (10)  BENCH_CONNECTIONS (50)  BENCH_THREADS (2)
 #   HUDDLE_BUILD_DIR (build/, a release build)  HUDDLE_FCGI_THREADS

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Sidecar latency at a fixed rate (DESIGN.md section 8), one release-build
+// Sidecar latency at a fixed rate (docs/design.md, "Performance targets"), one release-build
 // huddle-sidecar on loopback, clients in this process (npm `ws`):
 //   1. join -> welcome at the newcomer, and join -> peer-joined at the one
 //      member already in the room: JOINS joins at JOIN_RATE per second, each

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Sidecar RSS per idle joined connection (DESIGN.md section 8: <= 4 KiB
+// Sidecar RSS per idle joined connection (docs/design.md, "Performance targets": <= 4 KiB
 // each at 19,000 connections). Starts a release-build huddle-sidecar, opens
 // N websocket connections from this process (raw sockets with a hand-written
 // upgrade and masked frames: `ws` objects cost more than we measure), each

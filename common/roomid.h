@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Longest room id in bytes (DESIGN.md section 2). */
+/* Longest room id in bytes (docs/design.md, "Rooms and identities"). */
 #define ROOMID_MAX 64
 
 /* Returns true when the len bytes at s are a valid room id:

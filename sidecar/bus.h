@@ -1,5 +1,5 @@
 /* bus: the Redis layer that lets several huddle-sidecar processes share
- * rooms (DESIGN.md section 5; key layout and wire formats: docs/cluster.md).
+ * rooms (docs/cluster.md: key layout and wire formats: docs/cluster.md).
  *
  * Two hiredis async connections on the caller's libuv loop: one only for
  * SUBSCRIBE, one for commands. Membership changes run as Lua scripts so the

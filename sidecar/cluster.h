@@ -1,5 +1,5 @@
 /* cluster: several huddle-sidecar processes sharing rooms through Redis
- * (DESIGN.md section 5, docs/cluster.md). It implements the hub's cluster
+ * (docs/cluster.md). It implements the hub's cluster
  * hooks (struct hub_cluster) on top of the bus (bus.h): joins and resumes
  * are decided by the bus' Lua scripts, what a member here says goes to the
  * room's channel, a signal or private chat to a member elsewhere goes to

@@ -1,7 +1,7 @@
 /* The hub decides: every client message is dispatched here through a
  * table, checked against the room state and rate limits, and fanned out.
  * It is the one place where a join, leave, chat, state or signal is
- * decided and delivered, so a cluster bus (issue 5, Redis) can route
+ * decided and delivered, so a cluster bus (Redis, docs/cluster.md) can route
  * deliveries through pub/sub here. No I/O of its own: it sends through
  * struct hub_ops, which ws.c implements over libwebsockets. */
 #ifndef HUDDLE_HUB_H

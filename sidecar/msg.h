@@ -1,4 +1,4 @@
-/* The wire format of protocol v1 (DESIGN.md section 3): parsing and
+/* The wire format of protocol v1 (docs/protocol.md): parsing and
  * validating client messages by field table, and building server messages.
  * No I/O. */
 #ifndef HUDDLE_MSG_H

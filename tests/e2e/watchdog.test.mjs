@@ -1,4 +1,4 @@
-// Signalling is at-most-once (DESIGN.md section 5): when an offer is lost
+// Signalling is at-most-once (docs/cluster.md): when an offer is lost
 // the negotiation watchdog (15 s) offers again and the call still comes up.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Several huddle-sidecar processes sharing rooms through a real redis-server
-// (DESIGN.md section 5, docs/cluster.md). Each test starts its own Redis and
+// (docs/cluster.md). Each test starts its own Redis and
 // two or three sidecars on free loopback ports, with short Redis timings so
 // that failures are noticed in about a second.
 import assert from 'node:assert/strict';
@@ -352,7 +352,7 @@ test('Redis stopped, then started: no crash, local chat goes on, cross-sidecar s
         await c.redis.stop();
         for (const s of c.scs) await s.waitForOutput(/redis down/);
 
-        // Redis stays away for 10 s (issue 5); chat inside one sidecar goes
+        // Redis stays away for 10 s (the Redis-down case of docs/cluster.md); chat inside one sidecar goes
         // on all the while, once a second.
         const downUntil = Date.now() + 10000;
         for (let i = 0; Date.now() < downUntil; i++) {

@@ -1,4 +1,4 @@
-// Bad input to huddle-sidecar (DESIGN.md section 3): each case gets its
+// Bad input to huddle-sidecar (docs/protocol.md): each case gets its
 // error code or close code, and the process keeps serving afterwards
 // (a fresh client joins a fresh room and is seen by a second one).
 import assert from 'node:assert/strict';

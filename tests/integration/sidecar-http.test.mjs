@@ -1,5 +1,5 @@
 // The HTTP side of huddle-sidecar: the Origin allow-list on the upgrade
-// (DESIGN.md section 6), subprotocol selection, /healthz, shutdown on
+// (docs/design.md, "Security"), subprotocol selection, /healthz, shutdown on
 // SIGTERM, and /ws through the real nginx config.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -183,7 +183,7 @@ test('/ws works through the real nginx config, with the browser Origin of the pa
         await a.send({ type: 'chat', text: 'via nginx' });
         assert.equal((await b.next('chat')).text, 'via nginx');
         await expectStatus(stack.wsUrl, { origin: 'http://evil.example' }, 403);
-        // DESIGN.md section 3: "a connection that offers none, or only
+        // docs/protocol.md: "a connection that offers none, or only
         // others, is v1 with no subprotocol selected". The bare sidecar
         // cannot (lws 4.1.6 refuses such an upgrade; docs/protocol.md
         // "Deviations"); /ws through nginx must.

@@ -1,4 +1,4 @@
-// Limits of huddle-sidecar (DESIGN.md sections 3 and 4): message size
+// Limits of huddle-sidecar (docs/protocol.md, docs/config.md): message size
 // (checked while fragments arrive), binary frames, UTF-8, chat rate, join
 // deadline and the bounded send queue. Each case checks its error or close
 // code and that the process keeps serving.

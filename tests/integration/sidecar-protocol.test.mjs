@@ -1,4 +1,4 @@
-// Protocol v1 of huddle-sidecar (DESIGN.md section 3): join and welcome,
+// Protocol v1 of huddle-sidecar (docs/protocol.md): join and welcome,
 // presence, chat (room, private, history), signal relay, state, leave, room
 // cap, identities and TURN credentials. One real sidecar process (the
 // sanitizer build under make test) serves every test in this file; each test

@@ -1,5 +1,5 @@
 // Leaving versus dropping, the resume grace period and keepalive of
-// huddle-sidecar (DESIGN.md section 3, "Leaving"). Grace and ping periods
+// huddle-sidecar (docs/protocol.md, "Leaving"). Grace and ping periods
 // are shortened through HUDDLE_* so that the tests run in seconds.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -1,4 +1,4 @@
-# The Redis bus (sidecar/bus.c, issue 5). bus.c is compiled straight into
+# The Redis bus (sidecar/bus.c, docs/cluster.md). bus.c is compiled straight into
 # each suite so these tests do not depend on the sidecar's own targets.
 # test_bus_url needs no server; test_bus starts its own redis-server per test on a
 # free loopback port (tests run in parallel under ctest -j).
