@@ -15,12 +15,10 @@
 // network and volumes at the end; the built images stay as a cache.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import https from 'node:https';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectionStats, launch, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
-import { ROOT, freePort, sleep } from '../lib/stack.mjs';
+import { ROOT, freePort, httpGet, sleep } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const project = `huddletest${process.pid}`;
@@ -62,24 +60,8 @@ async function metric(id, name) {
     return line ? Number(line.split(' ')[1]) : 0;
 }
 
-/** GET over http or https on 127.0.0.1 with a given Host; resolves {status, headers, body}. */
-function get(scheme, port, urlPath, host = 'localhost') {
-    const mod = scheme === 'https' ? https : http;
-    return new Promise((resolve, reject) => {
-        const req = mod.request({
-            host: '127.0.0.1', port, path: urlPath, method: 'GET', headers: { Host: host },
-            ca, servername: 'localhost',
-        }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (d) => { body += d; });
-            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-        });
-        req.on('error', reject);
-        req.setTimeout(10000, () => req.destroy(new Error(`GET ${urlPath}: no answer`)));
-        req.end();
-    });
-}
+/** GET on 127.0.0.1 with a given Host, trusting the stack's certificate. */
+const get = (scheme, port, urlPath, host = 'localhost') => httpGet(`${scheme}://127.0.0.1:${port}`, { path: urlPath, host, ca });
 
 const wssUrl = () => `wss://localhost:${ports.https}/ws`;
 const wsOrigin = () => `https://localhost:${ports.https}`;

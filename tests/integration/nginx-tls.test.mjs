@@ -5,36 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { Client, uniqueRoom } from '../lib/wsclient.mjs';
-import { ROOT, freePort, startFcgi, startNginx, startSidecar, stopAll, tmpDir } from '../lib/stack.mjs';
+import { ROOT, freePort, httpGet, startFcgi, startNginx, startSidecar, stopAll, tmpDir } from '../lib/stack.mjs';
 
-/**
- * One request with a raw path and headers: {status, headers, body}.
- * url gives scheme, address and port; opts: path, host, ca.
- */
-function get(url, { path: p = '/', host, ca, headers = {} } = {}) {
-    const u = new URL(url);
-    const mod = u.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-        const req = mod.request({
-            host: u.hostname, port: u.port, path: p, method: 'GET', ca, servername: 'localhost',
-            headers: { ...(host ? { Host: host } : {}), ...headers }, agent: false,
-        }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c) => { body += c; });
-            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-        });
-        req.on('error', reject);
-        req.setTimeout(10000, () => req.destroy(new Error(`GET ${url}${p} timed out`)));
-        req.end();
-    });
-}
 
 /** Starts nginx over fcgi and sidecar with TLS; extra env for render-nginx. */
 async function startTlsNginx(fcgi, sidecar, env = {}) {
@@ -95,16 +71,16 @@ test('the self-signed certificate names the loopback names, keeps its key privat
 });
 
 test('https serves the room page, assets and a websocket join with the certificate it made', async () => {
-    const root = await get(nginx.httpsUrl, { ca: nginx.ca });
+    const root = await httpGet(nginx.httpsUrl, { ca: nginx.ca });
     assert.equal(root.status, 302);
     const room = root.headers.location;
     assert.match(room, /^\/[0-9a-f-]{36}$/);
-    const page = await get(nginx.httpsUrl, { path: room, ca: nginx.ca });
+    const page = await httpGet(nginx.httpsUrl, { path: room, ca: nginx.ca });
     assert.equal(page.status, 200);
     assert.match(page.body, /<meta name="huddle-room"/);
     assert.match(page.headers['content-security-policy'], /default-src 'none'/);
     assert.equal(page.headers['strict-transport-security'], undefined, 'no HSTS unless asked');
-    const asset = await get(nginx.httpsUrl, { path: '/assets/app.js', ca: nginx.ca });
+    const asset = await httpGet(nginx.httpsUrl, { path: '/assets/app.js', ca: nginx.ca });
     assert.equal(asset.status, 200);
     assert.match(asset.headers['content-type'], /javascript/);
 
@@ -119,29 +95,29 @@ test('https serves the room page, assets and a websocket join with the certifica
 });
 
 test('https without the certificate as a trusted CA is refused by the client (it is self-signed)', async () => {
-    await assert.rejects(get(nginx.httpsUrl), /self[- ]signed|unable to verify|certificate/i);
+    await assert.rejects(httpGet(nginx.httpsUrl), /self[- ]signed|unable to verify|certificate/i);
 });
 
 test('plain http redirects to https for a public name, keeping the path and query', async () => {
-    const r = await get(nginx.url, { path: '/team-standup?x=1', host: `meet.example.org:${nginx.port}` });
+    const r = await httpGet(nginx.url, { path: '/team-standup?x=1', host: `meet.example.org:${nginx.port}` });
     assert.equal(r.status, 301);
     assert.equal(r.headers.location, `https://meet.example.org:${nginx.httpsPort}/team-standup?x=1`);
-    const ws = await get(nginx.url, { path: '/ws', host: '192.0.2.7' });
+    const ws = await httpGet(nginx.url, { path: '/ws', host: '192.0.2.7' });
     assert.equal(ws.status, 301);
     assert.equal(ws.headers.location, `https://192.0.2.7:${nginx.httpsPort}/ws`);
 });
 
 test('plain http is served, not redirected, for loopback names and for /healthz', async () => {
     for (const host of ['localhost', `localhost:${nginx.port}`, `127.0.0.1:${nginx.port}`, '127.9.8.7', `[::1]:${nginx.port}`]) {
-        const r = await get(nginx.url, { host });
+        const r = await httpGet(nginx.url, { host });
         assert.equal(r.status, 302, `Host ${host}`);
         assert.match(r.headers.location, /^\/[0-9a-f-]{36}$/, `Host ${host}`);
     }
-    const h = await get(nginx.url, { path: '/healthz', host: 'meet.example.org' });
+    const h = await httpGet(nginx.url, { path: '/healthz', host: 'meet.example.org' });
     assert.equal(h.status, 200);
     // Names that only look like loopback are redirected.
     for (const host of ['localhost.example.org', '127.0.0.1.example.org', '1127.0.0.1']) {
-        const r = await get(nginx.url, { host });
+        const r = await httpGet(nginx.url, { host });
         assert.equal(r.status, 301, `Host ${host}`);
     }
 });
@@ -149,7 +125,7 @@ test('plain http is served, not redirected, for loopback names and for /healthz'
 test('/metrics is never proxied: 404 over http and https, whatever the spelling', async () => {
     for (const p of ['/metrics', '/metrics/', '/metrics?x=1', '/ws/../metrics', '/%6detrics', '/ws/metrics']) {
         for (const [url, ca] of [[nginx.url, undefined], [nginx.httpsUrl, nginx.ca]]) {
-            const r = await get(url, { path: p, ca });
+            const r = await httpGet(url, { path: p, ca });
             assert.equal(r.status, 404, `${url}${p}`);
             assert.doesNotMatch(r.body, /huddle_[a-z_]+ [0-9]/, `${url}${p} looks like counters`);
         }
@@ -164,22 +140,22 @@ test('HTTPS_PUBLIC_PORT=443 leaves the port out; NGINX_HSTS adds HSTS to https a
         HTTPS_PUBLIC_PORT: '443', NGINX_HSTS: 'max-age=300', NGINX_ACME_ROOT: acme,
     });
     try {
-        const challenge = await get(n.url, { path: '/.well-known/acme-challenge/tok-123', host: 'meet.example.org' });
+        const challenge = await httpGet(n.url, { path: '/.well-known/acme-challenge/tok-123', host: 'meet.example.org' });
         assert.equal(challenge.status, 200);
         assert.equal(challenge.body, 'tok-123.thumb');
-        const other = await get(n.url, { path: '/.well-known/other', host: 'meet.example.org' });
+        const other = await httpGet(n.url, { path: '/.well-known/other', host: 'meet.example.org' });
         assert.equal(other.status, 301);
-        const r = await get(n.url, { path: '/a?b', host: 'meet.example.org' });
+        const r = await httpGet(n.url, { path: '/a?b', host: 'meet.example.org' });
         assert.equal(r.status, 301);
         assert.equal(r.headers.location, 'https://meet.example.org/a?b');
         assert.equal(r.headers['strict-transport-security'], undefined);
-        const local = await get(n.url, { path: '/healthz' });
+        const local = await httpGet(n.url, { path: '/healthz' });
         assert.equal(local.status, 200);
         assert.equal(local.headers['strict-transport-security'], undefined);
-        const s = await get(n.httpsUrl, { path: '/healthz', ca: n.ca });
+        const s = await httpGet(n.httpsUrl, { path: '/healthz', ca: n.ca });
         assert.equal(s.status, 200);
         assert.equal(s.headers['strict-transport-security'], 'max-age=300');
-        const missing = await get(n.httpsUrl, { path: '/nope/nope', ca: n.ca });
+        const missing = await httpGet(n.httpsUrl, { path: '/nope/nope', ca: n.ca });
         assert.equal(missing.status, 404);
         assert.equal(missing.headers['strict-transport-security'], 'max-age=300');
     } finally {

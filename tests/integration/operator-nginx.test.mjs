@@ -7,35 +7,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { Client, uniqueRoom } from '../lib/wsclient.mjs';
 import {
-    Proc, ROOT, freePort, startFcgi, startSidecar, stopAll, tmpDir, waitForConnect,
+    Proc, ROOT, freePort, httpGet, startFcgi, startSidecar, stopAll, tmpDir, waitForConnect,
 } from '../lib/stack.mjs';
 
 const NAME = 'meet.huddle.test';
 const OTHER = 'other.huddle.test';
 
-/** GET path on 127.0.0.1:port with Host (and SNI, ca for https). */
-function get(scheme, port, p, host, ca) {
-    const mod = scheme === 'https' ? https : http;
-    return new Promise((resolve, reject) => {
-        const req = mod.request({
-            host: '127.0.0.1', port, path: p, headers: { Host: host }, ca, servername: host.split(':')[0], agent: false,
-        }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c) => { body += c; });
-            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-        });
-        req.on('error', reject);
-        req.end();
-    });
-}
+/** GET path on 127.0.0.1:port with Host (its name also the TLS name). */
+const get = (scheme, port, p, host, ca) => httpGet(`${scheme}://127.0.0.1:${port}`, { path: p, host, ca, servername: host.split(':')[0] });
 
 const procs = [];
 let nginx;

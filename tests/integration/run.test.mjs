@@ -6,13 +6,11 @@
 // password.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { BUILD, Proc, ROOT, freePort, tmpDir, waitForConnect } from '../lib/stack.mjs';
+import { BUILD, Proc, ROOT, freePort, httpGet, tmpDir, waitForConnect } from '../lib/stack.mjs';
 import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 const HAVE_SIDECAR = fs.existsSync(path.join(BUILD, 'sidecar', 'huddle-sidecar'));
@@ -64,24 +62,6 @@ async function startRunner(env) {
     return proc;
 }
 
-/** GET with a raw Host header; https with ca. Resolves {status, headers, body}. */
-function get(url, { host, ca } = {}) {
-    const u = new URL(url);
-    const mod = u.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-        const req = mod.request({
-            host: u.hostname, port: u.port, path: u.pathname + u.search, ca, servername: 'localhost',
-            headers: host ? { Host: host } : {}, agent: false,
-        }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c) => { body += c; });
-            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-        });
-        req.on('error', reject);
-        req.end();
-    });
-}
 
 /** HUDDLE_LISTEN of a running process, from its environment. */
 function listenOf(pid) {
@@ -210,9 +190,9 @@ test('run.sh serves https with its self-signed certificate and redirects only pu
         const ca = fs.readFileSync(path.join(run.dir, 'tls', 'fullchain.pem'));
         assert.equal(fs.statSync(path.join(run.dir, 'tls', 'privkey.pem')).mode & 0o077, 0);
         const httpsUrl = `https://127.0.0.1:${run.httpsPort}`;
-        const root = await get(`${httpsUrl}/`, { ca });
+        const root = await httpGet(`${httpsUrl}/`, { ca });
         assert.equal(root.status, 302);
-        const page = await get(httpsUrl + root.headers.location, { ca });
+        const page = await httpGet(httpsUrl + root.headers.location, { ca });
         assert.equal(page.status, 200);
         assert.match(page.body, /<meta name="huddle-room"/);
         if (HAVE_SIDECAR) {
@@ -221,13 +201,13 @@ test('run.sh serves https with its self-signed certificate and redirects only pu
             ws.close();
         }
 
-        const away = await get(`${run.url}/standup?x=1`, { host: `meet.example.org:${run.port}` });
+        const away = await httpGet(`${run.url}/standup?x=1`, { host: `meet.example.org:${run.port}` });
         assert.equal(away.status, 301);
         assert.equal(away.headers.location, `https://meet.example.org:${run.httpsPort}/standup?x=1`);
-        const local = await get(`${run.url}/`, { host: `localhost:${run.port}` });
+        const local = await httpGet(`${run.url}/`, { host: `localhost:${run.port}` });
         assert.equal(local.status, 302);
         assert.match(local.headers.location, /^\/[0-9a-f-]{36}$/);
-        const health = await get(`${run.url}/healthz`, { host: 'meet.example.org' });
+        const health = await httpGet(`${run.url}/healthz`, { host: 'meet.example.org' });
         assert.equal(health.status, 200);
     } finally {
         await run.stop('SIGTERM', 15000);
@@ -239,7 +219,7 @@ test('run.sh with HUDDLE_HTTPS_PORT=0 serves plain http only, without a redirect
     try {
         assert.equal(run.httpsPort, undefined);
         assert.doesNotMatch(run.output, /https:/);
-        const r = await get(`${run.url}/`, { host: 'meet.example.org' });
+        const r = await httpGet(`${run.url}/`, { host: 'meet.example.org' });
         assert.equal(r.status, 302);
         assert.equal(fs.existsSync(path.join(run.dir, 'tls')), false);
     } finally {

@@ -10,6 +10,8 @@
 // killed if the test process exits early, so no test leaves one behind.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,6 +61,31 @@ export async function waitForConnect(target, timeoutMs = 10000) {
         if (Date.now() > deadline) throw new Error(`nothing listens on ${JSON.stringify(target)}`);
         await sleep(25);
     }
+}
+
+/**
+ * GET over http or https without keep-alive; resolves {status, headers,
+ * body}. path defaults to url's own; host sets the Host header; ca is the
+ * PEM to trust and servername the TLS name checked (localhost).
+ */
+export function httpGet(url, { path: p, host, ca, servername = 'localhost', headers = {}, timeoutMs = 10000 } = {}) {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    const target = p ?? u.pathname + u.search;
+    return new Promise((resolve, reject) => {
+        const req = mod.request({
+            host: u.hostname, port: u.port, path: target, method: 'GET', ca, servername,
+            headers: { ...(host ? { Host: host } : {}), ...headers }, agent: false,
+        }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c) => { body += c; });
+            res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${u.origin}${target} timed out`)));
+        req.end();
+    });
 }
 
 const SANITIZER_RE = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer/;
