@@ -2,7 +2,7 @@
 # service of docker-compose.yml (fcgi, sidecar, nginx, redis, coturn).
 #   docker compose build
 # The packages each image installs come from scripts/packages.txt (the list
-# scripts/deps.sh reads too), through scripts/packages.sh ROLE.
+# scripts/deps.sh reads too), through scripts/packages.sh --install ROLE.
 # Every image runs as the unprivileged user huddle (uid 10001) and starts
 # through docker/entrypoint.sh, which reads secrets, makes the self-signed
 # certificate when none is mounted, and renders the configs.
@@ -10,10 +10,7 @@
 # ---- build: compiles huddle-fcgi and huddle-sidecar -----------------------
 FROM debian:12-slim AS build
 COPY scripts/packages.sh scripts/packages.txt /usr/local/share/huddle/scripts/
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        $(/usr/local/share/huddle/scripts/packages.sh build) \
-    && rm -rf /var/lib/apt/lists/*
+RUN /usr/local/share/huddle/scripts/packages.sh --install build
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY common common
@@ -39,10 +36,7 @@ ENTRYPOINT ["huddle-entrypoint"]
 
 # ---- fcgi: the room pages, on a unix socket shared with nginx ------------
 FROM base AS fcgi
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        $(/usr/local/share/huddle/scripts/packages.sh fcgi) \
-    && rm -rf /var/lib/apt/lists/*
+RUN /usr/local/share/huddle/scripts/packages.sh --install fcgi
 COPY --from=build /src/build/fcgi/huddle-fcgi /usr/local/bin/huddle-fcgi
 COPY views /usr/local/share/huddle/views
 ENV HUDDLE_FCGI_LISTEN=/run/huddle/fcgi.sock \
@@ -54,10 +48,7 @@ CMD ["fcgi"]
 
 # ---- sidecar: websocket signalling, scalable -----------------------------
 FROM base AS sidecar
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        $(/usr/local/share/huddle/scripts/packages.sh sidecar) \
-    && rm -rf /var/lib/apt/lists/*
+RUN /usr/local/share/huddle/scripts/packages.sh --install sidecar
 COPY --from=build /src/build/sidecar/huddle-sidecar /usr/local/bin/huddle-sidecar
 ENV HUDDLE_LISTEN=0.0.0.0:8081
 USER huddle
@@ -68,10 +59,8 @@ CMD ["sidecar"]
 
 # ---- nginx: TLS, static files, the proxy to fcgi and the sidecars --------
 FROM base AS nginx
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        $(/usr/local/share/huddle/scripts/packages.sh nginx) \
-    && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/*
+RUN /usr/local/share/huddle/scripts/packages.sh --install nginx \
+    && rm -rf /etc/nginx/sites-enabled/*
 COPY public /usr/local/share/huddle/public
 COPY nginx /usr/local/share/huddle/nginx
 COPY scripts/render-nginx.sh /usr/local/share/huddle/scripts/
@@ -83,10 +72,7 @@ CMD ["nginx"]
 
 # ---- redis: shared rooms between sidecars, password on, not published ----
 FROM base AS redis
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        $(/usr/local/share/huddle/scripts/packages.sh redis) \
-    && rm -rf /var/lib/apt/lists/*
+RUN /usr/local/share/huddle/scripts/packages.sh --install redis
 USER huddle
 EXPOSE 6379
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
@@ -95,10 +81,7 @@ CMD ["redis"]
 
 # ---- coturn: TURN relay with short-lived credentials ---------------------
 FROM base AS coturn
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        $(/usr/local/share/huddle/scripts/packages.sh coturn) \
-    && rm -rf /var/lib/apt/lists/*
+RUN /usr/local/share/huddle/scripts/packages.sh --install coturn
 COPY scripts/render-coturn.sh /usr/local/share/huddle/scripts/
 USER huddle
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
