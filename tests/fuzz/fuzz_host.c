@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * array; the caller frees it. */
 static char *servers(const struct ice *ice, const char *req_host)
 {
-    char *json = ice_servers_json(ice, "AbCdEfGhIjKlMnOp", 1700000000,
-                                  req_host);
+    char *json =
+        ice_servers_json(ice, "AbCdEfGhIjKlMnOp", 1700000000, req_host);
     cJSON *j;
 
     if (json == NULL)

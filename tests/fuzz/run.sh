@@ -1,76 +1,112 @@
 #!/bin/sh
-# Builds the libFuzzer harnesses with clang (ASan + UBSan) against the
-# sources and runs each for N seconds (default 60) from its seed corpus.
-#   tests/fuzz/run.sh [seconds] [target...]
-# Everything it writes (binaries, grown corpora, crash files) goes under
-# $FUZZ_OUT (default /tmp/huddle-fuzz), never into the repository.
-# Word splitting of the flag and source lists is wanted (no spaces in them).
-# shellcheck disable=SC2086,SC2046
+# The libFuzzer harnesses of tests/fuzz (README.md):
+#   tests/fuzz/run.sh replay [target...]       every committed input once (make test)
+#   tests/fuzz/run.sh fuzz SECONDS [target...] fuzz each target for SECONDS
+#   tests/fuzz/run.sh merge [target...]        minimize what fuzz found into corpus/
+# Targets: the fuzz_*.c files here (default: all). Builds them first with
+# CMake (-DHUDDLE_FUZZ=ON, clang) in $FUZZ_BUILD (default build-fuzz/).
+# Grown corpora, logs and crash files go under $FUZZ_OUT (default
+# /tmp/huddle-fuzz); replay logs to tests/artifacts/fuzz-<target>.log.
+# replay prints one "fuzz <target>: ok|FAILED" line per target.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-secs=${1:-60}
-[ $# -gt 0 ] && shift
-targets=${*:-msg router tpl bus_url cluster}
+build=${FUZZ_BUILD:-$root/build-fuzz}
 out=${FUZZ_OUT:-/tmp/huddle-fuzz}
 cc=${CC_FUZZ:-clang}
+jobs=${JOBS:-2}
 
-warn="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-  -Wformat=2 -Wwrite-strings -Wvla -Wimplicit-fallthrough"
-flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
-  -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-  -I$root/common -I$root/sidecar -I$root/fcgi"
-common="$root/common/roomid.c $root/common/log.c $root/common/env.c"
-core="$root/sidecar/msg.c $root/sidecar/room.c $root/sidecar/hub.c
-  $root/sidecar/ratelimit.c $root/sidecar/ice.c $root/sidecar/metrics.c"
+mode=${1:-}
+[ $# -gt 0 ] && shift
+case $mode in
+replay | merge) ;;
+fuzz)
+    secs=${1:?usage: run.sh fuzz SECONDS [target...]}
+    shift ;;
+*)
+    sed -n '2,5p' "$0" >&2
+    exit 2 ;;
+esac
+targets=$*
+if [ -z "$targets" ]; then
+    targets=$(cd "$here" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
+fi
 
-build() { # name, sources..., then libs after --
-    name=$1
-    shift
-    echo "build fuzz_$name"
-    $cc $warn $flags -o "$out/bin/fuzz_$name" "$@"
+# Builds the harnesses (quietly unless it fails).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$cc" -DHUDDLE_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=Debug && cmake --build "$build" --target fuzz -j "$jobs"; } \
+    >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "fuzz: build FAILED" >&2
+    exit 1
+fi
+bin() { echo "$build/tests/fuzz/fuzz_$1"; }
+
+# The committed inputs of target: seeds (named, kept by hand), corpus
+# (minimized by merge) and regressions (inputs that once failed).
+dirs() {
+    for d in seeds corpus regressions; do
+        if [ -d "$here/$d/$1" ]; then echo "$here/$d/$1"; fi
+    done
 }
 
-mkdir -p "$out/bin"
-for t in $targets; do
-    case $t in
-    msg)
-        build msg "$here/fuzz_msg.c" $core $common \
-            $(pkg-config --cflags --libs libcjson libcrypto) ;;
-    router)
-        build router "$here/fuzz_router.c" "$root/fcgi/router.c" \
-            "$root/fcgi/pages.c" "$root/fcgi/tpl.c" $common \
-            $(pkg-config --cflags --libs uuid) ;;
-    tpl)
-        build tpl "$here/fuzz_tpl.c" "$root/fcgi/tpl.c" $common ;;
-    bus_url)
-        build bus_url "$here/fuzz_bus_url.c" $common \
-            $(pkg-config --cflags --libs hiredis libuv libcjson) ;;
-    cluster)
-        build cluster "$here/fuzz_cluster.c" "$root/sidecar/bus.c" \
-            "$root/sidecar/ws.c" $core $common \
-            $(pkg-config --cflags --libs libwebsockets hiredis libuv \
-                libcjson libcrypto) ;;
-    *)
-        echo "unknown target: $t" >&2
-        exit 2 ;;
-    esac
-done
-
 status=0
-for t in $targets; do
-    mkdir -p "$out/corpus/$t" "$out/crashes/$t"
-    echo "run fuzz_$t for ${secs}s"
-    # The grown corpus lives in $out; the seeds in the repo are read only.
-    if ! "$out/bin/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
-        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$out/crashes/$t/" \
-        "$out/corpus/$t" "$here/corpus/$t" 2>"$out/$t.log"; then
-        echo "fuzz_$t FAILED: see $out/$t.log and $out/crashes/$t/" >&2
-        status=1
-    fi
-    grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' \
-        "$out/$t.log" || true
-done
+case $mode in
+replay)
+    mkdir -p "$root/tests/artifacts"
+    for t in $targets; do
+        tlog=$root/tests/artifacts/fuzz-$t.log
+        n=$(find $(dirs "$t") -type f | wc -l)
+        # shellcheck disable=SC2046 # one argument per directory
+        if "$(bin "$t")" -runs=0 -timeout=10 -rss_limit_mb=2048 \
+            $(dirs "$t") >"$tlog" 2>&1; then
+            echo "fuzz $t: ok ($n inputs)"
+        else
+            echo "fuzz $t: FAILED (see $tlog)"
+            grep -E "^(==[0-9]+==ERROR|SUMMARY|.*runtime error|Test unit written|.*Assertion)" \
+                "$tlog" | head -n 5
+            status=1
+        fi
+    done ;;
+fuzz)
+    for t in $targets; do
+        mkdir -p "$out/corpus/$t" "$out/crashes/$t"
+        echo "fuzz_$t for ${secs}s"
+        # The grown corpus lives in $out; the committed inputs are read only.
+        # shellcheck disable=SC2046
+        if ! "$(bin "$t")" -max_total_time="$secs" -max_len=8192 \
+            -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+            -artifact_prefix="$out/crashes/$t/" \
+            "$out/corpus/$t" $(dirs "$t") 2>"$out/$t.log"; then
+            echo "fuzz_$t FAILED: see $out/$t.log and $out/crashes/$t/" >&2
+            status=1
+        fi
+        # The last status line: inputs run, coverage (cov, ft), speed.
+        grep -E '^#[0-9]+' "$out/$t.log" | tail -n 1 || true
+        grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' \
+            "$out/$t.log" || true
+    done ;;
+merge)
+    for t in $targets; do
+        # Merge into a copy of the seeds, so that corpus/ keeps only what
+        # the seeds do not already cover; then drop the copies.
+        tmp=$(mktemp -d)
+        mkdir "$tmp/m"
+        [ -d "$here/seeds/$t" ] && cp "$here/seeds/$t"/* "$tmp/m/"
+        ls "$tmp/m" >"$tmp/seeds.list"
+        mkdir -p "$out/corpus/$t" "$here/corpus/$t"
+        "$(bin "$t")" -merge=1 -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+            "$tmp/m" "$here/corpus/$t" "$out/corpus/$t" >"$out/$t.merge.log" 2>&1 ||
+            { echo "merge $t FAILED: see $out/$t.merge.log" >&2; status=1; }
+        (cd "$tmp/m" && xargs rm -f <"$tmp/seeds.list")
+        rm -f "$here/corpus/$t"/*
+        cp "$tmp/m"/* "$here/corpus/$t/" 2>/dev/null || true
+        echo "corpus/$t: $(ls "$here/corpus/$t" | wc -l) files beyond the seeds"
+        grep -E "MERGE-OUTER: [0-9]+ new files" "$out/$t.merge.log" || true
+        rm -rf "$tmp"
+    done ;;
+esac
 exit $status
