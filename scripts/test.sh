@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test and ends with one line: "tests: N passed, N failed".
 #   unit         ctest in the sanitizer build (build-asan/)
+#   fuzz         every committed input of tests/fuzz replayed against its
+#                libFuzzer harness (clang, ASan + UBSan; built in build-fuzz/)
+#   lint         clang-format, cppcheck, clang-tidy on the C code
+#                (scripts/lint.sh; the compile database of build/)
 #   integration  node:test, real nginx / fcgi / sidecars / redis-server
 #   e2e          node:test + playwright-core driving Debian's chromium
 #   docker       docker-compose.yml built and run on a real Docker engine
 #                (tests/docker/; a private dockerd when none answers)
 # The integration and browser tests run the sanitizer build's binaries, so a
 # leak or memory error in a server fails the test that caused it.
-# Options: TESTS="tests/integration/fcgi.test.mjs ..." runs only those files.
+# Options: TESTS="tests/integration/fcgi.test.mjs ..." runs only those files
+# (with the unit tests, without fuzz and lint).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -29,6 +34,29 @@ if [ -n "$line" ]; then
 else
     echo "ctest produced no summary (see $ctest_log)"
     failed=$((failed + 1))
+fi
+
+# verdicts LABEL LOG COMMAND...: runs a step that prints one "<what>: ok"
+# or "<what>: FAILED ..." line per test; each counts. A step that prints
+# none counts as one failure.
+verdicts() {
+    local label=$1 log=$2 np nf
+    shift 2
+    echo "== $label"
+    "$@" 2>&1 | tee "$log"
+    np=$(grep -cE '^(fuzz|lint) [^ ]+: ok' "$log")
+    nf=$(grep -cE '^(fuzz|lint) [^ ]+: FAILED' "$log")
+    if [ $((np + nf)) -eq 0 ]; then
+        echo "$label produced no verdict (see $log)"
+        nf=1
+    fi
+    passed=$((passed + np))
+    failed=$((failed + nf))
+}
+
+if [ -z "${TESTS:-}" ]; then
+    verdicts "fuzz corpora replayed (tests/fuzz)" tests/artifacts/fuzz.log tests/fuzz/run.sh replay
+    verdicts "static checks (scripts/lint.sh)" tests/artifacts/lint.log scripts/lint.sh
 fi
 
 # node_tests LABEL FILES...: runs node:test files, adds their counts.

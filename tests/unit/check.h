@@ -40,6 +40,18 @@ extern int check_failed;
         }                                                                      \
     } while (0)
 
+/* A CHECK that also ends the test when it fails: for what the rest of the
+ * test relies on (a pointer it dereferences). */
+#define REQUIRE(cond)                                                          \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, \
+                    #cond);                                                    \
+            check_failed = 1;                                                  \
+            return;                                                            \
+        }                                                                      \
+    } while (0)
+
 #define CHECK_STR(got, want)                                                   \
     do {                                                                       \
         const char *check_got_ = (got), *check_want_ = (want);                 \

@@ -63,7 +63,7 @@ TEST(router_rejects_uris_over_the_cap)
 {
     char *uri = malloc(ROUTER_URI_MAX + 2);
 
-    CHECK(uri != NULL);
+    REQUIRE(uri != NULL);
     memset(uri, 'a', ROUTER_URI_MAX + 1);
     uri[0] = '/';
     uri[ROUTER_URI_MAX] = '\0';

@@ -80,7 +80,7 @@ TEST(render_refuses_a_buffer_too_small)
     struct tpl_value v = {"<<", 2};
     char out[16];
 
-    CHECK(t != NULL);
+    REQUIRE(t != NULL);
     CHECK(tpl_size(t, &v) == 11);
     CHECK(tpl_render(t, &v, out, 10) == -1);
     CHECK(tpl_render(t, &v, out, 11) == 11);

@@ -65,11 +65,12 @@ TEST(resume_takes_back_the_seat_with_a_new_token)
     struct room_reg *reg = room_reg_new(&cfg);
     struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
     char id[PEER_ID_LEN + 1], tok[TOKEN_LEN + 1];
+    REQUIRE(a != NULL);
     strcpy(id, a->id);
     strcpy(tok, a->token);
     room_grace(reg, a, 0);
     struct peer *b = join(reg, "r", 1, tok, ROOM_RESUMED);
-    CHECK(b == a);
+    REQUIRE(b == a);
     CHECK_STR(b->id, id);
     CHECK(strcmp(b->token, tok) != 0);
     CHECK(b->conn == &conns[1]);
