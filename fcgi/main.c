@@ -29,7 +29,7 @@
 #include "pages.h"
 
 /* Per-worker response buffer: a page bigger than this is a 500. */
-#define FCGI_OUT_MAX (256 * 1024)
+#define FCGI_OUT_MAX ((size_t)256 * 1024)
 /* How long shutdown waits for workers still inside a request. */
 #define FCGI_STOP_GRACE_MS 1500
 
@@ -67,7 +67,7 @@ static void fcgi_handle(struct fcgi_worker *w, FCGX_Request *req)
         pages_respond(w->pages, method, uri, w->out, FCGI_OUT_MAX, &status);
 
     if (n < 0) {
-        log_error("response for %d does not fit in %d bytes", status,
+        log_error("response for %d does not fit in %zu bytes", status,
                   FCGI_OUT_MAX);
         FCGX_PutS(pages_error_500, req->out);
         return;
@@ -107,7 +107,7 @@ static void *fcgi_worker_main(void *arg)
                 break;
             /* EMFILE and friends: back off instead of spinning. */
             log_warn("accept: %s", strerror(errno));
-            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+            nanosleep(&(struct timespec){0, 50L * 1000 * 1000}, NULL);
             continue;
         }
         if (req.keepConnection)

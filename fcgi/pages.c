@@ -64,6 +64,8 @@ static long pages_text(char *out, size_t cap, const char *status,
         return n;
     if ((size_t)n + blen > cap)
         return -1;
+    /* A body of blen bytes, not a string: the length is returned.
+     * NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
     memcpy(out + n, body, blen);
     return n + (long)blen;
 }

@@ -62,6 +62,8 @@ size_t tpl_escape(char *out, const char *s, size_t len)
             out[o++] = s[i];
         } else {
             size_t n = strlen(e);
+            /* out is a buffer with a length (o), terminated by the caller.
+             * NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
             memcpy(out + o, e, n);
             o += n;
         }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /* Longest file tpl_load reads, and longest placeholder name. */
-#define TPL_FILE_MAX (1024 * 1024)
+#define TPL_FILE_MAX ((size_t)1024 * 1024)
 #define TPL_NAME_MAX 32
 
 struct tpl;

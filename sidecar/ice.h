@@ -1,7 +1,7 @@
 /* The iceServers list of welcome: STUN and TURN URLs from the environment
  * and, with a shared secret, TURN credentials minted per peer as coturn's
- * use-auth-secret expects (docs/design.md, "Security"). With a secret and no TURN
- * URL list, the URLs are built from one host (HUDDLE_PUBLIC_HOST, or the
+ * use-auth-secret expects (docs/design.md, "Security"). With a secret and no
+ * TURN URL list, the URLs are built from one host (HUDDLE_PUBLIC_HOST, or the
  * host of the websocket request) and the TURN/TURNS ports. No I/O. */
 #ifndef HUDDLE_ICE_H
 #define HUDDLE_ICE_H

@@ -118,6 +118,8 @@ void sb_json_str(struct sb *b, const char *s)
         else if (c == '\t')
             esc[1] = 't';
         else if (c < 0x20) {
+            /* esc is 6 bytes written in full, not a string.
+             * NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];

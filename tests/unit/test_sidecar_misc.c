@@ -322,7 +322,8 @@ TEST(address_entries_live_while_something_holds_them)
 {
     struct addr_table *t = addr_table_new();
     struct addr_entry *a = addr_get(t, "203.0.113.7", 3, 0);
-    CHECK(a != NULL && addr_get(t, "203.0.113.7", 3, 0) == a);
+    REQUIRE(a != NULL);
+    CHECK(addr_get(t, "203.0.113.7", 3, 0) == a);
     a->conns++;
     addr_release(t, a);
     CHECK(addr_count(t) == 1);
