@@ -181,6 +181,10 @@ fi
     echo "    tcp_nopush on;"
     echo "    server_tokens off;"
     echo "    keepalive_timeout 65s;"
+    # A client that never finishes its request headers or body holds a
+    # connection this long at most (nginx's default is 60 s).
+    echo "    client_header_timeout 15s;"
+    echo "    client_body_timeout 15s;"
     echo "    keepalive_requests 100000;"
     for a in $real_ip_from; do
         echo "    set_real_ip_from $a;"
