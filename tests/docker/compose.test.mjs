@@ -123,6 +123,15 @@ before(async () => {
         if (k === 'DOCKERD_PID') dockerdPid = Number(v);
     }
     await run(path.join(ROOT, 'scripts/docker-base-image.sh'), [], { timeoutMs: 600000 });
+    // A run that was cut short (its engine stopped under it) leaves its
+    // project behind, and with it the edge network's fixed subnet: take
+    // down every earlier test project first (only ones this test makes).
+    const names = await docker(['network', 'ls', '--format', '{{.Name}}']);
+    const stale = new Set([...names.matchAll(/^(huddletest\d+)_/gm)].map((m) => m[1]));
+    for (const p of stale) {
+        await run('docker-compose', ['-p', p, '-f', path.join(ROOT, 'docker-compose.yml'), 'down', '-v', '-t', '1'], { timeoutMs: 120000 })
+            .catch((e) => console.error(`could not take down ${p}: ${e.message}`));
+    }
     ports = { http: await freePort(), https: await freePort(), turn: await freePort(), turns: await freePort() };
     // Containers cannot raise nofile above the engine's own hard limit.
     const hard = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }));
