@@ -43,17 +43,25 @@ die() { say "$*"; exit 2; }
 [ -x "$build/fcgi/huddle-fcgi" ] || die "$build/fcgi/huddle-fcgi is missing: run make"
 command -v nginx >/dev/null || die "nginx is missing: run make run as root, or apt-get install nginx-light"
 
-# True when something accepts TCP connections on 127.0.0.1:$1.
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# socket_on PORT STATES: true when a TCP socket whose local port is PORT is
+# in one of STATES (hex, as /proc/net/tcp writes them: 0A LISTEN, 06
+# TIME_WAIT), IPv4 or IPv6.
+socket_on() {
+    local h
+    printf -v h '%04X' "$1"
+    awk -v p=":$h" -v states="$2" 'substr($2, length($2) - 4) == p && index(states, $4) { f = 1 }
+                    END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# True when something listens on TCP port $1. Read from /proc, not by
+# connecting: a connect() to a port nobody listens on yet may be given that
+# very port as its source and connect to itself (TCP simultaneous open),
+# which then holds the port the program is about to bind.
+listening() { socket_on "$1" 0A; }
 
 # True when a TCP socket (listening or connected, IPv4 or IPv6; TIME_WAIT
 # aside, which SO_REUSEADDR passes) has local port $1: bind() would fail.
-in_use() {
-    local h
-    printf -v h '%04X' "$1"
-    awk -v p=":$h" 'substr($2, length($2) - 4) == p && $4 != "06" { f = 1 }
-                    END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
+in_use() { socket_on "$1" "01 02 03 04 05 07 08 09 0A 0B"; }
 
 # The first port from $1 upwards that no socket uses and we did not take.
 taken=" $port $https_port "

@@ -47,16 +47,35 @@ export function freePort() {
     });
 }
 
-/** Resolves once something accepts TCP (or unix-socket) connections. */
+/** True when a TCP socket with local port `port` is listening (/proc/net/tcp{,6}). */
+function tcpListening(port) {
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    return ['/proc/net/tcp', '/proc/net/tcp6'].some((f) => {
+        let text = '';
+        try { text = fs.readFileSync(f, 'utf8'); } catch { return false; }
+        return text.split('\n').slice(1).some((line) => {
+            const cols = line.trim().split(/\s+/);
+            return cols.length > 3 && cols[1].endsWith(hex) && cols[3] === '0A';
+        });
+    });
+}
+
+/**
+ * Resolves once something listens on target: a TCP {port} (read from
+ * /proc: polling with connect() could be given the very port as its source
+ * and connect to itself, holding the port the server is about to bind), or
+ * a unix socket path (connected to).
+ */
 export async function waitForConnect(target, timeoutMs = 10000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-        const ok = await new Promise((resolve) => {
-            const sock = typeof target === 'string'
-                ? net.connect(target) : net.connect(target.port, target.host || '127.0.0.1');
-            sock.once('connect', () => { sock.destroy(); resolve(true); });
-            sock.once('error', () => resolve(false));
-        });
+        const ok = typeof target === 'string'
+            ? await new Promise((resolve) => {
+                const sock = net.connect(target);
+                sock.once('connect', () => { sock.destroy(); resolve(true); });
+                sock.once('error', () => resolve(false));
+            })
+            : tcpListening(target.port);
         if (ok) return;
         if (Date.now() > deadline) throw new Error(`nothing listens on ${JSON.stringify(target)}`);
         await sleep(25);
