@@ -294,7 +294,7 @@ test('the sidecars take nginx, and only the edge network, as their proxy', async
     // Per-address limits must count people, not nginx: the sidecars trust
     // X-Forwarded-For from the edge network, which holds nginx and nothing
     // that is not ours (fcgi has no network, Redis is on backend only).
-    const subnet = '172.30.42.';
+    const subnet = '10.213.42.';
     const [nginx] = await containers('nginx');
     const nets = JSON.parse(await docker(['inspect', '-f', '{{json .NetworkSettings.Networks}}', nginx]));
     const edge = Object.entries(nets).filter(([name]) => name.endsWith('_edge'));
@@ -306,7 +306,7 @@ test('the sidecars take nginx, and only the edge network, as their proxy', async
     const [fcgi] = await containers('fcgi');
     assert.equal((await docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', fcgi])).trim(), 'none');
     const logs = await compose(['logs', '--no-color', 'sidecar']);
-    assert.match(logs, /HUDDLE_TRUSTED_PROXIES=172\.30\.42\.0\/24/);
+    assert.match(logs, /HUDDLE_TRUSTED_PROXIES=10\.213\.42\.0\/24/);
 });
 
 test('a third replica gets connections within seconds, nginx untouched', async () => {
