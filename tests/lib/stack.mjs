@@ -34,17 +34,39 @@ export function tmpDir(prefix) {
     return fs.mkdtempSync(path.join(os.tmpdir(), `huddle-${prefix}-`));
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort() {
-    return new Promise((resolve, reject) => {
+/** The kernel's ephemeral range [lo, hi]: the source ports of connect(). */
+function ephemeralRange() {
+    try {
+        const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+        if (lo > 0 && hi >= lo) return [lo, hi];
+    } catch { /* not Linux: assume the usual one */ }
+    return [32768, 60999];
+}
+
+/** True when port binds on 127.0.0.1 now. */
+function bindable(port) {
+    return new Promise((resolve) => {
         const srv = net.createServer();
         srv.unref();
-        srv.on('error', reject);
-        srv.listen(0, '127.0.0.1', () => {
-            const { port } = srv.address();
-            srv.close(() => resolve(port));
-        });
+        srv.once('error', () => resolve(false));
+        srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, outside the
+ * ephemeral range: a server started on it later cannot find it taken by
+ * some process's outgoing connection (its own, to Redis, included).
+ */
+export async function freePort() {
+    const [lo, hi] = ephemeralRange();
+    const ranges = [[10000, lo - 1], [hi + 1, 65535]].filter(([a, b]) => b - a > 1000);
+    for (let tries = 0; tries < 200; tries++) {
+        const [a, b] = ranges[tries % ranges.length];
+        const port = a + Math.floor(Math.random() * (b - a));
+        if (await bindable(port)) return port;
+    }
+    throw new Error('no free port outside the ephemeral range');
 }
 
 /** True when a TCP socket with local port `port` is listening (/proc/net/tcp{,6}). */
