@@ -188,6 +188,9 @@ start_sidecar() {
         HUDDLE_REDIS_URL=${redis_url:-${HUDDLE_REDIS_URL:-}} \
         "$build/sidecar/huddle-sidecar" </dev/null &
     pids[slot]=$!
+    # Out of memory, the kernel kills a sidecar first (its members resume
+    # on another one; supervision starts it again): docs/hardening.md.
+    echo 500 >"/proc/$!/oom_score_adj" 2>/dev/null || true
     sidecar_since[n]=${EPOCHREALTIME/./}
 }
 

@@ -179,6 +179,9 @@ after(async () => {
     if (dockerdPid) execFileSync(path.join(ROOT, 'scripts/docker-engine.sh'), ['stop', String(dockerdPid)], { env });
 });
 
+const MiB = 1024 * 1024;
+const MEMORY_LIMITS = { nginx: 512 * MiB, fcgi: 256 * MiB, sidecar: 1024 * MiB, redis: 512 * MiB, coturn: 512 * MiB };
+
 test('every service runs as the unprivileged huddle user, healthy, with nofile raised', async () => {
     for (const service of ['nginx', 'fcgi', 'sidecar', 'redis', 'coturn']) {
         const ids = await containers(service);
@@ -192,6 +195,11 @@ test('every service runs as the unprivileged huddle user, healthy, with nofile r
             assert.equal((await docker(['exec', id, 'bash', '-c', 'ulimit -n'])).trim(), env.HUDDLE_NOFILE, `${service} nofile`);
             const policy = (await docker(['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', id])).trim();
             assert.equal(policy, 'unless-stopped', `${service} restart policy`);
+            // The out-of-memory policy (docs/hardening.md): a limit on each, and
+            // the host's OOM killer takes a sidecar first.
+            const [memory, adj] = (await docker(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.OomScoreAdj}}', id])).trim().split(' ').map(Number);
+            assert.equal(memory, MEMORY_LIMITS[service], `${service} memory limit`);
+            assert.equal(adj, service === 'sidecar' ? 500 : 0, `${service} oom_score_adj`);
         }
     }
     // Health: docker's own verdict, once each service had time to be checked.
@@ -395,6 +403,45 @@ test('a rolling recreate of every sidecar (an upgrade) loses no meeting', async 
     const noise = seen.filter((x) => x.type === 'peer-left' || x.type === 'peer-joined');
     assert.deepEqual(noise, [], 'someone saw a leave or a join during the upgrade');
     for (const m of members) { m.stopped = true; m.conn.terminate(); }
+});
+
+test('a sidecar killed as the OOM killer kills (SIGKILL) comes back by itself and takes members again', async () => {
+    const room = uniqueRoom('oom');
+    let a = await wssClient();
+    await a.join(room, 'before');
+    const [victim] = await containers('sidecar');
+    const pid = Number((await docker(['inspect', '-f', '{{.State.Pid}}', victim])).trim());
+    const restarts = Number((await docker(['inspect', '-f', '{{.RestartCount}}', victim])).trim());
+    const comm = (await run('ps', ['-o', 'comm=', '-p', String(pid)])).trim();
+    assert.equal(comm, 'huddle-sidecar', 'the container\'s first process is the sidecar itself');
+    process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + 60000;
+    for (;;) {
+        const [n, health] = (await docker(['inspect', '-f', '{{.RestartCount}} {{.State.Health.Status}}', victim])).trim().split(' ');
+        if (Number(n) > restarts && health === 'healthy') break;
+        if (Date.now() > deadline) assert.fail(`the killed sidecar is not back: restarts ${n}, ${health}`);
+        await sleep(500);
+    }
+    // Both replicas take joins again: 10 newcomers through nginx are spread
+    // over both, and a member of the room hears of each who joins it.
+    const before = await metric(victim, 'huddle_sidecar_peers');
+    const joined = [];
+    // (Half of them in a second room: the first may still count the seat of
+    // a member of the killed replica until the reaper ends it.)
+    const room2 = uniqueRoom('oom');
+    for (let i = 0; i < 10; i++) {
+        const c = await wssClient();
+        await c.join(i < 5 ? room : room2, `after${i}`);
+        joined.push(c);
+        if (i < 5) await a.next((m) => m.type === 'peer-joined' && m.peer.name === `after${i}`);
+    }
+    // The member may have been on the killed replica, and nginx need not have
+    // noticed yet (the page would by its pings): it joins afresh.
+    a.terminate();
+    a = await wssClient();
+    await a.join(room, 'watcher');
+    assert.ok((await metric(victim, 'huddle_sidecar_peers')) > before, 'the restarted replica got no member');
+    for (const c of [a, ...joined]) c.terminate();
 });
 
 test('two Chromium participants over https, relayed by the stack\'s coturn, see each other', async () => {

@@ -142,6 +142,10 @@ test('run.sh restarts a sidecar killed with SIGKILL on its port, with backoff, a
         const [s1, s2] = pidOf('huddle-sidecar');
         const others = [...pidOf('nginx'), ...pidOf('huddle-fcgi'), ...pidOf('redis-server')];
         const [port1, port2] = [listenOf(s1), listenOf(s2)].map((l) => Number(l.split(':')[1]));
+        // Out of memory, the kernel's OOM killer takes a sidecar first.
+        const adj = (pid) => Number(fs.readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8'));
+        assert.deepEqual([adj(s1), adj(s2)], [500, 500], 'sidecars oom_score_adj');
+        for (const p of others) assert.equal(adj(p), adj(run.pid), `pid ${p} keeps the runner's oom_score_adj`);
 
         // A client on the sidecar that survives.
         const stay = await connect(`ws://127.0.0.1:${port2}/ws`, { protocols: ['huddle.v1'] });
@@ -157,6 +161,7 @@ test('run.sh restarts a sidecar killed with SIGKILL on its port, with backoff, a
         const s1b = again.find((p) => p !== s2);
         assert.notEqual(s1b, s1);
         assert.equal(listenOf(s1b), `127.0.0.1:${port1}`, 'same port');
+        assert.equal(adj(s1b), 500, 'a restarted sidecar keeps oom_score_adj 500');
         for (const p of others) assert.ok(alive(p), `pid ${p} is gone`);
 
         // The client on the other sidecar never noticed; the restarted one serves.
