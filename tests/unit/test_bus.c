@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "bus_fixture.h"
 #include "check.h"
 
 #define MAX_MSGS 256
@@ -182,7 +183,7 @@ static int fx_init(struct fx *fx)
     uv_timer_start(&fx->tick, on_tick, 10, 10);
     fx->port = free_port();
     fx->redis = redis_start(fx->port);
-    bus_config_default(&fx->cfg);
+    bus_test_config(&fx->cfg);
     fx->cfg.node_ttl_ms = 600;
     fx->cfg.heartbeat_ms = 150;
     fx->cfg.reaper_ms = 200;
@@ -935,7 +936,7 @@ TEST(no_redis_keeps_retrying_and_frees_cleanly)
     uv_timer_init(&loop, &tick);
     uv_timer_start(&tick, on_tick, 10, 10);
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", free_port());
-    bus_config_default(&cfg);
+    bus_test_config(&cfg);
     cfg.url = url;
     cfg.node_id = "lonely";
     cfg.backoff_min_ms = 10;
@@ -1021,7 +1022,7 @@ TEST(password_and_db_from_the_url_are_used_and_a_wrong_one_never_comes_up)
     uv_timer_start(&tick, on_tick, 10, 10);
     snprintf(url, sizeof url, "redis://:s3cret@127.0.0.1:%d/2", port);
     snprintf(badurl, sizeof badurl, "redis://:wrong@127.0.0.1:%d/2", port);
-    bus_config_default(&cfg);
+    bus_test_config(&cfg);
     cfg.node_id = "pw";
     cfg.ping_ms = 50;
     cfg.ping_timeout_ms = 200;
