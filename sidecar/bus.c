@@ -303,7 +303,7 @@ int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
              const char *announce, size_t announce_len, bus_done_fn *cb,
              void *arg)
 {
-    char chatmax[24], ttl[24];
+    char chatmax[24], ttl[24], maxbytes[24];
     const char *env = "";
     size_t envlen = 0;
 
@@ -314,10 +314,12 @@ int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
         return -1;
     LONGSTR(chatmax, b->cfg.chat_max);
     LONGSTR(ttl, b->cfg.room_ttl_ms);
+    LONGSTR(maxbytes, b->cfg.history_max_bytes);
     {
-        const char *a[] = {room, json, chatmax, ttl, env};
-        size_t l[] = {strlen(room), len, strlen(chatmax), strlen(ttl), envlen};
-        return req_start(b, SC_CHAT, REQ_DONE, NULL, 5, a, l, (void *)cb, arg);
+        const char *a[] = {room, json, chatmax, ttl, env, maxbytes};
+        size_t l[] = {strlen(room), len,    strlen(chatmax),
+                      strlen(ttl),  envlen, strlen(maxbytes)};
+        return req_start(b, SC_CHAT, REQ_DONE, NULL, 6, a, l, (void *)cb, arg);
     }
 }
 

@@ -191,7 +191,9 @@ int bus_update(struct bus *b, const char *room, const char *peer,
                const char *json, size_t len, const char *announce,
                size_t announce_len, bus_done_fn *cb, void *arg);
 
-/* Appends json to the room's chat history (keeping chat_max) and publishes
+/* Appends json to the room's chat history (keeping chat_max, and making
+ * way for it by dropping the oldest messages of all rooms while all their
+ * history together would be over history_max_bytes) and publishes
  * announce (the chat message as the clients get it, usually the same
  * bytes) to the room, atomically. cb may be NULL. Returns 0, or -1. */
 int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
