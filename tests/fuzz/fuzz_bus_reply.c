@@ -11,6 +11,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static volatile size_t sink; /* keeps the reads of room_seen */
+
 /* Reads everything a bus_room callback may read; returns a sum so the
  * reads are not optimised away. */
 static size_t room_seen(const struct bus_room *r)
@@ -49,7 +51,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redisReader *rd;
     void *reply = NULL, *mem = NULL;
     struct bus_room out;
-    static volatile size_t sink;
 
     log_threshold = LOG_ERROR;
     if (huge_array(data, size) || (rd = redisReaderCreate()) == NULL)
