@@ -1,4 +1,4 @@
-/* The Lua scripts of the bus (sidecar/bus.c), loaded with SCRIPT LOAD on
+/* The Lua scripts of the bus (sidecar/bus.h), loaded with SCRIPT LOAD on
  * every connect and run with EVALSHA. Each runs atomically in Redis, which
  * is what makes the room cap, resume and reaping hold across nodes. Keys
  * are built inside the scripts from the room and node ids (numkeys 0):
