@@ -64,11 +64,12 @@
     "  if b ~= 0 then redis.call('HINCRBY', HB, '*total', -b) end\n"           \
     "end\n"                                                                    \
     "local function hexpired(now)\n"                                           \
-    "  for _, room in ipairs(redis.call('ZRANGEBYSCORE', HE, '-inf', now)) "   \
-    "do\n"                                                                     \
+    "  local gone = redis.call('ZRANGEBYSCORE', HE, '-inf', now)\n"            \
+    "  for _, room in ipairs(gone) do\n"                                       \
     "    redis.call('DEL', rk(room, 'chat'))\n"                                \
     "    hforget(room)\n"                                                      \
     "  end\n"                                                                  \
+    "  return #gone\n"                                                         \
     "end\n"                                                                    \
     "local function hpop(room)\n"                                              \
     "  local key = rk(room, 'chat')\n"                                         \
@@ -278,8 +279,7 @@ static const char bus_lua_room[] =
  * several nodes reap at once only the first finds anything. Peer ids are
  * [A-Za-z0-9_-] (checked by bus_join), safe inside the JSON. */
 static const char bus_lua_reap[] = BUS_LUA_PRELUDE
-    "hexpired(now_ms())\n"
-    "hkeep()\n"
+    "if hexpired(now_ms()) > 0 then hkeep() end\n"
     "local n = 0\n"
     "for _, e in ipairs(redis.call('ZRANGEBYSCORE', GRACE, '-inf', "
     "now_ms())) do\n"
