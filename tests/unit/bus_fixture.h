@@ -1,6 +1,6 @@
-/* A bus_config for the bus tests: the values the sidecar's config table
- * gives by default (sidecar/main.c, docs/config.md), which each test then
- * shortens. url and node_id are the test's. */
+/* A complete bus_config for the bus tests, which each test then shortens;
+ * url and node_id are the test's. Test values only: the sidecar's defaults
+ * live in one place, the table of sidecar/main.c (docs/config.md). */
 #ifndef HUDDLE_BUS_FIXTURE_H
 #define HUDDLE_BUS_FIXTURE_H
 
