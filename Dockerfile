@@ -17,7 +17,7 @@ COPY common common
 COPY fcgi fcgi
 COPY sidecar sidecar
 COPY tests/unit tests/unit
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUDDLE_TESTS=OFF \
     && cmake --build build -j"$(nproc)" --target huddle-fcgi huddle-sidecar
 
 # ---- base: what every runtime image shares ------------------------------

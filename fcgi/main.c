@@ -25,6 +25,7 @@
 #include <fcgiapp.h>
 
 #include "env.h"
+#include "hostport.h"
 #include "log.h"
 #include "pages.h"
 
@@ -155,34 +156,25 @@ static int fcgi_listen_unix(const char *path)
     return fd;
 }
 
-/* Binds host:port ("[v6]:port", ":port" and "*:port" mean every address). */
+/* Binds host:port by common/hostport.h's rules ("[v6]:port"; ":port" and
+ * "*:port" mean every address). */
 static int fcgi_listen_tcp(const char *spec)
 {
-    const char *addr = spec;
     struct addrinfo hints = {.ai_flags = AI_PASSIVE,
                              .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai = NULL;
-    char host[256];
-    const char *colon = strrchr(addr, ':');
-    size_t hlen = colon ? (size_t)(colon - addr) : 0;
+    struct hostport hp;
+    char port[8];
     int fd = -1, one = 1, rc;
-    long port;
 
-    if (colon == NULL || hlen >= sizeof host ||
-        env_parse_long(colon + 1, 1, 65535, &port) < 0) {
+    if (hostport_parse(spec, strlen(spec), HOSTPORT_ANY, &hp) < 0) {
         log_error("HUDDLE_FCGI_LISTEN=%s: want /path or host:port", spec);
         return -1;
     }
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-        addr++;
-        hlen -= 2;
-    }
-    memcpy(host, addr, hlen);
-    host[hlen] = '\0';
-    rc = getaddrinfo(hlen == 0 || strcmp(host, "*") == 0 ? NULL : host,
-                     colon + 1, &hints, &ai);
+    snprintf(port, sizeof port, "%d", hp.port);
+    rc = getaddrinfo(hp.host[0] == '\0' ? NULL : hp.host, port, &hints, &ai);
     if (rc != 0) {
-        log_error("HUDDLE_FCGI_LISTEN: %s: %s", host, gai_strerror(rc));
+        log_error("HUDDLE_FCGI_LISTEN: %s: %s", hp.host, gai_strerror(rc));
         return -1;
     }
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "list.h"
+
 #define ADDR_BUCKETS 1024
 
 struct addr_table {
@@ -78,18 +80,17 @@ static bool net_contains(const struct net *n, const struct net *a)
     return (n->a[whole] & mask) == (a->a[whole] & mask);
 }
 
-/* Calls f on each entry of a comma/space separated list until f returns
- * true; returns that, or false at the end. */
+/* Calls f on each entry of a list (common/list.h) until f returns true;
+ * returns that, or false at the end. */
 static bool list_any(const char *list, bool (*f)(const char *, size_t, void *),
                      void *arg)
 {
-    for (const char *p = list; p != NULL && *p;) {
-        p += strspn(p, ", ");
-        size_t n = strcspn(p, ", ");
-        if (n > 0 && f(p, n, arg))
+    const char *e;
+    size_t n;
+
+    while ((e = list_next(&list, &n)) != NULL)
+        if (f(e, n, arg))
             return true;
-        p += n;
-    }
     return false;
 }
 

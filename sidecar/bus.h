@@ -10,6 +10,12 @@
  * backoff and jitter. Nothing here blocks, except name resolution of the
  * Redis host inside redisAsyncConnect().
  *
+ * Five files: three pure ones, bus_wire.c (URL, ids, the envelope),
+ * bus_reply.c (the scripts' answers) and bus_sub.c (the registry of
+ * subscribed rooms), then bus.c (the calls below and their requests) and
+ * bus_conn.c (the connections, their supervision, create and free), which
+ * share struct bus through bus_priv.h.
+ *
  * Callbacks run on the loop thread. Buffers handed to a callback are valid
  * only during the callback: copy what you keep. No bus_* function may be
  * called with a NULL bus. bus_free() must not be called from inside a bus
@@ -21,45 +27,8 @@
 #include <stddef.h>
 #include <uv.h>
 
-#define BUS_NODE_ID_MAX 64 /* bytes of the configured node id prefix */
-#define BUS_HOST_MAX 255   /* bytes of the host in HUDDLE_REDIS_URL */
-#define BUS_PASSWORD_MAX 255
-
-/* HUDDLE_REDIS_URL, parsed: redis://[:password@]host:port[/db] */
-struct bus_url {
-    char host[BUS_HOST_MAX + 1]; /* name, IPv4, or IPv6 without brackets */
-    int port;                    /* 1..65535 */
-    char password[BUS_PASSWORD_MAX + 1];
-    bool has_password;
-    int db; /* 0 when absent */
-};
-
-/* Parses s strictly. Returns 0 and fills *out, or -1 when s is not of the
- * form above: other scheme, user name before the colon, empty password,
- * missing or bad port, db not a decimal in 0..65535, trailing bytes, control
- * characters or spaces anywhere. The password is taken verbatim (no percent
- * decoding) and may not contain '@' or '/'. Pure: no I/O. */
-int bus_url_parse(const char *s, struct bus_url *out);
-
-struct bus_config {
-    const char *url;      /* HUDDLE_REDIS_URL; copied */
-    const char *node_id;  /* [A-Za-z0-9_.-]{1,64}; the bus appends ".<hex>" */
-    long node_ttl_ms;     /* liveness key TTL; after it, members are reaped */
-    long heartbeat_ms;    /* liveness key refresh period (< node_ttl_ms) */
-    long reaper_ms;       /* how often this node looks for dead nodes */
-    long ping_ms;         /* watchdog ping period */
-    long ping_timeout_ms; /* no ping back (or no handshake) within: down */
-    long backoff_min_ms;  /* first reconnect delay */
-    long backoff_max_ms;  /* cap of the reconnect delay */
-    long max_peers;       /* room cap across all nodes */
-    long room_ttl_ms;     /* chat history kept this long after last leave */
-    long chat_max;        /* messages of history kept per room */
-};
-
-/* Fills *cfg with the defaults (url and node_id NULL): node TTL 10 s,
- * heartbeat 3 s, reaper 5 s, ping 1 s, ping timeout 3 s, backoff 100 ms to
- * 5 s, 8 peers, room TTL 10 min, 50 chat messages. */
-void bus_config_default(struct bus_config *cfg);
+#include "bus_config.h"
+#include "bus_wire.h"
 
 /* Every callback gets the user pointer given to bus_create(). Any may be
  * NULL. */
@@ -84,7 +53,8 @@ struct bus_callbacks {
 struct bus;
 
 /* Returns a new bus that starts connecting at once on loop, or NULL after
- * logging why (bad URL or node id, a value out of range, out of memory).
+ * logging why (bad URL or node id, out of memory). The other values of cfg
+ * are checked by the caller (the sidecar's config table): asserted here.
  * The bus copies cfg's strings and keeps cb by value; it does not own loop.
  * Free with bus_free(). */
 struct bus *bus_create(uv_loop_t *loop, const struct bus_config *cfg,
@@ -221,7 +191,9 @@ int bus_update(struct bus *b, const char *room, const char *peer,
                const char *json, size_t len, const char *announce,
                size_t announce_len, bus_done_fn *cb, void *arg);
 
-/* Appends json to the room's chat history (keeping chat_max) and publishes
+/* Appends json to the room's chat history (keeping chat_max, and making
+ * way for it by dropping the oldest messages of all rooms while all their
+ * history together would be over history_max_bytes) and publishes
  * announce (the chat message as the clients get it, usually the same
  * bytes) to the room, atomically. cb may be NULL. Returns 0, or -1. */
 int bus_chat(struct bus *b, const char *room, const char *json, size_t len,

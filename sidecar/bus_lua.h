@@ -1,9 +1,21 @@
-/* The Lua scripts of the bus (sidecar/bus.c), loaded with SCRIPT LOAD on
+/* The Lua scripts of the bus (sidecar/bus.h), loaded with SCRIPT LOAD on
  * every connect and run with EVALSHA. Each runs atomically in Redis, which
  * is what makes the room cap, resume and reaping hold across nodes. Keys
  * are built inside the scripts from the room and node ids (numkeys 0):
  * fine on one Redis instance, not meant for Redis Cluster. The layout is in
- * docs/cluster.md. Only bus.c includes this file. */
+ * docs/cluster.md. Only bus_conn.c includes this file.
+ *
+ * Chat history: each room's list holds "<seq> <json>", newest first; seq
+ * counts appends across all rooms. Three global keys account for it, so
+ * that HUDDLE_HISTORY_MAX_BYTES bounds all rooms together, in O(log n) per
+ * append: huddle:history (a sorted set: room -> seq of its oldest kept
+ * message: the oldest message of all is its first member's list tail),
+ * huddle:history:bytes (a hash: room -> bytes of its kept messages, and
+ * "*total" and "*seq"; '*' is never in a room id) and
+ * huddle:history:expiry (a sorted set: empty room -> when its history
+ * expires, Redis' clock). A room's expired list is dropped from the
+ * accounting by the next append or reaper run (hexpired); the global keys
+ * live while any room has history, and expire with the last one (hkeep). */
 #ifndef HUDDLE_BUS_LUA_H
 #define HUDDLE_BUS_LUA_H
 
@@ -11,19 +23,6 @@
 #define BUS_LUA_PRELUDE                                                        \
     "local function rk(room, what)\n"                                          \
     "  return 'huddle:room:' .. room .. ':' .. what\n"                         \
-    "end\n"                                                                    \
-    "local function state(room, chatmax)\n"                                    \
-    "  local flat = {}\n"                                                      \
-    "  local h = redis.call('HGETALL', rk(room, 'members'))\n"                 \
-    "  for i = 1, #h, 2 do\n"                                                  \
-    "    flat[#flat + 1] = h[i]\n"                                             \
-    "    flat[#flat + 1] = redis.call('HGET', rk(room, 'nodes'), h[i]) "       \
-    "or ''\n"                                                                  \
-    "    flat[#flat + 1] = h[i + 1]\n"                                         \
-    "  end\n"                                                                  \
-    "  local chat = redis.call('LRANGE', rk(room, 'chat'), 0, "                \
-    "tonumber(chatmax) - 1)\n"                                                 \
-    "  return flat, chat\n"                                                    \
     "end\n"                                                                    \
     "local GRACE = 'huddle:grace'\n"                                           \
     "local function gk(room, peer, node)\n"                                    \
@@ -33,6 +32,88 @@
     "  local t = redis.call('TIME')\n"                                         \
     "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"     \
     "end\n"                                                                    \
+    "local HZ, HB = 'huddle:history', 'huddle:history:bytes'\n"                \
+    "local HE = 'huddle:history:expiry'\n"                                     \
+    "local function hsplit(e)\n"                                               \
+    "  local sp = string.find(e, ' ', 1, true)\n"                              \
+    "  if string.byte(e, 1) == 123 or not sp then return 0, #e, e end\n"       \
+    "  return tonumber(string.sub(e, 1, sp - 1)), #e - sp, string.sub(e, sp "  \
+    "+ 1)\n"                                                                   \
+    "end\n"                                                                    \
+    "local function hkeep()\n"                                                 \
+    "  local nz = redis.call('ZCARD', HZ)\n"                                   \
+    "  if nz == 0 then\n"                                                      \
+    "    redis.call('DEL', HZ, HB, HE)\n"                                      \
+    "  elseif redis.call('ZCARD', HE) < nz then\n"                             \
+    "    redis.call('PERSIST', HZ)\n"                                          \
+    "    redis.call('PERSIST', HB)\n"                                          \
+    "    redis.call('PERSIST', HE)\n"                                          \
+    "  else\n"                                                                 \
+    "    local last = redis.call('ZRANGE', HE, -1, -1, 'WITHSCORES')\n"        \
+    "    local ms = math.max(1, tonumber(last[2]) - now_ms() + 1)\n"           \
+    "    redis.call('PEXPIRE', HZ, ms)\n"                                      \
+    "    redis.call('PEXPIRE', HB, ms)\n"                                      \
+    "    redis.call('PEXPIRE', HE, ms)\n"                                      \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
+    "local function hforget(room)\n"                                           \
+    "  local b = tonumber(redis.call('HGET', HB, room) or '0')\n"              \
+    "  redis.call('HDEL', HB, room)\n"                                         \
+    "  redis.call('ZREM', HZ, room)\n"                                         \
+    "  redis.call('ZREM', HE, room)\n"                                         \
+    "  if b ~= 0 then redis.call('HINCRBY', HB, '*total', -b) end\n"           \
+    "end\n"                                                                    \
+    "local function hexpired(now)\n"                                           \
+    "  local gone = redis.call('ZRANGEBYSCORE', HE, '-inf', now)\n"            \
+    "  for _, room in ipairs(gone) do\n"                                       \
+    "    redis.call('DEL', rk(room, 'chat'))\n"                                \
+    "    hforget(room)\n"                                                      \
+    "  end\n"                                                                  \
+    "  return #gone\n"                                                         \
+    "end\n"                                                                    \
+    "local function hpop(room)\n"                                              \
+    "  local key = rk(room, 'chat')\n"                                         \
+    "  local e = redis.call('RPOP', key)\n"                                    \
+    "  if e then\n"                                                            \
+    "    local _, n = hsplit(e)\n"                                             \
+    "    redis.call('HINCRBY', HB, room, -n)\n"                                \
+    "    redis.call('HINCRBY', HB, '*total', -n)\n"                            \
+    "  end\n"                                                                  \
+    "  local oldest = redis.call('LINDEX', key, -1)\n"                         \
+    "  if oldest then\n"                                                       \
+    "    redis.call('ZADD', HZ, 'XX', (hsplit(oldest)), room)\n"               \
+    "  else\n"                                                                 \
+    "    hforget(room)\n"                                                      \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
+    "local function chat_expire(room, ttl)\n"                                  \
+    "  redis.call('PEXPIRE', rk(room, 'chat'), ttl)\n"                         \
+    "  if redis.call('ZSCORE', HZ, room) then\n"                               \
+    "    redis.call('ZADD', HE, now_ms() + tonumber(ttl), room)\n"             \
+    "  end\n"                                                                  \
+    "  hkeep()\n"                                                              \
+    "end\n"                                                                    \
+    "local function chat_persist(room)\n"                                      \
+    "  redis.call('PERSIST', rk(room, 'chat'))\n"                              \
+    "  if redis.call('ZREM', HE, room) == 1 then hkeep() end\n"                \
+    "end\n"                                                                    \
+    "local function state(room, chatmax)\n"                                    \
+    "  local flat = {}\n"                                                      \
+    "  local h = redis.call('HGETALL', rk(room, 'members'))\n"                 \
+    "  for i = 1, #h, 2 do\n"                                                  \
+    "    flat[#flat + 1] = h[i]\n"                                             \
+    "    flat[#flat + 1] = redis.call('HGET', rk(room, 'nodes'), h[i]) or "    \
+    "''\n"                                                                     \
+    "    flat[#flat + 1] = h[i + 1]\n"                                         \
+    "  end\n"                                                                  \
+    "  local chat = redis.call('LRANGE', rk(room, 'chat'), 0, "                \
+    "tonumber(chatmax) - 1)\n"                                                 \
+    "  for i, e in ipairs(chat) do\n"                                          \
+    "    local _, _, json = hsplit(e)\n"                                       \
+    "    chat[i] = json\n"                                                     \
+    "  end\n"                                                                  \
+    "  return flat, chat\n"                                                    \
+    "end\n"                                                                    \
     "local function remove(room, peer, node, ttl)\n"                           \
     "  redis.call('ZREM', GRACE, gk(room, peer, node))\n"                      \
     "  redis.call('HDEL', rk(room, 'members'), peer)\n"                        \
@@ -41,10 +122,10 @@
     "  if tok then\n"                                                          \
     "    redis.call('HDEL', rk(room, 'tokens'), 't:' .. tok, 'p:' .. peer)\n"  \
     "  end\n"                                                                  \
-    "  redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' "    \
-    ".. peer)\n"                                                               \
+    "  redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' .. " \
+    "peer)\n"                                                                  \
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
-    "    redis.call('PEXPIRE', rk(room, 'chat'), ttl)\n"                       \
+    "    chat_expire(room, ttl)\n"                                             \
     "  end\n"                                                                  \
     "end\n"                                                                    \
     "local function announce(room, env)\n"                                     \
@@ -55,8 +136,8 @@
     "local function timeout(room, peer, node, ttl)\n"                          \
     "  remove(room, peer, node, ttl)\n"                                        \
     "  announce(room, "                                                        \
-    "'{\"origin\":\"\",\"msg\":{\"type\":\"peer-left\",\"id\":\"' "            \
-    ".. peer .. '\",\"reason\":\"timeout\"}}')\n"                              \
+    "'{\"origin\":\"\",\"msg\":{\"type\":\"peer-left\",\"id\":\"' .. peer .. " \
+    "'\",\"reason\":\"timeout\"}}')\n"                                         \
     "end\n"                                                                    \
     "local function reap_node(node, ttl)\n"                                    \
     "  local n, set = 0, 'huddle:node:' .. node .. ':peers'\n"                 \
@@ -101,7 +182,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "redis.call('SADD', 'huddle:node:' .. node .. ':peers', room .. ' ' .. "
     "peer)\n"
     "redis.call('SADD', 'huddle:nodes', node)\n"
-    "redis.call('PERSIST', rk(room, 'chat'))\n"
+    "chat_persist(room)\n"
     "if st == 'ok' then announce(room, ARGV[8]) end\n"
     "local flat, chat = state(room, ARGV[9])\n"
     "return {st, flat, chat}\n";
@@ -151,13 +232,33 @@ static const char bus_lua_update[] = BUS_LUA_PRELUDE
     "announce(room, ARGV[5])\n"
     "return 1\n";
 
-/* ARGV: room json chatmax ttl envelope -> 1 */
+/* ARGV: room json chatmax ttl envelope maxbytes -> 1. Keeps json as the
+ * room's newest message: first the oldest messages of all rooms make way
+ * until every room's history together fits in maxbytes (none is kept when
+ * json alone is over it), then the room's oldest beyond chatmax go. */
 static const char bus_lua_chat[] = BUS_LUA_PRELUDE
-    "local room = ARGV[1]\n"
-    "redis.call('LPUSH', rk(room, 'chat'), ARGV[2])\n"
-    "redis.call('LTRIM', rk(room, 'chat'), 0, tonumber(ARGV[3]) - 1)\n"
+    "local room, json = ARGV[1], ARGV[2]\n"
+    "local key, budget = rk(room, 'chat'), tonumber(ARGV[6])\n"
+    "hexpired(now_ms())\n"
+    "if #json <= budget then\n"
+    "  local total = tonumber(redis.call('HGET', HB, '*total') or '0')\n"
+    "  while total + #json > budget do\n"
+    "    local oldest = redis.call('ZRANGE', HZ, 0, 0)[1]\n"
+    "    if not oldest then break end\n"
+    "    hpop(oldest)\n"
+    "    total = tonumber(redis.call('HGET', HB, '*total') or '0')\n"
+    "  end\n"
+    "  local seq = redis.call('HINCRBY', HB, '*seq', 1)\n"
+    "  redis.call('LPUSH', key, seq .. ' ' .. json)\n"
+    "  redis.call('HINCRBY', HB, room, #json)\n"
+    "  redis.call('HINCRBY', HB, '*total', #json)\n"
+    "  redis.call('ZADD', HZ, 'NX', seq, room)\n"
+    "  while redis.call('LLEN', key) > tonumber(ARGV[3]) do hpop(room) end\n"
+    "end\n"
     "if redis.call('HLEN', rk(room, 'members')) == 0 then\n"
-    "  redis.call('PEXPIRE', rk(room, 'chat'), ARGV[4])\n"
+    "  chat_expire(room, ARGV[4])\n"
+    "else\n"
+    "  hkeep()\n"
     "end\n"
     "announce(room, ARGV[5])\n"
     "return 1\n";
@@ -172,10 +273,13 @@ static const char bus_lua_room[] =
  * held by the node that handed it over is removed with peer-left (reason
  * timeout); a seat resumed meanwhile is no longer in the set. Then every
  * registered node whose liveness key is gone: remove each member it still
- * holds, announce peer-left timeout, forget the node. Atomic, so when
+ * holds, announce peer-left timeout, forget the node. Before all that,
+ * the accounting of chat history that expired is dropped (hexpired), so it
+ * goes even when no chat comes. Atomic, so when
  * several nodes reap at once only the first finds anything. Peer ids are
  * [A-Za-z0-9_-] (checked by bus_join), safe inside the JSON. */
 static const char bus_lua_reap[] = BUS_LUA_PRELUDE
+    "if hexpired(now_ms()) > 0 then hkeep() end\n"
     "local n = 0\n"
     "for _, e in ipairs(redis.call('ZRANGEBYSCORE', GRACE, '-inf', "
     "now_ms())) do\n"

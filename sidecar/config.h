@@ -3,6 +3,8 @@
 #ifndef HUDDLE_SIDECAR_CONFIG_H
 #define HUDDLE_SIDECAR_CONFIG_H
 
+#include "bus_config.h"
+
 struct config {
     long max_peers;            /* seats per room, grace seats included */
     long max_message_bytes;    /* one message after reassembly */
@@ -39,14 +41,11 @@ struct config {
     long turn_ttl_s;     /* lifetime of minted TURN credentials */
     long turn_port;      /* built TURN URLs (ice.h): turn: and stun: */
     long turns_port;     /* built TURN URLs: turns: */
-    /* With HUDDLE_REDIS_URL only (bus.h, docs/cluster.md). */
-    long redis_node_ttl_ms;
-    long redis_heartbeat_ms;
-    long redis_reaper_ms;
-    long redis_ping_ms;
-    long redis_ping_timeout_ms;
-    long redis_backoff_min_ms;
-    long redis_backoff_max_ms;
+    long lws_log;        /* libwebsockets' own log bit mask (ws.c) */
+    /* With HUDDLE_REDIS_URL only (bus.h, docs/cluster.md): its own
+     * HUDDLE_REDIS_* settings straight from the table, the shared ones
+     * (max_peers, chat_history...) set by config_finish() in main.c. */
+    struct bus_config redis;
 };
 
 #endif

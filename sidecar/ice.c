@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "list.h"
 #include "msg.h"
 
-/* Turns "a, b,c" into ["a","b","c"]; NULL for an empty list. */
+/* Turns "a, b,c" (common/list.h) into ["a","b","c"]; NULL for an empty
+ * list. */
 static int url_list(const char *list, char **out)
 {
     struct sb b = {0};
@@ -19,14 +21,9 @@ static int url_list(const char *list, char **out)
     if (list == NULL)
         return 0;
     sb_puts(&b, "[");
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        while (n > 0 && p[n - 1] == ' ')
-            n--;
-        if (n == 0)
-            break;
+    const char *p, *rest = list;
+    size_t n;
+    while ((p = list_next(&rest, &n)) != NULL) {
         for (size_t i = 0; i < n; i++) {
             if (p[i] == '"' || p[i] == '\\' || (unsigned char)p[i] < 0x20) {
                 free(b.p);
@@ -37,7 +34,6 @@ static int url_list(const char *list, char **out)
         sb_putn(&b, p, n);
         sb_puts(&b, "\"");
         any = true;
-        p += n;
     }
     sb_puts(&b, "]");
     if (!any) {

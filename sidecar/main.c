@@ -103,20 +103,22 @@ static const struct env_int config_table[] = {
      "TURN/STUN port of built URLs"},
     {"HUDDLE_TURNS_PORT", 5349, 1, 65535, &cfg.turns_port,
      "TURN over TLS port of built URLs"},
-    {"HUDDLE_REDIS_NODE_TTL_MS", MS(10), 100, MS(3600), &cfg.redis_node_ttl_ms,
+    {"HUDDLE_REDIS_NODE_TTL_MS", MS(10), 100, MS(3600), &cfg.redis.node_ttl_ms,
      "ms a silent sidecar's seats survive"},
-    {"HUDDLE_REDIS_HEARTBEAT_MS", MS(3), 10, MS(3600), &cfg.redis_heartbeat_ms,
+    {"HUDDLE_REDIS_HEARTBEAT_MS", MS(3), 10, MS(3600), &cfg.redis.heartbeat_ms,
      "ms between liveness refreshes"},
-    {"HUDDLE_REDIS_REAPER_MS", MS(5), 10, MS(3600), &cfg.redis_reaper_ms,
+    {"HUDDLE_REDIS_REAPER_MS", MS(5), 10, MS(3600), &cfg.redis.reaper_ms,
      "ms between looks for dead sidecars"},
-    {"HUDDLE_REDIS_PING_MS", MS(1), 10, MS(3600), &cfg.redis_ping_ms,
+    {"HUDDLE_REDIS_PING_MS", MS(1), 10, MS(3600), &cfg.redis.ping_ms,
      "ms between watchdog pings"},
     {"HUDDLE_REDIS_PING_TIMEOUT_MS", MS(3), 10, MS(3600),
-     &cfg.redis_ping_timeout_ms, "ms without a ping back: Redis down"},
-    {"HUDDLE_REDIS_BACKOFF_MIN_MS", 100, 1, MS(3600), &cfg.redis_backoff_min_ms,
+     &cfg.redis.ping_timeout_ms, "ms without a ping back: Redis down"},
+    {"HUDDLE_REDIS_BACKOFF_MIN_MS", 100, 1, MS(3600), &cfg.redis.backoff_min_ms,
      "ms first reconnect delay"},
     {"HUDDLE_REDIS_BACKOFF_MAX_MS", MS(5), 1, MS(3600),
-     &cfg.redis_backoff_max_ms, "ms longest reconnect delay"},
+     &cfg.redis.backoff_max_ms, "ms longest reconnect delay"},
+    {"HUDDLE_LWS_LOG", 3, 0, 0xffff, &cfg.lws_log,
+     "libwebsockets' log bit mask (1 err, 2 warn, ...)"},
 };
 #define NCONFIG (sizeof config_table / sizeof config_table[0])
 
@@ -125,7 +127,6 @@ static uv_timer_t tick_timer, stop_timer;
 static uv_signal_t sig_term, sig_int;
 static struct hub *hub;
 static struct cluster *cluster;
-static const char *redis_url, *node_id;
 /* With Redis, the websocket port opens once the bus is up (or after the
  * ping timeout, then joins answer `unavailable` until it is). */
 static uv_timer_t ready_timer;
@@ -238,30 +239,49 @@ static void on_ready_timer(uv_timer_t *t)
     start_listening();
 }
 
+/* Completes cfg after the table: the bus' strings and the settings it
+ * shares with standalone rooms, and, with HUDDLE_REDIS_URL, the relations
+ * between settings that the table cannot check one by one. Returns 0, or
+ * -1 after saying which setting is wrong. */
+static int config_finish(void)
+{
+    struct bus_config *r = &cfg.redis;
+
+    r->url = env_str("HUDDLE_REDIS_URL", NULL);
+    r->node_id = env_str("HUDDLE_NODE_ID", "sidecar");
+    r->max_peers = cfg.max_peers;
+    /* Redis keeps at least one message and expires after at least 1 ms. */
+    r->room_ttl_ms = cfg.chat_history_ttl_ms > 0 ? cfg.chat_history_ttl_ms : 1;
+    r->chat_max = cfg.chat_history > 0 ? cfg.chat_history : 1;
+    r->history_max_bytes = cfg.history_max_bytes;
+    if (r->url == NULL)
+        return 0;
+    if (r->heartbeat_ms >= r->node_ttl_ms) {
+        fprintf(stderr,
+                "huddle-sidecar: HUDDLE_REDIS_HEARTBEAT_MS=%ld: want less "
+                "than HUDDLE_REDIS_NODE_TTL_MS (%ld)\n",
+                r->heartbeat_ms, r->node_ttl_ms);
+        return -1;
+    }
+    if (r->backoff_max_ms < r->backoff_min_ms) {
+        fprintf(stderr,
+                "huddle-sidecar: HUDDLE_REDIS_BACKOFF_MAX_MS=%ld: want at "
+                "least HUDDLE_REDIS_BACKOFF_MIN_MS (%ld)\n",
+                r->backoff_max_ms, r->backoff_min_ms);
+        return -1;
+    }
+    return 0;
+}
+
 /* With HUDDLE_REDIS_URL: the bus on our loop, the hub routed through it. */
 static int start_cluster(void)
 {
-    struct bus_config bc;
-
-    if (redis_url == NULL)
+    if (cfg.redis.url == NULL)
         return 0;
-    bus_config_default(&bc);
-    bc.url = redis_url;
-    bc.node_id = node_id;
-    bc.node_ttl_ms = cfg.redis_node_ttl_ms;
-    bc.heartbeat_ms = cfg.redis_heartbeat_ms;
-    bc.reaper_ms = cfg.redis_reaper_ms;
-    bc.ping_ms = cfg.redis_ping_ms;
-    bc.ping_timeout_ms = cfg.redis_ping_timeout_ms;
-    bc.backoff_min_ms = cfg.redis_backoff_min_ms;
-    bc.backoff_max_ms = cfg.redis_backoff_max_ms;
-    bc.max_peers = cfg.max_peers;
-    bc.room_ttl_ms = cfg.chat_history_ttl_ms > 0 ? cfg.chat_history_ttl_ms : 1;
-    bc.chat_max = cfg.chat_history > 0 ? cfg.chat_history : 1;
-    cluster = cluster_new(&loop, hub, &bc, on_ready, NULL);
+    cluster = cluster_new(&loop, hub, &cfg.redis, on_ready, NULL);
     if (cluster != NULL)
         uv_timer_start(&ready_timer, on_ready_timer,
-                       (uint64_t)cfg.redis_ping_timeout_ms, 0);
+                       (uint64_t)cfg.redis.ping_timeout_ms, 0);
     return cluster != NULL ? 0 : -1;
 }
 
@@ -374,7 +394,8 @@ int main(void)
     int rc = 1;
 
     if (log_init("sidecar") < 0 ||
-        env_load_ints("huddle-sidecar", config_table, NCONFIG) < 0)
+        env_load_ints("huddle-sidecar", config_table, NCONFIG) < 0 ||
+        config_finish() < 0)
         return 2;
     if (setup_ice(&ice) < 0)
         return 2;
@@ -393,8 +414,6 @@ int main(void)
     }
     if ((opts.fd_limit = fit_fd_limit()) < 0)
         return 2;
-    redis_url = env_str("HUDDLE_REDIS_URL", NULL);
-    node_id = env_str("HUDDLE_NODE_ID", "sidecar");
     env_log_ints(config_table, NCONFIG);
     log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s", opts.listen,
              opts.origins ? opts.origins : "(HUDDLE_PUBLIC_HOST and local)");
@@ -403,7 +422,7 @@ int main(void)
              opts.trusted_proxies ? opts.trusted_proxies : "(loopback)",
              opts.fd_limit);
     log_info("config HUDDLE_REDIS_URL=%s HUDDLE_NODE_ID=%s",
-             redis_url ? "(set)" : "- (standalone)", node_id);
+             cfg.redis.url ? "(set)" : "- (standalone)", cfg.redis.node_id);
     hub = hub_new(&cfg, &ws_hub_ops, &ice);
     if (hub == NULL) {
         log_error("out of memory at start");

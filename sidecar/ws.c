@@ -9,6 +9,8 @@
 
 #include "addr.h"
 #include "env.h"
+#include "hostport.h"
+#include "list.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -348,17 +350,13 @@ const struct hub_ops ws_hub_ops = {ops_send, ops_close, ops_rearm,
 
 static bool origin_in_list(const char *origin, const char *list)
 {
-    size_t olen = strlen(origin);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '/'))
-            m--;
-        if (m > 0 && m == olen && strncasecmp(p, origin, m) == 0)
+    size_t olen = strlen(origin), n;
+    const char *p;
+    while ((p = list_next(&list, &n)) != NULL) {
+        while (n > 0 && p[n - 1] == '/')
+            n--;
+        if (n > 0 && n == olen && strncasecmp(p, origin, n) == 0)
             return true;
-        p += n;
     }
     return false;
 }
@@ -1025,31 +1023,15 @@ static void lws_log(int level, const char *line)
         log_warn("lws: %.*s", (int)n, line);
 }
 
-/* Splits "host:port" (host may be [v6]). Returns 0 or -1. */
-static int split_listen(const char *listen, char *host, size_t hostsz,
-                        int *port, bool *v6)
+/* Splits HUDDLE_LISTEN by common/hostport.h's rules into *hp, with
+ * "localhost" taken as 127.0.0.1 (lws binds an address, not a name).
+ * Returns 0 or -1. */
+static int split_listen(const char *listen, struct hostport *hp)
 {
-    const char *colon = strrchr(listen, ':');
-    const char *h = listen;
-    size_t hlen;
-    long p;
-
-    if (colon == NULL || env_parse_long(colon + 1, 1, 65535, &p) < 0)
+    if (hostport_parse(listen, strlen(listen), 0, hp) < 0)
         return -1;
-    hlen = (size_t)(colon - listen);
-    *v6 = false;
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-        *v6 = true;
-    }
-    if (hlen == 0 || hlen >= hostsz)
-        return -1;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, hostsz, "127.0.0.1");
-    *port = (int)p;
+    if (strcmp(hp->host, "localhost") == 0)
+        snprintf(hp->host, sizeof hp->host, "127.0.0.1");
     return 0;
 }
 
@@ -1074,13 +1056,11 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
 {
     struct lws_context_creation_info info;
     static void *foreign[1];
-    static char host[128];
-    int port;
-    bool v6;
+    static struct hostport hp; /* lws keeps info.iface */
 
     srv.hub = hub;
     srv.cfg = cfg;
-    if (split_listen(opts->listen, host, sizeof host, &port, &v6) < 0) {
+    if (split_listen(opts->listen, &hp) < 0) {
         log_error("HUDDLE_LISTEN=%s: want host:port", opts->listen);
         return -1;
     }
@@ -1092,20 +1072,15 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     srv.fd_refuse = opts->fd_limit - WS_FD_RESERVE / 2;
     if ((srv.addrs = addr_table_new()) == NULL)
         return -1;
-    /* HUDDLE_LWS_LOG: lws' own log bit mask (debugging lws itself). */
-    long lws_mask = LLL_ERR | LLL_WARN;
-    const char *lws_env = env_str("HUDDLE_LWS_LOG", NULL);
-    if (lws_env != NULL && env_parse_long(lws_env, 0, 0xffff, &lws_mask) < 0)
-        log_warn("HUDDLE_LWS_LOG=%s ignored", lws_env);
-    lws_set_log_level((int)lws_mask, lws_log);
+    lws_set_log_level((int)cfg->lws_log, lws_log); /* HUDDLE_LWS_LOG */
     protocols[0].tx_packet_size = (size_t)cfg->max_message_bytes + 1024;
     foreign[0] = loop;
     memset(&info, 0, sizeof info);
-    info.port = port;
-    info.iface = strcmp(host, "0.0.0.0") == 0 ? NULL : host;
+    info.port = hp.port;
+    info.iface = strcmp(hp.host, "0.0.0.0") == 0 ? NULL : hp.host;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_LIBUV;
-    if (!v6 && strchr(host, ':') == NULL)
+    if (!hp.v6)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = foreign;
     /* No lws "validity" keepalive (ours is in sweep_one): its per-wsi

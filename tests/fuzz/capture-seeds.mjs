@@ -6,13 +6,14 @@
 //   msg      every kind of client message the browsers sent (join, resume,
 //            signal with a real SDP offer and answer and ICE candidates,
 //            chat, state, leave, ping)
-//   bus_url  the Redis URL, envelopes read from the pub/sub connection,
-//            and the Lua scripts' replies (join, resume, room) as the RESP
+//   bus_url  the Redis URL and envelopes read from the pub/sub connection
+//   bus_reply the Lua scripts' replies (join, resume, room) as the RESP
 //            bytes redis-server sent, recorded by a TCP tap between the
 //            sidecars and Redis
 //   cluster  the room- and node-channel messages inside those envelopes
 //   tpl      the page templates of views/ with a hostile room and name
-// Each file gets the harness's selector byte in front (see README.md). Not
+// Each file gets the harness's selector byte in front, where it has one
+// (see README.md). Not
 // part of make test (it needs minutes and a browser); run it by hand after a
 // protocol change, review the diff, commit:
 //   HUDDLE_BUILD_DIR=build node tests/fuzz/capture-seeds.mjs [outdir]
@@ -192,7 +193,7 @@ async function main() {
                 shaName.set(String(v[1]), script);
                 const status = r.value[0].toString();
                 const members = Array.isArray(r.value[1]) ? r.value[1].length / 3 : 0;
-                keep('bus_url', `redis_${script}_${status}_${members}members`, sel(2, r.raw));
+                keep('bus_reply', `redis_${script}_${status}_${members}members`, r.raw);
             });
             continue;
         }

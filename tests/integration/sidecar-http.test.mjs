@@ -1,9 +1,12 @@
 // The HTTP side of huddle-sidecar: the Origin allow-list on the upgrade
 // (docs/design.md, "Security"), subprotocol selection, /healthz, shutdown on
-// SIGTERM, and /ws through the real nginx config.
+// SIGTERM, /ws through the real nginx config, and the settings that stop
+// start-up (docs/config.md).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startSidecar, startStack, stopAll } from '../lib/stack.mjs';
+import { BUILD, freePort, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 import { connect, expectAlive, rawUpgrade, uniqueRoom } from '../lib/wsclient.mjs';
 
 let sc; // no HUDDLE_ALLOWED_ORIGINS, no HUDDLE_PUBLIC_HOST: local origins only
@@ -207,5 +210,48 @@ test('/ws works through the real nginx config, with the browser Origin of the pa
         b.terminate();
     } finally {
         await stack.stop();
+    }
+});
+
+/** Runs the sidecar with env added; resolves its exit status and stderr. */
+function runSidecar(env) {
+    const r = spawnSync(path.join(BUILD, 'sidecar', 'huddle-sidecar'), [], {
+        env: { ...process.env, HUDDLE_LISTEN: '127.0.0.1:1', ...env },
+        encoding: 'utf8', timeout: 10000,
+    });
+    return { status: r.status, stderr: r.stderr };
+}
+
+test('a bad setting stops start-up with exit 2 and a line that names it: HUDDLE_LWS_LOG like the rest', () => {
+    const cases = [
+        [{ HUDDLE_LWS_LOG: 'debug' }, /HUDDLE_LWS_LOG=debug: want a whole number from 0 to 65535/],
+        [{ HUDDLE_LWS_LOG: '65536' }, /HUDDLE_LWS_LOG=65536/],
+        [{ HUDDLE_LWS_LOG: '-1' }, /HUDDLE_LWS_LOG=-1/],
+        [{ HUDDLE_MAX_PEERS: '0' }, /HUDDLE_MAX_PEERS=0/],
+        [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_REDIS_HEARTBEAT_MS: '5000', HUDDLE_REDIS_NODE_TTL_MS: '5000' },
+            /HUDDLE_REDIS_HEARTBEAT_MS=5000: want less than HUDDLE_REDIS_NODE_TTL_MS/],
+        [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_REDIS_BACKOFF_MIN_MS: '200', HUDDLE_REDIS_BACKOFF_MAX_MS: '100' },
+            /HUDDLE_REDIS_BACKOFF_MAX_MS=100: want at least HUDDLE_REDIS_BACKOFF_MIN_MS/],
+    ];
+    for (const [env, line] of cases) {
+        const r = runSidecar(env);
+        assert.equal(r.status, 2, JSON.stringify(env));
+        assert.match(r.stderr, line);
+    }
+});
+
+test('HUDDLE_LISTEN takes host:port by the common rules and refuses the rest', async () => {
+    for (const bad of ['127.0.0.1', '127.0.0.1:0', '127.0.0.1:08081', '::1:8081', 'a b:80', '127.0.0.1:65536']) {
+        const r = runSidecar({ HUDDLE_LISTEN: bad });
+        assert.notEqual(r.status, 0, bad);
+        assert.match(r.stderr, /HUDDLE_LISTEN=.*want host:port/, bad);
+    }
+    const port = await freePort();
+    const local = await startSidecar({ port, env: { HUDDLE_LISTEN: `localhost:${port}` } });
+    try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        assert.equal(res.status, 200);
+    } finally {
+        await stopAll([local]);
     }
 });

@@ -2,7 +2,10 @@
  * free loopback port (fork/exec), runs two or three bus instances ("nodes")
  * on one libuv loop, and stops the server by PID at the end. TTLs and
  * periods are configured small so the tests stay short; nothing asserts a
- * time. */
+ * time. Over 700 lines on purpose: one suite (label redis) whose tests
+ * share the server fixture and node helpers at the top; the pure parts of
+ * the bus have their own short suites (test_bus_wire.c, test_bus_sub.c,
+ * test_bus_reply.c). */
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "bus_fixture.h"
 #include "check.h"
 
 #define MAX_MSGS 256
@@ -182,7 +186,7 @@ static int fx_init(struct fx *fx)
     uv_timer_start(&fx->tick, on_tick, 10, 10);
     fx->port = free_port();
     fx->redis = redis_start(fx->port);
-    bus_config_default(&fx->cfg);
+    bus_test_config(&fx->cfg);
     fx->cfg.node_ttl_ms = 600;
     fx->cfg.heartbeat_ms = 150;
     fx->cfg.reaper_ms = 200;
@@ -848,8 +852,107 @@ TEST(empty_room_leaves_no_keys_after_its_ttl)
     CHECK(redis_int(fx.port, "KEYS", "huddle:room:room:*") == 1);
     CHECK(redis_int(fx.port, "PTTL", "huddle:room:room:chat") > 0);
     CHECK(redis_int(fx.port, "EXISTS", key) == 0);
+    CHECK(redis_int(fx.port, "KEYS", "huddle:history*") == 3);
+    CHECK(redis_int(fx.port, "PTTL", "huddle:history") > 0);
     CHECK(
         RUN_UNTIL(&fx, redis_int(fx.port, "KEYS", "huddle:room:*") == 0, 5000));
+    CHECK(RUN_UNTIL(&fx, redis_int(fx.port, "KEYS", "huddle:history*") == 0,
+                    5000));
+    node_stop(&a);
+    fx_done(&fx);
+}
+
+/* Appends json to room and waits for the answer. */
+static enum bus_status chat_wait(struct fx *fx, struct node *n,
+                                 const char *room, const char *json)
+{
+    struct result done;
+
+    memset(&done, 0, sizeof done);
+    if (bus_chat(n->bus, room, json, strlen(json), NULL, 0, on_done_result,
+                 &done) < 0 ||
+        !RUN_UNTIL(fx, done.done, 3000))
+        return BUS_ERR;
+    return done.st;
+}
+
+TEST(chat_history_of_all_rooms_keeps_under_the_byte_budget_oldest_first)
+{
+    struct fx fx;
+    struct node a;
+    struct result r;
+    char json[64], room[16];
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.history_max_bytes = 100; /* five messages of 20 bytes */
+    fx.cfg.room_ttl_ms = 60000;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(join_wait(&fx, &a, "r0", "pa", &r) == BUS_OK);
+    /* Eight messages over four rooms, r0 occupied, the others empty. */
+    for (int i = 0; i < 8; i++) {
+        snprintf(room, sizeof room, "r%d", i % 4);
+        snprintf(json, sizeof json, "{\"m\":\"msg-%d-xxxxxx\"}", i);
+        CHECK(strlen(json) == 20);
+        CHECK(chat_wait(&fx, &a, room, json) == BUS_OK);
+    }
+    /* Kept: the newest five (3..7), whichever room they went to. */
+    CHECK(redis_int(fx.port, "LLEN", "huddle:room:r0:chat") == 1); /* 4 */
+    CHECK(redis_int(fx.port, "LLEN", "huddle:room:r1:chat") == 1); /* 5 */
+    CHECK(redis_int(fx.port, "LLEN", "huddle:room:r2:chat") == 1); /* 6 */
+    CHECK(redis_int(fx.port, "LLEN", "huddle:room:r3:chat") == 2); /* 3, 7 */
+    memset(&r, 0, sizeof r);
+    CHECK(bus_room(a.bus, "r3", on_room_result, &r) == 0);
+    CHECK(RUN_UNTIL(&fx, r.done, 3000) && r.st == BUS_OK);
+    CHECK(r.n_chat == 2);
+    CHECK_STR(r.chat[0], "{\"m\":\"msg-3-xxxxxx\"}");
+    CHECK_STR(r.chat[1], "{\"m\":\"msg-7-xxxxxx\"}");
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:history") == 4);
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:history:expiry") == 3);
+    CHECK(redis_int(fx.port, "PTTL", "huddle:history") == -1); /* r0 */
+    /* A message over the budget alone is delivered but not kept. */
+    char big[160]; /* {"m":"000...0"}: 158 bytes */
+    snprintf(big, sizeof big, "{\"m\":\"%0150d\"}", 0);
+    CHECK(chat_wait(&fx, &a, "r1", big) == BUS_OK);
+    CHECK(redis_int(fx.port, "LLEN", "huddle:room:r1:chat") == 1);
+    node_stop(&a);
+    fx_done(&fx);
+}
+
+TEST(expired_room_history_leaves_the_budget_and_the_last_one_takes_the_keys)
+{
+    struct fx fx;
+    struct node a;
+    struct result r;
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.history_max_bytes = 1000;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(chat_wait(&fx, &a, "gone", "{\"m\":1}") == BUS_OK); /* empty */
+    CHECK(join_wait(&fx, &a, "kept", "pa", &r) == BUS_OK);
+    CHECK(chat_wait(&fx, &a, "kept", "{\"m\":22}") == BUS_OK);
+    CHECK(RUN_UNTIL(
+        &fx, redis_int(fx.port, "EXISTS", "huddle:room:gone:chat") == 0, 5000));
+    /* The reaper drops the expired room from the accounting. */
+    CHECK(RUN_UNTIL(&fx, redis_int(fx.port, "ZCARD", "huddle:history") == 1,
+                    5000));
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:history:expiry") == 0);
+    CHECK(redis_int(fx.port, "PTTL", "huddle:history:bytes") == -1);
+    {
+        redisContext *c = redis_sync(fx.port);
+        redisReply *t =
+            c ? redisCommand(c, "HGET huddle:history:bytes *total") : NULL;
+        CHECK(t != NULL && t->type == REDIS_REPLY_STRING &&
+              strcmp(t->str, "8") == 0); /* {"m":22} */
+        freeReplyObject(t);
+        redisFree(c);
+    }
+    struct result done;
+    memset(&done, 0, sizeof done);
+    CHECK(bus_leave(a.bus, "kept", "pa", NULL, 0, on_done_result, &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
+    CHECK(RUN_UNTIL(&fx, redis_int(fx.port, "KEYS", "huddle:history*") == 0,
+                    5000));
+    CHECK(redis_int(fx.port, "KEYS", "huddle:room:*") == 0);
     node_stop(&a);
     fx_done(&fx);
 }
@@ -935,7 +1038,7 @@ TEST(no_redis_keeps_retrying_and_frees_cleanly)
     uv_timer_init(&loop, &tick);
     uv_timer_start(&tick, on_tick, 10, 10);
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", free_port());
-    bus_config_default(&cfg);
+    bus_test_config(&cfg);
     cfg.url = url;
     cfg.node_id = "lonely";
     cfg.backoff_min_ms = 10;
@@ -1021,7 +1124,7 @@ TEST(password_and_db_from_the_url_are_used_and_a_wrong_one_never_comes_up)
     uv_timer_start(&tick, on_tick, 10, 10);
     snprintf(url, sizeof url, "redis://:s3cret@127.0.0.1:%d/2", port);
     snprintf(badurl, sizeof badurl, "redis://:wrong@127.0.0.1:%d/2", port);
-    bus_config_default(&cfg);
+    bus_test_config(&cfg);
     cfg.node_id = "pw";
     cfg.ping_ms = 50;
     cfg.ping_timeout_ms = 200;

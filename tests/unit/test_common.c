@@ -4,6 +4,8 @@
 
 #include "check.h"
 #include "env.h"
+#include "hostport.h"
+#include "list.h"
 #include "log.h"
 
 TEST(env_parse_accepts_plain_numbers_in_range)
@@ -59,4 +61,94 @@ TEST(log_repeats_of_one_shape_are_suppressed_and_counted)
     /* 5 a second at most of the accept line (a second may turn over once
      * within the loop, and each second opens with a count), and the other. */
     CHECK(n >= 6 && n <= 12);
+}
+
+/* Parses s with flags; returns the port, or -1. */
+static int hp(const char *s, int flags, struct hostport *out)
+{
+    return hostport_parse(s, strlen(s), flags, out) == 0 ? out->port : -1;
+}
+
+TEST(hostport_takes_names_ipv4_and_bracketed_ipv6)
+{
+    struct hostport h;
+
+    CHECK(hp("127.0.0.1:8081", 0, &h) == 8081);
+    CHECK_STR(h.host, "127.0.0.1");
+    CHECK(!h.v6);
+    CHECK(hp("redis_1.local-net:65535", 0, &h) == 65535);
+    CHECK_STR(h.host, "redis_1.local-net");
+    CHECK(hp("[::1]:1", 0, &h) == 1);
+    CHECK_STR(h.host, "::1");
+    CHECK(h.v6);
+    CHECK(hp("[::ffff:10.0.0.1]:9000", 0, &h) == 9000);
+    CHECK(hostport_parse("a:80xyz", 4, 0, &h) == 0 && h.port == 80);
+}
+
+TEST(hostport_any_address_only_when_asked)
+{
+    struct hostport h;
+
+    CHECK(hp(":9000", 0, &h) < 0);
+    CHECK(hp("*:9000", 0, &h) < 0);
+    CHECK(hp(":9000", HOSTPORT_ANY, &h) == 9000);
+    CHECK_STR(h.host, "");
+    CHECK(hp("*:9000", HOSTPORT_ANY, &h) == 9000);
+    CHECK_STR(h.host, "");
+    CHECK(hp("**:9000", HOSTPORT_ANY, &h) < 0);
+}
+
+TEST(hostport_rejects_bad_ports_and_hosts)
+{
+    static const char *const bad[] = {
+        "",        "h",         "h:",       ":",       "h:0",
+        "h:65536", "h:08081",   "h:+80",    "h:-1",    "h:80 ",
+        "h :80",   "h;x:80",    "::1:80",   "[::1:80", "[]:80",
+        "[zz]:80", "[::1]x:80", "h:123456", "h/x:80",
+    };
+    struct hostport h;
+    char longhost[300];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (hp(bad[i], HOSTPORT_ANY, &h) >= 0) {
+            fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+            check_failed = 1;
+        }
+        CHECK(h.port == 0 && h.host[0] == '\0');
+    }
+    CHECK(hostport_parse("h\0:80", 5, 0, &h) < 0);
+    memset(longhost, 'a', 256);
+    strcpy(longhost + 256, ":80");
+    CHECK(hp(longhost, 0, &h) < 0);
+    strcpy(longhost + 255, ":80");
+    CHECK(hp(longhost, 0, &h) == 80);
+}
+
+/* Returns the entries of list joined by '|'. */
+static const char *entries(const char *list)
+{
+    static char out[256];
+    const char *p = list, *e;
+    size_t n, o = 0;
+
+    out[0] = '\0';
+    while ((e = list_next(&p, &n)) != NULL && o + n + 2 < sizeof out) {
+        if (o > 0)
+            out[o++] = '|';
+        memcpy(out + o, e, n);
+        o += n;
+        out[o] = '\0';
+    }
+    return out;
+}
+
+TEST(list_splits_on_commas_and_blanks_and_skips_empty_entries)
+{
+    CHECK_STR(entries("a, b,c"), "a|b|c");
+    CHECK_STR(entries(" ,a,, b\tc ,"), "a|b|c");
+    CHECK_STR(entries("10.0.0.5 fd00::/8"), "10.0.0.5|fd00::/8");
+    CHECK_STR(entries("https://x.example/"), "https://x.example/");
+    CHECK_STR(entries(""), "");
+    CHECK_STR(entries(" , "), "");
+    CHECK_STR(entries(NULL), "");
 }

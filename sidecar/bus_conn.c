@@ -1,0 +1,582 @@
+/* bus_conn: the two Redis connections of a bus and their supervision:
+ * connect, handshake, watchdog, heartbeat, reaper, reconnect; and
+ * bus_create/bus_free (see bus.h and docs/cluster.md).
+ *
+ * Connection life: DOWN -(reconnect timer)-> CONNECTING -(handshake done on
+ * both connections)-> UP -(error, EOF, watchdog)-> DOWN. Any trouble on
+ * either connection drops both: one state for the whole bus keeps the
+ * callers' picture simple (up: everything works; down: nothing does).
+ *
+ * hiredis 0.14.1 hazards handled here:
+ * - every reply callback may get reply == NULL (the context is being freed);
+ * - a failed connect calls onConnect(REDIS_ERR) and frees the context
+ *   itself, without onDisconnect;
+ * - redisAsyncFree() from inside a callback of the same context is
+ *   deferred until the callback returns, and then runs the remaining
+ *   callbacks with NULL: we clear ac->data first so that our disconnect
+ *   handler ignores a context we dropped on purpose;
+ * - PING on a subscribed context never reaches its callback (the "pong"
+ *   array is taken for a pattern message), so the watchdog publishes to
+ *   this node's own channel instead: one probe covers both connections;
+ * - the libuv adapter ignores uv_poll errors, so a refused connect or a
+ *   reset can go unnoticed: the handshake deadline and the watchdog catch
+ *   both. */
+#include <assert.h>
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/sds.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "bus_lua.h"
+#include "bus_priv.h"
+#include "bus_reply.h"
+#include "log.h"
+
+static const char *const bus_scripts[SC_N] = {
+    bus_lua_join, bus_lua_resume, bus_lua_leave, bus_lua_update,
+    bus_lua_chat, bus_lua_room,   bus_lua_reap,  bus_lua_drain,
+};
+
+static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata);
+static void bus_connect(struct bus *b);
+
+/* ---- small helpers --------------------------------------------------- */
+
+bool bus_can_send(const struct bus *b)
+{
+    return b->state == ST_UP && sdslen(b->cmd->c.obuf) < BUS_OBUF_MAX;
+}
+
+static uint64_t bus_rand(struct bus *b)
+{
+    /* xorshift64*: jitter only, seeded from getrandom(). */
+    b->rng ^= b->rng >> 12;
+    b->rng ^= b->rng << 25;
+    b->rng ^= b->rng >> 27;
+    return b->rng * 2685821657736338717ULL;
+}
+
+void bus_log_reply_error(const char *what, const redisReply *r)
+{
+    char esc[200];
+
+    log_warn("bus: %s: redis answered %s", what,
+             log_escape(esc, sizeof esc, r->str, r->len, 120));
+}
+
+void bus_on_ignore(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    const redisReply *r = reply;
+
+    (void)ac;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR)
+        bus_log_reply_error(privdata, r);
+}
+
+int bus_sub_send(struct bus *b, struct bus_sub *s, const char *verb)
+{
+    char ch[sizeof BUS_ROOM_CH + ROOMID_MAX];
+    const char *argv[2] = {verb, ch};
+    size_t lens[2] = {strlen(verb), 0};
+
+    lens[1] = (size_t)snprintf(ch, sizeof ch, BUS_ROOM_CH "%s", s->room);
+    if (redisAsyncCommandArgv(b->sub, on_sub_reply, b, 2, argv, lens) !=
+        REDIS_OK)
+        return -1;
+    if (verb[0] == 'S')
+        s->sent++;
+    else
+        s->unsubs++;
+    return 0;
+}
+
+/* ---- subscribe connection -------------------------------------------- */
+
+static void on_message(struct bus *b, const redisReply *ch,
+                       const redisReply *msg)
+{
+    char origin[BUS_ID_MAX + 1], room[ROOMID_MAX + 1];
+    const char *json;
+    size_t len;
+
+    if (ch->len == strlen(b->node_ch) &&
+        memcmp(ch->str, b->node_ch, ch->len) == 0) {
+        if (msg->len > 5 && memcmp(msg->str, "ping ", 5) == 0) {
+            uint64_t seq = strtoull(msg->str + 5, NULL, 10);
+            if (seq == b->ping_sent)
+                b->ping_seen = seq;
+        } else if (bus_envelope_parse(msg->str, msg->len, origin, &json,
+                                      &len) == 0 &&
+                   b->cb.on_node_message != NULL) {
+            b->cb.on_node_message(b->user, origin, json, len);
+        }
+        return;
+    }
+    if (bus_channel_room(ch->str, ch->len, room) < 0)
+        return;
+    if (bus_envelope_parse(msg->str, msg->len, origin, &json, &len) < 0) {
+        log_warn("bus: room=%s: message not in the envelope format", room);
+        return;
+    }
+    if (strcmp(origin, b->id) == 0)
+        return; /* delivered locally by its sender */
+    if (b->cb.on_room_message != NULL)
+        b->cb.on_room_message(b->user, room, origin, json, len);
+}
+
+static void maybe_up(struct bus *b)
+{
+    if (b->state != ST_CONNECTING || !b->hs_cmd || !b->hs_sub)
+        return;
+    b->state = ST_UP;
+    b->attempt = 0;
+    b->ping_seen = b->ping_sent;
+    log_info("bus: connected to redis %s:%d as node %s", b->url.host,
+             b->url.port, b->id);
+    if (b->cb.on_up != NULL)
+        b->cb.on_up(b->user);
+}
+
+static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct bus *b = privdata;
+    const redisReply *r = reply, *kind, *ch;
+    char room[ROOMID_MAX + 1];
+    bool up = b->state == ST_UP;
+
+    if (r == NULL || b->freeing || ac != b->sub ||
+        r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+        return;
+    kind = r->element[0];
+    ch = r->element[1];
+    if (kind->type != REDIS_REPLY_STRING || ch->type != REDIS_REPLY_STRING)
+        return;
+    if (bus_reply_is(kind, "message")) {
+        if (r->element[2]->type == REDIS_REPLY_STRING)
+            on_message(b, ch, r->element[2]);
+        return;
+    }
+    if (ch->len == strlen(b->node_ch) &&
+        memcmp(ch->str, b->node_ch, ch->len) == 0) {
+        if (bus_reply_is(kind, "subscribe")) {
+            b->hs_sub = true;
+            maybe_up(b);
+        }
+        return;
+    }
+    if (bus_channel_room(ch->str, ch->len, room) < 0)
+        return;
+    if (bus_reply_is(kind, "subscribe"))
+        bus_reqs_send(bus_subs_ack(&b->subs, room, true, up));
+    else if (bus_reply_is(kind, "unsubscribe"))
+        bus_subs_ack(&b->subs, room, false, up);
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct bus *b = ac->data;
+
+    if (b == NULL || status == REDIS_OK)
+        return;
+    /* hiredis frees ac itself after this returns. */
+    if (ac == b->cmd)
+        b->cmd = NULL;
+    else if (ac == b->sub)
+        b->sub = NULL;
+    bus_drop(b, ac->errstr);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct bus *b = ac->data;
+
+    (void)status;
+    if (b == NULL)
+        return;
+    if (ac == b->cmd)
+        b->cmd = NULL;
+    else if (ac == b->sub)
+        b->sub = NULL;
+    bus_drop(b, ac->err ? ac->errstr : "connection closed");
+}
+
+static redisAsyncContext *conn_open(struct bus *b)
+{
+    redisAsyncContext *ac = redisAsyncConnect(b->url.host, b->url.port);
+
+    if (ac == NULL)
+        return NULL;
+    if (ac->err) {
+        snprintf(b->err, sizeof b->err, "%s", ac->errstr);
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    if (redisLibuvAttach(ac, b->loop) != REDIS_OK) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = b;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    return ac;
+}
+
+/* Handshake replies (and heartbeats): any error drops. */
+static void on_hs_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct bus *b = privdata;
+    const redisReply *r = reply;
+
+    if (r == NULL || b->freeing || (ac != b->cmd && ac != b->sub))
+        return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        bus_log_reply_error("handshake", r);
+        bus_drop(b, "handshake refused");
+    }
+}
+
+static void on_hs_load(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct bus_load *l = privdata;
+    struct bus *b = l->b;
+    const redisReply *r = reply;
+
+    if (r == NULL || b->freeing || ac != b->cmd)
+        return;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        if (r->type == REDIS_REPLY_ERROR)
+            bus_log_reply_error("SCRIPT LOAD", r);
+        bus_drop(b, "SCRIPT LOAD failed");
+        return;
+    }
+    memcpy(b->sha[l->idx], r->str, 40);
+    b->sha[l->idx][40] = '\0';
+}
+
+static void on_hs_done(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct bus *b = privdata;
+    const redisReply *r = reply;
+
+    if (r == NULL || b->freeing || ac != b->cmd ||
+        r->type == REDIS_REPLY_ERROR || b->state != ST_CONNECTING)
+        return;
+    b->hs_cmd = true;
+    maybe_up(b);
+}
+
+static void send_heartbeat(struct bus *b)
+{
+    char key[sizeof "huddle:node:" + BUS_ID_MAX], ttl[24];
+    const char *set[] = {"SET", key, "1", "PX", ttl};
+    const char *add[] = {"SADD", "huddle:nodes", b->id};
+    size_t setl[5], addl[] = {4, 12, strlen(b->id)};
+
+    setl[0] = 3;
+    setl[1] = (size_t)snprintf(key, sizeof key, "huddle:node:%s", b->id);
+    setl[2] = 1;
+    setl[3] = 2;
+    setl[4] = (size_t)LONGSTR(ttl, b->cfg.node_ttl_ms);
+    redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 5, set, setl);
+    redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 3, add, addl);
+}
+
+static void resubscribe(struct bus_sub *s, void *arg)
+{
+    if (bus_sub_send(arg, s, "SUBSCRIBE") < 0)
+        log_warn("bus: SUBSCRIBE room=%s not sent", s->room);
+}
+
+static void handshake(struct bus *b)
+{
+    const char *auth[] = {"AUTH", b->url.password};
+    size_t authl[] = {4, strlen(b->url.password)};
+    const char *subv[] = {"SUBSCRIBE", b->node_ch};
+    size_t subl[] = {9, strlen(b->node_ch)};
+
+    if (b->url.has_password) {
+        redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 2, auth, authl);
+        redisAsyncCommandArgv(b->sub, on_hs_reply, b, 2, auth, authl);
+    }
+    if (b->url.db != 0)
+        redisAsyncCommand(b->cmd, on_hs_reply, b, "SELECT %d", b->url.db);
+    for (int i = 0; i < SC_N; i++) {
+        const char *a[] = {"SCRIPT", "LOAD", bus_scripts[i]};
+        size_t l[] = {6, 4, strlen(bus_scripts[i])};
+        redisAsyncCommandArgv(b->cmd, on_hs_load, &b->loads[i], 3, a, l);
+    }
+    send_heartbeat(b);
+    redisAsyncCommand(b->cmd, on_hs_done, b, "PING");
+    redisAsyncCommandArgv(b->sub, on_sub_reply, b, 2, subv, subl);
+    bus_subs_each_wanted(&b->subs, resubscribe, b);
+}
+
+static void bus_connect(struct bus *b)
+{
+    b->state = ST_CONNECTING;
+    b->hs_cmd = b->hs_sub = false;
+    b->connect_at = uv_now(b->loop);
+    b->err[0] = '\0';
+    log_debug("bus: connecting to redis %s:%d (attempt %u)", b->url.host,
+              b->url.port, b->attempt + 1);
+    b->cmd = conn_open(b);
+    if (b->cmd != NULL)
+        b->sub = conn_open(b);
+    if (b->cmd == NULL || b->sub == NULL) {
+        bus_drop(b, b->err[0] ? b->err : "cannot open a connection");
+        return;
+    }
+    handshake(b);
+}
+
+static void free_conn(redisAsyncContext *ac)
+{
+    if (ac != NULL) {
+        ac->data = NULL; /* our disconnect callback ignores it now */
+        redisAsyncFree(ac);
+    }
+}
+
+static void on_reconnect_timer(uv_timer_t *t)
+{
+    struct bus *b = t->data;
+
+    if (b->state == ST_DOWN)
+        bus_connect(b);
+}
+
+void bus_drop(struct bus *b, const char *why)
+{
+    bool was_up = b->state == ST_UP;
+    redisAsyncContext *cmd, *sub;
+    uint64_t delay;
+
+    if (b->state == ST_DOWN)
+        return;
+    b->state = ST_DOWN;
+    if (was_up || b->attempt == 0)
+        log_warn("bus: redis %s:%d down: %s", b->url.host, b->url.port,
+                 why ? why : "?");
+    cmd = b->cmd;
+    sub = b->sub;
+    b->cmd = b->sub = NULL; /* callbacks run by the frees see us down */
+    free_conn(cmd);
+    free_conn(sub);
+    bus_reqs_fail(bus_subs_reset(&b->subs));
+    delay = (uint64_t)b->cfg.backoff_min_ms
+            << (b->attempt < 20 ? b->attempt : 20);
+    if (delay > (uint64_t)b->cfg.backoff_max_ms)
+        delay = (uint64_t)b->cfg.backoff_max_ms;
+    delay = delay / 2 + bus_rand(b) % (delay / 2 + 1);
+    b->attempt++;
+    if (!b->freeing)
+        uv_timer_start(&b->t_reconnect, on_reconnect_timer, delay, 0);
+    if (was_up && b->cb.on_down != NULL)
+        b->cb.on_down(b->user);
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+/* Returns true when the socket of ac has a pending error (a refused
+ * connect, a reset): the libuv adapter drops those on the floor. */
+static bool conn_broken(struct bus *b, const redisAsyncContext *ac)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+
+    if (ac == NULL || ac->c.fd < 0 ||
+        getsockopt(ac->c.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
+        return false;
+    snprintf(b->err, sizeof b->err, "%s", strerror(err));
+    return true;
+}
+
+/* Every ping_ms: drop a connection whose socket failed; while connecting,
+ * enforce the handshake deadline; while up, check that the last ping came back
+ * within ping_timeout_ms, else publish the next one to our own channel. */
+static void on_watchdog(uv_timer_t *t)
+{
+    struct bus *b = t->data;
+    uint64_t now = uv_now(b->loop);
+    char ch_ping[32];
+    const char *argv[3] = {"PUBLISH", b->node_ch, ch_ping};
+    size_t lens[3] = {7, strlen(b->node_ch), 0};
+
+    if (b->last_tick != 0 &&
+        now - b->last_tick > 2 * (uint64_t)b->cfg.ping_ms) {
+        /* The loop stalled (process stopped, a long callback): replies may
+         * sit unread in the sockets. Restart the clocks, do not judge. */
+        b->ping_at = now;
+        b->connect_at = now;
+    }
+    b->last_tick = now;
+    if (b->state != ST_DOWN &&
+        (conn_broken(b, b->cmd) || conn_broken(b, b->sub))) {
+        bus_drop(b, b->err);
+        return;
+    }
+    if (b->state == ST_CONNECTING &&
+        now - b->connect_at >= (uint64_t)b->cfg.ping_timeout_ms) {
+        bus_drop(b, "no handshake within the ping timeout");
+        return;
+    }
+    if (b->state != ST_UP)
+        return;
+    if (b->ping_seen != b->ping_sent) {
+        if (now - b->ping_at >= (uint64_t)b->cfg.ping_timeout_ms)
+            bus_drop(b, "watchdog: no ping back within the timeout");
+        return;
+    }
+    b->ping_sent++;
+    b->ping_at = now;
+    lens[2] = (size_t)snprintf(ch_ping, sizeof ch_ping, "ping %llu",
+                               (unsigned long long)b->ping_sent);
+    redisAsyncCommandArgv(b->cmd, bus_on_ignore, (void *)"watchdog PUBLISH", 3,
+                          argv, lens);
+}
+
+static void on_heartbeat(uv_timer_t *t)
+{
+    struct bus *b = t->data;
+
+    if (b->state == ST_UP)
+        send_heartbeat(b);
+}
+
+static void on_reap_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    const redisReply *r = reply;
+
+    (void)ac;
+    (void)privdata;
+    if (r == NULL)
+        return;
+    if (r->type == REDIS_REPLY_ERROR)
+        bus_log_reply_error("reaper", r);
+    else if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+        log_info("bus: reaped %lld member(s) of dead nodes", r->integer);
+}
+
+static void on_reaper(uv_timer_t *t)
+{
+    struct bus *b = t->data;
+    char ttl[24];
+    const char *argv[4] = {"EVALSHA", b->sha[SC_REAP], "0", ttl};
+    size_t lens[4] = {7, 40, 1, 0};
+
+    if (b->state != ST_UP)
+        return;
+    lens[3] = (size_t)LONGSTR(ttl, b->cfg.room_ttl_ms);
+    redisAsyncCommandArgv(b->cmd, on_reap_reply, NULL, 4, argv, lens);
+}
+
+/* ---- create and free ------------------------------------------------- */
+
+/* The values main.c's config table cannot check alone. */
+static void config_assert(const struct bus_config *c)
+{
+    (void)c; /* without asserts (NDEBUG) */
+    assert(c->node_ttl_ms >= 100 && c->heartbeat_ms >= 10 &&
+           c->heartbeat_ms < c->node_ttl_ms);
+    assert(c->reaper_ms >= 10 && c->ping_ms >= 10 && c->ping_timeout_ms >= 10);
+    assert(c->backoff_min_ms >= 1 && c->backoff_max_ms >= c->backoff_min_ms);
+    assert(c->max_peers >= 1 && c->room_ttl_ms >= 1 && c->chat_max >= 1 &&
+           c->history_max_bytes >= 0);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct bus *b = h->data;
+
+    if (--b->closing == 0) {
+        free(b->url_copy);
+        bus_subs_clear(&b->subs);
+        free(b->scratch);
+        free(b);
+    }
+}
+
+struct bus *bus_create(uv_loop_t *loop, const struct bus_config *cfg,
+                       const struct bus_callbacks *cb, void *user)
+{
+    uv_timer_t *timers[4];
+    struct bus *b;
+    uint32_t suffix;
+
+    config_assert(cfg);
+    if (cfg->node_id == NULL ||
+        !bus_id_ok(cfg->node_id, BUS_NODE_ID_MAX, true)) {
+        log_error("bus: HUDDLE_NODE_ID must be 1..64 of [A-Za-z0-9_.-]");
+        return NULL;
+    }
+    b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    if (bus_url_parse(cfg->url, &b->url) < 0) {
+        log_error("bus: HUDDLE_REDIS_URL is not "
+                  "redis://[:password@]host:port[/db]");
+        free(b);
+        return NULL;
+    }
+    b->loop = loop;
+    b->cfg = *cfg;
+    b->cb = *cb;
+    b->user = user;
+    b->url_copy = strdup(cfg->url);
+    if (bus_subs_init(&b->subs) < 0 || b->url_copy == NULL ||
+        getrandom(&suffix, sizeof suffix, 0) != sizeof suffix ||
+        getrandom(&b->rng, sizeof b->rng, 0) != sizeof b->rng) {
+        bus_subs_clear(&b->subs);
+        free(b->url_copy);
+        free(b);
+        return NULL;
+    }
+    b->rng |= 1;
+    b->cfg.url = b->url_copy;
+    b->cfg.node_id = NULL; /* b->id holds it */
+    snprintf(b->id, sizeof b->id, "%s.%08x", cfg->node_id, suffix);
+    snprintf(b->node_ch, sizeof b->node_ch, BUS_NODE_CH "%s", b->id);
+    for (int i = 0; i < SC_N; i++)
+        b->loads[i] = (struct bus_load){b, i};
+    timers[0] = &b->t_reconnect;
+    timers[1] = &b->t_watchdog;
+    timers[2] = &b->t_heartbeat;
+    timers[3] = &b->t_reaper;
+    for (int i = 0; i < 4; i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = b;
+    }
+    uv_timer_start(&b->t_watchdog, on_watchdog, (uint64_t)cfg->ping_ms,
+                   (uint64_t)cfg->ping_ms);
+    uv_timer_start(&b->t_heartbeat, on_heartbeat, (uint64_t)cfg->heartbeat_ms,
+                   (uint64_t)cfg->heartbeat_ms);
+    uv_timer_start(&b->t_reaper, on_reaper, (uint64_t)cfg->reaper_ms,
+                   (uint64_t)cfg->reaper_ms);
+    bus_connect(b);
+    return b;
+}
+
+void bus_free(struct bus *b)
+{
+    uv_timer_t *timers[4];
+
+    if (b == NULL)
+        return;
+    b->freeing = true;
+    free_conn(b->cmd);
+    free_conn(b->sub);
+    b->cmd = b->sub = NULL;
+    /* No callbacks: freeing. The entries go with the last timer. */
+    bus_reqs_fail(bus_subs_reset(&b->subs));
+    timers[0] = &b->t_reconnect;
+    timers[1] = &b->t_watchdog;
+    timers[2] = &b->t_heartbeat;
+    timers[3] = &b->t_reaper;
+    b->closing = 4;
+    for (int i = 0; i < 4; i++)
+        uv_close((uv_handle_t *)timers[i], on_timer_closed);
+}

@@ -1,0 +1,113 @@
+#include "bus_wire.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int bus_url_parse(const char *s, struct bus_url *out)
+{
+    static const char scheme[] = "redis://";
+    const char *p, *at, *slash, *end;
+    struct hostport hp;
+
+    memset(out, 0, sizeof *out);
+    if (s == NULL || strncmp(s, scheme, sizeof scheme - 1) != 0)
+        return -1;
+    for (p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+            return -1;
+    end = p;
+    p = s + sizeof scheme - 1;
+    at = strchr(p, '@');
+    if (at != NULL) {
+        size_t n = (size_t)(at - p) - 1;
+        if (*p != ':' || n == 0 || n > BUS_PASSWORD_MAX ||
+            memchr(p + 1, '/', n) != NULL || strchr(at + 1, '@') != NULL)
+            return -1;
+        memcpy(out->password, p + 1, n);
+        out->password[n] = '\0';
+        out->has_password = true;
+        p = at + 1;
+    }
+    slash = strchr(p, '/');
+    if (slash == NULL)
+        slash = end;
+    else if (hostport_uint(slash + 1, (size_t)(end - slash - 1), 65535, true,
+                           &out->db) < 0)
+        goto bad;
+    if (hostport_parse(p, (size_t)(slash - p), 0, &hp) < 0)
+        goto bad;
+    memcpy(out->host, hp.host, sizeof out->host);
+    out->port = hp.port;
+    return 0;
+bad:
+    memset(out, 0, sizeof *out);
+    return -1;
+}
+
+bool bus_id_ok(const char *s, size_t max, bool dot)
+{
+    size_t n = 0;
+
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              (dot && c == '.')))
+            return false;
+    }
+    return n > 0 && n <= max;
+}
+
+bool bus_room_ok(const char *room)
+{
+    return room != NULL && roomid_valid(room, strlen(room));
+}
+
+size_t bus_envelope_size(const char *id, size_t len)
+{
+    return len + strlen(id) + BUS_ENV_EXTRA;
+}
+
+size_t bus_envelope_write(char *buf, const char *id, const char *json,
+                          size_t len)
+{
+    size_t n = (size_t)sprintf(buf, "{\"origin\":\"%s\",\"msg\":", id);
+
+    memcpy(buf + n, json, len);
+    n += len;
+    buf[n++] = '}';
+    return n;
+}
+
+int bus_envelope_parse(const char *p, size_t n, char origin[BUS_ID_MAX + 1],
+                       const char **json, size_t *len)
+{
+    static const char head[] = "{\"origin\":\"", mid[] = "\",\"msg\":";
+    size_t i = sizeof head - 1, o = 0;
+
+    if (n < sizeof head + sizeof mid || memcmp(p, head, i) != 0)
+        return -1;
+    while (i < n && p[i] != '"' && o < BUS_ID_MAX)
+        origin[o++] = p[i++];
+    origin[o] = '\0';
+    if (!(o == 0 || bus_id_ok(origin, BUS_ID_MAX, true)) ||
+        n - i < sizeof mid || memcmp(p + i, mid, sizeof mid - 1) != 0)
+        return -1;
+    i += sizeof mid - 1;
+    if (p[n - 1] != '}' || n - 1 <= i)
+        return -1;
+    *json = p + i;
+    *len = n - 1 - i;
+    return 0;
+}
+
+int bus_channel_room(const char *ch, size_t n, char room[ROOMID_MAX + 1])
+{
+    size_t rl = sizeof BUS_ROOM_CH - 1;
+
+    if (n <= rl || n - rl > ROOMID_MAX || memcmp(ch, BUS_ROOM_CH, rl) != 0)
+        return -1;
+    memcpy(room, ch + rl, n - rl);
+    room[n - rl] = '\0';
+    return 0;
+}

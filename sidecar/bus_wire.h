@@ -1,0 +1,73 @@
+/* bus_wire: what the Redis bus writes and reads that needs no socket:
+ * HUDDLE_REDIS_URL, node and peer ids, channel names, and the envelope
+ * around every published message. Pure: no hiredis, no libuv, no I/O, so
+ * unit tests and tests/fuzz/fuzz_bus_url.c link it alone. The Lua
+ * scripts' answers are read by bus_reply.c; the layout is in
+ * docs/cluster.md. */
+#ifndef HUDDLE_BUS_WIRE_H
+#define HUDDLE_BUS_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hostport.h"
+#include "roomid.h"
+
+#define BUS_NODE_ID_MAX 64 /* bytes of the configured node id prefix */
+#define BUS_ID_MAX 80      /* node id with its ".<8 hex>" suffix */
+#define BUS_TOKEN_MAX 128  /* peer ids and resume tokens */
+#define BUS_HOST_MAX HOSTPORT_HOST_MAX /* bytes of the host in the URL */
+#define BUS_PASSWORD_MAX 255
+#define BUS_MSG_MAX (1 << 20) /* a published message */
+#define BUS_ENV_EXTRA 32      /* envelope bytes around id and message */
+#define BUS_ROOM_CH "huddle:ch:room:"
+#define BUS_NODE_CH "huddle:ch:node:"
+
+/* HUDDLE_REDIS_URL, parsed: redis://[:password@]host:port[/db] */
+struct bus_url {
+    char host[BUS_HOST_MAX + 1]; /* name, IPv4, or IPv6 without brackets */
+    int port;                    /* 1..65535 */
+    char password[BUS_PASSWORD_MAX + 1];
+    bool has_password;
+    int db; /* 0 when absent */
+};
+
+/* Parses s strictly. Returns 0 and fills *out, or -1 when s is not of the
+ * form above: other scheme, user name before the colon, empty password,
+ * host:port not by common/hostport.h's rules, db not a decimal in
+ * 0..65535, trailing bytes, control characters or spaces anywhere. The
+ * password is taken verbatim (no percent decoding) and may not contain '@'
+ * or '/'. */
+int bus_url_parse(const char *s, struct bus_url *out);
+
+/* Returns true when s is 1..max of [A-Za-z0-9_-], and '.' too when dot is
+ * true (node ids); peer ids and tokens have no dot. */
+bool bus_id_ok(const char *s, size_t max, bool dot);
+
+/* Returns true when room is a valid room id (common/roomid.h); NULL is
+ * not. */
+bool bus_room_ok(const char *room);
+
+/* Returns the bytes bus_envelope_write needs for a message of len bytes
+ * from node id. */
+size_t bus_envelope_size(const char *id, size_t len);
+
+/* Writes {"origin":"<id>","msg":<json>} to buf, which has at least
+ * bus_envelope_size(id, len) bytes. Returns its length (not
+ * NUL-terminated). */
+size_t bus_envelope_write(char *buf, const char *id, const char *json,
+                          size_t len);
+
+/* Finds origin and message in the n bytes of an envelope at p. Returns 0,
+ * or -1 when they are not exactly what bus_envelope_write writes (origin
+ * "" is the reaper's). origin gets the NUL-terminated node id; *json points
+ * into p. */
+int bus_envelope_parse(const char *p, size_t n, char origin[BUS_ID_MAX + 1],
+                       const char **json, size_t *len);
+
+/* Copies the room of the n bytes of a room channel name ("huddle:ch:room:"
+ * then the room) to room. Returns 0, or -1 for another channel or a room
+ * over ROOMID_MAX bytes (its characters are not checked). */
+int bus_channel_room(const char *ch, size_t n, char room[ROOMID_MAX + 1]);
+
+#endif

@@ -1,0 +1,138 @@
+/* The bus without a server: reading the Lua scripts' answers
+ * (sidecar/bus_reply.h), fed as RESP through hiredis' own reader, and what
+ * bus_create refuses. */
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus_fixture.h"
+#include "bus_reply.h"
+#include "check.h"
+
+/* Returns the reply tree of the RESP text s; free with freeReplyObject. */
+static redisReply *resp(const char *s)
+{
+    redisReader *rd = redisReaderCreate();
+    void *r = NULL;
+
+    if (rd == NULL)
+        return NULL;
+    if (redisReaderFeed(rd, s, strlen(s)) != REDIS_OK ||
+        redisReaderGetReply(rd, &r) != REDIS_OK)
+        r = NULL;
+    redisReaderFree(rd);
+    return r;
+}
+
+TEST(join_answer_gives_members_and_chat_oldest_first)
+{
+    redisReply *r = resp("*3\r\n$2\r\nok\r\n"
+                         "*3\r\n$2\r\np1\r\n$5\r\nn1.ab\r\n$2\r\n{}\r\n"
+                         "*2\r\n$3\r\nnew\r\n$3\r\nold\r\n");
+    struct bus_room out;
+    void *mem;
+
+    CHECK(r != NULL);
+    if (r == NULL)
+        return;
+    bus_reply_room(r, &out, &mem);
+    CHECK(out.status == BUS_OK);
+    CHECK(out.n_members == 1 && out.n_chat == 2);
+    CHECK_STR(out.members[0].peer, "p1");
+    CHECK_STR(out.members[0].node, "n1.ab");
+    CHECK(out.members[0].json_len == 2);
+    CHECK_STR(out.chat[0].s, "old");
+    CHECK_STR(out.chat[1].s, "new");
+    CHECK(out.peer == NULL);
+    free(mem);
+    freeReplyObject(r);
+}
+
+TEST(resume_answer_gives_the_seat_taken_back)
+{
+    redisReply *r = resp("*6\r\n$2\r\nok\r\n*0\r\n*0\r\n"
+                         "$2\r\np1\r\n$5\r\nn1.ab\r\n$2\r\n{}\r\n");
+    struct bus_room out;
+    void *mem;
+
+    CHECK(r != NULL);
+    if (r == NULL)
+        return;
+    bus_reply_room(r, &out, &mem);
+    CHECK(out.status == BUS_OK && out.n_members == 0 && out.n_chat == 0);
+    CHECK_STR(out.peer, "p1");
+    CHECK_STR(out.old_node, "n1.ab");
+    CHECK(out.peer_json_len == 2);
+    free(mem);
+    freeReplyObject(r);
+}
+
+TEST(short_answers_and_malformed_ones_read_as_they_should)
+{
+    static const struct {
+        const char *resp;
+        enum bus_status st;
+    } cases[] = {
+        {"*1\r\n$4\r\nfull\r\n", BUS_FULL},
+        {"*1\r\n$5\r\nmoved\r\n", BUS_MOVED},
+        {"*1\r\n$4\r\nnone\r\n", BUS_NONE},
+        {"*1\r\n$2\r\nok\r\n", BUS_ERR},              /* no arrays */
+        {"*3\r\n$2\r\nok\r\n*1\r\n$1\r\np\r\n*0\r\n", /* not triples */
+         BUS_ERR},
+        {"*3\r\n$2\r\nok\r\n*0\r\n*1\r\n:1\r\n", BUS_ERR}, /* chat type */
+        {"*1\r\n$3\r\nwho\r\n", BUS_ERR},
+        {":1\r\n", BUS_ERR},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        redisReply *r = resp(cases[i].resp);
+        struct bus_room out;
+        void *mem;
+        CHECK(r != NULL);
+        if (r == NULL)
+            continue;
+        bus_reply_room(r, &out, &mem);
+        if (out.status != cases[i].st) {
+            fprintf(stderr, "case %zu: status %d\n", i, (int)out.status);
+            check_failed = 1;
+        }
+        free(mem);
+        freeReplyObject(r);
+    }
+}
+
+TEST(done_answers_are_ok_none_or_error)
+{
+    redisReply *one = resp(":1\r\n"), *zero = resp(":0\r\n"),
+               *str = resp("$2\r\nok\r\n");
+
+    CHECK(one && zero && str);
+    if (one && zero && str) {
+        CHECK(bus_reply_done(one) == BUS_OK);
+        CHECK(bus_reply_done(zero) == BUS_NONE);
+        CHECK(bus_reply_done(str) == BUS_ERR);
+        CHECK(bus_reply_is(str, "ok") && !bus_reply_is(str, "o"));
+    }
+    freeReplyObject(one);
+    freeReplyObject(zero);
+    freeReplyObject(str);
+}
+
+TEST(bus_create_refuses_a_bad_url_or_node_id)
+{
+    uv_loop_t loop;
+    struct bus_config cfg;
+    struct bus_callbacks cb = {0};
+
+    uv_loop_init(&loop);
+    bus_test_config(&cfg);
+    cfg.url = "redis://127.0.0.1:1";
+    cfg.node_id = "bad id";
+    CHECK(bus_create(&loop, &cfg, &cb, NULL) == NULL);
+    cfg.node_id = NULL;
+    CHECK(bus_create(&loop, &cfg, &cb, NULL) == NULL);
+    cfg.node_id = "n1";
+    cfg.url = "redis://127.0.0.1";
+    CHECK(bus_create(&loop, &cfg, &cb, NULL) == NULL);
+    CHECK(uv_loop_close(&loop) == 0);
+}
