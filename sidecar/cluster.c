@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "hub_priv.h"
 #include "log.h"
 #include "metrics.h"
 #include "roomid.h"
-#include "ws.h"
 
 #define CROOM_BUCKETS 1024
 #define MOVED_TYPE "x-moved" /* between nodes only, never to a client */
@@ -306,7 +306,7 @@ static void drop_moved(struct cluster *cl, struct peer *p)
         struct hub_conn *old = p->conn;
         hub_replace_conn(cl->h, old, p);
     }
-    room_leave(cl->h->rooms, p, ws_now_ms());
+    room_leave(cl->h->rooms, p, clock_mono_ms());
 }
 
 /* ---- join ------------------------------------------------------------- */
@@ -367,7 +367,8 @@ static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me,
 {
     char *peers = peers_json(r, me->id);
     char *chat = chat_json(r);
-    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000, c->host);
+    char *ice =
+        ice_servers_json(h->ice, me->id, clock_wall_ms() / 1000, c->host);
 
     if (peers != NULL && chat != NULL && ice != NULL)
         hub_send_to(h, c,
@@ -407,7 +408,7 @@ static void seat(struct pend *p, const struct bus_room *r, bool resumed)
     struct cluster *cl = p->rq.cl;
     struct hub *h = cl->h;
     struct hub_conn *c = p->c;
-    int64_t now = ws_now_ms();
+    int64_t now = clock_mono_ms();
     struct room *room = room_find(h->rooms, p->room);
     struct peer *me = room && resumed ? room_peer_find(room, r->peer) : NULL;
     void *old;
@@ -477,11 +478,11 @@ static void join_done(void *arg, const struct bus_room *r)
     } else if (r->status == BUS_FULL) {
         p->c->pending = NULL;
         hub_answer_error(h, p->c, "room-full", "the room is full", "join",
-                         ws_now_ms());
+                         clock_mono_ms());
     } else {
         p->c->pending = NULL;
         hub_answer_error(h, p->c, "unavailable", "cluster unavailable", "join",
-                         ws_now_ms());
+                         clock_mono_ms());
     }
     pend_finish(p);
 }
@@ -499,14 +500,14 @@ static void resume_done(void *arg, const struct bus_room *r)
             return; /* still pending */
         p->c->pending = NULL;
         hub_answer_error(h, p->c, "unavailable", "cluster unavailable", "join",
-                         ws_now_ms());
+                         clock_mono_ms());
     } else if (r->status == BUS_OK) {
         p->c->pending = NULL;
         seat(p, r, true);
     } else {
         p->c->pending = NULL;
         hub_answer_error(h, p->c, "unavailable", "cluster unavailable", "join",
-                         ws_now_ms());
+                         clock_mono_ms());
     }
     pend_finish(p);
 }
@@ -1100,7 +1101,7 @@ static struct bus_seat *local_seats(struct cluster *cl, int64_t now, size_t *n)
 int cluster_drain(struct cluster *cl, void (*done)(void *arg), void *arg)
 {
     size_t n;
-    struct bus_seat *seats = local_seats(cl, ws_now_ms(), &n);
+    struct bus_seat *seats = local_seats(cl, clock_mono_ms(), &n);
     struct drain *d = calloc(1, sizeof *d);
     int rc = -1;
 

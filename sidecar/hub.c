@@ -3,17 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
-
-int64_t hub_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *limits_json(const struct config *c)
 {
@@ -171,7 +164,8 @@ static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me)
     struct room *r = me->room;
     const struct peer **others = calloc(r->npeers, sizeof *others);
     struct out_msg **chat = calloc(r->hist_len + 1, sizeof *chat);
-    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000, c->host);
+    char *ice =
+        ice_servers_json(h->ice, me->id, clock_wall_ms() / 1000, c->host);
     size_t n = 0;
 
     if (others == NULL || chat == NULL || ice == NULL)
@@ -342,7 +336,7 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
     if (!take(h, c, BUCKET_CHAT, NULL, "chat", now))
         return;
     struct out_msg *out =
-        msg_chat(me->id, me->name, m->text, hub_wall_ms(), m->to);
+        msg_chat(me->id, me->name, m->text, clock_wall_ms(), m->to);
     if (out == NULL)
         return;
     if (m->to != NULL && (t = target(h, c, m->to, "chat", out, now)) == NULL) {

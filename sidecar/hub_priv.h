@@ -33,7 +33,4 @@ void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
 void hub_replace_conn(struct hub *h, struct hub_conn *old,
                       const struct peer *p);
 
-/* Milliseconds since the epoch (chat ts, TURN expiry). */
-int64_t hub_wall_ms(void);
-
 #endif
