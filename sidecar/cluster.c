@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "clock.h"
-#include "hub_priv.h"
 #include "log.h"
 #include "metrics.h"
 #include "roomid.h"
@@ -256,7 +255,7 @@ static void remote_merge(struct cluster *cl, struct croom *cr,
                          const struct bus_room *r, const char *joiner)
 {
     const char *self = bus_node_id(cl->bus);
-    struct room *room = cr ? room_find(cl->h->rooms, cr->id) : NULL;
+    struct room *room = cr ? hub_room(cl->h, cr->id) : NULL;
     for (size_t i = 0; cr != NULL && i < r->n_members; i++) {
         if (strcmp(r->members[i].node, self) == 0)
             continue;
@@ -289,24 +288,12 @@ static void fanout_joined(struct hub *h, struct room *r, struct remote *m,
 {
     for (struct peer *p = r->peers; p != NULL; p = p->next)
         if (p->conn != NULL && !is_knower(m, p->id))
-            h->ops->send(p->conn, msg);
+            hub_send(h, p->conn, out_msg_ref(msg));
     if (m != NULL) {
         free(m->knowers);
         m->knowers = NULL;
         m->nknowers = 0;
     }
-}
-
-/* Drops a local seat whose Redis seat went to another node: silently,
- * closing its connection with `replaced` if it still has one. */
-static void drop_moved(struct cluster *cl, struct peer *p)
-{
-    log_info("moved room=%s peer=%s", p->room->id, p->id);
-    if (p->conn != NULL) {
-        struct hub_conn *old = p->conn;
-        hub_replace_conn(cl->h, old, p);
-    }
-    room_leave(cl->h->rooms, p, clock_mono_ms());
 }
 
 /* ---- join ------------------------------------------------------------- */
@@ -362,37 +349,6 @@ static char *chat_json(const struct bus_room *r)
     return sb_take(&b);
 }
 
-static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me,
-                         const struct bus_room *r)
-{
-    char *peers = peers_json(r, me->id);
-    char *chat = chat_json(r);
-    char *ice =
-        ice_servers_json(h->ice, me->id, clock_wall_ms() / 1000, c->host);
-
-    if (peers != NULL && chat != NULL && ice != NULL)
-        hub_send_to(h, c,
-                    msg_welcome_raw(me, me->room->id, me->token, peers, chat,
-                                    ice, h->limits_json));
-    free(peers);
-    free(chat);
-    free(ice);
-}
-
-/* The fields of a peer object from Redis onto the local seat. */
-static void apply_peer_json(struct peer *me, const char *json, size_t len)
-{
-    cJSON *j = cJSON_ParseWithLength(json, len);
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
-    if (cJSON_IsString(name))
-        room_peer_set_name(me, name->valuestring);
-    me->audio = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "audio"));
-    me->video = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "video"));
-    me->screen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "screen"));
-    me->hand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hand"));
-    cJSON_Delete(j);
-}
-
 static void announce_left(struct cluster *cl, const char *room, const char *id,
                           const char *reason)
 {
@@ -402,49 +358,49 @@ static void announce_left(struct cluster *cl, const char *room, const char *id,
     out_msg_unref(m);
 }
 
-/* Redis gave p's connection a seat: make it local and say welcome. */
+/* Redis gave p's connection a seat: the hub makes it local and says
+ * welcome; then the routing table learns the room and what came meanwhile
+ * is replayed. */
 static void seat(struct pend *p, const struct bus_room *r, bool resumed)
 {
     struct cluster *cl = p->rq.cl;
     struct hub *h = cl->h;
-    struct hub_conn *c = p->c;
     int64_t now = clock_mono_ms();
-    struct room *room = room_find(h->rooms, p->room);
-    struct peer *me = room && resumed ? room_peer_find(room, r->peer) : NULL;
-    void *old;
+    struct room *room = hub_room(h, p->room);
+    const char *id = resumed ? r->peer : p->id;
+    struct peer *me = room && resumed ? room_peer_find(room, id) : NULL;
 
     if (me != NULL && strcmp(me->token, p->resume) != 0)
-        drop_moved(cl, me); /* a stale seat here (an x-moved was lost) */
-    enum room_join_result res =
-        room_join(h->rooms, p->room, c, p->name, p->audio, p->video,
-                  resumed ? p->resume : NULL, now, &me, &old);
-
-    if (res == ROOM_FULL || res == ROOM_NOMEM) {
-        announce_left(cl, p->room, resumed ? r->peer : p->id, "left");
-        hub_answer_error(h, c, "unavailable", "no room here", "join", now);
+        hub_drop_seat(h, me, now); /* a stale seat here (x-moved lost) */
+    char *peers = peers_json(r, id);
+    char *chat = chat_json(r);
+    struct hub_seat s = {
+        .room = p->room,
+        .name = p->name,
+        .audio = p->audio,
+        .video = p->video,
+        .resume = resumed ? p->resume : NULL,
+        .id = id,
+        .token = p->token,
+        .resumed = resumed,
+        .peer_json = resumed ? r->peer_json : NULL,
+        .peer_json_len = resumed ? r->peer_json_len : 0,
+        .peers_json = peers,
+        .chat_json = chat,
+        .members = r->n_members,
+    };
+    me = hub_seat(h, p->c, &s, now);
+    free(peers);
+    free(chat);
+    if (me == NULL) {
+        announce_left(cl, p->room, id, "left");
         return;
     }
-    snprintf(me->id, sizeof me->id, "%s", resumed ? r->peer : p->id);
-    memcpy(me->token, p->token, sizeof me->token);
-    if (resumed)
-        apply_peer_json(me, r->peer_json, r->peer_json_len);
-    c->peer = me;
-    if (resumed)
-        metrics.resumes++;
-    else
-        metrics.joins++;
-    if (old != NULL)
-        hub_replace_conn(h, old, me);
     remote_del(croom_get(cl, p->room, false), me->id); /* it is here now */
     remote_merge(cl, croom_get(cl, p->room, false), r, me->id);
-    send_welcome(h, c, me, r);
     if (p->cr != NULL)
         replay_held(cl, p, r, me);
-    log_info("%s room=%s peer=%s peers=%zu", resumed ? "resume" : "join",
-             p->room, me->id, r->n_members);
-    if (!resumed) {
-        hub_fanout(h, me->room, msg_peer_joined(me), me);
-    } else if (strcmp(r->old_node, bus_node_id(cl->bus)) != 0) {
+    if (resumed && strcmp(r->old_node, bus_node_id(cl->bus)) != 0) {
         char buf[96];
         int n = snprintf(buf, sizeof buf,
                          "{\"type\":\"" MOVED_TYPE "\",\"id\":\"%s\"}", me->id);
@@ -598,7 +554,7 @@ static bool hk_send_remote(void *ctx, struct hub_conn *c, const char *to,
                          "that peer is on another server, unreachable now", ref,
                          now);
     else if (strcmp(ref, "chat") == 0)
-        cl->h->ops->send(c, m); /* the sender's copy of a private chat */
+        hub_send(cl->h, c, out_msg_ref(m)); /* the sender's copy */
     return true;
 }
 
@@ -646,7 +602,7 @@ static void expiry_drop(struct req *r)
 static void expiry_done(void *arg, enum bus_status st)
 {
     struct expiry *e = arg;
-    struct room *r = room_find(e->rq.cl->h->rooms, e->room);
+    struct room *r = hub_room(e->rq.cl->h, e->room);
     if (st != BUS_NONE && r != NULL) /* BUS_NONE: resumed elsewhere */
         hub_fanout(e->rq.cl->h, r, out_msg_ref(e->m), NULL);
     expiry_drop(&e->rq);
@@ -686,7 +642,7 @@ static void hk_tick(void *ctx, int64_t now)
         struct croom **pp = &cl->rooms[i];
         while (*pp != NULL) {
             struct croom *cr = *pp;
-            struct room *r = room_find(cl->h->rooms, cr->id);
+            struct room *r = hub_room(cl->h, cr->id);
             if ((r != NULL && r->npeers > 0) || cr->pending > 0) {
                 pp = &cr->next;
                 continue;
@@ -758,7 +714,7 @@ static void on_room_message(void *user, const char *room, const char *origin,
 {
     struct cluster *cl = user;
     struct croom *cr = croom_get(cl, room, false);
-    struct room *r = room_find(cl->h->rooms, room);
+    struct room *r = hub_room(cl->h, room);
     struct peer *me;
     struct out_msg *m;
     cJSON *j = NULL;
@@ -787,7 +743,7 @@ static void on_room_message(void *user, const char *room, const char *origin,
         remote_del(cr, about);
     if (k == RK_MOVED) {
         if (me != NULL)
-            drop_moved(cl, me);
+            hub_drop_seat(cl->h, me, clock_mono_ms());
     } else {
         for (struct pend *p = cr->joins; p != NULL; p = p->next)
             hold(p, m, k, about, origin);
@@ -853,7 +809,7 @@ static void replay_held(struct cluster *cl, struct pend *p,
             deliver = !in_history(r, h->m);
         }
         if (deliver && me->conn != NULL)
-            cl->h->ops->send(me->conn, h->m);
+            hub_send(cl->h, me->conn, out_msg_ref(h->m));
     }
     free(kn.ids);
 }
@@ -908,10 +864,10 @@ static void on_node_message(void *user, const char *origin, const char *json,
         log_warn("node message not understood (%zu bytes)", len);
         return;
     }
-    struct room *r = room_find(cl->h->rooms, room);
+    struct room *r = hub_room(cl->h, room);
     struct peer *t = r != NULL ? room_peer_find(r, to) : NULL;
     if (t != NULL && t->conn != NULL) /* in grace: dropped */
-        hub_send_to(cl->h, t->conn, out_msg_new(msg, msg_len));
+        hub_send(cl->h, t->conn, out_msg_new(msg, msg_len));
 }
 
 /* ---- reconnect: re-assert, then roster --------------------------------- */
@@ -921,7 +877,7 @@ static void roster_done(void *arg, const struct bus_room *r)
     struct resync *rs = arg;
     struct cluster *cl = rs->rq.cl;
     struct croom *cr = croom_get(cl, rs->room, false);
-    struct room *room = room_find(cl->h->rooms, rs->room);
+    struct room *room = hub_room(cl->h, rs->room);
     const char *self = bus_node_id(cl->bus);
 
     if (cr != NULL && cr->pending > 0)
@@ -943,7 +899,7 @@ static void roster_done(void *arg, const struct bus_room *r)
             free(peers);
             char *t = sb_take(&b);
             if (t != NULL)
-                hub_send_to(cl->h, p->conn, out_msg_new(t, strlen(t)));
+                hub_send(cl->h, p->conn, out_msg_new(t, strlen(t)));
             free(t);
         }
         log_info("resync room=%s members=%zu", rs->room, r->n_members);
@@ -971,11 +927,11 @@ static void reassert_done(void *arg, const struct bus_room *r)
     struct reassert *ra = arg;
     struct resync *rs = ra->rs;
     struct cluster *cl = ra->rq.cl;
-    struct room *room = room_find(cl->h->rooms, rs->room);
+    struct room *room = hub_room(cl->h, rs->room);
     struct peer *p = room != NULL ? room_peer_find(room, ra->id) : NULL;
 
     if (r->status == BUS_MOVED && p != NULL)
-        drop_moved(cl, p);
+        hub_drop_seat(cl->h, p, clock_mono_ms());
     req_unlink(&ra->rq);
     free(ra);
     rs->left--;
@@ -1018,7 +974,7 @@ static void on_up(void *user)
     }
     for (size_t i = 0; i < CROOM_BUCKETS; i++) {
         for (struct croom *cr = cl->rooms[i]; cr != NULL; cr = cr->next) {
-            struct room *room = room_find(cl->h->rooms, cr->id);
+            struct room *room = hub_room(cl->h, cr->id);
             struct resync *rs;
             if (room == NULL || room->npeers == 0 ||
                 (rs = calloc(1, sizeof *rs)) == NULL)
@@ -1077,7 +1033,7 @@ static struct bus_seat *local_seats(struct cluster *cl, int64_t now, size_t *n)
     *n = 0;
     for (size_t i = 0; i < CROOM_BUCKETS; i++) {
         for (struct croom *cr = cl->rooms[i]; cr != NULL; cr = cr->next) {
-            struct room *r = room_find(cl->h->rooms, cr->id);
+            struct room *r = hub_room(cl->h, cr->id);
             for (struct peer *p = r ? r->peers : NULL; p; p = p->next) {
                 if (*n == cap) {
                     cap = cap ? cap * 2 : 64;
@@ -1091,7 +1047,7 @@ static struct bus_seat *local_seats(struct cluster *cl, int64_t now, size_t *n)
                 seats[(*n)++] = (struct bus_seat){
                     r->id, p->id,
                     p->conn == NULL ? (long)(p->grace_until - now)
-                                    : cl->h->cfg->resume_grace_ms};
+                                    : hub_config(cl->h)->resume_grace_ms};
             }
         }
     }

@@ -823,6 +823,35 @@ char *msg_peer_json(const struct peer *p)
     return sb_take(&b);
 }
 
+void msg_peer_apply(struct peer *p, const char *json, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+    if (cJSON_IsString(name))
+        room_peer_set_name(p, name->valuestring);
+    p->audio = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "audio"));
+    p->video = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "video"));
+    p->screen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "screen"));
+    p->hand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hand"));
+    cJSON_Delete(j);
+}
+
+char *msg_limits_json(const struct config *c)
+{
+    struct sb b = {0};
+    sb_printf(&b, "{\"maxPeers\":%ld,\"maxMessageBytes\":%ld,", c->max_peers,
+              c->max_message_bytes);
+    sb_printf(&b, "\"maxSignalBytes\":%ld,\"maxChatChars\":%ld,",
+              c->max_signal_bytes, c->max_chat_chars);
+    sb_printf(&b, "\"maxNameBytes\":%d,\"chatBurst\":%ld,\"chatRate\":%ld,",
+              MSG_NAME_MAX, c->chat_burst, c->chat_rate);
+    sb_printf(&b, "\"signalBurst\":%ld,\"signalRate\":%ld,", c->signal_burst,
+              c->signal_rate);
+    sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld}",
+              c->ping_interval_ms, c->resume_grace_ms);
+    return sb_take(&b);
+}
+
 /* The start of a welcome, up to and including the opening of "peers". */
 static void put_welcome_head(struct sb *b, const struct peer *me,
                              const char *room, const char *resume)

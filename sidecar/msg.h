@@ -120,6 +120,11 @@ struct out_msg *msg_welcome(const struct peer *me, const char *room,
 /* The peer object of p as JSON text (malloc'd), or NULL. */
 char *msg_peer_json(const struct peer *p);
 
+/* Sets p's name, audio, video, screen and hand from the peer object in
+ * the len bytes at json (a member absent or not true: false; a name that
+ * is not a string: unchanged). */
+void msg_peer_apply(struct peer *p, const char *json, size_t len);
+
 /* welcome with peers and chat given as JSON texts: comma-separated peer
  * objects and chat messages (the cluster has them from Redis). */
 struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,

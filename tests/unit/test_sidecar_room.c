@@ -13,8 +13,8 @@ static struct peer *join(struct room_reg *reg, const char *room, int c,
 {
     struct peer *p;
     void *old;
-    enum room_join_result r =
-        room_join(reg, room, &conns[c], "n", true, false, resume, 0, &p, &old);
+    struct room_seat s = {.name = "n", .audio = true, .resume = resume};
+    enum room_join_result r = room_join(reg, room, &conns[c], &s, 0, &p, &old);
     CHECK(r == want);
     return p;
 }
@@ -87,8 +87,8 @@ TEST(resume_reports_the_old_connection_still_open)
     char tok[TOKEN_LEN + 1];
     void *old;
     strcpy(tok, a->token);
-    CHECK(room_join(reg, "r", &conns[1], "x", false, false, tok, 0, &p, &old) ==
-          ROOM_RESUMED);
+    struct room_seat s = {.name = "x", .resume = tok};
+    CHECK(room_join(reg, "r", &conns[1], &s, 0, &p, &old) == ROOM_RESUMED);
     CHECK(old == &conns[0]);
     room_reg_free(reg);
 }
