@@ -19,22 +19,6 @@ struct hub {
     bool answered_error; /* during one hub_on_text */
 };
 
-static char *limits_json(const struct config *c)
-{
-    struct sb b = {0};
-    sb_printf(&b, "{\"maxPeers\":%ld,\"maxMessageBytes\":%ld,", c->max_peers,
-              c->max_message_bytes);
-    sb_printf(&b, "\"maxSignalBytes\":%ld,\"maxChatChars\":%ld,",
-              c->max_signal_bytes, c->max_chat_chars);
-    sb_printf(&b, "\"maxNameBytes\":%d,\"chatBurst\":%ld,\"chatRate\":%ld,",
-              MSG_NAME_MAX, c->chat_burst, c->chat_rate);
-    sb_printf(&b, "\"signalBurst\":%ld,\"signalRate\":%ld,", c->signal_burst,
-              c->signal_rate);
-    sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld}",
-              c->ping_interval_ms, c->resume_grace_ms);
-    return sb_take(&b);
-}
-
 struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                     const struct ice *ice)
 {
@@ -50,7 +34,7 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                           cfg->chat_history_ttl_ms, cfg->resume_grace_ms,
                           cfg->history_max_bytes};
     h->rooms = room_reg_new(&rc);
-    h->limits_json = limits_json(cfg);
+    h->limits_json = msg_limits_json(cfg);
     if (h->rooms == NULL || h->limits_json == NULL) {
         hub_free(h);
         return NULL;

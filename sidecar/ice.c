@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg.h"
+#include "outmsg.h"
 
 /* Turns "a, b,c" into ["a","b","c"]; NULL for an empty list. */
 static int url_list(const char *list, char **out)

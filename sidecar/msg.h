@@ -11,6 +11,7 @@
 #include "outmsg.h"
 
 struct cJSON;
+struct config;
 struct peer;
 
 #define MSG_NAME_MAX 64
@@ -125,29 +126,15 @@ char *msg_peer_json(const struct peer *p);
  * is not a string: unchanged). */
 void msg_peer_apply(struct peer *p, const char *json, size_t len);
 
+/* The "limits" object of welcome from the configuration, as JSON text
+ * (malloc'd), or NULL. */
+char *msg_limits_json(const struct config *c);
+
 /* welcome with peers and chat given as JSON texts: comma-separated peer
  * objects and chat messages (the cluster has them from Redis). */
 struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,
                                 const char *resume, const char *peers_json,
                                 const char *chat_json, const char *ice_json,
                                 const char *limits_json);
-
-/* A growable string for building JSON. On allocation failure it sets oom
- * and ignores further appends. */
-struct sb {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool oom;
-};
-
-void sb_putn(struct sb *b, const char *s, size_t n);
-void sb_puts(struct sb *b, const char *s);
-/* Appends s as a JSON string, quotes included. */
-void sb_json_str(struct sb *b, const char *s);
-void sb_printf(struct sb *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Returns the text (malloc'd, caller frees) or NULL after an oom. */
-char *sb_take(struct sb *b);
 
 #endif

@@ -219,3 +219,23 @@ TEST(seat_totals_follow_joins_grace_resumes_and_leaves)
     CHECK(seats == 0 && grace == 0);
     room_reg_free(reg);
 }
+
+TEST(join_with_a_given_id_and_token_keeps_them)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct room_seat s = {.name = "n",
+                          .id = "AAAAAAAAAAAAAAAA",
+                          .token = "BBBBBBBBBBBBBBBBBBBBBB"};
+    struct peer *p, *q;
+    void *old;
+    REQUIRE(room_join(reg, "r", &conns[0], &s, 0, &p, &old) == ROOM_JOINED);
+    CHECK_STR(p->id, s.id);
+    CHECK_STR(p->token, s.token);
+    struct room_seat back = {.name = "n",
+                             .resume = "BBBBBBBBBBBBBBBBBBBBBB",
+                             .token = "CCCCCCCCCCCCCCCCCCCCCC"};
+    REQUIRE(room_join(reg, "r", &conns[1], &back, 0, &q, &old) == ROOM_RESUMED);
+    CHECK(q == p && old == &conns[0]);
+    CHECK_STR(q->token, back.token);
+    room_reg_free(reg);
+}
