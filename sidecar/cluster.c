@@ -110,13 +110,6 @@ static struct route_room *croom(struct cluster *cl, const char *id)
     return route_room(cl->rt, id, false);
 }
 
-/* Answers c unavailable for ref. */
-static void unavailable(struct cluster *cl, struct hub_conn *c,
-                        const char *message, const char *ref)
-{
-    hub_answer_error(cl->h, c, "unavailable", message, ref, clock_mono_ms());
-}
-
 /* Sends a peer-joined for m's peer to the local members of r but those
  * that had it in their welcome; then nobody is waiting for it any more. */
 static void fanout_joined(struct hub *h, struct room *r, struct route_peer *m,
@@ -282,14 +275,16 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
                  "waited: unavailable",
                  j->room);
         announce_left(cl, j->room, id, "left");
-        unavailable(cl, j->c, "the room is too busy, try again", "join");
+        hub_answer_unavailable(cl->h, j->c, "the room is too busy, try again",
+                               "join", clock_mono_ms());
     } else if (id != NULL) {
         seat(j, r, resumed);
     } else if (r->status == BUS_FULL) {
-        hub_answer_error(cl->h, j->c, "room-full", "the room is full", "join",
-                         clock_mono_ms());
+        hub_answer_error(cl->h, j->c, MSG_E_ROOM_FULL, "the room is full",
+                         "join", clock_mono_ms());
     } else {
-        unavailable(cl, j->c, "cluster unavailable", "join");
+        hub_answer_unavailable(cl->h, j->c, "cluster unavailable", "join",
+                               clock_mono_ms());
     }
 }
 
@@ -310,7 +305,8 @@ static void resume_done(void *arg, const struct bus_room *r)
         if (start_join(j) == 0)
             return; /* still pending */
         j->c->pending = NULL;
-        unavailable(j->rq.cl, j->c, "cluster unavailable", "join");
+        hub_answer_unavailable(j->rq.cl->h, j->c, "cluster unavailable", "join",
+                               clock_mono_ms());
     } else if (r->status != BUS_NONE) {
         answer(j, r, r->status == BUS_OK ? r->peer : NULL, true);
     }
@@ -335,7 +331,6 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
     struct route_room *cr = route_room(cl->rt, m->room, true);
     int rc = -1;
 
-    (void)now;
     if (j == NULL)
         goto fail;
     req_link(cl, &j->rq);
@@ -367,7 +362,8 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
 fail:
     if (j != NULL)
         join_free(j);
-    unavailable(cl, c, "cluster unavailable, try again", "join");
+    hub_answer_unavailable(cl->h, c, "cluster unavailable, try again", "join",
+                           now);
 }
 
 static void hk_cancel(void *ctx, struct hub_conn *c)
@@ -392,7 +388,6 @@ static bool hk_send_remote(void *ctx, struct hub_conn *c, const char *to,
     char *w;
     int rc = -1;
 
-    (void)now;
     if (rm == NULL)
         return false;
     w = msg_node_wrap(me->room->id, rm->id, out_msg_text(m), m->len, &len);
@@ -400,8 +395,9 @@ static bool hk_send_remote(void *ctx, struct hub_conn *c, const char *to,
         rc = bus_publish_node(cl->bus, rm->node, w, len);
     free(w);
     if (rc < 0)
-        unavailable(cl, c, "that peer is on another server, unreachable now",
-                    ref);
+        hub_answer_unavailable(
+            cl->h, c, "that peer is on another server, unreachable now", ref,
+            now);
     else if (strcmp(ref, "chat") == 0)
         hub_send(cl->h, c, out_msg_ref(m)); /* the sender's copy */
     return true;
@@ -415,10 +411,10 @@ static void hk_chat(void *ctx, struct hub_conn *c, struct out_msg *m,
     const char *s = out_msg_text(m);
     struct route_room *cr = croom(cl, room);
 
-    (void)now;
     if (bus_chat(cl->bus, room, s, m->len, s, m->len, NULL, NULL) < 0 &&
         cr != NULL && cr->remote != NULL)
-        unavailable(cl, c, "not delivered to peers on other servers", "chat");
+        hub_answer_unavailable(
+            cl->h, c, "not delivered to peers on other servers", "chat", now);
 }
 
 static void hk_state(void *ctx, struct peer *p, struct out_msg *m)

@@ -128,35 +128,43 @@ static void kick(struct hub *h, struct hub_conn *c, const char *reason,
     h->ops->close(c, 1008, reason);
 }
 
-static bool counts_toward_run(const char *code)
+/* The codes that answer a bad message: they count toward the close. */
+static const bool counts_toward_run[MSG_CODE_COUNT] = {
+    [MSG_E_BAD_JSON] = true,       [MSG_E_BAD_MESSAGE] = true,
+    [MSG_E_UNKNOWN_TYPE] = true,   [MSG_E_NOT_JOINED] = true,
+    [MSG_E_ALREADY_JOINED] = true, [MSG_E_INVALID_ROOM] = true,
+};
+
+/* Counts an error answer of code in the metrics. */
+static void count_error(enum msg_code code)
 {
-    static const char *const codes[] = {"bad-json",       "bad-message",
-                                        "unknown-type",   "not-joined",
-                                        "already-joined", "invalid-room"};
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        if (strcmp(codes[i], code) == 0)
-            return true;
-    return false;
+    metrics.errors[metrics_error_index(msg_code_name(code))]++;
 }
 
-void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
+void hub_answer_unavailable(struct hub *h, struct hub_conn *c,
+                            const char *message, const char *ref, int64_t now)
+{
+    hub_answer_error(h, c, MSG_E_UNAVAILABLE, message, ref, now);
+}
+
+void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
                       const char *message, const char *ref, int64_t now)
 {
     h->answered_error = true;
-    metrics.errors[metrics_error_index(code)]++;
+    count_error(code);
     hub_send(h, c, msg_error(code, message, ref));
     /* Bad messages count in a sliding window (HUDDLE_ERROR_RUN within
      * HUDDLE_ERROR_WINDOW_MS): a good message between them does not wipe
      * the slate, so one valid message every nine bad ones still closes. The
      * bucket holds error_run tokens; the error that finds it at its last
      * token is the error_run-th within the window. */
-    if (counts_toward_run(code)) {
+    if (counts_toward_run[code]) {
         c->limited_run = 0;
         if (!bucket_take_window(&c->errors, h->cfg->error_run,
                                 h->cfg->error_window_ms, now) ||
             c->errors.tokens < 1.0)
             kick(h, c, "too many errors", now);
-    } else if (strcmp(code, "rate-limited") == 0) {
+    } else if (code == MSG_E_RATE_LIMITED) {
         if (++c->limited_run >= h->cfg->rate_limit_run)
             kick(h, c, "rate limited", now);
     } else {
@@ -238,13 +246,14 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     bool resumed = res == ROOM_RESUMED || s->resumed;
 
     if (res == ROOM_FULL && s->id == NULL) {
-        hub_answer_error(h, c, "room-full", "the room is full", "join", now);
+        hub_answer_error(h, c, MSG_E_ROOM_FULL, "the room is full", "join",
+                         now);
         return NULL;
     }
     if (res == ROOM_FULL || res == ROOM_NOMEM) {
-        hub_answer_error(h, c, "unavailable",
-                         s->id == NULL ? "out of memory" : "no room here",
-                         "join", now);
+        hub_answer_unavailable(h, c,
+                               s->id == NULL ? "out of memory" : "no room here",
+                               "join", now);
         return NULL;
     }
     if (s->peer_json != NULL)
@@ -312,7 +321,7 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
         break;
     }
     if (!ok)
-        hub_answer_error(h, c, "rate-limited", "slow down", ref, now);
+        hub_answer_error(h, c, MSG_E_RATE_LIMITED, "slow down", ref, now);
     return ok;
 }
 
@@ -347,8 +356,8 @@ static struct peer *target(struct hub *h, struct hub_conn *c, const char *to,
         h->cl->send_remote(h->cl->ctx, c, to, remote, ref, now))
         return NULL;
     if (t == NULL || t == c->peer) {
-        hub_answer_error(h, c, "no-such-peer", "no such peer in this room", ref,
-                         now);
+        hub_answer_error(h, c, MSG_E_NO_SUCH_PEER, "no such peer in this room",
+                         ref, now);
         return NULL;
     }
     return t;
@@ -369,10 +378,10 @@ static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
          * target (maybe only reading slower) is not closed for it. Not
          * the sender's fault either: this answer counts toward no close. */
         h->answered_error = true;
-        metrics.errors[metrics_error_index("rate-limited")]++;
-        hub_send(
-            h, c,
-            msg_error("rate-limited", "the peer is not keeping up", "signal"));
+        count_error(MSG_E_RATE_LIMITED);
+        hub_send(h, c,
+                 msg_error(MSG_E_RATE_LIMITED, "the peer is not keeping up",
+                           "signal"));
     } else if (t != NULL && t->conn != NULL) { /* in grace: dropped */
         h->ops->send(t->conn, out);
     }
@@ -478,11 +487,12 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
         const struct handler *hd = &handlers[m.type];
         const char *ref = msg_type_name(m.type);
         if (hd->need == JOINED && c->peer == NULL)
-            hub_answer_error(h, c, "not-joined", "join a room first", ref, now);
+            hub_answer_error(h, c, MSG_E_NOT_JOINED, "join a room first", ref,
+                             now);
         else if (hd->need == NOT_JOINED &&
                  (c->peer != NULL || c->pending != NULL))
-            hub_answer_error(h, c, "already-joined", "already in a room", ref,
-                             now);
+            hub_answer_error(h, c, MSG_E_ALREADY_JOINED, "already in a room",
+                             ref, now);
         else
             hd->fn(h, c, &m, now);
     }

@@ -62,7 +62,8 @@ struct hub;
 struct hub_cluster {
     void *ctx;
     /* join (with or without resume) is decided in Redis: the cluster
-     * answers welcome or an error later, from its callback. */
+     * finishes it later, from its callback, with hub_seat (or answers an
+     * error). */
     void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
                  int64_t now);
     /* c ends while its join is pending. */
@@ -152,8 +153,15 @@ void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
 
 /* Answers error code to c (ref: the type it answers); bad messages and
  * rate-limited answers in a row count toward a close. */
-void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
+void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
                       const char *message, const char *ref, int64_t now_ms);
+
+/* Answers unavailable to c: the server cannot do it now (out of memory,
+ * Redis down or too busy); the client may try again. Counts toward no
+ * close. */
+void hub_answer_unavailable(struct hub *h, struct hub_conn *c,
+                            const char *message, const char *ref,
+                            int64_t now_ms);
 
 /* Ends grace periods and drops expired rooms; call every ~100 ms. */
 void hub_tick(struct hub *h, int64_t now_ms);

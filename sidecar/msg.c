@@ -358,8 +358,26 @@ const char *msg_type_name(enum msg_type t)
     return specs[t].name;
 }
 
+static const char *const code_names[MSG_CODE_COUNT] = {
+    [MSG_E_BAD_JSON] = "bad-json",
+    [MSG_E_BAD_MESSAGE] = "bad-message",
+    [MSG_E_UNKNOWN_TYPE] = "unknown-type",
+    [MSG_E_NOT_JOINED] = "not-joined",
+    [MSG_E_ALREADY_JOINED] = "already-joined",
+    [MSG_E_INVALID_ROOM] = "invalid-room",
+    [MSG_E_ROOM_FULL] = "room-full",
+    [MSG_E_NO_SUCH_PEER] = "no-such-peer",
+    [MSG_E_RATE_LIMITED] = "rate-limited",
+    [MSG_E_UNAVAILABLE] = "unavailable",
+};
+
+const char *msg_code_name(enum msg_code code)
+{
+    return code_names[code];
+}
+
 /* Fills err; the message is "what why" (what may be NULL). */
-static int fail(struct msg_err *err, const char *code, const char *ref,
+static int fail(struct msg_err *err, enum msg_code code, const char *ref,
                 const char *what, const char *why)
 {
     err->code = code;
@@ -372,7 +390,7 @@ static int fail(struct msg_err *err, const char *code, const char *ref,
 static int bad(struct msg_in *m, struct msg_err *err, const char *what,
                const char *why)
 {
-    return fail(err, "bad-message", specs[m->type].name, what, why);
+    return fail(err, MSG_E_BAD_MESSAGE, specs[m->type].name, what, why);
 }
 
 static int check_join(struct msg_in *m, const struct msg_limits *lim,
@@ -382,7 +400,7 @@ static int check_join(struct msg_in *m, const struct msg_limits *lim,
     if (!msg_name_valid(m->name))
         return bad(m, err, "name", MSG_NAME_RULE);
     if (!roomid_valid(m->room, strlen(m->room)))
-        return fail(err, "invalid-room", "join", NULL, "invalid room id");
+        return fail(err, MSG_E_INVALID_ROOM, "join", NULL, "invalid room id");
     return 0;
 }
 
@@ -391,7 +409,7 @@ static int check_signal(struct msg_in *m, const struct msg_limits *lim,
 {
     m->data = cJSON_PrintUnformatted(m->data_item);
     if (m->data == NULL)
-        return fail(err, "bad-message", "signal", "data", "is too large");
+        return fail(err, MSG_E_BAD_MESSAGE, "signal", "data", "is too large");
     if (strlen(m->data) > lim->max_signal_bytes)
         return bad(m, err, "data", "is over the size limit");
     return 0;
@@ -434,7 +452,7 @@ static int check_ping(struct msg_in *m, const struct msg_limits *lim,
     if (n > MSG_PING_T_MAX)
         return bad(m, err, "t", "is over 64 bytes");
     if ((m->t = malloc(n + 1)) == NULL)
-        return fail(err, "unavailable", "ping", NULL, "out of memory");
+        return fail(err, MSG_E_UNAVAILABLE, "ping", NULL, "out of memory");
     memcpy(m->t, v, n);
     m->t[n] = '\0';
     return 0;
@@ -519,7 +537,7 @@ static int parse_tree(const char *buf, size_t len, struct msg_in *m,
         m->has_nul = true;
         copy = malloc(len);
         if (copy == NULL)
-            return fail(err, "unavailable", NULL, NULL, "out of memory");
+            return fail(err, MSG_E_UNAVAILABLE, NULL, NULL, "out of memory");
         memcpy(copy, buf, len);
         escaped_nul(copy, len, true);
         buf = copy;
@@ -527,12 +545,13 @@ static int parse_tree(const char *buf, size_t len, struct msg_in *m,
     m->root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     int r = 0;
     if (m->root == NULL) {
-        r = fail(err, "bad-json", NULL, NULL, "not valid JSON");
+        r = fail(err, MSG_E_BAD_JSON, NULL, NULL, "not valid JSON");
     } else {
         while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
             end++;
         if (end != buf + len)
-            r = fail(err, "bad-json", NULL, NULL, "text after the JSON value");
+            r = fail(err, MSG_E_BAD_JSON, NULL, NULL,
+                     "text after the JSON value");
     }
     free(copy);
     return r;
@@ -545,22 +564,23 @@ int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
     m->audio = m->video = m->screen = m->hand = -1;
     if (memchr(buf, 0, len) != NULL ||
         !msg_utf8_valid((const unsigned char *)buf, len))
-        return fail(err, "bad-json", NULL, NULL, "not valid JSON text");
+        return fail(err, MSG_E_BAD_JSON, NULL, NULL, "not valid JSON text");
     if (!msg_json_controls_ok(buf, len))
-        return fail(err, "bad-json", NULL, NULL,
+        return fail(err, MSG_E_BAD_JSON, NULL, NULL,
                     "control characters must be escaped");
     m->src = buf;
     m->src_len = len;
     if (parse_tree(buf, len, m, err) < 0)
         return -1;
     if (!cJSON_IsObject(m->root))
-        return fail(err, "bad-message", NULL, NULL,
+        return fail(err, MSG_E_BAD_MESSAGE, NULL, NULL,
                     "a message must be a JSON object");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->root, "type");
     if (!cJSON_IsString(t))
-        return fail(err, "bad-message", NULL, NULL, "type must be a string");
+        return fail(err, MSG_E_BAD_MESSAGE, NULL, NULL,
+                    "type must be a string");
     if (find_type(t->valuestring, &m->type) < 0) {
-        fail(err, "unknown-type", NULL, NULL, "unknown message type");
+        fail(err, MSG_E_UNKNOWN_TYPE, NULL, NULL, "unknown message type");
         ref_unknown(err, t->valuestring);
         return -1;
     }
@@ -596,12 +616,12 @@ static void put_peer(struct sb *b, const struct peer *p)
               p->screen ? "true" : "false", p->hand ? "true" : "false");
 }
 
-struct out_msg *msg_error(const char *code, const char *message,
+struct out_msg *msg_error(enum msg_code code, const char *message,
                           const char *ref)
 {
     struct sb b = {0};
     sb_puts(&b, "{\"type\":\"error\",\"code\":");
-    sb_json_str(&b, code);
+    sb_json_str(&b, msg_code_name(code));
     sb_puts(&b, ",\"message\":");
     sb_json_str(&b, message);
     if (ref != NULL) {

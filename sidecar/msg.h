@@ -52,11 +52,30 @@ struct msg_limits {
     size_t max_chat_chars;
 };
 
-/* Why a message was refused: an error code of section 3 (static), the
+/* The error codes of docs/protocol.md section 3; msg_code_name gives
+ * each one's name on the wire. */
+enum msg_code {
+    MSG_E_BAD_JSON,
+    MSG_E_BAD_MESSAGE,
+    MSG_E_UNKNOWN_TYPE,
+    MSG_E_NOT_JOINED,
+    MSG_E_ALREADY_JOINED,
+    MSG_E_INVALID_ROOM,
+    MSG_E_ROOM_FULL,
+    MSG_E_NO_SUCH_PEER,
+    MSG_E_RATE_LIMITED,
+    MSG_E_UNAVAILABLE,
+    MSG_CODE_COUNT
+};
+
+/* The wire name of an error code ("bad-json", ...). */
+const char *msg_code_name(enum msg_code code);
+
+/* Why a message was refused: an error code of section 3, the
  * type that caused it (NULL when there was no string type; an unknown
  * type is echoed, cut to 64 bytes) and a human message. */
 struct msg_err {
-    const char *code;
+    enum msg_code code;
     const char *ref; /* static, or ref_buf for an unknown type */
     char message[112];
     char ref_buf[68];
@@ -99,7 +118,7 @@ int msg_member_raw(const char *s, size_t len, const char *key, const char **val,
 
 /* Server messages. Each returns a new out_msg (one reference, caller
  * owns) or NULL when out of memory. */
-struct out_msg *msg_error(const char *code, const char *message,
+struct out_msg *msg_error(enum msg_code code, const char *message,
                           const char *ref);
 struct out_msg *msg_pong(const char *t_json);
 struct out_msg *msg_peer_joined(const struct peer *p);
