@@ -8,13 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg_text.h"
 #include "outmsg.h"
 
 struct cJSON;
 struct config;
 struct peer;
 
-#define MSG_NAME_MAX 64
 #define MSG_PING_T_MAX 64 /* bytes of ping.t as the client wrote it */
 
 enum msg_type {
@@ -93,28 +93,6 @@ void msg_in_clear(struct msg_in *m);
 
 /* The name of a message type ("join", ...). */
 const char *msg_type_name(enum msg_type t);
-
-/* Returns true when the len bytes at s are well-formed UTF-8 (no
- * overlongs, no surrogates, nothing above U+10FFFF). */
-bool msg_utf8_valid(const unsigned char *s, size_t len);
-
-/* Returns true when s is an acceptable name: 1..64 UTF-8 bytes, no
- * control characters (C0, DEL, C1), no bidi embeddings, overrides or
- * isolates (U+202A..U+202E, U+2066..U+2069), and at least one visible
- * character (not only spaces, zero-width or format characters). */
-bool msg_name_valid(const char *s);
-
-/* Returns true when the len bytes at s hold no raw control character
- * inside a JSON string (RFC 8259 wants them escaped) and none outside one
- * but JSON's whitespace (tab, LF, CR). */
-bool msg_json_controls_ok(const char *s, size_t len);
-
-/* Finds the value of member key in the JSON object text s (already known
- * to parse) exactly as written: sets *val and *n and returns 0, or -1 when
- * the object has no such member. The first of duplicates counts, as with
- * cJSON's getters. */
-int msg_member_raw(const char *s, size_t len, const char *key, const char **val,
-                   size_t *n);
 
 /* Server messages. Each returns a new out_msg (one reference, caller
  * owns) or NULL when out of memory. */
