@@ -1,35 +1,23 @@
-#include "hub_priv.h"
+#include "hub.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
-int64_t hub_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *limits_json(const struct config *c)
-{
-    struct sb b = {0};
-    sb_printf(&b, "{\"maxPeers\":%ld,\"maxMessageBytes\":%ld,", c->max_peers,
-              c->max_message_bytes);
-    sb_printf(&b, "\"maxSignalBytes\":%ld,\"maxChatChars\":%ld,",
-              c->max_signal_bytes, c->max_chat_chars);
-    sb_printf(&b, "\"maxNameBytes\":%d,\"chatBurst\":%ld,\"chatRate\":%ld,",
-              MSG_NAME_MAX, c->chat_burst, c->chat_rate);
-    sb_printf(&b, "\"signalBurst\":%ld,\"signalRate\":%ld,", c->signal_burst,
-              c->signal_rate);
-    sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld}",
-              c->ping_interval_ms, c->resume_grace_ms);
-    return sb_take(&b);
-}
+struct hub {
+    const struct config *cfg;
+    const struct hub_ops *ops;
+    const struct ice *ice;
+    const struct hub_cluster *cl; /* NULL: standalone */
+    struct room_reg *rooms;
+    struct msg_limits lim;
+    char *limits_json;
+    bool answered_error; /* during one hub_on_text */
+};
 
 struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                     const struct ice *ice)
@@ -46,7 +34,7 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                           cfg->chat_history_ttl_ms, cfg->resume_grace_ms,
                           cfg->history_max_bytes};
     h->rooms = room_reg_new(&rc);
-    h->limits_json = limits_json(cfg);
+    h->limits_json = msg_limits_json(cfg);
     if (h->rooms == NULL || h->limits_json == NULL) {
         hub_free(h);
         return NULL;
@@ -66,6 +54,16 @@ void hub_free(struct hub *h)
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl)
 {
     h->cl = cl;
+}
+
+struct room *hub_room(struct hub *h, const char *id)
+{
+    return room_find(h->rooms, id);
+}
+
+const struct config *hub_config(const struct hub *h)
+{
+    return h->cfg;
 }
 
 size_t hub_room_count(const struct hub *h)
@@ -98,7 +96,7 @@ void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
     out_msg_unref(m);
 }
 
-void hub_send_to(struct hub *h, struct hub_conn *c, struct out_msg *m)
+void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
 {
     if (m == NULL)
         return;
@@ -130,35 +128,43 @@ static void kick(struct hub *h, struct hub_conn *c, const char *reason,
     h->ops->close(c, 1008, reason);
 }
 
-static bool counts_toward_run(const char *code)
+/* The codes that answer a bad message: they count toward the close. */
+static const bool counts_toward_run[MSG_CODE_COUNT] = {
+    [MSG_E_BAD_JSON] = true,       [MSG_E_BAD_MESSAGE] = true,
+    [MSG_E_UNKNOWN_TYPE] = true,   [MSG_E_NOT_JOINED] = true,
+    [MSG_E_ALREADY_JOINED] = true, [MSG_E_INVALID_ROOM] = true,
+};
+
+/* Counts an error answer of code in the metrics. */
+static void count_error(enum msg_code code)
 {
-    static const char *const codes[] = {"bad-json",       "bad-message",
-                                        "unknown-type",   "not-joined",
-                                        "already-joined", "invalid-room"};
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        if (strcmp(codes[i], code) == 0)
-            return true;
-    return false;
+    metrics.errors[metrics_error_index(msg_code_name(code))]++;
 }
 
-void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
+void hub_answer_unavailable(struct hub *h, struct hub_conn *c,
+                            const char *message, const char *ref, int64_t now)
+{
+    hub_answer_error(h, c, MSG_E_UNAVAILABLE, message, ref, now);
+}
+
+void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
                       const char *message, const char *ref, int64_t now)
 {
     h->answered_error = true;
-    metrics.errors[metrics_error_index(code)]++;
-    hub_send_to(h, c, msg_error(code, message, ref));
+    count_error(code);
+    hub_send(h, c, msg_error(code, message, ref));
     /* Bad messages count in a sliding window (HUDDLE_ERROR_RUN within
      * HUDDLE_ERROR_WINDOW_MS): a good message between them does not wipe
      * the slate, so one valid message every nine bad ones still closes. The
      * bucket holds error_run tokens; the error that finds it at its last
      * token is the error_run-th within the window. */
-    if (counts_toward_run(code)) {
+    if (counts_toward_run[code]) {
         c->limited_run = 0;
         if (!bucket_take_window(&c->errors, h->cfg->error_run,
                                 h->cfg->error_window_ms, now) ||
             c->errors.tokens < 1.0)
             kick(h, c, "too many errors", now);
-    } else if (strcmp(code, "rate-limited") == 0) {
+    } else if (code == MSG_E_RATE_LIMITED) {
         if (++c->limited_run >= h->cfg->rate_limit_run)
             kick(h, c, "rate limited", now);
     } else {
@@ -166,35 +172,105 @@ void hub_answer_error(struct hub *h, struct hub_conn *c, const char *code,
     }
 }
 
-static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me)
+/* The welcome for me from the room as it is here (one reference, or
+ * NULL). */
+static struct out_msg *local_welcome(struct hub *h, const struct peer *me,
+                                     const char *ice)
 {
     struct room *r = me->room;
     const struct peer **others = calloc(r->npeers, sizeof *others);
     struct out_msg **chat = calloc(r->hist_len + 1, sizeof *chat);
-    char *ice = ice_servers_json(h->ice, me->id, hub_wall_ms() / 1000, c->host);
+    struct out_msg *m = NULL;
     size_t n = 0;
 
-    if (others == NULL || chat == NULL || ice == NULL)
-        goto out;
-    for (struct peer *p = r->peers; p != NULL; p = p->next)
-        if (p != me)
-            others[n++] = p;
-    size_t nchat = room_history(r, chat, r->hist_len);
-    hub_send_to(h, c,
-                msg_welcome(me, r->id, me->token, others, n, chat, nchat, ice,
-                            h->limits_json));
-out:
+    if (others != NULL && chat != NULL) {
+        for (struct peer *p = r->peers; p != NULL; p = p->next)
+            if (p != me)
+                others[n++] = p;
+        size_t nchat = room_history(r, chat, r->hist_len);
+        m = msg_welcome(me, r->id, me->token, others, n, chat, nchat, ice,
+                        h->limits_json);
+    }
     free(others);
     free(chat);
+    return m;
+}
+
+/* Says welcome to c, seated as me: with the room as Redis has it for a
+ * seat decided there (s->id set), else as it is here. */
+static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me,
+                         const struct hub_seat *s)
+{
+    char *ice =
+        ice_servers_json(h->ice, me->id, clock_wall_ms() / 1000, c->host);
+
+    if (ice == NULL)
+        return;
+    if (s->id == NULL)
+        hub_send(h, c, local_welcome(h, me, ice));
+    else if (s->peers_json != NULL && s->chat_json != NULL)
+        hub_send(h, c,
+                 msg_welcome_raw(me, me->room->id, me->token, s->peers_json,
+                                 s->chat_json, ice, h->limits_json));
     free(ice);
 }
 
-void hub_replace_conn(struct hub *h, struct hub_conn *old, const struct peer *p)
+/* The seat was taken over while old was still open: peer-left replaced,
+ * close 1000. */
+static void replace_conn(struct hub *h, struct hub_conn *old,
+                         const struct peer *p)
 {
-    hub_send_to(h, old, msg_peer_left(p->id, "replaced"));
+    hub_send(h, old, msg_peer_left(p->id, "replaced"));
     old->peer = NULL;
     old->closing = true;
     h->ops->close(old, 1000, "replaced");
+}
+
+void hub_drop_seat(struct hub *h, struct peer *p, int64_t now)
+{
+    log_info("moved room=%s peer=%s", p->room->id, p->id);
+    if (p->conn != NULL)
+        replace_conn(h, p->conn, p);
+    room_leave(h->rooms, p, now);
+}
+
+struct peer *hub_seat(struct hub *h, struct hub_conn *c,
+                      const struct hub_seat *s, int64_t now)
+{
+    struct room_seat rs = {s->name,   s->audio, s->video,
+                           s->resume, s->id,    s->token};
+    struct peer *p;
+    void *old;
+    enum room_join_result res =
+        room_join(h->rooms, s->room, c, &rs, now, &p, &old);
+    bool resumed = res == ROOM_RESUMED || s->resumed;
+
+    if (res == ROOM_FULL && s->id == NULL) {
+        hub_answer_error(h, c, MSG_E_ROOM_FULL, "the room is full", "join",
+                         now);
+        return NULL;
+    }
+    if (res == ROOM_FULL || res == ROOM_NOMEM) {
+        hub_answer_unavailable(h, c,
+                               s->id == NULL ? "out of memory" : "no room here",
+                               "join", now);
+        return NULL;
+    }
+    if (s->peer_json != NULL)
+        msg_peer_apply(p, s->peer_json, s->peer_json_len);
+    c->peer = p;
+    if (resumed)
+        metrics.resumes++;
+    else
+        metrics.joins++;
+    if (old != NULL)
+        replace_conn(h, old, p);
+    send_welcome(h, c, p, s);
+    log_info("%s room=%s peer=%s peers=%zu", resumed ? "resume" : "join",
+             p->room->id, p->id, s->id != NULL ? s->members : p->room->npeers);
+    if (!resumed)
+        hub_fanout(h, p->room, msg_peer_joined(p), p);
+    return p;
 }
 
 enum hub_bucket { BUCKET_CHAT, BUCKET_SIGNAL, BUCKET_JOIN, BUCKET_ROOM };
@@ -245,16 +321,13 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
         break;
     }
     if (!ok)
-        hub_answer_error(h, c, "rate-limited", "slow down", ref, now);
+        hub_answer_error(h, c, MSG_E_RATE_LIMITED, "slow down", ref, now);
     return ok;
 }
 
 static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
-    struct peer *p;
-    void *old;
-
     /* Every join (and so every leave) is told to the whole room: a bucket
      * keeps one connection's churn from filling the others' queues. */
     if (!take(h, c, BUCKET_JOIN, NULL, "join", now) ||
@@ -264,31 +337,12 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
         h->cl->join(h->cl->ctx, c, m, now);
         return;
     }
-    enum room_join_result res =
-        room_join(h->rooms, m->room, c, m->name, m->audio == 1, m->video == 1,
-                  m->resume, now, &p, &old);
-
-    if (res == ROOM_FULL) {
-        hub_answer_error(h, c, "room-full", "the room is full", "join", now);
-        return;
-    }
-    if (res == ROOM_NOMEM) {
-        hub_answer_error(h, c, "unavailable", "out of memory", "join", now);
-        return;
-    }
-    c->peer = p;
-    if (res == ROOM_RESUMED)
-        metrics.resumes++;
-    else
-        metrics.joins++;
-    if (old != NULL)
-        hub_replace_conn(h, old, p);
-    send_welcome(h, c, p);
-    log_info("%s room=%s peer=%s peers=%zu",
-             res == ROOM_RESUMED ? "resume" : "join", p->room->id, p->id,
-             p->room->npeers);
-    if (res == ROOM_JOINED)
-        hub_fanout(h, p->room, msg_peer_joined(p), p);
+    struct hub_seat s = {.room = m->room,
+                         .name = m->name,
+                         .audio = m->audio == 1,
+                         .video = m->video == 1,
+                         .resume = m->resume};
+    hub_seat(h, c, &s, now);
 }
 
 /* The member of c's room named to, or NULL after answering no-such-peer.
@@ -302,8 +356,8 @@ static struct peer *target(struct hub *h, struct hub_conn *c, const char *to,
         h->cl->send_remote(h->cl->ctx, c, to, remote, ref, now))
         return NULL;
     if (t == NULL || t == c->peer) {
-        hub_answer_error(h, c, "no-such-peer", "no such peer in this room", ref,
-                         now);
+        hub_answer_error(h, c, MSG_E_NO_SUCH_PEER, "no such peer in this room",
+                         ref, now);
         return NULL;
     }
     return t;
@@ -324,10 +378,10 @@ static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
          * target (maybe only reading slower) is not closed for it. Not
          * the sender's fault either: this answer counts toward no close. */
         h->answered_error = true;
-        metrics.errors[metrics_error_index("rate-limited")]++;
-        hub_send_to(
-            h, c,
-            msg_error("rate-limited", "the peer is not keeping up", "signal"));
+        count_error(MSG_E_RATE_LIMITED);
+        hub_send(h, c,
+                 msg_error(MSG_E_RATE_LIMITED, "the peer is not keeping up",
+                           "signal"));
     } else if (t != NULL && t->conn != NULL) { /* in grace: dropped */
         h->ops->send(t->conn, out);
     }
@@ -342,7 +396,7 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
     if (!take(h, c, BUCKET_CHAT, NULL, "chat", now))
         return;
     struct out_msg *out =
-        msg_chat(me->id, me->name, m->text, hub_wall_ms(), m->to);
+        msg_chat(me->id, me->name, m->text, clock_wall_ms(), m->to);
     if (out == NULL)
         return;
     if (m->to != NULL && (t = target(h, c, m->to, "chat", out, now)) == NULL) {
@@ -401,7 +455,7 @@ static void on_ping(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     if (!take(h, c, BUCKET_SIGNAL, NULL, "ping", now))
         return;
-    hub_send_to(h, c, msg_pong(m->t));
+    hub_send(h, c, msg_pong(m->t));
 }
 
 enum join_need { ANY, JOINED, NOT_JOINED };
@@ -433,11 +487,12 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
         const struct handler *hd = &handlers[m.type];
         const char *ref = msg_type_name(m.type);
         if (hd->need == JOINED && c->peer == NULL)
-            hub_answer_error(h, c, "not-joined", "join a room first", ref, now);
+            hub_answer_error(h, c, MSG_E_NOT_JOINED, "join a room first", ref,
+                             now);
         else if (hd->need == NOT_JOINED &&
                  (c->peer != NULL || c->pending != NULL))
-            hub_answer_error(h, c, "already-joined", "already in a room", ref,
-                             now);
+            hub_answer_error(h, c, MSG_E_ALREADY_JOINED, "already in a room",
+                             ref, now);
         else
             hd->fn(h, c, &m, now);
     }

@@ -62,7 +62,8 @@ struct hub;
 struct hub_cluster {
     void *ctx;
     /* join (with or without resume) is decided in Redis: the cluster
-     * answers welcome or an error later, from its callback. */
+     * finishes it later, from its callback, with hub_seat (or answers an
+     * error). */
     void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
                  int64_t now);
     /* c ends while its join is pending. */
@@ -102,6 +103,65 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
 /* The connection of c has ended (or is being closed by the server). */
 void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
                 int64_t now_ms);
+
+/* A seat to give a connection: from its join message, or decided in
+ * Redis (id set: the cluster's callback finishes the join here). */
+struct hub_seat {
+    const char *room;
+    const char *name;
+    bool audio, video;
+    const char *resume; /* the client's token, or NULL */
+    /* Decided in Redis: the seat's id and new token (NULL: decided here,
+     * both minted), whether it is a resume (peer_json, when not NULL, is
+     * its state as Redis holds it), the welcome's peers (comma-separated
+     * peer objects, the seat's own left out) and chat (comma-separated
+     * chat messages) as Redis has them, NULL when out of memory (then no
+     * welcome), and the room's size across nodes for the log. */
+    const char *id, *token;
+    bool resumed;
+    const char *peer_json;
+    size_t peer_json_len;
+    const char *peers_json, *chat_json;
+    size_t members;
+};
+
+/* Seats c as s says: takes the seat (back), closes with `replaced` the
+ * connection that still held it, says welcome and, for a new seat, tells
+ * the room here peer-joined. Returns the seat, or NULL after answering c
+ * room-full or unavailable (a seat decided in Redis that finds no room
+ * here: unavailable). */
+struct peer *hub_seat(struct hub *h, struct hub_conn *c,
+                      const struct hub_seat *s, int64_t now_ms);
+
+/* Drops seat p without a peer-left (it moved to another node); its
+ * connection, if any, gets peer-left replaced and close 1000. */
+void hub_drop_seat(struct hub *h, struct peer *p, int64_t now_ms);
+
+/* The room id held here, or NULL. */
+struct room *hub_room(struct hub *h, const char *id);
+
+/* The configuration the hub was made with. */
+const struct config *hub_config(const struct hub *h);
+
+/* Sends m (consumed; NULL: nothing) to c. */
+void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m);
+
+/* Sends m (consumed; NULL: nothing) to every connected member of r but
+ * skip (NULL: everyone). */
+void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
+                const struct peer *skip);
+
+/* Answers error code to c (ref: the type it answers); bad messages and
+ * rate-limited answers in a row count toward a close. */
+void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
+                      const char *message, const char *ref, int64_t now_ms);
+
+/* Answers unavailable to c: the server cannot do it now (out of memory,
+ * Redis down or too busy); the client may try again. Counts toward no
+ * close. */
+void hub_answer_unavailable(struct hub *h, struct hub_conn *c,
+                            const char *message, const char *ref,
+                            int64_t now_ms);
 
 /* Ends grace periods and drops expired rooms; call every ~100 ms. */
 void hub_tick(struct hub *h, int64_t now_ms);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "list.h"
-#include "msg.h"
+#include "outmsg.h"
 
 /* Turns "a, b,c" (common/list.h) into ["a","b","c"]; NULL for an empty
  * list. */

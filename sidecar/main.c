@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "cluster.h"
 #include "config.h"
 #include "env.h"
@@ -139,7 +140,7 @@ static bool handed_over, stopped;
 static void on_tick(uv_timer_t *t)
 {
     (void)t;
-    hub_tick(hub, ws_now_ms());
+    hub_tick(hub, clock_mono_ms());
 }
 
 static void close_handles(void)
@@ -176,7 +177,7 @@ static void on_handed_over(void *arg)
  * then the seats handed over to Redis (up to HANDOVER_MS), then stop. */
 static void on_stop_timer(uv_timer_t *t)
 {
-    int64_t now = ws_now_ms();
+    int64_t now = clock_mono_ms();
     (void)t;
 
     if (handover_started == 0) {
@@ -204,7 +205,7 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     log_info("signal %d: draining %zu connections", signum,
              ws_connection_count());
-    stop_started = ws_now_ms();
+    stop_started = clock_mono_ms();
     uv_timer_stop(&ready_timer);
     ws_begin_drain();
     uv_timer_start(&stop_timer, on_stop_timer, 20, 20);

@@ -1,146 +1,20 @@
+/* The protocol with clients (msg.h): parsing by field table and the
+ * server messages. The text checks it relies on are in msg_text.c, the
+ * messages between sidecars in msg_node.c, the buffers in outmsg.c. */
 #include "msg.h"
 
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "metrics.h"
 #include "room.h"
 #include "roomid.h"
 
-/* ---- outgoing buffers ---------------------------------------------- */
-
-struct out_msg *out_msg_new(const char *s, size_t len)
-{
-    struct out_msg *m = malloc(sizeof *m + OUT_PRE + len + 1);
-    if (m == NULL)
-        return NULL;
-    m->refs = 1;
-    m->type = (unsigned char)metrics_out_type(s, len);
-    m->kind = OUT_OTHER;
-    m->about[0] = '\0';
-    m->len = len;
-    memcpy(m->buf + OUT_PRE, s, len);
-    m->buf[OUT_PRE + len] = '\0';
-    return m;
-}
-
-void out_msg_tag(struct out_msg *m, enum out_kind kind, const char *id)
-{
-    if (m == NULL)
-        return;
-    m->kind = (unsigned char)kind;
-    snprintf(m->about, sizeof m->about, "%s", id);
-}
-
-void out_msg_unref(struct out_msg *m)
-{
-    if (m != NULL && --m->refs == 0)
-        free(m);
-}
-
-/* ---- string builder ------------------------------------------------ */
-
-static bool sb_grow(struct sb *b, size_t more)
-{
-    if (b->oom)
-        return false;
-    if (b->len + more + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-void sb_putn(struct sb *b, const char *s, size_t n)
-{
-    if (!sb_grow(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void sb_puts(struct sb *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-void sb_printf(struct sb *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->oom = true; /* only short fixed formats are used */
-        return;
-    }
-    sb_putn(b, tmp, (size_t)n);
-}
-
-void sb_json_str(struct sb *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0;
-
-    sb_putn(b, "\"", 1);
-    for (;; p++) {
-        unsigned char c = *p;
-        if (c != 0 && c >= 0x20 && c != '"' && c != '\\') {
-            run++;
-            continue;
-        }
-        sb_putn(b, (const char *)p - run, run);
-        run = 0;
-        if (c == 0)
-            break;
-        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t n = 2;
-        if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c == '\t')
-            esc[1] = 't';
-        else if (c < 0x20) {
-            /* esc is 6 bytes written in full, not a string.
-             * NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        sb_putn(b, esc, n);
-    }
-    sb_putn(b, "\"", 1);
-}
-
-char *sb_take(struct sb *b)
-{
-    char *p = b->oom ? NULL : b->p;
-    if (b->oom)
-        free(b->p);
-    if (p == NULL && !b->oom)
-        p = strdup("");
-    b->p = NULL;
-    b->len = b->cap = 0;
-    return p;
-}
+/* ---- building ---------------------------------------------------- */
 
 static struct out_msg *sb_to_msg(struct sb *b)
 {
@@ -150,266 +24,6 @@ static struct out_msg *sb_to_msg(struct sb *b)
     free(b->p);
     b->p = NULL;
     return m;
-}
-
-/* ---- text checks --------------------------------------------------- */
-
-bool msg_utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i <= n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
-/* Decodes the code point at *p (valid UTF-8) and advances *p past it. */
-static unsigned utf8_next(const unsigned char **p)
-{
-    const unsigned char *s = *p;
-    unsigned cp;
-    size_t n;
-
-    if (s[0] < 0x80) {
-        cp = s[0];
-        n = 0;
-    } else if (s[0] < 0xe0) {
-        cp = s[0] & 0x1f;
-        n = 1;
-    } else if (s[0] < 0xf0) {
-        cp = s[0] & 0x0f;
-        n = 2;
-    } else {
-        cp = s[0] & 0x07;
-        n = 3;
-    }
-    for (size_t k = 1; k <= n; k++)
-        cp = (cp << 6) | (s[k] & 0x3f);
-    *p = s + n + 1;
-    return cp;
-}
-
-struct cp_range {
-    unsigned lo, hi;
-};
-
-static bool in_ranges(unsigned cp, const struct cp_range *r, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (cp >= r[i].lo && cp <= r[i].hi)
-            return true;
-    return false;
-}
-
-/* Never in a name: C0, DEL, C1, and the bidi embeddings, overrides and
- * isolates that would reorder what others see around the name. */
-static const struct cp_range name_refused[] = {
-    {0x00, 0x1f},
-    {0x7f, 0x9f},
-    {0x202a, 0x202e},
-    {0x2066, 0x2069},
-};
-
-/* Characters that show nothing: spaces, zero-width and format characters,
- * fillers, variation selectors, tags. A name needs one that is not. */
-static const struct cp_range invisible[] = {
-    {0x20, 0x20},       {0xa0, 0xa0},     {0xad, 0xad},     {0x34f, 0x34f},
-    {0x61c, 0x61c},     {0x115f, 0x1160}, {0x1680, 0x1680}, {0x17b4, 0x17b5},
-    {0x180b, 0x180f},   {0x2000, 0x200f}, {0x2028, 0x202f}, {0x205f, 0x206f},
-    {0x2800, 0x2800},   {0x3000, 0x3000}, {0x3164, 0x3164}, {0xfe00, 0xfe0f},
-    {0xfeff, 0xfeff},   {0xffa0, 0xffa0}, {0xfff9, 0xfffb}, {0x1d173, 0x1d17a},
-    {0xe0000, 0xe0fff},
-};
-
-#define NRANGES(a) (sizeof(a) / sizeof(a)[0])
-
-bool msg_name_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s);
-    bool visible = false;
-
-    if (len < 1 || len > MSG_NAME_MAX || !msg_utf8_valid(p, len))
-        return false;
-    while (*p) {
-        unsigned cp = utf8_next(&p);
-        if (in_ranges(cp, name_refused, NRANGES(name_refused)))
-            return false;
-        if (!in_ranges(cp, invisible, NRANGES(invisible)))
-            visible = true;
-    }
-    return visible;
-}
-
-bool msg_json_controls_ok(const char *s, size_t len)
-{
-    bool in_str = false;
-
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (in_str) {
-            if (c < 0x20)
-                return false;
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* ---- raw member text ------------------------------------------------ */
-
-static const char *skip_ws(const char *p, const char *e)
-{
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* p is at a quote: returns the position after the closing one. */
-static const char *skip_str(const char *p, const char *e)
-{
-    for (p++; p < e; p++) {
-        if (*p == '\\')
-            p++;
-        else if (*p == '"')
-            return p + 1;
-    }
-    return e;
-}
-
-/* Skips one JSON value starting at p. */
-static const char *skip_value(const char *p, const char *e)
-{
-    int depth = 0;
-
-    if (p < e && *p == '"')
-        return skip_str(p, e);
-    if (p < e && *p != '{' && *p != '[') { /* number, true, false, null */
-        while (p < e && strchr(",}] \t\r\n", *p) == NULL)
-            p++;
-        return p;
-    }
-    while (p < e) {
-        if (*p == '"') {
-            p = skip_str(p, e);
-            continue;
-        }
-        if (*p == '{' || *p == '[')
-            depth++;
-        else if ((*p == '}' || *p == ']') && --depth == 0)
-            return p + 1;
-        p++;
-    }
-    return p;
-}
-
-/* Whether the key text k..kend (quotes included) names key, escapes
- * decoded as a JSON parser would. */
-static bool key_is(const char *k, const char *kend, const char *key)
-{
-    size_t n = (size_t)(kend - k);
-    if (memchr(k, '\\', n) == NULL)
-        return n == strlen(key) + 2 && memcmp(k + 1, key, n - 2) == 0;
-    cJSON *j = cJSON_ParseWithLength(k, n);
-    bool same = cJSON_IsString(j) && strcmp(j->valuestring, key) == 0;
-    cJSON_Delete(j);
-    return same;
-}
-
-int msg_member_raw(const char *s, size_t len, const char *key, const char **val,
-                   size_t *n)
-{
-    const char *e = s + len, *p = skip_ws(s, e);
-
-    if (p >= e || *p != '{')
-        return -1;
-    for (p = skip_ws(p + 1, e); p < e && *p == '"';) {
-        const char *k = p;
-        p = skip_str(p, e);
-        bool match = key_is(k, p, key);
-        p = skip_ws(p, e);
-        if (p >= e || *p != ':')
-            return -1;
-        const char *v = skip_ws(p + 1, e);
-        p = skip_value(v, e);
-        if (match) {
-            *val = v;
-            *n = (size_t)(p - v);
-            return 0;
-        }
-        p = skip_ws(p, e);
-        if (p >= e || *p != ',')
-            return -1;
-        p = skip_ws(p + 1, e);
-    }
-    return -1;
-}
-
-static size_t utf8_code_points(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
-/* Finds escaped NULs (\u0000) in strings, which cJSON would silently cut
- * the C string at. When fix is set, rewrites each to \u0001 in place so
- * the string keeps its length and fails every field check that refuses
- * control characters (a room id answers invalid-room, not a shorter
- * room); the caller refuses the message anyway. Returns whether any. */
-static bool escaped_nul(char *buf, size_t len, bool fix)
-{
-    bool any = false;
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (buf[i] != '\\')
-            continue;
-        if (buf[i + 1] == 'u' && i + 5 < len && buf[i + 2] == '0' &&
-            buf[i + 3] == '0' && buf[i + 4] == '0' && buf[i + 5] == '0') {
-            any = true;
-            if (fix)
-                buf[i + 5] = '1';
-        }
-        i++; /* skip the escaped char, e.g. the second \ of \\ */
-    }
-    return any;
 }
 
 /* ---- parsing by field table ---------------------------------------- */
@@ -482,8 +96,26 @@ const char *msg_type_name(enum msg_type t)
     return specs[t].name;
 }
 
+static const char *const code_names[MSG_CODE_COUNT] = {
+    [MSG_E_BAD_JSON] = "bad-json",
+    [MSG_E_BAD_MESSAGE] = "bad-message",
+    [MSG_E_UNKNOWN_TYPE] = "unknown-type",
+    [MSG_E_NOT_JOINED] = "not-joined",
+    [MSG_E_ALREADY_JOINED] = "already-joined",
+    [MSG_E_INVALID_ROOM] = "invalid-room",
+    [MSG_E_ROOM_FULL] = "room-full",
+    [MSG_E_NO_SUCH_PEER] = "no-such-peer",
+    [MSG_E_RATE_LIMITED] = "rate-limited",
+    [MSG_E_UNAVAILABLE] = "unavailable",
+};
+
+const char *msg_code_name(enum msg_code code)
+{
+    return code_names[code];
+}
+
 /* Fills err; the message is "what why" (what may be NULL). */
-static int fail(struct msg_err *err, const char *code, const char *ref,
+static int fail(struct msg_err *err, enum msg_code code, const char *ref,
                 const char *what, const char *why)
 {
     err->code = code;
@@ -496,7 +128,7 @@ static int fail(struct msg_err *err, const char *code, const char *ref,
 static int bad(struct msg_in *m, struct msg_err *err, const char *what,
                const char *why)
 {
-    return fail(err, "bad-message", specs[m->type].name, what, why);
+    return fail(err, MSG_E_BAD_MESSAGE, specs[m->type].name, what, why);
 }
 
 static int check_join(struct msg_in *m, const struct msg_limits *lim,
@@ -506,7 +138,7 @@ static int check_join(struct msg_in *m, const struct msg_limits *lim,
     if (!msg_name_valid(m->name))
         return bad(m, err, "name", MSG_NAME_RULE);
     if (!roomid_valid(m->room, strlen(m->room)))
-        return fail(err, "invalid-room", "join", NULL, "invalid room id");
+        return fail(err, MSG_E_INVALID_ROOM, "join", NULL, "invalid room id");
     return 0;
 }
 
@@ -515,7 +147,7 @@ static int check_signal(struct msg_in *m, const struct msg_limits *lim,
 {
     m->data = cJSON_PrintUnformatted(m->data_item);
     if (m->data == NULL)
-        return fail(err, "bad-message", "signal", "data", "is too large");
+        return fail(err, MSG_E_BAD_MESSAGE, "signal", "data", "is too large");
     if (strlen(m->data) > lim->max_signal_bytes)
         return bad(m, err, "data", "is over the size limit");
     return 0;
@@ -524,7 +156,7 @@ static int check_signal(struct msg_in *m, const struct msg_limits *lim,
 static int check_chat(struct msg_in *m, const struct msg_limits *lim,
                       struct msg_err *err)
 {
-    size_t n = utf8_code_points(m->text);
+    size_t n = msg_utf8_code_points(m->text);
     if (n < 1 || n > lim->max_chat_chars)
         return bad(m, err, "text", "must be 1..max characters");
     return 0;
@@ -558,7 +190,7 @@ static int check_ping(struct msg_in *m, const struct msg_limits *lim,
     if (n > MSG_PING_T_MAX)
         return bad(m, err, "t", "is over 64 bytes");
     if ((m->t = malloc(n + 1)) == NULL)
-        return fail(err, "unavailable", "ping", NULL, "out of memory");
+        return fail(err, MSG_E_UNAVAILABLE, "ping", NULL, "out of memory");
     memcpy(m->t, v, n);
     m->t[n] = '\0';
     return 0;
@@ -639,24 +271,25 @@ static int parse_tree(const char *buf, size_t len, struct msg_in *m,
     const char *end = NULL;
     char *copy = NULL;
 
-    if (escaped_nul((char *)(uintptr_t)buf, len, false)) {
+    if (msg_escaped_nul((char *)(uintptr_t)buf, len, false)) {
         m->has_nul = true;
         copy = malloc(len);
         if (copy == NULL)
-            return fail(err, "unavailable", NULL, NULL, "out of memory");
+            return fail(err, MSG_E_UNAVAILABLE, NULL, NULL, "out of memory");
         memcpy(copy, buf, len);
-        escaped_nul(copy, len, true);
+        msg_escaped_nul(copy, len, true);
         buf = copy;
     }
     m->root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     int r = 0;
     if (m->root == NULL) {
-        r = fail(err, "bad-json", NULL, NULL, "not valid JSON");
+        r = fail(err, MSG_E_BAD_JSON, NULL, NULL, "not valid JSON");
     } else {
         while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
             end++;
         if (end != buf + len)
-            r = fail(err, "bad-json", NULL, NULL, "text after the JSON value");
+            r = fail(err, MSG_E_BAD_JSON, NULL, NULL,
+                     "text after the JSON value");
     }
     free(copy);
     return r;
@@ -669,22 +302,23 @@ int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
     m->audio = m->video = m->screen = m->hand = -1;
     if (memchr(buf, 0, len) != NULL ||
         !msg_utf8_valid((const unsigned char *)buf, len))
-        return fail(err, "bad-json", NULL, NULL, "not valid JSON text");
+        return fail(err, MSG_E_BAD_JSON, NULL, NULL, "not valid JSON text");
     if (!msg_json_controls_ok(buf, len))
-        return fail(err, "bad-json", NULL, NULL,
+        return fail(err, MSG_E_BAD_JSON, NULL, NULL,
                     "control characters must be escaped");
     m->src = buf;
     m->src_len = len;
     if (parse_tree(buf, len, m, err) < 0)
         return -1;
     if (!cJSON_IsObject(m->root))
-        return fail(err, "bad-message", NULL, NULL,
+        return fail(err, MSG_E_BAD_MESSAGE, NULL, NULL,
                     "a message must be a JSON object");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->root, "type");
     if (!cJSON_IsString(t))
-        return fail(err, "bad-message", NULL, NULL, "type must be a string");
+        return fail(err, MSG_E_BAD_MESSAGE, NULL, NULL,
+                    "type must be a string");
     if (find_type(t->valuestring, &m->type) < 0) {
-        fail(err, "unknown-type", NULL, NULL, "unknown message type");
+        fail(err, MSG_E_UNKNOWN_TYPE, NULL, NULL, "unknown message type");
         ref_unknown(err, t->valuestring);
         return -1;
     }
@@ -720,12 +354,12 @@ static void put_peer(struct sb *b, const struct peer *p)
               p->screen ? "true" : "false", p->hand ? "true" : "false");
 }
 
-struct out_msg *msg_error(const char *code, const char *message,
+struct out_msg *msg_error(enum msg_code code, const char *message,
                           const char *ref)
 {
     struct sb b = {0};
     sb_puts(&b, "{\"type\":\"error\",\"code\":");
-    sb_json_str(&b, code);
+    sb_json_str(&b, msg_code_name(code));
     sb_puts(&b, ",\"message\":");
     sb_json_str(&b, message);
     if (ref != NULL) {
@@ -820,6 +454,35 @@ char *msg_peer_json(const struct peer *p)
 {
     struct sb b = {0};
     put_peer(&b, p);
+    return sb_take(&b);
+}
+
+void msg_peer_apply(struct peer *p, const char *json, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+    if (cJSON_IsString(name))
+        room_peer_set_name(p, name->valuestring);
+    p->audio = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "audio"));
+    p->video = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "video"));
+    p->screen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "screen"));
+    p->hand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hand"));
+    cJSON_Delete(j);
+}
+
+char *msg_limits_json(const struct config *c)
+{
+    struct sb b = {0};
+    sb_printf(&b, "{\"maxPeers\":%ld,\"maxMessageBytes\":%ld,", c->max_peers,
+              c->max_message_bytes);
+    sb_printf(&b, "\"maxSignalBytes\":%ld,\"maxChatChars\":%ld,",
+              c->max_signal_bytes, c->max_chat_chars);
+    sb_printf(&b, "\"maxNameBytes\":%d,\"chatBurst\":%ld,\"chatRate\":%ld,",
+              MSG_NAME_MAX, c->chat_burst, c->chat_rate);
+    sb_printf(&b, "\"signalBurst\":%ld,\"signalRate\":%ld,", c->signal_burst,
+              c->signal_rate);
+    sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld}",
+              c->ping_interval_ms, c->resume_grace_ms);
     return sb_take(&b);
 }
 

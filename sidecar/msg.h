@@ -8,12 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg_text.h"
 #include "outmsg.h"
 
 struct cJSON;
+struct config;
 struct peer;
 
-#define MSG_NAME_MAX 64
 #define MSG_PING_T_MAX 64 /* bytes of ping.t as the client wrote it */
 
 enum msg_type {
@@ -51,11 +52,30 @@ struct msg_limits {
     size_t max_chat_chars;
 };
 
-/* Why a message was refused: an error code of section 3 (static), the
+/* The error codes of docs/protocol.md section 3; msg_code_name gives
+ * each one's name on the wire. */
+enum msg_code {
+    MSG_E_BAD_JSON,
+    MSG_E_BAD_MESSAGE,
+    MSG_E_UNKNOWN_TYPE,
+    MSG_E_NOT_JOINED,
+    MSG_E_ALREADY_JOINED,
+    MSG_E_INVALID_ROOM,
+    MSG_E_ROOM_FULL,
+    MSG_E_NO_SUCH_PEER,
+    MSG_E_RATE_LIMITED,
+    MSG_E_UNAVAILABLE,
+    MSG_CODE_COUNT
+};
+
+/* The wire name of an error code ("bad-json", ...). */
+const char *msg_code_name(enum msg_code code);
+
+/* Why a message was refused: an error code of section 3, the
  * type that caused it (NULL when there was no string type; an unknown
  * type is echoed, cut to 64 bytes) and a human message. */
 struct msg_err {
-    const char *code;
+    enum msg_code code;
     const char *ref; /* static, or ref_buf for an unknown type */
     char message[112];
     char ref_buf[68];
@@ -74,31 +94,9 @@ void msg_in_clear(struct msg_in *m);
 /* The name of a message type ("join", ...). */
 const char *msg_type_name(enum msg_type t);
 
-/* Returns true when the len bytes at s are well-formed UTF-8 (no
- * overlongs, no surrogates, nothing above U+10FFFF). */
-bool msg_utf8_valid(const unsigned char *s, size_t len);
-
-/* Returns true when s is an acceptable name: 1..64 UTF-8 bytes, no
- * control characters (C0, DEL, C1), no bidi embeddings, overrides or
- * isolates (U+202A..U+202E, U+2066..U+2069), and at least one visible
- * character (not only spaces, zero-width or format characters). */
-bool msg_name_valid(const char *s);
-
-/* Returns true when the len bytes at s hold no raw control character
- * inside a JSON string (RFC 8259 wants them escaped) and none outside one
- * but JSON's whitespace (tab, LF, CR). */
-bool msg_json_controls_ok(const char *s, size_t len);
-
-/* Finds the value of member key in the JSON object text s (already known
- * to parse) exactly as written: sets *val and *n and returns 0, or -1 when
- * the object has no such member. The first of duplicates counts, as with
- * cJSON's getters. */
-int msg_member_raw(const char *s, size_t len, const char *key, const char **val,
-                   size_t *n);
-
 /* Server messages. Each returns a new out_msg (one reference, caller
  * owns) or NULL when out of memory. */
-struct out_msg *msg_error(const char *code, const char *message,
+struct out_msg *msg_error(enum msg_code code, const char *message,
                           const char *ref);
 struct out_msg *msg_pong(const char *t_json);
 struct out_msg *msg_peer_joined(const struct peer *p);
@@ -120,29 +118,20 @@ struct out_msg *msg_welcome(const struct peer *me, const char *room,
 /* The peer object of p as JSON text (malloc'd), or NULL. */
 char *msg_peer_json(const struct peer *p);
 
+/* Sets p's name, audio, video, screen and hand from the peer object in
+ * the len bytes at json (a member absent or not true: false; a name that
+ * is not a string: unchanged). */
+void msg_peer_apply(struct peer *p, const char *json, size_t len);
+
+/* The "limits" object of welcome from the configuration, as JSON text
+ * (malloc'd), or NULL. */
+char *msg_limits_json(const struct config *c);
+
 /* welcome with peers and chat given as JSON texts: comma-separated peer
  * objects and chat messages (the cluster has them from Redis). */
 struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,
                                 const char *resume, const char *peers_json,
                                 const char *chat_json, const char *ice_json,
                                 const char *limits_json);
-
-/* A growable string for building JSON. On allocation failure it sets oom
- * and ignores further appends. */
-struct sb {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool oom;
-};
-
-void sb_putn(struct sb *b, const char *s, size_t n);
-void sb_puts(struct sb *b, const char *s);
-/* Appends s as a JSON string, quotes included. */
-void sb_json_str(struct sb *b, const char *s);
-void sb_printf(struct sb *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Returns the text (malloc'd, caller frees) or NULL after an oom. */
-char *sb_take(struct sb *b);
 
 #endif

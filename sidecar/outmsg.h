@@ -1,10 +1,12 @@
 /* An outgoing websocket message, shared by every recipient of a fan-out:
  * built once, reference-counted, freed by the last queue that sends it.
  * OUT_PRE bytes of headroom precede the payload for the websocket frame
- * header (ws.c checks that LWS_PRE fits). */
+ * header (ws.c checks that LWS_PRE fits). And the string builder every
+ * message (and the ICE servers' JSON) is built with. */
 #ifndef HUDDLE_OUTMSG_H
 #define HUDDLE_OUTMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define OUT_PRE 32
@@ -43,5 +45,23 @@ void out_msg_tag(struct out_msg *m, enum out_kind kind, const char *id);
 
 /* Drops one reference; frees on the last. NULL is a no-op. */
 void out_msg_unref(struct out_msg *m);
+
+/* A growable string for building JSON. On allocation failure it sets oom
+ * and ignores further appends. */
+struct sb {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool oom;
+};
+
+void sb_putn(struct sb *b, const char *s, size_t n);
+void sb_puts(struct sb *b, const char *s);
+/* Appends s as a JSON string, quotes included. */
+void sb_json_str(struct sb *b, const char *s);
+void sb_printf(struct sb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Returns the text (malloc'd, caller frees) or NULL after an oom. */
+char *sb_take(struct sb *b);
 
 #endif

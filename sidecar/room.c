@@ -1,6 +1,7 @@
 #include "room.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -235,9 +236,19 @@ static struct peer *find_token(struct room *r, const char *token)
     return NULL;
 }
 
+/* Copies id (n chars) into out, or mints one when id is NULL. */
+static void id_or_random(char *out, const char *id, size_t n)
+{
+    if (id != NULL)
+        snprintf(out, n + 1, "%s", id);
+    else
+        room_random_id(out, n);
+}
+
 static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
                                          struct peer *p, void *conn,
-                                         struct peer **out, void **old_conn)
+                                         const char *token, struct peer **out,
+                                         void **old_conn)
 {
     *old_conn = p->conn;
     if (p->conn == NULL) {
@@ -246,15 +257,14 @@ static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
         update_watch(reg, r);
     }
     p->conn = conn;
-    room_random_id(p->token, TOKEN_LEN);
+    id_or_random(p->token, token, TOKEN_LEN);
     *out = p;
     return ROOM_RESUMED;
 }
 
 enum room_join_result room_join(struct room_reg *reg, const char *id,
-                                void *conn, const char *name, bool audio,
-                                bool video, const char *resume, int64_t now,
-                                struct peer **out, void **old_conn)
+                                void *conn, const struct room_seat *s,
+                                int64_t now, struct peer **out, void **old_conn)
 {
     struct room *r = room_find(reg, id);
     struct peer *p;
@@ -262,19 +272,20 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
     (void)now;
     *out = NULL;
     *old_conn = NULL;
-    if (r != NULL && resume != NULL && (p = find_token(r, resume)) != NULL)
-        return resume_seat(reg, r, p, conn, out, old_conn);
+    if (r != NULL && s->resume != NULL &&
+        (p = find_token(r, s->resume)) != NULL)
+        return resume_seat(reg, r, p, conn, s->token, out, old_conn);
     if (r != NULL && r->npeers >= (size_t)reg->cfg.max_peers)
         return ROOM_FULL;
     p = calloc(1, sizeof *p);
-    if (p == NULL || (p->name = strdup(name)) == NULL)
+    if (p == NULL || (p->name = strdup(s->name)) == NULL)
         goto nomem;
     if (r == NULL && (r = room_create(reg, id)) == NULL)
         goto nomem;
-    room_random_id(p->id, PEER_ID_LEN);
-    room_random_id(p->token, TOKEN_LEN);
-    p->audio = audio;
-    p->video = video;
+    id_or_random(p->id, s->id, PEER_ID_LEN);
+    id_or_random(p->token, s->token, TOKEN_LEN);
+    p->audio = s->audio;
+    p->video = s->video;
     p->conn = conn;
     p->room = r;
     struct peer **tail = &r->peers;

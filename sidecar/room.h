@@ -75,14 +75,25 @@ void room_reg_seats(const struct room_reg *reg, size_t *seats, size_t *grace);
 
 struct room *room_find(struct room_reg *reg, const char *id);
 
+/* Who takes a seat. id and token are NULL for a join decided here (both
+ * are minted); the cluster gives the ones Redis holds. */
+struct room_seat {
+    const char *name;
+    bool audio, video;
+    const char *resume; /* a token naming a seat to take back, or NULL */
+    const char *id;     /* the new seat's id, or NULL: minted */
+    const char *token;  /* the seat's new token, or NULL: minted */
+};
+
 /* Seats conn in room id (created when absent). With a resume token that
  * names a seat of this room, takes that seat back: *old_conn is set to
  * the connection that still held it (NULL when it was in grace). Every
- * success gives the seat a new token. *out is the seat. */
+ * success gives the seat a new token (s->token, or minted). *out is the
+ * seat. */
 enum room_join_result room_join(struct room_reg *reg, const char *id,
-                                void *conn, const char *name, bool audio,
-                                bool video, const char *resume, int64_t now,
-                                struct peer **out, void **old_conn);
+                                void *conn, const struct room_seat *s,
+                                int64_t now, struct peer **out,
+                                void **old_conn);
 
 /* Removes the seat and frees it. The room stays while it has history
  * younger than the TTL. */

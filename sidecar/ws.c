@@ -1,3 +1,9 @@
+/* The websocket server over libwebsockets (ws.h). Over 1,100 lines: it is
+ * the one module that talks to lws, and lws drives it through one
+ * protocol callback over one session state (upgrade filters, the send
+ * queue, keepalive, close codes, /healthz and /metrics). Candidates to
+ * move out, pure and testable alone: the send queue's cost and coalescing
+ * and the Origin checks. */
 #include "ws.h"
 
 #include <libwebsockets.h>
@@ -5,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "env.h"
 #include "hostport.h"
 #include "list.h"
@@ -91,13 +97,6 @@ static struct {
 
 static struct lws_protocols protocols[];
 
-int64_t ws_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 size_t ws_connection_count(void)
 {
     return srv.nconns;
@@ -165,7 +164,7 @@ static void queue_clear(struct session *s)
 static void start_close(struct session *s, int code, const char *reason,
                         enum hub_end end, bool drop)
 {
-    int64_t now = ws_now_ms();
+    int64_t now = clock_mono_ms();
 
     if (s->closing)
         return;
@@ -243,7 +242,7 @@ static void sweep_one(struct session *s, int64_t now)
  * stays valid while it is walked. */
 static void on_sweep(uv_timer_t *t)
 {
-    int64_t now = ws_now_ms();
+    int64_t now = clock_mono_ms();
     (void)t;
     for (struct session *s = srv.sessions; s != NULL; s = s->next)
         sweep_one(s, now);
@@ -318,7 +317,7 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
     srv.qbytes += q_cost(m);
     metrics.out[m->type]++;
     if (!s->over_since && queue_over(s))
-        s->over_since = ws_now_ms();
+        s->over_since = clock_mono_ms();
     lws_callback_on_writable(s->wsi);
 }
 
@@ -340,7 +339,7 @@ static void ops_close(struct hub_conn *c, int code, const char *reason)
 static void ops_rearm(struct hub_conn *c)
 {
     struct session *s = (struct session *)c;
-    s->join_deadline = ws_now_ms() + srv.cfg->join_timeout_ms;
+    s->join_deadline = clock_mono_ms() + srv.cfg->join_timeout_ms;
 }
 
 const struct hub_ops ws_hub_ops = {ops_send, ops_close, ops_rearm,
@@ -438,7 +437,7 @@ static struct addr_entry *client_addr(struct lws *wsi)
     if (!has_xff && addr_trusted(peer, srv.trusted))
         return NULL;
     addr_client(peer, has_xff ? xff : NULL, srv.trusted, key);
-    return addr_get(srv.addrs, key, srv.cfg->addr_join_burst, ws_now_ms());
+    return addr_get(srv.addrs, key, srv.cfg->addr_join_burst, clock_mono_ms());
 }
 
 /* Returns 0 to accept the upgrade (s->addr set), else answers with a
@@ -489,7 +488,7 @@ static int filter_fd_limit(int fd)
 {
     if (fd < srv.fd_refuse)
         return 0;
-    int64_t now = ws_now_ms();
+    int64_t now = clock_mono_ms();
     if (now - srv.refused_log_ms >= 1000) { /* once a second is plenty */
         srv.refused_log_ms = now;
         log_warn("refused connection: at the fd limit (fd %d, %zu open)", fd,
@@ -515,9 +514,9 @@ static int filter_pending(int fd)
     if (lws_get_peer_simple_fd(fd, peer, sizeof peer) == NULL ||
         addr_trusted(peer, srv.trusted))
         return 0;
-    srv.accepted = addr_upgrade_begin(srv.addrs, peer,
-                                      (unsigned long)srv.cfg->addr_upgrades,
-                                      srv.cfg->addr_join_burst, ws_now_ms());
+    srv.accepted = addr_upgrade_begin(
+        srv.addrs, peer, (unsigned long)srv.cfg->addr_upgrades,
+        srv.cfg->addr_join_burst, clock_mono_ms());
     if (srv.accepted != NULL)
         return 0;
     log_warn("refused connection from %s: %ld unfinished upgrades from there",
@@ -631,7 +630,7 @@ static char *request_host(struct lws *wsi)
 
 static void on_established(struct session *s, struct lws *wsi)
 {
-    int64_t now = ws_now_ms();
+    int64_t now = clock_mono_ms();
     struct addr_entry *a = s->addr; /* from filter_upgrade */
 
     memset(s, 0, sizeof *s);
@@ -673,7 +672,7 @@ static int deliver(struct session *s, const char *buf, size_t len)
 {
     if (!msg_utf8_valid((const unsigned char *)buf, len))
         return close_now(s, 1007, "invalid UTF-8", HUB_END_KICKED);
-    hub_on_text(srv.hub, &s->hc, buf, len, ws_now_ms());
+    hub_on_text(srv.hub, &s->hc, buf, len, clock_mono_ms());
     return 0;
 }
 
@@ -748,7 +747,7 @@ static int send_close(struct session *s)
     buf[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xff);
     memcpy(buf + LWS_PRE + 2, s->close_reason, n);
     s->close_sent = true;
-    s->kill_at = ws_now_ms() + WS_CLOSE_ACK_MS;
+    s->kill_at = clock_mono_ms() + WS_CLOSE_ACK_MS;
     if (lws_write(s->wsi, buf + LWS_PRE, n + 2, WS_WRITE_CLOSE) < 0)
         return -1;
     return 0;
@@ -854,7 +853,7 @@ static int on_timer(struct session *s)
 {
     if (s->kick_pending) {
         s->kick_pending = false;
-        hub_on_end(srv.hub, &s->hc, HUB_END_KICKED, ws_now_ms());
+        hub_on_end(srv.hub, &s->hc, HUB_END_KICKED, clock_mono_ms());
     }
     return s->hangup ? -1 : 0;
 }
@@ -935,7 +934,7 @@ static void on_closed(struct session *s)
         return; /* never established */
     metrics.closes[close_kind(s)]++;
     if (!srv.destroying)
-        hub_on_end(srv.hub, &s->hc, (enum hub_end)s->end, ws_now_ms());
+        hub_on_end(srv.hub, &s->hc, (enum hub_end)s->end, clock_mono_ms());
     queue_clear(s);
     free(s->rx);
     s->rx = NULL;

@@ -54,7 +54,4 @@ size_t ws_connection_count(void);
  * closed. Safe when ws_start failed. */
 void ws_stop(void);
 
-/* Milliseconds on the monotonic clock. */
-int64_t ws_now_ms(void);
-
 #endif

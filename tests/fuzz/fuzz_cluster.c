@@ -1,10 +1,15 @@
-/* libFuzzer harness: the pure parsers of cluster.c that read what other
- * nodes send through Redis: classify (room channel messages) and
- * node_message_parse (node channel messages). Input: first byte picks the
+/* libFuzzer harness: the parsers of what other nodes send through Redis
+ * (sidecar/msg_node.h): msg_node_classify (room channel messages) and
+ * msg_node_unwrap (node channel messages). Input: first byte picks the
  * target. */
-#include "../../sidecar/cluster.c"
-
 #include <assert.h>
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg_node.h"
+#include "room.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -12,22 +17,24 @@ static void fuzz_classify(const char *p, size_t n)
 {
     cJSON *j = NULL;
     const char *about;
-    enum rkind k = classify(p, n, &j, &about);
+    enum msg_node_kind k = msg_node_classify(p, n, &j, &about);
 
-    if (k == RK_JOINED || k == RK_STATE || k == RK_LEFT || k == RK_MOVED)
+    if (k == MSG_NODE_JOINED || k == MSG_NODE_STATE || k == MSG_NODE_LEFT ||
+        k == MSG_NODE_MOVED)
         assert(about != NULL);
     cJSON_Delete(j);
 }
 
-/* The parse at the head of on_node_message, without its delivery. */
+/* The parse at the head of the cluster's node message callback, without
+ * its delivery. */
 static void fuzz_node(const char *json, size_t len)
 {
     char room[65], to[PEER_ID_LEN + 1];
     const char *msg;
     size_t msg_len;
 
-    if (node_message_parse(json, len, room, sizeof room, to, sizeof to, &msg,
-                           &msg_len) < 0)
+    if (msg_node_unwrap(json, len, room, sizeof room, to, sizeof to, &msg,
+                        &msg_len) < 0)
         return;
     assert(msg >= json && msg + msg_len < json + len);
     assert(strlen(room) < sizeof room && strlen(to) < sizeof to);

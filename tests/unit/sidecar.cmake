@@ -11,3 +11,10 @@ if(TARGET huddle_sidecar_core)
     huddle_unit_suite(sidecar_metrics SOURCES test_sidecar_metrics.c
         LIBS huddle_sidecar_core)
 endif()
+# Cluster suites: the pure parts of the cluster (no Redis, no sockets).
+if(TARGET huddle_cluster_core)
+    huddle_unit_suite(sidecar_pending SOURCES test_sidecar_pending.c
+        LIBS huddle_cluster_core)
+    huddle_unit_suite(sidecar_route SOURCES test_sidecar_route.c
+        LIBS huddle_cluster_core)
+endif()

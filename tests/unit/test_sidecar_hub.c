@@ -358,3 +358,98 @@ TEST(join_and_leave_churn_is_rate_limited_so_the_room_is_not_flooded)
     clear(f, 2);
     hub_free(h);
 }
+
+TEST(hub_seat_decided_in_redis_keeps_its_id_and_welcomes_from_the_snapshot)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    clear(f, 1);
+    struct hub_seat s = {.room = "r",
+                         .name = "n",
+                         .id = "AAAAAAAAAAAAAAAA",
+                         .token = "BBBBBBBBBBBBBBBBBBBBBB",
+                         .peers_json = "{\"id\":\"elsewhere\"}",
+                         .chat_json = "",
+                         .members = 3};
+    struct peer *p = hub_seat(h, &f[1].hc, &s, 0);
+    REQUIRE(p != NULL);
+    CHECK(f[1].hc.peer == p);
+    CHECK_STR(p->id, s.id);
+    CHECK_STR(p->token, s.token);
+    cJSON *w = last(&f[1]);
+    cJSON *peers = cJSON_GetObjectItem(w, "peers");
+    CHECK_STR(last_field(&f[1], "type"), "welcome");
+    CHECK_STR(last_field(&f[1], "resume"), s.token);
+    CHECK(cJSON_GetArraySize(peers) == 1); /* Redis' members, not ours */
+    CHECK_STR(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(peers, 0), "id")->valuestring,
+        "elsewhere");
+    cJSON_Delete(w);
+    CHECK_STR(last_field(&f[0], "type"), "peer-joined");
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(hub_seat_resumed_in_redis_takes_its_state_and_tells_nobody)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    clear(f, 1);
+    const char *state = "{\"id\":\"A\",\"name\":\"moved\",\"audio\":true,"
+                        "\"video\":false,\"screen\":true,\"hand\":false}";
+    struct hub_seat s = {.room = "r",
+                         .name = "n",
+                         .resume = "CCCCCCCCCCCCCCCCCCCCCC",
+                         .id = "AAAAAAAAAAAAAAAA",
+                         .token = "BBBBBBBBBBBBBBBBBBBBBB",
+                         .resumed = true,
+                         .peer_json = state,
+                         .peer_json_len = strlen(state),
+                         .peers_json = "",
+                         .chat_json = ""};
+    struct peer *p = hub_seat(h, &f[1].hc, &s, 0);
+    REQUIRE(p != NULL);
+    CHECK_STR(p->name, "moved");
+    CHECK(p->audio && !p->video && p->screen && !p->hand);
+    CHECK(f[0].n == 0); /* the room knew it: no peer-joined */
+    CHECK_STR(last_field(&f[1], "type"), "welcome");
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(hub_seat_decided_in_redis_that_finds_no_room_here_is_unavailable)
+{
+    struct fake f[4];
+    struct hub *h = setup(f, 4);
+    for (int i = 0; i < 3; i++) /* max_peers is 3 */
+        join(h, &f[i], "r");
+    struct hub_seat s = {.room = "r",
+                         .name = "n",
+                         .id = "AAAAAAAAAAAAAAAA",
+                         .token = "BBBBBBBBBBBBBBBBBBBBBB",
+                         .peers_json = "",
+                         .chat_json = ""};
+    CHECK(hub_seat(h, &f[3].hc, &s, 0) == NULL);
+    CHECK_STR(last_field(&f[3], "code"), "unavailable");
+    CHECK(f[3].hc.peer == NULL);
+    clear(f, 4);
+    hub_free(h);
+}
+
+TEST(hub_drop_seat_closes_its_connection_replaced_without_a_peer_left)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    clear(f, 2);
+    hub_drop_seat(h, f[1].hc.peer, 0);
+    CHECK(f[0].n == 0);
+    CHECK_STR(last_field(&f[1], "reason"), "replaced");
+    CHECK(f[1].close_code == 1000 && f[1].hc.peer == NULL);
+    CHECK(hub_room(h, "r")->npeers == 1);
+    clear(f, 2);
+    hub_free(h);
+}

@@ -13,7 +13,7 @@ static const char *parse(const char *s)
     struct msg_in m;
     int r = msg_parse(s, strlen(s), &lim, &m, &err);
     msg_in_clear(&m);
-    return r == 0 ? "ok" : err.code;
+    return r == 0 ? "ok" : msg_code_name(err.code);
 }
 
 TEST(parse_accepts_a_plain_join)
@@ -85,7 +85,7 @@ TEST(parse_rejects_nul_in_strings)
     struct msg_in m;
     struct msg_err err;
     CHECK(msg_parse(raw, sizeof raw - 1, &lim, &m, &err) < 0);
-    CHECK_STR(err.code, "bad-json");
+    CHECK_STR(msg_code_name(err.code), "bad-json");
     msg_in_clear(&m);
 }
 
@@ -245,7 +245,7 @@ TEST(unknown_type_is_echoed_in_ref_cut_at_a_character)
         strcat(buf, "\xc3\xa9"); /* 80 bytes */
     strcat(buf, "\"}");
     CHECK(msg_parse(buf, strlen(buf), &lim, &m, &err) < 0);
-    CHECK_STR(err.code, "unknown-type");
+    CHECK_STR(msg_code_name(err.code), "unknown-type");
     CHECK(strlen(err.ref) == 64);
     CHECK(msg_utf8_valid((const unsigned char *)err.ref, strlen(err.ref)));
     msg_in_clear(&m);
@@ -291,7 +291,7 @@ static const char *pong_t(const char *s)
     struct msg_in m;
     struct msg_err err;
     if (msg_parse(s, strlen(s), &lim, &m, &err) < 0) {
-        snprintf(buf, sizeof buf, "%s", err.code);
+        snprintf(buf, sizeof buf, "%s", msg_code_name(err.code));
     } else {
         snprintf(buf, sizeof buf, "%s", m.t ? m.t : "(none)");
     }
@@ -325,4 +325,19 @@ TEST(member_raw_finds_members_as_written)
     CHECK(msg_member_raw(s, strlen(s), "d", &v, &n) == 0);
     CHECK(n == 6 && memcmp(v, "-1.5e3", 6) == 0);
     CHECK(msg_member_raw(s, strlen(s), "e", &v, &n) == -1);
+}
+
+TEST(every_error_code_has_its_wire_name)
+{
+    static const char *const want[MSG_CODE_COUNT] = {
+        "bad-json",       "bad-message",  "unknown-type", "not-joined",
+        "already-joined", "invalid-room", "room-full",    "no-such-peer",
+        "rate-limited",   "unavailable"};
+    for (int c = 0; c < MSG_CODE_COUNT; c++)
+        CHECK_STR(msg_code_name((enum msg_code)c), want[c]);
+    struct out_msg *m = msg_error(MSG_E_ROOM_FULL, "full", "join");
+    REQUIRE(m != NULL);
+    CHECK_STR(out_msg_text(m), "{\"type\":\"error\",\"code\":\"room-full\","
+                               "\"message\":\"full\",\"ref\":\"join\"}");
+    out_msg_unref(m);
 }

@@ -13,8 +13,8 @@ static struct peer *join(struct room_reg *reg, const char *room, int c,
 {
     struct peer *p;
     void *old;
-    enum room_join_result r =
-        room_join(reg, room, &conns[c], "n", true, false, resume, 0, &p, &old);
+    struct room_seat s = {.name = "n", .audio = true, .resume = resume};
+    enum room_join_result r = room_join(reg, room, &conns[c], &s, 0, &p, &old);
     CHECK(r == want);
     return p;
 }
@@ -87,8 +87,8 @@ TEST(resume_reports_the_old_connection_still_open)
     char tok[TOKEN_LEN + 1];
     void *old;
     strcpy(tok, a->token);
-    CHECK(room_join(reg, "r", &conns[1], "x", false, false, tok, 0, &p, &old) ==
-          ROOM_RESUMED);
+    struct room_seat s = {.name = "x", .resume = tok};
+    CHECK(room_join(reg, "r", &conns[1], &s, 0, &p, &old) == ROOM_RESUMED);
     CHECK(old == &conns[0]);
     room_reg_free(reg);
 }
@@ -217,5 +217,25 @@ TEST(seat_totals_follow_joins_grace_resumes_and_leaves)
     room_leave(reg, a, 0);
     room_reg_seats(reg, &seats, &grace);
     CHECK(seats == 0 && grace == 0);
+    room_reg_free(reg);
+}
+
+TEST(join_with_a_given_id_and_token_keeps_them)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct room_seat s = {.name = "n",
+                          .id = "AAAAAAAAAAAAAAAA",
+                          .token = "BBBBBBBBBBBBBBBBBBBBBB"};
+    struct peer *p, *q;
+    void *old;
+    REQUIRE(room_join(reg, "r", &conns[0], &s, 0, &p, &old) == ROOM_JOINED);
+    CHECK_STR(p->id, s.id);
+    CHECK_STR(p->token, s.token);
+    struct room_seat back = {.name = "n",
+                             .resume = "BBBBBBBBBBBBBBBBBBBBBB",
+                             .token = "CCCCCCCCCCCCCCCCCCCCCC"};
+    REQUIRE(room_join(reg, "r", &conns[1], &back, 0, &q, &old) == ROOM_RESUMED);
+    CHECK(q == p && old == &conns[0]);
+    CHECK_STR(q->token, back.token);
     room_reg_free(reg);
 }

@@ -1,0 +1,113 @@
+#include "msg_node.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHAT_PREFIX "{\"type\":\"chat\","
+
+static const char *str_at(const cJSON *j, const char *a, const char *b)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, a);
+    if (b != NULL)
+        o = cJSON_GetObjectItemCaseSensitive(o, b);
+    return cJSON_IsString(o) ? o->valuestring : NULL;
+}
+
+enum msg_node_kind msg_node_classify(const char *json, size_t len,
+                                     struct cJSON **jp, const char **about)
+{
+    *about = NULL;
+    *jp = NULL;
+    if (len >= sizeof CHAT_PREFIX &&
+        memcmp(json, CHAT_PREFIX, sizeof CHAT_PREFIX - 1) == 0)
+        return MSG_NODE_CHAT; /* the busy case: no parse */
+    cJSON *j = *jp = cJSON_ParseWithLength(json, len);
+    const char *type = str_at(j, "type", NULL);
+    const char *id = str_at(j, "id", NULL);
+    const char *pid = str_at(j, "peer", "id");
+    if (type == NULL)
+        return MSG_NODE_OTHER;
+    if (strcmp(type, "peer-joined") == 0 && (*about = pid) != NULL)
+        return MSG_NODE_JOINED;
+    if (strcmp(type, "peer-state") == 0 && (*about = pid) != NULL)
+        return MSG_NODE_STATE;
+    if (strcmp(type, "peer-left") == 0 && (*about = id) != NULL)
+        return MSG_NODE_LEFT;
+    if (strcmp(type, MSG_MOVED_TYPE) == 0 && (*about = id) != NULL)
+        return MSG_NODE_MOVED;
+    return MSG_NODE_OTHER;
+}
+
+/* The text b holds as a message; b is emptied. */
+static struct out_msg *take_msg(struct sb *b)
+{
+    struct out_msg *m = NULL;
+    if (!b->oom && b->p != NULL)
+        m = out_msg_new(b->p, b->len);
+    free(b->p);
+    b->p = NULL;
+    return m;
+}
+
+struct out_msg *msg_node_moved(const char *id)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"" MSG_MOVED_TYPE "\",\"id\":");
+    sb_json_str(&b, id);
+    sb_puts(&b, "}");
+    return take_msg(&b);
+}
+
+struct out_msg *msg_roster(const char *peers_json)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"roster\",\"peers\":[");
+    sb_puts(&b, peers_json);
+    sb_puts(&b, "]}");
+    return take_msg(&b);
+}
+
+char *msg_node_wrap(const char *room, const char *to, const char *msg,
+                    size_t msg_len, size_t *len)
+{
+    struct sb b = {0};
+    sb_printf(&b, "{\"room\":\"%s\",\"to\":\"%s\",\"msg\":", room, to);
+    sb_putn(&b, msg, msg_len);
+    sb_puts(&b, "}");
+    *len = b.len;
+    return sb_take(&b);
+}
+
+/* Reads one "<key>":"<value>" at *s into out (NUL-terminated). */
+static int take_field(const char **s, const char *end, const char *key,
+                      char *out, size_t max)
+{
+    size_t k = strlen(key);
+    if ((size_t)(end - *s) < k || memcmp(*s, key, k) != 0)
+        return -1;
+    const char *v = *s + k;
+    const char *q = memchr(v, '"', (size_t)(end - v));
+    if (q == NULL || (size_t)(q - v) >= max)
+        return -1;
+    memcpy(out, v, (size_t)(q - v));
+    out[q - v] = '\0';
+    *s = q + 1;
+    return 0;
+}
+
+int msg_node_unwrap(const char *json, size_t len, char *room, size_t room_max,
+                    char *to, size_t to_max, const char **msg, size_t *msg_len)
+{
+    const char *s = json, *end = json + len;
+
+    if (take_field(&s, end, "{\"room\":\"", room, room_max) < 0 ||
+        take_field(&s, end, ",\"to\":\"", to, to_max) < 0 ||
+        (size_t)(end - s) < 8 || memcmp(s, ",\"msg\":", 7) != 0 ||
+        end[-1] != '}')
+        return -1;
+    *msg = s + 7;
+    *msg_len = (size_t)(end - 1 - *msg);
+    return 0;
+}

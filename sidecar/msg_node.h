@@ -1,0 +1,60 @@
+/* The messages sidecars send each other through Redis (docs/cluster.md):
+ * what a room's channel carries is classified here, a targeted message is
+ * wrapped for a node's channel and unwrapped there, and the two messages
+ * of the cluster's own (x-moved between nodes, roster to clients) are
+ * built. Kept apart from msg.c, the protocol with clients, which is long
+ * enough on its own. No I/O. */
+#ifndef HUDDLE_MSG_NODE_H
+#define HUDDLE_MSG_NODE_H
+
+#include <stddef.h>
+
+#include "outmsg.h"
+
+struct cJSON;
+
+#define MSG_MOVED_TYPE "x-moved" /* between nodes only, never to a client */
+
+/* What a room channel message is about (one per type the cluster looks
+ * into). */
+enum msg_node_kind {
+    MSG_NODE_OTHER,
+    MSG_NODE_JOINED, /* peer-joined */
+    MSG_NODE_LEFT,   /* peer-left */
+    MSG_NODE_STATE,  /* peer-state */
+    MSG_NODE_CHAT,   /* a room chat */
+    MSG_NODE_MOVED,  /* x-moved: the seat was taken back on another node */
+};
+
+/* Classifies the room channel message json (len bytes). *about is the
+ * peer id a presence or x-moved message names (it points into *jp), else
+ * NULL; those kinds come back only with *about set. *jp is the parsed
+ * JSON, or NULL (a chat is recognised by its start, unparsed): the caller
+ * frees it with cJSON_Delete. */
+enum msg_node_kind msg_node_classify(const char *json, size_t len,
+                                     struct cJSON **jp, const char **about);
+
+/* {"type":"x-moved","id":"<id>"}: published to a room when a seat is
+ * taken back here from another node, which then drops its copy. Returns
+ * a new message (caller owns) or NULL when out of memory. */
+struct out_msg *msg_node_moved(const char *id);
+
+/* {"type":"roster","peers":[<peers_json>]} to a client after a Redis
+ * reconnect; peers_json is comma-separated peer objects. Returns a new
+ * message (caller owns) or NULL when out of memory. */
+struct out_msg *msg_roster(const char *peers_json);
+
+/* {"room":"<room>","to":"<peer>","msg":<msg>}: a message for one member on
+ * another node, fields in this order so the receiver finds msg without
+ * parsing it. room and to need no escaping (a room id, a peer id).
+ * Returns the text (malloc'd, *len bytes) or NULL when out of memory. */
+char *msg_node_wrap(const char *room, const char *to, const char *msg,
+                    size_t msg_len, size_t *len);
+
+/* Splits a node message made by msg_node_wrap into room, to (each cut
+ * to fit: -1 when longer) and the inner message (*msg, *msg_len point
+ * into json). Returns 0, or -1 when it is not of that shape. */
+int msg_node_unwrap(const char *json, size_t len, char *room, size_t room_max,
+                    char *to, size_t to_max, const char **msg, size_t *msg_len);
+
+#endif

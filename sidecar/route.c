@@ -1,0 +1,200 @@
+#include "route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROUTE_BUCKETS 1024
+
+struct route {
+    struct route_room *rooms[ROUTE_BUCKETS];
+};
+
+static size_t room_hash(const char *id)
+{
+    size_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h % ROUTE_BUCKETS;
+}
+
+struct route *route_new(void)
+{
+    return calloc(1, sizeof(struct route));
+}
+
+static void peer_free(struct route_peer *m)
+{
+    free(m->node);
+    free(m->knowers);
+    free(m);
+}
+
+static void remote_clear(struct route_room *r)
+{
+    while (r->remote != NULL) {
+        struct route_peer *m = r->remote;
+        r->remote = m->next;
+        peer_free(m);
+    }
+}
+
+void route_free(struct route *rt)
+{
+    if (rt == NULL)
+        return;
+    for (size_t i = 0; i < ROUTE_BUCKETS; i++) {
+        while (rt->rooms[i] != NULL) {
+            struct route_room *r = rt->rooms[i];
+            rt->rooms[i] = r->next;
+            remote_clear(r);
+            free(r);
+        }
+    }
+    free(rt);
+}
+
+struct route_room *route_room(struct route *rt, const char *id, bool create)
+{
+    struct route_room **head = &rt->rooms[room_hash(id)];
+    for (struct route_room *r = *head; r != NULL; r = r->next)
+        if (strcmp(r->id, id) == 0)
+            return r;
+    if (!create || strlen(id) >= sizeof((struct route_room *)0)->id)
+        return NULL;
+    struct route_room *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    snprintf(r->id, sizeof r->id, "%s", id);
+    r->next = *head;
+    *head = r;
+    return r;
+}
+
+void route_room_drop(struct route *rt, struct route_room *r)
+{
+    for (struct route_room **pp = &rt->rooms[room_hash(r->id)]; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            remote_clear(r);
+            free(r);
+            return;
+        }
+    }
+}
+
+struct route_room *route_next(struct route *rt, const struct route_room *r)
+{
+    size_t i = 0;
+    if (r != NULL) {
+        if (r->next != NULL)
+            return r->next;
+        i = room_hash(r->id) + 1;
+    }
+    for (; i < ROUTE_BUCKETS; i++)
+        if (rt->rooms[i] != NULL)
+            return rt->rooms[i];
+    return NULL;
+}
+
+struct route_peer *route_find(struct route_room *r, const char *id)
+{
+    for (struct route_peer *m = r ? r->remote : NULL; m != NULL; m = m->next)
+        if (strcmp(m->id, id) == 0)
+            return m;
+    return NULL;
+}
+
+void route_set(struct route_room *r, const char *id, const char *node)
+{
+    if (r == NULL || strlen(id) > PEER_ID_LEN || node[0] == '\0')
+        return;
+    struct route_peer *m = route_find(r, id);
+    char *n = strdup(node);
+    if (n == NULL)
+        return;
+    if (m == NULL && (m = calloc(1, sizeof *m)) != NULL) {
+        snprintf(m->id, sizeof m->id, "%s", id);
+        m->next = r->remote;
+        r->remote = m;
+    }
+    if (m == NULL) {
+        free(n);
+        return;
+    }
+    free(m->node);
+    m->node = n;
+}
+
+void route_del(struct route_room *r, const char *id)
+{
+    for (struct route_peer **pp = r ? &r->remote : NULL; pp && *pp;
+         pp = &(*pp)->next) {
+        if (strcmp((*pp)->id, id) == 0) {
+            struct route_peer *m = *pp;
+            *pp = m->next;
+            peer_free(m);
+            return;
+        }
+    }
+}
+
+void route_load(struct route_room *r, const struct bus_member *members,
+                size_t n, const char *self)
+{
+    if (r == NULL)
+        return;
+    remote_clear(r);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(members[i].node, self) != 0)
+            route_set(r, members[i].peer, members[i].node);
+}
+
+/* Forgets knowers that are no longer seated in room (bounded by it). */
+static void knowers_prune(struct route_peer *m, struct room *room)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->nknowers; i++)
+        if (room != NULL && room_peer_find(room, m->knowers[i]) != NULL)
+            memmove(m->knowers[k++], m->knowers[i], sizeof *m->knowers);
+    m->nknowers = k;
+}
+
+void route_merge(struct route_room *r, const struct bus_member *members,
+                 size_t n, const char *self, const char *joiner,
+                 struct room *room)
+{
+    for (size_t i = 0; r != NULL && i < n; i++) {
+        if (strcmp(members[i].node, self) == 0)
+            continue;
+        route_set(r, members[i].peer, members[i].node);
+        struct route_peer *m = route_find(r, members[i].peer);
+        if (m != NULL)
+            knowers_prune(m, room);
+        void *k =
+            m ? realloc(m->knowers, (m->nknowers + 1) * sizeof *m->knowers)
+              : NULL;
+        if (k == NULL)
+            continue;
+        m->knowers = k;
+        snprintf(m->knowers[m->nknowers++], sizeof *m->knowers, "%s", joiner);
+    }
+}
+
+bool route_knows(const struct route_peer *m, const char *id)
+{
+    for (size_t i = 0; m != NULL && i < m->nknowers; i++)
+        if (strcmp(m->knowers[i], id) == 0)
+            return true;
+    return false;
+}
+
+void route_forget_knowers(struct route_peer *m)
+{
+    if (m == NULL)
+        return;
+    free(m->knowers);
+    m->knowers = NULL;
+    m->nknowers = 0;
+}

@@ -1,0 +1,180 @@
+/* The cluster's routing table (sidecar/route.h) and the wire formats
+ * between nodes (sidecar/msg_node.h). */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "msg_node.h"
+#include "route.h"
+
+static const struct bus_member members[] = {
+    {"a", "n2", "{}", 2}, {"b", "n3", "{}", 2}, {"me", "n1", "{}", 2}};
+
+TEST(route_set_find_and_del)
+{
+    struct route *rt = route_new();
+    struct route_room *r = route_room(rt, "room", true);
+
+    REQUIRE(r != NULL);
+    CHECK(route_room(rt, "room", false) == r);
+    CHECK(route_room(rt, "nope", false) == NULL);
+    route_set(r, "a", "n2");
+    route_set(r, "a", "n3"); /* moved: one entry, the new node */
+    REQUIRE(route_find(r, "a") != NULL);
+    CHECK_STR(route_find(r, "a")->node, "n3");
+    CHECK(route_find(r, "a")->next == NULL);
+    route_set(r, "x", "");                   /* no node: ignored */
+    route_set(r, "12345678901234567", "n2"); /* too long: ignored */
+    CHECK(route_find(r, "x") == NULL);
+    route_del(r, "a");
+    CHECK(route_find(r, "a") == NULL);
+    route_set(NULL, "a", "n2"); /* no room: nothing */
+    CHECK(route_find(NULL, "a") == NULL);
+    route_free(rt);
+}
+
+TEST(route_load_keeps_only_members_elsewhere)
+{
+    struct route *rt = route_new();
+    struct route_room *r = route_room(rt, "room", true);
+
+    REQUIRE(r != NULL);
+    route_set(r, "old", "n9");
+    route_load(r, members, 3, "n1");
+    CHECK(route_find(r, "old") == NULL);
+    CHECK(route_find(r, "a") != NULL && route_find(r, "b") != NULL);
+    CHECK(route_find(r, "me") == NULL);
+    route_free(rt);
+}
+
+TEST(route_merge_records_knowers_and_prunes_those_gone)
+{
+    struct route *rt = route_new();
+    struct route_room *r = route_room(rt, "room", true);
+    struct room_cfg rc = {8, 0, 0, 0, 0};
+    struct room_reg *reg = room_reg_new(&rc);
+    struct room_seat s1 = {.name = "x", .id = "j1"},
+                     s2 = {.name = "y", .id = "j2"};
+    struct peer *p1, *p2;
+    void *old;
+    int c1, c2;
+
+    REQUIRE(r != NULL && reg != NULL);
+    REQUIRE(room_join(reg, "room", &c1, &s1, 0, &p1, &old) == ROOM_JOINED);
+    REQUIRE(room_join(reg, "room", &c2, &s2, 0, &p2, &old) == ROOM_JOINED);
+    route_merge(r, members, 3, "n1", "j1", p1->room);
+    route_merge(r, members, 3, "n1", "j2", p1->room);
+    struct route_peer *a = route_find(r, "a");
+    REQUIRE(a != NULL);
+    CHECK(route_knows(a, "j1") && route_knows(a, "j2"));
+    CHECK(!route_knows(a, "zz") && !route_knows(NULL, "j1"));
+    CHECK(route_find(r, "me") == NULL);
+    room_leave(reg, p1, 0); /* j1 is gone: forgotten at the next merge */
+    route_merge(r, members, 3, "n1", "j3", p2->room);
+    CHECK(!route_knows(a, "j1") && route_knows(a, "j2") &&
+          route_knows(a, "j3"));
+    route_forget_knowers(a);
+    CHECK(a->nknowers == 0 && !route_knows(a, "j2"));
+    room_reg_free(reg);
+    route_free(rt);
+}
+
+TEST(route_next_visits_every_room_once_and_drop_removes)
+{
+    struct route *rt = route_new();
+    char id[16];
+    int seen = 0;
+
+    REQUIRE(rt != NULL);
+    for (int i = 0; i < 50; i++) {
+        snprintf(id, sizeof id, "r%d", i);
+        REQUIRE(route_room(rt, id, true) != NULL);
+    }
+    for (struct route_room *r = route_next(rt, NULL); r != NULL;
+         r = route_next(rt, r))
+        seen++;
+    CHECK(seen == 50);
+    route_room_drop(rt, route_room(rt, "r7", false));
+    CHECK(route_room(rt, "r7", false) == NULL);
+    seen = 0;
+    for (struct route_room *r = route_next(rt, NULL); r != NULL;
+         r = route_next(rt, r))
+        seen++;
+    CHECK(seen == 49);
+    route_free(rt);
+}
+
+static enum msg_node_kind kind_of(const char *s, const char **about, char *buf,
+                                  size_t max)
+{
+    cJSON *j = NULL;
+    enum msg_node_kind k = msg_node_classify(s, strlen(s), &j, about);
+    if (*about != NULL)
+        snprintf(buf, max, "%s", *about);
+    cJSON_Delete(j);
+    return k;
+}
+
+TEST(msg_node_classify_reads_the_presence_kinds)
+{
+    const char *about;
+    char id[32] = "";
+
+    CHECK(kind_of("{\"type\":\"peer-joined\",\"peer\":{\"id\":\"a\"}}", &about,
+                  id, sizeof id) == MSG_NODE_JOINED);
+    CHECK_STR(id, "a");
+    CHECK(kind_of("{\"type\":\"peer-state\",\"peer\":{\"id\":\"b\"}}", &about,
+                  id, sizeof id) == MSG_NODE_STATE);
+    CHECK_STR(id, "b");
+    CHECK(kind_of("{\"type\":\"peer-left\",\"id\":\"c\",\"reason\":\"left\"}",
+                  &about, id, sizeof id) == MSG_NODE_LEFT);
+    CHECK_STR(id, "c");
+    CHECK(kind_of("{\"type\":\"x-moved\",\"id\":\"d\"}", &about, id,
+                  sizeof id) == MSG_NODE_MOVED);
+    CHECK_STR(id, "d");
+    CHECK(kind_of("{\"type\":\"chat\",\"from\":\"a\"}", &about, id,
+                  sizeof id) == MSG_NODE_CHAT);
+    CHECK(about == NULL);
+    /* a presence kind without its id is nothing the cluster looks into */
+    CHECK(kind_of("{\"type\":\"peer-left\"}", &about, id, sizeof id) ==
+          MSG_NODE_OTHER);
+    CHECK(about == NULL);
+    CHECK(kind_of("not json", &about, id, sizeof id) == MSG_NODE_OTHER);
+}
+
+TEST(msg_node_wrap_and_unwrap_round_trip)
+{
+    size_t len, msg_len;
+    char room[65], to[17];
+    const char *msg;
+    char *w = msg_node_wrap("room", "peer", "{\"type\":\"signal\"}", 17, &len);
+
+    REQUIRE(w != NULL);
+    CHECK_STR(w, "{\"room\":\"room\",\"to\":\"peer\",\"msg\":{\"type\":"
+                 "\"signal\"}}");
+    CHECK(len == strlen(w));
+    REQUIRE(msg_node_unwrap(w, len, room, sizeof room, to, sizeof to, &msg,
+                            &msg_len) == 0);
+    CHECK_STR(room, "room");
+    CHECK_STR(to, "peer");
+    CHECK(msg_len == 17 && memcmp(msg, "{\"type\":\"signal\"}", 17) == 0);
+    CHECK(msg_node_unwrap(w, len, room, sizeof room, to, 4, &msg, &msg_len) ==
+          -1); /* "peer" does not fit in 4 */
+    CHECK(msg_node_unwrap("{\"room\":\"r\"}", 12, room, sizeof room, to,
+                          sizeof to, &msg, &msg_len) == -1);
+    free(w);
+}
+
+TEST(msg_node_moved_and_roster_texts)
+{
+    struct out_msg *m = msg_node_moved("abc");
+    struct out_msg *r = msg_roster("{\"id\":\"a\"}");
+
+    REQUIRE(m != NULL && r != NULL);
+    CHECK_STR(out_msg_text(m), "{\"type\":\"x-moved\",\"id\":\"abc\"}");
+    CHECK_STR(out_msg_text(r),
+              "{\"type\":\"roster\",\"peers\":[{\"id\":\"a\"}]}");
+    out_msg_unref(m);
+    out_msg_unref(r);
+}
