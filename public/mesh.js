@@ -30,18 +30,37 @@ export function bitrateFor(n) {
 }
 
 export class Mesh extends EventTarget {
+    #send;
+    #media;
+    #selfId = '';
+    #pastIds = [];
+    #iceServers = [];
+    #peers = new Map();
+    #detached = new Map();
+    #waiting = new Map();
+    #detachTimer = null;
+
     /** send(to, data) relays a signal; media gives the local tracks. */
     constructor({ send, media }) {
         super();
-        this.send = send;
-        this.media = media;
-        this.selfId = '';
-        this.pastIds = [];
-        this.iceServers = [];
-        this.peers = new Map();
-        this.detached = new Map();
-        this.waiting = new Map();
-        this.detachTimer = null;
+        this.#send = send;
+        this.#media = media;
+    }
+
+    /** The ICE servers (welcome.iceServers) for connections made from now on. */
+    setIceServers(list) {
+        this.#iceServers = Array.isArray(list) ? list : [];
+    }
+
+    /** The remote stream of peer id, or null when there is no connection. */
+    streamOf(id) {
+        const p = this.#peers.get(id);
+        return p ? p.stream : null;
+    }
+
+    /** Whether connections kept after a server loss still wait for a rebind. */
+    hasDetached() {
+        return this.#detached.size > 0;
     }
 
     emit(type, detail) {
@@ -49,22 +68,22 @@ export class Mesh extends EventTarget {
     }
 
     setSelf(id) {
-        if (this.selfId && this.selfId !== id && !this.pastIds.includes(this.selfId)) this.pastIds.push(this.selfId);
-        this.selfId = id;
+        if (this.#selfId && this.#selfId !== id && !this.#pastIds.includes(this.#selfId)) this.#pastIds.push(this.#selfId);
+        this.#selfId = id;
     }
 
     polite(p) {
-        return this.selfId < p.id;
+        return this.#selfId < p.id;
     }
 
     create(id) {
-        const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+        const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle' });
         const p = {
             id, pc, stream: new MediaStream(), makingOffer: false, ignoreOffer: false,
             pending: [], chain: Promise.resolve(), tries: 0, timer: null, audioT: null, videoT: null,
         };
         pc.onicecandidate = (e) => {
-            if (e.candidate) this.send(p.id, { candidate: e.candidate.toJSON() });
+            if (e.candidate) this.#send(p.id, { candidate: e.candidate.toJSON() });
         };
         pc.onnegotiationneeded = () => this.negotiate(p);
         pc.ontrack = (e) => {
@@ -72,7 +91,7 @@ export class Mesh extends EventTarget {
             this.emit('stream', { id: p.id, stream: p.stream });
         };
         pc.onconnectionstatechange = () => this.onState(p);
-        this.peers.set(id, p);
+        this.#peers.set(id, p);
         this.arm(p, WATCHDOG_MS);
         return p;
     }
@@ -80,12 +99,12 @@ export class Mesh extends EventTarget {
     /** We make the offer to id (we are the newcomer, or the watchdog decided). */
     offer(id) {
         this.stopWaiting(id);
-        let p = this.peers.get(id);
+        let p = this.#peers.get(id);
         if (p) return p;
         p = this.create(id);
-        const streams = [this.media.stream];
-        p.audioT = p.pc.addTransceiver(this.media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
-        p.videoT = p.pc.addTransceiver(this.media.videoTrack() || 'video', { direction: 'sendrecv', streams });
+        const streams = [this.#media.stream()];
+        p.audioT = p.pc.addTransceiver(this.#media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
+        p.videoT = p.pc.addTransceiver(this.#media.videoTrack() || 'video', { direction: 'sendrecv', streams });
         return p;
     }
 
@@ -95,28 +114,28 @@ export class Mesh extends EventTarget {
      * normally re-sent by its maker first and no two offers cross.
      */
     expect(id) {
-        if (this.peers.has(id) || this.waiting.has(id)) return;
-        this.waiting.set(id, setTimeout(() => {
-            this.waiting.delete(id);
-            if (!this.peers.has(id)) this.offer(id);
+        if (this.#peers.has(id) || this.#waiting.has(id)) return;
+        this.#waiting.set(id, setTimeout(() => {
+            this.#waiting.delete(id);
+            if (!this.#peers.has(id)) this.offer(id);
         }, WATCHDOG_MS + 5000));
     }
 
     stopWaiting(id) {
-        clearTimeout(this.waiting.get(id));
-        this.waiting.delete(id);
+        clearTimeout(this.#waiting.get(id));
+        this.#waiting.delete(id);
     }
 
     /** A newcomer after a server loss: try to re-attach, else offer. */
     greet(id) {
-        if (!this.detached.size) {
+        if (!this.#detached.size) {
             this.offer(id);
             return;
         }
-        this.send(id, { rebind: [...this.pastIds] });
-        this.waiting.set(id, setTimeout(() => {
-            this.waiting.delete(id);
-            if (!this.peers.has(id)) this.offer(id);
+        this.#send(id, { rebind: [...this.#pastIds] });
+        this.#waiting.set(id, setTimeout(() => {
+            this.#waiting.delete(id);
+            if (!this.#peers.has(id)) this.offer(id);
         }, REBIND_WAIT_MS));
     }
 
@@ -124,7 +143,7 @@ export class Mesh extends EventTarget {
         try {
             p.makingOffer = true;
             await p.pc.setLocalDescription();
-            this.send(p.id, { description: p.pc.localDescription.toJSON() });
+            this.#send(p.id, { description: p.pc.localDescription.toJSON() });
         } catch (err) {
             console.warn('huddle: offer failed', err);
         } finally {
@@ -143,7 +162,7 @@ export class Mesh extends EventTarget {
             this.onRebound(from, data.rebound);
             return;
         }
-        let p = this.peers.get(from);
+        let p = this.#peers.get(from);
         if (!p) {
             if (!data.description || data.description.type !== 'offer') return;
             this.stopWaiting(from);
@@ -166,7 +185,7 @@ export class Mesh extends EventTarget {
             if (description.type === 'offer') {
                 this.attachLocal(p);
                 await pc.setLocalDescription();
-                this.send(p.id, { description: pc.localDescription.toJSON() });
+                this.#send(p.id, { description: pc.localDescription.toJSON() });
             }
             const held = p.pending.splice(0);
             for (const c of held) await pc.addIceCandidate(c).catch(() => {});
@@ -192,8 +211,8 @@ export class Mesh extends EventTarget {
             else if (kind === 'video' && !p.videoT) p.videoT = t;
             else continue;
             t.direction = 'sendrecv';
-            if (t.sender.setStreams) t.sender.setStreams(this.media.stream); // absent in Firefox
-            const track = kind === 'audio' ? this.media.audioTrack() : this.media.videoTrack();
+            if (t.sender.setStreams) t.sender.setStreams(this.#media.stream()); // absent in Firefox
+            const track = kind === 'audio' ? this.#media.audioTrack() : this.#media.videoTrack();
             if (track) t.sender.replaceTrack(track).catch(() => {});
         }
     }
@@ -204,7 +223,7 @@ export class Mesh extends EventTarget {
     }
 
     async stall(p) {
-        if (p.pc.connectionState === 'connected' || !this.peers.has(p.id)) return;
+        if (p.pc.connectionState === 'connected' || !this.#peers.has(p.id)) return;
         p.tries++;
         if (p.tries > MAX_TRIES) {
             this.giveUp(p);
@@ -240,32 +259,32 @@ export class Mesh extends EventTarget {
 
     close(id) {
         this.stopWaiting(id);
-        const p = this.peers.get(id) || this.detached.get(id);
+        const p = this.#peers.get(id) || this.#detached.get(id);
         if (!p) return;
         clearTimeout(p.timer);
         p.pc.close();
-        this.peers.delete(id);
-        this.detached.delete(id);
+        this.#peers.delete(id);
+        this.#detached.delete(id);
         this.capBitrate();
     }
 
     closeAll() {
-        for (const id of [...this.peers.keys(), ...this.detached.keys()]) this.close(id);
-        for (const id of [...this.waiting.keys()]) this.stopWaiting(id);
-        clearTimeout(this.detachTimer);
+        for (const id of [...this.#peers.keys(), ...this.#detached.keys()]) this.close(id);
+        for (const id of [...this.#waiting.keys()]) this.stopWaiting(id);
+        clearTimeout(this.#detachTimer);
     }
 
     /** The server forgot us: keep the connections aside for a rebind. */
     detachAll() {
-        for (const [id, p] of this.peers) {
+        for (const [id, p] of this.#peers) {
             clearTimeout(p.timer);
-            this.detached.set(id, p);
+            this.#detached.set(id, p);
         }
-        this.peers.clear();
-        for (const id of [...this.waiting.keys()]) this.stopWaiting(id);
-        clearTimeout(this.detachTimer);
-        this.detachTimer = setTimeout(() => {
-            for (const id of [...this.detached.keys()]) {
+        this.#peers.clear();
+        for (const id of [...this.#waiting.keys()]) this.stopWaiting(id);
+        clearTimeout(this.#detachTimer);
+        this.#detachTimer = setTimeout(() => {
+            for (const id of [...this.#detached.keys()]) {
                 this.close(id);
                 this.emit('gone', { id });
             }
@@ -273,32 +292,32 @@ export class Mesh extends EventTarget {
     }
 
     reattach(oldId, newId) {
-        const p = this.detached.get(oldId);
+        const p = this.#detached.get(oldId);
         if (!p || p.pc.connectionState === 'closed' || p.pc.connectionState === 'failed') return false;
-        this.detached.delete(oldId);
+        this.#detached.delete(oldId);
         this.stopWaiting(newId);
         p.id = newId;
-        this.peers.set(newId, p);
+        this.#peers.set(newId, p);
         if (p.pc.connectionState !== 'connected') this.arm(p, WATCHDOG_MS);
         this.emit('rekey', { from: oldId, to: newId });
         return true;
     }
 
     onRebind(from, theirPast) {
-        const old = theirPast.find((id) => this.detached.has(id));
-        const ok = old !== undefined && !this.peers.has(from) && this.reattach(old, from);
-        this.send(from, { rebound: ok ? [...this.pastIds] : [] });
+        const old = theirPast.find((id) => this.#detached.has(id));
+        const ok = old !== undefined && !this.#peers.has(from) && this.reattach(old, from);
+        this.#send(from, { rebound: ok ? [...this.#pastIds] : [] });
     }
 
     onRebound(from, ourPeerPast) {
-        if (this.peers.has(from)) return;
-        const old = ourPeerPast.find((id) => this.detached.has(id));
+        if (this.#peers.has(from)) return;
+        const old = ourPeerPast.find((id) => this.#detached.has(id));
         if (old === undefined || !this.reattach(old, from)) this.offer(from);
     }
 
     /** Puts track (or nothing) on every connection's sender of that kind. */
     setTrack(kind, track) {
-        for (const p of [...this.peers.values(), ...this.detached.values()]) {
+        for (const p of [...this.#peers.values(), ...this.#detached.values()]) {
             const t = kind === 'audio' ? p.audioT : p.videoT;
             if (t) t.sender.replaceTrack(track).catch(() => {});
         }
@@ -306,10 +325,10 @@ export class Mesh extends EventTarget {
     }
 
     capBitrate() {
-        const n = this.peers.size + 1;
-        const screen = !!this.media.screen;
+        const n = this.#peers.size + 1;
+        const screen = this.#media.sharing();
         const cap = screen ? Math.max(bitrateFor(n), 1200000) : bitrateFor(n);
-        for (const p of this.peers.values()) {
+        for (const p of this.#peers.values()) {
             const sender = p.videoT && p.videoT.sender;
             if (!sender || p.pc.connectionState !== 'connected') continue;
             const params = sender.getParameters();
