@@ -20,6 +20,14 @@ test('a new roster holds oneself only, with everything off', () => {
     assert.deepEqual(r.others(), []);
 });
 
+test('a roster has no field to read or write from outside', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Ann' });
+    r.add(peer('b', 'Bob'));
+    assert.deepEqual(Object.keys(r), []);
+    assert.equal(r.others, Roster.prototype.others, 'others is a method, not a field');
+});
+
 test('setSelf merges fields and says so', () => {
     const { r, events } = recorded();
     r.setSelf({ name: 'Ann', audio: true });
