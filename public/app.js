@@ -68,9 +68,9 @@ async function join() {
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
     mesh.addEventListener('failed', (e) => {
-        const name = roster.nameOf(e.detail.id);
+        const who = roster.nameOf(e.detail.id);
         dropTile(e.detail.id);
-        if (name !== null) toast(`Lost the connection to ${name}`);
+        if (who !== null) toast(`Lost the connection to ${who}`);
     });
     sig = new Signaling(socketUrl(), () => {
         const me = roster.self();

@@ -37,31 +37,31 @@ export class Chat {
         this.#input = $('chat-input');
         $('chat-form').addEventListener('submit', (e) => {
             e.preventDefault();
-            this.submit();
+            this.#submit();
         });
         this.#input.addEventListener('keydown', (e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
                 e.preventDefault();
-                this.submit();
+                this.#submit();
             }
         });
-        this.#input.addEventListener('input', () => this.grow());
+        this.#input.addEventListener('input', () => this.#grow());
         $('chat-to-clear').addEventListener('click', () => this.privateTo(null));
     }
 
-    grow() {
+    #grow() {
         this.#input.style.height = 'auto';
         this.#input.style.height = `${Math.min(this.#input.scrollHeight, 140)}px`;
     }
 
-    submit() {
+    #submit() {
         const text = this.#input.value.replace(/\s+$/, '');
         if (!text.trim()) return;
         const msg = { text };
         if (this.#to) msg.to = this.#to.id;
         if (!this.#send(msg)) return;
         this.#input.value = '';
-        this.grow();
+        this.#grow();
         this.#stickNext = true;
     }
 

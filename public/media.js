@@ -48,28 +48,28 @@ export class Media extends EventTarget {
     async start({ audio = true, video = true } = {}) {
         if (!canCapture()) return this;
         try {
-            await this.acquire({ audio, video });
+            await this.#acquire({ audio, video });
         } catch (err) {
             if (err.name === 'NotAllowedError' || err.name === 'SecurityError') {
                 this.#denied = true;
             } else {
                 // One kind may be missing: try them one at a time.
-                if (audio) await this.acquire({ audio: true }).catch(() => { this.#missing.audio = true; });
-                if (video) await this.acquire({ video: true }).catch(() => { this.#missing.video = true; });
+                if (audio) await this.#acquire({ audio: true }).catch(() => { this.#missing.audio = true; });
+                if (video) await this.#acquire({ video: true }).catch(() => { this.#missing.video = true; });
             }
         }
         return this;
     }
 
-    async acquire({ audio = false, video = false }) {
+    async #acquire({ audio = false, video = false }) {
         const s = await navigator.mediaDevices.getUserMedia({
             audio: audio ? { ...AUDIO, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
             video: video ? { ...VIDEO, ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
         });
-        for (const t of s.getTracks()) this.setTrack(t);
+        for (const t of s.getTracks()) this.#setTrack(t);
     }
 
-    setTrack(track) {
+    #setTrack(track) {
         const audio = track.kind === 'audio';
         const old = audio ? this.#mic : this.#cam;
         if (old) {
@@ -82,7 +82,7 @@ export class Media extends EventTarget {
         this.dispatchEvent(new CustomEvent('track', { detail: { kind: track.kind, track } }));
     }
 
-    dropTrack(kind) {
+    #dropTrack(kind) {
         const old = kind === 'audio' ? this.#mic : this.#cam;
         if (!old) return;
         old.stop();
@@ -99,12 +99,12 @@ export class Media extends EventTarget {
     /** Camera on: capture again (the light goes on); off: release it. */
     async setCamera(on) {
         if (!on) {
-            this.dropTrack('video');
+            this.#dropTrack('video');
             return true;
         }
         if (this.#cam || !canCapture()) return !!this.#cam;
         try {
-            await this.acquire({ video: true });
+            await this.#acquire({ video: true });
             return true;
         } catch {
             return false;
@@ -117,7 +117,7 @@ export class Media extends EventTarget {
         const live = kind === 'audio' ? this.#mic : this.#cam;
         if (!live) return;
         const enabled = live.enabled;
-        await this.acquire({ audio: kind === 'audio', video: kind === 'video' });
+        await this.#acquire({ audio: kind === 'audio', video: kind === 'video' });
         if (kind === 'audio') this.#mic.enabled = enabled;
     }
 
@@ -200,7 +200,7 @@ export class Levels {
         an.smoothingTimeConstant = 0.3;
         src.connect(an);
         this.#nodes.set(key, { src, an, buf: new Float32Array(an.fftSize), level: 0, track });
-        if (!this.#timer) this.#timer = setInterval(() => this.sample(), 120);
+        if (!this.#timer) this.#timer = setInterval(() => this.#sample(), 120);
     }
 
     unwatch(key) {
@@ -210,7 +210,7 @@ export class Levels {
         this.#nodes.delete(key);
     }
 
-    sample() {
+    #sample() {
         for (const n of this.#nodes.values()) {
             n.an.getFloatTimeDomainData(n.buf);
             let sum = 0;

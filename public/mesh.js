@@ -63,7 +63,7 @@ export class Mesh extends EventTarget {
         return this.#detached.size > 0;
     }
 
-    emit(type, detail) {
+    #emit(type, detail) {
         this.dispatchEvent(new CustomEvent(type, { detail }));
     }
 
@@ -72,11 +72,11 @@ export class Mesh extends EventTarget {
         this.#selfId = id;
     }
 
-    polite(p) {
+    #polite(p) {
         return this.#selfId < p.id;
     }
 
-    create(id) {
+    #create(id) {
         const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle' });
         const p = {
             id, pc, stream: new MediaStream(), makingOffer: false, ignoreOffer: false,
@@ -85,23 +85,23 @@ export class Mesh extends EventTarget {
         pc.onicecandidate = (e) => {
             if (e.candidate) this.#send(p.id, { candidate: e.candidate.toJSON() });
         };
-        pc.onnegotiationneeded = () => this.negotiate(p);
+        pc.onnegotiationneeded = () => this.#negotiate(p);
         pc.ontrack = (e) => {
             if (!p.stream.getTracks().includes(e.track)) p.stream.addTrack(e.track);
-            this.emit('stream', { id: p.id, stream: p.stream });
+            this.#emit('stream', { id: p.id, stream: p.stream });
         };
-        pc.onconnectionstatechange = () => this.onState(p);
+        pc.onconnectionstatechange = () => this.#onState(p);
         this.#peers.set(id, p);
-        this.arm(p, WATCHDOG_MS);
+        this.#arm(p, WATCHDOG_MS);
         return p;
     }
 
     /** We make the offer to id (we are the newcomer, or the watchdog decided). */
     offer(id) {
-        this.stopWaiting(id);
+        this.#stopWaiting(id);
         let p = this.#peers.get(id);
         if (p) return p;
-        p = this.create(id);
+        p = this.#create(id);
         const streams = [this.#media.stream()];
         p.audioT = p.pc.addTransceiver(this.#media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
         p.videoT = p.pc.addTransceiver(this.#media.videoTrack() || 'video', { direction: 'sendrecv', streams });
@@ -121,7 +121,7 @@ export class Mesh extends EventTarget {
         }, WATCHDOG_MS + 5000));
     }
 
-    stopWaiting(id) {
+    #stopWaiting(id) {
         clearTimeout(this.#waiting.get(id));
         this.#waiting.delete(id);
     }
@@ -139,7 +139,7 @@ export class Mesh extends EventTarget {
         }, REBIND_WAIT_MS));
     }
 
-    async negotiate(p) {
+    async #negotiate(p) {
         try {
             p.makingOffer = true;
             await p.pc.setLocalDescription();
@@ -155,35 +155,35 @@ export class Mesh extends EventTarget {
     signal(from, data) {
         if (!data || typeof data !== 'object') return;
         if (Array.isArray(data.rebind)) {
-            this.onRebind(from, data.rebind);
+            this.#onRebind(from, data.rebind);
             return;
         }
         if (Array.isArray(data.rebound)) {
-            this.onRebound(from, data.rebound);
+            this.#onRebound(from, data.rebound);
             return;
         }
         let p = this.#peers.get(from);
         if (!p) {
             if (!data.description || data.description.type !== 'offer') return;
-            this.stopWaiting(from);
-            p = this.create(from);
+            this.#stopWaiting(from);
+            p = this.#create(from);
         }
-        p.chain = p.chain.then(() => this.handle(p, data)).catch((err) => {
+        p.chain = p.chain.then(() => this.#handle(p, data)).catch((err) => {
             console.warn('huddle: signal from', from, 'failed:', err);
         });
     }
 
-    async handle(p, { description, candidate }) {
+    async #handle(p, { description, candidate }) {
         const pc = p.pc;
         if (pc.signalingState === 'closed') return;
         if (description) {
             const collision = description.type === 'offer'
                 && (p.makingOffer || pc.signalingState !== 'stable');
-            p.ignoreOffer = !this.polite(p) && collision;
+            p.ignoreOffer = !this.#polite(p) && collision;
             if (p.ignoreOffer) return;
             await pc.setRemoteDescription(description);
             if (description.type === 'offer') {
-                this.attachLocal(p);
+                this.#attachLocal(p);
                 await pc.setLocalDescription();
                 this.#send(p.id, { description: pc.localDescription.toJSON() });
             }
@@ -203,7 +203,7 @@ export class Mesh extends EventTarget {
     }
 
     /** As the answerer: send our tracks on the transceivers the offer made. */
-    attachLocal(p) {
+    #attachLocal(p) {
         if (p.audioT && p.videoT) return;
         for (const t of p.pc.getTransceivers()) {
             const kind = t.receiver.track.kind;
@@ -217,16 +217,16 @@ export class Mesh extends EventTarget {
         }
     }
 
-    arm(p, ms) {
+    #arm(p, ms) {
         clearTimeout(p.timer);
-        p.timer = setTimeout(() => this.stall(p), ms);
+        p.timer = setTimeout(() => this.#stall(p), ms);
     }
 
-    async stall(p) {
+    async #stall(p) {
         if (p.pc.connectionState === 'connected' || !this.#peers.has(p.id)) return;
         p.tries++;
         if (p.tries > MAX_TRIES) {
-            this.giveUp(p);
+            this.#giveUp(p);
             return;
         }
         try {
@@ -235,42 +235,42 @@ export class Mesh extends EventTarget {
         } catch (err) {
             console.warn('huddle: ICE restart failed', err);
         }
-        this.arm(p, WATCHDOG_MS);
+        this.#arm(p, WATCHDOG_MS);
     }
 
-    onState(p) {
+    #onState(p) {
         const st = p.pc.connectionState;
         if (st === 'connected') {
             clearTimeout(p.timer);
             p.tries = 0;
-            this.capBitrate();
+            this.#capBitrate();
         } else if (st === 'disconnected') {
-            this.arm(p, 5000);
+            this.#arm(p, 5000);
         } else if (st === 'failed') {
-            this.stall(p);
+            this.#stall(p);
         }
-        this.emit('state', { id: p.id, state: st });
+        this.#emit('state', { id: p.id, state: st });
     }
 
-    giveUp(p) {
+    #giveUp(p) {
         this.close(p.id);
-        this.emit('failed', { id: p.id });
+        this.#emit('failed', { id: p.id });
     }
 
     close(id) {
-        this.stopWaiting(id);
+        this.#stopWaiting(id);
         const p = this.#peers.get(id) || this.#detached.get(id);
         if (!p) return;
         clearTimeout(p.timer);
         p.pc.close();
         this.#peers.delete(id);
         this.#detached.delete(id);
-        this.capBitrate();
+        this.#capBitrate();
     }
 
     closeAll() {
         for (const id of [...this.#peers.keys(), ...this.#detached.keys()]) this.close(id);
-        for (const id of [...this.#waiting.keys()]) this.stopWaiting(id);
+        for (const id of [...this.#waiting.keys()]) this.#stopWaiting(id);
         clearTimeout(this.#detachTimer);
     }
 
@@ -281,38 +281,38 @@ export class Mesh extends EventTarget {
             this.#detached.set(id, p);
         }
         this.#peers.clear();
-        for (const id of [...this.#waiting.keys()]) this.stopWaiting(id);
+        for (const id of [...this.#waiting.keys()]) this.#stopWaiting(id);
         clearTimeout(this.#detachTimer);
         this.#detachTimer = setTimeout(() => {
             for (const id of [...this.#detached.keys()]) {
                 this.close(id);
-                this.emit('gone', { id });
+                this.#emit('gone', { id });
             }
         }, DETACHED_TTL_MS);
     }
 
-    reattach(oldId, newId) {
+    #reattach(oldId, newId) {
         const p = this.#detached.get(oldId);
         if (!p || p.pc.connectionState === 'closed' || p.pc.connectionState === 'failed') return false;
         this.#detached.delete(oldId);
-        this.stopWaiting(newId);
+        this.#stopWaiting(newId);
         p.id = newId;
         this.#peers.set(newId, p);
-        if (p.pc.connectionState !== 'connected') this.arm(p, WATCHDOG_MS);
-        this.emit('rekey', { from: oldId, to: newId });
+        if (p.pc.connectionState !== 'connected') this.#arm(p, WATCHDOG_MS);
+        this.#emit('rekey', { from: oldId, to: newId });
         return true;
     }
 
-    onRebind(from, theirPast) {
+    #onRebind(from, theirPast) {
         const old = theirPast.find((id) => this.#detached.has(id));
-        const ok = old !== undefined && !this.#peers.has(from) && this.reattach(old, from);
+        const ok = old !== undefined && !this.#peers.has(from) && this.#reattach(old, from);
         this.#send(from, { rebound: ok ? [...this.#pastIds] : [] });
     }
 
-    onRebound(from, ourPeerPast) {
+    #onRebound(from, ourPeerPast) {
         if (this.#peers.has(from)) return;
         const old = ourPeerPast.find((id) => this.#detached.has(id));
-        if (old === undefined || !this.reattach(old, from)) this.offer(from);
+        if (old === undefined || !this.#reattach(old, from)) this.offer(from);
     }
 
     /** Puts track (or nothing) on every connection's sender of that kind. */
@@ -321,10 +321,10 @@ export class Mesh extends EventTarget {
             const t = kind === 'audio' ? p.audioT : p.videoT;
             if (t) t.sender.replaceTrack(track).catch(() => {});
         }
-        if (kind === 'video') this.capBitrate();
+        if (kind === 'video') this.#capBitrate();
     }
 
-    capBitrate() {
+    #capBitrate() {
         const n = this.#peers.size + 1;
         const screen = this.#media.sharing();
         const cap = screen ? Math.max(bitrateFor(n), 1200000) : bitrateFor(n);

@@ -35,13 +35,13 @@ export class PreJoin {
         this.#name = $('name-input');
         this.#preview = $('preview-video');
         this.#name.value = remembered();
-        this.#name.addEventListener('input', () => this.showAvatar());
-        $('pre-mic').addEventListener('click', () => this.toggle('audio'));
-        $('pre-cam').addEventListener('click', () => this.toggle('video'));
-        $('mic-select').addEventListener('change', (e) => this.pick('audio', e.target.value));
-        $('cam-select').addEventListener('change', (e) => this.pick('video', e.target.value));
-        media.addEventListener('track', () => this.refresh());
-        this.showAvatar();
+        this.#name.addEventListener('input', () => this.#showAvatar());
+        $('pre-mic').addEventListener('click', () => this.#toggle('audio'));
+        $('pre-cam').addEventListener('click', () => this.#toggle('video'));
+        $('mic-select').addEventListener('change', (e) => this.#pick('audio', e.target.value));
+        $('cam-select').addEventListener('change', (e) => this.#pick('video', e.target.value));
+        media.addEventListener('track', () => this.#refresh());
+        this.#showAvatar();
     }
 
     async start() {
@@ -50,7 +50,7 @@ export class PreJoin {
                 ? 'This browser cannot use a camera or microphone here. You can still join to see and hear the others.'
                 : 'Camera and microphone need a secure connection. Open this meeting over https:// (or on http://localhost). You can still join to see and hear the others.');
             this.#audio = this.#video = false;
-            this.refresh();
+            this.#refresh();
             return;
         }
         await this.#media.start({ audio: true, video: true });
@@ -65,12 +65,12 @@ export class PreJoin {
         }
         this.#audio = !!this.#media.audioTrack();
         this.#video = !!this.#media.camTrack();
-        await this.fillDevices();
-        this.refresh();
+        await this.#fillDevices();
+        this.#refresh();
         this.#levels.watch('preview', this.#media.stream());
     }
 
-    async fillDevices() {
+    async #fillDevices() {
         const list = await this.#media.devices();
         const fill = (sel, kind, current, word) => {
             const devs = list.filter((d) => d.kind === kind && d.deviceId);
@@ -94,7 +94,7 @@ export class PreJoin {
         fill($('cam-select'), 'videoinput', camId, 'Camera');
     }
 
-    async toggle(kind) {
+    async #toggle(kind) {
         if (kind === 'audio') {
             if (!this.#media.audioTrack()) return;
             this.#audio = !this.#audio;
@@ -105,20 +105,20 @@ export class PreJoin {
             const ok = await this.#media.setCamera(this.#video);
             if (!ok) this.#video = false;
         }
-        this.refresh();
+        this.#refresh();
     }
 
-    async pick(kind, id) {
+    async #pick(kind, id) {
         try {
             await this.#media.useDevice(kind, id);
         } catch {
             this.message('That device could not be started.');
         }
         this.#levels.watch('preview', this.#media.stream());
-        this.refresh();
+        this.#refresh();
     }
 
-    refresh() {
+    #refresh() {
         const mic = $('pre-mic');
         const cam = $('pre-cam');
         const micOn = this.#audio && !!this.#media.audioTrack();
@@ -139,7 +139,7 @@ export class PreJoin {
         document.dispatchEvent(new CustomEvent('huddle-icons'));
     }
 
-    showAvatar() {
+    #showAvatar() {
         const n = this.#name.value.trim();
         const a = $('preview-avatar');
         a.textContent = initials(n || '?');

@@ -32,7 +32,7 @@ export class Signaling {
         return this;
     }
 
-    emit(type, msg) {
+    #emit(type, msg) {
         const fn = this.#handlers.get(type);
         if (fn) fn(msg);
     }
@@ -48,7 +48,7 @@ export class Signaling {
         try {
             ws = new WebSocket(this.#url, 'huddle.v1');
         } catch (err) {
-            this.scheduleRetry(String(err));
+            this.#scheduleRetry(String(err));
             return;
         }
         this.#ws = ws;
@@ -56,24 +56,24 @@ export class Signaling {
             const msg = { type: 'join', ...this.#join() };
             if (this.#resume) msg.resume = this.#resume;
             ws.send(JSON.stringify(msg));
-            this.startPing();
+            this.#startPing();
         };
-        ws.onmessage = (ev) => this.receive(ev.data);
+        ws.onmessage = (ev) => this.#receive(ev.data);
         ws.onclose = (ev) => {
             if (this.#ws !== ws) return;
             this.#ws = null;
-            this.stopPing();
+            this.#stopPing();
             if (this.#closed) return;
             // 1012: the sidecar is being restarted (a drain). Our seat waits
             // in grace; come back at once, spread a little so a whole
             // sidecar's clients do not arrive at the same instant.
-            if (ev.code === SERVICE_RESTART) this.scheduleRetry(ev.code, Math.round(Math.random() * RESTART_JITTER_MS));
-            else this.scheduleRetry(ev.code);
+            if (ev.code === SERVICE_RESTART) this.#scheduleRetry(ev.code, Math.round(Math.random() * RESTART_JITTER_MS));
+            else this.#scheduleRetry(ev.code);
         };
         ws.onerror = () => { /* onclose follows and handles it */ };
     }
 
-    receive(text) {
+    #receive(text) {
         let msg;
         try {
             msg = JSON.parse(text);
@@ -88,10 +88,10 @@ export class Signaling {
             this.#id = msg.id;
             this.#resume = msg.resume || null;
             this.#attempt = 0;
-            this.emit('welcome', { ...msg, resumed, previousId });
+            this.#emit('welcome', { ...msg, resumed, previousId });
             return;
         }
-        this.emit(msg.type, msg);
+        this.#emit(msg.type, msg);
     }
 
     send(msg) {
@@ -102,13 +102,13 @@ export class Signaling {
 
     /** Reconnect delay: 0.5 s doubling to 8 s, with up to 50% jitter
      * (or delay as given, which does not count as a failed attempt). */
-    scheduleRetry(why, delay) {
+    #scheduleRetry(why, delay) {
         if (delay === undefined) {
             const base = Math.min(8000, 500 * 2 ** this.#attempt);
             delay = Math.round(base / 2 + Math.random() * base / 2);
             this.#attempt++;
         }
-        this.emit('down', { delay, attempt: this.#attempt, why, joined: this.#id !== null });
+        this.#emit('down', { delay, attempt: this.#attempt, why, joined: this.#id !== null });
         this.#timers.retry = setTimeout(() => this.connect(), delay);
     }
 
@@ -119,8 +119,8 @@ export class Signaling {
         this.connect();
     }
 
-    startPing() {
-        this.stopPing();
+    #startPing() {
+        this.#stopPing();
         this.#lastPong = Date.now();
         this.#timers.ping = setInterval(() => {
             if (!this.open) return;
@@ -129,21 +129,21 @@ export class Signaling {
                 const ws = this.#ws;
                 this.#ws = null;
                 ws.close();
-                this.scheduleRetry('timeout');
+                this.#scheduleRetry('timeout');
                 return;
             }
             this.send({ type: 'ping', t: Date.now() });
         }, PING_EVERY_MS);
     }
 
-    stopPing() {
+    #stopPing() {
         clearInterval(this.#timers.ping);
     }
 
     leave() {
         this.#closed = true;
         clearTimeout(this.#timers.retry);
-        this.stopPing();
+        this.#stopPing();
         if (this.#ws) {
             try {
                 this.send({ type: 'leave' });

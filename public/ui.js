@@ -172,14 +172,14 @@ export class Grid {
         this.#root.style.setProperty('--tile-h', `${height}px`);
         this.#root.style.setProperty('--gap', `${gap}px`);
         this.#root.dataset.count = String(this.#tiles.size);
-        this.spotlight(w, h, gap);
+        this.#spotlight(w, h, gap);
     }
 
     /**
      * While someone else presents, their tile takes the stage and the
      * others line up beside it (below it on a portrait screen).
      */
-    spotlight(w, h, gap) {
+    #spotlight(w, h, gap) {
         const main = [...this.#tiles.values()].find((t) => !t.local && t.peer.screen);
         for (const t of this.#tiles.values()) t.root.classList.toggle('main', t === main);
         const on = !!main && this.#tiles.size > 1;
