@@ -1,18 +1,20 @@
 // huddle's room page: wires the pre-join screen, the signalling client, the
-// mesh, the grid, the chat and the controls together. Each concern lives in
-// its own module; this one only reacts to their events.
+// roster, the mesh, the grid, the chat and the controls together. Each
+// concern lives in its own module, reached only through its methods; this
+// one only reacts to their events and keeps the tiles in step.
 import { Signaling, socketUrl } from './signal.js';
 import { Mesh } from './mesh.js';
-import { Media, Levels, canShareScreen } from './media.js';
+import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
 import { Grid, People, toast, banner } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin } from './prejoin.js';
-import { hydrateIcons, setIcon } from './icons.js';
+import { Roster } from './roster.js';
+import { Controls, stayText } from './controls.js';
+import { hydrateIcons } from './icons.js';
 
 const $ = (id) => document.getElementById(id);
 const room = document.querySelector('meta[name="huddle-room"]').content;
-const me = { id: '', name: '', audio: false, video: false, screen: false, hand: false };
-const roster = new Map();
+const roster = new Roster();
 const pendingTiles = new Map();
 const media = new Media();
 const levels = new Levels(onLevels);
@@ -22,6 +24,7 @@ let mesh = null;
 let grid = null;
 let chat = null;
 let people = null;
+let controls = null;
 let entered = false;
 let joining = false;
 let startedAt = 0;
@@ -34,12 +37,12 @@ function setState(s) {
 hydrateIcons();
 document.addEventListener('huddle-icons', () => hydrateIcons());
 setState('prejoin');
-if (!canShareScreen()) $('btn-screen').hidden = true;
 $('join-form').addEventListener('submit', (e) => {
     e.preventDefault();
     join();
 });
 $('pre-copy').addEventListener('click', copyInvite);
+roster.addEventListener('change', refreshPeople);
 const devicesReady = pre.start();
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
 for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });
@@ -56,9 +59,8 @@ async function join() {
     // A click before the camera answered waits for it (or its refusal).
     await devicesReady;
     joining = false;
-    me.name = name;
-    me.audio = pre.audio && !!media.mic;
-    me.video = pre.video && !!media.cam;
+    const chose = pre.choices();
+    roster.setSelf({ name, audio: chose.audio && !!media.audioTrack(), video: chose.video && !!media.camTrack() });
     levels.ensureContext();
     setState('joining');
     mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media });
@@ -66,11 +68,14 @@ async function join() {
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
     mesh.addEventListener('failed', (e) => {
-        const p = roster.get(e.detail.id);
+        const who = roster.nameOf(e.detail.id);
         dropTile(e.detail.id);
-        if (p) toast(`Lost the connection to ${p.name}`);
+        if (who !== null) toast(`Lost the connection to ${who}`);
     });
-    sig = new Signaling(socketUrl(), () => ({ room, name: me.name, audio: me.audio, video: me.video }));
+    sig = new Signaling(socketUrl(), () => {
+        const me = roster.self();
+        return { room, name: me.name, audio: me.audio, video: me.video };
+    });
     sig.on('welcome', onWelcome)
         .on('peer-joined', (m) => m.peer && addPeer(m.peer, { greet: false, announce: true }))
         .on('peer-left', (m) => removePeer(m.id, m.reason))
@@ -119,10 +124,10 @@ function onError(m) {
 
 function onWelcome(w) {
     banner(null);
-    mesh.iceServers = Array.isArray(w.iceServers) ? w.iceServers : [];
+    mesh.setIceServers(w.iceServers);
     mesh.setSelf(w.id);
-    const previous = me.id;
-    me.id = w.id;
+    const previous = roster.selfId();
+    roster.setSelf({ id: w.id });
     if (!entered) {
         enterMeeting();
         reconcile(w.peers || [], 'offer');
@@ -130,9 +135,10 @@ function onWelcome(w) {
         reconcile(w.peers || [], 'offer');
     } else {
         // The server forgot our seat (it restarted): new id, keep media.
-        grid.rekey(previous, me.id);
+        grid.rekey(previous, w.id);
         mesh.detachAll();
-        for (const id of [...roster.keys()]) roster.delete(id);
+        roster.clear();
+        const me = roster.self();
         if (me.screen || me.hand) sig.send({ type: 'state', screen: me.screen, hand: me.hand });
         reconcile(w.peers || [], 'greet');
     }
@@ -144,19 +150,17 @@ function onWelcome(w) {
 
 /** Makes the roster equal to list: drops the missing, adds the new. */
 function reconcile(list, how) {
-    const ids = new Set(list.map((p) => p.id));
-    for (const id of [...roster.keys()]) if (!ids.has(id)) removePeer(id, 'gone');
-    for (const p of list) {
-        if (roster.has(p.id)) updatePeer(p);
-        else addPeer(p, { greet: how === 'greet', offer: how === 'offer' || me.id > p.id });
-    }
+    const { gone, fresh, known } = roster.plan(list);
+    for (const id of gone) removePeer(id, 'gone');
+    for (const p of known) updatePeer(p);
+    const selfId = roster.selfId();
+    for (const p of fresh) addPeer(p, { greet: how === 'greet', offer: how === 'offer' || selfId > p.id });
 }
 
 function addPeer(p, { greet = false, offer = false, announce = false } = {}) {
-    if (!p.id || p.id === me.id) return;
-    const fresh = !roster.has(p.id);
-    roster.set(p.id, { ...p });
-    if (mesh.detached.size) {
+    const fresh = roster.add(p);
+    if (fresh === null) return;
+    if (mesh.hasDetached()) {
         // Maybe one of our kept connections: wait a moment before a new tile.
         pendingTiles.set(p.id, setTimeout(() => showTile(p.id), 3500));
     } else {
@@ -166,7 +170,6 @@ function addPeer(p, { greet = false, offer = false, announce = false } = {}) {
     else if (offer) mesh.offer(p.id);
     else mesh.expect(p.id);
     if (fresh && announce) toast(`${p.name} joined`);
-    refreshPeople();
 }
 
 function showTile(id) {
@@ -175,31 +178,27 @@ function showTile(id) {
     const p = roster.get(id);
     if (!p) return;
     grid.add(p);
-    const peer = mesh.peers.get(id);
-    if (peer && peer.stream.getTracks().length) grid.attach(id, peer.stream);
+    const stream = mesh.streamOf(id);
+    if (stream && stream.getTracks().length) grid.attach(id, stream);
 }
 
 function updatePeer(p) {
-    const cur = roster.get(p.id);
-    if (!cur) return;
-    if (cur.hand === false && p.hand) toast(`${p.name} raised a hand`);
-    Object.assign(cur, p);
-    grid.update(cur);
-    refreshPeople();
+    const changed = roster.update(p);
+    if (!changed) return;
+    if (changed.raised) toast(`${p.name} raised a hand`);
+    grid.update(changed.peer);
 }
 
 function removePeer(id, reason) {
-    const p = roster.get(id);
-    if (id === me.id) {
+    if (id === roster.selfId()) {
         if (reason === 'replaced') leave('You joined this meeting from another tab or device.');
         return;
     }
-    roster.delete(id);
+    const p = roster.remove(id);
     dropTile(id);
     mesh.close(id);
     chat.forget(id);
     if (p && reason !== 'gone') toast(`${p.name} left`);
-    refreshPeople();
 }
 
 function dropTile(id) {
@@ -224,8 +223,8 @@ function onRekey({ from, to }) {
     const p = roster.get(to);
     if (p) grid.update(p);
     levels.unwatch(from);
-    const peer = mesh.peers.get(to);
-    if (peer) levels.watch(to, peer.stream);
+    const stream = mesh.streamOf(to);
+    if (stream) levels.watch(to, stream);
     chat.rekey(from, to);
 }
 
@@ -235,78 +234,86 @@ function enterMeeting() {
     $('prejoin').hidden = true;
     $('meeting').hidden = false;
     grid = new Grid($('grid'));
+    controls = new Controls({
+        mic: toggleMic,
+        cam: toggleCam,
+        screen: toggleScreen,
+        hand: () => sendState({ hand: !roster.self().hand }),
+        leave: () => leave(),
+        invite: copyInvite,
+        panel: (tab) => {
+            if (tab === 'chat') {
+                chat.seenAll();
+                chat.focus();
+            }
+            grid.layout();
+        },
+    }, { canShare: canShareScreen() });
     people = new People($('people'), (p) => {
-        openPanel('chat');
+        controls.openPanel('chat');
         chat.privateTo(p);
     });
     chat = new Chat({
         send: (m) => sig.send({ type: 'chat', ...m }),
-        nameOf: (id) => (roster.get(id) || {}).name || null,
-        selfId: () => me.id,
-        isVisible: () => !$('panel').hidden && !$('chat-pane').hidden,
-        onUnread: (n) => {
-            $('unread').hidden = n === 0;
-            $('unread').textContent = n > 9 ? '9+' : String(n);
-        },
+        nameOf: (id) => roster.nameOf(id),
+        selfId: () => roster.selfId(),
+        isVisible: () => controls.showing('chat'),
+        onUnread: (n) => controls.setUnread(n),
     });
-    pre.video_el.srcObject = null;
-    levels.unwatch('preview');
+    pre.close();
+    const me = roster.self();
     media.setMicEnabled(me.audio);
     if (!me.video) media.setCamera(false);
-    grid.add({ ...me }, { local: true });
+    grid.add(me, { local: true });
     showLocal();
-    if (media.mic) levels.watch('self', media.stream);
+    if (media.audioTrack()) levels.watch('self', media.stream());
     media.addEventListener('track', (e) => onLocalTrack(e.detail));
     media.addEventListener('screen-ended', () => screenEnded());
-    wireControls();
-    refreshControls();
-    setInterval(tick, 1000);
-    tick();
+    window.addEventListener('pagehide', () => { if (sig) sig.leave(); });
+    controls.show(me);
+    controls.startClock(startedAt);
 }
 
 function showLocal() {
-    const v = media.videoTrack();
-    const t = grid.tiles.get(me.id);
-    if (!t) return;
-    t.video.srcObject = v ? new MediaStream([v]) : null;
-    if (v) t.video.play().catch(() => {});
-    grid.update({ ...me });
+    grid.showTrack(roster.selfId(), media.videoTrack());
+    grid.update(roster.self());
 }
 
 function onLocalTrack({ kind }) {
     if (!entered) return;
     if (kind === 'audio') {
         mesh.setTrack('audio', media.audioTrack());
-        if (media.mic) media.mic.enabled = me.audio;
-        levels.watch('self', media.stream);
-    } else if (!me.screen) {
+        media.setMicEnabled(roster.self().audio);
+        levels.watch('self', media.stream());
+    } else if (!roster.self().screen) {
         mesh.setTrack('video', media.videoTrack());
         showLocal();
     }
 }
 
 function sendState(fields) {
-    Object.assign(me, fields);
+    roster.setSelf(fields);
     sig.send({ type: 'state', ...fields });
-    grid.update({ ...me });
-    refreshControls();
-    refreshPeople();
+    const me = roster.self();
+    grid.update(me);
+    controls.show(me);
 }
 
 function toggleMic() {
-    if (!media.mic) {
-        toast(media.denied ? 'The microphone is blocked by the browser.' : 'No microphone available.');
+    if (!media.audioTrack()) {
+        toast(media.denied() ? 'The microphone is blocked by the browser.' : 'No microphone available.');
         return;
     }
-    media.setMicEnabled(!me.audio);
-    sendState({ audio: !me.audio });
+    const on = !roster.self().audio;
+    media.setMicEnabled(on);
+    sendState({ audio: on });
 }
 
 async function toggleCam() {
-    if (!me.video) {
+    if (!roster.self().video) {
         const ok = await media.setCamera(true);
         if (!ok) {
-            toast(media.denied ? 'The camera is blocked by the browser.' : 'No camera available.');
+            toast(media.denied() ? 'The camera is blocked by the browser.' : 'No camera available.');
             return;
         }
         sendState({ video: true });
@@ -317,7 +324,7 @@ async function toggleCam() {
 }
 
 async function toggleScreen() {
-    if (me.screen) {
+    if (roster.self().screen) {
         media.stopScreen();
         return;
     }
@@ -329,7 +336,7 @@ async function toggleScreen() {
 }
 
 function screenEnded() {
-    mesh.setTrack('video', media.cam);
+    mesh.setTrack('video', media.camTrack());
     sendState({ screen: false });
     showLocal();
 }
@@ -344,12 +351,8 @@ function leave(text) {
     $('prejoin').hidden = true;
     $('left').hidden = false;
     banner(null);
-    if (text) {
-        $('left-text').textContent = text;
-    } else if (startedAt) {
-        const min = Math.round((Date.now() - startedAt) / 60000);
-        $('left-text').textContent = `Thanks for joining. You were in ${room} for ${min < 1 ? 'less than a minute' : `${min} min`}.`;
-    }
+    if (text) $('left-text').textContent = text;
+    else if (startedAt) $('left-text').textContent = stayText(room, Date.now() - startedAt);
     $('rejoin').href = location.href;
     setState('left');
 }
@@ -364,100 +367,11 @@ async function copyInvite() {
     }
 }
 
-function openPanel(tab) {
-    const panel = $('panel');
-    const same = !panel.hidden && ((tab === 'chat') === !$('chat-pane').hidden);
-    if (same) {
-        panel.hidden = true;
-    } else {
-        panel.hidden = false;
-        $('chat-pane').hidden = tab !== 'chat';
-        $('people-pane').hidden = tab !== 'people';
-        $('tab-chat').setAttribute('aria-selected', String(tab === 'chat'));
-        $('tab-people').setAttribute('aria-selected', String(tab === 'people'));
-        if (tab === 'chat') {
-            chat.seenAll();
-            $('chat-input').focus();
-        }
-    }
-    $('btn-chat').setAttribute('aria-pressed', String(!panel.hidden && tab === 'chat' && !same));
-    $('btn-people').setAttribute('aria-pressed', String(!panel.hidden && tab === 'people' && !same));
-    grid.layout();
-}
-
-function wireControls() {
-    $('btn-mic').addEventListener('click', toggleMic);
-    $('btn-cam').addEventListener('click', toggleCam);
-    $('btn-screen').addEventListener('click', toggleScreen);
-    $('btn-hand').addEventListener('click', () => sendState({ hand: !me.hand }));
-    $('btn-leave').addEventListener('click', () => leave());
-    $('btn-invite').addEventListener('click', copyInvite);
-    $('people-invite').addEventListener('click', copyInvite);
-    $('btn-chat').addEventListener('click', () => openPanel('chat'));
-    $('btn-people').addEventListener('click', () => openPanel('people'));
-    $('tab-chat').addEventListener('click', () => openPanel('chat'));
-    $('tab-people').addEventListener('click', () => openPanel('people'));
-    $('panel-close').addEventListener('click', () => {
-        $('panel').hidden = true;
-        $('btn-chat').setAttribute('aria-pressed', 'false');
-        $('btn-people').setAttribute('aria-pressed', 'false');
-        grid.layout();
-    });
-    document.addEventListener('keydown', onKey);
-    window.addEventListener('pagehide', () => { if (sig) sig.leave(); });
-}
-
-function typing(t) {
-    return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
-}
-
-function onKey(e) {
-    if ($('meeting').hidden) return;
-    const mod = e.ctrlKey || e.metaKey;
-    const k = e.key.toLowerCase();
-    if (mod && !e.altKey && !e.shiftKey && (k === 'd' || k === 'e')) {
-        e.preventDefault();
-        if (k === 'd') toggleMic();
-        else toggleCam();
-        return;
-    }
-    if (mod || e.altKey || typing(e.target)) return;
-    const act = { m: toggleMic, v: toggleCam, h: () => sendState({ hand: !me.hand }), c: () => openPanel('chat') }[k];
-    if (act) {
-        e.preventDefault();
-        act();
-    }
-}
-
-function refreshControls() {
-    const set = (id, on, iconOn, iconOff, labelOn, labelOff, offIsBad) => {
-        const b = $(id);
-        b.setAttribute('aria-pressed', String(offIsBad ? !on : on));
-        b.classList.toggle('off', offIsBad && !on);
-        b.classList.toggle('active', !offIsBad && on);
-        setIcon(b, on ? iconOn : iconOff);
-        b.querySelector('.lbl').textContent = on ? labelOn : labelOff;
-    };
-    set('btn-mic', me.audio, 'mic', 'mic-off', 'Mute', 'Unmute', true);
-    set('btn-cam', me.video, 'cam', 'cam-off', 'Stop video', 'Start video', true);
-    set('btn-screen', me.screen, 'screen', 'screen', 'Stop share', 'Share', false);
-    set('btn-hand', me.hand, 'hand', 'hand', 'Lower', 'Raise', false);
-}
-
+/** The people list and count, after any change to the roster. */
 function refreshPeople() {
     if (!people) return;
-    people.render({ ...me }, roster.values());
-    const n = String(roster.size + 1);
-    $('count').textContent = n;
-    $('people-count').textContent = n;
-}
-
-function tick() {
-    const s = Math.floor((Date.now() - startedAt) / 1000);
-    const hh = Math.floor(s / 3600);
-    const mm = String(Math.floor(s / 60) % 60).padStart(2, '0');
-    const ss = String(s % 60).padStart(2, '0');
-    $('clock').textContent = hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+    people.render(roster.self(), roster.others());
+    controls.setCount(roster.size + 1);
 }
 
 /** Audio levels: the pre-join meter, and the loudest tile highlighted. */
@@ -466,19 +380,8 @@ function onLevels(lv) {
         pre.meter(lv.level('preview'));
         return;
     }
-    let best = null;
-    let bestLevel = 0.12;
-    for (const key of lv.nodes.keys()) {
-        const v = lv.level(key);
-        if (key === 'self' && !me.audio) continue;
-        if (v > bestLevel) {
-            best = key;
-            bestLevel = v;
-        }
-    }
-    const now = Date.now();
-    const id = best === 'self' ? me.id : best;
-    if (id) speaker = { id, until: now + 900 };
-    else if (now > speaker.until) speaker = { id: null, until: 0 };
-    for (const t of grid.tiles.values()) grid.speaking(t.id, t.id === speaker.id && roster.size > 0);
+    const me = roster.self();
+    const best = lv.loudest(0.12, me.audio ? null : 'self');
+    speaker = holdSpeaker(speaker, best === 'self' ? me.id : best, Date.now());
+    grid.setSpeaker(roster.size > 0 ? speaker.id : null);
 }

@@ -11,85 +11,100 @@ const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ide
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 export class Media extends EventTarget {
-    constructor() {
-        super();
-        this.stream = new MediaStream();
-        this.mic = null;
-        this.cam = null;
-        this.screen = null;
-        this.micId = '';
-        this.camId = '';
-        this.denied = false;
-        this.missing = { audio: false, video: false };
-    }
+    #stream = new MediaStream();
+    #mic = null;
+    #cam = null;
+    #screen = null;
+    #micId = '';
+    #camId = '';
+    #denied = false;
+    #missing = { audio: false, video: false };
 
-    audioTrack() { return this.mic; }
-    videoTrack() { return this.screen || this.cam; }
+    /** The local stream: the microphone and camera tracks (not the screen). */
+    stream() { return this.#stream; }
+    /** The microphone track, or null. */
+    audioTrack() { return this.#mic; }
+    /** The camera track, or null. */
+    camTrack() { return this.#cam; }
+    /** What the others should see: the screen while shared, else the camera (or null). */
+    videoTrack() { return this.#screen || this.#cam; }
+    sharing() { return !!this.#screen; }
+    /** Whether the browser refused the devices (a person or a policy said no). */
+    denied() { return this.#denied; }
+    /** Whether start() found no device of kind ('audio' or 'video'). */
+    missing(kind) { return !!this.#missing[kind]; }
+
+    /** The id of the device behind the live track of kind, or ''. */
+    deviceId(kind) {
+        const t = kind === 'audio' ? this.#mic : this.#cam;
+        return (t && t.getSettings().deviceId) || '';
+    }
 
     /**
      * Asks for the camera and the microphone. Resolves with what was
-     * obtained; never rejects: a denial or a missing device is recorded in
-     * this.denied / this.missing and the meeting goes on without it.
+     * obtained; never rejects: a denial or a missing device is recorded
+     * (denied(), missing(kind)) and the meeting goes on without it.
      */
     async start({ audio = true, video = true } = {}) {
         if (!canCapture()) return this;
         try {
-            await this.acquire({ audio, video });
+            await this.#acquire({ audio, video });
         } catch (err) {
             if (err.name === 'NotAllowedError' || err.name === 'SecurityError') {
-                this.denied = true;
+                this.#denied = true;
             } else {
                 // One kind may be missing: try them one at a time.
-                if (audio) await this.acquire({ audio: true }).catch(() => { this.missing.audio = true; });
-                if (video) await this.acquire({ video: true }).catch(() => { this.missing.video = true; });
+                if (audio) await this.#acquire({ audio: true }).catch(() => { this.#missing.audio = true; });
+                if (video) await this.#acquire({ video: true }).catch(() => { this.#missing.video = true; });
             }
         }
         return this;
     }
 
-    async acquire({ audio = false, video = false }) {
+    async #acquire({ audio = false, video = false }) {
         const s = await navigator.mediaDevices.getUserMedia({
-            audio: audio ? { ...AUDIO, ...(this.micId ? { deviceId: { exact: this.micId } } : {}) } : false,
-            video: video ? { ...VIDEO, ...(this.camId ? { deviceId: { exact: this.camId } } : {}) } : false,
+            audio: audio ? { ...AUDIO, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
+            video: video ? { ...VIDEO, ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
         });
-        for (const t of s.getTracks()) this.setTrack(t);
+        for (const t of s.getTracks()) this.#setTrack(t);
     }
 
-    setTrack(track) {
-        const slot = track.kind === 'audio' ? 'mic' : 'cam';
-        const old = this[slot];
+    #setTrack(track) {
+        const audio = track.kind === 'audio';
+        const old = audio ? this.#mic : this.#cam;
         if (old) {
             old.stop();
-            this.stream.removeTrack(old);
+            this.#stream.removeTrack(old);
         }
-        this[slot] = track;
-        this.stream.addTrack(track);
+        if (audio) this.#mic = track;
+        else this.#cam = track;
+        this.#stream.addTrack(track);
         this.dispatchEvent(new CustomEvent('track', { detail: { kind: track.kind, track } }));
     }
 
-    dropTrack(kind) {
-        const slot = kind === 'audio' ? 'mic' : 'cam';
-        const old = this[slot];
+    #dropTrack(kind) {
+        const old = kind === 'audio' ? this.#mic : this.#cam;
         if (!old) return;
         old.stop();
-        this.stream.removeTrack(old);
-        this[slot] = null;
+        this.#stream.removeTrack(old);
+        if (kind === 'audio') this.#mic = null;
+        else this.#cam = null;
         this.dispatchEvent(new CustomEvent('track', { detail: { kind, track: null } }));
     }
 
     setMicEnabled(on) {
-        if (this.mic) this.mic.enabled = on;
+        if (this.#mic) this.#mic.enabled = on;
     }
 
     /** Camera on: capture again (the light goes on); off: release it. */
     async setCamera(on) {
         if (!on) {
-            this.dropTrack('video');
+            this.#dropTrack('video');
             return true;
         }
-        if (this.cam || !canCapture()) return !!this.cam;
+        if (this.#cam || !canCapture()) return !!this.#cam;
         try {
-            await this.acquire({ video: true });
+            await this.#acquire({ video: true });
             return true;
         } catch {
             return false;
@@ -97,13 +112,13 @@ export class Media extends EventTarget {
     }
 
     async useDevice(kind, deviceId) {
-        if (kind === 'audio') this.micId = deviceId;
-        else this.camId = deviceId;
-        const live = kind === 'audio' ? this.mic : this.cam;
+        if (kind === 'audio') this.#micId = deviceId;
+        else this.#camId = deviceId;
+        const live = kind === 'audio' ? this.#mic : this.#cam;
         if (!live) return;
         const enabled = live.enabled;
-        await this.acquire({ audio: kind === 'audio', video: kind === 'video' });
-        if (kind === 'audio') this.mic.enabled = enabled;
+        await this.#acquire({ audio: kind === 'audio', video: kind === 'video' });
+        if (kind === 'audio') this.#mic.enabled = enabled;
     }
 
     async devices() {
@@ -126,26 +141,26 @@ export class Media extends EventTarget {
         }
         const track = s.getVideoTracks()[0];
         if ('contentHint' in track) track.contentHint = 'detail';
-        this.screen = track;
+        this.#screen = track;
         track.addEventListener('ended', () => {
-            if (this.screen === track) this.stopScreen();
+            if (this.#screen === track) this.stopScreen();
         });
         return track;
     }
 
     stopScreen() {
-        const t = this.screen;
+        const t = this.#screen;
         if (!t) return;
-        this.screen = null;
+        this.#screen = null;
         t.stop();
         this.dispatchEvent(new CustomEvent('screen-ended'));
     }
 
     stopAll() {
-        for (const t of this.stream.getTracks()) t.stop();
-        if (this.screen) this.screen.stop();
-        this.mic = this.cam = this.screen = null;
-        this.stream = new MediaStream();
+        for (const t of this.#stream.getTracks()) t.stop();
+        if (this.#screen) this.#screen.stop();
+        this.#mic = this.#cam = this.#screen = null;
+        this.#stream = new MediaStream();
     }
 }
 
@@ -154,21 +169,23 @@ export class Media extends EventTarget {
  * level(key) is a smoothed 0..1 value; onTick runs after each sample.
  */
 export class Levels {
+    #onTick;
+    #ctx = null;
+    #nodes = new Map();
+    #timer = null;
+
     constructor(onTick) {
-        this.onTick = onTick;
-        this.ctx = null;
-        this.nodes = new Map();
-        this.timer = null;
+        this.#onTick = onTick;
     }
 
     ensureContext() {
-        if (!this.ctx) {
+        if (!this.#ctx) {
             const AC = window.AudioContext || window.webkitAudioContext;
             if (!AC) return null;
-            this.ctx = new AC();
+            this.#ctx = new AC();
         }
-        if (this.ctx.state === 'suspended') this.ctx.resume().catch(() => {});
-        return this.ctx;
+        if (this.#ctx.state === 'suspended') this.#ctx.resume().catch(() => {});
+        return this.#ctx;
     }
 
     /** Measures the audio track of stream under key (replacing any before). */
@@ -182,19 +199,19 @@ export class Levels {
         an.fftSize = 512;
         an.smoothingTimeConstant = 0.3;
         src.connect(an);
-        this.nodes.set(key, { src, an, buf: new Float32Array(an.fftSize), level: 0, track });
-        if (!this.timer) this.timer = setInterval(() => this.sample(), 120);
+        this.#nodes.set(key, { src, an, buf: new Float32Array(an.fftSize), level: 0, track });
+        if (!this.#timer) this.#timer = setInterval(() => this.#sample(), 120);
     }
 
     unwatch(key) {
-        const n = this.nodes.get(key);
+        const n = this.#nodes.get(key);
         if (!n) return;
         n.src.disconnect();
-        this.nodes.delete(key);
+        this.#nodes.delete(key);
     }
 
-    sample() {
-        for (const n of this.nodes.values()) {
+    #sample() {
+        for (const n of this.#nodes.values()) {
             n.an.getFloatTimeDomainData(n.buf);
             let sum = 0;
             for (const v of n.buf) sum += v * v;
@@ -203,19 +220,44 @@ export class Levels {
             const v = live ? Math.min(1, rms * 6) : 0;
             n.level = Math.max(v, n.level * 0.8);
         }
-        if (this.onTick) this.onTick(this);
+        if (this.#onTick) this.#onTick(this);
     }
 
     level(key) {
-        const n = this.nodes.get(key);
+        const n = this.#nodes.get(key);
         return n ? n.level : 0;
     }
 
-    close() {
-        clearInterval(this.timer);
-        this.timer = null;
-        for (const k of [...this.nodes.keys()]) this.unwatch(k);
-        if (this.ctx) this.ctx.close().catch(() => {});
-        this.ctx = null;
+    /** The key of the loudest stream above threshold (skipping skip), or null. */
+    loudest(threshold, skip = null) {
+        let best = null;
+        let bestLevel = threshold;
+        for (const [key, n] of this.#nodes) {
+            if (key === skip) continue;
+            if (n.level > bestLevel) {
+                best = key;
+                bestLevel = n.level;
+            }
+        }
+        return best;
     }
+
+    close() {
+        clearInterval(this.#timer);
+        this.#timer = null;
+        for (const k of [...this.#nodes.keys()]) this.unwatch(k);
+        if (this.#ctx) this.#ctx.close().catch(() => {});
+        this.#ctx = null;
+    }
+}
+
+/**
+ * The active speaker after a sample: id (the loudest, or null for silence)
+ * takes the ring at once and holds it holdMs; silence takes it away only
+ * once the hold is over. prev and the result are { id, until }.
+ */
+export function holdSpeaker(prev, id, now, holdMs = 900) {
+    if (id) return { id, until: now + holdMs };
+    if (now > prev.until) return { id: null, until: 0 };
+    return prev;
 }

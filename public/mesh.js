@@ -30,62 +30,81 @@ export function bitrateFor(n) {
 }
 
 export class Mesh extends EventTarget {
+    #send;
+    #media;
+    #selfId = '';
+    #pastIds = [];
+    #iceServers = [];
+    #peers = new Map();
+    #detached = new Map();
+    #waiting = new Map();
+    #detachTimer = null;
+
     /** send(to, data) relays a signal; media gives the local tracks. */
     constructor({ send, media }) {
         super();
-        this.send = send;
-        this.media = media;
-        this.selfId = '';
-        this.pastIds = [];
-        this.iceServers = [];
-        this.peers = new Map();
-        this.detached = new Map();
-        this.waiting = new Map();
-        this.detachTimer = null;
+        this.#send = send;
+        this.#media = media;
     }
 
-    emit(type, detail) {
+    /** The ICE servers (welcome.iceServers) for connections made from now on. */
+    setIceServers(list) {
+        this.#iceServers = Array.isArray(list) ? list : [];
+    }
+
+    /** The remote stream of peer id, or null when there is no connection. */
+    streamOf(id) {
+        const p = this.#peers.get(id);
+        return p ? p.stream : null;
+    }
+
+    /** Whether connections kept after a server loss still wait for a rebind. */
+    hasDetached() {
+        return this.#detached.size > 0;
+    }
+
+    #emit(type, detail) {
         this.dispatchEvent(new CustomEvent(type, { detail }));
     }
 
     setSelf(id) {
-        if (this.selfId && this.selfId !== id && !this.pastIds.includes(this.selfId)) this.pastIds.push(this.selfId);
-        this.selfId = id;
+        if (this.#selfId && this.#selfId !== id && !this.#pastIds.includes(this.#selfId)) this.#pastIds.push(this.#selfId);
+        this.#selfId = id;
     }
 
-    polite(p) {
-        return this.selfId < p.id;
+    #polite(p) {
+        return this.#selfId < p.id;
     }
 
-    create(id) {
-        const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    #create(id) {
+        const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle' });
         const p = {
             id, pc, stream: new MediaStream(), makingOffer: false, ignoreOffer: false,
             pending: [], chain: Promise.resolve(), tries: 0, timer: null, audioT: null, videoT: null,
         };
         pc.onicecandidate = (e) => {
-            if (e.candidate) this.send(p.id, { candidate: e.candidate.toJSON() });
+            if (e.candidate) this.#send(p.id, { candidate: e.candidate.toJSON() });
         };
-        pc.onnegotiationneeded = () => this.negotiate(p);
+        pc.onnegotiationneeded = () => this.#negotiate(p);
         pc.ontrack = (e) => {
             if (!p.stream.getTracks().includes(e.track)) p.stream.addTrack(e.track);
-            this.emit('stream', { id: p.id, stream: p.stream });
+            this.#emit('stream', { id: p.id, stream: p.stream });
         };
-        pc.onconnectionstatechange = () => this.onState(p);
-        this.peers.set(id, p);
-        this.arm(p, WATCHDOG_MS);
+        pc.onconnectionstatechange = () => this.#onState(p);
+        this.#peers.set(id, p);
+        this.#arm(p, WATCHDOG_MS);
         return p;
     }
 
     /** We make the offer to id (we are the newcomer, or the watchdog decided). */
     offer(id) {
-        this.stopWaiting(id);
-        let p = this.peers.get(id);
+        this.#stopWaiting(id);
+        let p = this.#peers.get(id);
         if (p) return p;
-        p = this.create(id);
-        const streams = [this.media.stream];
-        p.audioT = p.pc.addTransceiver(this.media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
-        p.videoT = p.pc.addTransceiver(this.media.videoTrack() || 'video', { direction: 'sendrecv', streams });
+        p = this.#create(id);
+        const streams = [this.#media.stream()];
+        p.audioT = p.pc.addTransceiver(this.#media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
+        p.videoT = p.pc.addTransceiver(this.#media.videoTrack() || 'video', { direction: 'sendrecv', streams });
         return p;
     }
 
@@ -95,36 +114,36 @@ export class Mesh extends EventTarget {
      * normally re-sent by its maker first and no two offers cross.
      */
     expect(id) {
-        if (this.peers.has(id) || this.waiting.has(id)) return;
-        this.waiting.set(id, setTimeout(() => {
-            this.waiting.delete(id);
-            if (!this.peers.has(id)) this.offer(id);
+        if (this.#peers.has(id) || this.#waiting.has(id)) return;
+        this.#waiting.set(id, setTimeout(() => {
+            this.#waiting.delete(id);
+            if (!this.#peers.has(id)) this.offer(id);
         }, WATCHDOG_MS + 5000));
     }
 
-    stopWaiting(id) {
-        clearTimeout(this.waiting.get(id));
-        this.waiting.delete(id);
+    #stopWaiting(id) {
+        clearTimeout(this.#waiting.get(id));
+        this.#waiting.delete(id);
     }
 
     /** A newcomer after a server loss: try to re-attach, else offer. */
     greet(id) {
-        if (!this.detached.size) {
+        if (!this.#detached.size) {
             this.offer(id);
             return;
         }
-        this.send(id, { rebind: [...this.pastIds] });
-        this.waiting.set(id, setTimeout(() => {
-            this.waiting.delete(id);
-            if (!this.peers.has(id)) this.offer(id);
+        this.#send(id, { rebind: [...this.#pastIds] });
+        this.#waiting.set(id, setTimeout(() => {
+            this.#waiting.delete(id);
+            if (!this.#peers.has(id)) this.offer(id);
         }, REBIND_WAIT_MS));
     }
 
-    async negotiate(p) {
+    async #negotiate(p) {
         try {
             p.makingOffer = true;
             await p.pc.setLocalDescription();
-            this.send(p.id, { description: p.pc.localDescription.toJSON() });
+            this.#send(p.id, { description: p.pc.localDescription.toJSON() });
         } catch (err) {
             console.warn('huddle: offer failed', err);
         } finally {
@@ -136,37 +155,37 @@ export class Mesh extends EventTarget {
     signal(from, data) {
         if (!data || typeof data !== 'object') return;
         if (Array.isArray(data.rebind)) {
-            this.onRebind(from, data.rebind);
+            this.#onRebind(from, data.rebind);
             return;
         }
         if (Array.isArray(data.rebound)) {
-            this.onRebound(from, data.rebound);
+            this.#onRebound(from, data.rebound);
             return;
         }
-        let p = this.peers.get(from);
+        let p = this.#peers.get(from);
         if (!p) {
             if (!data.description || data.description.type !== 'offer') return;
-            this.stopWaiting(from);
-            p = this.create(from);
+            this.#stopWaiting(from);
+            p = this.#create(from);
         }
-        p.chain = p.chain.then(() => this.handle(p, data)).catch((err) => {
+        p.chain = p.chain.then(() => this.#handle(p, data)).catch((err) => {
             console.warn('huddle: signal from', from, 'failed:', err);
         });
     }
 
-    async handle(p, { description, candidate }) {
+    async #handle(p, { description, candidate }) {
         const pc = p.pc;
         if (pc.signalingState === 'closed') return;
         if (description) {
             const collision = description.type === 'offer'
                 && (p.makingOffer || pc.signalingState !== 'stable');
-            p.ignoreOffer = !this.polite(p) && collision;
+            p.ignoreOffer = !this.#polite(p) && collision;
             if (p.ignoreOffer) return;
             await pc.setRemoteDescription(description);
             if (description.type === 'offer') {
-                this.attachLocal(p);
+                this.#attachLocal(p);
                 await pc.setLocalDescription();
-                this.send(p.id, { description: pc.localDescription.toJSON() });
+                this.#send(p.id, { description: pc.localDescription.toJSON() });
             }
             const held = p.pending.splice(0);
             for (const c of held) await pc.addIceCandidate(c).catch(() => {});
@@ -184,7 +203,7 @@ export class Mesh extends EventTarget {
     }
 
     /** As the answerer: send our tracks on the transceivers the offer made. */
-    attachLocal(p) {
+    #attachLocal(p) {
         if (p.audioT && p.videoT) return;
         for (const t of p.pc.getTransceivers()) {
             const kind = t.receiver.track.kind;
@@ -192,22 +211,22 @@ export class Mesh extends EventTarget {
             else if (kind === 'video' && !p.videoT) p.videoT = t;
             else continue;
             t.direction = 'sendrecv';
-            if (t.sender.setStreams) t.sender.setStreams(this.media.stream); // absent in Firefox
-            const track = kind === 'audio' ? this.media.audioTrack() : this.media.videoTrack();
+            if (t.sender.setStreams) t.sender.setStreams(this.#media.stream()); // absent in Firefox
+            const track = kind === 'audio' ? this.#media.audioTrack() : this.#media.videoTrack();
             if (track) t.sender.replaceTrack(track).catch(() => {});
         }
     }
 
-    arm(p, ms) {
+    #arm(p, ms) {
         clearTimeout(p.timer);
-        p.timer = setTimeout(() => this.stall(p), ms);
+        p.timer = setTimeout(() => this.#stall(p), ms);
     }
 
-    async stall(p) {
-        if (p.pc.connectionState === 'connected' || !this.peers.has(p.id)) return;
+    async #stall(p) {
+        if (p.pc.connectionState === 'connected' || !this.#peers.has(p.id)) return;
         p.tries++;
         if (p.tries > MAX_TRIES) {
-            this.giveUp(p);
+            this.#giveUp(p);
             return;
         }
         try {
@@ -216,100 +235,100 @@ export class Mesh extends EventTarget {
         } catch (err) {
             console.warn('huddle: ICE restart failed', err);
         }
-        this.arm(p, WATCHDOG_MS);
+        this.#arm(p, WATCHDOG_MS);
     }
 
-    onState(p) {
+    #onState(p) {
         const st = p.pc.connectionState;
         if (st === 'connected') {
             clearTimeout(p.timer);
             p.tries = 0;
-            this.capBitrate();
+            this.#capBitrate();
         } else if (st === 'disconnected') {
-            this.arm(p, 5000);
+            this.#arm(p, 5000);
         } else if (st === 'failed') {
-            this.stall(p);
+            this.#stall(p);
         }
-        this.emit('state', { id: p.id, state: st });
+        this.#emit('state', { id: p.id, state: st });
     }
 
-    giveUp(p) {
+    #giveUp(p) {
         this.close(p.id);
-        this.emit('failed', { id: p.id });
+        this.#emit('failed', { id: p.id });
     }
 
     close(id) {
-        this.stopWaiting(id);
-        const p = this.peers.get(id) || this.detached.get(id);
+        this.#stopWaiting(id);
+        const p = this.#peers.get(id) || this.#detached.get(id);
         if (!p) return;
         clearTimeout(p.timer);
         p.pc.close();
-        this.peers.delete(id);
-        this.detached.delete(id);
-        this.capBitrate();
+        this.#peers.delete(id);
+        this.#detached.delete(id);
+        this.#capBitrate();
     }
 
     closeAll() {
-        for (const id of [...this.peers.keys(), ...this.detached.keys()]) this.close(id);
-        for (const id of [...this.waiting.keys()]) this.stopWaiting(id);
-        clearTimeout(this.detachTimer);
+        for (const id of [...this.#peers.keys(), ...this.#detached.keys()]) this.close(id);
+        for (const id of [...this.#waiting.keys()]) this.#stopWaiting(id);
+        clearTimeout(this.#detachTimer);
     }
 
     /** The server forgot us: keep the connections aside for a rebind. */
     detachAll() {
-        for (const [id, p] of this.peers) {
+        for (const [id, p] of this.#peers) {
             clearTimeout(p.timer);
-            this.detached.set(id, p);
+            this.#detached.set(id, p);
         }
-        this.peers.clear();
-        for (const id of [...this.waiting.keys()]) this.stopWaiting(id);
-        clearTimeout(this.detachTimer);
-        this.detachTimer = setTimeout(() => {
-            for (const id of [...this.detached.keys()]) {
+        this.#peers.clear();
+        for (const id of [...this.#waiting.keys()]) this.#stopWaiting(id);
+        clearTimeout(this.#detachTimer);
+        this.#detachTimer = setTimeout(() => {
+            for (const id of [...this.#detached.keys()]) {
                 this.close(id);
-                this.emit('gone', { id });
+                this.#emit('gone', { id });
             }
         }, DETACHED_TTL_MS);
     }
 
-    reattach(oldId, newId) {
-        const p = this.detached.get(oldId);
+    #reattach(oldId, newId) {
+        const p = this.#detached.get(oldId);
         if (!p || p.pc.connectionState === 'closed' || p.pc.connectionState === 'failed') return false;
-        this.detached.delete(oldId);
-        this.stopWaiting(newId);
+        this.#detached.delete(oldId);
+        this.#stopWaiting(newId);
         p.id = newId;
-        this.peers.set(newId, p);
-        if (p.pc.connectionState !== 'connected') this.arm(p, WATCHDOG_MS);
-        this.emit('rekey', { from: oldId, to: newId });
+        this.#peers.set(newId, p);
+        if (p.pc.connectionState !== 'connected') this.#arm(p, WATCHDOG_MS);
+        this.#emit('rekey', { from: oldId, to: newId });
         return true;
     }
 
-    onRebind(from, theirPast) {
-        const old = theirPast.find((id) => this.detached.has(id));
-        const ok = old !== undefined && !this.peers.has(from) && this.reattach(old, from);
-        this.send(from, { rebound: ok ? [...this.pastIds] : [] });
+    #onRebind(from, theirPast) {
+        const old = theirPast.find((id) => this.#detached.has(id));
+        const ok = old !== undefined && !this.#peers.has(from) && this.#reattach(old, from);
+        this.#send(from, { rebound: ok ? [...this.#pastIds] : [] });
     }
 
-    onRebound(from, ourPeerPast) {
-        if (this.peers.has(from)) return;
-        const old = ourPeerPast.find((id) => this.detached.has(id));
-        if (old === undefined || !this.reattach(old, from)) this.offer(from);
+    #onRebound(from, ourPeerPast) {
+        if (this.#peers.has(from)) return;
+        const old = ourPeerPast.find((id) => this.#detached.has(id));
+        if (old === undefined || !this.#reattach(old, from)) this.offer(from);
     }
 
     /** Puts track (or nothing) on every connection's sender of that kind. */
     setTrack(kind, track) {
-        for (const p of [...this.peers.values(), ...this.detached.values()]) {
+        for (const p of [...this.#peers.values(), ...this.#detached.values()]) {
             const t = kind === 'audio' ? p.audioT : p.videoT;
             if (t) t.sender.replaceTrack(track).catch(() => {});
         }
-        if (kind === 'video') this.capBitrate();
+        if (kind === 'video') this.#capBitrate();
     }
 
-    capBitrate() {
-        const n = this.peers.size + 1;
-        const screen = !!this.media.screen;
+    #capBitrate() {
+        const n = this.#peers.size + 1;
+        const screen = this.#media.sharing();
         const cap = screen ? Math.max(bitrateFor(n), 1200000) : bitrateFor(n);
-        for (const p of this.peers.values()) {
+        for (const p of this.#peers.values()) {
             const sender = p.videoT && p.videoT.sender;
             if (!sender || p.pc.connectionState !== 'connected') continue;
             const params = sender.getParameters();

@@ -2,19 +2,10 @@
 // switches, device pickers, and the messages that explain what is wrong
 // (not a secure context, permission denied, no device, server unreachable).
 import { canCapture } from './media.js';
-import { initials, hue } from './ui.js';
+import { cleanName, initials, hue } from './names.js';
 
 const $ = (id) => document.getElementById(id);
 const NAME_KEY = 'huddle.name';
-const MAX_NAME_BYTES = 64;
-
-/** The name cleaned of control characters and cut to 64 UTF-8 bytes. */
-export function cleanName(raw) {
-    let s = String(raw || '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim();
-    const enc = new TextEncoder();
-    while (enc.encode(s).length > MAX_NAME_BYTES) s = [...s].slice(0, -1).join('');
-    return s;
-}
 
 function remembered() {
     try {
@@ -31,21 +22,26 @@ function remember(name) {
 }
 
 export class PreJoin {
+    #media;
+    #levels;
+    #audio = true;
+    #video = true;
+    #name;
+    #preview;
+
     constructor(media, levels) {
-        this.media = media;
-        this.levels = levels;
-        this.audio = true;
-        this.video = true;
-        this.name = $('name-input');
-        this.video_el = $('preview-video');
-        this.name.value = remembered();
-        this.name.addEventListener('input', () => this.showAvatar());
-        $('pre-mic').addEventListener('click', () => this.toggle('audio'));
-        $('pre-cam').addEventListener('click', () => this.toggle('video'));
-        $('mic-select').addEventListener('change', (e) => this.pick('audio', e.target.value));
-        $('cam-select').addEventListener('change', (e) => this.pick('video', e.target.value));
-        media.addEventListener('track', () => this.refresh());
-        this.showAvatar();
+        this.#media = media;
+        this.#levels = levels;
+        this.#name = $('name-input');
+        this.#preview = $('preview-video');
+        this.#name.value = remembered();
+        this.#name.addEventListener('input', () => this.#showAvatar());
+        $('pre-mic').addEventListener('click', () => this.#toggle('audio'));
+        $('pre-cam').addEventListener('click', () => this.#toggle('video'));
+        $('mic-select').addEventListener('change', (e) => this.#pick('audio', e.target.value));
+        $('cam-select').addEventListener('change', (e) => this.#pick('video', e.target.value));
+        media.addEventListener('track', () => this.#refresh());
+        this.#showAvatar();
     }
 
     async start() {
@@ -53,29 +49,29 @@ export class PreJoin {
             this.message(window.isSecureContext
                 ? 'This browser cannot use a camera or microphone here. You can still join to see and hear the others.'
                 : 'Camera and microphone need a secure connection. Open this meeting over https:// (or on http://localhost). You can still join to see and hear the others.');
-            this.audio = this.video = false;
-            this.refresh();
+            this.#audio = this.#video = false;
+            this.#refresh();
             return;
         }
-        await this.media.start({ audio: true, video: true });
-        if (this.media.denied) {
+        await this.#media.start({ audio: true, video: true });
+        if (this.#media.denied()) {
             this.message('Camera and microphone are blocked. You can still join to see and hear the others; to be seen and heard, allow them in the address bar and reload.');
-        } else if (!this.media.mic && !this.media.cam) {
+        } else if (!this.#media.audioTrack() && !this.#media.camTrack()) {
             this.message('No camera or microphone found. You can still join to see and hear the others.');
-        } else if (!this.media.cam) {
+        } else if (!this.#media.camTrack()) {
             this.message('No camera found: you will join with your microphone only.');
-        } else if (!this.media.mic) {
+        } else if (!this.#media.audioTrack()) {
             this.message('No microphone found: you will join with your camera only.');
         }
-        this.audio = !!this.media.mic;
-        this.video = !!this.media.cam;
-        await this.fillDevices();
-        this.refresh();
-        this.levels.watch('preview', this.media.stream);
+        this.#audio = !!this.#media.audioTrack();
+        this.#video = !!this.#media.camTrack();
+        await this.#fillDevices();
+        this.#refresh();
+        this.#levels.watch('preview', this.#media.stream());
     }
 
-    async fillDevices() {
-        const list = await this.media.devices();
+    async #fillDevices() {
+        const list = await this.#media.devices();
         const fill = (sel, kind, current, word) => {
             const devs = list.filter((d) => d.kind === kind && d.deviceId);
             sel.replaceChildren(...devs.map((d, i) => {
@@ -92,66 +88,77 @@ export class PreJoin {
             sel.disabled = devs.length === 0;
             if (current) sel.value = current;
         };
-        const micId = this.media.mic && this.media.mic.getSettings().deviceId;
-        const camId = this.media.cam && this.media.cam.getSettings().deviceId;
+        const micId = this.#media.deviceId('audio');
+        const camId = this.#media.deviceId('video');
         fill($('mic-select'), 'audioinput', micId, 'Microphone');
         fill($('cam-select'), 'videoinput', camId, 'Camera');
     }
 
-    async toggle(kind) {
+    async #toggle(kind) {
         if (kind === 'audio') {
-            if (!this.media.mic) return;
-            this.audio = !this.audio;
-            this.media.setMicEnabled(this.audio);
+            if (!this.#media.audioTrack()) return;
+            this.#audio = !this.#audio;
+            this.#media.setMicEnabled(this.#audio);
         } else {
-            if (!this.video && !this.media.cam && (this.media.denied || !canCapture())) return;
-            this.video = !this.video;
-            const ok = await this.media.setCamera(this.video);
-            if (!ok) this.video = false;
+            if (!this.#video && !this.#media.camTrack() && (this.#media.denied() || !canCapture())) return;
+            this.#video = !this.#video;
+            const ok = await this.#media.setCamera(this.#video);
+            if (!ok) this.#video = false;
         }
-        this.refresh();
+        this.#refresh();
     }
 
-    async pick(kind, id) {
+    async #pick(kind, id) {
         try {
-            await this.media.useDevice(kind, id);
+            await this.#media.useDevice(kind, id);
         } catch {
             this.message('That device could not be started.');
         }
-        this.levels.watch('preview', this.media.stream);
-        this.refresh();
+        this.#levels.watch('preview', this.#media.stream());
+        this.#refresh();
     }
 
-    refresh() {
+    #refresh() {
         const mic = $('pre-mic');
         const cam = $('pre-cam');
-        const micOn = this.audio && !!this.media.mic;
-        const camOn = this.video && !!this.media.cam;
+        const micOn = this.#audio && !!this.#media.audioTrack();
+        const camOn = this.#video && !!this.#media.camTrack();
         mic.setAttribute('aria-pressed', String(micOn));
         cam.setAttribute('aria-pressed', String(camOn));
         mic.classList.toggle('off', !micOn);
         cam.classList.toggle('off', !camOn);
-        mic.disabled = !this.media.mic;
-        cam.disabled = !this.media.cam && (this.media.denied || !canCapture() || this.media.missing.video);
+        mic.disabled = !this.#media.audioTrack();
+        cam.disabled = !this.#media.camTrack() && (this.#media.denied() || !canCapture() || this.#media.missing('video'));
         mic.dataset.icon = micOn ? 'mic' : 'mic-off';
         cam.dataset.icon = camOn ? 'cam' : 'cam-off';
         mic.title = micOn ? 'Turn microphone off' : 'Turn microphone on';
         cam.title = camOn ? 'Turn camera off' : 'Turn camera on';
-        this.video_el.srcObject = camOn ? this.media.stream : null;
+        this.#preview.srcObject = camOn ? this.#media.stream() : null;
         $('preview-off').hidden = camOn;
-        $('preview-off-text').textContent = this.media.cam || this.video ? 'Camera is off' : 'No camera';
+        $('preview-off-text').textContent = this.#media.camTrack() || this.#video ? 'Camera is off' : 'No camera';
         document.dispatchEvent(new CustomEvent('huddle-icons'));
     }
 
-    showAvatar() {
-        const n = this.name.value.trim();
+    #showAvatar() {
+        const n = this.#name.value.trim();
         const a = $('preview-avatar');
         a.textContent = initials(n || '?');
         a.style.setProperty('--h', hue(n || '?'));
     }
 
+    /** What the person chose to join with: { audio, video } (device or not). */
+    choices() {
+        return { audio: this.#audio, video: this.#video };
+    }
+
+    /** The meeting began: the preview lets go of the camera and the meter. */
+    close() {
+        this.#preview.srcObject = null;
+        this.#levels.unwatch('preview');
+    }
+
     meter(level) {
-        $('pre-mic').style.setProperty('--level', String(this.audio ? level : 0));
+        $('pre-mic').style.setProperty('--level', String(this.#audio ? level : 0));
     }
 
     message(text) {
@@ -161,13 +168,13 @@ export class PreJoin {
 
     /** The validated name (remembered), or '' with a message. */
     takeName() {
-        const n = cleanName(this.name.value);
+        const n = cleanName(this.#name.value);
         if (!n) {
-            this.name.focus();
-            this.name.classList.add('invalid');
+            this.#name.focus();
+            this.#name.classList.add('invalid');
             return '';
         }
-        this.name.classList.remove('invalid');
+        this.#name.classList.remove('invalid');
         remember(n);
         return n;
     }

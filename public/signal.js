@@ -10,66 +10,70 @@ const SERVICE_RESTART = 1012;
 const RESTART_JITTER_MS = 300;
 
 export class Signaling {
+    #url;
+    #join;
+    #handlers = new Map();
+    #ws = null;
+    #resume = null;
+    #id = null;
+    #attempt = 0;
+    #closed = false;
+    #timers = {};
+    #lastPong = 0;
+
     /** url: ws(s)://.../ws; join(): the join message fields to send. */
     constructor(url, join) {
-        this.url = url;
-        this.join = join;
-        this.handlers = new Map();
-        this.ws = null;
-        this.resume = null;
-        this.id = null;
-        this.attempt = 0;
-        this.closed = false;
-        this.timers = {};
+        this.#url = url;
+        this.#join = join;
     }
 
     on(type, fn) {
-        this.handlers.set(type, fn);
+        this.#handlers.set(type, fn);
         return this;
     }
 
-    emit(type, msg) {
-        const fn = this.handlers.get(type);
+    #emit(type, msg) {
+        const fn = this.#handlers.get(type);
         if (fn) fn(msg);
     }
 
     get open() {
-        return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+        return this.#ws !== null && this.#ws.readyState === WebSocket.OPEN;
     }
 
     connect() {
-        this.closed = false;
-        clearTimeout(this.timers.retry);
+        this.#closed = false;
+        clearTimeout(this.#timers.retry);
         let ws;
         try {
-            ws = new WebSocket(this.url, 'huddle.v1');
+            ws = new WebSocket(this.#url, 'huddle.v1');
         } catch (err) {
-            this.scheduleRetry(String(err));
+            this.#scheduleRetry(String(err));
             return;
         }
-        this.ws = ws;
+        this.#ws = ws;
         ws.onopen = () => {
-            const msg = { type: 'join', ...this.join() };
-            if (this.resume) msg.resume = this.resume;
+            const msg = { type: 'join', ...this.#join() };
+            if (this.#resume) msg.resume = this.#resume;
             ws.send(JSON.stringify(msg));
-            this.startPing();
+            this.#startPing();
         };
-        ws.onmessage = (ev) => this.receive(ev.data);
+        ws.onmessage = (ev) => this.#receive(ev.data);
         ws.onclose = (ev) => {
-            if (this.ws !== ws) return;
-            this.ws = null;
-            this.stopPing();
-            if (this.closed) return;
+            if (this.#ws !== ws) return;
+            this.#ws = null;
+            this.#stopPing();
+            if (this.#closed) return;
             // 1012: the sidecar is being restarted (a drain). Our seat waits
             // in grace; come back at once, spread a little so a whole
             // sidecar's clients do not arrive at the same instant.
-            if (ev.code === SERVICE_RESTART) this.scheduleRetry(ev.code, Math.round(Math.random() * RESTART_JITTER_MS));
-            else this.scheduleRetry(ev.code);
+            if (ev.code === SERVICE_RESTART) this.#scheduleRetry(ev.code, Math.round(Math.random() * RESTART_JITTER_MS));
+            else this.#scheduleRetry(ev.code);
         };
         ws.onerror = () => { /* onclose follows and handles it */ };
     }
 
-    receive(text) {
+    #receive(text) {
         let msg;
         try {
             msg = JSON.parse(text);
@@ -77,76 +81,76 @@ export class Signaling {
             return;
         }
         if (!msg || typeof msg.type !== 'string') return;
-        this.lastPong = Date.now();
+        this.#lastPong = Date.now();
         if (msg.type === 'welcome') {
-            const resumed = this.id !== null && msg.id === this.id;
-            const previousId = this.id;
-            this.id = msg.id;
-            this.resume = msg.resume || null;
-            this.attempt = 0;
-            this.emit('welcome', { ...msg, resumed, previousId });
+            const resumed = this.#id !== null && msg.id === this.#id;
+            const previousId = this.#id;
+            this.#id = msg.id;
+            this.#resume = msg.resume || null;
+            this.#attempt = 0;
+            this.#emit('welcome', { ...msg, resumed, previousId });
             return;
         }
-        this.emit(msg.type, msg);
+        this.#emit(msg.type, msg);
     }
 
     send(msg) {
         if (!this.open) return false;
-        this.ws.send(JSON.stringify(msg));
+        this.#ws.send(JSON.stringify(msg));
         return true;
     }
 
     /** Reconnect delay: 0.5 s doubling to 8 s, with up to 50% jitter
      * (or delay as given, which does not count as a failed attempt). */
-    scheduleRetry(why, delay) {
+    #scheduleRetry(why, delay) {
         if (delay === undefined) {
-            const base = Math.min(8000, 500 * 2 ** this.attempt);
+            const base = Math.min(8000, 500 * 2 ** this.#attempt);
             delay = Math.round(base / 2 + Math.random() * base / 2);
-            this.attempt++;
+            this.#attempt++;
         }
-        this.emit('down', { delay, attempt: this.attempt, why, joined: this.id !== null });
-        this.timers.retry = setTimeout(() => this.connect(), delay);
+        this.#emit('down', { delay, attempt: this.#attempt, why, joined: this.#id !== null });
+        this.#timers.retry = setTimeout(() => this.connect(), delay);
     }
 
     /** Reconnect at once (a person pressed "retry now"). */
     retryNow() {
-        if (this.open || this.closed) return;
-        clearTimeout(this.timers.retry);
+        if (this.open || this.#closed) return;
+        clearTimeout(this.#timers.retry);
         this.connect();
     }
 
-    startPing() {
-        this.stopPing();
-        this.lastPong = Date.now();
-        this.timers.ping = setInterval(() => {
+    #startPing() {
+        this.#stopPing();
+        this.#lastPong = Date.now();
+        this.#timers.ping = setInterval(() => {
             if (!this.open) return;
-            if (Date.now() - this.lastPong > PING_EVERY_MS + PONG_DEADLINE_MS) {
+            if (Date.now() - this.#lastPong > PING_EVERY_MS + PONG_DEADLINE_MS) {
                 // The server went silent: drop the socket and resume elsewhere.
-                const ws = this.ws;
-                this.ws = null;
+                const ws = this.#ws;
+                this.#ws = null;
                 ws.close();
-                this.scheduleRetry('timeout');
+                this.#scheduleRetry('timeout');
                 return;
             }
             this.send({ type: 'ping', t: Date.now() });
         }, PING_EVERY_MS);
     }
 
-    stopPing() {
-        clearInterval(this.timers.ping);
+    #stopPing() {
+        clearInterval(this.#timers.ping);
     }
 
     leave() {
-        this.closed = true;
-        clearTimeout(this.timers.retry);
-        this.stopPing();
-        if (this.ws) {
+        this.#closed = true;
+        clearTimeout(this.#timers.retry);
+        this.#stopPing();
+        if (this.#ws) {
             try {
                 this.send({ type: 'leave' });
-                this.ws.close(1000);
+                this.#ws.close(1000);
             } catch { /* already closing */ }
         }
-        this.ws = null;
+        this.#ws = null;
     }
 }
 

@@ -2,21 +2,9 @@
 // people list, the toast and the banner. Names come from people: always
 // textContent, never markup.
 import { icon, setIcon } from './icons.js';
+import { initials, hue } from './names.js';
 
 const $ = (id) => document.getElementById(id);
-
-export function initials(name) {
-    const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
-    const s = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || '?').slice(0, 2);
-    return [...s].slice(0, 2).join('').toUpperCase();
-}
-
-/** A stable hue for a name, so each person keeps a colour. */
-export function hue(name) {
-    let h = 0;
-    for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) % 360;
-    return h;
-}
 
 function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -44,16 +32,20 @@ export function fit(n, w, h, minAr, maxAr, gap) {
 }
 
 export class Grid {
+    #root;
+    #tiles;
+    #ro;
+
     constructor(root) {
-        this.root = root;
-        this.tiles = new Map();
-        this.ro = new ResizeObserver(() => this.layout());
-        this.ro.observe(root);
+        this.#root = root;
+        this.#tiles = new Map();
+        this.#ro = new ResizeObserver(() => this.layout());
+        this.#ro.observe(root);
     }
 
     /** The tile for peer.id, created once (never a duplicate). */
     add(peer, { local = false } = {}) {
-        let t = this.tiles.get(peer.id);
+        let t = this.#tiles.get(peer.id);
         if (t) {
             this.update(peer);
             return t;
@@ -88,16 +80,16 @@ export class Grid {
         screen.append(icon('screen'), el('span', '', 'Presenting'));
         root.append(video, off, label, hand, screen);
         t = { id: peer.id, root, video, avatar, name, local, peer: {} };
-        this.tiles.set(peer.id, t);
-        if (local) this.root.prepend(root);
-        else this.root.append(root);
+        this.#tiles.set(peer.id, t);
+        if (local) this.#root.prepend(root);
+        else this.#root.append(root);
         this.update(peer);
         this.layout();
         return t;
     }
 
     update(peer) {
-        const t = this.tiles.get(peer.id);
+        const t = this.#tiles.get(peer.id);
         if (!t) return;
         Object.assign(t.peer, peer);
         const p = t.peer;
@@ -114,7 +106,7 @@ export class Grid {
     }
 
     attach(id, stream) {
-        const t = this.tiles.get(id);
+        const t = this.#tiles.get(id);
         if (!t || t.video.srcObject === stream) return;
         t.video.srcObject = stream;
         t.video.play().catch(() => {
@@ -128,63 +120,71 @@ export class Grid {
     }
 
     rekey(from, to) {
-        const t = this.tiles.get(from);
-        if (!t || this.tiles.has(to)) return;
-        this.tiles.delete(from);
+        const t = this.#tiles.get(from);
+        if (!t || this.#tiles.has(to)) return;
+        this.#tiles.delete(from);
         t.id = to;
         t.peer.id = to;
         t.root.dataset.peer = to;
-        this.tiles.set(to, t);
+        this.#tiles.set(to, t);
     }
 
     remove(id) {
-        const t = this.tiles.get(id);
+        const t = this.#tiles.get(id);
         if (!t) return;
         t.video.srcObject = null;
         t.root.remove();
-        this.tiles.delete(id);
+        this.#tiles.delete(id);
         this.layout();
     }
 
     has(id) {
-        return this.tiles.has(id);
+        return this.#tiles.has(id);
     }
 
-    speaking(id, on) {
-        const t = this.tiles.get(id);
-        if (t) t.root.classList.toggle('speaking', on);
+    /** Plays track (or nothing) in the tile id; for one's own tile. */
+    showTrack(id, track) {
+        const t = this.#tiles.get(id);
+        if (!t) return;
+        t.video.srcObject = track ? new MediaStream([track]) : null;
+        if (track) t.video.play().catch(() => {});
+    }
+
+    /** Rings the tile id as the active speaker (none for null). */
+    setSpeaker(id) {
+        for (const t of this.#tiles.values()) t.root.classList.toggle('speaking', t.id === id);
     }
 
     clear() {
-        for (const id of [...this.tiles.keys()]) this.remove(id);
+        for (const id of [...this.#tiles.keys()]) this.remove(id);
     }
 
     layout() {
-        const n = this.tiles.size || 1;
-        const w = this.root.clientWidth;
-        const h = this.root.clientHeight;
+        const n = this.#tiles.size || 1;
+        const w = this.#root.clientWidth;
+        const h = this.#root.clientHeight;
         if (!w || !h) return;
         const gap = w < 600 ? 8 : 12;
         const minAr = w < h ? 3 / 4 : 4 / 3;
         const { cols, width, height } = fit(n, w, h, minAr, 16 / 9, gap);
-        this.root.style.setProperty('--cols', cols);
-        this.root.style.setProperty('--tile-w', `${width}px`);
-        this.root.style.setProperty('--tile-h', `${height}px`);
-        this.root.style.setProperty('--gap', `${gap}px`);
-        this.root.dataset.count = String(this.tiles.size);
-        this.spotlight(w, h, gap);
+        this.#root.style.setProperty('--cols', cols);
+        this.#root.style.setProperty('--tile-w', `${width}px`);
+        this.#root.style.setProperty('--tile-h', `${height}px`);
+        this.#root.style.setProperty('--gap', `${gap}px`);
+        this.#root.dataset.count = String(this.#tiles.size);
+        this.#spotlight(w, h, gap);
     }
 
     /**
      * While someone else presents, their tile takes the stage and the
      * others line up beside it (below it on a portrait screen).
      */
-    spotlight(w, h, gap) {
-        const main = [...this.tiles.values()].find((t) => !t.local && t.peer.screen);
-        for (const t of this.tiles.values()) t.root.classList.toggle('main', t === main);
-        const on = !!main && this.tiles.size > 1;
-        this.root.classList.toggle('spotlight', on);
-        const others = [...this.tiles.values()].filter((t) => t !== main);
+    #spotlight(w, h, gap) {
+        const main = [...this.#tiles.values()].find((t) => !t.local && t.peer.screen);
+        for (const t of this.#tiles.values()) t.root.classList.toggle('main', t === main);
+        const on = !!main && this.#tiles.size > 1;
+        this.#root.classList.toggle('spotlight', on);
+        const others = [...this.#tiles.values()].filter((t) => t !== main);
         for (const t of others) {
             t.root.style.removeProperty('grid-row');
             t.root.style.removeProperty('grid-column');
@@ -192,7 +192,7 @@ export class Grid {
         if (!on) return;
         const k = others.length;
         const narrow = w < h;
-        this.root.classList.toggle('narrow', narrow);
+        this.#root.classList.toggle('narrow', narrow);
         let smallW;
         let smallH;
         if (narrow) {
@@ -204,25 +204,28 @@ export class Grid {
         }
         // The strip is centred: a flexible spacer track on each side.
         others.forEach((t, i) => t.root.style.setProperty(narrow ? 'grid-column' : 'grid-row', String(i + 2)));
-        this.root.style.setProperty('--others', String(k));
-        this.root.style.setProperty('--small-w', `${Math.floor(smallW)}px`);
-        this.root.style.setProperty('--small-h', `${Math.floor(smallH)}px`);
+        this.#root.style.setProperty('--others', String(k));
+        this.#root.style.setProperty('--small-w', `${Math.floor(smallW)}px`);
+        this.#root.style.setProperty('--small-h', `${Math.floor(smallH)}px`);
     }
 }
 
 /** The people panel: one row per person with state marks and a DM action. */
 export class People {
+    #root;
+    #onMessage;
+
     constructor(root, onMessage) {
-        this.root = root;
-        this.onMessage = onMessage;
+        this.#root = root;
+        this.#onMessage = onMessage;
     }
 
     render(selfPeer, others) {
         const rows = [selfPeer, ...[...others].sort((a, b) => a.name.localeCompare(b.name))];
-        this.root.replaceChildren(...rows.map((p) => this.row(p, p === selfPeer)));
+        this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer)));
     }
 
-    row(p, self) {
+    #row(p, self) {
         const li = el('li', 'person');
         li.dataset.peer = p.id;
         const av = el('span', 'avatar sm', initials(p.name));
@@ -240,7 +243,7 @@ export class People {
             dm.title = `Message ${p.name} privately`;
             dm.setAttribute('aria-label', dm.title);
             setIcon(dm, 'message');
-            dm.addEventListener('click', () => this.onMessage(p));
+            dm.addEventListener('click', () => this.#onMessage(p));
             li.append(dm);
         }
         return li;

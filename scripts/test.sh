@@ -5,6 +5,9 @@
 #                libFuzzer harness (clang, ASan + UBSan; built in build-fuzz/)
 #   lint         clang-format, cppcheck, clang-tidy on the C code
 #                (scripts/lint.sh; the compile database of build/)
+#   unit-js      node:test on the front end's modules imported from public/
+#                (tests/unit-js/: names, roster, layout, shortcuts; no
+#                browser, no server)
 #   integration  node:test, real nginx / fcgi / sidecars / redis-server
 #   e2e          node:test + playwright-core driving Debian's chromium
 #   docker       docker-compose.yml built and run on a real Docker engine
@@ -12,7 +15,7 @@
 # The integration and browser tests run the sanitizer build's binaries, so a
 # leak or memory error in a server fails the test that caused it.
 # Options: TESTS="tests/integration/fcgi.test.mjs ..." runs only those files
-# (with the unit tests, without fuzz and lint).
+# (with the C and the front-end unit tests, without fuzz and lint).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -77,6 +80,8 @@ node_tests() {
         failed=$((failed + ${nf:-0} + ${nc:-0}))
     fi
 }
+
+node_tests "front-end unit tests" tests/unit-js/*.test.mjs
 
 if [ -n "${TESTS:-}" ]; then
     # shellcheck disable=SC2086 # a list of paths

@@ -1,0 +1,155 @@
+// The meeting's chrome around the grid: the control bar (mic, camera,
+// screen, hand, chat, people, invite, leave), the keyboard shortcuts, the
+// side panel's tabs, the clock and the people count. It only shows state
+// and reports clicks: what a click does is the page's business (app.js).
+import { setIcon } from './icons.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Whether t (an event target) is a field where keys are text. */
+export function isTyping(t) {
+    return !!t && (!!t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName || ''));
+}
+
+/**
+ * The action a key press asks for: 'mic', 'cam', 'hand', 'chat' or null.
+ * Ctrl/Cmd+D and Ctrl/Cmd+E work anywhere; M, V, H and C only without a
+ * modifier and outside a text field (typing says whether in one).
+ */
+export function shortcutFor({ key, ctrlKey, metaKey, altKey, shiftKey }, typing) {
+    const mod = ctrlKey || metaKey;
+    const k = String(key || '').toLowerCase();
+    if (mod && !altKey && !shiftKey && (k === 'd' || k === 'e')) return k === 'd' ? 'mic' : 'cam';
+    if (mod || altKey || typing) return null;
+    return { m: 'mic', v: 'cam', h: 'hand', c: 'chat' }[k] || null;
+}
+
+/** The meeting clock for ms elapsed: "mm:ss", or "h:mm:ss" from an hour. */
+export function clockText(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const hh = Math.floor(s / 3600);
+    const mm = String(Math.floor(s / 60) % 60).padStart(2, '0');
+    const ss = String(s % 60).padStart(2, '0');
+    return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** The unread badge for n messages: "1".."9", then "9+". */
+export function unreadText(n) {
+    return n > 9 ? '9+' : String(n);
+}
+
+/** The "You left" screen's line after ms in room. */
+export function stayText(room, ms) {
+    const min = Math.round(ms / 60000);
+    return `Thanks for joining. You were in ${room} for ${min < 1 ? 'less than a minute' : `${min} min`}.`;
+}
+
+// Each toggle button: its state field, icons and labels on and off, and
+// whether "off" is the alarming state (mic and camera) or "on" the notable
+// one (screen and hand).
+const TOGGLES = [
+    ['btn-mic', 'audio', 'mic', 'mic-off', 'Mute', 'Unmute', true],
+    ['btn-cam', 'video', 'cam', 'cam-off', 'Stop video', 'Start video', true],
+    ['btn-screen', 'screen', 'screen', 'screen', 'Stop share', 'Share', false],
+    ['btn-hand', 'hand', 'hand', 'hand', 'Lower', 'Raise', false],
+];
+
+export class Controls {
+    #on;
+    #clock = null;
+
+    /**
+     * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab) }, each
+     * called on the click or shortcut; panel(tab) after the side panel
+     * changed, with 'chat', 'people' or null (closed). canShare: whether
+     * the screen-share button is shown.
+     */
+    constructor(on, { canShare = true } = {}) {
+        this.#on = on;
+        $('btn-screen').hidden = !canShare;
+        $('btn-mic').addEventListener('click', () => on.mic());
+        $('btn-cam').addEventListener('click', () => on.cam());
+        $('btn-screen').addEventListener('click', () => on.screen());
+        $('btn-hand').addEventListener('click', () => on.hand());
+        $('btn-leave').addEventListener('click', () => on.leave());
+        $('btn-invite').addEventListener('click', () => on.invite());
+        $('people-invite').addEventListener('click', () => on.invite());
+        $('btn-chat').addEventListener('click', () => this.openPanel('chat'));
+        $('btn-people').addEventListener('click', () => this.openPanel('people'));
+        $('tab-chat').addEventListener('click', () => this.openPanel('chat'));
+        $('tab-people').addEventListener('click', () => this.openPanel('people'));
+        $('panel-close').addEventListener('click', () => this.closePanel());
+        document.addEventListener('keydown', (e) => this.#onKey(e));
+    }
+
+    #onKey(e) {
+        if ($('meeting').hidden) return;
+        const act = shortcutFor(e, isTyping(e.target));
+        if (!act) return;
+        e.preventDefault();
+        if (act === 'chat') this.openPanel('chat');
+        else this.#on[act]();
+    }
+
+    /** Shows tab in the side panel; the same tab again closes the panel. */
+    openPanel(tab) {
+        const panel = $('panel');
+        const same = !panel.hidden && ((tab === 'chat') === !$('chat-pane').hidden);
+        if (same) {
+            panel.hidden = true;
+        } else {
+            panel.hidden = false;
+            $('chat-pane').hidden = tab !== 'chat';
+            $('people-pane').hidden = tab !== 'people';
+            $('tab-chat').setAttribute('aria-selected', String(tab === 'chat'));
+            $('tab-people').setAttribute('aria-selected', String(tab === 'people'));
+        }
+        $('btn-chat').setAttribute('aria-pressed', String(!panel.hidden && tab === 'chat' && !same));
+        $('btn-people').setAttribute('aria-pressed', String(!panel.hidden && tab === 'people' && !same));
+        this.#on.panel(same ? null : tab);
+    }
+
+    closePanel() {
+        $('panel').hidden = true;
+        $('btn-chat').setAttribute('aria-pressed', 'false');
+        $('btn-people').setAttribute('aria-pressed', 'false');
+        this.#on.panel(null);
+    }
+
+    /** Whether the side panel is open on tab. */
+    showing(tab) {
+        return !$('panel').hidden && !$(`${tab}-pane`).hidden;
+    }
+
+    /** The toggle buttons after self (a roster peer object). */
+    show(self) {
+        for (const [id, field, iconOn, iconOff, labelOn, labelOff, offIsBad] of TOGGLES) {
+            const on = !!self[field];
+            const b = $(id);
+            b.setAttribute('aria-pressed', String(offIsBad ? !on : on));
+            b.classList.toggle('off', offIsBad && !on);
+            b.classList.toggle('active', !offIsBad && on);
+            setIcon(b, on ? iconOn : iconOff);
+            b.querySelector('.lbl').textContent = on ? labelOn : labelOff;
+        }
+    }
+
+    setUnread(n) {
+        $('unread').hidden = n === 0;
+        $('unread').textContent = unreadText(n);
+    }
+
+    /** The number of people in the meeting, oneself included. */
+    setCount(n) {
+        $('count').textContent = String(n);
+        $('people-count').textContent = String(n);
+    }
+
+    /** Runs the clock from startedAt (a Date.now() value). */
+    startClock(startedAt) {
+        const tick = () => { $('clock').textContent = clockText(Date.now() - startedAt); };
+        clearInterval(this.#clock);
+        this.#clock = setInterval(tick, 1000);
+        tick();
+    }
+}

@@ -1,0 +1,44 @@
+// People's names: the rule a name must meet before it is sent, and how a
+// name is drawn (initials, a colour). Pure functions: no DOM, no state.
+
+const MAX_NAME_BYTES = 64;
+
+// The sidecar refuses a join or state whose name holds one of these, or
+// holds nothing visible (sidecar/msg.c, msg_name_valid; docs/protocol.md).
+// cleanName applies the same rule, so a name it returns is never refused.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;
+const INVISIBLE = /^[\u0020\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\u{1d173}-\u{1d17a}\u{e0000}-\u{e0fff}]*$/u;
+
+/**
+ * The name a person typed, made fit to send: control characters become
+ * spaces, bidi embeddings, overrides and isolates go, runs of white space
+ * become one space, and the result is cut to 64 UTF-8 bytes on a character
+ * boundary. Returns '' when nothing visible is left.
+ */
+export function cleanName(raw) {
+    let s = String(raw || '').replace(CONTROLS, ' ').replace(BIDI, '').replace(/\s+/g, ' ').trim();
+    const enc = new TextEncoder();
+    while (enc.encode(s).length > MAX_NAME_BYTES) s = [...s].slice(0, -1).join('');
+    s = s.trim();
+    return INVISIBLE.test(s) ? '' : s;
+}
+
+/**
+ * Up to two letters for an avatar, upper-cased: the first characters of the
+ * first and last words, or the first two of a single word, or '?'. Works on
+ * characters, never splitting a surrogate pair.
+ */
+export function initials(name) {
+    const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
+    const first = (w) => [...w][0];
+    const s = parts.length > 1 ? first(parts[0]) + first(parts[parts.length - 1]) : [...(parts[0] || '?')].slice(0, 2).join('');
+    return s.toUpperCase();
+}
+
+/** A stable hue (0..359) for a name, so each person keeps a colour. */
+export function hue(name) {
+    let h = 0;
+    for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) % 360;
+    return h;
+}

@@ -1,0 +1,125 @@
+// Who is in the meeting: oneself and the others, each a peer object
+// { id, name, audio, video, screen, hand } as the server sends it, the
+// others kept in join order. Pure state, no DOM and no I/O: the page feeds
+// it what the signalling client hears and reacts to its 'change' event.
+//
+// Every getter returns a copy; the roster's own objects never leave it, so
+// the only way to change who is in the meeting is through its methods.
+
+const SELF = { id: '', name: '', audio: false, video: false, screen: false, hand: false };
+
+export class Roster extends EventTarget {
+    #self = { ...SELF };
+    #others = new Map();
+
+    /** Fires 'change' with detail { what, id } after every change. */
+    #changed(what, id) {
+        this.dispatchEvent(new CustomEvent('change', { detail: { what, id } }));
+    }
+
+    /** A copy of one's own peer object. */
+    self() {
+        return { ...this.#self };
+    }
+
+    selfId() {
+        return this.#self.id;
+    }
+
+    /** Merges fields (name, audio, video, screen, hand, id) into oneself. */
+    setSelf(fields) {
+        Object.assign(this.#self, fields);
+        this.#changed('self', this.#self.id);
+    }
+
+    has(id) {
+        return this.#others.has(id);
+    }
+
+    /** A copy of the peer id, or null when it is not in the meeting. */
+    get(id) {
+        const p = this.#others.get(id);
+        return p ? { ...p } : null;
+    }
+
+    nameOf(id) {
+        const p = this.#others.get(id);
+        return p ? p.name : null;
+    }
+
+    /** How many others are in the meeting (oneself not counted). */
+    get size() {
+        return this.#others.size;
+    }
+
+    /** Copies of the others, in the order they joined. */
+    others() {
+        return [...this.#others.values()].map((p) => ({ ...p }));
+    }
+
+    ids() {
+        return [...this.#others.keys()];
+    }
+
+    /**
+     * Puts peer p in the meeting (replacing what was known of it). Returns
+     * true when p was not in it before, false when it was; null (and no
+     * change) for a peer without an id, or oneself.
+     */
+    add(p) {
+        if (!p || !p.id || p.id === this.#self.id) return null;
+        const fresh = !this.#others.has(p.id);
+        this.#others.set(p.id, { ...p }); // a known id keeps its place
+        this.#changed('add', p.id);
+        return fresh;
+    }
+
+    /**
+     * Merges p's fields into the known peer p.id. Returns { peer, raised }
+     * (peer: a copy after the merge; raised: the hand went up just now), or
+     * null when p.id is not in the meeting.
+     */
+    update(p) {
+        const cur = p && this.#others.get(p.id);
+        if (!cur) return null;
+        const raised = cur.hand === false && !!p.hand;
+        Object.assign(cur, p);
+        this.#changed('update', p.id);
+        return { peer: { ...cur }, raised };
+    }
+
+    /** Takes id out of the meeting; returns its last copy, or null. */
+    remove(id) {
+        const p = this.#others.get(id);
+        if (!p) return null;
+        this.#others.delete(id);
+        this.#changed('remove', id);
+        return { ...p };
+    }
+
+    /** Forgets every other peer (the server lost our seat). */
+    clear() {
+        this.#others.clear();
+        this.#changed('clear', '');
+    }
+
+    /**
+     * What to do to make the roster equal to list (a welcome's or a roster
+     * message's peers), without doing it: gone are the ids to remove, fresh
+     * the peers to add (in list order, no duplicates, never oneself or a
+     * peer without an id), known the peers to update.
+     */
+    plan(list) {
+        const ids = new Set(list.map((p) => p.id));
+        const gone = this.ids().filter((id) => !ids.has(id));
+        const fresh = [];
+        const known = [];
+        const seen = new Set();
+        for (const p of list) {
+            if (this.#others.has(p.id) || seen.has(p.id)) known.push(p);
+            else if (p.id && p.id !== this.#self.id) fresh.push(p);
+            seen.add(p.id);
+        }
+        return { gone, fresh, known };
+    }
+}

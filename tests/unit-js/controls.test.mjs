@@ -1,0 +1,87 @@
+// The pure parts of the meeting chrome (public/controls.js) and of the
+// active-speaker ring (public/media.js), and the socket URL (public/signal.js).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { shortcutFor, isTyping, clockText, unreadText, stayText } from '../../public/controls.js';
+import { holdSpeaker } from '../../public/media.js';
+import { socketUrl } from '../../public/signal.js';
+
+const key = (k, mods = {}) => ({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods });
+
+test('Ctrl or Cmd with D and E toggle mic and camera, even while typing', () => {
+    assert.equal(shortcutFor(key('d', { ctrlKey: true }), true), 'mic');
+    assert.equal(shortcutFor(key('e', { ctrlKey: true }), true), 'cam');
+    assert.equal(shortcutFor(key('D', { metaKey: true }), false), 'mic');
+    assert.equal(shortcutFor(key('E', { metaKey: true }), false), 'cam');
+});
+
+test('Ctrl+D with Shift or Alt is left to the browser', () => {
+    assert.equal(shortcutFor(key('d', { ctrlKey: true, shiftKey: true }), false), null);
+    assert.equal(shortcutFor(key('e', { ctrlKey: true, altKey: true }), false), null);
+});
+
+test('M, V, H and C act only without modifiers and outside a field', () => {
+    assert.equal(shortcutFor(key('m'), false), 'mic');
+    assert.equal(shortcutFor(key('V'), false), 'cam');
+    assert.equal(shortcutFor(key('h'), false), 'hand');
+    assert.equal(shortcutFor(key('c'), false), 'chat');
+    assert.equal(shortcutFor(key('m'), true), null);
+    assert.equal(shortcutFor(key('m', { altKey: true }), false), null);
+    assert.equal(shortcutFor(key('c', { ctrlKey: true }), false), null);
+    assert.equal(shortcutFor(key('x'), false), null);
+    assert.equal(shortcutFor(key('Enter'), false), null);
+    assert.equal(shortcutFor(key(undefined), false), null);
+});
+
+test('isTyping knows text fields and editable elements', () => {
+    for (const tagName of ['INPUT', 'TEXTAREA', 'SELECT']) assert.equal(isTyping({ tagName }), true, tagName);
+    assert.equal(isTyping({ tagName: 'DIV', isContentEditable: true }), true);
+    assert.equal(isTyping({ tagName: 'BUTTON', isContentEditable: false }), false);
+    assert.equal(isTyping({ tagName: 'INPUTX' }), false);
+    assert.equal(isTyping(null), false);
+    assert.equal(isTyping(undefined), false);
+});
+
+test('the clock shows minutes and seconds, and hours from the first hour', () => {
+    assert.equal(clockText(0), '00:00');
+    assert.equal(clockText(999), '00:00');
+    assert.equal(clockText(59999), '00:59');
+    assert.equal(clockText(61000), '01:01');
+    assert.equal(clockText(3599999), '59:59');
+    assert.equal(clockText(3600000), '1:00:00');
+    assert.equal(clockText(36061000), '10:01:01');
+    assert.equal(clockText(-5000), '00:00');
+});
+
+test('the unread badge stops counting at 9', () => {
+    assert.equal(unreadText(0), '0');
+    assert.equal(unreadText(1), '1');
+    assert.equal(unreadText(9), '9');
+    assert.equal(unreadText(10), '9+');
+    assert.equal(unreadText(500), '9+');
+});
+
+test('the left screen says how long one stayed, rounded to minutes', () => {
+    assert.equal(stayText('team', 0), 'Thanks for joining. You were in team for less than a minute.');
+    assert.equal(stayText('team', 29999), 'Thanks for joining. You were in team for less than a minute.');
+    assert.equal(stayText('team', 30000), 'Thanks for joining. You were in team for 1 min.');
+    assert.equal(stayText('x-1', 90 * 60000), 'Thanks for joining. You were in x-1 for 90 min.');
+});
+
+test('a speaker takes the ring at once and keeps it through a short silence', () => {
+    const none = { id: null, until: 0 };
+    const a = holdSpeaker(none, 'a', 1000);
+    assert.deepEqual(a, { id: 'a', until: 1900 });
+    assert.deepEqual(holdSpeaker(a, null, 1500), a);
+    assert.deepEqual(holdSpeaker(a, null, 1900), a, 'held up to and including until');
+    assert.deepEqual(holdSpeaker(a, null, 1901), none);
+    assert.deepEqual(holdSpeaker(a, 'b', 1200), { id: 'b', until: 2100 }, 'a louder one takes over at once');
+    assert.deepEqual(holdSpeaker(none, null, 5), none);
+    assert.deepEqual(holdSpeaker(none, 'a', 0, 100), { id: 'a', until: 100 });
+});
+
+test('the socket URL follows the page: wss on https, ws on http, same host', () => {
+    assert.equal(socketUrl({ protocol: 'https:', host: 'meet.example.org' }), 'wss://meet.example.org/ws');
+    assert.equal(socketUrl({ protocol: 'http:', host: '127.0.0.1:8080' }), 'ws://127.0.0.1:8080/ws');
+    assert.equal(socketUrl({ protocol: 'http:', host: '[::1]:80' }), 'ws://[::1]:80/ws');
+});

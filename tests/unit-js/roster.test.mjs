@@ -1,0 +1,148 @@
+// The roster (public/roster.js): who is in the meeting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Roster } from '../../public/roster.js';
+
+const peer = (id, name, more = {}) => ({ id, name, audio: true, video: true, screen: false, hand: false, ...more });
+
+/** A roster with its 'change' events recorded as "what:id". */
+function recorded() {
+    const r = new Roster();
+    const events = [];
+    r.addEventListener('change', (e) => events.push(`${e.detail.what}:${e.detail.id}`));
+    return { r, events };
+}
+
+test('a new roster holds oneself only, with everything off', () => {
+    const r = new Roster();
+    assert.deepEqual(r.self(), { id: '', name: '', audio: false, video: false, screen: false, hand: false });
+    assert.equal(r.size, 0);
+    assert.deepEqual(r.others(), []);
+});
+
+test('a roster has no field to read or write from outside', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Ann' });
+    r.add(peer('b', 'Bob'));
+    assert.deepEqual(Object.keys(r), []);
+    assert.equal(r.others, Roster.prototype.others, 'others is a method, not a field');
+});
+
+test('setSelf merges fields and says so', () => {
+    const { r, events } = recorded();
+    r.setSelf({ name: 'Ann', audio: true });
+    r.setSelf({ id: 'me1' });
+    assert.deepEqual(r.self(), { id: 'me1', name: 'Ann', audio: true, video: false, screen: false, hand: false });
+    assert.equal(r.selfId(), 'me1');
+    assert.deepEqual(events, ['self:', 'self:me1']);
+});
+
+test('what the roster hands out is a copy', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me' });
+    r.add(peer('b', 'Bob'));
+    r.self().hand = true;
+    r.get('b').name = 'Mallory';
+    r.others()[0].audio = false;
+    assert.equal(r.self().hand, false);
+    assert.equal(r.get('b').name, 'Bob');
+    assert.equal(r.get('b').audio, true);
+    const given = peer('c', 'Cee');
+    r.add(given);
+    given.name = 'changed after add';
+    assert.equal(r.nameOf('c'), 'Cee');
+});
+
+test('add says whether the peer is new, and refuses oneself and a missing id', () => {
+    const { r, events } = recorded();
+    r.setSelf({ id: 'me' });
+    events.length = 0;
+    assert.equal(r.add(peer('b', 'Bob')), true);
+    assert.equal(r.add(peer('b', 'Bobby')), false);
+    assert.equal(r.nameOf('b'), 'Bobby');
+    assert.equal(r.add(peer('me', 'Me again')), null);
+    assert.equal(r.add(peer('', 'Nobody')), null);
+    assert.equal(r.add(null), null);
+    assert.equal(r.size, 1);
+    assert.deepEqual(events, ['add:b', 'add:b']);
+});
+
+test('the others keep their join order, also when one is added again', () => {
+    const r = new Roster();
+    for (const id of ['c', 'a', 'b']) r.add(peer(id, id.toUpperCase()));
+    r.add(peer('c', 'Cee'));
+    assert.deepEqual(r.ids(), ['c', 'a', 'b']);
+    assert.deepEqual(r.others().map((p) => p.name), ['Cee', 'A', 'B']);
+    r.remove('a');
+    r.add(peer('a', 'A'));
+    assert.deepEqual(r.ids(), ['c', 'b', 'a']);
+});
+
+test('update merges into a known peer and tells when a hand went up', () => {
+    const { r, events } = recorded();
+    r.add(peer('b', 'Bob'));
+    const up = r.update({ id: 'b', name: 'Bob', hand: true });
+    assert.deepEqual(up, { peer: peer('b', 'Bob', { hand: true }), raised: true });
+    assert.equal(r.update({ id: 'b', name: 'Bob', hand: true }).raised, false, 'already up');
+    assert.equal(r.update({ id: 'b', name: 'Bob', audio: false }).raised, false, 'hand not in the update');
+    assert.equal(r.get('b').hand, true);
+    assert.equal(r.get('b').audio, false);
+    assert.equal(r.update({ id: 'b', name: 'Bob', hand: false }).raised, false);
+    assert.equal(r.update({ id: 'b', name: 'Bob', hand: true }).raised, true, 'up again');
+    assert.deepEqual(events, ['add:b', 'update:b', 'update:b', 'update:b', 'update:b', 'update:b']);
+});
+
+test('update of a peer not in the meeting changes nothing', () => {
+    const { r, events } = recorded();
+    assert.equal(r.update(peer('x', 'X', { hand: true })), null);
+    assert.equal(r.update(null), null);
+    assert.equal(r.has('x'), false);
+    assert.deepEqual(events, []);
+});
+
+test('a hand raised by a peer whose hand was never known does not count as raised', () => {
+    const r = new Roster();
+    r.add({ id: 'b', name: 'Bob' });
+    assert.equal(r.update({ id: 'b', name: 'Bob', hand: true }).raised, false);
+});
+
+test('remove hands back the last copy once', () => {
+    const { r, events } = recorded();
+    r.add(peer('b', 'Bob', { screen: true }));
+    assert.deepEqual(r.remove('b'), peer('b', 'Bob', { screen: true }));
+    assert.equal(r.remove('b'), null);
+    assert.equal(r.has('b'), false);
+    assert.equal(r.get('b'), null);
+    assert.equal(r.nameOf('b'), null);
+    assert.deepEqual(events, ['add:b', 'remove:b']);
+});
+
+test('clear forgets the others but not oneself', () => {
+    const { r, events } = recorded();
+    r.setSelf({ id: 'me', name: 'Ann', hand: true });
+    r.add(peer('b', 'Bob'));
+    r.add(peer('c', 'Cee'));
+    r.clear();
+    assert.equal(r.size, 0);
+    assert.equal(r.self().hand, true);
+    assert.equal(events.at(-1), 'clear:');
+});
+
+test('plan says what to remove, add and update without doing it', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me' });
+    r.add(peer('a', 'A'));
+    r.add(peer('b', 'B'));
+    const list = [peer('b', 'B2'), peer('d', 'D'), peer('me', 'Me'), peer('', 'None'), peer('c', 'C'), peer('d', 'D2')];
+    const { gone, fresh, known } = r.plan(list);
+    assert.deepEqual(gone, ['a']);
+    assert.deepEqual(fresh.map((p) => p.id), ['d', 'c']);
+    assert.deepEqual(known.map((p) => p.name), ['B2', 'D2'], 'a repeated id updates what the first one added');
+    assert.deepEqual(r.ids(), ['a', 'b'], 'plan changed the roster');
+});
+
+test('plan of an empty list removes everyone', () => {
+    const r = new Roster();
+    r.add(peer('a', 'A'));
+    assert.deepEqual(r.plan([]), { gone: ['a'], fresh: [], known: [] });
+});
