@@ -51,7 +51,7 @@ run_clang_format() {
 
 run_cppcheck() {
     local log=tests/artifacts/lint-cppcheck.log
-    local dirs=(common sidecar fcgi tests/unit tests/fuzz)
+    local dirs=(common sidecar fcgi tests/unit tests/fuzz tests/fault)
     echo "== cppcheck (${dirs[*]})"
     cppcheck --enable=warning,performance,portability --std=c11 \
         --inline-suppr --quiet --error-exitcode=0 -D_GNU_SOURCE \

@@ -114,14 +114,18 @@
     "  end\n"                                                                  \
     "  return flat, chat\n"                                                    \
     "end\n"                                                                    \
+    "local function forget_tokens(room, peer)\n"                               \
+    "  local k = rk(room, 'tokens')\n"                                         \
+    "  for _, f in ipairs({'p:', 'q:'}) do\n"                                  \
+    "    local tok = redis.call('HGET', k, f .. peer)\n"                       \
+    "    if tok then redis.call('HDEL', k, 't:' .. tok, f .. peer) end\n"      \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
     "local function remove(room, peer, node, ttl)\n"                           \
     "  redis.call('ZREM', GRACE, gk(room, peer, node))\n"                      \
     "  redis.call('HDEL', rk(room, 'members'), peer)\n"                        \
     "  redis.call('HDEL', rk(room, 'nodes'), peer)\n"                          \
-    "  local tok = redis.call('HGET', rk(room, 'tokens'), 'p:' .. peer)\n"     \
-    "  if tok then\n"                                                          \
-    "    redis.call('HDEL', rk(room, 'tokens'), 't:' .. tok, 'p:' .. peer)\n"  \
-    "  end\n"                                                                  \
+    "  forget_tokens(room, peer)\n"                                            \
     "  redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' .. " \
     "peer)\n"                                                                  \
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
@@ -174,8 +178,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "redis.call('HSET', rk(room, 'members'), peer, ARGV[3])\n"
     "redis.call('HSET', rk(room, 'nodes'), peer, node)\n"
     "if ARGV[7] ~= '' then\n"
-    "  local old = redis.call('HGET', rk(room, 'tokens'), 'p:' .. peer)\n"
-    "  if old then redis.call('HDEL', rk(room, 'tokens'), 't:' .. old) end\n"
+    "  forget_tokens(room, peer)\n"
     "  redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
     "             'p:' .. peer, ARGV[7])\n"
     "end\n"
@@ -188,21 +191,32 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "return {st, flat, chat}\n";
 
 /* ARGV: room token new_token node chatmax
- * -> {'none'} | {'ok', flat members, chat, peer, old node, peer json} */
+ * -> {'none'} | {'ok', flat members, chat, peer, old node, peer json}.
+ * A seat answers to its token (p:) and, until that one is used, to the one
+ * before (q:): the welcome that carried the newer one may have been lost
+ * (docs/protocol.md, "Resume"). */
 static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "local room, node = ARGV[1], ARGV[4]\n"
-    "local peer = redis.call('HGET', rk(room, 'tokens'), 't:' .. ARGV[2])\n"
+    "local k = rk(room, 'tokens')\n"
+    "local peer = redis.call('HGET', k, 't:' .. ARGV[2])\n"
     "if not peer then return {'none'} end\n"
     "local old = redis.call('HGET', rk(room, 'nodes'), peer)\n"
     "local json = redis.call('HGET', rk(room, 'members'), peer)\n"
     "if not old or not json then\n"
-    "  redis.call('HDEL', rk(room, 'tokens'), 't:' .. ARGV[2], 'p:' .. peer)\n"
+    "  forget_tokens(room, peer)\n"
+    "  redis.call('HDEL', k, 't:' .. ARGV[2])\n"
     "  return {'none'}\n"
     "end\n"
-    "redis.call('HDEL', rk(room, 'tokens'), 't:' .. ARGV[2])\n"
+    "local cur = redis.call('HGET', k, 'p:' .. peer)\n"
+    "if cur == ARGV[2] then\n"
+    "  local prev = redis.call('HGET', k, 'q:' .. peer)\n"
+    "  if prev then redis.call('HDEL', k, 't:' .. prev) end\n"
+    "  redis.call('HSET', k, 'q:' .. peer, ARGV[2])\n"
+    "elseif cur then\n"
+    "  redis.call('HDEL', k, 't:' .. cur)\n"
+    "end\n"
     "redis.call('ZREM', GRACE, gk(room, peer, old))\n"
-    "redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[3], peer,\n"
-    "           'p:' .. peer, ARGV[3])\n"
+    "redis.call('HSET', k, 't:' .. ARGV[3], peer, 'p:' .. peer, ARGV[3])\n"
     "if old ~= node then\n"
     "  redis.call('SREM', 'huddle:node:' .. old .. ':peers', room .. ' ' .. "
     "peer)\n"

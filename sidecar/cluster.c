@@ -293,6 +293,11 @@ static void join_done(void *arg, const struct bus_room *r)
     struct join *j = arg;
     bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
 
+    /* An error may have come after Redis seated the id (its answer could
+     * not be read): leave it, or it stays with no one behind it. The leave
+     * does nothing to a seat that was never taken. */
+    if (r->status == BUS_ERR)
+        announce_left(j->rq.cl, j->room, j->id, "left");
     answer(j, r, in ? j->id : NULL, false);
     join_finish(j);
 }
@@ -506,10 +511,19 @@ static void on_room_message(void *user, const char *room, const char *origin,
     struct out_msg *m;
     cJSON *j = NULL;
     const char *about;
+    unsigned long nomem = msg_json_nomem();
     enum msg_node_kind k = msg_node_classify(json, len, &j, &about);
 
-    if (cr == NULL || (m = out_msg_new(json, len)) == NULL)
+    if (cr == NULL)
         goto out;
+    if (msg_json_nomem() != nomem || (m = out_msg_new(json, len)) == NULL) {
+        /* Out of memory: the members here would miss it, or the routing
+         * table would; they are closed (1011), resume, and their welcome
+         * and the table are whole again (docs/hardening.md). */
+        if (r != NULL)
+            hub_fanout(cl->h, r, NULL, NULL);
+        goto out;
+    }
     if (k == MSG_NODE_JOINED || k == MSG_NODE_STATE || k == MSG_NODE_LEFT)
         out_msg_tag(m,
                     k == MSG_NODE_JOINED  ? OUT_PEER_JOINED

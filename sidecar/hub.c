@@ -85,21 +85,40 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     bucket_init(&c->errors, h->cfg->error_run, now_ms);
 }
 
+/* A message that could not be built (out of memory) for c: c would see a
+ * wrong meeting, so it is closed with 1011 instead; its seat stays in
+ * grace and the client resumes to a whole welcome (docs/hardening.md). */
+static void missed(struct hub *h, struct hub_conn *c)
+{
+    if (c->closing)
+        return;
+    log_warn("out of memory building a message for peer=%s: closing it "
+             "(1011)",
+             c->peer != NULL ? c->peer->id : "-");
+    c->closing = true;
+    h->ops->close(c, 1011, "out of memory");
+}
+
 void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
                 const struct peer *skip)
 {
-    if (m == NULL)
-        return;
-    for (struct peer *p = r->peers; p != NULL; p = p->next)
-        if (p != skip && p->conn != NULL)
+    for (struct peer *p = r->peers; p != NULL; p = p->next) {
+        if (p == skip || p->conn == NULL)
+            continue;
+        if (m != NULL)
             h->ops->send(p->conn, m);
+        else
+            missed(h, p->conn);
+    }
     out_msg_unref(m);
 }
 
 void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
 {
-    if (m == NULL)
+    if (m == NULL) {
+        missed(h, c);
         return;
+    }
     h->ops->send(c, m);
     out_msg_unref(m);
 }
@@ -196,23 +215,25 @@ static struct out_msg *local_welcome(struct hub *h, const struct peer *me,
     return m;
 }
 
-/* Says welcome to c, seated as me: with the room as Redis has it for a
- * seat decided there (s->id set), else as it is here. */
-static void send_welcome(struct hub *h, struct hub_conn *c, struct peer *me,
-                         const struct hub_seat *s)
+/* The welcome for c, seated as me: with the room as Redis has it for a
+ * seat decided there (s->id set), else as it is here. One reference, or
+ * NULL when out of memory. */
+static struct out_msg *welcome(struct hub *h, struct hub_conn *c,
+                               struct peer *me, const struct hub_seat *s)
 {
     char *ice =
         ice_servers_json(h->ice, me->id, clock_wall_ms() / 1000, c->host);
+    struct out_msg *m = NULL;
 
     if (ice == NULL)
-        return;
+        return NULL;
     if (s->id == NULL)
-        hub_send(h, c, local_welcome(h, me, ice));
+        m = local_welcome(h, me, ice);
     else if (s->peers_json != NULL && s->chat_json != NULL)
-        hub_send(h, c,
-                 msg_welcome_raw(me, me->room->id, me->token, s->peers_json,
-                                 s->chat_json, ice, h->limits_json));
+        m = msg_welcome_raw(me, me->room->id, me->token, s->peers_json,
+                            s->chat_json, ice, h->limits_json);
     free(ice);
+    return m;
 }
 
 /* The seat was taken over while old was still open: peer-left replaced,
@@ -258,6 +279,14 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     }
     if (s->peer_json != NULL)
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
+    struct out_msg *w = welcome(h, c, p, s);
+    if (w == NULL && !resumed) {
+        /* Nobody could ever resume a seat whose id and token were never
+         * sent: it goes, unannounced, and the join may be tried again. */
+        room_leave(h->rooms, p, now);
+        hub_answer_unavailable(h, c, "out of memory", "join", now);
+        return NULL;
+    }
     c->peer = p;
     if (resumed)
         metrics.resumes++;
@@ -265,7 +294,7 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
         metrics.joins++;
     if (old != NULL)
         replace_conn(h, old, p);
-    send_welcome(h, c, p, s);
+    hub_send(h, c, w); /* NULL: closed 1011, resumes with its token */
     log_info("%s room=%s peer=%s peers=%zu", resumed ? "resume" : "join",
              p->room->id, p->id, s->id != NULL ? s->members : p->room->npeers);
     if (!resumed)

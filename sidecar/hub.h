@@ -45,7 +45,9 @@ struct hub_ops {
     /* Queues m (the callee takes its own reference) for conn. */
     void (*send)(struct hub_conn *c, struct out_msg *m);
     /* Closes conn after what is already queued, with a close code and
-     * reason. Must not call back into the hub synchronously. */
+     * reason: 1000 ends the seat, 1011 (out of memory) keeps it in grace
+     * for a resume, any other ends it as kicked. Must not call back into
+     * the hub synchronously. */
     void (*close)(struct hub_conn *c, int code, const char *reason);
     /* Asks that conn's join deadline be restarted (after a leave). */
     void (*rearm)(struct hub_conn *c);

@@ -26,6 +26,7 @@
 #include "hub.h"
 #include "ice.h"
 #include "log.h"
+#include "msg_text.h"
 #include "ws.h"
 
 #define TICK_MS 100
@@ -398,6 +399,7 @@ int main(void)
         env_load_ints("huddle-sidecar", config_table, NCONFIG) < 0 ||
         config_finish() < 0)
         return 2;
+    msg_json_init();
     if (setup_ice(&ice) < 0)
         return 2;
     opts.listen = env_str("HUDDLE_LISTEN", "127.0.0.1:8081");

@@ -146,8 +146,8 @@ static int check_signal(struct msg_in *m, const struct msg_limits *lim,
                         struct msg_err *err)
 {
     m->data = cJSON_PrintUnformatted(m->data_item);
-    if (m->data == NULL)
-        return fail(err, MSG_E_BAD_MESSAGE, "signal", "data", "is too large");
+    if (m->data == NULL) /* printing a parsed tree fails only for memory */
+        return fail(err, MSG_E_UNAVAILABLE, "signal", NULL, "out of memory");
     if (strlen(m->data) > lim->max_signal_bytes)
         return bad(m, err, "data", "is over the size limit");
     return 0;
@@ -185,8 +185,11 @@ static int check_ping(struct msg_in *m, const struct msg_limits *lim,
     (void)lim;
     if (m->t_item == NULL)
         return 0;
+    unsigned long nomem = msg_json_nomem();
     if (msg_member_raw(m->src, m->src_len, "t", &v, &n) < 0)
-        return bad(m, err, "t", "is invalid");
+        return msg_json_nomem() != nomem
+                   ? fail(err, MSG_E_UNAVAILABLE, "ping", NULL, "out of memory")
+                   : bad(m, err, "t", "is invalid");
     if (n > MSG_PING_T_MAX)
         return bad(m, err, "t", "is over 64 bytes");
     if ((m->t = malloc(n + 1)) == NULL)
@@ -280,9 +283,12 @@ static int parse_tree(const char *buf, size_t len, struct msg_in *m,
         msg_escaped_nul(copy, len, true);
         buf = copy;
     }
+    unsigned long nomem = msg_json_nomem();
     m->root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     int r = 0;
-    if (m->root == NULL) {
+    if (m->root == NULL && msg_json_nomem() != nomem) {
+        r = fail(err, MSG_E_UNAVAILABLE, NULL, NULL, "out of memory");
+    } else if (m->root == NULL) {
         r = fail(err, MSG_E_BAD_JSON, NULL, NULL, "not valid JSON");
     } else {
         while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
@@ -460,6 +466,8 @@ char *msg_peer_json(const struct peer *p)
 void msg_peer_apply(struct peer *p, const char *json, size_t len)
 {
     cJSON *j = cJSON_ParseWithLength(json, len);
+    if (j == NULL)
+        return; /* out of memory (the text came from a sidecar): unchanged */
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
     if (cJSON_IsString(name))
         room_peer_set_name(p, name->valuestring);

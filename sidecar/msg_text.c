@@ -2,7 +2,31 @@
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- cJSON's allocations ------------------------------------------- */
+
+static unsigned long json_nomem;
+
+static void *json_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p == NULL)
+        json_nomem++;
+    return p;
+}
+
+void msg_json_init(void)
+{
+    cJSON_Hooks hooks = {.malloc_fn = json_malloc, .free_fn = free};
+    cJSON_InitHooks(&hooks);
+}
+
+unsigned long msg_json_nomem(void)
+{
+    return json_nomem;
+}
 
 /* ---- text checks --------------------------------------------------- */
 

@@ -31,6 +31,15 @@ bool msg_json_controls_ok(const char *s, size_t len);
 int msg_member_raw(const char *s, size_t len, const char *key, const char **val,
                    size_t *n);
 
+/* Makes cJSON allocate through a counter of failures, so a parse or print
+ * that returns NULL can tell running out of memory (answered
+ * `unavailable`) from bad input (docs/hardening.md). Called once at start;
+ * without it the count stays 0 and every failure reads as bad input. */
+void msg_json_init(void);
+
+/* How many of cJSON's allocations have failed since start. */
+unsigned long msg_json_nomem(void);
+
 /* The code points of the UTF-8 string s (already valid). */
 size_t msg_utf8_code_points(const char *s);
 

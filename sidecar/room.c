@@ -228,11 +228,15 @@ static bool token_eq(const char *a, const char *b)
     return d == 0;
 }
 
-static struct peer *find_token(struct room *r, const char *token)
+/* The seat whose token, or previous token, is token; *current tells which. */
+static struct peer *find_token(struct room *r, const char *token, bool *current)
 {
-    for (struct peer *p = r->peers; p != NULL; p = p->next)
-        if (token_eq(p->token, token))
+    for (struct peer *p = r->peers; p != NULL; p = p->next) {
+        *current = token_eq(p->token, token);
+        if (*current ||
+            (p->prev_token[0] != '\0' && token_eq(p->prev_token, token)))
             return p;
+    }
     return NULL;
 }
 
@@ -245,10 +249,13 @@ static void id_or_random(char *out, const char *id, size_t n)
         room_random_id(out, n);
 }
 
+/* used_current: the resume named the seat's current token, which then
+ * becomes the previous one; a resume with the previous token (its welcome
+ * was lost) keeps that one good. */
 static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
                                          struct peer *p, void *conn,
-                                         const char *token, struct peer **out,
-                                         void **old_conn)
+                                         bool used_current, const char *token,
+                                         struct peer **out, void **old_conn)
 {
     *old_conn = p->conn;
     if (p->conn == NULL) {
@@ -257,6 +264,8 @@ static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
         update_watch(reg, r);
     }
     p->conn = conn;
+    if (used_current)
+        memcpy(p->prev_token, p->token, sizeof p->prev_token);
     id_or_random(p->token, token, TOKEN_LEN);
     *out = p;
     return ROOM_RESUMED;
@@ -268,13 +277,14 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
 {
     struct room *r = room_find(reg, id);
     struct peer *p;
+    bool current;
 
     (void)now;
     *out = NULL;
     *old_conn = NULL;
     if (r != NULL && s->resume != NULL &&
-        (p = find_token(r, s->resume)) != NULL)
-        return resume_seat(reg, r, p, conn, s->token, out, old_conn);
+        (p = find_token(r, s->resume, &current)) != NULL)
+        return resume_seat(reg, r, p, conn, current, s->token, out, old_conn);
     if (r != NULL && r->npeers >= (size_t)reg->cfg.max_peers)
         return ROOM_FULL;
     p = calloc(1, sizeof *p);

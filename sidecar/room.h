@@ -20,6 +20,9 @@ struct room;
 struct peer {
     char id[PEER_ID_LEN + 1];
     char token[TOKEN_LEN + 1];
+    /* The token before it, still good until token itself is used: the
+     * welcome that carried token may never have arrived. "" when none. */
+    char prev_token[TOKEN_LEN + 1];
     bool audio, video, screen, hand;
     char *name;
     void *conn;          /* NULL while the seat is in grace */
@@ -87,9 +90,10 @@ struct room_seat {
 
 /* Seats conn in room id (created when absent). With a resume token that
  * names a seat of this room, takes that seat back: *old_conn is set to
- * the connection that still held it (NULL when it was in grace). Every
- * success gives the seat a new token (s->token, or minted). *out is the
- * seat. */
+ * the connection that still held it (NULL when it was in grace). A seat
+ * answers to its token and, until that one is used, to the one before.
+ * Every success gives the seat a new token (s->token, or minted). *out is
+ * the seat. */
 enum room_join_result room_join(struct room_reg *reg, const char *id,
                                 void *conn, const struct room_seat *s,
                                 int64_t now, struct peer **out,

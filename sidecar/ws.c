@@ -301,8 +301,15 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
     }
     struct qnode *n = malloc(sizeof *n);
     if (n == NULL) {
-        log_error("out of memory queueing for peer=%s",
+        /* A member that misses a message would see a wrong meeting: it
+         * is closed instead, resumes, and its welcome is whole again. */
+        /* Without its welcome the client holds no token for this seat:
+         * the seat ends (peer-left) rather than waiting in grace. */
+        bool welcome = m->type == MET_OUT_WELCOME;
+        log_error("out of memory queueing for peer=%s: closing it (1011)",
                   c->peer ? c->peer->id : "-");
+        start_close(s, 1011, "out of memory",
+                    welcome ? HUB_END_LEAVE : HUB_END_GRACE, true);
         return;
     }
     n->next = NULL;
@@ -332,8 +339,12 @@ static bool ops_congested(struct hub_conn *c)
 static void ops_close(struct hub_conn *c, int code, const char *reason)
 {
     struct session *s = (struct session *)c;
-    start_close(s, code, reason, code == 1000 ? HUB_END_LEAVE : HUB_END_KICKED,
-                false);
+    /* 1011 (out of memory): the member did nothing wrong, its seat waits
+     * for its resume as after a drop. */
+    enum hub_end end = code == 1000   ? HUB_END_LEAVE
+                       : code == 1011 ? HUB_END_GRACE
+                                      : HUB_END_KICKED;
+    start_close(s, code, reason, end, false);
 }
 
 static void ops_rearm(struct hub_conn *c)

@@ -90,18 +90,33 @@ test('a resume within the grace period keeps id and peer object, and nobody sees
     assert.equal(m.name, 'Ann');
 });
 
-test('a resume token is single-use: the second use is a plain new join', async () => {
+test('a token works until the newer one is used: a lost welcome costs nothing, then the old token is a plain new join', async () => {
     const { room, a, b, wa } = await pair();
     await a.drop();
+    // The first resume's welcome is "lost": its connection drops at once.
     const a2 = await client();
-    assert.equal((await a2.join(room, 'Ann', { resume: wa.resume })).id, wa.id);
+    const w2 = await a2.join(room, 'Ann', { resume: wa.resume });
+    assert.equal(w2.id, wa.id);
     await a2.drop();
+    // So the client still has only the first token: it still works.
     const a3 = await client();
     const w3 = await a3.join(room, 'Ann', { resume: wa.resume });
-    assert.notEqual(w3.id, wa.id);
-    const pj = await b.next('peer-joined');
-    assert.equal(pj.peer.id, w3.id);
-    // The seat of a2, never resumed, times out.
+    assert.equal(w3.id, wa.id);
+    await a3.drop();
+    // The newest token is used: now every token before it is spent.
+    const a4 = await client();
+    assert.equal((await a4.join(room, 'Ann', { resume: w3.resume })).id, wa.id);
+    await a4.drop();
+    for (const spent of [wa.resume, w2.resume]) {
+        const x = await client();
+        const wx = await x.join(room, 'Ann', { resume: spent });
+        assert.notEqual(wx.id, wa.id);
+        assert.equal((await b.next('peer-joined')).peer.id, wx.id);
+        await x.send({ type: 'leave' });
+        assert.equal((await b.next('peer-left')).id, wx.id);
+    }
+    await b.expectNone(isLeave, 100);
+    // The seat of a4, never resumed, times out.
     assert.deepEqual(await b.next('peer-left', GRACE * 5), { type: 'peer-left', id: wa.id, reason: 'timeout' });
 });
 

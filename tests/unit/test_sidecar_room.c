@@ -60,7 +60,7 @@ TEST(grace_seats_count_toward_the_cap)
     room_reg_free(reg);
 }
 
-TEST(resume_takes_back_the_seat_with_a_new_token)
+TEST(resume_takes_back_the_seat_with_a_new_token_the_last_still_good_until_used)
 {
     struct room_reg *reg = room_reg_new(&cfg);
     struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
@@ -74,9 +74,20 @@ TEST(resume_takes_back_the_seat_with_a_new_token)
     CHECK_STR(b->id, id);
     CHECK(strcmp(b->token, tok) != 0);
     CHECK(b->conn == &conns[1]);
-    /* single use: the old token now makes a plain join */
-    struct peer *c = join(reg, "r", 2, tok, ROOM_JOINED);
-    CHECK(c != a);
+    /* until the new token is used the old one still works (its welcome
+     * may have been lost), */
+    char tok2[TOKEN_LEN + 1];
+    strcpy(tok2, b->token);
+    room_grace(reg, b, 0);
+    CHECK(join(reg, "r", 2, tok, ROOM_RESUMED) == a);
+    CHECK(strcmp(a->token, tok2) != 0);
+    /* the newest works, and once used every token before it is spent */
+    char tok3[TOKEN_LEN + 1];
+    strcpy(tok3, a->token);
+    room_grace(reg, a, 0);
+    CHECK(join(reg, "r", 3, tok3, ROOM_RESUMED) == a);
+    CHECK(join(reg, "r", 4, tok, ROOM_JOINED) != a);
+    CHECK(join(reg, "r", 5, tok2, ROOM_JOINED) != a);
     room_reg_free(reg);
 }
 
