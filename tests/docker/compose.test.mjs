@@ -422,6 +422,11 @@ test('a sidecar killed as the OOM killer kills (SIGKILL) comes back by itself an
         if (Date.now() > deadline) assert.fail(`the killed sidecar is not back: restarts ${n}, ${health}`);
         await sleep(500);
     }
+    // The member may have been on the killed replica, and nginx need not have
+    // noticed yet (the page would by its pings): it joins afresh.
+    a.terminate();
+    a = await wssClient();
+    await a.join(room, 'watcher');
     // Both replicas take joins again: 10 newcomers through nginx are spread
     // over both, and a member of the room hears of each who joins it.
     const before = await metric(victim, 'huddle_sidecar_peers');
@@ -435,11 +440,6 @@ test('a sidecar killed as the OOM killer kills (SIGKILL) comes back by itself an
         joined.push(c);
         if (i < 5) await a.next((m) => m.type === 'peer-joined' && m.peer.name === `after${i}`);
     }
-    // The member may have been on the killed replica, and nginx need not have
-    // noticed yet (the page would by its pings): it joins afresh.
-    a.terminate();
-    a = await wssClient();
-    await a.join(room, 'watcher');
     assert.ok((await metric(victim, 'huddle_sidecar_peers')) > before, 'the restarted replica got no member');
     for (const c of [a, ...joined]) c.terminate();
 });
