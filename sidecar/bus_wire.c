@@ -90,7 +90,8 @@ int bus_envelope_parse(const char *p, size_t n, char origin[BUS_ID_MAX + 1],
     while (i < n && p[i] != '"' && o < BUS_ID_MAX)
         origin[o++] = p[i++];
     origin[o] = '\0';
-    if (!(o == 0 || bus_id_ok(origin, BUS_ID_MAX, true)) ||
+    if (strlen(origin) != o || /* a NUL byte would cut the id short */
+        !(o == 0 || bus_id_ok(origin, BUS_ID_MAX, true)) ||
         n - i < sizeof mid || memcmp(p + i, mid, sizeof mid - 1) != 0)
         return -1;
     i += sizeof mid - 1;

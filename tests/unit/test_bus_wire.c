@@ -138,6 +138,17 @@ TEST(envelope_from_the_reaper_has_an_empty_origin)
     CHECK(len == strlen("{\"type\":\"x\"}"));
 }
 
+TEST(envelope_parse_rejects_an_origin_holding_a_nul_byte)
+{
+    /* found by fuzz_bus_url: "2\0\0..." passed as the node id "2" */
+    static const char env[] = "{\"origin\":\"2\0\0\",\"msg\":{\"type\":\"x\"}}";
+    char origin[BUS_ID_MAX + 1];
+    const char *json;
+    size_t len;
+
+    CHECK(bus_envelope_parse(env, sizeof env - 1, origin, &json, &len) < 0);
+}
+
 TEST(envelope_parse_rejects_other_shapes)
 {
     static const char *const bad[] = {
