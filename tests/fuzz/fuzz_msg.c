@@ -11,7 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What a validated message promises the hub: every string it keeps is
- * UTF-8 without NUL, and the rules of DESIGN.md section 3 hold. */
+ * UTF-8 without NUL, and the rules of docs/protocol.md hold. */
 static void check_valid(const struct msg_in *m, const struct msg_limits *lim)
 {
     const char *const strs[] = {m->room, m->name, m->resume, m->to, m->text};
