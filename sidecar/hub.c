@@ -280,11 +280,14 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     if (s->peer_json != NULL)
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
     struct out_msg *w = welcome(h, c, p, s);
-    if (w == NULL && !resumed) {
+    bool built = w != NULL, sent = built && h->ops->send(c, w);
+    out_msg_unref(w);
+    if (!sent && !resumed) {
         /* Nobody could ever resume a seat whose id and token were never
          * sent: it goes, unannounced, and the join may be tried again. */
         room_leave(h->rooms, p, now);
-        hub_answer_unavailable(h, c, "out of memory", "join", now);
+        if (!built)
+            hub_answer_unavailable(h, c, "out of memory", "join", now);
         return NULL;
     }
     c->peer = p;
@@ -294,7 +297,8 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
         metrics.joins++;
     if (old != NULL)
         replace_conn(h, old, p);
-    hub_send(h, c, w); /* NULL: closed 1011, resumes with its token */
+    if (!built) /* a resume: closed 1011, it comes back with its token */
+        missed(h, c);
     log_info("%s room=%s peer=%s peers=%zu", resumed ? "resume" : "join",
              p->room->id, p->id, s->id != NULL ? s->members : p->room->npeers);
     if (!resumed)

@@ -42,8 +42,11 @@ enum hub_end {
 };
 
 struct hub_ops {
-    /* Queues m (the callee takes its own reference) for conn. */
-    void (*send)(struct hub_conn *c, struct out_msg *m);
+    /* Queues m (the callee takes its own reference) for conn. Returns
+     * false when m will not reach the client: conn is closing, or m could
+     * not be queued (the callee then closes conn itself: 1011 when out of
+     * memory, its seat in grace). */
+    bool (*send)(struct hub_conn *c, struct out_msg *m);
     /* Closes conn after what is already queued, with a close code and
      * reason: 1000 ends the seat, 1011 (out of memory) keeps it in grace
      * for a resume, any other ends it as kicked. Must not call back into

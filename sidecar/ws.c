@@ -286,31 +286,27 @@ static bool coalesce_left(struct session *s, const struct out_msg *m)
  * HUDDLE_SLOW_CONSUMER_MS still over); a burst that drains in time costs
  * nothing. Only the hard ceiling (HUDDLE_SEND_QUEUE_MAX_BYTES) closes at
  * once, as a memory bound. */
-static void ops_send(struct hub_conn *c, struct out_msg *m)
+static bool ops_send(struct hub_conn *c, struct out_msg *m)
 {
     struct session *s = (struct session *)c;
     const struct config *k = srv.cfg;
 
     if (s->closing)
-        return;
+        return false;
     if (m->kind == OUT_PEER_LEFT && coalesce_left(s, m))
-        return;
+        return true;
     if (s->qbytes + q_cost(m) > (size_t)k->send_queue_max_bytes) {
         slow_consumer(s, "over the hard queue ceiling");
-        return;
+        return false;
     }
     struct qnode *n = malloc(sizeof *n);
     if (n == NULL) {
         /* A member that misses a message would see a wrong meeting: it
          * is closed instead, resumes, and its welcome is whole again. */
-        /* Without its welcome the client holds no token for this seat:
-         * the seat ends (peer-left) rather than waiting in grace. */
-        bool welcome = m->type == MET_OUT_WELCOME;
         log_error("out of memory queueing for peer=%s: closing it (1011)",
                   c->peer ? c->peer->id : "-");
-        start_close(s, 1011, "out of memory",
-                    welcome ? HUB_END_LEAVE : HUB_END_GRACE, true);
-        return;
+        start_close(s, 1011, "out of memory", HUB_END_GRACE, true);
+        return false;
     }
     n->next = NULL;
     n->m = out_msg_ref(m);
@@ -326,6 +322,7 @@ static void ops_send(struct hub_conn *c, struct out_msg *m)
     if (!s->over_since && queue_over(s))
         s->over_since = clock_mono_ms();
     lws_callback_on_writable(s->wsi);
+    return true;
 }
 
 /* A signal sender slows down once its target's queue is half full. */

@@ -15,11 +15,12 @@ struct fake {
     const char *close_reason;
 };
 
-static void f_send(struct hub_conn *c, struct out_msg *m)
+static bool f_send(struct hub_conn *c, struct out_msg *m)
 {
     struct fake *f = (struct fake *)c;
     if (f->n < MAXLOG)
         f->log[f->n++] = strdup(out_msg_text(m));
+    return true;
 }
 
 static void f_close(struct hub_conn *c, int code, const char *reason)
