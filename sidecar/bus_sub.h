@@ -7,14 +7,14 @@
  * An entry counts, on the current connection, the SUBSCRIBEs sent and
  * confirmed and the UNSUBSCRIBEs in flight. It lives while wanted or while
  * a reply or a request is outstanding; bus_subs_release frees it then.
- * Its own FNV-1a hash table, doubled when it holds as many entries as
- * buckets. */
+ * Entries are kept in common/htab.h's table, by room id. */
 #ifndef HUDDLE_BUS_SUB_H
 #define HUDDLE_BUS_SUB_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "htab.h"
 #include "roomid.h"
 
 /* Link of a waiting request: the first member of the caller's request
@@ -24,7 +24,7 @@ struct bus_wait {
 };
 
 struct bus_sub {
-    struct bus_sub *next; /* in its bucket */
+    struct htab_entry link; /* in bus_subs, by room */
     struct bus_wait *waiting, *waiting_tail;
     bool wanted;
     unsigned sent, acked, unsubs;
@@ -32,8 +32,7 @@ struct bus_sub {
 };
 
 struct bus_subs {
-    struct bus_sub **buckets;
-    size_t n, nbuckets; /* nbuckets: a power of two */
+    struct htab rooms; /* struct bus_sub by room */
 };
 
 /* Sets up an empty registry. Returns 0, or -1 for no memory. */

@@ -157,7 +157,7 @@ static const bool counts_toward_run[MSG_CODE_COUNT] = {
 /* Counts an error answer of code in the metrics. */
 static void count_error(enum msg_code code)
 {
-    metrics.errors[metrics_error_index(msg_code_name(code))]++;
+    metrics.errors[code]++;
 }
 
 void hub_answer_unavailable(struct hub *h, struct hub_conn *c,

@@ -13,20 +13,6 @@ static const char *const out_names[MET_OUT_N] = {
     [MET_OUT_ERROR] = "error",         [MET_OUT_OTHER] = "other",
 };
 
-static const char *const error_names[MET_ERR_N] = {
-    [MET_ERR_BAD_JSON] = "bad-json",
-    [MET_ERR_BAD_MESSAGE] = "bad-message",
-    [MET_ERR_UNKNOWN_TYPE] = "unknown-type",
-    [MET_ERR_NOT_JOINED] = "not-joined",
-    [MET_ERR_ALREADY_JOINED] = "already-joined",
-    [MET_ERR_INVALID_ROOM] = "invalid-room",
-    [MET_ERR_ROOM_FULL] = "room-full",
-    [MET_ERR_NO_SUCH_PEER] = "no-such-peer",
-    [MET_ERR_RATE_LIMITED] = "rate-limited",
-    [MET_ERR_UNAVAILABLE] = "unavailable",
-    [MET_ERR_OTHER] = "other",
-};
-
 static const char *const close_names[MET_CLOSE_N] = {
     [MET_CLOSE_CLIENT] = "client",
     [MET_CLOSE_DROPPED] = "dropped",
@@ -54,14 +40,6 @@ enum metrics_out metrics_out_type(const char *json, size_t len)
             return (enum metrics_out)i;
     }
     return MET_OUT_OTHER;
-}
-
-enum metrics_error metrics_error_index(const char *code)
-{
-    for (int i = 0; i < MET_ERR_OTHER; i++)
-        if (strcmp(error_names[i], code) == 0)
-            return (enum metrics_error)i;
-    return MET_ERR_OTHER;
 }
 
 static void head(struct sb *b, const char *name, const char *type,
@@ -93,10 +71,13 @@ char *metrics_render(const struct metrics *m, const struct metrics_gauges *g,
 {
     struct sb b = {0};
     const char *in_names[METRICS_IN_N];
+    const char *code_names[MSG_CODE_COUNT];
 
     for (int i = 0; i < MSG_TYPE_COUNT; i++)
         in_names[i] = msg_type_name((enum msg_type)i);
     in_names[METRICS_IN_INVALID] = "invalid";
+    for (int i = 0; i < MSG_CODE_COUNT; i++)
+        code_names[i] = msg_code_name((enum msg_code)i);
     gauge(&b, "connections", "Open websocket connections.", g->connections);
     gauge(&b, "peers", "Seats held here with a connection.", g->peers);
     gauge(&b, "peers_in_grace", "Seats held here waiting for a resume.",
@@ -114,7 +95,7 @@ char *metrics_render(const struct metrics *m, const struct metrics_gauges *g,
            "Server messages queued, by type, per recipient.", "type", out_names,
            m->out, MET_OUT_N);
     family(&b, "errors_total", "Error messages sent, by code.", "code",
-           error_names, m->errors, MET_ERR_N);
+           code_names, m->errors, MSG_CODE_COUNT);
     family(&b, "closes_total", "Websocket connections ended, by reason.",
            "reason", close_names, m->closes, MET_CLOSE_N);
     head(&b, "joins_total", "counter", "Seats taken by a join.");

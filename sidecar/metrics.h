@@ -35,22 +35,6 @@ enum metrics_out {
     MET_OUT_N
 };
 
-/* Error codes sent (docs/protocol.md "error"); anything else is "other". */
-enum metrics_error {
-    MET_ERR_BAD_JSON,
-    MET_ERR_BAD_MESSAGE,
-    MET_ERR_UNKNOWN_TYPE,
-    MET_ERR_NOT_JOINED,
-    MET_ERR_ALREADY_JOINED,
-    MET_ERR_INVALID_ROOM,
-    MET_ERR_ROOM_FULL,
-    MET_ERR_NO_SUCH_PEER,
-    MET_ERR_RATE_LIMITED,
-    MET_ERR_UNAVAILABLE,
-    MET_ERR_OTHER,
-    MET_ERR_N
-};
-
 /* Why a websocket connection ended. */
 enum metrics_close {
     MET_CLOSE_CLIENT,        /* the client sent a close frame first */
@@ -69,7 +53,7 @@ enum metrics_close {
 struct metrics {
     uint64_t in[METRICS_IN_N];
     uint64_t out[MET_OUT_N];
-    uint64_t errors[MET_ERR_N];
+    uint64_t errors[MSG_CODE_COUNT]; /* error messages sent, by code */
     uint64_t closes[MET_CLOSE_N];
     uint64_t joins;   /* new seats */
     uint64_t resumes; /* seats taken back with a resume token */
@@ -96,9 +80,6 @@ struct metrics_gauges {
  * {"type":"<name>" as every message built by msg.c does: one comparison
  * per known type, done once per message built, not per recipient. */
 enum metrics_out metrics_out_type(const char *json, size_t len);
-
-/* The metrics_error of an error code string; MET_ERR_OTHER when unknown. */
-enum metrics_error metrics_error_index(const char *code);
 
 /* Returns the Prometheus text of m and g (malloc'd, NUL-terminated, length
  * in *len), or NULL when out of memory. */

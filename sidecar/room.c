@@ -8,9 +8,7 @@
 
 struct room_reg {
     struct room_cfg cfg;
-    struct room **buckets;
-    size_t nbuckets;
-    size_t nrooms;
+    struct htab rooms;  /* struct room by id */
     struct room *watch; /* rooms with grace seats or no seats, newest first */
     size_t hist_bytes;  /* every room's hist_bytes added up */
     size_t nseats;      /* every room's npeers added up */
@@ -42,23 +40,13 @@ void room_random_id(char *out, size_t n)
     out[n] = '\0';
 }
 
-static size_t hash_str(const char *s)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 struct room_reg *room_reg_new(const struct room_cfg *cfg)
 {
     struct room_reg *reg = calloc(1, sizeof *reg);
     if (reg == NULL)
         return NULL;
     reg->cfg = *cfg;
-    reg->nbuckets = 1024;
-    reg->buckets = calloc(reg->nbuckets, sizeof *reg->buckets);
-    if (reg->buckets == NULL) {
+    if (htab_init(&reg->rooms, 1024) < 0) {
         free(reg);
         return NULL;
     }
@@ -91,21 +79,18 @@ void room_reg_free(struct room_reg *reg)
 {
     if (reg == NULL)
         return;
-    for (size_t i = 0; i < reg->nbuckets; i++) {
-        struct room *r = reg->buckets[i];
-        while (r != NULL) {
-            struct room *next = r->hnext;
-            room_free(r);
-            r = next;
-        }
+    struct htab_entry *e, *next;
+    for (e = htab_next(&reg->rooms, NULL); e != NULL; e = next) {
+        next = htab_next(&reg->rooms, e);
+        room_free(HTAB_ITEM(e, struct room, link));
     }
-    free(reg->buckets);
+    htab_fini(&reg->rooms);
     free(reg);
 }
 
 size_t room_reg_count(const struct room_reg *reg)
 {
-    return reg->nrooms;
+    return reg->rooms.n;
 }
 
 void room_reg_seats(const struct room_reg *reg, size_t *seats, size_t *grace)
@@ -116,31 +101,8 @@ void room_reg_seats(const struct room_reg *reg, size_t *seats, size_t *grace)
 
 struct room *room_find(struct room_reg *reg, const char *id)
 {
-    struct room *r = reg->buckets[hash_str(id) & (reg->nbuckets - 1)];
-    while (r != NULL && strcmp(r->id, id) != 0)
-        r = r->hnext;
-    return r;
-}
-
-static void rehash(struct room_reg *reg)
-{
-    size_t n = reg->nbuckets * 2;
-    struct room **b = calloc(n, sizeof *b);
-    if (b == NULL)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i < reg->nbuckets; i++) {
-        struct room *r = reg->buckets[i];
-        while (r != NULL) {
-            struct room *next = r->hnext;
-            size_t h = hash_str(r->id) & (n - 1);
-            r->hnext = b[h];
-            b[h] = r;
-            r = next;
-        }
-    }
-    free(reg->buckets);
-    reg->buckets = b;
-    reg->nbuckets = n;
+    struct htab_entry *e = htab_find(&reg->rooms, id);
+    return e != NULL ? HTAB_ITEM(e, struct room, link) : NULL;
 }
 
 static void watch(struct room_reg *reg, struct room *r, bool on)
@@ -178,23 +140,14 @@ static struct room *room_create(struct room_reg *reg, const char *id)
     size_t len = strlen(id);
     assert(len < sizeof r->id);
     memcpy(r->id, id, len + 1);
-    if (reg->nrooms >= reg->nbuckets)
-        rehash(reg);
-    size_t h = hash_str(id) & (reg->nbuckets - 1);
-    r->hnext = reg->buckets[h];
-    reg->buckets[h] = r;
-    reg->nrooms++;
+    htab_add(&reg->rooms, &r->link, r->id);
     return r;
 }
 
 static void room_remove(struct room_reg *reg, struct room *r)
 {
-    struct room **pp = &reg->buckets[hash_str(r->id) & (reg->nbuckets - 1)];
-    while (*pp != r)
-        pp = &(*pp)->hnext;
-    *pp = r->hnext;
+    htab_del(&reg->rooms, &r->link);
     watch(reg, r, false);
-    reg->nrooms--;
     reg->hist_bytes -= r->hist_bytes;
     room_free(r);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htab.h"
 #include "outmsg.h"
 #include "ratelimit.h"
 
@@ -42,7 +43,7 @@ struct room {
     size_t hist_len;
     size_t hist_bytes;          /* message bytes held in hist */
     int64_t empty_since;        /* ms; meaningful when npeers == 0 */
-    struct room *hnext;         /* hash chain */
+    struct htab_entry link;     /* in the registry, by id */
     struct room *wprev, *wnext; /* watch list: grace seats or empty */
     bool watched;
     bool presence_ready;    /* presence bucket set up (by the hub) */

@@ -4,23 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUTE_BUCKETS 1024
-
 struct route {
-    struct route_room *rooms[ROUTE_BUCKETS];
+    struct htab rooms; /* struct route_room by id */
 };
 
-static size_t room_hash(const char *id)
+static struct route_room *room_of(struct htab_entry *e)
 {
-    size_t h = 2166136261u;
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 16777619u;
-    return h % ROUTE_BUCKETS;
+    return e != NULL ? HTAB_ITEM(e, struct route_room, link) : NULL;
 }
 
 struct route *route_new(void)
 {
-    return calloc(1, sizeof(struct route));
+    struct route *rt = malloc(sizeof *rt);
+
+    if (rt != NULL && htab_init(&rt->rooms, 64) < 0) {
+        free(rt);
+        return NULL;
+    }
+    return rt;
 }
 
 static void peer_free(struct route_peer *m)
@@ -41,61 +42,43 @@ static void remote_clear(struct route_room *r)
 
 void route_free(struct route *rt)
 {
+    struct htab_entry *e, *next;
+
     if (rt == NULL)
         return;
-    for (size_t i = 0; i < ROUTE_BUCKETS; i++) {
-        while (rt->rooms[i] != NULL) {
-            struct route_room *r = rt->rooms[i];
-            rt->rooms[i] = r->next;
-            remote_clear(r);
-            free(r);
-        }
+    for (e = htab_next(&rt->rooms, NULL); e != NULL; e = next) {
+        next = htab_next(&rt->rooms, e);
+        remote_clear(room_of(e));
+        free(room_of(e));
     }
+    htab_fini(&rt->rooms);
     free(rt);
 }
 
 struct route_room *route_room(struct route *rt, const char *id, bool create)
 {
-    struct route_room **head = &rt->rooms[room_hash(id)];
-    for (struct route_room *r = *head; r != NULL; r = r->next)
-        if (strcmp(r->id, id) == 0)
-            return r;
-    if (!create || strlen(id) >= sizeof((struct route_room *)0)->id)
-        return NULL;
-    struct route_room *r = calloc(1, sizeof *r);
+    struct route_room *r = room_of(htab_find(&rt->rooms, id));
+
+    if (r != NULL || !create || strlen(id) >= sizeof r->id)
+        return r;
+    r = calloc(1, sizeof *r);
     if (r == NULL)
         return NULL;
     snprintf(r->id, sizeof r->id, "%s", id);
-    r->next = *head;
-    *head = r;
+    htab_add(&rt->rooms, &r->link, r->id);
     return r;
 }
 
 void route_room_drop(struct route *rt, struct route_room *r)
 {
-    for (struct route_room **pp = &rt->rooms[room_hash(r->id)]; *pp != NULL;
-         pp = &(*pp)->next) {
-        if (*pp == r) {
-            *pp = r->next;
-            remote_clear(r);
-            free(r);
-            return;
-        }
-    }
+    htab_del(&rt->rooms, &r->link);
+    remote_clear(r);
+    free(r);
 }
 
 struct route_room *route_next(struct route *rt, const struct route_room *r)
 {
-    size_t i = 0;
-    if (r != NULL) {
-        if (r->next != NULL)
-            return r->next;
-        i = room_hash(r->id) + 1;
-    }
-    for (; i < ROUTE_BUCKETS; i++)
-        if (rt->rooms[i] != NULL)
-            return rt->rooms[i];
-    return NULL;
+    return room_of(htab_next(&rt->rooms, r != NULL ? &r->link : NULL));
 }
 
 struct route_peer *route_find(struct route_room *r, const char *id)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "bus.h"
+#include "htab.h"
 #include "room.h"
 
 struct pend;
@@ -30,9 +31,9 @@ struct route_peer {
 struct route_room {
     char id[65];
     struct route_peer *remote;
-    unsigned pending;   /* joins and resyncs waiting for Redis */
-    struct pend *joins; /* joins waiting (pending.h): they hold messages */
-    struct route_room *next;
+    unsigned pending;       /* joins and resyncs waiting for Redis */
+    struct pend *joins;     /* joins waiting (pending.h): they hold messages */
+    struct htab_entry link; /* in the table, by id */
 };
 
 struct route;
@@ -51,7 +52,8 @@ struct route_room *route_room(struct route *rt, const char *id, bool create);
 void route_room_drop(struct route *rt, struct route_room *r);
 
 /* The room after r (NULL: the first) in no particular order, or NULL
- * after the last. Dropping r itself between calls is not allowed. */
+ * after the last. r must still be in the table: to drop r, fetch the next
+ * room first (as htab_next). */
 struct route_room *route_next(struct route *rt, const struct route_room *r);
 
 /* The member id of r held elsewhere, or NULL (also when r is NULL). */

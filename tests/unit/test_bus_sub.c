@@ -54,7 +54,7 @@ TEST(an_entry_lives_until_its_unsubscribe_is_confirmed)
     CHECK(bus_subs_find(&t, "room1") == s);
     CHECK(bus_subs_ack(&t, "room1", false, true) == NULL);
     CHECK(bus_subs_find(&t, "room1") == NULL);
-    CHECK(t.n == 0);
+    CHECK(t.rooms.n == 0);
     CHECK(bus_subs_ack(&t, "unknown", true, true) == NULL);
     bus_subs_clear(&t);
 }
@@ -100,7 +100,7 @@ TEST(registry_grows_and_finds_every_room)
         if (s != NULL)
             s->wanted = i % 2 == 0;
     }
-    CHECK(t.n == 1000 && t.nbuckets >= 1000);
+    CHECK(t.rooms.n == 1000 && t.rooms.nbuckets >= 1000);
     for (int i = 0; i < 1000; i++) {
         snprintf(room, sizeof room, "room-%d", i);
         CHECK(bus_subs_find(&t, room) != NULL);

@@ -1,10 +1,13 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "env.h"
 #include "hostport.h"
+#include "htab.h"
 #include "list.h"
 #include "log.h"
 
@@ -151,4 +154,119 @@ TEST(list_splits_on_commas_and_blanks_and_skips_empty_entries)
     CHECK_STR(entries(""), "");
     CHECK_STR(entries(" , "), "");
     CHECK_STR(entries(NULL), "");
+}
+
+struct item {
+    struct htab_entry link;
+    char id[16];
+    bool seen;
+};
+
+static struct item *item_new(struct htab *t, int i)
+{
+    struct item *it = calloc(1, sizeof *it);
+    if (it != NULL) {
+        snprintf(it->id, sizeof it->id, "room-%d", i);
+        htab_add(t, &it->link, it->id);
+    }
+    return it;
+}
+
+static struct item *item_find(struct htab *t, const char *id)
+{
+    struct htab_entry *e = htab_find(t, id);
+    return e != NULL ? HTAB_ITEM(e, struct item, link) : NULL;
+}
+
+TEST(htab_finds_what_was_added_and_grows_past_its_buckets)
+{
+    struct htab t;
+    char id[16];
+
+    CHECK(htab_init(&t, 4) == 0);
+    for (int i = 0; i < 1000; i++)
+        CHECK(item_new(&t, i) != NULL);
+    CHECK(t.n == 1000 && t.nbuckets >= 1000);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof id, "room-%d", i);
+        struct item *it = item_find(&t, id);
+        CHECK(it != NULL && strcmp(it->id, id) == 0);
+    }
+    CHECK(item_find(&t, "room-1000") == NULL);
+    CHECK(item_find(&t, "") == NULL);
+    /* Deleting every other entry leaves the rest findable. */
+    for (int i = 0; i < 1000; i += 2) {
+        snprintf(id, sizeof id, "room-%d", i);
+        struct item *it = item_find(&t, id);
+        htab_del(&t, &it->link);
+        free(it);
+    }
+    CHECK(t.n == 500);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof id, "room-%d", i);
+        CHECK((item_find(&t, id) != NULL) == (i % 2 == 1));
+    }
+    struct htab_entry *e, *next;
+    for (e = htab_next(&t, NULL); e != NULL; e = next) {
+        next = htab_next(&t, e);
+        htab_del(&t, e);
+        free(HTAB_ITEM(e, struct item, link));
+    }
+    CHECK(t.n == 0 && htab_next(&t, NULL) == NULL);
+    htab_fini(&t);
+}
+
+TEST(htab_walk_visits_every_entry_once_even_while_dropping_them)
+{
+    struct htab t;
+    struct item *items[300];
+    size_t visits = 0;
+
+    CHECK(htab_init(&t, 16) == 0);
+    for (int i = 0; i < 300; i++)
+        items[i] = item_new(&t, i);
+    for (struct htab_entry *e = htab_next(&t, NULL); e != NULL;
+         e = htab_next(&t, e)) {
+        struct item *it = HTAB_ITEM(e, struct item, link);
+        CHECK(!it->seen);
+        it->seen = true;
+        visits++;
+    }
+    CHECK(visits == 300);
+    /* Dropping the entry just visited does not end or repeat the walk. */
+    visits = 0;
+    struct htab_entry *e, *next;
+    for (e = htab_next(&t, NULL); e != NULL; e = next) {
+        next = htab_next(&t, e);
+        struct item *it = HTAB_ITEM(e, struct item, link);
+        CHECK(it->seen);
+        it->seen = false;
+        if (visits++ % 3 == 0)
+            htab_del(&t, e);
+    }
+    CHECK(visits == 300 && t.n == 200);
+    for (int i = 0; i < 300; i++)
+        free(items[i]);
+    htab_fini(&t);
+}
+
+TEST(htab_keys_differing_in_one_byte_or_length_are_distinct)
+{
+    struct htab t;
+    struct item a = {0}, b = {0}, c = {0};
+
+    CHECK(htab_init(&t, 1) == 0);
+    snprintf(a.id, sizeof a.id, "abc");
+    snprintf(b.id, sizeof b.id, "abd");
+    snprintf(c.id, sizeof c.id, "ab");
+    htab_add(&t, &a.link, a.id);
+    htab_add(&t, &b.link, b.id);
+    htab_add(&t, &c.link, c.id);
+    CHECK(item_find(&t, "abc") == &a);
+    CHECK(item_find(&t, "abd") == &b);
+    CHECK(item_find(&t, "ab") == &c);
+    CHECK(item_find(&t, "abcd") == NULL);
+    htab_del(&t, &b.link);
+    CHECK(item_find(&t, "abd") == NULL && item_find(&t, "abc") == &a);
+    htab_fini(&t);
 }

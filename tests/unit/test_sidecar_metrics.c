@@ -45,15 +45,23 @@ TEST(out_type_needs_the_whole_name_and_the_exact_prefix)
     CHECK(metrics_out_type(chat, sizeof chat - 1) == MET_OUT_CHAT);
 }
 
-TEST(error_index_knows_every_protocol_code)
+TEST(errors_are_rendered_under_every_protocol_code_name)
 {
-    CHECK(metrics_error_index("bad-json") == MET_ERR_BAD_JSON);
-    CHECK(metrics_error_index("rate-limited") == MET_ERR_RATE_LIMITED);
-    CHECK(metrics_error_index("unavailable") == MET_ERR_UNAVAILABLE);
-    CHECK(metrics_error_index("no-such-peer") == MET_ERR_NO_SUCH_PEER);
-    CHECK(metrics_error_index("room-full") == MET_ERR_ROOM_FULL);
-    CHECK(metrics_error_index("something") == MET_ERR_OTHER);
-    CHECK(metrics_error_index("") == MET_ERR_OTHER);
+    struct metrics m = {0};
+    struct metrics_gauges g = {0};
+    size_t len;
+    char line[96];
+
+    m.errors[MSG_E_RATE_LIMITED] = 7;
+    char *t = metrics_render(&m, &g, &len);
+    CHECK(t != NULL);
+    for (int i = 0; t != NULL && i < MSG_CODE_COUNT; i++) {
+        snprintf(
+            line, sizeof line, "huddle_sidecar_errors_total{code=\"%s\"} %d",
+            msg_code_name((enum msg_code)i), i == MSG_E_RATE_LIMITED ? 7 : 0);
+        CHECK(has_line(t, line));
+    }
+    free(t);
 }
 
 TEST(render_writes_help_type_and_values_of_every_family)
@@ -69,7 +77,7 @@ TEST(render_writes_help_type_and_values_of_every_family)
     m.in[MSG_CHAT] = 5;
     m.in[METRICS_IN_INVALID] = 2;
     m.out[MET_OUT_WELCOME] = 4;
-    m.errors[MET_ERR_BAD_JSON] = 2;
+    m.errors[MSG_E_BAD_JSON] = 2;
     m.closes[MET_CLOSE_SLOW_CONSUMER] = 1;
     m.closes[MET_CLOSE_DRAIN] = 6;
     m.joins = 3;
