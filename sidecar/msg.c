@@ -14,18 +14,6 @@
 #include "room.h"
 #include "roomid.h"
 
-/* ---- building ---------------------------------------------------- */
-
-static struct out_msg *sb_to_msg(struct sb *b)
-{
-    struct out_msg *m = NULL;
-    if (!b->oom && b->p != NULL)
-        m = out_msg_new(b->p, b->len);
-    free(b->p);
-    b->p = NULL;
-    return m;
-}
-
 /* ---- parsing by field table ---------------------------------------- */
 
 #define MSG_NAME_RULE                                                          \
@@ -373,7 +361,7 @@ struct out_msg *msg_error(enum msg_code code, const char *message,
         sb_json_str(&b, ref);
     }
     sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    return sb_take_msg(&b);
 }
 
 struct out_msg *msg_pong(const char *t_json)
@@ -385,7 +373,7 @@ struct out_msg *msg_pong(const char *t_json)
         sb_puts(&b, t_json);
     }
     sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    return sb_take_msg(&b);
 }
 
 static struct out_msg *peer_msg(const char *type, const struct peer *p)
@@ -396,7 +384,7 @@ static struct out_msg *peer_msg(const char *type, const struct peer *p)
     sb_puts(&b, "\",\"peer\":");
     put_peer(&b, p);
     sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    return sb_take_msg(&b);
 }
 
 struct out_msg *msg_peer_joined(const struct peer *p)
@@ -421,7 +409,7 @@ struct out_msg *msg_peer_left(const char *id, const char *reason)
     sb_puts(&b, ",\"reason\":");
     sb_json_str(&b, reason);
     sb_puts(&b, "}");
-    struct out_msg *m = sb_to_msg(&b);
+    struct out_msg *m = sb_take_msg(&b);
     out_msg_tag(m, OUT_PEER_LEFT, id);
     return m;
 }
@@ -434,7 +422,7 @@ struct out_msg *msg_signal(const char *from, const char *data_json)
     sb_puts(&b, ",\"data\":");
     sb_puts(&b, data_json);
     sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    return sb_take_msg(&b);
 }
 
 struct out_msg *msg_chat(const char *from, const char *name, const char *text,
@@ -453,7 +441,7 @@ struct out_msg *msg_chat(const char *from, const char *name, const char *text,
         sb_json_str(&b, to);
     }
     sb_puts(&b, "}");
-    return sb_to_msg(&b);
+    return sb_take_msg(&b);
 }
 
 char *msg_peer_json(const struct peer *p)
@@ -519,7 +507,7 @@ static struct out_msg *put_welcome_tail(struct sb *b, const char *ice_json,
     sb_puts(b, ",\"limits\":");
     sb_puts(b, limits_json);
     sb_puts(b, "}");
-    return sb_to_msg(b);
+    return sb_take_msg(b);
 }
 
 struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,

@@ -40,24 +40,13 @@ enum msg_node_kind msg_node_classify(const char *json, size_t len,
     return MSG_NODE_OTHER;
 }
 
-/* The text b holds as a message; b is emptied. */
-static struct out_msg *take_msg(struct sb *b)
-{
-    struct out_msg *m = NULL;
-    if (!b->oom && b->p != NULL)
-        m = out_msg_new(b->p, b->len);
-    free(b->p);
-    b->p = NULL;
-    return m;
-}
-
 struct out_msg *msg_node_moved(const char *id)
 {
     struct sb b = {0};
     sb_puts(&b, "{\"type\":\"" MSG_MOVED_TYPE "\",\"id\":");
     sb_json_str(&b, id);
     sb_puts(&b, "}");
-    return take_msg(&b);
+    return sb_take_msg(&b);
 }
 
 struct out_msg *msg_roster(const char *peers_json)
@@ -66,7 +55,7 @@ struct out_msg *msg_roster(const char *peers_json)
     sb_puts(&b, "{\"type\":\"roster\",\"peers\":[");
     sb_puts(&b, peers_json);
     sb_puts(&b, "]}");
-    return take_msg(&b);
+    return sb_take_msg(&b);
 }
 
 char *msg_node_wrap(const char *room, const char *to, const char *msg,

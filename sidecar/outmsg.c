@@ -137,3 +137,14 @@ char *sb_take(struct sb *b)
     b->len = b->cap = 0;
     return p;
 }
+
+struct out_msg *sb_take_msg(struct sb *b)
+{
+    struct out_msg *m = NULL;
+    if (!b->oom && b->p != NULL)
+        m = out_msg_new(b->p, b->len);
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return m;
+}

@@ -63,5 +63,8 @@ void sb_printf(struct sb *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Returns the text (malloc'd, caller frees) or NULL after an oom. */
 char *sb_take(struct sb *b);
+/* Returns the text as a message (out_msg_new), or NULL after an oom or
+ * when nothing was written; b is emptied either way. */
+struct out_msg *sb_take_msg(struct sb *b);
 
 #endif
