@@ -29,7 +29,7 @@ struct access_pw {
 int access_pw_set(struct access_pw *pw, const char *password);
 
 /* Returns true when password matches pw (false when pw is not set). Costs
- * one PBKDF2 run (about a millisecond; docs/access.md). */
+ * one PBKDF2 run (a few milliseconds; docs/access.md). */
 bool access_pw_check(const struct access_pw *pw, const char *password);
 
 struct room;
