@@ -1,3 +1,12 @@
+/* hub.c is longer than the rest (about 1,000 lines) for a reason: it is
+ * the one place where every decision about a room's seats is made (joins,
+ * leaves, chat, state, signals, and who may enter and what hosts may do,
+ * docs/access.md), and those decisions share the room state, the delivery
+ * and the error accounting below. Split in two, the halves would have to
+ * reach into each other's insides, as the cluster once did through a
+ * private header. It reads top to bottom in sections: delivery and
+ * errors, the join, who may enter, the messages, the host actions,
+ * dispatch, ends of connections and the clock. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -107,11 +116,13 @@ static void missed(struct hub *h, struct hub_conn *c)
     h->ops->close(c, 1011, "out of memory");
 }
 
-void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
-                const struct peer *skip)
+/* Sends m (consumed) to every connected member of r but skip, or only to
+ * its hosts. */
+static void fanout(struct hub *h, struct room *r, struct out_msg *m,
+                   const struct peer *skip, bool hosts_only)
 {
     for (struct peer *p = r->peers; p != NULL; p = p->next) {
-        if (p == skip || p->conn == NULL)
+        if (p == skip || p->conn == NULL || (hosts_only && !p->host))
             continue;
         if (m != NULL)
             h->ops->send(p->conn, m);
@@ -119,6 +130,12 @@ void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
             missed(h, p->conn);
     }
     out_msg_unref(m);
+}
+
+void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
+                const struct peer *skip)
+{
+    fanout(h, r, m, skip, false);
 }
 
 void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
@@ -389,17 +406,7 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
 /* Sends the lobby's list to every connected host of r. */
 static void lobby_changed(struct hub *h, struct room *r)
 {
-    struct out_msg *m = msg_lobby(r->lobby.head);
-
-    for (struct peer *p = r->peers; p != NULL; p = p->next) {
-        if (!p->host || p->conn == NULL)
-            continue;
-        if (m != NULL)
-            h->ops->send(p->conn, m);
-        else
-            missed(h, p->conn);
-    }
-    out_msg_unref(m);
+    fanout(h, r, msg_lobby(r->lobby.head), NULL, true);
 }
 
 /* Ends c's knock: answered code (denied, knock-timeout) unless code is
