@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "jwt.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -24,6 +25,7 @@ struct hub {
     const struct hub_ops *ops;
     const struct ice *ice;
     const struct hub_cluster *cl; /* NULL: standalone */
+    const struct jwt_keys *jwt;   /* NULL: no join tokens */
     struct room_reg *rooms;
     struct bans *bans; /* addresses removed from a room, for a while */
     int64_t next_ban_sweep;
@@ -64,6 +66,11 @@ void hub_free(struct hub *h)
     bans_free(h->bans);
     free(h->limits_json);
     free(h);
+}
+
+void hub_set_tokens(struct hub *h, const struct jwt_keys *keys)
+{
+    h->jwt = keys;
 }
 
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl)
@@ -492,7 +499,7 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
         memset(&r->pw, 0, sizeof r->pw);
         return;
     }
-    if (!gone->host)
+    if (!gone->host || h->jwt != NULL) /* with tokens, tokens make hosts */
         return;
     for (struct peer *p = r->peers; p != NULL; p = p->next) {
         if (p == gone)
@@ -591,24 +598,81 @@ static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
     return true;
 }
 
+/* With join tokens (docs/tokens.md): checks m's token for m's room. On
+ * success its name wins over m's (m->name points into claims) and *role
+ * is the token's (1 host, 0 guest); returns NULL. Else returns why it was
+ * refused (a static text), and *nomem tells out of memory apart. Without
+ * tokens returns NULL and leaves *role. */
+static const char *token_check(struct hub *h, struct msg_in *m,
+                               struct jwt_claims *claims, int *role,
+                               bool *nomem)
+{
+    enum jwt_result r;
+
+    *nomem = false;
+    if (h->jwt == NULL)
+        return NULL;
+    r = jwt_verify(h->jwt, m->token, m->room, clock_wall_ms() / 1000, claims);
+    if (r != JWT_OK) {
+        *nomem = r == JWT_NOMEM;
+        return jwt_result_text(r);
+    }
+    log_info("token room=%s sub=%s role=%s", m->room,
+             claims->sub[0] != '\0' ? claims->sub : "-",
+             claims->host ? "host" : "guest");
+    m->name = claims->name;
+    *role = claims->host ? 1 : 0;
+    return NULL;
+}
+
+/* A join refused for its token (with a resume token, only if that takes
+ * no seat back here). Returns true when answered. */
+static bool token_refused(struct hub *h, struct hub_conn *c,
+                          const struct msg_in *m, const char *why, bool nomem,
+                          int64_t now)
+{
+    struct room *r;
+
+    if (why == NULL)
+        return false;
+    if (m->resume != NULL && (r = room_find(h->rooms, m->room)) != NULL &&
+        room_token_seat(r, m->resume) != NULL)
+        return false; /* taking a seat back: it was let in before */
+    if (nomem)
+        hub_answer_unavailable(h, c, "out of memory", "join", now);
+    else
+        hub_answer_error(h, c, MSG_E_BAD_TOKEN, why, "join", now);
+    return true;
+}
+
 static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
+    struct jwt_claims claims;
+    int role = -1;
+    bool nomem;
+
     /* Every join (and so every leave) is told to the whole room: a bucket
      * keeps one connection's churn from filling the others' queues. */
     if (!take(h, c, BUCKET_JOIN, NULL, "join", now) ||
         !take(h, c, BUCKET_ROOM, m->room, "join", now))
         return;
-    if (h->cl != NULL) {
-        h->cl->join(h->cl->ctx, c, m, now);
+    const char *why = token_check(h, m, &claims, &role, &nomem);
+    if (h->cl != NULL) { /* Redis decides; no hosts across sidecars yet */
+        if (why != NULL && (m->resume == NULL || nomem))
+            token_refused(h, c, m, why, nomem, now);
+        else
+            h->cl->join(h->cl->ctx, c, m, why, now);
         return;
     }
+    if (token_refused(h, c, m, why, nomem, now))
+        return;
     struct hub_seat s = {.room = m->room,
                          .name = m->name,
                          .audio = m->audio == 1,
                          .video = m->video == 1,
                          .resume = m->resume,
-                         .role = -1};
+                         .role = role};
     if (may_enter(h, c, m, &s, now))
         hub_seat(h, c, &s, now);
 }

@@ -69,6 +69,7 @@ struct hub_ops {
 };
 
 struct hub;
+struct jwt_keys;
 
 /* With several sidecars (HUDDLE_REDIS_URL), cluster.c routes through Redis
  * what leaves this process. Each hook gets ctx; the hub calls them at the
@@ -77,9 +78,11 @@ struct hub_cluster {
     void *ctx;
     /* join (with or without resume) is decided in Redis: the cluster
      * finishes it later, from its callback, with hub_seat (or answers an
-     * error). */
+     * error). token_error, when not NULL, says why the join's token was
+     * refused: then only a resume may seat it, and a plain join is to be
+     * answered bad-token with that text. */
     void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
-                 int64_t now);
+                 const char *token_error, int64_t now);
     /* c ends while its join is pending. */
     void (*cancel)(void *ctx, struct hub_conn *c);
     /* to is no member here: deliver m to it if it is on another node.
@@ -104,6 +107,10 @@ struct hub_cluster {
 struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                     const struct ice *ice);
 void hub_free(struct hub *h);
+
+/* Requires a signed join token of every join from now on, verified with
+ * keys (jwt.h; borrowed, NULL: rooms stay open). docs/tokens.md. */
+void hub_set_tokens(struct hub *h, const struct jwt_keys *keys);
 
 /* Routes through cl from now on (borrowed; NULL: standalone). */
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl);
