@@ -19,7 +19,8 @@
 #include "msg_text.h"
 #include "roomid.h"
 
-/* A segment decodes to at most 3 bytes per 4 characters; +1 for a NUL. */
+/* A segment decodes to 3 bytes per 4 characters, up to 2 for a last
+ * partial group, and a NUL. */
 #define JWT_DECODED_MAX (JWT_TOKEN_MAX / 4 * 3 + 3)
 
 enum jwt_alg { JWT_HS256, JWT_RS256, JWT_ES256 };
