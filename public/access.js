@@ -16,7 +16,12 @@ export function rowActions(mine, theirs) {
     return [theirs === 'host' ? 'make-guest' : 'make-host', 'mute', 'kick'];
 }
 
-/** The label of a row action for name (the button's title too). */
+/** The short word of a row action on its button. */
+export function actionWord(action) {
+    return { 'make-host': 'Make host', 'make-guest': 'Make guest', mute: 'Ask to mute', kick: 'Remove' }[action] || '';
+}
+
+/** The full label of a row action for name (the button's title and accessible name). */
 export function actionLabel(action, name) {
     return {
         'make-host': `Make ${name} a host`,

@@ -7,6 +7,7 @@
 // for their comfort.
 
 const $ = (id) => document.getElementById(id);
+const MAX_PASSWORD_BYTES = 128; // the server's limit (docs/protocol.md)
 
 export class HostTools {
     #on;
@@ -59,8 +60,16 @@ export class HostTools {
             if (ok !== null) this.#on.password('');
             return;
         }
-        const text = await this.ask({ title: 'Set a password', text: 'Newcomers will need it to join. Share it with them yourself.', ok: 'Set password', field: 'Password' });
-        if (text) this.#on.password(text);
+        let note = 'Newcomers will need it to join. Share it with them yourself.';
+        for (;;) {
+            const text = await this.ask({ title: 'Set a password', text: note, ok: 'Set password', field: 'Password' });
+            if (!text) return;
+            if (new TextEncoder().encode(text).length <= MAX_PASSWORD_BYTES) {
+                this.#on.password(text);
+                return;
+            }
+            note = `That one is too long (at most ${MAX_PASSWORD_BYTES} bytes). Try a shorter one.`;
+        }
     }
 
     /**

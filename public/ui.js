@@ -3,7 +3,7 @@
 // textContent, never markup.
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
-import { rowActions, actionLabel } from './access.js';
+import { rowActions, actionLabel, actionWord } from './access.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -259,17 +259,24 @@ export class People {
         li.append(av, name);
         if (p.role === 'host') li.append(el('span', 'host-badge', 'Host'));
         li.append(marks);
-        if (!self) {
-            li.append(this.#button('message', `Message ${p.name} privately`, 'message', () => this.#onMessage(p)));
-            for (const a of rowActions(myRole, p.role)) {
-                li.append(this.#button(ACTION_ICONS[a], actionLabel(a, p.name), a, () => this.#onAction(a, p)));
+        if (self) return li;
+        li.append(this.#button('icon-btn dm', 'message', `Message ${p.name} privately`, 'message', () => this.#onMessage(p)));
+        const acts = rowActions(myRole, p.role);
+        if (acts.length) {
+            // A host's actions: a second line of the row, words beside icons.
+            const line = el('span', 'pactions');
+            for (const a of acts) {
+                const b = this.#button(`act act-${a}`, ACTION_ICONS[a], actionLabel(a, p.name), a, () => this.#onAction(a, p));
+                b.append(el('span', '', actionWord(a)));
+                line.append(b);
             }
+            li.append(line);
         }
         return li;
     }
 
-    #button(iconName, title, action, run) {
-        const b = el('button', `icon-btn ${action === 'message' ? 'dm' : `act-${action}`}`);
+    #button(cls, iconName, title, action, run) {
+        const b = el('button', cls);
         b.type = 'button';
         b.title = title;
         b.dataset.action = action;

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    rowActions, actionLabel, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken,
+    rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken,
 } from '../../public/access.js';
 import { finalClose } from '../../public/signal.js';
 
@@ -24,6 +24,7 @@ test('every row action has a label naming the person', () => {
     for (const a of ['make-host', 'make-guest', 'mute', 'kick']) assert.match(actionLabel(a, 'Bob'), /Bob/);
     assert.equal(actionLabel('kick', 'Bob'), 'Remove Bob from the meeting');
     assert.equal(actionLabel('nonsense', 'Bob'), '');
+    assert.deepEqual(['make-host', 'make-guest', 'mute', 'kick', 'x'].map(actionWord), ['Make host', 'Make guest', 'Ask to mute', 'Remove', '']);
 });
 
 test('the ended screen names the host who removed one or ended the meeting', () => {
