@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "config.h"
 #include "ice.h"
 #include "msg.h"
@@ -22,8 +23,14 @@ struct hub_conn {
     struct peer *peer; /* NULL until joined, and after leaving */
     struct bucket chat;
     struct bucket sig;
-    struct bucket join;   /* joins, so join/leave churn cannot flood a room */
-    struct bucket errors; /* counted errors left in the error window */
+    struct bucket join;    /* joins, so join/leave churn cannot flood a room */
+    struct bucket errors;  /* counted errors left in the error window */
+    struct bucket hosting; /* host actions */
+    struct bucket pw;      /* wrong room passwords in their window */
+    struct knock *knock;   /* waiting in a lobby, or NULL */
+    /* The client address (ws.c's, living as long as the connection), for
+     * bans; NULL when unknown. */
+    const char *addr;
     struct bucket *addr_join;   /* the client address' joins (ws.c), or NULL */
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
@@ -52,8 +59,10 @@ struct hub_ops {
      * for a resume, any other ends it as kicked. Must not call back into
      * the hub synchronously. */
     void (*close)(struct hub_conn *c, int code, const char *reason);
-    /* Asks that conn's join deadline be restarted (after a leave). */
-    void (*rearm)(struct hub_conn *c);
+    /* Sets conn's join deadline ms from now (after a leave: the join
+     * timeout; while knocking: the knock's). At it, the transport calls
+     * hub_on_deadline. */
+    void (*rearm)(struct hub_conn *c, int64_t ms);
     /* Returns true when conn's send queue is so full that a sender of
      * signals to it should slow down. May be NULL: never. */
     bool (*congested)(struct hub_conn *c);
@@ -105,6 +114,11 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms);
 void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
                  int64_t now_ms);
 
+/* c's join deadline passed without a seat. Returns true when the hub
+ * dealt with it (a knock timed out: answered, deadline restarted), false
+ * when the transport is to close c (join timeout). */
+bool hub_on_deadline(struct hub *h, struct hub_conn *c, int64_t now_ms);
+
 /* The connection of c has ended (or is being closed by the server). */
 void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
                 int64_t now_ms);
@@ -116,6 +130,8 @@ struct hub_seat {
     const char *name;
     bool audio, video;
     const char *resume; /* the client's token, or NULL */
+    int role; /* a new seat decided here: 1 host, 0 guest, -1 host when
+                 first in the room */
     /* Decided in Redis: the seat's id and new token (NULL: decided here,
      * both minted), whether it is a resume (peer_json, when not NULL, is
      * its state as Redis holds it), the welcome's peers (comma-separated
@@ -127,6 +143,7 @@ struct hub_seat {
     const char *peer_json;
     size_t peer_json_len;
     const char *peers_json, *chat_json;
+    struct msg_access access; /* the room's, as Redis has it */
     size_t members;
 };
 

@@ -121,6 +121,22 @@ static const struct env_int config_table[] = {
      &cfg.redis.backoff_max_ms, "ms longest reconnect delay"},
     {"HUDDLE_LWS_LOG", 3, 0, 0xffff, &cfg.lws_log,
      "libwebsockets' log bit mask (1 err, 2 warn, ...)"},
+    {"HUDDLE_HOST_BURST", 10, 1, 1000000, &cfg.host_burst,
+     "host actions bucket size"},
+    {"HUDDLE_HOST_RATE", 2, 1, 1000000, &cfg.host_rate,
+     "host actions per second"},
+    {"HUDDLE_PASSWORD_TRIES", 5, 1, 1000000, &cfg.password_tries,
+     "wrong room passwords per connection in the window"},
+    {"HUDDLE_ROOM_PASSWORD_TRIES", 20, 1, 1000000, &cfg.room_password_tries,
+     "wrong passwords into one room in the window"},
+    {"HUDDLE_PASSWORD_WINDOW_S", 60, 1, 86400, &cfg.password_window_s,
+     "s of the wrong-password window"},
+    {"HUDDLE_KICK_BAN_S", 300, 0, 86400, &cfg.kick_ban_s,
+     "s a removed member's address may not rejoin (0: no ban)"},
+    {"HUDDLE_KNOCK_TIMEOUT_S", 120, 1, 86400, &cfg.knock_timeout_s,
+     "s a knock waits for a host"},
+    {"HUDDLE_LOBBY_MAX", 20, 1, 10000, &cfg.lobby_max,
+     "knocks waiting in one room"},
 };
 #define NCONFIG (sizeof config_table / sizeof config_table[0])
 

@@ -17,7 +17,7 @@ const TURN_SECRET = 'test-turn-secret';
 const TURN_URLS = 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp';
 const STUN_URLS = 'stun:127.0.0.1:3478';
 const HISTORY = 4;
-const PEER_KEYS = ['audio', 'hand', 'id', 'name', 'screen', 'video'];
+const PEER_KEYS = ['audio', 'hand', 'id', 'name', 'role', 'screen', 'video'];
 const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);

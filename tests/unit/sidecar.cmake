@@ -10,6 +10,8 @@ if(TARGET huddle_sidecar_core)
         LIBS huddle_sidecar_core)
     huddle_unit_suite(sidecar_metrics SOURCES test_sidecar_metrics.c
         LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_access SOURCES test_sidecar_access.c
+        LIBS huddle_sidecar_core)
 endif()
 # Cluster suites: the pure parts of the cluster (no Redis, no sockets).
 if(TARGET huddle_cluster_core)
