@@ -18,10 +18,15 @@ before(async () => {
 });
 
 after(async () => {
-    for (const p of people) await p.close();
+    await closeAll();
     if (browser) await browser.close();
     if (stack) await stack.stop();
 });
+
+/** Closes everyone opened so far (each test ends so: cameras and calls cost CPU). */
+async function closeAll() {
+    for (const p of people.splice(0)) await p.close();
+}
 
 /** A person on the page of room (not joined yet). */
 async function person(room, name, opts) {
@@ -130,6 +135,7 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     assert.equal(await late.page.isVisible('#gate-actions button:text-is("Try again")'), true);
 
     for (const p of [host, guest, late]) assert.deepEqual(p.errors(), [], p.name);
+    await closeAll();
 });
 
 test('a host removes a member: the removed page says so and does not come back', async () => {
@@ -162,6 +168,7 @@ test('a host removes a member: the removed page says so and does not come back',
     await state(again, 'refused');
     assert.equal(await again.page.getAttribute('#gate', 'data-why'), 'banned');
     for (const p of [host, guest, again]) assert.deepEqual(p.errors(), [], p.name);
+    await closeAll();
 });
 
 test('a password: the newcomer is asked, a wrong one is refused, the right one lets in', async () => {
@@ -188,6 +195,7 @@ test('a password: the newcomer is asked, a wrong one is refused, the right one l
     await waitForPlayingVideo(host.page, 'Pat Guest');
     assert.equal(await guest.page.isVisible('#mark-password'), true);
     for (const p of [host, guest]) assert.deepEqual(p.errors(), [], p.name);
+    await closeAll();
 });
 
 test('a host asks a member to mute, then ends the meeting for everyone', async () => {
@@ -206,13 +214,33 @@ test('a host asks a member to mute, then ends the meeting for everyone', async (
     await host.page.waitForSelector('#grid .tile:not(.local).muted');
     assert.equal(await guest.page.evaluate(() => document.querySelector('#grid .tile.local').classList.contains('muted')), true);
 
+    // A third whose `ended` message gets lost on the way: the close
+    // (1000 "meeting ended") alone must end her page and stop reconnects.
+    const lost = await person('acc-mute', 'Nia Nomsg');
+    let lostSockets = 0;
+    await lost.page.routeWebSocket(/\/ws$/, (ws) => {
+        lostSockets++;
+        const server = ws.connectToServer();
+        server.onMessage((m) => {
+            if (!/"type":"ended"/.test(m)) ws.send(m);
+        });
+    });
+    await lost.join();
+    await host.page.waitForSelector(row(host, 'Nia Nomsg'));
+
     await host.page.click('#host-end');
     await answer(host);
     await state(guest, 'ended');
     assert.equal(await guest.page.textContent('#gate-text'), 'Mo Host ended the meeting.');
     await state(host, 'ended');
     assert.equal(await host.page.textContent('#gate-text'), 'You ended the meeting.');
-    for (const p of [host, guest]) assert.deepEqual(p.errors(), [], p.name);
+    await state(lost, 'ended');
+    assert.equal(await lost.page.textContent('#gate-text'), 'A host ended the meeting.');
+    // As for the removed page: a retry would come within 0.5 s; give it 2 s.
+    await lost.page.evaluate(() => new Promise((r) => setTimeout(r, 2000)));
+    assert.equal(lostSockets, 1);
+    for (const p of [host, guest, lost]) assert.deepEqual(p.errors(), [], p.name);
+    await closeAll();
 });
 
 test('a join token in the link is sent with join, and neither shown nor copied', async () => {
