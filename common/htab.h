@@ -1,6 +1,7 @@
 /* htab: the one hash table of huddle, keyed by NUL-terminated strings
- * (room ids). The registry of rooms (room.c), the routing table of the
- * cluster (route.c) and the bus's subscriptions (bus_sub.c) all use it.
+ * (room ids, addresses). The registry of rooms (room.c), the routing
+ * table of the cluster (route.c), the bus's subscriptions (bus_sub.c) and
+ * the client addresses (addr.c) all use it.
  *
  * Intrusive: an entry embeds a struct htab_entry and owns its key (an id
  * array in the same struct); the table allocates only its bucket array and

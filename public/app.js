@@ -1,5 +1,6 @@
 // huddle's room page: wires the pre-join screen, the signalling client, the
-// roster, the mesh, the grid, the chat and the controls together. Each
+// roster, the mesh, the grid, the chat, the controls, the lobby, the host's
+// tools and the gate screens together. Each
 // concern lives in its own module, reached only through its methods; this
 // one only reacts to their events and keeps the tiles in step.
 import { Signaling, socketUrl } from './signal.js';
@@ -11,6 +12,10 @@ import { PreJoin } from './prejoin.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
+import { takeToken, endedText, refusalText, waitingList } from './access.js';
+import { Lobby } from './lobby.js';
+import { HostTools } from './hostmenu.js';
+import { Gate } from './gate.js';
 
 const $ = (id) => document.getElementById(id);
 const room = document.querySelector('meta[name="huddle-room"]').content;
@@ -19,12 +24,17 @@ const pendingTiles = new Map();
 const media = new Media();
 const levels = new Levels(onLevels);
 const pre = new PreJoin(media, levels);
+const gate = new Gate();
+// An invitation's join token: out of the address bar at once, sent with every join.
+const token = takeToken(location, history, tabStorage(), room);
 let sig = null;
 let mesh = null;
 let grid = null;
 let chat = null;
 let people = null;
 let controls = null;
+let lobby = null;
+let hostTools = null;
 let entered = false;
 let joining = false;
 let startedAt = 0;
@@ -32,6 +42,14 @@ let speaker = { id: null, until: 0 };
 
 function setState(s) {
     document.body.dataset.state = s;
+}
+
+function tabStorage() {
+    try {
+        return sessionStorage;
+    } catch {
+        return null;
+    }
 }
 
 hydrateIcons();
@@ -72,13 +90,15 @@ async function join() {
         dropTile(e.detail.id);
         if (who !== null) toast(`Lost the connection to ${who}`);
     });
-    sig = new Signaling(socketUrl(), () => {
-        const me = roster.self();
-        return { room, name: me.name, audio: me.audio, video: me.video };
-    });
+    sig = new Signaling(socketUrl(), joinFields, { token });
     sig.on('welcome', onWelcome)
+        .on('knocking', onKnocking)
+        .on('lobby', onLobby)
+        .on('access', onAccess)
+        .on('mute-request', onMuteRequest)
+        .on('ended', onEnded)
         .on('peer-joined', (m) => m.peer && addPeer(m.peer, { greet: false, announce: true }))
-        .on('peer-left', (m) => removePeer(m.id, m.reason))
+        .on('peer-left', (m) => removePeer(m.id, m.reason, m.by))
         .on('peer-state', (m) => m.peer && updatePeer(m.peer))
         .on('roster', (m) => reconcile(m.peers || [], false))
         .on('signal', (m) => mesh.signal(m.from, m.data))
@@ -86,6 +106,15 @@ async function join() {
         .on('error', onError)
         .on('down', onDown);
     sig.connect();
+}
+
+/** The fields of every join (and rejoin): the password too, once asked for. */
+function joinFields() {
+    const me = roster.self();
+    const fields = { room, name: me.name, audio: me.audio, video: me.video };
+    const password = pre.password();
+    if (password) fields.password = password;
+    return fields;
 }
 
 function onDown({ delay }) {
@@ -100,34 +129,157 @@ function onDown({ delay }) {
 }
 
 function onError(m) {
-    if (m.code === 'room-full' || m.code === 'invalid-room') {
+    const refusal = refusalText(m.code, m.message);
+    if (refusal) {
+        refused(m.code, refusal);
+    } else if (m.code === 'password-required' || m.code === 'wrong-password') {
+        if (entered) {
+            refused(m.code, { title: 'A password is needed now', text: 'The meeting\'s password changed while your connection was down. Rejoin and enter it.', retry: true });
+        } else {
+            backToPrejoin(null);
+            pre.askPassword(m.code === 'wrong-password');
+        }
+    } else if ((m.code === 'room-full' || m.code === 'invalid-room') && m.ref !== 'admit') {
         const text = m.code === 'room-full'
             ? 'This meeting is full. Try again later or start a new one.'
             : 'This meeting link is not valid.';
-        if (!entered) {
-            sig.leave();
-            sig = null;
-            pre.message(text);
-            pre.busy(false);
-            setState('prejoin');
-        } else {
-            toast(text, 6000);
-        }
+        if (!entered) backToPrejoin(text);
+        else toast(text, 6000);
+    } else if (m.code === 'room-full') {
+        toast('The meeting is full: nobody else can be let in now.', 6000);
+    } else if (m.code === 'rate-limited' && m.ref === 'join' && !entered) {
+        backToPrejoin('Too many tries. Wait a minute, then try again.');
     } else if (m.code === 'rate-limited') {
         toast('Slow down a little: too many messages.');
     } else if (m.code === 'unavailable') {
         toast('The server is busy; trying again…');
+    } else if (m.code === 'forbidden') {
+        toast(m.message ? `Not allowed: ${m.message}` : 'Only a host can do that.', 5000);
     } else {
         console.warn('huddle: server said', m.code, m.message);
     }
 }
 
+/** Not in the meeting yet: this connection is given up, Join starts anew. */
+function backToPrejoin(text) {
+    if (sig) sig.leave();
+    sig = null;
+    gate.hide();
+    $('prejoin').hidden = false;
+    if (text !== null) pre.message(text);
+    pre.busy(false);
+    setState('prejoin');
+}
+
+/** The room is locked: wait in the lobby (Cancel sends leave). */
+function onKnocking() {
+    if (entered) {
+        banner('Waiting for a host to let you back in…');
+        return;
+    }
+    showGate('knocking', {
+        why: 'knocking',
+        title: 'Waiting for the host to let you in',
+        text: 'Someone in the meeting will let you in soon. Keep this page open.',
+        wait: true,
+        actions: [{ label: 'Cancel', run: () => backToPrejoin('') }],
+    });
+}
+
+/**
+ * The server kept us out (code): a gate screen saying why, with "Try
+ * again" (or, after the meeting began, "Rejoin") when that can help.
+ */
+function refused(code, { title, text, retry }) {
+    const again = entered ? { label: 'Rejoin', href: location.href } : { label: 'Try again', run: tryAgain };
+    if (retry && !entered) {
+        if (sig) sig.leave();
+        sig = null;
+    } else {
+        endSession();
+    }
+    showGate(entered ? 'ended' : 'refused', { why: code, title, text, actions: [...(retry ? [again] : []), { label: 'New meeting', href: '/' }] });
+}
+
+function tryAgain() {
+    gate.hide();
+    $('prejoin').hidden = false;
+    setState('prejoin');
+    pre.busy(false);
+    join();
+}
+
+/** A host removed us or ended the meeting: signal.js will not reconnect. */
+function onEnded(m) {
+    const by = m.by && m.by === roster.selfId() ? 'You' : roster.nameOf(m.by);
+    const { title, text } = endedText(m.reason, by);
+    endSession();
+    showGate('ended', { why: m.reason === 'removed' ? 'removed' : 'ended', title, text, actions: [{ label: 'New meeting', href: '/' }] });
+}
+
+function showGate(state, view) {
+    $('prejoin').hidden = true;
+    $('meeting').hidden = true;
+    $('left').hidden = true;
+    banner(null);
+    gate.show(view);
+    setState(state);
+}
+
+function onLobby(m) {
+    if (!lobby) return;
+    const fresh = lobby.set(waitingList(m));
+    controls.setWaiting(lobby.size);
+    if (!fresh.length || !roster.isHost()) return;
+    toast(fresh.length === 1 ? `${fresh[0].name} is waiting to join` : `${fresh.length} people are waiting to join`, 6000);
+    levels.chime();
+}
+
+function onAccess(a) {
+    if (!hostTools) return;
+    hostTools.setAccess(a);
+    controls.setAccess(a);
+}
+
+/** A host asks us to mute: the mute button's own path, then who asked. */
+function onMuteRequest(m) {
+    if (!entered) return;
+    if (roster.self().audio && media.audioTrack()) setMic(false);
+    toast(`${roster.nameOf(m.by) || 'A host'} muted you`, 5000);
+}
+
+/** A host action from a person's row in the people list. */
+const ROW_ACTIONS = {
+    'make-host': (p) => sig.send({ type: 'role', to: p.id, role: 'host' }),
+    'make-guest': (p) => sig.send({ type: 'role', to: p.id, role: 'guest' }),
+    mute: (p) => {
+        sig.send({ type: 'mute', to: p.id });
+        toast(`Asked ${p.name} to mute`);
+    },
+    kick: async (p) => {
+        const ok = await hostTools.ask({ title: `Remove ${p.name}?`, text: `${p.name} leaves the meeting at once and cannot join again for a while.`, ok: 'Remove', danger: true });
+        if (ok !== null && sig) sig.send({ type: 'kick', to: p.id });
+    },
+};
+
+/** One's own role changed (a peer-state about oneself). */
+function selfRole(role) {
+    if (!role || role === roster.self().role) return;
+    roster.setSelf({ role });
+    toast(role === 'host' ? 'You are now a host' : 'You are no longer a host');
+    if (role !== 'host' && lobby) {
+        lobby.clear();
+        controls.setWaiting(0);
+    }
+}
+
 function onWelcome(w) {
     banner(null);
+    gate.hide();
     mesh.setIceServers(w.iceServers);
     mesh.setSelf(w.id);
     const previous = roster.selfId();
-    roster.setSelf({ id: w.id });
+    roster.setSelf({ id: w.id, role: (w.self && w.self.role) || 'guest' });
     if (!entered) {
         enterMeeting();
         reconcile(w.peers || [], 'offer');
@@ -144,6 +296,7 @@ function onWelcome(w) {
     }
     document.body.dataset.sessions = String(Number(document.body.dataset.sessions || 0) + 1);
     chat.history(w.chat);
+    onAccess(w.access || {});
     setState('meeting');
     refreshPeople();
 }
@@ -183,13 +336,19 @@ function showTile(id) {
 }
 
 function updatePeer(p) {
+    if (p.id === roster.selfId()) {
+        selfRole(p.role);
+        return;
+    }
     const changed = roster.update(p);
     if (!changed) return;
     if (changed.raised) toast(`${p.name} raised a hand`);
+    else if (changed.role === 'host') toast(`${p.name} is now a host`);
     grid.update(changed.peer);
 }
 
-function removePeer(id, reason) {
+/** id left (reason from peer-left; by: the host who removed it). */
+function removePeer(id, reason, by) {
     if (id === roster.selfId()) {
         if (reason === 'replaced') leave('You joined this meeting from another tab or device.');
         return;
@@ -198,7 +357,9 @@ function removePeer(id, reason) {
     dropTile(id);
     mesh.close(id);
     chat.forget(id);
-    if (p && reason !== 'gone') toast(`${p.name} left`);
+    if (!p || reason === 'gone') return;
+    if (by) toast(`${p.name} was removed by ${by === roster.selfId() ? 'you' : roster.nameOf(by) || 'a host'}`);
+    else toast(`${p.name} left`);
 }
 
 function dropTile(id) {
@@ -252,6 +413,19 @@ function enterMeeting() {
     people = new People($('people'), (p) => {
         controls.openPanel('chat');
         chat.privateTo(p);
+    }, (action, p) => ROW_ACTIONS[action](p));
+    lobby = new Lobby({
+        admit: (id) => sig.send({ type: 'admit', id }),
+        deny: (id) => sig.send({ type: 'deny', id }),
+    });
+    hostTools = new HostTools({
+        muteAll: () => {
+            sig.send({ type: 'mute' });
+            toast('Asked everyone to mute');
+        },
+        lock: (locked) => sig.send({ type: 'lock', locked }),
+        password: (password) => sig.send({ type: 'password', password }),
+        end: () => sig.send({ type: 'end' }),
     });
     chat = new Chat({
         send: (m) => sig.send({ type: 'chat', ...m }),
@@ -304,7 +478,10 @@ function toggleMic() {
         toast(media.denied() ? 'The microphone is blocked by the browser.' : 'No microphone available.');
         return;
     }
-    const on = !roster.self().audio;
+    setMic(!roster.self().audio);
+}
+
+function setMic(on) {
     media.setMicEnabled(on);
     sendState({ audio: on });
 }
@@ -341,16 +518,21 @@ function screenEnded() {
     showLocal();
 }
 
-function leave(text) {
+/** Ends the session: signalling, connections, devices, tiles. */
+function endSession() {
     if (sig) sig.leave();
     if (mesh) mesh.closeAll();
     media.stopAll();
     levels.close();
     if (grid) grid.clear();
+    banner(null);
+}
+
+function leave(text) {
+    endSession();
     $('meeting').hidden = true;
     $('prejoin').hidden = true;
     $('left').hidden = false;
-    banner(null);
     if (text) $('left-text').textContent = text;
     else if (startedAt) $('left-text').textContent = stayText(room, Date.now() - startedAt);
     $('rejoin').href = location.href;
@@ -372,6 +554,7 @@ function refreshPeople() {
     if (!people) return;
     people.render(roster.self(), roster.others());
     controls.setCount(roster.size + 1);
+    hostTools.setHost(roster.isHost());
 }
 
 /** Audio levels: the pre-join meter, and the loudest tile highlighted. */

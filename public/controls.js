@@ -1,6 +1,7 @@
 // The meeting's chrome around the grid: the control bar (mic, camera,
 // screen, hand, chat, people, invite, leave), the keyboard shortcuts, the
-// side panel's tabs, the clock and the people count. It only shows state
+// side panel's tabs, the clock, the people count, the lobby badge and the
+// room's "Locked" and "Password" marks in the top bar. It only shows state
 // and reports clicks: what a click does is the page's business (app.js).
 import { setIcon } from './icons.js';
 
@@ -137,6 +138,19 @@ export class Controls {
     setUnread(n) {
         $('unread').hidden = n === 0;
         $('unread').textContent = unreadText(n);
+    }
+
+    /** How many wait in the lobby (a host's badge on People; 0 hides it). */
+    setWaiting(n) {
+        $('waiting-badge').hidden = n === 0;
+        $('waiting-badge').textContent = unreadText(n);
+        $('btn-people').title = n ? `People (${n} waiting to join)` : 'People';
+    }
+
+    /** The room's access in the top bar: "Locked" and "Password" marks. */
+    setAccess({ locked = false, password = false } = {}) {
+        $('mark-locked').hidden = !locked;
+        $('mark-password').hidden = !password;
     }
 
     /** The number of people in the meeting, oneself included. */

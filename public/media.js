@@ -242,6 +242,25 @@ export class Levels {
         return best;
     }
 
+    /** A short two-note chime (someone knocks), through the same context. */
+    chime() {
+        const ctx = this.ensureContext();
+        if (!ctx) return;
+        const t = ctx.currentTime;
+        const gain = ctx.createGain();
+        gain.gain.setValueAtTime(0.0001, t);
+        gain.gain.exponentialRampToValueAtTime(0.2, t + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.5);
+        gain.connect(ctx.destination);
+        [660, 880].forEach((hz, i) => {
+            const osc = ctx.createOscillator();
+            osc.frequency.value = hz;
+            osc.connect(gain);
+            osc.start(t + i * 0.14);
+            osc.stop(t + 0.5);
+        });
+    }
+
     close() {
         clearInterval(this.#timer);
         this.#timer = null;

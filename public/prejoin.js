@@ -1,6 +1,7 @@
 // Pre-join screen: camera preview, remembered name, microphone and camera
-// switches, device pickers, and the messages that explain what is wrong
-// (not a secure context, permission denied, no device, server unreachable).
+// switches, device pickers, the meeting password when one is asked for,
+// and the messages that explain what is wrong (not a secure context,
+// permission denied, no device, server unreachable, wrong password).
 import { canCapture } from './media.js';
 import { cleanName, initials, hue } from './names.js';
 
@@ -164,6 +165,25 @@ export class PreJoin {
     message(text) {
         $('pre-msg').hidden = !text;
         $('pre-msg-text').textContent = text || '';
+    }
+
+    /**
+     * The meeting has a password: shows the field (required from now on)
+     * with why (wrong: the last one was wrong), and puts the cursor in it.
+     */
+    askPassword(wrong) {
+        const input = $('pw-input');
+        $('pw-row').hidden = false;
+        input.required = true;
+        this.message(wrong ? 'Wrong password. Try again.' : 'This meeting has a password. Enter it to join.');
+        input.classList.toggle('invalid', !!wrong);
+        input.focus();
+        input.select();
+    }
+
+    /** The password typed, or '' (none asked for). Never remembered. */
+    password() {
+        return $('pw-row').hidden ? '' : $('pw-input').value;
     }
 
     /** The validated name (remembered), or '' with a message. */

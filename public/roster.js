@@ -1,12 +1,12 @@
 // Who is in the meeting: oneself and the others, each a peer object
-// { id, name, audio, video, screen, hand } as the server sends it, the
+// { id, name, audio, video, screen, hand, role } as the server sends it, the
 // others kept in join order. Pure state, no DOM and no I/O: the page feeds
 // it what the signalling client hears and reacts to its 'change' event.
 //
 // Every getter returns a copy; the roster's own objects never leave it, so
 // the only way to change who is in the meeting is through its methods.
 
-const SELF = { id: '', name: '', audio: false, video: false, screen: false, hand: false };
+const SELF = { id: '', name: '', audio: false, video: false, screen: false, hand: false, role: 'guest' };
 
 export class Roster extends EventTarget {
     #self = { ...SELF };
@@ -26,7 +26,12 @@ export class Roster extends EventTarget {
         return this.#self.id;
     }
 
-    /** Merges fields (name, audio, video, screen, hand, id) into oneself. */
+    /** Whether one is a host of the meeting. */
+    isHost() {
+        return this.#self.role === 'host';
+    }
+
+    /** Merges fields (name, audio, video, screen, hand, role, id) into oneself. */
     setSelf(fields) {
         Object.assign(this.#self, fields);
         this.#changed('self', this.#self.id);
@@ -75,17 +80,19 @@ export class Roster extends EventTarget {
     }
 
     /**
-     * Merges p's fields into the known peer p.id. Returns { peer, raised }
-     * (peer: a copy after the merge; raised: the hand went up just now), or
-     * null when p.id is not in the meeting.
+     * Merges p's fields into the known peer p.id. Returns { peer, raised,
+     * role } (peer: a copy after the merge; raised: the hand went up just
+     * now; role: the new role when it changed, else null), or null when
+     * p.id is not in the meeting.
      */
     update(p) {
         const cur = p && this.#others.get(p.id);
         if (!cur) return null;
         const raised = cur.hand === false && !!p.hand;
+        const role = p.role !== undefined && p.role !== cur.role ? p.role : null;
         Object.assign(cur, p);
         this.#changed('update', p.id);
-        return { peer: { ...cur }, raised };
+        return { peer: { ...cur }, raised, role };
     }
 
     /** Takes id out of the meeting; returns its last copy, or null. */

@@ -1,17 +1,29 @@
 // Signalling client: one websocket to the sidecar speaking protocol v1.
 // It joins, keeps the resume token, answers for liveness with app-level
 // pings, and reconnects with backoff and jitter until leave() is called
-// (within 300 ms, without backoff, after close 1012 "service restart").
-// Messages are dispatched to handlers registered with on(type, fn).
+// (within 300 ms, without backoff, after close 1012 "service restart"), or
+// until a host removed one or ended the meeting (`ended`, close 1000
+// "removed" / "meeting ended"): then never again. Messages are dispatched
+// to handlers registered with on(type, fn).
 
 const PING_EVERY_MS = 10000;
 const PONG_DEADLINE_MS = 8000;
 const SERVICE_RESTART = 1012;
 const RESTART_JITTER_MS = 300;
 
+/**
+ * Whether a close ends the session for good: 'removed' or 'ended' for
+ * 1000 "removed" / "meeting ended" (a host's doing), else null.
+ */
+export function finalClose(code, reason) {
+    if (code !== 1000) return null;
+    return { removed: 'removed', 'meeting ended': 'ended' }[reason] || null;
+}
+
 export class Signaling {
     #url;
     #join;
+    #token;
     #handlers = new Map();
     #ws = null;
     #resume = null;
@@ -21,10 +33,14 @@ export class Signaling {
     #timers = {};
     #lastPong = 0;
 
-    /** url: ws(s)://.../ws; join(): the join message fields to send. */
-    constructor(url, join) {
+    /**
+     * url: ws(s)://.../ws; join(): the join message fields to send; token:
+     * the join token sent with every join (never shown), or null.
+     */
+    constructor(url, join, { token = null } = {}) {
         this.#url = url;
         this.#join = join;
+        this.#token = token;
     }
 
     on(type, fn) {
@@ -55,6 +71,7 @@ export class Signaling {
         ws.onopen = () => {
             const msg = { type: 'join', ...this.#join() };
             if (this.#resume) msg.resume = this.#resume;
+            if (this.#token) msg.token = this.#token;
             ws.send(JSON.stringify(msg));
             this.#startPing();
         };
@@ -64,6 +81,13 @@ export class Signaling {
             this.#ws = null;
             this.#stopPing();
             if (this.#closed) return;
+            const final = finalClose(ev.code, ev.reason);
+            if (final) {
+                // Removed or ended without the `ended` message: same end.
+                this.#closed = true;
+                this.#emit('ended', { type: 'ended', reason: final, by: null });
+                return;
+            }
             // 1012: the sidecar is being restarted (a drain). Our seat waits
             // in grace; come back at once, spread a little so a whole
             // sidecar's clients do not arrive at the same instant.
@@ -90,6 +114,12 @@ export class Signaling {
             this.#attempt = 0;
             this.#emit('welcome', { ...msg, resumed, previousId });
             return;
+        }
+        if (msg.type === 'ended') {
+            // A host removed us or ended the meeting: the close follows; no reconnect.
+            this.#closed = true;
+            clearTimeout(this.#timers.retry);
+            this.#stopPing();
         }
         this.#emit(msg.type, msg);
     }
@@ -140,13 +170,15 @@ export class Signaling {
         clearInterval(this.#timers.ping);
     }
 
+    /** Leaves (sends `leave` unless the server already ended the seat) and closes. */
     leave() {
+        const ended = this.#closed;
         this.#closed = true;
         clearTimeout(this.#timers.retry);
         this.#stopPing();
         if (this.#ws) {
             try {
-                this.send({ type: 'leave' });
+                if (!ended) this.send({ type: 'leave' });
                 this.#ws.close(1000);
             } catch { /* already closing */ }
         }

@@ -1,8 +1,9 @@
 // The meeting's view: video tiles in a grid that fills the stage, the
-// people list, the toast and the banner. Names come from people: always
+// people list (with a host's actions), the toast and the banner. Names come from people: always
 // textContent, never markup.
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
+import { rowActions, actionLabel, actionWord } from './access.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -210,24 +211,43 @@ export class Grid {
     }
 }
 
-/** The people panel: one row per person with state marks and a DM action. */
+// The icon of each host action on a person's row (see rowActions).
+const ACTION_ICONS = { 'make-host': 'shield', 'make-guest': 'shield', mute: 'mic-off', kick: 'user-x' };
+
+/**
+ * The people panel: one row per person with state marks, a "Host" badge,
+ * a DM action and, when one is a host, the host actions of access.js's
+ * rowActions (each a button, so Tab reaches it).
+ */
 export class People {
     #root;
     #onMessage;
+    #onAction;
 
-    constructor(root, onMessage) {
+    /** onMessage(p): DM p; onAction(action, p): a host action on p's row. */
+    constructor(root, onMessage, onAction = () => {}) {
         this.#root = root;
         this.#onMessage = onMessage;
+        this.#onAction = onAction;
     }
 
     render(selfPeer, others) {
+        // A re-render must not throw the keyboard user's focus away.
+        const f = document.activeElement;
+        const had = f && this.#root.contains(f) ? [f.closest('.person')?.dataset.peer, f.dataset.action] : null;
         const rows = [selfPeer, ...[...others].sort((a, b) => a.name.localeCompare(b.name))];
-        this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer)));
+        this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer, selfPeer.role)));
+        if (had) {
+            const again = [...this.#root.querySelectorAll('button')]
+                .find((b) => b.closest('.person').dataset.peer === had[0] && b.dataset.action === had[1]);
+            if (again) again.focus();
+        }
     }
 
-    #row(p, self) {
+    #row(p, self, myRole) {
         const li = el('li', 'person');
         li.dataset.peer = p.id;
+        li.dataset.role = p.role || 'guest';
         const av = el('span', 'avatar sm', initials(p.name));
         av.style.setProperty('--h', hue(p.name));
         const name = el('span', 'pname', self ? `${p.name} (you)` : p.name);
@@ -236,17 +256,34 @@ export class People {
         if (p.screen) marks.append(icon('screen'));
         marks.append(icon(p.audio === false ? 'mic-off' : 'mic'), icon(p.video === false ? 'cam-off' : 'cam'));
         for (const s of marks.children) s.classList.add(s.classList.contains('icon-mic-off') || s.classList.contains('icon-cam-off') ? 'off' : 'on');
-        li.append(av, name, marks);
-        if (!self) {
-            const dm = el('button', 'icon-btn dm');
-            dm.type = 'button';
-            dm.title = `Message ${p.name} privately`;
-            dm.setAttribute('aria-label', dm.title);
-            setIcon(dm, 'message');
-            dm.addEventListener('click', () => this.#onMessage(p));
-            li.append(dm);
+        li.append(av, name);
+        if (p.role === 'host') li.append(el('span', 'host-badge', 'Host'));
+        li.append(marks);
+        if (self) return li;
+        li.append(this.#button('icon-btn dm', 'message', `Message ${p.name} privately`, 'message', () => this.#onMessage(p)));
+        const acts = rowActions(myRole, p.role);
+        if (acts.length) {
+            // A host's actions: a second line of the row, words beside icons.
+            const line = el('span', 'pactions');
+            for (const a of acts) {
+                const b = this.#button(`act act-${a}`, ACTION_ICONS[a], actionLabel(a, p.name), a, () => this.#onAction(a, p));
+                b.append(el('span', '', actionWord(a)));
+                line.append(b);
+            }
+            li.append(line);
         }
         return li;
+    }
+
+    #button(cls, iconName, title, action, run) {
+        const b = el('button', cls);
+        b.type = 'button';
+        b.title = title;
+        b.dataset.action = action;
+        b.setAttribute('aria-label', title);
+        setIcon(b, iconName);
+        b.addEventListener('click', run);
+        return b;
     }
 }
 

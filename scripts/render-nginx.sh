@@ -169,10 +169,15 @@ fi
     echo "http {"
     echo "    include /etc/nginx/mime.types;"
     echo "    default_type application/octet-stream;"
+    # "combined" without the query string: a room link may carry a join
+    # token (?token=..., docs/tokens.md), which must not land in logs.
+    echo "    log_format huddle '\$remote_addr - \$remote_user [\$time_local] '"
+    echo "        '\"\$request_method \$uri \$server_protocol\" \$status '"
+    echo "        '\$body_bytes_sent \"\$http_referer\" \"\$http_user_agent\"';"
     case $access_log in
         off) echo "    access_log off;" ;;
-        stdout) echo "    access_log /dev/stdout combined;" ;;
-        *) echo "    access_log $access_log combined buffer=64k flush=1s;" ;;
+        stdout) echo "    access_log /dev/stdout huddle;" ;;
+        *) echo "    access_log $access_log huddle buffer=64k flush=1s;" ;;
     esac
     for t in client_body proxy fastcgi uwsgi scgi; do
         echo "    ${t}_temp_path $out/tmp/$t;"

@@ -8,11 +8,8 @@
 
 #include "list.h"
 
-#define ADDR_BUCKETS 1024
-
 struct addr_table {
-    struct addr_entry *slot[ADDR_BUCKETS];
-    size_t n;
+    struct htab keys; /* struct addr_entry by key */
 };
 
 /* An address, or a network of them: family, bytes, leading bits that count
@@ -165,49 +162,49 @@ bool addr_host_local(const char *host)
             looks_like_addr(host, strlen(host)) && strchr(host, ':') == NULL);
 }
 
-static unsigned hash(const char *s)
+static struct addr_entry *entry_of(struct htab_entry *e)
 {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % ADDR_BUCKETS;
+    return e != NULL ? HTAB_ITEM(e, struct addr_entry, link) : NULL;
 }
 
 struct addr_table *addr_table_new(void)
 {
-    return calloc(1, sizeof(struct addr_table));
+    struct addr_table *t = malloc(sizeof *t);
+
+    if (t != NULL && htab_init(&t->keys, 256) < 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
 }
 
 void addr_table_free(struct addr_table *t)
 {
+    struct htab_entry *e, *next;
+
     if (t == NULL)
         return;
-    for (size_t i = 0; i < ADDR_BUCKETS; i++) {
-        struct addr_entry *e = t->slot[i];
-        while (e != NULL) {
-            struct addr_entry *next = e->next;
-            free(e);
-            e = next;
-        }
+    for (e = htab_next(&t->keys, NULL); e != NULL; e = next) {
+        next = htab_next(&t->keys, e);
+        free(entry_of(e));
     }
+    htab_fini(&t->keys);
     free(t);
 }
 
 struct addr_entry *addr_get(struct addr_table *t, const char *key,
                             long join_burst, int64_t now_ms)
 {
-    unsigned h = hash(key);
-    for (struct addr_entry *e = t->slot[h]; e != NULL; e = e->next)
-        if (strcmp(e->key, key) == 0)
-            return e;
-    struct addr_entry *e = calloc(1, sizeof *e);
+    struct addr_entry *e = entry_of(htab_find(&t->keys, key));
+
+    if (e != NULL)
+        return e;
+    e = calloc(1, sizeof *e);
     if (e == NULL)
         return NULL;
     strncpy(e->key, key, ADDR_MAX - 1);
     bucket_init(&e->join, join_burst, now_ms);
-    e->next = t->slot[h];
-    t->slot[h] = e;
-    t->n++;
+    htab_add(&t->keys, &e->link, e->key);
     return e;
 }
 
@@ -215,15 +212,8 @@ void addr_release(struct addr_table *t, struct addr_entry *e)
 {
     if (e == NULL || e->conns > 0 || e->upgrades > 0)
         return;
-    for (struct addr_entry **pp = &t->slot[hash(e->key)]; *pp != NULL;
-         pp = &(*pp)->next) {
-        if (*pp == e) {
-            *pp = e->next;
-            free(e);
-            t->n--;
-            return;
-        }
-    }
+    htab_del(&t->keys, &e->link);
+    free(e);
 }
 
 struct addr_entry *addr_upgrade_begin(struct addr_table *t, const char *key,
@@ -251,5 +241,5 @@ void addr_upgrade_end(struct addr_table *t, struct addr_entry *e)
 
 size_t addr_count(const struct addr_table *t)
 {
-    return t->n;
+    return t->keys.n;
 }

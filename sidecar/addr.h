@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htab.h"
 #include "ratelimit.h"
 
 #define ADDR_MAX 64 /* an IPv6 text address fits with room to spare */
@@ -44,7 +45,7 @@ struct addr_entry {
     unsigned conns;    /* websocket connections open */
     unsigned upgrades; /* sockets accepted, upgrade not finished */
     struct bucket join;
-    struct addr_entry *next;
+    struct htab_entry link; /* in the table, by key */
 };
 
 struct addr_table;

@@ -44,6 +44,9 @@ struct join {
     char room[65];
     char *name;
     char *resume; /* the client's token, NULL for a plain join */
+    /* Why the join token was refused (static), or NULL: then only the
+     * resume may seat it (hub.h, join hook). */
+    const char *token_error;
     bool audio, video;
     char id[PEER_ID_LEN + 1];
     char token[TOKEN_LEN + 1];
@@ -306,7 +309,11 @@ static void resume_done(void *arg, const struct bus_room *r)
 {
     struct join *j = arg;
 
-    if (j->c != NULL && r->status == BUS_NONE) {
+    if (j->c != NULL && r->status == BUS_NONE && j->token_error != NULL) {
+        j->c->pending = NULL;
+        hub_answer_error(j->rq.cl->h, j->c, MSG_E_BAD_TOKEN, j->token_error,
+                         "join", clock_mono_ms());
+    } else if (j->c != NULL && r->status == BUS_NONE) {
         if (start_join(j) == 0)
             return; /* still pending */
         j->c->pending = NULL;
@@ -328,7 +335,7 @@ static bool token_ok(const char *s)
 }
 
 static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
-                    int64_t now)
+                    const char *token_error, int64_t now)
 {
     struct cluster *cl = ctx;
     const struct config *k = hub_config(cl->h);
@@ -348,12 +355,17 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
     snprintf(j->room, sizeof j->room, "%s", m->room);
     j->audio = m->audio == 1;
     j->video = m->video == 1;
+    j->token_error = token_error;
     room_random_id(j->id, PEER_ID_LEN);
     room_random_id(j->token, TOKEN_LEN);
     if (m->resume != NULL && token_ok(m->resume)) {
         if ((j->resume = strdup(m->resume)) != NULL)
             rc = bus_resume(cl->bus, j->room, j->resume, j->token, resume_done,
                             j);
+    } else if (token_error != NULL) { /* no seat to take back */
+        join_free(j);
+        hub_answer_error(cl->h, c, MSG_E_BAD_TOKEN, token_error, "join", now);
+        return;
     } else {
         rc = start_join(j);
     }

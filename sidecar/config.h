@@ -42,6 +42,15 @@ struct config {
     long turn_port;      /* built TURN URLs (ice.h): turn: and stun: */
     long turns_port;     /* built TURN URLs: turns: */
     long lws_log;        /* libwebsockets' own log bit mask (ws.c) */
+    /* Access control (docs/access.md). */
+    long host_burst;          /* host actions token bucket */
+    long host_rate;           /* per second */
+    long password_tries;      /* wrong passwords per connection... */
+    long room_password_tries; /* ...and per room... */
+    long password_window_s;   /* ...within this window */
+    long kick_ban_s;          /* a removed member's address: 0 none */
+    long knock_timeout_s;     /* a knock unanswered this long: refused */
+    long lobby_max;           /* knocks waiting in one room */
     /* With HUDDLE_REDIS_URL only (bus.h, docs/cluster.md): its own
      * HUDDLE_REDIS_* settings straight from the table, the shared ones
      * (max_peers, chat_history...) set by config_finish() in main.c. */

@@ -1,3 +1,12 @@
+/* hub.c is longer than the rest (about 1,000 lines) for a reason: it is
+ * the one place where every decision about a room's seats is made (joins,
+ * leaves, chat, state, signals, and who may enter and what hosts may do,
+ * docs/access.md), and those decisions share the room state, the delivery
+ * and the error accounting below. Split in two, the halves would have to
+ * reach into each other's insides, as the cluster once did through a
+ * private header. It reads top to bottom in sections: delivery and
+ * errors, the join, who may enter, the messages, the host actions,
+ * dispatch, ends of connections and the clock. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -5,15 +14,21 @@
 #include <string.h>
 
 #include "clock.h"
+#include "jwt.h"
 #include "log.h"
 #include "metrics.h"
+
+#define HUB_BANS_MAX 100000 /* bans kept at once (docs/access.md) */
 
 struct hub {
     const struct config *cfg;
     const struct hub_ops *ops;
     const struct ice *ice;
     const struct hub_cluster *cl; /* NULL: standalone */
+    const struct jwt_keys *jwt;   /* NULL: no join tokens */
     struct room_reg *rooms;
+    struct bans *bans; /* addresses removed from a room, for a while */
+    int64_t next_ban_sweep;
     struct msg_limits lim;
     char *limits_json;
     bool answered_error; /* during one hub_on_text */
@@ -34,8 +49,9 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                           cfg->chat_history_ttl_ms, cfg->resume_grace_ms,
                           cfg->history_max_bytes};
     h->rooms = room_reg_new(&rc);
+    h->bans = bans_new(HUB_BANS_MAX);
     h->limits_json = msg_limits_json(cfg);
-    if (h->rooms == NULL || h->limits_json == NULL) {
+    if (h->rooms == NULL || h->bans == NULL || h->limits_json == NULL) {
         hub_free(h);
         return NULL;
     }
@@ -47,8 +63,14 @@ void hub_free(struct hub *h)
     if (h == NULL)
         return;
     room_reg_free(h->rooms);
+    bans_free(h->bans);
     free(h->limits_json);
     free(h);
+}
+
+void hub_set_tokens(struct hub *h, const struct jwt_keys *keys)
+{
+    h->jwt = keys;
 }
 
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl)
@@ -83,6 +105,8 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     bucket_init(&c->sig, h->cfg->signal_burst, now_ms);
     bucket_init(&c->join, h->cfg->join_burst, now_ms);
     bucket_init(&c->errors, h->cfg->error_run, now_ms);
+    bucket_init(&c->hosting, h->cfg->host_burst, now_ms);
+    bucket_init(&c->pw, h->cfg->password_tries, now_ms);
 }
 
 /* A message that could not be built (out of memory) for c: c would see a
@@ -99,11 +123,13 @@ static void missed(struct hub *h, struct hub_conn *c)
     h->ops->close(c, 1011, "out of memory");
 }
 
-void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
-                const struct peer *skip)
+/* Sends m (consumed) to every connected member of r but skip, or only to
+ * its hosts. */
+static void fanout(struct hub *h, struct room *r, struct out_msg *m,
+                   const struct peer *skip, bool hosts_only)
 {
     for (struct peer *p = r->peers; p != NULL; p = p->next) {
-        if (p == skip || p->conn == NULL)
+        if (p == skip || p->conn == NULL || (hosts_only && !p->host))
             continue;
         if (m != NULL)
             h->ops->send(p->conn, m);
@@ -111,6 +137,12 @@ void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
             missed(h, p->conn);
     }
     out_msg_unref(m);
+}
+
+void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
+                const struct peer *skip)
+{
+    fanout(h, r, m, skip, false);
 }
 
 void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
@@ -123,16 +155,26 @@ void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
     out_msg_unref(m);
 }
 
+static void handover(struct hub *h, struct room *r, const struct peer *gone,
+                     int64_t now);
+
+/* Announces m, the peer-left of p, and frees p's seat. */
+static void depart_with(struct hub *h, struct peer *p, struct out_msg *m,
+                        int64_t now)
+{
+    if (h->cl != NULL && m != NULL)
+        h->cl->left(h->cl->ctx, p, m);
+    hub_fanout(h, p->room, m, p);
+    handover(h, p->room, p, now);
+    room_leave(h->rooms, p, now);
+}
+
 /* Announces that p left for reason and frees its seat. */
 static void depart(struct hub *h, struct peer *p, const char *reason,
                    int64_t now)
 {
     log_info("leave room=%s peer=%s reason=%s", p->room->id, p->id, reason);
-    struct out_msg *m = msg_peer_left(p->id, reason);
-    if (h->cl != NULL && m != NULL)
-        h->cl->left(h->cl->ctx, p, m);
-    hub_fanout(h, p->room, m, p);
-    room_leave(h->rooms, p, now);
+    depart_with(h, p, msg_peer_left(p->id, reason), now);
 }
 
 /* Closes c for abuse: the others see reason kicked, no grace. */
@@ -152,6 +194,7 @@ static const bool counts_toward_run[MSG_CODE_COUNT] = {
     [MSG_E_BAD_JSON] = true,       [MSG_E_BAD_MESSAGE] = true,
     [MSG_E_UNKNOWN_TYPE] = true,   [MSG_E_NOT_JOINED] = true,
     [MSG_E_ALREADY_JOINED] = true, [MSG_E_INVALID_ROOM] = true,
+    [MSG_E_FORBIDDEN] = true,
 };
 
 /* Counts an error answer of code in the metrics. */
@@ -207,7 +250,8 @@ static struct out_msg *local_welcome(struct hub *h, const struct peer *me,
             if (p != me)
                 others[n++] = p;
         size_t nchat = room_history(r, chat, r->hist_len);
-        m = msg_welcome(me, r->id, me->token, others, n, chat, nchat, ice,
+        struct msg_access a = {r->locked, r->pw.set};
+        m = msg_welcome(me, r->id, me->token, others, n, chat, nchat, &a, ice,
                         h->limits_json);
     }
     free(others);
@@ -231,7 +275,7 @@ static struct out_msg *welcome(struct hub *h, struct hub_conn *c,
         m = local_welcome(h, me, ice);
     else if (s->peers_json != NULL && s->chat_json != NULL)
         m = msg_welcome_raw(me, me->room->id, me->token, s->peers_json,
-                            s->chat_json, ice, h->limits_json);
+                            s->chat_json, &s->access, ice, h->limits_json);
     free(ice);
     return m;
 }
@@ -279,6 +323,10 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     }
     if (s->peer_json != NULL)
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
+    if (res == ROOM_JOINED && s->id == NULL)
+        p->host = s->role == 1 || (s->role < 0 && p->room->npeers == 1);
+    if (res == ROOM_JOINED && c->addr != NULL)
+        snprintf(p->addr, sizeof p->addr, "%s", c->addr);
     struct out_msg *w = welcome(h, c, p, s);
     bool built = w != NULL, sent = built && h->ops->send(c, w);
     out_msg_unref(w);
@@ -303,6 +351,8 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
              p->room->id, p->id, s->id != NULL ? s->members : p->room->npeers);
     if (!resumed)
         hub_fanout(h, p->room, msg_peer_joined(p), p);
+    if (p->host && p->room->lobby.n > 0)
+        hub_send(h, c, msg_lobby(p->room->lobby.head));
     return p;
 }
 
@@ -358,24 +408,273 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
     return ok;
 }
 
+/* ---- who may enter (docs/access.md) -------------------------------- */
+
+/* Sends the lobby's list to every connected host of r. */
+static void lobby_changed(struct hub *h, struct room *r)
+{
+    fanout(h, r, msg_lobby(r->lobby.head), NULL, true);
+}
+
+/* Ends c's knock: answered code (denied, knock-timeout) unless code is
+ * MSG_CODE_COUNT (it stopped waiting, or was seated); c may join again. */
+static void end_knock(struct hub *h, struct hub_conn *c, enum msg_code code,
+                      const char *message, int64_t now)
+{
+    struct knock *k = c->knock;
+    struct room *r = k->room;
+
+    log_info("knock room=%s knock=%s %s", r->id, k->id,
+             code == MSG_CODE_COUNT ? "ends" : msg_code_name(code));
+    c->knock = NULL;
+    lobby_remove(&r->lobby, k);
+    if (code != MSG_CODE_COUNT)
+        hub_answer_error(h, c, code, message, "join", now);
+    if (!c->closing && c->peer == NULL)
+        h->ops->rearm(c, h->cfg->join_timeout_ms);
+    lobby_changed(h, r);
+}
+
+/* Seats the knocker k: answered welcome, or room-full. */
+static void admit(struct hub *h, struct knock *k, int64_t now)
+{
+    struct hub_conn *c = k->conn;
+    struct hub_seat s = {.room = k->room->id,
+                         .name = k->name,
+                         .audio = k->audio,
+                         .video = k->video,
+                         .role = 0};
+
+    hub_seat(h, c, &s, now);
+    end_knock(h, c, MSG_CODE_COUNT, NULL, now);
+}
+
+/* Answers every knock of r code (MSG_CODE_COUNT: admits them all). */
+static void empty_lobby(struct hub *h, struct room *r, enum msg_code code,
+                        const char *message, int64_t now)
+{
+    while (r->lobby.head != NULL) {
+        if (code == MSG_CODE_COUNT)
+            admit(h, r->lobby.head, now);
+        else
+            end_knock(h, r->lobby.head->conn, code, message, now);
+    }
+}
+
+/* Everyone in r hears of its lock and password. */
+static void access_changed(struct hub *h, struct room *r)
+{
+    struct msg_access a = {r->locked, r->pw.set};
+    hub_fanout(h, r, msg_access(&a), NULL);
+}
+
+/* Makes p a host or a guest; everyone hears it, and a new host gets the
+ * lobby. */
+static void set_role(struct hub *h, struct peer *p, bool host)
+{
+    if (p->host == host)
+        return;
+    log_info("role room=%s peer=%s role=%s", p->room->id, p->id,
+             host ? "host" : "guest");
+    p->host = host;
+    struct out_msg *m = msg_peer_state(p);
+    if (h->cl != NULL && m != NULL)
+        h->cl->state(h->cl->ctx, p, m);
+    hub_fanout(h, p->room, m, NULL);
+    if (host && p->conn != NULL && p->room->lobby.n > 0)
+        hub_send(h, p->conn, msg_lobby(p->room->lobby.head));
+}
+
+/* Seat gone is about to leave r: when it is the last, the room's lock,
+ * password and lobby go; when it is the last host, the member present
+ * longest (connected, if any is) becomes host. */
+static void handover(struct hub *h, struct room *r, const struct peer *gone,
+                     int64_t now)
+{
+    struct peer *heir = NULL;
+
+    if (r->npeers == 1) {
+        empty_lobby(h, r, MSG_E_DENIED, "everyone left", now);
+        r->locked = false;
+        memset(&r->pw, 0, sizeof r->pw);
+        return;
+    }
+    if (!gone->host || h->jwt != NULL) /* with tokens, tokens make hosts */
+        return;
+    for (struct peer *p = r->peers; p != NULL; p = p->next) {
+        if (p == gone)
+            continue;
+        if (p->host)
+            return;
+        if (heir == NULL || (heir->conn == NULL && p->conn != NULL))
+            heir = p;
+    }
+    if (heir != NULL)
+        set_role(h, heir, true);
+}
+
+/* A room password try by c: true when right; else answered
+ * password-required, wrong-password or, past the tries, rate-limited. */
+static bool password_ok(struct hub *h, struct hub_conn *c, struct room *r,
+                        const char *password, int64_t now)
+{
+    const struct config *k = h->cfg;
+    long window = k->password_window_s * 1000;
+
+    if (password == NULL) {
+        hub_answer_error(h, c, MSG_E_PASSWORD_REQUIRED,
+                         "this room needs a password", "join", now);
+        return false;
+    }
+    if (!r->pw_tries_ready) {
+        bucket_init(&r->pw_tries, k->room_password_tries, now);
+        r->pw_tries_ready = true;
+    }
+    if (!bucket_ready_window(&c->pw, k->password_tries, window, now) ||
+        !bucket_ready_window(&r->pw_tries, k->room_password_tries, window,
+                             now)) {
+        hub_answer_error(h, c, MSG_E_RATE_LIMITED,
+                         "too many wrong passwords: wait a minute", "join",
+                         now);
+        return false;
+    }
+    if (access_pw_check(&r->pw, password))
+        return true;
+    bucket_take_window(&c->pw, k->password_tries, window, now);
+    bucket_take_window(&r->pw_tries, k->room_password_tries, window, now);
+    log_info("wrong password room=%s", r->id);
+    hub_answer_error(h, c, MSG_E_WRONG_PASSWORD, "wrong password", "join", now);
+    return false;
+}
+
+/* c waits in r's lobby for a host. */
+static void knock(struct hub *h, struct hub_conn *c, struct room *r,
+                  const struct hub_seat *s, int64_t now)
+{
+    struct knock *k;
+
+    if (r->lobby.n >= (size_t)h->cfg->lobby_max) {
+        hub_answer_error(h, c, MSG_E_ROOM_FULL, "the lobby is full", "join",
+                         now);
+        return;
+    }
+    k = lobby_add(&r->lobby, r, s->name, s->audio, s->video, c,
+                  clock_wall_ms());
+    if (k == NULL) {
+        hub_answer_unavailable(h, c, "out of memory", "join", now);
+        return;
+    }
+    c->knock = k;
+    log_info("knock room=%s knock=%s waiting=%zu", r->id, k->id, r->lobby.n);
+    hub_send(h, c, msg_knocking(k->id));
+    h->ops->rearm(c, h->cfg->knock_timeout_s * 1000);
+    lobby_changed(h, r);
+}
+
+/* The rules of docs/access.md for a join decided here. Returns true when
+ * c may take a seat now; else c was answered (banned, a password answer,
+ * or knocking). A resume takes its seat back whatever the rules. */
+static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
+                      const struct hub_seat *s, int64_t now)
+{
+    struct room *r = room_find(h->rooms, m->room);
+
+    if (r != NULL && m->resume != NULL && room_token_seat(r, m->resume) != NULL)
+        return true;
+    if (c->addr != NULL && bans_hit(h->bans, m->room, c->addr, now)) {
+        hub_answer_error(h, c, MSG_E_BANNED,
+                         "a host removed you from this room: try later", "join",
+                         now);
+        return false;
+    }
+    if (r == NULL || r->npeers == 0 || s->role == 1)
+        return true;
+    if (r->pw.set && !password_ok(h, c, r, m->password, now))
+        return false;
+    if (r->locked) {
+        knock(h, c, r, s, now);
+        return false;
+    }
+    return true;
+}
+
+/* With join tokens (docs/tokens.md): checks m's token for m's room. On
+ * success its name wins over m's (m->name points into claims) and *role
+ * is the token's (1 host, 0 guest); returns NULL. Else returns why it was
+ * refused (a static text), and *nomem tells out of memory apart. Without
+ * tokens returns NULL and leaves *role. */
+static const char *token_check(struct hub *h, struct msg_in *m,
+                               struct jwt_claims *claims, int *role,
+                               bool *nomem)
+{
+    enum jwt_result r;
+
+    *nomem = false;
+    if (h->jwt == NULL)
+        return NULL;
+    r = jwt_verify(h->jwt, m->token, m->room, clock_wall_ms() / 1000, claims);
+    if (r != JWT_OK) {
+        *nomem = r == JWT_NOMEM;
+        return jwt_result_text(r);
+    }
+    log_info("token room=%s sub=%s role=%s", m->room,
+             claims->sub[0] != '\0' ? claims->sub : "-",
+             claims->host ? "host" : "guest");
+    m->name = claims->name;
+    *role = claims->host ? 1 : 0;
+    return NULL;
+}
+
+/* A join refused for its token (with a resume token, only if that takes
+ * no seat back here). Returns true when answered. */
+static bool token_refused(struct hub *h, struct hub_conn *c,
+                          const struct msg_in *m, const char *why, bool nomem,
+                          int64_t now)
+{
+    struct room *r;
+
+    if (why == NULL)
+        return false;
+    if (m->resume != NULL && (r = room_find(h->rooms, m->room)) != NULL &&
+        room_token_seat(r, m->resume) != NULL)
+        return false; /* taking a seat back: it was let in before */
+    if (nomem)
+        hub_answer_unavailable(h, c, "out of memory", "join", now);
+    else
+        hub_answer_error(h, c, MSG_E_BAD_TOKEN, why, "join", now);
+    return true;
+}
+
 static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
+    struct jwt_claims claims;
+    int role = -1;
+    bool nomem;
+
     /* Every join (and so every leave) is told to the whole room: a bucket
      * keeps one connection's churn from filling the others' queues. */
     if (!take(h, c, BUCKET_JOIN, NULL, "join", now) ||
         !take(h, c, BUCKET_ROOM, m->room, "join", now))
         return;
-    if (h->cl != NULL) {
-        h->cl->join(h->cl->ctx, c, m, now);
+    const char *why = token_check(h, m, &claims, &role, &nomem);
+    if (h->cl != NULL) { /* Redis decides; no hosts across sidecars yet */
+        if (why != NULL && (m->resume == NULL || nomem))
+            token_refused(h, c, m, why, nomem, now);
+        else
+            h->cl->join(h->cl->ctx, c, m, why, now);
         return;
     }
+    if (token_refused(h, c, m, why, nomem, now))
+        return;
     struct hub_seat s = {.room = m->room,
                          .name = m->name,
                          .audio = m->audio == 1,
                          .video = m->video == 1,
-                         .resume = m->resume};
-    hub_seat(h, c, &s, now);
+                         .resume = m->resume,
+                         .role = role};
+    if (may_enter(h, c, m, &s, now))
+        hub_seat(h, c, &s, now);
 }
 
 /* The member of c's room named to, or NULL after answering no-such-peer.
@@ -472,13 +771,184 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
     hub_fanout(h, p->room, out, p);
 }
 
+/* leave: from a seat, or from a lobby (stop waiting). */
 static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
                      int64_t now)
 {
     (void)m;
+    if (c->knock != NULL) {
+        end_knock(h, c, MSG_CODE_COUNT, NULL, now);
+        return;
+    }
+    if (c->peer == NULL) {
+        hub_answer_error(h, c, MSG_E_NOT_JOINED, "join a room first", "leave",
+                         now);
+        return;
+    }
     depart(h, c->peer, "left", now);
     c->peer = NULL;
-    h->ops->rearm(c);
+    h->ops->rearm(c, h->cfg->join_timeout_ms);
+}
+
+/* ---- host actions (docs/access.md) ---------------------------------- */
+
+/* The member of c's room named to for a host action (c's own seat when
+ * self is allowed), or NULL after answering. */
+static struct peer *host_target(struct hub *h, struct hub_conn *c,
+                                const char *to, bool self, const char *ref,
+                                int64_t now)
+{
+    if (strcmp(to, c->peer->id) != 0)
+        return target(h, c, to, ref, NULL, now);
+    if (self)
+        return c->peer;
+    hub_answer_error(h, c, MSG_E_FORBIDDEN, "not to yourself", ref, now);
+    return NULL;
+}
+
+static void on_role(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    struct peer *t = host_target(h, c, m->to, true, "role", now);
+    bool host = strcmp(m->role, "host") == 0;
+    size_t hosts = 0;
+
+    if (t == NULL)
+        return;
+    for (struct peer *p = t->room->peers; p != NULL; p = p->next)
+        hosts += p->host;
+    if (!host && t->host && hosts == 1) {
+        hub_answer_error(h, c, MSG_E_FORBIDDEN,
+                         "a room keeps at least one host", "role", now);
+        return;
+    }
+    set_role(h, t, host);
+}
+
+/* Closes the connection of seat p with an ended message (reason, by) and
+ * close 1000 reason; the seat itself is the caller's. */
+static void dismiss(struct hub *h, struct peer *p, struct out_msg *ended,
+                    const char *close_reason)
+{
+    struct hub_conn *pc = p->conn;
+
+    if (pc == NULL || pc->closing)
+        return;
+    if (ended != NULL)
+        h->ops->send(pc, ended);
+    pc->peer = NULL;
+    pc->closing = true;
+    h->ops->close(pc, 1000, close_reason);
+}
+
+static void on_kick(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    struct peer *t = host_target(h, c, m->to, false, "kick", now);
+    const struct config *k = h->cfg;
+
+    if (t == NULL)
+        return;
+    log_info("kick room=%s peer=%s by=%s", t->room->id, t->id, c->peer->id);
+    if (k->kick_ban_s > 0 && t->addr[0] != '\0' &&
+        bans_add(h->bans, t->room->id, t->addr, now,
+                 now + k->kick_ban_s * 1000) < 0)
+        log_warn("ban not kept room=%s: %zu bans already", t->room->id,
+                 bans_count(h->bans));
+    struct out_msg *bye = msg_ended("removed", c->peer->id);
+    dismiss(h, t, bye, "removed");
+    out_msg_unref(bye);
+    depart_with(h, t, msg_peer_removed(t->id, c->peer->id), now);
+}
+
+static void on_mute(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    struct peer *t = NULL;
+
+    if (m->to != NULL &&
+        (t = host_target(h, c, m->to, false, "mute", now)) == NULL)
+        return;
+    struct out_msg *ask = msg_mute_request(c->peer->id);
+    if (t == NULL)
+        hub_fanout(h, c->peer->room, ask, c->peer);
+    else if (t->conn != NULL)
+        hub_send(h, t->conn, ask);
+    else
+        out_msg_unref(ask); /* in grace: nothing to mute */
+}
+
+static void on_end(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                   int64_t now)
+{
+    struct room *r = c->peer->room;
+    struct out_msg *bye = msg_ended("ended", c->peer->id);
+
+    (void)m;
+    log_info("end room=%s by=%s peers=%zu", r->id, c->peer->id, r->npeers);
+    empty_lobby(h, r, MSG_E_DENIED, "the meeting ended", now);
+    while (r->peers != NULL) {
+        struct peer *p = r->peers;
+        if (bye == NULL && p->conn != NULL)
+            missed(h, p->conn);
+        dismiss(h, p, bye, "meeting ended");
+        room_leave(h->rooms, p, now);
+    }
+    out_msg_unref(bye);
+    room_forget(h->rooms, r);
+}
+
+static void on_lock(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    struct room *r = c->peer->room;
+
+    log_info("lock room=%s locked=%d by=%s", r->id, m->locked, c->peer->id);
+    r->locked = m->locked == 1;
+    access_changed(h, r);
+    if (!r->locked) /* the door is open: those waiting come in */
+        empty_lobby(h, r, MSG_CODE_COUNT, NULL, now);
+}
+
+static void on_password(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                        int64_t now)
+{
+    struct room *r = c->peer->room;
+
+    if (access_pw_set(&r->pw, m->password) < 0) {
+        hub_answer_unavailable(h, c, "could not hash the password", "password",
+                               now);
+        return;
+    }
+    log_info("password room=%s set=%d by=%s", r->id, r->pw.set, c->peer->id);
+    access_changed(h, r);
+}
+
+/* The knock id of c's room, or NULL after answering no-such-peer. */
+static struct knock *knock_of(struct hub *h, struct hub_conn *c, const char *id,
+                              const char *ref, int64_t now)
+{
+    struct knock *k = lobby_find(&c->peer->room->lobby, id);
+    if (k == NULL)
+        hub_answer_error(h, c, MSG_E_NO_SUCH_PEER, "nobody waits with that id",
+                         ref, now);
+    return k;
+}
+
+static void on_admit(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                     int64_t now)
+{
+    struct knock *k = knock_of(h, c, m->id, "admit", now);
+    if (k != NULL)
+        admit(h, k, now);
+}
+
+static void on_deny(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                    int64_t now)
+{
+    struct knock *k = knock_of(h, c, m->id, "deny", now);
+    if (k != NULL)
+        end_knock(h, k->conn, MSG_E_DENIED, "a host did not let you in", now);
 }
 
 /* ping draws on the signal bucket, joined or not: each answer costs the
@@ -491,7 +961,9 @@ static void on_ping(struct hub *h, struct hub_conn *c, struct msg_in *m,
     hub_send(h, c, msg_pong(m->t));
 }
 
-enum join_need { ANY, JOINED, NOT_JOINED };
+/* What a message needs of its sender: HOST is JOINED as a host, and
+ * draws on the host actions' bucket. */
+enum join_need { ANY, JOINED, NOT_JOINED, HOST };
 
 static const struct handler {
     enum join_need need;
@@ -500,8 +972,35 @@ static const struct handler {
 } handlers[MSG_TYPE_COUNT] = {
     [MSG_JOIN] = {NOT_JOINED, on_join}, [MSG_SIGNAL] = {JOINED, on_signal},
     [MSG_CHAT] = {JOINED, on_chat},     [MSG_STATE] = {JOINED, on_state},
-    [MSG_LEAVE] = {JOINED, on_leave},   [MSG_PING] = {ANY, on_ping},
+    [MSG_LEAVE] = {ANY, on_leave},      [MSG_PING] = {ANY, on_ping},
+    [MSG_ROLE] = {HOST, on_role},       [MSG_KICK] = {HOST, on_kick},
+    [MSG_MUTE] = {HOST, on_mute},       [MSG_END] = {HOST, on_end},
+    [MSG_LOCK] = {HOST, on_lock},       [MSG_PASSWORD] = {HOST, on_password},
+    [MSG_ADMIT] = {HOST, on_admit},     [MSG_DENY] = {HOST, on_deny},
 };
+
+/* Returns true when c may send a message that needs need; else answers. */
+static bool allowed(struct hub *h, struct hub_conn *c, enum join_need need,
+                    const char *ref, int64_t now)
+{
+    const struct config *k = h->cfg;
+
+    if ((need == JOINED || need == HOST) && c->peer == NULL)
+        hub_answer_error(h, c, MSG_E_NOT_JOINED, "join a room first", ref, now);
+    else if (need == NOT_JOINED &&
+             (c->peer != NULL || c->pending != NULL || c->knock != NULL))
+        hub_answer_error(h, c, MSG_E_ALREADY_JOINED, "already in a room", ref,
+                         now);
+    else if (need == HOST && !c->peer->host)
+        hub_answer_error(h, c, MSG_E_FORBIDDEN, "only a host can do that", ref,
+                         now);
+    else if (need == HOST &&
+             !bucket_take(&c->hosting, k->host_rate, k->host_burst, now))
+        hub_answer_error(h, c, MSG_E_RATE_LIMITED, "slow down", ref, now);
+    else
+        return true;
+    return false;
+}
 
 void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
                  int64_t now)
@@ -518,20 +1017,20 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
     } else {
         metrics.in[m.type]++;
         const struct handler *hd = &handlers[m.type];
-        const char *ref = msg_type_name(m.type);
-        if (hd->need == JOINED && c->peer == NULL)
-            hub_answer_error(h, c, MSG_E_NOT_JOINED, "join a room first", ref,
-                             now);
-        else if (hd->need == NOT_JOINED &&
-                 (c->peer != NULL || c->pending != NULL))
-            hub_answer_error(h, c, MSG_E_ALREADY_JOINED, "already in a room",
-                             ref, now);
-        else
+        if (allowed(h, c, hd->need, msg_type_name(m.type), now))
             hd->fn(h, c, &m, now);
     }
     if (!h->answered_error)
         c->limited_run = 0;
     msg_in_clear(&m);
+}
+
+bool hub_on_deadline(struct hub *h, struct hub_conn *c, int64_t now)
+{
+    if (c->knock == NULL)
+        return false;
+    end_knock(h, c, MSG_E_KNOCK_TIMEOUT, "no host answered", now);
+    return true;
 }
 
 void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
@@ -540,6 +1039,8 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     struct peer *p = c->peer;
 
     c->closing = true;
+    if (c->knock != NULL)
+        end_knock(h, c, MSG_CODE_COUNT, NULL, now);
     if (c->pending != NULL && h->cl != NULL)
         h->cl->cancel(h->cl->ctx, c);
     c->pending = NULL; /* without a cluster (freed first), nothing waits */
@@ -558,22 +1059,34 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
            now);
 }
 
+struct expiry {
+    struct hub *h;
+    int64_t now;
+};
+
 static void on_expired(struct peer *p, void *ctx)
 {
-    struct hub *h = ctx;
+    struct hub *h = ((struct expiry *)ctx)->h;
     log_info("leave room=%s peer=%s reason=timeout", p->room->id, p->id);
     struct out_msg *m = msg_peer_left(p->id, "timeout");
     if (h->cl != NULL && m != NULL) {
         h->cl->expired(h->cl->ctx, p, m);
         out_msg_unref(m);
-        return;
+    } else {
+        hub_fanout(h, p->room, m, p);
     }
-    hub_fanout(h, p->room, m, p);
+    handover(h, p->room, p, ((struct expiry *)ctx)->now);
 }
 
 void hub_tick(struct hub *h, int64_t now)
 {
-    room_expire(h->rooms, now, on_expired, h);
+    struct expiry e = {h, now};
+
+    room_expire(h->rooms, now, on_expired, &e);
+    if (now >= h->next_ban_sweep) { /* bans_hit drops ended ones it meets */
+        bans_sweep(h->bans, now);
+        h->next_ban_sweep = now + 10000;
+    }
     if (h->cl != NULL)
         h->cl->tick(h->cl->ctx, now);
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "config.h"
 #include "ice.h"
 #include "msg.h"
@@ -22,8 +23,14 @@ struct hub_conn {
     struct peer *peer; /* NULL until joined, and after leaving */
     struct bucket chat;
     struct bucket sig;
-    struct bucket join;   /* joins, so join/leave churn cannot flood a room */
-    struct bucket errors; /* counted errors left in the error window */
+    struct bucket join;    /* joins, so join/leave churn cannot flood a room */
+    struct bucket errors;  /* counted errors left in the error window */
+    struct bucket hosting; /* host actions */
+    struct bucket pw;      /* wrong room passwords in their window */
+    struct knock *knock;   /* waiting in a lobby, or NULL */
+    /* The client address (ws.c's, living as long as the connection), for
+     * bans; NULL when unknown. */
+    const char *addr;
     struct bucket *addr_join;   /* the client address' joins (ws.c), or NULL */
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
@@ -52,14 +59,17 @@ struct hub_ops {
      * for a resume, any other ends it as kicked. Must not call back into
      * the hub synchronously. */
     void (*close)(struct hub_conn *c, int code, const char *reason);
-    /* Asks that conn's join deadline be restarted (after a leave). */
-    void (*rearm)(struct hub_conn *c);
+    /* Sets conn's join deadline ms from now (after a leave: the join
+     * timeout; while knocking: the knock's). At it, the transport calls
+     * hub_on_deadline. */
+    void (*rearm)(struct hub_conn *c, int64_t ms);
     /* Returns true when conn's send queue is so full that a sender of
      * signals to it should slow down. May be NULL: never. */
     bool (*congested)(struct hub_conn *c);
 };
 
 struct hub;
+struct jwt_keys;
 
 /* With several sidecars (HUDDLE_REDIS_URL), cluster.c routes through Redis
  * what leaves this process. Each hook gets ctx; the hub calls them at the
@@ -68,9 +78,11 @@ struct hub_cluster {
     void *ctx;
     /* join (with or without resume) is decided in Redis: the cluster
      * finishes it later, from its callback, with hub_seat (or answers an
-     * error). */
+     * error). token_error, when not NULL, says why the join's token was
+     * refused: then only a resume may seat it, and a plain join is to be
+     * answered bad-token with that text. */
     void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
-                 int64_t now);
+                 const char *token_error, int64_t now);
     /* c ends while its join is pending. */
     void (*cancel)(void *ctx, struct hub_conn *c);
     /* to is no member here: deliver m to it if it is on another node.
@@ -96,6 +108,10 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                     const struct ice *ice);
 void hub_free(struct hub *h);
 
+/* Requires a signed join token of every join from now on, verified with
+ * keys (jwt.h; borrowed, NULL: rooms stay open). docs/tokens.md. */
+void hub_set_tokens(struct hub *h, const struct jwt_keys *keys);
+
 /* Routes through cl from now on (borrowed; NULL: standalone). */
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl);
 
@@ -104,6 +120,11 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms);
 /* Handles one complete, UTF-8-valid text message from c. */
 void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
                  int64_t now_ms);
+
+/* c's join deadline passed without a seat. Returns true when the hub
+ * dealt with it (a knock timed out: answered, deadline restarted), false
+ * when the transport is to close c (join timeout). */
+bool hub_on_deadline(struct hub *h, struct hub_conn *c, int64_t now_ms);
 
 /* The connection of c has ended (or is being closed by the server). */
 void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
@@ -116,6 +137,8 @@ struct hub_seat {
     const char *name;
     bool audio, video;
     const char *resume; /* the client's token, or NULL */
+    int role; /* a new seat decided here: 1 host, 0 guest, -1 host when
+                 first in the room */
     /* Decided in Redis: the seat's id and new token (NULL: decided here,
      * both minted), whether it is a resume (peer_json, when not NULL, is
      * its state as Redis holds it), the welcome's peers (comma-separated
@@ -127,6 +150,7 @@ struct hub_seat {
     const char *peer_json;
     size_t peer_json_len;
     const char *peers_json, *chat_json;
+    struct msg_access access; /* the room's, as Redis has it */
     size_t members;
 };
 

@@ -25,6 +25,7 @@
 #include "env.h"
 #include "hub.h"
 #include "ice.h"
+#include "jwt.h"
 #include "log.h"
 #include "msg_text.h"
 #include "ws.h"
@@ -121,6 +122,22 @@ static const struct env_int config_table[] = {
      &cfg.redis.backoff_max_ms, "ms longest reconnect delay"},
     {"HUDDLE_LWS_LOG", 3, 0, 0xffff, &cfg.lws_log,
      "libwebsockets' log bit mask (1 err, 2 warn, ...)"},
+    {"HUDDLE_HOST_BURST", 10, 1, 1000000, &cfg.host_burst,
+     "host actions bucket size"},
+    {"HUDDLE_HOST_RATE", 2, 1, 1000000, &cfg.host_rate,
+     "host actions per second"},
+    {"HUDDLE_PASSWORD_TRIES", 5, 1, 1000000, &cfg.password_tries,
+     "wrong room passwords per connection in the window"},
+    {"HUDDLE_ROOM_PASSWORD_TRIES", 20, 1, 1000000, &cfg.room_password_tries,
+     "wrong passwords into one room in the window"},
+    {"HUDDLE_PASSWORD_WINDOW_S", 60, 1, 86400, &cfg.password_window_s,
+     "s of the wrong-password window"},
+    {"HUDDLE_KICK_BAN_S", 300, 0, 86400, &cfg.kick_ban_s,
+     "s a removed member's address may not rejoin (0: no ban)"},
+    {"HUDDLE_KNOCK_TIMEOUT_S", 120, 1, 86400, &cfg.knock_timeout_s,
+     "s a knock waits for a host"},
+    {"HUDDLE_LOBBY_MAX", 20, 1, 10000, &cfg.lobby_max,
+     "knocks waiting in one room"},
 };
 #define NCONFIG (sizeof config_table / sizeof config_table[0])
 
@@ -389,10 +406,34 @@ static long fit_fd_limit(void)
     return limit;
 }
 
+/* The keys of signed join tokens from HUDDLE_JWT_SECRET and
+ * HUDDLE_JWT_PUBLIC_KEY (docs/tokens.md). Sets *keys (NULL: tokens off);
+ * returns 0, or -1 after saying what is wrong. */
+static int setup_tokens(struct jwt_keys **keys)
+{
+    char err[200];
+
+    *keys =
+        jwt_keys_new(env_str("HUDDLE_JWT_SECRET", NULL),
+                     env_str("HUDDLE_JWT_PUBLIC_KEY", NULL), err, sizeof err);
+    if (*keys == NULL && err[0] != '\0') {
+        log_error("join tokens (HUDDLE_JWT_SECRET, HUDDLE_JWT_PUBLIC_KEY): %s",
+                  err);
+        return -1;
+    }
+    if (*keys != NULL)
+        log_info("config join tokens required: %s", jwt_keys_algs(*keys));
+    else
+        log_info("config join tokens off: rooms are open to anyone with the "
+                 "link");
+    return 0;
+}
+
 int main(void)
 {
     struct ice ice;
     struct ws_opts opts;
+    struct jwt_keys *jwt = NULL;
     int rc = 1;
 
     if (log_init("sidecar") < 0 ||
@@ -400,8 +441,12 @@ int main(void)
         config_finish() < 0)
         return 2;
     msg_json_init();
-    if (setup_ice(&ice) < 0)
+    if (setup_tokens(&jwt) < 0)
         return 2;
+    if (setup_ice(&ice) < 0) {
+        jwt_keys_free(jwt);
+        return 2;
+    }
     opts.listen = env_str("HUDDLE_LISTEN", "127.0.0.1:8081");
     opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
     opts.keep_host = ice_wants_request_host(&ice);
@@ -431,6 +476,7 @@ int main(void)
         log_error("out of memory at start");
         goto out;
     }
+    hub_set_tokens(hub, jwt);
     if (start_loop(&opts) == 0)
         rc = 0;
     drain_loop();
@@ -439,6 +485,7 @@ int main(void)
     log_info("stopped");
 out:
     hub_free(hub);
+    jwt_keys_free(jwt);
     ice_clear(&ice);
     return rc;
 }

@@ -6,11 +6,21 @@
 struct metrics metrics;
 
 static const char *const out_names[MET_OUT_N] = {
-    [MET_OUT_WELCOME] = "welcome",     [MET_OUT_PEER_JOINED] = "peer-joined",
-    [MET_OUT_PEER_LEFT] = "peer-left", [MET_OUT_PEER_STATE] = "peer-state",
-    [MET_OUT_ROSTER] = "roster",       [MET_OUT_SIGNAL] = "signal",
-    [MET_OUT_CHAT] = "chat",           [MET_OUT_PONG] = "pong",
-    [MET_OUT_ERROR] = "error",         [MET_OUT_OTHER] = "other",
+    [MET_OUT_WELCOME] = "welcome",
+    [MET_OUT_PEER_JOINED] = "peer-joined",
+    [MET_OUT_PEER_LEFT] = "peer-left",
+    [MET_OUT_PEER_STATE] = "peer-state",
+    [MET_OUT_ROSTER] = "roster",
+    [MET_OUT_SIGNAL] = "signal",
+    [MET_OUT_CHAT] = "chat",
+    [MET_OUT_PONG] = "pong",
+    [MET_OUT_ERROR] = "error",
+    [MET_OUT_KNOCKING] = "knocking",
+    [MET_OUT_LOBBY] = "lobby",
+    [MET_OUT_ACCESS] = "access",
+    [MET_OUT_MUTE_REQUEST] = "mute-request",
+    [MET_OUT_ENDED] = "ended",
+    [MET_OUT_OTHER] = "other",
 };
 
 static const char *const close_names[MET_CLOSE_N] = {

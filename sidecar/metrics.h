@@ -31,6 +31,11 @@ enum metrics_out {
     MET_OUT_CHAT,
     MET_OUT_PONG,
     MET_OUT_ERROR,
+    MET_OUT_KNOCKING,
+    MET_OUT_LOBBY,
+    MET_OUT_ACCESS,
+    MET_OUT_MUTE_REQUEST,
+    MET_OUT_ENDED,
     MET_OUT_OTHER,
     MET_OUT_N
 };

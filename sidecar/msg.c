@@ -38,8 +38,9 @@ struct field {
     }
 
 static const struct field join_fields[] = {
-    FSTR(room, true), FSTR(name, true),    FBOOL(audio),
-    FBOOL(video),     FSTR(resume, false),
+    FSTR(room, true),   FSTR(name, true),    FBOOL(audio),
+    FBOOL(video),       FSTR(resume, false), FSTR(password, false),
+    FSTR(token, false),
 };
 static const struct field signal_fields[] = {
     FSTR(to, true),
@@ -52,6 +53,14 @@ static const struct field state_fields[] = {
 static const struct field ping_fields[] = {
     {"t", F_ANY, false, offsetof(struct msg_in, t_item)},
 };
+static const struct field role_fields[] = {FSTR(to, true), FSTR(role, true)};
+static const struct field to_fields[] = {FSTR(to, true)};
+static const struct field mute_fields[] = {FSTR(to, false)};
+static const struct field lock_fields[] = {
+    {"locked", F_BOOL, true, offsetof(struct msg_in, locked)},
+};
+static const struct field password_fields[] = {FSTR(password, true)};
+static const struct field knock_fields[] = {FSTR(id, true)};
 
 static int check_join(struct msg_in *m, const struct msg_limits *lim,
                       struct msg_err *err);
@@ -63,6 +72,10 @@ static int check_state(struct msg_in *m, const struct msg_limits *lim,
                        struct msg_err *err);
 static int check_ping(struct msg_in *m, const struct msg_limits *lim,
                       struct msg_err *err);
+static int check_role(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err);
+static int check_password(struct msg_in *m, const struct msg_limits *lim,
+                          struct msg_err *err);
 
 static const struct msg_spec {
     const char *name;
@@ -71,12 +84,20 @@ static const struct msg_spec {
     int (*check)(struct msg_in *m, const struct msg_limits *lim,
                  struct msg_err *err);
 } specs[MSG_TYPE_COUNT] = {
-    [MSG_JOIN] = {"join", join_fields, 5, check_join},
+    [MSG_JOIN] = {"join", join_fields, 7, check_join},
     [MSG_SIGNAL] = {"signal", signal_fields, 2, check_signal},
     [MSG_CHAT] = {"chat", chat_fields, 2, check_chat},
     [MSG_STATE] = {"state", state_fields, 5, check_state},
     [MSG_LEAVE] = {"leave", NULL, 0, NULL},
     [MSG_PING] = {"ping", ping_fields, 1, check_ping},
+    [MSG_ROLE] = {"role", role_fields, 2, check_role},
+    [MSG_KICK] = {"kick", to_fields, 1, NULL},
+    [MSG_MUTE] = {"mute", mute_fields, 1, NULL},
+    [MSG_END] = {"end", NULL, 0, NULL},
+    [MSG_LOCK] = {"lock", lock_fields, 1, NULL},
+    [MSG_PASSWORD] = {"password", password_fields, 1, check_password},
+    [MSG_ADMIT] = {"admit", knock_fields, 1, NULL},
+    [MSG_DENY] = {"deny", knock_fields, 1, NULL},
 };
 
 const char *msg_type_name(enum msg_type t)
@@ -95,6 +116,13 @@ static const char *const code_names[MSG_CODE_COUNT] = {
     [MSG_E_NO_SUCH_PEER] = "no-such-peer",
     [MSG_E_RATE_LIMITED] = "rate-limited",
     [MSG_E_UNAVAILABLE] = "unavailable",
+    [MSG_E_FORBIDDEN] = "forbidden",
+    [MSG_E_PASSWORD_REQUIRED] = "password-required",
+    [MSG_E_WRONG_PASSWORD] = "wrong-password",
+    [MSG_E_BANNED] = "banned",
+    [MSG_E_BAD_TOKEN] = "bad-token",
+    [MSG_E_DENIED] = "denied",
+    [MSG_E_KNOCK_TIMEOUT] = "knock-timeout",
 };
 
 const char *msg_code_name(enum msg_code code)
@@ -127,6 +155,29 @@ static int check_join(struct msg_in *m, const struct msg_limits *lim,
         return bad(m, err, "name", MSG_NAME_RULE);
     if (!roomid_valid(m->room, strlen(m->room)))
         return fail(err, MSG_E_INVALID_ROOM, "join", NULL, "invalid room id");
+    if (m->password != NULL &&
+        (m->password[0] == '\0' || strlen(m->password) > ACCESS_PASSWORD_MAX))
+        return bad(m, err, "password", "must be 1..128 bytes");
+    if (m->token != NULL && strlen(m->token) > MSG_TOKEN_MAX)
+        return bad(m, err, "token", "is over 4096 bytes");
+    return 0;
+}
+
+static int check_role(struct msg_in *m, const struct msg_limits *lim,
+                      struct msg_err *err)
+{
+    (void)lim;
+    if (strcmp(m->role, "host") != 0 && strcmp(m->role, "guest") != 0)
+        return bad(m, err, "role", "must be \"host\" or \"guest\"");
+    return 0;
+}
+
+static int check_password(struct msg_in *m, const struct msg_limits *lim,
+                          struct msg_err *err)
+{
+    (void)lim;
+    if (strlen(m->password) > ACCESS_PASSWORD_MAX)
+        return bad(m, err, "password", "must be 0..128 bytes");
     return 0;
 }
 
@@ -293,7 +344,7 @@ int msg_parse(const char *buf, size_t len, const struct msg_limits *lim,
               struct msg_in *m, struct msg_err *err)
 {
     memset(m, 0, sizeof *m);
-    m->audio = m->video = m->screen = m->hand = -1;
+    m->audio = m->video = m->screen = m->hand = m->locked = -1;
     if (memchr(buf, 0, len) != NULL ||
         !msg_utf8_valid((const unsigned char *)buf, len))
         return fail(err, MSG_E_BAD_JSON, NULL, NULL, "not valid JSON text");
@@ -343,9 +394,12 @@ static void put_peer(struct sb *b, const struct peer *p)
     sb_json_str(b, p->id);
     sb_puts(b, ",\"name\":");
     sb_json_str(b, p->name);
-    sb_printf(b, ",\"audio\":%s,\"video\":%s,\"screen\":%s,\"hand\":%s}",
+    sb_printf(b,
+              ",\"audio\":%s,\"video\":%s,\"screen\":%s,\"hand\":%s,"
+              "\"role\":\"%s\"}",
               p->audio ? "true" : "false", p->video ? "true" : "false",
-              p->screen ? "true" : "false", p->hand ? "true" : "false");
+              p->screen ? "true" : "false", p->hand ? "true" : "false",
+              p->host ? "host" : "guest");
 }
 
 struct out_msg *msg_error(enum msg_code code, const char *message,
@@ -401,17 +455,86 @@ struct out_msg *msg_peer_state(const struct peer *p)
     return m;
 }
 
-struct out_msg *msg_peer_left(const char *id, const char *reason)
+/* peer-left about id for reason, with the host who removed it (by), if
+ * any. */
+static struct out_msg *peer_left(const char *id, const char *reason,
+                                 const char *by)
 {
     struct sb b = {0};
     sb_puts(&b, "{\"type\":\"peer-left\",\"id\":");
     sb_json_str(&b, id);
     sb_puts(&b, ",\"reason\":");
     sb_json_str(&b, reason);
+    if (by != NULL) {
+        sb_puts(&b, ",\"by\":");
+        sb_json_str(&b, by);
+    }
     sb_puts(&b, "}");
     struct out_msg *m = sb_take_msg(&b);
     out_msg_tag(m, OUT_PEER_LEFT, id);
     return m;
+}
+
+struct out_msg *msg_peer_left(const char *id, const char *reason)
+{
+    return peer_left(id, reason, NULL);
+}
+
+struct out_msg *msg_peer_removed(const char *id, const char *by)
+{
+    return peer_left(id, "kicked", by);
+}
+
+struct out_msg *msg_access(const struct msg_access *a)
+{
+    struct sb b = {0};
+    sb_printf(&b, "{\"type\":\"access\",\"locked\":%s,\"password\":%s}",
+              a->locked ? "true" : "false", a->password ? "true" : "false");
+    return sb_take_msg(&b);
+}
+
+struct out_msg *msg_knocking(const char *id)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"knocking\",\"id\":");
+    sb_json_str(&b, id);
+    sb_puts(&b, "}");
+    return sb_take_msg(&b);
+}
+
+struct out_msg *msg_lobby(const struct knock *head)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"lobby\",\"waiting\":[");
+    for (const struct knock *k = head; k != NULL; k = k->next) {
+        sb_puts(&b, k == head ? "{\"id\":" : ",{\"id\":");
+        sb_json_str(&b, k->id);
+        sb_puts(&b, ",\"name\":");
+        sb_json_str(&b, k->name);
+        sb_printf(&b, ",\"since\":%lld}", (long long)k->since);
+    }
+    sb_puts(&b, "]}");
+    return sb_take_msg(&b);
+}
+
+struct out_msg *msg_mute_request(const char *by)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"mute-request\",\"by\":");
+    sb_json_str(&b, by);
+    sb_puts(&b, "}");
+    return sb_take_msg(&b);
+}
+
+struct out_msg *msg_ended(const char *reason, const char *by)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"ended\",\"reason\":");
+    sb_json_str(&b, reason);
+    sb_puts(&b, ",\"by\":");
+    sb_json_str(&b, by);
+    sb_puts(&b, "}");
+    return sb_take_msg(&b);
 }
 
 struct out_msg *msg_signal(const char *from, const char *data_json)
@@ -463,6 +586,8 @@ void msg_peer_apply(struct peer *p, const char *json, size_t len)
     p->video = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "video"));
     p->screen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "screen"));
     p->hand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hand"));
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(j, "role");
+    p->host = cJSON_IsString(role) && strcmp(role->valuestring, "host") == 0;
     cJSON_Delete(j);
 }
 
@@ -497,12 +622,17 @@ static void put_welcome_head(struct sb *b, const struct peer *me,
     sb_puts(b, ",\"peers\":[");
 }
 
-/* Closes "chat", adds iceServers and limits; returns the message (or NULL
- * when memory ran out), taking b's buffer. */
-static struct out_msg *put_welcome_tail(struct sb *b, const char *ice_json,
+/* Closes "chat", adds access, iceServers and limits; returns the message
+ * (or NULL when memory ran out), taking b's buffer. */
+static struct out_msg *put_welcome_tail(struct sb *b,
+                                        const struct msg_access *access,
+                                        const char *ice_json,
                                         const char *limits_json)
 {
-    sb_puts(b, "],\"iceServers\":");
+    sb_printf(b, "],\"access\":{\"locked\":%s,\"password\":%s}",
+              access->locked ? "true" : "false",
+              access->password ? "true" : "false");
+    sb_puts(b, ",\"iceServers\":");
     sb_puts(b, ice_json);
     sb_puts(b, ",\"limits\":");
     sb_puts(b, limits_json);
@@ -512,22 +642,23 @@ static struct out_msg *put_welcome_tail(struct sb *b, const char *ice_json,
 
 struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,
                                 const char *resume, const char *peers_json,
-                                const char *chat_json, const char *ice_json,
-                                const char *limits_json)
+                                const char *chat_json,
+                                const struct msg_access *access,
+                                const char *ice_json, const char *limits_json)
 {
     struct sb b = {0};
     put_welcome_head(&b, me, room, resume);
     sb_puts(&b, peers_json);
     sb_puts(&b, "],\"chat\":[");
     sb_puts(&b, chat_json);
-    return put_welcome_tail(&b, ice_json, limits_json);
+    return put_welcome_tail(&b, access, ice_json, limits_json);
 }
 
 struct out_msg *msg_welcome(const struct peer *me, const char *room,
                             const char *resume, const struct peer *const *peers,
                             size_t npeers, struct out_msg *const *chat,
-                            size_t nchat, const char *ice_json,
-                            const char *limits_json)
+                            size_t nchat, const struct msg_access *access,
+                            const char *ice_json, const char *limits_json)
 {
     struct sb b = {0};
     put_welcome_head(&b, me, room, resume);
@@ -542,5 +673,5 @@ struct out_msg *msg_welcome(const struct peer *me, const char *room,
             sb_puts(&b, ",");
         sb_putn(&b, out_msg_text(chat[i]), chat[i]->len);
     }
-    return put_welcome_tail(&b, ice_json, limits_json);
+    return put_welcome_tail(&b, access, ice_json, limits_json);
 }

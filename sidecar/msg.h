@@ -13,9 +13,11 @@
 
 struct cJSON;
 struct config;
+struct knock;
 struct peer;
 
-#define MSG_PING_T_MAX 64 /* bytes of ping.t as the client wrote it */
+#define MSG_PING_T_MAX 64  /* bytes of ping.t as the client wrote it */
+#define MSG_TOKEN_MAX 4096 /* bytes of join.token */
 
 enum msg_type {
     MSG_JOIN,
@@ -24,6 +26,15 @@ enum msg_type {
     MSG_STATE,
     MSG_LEAVE,
     MSG_PING,
+    /* host actions (docs/access.md) */
+    MSG_ROLE,
+    MSG_KICK,
+    MSG_MUTE,
+    MSG_END,
+    MSG_LOCK,
+    MSG_PASSWORD,
+    MSG_ADMIT,
+    MSG_DENY,
     MSG_TYPE_COUNT
 };
 
@@ -35,9 +46,13 @@ struct msg_in {
     const char *room;
     const char *name;
     const char *resume;
+    const char *password; /* join, password */
+    const char *token;    /* join: a signed join token */
+    const char *role;     /* role: "host" or "guest" */
+    const char *id;       /* admit, deny: a knock */
     const char *to;
     const char *text;
-    signed char audio, video, screen, hand;
+    signed char audio, video, screen, hand, locked;
     const struct cJSON *data_item;
     const struct cJSON *t_item;
     char *data;      /* signal: data as compact JSON (malloc'd) */
@@ -45,6 +60,11 @@ struct msg_in {
     const char *src; /* the message text, while msg_parse runs */
     size_t src_len;
     bool has_nul; /* some string held an escaped NUL (\u0000) */
+};
+
+/* A room's access state, as welcome and access messages say it. */
+struct msg_access {
+    bool locked, password;
 };
 
 struct msg_limits {
@@ -65,6 +85,13 @@ enum msg_code {
     MSG_E_NO_SUCH_PEER,
     MSG_E_RATE_LIMITED,
     MSG_E_UNAVAILABLE,
+    MSG_E_FORBIDDEN,
+    MSG_E_PASSWORD_REQUIRED,
+    MSG_E_WRONG_PASSWORD,
+    MSG_E_BANNED,
+    MSG_E_BAD_TOKEN,
+    MSG_E_DENIED,
+    MSG_E_KNOCK_TIMEOUT,
     MSG_CODE_COUNT
 };
 
@@ -112,15 +139,26 @@ struct out_msg *msg_chat(const char *from, const char *name, const char *text,
 struct out_msg *msg_welcome(const struct peer *me, const char *room,
                             const char *resume, const struct peer *const *peers,
                             size_t npeers, struct out_msg *const *chat,
-                            size_t nchat, const char *ice_json,
-                            const char *limits_json);
+                            size_t nchat, const struct msg_access *access,
+                            const char *ice_json, const char *limits_json);
+
+struct out_msg *msg_access(const struct msg_access *a);
+/* knocking: the answer to a join that waits in the lobby. */
+struct out_msg *msg_knocking(const char *id);
+/* lobby: the knocks of a room, oldest first (hosts only). */
+struct out_msg *msg_lobby(const struct knock *head);
+struct out_msg *msg_mute_request(const char *by);
+/* ended: reason "removed" (to the one removed) or "ended". */
+struct out_msg *msg_ended(const char *reason, const char *by);
+/* peer-left with the host who removed id (by). */
+struct out_msg *msg_peer_removed(const char *id, const char *by);
 
 /* The peer object of p as JSON text (malloc'd), or NULL. */
 char *msg_peer_json(const struct peer *p);
 
-/* Sets p's name, audio, video, screen and hand from the peer object in
- * the len bytes at json (a member absent or not true: false; a name that
- * is not a string: unchanged). */
+/* Sets p's name, audio, video, screen, hand and role from the peer object
+ * in the len bytes at json (a member absent or not true: false, a role
+ * other than "host": guest; a name that is not a string: unchanged). */
 void msg_peer_apply(struct peer *p, const char *json, size_t len);
 
 /* The "limits" object of welcome from the configuration, as JSON text
@@ -131,7 +169,8 @@ char *msg_limits_json(const struct config *c);
  * objects and chat messages (the cluster has them from Redis). */
 struct out_msg *msg_welcome_raw(const struct peer *me, const char *room,
                                 const char *resume, const char *peers_json,
-                                const char *chat_json, const char *ice_json,
-                                const char *limits_json);
+                                const char *chat_json,
+                                const struct msg_access *access,
+                                const char *ice_json, const char *limits_json);
 
 #endif

@@ -6,8 +6,9 @@ void bucket_init(struct bucket *b, long burst, int64_t now_ms)
     b->last_ms = now_ms;
 }
 
-bool bucket_take_window(struct bucket *b, long count, long window_ms,
-                        int64_t now_ms)
+/* Refills count tokens per window_ms, up to count. */
+static void refill_window(struct bucket *b, long count, long window_ms,
+                          int64_t now_ms)
 {
     if (now_ms > b->last_ms) {
         b->tokens += (double)(now_ms - b->last_ms) * (double)count /
@@ -16,10 +17,23 @@ bool bucket_take_window(struct bucket *b, long count, long window_ms,
             b->tokens = (double)count;
         b->last_ms = now_ms;
     }
+}
+
+bool bucket_take_window(struct bucket *b, long count, long window_ms,
+                        int64_t now_ms)
+{
+    refill_window(b, count, window_ms, now_ms);
     if (b->tokens < 1.0)
         return false;
     b->tokens -= 1.0;
     return true;
+}
+
+bool bucket_ready_window(struct bucket *b, long count, long window_ms,
+                         int64_t now_ms)
+{
+    refill_window(b, count, window_ms, now_ms);
+    return b->tokens >= 1.0;
 }
 
 bool bucket_take(struct bucket *b, long rate, long burst, int64_t now_ms)

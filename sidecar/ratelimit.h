@@ -24,4 +24,9 @@ bool bucket_take(struct bucket *b, long rate, long burst, int64_t now_ms);
 bool bucket_take_window(struct bucket *b, long count, long window_ms,
                         int64_t now_ms);
 
+/* Refills as bucket_take_window and returns whether a token is there,
+ * without taking it (a wrong password takes one afterwards). */
+bool bucket_ready_window(struct bucket *b, long count, long window_ms,
+                         int64_t now_ms);
+
 #endif

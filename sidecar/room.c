@@ -72,6 +72,8 @@ static void room_free(struct room *r)
     for (size_t i = 0; i < r->hist_len; i++)
         out_msg_unref(r->hist[i]);
     free(r->hist);
+    while (r->lobby.head != NULL)
+        lobby_remove(&r->lobby, r->lobby.head);
     free(r);
 }
 
@@ -160,6 +162,17 @@ struct peer *room_peer_find(struct room *r, const char *id)
     return NULL;
 }
 
+void room_forget(struct room_reg *reg, struct room *r)
+{
+    assert(r->npeers == 0 && r->lobby.n == 0);
+    for (size_t i = 0; i < r->hist_len; i++)
+        out_msg_unref(r->hist[(r->hist_start + i) % r->hist_cap]);
+    reg->hist_bytes -= r->hist_bytes;
+    r->hist_bytes = r->hist_len = r->hist_start = 0;
+    r->locked = false;
+    memset(&r->pw, 0, sizeof r->pw);
+}
+
 int room_peer_set_name(struct peer *p, const char *name)
 {
     char *n = strdup(name);
@@ -191,6 +204,12 @@ static struct peer *find_token(struct room *r, const char *token, bool *current)
             return p;
     }
     return NULL;
+}
+
+struct peer *room_token_seat(struct room *r, const char *token)
+{
+    bool current;
+    return find_token(r, token, &current);
 }
 
 /* Copies id (n chars) into out, or mints one when id is NULL. */

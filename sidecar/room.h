@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "htab.h"
 #include "outmsg.h"
 #include "ratelimit.h"
@@ -25,6 +26,8 @@ struct peer {
      * welcome that carried token may never have arrived. "" when none. */
     char prev_token[TOKEN_LEN + 1];
     bool audio, video, screen, hand;
+    bool host;     /* role: host, else guest (docs/access.md) */
+    char addr[64]; /* the client address that took the seat ("": none) */
     char *name;
     void *conn;          /* NULL while the seat is in grace */
     int64_t grace_until; /* ms, meaningful while conn is NULL */
@@ -48,6 +51,13 @@ struct room {
     bool watched;
     bool presence_ready;    /* presence bucket set up (by the hub) */
     struct bucket presence; /* joins into this room (hub.c) */
+    /* Who may enter (access.h; decided by the hub): reset when the last
+     * seat goes. */
+    bool locked;
+    struct access_pw pw;
+    struct lobby lobby;
+    bool pw_tries_ready;
+    struct bucket pw_tries; /* wrong passwords into this room */
 };
 
 struct room_cfg {
@@ -113,8 +123,16 @@ void room_grace(struct room_reg *reg, struct peer *p, int64_t now);
 void room_expire(struct room_reg *reg, int64_t now,
                  void (*expired)(struct peer *p, void *ctx), void *ctx);
 
+/* The seat of room r that answers to resume token token (its current
+ * one or, until that is used, the one before), or NULL. */
+struct peer *room_token_seat(struct room *r, const char *token);
+
 /* The seat with this id in room r, or NULL. */
 struct peer *room_peer_find(struct room *r, const char *id);
+
+/* The meeting ended: drops r's history and resets who may enter (lock,
+ * password; the lobby must be empty). r must have no seats left. */
+void room_forget(struct room_reg *reg, struct room *r);
 
 /* Replaces the seat's name (a copy). Returns 0, or -1 when out of memory. */
 int room_peer_set_name(struct peer *p, const char *name);

@@ -221,7 +221,8 @@ static void sweep_one(struct session *s, int64_t now)
         slow_consumer(s, "over its send queue cap too long");
         return;
     }
-    if (s->hc.peer == NULL && !s->hc.closing && now >= s->join_deadline) {
+    if (s->hc.peer == NULL && !s->hc.closing && now >= s->join_deadline &&
+        !hub_on_deadline(srv.hub, &s->hc, now)) {
         log_info("close: no join within %ld ms", srv.cfg->join_timeout_ms);
         start_close(s, 1008, "join timeout", HUB_END_LEAVE, false);
         return;
@@ -344,10 +345,10 @@ static void ops_close(struct hub_conn *c, int code, const char *reason)
     start_close(s, code, reason, end, false);
 }
 
-static void ops_rearm(struct hub_conn *c)
+static void ops_rearm(struct hub_conn *c, int64_t ms)
 {
     struct session *s = (struct session *)c;
-    s->join_deadline = clock_mono_ms() + srv.cfg->join_timeout_ms;
+    s->join_deadline = clock_mono_ms() + ms;
 }
 
 const struct hub_ops ws_hub_ops = {ops_send, ops_close, ops_rearm,
@@ -652,6 +653,7 @@ static void on_established(struct session *s, struct lws *wsi)
     if (srv.keep_host)
         s->hc.host = request_host(wsi);
     s->hc.addr_join = a != NULL ? &a->join : NULL;
+    s->hc.addr = a != NULL ? a->key : NULL;
     s->join_deadline = now + srv.cfg->join_timeout_ms;
     s->ping_due = now + srv.cfg->ping_interval_ms;
     srv.nconns++;

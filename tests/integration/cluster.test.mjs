@@ -107,7 +107,7 @@ test('welcome lists members on every sidecar; joins, state, chat and leaves reac
         await b.send({ type: 'state', video: true, hand: true, name: 'Robert' });
         for (const x of [a, d]) {
             const s = await x.next('peer-state');
-            assert.deepEqual(s.peer, { id: wb.id, name: 'Robert', audio: false, video: true, screen: false, hand: true });
+            assert.deepEqual(s.peer, { id: wb.id, name: 'Robert', audio: false, video: true, screen: false, hand: true, role: 'guest' });
         }
         await b.expectNone('peer-state');
 

@@ -6,6 +6,8 @@
 // likewise; behind a trusted proxy the limit follows X-Forwarded-For, and an
 // IPv6 client counts by its /64.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
@@ -159,5 +161,22 @@ test('behind a trusted proxy the limit counts X-Forwarded-For, an IPv6 client by
     } finally {
         for (const c of open) c.terminate();
         await stopAll([nginx]);
+    }
+});
+
+test('the access log keeps no query string: a join token in a room link is not written down', async () => {
+    const nginx = await nginxWith({});
+    try {
+        assert.equal(await getStatus(nginx.port, '/token-room?token=eyJTOPSECRET.x.y', '127.0.0.1'), 200);
+        const log = path.join(nginx.dir, 'access.log');
+        let text = '';
+        for (let i = 0; i < 100 && !text.includes('/token-room'); i++) { // flushed every second
+            await new Promise((r) => setTimeout(r, 50));
+            text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+        }
+        assert.match(text, /"GET \/token-room HTTP\/1\.1" 200 /);
+        assert.doesNotMatch(text, /TOPSECRET|token=/);
+    } finally {
+        await nginx.stop();
     }
 });

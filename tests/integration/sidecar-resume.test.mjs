@@ -74,13 +74,13 @@ test('a resume within the grace period keeps id and peer object, and nobody sees
     assert.equal(w2.id, wa.id);
     assert.equal(w2.room, room);
     assert.notEqual(w2.resume, wa.resume, 'every welcome carries a new token');
-    assert.deepEqual(w2.peers, [{ id: wb.id, name: 'Bob', audio: false, video: false, screen: false, hand: false }]);
+    assert.deepEqual(w2.peers, [{ id: wb.id, name: 'Bob', audio: false, video: false, screen: false, hand: false, role: 'guest' }]);
     // Well past the old grace period: the seat was taken back, not timed out.
     await b.expectNone(isLeave, GRACE + 300);
     const c = await client();
     const wc = await c.join(room, 'Cid');
     assert.deepEqual(wc.peers.find((p) => p.id === wa.id),
-        { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true });
+        { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true, role: 'host' });
     // The resumed seat works both ways.
     await b.send({ type: 'signal', to: wa.id, data: { n: 1 } });
     assert.deepEqual((await a2.next('signal')).data, { n: 1 });

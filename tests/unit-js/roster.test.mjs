@@ -13,9 +13,10 @@ function recorded() {
     return { r, events };
 }
 
-test('a new roster holds oneself only, with everything off', () => {
+test('a new roster holds oneself only, with everything off, as a guest', () => {
     const r = new Roster();
-    assert.deepEqual(r.self(), { id: '', name: '', audio: false, video: false, screen: false, hand: false });
+    assert.deepEqual(r.self(), { id: '', name: '', audio: false, video: false, screen: false, hand: false, role: 'guest' });
+    assert.equal(r.isHost(), false);
     assert.equal(r.size, 0);
     assert.deepEqual(r.others(), []);
 });
@@ -32,7 +33,7 @@ test('setSelf merges fields and says so', () => {
     const { r, events } = recorded();
     r.setSelf({ name: 'Ann', audio: true });
     r.setSelf({ id: 'me1' });
-    assert.deepEqual(r.self(), { id: 'me1', name: 'Ann', audio: true, video: false, screen: false, hand: false });
+    assert.deepEqual(r.self(), { id: 'me1', name: 'Ann', audio: true, video: false, screen: false, hand: false, role: 'guest' });
     assert.equal(r.selfId(), 'me1');
     assert.deepEqual(events, ['self:', 'self:me1']);
 });
@@ -82,7 +83,7 @@ test('update merges into a known peer and tells when a hand went up', () => {
     const { r, events } = recorded();
     r.add(peer('b', 'Bob'));
     const up = r.update({ id: 'b', name: 'Bob', hand: true });
-    assert.deepEqual(up, { peer: peer('b', 'Bob', { hand: true }), raised: true });
+    assert.deepEqual(up, { peer: peer('b', 'Bob', { hand: true }), raised: true, role: null });
     assert.equal(r.update({ id: 'b', name: 'Bob', hand: true }).raised, false, 'already up');
     assert.equal(r.update({ id: 'b', name: 'Bob', audio: false }).raised, false, 'hand not in the update');
     assert.equal(r.get('b').hand, true);
@@ -90,6 +91,24 @@ test('update merges into a known peer and tells when a hand went up', () => {
     assert.equal(r.update({ id: 'b', name: 'Bob', hand: false }).raised, false);
     assert.equal(r.update({ id: 'b', name: 'Bob', hand: true }).raised, true, 'up again');
     assert.deepEqual(events, ['add:b', 'update:b', 'update:b', 'update:b', 'update:b', 'update:b']);
+});
+
+test('update tells when a role changed, and to what', () => {
+    const r = new Roster();
+    r.add(peer('b', 'Bob', { role: 'guest' }));
+    assert.equal(r.update({ id: 'b', name: 'Bob', audio: false }).role, null, 'role not in the update');
+    assert.equal(r.update({ id: 'b', name: 'Bob', role: 'guest' }).role, null, 'same role');
+    assert.equal(r.update({ id: 'b', name: 'Bob', role: 'host' }).role, 'host');
+    assert.equal(r.get('b').role, 'host');
+    assert.equal(r.update({ id: 'b', name: 'Bob', role: 'guest' }).role, 'guest');
+});
+
+test('isHost follows one\'s own role', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', role: 'host' });
+    assert.equal(r.isHost(), true);
+    r.setSelf({ role: 'guest' });
+    assert.equal(r.isHost(), false);
 });
 
 test('update of a peer not in the meeting changes nothing', () => {

@@ -10,6 +10,13 @@ if(TARGET huddle_sidecar_core)
         LIBS huddle_sidecar_core)
     huddle_unit_suite(sidecar_metrics SOURCES test_sidecar_metrics.c
         LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_access SOURCES test_sidecar_access.c
+        LIBS huddle_sidecar_core)
+    # Join tokens; two tests run scripts/mint-token.sh (bash, openssl).
+    huddle_unit_suite(sidecar_jwt SOURCES test_sidecar_jwt.c
+        LIBS huddle_sidecar_core)
+    target_compile_definitions(unit_sidecar_jwt PRIVATE
+        HUDDLE_MINT_SCRIPT="${CMAKE_SOURCE_DIR}/scripts/mint-token.sh")
 endif()
 # Cluster suites: the pure parts of the cluster (no Redis, no sockets).
 if(TARGET huddle_cluster_core)

@@ -30,9 +30,10 @@ static void f_close(struct hub_conn *c, int code, const char *reason)
     f->close_reason = reason;
 }
 
-static void f_rearm(struct hub_conn *c)
+static void f_rearm(struct hub_conn *c, int64_t ms)
 {
     (void)c;
+    (void)ms;
 }
 
 static const struct hub_ops ops = {f_send, f_close, f_rearm, NULL};
@@ -59,6 +60,14 @@ static struct config cfg = {
     .error_window_ms = 10000,
     .rate_limit_run = 50,
     .turn_ttl_s = 3600,
+    .host_burst = 10,
+    .host_rate = 2,
+    .password_tries = 5,
+    .room_password_tries = 20,
+    .password_window_s = 60,
+    .kick_ban_s = 300,
+    .knock_timeout_s = 120,
+    .lobby_max = 20,
 };
 static struct ice ice;
 
@@ -80,6 +89,30 @@ static const char *last_field(struct fake *f, const char *key)
     cJSON *v = cJSON_GetObjectItem(j, key);
     snprintf(buf, sizeof buf, "%s", cJSON_IsString(v) ? v->valuestring : "?");
     cJSON_Delete(j);
+    return buf;
+}
+
+/* key of the latest message of that type f got ("?" when none). */
+static const char *field_of(struct fake *f, const char *type, const char *key)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "?");
+    for (int i = f->n - 1; i >= 0; i--) {
+        cJSON *j = cJSON_Parse(f->log[i]);
+        cJSON *t = cJSON_GetObjectItem(j, "type");
+        if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0) {
+            cJSON *v = cJSON_GetObjectItem(j, key);
+            snprintf(buf, sizeof buf, "%s",
+                     cJSON_IsString(v)  ? v->valuestring
+                     : cJSON_IsTrue(v)  ? "true"
+                     : cJSON_IsFalse(v) ? "false"
+                     : v != NULL        ? "(value)"
+                                        : "?");
+            cJSON_Delete(j);
+            break;
+        }
+        cJSON_Delete(j);
+    }
     return buf;
 }
 
@@ -269,7 +302,7 @@ TEST(chat_flood_is_rate_limited_then_kicked)
     for (int i = 0; i < 49; i++)
         say(h, &f[0], "{\"type\":\"chat\",\"text\":\"x\"}");
     CHECK(f[0].close_code == 1008);
-    CHECK_STR(last_field(&f[1], "reason"), "kicked");
+    CHECK_STR(field_of(&f[1], "peer-left", "reason"), "kicked");
     clear(f, 2);
     hub_free(h);
 }

@@ -332,7 +332,9 @@ TEST(every_error_code_has_its_wire_name)
     static const char *const want[MSG_CODE_COUNT] = {
         "bad-json",       "bad-message",  "unknown-type", "not-joined",
         "already-joined", "invalid-room", "room-full",    "no-such-peer",
-        "rate-limited",   "unavailable"};
+        "rate-limited",   "unavailable",  "forbidden",    "password-required",
+        "wrong-password", "banned",       "bad-token",    "denied",
+        "knock-timeout"};
     for (int c = 0; c < MSG_CODE_COUNT; c++)
         CHECK_STR(msg_code_name((enum msg_code)c), want[c]);
     struct out_msg *m = msg_error(MSG_E_ROOM_FULL, "full", "join");

@@ -1,0 +1,41 @@
+// The screen between the pre-join screen and the meeting, or after it:
+// waiting in the lobby, not let in, banned, an invitation needed, removed
+// by a host, the meeting ended. One card: a title, a line, an optional
+// spinner and buttons or links. Texts come from access.js; a host's name
+// in them is set with textContent like everything else.
+
+const $ = (id) => document.getElementById(id);
+
+export class Gate {
+    /**
+     * Shows the card for why (kept in #gate's data-why for the tests):
+     * { why, title, text, wait (a spinner), actions: [{ label, run } or
+     * { label, href }], the first one primary }.
+     */
+    show({ why, title, text, wait = false, actions = [] }) {
+        const root = $('gate');
+        root.dataset.why = why;
+        $('gate-title').textContent = title;
+        $('gate-text').textContent = text;
+        $('gate-wait').hidden = !wait;
+        $('gate-actions').replaceChildren(...actions.map((a, i) => {
+            const b = document.createElement(a.href ? 'a' : 'button');
+            b.className = `button ${i === 0 ? 'primary' : 'ghost'}`;
+            b.textContent = a.label;
+            if (a.href) {
+                b.href = a.href;
+            } else {
+                b.type = 'button';
+                b.addEventListener('click', a.run);
+            }
+            return b;
+        }));
+        root.hidden = false;
+        const first = $('gate-actions').firstElementChild;
+        if (first) first.focus();
+    }
+
+    hide() {
+        $('gate').hidden = true;
+    }
+}

@@ -1,0 +1,72 @@
+// The lobby as a host sees it: who waits to be let in (the server's
+// `lobby` list), each with Admit and Deny, at the top of the people
+// panel. Names are what the knockers typed: textContent only.
+import { initials, hue } from './names.js';
+import { newArrivals } from './access.js';
+
+const $ = (id) => document.getElementById(id);
+
+export class Lobby {
+    #waiting = [];
+    #on;
+
+    /** on: { admit(id), deny(id) }, called on the buttons. */
+    constructor(on) {
+        this.#on = on;
+    }
+
+    /** How many wait. */
+    get size() {
+        return this.#waiting.length;
+    }
+
+    /**
+     * Shows waiting (a cleaned `lobby` list) and returns the entries that
+     * were not waiting before (to announce).
+     */
+    set(waiting) {
+        const fresh = newArrivals(new Set(this.#waiting.map((w) => w.id)), waiting);
+        this.#waiting = waiting.map((w) => ({ id: w.id, name: w.name }));
+        this.#render();
+        return fresh;
+    }
+
+    /** Forgets the list (one is no longer a host). */
+    clear() {
+        this.set([]);
+    }
+
+    #render() {
+        $('lobby').hidden = this.#waiting.length === 0;
+        $('lobby-count').textContent = String(this.#waiting.length);
+        $('lobby-list').replaceChildren(...this.#waiting.map((w) => this.#row(w)));
+    }
+
+    #row(w) {
+        const li = document.createElement('li');
+        li.className = 'person waiting-row';
+        li.dataset.knock = w.id;
+        const av = document.createElement('span');
+        av.className = 'avatar sm';
+        av.textContent = initials(w.name);
+        av.style.setProperty('--h', hue(w.name));
+        const name = document.createElement('span');
+        name.className = 'pname';
+        name.textContent = w.name;
+        li.append(av, name,
+            this.#button('Admit', `Let ${w.name} in`, 'admit primary small', () => this.#on.admit(w.id)),
+            this.#button('Deny', `Do not let ${w.name} in`, 'deny ghost small', () => this.#on.deny(w.id)));
+        return li;
+    }
+
+    #button(text, title, cls, run) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = cls;
+        b.textContent = text;
+        b.title = title;
+        b.setAttribute('aria-label', title);
+        b.addEventListener('click', run);
+        return b;
+    }
+}

@@ -1,0 +1,88 @@
+/* access: who may enter a room, apart from its seats (room.h): the room's
+ * password, stored salted and hashed; its lobby, the knocks waiting for a
+ * host's answer while it is locked; and the bans of the addresses of
+ * members a host removed. The rules that use them are the hub's
+ * (docs/access.md); this module keeps the state. Pure but for getrandom
+ * (salts, knock ids) and libcrypto (PBKDF2). */
+#ifndef HUDDLE_ACCESS_H
+#define HUDDLE_ACCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "htab.h"
+
+#define ACCESS_PASSWORD_MAX 128 /* bytes */
+#define ACCESS_KNOCK_ID_LEN 16  /* a knock's id becomes the seat's id */
+
+/* A room password: PBKDF2-HMAC-SHA256 of the password with a random salt.
+ * Zeroed: no password. */
+struct access_pw {
+    bool set;
+    unsigned char salt[16];
+    unsigned char hash[32];
+};
+
+/* Sets pw to password (1..ACCESS_PASSWORD_MAX bytes), or clears it when
+ * password is "". Returns 0, or -1 (pw unchanged) when libcrypto fails. */
+int access_pw_set(struct access_pw *pw, const char *password);
+
+/* Returns true when password matches pw (false when pw is not set). Costs
+ * one PBKDF2 run (a few milliseconds; docs/access.md). */
+bool access_pw_check(const struct access_pw *pw, const char *password);
+
+struct room;
+
+/* Someone waiting in a locked room's lobby. */
+struct knock {
+    char id[ACCESS_KNOCK_ID_LEN + 1];
+    struct room *room; /* whose lobby: lives while it has seats */
+    char *name;
+    bool audio, video;
+    void *conn;    /* the knocker's connection (the hub's) */
+    int64_t since; /* wall clock ms, for the hosts' list */
+    struct knock *next;
+};
+
+/* A room's lobby, oldest knock first. Zeroed: empty. */
+struct lobby {
+    struct knock *head;
+    size_t n;
+};
+
+/* Appends a knock (a fresh random id) to room's lobby l and returns it,
+ * or NULL when out of memory. */
+struct knock *lobby_add(struct lobby *l, struct room *room, const char *name,
+                        bool audio, bool video, void *conn, int64_t since);
+
+/* The knock with this id, or NULL. */
+struct knock *lobby_find(const struct lobby *l, const char *id);
+
+/* Removes k from l and frees it. */
+void lobby_remove(struct lobby *l, struct knock *k);
+
+/* Bans: (room, client address) -> until (monotonic ms). Bounded: at most
+ * max entries; past it, expired ones are dropped and, if none is, the new
+ * ban is not kept (logged by the caller). */
+struct bans;
+
+/* Returns an empty table or NULL. */
+struct bans *bans_new(size_t max);
+void bans_free(struct bans *b);
+
+/* Bans addr from room until until (a later ban of the same pair extends
+ * it); now is the time, for dropping ended bans when full. Returns 0, or
+ * -1 when it could not be kept (full, or no memory). */
+int bans_add(struct bans *b, const char *room, const char *addr, int64_t now,
+             int64_t until);
+
+/* Returns true when addr is banned from room at now. */
+bool bans_hit(struct bans *b, const char *room, const char *addr, int64_t now);
+
+/* Drops the bans that ended by now. */
+void bans_sweep(struct bans *b, int64_t now);
+
+size_t bans_count(const struct bans *b);
+
+#endif

@@ -1,0 +1,307 @@
+// Who may enter a room and what its hosts may do (docs/access.md): roles
+// and their hand-over, every host action and its refusal for a guest, the
+// lobby of a locked room, room passwords and their rate limits, removal
+// with its ban, mute requests, ending a meeting. One real sidecar serves
+// the file; each test uses rooms of its own. Clients that must look like
+// different people send X-Forwarded-For (the sidecar trusts loopback as
+// its proxy, as it trusts nginx).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startSidecar, stopAll } from '../lib/stack.mjs';
+import { connect, uniqueRoom } from '../lib/wsclient.mjs';
+
+const GRACE_MS = 1500;
+const HOST_ACTIONS = [
+    { type: 'role', to: 'x'.repeat(16), role: 'host' },
+    { type: 'kick', to: 'x'.repeat(16) },
+    { type: 'mute' },
+    { type: 'end' },
+    { type: 'lock', locked: true },
+    { type: 'password', password: 'pw' },
+    { type: 'admit', id: 'x'.repeat(16) },
+    { type: 'deny', id: 'x'.repeat(16) },
+];
+
+let sc;
+const clients = [];
+let addrSeq = 0;
+
+before(async () => {
+    sc = await startSidecar({
+        env: {
+            HUDDLE_RESUME_GRACE_MS: String(GRACE_MS),
+            HUDDLE_KNOCK_TIMEOUT_S: '1',
+            HUDDLE_LOBBY_MAX: '3',
+            HUDDLE_PASSWORD_TRIES: '3',
+            HUDDLE_ROOM_PASSWORD_TRIES: '5',
+        },
+    });
+});
+
+after(async () => {
+    for (const c of clients) c.terminate();
+    await stopAll([sc]);
+});
+
+/** A client from an address of its own (or addr). */
+async function client(addr = `10.9.${addrSeq >> 8}.${++addrSeq & 255}`) {
+    const c = await connect(sc.wsUrl, { headers: { 'X-Forwarded-For': addr } });
+    c.addr = addr;
+    clients.push(c);
+    return c;
+}
+
+/** A room with a host and n - 1 guests, all seeing each other. */
+async function meeting(n, room = uniqueRoom('acc')) {
+    const cs = [];
+    for (let i = 0; i < n; i++) {
+        const c = await client();
+        await c.join(room, i === 0 ? 'Host' : `Guest${i}`);
+        cs.push(c);
+    }
+    for (const c of cs) {
+        for (let i = 0; i < n - 1; i++) await c.next((m) => m.type === 'peer-joined' || m.type === 'welcome', 5000).catch(() => {});
+    }
+    for (const c of cs) c.buffer.length = 0;
+    return { room, cs };
+}
+
+/** The answer to a join: welcome, knocking or an error about join. */
+async function tryJoin(c, room, name, extra = {}) {
+    c.send({ type: 'join', room, name, ...extra });
+    return c.next((m) => ['welcome', 'knocking'].includes(m.type) || (m.type === 'error' && m.ref === 'join'));
+}
+
+test('the first member of an empty room is its host; roles are in every peer object and cannot be forged', async () => {
+    const room = uniqueRoom('acc');
+    const a = await client();
+    const wa = await a.join(room, 'Ann', { role: 'guest' });
+    assert.equal(wa.self.role, 'host');
+    const b = await client();
+    const wb = await b.join(room, 'Bob', { role: 'host' });
+    assert.equal(wb.self.role, 'guest');
+    assert.equal(wb.peers[0].role, 'host');
+    assert.equal((await a.next('peer-joined')).peer.role, 'guest');
+    b.send({ type: 'state', hand: true, role: 'host' });
+    assert.equal((await a.next('peer-state')).peer.role, 'guest');
+    assert.deepEqual(wb.access, { locked: false, password: false });
+});
+
+test('a guest gets forbidden for every host action, and they count toward the error close', async () => {
+    const { cs: [, g] } = await meeting(2);
+    for (const m of HOST_ACTIONS) {
+        g.send(m);
+        const e = await g.next('error');
+        assert.equal(e.code, 'forbidden', JSON.stringify(m));
+        assert.equal(e.ref, m.type);
+    }
+    for (let i = 0; i < 2; i++) g.send({ type: 'end' });
+    assert.equal((await g.closed()).code, 1008);
+});
+
+test('a host makes a guest host and back; the last host cannot step down', async () => {
+    const { cs: [h, g, o] } = await meeting(3);
+    h.send({ type: 'role', to: h.id, role: 'guest' });
+    assert.equal((await h.next('error')).code, 'forbidden');
+    h.send({ type: 'role', to: g.id, role: 'host' });
+    for (const c of [h, g, o]) {
+        const m = await c.next('peer-state');
+        assert.equal(m.peer.id, g.id);
+        assert.equal(m.peer.role, 'host');
+    }
+    g.send({ type: 'role', to: h.id, role: 'guest' });
+    assert.equal((await o.next('peer-state')).peer.role, 'guest');
+    h.send({ type: 'lock', locked: true });
+    assert.equal((await h.next('error')).code, 'forbidden');
+    h.send({ type: 'role', to: 'nobody-here-1234', role: 'host' });
+    assert.equal((await h.next('error')).code, 'forbidden');
+    g.send({ type: 'role', to: 'nobody-here-1234', role: 'bogus' });
+    assert.equal((await g.next('error')).code, 'bad-message');
+    g.send({ type: 'role', to: 'nobody-here-1234', role: 'host' });
+    assert.equal((await g.next('error')).code, 'no-such-peer');
+});
+
+test('when the last host leaves or its grace ends, the member present longest becomes host', async () => {
+    const { cs: [h, g1, g2] } = await meeting(3);
+    h.send({ type: 'leave' });
+    const m = await g2.next('peer-state');
+    assert.deepEqual([m.peer.id, m.peer.role], [g1.id, 'host']);
+    g1.drop();
+    await g2.expectNone('peer-state', GRACE_MS / 2);
+    const left = await g2.next((x) => x.type === 'peer-left' && x.id === g1.id, GRACE_MS + 3000);
+    assert.deepEqual([left.id, left.reason], [g1.id, 'timeout']);
+    const p = await g2.next('peer-state');
+    assert.deepEqual([p.peer.id, p.peer.role], [g2.id, 'host']);
+});
+
+test('kick: the member is told, closed with 1000, its token dies and its address is banned; the others see kicked by the host', async () => {
+    const { room, cs: [h, g, o] } = await meeting(3);
+    const token = g.welcome.resume;
+    h.send({ type: 'kick', to: h.id });
+    assert.equal((await h.next('error')).code, 'forbidden');
+    h.send({ type: 'kick', to: g.id });
+    assert.deepEqual(await g.next('ended'), { type: 'ended', reason: 'removed', by: h.id });
+    assert.deepEqual(await g.closed(), { code: 1000, reason: 'removed' });
+    for (const c of [h, o]) assert.deepEqual(await c.next('peer-left'), { type: 'peer-left', id: g.id, reason: 'kicked', by: h.id });
+    const back = await client(g.addr);
+    const e = await tryJoin(back, room, 'Again', { resume: token });
+    assert.equal(e.code, 'banned');
+    const other = await client();
+    const w = await tryJoin(other, room, 'Elsewhere', { resume: token });
+    assert.equal(w.type, 'welcome');
+    assert.notEqual(w.id, g.id, 'a removed member\'s token must not take its seat back');
+    const elsewhere = await client(g.addr);
+    assert.equal((await tryJoin(elsewhere, uniqueRoom('acc'), 'Free')).type, 'welcome', 'the ban is for that room only');
+});
+
+test('mute: one member or everyone but the host gets a mute request naming the host', async () => {
+    const { cs: [h, a, b] } = await meeting(3);
+    h.send({ type: 'mute', to: a.id });
+    assert.deepEqual(await a.next('mute-request'), { type: 'mute-request', by: h.id });
+    await b.expectNone('mute-request');
+    h.send({ type: 'mute' });
+    for (const c of [a, b]) assert.equal((await c.next('mute-request')).by, h.id);
+    await h.expectNone('mute-request');
+});
+
+test('end: everyone is told and closed, those knocking are denied, and the room starts afresh', async () => {
+    const { room, cs } = await meeting(3);
+    const [h] = cs;
+    h.send({ type: 'chat', text: 'before the end' });
+    h.send({ type: 'lock', locked: true });
+    await h.next('access');
+    const k = await client();
+    assert.equal((await tryJoin(k, room, 'Knocker')).type, 'knocking');
+    h.send({ type: 'end' });
+    for (const c of cs) {
+        assert.deepEqual(await c.next('ended'), { type: 'ended', reason: 'ended', by: h.id });
+        assert.deepEqual(await c.closed(), { code: 1000, reason: 'meeting ended' });
+    }
+    assert.equal((await k.next('error')).code, 'denied');
+    const n = await client();
+    const w = await tryJoin(n, room, 'Next');
+    assert.equal(w.type, 'welcome');
+    assert.deepEqual([w.chat, w.peers, w.self.role, w.access.locked], [[], [], 'host', false]);
+});
+
+test('lock: a newcomer knocks, every host sees the lobby, admit seats it, deny and timeout answer it, a resume walks in', async () => {
+    const { room, cs: [h, g] } = await meeting(2);
+    h.send({ type: 'role', to: g.id, role: 'host' });
+    h.send({ type: 'lock', locked: true });
+    for (const c of [h, g]) assert.deepEqual((await c.next('access')), { type: 'access', locked: true, password: false });
+    const k = await client();
+    const knocking = await tryJoin(k, room, 'Cy', { video: true });
+    assert.equal(knocking.type, 'knocking');
+    for (const c of [h, g]) {
+        const l = await c.next('lobby');
+        assert.equal(l.waiting.length, 1);
+        assert.deepEqual([l.waiting[0].id, l.waiting[0].name], [knocking.id, 'Cy']);
+        assert.equal(typeof l.waiting[0].since, 'number');
+    }
+    k.send({ type: 'chat', text: 'let me in' });
+    assert.equal((await k.next('error')).code, 'not-joined');
+    k.send({ type: 'join', room, name: 'Cy' });
+    assert.equal((await k.next('error')).code, 'already-joined');
+    g.send({ type: 'admit', id: knocking.id });
+    const w = await k.next('welcome');
+    assert.equal(w.self.role, 'guest');
+    assert.equal(w.self.video, true);
+    assert.equal(w.access.locked, true);
+    assert.equal((await h.next('peer-joined')).peer.id, w.id);
+    assert.deepEqual((await h.next('lobby')).waiting, []);
+    g.send({ type: 'admit', id: knocking.id });
+    assert.equal((await g.next('error')).code, 'no-such-peer');
+
+    const d = await client();
+    const dk = await tryJoin(d, room, 'Dee');
+    await h.next('lobby');
+    h.send({ type: 'deny', id: dk.id });
+    const e = await d.next('error');
+    assert.deepEqual([e.code, e.ref], ['denied', 'join']);
+    assert.equal((await tryJoin(d, room, 'Dee')).type, 'knocking', 'denied, it may knock again');
+    d.send({ type: 'leave' });
+    await h.next((m) => m.type === 'lobby' && m.waiting.length === 1);
+    assert.deepEqual((await h.next('lobby')).waiting, []);
+
+    const t = await client();
+    assert.equal((await tryJoin(t, room, 'Slow')).type, 'knocking');
+    const te = await t.next('error', 5000);
+    assert.deepEqual([te.code, te.ref], ['knock-timeout', 'join']);
+    assert.ok(!t.closeInfo, 'a knock that timed out is not closed');
+
+    const token = w.resume;
+    k.drop();
+    const back = await client(k.addr);
+    const r = await tryJoin(back, room, 'Cy', { resume: token });
+    assert.deepEqual([r.type, r.id], ['welcome', w.id]);
+});
+
+test('the lobby holds HUDDLE_LOBBY_MAX knocks; unlocking lets everyone waiting in', async () => {
+    const { room, cs: [h] } = await meeting(1);
+    h.send({ type: 'lock', locked: true });
+    await h.next('access');
+    const ks = [];
+    for (let i = 0; i < 3; i++) {
+        const k = await client();
+        assert.equal((await tryJoin(k, room, `K${i}`)).type, 'knocking');
+        ks.push(k);
+    }
+    const extra = await client();
+    const full = await tryJoin(extra, room, 'Extra');
+    assert.deepEqual([full.code, full.message], ['room-full', 'the lobby is full']);
+    h.send({ type: 'lock', locked: false });
+    for (const k of ks) assert.equal((await k.next('welcome')).access.locked, false);
+});
+
+test('password: required, wrong, right; wrong tries are limited per connection and per room; a resume needs none', async () => {
+    const { room, cs: [h, g] } = await meeting(2);
+    h.send({ type: 'password', password: 'blue-falcon' });
+    for (const c of [h, g]) assert.deepEqual(await c.next('access'), { type: 'access', locked: false, password: true });
+    const a = await client();
+    assert.equal((await tryJoin(a, room, 'A')).code, 'password-required');
+    assert.equal((await tryJoin(a, room, 'A', { password: 'nope' })).code, 'wrong-password');
+    const w = await tryJoin(a, room, 'A', { password: 'blue-falcon' });
+    assert.equal(w.type, 'welcome');
+    assert.equal(w.access.password, true);
+
+    const b = await client();
+    for (let i = 0; i < 3; i++) assert.equal((await tryJoin(b, room, 'B', { password: `guess${i}` })).code, 'wrong-password');
+    assert.equal((await tryJoin(b, room, 'B', { password: 'blue-falcon' })).code, 'rate-limited', 'past its tries even the right one waits');
+    const c = await client();
+    assert.equal((await tryJoin(c, room, 'C', { password: 'guess' })).code, 'wrong-password');
+    for (const x of [c, await client()]) {
+        assert.equal((await tryJoin(x, room, 'D', { password: 'blue-falcon' })).code, 'rate-limited', 'the room has had its 5 wrong tries');
+    }
+
+    const token = g.welcome.resume;
+    g.drop();
+    const back = await client(g.addr);
+    assert.equal((await tryJoin(back, room, 'G', { resume: token })).id, g.id);
+    h.send({ type: 'password', password: '' });
+    assert.deepEqual(await h.next('access'), { type: 'access', locked: false, password: false });
+    h.send({ type: 'password', password: 'x'.repeat(129) });
+    assert.equal((await h.next('error')).code, 'bad-message');
+    const e = await client();
+    assert.equal((await tryJoin(e, room, 'E', { password: '' })).code, 'bad-message');
+});
+
+test('when the last member leaves, the lock and the password go with it', async () => {
+    const { room, cs: [h] } = await meeting(1);
+    h.send({ type: 'lock', locked: true });
+    h.send({ type: 'password', password: 'secret' });
+    await h.next((m) => m.type === 'access' && m.password);
+    h.send({ type: 'leave' });
+    const n = await client();
+    const w = await tryJoin(n, room, 'Next');
+    assert.equal(w.type, 'welcome');
+    assert.deepEqual(w.access, { locked: false, password: false });
+});
+
+test('host actions draw on their own bucket: past HUDDLE_HOST_BURST they are rate-limited', async () => {
+    const { cs: [h, g] } = await meeting(2);
+    for (let i = 0; i < 10; i++) h.send({ type: 'mute', to: g.id });
+    for (let i = 0; i < 10; i++) await g.next('mute-request');
+    h.send({ type: 'mute', to: g.id });
+    const e = await h.next('error');
+    assert.deepEqual([e.code, e.ref], ['rate-limited', 'mute']);
+});

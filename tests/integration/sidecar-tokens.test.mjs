@@ -1,0 +1,188 @@
+// Signed join tokens (docs/tokens.md) on real sidecars: one with an HS256
+// secret, one with an ES256 public key, and three sharing a real
+// redis-server with the secret. Tokens are minted here with node:crypto,
+// as an operator's application would; the bad ones are made by hand.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Proc, startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { connect, uniqueRoom } from '../lib/wsclient.mjs';
+
+const SECRET = 'a-test-secret-of-more-than-32-bytes-0123456789';
+const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-jwt-'));
+const PEM = path.join(dir, 'es256.pub.pem');
+fs.writeFileSync(PEM, ec.publicKey.export({ type: 'spki', format: 'pem' }));
+
+let hs; // HS256, standalone
+let es; // ES256, standalone
+let redis;
+let nodes = []; // three sidecars on Redis, HS256
+const started = [];
+const clients = [];
+
+before(async () => {
+    hs = await startSidecar({ env: { HUDDLE_JWT_SECRET: SECRET, HUDDLE_RESUME_GRACE_MS: '5000' } });
+    es = await startSidecar({ env: { HUDDLE_JWT_PUBLIC_KEY: PEM } });
+    redis = await startRedis();
+    for (let i = 0; i < 3; i++) {
+        nodes.push(await startSidecar({
+            env: { HUDDLE_JWT_SECRET: SECRET, HUDDLE_REDIS_URL: redis.url, HUDDLE_NODE_ID: `tok${i}`, HUDDLE_RESUME_GRACE_MS: '5000' },
+        }));
+    }
+    started.push(hs, es, redis, ...nodes);
+});
+
+after(async () => {
+    for (const c of clients) c.terminate();
+    await stopAll(started);
+    fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const b64 = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A token over header and claims, signed as alg says (or with sig). */
+function mint(claims, { alg = 'HS256', secret = SECRET, header = {}, sig } = {}) {
+    const head = b64({ alg, typ: 'JWT', ...header });
+    const body = b64(claims);
+    const input = `${head}.${body}`;
+    let s = sig;
+    if (s === undefined && alg === 'HS256') s = crypto.createHmac('sha256', secret).update(input).digest('base64url');
+    if (s === undefined && alg === 'ES256') {
+        s = crypto.sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+    }
+    return `${input}.${s ?? ''}`;
+}
+
+const claims = (room, extra = {}) => ({ room, name: 'Token Name', role: 'guest', exp: now() + 600, ...extra });
+
+async function client(sc) {
+    const c = await connect(sc.wsUrl);
+    clients.push(c);
+    return c;
+}
+
+async function answer(c, room, extra = {}) {
+    c.send({ type: 'join', room, name: 'Typed Name', ...extra });
+    return c.next((m) => ['welcome', 'knocking'].includes(m.type) || (m.type === 'error' && m.ref === 'join'));
+}
+
+test('a valid token lets its holder in under the token\'s name and role; none is bad-token', async () => {
+    const room = uniqueRoom('tok');
+    const c = await client(hs);
+    const e = await answer(c, room);
+    assert.deepEqual([e.code, e.message], ['bad-token', 'this room needs a token']);
+    const w = await answer(c, room, { token: mint(claims(room, { role: 'host', name: 'Dr. Ada' })) });
+    assert.equal(w.type, 'welcome');
+    assert.deepEqual([w.self.name, w.self.role], ['Dr. Ada', 'host']);
+    const g = await client(hs);
+    const wg = await answer(g, room, { token: mint(claims(room, { name: 'Pat' })) });
+    assert.deepEqual([wg.self.name, wg.self.role], ['Pat', 'guest']);
+    const any = await client(hs);
+    assert.equal((await answer(any, room, { token: mint(claims('*')) })).type, 'welcome', 'room "*" opens any room');
+});
+
+test('with tokens, roles come from tokens only: a guest first in an empty room is no host', async () => {
+    const room = uniqueRoom('tok');
+    const g = await client(hs);
+    const w = await answer(g, room, { token: mint(claims(room)) });
+    assert.equal(w.self.role, 'guest');
+    g.send({ type: 'lock', locked: true });
+    assert.equal((await g.next('error')).code, 'forbidden');
+});
+
+test('a host\'s token walks past the lock and the password; a guest\'s knocks and needs the password', async () => {
+    const room = uniqueRoom('tok');
+    const h = await client(hs);
+    await answer(h, room, { token: mint(claims(room, { role: 'host', name: 'Host' })) });
+    h.send({ type: 'password', password: 'pw-123' });
+    h.send({ type: 'lock', locked: true });
+    await h.next((m) => m.type === 'access' && m.locked);
+    const g = await client(hs);
+    const t = mint(claims(room));
+    assert.equal((await answer(g, room, { token: t })).code, 'password-required');
+    assert.equal((await answer(g, room, { token: t, password: 'pw-123' })).type, 'knocking');
+    const h2 = await client(hs);
+    assert.equal((await answer(h2, room, { token: mint(claims(room, { role: 'host', name: 'Co-host' })) })).type, 'welcome');
+});
+
+test('refused: expired, not yet valid, another room, wrong secret, alg none, tampered payload, malformed', async () => {
+    const room = uniqueRoom('tok');
+    const good = mint(claims(room));
+    const [h, p] = good.split('.');
+    const forged = b64({ ...claims(room), role: 'host' });
+    const cases = [
+        [mint(claims(room, { exp: now() - 120 })), 'the token has expired'],
+        [mint(claims(room, { nbf: now() + 120 })), null],
+        [mint(claims('another-room')), null],
+        [mint(claims(room), { secret: 'another-secret-of-more-than-32-bytes-xyz' }), null],
+        [mint(claims(room), { alg: 'none', sig: '' }), null],
+        [`${h}.${forged}.${good.split('.')[2]}`, null],
+        [`${h}.${p}`, null],
+        [`${good}=`, null],
+    ];
+    for (const [tok, text] of cases) {
+        const c = await client(hs); // a join bucket of its own
+        const e = await answer(c, room, { token: tok });
+        assert.equal(e.code, 'bad-token', tok.slice(0, 60));
+        if (text) assert.equal(e.message, text);
+        await c.expectNone(() => true, 50);
+        assert.ok(!c.closeInfo, 'a bad token does not close the connection');
+    }
+    const c = await client(hs);
+    const e = await answer(c, room, { token: 'x'.repeat(4097) });
+    assert.deepEqual([e.code, e.message], ['bad-message', 'token is over 4096 bytes']);
+});
+
+test('an HS256 token made with the ES256 public key as secret is refused; an ES256 token is accepted', async () => {
+    const room = uniqueRoom('tok');
+    const pem = fs.readFileSync(PEM, 'utf8');
+    const c = await client(es);
+    assert.equal((await answer(c, room, { token: mint(claims(room), { secret: pem }) })).code, 'bad-token');
+    const w = await answer(c, room, { token: mint(claims(room, { role: 'host' }), { alg: 'ES256' }) });
+    assert.deepEqual([w.type, w.self.role], ['welcome', 'host']);
+});
+
+test('a resume takes its seat back without a token; a resume token that takes nothing back still needs one', async () => {
+    const room = uniqueRoom('tok');
+    const a = await client(hs);
+    const w = await answer(a, room, { token: mint(claims(room)) });
+    a.drop();
+    const back = await client(hs);
+    const r = await answer(back, room, { resume: w.resume });
+    assert.deepEqual([r.type, r.id], ['welcome', w.id]);
+    const other = await client(hs);
+    assert.equal((await answer(other, room, { resume: 'A'.repeat(22) })).code, 'bad-token');
+});
+
+test('three sidecars on Redis: tokens are checked on each, the name comes from the token, a resume on another sidecar needs none', async () => {
+    const room = uniqueRoom('tok');
+    const cs = [];
+    for (const [i, n] of nodes.entries()) {
+        const c = await client(n);
+        assert.equal((await answer(c, room)).code, 'bad-token');
+        assert.equal((await answer(c, room, { token: mint(claims(room), { secret: 'wrong-secret-of-more-than-32-bytes-abcdef' }) })).code, 'bad-token');
+        const w = await answer(c, room, { token: mint(claims(room, { name: `N${i}`, role: 'host' })) });
+        assert.deepEqual([w.type, w.self.name, w.self.role], ['welcome', `N${i}`, 'guest'], 'no hosts across sidecars yet');
+        cs.push([c, w]);
+    }
+    const [c0, w0] = cs[0];
+    c0.drop();
+    const back = await client(nodes[1]);
+    const r = await answer(back, room, { resume: w0.resume });
+    assert.deepEqual([r.type, r.id], ['welcome', w0.id]);
+    const stranger = await client(nodes[2]);
+    assert.equal((await answer(stranger, room, { resume: 'not-a-live-token-0123456' })).code, 'bad-token');
+});
+
+test('a bad key stops the sidecar at start with a reason', async () => {
+    for (const env of [{ HUDDLE_JWT_SECRET: 'short' }, { HUDDLE_JWT_PUBLIC_KEY: path.join(dir, 'missing.pem') }]) {
+        const p = await startSidecar({ env }).then(() => null, (e) => e);
+        assert.ok(p instanceof Error, `started with ${JSON.stringify(env)}`);
+        assert.match(p.message, /join tokens \(HUDDLE_JWT_SECRET, HUDDLE_JWT_PUBLIC_KEY\): /);
+    }
+});

@@ -1,0 +1,132 @@
+// Hosts, the lobby and join tokens on the page: the pure parts
+// (public/access.js) and when the signalling client stops for good
+// (finalClose in public/signal.js).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+    rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken,
+} from '../../public/access.js';
+import { finalClose } from '../../public/signal.js';
+
+test('a guest sees no host action on anyone\'s row', () => {
+    assert.deepEqual(rowActions('guest', 'guest'), []);
+    assert.deepEqual(rowActions('guest', 'host'), []);
+    assert.deepEqual(rowActions(undefined, 'guest'), [], 'no role known: a guest');
+});
+
+test('a host can promote a guest, demote a host, ask to mute and remove', () => {
+    assert.deepEqual(rowActions('host', 'guest'), ['make-host', 'mute', 'kick']);
+    assert.deepEqual(rowActions('host', 'host'), ['make-guest', 'mute', 'kick']);
+    assert.deepEqual(rowActions('host', undefined), ['make-host', 'mute', 'kick'], 'no role known: a guest');
+});
+
+test('every row action has a label naming the person', () => {
+    for (const a of ['make-host', 'make-guest', 'mute', 'kick']) assert.match(actionLabel(a, 'Bob'), /Bob/);
+    assert.equal(actionLabel('kick', 'Bob'), 'Remove Bob from the meeting');
+    assert.equal(actionLabel('nonsense', 'Bob'), '');
+    assert.deepEqual(['make-host', 'make-guest', 'mute', 'kick', 'x'].map(actionWord), ['Make host', 'Make guest', 'Ask to mute', 'Remove', '']);
+});
+
+test('the ended screen names the host who removed one or ended the meeting', () => {
+    assert.deepEqual(endedText('removed', 'Ann'), { title: 'You were removed', text: 'You were removed from the meeting by Ann.' });
+    assert.deepEqual(endedText('ended', 'Ann'), { title: 'The meeting has ended', text: 'Ann ended the meeting.' });
+    assert.equal(endedText('ended', 'You').text, 'You ended the meeting.');
+    assert.equal(endedText('removed', null).text, 'You were removed from the meeting by a host.');
+    assert.equal(endedText('ended', null).text, 'A host ended the meeting.');
+});
+
+test('a refused join says why, and whether trying again can help', () => {
+    assert.equal(refusalText('denied').retry, true);
+    assert.equal(refusalText('knock-timeout').retry, true);
+    assert.equal(refusalText('banned').retry, false);
+    const bad = refusalText('bad-token', 'token expired');
+    assert.equal(bad.retry, false);
+    assert.equal(bad.text, 'This meeting needs an invitation link from the organizer (token expired).');
+    assert.equal(refusalText('bad-token').text, 'This meeting needs an invitation link from the organizer.');
+    for (const code of ['room-full', 'wrong-password', 'password-required', 'forbidden', 'nonsense']) {
+        assert.equal(refusalText(code, 'x'), null, code);
+    }
+});
+
+test('new arrivals in the lobby are those not waiting before, in list order', () => {
+    const list = [{ id: 'a', name: 'Ann' }, { id: 'b', name: 'Bob' }, { id: 'c', name: 'Cy' }];
+    assert.deepEqual(newArrivals(new Set(['b']), list).map((w) => w.id), ['a', 'c']);
+    assert.deepEqual(newArrivals(new Set(['a', 'b', 'c']), list), []);
+    assert.deepEqual(newArrivals(new Set(), []), []);
+});
+
+test('a lobby message\'s list keeps only entries with a string id and name', () => {
+    assert.deepEqual(waitingList({ waiting: [{ id: 'a', name: 'Ann', since: 1 }, null, { id: 2, name: 'x' }, { id: 'c' }] }),
+        [{ id: 'a', name: 'Ann', since: 1 }]);
+    assert.deepEqual(waitingList({}), []);
+    assert.deepEqual(waitingList(null), []);
+    assert.deepEqual(waitingList({ waiting: 'nope' }), []);
+});
+
+test('splitToken takes the token out of the query and keeps the rest', () => {
+    assert.deepEqual(splitToken('https://h/r1?token=abc.def-ghi'), { token: 'abc.def-ghi', clean: 'https://h/r1' });
+    assert.deepEqual(splitToken('https://h/r1?x=1&token=t&y=2#f'), { token: 't', clean: 'https://h/r1?x=1&y=2#f' });
+    assert.deepEqual(splitToken('https://h/r1'), { token: null, clean: 'https://h/r1' });
+    assert.deepEqual(splitToken('https://h/r1?token='), { token: null, clean: 'https://h/r1' });
+});
+
+/** A fake location, history and sessionStorage. */
+function fakes(href, stored = {}) {
+    const loc = { href };
+    const calls = [];
+    const hist = {
+        state: { s: 1 },
+        replaceState(state, title, url) {
+            calls.push([state, url]);
+            loc.href = url;
+        },
+    };
+    const map = new Map(Object.entries(stored));
+    const store = {
+        getItem: (k) => (map.has(k) ? map.get(k) : null),
+        setItem: (k, v) => map.set(k, v),
+        removeItem: (k) => map.delete(k),
+    };
+    return { loc, hist, store, calls, map };
+}
+
+test('takeToken strips the token from the address bar and keeps it for this tab', () => {
+    const f = fakes('https://h/r1?token=secret');
+    assert.equal(takeToken(f.loc, f.hist, f.store, 'r1'), 'secret');
+    assert.deepEqual(f.calls, [[{ s: 1 }, 'https://h/r1']], 'replaced, same history state');
+    assert.equal(f.loc.href, 'https://h/r1');
+    assert.equal(f.map.get('huddle.token.r1'), 'secret');
+});
+
+test('takeToken after a reload finds the tab\'s token without touching history', () => {
+    const f = fakes('https://h/r1', { 'huddle.token.r1': 'kept' });
+    assert.equal(takeToken(f.loc, f.hist, f.store, 'r1'), 'kept');
+    assert.deepEqual(f.calls, []);
+    const other = fakes('https://h/r2', { 'huddle.token.r1': 'kept' });
+    assert.equal(takeToken(other.loc, other.hist, other.store, 'r2'), null, 'another room\'s token is not used');
+});
+
+test('a new token in the link wins over the kept one', () => {
+    const f = fakes('https://h/r1?token=new', { 'huddle.token.r1': 'old' });
+    assert.equal(takeToken(f.loc, f.hist, f.store, 'r1'), 'new');
+    assert.equal(f.map.get('huddle.token.r1'), 'new');
+});
+
+test('takeToken works without storage (refused or absent)', () => {
+    const f = fakes('https://h/r1?token=t');
+    assert.equal(takeToken(f.loc, f.hist, null, 'r1'), 't');
+    assert.equal(f.loc.href, 'https://h/r1');
+    const g = fakes('https://h/r1');
+    const throwing = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };
+    assert.equal(takeToken(g.loc, g.hist, throwing, 'r1'), null);
+});
+
+test('only close 1000 "removed" or "meeting ended" ends the session for good', () => {
+    assert.equal(finalClose(1000, 'removed'), 'removed');
+    assert.equal(finalClose(1000, 'meeting ended'), 'ended');
+    assert.equal(finalClose(1000, 'replaced'), null);
+    assert.equal(finalClose(1000, ''), null);
+    assert.equal(finalClose(1012, 'service restart'), null);
+    assert.equal(finalClose(1008, 'removed'), null);
+    assert.equal(finalClose(1006, ''), null);
+});

@@ -1,0 +1,91 @@
+/* access.c: room passwords, lobbies and bans, without a hub. */
+#include <stdio.h>
+#include <string.h>
+
+#include "access.h"
+#include "check.h"
+
+TEST(password_checks_only_the_password_it_was_set_to_and_clears)
+{
+    struct access_pw pw = {0}, again = {0};
+
+    CHECK(!access_pw_check(&pw, "anything"));
+    CHECK(access_pw_set(&pw, "blue-falcon") == 0 && pw.set);
+    CHECK(access_pw_check(&pw, "blue-falcon"));
+    CHECK(!access_pw_check(&pw, "blue-falcoN"));
+    CHECK(!access_pw_check(&pw, "blue-falco"));
+    CHECK(!access_pw_check(&pw, ""));
+    /* The same password again gets a new salt, so another hash. */
+    CHECK(access_pw_set(&again, "blue-falcon") == 0);
+    CHECK(memcmp(pw.salt, again.salt, sizeof pw.salt) != 0);
+    CHECK(memcmp(pw.hash, again.hash, sizeof pw.hash) != 0);
+    CHECK(access_pw_check(&again, "blue-falcon"));
+    CHECK(access_pw_set(&pw, "") == 0 && !pw.set);
+    CHECK(!access_pw_check(&pw, "blue-falcon"));
+}
+
+TEST(lobby_keeps_knocks_in_order_with_distinct_ids)
+{
+    struct lobby l = {0};
+    int conn[3];
+    struct knock *a = lobby_add(&l, NULL, "Ann", true, false, &conn[0], 10);
+    struct knock *b = lobby_add(&l, NULL, "Bob", false, true, &conn[1], 20);
+    struct knock *c = lobby_add(&l, NULL, "Cy", false, false, &conn[2], 30);
+
+    REQUIRE(a != NULL && b != NULL && c != NULL);
+    CHECK(l.n == 3 && l.head == a && a->next == b && b->next == c);
+    CHECK(strlen(a->id) == ACCESS_KNOCK_ID_LEN && strcmp(a->id, b->id) != 0);
+    CHECK(lobby_find(&l, b->id) == b && b->conn == &conn[1] && b->video);
+    CHECK(lobby_find(&l, "nobody") == NULL);
+    lobby_remove(&l, b);
+    CHECK(l.n == 2 && a->next == c);
+    lobby_remove(&l, a);
+    lobby_remove(&l, c);
+    CHECK(l.n == 0 && l.head == NULL);
+}
+
+TEST(bans_hold_until_their_end_per_room_and_address)
+{
+    struct bans *b = bans_new(100);
+
+    REQUIRE(b != NULL);
+    CHECK(bans_add(b, "room", "10.0.0.5", 0, 1000) == 0);
+    CHECK(bans_hit(b, "room", "10.0.0.5", 999));
+    CHECK(!bans_hit(b, "room", "10.0.0.6", 999));
+    CHECK(!bans_hit(b, "other", "10.0.0.5", 999));
+    /* A later ban of the same pair extends it; an earlier one does not
+     * shorten it. */
+    CHECK(bans_add(b, "room", "10.0.0.5", 500, 2000) == 0);
+    CHECK(bans_add(b, "room", "10.0.0.5", 600, 1500) == 0);
+    CHECK(bans_count(b) == 1);
+    CHECK(bans_hit(b, "room", "10.0.0.5", 1999));
+    CHECK(!bans_hit(b, "room", "10.0.0.5", 2000));
+    CHECK(bans_count(b) == 0); /* an ended ban met is dropped */
+    bans_free(b);
+}
+
+TEST(bans_are_bounded_ended_ones_make_way_and_sweep_drops_them)
+{
+    struct bans *b = bans_new(3);
+    char addr[32];
+
+    REQUIRE(b != NULL);
+    for (int i = 0; i < 3; i++) {
+        snprintf(addr, sizeof addr, "10.0.0.%d", i);
+        CHECK(bans_add(b, "room", addr, 0, 100 + i) == 0);
+    }
+    CHECK(bans_add(b, "room", "10.0.1.1", 50, 500) < 0); /* full, none ended */
+    CHECK(bans_add(b, "room", "10.0.1.1", 101, 500) == 0); /* two ended */
+    CHECK(bans_count(b) == 2);
+    bans_sweep(b, 499);
+    CHECK(bans_count(b) == 1);
+    bans_sweep(b, 500);
+    CHECK(bans_count(b) == 0);
+    /* A key too long for the table is refused, not cut. */
+    char room[200];
+    memset(room, 'r', sizeof room - 1);
+    room[sizeof room - 1] = '\0';
+    CHECK(bans_add(b, room, "10.0.0.1", 0, 10) < 0);
+    CHECK(!bans_hit(b, room, "10.0.0.1", 0));
+    bans_free(b);
+}
