@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, newParticipant, screenshot, waitForPlayingVideo } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -101,6 +101,8 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     assert.equal(await host.page.textContent('#waiting-badge'), '1');
     assert.equal(await host.page.textContent('#lobby-count'), '1');
     await toastSays(host, /Gus Guest is waiting to join/);
+    await screenshot(host.page, 'lobby-host.png');
+    await screenshot(guest.page, 'lobby-knocking.png');
     await host.page.click('#lobby-list li:has-text("Gus Guest") button.admit');
 
     await state(guest, 'meeting');
