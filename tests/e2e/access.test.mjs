@@ -101,6 +101,9 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     assert.equal(await host.page.textContent('#waiting-badge'), '1');
     assert.equal(await host.page.textContent('#lobby-count'), '1');
     await toastSays(host, /Gus Guest is waiting to join/);
+    // The open panel fits beside one tile: the page never scrolls sideways
+    // (a one-person grid once kept the page 1,553 px wide).
+    await host.page.waitForFunction(() => document.documentElement.scrollWidth <= innerWidth, null, { timeout: 5000 });
     await screenshot(host.page, 'lobby-host.png');
     await screenshot(guest.page, 'lobby-knocking.png');
     await host.page.click('#lobby-list li:has-text("Gus Guest") button.admit');
