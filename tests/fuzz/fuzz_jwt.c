@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../unit/b64url.h"
 #include "jwt.h"
 #include "msg_text.h"
 
@@ -59,31 +60,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     unlink(path);
     assert(keys != NULL);
     return 0;
-}
-
-/* Writes the n bytes at in, base64url without padding, at out. Returns
- * the characters written. */
-static size_t b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-                              "wxyz0123456789-_";
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = abc[v >> 18];
-        out[o++] = abc[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = abc[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = abc[v & 63];
-    }
-    out[o] = '\0';
-    return o;
 }
 
 /* Signs in with the harness' secret (HS256) or EC key (ES256, as r || s).

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64url.h"
 #include "check.h"
 #include "jwt.h"
 
@@ -21,29 +22,6 @@
 #define HS_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
 /* ---- signing, as an application would ---- */
-
-static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-                          "wxyz0123456789-_";
-
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = abc[v >> 18];
-        out[o++] = abc[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = abc[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = abc[v & 63];
-    }
-    out[o] = '\0';
-}
 
 /* Returns b64url(header) "." b64url(payload) in a static buffer. */
 static const char *signing_input(const char *header, const char *payload)
@@ -530,7 +508,7 @@ TEST(padding_and_bytes_outside_base64url_are_refused)
      * same signature bytes. 32 bytes end in a character carrying 2 bits. */
     snprintf(t, sizeof t, "%s", good);
     char *last = t + strlen(t) - 1;
-    *last = abc[(strchr(abc, *last) - abc) | 1];
+    *last = b64url_abc[(strchr(b64url_abc, *last) - b64url_abc) | 1];
     CHECK(verify(k, t) == JWT_MALFORMED);
     /* 4k + 1 characters can encode nothing. */
     snprintf(t, sizeof t, "%.*sA%s", (int)(dot - good), good, dot);
