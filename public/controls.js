@@ -133,7 +133,7 @@ export class Controls {
 
     #onKey(e) {
         if ($('meeting').hidden) return;
-        if (e.key === 'Escape' && !$('panel').hidden && !document.querySelector('dialog[open]')) {
+        if (e.key === 'Escape' && !e.isComposing && !$('panel').hidden && !document.querySelector('dialog[open]')) {
             e.preventDefault();
             this.closePanel();
             return;
