@@ -60,6 +60,10 @@ $('join-form').addEventListener('submit', (e) => {
     join();
 });
 $('pre-copy').addEventListener('click', copyInvite);
+$('pre-retry').addEventListener('click', () => {
+    pre.message('');
+    join();
+});
 roster.addEventListener('change', refreshPeople);
 const devicesReady = pre.start();
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
@@ -143,7 +147,7 @@ function onError(m) {
         const text = m.code === 'room-full'
             ? 'This meeting is full. Try again later or start a new one.'
             : 'This meeting link is not valid.';
-        if (!entered) backToPrejoin(text);
+        if (!entered) backToPrejoin(text, { full: m.code === 'room-full' });
         else toast(text, 6000);
     } else if (m.code === 'room-full') {
         toast('The meeting is full: nobody else can be let in now.', 6000);
@@ -160,13 +164,16 @@ function onError(m) {
     }
 }
 
-/** Not in the meeting yet: this connection is given up, Join starts anew. */
-function backToPrejoin(text) {
+/**
+ * Not in the meeting yet: this connection is given up, Join starts anew.
+ * full: the room is full (Try again and Start a new meeting are shown).
+ */
+function backToPrejoin(text, { full = false } = {}) {
     if (sig) sig.leave();
     sig = null;
     gate.hide();
     $('prejoin').hidden = false;
-    if (text !== null) pre.message(text);
+    if (text !== null) pre.message(text, { full });
     pre.busy(false);
     setState('prejoin');
 }
@@ -295,6 +302,7 @@ function onWelcome(w) {
         reconcile(w.peers || [], 'greet');
     }
     document.body.dataset.sessions = String(Number(document.body.dataset.sessions || 0) + 1);
+    chat.setLimit(w.limits && w.limits.maxChatChars);
     chat.history(w.chat);
     onAccess(w.access || {});
     setState('meeting');
@@ -553,6 +561,7 @@ async function copyInvite() {
 function refreshPeople() {
     if (!people) return;
     people.render(roster.self(), roster.others());
+    grid.setAlone(roster.size === 0);
     controls.setCount(roster.size + 1);
     hostTools.setHost(roster.isHost());
 }

@@ -3,6 +3,54 @@
 
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
+const DEFAULT_MAX_CHARS = 2000;
+const NOT_SENT = 'Not connected: your message was not sent';
+
+/** The length of s in Unicode code points (how the sidecar counts chat). */
+export function codePoints(s) {
+    let n = 0;
+    for (const _ of String(s)) n++;
+    return n;
+}
+
+/**
+ * The counter under the chat box for n code points of at most max: null
+ * while far from the limit (below 90 %), else "n / max".
+ */
+export function counterText(n, max) {
+    return n < Math.ceil(max * 0.9) ? null : `${n} / ${max}`;
+}
+
+// An http(s) address in chat text; trailing punctuation is not part of it.
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+const TRAIL = /[.,;:!?)\]}]+$/;
+
+/**
+ * Chat text split into plain and link parts, in order: [{text}] or
+ * [{text, href}]. Only http: and https: addresses that parse become links;
+ * anything else (javascript:, data:, ...) stays text.
+ */
+export function linkParts(text) {
+    const s = String(text);
+    const parts = [];
+    let at = 0;
+    for (const m of s.matchAll(URL_RE)) {
+        const raw = m[0].replace(TRAIL, '');
+        let href = null;
+        try {
+            const u = new URL(raw);
+            if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
+        } catch {
+            href = null;
+        }
+        if (!href) continue;
+        if (m.index > at) parts.push({ text: s.slice(at, m.index) });
+        parts.push({ text: raw, href });
+        at = m.index + raw.length;
+    }
+    if (at < s.length || !parts.length) parts.push({ text: s.slice(at) });
+    return parts;
+}
 
 function timeOf(ts) {
     const d = new Date(typeof ts === 'number' ? ts : Date.now());
@@ -21,6 +69,7 @@ export class Chat {
     #seen = new Set();
     #to = null;
     #stickNext = false;
+    #maxChars = DEFAULT_MAX_CHARS;
 
     /**
      * send({text, to?}) -> bool; nameOf(id) -> display name or null;
@@ -45,7 +94,11 @@ export class Chat {
                 this.#submit();
             }
         });
-        this.#input.addEventListener('input', () => this.#grow());
+        this.#input.addEventListener('input', () => {
+            this.#grow();
+            this.#count();
+            this.#status(null);
+        });
         $('chat-to-clear').addEventListener('click', () => this.privateTo(null));
     }
 
@@ -54,15 +107,46 @@ export class Chat {
         this.#input.style.height = `${Math.min(this.#input.scrollHeight, 140)}px`;
     }
 
+    /** The counter near the limit; Send is refused past it. */
+    #count() {
+        const n = codePoints(this.#input.value.replace(/\s+$/, ''));
+        const text = counterText(n, this.#maxChars);
+        const over = n > this.#maxChars;
+        const counter = $('chat-count');
+        counter.hidden = text === null;
+        counter.textContent = text || '';
+        counter.classList.toggle('over', over);
+        $('chat-send').disabled = over;
+        this.#input.setAttribute('aria-invalid', String(over));
+        return over;
+    }
+
+    /** A line under the box (null clears it). */
+    #status(text) {
+        $('chat-status').hidden = !text;
+        $('chat-status').textContent = text || '';
+    }
+
     #submit() {
         const text = this.#input.value.replace(/\s+$/, '');
-        if (!text.trim()) return;
+        if (!text.trim() || this.#count()) return;
         const msg = { text };
         if (this.#to) msg.to = this.#to.id;
-        if (!this.#send(msg)) return;
+        if (!this.#send(msg)) {
+            this.#status(NOT_SENT);
+            return;
+        }
+        this.#status(null);
         this.#input.value = '';
         this.#grow();
+        this.#count();
         this.#stickNext = true;
+    }
+
+    /** The longest message the server takes, in code points (welcome.limits.maxChatChars). */
+    setLimit(max) {
+        if (Number.isInteger(max) && max > 0) this.#maxChars = max;
+        this.#count();
     }
 
     /** Private messages to peer (or to everyone when null). */
@@ -128,7 +212,18 @@ export class Chat {
         }
         const body = document.createElement('div');
         body.className = 'text';
-        body.textContent = m.text;
+        for (const part of linkParts(m.text)) {
+            if (!part.href) {
+                body.append(part.text);
+                continue;
+            }
+            const a = document.createElement('a');
+            a.href = part.href;
+            a.target = '_blank';
+            a.rel = 'noopener noreferrer';
+            a.textContent = part.text;
+            body.append(a);
+        }
         li.append(body);
         this.#log.append(li);
         while (this.#log.children.length > MAX_ITEMS) this.#log.firstElementChild.remove();

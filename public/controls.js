@@ -13,9 +13,38 @@ export function isTyping(t) {
 }
 
 /**
+ * Whether a single-key shortcut must leave the key to t (an event target):
+ * a text field, or a button (WCAG 2.1.4: keys go where the focus is).
+ */
+export function takesKeys(t) {
+    return isTyping(t) || (!!t && t.tagName === 'BUTTON');
+}
+
+const KEYS_PREF = 'huddle.keys';
+
+/** Whether single-key shortcuts are on, from storage (on unless turned off). */
+export function keysOn(storage) {
+    try {
+        return !storage || storage.getItem(KEYS_PREF) !== 'off';
+    } catch {
+        return true;
+    }
+}
+
+/** Remembers the single-key shortcuts choice in storage (if it can). */
+export function rememberKeys(storage, on) {
+    try {
+        if (storage) storage.setItem(KEYS_PREF, on ? 'on' : 'off');
+    } catch {
+        // Private mode or storage off: the choice lasts for this page.
+    }
+}
+
+/**
  * The action a key press asks for: 'mic', 'cam', 'hand', 'chat' or null.
  * Ctrl/Cmd+D and Ctrl/Cmd+E work anywhere; M, V, H and C only without a
- * modifier and outside a text field (typing says whether in one).
+ * modifier and when single keys are free (typing: the focus takes keys
+ * itself, or single-key shortcuts are off).
  */
 export function shortcutFor({ key, ctrlKey, metaKey, altKey, shiftKey }, typing) {
     const mod = ctrlKey || metaKey;
@@ -45,19 +74,30 @@ export function stayText(room, ms) {
     return `Thanks for joining. You were in ${room} for ${min < 1 ? 'less than a minute' : `${min} min`}.`;
 }
 
-// Each toggle button: its state field, icons and labels on and off, and
-// whether "off" is the alarming state (mic and camera) or "on" the notable
-// one (screen and hand).
+// Each toggle button: its state field, icons on and off, and whether "off"
+// is the alarming state (mic and camera) or "on" the notable one (screen
+// and hand). Labels are fixed in the markup ("Microphone", "Camera",
+// "Share", "Hand"); aria-pressed alone says whether the thing is on.
 const TOGGLES = [
-    ['btn-mic', 'audio', 'mic', 'mic-off', 'Mute', 'Unmute', true],
-    ['btn-cam', 'video', 'cam', 'cam-off', 'Stop video', 'Start video', true],
-    ['btn-screen', 'screen', 'screen', 'screen', 'Stop share', 'Share', false],
-    ['btn-hand', 'hand', 'hand', 'hand', 'Lower', 'Raise', false],
+    ['btn-mic', 'audio', 'mic', 'mic-off', true],
+    ['btn-cam', 'video', 'cam', 'cam-off', true],
+    ['btn-screen', 'screen', 'screen', 'screen', false],
+    ['btn-hand', 'hand', 'hand', 'hand', false],
 ];
+
+function localStore() {
+    try {
+        return window.localStorage;
+    } catch {
+        return null;
+    }
+}
 
 export class Controls {
     #on;
     #clock = null;
+    #keys;
+    #opener = null;
 
     /**
      * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab) }, each
@@ -75,27 +115,44 @@ export class Controls {
         $('btn-leave').addEventListener('click', () => on.leave());
         $('btn-invite').addEventListener('click', () => on.invite());
         $('people-invite').addEventListener('click', () => on.invite());
-        $('btn-chat').addEventListener('click', () => this.openPanel('chat'));
-        $('btn-people').addEventListener('click', () => this.openPanel('people'));
+        $('alone-invite').addEventListener('click', () => on.invite());
+        $('btn-chat').addEventListener('click', () => this.openPanel('chat', $('btn-chat')));
+        $('btn-people').addEventListener('click', () => this.openPanel('people', $('btn-people')));
         $('tab-chat').addEventListener('click', () => this.openPanel('chat'));
         $('tab-people').addEventListener('click', () => this.openPanel('people'));
         $('panel-close').addEventListener('click', () => this.closePanel());
+        this.#keys = keysOn(localStore());
+        const pref = $('pref-keys');
+        pref.checked = this.#keys;
+        pref.addEventListener('change', () => {
+            this.#keys = pref.checked;
+            rememberKeys(localStore(), this.#keys);
+        });
         document.addEventListener('keydown', (e) => this.#onKey(e));
     }
 
     #onKey(e) {
         if ($('meeting').hidden) return;
-        const act = shortcutFor(e, isTyping(e.target));
+        if (e.key === 'Escape' && !e.isComposing && !$('panel').hidden && !document.querySelector('dialog[open]')) {
+            e.preventDefault();
+            this.closePanel();
+            return;
+        }
+        const act = shortcutFor(e, takesKeys(e.target) || !this.#keys);
         if (!act) return;
         e.preventDefault();
-        if (act === 'chat') this.openPanel('chat');
+        if (act === 'chat') this.openPanel('chat', $('btn-chat'));
         else this.#on[act]();
     }
 
-    /** Shows tab in the side panel; the same tab again closes the panel. */
-    openPanel(tab) {
+    /**
+     * Shows tab in the side panel; the same tab again closes the panel.
+     * opener: the button that opened it, focused again when it closes.
+     */
+    openPanel(tab, opener = null) {
         const panel = $('panel');
         const same = !panel.hidden && ((tab === 'chat') === !$('chat-pane').hidden);
+        if (opener) this.#opener = opener;
         if (same) {
             panel.hidden = true;
         } else {
@@ -110,11 +167,15 @@ export class Controls {
         this.#on.panel(same ? null : tab);
     }
 
+    /** Closes the side panel; the focus goes back to the button that opened it. */
     closePanel() {
         $('panel').hidden = true;
         $('btn-chat').setAttribute('aria-pressed', 'false');
         $('btn-people').setAttribute('aria-pressed', 'false');
         this.#on.panel(null);
+        const back = this.#opener || $('btn-chat');
+        this.#opener = null;
+        back.focus();
     }
 
     /** Whether the side panel is open on tab. */
@@ -124,14 +185,13 @@ export class Controls {
 
     /** The toggle buttons after self (a roster peer object). */
     show(self) {
-        for (const [id, field, iconOn, iconOff, labelOn, labelOff, offIsBad] of TOGGLES) {
+        for (const [id, field, iconOn, iconOff, offIsBad] of TOGGLES) {
             const on = !!self[field];
             const b = $(id);
-            b.setAttribute('aria-pressed', String(offIsBad ? !on : on));
+            b.setAttribute('aria-pressed', String(on));
             b.classList.toggle('off', offIsBad && !on);
             b.classList.toggle('active', !offIsBad && on);
             setIcon(b, on ? iconOn : iconOff);
-            b.querySelector('.lbl').textContent = on ? labelOn : labelOff;
         }
     }
 

@@ -24,16 +24,28 @@ export function cleanName(raw) {
     return INVISIBLE.test(s) ? '' : s;
 }
 
+// A character that can stand for a word in an avatar: a letter, a number
+// or an emoji (not punctuation, symbols or marks).
+const MARK = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
+
+/** The first letter, number or emoji of word (a whole code point), or null. */
+function firstMark(word) {
+    for (const ch of word) if (MARK.test(ch)) return ch;
+    return null;
+}
+
 /**
- * Up to two letters for an avatar, upper-cased: the first characters of the
- * first and last words, or the first two of a single word, or '?'. Works on
- * characters, never splitting a surrogate pair.
+ * Up to two characters for an avatar, upper-cased: the first letter, number
+ * or emoji of the first and of the last word that have one ("Anna (she/her)"
+ * gives "AS"), or the first two of a single such word, or '?'. Works on code
+ * points, so it never returns a lone surrogate.
  */
 export function initials(name) {
-    const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
-    const first = (w) => [...w][0];
-    const s = parts.length > 1 ? first(parts[0]) + first(parts[parts.length - 1]) : [...(parts[0] || '?')].slice(0, 2).join('');
-    return s.toUpperCase();
+    const words = String(name || '').trim().split(/\s+/).filter((w) => firstMark(w) !== null);
+    if (!words.length) return '?';
+    if (words.length > 1) return (firstMark(words[0]) + firstMark(words[words.length - 1])).toUpperCase();
+    const marks = [...words[0]].filter((ch) => MARK.test(ch));
+    return marks.slice(0, 2).join('').toUpperCase();
 }
 
 /** A stable hue (0..359) for a name, so each person keeps a colour. */

@@ -43,6 +43,7 @@ export class PreJoin {
         $('cam-select').addEventListener('change', (e) => this.#pick('video', e.target.value));
         media.addEventListener('track', () => this.#refresh());
         this.#showAvatar();
+        this.#name.focus();
     }
 
     async start() {
@@ -162,9 +163,10 @@ export class PreJoin {
         $('pre-mic').style.setProperty('--level', String(this.#audio ? level : 0));
     }
 
-    message(text) {
+    message(text, { full = false } = {}) {
         $('pre-msg').hidden = !text;
         $('pre-msg-text').textContent = text || '';
+        $('pre-full').hidden = !full;
     }
 
     /**

@@ -143,6 +143,11 @@ export class Grid {
         return this.#tiles.has(id);
     }
 
+    /** Shows or hides the "only one here" hint (with its invite button). */
+    setAlone(alone) {
+        this.#root.querySelector('.alone').hidden = !alone;
+    }
+
     /** Plays track (or nothing) in the tile id; for one's own tile. */
     showTrack(id, track) {
         const t = this.#tiles.get(id);

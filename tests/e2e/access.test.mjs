@@ -209,11 +209,11 @@ test('a host asks a member to mute, then ends the meeting for everyone', async (
     const guest = await person('acc-mute', 'Max Guest');
     await guest.join();
     await waitForPlayingVideo(host.page, 'Max Guest');
-    assert.equal(await guest.page.getAttribute('#btn-mic', 'aria-pressed'), 'false');
+    assert.equal(await guest.page.getAttribute('#btn-mic', 'aria-pressed'), 'true');
 
     await openPeople(host);
     await host.page.click(`${row(host, 'Max Guest')} button.act-mute`);
-    await guest.page.waitForSelector('#btn-mic.off[aria-pressed="true"]');
+    await guest.page.waitForSelector('#btn-mic.off[aria-pressed="false"]');
     await toastSays(guest, /Mo Host muted you/);
     // Muted through the mute button's own path: the others see it too.
     await host.page.waitForSelector('#grid .tile:not(.local).muted');

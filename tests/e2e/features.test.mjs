@@ -139,7 +139,7 @@ test('keyboard shortcuts mute and stop the camera, not while typing', async () =
     await b.page.click('#chat-input');
     await b.page.keyboard.type('mv');
     assert.equal(await b.page.inputValue('#chat-input'), 'mv');
-    assert.equal(await b.page.getAttribute('#btn-mic', 'aria-pressed'), 'false');
+    assert.equal(await b.page.getAttribute('#btn-mic', 'aria-pressed'), 'true');
 });
 
 test('raising a hand shows on the others\' tiles and in the people list', async () => {

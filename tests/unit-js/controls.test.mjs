@@ -2,7 +2,7 @@
 // active-speaker ring (public/media.js), and the socket URL (public/signal.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shortcutFor, isTyping, clockText, unreadText, stayText } from '../../public/controls.js';
+import { shortcutFor, isTyping, takesKeys, keysOn, rememberKeys, clockText, unreadText, stayText } from '../../public/controls.js';
 import { holdSpeaker } from '../../public/media.js';
 import { socketUrl } from '../../public/signal.js';
 
@@ -40,6 +40,30 @@ test('isTyping knows text fields and editable elements', () => {
     assert.equal(isTyping({ tagName: 'INPUTX' }), false);
     assert.equal(isTyping(null), false);
     assert.equal(isTyping(undefined), false);
+});
+
+test('takesKeys leaves single keys to buttons and fields', () => {
+    for (const tagName of ['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON']) assert.equal(takesKeys({ tagName }), true, tagName);
+    assert.equal(takesKeys({ tagName: 'DIV', isContentEditable: true }), true);
+    assert.equal(takesKeys({ tagName: 'BODY' }), false);
+    assert.equal(takesKeys(null), false);
+    // A single key on a focused button does nothing; Ctrl+D still mutes.
+    assert.equal(shortcutFor(key('m'), takesKeys({ tagName: 'BUTTON' })), null);
+    assert.equal(shortcutFor(key('d', { ctrlKey: true }), takesKeys({ tagName: 'BUTTON' })), 'mic');
+});
+
+test('single-key shortcuts are on until turned off, and the choice is kept', () => {
+    const mem = new Map();
+    const store = { getItem: (k) => (mem.has(k) ? mem.get(k) : null), setItem: (k, v) => mem.set(k, String(v)) };
+    assert.equal(keysOn(store), true);
+    rememberKeys(store, false);
+    assert.equal(keysOn(store), false);
+    rememberKeys(store, true);
+    assert.equal(keysOn(store), true);
+    assert.equal(keysOn(null), true);
+    const broken = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };
+    assert.equal(keysOn(broken), true);
+    assert.doesNotThrow(() => rememberKeys(broken, false));
 });
 
 test('the clock shows minutes and seconds, and hours from the first hour', () => {

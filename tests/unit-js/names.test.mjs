@@ -78,3 +78,24 @@ test('hue is a stable whole number of degrees, different for different names', (
     assert.notEqual(hue('Ann'), hue('Bob'));
     assert.equal(hue(''), 0);
 });
+
+test('initials skip punctuation: letters, numbers and emoji only', () => {
+    assert.equal(initials('Anna (she/her)'), 'AS');
+    assert.equal(initials('(Bob)'), 'BO');
+    assert.equal(initials('Dr. J.-P. Smith'), 'DS');
+    assert.equal(initials('"Ann" - Lee'), 'AL');
+    assert.equal(initials('Ann ()'), 'AN');
+    assert.equal(initials('3rd floor'), '3F');
+    assert.equal(initials('🎉 party!'), '🎉P');
+    assert.equal(initials('👍🏽 ok'), '👍O');
+    assert.equal(initials('A.B'), 'AB');
+    for (const n of ['--- ...', '()', '!?']) assert.equal(initials(n), '?', n);
+});
+
+test('initials are always well formed, never a lone surrogate', () => {
+    for (const n of ['😀', '(😀)', '𝒳', '.𝒳', 'a 😀', '\ud83d', 'x \ud83d y', '\ude00']) {
+        const s = initials(n);
+        assert.ok(s.isWellFormed(), `${JSON.stringify(n)} -> ${JSON.stringify(s)}`);
+        assert.ok([...s].length <= 2 && s.length > 0);
+    }
+});

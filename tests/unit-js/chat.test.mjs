@@ -1,0 +1,59 @@
+// The chat's pure helpers from public/chat.js: code points, the counter, links.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { codePoints, counterText, linkParts } from '../../public/chat.js';
+
+test('codePoints counts code points, as the sidecar does', () => {
+    assert.equal(codePoints(''), 0);
+    assert.equal(codePoints('abc'), 3);
+    assert.equal(codePoints('é'), 1);
+    assert.equal(codePoints('😀😀'), 2);
+    assert.equal('😀😀'.length, 4);
+    assert.equal(codePoints('👍🏽'), 2);
+});
+
+test('counterText shows nothing far from the limit, then n / max', () => {
+    assert.equal(counterText(0, 2000), null);
+    assert.equal(counterText(1799, 2000), null);
+    assert.equal(counterText(1800, 2000), '1800 / 2000');
+    assert.equal(counterText(2001, 2000), '2001 / 2000');
+    assert.equal(counterText(8, 10), null);
+    assert.equal(counterText(9, 10), '9 / 10');
+    assert.equal(counterText(1, 1), '1 / 1');
+});
+
+test('linkParts leaves text without an address alone', () => {
+    assert.deepEqual(linkParts('hello there'), [{ text: 'hello there' }]);
+    assert.deepEqual(linkParts(''), [{ text: '' }]);
+});
+
+test('linkParts makes http and https addresses links, punctuation after them not', () => {
+    assert.deepEqual(linkParts('see https://example.com/a?b=1#c, ok'), [
+        { text: 'see ' },
+        { text: 'https://example.com/a?b=1#c', href: 'https://example.com/a?b=1#c' },
+        { text: ', ok' },
+    ]);
+    assert.deepEqual(linkParts('(http://x.test/)'), [
+        { text: '(' }, { text: 'http://x.test/', href: 'http://x.test/' }, { text: ')' },
+    ]);
+    const two = linkParts('HTTPS://A.test and http://b.test.');
+    assert.deepEqual(two.filter((p) => p.href).map((p) => p.href), ['https://a.test/', 'http://b.test/']);
+    assert.equal(two.map((p) => p.text).join(''), 'HTTPS://A.test and http://b.test.');
+});
+
+test('linkParts keeps every other scheme as text', () => {
+    for (const s of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'JaVaScRiPt:alert(1)', 'vbscript:x', 'file:///etc/passwd', 'ftp://x.test', 'http:/x', 'https://']) {
+        const parts = linkParts(s);
+        assert.ok(parts.every((p) => !p.href), s);
+        assert.equal(parts.map((p) => p.text).join(''), s);
+    }
+    // An address hidden after another scheme is still only http(s).
+    const p = linkParts('javascript:https://x.test');
+    assert.ok(p.every((q) => !q.href || q.href.startsWith('https:')));
+});
+
+test('linkParts gives back the text unchanged when joined', () => {
+    for (const s of ['a https://x.test b https://y.test/c. d', 'https://x.test', '<https://x.test>', 'x"https://y.test"']) {
+        assert.equal(linkParts(s).map((p) => p.text).join(''), s);
+    }
+});
