@@ -59,8 +59,9 @@ async function meeting(n, room = uniqueRoom('acc')) {
         await c.join(room, i === 0 ? 'Host' : `Guest${i}`);
         cs.push(c);
     }
-    for (const c of cs) {
-        for (let i = 0; i < n - 1; i++) await c.next((m) => m.type === 'peer-joined' || m.type === 'welcome', 5000).catch(() => {});
+    // Member i hears of each one who came after it.
+    for (const [i, c] of cs.entries()) {
+        for (const later of cs.slice(i + 1)) await c.next((m) => m.type === 'peer-joined' && m.peer.id === later.id);
     }
     for (const c of cs) c.buffer.length = 0;
     return { room, cs };
