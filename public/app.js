@@ -209,10 +209,7 @@ function refused(code, { title, text, retry }) {
 }
 
 function tryAgain() {
-    gate.hide();
-    $('prejoin').hidden = false;
-    setState('prejoin');
-    pre.busy(false);
+    backToPrejoin(null);
     join();
 }
 

@@ -299,6 +299,13 @@ void hub_drop_seat(struct hub *h, struct peer *p, int64_t now)
     room_leave(h->rooms, p, now);
 }
 
+/* A host just seated or made host sees who waits in the lobby, if anyone. */
+static void show_lobby(struct hub *h, struct peer *p)
+{
+    if (p->host && p->conn != NULL && p->room->lobby.n > 0)
+        hub_send(h, p->conn, msg_lobby(p->room->lobby.head));
+}
+
 struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                       const struct hub_seat *s, int64_t now)
 {
@@ -351,12 +358,23 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
              p->room->id, p->id, s->id != NULL ? s->members : p->room->npeers);
     if (!resumed)
         hub_fanout(h, p->room, msg_peer_joined(p), p);
-    if (p->host && p->room->lobby.n > 0)
-        hub_send(h, c, msg_lobby(p->room->lobby.head));
+    show_lobby(h, p);
     return p;
 }
 
 enum hub_bucket { BUCKET_CHAT, BUCKET_SIGNAL, BUCKET_JOIN, BUCKET_ROOM };
+
+/* A room's bucket b, set up full (burst) the first time it is used: a
+ * room is made by room.c, which knows nothing of the hub's limits. */
+static struct bucket *room_bucket(struct bucket *b, bool *ready, long burst,
+                                  int64_t now)
+{
+    if (!*ready) {
+        bucket_init(b, burst, now);
+        *ready = true;
+    }
+    return b;
+}
 
 /* Takes a token from room id's presence budget: every join into a room
  * (and so its leave) is told to each member, whoever sends it, so
@@ -369,12 +387,9 @@ static bool room_presence_take(struct hub *h, const char *id, int64_t now)
 
     if (r == NULL)
         return true;
-    if (!r->presence_ready) {
-        bucket_init(&r->presence, k->room_join_burst, now);
-        r->presence_ready = true;
-    }
-    return bucket_take(&r->presence, k->room_join_rate, k->room_join_burst,
-                       now);
+    return bucket_take(
+        room_bucket(&r->presence, &r->presence_ready, k->room_join_burst, now),
+        k->room_join_rate, k->room_join_burst, now);
 }
 
 /* Takes a token from c's bucket of that kind; answers rate-limited (which
@@ -481,13 +496,13 @@ static void set_role(struct hub *h, struct peer *p, bool host)
     if (h->cl != NULL && m != NULL)
         h->cl->state(h->cl->ctx, p, m);
     hub_fanout(h, p->room, m, NULL);
-    if (host && p->conn != NULL && p->room->lobby.n > 0)
-        hub_send(h, p->conn, msg_lobby(p->room->lobby.head));
+    show_lobby(h, p);
 }
 
-/* Seat gone is about to leave r: when it is the last, the room's lock,
- * password and lobby go; when it is the last host, the member present
- * longest (connected, if any is) becomes host. */
+/* Seat gone is about to leave r: when it is the last, those waiting in
+ * the lobby are denied (room_leave then drops the lock and password); when
+ * it is the last host, the member present longest (connected, if any is)
+ * becomes host. */
 static void handover(struct hub *h, struct room *r, const struct peer *gone,
                      int64_t now)
 {
@@ -495,8 +510,6 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
 
     if (r->npeers == 1) {
         empty_lobby(h, r, MSG_E_DENIED, "everyone left", now);
-        r->locked = false;
-        memset(&r->pw, 0, sizeof r->pw);
         return;
     }
     if (!gone->host || h->jwt != NULL) /* with tokens, tokens make hosts */
@@ -526,13 +539,10 @@ static bool password_ok(struct hub *h, struct hub_conn *c, struct room *r,
                          "this room needs a password", "join", now);
         return false;
     }
-    if (!r->pw_tries_ready) {
-        bucket_init(&r->pw_tries, k->room_password_tries, now);
-        r->pw_tries_ready = true;
-    }
+    struct bucket *room_tries = room_bucket(&r->pw_tries, &r->pw_tries_ready,
+                                            k->room_password_tries, now);
     if (!bucket_ready_window(&c->pw, k->password_tries, window, now) ||
-        !bucket_ready_window(&r->pw_tries, k->room_password_tries, window,
-                             now)) {
+        !bucket_ready_window(room_tries, k->room_password_tries, window, now)) {
         hub_answer_error(h, c, MSG_E_RATE_LIMITED,
                          "too many wrong passwords: wait a minute", "join",
                          now);
@@ -541,7 +551,7 @@ static bool password_ok(struct hub *h, struct hub_conn *c, struct room *r,
     if (access_pw_check(&r->pw, password))
         return true;
     bucket_take_window(&c->pw, k->password_tries, window, now);
-    bucket_take_window(&r->pw_tries, k->room_password_tries, window, now);
+    bucket_take_window(room_tries, k->room_password_tries, window, now);
     log_info("wrong password room=%s", r->id);
     hub_answer_error(h, c, MSG_E_WRONG_PASSWORD, "wrong password", "join", now);
     return false;
@@ -571,16 +581,14 @@ static void knock(struct hub *h, struct hub_conn *c, struct room *r,
     lobby_changed(h, r);
 }
 
-/* The rules of docs/access.md for a join decided here. Returns true when
- * c may take a seat now; else c was answered (banned, a password answer,
- * or knocking). A resume takes its seat back whatever the rules. */
+/* The rules of docs/access.md for a join decided here that takes no seat
+ * back. Returns true when c may take a seat now; else c was answered
+ * (banned, a password answer, or knocking). */
 static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
                       const struct hub_seat *s, int64_t now)
 {
     struct room *r = room_find(h->rooms, m->room);
 
-    if (r != NULL && m->resume != NULL && room_token_seat(r, m->resume) != NULL)
-        return true;
     if (c->addr != NULL && bans_hit(h->bans, m->room, c->addr, now)) {
         hub_answer_error(h, c, MSG_E_BANNED,
                          "a host removed you from this room: try later", "join",
@@ -625,24 +633,22 @@ static const char *token_check(struct hub *h, struct msg_in *m,
     return NULL;
 }
 
-/* A join refused for its token (with a resume token, only if that takes
- * no seat back here). Returns true when answered. */
-static bool token_refused(struct hub *h, struct hub_conn *c,
-                          const struct msg_in *m, const char *why, bool nomem,
-                          int64_t now)
+/* Answers a join whose token was refused for why. */
+static void refuse_token(struct hub *h, struct hub_conn *c, const char *why,
+                         bool nomem, int64_t now)
 {
-    struct room *r;
-
-    if (why == NULL)
-        return false;
-    if (m->resume != NULL && (r = room_find(h->rooms, m->room)) != NULL &&
-        room_token_seat(r, m->resume) != NULL)
-        return false; /* taking a seat back: it was let in before */
     if (nomem)
         hub_answer_unavailable(h, c, "out of memory", "join", now);
     else
         hub_answer_error(h, c, MSG_E_BAD_TOKEN, why, "join", now);
-    return true;
+}
+
+/* Whether m's resume token takes a seat of its room here back: then the
+ * join was let in before, and no token, ban, password or lock applies. */
+static bool takes_seat_back(struct hub *h, const struct msg_in *m)
+{
+    struct room *r = m->resume != NULL ? room_find(h->rooms, m->room) : NULL;
+    return r != NULL && room_token_seat(r, m->resume) != NULL;
 }
 
 static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
@@ -660,20 +666,23 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
     const char *why = token_check(h, m, &claims, &role, &nomem);
     if (h->cl != NULL) { /* Redis decides; no hosts across sidecars yet */
         if (why != NULL && (m->resume == NULL || nomem))
-            token_refused(h, c, m, why, nomem, now);
+            refuse_token(h, c, why, nomem, now);
         else
             h->cl->join(h->cl->ctx, c, m, why, now);
         return;
     }
-    if (token_refused(h, c, m, why, nomem, now))
+    bool back = takes_seat_back(h, m);
+    if (why != NULL && !back) {
+        refuse_token(h, c, why, nomem, now);
         return;
+    }
     struct hub_seat s = {.room = m->room,
                          .name = m->name,
                          .audio = m->audio == 1,
                          .video = m->video == 1,
                          .resume = m->resume,
                          .role = role};
-    if (may_enter(h, c, m, &s, now))
+    if (back || may_enter(h, c, m, &s, now))
         hub_seat(h, c, &s, now);
 }
 

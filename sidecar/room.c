@@ -61,6 +61,14 @@ static void peer_free(struct peer *p)
     free(p);
 }
 
+/* Drops r's history entries (the registry's byte count is the caller's). */
+static void history_clear(struct room *r)
+{
+    for (size_t i = 0; i < r->hist_len; i++)
+        out_msg_unref(r->hist[(r->hist_start + i) % r->hist_cap]);
+    r->hist_bytes = r->hist_len = r->hist_start = 0;
+}
+
 static void room_free(struct room *r)
 {
     struct peer *p = r->peers;
@@ -69,8 +77,7 @@ static void room_free(struct room *r)
         peer_free(p);
         p = next;
     }
-    for (size_t i = 0; i < r->hist_len; i++)
-        out_msg_unref(r->hist[i]);
+    history_clear(r);
     free(r->hist);
     while (r->lobby.head != NULL)
         lobby_remove(&r->lobby, r->lobby.head);
@@ -164,13 +171,9 @@ struct peer *room_peer_find(struct room *r, const char *id)
 
 void room_forget(struct room_reg *reg, struct room *r)
 {
-    assert(r->npeers == 0 && r->lobby.n == 0);
-    for (size_t i = 0; i < r->hist_len; i++)
-        out_msg_unref(r->hist[(r->hist_start + i) % r->hist_cap]);
+    assert(r->npeers == 0);
     reg->hist_bytes -= r->hist_bytes;
-    r->hist_bytes = r->hist_len = r->hist_start = 0;
-    r->locked = false;
-    memset(&r->pw, 0, sizeof r->pw);
+    history_clear(r);
 }
 
 int room_peer_set_name(struct peer *p, const char *name)
@@ -299,8 +302,12 @@ void room_leave(struct room_reg *reg, struct peer *p, int64_t now)
         reg->ngrace--;
     }
     peer_free(p);
-    if (r->npeers == 0)
+    if (r->npeers == 0) { /* who may enter belongs to the meeting */
+        assert(r->lobby.n == 0);
         r->empty_since = now;
+        r->locked = false;
+        memset(&r->pw, 0, sizeof r->pw);
+    }
     update_watch(reg, r);
 }
 

@@ -51,8 +51,8 @@ struct room {
     bool watched;
     bool presence_ready;    /* presence bucket set up (by the hub) */
     struct bucket presence; /* joins into this room (hub.c) */
-    /* Who may enter (access.h; decided by the hub): reset when the last
-     * seat goes. */
+    /* Who may enter (access.h; decided by the hub): reset by room_leave
+     * when the last seat goes. */
     bool locked;
     struct access_pw pw;
     struct lobby lobby;
@@ -111,7 +111,9 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
                                 void **old_conn);
 
 /* Removes the seat and frees it. The room stays while it has history
- * younger than the TTL. */
+ * younger than the TTL. With the last seat go the room's lock and password
+ * (who may enter belongs to the meeting); its lobby must be empty by then
+ * (the hub answers those waiting first). */
 void room_leave(struct room_reg *reg, struct peer *p, int64_t now);
 
 /* Keeps the seat for the grace period, without a connection. */
@@ -130,8 +132,8 @@ struct peer *room_token_seat(struct room *r, const char *token);
 /* The seat with this id in room r, or NULL. */
 struct peer *room_peer_find(struct room *r, const char *id);
 
-/* The meeting ended: drops r's history and resets who may enter (lock,
- * password; the lobby must be empty). r must have no seats left. */
+/* The meeting ended: drops r's history. r must have no seats left (so its
+ * lock and password went with the last one, room_leave). */
 void room_forget(struct room_reg *reg, struct room *r);
 
 /* Replaces the seat's name (a copy). Returns 0, or -1 when out of memory. */
