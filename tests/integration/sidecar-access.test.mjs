@@ -5,12 +5,20 @@
 // the file; each test uses rooms of its own. Clients that must look like
 // different people send X-Forwarded-For (the sidecar trusts loopback as
 // its proxy, as it trusts nginx).
+//
+// With HUDDLE_TEST_SIDECARS=N (set by cluster-access.test.mjs) the same
+// tests run against N sidecars sharing a real redis-server: each new client
+// connects to the next sidecar in turn, and a meeting seats member i on
+// sidecar i, so a host, its guests and those knocking sit on different
+// sidecars. The tests at the end of the file run only then: each puts the
+// two sides of a host action, or two hosts racing, on different sidecars.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startSidecar, stopAll } from '../lib/stack.mjs';
+import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const GRACE_MS = 1500;
+const LOBBY_MAX = 3;
 const HOST_ACTIONS = [
     { type: 'role', to: 'x'.repeat(16), role: 'host' },
     { type: 'kick', to: 'x'.repeat(16) },
@@ -22,49 +30,112 @@ const HOST_ACTIONS = [
     { type: 'deny', id: 'x'.repeat(16) },
 ];
 
-let sc;
+const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
+const sidecars = [];
+let redis = null;
+let turn = 0;
 const clients = [];
 let addrSeq = 0;
 
 before(async () => {
-    sc = await startSidecar({
-        env: {
-            HUDDLE_RESUME_GRACE_MS: String(GRACE_MS),
-            HUDDLE_KNOCK_TIMEOUT_S: '1',
-            HUDDLE_LOBBY_MAX: '3',
-            HUDDLE_PASSWORD_TRIES: '3',
-            HUDDLE_ROOM_PASSWORD_TRIES: '5',
-        },
-    });
+    const env = {
+        HUDDLE_RESUME_GRACE_MS: String(GRACE_MS),
+        HUDDLE_KNOCK_TIMEOUT_S: '1',
+        HUDDLE_LOBBY_MAX: String(LOBBY_MAX),
+        HUDDLE_PASSWORD_TRIES: '3',
+        HUDDLE_ROOM_PASSWORD_TRIES: '5',
+    };
+    if (SIDECARS > 1) {
+        redis = await startRedis();
+        env.HUDDLE_REDIS_URL = redis.url;
+    }
+    for (let i = 0; i < SIDECARS; i++) {
+        sidecars.push(await startSidecar({ env: { ...env, HUDDLE_NODE_ID: `node${i + 1}` } }));
+    }
 });
 
 after(async () => {
     for (const c of clients) c.terminate();
-    await stopAll([sc]);
+    await stopAll(redis ? [redis, ...sidecars] : sidecars);
 });
 
-/** A client from an address of its own (or addr). */
-async function client(addr = `10.9.${addrSeq >> 8}.${++addrSeq & 255}`) {
-    const c = await connect(sc.wsUrl, { headers: { 'X-Forwarded-For': addr } });
+/**
+ * A client from an address of its own (or addr), on sidecar node (taken
+ * modulo the number of sidecars: on one sidecar every node is that one) or
+ * else on the next sidecar in turn. c.node tells which.
+ */
+async function client({ addr = `10.9.${addrSeq >> 8}.${++addrSeq & 255}`, node } = {}) {
+    const i = (node ?? turn++) % sidecars.length;
+    const c = await connect(sidecars[i].wsUrl, { headers: { 'X-Forwarded-For': addr } });
     c.addr = addr;
+    c.node = i;
     clients.push(c);
     return c;
 }
 
-/** A room with a host and n - 1 guests, all seeing each other. */
+/**
+ * A room with a host and n - 1 guests, all seeing each other. Member i sits
+ * on sidecar i; the next client in turn after it sits on sidecar 1, so the
+ * first one to come after the host is never on the host's sidecar.
+ */
 async function meeting(n, room = uniqueRoom('acc')) {
     const cs = [];
     for (let i = 0; i < n; i++) {
-        const c = await client();
+        const c = await client({ node: i });
         await c.join(room, i === 0 ? 'Host' : `Guest${i}`);
         cs.push(c);
     }
+    turn = 1;
     // Member i hears of each one who came after it.
     for (const [i, c] of cs.entries()) {
         for (const later of cs.slice(i + 1)) await c.next((m) => m.type === 'peer-joined' && m.peer.id === later.id);
     }
     for (const c of cs) c.buffer.length = 0;
     return { room, cs };
+}
+
+/**
+ * Takes c's lobby messages, in order, until one lists exactly the knock
+ * ids given (in any order); returns it. Earlier lists are steps on the way.
+ */
+async function lobbyIs(c, ids) {
+    const want = [...ids].sort();
+    for (;;) {
+        const l = await c.next('lobby');
+        if (JSON.stringify(l.waiting.map((w) => w.id).sort()) === JSON.stringify(want)) return l;
+    }
+}
+
+/**
+ * The first message matching pred on any of cs (buffered or yet to come),
+ * taken out of its client's buffer: {c, m}. Rejects after ms.
+ */
+function nextOnAny(cs, pred, ms = 5000) {
+    return new Promise((resolve, reject) => {
+        const listeners = [];
+        let timer = null;
+        const finish = (fn, v) => {
+            clearTimeout(timer);
+            for (const [c, f] of listeners) c.ws.off('message', f);
+            fn(v);
+        };
+        const look = () => {
+            for (const c of cs) {
+                const i = c.buffer.findIndex(pred);
+                if (i >= 0) {
+                    finish(resolve, { c, m: c.buffer.splice(i, 1)[0] });
+                    return;
+                }
+            }
+        };
+        timer = setTimeout(() => finish(reject, new Error(`no matching message on any of ${cs.length} clients within ${ms} ms`)), ms);
+        // Client's own listener runs first and buffers the message.
+        for (const c of cs) {
+            c.ws.on('message', look);
+            listeners.push([c, look]);
+        }
+        look();
+    });
 }
 
 /** The answer to a join: welcome, knocking or an error about join. */
@@ -144,14 +215,14 @@ test('kick: the member is told, closed with 1000, its token dies and its address
     assert.deepEqual(await g.next('ended'), { type: 'ended', reason: 'removed', by: h.id });
     assert.deepEqual(await g.closed(), { code: 1000, reason: 'removed' });
     for (const c of [h, o]) assert.deepEqual(await c.next('peer-left'), { type: 'peer-left', id: g.id, reason: 'kicked', by: h.id });
-    const back = await client(g.addr);
+    const back = await client({ addr: g.addr, node: g.node + 1 });
     const e = await tryJoin(back, room, 'Again', { resume: token });
     assert.equal(e.code, 'banned');
     const other = await client();
     const w = await tryJoin(other, room, 'Elsewhere', { resume: token });
     assert.equal(w.type, 'welcome');
     assert.notEqual(w.id, g.id, 'a removed member\'s token must not take its seat back');
-    const elsewhere = await client(g.addr);
+    const elsewhere = await client({ addr: g.addr });
     assert.equal((await tryJoin(elsewhere, uniqueRoom('acc'), 'Free')).type, 'welcome', 'the ban is for that room only');
 });
 
@@ -232,7 +303,7 @@ test('lock: a newcomer knocks, every host sees the lobby, admit seats it, deny a
 
     const token = w.resume;
     k.drop();
-    const back = await client(k.addr);
+    const back = await client({ addr: k.addr, node: k.node + 1 });
     const r = await tryJoin(back, room, 'Cy', { resume: token });
     assert.deepEqual([r.type, r.id], ['welcome', w.id]);
 });
@@ -276,7 +347,7 @@ test('password: required, wrong, right; wrong tries are limited per connection a
 
     const token = g.welcome.resume;
     g.drop();
-    const back = await client(g.addr);
+    const back = await client({ addr: g.addr, node: g.node + 1 });
     assert.equal((await tryJoin(back, room, 'G', { resume: token })).id, g.id);
     h.send({ type: 'password', password: '' });
     assert.deepEqual(await h.next('access'), { type: 'access', locked: false, password: false });
@@ -306,3 +377,172 @@ test('host actions draw on their own bucket: past HUDDLE_HOST_BURST they are rat
     const e = await h.next('error');
     assert.deepEqual([e.code, e.ref], ['rate-limited', 'mute']);
 });
+
+// Across sidecars (HUDDLE_TEST_SIDECARS > 1 only): a meeting's host sits on
+// sidecar 0 and its guests on 1 and 2, and each test below puts those who
+// knock on sidecars of their own. Messages from different sidecars may come
+// in either order, so every wait names the message it wants.
+
+/** Makes g (of a meeting) a host too and locks the room; all have seen both. */
+async function twoHostsLocked(cs, [h, g]) {
+    h.send({ type: 'role', to: g.id, role: 'host' });
+    for (const c of cs) await c.next((m) => m.type === 'peer-state' && m.peer.id === g.id && m.peer.role === 'host');
+    h.send({ type: 'lock', locked: true });
+    for (const c of cs) assert.deepEqual(await c.next('access'), { type: 'access', locked: true, password: false });
+}
+
+const joinedAs = (id) => (m) => m.type === 'peer-joined' && m.peer.id === id;
+
+if (SIDECARS > 1) {
+    test('across sidecars: a host admits a knocker on another sidecar; every member sees it join, every host the new lobby', async () => {
+        const { room, cs } = await meeting(3);
+        const [h, g, o] = cs;
+        await twoHostsLocked(cs, cs);
+        const k = await client({ node: 2 });
+        const knock = await tryJoin(k, room, 'Kay', { audio: true });
+        assert.equal(knock.type, 'knocking');
+        for (const c of [h, g]) {
+            const l = await lobbyIs(c, [knock.id]);
+            assert.equal(l.waiting[0].name, 'Kay');
+        }
+        g.send({ type: 'admit', id: knock.id });
+        const w = await k.next('welcome');
+        assert.deepEqual([w.self.role, w.self.name, w.self.audio, w.access.locked], ['guest', 'Kay', true, true]);
+        assert.deepEqual(w.peers.map((p) => [p.id, p.role]), [[h.id, 'host'], [g.id, 'host'], [o.id, 'guest']]);
+        for (const c of cs) {
+            const pj = await c.next(joinedAs(w.id));
+            assert.deepEqual([pj.peer.name, pj.peer.role, pj.peer.audio], ['Kay', 'guest', true]);
+        }
+        for (const c of [h, g]) await lobbyIs(c, []);
+        await Promise.all([o.expectNone('lobby'), k.expectNone('lobby'), k.expectNone('welcome')]);
+    });
+
+    test('across sidecars: two hosts admit the same knock at once; it is seated once and the other host gets no-such-peer', async () => {
+        const { room, cs } = await meeting(3);
+        const [h, g, o] = cs;
+        await twoHostsLocked(cs, cs);
+        const k = await client({ node: 2 });
+        const knock = await tryJoin(k, room, 'Kay');
+        for (const c of [h, g]) await lobbyIs(c, [knock.id]);
+        // Both leave in the same tick, from sidecars 0 and 1.
+        h.send({ type: 'admit', id: knock.id });
+        g.send({ type: 'admit', id: knock.id });
+        const w = await k.next('welcome');
+        const admitError = (m) => m.type === 'error' && m.ref === 'admit';
+        const { m: e } = await nextOnAny([h, g], admitError);
+        assert.equal(e.code, 'no-such-peer');
+        for (const c of cs) await c.next(joinedAs(w.id));
+        for (const c of [h, g]) await lobbyIs(c, []);
+        await Promise.all([
+            k.expectNone('welcome', 1000),
+            ...cs.map((c) => c.expectNone('peer-joined', 1000)),
+            ...[h, g].map((c) => c.expectNone(admitError, 1000)),
+        ]);
+        // The room holds the three and Kay, no seat twice: a newcomer sees four.
+        h.send({ type: 'lock', locked: false });
+        await o.next((m) => m.type === 'access' && !m.locked);
+        const n = await client({ node: 1 });
+        const wn = await tryJoin(n, room, 'Next');
+        assert.equal(wn.type, 'welcome');
+        assert.deepEqual(wn.peers.map((p) => p.id), [h.id, g.id, o.id, w.id]);
+    });
+
+    test('across sidecars: newcomers on every sidecar knock at once; the lobby holds HUDDLE_LOBBY_MAX and each is admitted once', async () => {
+        const { room, cs } = await meeting(3);
+        const [h, g] = cs;
+        await twoHostsLocked(cs, cs);
+        const ks = [];
+        for (let i = 0; i <= LOBBY_MAX; i++) ks.push(await client({ node: i }));
+        for (const [i, k] of ks.entries()) k.send({ type: 'join', room, name: `K${i}` });
+        const answers = await Promise.all(ks.map((k) => k.next((m) => ['welcome', 'knocking'].includes(m.type)
+            || (m.type === 'error' && m.ref === 'join'))));
+        assert.deepEqual(answers.map((a) => a.type).sort(), [...Array(LOBBY_MAX).fill('knocking'), 'error'].sort());
+        assert.deepEqual(answers.filter((a) => a.type === 'error').map((a) => [a.code, a.message]), [['room-full', 'the lobby is full']]);
+        const waiting = ks.map((k, i) => ({ k, id: answers[i].id })).filter((x, i) => answers[i].type === 'knocking');
+        for (const c of [h, g]) await lobbyIs(c, waiting.map((x) => x.id));
+        await Promise.all(ks.map((k) => k.expectNone('welcome')));
+        const seated = [];
+        for (const [i, { k, id }] of waiting.entries()) {
+            [h, g][i % 2].send({ type: 'admit', id });
+            const w = await k.next('welcome');
+            for (const c of [...cs, ...seated]) await c.next(joinedAs(w.id));
+            seated.push(k);
+            for (const c of [h, g]) await lobbyIs(c, waiting.slice(i + 1).map((x) => x.id));
+        }
+        await Promise.all(ks.map((k) => k.expectNone('welcome')));
+    });
+
+    test('across sidecars: a removed member is banned on every sidecar, and its resume token takes its seat back on none', async () => {
+        const { room, cs: [h, g, o] } = await meeting(3);
+        const token = g.welcome.resume;
+        h.send({ type: 'kick', to: g.id });
+        assert.deepEqual(await g.next('ended'), { type: 'ended', reason: 'removed', by: h.id });
+        assert.deepEqual(await g.closed(), { code: 1000, reason: 'removed' });
+        for (const c of [h, o]) assert.deepEqual(await c.next('peer-left'), { type: 'peer-left', id: g.id, reason: 'kicked', by: h.id });
+        const others = [0, 1, 2].filter((i) => i !== g.node);
+        for (const node of others) {
+            for (const extra of [{}, { resume: token }]) {
+                const back = await client({ addr: g.addr, node });
+                const e = await tryJoin(back, room, 'Again', extra);
+                assert.deepEqual([e.type, e.code], ['error', 'banned'], `sidecar ${node} ${JSON.stringify(extra)}`);
+            }
+        }
+        for (const node of others) {
+            const stranger = await client({ node });
+            const w = await tryJoin(stranger, room, 'Stranger', { resume: token });
+            assert.equal(w.type, 'welcome');
+            assert.notEqual(w.id, g.id, `a removed member's token took its seat back on sidecar ${node}`);
+            for (const c of [h, o]) await c.next(joinedAs(w.id));
+        }
+        await Promise.all([h, o].map((c) => c.expectNone(joinedAs(g.id))));
+    });
+
+    test('across sidecars: end on one sidecar closes the members and denies the knockers on every sidecar', async () => {
+        const { room, cs } = await meeting(3);
+        const [h] = cs;
+        h.send({ type: 'chat', text: 'before the end' });
+        for (const c of cs) await c.next('chat');
+        h.send({ type: 'lock', locked: true });
+        for (const c of cs) await c.next('access');
+        const ks = [];
+        for (let node = 0; node < 3; node++) {
+            const k = await client({ node });
+            ks.push([k, await tryJoin(k, room, `K${node}`)]);
+        }
+        assert.deepEqual(ks.map(([, a]) => a.type), ['knocking', 'knocking', 'knocking']);
+        await lobbyIs(h, ks.map(([, a]) => a.id));
+        h.send({ type: 'end' });
+        for (const c of cs) {
+            assert.deepEqual(await c.next('ended'), { type: 'ended', reason: 'ended', by: h.id });
+            assert.deepEqual(await c.closed(), { code: 1000, reason: 'meeting ended' });
+        }
+        for (const [k] of ks) {
+            const e = await k.next('error');
+            assert.deepEqual([e.code, e.ref], ['denied', 'join'], `knocker on sidecar ${k.node}`);
+        }
+        const n = await client({ node: 1 });
+        const w = await tryJoin(n, room, 'Next');
+        assert.equal(w.type, 'welcome');
+        assert.deepEqual([w.chat, w.peers, w.self.role, w.access], [[], [], 'host', { locked: false, password: false }]);
+        const m = await client({ node: 2 });
+        const wm = await tryJoin(m, room, 'Then');
+        assert.deepEqual([wm.type, wm.self.role, wm.peers.map((p) => p.id)], ['welcome', 'guest', [w.id]]);
+    });
+
+    test('across sidecars: when the host drops and its grace ends, the member present longest, on another sidecar, becomes host', async () => {
+        const { cs: [h, g, o] } = await meeting(3);
+        h.drop();
+        await o.expectNone('peer-state', GRACE_MS / 2);
+        for (const c of [g, o]) {
+            const left = await c.next((x) => x.type === 'peer-left' && x.id === h.id, GRACE_MS + 3000);
+            assert.equal(left.reason, 'timeout');
+            const p = await c.next('peer-state');
+            assert.deepEqual([p.peer.id, p.peer.role], [g.id, 'host']);
+        }
+        await o.expectNone('peer-state');
+        g.send({ type: 'lock', locked: true });
+        for (const c of [g, o]) assert.equal((await c.next('access')).locked, true);
+        o.send({ type: 'lock', locked: false });
+        assert.deepEqual([(await o.next('error')).code], ['forbidden']);
+    });
+}
