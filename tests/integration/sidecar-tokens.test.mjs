@@ -1,14 +1,20 @@
 // Signed join tokens (docs/tokens.md) on real sidecars: one with an HS256
-// secret, one with an ES256 public key, and three sharing a real
-// redis-server with the secret. Tokens are minted here with node:crypto,
-// as an operator's application would; the bad ones are made by hand.
+// secret and one with an ES256 public key. Tokens are minted here with
+// node:crypto, as an operator's application would; the bad ones are made by
+// hand.
+//
+// With HUDDLE_TEST_SIDECARS=N (set by cluster-tokens.test.mjs) each of the
+// two is N sidecars sharing a real redis-server of its own, each new client
+// connecting to the next sidecar of its group in turn, so a token is checked
+// on one sidecar and the room it opens lives on all. The last tests of the
+// file run only then.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Proc, startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const SECRET = 'a-test-secret-of-more-than-32-bytes-0123456789';
@@ -17,23 +23,30 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-jwt-'));
 const PEM = path.join(dir, 'es256.pub.pem');
 fs.writeFileSync(PEM, ec.publicKey.export({ type: 'spki', format: 'pem' }));
 
-let hs; // HS256, standalone
-let es; // ES256, standalone
-let redis;
-let nodes = []; // three sidecars on Redis, HS256
+const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
+const hs = { name: 'hs', sidecars: [], turn: 0 }; // HS256
+const es = { name: 'es', sidecars: [], turn: 0 }; // ES256
 const started = [];
 const clients = [];
 
-before(async () => {
-    hs = await startSidecar({ env: { HUDDLE_JWT_SECRET: SECRET, HUDDLE_RESUME_GRACE_MS: '5000' } });
-    es = await startSidecar({ env: { HUDDLE_JWT_PUBLIC_KEY: PEM } });
-    redis = await startRedis();
-    for (let i = 0; i < 3; i++) {
-        nodes.push(await startSidecar({
-            env: { HUDDLE_JWT_SECRET: SECRET, HUDDLE_REDIS_URL: redis.url, HUDDLE_NODE_ID: `tok${i}`, HUDDLE_RESUME_GRACE_MS: '5000' },
-        }));
+/** Starts group's sidecars with env, on a redis-server of their own when several. */
+async function startGroup(group, env) {
+    const e = { HUDDLE_RESUME_GRACE_MS: '5000', ...env };
+    if (SIDECARS > 1) {
+        const redis = await startRedis();
+        started.push(redis);
+        e.HUDDLE_REDIS_URL = redis.url;
     }
-    started.push(hs, es, redis, ...nodes);
+    for (let i = 0; i < SIDECARS; i++) {
+        const s = await startSidecar({ env: { ...e, HUDDLE_NODE_ID: `${group.name}${i + 1}` } });
+        started.push(s);
+        group.sidecars.push(s);
+    }
+}
+
+before(async () => {
+    await startGroup(hs, { HUDDLE_JWT_SECRET: SECRET });
+    await startGroup(es, { HUDDLE_JWT_PUBLIC_KEY: PEM });
 });
 
 after(async () => {
@@ -60,8 +73,14 @@ function mint(claims, { alg = 'HS256', secret = SECRET, header = {}, sig } = {})
 
 const claims = (room, extra = {}) => ({ room, name: 'Token Name', role: 'guest', exp: now() + 600, ...extra });
 
-async function client(sc) {
-    const c = await connect(sc.wsUrl);
+/**
+ * A client on sidecar node of group (modulo its size), or else on the
+ * group's next sidecar in turn. c.node tells which.
+ */
+async function client(group, node) {
+    const i = (node ?? group.turn++) % group.sidecars.length;
+    const c = await connect(group.sidecars[i].wsUrl);
+    c.node = i;
     clients.push(c);
     return c;
 }
@@ -159,26 +178,6 @@ test('a resume takes its seat back without a token; a resume token that takes no
     assert.equal((await answer(other, room, { resume: 'A'.repeat(22) })).code, 'bad-token');
 });
 
-test('three sidecars on Redis: tokens are checked on each, the name comes from the token, a resume on another sidecar needs none', async () => {
-    const room = uniqueRoom('tok');
-    const cs = [];
-    for (const [i, n] of nodes.entries()) {
-        const c = await client(n);
-        assert.equal((await answer(c, room)).code, 'bad-token');
-        assert.equal((await answer(c, room, { token: mint(claims(room), { secret: 'wrong-secret-of-more-than-32-bytes-abcdef' }) })).code, 'bad-token');
-        const w = await answer(c, room, { token: mint(claims(room, { name: `N${i}`, role: 'host' })) });
-        assert.deepEqual([w.type, w.self.name, w.self.role], ['welcome', `N${i}`, 'guest'], 'no hosts across sidecars yet');
-        cs.push([c, w]);
-    }
-    const [c0, w0] = cs[0];
-    c0.drop();
-    const back = await client(nodes[1]);
-    const r = await answer(back, room, { resume: w0.resume });
-    assert.deepEqual([r.type, r.id], ['welcome', w0.id]);
-    const stranger = await client(nodes[2]);
-    assert.equal((await answer(stranger, room, { resume: 'not-a-live-token-0123456' })).code, 'bad-token');
-});
-
 test('a bad key stops the sidecar at start with a reason', async () => {
     for (const env of [{ HUDDLE_JWT_SECRET: 'short' }, { HUDDLE_JWT_PUBLIC_KEY: path.join(dir, 'missing.pem') }]) {
         const p = await startSidecar({ env }).then(() => null, (e) => e);
@@ -186,3 +185,61 @@ test('a bad key stops the sidecar at start with a reason', async () => {
         assert.match(p.message, /join tokens \(HUDDLE_JWT_SECRET, HUDDLE_JWT_PUBLIC_KEY\): /);
     }
 });
+
+// Across sidecars (HUDDLE_TEST_SIDECARS > 1 only).
+if (SIDECARS > 1) {
+    test('across sidecars: tokens are checked on each, name and role come from the token, a resume on another sidecar needs none', async () => {
+        const room = uniqueRoom('tok');
+        const cs = [];
+        for (let i = 0; i < SIDECARS; i++) {
+            const c = await client(hs, i);
+            assert.equal((await answer(c, room)).code, 'bad-token');
+            assert.equal((await answer(c, room, { token: mint(claims(room), { secret: 'wrong-secret-of-more-than-32-bytes-abcdef' }) })).code, 'bad-token');
+            const w = await answer(c, room, { token: mint(claims(room, { name: `N${i}`, role: 'host' })) });
+            assert.deepEqual([w.type, w.self.name, w.self.role], ['welcome', `N${i}`, 'host']);
+            assert.deepEqual(w.peers.map((p) => [p.name, p.role]), cs.map(([, x]) => [x.self.name, 'host']));
+            cs.push([c, w]);
+        }
+        const [c0, w0] = cs[0];
+        c0.drop();
+        const back = await client(hs, 1);
+        const r = await answer(back, room, { resume: w0.resume });
+        assert.deepEqual([r.type, r.id, r.self.role], ['welcome', w0.id, 'host']);
+        const stranger = await client(hs, 2);
+        assert.equal((await answer(stranger, room, { resume: 'not-a-live-token-0123456' })).code, 'bad-token');
+    });
+
+    test('across sidecars: a guest token first in a room is no host; a host token on another sidecar locks, admits, and nobody is promoted after it', async () => {
+        const room = uniqueRoom('tok');
+        const g = await client(hs, 0);
+        const wg = await answer(g, room, { token: mint(claims(room, { name: 'Gia' })) });
+        assert.equal(wg.self.role, 'guest');
+        g.send({ type: 'lock', locked: true });
+        assert.equal((await g.next('error')).code, 'forbidden');
+        const h = await client(hs, 1);
+        const wh = await answer(h, room, { token: mint(claims(room, { role: 'host', name: 'Hal' })) });
+        assert.equal(wh.self.role, 'host');
+        assert.equal((await g.next('peer-joined')).peer.role, 'host');
+        h.send({ type: 'password', password: 'pw-123' });
+        await g.next((m) => m.type === 'access' && m.password);
+        h.send({ type: 'lock', locked: true });
+        await g.next((m) => m.type === 'access' && m.locked);
+        const k = await client(hs, 2);
+        const t = mint(claims(room, { name: 'Kit' }));
+        assert.equal((await answer(k, room, { token: t })).code, 'password-required');
+        const knock = await answer(k, room, { token: t, password: 'pw-123' });
+        assert.equal(knock.type, 'knocking');
+        const co = await client(hs, 0);
+        const wco = await answer(co, room, { token: mint(claims(room, { role: 'host', name: 'Cora' })) });
+        assert.deepEqual([wco.type, wco.self.role], ['welcome', 'host'], 'a host token walks past the lock and the password');
+        await co.next((m) => m.type === 'lobby' && m.waiting.some((x) => x.id === knock.id));
+        co.send({ type: 'admit', id: knock.id });
+        const wk = await k.next('welcome');
+        assert.deepEqual([wk.self.name, wk.self.role], ['Kit', 'guest']);
+        for (const c of [h, co]) c.send({ type: 'leave' });
+        for (const id of [wh.id, wco.id]) await g.next((m) => m.type === 'peer-left' && m.id === id);
+        await Promise.all([g, k].map((c) => c.expectNone((m) => m.type === 'peer-state' && m.peer.role === 'host', 500)));
+        g.send({ type: 'lock', locked: false });
+        assert.equal((await g.next('error')).code, 'forbidden');
+    });
+}
