@@ -21,9 +21,6 @@ const PEER_KEYS = ['audio', 'hand', 'id', 'name', 'role', 'screen', 'video'];
 const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
-// The first member of a room is its host on one sidecar; with several,
-// rooms have no hosts (docs/access.md).
-const FIRST = SIDECARS > 1 ? 'guest' : 'host';
 let sc; // the first sidecar
 let sidecars = [];
 let redis = null;
@@ -103,7 +100,7 @@ test('welcome lists the peers present and they get peer-joined, the newcomer doe
     const [[a, b], [wa, wb]] = await joinAll(room, ['Ann', 'Bob'], { audio: true, video: true });
     assert.equal(wb.peers.length, 1);
     assertPeerObject(wb.peers[0]);
-    assert.deepEqual(wb.peers[0], { id: wa.id, name: 'Ann', audio: true, video: true, screen: false, hand: false, role: FIRST });
+    assert.deepEqual(wb.peers[0], { id: wa.id, name: 'Ann', audio: true, video: true, screen: false, hand: false, role: 'host' });
     const pj = await a.next('peer-joined');
     assert.deepEqual(pj.peer, { id: wb.id, name: 'Bob', audio: true, video: true, screen: false, hand: false, role: 'guest' });
 
@@ -339,7 +336,7 @@ test('state reaches the others as peer-state with the whole peer object, not the
     const room = uniqueRoom();
     const [[a, b, c], [wa]] = await joinAll(room, ['Ann', 'Bob', 'Cid'], { audio: true, video: true });
     await a.send({ type: 'state', audio: false, hand: true });
-    const want = { id: wa.id, name: 'Ann', audio: false, video: true, screen: false, hand: true, role: FIRST };
+    const want = { id: wa.id, name: 'Ann', audio: false, video: true, screen: false, hand: true, role: 'host' };
     for (const x of [b, c]) assert.deepEqual((await x.next('peer-state')).peer, want);
     await a.send({ type: 'state', screen: true, name: 'Ann B' });
     const want2 = { ...want, screen: true, name: 'Ann B' };
@@ -373,7 +370,7 @@ test('state with a wrong-typed or invalid field is bad-message and changes nothi
     const c = await client();
     const wc = await c.join(room, 'Cid');
     assert.deepEqual(wc.peers.find((p) => p.id === wa.id),
-        { id: wa.id, name: 'Ann', audio: false, video: false, screen: false, hand: false, role: FIRST });
+        { id: wa.id, name: 'Ann', audio: false, video: false, screen: false, hand: false, role: 'host' });
 });
 
 test('ping is answered by pong with the same t, before and after join', async () => {
