@@ -58,6 +58,35 @@ bool access_pw_check(const struct access_pw *pw, const char *password)
     return CRYPTO_memcmp(h, pw->hash, sizeof h) == 0;
 }
 
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", in[i]);
+}
+
+void access_pw_salt(char salt[33])
+{
+    unsigned char s[16];
+
+    random_bytes(s, sizeof s);
+    to_hex(s, sizeof s, salt);
+}
+
+int access_pw_hex(const char *salt, const char *password, char hash[65])
+{
+    unsigned char s[16], h[32];
+
+    if (strlen(salt) != 32 || strspn(salt, "0123456789abcdef") != 32)
+        return -1;
+    for (size_t i = 0; i < sizeof s; i++)
+        if (sscanf(salt + 2 * i, "%2hhx", &s[i]) != 1)
+            return -1;
+    if (pw_hash(s, password, h) < 0)
+        return -1;
+    to_hex(h, sizeof h, hash);
+    return 0;
+}
+
 struct knock *lobby_add(struct lobby *l, struct room *room, const char *name,
                         bool audio, bool video, void *conn, int64_t since)
 {

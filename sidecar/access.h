@@ -32,6 +32,13 @@ int access_pw_set(struct access_pw *pw, const char *password);
  * one PBKDF2 run (a few milliseconds; docs/access.md). */
 bool access_pw_check(const struct access_pw *pw, const char *password);
 
+/* The same for a room whose password Redis keeps (docs/cluster.md), in
+ * hex. access_pw_salt writes a new random salt (32 hex digits and a NUL);
+ * access_pw_hex hashes password with salt into hash (64 hex digits and a
+ * NUL) and returns 0, or -1 for a bad salt or when libcrypto fails. */
+void access_pw_salt(char salt[33]);
+int access_pw_hex(const char *salt, const char *password, char hash[65]);
+
 struct room;
 
 /* Someone waiting in a locked room's lobby. */

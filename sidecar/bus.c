@@ -154,12 +154,12 @@ static int req_start(struct bus *b, enum bus_script sc, enum req_kind kind,
                      const char *room, int nargs, const char **args,
                      const size_t *lens, void *cb, void *arg)
 {
-    const char *argv[16] = {"EVALSHA", b->sha[sc], "0"};
-    size_t argvlen[16] = {7, 40, 1};
+    const char *argv[24] = {"EVALSHA", b->sha[sc], "0"};
+    size_t argvlen[24] = {7, 40, 1};
     struct bus_req *q;
     struct bus_sub *s = NULL;
 
-    if (!bus_can_send(b) || nargs > 13)
+    if (!bus_can_send(b) || nargs > 21)
         return -1;
     memcpy(argv + 3, args, (size_t)nargs * sizeof *args);
     memcpy(argvlen + 3, lens, (size_t)nargs * sizeof *lens);
@@ -192,12 +192,19 @@ static int req_start(struct bus *b, enum bus_script sc, enum req_kind kind,
 
 #define LONGSTR(buf, v) snprintf((buf), sizeof(buf), "%ld", (long)(v))
 
+/* s, or "" for NULL. */
+static const char *str_or_empty(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
 int bus_join(struct bus *b, const char *room, const char *peer,
              const char *token, const char *json, size_t len,
              const char *announce, size_t announce_len, int flags,
-             bus_room_fn *cb, void *arg)
+             const struct bus_entry *e, bus_room_fn *cb, void *arg)
 {
-    char cap[24], chatmax[24];
+    char cap[24], chatmax[24], role[24], lobbymax[24], tries[24], window[24];
+    const struct bus_entry none = {.role = 0};
     const char *env = "";
     size_t envlen = 0;
 
@@ -210,8 +217,14 @@ int bus_join(struct bus *b, const char *room, const char *peer,
     if (announce != NULL &&
         (env = envelope(b, announce, announce_len, &envlen)) == NULL)
         return -1;
+    if (e == NULL)
+        e = &none;
     LONGSTR(cap, b->cfg.max_peers);
     LONGSTR(chatmax, b->cfg.chat_max);
+    LONGSTR(role, e->role);
+    LONGSTR(lobbymax, b->cfg.lobby_max);
+    LONGSTR(tries, b->cfg.password_tries);
+    LONGSTR(window, b->cfg.password_window_ms);
     {
         const char *a[] = {room,
                            peer,
@@ -219,19 +232,23 @@ int bus_join(struct bus *b, const char *room, const char *peer,
                            b->id,
                            cap,
                            (flags & BUS_JOIN_FORCE) ? "1" : "0",
-                           token ? token : "",
+                           str_or_empty(token),
                            env,
-                           chatmax};
-        size_t l[] = {strlen(room),
-                      strlen(peer),
-                      len,
-                      strlen(b->id),
-                      strlen(cap),
-                      1,
-                      token ? strlen(token) : 0,
-                      envlen,
-                      strlen(chatmax)};
-        return req_start(b, SC_JOIN, REQ_ROOM, room, 9, a, l, (void *)cb, arg);
+                           chatmax,
+                           role,
+                           e->tokens ? "1" : "0",
+                           str_or_empty(e->addr),
+                           str_or_empty(e->pwhash),
+                           e->admitted ? peer : "",
+                           str_or_empty(e->knock),
+                           lobbymax,
+                           tries,
+                           window};
+        size_t l[sizeof a / sizeof a[0]];
+        for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) /* 2, 7: no NUL */
+            l[i] = i == 2 ? len : i == 7 ? envlen : strlen(a[i]);
+        return req_start(b, SC_JOIN, REQ_ROOM, room,
+                         (int)(sizeof a / sizeof a[0]), a, l, (void *)cb, arg);
     }
 }
 
@@ -320,6 +337,34 @@ int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
         size_t l[] = {strlen(room), len,    strlen(chatmax),
                       strlen(ttl),  envlen, strlen(maxbytes)};
         return req_start(b, SC_CHAT, REQ_DONE, NULL, 6, a, l, (void *)cb, arg);
+    }
+}
+
+int bus_host(struct bus *b, enum bus_action act, const char *room,
+             const char *by, const char *a, const char *b2, bus_done_fn *cb,
+             void *arg)
+{
+    static const char *const names[] = {
+        [BUS_DO_ROLE] = "role",         [BUS_DO_KICK] = "kick",
+        [BUS_DO_END] = "end",           [BUS_DO_LOCK] = "lock",
+        [BUS_DO_PASSWORD] = "password", [BUS_DO_ADMIT] = "admit",
+        [BUS_DO_DENY] = "deny",         [BUS_DO_WITHDRAW] = "withdraw",
+    };
+    char ttl[24];
+
+    if ((unsigned)act >= sizeof names / sizeof names[0] || !bus_room_ok(room) ||
+        by == NULL || !bus_id_ok(by, BUS_TOKEN_MAX, false) ||
+        strlen(str_or_empty(a)) > BUS_MSG_MAX ||
+        strlen(str_or_empty(b2)) > BUS_MSG_MAX)
+        return -1;
+    LONGSTR(ttl, b->cfg.room_ttl_ms);
+    {
+        const char *v[] = {names[act],      room, by, ttl, str_or_empty(a),
+                           str_or_empty(b2)};
+        size_t l[sizeof v / sizeof v[0]];
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            l[i] = strlen(v[i]);
+        return req_start(b, SC_HOST, REQ_DONE, NULL, 6, v, l, (void *)cb, arg);
     }
 }
 
@@ -435,14 +480,6 @@ bool bus_is_up(const struct bus *b)
 const char *bus_node_id(const struct bus *b)
 {
     return b->id;
-}
-
-const char *bus_status_name(enum bus_status st)
-{
-    static const char *const names[] = {"ok",    "exists", "full",
-                                        "moved", "none",   "error"};
-
-    return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
 
 /* ---- room subscriptions ---------------------------------------------- */

@@ -107,8 +107,19 @@ enum bus_status {
     BUS_EXISTS, /* join: the peer was already a member here: updated */
     BUS_FULL,   /* join: the room has max_peers members */
     BUS_MOVED,  /* join: the peer id is held by another node (resumed) */
-    BUS_NONE,   /* resume: unknown token; leave/update: not our member */
+    BUS_NONE,   /* resume: unknown token; leave/update: not our member;
+                   host action: no such member or knock */
     BUS_ERR,    /* Redis down, went down meanwhile, or answered an error */
+    /* A join refused by the access rules (docs/access.md): */
+    BUS_BANNED,         /* its address was removed from the room lately */
+    BUS_PASSWORD,       /* the room has a password: hash it with salt */
+    BUS_WRONG_PASSWORD, /* counted against the room */
+    BUS_PW_LIMITED,     /* the room had its wrong passwords for a while */
+    BUS_KNOCK,          /* locked: waits in the lobby for a host */
+    BUS_LOBBY_FULL,
+    /* A host action refused: */
+    BUS_FORBIDDEN, /* the one who asked is no host (any more) */
+    BUS_LAST,      /* the room's last host cannot step down */
 };
 
 /* Returns the status's name ("ok", "full", ...), a static string. */
@@ -135,6 +146,13 @@ struct bus_room {
     size_t n_members;
     const struct bus_text *chat; /* history, oldest first */
     size_t n_chat;
+    /* bus_join and bus_resume with a seat: its role as Redis decided, the
+     * room's lock and password, and, for a host with someone waiting, the
+     * lobby message to send it after the welcome (else NULL). */
+    bool host, locked, password;
+    const char *lobby;
+    size_t lobby_len;
+    const char *salt; /* BUS_PASSWORD: hex, to hash the password with */
     /* bus_resume with BUS_OK: the seat taken back. */
     const char *peer;     /* its peer id */
     const char *old_node; /* the node that held it (maybe this one) */
@@ -148,6 +166,18 @@ typedef void bus_done_fn(void *arg, enum bus_status st);
 /* Flags of bus_join. */
 #define BUS_JOIN_FORCE 1 /* ignore the cap: re-asserting a known member */
 
+/* Who asks for a new seat, for the access rules (docs/access.md). */
+struct bus_entry {
+    int role;           /* 1 host, 0 guest (a join token's), -1 host when
+                           first in the room */
+    bool tokens;        /* join tokens make the hosts: no hand-over */
+    const char *addr;   /* the client address, for bans, or NULL */
+    const char *pwhash; /* hex PBKDF2 of its password with the room's salt
+                           (an earlier BUS_PASSWORD), or NULL */
+    bool admitted;      /* a host admitted it (its peer id) from the lobby */
+    const char *knock;  /* its knock object JSON, for the lobby */
+};
+
 /* Makes peer (with its peer object json and its resume token, >= 128 random
  * bits, [A-Za-z0-9_-]) a member of room held by this node, atomically
  * against the cap across all nodes. The room's channel is subscribed first
@@ -157,13 +187,16 @@ typedef void bus_done_fn(void *arg, enum bus_status st);
  * published to the room in the same atomic step. Calls cb exactly once
  * (unless bus_free comes first) with BUS_OK, BUS_EXISTS, BUS_FULL (no
  * members or chat given), BUS_MOVED or BUS_ERR, and the members and chat
- * history. Returns 0, or -1 (cb not called) when down or not keeping up
- * (as bus_publish_room), for invalid arguments or no memory. Callbacks
- * never run inside the call that started them. */
+ * history; without BUS_JOIN_FORCE a new seat first passes the access
+ * rules for e (bus_lua.h, the join script): BUS_BANNED, BUS_PASSWORD,
+ * BUS_WRONG_PASSWORD, BUS_PW_LIMITED, BUS_KNOCK (now in the lobby under
+ * peer) or BUS_LOBBY_FULL. Returns 0, or -1 (cb not called) when down or
+ * not keeping up (as bus_publish_room), for invalid arguments or no
+ * memory. Callbacks never run inside the call that started them. */
 int bus_join(struct bus *b, const char *room, const char *peer,
              const char *token, const char *json, size_t len,
              const char *announce, size_t announce_len, int flags,
-             bus_room_fn *cb, void *arg);
+             const struct bus_entry *e, bus_room_fn *cb, void *arg);
 
 /* Takes back the seat whose resume token is token in room, whatever node
  * held it, moving it to this node and replacing the token by new_token.
@@ -219,6 +252,29 @@ struct bus_seat {
  * or -1 (cb not called) when down or for an invalid room or peer. */
 int bus_drain(struct bus *b, const struct bus_seat *seats, size_t n,
               bus_done_fn *cb, void *arg);
+
+/* The host actions, and a knock's withdrawal (bus_lua.h, the host
+ * script). */
+enum bus_action {
+    BUS_DO_ROLE,     /* a: peer, b: "host" or "guest" */
+    BUS_DO_KICK,     /* a: peer, b: ban in ms ("0": none) */
+    BUS_DO_END,      /* the meeting, for everyone */
+    BUS_DO_LOCK,     /* a: "1" lock, "0" unlock (admits everyone waiting) */
+    BUS_DO_PASSWORD, /* a: salt, b: hash (hex); a "": no password */
+    BUS_DO_ADMIT,    /* a: knock id */
+    BUS_DO_DENY,     /* a: knock id */
+    BUS_DO_WITHDRAW, /* by: the knock id that stops waiting */
+};
+
+/* Does act in room for by, a host of it as Redis has it, atomically; the
+ * outcome is published with origin "" to the room (every node, this one
+ * too, hears it) and, for admit and deny, to the knocker's node. cb (may
+ * be NULL) gets BUS_OK, BUS_FORBIDDEN, BUS_NONE (no such peer or knock),
+ * BUS_LAST or BUS_ERR. a and b may be NULL. Returns 0, or -1 (cb not
+ * called). */
+int bus_host(struct bus *b, enum bus_action act, const char *room,
+             const char *by, const char *a, const char *b2, bus_done_fn *cb,
+             void *arg);
 
 /* Reads the room's members and chat history in one atomic step. cb gets
  * BUS_OK or BUS_ERR. Returns 0, or -1 (cb not called). */

@@ -20,6 +20,10 @@ struct bus_config {
     long room_ttl_ms;       /* chat history kept this long after last leave */
     long chat_max;          /* messages of history kept per room */
     long history_max_bytes; /* bytes of chat history, all rooms together */
+    /* Shared with standalone rooms' access rules (docs/access.md). */
+    long lobby_max;          /* knocks waiting in one room */
+    long password_tries;     /* wrong room passwords per room... */
+    long password_window_ms; /* ...within this (fixed) window */
 };
 
 #endif

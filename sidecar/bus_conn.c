@@ -35,8 +35,8 @@
 #include "log.h"
 
 static const char *const bus_scripts[SC_N] = {
-    bus_lua_join, bus_lua_resume, bus_lua_leave, bus_lua_update,
-    bus_lua_chat, bus_lua_room,   bus_lua_reap,  bus_lua_drain,
+    bus_lua_join, bus_lua_resume, bus_lua_leave, bus_lua_update, bus_lua_chat,
+    bus_lua_room, bus_lua_reap,   bus_lua_drain, bus_lua_host,
 };
 
 static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata);

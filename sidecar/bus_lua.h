@@ -98,13 +98,22 @@
     "  if redis.call('ZREM', HE, room) == 1 then hkeep() end\n"                \
     "end\n"                                                                    \
     "local function state(room, chatmax)\n"                                    \
-    "  local flat = {}\n"                                                      \
-    "  local h = redis.call('HGETALL', rk(room, 'members'))\n"                 \
+    "  local flat, seen = {}, {}\n"                                            \
+    "  local members, nodes = rk(room, 'members'), rk(room, 'nodes')\n"        \
+    "  local function add(peer, json)\n"                                       \
+    "    seen[peer] = true\n"                                                  \
+    "    flat[#flat + 1] = peer\n"                                             \
+    "    flat[#flat + 1] = redis.call('HGET', nodes, peer) or ''\n"            \
+    "    flat[#flat + 1] = json\n"                                             \
+    "  end\n"                                                                  \
+    "  for _, peer in ipairs(redis.call('ZRANGE', rk(room, 'order'), 0, -1)) " \
+    "do\n"                                                                     \
+    "    local json = redis.call('HGET', members, peer)\n"                     \
+    "    if json then add(peer, json) end\n"                                   \
+    "  end\n"                                                                  \
+    "  local h = redis.call('HGETALL', members)\n"                             \
     "  for i = 1, #h, 2 do\n"                                                  \
-    "    flat[#flat + 1] = h[i]\n"                                             \
-    "    flat[#flat + 1] = redis.call('HGET', rk(room, 'nodes'), h[i]) or "    \
-    "''\n"                                                                     \
-    "    flat[#flat + 1] = h[i + 1]\n"                                         \
+    "    if not seen[h[i]] then add(h[i], h[i + 1]) end\n"                     \
     "  end\n"                                                                  \
     "  local chat = redis.call('LRANGE', rk(room, 'chat'), 0, "                \
     "tonumber(chatmax) - 1)\n"                                                 \
@@ -121,21 +130,138 @@
     "    if tok then redis.call('HDEL', k, 't:' .. tok, f .. peer) end\n"      \
     "  end\n"                                                                  \
     "end\n"                                                                    \
+    "local function announce(room, env)\n"                                     \
+    "  if env ~= '' then\n"                                                    \
+    "    redis.call('PUBLISH', 'huddle:ch:room:' .. room, env)\n"              \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
+    "local function tell(room, msg)\n"                                         \
+    "  announce(room, '{\"origin\":\"\",\"msg\":' .. msg .. '}')\n"            \
+    "end\n"                                                                    \
+    "local function is_host(json)\n"                                           \
+    "  return json ~= nil and json ~= false and\n"                             \
+    "         string.find(json, '\"role\":\"host\"', 1, true) ~= nil\n"        \
+    "end\n"                                                                    \
+    "local function with_role(json, host)\n"                                   \
+    "  if host then\n"                                                         \
+    "    return (string.gsub(json, '\"role\":\"guest\"', "                     \
+    "'\"role\":\"host\"', 1))\n"                                               \
+    "  end\n"                                                                  \
+    "  return (string.gsub(json, '\"role\":\"host\"', '\"role\":\"guest\"', "  \
+    "1))\n"                                                                    \
+    "end\n"                                                                    \
+    "local function access_msg(room)\n"                                        \
+    "  local a = rk(room, 'access')\n"                                         \
+    "  return '{\"type\":\"access\",\"locked\":' ..\n"                         \
+    "         tostring(redis.call('HGET', a, 'locked') == '1') ..\n"           \
+    "         ',\"password\":' .. tostring(redis.call('HEXISTS', a, 'hash') "  \
+    "== 1) ..\n"                                                               \
+    "         '}'\n"                                                           \
+    "end\n"                                                                    \
+    "local function lobby_split(v)\n"                                          \
+    "  local a = string.find(v, ' ', 1, true)\n"                               \
+    "  local b = string.find(v, ' ', a + 1, true)\n"                           \
+    "  return tonumber(string.sub(v, 1, a - 1)), string.sub(v, a + 1, b - "    \
+    "1),\n"                                                                    \
+    "         string.sub(v, b + 1)\n"                                          \
+    "end\n"                                                                    \
+    "local function lobby_msg(room)\n"                                         \
+    "  local h, list, out = redis.call('HGETALL', rk(room, 'lobby')), {}, "    \
+    "{}\n"                                                                     \
+    "  for i = 2, #h, 2 do\n"                                                  \
+    "    local seq, _, json = lobby_split(h[i])\n"                             \
+    "    list[#list + 1] = {seq, json}\n"                                      \
+    "  end\n"                                                                  \
+    "  table.sort(list, function(x, y) return x[1] < y[1] end)\n"              \
+    "  for i, e in ipairs(list) do out[i] = e[2] end\n"                        \
+    "  return '{\"type\":\"lobby\",\"waiting\":[' .. table.concat(out, ',') "  \
+    ".. ']}'\n"                                                                \
+    "end\n"                                                                    \
+    "local function lobby_answer(room, knock, msg)\n"                          \
+    "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
+    "  if not v then return false end\n"                                       \
+    "  redis.call('HDEL', rk(room, 'lobby'), knock)\n"                         \
+    "  local _, node = lobby_split(v)\n"                                       \
+    "  redis.call('PUBLISH', 'huddle:ch:node:' .. node,\n"                     \
+    "             '{\"origin\":\"\",\"msg\":{\"room\":\"' .. room .. "         \
+    "'\",\"to\":\"' .. knock ..\n"                                             \
+    "             '\",\"msg\":' .. msg .. '}}')\n"                             \
+    "  return true\n"                                                          \
+    "end\n"                                                                    \
+    "local function admit(room, knock)\n"                                      \
+    "  if not lobby_answer(room, knock, '{\"type\":\"x-admit\"}') then "       \
+    "return false end\n"                                                       \
+    "  redis.call('HSET', rk(room, 'admitted'), knock, '1')\n"                 \
+    "  return true\n"                                                          \
+    "end\n"                                                                    \
+    "local function lobby_empty(room, let_in, why)\n"                          \
+    "  local keys = redis.call('HKEYS', rk(room, 'lobby'))\n"                  \
+    "  for _, k in ipairs(keys) do\n"                                          \
+    "    if let_in then\n"                                                     \
+    "      admit(room, k)\n"                                                   \
+    "    else\n"                                                               \
+    "      lobby_answer(room, k, '{\"type\":\"x-deny\",\"message\":\"' .. "    \
+    "why .. '\"}')\n"                                                          \
+    "    end\n"                                                                \
+    "  end\n"                                                                  \
+    "  return #keys\n"                                                         \
+    "end\n"                                                                    \
+    "local function set_role(room, peer, json, host)\n"                        \
+    "  local new = with_role(json, host)\n"                                    \
+    "  if new == json then return end\n"                                       \
+    "  redis.call('HSET', rk(room, 'members'), peer, new)\n"                   \
+    "  tell(room, '{\"type\":\"peer-state\",\"peer\":' .. new .. '}')\n"       \
+    "  if host and redis.call('HLEN', rk(room, 'lobby')) > 0 then\n"           \
+    "    tell(room, lobby_msg(room))\n"                                        \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
+    "local function count_hosts(room)\n"                                       \
+    "  local n = 0\n"                                                          \
+    "  for _, j in ipairs(redis.call('HVALS', rk(room, 'members'))) do\n"      \
+    "    if is_host(j) then n = n + 1 end\n"                                   \
+    "  end\n"                                                                  \
+    "  return n\n"                                                             \
+    "end\n"                                                                    \
+    "local function handover(room)\n"                                          \
+    "  if redis.call('HEXISTS', rk(room, 'access'), 'tokens') == 1 or\n"       \
+    "     count_hosts(room) > 0 then\n"                                        \
+    "    return\n"                                                             \
+    "  end\n"                                                                  \
+    "  local heir = redis.call('ZRANGE', rk(room, 'order'), 0, 0)[1]\n"        \
+    "  local json = heir and redis.call('HGET', rk(room, 'members'), heir)\n"  \
+    "  if json then set_role(room, heir, json, true) end\n"                    \
+    "end\n"                                                                    \
+    "local function forget_access(room)\n"                                     \
+    "  redis.call('DEL', rk(room, 'lobby'), rk(room, 'admitted'),\n"           \
+    "             rk(room, 'access'), rk(room, 'order'), rk(room, 'addrs'))\n" \
+    "end\n"                                                                    \
     "local function remove(room, peer, node, ttl)\n"                           \
+    "  local json = redis.call('HGET', rk(room, 'members'), peer)\n"           \
     "  redis.call('ZREM', GRACE, gk(room, peer, node))\n"                      \
     "  redis.call('HDEL', rk(room, 'members'), peer)\n"                        \
     "  redis.call('HDEL', rk(room, 'nodes'), peer)\n"                          \
+    "  redis.call('ZREM', rk(room, 'order'), peer)\n"                          \
+    "  redis.call('HDEL', rk(room, 'addrs'), peer)\n"                          \
     "  forget_tokens(room, peer)\n"                                            \
     "  redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' .. " \
     "peer)\n"                                                                  \
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
     "    chat_expire(room, ttl)\n"                                             \
+    "    lobby_empty(room, false, 'everyone left')\n"                          \
+    "    forget_access(room)\n"                                                \
+    "  elseif is_host(json) then\n"                                            \
+    "    handover(room)\n"                                                     \
     "  end\n"                                                                  \
     "end\n"                                                                    \
-    "local function announce(room, env)\n"                                     \
-    "  if env ~= '' then\n"                                                    \
-    "    redis.call('PUBLISH', 'huddle:ch:room:' .. room, env)\n"              \
+    "local function access_reply(room, json)\n"                                \
+    "  local a = rk(room, 'access')\n"                                         \
+    "  local lobby = ''\n"                                                     \
+    "  if is_host(json) and redis.call('HLEN', rk(room, 'lobby')) > 0 then\n"  \
+    "    lobby = lobby_msg(room)\n"                                            \
     "  end\n"                                                                  \
+    "  return {is_host(json) and 'host' or 'guest',\n"                         \
+    "          redis.call('HGET', a, 'locked') == '1' and '1' or '0',\n"       \
+    "          redis.call('HEXISTS', a, 'hash') == 1 and '1' or '0', lobby}\n" \
     "end\n"                                                                    \
     "local function timeout(room, peer, node, ttl)\n"                          \
     "  remove(room, peer, node, ttl)\n"                                        \
@@ -161,22 +287,90 @@
     "  return n\n"                                                             \
     "end\n"
 
-/* ARGV: room peer json node cap force token envelope chatmax
- * -> {'full'} | {'moved'} | {'ok'|'exists', flat members, chat} */
+/* ARGV: room peer json node cap force token envelope chatmax role tokens
+ * addr pwhash admitted knock lobbymax pwtries pwwindow
+ * -> {'full'} | {'moved'} | {'banned'} | {'password', salt} |
+ *    {'wrong-password'} | {'pw-limited'} | {'knock'} | {'lobby-full'} |
+ *    {'ok'|'exists', flat members, chat, access}.
+ * A new seat (force '0') first passes the rules of docs/access.md, in the
+ * order one sidecar applies them: the ban of addr; then, unless the room
+ * is empty, role is '1' (a host's join token) or a host admitted this
+ * peer id (admitted, consumed once), the password (pwhash, hex; '': the
+ * answer is the salt to hash it with, and a wrong one counts in pwfail,
+ * a fixed window of pwwindow ms, at most pwtries) and the lock (the
+ * seat waits in the lobby as knock, a knock object JSON, and the hosts
+ * hear the lobby). role '-1' makes the first member of an empty room its
+ * host: json and envelope get "role":"host". access is {role, locked,
+ * password, lobby message for a host or ''}. */
 static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[4]\n"
+    "local json, env = ARGV[3], ARGV[8]\n"
+    "local members = rk(room, 'members')\n"
+    "local function may_enter()\n"
+    "  local a, addr = rk(room, 'access'), ARGV[12]\n"
+    "  if addr ~= '' then\n"
+    "    local untl = redis.call('HGET', rk(room, 'bans'), addr)\n"
+    "    if untl and tonumber(untl) > now_ms() then return {'banned'} end\n"
+    "  end\n"
+    "  if redis.call('HLEN', members) == 0 or ARGV[10] == '1' or\n"
+    "     (ARGV[14] ~= '' and\n"
+    "      redis.call('HDEL', rk(room, 'admitted'), ARGV[14]) == 1) then\n"
+    "    return nil\n"
+    "  end\n"
+    "  local hash = redis.call('HGET', a, 'hash')\n"
+    "  if hash and ARGV[13] == '' then\n"
+    "    return {'password', redis.call('HGET', a, 'salt')}\n"
+    "  elseif hash then\n"
+    "    local fails = rk(room, 'pwfail')\n"
+    "    if tonumber(redis.call('GET', fails) or '0') >= tonumber(ARGV[17]) "
+    "then\n"
+    "      return {'pw-limited'}\n"
+    "    end\n"
+    "    if ARGV[13] ~= hash then\n"
+    "      if redis.call('INCR', fails) == 1 then\n"
+    "        redis.call('PEXPIRE', fails, ARGV[18])\n"
+    "      end\n"
+    "      return {'wrong-password'}\n"
+    "    end\n"
+    "  end\n"
+    "  if redis.call('HGET', a, 'locked') ~= '1' then return nil end\n"
+    "  local lobby = rk(room, 'lobby')\n"
+    "  if redis.call('HEXISTS', lobby, peer) == 0 then\n"
+    "    if redis.call('HLEN', lobby) >= tonumber(ARGV[16]) then\n"
+    "      return {'lobby-full'}\n"
+    "    end\n"
+    "    redis.call('HSET', lobby, peer, redis.call('HINCRBY', a, 'seq', 1) "
+    "..\n"
+    "               ' ' .. node .. ' ' .. ARGV[15])\n"
+    "    tell(room, lobby_msg(room))\n"
+    "  end\n"
+    "  return {'knock'}\n"
+    "end\n"
     "local st = 'ok'\n"
     "local holder = redis.call('HGET', rk(room, 'nodes'), peer)\n"
     "if holder and holder ~= node then return {'moved'} end\n"
     "if holder then\n"
     "  st = 'exists'\n"
     "  redis.call('ZREM', GRACE, gk(room, peer, node))\n"
-    "elseif ARGV[6] == '0' and\n"
-    "    redis.call('HLEN', rk(room, 'members')) >= tonumber(ARGV[5]) then\n"
-    "  return {'full'}\n"
+    "elseif ARGV[6] == '0' then\n"
+    "  local no = may_enter()\n"
+    "  if no then return no end\n"
+    "  if redis.call('HLEN', members) >= tonumber(ARGV[5]) then\n"
+    "    return {'full'}\n"
+    "  end\n"
+    "  if ARGV[10] == '1' or\n"
+    "     (ARGV[10] == '-1' and redis.call('HLEN', members) == 0) then\n"
+    "    json, env = with_role(json, true), with_role(env, true)\n"
+    "  end\n"
     "end\n"
-    "redis.call('HSET', rk(room, 'members'), peer, ARGV[3])\n"
+    "redis.call('HSET', members, peer, json)\n"
     "redis.call('HSET', rk(room, 'nodes'), peer, node)\n"
+    "redis.call('ZADD', rk(room, 'order'), 'NX',\n"
+    "           redis.call('HINCRBY', rk(room, 'access'), 'seq', 1), peer)\n"
+    "if ARGV[12] ~= '' then redis.call('HSET', rk(room, 'addrs'), peer, "
+    "ARGV[12]) end\n"
+    "if ARGV[11] == '1' then redis.call('HSET', rk(room, 'access'), 'tokens', "
+    "'1') end\n"
     "if ARGV[7] ~= '' then\n"
     "  forget_tokens(room, peer)\n"
     "  redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
@@ -186,12 +380,13 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "peer)\n"
     "redis.call('SADD', 'huddle:nodes', node)\n"
     "chat_persist(room)\n"
-    "if st == 'ok' then announce(room, ARGV[8]) end\n"
+    "if st == 'ok' then announce(room, env) end\n"
     "local flat, chat = state(room, ARGV[9])\n"
-    "return {st, flat, chat}\n";
+    "return {st, flat, chat, access_reply(room, json)}\n";
 
 /* ARGV: room token new_token node chatmax
- * -> {'none'} | {'ok', flat members, chat, peer, old node, peer json}.
+ * -> {'none'} | {'ok', flat members, chat, access, peer, old node, peer
+ * json} (access as for join).
  * A seat answers to its token (p:) and, until that one is used, to the one
  * before (q:): the welcome that carried the newer one may have been lost
  * (docs/protocol.md, "Resume"). */
@@ -226,7 +421,7 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "  redis.call('SADD', 'huddle:nodes', node)\n"
     "end\n"
     "local flat, chat = state(room, ARGV[5])\n"
-    "return {'ok', flat, chat, peer, old, json}\n";
+    "return {'ok', flat, chat, access_reply(room, json), peer, old, json}\n";
 
 /* ARGV: room peer node ttl envelope -> 1 removed | 0 not held by node */
 static const char bus_lua_leave[] = BUS_LUA_PRELUDE
@@ -237,13 +432,16 @@ static const char bus_lua_leave[] = BUS_LUA_PRELUDE
     "announce(room, ARGV[5])\n"
     "return 1\n";
 
-/* ARGV: room peer node json envelope -> 1 updated | 0 not held by node */
+/* ARGV: room peer node json envelope -> 1 updated | 0 not held by node.
+ * The role stays the one Redis has (a host may have changed it while the
+ * member's own update was on its way). */
 static const char bus_lua_update[] = BUS_LUA_PRELUDE
     "local room, peer = ARGV[1], ARGV[2]\n"
     "if redis.call('HGET', rk(room, 'nodes'), peer) ~= ARGV[3] then return 0 "
     "end\n"
-    "redis.call('HSET', rk(room, 'members'), peer, ARGV[4])\n"
-    "announce(room, ARGV[5])\n"
+    "local host = is_host(redis.call('HGET', rk(room, 'members'), peer))\n"
+    "redis.call('HSET', rk(room, 'members'), peer, with_role(ARGV[4], host))\n"
+    "announce(room, with_role(ARGV[5], host))\n"
     "return 1\n";
 
 /* ARGV: room json chatmax ttl envelope maxbytes -> 1. Keeps json as the
@@ -339,5 +537,97 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
     "reap_node(node, ARGV[2])\n"
     "redis.call('DEL', 'huddle:node:' .. node)\n"
     "return 1\n";
+
+/* ARGV: action room by ttl [a b] -> 'ok' | 'forbidden' (by is no host
+ * in Redis) | 'none' (no such member or knock) | 'last' (the last host
+ * would step down). The host actions of docs/access.md, checked and done
+ * atomically, each published with origin "" so that every node, the
+ * caller's too, applies it to its members: role (a peer, 'host'|'guest'),
+ * kick (a peer, ban ms), end, lock ('1'|'0'; unlocking admits everyone
+ * waiting), password (salt and hash in hex, '' clears), admit and deny
+ * (a knock id: its node hears x-admit or x-deny on its channel), and
+ * withdraw (by is the knock id: it stopped waiting; no host needed). */
+static const char bus_lua_host[] = BUS_LUA_PRELUDE
+    "local act, room, by, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local members = rk(room, 'members')\n"
+    "if act == 'withdraw' then\n"
+    "  redis.call('HDEL', rk(room, 'admitted'), by)\n"
+    "  if redis.call('HDEL', rk(room, 'lobby'), by) == 1 then\n"
+    "    tell(room, lobby_msg(room))\n"
+    "  end\n"
+    "  return 'ok'\n"
+    "end\n"
+    "if not is_host(redis.call('HGET', members, by)) then return 'forbidden' "
+    "end\n"
+    "local a = rk(room, 'access')\n"
+    "if act == 'role' then\n"
+    "  local json = redis.call('HGET', members, ARGV[5])\n"
+    "  if not json then return 'none' end\n"
+    "  local host = ARGV[6] == 'host'\n"
+    "  if not host and is_host(json) and count_hosts(room) == 1 then\n"
+    "    return 'last'\n"
+    "  end\n"
+    "  set_role(room, ARGV[5], json, host)\n"
+    "elseif act == 'kick' then\n"
+    "  local peer = ARGV[5]\n"
+    "  local node = redis.call('HGET', rk(room, 'nodes'), peer)\n"
+    "  if not node then return 'none' end\n"
+    "  local addr, ms = redis.call('HGET', rk(room, 'addrs'), peer), "
+    "tonumber(ARGV[6])\n"
+    "  remove(room, peer, node, ttl)\n"
+    "  tell(room, '{\"type\":\"peer-left\",\"id\":\"' .. peer ..\n"
+    "             '\",\"reason\":\"kicked\",\"by\":\"' .. by .. '\"}')\n"
+    "  if addr and ms > 0 then\n"
+    "    local bans = rk(room, 'bans')\n"
+    "    redis.call('HSET', bans, addr, now_ms() + ms)\n"
+    "    if redis.call('PTTL', bans) < ms then redis.call('PEXPIRE', bans, ms) "
+    "end\n"
+    "  end\n"
+    "elseif act == 'end' then\n"
+    "  lobby_empty(room, false, 'the meeting ended')\n"
+    "  for _, peer in ipairs(redis.call('HKEYS', members)) do\n"
+    "    local node = redis.call('HGET', rk(room, 'nodes'), peer) or ''\n"
+    "    redis.call('ZREM', GRACE, gk(room, peer, node))\n"
+    "    redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' .. "
+    "peer)\n"
+    "  end\n"
+    "  redis.call('DEL', members, rk(room, 'nodes'), rk(room, 'tokens'),\n"
+    "             rk(room, 'chat'))\n"
+    "  forget_access(room)\n"
+    "  hforget(room)\n"
+    "  hkeep()\n"
+    "  tell(room, '{\"type\":\"ended\",\"reason\":\"ended\",\"by\":\"' .. by "
+    ".. '\"}')\n"
+    "elseif act == 'lock' then\n"
+    "  if ARGV[5] == '1' then\n"
+    "    redis.call('HSET', a, 'locked', '1')\n"
+    "  else\n"
+    "    redis.call('HDEL', a, 'locked')\n"
+    "  end\n"
+    "  tell(room, access_msg(room))\n"
+    "  if ARGV[5] ~= '1' and lobby_empty(room, true) > 0 then\n"
+    "    tell(room, lobby_msg(room))\n"
+    "  end\n"
+    "elseif act == 'password' then\n"
+    "  if ARGV[5] == '' then\n"
+    "    redis.call('HDEL', a, 'salt', 'hash')\n"
+    "  else\n"
+    "    redis.call('HSET', a, 'salt', ARGV[5], 'hash', ARGV[6])\n"
+    "  end\n"
+    "  tell(room, access_msg(room))\n"
+    "elseif act == 'admit' or act == 'deny' then\n"
+    "  local done\n"
+    "  if act == 'admit' then\n"
+    "    done = admit(room, ARGV[5])\n"
+    "  else\n"
+    "    done = lobby_answer(room, ARGV[5],\n"
+    "      '{\"type\":\"x-deny\",\"message\":\"a host did not let you in\"}')\n"
+    "  end\n"
+    "  if not done then return 'none' end\n"
+    "  tell(room, lobby_msg(room))\n"
+    "else\n"
+    "  return redis.error_reply('unknown action')\n"
+    "end\n"
+    "return 'ok'\n";
 
 #endif

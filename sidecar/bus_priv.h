@@ -27,6 +27,7 @@ enum bus_script {
     SC_ROOM,
     SC_REAP,
     SC_DRAIN,
+    SC_HOST,
     SC_N
 };
 

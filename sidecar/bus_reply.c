@@ -55,48 +55,96 @@ static int room_parse(const redisReply *flat, const redisReply *chat,
     return 0;
 }
 
+const char *bus_status_name(enum bus_status st)
+{
+    static const char *const names[] = {
+        "ok",         "exists",   "full",
+        "moved",      "none",     "error",
+        "banned",     "password", "wrong-password",
+        "pw-limited", "knock",    "lobby-full",
+        "forbidden",  "last"};
+
+    return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
+}
+
+/* The status a script answered by its name (bus_status_name). */
 static enum bus_status status_of(const redisReply *r)
 {
-    static const struct {
-        const char *name;
-        enum bus_status st;
-    } tab[] = {{"ok", BUS_OK},
-               {"exists", BUS_EXISTS},
-               {"full", BUS_FULL},
-               {"moved", BUS_MOVED},
-               {"none", BUS_NONE}};
-
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (bus_reply_is(r, tab[i].name))
-            return tab[i].st;
+    for (int st = BUS_OK; st <= BUS_LAST; st++)
+        if (st != BUS_ERR && bus_reply_is(r, bus_status_name(st)))
+            return (enum bus_status)st;
     return BUS_ERR;
+}
+
+/* Returns true when the n elements of r from the first are strings. */
+static bool strings_from(const redisReply *r, size_t first, size_t n)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < first + n)
+        return false;
+    for (size_t i = first; i < first + n; i++)
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            return false;
+    return true;
+}
+
+/* Reads a seat's access array {role, locked, password, lobby} into out.
+ * Returns 0, or -1 when it is not of that shape. */
+static int access_parse(const redisReply *a, struct bus_room *out)
+{
+    if (!strings_from(a, 0, 4) || a->elements != 4)
+        return -1;
+    out->host = bus_reply_is(a->element[0], "host");
+    out->locked = bus_reply_is(a->element[1], "1");
+    out->password = bus_reply_is(a->element[2], "1");
+    if (a->element[3]->len > 0) {
+        out->lobby = a->element[3]->str;
+        out->lobby_len = a->element[3]->len;
+    }
+    return 0;
 }
 
 void bus_reply_room(const redisReply *r, struct bus_room *out, void **mem)
 {
+    bool seat;
+
     *out = (struct bus_room){.status = BUS_ERR};
     *mem = NULL;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1)
         out->status = status_of(r->element[0]);
-    if ((out->status == BUS_OK || out->status == BUS_EXISTS) &&
-        (r->elements < 3 ||
-         room_parse(r->element[1], r->element[2], out, mem) < 0))
+    seat = out->status == BUS_OK || out->status == BUS_EXISTS;
+    if (seat && (r->elements < 3 ||
+                 room_parse(r->element[1], r->element[2], out, mem) < 0))
         out->status = BUS_ERR;
-    if (out->status == BUS_OK && r->elements == 6) { /* resume */
-        for (int i = 3; i < 6; i++)
-            if (r->element[i]->type != REDIS_REPLY_STRING)
-                out->status = BUS_ERR;
-        out->peer = r->element[3]->str;
-        out->old_node = r->element[4]->str;
-        out->peer_json = r->element[5]->str;
-        out->peer_json_len = r->element[5]->len;
+    /* join and resume give the seat's access; the room script does not */
+    if (seat && r->elements >= 4 && access_parse(r->element[3], out) < 0)
+        out->status = BUS_ERR;
+    if (out->status == BUS_OK && r->elements == 7) { /* resume */
+        if (strings_from(r, 4, 3)) {
+            out->peer = r->element[4]->str;
+            out->old_node = r->element[5]->str;
+            out->peer_json = r->element[6]->str;
+            out->peer_json_len = r->element[6]->len;
+        } else {
+            out->status = BUS_ERR;
+        }
     }
-    if (out->status == BUS_ERR)
+    if (out->status == BUS_PASSWORD) {
+        if (strings_from(r, 1, 1))
+            out->salt = r->element[1]->str;
+        else
+            out->status = BUS_ERR;
+    }
+    if (out->status == BUS_ERR) {
         log_warn("bus: malformed script reply");
+        free(*mem);
+        *mem = NULL;
+    }
 }
 
 enum bus_status bus_reply_done(const redisReply *r)
 {
+    if (r->type == REDIS_REPLY_STRING) /* the host script */
+        return status_of(r);
     if (r->type != REDIS_REPLY_INTEGER)
         return BUS_ERR;
     return r->integer == 1 ? BUS_OK : BUS_NONE;

@@ -14,14 +14,16 @@
 bool bus_reply_is(const redisReply *r, const char *s);
 
 /* Reads the answer of the join, resume and room scripts into *out:
- * status, members and chat history (oldest first), and for a resume the
- * seat taken back. A malformed answer gives BUS_ERR (logged). The strings
+ * status, members and chat history (oldest first), the seat's access
+ * (join and resume), the salt of BUS_PASSWORD, and for a resume the seat
+ * taken back. A malformed answer gives BUS_ERR (logged). The strings
  * of *out point into r; the arrays are in *mem, which the caller frees
  * (free(NULL) when there is none) once done with *out. */
 void bus_reply_room(const redisReply *r, struct bus_room *out, void **mem);
 
 /* Reads the answer of the leave and update scripts (and of drain): 1 is
- * BUS_OK, another integer BUS_NONE, anything else BUS_ERR. */
+ * BUS_OK, another integer BUS_NONE; of the host script: the status it
+ * names (bus_status_name); anything else BUS_ERR. */
 enum bus_status bus_reply_done(const redisReply *r);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cluster.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,16 @@ struct join {
      * resume may seat it (hub.h, join hook). */
     const char *token_error;
     bool audio, video;
-    char id[PEER_ID_LEN + 1];
+    char id[PEER_ID_LEN + 1]; /* the seat's, and its knock's in a lobby */
     char token[TOKEN_LEN + 1];
+    /* The access rules (docs/access.md), decided by the join script: */
+    int role;        /* hub.h, join hook */
+    char addr[64];   /* the client address, for bans ("": unknown) */
+    char *password;  /* the room password given, or NULL */
+    char pwhash[65]; /* its hash with the room's salt, "" until asked */
+    bool sent;       /* waiting for Redis, holding the room's messages */
+    bool knocking;   /* waiting for a host's answer (nothing sent) */
+    bool admitted;   /* a host admitted it: the join goes again */
 };
 
 /* The re-assertion of one room after a reconnect. */
@@ -99,6 +108,9 @@ static void join_free(struct join *j)
         req_unlink(&j->rq);
     free(j->name);
     free(j->resume);
+    if (j->password != NULL)
+        OPENSSL_cleanse(j->password, strlen(j->password));
+    free(j->password);
     free(j);
 }
 
@@ -128,7 +140,8 @@ static void fanout_joined(struct hub *h, struct room *r, struct route_peer *m,
 
 static void join_done(void *arg, const struct bus_room *r);
 
-/* A peer object and the peer-joined message for j's plain join. */
+/* A peer object (a guest's: the script makes the host), the peer-joined
+ * message and the knock for j's plain join. */
 static int start_join(struct join *j)
 {
     struct cluster *cl = j->rq.cl;
@@ -136,14 +149,61 @@ static int start_join(struct join *j)
     memcpy(tmp.id, j->id, sizeof tmp.id);
     char *json = msg_peer_json(&tmp);
     struct out_msg *ann = msg_peer_joined(&tmp);
+    char *knock = msg_knock_json(j->id, j->name, clock_wall_ms());
+    struct bus_entry e = {.role = j->role,
+                          .tokens = j->role >= 0,
+                          .addr = j->addr,
+                          .pwhash = j->pwhash,
+                          .admitted = j->admitted,
+                          .knock = knock};
     int rc = -1;
 
-    if (json != NULL && ann != NULL)
+    if (json != NULL && ann != NULL && knock != NULL)
         rc = bus_join(cl->bus, j->room, j->id, j->token, json, strlen(json),
-                      out_msg_text(ann), ann->len, 0, join_done, j);
+                      out_msg_text(ann), ann->len, 0, &e, join_done, j);
     free(json);
+    free(knock);
     out_msg_unref(ann);
     return rc;
+}
+
+static void resume_done(void *arg, const struct bus_room *r);
+
+/* Sends j's join (its resume when resume) to Redis; the room's messages
+ * are held for it until the answer (pending.h). Returns 0, or -1 (nothing
+ * sent, nothing held). */
+static int join_send(struct join *j, bool resume)
+{
+    struct cluster *cl = j->rq.cl;
+    const struct config *k = hub_config(cl->h);
+    struct route_room *cr = route_room(cl->rt, j->room, true);
+    int rc = -1;
+
+    if (cr != NULL)
+        rc = resume ? bus_resume(cl->bus, j->room, j->resume, j->token,
+                                 resume_done, j)
+                    : start_join(j);
+    if (rc < 0)
+        return -1;
+    pend_init(&j->pend, (size_t)k->send_queue_messages,
+              (size_t)k->send_queue_bytes);
+    pend_attach(&j->pend, cr); /* what is held goes to the joiner next */
+    cr->pending++;
+    j->sent = true;
+    return 0;
+}
+
+/* Redis answered j: its room's messages are no longer held for it. */
+static void join_unsend(struct join *j)
+{
+    struct route_room *cr = croom(j->rq.cl, j->room);
+
+    if (!j->sent)
+        return;
+    j->sent = false;
+    if (cr != NULL && cr->pending > 0)
+        cr->pending--;
+    pend_clear(&j->pend);
 }
 
 /* Comma-separated peer objects of r but skip, and its chat. */
@@ -220,6 +280,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         .audio = j->audio,
         .video = j->video,
         .resume = resumed ? j->resume : NULL,
+        .role = r->host ? 1 : 0,
         .id = id,
         .token = j->token,
         .resumed = resumed,
@@ -227,6 +288,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         .peer_json_len = resumed ? r->peer_json_len : 0,
         .peers_json = peers,
         .chat_json = chat,
+        .access = {r->locked, r->password},
         .members = r->n_members,
     };
     me = hub_seat(h, j->c, &s, now);
@@ -236,6 +298,8 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         announce_left(cl, j->room, id, "left");
         return;
     }
+    if (r->lobby != NULL) /* a host, and someone waits */
+        hub_send(h, j->c, out_msg_new(r->lobby, r->lobby_len));
     struct route_room *cr = croom(cl, j->room);
     struct replay_ctx rc = {h, j->c};
     route_del(cr, me->id); /* it is here now */
@@ -253,12 +317,28 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
 /* Ends a pending join: the connection, if still there, has its answer. */
 static void join_finish(struct join *j)
 {
-    struct route_room *cr = croom(j->rq.cl, j->room);
-    if (cr != NULL && cr->pending > 0)
-        cr->pending--;
+    join_unsend(j);
     if (j->c != NULL)
         j->c->pending = NULL;
     join_free(j);
+}
+
+/* The refusal that answers a join Redis did not seat, or
+ * HUB_REFUSAL_COUNT. */
+static enum hub_refusal refusal_of(enum bus_status st)
+{
+    switch (st) {
+    case BUS_FULL:
+        return HUB_ROOM_FULL;
+    case BUS_BANNED:
+        return HUB_BANNED;
+    case BUS_LOBBY_FULL:
+        return HUB_LOBBY_FULL;
+    case BUS_PW_LIMITED:
+        return HUB_PW_LIMITED;
+    default:
+        return HUB_REFUSAL_COUNT;
+    }
 }
 
 /* Redis answered j with r, granting the seat id (NULL: not granted). */
@@ -282,13 +362,49 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
                                "join", clock_mono_ms());
     } else if (id != NULL) {
         seat(j, r, resumed);
-    } else if (r->status == BUS_FULL) {
-        hub_answer_error(cl->h, j->c, MSG_E_ROOM_FULL, "the room is full",
-                         "join", clock_mono_ms());
+    } else if (r->status == BUS_WRONG_PASSWORD) {
+        hub_password_wrong(cl->h, j->c, clock_mono_ms());
+    } else if (refusal_of(r->status) != HUB_REFUSAL_COUNT) {
+        hub_refuse(cl->h, j->c, refusal_of(r->status), "join", clock_mono_ms());
     } else {
         hub_answer_unavailable(cl->h, j->c, "cluster unavailable", "join",
                                clock_mono_ms());
     }
+}
+
+/* j stops waiting in the lobby in Redis (bus_lua.h: withdraw). */
+static void withdraw(struct join *j)
+{
+    bus_host(j->rq.cl->bus, BUS_DO_WITHDRAW, j->room, j->id, NULL, NULL, NULL,
+             NULL);
+}
+
+/* The room wants a password: j goes again with its hash, when c may
+ * still try one. Returns true when j went, false when c was answered. */
+static bool with_password(struct join *j, const char *salt)
+{
+    struct hub *h = j->rq.cl->h;
+    int64_t now = clock_mono_ms();
+
+    if (!hub_password_gate(h, j->c, j->password, false, now))
+        return false;
+    join_unsend(j);
+    if (j->pwhash[0] == '\0' && /* asked once only */
+        access_pw_hex(salt, j->password, j->pwhash) == 0 &&
+        join_send(j, false) == 0)
+        return true;
+    hub_answer_unavailable(h, j->c, "cluster unavailable, try again", "join",
+                           now);
+    return false;
+}
+
+/* A knock j waits for a host's answer (x-admit or x-deny to this node)
+ * without holding anything. */
+static void park(struct join *j)
+{
+    join_unsend(j);
+    j->knocking = true;
+    hub_knocking(j->rq.cl->h, j->c, j->id);
 }
 
 static void join_done(void *arg, const struct bus_room *r)
@@ -301,7 +417,18 @@ static void join_done(void *arg, const struct bus_room *r)
      * does nothing to a seat that was never taken. */
     if (r->status == BUS_ERR)
         announce_left(j->rq.cl, j->room, j->id, "left");
-    answer(j, r, in ? j->id : NULL, false);
+    if (r->status == BUS_KNOCK && j->c == NULL)
+        withdraw(j); /* the knocker went away meanwhile */
+    if (r->status == BUS_KNOCK && j->c != NULL) {
+        park(j);
+        return;
+    }
+    if (r->status == BUS_PASSWORD && j->c != NULL) {
+        if (with_password(j, r->salt))
+            return;
+    } else {
+        answer(j, r, in ? j->id : NULL, false);
+    }
     join_finish(j);
 }
 
@@ -335,44 +462,34 @@ static bool token_ok(const char *s)
 }
 
 static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
-                    const char *token_error, int64_t now)
+                    const char *token_error, int role, int64_t now)
 {
     struct cluster *cl = ctx;
-    const struct config *k = hub_config(cl->h);
-    struct join *j = calloc(1, sizeof *j);
-    struct route_room *cr = route_room(cl->rt, m->room, true);
-    int rc = -1;
+    bool resume = m->resume != NULL && token_ok(m->resume);
+    struct join *j;
 
-    if (j == NULL)
+    if (!resume && token_error != NULL) { /* no seat to take back */
+        hub_answer_error(cl->h, c, MSG_E_BAD_TOKEN, token_error, "join", now);
+        return;
+    }
+    if ((j = calloc(1, sizeof *j)) == NULL)
         goto fail;
     req_link(cl, &j->rq);
     j->rq.drop = join_drop;
-    /* pending.h: what is held goes to the joiner's send queue next */
-    pend_init(&j->pend, (size_t)k->send_queue_messages,
-              (size_t)k->send_queue_bytes);
-    if (cr == NULL || (j->name = strdup(m->name)) == NULL)
+    if ((j->name = strdup(m->name)) == NULL ||
+        (m->password != NULL && (j->password = strdup(m->password)) == NULL) ||
+        (resume && (j->resume = strdup(m->resume)) == NULL))
         goto fail;
     snprintf(j->room, sizeof j->room, "%s", m->room);
+    snprintf(j->addr, sizeof j->addr, "%s", c->addr != NULL ? c->addr : "");
     j->audio = m->audio == 1;
     j->video = m->video == 1;
     j->token_error = token_error;
+    j->role = role;
     room_random_id(j->id, PEER_ID_LEN);
     room_random_id(j->token, TOKEN_LEN);
-    if (m->resume != NULL && token_ok(m->resume)) {
-        if ((j->resume = strdup(m->resume)) != NULL)
-            rc = bus_resume(cl->bus, j->room, j->resume, j->token, resume_done,
-                            j);
-    } else if (token_error != NULL) { /* no seat to take back */
-        join_free(j);
-        hub_answer_error(cl->h, c, MSG_E_BAD_TOKEN, token_error, "join", now);
-        return;
-    } else {
-        rc = start_join(j);
-    }
-    if (rc < 0)
+    if (join_send(j, resume) < 0)
         goto fail;
-    cr->pending++;
-    pend_attach(&j->pend, cr);
     j->c = c;
     c->pending = j;
     return;
@@ -383,12 +500,178 @@ fail:
                            now);
 }
 
+/* c went away, left or timed out: a join waiting for Redis forgets it
+ * (its answer is then dropped, a seat given left again); a knock leaves
+ * the lobby. */
 static void hk_cancel(void *ctx, struct hub_conn *c)
 {
-    (void)ctx;
     struct join *j = c->pending;
+
+    (void)ctx;
     j->c = NULL;
     c->pending = NULL;
+    if (j->knocking) { /* nothing comes back for it but an answer */
+        withdraw(j);
+        join_free(j);
+    }
+}
+
+/* The knocking join of this node with knock id in room, or NULL. */
+static struct join *knocker(struct cluster *cl, const char *room,
+                            const char *id)
+{
+    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
+        struct join *j = (struct join *)(void *)r;
+        if (r->drop == join_drop && j->knocking && j->c != NULL &&
+            strcmp(j->id, id) == 0 && strcmp(j->room, room) == 0)
+            return j;
+    }
+    return NULL;
+}
+
+/* A host answered knock id of room (msg, from the host script): admitted,
+ * the join goes again and Redis lets it in once; denied, it is told why. */
+static void knock_answered(struct cluster *cl, const char *room, const char *id,
+                           const char *msg, size_t len)
+{
+    struct join *j = knocker(cl, room, id);
+    char why[128];
+    enum msg_knock_answer a = msg_node_knock_answer(msg, len, why, sizeof why);
+    int64_t now = clock_mono_ms();
+    struct hub_conn *c;
+
+    if (j == NULL || a == MSG_KNOCK_NONE) {
+        log_info("knock room=%s knock=%s: answer for nobody here", room, id);
+        return;
+    }
+    c = j->c;
+    j->knocking = false;
+    log_info("knock room=%s knock=%s %s", room, id,
+             a == MSG_KNOCK_ADMIT ? "admitted" : "denied");
+    if (a == MSG_KNOCK_ADMIT) {
+        j->admitted = true;
+        hub_knock_over(cl->h, c, MSG_CODE_COUNT, NULL, now);
+        if (join_send(j, false) == 0)
+            return;
+        hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
+                               "join", now);
+    }
+    c->pending = NULL;
+    join_free(j);
+    if (a == MSG_KNOCK_DENY)
+        hub_knock_over(cl->h, c, MSG_E_DENIED, why, now);
+}
+
+/* ---- host actions ------------------------------------------------------ */
+
+/* A host action waiting for Redis; the host is found again by its seat
+ * when the answer comes (its connection may have gone meanwhile). */
+struct host_req {
+    struct req rq;
+    char room[65];
+    char peer[PEER_ID_LEN + 1];
+    enum msg_type type;
+};
+
+static void host_done(void *arg, enum bus_status st)
+{
+    struct host_req *q = arg;
+    struct hub *h = q->rq.cl->h;
+    struct room *r = hub_room(h, q->room);
+    struct peer *p = r != NULL ? room_peer_find(r, q->peer) : NULL;
+    const char *ref = msg_type_name(q->type);
+    int64_t now = clock_mono_ms();
+    bool knock = q->type == MSG_ADMIT || q->type == MSG_DENY;
+
+    req_unlink(&q->rq);
+    free(q);
+    if (p == NULL || p->conn == NULL)
+        return;
+    if (st == BUS_FORBIDDEN)
+        hub_refuse(h, p->conn, HUB_NOT_HOST, ref, now);
+    else if (st == BUS_LAST)
+        hub_refuse(h, p->conn, HUB_LAST_HOST, ref, now);
+    else if (st == BUS_NONE)
+        hub_refuse(h, p->conn, knock ? HUB_NO_KNOCK : HUB_NO_PEER, ref, now);
+    else if (st != BUS_OK)
+        hub_answer_unavailable(h, p->conn, "cluster unavailable, try again",
+                               ref, now);
+}
+
+/* What the host script is to do for m: its action and arguments (a and
+ * b point into m or into buf). Returns -1 when a password could not be
+ * hashed. */
+static int host_args(const struct hub *h, const struct msg_in *m,
+                     enum bus_action *act, const char **a, const char **b,
+                     char buf[2][65])
+{
+    *a = *b = NULL;
+    switch (m->type) {
+    case MSG_ROLE:
+        *act = BUS_DO_ROLE;
+        *a = m->to;
+        *b = m->role;
+        return 0;
+    case MSG_KICK:
+        *act = BUS_DO_KICK;
+        *a = m->to;
+        snprintf(buf[0], 65, "%ld", hub_config(h)->kick_ban_s * 1000);
+        *b = buf[0];
+        return 0;
+    case MSG_END:
+        *act = BUS_DO_END;
+        return 0;
+    case MSG_LOCK:
+        *act = BUS_DO_LOCK;
+        *a = m->locked == 1 ? "1" : "0";
+        return 0;
+    case MSG_PASSWORD: /* "" clears it */
+        *act = BUS_DO_PASSWORD;
+        *a = *b = "";
+        if (m->password[0] == '\0')
+            return 0;
+        access_pw_salt(buf[0]);
+        *a = buf[0];
+        *b = buf[1];
+        return access_pw_hex(buf[0], m->password, buf[1]);
+    default: /* admit, deny */
+        *act = m->type == MSG_ADMIT ? BUS_DO_ADMIT : BUS_DO_DENY;
+        *a = m->id;
+        return 0;
+    }
+}
+
+static void hk_host(void *ctx, struct hub_conn *c, const struct msg_in *m,
+                    int64_t now)
+{
+    struct cluster *cl = ctx;
+    struct peer *me = c->peer;
+    struct host_req *q = calloc(1, sizeof *q);
+    char buf[2][65];
+    enum bus_action act;
+    const char *a, *b;
+
+    if (q != NULL && host_args(cl->h, m, &act, &a, &b, buf) == 0) {
+        req_link(cl, &q->rq);
+        snprintf(q->room, sizeof q->room, "%s", me->room->id);
+        memcpy(q->peer, me->id, sizeof q->peer);
+        q->type = m->type;
+        log_info("%s room=%s by=%s", msg_type_name(m->type), me->room->id,
+                 me->id);
+        if (bus_host(cl->bus, act, me->room->id, me->id, a, b, host_done, q) ==
+            0)
+            return;
+        req_unlink(&q->rq);
+    }
+    free(q);
+    hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
+                           msg_type_name(m->type), now);
+}
+
+static void hk_publish(void *ctx, struct room *r, struct out_msg *m)
+{
+    struct cluster *cl = ctx;
+    bus_publish_room(cl->bus, r->id, out_msg_text(m), m->len);
 }
 
 /* ---- what members here say --------------------------------------------- */
@@ -513,6 +796,39 @@ static void hk_tick(void *ctx, int64_t now)
 
 /* ---- what other nodes say ---------------------------------------------- */
 
+/* What a host action did in Redis (bus_lua.h, the host script, and the
+ * hand-over of remove; published with origin ""), applied to the members
+ * here: m of kind k (j parsed; me, the member here it is about, or NULL).
+ * A lobby goes to the hosts and an ended meeting closes everyone: then
+ * true. A role changes me's role and a removal by a host closes me, each
+ * after m went on as any room message: then false, and *removed_by is
+ * the host who removed me (else NULL). */
+static bool from_redis(struct cluster *cl, struct room *r, enum msg_node_kind k,
+                       const cJSON *j, struct peer *me, struct out_msg *m,
+                       const char **removed_by)
+{
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "peer"), "role");
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(j, "reason");
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "by");
+
+    *removed_by = NULL;
+    if (k == MSG_NODE_LOBBY) {
+        hub_fanout_hosts(cl->h, r, out_msg_ref(m));
+        return true;
+    }
+    if (k == MSG_NODE_ENDED) {
+        hub_end_room(cl->h, r, out_msg_ref(m), clock_mono_ms());
+        return true;
+    }
+    if (k == MSG_NODE_STATE && me != NULL && cJSON_IsString(role))
+        me->host = strcmp(role->valuestring, "host") == 0;
+    if (k == MSG_NODE_LEFT && me != NULL && cJSON_IsString(reason) &&
+        strcmp(reason->valuestring, "kicked") == 0 && cJSON_IsString(by))
+        *removed_by = by->valuestring;
+    return false;
+}
+
 static void on_room_message(void *user, const char *room, const char *origin,
                             const char *json, size_t len)
 {
@@ -522,9 +838,10 @@ static void on_room_message(void *user, const char *room, const char *origin,
     struct peer *me;
     struct out_msg *m;
     cJSON *j = NULL;
-    const char *about;
+    const char *about, *removed_by = NULL;
     unsigned long nomem = msg_json_nomem();
     enum msg_node_kind k = msg_node_classify(json, len, &j, &about);
+    bool redis = origin[0] == '\0'; /* the scripts', not a node's */
 
     if (cr == NULL)
         goto out;
@@ -543,6 +860,8 @@ static void on_room_message(void *user, const char *room, const char *origin,
                                           : OUT_PEER_LEFT,
                     about);
     me = r != NULL && about != NULL ? room_peer_find(r, about) : NULL;
+    if (redis && r != NULL && from_redis(cl, r, k, j, me, m, &removed_by))
+        goto done;
     if (k == MSG_NODE_JOINED && r != NULL && route_find(cr, about) != NULL) {
         pend_hold_room(cr, m, k, about, origin);
         fanout_joined(cl->h, r, route_find(cr, about), m);
@@ -558,8 +877,13 @@ static void on_room_message(void *user, const char *room, const char *origin,
             hub_drop_seat(cl->h, me, clock_mono_ms());
     } else {
         pend_hold_room(cr, m, k, about, origin);
-        if (r != NULL) /* not to the member it is about (peer-state) */
-            hub_fanout(cl->h, r, out_msg_ref(m), me);
+        /* Not to the member it is about (its own peer-state), unless a
+         * host changed its role. */
+        if (r != NULL)
+            hub_fanout(cl->h, r, out_msg_ref(m),
+                       redis && k == MSG_NODE_STATE ? NULL : me);
+        if (removed_by != NULL)
+            hub_removed(cl->h, me, removed_by, clock_mono_ms());
     }
 done:
     out_msg_unref(m);
@@ -574,7 +898,6 @@ static void on_node_message(void *user, const char *origin, const char *json,
     char room[65], to[PEER_ID_LEN + 1];
     const char *msg;
     size_t msg_len;
-    (void)origin;
 
     if (msg_node_unwrap(json, len, room, sizeof room, to, sizeof to, &msg,
                         &msg_len) < 0) {
@@ -585,6 +908,8 @@ static void on_node_message(void *user, const char *origin, const char *json,
     struct peer *t = r != NULL ? room_peer_find(r, to) : NULL;
     if (t != NULL && t->conn != NULL) /* in grace: dropped */
         hub_send(cl->h, t->conn, out_msg_new(msg, msg_len));
+    else if (t == NULL && origin[0] == '\0') /* from Redis: to a knock */
+        knock_answered(cl, room, to, msg, msg_len);
 }
 
 /* ---- reconnect: re-assert, then roster --------------------------------- */
@@ -658,8 +983,8 @@ static void reassert(struct cluster *cl, struct resync *rs, struct peer *p)
         ra->rs = rs;
         memcpy(ra->id, p->id, sizeof ra->id);
         if (bus_join(cl->bus, rs->room, p->id, p->token, json, strlen(json),
-                     out_msg_text(ann), ann->len, BUS_JOIN_FORCE, reassert_done,
-                     ra) == 0) {
+                     out_msg_text(ann), ann->len, BUS_JOIN_FORCE, NULL,
+                     reassert_done, ra) == 0) {
             rs->left++;
             ra = NULL;
         } else {
@@ -819,6 +1144,8 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
         .left = hk_left,
         .expired = hk_expired,
         .tick = hk_tick,
+        .host = hk_host,
+        .publish = hk_publish,
     };
     hub_set_cluster(h, &cl->hooks);
     metrics.clustered = true;

@@ -145,6 +145,11 @@ void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
     fanout(h, r, m, skip, false);
 }
 
+void hub_fanout_hosts(struct hub *h, struct room *r, struct out_msg *m)
+{
+    fanout(h, r, m, NULL, true);
+}
+
 void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
 {
     if (m == NULL) {
@@ -234,6 +239,30 @@ void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
     }
 }
 
+static const struct {
+    enum msg_code code;
+    const char *text;
+} refusals[HUB_REFUSAL_COUNT] = {
+    [HUB_NOT_HOST] = {MSG_E_FORBIDDEN, "only a host can do that"},
+    [HUB_LAST_HOST] = {MSG_E_FORBIDDEN, "a room keeps at least one host"},
+    [HUB_SELF] = {MSG_E_FORBIDDEN, "not to yourself"},
+    [HUB_NO_PEER] = {MSG_E_NO_SUCH_PEER, "no such peer in this room"},
+    [HUB_NO_KNOCK] = {MSG_E_NO_SUCH_PEER, "nobody waits with that id"},
+    [HUB_BANNED] = {MSG_E_BANNED,
+                    "a host removed you from this room: try later"},
+    [HUB_ROOM_FULL] = {MSG_E_ROOM_FULL, "the room is full"},
+    [HUB_LOBBY_FULL] = {MSG_E_ROOM_FULL, "the lobby is full"},
+    [HUB_PW_REQUIRED] = {MSG_E_PASSWORD_REQUIRED, "this room needs a password"},
+    [HUB_PW_LIMITED] = {MSG_E_RATE_LIMITED,
+                        "too many wrong passwords: wait a minute"},
+};
+
+void hub_refuse(struct hub *h, struct hub_conn *c, enum hub_refusal why,
+                const char *ref, int64_t now)
+{
+    hub_answer_error(h, c, refusals[why].code, refusals[why].text, ref, now);
+}
+
 /* The welcome for me from the room as it is here (one reference, or
  * NULL). */
 static struct out_msg *local_welcome(struct hub *h, const struct peer *me,
@@ -318,8 +347,7 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     bool resumed = res == ROOM_RESUMED || s->resumed;
 
     if (res == ROOM_FULL && s->id == NULL) {
-        hub_answer_error(h, c, MSG_E_ROOM_FULL, "the room is full", "join",
-                         now);
+        hub_refuse(h, c, HUB_ROOM_FULL, "join", now);
         return NULL;
     }
     if (res == ROOM_FULL || res == ROOM_NOMEM) {
@@ -330,7 +358,7 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     }
     if (s->peer_json != NULL)
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
-    if (res == ROOM_JOINED && s->id == NULL)
+    if (res == ROOM_JOINED) /* a seat from Redis comes with its role */
         p->host = s->role == 1 || (s->role < 0 && p->room->npeers == 1);
     if (res == ROOM_JOINED && c->addr != NULL)
         snprintf(p->addr, sizeof p->addr, "%s", c->addr);
@@ -428,7 +456,7 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
 /* Sends the lobby's list to every connected host of r. */
 static void lobby_changed(struct hub *h, struct room *r)
 {
-    fanout(h, r, msg_lobby(r->lobby.head), NULL, true);
+    hub_fanout_hosts(h, r, msg_lobby(r->lobby.head));
 }
 
 /* Ends c's knock: answered code (denied, knock-timeout) unless code is
@@ -443,11 +471,40 @@ static void end_knock(struct hub *h, struct hub_conn *c, enum msg_code code,
              code == MSG_CODE_COUNT ? "ends" : msg_code_name(code));
     c->knock = NULL;
     lobby_remove(&r->lobby, k);
+    hub_knock_over(h, c, code, message, now);
+    lobby_changed(h, r);
+}
+
+void hub_knock_over(struct hub *h, struct hub_conn *c, enum msg_code code,
+                    const char *message, int64_t now)
+{
+    c->knocking = false;
     if (code != MSG_CODE_COUNT)
         hub_answer_error(h, c, code, message, "join", now);
     if (!c->closing && c->peer == NULL)
         h->ops->rearm(c, h->cfg->join_timeout_ms);
-    lobby_changed(h, r);
+}
+
+void hub_knocking(struct hub *h, struct hub_conn *c, const char *id)
+{
+    c->knocking = true;
+    hub_send(h, c, msg_knocking(id));
+    h->ops->rearm(c, h->cfg->knock_timeout_s * 1000);
+}
+
+/* c stops waiting for a seat (in a lobby here, or for Redis: a join
+ * pending or knocking there), answered code as end_knock says. */
+static void stop_waiting(struct hub *h, struct hub_conn *c, enum msg_code code,
+                         const char *message, int64_t now)
+{
+    if (c->knock != NULL) {
+        end_knock(h, c, code, message, now);
+        return;
+    }
+    if (c->pending != NULL && h->cl != NULL)
+        h->cl->cancel(h->cl->ctx, c);
+    c->pending = NULL; /* without a cluster (freed first), nothing waits */
+    hub_knock_over(h, c, code, message, now);
 }
 
 /* Seats the knocker k: answered welcome, or room-full. */
@@ -502,12 +559,14 @@ static void set_role(struct hub *h, struct peer *p, bool host)
 /* Seat gone is about to leave r: when it is the last, those waiting in
  * the lobby are denied (room_leave then drops the lock and password); when
  * it is the last host, the member present longest (connected, if any is)
- * becomes host. */
+ * becomes host. With a cluster, Redis does this. */
 static void handover(struct hub *h, struct room *r, const struct peer *gone,
                      int64_t now)
 {
     struct peer *heir = NULL;
 
+    if (h->cl != NULL) /* Redis hands over (bus_lua.h, remove) */
+        return;
     if (r->npeers == 1) {
         empty_lobby(h, r, MSG_E_DENIED, "everyone left", now);
         return;
@@ -526,34 +585,54 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
         set_role(h, heir, true);
 }
 
+bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
+                       bool room_limited, int64_t now)
+{
+    const struct config *k = h->cfg;
+
+    if (password == NULL) {
+        hub_refuse(h, c, HUB_PW_REQUIRED, "join", now);
+        return false;
+    }
+    if (room_limited ||
+        !bucket_ready_window(&c->pw, k->password_tries,
+                             k->password_window_s * 1000, now)) {
+        hub_refuse(h, c, HUB_PW_LIMITED, "join", now);
+        return false;
+    }
+    return true;
+}
+
+void hub_password_wrong(struct hub *h, struct hub_conn *c, int64_t now)
+{
+    const struct config *k = h->cfg;
+
+    bucket_take_window(&c->pw, k->password_tries, k->password_window_s * 1000,
+                       now);
+    hub_answer_error(h, c, MSG_E_WRONG_PASSWORD, "wrong password", "join", now);
+}
+
 /* A room password try by c: true when right; else answered
- * password-required, wrong-password or, past the tries, rate-limited. */
+ * password-required, wrong-password or, past the tries (c's or the
+ * room's), rate-limited. */
 static bool password_ok(struct hub *h, struct hub_conn *c, struct room *r,
                         const char *password, int64_t now)
 {
     const struct config *k = h->cfg;
     long window = k->password_window_s * 1000;
-
-    if (password == NULL) {
-        hub_answer_error(h, c, MSG_E_PASSWORD_REQUIRED,
-                         "this room needs a password", "join", now);
-        return false;
-    }
     struct bucket *room_tries = room_bucket(&r->pw_tries, &r->pw_tries_ready,
                                             k->room_password_tries, now);
-    if (!bucket_ready_window(&c->pw, k->password_tries, window, now) ||
-        !bucket_ready_window(room_tries, k->room_password_tries, window, now)) {
-        hub_answer_error(h, c, MSG_E_RATE_LIMITED,
-                         "too many wrong passwords: wait a minute", "join",
-                         now);
+
+    if (!hub_password_gate(h, c, password,
+                           !bucket_ready_window(
+                               room_tries, k->room_password_tries, window, now),
+                           now))
         return false;
-    }
     if (access_pw_check(&r->pw, password))
         return true;
-    bucket_take_window(&c->pw, k->password_tries, window, now);
     bucket_take_window(room_tries, k->room_password_tries, window, now);
     log_info("wrong password room=%s", r->id);
-    hub_answer_error(h, c, MSG_E_WRONG_PASSWORD, "wrong password", "join", now);
+    hub_password_wrong(h, c, now);
     return false;
 }
 
@@ -564,8 +643,7 @@ static void knock(struct hub *h, struct hub_conn *c, struct room *r,
     struct knock *k;
 
     if (r->lobby.n >= (size_t)h->cfg->lobby_max) {
-        hub_answer_error(h, c, MSG_E_ROOM_FULL, "the lobby is full", "join",
-                         now);
+        hub_refuse(h, c, HUB_LOBBY_FULL, "join", now);
         return;
     }
     k = lobby_add(&r->lobby, r, s->name, s->audio, s->video, c,
@@ -576,8 +654,7 @@ static void knock(struct hub *h, struct hub_conn *c, struct room *r,
     }
     c->knock = k;
     log_info("knock room=%s knock=%s waiting=%zu", r->id, k->id, r->lobby.n);
-    hub_send(h, c, msg_knocking(k->id));
-    h->ops->rearm(c, h->cfg->knock_timeout_s * 1000);
+    hub_knocking(h, c, k->id);
     lobby_changed(h, r);
 }
 
@@ -590,9 +667,7 @@ static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
     struct room *r = room_find(h->rooms, m->room);
 
     if (c->addr != NULL && bans_hit(h->bans, m->room, c->addr, now)) {
-        hub_answer_error(h, c, MSG_E_BANNED,
-                         "a host removed you from this room: try later", "join",
-                         now);
+        hub_refuse(h, c, HUB_BANNED, "join", now);
         return false;
     }
     if (r == NULL || r->npeers == 0 || s->role == 1)
@@ -664,11 +739,11 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
         !take(h, c, BUCKET_ROOM, m->room, "join", now))
         return;
     const char *why = token_check(h, m, &claims, &role, &nomem);
-    if (h->cl != NULL) { /* Redis decides; no hosts across sidecars yet */
+    if (h->cl != NULL) { /* Redis decides, with the same rules */
         if (why != NULL && (m->resume == NULL || nomem))
             refuse_token(h, c, why, nomem, now);
         else
-            h->cl->join(h->cl->ctx, c, m, why, now);
+            h->cl->join(h->cl->ctx, c, m, why, role, now);
         return;
     }
     bool back = takes_seat_back(h, m);
@@ -697,8 +772,7 @@ static struct peer *target(struct hub *h, struct hub_conn *c, const char *to,
         h->cl->send_remote(h->cl->ctx, c, to, remote, ref, now))
         return NULL;
     if (t == NULL || t == c->peer) {
-        hub_answer_error(h, c, MSG_E_NO_SUCH_PEER, "no such peer in this room",
-                         ref, now);
+        hub_refuse(h, c, HUB_NO_PEER, ref, now);
         return NULL;
     }
     return t;
@@ -785,8 +859,8 @@ static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
                      int64_t now)
 {
     (void)m;
-    if (c->knock != NULL) {
-        end_knock(h, c, MSG_CODE_COUNT, NULL, now);
+    if (c->knock != NULL || c->pending != NULL) {
+        stop_waiting(h, c, MSG_CODE_COUNT, NULL, now);
         return;
     }
     if (c->peer == NULL) {
@@ -811,7 +885,7 @@ static struct peer *host_target(struct hub *h, struct hub_conn *c,
         return target(h, c, to, ref, NULL, now);
     if (self)
         return c->peer;
-    hub_answer_error(h, c, MSG_E_FORBIDDEN, "not to yourself", ref, now);
+    hub_refuse(h, c, HUB_SELF, ref, now);
     return NULL;
 }
 
@@ -827,8 +901,7 @@ static void on_role(struct hub *h, struct hub_conn *c, struct msg_in *m,
     for (struct peer *p = t->room->peers; p != NULL; p = p->next)
         hosts += p->host;
     if (!host && t->host && hosts == 1) {
-        hub_answer_error(h, c, MSG_E_FORBIDDEN,
-                         "a room keeps at least one host", "role", now);
+        hub_refuse(h, c, HUB_LAST_HOST, "role", now);
         return;
     }
     set_role(h, t, host);
@@ -850,6 +923,18 @@ static void dismiss(struct hub *h, struct peer *p, struct out_msg *ended,
     h->ops->close(pc, 1000, close_reason);
 }
 
+void hub_removed(struct hub *h, struct peer *p, const char *by, int64_t now)
+{
+    struct out_msg *bye = msg_ended("removed", by);
+
+    log_info("removed room=%s peer=%s by=%s", p->room->id, p->id, by);
+    if (bye == NULL && p->conn != NULL)
+        missed(h, p->conn);
+    dismiss(h, p, bye, "removed");
+    out_msg_unref(bye);
+    room_leave(h->rooms, p, now);
+}
+
 static void on_kick(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
@@ -864,47 +949,54 @@ static void on_kick(struct hub *h, struct hub_conn *c, struct msg_in *m,
                  now + k->kick_ban_s * 1000) < 0)
         log_warn("ban not kept room=%s: %zu bans already", t->room->id,
                  bans_count(h->bans));
-    struct out_msg *bye = msg_ended("removed", c->peer->id);
-    dismiss(h, t, bye, "removed");
-    out_msg_unref(bye);
-    depart_with(h, t, msg_peer_removed(t->id, c->peer->id), now);
+    hub_fanout(h, t->room, msg_peer_removed(t->id, c->peer->id), t);
+    hub_removed(h, t, c->peer->id, now);
 }
 
+/* A mute request to one member (here or, with a cluster, elsewhere) or
+ * to everyone but the host. Asking needs no room state that could be
+ * stale, so even with a cluster it is decided here. */
 static void on_mute(struct hub *h, struct hub_conn *c, struct msg_in *m,
                     int64_t now)
 {
+    struct room *r = c->peer->room;
+    struct out_msg *ask = msg_mute_request(c->peer->id);
     struct peer *t = NULL;
 
-    if (m->to != NULL &&
-        (t = host_target(h, c, m->to, false, "mute", now)) == NULL)
-        return;
-    struct out_msg *ask = msg_mute_request(c->peer->id);
-    if (t == NULL)
-        hub_fanout(h, c->peer->room, ask, c->peer);
-    else if (t->conn != NULL)
-        hub_send(h, t->conn, ask);
-    else
-        out_msg_unref(ask); /* in grace: nothing to mute */
+    if (m->to != NULL && strcmp(m->to, c->peer->id) == 0)
+        hub_refuse(h, c, HUB_SELF, "mute", now);
+    else if (m->to != NULL)
+        t = ask != NULL ? target(h, c, m->to, "mute", ask, now) : NULL;
+    else if (h->cl != NULL && ask != NULL)
+        h->cl->publish(h->cl->ctx, r, ask);
+    if (m->to == NULL)
+        hub_fanout(h, r, out_msg_ref(ask), c->peer);
+    else if (t != NULL && t->conn != NULL) /* in grace: nothing to mute */
+        hub_send(h, t->conn, out_msg_ref(ask));
+    out_msg_unref(ask);
+}
+
+void hub_end_room(struct hub *h, struct room *r, struct out_msg *m, int64_t now)
+{
+    log_info("end room=%s peers=%zu", r->id, r->npeers);
+    empty_lobby(h, r, MSG_E_DENIED, "the meeting ended", now);
+    while (r->peers != NULL) {
+        struct peer *p = r->peers;
+        if (m == NULL && p->conn != NULL)
+            missed(h, p->conn);
+        dismiss(h, p, m, "meeting ended");
+        room_leave(h->rooms, p, now);
+    }
+    out_msg_unref(m);
+    room_forget(h->rooms, r);
 }
 
 static void on_end(struct hub *h, struct hub_conn *c, struct msg_in *m,
                    int64_t now)
 {
-    struct room *r = c->peer->room;
-    struct out_msg *bye = msg_ended("ended", c->peer->id);
-
     (void)m;
-    log_info("end room=%s by=%s peers=%zu", r->id, c->peer->id, r->npeers);
-    empty_lobby(h, r, MSG_E_DENIED, "the meeting ended", now);
-    while (r->peers != NULL) {
-        struct peer *p = r->peers;
-        if (bye == NULL && p->conn != NULL)
-            missed(h, p->conn);
-        dismiss(h, p, bye, "meeting ended");
-        room_leave(h->rooms, p, now);
-    }
-    out_msg_unref(bye);
-    room_forget(h->rooms, r);
+    log_info("end room=%s by=%s", c->peer->room->id, c->peer->id);
+    hub_end_room(h, c->peer->room, msg_ended("ended", c->peer->id), now);
 }
 
 static void on_lock(struct hub *h, struct hub_conn *c, struct msg_in *m,
@@ -939,8 +1031,7 @@ static struct knock *knock_of(struct hub *h, struct hub_conn *c, const char *id,
 {
     struct knock *k = lobby_find(&c->peer->room->lobby, id);
     if (k == NULL)
-        hub_answer_error(h, c, MSG_E_NO_SUCH_PEER, "nobody waits with that id",
-                         ref, now);
+        hub_refuse(h, c, HUB_NO_KNOCK, ref, now);
     return k;
 }
 
@@ -988,6 +1079,18 @@ static const struct handler {
     [MSG_ADMIT] = {HOST, on_admit},     [MSG_DENY] = {HOST, on_deny},
 };
 
+/* With a cluster, a host action that changes the room is decided in Redis
+ * (cluster.c, the host script of bus_lua.h); what needs no room state is
+ * checked here first. */
+static void host_in_redis(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                          int64_t now)
+{
+    if (m->type == MSG_KICK && strcmp(m->to, c->peer->id) == 0)
+        hub_refuse(h, c, HUB_SELF, "kick", now);
+    else
+        h->cl->host(h->cl->ctx, c, m, now);
+}
+
 /* Returns true when c may send a message that needs need; else answers. */
 static bool allowed(struct hub *h, struct hub_conn *c, enum join_need need,
                     const char *ref, int64_t now)
@@ -1001,8 +1104,7 @@ static bool allowed(struct hub *h, struct hub_conn *c, enum join_need need,
         hub_answer_error(h, c, MSG_E_ALREADY_JOINED, "already in a room", ref,
                          now);
     else if (need == HOST && !c->peer->host)
-        hub_answer_error(h, c, MSG_E_FORBIDDEN, "only a host can do that", ref,
-                         now);
+        hub_refuse(h, c, HUB_NOT_HOST, ref, now);
     else if (need == HOST &&
              !bucket_take(&c->hosting, k->host_rate, k->host_burst, now))
         hub_answer_error(h, c, MSG_E_RATE_LIMITED, "slow down", ref, now);
@@ -1026,7 +1128,11 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
     } else {
         metrics.in[m.type]++;
         const struct handler *hd = &handlers[m.type];
-        if (allowed(h, c, hd->need, msg_type_name(m.type), now))
+        if (!allowed(h, c, hd->need, msg_type_name(m.type), now))
+            ; /* answered */
+        else if (hd->need == HOST && h->cl != NULL && m.type != MSG_MUTE)
+            host_in_redis(h, c, &m, now);
+        else
             hd->fn(h, c, &m, now);
     }
     if (!h->answered_error)
@@ -1036,9 +1142,9 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
 
 bool hub_on_deadline(struct hub *h, struct hub_conn *c, int64_t now)
 {
-    if (c->knock == NULL)
+    if (!c->knocking)
         return false;
-    end_knock(h, c, MSG_E_KNOCK_TIMEOUT, "no host answered", now);
+    stop_waiting(h, c, MSG_E_KNOCK_TIMEOUT, "no host answered", now);
     return true;
 }
 
@@ -1048,11 +1154,7 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     struct peer *p = c->peer;
 
     c->closing = true;
-    if (c->knock != NULL)
-        end_knock(h, c, MSG_CODE_COUNT, NULL, now);
-    if (c->pending != NULL && h->cl != NULL)
-        h->cl->cancel(h->cl->ctx, c);
-    c->pending = NULL; /* without a cluster (freed first), nothing waits */
+    stop_waiting(h, c, MSG_CODE_COUNT, NULL, now);
     if (p == NULL)
         return;
     c->peer = NULL;

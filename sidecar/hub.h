@@ -27,7 +27,8 @@ struct hub_conn {
     struct bucket errors;  /* counted errors left in the error window */
     struct bucket hosting; /* host actions */
     struct bucket pw;      /* wrong room passwords in their window */
-    struct knock *knock;   /* waiting in a lobby, or NULL */
+    struct knock *knock;   /* waiting in a lobby here, or NULL */
+    bool knocking; /* waiting in a lobby: here (knock set) or in Redis */
     /* The client address (ws.c's, living as long as the connection), for
      * bans; NULL when unknown. */
     const char *addr;
@@ -76,15 +77,24 @@ struct jwt_keys;
  * decision points below and keeps delivering to local members itself. */
 struct hub_cluster {
     void *ctx;
-    /* join (with or without resume) is decided in Redis: the cluster
-     * finishes it later, from its callback, with hub_seat (or answers an
-     * error). token_error, when not NULL, says why the join's token was
-     * refused: then only a resume may seat it, and a plain join is to be
-     * answered bad-token with that text. */
+    /* join (with or without resume) is decided in Redis, with the access
+     * rules of docs/access.md: the cluster finishes it later, from its
+     * callback, with hub_seat, hub_knocking (or answers an error).
+     * token_error, when not NULL, says why the join's token was refused:
+     * then only a resume may seat it, and a plain join is to be answered
+     * bad-token with that text. role is the token's (1 host, 0 guest), or
+     * -1 without tokens: host when first in the room. */
     void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
-                 const char *token_error, int64_t now);
-    /* c ends while its join is pending. */
+                 const char *token_error, int role, int64_t now);
+    /* c ends, leaves or stops knocking while its join is pending: it is
+     * forgotten (a knock leaves the lobby) and c->pending cleared. */
     void (*cancel)(void *ctx, struct hub_conn *c);
+    /* A host action of c (role, kick, end, lock, password, admit, deny)
+     * is decided in Redis; its outcome comes back to every node. */
+    void (*host)(void *ctx, struct hub_conn *c, const struct msg_in *m,
+                 int64_t now);
+    /* m (a mute request to everyone) goes to r's members elsewhere. */
+    void (*publish)(void *ctx, struct room *r, struct out_msg *m);
     /* to is no member here: deliver m to it if it is on another node.
      * Returns false when nobody in the room has that id. */
     bool (*send_remote)(void *ctx, struct hub_conn *c, const char *to,
@@ -165,6 +175,61 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
 /* Drops seat p without a peer-left (it moved to another node); its
  * connection, if any, gets peer-left replaced and close 1000. */
 void hub_drop_seat(struct hub *h, struct peer *p, int64_t now_ms);
+
+/* The cluster's side of the access rules (docs/access.md), decided in
+ * Redis and applied here. */
+
+/* c waits in a lobby in Redis under id: told knocking, and given the
+ * knock timeout. */
+void hub_knocking(struct hub *h, struct hub_conn *c, const char *id);
+
+/* c's knock ended: answered code with message (MSG_CODE_COUNT: nothing;
+ * it was seated or stopped waiting) and given the join timeout again. */
+void hub_knock_over(struct hub *h, struct hub_conn *c, enum msg_code code,
+                    const char *message, int64_t now_ms);
+
+/* Why an access rule or a host action was refused: each has its code and
+ * text in one table of hub.c. */
+enum hub_refusal {
+    HUB_NOT_HOST,    /* forbidden */
+    HUB_LAST_HOST,   /* forbidden: a room keeps at least one host */
+    HUB_SELF,        /* forbidden: not to yourself */
+    HUB_NO_PEER,     /* no-such-peer */
+    HUB_NO_KNOCK,    /* no-such-peer: nobody waits with that id */
+    HUB_BANNED,      /* banned */
+    HUB_ROOM_FULL,   /* room-full */
+    HUB_LOBBY_FULL,  /* room-full: the lobby */
+    HUB_PW_REQUIRED, /* password-required */
+    HUB_PW_LIMITED,  /* rate-limited: too many wrong passwords */
+    HUB_REFUSAL_COUNT
+};
+
+/* Answers c the refusal why of a message of type ref. */
+void hub_refuse(struct hub *h, struct hub_conn *c, enum hub_refusal why,
+                const char *ref, int64_t now_ms);
+
+/* Whether c may try password now: answers password-required (NULL),
+ * or rate-limited when c had its wrong tries (or room_limited), and
+ * returns false; else true. */
+bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
+                       bool room_limited, int64_t now_ms);
+
+/* c gave a wrong password: counted against c, answered wrong-password. */
+void hub_password_wrong(struct hub *h, struct hub_conn *c, int64_t now_ms);
+
+/* Seat p was removed by the host by (a kick decided in Redis): its connection
+ * is told and closed, the seat goes without a peer-left (the room had
+ * it from Redis). */
+void hub_removed(struct hub *h, struct peer *p, const char *by, int64_t now_ms);
+
+/* The meeting in r ended: every member here gets m (an ended message; NULL:
+ * out of memory) and is closed, the seats go without peer-left, and the
+ * room forgets its history. */
+void hub_end_room(struct hub *h, struct room *r, struct out_msg *m,
+                  int64_t now_ms);
+
+/* Sends m (consumed; NULL: nothing) to every connected host of r. */
+void hub_fanout_hosts(struct hub *h, struct room *r, struct out_msg *m);
 
 /* The room id held here, or NULL. */
 struct room *hub_room(struct hub *h, const char *id);

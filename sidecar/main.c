@@ -273,6 +273,9 @@ static int config_finish(void)
     r->room_ttl_ms = cfg.chat_history_ttl_ms > 0 ? cfg.chat_history_ttl_ms : 1;
     r->chat_max = cfg.chat_history > 0 ? cfg.chat_history : 1;
     r->history_max_bytes = cfg.history_max_bytes;
+    r->lobby_max = cfg.lobby_max;
+    r->password_tries = cfg.room_password_tries;
+    r->password_window_ms = cfg.password_window_s * 1000;
     if (r->url == NULL)
         return 0;
     if (r->heartbeat_ms >= r->node_ttl_ms) {

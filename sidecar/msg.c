@@ -502,19 +502,34 @@ struct out_msg *msg_knocking(const char *id)
     return sb_take_msg(&b);
 }
 
+static void put_knock(struct sb *b, const char *id, const char *name,
+                      int64_t since)
+{
+    sb_puts(b, "{\"id\":");
+    sb_json_str(b, id);
+    sb_puts(b, ",\"name\":");
+    sb_json_str(b, name);
+    sb_printf(b, ",\"since\":%lld}", (long long)since);
+}
+
 struct out_msg *msg_lobby(const struct knock *head)
 {
     struct sb b = {0};
     sb_puts(&b, "{\"type\":\"lobby\",\"waiting\":[");
     for (const struct knock *k = head; k != NULL; k = k->next) {
-        sb_puts(&b, k == head ? "{\"id\":" : ",{\"id\":");
-        sb_json_str(&b, k->id);
-        sb_puts(&b, ",\"name\":");
-        sb_json_str(&b, k->name);
-        sb_printf(&b, ",\"since\":%lld}", (long long)k->since);
+        if (k != head)
+            sb_puts(&b, ",");
+        put_knock(&b, k->id, k->name, k->since);
     }
     sb_puts(&b, "]}");
     return sb_take_msg(&b);
+}
+
+char *msg_knock_json(const char *id, const char *name, int64_t since)
+{
+    struct sb b = {0};
+    put_knock(&b, id, name, since);
+    return sb_take(&b);
 }
 
 struct out_msg *msg_mute_request(const char *by)

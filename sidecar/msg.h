@@ -147,6 +147,10 @@ struct out_msg *msg_access(const struct msg_access *a);
 struct out_msg *msg_knocking(const char *id);
 /* lobby: the knocks of a room, oldest first (hosts only). */
 struct out_msg *msg_lobby(const struct knock *head);
+/* One knock of a lobby message, {"id","name","since"} (malloc'd text, or
+ * NULL when out of memory): what Redis keeps for the lobby of a room
+ * shared by several sidecars. */
+char *msg_knock_json(const char *id, const char *name, int64_t since);
 struct out_msg *msg_mute_request(const char *by);
 /* ended: reason "removed" (to the one removed) or "ended". */
 struct out_msg *msg_ended(const char *reason, const char *by);

@@ -37,7 +37,29 @@ enum msg_node_kind msg_node_classify(const char *json, size_t len,
         return MSG_NODE_LEFT;
     if (strcmp(type, MSG_MOVED_TYPE) == 0 && (*about = id) != NULL)
         return MSG_NODE_MOVED;
+    if (strcmp(type, "ended") == 0)
+        return MSG_NODE_ENDED;
+    if (strcmp(type, "lobby") == 0)
+        return MSG_NODE_LOBBY;
     return MSG_NODE_OTHER;
+}
+
+enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
+                                            char *why, size_t why_max)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    const char *type = str_at(j, "type", NULL);
+    const char *message = str_at(j, "message", NULL);
+    enum msg_knock_answer a = MSG_KNOCK_NONE;
+
+    if (type != NULL && strcmp(type, "x-admit") == 0) {
+        a = MSG_KNOCK_ADMIT;
+    } else if (type != NULL && strcmp(type, "x-deny") == 0) {
+        a = MSG_KNOCK_DENY;
+        snprintf(why, why_max, "%s", message != NULL ? message : "denied");
+    }
+    cJSON_Delete(j);
+    return a;
 }
 
 struct out_msg *msg_node_moved(const char *id)

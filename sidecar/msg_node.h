@@ -24,6 +24,8 @@ enum msg_node_kind {
     MSG_NODE_STATE,  /* peer-state */
     MSG_NODE_CHAT,   /* a room chat */
     MSG_NODE_MOVED,  /* x-moved: the seat was taken back on another node */
+    MSG_NODE_ENDED,  /* ended: a host ended the meeting (from Redis) */
+    MSG_NODE_LOBBY,  /* lobby: for the hosts only (from Redis) */
 };
 
 /* Classifies the room channel message json (len bytes). *about is the
@@ -33,6 +35,19 @@ enum msg_node_kind {
  * frees it with cJSON_Delete. */
 enum msg_node_kind msg_node_classify(const char *json, size_t len,
                                      struct cJSON **jp, const char **about);
+
+/* What Redis says to a knocker's node (bus_lua.h, the host script),
+ * inside a node message to the knock id. */
+enum msg_knock_answer {
+    MSG_KNOCK_NONE,  /* not a knock's answer */
+    MSG_KNOCK_ADMIT, /* {"type":"x-admit"}: join again, admitted */
+    MSG_KNOCK_DENY,  /* {"type":"x-deny","message":...} */
+};
+
+/* Reads a knock's answer from json; for a denial, why (why_max bytes,
+ * cut) gets its message. */
+enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
+                                            char *why, size_t why_max);
 
 /* {"type":"x-moved","id":"<id>"}: published to a room when a seat is
  * taken back here from another node, which then drops its copy. Returns

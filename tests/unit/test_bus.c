@@ -356,7 +356,7 @@ static enum bus_status join_wait(struct fx *fx, struct node *n,
     snprintf(announce, sizeof announce,
              "{\"type\":\"peer-joined\",\"peer\":%s}", json);
     if (bus_join(n->bus, room, peer, token, json, strlen(json), announce,
-                 strlen(announce), 0, on_room_result, res) < 0)
+                 strlen(announce), 0, NULL, on_room_result, res) < 0)
         return BUS_ERR;
     if (!RUN_UNTIL(fx, res->done, 5000))
         return BUS_ERR;
@@ -466,10 +466,10 @@ TEST(join_respects_the_cap_when_two_nodes_race_for_the_last_seat)
         for (int k = 0; k < 2; k++) {
             if ((k + round) % 2 == 0)
                 CHECK(bus_join(a.bus, room, "pa", "tok-pa", "{}", 2, NULL, 0, 0,
-                               on_room_result, &ra) == 0);
+                               NULL, on_room_result, &ra) == 0);
             else
                 CHECK(bus_join(b.bus, room, "pb", "tok-pb", "{}", 2, NULL, 0, 0,
-                               on_room_result, &rb) == 0);
+                               NULL, on_room_result, &rb) == 0);
         }
         CHECK(RUN_UNTIL(&fx, ra.done && rb.done, 5000));
         CHECK((ra.st == BUS_OK) != (rb.st == BUS_OK));
@@ -515,7 +515,7 @@ TEST(member_list_chat_update_and_leave_span_both_nodes)
     /* a joins pb again: the seat is b's */
     memset(&ra, 0, sizeof ra);
     CHECK(bus_join(a.bus, "room", "pb", "", "{}", 2, NULL, 0, BUS_JOIN_FORCE,
-                   on_room_result, &ra) == 0);
+                   NULL, on_room_result, &ra) == 0);
     CHECK(RUN_UNTIL(&fx, ra.done, 3000) && ra.st == BUS_MOVED);
 
     memset(&done, 0, sizeof done);
@@ -773,7 +773,7 @@ TEST(redis_stopped_reports_down_and_a_restart_brings_it_back)
     CHECK(!bus_is_up(a.bus));
     CHECK(bus_publish_room(a.bus, "room", m, strlen(m)) < 0);
     CHECK(bus_publish_node(a.bus, bus_node_id(b.bus), m, strlen(m)) < 0);
-    CHECK(bus_join(a.bus, "room", "pa", "t", "{}", 2, NULL, 0, 0,
+    CHECK(bus_join(a.bus, "room", "pa", "t", "{}", 2, NULL, 0, 0, NULL,
                    on_room_result, &r) < 0);
     run_for(&fx, 600); /* a few failed reconnects with backoff */
     CHECK(a.ups == 1 && b.ups == 1);
@@ -858,7 +858,8 @@ TEST(empty_room_leaves_no_keys_after_its_ttl)
     CHECK(bus_chat(a.bus, "room", "{}", 2, NULL, 0, on_done_result, &done) ==
           0);
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
-    CHECK(redis_int(fx.port, "KEYS", "huddle:room:room:*") == 4);
+    /* members, nodes, tokens, chat, access (its counter), order */
+    CHECK(redis_int(fx.port, "KEYS", "huddle:room:room:*") == 6);
     CHECK(redis_int(fx.port, "PTTL", "huddle:room:room:chat") == -1);
     snprintf(key, sizeof key, "huddle:node:%s:peers", bus_node_id(a.bus));
     CHECK(redis_int(fx.port, "SCARD", key) == 1);
@@ -1102,7 +1103,7 @@ TEST(unsubscribe_fails_a_waiting_join_and_its_callback_may_resubscribe)
     CHECK(node_start(&fx, &b, "b") == 0);
     memset(&rs, 0, sizeof rs);
     rs.bus = b.bus;
-    CHECK(bus_join(b.bus, "room", "pb", "tok", "{}", 2, NULL, 0, 0,
+    CHECK(bus_join(b.bus, "room", "pb", "tok", "{}", 2, NULL, 0, 0, NULL,
                    on_join_then_resubscribe, &rs) == 0);
     CHECK(!rs.res.done); /* waiting for the SUBSCRIBE confirmation */
     bus_unsubscribe_room(b.bus, "room");

@@ -50,7 +50,8 @@ TEST(join_answer_gives_members_and_chat_oldest_first)
 
 TEST(resume_answer_gives_the_seat_taken_back)
 {
-    redisReply *r = resp("*6\r\n$2\r\nok\r\n*0\r\n*0\r\n"
+    redisReply *r = resp("*7\r\n$2\r\nok\r\n*0\r\n*0\r\n"
+                         "*4\r\n$4\r\nhost\r\n$1\r\n1\r\n$1\r\n0\r\n$0\r\n\r\n"
                          "$2\r\np1\r\n$5\r\nn1.ab\r\n$2\r\n{}\r\n");
     struct bus_room out;
     void *mem;
@@ -63,6 +64,7 @@ TEST(resume_answer_gives_the_seat_taken_back)
     CHECK_STR(out.peer, "p1");
     CHECK_STR(out.old_node, "n1.ab");
     CHECK(out.peer_json_len == 2);
+    CHECK(out.host && out.locked && !out.password && out.lobby == NULL);
     free(mem);
     freeReplyObject(r);
 }
@@ -82,6 +84,17 @@ TEST(short_answers_and_malformed_ones_read_as_they_should)
         {"*3\r\n$2\r\nok\r\n*0\r\n*1\r\n:1\r\n", BUS_ERR}, /* chat type */
         {"*1\r\n$3\r\nwho\r\n", BUS_ERR},
         {":1\r\n", BUS_ERR},
+        {"*1\r\n$6\r\nbanned\r\n", BUS_BANNED},
+        {"*1\r\n$5\r\nknock\r\n", BUS_KNOCK},
+        {"*1\r\n$8\r\npassword\r\n", BUS_ERR}, /* no salt */
+        {"*2\r\n$8\r\npassword\r\n$2\r\nab\r\n", BUS_PASSWORD},
+        {"*1\r\n$14\r\nwrong-password\r\n", BUS_WRONG_PASSWORD},
+        {"*1\r\n$5\r\nerror\r\n", BUS_ERR}, /* not a script's answer */
+        /* an access array of the wrong shape */
+        {"*4\r\n$2\r\nok\r\n*0\r\n*0\r\n*1\r\n$4\r\nhost\r\n", BUS_ERR},
+        {"*4\r\n$2\r\nok\r\n*0\r\n*0\r\n*4\r\n$4\r\nhost\r\n$1\r\n0\r\n$"
+         "1\r\n0\r\n$9\r\n{\"lobby\"}\r\n",
+         BUS_OK},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -101,21 +114,26 @@ TEST(short_answers_and_malformed_ones_read_as_they_should)
     }
 }
 
-TEST(done_answers_are_ok_none_or_error)
+TEST(done_answers_are_ok_none_a_named_status_or_error)
 {
     redisReply *one = resp(":1\r\n"), *zero = resp(":0\r\n"),
-               *str = resp("$2\r\nok\r\n");
+               *str = resp("$2\r\nok\r\n"), *no = resp("$9\r\nforbidden\r\n"),
+               *arr = resp("*1\r\n:1\r\n");
 
-    CHECK(one && zero && str);
-    if (one && zero && str) {
+    CHECK(one && zero && str && no && arr);
+    if (one && zero && str && no && arr) {
         CHECK(bus_reply_done(one) == BUS_OK);
         CHECK(bus_reply_done(zero) == BUS_NONE);
-        CHECK(bus_reply_done(str) == BUS_ERR);
+        CHECK(bus_reply_done(str) == BUS_OK);
+        CHECK(bus_reply_done(no) == BUS_FORBIDDEN);
+        CHECK(bus_reply_done(arr) == BUS_ERR);
         CHECK(bus_reply_is(str, "ok") && !bus_reply_is(str, "o"));
     }
     freeReplyObject(one);
     freeReplyObject(zero);
     freeReplyObject(str);
+    freeReplyObject(no);
+    freeReplyObject(arr);
 }
 
 TEST(bus_create_refuses_a_bad_url_or_node_id)
