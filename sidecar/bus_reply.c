@@ -134,10 +134,11 @@ void bus_reply_room(const redisReply *r, struct bus_room *out, void **mem)
         else
             out->status = BUS_ERR;
     }
-    if (out->status == BUS_ERR) {
+    if (out->status == BUS_ERR) { /* nothing of it is to be read */
         log_warn("bus: malformed script reply");
         free(*mem);
         *mem = NULL;
+        *out = (struct bus_room){.status = BUS_ERR};
     }
 }
 

@@ -6,11 +6,16 @@
  * Redis reconnect every room is re-asserted and resynced. The wire formats
  * are in msg_node.c.
  *
- * Over 700 lines on purpose: what is left here is glue, every part of it
- * (hooks, bus callbacks, resync, drain) over the same struct cluster and
- * its list of requests waiting for Redis; split further, the halves would
- * need a private header to share them, the thing the pure parts were
- * taken out to avoid. */
+ * The access rules (docs/access.md) are decided by the bus' join and host
+ * scripts: a join may go again with a password's hash, or wait in the
+ * lobby until a host's answer comes to this node; a host action waits
+ * for Redis and what it did comes back to every node (from_redis).
+ *
+ * Over 1,000 lines on purpose: what is left here is glue, every part of
+ * it (hooks, knocks, host actions, bus callbacks, resync, drain) over the
+ * same struct cluster and its list of requests waiting for Redis; split
+ * further, the parts would need a private header to share them, the
+ * thing the pure parts were taken out to avoid. */
 #include "cluster.h"
 
 #include <cjson/cJSON.h>

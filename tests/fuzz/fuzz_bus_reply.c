@@ -26,6 +26,10 @@ static size_t room_seen(const struct bus_room *r)
         sum += strlen(r->chat[i].s) + r->chat[i].len;
     if (r->status == BUS_OK && r->peer != NULL)
         sum += strlen(r->peer) + strlen(r->old_node) + strlen(r->peer_json);
+    if (r->lobby != NULL)
+        sum += strlen(r->lobby) + r->lobby_len;
+    if (r->salt != NULL)
+        sum += strlen(r->salt);
     return sum;
 }
 

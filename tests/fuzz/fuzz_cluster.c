@@ -1,7 +1,7 @@
 /* libFuzzer harness: the parsers of what other nodes send through Redis
  * (sidecar/msg_node.h): msg_node_classify (room channel messages) and
- * msg_node_unwrap (node channel messages). Input: first byte picks the
- * target. */
+ * msg_node_unwrap (node channel messages), then msg_node_knock_answer on
+ * what a node message carries. Input: first byte picks the target. */
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -38,6 +38,9 @@ static void fuzz_node(const char *json, size_t len)
         return;
     assert(msg >= json && msg + msg_len < json + len);
     assert(strlen(room) < sizeof room && strlen(to) < sizeof to);
+    char why[16];
+    if (msg_node_knock_answer(msg, msg_len, why, sizeof why) == MSG_KNOCK_DENY)
+        assert(strlen(why) < sizeof why);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -24,6 +24,26 @@ TEST(password_checks_only_the_password_it_was_set_to_and_clears)
     CHECK(!access_pw_check(&pw, "blue-falcon"));
 }
 
+TEST(password_in_hex_for_redis_hashes_with_the_salt_it_is_given)
+{
+    char salt[33], other[33], a[65], b[65], c[65];
+
+    access_pw_salt(salt);
+    access_pw_salt(other);
+    CHECK(strlen(salt) == 32 && strcmp(salt, other) != 0);
+    CHECK(strspn(salt, "0123456789abcdef") == 32);
+    REQUIRE(access_pw_hex(salt, "blue-falcon", a) == 0);
+    REQUIRE(access_pw_hex(salt, "blue-falcon", b) == 0);
+    REQUIRE(access_pw_hex(other, "blue-falcon", c) == 0);
+    CHECK(strlen(a) == 64 && strcmp(a, b) == 0 && strcmp(a, c) != 0);
+    CHECK(access_pw_hex(salt, "blue-falcoN", b) == 0 && strcmp(a, b) != 0);
+    /* A salt that is not 32 lower-case hex digits is refused. */
+    CHECK(access_pw_hex("", "x", b) < 0);
+    CHECK(access_pw_hex("00112233445566778899aabbccddeeff00", "x", b) < 0);
+    CHECK(access_pw_hex("00112233445566778899AABBCCDDEEFF", "x", b) < 0);
+    CHECK(access_pw_hex("0x112233445566778899aabbccddeeff", "x", b) < 0);
+}
+
 TEST(lobby_keeps_knocks_in_order_with_distinct_ids)
 {
     struct lobby l = {0};
