@@ -3,17 +3,30 @@
 // fake camera and microphone. The first person in a room is its host.
 // Every room here is used by one test only: a removal bans the removed
 // address from its room, and every browser here is 127.0.0.1.
+//
+// With HUDDLE_TEST_SIDECARS=N (set by cluster-access.test.mjs) the same
+// tests run against N sidecars sharing a real redis-server behind the real
+// nginx, with one nginx worker: its least_conn upstream then sends each new
+// websocket to a sidecar holding the fewest, so people who are in the room
+// at once sit on different sidecars. Each test proves where they sit from
+// the sidecars' own words: the one whose log has "join room=R peer=ID" (the
+// id on a person's own tile) seated that person, the one that logged the
+// host's answer to a knock (its id in the host's lobby list) held the
+// knock, and the one whose /metrics counted a "banned" refusal refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from '../lib/stack.mjs';
+import { httpGet, sleep, startStack } from '../lib/stack.mjs';
 import { launch, newParticipant, screenshot, waitForPlayingVideo } from '../lib/browser.mjs';
 
+const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
 let stack;
 let browser;
 const people = [];
 
 before(async () => {
-    stack = await startStack({ sidecars: 1 });
+    assert.ok(SIDECARS === 1 || SIDECARS >= 3, 'three people at once want three sidecars');
+    // nginx's least_conn counts per worker: one worker makes it exact.
+    stack = await startStack({ sidecars: SIDECARS, nginxEnv: SIDECARS > 1 ? { NGINX_WORKERS: '1' } : {} });
     browser = await launch();
 });
 
@@ -23,9 +36,77 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
-/** Closes everyone opened so far (each test ends so: cameras and calls cost CPU). */
+/**
+ * Closes everyone opened so far (each test ends so: cameras and calls cost
+ * CPU); with several sidecars, waits until none holds a websocket, so that
+ * nginx counts none of them when the next test's people come.
+ */
 async function closeAll() {
     for (const p of people.splice(0)) await p.close();
+    await settle(0);
+}
+
+/** A sidecar's /metrics value of series (a name with its labels, if any). */
+async function metric(sidecar, series) {
+    const { body } = await httpGet(`http://${sidecar.addr}/metrics`);
+    const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+    assert.ok(line, `${sidecar.name} has no ${series}`);
+    return Number(line.slice(series.length + 1));
+}
+
+/** Each sidecar's value of series, in the order of stack.sidecars. */
+const metrics = (series) => Promise.all(stack.sidecars.map((s) => metric(s, series)));
+
+/**
+ * With several sidecars: waits until they hold n websockets in all (one
+ * just closed may still count for a moment), so that nginx's least_conn
+ * sends the next one to a sidecar holding none of the others.
+ */
+async function settle(n) {
+    if (SIDECARS === 1) return;
+    const open = async () => (await metrics('huddle_sidecar_connections')).reduce((a, b) => a + b);
+    for (const deadline = Date.now() + 10000; await open() !== n;) {
+        if (Date.now() > deadline) throw new Error(`the sidecars do not come to ${n} websockets`);
+        await sleep(50);
+    }
+}
+
+/** The index in stack.sidecars of the one sidecar whose log matches re (waits for it). */
+async function loggedBy(re) {
+    for (const deadline = Date.now() + 10000; ;) {
+        const at = stack.sidecars.flatMap((s, i) => (re.test(s.output) ? [i] : []));
+        assert.ok(at.length <= 1, `${re} is in the logs of sidecars ${at}`);
+        if (at.length === 1) return at[0];
+        if (Date.now() > deadline) throw new Error(`no sidecar logged ${re}`);
+        await sleep(20);
+    }
+}
+
+/** p's peer id, which its own tile carries. */
+const ownId = (p) => p.page.getAttribute('#grid .tile.local', 'data-peer');
+
+/** The sidecar that seated p (in the meeting) in room: it logged the join. */
+const seatOf = async (p, room) => loggedBy(new RegExp(`\\bjoin room=${room} peer=${await ownId(p)} `));
+
+/** The sidecar that held knock id: it logged the host's answer to it. */
+const knockOf = (room, id, answer) => loggedBy(new RegExp(`\\bknock room=${room} knock=${id} ${answer}\\b`));
+
+/** The knock id of name's row in host's lobby list. */
+const knockId = (host, name) => host.page.getAttribute(`#lobby-list li:has-text("${name}")`, 'data-knock');
+
+/**
+ * With several sidecars: finds where each of places (label -> async finder
+ * of a sidecar's index) is, reports it, and asserts that all are on
+ * different sidecars. Resolves label -> index; null with one sidecar (then
+ * nothing is looked up).
+ */
+async function apart(t, places) {
+    if (SIDECARS === 1) return null;
+    const at = {};
+    for (const [label, find] of Object.entries(places)) at[label] = await find();
+    t.diagnostic(Object.entries(at).map(([label, i]) => `${label}: node${i + 1}`).join(', '));
+    assert.equal(new Set(Object.values(at)).size, Object.keys(at).length, `not on different sidecars: ${JSON.stringify(at)}`);
+    return at;
 }
 
 /** A person on the page of room (not joined yet). */
@@ -81,7 +162,7 @@ function countSockets() {
     };
 }
 
-test('a locked meeting: the newcomer knocks, the host admits, both see each other', async () => {
+test('a locked meeting: the newcomer knocks, the host admits, both see each other', async (t) => {
     const host = await person('acc-lobby', 'Alma Host');
     await host.join();
     await openPeople(host);
@@ -91,7 +172,7 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await host.page.waitForSelector('#mark-locked:not([hidden])');
     assert.equal(await host.page.textContent('#host-lock .lbl'), 'Unlock meeting');
 
-    const guest = await person('acc-lobby', 'Gus Guest');
+    const guest = await person('acc-lobby', 'Gus Guest', { init: countSockets });
     await clickJoin(guest);
     await state(guest, 'knocking');
     assert.equal(await guest.page.textContent('#gate-title'), 'Waiting for the host to let you in');
@@ -106,6 +187,7 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await host.page.waitForFunction(() => document.documentElement.scrollWidth <= innerWidth, null, { timeout: 5000 });
     await screenshot(host.page, 'lobby-host.png');
     await screenshot(guest.page, 'lobby-knocking.png');
+    const gusKnock = await knockId(host, 'Gus Guest');
     await host.page.click('#lobby-list li:has-text("Gus Guest") button.admit');
 
     await state(guest, 'meeting');
@@ -113,6 +195,8 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     assert.equal(await host.page.isHidden('#waiting-badge'), true);
     await waitForPlayingVideo(host.page, 'Gus Guest');
     await waitForPlayingVideo(guest.page, 'Alma Host');
+    // He knocked and took his seat over one websocket.
+    assert.equal(await sockets(guest), 1);
 
     // The guest sees the lock and the host's badge, and no host control.
     assert.equal(await guest.page.isVisible('#mark-locked'), true);
@@ -132,24 +216,40 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await late.page.click('#gate-actions button:text-is("Cancel")');
     await state(late, 'prejoin');
     await host.page.waitForSelector('#lobby', { state: 'hidden' });
+    await settle(2);
     await late.page.click('#join-btn');
     await state(late, 'knocking');
+    await host.page.waitForSelector('#lobby-list li:has-text("Lea Late")');
+    const leaKnock = await knockId(host, 'Lea Late');
     await host.page.click('#lobby-list li:has-text("Lea Late") button.deny');
     await state(late, 'refused');
     assert.equal(await late.page.getAttribute('#gate', 'data-why'), 'denied');
     assert.equal(await late.page.isVisible('#gate-actions button:text-is("Try again")'), true);
 
+    // The host, the one admitted and the one denied were on three sidecars.
+    const at = await apart(t, {
+        'Alma Host': () => seatOf(host, 'acc-lobby'),
+        'Gus Guest knocked': () => knockOf('acc-lobby', gusKnock, 'admitted'),
+        'Lea Late knocked': () => knockOf('acc-lobby', leaKnock, 'denied'),
+    });
+    if (at) assert.equal(await seatOf(guest, 'acc-lobby'), at['Gus Guest knocked'], 'Gus Guest sits where he knocked');
+
     for (const p of [host, guest, late]) assert.deepEqual(p.errors(), [], p.name);
     await closeAll();
 });
 
-test('a host removes a member: the removed page says so and does not come back', async () => {
+test('a host removes a member: the removed page says so and does not come back', async (t) => {
     const host = await person('acc-remove', 'Rita Host');
     await host.join();
     const guest = await person('acc-remove', 'Ron Removed', { init: countSockets });
     await guest.join();
     await waitForPlayingVideo(host.page, 'Ron Removed');
     assert.equal(await sockets(guest), 1);
+    const ron = await ownId(guest);
+    const at = await apart(t, {
+        'Rita Host': () => seatOf(host, 'acc-remove'),
+        'Ron Removed': () => seatOf(guest, 'acc-remove'),
+    });
 
     await openPeople(host);
     await host.page.click(`${row(host, 'Ron Removed')} button.act-kick`);
@@ -166,17 +266,30 @@ test('a host removes a member: the removed page says so and does not come back',
     await guest.page.evaluate(() => new Promise((r) => setTimeout(r, 2000)));
     assert.equal(await sockets(guest), 1);
     assert.equal(await guest.page.evaluate(() => document.body.dataset.state), 'ended');
+    // His own sidecar put him out, at the word of the host's.
+    if (at) assert.equal(await loggedBy(new RegExp(`\\bremoved room=acc-remove peer=${ron} `)), at['Ron Removed']);
 
-    // The removed address cannot come straight back.
+    // The removed address cannot come straight back, on a sidecar other
+    // than the host's too.
+    await settle(1);
+    const banned = 'huddle_sidecar_errors_total{code="banned"}';
+    const bannedBefore = SIDECARS > 1 ? await metrics(banned) : [];
     const again = await person('acc-remove', 'Ron Removed');
     await clickJoin(again);
     await state(again, 'refused');
     assert.equal(await again.page.getAttribute('#gate', 'data-why'), 'banned');
+    if (at) {
+        const grew = (await metrics(banned)).map((n, i) => n - bannedBefore[i]);
+        const refusedOn = grew.indexOf(1);
+        t.diagnostic(`Ron Removed refused: node${refusedOn + 1}`);
+        assert.deepEqual(grew.filter((n) => n !== 0), [1], 'one sidecar refused him once');
+        assert.notEqual(refusedOn, at['Rita Host']);
+    }
     for (const p of [host, guest, again]) assert.deepEqual(p.errors(), [], p.name);
     await closeAll();
 });
 
-test('a password: the newcomer is asked, a wrong one is refused, the right one lets in', async () => {
+test('a password: the newcomer is asked, a wrong one is refused, the right one lets in', async (t) => {
     const host = await person('acc-password', 'Pia Host');
     await host.join();
     await openPeople(host);
@@ -199,11 +312,15 @@ test('a password: the newcomer is asked, a wrong one is refused, the right one l
     await state(guest, 'meeting');
     await waitForPlayingVideo(host.page, 'Pat Guest');
     assert.equal(await guest.page.isVisible('#mark-password'), true);
+    await apart(t, {
+        'Pia Host': () => seatOf(host, 'acc-password'),
+        'Pat Guest': () => seatOf(guest, 'acc-password'),
+    });
     for (const p of [host, guest]) assert.deepEqual(p.errors(), [], p.name);
     await closeAll();
 });
 
-test('a host asks a member to mute, then ends the meeting for everyone', async () => {
+test('a host asks a member to mute, then ends the meeting for everyone', async (t) => {
     const host = await person('acc-mute', 'Mo Host');
     await host.join();
     const guest = await person('acc-mute', 'Max Guest');
@@ -232,6 +349,11 @@ test('a host asks a member to mute, then ends the meeting for everyone', async (
     });
     await lost.join();
     await host.page.waitForSelector(row(host, 'Nia Nomsg'));
+    await apart(t, {
+        'Mo Host': () => seatOf(host, 'acc-mute'),
+        'Max Guest': () => seatOf(guest, 'acc-mute'),
+        'Nia Nomsg': () => seatOf(lost, 'acc-mute'),
+    });
 
     await host.page.click('#host-end');
     await answer(host);

@@ -281,10 +281,11 @@ export async function startNginx({ port, fcgiAddr, sidecarAddrs = [], env = {} }
 
 /**
  * The whole of huddle behind one nginx: fcgi, `sidecars` sidecars, and a
- * redis-server when redis is true (or sidecars > 1). Returns
+ * redis-server when redis is true (or sidecars > 1). nginxEnv goes to
+ * scripts/render-nginx.sh (e.g. { NGINX_WORKERS: '1' }). Returns
  * { url, wsUrl, nginx, fcgi, sidecars, redis, stop() }.
  */
-export async function startStack({ sidecars = 1, redis, sidecarEnv = {}, fcgiEnv = {} } = {}) {
+export async function startStack({ sidecars = 1, redis, sidecarEnv = {}, fcgiEnv = {}, nginxEnv = {} } = {}) {
     const started = [];
     try {
         redis ??= sidecars > 1;
@@ -300,7 +301,7 @@ export async function startStack({ sidecars = 1, redis, sidecarEnv = {}, fcgiEnv
             started.push(s);
             scs.push(s);
         }
-        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr, sidecarAddrs: scs.map((s) => s.addr) });
+        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr, sidecarAddrs: scs.map((s) => s.addr), env: nginxEnv });
         started.push(nginx);
         return {
             url: nginx.url,
