@@ -72,6 +72,18 @@ async function joinAll(room, names, extra = {}) {
     return [cs, ws];
 }
 
+/**
+ * Waits until each member of a joinAll has heard every later one join (and
+ * takes those peer-joined): across sidecars a welcome can come before the
+ * sender's sidecar learned where the newcomer sits, and a signal sent in
+ * between is answered no-such-peer, as a real client would not send it.
+ */
+async function meet(cs, ws) {
+    for (const [i, c] of cs.entries()) {
+        for (const w of ws.slice(i + 1)) await c.next((m) => m.type === 'peer-joined' && m.peer.id === w.id);
+    }
+}
+
 function assertPeerObject(p) {
     assert.deepEqual(Object.keys(p).sort(), PEER_KEYS, `peer object keys: ${JSON.stringify(p)}`);
     assert.match(p.id, ID_RE);
@@ -156,6 +168,7 @@ test('chat reaches everyone in the room including the sender, and nobody elsewhe
 test('a client-supplied from, name or ts never reaches anyone', async () => {
     const room = uniqueRoom();
     const [[a, b], [wa, wb]] = await joinAll(room, ['Ann', 'Bob']);
+    await meet([a, b], [wa, wb]);
     await a.send({ type: 'chat', text: 'forged', from: wb.id, name: 'Bob', ts: 1, id: wb.id });
     for (const x of [a, b]) {
         const m = await x.next('chat');
@@ -240,6 +253,7 @@ test('welcome.chat holds the last room messages, oldest first, never private one
 test('signal reaches only its target, intact, with from', async () => {
     const room = uniqueRoom();
     const [[a, b, c], [wa, wb]] = await joinAll(room, ['Ann', 'Bob', 'Cid']);
+    await meet([a, b, c], [wa, wb]);
     const data = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n', nested: { a: [1, 2.5, null, true], u: 'é\u2028' } };
     await a.send({ type: 'signal', to: wb.id, data });
     const m = await b.next('signal');
@@ -266,6 +280,7 @@ test('signal to yourself, to a peer of another room or to nobody answers no-such
 test('signal data of 48 KiB arrives intact and one byte more is bad-message', async () => {
     const room = uniqueRoom();
     const [[a, b], [wa, wb]] = await joinAll(room, ['Ann', 'Bob']);
+    await meet([a, b], [wa, wb]);
     const limit = 48 * 1024;
     const mk = (n) => {
         const pad = n - JSON.stringify({ sdp: '' }).length;
@@ -292,6 +307,7 @@ test('signal data of 48 KiB arrives intact and one byte more is bad-message', as
 test('48 KiB signals to a reader that paused arrive intact and in order once it reads again', async () => {
     const room = uniqueRoom();
     const [[a, b], [wa, wb]] = await joinAll(room, ['Ann', 'Bob']);
+    await meet([a, b], [wa, wb]);
     b.pause();
     const sent = [];
     // 15 x 48 KiB = 720 KiB: more than the socket buffers take at once, so
