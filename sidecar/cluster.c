@@ -803,11 +803,15 @@ static void hk_tick(void *ctx, int64_t now)
 
 /* What a host action did in Redis (bus_lua.h, the host script, and the
  * hand-over of remove; published with origin ""), applied to the members
- * here: m of kind k (j parsed; me, the member here it is about, or NULL).
- * A lobby goes to the hosts and an ended meeting closes everyone: then
- * true. A role changes me's role and a removal by a host closes me, each
- * after m went on as any room message: then false, and *removed_by is
- * the host who removed me (else NULL). */
+ * here: m of kind k (r the room here, or NULL; j parsed; me, the member
+ * here it is about, or NULL). A lobby goes to the hosts and an ended
+ * meeting closes everyone: then true. Neither is held for a join waiting
+ * here: a lobby is no guest's business, and an end most likely came
+ * before the join made a new meeting (a join seated in Redis a moment
+ * before the end is the rare exception: its seat stays, alone). A role
+ * changes me's role and a removal by a host closes me, each after m went
+ * on as any room message: then false, and
+ * *removed_by is the host who removed me (else NULL). */
 static bool from_redis(struct cluster *cl, struct room *r, enum msg_node_kind k,
                        const cJSON *j, struct peer *me, struct out_msg *m,
                        const char **removed_by)
@@ -818,12 +822,11 @@ static bool from_redis(struct cluster *cl, struct room *r, enum msg_node_kind k,
     const cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "by");
 
     *removed_by = NULL;
-    if (k == MSG_NODE_LOBBY) {
-        hub_fanout_hosts(cl->h, r, out_msg_ref(m));
-        return true;
-    }
-    if (k == MSG_NODE_ENDED) {
-        hub_end_room(cl->h, r, out_msg_ref(m), clock_mono_ms());
+    if (k == MSG_NODE_LOBBY || k == MSG_NODE_ENDED) {
+        if (r != NULL && k == MSG_NODE_LOBBY)
+            hub_fanout_hosts(cl->h, r, out_msg_ref(m));
+        else if (r != NULL)
+            hub_end_room(cl->h, r, out_msg_ref(m), clock_mono_ms());
         return true;
     }
     if (k == MSG_NODE_STATE && me != NULL && cJSON_IsString(role))
@@ -865,7 +868,7 @@ static void on_room_message(void *user, const char *room, const char *origin,
                                           : OUT_PEER_LEFT,
                     about);
     me = r != NULL && about != NULL ? room_peer_find(r, about) : NULL;
-    if (redis && r != NULL && from_redis(cl, r, k, j, me, m, &removed_by))
+    if (redis && from_redis(cl, r, k, j, me, m, &removed_by))
         goto done;
     if (k == MSG_NODE_JOINED && r != NULL && route_find(cr, about) != NULL) {
         pend_hold_room(cr, m, k, about, origin);

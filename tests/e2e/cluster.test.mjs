@@ -3,14 +3,16 @@
 // while the call's media keeps flowing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from '../lib/stack.mjs';
+import { sleep, startStack } from '../lib/stack.mjs';
 import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
 
 let stack;
 let browser;
 
 before(async () => {
-    stack = await startStack({ sidecars: 2 });
+    // One nginx worker: least_conn then spreads the people over both
+    // sidecars for sure (with two, each worker counts only its own).
+    stack = await startStack({ sidecars: 2, nginxEnv: { NGINX_WORKERS: '1' } });
     browser = await launch();
 });
 
@@ -20,6 +22,18 @@ after(async () => {
 });
 
 const real = (errs) => errs.filter((e) => !/WebSocket connection to .* failed/.test(e));
+
+/** The index in stack.sidecars of the sidecar that seated p in room (it
+ * logged the join of p's own id, which p's own tile carries). */
+async function seatOf(p, room) {
+    const id = await p.page.getAttribute('#grid .tile.local', 'data-peer');
+    const re = new RegExp(`\\bjoin room=${room} peer=${id} `);
+    for (const deadline = Date.now() + 10000; Date.now() < deadline; await sleep(20)) {
+        const at = stack.sidecars.flatMap((s, i) => (re.test(s.output) ? [i] : []));
+        if (at.length === 1) return at[0];
+    }
+    throw new Error(`no one sidecar logged ${re}`);
+}
 
 test('with two sidecars a sidecar killed mid-call leaves the call up and no duplicate tile', async () => {
     const url = `${stack.url}/two-nodes`;
@@ -33,14 +47,19 @@ test('with two sidecars a sidecar killed mid-call leaves the call up and no dupl
         for (const q of people) if (p !== q) await waitForPlayingVideo(p.page, q.name);
     }
     const before = await Promise.all(people.map((p) => p.page.evaluate(() => Number(document.body.dataset.sessions))));
+    const seats = [];
+    for (const p of people) seats.push(await seatOf(p, 'two-nodes'));
+    assert.equal(new Set(seats).size, 2, `everyone on one sidecar: ${seats}`);
 
     const victim = stack.sidecars[0];
     victim.signal('SIGKILL');
     await victim.exited;
-    // Whoever was on it reconnects through nginx to the survivor.
+    // Whoever was on it reconnects through nginx to the survivor: a new
+    // session each; the others keep theirs.
     for (const [i, p] of people.entries()) {
-        await p.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
-            && Number(document.body.dataset.sessions) >= n, before[i], { timeout: 40000 });
+        const moved = seats[i] === 0;
+        await p.page.waitForFunction(([n, more]) => document.body.dataset.state === 'meeting'
+            && Number(document.body.dataset.sessions) >= n + more, [before[i], moved ? 1 : 0], { timeout: 40000 });
     }
     for (const p of people) {
         const others = people.filter((q) => q !== p).map((q) => q.name).sort();
