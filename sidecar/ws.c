@@ -827,12 +827,12 @@ static size_t frame_header(unsigned char *h, size_t len)
     return 10;
 }
 
-/* Writes what is queued with one lws_write. Several small messages are
- * framed here and go out as one raw write (one send() for a burst of
- * chat instead of one WRITEABLE round trip per message, which costs
- * epoll_ctl calls on the libuv loop); a lone or large message goes out
- * as an ordinary text frame from its own headroom. lws keeps whatever
- * the socket did not take and sends it before the next WRITEABLE. */
+/* Writes the head of the queue, up to WS_BATCH_BYTES, with one lws_write.
+ * Several small messages are framed here and go out as one raw write (one
+ * send() for all a recipient got in a loop turn); a lone or large message
+ * goes out as an ordinary text frame from its own headroom. lws keeps
+ * whatever the socket did not take and sends it before the next
+ * WRITEABLE. */
 static int write_queued(struct session *s)
 {
     static unsigned char batch[LWS_PRE + WS_BATCH_BYTES];
