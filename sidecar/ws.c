@@ -1,9 +1,9 @@
-/* The websocket server over libwebsockets (ws.h). Over 1,100 lines: it is
+/* The websocket server over libwebsockets (ws.h). Over 1,200 lines: it is
  * the one module that talks to lws, and lws drives it through one
  * protocol callback over one session state (upgrade filters, the send
- * queue, keepalive, close codes, /healthz and /metrics). Candidates to
- * move out, pure and testable alone: the send queue's cost and coalescing
- * and the Origin checks. */
+ * queue and its write once per loop turn, keepalive, close codes, /healthz
+ * and /metrics). Candidates to move out, pure and testable alone: the
+ * send queue's cost and coalescing and the Origin checks. */
 #include "ws.h"
 
 #include <libwebsockets.h>
