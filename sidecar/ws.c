@@ -1,9 +1,9 @@
-/* The websocket server over libwebsockets (ws.h). Over 1,100 lines: it is
+/* The websocket server over libwebsockets (ws.h). Over 1,200 lines: it is
  * the one module that talks to lws, and lws drives it through one
  * protocol callback over one session state (upgrade filters, the send
- * queue, keepalive, close codes, /healthz and /metrics). Candidates to
- * move out, pure and testable alone: the send queue's cost and coalescing
- * and the Origin checks. */
+ * queue and its write once per loop turn, keepalive, close codes, /healthz
+ * and /metrics). Candidates to move out, pure and testable alone: the
+ * send queue's cost and coalescing and the Origin checks. */
 #include "ws.h"
 
 #include <libwebsockets.h>
@@ -58,17 +58,18 @@ struct session {
     struct addr_entry *addr; /* client address (counted in conns) */
     const char *close_reason;
     unsigned qcount;
+    unsigned dirty_at; /* 1 + its index in srv.dirty, or 0: not listed */
     unsigned short close_code;
     unsigned char end; /* enum hub_end */
-    bool in_msg;
-    bool ping_pending;
-    bool closing;
-    bool close_sent;
-    bool kick_pending;
-    bool hangup;
-    bool ended;
-    bool peer_closed; /* the client's close frame came first */
-    bool no_pong;     /* hung up for missed pings */
+    /* One bit each: every idle connection holds a session. */
+    bool in_msg : 1;
+    bool ping_pending : 1;
+    bool closing : 1;
+    bool close_sent : 1;
+    bool kick_pending : 1;
+    bool hangup : 1;
+    bool peer_closed : 1; /* the client's close frame came first */
+    bool no_pong : 1;     /* hung up for missed pings */
 };
 
 static struct {
@@ -91,6 +92,12 @@ static struct {
     bool sweep_started;
     size_t nconns;
     size_t qbytes; /* every session's qbytes added up */
+    /* Sessions with something to write since the last flush (flush_dirty,
+     * once per loop turn); a closed one leaves a NULL. */
+    struct session **dirty;
+    size_t ndirty, dirty_cap;
+    uv_prepare_t flush;
+    bool flush_started;
     bool draining; /* SIGTERM: no new upgrades, clients told 1012 */
     bool destroying;
 } srv;
@@ -157,6 +164,27 @@ static void queue_clear(struct session *s)
     s->qcount = 0;
     s->qbytes = 0;
     s->over_since = 0;
+}
+
+/* Lists s for the next flush (flush_dirty), once however much is queued
+ * before it. Without memory for the list, asks lws for a WRITEABLE
+ * instead, which writes the same queue. */
+static void mark_dirty(struct session *s)
+{
+    if (s->dirty_at)
+        return;
+    if (srv.ndirty == srv.dirty_cap) {
+        size_t cap = srv.dirty_cap ? srv.dirty_cap * 2 : 64;
+        struct session **v = realloc(srv.dirty, cap * sizeof *v);
+        if (v == NULL) {
+            lws_callback_on_writable(s->wsi);
+            return;
+        }
+        srv.dirty = v;
+        srv.dirty_cap = cap;
+    }
+    srv.dirty[srv.ndirty++] = s;
+    s->dirty_at = (unsigned)srv.ndirty;
 }
 
 /* Closes s after its queue drains (or at once when drop), sending a close
@@ -235,7 +263,7 @@ static void sweep_one(struct session *s, int64_t now)
         s->ping_due += srv.cfg->ping_interval_ms;
         if (s->ping_due <= now)
             s->ping_due = now + srv.cfg->ping_interval_ms;
-        lws_callback_on_writable(s->wsi);
+        mark_dirty(s);
     }
 }
 
@@ -322,7 +350,7 @@ static bool ops_send(struct hub_conn *c, struct out_msg *m)
     metrics.out[m->type]++;
     if (!s->over_since && queue_over(s))
         s->over_since = clock_mono_ms();
-    lws_callback_on_writable(s->wsi);
+    mark_dirty(s);
     return true;
 }
 
@@ -799,12 +827,12 @@ static size_t frame_header(unsigned char *h, size_t len)
     return 10;
 }
 
-/* Writes what is queued with one lws_write. Several small messages are
- * framed here and go out as one raw write (one send() for a burst of
- * chat instead of one WRITEABLE round trip per message, which costs
- * epoll_ctl calls on the libuv loop); a lone or large message goes out
- * as an ordinary text frame from its own headroom. lws keeps whatever
- * the socket did not take and sends it before the next WRITEABLE. */
+/* Writes the head of the queue, up to WS_BATCH_BYTES, with one lws_write.
+ * Several small messages are framed here and go out as one raw write (one
+ * send() for all a recipient got in a loop turn); a lone or large message
+ * goes out as an ordinary text frame from its own headroom. lws keeps
+ * whatever the socket did not take and sends it before the next
+ * WRITEABLE. */
 static int write_queued(struct session *s)
 {
     static unsigned char batch[LWS_PRE + WS_BATCH_BYTES];
@@ -826,6 +854,31 @@ static int write_queued(struct session *s)
     return lws_write(s->wsi, batch + LWS_PRE, used, LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
+/* Writes s' ping, if one is due, and its queue until the queue is empty
+ * or the socket took only part of a write: lws keeps the rest, asks for
+ * WRITEABLE itself and sends it before calling on_writeable, which goes
+ * on from there. Returns 0, or -1 when a write failed. */
+static int write_pending(struct session *s)
+{
+    struct lws *wsi = s->wsi;
+
+    if (s->ping_pending) {
+        /* lws 4.1 drops an empty pong before the callback: say "hb". */
+        unsigned char buf[LWS_PRE + 2];
+        s->ping_pending = false;
+        memcpy(buf + LWS_PRE, "hb", 2);
+        if (lws_write(wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0)
+            return -1;
+    }
+    while (s->qhead != NULL && !lws_partial_buffered(wsi))
+        if (write_queued(s) < 0)
+            return -1;
+    return 0;
+}
+
+/* WRITEABLE: lws asks for it after a partial write (write_pending) and
+ * start_close asks for it; an open connection's writes otherwise go out
+ * from flush_dirty, with no change of the socket's poll events. */
 static int on_writeable(struct session *s)
 {
     struct lws *wsi = s->wsi;
@@ -834,27 +887,49 @@ static int on_writeable(struct session *s)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    if (s->ping_pending) {
-        /* lws 4.1 drops an empty pong before the callback: say "hb". */
-        unsigned char buf[LWS_PRE + 2];
-        s->ping_pending = false;
-        memcpy(buf + LWS_PRE, "hb", 2);
-        if (lws_write(wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0)
+    if (s->ping_pending || s->qhead != NULL) {
+        if (write_pending(s) < 0)
             return -1;
-        if (s->qhead != NULL || s->closing)
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (s->qhead != NULL) {
-        if (write_queued(s) < 0)
-            return -1;
-        if (s->qhead != NULL || s->closing)
+        if (s->closing) /* the close frame in a WRITEABLE of its own */
             lws_callback_on_writable(wsi);
         return 0;
     }
     if (s->closing && !s->close_sent)
         return send_close(s);
     return 0;
+}
+
+/* Writes what one listed session has, unless it is closing (its queue
+ * and close frame go out from WRITEABLE), its client has sent its close
+ * (lws answers it; nothing more is sent), or lws still holds part of an
+ * earlier write (WRITEABLE goes on after it). A failed write hangs up. */
+static void flush_one(struct session *s)
+{
+    if (s->closing || s->hangup || s->peer_closed ||
+        lws_partial_buffered(s->wsi))
+        return;
+    if (write_pending(s) < 0)
+        hang_up(s);
+}
+
+/* Once per loop turn, before the loop waits for events (a uv_prepare):
+ * every connection something was queued for since the last turn gets one
+ * write of all of it. The frames of a fan-out leave in one send() per
+ * recipient and a turn, and the socket's poll events are not touched:
+ * asking lws for WRITEABLE instead costs epoll_ctl calls on the libuv
+ * loop (uv_poll_start deletes and re-adds the fd each time, and lws turns
+ * POLLOUT off again after each WRITEABLE). */
+static void flush_dirty(uv_prepare_t *h)
+{
+    (void)h;
+    for (size_t i = 0; i < srv.ndirty; i++) {
+        struct session *s = srv.dirty[i];
+        if (s == NULL)
+            continue; /* closed since it was listed */
+        s->dirty_at = 0;
+        flush_one(s);
+    }
+    srv.ndirty = 0;
 }
 
 /* The wsi's own lws timer, used only to act from inside its callback
@@ -946,6 +1021,10 @@ static void on_closed(struct session *s)
     if (!srv.destroying)
         hub_on_end(srv.hub, &s->hc, (enum hub_end)s->end, clock_mono_ms());
     queue_clear(s);
+    /* After hub_on_end, which may have queued for s too: lws frees s. */
+    if (s->dirty_at && srv.dirty != NULL)
+        srv.dirty[s->dirty_at - 1] = NULL;
+    s->dirty_at = 0;
     free(s->rx);
     s->rx = NULL;
     free(s->hc.host);
@@ -1117,6 +1196,10 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     }
     log_info("listening on %s path /ws", opts->listen);
     start_sweep(loop, cfg);
+    uv_prepare_init(loop, &srv.flush);
+    uv_prepare_start(&srv.flush, flush_dirty);
+    uv_unref((uv_handle_t *)&srv.flush); /* the loop's life is the sockets' */
+    srv.flush_started = true;
     return 0;
 }
 
@@ -1141,9 +1224,17 @@ void ws_stop(void)
         uv_close((uv_handle_t *)&srv.sweep, NULL);
         srv.sweep_started = false;
     }
+    if (srv.flush_started) {
+        uv_prepare_stop(&srv.flush);
+        uv_close((uv_handle_t *)&srv.flush, NULL);
+        srv.flush_started = false;
+    }
     if (srv.ctx != NULL)
         lws_context_destroy(srv.ctx);
     srv.ctx = NULL;
+    free(srv.dirty);
+    srv.dirty = NULL;
+    srv.ndirty = srv.dirty_cap = 0;
     free(srv.origins);
     srv.origins = NULL;
     srv.accepted = NULL;
