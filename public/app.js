@@ -436,6 +436,7 @@ function enterMeeting() {
     });
     settings = new Settings(media, pickers, {
         mirror: (on) => grid.setMirror(on),
+        view: (on) => grid.setSpeakerView(on),
         rename,
         error: (text) => toast(text, 5000),
     });

@@ -1,7 +1,7 @@
 // The meeting's settings, a pane of the side panel: the microphone, camera
 // and speaker pickers (the same device pickers as the pre-join screen's,
 // devices.js), the browser's microphone processing, whether one's own
-// video is mirrored, and one's name. It shows and reports; the page
+// video is mirrored, speaker view, and one's name. It shows and reports; the page
 // (app.js) decides what a new name or the mirror does.
 import { canPickSpeaker } from './media.js';
 import { cleanName } from './names.js';
@@ -39,8 +39,9 @@ export class Settings {
 
     /**
      * media: the Media; pickers: the page's device pickers; on: { mirror(on),
-     * rename(name), error(text) }: the mirror switch changed, a valid new
-     * name was given (already cleaned), a switch could not be applied.
+     * view(speaker), rename(name), error(text) }: the mirror switch changed,
+     * speaker view was turned on or off, a valid new name was given
+     * (already cleaned), a switch could not be applied.
      */
     constructor(media, pickers, on) {
         this.#media = media;
@@ -63,6 +64,8 @@ export class Settings {
             } catch { /* private mode: the choice lasts for this page */ }
             on.mirror(mirror.checked);
         });
+        const view = $('set-speaker-view');
+        view.addEventListener('change', () => on.view(view.checked));
         $('rename-form').addEventListener('submit', (e) => {
             e.preventDefault();
             this.#rename();

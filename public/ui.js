@@ -39,6 +39,9 @@ export class Grid {
     #ro;
     #mirror = true;
     #sink = '';
+    #pinned = null;
+    #speakerView = false;
+    #lastSpeaker = null;
 
     constructor(root) {
         this.#root = root;
@@ -83,7 +86,14 @@ export class Grid {
         const screen = el('span', 'screen-mark');
         screen.append(icon('screen'), el('span', '', 'Presenting'));
         root.append(video, off, label, hand, screen);
-        t = { id: peer.id, root, video, avatar, name, local, peer: {} };
+        t = { id: peer.id, root, video, avatar, name, local, peer: {}, pin: null };
+        if (!local) {
+            t.pin = el('button', 'pin-btn');
+            t.pin.type = 'button';
+            t.pin.append(icon('pin'));
+            t.pin.addEventListener('click', () => this.pin(this.#pinned === t.id ? null : t.id));
+            root.append(t.pin);
+        }
         this.#tiles.set(peer.id, t);
         if (local) this.#root.prepend(root);
         else this.#root.append(root);
@@ -106,6 +116,7 @@ export class Grid {
         const wasScreen = t.root.classList.contains('screen');
         t.root.classList.toggle('screen', !!p.screen);
         t.video.classList.toggle('mirror', t.local && !p.screen && this.#mirror);
+        this.#pinLabel(t);
         if (wasScreen !== !!p.screen) this.layout();
     }
 
@@ -131,6 +142,8 @@ export class Grid {
         t.peer.id = to;
         t.root.dataset.peer = to;
         this.#tiles.set(to, t);
+        if (this.#pinned === from) this.#pinned = to;
+        if (this.#lastSpeaker === from) this.#lastSpeaker = to;
     }
 
     remove(id) {
@@ -139,6 +152,8 @@ export class Grid {
         t.video.srcObject = null;
         t.root.remove();
         this.#tiles.delete(id);
+        if (this.#pinned === id) this.#pinned = null;
+        if (this.#lastSpeaker === id) this.#lastSpeaker = null;
         this.layout();
     }
 
@@ -157,6 +172,28 @@ export class Grid {
         if (!t) return;
         t.video.srcObject = track ? new MediaStream([track]) : null;
         if (track) t.video.play().catch(() => {});
+    }
+
+    /** Pins the tile id on the stage (null: none); it wins over a presenter. */
+    pin(id) {
+        this.#pinned = id && this.#tiles.has(id) ? id : null;
+        for (const t of this.#tiles.values()) this.#pinLabel(t);
+        this.layout();
+    }
+
+    #pinLabel(t) {
+        if (!t.pin) return;
+        const on = this.#pinned === t.id;
+        const label = `${on ? 'Unpin' : 'Pin'} ${t.peer.name || ''}`.trim();
+        t.pin.setAttribute('aria-pressed', String(on));
+        t.pin.setAttribute('aria-label', label);
+        t.pin.title = label;
+    }
+
+    /** Speaker view: the last person who spoke takes the stage (unless one is pinned or presents). */
+    setSpeakerView(on) {
+        this.#speakerView = on;
+        this.layout();
     }
 
     /** Whether one's own tile is mirrored (never while presenting). */
@@ -190,6 +227,10 @@ export class Grid {
     /** Rings the tile id as the active speaker (none for null). */
     setSpeaker(id) {
         for (const t of this.#tiles.values()) t.root.classList.toggle('speaking', t.id === id);
+        const t = id && this.#tiles.get(id);
+        if (!t || t.local || id === this.#lastSpeaker) return;
+        this.#lastSpeaker = id;
+        if (this.#speakerView) this.layout();
     }
 
     clear() {
@@ -213,11 +254,25 @@ export class Grid {
     }
 
     /**
-     * While someone else presents, their tile takes the stage and the
-     * others line up beside it (below it on a portrait screen).
+     * The tile on the stage, or undefined (a plain grid): the pinned one,
+     * else someone else presenting, else in speaker view the last other
+     * person who spoke (or the first other one).
+     */
+    #mainTile() {
+        const tiles = [...this.#tiles.values()];
+        const pinned = this.#tiles.get(this.#pinned);
+        if (pinned) return pinned;
+        const presenter = tiles.find((t) => !t.local && t.peer.screen);
+        if (presenter || !this.#speakerView) return presenter;
+        return this.#tiles.get(this.#lastSpeaker) || tiles.find((t) => !t.local);
+    }
+
+    /**
+     * While a tile has the stage (#mainTile), the others line up beside it
+     * (below it on a portrait screen).
      */
     #spotlight(w, h, gap) {
-        const main = [...this.#tiles.values()].find((t) => !t.local && t.peer.screen);
+        const main = this.#mainTile();
         for (const t of this.#tiles.values()) t.root.classList.toggle('main', t === main);
         const on = !!main && this.#tiles.size > 1;
         this.#root.classList.toggle('spotlight', on);

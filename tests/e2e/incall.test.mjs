@@ -2,7 +2,8 @@
 // camera, microphone and speaker during the call with no renegotiation and
 // nobody leaving, the browser's microphone processing, the mirror, a new
 // name), "You are muted" when one talks while muted (and nothing is sent),
-// a volume per person, and the raised hands in the order they went up.
+// a volume per person, the raised hands in the order they went up, and a
+// pinned tile or speaker view.
 //
 // Chromium's fake devices with device-count=3 give three cameras (the second,
 // fake_device_1, delivers 16-bit grey frames that WebRTC cannot send, so
@@ -374,6 +375,32 @@ test('raised hands are listed in the order they went up', async () => {
     await a.page.click('#btn-hand');
     await b.page.click('#btn-hand');
     await a.page.waitForSelector('#hands', { state: 'hidden' });
+});
+
+test('pinning a tile by keyboard puts it on the stage; speaker view does it for the one talking', async () => {
+    const pin = '#grid .tile:not(.local) .pin-btn';
+    assert.equal(await a.page.getAttribute(pin, 'aria-label'), 'Pin Ben');
+    assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'false');
+    assert.equal(await a.page.$$eval('#grid .tile.local .pin-btn', (els) => els.length), 0);
+    await a.page.focus(pin);
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#grid.spotlight .tile:not(.local).main');
+    assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'true');
+    assert.equal(await a.page.getAttribute(pin, 'aria-label'), 'Unpin Ben');
+    assert.equal(await a.page.$eval(pin, (e) => e === document.activeElement && getComputedStyle(e).outlineStyle), 'solid');
+    const width = (sel) => a.page.$eval(sel, (e) => e.getBoundingClientRect().width);
+    assert.ok(await width('#grid .tile.main') > 2 * await width('#grid .tile.local'));
+    // Ben's own page is not affected.
+    assert.equal(await b.page.$$eval('#grid.spotlight', (els) => els.length), 0);
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#grid:not(.spotlight)');
+    assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'false');
+
+    await openSettings(a.page);
+    await a.page.check('#set-speaker-view');
+    await a.page.waitForSelector('#grid.spotlight .tile:not(.local).main');
+    await a.page.uncheck('#set-speaker-view');
+    await a.page.waitForSelector('#grid:not(.spotlight)');
 });
 
 test('no console error, uncaught error, dialog or CSP violation', () => {
