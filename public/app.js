@@ -609,4 +609,5 @@ function onLevels(lv) {
     const talking = !me.audio && !!media.audioTrack() && lv.level('self') > 0.12;
     mutedTalk = holdSpeaker(mutedTalk, talking ? 'self' : null, now, 2500);
     controls.setMutedHint(!me.audio && mutedTalk.id !== null);
+    if (controls.showing('settings')) settings.meter(lv.level('self'));
 }

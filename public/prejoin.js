@@ -4,6 +4,7 @@
 // permission denied, no device, server unreachable, wrong password).
 import { canCapture } from './media.js';
 import { cleanName, initials, hue } from './names.js';
+import { mirrorOn } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
 const NAME_KEY = 'huddle.name';
@@ -40,6 +41,9 @@ export class PreJoin {
         this.#pickers = pickers;
         this.#name = $('name-input');
         this.#preview = $('preview-video');
+        try {
+            this.#preview.classList.toggle('mirror', mirrorOn(localStorage));
+        } catch { /* storage off: mirrored, the default */ }
         this.#name.value = remembered();
         this.#name.addEventListener('input', () => this.#showAvatar());
         $('pre-mic').addEventListener('click', () => this.#toggle('audio'));

@@ -1,6 +1,6 @@
 // The meeting's settings, a pane of the side panel: the microphone, camera
 // and speaker pickers (the same device pickers as the pre-join screen's,
-// devices.js), the browser's microphone processing, whether one's own
+// devices.js), a level meter of the microphone, the browser's microphone processing, whether one's own
 // video is mirrored, speaker view, and one's name. It shows and reports; the page
 // (app.js) decides what a new name or the mirror does.
 import { canPickSpeaker } from './media.js';
@@ -71,6 +71,11 @@ export class Settings {
             this.#rename();
         });
         $('set-name').addEventListener('input', () => this.#nameError(''));
+    }
+
+    /** The microphone's level (0..1) on the pane's meter (heard also while muted). */
+    meter(level) {
+        $('set-level').value = level;
     }
 
     /** Whether one's own video is mirrored. */

@@ -287,6 +287,12 @@ test('the mirror switch: one\'s own tile unmirrored, remembered', async () => {
     await a.page.uncheck('#set-mirror');
     assert.equal(await a.page.$eval('#grid .tile.local video', (v) => v.classList.contains('mirror')), false);
     assert.equal(await a.page.evaluate(() => localStorage.getItem('huddle.mirror')), 'off');
+    // The pre-join preview of a next visit follows the choice.
+    const again = await newParticipant(browser, url(), 'Anna', { init: recordPcs, context: { storageState: await a.context.storageState() } });
+    await again.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    assert.equal(await again.page.$eval('#preview-video', (v) => v.classList.contains('mirror')), false);
+    assert.deepEqual(again.errors(), []);
+    await again.close();
     await a.page.check('#set-mirror');
     assert.equal(await a.page.$eval('#grid .tile.local video', (v) => v.classList.contains('mirror')), true);
 });
@@ -310,6 +316,9 @@ test('talking while muted shows "You are muted"; nothing reaches the other side'
     to = await moreAudio(b.page, from, 48000);
     assert.ok(to.energy - from.energy < heard / 100, `silence while muted: ${to.energy - from.energy} vs ${heard}`);
     assert.equal(await a.page.isVisible('#muted-hint'), true);
+    // The Settings pane's meter hears the beeps too, muted as she is.
+    await openSettings(a.page);
+    await a.page.waitForFunction(() => document.getElementById('set-level').value > 0.12);
 
     await a.page.click('#btn-mic');
     await a.page.waitForSelector('#muted-hint', { state: 'hidden' });
