@@ -137,14 +137,22 @@ export class Media extends EventTarget {
      * Switches kind ('audio', 'video') to the device deviceId: a live track
      * is captured again from it (a 'track' event follows; a muted
      * microphone stays muted); otherwise it is used at the next capture.
-     * Rejects when the device cannot be started (the old track stays).
+     * Rejects when the device cannot be started (the old track and the
+     * old choice stay).
      */
     async useDevice(kind, deviceId) {
-        if (kind === 'audio') this.#micId = deviceId;
+        const audio = kind === 'audio';
+        const before = audio ? this.#micId : this.#camId;
+        if (audio) this.#micId = deviceId;
         else this.#camId = deviceId;
-        const live = kind === 'audio' ? this.#mic : this.#cam;
-        if (!live) return;
-        await this.#acquire({ audio: kind === 'audio', video: kind === 'video' });
+        if (!(audio ? this.#mic : this.#cam)) return;
+        try {
+            await this.#acquire({ audio, video: !audio });
+        } catch (err) {
+            if (audio) this.#micId = before;
+            else this.#camId = before;
+            throw err;
+        }
     }
 
     /** The microphone processing asked for: { echoCancellation, noiseSuppression, autoGainControl }. */
