@@ -1,6 +1,6 @@
 // huddle's room page: wires the pre-join screen, the signalling client, the
-// roster, the mesh, the grid, the chat, the controls, the lobby, the host's
-// tools and the gate screens together. Each
+// roster, the mesh, the grid, the chat, the controls, the settings, the
+// lobby, the host's tools and the gate screens together. Each
 // concern lives in its own module, reached only through its methods; this
 // one only reacts to their events and keeps the tiles in step.
 import { Signaling, socketUrl } from './signal.js';
@@ -8,7 +8,9 @@ import { Mesh } from './mesh.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
 import { Grid, People, toast, banner } from './ui.js';
 import { Chat } from './chat.js';
-import { PreJoin } from './prejoin.js';
+import { PreJoin, rememberName } from './prejoin.js';
+import { Pickers } from './devices.js';
+import { Settings } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
@@ -23,7 +25,9 @@ const roster = new Roster();
 const pendingTiles = new Map();
 const media = new Media();
 const levels = new Levels(onLevels);
-const pre = new PreJoin(media, levels);
+// One set of device pickers for the pre-join screen and the settings.
+const pickers = new Pickers(media, (text) => (entered ? toast(text) : pre.message(text)));
+const pre = new PreJoin(media, levels, pickers);
 const gate = new Gate();
 // An invitation's join token: out of the address bar at once, sent with every join.
 const token = takeToken(location, history, tabStorage(), room);
@@ -35,10 +39,13 @@ let people = null;
 let controls = null;
 let lobby = null;
 let hostTools = null;
+let settings = null;
 let entered = false;
 let joining = false;
 let startedAt = 0;
 let speaker = { id: null, until: 0 };
+// Talking while muted: held like the speaker ring, so the hint does not flicker.
+let mutedTalk = { id: null, until: 0 };
 
 function setState(s) {
     document.body.dataset.state = s;
@@ -345,9 +352,11 @@ function updatePeer(p) {
         selfRole(p.role);
         return;
     }
+    const before = roster.nameOf(p.id);
     const changed = roster.update(p);
     if (!changed) return;
     if (changed.raised) toast(`${p.name} raised a hand`);
+    else if (p.name && before !== null && p.name !== before) toast(`${before} is now ${p.name}`);
     else if (changed.role === 'host') toast(`${p.name} is now a host`);
     grid.update(changed.peer);
 }
@@ -411,6 +420,9 @@ function enterMeeting() {
             if (tab === 'chat') {
                 chat.seenAll();
                 chat.focus();
+            } else if (tab === 'settings') {
+                pickers.refresh();
+                settings.open(roster.self().name);
             }
             grid.layout();
         },
@@ -418,7 +430,17 @@ function enterMeeting() {
     people = new People($('people'), (p) => {
         controls.openPanel('chat');
         chat.privateTo(p);
-    }, (action, p) => ROW_ACTIONS[action](p));
+    }, (action, p) => ROW_ACTIONS[action](p), {
+        onVolume: (id, v) => grid.setVolume(id, v),
+        volumeOf: (id) => grid.volume(id),
+    });
+    settings = new Settings(media, pickers, {
+        mirror: (on) => grid.setMirror(on),
+        view: (on) => grid.setSpeakerView(on),
+        rename,
+        error: (text) => toast(text, 5000),
+    });
+    grid.setMirror(settings.mirror());
     lobby = new Lobby({
         admit: (id) => sig.send({ type: 'admit', id }),
         deny: (id) => sig.send({ type: 'deny', id }),
@@ -445,8 +467,9 @@ function enterMeeting() {
     if (!me.video) media.setCamera(false);
     grid.add(me, { local: true });
     showLocal();
-    if (media.audioTrack()) levels.watch('self', media.stream());
+    levels.watch('self', media.monitor());
     media.addEventListener('track', (e) => onLocalTrack(e.detail));
+    media.addEventListener('sink', (e) => grid.setSink(e.detail.id));
     media.addEventListener('screen-ended', () => screenEnded());
     window.addEventListener('pagehide', () => { if (sig) sig.leave(); });
     controls.show(me);
@@ -463,7 +486,7 @@ function onLocalTrack({ kind }) {
     if (kind === 'audio') {
         mesh.setTrack('audio', media.audioTrack());
         media.setMicEnabled(roster.self().audio);
-        levels.watch('self', media.stream());
+        levels.watch('self', media.monitor());
     } else if (!roster.self().screen) {
         mesh.setTrack('video', media.videoTrack());
         showLocal();
@@ -476,6 +499,14 @@ function sendState(fields) {
     const me = roster.self();
     grid.update(me);
     controls.show(me);
+}
+
+/** A new name from the settings (already cleaned): sent, shown, remembered. */
+function rename(name) {
+    if (name === roster.self().name) return;
+    sendState({ name });
+    rememberName(name);
+    toast(`You are now ${name}`);
 }
 
 function toggleMic() {
@@ -557,7 +588,7 @@ async function copyInvite() {
 /** The people list and count, after any change to the roster. */
 function refreshPeople() {
     if (!people) return;
-    people.render(roster.self(), roster.others());
+    people.render(roster.self(), roster.others(), roster.hands());
     grid.setAlone(roster.size === 0);
     controls.setCount(roster.size + 1);
     hostTools.setHost(roster.isHost());
@@ -570,7 +601,13 @@ function onLevels(lv) {
         return;
     }
     const me = roster.self();
+    const now = Date.now();
     const best = lv.loudest(0.12, me.audio ? null : 'self');
-    speaker = holdSpeaker(speaker, best === 'self' ? me.id : best, Date.now());
+    speaker = holdSpeaker(speaker, best === 'self' ? me.id : best, now);
     grid.setSpeaker(roster.size > 0 ? speaker.id : null);
+    // 'self' hears the microphone even while muted (media.monitor()); nothing is sent.
+    const talking = !me.audio && !!media.audioTrack() && lv.level('self') > 0.12;
+    mutedTalk = holdSpeaker(mutedTalk, talking ? 'self' : null, now, 2500);
+    controls.setMutedHint(!me.audio && mutedTalk.id !== null);
+    if (controls.showing('settings')) settings.meter(lv.level('self'));
 }

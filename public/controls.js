@@ -1,8 +1,9 @@
 // The meeting's chrome around the grid: the control bar (mic, camera,
-// screen, hand, chat, people, invite, leave), the keyboard shortcuts, the
-// side panel's tabs, the clock, the people count, the lobby badge and the
-// room's "Locked" and "Password" marks in the top bar. It only shows state
-// and reports clicks: what a click does is the page's business (app.js).
+// screen, hand, chat, people, settings, invite, leave), the keyboard
+// shortcuts, the side panel's tabs, the clock, the people count, the lobby
+// badge, the "You are muted" hint and the room's "Locked" and "Password"
+// marks in the top bar. It only shows state and reports clicks: what a
+// click does is the page's business (app.js).
 import { setIcon } from './icons.js';
 
 const $ = (id) => document.getElementById(id);
@@ -93,6 +94,10 @@ function localStore() {
     }
 }
 
+// The side panel's tabs: each has a pane `<tab>-pane`, a tab `tab-<tab>`
+// and a control-bar button `btn-<tab>`.
+const TABS = ['chat', 'people', 'settings'];
+
 export class Controls {
     #on;
     #clock = null;
@@ -102,7 +107,7 @@ export class Controls {
     /**
      * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab) }, each
      * called on the click or shortcut; panel(tab) after the side panel
-     * changed, with 'chat', 'people' or null (closed). canShare: whether
+     * changed, with 'chat', 'people', 'settings' or null (closed). canShare: whether
      * the screen-share button is shown.
      */
     constructor(on, { canShare = true } = {}) {
@@ -116,10 +121,10 @@ export class Controls {
         $('btn-invite').addEventListener('click', () => on.invite());
         $('people-invite').addEventListener('click', () => on.invite());
         $('alone-invite').addEventListener('click', () => on.invite());
-        $('btn-chat').addEventListener('click', () => this.openPanel('chat', $('btn-chat')));
-        $('btn-people').addEventListener('click', () => this.openPanel('people', $('btn-people')));
-        $('tab-chat').addEventListener('click', () => this.openPanel('chat'));
-        $('tab-people').addEventListener('click', () => this.openPanel('people'));
+        for (const tab of TABS) {
+            $(`btn-${tab}`).addEventListener('click', () => this.openPanel(tab, $(`btn-${tab}`)));
+            $(`tab-${tab}`).addEventListener('click', () => this.openPanel(tab));
+        }
         $('panel-close').addEventListener('click', () => this.closePanel());
         this.#keys = keysOn(localStore());
         const pref = $('pref-keys');
@@ -151,27 +156,23 @@ export class Controls {
      */
     openPanel(tab, opener = null) {
         const panel = $('panel');
-        const same = !panel.hidden && ((tab === 'chat') === !$('chat-pane').hidden);
+        const same = this.showing(tab);
         if (opener) this.#opener = opener;
-        if (same) {
-            panel.hidden = true;
-        } else {
-            panel.hidden = false;
-            $('chat-pane').hidden = tab !== 'chat';
-            $('people-pane').hidden = tab !== 'people';
-            $('tab-chat').setAttribute('aria-selected', String(tab === 'chat'));
-            $('tab-people').setAttribute('aria-selected', String(tab === 'people'));
+        panel.hidden = same;
+        for (const t of TABS) {
+            if (!same) {
+                $(`${t}-pane`).hidden = t !== tab;
+                $(`tab-${t}`).setAttribute('aria-selected', String(t === tab));
+            }
+            $(`btn-${t}`).setAttribute('aria-pressed', String(!same && t === tab));
         }
-        $('btn-chat').setAttribute('aria-pressed', String(!panel.hidden && tab === 'chat' && !same));
-        $('btn-people').setAttribute('aria-pressed', String(!panel.hidden && tab === 'people' && !same));
         this.#on.panel(same ? null : tab);
     }
 
     /** Closes the side panel; the focus goes back to the button that opened it. */
     closePanel() {
         $('panel').hidden = true;
-        $('btn-chat').setAttribute('aria-pressed', 'false');
-        $('btn-people').setAttribute('aria-pressed', 'false');
+        for (const t of TABS) $(`btn-${t}`).setAttribute('aria-pressed', 'false');
         this.#on.panel(null);
         const back = this.#opener || $('btn-chat');
         this.#opener = null;
@@ -193,6 +194,12 @@ export class Controls {
             b.classList.toggle('active', !offIsBad && on);
             setIcon(b, on ? iconOn : iconOff);
         }
+    }
+
+    /** Shows or hides "You are muted" above the microphone button. */
+    setMutedHint(on) {
+        $('muted-hint').hidden = !on;
+        $('btn-mic').classList.toggle('nudge', on);
     }
 
     setUnread(n) {

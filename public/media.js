@@ -1,14 +1,19 @@
-// Local media: camera and microphone capture, device lists, screen capture
-// and audio levels. It owns the local MediaStream; the mesh only reads the
+// Local media: camera and microphone capture, device lists and switching,
+// the browser's microphone processing, the speaker, screen capture and
+// audio levels. It owns the local MediaStream; the mesh only reads the
 // current tracks through audioTrack() and videoTrack().
 
 export const canCapture = () => !!(window.isSecureContext && navigator.mediaDevices
     && navigator.mediaDevices.getUserMedia);
 export const canShareScreen = () => !!(window.isSecureContext && navigator.mediaDevices
     && navigator.mediaDevices.getDisplayMedia);
+/** Whether audio can be sent to a chosen speaker (HTMLMediaElement.setSinkId). */
+export const canPickSpeaker = () => typeof HTMLMediaElement !== 'undefined'
+    && 'setSinkId' in HTMLMediaElement.prototype;
 
 const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
-const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+// The browser's own microphone processing, all on until the person says otherwise.
+const PROCESSING = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 export class Media extends EventTarget {
     #stream = new MediaStream();
@@ -17,6 +22,9 @@ export class Media extends EventTarget {
     #screen = null;
     #micId = '';
     #camId = '';
+    #sinkId = '';
+    #processing = { ...PROCESSING };
+    #monitor = null;
     #denied = false;
     #missing = { audio: false, video: false };
 
@@ -34,8 +42,12 @@ export class Media extends EventTarget {
     /** Whether start() found no device of kind ('audio' or 'video'). */
     missing(kind) { return !!this.#missing[kind]; }
 
-    /** The id of the device behind the live track of kind, or ''. */
+    /**
+     * The id of the device behind the live track of kind ('audio',
+     * 'video'), or the chosen speaker ('speaker'); '' for none or the default.
+     */
     deviceId(kind) {
+        if (kind === 'speaker') return this.#sinkId;
         const t = kind === 'audio' ? this.#mic : this.#cam;
         return (t && t.getSettings().deviceId) || '';
     }
@@ -63,7 +75,7 @@ export class Media extends EventTarget {
 
     async #acquire({ audio = false, video = false }) {
         const s = await navigator.mediaDevices.getUserMedia({
-            audio: audio ? { ...AUDIO, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
+            audio: audio ? { ...this.#processing, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
             video: video ? { ...VIDEO, ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
         });
         for (const t of s.getTracks()) this.#setTrack(t);
@@ -73,11 +85,17 @@ export class Media extends EventTarget {
         const audio = track.kind === 'audio';
         const old = audio ? this.#mic : this.#cam;
         if (old) {
+            // A muted microphone stays muted on the new device: nothing leaks.
+            track.enabled = old.enabled;
             old.stop();
             this.#stream.removeTrack(old);
         }
-        if (audio) this.#mic = track;
-        else this.#cam = track;
+        if (audio) {
+            this.#mic = track;
+            this.#stopMonitor();
+        } else {
+            this.#cam = track;
+        }
         this.#stream.addTrack(track);
         this.dispatchEvent(new CustomEvent('track', { detail: { kind: track.kind, track } }));
     }
@@ -87,8 +105,12 @@ export class Media extends EventTarget {
         if (!old) return;
         old.stop();
         this.#stream.removeTrack(old);
-        if (kind === 'audio') this.#mic = null;
-        else this.#cam = null;
+        if (kind === 'audio') {
+            this.#mic = null;
+            this.#stopMonitor();
+        } else {
+            this.#cam = null;
+        }
         this.dispatchEvent(new CustomEvent('track', { detail: { kind, track: null } }));
     }
 
@@ -111,14 +133,83 @@ export class Media extends EventTarget {
         }
     }
 
+    /**
+     * Switches kind ('audio', 'video') to the device deviceId: a live track
+     * is captured again from it (a 'track' event follows; a muted
+     * microphone stays muted); otherwise it is used at the next capture.
+     * Rejects when the device cannot be started (the old track and the
+     * old choice stay).
+     */
     async useDevice(kind, deviceId) {
-        if (kind === 'audio') this.#micId = deviceId;
+        const audio = kind === 'audio';
+        const before = audio ? this.#micId : this.#camId;
+        if (audio) this.#micId = deviceId;
         else this.#camId = deviceId;
-        const live = kind === 'audio' ? this.#mic : this.#cam;
-        if (!live) return;
-        const enabled = live.enabled;
-        await this.#acquire({ audio: kind === 'audio', video: kind === 'video' });
-        if (kind === 'audio') this.#mic.enabled = enabled;
+        if (!(audio ? this.#mic : this.#cam)) return;
+        try {
+            await this.#acquire({ audio, video: !audio });
+        } catch (err) {
+            if (audio) this.#micId = before;
+            else this.#camId = before;
+            throw err;
+        }
+    }
+
+    /** The microphone processing asked for: { echoCancellation, noiseSuppression, autoGainControl }. */
+    processing() {
+        return { ...this.#processing };
+    }
+
+    /**
+     * Turns the browser's microphone processing on or off (fields of
+     * processing()). A live microphone is captured again from the same
+     * device: Chromium accepts applyConstraints() for these but does not
+     * change them, so a new capture is the one way that works everywhere.
+     * Rejects (and captures again with the old setting) when it fails.
+     */
+    async setProcessing(fields) {
+        const before = { ...this.#processing };
+        Object.assign(this.#processing, fields);
+        if (!this.#mic) return;
+        if (!this.#micId) this.#micId = this.deviceId('audio');
+        // While the device is open, Chromium hands out its old processing
+        // again: release it first (the others hear a moment of silence).
+        this.#mic.stop();
+        this.#stopMonitor();
+        try {
+            await this.#acquire({ audio: true });
+        } catch (err) {
+            this.#processing = before;
+            await this.#acquire({ audio: true }).catch(() => this.#dropTrack('audio'));
+            throw err;
+        }
+    }
+
+    /** Plays the others' audio on the speaker id ('' for the default); a 'sink' event tells. */
+    setSpeaker(id) {
+        this.#sinkId = id;
+        this.dispatchEvent(new CustomEvent('sink', { detail: { id } }));
+    }
+
+    /**
+     * A stream with an always-enabled copy of the microphone, for the level
+     * meter only (it hears the person while muted; the copy is never sent).
+     * Null without a microphone. The copy is replaced with the microphone.
+     */
+    monitor() {
+        if (!this.#mic) return null;
+        if (!this.#monitor) {
+            const copy = this.#mic.clone();
+            copy.enabled = true;
+            this.#monitor = new MediaStream([copy]);
+        }
+        return this.#monitor;
+    }
+
+    #stopMonitor() {
+        if (!this.#monitor) return;
+        for (const t of this.#monitor.getTracks()) t.stop();
+        this.#monitor = null;
     }
 
     async devices() {
@@ -157,6 +248,7 @@ export class Media extends EventTarget {
     }
 
     stopAll() {
+        this.#stopMonitor();
         for (const t of this.#stream.getTracks()) t.stop();
         if (this.#screen) this.#screen.stop();
         this.#mic = this.#cam = this.#screen = null;

@@ -4,6 +4,7 @@
 // permission denied, no device, server unreachable, wrong password).
 import { canCapture } from './media.js';
 import { cleanName, initials, hue } from './names.js';
+import { mirrorOn } from './settings.js';
 
 const $ = (id) => document.getElementById(id);
 const NAME_KEY = 'huddle.name';
@@ -16,7 +17,8 @@ function remembered() {
     }
 }
 
-function remember(name) {
+/** Keeps name for the next visit (the pre-join field's and a rename's). */
+export function rememberName(name) {
     try {
         localStorage.setItem(NAME_KEY, name);
     } catch { /* private mode: fine */ }
@@ -29,19 +31,26 @@ export class PreJoin {
     #video = true;
     #name;
     #preview;
+    #pickers;
+    #closed = false;
 
-    constructor(media, levels) {
+    /** pickers: the page's device pickers (devices.js); this screen binds its two. */
+    constructor(media, levels, pickers) {
         this.#media = media;
         this.#levels = levels;
+        this.#pickers = pickers;
         this.#name = $('name-input');
         this.#preview = $('preview-video');
+        try {
+            this.#preview.classList.toggle('mirror', mirrorOn(localStorage));
+        } catch { /* storage off: mirrored, the default */ }
         this.#name.value = remembered();
         this.#name.addEventListener('input', () => this.#showAvatar());
         $('pre-mic').addEventListener('click', () => this.#toggle('audio'));
         $('pre-cam').addEventListener('click', () => this.#toggle('video'));
-        $('mic-select').addEventListener('change', (e) => this.#pick('audio', e.target.value));
-        $('cam-select').addEventListener('change', (e) => this.#pick('video', e.target.value));
-        media.addEventListener('track', () => this.#refresh());
+        pickers.bind('audio', $('mic-select'));
+        pickers.bind('video', $('cam-select'));
+        media.addEventListener('track', () => this.#onTrack());
         this.#showAvatar();
         this.#name.focus();
     }
@@ -67,33 +76,9 @@ export class PreJoin {
         }
         this.#audio = !!this.#media.audioTrack();
         this.#video = !!this.#media.camTrack();
-        await this.#fillDevices();
+        await this.#pickers.refresh();
         this.#refresh();
         this.#levels.watch('preview', this.#media.stream());
-    }
-
-    async #fillDevices() {
-        const list = await this.#media.devices();
-        const fill = (sel, kind, current, word) => {
-            const devs = list.filter((d) => d.kind === kind && d.deviceId);
-            sel.replaceChildren(...devs.map((d, i) => {
-                const o = document.createElement('option');
-                o.value = d.deviceId;
-                o.textContent = d.label || `${word} ${i + 1}`;
-                return o;
-            }));
-            if (!devs.length) {
-                const o = document.createElement('option');
-                o.textContent = `No ${word.toLowerCase()}`;
-                sel.append(o);
-            }
-            sel.disabled = devs.length === 0;
-            if (current) sel.value = current;
-        };
-        const micId = this.#media.deviceId('audio');
-        const camId = this.#media.deviceId('video');
-        fill($('mic-select'), 'audioinput', micId, 'Microphone');
-        fill($('cam-select'), 'videoinput', camId, 'Camera');
     }
 
     async #toggle(kind) {
@@ -110,12 +95,9 @@ export class PreJoin {
         this.#refresh();
     }
 
-    async #pick(kind, id) {
-        try {
-            await this.#media.useDevice(kind, id);
-        } catch {
-            this.message('That device could not be started.');
-        }
+    /** A track came or went (a switch, a picked device): the preview and meter follow. */
+    #onTrack() {
+        if (this.#closed) return;
         this.#levels.watch('preview', this.#media.stream());
         this.#refresh();
     }
@@ -155,6 +137,7 @@ export class PreJoin {
 
     /** The meeting began: the preview lets go of the camera and the meter. */
     close() {
+        this.#closed = true;
         this.#preview.srcObject = null;
         this.#levels.unwatch('preview');
     }
@@ -197,7 +180,7 @@ export class PreJoin {
             return '';
         }
         this.#name.classList.remove('invalid');
-        remember(n);
+        rememberName(n);
         return n;
     }
 

@@ -11,6 +11,16 @@ const SELF = { id: '', name: '', audio: false, video: false, screen: false, hand
 export class Roster extends EventTarget {
     #self = { ...SELF };
     #others = new Map();
+    // Raised hands: when each went up (a counter, so first raised sorts first).
+    #raisedAt = new Map();
+    #selfRaisedAt = 0;
+    #raises = 0;
+
+    /** Records whether id's hand is up (keeping the moment it first went up). */
+    #hand(id, up) {
+        if (!up) this.#raisedAt.delete(id);
+        else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, ++this.#raises);
+    }
 
     /** Fires 'change' with detail { what, id } after every change. */
     #changed(what, id) {
@@ -33,6 +43,10 @@ export class Roster extends EventTarget {
 
     /** Merges fields (name, audio, video, screen, hand, role, id) into oneself. */
     setSelf(fields) {
+        if ('hand' in fields) {
+            if (!fields.hand) this.#selfRaisedAt = 0;
+            else if (!this.#selfRaisedAt) this.#selfRaisedAt = ++this.#raises;
+        }
         Object.assign(this.#self, fields);
         this.#changed('self', this.#self.id);
     }
@@ -67,6 +81,17 @@ export class Roster extends EventTarget {
     }
 
     /**
+     * Copies of everyone whose hand is up, oneself included, the first
+     * raised first (hands already up when one joined: in join order). A
+     * hand lowered and raised again goes to the end.
+     */
+    hands() {
+        const up = [...this.#raisedAt].map(([id, at]) => ({ at, p: this.#others.get(id) }));
+        if (this.#selfRaisedAt) up.push({ at: this.#selfRaisedAt, p: this.#self });
+        return up.sort((x, y) => x.at - y.at).map(({ p }) => ({ ...p }));
+    }
+
+    /**
      * Puts peer p in the meeting (replacing what was known of it). Returns
      * true when p was not in it before, false when it was; null (and no
      * change) for a peer without an id, or oneself.
@@ -75,6 +100,7 @@ export class Roster extends EventTarget {
         if (!p || !p.id || p.id === this.#self.id) return null;
         const fresh = !this.#others.has(p.id);
         this.#others.set(p.id, { ...p }); // a known id keeps its place
+        this.#hand(p.id, !!p.hand);
         this.#changed('add', p.id);
         return fresh;
     }
@@ -91,6 +117,7 @@ export class Roster extends EventTarget {
         const raised = cur.hand === false && !!p.hand;
         const role = p.role !== undefined && p.role !== cur.role ? p.role : null;
         Object.assign(cur, p);
+        this.#hand(p.id, !!cur.hand);
         this.#changed('update', p.id);
         return { peer: { ...cur }, raised, role };
     }
@@ -100,6 +127,7 @@ export class Roster extends EventTarget {
         const p = this.#others.get(id);
         if (!p) return null;
         this.#others.delete(id);
+        this.#raisedAt.delete(id);
         this.#changed('remove', id);
         return { ...p };
     }
@@ -107,6 +135,7 @@ export class Roster extends EventTarget {
     /** Forgets every other peer (the server lost our seat). */
     clear() {
         this.#others.clear();
+        this.#raisedAt.clear();
         this.#changed('clear', '');
     }
 

@@ -1,5 +1,6 @@
 // The meeting's view: video tiles in a grid that fills the stage, the
-// people list (with a host's actions), the toast and the banner. Names come from people: always
+// people list (with a host's actions, a volume slider per person and the
+// raised hands in order), the toast and the banner. Names come from people: always
 // textContent, never markup.
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
@@ -36,6 +37,11 @@ export class Grid {
     #root;
     #tiles;
     #ro;
+    #mirror = true;
+    #sink = '';
+    #pinned = null;
+    #speakerView = false;
+    #lastSpeaker = null;
 
     constructor(root) {
         this.#root = root;
@@ -60,8 +66,8 @@ export class Grid {
         video.setAttribute('playsinline', '');
         if (local) {
             video.muted = true;
-            video.classList.add('mirror');
         } else {
+            this.#sinkOf(video);
             // Until the first frame plays, show the person's initials.
             root.classList.add('waiting');
             video.addEventListener('playing', () => root.classList.remove('waiting'));
@@ -80,7 +86,14 @@ export class Grid {
         const screen = el('span', 'screen-mark');
         screen.append(icon('screen'), el('span', '', 'Presenting'));
         root.append(video, off, label, hand, screen);
-        t = { id: peer.id, root, video, avatar, name, local, peer: {} };
+        t = { id: peer.id, root, video, avatar, name, local, peer: {}, pin: null };
+        if (!local) {
+            t.pin = el('button', 'pin-btn');
+            t.pin.type = 'button';
+            t.pin.append(icon('pin'));
+            t.pin.addEventListener('click', () => this.pin(this.#pinned === t.id ? null : t.id));
+            root.append(t.pin);
+        }
         this.#tiles.set(peer.id, t);
         if (local) this.#root.prepend(root);
         else this.#root.append(root);
@@ -102,7 +115,8 @@ export class Grid {
         t.root.classList.toggle('hand', !!p.hand);
         const wasScreen = t.root.classList.contains('screen');
         t.root.classList.toggle('screen', !!p.screen);
-        t.video.classList.toggle('mirror', t.local && !p.screen);
+        t.video.classList.toggle('mirror', t.local && !p.screen && this.#mirror);
+        this.#pinLabel(t);
         if (wasScreen !== !!p.screen) this.layout();
     }
 
@@ -128,6 +142,8 @@ export class Grid {
         t.peer.id = to;
         t.root.dataset.peer = to;
         this.#tiles.set(to, t);
+        if (this.#pinned === from) this.#pinned = to;
+        if (this.#lastSpeaker === from) this.#lastSpeaker = to;
     }
 
     remove(id) {
@@ -136,6 +152,8 @@ export class Grid {
         t.video.srcObject = null;
         t.root.remove();
         this.#tiles.delete(id);
+        if (this.#pinned === id) this.#pinned = null;
+        if (this.#lastSpeaker === id) this.#lastSpeaker = null;
         this.layout();
     }
 
@@ -156,9 +174,63 @@ export class Grid {
         if (track) t.video.play().catch(() => {});
     }
 
+    /** Pins the tile id on the stage (null: none); it wins over a presenter. */
+    pin(id) {
+        this.#pinned = id && this.#tiles.has(id) ? id : null;
+        for (const t of this.#tiles.values()) this.#pinLabel(t);
+        this.layout();
+    }
+
+    #pinLabel(t) {
+        if (!t.pin) return;
+        const on = this.#pinned === t.id;
+        const label = `${on ? 'Unpin' : 'Pin'} ${t.peer.name || ''}`.trim();
+        t.pin.setAttribute('aria-pressed', String(on));
+        t.pin.setAttribute('aria-label', label);
+        t.pin.title = label;
+    }
+
+    /** Speaker view: the last person who spoke takes the stage (unless one is pinned or presents). */
+    setSpeakerView(on) {
+        this.#speakerView = on;
+        this.layout();
+    }
+
+    /** Whether one's own tile is mirrored (never while presenting). */
+    setMirror(on) {
+        this.#mirror = on;
+        for (const t of this.#tiles.values()) if (t.local) this.update(t.peer);
+    }
+
+    /** Plays the others on the speaker id ('' for the default), now and for later tiles. */
+    setSink(id) {
+        this.#sink = id;
+        for (const t of this.#tiles.values()) if (!t.local) this.#sinkOf(t.video);
+    }
+
+    #sinkOf(video) {
+        if (video.setSinkId && video.sinkId !== this.#sink) video.setSinkId(this.#sink).catch(() => {});
+    }
+
+    /** Sets how loud the tile id plays (0..1), on this page only. */
+    setVolume(id, v) {
+        const t = this.#tiles.get(id);
+        if (t && !t.local) t.video.volume = Math.min(1, Math.max(0, v));
+    }
+
+    /** How loud the tile id plays (0..1; 1 when there is no such tile). */
+    volume(id) {
+        const t = this.#tiles.get(id);
+        return t ? t.video.volume : 1;
+    }
+
     /** Rings the tile id as the active speaker (none for null). */
     setSpeaker(id) {
         for (const t of this.#tiles.values()) t.root.classList.toggle('speaking', t.id === id);
+        const t = id && this.#tiles.get(id);
+        if (!t || t.local || id === this.#lastSpeaker) return;
+        this.#lastSpeaker = id;
+        if (this.#speakerView) this.layout();
     }
 
     clear() {
@@ -182,11 +254,25 @@ export class Grid {
     }
 
     /**
-     * While someone else presents, their tile takes the stage and the
-     * others line up beside it (below it on a portrait screen).
+     * The tile on the stage, or undefined (a plain grid): the pinned one,
+     * else someone else presenting, else in speaker view the last other
+     * person who spoke (or the first other one).
+     */
+    #mainTile() {
+        const tiles = [...this.#tiles.values()];
+        const pinned = this.#tiles.get(this.#pinned);
+        if (pinned) return pinned;
+        const presenter = tiles.find((t) => !t.local && t.peer.screen);
+        if (presenter || !this.#speakerView) return presenter;
+        return this.#tiles.get(this.#lastSpeaker) || tiles.find((t) => !t.local);
+    }
+
+    /**
+     * While a tile has the stage (#mainTile), the others line up beside it
+     * (below it on a portrait screen).
      */
     #spotlight(w, h, gap) {
-        const main = [...this.#tiles.values()].find((t) => !t.local && t.peer.screen);
+        const main = this.#mainTile();
         for (const t of this.#tiles.values()) t.root.classList.toggle('main', t === main);
         const on = !!main && this.#tiles.size > 1;
         this.#root.classList.toggle('spotlight', on);
@@ -228,25 +314,46 @@ export class People {
     #root;
     #onMessage;
     #onAction;
+    #onVolume;
+    #volumeOf;
 
-    /** onMessage(p): DM p; onAction(action, p): a host action on p's row. */
-    constructor(root, onMessage, onAction = () => {}) {
+    /**
+     * onMessage(p): DM p; onAction(action, p): a host action on p's row;
+     * onVolume(id, v): p's volume slider moved (v 0..1); volumeOf(id): where
+     * that slider stands.
+     */
+    constructor(root, onMessage, onAction = () => {}, { onVolume = () => {}, volumeOf = () => 1 } = {}) {
         this.#root = root;
         this.#onMessage = onMessage;
         this.#onAction = onAction;
+        this.#onVolume = onVolume;
+        this.#volumeOf = volumeOf;
     }
 
-    render(selfPeer, others) {
+    /** The list: oneself first, the others by name; hands: the raised hands in order. */
+    render(selfPeer, others, hands = []) {
         // A re-render must not throw the keyboard user's focus away.
         const f = document.activeElement;
         const had = f && this.#root.contains(f) ? [f.closest('.person')?.dataset.peer, f.dataset.action] : null;
         const rows = [selfPeer, ...[...others].sort((a, b) => a.name.localeCompare(b.name))];
         this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer, selfPeer.role)));
         if (had) {
-            const again = [...this.#root.querySelectorAll('button')]
+            const again = [...this.#root.querySelectorAll('[data-action]')]
                 .find((b) => b.closest('.person').dataset.peer === had[0] && b.dataset.action === had[1]);
             if (again) again.focus();
         }
+        this.#hands(hands, selfPeer.id);
+    }
+
+    /** The "Raised hands" list above the people, first raised first. */
+    #hands(hands, selfId) {
+        $('hands').hidden = hands.length === 0;
+        $('hands-count').textContent = String(hands.length);
+        $('hands-list').replaceChildren(...hands.map((p) => {
+            const li = el('li', 'hand-row', p.id === selfId ? `${p.name} (you)` : p.name);
+            li.dataset.peer = p.id;
+            return li;
+        }));
     }
 
     #row(p, self, myRole) {
@@ -266,6 +373,7 @@ export class People {
         li.append(marks);
         if (self) return li;
         li.append(this.#button('icon-btn dm', 'message', `Message ${p.name} privately`, 'message', () => this.#onMessage(p)));
+        li.append(this.#volume(p));
         const acts = rowActions(myRole, p.role);
         if (acts.length) {
             // A host's actions: a second line of the row, words beside icons.
@@ -278,6 +386,27 @@ export class People {
             li.append(line);
         }
         return li;
+    }
+
+    /** p's volume slider (0-100 %): on this page only, never sent. */
+    #volume(p) {
+        const line = el('label', 'pvolume');
+        line.append(icon('speaker'));
+        const range = el('input');
+        range.type = 'range';
+        range.min = '0';
+        range.max = '100';
+        range.step = '5';
+        range.value = String(Math.round(this.#volumeOf(p.id) * 100));
+        range.dataset.action = 'volume';
+        range.setAttribute('aria-label', `Volume of ${p.name}`);
+        range.setAttribute('aria-valuetext', `${range.value} %`);
+        range.addEventListener('input', () => {
+            range.setAttribute('aria-valuetext', `${range.value} %`);
+            this.#onVolume(p.id, Number(range.value) / 100);
+        });
+        line.append(range);
+        return line;
     }
 
     #button(cls, iconName, title, action, run) {

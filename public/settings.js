@@ -1,0 +1,125 @@
+// The meeting's settings, a pane of the side panel: the microphone, camera
+// and speaker pickers (the same device pickers as the pre-join screen's,
+// devices.js), a level meter of the microphone, the browser's microphone processing, whether one's own
+// video is mirrored, speaker view, and one's name. It shows and reports; the page
+// (app.js) decides what a new name or the mirror does.
+import { canPickSpeaker } from './media.js';
+import { cleanName } from './names.js';
+
+const $ = (id) => document.getElementById(id);
+const MIRROR_PREF = 'huddle.mirror';
+
+// Each processing switch: its checkbox and the constraint it turns on or off.
+const PROCESSING = [
+    ['set-ns', 'noiseSuppression'],
+    ['set-ec', 'echoCancellation'],
+    ['set-agc', 'autoGainControl'],
+];
+
+/** Whether one's own video is mirrored, from storage (on unless turned off). */
+export function mirrorOn(storage) {
+    try {
+        return !storage || storage.getItem(MIRROR_PREF) !== 'off';
+    } catch {
+        return true;
+    }
+}
+
+function localStore() {
+    try {
+        return window.localStorage;
+    } catch {
+        return null;
+    }
+}
+
+export class Settings {
+    #media;
+    #on;
+
+    /**
+     * media: the Media; pickers: the page's device pickers; on: { mirror(on),
+     * view(speaker), rename(name), error(text) }: the mirror switch changed,
+     * speaker view was turned on or off, a valid new name was given
+     * (already cleaned), a switch could not be applied.
+     */
+    constructor(media, pickers, on) {
+        this.#media = media;
+        this.#on = on;
+        pickers.bind('audio', $('set-mic'));
+        pickers.bind('video', $('set-cam'));
+        if (canPickSpeaker()) pickers.bind('speaker', $('set-speaker'));
+        else $('set-speaker-row').hidden = true;
+        const now = media.processing();
+        for (const [id, field] of PROCESSING) {
+            const box = $(id);
+            box.checked = now[field];
+            box.addEventListener('change', () => this.#process(box, field));
+        }
+        const mirror = $('set-mirror');
+        mirror.checked = mirrorOn(localStore());
+        mirror.addEventListener('change', () => {
+            try {
+                localStore()?.setItem(MIRROR_PREF, mirror.checked ? 'on' : 'off');
+            } catch { /* private mode: the choice lasts for this page */ }
+            on.mirror(mirror.checked);
+        });
+        const view = $('set-speaker-view');
+        view.addEventListener('change', () => on.view(view.checked));
+        $('rename-form').addEventListener('submit', (e) => {
+            e.preventDefault();
+            this.#rename();
+        });
+        $('set-name').addEventListener('input', () => this.#nameError(''));
+    }
+
+    /** The microphone's level (0..1) on the pane's meter (heard also while muted). */
+    meter(level) {
+        $('set-level').value = level;
+    }
+
+    /** Whether one's own video is mirrored. */
+    mirror() {
+        return $('set-mirror').checked;
+    }
+
+    /** The pane is shown: the name field shows name; the focus goes to the first picker. */
+    open(name) {
+        $('set-name').value = name;
+        this.#nameError('');
+        if ($('set-mic').disabled) $('set-name').focus();
+        else $('set-mic').focus();
+    }
+
+    async #process(box, field) {
+        box.disabled = true;
+        try {
+            await this.#media.setProcessing({ [field]: box.checked });
+        } catch {
+            this.#on.error('The microphone could not be started with that setting.');
+        }
+        box.checked = this.#media.processing()[field];
+        box.disabled = false;
+    }
+
+    #rename() {
+        const input = $('set-name');
+        const name = cleanName(input.value);
+        if (!name) {
+            this.#nameError('Enter a name with at least one visible character.');
+            input.focus();
+            return;
+        }
+        input.value = name;
+        this.#nameError('');
+        this.#on.rename(name);
+    }
+
+    #nameError(text) {
+        const input = $('set-name');
+        input.classList.toggle('invalid', !!text);
+        input.setAttribute('aria-invalid', String(!!text));
+        $('set-name-error').textContent = text;
+        $('set-name-error').hidden = !text;
+    }
+}

@@ -1,0 +1,423 @@
+// The meeting as people use it for an hour: the settings panel (switching
+// camera, microphone and speaker during the call with no renegotiation and
+// nobody leaving, the browser's microphone processing, the mirror, a new
+// name), "You are muted" when one talks while muted (and nothing is sent),
+// a volume per person, the raised hands in the order they went up, and a
+// pinned tile or speaker view.
+//
+// Chromium's fake devices with device-count=3 give three cameras (the second,
+// fake_device_1, delivers 16-bit grey frames that WebRTC cannot send, so
+// the switch goes to fake_device_2), three microphones and three speakers.
+// The fake microphones beep a few times a second.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+
+let stack;
+let browser;
+let a;
+let b;
+const url = () => `${stack.url}/incall-room`;
+
+// Test-only init script: records the page's RTCPeerConnections and counts
+// every description set on them (a renegotiation would add some).
+function recordPcs() {
+    const Native = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.__descriptions = 0;
+    window.RTCPeerConnection = class extends Native {
+        constructor(...args) {
+            super(...args);
+            window.__pcs.push(this);
+        }
+
+        setLocalDescription(...args) {
+            window.__descriptions++;
+            return super.setLocalDescription(...args);
+        }
+
+        setRemoteDescription(...args) {
+            window.__descriptions++;
+            return super.setRemoteDescription(...args);
+        }
+    };
+}
+
+/** Polls check(page) (an async page function) until it returns true. */
+async function until(page, check, arg, what, timeoutMs = 30000) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        last = await page.evaluate(check, arg);
+        if (last === true) return;
+        if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+/** The one connection's senders on page: { audio, video } track facts. */
+const senders = (page) => page.evaluate(() => {
+    const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+    const out = {};
+    for (const s of pc.getSenders()) {
+        if (!s.track) continue;
+        const st = s.track.getSettings();
+        out[s.track.kind] = { id: s.track.id, deviceId: st.deviceId, enabled: s.track.enabled, label: s.track.label, noiseSuppression: st.noiseSuppression };
+    }
+    return out;
+});
+
+/**
+ * The audio page has played out from its one connection (inbound-rtp):
+ * total energy and seconds played (both counted at playout, so a window of
+ * seconds holds exactly the energy played in it).
+ */
+const audioIn = (page) => page.evaluate(async () => {
+    const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+    const s = [...(await pc.getStats()).values()].find((x) => x.type === 'inbound-rtp' && x.kind === 'audio');
+    return { energy: s ? s.totalAudioEnergy || 0 : 0, seconds: s ? s.totalSamplesDuration || 0 : 0 };
+});
+
+/** Waits until page has played `seconds` more audio than `from`; returns the stats. */
+async function moreAudio(page, from, seconds) {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+        const now = await audioIn(page);
+        if (now.seconds >= from.seconds + seconds) return now;
+        if (Date.now() > deadline) throw new Error(`audio stopped after ${now.seconds} s`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+/**
+ * How green (0..255) the remote tile `name` is just left of its frame's
+ * centre: fake_device_0 draws a bright green disc there, fake_device_2 a
+ * plain darker green; -1 before a frame.
+ */
+function discGreen({ name }) {
+    const tile = [...document.querySelectorAll('#grid .tile:not(.local)')]
+        .find((t) => t.querySelector('.name').textContent === name);
+    const v = tile && tile.querySelector('video');
+    if (!v || !v.videoWidth) return -1;
+    const c = document.createElement('canvas');
+    c.width = 100;
+    c.height = 100;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0, 100, 100);
+    const px = g.getImageData(40, 47, 4, 6).data;
+    let sum = 0;
+    for (let i = 1; i < px.length; i += 4) sum += px[i];
+    return sum / (px.length / 4);
+}
+
+/** Waits until discGreen on page passes ok. */
+async function waitGreen(page, name, ok, what) {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+        const value = await page.evaluate(discGreen, { name });
+        if (value >= 0 && ok(value)) return;
+        if (Date.now() > deadline) throw new Error(`${what}: green ${value}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+/** Shows the settings pane on page (opening the panel when needed). */
+async function openSettings(page) {
+    if (!(await page.isVisible('#settings-pane'))) await page.click('#btn-settings');
+    await page.waitForSelector('#settings-pane:not([hidden])');
+}
+
+/**
+ * The video the page sends and receives on its one connection: the sent
+ * track's id as the encoder sees it (media-source), frames encoded, frames
+ * decoded.
+ */
+const videoStats = (page) => page.evaluate(async () => {
+    const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+    const all = [...(await pc.getStats()).values()];
+    const out = all.find((x) => x.type === 'outbound-rtp' && x.kind === 'video');
+    const src = out && all.find((x) => x.id === out.mediaSourceId);
+    const inb = all.find((x) => x.type === 'inbound-rtp' && x.kind === 'video');
+    return { source: src ? src.trackIdentifier : null, encoded: out ? out.framesEncoded : 0, decoded: inb ? inb.framesDecoded : 0 };
+});
+
+/** Waits until videoStats(page) passes ok; returns them. */
+async function waitVideo(page, ok, what) {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+        const st = await videoStats(page);
+        if (ok(st)) return st;
+        if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(st)}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+before(async () => {
+    stack = await startStack({ sidecars: 1 });
+    browser = await launch({ args: ['--use-fake-device-for-media-stream=device-count=3'] });
+    a = await newParticipant(browser, url(), 'Anna', { init: recordPcs });
+    b = await newParticipant(browser, url(), 'Ben', { init: recordPcs });
+    await a.join();
+    await b.join();
+    await waitForPlayingVideo(a.page, 'Ben');
+    await waitForPlayingVideo(b.page, 'Anna');
+});
+
+after(async () => {
+    if (browser) await browser.close();
+    if (stack) await stack.stop();
+});
+
+test('Settings opens from the keyboard with the device pickers; Escape closes it', async () => {
+    await a.page.focus('#btn-settings');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#settings-pane:not([hidden])');
+    assert.equal(await a.page.getAttribute('#btn-settings', 'aria-pressed'), 'true');
+    assert.equal(await a.page.getAttribute('#tab-settings', 'aria-selected'), 'true');
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'set-mic');
+    const ring = await a.page.$eval('#set-mic', (s) => getComputedStyle(s.closest('.device')).outlineStyle);
+    assert.equal(ring, 'solid');
+    const labels = (sel) => a.page.$$eval(`${sel} option`, (os) => os.map((o) => o.textContent));
+    assert.deepEqual(await labels('#set-cam'), ['fake_device_0', 'fake_device_1', 'fake_device_2']);
+    assert.ok((await labels('#set-mic')).length >= 2);
+    assert.ok((await labels('#set-speaker')).length >= 2);
+    for (const id of ['set-mic', 'set-cam', 'set-speaker', 'set-ns', 'set-ec', 'set-agc', 'set-mirror', 'set-name']) {
+        const named = await a.page.evaluate((i) => {
+            const e = document.getElementById(i);
+            return !!(e.labels && e.labels.length && e.labels[0].textContent.trim());
+        }, id);
+        assert.ok(named, `${id} has a label`);
+    }
+    await a.page.keyboard.press('Escape');
+    await a.page.waitForSelector('#panel', { state: 'hidden' });
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'btn-settings');
+    // The tab in the panel reaches it too (on a phone the Settings button is hidden).
+    await a.page.click('#btn-chat');
+    await a.page.click('#tab-settings');
+    await a.page.waitForSelector('#settings-pane:not([hidden])');
+    assert.equal(await a.page.isVisible('#chat-pane'), false);
+    await a.page.keyboard.press('Escape');
+    await a.page.waitForSelector('#panel', { state: 'hidden' });
+    assert.equal(await a.page.getAttribute('#btn-settings', 'aria-pressed'), 'false');
+});
+
+test('switching the camera in the call: the other side gets the new one, no renegotiation, nobody leaves', async () => {
+    await waitGreen(b.page, 'Anna', (x) => x > 200, 'Ben sees the disc of fake_device_0');
+    const before = await senders(a.page);
+    const descA = await a.page.evaluate(() => window.__descriptions);
+    const descB = await b.page.evaluate(() => window.__descriptions);
+    const peerB = await b.page.getAttribute('#grid .tile:not(.local)', 'data-peer');
+    assert.equal((await videoStats(a.page)).source, before.video.id);
+
+    await openSettings(a.page);
+    await a.page.selectOption('#set-cam', { label: 'fake_device_2' });
+    await until(a.page, (old) => {
+        const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+        const t = pc.getSenders().map((s) => s.track).find((x) => x && x.kind === 'video');
+        return !!t && t.id !== old && t.readyState === 'live';
+    }, before.video.id, 'a new camera track on the sender');
+    const after = await senders(a.page);
+    assert.notEqual(after.video.deviceId, before.video.deviceId);
+    assert.equal(await a.page.$eval('#set-cam', (s) => s.selectedOptions[0].textContent), 'fake_device_2');
+    // The local tile shows the new camera too.
+    assert.equal(await a.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].getSettings().deviceId), after.video.deviceId);
+
+    // Anna's encoder takes its frames from the new track, and Ben keeps decoding and playing them.
+    const sent = await waitVideo(a.page, (st) => st.source === after.video.id, 'the encoder on the new track');
+    await waitVideo(a.page, (st) => st.encoded >= sent.encoded + 30, 'frames from the new camera');
+    const got = await videoStats(b.page);
+    await waitVideo(b.page, (st) => st.decoded >= got.decoded + 30, 'Ben decodes new frames');
+    await waitGreen(b.page, 'Anna', (x) => x < 170, 'Ben sees fake_device_2 (no disc)');
+    await waitForPlayingVideo(b.page, 'Anna');
+    assert.equal(await a.page.evaluate(() => window.__descriptions), descA, 'no new description on the switcher');
+    assert.equal(await b.page.evaluate(() => window.__descriptions), descB, 'no new description on the other side');
+    assert.equal(await b.page.getAttribute('#grid .tile:not(.local)', 'data-peer'), peerB);
+    assert.equal(await b.page.evaluate(() => window.__pcs.filter((p) => p.connectionState === 'connected').length), 1);
+    assert.equal(await b.page.$$eval('#grid .tile', (ts) => ts.length), 2);
+    assert.notEqual(await b.page.textContent('#toast'), 'Anna left');
+    await screenshot(a.page, 'incall-settings.png');
+});
+
+test('switching the microphone while muted: the new one goes on the sender and stays muted', async () => {
+    await openSettings(a.page);
+    await a.page.click('#btn-mic');
+    await a.page.waitForSelector('#btn-mic[aria-pressed="false"]');
+    const before = await senders(a.page);
+    assert.equal(before.audio.enabled, false);
+    const other = await a.page.$$eval('#set-mic option', (os, cur) => os.find((o) => o.value !== cur && o.value !== 'default').textContent, before.audio.deviceId);
+    await a.page.selectOption('#set-mic', { label: other });
+    await until(a.page, (old) => {
+        const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+        const t = pc.getSenders().map((s) => s.track).find((x) => x && x.kind === 'audio');
+        return !!t && t.id !== old;
+    }, before.audio.id, 'a new microphone track on the sender');
+    const after = await senders(a.page);
+    assert.equal(after.audio.label, other);
+    assert.equal(after.audio.enabled, false, 'still muted on the new microphone');
+    await a.page.click('#btn-mic');
+    await a.page.waitForSelector('#btn-mic[aria-pressed="true"]');
+    assert.equal((await senders(a.page)).audio.enabled, true);
+});
+
+test('turning noise suppression off captures the microphone again without it; audio keeps flowing', async () => {
+    await openSettings(a.page);
+    assert.equal((await senders(a.page)).audio.noiseSuppression, true);
+    const from = await audioIn(b.page);
+    await a.page.uncheck('#set-ns');
+    await until(a.page, () => {
+        const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+        const t = pc.getSenders().map((s) => s.track).find((x) => x && x.kind === 'audio');
+        const ok = t.getSettings().noiseSuppression === false && !document.getElementById('set-ns').disabled;
+        return ok || { settings: t.getSettings(), state: t.readyState, box: document.getElementById('set-ns').checked, toast: document.getElementById('toast').textContent };
+    }, null, 'noise suppression off on the sent track');
+    assert.equal(await a.page.isChecked('#set-ns'), false);
+    assert.equal(await a.page.isChecked('#set-ec'), true);
+    const to = await moreAudio(b.page, from, 1);
+    assert.ok(to.energy > from.energy, 'Ben still hears Anna');
+});
+
+test('the speaker picker plays the others on the chosen output', async () => {
+    await openSettings(a.page);
+    const value = await a.page.$$eval('#set-speaker option', (os) => os.find((o) => o.value !== 'default').value);
+    await a.page.selectOption('#set-speaker', value);
+    await until(a.page, (v) => document.querySelector('#grid .tile:not(.local) video').sinkId === v, value, 'the remote tile on the chosen speaker');
+    assert.equal(await a.page.$eval('#set-speaker', (s) => s.value), value);
+});
+
+test('the mirror switch: one\'s own tile unmirrored, remembered', async () => {
+    await openSettings(a.page);
+    assert.equal(await a.page.$eval('#grid .tile.local video', (v) => v.classList.contains('mirror')), true);
+    await a.page.uncheck('#set-mirror');
+    assert.equal(await a.page.$eval('#grid .tile.local video', (v) => v.classList.contains('mirror')), false);
+    assert.equal(await a.page.evaluate(() => localStorage.getItem('huddle.mirror')), 'off');
+    // The pre-join preview of a next visit follows the choice.
+    const again = await newParticipant(browser, url(), 'Anna', { init: recordPcs, context: { storageState: await a.context.storageState() } });
+    await again.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    assert.equal(await again.page.$eval('#preview-video', (v) => v.classList.contains('mirror')), false);
+    assert.deepEqual(again.errors(), []);
+    await again.close();
+    await a.page.check('#set-mirror');
+    assert.equal(await a.page.$eval('#grid .tile.local video', (v) => v.classList.contains('mirror')), true);
+});
+
+test('talking while muted shows "You are muted"; nothing reaches the other side', async () => {
+    // Unmuted, Ben hears the beeps: the measure below can tell.
+    let from = await audioIn(b.page);
+    let to = await moreAudio(b.page, from, 1);
+    const heard = to.energy - from.energy;
+    assert.ok(heard > 0, 'the beeps are heard while unmuted');
+    assert.equal(await a.page.isVisible('#muted-hint'), false);
+
+    await a.page.click('#btn-mic');
+    await b.page.waitForSelector('#grid .tile:not(.local).muted');
+    await a.page.waitForSelector('#muted-hint:not([hidden])');
+    assert.match(await a.page.textContent('#muted-hint'), /You are muted/);
+    assert.equal(await a.page.getAttribute('#muted-hint', 'role'), 'status');
+    assert.equal((await senders(a.page)).audio.enabled, false, 'the sent track stays disabled');
+    // Let audio sent before the mute play out (a loaded machine buffers
+    // more), then a second played: silence.
+    from = await moreAudio(b.page, await audioIn(b.page), 2);
+    to = await moreAudio(b.page, from, 1);
+    assert.ok(to.energy - from.energy < heard / 100, `silence while muted: ${to.energy - from.energy} vs ${heard}`);
+    assert.equal(await a.page.isVisible('#muted-hint'), true);
+    // The Settings pane's meter hears the beeps too, muted as she is.
+    await openSettings(a.page);
+    await a.page.waitForFunction(() => document.getElementById('set-level').value > 0.12);
+
+    await a.page.click('#btn-mic');
+    await a.page.waitForSelector('#muted-hint', { state: 'hidden' });
+});
+
+test('renaming in the call: checked like the pre-join field, then everyone sees the new name', async () => {
+    await openSettings(a.page);
+    await a.page.fill('#set-name', ' \u202e\u200b ');
+    await a.page.click('#set-name-save');
+    await a.page.waitForSelector('#set-name-error:not([hidden])');
+    assert.equal(await a.page.getAttribute('#set-name', 'aria-invalid'), 'true');
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'set-name');
+    await a.page.fill('#set-name', 'Anna\u0007 Maria');
+    assert.equal(await a.page.isVisible('#set-name-error'), false);
+    await a.page.press('#set-name', 'Enter');
+    await b.page.waitForFunction(() => document.querySelector('#grid .tile:not(.local) .name').textContent === 'Anna Maria');
+    assert.equal(await a.page.textContent('#grid .tile.local .name'), 'Anna Maria (you)');
+    assert.equal(await a.page.inputValue('#set-name'), 'Anna Maria');
+    assert.equal(await a.page.evaluate(() => localStorage.getItem('huddle.name')), 'Anna Maria');
+    await b.page.click('#btn-people');
+    await b.page.waitForFunction(() => [...document.querySelectorAll('#people .pname')].some((e) => e.textContent === 'Anna Maria'));
+});
+
+test('a volume per person: a slider in the people list sets that tile\'s volume only here', async () => {
+    const slider = '#people li.person:not(:first-child) input[type="range"]';
+    assert.equal(await b.page.getAttribute(slider, 'aria-label'), 'Volume of Anna Maria');
+    await b.page.focus(slider);
+    await b.page.keyboard.press('Home');
+    await b.page.waitForFunction(() => document.querySelector('#grid .tile:not(.local) video').volume === 0);
+    assert.equal(await b.page.getAttribute(slider, 'aria-valuetext'), '0 %');
+    for (let i = 0; i < 10; i++) await b.page.keyboard.press('ArrowRight');
+    await b.page.waitForFunction(() => Math.abs(document.querySelector('#grid .tile:not(.local) video').volume - 0.5) < 1e-9);
+    // A re-render of the list (a state change) keeps the slider where it is, and the focus on it.
+    await a.page.click('#btn-cam');
+    await b.page.waitForSelector('#grid .tile:not(.local).novideo');
+    assert.equal(await b.page.inputValue(slider), '50');
+    assert.equal(await b.page.evaluate(() => document.activeElement.dataset.action), 'volume');
+    // Not Anna's own business: her page plays Ben as loud as ever.
+    assert.equal(await a.page.$eval('#grid .tile:not(.local) video', (v) => v.volume), 1);
+    await a.page.click('#btn-cam');
+});
+
+test('raised hands are listed in the order they went up', async () => {
+    const order = (page) => page.$$eval('#hands-list li', (ls) => ls.map((l) => l.textContent));
+    await a.page.click('#btn-people');
+    await a.page.waitForSelector('#people-pane:not([hidden])');
+    assert.equal(await a.page.isVisible('#hands'), false);
+    await b.page.click('#btn-hand');
+    await a.page.waitForSelector('#hands:not([hidden])');
+    await a.page.click('#btn-hand');
+    await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
+    assert.deepEqual(await order(a.page), ['Ben', 'Anna Maria (you)']);
+    await b.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
+    assert.deepEqual(await order(b.page), ['Ben (you)', 'Anna Maria']);
+    assert.equal(await a.page.textContent('#hands-count'), '2');
+    // Ben lowers and raises again: now after Anna.
+    await b.page.click('#btn-hand');
+    await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 1);
+    await b.page.click('#btn-hand');
+    await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
+    assert.deepEqual(await order(a.page), ['Anna Maria (you)', 'Ben']);
+    await screenshot(a.page, 'incall-hands.png');
+    await a.page.click('#btn-hand');
+    await b.page.click('#btn-hand');
+    await a.page.waitForSelector('#hands', { state: 'hidden' });
+});
+
+test('pinning a tile by keyboard puts it on the stage; speaker view does it for the one talking', async () => {
+    const pin = '#grid .tile:not(.local) .pin-btn';
+    assert.equal(await a.page.getAttribute(pin, 'aria-label'), 'Pin Ben');
+    assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'false');
+    assert.equal(await a.page.$$eval('#grid .tile.local .pin-btn', (els) => els.length), 0);
+    await a.page.focus(pin);
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#grid.spotlight .tile:not(.local).main');
+    assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'true');
+    assert.equal(await a.page.getAttribute(pin, 'aria-label'), 'Unpin Ben');
+    assert.equal(await a.page.$eval(pin, (e) => e === document.activeElement && getComputedStyle(e).outlineStyle), 'solid');
+    const width = (sel) => a.page.$eval(sel, (e) => e.getBoundingClientRect().width);
+    assert.ok(await width('#grid .tile.main') > 2 * await width('#grid .tile.local'));
+    // Ben's own page is not affected.
+    assert.equal(await b.page.$$eval('#grid.spotlight', (els) => els.length), 0);
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#grid:not(.spotlight)');
+    assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'false');
+
+    await openSettings(a.page);
+    await a.page.check('#set-speaker-view');
+    await a.page.waitForSelector('#grid.spotlight .tile:not(.local).main');
+    await a.page.uncheck('#set-speaker-view');
+    await a.page.waitForSelector('#grid:not(.spotlight)');
+});
+
+test('no console error, uncaught error, dialog or CSP violation', () => {
+    assert.deepEqual(a.errors(), []);
+    assert.deepEqual(b.errors(), []);
+});

@@ -1,0 +1,76 @@
+// The in-call pieces that need no browser: the device pickers' options, the
+// remembered mirror switch, and the raised hands in the order they went up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pickerOptions } from '../../public/devices.js';
+import { mirrorOn } from '../../public/settings.js';
+import { Roster } from '../../public/roster.js';
+
+const LIST = [
+    { kind: 'audioinput', deviceId: 'default', label: 'Default' },
+    { kind: 'audioinput', deviceId: 'm2', label: '' },
+    { kind: 'videoinput', deviceId: '', label: '' },
+    { kind: 'videoinput', deviceId: 'c1', label: 'Front' },
+    { kind: 'audiooutput', deviceId: 's1', label: 'Headset' },
+];
+
+test('picker options: one kind, devices without an id left out, unnamed ones numbered', () => {
+    assert.deepEqual(pickerOptions(LIST, 'audio'), [{ value: 'default', text: 'Default' }, { value: 'm2', text: 'Microphone 2' }]);
+    assert.deepEqual(pickerOptions(LIST, 'video'), [{ value: 'c1', text: 'Front' }]);
+    assert.deepEqual(pickerOptions(LIST, 'speaker'), [{ value: 's1', text: 'Headset' }]);
+    assert.deepEqual(pickerOptions([], 'speaker'), []);
+});
+
+test('the mirror is on unless turned off, and survives a storage that throws', () => {
+    const store = (v) => ({ getItem: () => v });
+    assert.equal(mirrorOn(null), true);
+    assert.equal(mirrorOn(store(null)), true);
+    assert.equal(mirrorOn(store('on')), true);
+    assert.equal(mirrorOn(store('off')), false);
+    assert.equal(mirrorOn({ getItem() { throw new Error('denied'); } }), true);
+});
+
+const peer = (id, name, hand = false) => ({ id, name, audio: true, video: true, screen: false, hand, role: 'guest' });
+const names = (r) => r.hands().map((p) => p.name);
+
+test('raised hands: first raised first, oneself included, lowered ones gone', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Me' });
+    r.add(peer('a', 'Ann'));
+    r.add(peer('b', 'Bob'));
+    assert.deepEqual(names(r), []);
+    r.update({ id: 'b', hand: true });
+    r.setSelf({ hand: true });
+    r.update({ id: 'a', hand: true });
+    assert.deepEqual(names(r), ['Bob', 'Me', 'Ann']);
+    // A state that repeats hand: true keeps the place.
+    r.update({ id: 'b', hand: true, audio: false });
+    r.setSelf({ hand: true });
+    assert.deepEqual(names(r), ['Bob', 'Me', 'Ann']);
+    // Lowered and raised again: to the end.
+    r.update({ id: 'b', hand: false });
+    assert.deepEqual(names(r), ['Me', 'Ann']);
+    r.update({ id: 'b', hand: true });
+    assert.deepEqual(names(r), ['Me', 'Ann', 'Bob']);
+    r.setSelf({ hand: false });
+    assert.deepEqual(names(r), ['Ann', 'Bob']);
+    // Gone people take their hands with them; copies are not the roster's own.
+    r.remove('a');
+    assert.deepEqual(names(r), ['Bob']);
+    r.hands()[0].name = 'changed';
+    assert.equal(r.nameOf('b'), 'Bob');
+    r.clear();
+    assert.deepEqual(names(r), []);
+});
+
+test('raised hands: hands already up at a welcome are listed in join order', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Me' });
+    r.add(peer('a', 'Ann', true));
+    r.add(peer('b', 'Bob'));
+    r.add(peer('c', 'Cid', true));
+    assert.deepEqual(names(r), ['Ann', 'Cid']);
+    // Added again (a roster reconcile) with the hand still up: same place.
+    r.add(peer('a', 'Ann', true));
+    assert.deepEqual(names(r), ['Ann', 'Cid']);
+});
