@@ -44,6 +44,8 @@ struct config {
     long lws_log;        /* libwebsockets' own log bit mask (ws.c) */
     /* Access control (docs/access.md). */
     long host_burst;          /* host actions token bucket */
+    long reaction_burst;      /* reactions token bucket... */
+    long reaction_rate;       /* ...refilled this many per second */
     long host_rate;           /* per second */
     long password_tries;      /* wrong passwords per connection... */
     long room_password_tries; /* ...and per room... */

@@ -108,6 +108,7 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     bucket_init(&c->join, h->cfg->join_burst, now_ms);
     bucket_init(&c->errors, h->cfg->error_run, now_ms);
     bucket_init(&c->hosting, h->cfg->host_burst, now_ms);
+    bucket_init(&c->react, h->cfg->reaction_burst, now_ms);
     bucket_init(&c->pw, h->cfg->password_tries, now_ms);
 }
 
@@ -392,7 +393,13 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     return p;
 }
 
-enum hub_bucket { BUCKET_CHAT, BUCKET_SIGNAL, BUCKET_JOIN, BUCKET_ROOM };
+enum hub_bucket {
+    BUCKET_CHAT,
+    BUCKET_SIGNAL,
+    BUCKET_JOIN,
+    BUCKET_ROOM,
+    BUCKET_REACT
+};
 
 /* A room's bucket b, set up full (burst) the first time it is used: a
  * room is made by room.c, which knows nothing of the hub's limits. */
@@ -446,6 +453,9 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
         break;
     case BUCKET_ROOM:
         ok = room_presence_take(h, room, now);
+        break;
+    case BUCKET_REACT:
+        ok = bucket_take(&c->react, k->reaction_rate, k->reaction_burst, now);
         break;
     }
     if (!ok)
@@ -856,6 +866,22 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
     hub_fanout(h, p->room, out, p);
 }
 
+/* A reaction goes to everyone in the room, the sender too (its page shows
+ * it when it comes back, as the others see it); nothing is kept. */
+static void on_react(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                     int64_t now)
+{
+    struct room *r = c->peer->room;
+    struct out_msg *out;
+
+    if (!take(h, c, BUCKET_REACT, NULL, "react", now))
+        return;
+    out = msg_reaction(c->peer->id, m->emoji);
+    if (h->cl != NULL && out != NULL)
+        h->cl->publish(h->cl->ctx, r, out);
+    hub_fanout(h, r, out, NULL);
+}
+
 /* leave: from a seat, or from a lobby (stop waiting). */
 static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
                      int64_t now)
@@ -1076,13 +1102,14 @@ static const struct handler {
     void (*fn)(struct hub *h, struct hub_conn *c, struct msg_in *m,
                int64_t now);
 } handlers[MSG_TYPE_COUNT] = {
-    [MSG_JOIN] = {NOT_JOINED, on_join}, [MSG_SIGNAL] = {JOINED, on_signal},
-    [MSG_CHAT] = {JOINED, on_chat},     [MSG_STATE] = {JOINED, on_state},
-    [MSG_LEAVE] = {ANY, on_leave},      [MSG_PING] = {ANY, on_ping},
-    [MSG_ROLE] = {HOST, on_role},       [MSG_KICK] = {HOST, on_kick},
-    [MSG_MUTE] = {HOST, on_mute},       [MSG_END] = {HOST, on_end},
-    [MSG_LOCK] = {HOST, on_lock},       [MSG_PASSWORD] = {HOST, on_password},
-    [MSG_ADMIT] = {HOST, on_admit},     [MSG_DENY] = {HOST, on_deny},
+    [MSG_JOIN] = {NOT_JOINED, on_join},   [MSG_SIGNAL] = {JOINED, on_signal},
+    [MSG_CHAT] = {JOINED, on_chat},       [MSG_STATE] = {JOINED, on_state},
+    [MSG_LEAVE] = {ANY, on_leave},        [MSG_PING] = {ANY, on_ping},
+    [MSG_REACT] = {JOINED, on_react},     [MSG_ROLE] = {HOST, on_role},
+    [MSG_KICK] = {HOST, on_kick},         [MSG_MUTE] = {HOST, on_mute},
+    [MSG_END] = {HOST, on_end},           [MSG_LOCK] = {HOST, on_lock},
+    [MSG_PASSWORD] = {HOST, on_password}, [MSG_ADMIT] = {HOST, on_admit},
+    [MSG_DENY] = {HOST, on_deny},
 };
 
 /* With a cluster, a host action that changes the room is decided in Redis

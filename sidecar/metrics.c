@@ -20,6 +20,7 @@ static const char *const out_names[MET_OUT_N] = {
     [MET_OUT_ACCESS] = "access",
     [MET_OUT_MUTE_REQUEST] = "mute-request",
     [MET_OUT_ENDED] = "ended",
+    [MET_OUT_REACTION] = "reaction",
     [MET_OUT_OTHER] = "other",
 };
 

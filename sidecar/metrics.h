@@ -36,6 +36,7 @@ enum metrics_out {
     MET_OUT_ACCESS,
     MET_OUT_MUTE_REQUEST,
     MET_OUT_ENDED,
+    MET_OUT_REACTION,
     MET_OUT_OTHER,
     MET_OUT_N
 };

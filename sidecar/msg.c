@@ -61,6 +61,19 @@ static const struct field lock_fields[] = {
 };
 static const struct field password_fields[] = {FSTR(password, true)};
 static const struct field knock_fields[] = {FSTR(id, true)};
+static const struct field react_fields[] = {FSTR(emoji, true)};
+
+/* A few emoji, as Meet and Jitsi offer: thumbs up, clapping hands, red
+ * heart, face with tears of joy, party popper, face with open mouth. */
+const char *const msg_reactions[] = {
+    "\xF0\x9F\x91\x8D",
+    "\xF0\x9F\x91\x8F",
+    "\xE2\x9D\xA4\xEF\xB8\x8F",
+    "\xF0\x9F\x98\x82",
+    "\xF0\x9F\x8E\x89",
+    "\xF0\x9F\x98\xAE",
+    NULL,
+};
 
 static int check_join(struct msg_in *m, const struct msg_limits *lim,
                       struct msg_err *err);
@@ -76,6 +89,8 @@ static int check_role(struct msg_in *m, const struct msg_limits *lim,
                       struct msg_err *err);
 static int check_password(struct msg_in *m, const struct msg_limits *lim,
                           struct msg_err *err);
+static int check_react(struct msg_in *m, const struct msg_limits *lim,
+                       struct msg_err *err);
 
 static const struct msg_spec {
     const char *name;
@@ -90,6 +105,7 @@ static const struct msg_spec {
     [MSG_STATE] = {"state", state_fields, 5, check_state},
     [MSG_LEAVE] = {"leave", NULL, 0, NULL},
     [MSG_PING] = {"ping", ping_fields, 1, check_ping},
+    [MSG_REACT] = {"react", react_fields, 1, check_react},
     [MSG_ROLE] = {"role", role_fields, 2, check_role},
     [MSG_KICK] = {"kick", to_fields, 1, NULL},
     [MSG_MUTE] = {"mute", mute_fields, 1, NULL},
@@ -179,6 +195,16 @@ static int check_password(struct msg_in *m, const struct msg_limits *lim,
     if (strlen(m->password) > ACCESS_PASSWORD_MAX)
         return bad(m, err, "password", "must be 0..128 bytes");
     return 0;
+}
+
+static int check_react(struct msg_in *m, const struct msg_limits *lim,
+                       struct msg_err *err)
+{
+    (void)lim;
+    for (const char *const *r = msg_reactions; *r != NULL; r++)
+        if (strcmp(m->emoji, *r) == 0)
+            return 0;
+    return bad(m, err, "emoji", "is not one of the reactions in limits");
 }
 
 static int check_signal(struct msg_in *m, const struct msg_limits *lim,
@@ -541,6 +567,17 @@ struct out_msg *msg_mute_request(const char *by)
     return sb_take_msg(&b);
 }
 
+struct out_msg *msg_reaction(const char *from, const char *emoji)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"reaction\",\"from\":");
+    sb_json_str(&b, from);
+    sb_puts(&b, ",\"emoji\":");
+    sb_json_str(&b, emoji);
+    sb_puts(&b, "}");
+    return sb_take_msg(&b);
+}
+
 struct out_msg *msg_ended(const char *reason, const char *by)
 {
     struct sb b = {0};
@@ -617,8 +654,17 @@ char *msg_limits_json(const struct config *c)
               MSG_NAME_MAX, c->chat_burst, c->chat_rate);
     sb_printf(&b, "\"signalBurst\":%ld,\"signalRate\":%ld,", c->signal_burst,
               c->signal_rate);
-    sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld}",
+    sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld,",
               c->ping_interval_ms, c->resume_grace_ms);
+    sb_printf(&b, "\"reactionBurst\":%ld,\"reactionRate\":%ld,",
+              c->reaction_burst, c->reaction_rate);
+    sb_puts(&b, "\"reactions\":[");
+    for (const char *const *r = msg_reactions; *r != NULL; r++) {
+        if (r != msg_reactions)
+            sb_puts(&b, ",");
+        sb_json_str(&b, *r);
+    }
+    sb_puts(&b, "]}");
     return sb_take(&b);
 }
 

@@ -26,6 +26,7 @@ enum msg_type {
     MSG_STATE,
     MSG_LEAVE,
     MSG_PING,
+    MSG_REACT, /* a reaction: an emoji that floats over the sender's tile */
     /* host actions (docs/access.md) */
     MSG_ROLE,
     MSG_KICK,
@@ -50,6 +51,7 @@ struct msg_in {
     const char *token;    /* join: a signed join token */
     const char *role;     /* role: "host" or "guest" */
     const char *id;       /* admit, deny: a knock */
+    const char *emoji;    /* react: one of msg_reactions */
     const char *to;
     const char *text;
     signed char audio, video, screen, hand, locked;
@@ -152,6 +154,12 @@ struct out_msg *msg_lobby(const struct knock *head);
  * shared by several sidecars. */
 char *msg_knock_json(const char *id, const char *name, int64_t since);
 struct out_msg *msg_mute_request(const char *by);
+/* reaction: from's emoji, to the whole room. */
+struct out_msg *msg_reaction(const char *from, const char *emoji);
+
+/* The reactions a client may send, NULL-terminated (welcome's limits
+ * list them, so the page offers exactly these). */
+extern const char *const msg_reactions[];
 /* ended: reason "removed" (to the one removed) or "ended". */
 struct out_msg *msg_ended(const char *reason, const char *by);
 /* peer-left with the host who removed id (by). */

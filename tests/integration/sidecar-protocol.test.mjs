@@ -330,6 +330,32 @@ test('48 KiB signals to a reader that paused arrive intact and in order once it 
     assert.equal(b.closeInfo, null);
 });
 
+test('react: everyone in the room gets the reaction with from, the sender too; only listed emoji; its own bucket', async () => {
+    const room = uniqueRoom();
+    const [[a, b, c], [wa]] = await joinAll(room, ['Ann', 'Bob', 'Cid']);
+    await meet([a, b, c], [wa]);
+    const [[out]] = await joinAll(uniqueRoom(), ['Out']);
+    assert.deepEqual(wa.limits.reactions, ['\u{1F44D}', '\u{1F44F}', '\u2764\uFE0F', '\u{1F602}', '\u{1F389}', '\u{1F62E}']);
+    assert.equal(wa.limits.reactionBurst, 5);
+    // The bucket holds 5: six sent back to back, the sixth is refused.
+    await a.send({ type: 'react', emoji: '\u{1F389}', from: 'forged-sender-id-000' });
+    for (let i = 0; i < 5; i++) await a.send({ type: 'react', emoji: '\u{1F44D}' });
+    for (const x of [a, b, c]) {
+        assert.deepEqual(await x.next('reaction'), { type: 'reaction', from: wa.id, emoji: '\u{1F389}' });
+        for (let i = 0; i < 4; i++) assert.equal((await x.next('reaction')).emoji, '\u{1F44D}');
+    }
+    const limited = await a.next('error');
+    assert.deepEqual([limited.code, limited.ref], ['rate-limited', 'react']);
+    await out.expectNone('reaction');
+    for (const emoji of ['\u{1F4A9}', '\u2764', '', 5]) {
+        await a.send({ type: 'react', emoji });
+        const e = await a.next('error');
+        assert.deepEqual([e.code, e.ref], ['bad-message', 'react'], JSON.stringify(emoji));
+    }
+    await a.send({ type: 'chat', text: 'chat has its own bucket' });
+    assert.equal((await b.next('chat')).text, 'chat has its own bucket');
+});
+
 test('signal with data that is not an object, or without to, is bad-message', async () => {
     const room = uniqueRoom();
     const [[a, b], [, wb]] = await joinAll(room, ['Ann', 'Bob']);
