@@ -131,6 +131,8 @@ describe('with huddle-fcgi stopped', () => {
             await fcgi.stop();
             assertPage(await raw(nginx.port, req('GET /team-standup HTTP/1.0')), 502, 'public/errors/50x.html');
             assertPage(await raw(nginx.port, req('GET / HTTP/1.0')), 502, 'public/errors/50x.html');
+            // nginx's 404 goes to huddle-fcgi for its page, and that fails.
+            assertPage(await raw(nginx.port, req('GET /assets/no-such.js HTTP/1.0')), 502, 'public/errors/50x.html');
             // Static files do not need huddle-fcgi.
             assert.equal((await raw(nginx.port, req('GET /assets/app.css HTTP/1.0'))).status, 200);
         } finally {
