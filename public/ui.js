@@ -381,6 +381,9 @@ export class People {
             for (const a of acts) {
                 const b = this.#button(`act act-${a}`, ACTION_ICONS[a], actionLabel(a, p.name), a, () => this.#onAction(a, p));
                 b.append(el('span', '', actionWord(a)));
+                // The accessible name starts with the visible words (the
+                // title keeps the whole sentence).
+                b.setAttribute('aria-label', `${actionWord(a)}: ${p.name}`);
                 line.append(b);
             }
             li.append(line);

@@ -137,6 +137,17 @@ test('huddle over https: the new-room redirect, the room page, /assets and its h
     assert.equal(missing.status, 404);
 });
 
+test('huddle\'s error pages in the operator\'s server: nginx\'s own errors and a missing file', async () => {
+    const long = await get('https', httpsPort, `/${'a'.repeat(20000)}`, NAME, ca);
+    assert.equal(long.status, 414);
+    assert.match(long.headers['content-type'], /^text\/html/);
+    assert.equal(long.body, fs.readFileSync(path.join(ROOT, 'public', 'errors', '400.html'), 'utf8'));
+    assert.match(long.headers['content-security-policy'], /default-src 'none'/);
+    const missing = await get('https', httpsPort, '/assets/no-such.js', NAME, ca);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body, fs.readFileSync(path.join(ROOT, 'views', '404.html'), 'utf8'));
+});
+
 test('a websocket join through the operator\'s nginx', async () => {
     const ws = new WebSocket(`wss://127.0.0.1:${httpsPort}/ws`, 'huddle.v1', {
         ca, servername: NAME, headers: { Host: `${NAME}:${httpsPort}` }, origin: `https://${NAME}:${httpsPort}`,

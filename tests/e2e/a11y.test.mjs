@@ -1,0 +1,104 @@
+// Accessibility scan with axe-core (tests/node_modules/axe-core) over the
+// real pages: the pre-join screen, the meeting with two people, its side
+// panel on each tab (chat, people, settings), and huddle's error pages. Any
+// serious or critical violation fails the test; the minor and moderate
+// ones are printed.
+//
+// axe is injected with page.addScriptTag. The page's CSP (script-src
+// 'self') refuses an injected inline script, so the people of this test
+// only browse in contexts with Playwright's bypassCSP; the other e2e tests
+// keep the CSP in force.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, startStack } from '../lib/stack.mjs';
+import { launch, newParticipant } from '../lib/browser.mjs';
+
+const AXE = fs.readFileSync(path.join(ROOT, 'tests', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+const FAILING = new Set(['serious', 'critical']);
+
+let stack;
+let browser;
+let a;
+let b;
+const url = () => `${stack.url}/a11y-room`;
+
+/**
+ * Runs axe on page (injecting it once per document) and returns its
+ * violations as [{id, impact, help, targets}].
+ */
+async function scan(page) {
+    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ content: AXE });
+    return page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')),
+        }));
+    });
+}
+
+/** Scans page as `what`: prints the minor ones, fails on serious ones. */
+async function check(page, what) {
+    const found = await scan(page);
+    const line = (v) => `${v.impact} ${v.id}: ${v.help} (${v.targets.slice(0, 5).join(', ')})`;
+    for (const v of found.filter((x) => !FAILING.has(x.impact))) console.log(`a11y ${what}: ${line(v)}`);
+    const bad = found.filter((x) => FAILING.has(x.impact));
+    assert.deepEqual(bad.map(line), [], `serious or critical violations on ${what}`);
+}
+
+before(async () => {
+    stack = await startStack({ sidecars: 1 });
+    browser = await launch();
+});
+
+after(async () => {
+    if (a) await a.close();
+    if (b) await b.close();
+    if (browser) await browser.close();
+    if (stack) await stack.stop();
+});
+
+test('the pre-join screen', async () => {
+    a = await newParticipant(browser, url(), 'Ann', { context: { bypassCSP: true } });
+    await a.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await check(a.page, 'pre-join');
+});
+
+test('the meeting with two people', async () => {
+    await a.join();
+    b = await newParticipant(browser, url(), 'Ben', { context: { bypassCSP: true } });
+    await b.join();
+    await a.page.waitForSelector('#grid .tile:not(.local)');
+    await check(a.page, 'meeting');
+});
+
+test('the side panel: chat, people, settings', async () => {
+    await a.page.click('#btn-chat');
+    await a.page.waitForSelector('#chat-pane:not([hidden])');
+    await a.page.fill('#chat-input', 'hello');
+    await a.page.press('#chat-input', 'Enter');
+    await a.page.waitForSelector('#chat-log li');
+    await check(a.page, 'chat panel');
+    await a.page.click('#tab-people');
+    await a.page.waitForSelector('#people-pane:not([hidden])');
+    await check(a.page, 'people panel');
+    await a.page.click('#tab-settings');
+    await a.page.waitForSelector('#settings-pane:not([hidden])');
+    await check(a.page, 'settings panel');
+    assert.deepEqual(a.errors(), []);
+    assert.deepEqual(b.errors(), []);
+});
+
+test('the error pages', async () => {
+    const page = await b.context.newPage();
+    const r = await page.goto(`${stack.url}/no/such/page`);
+    assert.equal(r.status(), 404);
+    await check(page, '404 page');
+    for (const f of ['400.html', '429.html', '50x.html']) {
+        await page.goto(`${stack.url}/assets/errors/${f}`);
+        await page.waitForSelector('a.primary[href="/"]');
+        await check(page, f);
+    }
+    await page.close();
+});
