@@ -527,7 +527,7 @@ void bus_drop(struct bus *b, const char *why)
 /* ---- timers ---------------------------------------------------------- */
 
 /* Returns true when the socket of ac has a pending error (a refused
- * connect, a reset): the libuv adapter drops those on the floor. */
+ * connect, a reset): the adapter drops those on the floor. */
 static bool conn_broken(struct bus *b, const redisAsyncContext *ac)
 {
     int err = 0;
