@@ -1,6 +1,6 @@
-/* bus_conn: the two Redis connections of a bus and their supervision:
- * connect, handshake, watchdog, heartbeat, reaper, reconnect; and
- * bus_create/bus_free (see bus.h and docs/cluster.md).
+/* bus_conn: the two Redis connections of a bus, their event-loop adapter
+ * and their supervision: connect, handshake, watchdog, heartbeat, reaper,
+ * reconnect; and bus_create/bus_free (see bus.h and docs/cluster.md).
  *
  * Connection life: DOWN -(reconnect timer)-> CONNECTING -(handshake done on
  * both connections)-> UP -(error, EOF, watchdog)-> DOWN. Any trouble on
