@@ -1,13 +1,35 @@
 // Pieces the sidecar benchmarks share: percentiles, a report line, a
-// process's CPU time, the join-latency run and a raw websocket client light
+// process's CPU time, syscall counts from perf, the join-latency run and a raw websocket client light
 // enough to run thousands of. Figures only; nothing here asserts. Import
 // after HUDDLE_BUILD_DIR is set (tests/lib/stack.mjs reads it).
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { sleep } from '../tests/lib/stack.mjs';
 import { connect } from '../tests/lib/wsclient.mjs';
+
+/** Counts the perf events (e.g. 'syscalls:sys_enter_sendto') of pid for
+ * ms; resolves { event: count } or null without perf (or without access
+ * to its tracepoints: root or kernel.perf_event_paranoid <= 1). */
+export function perfCount(pid, ms, events) {
+    return new Promise((resolve) => {
+        const p = spawn('perf', ['stat', '-x,', '-e', events.join(','), '-p', String(pid),
+            '--', 'sleep', String(ms / 1000)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (d) => { err += d; });
+        p.on('error', () => resolve(null));
+        p.on('close', () => {
+            const out = {};
+            for (const line of err.split('\n')) {
+                const f = line.split(',');
+                if (f.length > 2 && events.includes(f[2])) out[f[2]] = Number(f[0]);
+            }
+            resolve(Object.keys(out).length === events.length ? out : null);
+        });
+    });
+}
 
 /** The p-th percentile (0..100) of xs, nearest rank. */
 export function pct(xs, p) {

@@ -19,7 +19,7 @@
 //   BENCH_BUILD_DIR=/path/to/release/build (else HUDDLE_BUILD_DIR, else build/)
 //   BENCH_COMPARE=/path/to/another/build: each rate runs on both binaries,
 //   one after the other in the same run (before/after a change).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +28,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const BUILD = process.env.BENCH_BUILD_DIR || process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
 process.env.HUDDLE_BUILD_DIR = BUILD;
 const { Proc, stopAll, sleep, freePort, waitForConnect } = await import('../tests/lib/stack.mjs');
-const { openClient, frame, runUs } = await import('./lib.mjs');
+const { openClient, frame, runUs, perfCount } = await import('./lib.mjs');
 
 const RATES = (process.argv[2] || '16000,40000').split(',').map(Number);
 const SECONDS = Number(process.argv[3] || 10);
@@ -63,26 +63,6 @@ function sendFloor(rate) {
     const m = /([\d.]+) us CPU per send/.exec(r.stdout || '');
     if (!m) throw new Error(`${bin} failed: ${r.stderr || r.error}`);
     return Number(m[1]);
-}
-
-/** Counts PERF_EVENTS of pid for ms; resolves { event: count } or null
- * without perf (or without access to its tracepoints). */
-function perfCount(pid, ms) {
-    return new Promise((resolve) => {
-        const p = spawn('perf', ['stat', '-x,', '-e', PERF_EVENTS.join(','), '-p', String(pid),
-            '--', 'sleep', String(ms / 1000)], { stdio: ['ignore', 'ignore', 'pipe'] });
-        let err = '';
-        p.stderr.on('data', (d) => { err += d; });
-        p.on('error', () => resolve(null));
-        p.on('close', () => {
-            const out = {};
-            for (const line of err.split('\n')) {
-                const f = line.split(',');
-                if (f.length > 2 && PERF_EVENTS.includes(f[2])) out[f[2]] = Number(f[0]);
-            }
-            resolve(Object.keys(out).length === PERF_EVENTS.length ? out : null);
-        });
-    });
 }
 
 /** Members send chat so that rate deliveries/s leave the sidecar, until
@@ -127,7 +107,7 @@ async function measure(build, rate) {
         const n = delivered - d0;
         const size = (bytes - b0) / n;
         const d1 = delivered;
-        const counts = await perfCount(sc.pid, SECONDS * 1000);
+        const counts = await perfCount(sc.pid, SECONDS * 1000, PERF_EVENTS);
         const n2 = delivered - d1;
         load.stop();
         const per = cpu / n;

@@ -1,6 +1,6 @@
-/* bus_conn: the two Redis connections of a bus and their supervision:
- * connect, handshake, watchdog, heartbeat, reaper, reconnect; and
- * bus_create/bus_free (see bus.h and docs/cluster.md).
+/* bus_conn: the two Redis connections of a bus, their event-loop adapter
+ * and their supervision: connect, handshake, watchdog, heartbeat, reaper,
+ * reconnect; and bus_create/bus_free (see bus.h and docs/cluster.md).
  *
  * Connection life: DOWN -(reconnect timer)-> CONNECTING -(handshake done on
  * both connections)-> UP -(error, EOF, watchdog)-> DOWN. Any trouble on
@@ -18,11 +18,16 @@
  * - PING on a subscribed context never reaches its callback (the "pong"
  *   array is taken for a pattern message), so the watchdog publishes to
  *   this node's own channel instead: one probe covers both connections;
- * - the libuv adapter ignores uv_poll errors, so a refused connect or a
- *   reset can go unnoticed: the handshake deadline and the watchdog catch
- *   both. */
+ * - the event-loop adapter (below) ignores uv_poll errors, as hiredis's own
+ *   libuv adapter does, so a refused connect or a reset can go unnoticed:
+ *   the handshake deadline and the watchdog catch both.
+ *
+ * The adapter is ours and not hiredis's adapters/libuv.h, which calls
+ * uv_poll_start() on every command queued and every write done (libuv 1.44
+ * turns each into an epoll_ctl DEL and ADD): a command queued only marks
+ * its connection, and one write per loop turn sends all that was queued
+ * (docs/performance.md). */
 #include <assert.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/sds.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +179,146 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
         bus_subs_ack(&b->subs, room, false, up);
 }
 
+/* ---- event-loop adapter ---------------------------------------------- */
+
+/* What hiredis's ev hooks of one connection drive. Freed when both handles
+ * have closed, after hiredis let go of the context (io_cleanup). */
+struct bus_io {
+    redisAsyncContext *ac; /* NULL once hiredis cleaned up */
+    uv_poll_t poll;
+    uv_idle_t idle; /* started while queued commands wait for their write */
+    int events;     /* what poll is started with: UV_READABLE, UV_WRITABLE */
+    bool writing;   /* inside redisAsyncHandleWrite() */
+    int open;       /* handles not closed yet */
+};
+
+static void on_io_poll(uv_poll_t *h, int status, int events);
+
+/* Starts poll with events, or stops it; only when they change: each
+ * uv_poll_start() costs an epoll_ctl DEL now and an ADD at the next poll. */
+static void io_set(struct bus_io *io, int events)
+{
+    if (io->ac == NULL || events == io->events)
+        return;
+    io->events = events;
+    if (events != 0)
+        uv_poll_start(&io->poll, events, on_io_poll);
+    else
+        uv_poll_stop(&io->poll);
+}
+
+static void io_write(struct bus_io *io)
+{
+    io->writing = true;
+    redisAsyncHandleWrite(io->ac); /* may free the context: io stays */
+    io->writing = false;
+}
+
+static void on_io_poll(uv_poll_t *h, int status, int events)
+{
+    struct bus_io *io = h->data;
+
+    if (status != 0) {
+        io->events = 0; /* libuv stopped the poll; the watchdog judges */
+        return;
+    }
+    if (io->ac != NULL && (events & UV_READABLE))
+        redisAsyncHandleRead(io->ac);
+    if (io->ac != NULL && (events & UV_WRITABLE))
+        io_write(io);
+}
+
+/* Once per loop turn while commands wait: one write of all of them. An
+ * idle handle and not a prepare: it also runs when a command was queued
+ * after this turn's prepare handles (a websocket closed by ws.c's flush),
+ * as libuv does not block in the poll while one is active. */
+static void on_io_idle(uv_idle_t *h)
+{
+    struct bus_io *io = h->data;
+
+    uv_idle_stop(h);
+    if (io->ac != NULL)
+        io_write(io);
+}
+
+static void io_add_read(void *data)
+{
+    struct bus_io *io = data;
+
+    io_set(io, io->events | UV_READABLE);
+}
+
+static void io_del_read(void *data)
+{
+    struct bus_io *io = data;
+
+    io_set(io, io->events & ~UV_READABLE);
+}
+
+/* hiredis asks for a write: after a command was queued, or when a write
+ * left a rest. POLLOUT only for the connect and for a rest the socket did
+ * not take; otherwise the write waits for this turn's idle callback. */
+static void io_add_write(void *data)
+{
+    struct bus_io *io = data;
+
+    if (io->ac == NULL)
+        return;
+    if (io->writing || !(io->ac->c.flags & REDIS_CONNECTED))
+        io_set(io, io->events | UV_WRITABLE);
+    else if (!(io->events & UV_WRITABLE))
+        uv_idle_start(&io->idle, on_io_idle);
+}
+
+static void io_del_write(void *data)
+{
+    struct bus_io *io = data;
+
+    io_set(io, io->events & ~UV_WRITABLE);
+}
+
+static void on_io_closed(uv_handle_t *h)
+{
+    struct bus_io *io = h->data;
+
+    if (--io->open == 0)
+        free(io);
+}
+
+/* hiredis is done with the context (it frees it next). */
+static void io_cleanup(void *data)
+{
+    struct bus_io *io = data;
+
+    io->ac = NULL;
+    uv_close((uv_handle_t *)&io->poll, on_io_closed);
+    uv_close((uv_handle_t *)&io->idle, on_io_closed);
+}
+
+/* Returns 0 with ac's events driven by loop, or -1 (nothing attached). */
+static int io_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    struct bus_io *io = calloc(1, sizeof *io);
+
+    if (io == NULL)
+        return -1;
+    if (uv_poll_init(loop, &io->poll, ac->c.fd) != 0) {
+        free(io);
+        return -1;
+    }
+    uv_idle_init(loop, &io->idle);
+    io->ac = ac;
+    io->open = 2;
+    io->poll.data = io->idle.data = io;
+    ac->ev.data = io;
+    ac->ev.addRead = io_add_read;
+    ac->ev.delRead = io_del_read;
+    ac->ev.addWrite = io_add_write;
+    ac->ev.delWrite = io_del_write;
+    ac->ev.cleanup = io_cleanup;
+    return 0;
+}
+
 /* ---- connections ----------------------------------------------------- */
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -215,7 +360,7 @@ static redisAsyncContext *conn_open(struct bus *b)
         redisAsyncFree(ac);
         return NULL;
     }
-    if (redisLibuvAttach(ac, b->loop) != REDIS_OK) {
+    if (io_attach(ac, b->loop) < 0) {
         redisAsyncFree(ac);
         return NULL;
     }
@@ -382,7 +527,7 @@ void bus_drop(struct bus *b, const char *why)
 /* ---- timers ---------------------------------------------------------- */
 
 /* Returns true when the socket of ac has a pending error (a refused
- * connect, a reset): the libuv adapter drops those on the floor. */
+ * connect, a reset): the adapter drops those on the floor. */
 static bool conn_broken(struct bus *b, const redisAsyncContext *ac)
 {
     int err = 0;
