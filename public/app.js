@@ -18,6 +18,7 @@ import { takeToken, endedText, refusalText, waitingList } from './access.js';
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
+import { Reactions } from './reactions.js';
 
 const $ = (id) => document.getElementById(id);
 const room = document.querySelector('meta[name="huddle-room"]').content;
@@ -40,6 +41,7 @@ let controls = null;
 let lobby = null;
 let hostTools = null;
 let settings = null;
+let reactions = null;
 let entered = false;
 let joining = false;
 let startedAt = 0;
@@ -114,6 +116,7 @@ async function join() {
         .on('roster', (m) => reconcile(m.peers || [], false))
         .on('signal', (m) => mesh.signal(m.from, m.data))
         .on('chat', (m) => chat && chat.add(m))
+        .on('reaction', (m) => reactions && reactions.show(m.from, m.emoji))
         .on('error', onError)
         .on('down', onDown);
     sig.connect();
@@ -160,6 +163,8 @@ function onError(m) {
         toast('The meeting is full: nobody else can be let in now.', 6000);
     } else if (m.code === 'rate-limited' && m.ref === 'join' && !entered) {
         backToPrejoin('Too many tries. Wait a minute, then try again.');
+    } else if (m.code === 'rate-limited' && m.ref === 'react') {
+        toast('One reaction a second is plenty.');
     } else if (m.code === 'rate-limited') {
         toast('Slow down a little: too many messages.');
     } else if (m.code === 'unavailable') {
@@ -307,6 +312,7 @@ function onWelcome(w) {
     }
     document.body.dataset.sessions = String(Number(document.body.dataset.sessions || 0) + 1);
     chat.setLimit(w.limits && w.limits.maxChatChars);
+    reactions.offer(w.limits && w.limits.reactions);
     chat.history(w.chat);
     onAccess(w.access || {});
     setState('meeting');
@@ -441,6 +447,13 @@ function enterMeeting() {
         error: (text) => toast(text, 5000),
     });
     grid.setMirror(settings.mirror());
+    reactions = new Reactions({
+        button: $('btn-react'),
+        menu: $('react-menu'),
+        send: (emoji) => sig.send({ type: 'react', emoji }),
+        tileOf: (id) => $('grid').querySelector(`.tile[data-peer="${CSS.escape(id)}"]`),
+        nameOf: (id) => (id === roster.selfId() ? 'You' : roster.nameOf(id)),
+    });
     lobby = new Lobby({
         admit: (id) => sig.send({ type: 'admit', id }),
         deny: (id) => sig.send({ type: 'deny', id }),

@@ -3,7 +3,7 @@
 // nobody leaving, the browser's microphone processing, the mirror, a new
 // name), "You are muted" when one talks while muted (and nothing is sent),
 // a volume per person, the raised hands in the order they went up, and a
-// pinned tile or speaker view.
+// pinned tile or speaker view, and reactions.
 //
 // Chromium's fake devices with device-count=3 give three cameras (the second,
 // fake_device_1, delivers 16-bit grey frames that WebRTC cannot send, so
@@ -415,6 +415,32 @@ test('pinning a tile by keyboard puts it on the stage; speaker view does it for 
     await a.page.waitForSelector('#grid.spotlight .tile:not(.local).main');
     await a.page.uncheck('#set-speaker-view');
     await a.page.waitForSelector('#grid:not(.spotlight)');
+});
+
+test('reactions: the React menu works by keyboard and the emoji floats over the sender\'s tile on every page', async () => {
+    const aId = await a.page.getAttribute('#grid .tile.local', 'data-peer');
+    await a.page.focus('#btn-react');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#react-menu:not([hidden])');
+    assert.equal(await a.page.getAttribute('#btn-react', 'aria-expanded'), 'true');
+    assert.equal(await a.page.evaluate(() => document.activeElement.className), 'react-pick');
+    const offered = await a.page.$$eval('#react-menu .react-pick', (bs) => bs.map((x) => x.textContent));
+    assert.deepEqual(offered, ['\u{1F44D}', '\u{1F44F}', '\u2764\uFE0F', '\u{1F602}', '\u{1F389}', '\u{1F62E}'], 'the list welcome gave');
+    await a.page.keyboard.press('ArrowRight');
+    await a.page.keyboard.press('Enter');
+    // The clap floats over Ann's tile on Bob's page and on her own.
+    await b.page.waitForSelector(`#grid .tile[data-peer="${aId}"] .reaction:has-text("\u{1F44F}")`);
+    await a.page.waitForSelector('#grid .tile.local .reaction:has-text("\u{1F44F}")');
+    await screenshot(b.page, 'reaction.png');
+    assert.match(await b.page.getAttribute(`#grid .tile[data-peer="${aId}"] .reaction`, 'aria-label'), /reacted/);
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'btn-react', 'focus back on the button');
+    assert.equal(await a.page.getAttribute('#react-menu', 'hidden'), '');
+    // Escape closes the menu without sending; then it goes by itself.
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#react-menu:not([hidden])');
+    await a.page.keyboard.press('Escape');
+    await a.page.waitForSelector('#react-menu', { state: 'hidden' });
+    await b.page.waitForSelector(`#grid .tile[data-peer="${aId}"] .reaction`, { state: 'detached', timeout: 10000 });
 });
 
 test('no console error, uncaught error, dialog or CSP violation', () => {

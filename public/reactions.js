@@ -1,0 +1,101 @@
+// Reactions (docs/protocol.md, "react"): a few emoji a member sends to the
+// room; each floats over the sender's tile for a moment, on every page, the
+// sender's too. The list comes from the server (welcome's limits), so the
+// page offers exactly what the sidecar accepts.
+
+const SHOW_MS = 3000; // the float lasts 2.5 s (app.css); then it goes anyway
+const PER_TILE = 8; // at most this many at once over one tile
+
+export class Reactions {
+    #button;
+    #menu;
+    #send;
+    #tileOf;
+    #nameOf;
+
+    /**
+     * button: the control that opens menu, a container of one button per
+     * emoji; send(emoji) sends a react; tileOf(id) -> the element of that
+     * member's tile, or null; nameOf(id) -> how to call that member.
+     */
+    constructor({ button, menu, send, tileOf, nameOf }) {
+        this.#button = button;
+        this.#menu = menu;
+        this.#send = send;
+        this.#tileOf = tileOf;
+        this.#nameOf = nameOf;
+        button.addEventListener('click', () => (menu.hidden ? this.open() : this.close(true)));
+        menu.addEventListener('keydown', (e) => {
+            if (e.key === 'Escape') {
+                e.stopPropagation(); // the side panel stays as it is
+                this.close(true);
+            } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+                this.#step(e.key === 'ArrowRight' ? 1 : -1);
+                e.preventDefault();
+            }
+        });
+        document.addEventListener('pointerdown', (e) => {
+            if (!menu.hidden && !menu.contains(e.target) && !button.contains(e.target)) this.close(false);
+        });
+    }
+
+    /** Offers list (welcome's limits.reactions); an empty one hides the button. */
+    offer(list) {
+        const emoji = Array.isArray(list) ? list.filter((e) => typeof e === 'string') : [];
+        this.#menu.replaceChildren(...emoji.map((e) => this.#pick(e)));
+        this.#button.hidden = emoji.length === 0;
+        if (emoji.length === 0) this.close(false);
+    }
+
+    open() {
+        this.#menu.hidden = false;
+        this.#button.setAttribute('aria-expanded', 'true');
+        const first = this.#menu.querySelector('button');
+        if (first) first.focus();
+    }
+
+    /** Closes the menu; refocus puts the focus back on its button. */
+    close(refocus) {
+        if (this.#menu.hidden) return;
+        this.#menu.hidden = true;
+        this.#button.setAttribute('aria-expanded', 'false');
+        if (refocus) this.#button.focus();
+    }
+
+    /** from's emoji floats over its tile (nothing when it has none here). */
+    show(from, emoji) {
+        const tile = this.#tileOf(from);
+        if (!tile || typeof emoji !== 'string') return;
+        const shown = tile.querySelectorAll('.reaction');
+        if (shown.length >= PER_TILE) shown[0].remove();
+        const s = document.createElement('span');
+        s.className = 'reaction';
+        s.textContent = emoji;
+        s.setAttribute('role', 'img');
+        s.setAttribute('aria-label', `${this.#nameOf(from)} reacted ${emoji}`);
+        s.style.setProperty('--x', `${15 + Math.floor(Math.random() * 60)}%`);
+        tile.append(s);
+        const drop = () => s.remove();
+        s.addEventListener('animationend', drop, { once: true });
+        setTimeout(drop, SHOW_MS);
+    }
+
+    #pick(emoji) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'react-pick';
+        b.textContent = emoji;
+        b.setAttribute('aria-label', `React with ${emoji}`);
+        b.addEventListener('click', () => {
+            this.#send(emoji);
+            this.close(true);
+        });
+        return b;
+    }
+
+    #step(by) {
+        const all = [...this.#menu.querySelectorAll('button')];
+        const i = all.indexOf(document.activeElement);
+        if (all.length) all[(i + by + all.length) % all.length].focus();
+    }
+}
