@@ -71,7 +71,17 @@ struct resync {
     struct req rq;
     char room[65];
     unsigned left; /* bus_join answers still to come */
+    bool again;    /* the second roster (no re-assertion before it) */
 };
+
+/* After a reconnect every node re-asserts its members and sends its own
+ * members the roster. A peer-joined that another node's re-assertion
+ * published can be read here before the answer to the roster's read of
+ * Redis, which that re-assertion came too late for: the roster would then
+ * drop that peer for good. So the roster goes once more this long after
+ * the first, when every node that came back with this one has
+ * re-asserted. */
+#define ROSTER_AGAIN_MS 1000
 
 struct reassert {
     struct req rq;
@@ -782,15 +792,22 @@ static void hk_left(void *ctx, struct peer *p, struct out_msg *m)
     bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len, NULL, NULL);
 }
 
-/* Unsubscribes rooms that have no seat here and nothing pending. */
+static void resync_start(struct cluster *cl, struct route_room *cr, bool again);
+
+/* Sends the second roster of rooms that resynced a while ago (see
+ * ROSTER_AGAIN_MS); unsubscribes rooms that have no seat here and nothing
+ * pending. */
 static void hk_tick(void *ctx, int64_t now)
 {
     struct cluster *cl = ctx;
-    (void)now;
     struct route_room *cr = route_next(cl->rt, NULL);
     while (cr != NULL) {
         struct route_room *next = route_next(cl->rt, cr);
         struct room *r = hub_room(cl->h, cr->id);
+        if (cr->roster_again != 0 && now >= cr->roster_again) {
+            cr->roster_again = 0;
+            resync_start(cl, cr, true);
+        }
         if ((r == NULL || r->npeers == 0) && cr->pending == 0) {
             bus_unsubscribe_room(cl->bus, cr->id);
             route_room_drop(cl->rt, cr);
@@ -944,7 +961,10 @@ static void roster_done(void *arg, const struct bus_room *r)
                 hub_send(cl->h, p->conn, msg_roster(peers));
             free(peers);
         }
-        log_info("resync room=%s members=%zu", rs->room, r->n_members);
+        if (!rs->again && cr != NULL)
+            cr->roster_again = clock_mono_ms() + ROSTER_AGAIN_MS;
+        log_info("resync room=%s members=%zu%s", rs->room, r->n_members,
+                 rs->again ? " (again)" : "");
     }
     req_unlink(&rs->rq);
     free(rs);
@@ -1004,6 +1024,27 @@ static void reassert(struct cluster *cl, struct resync *rs, struct peer *p)
     out_msg_unref(ann);
 }
 
+/* Resyncs room cr when it has seats here: first (again false) each seat
+ * is re-asserted, then the roster goes to the members here. */
+static void resync_start(struct cluster *cl, struct route_room *cr, bool again)
+{
+    struct room *room = hub_room(cl->h, cr->id);
+    struct resync *rs;
+
+    if (room == NULL || room->npeers == 0 ||
+        (rs = calloc(1, sizeof *rs)) == NULL)
+        return;
+    req_link(cl, &rs->rq);
+    snprintf(rs->room, sizeof rs->room, "%s", cr->id);
+    rs->again = again;
+    cr->pending++;
+    rs->left = 1; /* held while issuing */
+    for (struct peer *p = again ? NULL : room->peers; p != NULL; p = p->next)
+        reassert(cl, rs, p);
+    rs->left--;
+    resync_step(rs);
+}
+
 static void on_up(void *user)
 {
     struct cluster *cl = user;
@@ -1015,21 +1056,8 @@ static void on_up(void *user)
         ready(cl->ready_arg);
     }
     for (struct route_room *cr = route_next(cl->rt, NULL); cr != NULL;
-         cr = route_next(cl->rt, cr)) {
-        struct room *room = hub_room(cl->h, cr->id);
-        struct resync *rs;
-        if (room == NULL || room->npeers == 0 ||
-            (rs = calloc(1, sizeof *rs)) == NULL)
-            continue;
-        req_link(cl, &rs->rq);
-        snprintf(rs->room, sizeof rs->room, "%s", cr->id);
-        cr->pending++;
-        rs->left = 1; /* held while issuing */
-        for (struct peer *p = room->peers; p != NULL; p = p->next)
-            reassert(cl, rs, p);
-        rs->left--;
-        resync_step(rs);
-    }
+         cr = route_next(cl->rt, cr))
+        resync_start(cl, cr, false);
 }
 
 static void on_down(void *user)

@@ -32,6 +32,8 @@ struct route_room {
     char id[65];
     struct route_peer *remote;
     unsigned pending;       /* joins and resyncs waiting for Redis */
+    int64_t roster_again;   /* cluster.c: when to send the roster once more
+                               after a resync (0: not) */
     struct pend *joins;     /* joins waiting (pending.h): they hold messages */
     struct htab_entry link; /* in the table, by id */
 };
