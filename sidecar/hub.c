@@ -166,23 +166,18 @@ void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
 static void handover(struct hub *h, struct room *r, const struct peer *gone,
                      int64_t now);
 
-/* Announces m, the peer-left of p, and frees p's seat. */
-static void depart_with(struct hub *h, struct peer *p, struct out_msg *m,
-                        int64_t now)
+/* Announces that p left for reason and frees its seat. */
+static void depart(struct hub *h, struct peer *p, const char *reason,
+                   int64_t now)
 {
+    struct out_msg *m = msg_peer_left(p->id, reason);
+
+    log_info("leave room=%s peer=%s reason=%s", p->room->id, p->id, reason);
     if (h->cl != NULL && m != NULL)
         h->cl->left(h->cl->ctx, p, m);
     hub_fanout(h, p->room, m, p);
     handover(h, p->room, p, now);
     room_leave(h->rooms, p, now);
-}
-
-/* Announces that p left for reason and frees its seat. */
-static void depart(struct hub *h, struct peer *p, const char *reason,
-                   int64_t now)
-{
-    log_info("leave room=%s peer=%s reason=%s", p->room->id, p->id, reason);
-    depart_with(h, p, msg_peer_left(p->id, reason), now);
 }
 
 /* Closes c for abuse: the others see reason kicked, no grace. */
@@ -1097,19 +1092,29 @@ static void on_ping(struct hub *h, struct hub_conn *c, struct msg_in *m,
  * draws on the host actions' bucket. */
 enum join_need { ANY, JOINED, NOT_JOINED, HOST };
 
+/* fn, need, and in_redis: with a cluster the action changes the room's
+ * shared state, so Redis decides it (host_in_redis), not fn. */
 static const struct handler {
-    enum join_need need;
     void (*fn)(struct hub *h, struct hub_conn *c, struct msg_in *m,
                int64_t now);
+    enum join_need need;
+    bool in_redis;
 } handlers[MSG_TYPE_COUNT] = {
-    [MSG_JOIN] = {NOT_JOINED, on_join},   [MSG_SIGNAL] = {JOINED, on_signal},
-    [MSG_CHAT] = {JOINED, on_chat},       [MSG_STATE] = {JOINED, on_state},
-    [MSG_LEAVE] = {ANY, on_leave},        [MSG_PING] = {ANY, on_ping},
-    [MSG_REACT] = {JOINED, on_react},     [MSG_ROLE] = {HOST, on_role},
-    [MSG_KICK] = {HOST, on_kick},         [MSG_MUTE] = {HOST, on_mute},
-    [MSG_END] = {HOST, on_end},           [MSG_LOCK] = {HOST, on_lock},
-    [MSG_PASSWORD] = {HOST, on_password}, [MSG_ADMIT] = {HOST, on_admit},
-    [MSG_DENY] = {HOST, on_deny},
+    [MSG_JOIN] = {on_join, NOT_JOINED, false},
+    [MSG_SIGNAL] = {on_signal, JOINED, false},
+    [MSG_CHAT] = {on_chat, JOINED, false},
+    [MSG_STATE] = {on_state, JOINED, false},
+    [MSG_LEAVE] = {on_leave, ANY, false},
+    [MSG_PING] = {on_ping, ANY, false},
+    [MSG_REACT] = {on_react, JOINED, false},
+    [MSG_ROLE] = {on_role, HOST, true},
+    [MSG_KICK] = {on_kick, HOST, true},
+    [MSG_MUTE] = {on_mute, HOST, false}, /* changes nothing shared */
+    [MSG_END] = {on_end, HOST, true},
+    [MSG_LOCK] = {on_lock, HOST, true},
+    [MSG_PASSWORD] = {on_password, HOST, true},
+    [MSG_ADMIT] = {on_admit, HOST, true},
+    [MSG_DENY] = {on_deny, HOST, true},
 };
 
 /* With a cluster, a host action that changes the room is decided in Redis
@@ -1167,7 +1172,7 @@ void hub_on_text(struct hub *h, struct hub_conn *c, const char *buf, size_t len,
         const struct handler *hd = &handlers[m.type];
         if (!allowed(h, c, hd->need, msg_type_name(m.type), now))
             ; /* answered */
-        else if (hd->need == HOST && h->cl != NULL && m.type != MSG_MUTE)
+        else if (hd->in_redis && h->cl != NULL)
             host_in_redis(h, c, &m, now);
         else
             hd->fn(h, c, &m, now);

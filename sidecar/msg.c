@@ -519,13 +519,26 @@ struct out_msg *msg_access(const struct msg_access *a)
     return sb_take_msg(&b);
 }
 
-struct out_msg *msg_knocking(const char *id)
+/* {"type":"<type>","<k1>":"<v1>"[,"<k2>":"<v2>"]}: a message of one or
+ * (k2 not NULL) two string fields. */
+static struct out_msg *strings_msg(const char *type, const char *k1,
+                                   const char *v1, const char *k2,
+                                   const char *v2)
 {
     struct sb b = {0};
-    sb_puts(&b, "{\"type\":\"knocking\",\"id\":");
-    sb_json_str(&b, id);
+    sb_printf(&b, "{\"type\":\"%s\",\"%s\":", type, k1);
+    sb_json_str(&b, v1);
+    if (k2 != NULL) {
+        sb_printf(&b, ",\"%s\":", k2);
+        sb_json_str(&b, v2);
+    }
     sb_puts(&b, "}");
     return sb_take_msg(&b);
+}
+
+struct out_msg *msg_knocking(const char *id)
+{
+    return strings_msg("knocking", "id", id, NULL, NULL);
 }
 
 static void put_knock(struct sb *b, const char *id, const char *name,
@@ -560,33 +573,17 @@ char *msg_knock_json(const char *id, const char *name, int64_t since)
 
 struct out_msg *msg_mute_request(const char *by)
 {
-    struct sb b = {0};
-    sb_puts(&b, "{\"type\":\"mute-request\",\"by\":");
-    sb_json_str(&b, by);
-    sb_puts(&b, "}");
-    return sb_take_msg(&b);
+    return strings_msg("mute-request", "by", by, NULL, NULL);
 }
 
 struct out_msg *msg_reaction(const char *from, const char *emoji)
 {
-    struct sb b = {0};
-    sb_puts(&b, "{\"type\":\"reaction\",\"from\":");
-    sb_json_str(&b, from);
-    sb_puts(&b, ",\"emoji\":");
-    sb_json_str(&b, emoji);
-    sb_puts(&b, "}");
-    return sb_take_msg(&b);
+    return strings_msg("reaction", "from", from, "emoji", emoji);
 }
 
 struct out_msg *msg_ended(const char *reason, const char *by)
 {
-    struct sb b = {0};
-    sb_puts(&b, "{\"type\":\"ended\",\"reason\":");
-    sb_json_str(&b, reason);
-    sb_puts(&b, ",\"by\":");
-    sb_json_str(&b, by);
-    sb_puts(&b, "}");
-    return sb_take_msg(&b);
+    return strings_msg("ended", "reason", reason, "by", by);
 }
 
 struct out_msg *msg_signal(const char *from, const char *data_json)
