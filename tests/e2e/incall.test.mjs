@@ -408,6 +408,8 @@ test('pinning a tile by keyboard puts it on the stage; speaker view does it for 
     assert.ok(await width('#grid .tile.main') > 2 * await width('#grid .tile.local'));
     // Ben's own page is not affected.
     assert.equal(await b.page.$$eval('#grid.spotlight', (els) => els.length), 0);
+    await a.page.mouse.move(0, 0);
+    await screenshot(a.page, 'incall-pinned.png');
     await a.page.keyboard.press('Enter');
     await a.page.waitForSelector('#grid:not(.spotlight)');
     assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'false');
