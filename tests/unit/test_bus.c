@@ -724,7 +724,9 @@ TEST(drained_seats_outlive_their_node_until_grace_and_are_announced_once)
     node_stop(&a); /* the drained process exits */
     CHECK(redis_int(fx.port, "EXISTS", live) == 0); /* forgotten at once */
     CHECK(redis_int(fx.port, "SCARD", "huddle:nodes") == 2);
-    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") == 3);
+    /* a1 and a2 wait in the grace set; a3 may already be gone: b's and
+     * c's reapers run while the drain is answered, and its grace is 0 */
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") >= 2);
     /* a4 (unlisted) at once; a3 (no grace left) at the next reaper tick */
     CHECK(RUN_UNTIL(&fx, count_msgs(&b, "\"reason\":\"timeout\"") == 2, 3000));
     CHECK(count_msgs(&b, "\"id\":\"a4\",\"reason\":\"timeout\"") == 1);
