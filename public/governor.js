@@ -11,29 +11,33 @@
 // - The bitrate follows the size shown (LADDER), never above the room-size
 //   cap or the person's own quality cap; the resolution is scaled down to
 //   about the size shown (never up).
-// - The active speaker's link and a screen share are served first; a screen
-//   share keeps its full resolution and at least SCREEN_MIN_BPS.
+// - A link whose receiver has the sender on its stage (as the active
+//   speaker, pinned, presenting) and a screen share are served first; a
+//   screen share keeps its full resolution and at least SCREEN_MIN_BPS.
 // - When the uplink cannot carry everything, the other links shrink; a
 //   link that would get less than MIN_VIDEO_BPS goes audio-only instead,
 //   smallest tiles first, so audio never starves.
-// - When the browser says the CPU limits it, links other than the
-//   speaker's drop to CPU_FPS frames per second at half the resolution.
+// - When the browser says the CPU limits it, links other than the stage
+//   ones drop to CPU_FPS frames per second at half the resolution.
 //
 // Pure: no DOM, no RTCPeerConnection; mesh.js applies the plan.
 
-/** Bitrate (bps) and frame rate for a picture shown up to `pixels` (width x height). */
+/**
+ * Bitrate (bps) and frame rate for a picture shown up to `pixels` (width x
+ * height); above 960 x 540 only the room-size and quality caps limit it.
+ */
 export const LADDER = [
     { pixels: 320 * 180, bps: 150000, fps: 15 },
     { pixels: 640 * 360, bps: 500000, fps: 30 },
     { pixels: 960 * 540, bps: 900000, fps: 30 },
-    { pixels: Infinity, bps: 1500000, fps: 30 },
+    { pixels: Infinity, bps: Infinity, fps: 30 },
 ];
 export const MIN_VIDEO_BPS = 100000;
 export const SCREEN_MIN_BPS = 1200000;
 export const AUDIO_BPS = 40000;
 export const UPLINK_SHARE = 0.85;
 export const CPU_FPS = 15;
-// Rank given to the links served first (the speaker's, a screen share's): above any tile size.
+// Rank given to the links served first (stage links, a screen share's): above any tile size.
 const FIRST = 1e12;
 
 /** The ladder's step for a picture of w x h. */
@@ -58,7 +62,7 @@ export function scaleFor(cap, want) {
  */
 function wish(link, o) {
     const want = link.want || { width: o.capture.width, height: o.capture.height, visible: true };
-    const w = { id: link.id, speaker: !!link.speaker, active: !!want.visible, bps: 0, scale: 1, fps: null, rank: -1 };
+    const w = { id: link.id, stage: !!link.stage, active: !!want.visible, bps: 0, scale: 1, fps: null, rank: -1 };
     if (!w.active) return w;
     const s = step(want.width, want.height);
     w.bps = Math.min(s.bps, o.roomCap, o.userCap || Infinity);
@@ -69,14 +73,14 @@ function wish(link, o) {
         w.scale = 1;
         w.fps = null;
     }
-    // The speaker's link and a screen share come first; then bigger tiles.
-    w.rank = (w.speaker || o.screen ? FIRST : 0) + want.width * want.height;
+    // Stage links and a screen share come first; then bigger tiles.
+    w.rank = (w.stage || o.screen ? FIRST : 0) + want.width * want.height;
     return w;
 }
 
 /**
  * The plan for every link: o = { capture: { width, height } of the camera
- * or screen, links: [{ id, want, speaker }], screen (sharing a screen),
+ * or screen, links: [{ id, want, stage }], screen (sharing a screen),
  * roomCap (bps, mesh.js bitrateFor), userCap (bps, the chosen quality; 0:
  * none), uplinkBps (the measured available outgoing bitrate; 0 or absent:
  * unknown), limit (qualityLimitationReason) }. Returns a Map id -> {
@@ -88,7 +92,7 @@ export function plan(o) {
     fitUplink(wishes, o);
     if (o.limit === 'cpu' && !o.screen) {
         for (const w of wishes) {
-            if (!w.active || w.speaker) continue;
+            if (!w.active || w.stage) continue;
             w.fps = CPU_FPS;
             w.scale = Math.max(w.scale * 2, 2);
         }

@@ -20,7 +20,7 @@ test('a small tile gets a lower bitrate and resolution than a large one; enlargi
     assert.ok(small.maxBitrate < large.maxBitrate);
     assert.ok(small.scaleResolutionDownBy > large.scaleResolutionDownBy);
     assert.deepEqual(small, { active: true, maxBitrate: 150000, scaleResolutionDownBy: 4, maxFramerate: 15 });
-    assert.deepEqual(large, { active: true, maxBitrate: 1500000, scaleResolutionDownBy: 1, maxFramerate: 30 });
+    assert.deepEqual(large, { active: true, maxBitrate: 2500000, scaleResolutionDownBy: 1, maxFramerate: 30 }, 'the room cap');
     const bigger = plan(base([{ id: 'small', want: want(640, 360) }])).get('small');
     assert.ok(bigger.maxBitrate > small.maxBitrate && bigger.scaleResolutionDownBy < small.scaleResolutionDownBy);
 });
@@ -28,7 +28,7 @@ test('a small tile gets a lower bitrate and resolution than a large one; enlargi
 test('a hidden tile gets no video; a receiver that said nothing yet gets the full picture', () => {
     const p = plan(base([{ id: 'hidden', want: want(640, 360, false) }, { id: 'new', want: null }]));
     assert.deepEqual(p.get('hidden'), { active: false, maxBitrate: 0, scaleResolutionDownBy: 1, maxFramerate: null });
-    assert.deepEqual(p.get('new'), { active: true, maxBitrate: 1500000, scaleResolutionDownBy: 1, maxFramerate: 30 });
+    assert.deepEqual(p.get('new'), { active: true, maxBitrate: 2500000, scaleResolutionDownBy: 1, maxFramerate: 30 });
 });
 
 test('the room-size cap and the chosen quality cap the ladder', () => {
@@ -36,6 +36,7 @@ test('the room-size cap and the chosen quality cap the ladder', () => {
     assert.equal(plan(base([{ id: 'a', want: want(1920, 1080) }], { userCap: 500000 })).get('a').maxBitrate, 500000);
     // Every step of the ladder is above the minimum a live link keeps.
     for (const s of LADDER) assert.ok(s.bps > MIN_VIDEO_BPS);
+    assert.equal(plan(base([{ id: 'a', want: null }], { roomCap: 450000 })).get('a').maxBitrate, 450000);
 });
 
 test('a screen share keeps its full resolution and at least 1.2 Mbps, even to a small tile', () => {
@@ -45,7 +46,7 @@ test('a screen share keeps its full resolution and at least 1.2 Mbps, even to a 
 
 test('under a weak uplink: everything fits beside the audio, the speaker keeps its picture, the smallest tiles go audio-only first', () => {
     const links = [
-        { id: 'speaker', want: want(320, 180), speaker: true },
+        { id: 'speaker', want: want(320, 180), stage: true },
         { id: 'big', want: want(1280, 720) },
         { id: 'mid', want: want(640, 360) },
         { id: 'tiny', want: want(160, 90) },
@@ -71,9 +72,9 @@ test('under a weak uplink: everything fits beside the audio, the speaker keeps i
 });
 
 test('when the CPU limits, links other than the speaker\'s encode less', () => {
-    const p = plan(base([{ id: 's', want: want(1280, 720), speaker: true }, { id: 'o', want: want(1280, 720) }], { limit: 'cpu' }));
-    assert.deepEqual(p.get('s'), { active: true, maxBitrate: 1500000, scaleResolutionDownBy: 1, maxFramerate: 30 });
-    assert.deepEqual(p.get('o'), { active: true, maxBitrate: 1500000, scaleResolutionDownBy: 2, maxFramerate: CPU_FPS });
+    const p = plan(base([{ id: 's', want: want(1280, 720), stage: true }, { id: 'o', want: want(1280, 720) }], { limit: 'cpu' }));
+    assert.deepEqual(p.get('s'), { active: true, maxBitrate: 2500000, scaleResolutionDownBy: 1, maxFramerate: 30 });
+    assert.deepEqual(p.get('o'), { active: true, maxBitrate: 2500000, scaleResolutionDownBy: 2, maxFramerate: CPU_FPS });
 });
 
 test('scaleFor: never scales up, rounds down so the picture is not smaller than shown', () => {
