@@ -38,7 +38,7 @@ static void check_valid(const struct msg_in *m, const struct msg_limits *lim)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Smaller than the defaults so inputs under -max_len reach them. */
-    static const struct msg_limits lim = {64, 100};
+    static const struct msg_limits lim = {64, 100, 3};
     struct msg_in m;
     struct msg_err err;
     char *copy = malloc(size + 1);
