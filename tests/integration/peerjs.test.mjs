@@ -4,11 +4,12 @@
 // process alive after it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startSidecar, stopAll } from '../lib/stack.mjs';
+import { startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 import { connect, expectAlive } from '../lib/wsclient.mjs';
 
 let sc; // defaults
 let quick; // HUDDLE_PEERJS_ALIVE_MS short, for the heartbeat
+let stack; // nginx, fcgi and a sidecar
 const started = [];
 const clients = [];
 let seq = 0;
@@ -17,11 +18,13 @@ before(async () => {
     sc = await startSidecar();
     quick = await startSidecar({ env: { HUDDLE_PEERJS_ALIVE_MS: '300', HUDDLE_PING_INTERVAL_MS: '200' } });
     started.push(sc, quick);
+    stack = await startStack();
 });
 
 after(async () => {
     for (const c of clients) c.terminate();
     await stopAll(started);
+    await stack?.stop();
 });
 
 /** A fresh PeerJS id for one test. */
@@ -198,4 +201,27 @@ test('a browser origin that is not allowed is refused the upgrade', async () => 
     await assert.rejects(raw(sc, { id: newId('o') }, { origin: 'https://evil.example' }), (e) => e.status === 403);
     const ok = await raw(sc, { id: newId('o') }, { origin: `http://127.0.0.1:${sc.port}` });
     assert.equal((await ok.next()).type, 'OPEN');
+});
+
+test('nginx passes the id route and the websocket to the sidecar, nothing else', async () => {
+    const id = await fetch(`${stack.url}/peerjs/mykey/id?ts=1&version=1.5.5`);
+    assert.equal(id.status, 200);
+    const ida = await id.text();
+    assert.match(ida, /^[0-9a-f-]{36}$/);
+    const peers = await fetch(`${stack.url}/peerjs/mykey/peers`);
+    assert.equal(peers.status, 401);
+    await peers.arrayBuffer();
+    for (const p of ['/peerjs/', '/peerjs/a/b/id', '/peerjs/peerjs/metrics', '/peerjs/../metrics']) {
+        const r = await fetch(`${stack.url}${p}`);
+        assert.equal(r.status, 404, p);
+        await r.arrayBuffer();
+    }
+    const base = stack.url.replace(/^http/, 'ws');
+    const a = await connect(`${base}/peerjs/peerjs?key=peerjs&id=${ida}&token=x&version=1.5.5`);
+    const b = await connect(`${base}/peerjs/peerjs?key=peerjs&id=${newId('b')}&token=y`);
+    clients.push(a, b);
+    await a.next('OPEN');
+    await b.next('OPEN');
+    await b.send({ type: 'OFFER', dst: ida, payload: { via: 'nginx' } });
+    assert.deepEqual((await a.next('OFFER')).payload, { via: 'nginx' });
 });
