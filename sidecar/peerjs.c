@@ -10,18 +10,16 @@
 
 /* ---- the parser ----------------------------------------------------- */
 
-/* What each type does: relayed to dst, held for a dst not connected. */
+/* The names of the types a client may send, and whether a message of
+ * one is held for a dst not connected yet (the handlers are in the table
+ * of pj_on_text, below). */
 static const struct {
     const char *name;
-    bool relay;
     bool hold;
 } types[PJ_TYPE_COUNT] = {
-    [PJ_HEARTBEAT] = {"HEARTBEAT", false, false},
-    [PJ_OFFER] = {"OFFER", true, true},
-    [PJ_ANSWER] = {"ANSWER", true, true},
-    [PJ_CANDIDATE] = {"CANDIDATE", true, true},
-    [PJ_LEAVE] = {"LEAVE", true, false},
-    [PJ_EXPIRE] = {"EXPIRE", true, false},
+    [PJ_HEARTBEAT] = {"HEARTBEAT", false}, [PJ_OFFER] = {"OFFER", true},
+    [PJ_ANSWER] = {"ANSWER", true},        [PJ_CANDIDATE] = {"CANDIDATE", true},
+    [PJ_LEAVE] = {"LEAVE", false},         [PJ_EXPIRE] = {"EXPIRE", false},
 };
 
 static int type_of(const char *s)
@@ -86,7 +84,7 @@ int pj_parse(const char *buf, size_t len, struct pj_msg *m, const char **why)
             goto bad;
     }
     m->type = (enum pj_type)type;
-    m->dst = cJSON_IsString(d) ? d->valuestring : NULL;
+    m->dst = d != NULL && cJSON_IsString(d) ? d->valuestring : NULL;
     m->root = root;
     *why = NULL;
     return 0;
@@ -313,16 +311,16 @@ static void hold(struct pj *p, const char *src, const char *dst,
 
     if (p->held_total >= (size_t)p->cfg->peerjs_held_total ||
         (h != NULL && h->count >= (size_t)p->cfg->peerjs_held))
-        goto refuse;
+        goto expire;
     if (h == NULL) {
         if ((h = calloc(1, sizeof *h)) == NULL)
-            goto refuse;
+            goto expire;
         snprintf(h->dst, sizeof h->dst, "%s", dst);
         h->since = now;
         htab_add(&p->held, &h->link, h->dst);
     }
     if ((n = calloc(1, sizeof *n)) == NULL)
-        goto refuse;
+        goto expire;
     n->m = out_msg_ref(m);
     snprintf(n->src, sizeof n->src, "%s", src);
     if (h->tail != NULL)
@@ -333,7 +331,7 @@ static void hold(struct pj *p, const char *src, const char *dst,
     h->count++;
     p->held_total++;
     return;
-refuse:
+expire:
     log_debug("peerjs: not holding for id=%s (%zu held)", dst, p->held_total);
     send_expire(p, src, dst);
 }
@@ -488,6 +486,42 @@ static void relay(struct pj *p, struct pj_conn *c, const struct pj_msg *m,
     out_msg_unref(out);
 }
 
+static void on_heartbeat(struct pj *p, struct pj_conn *c,
+                         const struct pj_msg *m, int64_t now)
+{
+    (void)p;
+    (void)m;
+    c->last_beat = now;
+}
+
+/* OFFER, ANSWER, CANDIDATE, LEAVE, EXPIRE: to dst, within the rate. */
+static void on_relay(struct pj *p, struct pj_conn *c, const struct pj_msg *m,
+                     int64_t now)
+{
+    if (m->dst == NULL && m->type == PJ_LEAVE) {
+        p->ops->close(c->tc, 1000, "leave"); /* peerjs-server forgets it */
+    } else if (m->dst == NULL) {
+        answer_error(p, c, "no dst", now);
+    } else if (!bucket_take(&c->rate, p->cfg->signal_rate, p->cfg->signal_burst,
+                            now)) {
+        send_to(p, c, build_msg("ERROR", "rate limited"));
+        if (++c->limited_run >= p->cfg->rate_limit_run)
+            p->ops->close(c->tc, 1008, "rate limited");
+    } else {
+        c->limited_run = 0;
+        relay(p, c, m, now);
+    }
+}
+
+typedef void pj_handler(struct pj *p, struct pj_conn *c, const struct pj_msg *m,
+                        int64_t now);
+
+static pj_handler *const handlers[PJ_TYPE_COUNT] = {
+    [PJ_HEARTBEAT] = on_heartbeat, [PJ_OFFER] = on_relay,
+    [PJ_ANSWER] = on_relay,        [PJ_CANDIDATE] = on_relay,
+    [PJ_LEAVE] = on_relay,         [PJ_EXPIRE] = on_relay,
+};
+
 void pj_on_text(struct pj *p, struct pj_conn *c, const char *buf, size_t len,
                 int64_t now)
 {
@@ -500,20 +534,6 @@ void pj_on_text(struct pj *p, struct pj_conn *c, const char *buf, size_t len,
         answer_error(p, c, why, now);
         return;
     }
-    if (m.type == PJ_HEARTBEAT) {
-        c->last_beat = now;
-    } else if (m.dst == NULL && m.type == PJ_LEAVE) {
-        p->ops->close(c->tc, 1000, "leave"); /* peerjs-server forgets it */
-    } else if (m.dst == NULL) {
-        answer_error(p, c, "no dst", now);
-    } else if (!bucket_take(&c->rate, p->cfg->signal_rate, p->cfg->signal_burst,
-                            now)) {
-        send_to(p, c, build_msg("ERROR", "rate limited"));
-        if (++c->limited_run >= p->cfg->rate_limit_run)
-            p->ops->close(c->tc, 1008, "rate limited");
-    } else {
-        c->limited_run = 0;
-        relay(p, c, &m, now);
-    }
+    handlers[m.type](p, c, &m, now);
     pj_msg_free(&m);
 }

@@ -9,6 +9,7 @@ import { connect, expectAlive } from '../lib/wsclient.mjs';
 
 let sc; // defaults
 let quick; // HUDDLE_PEERJS_ALIVE_MS short, for the heartbeat
+let tight; // a small relay budget, for the flood
 let stack; // nginx, fcgi and a sidecar
 const started = [];
 const clients = [];
@@ -17,7 +18,10 @@ let seq = 0;
 before(async () => {
     sc = await startSidecar();
     quick = await startSidecar({ env: { HUDDLE_PEERJS_ALIVE_MS: '300', HUDDLE_PING_INTERVAL_MS: '200' } });
-    started.push(sc, quick);
+    // A token a second: a flood's rate-limited answers come in a row even
+    // on a slow machine (a token back between them would restart the run).
+    tight = await startSidecar({ env: { HUDDLE_SIGNAL_BURST: '5', HUDDLE_SIGNAL_RATE: '1', HUDDLE_RATE_LIMIT_RUN: '10' } });
+    started.push(sc, quick, tight);
     stack = await startStack();
 });
 
@@ -181,20 +185,28 @@ test('bad input gets ERROR or a close, and the process goes on serving', async (
     await big.sendRaw(JSON.stringify({ type: 'OFFER', dst: 'x', payload: 'x'.repeat(70000) })).catch(() => {});
     assert.equal((await big.closed()).code, 1009);
 
-    const target = await peer(sc, newId('target'));
+    const target = await peer(tight, newId('target'));
     const dst = (new URL(target.ws.url)).searchParams.get('id');
-    const flood = await peer(sc, newId('flood'));
+    const flood = await peer(tight, newId('flood'));
     const sends = [];
     for (let i = 0; i < 400; i++) sends.push(flood.send({ type: 'CANDIDATE', dst, payload: { i } }).catch(() => {}));
     await Promise.all(sends);
     assert.equal((await flood.next('ERROR')).payload.msg, 'rate limited');
     assert.equal((await flood.closed()).code, 1008);
+    // The burst got through, in order.
+    const got = [];
+    for (let i = 0; i < 5; i++) got.push((await target.next('CANDIDATE')).payload.i);
+    assert.deepEqual(got, [0, 1, 2, 3, 4]);
 
-    // Still serving, on both paths.
-    const after1 = await peer(sc, newId('after'));
-    await after1.send({ type: 'OFFER', dst, payload: { ok: 1 } });
-    assert.deepEqual((await target.next((m) => m.type === 'OFFER' && m.payload.ok === 1)).payload, { ok: 1 });
-    await expectAlive(sc.wsUrl);
+    // Still serving, on both paths, on both sidecars.
+    for (const s of [sc, tight]) {
+        const t2 = await peer(s, newId('t2'));
+        const id2 = (new URL(t2.ws.url)).searchParams.get('id');
+        const after1 = await peer(s, newId('after'));
+        await after1.send({ type: 'OFFER', dst: id2, payload: { ok: 1 } });
+        assert.deepEqual((await t2.next('OFFER')).payload, { ok: 1 });
+        await expectAlive(s.wsUrl);
+    }
 });
 
 test('a browser origin that is not allowed is refused the upgrade', async () => {
