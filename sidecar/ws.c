@@ -1,9 +1,11 @@
-/* The websocket server over libwebsockets (ws.h). Over 1,200 lines: it is
+/* The websocket server over libwebsockets (ws.h). Over 1,300 lines: it is
  * the one module that talks to lws, and lws drives it through one
  * protocol callback over one session state (upgrade filters, the send
  * queue and its write once per loop turn, keepalive, close codes, /healthz
- * and /metrics). Candidates to move out, pure and testable alone: the
- * send queue's cost and coalescing and the Origin checks. */
+ * and /metrics). A session is a hub connection (/ws) or a PeerJS one
+ * (/peerjs/peerjs, peerjs.h), with the same queue, limits and closes.
+ * Candidates to move out, pure and testable alone: the send queue's cost
+ * and coalescing and the Origin checks. */
 #include "ws.h"
 
 #include <libwebsockets.h>
