@@ -13,6 +13,7 @@
 //   node bench/loadgen.mjs [scale=1]   (scale < 1 shortens windows and
 //                                       shrinks the storms, for a try)
 //   BENCH_BUILD_DIR=/path/to/release/build (else HUDDLE_BUILD_DIR, else build/)
+//   BENCH_ONLY='chat 16/s,idle 19k': those scenarios only
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -70,7 +71,7 @@ async function startTarget(kind) {
             { env: { HUDDLE_LISTEN: `127.0.0.1:${port}`, ...SIDECAR_ENV } })
         : new Proc(`node-ref:${port}`, process.execPath, [path.join(REF, 'server.js')],
             { env: { PORT: String(port), NODE_ENV: 'production' } });
-    await waitForConnect({ port });
+    await waitForConnect({ port }, 60000); // node loads its modules slowly on a busy machine
     return { proc, port, pid: proc.pid };
 }
 
@@ -214,7 +215,8 @@ console.log(`loadgen: huddle-sidecar beside the Node reference, ${SECS} s window
 const floors = { 16: sendFloor(250, 20000), 40: sendFloor(250, 50000) };
 console.log(`one 150-byte send() paced alike over 250 connections: ${fmt(floors[16])} us at 20,000/s, ${fmt(floors[40])} us at 50,000/s`);
 const results = [];
-for (const s of SCENARIOS) results.push(await runScenario(s));
+const only = process.env.BENCH_ONLY?.split(',');
+for (const s of SCENARIOS) if (!only || only.includes(s.name)) results.push(await runScenario(s));
 const rows = summaryRows(results, floors);
 fs.mkdirSync(RESULTS, { recursive: true });
 fs.writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify({ machine: m, send_floor_us: floors, summary: rows, scenarios: results }, null, 1)}\n`);
