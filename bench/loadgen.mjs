@@ -151,6 +151,8 @@ function summaryRows(results, floors) {
     };
     const kib = (x) => x.kib_per_conn;
     add(`idle joined connection, RSS per connection (${by('idle 19k').conns} conns)`, 'idle 19k', kib, 'KiB', '<= 3 KiB (design: <= 4)');
+    add(`storm of ${by('idle 19k').conns} joins: joins per second`, 'idle 19k', (x) => x.joined / x.open_s, '/s', '', 0);
+    add(`storm of ${by('idle 19k').conns} joins: target CPU per join`, 'idle 19k', (x) => x.open_cpu_us / x.joined, 'us', '', 1);
     add('join storm: joins per second (2,000 conns, 256 at once)', 'join storm', (x) => x.joined / x.open_s, '/s', '', 0);
     add('join storm: join -> welcome p99', 'join storm', (x) => x.join_ms.p99, 'ms', '');
     add('join storm: target CPU per join', 'join storm', (x) => x.open_cpu_us / x.joined, 'us', '', 1);
