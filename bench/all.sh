@@ -19,11 +19,10 @@ for b in bench/*.sh bench/*.mjs; do
 done
 failed=0
 for b in "${list[@]}"; do
-    echo "=== $b" | tee -a "$others"
     case $b in
-    bench/loadgen.mjs) node "$b" ;;
-    *.sh) bash "$b" 2>&1 | tee -a "$others" ;;
-    *.mjs) node "$b" 2>&1 | tee -a "$others" ;;
+    bench/loadgen.mjs) echo "=== $b" && node "$b" ;;
+    *.sh) echo "=== $b" | tee -a "$others" && bash "$b" 2>&1 | tee -a "$others" ;;
+    *.mjs) echo "=== $b" | tee -a "$others" && node "$b" 2>&1 | tee -a "$others" ;;
     esac
     rc=${PIPESTATUS[0]}
     if [ "$rc" -ne 0 ]; then
