@@ -2,7 +2,8 @@
  * (bench/reference/: Express + socket.io), the same scenarios against
  * either, so that bench/loadgen.mjs prints every figure beside the other's.
  * One thread, non-blocking sockets and epoll, a websocket client of its own
- * (upgrade, masked client frames, text, ping/pong, close) and two dialects
+ * (upgrade, masked client frames, text, ping/pong, a close frame at the
+ * end) and two dialects
  * above it: huddle protocol v1 (docs/protocol.md) and socket.io v4 over
  * Engine.IO v4 ("0{..}" open, "40" connect, "42[..]" events, "2"/"3"
  * ping/pong), in a table (`dialects`).
@@ -55,6 +56,7 @@
 #define LG_OPEN_TIMEOUT_S 120  /* the whole join storm */
 #define LG_IDLE_MS 2000        /* idle joined connections before RSS */
 #define LG_WARMUP_MS 1000      /* load before the measuring window */
+#define LG_CLOSE_MS 500        /* for the close handshakes at the end */
 #define LG_MARK "@@"           /* precedes a send time in ns in a payload */
 
 enum lg_state {
@@ -859,6 +861,22 @@ static int has_load(const struct lg *lg)
     return lg->scenario == LG_CHAT || lg->scenario == LG_SIGNAL;
 }
 
+/* Ends every joined connection with a close frame (1000, normal), reads
+ * for LG_CLOSE_MS while the target answers and closes its side, then
+ * closes what is left: the target sees members leave, not drop (a socket
+ * closed with unread data would reset the connection). Counts nothing. */
+static void close_all(struct lg *lg)
+{
+    static const char normal[2] = {0x03, (char)0xe8};
+    for (unsigned i = 0; i < lg->started; i++)
+        if (lg->conns[i].state == LG_JOINED)
+            ws_send(lg, &lg->conns[i], 8, normal, sizeof normal);
+    idle_for(lg, LG_CLOSE_MS);
+    for (unsigned i = 0; i < lg->started; i++)
+        if (lg->conns[i].state != LG_DEAD)
+            close(lg->conns[i].fd);
+}
+
 /* -- report ------------------------------------------------------------ */
 
 struct window {
@@ -1027,5 +1045,7 @@ int main(int argc, char **argv)
     w.open_self_us = self_cpu_us() - s0;
     measure(&lg, &w);
     report(&lg, &w, rss_before);
-    return lg.joined == lg.nconns ? 0 : 1;
+    int rc = lg.joined == lg.nconns ? 0 : 1;
+    close_all(&lg);
+    return rc;
 }
