@@ -1258,9 +1258,12 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     info.max_http_header_pool = WS_HEADER_SLOTS;
     info.timeout_secs = 10;
     info.timeout_secs_ah_idle = (unsigned)cfg->upgrade_timeout_s;
-    /* lws' own backstop: past this many of its sockets it stops polling
-     * the listener (filter_accept refuses well before). */
-    info.fd_limit_per_thread = (unsigned)(opts->fd_limit - WS_FD_RESERVE / 4);
+    /* info.fd_limit_per_thread stays 0: lws then sizes its tables to the
+     * process' descriptor limit (main.c raised it) and finds a socket's
+     * wsi by indexing with its fd. Set, lws 4.1.6 scans its whole table
+     * on every socket event instead: a 19,000-join storm cost 285 us of
+     * CPU per join with it, 68 us without (docs/performance.md).
+     * filter_accept refuses new sockets well before the limit. */
     info.user = &srv;
     srv.ctx = lws_create_context(&info);
     if (srv.ctx == NULL) {
