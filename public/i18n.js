@@ -136,14 +136,19 @@ export async function loadLanguage(code) {
 
 /**
  * Sets el's words to text and keeps its element children (icons, counts):
- * its first non-blank text node takes text, other text nodes go.
+ * its first non-blank text node takes text (with that node's spaces
+ * around it, "People " before a count), other text nodes go.
  */
 function setWords(el, text) {
     const nodes = [...el.childNodes].filter((n) => n.nodeType === 3);
     const first = nodes.find((n) => n.data.trim()) || null;
     for (const n of nodes) if (n !== first) n.remove();
-    if (first) first.data = text;
-    else el.append(text);
+    if (!first) {
+        el.append(text);
+        return;
+    }
+    const [, lead, , trail] = /^(\s*)([\s\S]*?)(\s*)$/.exec(first.data);
+    first.data = lead + text + trail;
 }
 
 /**
