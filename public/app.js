@@ -158,7 +158,8 @@ function onDown({ delay }) {
     banner(t('banner.lost'));
 }
 
-// Codes that mean this page sent something wrong: logged, not shown.
+// Codes that mean this page sent something wrong, or a signal crossed a
+// leave (no-such-peer, but for a private message): logged, not shown.
 const QUIET_ERRORS = new Set(['bad-json', 'unknown-type', 'not-joined', 'already-joined']);
 
 function onError(m) {
@@ -185,6 +186,8 @@ function onError(m) {
     } else if (m.code === 'forbidden') {
         console.warn('huddle: not allowed:', m.message);
         toast(t('error.forbidden'), 5000);
+    } else if (m.code === 'no-such-peer' && m.ref !== 'chat') {
+        console.warn('huddle: server said', m.code, m.message);
     } else if (hasText(`error.${m.code}`)) {
         toast(t(`error.${m.code}`));
     } else if (!QUIET_ERRORS.has(m.code) && m.message) {

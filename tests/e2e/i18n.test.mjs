@@ -206,7 +206,10 @@ test('the language picker switches to French, on the page and after a reload', a
     await zoe.close();
 });
 
-const fits = (page) => page.evaluate(() => {
+// Measured once the panel's slide (and every other finite animation) is over.
+const fits = (page) => page.evaluate(async () => {
+    const finite = document.getAnimations().filter((an) => an.effect && an.effect.getComputedTiming().iterations !== Infinity);
+    await Promise.all(finite.map((an) => an.finished.catch(() => {})));
     const out = [...document.querySelectorAll('button, input, select, textarea, .muted-hint, .toast')]
         .filter((e) => e.offsetParent !== null)
         .filter((e) => {
