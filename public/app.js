@@ -10,7 +10,7 @@ import { Grid, People, toast, banner } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin, rememberName } from './prejoin.js';
 import { Pickers } from './devices.js';
-import { Settings } from './settings.js';
+import { Settings, savedQuality } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
@@ -32,6 +32,7 @@ const room = document.querySelector('meta[name="huddle-room"]').content;
 const roster = new Roster();
 const pendingTiles = new Map();
 const media = new Media();
+media.setQuality(savedQuality());
 const levels = new Levels(onLevels);
 // One set of device pickers for the pre-join screen and the settings.
 const pickers = new Pickers(media, (text) => (entered ? toast(text) : pre.message(text)));
@@ -469,6 +470,7 @@ function enterMeeting() {
     settings = new Settings(media, pickers, {
         mirror: (on) => grid.setMirror(on),
         view: (on) => grid.setSpeakerView(on),
+        quality: () => mesh.capBitrate(),
         rename,
         error: (text) => toast(text, 5000),
     });

@@ -11,7 +11,20 @@ export const canShareScreen = () => !!(window.isSecureContext && navigator.media
 export const canPickSpeaker = () => typeof HTMLMediaElement !== 'undefined'
     && 'setSinkId' in HTMLMediaElement.prototype;
 
-const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+// The video qualities a person may choose for their camera: what it captures
+// and the most one link may carry (0: only the cap for the room's size,
+// mesh.js bitrateFor). A screen share keeps its own, sharper cap.
+export const QUALITIES = {
+    auto: { width: 1280, height: 720, frameRate: 30, maxBitrate: 0 },
+    standard: { width: 640, height: 360, frameRate: 24, maxBitrate: 500000 },
+    low: { width: 320, height: 180, frameRate: 15, maxBitrate: 150000 },
+};
+
+/** The capture constraints of quality q (a QUALITIES key). */
+function videoConstraints(q) {
+    const { width, height, frameRate } = QUALITIES[q];
+    return { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: frameRate } };
+}
 // The browser's own microphone processing, all on until the person says otherwise.
 const PROCESSING = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
@@ -24,6 +37,7 @@ export class Media extends EventTarget {
     #camId = '';
     #sinkId = '';
     #processing = { ...PROCESSING };
+    #quality = 'auto';
     #monitor = null;
     #denied = false;
     #missing = { audio: false, video: false };
@@ -76,7 +90,7 @@ export class Media extends EventTarget {
     async #acquire({ audio = false, video = false }) {
         const s = await navigator.mediaDevices.getUserMedia({
             audio: audio ? { ...this.#processing, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
-            video: video ? { ...VIDEO, ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
+            video: video ? { ...videoConstraints(this.#quality), ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
         });
         for (const t of s.getTracks()) this.#setTrack(t);
     }
@@ -153,6 +167,27 @@ export class Media extends EventTarget {
             else this.#camId = before;
             throw err;
         }
+    }
+
+    /** The camera's quality (a QUALITIES key). */
+    quality() {
+        return this.#quality;
+    }
+
+    /** The most (bps) one link may carry of the camera, 0 for no limit of its own. */
+    maxBitrate() {
+        return QUALITIES[this.#quality].maxBitrate;
+    }
+
+    /**
+     * Sets the camera's quality (an unknown name is ignored); a live camera
+     * changes its capture at once (applyConstraints, same track, so the
+     * senders need nothing new). Rejects when the camera refuses.
+     */
+    async setQuality(q) {
+        if (!Object.hasOwn(QUALITIES, q)) return;
+        this.#quality = q;
+        if (this.#cam) await this.#cam.applyConstraints(videoConstraints(q));
     }
 
     /** The microphone processing asked for: { echoCancellation, noiseSuppression, autoGainControl }. */

@@ -9,7 +9,8 @@
 // - Watchdog: a peer not connected within 15 s gets an ICE restart (or a
 //   fresh offer), up to 3 times; then it is given up ('failed').
 // - Camera, screen and microphone changes are sender.replaceTrack(): no
-//   renegotiation. Each video sender is capped as the room grows.
+//   renegotiation. Each video sender is capped as the room grows, and to
+//   the camera quality the person chose (media.js QUALITIES).
 // - Rebind: when the signalling server lost us (it restarted) and we came
 //   back under a new id, the connections are kept "detached"; a {rebind}
 //   signal to each peer of the new room re-attaches the live connection under
@@ -243,7 +244,7 @@ export class Mesh extends EventTarget {
         if (st === 'connected') {
             clearTimeout(p.timer);
             p.tries = 0;
-            this.#capBitrate();
+            this.capBitrate();
         } else if (st === 'disconnected') {
             this.#arm(p, 5000);
         } else if (st === 'failed') {
@@ -265,7 +266,7 @@ export class Mesh extends EventTarget {
         p.pc.close();
         this.#peers.delete(id);
         this.#detached.delete(id);
-        this.#capBitrate();
+        this.capBitrate();
     }
 
     closeAll() {
@@ -321,13 +322,19 @@ export class Mesh extends EventTarget {
             const t = kind === 'audio' ? p.audioT : p.videoT;
             if (t) t.sender.replaceTrack(track).catch(() => {});
         }
-        if (kind === 'video') this.#capBitrate();
+        if (kind === 'video') this.capBitrate();
     }
 
-    #capBitrate() {
+    /**
+     * Caps every connected video sender: the room-size cap, or lower for
+     * the camera quality the person chose; a screen share gets at least 1.2 Mbps.
+     */
+    capBitrate() {
         const n = this.#peers.size + 1;
-        const screen = this.#media.sharing();
-        const cap = screen ? Math.max(bitrateFor(n), 1200000) : bitrateFor(n);
+        const own = this.#media.maxBitrate();
+        let cap = bitrateFor(n);
+        if (this.#media.sharing()) cap = Math.max(cap, 1200000);
+        else if (own) cap = Math.min(cap, own);
         for (const p of this.#peers.values()) {
             const sender = p.videoT && p.videoT.sender;
             if (!sender || p.pc.connectionState !== 'connected') continue;

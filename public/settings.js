@@ -1,14 +1,16 @@
 // The meeting's settings, a pane of the side panel: the microphone, camera
 // and speaker pickers (the same device pickers as the pre-join screen's,
-// devices.js), a level meter of the microphone, the browser's microphone processing, whether one's own
-// video is mirrored, speaker view, and one's name. It shows and reports; the page
+// devices.js), a level meter of the microphone, the camera's quality, the
+// browser's microphone processing, whether one's own video is mirrored,
+// speaker view, and one's name. It shows and reports; the page
 // (app.js) decides what a new name or the mirror does.
-import { canPickSpeaker } from './media.js';
+import { canPickSpeaker, QUALITIES } from './media.js';
 import { cleanName } from './names.js';
 import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const MIRROR_PREF = 'huddle.mirror';
+const QUALITY_PREF = 'huddle.quality';
 
 // Each processing switch: its checkbox and the constraint it turns on or off.
 const PROCESSING = [
@@ -26,6 +28,15 @@ export function mirrorOn(storage) {
     }
 }
 
+/** The camera quality chosen earlier, from storage: a media.js QUALITIES key, 'auto' when none is known. */
+export function savedQuality(storage = localStore()) {
+    let q = null;
+    try {
+        q = storage && storage.getItem(QUALITY_PREF);
+    } catch { /* storage refused: the default */ }
+    return q && Object.hasOwn(QUALITIES, q) ? q : 'auto';
+}
+
 function localStore() {
     try {
         return window.localStorage;
@@ -34,15 +45,23 @@ function localStore() {
     }
 }
 
+/** Stores a choice for the next visits (in private mode it lasts for this page). */
+function remember(key, value) {
+    try {
+        localStore()?.setItem(key, value);
+    } catch { /* private mode */ }
+}
+
 export class Settings {
     #media;
     #on;
 
     /**
      * media: the Media; pickers: the page's device pickers; on: { mirror(on),
-     * view(speaker), rename(name), error(text) }: the mirror switch changed,
-     * speaker view was turned on or off, a valid new name was given
-     * (already cleaned), a switch could not be applied.
+     * view(speaker), quality(), rename(name), error(text) }: the mirror switch
+     * changed, speaker view was turned on or off, the camera quality changed
+     * (media has it), a valid new name was given (already cleaned), a switch
+     * could not be applied.
      */
     constructor(media, pickers, on) {
         this.#media = media;
@@ -60,11 +79,12 @@ export class Settings {
         const mirror = $('set-mirror');
         mirror.checked = mirrorOn(localStore());
         mirror.addEventListener('change', () => {
-            try {
-                localStore()?.setItem(MIRROR_PREF, mirror.checked ? 'on' : 'off');
-            } catch { /* private mode: the choice lasts for this page */ }
+            remember(MIRROR_PREF, mirror.checked ? 'on' : 'off');
             on.mirror(mirror.checked);
         });
+        const quality = $('set-quality');
+        quality.value = media.quality();
+        quality.addEventListener('change', () => this.#quality(quality));
         const view = $('set-speaker-view');
         view.addEventListener('change', () => on.view(view.checked));
         $('rename-form').addEventListener('submit', (e) => {
@@ -101,6 +121,19 @@ export class Settings {
         }
         box.checked = this.#media.processing()[field];
         box.disabled = false;
+    }
+
+    async #quality(select) {
+        select.disabled = true;
+        try {
+            await this.#media.setQuality(select.value);
+            remember(QUALITY_PREF, select.value);
+        } catch {
+            this.#on.error(t('settings.qualityFailed'));
+        }
+        select.value = this.#media.quality();
+        select.disabled = false;
+        this.#on.quality();
     }
 
     #rename() {

@@ -1,4 +1,5 @@
-// The meeting's view: video tiles in a grid that fills the stage, the
+// The meeting's view: video tiles in a grid that fills the stage (each
+// remote tile can be pinned or shown full screen), the
 // people list (with a host's actions, a volume slider per person and the
 // raised hands in order), the toast and the banner. Names come from people: always
 // textContent, never markup.
@@ -14,6 +15,25 @@ function el(tag, cls, text) {
     if (cls) e.className = cls;
     if (text !== undefined) e.textContent = text;
     return e;
+}
+
+/** A round button over a tile (class cls, icon name) that calls onClick. */
+function tileButton(cls, name, onClick) {
+    const b = el('button', `tile-btn ${cls}`);
+    b.type = 'button';
+    b.append(icon(name));
+    b.addEventListener('click', onClick);
+    return b;
+}
+
+/**
+ * A toggle button over a tile: its name stays (aria-pressed says whether it
+ * is on, as for the control bar's buttons); the tooltip says what a click does.
+ */
+function labelButton(b, name, on, tip) {
+    b.setAttribute('aria-pressed', String(on));
+    b.setAttribute('aria-label', name.trim());
+    b.title = tip.trim();
 }
 
 /**
@@ -49,6 +69,9 @@ export class Grid {
         this.#tiles = new Map();
         this.#ro = new ResizeObserver(() => this.layout());
         this.#ro.observe(root);
+        document.addEventListener('fullscreenchange', () => {
+            for (const t of this.#tiles.values()) this.#buttonLabels(t);
+        });
     }
 
     /** The tile for peer.id, created once (never a duplicate). */
@@ -89,13 +112,15 @@ export class Grid {
         presenting.dataset.i18n = 'meeting.presenting';
         screen.append(icon('screen'), presenting);
         root.append(video, off, label, hand, screen);
-        t = { id: peer.id, root, video, avatar, name, local, peer: {}, pin: null };
+        t = { id: peer.id, root, video, avatar, name, local, peer: {}, pin: null, full: null };
         if (!local) {
-            t.pin = el('button', 'pin-btn');
-            t.pin.type = 'button';
-            t.pin.append(icon('pin'));
-            t.pin.addEventListener('click', () => this.pin(this.#pinned === t.id ? null : t.id));
+            t.pin = tileButton('pin-btn', 'pin', () => this.pin(this.#pinned === t.id ? null : t.id));
             root.append(t.pin);
+            if (document.fullscreenEnabled) {
+                t.full = tileButton('full-btn', 'expand', () => this.#toggleFull(t));
+                root.append(t.full);
+                video.addEventListener('dblclick', () => this.#toggleFull(t));
+            }
         }
         this.#tiles.set(peer.id, t);
         if (local) this.#root.prepend(root);
@@ -119,7 +144,7 @@ export class Grid {
         const wasScreen = t.root.classList.contains('screen');
         t.root.classList.toggle('screen', !!p.screen);
         t.video.classList.toggle('mirror', t.local && !p.screen && this.#mirror);
-        this.#pinLabel(t);
+        this.#buttonLabels(t);
         if (wasScreen !== !!p.screen) this.layout();
     }
 
@@ -180,17 +205,28 @@ export class Grid {
     /** Pins the tile id on the stage (null: none); it wins over a presenter. */
     pin(id) {
         this.#pinned = id && this.#tiles.has(id) ? id : null;
-        for (const t of this.#tiles.values()) this.#pinLabel(t);
+        for (const t of this.#tiles.values()) this.#buttonLabels(t);
         this.layout();
     }
 
-    #pinLabel(t) {
-        if (!t.pin) return;
-        const on = this.#pinned === t.id;
-        const label = tr(on ? 'meeting.unpin' : 'meeting.pin', { name: t.peer.name || '' }).trim();
-        t.pin.setAttribute('aria-pressed', String(on));
-        t.pin.setAttribute('aria-label', label);
-        t.pin.title = label;
+    /** Full screen on tile t, or back from it (the browser's Escape works too). */
+    #toggleFull(t) {
+        if (document.fullscreenElement === t.root) document.exitFullscreen().catch(() => {});
+        else t.root.requestFullscreen().catch(() => {});
+    }
+
+    /** The pin and full-screen buttons of t say what they would do, with the person's name. */
+    #buttonLabels(t) {
+        const name = t.peer.name || '';
+        if (t.pin) {
+            const on = this.#pinned === t.id;
+            labelButton(t.pin, tr('meeting.pin', { name }), on, tr(on ? 'meeting.unpin' : 'meeting.pin', { name }));
+        }
+        if (t.full) {
+            const on = document.fullscreenElement === t.root;
+            labelButton(t.full, tr('meeting.full', { name }), on, on ? tr('meeting.fullExit') : tr('meeting.full', { name }));
+            setIcon(t.full, on ? 'shrink' : 'expand');
+        }
     }
 
     /** Speaker view: the last person who spoke takes the stage (unless one is pinned or presents). */

@@ -46,6 +46,8 @@ struct config {
     long host_burst;          /* host actions token bucket */
     long reaction_burst;      /* reactions token bucket... */
     long reaction_rate;       /* ...refilled this many per second */
+    long links_burst;         /* links messages token bucket... */
+    long links_interval_ms;   /* ...refilled one token this often */
     long host_rate;           /* per second */
     long password_tries;      /* wrong passwords per connection... */
     long room_password_tries; /* ...and per room... */

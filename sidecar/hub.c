@@ -19,6 +19,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "metrics.h"
+#include "msg_links.h"
 
 #define HUB_BANS_MAX 100000 /* bans kept at once (docs/access.md) */
 
@@ -47,6 +48,7 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
     h->ice = ice;
     h->lim.max_signal_bytes = (size_t)cfg->max_signal_bytes;
     h->lim.max_chat_chars = (size_t)cfg->max_chat_chars;
+    h->lim.max_links = (size_t)cfg->max_peers - 1;
     struct room_cfg rc = {cfg->max_peers, cfg->chat_history,
                           cfg->chat_history_ttl_ms, cfg->resume_grace_ms,
                           cfg->history_max_bytes};
@@ -109,6 +111,7 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     bucket_init(&c->errors, h->cfg->error_run, now_ms);
     bucket_init(&c->hosting, h->cfg->host_burst, now_ms);
     bucket_init(&c->react, h->cfg->reaction_burst, now_ms);
+    bucket_init(&c->links, h->cfg->links_burst, now_ms);
     bucket_init(&c->pw, h->cfg->password_tries, now_ms);
 }
 
@@ -393,7 +396,8 @@ enum hub_bucket {
     BUCKET_SIGNAL,
     BUCKET_JOIN,
     BUCKET_ROOM,
-    BUCKET_REACT
+    BUCKET_REACT,
+    BUCKET_LINKS
 };
 
 /* A room's bucket b, set up full (burst) the first time it is used: a
@@ -451,6 +455,10 @@ static bool take(struct hub *h, struct hub_conn *c, enum hub_bucket kind,
         break;
     case BUCKET_REACT:
         ok = bucket_take(&c->react, k->reaction_rate, k->reaction_burst, now);
+        break;
+    case BUCKET_LINKS:
+        ok = bucket_take_every(&c->links, k->links_interval_ms, k->links_burst,
+                               now);
         break;
     }
     if (!ok)
@@ -877,6 +885,27 @@ static void on_react(struct hub *h, struct hub_conn *c, struct msg_in *m,
     hub_fanout(h, r, out, NULL);
 }
 
+/* A member's link summaries (msg_links.h) go to everyone else in the room,
+ * as msg_parse wrote them again; nothing is kept. */
+static void on_links(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                     int64_t now)
+{
+    struct peer *p = c->peer;
+    struct out_msg *out;
+
+    if (msg_links_about(m->links, p->id)) {
+        hub_answer_error(h, c, MSG_E_BAD_MESSAGE, "links may not name yourself",
+                         "links", now);
+        return;
+    }
+    if (!take(h, c, BUCKET_LINKS, NULL, "links", now))
+        return;
+    out = msg_links(p->id, m->links);
+    if (h->cl != NULL && out != NULL)
+        h->cl->publish(h->cl->ctx, p->room, out);
+    hub_fanout(h, p->room, out, p);
+}
+
 /* leave: from a seat, or from a lobby (stop waiting). */
 static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
                      int64_t now)
@@ -1107,6 +1136,7 @@ static const struct handler {
     [MSG_LEAVE] = {on_leave, ANY, false},
     [MSG_PING] = {on_ping, ANY, false},
     [MSG_REACT] = {on_react, JOINED, false},
+    [MSG_LINKS] = {on_links, JOINED, false},
     [MSG_ROLE] = {on_role, HOST, true},
     [MSG_KICK] = {on_kick, HOST, true},
     [MSG_MUTE] = {on_mute, HOST, false}, /* changes nothing shared */

@@ -27,6 +27,7 @@ struct hub_conn {
     struct bucket errors;  /* counted errors left in the error window */
     struct bucket hosting; /* host actions */
     struct bucket react;   /* reactions */
+    struct bucket links;   /* links messages */
     struct bucket pw;      /* wrong room passwords in their window */
     struct knock *knock;   /* waiting in a lobby here, or NULL */
     bool knocking; /* waiting in a lobby: here (knock set) or in Redis */
@@ -94,8 +95,8 @@ struct hub_cluster {
      * is decided in Redis; its outcome comes back to every node. */
     void (*host)(void *ctx, struct hub_conn *c, const struct msg_in *m,
                  int64_t now);
-    /* m (a mute request to everyone, a reaction) goes to r's members
-     * elsewhere. */
+    /* m (a mute request to everyone, a reaction, links) goes to r's
+     * members elsewhere. */
     void (*publish)(void *ctx, struct room *r, struct out_msg *m);
     /* to is no member here: deliver m to it if it is on another node.
      * Returns false when nobody in the room has that id. */

@@ -21,6 +21,7 @@ static const char *const out_names[MET_OUT_N] = {
     [MET_OUT_MUTE_REQUEST] = "mute-request",
     [MET_OUT_ENDED] = "ended",
     [MET_OUT_REACTION] = "reaction",
+    [MET_OUT_LINKS] = "links",
     [MET_OUT_OTHER] = "other",
 };
 

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "msg_links.h"
 #include "room.h"
 #include "roomid.h"
 
@@ -19,7 +20,7 @@
 #define MSG_NAME_RULE                                                          \
     "must be 1..64 bytes, visible, with no control or bidi characters"
 
-enum field_kind { F_STR, F_BOOL, F_OBJECT, F_ANY };
+enum field_kind { F_STR, F_BOOL, F_OBJECT, F_ARRAY, F_ANY };
 
 struct field {
     const char *key;
@@ -62,6 +63,9 @@ static const struct field lock_fields[] = {
 static const struct field password_fields[] = {FSTR(password, true)};
 static const struct field knock_fields[] = {FSTR(id, true)};
 static const struct field react_fields[] = {FSTR(emoji, true)};
+static const struct field links_fields[] = {
+    {"links", F_ARRAY, true, offsetof(struct msg_in, links_item)},
+};
 
 /* A few emoji, as Meet and Jitsi offer: thumbs up, clapping hands, red
  * heart, face with tears of joy, party popper, face with open mouth. */
@@ -91,6 +95,8 @@ static int check_password(struct msg_in *m, const struct msg_limits *lim,
                           struct msg_err *err);
 static int check_react(struct msg_in *m, const struct msg_limits *lim,
                        struct msg_err *err);
+static int check_links(struct msg_in *m, const struct msg_limits *lim,
+                       struct msg_err *err);
 
 static const struct msg_spec {
     const char *name;
@@ -106,6 +112,7 @@ static const struct msg_spec {
     [MSG_LEAVE] = {"leave", NULL, 0, NULL},
     [MSG_PING] = {"ping", ping_fields, 1, check_ping},
     [MSG_REACT] = {"react", react_fields, 1, check_react},
+    [MSG_LINKS] = {"links", links_fields, 1, check_links},
     [MSG_ROLE] = {"role", role_fields, 2, check_role},
     [MSG_KICK] = {"kick", to_fields, 1, NULL},
     [MSG_MUTE] = {"mute", mute_fields, 1, NULL},
@@ -207,6 +214,22 @@ static int check_react(struct msg_in *m, const struct msg_limits *lim,
     return bad(m, err, "emoji", "is not one of the reactions in limits");
 }
 
+/* The rules are msg_links.c's; the canonical array it makes is what the
+ * hub relays. */
+static int check_links(struct msg_in *m, const struct msg_limits *lim,
+                       struct msg_err *err)
+{
+    char why[sizeof err->message];
+
+    if (m->src_len > msg_links_max_bytes(lim->max_links))
+        return bad(m, err, NULL, "links message is over maxLinksBytes");
+    int r = msg_links_canon(m->links_item, lim->max_links, &m->links, why,
+                            sizeof why);
+    if (r == -2)
+        return fail(err, MSG_E_UNAVAILABLE, "links", NULL, "out of memory");
+    return r < 0 ? bad(m, err, NULL, why) : 0;
+}
+
 static int check_signal(struct msg_in *m, const struct msg_limits *lim,
                         struct msg_err *err)
 {
@@ -273,6 +296,8 @@ static const char *kind_name(enum field_kind k)
         return "must be a boolean";
     case F_OBJECT:
         return "must be an object";
+    case F_ARRAY:
+        return "must be an array";
     case F_ANY:
         break;
     }
@@ -294,7 +319,7 @@ static int read_fields(struct msg_in *m, struct msg_err *err)
         bool ok = (f->kind == F_STR && cJSON_IsString(it)) ||
                   (f->kind == F_BOOL && cJSON_IsBool(it)) ||
                   (f->kind == F_OBJECT && cJSON_IsObject(it)) ||
-                  f->kind == F_ANY;
+                  (f->kind == F_ARRAY && cJSON_IsArray(it)) || f->kind == F_ANY;
         if (!ok)
             return bad(m, err, f->key, kind_name(f->kind));
         if (f->kind == F_STR)
@@ -408,8 +433,9 @@ void msg_in_clear(struct msg_in *m)
     cJSON_Delete(m->root);
     cJSON_free(m->data);
     free(m->t);
+    free(m->links);
     m->root = NULL;
-    m->data = m->t = NULL;
+    m->data = m->t = m->links = NULL;
 }
 
 /* ---- server messages ----------------------------------------------- */
@@ -661,7 +687,10 @@ char *msg_limits_json(const struct config *c)
             sb_puts(&b, ",");
         sb_json_str(&b, *r);
     }
-    sb_puts(&b, "]}");
+    sb_printf(&b, "],\"linksBurst\":%ld,\"linksIntervalMs\":%ld,",
+              c->links_burst, c->links_interval_ms);
+    sb_printf(&b, "\"maxLinks\":%ld,\"maxLinksBytes\":%zu}", c->max_peers - 1,
+              msg_links_max_bytes((size_t)c->max_peers - 1));
     return sb_take(&b);
 }
 

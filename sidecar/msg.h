@@ -27,6 +27,7 @@ enum msg_type {
     MSG_LEAVE,
     MSG_PING,
     MSG_REACT, /* a reaction: an emoji that floats over the sender's tile */
+    MSG_LINKS, /* the health of the sender's peer connections (msg_links.h) */
     /* host actions (docs/access.md) */
     MSG_ROLE,
     MSG_KICK,
@@ -57,8 +58,10 @@ struct msg_in {
     signed char audio, video, screen, hand, locked;
     const struct cJSON *data_item;
     const struct cJSON *t_item;
+    const struct cJSON *links_item;
     char *data;      /* signal: data as compact JSON (malloc'd) */
     char *t;         /* ping: t as the client wrote it (malloc'd), or NULL */
+    char *links;     /* links: the canonical array (malloc'd), or NULL */
     const char *src; /* the message text, while msg_parse runs */
     size_t src_len;
     bool has_nul; /* some string held an escaped NUL (\u0000) */
@@ -72,6 +75,7 @@ struct msg_access {
 struct msg_limits {
     size_t max_signal_bytes;
     size_t max_chat_chars;
+    size_t max_links; /* entries of a links message: the room cap minus one */
 };
 
 /* The error codes of docs/protocol.md section 3; msg_code_name gives

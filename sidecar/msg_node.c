@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define CHAT_PREFIX "{\"type\":\"chat\","
+#define LINKS_PREFIX "{\"type\":\"links\","
 
 static const char *str_at(const cJSON *j, const char *a, const char *b)
 {
@@ -23,6 +24,9 @@ enum msg_node_kind msg_node_classify(const char *json, size_t len,
     if (len >= sizeof CHAT_PREFIX &&
         memcmp(json, CHAT_PREFIX, sizeof CHAT_PREFIX - 1) == 0)
         return MSG_NODE_CHAT; /* the busy case: no parse */
+    if (len >= sizeof LINKS_PREFIX &&
+        memcmp(json, LINKS_PREFIX, sizeof LINKS_PREFIX - 1) == 0)
+        return MSG_NODE_OTHER; /* every member's, every few seconds */
     cJSON *j = *jp = cJSON_ParseWithLength(json, len);
     const char *type = str_at(j, "type", NULL);
     const char *id = str_at(j, "id", NULL);

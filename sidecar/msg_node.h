@@ -31,8 +31,9 @@ enum msg_node_kind {
 /* Classifies the room channel message json (len bytes). *about is the
  * peer id a presence or x-moved message names (it points into *jp), else
  * NULL; those kinds come back only with *about set. *jp is the parsed
- * JSON, or NULL (a chat is recognised by its start, unparsed): the caller
- * frees it with cJSON_Delete. */
+ * JSON, or NULL (a chat, and links, frequent and about nobody, are
+ * recognised by their start, unparsed): the caller frees it with
+ * cJSON_Delete. */
 enum msg_node_kind msg_node_classify(const char *json, size_t len,
                                      struct cJSON **jp, const char **about);
 

@@ -47,3 +47,10 @@ bool bucket_take(struct bucket *b, long rate, long burst, int64_t now_ms)
     refill(b, rate, 1000, burst, now_ms);
     return take_one(b);
 }
+
+bool bucket_take_every(struct bucket *b, long interval_ms, long burst,
+                       int64_t now_ms)
+{
+    refill(b, 1, interval_ms, burst, now_ms);
+    return take_one(b);
+}

@@ -19,6 +19,11 @@ void bucket_init(struct bucket *b, long burst, int64_t now_ms);
  * Returns true when a token was taken, false when the bucket was empty. */
 bool bucket_take(struct bucket *b, long rate, long burst, int64_t now_ms);
 
+/* Like bucket_take, refilled one token every interval_ms: for rates
+ * under one a second. */
+bool bucket_take_every(struct bucket *b, long interval_ms, long burst,
+                       int64_t now_ms);
+
 /* Like bucket_take, for a budget of count per window_ms (refilled evenly,
  * at most count tokens held): "count bad messages in any window". */
 bool bucket_take_window(struct bucket *b, long count, long window_ms,

@@ -3,7 +3,8 @@
 // nobody leaving, the browser's microphone processing, the mirror, a new
 // name), "You are muted" when one talks while muted (and nothing is sent),
 // a volume per person, the raised hands in the order they went up, and a
-// pinned tile or speaker view, and reactions.
+// pinned tile or speaker view, full screen on a tile, the camera's video
+// quality, and reactions.
 //
 // Chromium's fake devices with device-count=3 give three cameras (the second,
 // fake_device_1, delivers 16-bit grey frames that WebRTC cannot send, so
@@ -400,12 +401,15 @@ test('pinning a tile by keyboard puts it on the stage; speaker view does it for 
     await a.page.keyboard.press('Enter');
     await a.page.waitForSelector('#grid.spotlight .tile:not(.local).main');
     assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'true');
-    assert.equal(await a.page.getAttribute(pin, 'aria-label'), 'Unpin Ben');
+    assert.equal(await a.page.getAttribute(pin, 'aria-label'), 'Pin Ben', 'the name stays; aria-pressed says it is on');
+    assert.equal(await a.page.getAttribute(pin, 'title'), 'Unpin Ben');
     assert.equal(await a.page.$eval(pin, (e) => e === document.activeElement && getComputedStyle(e).outlineStyle), 'solid');
     const width = (sel) => a.page.$eval(sel, (e) => e.getBoundingClientRect().width);
     assert.ok(await width('#grid .tile.main') > 2 * await width('#grid .tile.local'));
     // Ben's own page is not affected.
     assert.equal(await b.page.$$eval('#grid.spotlight', (els) => els.length), 0);
+    await a.page.mouse.move(0, 0);
+    await screenshot(a.page, 'incall-pinned.png');
     await a.page.keyboard.press('Enter');
     await a.page.waitForSelector('#grid:not(.spotlight)');
     assert.equal(await a.page.getAttribute(pin, 'aria-pressed'), 'false');
@@ -415,6 +419,87 @@ test('pinning a tile by keyboard puts it on the stage; speaker view does it for 
     await a.page.waitForSelector('#grid.spotlight .tile:not(.local).main');
     await a.page.uncheck('#set-speaker-view');
     await a.page.waitForSelector('#grid:not(.spotlight)');
+});
+
+test('full screen on a tile by keyboard: the tile fills the screen, the same button brings it back; double-click too', async () => {
+    const full = '#grid .tile:not(.local) .full-btn';
+    assert.equal(await a.page.getAttribute(full, 'aria-label'), 'Full screen Ben');
+    assert.equal(await a.page.getAttribute(full, 'aria-pressed'), 'false');
+    assert.equal(await a.page.$$eval('#grid .tile.local .full-btn', (els) => els.length), 0);
+    await a.page.focus(full);
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForFunction(() => !!document.fullscreenElement && document.fullscreenElement.matches('#grid .tile:not(.local)'));
+    await a.page.waitForSelector(`${full}[aria-pressed="true"]`);
+    assert.equal(await a.page.getAttribute(full, 'title'), 'Exit full screen (Esc)');
+    const fills = await a.page.$eval('#grid .tile:not(.local)', (t) => {
+        const r = t.getBoundingClientRect();
+        const v = t.querySelector('video');
+        return { w: r.width, h: r.height, vw: innerWidth, vh: innerHeight, fit: getComputedStyle(v).objectFit, playing: !v.paused };
+    });
+    assert.deepEqual(fills, { w: fills.vw, h: fills.vh, vw: fills.vw, vh: fills.vh, fit: 'contain', playing: true });
+    // Still focused, and shown over the picture (it fades in).
+    await a.page.waitForFunction((sel) => {
+        const e = document.querySelector(sel);
+        return e === document.activeElement && getComputedStyle(e).opacity === '1';
+    }, full);
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForFunction(() => document.fullscreenElement === null);
+    await a.page.waitForSelector(`${full}[aria-pressed="false"]`);
+    await a.page.waitForFunction(() => getComputedStyle(document.querySelector('#grid .tile:not(.local) video')).objectFit === 'cover');
+
+    await a.page.dblclick('#grid .tile:not(.local) video');
+    await a.page.waitForFunction(() => !!document.fullscreenElement);
+    await a.page.dblclick('#grid .tile:not(.local) video');
+    await a.page.waitForFunction(() => document.fullscreenElement === null);
+    // Ben's page never left its grid.
+    assert.equal(await b.page.evaluate(() => document.fullscreenElement), null);
+});
+
+/** Anna's camera as her one connection sends it: capture width, the link's cap. */
+const camSent = (page) => page.evaluate(() => {
+    const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+    const s = pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+    const enc = s.getParameters().encodings[0] || {};
+    return { width: s.track.getSettings().width, maxBitrate: enc.maxBitrate };
+});
+
+test('video quality: "Low" captures 180p and caps the link, the other side receives it, no renegotiation; remembered; "Best" returns', async () => {
+    await openSettings(a.page);
+    assert.equal(await a.page.inputValue('#set-quality'), 'auto');
+    assert.deepEqual(await camSent(a.page), { width: 1280, maxBitrate: 2500000 });
+    const descA = await a.page.evaluate(() => window.__descriptions);
+    const descB = await b.page.evaluate(() => window.__descriptions);
+
+    await a.page.selectOption('#set-quality', 'low');
+    await until(a.page, () => {
+        const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+        const s = pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+        return s.track.getSettings().width === 320 && s.getParameters().encodings[0].maxBitrate === 150000;
+    }, null, 'a 320-wide capture capped at 150 kbps');
+    const remoteWidth = (page) => page.$eval('#grid .tile:not(.local) video', (v) => v.videoWidth);
+    await until(b.page, () => document.querySelector('#grid .tile:not(.local) video').videoWidth === 320, null, 'Ben receives 320-wide frames');
+    assert.equal(await a.page.evaluate(() => localStorage.getItem('huddle.quality')), 'low');
+    assert.equal(await a.page.evaluate(() => window.__descriptions), descA, 'no new description on Anna');
+    assert.equal(await b.page.evaluate(() => window.__descriptions), descB, 'no new description on Ben');
+
+    // A new page of Anna's starts with the quality she chose.
+    const again = await a.page.context().newPage();
+    await again.goto(url());
+    await again.waitForSelector('#preview-video');
+    await again.waitForFunction(() => {
+        const v = document.getElementById('preview-video');
+        return v.srcObject && v.srcObject.getVideoTracks()[0] && v.srcObject.getVideoTracks()[0].getSettings().width === 320;
+    });
+    await again.close();
+
+    await a.page.selectOption('#set-quality', 'auto');
+    await until(a.page, () => {
+        const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+        const s = pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+        return s.track.getSettings().width === 1280 && s.getParameters().encodings[0].maxBitrate === 2500000;
+    }, null, 'back to 1280 wide at the room cap');
+    await until(b.page, () => document.querySelector('#grid .tile:not(.local) video').videoWidth > 320, null, 'Ben receives larger frames again');
+    assert.ok(await remoteWidth(b.page) > 320);
 });
 
 test('reactions: the React menu works by keyboard and the emoji floats over the sender\'s tile on every page', async () => {

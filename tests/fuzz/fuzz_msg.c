@@ -1,14 +1,33 @@
 /* libFuzzer harness: msg_parse (a client's websocket text message into a
  * validated struct msg_in) and the UTF-8 and name checks it relies on. */
 #include <assert.h>
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "msg.h"
+#include "msg_links.h"
 #include "roomid.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A links message's canonical array is JSON of at most max_links entries
+ * that reads back as itself. */
+static void check_links(const char *canon, const struct msg_limits *lim)
+{
+    char *again = NULL;
+    char why[112];
+
+    assert(canon != NULL);
+    cJSON *j = cJSON_Parse(canon);
+    assert(cJSON_IsArray(j));
+    assert((size_t)cJSON_GetArraySize(j) <= lim->max_links);
+    assert(msg_links_canon(j, lim->max_links, &again, why, sizeof why) == 0);
+    assert(strcmp(again, canon) == 0);
+    free(again);
+    cJSON_Delete(j);
+}
 
 /* What a validated message promises the hub: every string it keeps is
  * UTF-8 without NUL, and the rules of docs/protocol.md hold. */
@@ -33,12 +52,14 @@ static void check_valid(const struct msg_in *m, const struct msg_limits *lim)
                strlen(m->text) <= 4 * lim->max_chat_chars);
     if (m->type == MSG_SIGNAL)
         assert(m->data != NULL && strlen(m->data) <= lim->max_signal_bytes);
+    if (m->type == MSG_LINKS)
+        check_links(m->links, lim);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Smaller than the defaults so inputs under -max_len reach them. */
-    static const struct msg_limits lim = {64, 100};
+    static const struct msg_limits lim = {64, 100, 3};
     struct msg_in m;
     struct msg_err err;
     char *copy = malloc(size + 1);

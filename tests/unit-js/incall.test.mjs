@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pickerOptions } from '../../public/devices.js';
-import { mirrorOn } from '../../public/settings.js';
+import { mirrorOn, savedQuality } from '../../public/settings.js';
+import { QUALITIES } from '../../public/media.js';
 import { Roster } from '../../public/roster.js';
 
 const LIST = [
@@ -28,6 +29,22 @@ test('the mirror is on unless turned off, and survives a storage that throws', (
     assert.equal(mirrorOn(store('on')), true);
     assert.equal(mirrorOn(store('off')), false);
     assert.equal(mirrorOn({ getItem() { throw new Error('denied'); } }), true);
+});
+
+test('the saved video quality is one the camera knows, else Best', () => {
+    const store = (v) => ({ getItem: () => v });
+    assert.equal(savedQuality(null), 'auto');
+    assert.equal(savedQuality(store(null)), 'auto');
+    assert.equal(savedQuality(store('low')), 'low');
+    assert.equal(savedQuality(store('standard')), 'standard');
+    assert.equal(savedQuality(store('ultra')), 'auto');
+    assert.equal(savedQuality(store('constructor')), 'auto', 'not an inherited name');
+    assert.equal(savedQuality({ getItem() { throw new Error('denied'); } }), 'auto');
+    // Each lower quality captures less and carries less.
+    const order = ['auto', 'standard', 'low'].map((q) => QUALITIES[q]);
+    assert.equal(order[0].maxBitrate, 0);
+    assert.ok(order[1].width > order[2].width && order[1].maxBitrate > order[2].maxBitrate);
+    assert.ok(order[0].width > order[1].width);
 });
 
 const peer = (id, name, hand = false) => ({ id, name, audio: true, video: true, screen: false, hand, role: 'guest' });

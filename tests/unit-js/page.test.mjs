@@ -38,9 +38,17 @@ test('room.html preloads every module app.js imports, and nothing else', () => {
     assert.match(html, /<script type="module" src="\/assets\/app\.js"><\/script>/);
 });
 
+// Modules written before the page code that uses them (tested on their
+// own in tests/unit-js/): each leaves this list in the change that imports it.
+const NOT_YET_IMPORTED = new Set(['linkstats.js', 'governor.js', 'safety.js']);
+
 test('every script in public/ is part of the page', () => {
     const used = closure('app.js');
     used.add('app.js');
     const scripts = fs.readdirSync(path.join(ROOT, 'public')).filter((f) => f.endsWith('.js'));
-    assert.deepEqual(scripts.filter((f) => !used.has(f)), []);
+    assert.deepEqual(scripts.filter((f) => !used.has(f) && !NOT_YET_IMPORTED.has(f)), []);
+    for (const f of NOT_YET_IMPORTED) {
+        assert.ok(scripts.includes(f), `${f} is not in public/: take it off NOT_YET_IMPORTED`);
+        assert.ok(!used.has(f), `the page imports ${f} now: take it off NOT_YET_IMPORTED`);
+    }
 });

@@ -2,6 +2,8 @@
 if(TARGET huddle_sidecar_core)
     huddle_unit_suite(sidecar_msg SOURCES test_sidecar_msg.c
         LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_links SOURCES test_sidecar_links.c
+        LIBS huddle_sidecar_core)
     huddle_unit_suite(sidecar_room SOURCES test_sidecar_room.c
         LIBS huddle_sidecar_core)
     huddle_unit_suite(sidecar_hub SOURCES test_sidecar_hub.c

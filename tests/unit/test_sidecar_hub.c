@@ -68,6 +68,8 @@ static struct config cfg = {
     .kick_ban_s = 300,
     .knock_timeout_s = 120,
     .lobby_max = 20,
+    .links_burst = 2,
+    .links_interval_ms = 2000,
 };
 static struct ice ice;
 
@@ -484,6 +486,79 @@ TEST(hub_drop_seat_closes_its_connection_replaced_without_a_peer_left)
     CHECK_STR(last_field(&f[1], "reason"), "replaced");
     CHECK(f[1].close_code == 1000 && f[1].hc.peer == NULL);
     CHECK(hub_room(h, "r")->npeers == 1);
+    clear(f, 2);
+    hub_free(h);
+}
+
+/* A links message of one entry about peer id. */
+static void say_links(struct hub *h, struct fake *f, const char *id,
+                      int64_t now)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"links\",\"links\":[{\"rtt\":12.4,"
+             "\"state\":\"connected\",\"peer\":\"%s\"}]}",
+             id);
+    hub_on_text(h, &f->hc, buf, strlen(buf), now);
+}
+
+TEST(links_go_to_the_others_in_canonical_form_not_the_sender)
+{
+    struct fake f[3];
+    struct hub *h = setup(f, 3);
+    char want[160];
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    join(h, &f[2], "elsewhere");
+    clear(f, 3);
+    say_links(h, &f[0], f[1].hc.peer->id, 0);
+    REQUIRE(f[1].n == 1);
+    snprintf(want, sizeof want,
+             "{\"type\":\"links\",\"from\":\"%s\",\"links\":[{\"peer\":"
+             "\"%s\",\"state\":\"connected\",\"rtt\":12}]}",
+             f[0].hc.peer->id, f[1].hc.peer->id);
+    CHECK_STR(f[1].log[0], want);
+    CHECK(f[0].n == 0 && f[2].n == 0);
+    clear(f, 3);
+    hub_free(h);
+}
+
+TEST(links_naming_the_sender_is_bad_message)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    clear(f, 2);
+    say_links(h, &f[0], f[0].hc.peer->id, 0);
+    CHECK_STR(last_field(&f[0], "code"), "bad-message");
+    CHECK_STR(last_field(&f[0], "ref"), "links");
+    CHECK(f[1].n == 0);
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(links_bucket_holds_two_then_one_every_two_seconds)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    clear(f, 2);
+    const char *to = f[1].hc.peer->id;
+    say_links(h, &f[0], to, 0);
+    say_links(h, &f[0], to, 0);
+    say_links(h, &f[0], to, 1999);
+    CHECK(f[1].n == 2);
+    CHECK_STR(last_field(&f[0], "code"), "rate-limited");
+    CHECK_STR(last_field(&f[0], "ref"), "links");
+    say_links(h, &f[0], to, 4000); /* full again: two */
+    say_links(h, &f[0], to, 4001);
+    CHECK(f[1].n == 4);
+    say_links(h, &f[0], to, 4002);
+    CHECK(f[1].n == 4);
+    say(h, &f[0], "{\"type\":\"chat\",\"text\":\"own bucket\"}");
+    CHECK_STR(last_field(&f[1], "text"), "own bucket");
     clear(f, 2);
     hub_free(h);
 }

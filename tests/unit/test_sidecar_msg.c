@@ -4,7 +4,7 @@
 #include "check.h"
 #include "msg.h"
 
-static const struct msg_limits lim = {49152, 2000};
+static const struct msg_limits lim = {49152, 2000, 7};
 
 /* Parses s; returns the error code, or "ok". */
 static const char *parse(const char *s)

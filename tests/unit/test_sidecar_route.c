@@ -143,6 +143,17 @@ TEST(msg_node_classify_reads_the_presence_kinds)
     CHECK(kind_of("not json", &about, id, sizeof id) == MSG_NODE_OTHER);
 }
 
+TEST(msg_node_classify_passes_links_on_unparsed)
+{
+    const char *s = "{\"type\":\"links\",\"from\":\"a\",\"links\":[]}";
+    const char *about = "x";
+    cJSON *j = NULL;
+
+    CHECK(msg_node_classify(s, strlen(s), &j, &about) == MSG_NODE_OTHER);
+    CHECK(j == NULL && about == NULL);
+    cJSON_Delete(j);
+}
+
 TEST(msg_node_wrap_and_unwrap_round_trip)
 {
     size_t len, msg_len;
