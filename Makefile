@@ -31,9 +31,8 @@ test:
 	@scripts/test.sh
 
 bench:
-	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory build
-	@bench/all.sh
+	@t0=$$(date +%s) && scripts/deps.sh test && \
+		$(MAKE) --no-print-directory build && BENCH_T0=$$t0 bench/all.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -114,13 +114,14 @@ export class Grid {
         root.append(video, off, label, hand, screen);
         t = { id: peer.id, root, video, avatar, name, local, peer: {}, pin: null, full: null };
         if (!local) {
-            t.pin = tileButton('pin-btn', 'pin', () => this.pin(this.#pinned === t.id ? null : t.id));
-            root.append(t.pin);
+            // Full screen sits left of the pin: first in the Tab order too.
             if (document.fullscreenEnabled) {
                 t.full = tileButton('full-btn', 'expand', () => this.#toggleFull(t));
                 root.append(t.full);
                 video.addEventListener('dblclick', () => this.#toggleFull(t));
             }
+            t.pin = tileButton('pin-btn', 'pin', () => this.pin(this.#pinned === t.id ? null : t.id));
+            root.append(t.pin);
         }
         this.#tiles.set(peer.id, t);
         if (local) this.#root.prepend(root);

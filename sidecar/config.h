@@ -42,6 +42,11 @@ struct config {
     long turn_port;      /* built TURN URLs (ice.h): turn: and stun: */
     long turns_port;     /* built TURN URLs: turns: */
     long lws_log;        /* libwebsockets' own log bit mask (ws.c) */
+    /* The PeerJS endpoint (peerjs.h, docs/peerjs.md). */
+    long peerjs_expire_ms;  /* a message held for an absent id: EXPIRE */
+    long peerjs_alive_ms;   /* no HEARTBEAT this long: closed */
+    long peerjs_held;       /* messages held for one absent id */
+    long peerjs_held_total; /* messages held in all */
     /* Access control (docs/access.md). */
     long host_burst;          /* host actions token bucket */
     long reaction_burst;      /* reactions token bucket... */

@@ -100,6 +100,14 @@ static const struct env_int config_table[] = {
      "ms of the error window"},
     {"HUDDLE_RATE_LIMIT_RUN", 50, 1, 1000000, &cfg.rate_limit_run,
      "rate-limited messages in a row before close"},
+    {"HUDDLE_PEERJS_EXPIRE_MS", 5000, 10, MS(3600), &cfg.peerjs_expire_ms,
+     "ms a PeerJS message waits for its absent target"},
+    {"HUDDLE_PEERJS_ALIVE_MS", MS(90), 100, MS(86400), &cfg.peerjs_alive_ms,
+     "ms a PeerJS client may go without a HEARTBEAT"},
+    {"HUDDLE_PEERJS_HELD", 100, 1, 100000, &cfg.peerjs_held,
+     "PeerJS messages held for one absent target"},
+    {"HUDDLE_PEERJS_HELD_TOTAL", 10000, 1, 10000000, &cfg.peerjs_held_total,
+     "PeerJS messages held in all"},
     {"HUDDLE_TURN_TTL_S", 86400, 60, 31536000, &cfg.turn_ttl_s,
      "s TURN credentials stay valid"},
     {"HUDDLE_TURN_PORT", 3478, 1, 65535, &cfg.turn_port,
@@ -464,6 +472,7 @@ int main(void)
     /* One HUDDLE_PUBLIC_HOST for TURN URLs and origins (setup_ice checked
      * it: a host name or address, no scheme, no port). */
     opts.public_host = env_str("HUDDLE_PUBLIC_HOST", NULL);
+    opts.peerjs_key = env_str("HUDDLE_PEERJS_KEY", "peerjs");
     opts.trusted_proxies = env_str("HUDDLE_TRUSTED_PROXIES", NULL);
     if (!addr_list_valid(opts.trusted_proxies)) {
         log_error("HUDDLE_TRUSTED_PROXIES=%s: want addresses or networks "
@@ -477,6 +486,8 @@ int main(void)
     log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s", opts.listen,
              opts.origins ? opts.origins : "(HUDDLE_PUBLIC_HOST and local)");
     log_ice(&ice);
+    log_info("config HUDDLE_PEERJS_KEY=(set, %zu chars)",
+             strlen(opts.peerjs_key));
     log_info("config HUDDLE_TRUSTED_PROXIES=%s fd limit %ld",
              opts.trusted_proxies ? opts.trusted_proxies : "(loopback)",
              opts.fd_limit);

@@ -1,9 +1,11 @@
-/* The websocket server over libwebsockets (ws.h). Over 1,200 lines: it is
+/* The websocket server over libwebsockets (ws.h). Over 1,300 lines: it is
  * the one module that talks to lws, and lws drives it through one
  * protocol callback over one session state (upgrade filters, the send
  * queue and its write once per loop turn, keepalive, close codes, /healthz
- * and /metrics). Candidates to move out, pure and testable alone: the
- * send queue's cost and coalescing and the Origin checks. */
+ * and /metrics). A session is a hub connection (/ws) or a PeerJS one
+ * (/peerjs/peerjs, peerjs.h), with the same queue, limits and closes.
+ * Candidates to move out, pure and testable alone: the send queue's cost
+ * and coalescing and the Origin checks. */
 #include "ws.h"
 
 #include <libwebsockets.h>
@@ -19,6 +21,7 @@
 #include "list.h"
 #include "log.h"
 #include "metrics.h"
+#include "peerjs.h"
 
 _Static_assert(LWS_PRE <= OUT_PRE, "OUT_PRE must leave room for LWS_PRE");
 
@@ -56,6 +59,7 @@ struct session {
     int64_t kill_at;         /* 0: none */
     int64_t over_since;      /* queue over a soft cap since; 0: not */
     struct addr_entry *addr; /* client address (counted in conns) */
+    struct pj_conn *pj;      /* a PeerJS connection (peerjs.h), or NULL */
     const char *close_reason;
     unsigned qcount;
     unsigned dirty_at; /* 1 + its index in srv.dirty, or 0: not listed */
@@ -70,11 +74,13 @@ struct session {
     bool hangup : 1;
     bool peer_closed : 1; /* the client's close frame came first */
     bool no_pong : 1;     /* hung up for missed pings */
+    bool peerjs : 1;      /* upgraded on the PeerJS path */
 };
 
 static struct {
     struct lws_context *ctx;
     struct hub *hub;
+    struct pj *pj; /* the PeerJS endpoint */
     const struct config *cfg;
     char *origins; /* comma list copy, or NULL */
     bool keep_host;
@@ -249,8 +255,13 @@ static void sweep_one(struct session *s, int64_t now)
         slow_consumer(s, "over its send queue cap too long");
         return;
     }
-    if (s->hc.peer == NULL && !s->hc.closing && now >= s->join_deadline &&
-        !hub_on_deadline(srv.hub, &s->hc, now)) {
+    if (s->pj != NULL && pj_idle(srv.pj, s->pj, now)) {
+        log_info("close: peerjs id=%s sent no heartbeat", s->pj->id);
+        start_close(s, 1000, "no heartbeat", HUB_END_LEAVE, false);
+        return;
+    }
+    if (s->pj == NULL && s->hc.peer == NULL && !s->hc.closing &&
+        now >= s->join_deadline && !hub_on_deadline(srv.hub, &s->hc, now)) {
         log_info("close: no join within %ld ms", srv.cfg->join_timeout_ms);
         start_close(s, 1008, "join timeout", HUB_END_LEAVE, false);
         return;
@@ -275,6 +286,7 @@ static void on_sweep(uv_timer_t *t)
     (void)t;
     for (struct session *s = srv.sessions; s != NULL; s = s->next)
         sweep_one(s, now);
+    pj_tick(srv.pj, now);
 }
 
 /* A peer-left whose peer's peer-joined is still queued here (not yet
@@ -486,7 +498,7 @@ static int filter_upgrade(struct lws *wsi, struct session *s)
     struct addr_entry *a = NULL;
 
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
-        strcmp(uri, "/ws") != 0)
+        (strcmp(uri, "/ws") != 0 && !pj_ws_path(uri)))
         status = HTTP_STATUS_NOT_FOUND;
     else if (srv.draining || srv.nconns >= (size_t)srv.cfg->max_connections)
         status = HTTP_STATUS_SERVICE_UNAVAILABLE;
@@ -502,6 +514,7 @@ static int filter_upgrade(struct lws *wsi, struct session *s)
     }
     if (status == 0) {
         s->addr = a; /* counted once established */
+        s->peerjs = pj_ws_path(uri);
         return 0;
     }
     if (status == HTTP_STATUS_FORBIDDEN) {
@@ -591,9 +604,10 @@ static void upgrade_done(struct lws *wsi)
 /* ---- plain HTTP: GET /healthz ------------------------------------ */
 
 /* Answers status with body (headers and body written at once: lws keeps
- * what the socket does not take and completes the transaction after it). */
+ * what the socket does not take and completes the transaction after it).
+ * cors: any origin may read it (the PeerJS id, fetched cross-origin). */
 static int http_reply(struct lws *wsi, unsigned status, const char *type,
-                      const char *body, size_t len)
+                      const char *body, size_t len, bool cors)
 {
     unsigned char hbuf[LWS_PRE + 512];
     unsigned char *start = hbuf + LWS_PRE, *p = start;
@@ -606,6 +620,9 @@ static int http_reply(struct lws *wsi, unsigned status, const char *type,
     memcpy(out + LWS_PRE, body, len);
     if (lws_add_http_common_headers(wsi, status, type, (lws_filepos_t)len, &p,
                                     end) == 0 &&
+        (!cors || lws_add_http_header_by_token(
+                      wsi, WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
+                      (const unsigned char *)"*", 1, &p, end) == 0) &&
         lws_finalize_write_http_header(wsi, start, &p, end) == 0 &&
         lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) == (int)len)
         rc = lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -630,21 +647,48 @@ static int on_metrics(struct lws *wsi)
     char *text = metrics_render(&metrics, &g, &len);
     if (text == NULL)
         return -1;
-    int rc =
-        http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", text, len);
+    int rc = http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", text,
+                        len, false);
     free(text);
     return rc;
 }
 
+/* GET under /peerjs (pj_http_route): a new id, the server's name, or the
+ * peer list refused (it is never enabled). */
+static int on_peerjs_http(struct lws *wsi, enum pj_http what)
+{
+    static const char info[] =
+        "{\"name\":\"PeerJS Server\",\"description\":\"huddle's PeerJS "
+        "endpoint\",\"website\":\"https://peerjs.com/\"}";
+    char id[PJ_UUID_LEN + 1];
+
+    switch (what) {
+    case PJ_HTTP_ID:
+        pj_uuid(id);
+        return http_reply(wsi, HTTP_STATUS_OK, "text/plain", id, PJ_UUID_LEN,
+                          true);
+    case PJ_HTTP_INFO:
+        return http_reply(wsi, HTTP_STATUS_OK, "application/json", info,
+                          sizeof info - 1, true);
+    default:
+        return http_reply(wsi, HTTP_STATUS_UNAUTHORIZED, "text/plain",
+                          "Unauthorized\n", 13, true);
+    }
+}
+
 static int on_http(struct lws *wsi, const char *uri)
 {
+    enum pj_http pj = pj_http_route(uri);
+
     if (strcmp(uri, "/metrics") == 0)
         return on_metrics(wsi);
     if (strcmp(uri, "/healthz") == 0)
-        return srv.draining
-                   ? http_reply(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                                "text/plain", "draining\n", 9)
-                   : http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ok\n", 3);
+        return srv.draining ? http_reply(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                         "text/plain", "draining\n", 9, false)
+                            : http_reply(wsi, HTTP_STATUS_OK, "text/plain",
+                                         "ok\n", 3, false);
+    if (pj != PJ_HTTP_NONE)
+        return on_peerjs_http(wsi, pj);
     lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -665,10 +709,26 @@ static char *request_host(struct lws *wsi)
     return strdup(host);
 }
 
+/* A PeerJS websocket opens with its query's key, id and token (lws keeps
+ * them urldecoded, "name=value"). Returns 0, or -1 when out of memory. */
+static int peerjs_open(struct session *s, struct lws *wsi, int64_t now)
+{
+    char key[PJ_ID_MAX + 8], id[PJ_ID_MAX + 8], token[PJ_TOKEN_MAX + 8];
+
+    if ((s->pj = pj_conn_new(&s->hc)) == NULL)
+        return -1;
+    /* A value too long for its buffer reads as absent: refused. */
+    pj_open(srv.pj, s->pj, lws_get_urlarg_by_name(wsi, "key=", key, sizeof key),
+            lws_get_urlarg_by_name(wsi, "id=", id, sizeof id),
+            lws_get_urlarg_by_name(wsi, "token=", token, sizeof token), now);
+    return 0;
+}
+
 static void on_established(struct session *s, struct lws *wsi)
 {
     int64_t now = clock_mono_ms();
     struct addr_entry *a = s->addr; /* from filter_upgrade */
+    bool peerjs = s->peerjs;
 
     memset(s, 0, sizeof *s);
     s->wsi = wsi;
@@ -689,7 +749,9 @@ static void on_established(struct session *s, struct lws *wsi)
     if (srv.sessions != NULL)
         srv.sessions->prev = s;
     srv.sessions = s;
-    if (srv.draining)
+    if (peerjs && peerjs_open(s, wsi, now) < 0)
+        start_close(s, 1011, "out of memory", HUB_END_LEAVE, true);
+    else if (srv.draining)
         drain_one(s);
 }
 
@@ -710,7 +772,10 @@ static int deliver(struct session *s, const char *buf, size_t len)
 {
     if (!msg_utf8_valid((const unsigned char *)buf, len))
         return close_now(s, 1007, "invalid UTF-8", HUB_END_KICKED);
-    hub_on_text(srv.hub, &s->hc, buf, len, clock_mono_ms());
+    if (s->pj != NULL)
+        pj_on_text(srv.pj, s->pj, buf, len, clock_mono_ms());
+    else
+        hub_on_text(srv.hub, &s->hc, buf, len, clock_mono_ms());
     return 0;
 }
 
@@ -938,7 +1003,10 @@ static int on_timer(struct session *s)
 {
     if (s->kick_pending) {
         s->kick_pending = false;
-        hub_on_end(srv.hub, &s->hc, HUB_END_KICKED, clock_mono_ms());
+        if (s->pj != NULL)
+            pj_on_end(srv.pj, s->pj);
+        else
+            hub_on_end(srv.hub, &s->hc, HUB_END_KICKED, clock_mono_ms());
     }
     return s->hangup ? -1 : 0;
 }
@@ -1018,8 +1086,13 @@ static void on_closed(struct session *s)
     if (s->wsi == NULL)
         return; /* never established */
     metrics.closes[close_kind(s)]++;
-    if (!srv.destroying)
+    if (s->pj != NULL) {
+        pj_on_end(srv.pj, s->pj);
+        free(s->pj);
+        s->pj = NULL;
+    } else if (!srv.destroying) {
         hub_on_end(srv.hub, &s->hc, (enum hub_end)s->end, clock_mono_ms());
+    }
     queue_clear(s);
     /* After hub_on_end, which may have queued for s too: lws frees s. */
     if (s->dirty_at && srv.dirty != NULL)
@@ -1158,7 +1231,8 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     srv.public_host = opts->public_host;
     srv.trusted = opts->trusted_proxies;
     srv.fd_refuse = opts->fd_limit - WS_FD_RESERVE / 2;
-    if ((srv.addrs = addr_table_new()) == NULL)
+    if ((srv.addrs = addr_table_new()) == NULL ||
+        (srv.pj = pj_new(cfg, &ws_hub_ops, opts->peerjs_key)) == NULL)
         return -1;
     lws_set_log_level((int)cfg->lws_log, lws_log); /* HUDDLE_LWS_LOG */
     protocols[0].tx_packet_size = (size_t)cfg->max_message_bytes + 1024;
@@ -1240,4 +1314,6 @@ void ws_stop(void)
     srv.accepted = NULL;
     addr_table_free(srv.addrs);
     srv.addrs = NULL;
+    pj_free(srv.pj);
+    srv.pj = NULL;
 }

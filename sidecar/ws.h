@@ -20,6 +20,7 @@ struct ws_opts {
                                     loopback), or NULL */
     bool keep_host;              /* keep each request's host (hub_conn.host) */
     long fd_limit;               /* the process' RLIMIT_NOFILE (soft) */
+    const char *peerjs_key;      /* the PeerJS API key (peerjs.h) */
 };
 
 /* File descriptors kept back from connections: stdio, the loop, lws'

@@ -14,6 +14,8 @@ if(TARGET huddle_sidecar_core)
         LIBS huddle_sidecar_core)
     huddle_unit_suite(sidecar_access SOURCES test_sidecar_access.c
         LIBS huddle_sidecar_core)
+    huddle_unit_suite(sidecar_peerjs SOURCES test_sidecar_peerjs.c
+        LIBS huddle_sidecar_core)
     # Join tokens; two tests run scripts/mint-token.sh (bash, openssl).
     huddle_unit_suite(sidecar_jwt SOURCES test_sidecar_jwt.c
         LIBS huddle_sidecar_core)

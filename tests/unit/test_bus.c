@@ -698,14 +698,17 @@ TEST(drained_seats_outlive_their_node_until_grace_and_are_announced_once)
     struct node a, b, c;
     struct result r, rs, dr, st;
     const struct bus_seat seats[] = {
-        /* graces well past node_ttl_ms + 2 reaper periods (1 s), which the
-         * test waits, so that a loaded machine does not end them first */
-        {"room", "a1", 3000},  /* nobody resumes it */
+        /* graces well past node_ttl_ms + 2 reaper periods (2.4 s), which
+         * the test waits, so that a loaded machine does not end them first */
+        {"room", "a1", 5000},  /* nobody resumes it */
         {"room", "a2", 20000}, /* resumed on b */
         {"room", "a3", 0},     /* its grace had ended */
     };
 
     CHECK(fx_init(&fx) == 0);
+    /* b and c must stay alive through the waits below even when the
+     * machine is loaded: a node TTL well above a stalled loop */
+    fx.cfg.node_ttl_ms = 2000;
     CHECK(node_start(&fx, &a, "a") == 0);
     CHECK(node_start(&fx, &b, "b") == 0);
     CHECK(node_start(&fx, &c, "c") == 0);
@@ -743,7 +746,7 @@ TEST(drained_seats_outlive_their_node_until_grace_and_are_announced_once)
     CHECK_STR(rs.peer, "a2");
     CHECK(has_member(&rs, "a1", rs.old_node)); /* still listed, old node */
     /* a1's grace ends: announced once, by one of the two reapers */
-    CHECK(RUN_UNTIL(&fx, count_msgs(&c, "\"id\":\"a1\"") == 1, 8000));
+    CHECK(RUN_UNTIL(&fx, count_msgs(&c, "\"id\":\"a1\"") == 1, 10000));
     run_for(&fx, 4 * (int)fx.cfg.reaper_ms);
     CHECK(count_msgs(&b, "\"id\":\"a1\",\"reason\":\"timeout\"") == 1);
     CHECK(count_msgs(&c, "\"id\":\"a1\",\"reason\":\"timeout\"") == 1);

@@ -1,0 +1,132 @@
+/* peerjs: the PeerJS server protocol (docs/peerjs.md), as the `peerjs` npm
+ * client 1.x speaks it, beside protocol v1 on the same sidecar. ws.c
+ * routes the websocket /peerjs/peerjs?key=&id=&token= and the HTTP paths
+ * under /peerjs here; this module decides: who holds which id, what is
+ * relayed to whom, what is held for a peer not connected yet and when it
+ * expires.
+ *
+ * No I/O: it sends through struct hub_ops (hub.h), so a PeerJS connection
+ * has the same send queue, slow-consumer rule and close path as a v1 one,
+ * and ws.c's message size cap, binary and UTF-8 checks run before
+ * pj_on_text. One process: an id is unique on this sidecar only. */
+#ifndef HUDDLE_PEERJS_H
+#define HUDDLE_PEERJS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "htab.h"
+#include "hub.h"
+#include "ratelimit.h"
+
+#define PJ_ID_MAX 64    /* an id's characters */
+#define PJ_TOKEN_MAX 64 /* a token's characters */
+#define PJ_UUID_LEN 36  /* a minted id: a random UUID, as peerjs-server's */
+
+/* ---- the parser: pure, fuzzed (tests/fuzz/fuzz_peerjs.c) ------------ */
+
+/* The message types a client may send; the table in peerjs.c says which
+ * are relayed and which may be held. */
+enum pj_type {
+    PJ_HEARTBEAT,
+    PJ_OFFER,
+    PJ_ANSWER,
+    PJ_CANDIDATE,
+    PJ_LEAVE,
+    PJ_EXPIRE,
+    PJ_TYPE_COUNT
+};
+
+/* One client message. dst points into the parsed tree; payload is the
+ * client's payload printed again as compact JSON (malloc'd), or NULL when
+ * the message had none. Free with pj_msg_free. */
+struct pj_msg {
+    enum pj_type type;
+    const char *dst; /* NULL when absent */
+    char *payload;
+    void *root; /* the cJSON tree dst lives in */
+};
+
+/* Parses len bytes at buf. Returns 0 with *m filled, or -1 with *why set
+ * to a static reason (not JSON, not an object, no type, unknown type, bad
+ * dst, out of memory); m then holds nothing to free. */
+int pj_parse(const char *buf, size_t len, struct pj_msg *m, const char **why);
+
+void pj_msg_free(struct pj_msg *m);
+
+/* Whether id is a PeerJS id: 1 to PJ_ID_MAX of [A-Za-z0-9] in runs joined
+ * by one of " ", "_", "-" (the client's own rule). */
+bool pj_id_valid(const char *id);
+
+/* Fills out (PJ_UUID_LEN chars + NUL) with a random version 4 UUID. */
+void pj_uuid(char *out);
+
+/* What an HTTP GET under /peerjs asks for: uri is the path without the
+ * query. */
+enum pj_http {
+    PJ_HTTP_NONE,  /* not ours: 404 */
+    PJ_HTTP_INFO,  /* /peerjs or /peerjs/: the server's name */
+    PJ_HTTP_ID,    /* /peerjs/<key>/id: a new id */
+    PJ_HTTP_PEERS, /* /peerjs/<key>/peers: refused, 401 */
+};
+
+enum pj_http pj_http_route(const char *uri);
+
+/* Whether uri (path without the query) is the websocket's. */
+bool pj_ws_path(const char *uri);
+
+/* ---- the server ----------------------------------------------------- */
+
+/* Per connection, made by the transport with pj_conn_new. */
+struct pj_conn {
+    struct htab_entry link; /* in the registry by id, while registered */
+    struct hub_conn *tc;    /* the transport's handle, for hub_ops */
+    struct bucket rate;     /* relayed messages */
+    struct bucket errors;   /* bad messages within the error window */
+    int64_t last_beat;      /* last HEARTBEAT (or the open) */
+    unsigned short limited_run;
+    bool registered;
+    char id[PJ_ID_MAX + 1];
+    char token[PJ_TOKEN_MAX + 1];
+};
+
+struct pj;
+
+/* Returns a new server (free with pj_free) or NULL. cfg, ops and key (the
+ * one API key accepted) are borrowed and must outlive it. */
+struct pj *pj_new(const struct config *cfg, const struct hub_ops *ops,
+                  const char *key);
+void pj_free(struct pj *p);
+
+/* Returns a new connection for transport handle tc (caller frees with
+ * free() after pj_on_end), or NULL when out of memory. */
+struct pj_conn *pj_conn_new(struct hub_conn *tc);
+
+/* The websocket of c opened with the query's key, id and token (each NULL
+ * when absent). Answers OPEN and delivers what was held for the id;
+ * ID-TAKEN or ERROR, then closes, as peerjs-server does. */
+void pj_open(struct pj *p, struct pj_conn *c, const char *key, const char *id,
+             const char *token, int64_t now_ms);
+
+/* Handles one complete, UTF-8-valid text message from c. */
+void pj_on_text(struct pj *p, struct pj_conn *c, const char *buf, size_t len,
+                int64_t now_ms);
+
+/* c's connection ended or is being closed: its id is free again. Safe to
+ * call twice. */
+void pj_on_end(struct pj *p, struct pj_conn *c);
+
+/* Whether c sent no HEARTBEAT for HUDDLE_PEERJS_ALIVE_MS: the transport
+ * then closes it. */
+bool pj_idle(const struct pj *p, const struct pj_conn *c, int64_t now_ms);
+
+/* Expires held messages: each sender of one held longer than
+ * HUDDLE_PEERJS_EXPIRE_MS gets EXPIRE, once per target. */
+void pj_tick(struct pj *p, int64_t now_ms);
+
+/* Messages held now, all targets together. */
+size_t pj_held_count(const struct pj *p);
+
+#endif

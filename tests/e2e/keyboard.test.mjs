@@ -1,0 +1,186 @@
+// The whole meeting by keyboard alone: the pre-join screen (the name field
+// focused, Enter joins), Tab through the meeting in the order one reads it
+// with a visible focus ring on every stop and nothing hidden focused, the
+// chat (open, type, send, Escape back to its button), a tile pinned and
+// shown full screen, reactions, the settings, and leaving.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+import { launch, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+
+let stack;
+let browser;
+let a;
+let b;
+const url = () => `${stack.url}/keyboard-room`;
+
+before(async () => {
+    stack = await startStack({ sidecars: 1 });
+    browser = await launch();
+    b = await newParticipant(browser, url(), 'Ben');
+    await b.join();
+    a = await newParticipant(browser, url(), 'Anna', { init: installFocused });
+});
+
+after(async () => {
+    if (browser) await browser.close();
+    if (stack) await stack.stop();
+});
+
+/**
+ * Test-only init script: window.__focused() says what has the focus on the
+ * page: an id or a name for it, and whether it shows: in the window, not
+ * transparent, and ringed (its own outline, or the outline of a parent
+ * that rings what it holds). 'body' when the focus is outside the page.
+ */
+function installFocused() {
+    window.__focused = focused;
+    function focused() {
+    const e = document.activeElement;
+    if (!e || e === document.body) return { what: 'body', shown: false };
+    const ringed = (x) => {
+        const s = getComputedStyle(x);
+        return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+    };
+    let opaque = true;
+    for (let x = e; x; x = x.parentElement) if (getComputedStyle(x).opacity !== '1') opaque = false;
+    const r = e.getBoundingClientRect();
+    const inWindow = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+    const ring = ringed(e) || (!!e.parentElement && ringed(e.parentElement) && e.parentElement.matches(':focus-within'));
+    const what = e.id || `${e.className}:${e.getAttribute('aria-label') || ''}`;
+    return { what, shown: inWindow && opaque && ring };
+    }
+}
+
+const focused = () => window.__focused();
+
+/** Presses key on page and waits until what has the focus shows (rings fade in); returns focused(). */
+async function press(page, key) {
+    await page.keyboard.press(key);
+    try {
+        await page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 });
+    } catch { /* reported by the caller */ }
+    return page.evaluate(focused);
+}
+
+/** Tabs until the element with id has the focus (at most 40 stops); returns the stops passed. */
+async function tabTo(page, id) {
+    const stops = [];
+    for (let i = 0; i < 40; i++) {
+        const f = await press(page, 'Tab');
+        stops.push(f);
+        if (f.what === id) return stops;
+    }
+    throw new Error(`${id} never got the focus: ${stops.map((s) => s.what).join(', ')}`);
+}
+
+test('the pre-join screen: the name field has the focus, Enter joins', async () => {
+    await a.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'name-input');
+    await a.page.keyboard.type('Anna');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForFunction(() => document.body.dataset.state === 'meeting');
+    await waitForPlayingVideo(a.page, 'Ben');
+    await waitForPlayingVideo(b.page, 'Anna');
+});
+
+test('Tab walks the meeting in reading order; every stop is visible and ringed', async () => {
+    await a.page.evaluate(() => document.activeElement && document.activeElement.blur());
+    const stops = [];
+    for (let i = 0; i < 40; i++) {
+        const f = await press(a.page, 'Tab');
+        if (f.what === 'body') continue; // past the last stop: the browser's own
+        if (stops.length && f.what === stops[0].what) break;
+        stops.push(f);
+    }
+    const names = stops.map((s) => s.what);
+    assert.deepEqual(stops.filter((s) => !s.shown).map((s) => s.what), [], `stops not shown: ${names.join(', ')}`);
+    // The tile's buttons (left to right), then the control bar left to right.
+    const order = ['tile-btn full-btn:Full screen Ben', 'tile-btn pin-btn:Pin Ben',
+        'btn-mic', 'btn-cam', 'btn-screen', 'btn-hand', 'btn-react', 'btn-chat', 'btn-people', 'btn-settings', 'btn-invite', 'btn-leave'];
+    assert.deepEqual(names.filter((n) => order.includes(n)), order, names.join(', '));
+    assert.equal(new Set(names).size, names.length, 'no stop twice in one round');
+});
+
+test('with each side-panel tab open, every stop of a Tab round is visible and ringed', async () => {
+    const missed = {};
+    for (const tab of ['chat', 'people', 'settings']) {
+        await tabTo(a.page, `btn-${tab}`);
+        await a.page.keyboard.press('Enter');
+        await a.page.waitForSelector(`#${tab}-pane:not([hidden])`);
+        const seen = [];
+        for (let i = 0; i < 60; i++) {
+            const f = await press(a.page, 'Tab');
+            if (f.what === 'body') continue;
+            if (seen.some((x) => x.what === f.what)) break;
+            seen.push(f);
+        }
+        missed[tab] = seen.filter((x) => !x.shown).map((x) => x.what);
+        await a.page.keyboard.press('Escape');
+        await a.page.waitForSelector('#panel', { state: 'hidden' });
+    }
+    assert.deepEqual(missed, { chat: [], people: [], settings: [] });
+});
+
+test('the chat by keyboard: open, type, send with Enter; Escape closes it and gives the focus back', async () => {
+    await tabTo(a.page, 'btn-chat');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#panel:not([hidden])');
+    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 }).catch(() => {});
+    const box = await a.page.evaluate(focused);
+    assert.deepEqual(box, { what: 'chat-input', shown: true }, 'the message box has the focus');
+    await a.page.keyboard.type('typed, not clicked');
+    await a.page.keyboard.press('Enter');
+    await b.page.waitForFunction(() => [...document.querySelectorAll('#chat-log li')].some((li) => li.textContent.includes('typed, not clicked')));
+    await a.page.keyboard.press('Escape');
+    await a.page.waitForSelector('#panel', { state: 'hidden' });
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'btn-chat');
+});
+
+test('a tile pinned and shown full screen, a reaction sent, the settings reached, all by keyboard', async () => {
+    await tabTo(a.page, 'tile-btn full-btn:Full screen Ben');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForFunction(() => !!document.fullscreenElement);
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForFunction(() => document.fullscreenElement === null);
+    await tabTo(a.page, 'tile-btn pin-btn:Pin Ben');
+    await a.page.keyboard.press('Space');
+    await a.page.waitForSelector('#grid.spotlight');
+    await a.page.keyboard.press('Space');
+    await a.page.waitForSelector('#grid:not(.spotlight)');
+
+    await tabTo(a.page, 'btn-react');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#react-menu:not([hidden])');
+    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 }).catch(() => {});
+    const pick = await a.page.evaluate(focused);
+    assert.ok(pick.shown, `the first emoji has a visible focus: ${pick.what}`);
+    await a.page.keyboard.press('Enter');
+    const aId = await a.page.evaluate(() => document.querySelector('#grid .tile.local').dataset.peer);
+    await b.page.waitForSelector(`#grid .tile[data-peer="${aId}"] .reaction`);
+
+    await tabTo(a.page, 'btn-settings');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#settings-pane:not([hidden])');
+    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 }).catch(() => {});
+    const first = await a.page.evaluate(focused);
+    assert.equal(first.what, 'set-mic');
+    assert.ok(first.shown, 'the microphone picker is ringed');
+    await a.page.keyboard.press('Escape');
+    await a.page.waitForSelector('#panel', { state: 'hidden' });
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'btn-settings');
+});
+
+test('leaving by keyboard; the other side sees it', async () => {
+    await tabTo(a.page, 'btn-leave');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForFunction(() => document.body.dataset.state === 'left');
+    await b.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 1);
+    const next = await press(a.page, 'Tab');
+    assert.ok(['rejoin'].includes(next.what) || next.what.startsWith('button'), `after leaving, Tab reaches the card: ${next.what}`);
+});
+
+test('no console error, uncaught error, dialog or CSP violation', () => {
+    assert.deepEqual(a.errors(), []);
+    assert.deepEqual(b.errors(), []);
+});

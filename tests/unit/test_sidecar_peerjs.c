@@ -1,0 +1,328 @@
+/* The PeerJS endpoint's logic (sidecar/peerjs.c) through a fake transport:
+ * the parser, id rules, HTTP routes, open, relay, held messages, EXPIRE. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "peerjs.h"
+
+#define FAKE_MAX 16
+
+struct fake {
+    struct hub_conn hc; /* first: hub_conn * is a fake * */
+    struct pj_conn *pj;
+    char *got[FAKE_MAX];
+    int n;
+    int closed; /* close code, 0: open */
+};
+
+static bool f_send(struct hub_conn *c, struct out_msg *m)
+{
+    struct fake *f = (struct fake *)c;
+    if (f->closed || f->n == FAKE_MAX)
+        return false;
+    f->got[f->n++] = strdup(out_msg_text(m));
+    return true;
+}
+
+static void f_close(struct hub_conn *c, int code, const char *reason)
+{
+    struct fake *f = (struct fake *)c;
+    (void)reason;
+    if (!f->closed)
+        f->closed = code;
+}
+
+static void f_rearm(struct hub_conn *c, int64_t ms)
+{
+    (void)c;
+    (void)ms;
+}
+
+static const struct hub_ops ops = {f_send, f_close, f_rearm, NULL};
+
+static struct config cfg = {
+    .signal_burst = 5,
+    .signal_rate = 1,
+    .error_run = 3,
+    .error_window_ms = 10000,
+    .rate_limit_run = 50,
+    .peerjs_expire_ms = 5000,
+    .peerjs_alive_ms = 90000,
+    .peerjs_held = 3,
+    .peerjs_held_total = 5,
+};
+
+static void fake_open(struct pj *p, struct fake *f, const char *id,
+                      const char *token, int64_t now)
+{
+    memset(f, 0, sizeof *f);
+    f->pj = pj_conn_new(&f->hc);
+    pj_open(p, f->pj, "peerjs", id, token, now);
+}
+
+static void fake_end(struct pj *p, struct fake *f)
+{
+    pj_on_end(p, f->pj);
+    free(f->pj);
+    for (int i = 0; i < f->n; i++)
+        free(f->got[i]);
+}
+
+static void say(struct pj *p, struct fake *f, const char *s, int64_t now)
+{
+    pj_on_text(p, f->pj, s, strlen(s), now);
+}
+
+static const char *last(const struct fake *f)
+{
+    return f->n ? f->got[f->n - 1] : "";
+}
+
+TEST(peerjs_parse_takes_type_dst_and_payload)
+{
+    struct pj_msg m;
+    const char *why;
+    const char *s = "{\"type\":\"OFFER\",\"dst\":\"bob\",\"payload\":{\"a\":[1,"
+                    "2]},\"src\":\"ignored\"}";
+
+    CHECK(pj_parse(s, strlen(s), &m, &why) == 0);
+    CHECK(m.type == PJ_OFFER);
+    CHECK(strcmp(m.dst, "bob") == 0);
+    CHECK(strcmp(m.payload, "{\"a\":[1,2]}") == 0);
+    pj_msg_free(&m);
+}
+
+TEST(peerjs_parse_refuses_bad_messages_with_a_reason)
+{
+    static const char *const bad[] = {
+        "nope",
+        "[1]",
+        "{\"type\":1}",
+        "{\"type\":\"JOIN\"}",
+        "{\"type\":\"OFFER\",\"dst\":5}",
+        "{\"type\":\"OFFER\",\"dst\":\"a b c-\"}",
+        "{\"type\":\"OFFER\"} trailing",
+    };
+    struct pj_msg m;
+    const char *why;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why = NULL;
+        CHECK(pj_parse(bad[i], strlen(bad[i]), &m, &why) == -1);
+        CHECK(why != NULL);
+        CHECK(m.root == NULL && m.payload == NULL);
+    }
+}
+
+TEST(peerjs_ids_follow_the_clients_rule)
+{
+    char long_id[PJ_ID_MAX + 2];
+
+    CHECK(pj_id_valid("abc"));
+    CHECK(pj_id_valid("a-b_c d9"));
+    CHECK(!pj_id_valid(""));
+    CHECK(!pj_id_valid("-a"));
+    CHECK(!pj_id_valid("a-"));
+    CHECK(!pj_id_valid("a--b"));
+    CHECK(!pj_id_valid("a.b"));
+    memset(long_id, 'a', sizeof long_id - 1);
+    long_id[PJ_ID_MAX] = '\0';
+    CHECK(pj_id_valid(long_id));
+    long_id[PJ_ID_MAX] = 'a';
+    long_id[PJ_ID_MAX + 1] = '\0';
+    CHECK(!pj_id_valid(long_id));
+}
+
+TEST(peerjs_minted_ids_are_v4_uuids_and_valid_ids)
+{
+    char a[PJ_UUID_LEN + 1], b[PJ_UUID_LEN + 1];
+
+    pj_uuid(a);
+    pj_uuid(b);
+    CHECK(strlen(a) == PJ_UUID_LEN);
+    CHECK(a[8] == '-' && a[13] == '-' && a[14] == '4' && a[23] == '-');
+    CHECK(strchr("89ab", a[19]) != NULL);
+    CHECK(strcmp(a, b) != 0);
+    CHECK(pj_id_valid(a));
+}
+
+TEST(peerjs_http_routes_the_paths_the_client_asks_for)
+{
+    CHECK(pj_http_route("/peerjs/peerjs/id") == PJ_HTTP_ID);
+    CHECK(pj_http_route("/peerjs/otherkey/id") == PJ_HTTP_ID);
+    CHECK(pj_http_route("/peerjs/peerjs/peers") == PJ_HTTP_PEERS);
+    CHECK(pj_http_route("/peerjs") == PJ_HTTP_INFO);
+    CHECK(pj_http_route("/peerjs/") == PJ_HTTP_INFO);
+    CHECK(pj_http_route("/peerjs//id") == PJ_HTTP_NONE);
+    CHECK(pj_http_route("/peerjsx/peerjs/id") == PJ_HTTP_NONE);
+    CHECK(pj_http_route("/peerjs/peerjs/id/x") == PJ_HTTP_NONE);
+    CHECK(pj_ws_path("/peerjs/peerjs"));
+    CHECK(!pj_ws_path("/peerjs/peerjs/"));
+    CHECK(!pj_ws_path("/ws"));
+}
+
+TEST(peerjs_open_answers_open_and_a_second_token_id_taken)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a, b, c;
+
+    fake_open(p, &a, "alice", "t1", 0);
+    CHECK(strcmp(last(&a), "{\"type\":\"OPEN\"}") == 0);
+    fake_open(p, &b, "alice", "t2", 0);
+    CHECK(strstr(last(&b), "\"ID-TAKEN\"") != NULL);
+    CHECK(b.closed == 1000);
+    /* The same token takes the id over; the old socket is closed. */
+    fake_open(p, &c, "alice", "t1", 0);
+    CHECK(strcmp(last(&c), "{\"type\":\"OPEN\"}") == 0);
+    CHECK(a.closed == 1000 && c.closed == 0);
+    fake_end(p, &a);
+    fake_end(p, &b);
+    fake_end(p, &c);
+    pj_free(p);
+}
+
+TEST(peerjs_open_refuses_a_wrong_key_or_missing_parameters)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a, b;
+
+    memset(&a, 0, sizeof a);
+    a.pj = pj_conn_new(&a.hc);
+    pj_open(p, a.pj, "other", "alice", "t", 0);
+    CHECK(strstr(last(&a), "Invalid key provided") != NULL);
+    CHECK(a.closed == 1000);
+    fake_open(p, &b, "alice", NULL, 0);
+    CHECK(strstr(last(&b), "No id, token, or key") != NULL);
+    fake_end(p, &a);
+    fake_end(p, &b);
+    pj_free(p);
+}
+
+TEST(peerjs_relays_by_dst_adding_src)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a, b;
+
+    fake_open(p, &a, "alice", "t1", 0);
+    fake_open(p, &b, "bob", "t2", 0);
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"bob\",\"payload\":{\"x\":1}}", 0);
+    CHECK(strcmp(last(&b), "{\"type\":\"OFFER\",\"src\":\"alice\",\"dst\":"
+                           "\"bob\",\"payload\":{\"x\":1}}") == 0);
+    say(p, &b, "{\"type\":\"ANSWER\",\"dst\":\"alice\"}", 0);
+    CHECK(strcmp(last(&a), "{\"type\":\"ANSWER\",\"src\":\"bob\",\"dst\":"
+                           "\"alice\"}") == 0);
+    fake_end(p, &a);
+    fake_end(p, &b);
+    pj_free(p);
+}
+
+TEST(peerjs_holds_for_an_absent_id_and_delivers_on_open)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a, b;
+
+    fake_open(p, &a, "alice", "t1", 0);
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"bob\"}", 0);
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"bob\"}", 0);
+    say(p, &a, "{\"type\":\"LEAVE\",\"dst\":\"bob\"}", 0); /* never held */
+    CHECK(pj_held_count(p) == 2);
+    fake_open(p, &b, "bob", "t2", 100);
+    CHECK(b.n == 3);
+    CHECK(strstr(b.got[1], "\"OFFER\"") != NULL);
+    CHECK(strstr(b.got[2], "\"CANDIDATE\"") != NULL);
+    CHECK(pj_held_count(p) == 0);
+    pj_tick(p, 10000);
+    CHECK(a.n == 1); /* no EXPIRE: delivered */
+    fake_end(p, &a);
+    fake_end(p, &b);
+    pj_free(p);
+}
+
+TEST(peerjs_held_messages_expire_with_one_expire_per_sender)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a;
+
+    fake_open(p, &a, "alice", "t1", 0);
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"bob\"}", 0);
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"bob\"}", 10);
+    pj_tick(p, 4999);
+    CHECK(a.n == 1);
+    pj_tick(p, 5000);
+    CHECK(a.n == 2);
+    CHECK(strcmp(last(&a), "{\"type\":\"EXPIRE\",\"src\":\"bob\",\"dst\":"
+                           "\"alice\"}") == 0);
+    CHECK(pj_held_count(p) == 0);
+    fake_end(p, &a);
+    pj_free(p);
+}
+
+TEST(peerjs_held_messages_are_bounded_per_id_and_in_all)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a;
+
+    /* Later ones a second apart: under the rate limit (burst 5, 1/s). */
+    fake_open(p, &a, "alice", "t1", 0);
+    for (int i = 0; i < 4; i++) /* HUDDLE_PEERJS_HELD is 3 here */
+        say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"bob\"}", 0);
+    CHECK(pj_held_count(p) == 3);
+    CHECK(strstr(last(&a), "\"EXPIRE\"") != NULL);
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"carol\"}", 1000);
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"carol\"}", 2000);
+    CHECK(pj_held_count(p) == 5); /* the total, 5 */
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"dave\"}", 3000);
+    CHECK(pj_held_count(p) == 5);
+    CHECK(strstr(last(&a), "\"src\":\"dave\"") != NULL);
+    fake_end(p, &a);
+    pj_free(p);
+}
+
+TEST(peerjs_bad_messages_get_error_and_a_run_of_them_closes)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a;
+
+    fake_open(p, &a, "alice", "t1", 0);
+    say(p, &a, "nope", 0);
+    CHECK(strcmp(last(&a), "{\"type\":\"ERROR\",\"payload\":{\"msg\":"
+                           "\"invalid JSON\"}}") == 0);
+    CHECK(a.closed == 0);
+    say(p, &a, "{\"type\":\"JOIN\"}", 0);
+    say(p, &a, "{\"type\":\"OFFER\"}", 0); /* no dst */
+    CHECK(a.closed == 1008);               /* HUDDLE_ERROR_RUN is 3 here */
+    fake_end(p, &a);
+    pj_free(p);
+}
+
+TEST(peerjs_relays_are_rate_limited)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a, b;
+
+    fake_open(p, &a, "alice", "t1", 0);
+    fake_open(p, &b, "bob", "t2", 0);
+    for (int i = 0; i < 6; i++) /* a burst of 5 */
+        say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"bob\"}", 0);
+    CHECK(b.n == 6); /* OPEN and five */
+    CHECK(strstr(last(&a), "rate limited") != NULL);
+    fake_end(p, &a);
+    fake_end(p, &b);
+    pj_free(p);
+}
+
+TEST(peerjs_heartbeat_keeps_a_client_alive)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fake a;
+
+    fake_open(p, &a, "alice", "t1", 0);
+    CHECK(!pj_idle(p, a.pj, 89999));
+    say(p, &a, "{\"type\":\"HEARTBEAT\"}", 80000);
+    CHECK(!pj_idle(p, a.pj, 169999));
+    CHECK(pj_idle(p, a.pj, 170000));
+    CHECK(a.n == 1); /* nothing answers a heartbeat */
+    fake_end(p, &a);
+    pj_free(p);
+}
