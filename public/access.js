@@ -3,6 +3,8 @@
 // when the server keeps one out or ends one's seat, who in the lobby is
 // new, and the join token of an invitation link. Pure functions: nothing
 // here touches document or window; takeToken is handed what it works on.
+// The words come from the catalogue (i18n.js).
+import { t } from './i18n.js';
 
 const TOKEN_KEY = 'huddle.token.';
 
@@ -16,30 +18,29 @@ export function rowActions(mine, theirs) {
     return [theirs === 'host' ? 'make-guest' : 'make-host', 'mute', 'kick'];
 }
 
+const ACTIONS = ['make-host', 'make-guest', 'mute', 'kick'];
+
 /** The short word of a row action on its button. */
 export function actionWord(action) {
-    return { 'make-host': 'Make host', 'make-guest': 'Make guest', mute: 'Ask to mute', kick: 'Remove' }[action] || '';
+    return ACTIONS.includes(action) ? t(`action.${action}`) : '';
 }
 
 /** The full label of a row action for name (the button's title and accessible name). */
 export function actionLabel(action, name) {
-    return {
-        'make-host': `Make ${name} a host`,
-        'make-guest': `Make ${name} a guest`,
-        mute: `Ask ${name} to mute`,
-        kick: `Remove ${name} from the meeting`,
-    }[action] || '';
+    return ACTIONS.includes(action) ? t(`action.${action}.full`, { name }) : '';
 }
 
 /**
  * The screen after an `ended` message: { title, text }. reason is
- * 'removed' or 'ended'; name is the host's (null when unknown).
+ * 'removed' or 'ended'; name is the host's (null when unknown); self:
+ * one ended it oneself.
  */
-export function endedText(reason, name) {
+export function endedText(reason, name, { self = false } = {}) {
+    if (self && reason !== 'removed') return { title: t('gate.endedTitle'), text: t('gate.endedTextYou') };
     if (reason === 'removed') {
-        return { title: 'You were removed', text: `You were removed from the meeting by ${name || 'a host'}.` };
+        return { title: t('gate.removedTitle'), text: name ? t('gate.removedText', { name }) : t('gate.removedTextHost') };
     }
-    return { title: 'The meeting has ended', text: `${name || 'A host'} ended the meeting.` };
+    return { title: t('gate.endedTitle'), text: name ? t('gate.endedText', { name }) : t('gate.endedTextHost') };
 }
 
 /**
@@ -51,15 +52,14 @@ export function endedText(reason, name) {
 export function refusalText(code, message) {
     switch (code) {
     case 'denied':
-        return { title: 'You were not let in', text: 'The host did not let you into this meeting, or everyone left while you waited.', retry: true };
+        return { title: t('gate.deniedTitle'), text: t('gate.deniedText'), retry: true };
     case 'knock-timeout':
-        return { title: 'Nobody let you in', text: 'No host answered in time. You can knock again.', retry: true };
+        return { title: t('gate.timeoutTitle'), text: t('gate.timeoutText'), retry: true };
     case 'banned':
-        return { title: 'You cannot join this meeting', text: 'A host removed you from this meeting. Try again later, or ask the host.', retry: false };
-    case 'bad-token': {
-        const why = message ? ` (${message})` : '';
-        return { title: 'An invitation is needed', text: `This meeting needs an invitation link from the organizer${why}.`, retry: false };
-    }
+        return { title: t('gate.bannedTitle'), text: t('gate.bannedText'), retry: false };
+    case 'bad-token':
+        // The server's reason (English, technical) is kept for whoever debugs the link.
+        return { title: t('gate.tokenTitle'), text: message ? t('gate.tokenTextWhy', { why: message }) : t('gate.tokenText'), retry: false };
     default:
         return null;
     }

@@ -19,8 +19,15 @@ import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
 import { Reactions } from './reactions.js';
+import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
+// The page's language first (its catalogue is loaded before anything is
+// shown: the pre-join screen appears already translated; app.css hides it
+// while <html> has the class i18n-wait).
+await loadLanguage(storedLanguage(localStore()) || pickLanguage(navigator.languages || [navigator.language]));
+translatePage();
+document.documentElement.classList.remove('i18n-wait');
 const room = document.querySelector('meta[name="huddle-room"]').content;
 const roster = new Roster();
 const pendingTiles = new Map();
@@ -54,6 +61,14 @@ function setState(s) {
     document.body.dataset.state = s;
 }
 
+function localStore() {
+    try {
+        return localStorage;
+    } catch {
+        return null;
+    }
+}
+
 function tabStorage() {
     try {
         return sessionStorage;
@@ -75,6 +90,7 @@ $('pre-retry').addEventListener('click', () => {
     join();
 });
 roster.addEventListener('change', refreshPeople);
+for (const sel of [$('pre-lang'), $('set-lang')]) bindPicker(sel, switchLanguage);
 const devicesReady = pre.start();
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
 for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });
@@ -87,7 +103,7 @@ async function join() {
     const name = pre.takeName();
     if (!name || joining) return;
     joining = true;
-    pre.busy(true, 'Joining…');
+    pre.busy(true, t('prejoin.joining'));
     // A click before the camera answered waits for it (or its refusal).
     await devicesReady;
     joining = false;
@@ -102,7 +118,7 @@ async function join() {
     mesh.addEventListener('failed', (e) => {
         const who = roster.nameOf(e.detail.id);
         dropTile(e.detail.id);
-        if (who !== null) toast(`Lost the connection to ${who}`);
+        if (who !== null) toast(t('toast.lost', { name: who }));
     });
     sig = new Signaling(socketUrl(), joinFields, { token });
     sig.on('welcome', onWelcome)
@@ -135,13 +151,17 @@ function joinFields() {
 function onDown({ delay }) {
     const secs = Math.max(1, Math.round(delay / 1000));
     if (!entered) {
-        pre.message(`Can't reach the meeting server. Retrying in ${secs} s…`);
-        pre.busy(false, 'Retry now');
+        pre.message(t('prejoin.unreachable', { count: secs }));
+        pre.busy(false, t('prejoin.retryNow'));
         return;
     }
     setState('reconnecting');
-    banner('Connection lost. Reconnecting… your call continues meanwhile.');
+    banner(t('banner.lost'));
 }
+
+// Codes that mean this page sent something wrong, or a signal crossed a
+// leave (no-such-peer, but for a private message): logged, not shown.
+const QUIET_ERRORS = new Set(['bad-json', 'unknown-type', 'not-joined', 'already-joined']);
 
 function onError(m) {
     const refusal = refusalText(m.code, m.message);
@@ -149,29 +169,32 @@ function onError(m) {
         refused(m.code, refusal);
     } else if (m.code === 'password-required' || m.code === 'wrong-password') {
         if (entered) {
-            refused(m.code, { title: 'A password is needed now', text: 'The meeting\'s password changed while your connection was down. Rejoin and enter it.', retry: true });
+            refused(m.code, { title: t('gate.passwordNowTitle'), text: t('gate.passwordNowText'), retry: true });
         } else {
             backToPrejoin(null);
             pre.askPassword(m.code === 'wrong-password');
         }
     } else if ((m.code === 'room-full' || m.code === 'invalid-room') && m.ref !== 'admit') {
-        const text = m.code === 'room-full'
-            ? 'This meeting is full. Try again later or start a new one.'
-            : 'This meeting link is not valid.';
+        const text = t(`error.${m.code}`);
         if (!entered) backToPrejoin(text, { full: m.code === 'room-full' });
         else toast(text, 6000);
     } else if (m.code === 'room-full') {
-        toast('The meeting is full: nobody else can be let in now.', 6000);
+        toast(t('error.fullAdmit'), 6000);
     } else if (m.code === 'rate-limited' && m.ref === 'join' && !entered) {
-        backToPrejoin('Too many tries. Wait a minute, then try again.');
+        backToPrejoin(t('error.rateJoin'));
     } else if (m.code === 'rate-limited' && m.ref === 'react') {
-        toast('One reaction a second is plenty.');
-    } else if (m.code === 'rate-limited') {
-        toast('Slow down a little: too many messages.');
-    } else if (m.code === 'unavailable') {
-        toast('The server is busy; trying again…');
+        toast(t('error.rateReact'));
     } else if (m.code === 'forbidden') {
-        toast(m.message ? `Not allowed: ${m.message}` : 'Only a host can do that.', 5000);
+        console.warn('huddle: not allowed:', m.message);
+        toast(t('error.forbidden'), 5000);
+    } else if (m.code === 'no-such-peer' && m.ref !== 'chat') {
+        console.warn('huddle: server said', m.code, m.message);
+    } else if (hasText(`error.${m.code}`)) {
+        toast(t(`error.${m.code}`));
+    } else if (!QUIET_ERRORS.has(m.code) && m.message) {
+        // A code this page does not know: the server's own words.
+        console.warn('huddle: server said', m.code, m.message);
+        toast(m.message, 5000);
     } else {
         console.warn('huddle: server said', m.code, m.message);
     }
@@ -194,15 +217,15 @@ function backToPrejoin(text, { full = false } = {}) {
 /** The room is locked: wait in the lobby (Cancel sends leave). */
 function onKnocking() {
     if (entered) {
-        banner('Waiting for a host to let you back in…');
+        banner(t('banner.knockAgain'));
         return;
     }
     showGate('knocking', {
         why: 'knocking',
-        title: 'Waiting for the host to let you in',
-        text: 'Someone in the meeting will let you in soon. Keep this page open.',
+        title: t('gate.knockTitle'),
+        text: t('gate.knockText'),
         wait: true,
-        actions: [{ label: 'Cancel', run: () => backToPrejoin('') }],
+        actions: [{ label: t('common.cancel'), run: () => backToPrejoin('') }],
     });
 }
 
@@ -211,14 +234,14 @@ function onKnocking() {
  * again" (or, after the meeting began, "Rejoin") when that can help.
  */
 function refused(code, { title, text, retry }) {
-    const again = entered ? { label: 'Rejoin', href: location.href } : { label: 'Try again', run: tryAgain };
+    const again = entered ? { label: t('common.rejoin'), href: location.href } : { label: t('common.tryAgain'), run: tryAgain };
     if (retry && !entered) {
         if (sig) sig.leave();
         sig = null;
     } else {
         endSession();
     }
-    showGate(entered ? 'ended' : 'refused', { why: code, title, text, actions: [...(retry ? [again] : []), { label: 'New meeting', href: '/' }] });
+    showGate(entered ? 'ended' : 'refused', { why: code, title, text, actions: [...(retry ? [again] : []), { label: t('common.newMeeting'), href: '/' }] });
 }
 
 function tryAgain() {
@@ -228,10 +251,10 @@ function tryAgain() {
 
 /** A host removed us or ended the meeting: signal.js will not reconnect. */
 function onEnded(m) {
-    const by = m.by && m.by === roster.selfId() ? 'You' : roster.nameOf(m.by);
-    const { title, text } = endedText(m.reason, by);
+    const self = !!m.by && m.by === roster.selfId();
+    const { title, text } = endedText(m.reason, self ? t('common.you') : roster.nameOf(m.by), { self });
     endSession();
-    showGate('ended', { why: m.reason === 'removed' ? 'removed' : 'ended', title, text, actions: [{ label: 'New meeting', href: '/' }] });
+    showGate('ended', { why: m.reason === 'removed' ? 'removed' : 'ended', title, text, actions: [{ label: t('common.newMeeting'), href: '/' }] });
 }
 
 function showGate(state, view) {
@@ -248,7 +271,7 @@ function onLobby(m) {
     const fresh = lobby.set(waitingList(m));
     controls.setWaiting(lobby.size);
     if (!fresh.length || !roster.isHost()) return;
-    toast(fresh.length === 1 ? `${fresh[0].name} is waiting to join` : `${fresh.length} people are waiting to join`, 6000);
+    toast(fresh.length === 1 ? t('toast.waitingOne', { name: fresh[0].name }) : t('toast.waitingMany', { count: fresh.length }), 6000);
     levels.chime();
 }
 
@@ -262,7 +285,8 @@ function onAccess(a) {
 function onMuteRequest(m) {
     if (!entered) return;
     if (roster.self().audio && media.audioTrack()) setMic(false);
-    toast(`${roster.nameOf(m.by) || 'A host'} muted you`, 5000);
+    const by = roster.nameOf(m.by);
+    toast(by ? t('toast.mutedBy', { name: by }) : t('toast.mutedByHost'), 5000);
 }
 
 /** A host action from a person's row in the people list. */
@@ -271,10 +295,10 @@ const ROW_ACTIONS = {
     'make-guest': (p) => sig.send({ type: 'role', to: p.id, role: 'guest' }),
     mute: (p) => {
         sig.send({ type: 'mute', to: p.id });
-        toast(`Asked ${p.name} to mute`);
+        toast(t('toast.askedMute', { name: p.name }));
     },
     kick: async (p) => {
-        const ok = await hostTools.ask({ title: `Remove ${p.name}?`, text: `${p.name} leaves the meeting at once and cannot join again for a while.`, ok: 'Remove', danger: true });
+        const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.name }), text: t('host.kickText', { name: p.name }), ok: t('action.kick'), danger: true });
         if (ok !== null && sig) sig.send({ type: 'kick', to: p.id });
     },
 };
@@ -283,7 +307,7 @@ const ROW_ACTIONS = {
 function selfRole(role) {
     if (!role || role === roster.self().role) return;
     roster.setSelf({ role });
-    toast(role === 'host' ? 'You are now a host' : 'You are no longer a host');
+    toast(t(role === 'host' ? 'toast.nowHost' : 'toast.noLongerHost'));
     if (role !== 'host' && lobby) {
         lobby.clear();
         controls.setWaiting(0);
@@ -341,7 +365,7 @@ function addPeer(p, { greet = false, offer = false, announce = false } = {}) {
     if (greet) mesh.greet(p.id);
     else if (offer) mesh.offer(p.id);
     else mesh.expect(p.id);
-    if (fresh && announce) toast(`${p.name} joined`);
+    if (fresh && announce) toast(t('toast.joined', { name: p.name }));
 }
 
 function showTile(id) {
@@ -362,16 +386,16 @@ function updatePeer(p) {
     const before = roster.nameOf(p.id);
     const changed = roster.update(p);
     if (!changed) return;
-    if (changed.raised) toast(`${p.name} raised a hand`);
-    else if (p.name && before !== null && p.name !== before) toast(`${before} is now ${p.name}`);
-    else if (changed.role === 'host') toast(`${p.name} is now a host`);
+    if (changed.raised) toast(t('toast.raised', { name: p.name }));
+    else if (p.name && before !== null && p.name !== before) toast(t('toast.renamed', { old: before, name: p.name }));
+    else if (changed.role === 'host') toast(t('toast.otherHost', { name: p.name }));
     grid.update(changed.peer);
 }
 
 /** id left (reason from peer-left; by: the host who removed it). */
 function removePeer(id, reason, by) {
     if (id === roster.selfId()) {
-        if (reason === 'replaced') leave('You joined this meeting from another tab or device.');
+        if (reason === 'replaced') leave(t('left.replaced'));
         return;
     }
     const p = roster.remove(id);
@@ -379,8 +403,10 @@ function removePeer(id, reason, by) {
     mesh.close(id);
     chat.forget(id);
     if (!p || reason === 'gone') return;
-    if (by) toast(`${p.name} was removed by ${by === roster.selfId() ? 'you' : roster.nameOf(by) || 'a host'}`);
-    else toast(`${p.name} left`);
+    if (!by) toast(t('toast.left', { name: p.name }));
+    else if (by === roster.selfId()) toast(t('toast.removedByYou', { name: p.name }));
+    else if (roster.nameOf(by)) toast(t('toast.removedBy', { name: p.name, by: roster.nameOf(by) }));
+    else toast(t('toast.removedByHost', { name: p.name }));
 }
 
 function dropTile(id) {
@@ -454,7 +480,7 @@ function enterMeeting() {
         menu: $('react-menu'),
         send: (emoji) => sig.send({ type: 'react', emoji }),
         tileOf: (id) => $('grid').querySelector(`.tile[data-peer="${CSS.escape(id)}"]`),
-        nameOf: (id) => (id === roster.selfId() ? 'You' : roster.nameOf(id)),
+        nameOf: (id) => (id === roster.selfId() ? t('common.you') : roster.nameOf(id)),
     });
     lobby = new Lobby({
         admit: (id) => sig.send({ type: 'admit', id }),
@@ -463,7 +489,7 @@ function enterMeeting() {
     hostTools = new HostTools({
         muteAll: () => {
             sig.send({ type: 'mute' });
-            toast('Asked everyone to mute');
+            toast(t('toast.askedAll'));
         },
         lock: (locked) => sig.send({ type: 'lock', locked }),
         password: (password) => sig.send({ type: 'password', password }),
@@ -521,12 +547,12 @@ function rename(name) {
     if (name === roster.self().name) return;
     sendState({ name });
     rememberName(name);
-    toast(`You are now ${name}`);
+    toast(t('toast.youAre', { name }));
 }
 
 function toggleMic() {
     if (!media.audioTrack()) {
-        toast(media.denied() ? 'The microphone is blocked by the browser.' : 'No microphone available.');
+        toast(t(media.denied() ? 'toast.micBlocked' : 'toast.noMic'));
         return;
     }
     setMic(!roster.self().audio);
@@ -541,7 +567,7 @@ async function toggleCam() {
     if (!roster.self().video) {
         const ok = await media.setCamera(true);
         if (!ok) {
-            toast(media.denied() ? 'The camera is blocked by the browser.' : 'No camera available.');
+            toast(t(media.denied() ? 'toast.camBlocked' : 'toast.noCam'));
             return;
         }
         sendState({ video: true });
@@ -594,10 +620,31 @@ async function copyInvite() {
     const url = `${location.origin}${location.pathname}`;
     try {
         await navigator.clipboard.writeText(url);
-        toast('Invite link copied');
+        toast(t('toast.copied'));
     } catch {
-        toast(`Invite link: ${url}`, 8000);
+        toast(t('toast.inviteLink', { url }), 8000);
     }
+}
+
+/**
+ * The language picker chose code: remembered, loaded, and the page's words
+ * change in place (what was already said, toasts and chat lines, stays).
+ */
+async function switchLanguage(code) {
+    rememberLanguage(localStore(), code);
+    await loadLanguage(code);
+    translatePage();
+    for (const sel of [$('pre-lang'), $('set-lang')]) sel.value = lang();
+    pre.relabel();
+    if (!entered) return;
+    for (const p of [roster.self(), ...roster.others()]) grid.update(p);
+    refreshPeople();
+    hostTools.relabel();
+    lobby.relabel();
+    controls.setWaiting(lobby.size);
+    chat.relabel();
+    reactions.relabel();
+    pickers.refresh();
 }
 
 /** The people list and count, after any change to the roster. */

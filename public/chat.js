@@ -1,10 +1,11 @@
 // Chat panel: history and live messages, private messages, unread count.
 // Everything a person typed is set with textContent.
 
+import { t, num, timeText } from './i18n.js';
+
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
 const DEFAULT_MAX_CHARS = 2000;
-const NOT_SENT = 'Not connected: your message was not sent';
 
 /** The length of s in Unicode code points (how the sidecar counts chat). */
 export function codePoints(s) {
@@ -18,7 +19,7 @@ export function codePoints(s) {
  * while far from the limit (below 90 %), else "n / max".
  */
 export function counterText(n, max) {
-    return n < Math.ceil(max * 0.9) ? null : `${n} / ${max}`;
+    return n < Math.ceil(max * 0.9) ? null : t('chat.counter', { n: num(n), max: num(max) });
 }
 
 // An http(s) address in chat text; trailing punctuation is not part of it.
@@ -53,8 +54,7 @@ export function linkParts(text) {
 }
 
 function timeOf(ts) {
-    const d = new Date(typeof ts === 'number' ? ts : Date.now());
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return timeText(new Date(typeof ts === 'number' ? ts : Date.now()));
 }
 
 export class Chat {
@@ -115,6 +115,7 @@ export class Chat {
         const counter = $('chat-count');
         counter.hidden = text === null;
         counter.textContent = text || '';
+        counter.title = text ? t('chat.counterTitle', { n: num(n), max: num(this.#maxChars) }) : '';
         counter.classList.toggle('over', over);
         $('chat-send').disabled = over;
         this.#input.setAttribute('aria-invalid', String(over));
@@ -133,7 +134,7 @@ export class Chat {
         const msg = { text };
         if (this.#to) msg.to = this.#to.id;
         if (!this.#send(msg)) {
-            this.#status(NOT_SENT);
+            this.#status(t('chat.notSent'));
             return;
         }
         this.#status(null);
@@ -153,9 +154,15 @@ export class Chat {
     privateTo(peer) {
         this.#to = peer ? { id: peer.id, name: peer.name } : null;
         $('chat-to').hidden = !peer;
-        $('chat-to-name').textContent = peer ? peer.name : '';
-        this.#input.placeholder = peer ? `Message ${peer.name} privately` : 'Message everyone';
+        this.relabel();
         this.#input.focus();
+    }
+
+    /** The language changed: the box's words and the counter follow. */
+    relabel() {
+        $('chat-to-name').textContent = this.#to ? t('chat.to', { name: this.#to.name }) : '';
+        this.#input.placeholder = this.#to ? t('chat.placeholderTo', { name: this.#to.name }) : t('chat.placeholder');
+        this.#count();
     }
 
     /** The private target left or changed id. */
@@ -193,13 +200,12 @@ export class Chat {
             head.className = 'msg-head';
             const who = document.createElement('span');
             who.className = 'who';
-            who.textContent = mine ? 'You' : (m.name || 'Someone');
+            who.textContent = mine ? t('common.you') : (m.name || t('chat.someone'));
             head.append(who);
             if (m.to) {
                 const pv = document.createElement('span');
                 pv.className = 'pv';
-                const other = mine ? (this.#nameOf(m.to) || 'someone') : 'you';
-                pv.textContent = `privately to ${other}`;
+                pv.textContent = mine ? t('chat.privatelyTo', { name: this.#nameOf(m.to) || t('chat.someone') }) : t('chat.privatelyToYou');
                 head.append(pv);
             }
             const time = document.createElement('time');

@@ -5,6 +5,7 @@
 // marks in the top bar. It only shows state and reports clicks: what a
 // click does is the page's business (app.js).
 import { setIcon } from './icons.js';
+import { t, num } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -72,7 +73,7 @@ export function unreadText(n) {
 /** The "You left" screen's line after ms in room. */
 export function stayText(room, ms) {
     const min = Math.round(ms / 60000);
-    return `Thanks for joining. You were in ${room} for ${min < 1 ? 'less than a minute' : `${min} min`}.`;
+    return min < 1 ? t('left.stayShort', { room }) : t('left.stay', { room, count: min });
 }
 
 // Each toggle button: its state field, icons on and off, and whether "off"
@@ -211,7 +212,7 @@ export class Controls {
     setWaiting(n) {
         $('waiting-badge').hidden = n === 0;
         $('waiting-badge').textContent = unreadText(n);
-        $('btn-people').title = n ? `People (${n} waiting to join)` : 'People';
+        $('btn-people').title = n ? t('people.waitingTitle', { count: n }) : t('panel.people');
     }
 
     /** The room's access in the top bar: "Locked" and "Password" marks. */
@@ -222,8 +223,9 @@ export class Controls {
 
     /** The number of people in the meeting, oneself included. */
     setCount(n) {
-        $('count').textContent = String(n);
-        $('people-count').textContent = String(n);
+        $('count').textContent = num(n);
+        $('people-count').textContent = num(n);
+        $('count-box').title = t('meeting.count', { count: n });
     }
 
     /** Runs the clock from startedAt (a Date.now() value). */

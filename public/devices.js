@@ -4,11 +4,14 @@
 // Media (useDevice, setSpeaker), and every picker of that kind then shows
 // it, so the two screens never disagree.
 
-// Each kind of picker: the browser's device kind and the word for it.
+import { t } from './i18n.js';
+
+// Each kind of picker: the browser's device kind, the catalogue's word for
+// it and for none of it.
 export const PICKERS = {
-    audio: { kind: 'audioinput', word: 'Microphone' },
-    video: { kind: 'videoinput', word: 'Camera' },
-    speaker: { kind: 'audiooutput', word: 'Speaker' },
+    audio: { kind: 'audioinput', word: 'device.mic', none: 'device.noMic' },
+    video: { kind: 'videoinput', word: 'device.cam', none: 'device.noCam' },
+    speaker: { kind: 'audiooutput', word: 'device.speaker', none: 'device.noSpeaker' },
 };
 
 /**
@@ -19,7 +22,7 @@ export const PICKERS = {
 export function pickerOptions(list, kind) {
     const { kind: want, word } = PICKERS[kind];
     return list.filter((d) => d.kind === want && d.deviceId)
-        .map((d, i) => ({ value: d.deviceId, text: d.label || `${word} ${i + 1}` }));
+        .map((d, i) => ({ value: d.deviceId, text: d.label || t('device.numbered', { device: t(word), n: i + 1 }) }));
 }
 
 export class Pickers {
@@ -58,7 +61,7 @@ export class Pickers {
         }));
         if (!options.length) {
             const o = document.createElement('option');
-            o.textContent = `No ${PICKERS[kind].word.toLowerCase()}`;
+            o.textContent = t(PICKERS[kind].none);
             sel.append(o);
         }
         sel.disabled = options.length === 0;
@@ -71,7 +74,7 @@ export class Pickers {
             if (kind === 'speaker') this.#media.setSpeaker(id);
             else await this.#media.useDevice(kind, id);
         } catch {
-            this.#onError('That device could not be started.');
+            this.#onError(t('device.failed'));
         }
         await this.refresh();
     }

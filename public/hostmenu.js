@@ -6,6 +6,8 @@
 // The server checks every host action: hiding these from guests is only
 // for their comfort.
 
+import { t } from './i18n.js';
+
 const $ = (id) => document.getElementById(id);
 const MAX_PASSWORD_BYTES = 128; // the server's limit (docs/protocol.md)
 
@@ -24,7 +26,7 @@ export class HostTools {
         $('host-lock').addEventListener('click', () => on.lock(!this.#access.locked));
         $('host-password').addEventListener('click', () => this.#password());
         $('host-end').addEventListener('click', async () => {
-            const ok = await this.ask({ title: 'End the meeting for everyone?', text: 'Everyone will be disconnected, and the chat, lock and password are cleared.', ok: 'End meeting', danger: true });
+            const ok = await this.ask({ title: t('host.endTitle'), text: t('host.endText'), ok: t('host.endOk'), danger: true });
             if (ok !== null) on.end();
         });
         $('ask-form').addEventListener('submit', (e) => {
@@ -49,26 +51,31 @@ export class HostTools {
         const lock = $('host-lock');
         lock.setAttribute('aria-pressed', String(this.#access.locked));
         lock.dataset.icon = this.#access.locked ? 'unlock' : 'lock';
-        lock.querySelector('.lbl').textContent = this.#access.locked ? 'Unlock meeting' : 'Lock meeting';
-        $('host-password').querySelector('.lbl').textContent = this.#access.password ? 'Remove password' : 'Set password';
+        lock.querySelector('.lbl').textContent = t(this.#access.locked ? 'host.unlock' : 'host.lock');
+        $('host-password').querySelector('.lbl').textContent = t(this.#access.password ? 'host.removePassword' : 'host.setPassword');
         document.dispatchEvent(new CustomEvent('huddle-icons'));
+    }
+
+    /** The language changed: the buttons' words follow. */
+    relabel() {
+        this.setAccess(this.#access);
     }
 
     async #password() {
         if (this.#access.password) {
-            const ok = await this.ask({ title: 'Remove the password?', text: 'Anyone with the link can then join (or knock, while the meeting is locked).', ok: 'Remove password' });
+            const ok = await this.ask({ title: t('host.removePwTitle'), text: t('host.removePwText'), ok: t('host.removePassword') });
             if (ok !== null) this.#on.password('');
             return;
         }
-        let note = 'Newcomers will need it to join. Share it with them yourself.';
+        let note = t('host.setPwText');
         for (;;) {
-            const text = await this.ask({ title: 'Set a password', text: note, ok: 'Set password', field: 'Password' });
+            const text = await this.ask({ title: t('host.setPwTitle'), text: note, ok: t('host.setPassword'), field: t('common.password') });
             if (!text) return;
             if (new TextEncoder().encode(text).length <= MAX_PASSWORD_BYTES) {
                 this.#on.password(text);
                 return;
             }
-            note = `That one is too long (at most ${MAX_PASSWORD_BYTES} bytes). Try a shorter one.`;
+            note = t('host.pwTooLong', { max: MAX_PASSWORD_BYTES });
         }
     }
 
@@ -78,12 +85,13 @@ export class HostTools {
      * Resolves to the text typed ('' without a field), or null when the
      * person cancelled. A question already open is cancelled.
      */
-    ask({ title, text = '', ok = 'OK', danger = false, field = null }) {
+    ask({ title, text = '', ok = t('common.ok'), danger = false, field = null }) {
         this.#close(null);
         $('ask-title').textContent = title;
         $('ask-text').textContent = text;
         $('ask-ok').textContent = ok;
         $('ask-ok').classList.toggle('danger', danger);
+        $('ask-cancel').textContent = t('common.cancel');
         $('ask-field').hidden = !field;
         $('ask-input').required = !!field;
         $('ask-input').value = '';

@@ -3,6 +3,7 @@
 // panel. Names are what the knockers typed: textContent only.
 import { initials, hue } from './names.js';
 import { newArrivals } from './access.js';
+import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,6 +32,11 @@ export class Lobby {
         return fresh;
     }
 
+    /** The language changed: the rows' words follow. */
+    relabel() {
+        this.#render();
+    }
+
     /** Forgets the list (one is no longer a host). */
     clear() {
         this.set([]);
@@ -54,8 +60,8 @@ export class Lobby {
         name.className = 'pname';
         name.textContent = w.name;
         li.append(av, name,
-            this.#button('Admit', `Let ${w.name} in`, 'admit primary small', () => this.#on.admit(w.id)),
-            this.#button('Deny', `Do not let ${w.name} in`, 'deny ghost small', () => this.#on.deny(w.id)));
+            this.#button(t('lobby.admit'), t('lobby.admitFull', { name: w.name }), 'admit primary small', () => this.#on.admit(w.id)),
+            this.#button(t('lobby.deny'), t('lobby.denyFull', { name: w.name }), 'deny ghost small', () => this.#on.deny(w.id)));
         return li;
     }
 

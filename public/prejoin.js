@@ -5,6 +5,7 @@
 import { canCapture } from './media.js';
 import { cleanName, initials, hue } from './names.js';
 import { mirrorOn } from './settings.js';
+import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const NAME_KEY = 'huddle.name';
@@ -57,22 +58,20 @@ export class PreJoin {
 
     async start() {
         if (!canCapture()) {
-            this.message(window.isSecureContext
-                ? 'This browser cannot use a camera or microphone here. You can still join to see and hear the others.'
-                : 'Camera and microphone need a secure connection. Open this meeting over https:// (or on http://localhost). You can still join to see and hear the others.');
+            this.message(t(window.isSecureContext ? 'prejoin.cantCapture' : 'prejoin.insecure'));
             this.#audio = this.#video = false;
             this.#refresh();
             return;
         }
         await this.#media.start({ audio: true, video: true });
         if (this.#media.denied()) {
-            this.message('Camera and microphone are blocked. You can still join to see and hear the others; to be seen and heard, allow them in the address bar and reload.');
+            this.message(t('prejoin.blocked'));
         } else if (!this.#media.audioTrack() && !this.#media.camTrack()) {
-            this.message('No camera or microphone found. You can still join to see and hear the others.');
+            this.message(t('prejoin.noDevices'));
         } else if (!this.#media.camTrack()) {
-            this.message('No camera found: you will join with your microphone only.');
+            this.message(t('prejoin.micOnly'));
         } else if (!this.#media.audioTrack()) {
-            this.message('No microphone found: you will join with your camera only.');
+            this.message(t('prejoin.camOnly'));
         }
         this.#audio = !!this.#media.audioTrack();
         this.#video = !!this.#media.camTrack();
@@ -115,12 +114,19 @@ export class PreJoin {
         cam.disabled = !this.#media.camTrack() && (this.#media.denied() || !canCapture() || this.#media.missing('video'));
         mic.dataset.icon = micOn ? 'mic' : 'mic-off';
         cam.dataset.icon = camOn ? 'cam' : 'cam-off';
-        mic.title = micOn ? 'Turn microphone off' : 'Turn microphone on';
-        cam.title = camOn ? 'Turn camera off' : 'Turn camera on';
+        mic.title = t(micOn ? 'prejoin.micOff' : 'prejoin.micOn');
+        cam.title = t(camOn ? 'prejoin.camOffBtn' : 'prejoin.camOn');
         this.#preview.srcObject = camOn ? this.#media.stream() : null;
         $('preview-off').hidden = camOn;
-        $('preview-off-text').textContent = this.#media.camTrack() || this.#video ? 'Camera is off' : 'No camera';
+        $('preview-off-text').textContent = t(this.#media.camTrack() || this.#video ? 'prejoin.camOff' : 'prejoin.noCam');
         document.dispatchEvent(new CustomEvent('huddle-icons'));
+    }
+
+    /** The language changed: the words this screen set itself follow. */
+    relabel() {
+        if (!this.#closed) this.#refresh();
+        const b = $('join-btn');
+        if (!b.disabled) b.textContent = t('prejoin.join');
     }
 
     #showAvatar() {
@@ -160,7 +166,7 @@ export class PreJoin {
         const input = $('pw-input');
         $('pw-row').hidden = false;
         input.required = true;
-        this.message(wrong ? 'Wrong password. Try again.' : 'This meeting has a password. Enter it to join.');
+        this.message(t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword'));
         input.classList.toggle('invalid', !!wrong);
         input.focus();
         input.select();
@@ -188,6 +194,6 @@ export class PreJoin {
         const b = $('join-btn');
         b.disabled = on;
         b.classList.toggle('busy', on);
-        b.textContent = label || 'Join now';
+        b.textContent = label || t('prejoin.join');
     }
 }

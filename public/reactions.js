@@ -3,6 +3,8 @@
 // sender's too. The list comes from the server (welcome's limits), so the
 // page offers exactly what the sidecar accepts.
 
+import { t } from './i18n.js';
+
 const SHOW_MS = 3000; // the float lasts 2.5 s (app.css); then it goes anyway
 const PER_TILE = 8; // at most this many at once over one tile
 
@@ -47,6 +49,11 @@ export class Reactions {
         if (emoji.length === 0) this.close(false);
     }
 
+    /** The language changed: the emoji buttons' names follow. */
+    relabel() {
+        for (const b of this.#menu.querySelectorAll('button')) b.setAttribute('aria-label', t('react.with', { emoji: b.textContent }));
+    }
+
     open() {
         this.#menu.hidden = false;
         this.#button.setAttribute('aria-expanded', 'true');
@@ -72,7 +79,7 @@ export class Reactions {
         s.className = 'reaction';
         s.textContent = emoji;
         s.setAttribute('role', 'img');
-        s.setAttribute('aria-label', `${this.#nameOf(from)} reacted ${emoji}`);
+        s.setAttribute('aria-label', t('react.by', { name: this.#nameOf(from), emoji }));
         s.style.setProperty('--x', `${15 + Math.floor(Math.random() * 60)}%`);
         tile.append(s);
         const drop = () => s.remove();
@@ -85,7 +92,7 @@ export class Reactions {
         b.type = 'button';
         b.className = 'react-pick';
         b.textContent = emoji;
-        b.setAttribute('aria-label', `React with ${emoji}`);
+        b.setAttribute('aria-label', t('react.with', { emoji }));
         b.addEventListener('click', () => {
             this.#send(emoji);
             this.close(true);

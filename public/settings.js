@@ -6,6 +6,7 @@
 // (app.js) decides what a new name or the mirror does.
 import { canPickSpeaker, QUALITIES } from './media.js';
 import { cleanName } from './names.js';
+import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const MIRROR_PREF = 'huddle.mirror';
@@ -116,7 +117,7 @@ export class Settings {
         try {
             await this.#media.setProcessing({ [field]: box.checked });
         } catch {
-            this.#on.error('The microphone could not be started with that setting.');
+            this.#on.error(t('settings.processingFailed'));
         }
         box.checked = this.#media.processing()[field];
         box.disabled = false;
@@ -128,7 +129,7 @@ export class Settings {
             await this.#media.setQuality(select.value);
             remember(QUALITY_PREF, select.value);
         } catch {
-            this.#on.error('The camera could not change its quality.');
+            this.#on.error(t('settings.qualityFailed'));
         }
         select.value = this.#media.quality();
         select.disabled = false;
@@ -139,7 +140,7 @@ export class Settings {
         const input = $('set-name');
         const name = cleanName(input.value);
         if (!name) {
-            this.#nameError('Enter a name with at least one visible character.');
+            this.#nameError(t('settings.nameInvisible'));
             input.focus();
             return;
         }

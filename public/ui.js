@@ -6,6 +6,7 @@
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
+import { t as tr } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -107,7 +108,9 @@ export class Grid {
         const hand = el('span', 'hand-mark');
         hand.append(icon('hand'));
         const screen = el('span', 'screen-mark');
-        screen.append(icon('screen'), el('span', '', 'Presenting'));
+        const presenting = el('span', '', tr('meeting.presenting'));
+        presenting.dataset.i18n = 'meeting.presenting';
+        screen.append(icon('screen'), presenting);
         root.append(video, off, label, hand, screen);
         t = { id: peer.id, root, video, avatar, name, local, peer: {}, pin: null, full: null };
         if (!local) {
@@ -133,7 +136,7 @@ export class Grid {
         if (!t) return;
         Object.assign(t.peer, peer);
         const p = t.peer;
-        t.name.textContent = t.local ? `${p.name} (you)` : p.name;
+        t.name.textContent = t.local ? tr('common.nameYou', { name: p.name }) : p.name;
         t.avatar.textContent = initials(p.name);
         t.avatar.style.setProperty('--h', hue(p.name));
         t.root.classList.toggle('muted', p.audio === false);
@@ -215,14 +218,14 @@ export class Grid {
 
     /** The pin and full-screen buttons of t say what they would do, with the person's name. */
     #buttonLabels(t) {
-        const who = t.peer.name || '';
+        const name = t.peer.name || '';
         if (t.pin) {
             const on = this.#pinned === t.id;
-            labelButton(t.pin, `Pin ${who}`, on, `${on ? 'Unpin' : 'Pin'} ${who}`);
+            labelButton(t.pin, tr('meeting.pin', { name }), on, tr(on ? 'meeting.unpin' : 'meeting.pin', { name }));
         }
         if (t.full) {
             const on = document.fullscreenElement === t.root;
-            labelButton(t.full, `Full screen ${who}`, on, on ? 'Exit full screen (Esc)' : `Full screen ${who}`);
+            labelButton(t.full, tr('meeting.full', { name }), on, on ? tr('meeting.fullExit') : tr('meeting.full', { name }));
             setIcon(t.full, on ? 'shrink' : 'expand');
         }
     }
@@ -387,7 +390,7 @@ export class People {
         $('hands').hidden = hands.length === 0;
         $('hands-count').textContent = String(hands.length);
         $('hands-list').replaceChildren(...hands.map((p) => {
-            const li = el('li', 'hand-row', p.id === selfId ? `${p.name} (you)` : p.name);
+            const li = el('li', 'hand-row', p.id === selfId ? tr('common.nameYou', { name: p.name }) : p.name);
             li.dataset.peer = p.id;
             return li;
         }));
@@ -399,17 +402,17 @@ export class People {
         li.dataset.role = p.role || 'guest';
         const av = el('span', 'avatar sm', initials(p.name));
         av.style.setProperty('--h', hue(p.name));
-        const name = el('span', 'pname', self ? `${p.name} (you)` : p.name);
+        const name = el('span', 'pname', self ? tr('common.nameYou', { name: p.name }) : p.name);
         const marks = el('span', 'pmarks');
         if (p.hand) marks.append(icon('hand'));
         if (p.screen) marks.append(icon('screen'));
         marks.append(icon(p.audio === false ? 'mic-off' : 'mic'), icon(p.video === false ? 'cam-off' : 'cam'));
         for (const s of marks.children) s.classList.add(s.classList.contains('icon-mic-off') || s.classList.contains('icon-cam-off') ? 'off' : 'on');
         li.append(av, name);
-        if (p.role === 'host') li.append(el('span', 'host-badge', 'Host'));
+        if (p.role === 'host') li.append(el('span', 'host-badge', tr('people.host')));
         li.append(marks);
         if (self) return li;
-        li.append(this.#button('icon-btn dm', 'message', `Message ${p.name} privately`, 'message', () => this.#onMessage(p)));
+        li.append(this.#button('icon-btn dm', 'message', tr('people.message', { name: p.name }), 'message', () => this.#onMessage(p)));
         li.append(this.#volume(p));
         const acts = rowActions(myRole, p.role);
         if (acts.length) {
@@ -420,7 +423,7 @@ export class People {
                 b.append(el('span', '', actionWord(a)));
                 // The accessible name starts with the visible words (the
                 // title keeps the whole sentence).
-                b.setAttribute('aria-label', `${actionWord(a)}: ${p.name}`);
+                b.setAttribute('aria-label', tr('action.short', { action: actionWord(a), name: p.name }));
                 line.append(b);
             }
             li.append(line);
@@ -439,10 +442,10 @@ export class People {
         range.step = '5';
         range.value = String(Math.round(this.#volumeOf(p.id) * 100));
         range.dataset.action = 'volume';
-        range.setAttribute('aria-label', `Volume of ${p.name}`);
-        range.setAttribute('aria-valuetext', `${range.value} %`);
+        range.setAttribute('aria-label', tr('people.volume', { name: p.name }));
+        range.setAttribute('aria-valuetext', tr('people.volumeValue', { value: range.value }));
         range.addEventListener('input', () => {
-            range.setAttribute('aria-valuetext', `${range.value} %`);
+            range.setAttribute('aria-valuetext', tr('people.volumeValue', { value: range.value }));
             this.#onVolume(p.id, Number(range.value) / 100);
         });
         line.append(range);
