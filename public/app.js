@@ -466,6 +466,7 @@ function enterMeeting() {
     }, (action, p) => ROW_ACTIONS[action](p), {
         onVolume: (id, v) => grid.setVolume(id, v),
         volumeOf: (id) => grid.volume(id),
+        codeOf: (id) => (mesh ? mesh.safetyCode(id) : Promise.resolve(null)),
     });
     settings = new Settings(media, pickers, {
         mirror: (on) => grid.setMirror(on),

@@ -16,6 +16,8 @@
 //   signal to each peer of the new room re-attaches the live connection under
 //   the new id, so media never stops. Unclaimed ones are closed after 20 s.
 
+import { fingerprintsFromStats, safetyCode } from './safety.js';
+
 const WATCHDOG_MS = 15000;
 const MAX_TRIES = 3;
 const REBIND_WAIT_MS = 3000;
@@ -57,6 +59,17 @@ export class Mesh extends EventTarget {
     streamOf(id) {
         const p = this.#peers.get(id);
         return p ? p.stream : null;
+    }
+
+    /**
+     * The safety code of the link with id (safety.js), from the DTLS
+     * certificates its transport negotiated; null while not connected.
+     */
+    async safetyCode(id) {
+        const p = this.#peers.get(id);
+        if (!p || p.pc.connectionState !== 'connected') return null;
+        const fp = fingerprintsFromStats(await p.pc.getStats());
+        return fp ? safetyCode(fp.local, fp.remote) : null;
     }
 
     /** Whether connections kept after a server loss still wait for a rebind. */

@@ -356,18 +356,24 @@ export class People {
     #onAction;
     #onVolume;
     #volumeOf;
+    #codeOf;
+    // The rows whose safety code is shown, and the codes last read (id -> code or null).
+    #codesShown = new Set();
+    #codes = new Map();
 
     /**
      * onMessage(p): DM p; onAction(action, p): a host action on p's row;
      * onVolume(id, v): p's volume slider moved (v 0..1); volumeOf(id): where
-     * that slider stands.
+     * that slider stands; codeOf(id): a promise of the safety code of the
+     * link with id (safety.js), null while there is none.
      */
-    constructor(root, onMessage, onAction = () => {}, { onVolume = () => {}, volumeOf = () => 1 } = {}) {
+    constructor(root, onMessage, onAction = () => {}, { onVolume = () => {}, volumeOf = () => 1, codeOf = async () => null } = {}) {
         this.#root = root;
         this.#onMessage = onMessage;
         this.#onAction = onAction;
         this.#onVolume = onVolume;
         this.#volumeOf = volumeOf;
+        this.#codeOf = codeOf;
     }
 
     /** The list: oneself first, the others by name; hands: the raised hands in order. */
@@ -413,7 +419,9 @@ export class People {
         li.append(marks);
         if (self) return li;
         li.append(this.#button('icon-btn dm', 'message', tr('people.message', { name: p.name }), 'message', () => this.#onMessage(p)));
+        li.append(this.#verifyButton(p));
         li.append(this.#volume(p));
+        if (this.#codesShown.has(p.id)) li.append(this.#codeLine(p));
         const acts = rowActions(myRole, p.role);
         if (acts.length) {
             // A host's actions: a second line of the row, words beside icons.
@@ -429,6 +437,47 @@ export class People {
             li.append(line);
         }
         return li;
+    }
+
+    /** The button that shows or hides the safety code of the link with p. */
+    #verifyButton(p) {
+        const b = this.#button('icon-btn verify', 'shield', tr('people.verify', { name: p.name }), 'verify', () => {
+            const row = b.closest('.person');
+            if (this.#codesShown.delete(p.id)) {
+                row.querySelector('.pcode')?.remove();
+            } else {
+                this.#codesShown.add(p.id);
+                row.querySelector('.pvolume').after(this.#codeLine(p));
+            }
+            b.setAttribute('aria-expanded', String(this.#codesShown.has(p.id)));
+        });
+        b.setAttribute('aria-expanded', String(this.#codesShown.has(p.id)));
+        return b;
+    }
+
+    /**
+     * The safety code line of p's row: the last code read at once, then
+     * the one read now. The digits are never translated: two people
+     * compare them whatever their languages.
+     */
+    #codeLine(p) {
+        const line = el('p', 'pcode');
+        line.id = `code-${p.id}`;
+        const digits = el('span', 'pcode-digits');
+        digits.dir = 'ltr';
+        const hint = el('span', 'pcode-hint');
+        line.append(digits, hint);
+        const show = (code) => {
+            digits.textContent = code || '';
+            digits.hidden = !code;
+            hint.textContent = code ? tr('people.codeHint', { name: p.name }) : tr(code === null ? 'people.codeNone' : 'people.codeWait');
+        };
+        show(this.#codes.has(p.id) ? this.#codes.get(p.id) : undefined);
+        this.#codeOf(p.id).then((code) => {
+            this.#codes.set(p.id, code);
+            show(code);
+        }, () => show(null));
+        return line;
     }
 
     /** p's volume slider (0-100 %): on this page only, never sent. */

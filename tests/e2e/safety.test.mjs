@@ -1,0 +1,128 @@
+// Safety codes in the People panel: each person's row has a button that
+// shows the code of one's link with them, computed from the DTLS
+// certificates the link negotiated (public/safety.js). The two ends of a
+// link show the same digits; every link shows different ones; a German
+// page shows the same digits as an English one.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+import { createHash } from 'node:crypto';
+import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+
+// Test-only init script: records the page's RTCPeerConnections.
+function recordPcs() {
+    const Native = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Native {
+        constructor(...args) {
+            super(...args);
+            window.__pcs.push(this);
+        }
+    };
+}
+
+/** Each connected link's certificates on page: [{ local, remote }] as "sha-256 AB:CD:..". */
+const certificates = (page) => page.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__pcs.filter((p) => p.connectionState === 'connected')) {
+        const stats = [...(await pc.getStats()).values()];
+        const byId = new Map(stats.map((x) => [x.id, x]));
+        const t = stats.find((x) => x.type === 'transport' && x.remoteCertificateId);
+        const fp = (id) => `${byId.get(id).fingerprintAlgorithm} ${byId.get(id).fingerprint}`;
+        out.push({ local: fp(t.localCertificateId), remote: fp(t.remoteCertificateId) });
+    }
+    return out;
+});
+
+let stack;
+let browser;
+const people = {};
+const url = () => `${stack.url}/safety-room`;
+
+before(async () => {
+    stack = await startStack({ sidecars: 1 });
+    browser = await launch();
+    people.anna = await newParticipant(browser, url(), 'Anna', { init: recordPcs });
+    await people.anna.join();
+    people.ben = await newParticipant(browser, url(), 'Ben', { context: { locale: 'de-DE' }, init: recordPcs });
+    await people.ben.join();
+    people.cleo = await newParticipant(browser, url(), 'Cleo', { init: recordPcs });
+    await people.cleo.join();
+    for (const [who, p] of Object.entries(people)) {
+        for (const other of ['Anna', 'Ben', 'Cleo']) {
+            if (other.toLowerCase() !== who) await waitForPlayingVideo(p.page, other);
+        }
+    }
+});
+
+after(async () => {
+    if (browser) await browser.close();
+    if (stack) await stack.stop();
+});
+
+/** Opens `who`'s People panel, shows the code of the link with `name`; returns its digits. */
+async function codeOn(who, name) {
+    const page = people[who].page;
+    if (!(await page.isVisible('#people-pane'))) await page.click('#btn-people');
+    await page.waitForSelector('#people-pane:not([hidden])');
+    const row = page.locator('#people li.person', { has: page.locator('.pname', { hasText: new RegExp(`^${name}$`) }) });
+    const button = row.locator('button.verify');
+    if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+    assert.equal(await button.getAttribute('aria-expanded'), 'true');
+    const digits = row.locator('.pcode-digits');
+    await digits.waitFor({ state: 'visible' });
+    return digits.textContent();
+}
+
+test('both ends of a link show the same code; each link has its own', async () => {
+    const annaBen = await codeOn('anna', 'Ben');
+    const benAnna = await codeOn('ben', 'Anna');
+    const annaCleo = await codeOn('anna', 'Cleo');
+    const cleoAnna = await codeOn('cleo', 'Anna');
+    const benCleo = await codeOn('ben', 'Cleo');
+    const cleoBen = await codeOn('cleo', 'Ben');
+    for (const c of [annaBen, annaCleo, benCleo]) assert.match(c, /^\d{4} \d{4} \d{4} \d{4} \d{4}$/);
+    assert.equal(annaBen, benAnna, 'Anna and Ben (who reads German) see the same digits');
+    assert.equal(annaCleo, cleoAnna);
+    assert.equal(benCleo, cleoBen);
+    assert.equal(new Set([annaBen, annaCleo, benCleo]).size, 3, 'three links, three codes');
+    await people.anna.page.mouse.move(0, 0);
+    await screenshot(people.anna.page, 'safety-code.png');
+});
+
+test('the code is the link\'s own: made from the certificates both ends negotiated', async () => {
+    const shown = await codeOn('anna', 'Ben');
+    // Anna's link to Ben is the one whose remote certificate is Ben's own.
+    const anna = await certificates(people.anna.page);
+    const ben = await certificates(people.ben.page);
+    const link = anna.find((a) => ben.some((b) => b.local === a.remote && b.remote === a.local));
+    assert.ok(link, 'Anna and Ben see each other\'s certificates: nobody in between');
+    // The documented derivation, computed here with node's own SHA-256.
+    const pair = [link.local, link.remote].sort();
+    const hash = createHash('sha256').update(`huddle safety code v1\n${pair[0]}\n${pair[1]}`).digest();
+    const expected = [0, 1, 2, 3, 4].map((i) => String(hash.readUInt32BE(4 * i) % 10000).padStart(4, '0')).join(' ');
+    assert.equal(shown, expected);
+    // The hint is in each page's language; the digits are the same.
+    const benRow = people.ben.page.locator('#people li.person', { has: people.ben.page.locator('.pname', { hasText: /^Anna$/ }) });
+    assert.equal(await benRow.locator('.pcode-digits').textContent(), shown);
+    const annaRow = people.anna.page.locator('#people li.person', { has: people.anna.page.locator('.pname', { hasText: /^Ben$/ }) });
+    assert.match(await annaRow.locator('.pcode-hint').textContent(), /same digits/);
+    assert.match(await benRow.locator('.pcode-hint').textContent(), /Ziffern/);
+});
+
+test('the button hides the code again; a new roster keeps it shown', async () => {
+    const page = people.anna.page;
+    const row = page.locator('#people li.person', { has: page.locator('.pname', { hasText: /^Cleo$/ }) });
+    assert.equal(await row.locator('.pcode').count(), 1);
+    // Ben raises his hand: Anna's list is drawn again, Cleo's code stays.
+    await people.ben.page.click('#btn-hand');
+    await page.waitForSelector('#people li.person .pmarks .icon-hand');
+    assert.equal(await row.locator('.pcode').count(), 1);
+    await row.locator('button.verify').click();
+    assert.equal(await row.locator('.pcode').count(), 0);
+    assert.equal(await row.locator('button.verify').getAttribute('aria-expanded'), 'false');
+});
+
+test('no console error, uncaught error, dialog or CSP violation', () => {
+    for (const p of Object.values(people)) assert.deepEqual(p.errors(), []);
+});
