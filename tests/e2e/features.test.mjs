@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+import { launch, newParticipant, waitForPlayingVideo, screenshot, keepPeerConnections } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -12,18 +12,6 @@ let a;
 let b;
 let c;
 const url = () => `${stack.url}/features`;
-
-// Keeps every RTCPeerConnection the page makes, to read its senders.
-function keepPeerConnections() {
-    const Orig = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Orig {
-        constructor(...args) {
-            super(...args);
-            window.__pcs.push(this);
-        }
-    };
-}
 
 const caps = (page) => page.evaluate(() => window.__pcs
     .filter((pc) => pc.connectionState === 'connected')

@@ -7,19 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
 import { createHash } from 'node:crypto';
-import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
-
-// Test-only init script: records the page's RTCPeerConnections.
-function recordPcs() {
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-        constructor(...args) {
-            super(...args);
-            window.__pcs.push(this);
-        }
-    };
-}
+import { launch, newParticipant, waitForPlayingVideo, screenshot, keepPeerConnections } from '../lib/browser.mjs';
 
 /** Each connected link's certificates on page: [{ local, remote }] as "sha-256 AB:CD:..". */
 const certificates = (page) => page.evaluate(async () => {
@@ -42,11 +30,11 @@ const url = () => `${stack.url}/safety-room`;
 before(async () => {
     stack = await startStack({ sidecars: 1 });
     browser = await launch();
-    people.anna = await newParticipant(browser, url(), 'Anna', { init: recordPcs });
+    people.anna = await newParticipant(browser, url(), 'Anna', { init: keepPeerConnections });
     await people.anna.join();
-    people.ben = await newParticipant(browser, url(), 'Ben', { context: { locale: 'de-DE' }, init: recordPcs });
+    people.ben = await newParticipant(browser, url(), 'Ben', { context: { locale: 'de-DE' }, init: keepPeerConnections });
     await people.ben.join();
-    people.cleo = await newParticipant(browser, url(), 'Cleo', { init: recordPcs });
+    people.cleo = await newParticipant(browser, url(), 'Cleo', { init: keepPeerConnections });
     await people.cleo.join();
     for (const [who, p] of Object.entries(people)) {
         for (const other of ['Anna', 'Ben', 'Cleo']) {

@@ -93,6 +93,22 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
     return p;
 }
 
+/**
+ * Test-only init script (newParticipant's `init`): keeps every
+ * RTCPeerConnection the page makes in window.__pcs, to read its senders,
+ * stats and certificates.
+ */
+export function keepPeerConnections() {
+    const Orig = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Orig {
+        constructor(...args) {
+            super(...args);
+            window.__pcs.push(this);
+        }
+    };
+}
+
 /** Names on the remote tiles of page (sorted). */
 export async function remoteNames(page) {
     return page.$$eval('#grid .tile:not(.local) .name', (els) => els.map((e) => e.textContent).sort());
