@@ -13,6 +13,7 @@
 
 #include "bus.h"
 #include "hub.h"
+#include "peerjs.h"
 
 struct cluster;
 
@@ -22,6 +23,11 @@ struct cluster;
 struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
                             const struct bus_config *bc,
                             void (*ready)(void *arg), void *arg);
+
+/* Serves pj's ids and relays across the cluster (peerjs.h, struct
+ * pj_net): plugged in when the websocket server starts; NULL unplugs it
+ * (before pj is freed). NULL cl: no-op. */
+void cluster_peerjs(struct cluster *cl, struct pj *pj);
 
 /* Hands every seat this node holds over to Redis before the process exits
  * (bus_drain): each stays resumable on any node for what is left of its
