@@ -198,7 +198,8 @@ TEST(msg_node_pj_wraps_unwraps_and_reads_pj_open)
     size_t len, inner_len;
     char *w = msg_node_pj_wrap("bob x", msg, strlen(msg), &len);
 
-    CHECK(w != NULL && strlen(w) == len);
+    REQUIRE(w != NULL);
+    CHECK(strlen(w) == len);
     CHECK(strcmp(w, "{\"pj\":\"bob x\",\"msg\":{\"type\":\"OFFER\",\"src\":\"a "
                     "b\"}}") == 0);
     CHECK(msg_node_pj_unwrap(w, len, dst, sizeof dst, &inner, &inner_len) == 0);
@@ -208,6 +209,7 @@ TEST(msg_node_pj_wraps_unwraps_and_reads_pj_open)
     free(w);
     /* a member's node message is no PeerJS one, and the other way round */
     w = msg_node_wrap("room", "peer", "{}", 2, &len);
+    REQUIRE(w != NULL);
     CHECK(msg_node_pj_unwrap(w, len, dst, sizeof dst, &inner, &inner_len) < 0);
     free(w);
     static const char open[] = "{\"pj-open\":\"late\",\"node\":\"n1.ab12\"}";
