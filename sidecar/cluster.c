@@ -4,7 +4,8 @@
  * to the room's channel, or to one member's node through the routing
  * table (route.h); what other nodes publish is delivered here; after a
  * Redis reconnect every room is re-asserted and resynced. The wire formats
- * are in msg_node.c.
+ * are in msg_node.c. It also serves the PeerJS endpoint's struct pj_net
+ * (peerjs.h): ids claimed in Redis, relays to the node holding an id.
  *
  * The access rules (docs/access.md) are decided by the bus' join and host
  * scripts: a join may go again with a password's hash, or wait in the
@@ -12,10 +13,10 @@
  * for Redis and what it did comes back to every node (from_redis).
  *
  * Over 1,000 lines on purpose: what is left here is glue, every part of
- * it (hooks, knocks, host actions, bus callbacks, resync, drain) over the
- * same struct cluster and its list of requests waiting for Redis; split
- * further, the parts would need a private header to share them, the
- * thing the pure parts were taken out to avoid. */
+ * it (hooks, knocks, host actions, bus callbacks, resync, drain, PeerJS)
+ * over the same struct cluster and its list of requests waiting for
+ * Redis; split further, the parts would need a private header to share
+ * them, the thing the pure parts were taken out to avoid. */
 #include "cluster.h"
 
 #include <cjson/cJSON.h>

@@ -5,7 +5,8 @@
  * room's channel, a signal or private chat to a member elsewhere goes to
  * that member's node, and what other nodes publish is delivered to the
  * members here. The hub keeps the local seats; this module keeps, per room,
- * the members on other nodes (id -> node) for routing. */
+ * the members on other nodes (id -> node) for routing. PeerJS ids and
+ * relays go through it too (cluster_peerjs). */
 #ifndef HUDDLE_CLUSTER_H
 #define HUDDLE_CLUSTER_H
 

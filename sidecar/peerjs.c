@@ -624,14 +624,11 @@ void pj_routed(struct pj *p, const char *src, const char *dst,
                struct out_msg *m, const char *node, bool self, int64_t now)
 {
     struct pj_conn *to = find_peer(p, dst);
-    struct htab_entry *e;
 
     if (to != NULL) {
         p->ops->send(to->tc, m); /* opened here meanwhile */
     } else if (node != NULL && !self && p->net != NULL) {
-        /* What was held here for dst goes first: a sender's order. */
-        if ((e = htab_find(&p->held, dst)) != NULL)
-            pj_opened(p, dst, node);
+        pj_opened(p, dst, node); /* what was held goes first: in order */
         p->net->forward(p->net->ctx, node, dst, m);
     } else if (holdable(m)) {
         hold(p, src, dst, m, now);
