@@ -75,6 +75,8 @@ static void req_fail(struct bus_req *q)
             q->room_cb(q->arg, &r);
         } else if (q->kind == REQ_DONE && q->done_cb != NULL) {
             q->done_cb(q->arg, BUS_ERR);
+        } else if (q->kind == REQ_OWNER && q->owner_cb != NULL) {
+            q->owner_cb(q->arg, BUS_ERR, NULL);
         }
     }
     free(q);
@@ -111,6 +113,10 @@ static void req_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     }
     if (q->kind == REQ_ROOM) {
         req_room_reply(q, r);
+    } else if (q->kind == REQ_OWNER) {
+        bool some = r->type == REDIS_REPLY_STRING && r->len > 0;
+        if (q->owner_cb != NULL)
+            q->owner_cb(q->arg, some ? BUS_OK : BUS_NONE, some ? r->str : NULL);
     } else if (q->done_cb != NULL) {
         q->done_cb(q->arg, bus_reply_done(r));
     }
@@ -173,6 +179,8 @@ static int req_start(struct bus *b, enum bus_script sc, enum req_kind kind,
         return -1;
     if (kind == REQ_ROOM)
         q->room_cb = (bus_room_fn *)cb;
+    else if (kind == REQ_OWNER)
+        q->owner_cb = (bus_owner_fn *)cb;
     else
         q->done_cb = (bus_done_fn *)cb;
     q->arg = arg;
@@ -512,4 +520,54 @@ void bus_unsubscribe_room(struct bus *b, const char *room)
         log_warn("bus: UNSUBSCRIBE room=%s not sent", room);
     bus_subs_release(&b->subs, s);
     bus_reqs_fail(w);
+}
+
+/* ---- PeerJS ids ------------------------------------------------------ */
+
+/* Whether id is a PeerJS id (peerjs.h): only these reach the scripts,
+ * which put it in JSON unescaped. */
+static bool pj_id_ok(const char *id)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == ' ' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Runs one of the PeerJS scripts with id, this node and third. */
+static int pj_call(struct bus *b, enum bus_script sc, enum req_kind kind,
+                   const char *id, const char *third, void *cb, void *arg)
+{
+    if (!pj_id_ok(id) || third == NULL || strlen(third) > 64)
+        return -1;
+    const char *a[] = {id, b->id, third};
+    size_t l[] = {strlen(id), strlen(b->id), strlen(third)};
+    return req_start(b, sc, kind, NULL, 3, a, l, cb, arg);
+}
+
+int bus_pj_claim(struct bus *b, const char *id, const char *token,
+                 bus_done_fn *cb, void *arg)
+{
+    return pj_call(b, SC_PJ_CLAIM, REQ_DONE, id, token, (void *)cb, arg);
+}
+
+int bus_pj_release(struct bus *b, const char *id, const char *token)
+{
+    return pj_call(b, SC_PJ_RELEASE, REQ_DONE, id, token, NULL, NULL);
+}
+
+int bus_pj_route(struct bus *b, const char *id, long wait_ms, bus_owner_fn *cb,
+                 void *arg)
+{
+    char ms[24];
+
+    LONGSTR(ms, wait_ms > 0 ? wait_ms : 1);
+    return pj_call(b, SC_PJ_ROUTE, REQ_OWNER, id, ms, (void *)cb, arg);
 }

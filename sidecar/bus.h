@@ -280,4 +280,31 @@ int bus_host(struct bus *b, enum bus_action act, const char *room,
  * BUS_OK or BUS_ERR. Returns 0, or -1 (cb not called). */
 int bus_room(struct bus *b, const char *room, bus_room_fn *cb, void *arg);
 
+/* ---- PeerJS ids (docs/peerjs.md, "Several sidecars") ----------------
+ * id is a PeerJS id as peerjs.h checks it: 1 to 64 of [A-Za-z0-9 _-];
+ * token at most 64 bytes, any but NUL. */
+
+/* Claims id for this node and token, atomically: cb gets BUS_OK when it
+ * was free, held by a node no longer alive, or already this node's with
+ * the same token; BUS_NONE when another live node (or another token here)
+ * holds it; BUS_ERR. The nodes that wait for id (bus_pj_route) hear
+ * {"pj-open":id,"node":<this node>} on their channel, origin "". The
+ * claim lasts until bus_pj_release or until this node's liveness key
+ * expires. Returns 0, or -1 (cb not called) as bus_join. */
+int bus_pj_claim(struct bus *b, const char *id, const char *token,
+                 bus_done_fn *cb, void *arg);
+
+/* Frees id if this node still holds it with token. Returns 0 or -1. */
+int bus_pj_release(struct bus *b, const char *id, const char *token);
+
+/* node: the live node holding the id (BUS_OK), valid only during the
+ * callback; NULL otherwise (BUS_NONE, BUS_ERR). */
+typedef void bus_owner_fn(void *arg, enum bus_status st, const char *node);
+
+/* Looks up the node that holds id. When none does, this node is told when
+ * id is claimed within wait_ms (bus_pj_claim). Replies come in the order
+ * of the calls. Returns 0, or -1 (cb not called). */
+int bus_pj_route(struct bus *b, const char *id, long wait_ms, bus_owner_fn *cb,
+                 void *arg);
+
 #endif

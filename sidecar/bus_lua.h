@@ -269,6 +269,12 @@
     "'{\"origin\":\"\",\"msg\":{\"type\":\"peer-left\",\"id\":\"' .. peer .. " \
     "'\",\"reason\":\"timeout\"}}')\n"                                         \
     "end\n"                                                                    \
+    "local function pj_owner(id)\n"                                            \
+    "  local v = redis.call('GET', 'huddle:pj:' .. id)\n"                      \
+    "  local sp = v and string.find(v, ' ', 1, true)\n"                        \
+    "  if not sp then return nil, nil end\n"                                   \
+    "  return string.sub(v, 1, sp - 1), string.sub(v, sp + 1)\n"               \
+    "end\n"                                                                    \
     "local function reap_node(node, ttl)\n"                                    \
     "  local n, set = 0, 'huddle:node:' .. node .. ':peers'\n"                 \
     "  for _, e in ipairs(redis.call('SMEMBERS', set)) do\n"                   \
@@ -283,6 +289,12 @@
     "    end\n"                                                                \
     "  end\n"                                                                  \
     "  redis.call('DEL', set)\n"                                               \
+    "  local pj = 'huddle:node:' .. node .. ':pj'\n"                           \
+    "  for _, id in ipairs(redis.call('SMEMBERS', pj)) do\n"                   \
+    "    if pj_owner(id) == node then redis.call('DEL', 'huddle:pj:' .. id) "  \
+    "end\n"                                                                    \
+    "  end\n"                                                                  \
+    "  redis.call('DEL', pj)\n"                                                \
     "  redis.call('SREM', 'huddle:nodes', node)\n"                             \
     "  return n\n"                                                             \
     "end\n"
@@ -629,5 +641,56 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  return redis.error_reply('unknown action')\n"
     "end\n"
     "return 'ok'\n";
+
+/* The PeerJS ids of the cluster (docs/peerjs.md, "Several sidecars"):
+ * huddle:pj:<id> is "<node> <token>", held while that node is alive (its
+ * liveness key) and the socket open; huddle:node:<node>:pj lists a node's
+ * ids for the reaper; huddle:pj:<id>:waiting is the set of nodes holding
+ * messages for the id, told when it opens. Ids are [A-Za-z0-9 _-] (checked
+ * by the bus), safe inside the JSON. */
+
+/* ARGV: id node token -> 1 claimed | 0 held by another live node or
+ * token. The nodes waiting for the id hear {"pj-open":id,"node":node} on
+ * their channel (origin ""). */
+static const char bus_lua_pj_claim[] = BUS_LUA_PRELUDE
+    "local id, node, token = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local owner, tok = pj_owner(id)\n"
+    "if owner and (owner ~= node or tok ~= token) and\n"
+    "   redis.call('EXISTS', 'huddle:node:' .. owner) == 1 then return 0 end\n"
+    "if owner and owner ~= node then\n"
+    "  redis.call('SREM', 'huddle:node:' .. owner .. ':pj', id)\n"
+    "end\n"
+    "redis.call('SET', 'huddle:pj:' .. id, node .. ' ' .. token)\n"
+    "redis.call('SADD', 'huddle:node:' .. node .. ':pj', id)\n"
+    "redis.call('SADD', 'huddle:nodes', node)\n"
+    "local w = 'huddle:pj:' .. id .. ':waiting'\n"
+    "for _, n in ipairs(redis.call('SMEMBERS', w)) do\n"
+    "  redis.call('PUBLISH', 'huddle:ch:node:' .. n,\n"
+    "    '{\"origin\":\"\",\"msg\":{\"pj-open\":\"' .. id .. '\",\"node\":\"' "
+    "..\n"
+    "    node .. '\"}}')\n"
+    "end\n"
+    "redis.call('DEL', w)\n"
+    "return 1\n";
+
+/* ARGV: id node token -> 1 released | 0 not held by node with token. */
+static const char bus_lua_pj_release[] = BUS_LUA_PRELUDE
+    "local owner, tok = pj_owner(ARGV[1])\n"
+    "if owner ~= ARGV[2] or tok ~= ARGV[3] then return 0 end\n"
+    "redis.call('DEL', 'huddle:pj:' .. ARGV[1])\n"
+    "redis.call('SREM', 'huddle:node:' .. ARGV[2] .. ':pj', ARGV[1])\n"
+    "return 1\n";
+
+/* ARGV: id node ms -> the node holding id (alive) | '' none: then node is
+ * told when id opens (within ms; each call renews it). */
+static const char bus_lua_pj_route[] = BUS_LUA_PRELUDE
+    "local owner = pj_owner(ARGV[1])\n"
+    "if owner and redis.call('EXISTS', 'huddle:node:' .. owner) == 1 then\n"
+    "  return owner\n"
+    "end\n"
+    "local w = 'huddle:pj:' .. ARGV[1] .. ':waiting'\n"
+    "redis.call('SADD', w, ARGV[2])\n"
+    "redis.call('PEXPIRE', w, ARGV[3])\n"
+    "return ''\n";
 
 #endif

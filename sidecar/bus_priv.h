@@ -28,10 +28,13 @@ enum bus_script {
     SC_REAP,
     SC_DRAIN,
     SC_HOST,
+    SC_PJ_CLAIM,
+    SC_PJ_RELEASE,
+    SC_PJ_ROUTE,
     SC_N
 };
 
-enum req_kind { REQ_ROOM, REQ_DONE };
+enum req_kind { REQ_ROOM, REQ_DONE, REQ_OWNER };
 
 /* One asynchronous call. The arguments are copied in, so a request can
  * wait for its room's subscription before it is sent. */
@@ -41,6 +44,7 @@ struct bus_req {
     enum req_kind kind;
     bus_room_fn *room_cb;
     bus_done_fn *done_cb;
+    bus_owner_fn *owner_cb;
     void *arg;
     int argc;
     const char **argv;

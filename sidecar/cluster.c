@@ -4,7 +4,8 @@
  * to the room's channel, or to one member's node through the routing
  * table (route.h); what other nodes publish is delivered here; after a
  * Redis reconnect every room is re-asserted and resynced. The wire formats
- * are in msg_node.c.
+ * are in msg_node.c. It also serves the PeerJS endpoint's struct pj_net
+ * (peerjs.h): ids claimed in Redis, relays to the node holding an id.
  *
  * The access rules (docs/access.md) are decided by the bus' join and host
  * scripts: a join may go again with a password's hash, or wait in the
@@ -12,10 +13,10 @@
  * for Redis and what it did comes back to every node (from_redis).
  *
  * Over 1,000 lines on purpose: what is left here is glue, every part of
- * it (hooks, knocks, host actions, bus callbacks, resync, drain) over the
- * same struct cluster and its list of requests waiting for Redis; split
- * further, the parts would need a private header to share them, the
- * thing the pure parts were taken out to avoid. */
+ * it (hooks, knocks, host actions, bus callbacks, resync, drain, PeerJS)
+ * over the same struct cluster and its list of requests waiting for
+ * Redis; split further, the parts would need a private header to share
+ * them, the thing the pure parts were taken out to avoid. */
 #include "cluster.h"
 
 #include <cjson/cJSON.h>
@@ -97,6 +98,8 @@ struct cluster {
     void (*ready)(void *arg);
     void *ready_arg;
     struct route *rt;
+    struct pj *pj; /* the PeerJS server (cluster_peerjs), or NULL */
+    struct pj_net pjnet;
 };
 
 /* ---- bookkeeping ------------------------------------------------------ */
@@ -921,9 +924,21 @@ static void on_node_message(void *user, const char *origin, const char *json,
 {
     struct cluster *cl = user;
     char room[65], to[PEER_ID_LEN + 1];
+    char pjid[PJ_ID_MAX + 1], node[BUS_ID_MAX + 1];
     const char *msg;
     size_t msg_len;
 
+    if (cl->pj != NULL &&
+        msg_node_pj_unwrap(json, len, pjid, sizeof pjid, &msg, &msg_len) == 0) {
+        pj_deliver(cl->pj, pjid, msg, msg_len, clock_mono_ms());
+        return;
+    }
+    if (cl->pj != NULL && origin[0] == '\0' &&
+        msg_node_pj_open(json, len, pjid, sizeof pjid, node, sizeof node) ==
+            0) {
+        pj_opened(cl->pj, pjid, node);
+        return;
+    }
     if (msg_node_unwrap(json, len, room, sizeof room, to, sizeof to, &msg,
                         &msg_len) < 0) {
         log_warn("node message not understood (%zu bytes)", len);
@@ -1058,6 +1073,8 @@ static void on_up(void *user)
     for (struct route_room *cr = route_next(cl->rt, NULL); cr != NULL;
          cr = route_next(cl->rt, cr))
         resync_start(cl, cr, false);
+    if (cl->pj != NULL)
+        pj_reclaim(cl->pj);
 }
 
 static void on_down(void *user)
@@ -1146,6 +1163,143 @@ int cluster_drain(struct cluster *cl, void (*done)(void *arg), void *arg)
         free(d);
     free(seats);
     return rc;
+}
+
+/* ---- PeerJS (peerjs.h, struct pj_net) ------------------------------------ */
+
+/* A claim waiting for Redis; c is cleared when the socket ends first. */
+struct pj_claim {
+    struct req rq;
+    struct pj_conn *c;
+};
+
+/* A lookup of the node holding dst for m, waiting for Redis. */
+struct pj_route {
+    struct req rq;
+    struct out_msg *m;
+    char src[PJ_ID_MAX + 1], dst[PJ_ID_MAX + 1];
+};
+
+static void pjc_claim_done(void *arg, enum bus_status st)
+{
+    struct pj_claim *q = arg;
+    struct cluster *cl = q->rq.cl;
+    struct pj_conn *c = q->c;
+
+    req_unlink(&q->rq);
+    free(q);
+    if (c != NULL && cl->pj != NULL)
+        pj_claimed(cl->pj, c,
+                   st == BUS_OK     ? 1
+                   : st == BUS_NONE ? 0
+                                    : -1,
+                   clock_mono_ms());
+}
+
+static int pjc_claim(void *ctx, struct pj_conn *c)
+{
+    struct cluster *cl = ctx;
+    struct pj_claim *q = calloc(1, sizeof *q);
+
+    if (q == NULL)
+        return -1;
+    req_link(cl, &q->rq);
+    q->c = c;
+    if (bus_pj_claim(cl->bus, c->id, c->token, pjc_claim_done, q) < 0) {
+        req_unlink(&q->rq);
+        free(q);
+        return -1;
+    }
+    c->claim = q;
+    return 0;
+}
+
+static void pjc_cancel(void *ctx, struct pj_conn *c)
+{
+    struct pj_claim *q = c->claim;
+
+    (void)ctx;
+    q->c = NULL;
+    c->claim = NULL;
+}
+
+static void pjc_release(void *ctx, const char *id, const char *token)
+{
+    struct cluster *cl = ctx;
+
+    if (bus_pj_release(cl->bus, id, token) < 0)
+        log_warn("peerjs: id=%s not released in redis (down): free again "
+                 "when this node stops",
+                 id);
+}
+
+static void pjc_route_drop(struct req *r)
+{
+    struct pj_route *q = (struct pj_route *)(void *)r; /* rq is first */
+    req_unlink(r);
+    out_msg_unref(q->m);
+    free(q);
+}
+
+static void pjc_routed(void *arg, enum bus_status st, const char *node)
+{
+    struct pj_route *q = arg;
+    struct cluster *cl = q->rq.cl;
+
+    if (st == BUS_ERR)
+        node = NULL; /* held, and expires, as for nobody */
+    if (cl->pj != NULL)
+        pj_routed(cl->pj, q->src, q->dst, q->m, node,
+                  node != NULL && strcmp(node, bus_node_id(cl->bus)) == 0,
+                  clock_mono_ms());
+    pjc_route_drop(&q->rq);
+}
+
+static int pjc_route(void *ctx, const char *src, const char *dst,
+                     struct out_msg *m)
+{
+    struct cluster *cl = ctx;
+    struct pj_route *q = calloc(1, sizeof *q);
+
+    if (q == NULL)
+        return -1;
+    snprintf(q->src, sizeof q->src, "%s", src);
+    snprintf(q->dst, sizeof q->dst, "%s", dst);
+    req_link(cl, &q->rq);
+    q->rq.drop = pjc_route_drop;
+    q->m = out_msg_ref(m);
+    if (bus_pj_route(cl->bus, dst, hub_config(cl->h)->peerjs_expire_ms,
+                     pjc_routed, q) < 0) {
+        pjc_route_drop(&q->rq);
+        return -1;
+    }
+    return 0;
+}
+
+static void pjc_forward(void *ctx, const char *node, const char *dst,
+                        const struct out_msg *m)
+{
+    struct cluster *cl = ctx;
+    size_t len;
+    char *w = msg_node_pj_wrap(dst, out_msg_text(m), m->len, &len);
+
+    if (w == NULL || bus_publish_node(cl->bus, node, w, len) < 0)
+        log_warn("peerjs: a message for id=%s to node %s lost (%s)", dst, node,
+                 w == NULL ? "out of memory" : "redis down");
+    free(w);
+}
+
+void cluster_peerjs(struct cluster *cl, struct pj *pj)
+{
+    if (cl == NULL)
+        return;
+    if (cl->pj != NULL)
+        pj_set_net(cl->pj, NULL);
+    cl->pj = pj;
+    cl->pjnet = (struct pj_net){cl,          pjc_claim, pjc_cancel,
+                                pjc_release, pjc_route, pjc_forward};
+    if (pj != NULL)
+        pj_set_net(pj, &cl->pjnet);
 }
 
 /* ---- life ---------------------------------------------------------------- */

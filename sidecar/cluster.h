@@ -5,7 +5,8 @@
  * room's channel, a signal or private chat to a member elsewhere goes to
  * that member's node, and what other nodes publish is delivered to the
  * members here. The hub keeps the local seats; this module keeps, per room,
- * the members on other nodes (id -> node) for routing. */
+ * the members on other nodes (id -> node) for routing. PeerJS ids and
+ * relays go through it too (cluster_peerjs). */
 #ifndef HUDDLE_CLUSTER_H
 #define HUDDLE_CLUSTER_H
 
@@ -13,6 +14,7 @@
 
 #include "bus.h"
 #include "hub.h"
+#include "peerjs.h"
 
 struct cluster;
 
@@ -22,6 +24,11 @@ struct cluster;
 struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
                             const struct bus_config *bc,
                             void (*ready)(void *arg), void *arg);
+
+/* Serves pj's ids and relays across the cluster (peerjs.h, struct
+ * pj_net): plugged in when the websocket server starts; NULL unplugs it
+ * (before pj is freed). NULL cl: no-op. */
+void cluster_peerjs(struct cluster *cl, struct pj *pj);
 
 /* Hands every seat this node holds over to Redis before the process exits
  * (bus_drain): each stays resumable on any node for what is left of its

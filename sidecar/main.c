@@ -195,6 +195,7 @@ static void stop_now(void)
     stopped = true;
     log_info("stopping, %zu connections left", ws_connection_count());
     uv_timer_stop(&stop_timer);
+    cluster_peerjs(cluster, NULL);
     ws_stop();
     cluster_free(cluster); /* after the hand-over */
     cluster = NULL;
@@ -252,8 +253,10 @@ static void start_listening(void)
         return;
     listening = true;
     uv_timer_stop(&ready_timer);
-    if (ws_start(&loop, &cfg, hub, listen_opts) == 0)
+    if (ws_start(&loop, &cfg, hub, listen_opts) == 0) {
+        cluster_peerjs(cluster, ws_peerjs());
         return;
+    }
     exit_code = 1;
     ws_stop();
     cluster_free(cluster);

@@ -126,3 +126,40 @@ int msg_node_unwrap(const char *json, size_t len, char *room, size_t room_max,
     *msg_len = (size_t)(end - 1 - *msg);
     return 0;
 }
+
+char *msg_node_pj_wrap(const char *dst, const char *msg, size_t msg_len,
+                       size_t *len)
+{
+    struct sb b = {0};
+    sb_printf(&b, "{\"pj\":\"%s\",\"msg\":", dst);
+    sb_putn(&b, msg, msg_len);
+    sb_puts(&b, "}");
+    *len = b.len;
+    return sb_take(&b);
+}
+
+int msg_node_pj_unwrap(const char *json, size_t len, char *dst, size_t dst_max,
+                       const char **msg, size_t *msg_len)
+{
+    const char *s = json, *end = json + len;
+
+    if (take_field(&s, end, "{\"pj\":\"", dst, dst_max) < 0 ||
+        (size_t)(end - s) < 8 || memcmp(s, ",\"msg\":", 7) != 0 ||
+        end[-1] != '}')
+        return -1;
+    *msg = s + 7;
+    *msg_len = (size_t)(end - 1 - *msg);
+    return 0;
+}
+
+int msg_node_pj_open(const char *json, size_t len, char *id, size_t id_max,
+                     char *node, size_t node_max)
+{
+    const char *s = json, *end = json + len;
+
+    if (take_field(&s, end, "{\"pj-open\":\"", id, id_max) < 0 ||
+        take_field(&s, end, ",\"node\":\"", node, node_max) < 0 ||
+        end - s != 1 || *s != '}')
+        return -1;
+    return 0;
+}

@@ -73,4 +73,23 @@ char *msg_node_wrap(const char *room, const char *to, const char *msg,
 int msg_node_unwrap(const char *json, size_t len, char *room, size_t room_max,
                     char *to, size_t to_max, const char **msg, size_t *msg_len);
 
+/* {"pj":"<dst>","msg":<msg>}: a PeerJS message (peerjs.h) for the id dst
+ * held by another node, fields in this order so the receiver finds msg
+ * without parsing it. dst is a PeerJS id (no escaping needed). Returns
+ * the text (malloc'd, *len bytes) or NULL when out of memory. */
+char *msg_node_pj_wrap(const char *dst, const char *msg, size_t msg_len,
+                       size_t *len);
+
+/* Splits a node message made by msg_node_pj_wrap into dst (dst_max bytes
+ * with the NUL) and the inner message (*msg, *msg_len point into json).
+ * Returns 0, or -1 when it is not of that shape. */
+int msg_node_pj_unwrap(const char *json, size_t len, char *dst, size_t dst_max,
+                       const char **msg, size_t *msg_len);
+
+/* Reads {"pj-open":"<id>","node":"<node>"} (the PeerJS claim script's, to
+ * the nodes holding messages for id). Returns 0, or -1 when it is not of
+ * that shape or a field does not fit. */
+int msg_node_pj_open(const char *json, size_t len, char *id, size_t id_max,
+                     char *node, size_t node_max);
+
 #endif

@@ -30,6 +30,26 @@ static int type_of(const char *s)
     return -1;
 }
 
+/* Whether m, built by build() below, is of a type held for a dst not
+ * connected yet. */
+static bool holdable(const struct out_msg *m)
+{
+    static const char pre[] = "{\"type\":\"";
+    const char *t = out_msg_text(m);
+    size_t n;
+
+    if (m->len < sizeof pre || memcmp(t, pre, sizeof pre - 1) != 0)
+        return false;
+    t += sizeof pre - 1;
+    for (int i = 0; i < PJ_TYPE_COUNT; i++) {
+        n = strlen(types[i].name);
+        if (m->len >= sizeof pre + n && memcmp(t, types[i].name, n) == 0 &&
+            t[n] == '"')
+            return types[i].hold;
+    }
+    return false;
+}
+
 bool pj_id_valid(const char *id)
 {
     size_t n = 0;
@@ -178,6 +198,7 @@ struct held {
 struct pj {
     const struct config *cfg;
     const struct hub_ops *ops;
+    const struct pj_net *net; /* NULL: one sidecar */
     const char *key;
     struct htab peers; /* struct pj_conn by id */
     struct htab held;  /* struct held by target id */
@@ -292,12 +313,19 @@ static struct out_msg *build_msg(const char *type, const char *text)
     return sb_take_msg(&b);
 }
 
-/* EXPIRE to src (when connected here): dst could not be reached. */
+/* Sends m, a message for dst, to dst here or to the node holding it;
+ * what reaches nobody is held when holdable (from src), else dropped. */
+static void route(struct pj *p, const char *src, const char *dst,
+                  struct out_msg *m, int64_t now);
+
+/* EXPIRE to src, here or on another node: dst could not be reached. */
 static void send_expire(struct pj *p, const char *src, const char *dst)
 {
-    struct pj_conn *c = find_peer(p, src);
-    if (c != NULL)
-        send_to(p, c, build("EXPIRE", dst, src, NULL));
+    struct out_msg *m = build("EXPIRE", dst, src, NULL);
+
+    if (m != NULL)
+        route(p, dst, src, m, 0);
+    out_msg_unref(m);
 }
 
 /* Holds m from src for dst. Over HUDDLE_PEERJS_HELD for dst or
@@ -418,11 +446,43 @@ static const char *open_refusal(const struct pj *p, const char *key,
     return NULL;
 }
 
+/* Takes c out of the registry; its id is freed in the cluster too when
+ * release. */
+static void unregister(struct pj *p, struct pj_conn *c, bool release)
+{
+    if (!c->registered)
+        return;
+    htab_del(&p->peers, &c->link);
+    c->registered = false;
+    if (release && p->net != NULL)
+        p->net->release(p->net->ctx, c->id, c->token);
+}
+
+/* c's id is free in the cluster (or there is none): free here too, or
+ * held here by the same client (token), opens c. */
+static void finish_open(struct pj *p, struct pj_conn *c, int64_t now)
+{
+    struct pj_conn *old = find_peer(p, c->id);
+
+    if (old != NULL) {
+        if (strcmp(old->token, c->token) != 0) {
+            refuse(p, c, "ID-TAKEN", "ID is taken");
+            return;
+        }
+        /* The same client again (a reconnect before its old socket was
+         * seen to close): the new socket takes the id over, and the claim
+         * in the cluster stays. */
+        unregister(p, old, false);
+        p->ops->close(old->tc, 1000, "replaced");
+    }
+    log_info("peerjs: open id=%s", c->id);
+    register_conn(p, c, now);
+}
+
 void pj_open(struct pj *p, struct pj_conn *c, const char *key, const char *id,
              const char *token, int64_t now)
 {
     const char *why = open_refusal(p, key, id, token);
-    struct pj_conn *old;
 
     if (why != NULL) {
         refuse(p, c, "ERROR", why);
@@ -430,26 +490,32 @@ void pj_open(struct pj *p, struct pj_conn *c, const char *key, const char *id,
     }
     snprintf(c->id, sizeof c->id, "%s", id);
     snprintf(c->token, sizeof c->token, "%s", token);
-    if ((old = find_peer(p, id)) != NULL) {
-        if (strcmp(old->token, token) != 0) {
+    if (p->net == NULL)
+        finish_open(p, c, now);
+    else if (p->net->claim(p->net->ctx, c) < 0)
+        refuse(p, c, "ERROR", PJ_UNAVAILABLE);
+    /* else pj_claimed goes on */
+}
+
+void pj_claimed(struct pj *p, struct pj_conn *c, int result, int64_t now)
+{
+    c->claim = NULL;
+    if (c->registered) { /* pj_reclaim's */
+        if (result == 0)
             refuse(p, c, "ID-TAKEN", "ID is taken");
-            return;
-        }
-        /* The same client again (a reconnect before its old socket was
-         * seen to close): the new socket takes the id over. */
-        pj_on_end(p, old);
-        p->ops->close(old->tc, 1000, "replaced");
+    } else if (result > 0) {
+        finish_open(p, c, now);
+    } else {
+        refuse(p, c, result == 0 ? "ID-TAKEN" : "ERROR",
+               result == 0 ? "ID is taken" : PJ_UNAVAILABLE);
     }
-    log_info("peerjs: open id=%s", c->id);
-    register_conn(p, c, now);
 }
 
 void pj_on_end(struct pj *p, struct pj_conn *c)
 {
-    if (!c->registered)
-        return;
-    htab_del(&p->peers, &c->link);
-    c->registered = false;
+    if (c->claim != NULL && p->net != NULL)
+        p->net->cancel(p->net->ctx, c);
+    unregister(p, c, true);
 }
 
 bool pj_idle(const struct pj *p, const struct pj_conn *c, int64_t now)
@@ -469,20 +535,29 @@ static void answer_error(struct pj *p, struct pj_conn *c, const char *why,
         p->ops->close(c->tc, 1008, "too many errors");
 }
 
+static void route(struct pj *p, const char *src, const char *dst,
+                  struct out_msg *m, int64_t now)
+{
+    struct pj_conn *to = find_peer(p, dst);
+
+    if (to != NULL)
+        p->ops->send(to->tc, m);
+    else if (p->net != NULL && p->net->route(p->net->ctx, src, dst, m) == 0)
+        return; /* pj_routed goes on */
+    else if (holdable(m))
+        hold(p, src, dst, m, now); /* Redis down: expires as any */
+}
+
 /* Relays m from c to its dst, adding src; holds it when dst is not
- * connected (OFFER, ANSWER, CANDIDATE). */
+ * connected anywhere (OFFER, ANSWER, CANDIDATE). */
 static void relay(struct pj *p, struct pj_conn *c, const struct pj_msg *m,
                   int64_t now)
 {
-    struct pj_conn *to = find_peer(p, m->dst);
     struct out_msg *out = build(types[m->type].name, c->id, m->dst, m->payload);
 
     if (out == NULL)
         return;
-    if (to != NULL)
-        p->ops->send(to->tc, out);
-    else if (types[m->type].hold)
-        hold(p, c->id, m->dst, out, now);
+    route(p, c->id, m->dst, out, now);
     out_msg_unref(out);
 }
 
@@ -536,4 +611,87 @@ void pj_on_text(struct pj *p, struct pj_conn *c, const char *buf, size_t len,
     }
     handlers[m.type](p, c, &m, now);
     pj_msg_free(&m);
+}
+
+/* ---- several sidecars ----------------------------------------------- */
+
+void pj_set_net(struct pj *p, const struct pj_net *net)
+{
+    p->net = net;
+}
+
+void pj_routed(struct pj *p, const char *src, const char *dst,
+               struct out_msg *m, const char *node, bool self, int64_t now)
+{
+    struct pj_conn *to = find_peer(p, dst);
+
+    if (to != NULL) {
+        p->ops->send(to->tc, m); /* opened here meanwhile */
+    } else if (node != NULL && !self && p->net != NULL) {
+        pj_opened(p, dst, node); /* what was held goes first: in order */
+        p->net->forward(p->net->ctx, node, dst, m);
+    } else if (holdable(m)) {
+        hold(p, src, dst, m, now);
+    }
+}
+
+/* Returns the "src" of a message built by build(), copied into src (""
+ * when it has none). */
+static void src_of(const char *json, size_t len, char *src, size_t max)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "src");
+
+    snprintf(src, max, "%s", cJSON_IsString(s) ? s->valuestring : "");
+    cJSON_Delete(j);
+}
+
+void pj_deliver(struct pj *p, const char *dst, const char *json, size_t len,
+                int64_t now)
+{
+    struct pj_conn *to = find_peer(p, dst);
+    struct out_msg *m = out_msg_new(json, len);
+    char src[PJ_ID_MAX + 1];
+
+    if (m == NULL)
+        return;
+    if (to != NULL) {
+        p->ops->send(to->tc, m);
+    } else if (holdable(m)) { /* dst left meanwhile: as from a sender here */
+        src_of(json, len, src, sizeof src);
+        if (pj_id_valid(src))
+            hold(p, src, dst, m, now);
+    }
+    out_msg_unref(m);
+}
+
+void pj_opened(struct pj *p, const char *id, const char *node)
+{
+    struct htab_entry *e = htab_find(&p->held, id);
+    struct held *h = e ? HTAB_ITEM(e, struct held, link) : NULL;
+    struct pj_conn *c = find_peer(p, id);
+
+    if (h == NULL)
+        return;
+    if (c != NULL) {
+        deliver_held(p, c);
+        return;
+    }
+    if (p->net == NULL)
+        return;
+    for (struct held_msg *n = h->head; n != NULL; n = n->next)
+        p->net->forward(p->net->ctx, node, id, n->m);
+    held_free(p, h);
+}
+
+void pj_reclaim(struct pj *p)
+{
+    if (p->net == NULL)
+        return;
+    for (struct htab_entry *e = htab_next(&p->peers, NULL); e != NULL;
+         e = htab_next(&p->peers, e)) {
+        struct pj_conn *c = HTAB_ITEM(e, struct pj_conn, link);
+        if (c->claim == NULL && p->net->claim(p->net->ctx, c) < 0)
+            log_warn("peerjs: id=%s not claimed again", c->id);
+    }
 }

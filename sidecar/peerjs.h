@@ -8,7 +8,9 @@
  * No I/O: it sends through struct hub_ops (hub.h), so a PeerJS connection
  * has the same send queue, slow-consumer rule and close path as a v1 one,
  * and ws.c's message size cap, binary and UTF-8 checks run before
- * pj_on_text. One process: an id is unique on this sidecar only. */
+ * pj_on_text. With several sidecars (struct pj_net, below, which
+ * cluster.c implements on the Redis bus) an id is claimed cluster-wide
+ * before OPEN, and a message for an id held by another node goes there. */
 #ifndef HUDDLE_PEERJS_H
 #define HUDDLE_PEERJS_H
 
@@ -79,6 +81,10 @@ bool pj_ws_path(const char *uri);
 
 /* ---- the server ----------------------------------------------------- */
 
+/* ERROR's text for an open while this sidecar has no Redis (several
+ * sidecars: an id cannot be claimed), as protocol v1's `unavailable`. */
+#define PJ_UNAVAILABLE "Server unavailable, try again later"
+
 /* Per connection, made by the transport with pj_conn_new. */
 struct pj_conn {
     struct htab_entry link; /* in the registry by id, while registered */
@@ -88,6 +94,7 @@ struct pj_conn {
     int64_t last_beat;      /* last HEARTBEAT (or the open) */
     unsigned short limited_run;
     bool registered;
+    void *claim; /* struct pj_net's request while a claim waits, or NULL */
     char id[PJ_ID_MAX + 1];
     char token[PJ_TOKEN_MAX + 1];
 };
@@ -128,5 +135,61 @@ void pj_tick(struct pj *p, int64_t now_ms);
 
 /* Messages held now, all targets together. */
 size_t pj_held_count(const struct pj *p);
+
+/* ---- several sidecars ------------------------------------------------ */
+
+/* What the cluster does for PeerJS (cluster.c, on the bus): each call
+ * that answers later answers with the pj_* entry named. Not set: one
+ * sidecar, ids unique here. */
+struct pj_net {
+    void *ctx;
+    /* Claims c->id with c->token cluster-wide; the answer comes as
+     * pj_claimed, unless cancel comes first. Sets c->claim. Returns 0, or
+     * -1 (Redis down: c->claim stays NULL). */
+    int (*claim)(void *ctx, struct pj_conn *c);
+    /* c ends while its claim waits: the answer must not reach it. Clears
+     * c->claim. */
+    void (*cancel)(void *ctx, struct pj_conn *c);
+    /* Frees id in the cluster if this node still holds it with token. */
+    void (*release)(void *ctx, const char *id, const char *token);
+    /* Finds the node holding dst for m (src's, a message for dst); the
+     * answer comes as pj_routed, in the order of the calls (so a sender's
+     * messages keep their order). Returns 0, or -1 (Redis down). */
+    int (*route)(void *ctx, const char *src, const char *dst,
+                 struct out_msg *m);
+    /* Sends m, a message for dst, to node's channel (at most once). */
+    void (*forward)(void *ctx, const char *node, const char *dst,
+                    const struct out_msg *m);
+};
+
+/* Plugs net in (NULL: unplugs; pending answers must not come after).
+ * net is borrowed. */
+void pj_set_net(struct pj *p, const struct pj_net *net);
+
+/* The answer to net->claim for c: claimed (1), held elsewhere (0), or
+ * Redis failed (-1). A new socket then gets OPEN, ID-TAKEN or ERROR; an
+ * open one re-claimed after a Redis reconnect (pj_reclaim) is closed with
+ * ID-TAKEN when another node took its id meanwhile. */
+void pj_claimed(struct pj *p, struct pj_conn *c, int result, int64_t now);
+
+/* The answer to net->route: node holds dst (NULL: nobody; self: node is
+ * this one). m is delivered here, forwarded to node, or held for dst as
+ * a message from src (or, not holdable, dropped). */
+void pj_routed(struct pj *p, const char *src, const char *dst,
+               struct out_msg *m, const char *node, bool self, int64_t now);
+
+/* A message for dst that another node sent here (len bytes of JSON, as
+ * the client gets it): to dst when connected here, else held or EXPIREd
+ * as a relay from this node would be. */
+void pj_deliver(struct pj *p, const char *dst, const char *json, size_t len,
+                int64_t now);
+
+/* id opened on node (the claim script's pj-open): what is held here for
+ * it goes there. */
+void pj_opened(struct pj *p, const char *id, const char *node);
+
+/* After a Redis reconnect: every open id is claimed again (its key may be
+ * gone with a Redis restart). */
+void pj_reclaim(struct pj *p);
 
 #endif

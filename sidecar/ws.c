@@ -110,6 +110,11 @@ static struct {
 
 static struct lws_protocols protocols[];
 
+struct pj *ws_peerjs(void)
+{
+    return srv.pj;
+}
+
 size_t ws_connection_count(void)
 {
     return srv.nconns;

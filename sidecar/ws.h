@@ -48,6 +48,11 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
  * from now on websocket upgrades and GET /healthz answer 503. */
 void ws_begin_drain(void);
 
+struct pj;
+
+/* The PeerJS server (peerjs.h) while started, else NULL. */
+struct pj *ws_peerjs(void);
+
 /* Connections still open. */
 size_t ws_connection_count(void);
 

@@ -3,7 +3,10 @@
 // (tests/e2e/peerjs-page/), a data connection both ways, a message to a
 // peer before it connects, and ID-TAKEN. The page comes from an app server
 // of its own (another origin, as an existing PeerJS app's would) and points
-// its Peer at huddle's host, port and path /peerjs.
+// its Peer at huddle's host, port and path /peerjs. With
+// HUDDLE_TEST_SIDECARS=2 (tests/e2e/cluster-peerjs.test.mjs) the same tests
+// run over two sidecars sharing a real redis-server behind nginx, the two
+// calling peers on different sidecars.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,6 +22,8 @@ const FILES = {
     'app.js': [path.join(HERE, 'peerjs-page', 'app.js'), 'text/javascript'],
     'peerjs.min.js': [path.join(HERE, '..', 'node_modules', 'peerjs', 'dist', 'peerjs.min.js'), 'text/javascript'],
 };
+
+const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || '1');
 
 let stack;
 let browser;
@@ -43,7 +48,13 @@ async function startApp() {
 
 before(async () => {
     // Held messages wait long enough for a page to load and open.
-    stack = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_PEERJS_EXPIRE_MS: '30000' } });
+    // One nginx worker: least_conn then puts the second peer on the other
+    // sidecar for sure (with two, each worker counts only its own).
+    stack = await startStack({
+        sidecars: SIDECARS,
+        sidecarEnv: { HUDDLE_PEERJS_EXPIRE_MS: '30000' },
+        nginxEnv: SIDECARS > 1 ? { NGINX_WORKERS: '1' } : {},
+    });
     app = await startApp();
     appUrl = app.url;
     browser = await launch();
@@ -79,6 +90,13 @@ async function opened(p) {
     return demo.id;
 }
 
+/** The index in stack.sidecars of the sidecar that opened id. */
+function sidecarOf(id) {
+    const at = stack.sidecars.flatMap((s, i) => (s.output.includes(`peerjs: open id=${id}`) ? [i] : []));
+    assert.equal(at.length, 1, `id ${id} opened on ${at.length} sidecars`);
+    return at[0];
+}
+
 let a;
 let b;
 let ida;
@@ -90,6 +108,7 @@ test('two peers through nginx call each other and see video', async () => {
     ida = await opened(a);
     idb = await opened(b);
     assert.match(ida, /^[0-9a-f-]{36}$/); // minted by GET /peerjs/peerjs/id
+    if (SIDECARS > 1) assert.notEqual(sidecarOf(ida), sidecarOf(idb));
     await a.page.evaluate((id) => window.connectToNewUser(id), idb);
     await waitForPlayingVideo(a.page, idb);
     await waitForPlayingVideo(b.page, ida);

@@ -1,7 +1,9 @@
 /* libFuzzer harness: the parsers of what other nodes send through Redis
  * (sidecar/msg_node.h): msg_node_classify (room channel messages) and
  * msg_node_unwrap (node channel messages), then msg_node_knock_answer on
- * what a node message carries. Input: first byte picks the target. */
+ * what a node message carries, and the PeerJS node messages
+ * (msg_node_pj_unwrap, msg_node_pj_open). Input: first byte picks the
+ * target. */
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -29,10 +31,15 @@ static void fuzz_classify(const char *p, size_t n)
  * its delivery. */
 static void fuzz_node(const char *json, size_t len)
 {
-    char room[65], to[PEER_ID_LEN + 1];
+    char room[65], to[PEER_ID_LEN + 1], node[96];
     const char *msg;
     size_t msg_len;
 
+    if (msg_node_pj_unwrap(json, len, room, sizeof room, &msg, &msg_len) == 0)
+        assert(msg >= json && msg + msg_len < json + len &&
+               strlen(room) < sizeof room);
+    if (msg_node_pj_open(json, len, room, sizeof room, node, sizeof node) == 0)
+        assert(strlen(room) < sizeof room && strlen(node) < sizeof node);
     if (msg_node_unwrap(json, len, room, sizeof room, to, sizeof to, &msg,
                         &msg_len) < 0)
         return;

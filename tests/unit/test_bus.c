@@ -1226,3 +1226,131 @@ TEST(password_and_db_from_the_url_are_used_and_a_wrong_one_never_comes_up)
     CHECK(uv_loop_close(&loop) == 0);
     redis_stop(pid);
 }
+
+/* ---- PeerJS ids ------------------------------------------------------- */
+
+struct owner {
+    bool done;
+    enum bus_status st;
+    char node[96];
+};
+
+static void on_owner(void *arg, enum bus_status st, const char *node)
+{
+    struct owner *o = arg;
+
+    o->done = true;
+    o->st = st;
+    snprintf(o->node, sizeof o->node, "%s", node != NULL ? node : "");
+}
+
+static enum bus_status pj_claim_wait(struct fx *fx, struct node *n,
+                                     const char *id, const char *token)
+{
+    struct result r = {0};
+
+    if (bus_pj_claim(n->bus, id, token, on_done_result, &r) < 0)
+        return BUS_ERR;
+    return RUN_UNTIL(fx, r.done, 5000) ? r.st : BUS_ERR;
+}
+
+static enum bus_status pj_route_wait(struct fx *fx, struct node *n,
+                                     const char *id, struct owner *o)
+{
+    memset(o, 0, sizeof *o);
+    if (bus_pj_route(n->bus, id, 5000, on_owner, o) < 0)
+        return BUS_ERR;
+    return RUN_UNTIL(fx, o->done, 5000) ? o->st : BUS_ERR;
+}
+
+TEST(a_peerjs_id_is_claimed_once_across_nodes_and_released_only_by_its_holder)
+{
+    struct fx fx;
+    struct node a, b;
+    struct owner o;
+    char key[128];
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(pj_claim_wait(&fx, &a, "peer x", "t1") == BUS_OK);
+    CHECK(pj_claim_wait(&fx, &b, "peer x", "t2") == BUS_NONE);
+    CHECK(pj_claim_wait(&fx, &b, "peer x", "t1") == BUS_NONE);
+    CHECK(pj_claim_wait(&fx, &a, "peer x", "t2") == BUS_NONE);
+    CHECK(pj_claim_wait(&fx, &a, "peer x", "t1") == BUS_OK); /* again */
+    CHECK(pj_route_wait(&fx, &b, "peer x", &o) == BUS_OK);
+    CHECK(strcmp(o.node, bus_node_id(a.bus)) == 0);
+
+    CHECK(bus_pj_release(b.bus, "peer x", "t1") == 0);     /* not b's */
+    CHECK(bus_pj_release(a.bus, "peer x", "t2") == 0);     /* not its token */
+    CHECK(pj_route_wait(&fx, &b, "peer x", &o) == BUS_OK); /* after b's */
+    CHECK(pj_route_wait(&fx, &a, "peer x", &o) == BUS_OK); /* after a's */
+    CHECK(bus_pj_release(a.bus, "peer x", "t1") == 0);
+    /* a's next call runs after the release (one connection, in order) */
+    CHECK(pj_route_wait(&fx, &a, "peer x", &o) == BUS_NONE);
+    CHECK(pj_claim_wait(&fx, &b, "peer x", "t2") == BUS_OK);
+    snprintf(key, sizeof key, "huddle:node:%s:pj", bus_node_id(a.bus));
+    CHECK(redis_int(fx.port, "SCARD", key) == 0);
+
+    /* only PeerJS ids reach the scripts */
+    CHECK(bus_pj_claim(a.bus, "a:b", "t", on_done_result, NULL) < 0);
+    CHECK(bus_pj_claim(a.bus, "", "t", on_done_result, NULL) < 0);
+    CHECK(bus_pj_route(a.bus, "x\"y", 10, on_owner, NULL) < 0);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(a_peerjs_id_nobody_holds_tells_the_waiting_nodes_when_it_is_claimed)
+{
+    struct fx fx;
+    struct node a, b;
+    struct owner o;
+    char want[256];
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(pj_route_wait(&fx, &b, "late", &o) == BUS_NONE);
+    CHECK(o.node[0] == '\0');
+    CHECK(redis_int(fx.port, "SCARD", "huddle:pj:late:waiting") == 1);
+    node_clear(&b);
+    CHECK(pj_claim_wait(&fx, &a, "late", "t") == BUS_OK);
+    snprintf(want, sizeof want, "{\"pj-open\":\"late\",\"node\":\"%s\"}",
+             bus_node_id(a.bus));
+    CHECK(RUN_UNTIL(&fx, count_msgs(&b, want) == 1, 3000));
+    CHECK(b.msgs[0].to_node && b.msgs[0].origin[0] == '\0');
+    CHECK(redis_int(fx.port, "EXISTS", "huddle:pj:late:waiting") == 0);
+    CHECK(count_msgs(&a, "pj-open") == 0); /* a did not wait */
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(a_dead_nodes_peerjs_ids_are_free_after_its_ttl_and_reaped)
+{
+    struct fx fx;
+    struct node a, b;
+    struct owner o;
+    char key[128];
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(pj_claim_wait(&fx, &a, "orphan", "t1") == BUS_OK);
+    CHECK(pj_claim_wait(&fx, &a, "other", "t1") == BUS_OK);
+    snprintf(key, sizeof key, "huddle:node:%s:pj", bus_node_id(a.bus));
+    node_stop(&a); /* like kill -9: its liveness key lives on a while */
+    CHECK(pj_claim_wait(&fx, &b, "orphan", "t2") == BUS_NONE);
+    CHECK(
+        RUN_UNTIL(&fx, pj_route_wait(&fx, &b, "orphan", &o) == BUS_NONE, 5000));
+    CHECK(pj_claim_wait(&fx, &b, "orphan", "t2") == BUS_OK);
+    /* the reaper forgets the node and the ids it still held */
+    CHECK(
+        RUN_UNTIL(&fx, redis_int(fx.port, "SCARD", "huddle:nodes") == 1, 5000));
+    CHECK(redis_int(fx.port, "EXISTS", key) == 0);
+    CHECK(redis_int(fx.port, "EXISTS", "huddle:pj:other") == 0);
+    CHECK(pj_route_wait(&fx, &b, "orphan", &o) == BUS_OK);
+    node_stop(&b);
+    fx_done(&fx);
+}

@@ -326,3 +326,222 @@ TEST(peerjs_heartbeat_keeps_a_client_alive)
     fake_end(p, &a);
     pj_free(p);
 }
+
+/* ---- several sidecars: a fake struct pj_net -------------------------- */
+
+/* What the cluster was asked, answered by the test. */
+struct fnet {
+    struct pj_net net;
+    int claims, cancels, releases, routes;
+    struct pj_conn *claiming;
+    char released[PJ_ID_MAX + 1];
+    int up; /* 0: claim and route refuse (Redis down) */
+    char route_src[PJ_ID_MAX + 1], route_dst[PJ_ID_MAX + 1];
+    struct out_msg *route_m;
+    char fwd_node[16], fwd_dst[PJ_ID_MAX + 1];
+    char *fwd[FAKE_MAX];
+    int nfwd;
+};
+
+static int n_claim(void *ctx, struct pj_conn *c)
+{
+    struct fnet *n = ctx;
+    if (!n->up)
+        return -1;
+    n->claims++;
+    n->claiming = c;
+    c->claim = n;
+    return 0;
+}
+
+static void n_cancel(void *ctx, struct pj_conn *c)
+{
+    struct fnet *n = ctx;
+    n->cancels++;
+    c->claim = NULL;
+}
+
+static void n_release(void *ctx, const char *id, const char *token)
+{
+    struct fnet *n = ctx;
+    (void)token;
+    n->releases++;
+    snprintf(n->released, sizeof n->released, "%s", id);
+}
+
+static int n_route(void *ctx, const char *src, const char *dst,
+                   struct out_msg *m)
+{
+    struct fnet *n = ctx;
+    if (!n->up)
+        return -1;
+    n->routes++;
+    snprintf(n->route_src, sizeof n->route_src, "%s", src);
+    snprintf(n->route_dst, sizeof n->route_dst, "%s", dst);
+    out_msg_unref(n->route_m);
+    n->route_m = out_msg_ref(m);
+    return 0;
+}
+
+static void n_forward(void *ctx, const char *node, const char *dst,
+                      const struct out_msg *m)
+{
+    struct fnet *n = ctx;
+    snprintf(n->fwd_node, sizeof n->fwd_node, "%s", node);
+    snprintf(n->fwd_dst, sizeof n->fwd_dst, "%s", dst);
+    if (n->nfwd < FAKE_MAX)
+        n->fwd[n->nfwd++] = strdup(out_msg_text(m));
+}
+
+static void fnet_init(struct fnet *n)
+{
+    memset(n, 0, sizeof *n);
+    n->net =
+        (struct pj_net){n, n_claim, n_cancel, n_release, n_route, n_forward};
+    n->up = 1;
+}
+
+static void fnet_fini(struct fnet *n)
+{
+    out_msg_unref(n->route_m);
+    for (int i = 0; i < n->nfwd; i++)
+        free(n->fwd[i]);
+}
+
+/* Answers the route the fake was last asked: node holds it (NULL: none). */
+static void answer_route(struct pj *p, struct fnet *n, const char *node,
+                         bool self, int64_t now)
+{
+    struct out_msg *m = n->route_m;
+    CHECK(m != NULL); /* routed, not rate limited */
+    n->route_m = NULL;
+    pj_routed(p, n->route_src, n->route_dst, m, node, self, now);
+    out_msg_unref(m);
+}
+
+TEST(peerjs_with_a_cluster_opens_only_once_the_id_is_claimed)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fnet n;
+    struct fake a, b, c, d;
+
+    fnet_init(&n);
+    pj_set_net(p, &n.net);
+    fake_open(p, &a, "alice", "t1", 0);
+    CHECK(n.claims == 1 && a.n == 0); /* nothing before Redis answers */
+    pj_claimed(p, a.pj, 1, 0);
+    CHECK(strcmp(last(&a), "{\"type\":\"OPEN\"}") == 0);
+    fake_open(p, &b, "bob", "t2", 0);
+    pj_claimed(p, b.pj, 0, 0); /* held on another node */
+    CHECK(strcmp(last(&b), "{\"type\":\"ID-TAKEN\",\"payload\":{\"msg\":\"ID "
+                           "is taken\"}}") == 0);
+    CHECK(b.closed == 1000);
+    fake_open(p, &c, "carol", "t3", 0);
+    pj_claimed(p, c.pj, -1, 0);
+    CHECK(strstr(last(&c), "\"ERROR\"") && strstr(last(&c), PJ_UNAVAILABLE));
+    n.up = 0; /* Redis down: refused at once */
+    fake_open(p, &d, "dave", "t4", 0);
+    CHECK(strstr(last(&d), PJ_UNAVAILABLE) != NULL && d.closed == 1000);
+    n.up = 1;
+    /* a socket ending while its claim waits cancels it; a registered one
+     * releases its id, once */
+    fake_end(p, &d);
+    fake_open(p, &d, "dave", "t4", 0);
+    fake_end(p, &d);
+    CHECK(n.cancels == 1 && n.releases == 0);
+    fake_end(p, &a);
+    CHECK(n.releases == 1 && strcmp(n.released, "alice") == 0);
+    fake_end(p, &b);
+    fake_end(p, &c);
+    CHECK(n.releases == 1);
+    pj_free(p);
+    fnet_fini(&n);
+}
+
+TEST(peerjs_with_a_cluster_a_same_token_takeover_keeps_the_claim)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fnet n;
+    struct fake a, b;
+
+    fnet_init(&n);
+    pj_set_net(p, &n.net);
+    fake_open(p, &a, "alice", "t1", 0);
+    pj_claimed(p, a.pj, 1, 0);
+    fake_open(p, &b, "alice", "t1", 0);
+    pj_claimed(p, b.pj, 1, 0);
+    CHECK(a.closed == 1000 && strcmp(last(&b), "{\"type\":\"OPEN\"}") == 0);
+    fake_end(p, &a);
+    CHECK(n.releases == 0); /* b holds it now */
+    /* a reconnect to Redis claims every open id again; one taken
+     * meanwhile closes its socket with ID-TAKEN */
+    pj_reclaim(p);
+    CHECK(n.claims == 3 && n.claiming == b.pj);
+    pj_claimed(p, b.pj, 0, 0);
+    CHECK(strstr(last(&b), "ID-TAKEN") != NULL && b.closed == 1000);
+    fake_end(p, &b);
+    pj_free(p);
+    fnet_fini(&n);
+}
+
+TEST(peerjs_with_a_cluster_routes_forwards_holds_and_delivers)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fnet n;
+    struct fake a;
+    static const char from_b[] = "{\"type\":\"ANSWER\",\"src\":\"bob\","
+                                 "\"dst\":\"alice\"}";
+    static const char to_gone[] = "{\"type\":\"OFFER\",\"src\":\"erin\","
+                                  "\"dst\":\"gone\"}";
+
+    fnet_init(&n);
+    pj_set_net(p, &n.net);
+    fake_open(p, &a, "alice", "t1", 0);
+    pj_claimed(p, a.pj, 1, 0);
+    /* bob on node n2: forwarded there */
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"bob\",\"payload\":{\"i\":1}}", 0);
+    CHECK(n.routes == 1 && strcmp(n.route_dst, "bob") == 0);
+    answer_route(p, &n, "n2", false, 0);
+    CHECK(n.nfwd == 1 && strcmp(n.fwd_node, "n2") == 0);
+    CHECK(strcmp(n.fwd[0], "{\"type\":\"OFFER\",\"src\":\"alice\",\"dst\":"
+                           "\"bob\",\"payload\":{\"i\":1}}") == 0);
+    /* carol nowhere: held here, and sent on when it opens on n3 */
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"carol\",\"payload\":{\"i\":2}}",
+        0);
+    answer_route(p, &n, NULL, false, 0);
+    say(p, &a, "{\"type\":\"LEAVE\",\"dst\":\"carol\"}", 0);
+    answer_route(p, &n, NULL, false, 0); /* not held */
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"carol\"}", 0);
+    answer_route(p, &n, NULL, false, 0);
+    CHECK(pj_held_count(p) == 2 && n.nfwd == 1);
+    pj_opened(p, "carol", "n3");
+    CHECK(n.nfwd == 3 && strcmp(n.fwd_node, "n3") == 0);
+    CHECK(strstr(n.fwd[1], "\"OFFER\"") && strstr(n.fwd[2], "\"CANDIDATE\""));
+    CHECK(pj_held_count(p) == 0);
+    /* held for dave, then dave found on n4 by the next route: what was
+     * held goes first (a second apart: under the rate, burst 5, 1/s) */
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"dave\",\"payload\":1}", 1000);
+    answer_route(p, &n, NULL, false, 0);
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"dave\",\"payload\":2}", 2000);
+    answer_route(p, &n, "n4", false, 0);
+    CHECK(n.nfwd == 5 && strstr(n.fwd[3], "\"payload\":1") &&
+          strstr(n.fwd[4], "\"payload\":2"));
+    /* from another node: delivered here */
+    pj_deliver(p, "alice", from_b, strlen(from_b), 0);
+    CHECK(strcmp(last(&a), from_b) == 0);
+    /* an EXPIRE for a sender elsewhere is routed too */
+    pj_deliver(p, "gone", to_gone, strlen(to_gone), 0);
+    CHECK(pj_held_count(p) == 1);
+    pj_tick(p, 10000);
+    CHECK(strcmp(n.route_dst, "erin") == 0);
+    answer_route(p, &n, "n5", false, 10000);
+    CHECK(strcmp(n.fwd[n.nfwd - 1], "{\"type\":\"EXPIRE\",\"src\":\"gone\","
+                                    "\"dst\":\"erin\"}") == 0);
+    /* Redis down: held here, expires as on one sidecar */
+    n.up = 0;
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"frank\"}", 20000);
+    CHECK(pj_held_count(p) == 1);
+    fake_end(p, &a);
+    pj_free(p);
+    fnet_fini(&n);
+}

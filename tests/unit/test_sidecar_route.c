@@ -189,3 +189,34 @@ TEST(msg_node_moved_and_roster_texts)
     out_msg_unref(m);
     out_msg_unref(r);
 }
+
+TEST(msg_node_pj_wraps_unwraps_and_reads_pj_open)
+{
+    static const char msg[] = "{\"type\":\"OFFER\",\"src\":\"a b\"}";
+    char dst[65], id[65], node[32];
+    const char *inner;
+    size_t len, inner_len;
+    char *w = msg_node_pj_wrap("bob x", msg, strlen(msg), &len);
+
+    REQUIRE(w != NULL);
+    CHECK(strlen(w) == len);
+    CHECK(strcmp(w, "{\"pj\":\"bob x\",\"msg\":{\"type\":\"OFFER\",\"src\":\"a "
+                    "b\"}}") == 0);
+    CHECK(msg_node_pj_unwrap(w, len, dst, sizeof dst, &inner, &inner_len) == 0);
+    CHECK(strcmp(dst, "bob x") == 0 && inner_len == strlen(msg) &&
+          memcmp(inner, msg, inner_len) == 0);
+    CHECK(msg_node_pj_unwrap(w, len, dst, 4, &inner, &inner_len) < 0);
+    free(w);
+    /* a member's node message is no PeerJS one, and the other way round */
+    w = msg_node_wrap("room", "peer", "{}", 2, &len);
+    REQUIRE(w != NULL);
+    CHECK(msg_node_pj_unwrap(w, len, dst, sizeof dst, &inner, &inner_len) < 0);
+    free(w);
+    static const char open[] = "{\"pj-open\":\"late\",\"node\":\"n1.ab12\"}";
+    CHECK(msg_node_pj_open(open, strlen(open), id, sizeof id, node,
+                           sizeof node) == 0);
+    CHECK(strcmp(id, "late") == 0 && strcmp(node, "n1.ab12") == 0);
+    CHECK(msg_node_pj_open(open, strlen(open) - 1, id, sizeof id, node,
+                           sizeof node) < 0);
+    CHECK(msg_node_pj_open(open, strlen(open), id, sizeof id, node, 4) < 0);
+}
