@@ -203,10 +203,11 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await openPeople(guest);
     assert.equal(await guest.page.textContent(`${row(guest, 'Alma Host')} .host-badge`), 'Host');
     assert.equal(await guest.page.isHidden('#host-tools'), true);
-    assert.equal(await guest.page.$$eval('#people button[data-action]:not(.dm)', (b) => b.length), 0);
+    // (Message and Safety code are everyone's; nothing else.)
+    assert.equal(await guest.page.$$eval('#people button[data-action]:not(.dm):not(.verify)', (b) => b.length), 0);
     // The host sees Make host, Ask to mute and Remove on the guest's row, as buttons.
     const actions = await host.page.$$eval(`${row(host, 'Gus Guest')} button[data-action]`, (bs) => bs.map((b) => [b.tagName, b.dataset.action]));
-    assert.deepEqual(actions, [['BUTTON', 'message'], ['BUTTON', 'make-host'], ['BUTTON', 'mute'], ['BUTTON', 'kick']]);
+    assert.deepEqual(actions, [['BUTTON', 'message'], ['BUTTON', 'verify'], ['BUTTON', 'make-host'], ['BUTTON', 'mute'], ['BUTTON', 'kick']]);
 
     // A knock that is cancelled leaves the lobby; one that is denied says so.
     const late = await person('acc-lobby', 'Lea Late');

@@ -48,7 +48,7 @@ function installFocused() {
     const inWindow = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
     const ring = ringed(e) || (!!e.parentElement && ringed(e.parentElement) && e.parentElement.matches(':focus-within'));
     const what = e.id || `${e.className}:${e.getAttribute('aria-label') || ''}`;
-    return { what, shown: inWindow && opaque && ring };
+    return { what, shown: inWindow && opaque && ring, why: { inWindow, opaque, ring } };
     }
 }
 
@@ -58,7 +58,7 @@ const focused = () => window.__focused();
 async function press(page, key) {
     await page.keyboard.press(key);
     try {
-        await page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 });
+        await page.waitForFunction(() => window.__focused().shown, null, { timeout: 5000 });
     } catch { /* reported by the caller */ }
     return page.evaluate(focused);
 }
@@ -94,7 +94,7 @@ test('Tab walks the meeting in reading order; every stop is visible and ringed',
         stops.push(f);
     }
     const names = stops.map((s) => s.what);
-    assert.deepEqual(stops.filter((s) => !s.shown).map((s) => s.what), [], `stops not shown: ${names.join(', ')}`);
+    assert.deepEqual(stops.filter((s) => !s.shown).map((s) => `${s.what} ${JSON.stringify(s.why)}`), [], `stops not shown: ${names.join(', ')}`);
     // The tile's buttons (left to right), then the control bar left to right.
     const order = ['tile-btn full-btn:Full screen Ben', 'tile-btn pin-btn:Pin Ben',
         'btn-mic', 'btn-cam', 'btn-screen', 'btn-hand', 'btn-react', 'btn-chat', 'btn-people', 'btn-settings', 'btn-invite', 'btn-leave'];
@@ -115,7 +115,7 @@ test('with each side-panel tab open, every stop of a Tab round is visible and ri
             if (seen.some((x) => x.what === f.what)) break;
             seen.push(f);
         }
-        missed[tab] = seen.filter((x) => !x.shown).map((x) => x.what);
+        missed[tab] = seen.filter((x) => !x.shown).map((x) => `${x.what} ${JSON.stringify(x.why)}`);
         await a.page.keyboard.press('Escape');
         await a.page.waitForSelector('#panel', { state: 'hidden' });
     }
@@ -126,9 +126,10 @@ test('the chat by keyboard: open, type, send with Enter; Escape closes it and gi
     await tabTo(a.page, 'btn-chat');
     await a.page.keyboard.press('Enter');
     await a.page.waitForSelector('#panel:not([hidden])');
-    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 }).catch(() => {});
+    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 10000 }).catch(() => {});
     const box = await a.page.evaluate(focused);
-    assert.deepEqual(box, { what: 'chat-input', shown: true }, 'the message box has the focus');
+    assert.equal(box.what, 'chat-input', 'the message box has the focus');
+    assert.ok(box.shown, `the message box shows its focus: ${JSON.stringify(box.why)}`);
     await a.page.keyboard.type('typed, not clicked');
     await a.page.keyboard.press('Enter');
     await b.page.waitForFunction(() => [...document.querySelectorAll('#chat-log li')].some((li) => li.textContent.includes('typed, not clicked')));
@@ -152,9 +153,9 @@ test('a tile pinned and shown full screen, a reaction sent, the settings reached
     await tabTo(a.page, 'btn-react');
     await a.page.keyboard.press('Enter');
     await a.page.waitForSelector('#react-menu:not([hidden])');
-    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 }).catch(() => {});
+    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 10000 }).catch(() => {});
     const pick = await a.page.evaluate(focused);
-    assert.ok(pick.shown, `the first emoji has a visible focus: ${pick.what}`);
+    assert.ok(pick.shown, `the first emoji has a visible focus: ${pick.what} ${JSON.stringify(pick.why)}`);
     await a.page.keyboard.press('Enter');
     const aId = await a.page.evaluate(() => document.querySelector('#grid .tile.local').dataset.peer);
     await b.page.waitForSelector(`#grid .tile[data-peer="${aId}"] .reaction`);
@@ -162,10 +163,10 @@ test('a tile pinned and shown full screen, a reaction sent, the settings reached
     await tabTo(a.page, 'btn-settings');
     await a.page.keyboard.press('Enter');
     await a.page.waitForSelector('#settings-pane:not([hidden])');
-    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 2000 }).catch(() => {});
+    await a.page.waitForFunction(() => window.__focused().shown, null, { timeout: 10000 }).catch(() => {});
     const first = await a.page.evaluate(focused);
     assert.equal(first.what, 'set-mic');
-    assert.ok(first.shown, 'the microphone picker is ringed');
+    assert.ok(first.shown, `the microphone picker is ringed: ${JSON.stringify(first.why)}`);
     await a.page.keyboard.press('Escape');
     await a.page.waitForSelector('#panel', { state: 'hidden' });
     assert.equal(await a.page.evaluate(() => document.activeElement.id), 'btn-settings');
