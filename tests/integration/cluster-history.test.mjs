@@ -76,6 +76,11 @@ test('chat in many rooms over the byte budget drops the oldest of all rooms; wel
                 await members[i].send({ type: 'chat', text });
                 assert.equal((await members[i].next('chat')).text, text);
                 order.push(text);
+                // The echo can come before the sidecar's history write
+                // reaches Redis; the global order is the order of the writes,
+                // so the next message waits for this one's.
+                const seq = () => Number(cli(redis, 'HGET', 'huddle:history:bytes', '*seq')[0] || 0);
+                await until(() => `history writes ${seq()} of ${order.length}`, () => seq() >= order.length, 5000);
             }
         }
 
