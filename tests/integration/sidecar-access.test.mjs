@@ -14,7 +14,7 @@
 // two sides of a host action, or two hosts racing, on different sidecars.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { startSidecars, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const GRACE_MS = 1500;
@@ -31,7 +31,7 @@ const HOST_ACTIONS = [
 ];
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
-const sidecars = [];
+let sidecars = [];
 let redis = null;
 let turn = 0;
 const clients = [];
@@ -45,13 +45,7 @@ before(async () => {
         HUDDLE_PASSWORD_TRIES: '3',
         HUDDLE_ROOM_PASSWORD_TRIES: '5',
     };
-    if (SIDECARS > 1) {
-        redis = await startRedis();
-        env.HUDDLE_REDIS_URL = redis.url;
-    }
-    for (let i = 0; i < SIDECARS; i++) {
-        sidecars.push(await startSidecar({ env: { ...env, HUDDLE_NODE_ID: `node${i + 1}` } }));
-    }
+    ({ sidecars, redis } = await startSidecars(SIDECARS, env));
 });
 
 after(async () => {

@@ -8,7 +8,7 @@
 // connecting to the next sidecar in turn, so the relay crosses nodes.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { startSidecars, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 // A bucket that refills too slowly to matter within a test: the fourth
@@ -16,7 +16,7 @@ import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 const BURST = 3;
 const INTERVAL_MS = 3600000;
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
-const sidecars = [];
+let sidecars = [];
 let redis = null;
 let turn = 0;
 const clients = [];
@@ -27,13 +27,7 @@ before(async () => {
         HUDDLE_LINKS_BURST: String(BURST),
         HUDDLE_LINKS_INTERVAL_MS: String(INTERVAL_MS),
     };
-    if (SIDECARS > 1) {
-        redis = await startRedis();
-        env.HUDDLE_REDIS_URL = redis.url;
-    }
-    for (let i = 0; i < SIDECARS; i++) {
-        sidecars.push(await startSidecar({ env: { ...env, HUDDLE_NODE_ID: `node${i + 1}` } }));
-    }
+    ({ sidecars, redis } = await startSidecars(SIDECARS, env));
 });
 
 after(async () => {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { startSidecars, stopAll } from '../lib/stack.mjs';
 import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 const TURN_SECRET = 'test-turn-secret';
@@ -37,13 +37,7 @@ before(async () => {
         HUDDLE_TURN_URLS: TURN_URLS,
         HUDDLE_STUN_URLS: STUN_URLS,
     };
-    if (SIDECARS > 1) {
-        redis = await startRedis();
-        env.HUDDLE_REDIS_URL = redis.url;
-    }
-    for (let i = 0; i < SIDECARS; i++) {
-        sidecars.push(await startSidecar({ env: { ...env, HUDDLE_NODE_ID: `node${i + 1}` } }));
-    }
+    ({ sidecars, redis } = await startSidecars(SIDECARS, env));
     sc = sidecars[0];
 });
 

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { startSidecar, startSidecars, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const SECRET = 'a-test-secret-of-more-than-32-bytes-0123456789';
@@ -31,17 +31,9 @@ const clients = [];
 
 /** Starts group's sidecars with env, on a redis-server of their own when several. */
 async function startGroup(group, env) {
-    const e = { HUDDLE_RESUME_GRACE_MS: '5000', ...env };
-    if (SIDECARS > 1) {
-        const redis = await startRedis();
-        started.push(redis);
-        e.HUDDLE_REDIS_URL = redis.url;
-    }
-    for (let i = 0; i < SIDECARS; i++) {
-        const s = await startSidecar({ env: { ...e, HUDDLE_NODE_ID: `${group.name}${i + 1}` } });
-        started.push(s);
-        group.sidecars.push(s);
-    }
+    const g = await startSidecars(SIDECARS, { HUDDLE_RESUME_GRACE_MS: '5000', ...env }, group.name);
+    started.push(...g.procs);
+    group.sidecars.push(...g.sidecars);
 }
 
 before(async () => {

@@ -255,6 +255,21 @@ export async function startRedis({ port, args = [] } = {}) {
     return proc;
 }
 
+/**
+ * n sidecars with env, named `${prefix}1`.. (HUDDLE_NODE_ID), sharing a
+ * redis-server of their own when n > 1. Resolves { sidecars, redis (null
+ * for one sidecar), procs: everything started, Redis first, for stopAll }.
+ */
+export async function startSidecars(n, env = {}, prefix = 'node') {
+    const redis = n > 1 ? await startRedis() : null;
+    const common = redis ? { ...env, HUDDLE_REDIS_URL: redis.url } : env;
+    const sidecars = [];
+    for (let i = 0; i < n; i++) {
+        sidecars.push(await startSidecar({ env: { ...common, HUDDLE_NODE_ID: `${prefix}${i + 1}` } }));
+    }
+    return { sidecars, redis, procs: redis ? [redis, ...sidecars] : sidecars };
+}
+
 /** nginx with the config rendered by scripts/render-nginx.sh. */
 export async function startNginx({ port, fcgiAddr, sidecarAddrs = [], env = {} } = {}) {
     port ??= await freePort();
