@@ -5,6 +5,7 @@
 // one only reacts to their events and keeps the tiles in step.
 import { Signaling, socketUrl } from './signal.js';
 import { Mesh } from './mesh.js';
+import { Encoder } from './encoding.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
 import { Grid, People, toast, banner } from './ui.js';
 import { Chat } from './chat.js';
@@ -42,6 +43,7 @@ const gate = new Gate();
 const token = takeToken(location, history, tabStorage(), room);
 let sig = null;
 let mesh = null;
+let encoder = null;
 let grid = null;
 let chat = null;
 let people = null;
@@ -112,6 +114,8 @@ async function join() {
     levels.ensureContext();
     setState('joining');
     mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media });
+    encoder = new Encoder(mesh, media);
+    mesh.addEventListener('changed', () => encoder.apply());
     mesh.addEventListener('stream', (e) => onStream(e.detail));
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
@@ -471,7 +475,7 @@ function enterMeeting() {
     settings = new Settings(media, pickers, {
         mirror: (on) => grid.setMirror(on),
         view: (on) => grid.setSpeakerView(on),
-        quality: () => mesh.capBitrate(),
+        quality: () => encoder && encoder.apply(),
         rename,
         error: (text) => toast(text, 5000),
     });

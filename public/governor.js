@@ -81,7 +81,7 @@ function wish(link, o) {
 /**
  * The plan for every link: o = { capture: { width, height } of the camera
  * or screen, links: [{ id, want, stage }], screen (sharing a screen),
- * roomCap (bps, mesh.js bitrateFor), userCap (bps, the chosen quality; 0:
+ * roomCap (bps, encoding.js bitrateFor), userCap (bps, the chosen quality; 0:
  * none), uplinkBps (the measured available outgoing bitrate; 0 or absent:
  * unknown), limit (qualityLimitationReason) }. Returns a Map id -> {
  * active, maxBitrate, scaleResolutionDownBy, maxFramerate (null: the

@@ -13,7 +13,7 @@ export const canPickSpeaker = () => typeof HTMLMediaElement !== 'undefined'
 
 // The video qualities a person may choose for their camera: what it captures
 // and the most one link may carry (0: only the cap for the room's size,
-// mesh.js bitrateFor). A screen share keeps its own, sharper cap.
+// encoding.js bitrateFor). A screen share keeps its own, sharper cap.
 export const QUALITIES = {
     auto: { width: 1280, height: 720, frameRate: 30, maxBitrate: 0 },
     standard: { width: 640, height: 360, frameRate: 24, maxBitrate: 500000 },

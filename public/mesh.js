@@ -9,8 +9,11 @@
 // - Watchdog: a peer not connected within 15 s gets an ICE restart (or a
 //   fresh offer), up to 3 times; then it is given up ('failed').
 // - Camera, screen and microphone changes are sender.replaceTrack(): no
-//   renegotiation. Each video sender is capped as the room grows, and to
-//   the camera quality the person chose (media.js QUALITIES).
+//   renegotiation. What each video sender sends is encoding.js's decision:
+//   the mesh says when it may have changed ('changed': a link connected or
+//   closed, the video track changed) and gives the links (links()).
+// - A {view} signal (what a receiver shows of our video) is handed on as a
+//   'view' event; the mesh does not interpret it.
 // - Rebind: when the signalling server lost us (it restarted) and we came
 //   back under a new id, the connections are kept "detached"; a {rebind}
 //   signal to each peer of the new room re-attaches the live connection under
@@ -22,15 +25,6 @@ const WATCHDOG_MS = 15000;
 const MAX_TRIES = 3;
 const REBIND_WAIT_MS = 3000;
 const DETACHED_TTL_MS = 20000;
-
-/** Video bitrate cap (bps) for a room of n people: everyone sends n-1 copies. */
-export function bitrateFor(n) {
-    if (n <= 2) return 2500000;
-    if (n === 3) return 1200000;
-    if (n === 4) return 900000;
-    if (n <= 6) return 600000;
-    return 450000;
-}
 
 export class Mesh extends EventTarget {
     #send;
@@ -70,6 +64,14 @@ export class Mesh extends EventTarget {
         if (!p || p.pc.connectionState !== 'connected') return null;
         const fp = fingerprintsFromStats(await p.pc.getStats());
         return fp ? safetyCode(fp.local, fp.remote) : null;
+    }
+
+    /**
+     * The live links: [{ id, pc, audioT, videoT }] (the transceivers are
+     * null until negotiated). The objects are the mesh's own: read them only.
+     */
+    links() {
+        return [...this.#peers.values()];
     }
 
     /** Whether connections kept after a server loss still wait for a rebind. */
@@ -176,6 +178,10 @@ export class Mesh extends EventTarget {
             this.#onRebound(from, data.rebound);
             return;
         }
+        if (data.view && typeof data.view === 'object') {
+            if (this.#peers.has(from)) this.#emit('view', { id: from, view: data.view });
+            return;
+        }
         let p = this.#peers.get(from);
         if (!p) {
             if (!data.description || data.description.type !== 'offer') return;
@@ -257,7 +263,7 @@ export class Mesh extends EventTarget {
         if (st === 'connected') {
             clearTimeout(p.timer);
             p.tries = 0;
-            this.capBitrate();
+            this.#emit('changed', { id: p.id });
         } else if (st === 'disconnected') {
             this.#arm(p, 5000);
         } else if (st === 'failed') {
@@ -279,7 +285,7 @@ export class Mesh extends EventTarget {
         p.pc.close();
         this.#peers.delete(id);
         this.#detached.delete(id);
-        this.capBitrate();
+        this.#emit('changed', { id });
     }
 
     closeAll() {
@@ -335,27 +341,6 @@ export class Mesh extends EventTarget {
             const t = kind === 'audio' ? p.audioT : p.videoT;
             if (t) t.sender.replaceTrack(track).catch(() => {});
         }
-        if (kind === 'video') this.capBitrate();
-    }
-
-    /**
-     * Caps every connected video sender: the room-size cap, or lower for
-     * the camera quality the person chose; a screen share gets at least 1.2 Mbps.
-     */
-    capBitrate() {
-        const n = this.#peers.size + 1;
-        const own = this.#media.maxBitrate();
-        let cap = bitrateFor(n);
-        if (this.#media.sharing()) cap = Math.max(cap, 1200000);
-        else if (own) cap = Math.min(cap, own);
-        for (const p of this.#peers.values()) {
-            const sender = p.videoT && p.videoT.sender;
-            if (!sender || p.pc.connectionState !== 'connected') continue;
-            const params = sender.getParameters();
-            if (!params.encodings || !params.encodings.length) continue;
-            if (params.encodings[0].maxBitrate === cap) continue;
-            params.encodings[0].maxBitrate = cap;
-            sender.setParameters(params).catch(() => {});
-        }
+        if (kind === 'video') this.#emit('changed', { id: null });
     }
 }

@@ -1,8 +1,8 @@
-// fit from public/ui.js (the grid's layout) and bitrateFor from public/mesh.js.
+// fit from public/ui.js (the grid's layout) and bitrateFor from public/encoding.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fit } from '../../public/ui.js';
-import { bitrateFor } from '../../public/mesh.js';
+import { bitrateFor } from '../../public/encoding.js';
 
 const WIDE = 16 / 9;
 
