@@ -312,8 +312,10 @@
  * a fixed window of pwwindow ms, at most pwtries) and the lock (the
  * seat waits in the lobby as knock, a knock object JSON, and the hosts
  * hear the lobby). role '-1' makes the first member of an empty room its
- * host: json and envelope get "role":"host". access is {role, locked,
- * password, lobby message for a host or ''}. */
+ * host: json and envelope get "role":"host". A seat the node already holds
+ * (re-asserted after a reconnect: 'exists') keeps the role Redis has: a
+ * host may have changed it while the node was cut off. access is {role,
+ * locked, password, lobby message for a host or ''}. */
 static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[4]\n"
     "local json, env = ARGV[3], ARGV[8]\n"
@@ -364,6 +366,8 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "if holder then\n"
     "  st = 'exists'\n"
     "  redis.call('ZREM', GRACE, gk(room, peer, node))\n"
+    "  local had = redis.call('HGET', members, peer)\n"
+    "  if had then json = with_role(json, is_host(had)) end\n"
     "elseif ARGV[6] == '0' then\n"
     "  local no = may_enter()\n"
     "  if no then return no end\n"

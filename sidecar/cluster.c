@@ -1009,6 +1009,8 @@ static void reassert_done(void *arg, const struct bus_room *r)
 
     if (r->status == BUS_MOVED && p != NULL)
         hub_drop_seat(cl->h, p, clock_mono_ms());
+    else if (r->status == BUS_EXISTS && p != NULL)
+        hub_take_role(cl->h, p, r->host); /* changed while we were cut off */
     req_unlink(&ra->rq);
     free(ra);
     rs->left--;

@@ -555,20 +555,26 @@ static void access_changed(struct hub *h, struct room *r)
     hub_fanout(h, r, msg_access(&a), NULL);
 }
 
-/* Makes p a host or a guest; everyone hears it, and a new host gets the
- * lobby. */
-static void set_role(struct hub *h, struct peer *p, bool host)
+/* Makes p a host or a guest; everyone here hears it, the other nodes too
+ * unless Redis decided it (from_redis), and a new host gets the lobby. */
+static void apply_role(struct hub *h, struct peer *p, bool host,
+                       bool from_redis)
 {
     if (p->host == host)
         return;
-    log_info("role room=%s peer=%s role=%s", p->room->id, p->id,
-             host ? "host" : "guest");
+    log_info("role room=%s peer=%s role=%s%s", p->room->id, p->id,
+             host ? "host" : "guest", from_redis ? " (from redis)" : "");
     p->host = host;
     struct out_msg *m = msg_peer_state(p);
-    if (h->cl != NULL && m != NULL)
+    if (h->cl != NULL && m != NULL && !from_redis)
         h->cl->state(h->cl->ctx, p, m);
     hub_fanout(h, p->room, m, NULL);
     show_lobby(h, p);
+}
+
+void hub_take_role(struct hub *h, struct peer *p, bool host)
+{
+    apply_role(h, p, host, true);
 }
 
 /* Seat gone is about to leave r: when it is the last, those waiting in
@@ -597,7 +603,7 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
             heir = p;
     }
     if (heir != NULL)
-        set_role(h, heir, true);
+        apply_role(h, heir, true, false);
 }
 
 bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
@@ -956,7 +962,7 @@ static void on_role(struct hub *h, struct hub_conn *c, struct msg_in *m,
         hub_refuse(h, c, HUB_LAST_HOST, "role", now);
         return;
     }
-    set_role(h, t, host);
+    apply_role(h, t, host, false);
 }
 
 /* Closes the connection of seat p with an ended message (reason, by) and

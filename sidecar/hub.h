@@ -179,6 +179,11 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
  * connection, if any, gets peer-left replaced and close 1000. */
 void hub_drop_seat(struct hub *h, struct peer *p, int64_t now_ms);
 
+/* Gives p the role Redis holds for it (a re-assertion found that a host
+ * changed it while this node was cut off): the members here hear it, and
+ * a new host gets the lobby; nothing is published. */
+void hub_take_role(struct hub *h, struct peer *p, bool host);
+
 /* The cluster's side of the access rules (docs/access.md), decided in
  * Redis and applied here. */
 

@@ -3,6 +3,7 @@
 // two or three sidecars on free loopback ports, with short Redis timings so
 // that failures are noticed in about a second.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { freePort, sleep, startRedis, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
@@ -381,6 +382,22 @@ test('Redis stopped, then started: no crash, local chat goes on, cross-sidecar s
     }
 });
 
+/**
+ * Publishes chat from a (member id) until Redis drops the stopped
+ * sidecar's subscription for overrunning its output buffer (c's Redis runs
+ * with a small pubsub limit). The stopped process's socket buffers fill
+ * first, which can hold tens of MB where tcp_rmem allows it: each message
+ * is 2,000 four-byte characters, at most 160 MB in all.
+ */
+async function floodUntilDropped(c, a, id) {
+    const text = '\u6F22'.repeat(2000);
+    for (let i = 0; !/output buffer limits/.test(c.redis.output); i++) {
+        assert.ok(i < 20000, 'Redis never dropped the stopped subscriber');
+        await a.send({ type: 'chat', text });
+        if (i % 50 === 49) await a.next((m) => m.type === 'chat' && m.from === id); // keep pace
+    }
+}
+
 test('a sidecar stopped until Redis drops it as a slow subscriber recovers by itself', async () => {
     const c = await cluster(2, {
         redisArgs: ['--client-output-buffer-limit', 'pubsub 64kb 32kb 1'],
@@ -400,14 +417,7 @@ test('a sidecar stopped until Redis drops it as a slow subscriber recovers by it
         await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
 
         c.scs[1].signal('SIGSTOP');
-        // the stopped sidecar's socket buffers fill first, then Redis'
-        // output buffer for it: publish until Redis says it dropped it
-        const text = 'x'.repeat(2000);
-        for (let i = 0; !/output buffer limits/.test(c.redis.output); i++) {
-            assert.ok(i < 20000, 'Redis never dropped the stopped subscriber');
-            await a.send({ type: 'chat', text });
-            if (i % 50 === 49) await a.next((m) => m.type === 'chat' && m.from === wa.id); // keep pace
-        }
+        await floodUntilDropped(c, a, wa.id);
         c.scs[1].signal('SIGCONT');
 
         await b.next('roster', 20000);
@@ -415,6 +425,47 @@ test('a sidecar stopped until Redis drops it as a slow subscriber recovers by it
         assert.equal((await b.next((m) => m.type === 'chat' && m.text === 'after')).from, wa.id);
         await b.send({ type: 'chat', text: 'me too' });
         assert.equal((await a.next((m) => m.type === 'chat' && m.text === 'me too')).from, wb.id);
+    } finally {
+        await c.stop();
+    }
+});
+
+test('a role changed while a sidecar was cut off from Redis survives its re-assertion, and the member hears it', async () => {
+    const c = await cluster(2);
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const wa = await a.join(room, 'Ann'); // the first member: host
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        assert.equal(wa.self.role, 'host');
+
+        // Bob's sidecar stops and loses its subscription; Ann's sidecar
+        // gets its own back. Ann makes Bob a host, which Redis records and
+        // publishes to nobody on Bob's sidecar; when it runs again it
+        // re-asserts Bob as the guest it knew.
+        c.scs[1].signal('SIGSTOP');
+        const ups = count(c.scs[0], UP);
+        execFileSync('redis-cli', ['-p', String(c.redis.port), 'CLIENT', 'KILL', 'TYPE', 'pubsub']);
+        await waitCount(c.scs[0], UP, ups + 1);
+        await a.send({ type: 'role', to: wb.id, role: 'host' });
+        const st = await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id);
+        assert.equal(st.peer.role, 'host');
+        const resyncs = count(c.scs[1], /resync room=/);
+        c.scs[1].signal('SIGCONT');
+        await waitCount(c.scs[1], /resync room=/, resyncs + 1);
+
+        // Redis kept the host's decision, Bob was told, and Bob acts as a host.
+        const me = await b.next((m) => m.type === 'peer-state' && m.peer.id === wb.id, 20000);
+        assert.equal(me.peer.role, 'host');
+        const stored = execFileSync('redis-cli', ['-p', String(c.redis.port), 'HGET', `huddle:room:${room}:members`, wb.id]).toString();
+        assert.match(stored, /"role":"host"/);
+        const late = await c.client(0);
+        const wl = await late.join(room, 'Cleo');
+        assert.equal(wl.peers.find((p) => p.id === wb.id).role, 'host');
+        await b.send({ type: 'lock', locked: true });
+        assert.equal((await late.next('access')).locked, true);
     } finally {
         await c.stop();
     }
