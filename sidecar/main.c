@@ -456,6 +456,7 @@ int main(void)
     struct ice ice;
     struct ws_opts opts;
     struct jwt_keys *jwt = NULL;
+    struct hostport listen_hp;
     int rc = 1;
 
     if (log_init("sidecar") < 0 ||
@@ -469,7 +470,10 @@ int main(void)
         jwt_keys_free(jwt);
         return 2;
     }
+    rc = 2; /* a bad setting, until the loop runs */
     opts.listen = env_str("HUDDLE_LISTEN", "127.0.0.1:8081");
+    if (ws_listen_parse(opts.listen, &listen_hp) < 0)
+        goto out;
     opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
     opts.keep_host = ice_wants_request_host(&ice);
     /* One HUDDLE_PUBLIC_HOST for TURN URLs and origins (setup_ice checked
@@ -481,10 +485,10 @@ int main(void)
         log_error("HUDDLE_TRUSTED_PROXIES=%s: want addresses or networks "
                   "(10.0.0.5, 172.30.42.0/24, fd00::/8), comma-separated",
                   opts.trusted_proxies);
-        return 2;
+        goto out;
     }
     if ((opts.fd_limit = fit_fd_limit()) < 0)
-        return 2;
+        goto out;
     env_log_ints(config_table, NCONFIG);
     log_info("config HUDDLE_LISTEN=%s HUDDLE_ALLOWED_ORIGINS=%s", opts.listen,
              opts.origins ? opts.origins : "(HUDDLE_PUBLIC_HOST and local)");
@@ -496,6 +500,7 @@ int main(void)
              opts.fd_limit);
     log_info("config HUDDLE_REDIS_URL=%s HUDDLE_NODE_ID=%s",
              cfg.redis.url ? "(set)" : "- (standalone)", cfg.redis.node_id);
+    rc = 1;
     hub = hub_new(&cfg, &ws_hub_ops, &ice);
     if (hub == NULL) {
         log_error("out of memory at start");

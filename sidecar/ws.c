@@ -1189,13 +1189,12 @@ static void lws_log(int level, const char *line)
         log_warn("lws: %.*s", (int)n, line);
 }
 
-/* Splits HUDDLE_LISTEN by common/hostport.h's rules into *hp, with
- * "localhost" taken as 127.0.0.1 (lws binds an address, not a name).
- * Returns 0 or -1. */
-static int split_listen(const char *listen, struct hostport *hp)
+int ws_listen_parse(const char *listen, struct hostport *hp)
 {
-    if (hostport_parse(listen, strlen(listen), 0, hp) < 0)
+    if (hostport_parse(listen, strlen(listen), 0, hp) < 0) {
+        log_error("HUDDLE_LISTEN=%s: want host:port", listen);
         return -1;
+    }
     if (strcmp(hp->host, "localhost") == 0)
         snprintf(hp->host, sizeof hp->host, "127.0.0.1");
     return 0;
@@ -1226,10 +1225,8 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
 
     srv.hub = hub;
     srv.cfg = cfg;
-    if (split_listen(opts->listen, &hp) < 0) {
-        log_error("HUDDLE_LISTEN=%s: want host:port", opts->listen);
+    if (ws_listen_parse(opts->listen, &hp) < 0)
         return -1;
-    }
     if (opts->origins != NULL && (srv.origins = strdup(opts->origins)) == NULL)
         return -1;
     srv.keep_host = opts->keep_host;

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "hostport.h"
 #include "hub.h"
 
 struct ws_opts {
@@ -38,6 +39,12 @@ struct ws_opts {
 
 /* The hub_ops that deliver through this server. */
 extern const struct hub_ops ws_hub_ops;
+
+/* Splits listen (HUDDLE_LISTEN) by common/hostport.h's rules into *hp,
+ * with "localhost" taken as 127.0.0.1 (lws binds an address, not a name).
+ * Returns 0, or -1 after logging why. main.c checks it at start-up, before
+ * waiting for Redis; ws_start uses it to bind. */
+int ws_listen_parse(const char *listen, struct hostport *hp);
 
 /* Starts listening on loop. Returns 0, or -1 after logging why. */
 int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,

@@ -228,6 +228,9 @@ test('a bad setting stops start-up with exit 2 and a line that names it: HUDDLE_
         [{ HUDDLE_LWS_LOG: '65536' }, /HUDDLE_LWS_LOG=65536/],
         [{ HUDDLE_LWS_LOG: '-1' }, /HUDDLE_LWS_LOG=-1/],
         [{ HUDDLE_MAX_PEERS: '0' }, /HUDDLE_MAX_PEERS=0/],
+        // after the TURN set-up: under ASan (make test) a leak would exit 23, not 2
+        [{ HUDDLE_TURN_URLS: 'turn:turn.example.org:3478', HUDDLE_TURN_SECRET: 'x'.repeat(32), HUDDLE_TRUSTED_PROXIES: 'nonsense' },
+            /HUDDLE_TRUSTED_PROXIES=nonsense: want addresses or networks/],
         [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_REDIS_HEARTBEAT_MS: '5000', HUDDLE_REDIS_NODE_TTL_MS: '5000' },
             /HUDDLE_REDIS_HEARTBEAT_MS=5000: want less than HUDDLE_REDIS_NODE_TTL_MS/],
         [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_REDIS_BACKOFF_MIN_MS: '200', HUDDLE_REDIS_BACKOFF_MAX_MS: '100' },
@@ -246,6 +249,12 @@ test('HUDDLE_LISTEN takes host:port by the common rules and refuses the rest', a
         assert.notEqual(r.status, 0, bad);
         assert.match(r.stderr, /HUDDLE_LISTEN=.*want host:port/, bad);
     }
+    // checked at start-up, before any wait for Redis (none answers here)
+    const port0 = await freePort();
+    const r = runSidecar({ HUDDLE_LISTEN: '127.0.0.1', HUDDLE_REDIS_URL: `redis://127.0.0.1:${port0}` });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /HUDDLE_LISTEN=127\.0\.0\.1: want host:port/);
+    assert.doesNotMatch(r.stderr, /connecting to redis/);
     const port = await freePort();
     const local = await startSidecar({ port, env: { HUDDLE_LISTEN: `localhost:${port}` } });
     try {
