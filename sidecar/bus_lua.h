@@ -177,34 +177,74 @@
     "  return '{\"type\":\"lobby\",\"waiting\":[' .. table.concat(out, ',') "  \
     ".. ']}'\n"                                                                \
     "end\n"                                                                    \
+    "local function knocks(node)\n"                                            \
+    "  return 'huddle:node:' .. node .. ':knocks'\n"                           \
+    "end\n"                                                                    \
     "local function lobby_answer(room, knock, msg)\n"                          \
     "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
-    "  if not v then return false end\n"                                       \
+    "  if not v then return nil end\n"                                         \
     "  redis.call('HDEL', rk(room, 'lobby'), knock)\n"                         \
     "  local _, node = lobby_split(v)\n"                                       \
     "  redis.call('PUBLISH', 'huddle:ch:node:' .. node,\n"                     \
     "             '{\"origin\":\"\",\"msg\":{\"room\":\"' .. room .. "         \
     "'\",\"to\":\"' .. knock ..\n"                                             \
     "             '\",\"msg\":' .. msg .. '}}')\n"                             \
-    "  return true\n"                                                          \
+    "  return node\n"                                                          \
+    "end\n"                                                                    \
+    "local function deny(room, knock, why)\n"                                  \
+    "  local node = lobby_answer(room, knock,\n"                               \
+    "                            '{\"type\":\"x-deny\",\"message\":\"' .. "    \
+    "why .. '\"}')\n"                                                          \
+    "  if node then redis.call('SREM', knocks(node), room .. ' ' .. knock) "   \
+    "end\n"                                                                    \
+    "  return node ~= nil\n"                                                   \
     "end\n"                                                                    \
     "local function admit(room, knock)\n"                                      \
-    "  if not lobby_answer(room, knock, '{\"type\":\"x-admit\"}') then "       \
-    "return false end\n"                                                       \
-    "  redis.call('HSET', rk(room, 'admitted'), knock, '1')\n"                 \
+    "  local node = lobby_answer(room, knock, '{\"type\":\"x-admit\"}')\n"     \
+    "  if not node then return false end\n"                                    \
+    "  redis.call('HSET', rk(room, 'admitted'), knock, node)\n"                \
+    "  return true\n"                                                          \
+    "end\n"                                                                    \
+    "local function take_admission(room, knock)\n"                             \
+    "  local node = redis.call('HGET', rk(room, 'admitted'), knock)\n"         \
+    "  if not node then return false end\n"                                    \
+    "  redis.call('HDEL', rk(room, 'admitted'), knock)\n"                      \
+    "  redis.call('SREM', knocks(node), room .. ' ' .. knock)\n"               \
+    "  return true\n"                                                          \
+    "end\n"                                                                    \
+    "local function withdraw(room, knock)\n"                                   \
+    "  take_admission(room, knock)\n"                                          \
+    "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
+    "  if not v then return false end\n"                                       \
+    "  local _, node = lobby_split(v)\n"                                       \
+    "  redis.call('HDEL', rk(room, 'lobby'), knock)\n"                         \
+    "  redis.call('SREM', knocks(node), room .. ' ' .. knock)\n"               \
     "  return true\n"                                                          \
     "end\n"                                                                    \
     "local function lobby_empty(room, let_in, why)\n"                          \
     "  local keys = redis.call('HKEYS', rk(room, 'lobby'))\n"                  \
     "  for _, k in ipairs(keys) do\n"                                          \
-    "    if let_in then\n"                                                     \
-    "      admit(room, k)\n"                                                   \
-    "    else\n"                                                               \
-    "      lobby_answer(room, k, '{\"type\":\"x-deny\",\"message\":\"' .. "    \
-    "why .. '\"}')\n"                                                          \
-    "    end\n"                                                                \
+    "    if let_in then admit(room, k) else deny(room, k, why) end\n"          \
     "  end\n"                                                                  \
     "  return #keys\n"                                                         \
+    "end\n"                                                                    \
+    "local function forget_knocks(node)\n"                                     \
+    "  for _, e in ipairs(redis.call('SMEMBERS', knocks(node))) do\n"          \
+    "    local sp = string.find(e, ' ', 1, true)\n"                            \
+    "    if sp then\n"                                                         \
+    "      local room, knock = string.sub(e, 1, sp - 1), string.sub(e, sp + "  \
+    "1)\n"                                                                     \
+    "      local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"           \
+    "      if v and select(2, lobby_split(v)) == node then\n"                  \
+    "        redis.call('HDEL', rk(room, 'lobby'), knock)\n"                   \
+    "        tell(room, lobby_msg(room))\n"                                    \
+    "      end\n"                                                              \
+    "      if redis.call('HGET', rk(room, 'admitted'), knock) == node then\n"  \
+    "        redis.call('HDEL', rk(room, 'admitted'), knock)\n"                \
+    "      end\n"                                                              \
+    "    end\n"                                                                \
+    "  end\n"                                                                  \
+    "  redis.call('DEL', knocks(node))\n"                                      \
     "end\n"                                                                    \
     "local function set_role(room, peer, json, host)\n"                        \
     "  local new = with_role(json, host)\n"                                    \
@@ -232,6 +272,9 @@
     "  if json then set_role(room, heir, json, true) end\n"                    \
     "end\n"                                                                    \
     "local function forget_access(room)\n"                                     \
+    "  for _, k in ipairs(redis.call('HKEYS', rk(room, 'admitted'))) do\n"     \
+    "    take_admission(room, k)\n"                                            \
+    "  end\n"                                                                  \
     "  redis.call('DEL', rk(room, 'lobby'), rk(room, 'admitted'),\n"           \
     "             rk(room, 'access'), rk(room, 'order'), rk(room, 'addrs'))\n" \
     "end\n"                                                                    \
@@ -295,6 +338,7 @@
     "end\n"                                                                    \
     "  end\n"                                                                  \
     "  redis.call('DEL', pj)\n"                                                \
+    "  forget_knocks(node)\n"                                                  \
     "  redis.call('SREM', 'huddle:nodes', node)\n"                             \
     "  return n\n"                                                             \
     "end\n"
@@ -327,8 +371,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "    if untl and tonumber(untl) > now_ms() then return {'banned'} end\n"
     "  end\n"
     "  if redis.call('HLEN', members) == 0 or ARGV[10] == '1' or\n"
-    "     (ARGV[14] ~= '' and\n"
-    "      redis.call('HDEL', rk(room, 'admitted'), ARGV[14]) == 1) then\n"
+    "     (ARGV[14] ~= '' and take_admission(room, ARGV[14])) then\n"
     "    return nil\n"
     "  end\n"
     "  local hash = redis.call('HGET', a, 'hash')\n"
@@ -356,6 +399,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "    redis.call('HSET', lobby, peer, redis.call('HINCRBY', a, 'seq', 1) "
     "..\n"
     "               ' ' .. node .. ' ' .. ARGV[15])\n"
+    "    redis.call('SADD', knocks(node), room .. ' ' .. peer)\n"
     "    tell(room, lobby_msg(room))\n"
     "  end\n"
     "  return {'knock'}\n"
@@ -567,8 +611,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "local act, room, by, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local members = rk(room, 'members')\n"
     "if act == 'withdraw' then\n"
-    "  redis.call('HDEL', rk(room, 'admitted'), by)\n"
-    "  if redis.call('HDEL', rk(room, 'lobby'), by) == 1 then\n"
+    "  if withdraw(room, by) then\n"
     "    tell(room, lobby_msg(room))\n"
     "  end\n"
     "  return 'ok'\n"
@@ -636,8 +679,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  if act == 'admit' then\n"
     "    done = admit(room, ARGV[5])\n"
     "  else\n"
-    "    done = lobby_answer(room, ARGV[5],\n"
-    "      '{\"type\":\"x-deny\",\"message\":\"a host did not let you in\"}')\n"
+    "    done = deny(room, ARGV[5], 'a host did not let you in')\n"
     "  end\n"
     "  if not done then return 'none' end\n"
     "  tell(room, lobby_msg(room))\n"

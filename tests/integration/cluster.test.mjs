@@ -337,6 +337,81 @@ test('kill -9 of a sidecar: its members are announced gone, a member that resume
     }
 });
 
+test('kill -9 of a sidecar with someone knocking there, and someone admitted but not yet in: the lobby and the admission go with it', async () => {
+    const c = await cluster(2, {
+        env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
+    });
+    try {
+        const room = uniqueRoom();
+        const h = await c.client(0);
+        await h.join(room, 'Hana');
+        await h.send({ type: 'lock', locked: true });
+        await h.next('access');
+        const key = (what) => `huddle:room:${room}:${what}`;
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+        const knocksOf = (proc) => `huddle:node:${proc.output.match(/as node (\S+)/)[1]}:knocks`;
+
+        // what the node keeps of its knocks goes when they are answered,
+        // come in or stop waiting
+        const knockAt1 = async (name) => {
+            const cl = await c.client(1);
+            await cl.send({ type: 'join', room, name });
+            const kn = await cl.next('knocking');
+            await h.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === kn.id));
+            return [cl, kn];
+        };
+        const [d, kd] = await knockAt1('Dee');
+        const [e, ke] = await knockAt1('Eve');
+        const [f] = await knockAt1('Fay');
+        assert.equal(redis('SCARD', knocksOf(c.scs[1])), '3');
+        await h.send({ type: 'deny', id: kd.id });
+        assert.equal((await d.next('error')).code, 'denied');
+        await h.send({ type: 'admit', id: ke.id });
+        await e.next('welcome');
+        f.terminate();
+        await h.next((m) => m.type === 'lobby' && m.waiting.length === 0);
+        assert.equal(redis('SCARD', knocksOf(c.scs[1])), '0');
+        assert.equal(redis('HLEN', key('admitted')), '0');
+
+        const k = await c.client(1);
+        await k.send({ type: 'join', room, name: 'Kay' });
+        const knock = await k.next('knocking');
+        assert.deepEqual((await h.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === knock.id))).waiting.map((w) => w.id), [knock.id]);
+        h.buffer = h.buffer.filter((m) => m.type !== 'lobby'); // only what comes after the kill
+        c.scs[1].signal('SIGKILL');
+        await k.closed();
+        // the reaper finds the node gone and takes its knock out of the lobby
+        assert.deepEqual((await h.next('lobby', 20000)).waiting, []);
+        assert.equal(redis('HLEN', key('lobby')), '0');
+
+        // an admission whose knocker's sidecar dies before the knocker is in
+        const c3 = await startSidecar({
+            env: { HUDDLE_REDIS_URL: c.redis.url, HUDDLE_NODE_ID: 'n3', ...FAST,
+                HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
+        });
+        c.procs.push(c3);
+        await c3.waitForOutput(UP);
+        const k2 = await connect(c3.wsUrl);
+        await k2.send({ type: 'join', room, name: 'Kim' });
+        const knock2 = await k2.next('knocking');
+        await h.next((m) => m.type === 'lobby' && m.waiting.length === 1);
+        c3.signal('SIGSTOP'); // the admit reaches Redis, never the knocker
+        await h.send({ type: 'admit', id: knock2.id });
+        assert.deepEqual((await h.next('lobby')).waiting, []);
+        assert.equal(redis('HEXISTS', key('admitted'), knock2.id), '1');
+        c3.signal('SIGKILL');
+        k2.terminate();
+        const deadline = Date.now() + 20000;
+        while (redis('HEXISTS', key('admitted'), knock2.id) !== '0') {
+            assert.ok(Date.now() < deadline, 'the admission outlived its node');
+            await sleep(100);
+        }
+        assert.equal(redis('EXISTS', knocksOf(c3)), '0');
+    } finally {
+        await c.stop();
+    }
+});
+
 test('Redis stopped, then started: no crash, local chat goes on, cross-sidecar sends answer unavailable, roster after', async () => {
     const c = await cluster(2);
     try {
