@@ -90,6 +90,17 @@ struct reassert {
     char id[PEER_ID_LEN + 1];
 };
 
+/* A PeerJS id closed while Redis was down, released at the next on_up
+ * (pj-release frees it only while it still has this token). At most
+ * PJ_UNRELEASED_MAX are kept; the rest stay claimed until this node stops. */
+struct pj_unreleased {
+    struct pj_unreleased *next;
+    char id[PJ_ID_MAX + 1];
+    char token[PJ_TOKEN_MAX + 1];
+};
+
+#define PJ_UNRELEASED_MAX 4096
+
 struct cluster {
     struct hub *h;
     struct bus *bus;
@@ -100,6 +111,8 @@ struct cluster {
     struct route *rt;
     struct pj *pj; /* the PeerJS server (cluster_peerjs), or NULL */
     struct pj_net pjnet;
+    struct pj_unreleased *unreleased; /* newest first */
+    size_t n_unreleased;
 };
 
 /* ---- bookkeeping ------------------------------------------------------ */
@@ -1062,6 +1075,8 @@ static void resync_start(struct cluster *cl, struct route_room *cr, bool again)
     resync_step(rs);
 }
 
+static void pjc_release_pending(struct cluster *cl); /* PeerJS, below */
+
 static void on_up(void *user)
 {
     struct cluster *cl = user;
@@ -1075,8 +1090,10 @@ static void on_up(void *user)
     for (struct route_room *cr = route_next(cl->rt, NULL); cr != NULL;
          cr = route_next(cl->rt, cr))
         resync_start(cl, cr, false);
-    if (cl->pj != NULL)
+    if (cl->pj != NULL) {
+        pjc_release_pending(cl);
         pj_reclaim(cl->pj);
+    }
 }
 
 static void on_down(void *user)
@@ -1228,11 +1245,43 @@ static void pjc_cancel(void *ctx, struct pj_conn *c)
 static void pjc_release(void *ctx, const char *id, const char *token)
 {
     struct cluster *cl = ctx;
+    struct pj_unreleased *u;
 
-    if (bus_pj_release(cl->bus, id, token) < 0)
+    if (bus_pj_release(cl->bus, id, token) == 0)
+        return;
+    if (cl->n_unreleased >= PJ_UNRELEASED_MAX ||
+        (u = calloc(1, sizeof *u)) == NULL) {
         log_warn("peerjs: id=%s not released in redis (down): free again "
                  "when this node stops",
                  id);
+        return;
+    }
+    snprintf(u->id, sizeof u->id, "%s", id);
+    snprintf(u->token, sizeof u->token, "%s", token);
+    u->next = cl->unreleased;
+    cl->unreleased = u;
+    cl->n_unreleased++;
+    log_warn("peerjs: id=%s not released in redis (down): released when "
+             "redis is back",
+             id);
+}
+
+/* Releases the ids closed while Redis was down (pjc_release); those that
+ * fail again wait for the next on_up. */
+static void pjc_release_pending(struct cluster *cl)
+{
+    struct pj_unreleased **link = &cl->unreleased;
+
+    while (*link != NULL) {
+        struct pj_unreleased *u = *link;
+        if (bus_pj_release(cl->bus, u->id, u->token) < 0) {
+            link = &u->next;
+            continue;
+        }
+        *link = u->next;
+        cl->n_unreleased--;
+        free(u);
+    }
 }
 
 static void pjc_route_drop(struct req *r)
@@ -1363,5 +1412,10 @@ void cluster_free(struct cluster *cl)
         }
     }
     route_free(cl->rt);
+    while (cl->unreleased != NULL) {
+        struct pj_unreleased *u = cl->unreleased;
+        cl->unreleased = u->next;
+        free(u);
+    }
     free(cl);
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { sleep, startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { sleep, startRedis, startSidecar, stopAll, tmpDir } from '../lib/stack.mjs';
 import { connect } from '../lib/wsclient.mjs';
 
 const FAST = {
@@ -212,4 +212,33 @@ test('while a sidecar has no Redis it refuses PeerJS opens with ERROR and stays 
     await c.closed();
     kept.terminate();
     assert.ok(s.running);
+});
+
+test('an id closed while its sidecar had no Redis is released once Redis is back', async () => {
+    // Redis keeps its data across the restart (append-only file), and the
+    // node's liveness outlasts the outage, so only a release frees the id.
+    const dir = tmpDir('redis-aof');
+    const args = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
+    const r2 = await startRedis({ args });
+    procs.push(r2);
+    const env = { HUDDLE_REDIS_URL: r2.url, ...FAST, HUDDLE_REDIS_NODE_TTL_MS: '60000', HUDDLE_REDIS_HEARTBEAT_MS: '400' };
+    const s1 = await startSidecar({ env: { ...env, HUDDLE_NODE_ID: 'gone1' } });
+    const s2 = await startSidecar({ env: { ...env, HUDDLE_NODE_ID: 'gone2' } });
+    procs.push(s1, s2);
+    for (const s of [s1, s2]) await s.waitForOutput(/redis up as node/);
+    const id = newId('outage');
+    const a = await peer(s1, id, 'first');
+    await r2.stop('SIGKILL');
+    await s1.waitForOutput(/redis down/);
+    a.terminate();
+    await s1.waitForOutput(/not released in redis/);
+    const r3 = await startRedis({ port: r2.port, args });
+    procs.push(r3);
+    await s1.waitForOutput(/redis up as node[^]*redis up as node/);
+    const cli3 = (...x) => execFileSync('redis-cli', ['-p', String(r3.port), ...x], { encoding: 'utf8' }).trim();
+    await until(() => cli3('EXISTS', `huddle:pj:${id}`) === '0', 'the release after the outage');
+    await s2.waitForOutput(/redis up as node[^]*redis up as node/);
+    const b = await peer(s2, id, 'second');
+    assert.equal(cli3('GET', `huddle:pj:${id}`).split(' ')[1], 'second');
+    b.terminate();
 });
