@@ -11,8 +11,9 @@ import { t } from './i18n.js';
 
 /** The route of a link as a translation key, from both ends' entries (back: the other end's, or null). */
 export function routeKey(entry, back) {
-    const relay = [entry, back].find((e) => e?.path === 'relay');
-    if (relay) return relay.proto === 'tcp' ? 'xray.relayTcp' : 'xray.relayUdp';
+    // Relayed at either end; over TCP when either end reaches its TURN server over TCP.
+    const relays = [entry, back].filter((e) => e?.path === 'relay');
+    if (relays.length) return relays.some((e) => e.proto === 'tcp') ? 'xray.relayTcp' : 'xray.relayUdp';
     if (!entry?.path) return 'xray.routeUnknown';
     return entry.proto === 'tcp' ? 'xray.directTcp' : 'xray.direct';
 }

@@ -13,7 +13,7 @@ const A = 'AAAAAAAAAAAAAAAA';
 const B = 'BBBBBBBBBBBBBBBB';
 const C = 'CCCCCCCCCCCCCCCC';
 
-test('the route: relayed when either end is relayed, over that end\'s protocol; else direct, over UDP or TCP', () => {
+test('the route: relayed when either end is relayed, over TCP when either relayed end is; else direct, over UDP or TCP', () => {
     const host = { peer: B, state: 'connected', path: 'host', proto: 'udp' };
     const relayTcp = { peer: A, state: 'connected', path: 'relay', proto: 'tcp' };
     const relayUdp = { ...relayTcp, proto: 'udp' };
@@ -21,6 +21,8 @@ test('the route: relayed when either end is relayed, over that end\'s protocol; 
     assert.equal(routeKey({ ...host, path: 'srflx', proto: 'tcp' }, null), 'xray.directTcp');
     assert.equal(routeKey(host, relayTcp), 'xray.relayTcp');
     assert.equal(routeKey(relayUdp, host), 'xray.relayUdp');
+    assert.equal(routeKey(relayUdp, relayTcp), 'xray.relayTcp', 'both ends relayed, one over TCP');
+    assert.equal(routeKey(relayTcp, relayUdp), 'xray.relayTcp');
     assert.equal(routeKey({ peer: B, state: 'connecting' }, null), 'xray.routeUnknown');
     assert.equal(routeKey(undefined, null), 'xray.routeUnknown');
 });
