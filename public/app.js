@@ -688,7 +688,7 @@ function refreshPeople() {
     grid.setAlone(roster.size === 0);
     controls.setCount(roster.size + 1);
     hostTools.setHost(roster.isHost());
-    xray.show();
+    if (xray) xray.show();
 }
 
 /** Audio levels: the pre-join meter, and the loudest tile highlighted. */
