@@ -20,6 +20,8 @@ import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
 import { Reactions } from './reactions.js';
+import { Sampler } from './sampler.js';
+import { XRay } from './xray.js';
 import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -52,6 +54,9 @@ let lobby = null;
 let hostTools = null;
 let settings = null;
 let reactions = null;
+// Link X-ray: the one sampler of the links' statistics, and what it shows.
+let sampler = null;
+let xray = null;
 let entered = false;
 let joining = false;
 let startedAt = 0;
@@ -116,6 +121,9 @@ async function join() {
     mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media });
     encoder = new Encoder(mesh, media);
     mesh.addEventListener('changed', () => encoder.apply());
+    sampler = new Sampler(mesh);
+    sampler.addEventListener('sample', (e) => xray && xray.sample(e.detail.links, roster.selfId()));
+    mesh.addEventListener('repair', () => xray && xray.show());
     mesh.addEventListener('stream', (e) => onStream(e.detail));
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
@@ -138,6 +146,7 @@ async function join() {
         .on('signal', (m) => mesh.signal(m.from, m.data))
         .on('chat', (m) => chat && chat.add(m))
         .on('reaction', (m) => reactions && reactions.show(m.from, m.emoji))
+        .on('links', (m) => xray && xray.receive(m))
         .on('error', onError)
         .on('down', onDown);
     sig.connect();
@@ -188,6 +197,9 @@ function onError(m) {
         backToPrejoin(t('error.rateJoin'));
     } else if (m.code === 'rate-limited' && m.ref === 'react') {
         toast(t('error.rateReact'));
+    } else if (m.ref === 'links') {
+        // Our own link report refused (rate-limited, bad-message): nothing for the person to do.
+        console.warn('huddle: links not taken:', m.code, m.message);
     } else if (m.code === 'forbidden') {
         console.warn('huddle: not allowed:', m.message);
         toast(t('error.forbidden'), 5000);
@@ -335,6 +347,7 @@ function onWelcome(w) {
         grid.rekey(previous, w.id);
         mesh.detachAll();
         roster.clear();
+        xray.reset();
         const me = roster.self();
         if (me.screen || me.hand) sig.send({ type: 'state', screen: me.screen, hand: me.hand });
         reconcile(w.peers || [], 'greet');
@@ -342,6 +355,8 @@ function onWelcome(w) {
     document.body.dataset.sessions = String(Number(document.body.dataset.sessions || 0) + 1);
     chat.setLimit(w.limits && w.limits.maxChatChars);
     reactions.offer(w.limits && w.limits.reactions);
+    xray.setLimits(w.limits);
+    sampler.start();
     chat.history(w.chat);
     onAccess(w.access || {});
     setState('meeting');
@@ -406,6 +421,7 @@ function removePeer(id, reason, by) {
     dropTile(id);
     mesh.close(id);
     chat.forget(id);
+    xray.forget(id);
     if (!p || reason === 'gone') return;
     if (!by) toast(t('toast.left', { name: p.name }));
     else if (by === roster.selfId()) toast(t('toast.removedByYou', { name: p.name }));
@@ -438,6 +454,7 @@ function onRekey({ from, to }) {
     const stream = mesh.streamOf(to);
     if (stream) levels.watch(to, stream);
     chat.rekey(from, to);
+    xray.forget(from);
 }
 
 function enterMeeting() {
@@ -460,6 +477,8 @@ function enterMeeting() {
             } else if (tab === 'settings') {
                 pickers.refresh();
                 settings.open(roster.self().name);
+            } else if (tab === 'links') {
+                xray.render();
             }
             grid.layout();
         },
@@ -499,6 +518,14 @@ function enterMeeting() {
         lock: (locked) => sig.send({ type: 'lock', locked }),
         password: (password) => sig.send({ type: 'password', password }),
         end: () => sig.send({ type: 'end' }),
+    });
+    xray = new XRay({
+        root: $('xray-table'),
+        grid,
+        send: (m) => sig && sig.send(m),
+        people: () => [{ ...roster.self(), self: true }, ...[...roster.others()].sort((a, b) => a.name.localeCompare(b.name))],
+        repairStep: (id) => (typeof mesh.repairStep === 'function' ? mesh.repairStep(id) : null),
+        isVisible: () => controls.showing('links'),
     });
     chat = new Chat({
         send: (m) => sig.send({ type: 'chat', ...m }),
@@ -603,6 +630,7 @@ function screenEnded() {
 /** Ends the session: signalling, connections, devices, tiles. */
 function endSession() {
     if (sig) sig.leave();
+    if (sampler) sampler.stop();
     if (mesh) mesh.closeAll();
     media.stopAll();
     levels.close();
@@ -649,6 +677,7 @@ async function switchLanguage(code) {
     controls.setWaiting(lobby.size);
     chat.relabel();
     reactions.relabel();
+    xray.show();
     pickers.refresh();
 }
 
@@ -659,6 +688,7 @@ function refreshPeople() {
     grid.setAlone(roster.size === 0);
     controls.setCount(roster.size + 1);
     hostTools.setHost(roster.isHost());
+    if (xray) xray.show();
 }
 
 /** Audio levels: the pre-join meter, and the loudest tile highlighted. */

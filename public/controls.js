@@ -1,5 +1,5 @@
 // The meeting's chrome around the grid: the control bar (mic, camera,
-// screen, hand, chat, people, settings, invite, leave), the keyboard
+// screen, hand, chat, people, settings, connections, invite, leave), the keyboard
 // shortcuts, the side panel's tabs, the clock, the people count, the lobby
 // badge, the "You are muted" hint and the room's "Locked" and "Password"
 // marks in the top bar. It only shows state and reports clicks: what a
@@ -97,7 +97,7 @@ function localStore() {
 
 // The side panel's tabs: each has a pane `<tab>-pane`, a tab `tab-<tab>`
 // and a control-bar button `btn-<tab>`.
-const TABS = ['chat', 'people', 'settings'];
+const TABS = ['chat', 'people', 'settings', 'links'];
 
 export class Controls {
     #on;
@@ -108,7 +108,8 @@ export class Controls {
     /**
      * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab) }, each
      * called on the click or shortcut; panel(tab) after the side panel
-     * changed, with 'chat', 'people', 'settings' or null (closed). canShare: whether
+     * changed, with 'chat', 'people', 'settings', 'links' (Connections) or
+     * null (closed). canShare: whether
      * the screen-share button is shown.
      */
     constructor(on, { canShare = true } = {}) {

@@ -22,14 +22,17 @@ export const THRESHOLDS = {
     poorJitter: 100, // ms
 };
 
-/** Each stats object of report (a Map, as getStats() gives, or an object of id -> stats). */
+/** Whether report is map-like: an RTCStatsReport (which is no Map) or a Map. */
+const mapLike = (report) => typeof report?.get === 'function' && typeof report.values === 'function';
+
+/** Each stats object of report (map-like, as getStats() gives, or an object of id -> stats). */
 function all(report) {
-    return report instanceof Map ? [...report.values()] : Object.values(report || {});
+    return mapLike(report) ? [...report.values()] : Object.values(report || {});
 }
 
 function byId(report, id) {
     if (id == null || report == null) return undefined;
-    return report instanceof Map ? report.get(id) : report[id];
+    return mapLike(report) ? report.get(id) : report[id];
 }
 
 /** v clamped into 0..max and rounded to whole units (tenths: to a tenth). */

@@ -1,7 +1,8 @@
 // The meeting's view: video tiles in a grid that fills the stage (each
-// remote tile can be pinned or shown full screen), the
-// people list (with a host's actions, a volume slider per person and the
-// raised hands in order), the toast and the banner. Names come from people: always
+// remote tile can be pinned or shown full screen, and shows the grade of
+// the link to that person), the people list (with a host's actions, a
+// volume slider per person and the raised hands in order), the toast and
+// the banner. Names come from people: always
 // textContent, never markup.
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
@@ -105,6 +106,15 @@ export class Grid {
         mic.append(icon('mic-off'));
         const name = el('span', 'name');
         label.append(mic, name);
+        let link = null;
+        if (!local) {
+            // The link's grade (xray.js): signal bars, hidden until graded.
+            link = el('span', 'link-mark');
+            link.setAttribute('role', 'img');
+            link.hidden = true;
+            for (let i = 0; i < 4; i++) link.append(el('span'));
+            label.prepend(link);
+        }
         const hand = el('span', 'hand-mark');
         hand.append(icon('hand'));
         const screen = el('span', 'screen-mark');
@@ -112,7 +122,7 @@ export class Grid {
         presenting.dataset.i18n = 'meeting.presenting';
         screen.append(icon('screen'), presenting);
         root.append(video, off, label, hand, screen);
-        t = { id: peer.id, root, video, avatar, name, local, peer: {}, pin: null, full: null };
+        t = { id: peer.id, root, video, avatar, name, local, link, peer: {}, pin: null, full: null };
         if (!local) {
             // Full screen sits left of the pin: first in the Tab order too.
             if (document.fullscreenEnabled) {
@@ -188,6 +198,19 @@ export class Grid {
 
     has(id) {
         return this.#tiles.has(id);
+    }
+
+    /**
+     * The link badge of the tile id: grade ('good', 'fair', 'poor', 'down',
+     * 'waiting') as signal bars, name its accessible name, tip its tooltip.
+     */
+    setLink(id, grade, name, tip) {
+        const t = this.#tiles.get(id);
+        if (!t || !t.link) return;
+        t.link.hidden = false;
+        t.link.dataset.grade = grade;
+        t.link.setAttribute('aria-label', name);
+        t.link.title = tip;
     }
 
     /** Shows or hides the "only one here" hint (with its invite button). */

@@ -32,6 +32,9 @@ static const char *const protos[] = {"udp", "tcp", NULL};
 /* RTCOutboundRtpStreamStats.qualityLimitationReason. */
 static const char *const reasons[] = {"none", "cpu", "bandwidth", "other",
                                       NULL};
+/* The step the sender's mesh is taking to repair the link, if any. */
+static const char *const repairs[] = {"ice-restart", "relay",   "reoffer",
+                                      "repaired",    "gave-up", NULL};
 
 /* One row per member, in the order of the canonical form. */
 static const struct link_field fields[] = {
@@ -48,6 +51,7 @@ static const struct link_field fields[] = {
     {"w", LK_INT, false, NULL, 16384},      /* px */
     {"h", LK_INT, false, NULL, 16384},      /* px */
     {"limit", LK_WORD, false, reasons, 0},
+    {"repair", LK_WORD, false, repairs, 0},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

@@ -1,6 +1,6 @@
 // Accessibility scan with axe-core (tests/node_modules/axe-core) over the
 // real pages: the pre-join screen, the meeting with two people, its side
-// panel on each tab (chat, people, settings), and huddle's error pages. Any
+// panel on each tab (chat, people, settings, connections), and huddle's error pages. Any
 // moderate, serious or critical violation fails the test; minor ones are
 // printed.
 //
@@ -73,7 +73,7 @@ test('the meeting with two people', async () => {
     await check(a.page, 'meeting');
 });
 
-test('the side panel: chat, people, settings', async () => {
+test('the side panel: chat, people, settings, connections', async () => {
     await a.page.click('#btn-chat');
     await a.page.waitForSelector('#chat-pane:not([hidden])');
     await a.page.fill('#chat-input', 'hello');
@@ -86,6 +86,9 @@ test('the side panel: chat, people, settings', async () => {
     await a.page.click('#tab-settings');
     await a.page.waitForSelector('#settings-pane:not([hidden])');
     await check(a.page, 'settings panel');
+    await a.page.click('#tab-links');
+    await a.page.waitForSelector('#xray-table td[data-from]');
+    await check(a.page, 'connections panel');
     assert.deepEqual(a.errors(), []);
     assert.deepEqual(b.errors(), []);
 });

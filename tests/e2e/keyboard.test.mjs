@@ -97,14 +97,14 @@ test('Tab walks the meeting in reading order; every stop is visible and ringed',
     assert.deepEqual(stops.filter((s) => !s.shown).map((s) => `${s.what} ${JSON.stringify(s.why)}`), [], `stops not shown: ${names.join(', ')}`);
     // The tile's buttons (left to right), then the control bar left to right.
     const order = ['tile-btn full-btn:Full screen Ben', 'tile-btn pin-btn:Pin Ben',
-        'btn-mic', 'btn-cam', 'btn-screen', 'btn-hand', 'btn-react', 'btn-chat', 'btn-people', 'btn-settings', 'btn-invite', 'btn-leave'];
+        'btn-mic', 'btn-cam', 'btn-screen', 'btn-hand', 'btn-react', 'btn-chat', 'btn-people', 'btn-settings', 'btn-links', 'btn-invite', 'btn-leave'];
     assert.deepEqual(names.filter((n) => order.includes(n)), order, names.join(', '));
     assert.equal(new Set(names).size, names.length, 'no stop twice in one round');
 });
 
 test('with each side-panel tab open, every stop of a Tab round is visible and ringed', async () => {
     const missed = {};
-    for (const tab of ['chat', 'people', 'settings']) {
+    for (const tab of ['chat', 'people', 'settings', 'links']) {
         await tabTo(a.page, `btn-${tab}`);
         await a.page.keyboard.press('Enter');
         await a.page.waitForSelector(`#${tab}-pane:not([hidden])`);
@@ -119,7 +119,7 @@ test('with each side-panel tab open, every stop of a Tab round is visible and ri
         await a.page.keyboard.press('Escape');
         await a.page.waitForSelector('#panel', { state: 'hidden' });
     }
-    assert.deepEqual(missed, { chat: [], people: [], settings: [] });
+    assert.deepEqual(missed, { chat: [], people: [], settings: [], links: [] });
 });
 
 test('the chat by keyboard: open, type, send with Enter; Escape closes it and gives the focus back', async () => {

@@ -59,6 +59,24 @@ test('a link relayed by coturn over TCP is relay/tcp though its local candidate 
     assert.deepEqual([e.out, e.in, e.rtt], Object.values(expected(first, second)));
 });
 
+test('an RTCStatsReport, map-like but no Map, reads as the Map it holds', () => {
+    // What getStats() resolves to in a browser: get, values, forEach, keys; no instanceof Map.
+    class StatsReport {
+        #m;
+        constructor(m) { this.#m = m; }
+        get(id) { return this.#m.get(id); }
+        values() { return this.#m.values(); }
+        keys() { return this.#m.keys(); }
+        forEach(fn) { this.#m.forEach(fn); }
+    }
+    const [first, second] = samples('relay-tcp');
+    const e = linkEntry(PEER, 'connected', new StatsReport(second), new StatsReport(first));
+    assert.ok(!(new StatsReport(second) instanceof Map));
+    assert.deepEqual(e, linkEntry(PEER, 'connected', second, first));
+    assert.deepEqual([e.path, e.proto], ['relay', 'tcp']);
+    assert.ok(e.rtt >= 0 && e.in > 0);
+});
+
 test('without a previous sample there are no bitrates and no loss', () => {
     const [, second] = samples('host');
     const e = linkEntry(PEER, 'connected', second, null);

@@ -89,10 +89,11 @@ TEST(links_loss_keeps_one_decimal_and_whole_values_none)
 TEST(links_refuses_each_word_outside_its_list)
 {
     const char *bad[] = {
-        "\"state\":\"stable\"", "\"state\":\"Connected\"",
-        "\"path\":\"direct\"",  "\"proto\":\"tls\"",
-        "\"limit\":\"memory\"", "\"path\":5",
-        "\"limit\":null",       "\"proto\":[\"udp\"]",
+        "\"state\":\"stable\"",   "\"state\":\"Connected\"",
+        "\"path\":\"direct\"",    "\"proto\":\"tls\"",
+        "\"limit\":\"memory\"",   "\"path\":5",
+        "\"limit\":null",         "\"proto\":[\"udp\"]",
+        "\"repair\":\"restart\"", "\"repair\":true",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char e[128];
@@ -103,6 +104,25 @@ TEST(links_refuses_each_word_outside_its_list)
         const char *got = links(e);
         CHECK(strncmp(got, "error bad-message: links[0].", 28) == 0);
         CHECK(strstr(got, "is not one of its words") != NULL);
+    }
+}
+
+TEST(links_repair_step_is_optional_and_written_last)
+{
+    const char *steps[] = {"ice-restart", "relay", "reoffer", "repaired",
+                           "gave-up"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        char e[128];
+        char want[160];
+        snprintf(e, sizeof e,
+                 "{\"repair\":\"%s\",\"peer\":\"" A
+                 "\",\"state\":\"disconnected\",\"limit\":\"none\"}",
+                 steps[i]);
+        snprintf(want, sizeof want,
+                 "[{\"peer\":\"" A "\",\"state\":\"disconnected\","
+                 "\"limit\":\"none\",\"repair\":\"%s\"}]",
+                 steps[i]);
+        CHECK_STR(links(e), want);
     }
 }
 
