@@ -126,8 +126,11 @@ static int wire_params_find(struct wire_conn *c, char *vals[WIRE_NWANTED])
 
         if (wire_pair_len(&p, end, &nlen) < 0 ||
             wire_pair_len(&p, end, &vlen) < 0 || nlen > (size_t)(end - p) ||
-            vlen > (size_t)(end - p) - nlen)
+            vlen > (size_t)(end - p) - nlen) {
+            for (size_t i = 0; i < WIRE_NWANTED; i++)
+                vals[i] = NULL;
             return -1;
+        }
         for (size_t i = 0; i < WIRE_NWANTED; i++) {
             if (vals[i] == NULL && nlen == strlen(wire_wanted[i]) &&
                 memcmp(p, wire_wanted[i], nlen) == 0) {
