@@ -116,11 +116,14 @@ static const char *const wire_wanted[] = {"REQUEST_METHOD", "REQUEST_URI"};
 static int wire_params_find(struct wire_conn *c, char *vals[WIRE_NWANTED])
 {
     const unsigned char *p = (const unsigned char *)c->params;
-    const unsigned char *end = p + c->params_len;
+    const unsigned char *end;
     size_t ends[WIRE_NWANTED] = {0};
 
     for (size_t i = 0; i < WIRE_NWANTED; i++)
         vals[i] = NULL;
+    if (p == NULL)
+        return 0; /* no PARAMS content yet on this connection */
+    end = p + c->params_len;
     while (p < end) {
         size_t nlen, vlen;
 
