@@ -5,9 +5,11 @@
 # The two alternate over BENCH_ROUNDS rounds and the medians are compared,
 # so that a burst of other work on a shared machine does not fall on one
 # side only; beside the rates, the server CPU per request (nginx workers
-# and huddle-fcgi, from /proc/<pid>/stat), which other load moves less.
+# and huddle-fcgi, from /proc/<pid>/stat), which other load moves less,
+# and huddle-fcgi's own share of it.
 #   BENCH_SECONDS (5, per run)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)  BENCH_THREADS (2)
-#   HUDDLE_BUILD_DIR (build/, a release build)  HUDDLE_FCGI_THREADS
+#   HUDDLE_BUILD_DIR (build/, a release build)
+#   NGINX_FCGI_KEEPALIVE and the other settings of scripts/render-nginx.sh
 # Prints figures; it is not a test and asserts nothing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,31 +55,38 @@ done
 cmp -s "$dir/public/bench-room.html" <(curl -fs "http://127.0.0.1:$port/assets/bench-room.html") ||
     { echo "pages: static copy differs" >&2; exit 1; }
 
-# server_ticks: utime + stime of huddle-fcgi and the nginx workers, in ticks.
-server_ticks() {
+# ticks PID...: utime + stime of those processes, in ticks.
+ticks() {
     local t=0 p
-    for p in $fcgi_pid $(pgrep -P "$nginx_pid"); do
+    for p in "$@"; do
         t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
     done
     echo "$t"
 }
+# server_ticks: huddle-fcgi and the nginx workers.
+server_ticks() { ticks "$fcgi_pid" $(pgrep -P "$nginx_pid"); }
 
-# run NAME URL: prints "NAME req/s p99 CPU" and appends "rps p99 us" to
-# $dir/NAME.txt (us: server CPU per request).
+# run NAME URL: prints "NAME req/s p99 CPU" and appends "rps p99 us fcgi_us
+# nginx_us" to $dir/NAME.txt (us: server CPU per request, made of
+# huddle-fcgi's and nginx's).
 run() {
-    local out c0 c1 n us errs
+    local out c0 c1 f0 f1 n us fus errs
     c0=$(server_ticks)
+    f0=$(ticks "$fcgi_pid")
     out=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency "$2")
     c1=$(server_ticks)
+    f1=$(ticks "$fcgi_pid")
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     n=$(awk '/requests in/ {print $1}' <<<"$out")
     p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000}
                else if (v ~ /ms$/) sub(/ms/,"",v); else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}
                print v}' <<<"$out")
     us=$(awk -v c=$((c1 - c0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", c * 1e6 / hz / n }')
+    fus=$(awk -v c=$((f1 - f0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", c * 1e6 / hz / n }')
     errs=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
-    printf '  %-26s %10.0f req/s   p99 %7.3f ms   server CPU %5.1f us/request %s\n' "$1" "$rps" "$p99" "$us" "$errs"
-    echo "$rps $p99 $us" >>"$dir/$3.txt"
+    printf '  %-26s %10.0f req/s   p99 %7.3f ms   server CPU %5.1f us/request (huddle-fcgi %4.1f) %s\n' \
+        "$1" "$rps" "$p99" "$us" "$fus" "$errs"
+    echo "$rps $p99 $us $fus $(awk -v a="$us" -v b="$fus" 'BEGIN { print a - b }')" >>"$dir/$3.txt"
 }
 
 # median FILE COLUMN: the median of that column.
@@ -92,6 +101,7 @@ for r in $(seq "$rounds"); do
 done
 awk -v a="$(median "$dir/fcgi.txt" 1)" -v b="$(median "$dir/static.txt" 1)" \
     -v p="$(median "$dir/fcgi.txt" 2)" -v cf="$(median "$dir/fcgi.txt" 3)" \
-    -v cs="$(median "$dir/static.txt" 3)" 'BEGIN {
+    -v cs="$(median "$dir/static.txt" 3)" -v ff="$(median "$dir/fcgi.txt" 4)" \
+    -v fn="$(median "$dir/fcgi.txt" 5)" 'BEGIN {
     printf "ratio fcgi/static (medians): %.1f%% (target >= 40%%); fcgi p99 %.3f ms (target <= 5 ms)\n", 100*a/b, p
-    printf "server CPU per request (medians): fcgi %.1f us, static %.1f us: static/fcgi %.1f%%\n", cf, cs, 100*cs/cf }'
+    printf "server CPU per request (medians): fcgi %.1f us (huddle-fcgi %.1f, nginx %.1f), static %.1f us: static/fcgi %.1f%%\n", cf, ff, fn, cs, 100*cs/cf }'

@@ -38,10 +38,8 @@
 #   NGINX_RESOLVER      DNS server address(es) for SIDECAR_RESOLVE
 #   PUBLIC_DIR          absolute path of public/
 #   NGINX_FCGI_KEEPALIVE  idle FastCGI connections each worker keeps
-#                       (default HUDDLE_FCGI_THREADS / (2 * workers); 0 = none).
-#                       Each kept connection pins one huddle-fcgi thread while
-#                       idle, so workers * keepalive must stay below the thread
-#                       count, or new connections queue behind idle ones.
+#                       (default 64; 0 = none). huddle-fcgi serves them all
+#                       from one event loop, a few hundred bytes each.
 #
 # Per-client limits on /ws (a client: an IPv4 address or an IPv6 /64):
 #   NGINX_WS_CONN_PER_ADDR   websockets open at once (256)
@@ -103,8 +101,7 @@ rate_per_addr=${NGINX_WS_RATE_PER_ADDR:-5r/s}
 workers=$(number NGINX_WORKERS "${NGINX_WORKERS:-$(nproc)}")
 wconns=$(number NGINX_WORKER_CONNECTIONS "${NGINX_WORKER_CONNECTIONS:-16384}")
 ((workers > 0 && wconns >= 64)) || die "want NGINX_WORKERS >= 1 and NGINX_WORKER_CONNECTIONS >= 64"
-fcgi_threads=$(number HUDDLE_FCGI_THREADS "${HUDDLE_FCGI_THREADS:-32}")
-keepalive=$(number NGINX_FCGI_KEEPALIVE "${NGINX_FCGI_KEEPALIVE:-$((fcgi_threads / (2 * workers)))}")
+keepalive=$(number NGINX_FCGI_KEEPALIVE "${NGINX_FCGI_KEEPALIVE:-64}")
 
 # Every connection is a file, and a websocket is two connections (client
 # and sidecar); static files being sent and logs need a few more.

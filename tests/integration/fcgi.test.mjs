@@ -2,6 +2,10 @@
 // nginx/huddle-locations.conf) and a real huddle-fcgi (the sanitizer build
 // under make test): redirects, room page and headers, hostile paths, 404,
 // 405, HEAD, static assets, parallel requests, and clean exit on signals.
+// Then huddle-fcgi alone with a FastCGI client of the test's own: requests
+// in turn on one connection, bytes in small pieces, a second request while
+// one is active, FCGI_GET_VALUES, malformed records, no FCGI_KEEP_CONN,
+// silent connections, and a client that does not read its answers.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -57,6 +61,75 @@ async function pool(items, n, fn) {
             out[i] = await fn(items[i], i);
         }
     }));
+    return out;
+}
+
+/** One FastCGI record. */
+function record(type, id, content = Buffer.alloc(0)) {
+    const h = Buffer.from([1, type, id >> 8, id & 255, content.length >> 8, content.length & 255, 0, 0]);
+    return Buffer.concat([h, content]);
+}
+const pair = (n, v) => Buffer.concat([Buffer.from([n.length, v.length]), Buffer.from(n), Buffer.from(v)]);
+const beginRequest = (id, keep = 1, role = 1) => record(1, id, Buffer.from([0, role, keep, 0, 0, 0, 0, 0]));
+
+/** A whole GET as nginx sends it: BEGIN_REQUEST, PARAMS, empty PARAMS,
+ * empty STDIN. */
+function fcgiGet(id, uri, keep = 1) {
+    const params = Buffer.concat([pair('REQUEST_METHOD', 'GET'), pair('REQUEST_URI', uri)]);
+    return Buffer.concat([beginRequest(id, keep), record(4, id, params), record(4, id), record(5, id)]);
+}
+
+/** A FastCGI connection to huddle-fcgi: records() resolves with the
+ * records received once until(records) holds, or when the server closes
+ * (then closed is true). */
+async function fcgiConnect(listen) {
+    const sock = net.connect(listen);
+    await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    let buf = Buffer.alloc(0);
+    const got = [];
+    const waiters = [];
+    const conn = {
+        sock,
+        closed: false,
+        records(until) {
+            return new Promise((resolve) => { waiters.push({ until, resolve }); settle(); });
+        },
+    };
+    function settle() {
+        for (const w of [...waiters]) {
+            if (conn.closed || w.until(got)) {
+                waiters.splice(waiters.indexOf(w), 1);
+                w.resolve(got);
+            }
+        }
+    }
+    sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 8 && buf.length >= 8 + buf.readUInt16BE(4) + buf[6]) {
+            const len = buf.readUInt16BE(4);
+            got.push({ type: buf[1], id: buf.readUInt16BE(2), content: buf.subarray(8, 8 + len) });
+            buf = buf.subarray(8 + len + buf[6]);
+        }
+        settle();
+    });
+    sock.on('close', () => { conn.closed = true; settle(); });
+    sock.on('error', () => {});
+    return conn;
+}
+
+const ends = (n) => (recs) => recs.filter((r) => r.type === 3).length >= n;
+
+/** The answers in recs, per END_REQUEST: { id, status, stdout }. */
+function answers(recs) {
+    const out = [];
+    let stdout = [];
+    for (const r of recs) {
+        if (r.type === 6) stdout.push(r.content);
+        if (r.type === 3) {
+            out.push({ id: r.id, status: r.content[4], stdout: Buffer.concat(stdout).toString() });
+            stdout = [];
+        }
+    }
     return out;
 }
 
@@ -227,8 +300,8 @@ describe('nginx + huddle-fcgi', () => {
     });
 });
 
-describe('huddle-fcgi threads are never pinned for good', () => {
-    test('a silent TCP client does not keep the only thread from serving nginx', async () => {
+describe('kept and silent connections never stop huddle-fcgi from serving', () => {
+    test('a silent TCP client does not keep huddle-fcgi from serving nginx', async () => {
         const port = await freePort();
         const fcgi = await startFcgi({ listen: `127.0.0.1:${port}`, env: { HUDDLE_FCGI_THREADS: '1', HUDDLE_FCGI_IDLE_MS: '200' } });
         const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr });
@@ -244,10 +317,11 @@ describe('huddle-fcgi threads are never pinned for good', () => {
         }
     });
 
-    test('more kept nginx connections than threads still get every request served', async () => {
-        // nginx keeps up to 8 idle connections per worker; huddle-fcgi has 2 threads.
+    test('more kept nginx connections than HUDDLE_FCGI_THREADS (which no longer limits them) all get served', async () => {
+        // nginx keeps up to 64 idle connections per worker; the setting
+        // that once gave huddle-fcgi 2 threads is accepted and has no effect.
         const fcgi = await startFcgi({ env: { HUDDLE_FCGI_THREADS: '2', HUDDLE_FCGI_IDLE_MS: '200' } });
-        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr, env: { HUDDLE_FCGI_THREADS: '32' } });
+        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr });
         try {
             for (let round = 0; round < 2; round++) {
                 const rooms = Array.from({ length: 40 }, (_, i) => `pin-${round}-${i}`);
@@ -288,3 +362,156 @@ describe('huddle-fcgi signals', () => {
         });
     }
 });
+
+describe('huddle-fcgi stops with answers still queued', () => {
+    test('SIGTERM gives a client that does not read 1.5 s, then closes it and exits 0', async () => {
+        const fcgi = await startFcgi({ env: { HUDDLE_FCGI_IDLE_MS: '60000' } });
+        try {
+            const greedy = await fcgiConnect(fcgi.listen);
+            greedy.sock.write(Buffer.concat(Array.from({ length: 300 }, (_, i) => fcgiGet(1, `/queued-${i}`))));
+            // Once the first answer is in, the rest (about 5 MB) waits on it.
+            await greedy.records(ends(1));
+            greedy.sock.pause();
+            const { code, ms } = await fcgi.stop('SIGTERM');
+            console.log(`huddle-fcgi exit with answers queued: ${ms} ms`);
+            assert.equal(code, 0);
+            assert.match(fcgi.output, /output still queued after 1500 ms; closing/);
+            assert.match(fcgi.output, /stopped/);
+            assert.equal(fcgi.sanitizerReport(), null);
+            greedy.sock.destroy();
+        } finally {
+            await stopAll([fcgi]);
+        }
+    });
+});
+
+describe('huddle-fcgi speaks FastCGI to any client', () => {
+    let fcgi;
+
+    before(async () => {
+        fcgi = await startFcgi({ env: { HUDDLE_FCGI_IDLE_MS: '500' } });
+    });
+
+    after(async () => {
+        await stopAll([fcgi].filter(Boolean));
+    });
+
+    test('requests sent in one go on one kept connection are answered in order', async () => {
+        const c = await fcgiConnect(fcgi.listen);
+        c.sock.write(Buffer.concat([fcgiGet(1, '/first'), fcgiGet(2, '/second'), fcgiGet(1, '/healthz')]));
+        const a = answers(await c.records(ends(3)));
+        c.sock.destroy();
+        assert.deepEqual(a.map((x) => [x.id, x.status]), [[1, 0], [2, 0], [1, 0]]);
+        assert.equal(metaRoom(a[0].stdout), 'first');
+        assert.equal(metaRoom(a[1].stdout), 'second');
+        assert.match(a[2].stdout, /^Status: 200 OK\r\n[^]*\r\n\r\nok\n$/);
+        const len = Number(a[0].stdout.match(/\r\nContent-Length: (\d+)\r\n/)[1]);
+        assert.equal(Buffer.byteLength(a[0].stdout.split('\r\n\r\n').slice(1).join('\r\n\r\n')), len);
+    });
+
+    test('a request that arrives in pieces of 3 bytes is answered once whole', async () => {
+        const c = await fcgiConnect(fcgi.listen);
+        const bytes = fcgiGet(1, '/in-pieces');
+        for (let i = 0; i < bytes.length; i += 3) {
+            c.sock.write(bytes.subarray(i, i + 3));
+            // Paced so that the pieces reach the server in separate reads.
+            await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        const a = answers(await c.records(ends(1)));
+        c.sock.destroy();
+        assert.equal(metaRoom(a[0].stdout), 'in-pieces');
+    });
+
+    test('FCGI_GET_VALUES says it does not multiplex, and a second request while one is active is refused', async () => {
+        const c = await fcgiConnect(fcgi.listen);
+        const query = record(9, 0, Buffer.concat([pair('FCGI_MPXS_CONNS', ''), pair('FCGI_MAX_REQS', '')]));
+        const params = Buffer.concat([pair('REQUEST_METHOD', 'GET'), pair('REQUEST_URI', '/kept-one')]);
+        c.sock.write(Buffer.concat([query, beginRequest(1), fcgiGet(2, '/other'), record(4, 1, params), record(4, 1)]));
+        const recs = await c.records(ends(2));
+        c.sock.destroy();
+        const values = recs.find((r) => r.type === 10);
+        assert.deepEqual(values.content, pair('FCGI_MPXS_CONNS', '0'));
+        const a = answers(recs);
+        assert.deepEqual(a.map((x) => [x.id, x.status]), [[2, 1], [1, 0]]);
+        assert.equal(metaRoom(a[1].stdout), 'kept-one');
+    });
+
+    test('without FCGI_KEEP_CONN the connection closes after its answer', async () => {
+        const c = await fcgiConnect(fcgi.listen);
+        c.sock.write(Buffer.concat([fcgiGet(1, '/once', 0), fcgiGet(1, '/never', 1)]));
+        const recs = await c.records(() => false);
+        assert.ok(c.closed);
+        const a = answers(recs);
+        assert.equal(a.length, 1);
+        assert.equal(metaRoom(a[0].stdout), 'once');
+    });
+
+    test('a record of another version is logged and closes its connection; the others go on', async () => {
+        const other = await fcgiConnect(fcgi.listen);
+        const c = await fcgiConnect(fcgi.listen);
+        c.sock.write(Buffer.concat([fcgiGet(1, '/before'), Buffer.from([2, 5, 0, 1, 0, 0, 0, 0]), fcgiGet(1, '/after')]));
+        const a = answers(await c.records(() => false));
+        assert.ok(c.closed);
+        assert.deepEqual(a.map((x) => metaRoom(x.stdout)), ['before']);
+        await fcgi.waitForOutput(/record of version 2: closing/);
+        other.sock.write(fcgiGet(1, '/still-here'));
+        assert.equal(metaRoom(answers(await other.records(ends(1)))[0].stdout), 'still-here');
+        other.sock.destroy();
+        assert.ok(fcgi.running);
+    });
+
+    test('unknown record types get UNKNOWN_TYPE and the connection stays', async () => {
+        const c = await fcgiConnect(fcgi.listen);
+        c.sock.write(Buffer.concat([record(6, 0, Buffer.from('x')), record(77, 1), fcgiGet(1, '/known')]));
+        const recs = await c.records(ends(1));
+        c.sock.destroy();
+        assert.deepEqual(recs.filter((r) => r.type === 11).map((r) => r.content[0]), [6, 77]);
+        assert.equal(metaRoom(answers(recs)[0].stdout), 'known');
+    });
+
+    test('silent connections on the unix socket, fresh or half a record, are closed after HUDDLE_FCGI_IDLE_MS', async () => {
+        const silent = await Promise.all([fcgiConnect(fcgi.listen), fcgiConnect(fcgi.listen)]);
+        silent[1].sock.write(Buffer.from([1, 1, 0]));
+        const served = await fcgiConnect(fcgi.listen);
+        served.sock.write(fcgiGet(1, '/while-silent'));
+        assert.equal(metaRoom(answers(await served.records(ends(1)))[0].stdout), 'while-silent');
+        await Promise.all(silent.map((c) => c.records(() => false)));
+        assert.ok(silent.every((c) => c.closed));
+        served.sock.destroy();
+    });
+
+    test('a client that does not read its answers is read no more, holds a bounded buffer, and the others go on', async () => {
+        // Its own server, whose idle timeout does not end the test early.
+        const fcgi = await startFcgi({ env: { HUDDLE_FCGI_IDLE_MS: '60000' } });
+        try {
+            await notReading(fcgi);
+        } finally {
+            await stopAll([fcgi]);
+        }
+    });
+});
+
+/** The greedy client's test, against fcgi. */
+async function notReading(fcgi) {
+    const rss = () => Number(fs.readFileSync(`/proc/${fcgi.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) * 1024;
+    const n = 1500;
+    const greedy = await fcgiConnect(fcgi.listen);
+    greedy.sock.pause();
+    const before = rss();
+    greedy.sock.write(Buffer.concat(Array.from({ length: n }, (_, i) => fcgiGet(1 + (i % 3), `/greedy-${i}`))));
+    // While its answers wait (n pages: about 28 MB), others are served.
+    for (let i = 0; i < 5; i++) {
+        const c = await fcgiConnect(fcgi.listen);
+        c.sock.write(fcgiGet(1, `/meanwhile-${i}`));
+        assert.equal(metaRoom(answers(await c.records(ends(1)))[0].stdout), `meanwhile-${i}`);
+        c.sock.destroy();
+    }
+    const grown = rss() - before;
+    console.log(`huddle-fcgi RSS grew by ${(grown / 1048576).toFixed(1)} MiB with ${n} answers unread`);
+    assert.ok(grown < 12 * 1048576, `RSS grew by ${grown} bytes`);
+    greedy.sock.resume();
+    const a = answers(await greedy.records(ends(n)));
+    greedy.sock.destroy();
+    assert.equal(a.length, n);
+    assert.deepEqual(a.map((x) => metaRoom(x.stdout)), Array.from({ length: n }, (_, i) => `greedy-${i}`));
+}
