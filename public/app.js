@@ -11,7 +11,7 @@ import { Grid, People, toast, banner } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin, rememberName } from './prejoin.js';
 import { Pickers } from './devices.js';
-import { Settings, savedQuality } from './settings.js';
+import { Settings, savedQuality, saverOn } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
@@ -20,6 +20,9 @@ import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
 import { Reactions } from './reactions.js';
+// Quality governor: what this page shows of each peer, the link samples.
+import { Views } from './views.js';
+import { Sampler } from './sampler.js';
 import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -44,6 +47,8 @@ const token = takeToken(location, history, tabStorage(), room);
 let sig = null;
 let mesh = null;
 let encoder = null;
+let views = null;
+let sampler = null;
 let grid = null;
 let chat = null;
 let people = null;
@@ -114,8 +119,23 @@ async function join() {
     levels.ensureContext();
     setState('joining');
     mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media });
-    encoder = new Encoder(mesh, media);
-    mesh.addEventListener('changed', () => encoder.apply());
+    // Quality governor: each receiver tells each sender what it shows of its
+    // video (views.js); each sender applies the plan per link (encoding.js)
+    // on views, link changes, quality and screen changes, and link samples.
+    encoder = new Encoder(mesh, media, localStore());
+    // One Views for the page (it reaches the current sig and mesh).
+    views = views || new Views($('grid'), (to, view) => sig && sig.send({ type: 'signal', to, data: { view } }),
+        (id) => !!mesh && mesh.links().some((p) => p.id === id && p.pc.connectionState === 'connected'));
+    views.setSaver(saverOn());
+    if (sampler) sampler.stop();
+    sampler = new Sampler(mesh);
+    sampler.addEventListener('sample', (e) => encoder.sample(e.detail.links));
+    sampler.start();
+    mesh.addEventListener('changed', (e) => {
+        encoder.apply();
+        views.linkChanged(e.detail.id);
+    });
+    mesh.addEventListener('view', (e) => encoder.view(e.detail.id, e.detail.view));
     mesh.addEventListener('stream', (e) => onStream(e.detail));
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
@@ -475,6 +495,7 @@ function enterMeeting() {
     settings = new Settings(media, pickers, {
         mirror: (on) => grid.setMirror(on),
         view: (on) => grid.setSpeakerView(on),
+        saver: (on) => views.setSaver(on),
         quality: () => encoder && encoder.apply(),
         rename,
         error: (text) => toast(text, 5000),
@@ -604,6 +625,7 @@ function screenEnded() {
 function endSession() {
     if (sig) sig.leave();
     if (mesh) mesh.closeAll();
+    if (sampler) sampler.stop();
     media.stopAll();
     levels.close();
     if (grid) grid.clear();

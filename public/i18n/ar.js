@@ -270,4 +270,8 @@ export default {
     'toast.noCam': 'لا تتوفر كاميرا.',
     'toast.copied': 'نُسخ رابط الدعوة',
     'toast.inviteLink': 'رابط الدعوة: {url}',
+    // Quality governor: data saver.
+    'settings.saver': 'توفير البيانات',
+    'settings.saverHint': 'الفيديو فقط من الشخص المتحدث ومن الشاشة المشتركة؛ ويظهر الآخرون بأحرفهم الأولى.',
+    'tile.saver': 'الفيديو متوقف مؤقتًا لتوفير البيانات',
 };

@@ -234,4 +234,8 @@ export default {
     'toast.noCam': 'Keine Kamera verfügbar.',
     'toast.copied': 'Einladungslink kopiert',
     'toast.inviteLink': 'Einladungslink: {url}',
+    // Quality governor: data saver.
+    'settings.saver': 'Datensparmodus',
+    'settings.saverHint': 'Video nur von der Person, die spricht, und von einem geteilten Bildschirm; die anderen zeigen ihre Initialen.',
+    'tile.saver': 'Video pausiert, um Daten zu sparen',
 };

@@ -236,4 +236,8 @@ export default {
     'toast.noCam': 'No camera available.',
     'toast.copied': 'Invite link copied',
     'toast.inviteLink': 'Invite link: {url}',
+    // Quality governor: data saver.
+    'settings.saver': 'Data saver',
+    'settings.saverHint': 'Video only from the person speaking and from a shared screen; the others show their initials.',
+    'tile.saver': 'Video paused to save data',
 };

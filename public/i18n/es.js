@@ -234,4 +234,8 @@ export default {
     'toast.noCam': 'No hay cámara disponible.',
     'toast.copied': 'Enlace de invitación copiado',
     'toast.inviteLink': 'Enlace de invitación: {url}',
+    // Quality governor: data saver.
+    'settings.saver': 'Ahorro de datos',
+    'settings.saverHint': 'Vídeo solo de la persona que habla y de una pantalla compartida; los demás muestran sus iniciales.',
+    'tile.saver': 'Vídeo en pausa para ahorrar datos',
 };

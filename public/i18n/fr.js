@@ -234,4 +234,8 @@ export default {
     'toast.noCam': 'Aucune caméra disponible.',
     'toast.copied': 'Lien d’invitation copié',
     'toast.inviteLink': 'Lien d’invitation : {url}',
+    // Quality governor: data saver.
+    'settings.saver': 'Économiseur de données',
+    'settings.saverHint': 'Vidéo uniquement de la personne qui parle et d’un écran partagé ; les autres affichent leurs initiales.',
+    'tile.saver': 'Vidéo en pause pour économiser des données',
 };
