@@ -131,10 +131,6 @@ export class Views {
         }, DEBOUNCE_MS);
     }
 
-    #tile(id) {
-        return this.#grid.querySelector(`.tile[data-peer="${CSS.escape(id)}"]`);
-    }
-
     /** Every remote tile measured; each changed view sent to its peer. */
     #measure() {
         const tiles = [...this.#grid.querySelectorAll('.tile[data-peer]:not(.local)')];
@@ -178,9 +174,8 @@ export class Views {
     /** Data saver's mark on a tile: initials and the reason, no picture. */
     #mark(el, saved) {
         el.classList.toggle('saver', saved);
-        let note = el.querySelector('.saver-note');
-        if (saved && !note) {
-            note = document.createElement('span');
+        if (saved && !el.querySelector('.saver-note')) {
+            const note = document.createElement('span');
             note.className = 'saver-note';
             note.dataset.i18n = 'tile.saver';
             note.textContent = t('tile.saver');
