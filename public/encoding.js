@@ -106,7 +106,7 @@ export class Encoder {
     }
 
     /** The plan for the connected links now: Map id -> encoding (governor.js plan()). */
-    plan(links) {
+    #plan(links) {
         const track = this.#media.videoTrack();
         const set = track ? track.getSettings() : {};
         const screen = this.#media.sharing();
@@ -130,7 +130,7 @@ export class Encoder {
         const all = this.#mesh.links();
         for (const id of this.#views.keys()) if (!all.some((p) => p.id === id)) this.#views.delete(id);
         const links = all.filter((p) => p.pc.connectionState === 'connected' && p.videoT && p.videoT.sender);
-        const wanted = this.plan(links);
+        const wanted = this.#plan(links);
         for (const p of links) this.#write(p.videoT.sender, wanted.get(p.id));
     }
 
