@@ -75,6 +75,22 @@ const caps = (page) => page.evaluate(() => window.__pcs.filter((pc) => pc.connec
     .flatMap((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video'))
     .map((s) => (s.getParameters().encodings[0] || {}).maxBitrate || 0));
 
+/** name in the room at url, once more if the first try timed out (a busy machine loads slowly). */
+async function joined(browser, url, name, storageState) {
+    for (let tries = 1; ; tries++) {
+        let p = null;
+        try {
+            p = await newParticipant(browser, url, name, { init: keepPeerConnections, context: { storageState } });
+            p.page.setDefaultTimeout(120000);
+            await p.join();
+            return p;
+        } catch (err) {
+            if (p) await p.close();
+            if (tries === 2) throw err;
+        }
+    }
+}
+
 async function run(stack, n, on) {
     const browser = await launch();
     try {
@@ -83,11 +99,11 @@ async function run(stack, n, on) {
         const storageState = { cookies: [], origins: on ? [] : [{ origin: stack.url, localStorage: [{ name: 'huddle.governor', value: 'off' }] }] };
         const pages = [];
         for (const name of NAMES.slice(0, n)) {
-            const p = await newParticipant(browser, url, name, { init: keepPeerConnections, context: { storageState } });
-            await p.join();
+            const p = await joined(browser, url, name, storageState);
             pages.push(p);
         }
-        for (const p of pages) await allPlaying(p.page, n - 1);
+        // On a busy machine some links may not come up: measure anyway, and say how many did.
+        for (const p of pages) await allPlaying(p.page, n - 1).catch(() => {});
         await new Promise((r) => setTimeout(r, settleS * 1000));
         const b0 = await Promise.all(pages.map((p) => bytesSent(p.page)));
         const c0 = chromiumTicks();
@@ -96,10 +112,12 @@ async function run(stack, n, on) {
         const b1 = await Promise.all(pages.map((p) => bytesSent(p.page)));
         const c1 = chromiumTicks();
         const secs = (Date.now() - t0) / 1000;
+        const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
         const bytes = b1.reduce((s, b, i) => s + b - b0[i], 0);
         const all = (await Promise.all(pages.map((p) => caps(p.page)))).flat();
         const capKbps = Math.round(all.reduce((s, c) => s + c, 0) / Math.max(1, all.length) / 1000);
-        return { kbps: Math.round((bytes * 8) / secs / 1000), cpu: Math.round(((c1 - c0) / HZ / secs) * 100), capKbps };
+        const links = `${all.length}/${n * (n - 1)}`;
+        return { kbps: Math.round((bytes * 8) / secs / 1000), cpu: Math.round(((c1 - c0) / HZ / secs) * 100), capKbps, load, links };
     } finally {
         await browser.close();
     }
@@ -108,11 +126,15 @@ async function run(stack, n, on) {
 const stack = await startStack({ sidecars: 1 });
 const rows = [];
 try {
+    const failed = (err) => {
+        console.log(`a run failed: ${err.message.split('\n')[0]}`);
+        return { kbps: 0, cpu: 0, capKbps: 0, load: '-', links: 'failed' };
+    };
     for (const n of [4, 6]) {
-        const on = await run(stack, n, true);
-        const off = await run(stack, n, false);
+        const on = await run(stack, n, true).catch(failed);
+        const off = await run(stack, n, false).catch(failed);
         rows.push({ n, on, off });
-        console.log(`${n} people: uplink ${on.kbps} kbit/s governed vs ${off.kbps} ungoverned; CPU ${on.cpu} % vs ${off.cpu} %; mean link cap ${on.capKbps} vs ${off.capKbps} kbit/s`);
+        console.log(`${n} people: uplink ${on.kbps} kbit/s governed vs ${off.kbps} ungoverned; CPU ${on.cpu} % vs ${off.cpu} %; mean link cap ${on.capKbps} vs ${off.capKbps} kbit/s; load average ${on.load} / ${off.load}; video links up ${on.links} / ${off.links}`);
     }
 } finally {
     await stack.stop();
@@ -120,16 +142,18 @@ try {
 
 const pct = (a, b) => (b ? `${Math.round((100 * (a - b)) / b)} %` : 'n/a');
 const table = [
-    '| people | uplink, governor on (kbit/s) | uplink, off (kbit/s) | change | browser CPU, on (% of a core) | CPU, off | change | mean link cap, on / off (kbit/s) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ n, on, off }) => `| ${n} | ${on.kbps} | ${off.kbps} | ${pct(on.kbps, off.kbps)} | ${on.cpu} | ${off.cpu} | ${pct(on.cpu, off.cpu)} | ${on.capKbps} / ${off.capKbps} |`),
+    '| people | uplink, governor on (kbit/s) | uplink, off (kbit/s) | change | browser CPU, on (% of a core) | CPU, off | change | mean link cap, on / off (kbit/s) | load average, on / off | video links up, on / off |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(({ n, on, off }) => `| ${n} | ${on.kbps} | ${off.kbps} | ${pct(on.kbps, off.kbps)} | ${on.cpu} | ${off.cpu} | ${pct(on.cpu, off.cpu)} | ${on.capKbps} / ${off.capKbps} | ${on.load} / ${off.load} | ${on.links} / ${off.links} |`),
 ].join('\n');
 console.log(table);
 const md = `# Quality governor: uplink and CPU, on and off
 
 \`node bench/governor.mjs ${settleS} ${windowS}\` on ${new Date().toISOString().slice(0, 10)}: one Chromium (a context per person,
 fake camera and microphone, 1280x800 windows, plain grid), the real nginx and sidecar.
-Mean link cap: the mean \`maxBitrate\` of every video sender at the end.
+Mean link cap: the mean \`maxBitrate\` of every video sender at the end (a link
+that dropped raises the others' room cap). Load average: the machine's, at the end of the window. Video links up: the
+connected video senders over n x (n - 1); a busy machine can leave some down.
 Uplink: the RTP bytes (video and audio) every page sent over ${windowS} s after ${settleS} s of settling,
 per second, summed over the pages. CPU: user + system time of every Chromium process
 over the same ${windowS} s (% of one core; the machine has ${(await import('node:os')).cpus().length}).
