@@ -54,15 +54,16 @@ function chromiumTicks() {
     return sum;
 }
 
-/** RTP bytes page has sent so far on all its connections (video and audio). */
-const bytesSent = (page) => page.evaluate(async () => {
+/** RTP bytes page has sent so far on each of its connections (video and audio), by index in window.__pcs. */
+const bytesSent = (page) => page.evaluate(async () => Promise.all(window.__pcs.map(async (pc) => {
+    if (pc.connectionState === 'closed') return null;
     let sum = 0;
-    for (const pc of window.__pcs) {
-        if (pc.connectionState === 'closed') continue;
-        for (const s of (await pc.getStats()).values()) if (s.type === 'outbound-rtp') sum += s.bytesSent || 0;
-    }
+    for (const s of (await pc.getStats()).values()) if (s.type === 'outbound-rtp') sum += s.bytesSent || 0;
     return sum;
-});
+})));
+
+/** What each connection sent between two bytesSent() readings, summed (one closed meanwhile counts for nothing). */
+const sentBetween = (a, b) => b.reduce((sum, v, i) => sum + (v !== null && a[i] != null && v >= a[i] ? v - a[i] : 0), 0);
 
 /** Resolves when page shows n - 1 remote tiles, each with decoded video. */
 const allPlaying = (page, others) => page.waitForFunction((k) => {
@@ -113,7 +114,7 @@ async function run(stack, n, on) {
         const c1 = chromiumTicks();
         const secs = (Date.now() - t0) / 1000;
         const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-        const bytes = b1.reduce((s, b, i) => s + b - b0[i], 0);
+        const bytes = b1.reduce((s, b, i) => s + sentBetween(b0[i], b), 0);
         const all = (await Promise.all(pages.map((p) => caps(p.page)))).flat();
         const capKbps = Math.round(all.reduce((s, c) => s + c, 0) / Math.max(1, all.length) / 1000);
         const links = `${all.length}/${n * (n - 1)}`;
