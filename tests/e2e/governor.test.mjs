@@ -162,7 +162,7 @@ test('a tile shown small gets less than a tile shown large, on the sender\'s lin
 
 test('enlarging a tile raises what its sender sends on that link', async () => {
     const { Bo, Cy, Dan } = people;
-    const before = await sendsUntil(Bo, Dan, () => true, 'now');
+    const before = await sendsUntil(Bo, Dan, (e) => e.active && e.maxBitrate <= 150000, 'still small: at most 150 kbps');
     await press(Dan, `#grid ${tile(ids.Bo)} .pin-btn`);
     await Dan.page.waitForSelector(`#grid.spotlight ${tile(ids.Bo)}.main`);
     const after = await sendsUntil(Bo, Dan, (e) => e.active && e.maxBitrate === 500000, 'pinned: the Standard cap, 500 kbps');
