@@ -11,7 +11,7 @@ import { Grid, People, toast, banner } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin, rememberName } from './prejoin.js';
 import { Pickers } from './devices.js';
-import { Settings, savedQuality } from './settings.js';
+import { Settings, savedQuality, saverOn } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
@@ -20,8 +20,11 @@ import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
 import { Reactions } from './reactions.js';
+// Links: one sampler of the links' statistics (sampler.js) for the X-ray
+// (xray.js), the quality governor (views.js, encoding.js) and self-repair.
 import { Sampler } from './sampler.js';
 import { XRay } from './xray.js';
+import { Views } from './views.js';
 import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -46,6 +49,8 @@ const token = takeToken(location, history, tabStorage(), room);
 let sig = null;
 let mesh = null;
 let encoder = null;
+let views = null; // the quality governor's receiving side
+let sampler = null; // the one sampler of the links
 let grid = null;
 let chat = null;
 let people = null;
@@ -54,8 +59,7 @@ let lobby = null;
 let hostTools = null;
 let settings = null;
 let reactions = null;
-// Link X-ray: the one sampler of the links' statistics, and what it shows.
-let sampler = null;
+// Link X-ray: what it shows.
 let xray = null;
 let entered = false;
 let joining = false;
@@ -119,10 +123,26 @@ async function join() {
     levels.ensureContext();
     setState('joining');
     mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media });
-    encoder = new Encoder(mesh, media);
-    mesh.addEventListener('changed', () => encoder.apply());
+    // Quality governor: each receiver tells each sender what it shows of its
+    // video (views.js); each sender applies the plan per link (encoding.js)
+    // on views, link changes, quality and screen changes, and link samples.
+    encoder = new Encoder(mesh, media, localStore());
+    // One Views for the page (it reaches the current sig and mesh).
+    views = views || new Views($('grid'), (to, view) => sig && sig.send({ type: 'signal', to, data: { view } }),
+        (id) => !!mesh && mesh.links().some((p) => p.id === id && p.pc.connectionState === 'connected'));
+    views.setSaver(saverOn());
+    mesh.addEventListener('changed', (e) => {
+        encoder.apply();
+        views.linkChanged(e.detail.id);
+    });
+    mesh.addEventListener('view', (e) => encoder.view(e.detail.id, e.detail.view));
+    // The one sampler of the links: the governor and the X-ray read each sample.
+    if (sampler) sampler.stop();
     sampler = new Sampler(mesh);
-    sampler.addEventListener('sample', (e) => xray && xray.sample(e.detail.links, roster.selfId()));
+    sampler.addEventListener('sample', (e) => {
+        encoder.sample(e.detail.links);
+        if (xray) xray.sample(e.detail.links, roster.selfId());
+    });
     mesh.addEventListener('repair', () => xray && xray.show());
     mesh.addEventListener('stream', (e) => onStream(e.detail));
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
@@ -494,6 +514,7 @@ function enterMeeting() {
     settings = new Settings(media, pickers, {
         mirror: (on) => grid.setMirror(on),
         view: (on) => grid.setSpeakerView(on),
+        saver: (on) => views.setSaver(on),
         quality: () => encoder && encoder.apply(),
         rename,
         error: (text) => toast(text, 5000),

@@ -2,7 +2,8 @@
 // and speaker pickers (the same device pickers as the pre-join screen's,
 // devices.js), a level meter of the microphone, the camera's quality, the
 // browser's microphone processing, whether one's own video is mirrored,
-// speaker view, and one's name. It shows and reports; the page
+// speaker view, data saver (video only from the speaker, views.js), and
+// one's name. It shows and reports; the page
 // (app.js) decides what a new name or the mirror does.
 import { canPickSpeaker, QUALITIES } from './media.js';
 import { cleanName } from './names.js';
@@ -11,6 +12,7 @@ import { t } from './i18n.js';
 const $ = (id) => document.getElementById(id);
 const MIRROR_PREF = 'huddle.mirror';
 const QUALITY_PREF = 'huddle.quality';
+const SAVER_PREF = 'huddle.saver';
 
 // Each processing switch: its checkbox and the constraint it turns on or off.
 const PROCESSING = [
@@ -37,6 +39,15 @@ export function savedQuality(storage = localStore()) {
     return q && Object.hasOwn(QUALITIES, q) ? q : 'auto';
 }
 
+/** Whether data saver was turned on earlier, from storage (off unless turned on). */
+export function saverOn(storage = localStore()) {
+    try {
+        return !!storage && storage.getItem(SAVER_PREF) === 'on';
+    } catch {
+        return false;
+    }
+}
+
 function localStore() {
     try {
         return window.localStorage;
@@ -58,8 +69,9 @@ export class Settings {
 
     /**
      * media: the Media; pickers: the page's device pickers; on: { mirror(on),
-     * view(speaker), quality(), rename(name), error(text) }: the mirror switch
-     * changed, speaker view was turned on or off, the camera quality changed
+     * view(speaker), saver(on), quality(), rename(name), error(text) }: the
+     * mirror switch changed, speaker view was turned on or off, data saver
+     * was turned on or off (remembered here), the camera quality changed
      * (media has it), a valid new name was given (already cleaned), a switch
      * could not be applied.
      */
@@ -87,6 +99,12 @@ export class Settings {
         quality.addEventListener('change', () => this.#quality(quality));
         const view = $('set-speaker-view');
         view.addEventListener('change', () => on.view(view.checked));
+        const saver = $('set-saver');
+        saver.checked = saverOn();
+        saver.addEventListener('change', () => {
+            remember(SAVER_PREF, saver.checked ? 'on' : 'off');
+            on.saver(saver.checked);
+        });
         $('rename-form').addEventListener('submit', (e) => {
             e.preventDefault();
             this.#rename();
@@ -102,6 +120,11 @@ export class Settings {
     /** Whether one's own video is mirrored. */
     mirror() {
         return $('set-mirror').checked;
+    }
+
+    /** Whether data saver is on. */
+    saver() {
+        return $('set-saver').checked;
     }
 
     /** The pane is shown: the name field shows name; the focus goes to the first picker. */

@@ -313,4 +313,8 @@ export default {
     'links.jittery': 'غير منتظم: تذبذب {jitter} مللي ثانية',
     'links.bandwidth-limited': 'الفيديو المرسل مقيَّد بعرض النطاق',
     'links.cpu-limited': 'الفيديو المرسل مقيَّد بالمعالج',
+    // Quality governor: data saver.
+    'settings.saver': 'توفير البيانات',
+    'settings.saverHint': 'الفيديو فقط من الشخص المتحدث ومن الشاشة المشتركة؛ ويظهر الآخرون بأحرفهم الأولى.',
+    'tile.saver': 'الفيديو متوقف مؤقتًا لتوفير البيانات',
 };

@@ -277,4 +277,8 @@ export default {
     'links.jittery': 'Ungleichmäßig: {jitter} ms Jitter',
     'links.bandwidth-limited': 'Das gesendete Video wird von der Bandbreite gebremst',
     'links.cpu-limited': 'Das gesendete Video wird vom Prozessor gebremst',
+    // Quality governor: data saver.
+    'settings.saver': 'Datensparmodus',
+    'settings.saverHint': 'Video nur von der Person, die spricht, und von einem geteilten Bildschirm; die anderen zeigen ihre Initialen.',
+    'tile.saver': 'Video pausiert, um Daten zu sparen',
 };

@@ -279,4 +279,8 @@ export default {
     'links.jittery': 'Uneven: {jitter} ms of jitter',
     'links.bandwidth-limited': 'The video sent is held back by the bandwidth',
     'links.cpu-limited': 'The video sent is held back by the processor',
+    // Quality governor: data saver.
+    'settings.saver': 'Data saver',
+    'settings.saverHint': 'Video only from the person speaking and from a shared screen; the others show their initials.',
+    'tile.saver': 'Video paused to save data',
 };

@@ -277,4 +277,8 @@ export default {
     'links.jittery': 'Irregular: {jitter} ms de variación',
     'links.bandwidth-limited': 'El vídeo enviado está limitado por el ancho de banda',
     'links.cpu-limited': 'El vídeo enviado está limitado por el procesador',
+    // Quality governor: data saver.
+    'settings.saver': 'Ahorro de datos',
+    'settings.saverHint': 'Vídeo solo de la persona que habla y de una pantalla compartida; los demás muestran sus iniciales.',
+    'tile.saver': 'Vídeo en pausa para ahorrar datos',
 };

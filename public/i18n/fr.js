@@ -277,4 +277,8 @@ export default {
     'links.jittery': 'Irrégulier : {jitter} ms de gigue',
     'links.bandwidth-limited': 'La vidéo envoyée est freinée par la bande passante',
     'links.cpu-limited': 'La vidéo envoyée est freinée par le processeur',
+    // Quality governor: data saver.
+    'settings.saver': 'Économiseur de données',
+    'settings.saverHint': 'Vidéo uniquement de la personne qui parle et d’un écran partagé ; les autres affichent leurs initiales.',
+    'tile.saver': 'Vidéo en pause pour économiser des données',
 };

@@ -1,6 +1,10 @@
 // The meeting's features beyond seeing each other: private messages, chat
 // history, keyboard shortcuts, screen sharing, the people panel and the
-// per-sender bitrate cap.
+// room-size bitrate cap on each link. Ben and Cleo show Ana's tile at
+// more than 960x540 device pixels (a large window at device pixel ratio
+// 2), so the quality governor's size ladder does not bind and each of
+// Ana's links carries exactly the room cap (tests/e2e/governor.test.mjs
+// covers smaller tiles).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
@@ -12,6 +16,7 @@ let a;
 let b;
 let c;
 const url = () => `${stack.url}/features`;
+const LARGE = { viewport: { width: 1600, height: 900 }, context: { deviceScaleFactor: 2 } };
 
 const caps = (page) => page.evaluate(() => window.__pcs
     .filter((pc) => pc.connectionState === 'connected')
@@ -35,7 +40,7 @@ after(async () => {
 test('each video sender is capped at 2.5 Mbps for two people', async () => {
     a = await newParticipant(browser, url(), 'Ana', { init: keepPeerConnections });
     await a.join();
-    b = await newParticipant(browser, url(), 'Ben');
+    b = await newParticipant(browser, url(), 'Ben', LARGE);
     await b.join();
     await waitForPlayingVideo(a.page, 'Ben');
     await a.page.waitForFunction(() => window.__pcs.some((pc) => pc.getSenders()
@@ -48,7 +53,7 @@ test('room chat before a person joins reaches them as history', async () => {
     await a.page.fill('#chat-input', 'notes from before you came');
     await a.page.press('#chat-input', 'Enter');
     await hasText(b.page, 'notes from before you came');
-    c = await newParticipant(browser, url(), 'Cleo');
+    c = await newParticipant(browser, url(), 'Cleo', LARGE);
     await c.join();
     await c.page.click('#btn-chat');
     await hasText(c.page, 'notes from before you came');

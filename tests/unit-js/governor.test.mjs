@@ -1,9 +1,14 @@
 // The quality governor (public/governor.js): each link gets what its
 // receiver shows, the speaker and a screen share first, nothing for a
 // hidden tile, audio-only links before the uplink overflows, and less work
-// per link when the CPU is the limit.
+// per link when the CPU is the limit. What a receiver reports of its tiles
+// (public/views.js: checked views, when a view is worth sending, who data
+// saver shows) and what the samples give the plan (public/encoding.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { readView, changedMeaningfully, ladderStep, speakerOf, MAX_SIDE } from '../../public/views.js';
+import { fromSamples, governorOn, bitrateFor } from '../../public/encoding.js';
 import { plan, scaleFor, LADDER, MIN_VIDEO_BPS, SCREEN_MIN_BPS, AUDIO_BPS, UPLINK_SHARE, CPU_FPS } from '../../public/governor.js';
 
 const HD = { width: 1280, height: 720 };
@@ -83,4 +88,73 @@ test('scaleFor: never scales up, rounds down so the picture is not smaller than 
     assert.equal(scaleFor(HD, want(400, 300)), 2.4);
     assert.equal(scaleFor(HD, want(0, 0)), 1);
     assert.equal(scaleFor(null, want(320, 180)), 1);
+});
+
+test('a received view is used only when its numbers are whole, in range, and its flags booleans', () => {
+    assert.deepEqual(readView({ w: 640, h: 360, visible: true, stage: false }), { w: 640, h: 360, visible: true, stage: false });
+    assert.deepEqual(readView({ w: 0, h: 0, visible: false, stage: false, extra: 1 }), { w: 0, h: 0, visible: false, stage: false });
+    assert.deepEqual(readView({ w: MAX_SIDE, h: 1, visible: true, stage: true }), { w: MAX_SIDE, h: 1, visible: true, stage: true });
+    const bad = [
+        null, undefined, 'view', 7, [], [640, 360],
+        { w: 640, h: 360, visible: true },
+        { w: 640, h: 360, visible: 'yes', stage: false },
+        { w: 640, h: 360, visible: true, stage: 1 },
+        { w: -1, h: 360, visible: true, stage: false },
+        { w: 640.5, h: 360, visible: true, stage: false },
+        { w: MAX_SIDE + 1, h: 360, visible: true, stage: false },
+        { w: '640', h: 360, visible: true, stage: false },
+        { w: Infinity, h: 360, visible: true, stage: false },
+        { w: NaN, h: 360, visible: true, stage: false },
+        { w: 640, h: null, visible: true, stage: false },
+    ];
+    for (const v of bad) assert.equal(readView(v), null, JSON.stringify(v));
+});
+
+test('a view is sent first, then only on another ladder step, visibility or stage', () => {
+    const v = (w, h, visible = true, stage = false) => ({ w, h, visible, stage });
+    assert.equal(changedMeaningfully(null, v(10, 10)), true);
+    assert.equal(changedMeaningfully(v(600, 340), v(620, 350)), false, 'same step');
+    assert.equal(changedMeaningfully(v(300, 170), v(600, 340)), true, '180p step to 360p step');
+    assert.equal(changedMeaningfully(v(1000, 560), v(1900, 1070)), false, 'both above 960x540');
+    assert.equal(changedMeaningfully(v(600, 340), v(600, 340, false)), true, 'hidden');
+    assert.equal(changedMeaningfully(v(600, 340, false), v(300, 170, false)), false, 'hidden either way');
+    assert.equal(changedMeaningfully(v(600, 340), v(600, 340, true, true)), true, 'on the stage');
+    assert.deepEqual([ladderStep(0, 0), ladderStep(320, 180), ladderStep(321, 180), ladderStep(960, 540), ladderStep(961, 540)], [0, 0, 1, 2, 3]);
+});
+
+test('data saver shows the stage tile, else the last one who spoke, else the first tile', () => {
+    const tiles = [{ id: 'a', stage: false }, { id: 'b', stage: false }, { id: 'c', stage: false }];
+    assert.equal(speakerOf(tiles, null), 'a');
+    assert.equal(speakerOf(tiles, 'c'), 'c');
+    assert.equal(speakerOf(tiles, 'gone'), 'a', 'someone no longer here');
+    assert.equal(speakerOf([{ id: 'a', stage: false }, { id: 'b', stage: true }], 'a'), 'b');
+    assert.equal(speakerOf([], 'a'), null);
+});
+
+test('samples give the plan the worst limit and, summed, each link\'s available outgoing bitrate', () => {
+    const report = (bps) => new Map([
+        ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
+        ['P', { id: 'P', type: 'candidate-pair', availableOutgoingBitrate: bps }],
+    ]);
+    assert.deepEqual(fromSamples([]), { limit: 'none', uplinkBps: 0 });
+    assert.deepEqual(fromSamples([
+        { entry: { limit: 'none' }, report: report(1000000) },
+        { entry: { limit: 'bandwidth' }, report: report(300000) },
+    ]), { limit: 'bandwidth', uplinkBps: 1300000 });
+    assert.deepEqual(fromSamples([
+        { entry: { limit: 'bandwidth' }, report: report(1000000) },
+        { entry: { limit: 'cpu' }, report: new Map() },
+    ]), { limit: 'cpu', uplinkBps: 1000000 });
+    // The recorded Chromium report has a selected pair with an estimate.
+    const rec = JSON.parse(fs.readFileSync(new URL('./fixtures/linkstats-host.json', import.meta.url)));
+    assert.deepEqual(fromSamples([{ entry: {}, report: rec.second }]), { limit: 'none', uplinkBps: 3272571 });
+});
+
+test('the governor is on unless the benchmark switch says off', () => {
+    const store = (v) => ({ getItem: () => v });
+    assert.equal(governorOn(null), true);
+    assert.equal(governorOn(store(null)), true);
+    assert.equal(governorOn(store('off')), false);
+    assert.equal(governorOn({ getItem: () => { throw new Error('denied'); } }), true);
+    assert.deepEqual([2, 3, 4, 5, 6, 7].map(bitrateFor), [2500000, 1200000, 900000, 600000, 600000, 450000]);
 });
