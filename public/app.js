@@ -6,6 +6,8 @@
 import { Signaling, socketUrl } from './signal.js';
 import { Mesh } from './mesh.js';
 import { Encoder } from './encoding.js';
+// Self-repair: the mesh watches each link in the sampler's samples.
+import { Sampler } from './sampler.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
 import { Grid, People, toast, banner } from './ui.js';
 import { Chat } from './chat.js';
@@ -44,6 +46,8 @@ const token = takeToken(location, history, tabStorage(), room);
 let sig = null;
 let mesh = null;
 let encoder = null;
+// Self-repair: the one sampler of the links (sampler.js).
+let sampler = null;
 let grid = null;
 let chat = null;
 let people = null;
@@ -124,6 +128,10 @@ async function join() {
         dropTile(e.detail.id);
         if (who !== null) toast(t('toast.lost', { name: who }));
     });
+    // Self-repair: each sample tells the mesh which links are closed or silent.
+    sampler = new Sampler(mesh);
+    sampler.addEventListener('sample', (e) => mesh.observe(e.detail.links, (id) => !!(roster.get(id) || {}).audio));
+    sampler.start();
     sig = new Signaling(socketUrl(), joinFields, { token });
     sig.on('welcome', onWelcome)
         .on('knocking', onKnocking)
@@ -603,6 +611,7 @@ function screenEnded() {
 /** Ends the session: signalling, connections, devices, tiles. */
 function endSession() {
     if (sig) sig.leave();
+    if (sampler) sampler.stop(); // self-repair
     if (mesh) mesh.closeAll();
     media.stopAll();
     levels.close();
