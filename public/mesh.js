@@ -15,18 +15,22 @@
 //     muted peer says audio off, so the rule never looks at a muted link;
 //     video is never used (camera off and hidden tiles send none).
 //   - Steps, each given STEP_MS to connect again: 'ice-restart'
-//     (restartIce()); 'relay' (iceTransportPolicy 'relay' and an ICE
-//     restart; skipped without a TURN server); 'reoffer' (a new
-//     RTCPeerConnection for that peer, its stream handed on again by a
-//     'stream' event); then 'gave-up' (the link is closed, 'failed'). A
-//     connection closed under us can only be re-offered.
+//     (restartIce()); 'relay' (a new RTCPeerConnection for that peer with
+//     iceTransportPolicy 'relay'; skipped without a TURN server); 'reoffer'
+//     (a new RTCPeerConnection as at the start); then 'gave-up' (the link is
+//     closed, 'failed'). A new connection's stream is handed on by a
+//     'stream' event again. A connection closed under us can only be
+//     re-offered. Why not setConfiguration() and an ICE restart for the
+//     relay: Chromium then keeps a direct pair that still answers ICE checks
+//     (the case where media does not pass but checks do).
 //   - Each step: a 'repair' event { id, step, attempt } and a console line
 //     `huddle: repair <id> <step>`; 'repaired' when it connects again.
 //   - Who leads: the side that detects first. The polite side waits
 //     LEAD_GRACE_MS longer before acting, so normally the impolite side
 //     leads. The leader's offers say { repair: step }; the other side then
 //     follows: it shows the same step, runs no ladder of its own, and takes
-//     over only if the leader stays silent for a step plus the grace.
+//     over only if the leader stays silent for a step plus the grace. The
+//     leader says { repair: 'repaired' } when it connects again.
 //   - A re-offer says { renew: n }: the n-th connection of this link. Every
 //     signal of a renewed link carries its n; a signal of an older
 //     connection is dropped, an offer with a higher n replaces ours.
@@ -126,7 +130,7 @@ export class Mesh extends EventTarget {
         const p = {
             id, pc: null, stream: null, makingOffer: false, ignoreOffer: false, pending: [],
             chain: Promise.resolve(), timer: null, audioT: null, videoT: null,
-            renew: 0, repair: null, quiet: false, heard: null, silentSince: 0, connectedAt: 0,
+            renew: 0, repair: null, quiet: false, heard: 0, silentSince: 0, connectedAt: 0,
         };
         this.#connect(p);
         this.#peers.set(id, p);
@@ -134,17 +138,20 @@ export class Mesh extends EventTarget {
         return p;
     }
 
-    /** Gives p a new RTCPeerConnection (and stream); the old one, if any, is closed. */
-    #connect(p) {
+    /**
+     * Gives p a new RTCPeerConnection (and stream), relayed only when policy
+     * is 'relay'; the old one, if any, is closed.
+     */
+    #connect(p, policy = 'all') {
         const old = p.pc;
         if (old) {
             old.onicecandidate = old.onnegotiationneeded = old.ontrack = old.onconnectionstatechange = null;
             old.close();
         }
-        const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle' });
+        const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: policy });
         Object.assign(p, {
             pc, stream: new MediaStream(), makingOffer: false, ignoreOffer: false, pending: [],
-            audioT: null, videoT: null, heard: null, silentSince: 0, connectedAt: 0,
+            audioT: null, videoT: null, heard: 0, silentSince: 0, connectedAt: 0,
         });
         pc.onicecandidate = (e) => {
             if (e.candidate) this.#send(p.id, this.#tag(p, { candidate: e.candidate.toJSON() }));
@@ -260,7 +267,10 @@ export class Mesh extends EventTarget {
         if (n > p.renew) {
             p.renew = n;
             this.#connect(p);
-            this.#follow(p, 'reoffer');
+            this.#follow(p, repair === 'relay' ? 'relay' : 'reoffer');
+        } else if (repair === 'repaired' && !description && !candidate) {
+            if (p.repair && !p.repair.lead) this.#repaired(p); // the leader sees media again
+            return;
         } else if (p.pc.signalingState === 'closed') {
             if (offer) this.#broken(p, 'closed', true); // they repair; ours is gone: re-offer
             return;
@@ -270,7 +280,7 @@ export class Mesh extends EventTarget {
             const collision = offer && (p.makingOffer || pc.signalingState !== 'stable');
             p.ignoreOffer = !this.#polite(p) && collision;
             if (p.ignoreOffer) return;
-            if (offer && STEPS.includes(repair) && repair !== 'reoffer') this.#follow(p, repair);
+            if (offer && repair === 'ice-restart') this.#follow(p, repair);
             await pc.setRemoteDescription(description);
             if (offer) {
                 this.#attachLocal(p);
@@ -351,12 +361,13 @@ export class Mesh extends EventTarget {
             const p = this.#peers.get(id);
             if (!p || p.pc.signalingState === 'closed') continue;
             const heard = inboundAudioBytes(report);
-            const grew = p.heard !== null && heard !== p.heard;
+            const grew = heard !== p.heard; // a new connection starts at 0
             p.heard = heard;
             if (grew || p.pc.connectionState !== 'connected' || !hears(id)) {
                 p.silentSince = 0;
                 if (grew) p.quiet = false;
-                if (grew && p.repair && p.pc.connectionState === 'connected') this.#repaired(p);
+                const r = p.repair;
+                if (grew && r && r.lead && r.cause === 'silent' && p.pc.connectionState === 'connected') this.#repaired(p);
                 continue;
             }
             if (p.quiet) continue;
@@ -385,7 +396,7 @@ export class Mesh extends EventTarget {
         const turn = this.#iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)));
         let i = r.step === null ? 0 : STEPS.indexOf(r.step) + 1;
         if (closed) i = Math.max(i, STEPS.indexOf('reoffer'));
-        if (STEPS[i] === 'relay' && (!turn || p.pc.getConfiguration().iceTransportPolicy === 'relay')) i++;
+        if (STEPS[i] === 'relay' && !turn) i++;
         if (i >= STEPS.length) {
             this.#step(p, 'gave-up');
             p.quiet = r.cause === 'silent'; // still connected: do not try again until audio comes
@@ -401,14 +412,13 @@ export class Mesh extends EventTarget {
 
     /** Does step on p's connection (its offer goes out on negotiationneeded). */
     async #act(p, step) {
-        if (step === 'reoffer') {
+        if (step !== 'ice-restart') {
             p.renew++;
-            this.#connect(p);
+            this.#connect(p, step === 'relay' ? 'relay' : 'all');
             this.#addLocal(p);
             return;
         }
         const pc = p.pc;
-        if (step === 'relay') pc.setConfiguration({ ...pc.getConfiguration(), iceTransportPolicy: 'relay' });
         if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
         pc.restartIce();
     }
@@ -424,8 +434,10 @@ export class Mesh extends EventTarget {
         });
     }
 
+    /** p connects again; a leader tells the other side, which may not have seen it. */
     #repaired(p) {
         clearTimeout(p.timer);
+        if (p.repair.lead) this.#send(p.id, this.#tag(p, { repair: 'repaired' }));
         this.#step(p, 'repaired');
         p.repair = null;
         p.silentSince = 0;

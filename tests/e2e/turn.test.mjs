@@ -9,57 +9,11 @@
 // configuration the page passes (its iceServers come from the sidecar's
 // welcome), and keeps each connection and its candidates for getStats.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import dgram from 'node:dgram';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectionStats, launch, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
-import { Proc, ROOT, freePort, sleep, startStack, tmpDir, waitForConnect } from '../lib/stack.mjs';
-
-/** A free UDP port range of n ports (checked by binding each). */
-async function freeUdpRange(n) {
-    for (let tries = 0; tries < 20; tries++) {
-        const base = 40000 + Math.floor(Math.random() * 8000);
-        const socks = [];
-        let ok = true;
-        for (let p = base; p < base + n && ok; p++) {
-            const s = dgram.createSocket('udp4');
-            ok = await new Promise((resolve) => {
-                s.once('error', () => resolve(false));
-                s.bind(p, '127.0.0.1', () => resolve(true));
-            });
-            socks.push(s);
-        }
-        for (const s of socks) { try { s.close(); } catch { /* not bound */ } }
-        if (ok) return base;
-    }
-    throw new Error('no free UDP port range');
-}
-
-/** coturn on 127.0.0.1 with secret; resolves once it accepts TCP. */
-async function startCoturn(secret) {
-    const dir = tmpDir('coturn');
-    const port = await freePort();
-    const min = await freeUdpRange(20);
-    const conf = path.join(dir, 'turnserver.conf');
-    const r = spawnSync(path.join(ROOT, 'scripts', 'render-coturn.sh'), [conf], {
-        encoding: 'utf8',
-        env: {
-            ...process.env, TURN_SECRET: secret, TURN_LISTEN_IP: '127.0.0.1', TURN_RELAY_IP: '127.0.0.1',
-            TURN_PORT: String(port), TURN_MIN_PORT: String(min), TURN_MAX_PORT: String(min + 19),
-            TURN_ALLOW_LOOPBACK: '1', TURN_PIDFILE: path.join(dir, 'turnserver.pid'),
-        },
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const proc = new Proc('coturn', 'turnserver', ['-c', conf]);
-    await Promise.race([waitForConnect({ port }), proc.exited.then(() => {
-        throw new Error(`turnserver exited at start:\n${proc.tail()}`);
-    })]);
-    proc.port = port;
-    proc.urls = `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`;
-    return proc;
-}
+import { startCoturn } from '../lib/coturn.mjs';
+import { sleep, startStack } from '../lib/stack.mjs';
 
 const secret = crypto.randomBytes(18).toString('base64url');
 let coturn;
