@@ -48,14 +48,14 @@
 import { fingerprintsFromStats, safetyCode } from './safety.js';
 
 // Self-repair timings. From a link's start to giving up: CONNECT_MS + the
-// three steps = 54 s (42 s without TURN), close to the old watchdog's
-// 4 x 15 s; a link that breaks later is given up 39 s after it was found
-// broken.
+// three steps = 60 s, as the old watchdog's 4 x 15 s (45 s without TURN:
+// one step fewer); a link that breaks later is given up 45 s after it was
+// found broken (30 s without TURN).
 const CONNECT_MS = 15000;      // a new link must connect within this
 const DISCONNECTED_MS = 4000;  // 'disconnected' this long is broken ('failed' is at once)
 const SILENT_MS = 6000;        // no inbound audio this long, the peer's microphone on
 const LEAD_GRACE_MS = 4000;    // the polite side acts this much later
-const STEP_MS = { 'ice-restart': 12000, relay: 12000, reoffer: 15000 };
+const STEP_MS = { 'ice-restart': 15000, relay: 15000, reoffer: 15000 };
 const STEPS = ['ice-restart', 'relay', 'reoffer'];
 const REBIND_WAIT_MS = 3000;
 const DETACHED_TTL_MS = 20000;
