@@ -332,7 +332,8 @@ export class Mesh extends EventTarget {
         if (st === 'connected') {
             clearTimeout(p.timer);
             p.connectedAt = Date.now();
-            if (p.repair && p.repair.cause !== 'silent') this.#repaired(p);
+            // A follower waits for the leader's word: the fault may be on the way to the leader.
+            if (p.repair && p.repair.lead && p.repair.cause !== 'silent') this.#repaired(p);
             this.#emit('changed', { id: p.id });
         } else if (st === 'disconnected' && !p.repair) {
             this.#arm(p, DISCONNECTED_MS + this.#grace(p), () => this.#broken(p, 'disconnected'));
