@@ -21,7 +21,8 @@ import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
 import { Reactions } from './reactions.js';
 // Links: one sampler of the links' statistics (sampler.js) for the X-ray
-// (xray.js), the quality governor (views.js, encoding.js) and self-repair.
+// (xray.js), the quality governor (views.js, encoding.js) and self-repair
+// (mesh.js observe).
 import { Sampler } from './sampler.js';
 import { XRay } from './xray.js';
 import { Views } from './views.js';
@@ -136,10 +137,12 @@ async function join() {
         views.linkChanged(e.detail.id);
     });
     mesh.addEventListener('view', (e) => encoder.view(e.detail.id, e.detail.view));
-    // The one sampler of the links: the governor and the X-ray read each sample.
+    // The one sampler of the links: self-repair (which links are closed or
+    // silent), the governor and the X-ray read each sample.
     if (sampler) sampler.stop();
     sampler = new Sampler(mesh);
     sampler.addEventListener('sample', (e) => {
+        mesh.observe(e.detail.links, (id) => !!(roster.get(id) || {}).audio);
         encoder.sample(e.detail.links);
         if (xray) xray.sample(e.detail.links, roster.selfId());
     });

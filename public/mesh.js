@@ -2,12 +2,38 @@
 //
 // - The newcomer offers (offer(id) for everyone in welcome.peers); existing
 //   peers wait (expect(id)) and answer.
-// - Any later negotiation (ICE restart, a watchdog re-offer) is "perfect
+// - Any later negotiation (ICE restart, a repair re-offer) is "perfect
 //   negotiation": polite = the side whose id sorts lower; signals from one
 //   peer are handled strictly in order; ICE candidates are held until the
 //   remote description is set.
-// - Watchdog: a peer not connected within 15 s gets an ICE restart (or a
-//   fresh offer), up to 3 times; then it is given up ('failed').
+// - Self-repair, one ladder per link (only that link is touched):
+//   - Broken: a new link not connected within CONNECT_MS; 'disconnected' for
+//     DISCONNECTED_MS; 'failed'; its connection closed under us; or connected
+//     but no inbound audio RTP for SILENT_MS while the peer says its
+//     microphone is on (observe(): the page hands on the sampler's samples).
+//     Muting keeps sending RTP (track.enabled = false sends silence), but a
+//     muted peer says audio off, so the rule never looks at a muted link;
+//     video is never used (camera off and hidden tiles send none).
+//   - Steps, each given STEP_MS to connect again: 'ice-restart'
+//     (restartIce()); 'relay' (a new RTCPeerConnection for that peer with
+//     iceTransportPolicy 'relay'; skipped without a TURN server); 'reoffer'
+//     (a new RTCPeerConnection as at the start); then 'gave-up' (the link is
+//     closed, 'failed'). A new connection's stream is handed on by a
+//     'stream' event again. A connection closed under us can only be
+//     re-offered. Why not setConfiguration() and an ICE restart for the
+//     relay: Chromium then keeps a direct pair that still answers ICE checks
+//     (the case where media does not pass but checks do).
+//   - Each step: a 'repair' event { id, step, attempt } and a console line
+//     `huddle: repair <id> <step>`; 'repaired' when it connects again.
+//   - Who leads: the side that detects first. The polite side waits
+//     LEAD_GRACE_MS longer before acting, so normally the impolite side
+//     leads. The leader's offers say { repair: step }; the other side then
+//     follows: it shows the same step, runs no ladder of its own, and takes
+//     over only if the leader stays silent for a step plus the grace. The
+//     leader says { repair: 'repaired' } when it connects again.
+//   - A re-offer says { renew: n }: the n-th connection of this link. Every
+//     signal of a renewed link carries its n; a signal of an older
+//     connection is dropped, an offer with a higher n replaces ours.
 // - Camera, screen and microphone changes are sender.replaceTrack(): no
 //   renegotiation. What each video sender sends is encoding.js's decision:
 //   the mesh says when it may have changed ('changed': a link connected or
@@ -21,8 +47,16 @@
 
 import { fingerprintsFromStats, safetyCode } from './safety.js';
 
-const WATCHDOG_MS = 15000;
-const MAX_TRIES = 3;
+// Self-repair timings. From a link's start to giving up: CONNECT_MS + the
+// three steps = 60 s, as the old watchdog's 4 x 15 s (45 s without TURN:
+// one step fewer); a link that breaks later is given up 45 s after it was
+// found broken (30 s without TURN).
+const CONNECT_MS = 15000;      // a new link must connect within this
+const DISCONNECTED_MS = 4000;  // 'disconnected' this long is broken ('failed' is at once)
+const SILENT_MS = 6000;        // no inbound audio this long, the peer's microphone on
+const LEAD_GRACE_MS = 4000;    // the polite side acts this much later
+const STEP_MS = { 'ice-restart': 15000, relay: 15000, reoffer: 15000 };
+const STEPS = ['ice-restart', 'relay', 'reoffer'];
 const REBIND_WAIT_MS = 3000;
 const DETACHED_TTL_MS = 20000;
 
@@ -93,13 +127,34 @@ export class Mesh extends EventTarget {
     }
 
     #create(id) {
-        const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle' });
         const p = {
-            id, pc, stream: new MediaStream(), makingOffer: false, ignoreOffer: false,
-            pending: [], chain: Promise.resolve(), tries: 0, timer: null, audioT: null, videoT: null,
+            id, pc: null, stream: null, makingOffer: false, ignoreOffer: false, pending: [],
+            chain: Promise.resolve(), timer: null, audioT: null, videoT: null,
+            renew: 0, repair: null, quiet: false, heard: 0, silentSince: 0, connectedAt: 0,
         };
+        this.#connect(p);
+        this.#peers.set(id, p);
+        this.#arm(p, CONNECT_MS + this.#grace(p), () => this.#broken(p, 'connect'));
+        return p;
+    }
+
+    /**
+     * Gives p a new RTCPeerConnection (and stream), relayed only when policy
+     * is 'relay'; the old one, if any, is closed.
+     */
+    #connect(p, policy = 'all') {
+        const old = p.pc;
+        if (old) {
+            old.onicecandidate = old.onnegotiationneeded = old.ontrack = old.onconnectionstatechange = null;
+            old.close();
+        }
+        const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: policy });
+        Object.assign(p, {
+            pc, stream: new MediaStream(), makingOffer: false, ignoreOffer: false, pending: [],
+            audioT: null, videoT: null, heard: 0, silentSince: 0, connectedAt: 0,
+        });
         pc.onicecandidate = (e) => {
-            if (e.candidate) this.#send(p.id, { candidate: e.candidate.toJSON() });
+            if (e.candidate) this.#send(p.id, this.#tag(p, { candidate: e.candidate.toJSON() }));
         };
         pc.onnegotiationneeded = () => this.#negotiate(p);
         pc.ontrack = (e) => {
@@ -107,9 +162,18 @@ export class Mesh extends EventTarget {
             this.#emit('stream', { id: p.id, stream: p.stream });
         };
         pc.onconnectionstatechange = () => this.#onState(p);
-        this.#peers.set(id, p);
-        this.#arm(p, WATCHDOG_MS);
-        return p;
+    }
+
+    /** A signal's data for p: with the link's renew number once it was re-offered. */
+    #tag(p, data) {
+        return p.renew ? { ...data, renew: p.renew } : data;
+    }
+
+    /** Sends our tracks on new transceivers of p (we make the offer). */
+    #addLocal(p) {
+        const streams = [this.#media.stream()];
+        p.audioT = p.pc.addTransceiver(this.#media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
+        p.videoT = p.pc.addTransceiver(this.#media.videoTrack() || 'video', { direction: 'sendrecv', streams });
     }
 
     /** We make the offer to id (we are the newcomer, or the watchdog decided). */
@@ -118,23 +182,22 @@ export class Mesh extends EventTarget {
         let p = this.#peers.get(id);
         if (p) return p;
         p = this.#create(id);
-        const streams = [this.#media.stream()];
-        p.audioT = p.pc.addTransceiver(this.#media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
-        p.videoT = p.pc.addTransceiver(this.#media.videoTrack() || 'video', { direction: 'sendrecv', streams });
+        this.#addLocal(p);
         return p;
     }
 
     /**
      * id joined after us: it offers; offer ourselves if nothing comes. This
-     * waits longer than the newcomer's own watchdog, so a lost offer is
-     * normally re-sent by its maker first and no two offers cross.
+     * waits longer than the newcomer's own repair of a link that does not
+     * connect, so a lost offer is normally re-sent by its maker first and no
+     * two offers cross.
      */
     expect(id) {
         if (this.#peers.has(id) || this.#waiting.has(id)) return;
         this.#waiting.set(id, setTimeout(() => {
             this.#waiting.delete(id);
             if (!this.#peers.has(id)) this.offer(id);
-        }, WATCHDOG_MS + 5000));
+        }, CONNECT_MS + LEAD_GRACE_MS + 5000));
     }
 
     #stopWaiting(id) {
@@ -158,8 +221,12 @@ export class Mesh extends EventTarget {
     async #negotiate(p) {
         try {
             p.makingOffer = true;
-            await p.pc.setLocalDescription();
-            this.#send(p.id, { description: p.pc.localDescription.toJSON() });
+            const pc = p.pc;
+            await pc.setLocalDescription();
+            if (pc !== p.pc) return;
+            const data = { description: pc.localDescription.toJSON() };
+            if (p.repair && p.repair.lead) data.repair = p.repair.step;
+            this.#send(p.id, this.#tag(p, data));
         } catch (err) {
             console.warn('huddle: offer failed', err);
         } finally {
@@ -193,19 +260,32 @@ export class Mesh extends EventTarget {
         });
     }
 
-    async #handle(p, { description, candidate }) {
+    async #handle(p, { description, candidate, repair, renew }) {
+        const n = Number.isInteger(renew) ? renew : 0;
+        const offer = !!description && description.type === 'offer';
+        if (n < p.renew || (n > p.renew && !offer)) return; // an older connection's
+        if (n > p.renew) {
+            p.renew = n;
+            this.#connect(p);
+            this.#follow(p, repair === 'relay' ? 'relay' : 'reoffer');
+        } else if (repair === 'repaired' && !description && !candidate) {
+            if (p.repair && !p.repair.lead) this.#repaired(p); // the leader sees media again
+            return;
+        } else if (p.pc.signalingState === 'closed') {
+            if (offer) this.#broken(p, 'closed', true); // they repair; ours is gone: re-offer
+            return;
+        }
         const pc = p.pc;
-        if (pc.signalingState === 'closed') return;
         if (description) {
-            const collision = description.type === 'offer'
-                && (p.makingOffer || pc.signalingState !== 'stable');
+            const collision = offer && (p.makingOffer || pc.signalingState !== 'stable');
             p.ignoreOffer = !this.#polite(p) && collision;
             if (p.ignoreOffer) return;
+            if (offer && repair === 'ice-restart') this.#follow(p, repair);
             await pc.setRemoteDescription(description);
-            if (description.type === 'offer') {
+            if (offer) {
                 this.#attachLocal(p);
                 await pc.setLocalDescription();
-                this.#send(p.id, { description: pc.localDescription.toJSON() });
+                this.#send(p.id, this.#tag(p, { description: pc.localDescription.toJSON() }));
             }
             const held = p.pending.splice(0);
             for (const c of held) await pc.addIceCandidate(c).catch(() => {});
@@ -237,39 +317,142 @@ export class Mesh extends EventTarget {
         }
     }
 
-    #arm(p, ms) {
+    #arm(p, ms, fn) {
         clearTimeout(p.timer);
-        p.timer = setTimeout(() => this.#stall(p), ms);
+        p.timer = setTimeout(fn, ms);
     }
 
-    async #stall(p) {
-        if (p.pc.connectionState === 'connected' || !this.#peers.has(p.id)) return;
-        p.tries++;
-        if (p.tries > MAX_TRIES) {
-            this.#giveUp(p);
-            return;
-        }
-        try {
-            if (p.pc.signalingState === 'have-local-offer') await p.pc.setLocalDescription({ type: 'rollback' });
-            p.pc.restartIce();
-        } catch (err) {
-            console.warn('huddle: ICE restart failed', err);
-        }
-        this.#arm(p, WATCHDOG_MS);
+    /** How much later than the impolite side the polite side acts. */
+    #grace(p) {
+        return this.#polite(p) ? LEAD_GRACE_MS : 0;
     }
 
     #onState(p) {
         const st = p.pc.connectionState;
         if (st === 'connected') {
             clearTimeout(p.timer);
-            p.tries = 0;
+            p.connectedAt = Date.now();
+            // A follower waits for the leader's word: the fault may be on the way to the leader.
+            if (p.repair && p.repair.lead && p.repair.cause !== 'silent') this.#repaired(p);
             this.#emit('changed', { id: p.id });
-        } else if (st === 'disconnected') {
-            this.#arm(p, 5000);
-        } else if (st === 'failed') {
-            this.#stall(p);
+        } else if (st === 'disconnected' && !p.repair) {
+            this.#arm(p, DISCONNECTED_MS + this.#grace(p), () => this.#broken(p, 'disconnected'));
+        } else if (st === 'failed' && !p.repair) {
+            this.#arm(p, this.#grace(p), () => this.#broken(p, 'failed'));
         }
         this.#emit('state', { id: p.id, state: st });
+    }
+
+    /** The current repair step of the link with id, or null when it is fine. */
+    repairStep(id) {
+        const p = this.#peers.get(id);
+        return p && p.repair ? p.repair.step : null;
+    }
+
+    /**
+     * The sampler's samples (sampler.js 'sample' detail.links); hears(id)
+     * says whether peer id's microphone is on. Finds links closed under us
+     * and links where the peer's audio stopped (SILENT_MS), and sees a
+     * repair of a silent link done once audio comes again.
+     */
+    observe(samples, hears) {
+        const now = Date.now();
+        for (const p of this.#peers.values()) if (p.pc.signalingState === 'closed') this.#broken(p, 'closed');
+        for (const { id, report } of samples) {
+            const p = this.#peers.get(id);
+            if (!p || p.pc.signalingState === 'closed') continue;
+            const heard = inboundAudioBytes(report);
+            const grew = heard !== p.heard; // a new connection starts at 0
+            p.heard = heard;
+            if (grew || p.pc.connectionState !== 'connected' || !hears(id)) {
+                p.silentSince = 0;
+                if (grew) p.quiet = false;
+                const r = p.repair;
+                if (grew && r && r.lead && r.cause === 'silent' && p.pc.connectionState === 'connected') this.#repaired(p);
+                continue;
+            }
+            if (p.quiet) continue;
+            if (!p.silentSince) p.silentSince = now;
+            if (now - Math.max(p.silentSince, p.connectedAt) >= SILENT_MS + this.#grace(p)) this.#broken(p, 'silent');
+        }
+    }
+
+    /** Link p is broken (cause: connect, disconnected, failed, closed, silent): start the ladder. */
+    #broken(p, cause, lead = false) {
+        if (this.#peers.get(p.id) !== p) return;
+        if (p.repair) {
+            if (lead && !p.repair.lead) this.#next(p);
+            return;
+        }
+        if (cause !== 'closed' && cause !== 'silent' && p.pc.connectionState === 'connected') return;
+        p.repair = { cause, step: null, attempt: 0, lead: true };
+        this.#next(p);
+    }
+
+    /** The next step of p's ladder after p.repair.step, or giving up. */
+    #next(p) {
+        const r = p.repair;
+        if (!r || this.#peers.get(p.id) !== p) return;
+        const closed = p.pc.signalingState === 'closed';
+        const turn = this.#iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)));
+        let i = r.step === null ? 0 : STEPS.indexOf(r.step) + 1;
+        if (closed) i = Math.max(i, STEPS.indexOf('reoffer'));
+        if (STEPS[i] === 'relay' && !turn) i++;
+        if (i >= STEPS.length) {
+            this.#step(p, 'gave-up');
+            p.quiet = r.cause === 'silent'; // still connected: do not try again until audio comes
+            p.repair = null;
+            if (p.pc.connectionState !== 'connected') this.#giveUp(p);
+            return;
+        }
+        r.lead = true;
+        this.#step(p, STEPS[i]);
+        this.#arm(p, STEP_MS[STEPS[i]], () => this.#next(p));
+        this.#act(p, STEPS[i]).catch((err) => console.warn('huddle: repair', p.id, STEPS[i], 'failed:', err));
+    }
+
+    /** Does step on p's connection (its offer goes out on negotiationneeded). */
+    async #act(p, step) {
+        if (step !== 'ice-restart') {
+            p.renew++;
+            this.#connect(p, step === 'relay' ? 'relay' : 'all');
+            this.#addLocal(p);
+            return;
+        }
+        const pc = p.pc;
+        if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+        pc.restartIce();
+    }
+
+    /** The peer leads a repair of p at step: show it, wait, take over if it stays broken. */
+    #follow(p, step) {
+        if (!p.repair) p.repair = { cause: 'peer', step: null, attempt: 0, lead: false };
+        p.repair.lead = false;
+        this.#step(p, step);
+        this.#arm(p, STEP_MS[step] + LEAD_GRACE_MS, () => {
+            if (p.pc.connectionState === 'connected') this.#repaired(p);
+            else this.#next(p);
+        });
+    }
+
+    /** p connects again; a leader tells the other side, which may not have seen it. */
+    #repaired(p) {
+        clearTimeout(p.timer);
+        if (p.repair.lead) this.#send(p.id, this.#tag(p, { repair: 'repaired' }));
+        this.#step(p, 'repaired');
+        p.repair = null;
+        p.silentSince = 0;
+    }
+
+    /** Records and tells step of p's repair: the 'repair' event and a console line. */
+    #step(p, step) {
+        const r = p.repair;
+        if (step !== 'repaired' && step !== 'gave-up') {
+            r.step = step;
+            r.attempt++;
+        }
+        console.info(`huddle: repair ${p.id} ${step}`);
+        this.#emit('repair', { id: p.id, step, attempt: r.attempt });
     }
 
     #giveUp(p) {
@@ -282,6 +465,7 @@ export class Mesh extends EventTarget {
         const p = this.#peers.get(id) || this.#detached.get(id);
         if (!p) return;
         clearTimeout(p.timer);
+        p.repair = null;
         p.pc.close();
         this.#peers.delete(id);
         this.#detached.delete(id);
@@ -298,6 +482,7 @@ export class Mesh extends EventTarget {
     detachAll() {
         for (const [id, p] of this.#peers) {
             clearTimeout(p.timer);
+            p.repair = null;
             this.#detached.set(id, p);
         }
         this.#peers.clear();
@@ -318,7 +503,7 @@ export class Mesh extends EventTarget {
         this.#stopWaiting(newId);
         p.id = newId;
         this.#peers.set(newId, p);
-        if (p.pc.connectionState !== 'connected') this.#arm(p, WATCHDOG_MS);
+        if (p.pc.connectionState !== 'connected') this.#arm(p, CONNECT_MS, () => this.#broken(p, 'connect'));
         this.#emit('rekey', { from: oldId, to: newId });
         return true;
     }
@@ -343,4 +528,11 @@ export class Mesh extends EventTarget {
         }
         if (kind === 'video') this.#emit('changed', { id: null });
     }
+}
+
+/** The bytes of inbound audio RTP in a getStats() report. */
+function inboundAudioBytes(report) {
+    let n = 0;
+    for (const s of report.values()) if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.bytesReceived || 0;
+    return n;
 }

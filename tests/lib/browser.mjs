@@ -42,11 +42,12 @@ export async function launch({ fakeUi = true, args = [] } = {}) {
 /**
  * A person on the room page at url, in a fresh context. Options:
  * deny (camera and microphone refused), viewport ({width, height}),
- * init (a function run in the page before its own scripts), context (more
+ * init (a function run in the page before its own scripts; initArg: its
+ * argument), context (more
  * playwright context options, e.g. { ignoreHTTPSErrors: true }).
  * Returns { page, context, name, join(), errors(), close() }.
  */
-export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 }, init, context: contextOptions = {} } = {}) {
+export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 }, init, initArg, context: contextOptions = {} } = {}) {
     const origin = new URL(url).origin;
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1, ...contextOptions });
     try {
@@ -70,7 +71,7 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
             window.__huddleReportCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
         });
     });
-    if (init) await page.addInitScript(init);
+    if (init) await page.addInitScript(init, initArg);
     await page.goto(url);
     const p = {
         page, context, name,
@@ -107,6 +108,133 @@ export function keepPeerConnections() {
             window.__pcs.push(this);
         }
     };
+}
+
+/**
+ * Test-only init script (newParticipant's init) that breaks a mesh link on
+ * purpose. Keeps every RTCPeerConnection in window.__pcs (as
+ * keepPeerConnections does) and counts its signalingstatechange events
+ * (pc.__signalingChanges). Two ways to break a link:
+ * - initArg { blockFirst: true }: the page's first connection drops the
+ *   remote ICE candidates of the first ICE credentials it is given (trickled
+ *   or in the SDP; pc.__dropped counts them). With both ends doing so no
+ *   connectivity check is ever sent, until an ICE restart changes the
+ *   credentials.
+ * - window.__cut(i): closes connection i behind the page's back: its
+ *   transport ends and the page gets no event.
+ * - initArg { dropDirect: [lo, hi] }: the page's first connection, and each
+ *   one made in the same task as the page closed such a connection (its
+ *   replacement, as mesh.js makes it), send no media while
+ *   their selected candidate pair is direct, as a firewall that
+ *   passes ICE checks but not RTP would do: its senders' tracks are taken off
+ *   (natively: the page does not see it) and put back once one end is a
+ *   relay candidate or the remote port is in lo..hi (the TURN server's relay
+ *   ports, for a remote relay learned as peer-reflexive).
+ */
+export function linkBreaker({ blockFirst = false, dropDirect = null } = {}) {
+    const Native = window.RTCPeerConnection;
+    const ufragOf = (sdp) => (/a=ice-ufrag:(\S+)/.exec(sdp || '') || [])[1];
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Native {
+        constructor(...args) {
+            super(...args);
+            this.__signalingChanges = 0;
+            this.__dropped = 0;
+            // null: block the first remote ufrag (once seen); undefined: never block.
+            this.__blocked = blockFirst && window.__pcs.length === 0 ? null : undefined;
+            this.__dropDirect = !!dropDirect && (!window.__pcs.length || window.__replacing);
+            window.__pcs.push(this);
+            this.addEventListener('signalingstatechange', () => { this.__signalingChanges++; });
+        }
+
+        setRemoteDescription(desc) {
+            if (this.__blocked !== undefined && desc && desc.sdp) {
+                const u = ufragOf(desc.sdp);
+                if (this.__blocked === null) this.__blocked = u;
+                if (u === this.__blocked) {
+                    const lines = desc.sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:'));
+                    desc = { type: desc.type, sdp: lines.join('\r\n') };
+                }
+            }
+            return super.setRemoteDescription(desc);
+        }
+
+        close() {
+            if (this.__dropDirect) {
+                window.__replacing = true;
+                queueMicrotask(() => { window.__replacing = false; });
+            }
+            return super.close();
+        }
+
+        addIceCandidate(c) {
+            if (this.__blocked && c && c.candidate) {
+                const u = c.usernameFragment || ufragOf(this.remoteDescription && this.remoteDescription.sdp);
+                if (u === this.__blocked) {
+                    this.__dropped++;
+                    return Promise.resolve();
+                }
+            }
+            return super.addIceCandidate(c);
+        }
+    };
+    window.__cut = (i) => Native.prototype.close.call(window.__pcs[i]);
+    if (dropDirect) {
+        setInterval(() => {
+            for (const pc of window.__pcs) if (pc.__dropDirect) dropWhileDirect(pc, dropDirect);
+        }, 200);
+    }
+
+    async function dropWhileDirect(pc, [lo, hi]) {
+        if (!pc || pc.connectionState === 'closed') return;
+        const stats = [...(await pc.getStats()).values()];
+        const byId = new Map(stats.map((s) => [s.id, s]));
+        const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+        const pair = transport && byId.get(transport.selectedCandidatePairId);
+        const local = pair && byId.get(pair.localCandidateId);
+        const remote = pair && byId.get(pair.remoteCandidateId);
+        const relayed = !!pair && (local.candidateType === 'relay' || remote.candidateType === 'relay'
+            || (remote.candidateType === 'prflx' && remote.port >= lo && remote.port <= hi));
+        pc.__held ??= new Map();
+        for (const s of pc.getSenders()) {
+            if (!relayed && s.track) {
+                pc.__held.set(s, s.track);
+                RTCRtpSender.prototype.replaceTrack.call(s, null);
+            } else if (relayed && pc.__held.has(s)) {
+                RTCRtpSender.prototype.replaceTrack.call(s, pc.__held.get(s));
+                pc.__held.delete(s);
+            }
+        }
+    }
+}
+
+/**
+ * For each connection linkBreaker() recorded: its state, ICE transport
+ * policy, signalling changes,
+ * local SDP, candidates dropped, the selected pair's local and remote ports
+ * (the two ends of one link show the same two ports crosswise) and the video
+ * frames decoded.
+ */
+export function linkInfo(page) {
+    return page.evaluate(async () => Promise.all(window.__pcs.map(async (pc, i) => {
+        const stats = [...(await pc.getStats().catch(() => new Map())).values()];
+        const byId = new Map(stats.map((s) => [s.id, s]));
+        const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+        const pair = transport && byId.get(transport.selectedCandidatePairId);
+        const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+        return {
+            i,
+            state: pc.connectionState,
+            policy: pc.connectionState === 'closed' ? null : pc.getConfiguration().iceTransportPolicy,
+            changes: pc.__signalingChanges,
+            sdp: pc.localDescription ? pc.localDescription.sdp : null,
+            dropped: pc.__dropped,
+            localPort: pair ? byId.get(pair.localCandidateId)?.port : null,
+            localType: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
+            remotePort: pair ? byId.get(pair.remoteCandidateId)?.port : null,
+            framesDecoded: video ? video.framesDecoded : 0,
+        };
+    })));
 }
 
 /** Names on the remote tiles of page (sorted). */

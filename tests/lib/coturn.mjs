@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Proc, ROOT, freePort, tmpDir, waitForConnect } from './stack.mjs';
 
 /** A free UDP port range of n ports (checked by binding each). */
-export async function freeUdpRange(n) {
+async function freeUdpRange(n) {
     for (let tries = 0; tries < 20; tries++) {
         const base = 40000 + Math.floor(Math.random() * 8000);
         const socks = [];
@@ -30,7 +30,8 @@ export async function freeUdpRange(n) {
 
 /**
  * coturn on 127.0.0.1 with secret; resolves once it accepts TCP. The Proc
- * has port and urls (its TURN URLs over UDP and TCP, for HUDDLE_TURN_URLS).
+ * also gives port, urls (for HUDDLE_TURN_URLS) and relayPorts ([lo, hi], the
+ * ports of its relayed candidates).
  */
 export async function startCoturn(secret) {
     const dir = tmpDir('coturn');
@@ -52,5 +53,6 @@ export async function startCoturn(secret) {
     })]);
     proc.port = port;
     proc.urls = `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`;
+    proc.relayPorts = [min, min + 19];
     return proc;
 }

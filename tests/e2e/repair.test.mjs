@@ -1,0 +1,225 @@
+// Self-repair of one mesh link (public/mesh.js) with three people: Alice,
+// Bob and Carol, in Chromium with fake media, through nginx and a sidecar.
+// The link between Alice and Bob is broken on purpose by a test-only init
+// script (tests/lib/browser.mjs linkBreaker); the pages repair it without
+// anyone doing anything:
+// - its candidates are lost until the ICE credentials change: the ICE
+//   restart step repairs it;
+// - Bob's connection is closed under the page: only a new connection (the
+//   re-offer step) can repair it;
+// - with a real coturn, media is dropped while the link takes a direct path
+//   (a firewall that lets ICE checks through but not RTP): the ICE restart
+//   finds a direct path again, the forced relay (a new relayed-only
+//   connection) repairs it.
+// Each time: video plays again both ways (framesDecoded grows), the steps
+// (the console lines `huddle: repair <id> <step>`) come in the ladder's
+// order, and Carol's two links saw no repair and no renegotiation.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { launch, linkBreaker, linkInfo, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+import { startCoturn } from '../lib/coturn.mjs';
+import { sleep, startStack } from '../lib/stack.mjs';
+
+const secret = crypto.randomBytes(18).toString('base64url');
+let browser;
+let coturn;
+
+before(async () => {
+    browser = await launch();
+    coturn = await startCoturn(secret);
+});
+
+after(async () => {
+    if (browser) await browser.close();
+    if (coturn) await coturn.stop();
+});
+
+const LADDER = ['ice-restart', 'relay', 'reoffer', 'repaired'];
+
+/** Joins Alice, Bob and Carol to url (in that order); each records its repair lines. */
+async function threePeople(url, inits = {}) {
+    const people = [];
+    for (const name of ['Alice', 'Bob', 'Carol']) {
+        const p = await newParticipant(browser, url, name, { init: linkBreaker, initArg: inits[name] || {} });
+        p.repairs = [];
+        p.page.on('console', (m) => {
+            const r = /^huddle: repair (\S+) (\S+)$/.exec(m.text());
+            if (r) p.repairs.push({ id: r[1], step: r[2] });
+        });
+        people.push(p);
+        await p.join();
+    }
+    return people;
+}
+
+/** The peer id page shows on the tile named name. */
+function idOf(page, name) {
+    return page.evaluate((n) => [...document.querySelectorAll('#grid .tile:not(.local)')]
+        .find((t) => t.querySelector('.name').textContent === n).dataset.peer, name);
+}
+
+/** Everyone sees everyone's video. */
+async function allPlaying(people) {
+    for (const p of people) {
+        for (const q of people) if (q !== p) await waitForPlayingVideo(p.page, q.name, 60000);
+    }
+}
+
+/**
+ * The live connection of the link between x and y on each side:
+ * [x's info, y's info], matched by the selected pair's ports.
+ */
+async function linkBetween(x, y) {
+    const [xs, ys] = [await linkInfo(x.page), await linkInfo(y.page)];
+    for (const a of xs) {
+        const b = ys.find((s) => a.localPort && s.localPort === a.remotePort && s.remotePort === a.localPort);
+        if (b) return [a, b];
+    }
+    return null;
+}
+
+/** Waits for a live link between x and y; returns linkBetween(). */
+async function waitForLink(x, y) {
+    const deadline = Date.now() + 60000;
+    for (;;) {
+        const l = await linkBetween(x, y);
+        if (l) return l;
+        if (Date.now() > deadline) throw new Error(`no live link between ${x.name} and ${y.name}`);
+        await sleep(250);
+    }
+}
+
+/** Resolves once p logged step `step` for peer id. */
+async function waitForStep(p, id, step) {
+    const deadline = Date.now() + 90000;
+    while (!p.repairs.some((r) => r.id === id && r.step === step)) {
+        if (Date.now() > deadline) throw new Error(`${p.name} never logged ${step}: ${JSON.stringify(p.repairs)}`);
+        await sleep(250);
+    }
+}
+
+/** The steps p logged: all for peer id. */
+function stepsOf(p, id) {
+    assert.ok(p.repairs.every((r) => r.id === id), `${p.name} repaired another link: ${JSON.stringify(p.repairs)}`);
+    return p.repairs.map((r) => r.step);
+}
+
+/** steps are in the ladder's order and end with 'repaired'. */
+function assertLadder(name, steps) {
+    const at = steps.map((s) => LADDER.indexOf(s));
+    assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `${name}: ${steps}`);
+    assert.equal(steps.at(-1), 'repaired', `${name}: ${steps}`);
+}
+
+/** Video frames decoded on both ends of the link between x and y grow. */
+async function framesGrow(x, y) {
+    const [a0, b0] = await waitForLink(x, y);
+    const deadline = Date.now() + 30000;
+    for (;;) {
+        const l = await linkBetween(x, y);
+        if (l && l[0].framesDecoded > a0.framesDecoded && l[1].framesDecoded > b0.framesDecoded) return;
+        if (Date.now() > deadline) throw new Error(`frames do not grow between ${x.name} and ${y.name}`);
+        await sleep(250);
+    }
+}
+
+/**
+ * Carol's links with Alice and Bob: both ends' connections, as the indexes
+ * of window.__pcs and their signalling changes and local SDP.
+ */
+async function carolsLinks(alice, bob, carol) {
+    return [await waitForLink(alice, carol), await waitForLink(bob, carol)];
+}
+
+/** Carol's links are the same connections as before, with no renegotiation. */
+async function assertUntouched(alice, bob, carol, before) {
+    const now = { Alice: await linkInfo(alice.page), Bob: await linkInfo(bob.page), Carol: await linkInfo(carol.page) };
+    const [[ac, ca], [bc, cb]] = before;
+    for (const [who, s] of [['Alice', ac], ['Carol', ca], ['Bob', bc], ['Carol', cb]]) {
+        const n = now[who][s.i];
+        assert.equal(n.state, 'connected', `${who}: ${JSON.stringify(n)}`);
+        assert.equal(n.changes, s.changes, `${who}'s connection ${s.i} was renegotiated`);
+        assert.equal(n.sdp, s.sdp, `${who}'s connection ${s.i} has a new local description`);
+    }
+    assert.deepEqual(carol.repairs, [], 'Carol repaired a link');
+}
+
+test('a link whose candidates were lost is repaired by an ICE restart; the other links never notice', async () => {
+    const stack = await startStack();
+    let people = [];
+    try {
+        people = await threePeople(`${stack.url}/repair-ice`, { Alice: { blockFirst: true }, Bob: { blockFirst: true } });
+        const [alice, bob, carol] = people;
+        const before = await carolsLinks(alice, bob, carol);
+        const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
+        await waitForStep(alice, bobId, 'repaired');
+        await waitForStep(bob, aliceId, 'repaired');
+        await allPlaying(people);
+        await framesGrow(alice, bob);
+        const dropped = await Promise.all([alice, bob].map((p) => p.page.evaluate(() => window.__pcs[0].__dropped)));
+        assert.ok(dropped.every((n) => n > 0), `the hook dropped no candidate: ${dropped}`);
+        assert.deepEqual(stepsOf(alice, bobId), ['ice-restart', 'repaired']);
+        assert.deepEqual(stepsOf(bob, aliceId), ['ice-restart', 'repaired']);
+        await assertUntouched(alice, bob, carol, before);
+        for (const p of people) assert.deepEqual(p.errors(), [], p.name);
+    } finally {
+        for (const p of people) await p.close();
+        await stack.stop();
+    }
+});
+
+test('a link whose connection was closed under the page is re-offered; the other links never notice', async () => {
+    const stack = await startStack();
+    let people = [];
+    try {
+        people = await threePeople(`${stack.url}/repair-cut`);
+        const [alice, bob, carol] = people;
+        await allPlaying(people);
+        const before = await carolsLinks(alice, bob, carol);
+        const [, bobEnd] = await waitForLink(alice, bob);
+        const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
+        await bob.page.evaluate((i) => window.__cut(i), bobEnd.i);
+        await waitForStep(bob, aliceId, 'repaired');
+        await waitForStep(alice, bobId, 'repaired');
+        await allPlaying(people);
+        await framesGrow(alice, bob);
+        assert.deepEqual(stepsOf(bob, aliceId), ['reoffer', 'repaired'], 'only a new connection can help');
+        const steps = stepsOf(alice, bobId);
+        assertLadder('Alice', steps);
+        assert.ok(steps.includes('reoffer'), `Alice: ${steps}`);
+        await assertUntouched(alice, bob, carol, before);
+        for (const p of people) assert.deepEqual(p.errors(), [], p.name);
+    } finally {
+        for (const p of people) await p.close();
+        await stack.stop();
+    }
+});
+
+test('a link that carries no media on its direct path is repaired by the forced relay; the other links never notice', async () => {
+    const stack = await startStack({ sidecarEnv: { HUDDLE_TURN_SECRET: secret, HUDDLE_TURN_URLS: coturn.urls } });
+    let people = [];
+    try {
+        // Bob sends nothing to Alice while their pair is direct: Alice hears
+        // nothing from Bob (his microphone on), so she leads the repair.
+        people = await threePeople(`${stack.url}/repair-relay`, { Bob: { dropDirect: coturn.relayPorts } });
+        const [alice, bob, carol] = people;
+        const before = await carolsLinks(alice, bob, carol);
+        const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
+        await waitForStep(alice, bobId, 'repaired');
+        await waitForStep(bob, aliceId, 'repaired');
+        await allPlaying(people);
+        await framesGrow(alice, bob);
+        assert.deepEqual(stepsOf(alice, bobId), ['ice-restart', 'relay', 'repaired'], 'the ICE restart did not help');
+        assert.deepEqual(stepsOf(bob, aliceId), ['ice-restart', 'relay', 'repaired']);
+        const [aliceEnd, bobEnd] = await waitForLink(alice, bob);
+        assert.equal(aliceEnd.policy, 'relay', 'Alice leads: her new connection is relayed only');
+        assert.equal(aliceEnd.localType, 'relay');
+        assert.equal(bobEnd.policy, 'all');
+        await assertUntouched(alice, bob, carol, before);
+        for (const p of people) assert.deepEqual(p.errors(), [], p.name);
+    } finally {
+        for (const p of people) await p.close();
+        await stack.stop();
+    }
+});
