@@ -7,25 +7,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, keepPeerConnections } from '../lib/browser.mjs';
+import { launch, newParticipant, waitForPlayingVideo, keepPeerConnections, until } from '../lib/browser.mjs';
 
 let stack;
 let browser;
 const people = {};
 const ids = {};
 const url = () => `${stack.url}/governor`;
-
-/** Polls check in page until it returns true; fails with its last answer after timeoutMs. */
-async function until(page, check, arg, what, timeoutMs = 30000) {
-    const deadline = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        last = await page.evaluate(check, arg);
-        if (last === true) return;
-        if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(last)}`);
-        await new Promise((r) => setTimeout(r, 200));
-    }
-}
 
 /** Each live connection's own ICE ufrag and the other end's, by index in window.__pcs. */
 const ufrags = (page) => page.evaluate(() => window.__pcs.map((pc, i) => {

@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+import { launch, newParticipant, waitForPlayingVideo, screenshot, until } from '../lib/browser.mjs';
 import { LADDER } from '../../public/governor.js';
 
 let stack;
@@ -44,18 +44,6 @@ function recordPcs() {
             return super.setRemoteDescription(...args);
         }
     };
-}
-
-/** Polls check(page) (an async page function) until it returns true. */
-async function until(page, check, arg, what, timeoutMs = 30000) {
-    const deadline = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        last = await page.evaluate(check, arg);
-        if (last === true) return;
-        if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(last)}`);
-        await new Promise((r) => setTimeout(r, 200));
-    }
 }
 
 /** The one connection's senders on page: { audio, video } track facts. */

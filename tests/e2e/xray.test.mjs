@@ -168,6 +168,12 @@ test('every remote tile has a graded badge with a name saying whose link it is',
 });
 
 test('links go to the sidecar within its bucket: no rate-limited error, and each page hears from both others', async () => {
+    // a page sends every other sample (about every 4 s): the last to join
+    // may have sent one so far
+    const deadline = Date.now() + 30000;
+    while (NAMES.some((n) => frames[n].sent.length < 2) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+    }
     for (const name of NAMES) {
         const f = frames[name];
         const welcome = f.got.find((m) => m.type === 'welcome');

@@ -243,6 +243,21 @@ export async function remoteNames(page) {
 }
 
 /**
+ * Polls check (a page function given arg) until it returns true; fails
+ * with what and its last answer after timeoutMs. For states no event tells.
+ */
+export async function until(page, check, arg, what, timeoutMs = 30000) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        last = await page.evaluate(check, arg);
+        if (last === true) return;
+        if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+/**
  * Resolves once the remote tile named `name` plays video: a decoded width
  * and new frames presented (two frame callbacks with a growing count).
  * (page.waitForFunction would take the promise of an async check as truthy,
