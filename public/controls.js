@@ -161,6 +161,7 @@ export class Controls {
         const same = this.showing(tab);
         if (opener) this.#opener = opener;
         panel.hidden = same;
+        if (!same) panel.dataset.tab = tab; // the Connections table wants a wider panel
         for (const t of TABS) {
             if (!same) {
                 $(`${t}-pane`).hidden = t !== tab;
