@@ -9,7 +9,8 @@
 //   out, that person's camera is off, another tile is full screen, or data
 //   saver is on and the tile is neither the speaker's nor a screen share.
 // - Stage: the tile is the main one of the spotlight (pinned, presenting,
-//   speaker view) or full screen.
+//   speaker view) or full screen; in the view sent, the tile with the
+//   speaking ring counts too (the sender serves stage links first).
 // - Measured DEBOUNCE_MS after the first change seen (ResizeObserver,
 //   IntersectionObserver, tile classes, full screen, visibilitychange), and
 //   sent only when it changed meaningfully (changedMeaningfully), and once
@@ -149,7 +150,9 @@ export class Views {
             this.#mark(el, saved);
             // Not measured until the IntersectionObserver has said whether it is on screen.
             if (!video || !this.#shown.has(video)) continue;
-            const view = this.#viewOf(el, video, stage, saved);
+            // The sender serves stage links first under strain: the person
+            // speaking (the grid's ring) counts as on the stage too.
+            const view = this.#viewOf(el, video, stage || el.classList.contains('speaking'), saved);
             if (!this.#isConnected(id) || !changedMeaningfully(this.#sent.get(id) || null, view)) continue;
             this.#sent.set(id, view);
             this.#send(id, view);

@@ -49,8 +49,24 @@ async function threePeople(url, inits = {}) {
         });
         people.push(p);
         await p.join();
+        // what the X-ray's tile badges say, each time it changes
+        await p.page.evaluate(() => {
+            window.__badges = [];
+            new MutationObserver((muts) => {
+                for (const m of muts) {
+                    const tile = m.target.closest && m.target.closest('.tile');
+                    if (m.target.classList.contains('link-mark') && tile) window.__badges.push({ peer: tile.dataset.peer, title: m.target.title });
+                }
+            }).observe(document.getElementById('grid'), { subtree: true, attributes: true, attributeFilter: ['title'] });
+        });
     }
     return people;
+}
+
+/** Whether p's tile badge for peer id said text at some point since the join. */
+async function badgeSaid(p, id, text) {
+    const seen = await p.page.evaluate(() => window.__badges);
+    return seen.some((b) => b.peer === id && b.title.includes(text));
 }
 
 /** The peer id page shows on the tile named name. */
@@ -161,6 +177,11 @@ test('a link whose candidates were lost is repaired by an ICE restart; the other
         assert.ok(dropped.every((n) => n > 0), `the hook dropped no candidate: ${dropped}`);
         assert.deepEqual(stepsOf(alice, bobId), ['ice-restart', 'repaired']);
         assert.deepEqual(stepsOf(bob, aliceId), ['ice-restart', 'repaired']);
+        // the X-ray showed the steps on the tile (en: public/i18n/en.js xray.repair-*)
+        for (const [p, id] of [[alice, bobId], [bob, aliceId]]) {
+            assert.ok(await badgeSaid(p, id, 'Repairing: restarting the connection'), `${p.name}: ${JSON.stringify(await p.page.evaluate(() => window.__badges))}`);
+            assert.ok(await badgeSaid(p, id, 'Repaired'), p.name);
+        }
         await assertUntouched(alice, bob, carol, before);
         for (const p of people) assert.deepEqual(p.errors(), [], p.name);
     } finally {
