@@ -103,6 +103,13 @@ function lossSince(report, prev) {
     return l + got.sum > 0 ? (100 * l) / (l + got.sum) : 0;
 }
 
+/** The bytes of audio RTP received so far, all inbound audio streams together (self-repair's silence check). */
+export function audioBytesIn(report) {
+    let n = 0;
+    for (const s of all(report)) if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.bytesReceived || 0;
+    return n;
+}
+
 /** The video received: the inbound video stream with the largest frames. */
 function videoIn(report) {
     let best;

@@ -46,6 +46,7 @@
 //   the new id, so media never stops. Unclaimed ones are closed after 20 s.
 
 import { fingerprintsFromStats, safetyCode } from './safety.js';
+import { audioBytesIn } from './linkstats.js';
 
 // Self-repair timings. From a link's start to giving up: CONNECT_MS + the
 // three steps = 60 s, as the old watchdog's 4 x 15 s (45 s without TURN:
@@ -361,7 +362,7 @@ export class Mesh extends EventTarget {
         for (const { id, report } of samples) {
             const p = this.#peers.get(id);
             if (!p || p.pc.signalingState === 'closed') continue;
-            const heard = inboundAudioBytes(report);
+            const heard = audioBytesIn(report);
             const grew = heard !== p.heard; // a new connection starts at 0
             p.heard = heard;
             if (grew || p.pc.connectionState !== 'connected' || !hears(id)) {
@@ -528,11 +529,4 @@ export class Mesh extends EventTarget {
         }
         if (kind === 'video') this.#emit('changed', { id: null });
     }
-}
-
-/** The bytes of inbound audio RTP in a getStats() report. */
-function inboundAudioBytes(report) {
-    let n = 0;
-    for (const s of report.values()) if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.bytesReceived || 0;
-    return n;
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, grade, linkEntry, problem, RANGES, selectedPair } from '../../public/linkstats.js';
+import { describe, grade, linkEntry, problem, RANGES, selectedPair, audioBytesIn } from '../../public/linkstats.js';
 
 const PEER = 'Bb0-_bbbbbbbbbbb';
 
@@ -188,4 +188,16 @@ test('grade and problem follow the thresholds on loss, round trip, jitter and wh
     assert.equal(grade({ ...ok, state: 'failed' }), 'down');
     assert.equal(grade({ ...ok, state: 'connecting' }), 'waiting');
     assert.equal(problem({ ...ok, state: 'failed', loss: 50 }), null);
+});
+
+test('audioBytesIn sums the audio received, in a Map or a plain report, and nothing else', () => {
+    const stats = [
+        { id: 'a1', type: 'inbound-rtp', kind: 'audio', bytesReceived: 1000 },
+        { id: 'a2', type: 'inbound-rtp', kind: 'audio', bytesReceived: 234 },
+        { id: 'v1', type: 'inbound-rtp', kind: 'video', bytesReceived: 50000 },
+        { id: 'o1', type: 'outbound-rtp', kind: 'audio', bytesSent: 777 },
+    ];
+    assert.equal(audioBytesIn(new Map(stats.map((x) => [x.id, x]))), 1234);
+    assert.equal(audioBytesIn(Object.fromEntries(stats.map((x) => [x.id, x]))), 1234);
+    assert.equal(audioBytesIn(new Map()), 0);
 });
