@@ -380,6 +380,7 @@ function onWelcome(w) {
     reactions.offer(w.limits && w.limits.reactions);
     xray.setLimits(w.limits);
     sampler.start();
+    sampler.checkUdp(w.iceServers);
     chat.history(w.chat);
     onAccess(w.access || {});
     setState('meeting');

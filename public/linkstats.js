@@ -70,6 +70,23 @@ function route(report, pair) {
     return proto ? { path, proto } : { path };
 }
 
+/**
+ * What one candidate this side gathered (an RTCIceCandidate) says of UDP
+ * getting out of its network: true for a server-reflexive candidate over
+ * UDP or one relayed over UDP, false for one relayed over TCP or TLS,
+ * undefined for the rest. (Chromium leaves relayProtocol null on a UDP
+ * relay; the TURN URL it came from tells then.) sampler.js checkUdp asks
+ * it of each candidate its own connection gathers.
+ */
+export function candidateUdp(c) {
+    if (c?.type === 'srflx') return c.protocol === 'udp' ? true : undefined;
+    if (c?.type !== 'relay') return undefined;
+    const url = typeof c.url === 'string' ? c.url : '';
+    const proto = c.relayProtocol
+        || (url.startsWith('turns:') ? 'tls' : /[?&]transport=tcp/.test(url) ? 'tcp' : url.startsWith('turn:') ? 'udp' : null);
+    return proto ? proto === 'udp' : undefined;
+}
+
 /** The sum over stats of type of what field grew since prev, per stream, and the ms between the samples. */
 function growth(report, prev, type, field) {
     let sum = 0;
@@ -146,14 +163,17 @@ function jitterMs(report) {
 /**
  * One entry of a `links` message about peer (its id) for a connection in
  * state (its connectionState), from report (getStats() now) and prev (the
- * report of the last sample, or null: then no bitrates and no loss).
- * Members that cannot be known are left out; numbers are clamped to the
- * protocol's ranges and rounded as the sidecar writes them.
+ * report of the last sample, or null: then no bitrates and no loss), and
+ * udp (what this side's gathered candidates say of UDP, candidateUdp;
+ * undefined when they say nothing). Members that cannot be known are left
+ * out; numbers are clamped to the protocol's ranges and rounded as the
+ * sidecar writes them.
  */
-export function linkEntry(peer, state, report, prev = null) {
+export function linkEntry(peer, state, report, prev = null, udp = undefined) {
     const e = { peer, state: STATES.has(state) ? state : 'new' };
     const pair = selectedPair(report);
     Object.assign(e, route(report, pair));
+    if (typeof udp === 'boolean') e.udp = udp;
     const video = videoIn(report);
     const values = {
         rtt: rttMs(report, pair),
@@ -194,8 +214,11 @@ export function grade(entry) {
  * back, when known, is what b measured of the same link. Keys:
  * - links.waiting, links.failed, links.interrupted, links.closed {a, b}
  * - links.relayed-udp-blocked {a, b, net}: relayed through the TURN
- *   server over TCP, so UDP is blocked on net's network (net: a or b)
- * - links.relayed {a, b}: relayed over UDP: no direct route between them
+ *   server over TCP by net (a or b), whose UDP check found UDP does not
+ *   get out of its network (udp false). A side that relays over TCP
+ *   though UDP gets out (ICE settled on that pair first), or whose check
+ *   has not answered, is not blamed.
+ * - links.relayed {a, b}: relayed, no network known to block UDP
  * - links.direct-tcp {a, b}: direct, but over TCP
  * - links.direct-local {a, b}: direct, on the same network
  * - links.direct {a, b}: direct, across the internet
@@ -208,9 +231,9 @@ export function describe(entry, names, back = null) {
         disconnected: 'links.interrupted', closed: 'links.closed',
     };
     if (states[entry.state]) return { key: states[entry.state], vars };
-    const overTcp = (e) => e?.path === 'relay' && e.proto === 'tcp';
-    if (overTcp(entry)) return { key: 'links.relayed-udp-blocked', vars: { ...vars, net: names.a } };
-    if (overTcp(back)) return { key: 'links.relayed-udp-blocked', vars: { ...vars, net: names.b } };
+    const udpBlocked = (e) => e?.path === 'relay' && e.proto === 'tcp' && e.udp === false;
+    if (udpBlocked(entry)) return { key: 'links.relayed-udp-blocked', vars: { ...vars, net: names.a } };
+    if (udpBlocked(back)) return { key: 'links.relayed-udp-blocked', vars: { ...vars, net: names.b } };
     if (entry.path === 'relay' || back?.path === 'relay') return { key: 'links.relayed', vars };
     if (entry.proto === 'tcp') return { key: 'links.direct-tcp', vars };
     if (entry.path === 'host' && (!back || back.path === 'host')) return { key: 'links.direct-local', vars };

@@ -229,7 +229,9 @@ export class XRay {
         if (rate !== undefined) nums.push(t('xray.rate', { rate }));
         if (nums.length) td.append(el('span', 'xnums', nums.join(' · ')));
         const names = { a: a.name, b: c.to.name };
-        const words = [say(describe(e, names, c.back)), say(problem(e))].filter(Boolean);
+        const how = describe(e, names, c.back);
+        td.dataset.how = how.key.slice(6); // links.<what>
+        const words = [say(how), say(problem(e))].filter(Boolean);
         td.append(el('span', 'xsay', words.join('. ')));
         const step = mine ? this.#repairStep(c.to.id) : e.repair;
         if (step) {

@@ -9,9 +9,10 @@
 
 #include "room.h"
 
-/* What a member of an entry holds: a peer id, one of a few words, a whole
- * number (rounded), or a number kept to a tenth (loss in percent). */
-enum link_kind { LK_PEER, LK_WORD, LK_INT, LK_TENTH };
+/* What a member of an entry holds: a peer id, one of a few words, true or
+ * false, a whole number (rounded), or a number kept to a tenth (loss in
+ * percent). */
+enum link_kind { LK_PEER, LK_WORD, LK_BOOL, LK_INT, LK_TENTH };
 
 struct link_field {
     const char *key;
@@ -42,7 +43,8 @@ static const struct link_field fields[] = {
     {"state", LK_WORD, true, states, 0},
     {"path", LK_WORD, false, paths, 0},
     {"proto", LK_WORD, false, protos, 0},
-    {"rtt", LK_INT, false, NULL, 60000},    /* ms */
+    {"udp", LK_BOOL, false, NULL, 0},    /* UDP reaches a STUN or TURN server */
+    {"rtt", LK_INT, false, NULL, 60000}, /* ms */
     {"loss", LK_TENTH, false, NULL, 100},   /* % of packets */
     {"jitter", LK_INT, false, NULL, 60000}, /* ms */
     {"out", LK_INT, false, NULL, 10000000}, /* kbit/s sent */
@@ -95,6 +97,10 @@ static const char *value_problem(const struct link_field *f, const cJSON *v)
         if (!cJSON_IsString(v) || !word_valid(v->valuestring, f->words))
             return "is not one of its words";
         return NULL;
+    case LK_BOOL:
+        if (!cJSON_IsBool(v))
+            return "must be true or false";
+        return NULL;
     case LK_INT:
     case LK_TENTH:
         if (!cJSON_IsNumber(v))
@@ -117,6 +123,9 @@ static void put_value(struct sb *b, const struct link_field *f, const cJSON *v)
     case LK_PEER:
     case LK_WORD: /* checked: needs no escaping */
         sb_printf(b, "\"%s\"", v->valuestring);
+        break;
+    case LK_BOOL:
+        sb_puts(b, cJSON_IsTrue(v) ? "true" : "false");
         break;
     case LK_INT:
         sb_printf(b, "%lld", llround(v->valuedouble));

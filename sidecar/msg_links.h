@@ -16,7 +16,7 @@ struct cJSON;
 
 /* Bytes a client's links message may take: MSG_LINKS_HEAD_BYTES plus
  * MSG_LINKS_ENTRY_BYTES per entry it may hold (the longest canonical entry
- * is under 230 bytes). */
+ * is under 240 bytes). */
 #define MSG_LINKS_HEAD_BYTES 64
 #define MSG_LINKS_ENTRY_BYTES 256
 

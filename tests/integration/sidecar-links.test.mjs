@@ -72,10 +72,10 @@ test('links go to everyone else in the room in canonical form, not to the sender
     // Members in another order, spaces, decimals, a forged from at the top.
     const text = `{"type":"links","from":"${c.id}","links":[ {"in":900.4, "out":850.6,"loss":0.54,
         "rtt":12.5,"proto":"udp","path":"srflx","state":"connected","peer":"${b.id}","limit":"none",
-        "h":360,"w":640,"fps":29.7,"jitter":3.2}, {"state":"failed","peer":"${c.id}"} ]}`;
+        "h":360,"w":640,"fps":29.7,"jitter":3.2,"udp":true}, {"state":"failed","peer":"${c.id}"} ]}`;
     await a.sendRaw(text);
     const want = `{"type":"links","from":"${a.id}","links":[`
-        + `{"peer":"${b.id}","state":"connected","path":"srflx","proto":"udp","rtt":13,"loss":0.5,`
+        + `{"peer":"${b.id}","state":"connected","path":"srflx","proto":"udp","udp":true,"rtt":13,"loss":0.5,`
         + `"jitter":3,"out":851,"in":900,"fps":30,"w":640,"h":360,"limit":"none"},`
         + `{"peer":"${c.id}","state":"failed"}]}`;
     for (const x of [b, c]) assert.equal(JSON.stringify(await x.next('links')), want);

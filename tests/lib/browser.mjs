@@ -96,8 +96,9 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
 
 /**
  * Test-only init script (newParticipant's `init`): keeps every
- * RTCPeerConnection the page makes in window.__pcs, to read its senders,
- * stats and certificates.
+ * RTCPeerConnection of the mesh in window.__pcs, to read its senders,
+ * stats and certificates. Not the page's UDP check (sampler.js checkUdp),
+ * known by its data channel 'udp-check', made right after it.
  */
 export function keepPeerConnections() {
     const Orig = window.RTCPeerConnection;
@@ -107,13 +108,18 @@ export function keepPeerConnections() {
             super(...args);
             window.__pcs.push(this);
         }
+
+        createDataChannel(label, ...rest) {
+            if (label === 'udp-check') window.__pcs.splice(window.__pcs.indexOf(this), 1);
+            return super.createDataChannel(label, ...rest);
+        }
     };
 }
 
 /**
  * Test-only init script (newParticipant's init) that breaks a mesh link on
- * purpose. Keeps every RTCPeerConnection in window.__pcs (as
- * keepPeerConnections does) and counts its signalingstatechange events
+ * purpose. Keeps every RTCPeerConnection of the mesh in window.__pcs (as
+ * keepPeerConnections does, without the UDP check's) and counts its signalingstatechange events
  * (pc.__signalingChanges). Two ways to break a link:
  * - initArg { blockFirst: true }: the page's first connection drops the
  *   remote ICE candidates of the first ICE credentials it is given (trickled
@@ -145,6 +151,16 @@ export function linkBreaker({ blockFirst = false, dropDirect = null } = {}) {
             this.__dropDirect = !!dropDirect && (!window.__pcs.length || window.__replacing);
             window.__pcs.push(this);
             this.addEventListener('signalingstatechange', () => { this.__signalingChanges++; });
+        }
+
+        createDataChannel(label, ...rest) {
+            if (label === 'udp-check') {
+                // The page's UDP check, not a link: out of __pcs, and never broken.
+                window.__pcs.splice(window.__pcs.indexOf(this), 1);
+                this.__blocked = undefined;
+                this.__dropDirect = false;
+            }
+            return super.createDataChannel(label, ...rest);
         }
 
         setRemoteDescription(desc) {
@@ -298,8 +314,9 @@ export async function screenshot(page, file) {
 
 /**
  * An init script (newParticipant's init): every RTCPeerConnection of the
- * page uses relayed candidates only (TURN), and is recorded with the types
- * of the candidates it gathered, for connectionStats(). Test-only: the
+ * page uses relayed candidates only (TURN), and each of the mesh is
+ * recorded with the types of the candidates it gathered, for
+ * connectionStats(). Test-only: the
  * product has no such switch.
  */
 export function relayOnly() {
@@ -313,6 +330,12 @@ export function relayOnly() {
             this.addEventListener('icecandidate', (e) => {
                 if (e.candidate) rec.candidates.push(e.candidate.type);
             });
+        }
+
+        createDataChannel(label, ...rest) {
+            // The page's UDP check (sampler.js), not a link: not recorded.
+            if (label === 'udp-check') window.__pcs = window.__pcs.filter((r) => r.pc !== this);
+            return super.createDataChannel(label, ...rest);
         }
     };
 }

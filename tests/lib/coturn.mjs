@@ -36,13 +36,13 @@ async function freeUdpRange(n) {
 export async function startCoturn(secret) {
     const dir = tmpDir('coturn');
     const port = await freePort();
-    const min = await freeUdpRange(20);
+    const min = await freeUdpRange(200);
     const conf = path.join(dir, 'turnserver.conf');
     const r = spawnSync(path.join(ROOT, 'scripts', 'render-coturn.sh'), [conf], {
         encoding: 'utf8',
         env: {
             ...process.env, TURN_SECRET: secret, TURN_LISTEN_IP: '127.0.0.1', TURN_RELAY_IP: '127.0.0.1',
-            TURN_PORT: String(port), TURN_MIN_PORT: String(min), TURN_MAX_PORT: String(min + 19),
+            TURN_PORT: String(port), TURN_MIN_PORT: String(min), TURN_MAX_PORT: String(min + 199),
             TURN_ALLOW_LOOPBACK: '1', TURN_PIDFILE: path.join(dir, 'turnserver.pid'),
         },
     });
@@ -53,6 +53,6 @@ export async function startCoturn(secret) {
     })]);
     proc.port = port;
     proc.urls = `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`;
-    proc.relayPorts = [min, min + 19];
+    proc.relayPorts = [min, min + 199];
     return proc;
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, grade, linkEntry, problem, RANGES, selectedPair, audioBytesIn } from '../../public/linkstats.js';
+import { candidateUdp, describe, grade, linkEntry, problem, RANGES, selectedPair, audioBytesIn } from '../../public/linkstats.js';
 
 const PEER = 'Bb0-_bbbbbbbbbbb';
 
@@ -57,6 +57,35 @@ test('a link relayed by coturn over TCP is relay/tcp though its local candidate 
     const e = linkEntry(PEER, 'connected', second, first);
     assert.deepEqual([e.path, e.proto], ['relay', 'tcp']);
     assert.deepEqual([e.out, e.in, e.rtt], Object.values(expected(first, second)));
+});
+
+test('candidateUdp: what one gathered candidate says of UDP getting out, as Chromium gives candidates', () => {
+    // As seen from Chromium 156's onicecandidate: relayProtocol null on a UDP relay, the TURN URL tells.
+    const turn = 'turn:203.0.113.5:3478';
+    const cases = [
+        [{ type: 'relay', protocol: 'udp', relayProtocol: null, url: `${turn}?transport=udp` }, true],
+        [{ type: 'relay', protocol: 'udp', relayProtocol: null, url: turn }, true],
+        [{ type: 'relay', protocol: 'udp', relayProtocol: 'udp', url: '' }, true],
+        [{ type: 'relay', protocol: 'udp', relayProtocol: 'tcp', url: `${turn}?transport=tcp` }, false],
+        [{ type: 'relay', protocol: 'udp', relayProtocol: null, url: `${turn}?transport=tcp` }, false],
+        [{ type: 'relay', protocol: 'udp', relayProtocol: null, url: 'turns:turn.example:443?transport=tcp' }, false],
+        [{ type: 'relay', protocol: 'udp', relayProtocol: 'tls' }, false],
+        [{ type: 'relay', protocol: 'udp', relayProtocol: null, url: null }, undefined],
+        [{ type: 'srflx', protocol: 'udp', url: 'stun:203.0.113.5:3478' }, true],
+        [{ type: 'srflx', protocol: 'tcp' }, undefined],
+        [{ type: 'host', protocol: 'udp', url: '' }, undefined],
+        [{ type: 'prflx', protocol: 'udp' }, undefined],
+        [null, undefined],
+    ];
+    for (const [c, want] of cases) assert.equal(candidateUdp(c), want, JSON.stringify(c));
+});
+
+test('udp goes into the entry after the route when known, and is left out when not', () => {
+    const [first, second] = samples('relay-tcp');
+    const e = linkEntry(PEER, 'connected', second, first, false);
+    assert.deepEqual(Object.keys(e).slice(0, 5), ['peer', 'state', 'path', 'proto', 'udp']);
+    assert.equal(linkEntry(PEER, 'connected', second, first, true).udp, true);
+    assert.equal('udp' in linkEntry(PEER, 'connected', second, first), false);
 });
 
 test('an RTCStatsReport, map-like but no Map, reads as the Map it holds', () => {
@@ -152,13 +181,22 @@ test('what limits the video sent: bandwidth before cpu before none', () => {
 test('describe says how a link goes, as a key and names, never words', () => {
     const names = { a: 'Cleo', b: 'Dan' };
     const [first, second] = samples('relay-tcp');
-    const relayed = linkEntry(PEER, 'connected', second, first);
+    const relayed = linkEntry(PEER, 'connected', second, first, false);
     assert.deepEqual(describe(relayed, names), { key: 'links.relayed-udp-blocked', vars: { a: 'Cleo', b: 'Dan', net: 'Cleo' } });
     const direct = { peer: PEER, state: 'connected', path: 'srflx', proto: 'udp' };
     // Cleo's side is direct to the TURN server's relay; Dan's side reaches it over TCP.
     const udpRelay = { ...direct, path: 'relay' };
     assert.deepEqual(describe(udpRelay, names, { ...relayed }), { key: 'links.relayed-udp-blocked', vars: { ...names, net: 'Dan' } });
     assert.equal(describe(udpRelay, names).key, 'links.relayed');
+    // Both relay over TCP, but Cleo's UDP gets out: only Dan's network is to blame.
+    const tcpByChoice = { ...relayed, udp: true };
+    assert.deepEqual(describe(tcpByChoice, names, relayed), { key: 'links.relayed-udp-blocked', vars: { ...names, net: 'Dan' } });
+    assert.equal(describe(tcpByChoice, names, tcpByChoice).key, 'links.relayed');
+    assert.equal(describe(tcpByChoice, names).key, 'links.relayed');
+    // A side whose UDP check has not answered (udp left out) is not blamed either.
+    const { udp, ...unchecked } = relayed;
+    assert.equal(udp, false);
+    assert.equal(describe(unchecked, names).key, 'links.relayed');
     assert.equal(describe(direct, names).key, 'links.direct');
     assert.equal(describe({ ...direct, proto: 'tcp' }, names).key, 'links.direct-tcp');
     const [h1, h2] = samples('host');

@@ -79,13 +79,13 @@ test('every key the X-ray can show has English words with its placeholders fille
         { state: 'new' }, { state: 'connecting' }, { state: 'failed' }, { state: 'disconnected' }, { state: 'closed' },
         { state: 'connected' }, { state: 'connected', path: 'host', proto: 'udp' },
         { state: 'connected', path: 'srflx', proto: 'udp' }, { state: 'connected', path: 'srflx', proto: 'tcp' },
-        { state: 'connected', path: 'relay', proto: 'udp' }, { state: 'connected', path: 'relay', proto: 'tcp' },
+        { state: 'connected', path: 'relay', proto: 'udp' }, { state: 'connected', path: 'relay', proto: 'tcp', udp: false },
         { state: 'connected', loss: 3 }, { state: 'connected', rtt: 300 }, { state: 'connected', jitter: 150 },
         { state: 'connected', limit: 'bandwidth' }, { state: 'connected', limit: 'cpu' },
     ];
     const keys = new Set();
     for (const e of entries) {
-        const said = [describe(e, names), describe(e, names, { state: 'connected', path: 'relay', proto: 'tcp' }), problem(e)];
+        const said = [describe(e, names), describe(e, names, { state: 'connected', path: 'relay', proto: 'tcp', udp: false }), problem(e)];
         for (const k of said.filter(Boolean)) {
             keys.add(k.key);
             assert.doesNotMatch(t(k.key, k.vars), /[{}]/, `${k.key} leaves a placeholder`);

@@ -126,6 +126,24 @@ TEST(links_repair_step_is_optional_and_written_last)
     }
 }
 
+TEST(links_udp_is_true_or_false_written_after_proto)
+{
+    CHECK_STR(links("{\"udp\":true,\"proto\":\"tcp\",\"peer\":\"" A
+                    "\",\"state\":\"connected\",\"path\":\"relay\"}"),
+              "[{\"peer\":\"" A "\",\"state\":\"connected\",\"path\":\"relay\","
+              "\"proto\":\"tcp\",\"udp\":true}]");
+    CHECK_STR(links("{\"peer\":\"" A "\",\"state\":\"new\",\"udp\":false}"),
+              "[{\"peer\":\"" A "\",\"state\":\"new\",\"udp\":false}]");
+    const char *bad[] = {"\"true\"", "1", "0", "null", "[true]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char e[128];
+        snprintf(e, sizeof e,
+                 "{\"peer\":\"" A "\",\"state\":\"new\",\"udp\":%s}", bad[i]);
+        CHECK_STR(links(e),
+                  "error bad-message: links[0].udp must be true or false");
+    }
+}
+
 TEST(links_refuses_numbers_out_of_range_infinite_or_not_numbers)
 {
     const char *bad[] = {
@@ -240,6 +258,25 @@ TEST(links_message_over_its_byte_cap_is_refused)
     CHECK_STR(message(in),
               "error bad-message: links message is over maxLinksBytes");
     free(in);
+}
+
+TEST(links_cap_holds_the_room_cap_minus_one_longest_entries)
+{
+    char in[4096];
+    size_t len =
+        (size_t)snprintf(in, sizeof in, "{\"type\":\"links\",\"links\":[");
+    for (int i = 0; i < 7; i++)
+        len += (size_t)snprintf(
+            in + len, sizeof in - len,
+            "%s{\"peer\":\"AAAAAAAAAAAAAA%02d\",\"state\":\"disconnected\","
+            "\"path\":\"relay\",\"proto\":\"udp\",\"udp\":false,"
+            "\"rtt\":60000,\"loss\":99.9,\"jitter\":60000,"
+            "\"out\":10000000,\"in\":10000000,\"fps\":1000,\"w\":16384,"
+            "\"h\":16384,\"limit\":\"bandwidth\",\"repair\":\"ice-restart\"}",
+            i ? "," : "", i);
+    snprintf(in + len, sizeof in - len, "]}");
+    CHECK(strlen(in) <= msg_links_max_bytes(7));
+    CHECK_STR(message(in), "ok");
 }
 
 TEST(links_about_finds_an_entry_by_its_peer)
