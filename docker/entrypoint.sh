@@ -116,7 +116,7 @@ coturn)
     TURN_SECRET=$(secret turn-secret "${HUDDLE_TURN_SECRET:-}") \
         TURN_PORT=${HUDDLE_TURN_PORT:-3478} TURNS_PORT=${HUDDLE_TURNS_PORT:-5349} \
         TURN_LISTEN_IP=${HUDDLE_TURN_LISTEN_IP:-} TURN_EXTERNAL_IP=${HUDDLE_TURN_EXTERNAL_IP:-} \
-        TURN_MIN_PORT=${HUDDLE_TURN_MIN_PORT:-49160} TURN_MAX_PORT=${HUDDLE_TURN_MAX_PORT:-49200} \
+        TURN_MIN_PORT=${HUDDLE_TURN_MIN_PORT:-49152} TURN_MAX_PORT=${HUDDLE_TURN_MAX_PORT:-65535} \
         TURN_ALLOW_LOOPBACK=${HUDDLE_TURN_ALLOW_LOOPBACK:-} \
         TURN_CERT=$cert TURN_KEY=$key TURN_PIDFILE=/tmp/turnserver.pid \
         "$share/scripts/render-coturn.sh" /tmp/turnserver.conf || die "cannot render the coturn config"

@@ -18,11 +18,12 @@
 #   TURNS_PORT        TURN over TLS and DTLS (5349), only with a certificate
 #   TURN_CERT, TURN_KEY  PEM certificate chain and key: enable TLS/DTLS on
 #                     TURNS_PORT; unset: no TLS and no DTLS listeners
-#   TURN_MIN_PORT, TURN_MAX_PORT  relay port range (49160-49200); each
-#                     allocation takes one port, so the range bounds how many
-#                     exist at once (open it in the firewall)
-#   TURN_USER_QUOTA   allocations one username may hold (64: a peer in a full
-#                     mesh of 8 holds 7 connections x 2 URLs x its interfaces)
+#   TURN_MIN_PORT, TURN_MAX_PORT  relay port range (49152-65535, coturn's
+#                     own); each allocation takes one port, so the range
+#                     bounds how many exist at once (open it in the firewall)
+#   TURN_USER_QUOTA   allocations one username may hold (128: a peer in a full
+#                     mesh of 8 holds up to 7 connections x 3 URLs x its
+#                     network interfaces, and its UDP check a few more)
 #   TURN_TOTAL_QUOTA  allocations in all (default: the size of the range)
 #   TURN_ALLOWED_PEER_IP  address(es) or ranges "a-b" allowed as peers even
 #                     though private (a meeting inside one LAN); space-separated
@@ -50,10 +51,10 @@ port() {
 }
 turn_port=$(port TURN_PORT "${TURN_PORT:-3478}")
 turns_port=$(port TURNS_PORT "${TURNS_PORT:-5349}")
-min_port=$(port TURN_MIN_PORT "${TURN_MIN_PORT:-49160}")
-max_port=$(port TURN_MAX_PORT "${TURN_MAX_PORT:-49200}")
+min_port=$(port TURN_MIN_PORT "${TURN_MIN_PORT:-49152}")
+max_port=$(port TURN_MAX_PORT "${TURN_MAX_PORT:-65535}")
 ((min_port <= max_port)) || die "TURN_MIN_PORT=$min_port is above TURN_MAX_PORT=$max_port"
-user_quota=${TURN_USER_QUOTA:-64}
+user_quota=${TURN_USER_QUOTA:-128}
 total_quota=${TURN_TOTAL_QUOTA:-$((max_port - min_port + 1))}
 [[ $user_quota =~ ^[0-9]+$ && $total_quota =~ ^[0-9]+$ ]] || die "TURN_USER_QUOTA and TURN_TOTAL_QUOTA must be numbers"
 if [ -n "${TURN_CERT:-}${TURN_KEY:-}" ]; then
