@@ -31,6 +31,23 @@ export function perfCount(pid, ms, events) {
     });
 }
 
+/**
+ * Resolves once a join works on each of sidecars (started with Redis: its
+ * "redis up" is logged at info, which a benchmark's warn level hides).
+ */
+export async function sidecarsReady(sidecars) {
+    for (const s of sidecars) {
+        for (let i = 0; ; i++) {
+            const c = await connect(s.wsUrl);
+            const ok = await c.join(`probe-${i}`, 'probe').then(() => true, () => false);
+            c.terminate();
+            if (ok) break;
+            if (i > 200) throw new Error(`${s.name} never came up`);
+            await sleep(50);
+        }
+    }
+}
+
 /** The p-th percentile (0..100) of xs, nearest rank. */
 export function pct(xs, p) {
     const s = [...xs].sort((a, b) => a - b);

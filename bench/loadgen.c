@@ -8,7 +8,7 @@
  * Engine.IO v4 ("0{..}" open, "40" connect, "42[..]" events, "2"/"3"
  * ping/pong), in a table (`dialects`).
  *
- *   loadgen PROTO SCENARIO PORT PID [conns] [room_size] [rate] [seconds]
+ *   loadgen PROTO SCENARIO PORTS PIDS [conns] [room_size] [rate] [seconds]
  * Rooms are named lg<loadgen's pid>-<n>: runs never share a room.
  *     PROTO     huddle | sio
  *     SCENARIO  storm   conns connect and join as fast as they can (at
@@ -24,8 +24,15 @@
  *               signal  the same rooms; each member sends rate signals/s
  *                       to the next member of its room, in turns one SDP
  *                       offer of 4 to 8 KiB then three ICE candidates
- *     PID       the target's process: its CPU (utime + stime, /proc/PID/stat)
- *               over the measuring window and RSS (/proc/PID/status)
+ *     PORTS     the target's port, or several comma-separated (servers
+ *               sharing rooms, as sidecars through Redis): member m of
+ *               each room connects to the (m x ports / room_size)-th,
+ *               so with two, 3 members of 5 on the first, 2 on the second
+ *     PIDS      the target's processes, comma-separated: their CPU (utime
+ *               + stime, /proc/PID/stat) over the measuring window and RSS
+ *               (/proc/PID/status), added up
+ *     LG_SIDE_PID (environment) a process the target relies on (Redis):
+ *               its CPU over the window is reported apart
  *
  * Connections come from 127.0.0.1..127.0.0.LG_ADDRS (bound before
  * connect, the port chosen at connect), so 19,000 of them do not run out of
@@ -58,6 +65,7 @@
 #define LG_WARMUP_MS 1000      /* load before the measuring window */
 #define LG_CLOSE_MS 500        /* for the close handshakes at the end */
 #define LG_MARK "@@"           /* precedes a send time in ns in a payload */
+#define LG_MAX_TARGETS 4       /* ports, and processes, of one target */
 
 enum lg_state {
     LG_CONNECTING,
@@ -92,7 +100,8 @@ enum lg_scenario { LG_STORM, LG_JOIN, LG_CHAT, LG_SIGNAL };
 struct lg {
     const struct dialect *d;
     enum lg_scenario scenario;
-    int port, pid, ep;
+    int ports[LG_MAX_TARGETS], pids[LG_MAX_TARGETS], side_pid, ep;
+    unsigned nports, npids;
     unsigned nconns, room_size, seconds;
     double rate;
     struct conn *conns;
@@ -152,6 +161,38 @@ static long proc_rss_kib(int pid)
             break;
     fclose(f);
     return kib;
+}
+
+/* The target's CPU in microseconds (all its processes), or -1. */
+static double target_cpu_us(const struct lg *lg)
+{
+    double sum = 0;
+    for (unsigned i = 0; i < lg->npids; i++) {
+        double us = proc_cpu_us(lg->pids[i]);
+        if (us < 0)
+            return -1;
+        sum += us;
+    }
+    return sum;
+}
+
+/* The target's RSS in KiB (all its processes), or -1. */
+static long target_rss_kib(const struct lg *lg)
+{
+    long sum = 0;
+    for (unsigned i = 0; i < lg->npids; i++) {
+        long kib = proc_rss_kib(lg->pids[i]);
+        if (kib < 0)
+            return -1;
+        sum += kib;
+    }
+    return sum;
+}
+
+/* The port member m of a room connects to. */
+static int member_port(const struct lg *lg, unsigned m)
+{
+    return lg->ports[m * lg->nports / lg->room_size];
 }
 
 /* This process' user + system CPU in microseconds. */
@@ -684,7 +725,7 @@ static void on_connected(struct lg *lg, struct conn *c)
                             "Sec-WebSocket-Version: 13\r\n"
                             "Sec-WebSocket-Key: bG9hZGdlbmxvYWRnZW4hIQ==\r\n"
                             "\r\n",
-                            lg->d->path, lg->port),
+                            lg->d->path, member_port(lg, c->member)),
                    sizeof req);
     c->state = LG_UPGRADING;
     conn_send(lg, c, req, n);
@@ -715,7 +756,7 @@ static int conn_start(struct lg *lg, unsigned i)
     src.sin_addr.s_addr = htonl(0x7f000001u + i % LG_ADDRS);
     struct sockaddr_in dst = {.sin_family = AF_INET};
     dst.sin_addr.s_addr = htonl(0x7f000001u);
-    dst.sin_port = htons((uint16_t)lg->port);
+    dst.sin_port = htons((uint16_t)member_port(lg, c->member));
     struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = i};
     if (bind(c->fd, (struct sockaddr *)&src, sizeof src) < 0 ||
         (connect(c->fd, (struct sockaddr *)&dst, sizeof dst) < 0 &&
@@ -880,7 +921,7 @@ static void close_all(struct lg *lg)
 /* -- report ------------------------------------------------------------ */
 
 struct window {
-    double secs, cpu_us, self_us, open_s, open_cpu_us, open_self_us;
+    double secs, cpu_us, self_us, side_us, open_s, open_cpu_us, open_self_us;
     long rss0, rss1, rss_max;
 };
 
@@ -927,6 +968,9 @@ static void report(struct lg *lg, const struct window *w, long rss_before)
                    : 0);
         print_latency("delivery", &lg->deliver_lat);
         printf("  target CPU %.2f us per delivery\n", per);
+        if (w->side_us >= 0 && lg->delivered)
+            printf("  side process (LG_SIDE_PID) CPU %.2f us per delivery\n",
+                   w->side_us / (double)lg->delivered);
     }
     printf("  target CPU %.1f%% of a core, RSS %ld -> %ld KiB (max %ld); "
            "loadgen CPU %.1f%%\n",
@@ -941,14 +985,15 @@ static void report(struct lg *lg, const struct window *w, long rss_before)
            "\"sent\":%llu,\"delivered\":%llu,\"cpu_us\":%.0f,"
            "\"cpu_us_per_delivery\":%.3f,\"cpu_pct\":%.2f,"
            "\"self_cpu_pct\":%.2f,\"rss_kib\":%ld,\"rss_max_kib\":%ld,"
-           "\"rss_before_kib\":%ld,\"kib_per_conn\":%.3f",
+           "\"rss_before_kib\":%ld,\"kib_per_conn\":%.3f,\"targets\":%u,"
+           "\"side_cpu_us\":%.0f",
            lg->d->name, scenario_names[lg->scenario], lg->nconns, lg->room_size,
            lg->rate, w->secs, lg->joined, w->open_s, w->open_cpu_us,
            w->open_self_us, (unsigned long long)lg->errors,
            (unsigned long long)lg->server_errors, (unsigned long long)lg->sent,
            (unsigned long long)lg->delivered, w->cpu_us, per,
            w->cpu_us / w->secs / 1e4, w->self_us / w->secs / 1e4, w->rss1,
-           w->rss_max, rss_before, joined_kib);
+           w->rss_max, rss_before, joined_kib, lg->npids, w->side_us);
     json_latency("join_ms", &lg->join_lat);
     json_latency("delivery_ms", &lg->deliver_lat);
     printf("}\n");
@@ -963,9 +1008,10 @@ static void measure(struct lg *lg, struct window *w)
     uint64_t t0 = now_ns(), sent = 0;
     if (has_load(lg))
         load_until(lg, t0, &sent, t0 + LG_WARMUP_MS * 1000000ull);
-    w->rss0 = proc_rss_kib(lg->pid);
+    w->rss0 = target_rss_kib(lg);
     w->rss_max = w->rss0;
-    double c0 = proc_cpu_us(lg->pid), s0 = self_cpu_us();
+    double c0 = target_cpu_us(lg), s0 = self_cpu_us();
+    double side0 = lg->side_pid > 0 ? proc_cpu_us(lg->side_pid) : 0;
     uint64_t w0 = now_ns();
     unsigned steps = !has_load(lg) ? LG_IDLE_MS / 100 : lg->seconds * 10;
     lg->measuring = 1;
@@ -975,15 +1021,34 @@ static void measure(struct lg *lg, struct window *w)
             idle_for(lg, 100);
         else
             load_until(lg, t0, &sent, end);
-        long rss = proc_rss_kib(lg->pid);
+        long rss = target_rss_kib(lg);
         if (rss > w->rss_max)
             w->rss_max = rss;
     }
     lg->measuring = 0;
     w->secs = (double)(now_ns() - w0) / 1e9;
-    w->cpu_us = proc_cpu_us(lg->pid) - c0;
+    w->cpu_us = target_cpu_us(lg) - c0;
     w->self_us = self_cpu_us() - s0;
-    w->rss1 = proc_rss_kib(lg->pid);
+    w->side_us = lg->side_pid > 0 ? proc_cpu_us(lg->side_pid) - side0 : -1;
+    w->rss1 = target_rss_kib(lg);
+}
+
+/* Parses "a[,b...]" of positive numbers into v (at most LG_MAX_TARGETS).
+ * Returns 0, or -1 for anything else. */
+static int parse_list(const char *s, int *v, unsigned *n)
+{
+    *n = 0;
+    while (*n < LG_MAX_TARGETS) {
+        char *end;
+        long x = strtol(s, &end, 10);
+        if (end == s || x <= 0 || x > 0x7fffffff || (*end != ',' && *end))
+            return -1;
+        v[(*n)++] = (int)x;
+        if (*end == '\0')
+            return 0;
+        s = end + 1;
+    }
+    return -1;
 }
 
 /* Parses argv into lg. Returns 0 or -1 with a message. */
@@ -1000,15 +1065,20 @@ static int parse_args(struct lg *lg, int argc, char **argv)
             lg->scenario = (enum lg_scenario)i;
             found = 1;
         }
-    lg->port = atoi(argv[3]);
-    lg->pid = atoi(argv[4]);
+    if (parse_list(argv[3], lg->ports, &lg->nports) < 0 ||
+        parse_list(argv[4], lg->pids, &lg->npids) < 0)
+        return -1;
+    for (unsigned i = 0; i < lg->nports; i++)
+        if (lg->ports[i] > 65535)
+            return -1;
+    const char *side = getenv("LG_SIDE_PID");
+    lg->side_pid = side != NULL ? atoi(side) : 0;
     lg->nconns = argc > 5 ? (unsigned)strtoul(argv[5], NULL, 10) : 250;
     lg->room_size = argc > 6 ? (unsigned)strtoul(argv[6], NULL, 10) : 5;
     lg->rate = argc > 7 ? strtod(argv[7], NULL) : 1;
     lg->seconds = argc > 8 ? (unsigned)strtoul(argv[8], NULL, 10) : 10;
-    if (!lg->d || !found || lg->port <= 0 || lg->pid <= 0 || lg->nconns == 0 ||
-        lg->nconns > LG_MAX_CONNS || lg->room_size == 0 || lg->rate <= 0 ||
-        lg->seconds == 0)
+    if (!lg->d || !found || lg->nconns == 0 || lg->nconns > LG_MAX_CONNS ||
+        lg->room_size < lg->nports || lg->rate <= 0 || lg->seconds == 0)
         return -1;
     return 0;
 }
@@ -1018,8 +1088,8 @@ int main(int argc, char **argv)
     static struct lg lg;
     if (parse_args(&lg, argc, argv) < 0) {
         fprintf(stderr,
-                "usage: loadgen huddle|sio storm|join|chat|signal PORT PID "
-                "[conns=250] [room_size=5] [rate=1] [seconds=10]\n");
+                "usage: loadgen huddle|sio storm|join|chat|signal PORT[,PORT] "
+                "PID[,PID] [conns=250] [room_size=5] [rate=1] [seconds=10]\n");
         return 2;
     }
     rlim_t fds = raise_nofile(lg.nconns + 64);
@@ -1030,18 +1100,18 @@ int main(int argc, char **argv)
     }
     lg.conns = calloc(lg.nconns, sizeof *lg.conns);
     lg.ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!lg.conns || lg.ep < 0 || proc_rss_kib(lg.pid) < 0) {
-        fprintf(stderr, "loadgen: no memory, epoll or process %d\n", lg.pid);
+    if (!lg.conns || lg.ep < 0 || target_rss_kib(&lg) < 0) {
+        fprintf(stderr, "loadgen: no memory, epoll or target process\n");
         return 1;
     }
     srand((unsigned)now_ns());
     for (int i = 0; i < 4; i++)
         lg.mask[i] = (uint8_t)(rand() & 0xff);
-    long rss_before = proc_rss_kib(lg.pid);
+    long rss_before = target_rss_kib(&lg);
     struct window w = {0};
-    double c0 = proc_cpu_us(lg.pid), s0 = self_cpu_us();
+    double c0 = target_cpu_us(&lg), s0 = self_cpu_us();
     w.open_s = open_all(&lg);
-    w.open_cpu_us = proc_cpu_us(lg.pid) - c0;
+    w.open_cpu_us = target_cpu_us(&lg) - c0;
     w.open_self_us = self_cpu_us() - s0;
     measure(&lg, &w);
     report(&lg, &w, rss_before);

@@ -3,7 +3,9 @@
 // socket.io, the tutorial's signalling), driven by bench/loadgen.c with the
 // same scenarios in the same run: a join storm and the idle memory of
 // 19,000 joined connections, paced joins, chat at 1, 16 and 40 msg/s per
-// member in 50 rooms of 5, and signals of realistic size. Each scenario
+// member in 50 rooms of 5, signals of realistic size, and chat at 1 and 16
+// msg/s on two servers sharing the rooms through a redis-server (two
+// sidecars; two Node references with socket.io's Redis adapter). Each scenario
 // starts a fresh target (release build; huddle's rate limits out of the
 // way of the load), runs loadgen against it and stops it; then the other
 // target. Writes bench/results/latest.json and latest.md: the machine,
@@ -22,7 +24,8 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BUILD = process.env.BENCH_BUILD_DIR || process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
 process.env.HUDDLE_BUILD_DIR = BUILD;
-const { Proc, stopAll, freePort, waitForConnect } = await import('../tests/lib/stack.mjs');
+const { Proc, stopAll, freePort, waitForConnect, startRedis, startSidecar } = await import('../tests/lib/stack.mjs');
+const lib = await import('./lib.mjs');
 
 const SCALE = Number(process.argv[2] || 1);
 const REF = path.join(ROOT, 'bench', 'reference');
@@ -32,7 +35,9 @@ const FLOOR = path.join(BUILD, 'bench', 'syscall-floor');
 const SECS = Math.max(2, Math.round(10 * SCALE));
 const BIG = Math.max(1000, Math.round(19000 * SCALE));
 
-// name, loadgen scenario, connections, room size, rate, seconds
+// name, loadgen scenario, connections, room size, rate, seconds, servers
+// sharing the rooms through Redis (3 members of each room on the first, 2
+// on the second)
 const SCENARIOS = [
     { name: 'idle 19k', scenario: 'storm', conns: BIG, size: 5, rate: 1, secs: 1 },
     { name: 'join storm', scenario: 'storm', conns: 2000, size: 5, rate: 1, secs: 1 },
@@ -41,6 +46,8 @@ const SCENARIOS = [
     { name: 'chat 16/s', scenario: 'chat', conns: 250, size: 5, rate: 16, secs: SECS },
     { name: 'chat 40/s', scenario: 'chat', conns: 250, size: 5, rate: 40, secs: SECS },
     { name: 'signals 2/s', scenario: 'signal', conns: 250, size: 5, rate: 2, secs: SECS },
+    { name: 'chat 1/s on 2 nodes', scenario: 'chat', conns: 250, size: 5, rate: 1, secs: SECS, nodes: 2 },
+    { name: 'chat 16/s on 2 nodes', scenario: 'chat', conns: 250, size: 5, rate: 16, secs: SECS, nodes: 2 },
 ];
 
 // huddle's per-client limits would refuse a benchmark from 8 addresses.
@@ -57,29 +64,51 @@ const SIDECAR_ENV = {
 /** Installs the reference's npm packages (exact versions, package-lock)
  * when bench/reference/node_modules is missing. */
 function installReference() {
-    if (fs.existsSync(path.join(REF, 'node_modules', 'socket.io'))) return;
+    if (fs.existsSync(path.join(REF, 'node_modules', '@socket.io', 'redis-adapter'))) return;
     console.log('loadgen: npm ci in bench/reference');
     const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: REF, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('npm ci in bench/reference failed');
 }
 
-/** A started target { proc, port, pid } of kind 'huddle' or 'sio'. */
-async function startTarget(kind) {
-    const port = await freePort();
-    const proc = kind === 'huddle'
-        ? new Proc(`sidecar:${port}`, path.join(BUILD, 'sidecar', 'huddle-sidecar'), [],
-            { env: { HUDDLE_LISTEN: `127.0.0.1:${port}`, ...SIDECAR_ENV } })
-        : new Proc(`node-ref:${port}`, process.execPath, [path.join(REF, 'server.js')],
-            { env: { PORT: String(port), NODE_ENV: 'production' } });
-    await waitForConnect({ port }, 60000); // node loads its modules slowly on a busy machine
-    return { proc, port, pid: proc.pid };
+/**
+ * A started target of kind 'huddle' or 'sio': nodes servers, sharing rooms
+ * through a redis-server of their own when more than one. Resolves
+ * { procs (to stop), ports, pids, side (Redis' pid, or undefined) }.
+ */
+async function startTarget(kind, nodes = 1) {
+    const redis = nodes > 1 ? await startRedis() : null;
+    const procs = redis ? [redis] : [];
+    const servers = [];
+    try {
+        for (let i = 0; i < nodes; i++) {
+            let proc;
+            if (kind === 'huddle') {
+                const cluster = redis ? { HUDDLE_REDIS_URL: redis.url, HUDDLE_NODE_ID: `lg${i + 1}` } : {};
+                proc = await startSidecar({ env: { ...SIDECAR_ENV, ...cluster } });
+            } else {
+                const port = await freePort();
+                proc = new Proc(`node-ref:${port}`, process.execPath, [path.join(REF, 'server.js')],
+                    { env: { PORT: String(port), NODE_ENV: 'production', ...(redis ? { REDIS_URL: redis.url } : {}) } });
+                proc.port = port;
+                procs.push(proc);
+                await waitForConnect({ port }, 60000); // node loads its modules slowly on a busy machine
+            }
+            if (!procs.includes(proc)) procs.push(proc);
+            servers.push(proc);
+        }
+        if (redis && kind === 'huddle') await lib.sidecarsReady(servers);
+    } catch (err) {
+        await stopAll(procs);
+        throw err;
+    }
+    return { procs, ports: servers.map((p) => p.port), pids: servers.map((p) => p.pid), side: redis?.pid };
 }
 
 /** Runs loadgen; resolves its JSON line (null when it printed none) and
  * echoes its table. */
-function runLoadgen(args) {
+function runLoadgen(args, env = {}) {
     return new Promise((resolve) => {
-        const p = spawn(LOADGEN, args.map(String), { stdio: ['ignore', 'pipe', 'inherit'] });
+        const p = spawn(LOADGEN, args.map(String), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
         let out = '';
         p.stdout.on('data', (d) => { out += d; });
         p.on('close', () => {
@@ -123,11 +152,12 @@ async function runScenario(s) {
     const out = {};
     for (const kind of ['huddle', 'sio']) {
         console.log(`${s.name} (${s.scenario}) on ${kind === 'huddle' ? 'huddle-sidecar' : 'Node reference'}:`);
-        const t = await startTarget(kind);
+        const t = await startTarget(kind, s.nodes);
         try {
-            out[kind] = await runLoadgen([kind, s.scenario, t.port, t.pid, s.conns, s.size, s.rate, s.secs]);
+            out[kind] = await runLoadgen([kind, s.scenario, t.ports.join(','), t.pids.join(','), s.conns, s.size, s.rate, s.secs],
+                t.side ? { LG_SIDE_PID: String(t.side) } : {});
         } finally {
-            await stopAll([t.proc]);
+            await stopAll(t.procs);
         }
     }
     return { ...s, ...out };
@@ -174,6 +204,14 @@ function summaryRows(results, floors) {
     add('signals: relays per second (1 SDP 4-8 KiB : 3 ICE)', 'signals 2/s', (x) => x.delivered / x.seconds, '/s', '', 0);
     add('signals: relay p99', 'signals 2/s', (x) => x.delivery_ms.p99, 'ms', '', 3);
     add('signals: target CPU per relay', 'signals 2/s', (x) => x.cpu_us_per_delivery, 'us', '');
+    for (const [name, alone] of [['chat 1/s on 2 nodes', 'chat 1/s'], ['chat 16/s on 2 nodes', 'chat 16/s']]) {
+        const slow = alone === 'chat 1/s';
+        add(`${name} + Redis: delivery p99`, name, (x) => x.delivery_ms.p99, 'ms', slow ? '<= 2 ms' : '', 3);
+        add(`${name} + Redis: CPU per delivery, both servers`, name, (x) => x.cpu_us_per_delivery, 'us', '');
+        add(`${name} + Redis: CPU per delivery / one server's (${alone})`, name,
+            (x, r) => x.cpu_us_per_delivery / by(alone)[r.huddle === x ? 'huddle' : 'sio']?.cpu_us_per_delivery, 'x', '<= 2x');
+        add(`${name} + Redis: Redis CPU per delivery`, name, (x) => (x.side_cpu_us >= 0 ? x.side_cpu_us / x.delivered : null), 'us', '');
+    }
     const errors = (k) => results.reduce((a, s) => a + (s[k] ? s[k].errors : 0), 0);
     rows.push({ what: 'errors, all scenarios', huddle: errors('huddle'), node: errors('sio'), unit: '', target: '0', d: 0 });
     return rows;

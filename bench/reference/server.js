@@ -10,6 +10,9 @@
 // As in the tutorial, a peer id is a socket.io room of its own, so a relay
 // is io.to(peerId). No validation and no rate limits (the tutorial has
 // none). PORT (default 3000) on 127.0.0.1; prints "listening <port>".
+// With REDIS_URL, several of these share rooms the way socket.io scales
+// out: its Redis adapter (@socket.io/redis-adapter, node-redis), as
+// huddle's sidecars share rooms through Redis.
 'use strict';
 const http = require('node:http');
 const express = require('express');
@@ -21,12 +24,12 @@ const server = http.createServer(app);
 const io = new Server(server, { transports: ['websocket'], serveClient: false });
 
 io.on('connection', (socket) => {
-    socket.on('join-room', (room, peerId) => {
+    socket.on('join-room', async (room, peerId) => {
         if (socket.data.room) return;
         socket.data.room = room;
         socket.data.peerId = peerId;
-        const present = [...(io.sockets.adapter.rooms.get(room) || [])]
-            .map((sid) => io.sockets.sockets.get(sid)?.data.peerId);
+        // Everyone in the room, on every server (with the Redis adapter).
+        const present = (await io.in(room).fetchSockets()).map((s) => s.data.peerId);
         socket.join(room);
         socket.join(peerId);
         socket.emit('welcome', { id: peerId, room, peers: present });
@@ -44,5 +47,19 @@ io.on('connection', (socket) => {
     });
 });
 
-const port = Number(process.env.PORT || 3000);
-server.listen(port, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+async function main() {
+    if (process.env.REDIS_URL) {
+        const { createClient } = require('redis');
+        const { createAdapter } = require('@socket.io/redis-adapter');
+        const pub = createClient({ url: process.env.REDIS_URL });
+        const sub = pub.duplicate();
+        await Promise.all([pub.connect(), sub.connect()]);
+        io.adapter(createAdapter(pub, sub));
+    }
+    const port = Number(process.env.PORT || 3000);
+    server.listen(port, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+}
+main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+});
