@@ -164,10 +164,10 @@ function jitterMs(report) {
  * One entry of a `links` message about peer (its id) for a connection in
  * state (its connectionState), from report (getStats() now) and prev (the
  * report of the last sample, or null: then no bitrates and no loss), and
- * udp (what this side's gathered candidates say of UDP, candidateUdp;
- * undefined when they say nothing). Members that cannot be known are left
- * out; numbers are clamped to the protocol's ranges and rounded as the
- * sidecar writes them.
+ * udp (sampler.js checkUdp's answer: whether UDP gets out of this side's
+ * network; undefined while not known). Members that cannot be known are
+ * left out; numbers are clamped to the protocol's ranges and rounded as
+ * the sidecar writes them.
  */
 export function linkEntry(peer, state, report, prev = null, udp = undefined) {
     const e = { peer, state: STATES.has(state) ? state : 'new' };
