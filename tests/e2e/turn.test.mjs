@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { connectionStats, launch, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, linkInfo, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
 import { startCoturn } from '../lib/coturn.mjs';
 import { sleep, startStack } from '../lib/stack.mjs';
 
@@ -42,15 +42,15 @@ test('two relay-only participants see each other through coturn with the sidecar
         await waitForPlayingVideo(alice.page, 'Bob');
         await waitForPlayingVideo(bob.page, 'Alice');
         for (const p of people) {
-            const all = await connectionStats(p.page);
+            const all = await linkInfo(p.page);
             const live = all.filter((s) => s.state === 'connected');
             assert.equal(live.length, 1, `${p.name}: ${JSON.stringify(all)}`);
             const s = live[0];
             assert.equal(s.policy, 'relay');
             assert.equal(s.turnUrls.length, 2, 'the udp and tcp TURN URLs from welcome');
             assert.ok(s.candidates.length > 0 && s.candidates.every((t) => t === 'relay'), JSON.stringify(s));
-            assert.equal(s.local, 'relay', `${p.name}: ${JSON.stringify(s)}`);
-            assert.equal(s.remote, 'relay', `${p.name}: ${JSON.stringify(s)}`);
+            assert.equal(s.localType, 'relay', `${p.name}: ${JSON.stringify(s)}`);
+            assert.equal(s.remoteType, 'relay', `${p.name}: ${JSON.stringify(s)}`);
             assert.ok(s.framesDecoded > 0, `${p.name}: no video frame decoded`);
             assert.deepEqual(p.errors(), []);
         }
@@ -77,7 +77,7 @@ test('with a wrong secret in the sidecar, coturn refuses and relay-only particip
         const deadline = Date.now() + 15000;
         let seen = [];
         for (;;) {
-            seen = await Promise.all(people.map((p) => connectionStats(p.page)));
+            seen = await Promise.all(people.map((p) => linkInfo(p.page)));
             const gathered = seen.every((all) => all.length > 0 && all.every((s) => s.gathering === 'complete'));
             if (gathered || Date.now() > deadline) break;
             await sleep(250);

@@ -225,29 +225,39 @@ export function linkBreaker({ blockFirst = false, dropDirect = null } = {}) {
 }
 
 /**
- * For each connection linkBreaker() recorded: its state, ICE transport
- * policy, signalling changes,
- * local SDP, candidates dropped, the selected pair's local and remote ports
- * (the two ends of one link show the same two ports crosswise) and the video
- * frames decoded.
+ * For each connection the page's init script recorded in window.__pcs
+ * (linkBreaker, keepPeerConnections: the connection; relayOnly: { pc,
+ * candidates }): its state, ICE gathering state, ICE transport policy,
+ * TURN URLs, signalling changes, local SDP, candidates dropped, the types
+ * of the candidates it gathered (relayOnly), the selected pair's local and
+ * remote candidate types and ports (the two ends of one link show the
+ * same two ports crosswise) and the video frames decoded.
  */
 export function linkInfo(page) {
-    return page.evaluate(async () => Promise.all(window.__pcs.map(async (pc, i) => {
+    return page.evaluate(async () => Promise.all(window.__pcs.map(async (entry, i) => {
+        const pc = entry.pc || entry;
         const stats = [...(await pc.getStats().catch(() => new Map())).values()];
         const byId = new Map(stats.map((s) => [s.id, s]));
         const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
         const pair = transport && byId.get(transport.selectedCandidatePairId);
+        const local = pair && byId.get(pair.localCandidateId);
+        const remote = pair && byId.get(pair.remoteCandidateId);
         const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+        const config = pc.connectionState === 'closed' ? null : pc.getConfiguration();
         return {
             i,
             state: pc.connectionState,
-            policy: pc.connectionState === 'closed' ? null : pc.getConfiguration().iceTransportPolicy,
+            gathering: pc.iceGatheringState,
+            policy: config ? config.iceTransportPolicy : null,
+            turnUrls: config ? config.iceServers.flatMap((s) => [].concat(s.urls)).filter((u) => u.startsWith('turn:')) : [],
             changes: pc.__signalingChanges,
             sdp: pc.localDescription ? pc.localDescription.sdp : null,
             dropped: pc.__dropped,
-            localPort: pair ? byId.get(pair.localCandidateId)?.port : null,
-            localType: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
-            remotePort: pair ? byId.get(pair.remoteCandidateId)?.port : null,
+            candidates: entry.candidates,
+            localType: local ? local.candidateType : null,
+            localPort: local ? local.port : null,
+            remoteType: remote ? remote.candidateType : null,
+            remotePort: remote ? remote.port : null,
             framesDecoded: video ? video.framesDecoded : 0,
         };
     })));
@@ -315,8 +325,7 @@ export async function screenshot(page, file) {
 /**
  * An init script (newParticipant's init): every RTCPeerConnection of the
  * page uses relayed candidates only (TURN), and each of the mesh is
- * recorded with the types of the candidates it gathered, for
- * connectionStats(). Test-only: the
+ * recorded with the types of the candidates it gathered, for linkInfo(). Test-only: the
  * product has no such switch.
  */
 export function relayOnly() {
@@ -340,27 +349,3 @@ export function relayOnly() {
     };
 }
 
-/**
- * For each connection relayOnly() recorded: its state, ICE policy, TURN
- * URLs, gathered candidate types, the selected pair's local and remote
- * candidate types and the video frames decoded.
- */
-export function connectionStats(page) {
-    return page.evaluate(async () => Promise.all(window.__pcs.map(async ({ pc, candidates }) => {
-        const stats = [...(await pc.getStats()).values()];
-        const byId = new Map(stats.map((s) => [s.id, s]));
-        const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-        const pair = transport && byId.get(transport.selectedCandidatePairId);
-        const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
-        return {
-            state: pc.connectionState,
-            gathering: pc.iceGatheringState,
-            policy: pc.getConfiguration().iceTransportPolicy,
-            turnUrls: pc.getConfiguration().iceServers.flatMap((s) => [].concat(s.urls)).filter((u) => u.startsWith('turn:')),
-            candidates,
-            local: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
-            remote: pair ? byId.get(pair.remoteCandidateId)?.candidateType : null,
-            framesDecoded: video ? video.framesDecoded : 0,
-        };
-    })));
-}
