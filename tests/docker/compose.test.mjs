@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { connectionStats, launch, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, linkInfo, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
 import { ROOT, freePort, httpGet, sleep } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
@@ -484,9 +484,9 @@ test('two Chromium participants over https, relayed by the stack\'s coturn, see 
         await waitForPlayingVideo(ann.page, 'Bob', 45000);
         await waitForPlayingVideo(bob.page, 'Ann', 45000);
         for (const p of [ann, bob]) {
-            const [s] = await connectionStats(p.page);
+            const [s] = await linkInfo(p.page);
             assert.equal(s.policy, 'relay');
-            assert.deepEqual([s.local, s.remote], ['relay', 'relay'], `${p.name}: ${JSON.stringify(s)}`);
+            assert.deepEqual([s.localType, s.remoteType], ['relay', 'relay'], `${p.name}: ${JSON.stringify(s)}`);
             assert.ok(s.turnUrls.includes(`turn:127.0.0.1:${ports.turn}?transport=udp`), JSON.stringify(s.turnUrls));
         }
         assert.deepEqual(ann.errors(), []);
