@@ -47,13 +47,18 @@ test('two participants see each other\'s video playing with the right names', as
 });
 
 test('the one who speaks gets the speaker ring, a muted one loses it', async () => {
-    // The fake microphone beeps: Bob's tile lights up on Alice's screen.
+    // Both fake microphones beep alike, and Alice's own beep can be the
+    // louder on her page (her tile rings then): Alice mutes, so only Bob
+    // speaks. His tile lights up on her screen.
+    await alice.page.click('#btn-mic');
     await alice.page.waitForSelector('#grid .tile:not(.local).speaking');
     await bob.page.click('#btn-mic');
     await alice.page.waitForSelector('#grid .tile:not(.local).muted');
     await alice.page.waitForFunction(() => !document.querySelector('#grid .tile:not(.local).speaking'));
     await bob.page.click('#btn-mic');
     await alice.page.waitForSelector('#grid .tile:not(.local):not(.muted)');
+    await alice.page.click('#btn-mic');
+    await bob.page.waitForSelector('#grid .tile:not(.local):not(.muted)');
 });
 
 test('the name is remembered for the next visit', async () => {
