@@ -148,7 +148,7 @@ static double proc_cpu_us(int pid)
 }
 
 /* VmRSS of pid in KiB, or -1. */
-static long proc_rss_kib(int pid)
+static double proc_rss_kib(int pid)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", pid);
@@ -160,33 +160,32 @@ static long proc_rss_kib(int pid)
         if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
             break;
     fclose(f);
-    return kib;
+    return (double)kib;
+}
+
+/* read(pid) added up over the target's processes, or -1 when one is gone. */
+static double target_sum(const struct lg *lg, double (*read)(int))
+{
+    double sum = 0;
+    for (unsigned i = 0; i < lg->npids; i++) {
+        double v = read(lg->pids[i]);
+        if (v < 0)
+            return -1;
+        sum += v;
+    }
+    return sum;
 }
 
 /* The target's CPU in microseconds (all its processes), or -1. */
 static double target_cpu_us(const struct lg *lg)
 {
-    double sum = 0;
-    for (unsigned i = 0; i < lg->npids; i++) {
-        double us = proc_cpu_us(lg->pids[i]);
-        if (us < 0)
-            return -1;
-        sum += us;
-    }
-    return sum;
+    return target_sum(lg, proc_cpu_us);
 }
 
 /* The target's RSS in KiB (all its processes), or -1. */
 static long target_rss_kib(const struct lg *lg)
 {
-    long sum = 0;
-    for (unsigned i = 0; i < lg->npids; i++) {
-        long kib = proc_rss_kib(lg->pids[i]);
-        if (kib < 0)
-            return -1;
-        sum += kib;
-    }
-    return sum;
+    return (long)target_sum(lg, proc_rss_kib);
 }
 
 /* The port member m of a room connects to. */

@@ -77,31 +77,28 @@ function installReference() {
  */
 async function startTarget(kind, nodes = 1) {
     const redis = nodes > 1 ? await startRedis() : null;
-    const procs = redis ? [redis] : [];
     const servers = [];
+    const procs = () => [...servers, ...(redis ? [redis] : [])];
     try {
         for (let i = 0; i < nodes; i++) {
-            let proc;
             if (kind === 'huddle') {
                 const cluster = redis ? { HUDDLE_REDIS_URL: redis.url, HUDDLE_NODE_ID: `lg${i + 1}` } : {};
-                proc = await startSidecar({ env: { ...SIDECAR_ENV, ...cluster } });
+                servers.push(await startSidecar({ env: { ...SIDECAR_ENV, ...cluster } }));
             } else {
                 const port = await freePort();
-                proc = new Proc(`node-ref:${port}`, process.execPath, [path.join(REF, 'server.js')],
+                const proc = new Proc(`node-ref:${port}`, process.execPath, [path.join(REF, 'server.js')],
                     { env: { PORT: String(port), NODE_ENV: 'production', ...(redis ? { REDIS_URL: redis.url } : {}) } });
                 proc.port = port;
-                procs.push(proc);
+                servers.push(proc); // stopped below if it never listens
                 await waitForConnect({ port }, 60000); // node loads its modules slowly on a busy machine
             }
-            if (!procs.includes(proc)) procs.push(proc);
-            servers.push(proc);
         }
         if (redis && kind === 'huddle') await lib.sidecarsReady(servers);
     } catch (err) {
-        await stopAll(procs);
+        await stopAll(procs());
         throw err;
     }
-    return { procs, ports: servers.map((p) => p.port), pids: servers.map((p) => p.pid), side: redis?.pid };
+    return { procs: procs(), ports: servers.map((p) => p.port), pids: servers.map((p) => p.pid), side: redis?.pid };
 }
 
 /** Runs loadgen; resolves its JSON line (null when it printed none) and
