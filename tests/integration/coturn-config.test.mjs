@@ -2,21 +2,11 @@
 // (make run's coturn, the compose stack's, the tests'): its defaults, which
 // a real coturn starts with, and a clear error and no file for bad input.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Proc, ROOT, freePort, tmpDir, waitForConnect } from '../lib/stack.mjs';
-
-const SCRIPT = path.join(ROOT, 'scripts', 'render-coturn.sh');
-
-/** Runs the script with env (and PATH) only; returns its status, stderr and the lines it wrote. */
-function render(env) {
-    const file = path.join(tmpDir('coturn-conf'), 'turnserver.conf');
-    const r = spawnSync(SCRIPT, [file], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
-    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : null;
-    return { status: r.status, stderr: r.stderr, lines, file };
-}
+import { renderCoturn as render, runCoturn } from '../lib/coturn.mjs';
+import { freePort, tmpDir } from '../lib/stack.mjs';
 
 test('by default the relay range is coturn\'s own, 49152-65535, wide enough for many meetings', () => {
     const r = render({ TURN_SECRET: 'north-wind' });
@@ -31,20 +21,13 @@ test('by default the relay range is coturn\'s own, 49152-65535, wide enough for 
 });
 
 test('a real coturn starts with the default relay range', async () => {
-    const dir = tmpDir('coturn-default');
     const port = await freePort();
-    const conf = path.join(dir, 'turnserver.conf');
-    const r = spawnSync(SCRIPT, [conf], {
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH, TURN_SECRET: 'north-wind', TURN_LISTEN_IP: '127.0.0.1', TURN_RELAY_IP: '127.0.0.1',
-            TURN_PORT: String(port), TURN_PIDFILE: path.join(dir, 'turnserver.pid') },
-    });
+    const r = render({ TURN_SECRET: 'north-wind', TURN_LISTEN_IP: '127.0.0.1', TURN_RELAY_IP: '127.0.0.1',
+        TURN_PORT: String(port), TURN_PIDFILE: path.join(tmpDir('coturn-default'), 'turnserver.pid') });
     assert.equal(r.status, 0, r.stderr);
-    const coturn = new Proc('coturn', 'turnserver', ['-c', conf]);
+    assert.ok(r.lines.includes('min-port=49152') && r.lines.includes('max-port=65535'));
+    const coturn = await runCoturn(r.file, port);
     try {
-        await Promise.race([waitForConnect({ port }), coturn.exited.then(() => {
-            throw new Error(`turnserver exited:\n${coturn.tail()}`);
-        })]);
         assert.doesNotMatch(coturn.output, /ERROR|CONFIG ERROR|Bad configuration/i, coturn.tail());
     } finally {
         await coturn.stop();
