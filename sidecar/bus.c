@@ -100,6 +100,8 @@ static void req_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     const redisReply *r = reply;
 
     (void)ac;
+    if (q->awaited && b->awaited > 0)
+        b->awaited--;
     if (r == NULL || b->freeing) {
         req_fail(q);
         return;
@@ -123,13 +125,27 @@ static void req_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     free(q);
 }
 
-static void req_send(struct bus_req *q)
+/* Queues q on the command connection; 0, or -1 when hiredis refused.
+ * A request with a callback is awaited: its connection reads at once
+ * until the reply came. The others (a chat, a leave nobody waits for)
+ * are read when the loop wakes anyway (bus_conn.c, "late reads"). */
+static int req_write(struct bus_req *q)
 {
     struct bus *b = q->b;
 
-    if (b->state != ST_UP ||
-        redisAsyncCommandArgv(b->cmd, req_on_reply, q, q->argc, q->argv,
+    q->awaited =
+        q->room_cb != NULL || q->done_cb != NULL || q->owner_cb != NULL;
+    if (redisAsyncCommandArgv(b->cmd, req_on_reply, q, q->argc, q->argv,
                               q->argvlen) != REDIS_OK)
+        return -1;
+    if (q->awaited)
+        bus_await(b);
+    return 0;
+}
+
+static void req_send(struct bus_req *q)
+{
+    if (q->b->state != ST_UP || req_write(q) < 0)
         req_fail(q);
 }
 
@@ -188,8 +204,7 @@ static int req_start(struct bus *b, enum bus_script sc, enum req_kind kind,
         bus_sub_wait(s, &q->wait);
         return 0;
     }
-    if (redisAsyncCommandArgv(b->cmd, req_on_reply, q, q->argc, q->argv,
-                              q->argvlen) != REDIS_OK) {
+    if (req_write(q) < 0) {
         free(q);
         return -1;
     }
@@ -341,10 +356,11 @@ int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
     LONGSTR(ttl, b->cfg.room_ttl_ms);
     LONGSTR(maxbytes, b->cfg.history_max_bytes);
     {
-        const char *a[] = {room, json, chatmax, ttl, env, maxbytes};
+        const char *a[] = {room, json, chatmax, ttl, env, maxbytes, b->id};
         size_t l[] = {strlen(room), len,    strlen(chatmax),
-                      strlen(ttl),  envlen, strlen(maxbytes)};
-        return req_start(b, SC_CHAT, REQ_DONE, NULL, 6, a, l, (void *)cb, arg);
+                      strlen(ttl),  envlen, strlen(maxbytes),
+                      strlen(b->id)};
+        return req_start(b, SC_CHAT, REQ_DONE, NULL, 7, a, l, (void *)cb, arg);
     }
 }
 
@@ -425,8 +441,7 @@ int bus_drain(struct bus *b, const struct bus_seat *seats, size_t n,
         goto fail;
     q->done_cb = cb;
     q->arg = arg;
-    if (redisAsyncCommandArgv(b->cmd, req_on_reply, q, q->argc, q->argv,
-                              q->argvlen) != REDIS_OK)
+    if (req_write(q) < 0)
         goto fail;
     uv_timer_stop(&b->t_heartbeat); /* the script deletes the liveness key */
     free(argv);

@@ -100,6 +100,25 @@ int bus_sub_send(struct bus *b, struct bus_sub *s, const char *verb)
 
 /* ---- subscribe connection -------------------------------------------- */
 
+/* A room message for the room named room: an envelope on the room's
+ * channel, or relayed by a script to this node's channel. */
+static void on_room_message(struct bus *b, const char *room, const char *msg,
+                            size_t len)
+{
+    char origin[BUS_ID_MAX + 1];
+    const char *json;
+    size_t jlen;
+
+    if (bus_envelope_parse(msg, len, origin, &json, &jlen) < 0) {
+        log_warn("bus: room=%s: message not in the envelope format", room);
+        return;
+    }
+    if (strcmp(origin, b->id) == 0)
+        return; /* delivered locally by its sender */
+    if (b->cb.on_room_message != NULL)
+        b->cb.on_room_message(b->user, room, origin, json, jlen);
+}
+
 static void on_message(struct bus *b, const redisReply *ch,
                        const redisReply *msg)
 {
@@ -107,29 +126,23 @@ static void on_message(struct bus *b, const redisReply *ch,
     const char *json;
     size_t len;
 
-    if (ch->len == strlen(b->node_ch) &&
-        memcmp(ch->str, b->node_ch, ch->len) == 0) {
-        if (msg->len > 5 && memcmp(msg->str, "ping ", 5) == 0) {
-            uint64_t seq = strtoull(msg->str + 5, NULL, 10);
-            if (seq == b->ping_sent)
-                b->ping_seen = seq;
-        } else if (bus_envelope_parse(msg->str, msg->len, origin, &json,
-                                      &len) == 0 &&
-                   b->cb.on_node_message != NULL) {
-            b->cb.on_node_message(b->user, origin, json, len);
-        }
+    if (ch->len != strlen(b->node_ch) ||
+        memcmp(ch->str, b->node_ch, ch->len) != 0) {
+        if (bus_channel_room(ch->str, ch->len, room) == 0)
+            on_room_message(b, room, msg->str, msg->len);
         return;
     }
-    if (bus_channel_room(ch->str, ch->len, room) < 0)
-        return;
-    if (bus_envelope_parse(msg->str, msg->len, origin, &json, &len) < 0) {
-        log_warn("bus: room=%s: message not in the envelope format", room);
-        return;
+    if (msg->len > 5 && memcmp(msg->str, "ping ", 5) == 0) {
+        uint64_t seq = strtoull(msg->str + 5, NULL, 10);
+        if (seq == b->ping_sent)
+            b->ping_seen = seq;
+    } else if (bus_relay_parse(msg->str, msg->len, room, &json, &len) == 0) {
+        on_room_message(b, room, json, len);
+    } else if (bus_envelope_parse(msg->str, msg->len, origin, &json, &len) ==
+                   0 &&
+               b->cb.on_node_message != NULL) {
+        b->cb.on_node_message(b->user, origin, json, len);
     }
-    if (strcmp(origin, b->id) == 0)
-        return; /* delivered locally by its sender */
-    if (b->cb.on_room_message != NULL)
-        b->cb.on_room_message(b->user, room, origin, json, len);
 }
 
 static void maybe_up(struct bus *b)
@@ -182,18 +195,35 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
 /* ---- event-loop adapter ---------------------------------------------- */
 
-/* What hiredis's ev hooks of one connection drive. Freed when both handles
- * have closed, after hiredis let go of the context (io_cleanup). */
+/* What hiredis's ev hooks of one connection drive. Freed when its three
+ * handles have closed, after hiredis let go of the context (io_cleanup). */
 struct bus_io {
     redisAsyncContext *ac; /* NULL once hiredis cleaned up */
     uv_poll_t poll;
-    uv_idle_t idle; /* started while queued commands wait for their write */
-    int events;     /* what poll is started with: UV_READABLE, UV_WRITABLE */
-    bool writing;   /* inside redisAsyncHandleWrite() */
-    int open;       /* handles not closed yet */
+    uv_idle_t idle;   /* started while queued commands wait for their write */
+    uv_check_t check; /* late reads, after every loop turn */
+    int events;       /* what poll is started with: UV_READABLE, UV_WRITABLE */
+    bool writing;     /* inside redisAsyncHandleWrite() */
+    bool fresh;       /* written in this loop turn: no reply yet, likely */
+    int open;         /* handles not closed yet */
 };
 
 static void on_io_poll(uv_poll_t *h, int status, int events);
+
+/* Late reads. A reply nobody waits for (a chat's, a publish's) is not
+ * worth a wake-up of its own: the command connection polls for reading
+ * only while the bus is not up or a request is awaited (b->awaited, see
+ * bus.c req_write); otherwise its replies are read after a loop turn that
+ * woke for something else (on_io_check). The watchdog's timer wakes the
+ * loop every ping_ms, so none waits longer than that. Steady chat then
+ * makes no epoll_ctl: the interest changes around awaited requests only
+ * (docs/performance.md). */
+static bool io_reads_now(const struct bus_io *io)
+{
+    const struct bus *b = io->ac->data;
+
+    return b == NULL || io->ac != b->cmd || b->state != ST_UP || b->awaited > 0;
+}
 
 /* Starts poll with events, or stops it; only when they change: each
  * uv_poll_start() costs an epoll_ctl DEL now and an ADD at the next poll. */
@@ -210,6 +240,7 @@ static void io_set(struct bus_io *io, int events)
 
 static void io_write(struct bus_io *io)
 {
+    io->fresh = true;
     io->writing = true;
     redisAsyncHandleWrite(io->ac); /* may free the context: io stays */
     io->writing = false;
@@ -242,11 +273,37 @@ static void on_io_idle(uv_idle_t *h)
         io_write(io);
 }
 
+/* After each loop turn: on a command connection that does not poll for
+ * reading, read what came unless it was written to in this very turn (its
+ * replies are most likely not there yet); and stop polling for reading
+ * once no reply is awaited. */
+static void on_io_check(uv_check_t *h)
+{
+    struct bus_io *io = h->data;
+    bool fresh = io->fresh;
+
+    io->fresh = false;
+    if (io->ac == NULL || !(io->ac->c.flags & REDIS_CONNECTED))
+        return;
+    if (!(io->events & UV_READABLE) && io->ac->replies.head != NULL && !fresh)
+        redisAsyncHandleRead(io->ac); /* may free the context */
+    if (io->ac != NULL && (io->events & UV_READABLE) && !io_reads_now(io))
+        io_set(io, io->events & ~UV_READABLE);
+}
+
 static void io_add_read(void *data)
 {
     struct bus_io *io = data;
 
-    io_set(io, io->events | UV_READABLE);
+    if (io->ac != NULL && io_reads_now(io))
+        io_set(io, io->events | UV_READABLE);
+}
+
+void bus_await(struct bus *b)
+{
+    b->awaited++;
+    if (b->cmd != NULL)
+        io_add_read(b->cmd->ev.data);
 }
 
 static void io_del_read(void *data)
@@ -294,6 +351,7 @@ static void io_cleanup(void *data)
     io->ac = NULL;
     uv_close((uv_handle_t *)&io->poll, on_io_closed);
     uv_close((uv_handle_t *)&io->idle, on_io_closed);
+    uv_close((uv_handle_t *)&io->check, on_io_closed);
 }
 
 /* Returns 0 with ac's events driven by loop, or -1 (nothing attached). */
@@ -308,9 +366,11 @@ static int io_attach(redisAsyncContext *ac, uv_loop_t *loop)
         return -1;
     }
     uv_idle_init(loop, &io->idle);
+    uv_check_init(loop, &io->check);
+    uv_check_start(&io->check, on_io_check);
     io->ac = ac;
-    io->open = 2;
-    io->poll.data = io->idle.data = io;
+    io->open = 3;
+    io->poll.data = io->idle.data = io->check.data = io;
     ac->ev.data = io;
     ac->ev.addRead = io_add_read;
     ac->ev.delRead = io_del_read;

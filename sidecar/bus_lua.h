@@ -19,7 +19,12 @@
 #ifndef HUDDLE_BUS_LUA_H
 #define HUDDLE_BUS_LUA_H
 
-/* Shared helpers, prepended to every script. */
+/* Shared helpers, prepended to every script. announce publishes to the
+ * room's channel, which every node with members there (or a join on its
+ * way) subscribes; to_nodes sends to the channel of each node holding a
+ * member of the room except origin, "huddle:ch:room:<room> <envelope>"
+ * (bus_relay_parse), so the sender's node does not read its own message
+ * back. */
 #define BUS_LUA_PRELUDE                                                        \
     "local function rk(room, what)\n"                                          \
     "  return 'huddle:room:' .. room .. ':' .. what\n"                         \
@@ -133,6 +138,17 @@
     "local function announce(room, env)\n"                                     \
     "  if env ~= '' then\n"                                                    \
     "    redis.call('PUBLISH', 'huddle:ch:room:' .. room, env)\n"              \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
+    "local function to_nodes(room, env, origin)\n"                             \
+    "  if env == '' then return end\n"                                         \
+    "  local sent = {[origin] = true}\n"                                       \
+    "  for _, node in ipairs(redis.call('HVALS', rk(room, 'nodes'))) do\n"     \
+    "    if not sent[node] then\n"                                             \
+    "      sent[node] = true\n"                                                \
+    "      redis.call('PUBLISH', 'huddle:ch:node:' .. node,\n"                 \
+    "                 'huddle:ch:room:' .. room .. ' ' .. env)\n"              \
+    "    end\n"                                                                \
     "  end\n"                                                                  \
     "end\n"                                                                    \
     "local function tell(room, msg)\n"                                         \
@@ -504,10 +520,13 @@ static const char bus_lua_update[] = BUS_LUA_PRELUDE
     "announce(room, with_role(ARGV[5], host))\n"
     "return 1\n";
 
-/* ARGV: room json chatmax ttl envelope maxbytes -> 1. Keeps json as the
- * room's newest message: first the oldest messages of all rooms make way
- * until every room's history together fits in maxbytes (none is kept when
- * json alone is over it), then the room's oldest beyond chatmax go. */
+/* ARGV: room json chatmax ttl envelope maxbytes node -> 1. Keeps json as
+ * the room's newest message: first the oldest messages of all rooms make
+ * way until every room's history together fits in maxbytes (none is kept
+ * when json alone is over it), then the room's oldest beyond chatmax go.
+ * Then relays the envelope to the room's other nodes (to_nodes): node, the
+ * sender's, delivered it already, and a node whose join is on its way gets
+ * the chat in its join's history or, once joined, relayed. */
 static const char bus_lua_chat[] = BUS_LUA_PRELUDE
     "local room, json = ARGV[1], ARGV[2]\n"
     "local key, budget = rk(room, 'chat'), tonumber(ARGV[6])\n"
@@ -532,7 +551,7 @@ static const char bus_lua_chat[] = BUS_LUA_PRELUDE
     "else\n"
     "  hkeep()\n"
     "end\n"
-    "announce(room, ARGV[5])\n"
+    "to_nodes(room, ARGV[5], ARGV[7])\n"
     "return 1\n";
 
 /* ARGV: room chatmax -> {'ok', flat members, chat} */

@@ -46,6 +46,7 @@ struct bus_req {
     bus_done_fn *done_cb;
     bus_owner_fn *owner_cb;
     void *arg;
+    bool awaited; /* someone waits for the reply (bus_cmd_write) */
     int argc;
     const char **argv;
     size_t *argvlen;
@@ -69,6 +70,7 @@ struct bus {
     enum bus_state state;
     bool freeing;
     redisAsyncContext *cmd, *sub;
+    unsigned awaited;    /* requests on cmd whose replies someone waits for */
     bool hs_cmd, hs_sub; /* handshake done on each connection */
     uint64_t connect_at;
     unsigned attempt;
@@ -104,6 +106,11 @@ int bus_sub_send(struct bus *b, struct bus_sub *s, const char *verb);
 
 /* Logs what Redis answered to what (an error reply). */
 void bus_log_reply_error(const char *what, const redisReply *r);
+
+/* Counts one more request on the command connection whose reply someone
+ * waits for, and has that connection read at once (bus_conn.c, "late
+ * reads"); its reply callback counts it off (b->awaited--). */
+void bus_await(struct bus *b);
 
 /* A reply callback that only logs an error reply; privdata: what to name. */
 void bus_on_ignore(redisAsyncContext *ac, void *reply, void *privdata);

@@ -112,3 +112,16 @@ int bus_channel_room(const char *ch, size_t n, char room[ROOMID_MAX + 1])
     room[n - rl] = '\0';
     return 0;
 }
+
+int bus_relay_parse(const char *p, size_t n, char room[ROOMID_MAX + 1],
+                    const char **env, size_t *envlen)
+{
+    size_t head = sizeof BUS_ROOM_CH + ROOMID_MAX; /* name and space */
+    const char *sp = memchr(p, ' ', n < head ? n : head);
+
+    if (sp == NULL || bus_channel_room(p, (size_t)(sp - p), room) < 0)
+        return -1;
+    *env = sp + 1;
+    *envlen = n - (size_t)(sp - p) - 1;
+    return 0;
+}

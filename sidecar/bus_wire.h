@@ -70,4 +70,12 @@ int bus_envelope_parse(const char *p, size_t n, char origin[BUS_ID_MAX + 1],
  * over ROOMID_MAX bytes (its characters are not checked). */
 int bus_channel_room(const char *ch, size_t n, char room[ROOMID_MAX + 1]);
 
+/* A room message that a script sent to one node's channel rather than to
+ * the room's (the chat script: only the room's other nodes need it):
+ * "huddle:ch:room:<room> <envelope>". Returns 0 with room set and *env,
+ * *envlen the envelope (not checked here), or -1 when p is not of that
+ * form. */
+int bus_relay_parse(const char *p, size_t n, char room[ROOMID_MAX + 1],
+                    const char **env, size_t *envlen);
+
 #endif

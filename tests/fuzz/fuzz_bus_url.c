@@ -1,8 +1,9 @@
 /* libFuzzer harness: the bus' pure wire (sidecar/bus_wire.c), linked
  * alone: bus_url_parse (HUDDLE_REDIS_URL, and through it common/hostport.c)
- * and bus_envelope_parse (every message other nodes publish). Input: first
- * byte even picks the URL, odd the envelope. The scripts' answers have
- * their own harness, fuzz_bus_reply.c. */
+ * and bus_envelope_parse (every message other nodes publish), also behind
+ * bus_relay_parse (a room message relayed to one node's channel). Input:
+ * first byte even picks the URL, odd the message. The scripts' answers
+ * have their own harness, fuzz_bus_reply.c. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,13 +55,35 @@ static void fuzz_envelope(const uint8_t *data, size_t size)
     free(p);
 }
 
+/* As bus_conn.c's on_message reads a node channel's message: a relayed
+ * room message first, then its envelope. */
+static void fuzz_relay(const uint8_t *data, size_t size)
+{
+    char room[ROOMID_MAX + 1];
+    const char *env;
+    size_t len;
+    char *p = malloc(size ? size : 1);
+
+    if (p == NULL)
+        return;
+    memcpy(p, data, size);
+    if (bus_relay_parse(p, size, room, &env, &len) == 0) {
+        assert(env > p && env + len == p + size && env[-1] == ' ');
+        assert(room[0] != '\0' && strlen(room) <= ROOMID_MAX);
+        fuzz_envelope((const uint8_t *)env, len);
+    }
+    free(p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
     if (data[0] % 2 == 0)
         fuzz_url(data + 1, size - 1);
-    else
+    else {
         fuzz_envelope(data + 1, size - 1);
+        fuzz_relay(data + 1, size - 1);
+    }
     return 0;
 }

@@ -406,6 +406,66 @@ TEST(two_nodes_exchange_room_and_node_messages)
     fx_done(&fx);
 }
 
+/* A chat goes to the nodes holding the room's other members, in order
+ * with the room channel's messages: not back to its sender's node, not to
+ * a node only subscribed to the room. Its reply, which nobody waits for,
+ * is still read: a NOSCRIPT answer to it drops the bus, which reloads. */
+TEST(chat_is_relayed_to_the_other_nodes_only_and_its_reply_is_read)
+{
+    struct fx fx;
+    struct node a, b, c;
+    struct result ra, rb;
+    static const char m[] = "{\"type\":\"chat\",\"text\":\"relayed\"}";
+    static const char left[] = "{\"type\":\"peer-left\",\"id\":\"pa\"}";
+    redisContext *rc;
+    redisReply *r;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(node_start(&fx, &c, "c") == 0);
+    CHECK(join_wait(&fx, &a, "r1", "pa", &ra) == BUS_OK);
+    CHECK(join_wait(&fx, &b, "r1", "pb", &rb) == BUS_OK);
+    CHECK(bus_subscribe_room(c.bus, "r1") == 0);
+    run_for(&fx, 100);
+    node_clear(&a);
+    node_clear(&b);
+    node_clear(&c);
+
+    CHECK(bus_chat(a.bus, "r1", m, strlen(m), m, strlen(m), NULL, NULL) == 0);
+    CHECK(bus_leave(a.bus, "r1", "pa", left, strlen(left), NULL, NULL) == 0);
+    CHECK(RUN_UNTIL(&fx, b.nmsgs == 2, 3000));
+    CHECK(!b.msgs[0].to_node);
+    CHECK_STR(b.msgs[0].room, "r1");
+    CHECK_STR(b.msgs[0].origin, bus_node_id(a.bus));
+    CHECK_STR(b.msgs[0].json, m);
+    CHECK_STR(b.msgs[1].json, left); /* after the chat, on the room channel */
+    run_for(&fx, 200);
+    CHECK(a.nmsgs == 0 && b.nmsgs == 2 && c.nmsgs == 1);
+    CHECK(count_msgs(&c, "relayed") == 0 && count_msgs(&c, "peer-left") == 1);
+    /* b alone in the room: its chat is kept, and goes to no node */
+    CHECK(bus_chat(b.bus, "r1", m, strlen(m), m, strlen(m), NULL, NULL) == 0);
+    run_for(&fx, 200);
+    CHECK(a.nmsgs == 0 && b.nmsgs == 2 && c.nmsgs == 1);
+    CHECK(redis_int(fx.port, "LLEN", "huddle:room:r1:chat") == 2);
+
+    rc = redis_sync(fx.port);
+    r = rc != NULL ? redisCommand(rc, "SCRIPT FLUSH") : NULL;
+    CHECK(r != NULL && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    redisFree(rc);
+    CHECK(bus_chat(b.bus, "r1", m, strlen(m), m, strlen(m), NULL, NULL) == 0);
+    CHECK(RUN_UNTIL(&fx, b.downs == 1, 3000));
+    CHECK(RUN_UNTIL(&fx, b.ups == 2, 5000));
+    CHECK(bus_chat(b.bus, "r1", m, strlen(m), m, strlen(m), NULL, NULL) == 0);
+    CHECK(RUN_UNTIL(&fx, redis_int(fx.port, "LLEN", "huddle:room:r1:chat") == 3,
+                    3000));
+    node_stop(&a);
+    node_stop(&b);
+    node_stop(&c);
+    fx_done(&fx);
+}
+
 TEST(unsubscribed_room_stops_delivery_and_churn_keeps_the_subscription)
 {
     struct fx fx;

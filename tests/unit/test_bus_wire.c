@@ -182,3 +182,34 @@ TEST(channel_room_takes_room_channels_only)
     CHECK(bus_channel_room(longch, 15 + ROOMID_MAX, room) == 0);
     CHECK(bus_channel_room(longch, 15 + ROOMID_MAX + 1, room) < 0);
 }
+
+TEST(relay_names_its_room_before_the_envelope)
+{
+    static const char ok[] =
+        "huddle:ch:room:abc {\"origin\":\"n.1\",\"msg\":{}}";
+    static const char *const bad[] = {
+        "huddle:ch:room:abc",    /* no space, no envelope */
+        "huddle:ch:room: {}",    /* no room */
+        "huddle:ch:node:abc {}", /* a node's channel */
+        "{\"origin\":\"n.1\",\"msg\":{\"t\":\"a b\"}}", /* an envelope */
+        "ping 7",
+    };
+    char room[ROOMID_MAX + 1], msg[256];
+    const char *env;
+    size_t len;
+
+    CHECK(bus_relay_parse(ok, strlen(ok), room, &env, &len) == 0);
+    CHECK_STR(room, "abc");
+    CHECK(len == strlen(ok) - 19 && memcmp(env, ok + 19, len) == 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(bus_relay_parse(bad[i], strlen(bad[i]), room, &env, &len) < 0);
+    /* the longest room fits; one byte more is not a room channel */
+    memset(msg, 'a', sizeof msg);
+    memcpy(msg, "huddle:ch:room:", 15);
+    msg[15 + ROOMID_MAX] = ' ';
+    CHECK(bus_relay_parse(msg, sizeof msg, room, &env, &len) == 0);
+    CHECK(strlen(room) == ROOMID_MAX && len == sizeof msg - 16 - ROOMID_MAX);
+    msg[15 + ROOMID_MAX] = 'a';
+    msg[16 + ROOMID_MAX] = ' ';
+    CHECK(bus_relay_parse(msg, sizeof msg, room, &env, &len) < 0);
+}
