@@ -25,8 +25,9 @@
  * The adapter is ours and not hiredis's adapters/libuv.h, which calls
  * uv_poll_start() on every command queued and every write done (libuv 1.44
  * turns each into an epoll_ctl DEL and ADD): a command queued only marks
- * its connection, and one write per loop turn sends all that was queued
- * (docs/performance.md). */
+ * its connection, one write per loop turn sends all that was queued, and
+ * replies nobody waits for are read after a wake-up the loop had anyway
+ * ("late reads", below; docs/performance.md). */
 #include <assert.h>
 #include <hiredis/sds.h>
 #include <stdlib.h>
