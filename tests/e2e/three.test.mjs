@@ -46,6 +46,10 @@ test('three participants make a full mesh with two remote videos each', async ()
     await people[0].page.waitForFunction(() => document.querySelectorAll('#chat-log .msg').length === 2);
     await people[0].page.mouse.move(0, 0);
     await people[0].page.waitForSelector('#toast', { state: 'hidden' });
+    // In English the side panel's four tabs fit one row beside its close button.
+    const tops = await people[0].page.$$eval('#panel .tab', (els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+    assert.equal(tops.length, 4);
+    assert.equal(new Set(tops).size, 1, `the tabs' tops: ${tops}`);
     await screenshot(people[0].page, 'meeting-3.png');
     await people[0].page.click('#btn-chat');
     await people[0].page.mouse.move(0, 0);
