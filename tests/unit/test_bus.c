@@ -466,6 +466,33 @@ TEST(chat_is_relayed_to_the_other_nodes_only_and_its_reply_is_read)
     fx_done(&fx);
 }
 
+/* The command connection reads only when someone waits for a reply, or
+ * late: one closed by Redis while nothing is awaited is still noticed
+ * (its heartbeat and ping replies are read late, and find the end). */
+TEST(command_connection_closed_while_idle_is_noticed)
+{
+    struct fx fx;
+    struct node a;
+    struct result r;
+    redisContext *rc;
+    redisReply *rep;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    run_for(&fx, 200); /* up, nothing awaited */
+    rc = redis_sync(fx.port);
+    rep = rc != NULL ? redisCommand(rc, "CLIENT KILL TYPE normal") : NULL;
+    CHECK(rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+          rep->integer == 1); /* a's command connection, not this one */
+    freeReplyObject(rep);
+    redisFree(rc);
+    CHECK(RUN_UNTIL(&fx, a.downs == 1, 2000));
+    CHECK(RUN_UNTIL(&fx, a.ups == 2, 5000));
+    CHECK(join_wait(&fx, &a, "room", "pa", &r) == BUS_OK);
+    node_stop(&a);
+    fx_done(&fx);
+}
+
 TEST(unsubscribed_room_stops_delivery_and_churn_keeps_the_subscription)
 {
     struct fx fx;
