@@ -93,6 +93,12 @@ static void req_room_reply(struct bus_req *q, const redisReply *r)
     free(mem);
 }
 
+/* Whether someone waits for q's reply: it has a callback. */
+static bool req_awaited(const struct bus_req *q)
+{
+    return q->room_cb != NULL || q->done_cb != NULL || q->owner_cb != NULL;
+}
+
 static void req_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct bus_req *q = privdata;
@@ -100,7 +106,7 @@ static void req_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     const redisReply *r = reply;
 
     (void)ac;
-    if (q->awaited && b->awaited > 0)
+    if (req_awaited(q) && b->awaited > 0)
         b->awaited--;
     if (r == NULL || b->freeing) {
         req_fail(q);
@@ -133,12 +139,10 @@ static int req_write(struct bus_req *q)
 {
     struct bus *b = q->b;
 
-    q->awaited =
-        q->room_cb != NULL || q->done_cb != NULL || q->owner_cb != NULL;
     if (redisAsyncCommandArgv(b->cmd, req_on_reply, q, q->argc, q->argv,
                               q->argvlen) != REDIS_OK)
         return -1;
-    if (q->awaited)
+    if (req_awaited(q))
         bus_await(b);
     return 0;
 }

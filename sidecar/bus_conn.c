@@ -103,8 +103,8 @@ int bus_sub_send(struct bus *b, struct bus_sub *s, const char *verb)
 
 /* A room message for the room named room: an envelope on the room's
  * channel, or relayed by a script to this node's channel. */
-static void on_room_message(struct bus *b, const char *room, const char *msg,
-                            size_t len)
+static void room_message(struct bus *b, const char *room, const char *msg,
+                         size_t len)
 {
     char origin[BUS_ID_MAX + 1];
     const char *json;
@@ -130,7 +130,7 @@ static void on_message(struct bus *b, const redisReply *ch,
     if (ch->len != strlen(b->node_ch) ||
         memcmp(ch->str, b->node_ch, ch->len) != 0) {
         if (bus_channel_room(ch->str, ch->len, room) == 0)
-            on_room_message(b, room, msg->str, msg->len);
+            room_message(b, room, msg->str, msg->len);
         return;
     }
     if (msg->len > 5 && memcmp(msg->str, "ping ", 5) == 0) {
@@ -138,7 +138,7 @@ static void on_message(struct bus *b, const redisReply *ch,
         if (seq == b->ping_sent)
             b->ping_seen = seq;
     } else if (bus_relay_parse(msg->str, msg->len, room, &json, &len) == 0) {
-        on_room_message(b, room, json, len);
+        room_message(b, room, json, len);
     } else if (bus_envelope_parse(msg->str, msg->len, origin, &json, &len) ==
                    0 &&
                b->cb.on_node_message != NULL) {

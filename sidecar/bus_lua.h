@@ -142,12 +142,12 @@
     "end\n"                                                                    \
     "local function to_nodes(room, env, origin)\n"                             \
     "  if env == '' then return end\n"                                         \
-    "  local sent = {[origin] = true}\n"                                       \
+    "  local sent, msg = {[origin] = true}, nil\n"                             \
     "  for _, node in ipairs(redis.call('HVALS', rk(room, 'nodes'))) do\n"     \
     "    if not sent[node] then\n"                                             \
     "      sent[node] = true\n"                                                \
-    "      redis.call('PUBLISH', 'huddle:ch:node:' .. node,\n"                 \
-    "                 'huddle:ch:room:' .. room .. ' ' .. env)\n"              \
+    "      msg = msg or 'huddle:ch:room:' .. room .. ' ' .. env\n"             \
+    "      redis.call('PUBLISH', 'huddle:ch:node:' .. node, msg)\n"            \
     "    end\n"                                                                \
     "  end\n"                                                                  \
     "end\n"                                                                    \

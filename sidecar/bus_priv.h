@@ -46,7 +46,6 @@ struct bus_req {
     bus_done_fn *done_cb;
     bus_owner_fn *owner_cb;
     void *arg;
-    bool awaited; /* someone waits for the reply (bus_cmd_write) */
     int argc;
     const char **argv;
     size_t *argvlen;
