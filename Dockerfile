@@ -7,7 +7,7 @@
 # through docker/entrypoint.sh, which reads secrets, makes the self-signed
 # certificate when none is mounted, and renders the configs.
 
-# ---- build: compiles huddle-fcgi and huddle-sidecar -----------------------
+# ---- build: compiles huddle-fcgi and huddle-sidecar, bundles the page ----
 FROM debian:12-slim AS build
 COPY scripts/packages.sh scripts/packages.txt /usr/local/share/huddle/scripts/
 RUN /usr/local/share/huddle/scripts/packages.sh --install build
@@ -19,6 +19,9 @@ COPY sidecar sidecar
 COPY tests/unit tests/unit
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUDDLE_TESTS=OFF \
     && cmake --build build -j"$(nproc)" --target huddle-fcgi huddle-sidecar
+COPY public public
+COPY scripts/assets.sh scripts/
+RUN scripts/assets.sh
 
 # ---- base: what every runtime image shares ------------------------------
 FROM debian:12-slim AS base
@@ -61,7 +64,7 @@ CMD ["sidecar"]
 FROM base AS nginx
 RUN /usr/local/share/huddle/scripts/packages.sh --install nginx \
     && rm -rf /etc/nginx/sites-enabled/*
-COPY public /usr/local/share/huddle/public
+COPY --from=build /src/public /usr/local/share/huddle/public
 COPY nginx /usr/local/share/huddle/nginx
 COPY scripts/render-nginx.sh /usr/local/share/huddle/scripts/
 USER huddle

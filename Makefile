@@ -1,5 +1,5 @@
 # The three names people and tools rely on (docs/design.md, "Names that tools and people rely on"):
-#   make        build (release) into build/
+#   make        build (release) into build/, and the page's bundle into public/dist/
 #   make run    install what is missing, build, run huddle in the foreground
 #   make test   install what the tests need, build, run every test
 # Also: make asan (sanitizer build in build-asan/), make bench, make clean.
@@ -15,6 +15,7 @@ all: build
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+	@scripts/assets.sh
 
 asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHUDDLE_SANITIZE=ON >/dev/null
@@ -38,4 +39,4 @@ format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz public/dist

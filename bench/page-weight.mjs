@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Page weight: fetches a room page through nginx with Accept-Encoding: gzip,
-// then every asset it references (HTML src/href, JS imports, CSS url()),
+// then every asset it loads (HTML src/href, JS static imports, CSS url()),
 // and prints the bytes on the wire for each and the total. Target: <= 60 KB
-// in total, and no third-party URL.
+// in total, and no third-party URL. Files the page imports lazily (import("…"):
+// the catalogue of a language other than English) are fetched and printed
+// apart, each with what it adds to a page in that language.
 //
 //   node bench/page-weight.mjs             # starts its own stack (HUDDLE_BUILD_DIR or build/)
 //   node bench/page-weight.mjs http://127.0.0.1:8080/some-room
@@ -27,16 +29,20 @@ function get(url) {
     });
 }
 
+/** What body (at path) loads: { now, lazy }, each a list of references. */
 function references(path, body) {
-    const refs = [];
+    const now = [];
+    const lazy = [];
     if (path.endsWith('.js')) {
-        for (const m of body.matchAll(/\b(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(?\s*['"]([^'"]+)['"]/g)) refs.push(m[1] || m[2]);
+        for (const m of body.matchAll(/\b(?:import|export)\b[^'"(]*?from\s*['"]([^'"]+)['"]|\bimport\s*['"]([^'"]+)['"]/g)) now.push(m[1] || m[2]);
+        for (const m of body.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g)) lazy.push(m[1]);
     } else if (path.endsWith('.css')) {
-        for (const m of body.matchAll(/url\(\s*['"]?([^'")]+)['"]?\s*\)/g)) refs.push(m[1]);
+        for (const m of body.matchAll(/url\(\s*['"]?([^'")]+)['"]?\s*\)/g)) now.push(m[1]);
     } else {
-        for (const m of body.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) if (m[1]) refs.push(m[1]);
+        for (const m of body.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) if (m[1]) now.push(m[1]);
     }
-    return refs.filter((r) => !r.startsWith('data:') && !r.startsWith('#'));
+    const keep = (r) => !r.startsWith('data:') && !r.startsWith('#');
+    return { now: now.filter(keep), lazy: lazy.filter(keep) };
 }
 
 async function main() {
@@ -50,7 +56,13 @@ async function main() {
     const seen = new Set();
     const queue = [page];
     const rows = [];
+    const lazyRows = [];
+    const lazy = new Set();
     const foreign = [];
+    const fetchRow = async (url) => {
+        const r = await get(url);
+        return { path: new URL(url).pathname, status: r.status, wire: r.wire, gz: r.gz, raw: Buffer.byteLength(r.body), body: r.body };
+    };
     try {
         while (queue.length) {
             const url = queue.shift();
@@ -60,25 +72,35 @@ async function main() {
                 foreign.push(url);
                 continue;
             }
-            const r = await get(url);
-            rows.push({ path: new URL(url).pathname, status: r.status, wire: r.wire, gz: r.gz, raw: Buffer.byteLength(r.body) });
-            for (const ref of references(new URL(url).pathname, r.body)) {
+            const row = await fetchRow(url);
+            rows.push(row);
+            const refs = references(row.path, row.body);
+            for (const ref of refs.now) {
                 const abs = new URL(ref, url).href;
                 if (abs.startsWith(origin) && new URL(abs).pathname === '/') continue; // "New meeting" link, not an asset
                 if (!seen.has(abs)) queue.push(abs);
             }
+            for (const ref of refs.lazy) lazy.add(new URL(ref, url).href);
+        }
+        for (const url of lazy) {
+            if (seen.has(url)) continue;
+            if (new URL(url).origin !== origin) foreign.push(url);
+            else lazyRows.push(await fetchRow(url));
         }
     } finally {
         if (stack) await stack.stop();
     }
+    const line = (r) => `${String(r.wire).padStart(7)} B ${r.gz ? 'gzip' : 'raw '}  (${String(r.raw).padStart(6)} B plain)  ${r.status}  ${r.path}`;
     let total = 0;
     for (const r of rows) {
         total += r.wire;
-        console.log(`${String(r.wire).padStart(7)} B ${r.gz ? 'gzip' : 'raw '}  (${String(r.raw).padStart(6)} B plain)  ${r.status}  ${r.path}`);
+        console.log(line(r));
     }
     console.log(`total: ${total} B on the wire (${(total / 1024).toFixed(1)} KiB) in ${rows.length} responses; target <= 60 KB`);
+    if (lazyRows.length) console.log('loaded only by a page in another language, each adding to the total above:');
+    for (const r of lazyRows) console.log(line(r));
     console.log(`third-party URLs: ${foreign.length ? foreign.join(' ') : 'none'}`);
-    const bad = rows.filter((r) => r.status !== 200);
+    const bad = [...rows, ...lazyRows].filter((r) => r.status !== 200);
     if (bad.length) console.log(`not 200: ${bad.map((r) => r.path).join(' ')}`);
 }
 

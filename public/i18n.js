@@ -12,8 +12,20 @@
 // imports this module without a DOM.
 import en from './i18n/en.js';
 
+// The languages with a catalogue: code -> the language's own name and how
+// its catalogue loads. Each import names its file, so that the page's bundle
+// (scripts/assets.sh) makes every other language a file of its own, loaded
+// only by a page in that language.
+const CATALOGUES = {
+    en: { name: 'English' },
+    de: { name: 'Deutsch', load: () => import('./i18n/de.js') },
+    fr: { name: 'Français', load: () => import('./i18n/fr.js') },
+    es: { name: 'Español', load: () => import('./i18n/es.js') },
+    ar: { name: 'العربية', load: () => import('./i18n/ar.js') },
+};
+
 /** The languages with a catalogue: code -> the language's own name. */
-export const LANGUAGES = { en: 'English', de: 'Deutsch', fr: 'Français', es: 'Español', ar: 'العربية' };
+export const LANGUAGES = Object.fromEntries(Object.entries(CATALOGUES).map(([code, c]) => [code, c.name]));
 
 // Primary subtags written right to left.
 const RTL = new Set(['ar', 'he', 'fa', 'ur']);
@@ -126,7 +138,7 @@ export async function loadLanguage(code) {
         return;
     }
     try {
-        const mod = await import(`./i18n/${code}.js`);
+        const mod = await CATALOGUES[code].load();
         useCatalogue(code, mod.default);
     } catch (err) {
         console.warn('huddle: language not loaded', code, err);

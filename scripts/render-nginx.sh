@@ -36,7 +36,8 @@
 #                       (Docker: "sidecar:8081" with NGINX_RESOLVER=127.0.0.11),
 #                       so replicas started later are used without a reload
 #   NGINX_RESOLVER      DNS server address(es) for SIDECAR_RESOLVE
-#   PUBLIC_DIR          absolute path of public/
+#   PUBLIC_DIR          absolute path of public/, with the page's bundle
+#                       (public/dist/, built by make: scripts/assets.sh)
 #   NGINX_FCGI_KEEPALIVE  idle FastCGI connections each worker keeps
 #                       (default 64; 0 = none). huddle-fcgi serves them all
 #                       from one event loop, a few hundred bytes each.
@@ -80,6 +81,8 @@ resolve=${SIDECAR_RESOLVE:-}
 real_ip_from=${NGINX_REAL_IP_FROM:-}
 snippets=${HUDDLE_NGINX_DIR:-$top/nginx}
 case $PUBLIC_DIR in /*) ;; *) die "PUBLIC_DIR must be absolute" ;; esac
+[ -r "$PUBLIC_DIR/dist/app.js" ] ||
+    die "$PUBLIC_DIR/dist/app.js is missing: the page's bundle is built by make (scripts/assets.sh)"
 case ${NGINX_ACME_ROOT:-/} in /*) ;; *) die "NGINX_ACME_ROOT must be absolute" ;; esac
 [ -n "${NGINX_LISTEN// /}${https_listen// /}" ] || die "NGINX_LISTEN and NGINX_HTTPS_LISTEN are both empty"
 if [ -n "$resolve" ]; then

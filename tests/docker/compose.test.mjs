@@ -232,8 +232,11 @@ test('the room page over https with the self-signed certificate, security header
     assert.match(r.body, /team-standup/);
     assert.match(r.headers['content-security-policy'], /default-src 'none'/);
     assert.equal(r.headers['cache-control'], 'no-store');
-    const asset = await get('https', ports.https, '/assets/app.js');
-    assert.equal(asset.status, 200);
+    // The page's bundle, built inside the image (scripts/assets.sh).
+    const bundle = await get('https', ports.https, '/assets/dist/app.js');
+    assert.equal(bundle.status, 200);
+    assert.match(bundle.body, /huddle\.v1/);
+    assert.equal((await get('https', ports.https, '/assets/dist/app.css')).status, 200);
 });
 
 test('/metrics is never public, over http or https', async () => {

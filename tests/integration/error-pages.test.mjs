@@ -61,7 +61,7 @@ function assertPage(r, status, rel) {
     for (const [k, v] of Object.entries(SECURITY)) assert.match(r.headers[k] ?? '', v, k);
     assert.equal(r.body, page(rel));
     assert.match(r.body, /<title>[^<]+ · huddle<\/title>/);
-    assert.match(r.body, /<link rel="stylesheet" href="\/assets\/app\.css">/);
+    assert.match(r.body, /<link rel="stylesheet" href="\/assets\/dist\/app\.css">/);
     assert.match(r.body, /<a class="primary" href="\/">Start a new meeting<\/a>/);
 }
 
@@ -116,9 +116,9 @@ describe('with huddle-fcgi up and no sidecar', () => {
     });
 
     test('the pages\' stylesheet is served', async () => {
-        const r = await raw(nginx.port, req('GET /assets/app.css HTTP/1.0'));
+        const r = await raw(nginx.port, req('GET /assets/dist/app.css HTTP/1.0'));
         assert.equal(r.status, 200);
-        assert.match(r.body, /\.errpage-card \{/);
+        assert.match(r.body, /\.errpage-card\{/); // the bundle's, minified
     });
 });
 
@@ -134,7 +134,7 @@ describe('with huddle-fcgi stopped', () => {
             // nginx's 404 goes to huddle-fcgi for its page, and that fails.
             assertPage(await raw(nginx.port, req('GET /assets/no-such.js HTTP/1.0')), 502, 'public/errors/50x.html');
             // Static files do not need huddle-fcgi.
-            assert.equal((await raw(nginx.port, req('GET /assets/app.css HTTP/1.0'))).status, 200);
+            assert.equal((await raw(nginx.port, req('GET /assets/dist/app.css HTTP/1.0'))).status, 200);
         } finally {
             await stopAll([fcgi, nginx]);
         }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -197,7 +198,7 @@ test('SIDECAR_RESOLVE: replicas added to DNS later get websockets, without a rel
     }
 });
 
-test('render-nginx.sh refuses SIDECAR_RESOLVE without a resolver, both sidecar forms at once, and a bad rate', () => {
+test('render-nginx.sh refuses SIDECAR_RESOLVE without a resolver, both sidecar forms at once, a bad rate, and a public/ without the page\'s bundle', () => {
     const base = {
         ...process.env, NGINX_LISTEN: '127.0.0.1:1', FCGI_ADDR: '127.0.0.1:2', PUBLIC_DIR: path.join(ROOT, 'public'),
     };
@@ -212,4 +213,12 @@ test('render-nginx.sh refuses SIDECAR_RESOLVE without a resolver, both sidecar f
     r = render({ NGINX_WS_RATE_PER_ADDR: '5 r/s' });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /NGINX_WS_RATE_PER_ADDR/);
+    // A copy of public/ that nobody ran make on: no dist/.
+    const bare = tmpDir('public');
+    fs.copyFileSync(path.join(ROOT, 'public', 'app.js'), path.join(bare, 'app.js'));
+    const out = tmpDir('render');
+    r = spawnSync(path.join(ROOT, 'scripts', 'render-nginx.sh'), [out], { env: { ...base, PUBLIC_DIR: bare }, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /dist\/app\.js is missing.*make/);
+    assert.deepEqual(fs.readdirSync(out), [], 'a refused config leaves no file');
 });

@@ -1,6 +1,7 @@
-// views/room.html and the modules of public/: the page preloads exactly the
-// modules app.js pulls in, so adding a module without its preload (an extra
-// round trip before Join works) or leaving a stale preload fails here.
+// views/room.html, the modules of public/ and their bundle in public/dist/
+// (scripts/assets.sh, run by make): the page loads the bundle and nothing
+// else, every module is part of it, and the bundle on disk was built from
+// the modules as they are now, so a page test never runs stale code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -30,12 +31,40 @@ function closure(entry) {
     return seen;
 }
 
-test('room.html preloads every module app.js imports, and nothing else', () => {
+test('room.html loads the bundle, one stylesheet and one script', () => {
     const html = read('views/room.html');
-    const preloaded = [...html.matchAll(/<link rel="modulepreload" href="\/assets\/([^"]+)">/g)].map((m) => m[1]);
-    assert.equal(new Set(preloaded).size, preloaded.length, 'a module preloaded twice');
-    assert.deepEqual([...preloaded].sort(), [...closure('app.js')].sort());
-    assert.match(html, /<script type="module" src="\/assets\/app\.js"><\/script>/);
+    const refs = [...html.matchAll(/<(?:link|script)\b[^>]*\b(?:href|src)="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(refs, ['/assets/favicon.svg', '/assets/dist/app.css', '/assets/dist/app.js']);
+    assert.match(html, /<script type="module" src="\/assets\/dist\/app\.js"><\/script>/);
+});
+
+test('the error pages use the bundle\'s stylesheet', () => {
+    const pages = ['views/404.html', ...fs.readdirSync(path.join(ROOT, 'public/errors')).map((f) => `public/errors/${f}`)];
+    for (const p of pages) assert.match(read(p), /<link rel="stylesheet" href="\/assets\/dist\/app\.css">/, p);
+});
+
+test('the bundle on disk holds every module of the page, and no module is newer (make builds it)', () => {
+    const dist = path.join(ROOT, 'public/dist');
+    assert.ok(fs.existsSync(path.join(dist, 'app.js')), 'public/dist/app.js missing: run make');
+    const map = JSON.parse(read('public/dist/app.js.map'));
+    const bundled = map.sources.map((s) => path.relative(path.join(ROOT, 'public'), path.resolve(dist, s))).sort();
+    const page = [...closure('app.js'), 'app.js'].sort();
+    assert.deepEqual(bundled, page);
+    const css = JSON.parse(read('public/dist/app.css.map'));
+    assert.deepEqual(css.sources.map((s) => path.relative(path.join(ROOT, 'public'), path.resolve(dist, s))), ['app.css']);
+    const built = fs.statSync(path.join(dist, 'app.js')).mtimeMs;
+    for (const f of [...page, 'app.css', ...fs.readdirSync(path.join(ROOT, 'public/i18n')).map((c) => `i18n/${c}`)]) {
+        assert.ok(fs.statSync(path.join(ROOT, 'public', f)).mtimeMs <= built, `public/${f} is newer than the bundle: run make`);
+    }
+});
+
+test('each language but English is a file of its own in the bundle, loaded only by its page', () => {
+    const langs = fs.readdirSync(path.join(ROOT, 'public/i18n')).map((f) => f.replace(/\.js$/, '')).filter((c) => c !== 'en');
+    const chunks = fs.readdirSync(path.join(ROOT, 'public/dist')).filter((f) => f.endsWith('.js') && f !== 'app.js');
+    assert.deepEqual(chunks.map((f) => f.replace(/-[A-Z0-9]+\.js$/, '')).sort(), langs.sort());
+    const app = read('public/dist/app.js');
+    for (const c of chunks) assert.ok(app.includes(`import("./${c}")`), `app.js does not load ${c} lazily`);
+    assert.doesNotMatch(app, /^import\s|[;}]import\s*["{*]/m, 'the bundle imports a file at load time');
 });
 
 // Modules written before the page code that uses them (tested on their
