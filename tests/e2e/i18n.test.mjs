@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+import { launch, newParticipant, waitForPlayingVideo, screenshot, assertTabsOneRow } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -90,6 +90,8 @@ test('a German browser gets the pre-join screen and the meeting in German', asyn
     await p.waitForFunction(() => document.getElementById('unread').textContent === '1');
     await p.click('#btn-people');
     assert.equal(await text(p, '#tab-people'), 'Personen 2');
+    // German's long words widen the panel rather than wrap its tabs.
+    await assertTabsOneRow(p, 'German, 1280 px:');
     assert.equal(await text(p, '#people li.person[data-role="host"] .pname'), 'Dora (Sie)');
     assert.equal(await text(p, '#people li.person[data-role="host"] .host-badge'), 'Host');
     assert.equal(await attr(p, '#people li.person:not([data-role="host"]) button.dm', 'aria-label'), 'Private Nachricht an Ben');
@@ -192,12 +194,14 @@ test('the language picker switches to French, on the page and after a reload', a
     await zoe.join();
     assert.equal(await text(p, '#btn-leave .lbl'), 'Quitter');
     await p.click('#btn-settings');
+    await assertTabsOneRow(p, 'French:');
     assert.equal(await p.inputValue('#set-lang'), 'fr');
     assert.equal(await text(p, 'label[for="set-lang"]'), 'Langue');
     // In the call: the words change in place, the call goes on.
     await p.selectOption('#set-lang', 'es');
     await p.waitForFunction(() => document.documentElement.lang === 'es');
     assert.equal(await text(p, '#tab-settings'), 'Ajustes');
+    await assertTabsOneRow(p, 'Spanish, after French:');
     assert.equal(await text(p, '#btn-leave .lbl'), 'Salir');
     assert.equal(await text(p, '#grid .tile.local .name'), 'Zoé (tú)');
     assert.equal(await p.evaluate(() => document.body.dataset.state), 'meeting');
@@ -234,6 +238,7 @@ for (const locale of ['de-DE', 'ar']) {
             await a.page.click(tab === 'people' ? '#btn-people' : `#tab-${tab}`);
             await a.page.waitForSelector(`#${tab}-pane:not([hidden])`);
             assert.deepEqual(await fits(a.page), { overflow: 0, out: [] }, tab);
+            await assertTabsOneRow(a.page, `${locale}, 375 px:`);
             if (tab === 'people') await screenshot(a.page, `i18n-phone-${locale}.png`);
         }
         assert.deepEqual(a.errors(), []);

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, remoteNames, screenshot } from '../lib/browser.mjs';
+import { launch, newParticipant, waitForPlayingVideo, remoteNames, screenshot, assertTabsOneRow } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -46,10 +46,8 @@ test('three participants make a full mesh with two remote videos each', async ()
     await people[0].page.waitForFunction(() => document.querySelectorAll('#chat-log .msg').length === 2);
     await people[0].page.mouse.move(0, 0);
     await people[0].page.waitForSelector('#toast', { state: 'hidden' });
-    // In English the side panel's four tabs fit one row beside its close button.
-    const tops = await people[0].page.$$eval('#panel .tab', (els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
-    assert.equal(tops.length, 4);
-    assert.equal(new Set(tops).size, 1, `the tabs' tops: ${tops}`);
+    // The side panel's four tabs fit one row beside its close button.
+    await assertTabsOneRow(people[0].page);
     await screenshot(people[0].page, 'meeting-3.png');
     await people[0].page.click('#btn-chat');
     await people[0].page.mouse.move(0, 0);

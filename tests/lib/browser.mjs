@@ -263,6 +263,16 @@ export function linkInfo(page) {
     })));
 }
 
+/** Asserts that the side panel's four tabs share one row on page, once
+ * its slide is over. */
+export async function assertTabsOneRow(page, what = '') {
+    const tops = await page.evaluate(async () => {
+        await Promise.all(document.getElementById('panel').getAnimations().map((an) => an.finished.catch(() => {})));
+        return [...document.querySelectorAll('#panel .tab')].map((e) => Math.round(e.getBoundingClientRect().top));
+    });
+    if (tops.length !== 4 || new Set(tops).size !== 1) throw new Error(`${what} the panel's tabs are not on one row: tops ${tops}`);
+}
+
 /** Names on the remote tiles of page (sorted). */
 export async function remoteNames(page) {
     return page.$$eval('#grid .tile:not(.local) .name', (els) => els.map((e) => e.textContent).sort());
