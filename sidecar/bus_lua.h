@@ -19,6 +19,8 @@
 #ifndef HUDDLE_BUS_LUA_H
 #define HUDDLE_BUS_LUA_H
 
+#include "bus_wire.h" /* the channel prefixes, BUS_ROOM_CH and BUS_NODE_CH */
+
 /* Shared helpers, prepended to every script. announce publishes to the
  * room's channel, which every node with members there (or a join on its
  * way) subscribes; to_nodes sends to the channel of each node holding a
@@ -26,6 +28,7 @@
  * (bus_relay_parse), so the sender's node does not read its own message
  * back. */
 #define BUS_LUA_PRELUDE                                                        \
+    "local ROOM_CH, NODE_CH = '" BUS_ROOM_CH "', '" BUS_NODE_CH "'\n"          \
     "local function rk(room, what)\n"                                          \
     "  return 'huddle:room:' .. room .. ':' .. what\n"                         \
     "end\n"                                                                    \
@@ -137,7 +140,7 @@
     "end\n"                                                                    \
     "local function announce(room, env)\n"                                     \
     "  if env ~= '' then\n"                                                    \
-    "    redis.call('PUBLISH', 'huddle:ch:room:' .. room, env)\n"              \
+    "    redis.call('PUBLISH', ROOM_CH .. room, env)\n"                        \
     "  end\n"                                                                  \
     "end\n"                                                                    \
     "local function to_nodes(room, env, origin)\n"                             \
@@ -146,8 +149,8 @@
     "  for _, node in ipairs(redis.call('HVALS', rk(room, 'nodes'))) do\n"     \
     "    if not sent[node] then\n"                                             \
     "      sent[node] = true\n"                                                \
-    "      msg = msg or 'huddle:ch:room:' .. room .. ' ' .. env\n"             \
-    "      redis.call('PUBLISH', 'huddle:ch:node:' .. node, msg)\n"            \
+    "      msg = msg or ROOM_CH .. room .. ' ' .. env\n"                       \
+    "      redis.call('PUBLISH', NODE_CH .. node, msg)\n"                      \
     "    end\n"                                                                \
     "  end\n"                                                                  \
     "end\n"                                                                    \
@@ -201,7 +204,7 @@
     "  if not v then return nil end\n"                                         \
     "  redis.call('HDEL', rk(room, 'lobby'), knock)\n"                         \
     "  local _, node = lobby_split(v)\n"                                       \
-    "  redis.call('PUBLISH', 'huddle:ch:node:' .. node,\n"                     \
+    "  redis.call('PUBLISH', NODE_CH .. node,\n"                               \
     "             '{\"origin\":\"\",\"msg\":{\"room\":\"' .. room .. "         \
     "'\",\"to\":\"' .. knock ..\n"                                             \
     "             '\",\"msg\":' .. msg .. '}}')\n"                             \
@@ -730,7 +733,7 @@ static const char bus_lua_pj_claim[] = BUS_LUA_PRELUDE
     "redis.call('SADD', 'huddle:nodes', node)\n"
     "local w = 'huddle:pj:' .. id .. ':waiting'\n"
     "for _, n in ipairs(redis.call('SMEMBERS', w)) do\n"
-    "  redis.call('PUBLISH', 'huddle:ch:node:' .. n,\n"
+    "  redis.call('PUBLISH', NODE_CH .. n,\n"
     "    '{\"origin\":\"\",\"msg\":{\"pj-open\":\"' .. id .. '\",\"node\":\"' "
     "..\n"
     "    node .. '\"}}')\n"
