@@ -355,8 +355,10 @@ static void io_cleanup(void *data)
     uv_close((uv_handle_t *)&io->check, on_io_closed);
 }
 
-/* Returns 0 with ac's events driven by loop, or -1 (nothing attached). */
-static int io_attach(redisAsyncContext *ac, uv_loop_t *loop)
+/* Returns 0 with ac's events driven by loop, or -1 (nothing attached).
+ * late_reads: the command connection's (on_io_check); the subscribe
+ * connection always polls for reading. */
+static int io_attach(redisAsyncContext *ac, uv_loop_t *loop, bool late_reads)
 {
     struct bus_io *io = calloc(1, sizeof *io);
 
@@ -368,7 +370,8 @@ static int io_attach(redisAsyncContext *ac, uv_loop_t *loop)
     }
     uv_idle_init(loop, &io->idle);
     uv_check_init(loop, &io->check);
-    uv_check_start(&io->check, on_io_check);
+    if (late_reads)
+        uv_check_start(&io->check, on_io_check);
     io->ac = ac;
     io->open = 3;
     io->poll.data = io->idle.data = io->check.data = io;
@@ -411,7 +414,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     bus_drop(b, ac->err ? ac->errstr : "connection closed");
 }
 
-static redisAsyncContext *conn_open(struct bus *b)
+/* Opens the command connection (cmd) or the subscribe connection. */
+static redisAsyncContext *conn_open(struct bus *b, bool cmd)
 {
     redisAsyncContext *ac = redisAsyncConnect(b->url.host, b->url.port);
 
@@ -422,7 +426,7 @@ static redisAsyncContext *conn_open(struct bus *b)
         redisAsyncFree(ac);
         return NULL;
     }
-    if (io_attach(ac, b->loop) < 0) {
+    if (io_attach(ac, b->loop, cmd) < 0) {
         redisAsyncFree(ac);
         return NULL;
     }
@@ -530,9 +534,9 @@ static void bus_connect(struct bus *b)
     b->err[0] = '\0';
     log_debug("bus: connecting to redis %s:%d (attempt %u)", b->url.host,
               b->url.port, b->attempt + 1);
-    b->cmd = conn_open(b);
+    b->cmd = conn_open(b, true);
     if (b->cmd != NULL)
-        b->sub = conn_open(b);
+        b->sub = conn_open(b, false);
     if (b->cmd == NULL || b->sub == NULL) {
         bus_drop(b, b->err[0] ? b->err : "cannot open a connection");
         return;
