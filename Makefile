@@ -39,4 +39,4 @@ format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz public/dist
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz public/dist public/dist.*

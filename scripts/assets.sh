@@ -3,34 +3,40 @@
 # with Debian 12's esbuild:
 #   app.js   public/app.js and every module it imports, minified, one file
 #   app.css  public/app.css, minified
-#   <lang>-<hash>.js  one per catalogue but English's (public/i18n/), which
-#            i18n.js loads only for a page in that language
+#   <lang>.js  one per catalogue but English's (public/i18n/), which i18n.js
+#            loads only for a page in that language
 #   *.map    source maps to the files under public/, for the browser's tools
 # The page (views/room.html) and the error pages load only these; the
 # modules under public/ stay the source, what node:test imports, and what
 # the maps point at. `make` runs this; so does the Dockerfile.
 #
-#   scripts/assets.sh [OUTDIR]     (default public/dist)
+# The names carry no hash: a browser may keep an app.js for an hour
+# (nginx's `expires 1h`), and the catalogue it asks for must still be there
+# after a new build.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/public/dist}
+out=$root/public/dist
 
 if ! command -v esbuild >/dev/null; then
     echo "assets: esbuild is missing: apt-get install esbuild (scripts/deps.sh run installs it)" >&2
     exit 1
 fi
 
-# Built beside the old bundle, then swapped in, so that a running nginx
-# never serves half of one; chunk names carry a hash, so nothing stale stays.
-tmp=$(mktemp -d "${out%/}.new.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+# One build at a time (make run in one terminal, make test in another).
+exec 9<"$0"
+flock 9
+
+# Built beside the old bundle, then swapped in with two renames: a page
+# being served meanwhile may miss a file for that instant, never get a
+# half-written one.
+tmp=$(mktemp -d "$out.new.XXXXXX")
+trap 'rm -rf "$tmp" "$out.old"' EXIT
 esbuild "$root/public/app.js" "$root/public/app.css" \
     --bundle --minify --splitting --format=esm --target=es2022 \
-    --charset=utf8 --sourcemap --chunk-names='[name]-[hash]' --log-level=warning \
+    --charset=utf8 --sourcemap --chunk-names='[name]' --log-level=warning \
     --outdir="$tmp"
-chmod 755 "$tmp"
+chmod -R a+rX "$tmp"
 rm -rf "$out.old"
-if [ -e "$out" ]; then mv "$out" "$out.old"; fi
-mv "$tmp" "$out"
-rm -rf "$out.old"
+if [ -e "$out" ]; then mv -T "$out" "$out.old"; fi
+mv -T "$tmp" "$out"

@@ -7,7 +7,8 @@
 #                (scripts/lint.sh; the compile database of build/)
 #   unit-js      node:test on the front end's modules imported from public/
 #                (tests/unit-js/: names, roster, layout, shortcuts; no
-#                browser, no server)
+#                browser, no server; page.test.mjs reads the bundle that
+#                make builds into public/dist/)
 #   integration  node:test, real nginx / fcgi / sidecars / redis-server
 #   e2e          node:test + playwright-core driving Debian's chromium
 #   docker       docker-compose.yml built and run on a real Docker engine

@@ -198,8 +198,12 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
 /* What hiredis's ev hooks of one connection drive. Freed when its three
  * handles have closed, after hiredis let go of the context (io_cleanup). */
+/* Which of the bus' two connections one is. */
+enum conn_kind { CONN_CMD, CONN_SUB };
+
 struct bus_io {
     redisAsyncContext *ac; /* NULL once hiredis cleaned up */
+    enum conn_kind kind;
     uv_poll_t poll;
     uv_idle_t idle;   /* started while queued commands wait for their write */
     uv_check_t check; /* late reads, after every loop turn */
@@ -223,7 +227,8 @@ static bool io_reads_now(const struct bus_io *io)
 {
     const struct bus *b = io->ac->data;
 
-    return b == NULL || io->ac != b->cmd || b->state != ST_UP || b->awaited > 0;
+    return io->kind == CONN_SUB || b == NULL || b->state != ST_UP ||
+           b->awaited > 0;
 }
 
 /* Starts poll with events, or stops it; only when they change: each
@@ -356,9 +361,10 @@ static void io_cleanup(void *data)
 }
 
 /* Returns 0 with ac's events driven by loop, or -1 (nothing attached).
- * late_reads: the command connection's (on_io_check); the subscribe
+ * The command connection gets late reads (on_io_check); the subscribe
  * connection always polls for reading. */
-static int io_attach(redisAsyncContext *ac, uv_loop_t *loop, bool late_reads)
+static int io_attach(redisAsyncContext *ac, uv_loop_t *loop,
+                     enum conn_kind kind)
 {
     struct bus_io *io = calloc(1, sizeof *io);
 
@@ -370,9 +376,10 @@ static int io_attach(redisAsyncContext *ac, uv_loop_t *loop, bool late_reads)
     }
     uv_idle_init(loop, &io->idle);
     uv_check_init(loop, &io->check);
-    if (late_reads)
+    if (kind == CONN_CMD)
         uv_check_start(&io->check, on_io_check);
     io->ac = ac;
+    io->kind = kind;
     io->open = 3;
     io->poll.data = io->idle.data = io->check.data = io;
     ac->ev.data = io;
@@ -414,8 +421,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     bus_drop(b, ac->err ? ac->errstr : "connection closed");
 }
 
-/* Opens the command connection (cmd) or the subscribe connection. */
-static redisAsyncContext *conn_open(struct bus *b, bool cmd)
+static redisAsyncContext *conn_open(struct bus *b, enum conn_kind kind)
 {
     redisAsyncContext *ac = redisAsyncConnect(b->url.host, b->url.port);
 
@@ -426,7 +432,7 @@ static redisAsyncContext *conn_open(struct bus *b, bool cmd)
         redisAsyncFree(ac);
         return NULL;
     }
-    if (io_attach(ac, b->loop, cmd) < 0) {
+    if (io_attach(ac, b->loop, kind) < 0) {
         redisAsyncFree(ac);
         return NULL;
     }
@@ -534,9 +540,9 @@ static void bus_connect(struct bus *b)
     b->err[0] = '\0';
     log_debug("bus: connecting to redis %s:%d (attempt %u)", b->url.host,
               b->url.port, b->attempt + 1);
-    b->cmd = conn_open(b, true);
+    b->cmd = conn_open(b, CONN_CMD);
     if (b->cmd != NULL)
-        b->sub = conn_open(b, false);
+        b->sub = conn_open(b, CONN_SUB);
     if (b->cmd == NULL || b->sub == NULL) {
         bus_drop(b, b->err[0] ? b->err : "cannot open a connection");
         return;

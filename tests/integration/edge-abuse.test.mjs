@@ -134,7 +134,7 @@ async function pagesWork() {
     const room = await fetch(`${nginx.url}/edge-room`, opts);
     assert.equal(room.status, 200);
     assert.match(await room.text(), /edge-room/);
-    const asset = await fetch(`${nginx.url}/assets/app.js`, opts);
+    const asset = await fetch(`${nginx.url}/assets/dist/app.js`, opts);
     assert.equal(asset.status, 200);
     await asset.arrayBuffer();
 }
@@ -144,7 +144,7 @@ test('slowloris at nginx: 2,000 requests sent a byte a second (page, asset, webs
     const base = { nginx: sockets(nginx.pid), fcgi: sockets(fcgi.pid), sidecar: sockets(sidecar.pid) };
     const heads = [
         'GET /edge-room HTTP/1.1\r\nHost: 127.0.0.1\r\n',
-        'GET /assets/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+        'GET /assets/dist/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n',
         'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n',
         'POST /edge-room HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n',
     ];

@@ -98,7 +98,7 @@ describe('with huddle-fcgi up and no sidecar', () => {
     });
 
     test('405: a POST to a static file', async () => {
-        const r = await raw(nginx.port, req('POST /assets/app.css HTTP/1.0', 'Content-Length: 0\r\n'));
+        const r = await raw(nginx.port, req('POST /assets/dist/app.css HTTP/1.0', 'Content-Length: 0\r\n'));
         assertPage(r, 405, 'public/errors/400.html');
     });
 

@@ -80,7 +80,7 @@ test('https serves the room page, assets and a websocket join with the certifica
     assert.match(page.body, /<meta name="huddle-room"/);
     assert.match(page.headers['content-security-policy'], /default-src 'none'/);
     assert.equal(page.headers['strict-transport-security'], undefined, 'no HSTS unless asked');
-    const asset = await httpGet(nginx.httpsUrl, { path: '/assets/app.js', ca: nginx.ca });
+    const asset = await httpGet(nginx.httpsUrl, { path: '/assets/dist/app.js', ca: nginx.ca });
     assert.equal(asset.status, 200);
     assert.match(asset.headers['content-type'], /javascript/);
 

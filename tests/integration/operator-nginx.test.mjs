@@ -130,7 +130,7 @@ test('huddle over https: the new-room redirect, the room page, /assets and its h
     assert.match(page.headers['content-security-policy'], /default-src 'none'/);
     assert.equal(page.headers['strict-transport-security'], 'max-age=600', 'the operator\'s own header is kept');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
-    const asset = await get('https', httpsPort, '/assets/app.css', NAME, ca);
+    const asset = await get('https', httpsPort, '/assets/dist/app.css', NAME, ca);
     assert.equal(asset.status, 200);
     assert.match(asset.headers['content-type'], /text\/css/);
     const missing = await get('https', httpsPort, '/metrics', NAME, ca);

@@ -270,7 +270,7 @@ export async function assertTabsOneRow(page, what = '') {
         await Promise.all(document.getElementById('panel').getAnimations().map((an) => an.finished.catch(() => {})));
         return [...document.querySelectorAll('#panel .tab')].map((e) => Math.round(e.getBoundingClientRect().top));
     });
-    if (tops.length !== 4 || new Set(tops).size !== 1) throw new Error(`${what} the panel's tabs are not on one row: tops ${tops}`);
+    if (tops.length !== 4 || new Set(tops).size !== 1) throw new Error(`${what ? `${what} ` : ''}the panel's tabs are not on one row: tops ${tops}`);
 }
 
 /** Names on the remote tiles of page (sorted). */
