@@ -9,6 +9,7 @@
 //   node bench/page-load.mjs [runs=5] [rtt_ms=150] [kbit_s=1600]
 import { startStack } from '../tests/lib/stack.mjs';
 import { launch, newParticipant } from '../tests/lib/browser.mjs';
+import { pct } from './lib.mjs';
 
 const runs = Number(process.argv[2] || 5);
 const rtt = Number(process.argv[3] || 150);
@@ -49,8 +50,7 @@ try {
         all.push(r);
         console.log(`  run ${i + 1}: pre-join ready after ${r.ms.toFixed(0)} ms (${r.requests} requests, ${(r.bytes / 1024).toFixed(1)} KiB)`);
     }
-    const ms = all.map((r) => r.ms).sort((a, b) => a - b);
-    console.log(`median: ${ms[Math.floor(ms.length / 2)].toFixed(0)} ms to the pre-join screen`);
+    console.log(`median: ${pct(all.map((r) => r.ms), 50).toFixed(0)} ms to the pre-join screen`);
 } finally {
     await browser.close();
     await stack.stop();

@@ -196,11 +196,11 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
 /* ---- event-loop adapter ---------------------------------------------- */
 
-/* What hiredis's ev hooks of one connection drive. Freed when its three
- * handles have closed, after hiredis let go of the context (io_cleanup). */
 /* Which of the bus' two connections one is. */
 enum conn_kind { CONN_CMD, CONN_SUB };
 
+/* What hiredis's ev hooks of one connection drive. Freed when its three
+ * handles have closed, after hiredis let go of the context (io_cleanup). */
 struct bus_io {
     redisAsyncContext *ac; /* NULL once hiredis cleaned up */
     enum conn_kind kind;

@@ -202,8 +202,10 @@ test('render-nginx.sh refuses SIDECAR_RESOLVE without a resolver, both sidecar f
     const base = {
         ...process.env, NGINX_LISTEN: '127.0.0.1:1', FCGI_ADDR: '127.0.0.1:2', PUBLIC_DIR: path.join(ROOT, 'public'),
     };
-    const render = (env) => spawnSync(path.join(ROOT, 'scripts', 'render-nginx.sh'), [tmpDir('render')],
-        { env: { ...base, ...env }, encoding: 'utf8' });
+    const render = (env) => {
+        const out = tmpDir('render');
+        return { ...spawnSync(path.join(ROOT, 'scripts', 'render-nginx.sh'), [out], { env: { ...base, ...env }, encoding: 'utf8' }), out };
+    };
     let r = render({ SIDECAR_RESOLVE: 'sidecar:8081', NGINX_RESOLVER: '' });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /NGINX_RESOLVER/);
@@ -216,9 +218,8 @@ test('render-nginx.sh refuses SIDECAR_RESOLVE without a resolver, both sidecar f
     // A copy of public/ that nobody ran make on: no dist/.
     const bare = tmpDir('public');
     fs.copyFileSync(path.join(ROOT, 'public', 'app.js'), path.join(bare, 'app.js'));
-    const out = tmpDir('render');
-    r = spawnSync(path.join(ROOT, 'scripts', 'render-nginx.sh'), [out], { env: { ...base, PUBLIC_DIR: bare }, encoding: 'utf8' });
+    r = render({ PUBLIC_DIR: bare });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /dist\/app\.js is missing.*make/);
-    assert.deepEqual(fs.readdirSync(out), [], 'a refused config leaves no file');
+    assert.deepEqual(fs.readdirSync(r.out), [], 'a refused config leaves no file');
 });
