@@ -37,7 +37,8 @@ const BIG = Math.max(1000, Math.round(19000 * SCALE));
 
 // name, loadgen scenario, connections, room size, rate, seconds, servers
 // sharing the rooms through Redis (3 members of each room on the first, 2
-// on the second)
+// on the second), and whether they reach Redis on its Unix socket
+// (unix) instead of loopback TCP
 const SCENARIOS = [
     { name: 'idle 19k', scenario: 'storm', conns: BIG, size: 5, rate: 1, secs: 1 },
     { name: 'join storm', scenario: 'storm', conns: 2000, size: 5, rate: 1, secs: 1 },
@@ -48,6 +49,8 @@ const SCENARIOS = [
     { name: 'signals 2/s', scenario: 'signal', conns: 250, size: 5, rate: 2, secs: SECS },
     { name: 'chat 1/s on 2 nodes', scenario: 'chat', conns: 250, size: 5, rate: 1, secs: SECS, nodes: 2 },
     { name: 'chat 16/s on 2 nodes', scenario: 'chat', conns: 250, size: 5, rate: 16, secs: SECS, nodes: 2 },
+    { name: 'chat 1/s on 2 nodes (Unix socket)', scenario: 'chat', conns: 250, size: 5, rate: 1, secs: SECS, nodes: 2, unix: true },
+    { name: 'chat 16/s on 2 nodes (Unix socket)', scenario: 'chat', conns: 250, size: 5, rate: 16, secs: SECS, nodes: 2, unix: true },
 ];
 
 // huddle's per-client limits would refuse a benchmark from 8 addresses.
@@ -72,11 +75,12 @@ function installReference() {
 
 /**
  * A started target of kind 'huddle' or 'sio': nodes servers, sharing rooms
- * through a redis-server of their own when more than one. Resolves
- * { procs (to stop), ports, pids, side (Redis' pid, or undefined) }.
+ * through a redis-server of their own when more than one, on its Unix
+ * socket when unix. Resolves { procs (to stop), ports, pids, side (Redis'
+ * pid, or undefined) }.
  */
-async function startTarget(kind, nodes = 1) {
-    const redis = nodes > 1 ? await startRedis() : null;
+async function startTarget(kind, nodes = 1, unix = false) {
+    const redis = nodes > 1 ? await startRedis({ unix }) : null;
     const servers = [];
     const procs = () => [...servers, ...(redis ? [redis] : [])];
     try {
@@ -87,7 +91,7 @@ async function startTarget(kind, nodes = 1) {
             } else {
                 const port = await freePort();
                 const proc = new Proc(`node-ref:${port}`, process.execPath, [path.join(REF, 'server.js')],
-                    { env: { PORT: String(port), NODE_ENV: 'production', ...(redis ? { REDIS_URL: redis.url } : {}) } });
+                    { env: { PORT: String(port), NODE_ENV: 'production', ...(redis ? (unix ? { REDIS_SOCKET: redis.sock } : { REDIS_URL: redis.url }) : {}) } });
                 proc.port = port;
                 servers.push(proc); // stopped below if it never listens
                 await waitForConnect({ port }, 60000); // node loads its modules slowly on a busy machine
@@ -149,7 +153,7 @@ async function runScenario(s) {
     const out = {};
     for (const kind of ['huddle', 'sio']) {
         console.log(`${s.name} (${s.scenario}) on ${kind === 'huddle' ? 'huddle-sidecar' : 'Node reference'}:`);
-        const t = await startTarget(kind, s.nodes);
+        const t = await startTarget(kind, s.nodes, s.unix);
         try {
             out[kind] = await runLoadgen([kind, s.scenario, t.ports.join(','), t.pids.join(','), s.conns, s.size, s.rate, s.secs],
                 t.side ? { LG_SIDE_PID: String(t.side) } : {});
@@ -201,7 +205,8 @@ function summaryRows(results, floors) {
     add('signals: relays per second (1 SDP 4-8 KiB : 3 ICE)', 'signals 2/s', (x) => x.delivered / x.seconds, '/s', '', 0);
     add('signals: relay p99', 'signals 2/s', (x) => x.delivery_ms.p99, 'ms', '', 3);
     add('signals: target CPU per relay', 'signals 2/s', (x) => x.cpu_us_per_delivery, 'us', '');
-    for (const [name, alone] of [['chat 1/s on 2 nodes', 'chat 1/s'], ['chat 16/s on 2 nodes', 'chat 16/s']]) {
+    for (const [name, alone] of [['chat 1/s on 2 nodes', 'chat 1/s'], ['chat 16/s on 2 nodes', 'chat 16/s'],
+        ['chat 1/s on 2 nodes (Unix socket)', 'chat 1/s'], ['chat 16/s on 2 nodes (Unix socket)', 'chat 16/s']]) {
         const slow = alone === 'chat 1/s';
         add(`${name} + Redis: delivery p99`, name, (x) => x.delivery_ms.p99, 'ms', slow ? '<= 2 ms' : '', 3);
         add(`${name} + Redis: CPU per delivery, both servers`, name, (x) => x.cpu_us_per_delivery, 'us', '');

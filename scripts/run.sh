@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: huddle in the foreground on http://localhost:$HUDDLE_PORT and
 # https://localhost:$HUDDLE_HTTPS_PORT. Starts huddle-fcgi (unix socket in a
-# private runtime dir), the sidecars, a redis-server with a password when
-# there is more than one sidecar, and nginx; prints the URLs.
+# private runtime dir), the sidecars, a redis-server (Unix socket, password)
+# when there is more than one sidecar, and nginx; prints the URLs.
 #
 # Supervision: a sidecar that dies is restarted on its port, after 0.5 s,
 # doubling to 10 s while it keeps dying (back to 0.5 s once it stayed up
@@ -23,7 +23,7 @@
 #                      and password (.run/)
 #   HUDDLE_BUILD_DIR   where the binaries are (build/)
 # Sidecars listen on the first free loopback ports above HUDDLE_PORT, Redis
-# on the first free one above HUDDLE_PORT + 100. Any other HUDDLE_* variable
+# on $HUDDLE_RUN_DIR/redis/redis.sock. Any other HUDDLE_* variable
 # (see README.md and docs/config.md) passes through to the programs.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -149,23 +149,26 @@ HUDDLE_FCGI_LISTEN=$sock HUDDLE_VIEWS_DIR=${HUDDLE_VIEWS_DIR:-$top/views} \
     start huddle-fcgi "$build/fcgi/huddle-fcgi"
 wait_for huddle-fcgi "${pids[-1]}" test -S "$sock"
 
-# Redis for several sidecars: loopback only, with a password made once and
-# kept in the runtime dir (mode 0600), so no other local user can read or
-# inject the sidecars' traffic.
+# Redis for several sidecars: on a Unix socket in the runtime dir only
+# (mode 0700, no TCP port), and with a password made once and kept there
+# (mode 0600), so no other local user can read or inject the sidecars'
+# traffic. A socket is also cheaper than loopback TCP (docs/cluster.md).
 redis_url=
 if ((nsidecars > 1)); then
     command -v redis-server >/dev/null || die "redis-server is missing (apt-get install redis-server)"
-    rport=$(free_port $((port + 100)))
+    rsock=$run/redis/redis.sock
+    ((${#rsock} <= 107)) || die "$rsock is longer than a Unix socket's 107 bytes: set a shorter HUDDLE_RUN_DIR"
     mkdir -p "$run/redis"
+    rm -f "$rsock"
     if [ ! -s "$run/redis.pass" ]; then
         (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$run/redis.pass") ||
             die "cannot write $run/redis.pass"
     fi
     rpass=$(<"$run/redis.pass")
     (umask 077 && cat >"$run/redis.conf") <<CONF
-bind 127.0.0.1 -::1
-port $rport
-protected-mode yes
+port 0
+unixsocket $rsock
+unixsocketperm 700
 requirepass $rpass
 daemonize no
 save ""
@@ -173,8 +176,8 @@ appendonly no
 dir $run/redis
 CONF
     start redis-server redis-server "$run/redis.conf"
-    wait_for redis-server "${pids[-1]}" listening "$rport"
-    redis_url=redis://:$rpass@127.0.0.1:$rport
+    wait_for redis-server "${pids[-1]}" test -S "$rsock"
+    redis_url=unix://:$rpass@$rsock
 fi
 
 # Sidecar n (1..N) on port sidecar_port[n]; the same port after a restart.

@@ -153,8 +153,7 @@ static void maybe_up(struct bus *b)
     b->state = ST_UP;
     b->attempt = 0;
     b->ping_seen = b->ping_sent;
-    log_info("bus: connected to redis %s:%d as node %s", b->url.host,
-             b->url.port, b->id);
+    log_info("bus: connected to redis %s as node %s", b->url.where, b->id);
     if (b->cb.on_up != NULL)
         b->cb.on_up(b->user);
 }
@@ -423,7 +422,9 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static redisAsyncContext *conn_open(struct bus *b, enum conn_kind kind)
 {
-    redisAsyncContext *ac = redisAsyncConnect(b->url.host, b->url.port);
+    redisAsyncContext *ac = b->url.path[0] != '\0'
+                                ? redisAsyncConnectUnix(b->url.path)
+                                : redisAsyncConnect(b->url.host, b->url.port);
 
     if (ac == NULL)
         return NULL;
@@ -488,13 +489,13 @@ static void on_hs_done(redisAsyncContext *ac, void *reply, void *privdata)
 
 static void send_heartbeat(struct bus *b)
 {
-    char key[sizeof "huddle:node:" + BUS_ID_MAX], ttl[24];
+    char key[sizeof BUS_NODE_KEY + BUS_ID_MAX], ttl[24];
     const char *set[] = {"SET", key, "1", "PX", ttl};
-    const char *add[] = {"SADD", "huddle:nodes", b->id};
-    size_t setl[5], addl[] = {4, 12, strlen(b->id)};
+    const char *add[] = {"SADD", BUS_NODES_KEY, b->id};
+    size_t setl[5], addl[] = {4, sizeof BUS_NODES_KEY - 1, strlen(b->id)};
 
     setl[0] = 3;
-    setl[1] = (size_t)snprintf(key, sizeof key, "huddle:node:%s", b->id);
+    setl[1] = (size_t)snprintf(key, sizeof key, BUS_NODE_KEY "%s", b->id);
     setl[2] = 1;
     setl[3] = 2;
     setl[4] = (size_t)LONGSTR(ttl, b->cfg.node_ttl_ms);
@@ -538,8 +539,8 @@ static void bus_connect(struct bus *b)
     b->hs_cmd = b->hs_sub = false;
     b->connect_at = uv_now(b->loop);
     b->err[0] = '\0';
-    log_debug("bus: connecting to redis %s:%d (attempt %u)", b->url.host,
-              b->url.port, b->attempt + 1);
+    log_debug("bus: connecting to redis %s (attempt %u)", b->url.where,
+              b->attempt + 1);
     b->cmd = conn_open(b, CONN_CMD);
     if (b->cmd != NULL)
         b->sub = conn_open(b, CONN_SUB);
@@ -576,8 +577,7 @@ void bus_drop(struct bus *b, const char *why)
         return;
     b->state = ST_DOWN;
     if (was_up || b->attempt == 0)
-        log_warn("bus: redis %s:%d down: %s", b->url.host, b->url.port,
-                 why ? why : "?");
+        log_warn("bus: redis %s down: %s", b->url.where, why ? why : "?");
     cmd = b->cmd;
     sub = b->sub;
     b->cmd = b->sub = NULL; /* callbacks run by the frees see us down */
@@ -734,8 +734,9 @@ struct bus *bus_create(uv_loop_t *loop, const struct bus_config *cfg,
     if (b == NULL)
         return NULL;
     if (bus_url_parse(cfg->url, &b->url) < 0) {
-        log_error("bus: HUDDLE_REDIS_URL is not "
-                  "redis://[:password@]host:port[/db]");
+        log_error("bus: HUDDLE_REDIS_URL is neither "
+                  "redis://[:password@]host:port[/db] nor "
+                  "unix://[:password@]/path[?db=N]");
         free(b);
         return NULL;
     }

@@ -19,7 +19,7 @@
 #ifndef HUDDLE_BUS_LUA_H
 #define HUDDLE_BUS_LUA_H
 
-#include "bus_wire.h" /* the channel prefixes, BUS_ROOM_CH and BUS_NODE_CH */
+#include "bus_wire.h" /* the channel prefixes and the nodes' keys */
 
 /* Shared helpers, prepended to every script. announce publishes to the
  * room's channel, which every node with members there (or a join on its
@@ -29,6 +29,7 @@
  * back. */
 #define BUS_LUA_PRELUDE                                                        \
     "local ROOM_CH, NODE_CH = '" BUS_ROOM_CH "', '" BUS_NODE_CH "'\n"          \
+    "local NODES, NODE = '" BUS_NODES_KEY "', '" BUS_NODE_KEY "'\n"            \
     "local function rk(room, what)\n"                                          \
     "  return 'huddle:room:' .. room .. ':' .. what\n"                         \
     "end\n"                                                                    \
@@ -197,7 +198,7 @@
     ".. ']}'\n"                                                                \
     "end\n"                                                                    \
     "local function knocks(node)\n"                                            \
-    "  return 'huddle:node:' .. node .. ':knocks'\n"                           \
+    "  return NODE .. node .. ':knocks'\n"                                     \
     "end\n"                                                                    \
     "local function lobby_answer(room, knock, msg)\n"                          \
     "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
@@ -305,7 +306,7 @@
     "  redis.call('ZREM', rk(room, 'order'), peer)\n"                          \
     "  redis.call('HDEL', rk(room, 'addrs'), peer)\n"                          \
     "  forget_tokens(room, peer)\n"                                            \
-    "  redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' .. " \
+    "  redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. "           \
     "peer)\n"                                                                  \
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
     "    chat_expire(room, ttl)\n"                                             \
@@ -338,7 +339,7 @@
     "  return string.sub(v, 1, sp - 1), string.sub(v, sp + 1)\n"               \
     "end\n"                                                                    \
     "local function reap_node(node, ttl)\n"                                    \
-    "  local n, set = 0, 'huddle:node:' .. node .. ':peers'\n"                 \
+    "  local n, set = 0, NODE .. node .. ':peers'\n"                           \
     "  for _, e in ipairs(redis.call('SMEMBERS', set)) do\n"                   \
     "    local sp = string.find(e, ' ', 1, true)\n"                            \
     "    if sp then\n"                                                         \
@@ -351,14 +352,14 @@
     "    end\n"                                                                \
     "  end\n"                                                                  \
     "  redis.call('DEL', set)\n"                                               \
-    "  local pj = 'huddle:node:' .. node .. ':pj'\n"                           \
+    "  local pj = NODE .. node .. ':pj'\n"                                     \
     "  for _, id in ipairs(redis.call('SMEMBERS', pj)) do\n"                   \
     "    if pj_owner(id) == node then redis.call('DEL', 'huddle:pj:' .. id) "  \
     "end\n"                                                                    \
     "  end\n"                                                                  \
     "  redis.call('DEL', pj)\n"                                                \
     "  forget_knocks(node)\n"                                                  \
-    "  redis.call('SREM', 'huddle:nodes', node)\n"                             \
+    "  redis.call('SREM', NODES, node)\n"                                      \
     "  return n\n"                                                             \
     "end\n"
 
@@ -455,9 +456,9 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
     "             'p:' .. peer, ARGV[7])\n"
     "end\n"
-    "redis.call('SADD', 'huddle:node:' .. node .. ':peers', room .. ' ' .. "
+    "redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. "
     "peer)\n"
-    "redis.call('SADD', 'huddle:nodes', node)\n"
+    "redis.call('SADD', NODES, node)\n"
     "chat_persist(room)\n"
     "if st == 'ok' then announce(room, env) end\n"
     "local flat, chat = state(room, ARGV[9])\n"
@@ -492,12 +493,12 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "redis.call('ZREM', GRACE, gk(room, peer, old))\n"
     "redis.call('HSET', k, 't:' .. ARGV[3], peer, 'p:' .. peer, ARGV[3])\n"
     "if old ~= node then\n"
-    "  redis.call('SREM', 'huddle:node:' .. old .. ':peers', room .. ' ' .. "
+    "  redis.call('SREM', NODE .. old .. ':peers', room .. ' ' .. "
     "peer)\n"
-    "  redis.call('SADD', 'huddle:node:' .. node .. ':peers', room .. ' ' .. "
+    "  redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. "
     "peer)\n"
     "  redis.call('HSET', rk(room, 'nodes'), peer, node)\n"
-    "  redis.call('SADD', 'huddle:nodes', node)\n"
+    "  redis.call('SADD', NODES, node)\n"
     "end\n"
     "local flat, chat = state(room, ARGV[5])\n"
     "return {'ok', flat, chat, access_reply(room, json), peer, old, json}\n";
@@ -590,8 +591,8 @@ static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "    end\n"
     "  end\n"
     "end\n"
-    "for _, node in ipairs(redis.call('SMEMBERS', 'huddle:nodes')) do\n"
-    "  if redis.call('EXISTS', 'huddle:node:' .. node) == 0 then\n"
+    "for _, node in ipairs(redis.call('SMEMBERS', NODES)) do\n"
+    "  if redis.call('EXISTS', NODE .. node) == 0 then\n"
     "    n = n + reap_node(node, ARGV[1])\n"
     "  end\n"
     "end\n"
@@ -606,7 +607,7 @@ static const char bus_lua_reap[] = BUS_LUA_PRELUDE
  * Then the node is forgotten: its liveness key, its set, huddle:nodes. */
 static const char bus_lua_drain[] = BUS_LUA_PRELUDE
     "local node = ARGV[1]\n"
-    "local set = 'huddle:node:' .. node .. ':peers'\n"
+    "local set = NODE .. node .. ':peers'\n"
     "local now = now_ms()\n"
     "for i = 3, #ARGV - 2, 3 do\n"
     "  local room, peer = ARGV[i], ARGV[i + 1]\n"
@@ -617,7 +618,7 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
     "  end\n"
     "end\n"
     "reap_node(node, ARGV[2])\n"
-    "redis.call('DEL', 'huddle:node:' .. node)\n"
+    "redis.call('DEL', NODE .. node)\n"
     "return 1\n";
 
 /* ARGV: action room by ttl [a b] -> 'ok' | 'forbidden' (by is no host
@@ -669,7 +670,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  for _, peer in ipairs(redis.call('HKEYS', members)) do\n"
     "    local node = redis.call('HGET', rk(room, 'nodes'), peer) or ''\n"
     "    redis.call('ZREM', GRACE, gk(room, peer, node))\n"
-    "    redis.call('SREM', 'huddle:node:' .. node .. ':peers', room .. ' ' .. "
+    "    redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. "
     "peer)\n"
     "  end\n"
     "  redis.call('DEL', members, rk(room, 'nodes'), rk(room, 'tokens'),\n"
@@ -724,13 +725,13 @@ static const char bus_lua_pj_claim[] = BUS_LUA_PRELUDE
     "local id, node, token = ARGV[1], ARGV[2], ARGV[3]\n"
     "local owner, tok = pj_owner(id)\n"
     "if owner and (owner ~= node or tok ~= token) and\n"
-    "   redis.call('EXISTS', 'huddle:node:' .. owner) == 1 then return 0 end\n"
+    "   redis.call('EXISTS', NODE .. owner) == 1 then return 0 end\n"
     "if owner and owner ~= node then\n"
-    "  redis.call('SREM', 'huddle:node:' .. owner .. ':pj', id)\n"
+    "  redis.call('SREM', NODE .. owner .. ':pj', id)\n"
     "end\n"
     "redis.call('SET', 'huddle:pj:' .. id, node .. ' ' .. token)\n"
-    "redis.call('SADD', 'huddle:node:' .. node .. ':pj', id)\n"
-    "redis.call('SADD', 'huddle:nodes', node)\n"
+    "redis.call('SADD', NODE .. node .. ':pj', id)\n"
+    "redis.call('SADD', NODES, node)\n"
     "local w = 'huddle:pj:' .. id .. ':waiting'\n"
     "for _, n in ipairs(redis.call('SMEMBERS', w)) do\n"
     "  redis.call('PUBLISH', NODE_CH .. n,\n"
@@ -742,18 +743,18 @@ static const char bus_lua_pj_claim[] = BUS_LUA_PRELUDE
     "return 1\n";
 
 /* ARGV: id node token -> 1 released | 0 not held by node with token. */
-static const char bus_lua_pj_release[] = BUS_LUA_PRELUDE
-    "local owner, tok = pj_owner(ARGV[1])\n"
-    "if owner ~= ARGV[2] or tok ~= ARGV[3] then return 0 end\n"
-    "redis.call('DEL', 'huddle:pj:' .. ARGV[1])\n"
-    "redis.call('SREM', 'huddle:node:' .. ARGV[2] .. ':pj', ARGV[1])\n"
-    "return 1\n";
+static const char bus_lua_pj_release[] =
+    BUS_LUA_PRELUDE "local owner, tok = pj_owner(ARGV[1])\n"
+                    "if owner ~= ARGV[2] or tok ~= ARGV[3] then return 0 end\n"
+                    "redis.call('DEL', 'huddle:pj:' .. ARGV[1])\n"
+                    "redis.call('SREM', NODE .. ARGV[2] .. ':pj', ARGV[1])\n"
+                    "return 1\n";
 
 /* ARGV: id node ms -> the node holding id (alive) | '' none: then node is
  * told when id opens (within ms; each call renews it). */
 static const char bus_lua_pj_route[] = BUS_LUA_PRELUDE
     "local owner = pj_owner(ARGV[1])\n"
-    "if owner and redis.call('EXISTS', 'huddle:node:' .. owner) == 1 then\n"
+    "if owner and redis.call('EXISTS', NODE .. owner) == 1 then\n"
     "  return owner\n"
     "end\n"
     "local w = 'huddle:pj:' .. ARGV[1] .. ':waiting'\n"

@@ -3,20 +3,69 @@
 #include <stdio.h>
 #include <string.h>
 
-int bus_url_parse(const char *s, struct bus_url *out)
+/* The path and db of unix://[:password@]/path[?db=N], from p to end. */
+static int url_unix_path(const char *p, const char *end, struct bus_url *out)
 {
-    static const char scheme[] = "redis://";
-    const char *p, *at, *slash, *end;
+    static const char db[] = "?db=";
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    size_t n = (size_t)((q != NULL ? q : end) - p);
+
+    if (*p != '/' || n < 2 || n > BUS_PATH_MAX || memchr(p, '@', n) != NULL)
+        return -1;
+    if (q != NULL &&
+        (strncmp(q, db, sizeof db - 1) != 0 ||
+         hostport_uint(q + sizeof db - 1, (size_t)(end - q) - (sizeof db - 1),
+                       65535, true, &out->db) < 0))
+        return -1;
+    memcpy(out->path, p, n);
+    out->path[n] = '\0';
+    memcpy(out->where, p, n);
+    out->where[n] = '\0';
+    return 0;
+}
+
+/* The host, port and db of redis://[:password@]host:port[/db], from p to
+ * end. */
+static int url_host_port(const char *p, const char *end, struct bus_url *out)
+{
+    const char *slash = memchr(p, '/', (size_t)(end - p));
     struct hostport hp;
 
+    if (slash == NULL)
+        slash = end;
+    else if (hostport_uint(slash + 1, (size_t)(end - slash - 1), 65535, true,
+                           &out->db) < 0)
+        return -1;
+    if (hostport_parse(p, (size_t)(slash - p), 0, &hp) < 0)
+        return -1;
+    memcpy(out->host, hp.host, sizeof out->host);
+    out->port = hp.port;
+    snprintf(out->where, sizeof out->where,
+             strchr(hp.host, ':') != NULL ? "[%s]:%d" : "%s:%d", hp.host,
+             hp.port);
+    return 0;
+}
+
+int bus_url_parse(const char *s, struct bus_url *out)
+{
+    static const char tcp[] = "redis://", unix_[] = "unix://";
+    const char *p, *at, *end;
+    bool local;
+
     memset(out, 0, sizeof *out);
-    if (s == NULL || strncmp(s, scheme, sizeof scheme - 1) != 0)
+    if (s == NULL)
+        return -1;
+    if (strncmp(s, tcp, sizeof tcp - 1) == 0)
+        local = false;
+    else if (strncmp(s, unix_, sizeof unix_ - 1) == 0)
+        local = true;
+    else
         return -1;
     for (p = s; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
             return -1;
     end = p;
-    p = s + sizeof scheme - 1;
+    p = s + (local ? sizeof unix_ : sizeof tcp) - 1;
     at = strchr(p, '@');
     if (at != NULL) {
         size_t n = (size_t)(at - p) - 1;
@@ -28,20 +77,11 @@ int bus_url_parse(const char *s, struct bus_url *out)
         out->has_password = true;
         p = at + 1;
     }
-    slash = strchr(p, '/');
-    if (slash == NULL)
-        slash = end;
-    else if (hostport_uint(slash + 1, (size_t)(end - slash - 1), 65535, true,
-                           &out->db) < 0)
-        goto bad;
-    if (hostport_parse(p, (size_t)(slash - p), 0, &hp) < 0)
-        goto bad;
-    memcpy(out->host, hp.host, sizeof out->host);
-    out->port = hp.port;
+    if ((local ? url_unix_path : url_host_port)(p, end, out) < 0) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
     return 0;
-bad:
-    memset(out, 0, sizeof *out);
-    return -1;
 }
 
 bool bus_id_ok(const char *s, size_t max, bool dot)
@@ -106,7 +146,8 @@ int bus_channel_room(const char *ch, size_t n, char room[ROOMID_MAX + 1])
 {
     size_t rl = sizeof BUS_ROOM_CH - 1;
 
-    if (n <= rl || n - rl > ROOMID_MAX || memcmp(ch, BUS_ROOM_CH, rl) != 0)
+    if (n <= rl || memcmp(ch, BUS_ROOM_CH, rl) != 0 ||
+        !roomid_valid(ch + rl, n - rl))
         return -1;
     memcpy(room, ch + rl, n - rl);
     room[n - rl] = '\0';

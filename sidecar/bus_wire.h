@@ -18,26 +18,36 @@
 #define BUS_TOKEN_MAX 128  /* peer ids and resume tokens */
 #define BUS_HOST_MAX HOSTPORT_HOST_MAX /* bytes of the host in the URL */
 #define BUS_PASSWORD_MAX 255
+#define BUS_PATH_MAX 107      /* sun_path of struct sockaddr_un, less its NUL */
 #define BUS_MSG_MAX (1 << 20) /* a published message */
 #define BUS_ENV_EXTRA 32      /* envelope bytes around id and message */
 #define BUS_ROOM_CH "huddle:ch:room:"
 #define BUS_NODE_CH "huddle:ch:node:"
+/* The set of registered nodes, and the prefix of each node's keys: its
+ * liveness key BUS_NODE_KEY "<id>" (the heartbeat, bus_conn.c) and the
+ * scripts' BUS_NODE_KEY "<id>:peers", ":knocks", ":pj" (bus_lua.h). */
+#define BUS_NODES_KEY "huddle:nodes"
+#define BUS_NODE_KEY "huddle:node:"
 
-/* HUDDLE_REDIS_URL, parsed: redis://[:password@]host:port[/db] */
+/* HUDDLE_REDIS_URL, parsed: redis://[:password@]host:port[/db] (TCP) or
+ * unix://[:password@]/path[?db=N] (a Unix socket on this host). */
 struct bus_url {
     char host[BUS_HOST_MAX + 1]; /* name, IPv4, or IPv6 without brackets */
     int port;                    /* 1..65535 */
+    char path[BUS_PATH_MAX + 1]; /* the socket's path; "" for TCP */
     char password[BUS_PASSWORD_MAX + 1];
     bool has_password;
-    int db; /* 0 when absent */
+    int db;                       /* 0 when absent */
+    char where[BUS_HOST_MAX + 9]; /* for logs: host:port, [v6]:port or path */
 };
 
-/* Parses s strictly. Returns 0 and fills *out, or -1 when s is not of the
+/* Parses s strictly. Returns 0 and fills *out, or -1 when s is not of a
  * form above: other scheme, user name before the colon, empty password,
- * host:port not by common/hostport.h's rules, db not a decimal in
- * 0..65535, trailing bytes, control characters or spaces anywhere. The
- * password is taken verbatim (no percent decoding) and may not contain '@'
- * or '/'. */
+ * host:port not by common/hostport.h's rules, a path not absolute or
+ * longer than BUS_PATH_MAX, db not a decimal in 0..65535, trailing bytes,
+ * control characters or spaces anywhere. The password is taken verbatim
+ * (no percent decoding) and may not contain '@' or '/'; a path may not
+ * contain '@' or '?'. */
 int bus_url_parse(const char *s, struct bus_url *out);
 
 /* Returns true when s is 1..max of [A-Za-z0-9_-], and '.' too when dot is
@@ -67,7 +77,8 @@ int bus_envelope_parse(const char *p, size_t n, char origin[BUS_ID_MAX + 1],
 
 /* Copies the room of the n bytes of a room channel name ("huddle:ch:room:"
  * then the room) to room. Returns 0, or -1 for another channel or a room
- * over ROOMID_MAX bytes (its characters are not checked). */
+ * name that common/roomid.h does not take (a NUL byte in it would make
+ * the C string name another room). */
 int bus_channel_room(const char *ch, size_t n, char room[ROOMID_MAX + 1]);
 
 /* A room message that a script sent to one node's channel rather than to

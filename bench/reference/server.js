@@ -12,7 +12,8 @@
 // none). PORT (default 3000) on 127.0.0.1; prints "listening <port>".
 // With REDIS_URL, several of these share rooms the way socket.io scales
 // out: its Redis adapter (@socket.io/redis-adapter, node-redis), as
-// huddle's sidecars share rooms through Redis.
+// huddle's sidecars share rooms through Redis. With REDIS_SOCKET (a path)
+// it reaches that Redis on its Unix socket instead.
 'use strict';
 const http = require('node:http');
 const express = require('express');
@@ -48,10 +49,11 @@ io.on('connection', (socket) => {
 });
 
 async function main() {
-    if (process.env.REDIS_URL) {
+    if (process.env.REDIS_URL || process.env.REDIS_SOCKET) {
         const { createClient } = require('redis');
         const { createAdapter } = require('@socket.io/redis-adapter');
-        const pub = createClient({ url: process.env.REDIS_URL });
+        const pub = createClient(process.env.REDIS_SOCKET
+            ? { socket: { path: process.env.REDIS_SOCKET } } : { url: process.env.REDIS_URL });
         const sub = pub.duplicate();
         await Promise.all([pub.connect(), sub.connect()]);
         io.adapter(createAdapter(pub, sub));

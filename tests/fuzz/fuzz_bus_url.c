@@ -1,7 +1,8 @@
 /* libFuzzer harness: the bus' pure wire (sidecar/bus_wire.c), linked
- * alone: bus_url_parse (HUDDLE_REDIS_URL, and through it common/hostport.c)
- * and bus_envelope_parse (every message other nodes publish), also behind
- * bus_relay_parse (a room message relayed to one node's channel). Input:
+ * alone: bus_url_parse (HUDDLE_REDIS_URL, redis:// and unix://, and through
+ * it common/hostport.c) and bus_envelope_parse (every message other nodes
+ * publish), also behind bus_relay_parse (a room message relayed to one
+ * node's channel). Input:
  * first byte even picks the URL, odd the message. The scripts' answers
  * have their own harness, fuzz_bus_reply.c. */
 #include <assert.h>
@@ -23,9 +24,16 @@ static void fuzz_url(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     if (bus_url_parse(s, &u) == 0) {
-        assert(u.port >= 1 && u.port <= 65535);
+        if (u.path[0] != '\0') { /* unix:// */
+            assert(u.path[0] == '/' && strlen(u.path) <= BUS_PATH_MAX);
+            assert(u.host[0] == '\0' && u.port == 0);
+            assert(strcmp(u.where, u.path) == 0);
+        } else {
+            assert(u.port >= 1 && u.port <= 65535);
+            assert(u.host[0] != '\0' && strlen(u.host) <= BUS_HOST_MAX);
+            assert(strstr(u.where, u.host) != NULL);
+        }
         assert(u.db >= 0 && u.db <= 65535);
-        assert(u.host[0] != '\0' && strlen(u.host) <= BUS_HOST_MAX);
         assert(!u.has_password || u.password[0] != '\0');
     }
     free(s);

@@ -600,3 +600,45 @@ test('through nginx with two sidecars, clients on different sidecars meet', asyn
         await stack.stop();
     }
 });
+
+test('over a Unix socket, with a password and a db: members on two sidecars meet; a wrong password is logged and retried', async () => {
+    const pass = randomBytes(12).toString('hex');
+    const procs = [];
+    const clients = [];
+    try {
+        const redis = await startRedis({ unix: true, args: ['--requirepass', pass] });
+        procs.push(redis);
+        const url = `unix://:${pass}@${redis.sock}?db=3`;
+        const scs = [];
+        for (const id of ['u1', 'u2']) {
+            const s = await startSidecar({ env: { HUDDLE_REDIS_URL: url, HUDDLE_NODE_ID: id, ...FAST } });
+            procs.push(s);
+            scs.push(s);
+            await s.waitForOutput(UP);
+            assert.match(s.output, new RegExp(`connected to redis ${redis.sock} as node ${id}\\.`));
+        }
+        const [a, b] = [await connect(scs[0].wsUrl), await connect(scs[1].wsUrl)];
+        clients.push(a, b);
+        const room = uniqueRoom('unix');
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        assert.deepEqual(ids(wb.peers), [wa.id]);
+        await a.send({ type: 'signal', to: wb.id, data: { sdp: 'o' } });
+        assert.equal((await b.next('signal')).from, wa.id);
+        await b.send({ type: 'chat', text: 'over the socket' });
+        assert.equal((await a.next('chat')).text, 'over the socket');
+        // The rooms live in db 3, not in db 0.
+        const keys = (db) => execFileSync('redis-cli', ['-s', redis.sock, '-a', pass, '--no-auth-warning', '-n', String(db), 'keys', 'huddle:*'],
+            { encoding: 'utf8' }).trim();
+        assert.match(keys(3), /huddle:/);
+        assert.equal(keys(0), '');
+
+        const bad = await startSidecar({ env: { HUDDLE_REDIS_URL: `unix://:wrong@${redis.sock}`, HUDDLE_NODE_ID: 'u3', ...FAST } });
+        procs.push(bad);
+        await waitCount(bad, /handshake: redis answered WRONGPASS/, 2);
+        assert.ok(bad.running);
+    } finally {
+        for (const cl of clients) cl.terminate();
+        await stopAll(procs);
+    }
+});

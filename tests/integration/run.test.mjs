@@ -69,10 +69,27 @@ function listenOf(pid) {
     return env.find((e) => e.startsWith('HUDDLE_LISTEN=')).slice('HUDDLE_LISTEN='.length);
 }
 
-/** The first line Redis answers to the raw command cmd on port. */
-function redisSay(port, cmd) {
+/** The TCP ports process pid listens on (from /proc: its sockets' inodes in /proc/net/tcp and tcp6). */
+function listensOf(pid) {
+    const inodes = new Set();
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false }) ?? '');
+        if (m) inodes.add(m[1]);
+    }
+    const ports = [];
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+            const f = line.trim().split(/\s+/);
+            if (f[3] === '0A' && inodes.has(f[9])) ports.push(parseInt(f[1].split(':').pop(), 16));
+        }
+    }
+    return ports;
+}
+
+/** The first line Redis answers to the raw command cmd on the Unix socket at sockPath. */
+function redisSay(sockPath, cmd) {
     return new Promise((resolve, reject) => {
-        const sock = net.connect(port, '127.0.0.1');
+        const sock = net.connect(sockPath);
         let buf = '';
         sock.on('connect', () => sock.write(cmd));
         sock.on('data', (d) => {
@@ -232,19 +249,27 @@ test('run.sh with HUDDLE_HTTPS_PORT=0 serves plain http only, without a redirect
     }
 });
 
-test('run.sh gives Redis a password: a client without it is refused', async () => {
+test('run.sh gives Redis a Unix socket of mode 0700 and no TCP port, and a password: a client without it is refused', async () => {
     if (!HAVE_SIDECAR) return;
     const run = await startRunner({ HUDDLE_SIDECARS: '2' });
     try {
         const conf = fs.readFileSync(path.join(run.dir, 'redis.conf'), 'utf8');
-        const port = Number(conf.match(/^port (\d+)$/m)[1]);
+        assert.match(conf, /^port 0$/m);
+        const sock = path.join(run.dir, 'redis', 'redis.sock');
+        assert.equal(conf.match(/^unixsocket (.+)$/m)[1], sock);
+        assert.ok(fs.statSync(sock).isSocket());
+        assert.equal(fs.statSync(sock).mode & 0o077, 0);
+        const redisPid = descendants(run.pid).find((k) => k.comm === 'redis-server').pid;
+        assert.deepEqual(listensOf(redisPid), [], 'Redis listens on no TCP port');
+        const sidecarPid = descendants(run.pid).find((k) => k.comm === 'huddle-sidecar').pid;
+        assert.equal(`127.0.0.1:${listensOf(sidecarPid)[0]}`, listenOf(sidecarPid), 'listensOf sees a listener');
         const pass = fs.readFileSync(path.join(run.dir, 'redis.pass'), 'utf8');
         assert.match(pass, /^[0-9a-f]{48}$/);
         assert.equal(fs.statSync(path.join(run.dir, 'redis.pass')).mode & 0o077, 0);
         assert.equal(fs.statSync(path.join(run.dir, 'redis.conf')).mode & 0o077, 0);
-        assert.match(await redisSay(port, 'PING\r\n'), /^-NOAUTH/);
-        assert.match(await redisSay(port, 'AUTH wrong-password\r\n'), /^-(WRONGPASS|ERR)/);
-        assert.equal(await redisSay(port, `AUTH ${pass}\r\nPING\r\n`), '+OK');
+        assert.match(await redisSay(sock, 'PING\r\n'), /^-NOAUTH/);
+        assert.match(await redisSay(sock, 'AUTH wrong-password\r\n'), /^-(WRONGPASS|ERR)/);
+        assert.equal(await redisSay(sock, `AUTH ${pass}\r\nPING\r\n`), '+OK');
         // The sidecars got it: both serve, sharing rooms through Redis.
         const room = uniqueRoom('redis');
         const kids = descendants(run.pid).filter((k) => k.comm === 'huddle-sidecar');

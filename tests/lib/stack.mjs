@@ -241,17 +241,23 @@ export async function startSidecar({ port, env = {} } = {}) {
     return proc;
 }
 
-/** A private redis-server on a free port, no persistence. */
-export async function startRedis({ port, args = [] } = {}) {
+/**
+ * A private redis-server on a free port, no persistence. With unix, it also
+ * listens on a Unix socket in its directory, and url names that socket.
+ */
+export async function startRedis({ port, args = [], unix = false } = {}) {
     port ??= await freePort();
     const dir = tmpDir('redis');
+    const sock = path.join(dir, 'redis.sock');
     const proc = new Proc(`redis:${port}`, 'redis-server', [
         '--port', String(port), '--bind', '127.0.0.1', '--save', '',
-        '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...args,
+        '--appendonly', 'no', '--dir', dir, '--daemonize', 'no',
+        ...(unix ? ['--unixsocket', sock, '--unixsocketperm', '700'] : []), ...args,
     ]);
     await waitForConnect({ port });
     proc.port = port;
-    proc.url = `redis://127.0.0.1:${port}`;
+    proc.sock = unix ? sock : null;
+    proc.url = unix ? `unix://${sock}` : `redis://127.0.0.1:${port}`;
     return proc;
 }
 

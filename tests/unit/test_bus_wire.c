@@ -12,8 +12,43 @@ TEST(url_with_host_and_port_parses)
     CHECK(bus_url_parse("redis://127.0.0.1:6379", &u) == 0);
     CHECK_STR(u.host, "127.0.0.1");
     CHECK(u.port == 6379);
+    CHECK_STR(u.path, "");
     CHECK(!u.has_password);
     CHECK(u.db == 0);
+    CHECK_STR(u.where, "127.0.0.1:6379");
+}
+
+TEST(url_with_unix_socket_parses)
+{
+    struct bus_url u;
+
+    CHECK(bus_url_parse("unix:///run/redis/redis.sock", &u) == 0);
+    CHECK_STR(u.path, "/run/redis/redis.sock");
+    CHECK_STR(u.host, "");
+    CHECK(u.port == 0);
+    CHECK(!u.has_password);
+    CHECK(u.db == 0);
+    CHECK_STR(u.where, "/run/redis/redis.sock");
+    CHECK(bus_url_parse("unix://:s3cr-t!x@/tmp/r.sock?db=7", &u) == 0);
+    CHECK_STR(u.path, "/tmp/r.sock");
+    CHECK(u.has_password);
+    CHECK_STR(u.password, "s3cr-t!x");
+    CHECK(u.db == 7);
+}
+
+TEST(url_unix_path_fits_sun_path)
+{
+    char s[200];
+    struct bus_url u;
+
+    memcpy(s, "unix://", 7);
+    s[7] = '/';
+    memset(s + 8, 'a', BUS_PATH_MAX - 1);
+    s[7 + BUS_PATH_MAX] = '\0';
+    CHECK(bus_url_parse(s, &u) == 0);
+    CHECK(strlen(u.path) == BUS_PATH_MAX);
+    strcpy(s + 7 + BUS_PATH_MAX, "a");
+    CHECK(bus_url_parse(s, &u) < 0);
 }
 
 TEST(url_with_password_and_db_parses)
@@ -35,6 +70,7 @@ TEST(url_with_ipv6_literal_parses)
     CHECK(bus_url_parse("redis://[::1]:7000/0", &u) == 0);
     CHECK_STR(u.host, "::1");
     CHECK(u.port == 7000);
+    CHECK_STR(u.where, "[::1]:7000");
 }
 
 TEST(url_rejects_malformed_forms)
@@ -69,6 +105,22 @@ TEST(url_rejects_malformed_forms)
         "redis://[]:6379",
         "redis://[zz]:6379",
         " redis://h:6379",
+        "unix://",
+        "unix:///",
+        "unix://tmp/r.sock",
+        "unix:/tmp/r.sock",
+        "unix:///tmp/r.sock?",
+        "unix:///tmp/r.sock?db=",
+        "unix:///tmp/r.sock?db=x",
+        "unix:///tmp/r.sock?db=99999",
+        "unix:///tmp/r.sock?database=1",
+        "unix:///tmp/r.sock?db=1&x=2",
+        "unix:///tmp/r sock",
+        "unix:///tmp/a@b.sock",
+        "unix://pw@/tmp/r.sock",
+        "unix://:@/tmp/r.sock",
+        "unix://:p/w@/tmp/r.sock",
+        "UNIX:///tmp/r.sock",
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -181,6 +233,10 @@ TEST(channel_room_takes_room_channels_only)
     memcpy(longch, "huddle:ch:room:", 15);
     CHECK(bus_channel_room(longch, 15 + ROOMID_MAX, room) == 0);
     CHECK(bus_channel_room(longch, 15 + ROOMID_MAX + 1, room) < 0);
+    /* Only names a member could join: a NUL would name room "a" in C. */
+    CHECK(bus_channel_room("huddle:ch:room:a\0b", 18, room) < 0);
+    CHECK(bus_channel_room("huddle:ch:room:\0ab", 18, room) < 0);
+    CHECK(bus_channel_room("huddle:ch:room:a b", 18, room) < 0);
 }
 
 TEST(relay_names_its_room_before_the_envelope)
