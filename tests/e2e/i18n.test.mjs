@@ -3,7 +3,8 @@
 // with no English shown first; an Arabic one gets dir=rtl and a mirrored
 // layout (side panel on the left, control bar and text right to left);
 // the language picker switches to French, and the choice outlives a
-// reload; at 375 px the longest language still fits. Screenshots:
+// reload; at 360 px (a common Android phone) the longest language still
+// fits, its panel tabs on one row. Screenshots:
 // i18n-de.png and i18n-ar.png (two people, the chat open).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -226,9 +227,9 @@ const fits = (page) => page.evaluate(async () => {
 
 // German has the longest words, Arabic the other direction.
 for (const locale of ['de-DE', 'ar']) {
-    test(`at 375 px the page fits in ${locale}`, async () => {
+    test(`at 360 px the page fits in ${locale}`, async () => {
         const url = `${stack.url}/phone-${locale.toLowerCase()}`;
-        const a = await newParticipant(browser, url, 'Maximilian', { viewport: { width: 375, height: 740 }, context: { locale } });
+        const a = await newParticipant(browser, url, 'Maximilian', { viewport: { width: 360, height: 740 }, context: { locale } });
         await a.page.waitForFunction(() => document.getElementById('preview-video').videoWidth > 0);
         assert.deepEqual(await fits(a.page), { overflow: 0, out: [] });
         await a.join();
@@ -238,7 +239,7 @@ for (const locale of ['de-DE', 'ar']) {
             await a.page.click(tab === 'people' ? '#btn-people' : `#tab-${tab}`);
             await a.page.waitForSelector(`#${tab}-pane:not([hidden])`);
             assert.deepEqual(await fits(a.page), { overflow: 0, out: [] }, tab);
-            await assertTabsOneRow(a.page, `${locale}, 375 px:`);
+            await assertTabsOneRow(a.page, `${locale}, 360 px:`);
             if (tab === 'people') await screenshot(a.page, `i18n-phone-${locale}.png`);
         }
         assert.deepEqual(a.errors(), []);
