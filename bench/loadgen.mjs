@@ -5,7 +5,8 @@
 // 19,000 joined connections, paced joins, chat at 1, 16 and 40 msg/s per
 // member in 50 rooms of 5, signals of realistic size, and chat at 1 and 16
 // msg/s on two servers sharing the rooms through a redis-server (two
-// sidecars; two Node references with socket.io's Redis adapter). Each scenario
+// sidecars; two Node references with socket.io's Redis adapter), on
+// loopback TCP and again on Redis' Unix socket. Each scenario
 // starts a fresh target (release build; huddle's rate limits out of the
 // way of the load), runs loadgen against it and stops it; then the other
 // target. Writes bench/results/latest.json and latest.md: the machine,

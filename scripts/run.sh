@@ -157,7 +157,10 @@ redis_url=
 if ((nsidecars > 1)); then
     command -v redis-server >/dev/null || die "redis-server is missing (apt-get install redis-server)"
     rsock=$run/redis/redis.sock
-    ((${#rsock} <= 107)) || die "$rsock is longer than a Unix socket's 107 bytes: set a shorter HUDDLE_RUN_DIR"
+    # The sidecars take it in HUDDLE_REDIS_URL: printable ASCII without
+    # '@' or '?', at most 106 bytes (docs/config.md).
+    (LC_ALL=C && [[ ${#rsock} -le 106 && $rsock =~ ^/[!-~]+$ && $rsock != *[@?]* ]]) ||
+        die "$rsock cannot be Redis' socket (106 bytes at most, printable ASCII without @ or ?): set HUDDLE_RUN_DIR"
     mkdir -p "$run/redis"
     rm -f "$rsock"
     if [ ! -s "$run/redis.pass" ]; then
@@ -175,8 +178,10 @@ save ""
 appendonly no
 dir $run/redis
 CONF
+    # Answers PONG: the socket exists from bind(), before Redis listens.
+    redis_answers() { [ "$(redis-cli -s "$rsock" -a "$rpass" --no-auth-warning ping 2>/dev/null)" = PONG ]; }
     start redis-server redis-server "$run/redis.conf"
-    wait_for redis-server "${pids[-1]}" test -S "$rsock"
+    wait_for redis-server "${pids[-1]}" redis_answers
     redis_url=unix://:$rpass@$rsock
 fi
 

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "bus_lua.h"
 #include "bus_priv.h"
@@ -419,6 +420,9 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         b->sub = NULL;
     bus_drop(b, ac->err ? ac->errstr : "connection closed");
 }
+
+_Static_assert(BUS_PATH_MAX + 2 == sizeof((struct sockaddr_un *)0)->sun_path,
+               "bus_wire.h: BUS_PATH_MAX is sun_path less two");
 
 static redisAsyncContext *conn_open(struct bus *b, enum conn_kind kind)
 {

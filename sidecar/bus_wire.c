@@ -10,7 +10,7 @@ static int url_unix_path(const char *p, const char *end, struct bus_url *out)
     const char *q = memchr(p, '?', (size_t)(end - p));
     size_t n = (size_t)((q != NULL ? q : end) - p);
 
-    if (*p != '/' || n < 2 || n > BUS_PATH_MAX || memchr(p, '@', n) != NULL)
+    if (*p != '/' || n < 2 || n > BUS_PATH_MAX)
         return -1;
     if (q != NULL &&
         (strncmp(q, db, sizeof db - 1) != 0 ||
@@ -19,8 +19,7 @@ static int url_unix_path(const char *p, const char *end, struct bus_url *out)
         return -1;
     memcpy(out->path, p, n);
     out->path[n] = '\0';
-    memcpy(out->where, p, n);
-    out->where[n] = '\0';
+    memcpy(out->where, out->path, n + 1);
     return 0;
 }
 
@@ -40,9 +39,8 @@ static int url_host_port(const char *p, const char *end, struct bus_url *out)
         return -1;
     memcpy(out->host, hp.host, sizeof out->host);
     out->port = hp.port;
-    snprintf(out->where, sizeof out->where,
-             strchr(hp.host, ':') != NULL ? "[%s]:%d" : "%s:%d", hp.host,
-             hp.port);
+    snprintf(out->where, sizeof out->where, hp.v6 ? "[%s]:%d" : "%s:%d",
+             hp.host, hp.port);
     return 0;
 }
 

@@ -18,7 +18,10 @@
 #define BUS_TOKEN_MAX 128  /* peer ids and resume tokens */
 #define BUS_HOST_MAX HOSTPORT_HOST_MAX /* bytes of the host in the URL */
 #define BUS_PASSWORD_MAX 255
-#define BUS_PATH_MAX 107      /* sun_path of struct sockaddr_un, less its NUL */
+/* A socket's path: sun_path (108 bytes) less two. hiredis 0.14 copies at
+ * most 107 bytes into a sun_path it never zeroed, so the 108th byte, the
+ * NUL of a 107-byte path, would be whatever the stack held. */
+#define BUS_PATH_MAX 106
 #define BUS_MSG_MAX (1 << 20) /* a published message */
 #define BUS_ENV_EXTRA 32      /* envelope bytes around id and message */
 #define BUS_ROOM_CH "huddle:ch:room:"

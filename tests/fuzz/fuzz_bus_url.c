@@ -77,7 +77,9 @@ static void fuzz_relay(const uint8_t *data, size_t size)
     memcpy(p, data, size);
     if (bus_relay_parse(p, size, room, &env, &len) == 0) {
         assert(env > p && env + len == p + size && env[-1] == ' ');
-        assert(room[0] != '\0' && strlen(room) <= ROOMID_MAX);
+        assert(bus_room_ok(room) &&
+               strlen(room) ==
+                   (size_t)(env - 1 - p) - (sizeof BUS_ROOM_CH - 1));
         fuzz_envelope((const uint8_t *)env, len);
     }
     free(p);

@@ -73,11 +73,13 @@ function listenOf(pid) {
 function listensOf(pid) {
     const inodes = new Set();
     for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false }) ?? '');
+        let link = '';
+        try { link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; } // closed meanwhile
+        const m = /^socket:\[(\d+)\]$/.exec(link);
         if (m) inodes.add(m[1]);
     }
     const ports = [];
-    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6'].filter((t) => fs.existsSync(t))) {
         for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
             const f = line.trim().split(/\s+/);
             if (f[3] === '0A' && inodes.has(f[9])) ports.push(parseInt(f[1].split(':').pop(), 16));

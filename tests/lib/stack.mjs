@@ -255,6 +255,7 @@ export async function startRedis({ port, args = [], unix = false } = {}) {
         ...(unix ? ['--unixsocket', sock, '--unixsocketperm', '700'] : []), ...args,
     ]);
     await waitForConnect({ port });
+    if (unix) await waitForConnect(sock); // opened after the TCP port
     proc.port = port;
     proc.sock = unix ? sock : null;
     proc.url = unix ? `unix://${sock}` : `redis://127.0.0.1:${port}`;

@@ -237,6 +237,7 @@ TEST(channel_room_takes_room_channels_only)
     CHECK(bus_channel_room("huddle:ch:room:a\0b", 18, room) < 0);
     CHECK(bus_channel_room("huddle:ch:room:\0ab", 18, room) < 0);
     CHECK(bus_channel_room("huddle:ch:room:a b", 18, room) < 0);
+    CHECK(bus_channel_room("huddle:ch:room:api", 18, room) < 0); /* reserved */
 }
 
 TEST(relay_names_its_room_before_the_envelope)
