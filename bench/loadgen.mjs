@@ -206,9 +206,10 @@ function summaryRows(results, floors) {
     add('signals: relays per second (1 SDP 4-8 KiB : 3 ICE)', 'signals 2/s', (x) => x.delivered / x.seconds, '/s', '', 0);
     add('signals: relay p99', 'signals 2/s', (x) => x.delivery_ms.p99, 'ms', '', 3);
     add('signals: target CPU per relay', 'signals 2/s', (x) => x.cpu_us_per_delivery, 'us', '');
-    for (const [name, alone] of [['chat 1/s on 2 nodes', 'chat 1/s'], ['chat 16/s on 2 nodes', 'chat 16/s'],
-        ['chat 1/s on 2 nodes (Unix socket)', 'chat 1/s'], ['chat 16/s on 2 nodes (Unix socket)', 'chat 16/s']]) {
-        const slow = alone === 'chat 1/s';
+    // Each scenario on two servers beside the one-server chat at its rate.
+    for (const { name, rate } of SCENARIOS.filter((x) => x.nodes > 1)) {
+        const alone = `chat ${rate}/s`;
+        const slow = rate === 1;
         add(`${name} + Redis: delivery p99`, name, (x) => x.delivery_ms.p99, 'ms', slow ? '<= 2 ms' : '', 3);
         add(`${name} + Redis: CPU per delivery, both servers`, name, (x) => x.cpu_us_per_delivery, 'us', '');
         add(`${name} + Redis: CPU per delivery / one server's (${alone})`, name,

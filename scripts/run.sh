@@ -162,7 +162,6 @@ if ((nsidecars > 1)); then
     (LC_ALL=C && [[ ${#rsock} -le 106 && $rsock =~ ^/[!-~]+$ && $rsock != *[@?]* ]]) ||
         die "$rsock cannot be Redis' socket (106 bytes at most, printable ASCII without @ or ?): set HUDDLE_RUN_DIR"
     mkdir -p "$run/redis"
-    rm -f "$rsock"
     if [ ! -s "$run/redis.pass" ]; then
         (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$run/redis.pass") ||
             die "cannot write $run/redis.pass"

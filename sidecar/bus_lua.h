@@ -306,8 +306,7 @@
     "  redis.call('ZREM', rk(room, 'order'), peer)\n"                          \
     "  redis.call('HDEL', rk(room, 'addrs'), peer)\n"                          \
     "  forget_tokens(room, peer)\n"                                            \
-    "  redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. "           \
-    "peer)\n"                                                                  \
+    "  redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. peer)\n"    \
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
     "    chat_expire(room, ttl)\n"                                             \
     "    lobby_empty(room, false, 'everyone left')\n"                          \
@@ -456,8 +455,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
     "             'p:' .. peer, ARGV[7])\n"
     "end\n"
-    "redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. "
-    "peer)\n"
+    "redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. peer)\n"
     "redis.call('SADD', NODES, node)\n"
     "chat_persist(room)\n"
     "if st == 'ok' then announce(room, env) end\n"
@@ -493,10 +491,8 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "redis.call('ZREM', GRACE, gk(room, peer, old))\n"
     "redis.call('HSET', k, 't:' .. ARGV[3], peer, 'p:' .. peer, ARGV[3])\n"
     "if old ~= node then\n"
-    "  redis.call('SREM', NODE .. old .. ':peers', room .. ' ' .. "
-    "peer)\n"
-    "  redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. "
-    "peer)\n"
+    "  redis.call('SREM', NODE .. old .. ':peers', room .. ' ' .. peer)\n"
+    "  redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. peer)\n"
     "  redis.call('HSET', rk(room, 'nodes'), peer, node)\n"
     "  redis.call('SADD', NODES, node)\n"
     "end\n"
@@ -670,8 +666,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  for _, peer in ipairs(redis.call('HKEYS', members)) do\n"
     "    local node = redis.call('HGET', rk(room, 'nodes'), peer) or ''\n"
     "    redis.call('ZREM', GRACE, gk(room, peer, node))\n"
-    "    redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. "
-    "peer)\n"
+    "    redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. peer)\n"
     "  end\n"
     "  redis.call('DEL', members, rk(room, 'nodes'), rk(room, 'tokens'),\n"
     "             rk(room, 'chat'))\n"

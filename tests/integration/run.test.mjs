@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { BUILD, Proc, ROOT, freePort, httpGet, tmpDir, waitForConnect } from '../lib/stack.mjs';
+import { BUILD, Proc, ROOT, freePort, httpGet, tcpListeners, tmpDir, waitForConnect } from '../lib/stack.mjs';
 import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 const HAVE_SIDECAR = fs.existsSync(path.join(BUILD, 'sidecar', 'huddle-sidecar'));
@@ -69,7 +69,7 @@ function listenOf(pid) {
     return env.find((e) => e.startsWith('HUDDLE_LISTEN=')).slice('HUDDLE_LISTEN='.length);
 }
 
-/** The TCP ports process pid listens on (from /proc: its sockets' inodes in /proc/net/tcp and tcp6). */
+/** The TCP ports process pid listens on: its sockets' inodes among tcpListeners(). */
 function listensOf(pid) {
     const inodes = new Set();
     for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
@@ -78,14 +78,7 @@ function listensOf(pid) {
         const m = /^socket:\[(\d+)\]$/.exec(link);
         if (m) inodes.add(m[1]);
     }
-    const ports = [];
-    for (const table of ['/proc/net/tcp', '/proc/net/tcp6'].filter((t) => fs.existsSync(t))) {
-        for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
-            const f = line.trim().split(/\s+/);
-            if (f[3] === '0A' && inodes.has(f[9])) ports.push(parseInt(f[1].split(':').pop(), 16));
-        }
-    }
-    return ports;
+    return tcpListeners().filter((l) => inodes.has(l.inode)).map((l) => l.port);
 }
 
 /** The first line Redis answers to the raw command cmd on the Unix socket at sockPath. */

@@ -69,17 +69,23 @@ export async function freePort() {
     throw new Error('no free port outside the ephemeral range');
 }
 
+/** The listening TCP sockets, IPv4 and IPv6, from /proc/net/tcp{,6}: [{ port, inode }]. */
+export function tcpListeners() {
+    const out = [];
+    for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        let text = '';
+        try { text = fs.readFileSync(f, 'utf8'); } catch { continue; } // no IPv6
+        for (const line of text.split('\n').slice(1)) {
+            const cols = line.trim().split(/\s+/);
+            if (cols.length > 9 && cols[3] === '0A') out.push({ port: parseInt(cols[1].split(':').pop(), 16), inode: cols[9] });
+        }
+    }
+    return out;
+}
+
 /** True when a TCP socket with local port `port` is listening (/proc/net/tcp{,6}). */
 function tcpListening(port) {
-    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-    return ['/proc/net/tcp', '/proc/net/tcp6'].some((f) => {
-        let text = '';
-        try { text = fs.readFileSync(f, 'utf8'); } catch { return false; }
-        return text.split('\n').slice(1).some((line) => {
-            const cols = line.trim().split(/\s+/);
-            return cols.length > 3 && cols[1].endsWith(hex) && cols[3] === '0A';
-        });
-    });
+    return tcpListeners().some((l) => l.port === port);
 }
 
 /**

@@ -50,19 +50,21 @@ function mapped(mapFile) {
     return map.sources.map((s, i) => [path.relative(path.join(ROOT, 'public'), path.resolve(ROOT, 'public/dist', s)), map.sourcesContent[i]]);
 }
 
+/** The catalogues other than English's, each a chunk of the bundle. */
+const LANG_FILES = fs.readdirSync(path.join(ROOT, 'public/i18n')).filter((f) => f !== 'en.js');
+
 test('the bundle on disk holds every module of the page, as each is now (make builds it)', () => {
     assert.ok(fs.existsSync(path.join(ROOT, 'public/dist/app.js')), 'public/dist/app.js missing: run make');
-    const langs = fs.readdirSync(path.join(ROOT, 'public/i18n')).filter((f) => f !== 'en.js');
-    const built = [...mapped('app.js.map'), ...mapped('app.css.map'), ...langs.flatMap((f) => mapped(`${f}.map`))];
-    assert.deepEqual(mapped('app.js.map').map(([f]) => f).sort(), [...closure('app.js'), 'app.js'].sort());
-    assert.deepEqual(mapped('app.css.map').map(([f]) => f), ['app.css']);
+    const [js, css] = [mapped('app.js.map'), mapped('app.css.map')];
+    assert.deepEqual(js.map(([f]) => f).sort(), [...closure('app.js'), 'app.js'].sort());
+    assert.deepEqual(css.map(([f]) => f), ['app.css']);
+    const built = [...js, ...css, ...LANG_FILES.flatMap((f) => mapped(`${f}.map`))];
     for (const [f, text] of built) assert.ok(text === read(`public/${f}`), `public/${f} changed since the bundle was built: run make`);
 });
 
 test('each language but English is a file of its own in the bundle, loaded only by its page', () => {
-    const langs = fs.readdirSync(path.join(ROOT, 'public/i18n')).filter((f) => f !== 'en.js');
     const chunks = fs.readdirSync(path.join(ROOT, 'public/dist')).filter((f) => f.endsWith('.js') && f !== 'app.js');
-    assert.deepEqual(chunks.sort(), langs.sort());
+    assert.deepEqual(chunks.sort(), [...LANG_FILES].sort());
     const app = read('public/dist/app.js');
     for (const c of chunks) assert.ok(app.includes(`import("./${c}")`), `app.js does not load ${c} lazily`);
     assert.doesNotMatch(app, /(?:^|[;}])import\s*["{*]|^import\s/m, 'the bundle imports a file at load time');
