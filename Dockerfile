@@ -32,7 +32,10 @@ RUN groupadd --system --gid 10001 huddle \
         --home-dir /var/lib/huddle --shell /usr/sbin/nologin huddle \
     && install -d -o huddle -g huddle -m 0700 /var/lib/huddle \
         /var/lib/huddle/secrets /var/lib/huddle/tls \
-    && install -d -o huddle -g huddle -m 0750 /run/huddle
+    && install -d -o huddle -g huddle -m 0750 /run/huddle \
+    && install -d -o huddle -g huddle -m 0700 /run/huddle-redis
+# Redis' Unix socket, in a volume only Redis and the sidecars mount.
+ENV HUDDLE_REDIS_SOCKET=/run/huddle-redis/redis.sock
 COPY docker/entrypoint.sh /usr/local/bin/huddle-entrypoint
 COPY docker/healthcheck.sh /usr/local/bin/huddle-healthcheck
 ENTRYPOINT ["huddle-entrypoint"]
@@ -73,11 +76,10 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
     CMD ["huddle-healthcheck", "nginx"]
 CMD ["nginx"]
 
-# ---- redis: shared rooms between sidecars, password on, not published ----
+# ---- redis: shared rooms between sidecars, on a socket, password on -----
 FROM base AS redis
 RUN /usr/local/share/huddle/scripts/packages.sh --install redis
 USER huddle
-EXPOSE 6379
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
     CMD ["huddle-healthcheck", "redis"]
 CMD ["redis"]

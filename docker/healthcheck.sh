@@ -18,7 +18,7 @@ nginx) http_ok 8080 /healthz ;;
 fcgi) [ -S "$HUDDLE_FCGI_LISTEN" ] ;;
 sidecar) http_ok "${HUDDLE_LISTEN##*:}" /healthz ;;
 redis) REDISCLI_AUTH=${HUDDLE_REDIS_PASSWORD:-$(cat /var/lib/huddle/secrets/redis-password)} \
-           redis-cli -p 6379 ping | grep -q PONG ;;
+           redis-cli -s "$HUDDLE_REDIS_SOCKET" ping | grep -q PONG ;;
 coturn) ip=${HUDDLE_TURN_LISTEN_IP:-127.0.0.1}
         (exec 3<>"/dev/tcp/${ip%% *}/${HUDDLE_TURN_PORT:-3478}") ;;
 *) echo "usage: huddle-healthcheck nginx|fcgi|sidecar|redis|coturn" >&2; exit 2 ;;

@@ -4,11 +4,12 @@
 // when no registry can be reached), the stack runs with two sidecars, and
 // everything is checked from outside, as a person's browser or an attacker
 // would see it: http -> https, the room page and wss with the self-signed
-// certificate, the protocol across both sidecars, Redis behind its password,
-// /metrics not public, a third replica reached without touching nginx, a
-// drained replica whose clients resume elsewhere unnoticed, a rolling
-// recreate of every sidecar, and two Chromium participants over https
-// relayed by the stack's own coturn.
+// certificate, the protocol across both sidecars, Redis without a network
+// (on a socket only the sidecars share) behind its password, /metrics not
+// public, a third replica reached without touching nginx, a drained replica
+// whose clients resume elsewhere unnoticed, a rolling recreate of every
+// sidecar, and two Chromium participants over https relayed by the stack's
+// own coturn.
 //
 // The stack publishes only on 127.0.0.1 (HUDDLE_BIND) on free ports; coturn
 // (host network) listens on 127.0.0.1 only. `down -v` removes containers,
@@ -250,16 +251,24 @@ test('/metrics is never public, over http or https', async () => {
     assert.match(await inside(id, 8081, '/metrics'), /^huddle_sidecar_\w+ /m);
 });
 
-test('Redis refuses a client without the password and is not published', async () => {
+test('Redis has no network: the sidecars reach it on its socket, with the password', async () => {
     const [redis] = await containers('redis');
     const [sidecar] = await containers('sidecar');
-    const answer = await docker(['exec', sidecar, 'bash', '-c',
-        "exec 3<>/dev/tcp/redis/6379 && printf 'PING\\r\\n' >&3 && read -r -t 5 line <&3 && echo \"$line\""]);
-    assert.match(answer, /^-NOAUTH/);
+    const [nginx] = await containers('nginx');
+    assert.equal((await docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', redis])).trim(), 'none');
     assert.equal((await docker(['port', redis])).trim(), '');
+    // Not by name over the network, even from a sidecar...
+    await assert.rejects(docker(['exec', sidecar, 'bash', '-c', 'exec 3<>/dev/tcp/redis/6379']));
+    // ...but through the socket in the volume only Redis and the sidecars mount.
+    const socket = '/run/huddle-redis/redis.sock';
+    const modes = await docker(['exec', redis, 'stat', '-c', '%F %a %U', '/run/huddle-redis', socket]);
+    assert.deepEqual(modes.trim().split('\n'), ['directory 700 huddle', 'socket 700 huddle']);
+    await assert.rejects(docker(['exec', nginx, 'test', '-e', socket]));
+    assert.match(await compose(['logs', '--no-color', 'sidecar']), new RegExp(`bus: connected to redis ${socket} as node`));
+    assert.match(await docker(['exec', redis, 'redis-cli', '-s', socket, 'ping']), /NOAUTH/);
     const pw = (await docker(['exec', redis, 'cat', '/var/lib/huddle/secrets/redis-password'])).trim();
     assert.match(pw, /^[0-9a-f]{64}$/);
-    const authed = await docker(['exec', '-e', `REDISCLI_AUTH=${pw}`, redis, 'redis-cli', 'ping']);
+    const authed = await docker(['exec', '-e', `REDISCLI_AUTH=${pw}`, redis, 'redis-cli', '-s', socket, 'ping']);
     assert.equal(authed.trim(), 'PONG');
 });
 
@@ -329,18 +338,21 @@ test('the protocol over wss with members on both sidecars: presence, chat, signa
 test('the sidecars take nginx, and only the edge network, as their proxy', async () => {
     // Per-address limits must count people, not nginx: the sidecars trust
     // X-Forwarded-For from the edge network, which holds nginx and nothing
-    // that is not ours (fcgi has no network, Redis is on backend only).
+    // that is not ours (fcgi and Redis have no network at all).
     const subnet = '10.213.42.';
     const [nginx] = await containers('nginx');
     const nets = JSON.parse(await docker(['inspect', '-f', '{{json .NetworkSettings.Networks}}', nginx]));
     const edge = Object.entries(nets).filter(([name]) => name.endsWith('_edge'));
     assert.equal(Object.keys(nets).length, 1, `nginx is on ${Object.keys(nets)}`);
     assert.ok(edge[0][1].IPAddress.startsWith(subnet), edge[0][1].IPAddress);
-    const [redis] = await containers('redis');
-    const redisNets = Object.keys(JSON.parse(await docker(['inspect', '-f', '{{json .NetworkSettings.Networks}}', redis])));
-    assert.deepEqual(redisNets.map((n) => n.replace(/^.*_/, '')), ['backend']);
-    const [fcgi] = await containers('fcgi');
-    assert.equal((await docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', fcgi])).trim(), 'none');
+    for (const id of await containers('sidecar')) {
+        const sidecarNets = Object.keys(JSON.parse(await docker(['inspect', '-f', '{{json .NetworkSettings.Networks}}', id])));
+        assert.deepEqual(sidecarNets.map((n) => n.replace(/^.*_/, '')), ['edge']);
+    }
+    for (const service of ['fcgi', 'redis']) {
+        const [id] = await containers(service);
+        assert.equal((await docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', id])).trim(), 'none', service);
+    }
     const logs = await compose(['logs', '--no-color', 'sidecar']);
     assert.match(logs, /HUDDLE_TRUSTED_PROXIES=10\.213\.42\.0\/24/);
 });
@@ -430,6 +442,49 @@ test('a rolling recreate of every sidecar (an upgrade) loses no meeting', async 
     for (const m of members) assert.ok(m.resumes >= 1, `${m.name} never resumed (closes ${m.closes})`);
     const noise = seen.filter((x) => x.type === 'peer-left' || x.type === 'peer-joined');
     assert.deepEqual(noise, [], 'someone saw a leave or a join during the upgrade');
+    for (const m of members) { m.stopped = true; m.conn.terminate(); }
+});
+
+test('Redis recreated (an upgrade): the sidecars reconnect on its socket and the meeting goes on', async () => {
+    const room = uniqueRoom('redis');
+    const members = [];
+    for (let i = 0; i < 5; i++) members.push(await member(room, `r${i}`));
+    const marks = await mark(members);
+    const sidecars = await containers('sidecar');
+    const since = (await run('date', ['-u', '+%Y-%m-%dT%H:%M:%S.%NZ'])).trim();
+    // The new Redis finds the old one's socket file in the volume and
+    // replaces it; the sidecars see Redis gone and connect again.
+    await compose(['up', '-d', '--no-deps', '--force-recreate', 'redis'], { timeoutMs: 120000 });
+    const deadline = Date.now() + 60000;
+    for (const id of sidecars) {
+        // (The sidecar logs to stderr.)
+        while (!/bus: connected to redis \/run\/huddle-redis\/redis\.sock/.test(await run('bash', ['-c', `docker logs --since ${since} ${id} 2>&1`]))) {
+            if (Date.now() > deadline) assert.fail(`sidecar ${id} did not reconnect to the new Redis`);
+            await sleep(500);
+        }
+    }
+    // Joins work again, and the newcomer is told of everyone: the sidecars
+    // put their members' seats back into the empty Redis.
+    let newcomer;
+    let welcome;
+    for (let t = 0; !welcome; t++) {
+        newcomer = await wssClient();
+        welcome = await newcomer.join(room, 'newcomer').catch((err) => {
+            newcomer.terminate();
+            if (t > 20) throw err;
+            return sleep(500).then(() => null);
+        });
+    }
+    assert.deepEqual(welcome.peers.map((p) => p.id).sort(), members.map((m) => m.id).sort());
+    const seen = await settle(members, marks);
+    // A Redis that lost its data hears every member re-asserted, and the
+    // others get that as a peer-joined for someone they list, which is an
+    // update (docs/protocol.md, "roster"); nobody may be seen leaving, and
+    // nobody but the newcomer is new.
+    const ids = new Set([...members.map((m) => m.id), welcome.id]);
+    const noise = seen.filter((x) => x.type === 'peer-left' || (x.type === 'peer-joined' && !ids.has(x.peer.id)));
+    assert.deepEqual(noise, [], 'someone saw a leave or a stranger while Redis was recreated');
+    newcomer.terminate();
     for (const m of members) { m.stopped = true; m.conn.terminate(); }
 });
 
