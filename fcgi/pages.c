@@ -85,16 +85,28 @@ static long pages_html(char *out, size_t cap, const char *status,
     return b < 0 ? -1 : n + b;
 }
 
+/* A redirect to /<room><rest> (rest: "" or the request's "?..."). */
+static long pages_redirect(char *out, size_t cap, const char *status,
+                           const char *room, size_t room_len, const char *rest,
+                           int head)
+{
+    char extra[ROUTER_URI_MAX + 16];
+    int n = snprintf(extra, sizeof extra, "Location: /%.*s%s\r\n",
+                     (int)room_len, room, rest);
+
+    if (n < 0 || (size_t)n >= sizeof extra)
+        return -1;
+    return pages_text(out, cap, status, extra, "", head);
+}
+
 static long pages_new_room(char *out, size_t cap, int head)
 {
-    char extra[64];
     char id[37];
     uuid_t u;
 
     uuid_generate_random(u);
     uuid_unparse_lower(u, id);
-    snprintf(extra, sizeof extra, "Location: /%s\r\n", id);
-    return pages_text(out, cap, "302 Found", extra, "", head);
+    return pages_redirect(out, cap, "302 Found", id, strlen(id), "", head);
 }
 
 long pages_respond(const struct pages *p, const char *method, const char *uri,
@@ -115,6 +127,10 @@ long pages_respond(const struct pages *p, const char *method, const char *uri,
         *status = 200;
         room = (struct tpl_value){m.arg, m.arg_len};
         return pages_html(out, cap, "200 OK", p->room, &room, m.head);
+    case ROUTE_ROOM_SLASH:
+        *status = 301;
+        return pages_redirect(out, cap, "301 Moved Permanently", m.arg,
+                              m.arg_len, m.rest, m.head);
     case ROUTE_NOT_FOUND:
         *status = 404;
         return pages_html(out, cap, "404 Not Found", p->not_found, NULL,

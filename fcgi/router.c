@@ -13,10 +13,18 @@ struct router_entry {
     enum router_route route;
 };
 
+/* A room id and one '/' after it: a link some app or person wrote with a
+ * trailing slash, sent on to the room. */
+static bool room_slash(const char *seg, size_t len)
+{
+    return len > 1 && seg[len - 1] == '/' && roomid_valid(seg, len - 1);
+}
+
 static const struct router_entry router_table[] = {
     {"/", NULL, ROUTE_NEW_ROOM},
     {"/healthz", NULL, ROUTE_HEALTH},
     {NULL, roomid_valid, ROUTE_ROOM},
+    {NULL, room_slash, ROUTE_ROOM_SLASH},
 };
 
 long router_path_len(const char *uri)
@@ -42,7 +50,7 @@ static bool router_method_ok(const char *method, int *head)
 
 struct router_match router_resolve(const char *method, const char *uri)
 {
-    struct router_match m = {ROUTE_BAD_REQUEST, 0, NULL, 0};
+    struct router_match m = {ROUTE_BAD_REQUEST, 0, NULL, 0, NULL};
     long len = router_path_len(uri);
     const struct router_entry *hit = NULL;
 
@@ -63,9 +71,10 @@ struct router_match router_resolve(const char *method, const char *uri)
         return m;
     }
     m.route = router_method_ok(method, &m.head) ? hit->route : ROUTE_BAD_METHOD;
-    if (m.route == ROUTE_ROOM) {
+    m.rest = uri + len;
+    if (m.route == ROUTE_ROOM || m.route == ROUTE_ROOM_SLASH) {
         m.arg = uri + 1;
-        m.arg_len = (size_t)len - 1;
+        m.arg_len = (size_t)len - (m.route == ROUTE_ROOM ? 1 : 2);
     }
     return m;
 }

@@ -20,6 +20,7 @@ enum router_route {
     ROUTE_NEW_ROOM,    /* GET /          -> 302 to a fresh room */
     ROUTE_HEALTH,      /* GET /healthz   -> 200 */
     ROUTE_ROOM,        /* GET /<room>    -> 200 room page */
+    ROUTE_ROOM_SLASH,  /* GET /<room>/   -> 301 to /<room>, query kept */
     ROUTE_NOT_FOUND,   /* a path that is no route -> 404 */
     ROUTE_BAD_METHOD,  /* a route, but not GET or HEAD -> 405 */
     ROUTE_BAD_REQUEST, /* missing or implausible method or URI -> 400 */
@@ -28,8 +29,9 @@ enum router_route {
 struct router_match {
     enum router_route route;
     int head;        /* 1 for HEAD: answer headers only */
-    const char *arg; /* the room id inside the uri, for ROUTE_ROOM */
+    const char *arg; /* the room id inside the uri, for both room routes */
     size_t arg_len;
+    const char *rest; /* what follows the path in the uri: "", "?..." */
 };
 
 /* Length of the path part of uri (up to '?' or '#'), or -1 when uri is not

@@ -38,6 +38,12 @@ static void check(const char *method, const char *uri)
         assert(m.arg == uri + 1);
         assert(m.arg_len > 0 && m.arg_len < strlen(uri));
     }
+    /* Sent on to the room: nothing can be smuggled into Location. */
+    if (m.route == ROUTE_ROOM_SLASH) {
+        assert(m.arg == uri + 1 && m.arg[m.arg_len] == '/');
+        assert(m.rest == m.arg + m.arg_len + 1);
+        assert(strpbrk(m.rest, "\r\n") == NULL);
+    }
     n = pages_respond(&pages, method, uri, out, sizeof out, &status);
     assert(n > 0 && (size_t)n <= sizeof out);
     assert(status >= 200 && status < 500);

@@ -179,6 +179,19 @@ describe('nginx + huddle-fcgi', () => {
         assert.ok(!html.includes('<script>') && !html.includes('"><b>'));
     });
 
+    test('a room link with a trailing slash is sent on to the room, its query kept', async () => {
+        const r = await fetch(`${url}/team-standup/?t=a.b.c`, { redirect: 'manual' });
+        assert.equal(r.status, 301);
+        assert.equal(r.headers.get('location'), '/team-standup?t=a.b.c');
+        assertSecurityHeaders(r);
+        const followed = await fetch(`${url}/team-standup/`);
+        assert.equal(followed.status, 200);
+        assert.equal(metaRoom(await followed.text()), 'team-standup');
+        for (const p of ['/team-standup//', '/team-standup/x', '/healthz/', '/ws/']) {
+            assert.equal((await fetch(`${url}${p}`, { redirect: 'manual' })).status, 404, p);
+        }
+    });
+
     test('healthz answers 200', async () => {
         const res = await fetch(`${url}/healthz`);
         assert.equal(res.status, 200);

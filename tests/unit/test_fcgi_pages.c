@@ -106,6 +106,22 @@ TEST(pages_redirect_root_to_distinct_v4_uuids)
     pages_free(&p);
 }
 
+TEST(pages_send_a_trailing_slash_on_to_the_room_with_its_query)
+{
+    struct pages p;
+    int status = 0;
+    const char *r;
+
+    CHECK(load(&p) == 0);
+    r = respond(&p, "GET", "/team-standup/?t=a.b.c", &status);
+    CHECK(status == 301 && r != NULL &&
+          strncmp(r, "Status: 301 Moved Permanently\r\n", 31) == 0);
+    CHECK(r != NULL && strstr(r, "\r\nLocation: /team-standup?t=a.b.c\r\n"));
+    r = respond(&p, "HEAD", "/x/", &status);
+    CHECK(status == 301 && r != NULL && strstr(r, "\r\nLocation: /x\r\n"));
+    pages_free(&p);
+}
+
 TEST(pages_give_404_405_and_400)
 {
     struct pages p;

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "router.h"
@@ -25,6 +26,19 @@ TEST(router_gives_the_room_id_without_query_string)
     CHECK(m.arg_len == 5 && memcmp(m.arg, "abc_9", 5) == 0);
     CHECK(route("GET", "/?utm=1") == ROUTE_NEW_ROOM);
     CHECK(route("GET", "/healthz?") == ROUTE_HEALTH);
+}
+
+TEST(router_sends_a_room_with_a_trailing_slash_on_with_its_query)
+{
+    struct router_match m = router_resolve("GET", "/team-standup/?t=abc");
+
+    CHECK(m.route == ROUTE_ROOM_SLASH);
+    CHECK(m.arg_len == 12 && memcmp(m.arg, "team-standup", 12) == 0);
+    CHECK(strcmp(m.rest, "?t=abc") == 0);
+    CHECK(route("GET", "/a/") == ROUTE_ROOM_SLASH);
+    CHECK(strcmp(router_resolve("GET", "/a/").rest, "") == 0);
+    CHECK(strcmp(router_resolve("GET", "/a").rest, "") == 0);
+    CHECK(route("POST", "/a/") == ROUTE_BAD_METHOD);
 }
 
 TEST(router_answers_head_like_get_and_405_for_other_methods)
@@ -81,7 +95,10 @@ TEST(router_never_takes_encoded_dotted_or_reserved_paths_for_rooms)
     CHECK(route("GET", "/%61bc") == ROUTE_NOT_FOUND);
     CHECK(route("GET", "/../etc/passwd") == ROUTE_NOT_FOUND);
     CHECK(route("GET", "/%2e%2e/x") == ROUTE_NOT_FOUND);
-    CHECK(route("GET", "/abc/") == ROUTE_NOT_FOUND);
+    CHECK(route("GET", "/abc//") == ROUTE_NOT_FOUND);
+    CHECK(route("GET", "/abc/x") == ROUTE_NOT_FOUND);
+    CHECK(route("GET", "/ws/") == ROUTE_NOT_FOUND);
+    CHECK(route("GET", "/%61bc/") == ROUTE_NOT_FOUND);
     CHECK(route("GET", "//abc") == ROUTE_NOT_FOUND);
     CHECK(route("GET", "/ws") == ROUTE_NOT_FOUND);
     CHECK(route("GET", "/assets") == ROUTE_NOT_FOUND);
