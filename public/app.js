@@ -119,11 +119,12 @@ async function join() {
     // A click before the camera answered waits for it (or its refusal).
     await devicesReady;
     joining = false;
-    const chose = pre.choices();
-    roster.setSelf({ name, audio: chose.audio && !!media.audioTrack(), video: chose.video && !!media.camTrack() });
+    // The camera counts as on once its track is live: one still starting
+    // comes on in the meeting when it answers (followCamera).
+    roster.setSelf({ name, audio: pre.choices().audio && !!media.audioTrack(), video: !!media.camTrack() });
     levels.ensureContext();
     setState('joining');
-    mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media });
+    mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media, outgoing });
     // Quality governor: each receiver tells each sender what it shows of its
     // video (views.js); each sender applies the plan per link (encoding.js)
     // on views, link changes, quality and screen changes, and link samples.
@@ -147,6 +148,8 @@ async function join() {
         if (xray) xray.sample(e.detail.links, roster.selfId());
     });
     mesh.addEventListener('repair', () => xray && xray.show());
+    // Until the first sample, a tile's link badge shows the connection's state.
+    mesh.addEventListener('state', () => xray && xray.show());
     mesh.addEventListener('stream', (e) => onStream(e.detail));
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
@@ -196,7 +199,7 @@ function onDown({ delay }) {
 }
 
 // Codes that mean this page sent something wrong, or a signal crossed a
-// leave (no-such-peer, but for a private message): logged, not shown.
+// leave (no-such-peer; a private message's goes to the chat): logged, not shown.
 const QUIET_ERRORS = new Set(['bad-json', 'unknown-type', 'not-joined', 'already-joined']);
 
 function onError(m) {
@@ -223,10 +226,14 @@ function onError(m) {
     } else if (m.ref === 'links') {
         // Our own link report refused (rate-limited, bad-message): nothing for the person to do.
         console.warn('huddle: links not taken:', m.code, m.message);
+    } else if (m.ref === 'chat' && chat) {
+        // A chat line refused: the chat shows which one, and keeps its text.
+        console.warn('huddle: chat not taken:', m.code, m.message);
+        chat.refused(m.code);
     } else if (m.code === 'forbidden') {
         console.warn('huddle: not allowed:', m.message);
         toast(t('error.forbidden'), 5000);
-    } else if (m.code === 'no-such-peer' && m.ref !== 'chat') {
+    } else if (m.code === 'no-such-peer') {
         console.warn('huddle: server said', m.code, m.message);
     } else if (hasText(`error.${m.code}`)) {
         toast(t(`error.${m.code}`));
@@ -550,6 +557,7 @@ function enterMeeting() {
         send: (m) => sig && sig.send(m),
         people: () => [{ ...roster.self(), self: true }, ...[...roster.others()].sort((a, b) => a.name.localeCompare(b.name))],
         repairStep: (id) => (typeof mesh.repairStep === 'function' ? mesh.repairStep(id) : null),
+        stateOf: (id) => mesh.links().find((p) => p.id === id)?.pc.connectionState,
         isVisible: () => controls.showing('links'),
     });
     chat = new Chat({
@@ -562,41 +570,70 @@ function enterMeeting() {
     pre.close();
     const me = roster.self();
     media.setMicEnabled(me.audio);
-    if (!me.video) media.setCamera(false);
     grid.add(me, { local: true });
-    showLocal();
+    grid.showTrack(me.id, outgoing('video'));
     levels.watch('self', media.monitor());
     media.addEventListener('track', (e) => onLocalTrack(e.detail));
     media.addEventListener('sink', (e) => grid.setSink(e.detail.id));
     media.addEventListener('screen-ended', () => screenEnded());
     window.addEventListener('pagehide', () => { if (sig) sig.leave(); });
-    controls.show(me);
+    showControls();
     controls.startClock(startedAt);
+    // A camera that answered while we were joining: the others are told now.
+    followCamera();
 }
 
-function showLocal() {
-    grid.showTrack(roster.selfId(), media.videoTrack());
-    grid.update(roster.self());
+/**
+ * What the others get of kind ('audio', 'video') now: the one place that
+ * decides, for new connections (mesh.js) and changes (sendTrack). The
+ * microphone always (muted, its track is disabled: silence); the screen
+ * while presenting; else the camera only while one's state says it is on.
+ */
+function outgoing(kind) {
+    const me = roster.self();
+    if (kind === 'audio') return media.audioTrack();
+    if (me.screen) return media.screenTrack();
+    return me.video ? media.camTrack() : null;
+}
+
+/** Puts what outgoing(kind) says on every connection (and, for video, on one's own tile). */
+function sendTrack(kind) {
+    mesh.setTrack(kind, outgoing(kind));
+    if (kind === 'video') grid.showTrack(roster.selfId(), outgoing('video'));
+}
+
+/** The control bar after one's own state: the Camera button shows the person's choice (on while starting). */
+function showControls() {
+    controls.show({ ...roster.self(), video: media.cameraWanted() });
 }
 
 function onLocalTrack({ kind }) {
     if (!entered) return;
     if (kind === 'audio') {
-        mesh.setTrack('audio', media.audioTrack());
         media.setMicEnabled(roster.self().audio);
+        sendTrack('audio');
         levels.watch('self', media.monitor());
-    } else if (!roster.self().screen) {
-        mesh.setTrack('video', media.videoTrack());
-        showLocal();
+    } else {
+        followCamera();
     }
+}
+
+/**
+ * The camera's track came, went or changed device: one's state follows
+ * it (the others are told) and the senders carry it, or nothing.
+ */
+function followCamera() {
+    const on = !!media.camTrack();
+    if (on !== roster.self().video) sendState({ video: on });
+    else sendTrack('video');
 }
 
 function sendState(fields) {
     roster.setSelf(fields);
     sig.send({ type: 'state', ...fields });
-    const me = roster.self();
-    grid.update(me);
-    controls.show(me);
+    if ('video' in fields || 'screen' in fields) sendTrack('video');
+    grid.update(roster.self());
+    showControls();
 }
 
 /** A new name from the settings (already cleaned): sent, shown, remembered. */
@@ -620,18 +657,17 @@ function setMic(on) {
     sendState({ audio: on });
 }
 
+/**
+ * Camera on or off, as the person asks (a second click while it starts
+ * turns it off again): the button follows at once, one's state and the
+ * senders once the camera answers (followCamera).
+ */
 async function toggleCam() {
-    if (!roster.self().video) {
-        const ok = await media.setCamera(true);
-        if (!ok) {
-            toast(t(media.denied() ? 'toast.camBlocked' : 'toast.noCam'));
-            return;
-        }
-        sendState({ video: true });
-    } else {
-        await media.setCamera(false);
-        sendState({ video: false });
-    }
+    const started = media.setCamera(!media.cameraWanted());
+    showControls();
+    if (await started) return;
+    toast(t(media.denied() ? 'toast.camBlocked' : 'toast.noCam'));
+    showControls();
 }
 
 async function toggleScreen() {
@@ -639,17 +675,11 @@ async function toggleScreen() {
         media.stopScreen();
         return;
     }
-    const track = await media.startScreen();
-    if (!track) return;
-    mesh.setTrack('video', track);
-    sendState({ screen: true });
-    showLocal();
+    if (await media.startScreen()) sendState({ screen: true });
 }
 
 function screenEnded() {
-    mesh.setTrack('video', media.camTrack());
     sendState({ screen: false });
-    showLocal();
 }
 
 /** Ends the session: signalling, connections, devices, tiles. */

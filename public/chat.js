@@ -57,6 +57,33 @@ function timeOf(ts) {
     return timeText(new Date(typeof ts === 'number' ? ts : Date.now()));
 }
 
+function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+}
+
+/** A message's text as DOM nodes: plain text, and http(s) addresses as links. */
+function textBody(text) {
+    const body = el('div', 'text');
+    for (const part of linkParts(text)) {
+        if (!part.href) {
+            body.append(part.text);
+            continue;
+        }
+        const a = el('a', '', part.text);
+        a.href = part.href;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        body.append(a);
+    }
+    return body;
+}
+
+// Why the server refused a line (an error code; ref "chat"): the words under it.
+const REFUSALS = { 'rate-limited': 'chat.unsentRate', 'no-such-peer': 'chat.unsentGone', unavailable: 'chat.unsentBusy' };
+
 export class Chat {
     #send;
     #nameOf;
@@ -67,7 +94,16 @@ export class Chat {
     #input;
     #unread = 0;
     #seen = new Set();
+    // The private target { id, name, gone } or null (everyone); gone: they
+    // left, and the draft waits for the person to pick again (never public
+    // by itself).
     #to = null;
+    // The lines sent that the server has not answered yet, oldest first
+    // ({ text, to }): it answers each, in order, with its echo to us or an
+    // error (docs/protocol.md), so a refusal is the oldest one's.
+    #pending = [];
+    // The refused lines shown as not sent, until sent again.
+    #unsent = new Set();
     #stickNext = false;
     #maxChars = DEFAULT_MAX_CHARS;
 
@@ -131,9 +167,11 @@ export class Chat {
     #submit() {
         const text = this.#input.value.replace(/\s+$/, '');
         if (!text.trim() || this.#count()) return;
-        const msg = { text };
-        if (this.#to) msg.to = this.#to.id;
-        if (!this.#send(msg)) {
+        if (this.#to && this.#to.gone) {
+            this.#status(t('chat.toGoneNotSent', { name: this.#to.name }));
+            return;
+        }
+        if (!this.#deliver({ text, to: this.#to && { id: this.#to.id, name: this.#to.name } })) {
             this.#status(t('chat.notSent'));
             return;
         }
@@ -141,6 +179,60 @@ export class Chat {
         this.#input.value = '';
         this.#grow();
         this.#count();
+        this.#stickNext = true;
+    }
+
+    /**
+     * Sends line ({ text, to: { id, name } or null }) and keeps it until
+     * the server answers; false when it could not be sent (not connected).
+     */
+    #deliver(line) {
+        const msg = { text: line.text };
+        if (line.to) msg.to = line.to.id;
+        if (!this.#send(msg)) return false;
+        this.#pending.push(line);
+        return true;
+    }
+
+    /** Our own line came back from the server: it was taken. */
+    #taken(m) {
+        const i = this.#pending.findIndex((l) => l.text === m.text && (l.to ? l.to.id : undefined) === (m.to || undefined));
+        if (i >= 0) this.#pending.splice(i, 1);
+    }
+
+    /**
+     * The server refused our oldest unanswered line (code: the error's):
+     * it goes in the log as not sent, with why and "Send again", so its
+     * text is not lost and stays addressed as it was.
+     */
+    refused(code) {
+        const line = this.#pending.shift();
+        if (!line) return;
+        const li = el('li', 'msg mine unsent');
+        if (line.to) li.classList.add('private');
+        const head = el('div', 'msg-head');
+        head.append(el('span', 'who', t('common.you')));
+        if (line.to) head.append(el('span', 'pv', t('chat.privatelyTo', { name: line.to.name })));
+        const why = el('p', 'unsent-why', t(REFUSALS[code] || 'chat.unsent', { name: line.to ? line.to.name : '' }));
+        const again = el('button', 'ghost small', t('chat.sendAgain'));
+        again.type = 'button';
+        again.addEventListener('click', () => this.#again(li, line));
+        li.append(head, textBody(line.text), why, again);
+        this.#unsent.add(line);
+        this.#log.append(li);
+        $('chat-empty').hidden = true;
+        this.#log.scrollTop = this.#log.scrollHeight;
+    }
+
+    /** "Send again" on a refused line: to whom it was addressed, never to the box's target. */
+    #again(li, line) {
+        if (!this.#deliver(line)) {
+            this.#status(t('chat.notSent'));
+            return;
+        }
+        this.#status(null);
+        li.remove();
+        this.#unsent.delete(line);
         this.#stickNext = true;
     }
 
@@ -152,7 +244,7 @@ export class Chat {
 
     /** Private messages to peer (or to everyone when null). */
     privateTo(peer) {
-        this.#to = peer ? { id: peer.id, name: peer.name } : null;
+        this.#to = peer ? { id: peer.id, name: peer.name, gone: false } : null;
         $('chat-to').hidden = !peer;
         this.relabel();
         this.#input.focus();
@@ -160,27 +252,42 @@ export class Chat {
 
     /** The language changed: the box's words and the counter follow. */
     relabel() {
-        $('chat-to-name').textContent = this.#to ? t('chat.to', { name: this.#to.name }) : '';
-        this.#input.placeholder = this.#to ? t('chat.placeholderTo', { name: this.#to.name }) : t('chat.placeholder');
+        const to = this.#to;
+        $('chat-to').classList.toggle('gone', !!to && to.gone);
+        $('chat-to-name').textContent = to ? t(to.gone ? 'chat.toGone' : 'chat.to', { name: to.name }) : '';
+        this.#input.placeholder = to ? t('chat.placeholderTo', { name: to.name }) : t('chat.placeholder');
         this.#count();
     }
 
-    /** The private target left or changed id. */
+    /**
+     * id left. A private draft to them stays private: the chip says they
+     * left and nothing is sent until the person picks someone, or everyone.
+     */
     forget(id) {
-        if (this.#to && this.#to.id === id) this.privateTo(null);
+        if (!this.#to || this.#to.id !== id) return;
+        this.#to.gone = true;
+        this.relabel();
     }
 
+    /** The same person under a new id (a rebound connection). */
     rekey(from, to) {
+        for (const line of [...this.#pending, ...this.#unsent]) if (line.to && line.to.id === from) line.to.id = to;
         if (this.#to && this.#to.id === from) this.#to.id = to;
     }
 
+    /**
+     * A welcome's history. A welcome also starts a new session: lines sent
+     * before it get no answer now, so none is waited for.
+     */
     history(list) {
+        this.#pending = [];
         for (const m of list || []) this.add(m, { quiet: true });
     }
 
     /** Shows one chat message; returns false for a duplicate. */
     add(m, { quiet = false } = {}) {
         if (!m || typeof m.text !== 'string') return false;
+        if (!quiet && m.from === this.#selfId()) this.#taken(m);
         const key = `${m.ts}|${m.from}|${m.to || ''}|${m.text}`;
         if (this.#seen.has(key)) return false;
         this.#seen.add(key);
@@ -216,21 +323,7 @@ export class Chat {
         } else {
             li.classList.add('cont');
         }
-        const body = document.createElement('div');
-        body.className = 'text';
-        for (const part of linkParts(m.text)) {
-            if (!part.href) {
-                body.append(part.text);
-                continue;
-            }
-            const a = document.createElement('a');
-            a.href = part.href;
-            a.target = '_blank';
-            a.rel = 'noopener noreferrer';
-            a.textContent = part.text;
-            body.append(a);
-        }
-        li.append(body);
+        li.append(textBody(m.text));
         this.#log.append(li);
         while (this.#log.children.length > MAX_ITEMS) this.#log.firstElementChild.remove();
         $('chat-empty').hidden = true;

@@ -202,6 +202,11 @@ export function num(n) {
     return new Intl.NumberFormat(current, { useGrouping: false }).format(n);
 }
 
+/** texts as one list in the language in use ("a, b, c"; "a, b und c"). */
+export function listText(texts) {
+    return new Intl.ListFormat(current, { type: 'unit', style: 'long' }).format(texts);
+}
+
 /** A date's time of day ("14:05", "2:05 PM") in the language in use. */
 export function timeText(d) {
     return d.toLocaleTimeString(current, { hour: '2-digit', minute: '2-digit' });

@@ -41,6 +41,18 @@ export class Media extends EventTarget {
     #monitor = null;
     #denied = false;
     #missing = { audio: false, video: false };
+    // Captures answer late (a camera takes up to a second to start), and
+    // the person may change their mind meanwhile. So each kind has what
+    // the person wants now (#want: the microphone for the session, the
+    // camera on or off) and a generation that every new capture request
+    // and every change of mind bumps: a capture that answers is kept only
+    // if it is still the latest request of a kind still wanted; otherwise
+    // its tracks are stopped at once (the light goes off) and never handed
+    // out. The screen has its own generation, bumped when the session ends.
+    #want = { audio: false, video: false };
+    #gen = { audio: 0, video: 0 };
+    #screenGen = 0;
+    #screenAsking = false;
 
     /** The local stream: the microphone and camera tracks (not the screen). */
     stream() { return this.#stream; }
@@ -48,7 +60,11 @@ export class Media extends EventTarget {
     audioTrack() { return this.#mic; }
     /** The camera track, or null. */
     camTrack() { return this.#cam; }
-    /** What the others should see: the screen while shared, else the camera (or null). */
+    /** Whether the person wants the camera on: it is on, or starting. */
+    cameraWanted() { return this.#want.video; }
+    /** The shared screen's track, or null. */
+    screenTrack() { return this.#screen; }
+    /** The video captured: the screen while shared, else the camera (or null). What is sent is the page's choice. */
     videoTrack() { return this.#screen || this.#cam; }
     sharing() { return !!this.#screen; }
     /** Whether the browser refused the devices (a person or a policy said no). */
@@ -73,26 +89,61 @@ export class Media extends EventTarget {
      */
     async start({ audio = true, video = true } = {}) {
         if (!canCapture()) return this;
+        this.#want = { audio, video };
         try {
             await this.#acquire({ audio, video });
         } catch (err) {
             if (err.name === 'NotAllowedError' || err.name === 'SecurityError') {
                 this.#denied = true;
+                this.#want = { audio: false, video: false };
             } else {
                 // One kind may be missing: try them one at a time.
-                if (audio) await this.#acquire({ audio: true }).catch(() => { this.#missing.audio = true; });
-                if (video) await this.#acquire({ video: true }).catch(() => { this.#missing.video = true; });
+                if (audio) await this.#acquire({ audio: true }).catch(() => this.#lack('audio'));
+                if (video) await this.#acquire({ video: true }).catch(() => this.#lack('video'));
             }
         }
         return this;
     }
 
+    /** start() found no device of kind: it stays off. */
+    #lack(kind) {
+        this.#missing[kind] = true;
+        this.#want[kind] = false;
+    }
+
+    /**
+     * Captures the kinds asked for that are still wanted (see #want).
+     * Resolves true when a track was kept; false when nothing was asked,
+     * or when a later request or a change of mind overtook this one (its
+     * tracks are then stopped). Rejects when the browser refused a request
+     * that is still the latest.
+     */
     async #acquire({ audio = false, video = false }) {
-        const s = await navigator.mediaDevices.getUserMedia({
-            audio: audio ? { ...this.#processing, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
-            video: video ? { ...videoConstraints(this.#quality), ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
-        });
-        for (const t of s.getTracks()) this.#setTrack(t);
+        const asked = {};
+        if (audio && this.#want.audio) asked.audio = ++this.#gen.audio;
+        if (video && this.#want.video) asked.video = ++this.#gen.video;
+        const latest = (kind) => kind in asked && this.#want[kind] && this.#gen[kind] === asked[kind];
+        if (!Object.keys(asked).length) return false;
+        let s;
+        try {
+            s = await navigator.mediaDevices.getUserMedia({
+                audio: asked.audio ? { ...this.#processing, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
+                video: asked.video ? { ...videoConstraints(this.#quality), ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
+            });
+        } catch (err) {
+            if (Object.keys(asked).some(latest)) throw err;
+            return false;
+        }
+        let kept = false;
+        for (const t of s.getTracks()) {
+            if (latest(t.kind)) {
+                this.#setTrack(t);
+                kept = true;
+            } else {
+                t.stop();
+            }
+        }
+        return kept;
     }
 
     #setTrack(track) {
@@ -132,19 +183,26 @@ export class Media extends EventTarget {
         if (this.#mic) this.#mic.enabled = on;
     }
 
-    /** Camera on: capture again (the light goes on); off: release it. */
+    /**
+     * The person turns the camera on (a capture: the light goes on) or off
+     * (released at once; a capture still starting is dropped when it
+     * answers). Resolves false when the camera could not be started (it is
+     * then off); true otherwise: on, off, or overtaken by a later call
+     * (cameraWanted() says which). A 'track' event tells when the track
+     * comes or goes.
+     */
     async setCamera(on) {
+        this.#want.video = on;
         if (!on) {
+            this.#gen.video++;
             this.#dropTrack('video');
             return true;
         }
-        if (this.#cam || !canCapture()) return !!this.#cam;
-        try {
-            await this.#acquire({ video: true });
-            return true;
-        } catch {
-            return false;
-        }
+        if (this.#cam) return true;
+        // Overtaken (#acquire resolves false) is no failure: the later call decides.
+        const started = canCapture() && await this.#acquire({ video: true }).then(() => true, () => false);
+        if (!started) this.#want.video = false;
+        return started;
     }
 
     /**
@@ -256,13 +314,25 @@ export class Media extends EventTarget {
         }
     }
 
-    /** Starts a screen capture; resolves with the track or null if refused. */
+    /**
+     * Starts a screen capture; resolves with the track, or null if refused,
+     * while the browser's picker is already open, or when the session
+     * ended before the person picked (that capture is stopped at once).
+     */
     async startScreen() {
-        if (!canShareScreen()) return null;
+        if (!canShareScreen() || this.#screen || this.#screenAsking) return null;
+        const gen = this.#screenGen;
         let s;
+        this.#screenAsking = true;
         try {
             s = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
         } catch {
+            return null;
+        } finally {
+            this.#screenAsking = false;
+        }
+        if (gen !== this.#screenGen) {
+            for (const t of s.getTracks()) t.stop();
             return null;
         }
         const track = s.getVideoTracks()[0];
@@ -282,7 +352,12 @@ export class Media extends EventTarget {
         this.dispatchEvent(new CustomEvent('screen-ended'));
     }
 
+    /** The session ended: every track stops, and so does any capture still starting. */
     stopAll() {
+        this.#want = { audio: false, video: false };
+        this.#gen.audio++;
+        this.#gen.video++;
+        this.#screenGen++;
         this.#stopMonitor();
         for (const t of this.#stream.getTracks()) t.stop();
         if (this.#screen) this.#screen.stop();

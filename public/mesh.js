@@ -64,6 +64,7 @@ const DETACHED_TTL_MS = 20000;
 export class Mesh extends EventTarget {
     #send;
     #media;
+    #outgoing;
     #selfId = '';
     #pastIds = [];
     #iceServers = [];
@@ -72,11 +73,16 @@ export class Mesh extends EventTarget {
     #waiting = new Map();
     #detachTimer = null;
 
-    /** send(to, data) relays a signal; media gives the local tracks. */
-    constructor({ send, media }) {
+    /**
+     * send(to, data) relays a signal; media gives the local stream;
+     * outgoing(kind) is the track a new sender of kind ('audio', 'video')
+     * carries, or null (the page decides what is sent: setTrack).
+     */
+    constructor({ send, media, outgoing }) {
         super();
         this.#send = send;
         this.#media = media;
+        this.#outgoing = outgoing;
     }
 
     /** The ICE servers (welcome.iceServers) for connections made from now on. */
@@ -173,8 +179,8 @@ export class Mesh extends EventTarget {
     /** Sends our tracks on new transceivers of p (we make the offer). */
     #addLocal(p) {
         const streams = [this.#media.stream()];
-        p.audioT = p.pc.addTransceiver(this.#media.audioTrack() || 'audio', { direction: 'sendrecv', streams });
-        p.videoT = p.pc.addTransceiver(this.#media.videoTrack() || 'video', { direction: 'sendrecv', streams });
+        p.audioT = p.pc.addTransceiver(this.#outgoing('audio') || 'audio', { direction: 'sendrecv', streams });
+        p.videoT = p.pc.addTransceiver(this.#outgoing('video') || 'video', { direction: 'sendrecv', streams });
     }
 
     /** We make the offer to id (we are the newcomer, or the watchdog decided). */
@@ -313,7 +319,7 @@ export class Mesh extends EventTarget {
             else continue;
             t.direction = 'sendrecv';
             if (t.sender.setStreams) t.sender.setStreams(this.#media.stream()); // absent in Firefox
-            const track = kind === 'audio' ? this.#media.audioTrack() : this.#media.videoTrack();
+            const track = this.#outgoing(kind);
             if (track) t.sender.replaceTrack(track).catch(() => {});
         }
     }

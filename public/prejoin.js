@@ -25,12 +25,27 @@ export function rememberName(name) {
     } catch { /* private mode: fine */ }
 }
 
+/**
+ * The line under the name field that says why a name is refused (as the
+ * Settings' rename field has), made here: the markup has none.
+ */
+function nameErrorLine(input) {
+    const line = document.createElement('p');
+    line.id = 'name-error';
+    line.className = 'field-error';
+    line.setAttribute('role', 'alert');
+    line.hidden = true;
+    input.after(line);
+    input.setAttribute('aria-describedby', line.id);
+    return line;
+}
+
 export class PreJoin {
     #media;
     #levels;
     #audio = true;
-    #video = true;
     #name;
+    #nameError;
     #preview;
     #pickers;
     #closed = false;
@@ -46,7 +61,12 @@ export class PreJoin {
             this.#preview.classList.toggle('mirror', mirrorOn(localStorage));
         } catch { /* storage off: mirrored, the default */ }
         this.#name.value = remembered();
-        this.#name.addEventListener('input', () => this.#showAvatar());
+        this.#nameError = nameErrorLine(this.#name);
+        this.#name.addEventListener('input', () => {
+            this.#showAvatar();
+            // The mark goes once the name is fixed (or emptied: then the field's own "required" speaks).
+            if (!this.#name.value || cleanName(this.#name.value)) this.#invalidName('');
+        });
         $('pre-mic').addEventListener('click', () => this.#toggle('audio'));
         $('pre-cam').addEventListener('click', () => this.#toggle('video'));
         pickers.bind('audio', $('mic-select'));
@@ -59,22 +79,23 @@ export class PreJoin {
     async start() {
         if (!canCapture()) {
             this.message(t(window.isSecureContext ? 'prejoin.cantCapture' : 'prejoin.insecure'));
-            this.#audio = this.#video = false;
+            this.#audio = false;
             this.#refresh();
             return;
         }
         await this.#media.start({ audio: true, video: true });
+        // What is missing, not what is off: the camera may have been turned off meanwhile.
+        const missing = (kind) => this.#media.missing(kind);
         if (this.#media.denied()) {
             this.message(t('prejoin.blocked'));
-        } else if (!this.#media.audioTrack() && !this.#media.camTrack()) {
+        } else if (missing('audio') && missing('video')) {
             this.message(t('prejoin.noDevices'));
-        } else if (!this.#media.camTrack()) {
+        } else if (missing('video')) {
             this.message(t('prejoin.micOnly'));
-        } else if (!this.#media.audioTrack()) {
+        } else if (missing('audio')) {
             this.message(t('prejoin.camOnly'));
         }
         this.#audio = !!this.#media.audioTrack();
-        this.#video = !!this.#media.camTrack();
         await this.#pickers.refresh();
         this.#refresh();
         this.#levels.watch('preview', this.#media.stream());
@@ -86,12 +107,15 @@ export class PreJoin {
             this.#audio = !this.#audio;
             this.#media.setMicEnabled(this.#audio);
         } else {
-            if (!this.#video && !this.#media.camTrack() && (this.#media.denied() || !canCapture())) return;
-            this.#video = !this.#video;
-            const ok = await this.#media.setCamera(this.#video);
-            if (!ok) this.#video = false;
+            // The camera's on or off is media's (cameraWanted): a click while
+            // it starts turns it off again, and the capture is dropped.
+            const on = !this.#media.cameraWanted();
+            if (on && (this.#media.denied() || !canCapture())) return;
+            const started = this.#media.setCamera(on);
+            this.#refresh();
+            await started;
         }
-        this.#refresh();
+        if (!this.#closed) this.#refresh();
     }
 
     /** A track came or went (a switch, a picked device): the preview and meter follow. */
@@ -105,7 +129,9 @@ export class PreJoin {
         const mic = $('pre-mic');
         const cam = $('pre-cam');
         const micOn = this.#audio && !!this.#media.audioTrack();
-        const camOn = this.#video && !!this.#media.camTrack();
+        // The switch shows the person's choice; the preview, the camera's picture once it runs.
+        const camOn = this.#media.cameraWanted();
+        const live = !!this.#media.camTrack();
         mic.setAttribute('aria-pressed', String(micOn));
         cam.setAttribute('aria-pressed', String(camOn));
         mic.classList.toggle('off', !micOn);
@@ -116,9 +142,9 @@ export class PreJoin {
         cam.dataset.icon = camOn ? 'cam' : 'cam-off';
         mic.title = t(micOn ? 'prejoin.micOff' : 'prejoin.micOn');
         cam.title = t(camOn ? 'prejoin.camOffBtn' : 'prejoin.camOn');
-        this.#preview.srcObject = camOn ? this.#media.stream() : null;
-        $('preview-off').hidden = camOn;
-        $('preview-off-text').textContent = t(this.#media.camTrack() || this.#video ? 'prejoin.camOff' : 'prejoin.noCam');
+        this.#preview.srcObject = live ? this.#media.stream() : null;
+        $('preview-off').hidden = live;
+        $('preview-off-text').textContent = t(cam.disabled ? 'prejoin.noCam' : camOn ? 'prejoin.camStarting' : 'prejoin.camOff');
         document.dispatchEvent(new CustomEvent('huddle-icons'));
     }
 
@@ -136,9 +162,12 @@ export class PreJoin {
         a.style.setProperty('--h', hue(n || '?'));
     }
 
-    /** What the person chose to join with: { audio, video } (device or not). */
+    /**
+     * What the person chose to join with: { audio } (device or not). The
+     * camera's choice is media's (cameraWanted), and counts once it runs.
+     */
     choices() {
-        return { audio: this.#audio, video: this.#video };
+        return { audio: this.#audio };
     }
 
     /** The meeting began: the preview lets go of the camera and the meter. */
@@ -181,13 +210,23 @@ export class PreJoin {
     takeName() {
         const n = cleanName(this.#name.value);
         if (!n) {
+            this.#invalidName(t('settings.nameInvisible'));
             this.#name.focus();
-            this.#name.classList.add('invalid');
             return '';
         }
-        this.#name.classList.remove('invalid');
+        this.#invalidName('');
         rememberName(n);
         return n;
+    }
+
+    /** Marks the name field wrong, with why (text), or clears the mark (''). */
+    #invalidName(text) {
+        this.#name.classList.toggle('invalid', !!text);
+        this.#name.setAttribute('aria-invalid', String(!!text));
+        // The browser's own check says it too, on the next Join.
+        this.#name.setCustomValidity(text);
+        this.#nameError.textContent = text;
+        this.#nameError.hidden = !text;
     }
 
     busy(on, label) {

@@ -7,7 +7,7 @@
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
-import { t as tr } from './i18n.js';
+import { t as tr, listText } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,6 +16,18 @@ function el(tag, cls, text) {
     if (cls) e.className = cls;
     if (text !== undefined) e.textContent = text;
     return e;
+}
+
+/**
+ * Fills node with one's own name in the language's "{name} (you)", the name
+ * in a span of its own (.own): a long name is cut short, never the "(you)"
+ * that tells one's own tile and row apart.
+ */
+function ownName(node, name) {
+    const mark = '\uE000'; // where the template puts the name (no catalogue holds it)
+    const [before, after = ''] = tr('common.nameYou', { name: mark }).split(mark);
+    node.classList.add('own-name');
+    node.replaceChildren(before, el('span', 'own', name), after);
 }
 
 /** A round button over a tile (class cls, icon name) that calls onClick. */
@@ -35,6 +47,20 @@ function labelButton(b, name, on, tip) {
     b.setAttribute('aria-pressed', String(on));
     b.setAttribute('aria-label', name.trim());
     b.title = tip.trim();
+}
+
+/**
+ * What a screen reader hears of p's state beside their name, as the marks
+ * show it: "microphone off, camera off, presenting, hand raised" ('' when
+ * none applies). The marks themselves are icons, hidden from it.
+ */
+export function stateText(p) {
+    const states = [];
+    if (p.audio === false) states.push(tr('status.micOff'));
+    if (p.video === false) states.push(tr('status.camOff'));
+    if (p.screen) states.push(tr('status.presenting'));
+    if (p.hand) states.push(tr('status.hand'));
+    return listText(states);
 }
 
 /**
@@ -84,6 +110,8 @@ export class Grid {
         }
         const root = el('div', 'tile');
         root.dataset.peer = peer.id;
+        // A group named after the person and their state (update()).
+        root.setAttribute('role', 'group');
         if (local) root.classList.add('local');
         const video = el('video');
         video.autoplay = true;
@@ -99,6 +127,7 @@ export class Grid {
             video.addEventListener('emptied', () => root.classList.add('waiting'));
         }
         const off = el('div', 'camoff');
+        off.setAttribute('aria-hidden', 'true');
         const avatar = el('span', 'avatar');
         off.append(avatar);
         const label = el('div', 'label');
@@ -146,7 +175,10 @@ export class Grid {
         if (!t) return;
         Object.assign(t.peer, peer);
         const p = t.peer;
-        t.name.textContent = t.local ? tr('common.nameYou', { name: p.name }) : p.name;
+        if (t.local) ownName(t.name, p.name);
+        else t.name.textContent = p.name;
+        const states = stateText(p);
+        t.root.setAttribute('aria-label', states ? tr('status.named', { name: t.name.textContent, states }) : t.name.textContent);
         t.avatar.textContent = initials(p.name);
         t.avatar.style.setProperty('--h', hue(p.name));
         t.root.classList.toggle('muted', p.audio === false);
@@ -430,13 +462,17 @@ export class People {
         li.dataset.peer = p.id;
         li.dataset.role = p.role || 'guest';
         const av = el('span', 'avatar sm', initials(p.name));
+        av.setAttribute('aria-hidden', 'true');
         av.style.setProperty('--h', hue(p.name));
-        const name = el('span', 'pname', self ? tr('common.nameYou', { name: p.name }) : p.name);
+        const name = el('span', 'pname', self ? '' : p.name);
+        if (self) ownName(name, p.name);
         const marks = el('span', 'pmarks');
         if (p.hand) marks.append(icon('hand'));
         if (p.screen) marks.append(icon('screen'));
         marks.append(icon(p.audio === false ? 'mic-off' : 'mic'), icon(p.video === false ? 'cam-off' : 'cam'));
         for (const s of marks.children) s.classList.add(s.classList.contains('icon-mic-off') || s.classList.contains('icon-cam-off') ? 'off' : 'on');
+        const states = stateText(p);
+        if (states) marks.append(el('span', 'sr', states));
         li.append(av, name);
         if (p.role === 'host') li.append(el('span', 'host-badge', tr('people.host')));
         li.append(marks);

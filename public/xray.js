@@ -82,6 +82,7 @@ export class XRay {
     #send;
     #people;
     #repairStep;
+    #stateOf;
     #isVisible;
     #own = new Map();
     #others = new Map();
@@ -91,14 +92,16 @@ export class XRay {
      * root: the Connections pane's table holder; grid: the tiles (ui.js
      * Grid.setLink); send(msg): to the room; people(): [{ id, name, self }]
      * oneself first; repairStep(id): the mesh's repair step for that link
-     * or null; isVisible(): whether the panel shows.
+     * or null; stateOf(id): its connection's state now (before the first
+     * sample says more); isVisible(): whether the panel shows.
      */
-    constructor({ root, grid, send, people, repairStep, isVisible }) {
+    constructor({ root, grid, send, people, repairStep, stateOf = () => 'new', isVisible }) {
         this.#root = root;
         this.#grid = grid;
         this.#send = send;
         this.#people = people;
         this.#repairStep = repairStep;
+        this.#stateOf = stateOf;
         this.#isVisible = isVisible;
     }
 
@@ -161,7 +164,9 @@ export class XRay {
     #tiles() {
         for (const p of this.#people()) {
             if (p.self) continue;
-            const entry = this.#own.get(p.id) || { peer: p.id, state: 'new' };
+            // Before the first sample (2 s), the connection's own state: a link
+            // already playing is not "Connecting".
+            const entry = this.#own.get(p.id) || { peer: p.id, state: this.#stateOf(p.id) || 'new' };
             const g = grade(entry);
             const step = this.#repairStep(p.id);
             const tip = [say(problem(entry)) || t(`xray.grade-${g}`), repairText(step)].filter(Boolean).join(' · ');

@@ -2,7 +2,8 @@
 // real pages: the pre-join screen, the meeting with two people, its side
 // panel on each tab (chat, people, settings, connections), and huddle's error pages. Any
 // moderate, serious or critical violation fails the test; minor ones are
-// printed.
+// printed. Also what a screen reader is told that axe cannot know: why a
+// name is refused, and who is muted, has the camera off or a hand up.
 //
 // axe is injected with page.addScriptTag. The page's CSP (script-src
 // 'self') refuses an injected inline script, so the people of this test
@@ -72,6 +73,28 @@ test('the pre-join screen', async () => {
     await check(a.page, 'pre-join');
 });
 
+test('a name with nothing visible is refused with why, aria-invalid, until it is fixed', async () => {
+    const field = () => a.page.evaluate(() => {
+        const input = document.getElementById('name-input');
+        const why = document.getElementById(input.getAttribute('aria-describedby'));
+        return {
+            state: document.body.dataset.state,
+            invalid: input.getAttribute('aria-invalid'),
+            why: why && !why.hidden ? why.textContent : null,
+            validation: input.validationMessage,
+        };
+    });
+    const text = 'Enter a name with at least one visible character.';
+    for (const name of ['   ', '\u200b\u200e']) {
+        await a.page.fill('#name-input', name);
+        await a.page.click('#join-btn');
+        assert.deepEqual(await field(), { state: 'prejoin', invalid: 'true', why: text, validation: text }, JSON.stringify(name));
+    }
+    await check(a.page, 'pre-join with a refused name');
+    await a.page.fill('#name-input', 'Ann');
+    assert.deepEqual(await field(), { state: 'prejoin', invalid: 'false', why: null, validation: '' });
+});
+
 test('the meeting with two people', async () => {
     await a.join();
     b = await newParticipant(browser, url(), 'Ben', { context: { bypassCSP: true } });
@@ -96,6 +119,27 @@ test('the side panel: chat, people, settings, connections', async () => {
     await a.page.click('#tab-links');
     await a.page.waitForSelector('#xray-table td[data-from]');
     await check(a.page, 'connections panel');
+    assert.deepEqual(a.errors(), []);
+    assert.deepEqual(b.errors(), []);
+});
+
+test('who is muted, has the camera off or a hand up is in the names a screen reader reads', async () => {
+    const tileName = (name) => a.page.getByRole('group', { name, exact: true });
+    const row = () => a.page.locator('#people li.person', { hasText: 'Ben' }).ariaSnapshot();
+    await a.page.click('#tab-people');
+    await b.page.click('#btn-mic');
+    await b.page.click('#btn-cam');
+    await tileName('Ben, microphone off, camera off').waitFor();
+    assert.match(await row(), /microphone off, camera off/);
+    await b.page.click('#btn-hand');
+    await tileName('Ben, microphone off, camera off, hand raised').waitFor();
+    assert.match(await row(), /microphone off, camera off, hand raised/);
+    await check(a.page, 'people panel with Ben muted');
+    // Back on: the names follow.
+    for (const id of ['#btn-mic', '#btn-cam', '#btn-hand']) await b.page.click(id);
+    await tileName('Ben').waitFor();
+    assert.doesNotMatch(await row(), /microphone off|camera off|hand raised/);
+    assert.equal(await tileName('Ann (you)').count(), 1);
     assert.deepEqual(a.errors(), []);
     assert.deepEqual(b.errors(), []);
 });

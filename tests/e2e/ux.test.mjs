@@ -205,6 +205,26 @@ test('the hint comes back when the other person leaves', async () => {
     await a.page.waitForSelector('#alone:not([hidden])');
 });
 
+test('a long own name is cut short on the tile and in People, and its "(you)" stays whole', async () => {
+    const long = 'Maximiliana Theodora Wilhelmina von Hohenberg-Lichtenstein';
+    const m = await person(`${stack.url}/ux-long-name`, long, { viewport: { width: 375, height: 667 } });
+    await m.join();
+    await m.page.click('#btn-people');
+    for (const where of ['#grid .tile.local .label .name', '#people li.person .pname']) {
+        const seen = await m.page.$eval(where, (name) => {
+            const own = name.querySelector('.own');
+            const suffix = document.createRange();
+            suffix.setStartAfter(own);
+            suffix.setEnd(name, name.childNodes.length);
+            const box = name.getBoundingClientRect();
+            const tail = suffix.getBoundingClientRect();
+            return { text: name.textContent, cut: own.scrollWidth > own.clientWidth, tail: tail.width, inside: tail.right <= box.right + 0.5 && tail.left >= box.left - 0.5 };
+        });
+        assert.deepEqual(seen, { text: `${long} (you)`, cut: true, tail: seen.tail, inside: true }, where);
+        assert.ok(seen.tail > 20, `${where}: "(you)" is ${seen.tail} px wide`);
+    }
+});
+
 test('a full room offers Try again and Start a new meeting', async () => {
     full = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_MAX_PEERS: '1' } });
     const room = `${full.url}/ux-full`;

@@ -98,3 +98,24 @@ test('every key the X-ray can show has English words with its placeholders fille
     assert.equal(keys.size, 10 + 5 + 5 + 5 + 5, [...keys].join(' '));
     assert.equal(t('links.relayed-udp-blocked', { a: 'Cleo', b: 'Dan', net: 'Dan' }), 'Cleo and Dan are relayed: UDP is blocked on Dan\'s network');
 });
+
+test('before the first sample, a tile\'s badge follows the connection\'s state, not "Connecting" for a link already up', async () => {
+    const { XRay } = await import('../../public/xray.js');
+    const badges = new Map();
+    const states = new Map([[B, 'connected'], [C, 'connecting']]);
+    const xray = new XRay({
+        root: null,
+        grid: { setLink: (id, g, name) => badges.set(id, [g, name]) },
+        send: () => {},
+        people: () => [{ id: A, name: 'Ann', self: true }, { id: B, name: 'Ben' }, { id: C, name: 'Cleo' }],
+        repairStep: () => null,
+        stateOf: (id) => states.get(id),
+        isVisible: () => false,
+    });
+    xray.show();
+    assert.deepEqual(badges.get(B), ['good', 'Connection to Ben: Good']);
+    assert.deepEqual(badges.get(C), ['waiting', 'Connection to Cleo: Connecting']);
+    states.set(B, 'failed');
+    xray.show();
+    assert.equal(badges.get(B)[0], 'down');
+});

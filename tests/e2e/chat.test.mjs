@@ -1,0 +1,91 @@
+// What the chat does with a line the server did not take, and with a
+// private draft whose recipient left. A line refused (here by the
+// sidecar's chat rate: 5 at once, then 2 a second) stays in the sender's
+// log, marked as not sent with why and "Send again"; a private draft never
+// turns public by itself: the chip says the person left, and nothing is
+// sent until the sender picks again.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+import { launch, newParticipant, screenshot, until } from '../lib/browser.mjs';
+
+let stack;
+let browser;
+let ana;
+let ben;
+let cleo;
+const url = () => `${stack.url}/chat-safety`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The texts of page's chat log, with "(not sent)" after each refused one. */
+const log = (page) => page.$$eval('#chat-log li', (els) => els.map((e) => e.querySelector('.text').textContent
+    + (e.classList.contains('unsent') ? ' (not sent)' : '')));
+
+/** Types each line in page's chat box and presses Enter, all in one go (faster than the sidecar's chat rate). */
+const typeAll = (page, lines) => page.evaluate((all) => {
+    const box = document.getElementById('chat-input');
+    for (const line of all) {
+        box.value = line;
+        box.dispatchEvent(new Event('input'));
+        box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    }
+}, lines);
+
+before(async () => {
+    stack = await startStack({ sidecars: 1 });
+    browser = await launch();
+    ana = await newParticipant(browser, url(), 'Ana');
+    ben = await newParticipant(browser, url(), 'Ben');
+    cleo = await newParticipant(browser, url(), 'Cleo');
+    for (const p of [ana, ben, cleo]) await p.join();
+    await until(cleo.page, () => document.querySelectorAll('#grid .tile').length === 3, null, 'three tiles');
+    for (const p of [ana, cleo]) await p.page.click('#btn-chat');
+});
+
+after(async () => {
+    for (const p of [ana, ben, cleo]) if (p) await p.close();
+    if (browser) await browser.close();
+    if (stack) await stack.stop();
+});
+
+test('lines past the chat rate are kept, marked not sent, and go when sent again', async () => {
+    const lines = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight'];
+    await typeAll(cleo.page, lines);
+    await until(cleo.page, () => document.querySelectorAll('#chat-log li').length === 8, null, 'eight lines in Cleo\'s log');
+    assert.deepEqual(await log(cleo.page), ['one', 'two', 'three', 'four', 'five', 'six (not sent)', 'seven (not sent)', 'eight (not sent)']);
+    assert.equal(await cleo.page.inputValue('#chat-input'), '');
+    const why = await cleo.page.$$eval('#chat-log li.unsent', (els) => els.map((e) => [e.querySelector('.unsent-why').textContent, e.querySelector('button').textContent]));
+    assert.deepEqual(why, Array(3).fill(['Not sent: too many messages at once. Wait a moment, then send it again.', 'Send again']));
+    await screenshot(cleo.page, 'chat-unsent.png');
+    await until(ana.page, () => document.querySelectorAll('#chat-log li').length === 5, null, 'five lines reach Ana');
+    await sleep(1000);
+    assert.deepEqual(await log(ana.page), ['one', 'two', 'three', 'four', 'five']);
+    // A second later the bucket has room again: "six" goes, where it belongs.
+    await cleo.page.click('#chat-log li.unsent button');
+    await until(ana.page, () => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === 'six'), null, '"six" reaches Ana');
+    await until(cleo.page, () => document.querySelectorAll('#chat-log li').length === 8, null, '"six" back in Cleo\'s log');
+    assert.deepEqual(await log(cleo.page), ['one', 'two', 'three', 'four', 'five', 'seven (not sent)', 'eight (not sent)', 'six']);
+});
+
+test('a private draft to someone who left stays private: the chip says so, Enter sends nothing', async () => {
+    await cleo.page.click('#tab-people');
+    await cleo.page.click('#people li:has-text("Ben") button.dm');
+    await cleo.page.fill('#chat-input', 'for Ben only');
+    await ben.page.click('#btn-leave');
+    await until(cleo.page, () => ![...document.querySelectorAll('#people .pname')].some((e) => e.textContent === 'Ben'), null, 'Ben gone from Cleo\'s page');
+    assert.equal(await cleo.page.isVisible('#chat-to'), true, 'the chip stays');
+    assert.equal(await cleo.page.textContent('#chat-to-name'), 'To Ben (private): has left the meeting');
+    await cleo.page.press('#chat-input', 'Enter');
+    assert.equal(await cleo.page.inputValue('#chat-input'), 'for Ben only', 'the draft stays');
+    assert.equal(await cleo.page.textContent('#chat-status'), 'Ben has left the meeting, so nothing was sent. Message someone else from People, or press “Send to everyone”.');
+    await sleep(1000);
+    assert.equal((await log(ana.page)).includes('for Ben only'), false);
+    // Only the sender's own choice makes it public.
+    await cleo.page.click('#chat-to-clear');
+    assert.equal(await cleo.page.isVisible('#chat-to'), false);
+    assert.equal(await cleo.page.getAttribute('#chat-input', 'placeholder'), 'Message everyone');
+    await cleo.page.press('#chat-input', 'Enter');
+    await until(ana.page, () => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === 'for Ben only'), null, 'sent to everyone');
+    assert.deepEqual(ana.errors(), []);
+    assert.deepEqual(cleo.errors(), []);
+});
