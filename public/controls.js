@@ -199,7 +199,7 @@ export class Controls {
         }
     }
 
-    /** Shows or hides "You are muted" above the microphone button. */
+    /** Shows or hides "You are muted" (over the top bar; app.css). */
     setMutedHint(on) {
         $('muted-hint').hidden = !on;
         $('btn-mic').classList.toggle('nudge', on);

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, until } from '../lib/browser.mjs';
+import { keepPeerConnections, launch, newParticipant, waitForPlayingVideo, until } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -17,8 +17,8 @@ const url = () => `${stack.url}/races`;
 
 /**
  * Init script: getUserMedia answers `delay` ms late (a camera starting) and
- * every track it gave is kept in window.__tracks; the mesh's connections
- * are kept in window.__pcs (not the page's UDP check).
+ * every track it gave is kept in window.__tracks (keepPeerConnections
+ * keeps the connections in window.__pcs).
  */
 function slowCamera({ delay }) {
     window.__tracks = [];
@@ -29,23 +29,10 @@ function slowCamera({ delay }) {
         await new Promise((r) => setTimeout(r, delay));
         return s;
     };
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-        constructor(...args) {
-            super(...args);
-            window.__pcs.push(this);
-        }
-
-        createDataChannel(label, ...rest) {
-            if (label === 'udp-check') window.__pcs.splice(window.__pcs.indexOf(this), 1);
-            return super.createDataChannel(label, ...rest);
-        }
-    };
 }
 
 async function person(name, delay) {
-    const p = await newParticipant(browser, url(), name, { init: slowCamera, initArg: { delay } });
+    const p = await newParticipant(browser, url(), name, { init: [keepPeerConnections, slowCamera], initArg: { delay } });
     people.push(p);
     return p;
 }

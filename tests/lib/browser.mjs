@@ -42,8 +42,8 @@ export async function launch({ fakeUi = true, args = [] } = {}) {
 /**
  * A person on the room page at url, in a fresh context. Options:
  * deny (camera and microphone refused), viewport ({width, height}),
- * init (a function run in the page before its own scripts; initArg: its
- * argument), context (more
+ * init (a function, or a list of them, run in the page before its own
+ * scripts; initArg: their argument), context (more
  * playwright context options, e.g. { ignoreHTTPSErrors: true }).
  * Returns { page, context, name, join(), errors(), close() }.
  */
@@ -71,7 +71,7 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
             window.__huddleReportCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
         });
     });
-    if (init) await page.addInitScript(init, initArg);
+    for (const script of [].concat(init || [])) await page.addInitScript(script, initArg);
     await page.goto(url);
     const p = {
         page, context, name,
