@@ -82,7 +82,8 @@ function textBody(text) {
 }
 
 // Why the server refused a line (an error code; ref "chat"): the words under it.
-const REFUSALS = { 'rate-limited': 'chat.unsentRate', 'no-such-peer': 'chat.unsentGone', unavailable: 'chat.unsentBusy' };
+// (A room line answered "unavailable" was not refused: see #pending.)
+const REFUSALS = { 'rate-limited': 'chat.unsentRate', 'no-such-peer': 'chat.unsentGone' };
 
 export class Chat {
     #send;
@@ -99,8 +100,11 @@ export class Chat {
     // by itself).
     #to = null;
     // The lines sent that the server has not answered yet, oldest first
-    // ({ text, to }): it answers each, in order, with its echo to us or an
-    // error (docs/protocol.md), so a refusal is the oldest one's.
+    // ({ text, to, partly }): it answers each, in order, with its echo to us
+    // or an error (docs/protocol.md), so an echo or a refusal is the oldest
+    // one's. One answer has both: a room line the sidecar could not pass to
+    // the other sidecars (Redis down) gets "unavailable", then its echo (it
+    // reached the members here); partly marks it until that echo.
     #pending = [];
     // The refused lines shown as not sent, until sent again.
     #unsent = new Set();
@@ -187,6 +191,9 @@ export class Chat {
      * the server answers; false when it could not be sent (not connected).
      */
     #deliver(line) {
+        // A lone surrogate (pasted broken text) would make the line bad JSON
+        // to the server, which answers that without saying which line.
+        if (line.text.toWellFormed) line.text = line.text.toWellFormed();
         const msg = { text: line.text };
         if (line.to) msg.to = line.to.id;
         if (!this.#send(msg)) return false;
@@ -194,10 +201,9 @@ export class Chat {
         return true;
     }
 
-    /** Our own line came back from the server: it was taken. */
-    #taken(m) {
-        const i = this.#pending.findIndex((l) => l.text === m.text && (l.to ? l.to.id : undefined) === (m.to || undefined));
-        if (i >= 0) this.#pending.splice(i, 1);
+    /** Our own line came back from the server: the oldest one was taken (returned, or undefined). */
+    #taken() {
+        return this.#pending.shift();
     }
 
     /**
@@ -206,8 +212,14 @@ export class Chat {
      * text is not lost and stays addressed as it was.
      */
     refused(code) {
-        const line = this.#pending.shift();
+        const line = this.#pending[0];
         if (!line) return;
+        if (code === 'unavailable' && !line.to) {
+            line.partly = true; // its echo follows: shown sent, with a word of warning
+            return;
+        }
+        this.#pending.shift();
+        const atBottom = this.#atBottom();
         const li = el('li', 'msg mine unsent');
         if (line.to) li.classList.add('private');
         const head = el('div', 'msg-head');
@@ -221,7 +233,12 @@ export class Chat {
         this.#unsent.add(line);
         this.#log.append(li);
         $('chat-empty').hidden = true;
-        this.#log.scrollTop = this.#log.scrollHeight;
+        if (atBottom) this.#log.scrollTop = this.#log.scrollHeight;
+    }
+
+    /** Whether the log is scrolled to (near) its newest line. */
+    #atBottom() {
+        return this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
     }
 
     /** "Send again" on a refused line: to whom it was addressed, never to the box's target. */
@@ -287,11 +304,11 @@ export class Chat {
     /** Shows one chat message; returns false for a duplicate. */
     add(m, { quiet = false } = {}) {
         if (!m || typeof m.text !== 'string') return false;
-        if (!quiet && m.from === this.#selfId()) this.#taken(m);
+        const taken = !quiet && m.from === this.#selfId() ? this.#taken() : undefined;
         const key = `${m.ts}|${m.from}|${m.to || ''}|${m.text}`;
         if (this.#seen.has(key)) return false;
         this.#seen.add(key);
-        const atBottom = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
+        const atBottom = this.#atBottom();
         const mine = m.from === this.#selfId();
         const prev = this.#log.lastElementChild;
         const li = document.createElement('li');
@@ -324,6 +341,7 @@ export class Chat {
             li.classList.add('cont');
         }
         li.append(textBody(m.text));
+        if (taken && taken.partly) li.append(el('p', 'unsent-why', t('chat.unsentBusy')));
         this.#log.append(li);
         while (this.#log.children.length > MAX_ITEMS) this.#log.firstElementChild.remove();
         $('chat-empty').hidden = true;

@@ -1,7 +1,8 @@
 // Local media: camera and microphone capture, device lists and switching,
 // the browser's microphone processing, the speaker, screen capture and
-// audio levels. It owns the local MediaStream; the mesh only reads the
-// current tracks through audioTrack() and videoTrack().
+// audio levels. It owns the local MediaStream and hands out its tracks
+// (audioTrack(), camTrack(), screenTrack()); what the connections carry of
+// them is the page's choice (app.js outgoing()).
 
 export const canCapture = () => !!(window.isSecureContext && navigator.mediaDevices
     && navigator.mediaDevices.getUserMedia);
@@ -124,11 +125,12 @@ export class Media extends EventTarget {
         if (video && this.#want.video) asked.video = ++this.#gen.video;
         const latest = (kind) => kind in asked && this.#want[kind] && this.#gen[kind] === asked[kind];
         if (!Object.keys(asked).length) return false;
+        const quality = this.#quality;
         let s;
         try {
             s = await navigator.mediaDevices.getUserMedia({
                 audio: asked.audio ? { ...this.#processing, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
-                video: asked.video ? { ...videoConstraints(this.#quality), ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
+                video: asked.video ? { ...videoConstraints(quality), ...(this.#camId ? { deviceId: { exact: this.#camId } } : {}) } : false,
             });
         } catch (err) {
             if (Object.keys(asked).some(latest)) throw err;
@@ -139,6 +141,10 @@ export class Media extends EventTarget {
             if (latest(t.kind)) {
                 this.#setTrack(t);
                 kept = true;
+                // A quality picked while the camera started applies now.
+                if (t.kind === 'video' && quality !== this.#quality) {
+                    t.applyConstraints(videoConstraints(this.#quality)).catch(() => {});
+                }
             } else {
                 t.stop();
             }
@@ -217,12 +223,16 @@ export class Media extends EventTarget {
         const before = audio ? this.#micId : this.#camId;
         if (audio) this.#micId = deviceId;
         else this.#camId = deviceId;
-        if (!(audio ? this.#mic : this.#cam)) return;
+        // Nothing captured and nothing starting: the next capture takes the
+        // device. One starting is asked again, from the device now chosen.
+        if (!(audio ? this.#mic : this.#cam) && !this.#want[kind]) return;
         try {
             await this.#acquire({ audio, video: !audio });
         } catch (err) {
             if (audio) this.#micId = before;
             else this.#camId = before;
+            // A capture that was starting is gone with it: the kind is off.
+            if (!(audio ? this.#mic : this.#cam)) this.#want[kind] = false;
             throw err;
         }
     }

@@ -151,6 +151,7 @@ export class PreJoin {
     /** The language changed: the words this screen set itself follow. */
     relabel() {
         if (!this.#closed) this.#refresh();
+        if (this.#name.getAttribute('aria-invalid') === 'true') this.#invalidName(t('settings.nameInvisible'));
         const b = $('join-btn');
         if (!b.disabled) b.textContent = t('prejoin.join');
     }

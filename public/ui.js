@@ -27,7 +27,9 @@ function ownName(node, name) {
     const mark = '\uE000'; // where the template puts the name (no catalogue holds it)
     const [before, after = ''] = tr('common.nameYou', { name: mark }).split(mark);
     node.classList.add('own-name');
-    node.replaceChildren(before, el('span', 'own', name), after);
+    // The words around the name in spans of their own too: in the flex
+    // line a bare text's edge spaces would go ("Anna(you)").
+    node.replaceChildren(el('span', 'around', before), el('span', 'own', name), el('span', 'around', after));
 }
 
 /** A round button over a tile (class cls, icon name) that calls onClick. */

@@ -125,7 +125,11 @@ async function clickJoin(p) {
 
 const state = (p, s) => p.page.waitForFunction((want) => document.body.dataset.state === want, s);
 const toastSays = (p, re) => p.page.waitForFunction((src) => new RegExp(src).test(document.getElementById('toast').textContent), re.source);
-const row = (p, name) => `#people li.person:has(.pname:text-is("${name}"))`;
+// One's own row holds the name in a span of its own beside "(you)" (ui.js ownName).
+const row = (p, name) => {
+    const own = /^(.*) \(you\)$/.exec(name);
+    return own ? `#people li.person:has(.own-name > .own:text-is("${own[1]}"))` : `#people li.person:has(.pname:text-is("${name}"))`;
+};
 
 /** Opens the people panel of p (if it is not open). */
 async function openPeople(p) {

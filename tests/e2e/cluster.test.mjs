@@ -35,6 +35,56 @@ async function seatOf(p, room) {
     throw new Error(`no one sidecar logged ${re}`);
 }
 
+test('a chat line sent while Redis is down reaches its own sidecar\'s people and says it may not have reached everyone', async () => {
+    const room = 'redis-asleep';
+    const people = [];
+    for (const n of ['Ann', 'Ben', 'Cal']) {
+        const p = await newParticipant(browser, `${stack.url}/${room}`, n);
+        await p.join();
+        people.push(p);
+    }
+    for (const p of people) await p.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 3);
+    const seats = [];
+    for (const p of people) seats.push(await seatOf(p, room));
+    // Three people on two sidecars: two share one. The sender and a
+    // neighbour there, the third on the other sidecar.
+    const [s, l] = people.filter((p, i) => seats.filter((x) => x === seats[i]).length === 2);
+    const r = people.find((p) => p !== s && p !== l);
+    assert.ok(s && l && r, `seats ${seats}`);
+    for (const p of people) await p.page.click('#btn-chat');
+    const ups = () => stack.sidecars.map((x) => x.output.split('redis up as node').length);
+    const upsBefore = ups();
+    stack.redis.signal('SIGSTOP');
+    try {
+        for (const x of stack.sidecars) await x.waitForOutput(/redis down/, 15000);
+        await s.page.fill('#chat-input', 'while Redis sleeps');
+        await s.page.press('#chat-input', 'Enter');
+        const has = (page) => page.waitForFunction(() => [...document.querySelectorAll('#chat-log .text')]
+            .some((e) => e.textContent === 'while Redis sleeps'), null, { timeout: 10000 });
+        await has(l.page);
+        await has(s.page);
+        // Shown as sent (no Send again: it reached the people here), with a word of warning.
+        await s.page.waitForSelector('#chat-log li.mine .unsent-why');
+        const mine = await s.page.$eval('#chat-log li.mine:last-child', (li) => ({
+            unsent: li.classList.contains('unsent'), why: li.querySelector('.unsent-why').textContent, again: !!li.querySelector('button'),
+        }));
+        assert.deepEqual(mine, { unsent: false, why: 'The server is busy: this may not have reached everyone.', again: false });
+        await sleep(500);
+        assert.equal(await r.page.$$eval('#chat-log .text', (els) => els.some((e) => e.textContent === 'while Redis sleeps')), false);
+    } finally {
+        stack.redis.signal('SIGCONT');
+    }
+    // Both sidecars are back on Redis before the next test.
+    for (let t = 0; ups().some((n, i) => n <= upsBefore[i]); t++) {
+        if (t > 300) assert.fail('the sidecars did not reconnect to Redis');
+        await sleep(50);
+    }
+    for (const p of people) {
+        assert.deepEqual(real(p.errors()), [], p.name);
+        await p.close();
+    }
+});
+
 test('with two sidecars a sidecar killed mid-call leaves the call up and no duplicate tile', async () => {
     const url = `${stack.url}/two-nodes`;
     const people = [];

@@ -32,7 +32,7 @@ after(async () => {
 
 // Phones upright and on their side, tablets, laptops, desktops.
 const SIZES = [
-    [320, 568], [360, 640], [375, 667], [414, 896], [667, 375], [740, 360], [700, 500],
+    [320, 568], [360, 640], [375, 667], [404, 800], [414, 896], [667, 375], [740, 360], [700, 500],
     [768, 1024], [900, 600], [1000, 700], [1024, 768], [1280, 800], [1920, 1080],
 ];
 // The picker's codes; German has the longest words, Arabic runs right to left.

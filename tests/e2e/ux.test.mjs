@@ -213,15 +213,24 @@ test('a long own name is cut short on the tile and in People, and its "(you)" st
     for (const where of ['#grid .tile.local .label .name', '#people li.person .pname']) {
         const seen = await m.page.$eval(where, (name) => {
             const own = name.querySelector('.own');
-            const suffix = document.createRange();
-            suffix.setStartAfter(own);
-            suffix.setEnd(name, name.childNodes.length);
+            // "(you)" alone: the space before it is a gap between the two.
+            const you = document.createRange();
+            const after = own.nextSibling.firstChild;
+            you.setStart(after, after.data.indexOf('('));
+            you.setEnd(after, after.data.length);
             const box = name.getBoundingClientRect();
-            const tail = suffix.getBoundingClientRect();
-            return { text: name.textContent, cut: own.scrollWidth > own.clientWidth, tail: tail.width, inside: tail.right <= box.right + 0.5 && tail.left >= box.left - 0.5 };
+            const tail = you.getBoundingClientRect();
+            return {
+                text: name.textContent,
+                cut: own.scrollWidth > own.clientWidth,
+                inside: tail.right <= box.right + 0.5 && tail.left >= box.left - 0.5,
+                tail: tail.width,
+                gap: tail.left - own.getBoundingClientRect().right,
+            };
         });
-        assert.deepEqual(seen, { text: `${long} (you)`, cut: true, tail: seen.tail, inside: true }, where);
+        assert.deepEqual({ ...seen, tail: 0, gap: 0 }, { text: `${long} (you)`, cut: true, inside: true, tail: 0, gap: 0 }, where);
         assert.ok(seen.tail > 20, `${where}: "(you)" is ${seen.tail} px wide`);
+        assert.ok(seen.gap >= 2, `${where}: ${seen.gap} px between the name and "(you)"`);
     }
 });
 
