@@ -56,7 +56,7 @@ test('room chat before a person joins reaches them as history', async () => {
     await a.page.fill('#chat-input', 'notes from before you came');
     await a.page.press('#chat-input', 'Enter');
     await hasText(b.page, 'notes from before you came');
-    c = await newParticipant(browser, url(), 'Cleo', LARGE);
+    c = await newParticipant(browser, url(), 'Cleo', { ...LARGE, init: keepPeerConnections });
     await c.join();
     await c.page.click('#btn-chat');
     await hasText(c.page, 'notes from before you came');
@@ -169,6 +169,42 @@ test('screen sharing replaces the camera for the others and stops from the brows
     const camera = await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].label);
     assert.notEqual(shared, camera);
     assert.equal(await c.page.getAttribute('#btn-screen', 'aria-pressed'), 'false');
+});
+
+/** The label of the video track each of page's connections sends (null: none). */
+const videoSent = (page) => page.evaluate(() => window.__pcs.filter((pc) => pc.connectionState === 'connected')
+    .flatMap((pc) => pc.getTransceivers().filter((t) => t.receiver.track.kind === 'video'))
+    .map((t) => (t.sender.track && t.sender.track.readyState === 'live' ? t.sender.track.label : null)));
+
+/** Waits until every connection of page sends what ok(label) accepts. */
+async function sendsOnly(page, ok, what) {
+    let last;
+    for (const deadline = Date.now() + 10000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+        last = await videoSent(page);
+        if (last.length === 2 && last.every(ok)) return;
+    }
+    assert.fail(`${what}: the connections send ${JSON.stringify(last)}`);
+}
+
+test('the camera off and on while presenting: the screen stays on the links, and stopping sends the camera only if on', async () => {
+    await c.page.click('#btn-screen');
+    await a.page.waitForSelector('#grid .tile.screen');
+    const screen = await c.page.$eval('#grid .tile.local video', (v) => v.srcObject.getVideoTracks()[0].label);
+    await sendsOnly(c.page, (l) => l === screen, 'presenting');
+    await c.page.click('#btn-cam');
+    await c.page.waitForSelector('#btn-cam[aria-pressed="false"]');
+    await sendsOnly(c.page, (l) => l === screen, 'presenting, camera off');
+    await waitForPlayingVideo(a.page, 'Cleo');
+    // Stopped with the button while the camera is off: nothing is sent.
+    await c.page.click('#btn-screen');
+    await a.page.waitForSelector('#grid .tile.screen', { state: 'detached' });
+    await sendsOnly(c.page, (l) => l === null, 'stopped, camera off');
+    await a.page.waitForSelector('#grid .tile.novideo');
+    await c.page.click('#btn-cam');
+    await c.page.waitForSelector('#btn-cam[aria-pressed="true"]');
+    await sendsOnly(c.page, (l) => l !== null && l !== screen, 'camera on again');
+    await waitForPlayingVideo(a.page, 'Cleo');
+    assert.equal(await a.page.$$eval('#grid .tile.novideo', (els) => els.length), 0);
 });
 
 test('when one leaves, the cap goes back up and nothing went wrong', async () => {
