@@ -53,6 +53,10 @@ function bindable(port) {
     });
 }
 
+// Ports above 10000 that Chromium refuses to load a page from
+// (net::ERR_UNSAFE_PORT; its kRestrictedPorts list): never handed out.
+const BROWSER_BLOCKED = new Set([10080]);
+
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago, outside the
  * ephemeral range: a server started on it later cannot find it taken by
@@ -64,6 +68,7 @@ export async function freePort() {
     for (let tries = 0; tries < 200; tries++) {
         const [a, b] = ranges[tries % ranges.length];
         const port = a + Math.floor(Math.random() * (b - a));
+        if (BROWSER_BLOCKED.has(port)) continue;
         if (await bindable(port)) return port;
     }
     throw new Error('no free port outside the ephemeral range');
