@@ -2,6 +2,7 @@
 // Everything a person typed is set with textContent.
 
 import { t, num, timeText } from './i18n.js';
+import { el } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
@@ -55,13 +56,6 @@ export function linkParts(text) {
 
 function timeOf(ts) {
     return timeText(new Date(typeof ts === 'number' ? ts : Date.now()));
-}
-
-function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
 }
 
 /** A message's text as DOM nodes: plain text, and http(s) addresses as links. */

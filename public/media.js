@@ -49,10 +49,9 @@ export class Media extends EventTarget {
     // and every change of mind bumps: a capture that answers is kept only
     // if it is still the latest request of a kind still wanted; otherwise
     // its tracks are stopped at once (the light goes off) and never handed
-    // out. The screen has its own generation, bumped when the session ends.
+    // out. The screen has a generation too, bumped when the session ends.
     #want = { audio: false, video: false };
-    #gen = { audio: 0, video: 0 };
-    #screenGen = 0;
+    #gen = { audio: 0, video: 0, screen: 0 };
     #screenAsking = false;
 
     /** The local stream: the microphone and camera tracks (not the screen). */
@@ -331,7 +330,7 @@ export class Media extends EventTarget {
      */
     async startScreen() {
         if (!canShareScreen() || this.#screen || this.#screenAsking) return null;
-        const gen = this.#screenGen;
+        const gen = this.#gen.screen;
         let s;
         this.#screenAsking = true;
         try {
@@ -341,7 +340,7 @@ export class Media extends EventTarget {
         } finally {
             this.#screenAsking = false;
         }
-        if (gen !== this.#screenGen) {
+        if (gen !== this.#gen.screen) {
             for (const t of s.getTracks()) t.stop();
             return null;
         }
@@ -365,9 +364,7 @@ export class Media extends EventTarget {
     /** The session ended: every track stops, and so does any capture still starting. */
     stopAll() {
         this.#want = { audio: false, video: false };
-        this.#gen.audio++;
-        this.#gen.video++;
-        this.#screenGen++;
+        for (const kind in this.#gen) this.#gen[kind]++;
         this.#stopMonitor();
         for (const t of this.#stream.getTracks()) t.stop();
         if (this.#screen) this.#screen.stop();

@@ -8,15 +8,9 @@ import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
 import { t as tr, listText } from './i18n.js';
+import { el } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
-
-function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-}
 
 /**
  * Fills node with one's own name in the language's "{name} (you)", the name

@@ -8,6 +8,7 @@
 // of a repair under way. Names come from people(): always textContent.
 import { grade, describe, problem } from './linkstats.js';
 import { t } from './i18n.js';
+import { el } from './dom.js';
 
 /** The route of a link as a translation key, from both ends' entries (back: the other end's, or null). */
 export function routeKey(entry, back) {
@@ -61,13 +62,6 @@ const say = (k) => (k ? t(k.key, k.vars) : '');
 /** The repair step's words ('' when there is none). */
 const repairText = (step) => (step ? t(`xray.repair-${step}`) : '');
 
-const el = (tag, cls, text) => {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-};
-
 /** Signal bars for a grade (four spans, as many lit as the grade earns). */
 function bars(g) {
     const b = el('span', `xbars g-${g}`);
@@ -95,7 +89,7 @@ export class XRay {
      * or null; stateOf(id): its connection's state now (before the first
      * sample says more); isVisible(): whether the panel shows.
      */
-    constructor({ root, grid, send, people, repairStep, stateOf = () => 'new', isVisible }) {
+    constructor({ root, grid, send, people, repairStep, stateOf = () => null, isVisible }) {
         this.#root = root;
         this.#grid = grid;
         this.#send = send;

@@ -77,6 +77,20 @@ async function cameraIs(page, want) {
 const ON = { state: 'meeting', pressed: 'true', tileOff: false, live: 1, sent: 1 };
 const OFF = { state: 'meeting', pressed: 'false', tileOff: true, live: 0, sent: 0 };
 
+/** Waits until p is on the pre-join screen with its preview running. */
+const atPrejoin = (p) => p.page.waitForFunction(() => document.body.dataset.state === 'prejoin' && window.__tracks.length >= 2
+    && !!document.getElementById('preview-video').srcObject);
+
+/** p joined (Join clicked): its camera comes on, and Alice sees it; then p leaves the test. */
+async function joinedCameraOn(p) {
+    await p.page.waitForFunction(() => document.body.dataset.state === 'meeting');
+    await cameraIs(p.page, ON);
+    await waitForPlayingVideo(alice.page, p.name);
+    assert.equal(await tileOff(alice.page, p.name), false);
+    assert.deepEqual(p.errors(), []);
+    await p.close();
+}
+
 let alice;
 
 before(async () => {
@@ -94,8 +108,7 @@ after(async () => {
 
 test('pre-join: camera off, on, and Join 250 ms later, before it started: it comes on in the meeting, seen by the others', async () => {
     const dan = await person('Dan', 700);
-    await dan.page.waitForFunction(() => document.body.dataset.state === 'prejoin' && window.__tracks.length >= 2
-        && !!document.getElementById('preview-video').srcObject);
+    await atPrejoin(dan);
     await dan.page.fill('#name-input', 'Dan');
     await dan.page.click('#pre-cam');
     await sleep(500);
@@ -103,18 +116,12 @@ test('pre-join: camera off, on, and Join 250 ms later, before it started: it com
     assert.equal(await dan.page.getAttribute('#pre-cam', 'aria-pressed'), 'true', 'the switch shows the choice at once');
     await sleep(250);
     await dan.page.click('#join-btn');
-    await dan.page.waitForFunction(() => document.body.dataset.state === 'meeting');
-    await cameraIs(dan.page, ON);
-    await waitForPlayingVideo(alice.page, 'Dan');
-    assert.equal(await tileOff(alice.page, 'Dan'), false);
-    assert.deepEqual(dan.errors(), []);
-    await dan.close();
+    await joinedCameraOn(dan);
 });
 
 test('pre-join: camera on and Join in one tick: the meeting shows it on, as it is', async () => {
     const eve = await person('Eve', 0);
-    await eve.page.waitForFunction(() => document.body.dataset.state === 'prejoin' && window.__tracks.length >= 2
-        && !!document.getElementById('preview-video').srcObject);
+    await atPrejoin(eve);
     await eve.page.fill('#name-input', 'Eve');
     await eve.page.click('#pre-cam');
     await eve.page.waitForFunction(() => window.__tracks.every((t) => t.kind !== 'video' || t.readyState === 'ended'));
@@ -122,12 +129,7 @@ test('pre-join: camera on and Join in one tick: the meeting shows it on, as it i
         document.getElementById('pre-cam').click();
         document.getElementById('join-btn').click();
     });
-    await eve.page.waitForFunction(() => document.body.dataset.state === 'meeting');
-    await cameraIs(eve.page, ON);
-    await waitForPlayingVideo(alice.page, 'Eve');
-    assert.equal(await tileOff(alice.page, 'Eve'), false);
-    assert.deepEqual(eve.errors(), []);
-    await eve.close();
+    await joinedCameraOn(eve);
 });
 
 test('in the meeting: Camera clicked twice while off, before it started: off, nothing captured or sent', async () => {
