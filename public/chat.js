@@ -79,6 +79,26 @@ function textBody(text) {
 // (A room line answered "unavailable" was not refused: see #pending.)
 const REFUSALS = { 'rate-limited': 'chat.unsentRate', 'no-such-peer': 'chat.unsentGone' };
 
+/** What tells one chat message from another (a duplicate has the same). */
+const keyOf = (m) => `${m.ts}|${m.from}|${m.to || ''}|${m.text}`;
+
+/**
+ * The lines ({ text, to }) sent before a connection dropped that a new
+ * welcome's history does not show went through. history: its messages
+ * not seen before; ownIds: every id this page has had. A room line the
+ * server took is kept in the history, from us, with its text; each kept
+ * message answers one line. A private line is never kept, so whether it
+ * went is not known: it is among those returned.
+ */
+export function unconfirmed(lines, history, ownIds) {
+    const kept = history.filter((m) => !m.to && ownIds.has(m.from)).map((m) => m.text);
+    return lines.filter((line) => {
+        const i = line.to ? -1 : kept.indexOf(line.text);
+        if (i >= 0) kept.splice(i, 1);
+        return i < 0;
+    });
+}
+
 export class Chat {
     #send;
     #nameOf;
@@ -102,6 +122,9 @@ export class Chat {
     #pending = [];
     // The refused lines shown as not sent, until sent again.
     #unsent = new Set();
+    // Every id this page has had (a new one after the server forgot our
+    // seat): lines from any of them are ours.
+    #ownIds = new Set();
     #stickNext = false;
     #maxChars = DEFAULT_MAX_CHARS;
 
@@ -213,17 +236,21 @@ export class Chat {
             return;
         }
         this.#pending.shift();
+        this.#showUnsent(line, REFUSALS[code] || 'chat.unsent');
+    }
+
+    /** Puts line in the log as not sent, with why (a text key) and "Send again". */
+    #showUnsent(line, why) {
         const atBottom = this.#atBottom();
         const li = el('li', 'msg mine unsent');
         if (line.to) li.classList.add('private');
         const head = el('div', 'msg-head');
         head.append(el('span', 'who', t('common.you')));
         if (line.to) head.append(el('span', 'pv', t('chat.privatelyTo', { name: line.to.name })));
-        const why = el('p', 'unsent-why', t(REFUSALS[code] || 'chat.unsent', { name: line.to ? line.to.name : '' }));
         const again = el('button', 'ghost small', t('chat.sendAgain'));
         again.type = 'button';
         again.addEventListener('click', () => this.#again(li, line));
-        li.append(head, textBody(line.text), why, again);
+        li.append(head, textBody(line.text), el('p', 'unsent-why', t(why, { name: line.to ? line.to.name : '' })), again);
         this.#unsent.add(line);
         this.#log.append(li);
         $('chat-empty').hidden = true;
@@ -288,22 +315,28 @@ export class Chat {
 
     /**
      * A welcome's history. A welcome also starts a new session: lines sent
-     * before it get no answer now, so none is waited for.
+     * before it get no answer now, so none is waited for. Those the
+     * history does not show went through are put in the log as maybe not
+     * sent, with "Send again": a dropped connection loses no text.
      */
     history(list) {
+        this.#ownIds.add(this.#selfId());
+        const messages = (list || []).filter((m) => m && typeof m.text === 'string');
+        const lost = unconfirmed(this.#pending, messages.filter((m) => !this.#seen.has(keyOf(m))), this.#ownIds);
         this.#pending = [];
-        for (const m of list || []) this.add(m, { quiet: true });
+        for (const m of messages) this.add(m, { quiet: true });
+        for (const line of lost) this.#showUnsent(line, 'chat.unsentDropped');
     }
 
     /** Shows one chat message; returns false for a duplicate. */
     add(m, { quiet = false } = {}) {
         if (!m || typeof m.text !== 'string') return false;
         const taken = !quiet && m.from === this.#selfId() ? this.#taken() : undefined;
-        const key = `${m.ts}|${m.from}|${m.to || ''}|${m.text}`;
+        const key = keyOf(m);
         if (this.#seen.has(key)) return false;
         this.#seen.add(key);
         const atBottom = this.#atBottom();
-        const mine = m.from === this.#selfId();
+        const mine = m.from === this.#selfId() || this.#ownIds.has(m.from);
         const prev = this.#log.lastElementChild;
         const li = document.createElement('li');
         li.className = 'msg';

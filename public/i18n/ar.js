@@ -114,6 +114,7 @@ export default {
     'chat.unsentRate': 'لم تُرسل: رسائل كثيرة في وقت واحد. انتظر لحظة ثم أرسلها مرة أخرى.',
     'chat.unsentGone': 'لم تُرسل: {name} لم يعد في الاجتماع.',
     'chat.unsentBusy': 'الخادم مشغول: ربما لم تصل هذه الرسالة إلى الجميع.',
+    'chat.unsentDropped': 'ربما لم تُرسل: انقطع الاتصال قبل أن يؤكدها الخادم.',
     'chat.sendAgain': 'إرسال مرة أخرى',
 
     'people.hostControls': 'أدوات المضيف',

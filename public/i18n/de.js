@@ -99,6 +99,7 @@ export default {
     'chat.unsentRate': 'Nicht gesendet: zu viele Nachrichten auf einmal. Warten Sie kurz und senden Sie sie dann erneut.',
     'chat.unsentGone': 'Nicht gesendet: {name} ist nicht mehr im Meeting.',
     'chat.unsentBusy': 'Der Server ist ausgelastet: Die Nachricht hat vielleicht nicht alle erreicht.',
+    'chat.unsentDropped': 'Vielleicht nicht gesendet: Die Verbindung brach ab, bevor der Server die Nachricht bestätigt hat.',
     'chat.sendAgain': 'Erneut senden',
 
     'people.hostControls': 'Host-Steuerung',

@@ -101,6 +101,7 @@ export default {
     'chat.unsentRate': 'Not sent: too many messages at once. Wait a moment, then send it again.',
     'chat.unsentGone': 'Not sent: {name} is no longer in the meeting.',
     'chat.unsentBusy': 'The server is busy: this may not have reached everyone.',
+    'chat.unsentDropped': 'Maybe not sent: the connection dropped before the server confirmed it.',
     'chat.sendAgain': 'Send again',
 
     'people.hostControls': 'Host controls',

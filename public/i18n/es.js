@@ -99,6 +99,7 @@ export default {
     'chat.unsentRate': 'No enviado: demasiados mensajes a la vez. Espera un momento y vuelve a enviarlo.',
     'chat.unsentGone': 'No enviado: {name} ya no está en la reunión.',
     'chat.unsentBusy': 'El servidor está ocupado: puede que esto no haya llegado a todos.',
+    'chat.unsentDropped': 'Quizá no se envió: la conexión se cortó antes de que el servidor lo confirmara.',
     'chat.sendAgain': 'Enviar de nuevo',
 
     'people.hostControls': 'Controles del anfitrión',

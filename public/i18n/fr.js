@@ -99,6 +99,7 @@ export default {
     'chat.unsentRate': 'Non envoyé : trop de messages à la fois. Attendez un instant, puis renvoyez-le.',
     'chat.unsentGone': 'Non envoyé : {name} n’est plus dans la réunion.',
     'chat.unsentBusy': 'Le serveur est occupé : ce message n’a peut-être pas atteint tout le monde.',
+    'chat.unsentDropped': 'Peut-être pas envoyé : la connexion a été coupée avant que le serveur ne le confirme.',
     'chat.sendAgain': 'Renvoyer',
 
     'people.hostControls': 'Outils de l’organisateur',

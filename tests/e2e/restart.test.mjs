@@ -1,6 +1,7 @@
 // The sidecar restarts during a call: the clients reconnect on their own,
 // the media connections survive (same video element, frames still coming)
-// and no tile is duplicated.
+// and no tile is duplicated. A chat line the sidecar died with is not lost:
+// it comes back marked maybe not sent, with Send again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -10,6 +11,7 @@ let stack;
 let browser;
 let replacement;
 let proxy;
+let spare;
 
 before(async () => {
     stack = await startStack({ sidecars: 1 });
@@ -19,6 +21,7 @@ before(async () => {
 after(async () => {
     if (browser) await browser.close();
     if (proxy) await stopAll([proxy]);
+    if (spare) await stopAll([spare]);
     if (replacement) await stopAll([replacement]);
     if (stack) await stack.stop();
 });
@@ -100,6 +103,58 @@ test('after a dropped connection (nginx restarted) the client resumes its seat w
     await waitForPlayingVideo(b.page, 'Alice');
     await b.page.click('#btn-hand');
     await a.page.waitForSelector('#grid .tile.hand');
+    assert.deepEqual(real(a.errors()), []);
+    assert.deepEqual(real(b.errors()), []);
+});
+
+test('a chat line the sidecar died with before answering comes back as maybe not sent, and Send again delivers it', async () => {
+    const url = `${stack.url}/lost-line`;
+    const a = await newParticipant(browser, url, 'Alice');
+    await a.join();
+    const b = await newParticipant(browser, url, 'Bob');
+    await b.join();
+    await waitForPlayingVideo(a.page, 'Bob');
+    const texts = (page) => page.$$eval('#chat-log li', (els) => els.map((li) => ({
+        text: li.querySelector('.text').textContent,
+        mine: li.classList.contains('mine'),
+        unsent: li.classList.contains('unsent'),
+        why: li.querySelector('.unsent-why') ? li.querySelector('.unsent-why').textContent : null,
+    })));
+    const has = (page, text) => page.waitForFunction((x) => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === x), text);
+    for (const p of [a, b]) await p.page.click('#btn-chat');
+    await a.page.fill('#chat-input', 'seen by all');
+    await a.page.press('#chat-input', 'Enter');
+    await has(b.page, 'seen by all');
+    await has(a.page, 'seen by all');
+    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+
+    // The sidecar stops reading, gets the line, and dies without answering it.
+    const doomed = replacement || stack.sidecars[0];
+    doomed.signal('SIGSTOP');
+    await a.page.fill('#chat-input', 'lost with the sidecar');
+    await a.page.press('#chat-input', 'Enter');
+    assert.equal(await a.page.inputValue('#chat-input'), '', 'the box was emptied: the line was sent');
+    await a.page.waitForTimeout(300);
+    doomed.signal('SIGKILL');
+    await doomed.exited;
+    spare = await startSidecar({ port: doomed.port, env: { HUDDLE_NODE_ID: 'node1' } });
+    for (const p of [a, b]) {
+        await p.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
+            && Number(document.body.dataset.sessions) > n, sessions, { timeout: 30000 });
+    }
+    // Alice's log: the line that went, as before; the lost one, with why and Send again.
+    await a.page.waitForSelector('#chat-log li.unsent');
+    assert.deepEqual(await texts(a.page), [
+        { text: 'seen by all', mine: true, unsent: false, why: null },
+        { text: 'lost with the sidecar', mine: true, unsent: true, why: 'Maybe not sent: the connection dropped before the server confirmed it.' },
+    ]);
+    assert.deepEqual((await texts(b.page)).map((m) => m.text), ['seen by all']);
+    await a.page.click('#chat-log li.unsent button');
+    await has(b.page, 'lost with the sidecar');
+    await a.page.waitForFunction(() => !document.querySelector('#chat-log li.unsent'));
+    assert.deepEqual((await texts(a.page)).map((m) => [m.text, m.mine, m.unsent]), [
+        ['seen by all', true, false], ['lost with the sidecar', true, false],
+    ]);
     assert.deepEqual(real(a.errors()), []);
     assert.deepEqual(real(b.errors()), []);
 });

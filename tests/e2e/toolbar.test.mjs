@@ -9,7 +9,9 @@
 // scroll sideways; from 360 px up the bar is one row. "You are muted",
 // which the fake microphone's beeps bring up while muted, covers no tile's
 // name label and no button, and the reactions menu fits the window. At
-// 1280 px the bar keeps its labels under the icons.
+// 1280 px the bar keeps its labels under the icons. With the side panel
+// open (chat), at every size in English and Arabic, the bar's buttons are
+// still uncovered, and so are the panel's tabs, close button and message box.
 // Screenshots: toolbar-<lang>-<width>x<height>.png for a few sizes,
 // toolbar-phone-en-320x568.png.
 import { test, before, after } from 'node:test';
@@ -218,4 +220,55 @@ test('the control bar fits every screen in every language; "You are muted" hides
     for (const r of [wide, phone]) assert.ok(r.hints >= r.sizes * 0.8, `the muted hint was shown at ${r.hints} of ${r.sizes} sizes`);
     for (const p of [anna, ben, cleo]) assert.deepEqual(p.errors(), [], p.name);
     await Promise.all([anna.close(), ben.close(), cleo.close()]);
+});
+
+/** The side panel's close button, tabs, message box and Send: each whole inside the window and the topmost thing at its centre. */
+const panelProblems = (page) => page.evaluate(() => {
+    const out = [];
+    for (const e of document.querySelectorAll('#panel-close, #panel .tab, #chat-input, #chat-send')) {
+        const r = e.getBoundingClientRect();
+        const x = (r.left + r.right) / 2;
+        const y = (r.top + r.bottom) / 2;
+        const inside = r.width > 0 && r.left > -0.5 && r.right < innerWidth + 0.5 && r.top > -0.5 && r.bottom < innerHeight + 0.5;
+        const hit = inside ? document.elementFromPoint(x, y) : null;
+        if (!inside) out.push(`#${e.id || e.className} of the panel is cut off`);
+        else if (!hit || !e.contains(hit)) out.push(`#${e.id} of the panel is covered at its centre`);
+    }
+    return out;
+});
+
+test('with the side panel open the control bar stays in reach on every screen, left to right and right to left', async () => {
+    const url = `${stack.url}/toolbar-panel`;
+    const anna = await newParticipant(browser, url, 'Anna');
+    const ben = await newParticipant(browser, url, 'Ben', { viewport: { width: 640, height: 480 } });
+    for (const p of [anna, ben]) await p.join();
+    await waitForPlayingVideo(anna.page, 'Ben');
+    await anna.page.waitForSelector('#toast', { state: 'hidden' });
+    const cdp = await anna.page.context().newCDPSession(anna.page);
+    const failures = [];
+    for (const lang of ['en', 'ar']) {
+        await setLanguage(anna.page, lang);
+        await anna.page.click('#btn-chat');
+        await anna.page.waitForSelector('#panel:not([hidden])');
+        for (const [width, height] of SIZES) {
+            await resize(anna.page, width, height);
+            const where = `${lang} ${width}x${height}, chat open`;
+            const found = problems(await measure(anna.page), await accessibleNames(cdp), width, true);
+            found.push(...await panelProblems(anna.page), ...await reactionsFit(anna.page));
+            if (['en 768x1024', 'ar 375x667', 'en 740x360'].includes(`${lang} ${width}x${height}`)) await screenshot(anna.page, `toolbar-panel-${lang}-${width}x${height}.png`);
+            for (const f of found) failures.push(`${where}: ${f}`);
+        }
+        await anna.page.click('#panel-close');
+        await anna.page.waitForSelector('#panel', { state: 'hidden' });
+    }
+    await cdp.detach();
+    assert.deepEqual(failures, []);
+    // The bar works with the panel open: Mute answers at a tablet's size.
+    await resize(anna.page, 768, 1024);
+    await anna.page.click('#btn-chat');
+    await anna.page.waitForSelector('#panel:not([hidden])');
+    await anna.page.click('#btn-mic', { timeout: 5000 });
+    await anna.page.waitForSelector('#btn-mic.off[aria-pressed="false"]');
+    for (const p of [anna, ben]) assert.deepEqual(p.errors(), [], p.name);
+    await Promise.all([anna.close(), ben.close()]);
 });

@@ -1,7 +1,8 @@
-// The chat's pure helpers from public/chat.js: code points, the counter, links.
+// The chat's pure helpers from public/chat.js: code points, the counter,
+// links, and which lines a reconnect's history does not confirm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { codePoints, counterText, linkParts } from '../../public/chat.js';
+import { codePoints, counterText, linkParts, unconfirmed } from '../../public/chat.js';
 
 test('codePoints counts code points, as the sidecar does', () => {
     assert.equal(codePoints(''), 0);
@@ -56,4 +57,31 @@ test('linkParts gives back the text unchanged when joined', () => {
     for (const s of ['a https://x.test b https://y.test/c. d', 'https://x.test', '<https://x.test>', 'x"https://y.test"']) {
         assert.equal(linkParts(s).map((p) => p.text).join(''), s);
     }
+});
+
+test('unconfirmed: a room line the history holds from one of our ids went; the others did not', () => {
+    const own = new Set(['old', 'new']);
+    const a = { text: 'first', to: null };
+    const b = { text: 'second', to: null };
+    const history = [
+        { from: 'old', text: 'first', ts: 1 },
+        { from: 'bob', text: 'second', ts: 2 }, // someone else's line with our text
+    ];
+    assert.deepEqual(unconfirmed([a, b], history, own), [b]);
+    assert.deepEqual(unconfirmed([a, b], [], own), [a, b]);
+    assert.deepEqual(unconfirmed([], history, own), []);
+});
+
+test('unconfirmed: each message in the history answers one line sent', () => {
+    const own = new Set(['me']);
+    const ok1 = { text: 'ok', to: null };
+    const ok2 = { text: 'ok', to: null };
+    assert.deepEqual(unconfirmed([ok1, ok2], [{ from: 'me', text: 'ok', ts: 5 }], own), [ok2]);
+    assert.deepEqual(unconfirmed([ok1, ok2], [{ from: 'me', text: 'ok', ts: 5 }, { from: 'me', text: 'ok', ts: 6 }], own), []);
+});
+
+test('unconfirmed: a private line is never kept, so it is never confirmed', () => {
+    const own = new Set(['me']);
+    const pv = { text: 'psst', to: { id: 'bob', name: 'Bob' } };
+    assert.deepEqual(unconfirmed([pv], [{ from: 'me', text: 'psst', ts: 1 }, { from: 'me', to: 'bob', text: 'psst', ts: 1 }], own), [pv]);
 });
