@@ -2,7 +2,7 @@
 // Everything a person typed is set with textContent.
 
 import { t, num, timeText } from './i18n.js';
-import { el } from './dom.js';
+import { el, nameSpan } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
@@ -349,10 +349,7 @@ export class Chat {
         if (!grouped) {
             const head = document.createElement('div');
             head.className = 'msg-head';
-            const who = document.createElement('span');
-            who.className = 'who';
-            who.textContent = mine ? t('common.you') : (m.name || t('chat.someone'));
-            head.append(who);
+            head.append(mine || !m.name ? el('span', 'who', mine ? t('common.you') : t('chat.someone')) : nameSpan('who', m.name));
             if (m.to) {
                 const pv = document.createElement('span');
                 pv.className = 'pv';

@@ -4,6 +4,7 @@
 import { initials, hue } from './names.js';
 import { newArrivals } from './access.js';
 import { t } from './i18n.js';
+import { nameSpan } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,9 +57,7 @@ export class Lobby {
         av.className = 'avatar sm';
         av.textContent = initials(w.name);
         av.style.setProperty('--h', hue(w.name));
-        const name = document.createElement('span');
-        name.className = 'pname';
-        name.textContent = w.name;
+        const name = nameSpan('pname', w.name);
         li.append(av, name,
             this.#button(t('lobby.admit'), t('lobby.admitFull', { name: w.name }), 'admit primary small', () => this.#on.admit(w.id)),
             this.#button(t('lobby.deny'), t('lobby.denyFull', { name: w.name }), 'deny ghost small', () => this.#on.deny(w.id)));

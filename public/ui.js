@@ -8,7 +8,7 @@ import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
 import { t as tr, listText } from './i18n.js';
-import { el } from './dom.js';
+import { el, nameSpan } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,7 +23,7 @@ function ownName(node, name) {
     node.classList.add('own-name');
     // The words around the name in spans of their own too: in the flex
     // line a bare text's edge spaces would go ("Anna(you)").
-    node.replaceChildren(el('span', 'around', before), el('span', 'own', name), el('span', 'around', after));
+    node.replaceChildren(el('span', 'around', before), nameSpan('own', name), el('span', 'around', after));
 }
 
 /** A round button over a tile (class cls, icon name) that calls onClick. */
@@ -129,7 +129,8 @@ export class Grid {
         const label = el('div', 'label');
         const mic = el('span', 'mark mark-mic');
         mic.append(icon('mic-off'));
-        const name = el('span', 'name');
+        // One's own: "{name} (you)" (ownName); another's: the name alone.
+        const name = local ? el('span', 'name') : nameSpan('name', '');
         label.append(mic, name);
         let link = null;
         if (!local) {
@@ -460,7 +461,7 @@ export class People {
         const av = el('span', 'avatar sm', initials(p.name));
         av.setAttribute('aria-hidden', 'true');
         av.style.setProperty('--h', hue(p.name));
-        const name = el('span', 'pname', self ? '' : p.name);
+        const name = self ? el('span', 'pname') : nameSpan('pname', p.name);
         if (self) ownName(name, p.name);
         const marks = el('span', 'pmarks');
         if (p.hand) marks.append(icon('hand'));

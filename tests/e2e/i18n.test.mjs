@@ -4,7 +4,8 @@
 // layout (side panel on the left, control bar and text right to left);
 // the language picker switches to French, and the choice outlives a
 // reload; at 360 px (a common Android phone) the longest language still
-// fits, its panel tabs on one row. Screenshots:
+// fits, its panel tabs on one row; a long name in the other script is
+// cut at its own end, never its start. Screenshots:
 // i18n-de.png and i18n-ar.png (two people, the chat open).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -174,6 +175,47 @@ test('an Arabic browser gets the page right to left', async () => {
     await screenshot(p, 'i18n-ar.png');
     for (const x of [layla, sam]) assert.deepEqual(x.errors(), [], x.name);
     await Promise.all([layla.close(), sam.close()]);
+});
+
+test('in an Arabic page a long Latin name reads left to right and is cut at its end; an Arabic name in an English page reads right to left', async () => {
+    const url = `${stack.url}/long-names`;
+    const long = 'Maximilian Alexander von Habsburg-Lothringen';
+    const arabic = 'عبد الرحمن الهاشمي القرشي'; // 46 bytes: names take up to 64
+    const layla = await newParticipant(browser, url, arabic, { context: { locale: 'ar' }, viewport: { width: 360, height: 640 } });
+    await layla.join();
+    const max = await newParticipant(browser, url, long, { viewport: { width: 360, height: 640 } });
+    await max.join();
+    await waitForPlayingVideo(layla.page, long);
+    await waitForPlayingVideo(max.page, arabic);
+    await layla.page.click('#btn-people');
+    await max.page.click('#btn-people');
+    await layla.page.waitForSelector(`#people .pname:text-is("${long}")`);
+    await max.page.waitForSelector(`#people .pname:text-is("${arabic}")`);
+    // Where each name sits: its direction, whether it is cut, and whether
+    // its first letter is inside the box that shows it.
+    const seen = (page, sel) => page.$eval(sel, (e) => {
+        const box = e.getBoundingClientRect();
+        const range = document.createRange();
+        range.setStart(e.firstChild, 0);
+        range.setEnd(e.firstChild, 1);
+        const first = range.getBoundingClientRect();
+        return {
+            direction: getComputedStyle(e).direction,
+            cut: e.scrollWidth > e.clientWidth,
+            firstShown: first.left >= box.left - 0.5 && first.right <= box.right + 0.5,
+        };
+    });
+    // The long Latin name: on Layla's tile of Max, in her People list, and on Max's own tile.
+    for (const [page, sel] of [[layla.page, '#grid .tile:not(.local) .name'], [layla.page, `#people .pname:text-is("${long}")`], [max.page, '#grid .tile.local .own']]) {
+        assert.deepEqual(await seen(page, sel), { direction: 'ltr', cut: true, firstShown: true }, sel);
+    }
+    // The Arabic name: on Max's tile of Layla and in his People list, and on her own tile.
+    for (const [page, sel] of [[max.page, '#grid .tile:not(.local) .name'], [max.page, `#people .pname:text-is("${arabic}")`], [layla.page, '#grid .tile.local .own']]) {
+        assert.deepEqual({ ...await seen(page, sel), cut: undefined }, { direction: 'rtl', cut: undefined, firstShown: true }, sel);
+    }
+    await screenshot(layla.page, 'i18n-ar-long-name.png');
+    for (const x of [layla, max]) assert.deepEqual(x.errors(), [], x.name);
+    await Promise.all([layla.close(), max.close()]);
 });
 
 test('the language picker switches to French, on the page and after a reload', async () => {
