@@ -169,11 +169,8 @@ fi
     echo "http {"
     echo "    include /etc/nginx/mime.types;"
     echo "    default_type application/octet-stream;"
-    # "combined" without the query string: a room link may carry a join
-    # token (?token=..., docs/tokens.md), which must not land in logs.
-    echo "    log_format huddle '\$remote_addr - \$remote_user [\$time_local] '"
-    echo "        '\"\$request_method \$uri \$server_protocol\" \$status '"
-    echo "        '\$body_bytes_sent \"\$http_referer\" \"\$http_user_agent\"';"
+    # The log format huddle, without the query string, is huddle-http.conf's.
+    echo "    include $out/huddle-http.conf;"
     case $access_log in
         off) echo "    access_log off;" ;;
         stdout) echo "    access_log /dev/stdout huddle;" ;;
@@ -198,7 +195,6 @@ fi
         echo "    real_ip_header X-Forwarded-For;"
         echo "    real_ip_recursive on;"
     fi
-    echo "    include $out/huddle-http.conf;"
     if ((keepalive > 0)); then
         echo "    upstream huddle_fcgi { server $FCGI_ADDR; keepalive $keepalive; }"
     else

@@ -479,20 +479,30 @@ static bool origin_allowed(struct lws *wsi)
 
 /* The entry of the client address of wsi: X-Forwarded-For when the
  * socket peer is a trusted proxy, else the peer. NULL (no per-address
- * limits) for a trusted proxy that names no client: the operator on
+ * limits) for a trusted proxy that sends no header: the operator on
  * loopback, or a proxy that forgot the header, which then fails open
  * rather than putting all its users under one address' limits. NULL too
- * when out of memory. */
+ * when out of memory. A header there is, however long, is read whole (its
+ * last entry names the client): one cut short never counts as none. When
+ * it cannot be read, the peer's own address counts. */
 static struct addr_entry *client_addr(struct lws *wsi)
 {
-    char peer[ADDR_MAX] = "", xff[256], key[ADDR_MAX];
-    bool has_xff =
-        lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) > 0;
+    char peer[ADDR_MAX] = "", key[ADDR_MAX];
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    char *xff = NULL;
 
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    if (!has_xff && addr_trusted(peer, srv.trusted))
+    if (len <= 0 && addr_trusted(peer, srv.trusted))
         return NULL;
-    addr_client(peer, has_xff ? xff : NULL, srv.trusted, key);
+    if (len > 0) {
+        xff = malloc((size_t)len + 1);
+        if (xff == NULL)
+            return NULL;
+        if (lws_hdr_copy(wsi, xff, len + 1, WSI_TOKEN_X_FORWARDED_FOR) < 0)
+            xff[0] = '\0'; /* no address in it: the peer counts */
+    }
+    addr_client(peer, xff, srv.trusted, key);
+    free(xff);
     return addr_get(srv.addrs, key, srv.cfg->addr_join_burst, clock_mono_ms());
 }
 

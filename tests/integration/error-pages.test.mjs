@@ -3,8 +3,9 @@
 // request line, too long a URI or header, too large a body, a method a
 // static file does not take, 429 from the /ws rate limit, 502 when
 // huddle-fcgi or the sidecars are down) keeps its status and gets the page
-// of its family from public/errors/, and a 404 (huddle-fcgi's or nginx's)
-// is views/404.html; each with text/html and the security headers.
+// of its family from public/errors/, and a 404 (huddle-fcgi's or nginx's,
+// or a folder under /assets/) is views/404.html; each with text/html and
+// the security headers.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -105,6 +106,8 @@ describe('with huddle-fcgi up and no sidecar', () => {
     test('404: huddle-fcgi\'s page, and the same page for a missing static file', async () => {
         assertPage(await raw(nginx.port, req('GET /no/such/page HTTP/1.0')), 404, 'views/404.html');
         assertPage(await raw(nginx.port, req('GET /assets/no-such.js HTTP/1.0')), 404, 'views/404.html');
+        // A folder (nginx's 403: no index, no listing) is no page either.
+        assertPage(await raw(nginx.port, req('GET /assets/i18n/ HTTP/1.0')), 404, 'views/404.html');
         const head = await raw(nginx.port, req('HEAD /assets/no-such.js HTTP/1.0'));
         assert.equal(head.status, 404);
         assert.equal(head.body, '');

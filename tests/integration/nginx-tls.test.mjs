@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
@@ -161,4 +162,35 @@ test('HTTPS_PUBLIC_PORT=443 leaves the port out; NGINX_HSTS adds HSTS to https a
     } finally {
         await stopAll([n]);
     }
+});
+
+/** One HTTP/2 request over TLS to nginx; resolves { status, headers, body }. */
+function h2Request(headers, body) {
+    return new Promise((resolve, reject) => {
+        const session = http2.connect(nginx.httpsUrl, { ca: nginx.ca, servername: 'localhost' });
+        session.on('error', reject);
+        const req = session.request(headers);
+        const chunks = [];
+        let head;
+        req.on('response', (h) => { head = h; });
+        req.on('data', (d) => chunks.push(d));
+        req.on('end', () => {
+            session.close();
+            resolve({ status: head[':status'], headers: head, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        req.on('error', reject);
+        if (body) req.end(body);
+        else req.end();
+    });
+}
+
+test('over HTTP/2 too, nginx\'s own errors get huddle\'s page with their status: 413 for a body too large', async () => {
+    const page = fs.readFileSync(path.join(ROOT, 'public/errors/400.html'), 'utf8');
+    const big = await h2Request({ ':method': 'POST', ':path': '/some-room', 'content-length': String(2 << 20) }, Buffer.alloc(2 << 20, 120));
+    assert.equal(big.status, 413);
+    assert.equal(big.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(big.body, page);
+    const notAllowed = await h2Request({ ':method': 'POST', ':path': '/assets/dist/app.css', 'content-length': '0' });
+    assert.equal(notAllowed.status, 405);
+    assert.equal(notAllowed.body, page);
 });

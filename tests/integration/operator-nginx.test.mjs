@@ -92,6 +92,8 @@ http {
         ssl_certificate     ${cert};
         ssl_certificate_key ${key};
         add_header Strict-Transport-Security "max-age=600" always;
+        access_log ${dir}/huddle.log huddle;
+        server_tokens off;
 
         set $huddle_public  ${ROOT}/public;
         set $huddle_sidecar huddle_sidecar;
@@ -102,6 +104,7 @@ http {
     const t = spawnSync('nginx', ['-t', '-e', 'stderr', '-p', dir, '-c', conf], { encoding: 'utf8' });
     assert.equal(t.status, 0, t.stderr);
     nginx = new Proc('nginx:operator', 'nginx', ['-e', 'stderr', '-p', dir, '-c', conf]);
+    nginx.dir = dir;
     procs.push(nginx);
     await waitForConnect({ port: httpsPort });
 });
@@ -166,4 +169,21 @@ test('a websocket join through the operator\'s nginx', async () => {
     await a.next((m) => m.type === 'peer-joined' && m.peer.name === 'Bob');
     await a.close(1000);
     await b.close(1000);
+});
+
+test('huddle\'s log, as the docs give it, keeps no join token; nginx names no version', async () => {
+    const r = await get('https', httpsPort, '/token-room?token=eyJTOPSECRET.x.y', `${NAME}:${httpsPort}`, ca);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.server, 'nginx');
+    assert.equal((await get('https', httpsPort, '/assets/no-such.js?token=eyJTOPSECRET', `${NAME}:${httpsPort}`, ca)).status, 404);
+    const log = path.join(nginx.dir, 'huddle.log');
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('/no-such.js'); i++) { // written at once (no buffer)
+        await new Promise((res) => setTimeout(res, 50));
+        text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+    }
+    assert.match(text, /"GET \/token-room HTTP\/1\.1" 200 /);
+    // A 404 names the path asked for, not the page it was answered with.
+    assert.match(text, /"GET \/assets\/no-such\.js HTTP\/1\.1" 404 /);
+    assert.doesNotMatch(text, /TOPSECRET|token=/);
 });

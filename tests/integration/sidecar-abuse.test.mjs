@@ -116,8 +116,19 @@ test('per-address limits: joins and connections from one X-Forwarded-For address
     const xff = { headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.9' } };
     const cs = [];
     for (let i = 0; i < 4; i++) cs.push(await client(s.wsUrl, xff));
-    // The fifth connection from 203.0.113.9 (the last hop) is refused.
+    // The fifth connection from 203.0.113.9 (the last hop) is refused;
+    // also with a header too long to copy whole on the stack, once 256
+    // bytes (read cut short, it counted as no header: no limits at all).
     await assert.rejects(connect(s.wsUrl, xff), (err) => err.status === 503);
+    const long = { headers: { 'X-Forwarded-For': `${'198.51.100.250, '.repeat(40)}203.0.113.9` } };
+    assert.ok(long.headers['X-Forwarded-For'].length > 600);
+    await assert.rejects(connect(s.wsUrl, long), (err) => err.status === 503);
+    // A long header whose last entry is no address counts as the proxy's
+    // own address, which has its limits (nothing in it is taken).
+    const junk = { headers: { 'X-Forwarded-For': `${'x'.repeat(700)}, not-an-address` } };
+    const viaProxy = [];
+    for (let i = 0; i < 4; i++) viaProxy.push(await client(s.wsUrl, junk));
+    await assert.rejects(connect(s.wsUrl, junk), (err) => err.status === 503);
     // Another address is not affected.
     const other = await client(s.wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.10' } });
     await other.join(uniqueRoom(), 'Other');
