@@ -44,18 +44,26 @@ int env_load_ints(const char *component, const struct env_int *tab, size_t n)
 
 void env_log_ints(const struct env_int *tab, size_t n)
 {
-    char line[1536];
+    /* One "config ..." line per 512 bytes or so, each whole settings only:
+     * log lines are capped, and a setting cut off would be one not logged. */
+    char line[640];
     size_t o = 0;
 
-    line[0] = '\0';
-    for (size_t i = 0; i < n && o < sizeof line; i++) {
-        int w = snprintf(line + o, sizeof line - o, "%s%s=%ld", i ? " " : "",
-                         tab[i].name, *tab[i].out);
-        if (w < 0)
-            break;
-        o += (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        char one[128];
+        int w = snprintf(one, sizeof one, "%s=%ld", tab[i].name, *tab[i].out);
+
+        if (w < 0 || (size_t)w >= sizeof one)
+            continue; /* names are short constants: cannot happen */
+        if (o > 0 && o + 1 + (size_t)w > 512) {
+            log_info("config %s", line);
+            o = 0;
+        }
+        o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", o ? " " : "",
+                              one);
     }
-    log_info("config %s", line);
+    if (o > 0)
+        log_info("config %s", line);
 }
 
 const char *env_str(const char *name, const char *def)

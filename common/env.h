@@ -30,7 +30,8 @@ int env_parse_long(const char *s, long min, long max, long *out);
  * after printing "<component>: NAME=value: why" for the first bad one. */
 int env_load_ints(const char *component, const struct env_int *tab, size_t n);
 
-/* Logs "NAME=value" for each entry at info level, one line in all. */
+/* Logs "NAME=value" for each entry at info level, in "config ..." lines
+ * of at most about 512 bytes, each setting whole. */
 void env_log_ints(const struct env_int *tab, size_t n);
 
 /* The variable's value, or def when it is unset or empty. */

@@ -4,9 +4,10 @@
 // start-up (docs/config.md).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BUILD, freePort, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
+import { BUILD, ROOT, freePort, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 import { connect, expectAlive, rawUpgrade, uniqueRoom } from '../lib/wsclient.mjs';
 
 let sc; // no HUDDLE_ALLOWED_ORIGINS, no HUDDLE_PUBLIC_HOST: local origins only
@@ -262,5 +263,23 @@ test('HUDDLE_LISTEN takes host:port by the common rules and refuses the rest', a
         assert.equal(res.status, 200);
     } finally {
         await stopAll([local]);
+    }
+});
+
+test('the effective configuration is logged at start: every setting of the table, the last ones too', async () => {
+    // The integer settings, as sidecar/main.c's table names them.
+    const names = [...fs.readFileSync(path.join(ROOT, 'sidecar/main.c'), 'utf8').matchAll(/\{"(HUDDLE_[A-Z0-9_]+)",/g)].map((m) => m[1]);
+    assert.ok(names.length > 50, `${names.length} settings`);
+    const s = await startSidecar({ env: { HUDDLE_LOBBY_MAX: '7', HUDDLE_MAX_PEERS: '6' } });
+    try {
+        const logged = s.output.split('\n').filter((l) => / config HUDDLE_[A-Z_]+=\d/.test(l)).join(' ');
+        const missing = names.filter((n) => !new RegExp(`\\b${n}=\\d+\\b`).test(logged));
+        assert.deepEqual(missing, []);
+        assert.match(logged, /\bHUDDLE_LOBBY_MAX=7\b/);
+        assert.match(logged, /\bHUDDLE_MAX_PEERS=6\b/);
+        // Each line stays well under the log's own cap.
+        for (const l of s.output.split('\n')) assert.ok(l.length < 700, `a log line of ${l.length} bytes`);
+    } finally {
+        await stopAll([s]);
     }
 });
