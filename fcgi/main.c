@@ -129,8 +129,12 @@ int main(void)
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN); /* nginx may hang up mid-response */
 
-    if (pages_load(&pages, views) < 0)
+    if (pages_load(&pages, views) < 0) {
+        log_error("HUDDLE_VIEWS_DIR=%s: the templates could not be read "
+                  "(a relative path is taken from the working directory)",
+                  views);
         goto done;
+    }
     fd = listen_spec[0] == '/' ? fcgi_listen_unix(listen_spec)
                                : fcgi_listen_tcp(listen_spec);
     if (fd < 0)

@@ -7,11 +7,13 @@
 // one is active, FCGI_GET_VALUES, malformed records, no FCGI_KEEP_CONN,
 // silent connections, and a client that does not read its answers.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, freePort, startFcgi, startNginx, stopAll } from '../lib/stack.mjs';
+import { BUILD, ROOT, freePort, startFcgi, startNginx, stopAll } from '../lib/stack.mjs';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     + "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; manifest-src 'self'; "
@@ -528,3 +530,18 @@ async function notReading(fcgi) {
     assert.equal(a.length, n);
     assert.deepEqual(a.map((x) => metaRoom(x.stdout)), Array.from({ length: n }, (_, i) => `greedy-${i}`));
 }
+
+test('a views folder without the templates stops start-up with a line naming HUDDLE_VIEWS_DIR', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'views-'));
+    try {
+        const r = spawnSync(path.join(BUILD, 'fcgi', 'huddle-fcgi'), [], {
+            env: { ...process.env, HUDDLE_FCGI_LISTEN: '127.0.0.1:1', HUDDLE_VIEWS_DIR: empty }, encoding: 'utf8', timeout: 10000,
+        });
+        assert.equal(r.status, 1, r.stderr); // not a sanitizer's exit status either
+        assert.doesNotMatch(r.stderr, /Sanitizer/);
+        assert.match(r.stderr, new RegExp(`template ${empty}/room\\.html: No such file or directory`));
+        assert.match(r.stderr, new RegExp(`HUDDLE_VIEWS_DIR=${empty}: the templates could not be read`));
+    } finally {
+        fs.rmSync(empty, { recursive: true });
+    }
+});
