@@ -368,11 +368,13 @@ export class Grid {
         for (const t of this.#tiles.values()) t.root.classList.toggle('main', t === main);
         const on = !!main && this.#tiles.size > 1;
         this.#root.classList.toggle('spotlight', on);
-        const others = [...this.#tiles.values()].filter((t) => t !== main);
-        for (const t of others) {
+        // Every tile's place from the last layout goes, the stage's too: a
+        // tile that moves from the strip to the stage keeps none of it.
+        for (const t of this.#tiles.values()) {
             t.root.style.removeProperty('grid-row');
             t.root.style.removeProperty('grid-column');
         }
+        const others = [...this.#tiles.values()].filter((t) => t !== main);
         if (!on) return;
         const k = others.length;
         const narrow = w < h;

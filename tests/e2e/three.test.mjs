@@ -1,4 +1,6 @@
-// Three people: a full mesh, and one leaving removes exactly one tile.
+// Three people: a full mesh; the stage passes from one pinned tile to
+// another whole, on a wide and on a portrait screen; one leaving removes
+// exactly one tile.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
@@ -52,6 +54,37 @@ test('three participants make a full mesh with two remote videos each', async ()
     await people[0].page.click('#btn-chat');
     await people[0].page.mouse.move(0, 0);
     await screenshot(people[0].page, 'meeting-3-grid.png');
+});
+
+test('the stage moves from one pinned tile to another, whole: landscape and portrait', async () => {
+    const [a, b, c] = people;
+    const page = a.page;
+    const pin = (name) => page.click(`#grid .tile:has(.name:text-is("${name}")) .pin-btn`);
+    /** The stage tile's name, its share of the grid, and any place left in its style. */
+    const stage = () => page.$eval('#grid', (g) => {
+        const m = g.querySelector('.tile.main');
+        const gr = g.getBoundingClientRect();
+        const r = m.getBoundingClientRect();
+        return { name: m.querySelector('.name').textContent, w: r.width / gr.width, h: r.height / gr.height, style: m.getAttribute('style') || '' };
+    });
+    for (const [width, height] of [[1280, 800], [390, 844]]) {
+        await page.setViewportSize({ width, height });
+        const seen = [];
+        for (const name of [b.name, c.name, b.name]) {
+            await pin(name);
+            await page.waitForFunction((n) => document.querySelector('#grid .tile.main .name')?.textContent === n, name);
+            await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+            seen.push(await stage());
+        }
+        for (const s of seen) {
+            assert.doesNotMatch(s.style, /grid-(row|column)/, `${width}x${height}: ${s.name} keeps ${s.style}`);
+            // Beside the strip it takes most of the width, above it most of the height.
+            assert.ok(width > height ? s.w > 0.7 && s.h > 0.9 : s.w > 0.9 && s.h > 0.6, `${width}x${height}: ${JSON.stringify(s)}`);
+        }
+        await pin(b.name); // unpin
+        await page.waitForSelector('#grid:not(.spotlight)');
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test('one leaving removes exactly one tile on each of the others', async () => {
