@@ -148,8 +148,12 @@ async function join() {
         if (xray) xray.sample(e.detail.links, roster.selfId());
     });
     mesh.addEventListener('repair', () => xray && xray.show());
-    // Until the first sample, a tile's link badge shows the connection's state.
-    mesh.addEventListener('state', () => xray && xray.show());
+    // Until the first sample, a tile's link badge shows the connection's
+    // state; a safety code shown follows the link it is of.
+    mesh.addEventListener('state', (e) => {
+        if (xray) xray.show();
+        people.linkChanged(e.detail.id);
+    });
     mesh.addEventListener('stream', (e) => onStream(e.detail));
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));

@@ -414,6 +414,8 @@ export class People {
     // The rows whose safety code is shown, and the codes last read (id -> code or null).
     #codesShown = new Set();
     #codes = new Map();
+    // Per id, what reads its shown code line again (the latest line's).
+    #codeReaders = new Map();
 
     /**
      * onMessage(p): DM p; onAction(action, p): a host action on p's row;
@@ -514,9 +516,18 @@ export class People {
     }
 
     /**
+     * The link with id changed (connected, disconnected, replaced): its
+     * code line, if shown, reads the code again. The digits shown are
+     * always those of the link as it is, never of one replaced since.
+     */
+    linkChanged(id) {
+        if (this.#codesShown.has(id)) this.#codeReaders.get(id)?.();
+    }
+
+    /**
      * The safety code line of p's row: the last code read at once, then
-     * the one read now. The digits are never translated: two people
-     * compare them whatever their languages.
+     * the one read now, and again on each linkChanged. The digits are
+     * never translated: two people compare them whatever their languages.
      */
     #codeLine(p) {
         const line = el('p', 'pcode');
@@ -531,10 +542,18 @@ export class People {
             hint.textContent = code ? tr('people.codeHint', { name: p.name }) : tr(code === null ? 'people.codeNone' : 'people.codeWait');
         };
         show(this.#codes.has(p.id) ? this.#codes.get(p.id) : undefined);
-        this.#codeOf(p.id).then((code) => {
-            this.#codes.set(p.id, code);
-            show(code);
-        }, () => show(null));
+        // Reads can end out of order: only the latest one's answer counts.
+        let latest = 0;
+        const read = () => {
+            const n = ++latest;
+            this.#codeOf(p.id).then((code) => {
+                if (n !== latest) return;
+                this.#codes.set(p.id, code);
+                show(code);
+            }, () => n === latest && show(null));
+        };
+        this.#codeReaders.set(p.id, read);
+        read();
         return line;
     }
 

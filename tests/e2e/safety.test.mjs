@@ -2,12 +2,14 @@
 // shows the code of one's link with them, computed from the DTLS
 // certificates the link negotiated (public/safety.js). The two ends of a
 // link show the same digits; every link shows different ones; a German
-// page shows the same digits as an English one.
+// page shows the same digits as an English one. A code line shown follows
+// its link: opened before the link is up, it shows the digits once it
+// connects; when the connection is replaced (self-repair), the new one's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
 import { createHash } from 'node:crypto';
-import { launch, newParticipant, waitForPlayingVideo, screenshot, keepPeerConnections } from '../lib/browser.mjs';
+import { launch, linkBreaker, newParticipant, waitForPlayingVideo, screenshot, keepPeerConnections } from '../lib/browser.mjs';
 
 /** Each connected link's certificates on page: [{ local, remote }] as "sha-256 AB:CD:..". */
 const certificates = (page) => page.evaluate(async () => {
@@ -109,6 +111,49 @@ test('the button hides the code again; a new roster keeps it shown', async () =>
     await row.locator('button.verify').click();
     assert.equal(await row.locator('.pcode').count(), 0);
     assert.equal(await row.locator('button.verify').getAttribute('aria-expanded'), 'false');
+});
+
+test('a code line shown follows its link: digits once it connects, the new connection\'s after a repair', async () => {
+    // Dora's and Emil's first connection loses its candidates until the ICE
+    // restart (about 15 s): their lines are open before the link is up.
+    const room = `${stack.url}/safety-follows`;
+    const dora = await newParticipant(browser, room, 'Dora', { init: linkBreaker, initArg: { blockFirst: true } });
+    await dora.join();
+    const emil = await newParticipant(browser, room, 'Emil', { init: linkBreaker, initArg: { blockFirst: true } });
+    await emil.join();
+    const line = (p, name) => {
+        const row = p.page.locator('#people li.person', { has: p.page.locator('.pname', { hasText: new RegExp(`^${name}$`) }) });
+        return { row, digits: row.locator('.pcode-digits'), hint: row.locator('.pcode-hint') };
+    };
+    const pairs = [[dora, 'Emil'], [emil, 'Dora']];
+    for (const [p, other] of pairs) {
+        await p.page.click('#btn-people');
+        await line(p, other).row.locator('button.verify').click();
+    }
+    for (const [p, other] of pairs) {
+        assert.equal(await line(p, other).hint.textContent(), 'Not connected yet.');
+        assert.equal(await p.page.evaluate(() => window.__pcs.some((pc) => pc.connectionState === 'connected')), false);
+    }
+    // Connected: the digits come by themselves, the same on both screens.
+    const digitsNow = (p, other, not) => p.page.waitForFunction(([n, old]) => {
+        const row = [...document.querySelectorAll('#people li.person')].find((r) => r.querySelector('.pname')?.textContent === n);
+        const d = row && row.querySelector('.pcode-digits');
+        return d && !d.hidden && /^\d{4}( \d{4}){4}$/.test(d.textContent) && d.textContent !== old ? d.textContent : false;
+    }, [other, not], { timeout: 60000 }).then((h) => h.jsonValue());
+    const first = await Promise.all(pairs.map(([p, other]) => digitsNow(p, other, null)));
+    assert.equal(first[0], first[1]);
+    // Emil's connection is closed under his page: self-repair makes a new
+    // one, with new certificates; both lines show its code, not the old one.
+    await emil.page.evaluate(() => window.__cut(window.__pcs.findIndex((pc) => pc.connectionState === 'connected')));
+    const second = await Promise.all(pairs.map(([p, other]) => digitsNow(p, other, first[0])));
+    assert.equal(second[0], second[1]);
+    assert.notEqual(second[0], first[0]);
+    const link = (await certificates(dora.page))[0];
+    const pair = [link.local, link.remote].sort();
+    const hash = createHash('sha256').update(`huddle safety code v1\n${pair[0]}\n${pair[1]}`).digest();
+    assert.equal(second[0], [0, 1, 2, 3, 4].map((i) => String(hash.readUInt32BE(4 * i) % 10000).padStart(4, '0')).join(' '));
+    for (const p of [dora, emil]) assert.deepEqual(p.errors(), [], p.name);
+    await Promise.all([dora.close(), emil.close()]);
 });
 
 test('no console error, uncaught error, dialog or CSP violation', () => {
