@@ -358,9 +358,13 @@ function selfRole(role) {
     if (!role || role === roster.self().role) return;
     roster.setSelf({ role });
     toast(t(role === 'host' ? 'toast.nowHost' : 'toast.noLongerHost'));
-    if (role !== 'host' && lobby) {
-        lobby.clear();
-        controls.setWaiting(0);
+    if (role !== 'host') {
+        // A host's question open ("Remove Cleo?") no longer applies.
+        if (hostTools) hostTools.cancel();
+        if (lobby) {
+            lobby.clear();
+            controls.setWaiting(0);
+        }
     }
 }
 
@@ -370,7 +374,11 @@ function onWelcome(w) {
     mesh.setIceServers(w.iceServers);
     mesh.setSelf(w.id);
     const previous = roster.selfId();
-    roster.setSelf({ id: w.id, role: (w.self && w.self.role) || 'guest' });
+    const role = (w.self && w.self.role) || 'guest';
+    // The first welcome sets the role; a later one (a reconnect) may
+    // change it, said and followed like any change of it.
+    roster.setSelf(entered ? { id: w.id } : { id: w.id, role });
+    if (entered) selfRole(role);
     if (!entered) {
         enterMeeting();
         reconcile(w.peers || [], 'offer');
@@ -688,6 +696,8 @@ function screenEnded() {
 
 /** Ends the session: signalling, connections, devices, tiles. */
 function endSession() {
+    // A question open (a host's "Remove Cleo?") would stay over what comes next.
+    if (hostTools) hostTools.cancel();
     if (sig) sig.leave();
     if (sampler) sampler.stop();
     if (mesh) mesh.closeAll();

@@ -102,6 +102,11 @@ export class HostTools {
         return new Promise((resolve) => { this.#answer = resolve; });
     }
 
+    /** Cancels the question open, if any (its action no longer applies). */
+    cancel() {
+        this.#close(null);
+    }
+
     #close(value) {
         const resolve = this.#answer;
         this.#answer = null;

@@ -360,10 +360,23 @@ test('a host asks a member to mute, then ends the meeting for everyone', async (
         'Nia Nomsg': () => seatOf(lost, 'acc-mute'),
     });
 
+    // Max is made a host and has a question open when the meeting ends:
+    // it goes with the meeting, and nothing covers what his page says then.
+    await host.page.click(`${row(host, 'Max Guest')} button.act-make-host`);
+    await toastSays(guest, /You are now a host/);
+    await openPeople(guest);
+    await guest.page.click(`${row(guest, 'Nia Nomsg')} button.act-kick`);
+    await guest.page.waitForSelector('#ask[open]');
+
     await host.page.click('#host-end');
     await answer(host);
     await state(guest, 'ended');
     assert.equal(await guest.page.textContent('#gate-text'), 'Mo Host ended the meeting.');
+    assert.equal(await guest.page.$eval('#ask', (d) => d.open), false);
+    assert.equal(await guest.page.$eval('#gate-actions a[href="/"]', (a) => {
+        const r = a.getBoundingClientRect();
+        return a.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+    }), true, 'New meeting is not covered');
     await state(host, 'ended');
     assert.equal(await host.page.textContent('#gate-text'), 'You ended the meeting.');
     await state(lost, 'ended');

@@ -1,7 +1,9 @@
 // The sidecar restarts during a call: the clients reconnect on their own,
 // the media connections survive (same video element, frames still coming)
 // and no tile is duplicated. A chat line the sidecar died with is not lost:
-// it comes back marked maybe not sent, with Send again.
+// it comes back marked maybe not sent, with Send again. A host away longer
+// than the grace comes back as a guest: the page says so and keeps none of
+// the host's lobby.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -157,4 +159,62 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     ]);
     assert.deepEqual(real(a.errors()), []);
     assert.deepEqual(real(b.errors()), []);
+});
+
+/** An init script: window.__blockWs = true sends new websockets to a path with no sidecar; __lastWs is the newest. */
+function wsBlocker() {
+    const Native = window.WebSocket;
+    window.__blockWs = false;
+    window.WebSocket = class extends Native {
+        constructor(url, ...rest) {
+            super(window.__blockWs ? String(url).replace(/\/ws$/, '/no-ws-here') : url, ...rest);
+            window.__lastWs = this;
+        }
+    };
+}
+
+test('a host away longer than the grace comes back as a guest: told so, no host\'s lobby left on the page', async () => {
+    const quick = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_RESUME_GRACE_MS: '2000' } });
+    const url = `${quick.url}/host-away`;
+    const opened = [];
+    const open = async (name, opts) => {
+        const p = await newParticipant(browser, url, name, opts);
+        opened.push(p);
+        return p;
+    };
+    try {
+        const ann = await open('Ann', { init: wsBlocker });
+        await ann.join();
+        const ben = await open('Ben');
+        await ben.join();
+        await waitForPlayingVideo(ann.page, 'Ben');
+        await ann.page.click('#btn-people');
+        await ann.page.click('#host-lock');
+        await ann.page.waitForSelector('#mark-locked:not([hidden])');
+        const dan = await open('Dan');
+        await dan.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+        await dan.page.fill('#name-input', 'Dan');
+        await dan.page.click('#join-btn');
+        await ann.page.waitForSelector('#lobby-list li:has-text("Dan")');
+
+        // Ann's connection drops and stays down past the grace: Ben is the host now.
+        await ann.page.evaluate(() => { window.__blockWs = true; window.__lastWs.close(4000); });
+        await ben.page.waitForFunction(() => document.querySelector('#host-tools') && !document.querySelector('#host-tools').hidden, null, { timeout: 20000 });
+        await ben.page.click('#btn-people');
+        await ann.page.evaluate(() => { window.__blockWs = false; });
+        // Back, Ann knocks at the locked meeting; Ben lets her in.
+        await ben.page.waitForSelector('#lobby-list li:has-text("Ann") button.admit', { timeout: 30000 });
+        await ben.page.click('#lobby-list li:has-text("Ann") button.admit');
+        await ann.page.waitForFunction(() => document.body.dataset.state === 'meeting' && Number(document.body.dataset.sessions) >= 2, null, { timeout: 20000 });
+        await ann.page.waitForFunction(() => /You are no longer a host/.test(document.getElementById('toast').textContent));
+        assert.equal(await ann.page.isHidden('#host-tools'), true);
+        assert.equal(await ann.page.$$eval('#lobby-list li', (els) => els.length), 0, 'the host\'s lobby is gone');
+        assert.equal(await ann.page.isHidden('#waiting-badge'), true);
+        // Dan still waits, for Ben.
+        await ben.page.waitForSelector('#lobby-list li:has-text("Dan")');
+        for (const p of [ann, ben]) assert.deepEqual(real(p.errors()), [], p.name);
+    } finally {
+        for (const p of opened) await p.close();
+        await quick.stop();
+    }
 });
