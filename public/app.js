@@ -383,6 +383,7 @@ function onWelcome(w) {
         enterMeeting();
         reconcile(w.peers || [], 'offer');
     } else if (w.resumed) {
+        syncSelf(w.self);
         reconcile(w.peers || [], 'offer');
     } else {
         // The server forgot our seat (it restarted): new id, keep media.
@@ -390,8 +391,7 @@ function onWelcome(w) {
         mesh.detachAll();
         roster.clear();
         xray.reset();
-        const me = roster.self();
-        if (me.screen || me.hand) sig.send({ type: 'state', screen: me.screen, hand: me.hand });
+        syncSelf(w.self);
         reconcile(w.peers || [], 'greet');
     }
     document.body.dataset.sessions = String(Number(document.body.dataset.sessions || 0) + 1);
@@ -404,6 +404,20 @@ function onWelcome(w) {
     onAccess(w.access || {});
     setState('meeting');
     refreshPeople();
+}
+
+/**
+ * After a reconnect: what the person changed here while there was no seat
+ * (nothing is sent then: signal.js) goes to the server, which knows us as
+ * server (the welcome's self: the seat kept, or the join just sent).
+ */
+function syncSelf(server) {
+    const me = roster.self();
+    const fields = {};
+    for (const k of ['name', 'audio', 'video', 'screen', 'hand']) {
+        if (server && k in server && server[k] !== me[k]) fields[k] = me[k];
+    }
+    if (Object.keys(fields).length) sig.send({ type: 'state', ...fields });
 }
 
 /** Makes the roster equal to list: drops the missing, adds the new. */

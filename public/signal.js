@@ -32,6 +32,11 @@ export class Signaling {
     #closed = false;
     #timers = {};
     #lastPong = 0;
+    // Whether this socket's join was answered with a welcome: until then
+    // (joining, knocking at a locked meeting) the sidecar answers anything
+    // but ping and leave with not-joined, and enough errors close the
+    // socket, the knock with it.
+    #seated = false;
 
     /**
      * url: ws(s)://.../ws; join(): the join message fields to send; token:
@@ -68,6 +73,7 @@ export class Signaling {
             return;
         }
         this.#ws = ws;
+        this.#seated = false;
         ws.onopen = () => {
             const msg = { type: 'join', ...this.#join() };
             if (this.#resume) msg.resume = this.#resume;
@@ -112,6 +118,7 @@ export class Signaling {
             this.#id = msg.id;
             this.#resume = msg.resume || null;
             this.#attempt = 0;
+            this.#seated = true;
             this.#emit('welcome', { ...msg, resumed, previousId });
             return;
         }
@@ -124,8 +131,14 @@ export class Signaling {
         this.#emit(msg.type, msg);
     }
 
+    /**
+     * Sends msg; false when it was not sent: no open socket, or not seated
+     * yet (only ping and leave go before the welcome). A person's action
+     * then is not lost silently: the caller says it was not sent, and what
+     * one's state is goes with the next join.
+     */
     send(msg) {
-        if (!this.open) return false;
+        if (!this.open || (!this.#seated && msg.type !== 'ping' && msg.type !== 'leave')) return false;
         this.#ws.send(JSON.stringify(msg));
         return true;
     }

@@ -3,7 +3,8 @@
 // and no tile is duplicated. A chat line the sidecar died with is not lost:
 // it comes back marked maybe not sent, with Send again. A host away longer
 // than the grace comes back as a guest: the page says so and keeps none of
-// the host's lobby.
+// the host's lobby; while knocking to get back in it sends nothing that
+// could get its knock closed, and what changed meanwhile follows the welcome.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -202,9 +203,18 @@ test('a host away longer than the grace comes back as a guest: told so, no host\
         await ben.page.waitForFunction(() => document.querySelector('#host-tools') && !document.querySelector('#host-tools').hidden, null, { timeout: 20000 });
         await ben.page.click('#btn-people');
         await ann.page.evaluate(() => { window.__blockWs = false; });
-        // Back, Ann knocks at the locked meeting; Ben lets her in.
+        // Back, Ann knocks at the locked meeting. While she waits her page
+        // sends nothing but pings (the sidecar would answer each with
+        // not-joined, and enough errors close the socket and the knock):
+        // she raises her hand 13 times over, her knock stays.
         await ben.page.waitForSelector('#lobby-list li:has-text("Ann") button.admit', { timeout: 30000 });
+        for (let i = 0; i < 13; i++) await ann.page.click('#btn-hand');
+        await ann.page.waitForTimeout(1000);
+        assert.doesNotMatch(quick.sidecars[0].output, /too many errors/);
+        assert.equal(await ben.page.$$eval('#lobby-list li', (els) => els.filter((li) => li.textContent.includes('Ann')).length), 1);
+        // Ben lets her in: her raised hand, kept while she waited, reaches him.
         await ben.page.click('#lobby-list li:has-text("Ann") button.admit');
+        await ben.page.waitForSelector('#grid .tile.hand:has(.name:text-is("Ann"))');
         await ann.page.waitForFunction(() => document.body.dataset.state === 'meeting' && Number(document.body.dataset.sessions) >= 2, null, { timeout: 20000 });
         await ann.page.waitForFunction(() => /You are no longer a host/.test(document.getElementById('toast').textContent));
         assert.equal(await ann.page.isHidden('#host-tools'), true);
