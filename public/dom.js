@@ -19,3 +19,23 @@ export function nameSpan(cls, name) {
     e.dir = 'auto';
     return e;
 }
+
+/**
+ * Runs render(), which draws list's rows again, keeping a keyboard user's
+ * place: if a control of a row (rowSel; each row's data-<key> names it)
+ * had the focus, it goes to the same control (its data-action) of the same
+ * row, else of the row now in its place (the next one moved up) or the
+ * last one, else to that row's first button, else to fallback.
+ */
+export function keepFocus(list, rowSel, key, render, fallback = null) {
+    const f = document.activeElement;
+    const row = f && list.contains(f) ? f.closest(rowSel) : null;
+    const was = row && { id: row.dataset[key], action: f.dataset.action, at: [...list.querySelectorAll(rowSel)].indexOf(row) };
+    render();
+    if (!was) return;
+    const rows = [...list.querySelectorAll(rowSel)];
+    const near = rows.find((r) => r.dataset[key] === was.id) || rows[Math.min(was.at, rows.length - 1)];
+    const target = near && (near.querySelector(`[data-action="${was.action}"]`) || near.querySelector('button'));
+    const to = target || fallback;
+    if (to) to.focus();
+}

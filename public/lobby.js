@@ -4,7 +4,7 @@
 import { initials, hue } from './names.js';
 import { newArrivals } from './access.js';
 import { t } from './i18n.js';
-import { nameSpan } from './dom.js';
+import { keepFocus, nameSpan } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,7 +46,11 @@ export class Lobby {
     #render() {
         $('lobby').hidden = this.#waiting.length === 0;
         $('lobby-count').textContent = String(this.#waiting.length);
-        $('lobby-list').replaceChildren(...this.#waiting.map((w) => this.#row(w)));
+        // Admit or Deny takes the row away: the focus goes to the next one's
+        // (a host lets several in from the keyboard), or to the People tab.
+        keepFocus($('lobby-list'), 'li', 'knock', () => {
+            $('lobby-list').replaceChildren(...this.#waiting.map((w) => this.#row(w)));
+        }, $('tab-people'));
     }
 
     #row(w) {
@@ -59,14 +63,15 @@ export class Lobby {
         av.style.setProperty('--h', hue(w.name));
         const name = nameSpan('pname', w.name);
         li.append(av, name,
-            this.#button(t('lobby.admit'), t('lobby.admitFull', { name: w.name }), 'admit primary small', () => this.#on.admit(w.id)),
-            this.#button(t('lobby.deny'), t('lobby.denyFull', { name: w.name }), 'deny ghost small', () => this.#on.deny(w.id)));
+            this.#button(t('lobby.admit'), t('lobby.admitFull', { name: w.name }), 'admit', 'admit primary small', () => this.#on.admit(w.id)),
+            this.#button(t('lobby.deny'), t('lobby.denyFull', { name: w.name }), 'deny', 'deny ghost small', () => this.#on.deny(w.id)));
         return li;
     }
 
-    #button(text, title, cls, run) {
+    #button(text, title, action, cls, run) {
         const b = document.createElement('button');
         b.type = 'button';
+        b.dataset.action = action;
         b.className = cls;
         b.textContent = text;
         b.title = title;

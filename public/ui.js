@@ -8,7 +8,7 @@ import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
 import { t as tr, listText } from './i18n.js';
-import { el, nameSpan } from './dom.js';
+import { el, keepFocus, nameSpan } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -434,16 +434,12 @@ export class People {
 
     /** The list: oneself first, the others by name; hands: the raised hands in order. */
     render(selfPeer, others, hands = []) {
-        // A re-render must not throw the keyboard user's focus away.
-        const f = document.activeElement;
-        const had = f && this.#root.contains(f) ? [f.closest('.person')?.dataset.peer, f.dataset.action] : null;
+        // A re-render must not throw the keyboard user's focus away, also
+        // when it takes the row away (Remove): then the next row has it.
         const rows = [selfPeer, ...[...others].sort((a, b) => a.name.localeCompare(b.name))];
-        this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer, selfPeer.role)));
-        if (had) {
-            const again = [...this.#root.querySelectorAll('[data-action]')]
-                .find((b) => b.closest('.person').dataset.peer === had[0] && b.dataset.action === had[1]);
-            if (again) again.focus();
-        }
+        keepFocus(this.#root, '.person', 'peer', () => {
+            this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer, selfPeer.role)));
+        }, $('tab-people'));
         this.#hands(hands, selfPeer.id);
     }
 
@@ -590,15 +586,45 @@ export class People {
     }
 }
 
+// Toasts take turns: news that comes together ("Ann left", "You are now a
+// host", "Dan is waiting to join", a few milliseconds apart) is all seen,
+// and read out one by one. Each shows for its time, or for TOAST_TURN_MS
+// once another is waiting; at most TOAST_WAITING wait (the oldest waiting
+// goes first when more come).
+const TOAST_TURN_MS = 1500;
+const TOAST_WAITING = 3;
+const toastQueue = [];
+let toastShown = null; // { text, ms, at } on screen, or null
 let toastTimer = null;
 
-/** A short message at the bottom of the screen. */
-export function toast(text, ms = 3000) {
-    const t = $('toast');
-    t.textContent = text;
-    t.hidden = false;
+/** Shows the next toast waiting, or hides the toast when none waits. */
+function nextToast() {
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { t.hidden = true; }, ms);
+    const el = $('toast');
+    toastShown = toastQueue.shift() || null;
+    if (!toastShown) {
+        el.hidden = true;
+        return;
+    }
+    el.textContent = toastShown.text;
+    el.hidden = false;
+    toastShown.at = Date.now();
+    scheduleToast();
+}
+
+/** Ends the toast shown after its time, or after its turn when another waits. */
+function scheduleToast() {
+    clearTimeout(toastTimer);
+    const ms = toastQueue.length ? Math.min(toastShown.ms, TOAST_TURN_MS) : toastShown.ms;
+    toastTimer = setTimeout(nextToast, Math.max(0, toastShown.at + ms - Date.now()));
+}
+
+/** A short message at the bottom of the screen, after those before it. */
+export function toast(text, ms = 3000) {
+    toastQueue.push({ text, ms });
+    if (toastQueue.length > TOAST_WAITING) toastQueue.shift();
+    if (toastShown) scheduleToast();
+    else nextToast();
 }
 
 export function banner(text) {

@@ -294,6 +294,43 @@ test('a host removes a member: the removed page says so and does not come back',
     await closeAll();
 });
 
+test('Admit and Deny from the keyboard: the focus goes to the next one waiting, then to the People tab', async () => {
+    const host = await person('acc-keys', 'Kai Host');
+    await host.join();
+    await openPeople(host);
+    await host.page.click('#host-lock');
+    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    const waiting = [];
+    for (const name of ['Lea One', 'Max Two']) {
+        const g = await person('acc-keys', name);
+        await clickJoin(g);
+        await state(g, 'knocking');
+        waiting.push(g);
+    }
+    await host.page.waitForFunction(() => document.querySelectorAll('#lobby-list li').length === 2);
+    const first = (await host.page.textContent('#lobby-list li:first-child .pname')).trim();
+    await host.page.focus('#lobby-list li:first-child button.admit');
+    await host.page.keyboard.press('Enter');
+    await host.page.waitForFunction(() => document.querySelectorAll('#lobby-list li').length === 1);
+    // The next one's Admit has the focus: Enter again would let them in.
+    const focused = () => host.page.evaluate(() => {
+        const f = document.activeElement;
+        return f.id || `${f.closest('li')?.querySelector('.pname')?.textContent} ${f.dataset.action}`;
+    });
+    const second = waiting.find((g) => g.name !== first);
+    assert.equal(await focused(), `${second.name} admit`);
+    await host.page.keyboard.press('Tab');
+    assert.equal(await focused(), `${second.name} deny`);
+    await host.page.keyboard.press('Enter');
+    await host.page.waitForSelector('#lobby', { state: 'hidden' });
+    assert.equal(await focused(), 'tab-people', 'with no one left, the People tab');
+    await state(waiting.find((g) => g.name === first), 'meeting');
+    await state(second, 'refused');
+    assert.equal(await second.page.getAttribute('#gate', 'data-why'), 'denied');
+    for (const p of [host]) assert.deepEqual(p.errors(), [], p.name);
+    await closeAll();
+});
+
 test('a password: the newcomer is asked, a wrong one is refused, the right one lets in', async (t) => {
     const host = await person('acc-password', 'Pia Host');
     await host.join();

@@ -2,7 +2,8 @@
 // counter and its limit, links in chat, a send while not connected, Escape
 // on the side panel, single-key shortcuts (off by a checkbox, never on a
 // focused button), the "only one here" hint, sizes and focus rings, and
-// the room-full screen's Try again and Start a new meeting.
+// the room-full screen's Try again and Start a new meeting, and toasts
+// that come together shown in turn.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
@@ -259,6 +260,42 @@ test('a full room offers Try again and Start a new meeting', async () => {
     }
     assert.equal(await y.page.evaluate(() => document.body.dataset.state), 'meeting');
     assert.equal(await y.page.isVisible('#alone'), true);
+});
+
+/** An init script: window.__toasts gets each text the toast shows, with when it came and went. */
+function recordToasts() {
+    window.__toasts = [];
+    document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('toast');
+        let cur = null;
+        new MutationObserver(() => {
+            const shown = !el.hidden && el.textContent;
+            if (cur && (!shown || el.textContent !== cur.text)) cur.gone = performance.now();
+            if (shown && (!cur || cur.gone !== undefined)) {
+                cur = { text: el.textContent, at: performance.now() };
+                window.__toasts.push(cur);
+            }
+        }).observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
+    });
+}
+
+test('news that comes together is all shown, in turn: the host leaves, the next one is told both', async () => {
+    const u = `${stack.url}/ux-toasts`;
+    const host = await person(u, 'Hana');
+    await host.join();
+    const next = await person(u, 'Ivo', { init: recordToasts });
+    await next.join();
+    await next.page.waitForSelector('#grid .tile:not(.local)');
+    await next.page.waitForSelector('#toast', { state: 'hidden', timeout: 10000 });
+    await host.page.click('#btn-leave');
+    // "Hana left" and "You are now a host" come a few milliseconds apart.
+    await next.page.waitForFunction(() => window.__toasts.some((x) => x.text === 'You are now a host.' || /now a host/.test(x.text)), null, { timeout: 10000 });
+    await next.page.waitForSelector('#toast', { state: 'hidden', timeout: 10000 });
+    const seen = await next.page.evaluate(() => window.__toasts.map((x) => ({ text: x.text, ms: Math.round(x.gone - x.at) })));
+    const left = seen.findIndex((x) => /Hana left/.test(x.text));
+    const host2 = seen.findIndex((x) => /now a host/.test(x.text));
+    assert.ok(left >= 0 && host2 > left, JSON.stringify(seen));
+    for (const x of seen.slice(left, host2 + 1)) assert.ok(x.ms >= 1400, `${x.text} shown ${x.ms} ms: ${JSON.stringify(seen)}`);
 });
 
 test('no console error, uncaught error, dialog or CSP violation on any page', () => {
