@@ -462,6 +462,7 @@ function updatePeer(p) {
     const before = roster.nameOf(p.id);
     const changed = roster.update(p);
     if (!changed) return;
+    if (p.name && before !== null && p.name !== before) chat.renamed(p.id, p.name);
     if (changed.raised) toast(t('toast.raised', { name: p.name }));
     else if (p.name && before !== null && p.name !== before) toast(t('toast.renamed', { old: before, name: p.name }));
     else if (changed.role === 'host') toast(t('toast.otherHost', { name: p.name }));

@@ -307,6 +307,13 @@ export class Chat {
         this.relabel();
     }
 
+    /** id is now called name: a private draft's chip and box say so. */
+    renamed(id, name) {
+        if (!this.#to || this.#to.id !== id) return;
+        this.#to.name = name;
+        this.relabel();
+    }
+
     /** The same person under a new id (a rebound connection). */
     rekey(from, to) {
         for (const line of [...this.#pending, ...this.#unsent]) if (line.to && line.to.id === from) line.to.id = to;

@@ -2,8 +2,8 @@
 // private draft whose recipient left. A line refused (here by the
 // sidecar's chat rate: 5 at once, then 2 a second) stays in the sender's
 // log, marked as not sent with why and "Send again"; a private draft never
-// turns public by itself: the chip says the person left, and nothing is
-// sent until the sender picks again.
+// turns public by itself: the chip follows the person's new name, says
+// when they left, and nothing is sent until the sender picks again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
@@ -67,17 +67,23 @@ test('lines past the chat rate are kept, marked not sent, and go when sent again
     assert.deepEqual(await log(cleo.page), ['one', 'two', 'three', 'four', 'five', 'seven (not sent)', 'eight (not sent)', 'six']);
 });
 
-test('a private draft to someone who left stays private: the chip says so, Enter sends nothing', async () => {
+test('a private draft follows its person\'s rename; once they left it stays private: the chip says so, Enter sends nothing', async () => {
     await cleo.page.click('#tab-people');
     await cleo.page.click('#people li:has-text("Ben") button.dm');
     await cleo.page.fill('#chat-input', 'for Ben only');
+    // Ben renames himself: the chip and the box follow.
+    await ben.page.click('#btn-settings');
+    await ben.page.fill('#set-name', 'Benjamin');
+    await ben.page.press('#set-name', 'Enter');
+    await until(cleo.page, () => document.getElementById('chat-to-name').textContent === 'To Benjamin (private)', null, 'the chip renamed');
+    assert.equal(await cleo.page.getAttribute('#chat-input', 'placeholder'), 'Message Benjamin privately');
     await ben.page.click('#btn-leave');
-    await until(cleo.page, () => ![...document.querySelectorAll('#people .pname')].some((e) => e.textContent === 'Ben'), null, 'Ben gone from Cleo\'s page');
+    await until(cleo.page, () => ![...document.querySelectorAll('#people .pname')].some((e) => e.textContent === 'Benjamin'), null, 'Ben gone from Cleo\'s page');
     assert.equal(await cleo.page.isVisible('#chat-to'), true, 'the chip stays');
-    assert.equal(await cleo.page.textContent('#chat-to-name'), 'To Ben (private): has left the meeting');
+    assert.equal(await cleo.page.textContent('#chat-to-name'), 'To Benjamin (private): has left the meeting');
     await cleo.page.press('#chat-input', 'Enter');
     assert.equal(await cleo.page.inputValue('#chat-input'), 'for Ben only', 'the draft stays');
-    assert.equal(await cleo.page.textContent('#chat-status'), 'Ben has left the meeting, so nothing was sent. Message someone else from People, or press “Send to everyone”.');
+    assert.equal(await cleo.page.textContent('#chat-status'), 'Benjamin has left the meeting, so nothing was sent. Message someone else from People, or press “Send to everyone”.');
     await sleep(1000);
     assert.equal((await log(ana.page)).includes('for Ben only'), false);
     // Only the sender's own choice makes it public.
