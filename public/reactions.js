@@ -32,7 +32,10 @@ export class Reactions {
                 e.stopPropagation(); // the side panel stays as it is
                 this.close(true);
             } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-                this.#step(e.key === 'ArrowRight' ? 1 : -1);
+                // The arrow's way on screen: in a right-to-left page the
+                // next emoji (in the menu's order) is to the left.
+                const rtl = getComputedStyle(this.#menu).direction === 'rtl';
+                this.#step((e.key === 'ArrowRight') !== rtl ? 1 : -1);
                 e.preventDefault();
             }
         });

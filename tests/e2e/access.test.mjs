@@ -406,6 +406,15 @@ test('a host asks a member to mute, then ends the meeting for everyone', async (
     await guest.page.waitForSelector('#ask[open]');
 
     await host.page.click('#host-end');
+    // A screen reader hears the question and what it will do.
+    await host.page.waitForSelector('#ask[open]');
+    const cdp = await host.page.context().newCDPSession(host.page);
+    const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: '#ask' });
+    const [ax] = (await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false })).nodes;
+    await cdp.detach();
+    assert.deepEqual([ax.name.value, ax.description && ax.description.value],
+        ['End the meeting for everyone?', 'Everyone will be disconnected, and the chat, lock and password are cleared.']);
     await answer(host);
     await state(guest, 'ended');
     assert.equal(await guest.page.textContent('#gate-text'), 'Mo Host ended the meeting.');

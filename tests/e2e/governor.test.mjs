@@ -201,6 +201,13 @@ test('data saver: only the speaker\'s video comes in, the others show why', asyn
         assert.equal(await Dan.page.isVisible(`#grid ${tile(id)} .camoff .avatar`), true);
     }
     assert.equal(await Dan.page.$(`#grid ${tile(ids.Ada)}.saver`), null);
+    // A camera turned off is not "paused to save data": that tile says nothing of it.
+    await press(Cy, '#btn-cam');
+    await Dan.page.waitForSelector(`#grid ${tile(ids.Cy)}.novideo`);
+    assert.equal(await Dan.page.isVisible(`#grid ${tile(ids.Cy)} .saver-note`), false);
+    assert.equal(await Dan.page.isVisible(`#grid ${tile(ids.Bo)} .saver-note`), true);
+    await press(Cy, '#btn-cam');
+    await Dan.page.waitForSelector(`#grid ${tile(ids.Cy)}:not(.novideo) .saver-note`);
     assert.equal(await Dan.page.evaluate(() => localStorage.getItem('huddle.saver')), 'on');
     // Turned off, every tile's video comes back.
     await press(Dan, '#set-saver', 'Space');

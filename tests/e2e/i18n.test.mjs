@@ -169,6 +169,25 @@ test('an Arabic browser gets the page right to left', async () => {
     const label = await box(p, '#grid .tile:not(.local) .label');
     assert.ok(tile.x + tile.width - (label.x + label.width) < 20, 'name label at the right of the tile');
     assert.equal(await p.$eval('#grid .tile:not(.local) video', (v) => getComputedStyle(v).transform), 'none');
+    // The reactions menu reads from the right too, and its arrow keys go
+    // the way they point: ArrowLeft to the next emoji, which is to the left.
+    await p.focus('#btn-react');
+    await p.keyboard.press('Enter');
+    await p.waitForSelector('#react-menu:not([hidden])');
+    const focusedPick = () => p.evaluate(() => {
+        const f = document.activeElement;
+        return { i: [...document.querySelectorAll('#react-menu .react-pick')].indexOf(f), x: f.getBoundingClientRect().x };
+    });
+    const first = await focusedPick();
+    await p.keyboard.press('ArrowLeft');
+    const second = await focusedPick();
+    assert.equal(first.i, 0);
+    assert.equal(second.i, 1);
+    assert.ok(second.x < first.x, `ArrowLeft went to x=${second.x} from x=${first.x}`);
+    await p.keyboard.press('ArrowRight');
+    assert.equal((await focusedPick()).i, 0);
+    await p.keyboard.press('Escape');
+    await p.waitForSelector('#react-menu', { state: 'hidden' });
     // Names are shown as typed.
     assert.equal(await text(p, '#grid .tile:not(.local) .name'), 'Sam');
     await p.waitForSelector('#toast', { state: 'hidden' });
