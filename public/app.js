@@ -462,9 +462,10 @@ function updatePeer(p) {
     const before = roster.nameOf(p.id);
     const changed = roster.update(p);
     if (!changed) return;
-    if (p.name && before !== null && p.name !== before) chat.renamed(p.id, p.name);
+    const renamed = !!p.name && before !== null && p.name !== before;
+    if (renamed) chat.renamed(p.id, p.name);
     if (changed.raised) toast(t('toast.raised', { name: p.name }));
-    else if (p.name && before !== null && p.name !== before) toast(t('toast.renamed', { old: before, name: p.name }));
+    else if (renamed) toast(t('toast.renamed', { old: before, name: p.name }));
     else if (changed.role === 'host') toast(t('toast.otherHost', { name: p.name }));
     grid.update(changed.peer);
 }

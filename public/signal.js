@@ -134,8 +134,8 @@ export class Signaling {
     /**
      * Sends msg; false when it was not sent: no open socket, or not seated
      * yet (only ping and leave go before the welcome). A person's action
-     * then is not lost silently: the caller says it was not sent, and what
-     * one's state is goes with the next join.
+     * then is not lost silently: the caller says it was not sent, and the
+     * state one has by then is sent after the welcome (app.js syncSelf).
      */
     send(msg) {
         if (!this.open || (!this.#seated && msg.type !== 'ping' && msg.type !== 'leave')) return false;

@@ -600,14 +600,14 @@ let toastTimer = null;
 /** Shows the next toast waiting, or hides the toast when none waits. */
 function nextToast() {
     clearTimeout(toastTimer);
-    const el = $('toast');
+    const box = $('toast');
     toastShown = toastQueue.shift() || null;
     if (!toastShown) {
-        el.hidden = true;
+        box.hidden = true;
         return;
     }
-    el.textContent = toastShown.text;
-    el.hidden = false;
+    box.textContent = toastShown.text;
+    box.hidden = false;
     toastShown.at = Date.now();
     scheduleToast();
 }

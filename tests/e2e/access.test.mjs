@@ -16,7 +16,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpGet, sleep, startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, screenshot, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, newParticipant, screenshot, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
 let stack;
@@ -145,26 +145,8 @@ async function answer(p, text) {
     await p.page.waitForSelector('#ask:not([open])', { state: 'attached' });
 }
 
-/** The number of websockets p's page opened so far (see countSockets). */
-const sockets = (p) => p.page.evaluate(() => window.__sockets);
-
-/** Init script: counts the page's websockets and records what they send. */
-function countSockets() {
-    const Native = window.WebSocket;
-    window.__sockets = 0;
-    window.__sent = [];
-    window.WebSocket = class extends Native {
-        constructor(...args) {
-            super(...args);
-            window.__sockets++;
-        }
-
-        send(data) {
-            window.__sent.push(String(data));
-            super.send(data);
-        }
-    };
-}
+/** The number of websockets p's page opened so far (its init: watchSockets). */
+const sockets = (p) => p.page.evaluate(() => window.__ws.length);
 
 test('a locked meeting: the newcomer knocks, the host admits, both see each other', async (t) => {
     const host = await person('acc-lobby', 'Alma Host');
@@ -176,7 +158,7 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await host.page.waitForSelector('#mark-locked:not([hidden])');
     assert.equal(await host.page.textContent('#host-lock .lbl'), 'Unlock meeting');
 
-    const guest = await person('acc-lobby', 'Gus Guest', { init: countSockets });
+    const guest = await person('acc-lobby', 'Gus Guest', { init: watchSockets });
     await clickJoin(guest);
     await state(guest, 'knocking');
     assert.equal(await guest.page.textContent('#gate-title'), 'Waiting for the host to let you in');
@@ -246,7 +228,7 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
 test('a host removes a member: the removed page says so and does not come back', async (t) => {
     const host = await person('acc-remove', 'Rita Host');
     await host.join();
-    const guest = await person('acc-remove', 'Ron Removed', { init: countSockets });
+    const guest = await person('acc-remove', 'Ron Removed', { init: watchSockets });
     await guest.join();
     await waitForPlayingVideo(host.page, 'Ron Removed');
     assert.equal(await sockets(guest), 1);
@@ -435,7 +417,7 @@ test('a host asks a member to mute, then ends the meeting for everyone', async (
 });
 
 test('a join token in the link is sent with join, and neither shown nor copied', async () => {
-    const p = await person('acc-token?token=not-a-real-token', 'Tia Token', { init: countSockets });
+    const p = await person('acc-token?token=not-a-real-token', 'Tia Token', { init: watchSockets });
     assert.equal(new URL(p.page.url()).search, '', 'the address bar lost the token');
     await p.context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: stack.url });
     await p.page.click('#pre-copy');

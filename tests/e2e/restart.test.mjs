@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
+import { launch, newParticipant, remoteNames, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -162,18 +162,6 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     assert.deepEqual(real(b.errors()), []);
 });
 
-/** An init script: window.__blockWs = true sends new websockets to a path with no sidecar; __lastWs is the newest. */
-function wsBlocker() {
-    const Native = window.WebSocket;
-    window.__blockWs = false;
-    window.WebSocket = class extends Native {
-        constructor(url, ...rest) {
-            super(window.__blockWs ? String(url).replace(/\/ws$/, '/no-ws-here') : url, ...rest);
-            window.__lastWs = this;
-        }
-    };
-}
-
 test('a host away longer than the grace comes back as a guest: told so, no host\'s lobby left on the page', async () => {
     const quick = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_RESUME_GRACE_MS: '2000' } });
     const url = `${quick.url}/host-away`;
@@ -184,7 +172,7 @@ test('a host away longer than the grace comes back as a guest: told so, no host\
         return p;
     };
     try {
-        const ann = await open('Ann', { init: wsBlocker });
+        const ann = await open('Ann', { init: watchSockets });
         await ann.join();
         const ben = await open('Ben');
         await ben.join();
@@ -199,7 +187,7 @@ test('a host away longer than the grace comes back as a guest: told so, no host\
         await ann.page.waitForSelector('#lobby-list li:has-text("Dan")');
 
         // Ann's connection drops and stays down past the grace: Ben is the host now.
-        await ann.page.evaluate(() => { window.__blockWs = true; window.__lastWs.close(4000); });
+        await ann.page.evaluate(() => { window.__blockWs = true; window.__ws.at(-1).close(4000); });
         await ben.page.waitForFunction(() => document.querySelector('#host-tools') && !document.querySelector('#host-tools').hidden, null, { timeout: 20000 });
         await ben.page.click('#btn-people');
         await ann.page.evaluate(() => { window.__blockWs = false; });

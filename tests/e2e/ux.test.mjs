@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant } from '../lib/browser.mjs';
+import { launch, newParticipant, watchSockets } from '../lib/browser.mjs';
 
 // A small chat limit, so the counter shows after a few characters.
 const MAX_CHAT = 40;
@@ -19,18 +19,6 @@ let a;
 let b;
 const people = [];
 const url = () => `${stack.url}/ux-room`;
-
-// Keeps every WebSocket the page opens (to fake a socket that is not open).
-function keepSockets() {
-    const Orig = window.WebSocket;
-    window.__ws = [];
-    window.WebSocket = class extends Orig {
-        constructor(...args) {
-            super(...args);
-            window.__ws.push(this);
-        }
-    };
-}
 
 const hasText = (page, t) => page.waitForFunction((s) => [...document.querySelectorAll('#chat-log .text')]
     .some((e) => e.textContent === s), t);
@@ -53,7 +41,7 @@ after(async () => {
 });
 
 test('the pre-join screen focuses the name field and rings a focused device picker', async () => {
-    a = await person(url(), 'Anna (she/her)', { init: keepSockets });
+    a = await person(url(), 'Anna (she/her)', { init: watchSockets });
     await a.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
     assert.equal(await a.page.evaluate(() => document.activeElement.id), 'name-input');
     await a.page.focus('#mic-select');

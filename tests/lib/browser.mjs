@@ -95,6 +95,30 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
 }
 
 /**
+ * Test-only init script (newParticipant's `init`) that watches the page's
+ * websockets: window.__ws lists every one it opened, window.__sent every
+ * message sent on them; while window.__blockWs is true, a new one goes to
+ * a path no sidecar serves (the server out of reach).
+ */
+export function watchSockets() {
+    const Native = window.WebSocket;
+    window.__ws = [];
+    window.__sent = [];
+    window.__blockWs = false;
+    window.WebSocket = class extends Native {
+        constructor(url, ...rest) {
+            super(window.__blockWs ? String(url).replace(/\/ws$/, '/no-ws-here') : url, ...rest);
+            window.__ws.push(this);
+        }
+
+        send(data) {
+            window.__sent.push(String(data));
+            super.send(data);
+        }
+    };
+}
+
+/**
  * Test-only init script (newParticipant's `init`): keeps every
  * RTCPeerConnection of the mesh in window.__pcs, to read its senders,
  * stats and certificates. Not the page's UDP check (sampler.js checkUdp),
