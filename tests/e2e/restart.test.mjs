@@ -154,7 +154,10 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     assert.deepEqual((await texts(b.page)).map((m) => m.text), ['seen by all']);
     await a.page.click('#chat-log li.unsent button');
     await has(b.page, 'lost with the sidecar');
-    await a.page.waitForFunction(() => !document.querySelector('#chat-log li.unsent'));
+    // The line leaves the log on the click and comes back with the server's
+    // echo, which can reach Alice after Bob has it.
+    await a.page.waitForFunction(() => !document.querySelector('#chat-log li.unsent')
+        && document.querySelectorAll('#chat-log li').length === 2);
     assert.deepEqual((await texts(a.page)).map((m) => [m.text, m.mine, m.unsent]), [
         ['seen by all', true, false], ['lost with the sidecar', true, false],
     ]);
