@@ -56,7 +56,9 @@ export function refusalText(code, message) {
     case 'knock-timeout':
         return { title: t('gate.timeoutTitle'), text: t('gate.timeoutText'), retry: true };
     case 'banned':
-        return { title: t('gate.bannedTitle'), text: t('gate.bannedText'), retry: false };
+        // The ban is on an address, for a few minutes: it may be someone
+        // else's on the same connection, and it ends.
+        return { title: t('gate.bannedTitle'), text: t('gate.bannedText'), retry: true };
     case 'bad-token':
         // The server's reason (English, technical) is kept for whoever debugs the link.
         return { title: t('gate.tokenTitle'), text: message ? t('gate.tokenTextWhy', { why: message }) : t('gate.tokenText'), retry: false };

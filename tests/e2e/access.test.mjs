@@ -265,6 +265,10 @@ test('a host removes a member: the removed page says so and does not come back',
     await clickJoin(again);
     await state(again, 'refused');
     assert.equal(await again.page.getAttribute('#gate', 'data-why'), 'banned');
+    // The page does not say he was removed: behind one NAT it may be a
+    // colleague. It says why, that it ends, and offers to try again.
+    assert.match(await again.page.textContent('#gate'), /removed someone who joined from your network: you, or someone who shares your internet connection\. Joining from it is paused for a few minutes\./);
+    assert.equal(await again.page.isVisible('#gate button:has-text("Try again")'), true);
     if (at) {
         const grew = (await metrics(banned)).map((n, i) => n - bannedBefore[i]);
         const refusedOn = grew.indexOf(1);

@@ -38,7 +38,7 @@ test('the ended screen names the host who removed one or ended the meeting', () 
 test('a refused join says why, and whether trying again can help', () => {
     assert.equal(refusalText('denied').retry, true);
     assert.equal(refusalText('knock-timeout').retry, true);
-    assert.equal(refusalText('banned').retry, false);
+    assert.equal(refusalText('banned').retry, true, 'a ban ends, and may be a colleague\'s');
     const bad = refusalText('bad-token', 'token expired');
     assert.equal(bad.retry, false);
     assert.equal(bad.text, 'This meeting needs an invitation link from the organizer (token expired).');
