@@ -345,10 +345,10 @@ const ROW_ACTIONS = {
     'make-guest': (p) => sig.send({ type: 'role', to: p.id, role: 'guest' }),
     mute: (p) => {
         sig.send({ type: 'mute', to: p.id });
-        toast(t('toast.askedMute', { name: p.name }));
+        toast(t('toast.askedMute', { name: p.label }));
     },
     kick: async (p) => {
-        const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.name }), text: t('host.kickText', { name: p.name }), ok: t('action.kick'), danger: true });
+        const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.label }), text: t('host.kickText', { name: p.label }), ok: t('action.kick'), danger: true });
         if (ok !== null && sig) sig.send({ type: 'kick', to: p.id });
     },
 };
@@ -441,7 +441,7 @@ function addPeer(p, { greet = false, offer = false, announce = false } = {}) {
     if (greet) mesh.greet(p.id);
     else if (offer) mesh.offer(p.id);
     else mesh.expect(p.id);
-    if (fresh && announce) toast(t('toast.joined', { name: p.name }));
+    if (fresh && announce) toast(t('toast.joined', { name: roster.nameOf(p.id) }));
 }
 
 function showTile(id) {
@@ -459,15 +459,15 @@ function updatePeer(p) {
         selfRole(p.role);
         return;
     }
-    const before = roster.nameOf(p.id);
+    const before = roster.get(p.id);
     const changed = roster.update(p);
     if (!changed) return;
-    const renamed = !!p.name && before !== null && p.name !== before;
-    if (renamed) chat.renamed(p.id, p.name);
-    if (changed.raised) toast(t('toast.raised', { name: p.name }));
-    else if (renamed) toast(t('toast.renamed', { old: before, name: p.name }));
-    else if (changed.role === 'host') toast(t('toast.otherHost', { name: p.name }));
-    grid.update(changed.peer);
+    const now = changed.peer;
+    const renamed = now.name !== before.name;
+    if (renamed) chat.renamed(p.id, now.label);
+    if (changed.raised) toast(t('toast.raised', { name: now.label }));
+    else if (renamed) toast(t('toast.renamed', { old: before.label, name: now.label }));
+    else if (changed.role === 'host') toast(t('toast.otherHost', { name: now.label }));
 }
 
 /** id left (reason from peer-left; by: the host who removed it). */
@@ -482,10 +482,10 @@ function removePeer(id, reason, by) {
     chat.forget(id);
     xray.forget(id);
     if (!p || reason === 'gone') return;
-    if (!by) toast(t('toast.left', { name: p.name }));
-    else if (by === roster.selfId()) toast(t('toast.removedByYou', { name: p.name }));
-    else if (roster.nameOf(by)) toast(t('toast.removedBy', { name: p.name, by: roster.nameOf(by) }));
-    else toast(t('toast.removedByHost', { name: p.name }));
+    if (!by) toast(t('toast.left', { name: p.label }));
+    else if (by === roster.selfId()) toast(t('toast.removedByYou', { name: p.label }));
+    else if (roster.nameOf(by)) toast(t('toast.removedBy', { name: p.label, by: roster.nameOf(by) }));
+    else toast(t('toast.removedByHost', { name: p.label }));
 }
 
 function dropTile(id) {
@@ -583,14 +583,16 @@ function enterMeeting() {
         root: $('xray-table'),
         grid,
         send: (m) => sig && sig.send(m),
-        people: () => [{ ...roster.self(), self: true }, ...[...roster.others()].sort((a, b) => a.name.localeCompare(b.name))],
+        // The table names people by their labels.
+        people: () => [{ ...roster.self(), self: true }, ...roster.others()].map((p) => ({ ...p, name: p.label }))
+            .sort((a, b) => (a.self ? -1 : b.self ? 1 : a.name.localeCompare(b.name))),
         repairStep: (id) => (typeof mesh.repairStep === 'function' ? mesh.repairStep(id) : null),
         stateOf: (id) => mesh.links().find((p) => p.id === id)?.pc.connectionState,
         isVisible: () => controls.showing('links'),
     });
     chat = new Chat({
         send: (m) => sig.send({ type: 'chat', ...m }),
-        nameOf: (id) => roster.nameOf(id),
+        peerOf: (id) => roster.get(id),
         selfId: () => roster.selfId(),
         isVisible: () => controls.showing('chat'),
         onUnread: (n) => controls.setUnread(n),
@@ -660,7 +662,6 @@ function sendState(fields) {
     roster.setSelf(fields);
     sig.send({ type: 'state', ...fields });
     if ('video' in fields || 'screen' in fields) sendTrack('video');
-    grid.update(roster.self());
     showControls();
 }
 
@@ -755,7 +756,6 @@ async function switchLanguage(code) {
     for (const sel of [$('pre-lang'), $('set-lang')]) sel.value = lang();
     pre.relabel();
     if (!entered) return;
-    for (const p of [roster.self(), ...roster.others()]) grid.update(p);
     refreshPeople();
     hostTools.relabel();
     lobby.relabel();
@@ -766,9 +766,11 @@ async function switchLanguage(code) {
     pickers.refresh();
 }
 
-/** The people list and count, after any change to the roster. */
+/** The tiles, the people list and the count, after any change to the roster. */
 function refreshPeople() {
     if (!people) return;
+    // One person's arrival, departure or rename can change another's label.
+    for (const p of [roster.self(), ...roster.others()]) grid.update(p);
     people.render(roster.self(), roster.others(), roster.hands());
     grid.setAlone(roster.size === 0);
     controls.setCount(roster.size + 1);

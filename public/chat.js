@@ -101,7 +101,7 @@ export function unconfirmed(lines, history, ownIds) {
 
 export class Chat {
     #send;
-    #nameOf;
+    #peerOf;
     #selfId;
     #isVisible;
     #onUnread;
@@ -129,13 +129,14 @@ export class Chat {
     #maxChars = DEFAULT_MAX_CHARS;
 
     /**
-     * send({text, to?}) -> bool; nameOf(id) -> display name or null;
+     * send({text, to?}) -> bool; peerOf(id) -> the roster's copy of the
+     * peer (with its label) or null;
      * selfId() -> one's id; isVisible() -> whether the chat is on screen;
      * onUnread(n) after the unread count changed.
      */
-    constructor({ send, nameOf, selfId, isVisible, onUnread }) {
+    constructor({ send, peerOf, selfId, isVisible, onUnread }) {
         this.#send = send;
-        this.#nameOf = nameOf;
+        this.#peerOf = peerOf;
         this.#selfId = selfId;
         this.#isVisible = isVisible;
         this.#onUnread = onUnread;
@@ -282,7 +283,7 @@ export class Chat {
 
     /** Private messages to peer (or to everyone when null). */
     privateTo(peer) {
-        this.#to = peer ? { id: peer.id, name: peer.name, gone: false } : null;
+        this.#to = peer ? { id: peer.id, name: peer.label, gone: false } : null;
         $('chat-to').hidden = !peer;
         this.relabel();
         this.#input.focus();
@@ -356,11 +357,11 @@ export class Chat {
         if (!grouped) {
             const head = document.createElement('div');
             head.className = 'msg-head';
-            head.append(mine || !m.name ? el('span', 'who', mine ? t('common.you') : t('chat.someone')) : nameSpan('who', m.name));
+            head.append(mine || !m.name ? el('span', 'who', mine ? t('common.you') : t('chat.someone')) : nameSpan('who', this.#labelOf(m)));
             if (m.to) {
                 const pv = document.createElement('span');
                 pv.className = 'pv';
-                pv.textContent = mine ? t('chat.privatelyTo', { name: this.#nameOf(m.to) || t('chat.someone') }) : t('chat.privatelyToYou');
+                pv.textContent = mine ? t('chat.privatelyTo', { name: this.#peerOf(m.to)?.label || t('chat.someone') }) : t('chat.privatelyToYou');
                 head.append(pv);
             }
             const time = document.createElement('time');
@@ -383,6 +384,16 @@ export class Chat {
             this.#onUnread(this.#unread, m);
         }
         return true;
+    }
+
+    /**
+     * The name a message is shown under: the one it was sent with, or the
+     * sender's label when they are still in the meeting under that name
+     * (then two people of one name are told apart).
+     */
+    #labelOf(m) {
+        const p = this.#peerOf(m.from);
+        return p && p.name === m.name ? p.label : m.name;
     }
 
     /** Puts the cursor in the message box. */

@@ -1,5 +1,6 @@
-// People's names: the rule a name must meet before it is sent, and how a
-// name is drawn (initials, a colour). Pure functions: no DOM, no state.
+// People's names: the rule a name must meet before it is sent, how a name
+// is drawn (initials, a colour), and how two people of the same name are
+// told apart (a tag). Pure functions: no DOM, no state.
 
 const MAX_NAME_BYTES = 64;
 
@@ -53,4 +54,24 @@ export function hue(name) {
     let h = 0;
     for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) % 360;
     return h;
+}
+
+/**
+ * What two names are compared by when telling people apart: names that
+ * differ only in case or in Unicode compatibility forms ("Ann", "ANN",
+ * "Ａｎｎ") look alike in a list, so they count as the same.
+ */
+export function nameKey(name) {
+    return String(name || '').normalize('NFKC').toLowerCase();
+}
+
+/**
+ * Four digits for the peer id (FNV-1a): what tells two people of the same
+ * name apart ("Ann #4821"). Every page computes the same tag for one id,
+ * so a person can say which one they are.
+ */
+export function tagOf(id) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < String(id).length; i++) h = Math.imul(h ^ String(id).charCodeAt(i), 0x01000193);
+    return String(1000 + ((h >>> 0) % 9000));
 }

@@ -5,6 +5,12 @@
 //
 // Every getter returns a copy; the roster's own objects never leave it, so
 // the only way to change who is in the meeting is through its methods.
+// Each copy carries a label, the name to show: the name, or when someone
+// else in the meeting has a name that looks the same (names.js nameKey),
+// the name and the person's tag ("Ann #4821"), so that nobody can pass
+// for another by taking their name, and each page labels a person alike.
+
+import { nameKey, tagOf } from './names.js';
 
 const SELF = { id: '', name: '', audio: false, video: false, screen: false, hand: false, role: 'guest' };
 
@@ -22,6 +28,13 @@ export class Roster extends EventTarget {
         else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, ++this.#raises);
     }
 
+    /** A copy of p (oneself or another) with its label. */
+    #copy(p) {
+        const key = nameKey(p.name);
+        const twin = p.id && [this.#self, ...this.#others.values()].some((q) => q !== p && q.id && nameKey(q.name) === key);
+        return { ...p, label: twin ? `${p.name} #${tagOf(p.id)}` : p.name };
+    }
+
     /** Fires 'change' with detail { what, id } after every change. */
     #changed(what, id) {
         this.dispatchEvent(new CustomEvent('change', { detail: { what, id } }));
@@ -29,7 +42,7 @@ export class Roster extends EventTarget {
 
     /** A copy of one's own peer object. */
     self() {
-        return { ...this.#self };
+        return this.#copy(this.#self);
     }
 
     selfId() {
@@ -58,12 +71,13 @@ export class Roster extends EventTarget {
     /** A copy of the peer id, or null when it is not in the meeting. */
     get(id) {
         const p = this.#others.get(id);
-        return p ? { ...p } : null;
+        return p ? this.#copy(p) : null;
     }
 
+    /** The label of the peer id (see above), or null when it is not in the meeting. */
     nameOf(id) {
         const p = this.#others.get(id);
-        return p ? p.name : null;
+        return p ? this.#copy(p).label : null;
     }
 
     /** How many others are in the meeting (oneself not counted). */
@@ -73,7 +87,7 @@ export class Roster extends EventTarget {
 
     /** Copies of the others, in the order they joined. */
     others() {
-        return [...this.#others.values()].map((p) => ({ ...p }));
+        return [...this.#others.values()].map((p) => this.#copy(p));
     }
 
     ids() {
@@ -88,7 +102,7 @@ export class Roster extends EventTarget {
     hands() {
         const up = [...this.#raisedAt].map(([id, at]) => ({ at, p: this.#others.get(id) }));
         if (this.#selfRaisedAt) up.push({ at: this.#selfRaisedAt, p: this.#self });
-        return up.sort((x, y) => x.at - y.at).map(({ p }) => ({ ...p }));
+        return up.sort((x, y) => x.at - y.at).map(({ p }) => this.#copy(p));
     }
 
     /**
@@ -119,17 +133,18 @@ export class Roster extends EventTarget {
         Object.assign(cur, p);
         this.#hand(p.id, !!cur.hand);
         this.#changed('update', p.id);
-        return { peer: { ...cur }, raised, role };
+        return { peer: this.#copy(cur), raised, role };
     }
 
     /** Takes id out of the meeting; returns its last copy, or null. */
     remove(id) {
         const p = this.#others.get(id);
         if (!p) return null;
+        const last = this.#copy(p);
         this.#others.delete(id);
         this.#raisedAt.delete(id);
         this.#changed('remove', id);
-        return { ...p };
+        return last;
     }
 
     /** Forgets every other peer (the server lost our seat). */

@@ -2,8 +2,9 @@
 // remote tile can be pinned or shown full screen, and shows the grade of
 // the link to that person), the people list (with a host's actions, a
 // volume slider per person and the raised hands in order), the toast and
-// the banner. Names come from people: always
-// textContent, never markup.
+// the banner. The peers shown are the roster's copies, and each is shown
+// by its label (roster.js: the name, tagged when another has the same).
+// Names come from people: always textContent, never markup.
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
@@ -172,8 +173,8 @@ export class Grid {
         if (!t) return;
         Object.assign(t.peer, peer);
         const p = t.peer;
-        if (t.local) ownName(t.name, p.name);
-        else t.name.textContent = p.name;
+        if (t.local) ownName(t.name, p.label);
+        else t.name.textContent = p.label;
         const states = stateText(p);
         t.root.setAttribute('aria-label', states ? tr('status.named', { name: t.name.textContent, states }) : t.name.textContent);
         t.avatar.textContent = initials(p.name);
@@ -270,7 +271,7 @@ export class Grid {
 
     /** The pin and full-screen buttons of t say what they would do, with the person's name. */
     #buttonLabels(t) {
-        const name = t.peer.name || '';
+        const name = t.peer.label || '';
         if (t.pin) {
             const on = this.#pinned === t.id;
             labelButton(t.pin, tr('meeting.pin', { name }), on, tr(on ? 'meeting.unpin' : 'meeting.pin', { name }));
@@ -436,7 +437,7 @@ export class People {
     render(selfPeer, others, hands = []) {
         // A re-render must not throw the keyboard user's focus away, also
         // when it takes the row away (Remove): then the next row has it.
-        const rows = [selfPeer, ...[...others].sort((a, b) => a.name.localeCompare(b.name))];
+        const rows = [selfPeer, ...[...others].sort((a, b) => a.label.localeCompare(b.label))];
         keepFocus(this.#root, '.person', 'peer', () => {
             this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer, selfPeer.role)));
         }, $('tab-people'));
@@ -448,7 +449,7 @@ export class People {
         $('hands').hidden = hands.length === 0;
         $('hands-count').textContent = String(hands.length);
         $('hands-list').replaceChildren(...hands.map((p) => {
-            const li = el('li', 'hand-row', p.id === selfId ? tr('common.nameYou', { name: p.name }) : p.name);
+            const li = el('li', 'hand-row', p.id === selfId ? tr('common.nameYou', { name: p.label }) : p.label);
             li.dataset.peer = p.id;
             return li;
         }));
@@ -461,8 +462,8 @@ export class People {
         const av = el('span', 'avatar sm', initials(p.name));
         av.setAttribute('aria-hidden', 'true');
         av.style.setProperty('--h', hue(p.name));
-        const name = self ? el('span', 'pname') : nameSpan('pname', p.name);
-        if (self) ownName(name, p.name);
+        const name = self ? el('span', 'pname') : nameSpan('pname', p.label);
+        if (self) ownName(name, p.label);
         const marks = el('span', 'pmarks');
         if (p.hand) marks.append(icon('hand'));
         if (p.screen) marks.append(icon('screen'));
@@ -474,7 +475,7 @@ export class People {
         if (p.role === 'host') li.append(el('span', 'host-badge', tr('people.host')));
         li.append(marks);
         if (self) return li;
-        li.append(this.#button('icon-btn dm', 'message', tr('people.message', { name: p.name }), 'message', () => this.#onMessage(p)));
+        li.append(this.#button('icon-btn dm', 'message', tr('people.message', { name: p.label }), 'message', () => this.#onMessage(p)));
         li.append(this.#verifyButton(p));
         li.append(this.#volume(p));
         if (this.#codesShown.has(p.id)) li.append(this.#codeLine(p));
@@ -483,11 +484,11 @@ export class People {
             // A host's actions: a second line of the row, words beside icons.
             const line = el('span', 'pactions');
             for (const a of acts) {
-                const b = this.#button(`act act-${a}`, ACTION_ICONS[a], actionLabel(a, p.name), a, () => this.#onAction(a, p));
+                const b = this.#button(`act act-${a}`, ACTION_ICONS[a], actionLabel(a, p.label), a, () => this.#onAction(a, p));
                 b.append(el('span', '', actionWord(a)));
                 // The accessible name starts with the visible words (the
                 // title keeps the whole sentence).
-                b.setAttribute('aria-label', tr('action.short', { action: actionWord(a), name: p.name }));
+                b.setAttribute('aria-label', tr('action.short', { action: actionWord(a), name: p.label }));
                 line.append(b);
             }
             li.append(line);
@@ -497,7 +498,7 @@ export class People {
 
     /** The button that shows or hides the safety code of the link with p. */
     #verifyButton(p) {
-        const b = this.#button('icon-btn verify', 'shield', tr('people.verify', { name: p.name }), 'verify', () => {
+        const b = this.#button('icon-btn verify', 'shield', tr('people.verify', { name: p.label }), 'verify', () => {
             const row = b.closest('.person');
             if (this.#codesShown.delete(p.id)) {
                 row.querySelector('.pcode')?.remove();
@@ -535,7 +536,7 @@ export class People {
         const show = (code) => {
             digits.textContent = code || '';
             digits.hidden = !code;
-            hint.textContent = code ? tr('people.codeHint', { name: p.name }) : tr(code === null ? 'people.codeNone' : 'people.codeWait');
+            hint.textContent = code ? tr('people.codeHint', { name: p.label }) : tr(code === null ? 'people.codeNone' : 'people.codeWait');
         };
         show(this.#codes.has(p.id) ? this.#codes.get(p.id) : undefined);
         // Reads can end out of order: only the latest one's answer counts.
@@ -564,7 +565,7 @@ export class People {
         range.step = '5';
         range.value = String(Math.round(this.#volumeOf(p.id) * 100));
         range.dataset.action = 'volume';
-        range.setAttribute('aria-label', tr('people.volume', { name: p.name }));
+        range.setAttribute('aria-label', tr('people.volume', { name: p.label }));
         range.setAttribute('aria-valuetext', tr('people.volumeValue', { value: range.value }));
         range.addEventListener('input', () => {
             range.setAttribute('aria-valuetext', tr('people.volumeValue', { value: range.value }));

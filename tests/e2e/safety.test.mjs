@@ -5,11 +5,15 @@
 // page shows the same digits as an English one. A code line shown follows
 // its link: opened before the link is up, it shows the digits once it
 // connects; when the connection is replaced (self-repair), the new one's.
+// Someone who joins under a name already there cannot pass for its owner:
+// while both are in, each is shown with their tag ("Anna #4821") on every
+// page, their own included, in the tiles, the list, the code line and chat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
 import { createHash } from 'node:crypto';
-import { launch, linkBreaker, newParticipant, waitForPlayingVideo, screenshot, keepPeerConnections } from '../lib/browser.mjs';
+import { launch, linkBreaker, newParticipant, remoteNames, waitForPlayingVideo, screenshot, keepPeerConnections } from '../lib/browser.mjs';
+import { tagOf } from '../../public/names.js';
 
 /** Each connected link's certificates on page: [{ local, remote }] as "sha-256 AB:CD:..". */
 const certificates = (page) => page.evaluate(async () => {
@@ -111,6 +115,55 @@ test('the button hides the code again; a new roster keeps it shown', async () =>
     await row.locator('button.verify').click();
     assert.equal(await row.locator('.pcode').count(), 0);
     assert.equal(await row.locator('button.verify').getAttribute('aria-expanded'), 'false');
+});
+
+test('a second "Anna" is told apart from Anna on every page while both are in', async () => {
+    const page = (who) => people[who].page;
+    const idOf = (p, name) => p.$eval(`#grid .tile:not(.local)[aria-label^="${name}"]`, (t) => t.dataset.peer);
+    const annaId = await idOf(page('ben'), 'Anna');
+    const twin = await newParticipant(browser, url(), 'anna', { init: keepPeerConnections });
+    await twin.join();
+    const twinId = await twin.page.evaluate(() => document.querySelector('#grid .tile.local').dataset.peer);
+    const anna = `Anna #${tagOf(annaId)}`;
+    const other = `anna #${tagOf(twinId)}`;
+    await waitForPlayingVideo(page('ben'), other);
+    assert.notEqual(tagOf(annaId), tagOf(twinId));
+    // Ben's tiles, list and code lines.
+    await page('ben').waitForFunction((n) => [...document.querySelectorAll('#grid .tile .name')].some((e) => e.textContent === n), other);
+    assert.deepEqual(await remoteNames(page('ben')), [anna, other, 'Cleo'].sort());
+    if (!(await page('ben').isVisible('#people-pane'))) await page('ben').click('#btn-people');
+    const rows = () => page('ben').$$eval('#people li.person .pname', (els) => els.map((e) => e.textContent));
+    assert.deepEqual((await rows()).slice(1), [anna, other, 'Cleo']);
+    for (const name of [anna, other]) {
+        const row = page('ben').locator('#people li.person', { has: page('ben').locator('.pname', { hasText: new RegExp(`^${name}$`) }) });
+        assert.equal(await row.locator('button.verify').getAttribute('aria-label'), `Sicherheitscode mit ${name}`);
+    }
+    // Anna reads Ben her code: it matches one line only on his screen, the one tagged as hers.
+    const annaBen = await codeOn('anna', 'Ben');
+    const benAnna = await codeOn('ben', anna);
+    assert.equal(benAnna, annaBen);
+    assert.match(await page('ben').textContent(`#code-${annaId} .pcode-hint`), new RegExp(anna));
+    // Each Anna sees herself with the tag the others see.
+    await page('anna').click('#btn-people');
+    await page('anna').waitForFunction((n) => document.querySelector('#people li.person .pname')?.textContent.includes(n), anna);
+    assert.equal(await page('anna').textContent('#people li.person .pname'), `${anna} (you)`);
+    assert.equal(await page('anna').textContent('#grid .tile.local .name'), `${anna} (you)`);
+    assert.ok(await page('anna').$(`#grid .tile:not(.local)[aria-label^="${other}"]`), 'Anna sees the other one tagged too');
+    assert.equal(await twin.page.textContent('#grid .tile.local .name'), `${other} (you)`);
+    // Chat: a line from the other one is headed with their tag.
+    await twin.page.click('#btn-chat');
+    await twin.page.fill('#chat-input', 'it is me, Anna');
+    await twin.page.press('#chat-input', 'Enter');
+    await page('cleo').click('#btn-chat');
+    await page('cleo').waitForFunction(() => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === 'it is me, Anna'));
+    assert.equal(await page('cleo').textContent('#chat-log li:last-child .who'), other);
+    // The other one leaves: Anna is just Anna again, everywhere.
+    await twin.close();
+    await page('ben').waitForFunction(() => [...document.querySelectorAll('#grid .tile .name')].some((e) => e.textContent === 'Anna'));
+    assert.deepEqual(await remoteNames(page('ben')), ['Anna', 'Cleo']);
+    assert.deepEqual((await rows()).slice(1), ['Anna', 'Cleo']);
+    await page('anna').waitForFunction(() => document.querySelector('#grid .tile.local .name').textContent === 'Anna (you)');
+    await page('cleo').click('#btn-chat');
 });
 
 test('a code line shown follows its link: digits once it connects, the new connection\'s after a repair', async () => {

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Roster } from '../../public/roster.js';
+import { tagOf } from '../../public/names.js';
 
 const peer = (id, name, more = {}) => ({ id, name, audio: true, video: true, screen: false, hand: false, ...more });
 
@@ -15,7 +16,7 @@ function recorded() {
 
 test('a new roster holds oneself only, with everything off, as a guest', () => {
     const r = new Roster();
-    assert.deepEqual(r.self(), { id: '', name: '', audio: false, video: false, screen: false, hand: false, role: 'guest' });
+    assert.deepEqual(r.self(), { id: '', name: '', audio: false, video: false, screen: false, hand: false, role: 'guest', label: '' });
     assert.equal(r.isHost(), false);
     assert.equal(r.size, 0);
     assert.deepEqual(r.others(), []);
@@ -33,7 +34,7 @@ test('setSelf merges fields and says so', () => {
     const { r, events } = recorded();
     r.setSelf({ name: 'Ann', audio: true });
     r.setSelf({ id: 'me1' });
-    assert.deepEqual(r.self(), { id: 'me1', name: 'Ann', audio: true, video: false, screen: false, hand: false, role: 'guest' });
+    assert.deepEqual(r.self(), { id: 'me1', name: 'Ann', audio: true, video: false, screen: false, hand: false, role: 'guest', label: 'Ann' });
     assert.equal(r.selfId(), 'me1');
     assert.deepEqual(events, ['self:', 'self:me1']);
 });
@@ -83,7 +84,7 @@ test('update merges into a known peer and tells when a hand went up', () => {
     const { r, events } = recorded();
     r.add(peer('b', 'Bob'));
     const up = r.update({ id: 'b', name: 'Bob', hand: true });
-    assert.deepEqual(up, { peer: peer('b', 'Bob', { hand: true }), raised: true, role: null });
+    assert.deepEqual(up, { peer: peer('b', 'Bob', { hand: true, label: 'Bob' }), raised: true, role: null });
     assert.equal(r.update({ id: 'b', name: 'Bob', hand: true }).raised, false, 'already up');
     assert.equal(r.update({ id: 'b', name: 'Bob', audio: false }).raised, false, 'hand not in the update');
     assert.equal(r.get('b').hand, true);
@@ -128,7 +129,7 @@ test('a hand raised by a peer whose hand was never known does not count as raise
 test('remove hands back the last copy once', () => {
     const { r, events } = recorded();
     r.add(peer('b', 'Bob', { screen: true }));
-    assert.deepEqual(r.remove('b'), peer('b', 'Bob', { screen: true }));
+    assert.deepEqual(r.remove('b'), peer('b', 'Bob', { screen: true, label: 'Bob' }));
     assert.equal(r.remove('b'), null);
     assert.equal(r.has('b'), false);
     assert.equal(r.get('b'), null);
@@ -164,4 +165,39 @@ test('plan of an empty list removes everyone', () => {
     const r = new Roster();
     r.add(peer('a', 'A'));
     assert.deepEqual(r.plan([]), { gone: ['a'], fresh: [], known: [] });
+});
+
+test('people of the same name are labelled with their tags, on every copy, until only one is left', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Ann' });
+    r.add(peer('b', 'Bob'));
+    assert.equal(r.self().label, 'Ann', 'a name nobody else has is its own label');
+    r.add(peer('a2', 'ann'));
+    const mine = `Ann #${tagOf('me')}`;
+    const theirs = `ann #${tagOf('a2')}`;
+    assert.equal(r.self().label, mine);
+    assert.equal(r.get('a2').label, theirs);
+    assert.equal(r.nameOf('a2'), theirs);
+    assert.equal(r.get('b').label, 'Bob');
+    assert.deepEqual(r.others().map((p) => p.label), ['Bob', theirs]);
+    r.update({ id: 'b', name: 'Ａｎｎ', hand: true }); // full-width letters look the same
+    assert.deepEqual(r.hands().map((p) => p.label), [`Ａｎｎ #${tagOf('b')}`]);
+    assert.equal(r.update({ id: 'b', name: 'Bob' }).peer.label, 'Bob');
+    assert.equal(r.remove('a2').label, theirs, 'the last copy is labelled as it was shown');
+    assert.equal(r.self().label, 'Ann', 'alone with the name again: no tag');
+});
+
+test('a tag is four digits, the same for one id everywhere, and differs between ids', () => {
+    assert.match(tagOf('kSfWxunqCwezJTSl'), /^[1-9][0-9]{3}$/);
+    assert.equal(tagOf('kSfWxunqCwezJTSl'), tagOf('kSfWxunqCwezJTSl'));
+    const tags = new Set(Array.from({ length: 200 }, (_, i) => tagOf(`peer-${i}`)));
+    assert.ok(tags.size > 190, `200 ids give ${tags.size} tags`);
+});
+
+test('one\'s own name before joining (no id yet) gives nobody a tag', () => {
+    const r = new Roster();
+    r.setSelf({ name: 'Ann' });
+    r.add(peer('a2', 'Ann'));
+    assert.equal(r.self().label, 'Ann');
+    assert.equal(r.get('a2').label, 'Ann');
 });
