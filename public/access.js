@@ -7,6 +7,7 @@
 import { t } from './i18n.js';
 
 const TOKEN_KEY = 'huddle.token.';
+const BACK_KEY = 'huddle.back.';
 
 /**
  * The actions one with role mine sees on the row of someone with role
@@ -63,6 +64,32 @@ export function refusalText(code, message) {
         // The server's reason (English, technical) is kept for whoever debugs the link.
         return { title: t('gate.tokenTitle'), text: message ? t('gate.tokenTextWhy', { why: message }) : t('gate.tokenText'), retry: false };
     default:
+        return null;
+    }
+}
+
+/**
+ * The way back into the meeting after a reload of this tab. The page going
+ * away keeps its last resume token in store (sessionStorage: this tab
+ * only); the sidecar takes it for a while as a return ticket, letting its
+ * holder back in as they were: past the password and the lock, a host
+ * again (docs/access.md, "Coming back"). The page loading takes it out, so
+ * that a copy of the tab made later does not find it. A storage that
+ * refuses keeps nothing: the reload is then a new join.
+ */
+export function keepWayBack(store, room, resume) {
+    try {
+        if (resume) store.setItem(BACK_KEY + room, resume);
+    } catch { /* nothing kept */ }
+}
+
+/** The token keepWayBack kept for room, taken out of store, or null. */
+export function takeWayBack(store, room) {
+    try {
+        const resume = store.getItem(BACK_KEY + room);
+        store.removeItem(BACK_KEY + room);
+        return resume || null;
+    } catch {
         return null;
     }
 }

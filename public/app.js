@@ -15,7 +15,7 @@ import { Settings, savedQuality, saverOn } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
-import { takeToken, endedText, refusalText, waitingList } from './access.js';
+import { takeToken, takeWayBack, keepWayBack, endedText, refusalText, waitingList } from './access.js';
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
@@ -47,6 +47,8 @@ const pre = new PreJoin(media, levels, pickers);
 const gate = new Gate();
 // An invitation's join token: out of the address bar at once, sent with every join.
 const token = takeToken(location, history, tabStorage(), room);
+// This tab was in the meeting a moment ago (a reload): the first join asks to come back as it was.
+let wayBack = takeWayBack(tabStorage(), room);
 let sig = null;
 let mesh = null;
 let encoder = null;
@@ -162,7 +164,8 @@ async function join() {
         dropTile(e.detail.id);
         if (who !== null) toast(t('toast.lost', { name: who }));
     });
-    sig = new Signaling(socketUrl(), joinFields, { token });
+    sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack });
+    wayBack = null;
     sig.on('welcome', onWelcome)
         .on('knocking', onKnocking)
         .on('lobby', onLobby)
@@ -606,7 +609,11 @@ function enterMeeting() {
     media.addEventListener('track', (e) => onLocalTrack(e.detail));
     media.addEventListener('sink', (e) => grid.setSink(e.detail.id));
     media.addEventListener('screen-ended', () => screenEnded());
-    window.addEventListener('pagehide', () => { if (sig) sig.leave(); });
+    window.addEventListener('pagehide', () => {
+        if (!sig) return;
+        keepWayBack(tabStorage(), room, sig.resumeToken);
+        sig.leave();
+    });
     showControls();
     controls.startClock(startedAt);
     // A camera that answered while we were joining: the others are told now.

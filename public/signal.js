@@ -40,12 +40,20 @@ export class Signaling {
 
     /**
      * url: ws(s)://.../ws; join(): the join message fields to send; token:
-     * the join token sent with every join (never shown), or null.
+     * the join token sent with every join (never shown), or null; resume:
+     * a resume token to send with the first join (the way back kept by
+     * this tab's page before a reload, access.js), or null.
      */
-    constructor(url, join, { token = null } = {}) {
+    constructor(url, join, { token = null, resume = null } = {}) {
         this.#url = url;
         this.#join = join;
         this.#token = token;
+        this.#resume = resume;
+    }
+
+    /** The resume token of the latest welcome, or null (none yet, or the session ended). */
+    get resumeToken() {
+        return this.#closed ? null : this.#resume;
     }
 
     on(type, fn) {

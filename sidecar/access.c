@@ -129,105 +129,125 @@ void lobby_remove(struct lobby *l, struct knock *k)
     free(k);
 }
 
-/* ---- bans ---------------------------------------------------------- */
+/* ---- marks: bans and return tickets ------------------------------- */
 
-struct ban {
+struct mark {
     struct htab_entry link;
     int64_t until;
-    char key[160]; /* "room addr" */
+    int value;
+    char key[160]; /* "room key" */
 };
 
-struct bans {
+struct marks {
     struct htab t;
     size_t max;
 };
 
-static struct ban *ban_of(struct htab_entry *e)
+static struct mark *mark_of(struct htab_entry *e)
 {
-    return e != NULL ? HTAB_ITEM(e, struct ban, link) : NULL;
+    return e != NULL ? HTAB_ITEM(e, struct mark, link) : NULL;
 }
 
-struct bans *bans_new(size_t max)
+struct marks *marks_new(size_t max)
 {
-    struct bans *b = malloc(sizeof *b);
+    struct marks *t = malloc(sizeof *t);
 
-    if (b != NULL && htab_init(&b->t, 64) < 0) {
-        free(b);
+    if (t != NULL && htab_init(&t->t, 64) < 0) {
+        free(t);
         return NULL;
     }
-    if (b != NULL)
-        b->max = max;
-    return b;
+    if (t != NULL)
+        t->max = max;
+    return t;
 }
 
-void bans_free(struct bans *b)
+void marks_free(struct marks *t)
 {
-    if (b == NULL)
+    if (t == NULL)
         return;
-    bans_sweep(b, INT64_MAX);
-    htab_fini(&b->t);
-    free(b);
+    marks_sweep(t, INT64_MAX);
+    htab_fini(&t->t);
+    free(t);
 }
 
-/* The key of (room, addr), or -1 when it does not fit. */
-static int ban_key(char *out, size_t n, const char *room, const char *addr)
+/* The table's key of (room, key), or -1 when it does not fit. */
+static int mark_key(char *out, size_t n, const char *room, const char *key)
 {
-    int w = snprintf(out, n, "%s %s", room, addr);
+    int w = snprintf(out, n, "%s %s", room, key);
     return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
-int bans_add(struct bans *b, const char *room, const char *addr, int64_t now,
-             int64_t until)
+int marks_add(struct marks *t, const char *room, const char *key, int value,
+              int64_t now, int64_t until)
 {
-    char key[sizeof((struct ban *)0)->key];
-    struct ban *x;
+    char k[sizeof((struct mark *)0)->key];
+    struct mark *x;
 
-    if (ban_key(key, sizeof key, room, addr) < 0)
+    if (mark_key(k, sizeof k, room, key) < 0)
         return -1;
-    if ((x = ban_of(htab_find(&b->t, key))) != NULL) {
+    if ((x = mark_of(htab_find(&t->t, k))) != NULL) {
         if (until > x->until)
             x->until = until;
+        x->value = value;
         return 0;
     }
-    if (b->t.n >= b->max)
-        bans_sweep(b, now);
-    if (b->t.n >= b->max || (x = calloc(1, sizeof *x)) == NULL)
+    if (t->t.n >= t->max)
+        marks_sweep(t, now);
+    if (t->t.n >= t->max || (x = calloc(1, sizeof *x)) == NULL)
         return -1;
-    memcpy(x->key, key, sizeof key);
+    memcpy(x->key, k, sizeof k);
     x->until = until;
-    htab_add(&b->t, &x->link, x->key); /* the table keeps x; sweeps free it */
+    x->value = value;
+    htab_add(&t->t, &x->link, x->key); /* the table keeps x; sweeps free it */
     return 0; // NOLINT(clang-analyzer-unix.Malloc): held through x->link
 }
 
-bool bans_hit(struct bans *b, const char *room, const char *addr, int64_t now)
+/* The mark of (room, key) at now (removed when take), or false. */
+static bool find(struct marks *t, const char *room, const char *key,
+                 int64_t now, bool take, int *value)
 {
-    char key[sizeof((struct ban *)0)->key];
-    struct ban *x;
+    char k[sizeof((struct mark *)0)->key];
+    struct mark *x;
 
-    if (ban_key(key, sizeof key, room, addr) < 0 ||
-        (x = ban_of(htab_find(&b->t, key))) == NULL)
+    if (mark_key(k, sizeof k, room, key) < 0 ||
+        (x = mark_of(htab_find(&t->t, k))) == NULL)
         return false;
-    if (x->until > now)
-        return true;
-    htab_del(&b->t, &x->link);
-    free(x);
-    return false;
+    bool live = x->until > now;
+    if (live && value != NULL)
+        *value = x->value;
+    if (!live || take) {
+        htab_del(&t->t, &x->link);
+        free(x);
+    }
+    return live;
 }
 
-void bans_sweep(struct bans *b, int64_t now)
+bool marks_hit(struct marks *t, const char *room, const char *key, int64_t now,
+               int *value)
+{
+    return find(t, room, key, now, false, value);
+}
+
+bool marks_take(struct marks *t, const char *room, const char *key, int64_t now,
+                int *value)
+{
+    return find(t, room, key, now, true, value);
+}
+
+void marks_sweep(struct marks *t, int64_t now)
 {
     struct htab_entry *e, *next;
 
-    for (e = htab_next(&b->t, NULL); e != NULL; e = next) {
-        next = htab_next(&b->t, e);
-        if (ban_of(e)->until <= now) {
-            htab_del(&b->t, e);
-            free(ban_of(e));
+    for (e = htab_next(&t->t, NULL); e != NULL; e = next) {
+        next = htab_next(&t->t, e);
+        if (mark_of(e)->until <= now) {
+            htab_del(&t->t, e);
+            free(mark_of(e));
         }
     }
 }
 
-size_t bans_count(const struct bans *b)
+size_t marks_count(const struct marks *t)
 {
-    return b->t.n;
+    return t->t.n;
 }

@@ -1,7 +1,8 @@
 /* access: who may enter a room, apart from its seats (room.h): the room's
  * password, stored salted and hashed; its lobby, the knocks waiting for a
- * host's answer while it is locked; and the bans of the addresses of
- * members a host removed. The rules that use them are the hub's
+ * host's answer while it is locked; and marks kept for a while: the bans
+ * of the addresses of members a host removed, and the return tickets of
+ * members who left. The rules that use them are the hub's
  * (docs/access.md); this module keeps the state. Pure but for getrandom
  * (salts, knock ids) and libcrypto (PBKDF2). */
 #ifndef HUDDLE_ACCESS_H
@@ -69,27 +70,38 @@ struct knock *lobby_find(const struct lobby *l, const char *id);
 /* Removes k from l and frees it. */
 void lobby_remove(struct lobby *l, struct knock *k);
 
-/* Bans: (room, client address) -> until (monotonic ms). Bounded: at most
- * max entries; past it, expired ones are dropped and, if none is, the new
- * ban is not kept (logged by the caller). */
-struct bans;
+/* Marks: (room, key) pairs, each with a small value, kept until a time
+ * (monotonic ms). The hub keeps two tables of them: the bans (key: the
+ * client address of a member a host removed) and the return tickets (key:
+ * the resume token of a member who left, value: 1 for a host; docs/access.md,
+ * "Coming back"). Bounded: at most max entries; past it, ended ones are
+ * dropped and, if none is, the new mark is not kept (logged by the
+ * caller). */
+struct marks;
 
 /* Returns an empty table or NULL. */
-struct bans *bans_new(size_t max);
-void bans_free(struct bans *b);
+struct marks *marks_new(size_t max);
+void marks_free(struct marks *t);
 
-/* Bans addr from room until until (a later ban of the same pair extends
- * it); now is the time, for dropping ended bans when full. Returns 0, or
- * -1 when it could not be kept (full, or no memory). */
-int bans_add(struct bans *b, const char *room, const char *addr, int64_t now,
-             int64_t until);
+/* Marks (room, key) with value until until; a later mark of the same pair
+ * extends it (never shortens it) and takes its value. now is the time, for
+ * dropping ended marks when full. Returns 0, or -1 when it could not be
+ * kept (full, no memory, or room and key too long together). */
+int marks_add(struct marks *t, const char *room, const char *key, int value,
+              int64_t now, int64_t until);
 
-/* Returns true when addr is banned from room at now. */
-bool bans_hit(struct bans *b, const char *room, const char *addr, int64_t now);
+/* Returns true when (room, key) is marked at now, with its value in *value
+ * (value may be NULL). An ended mark met on the way is dropped. */
+bool marks_hit(struct marks *t, const char *room, const char *key, int64_t now,
+               int *value);
 
-/* Drops the bans that ended by now. */
-void bans_sweep(struct bans *b, int64_t now);
+/* As marks_hit, and a mark found is removed: it is used once. */
+bool marks_take(struct marks *t, const char *room, const char *key, int64_t now,
+                int *value);
 
-size_t bans_count(const struct bans *b);
+/* Drops the marks that ended by now. */
+void marks_sweep(struct marks *t, int64_t now);
+
+size_t marks_count(const struct marks *t);
 
 #endif

@@ -239,7 +239,9 @@ int bus_join(struct bus *b, const char *room, const char *peer,
         !bus_id_ok(peer, BUS_TOKEN_MAX, false) || json == NULL || len == 0 ||
         len > BUS_MSG_MAX ||
         (token != NULL && *token != '\0' &&
-         !bus_id_ok(token, BUS_TOKEN_MAX, false)))
+         !bus_id_ok(token, BUS_TOKEN_MAX, false)) ||
+        (e != NULL && e->ticket != NULL &&
+         !bus_id_ok(e->ticket, BUS_TOKEN_MAX, false)))
         return -1;
     if (announce != NULL &&
         (env = envelope(b, announce, announce_len, &envlen)) == NULL)
@@ -270,7 +272,8 @@ int bus_join(struct bus *b, const char *room, const char *peer,
                            str_or_empty(e->knock),
                            lobbymax,
                            tries,
-                           window};
+                           window,
+                           str_or_empty(e->ticket)};
         size_t l[sizeof a / sizeof a[0]];
         for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) /* 2, 7: no NUL */
             l[i] = i == 2 ? len : i == 7 ? envlen : strlen(a[i]);
@@ -299,10 +302,10 @@ int bus_resume(struct bus *b, const char *room, const char *token,
 }
 
 int bus_leave(struct bus *b, const char *room, const char *peer,
-              const char *announce, size_t announce_len, bus_done_fn *cb,
-              void *arg)
+              const char *announce, size_t announce_len, int64_t ticket_ms,
+              bus_done_fn *cb, void *arg)
 {
-    char ttl[24];
+    char ttl[24], ticket[24];
     const char *env = "";
     size_t envlen = 0;
 
@@ -313,11 +316,12 @@ int bus_leave(struct bus *b, const char *room, const char *peer,
         (env = envelope(b, announce, announce_len, &envlen)) == NULL)
         return -1;
     LONGSTR(ttl, b->cfg.room_ttl_ms);
+    LONGSTR(ticket, ticket_ms);
     {
-        const char *a[] = {room, peer, b->id, ttl, env};
-        size_t l[] = {strlen(room), strlen(peer), strlen(b->id), strlen(ttl),
-                      envlen};
-        return req_start(b, SC_LEAVE, REQ_DONE, NULL, 5, a, l, (void *)cb, arg);
+        const char *a[] = {room, peer, b->id, ttl, env, ticket};
+        size_t l[] = {strlen(room), strlen(peer), strlen(b->id),
+                      strlen(ttl),  envlen,       strlen(ticket)};
+        return req_start(b, SC_LEAVE, REQ_DONE, NULL, 6, a, l, (void *)cb, arg);
     }
 }
 

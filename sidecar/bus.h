@@ -176,6 +176,9 @@ struct bus_entry {
                            (an earlier BUS_PASSWORD), or NULL */
     bool admitted;      /* a host admitted it (its peer id) from the lobby */
     const char *knock;  /* its knock object JSON, for the lobby */
+    const char *ticket; /* the resume token it came with, which took no seat
+                           back: maybe a return ticket (bus_leave), or
+                           NULL */
 };
 
 /* Makes peer (with its peer object json and its resume token, >= 128 random
@@ -210,12 +213,14 @@ int bus_resume(struct bus *b, const char *room, const char *token,
 
 /* Removes peer from room if this node holds its seat; then publishes
  * announce (e.g. peer-left) when not NULL, in the same atomic step. When
- * the room became empty its chat history expires after room_ttl_ms. cb (may
- * be NULL) gets BUS_OK, BUS_NONE (not held here: e.g. resumed elsewhere)
- * or BUS_ERR. Returns 0, or -1 (cb not called). */
+ * the room became empty its chat history expires after room_ttl_ms.
+ * ticket_ms > 0: the seat's resume token becomes a return ticket for that
+ * long, which a bus_join's ticket uses once (docs/access.md, "Coming
+ * back"). cb (may be NULL) gets BUS_OK, BUS_NONE (not held here: e.g.
+ * resumed elsewhere) or BUS_ERR. Returns 0, or -1 (cb not called). */
 int bus_leave(struct bus *b, const char *room, const char *peer,
-              const char *announce, size_t announce_len, bus_done_fn *cb,
-              void *arg);
+              const char *announce, size_t announce_len, int64_t ticket_ms,
+              bus_done_fn *cb, void *arg);
 
 /* Replaces peer's stored peer object by json if this node holds its seat,
  * then publishes announce (e.g. peer-state) when not NULL. cb (may be NULL)

@@ -363,12 +363,14 @@
     "end\n"
 
 /* ARGV: room peer json node cap force token envelope chatmax role tokens
- * addr pwhash admitted knock lobbymax pwtries pwwindow
+ * addr pwhash admitted knock lobbymax pwtries pwwindow ticket
  * -> {'full'} | {'moved'} | {'banned'} | {'password', salt} |
  *    {'wrong-password'} | {'pw-limited'} | {'knock'} | {'lobby-full'} |
  *    {'ok'|'exists', flat members, chat, access}.
  * A new seat (force '0') first passes the rules of docs/access.md, in the
- * order one sidecar applies them: the ban of addr; then, unless the room
+ * order one sidecar applies them: the ban of addr; then a return ticket
+ * (ticket: a resume token that took no seat back; bus_leave made it) lets
+ * the seat in, once, a host's again where role is '-1'; then, unless the room
  * is empty, role is '1' (a host's join token) or a host admitted this
  * peer id (admitted, consumed once), the password (pwhash, hex; '': the
  * answer is the salt to hash it with, and a wrong one counts in pwfail,
@@ -383,11 +385,19 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[4]\n"
     "local json, env = ARGV[3], ARGV[8]\n"
     "local members = rk(room, 'members')\n"
+    "local back_host = false\n"
     "local function may_enter()\n"
     "  local a, addr = rk(room, 'access'), ARGV[12]\n"
     "  if addr ~= '' then\n"
     "    local untl = redis.call('HGET', rk(room, 'bans'), addr)\n"
     "    if untl and tonumber(untl) > now_ms() then return {'banned'} end\n"
+    "  end\n"
+    "  local back = ARGV[19] ~= '' and rk(room, 'back:' .. ARGV[19])\n"
+    "  local was = back and redis.call('GET', back)\n"
+    "  if was then\n"
+    "    redis.call('DEL', back)\n"
+    "    back_host = was == '1'\n"
+    "    return nil\n"
     "  end\n"
     "  if redis.call('HLEN', members) == 0 or ARGV[10] == '1' or\n"
     "     (ARGV[14] ~= '' and take_admission(room, ARGV[14])) then\n"
@@ -437,7 +447,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  if redis.call('HLEN', members) >= tonumber(ARGV[5]) then\n"
     "    return {'full'}\n"
     "  end\n"
-    "  if ARGV[10] == '1' or\n"
+    "  if ARGV[10] == '1' or (ARGV[10] == '-1' and back_host) or\n"
     "     (ARGV[10] == '-1' and redis.call('HLEN', members) == 0) then\n"
     "    json, env = with_role(json, true), with_role(env, true)\n"
     "  end\n"
@@ -499,10 +509,19 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "local flat, chat = state(room, ARGV[5])\n"
     "return {'ok', flat, chat, access_reply(room, json), peer, old, json}\n";
 
-/* ARGV: room peer node ttl envelope -> 1 removed | 0 not held by node */
+/* ARGV: room peer node ttl envelope ticket -> 1 removed | 0 not held by
+ * node. ticket (ms) > 0: the seat's token becomes a return ticket, the
+ * key back:<token> holding '1' for a host, else '0', for that long
+ * (docs/access.md, "Coming back"); a join with that token uses it. */
 static const char bus_lua_leave[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[3]\n"
     "if redis.call('HGET', rk(room, 'nodes'), peer) ~= node then return 0 "
+    "end\n"
+    "local tok = redis.call('HGET', rk(room, 'tokens'), 'p:' .. peer)\n"
+    "if tonumber(ARGV[6]) > 0 and tok then\n"
+    "  local host = is_host(redis.call('HGET', rk(room, 'members'), peer))\n"
+    "  redis.call('SET', rk(room, 'back:' .. tok), host and '1' or '0', 'PX',\n"
+    "             ARGV[6])\n"
     "end\n"
     "remove(room, peer, node, ARGV[4])\n"
     "announce(room, ARGV[5])\n"

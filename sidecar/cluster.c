@@ -186,7 +186,8 @@ static int start_join(struct join *j)
                           .addr = j->addr,
                           .pwhash = j->pwhash,
                           .admitted = j->admitted,
-                          .knock = knock};
+                          .knock = knock,
+                          .ticket = j->resume};
     int rc = -1;
 
     if (json != NULL && ann != NULL && knock != NULL)
@@ -271,7 +272,7 @@ static void announce_left(struct cluster *cl, const char *room, const char *id,
 {
     struct out_msg *m = msg_peer_left(id, reason);
     if (m != NULL)
-        bus_leave(cl->bus, room, id, out_msg_text(m), m->len, NULL, NULL);
+        bus_leave(cl->bus, room, id, out_msg_text(m), m->len, 0, NULL, NULL);
     out_msg_unref(m);
 }
 
@@ -793,7 +794,7 @@ static void hk_expired(void *ctx, struct peer *p, struct out_msg *m)
         e->rq.drop = expiry_drop;
         e->m = out_msg_ref(m);
         snprintf(e->room, sizeof e->room, "%s", p->room->id);
-        if (bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len,
+        if (bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len, 0,
                       expiry_done, e) == 0)
             return;
         expiry_drop(&e->rq);
@@ -802,10 +803,12 @@ static void hk_expired(void *ctx, struct peer *p, struct out_msg *m)
     hub_fanout(cl->h, p->room, out_msg_ref(m), p);
 }
 
-static void hk_left(void *ctx, struct peer *p, struct out_msg *m)
+static void hk_left(void *ctx, struct peer *p, struct out_msg *m,
+                    int64_t ticket_ms)
 {
     struct cluster *cl = ctx;
-    bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len, NULL, NULL);
+    bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len, ticket_ms,
+              NULL, NULL);
 }
 
 static void resync_start(struct cluster *cl, struct route_room *cr, bool again);

@@ -58,6 +58,7 @@ struct config {
     long room_password_tries; /* ...and per room... */
     long password_window_s;   /* ...within this window */
     long kick_ban_s;          /* a removed member's address: 0 none */
+    long return_s;            /* a return ticket's life: 0 none */
     long knock_timeout_s;     /* a knock unanswered this long: refused */
     long lobby_max;           /* knocks waiting in one room */
     /* With HUDDLE_REDIS_URL only (bus.h, docs/cluster.md): its own

@@ -21,7 +21,8 @@
 #include "metrics.h"
 #include "msg_links.h"
 
-#define HUB_BANS_MAX 100000 /* bans kept at once (docs/access.md) */
+#define HUB_MARKS_MAX                                                          \
+    100000 /* bans, and tickets, kept at once (docs/access.md) */
 
 struct hub {
     const struct config *cfg;
@@ -30,7 +31,9 @@ struct hub {
     const struct hub_cluster *cl; /* NULL: standalone */
     const struct jwt_keys *jwt;   /* NULL: no join tokens */
     struct room_reg *rooms;
-    struct bans *bans; /* addresses removed from a room, for a while */
+    struct marks *bans;    /* addresses removed from a room, for a while */
+    struct marks *tickets; /* resume tokens of members who left: a way
+                              back for a while (docs/access.md) */
     int64_t next_ban_sweep;
     struct msg_limits lim;
     char *limits_json;
@@ -53,9 +56,11 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
                           cfg->chat_history_ttl_ms, cfg->resume_grace_ms,
                           cfg->history_max_bytes};
     h->rooms = room_reg_new(&rc);
-    h->bans = bans_new(HUB_BANS_MAX);
+    h->bans = marks_new(HUB_MARKS_MAX);
+    h->tickets = marks_new(HUB_MARKS_MAX);
     h->limits_json = msg_limits_json(cfg);
-    if (h->rooms == NULL || h->bans == NULL || h->limits_json == NULL) {
+    if (h->rooms == NULL || h->bans == NULL || h->tickets == NULL ||
+        h->limits_json == NULL) {
         hub_free(h);
         return NULL;
     }
@@ -67,7 +72,8 @@ void hub_free(struct hub *h)
     if (h == NULL)
         return;
     room_reg_free(h->rooms);
-    bans_free(h->bans);
+    marks_free(h->bans);
+    marks_free(h->tickets);
     free(h->limits_json);
     free(h);
 }
@@ -169,15 +175,23 @@ void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
 static void handover(struct hub *h, struct room *r, const struct peer *gone,
                      int64_t now);
 
-/* Announces that p left for reason and frees its seat. */
+/* Announces that p left for reason and frees its seat. A member who left
+ * of their own will (ticket) may come back for a while, as they were:
+ * their resume token becomes a return ticket (docs/access.md, "Coming
+ * back"), here or, with a cluster, in Redis. */
 static void depart(struct hub *h, struct peer *p, const char *reason,
-                   int64_t now)
+                   bool ticket, int64_t now)
 {
     struct out_msg *m = msg_peer_left(p->id, reason);
+    int64_t keep = ticket && p->token[0] != '\0' ? h->cfg->return_s * 1000 : 0;
 
     log_info("leave room=%s peer=%s reason=%s", p->room->id, p->id, reason);
     if (h->cl != NULL && m != NULL)
-        h->cl->left(h->cl->ctx, p, m);
+        h->cl->left(h->cl->ctx, p, m, keep);
+    else if (keep > 0 && marks_add(h->tickets, p->room->id, p->token, p->host,
+                                   now, now + keep) < 0)
+        log_warn("ticket not kept room=%s: %zu tickets already", p->room->id,
+                 marks_count(h->tickets));
     hub_fanout(h, p->room, m, p);
     handover(h, p->room, p, now);
     room_leave(h->rooms, p, now);
@@ -188,7 +202,7 @@ static void kick(struct hub *h, struct hub_conn *c, const char *reason,
                  int64_t now)
 {
     if (c->peer != NULL) {
-        depart(h, c->peer, "kicked", now);
+        depart(h, c->peer, "kicked", false, now);
         c->peer = NULL;
     }
     c->closing = true;
@@ -681,15 +695,26 @@ static void knock(struct hub *h, struct hub_conn *c, struct room *r,
 
 /* The rules of docs/access.md for a join decided here that takes no seat
  * back. Returns true when c may take a seat now; else c was answered
- * (banned, a password answer, or knocking). */
+ * (banned, a password answer, or knocking). A return ticket (the resume
+ * token of a member who left a moment ago) lets its holder past the
+ * password and the lock, once, and gives back a host's role where the
+ * first in makes the host (no join tokens). */
 static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
-                      const struct hub_seat *s, int64_t now)
+                      struct hub_seat *s, int64_t now)
 {
     struct room *r = room_find(h->rooms, m->room);
+    int host = 0;
 
-    if (c->addr != NULL && bans_hit(h->bans, m->room, c->addr, now)) {
+    if (c->addr != NULL && marks_hit(h->bans, m->room, c->addr, now, NULL)) {
         hub_refuse(h, c, HUB_BANNED, "join", now);
         return false;
+    }
+    if (m->resume != NULL &&
+        marks_take(h->tickets, m->room, m->resume, now, &host)) {
+        log_info("back room=%s role=%s", m->room, host ? "host" : "guest");
+        if (s->role < 0 && host)
+            s->role = 1;
+        return true;
     }
     if (r == NULL || r->npeers == 0 || s->role == 1)
         return true;
@@ -926,7 +951,7 @@ static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
                          now);
         return;
     }
-    depart(h, c->peer, "left", now);
+    depart(h, c->peer, "left", true, now);
     c->peer = NULL;
     h->ops->rearm(c, h->cfg->join_timeout_ms);
 }
@@ -1003,10 +1028,10 @@ static void on_kick(struct hub *h, struct hub_conn *c, struct msg_in *m,
         return;
     log_info("kick room=%s peer=%s by=%s", t->room->id, t->id, c->peer->id);
     if (k->kick_ban_s > 0 && t->addr[0] != '\0' &&
-        bans_add(h->bans, t->room->id, t->addr, now,
-                 now + k->kick_ban_s * 1000) < 0)
+        marks_add(h->bans, t->room->id, t->addr, 1, now,
+                  now + k->kick_ban_s * 1000) < 0)
         log_warn("ban not kept room=%s: %zu bans already", t->room->id,
-                 bans_count(h->bans));
+                 marks_count(h->bans));
     hub_fanout(h, t->room, msg_peer_removed(t->id, c->peer->id), t);
     hub_removed(h, t, c->peer->id, now);
 }
@@ -1245,7 +1270,7 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
            how == HUB_END_LEAVE    ? "left"
            : how == HUB_END_KICKED ? "kicked"
                                    : "timeout",
-           now);
+           how == HUB_END_LEAVE, now);
 }
 
 struct expiry {
@@ -1272,8 +1297,9 @@ void hub_tick(struct hub *h, int64_t now)
     struct expiry e = {h, now};
 
     room_expire(h->rooms, now, on_expired, &e);
-    if (now >= h->next_ban_sweep) { /* bans_hit drops ended ones it meets */
-        bans_sweep(h->bans, now);
+    if (now >= h->next_ban_sweep) { /* marks_hit drops ended ones it meets */
+        marks_sweep(h->bans, now);
+        marks_sweep(h->tickets, now);
         h->next_ban_sweep = now + 10000;
     }
     if (h->cl != NULL)

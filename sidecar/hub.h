@@ -106,8 +106,11 @@ struct hub_cluster {
     void (*chat)(void *ctx, struct hub_conn *c, struct out_msg *m, int64_t now);
     /* p's state changed; m is the peer-state message. */
     void (*state)(void *ctx, struct peer *p, struct out_msg *m);
-    /* p leaves (still seated); m is the peer-left message. */
-    void (*left)(void *ctx, struct peer *p, struct out_msg *m);
+    /* p leaves (still seated); m is the peer-left message. ticket_ms > 0:
+     * p's resume token is a return ticket for that long (docs/access.md,
+     * "Coming back"). */
+    void (*left)(void *ctx, struct peer *p, struct out_msg *m,
+                 int64_t ticket_ms);
     /* p's grace ended (still seated); m is its peer-left. The cluster
      * delivers m here too, once Redis confirmed this node still held the
      * seat (it may have been resumed elsewhere). */

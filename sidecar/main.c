@@ -150,6 +150,8 @@ static const struct env_int config_table[] = {
      "s of the wrong-password window"},
     {"HUDDLE_KICK_BAN_S", 300, 0, 86400, &cfg.kick_ban_s,
      "s a removed member's address may not rejoin (0: no ban)"},
+    {"HUDDLE_RETURN_S", 120, 0, 86400, &cfg.return_s,
+     "s a member who left may come back as they were (0: never)"},
     {"HUDDLE_KNOCK_TIMEOUT_S", 120, 1, 86400, &cfg.knock_timeout_s,
      "s a knock waits for a host"},
     {"HUDDLE_LOBBY_MAX", 20, 1, 10000, &cfg.lobby_max,

@@ -280,6 +280,55 @@ test('a host removes a member: the removed page says so and does not come back',
     await closeAll();
 });
 
+test('a reload: the host of a locked meeting is back at once, a host again; a guest is back without knocking', async () => {
+    const host = await person('acc-reload', 'Hana Host');
+    await host.join();
+    await openPeople(host);
+    await host.page.click('#host-lock');
+    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    const guest = await person('acc-reload', 'Gil Guest');
+    await clickJoin(guest);
+    await state(guest, 'knocking');
+    await host.page.click('#lobby-list li:has-text("Gil Guest") button.admit');
+    await state(guest, 'meeting');
+    await waitForPlayingVideo(guest.page, 'Hana Host');
+    const hostId = await ownId(host);
+
+    // The host reloads the page: its pre-join screen, then Join, and she
+    // is in: no knock at her own locked door, a host, the lock kept.
+    await settle(2);
+    await host.page.reload();
+    await clickJoin(host);
+    await state(host, 'meeting');
+    assert.notEqual(await ownId(host), hostId, 'a new seat');
+    await openPeople(host);
+    assert.equal(await host.page.textContent(`${row(host, 'Hana Host (you)')} .host-badge`), 'Host');
+    assert.equal(await host.page.isVisible('#host-tools'), true);
+    assert.equal(await host.page.isVisible('#mark-locked'), true);
+    await waitForPlayingVideo(host.page, 'Gil Guest');
+    await waitForPlayingVideo(guest.page, 'Hana Host');
+    await openPeople(guest);
+    await guest.page.waitForSelector(`${row(guest, 'Hana Host')} .host-badge`);
+
+    // The guest reloads: back without knocking, no host is asked.
+    await settle(2);
+    await guest.page.reload();
+    await clickJoin(guest);
+    await state(guest, 'meeting');
+    assert.equal(await host.page.isHidden('#lobby'), true, 'nobody knocked');
+    await waitForPlayingVideo(host.page, 'Gil Guest');
+    await waitForPlayingVideo(guest.page, 'Hana Host');
+    assert.equal(await guest.page.isVisible('#mark-locked'), true);
+    // Each sees one other tile: the old seats ended with the reload.
+    for (const p of [host, guest]) assert.equal(await p.page.$$eval('#grid .tile:not(.local)', (ts) => ts.length), 1);
+
+    // The way back was taken when the page loaded: a copy of the tab made
+    // now (which copies its sessionStorage) finds none, and is a newcomer.
+    assert.equal(await guest.page.evaluate(() => sessionStorage.getItem('huddle.back.acc-reload')), null);
+    for (const p of [host, guest]) assert.deepEqual(p.errors(), [], p.name);
+    await closeAll();
+});
+
 test('Admit and Deny from the keyboard: the focus goes to the next one waiting, then to the People tab', async () => {
     const host = await person('acc-keys', 'Kai Host');
     await host.join();

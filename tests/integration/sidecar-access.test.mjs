@@ -18,6 +18,7 @@ import { startSidecars, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const GRACE_MS = 1500;
+const RETURN_S = 2;
 const LOBBY_MAX = 3;
 const HOST_ACTIONS = [
     { type: 'role', to: 'x'.repeat(16), role: 'host' },
@@ -42,6 +43,7 @@ before(async () => {
         HUDDLE_RESUME_GRACE_MS: String(GRACE_MS),
         HUDDLE_KNOCK_TIMEOUT_S: '1',
         HUDDLE_LOBBY_MAX: String(LOBBY_MAX),
+        HUDDLE_RETURN_S: String(RETURN_S),
         HUDDLE_PASSWORD_TRIES: '3',
         HUDDLE_ROOM_PASSWORD_TRIES: '5',
     };
@@ -361,6 +363,49 @@ test('when the last member leaves, the lock and the password go with it', async 
     const w = await tryJoin(n, room, 'Next');
     assert.equal(w.type, 'welcome');
     assert.deepEqual(w.access, { locked: false, password: false });
+});
+
+test('a member who left comes back with its last token for HUDDLE_RETURN_S: past the password and the lock, with its role, once', async () => {
+    const { room, cs: [h, g, o] } = await meeting(3);
+    h.send({ type: 'password', password: 'secret' });
+    h.send({ type: 'lock', locked: true });
+    await g.next((m) => m.type === 'access' && m.locked && m.password);
+    // A guest's page is reloaded: it leaves (a clean close is a leave),
+    // then a new connection, on another sidecar, joins with the last token.
+    const guestToken = o.welcome.resume;
+    await o.close(1001);
+    assert.deepEqual(await h.next('peer-left'), { type: 'peer-left', id: o.id, reason: 'left' });
+    const og = await client({ addr: o.addr, node: o.node + 1 });
+    const ow = await tryJoin(og, room, 'Guest2', { resume: guestToken });
+    assert.equal(ow.type, 'welcome', 'no knock, no password');
+    assert.notEqual(ow.id, o.id, 'a new seat: the old one ended with the leave');
+    assert.equal(ow.self.role, 'guest');
+    assert.deepEqual(ow.access, { locked: true, password: true });
+    assert.equal((await h.next('peer-joined')).peer.id, ow.id);
+    // The host's page is reloaded: someone else is host meanwhile, and the
+    // host comes back a host.
+    const hostToken = h.welcome.resume;
+    h.send({ type: 'leave' });
+    const ps = await g.next('peer-state');
+    assert.deepEqual([ps.peer.id, ps.peer.role], [g.id, 'host']);
+    const hb = await client({ addr: h.addr, node: h.node + 1 });
+    const hw = await tryJoin(hb, room, 'Host', { resume: hostToken });
+    assert.equal(hw.type, 'welcome');
+    assert.equal(hw.self.role, 'host');
+    const joined = await g.next((m) => m.type === 'peer-joined' && m.peer.id === hw.id);
+    assert.equal(joined.peer.role, 'host');
+    hb.send({ type: 'lock', locked: false });
+    assert.deepEqual(await g.next('access'), { type: 'access', locked: false, password: true });
+    // A ticket is used once: the same token again is a newcomer.
+    const twice = await client();
+    assert.equal((await tryJoin(twice, room, 'Copy', { resume: hostToken })).code, 'password-required');
+    // Not after HUDDLE_RETURN_S.
+    const lateToken = ow.resume;
+    og.send({ type: 'leave' });
+    await g.next((m) => m.type === 'peer-left' && m.id === ow.id);
+    await new Promise((r) => setTimeout(r, RETURN_S * 1000 + 300));
+    const after = await client({ addr: og.addr });
+    assert.equal((await tryJoin(after, room, 'Guest2', { resume: lateToken })).code, 'password-required');
 });
 
 test('host actions draw on their own bucket: past HUDDLE_HOST_BURST they are rate-limited', async () => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken,
+    keepWayBack, takeWayBack,
 } from '../../public/access.js';
 import { finalClose } from '../../public/signal.js';
 
@@ -119,6 +120,20 @@ test('takeToken works without storage (refused or absent)', () => {
     const g = fakes('https://h/r1');
     const throwing = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };
     assert.equal(takeToken(g.loc, g.hist, throwing, 'r1'), null);
+});
+
+test('the way back: kept by the page going away, taken once by the page loading, per room', () => {
+    const f = fakes('https://h/r1');
+    keepWayBack(f.store, 'r1', 'tok1');
+    keepWayBack(f.store, 'r2', null); // no token: nothing kept
+    assert.deepEqual([...f.map], [['huddle.back.r1', 'tok1']]);
+    assert.equal(takeWayBack(f.store, 'r2'), null, 'another room\'s is not taken');
+    assert.equal(takeWayBack(f.store, 'r1'), 'tok1');
+    assert.equal(takeWayBack(f.store, 'r1'), null, 'taken: a copy of the tab made now finds none');
+    const throwing = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };
+    keepWayBack(throwing, 'r1', 'tok');
+    assert.equal(takeWayBack(throwing, 'r1'), null);
+    assert.equal(takeWayBack(null, 'r1'), null);
 });
 
 test('only close 1000 "removed" or "meeting ended" ends the session for good', () => {

@@ -433,7 +433,7 @@ TEST(chat_is_relayed_to_the_other_nodes_only_and_its_reply_is_read)
     node_clear(&c);
 
     CHECK(bus_chat(a.bus, "r1", m, strlen(m), m, strlen(m), NULL, NULL) == 0);
-    CHECK(bus_leave(a.bus, "r1", "pa", left, strlen(left), NULL, NULL) == 0);
+    CHECK(bus_leave(a.bus, "r1", "pa", left, strlen(left), 0, NULL, NULL) == 0);
     CHECK(RUN_UNTIL(&fx, b.nmsgs == 2, 3000));
     CHECK(!b.msgs[0].to_node);
     CHECK_STR(b.msgs[0].room, "r1");
@@ -626,10 +626,11 @@ TEST(member_list_chat_update_and_leave_span_both_nodes)
 
     /* leave by the wrong node is refused; by the holder it announces */
     memset(&done, 0, sizeof done);
-    CHECK(bus_leave(a.bus, "room", "pb", NULL, 0, on_done_result, &done) == 0);
+    CHECK(bus_leave(a.bus, "room", "pb", NULL, 0, 0, on_done_result, &done) ==
+          0);
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_NONE);
     memset(&done, 0, sizeof done);
-    CHECK(bus_leave(b.bus, "room", "pb", "{\"type\":\"peer-left\"}", 20,
+    CHECK(bus_leave(b.bus, "room", "pb", "{\"type\":\"peer-left\"}", 20, 0,
                     on_done_result, &done) == 0);
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
     CHECK(RUN_UNTIL(&fx, count_msgs(&a, "peer-left") == 1, 3000));
@@ -659,7 +660,8 @@ TEST(resume_takes_the_seat_back_on_another_node_once)
 
     /* the old node's late grace expiry must not remove the moved seat */
     memset(&done, 0, sizeof done);
-    CHECK(bus_leave(a.bus, "room", "pa", NULL, 0, on_done_result, &done) == 0);
+    CHECK(bus_leave(a.bus, "room", "pa", NULL, 0, 0, on_done_result, &done) ==
+          0);
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_NONE);
     /* until the newest token is used, the one before it still works (the
      * welcome that carried the newest may have been lost) */
@@ -998,7 +1000,8 @@ TEST(empty_room_leaves_no_keys_after_its_ttl)
     CHECK(redis_int(fx.port, "SCARD", key) == 1);
 
     memset(&done, 0, sizeof done);
-    CHECK(bus_leave(a.bus, "room", "pa", NULL, 0, on_done_result, &done) == 0);
+    CHECK(bus_leave(a.bus, "room", "pa", NULL, 0, 0, on_done_result, &done) ==
+          0);
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
     CHECK(redis_int(fx.port, "KEYS", "huddle:room:room:*") == 1);
     CHECK(redis_int(fx.port, "PTTL", "huddle:room:room:chat") > 0);
@@ -1099,7 +1102,8 @@ TEST(expired_room_history_leaves_the_budget_and_the_last_one_takes_the_keys)
     }
     struct result done;
     memset(&done, 0, sizeof done);
-    CHECK(bus_leave(a.bus, "kept", "pa", NULL, 0, on_done_result, &done) == 0);
+    CHECK(bus_leave(a.bus, "kept", "pa", NULL, 0, 0, on_done_result, &done) ==
+          0);
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
     CHECK(RUN_UNTIL(&fx, redis_int(fx.port, "KEYS", "huddle:history*") == 0,
                     5000));

@@ -1,4 +1,5 @@
-/* access.c: room passwords, lobbies and bans, without a hub. */
+/* access.c: room passwords, lobbies and marks (bans, return tickets),
+ * without a hub. */
 #include <stdio.h>
 #include <string.h>
 
@@ -64,48 +65,69 @@ TEST(lobby_keeps_knocks_in_order_with_distinct_ids)
     CHECK(l.n == 0 && l.head == NULL);
 }
 
-TEST(bans_hold_until_their_end_per_room_and_address)
+TEST(marks_hold_until_their_end_per_room_and_key)
 {
-    struct bans *b = bans_new(100);
+    struct marks *b = marks_new(100);
 
     REQUIRE(b != NULL);
-    CHECK(bans_add(b, "room", "10.0.0.5", 0, 1000) == 0);
-    CHECK(bans_hit(b, "room", "10.0.0.5", 999));
-    CHECK(!bans_hit(b, "room", "10.0.0.6", 999));
-    CHECK(!bans_hit(b, "other", "10.0.0.5", 999));
+    CHECK(marks_add(b, "room", "10.0.0.5", 0, 0, 1000) == 0);
+    CHECK(marks_hit(b, "room", "10.0.0.5", 999, NULL));
+    CHECK(!marks_hit(b, "room", "10.0.0.6", 999, NULL));
+    CHECK(!marks_hit(b, "other", "10.0.0.5", 999, NULL));
     /* A later ban of the same pair extends it; an earlier one does not
      * shorten it. */
-    CHECK(bans_add(b, "room", "10.0.0.5", 500, 2000) == 0);
-    CHECK(bans_add(b, "room", "10.0.0.5", 600, 1500) == 0);
-    CHECK(bans_count(b) == 1);
-    CHECK(bans_hit(b, "room", "10.0.0.5", 1999));
-    CHECK(!bans_hit(b, "room", "10.0.0.5", 2000));
-    CHECK(bans_count(b) == 0); /* an ended ban met is dropped */
-    bans_free(b);
+    CHECK(marks_add(b, "room", "10.0.0.5", 0, 500, 2000) == 0);
+    CHECK(marks_add(b, "room", "10.0.0.5", 0, 600, 1500) == 0);
+    CHECK(marks_count(b) == 1);
+    CHECK(marks_hit(b, "room", "10.0.0.5", 1999, NULL));
+    CHECK(!marks_hit(b, "room", "10.0.0.5", 2000, NULL));
+    CHECK(marks_count(b) == 0); /* an ended mark met is dropped */
+    marks_free(b);
 }
 
-TEST(bans_are_bounded_ended_ones_make_way_and_sweep_drops_them)
+TEST(a_mark_keeps_its_value_and_a_taken_one_is_used_once)
 {
-    struct bans *b = bans_new(3);
+    struct marks *t = marks_new(100);
+    int v = -1;
+
+    REQUIRE(t != NULL);
+    CHECK(marks_add(t, "room", "tokenA", 1, 0, 1000) == 0);
+    CHECK(marks_add(t, "room", "tokenB", 0, 0, 1000) == 0);
+    CHECK(marks_hit(t, "room", "tokenA", 10, &v) && v == 1);
+    CHECK(marks_hit(t, "room", "tokenA", 10, NULL)); /* a hit keeps it */
+    v = -1;
+    CHECK(marks_take(t, "room", "tokenA", 20, &v) && v == 1);
+    CHECK(!marks_take(t, "room", "tokenA", 20, &v));
+    CHECK(!marks_take(t, "other", "tokenB", 20, &v));
+    v = -1;
+    CHECK(!marks_take(t, "room", "tokenB", 1000, &v) && v == -1); /* ended */
+    CHECK(marks_count(t) == 0);
+    marks_free(t);
+}
+
+TEST(marks_are_bounded_ended_ones_make_way_and_sweep_drops_them)
+{
+    struct marks *b = marks_new(3);
     char addr[32];
 
     REQUIRE(b != NULL);
     for (int i = 0; i < 3; i++) {
         snprintf(addr, sizeof addr, "10.0.0.%d", i);
-        CHECK(bans_add(b, "room", addr, 0, 100 + i) == 0);
+        CHECK(marks_add(b, "room", addr, 0, 0, 100 + i) == 0);
     }
-    CHECK(bans_add(b, "room", "10.0.1.1", 50, 500) < 0); /* full, none ended */
-    CHECK(bans_add(b, "room", "10.0.1.1", 101, 500) == 0); /* two ended */
-    CHECK(bans_count(b) == 2);
-    bans_sweep(b, 499);
-    CHECK(bans_count(b) == 1);
-    bans_sweep(b, 500);
-    CHECK(bans_count(b) == 0);
+    CHECK(marks_add(b, "room", "10.0.1.1", 0, 50, 500) <
+          0); /* full, none ended */
+    CHECK(marks_add(b, "room", "10.0.1.1", 0, 101, 500) == 0); /* two ended */
+    CHECK(marks_count(b) == 2);
+    marks_sweep(b, 499);
+    CHECK(marks_count(b) == 1);
+    marks_sweep(b, 500);
+    CHECK(marks_count(b) == 0);
     /* A key too long for the table is refused, not cut. */
     char room[200];
     memset(room, 'r', sizeof room - 1);
     room[sizeof room - 1] = '\0';
-    CHECK(bans_add(b, room, "10.0.0.1", 0, 10) < 0);
-    CHECK(!bans_hit(b, room, "10.0.0.1", 0));
-    bans_free(b);
+    CHECK(marks_add(b, room, "10.0.0.1", 0, 0, 10) < 0);
+    CHECK(!marks_hit(b, room, "10.0.0.1", 0, NULL));
+    marks_free(b);
 }
