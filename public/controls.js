@@ -214,7 +214,12 @@ export class Controls {
     setWaiting(n) {
         $('waiting-badge').hidden = n === 0;
         $('waiting-badge').textContent = unreadText(n);
-        $('btn-people').title = n ? t('people.waitingTitle', { count: n }) : t('panel.people');
+        const name = n ? t('people.waitingTitle', { count: n }) : t('panel.people');
+        $('btn-people').title = name;
+        // The badge's number alone would be read "People 2", like the
+        // People tab's count of those present: the name says what it counts.
+        if (n) $('btn-people').setAttribute('aria-label', name);
+        else $('btn-people').removeAttribute('aria-label');
     }
 
     /** The room's access in the top bar: "Locked" and "Password" marks. */
@@ -227,6 +232,7 @@ export class Controls {
     setCount(n) {
         $('count').textContent = num(n);
         $('people-count').textContent = num(n);
+        $('tab-people').setAttribute('aria-label', `${t('panel.people')} (${t('meeting.count', { count: n })})`);
         $('count-box').title = t('meeting.count', { count: n });
     }
 

@@ -29,23 +29,31 @@ export function cleanName(raw) {
 // or an emoji (not punctuation, symbols or marks).
 const MARK = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
 
-/** The first letter, number or emoji of word (a whole code point), or null. */
+const SEGMENTER = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** The characters of s as people see them: "👩‍👧" or "é" as one, not two. */
+function graphemes(s) {
+    return [...SEGMENTER.segment(s)].map((g) => g.segment);
+}
+
+/** The first letter, number or emoji of word (a whole character), or null. */
 function firstMark(word) {
-    for (const ch of word) if (MARK.test(ch)) return ch;
+    for (const ch of graphemes(word)) if (MARK.test(ch)) return ch;
     return null;
 }
 
 /**
  * Up to two characters for an avatar, upper-cased: the first letter, number
  * or emoji of the first and of the last word that have one ("Anna (she/her)"
- * gives "AS"), or the first two of a single such word, or '?'. Works on code
- * points, so it never returns a lone surrogate.
+ * gives "AS"), or the first two of a single such word, or '?'. Works on
+ * whole characters (grapheme clusters), so it never cuts an emoji made of
+ * several code points, or a letter from its accent.
  */
 export function initials(name) {
     const words = String(name || '').trim().split(/\s+/).filter((w) => firstMark(w) !== null);
     if (!words.length) return '?';
     if (words.length > 1) return (firstMark(words[0]) + firstMark(words[words.length - 1])).toUpperCase();
-    const marks = [...words[0]].filter((ch) => MARK.test(ch));
+    const marks = graphemes(words[0]).filter((ch) => MARK.test(ch));
     return marks.slice(0, 2).join('').toUpperCase();
 }
 

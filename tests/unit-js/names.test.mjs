@@ -87,7 +87,10 @@ test('initials skip punctuation: letters, numbers and emoji only', () => {
     assert.equal(initials('Ann ()'), 'AN');
     assert.equal(initials('3rd floor'), '3F');
     assert.equal(initials('🎉 party!'), '🎉P');
-    assert.equal(initials('👍🏽 ok'), '👍O');
+    assert.equal(initials('👍🏽 ok'), '👍🏽O', 'an emoji keeps its skin tone');
+    assert.equal(initials('👩‍👧 Mum'), '👩‍👧M', 'an emoji joined with ZWJ stays whole');
+    assert.equal(initials('🏳️‍🌈 Pride'), '🏳️‍🌈P');
+    assert.equal(initials('e\u0301lodie'), 'E\u0301L', 'a letter keeps its combining accent');
     assert.equal(initials('A.B'), 'AB');
     for (const n of ['--- ...', '()', '!?']) assert.equal(initials(n), '?', n);
 });
