@@ -611,7 +611,7 @@ function enterMeeting() {
     media.addEventListener('screen-ended', () => screenEnded());
     window.addEventListener('pagehide', () => {
         if (!sig) return;
-        keepWayBack(tabStorage(), room, sig.resumeToken);
+        keepWayBack(tabStorage(), room, sig.wayBack);
         sig.leave();
     });
     showControls();

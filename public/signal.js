@@ -51,9 +51,15 @@ export class Signaling {
         this.#resume = resume;
     }
 
-    /** The resume token of the latest welcome, or null (none yet, or the session ended). */
-    get resumeToken() {
-        return this.#closed ? null : this.#resume;
+    /**
+     * The token a reloaded page may come back with: the latest welcome's
+     * while this socket holds the seat, for leave() then ends the seat and
+     * the sidecar keeps the token as a return ticket. null otherwise: a
+     * seat waiting in its grace would be taken back under its old id by a
+     * page that has none of its connections.
+     */
+    get wayBack() {
+        return this.open && this.#seated && !this.#closed ? this.#resume : null;
     }
 
     on(type, fn) {
