@@ -7,7 +7,7 @@ import {
     rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken,
     keepWayBack, takeWayBack,
 } from '../../public/access.js';
-import { finalClose } from '../../public/signal.js';
+import { finalClose, Signaling } from '../../public/signal.js';
 
 test('a guest sees no host action on anyone\'s row', () => {
     assert.deepEqual(rowActions('guest', 'guest'), []);
@@ -144,4 +144,45 @@ test('only close 1000 "removed" or "meeting ended" ends the session for good', (
     assert.equal(finalClose(1012, 'service restart'), null);
     assert.equal(finalClose(1008, 'removed'), null);
     assert.equal(finalClose(1006, ''), null);
+});
+
+/** A stand-in for the browser's WebSocket: records what is sent; the test opens, answers and closes it. */
+class FakeSocket {
+    static OPEN = 1;
+    static made = [];
+    readyState = 0;
+    sent = [];
+    constructor(url, protocol) {
+        this.url = url;
+        this.protocol = protocol;
+        FakeSocket.made.push(this);
+    }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close(code) { this.readyState = 3; this.onclose?.({ code: code ?? 1005, reason: '' }); }
+    open() { this.readyState = 1; this.onopen(); }
+    receive(msg) { this.onmessage({ data: JSON.stringify(msg) }); }
+}
+
+test('the way back: the first join carries it; a page keeps one only while its socket holds the seat', () => {
+    const saved = globalThis.WebSocket;
+    globalThis.WebSocket = FakeSocket;
+    try {
+        const sig = new Signaling('ws://h/ws', () => ({ room: 'r1', name: 'Ann' }), { resume: 'kept' });
+        sig.on('down', () => {});
+        sig.connect();
+        const ws = FakeSocket.made.at(-1);
+        ws.open();
+        assert.deepEqual(ws.sent[0], { type: 'join', room: 'r1', name: 'Ann', resume: 'kept' });
+        assert.equal(sig.wayBack, null, 'joining: no seat yet');
+        ws.receive({ type: 'welcome', id: 'p1', resume: 'tok1', peers: [] });
+        assert.equal(sig.wayBack, 'tok1');
+        // The connection drops: the seat waits in its grace, and a page
+        // reloaded now must not take it back under the old id.
+        ws.close(1006);
+        assert.equal(sig.wayBack, null, 'reconnecting');
+        sig.leave();
+        assert.equal(sig.wayBack, null, 'left');
+    } finally {
+        globalThis.WebSocket = saved;
+    }
 });
