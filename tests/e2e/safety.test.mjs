@@ -133,7 +133,8 @@ test('a second "Anna" is told apart from Anna on every page while both are in', 
     assert.deepEqual(await remoteNames(page('ben')), [anna, other, 'Cleo'].sort());
     if (!(await page('ben').isVisible('#people-pane'))) await page('ben').click('#btn-people');
     const rows = () => page('ben').$$eval('#people li.person .pname', (els) => els.map((e) => e.textContent));
-    assert.deepEqual((await rows()).slice(1), [anna, other, 'Cleo']);
+    const byName = (names) => [...names].sort((x, y) => x.localeCompare(y));
+    assert.deepEqual((await rows()).slice(1), byName([anna, other, 'Cleo']), 'the list is sorted by what it shows');
     for (const name of [anna, other]) {
         const row = page('ben').locator('#people li.person', { has: page('ben').locator('.pname', { hasText: new RegExp(`^${name}$`) }) });
         assert.equal(await row.locator('button.verify').getAttribute('aria-label'), `Sicherheitscode mit ${name}`);
@@ -143,6 +144,9 @@ test('a second "Anna" is told apart from Anna on every page while both are in', 
     const benAnna = await codeOn('ben', anna);
     assert.equal(benAnna, annaBen);
     assert.match(await page('ben').textContent(`#code-${annaId} .pcode-hint`), new RegExp(anna));
+    await page('ben').mouse.move(0, 0);
+    await page('ben').waitForSelector('#toast', { state: 'hidden', timeout: 15000 });
+    await screenshot(page('ben'), 'same-names.png');
     // Each Anna sees herself with the tag the others see.
     await page('anna').click('#btn-people');
     await page('anna').waitForFunction((n) => document.querySelector('#people li.person .pname')?.textContent.includes(n), anna);
