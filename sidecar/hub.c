@@ -21,8 +21,8 @@
 #include "metrics.h"
 #include "msg_links.h"
 
-#define HUB_MARKS_MAX                                                          \
-    100000 /* bans, and tickets, kept at once (docs/access.md) */
+/* Bans kept at once, and return tickets (docs/access.md). */
+#define HUB_MARKS_MAX 100000
 
 struct hub {
     const struct config *cfg;
@@ -34,7 +34,7 @@ struct hub {
     struct marks *bans;    /* addresses removed from a room, for a while */
     struct marks *tickets; /* resume tokens of members who left: a way
                               back for a while (docs/access.md) */
-    int64_t next_ban_sweep;
+    int64_t next_marks_sweep;
     struct msg_limits lim;
     char *limits_json;
     bool answered_error; /* during one hub_on_text */
@@ -1297,10 +1297,10 @@ void hub_tick(struct hub *h, int64_t now)
     struct expiry e = {h, now};
 
     room_expire(h->rooms, now, on_expired, &e);
-    if (now >= h->next_ban_sweep) { /* marks_hit drops ended ones it meets */
+    if (now >= h->next_marks_sweep) { /* marks_hit drops ended ones it meets */
         marks_sweep(h->bans, now);
         marks_sweep(h->tickets, now);
-        h->next_ban_sweep = now + 10000;
+        h->next_marks_sweep = now + 10000;
     }
     if (h->cl != NULL)
         h->cl->tick(h->cl->ctx, now);
