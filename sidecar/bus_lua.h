@@ -368,9 +368,10 @@
  *    {'wrong-password'} | {'pw-limited'} | {'knock'} | {'lobby-full'} |
  *    {'ok'|'exists', flat members, chat, access}.
  * A new seat (force '0') first passes the rules of docs/access.md, in the
- * order one sidecar applies them: the ban of addr; then a return ticket
- * (ticket: a resume token that took no seat back; bus_leave made it) lets
- * the seat in, once, a host's again where role is '-1'; then, unless the room
+ * order one sidecar applies them: a return ticket (ticket: a resume token
+ * that took no seat back; bus_leave made it) lets the seat in, a host's
+ * again where role is '-1', and is used up once the cap let it in; else
+ * the ban of addr; then, unless the room
  * is empty, role is '1' (a host's join token) or a host admitted this
  * peer id (admitted, consumed once), the password (pwhash, hex; '': the
  * answer is the salt to hash it with, and a wrong one counts in pwfail,
@@ -385,19 +386,14 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[4]\n"
     "local json, env = ARGV[3], ARGV[8]\n"
     "local members = rk(room, 'members')\n"
-    "local back_host = false\n"
+    "local back = ARGV[19] ~= '' and rk(room, 'back:' .. ARGV[19])\n"
+    "local back_was = back and redis.call('GET', back)\n"
     "local function may_enter()\n"
     "  local a, addr = rk(room, 'access'), ARGV[12]\n"
+    "  if back_was then return nil end\n"
     "  if addr ~= '' then\n"
     "    local untl = redis.call('HGET', rk(room, 'bans'), addr)\n"
     "    if untl and tonumber(untl) > now_ms() then return {'banned'} end\n"
-    "  end\n"
-    "  local back = ARGV[19] ~= '' and rk(room, 'back:' .. ARGV[19])\n"
-    "  local was = back and redis.call('GET', back)\n"
-    "  if was then\n"
-    "    redis.call('DEL', back)\n"
-    "    back_host = was == '1'\n"
-    "    return nil\n"
     "  end\n"
     "  if redis.call('HLEN', members) == 0 or ARGV[10] == '1' or\n"
     "     (ARGV[14] ~= '' and take_admission(room, ARGV[14])) then\n"
@@ -447,7 +443,8 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  if redis.call('HLEN', members) >= tonumber(ARGV[5]) then\n"
     "    return {'full'}\n"
     "  end\n"
-    "  if ARGV[10] == '1' or (ARGV[10] == '-1' and back_host) or\n"
+    "  if back_was then redis.call('DEL', back) end\n"
+    "  if ARGV[10] == '1' or (ARGV[10] == '-1' and back_was == '1') or\n"
     "     (ARGV[10] == '-1' and redis.call('HLEN', members) == 0) then\n"
     "    json, env = with_role(json, true), with_role(env, true)\n"
     "  end\n"

@@ -696,25 +696,26 @@ static void knock(struct hub *h, struct hub_conn *c, struct room *r,
 /* The rules of docs/access.md for a join decided here that takes no seat
  * back. Returns true when c may take a seat now; else c was answered
  * (banned, a password answer, or knocking). A return ticket (the resume
- * token of a member who left a moment ago) lets its holder past the
- * password and the lock, once, and gives back a host's role where the
- * first in makes the host (no join tokens). */
+ * token of a member who left a moment ago; *ticket says it was one) lets
+ * its holder past the ban, the password and the lock, and gives back a
+ * host's role where the first in makes the host (no join tokens); the
+ * caller uses it up once the seat is taken. */
 static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
-                      struct hub_seat *s, int64_t now)
+                      struct hub_seat *s, bool *ticket, int64_t now)
 {
     struct room *r = room_find(h->rooms, m->room);
     int host = 0;
 
-    if (c->addr != NULL && marks_hit(h->bans, m->room, c->addr, now, NULL)) {
-        hub_refuse(h, c, HUB_BANNED, "join", now);
-        return false;
-    }
-    if (m->resume != NULL &&
-        marks_take(h->tickets, m->room, m->resume, now, &host)) {
-        log_info("back room=%s role=%s", m->room, host ? "host" : "guest");
+    *ticket = m->resume != NULL &&
+              marks_hit(h->tickets, m->room, m->resume, now, &host);
+    if (*ticket) {
         if (s->role < 0 && host)
             s->role = 1;
         return true;
+    }
+    if (c->addr != NULL && marks_hit(h->bans, m->room, c->addr, now, NULL)) {
+        hub_refuse(h, c, HUB_BANNED, "join", now);
+        return false;
     }
     if (r == NULL || r->npeers == 0 || s->role == 1)
         return true;
@@ -803,8 +804,13 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
                          .video = m->video == 1,
                          .resume = m->resume,
                          .role = role};
-    if (back || may_enter(h, c, m, &s, now))
-        hub_seat(h, c, &s, now);
+    bool ticket = false;
+    if ((back || may_enter(h, c, m, &s, &ticket, now)) &&
+        hub_seat(h, c, &s, now) != NULL && ticket) {
+        marks_take(h->tickets, m->room, m->resume, now, NULL);
+        log_info("back room=%s peer=%s role=%s", m->room, c->peer->id,
+                 c->peer->host ? "host" : "guest");
+    }
 }
 
 /* The member of c's room named to, or NULL after answering no-such-peer.
@@ -1261,9 +1267,13 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     if (p == NULL)
         return;
     c->peer = NULL;
-    if (how == HUB_END_GRACE && h->cfg->resume_grace_ms > 0) {
-        log_info("grace room=%s peer=%s", p->room->id, p->id);
-        room_grace(h->rooms, p, now);
+    int64_t keep = h->cfg->resume_grace_ms;
+    if (how == HUB_END_AWAY && h->cfg->return_s * 1000 > keep)
+        keep = h->cfg->return_s * 1000;
+    if ((how == HUB_END_GRACE || how == HUB_END_AWAY) && keep > 0) {
+        log_info("grace room=%s peer=%s ms=%lld", p->room->id, p->id,
+                 (long long)keep);
+        room_grace(h->rooms, p, now, keep);
         return;
     }
     depart(h, p,

@@ -48,6 +48,9 @@ struct hub_conn {
 enum hub_end {
     HUB_END_LEAVE,  /* close frame 1000, 1001 or no code: leave now */
     HUB_END_GRACE,  /* dropped, other code, missed pongs: keep the seat */
+    HUB_END_AWAY,   /* close frame 4001, "back soon" (a page reloaded while
+                       alone in its room): keep the seat for
+                       HUDDLE_RETURN_S, the grace if that is longer */
     HUB_END_KICKED, /* server closed it for abuse: leave, reason kicked */
 };
 

@@ -116,8 +116,10 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
  * (the hub answers those waiting first). */
 void room_leave(struct room_reg *reg, struct peer *p, int64_t now);
 
-/* Keeps the seat for the grace period, without a connection. */
-void room_grace(struct room_reg *reg, struct peer *p, int64_t now);
+/* Keeps the seat without a connection for ms from now (a resume takes it
+ * back meanwhile): the grace period, or longer for a member who said they
+ * will be back (hub.h, HUB_END_AWAY). */
+void room_grace(struct room_reg *reg, struct peer *p, int64_t now, int64_t ms);
 
 /* Calls expired(p, ctx) for each seat whose grace ended, then removes it;
  * frees empty rooms whose history is older than the TTL (or that have

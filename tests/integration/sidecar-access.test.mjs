@@ -18,7 +18,7 @@ import { startSidecars, stopAll } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const GRACE_MS = 1500;
-const RETURN_S = 2;
+const RETURN_S = 3;
 const LOBBY_MAX = 3;
 const HOST_ACTIONS = [
     { type: 'role', to: 'x'.repeat(16), role: 'host' },
@@ -406,6 +406,65 @@ test('a member who left comes back with its last token for HUDDLE_RETURN_S: past
     await new Promise((r) => setTimeout(r, RETURN_S * 1000 + 300));
     const after = await client({ addr: og.addr });
     assert.equal((await tryJoin(after, room, 'Guest2', { resume: lateToken })).code, 'password-required');
+});
+
+test('a return ticket passes a ban on its address (a colleague of the removed), and a room-full answer does not use it up', async () => {
+    const { room, cs: [h, g] } = await meeting(2);
+    h.send({ type: 'password', password: 'pw' });
+    await g.next((m) => m.type === 'access' && m.password);
+    // Ron, at Gil's address (one office), is removed: the address is banned.
+    const ron = await client({ addr: g.addr });
+    await ron.join(room, 'Ron', { password: 'pw' });
+    h.send({ type: 'kick', to: ron.id });
+    await ron.closed();
+    const fresh = await client({ addr: g.addr });
+    assert.equal((await tryJoin(fresh, room, 'Newcomer', { password: 'pw' })).code, 'banned');
+    // Gil reloads: his ticket takes him past the ban.
+    const token = g.welcome.resume;
+    g.send({ type: 'leave' });
+    await h.next((m) => m.type === 'peer-left' && m.id === g.id);
+    // Meanwhile the room fills up (HUDDLE_MAX_PEERS, 8 by default).
+    const fillers = [];
+    for (let i = 0; i < 7; i++) {
+        const f = await client();
+        await f.join(room, `Filler${i}`, { password: 'pw' });
+        fillers.push(f);
+    }
+    const back = await client({ addr: g.addr });
+    assert.equal((await tryJoin(back, room, 'Gil', { resume: token })).code, 'room-full');
+    fillers[0].send({ type: 'leave' });
+    await h.next((m) => m.type === 'peer-left' && m.id === fillers[0].id);
+    const again = await client({ addr: g.addr });
+    const w = await tryJoin(again, room, 'Gil', { resume: token });
+    assert.equal(w.type, 'welcome', 'the ticket outlived the room-full answer, and passed the ban');
+});
+
+test('close 4001 ("back soon") keeps a lone member\'s seat for HUDDLE_RETURN_S: the room keeps its lock, a knock waits for the host', async () => {
+    const { room, cs: [h] } = await meeting(1);
+    h.send({ type: 'password', password: 'pw' });
+    h.send({ type: 'lock', locked: true });
+    await h.next((m) => m.type === 'access' && m.locked && m.password);
+    const token = h.welcome.resume;
+    await h.close(4001, 'back soon');
+    // Longer than the grace: the seat, and with it the lock, are still there.
+    await new Promise((r) => setTimeout(r, GRACE_MS + 500));
+    const k = await client();
+    assert.equal((await tryJoin(k, room, 'Kim')).code, 'password-required');
+    const knock = await tryJoin(k, room, 'Kim', { password: 'pw' });
+    assert.equal(knock.type, 'knocking');
+    // The host's page comes back: the same seat, a host, and Kim waiting.
+    const hb = await client({ addr: h.addr, node: h.node + 1 });
+    const w = await tryJoin(hb, room, 'Host', { resume: token });
+    assert.deepEqual([w.type, w.id, w.self.role], ['welcome', h.id, 'host']);
+    assert.deepEqual(w.access, { locked: true, password: true });
+    assert.deepEqual((await lobbyIs(hb, [knock.id])).waiting.map((x) => x.name), ['Kim']);
+    // Not coming back: after HUDDLE_RETURN_S the seat ends as after a
+    // grace, and the lock and password with the meeting.
+    await hb.close(4001, 'back soon');
+    await new Promise((r) => setTimeout(r, RETURN_S * 1000 + 1500));
+    const next = await client();
+    const nw = await tryJoin(next, room, 'Next');
+    assert.deepEqual([nw.type, nw.self.role, nw.access], ['welcome', 'host', { locked: false, password: false }]);
 });
 
 test('host actions draw on their own bucket: past HUDDLE_HOST_BURST they are rate-limited', async () => {
