@@ -69,29 +69,33 @@ export function refusalText(code, message) {
 }
 
 /**
- * The way back into the meeting after a reload of this tab. The page going
- * away keeps its last resume token in store (sessionStorage: this tab
- * only); the sidecar takes it for a while as a return ticket, letting its
- * holder back in as they were: past the password and the lock, a host
- * again (docs/access.md, "Coming back"). The page loading takes it out, so
- * that a copy of the tab made later does not find it. A storage that
- * refuses keeps nothing: the reload is then a new join.
+ * The way back into the meeting after a reload of this tab, or Rejoin after
+ * Leave: { resume, audio, video, until }. The page going away keeps it in
+ * store (sessionStorage: this tab only): its last resume token, which the
+ * sidecar takes until `until` (ms since the epoch) as a return ticket or a
+ * seat kept, letting its holder back in as they were, past the password
+ * and the lock, a host again (docs/access.md, "Coming back"); and whether
+ * the microphone and the camera were on, for the pre-join screen. The page
+ * loading takes it out, so that a copy of the tab made later does not find
+ * it. A storage that refuses keeps nothing: the reload is then a new join.
  */
-export function keepWayBack(store, room, resume) {
+export function keepWayBack(store, room, back) {
     try {
-        if (resume) store.setItem(BACK_KEY + room, resume);
+        if (back && back.resume) store.setItem(BACK_KEY + room, JSON.stringify(back));
     } catch { /* nothing kept */ }
 }
 
-/** The token keepWayBack kept for room, taken out of store, or null. */
-export function takeWayBack(store, room) {
+/** The way back keepWayBack kept for room, taken out of store; null when none, or past its time. */
+export function takeWayBack(store, room, now = Date.now()) {
+    let back = null;
     try {
-        const resume = store.getItem(BACK_KEY + room);
+        back = JSON.parse(store.getItem(BACK_KEY + room));
         store.removeItem(BACK_KEY + room);
-        return resume || null;
     } catch {
         return null;
     }
+    if (!back || typeof back.resume !== 'string' || !(back.until > now)) return null;
+    return { resume: back.resume, audio: back.audio !== false, video: back.video !== false, until: back.until };
 }
 
 /** The lobby entries of waiting whose id is not in known (a Set). */

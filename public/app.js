@@ -47,8 +47,12 @@ const pre = new PreJoin(media, levels, pickers);
 const gate = new Gate();
 // An invitation's join token: out of the address bar at once, sent with every join.
 const token = takeToken(location, history, tabStorage(), room);
-// This tab was in the meeting a moment ago (a reload): the first join asks to come back as it was.
+// This tab was in the meeting a moment ago (a reload, or Rejoin after
+// Leave): the first join asks to come back as it was, and the pre-join
+// screen starts with the microphone and camera as they were.
 let wayBack = takeWayBack(tabStorage(), room);
+// How long the sidecar keeps a way back (welcome.limits).
+let backMs = 0;
 let sig = null;
 let mesh = null;
 let encoder = null;
@@ -105,7 +109,21 @@ $('pre-retry').addEventListener('click', () => {
 });
 roster.addEventListener('change', refreshPeople);
 for (const sel of [$('pre-lang'), $('set-lang')]) bindPicker(sel, switchLanguage);
-const devicesReady = pre.start();
+const devicesReady = pre.start(wayBack ? { audio: wayBack.audio, video: wayBack.video } : {});
+// A page going away keeps its way back (access.js) for a reload of this
+// tab; one that has not joined yet keeps the one it was given.
+window.addEventListener('pagehide', () => {
+    if (!sig) {
+        keepWayBack(tabStorage(), room, wayBack);
+        return;
+    }
+    const back = wayBackNow();
+    keepWayBack(tabStorage(), room, back);
+    // Alone, a leave would end the meeting (its lock and password go, and
+    // those knocking are sent away): "back soon" keeps the seat instead.
+    if (back && roster.size === 0) sig.away();
+    else sig.leave();
+});
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
 for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });
 
@@ -164,7 +182,7 @@ async function join() {
         dropTile(e.detail.id);
         if (who !== null) toast(t('toast.lost', { name: who }));
     });
-    sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack });
+    sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack && wayBack.resume });
     wayBack = null;
     sig.on('welcome', onWelcome)
         .on('knocking', onKnocking)
@@ -398,6 +416,9 @@ function onWelcome(w) {
         reconcile(w.peers || [], 'greet');
     }
     document.body.dataset.sessions = String(Number(document.body.dataset.sessions || 0) + 1);
+    // A way back lasts as long as the sidecar keeps a return ticket or, for
+    // a page alone that said "back soon", the seat (whichever is longer).
+    backMs = Math.max(Number(w.limits && w.limits.returnMs) || 0, Number(w.limits && w.limits.resumeGraceMs) || 0);
     chat.setLimit(w.limits && w.limits.maxChatChars);
     reactions.offer(w.limits && w.limits.reactions);
     xray.setLimits(w.limits);
@@ -609,11 +630,6 @@ function enterMeeting() {
     media.addEventListener('track', (e) => onLocalTrack(e.detail));
     media.addEventListener('sink', (e) => grid.setSink(e.detail.id));
     media.addEventListener('screen-ended', () => screenEnded());
-    window.addEventListener('pagehide', () => {
-        if (!sig) return;
-        keepWayBack(tabStorage(), room, sig.wayBack);
-        sig.leave();
-    });
     showControls();
     controls.startClock(startedAt);
     // A camera that answered while we were joining: the others are told now.
@@ -731,7 +747,18 @@ function endSession() {
     banner(null);
 }
 
+/** The way back of this page now (while its socket holds the seat), or null. */
+function wayBackNow() {
+    const resume = sig && sig.wayBack;
+    if (!resume) return null;
+    const me = roster.self();
+    return { resume, audio: me.audio, video: me.video, until: Date.now() + backMs };
+}
+
+/** Leave (the button; text: why, when it was not the person's doing). */
 function leave(text) {
+    // Rejoin loads the page again: after the button, it goes back in as before.
+    if (!text) keepWayBack(tabStorage(), room, wayBackNow());
     endSession();
     $('meeting').hidden = true;
     $('prejoin').hidden = true;

@@ -76,14 +76,19 @@ export class PreJoin {
         this.#name.focus();
     }
 
-    async start() {
+    /**
+     * Starts the preview. audio, video: whether the microphone and the
+     * camera start on (a page coming back into its meeting starts them as
+     * they were; a camera off is not even opened).
+     */
+    async start({ audio = true, video = true } = {}) {
         if (!canCapture()) {
             this.message(t(window.isSecureContext ? 'prejoin.cantCapture' : 'prejoin.insecure'));
             this.#audio = false;
             this.#refresh();
             return;
         }
-        await this.#media.start({ audio: true, video: true });
+        await this.#media.start({ audio: true, video });
         // What is missing, not what is off: the camera may have been turned off meanwhile.
         const missing = (kind) => this.#media.missing(kind);
         if (this.#media.denied()) {
@@ -95,7 +100,8 @@ export class PreJoin {
         } else if (missing('audio')) {
             this.message(t('prejoin.camOnly'));
         }
-        this.#audio = !!this.#media.audioTrack();
+        this.#audio = !!this.#media.audioTrack() && audio;
+        this.#media.setMicEnabled(this.#audio);
         await this.#pickers.refresh();
         this.#refresh();
         this.#levels.watch('preview', this.#media.stream());

@@ -9,6 +9,7 @@
 const PING_EVERY_MS = 10000;
 const PONG_DEADLINE_MS = 8000;
 const SERVICE_RESTART = 1012;
+const BACK_SOON = 4001;
 const RESTART_JITTER_MS = 300;
 
 /**
@@ -195,6 +196,23 @@ export class Signaling {
 
     #stopPing() {
         clearInterval(this.#timers.ping);
+    }
+
+    /**
+     * Goes without leaving: closes with 4001 "back soon", and the sidecar
+     * keeps the seat for a while (docs/protocol.md) for the token of
+     * wayBack to take back. For a page reloaded while alone in its meeting.
+     */
+    away() {
+        this.#closed = true;
+        clearTimeout(this.#timers.retry);
+        this.#stopPing();
+        if (this.#ws) {
+            try {
+                this.#ws.close(BACK_SOON, 'back soon');
+            } catch { /* already closing */ }
+        }
+        this.#ws = null;
     }
 
     /** Leaves (sends `leave` unless the server already ended the seat) and closes. */

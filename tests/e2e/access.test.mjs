@@ -283,7 +283,7 @@ test('a host removes a member: the removed page says so and does not come back',
     await closeAll();
 });
 
-test('a reload: the host of a locked meeting is back at once, a host again; a guest is back without knocking', async () => {
+test('a reload: the host of a locked meeting is back at once, a host again, muted as she was; a guest is back without knocking, and so after Leave and Rejoin', async () => {
     const host = await person('acc-reload', 'Hana Host');
     await host.join();
     await openPeople(host);
@@ -297,10 +297,21 @@ test('a reload: the host of a locked meeting is back at once, a host again; a gu
     await waitForPlayingVideo(guest.page, 'Hana Host');
     const hostId = await ownId(host);
 
-    // The host reloads the page: its pre-join screen, then Join, and she
-    // is in: no knock at her own locked door, a host, the lock kept.
+    // Hana mutes and turns her camera off, then reloads the page, and
+    // again on the pre-join screen. That screen starts with both off, as
+    // she had them; Join, and she is in: no knock at her own locked door,
+    // a host, the lock kept, still muted and without camera.
+    await host.page.click('#btn-mic');
+    await host.page.click('#btn-cam');
+    await guest.page.waitForSelector('#grid .tile:not(.local).muted.novideo');
     await settle(2);
     await host.page.reload();
+    await host.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await host.page.reload();
+    await host.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await host.page.waitForSelector('#pre-mic[aria-pressed="false"]');
+    assert.equal(await host.page.getAttribute('#pre-cam', 'aria-pressed'), 'false');
+    assert.equal(await host.page.evaluate(() => !!document.getElementById('preview-video').srcObject), false, 'the camera is not even opened');
     await clickJoin(host);
     await state(host, 'meeting');
     assert.notEqual(await ownId(host), hostId, 'a new seat');
@@ -308,8 +319,9 @@ test('a reload: the host of a locked meeting is back at once, a host again; a gu
     assert.equal(await host.page.textContent(`${row(host, 'Hana Host (you)')} .host-badge`), 'Host');
     assert.equal(await host.page.isVisible('#host-tools'), true);
     assert.equal(await host.page.isVisible('#mark-locked'), true);
+    assert.equal(await host.page.getAttribute('#btn-mic', 'aria-pressed'), 'false');
     await waitForPlayingVideo(host.page, 'Gil Guest');
-    await waitForPlayingVideo(guest.page, 'Hana Host');
+    await guest.page.waitForSelector('#grid .tile:not(.local).muted.novideo');
     await openPeople(guest);
     await guest.page.waitForSelector(`${row(guest, 'Hana Host')} .host-badge`);
 
@@ -320,15 +332,40 @@ test('a reload: the host of a locked meeting is back at once, a host again; a gu
     await state(guest, 'meeting');
     assert.equal(await host.page.isHidden('#lobby'), true, 'nobody knocked');
     await waitForPlayingVideo(host.page, 'Gil Guest');
-    await waitForPlayingVideo(guest.page, 'Hana Host');
     assert.equal(await guest.page.isVisible('#mark-locked'), true);
     // Each sees one other tile: the old seats ended with the reload.
     for (const p of [host, guest]) assert.equal(await p.page.$$eval('#grid .tile:not(.local)', (ts) => ts.length), 1);
-
     // The way back was taken when the page loaded: a copy of the tab made
     // now (which copies its sessionStorage) finds none, and is a newcomer.
     assert.equal(await guest.page.evaluate(() => sessionStorage.getItem('huddle.back.acc-reload')), null);
-    for (const p of [host, guest]) assert.deepEqual(p.errors(), [], p.name);
+
+    // Leave by mistake, then Rejoin: back in, as after a reload.
+    await settle(2);
+    await guest.page.click('#btn-leave');
+    await state(guest, 'left');
+    await guest.page.click('#rejoin');
+    await clickJoin(guest);
+    await state(guest, 'meeting');
+    assert.equal(await host.page.isHidden('#lobby'), true, 'nobody knocked');
+
+    // Alone, Hana reloads: her leave would end the meeting and its lock.
+    // It does not: Stan, who comes meanwhile, knocks and waits, and Hana,
+    // back, finds him in her lobby.
+    await guest.close();
+    await host.page.waitForFunction(() => !document.querySelector('#grid .tile:not(.local)'));
+    await settle(1);
+    await host.page.reload();
+    await host.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    const stan = await person('acc-reload', 'Stan Stranger');
+    await clickJoin(stan);
+    await state(stan, 'knocking');
+    await clickJoin(host);
+    await state(host, 'meeting');
+    await openPeople(host);
+    await host.page.waitForSelector('#lobby-list li:has-text("Stan Stranger")');
+    assert.equal(await host.page.isVisible('#mark-locked'), true);
+    assert.equal(await stan.page.evaluate(() => document.body.dataset.state), 'knocking');
+    for (const p of [host, guest, stan]) assert.deepEqual(p.errors(), [], p.name);
     await closeAll();
 });
 

@@ -122,16 +122,23 @@ test('takeToken works without storage (refused or absent)', () => {
     assert.equal(takeToken(g.loc, g.hist, throwing, 'r1'), null);
 });
 
-test('the way back: kept by the page going away, taken once by the page loading, per room', () => {
+test('the way back: kept by the page going away, taken once by the page loading, per room, until its time', () => {
     const f = fakes('https://h/r1');
-    keepWayBack(f.store, 'r1', 'tok1');
-    keepWayBack(f.store, 'r2', null); // no token: nothing kept
-    assert.deepEqual([...f.map], [['huddle.back.r1', 'tok1']]);
-    assert.equal(takeWayBack(f.store, 'r2'), null, 'another room\'s is not taken');
-    assert.equal(takeWayBack(f.store, 'r1'), 'tok1');
-    assert.equal(takeWayBack(f.store, 'r1'), null, 'taken: a copy of the tab made now finds none');
+    const back = { resume: 'tok1', audio: false, video: true, until: 5000 };
+    keepWayBack(f.store, 'r1', back);
+    keepWayBack(f.store, 'r2', null); // none: nothing kept
+    keepWayBack(f.store, 'r3', { resume: null, until: 5000 });
+    assert.deepEqual([...f.map.keys()], ['huddle.back.r1']);
+    assert.equal(takeWayBack(f.store, 'r2', 1000), null, 'another room\'s is not taken');
+    assert.deepEqual(takeWayBack(f.store, 'r1', 1000), back);
+    assert.equal(takeWayBack(f.store, 'r1', 1000), null, 'taken: a copy of the tab made now finds none');
+    keepWayBack(f.store, 'r1', back);
+    assert.equal(takeWayBack(f.store, 'r1', 5000), null, 'past its time');
+    assert.equal(f.map.size, 0, 'and gone');
+    f.map.set('huddle.back.r1', '{not json');
+    assert.equal(takeWayBack(f.store, 'r1', 1000), null);
     const throwing = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };
-    keepWayBack(throwing, 'r1', 'tok');
+    keepWayBack(throwing, 'r1', back);
     assert.equal(takeWayBack(throwing, 'r1'), null);
     assert.equal(takeWayBack(null, 'r1'), null);
 });
@@ -182,6 +189,17 @@ test('the way back: the first join carries it; a page keeps one only while its s
         assert.equal(sig.wayBack, null, 'reconnecting');
         sig.leave();
         assert.equal(sig.wayBack, null, 'left');
+        // Alone, a page going away says "back soon" (4001), without a leave.
+        const alone = new Signaling('ws://h/ws', () => ({ room: 'r1', name: 'Ann' }));
+        alone.connect();
+        const ws2 = FakeSocket.made.at(-1);
+        let code = null;
+        ws2.close = (c) => { code = c; };
+        ws2.open();
+        ws2.receive({ type: 'welcome', id: 'p2', resume: 'tok2', peers: [] });
+        alone.away();
+        assert.equal(code, 4001);
+        assert.deepEqual(ws2.sent.map((m) => m.type), ['join']);
     } finally {
         globalThis.WebSocket = saved;
     }
