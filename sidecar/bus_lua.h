@@ -326,10 +326,10 @@
     "          redis.call('HEXISTS', a, 'hash') == 1 and '1' or '0', lobby}\n" \
     "end\n"                                                                    \
     "local function timeout(room, peer, node, ttl)\n"                          \
-    "  remove(room, peer, node, ttl)\n"                                        \
     "  announce(room, "                                                        \
     "'{\"origin\":\"\",\"msg\":{\"type\":\"peer-left\",\"id\":\"' .. peer .. " \
     "'\",\"reason\":\"timeout\"}}')\n"                                         \
+    "  remove(room, peer, node, ttl)\n"                                        \
     "end\n"                                                                    \
     "local function pj_owner(id)\n"                                            \
     "  local v = redis.call('GET', 'huddle:pj:' .. id)\n"                      \
@@ -509,7 +509,9 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
 /* ARGV: room peer node ttl envelope ticket -> 1 removed | 0 not held by
  * node. ticket (ms) > 0: the seat's token becomes a return ticket, the
  * key back:<token> holding '1' for a host, else '0', for that long
- * (docs/access.md, "Coming back"); a join with that token uses it. */
+ * (docs/access.md, "Coming back"); a join with that token uses it. The
+ * leave is announced before the seat goes, so that the others hear it
+ * before the hand-over it may cause (peer-state of the new host). */
 static const char bus_lua_leave[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[3]\n"
     "if redis.call('HGET', rk(room, 'nodes'), peer) ~= node then return 0 "
@@ -520,8 +522,8 @@ static const char bus_lua_leave[] = BUS_LUA_PRELUDE
     "  redis.call('SET', rk(room, 'back:' .. tok), host and '1' or '0', 'PX',\n"
     "             ARGV[6])\n"
     "end\n"
-    "remove(room, peer, node, ARGV[4])\n"
     "announce(room, ARGV[5])\n"
+    "remove(room, peer, node, ARGV[4])\n"
     "return 1\n";
 
 /* ARGV: room peer node json envelope -> 1 updated | 0 not held by node.

@@ -192,7 +192,13 @@ test('a host makes a guest host and back; the last host cannot step down', async
 test('when the last host leaves or its grace ends, the member present longest becomes host', async () => {
     const { cs: [h, g1, g2] } = await meeting(3);
     h.send({ type: 'leave' });
-    const m = await g2.next('peer-state');
+    // First the leave, then the hand-over it caused (also on another sidecar).
+    const order = [];
+    const m = await g2.next((x) => {
+        if (x.type === 'peer-left' || x.type === 'peer-state') order.push(x.type);
+        return x.type === 'peer-state';
+    });
+    assert.deepEqual(order, ['peer-left', 'peer-state']);
     assert.deepEqual([m.peer.id, m.peer.role], [g1.id, 'host']);
     g1.drop();
     await g2.expectNone('peer-state', GRACE_MS / 2);
