@@ -342,7 +342,7 @@ function onLobby(m) {
     const fresh = lobby.set(waitingList(m));
     controls.setWaiting(lobby.size);
     if (!fresh.length || !roster.isHost()) return;
-    toast(fresh.length === 1 ? t('toast.waitingOne', { name: fresh[0].name }) : t('toast.waitingMany', { count: fresh.length }), 6000);
+    toast(fresh.length === 1 ? t('toast.waitingOne', { name: roster.labelFor(fresh[0].id, fresh[0].name) }) : t('toast.waitingMany', { count: fresh.length }), 6000);
     levels.chime();
 }
 
@@ -593,6 +593,7 @@ function enterMeeting() {
     lobby = new Lobby({
         admit: (id) => sig.send({ type: 'admit', id }),
         deny: (id) => sig.send({ type: 'deny', id }),
+        labelOf: (id, name) => roster.labelFor(id, name),
     });
     hostTools = new HostTools({
         muteAll: () => {

@@ -12,7 +12,11 @@ export class Lobby {
     #waiting = [];
     #on;
 
-    /** on: { admit(id), deny(id) }, called on the buttons. */
+    /**
+     * on: { admit(id), deny(id) }, called on the buttons, and labelOf(id,
+     * name): the name to show for a knock (tagged when someone in the
+     * meeting has a name that looks the same: roster.js).
+     */
     constructor(on) {
         this.#on = on;
     }
@@ -61,10 +65,10 @@ export class Lobby {
         av.className = 'avatar sm';
         av.textContent = initials(w.name);
         av.style.setProperty('--h', hue(w.name));
-        const name = nameSpan('pname', w.name);
-        li.append(av, name,
-            this.#button(t('lobby.admit'), t('lobby.admitFull', { name: w.name }), 'admit', 'admit primary small', () => this.#on.admit(w.id)),
-            this.#button(t('lobby.deny'), t('lobby.denyFull', { name: w.name }), 'deny', 'deny ghost small', () => this.#on.deny(w.id)));
+        const label = this.#on.labelOf(w.id, w.name);
+        li.append(av, nameSpan('pname', label),
+            this.#button(t('lobby.admit'), t('lobby.admitFull', { name: label }), 'admit', 'admit primary small', () => this.#on.admit(w.id)),
+            this.#button(t('lobby.deny'), t('lobby.denyFull', { name: label }), 'deny', 'deny ghost small', () => this.#on.deny(w.id)));
         return li;
     }
 

@@ -28,11 +28,24 @@ export class Roster extends EventTarget {
         else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, ++this.#raises);
     }
 
+    /** The label of id called name: tagged when someone else in the meeting has a name that looks the same. */
+    #label(id, name) {
+        const key = nameKey(name);
+        const twin = id && [this.#self, ...this.#others.values()].some((q) => q.id && q.id !== id && nameKey(q.name) === key);
+        return twin ? `${name} #${tagOf(id)}` : name;
+    }
+
     /** A copy of p (oneself or another) with its label. */
     #copy(p) {
-        const key = nameKey(p.name);
-        const twin = p.id && [this.#self, ...this.#others.values()].some((q) => q !== p && q.id && nameKey(q.name) === key);
-        return { ...p, label: twin ? `${p.name} #${tagOf(p.id)}` : p.name };
+        return { ...p, label: this.#label(p.id, p.name) };
+    }
+
+    /**
+     * The label of someone not in the meeting yet: a knock (id: the knock's,
+     * which becomes the seat's, so the tag stays the same once let in).
+     */
+    labelFor(id, name) {
+        return this.#label(id, name);
     }
 
     /** Fires 'change' with detail { what, id } after every change. */

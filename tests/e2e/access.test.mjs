@@ -17,6 +17,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpGet, sleep, startStack } from '../lib/stack.mjs';
 import { launch, newParticipant, screenshot, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
+import { tagOf } from '../../public/names.js';
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
 let stack;
@@ -197,6 +198,23 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     // The host sees Make host, Ask to mute and Remove on the guest's row, as buttons.
     const actions = await host.page.$$eval(`${row(host, 'Gus Guest')} button[data-action]`, (bs) => bs.map((b) => [b.tagName, b.dataset.action]));
     assert.deepEqual(actions, [['BUTTON', 'message'], ['BUTTON', 'verify'], ['BUTTON', 'make-host'], ['BUTTON', 'mute'], ['BUTTON', 'kick']]);
+
+    // A knock under a name that looks like Gus's is shown with the tag it
+    // would keep once in: the host can tell it from the Gus she let in.
+    const twin = await person('acc-lobby', 'GUS GUEST');
+    await clickJoin(twin);
+    await state(twin, 'knocking');
+    await host.page.waitForSelector('#lobby-list li:has-text("GUS GUEST")');
+    const twinKnock = await knockId(host, 'GUS GUEST');
+    const tagged = `GUS GUEST #${tagOf(twinKnock)}`;
+    assert.equal(await host.page.textContent(`#lobby-list li[data-knock="${twinKnock}"] .pname`), tagged);
+    await toastSays(host, new RegExp(`${tagged} is waiting to join`));
+    await host.page.click(`#lobby-list li[data-knock="${twinKnock}"] button.deny`);
+    await state(twin, 'refused');
+    await host.page.waitForSelector('#lobby', { state: 'hidden' });
+    await twin.close();
+    people.splice(people.indexOf(twin), 1);
+    await settle(2);
 
     // A knock that is cancelled leaves the lobby; one that is denied says so.
     const late = await person('acc-lobby', 'Lea Late');

@@ -201,3 +201,13 @@ test('one\'s own name before joining (no id yet) gives nobody a tag', () => {
     assert.equal(r.self().label, 'Ann');
     assert.equal(r.get('a2').label, 'Ann');
 });
+
+test('a knock is labelled as its seat will be: tagged when someone in has a look-alike name', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Host' });
+    r.add(peer('g', 'Gus'));
+    assert.equal(r.labelFor('k1', 'GUS'), `GUS #${tagOf('k1')}`);
+    assert.equal(r.labelFor('k2', 'Dee'), 'Dee');
+    assert.equal(r.labelFor('k3', 'host'), `host #${tagOf('k3')}`, 'oneself counts too');
+    assert.equal(r.get('g').label, 'Gus', 'a knock tags nobody in the meeting');
+});
