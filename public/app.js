@@ -183,7 +183,6 @@ async function join() {
         if (who !== null) toast(t('toast.lost', { name: who }));
     });
     sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack && wayBack.resume });
-    wayBack = null;
     sig.on('welcome', onWelcome)
         .on('knocking', onKnocking)
         .on('lobby', onLobby)
@@ -401,7 +400,13 @@ function onWelcome(w) {
     roster.setSelf(entered ? { id: w.id } : { id: w.id, role });
     if (entered) selfRole(role);
     if (!entered) {
+        // In: the way back is spent (until then a refusal, "full" say,
+        // keeps it for Try again or a reload).
+        wayBack = null;
         enterMeeting();
+        // A seat kept for this page ("back soon") comes back as it was
+        // left; the others hear how it is now.
+        syncSelf(w.self);
         reconcile(w.peers || [], 'offer');
     } else if (w.resumed) {
         syncSelf(w.self);
@@ -431,9 +436,12 @@ function onWelcome(w) {
 }
 
 /**
- * After a reconnect: what the person changed here while there was no seat
- * (nothing is sent then: signal.js) goes to the server, which knows us as
- * server (the welcome's self: the seat kept, or the join just sent).
+ * After a welcome: what differs here from how the server knows us (server:
+ * the welcome's self, the seat kept or the join just sent) goes to it.
+ * After a reconnect, what the person changed while there was no seat
+ * (nothing is sent then: signal.js); on a page that took back a seat kept
+ * for it, how it is now (the hand, the screen, the microphone as the
+ * pre-join screen left them).
  */
 function syncSelf(server) {
     const me = roster.self();

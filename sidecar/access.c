@@ -134,7 +134,7 @@ void lobby_remove(struct lobby *l, struct knock *k)
 struct mark {
     struct htab_entry link;
     int64_t until;
-    int value;
+    int64_t value;
     char key[160]; /* "room key" */
 };
 
@@ -177,7 +177,7 @@ static int mark_key(char *out, size_t n, const char *room, const char *key)
     return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
-int marks_add(struct marks *t, const char *room, const char *key, int value,
+int marks_add(struct marks *t, const char *room, const char *key, int64_t value,
               int64_t now, int64_t until)
 {
     char k[sizeof((struct mark *)0)->key];
@@ -204,7 +204,7 @@ int marks_add(struct marks *t, const char *room, const char *key, int value,
 
 /* The mark of (room, key) at now (removed when take), or false. */
 static bool find(struct marks *t, const char *room, const char *key,
-                 int64_t now, bool take, int *value)
+                 int64_t now, bool take, int64_t *value)
 {
     char k[sizeof((struct mark *)0)->key];
     struct mark *x;
@@ -223,13 +223,13 @@ static bool find(struct marks *t, const char *room, const char *key,
 }
 
 bool marks_hit(struct marks *t, const char *room, const char *key, int64_t now,
-               int *value)
+               int64_t *value)
 {
     return find(t, room, key, now, false, value);
 }
 
 bool marks_take(struct marks *t, const char *room, const char *key, int64_t now,
-                int *value)
+                int64_t *value)
 {
     return find(t, room, key, now, true, value);
 }

@@ -70,12 +70,12 @@ struct knock *lobby_find(const struct lobby *l, const char *id);
 /* Removes k from l and frees it. */
 void lobby_remove(struct lobby *l, struct knock *k);
 
-/* Marks: (room, key) pairs, each with a small value, kept until a time
+/* Marks: (room, key) pairs, each with a value, kept until a time
  * (monotonic ms). The hub keeps two tables of them: the bans (key: the
  * client address of a member a host removed) and the return tickets (key:
- * the resume token of a member who left, value: 1 for a host; docs/access.md,
- * "Coming back"). Bounded: at most max entries; past it, ended ones are
- * dropped and, if none is, the new mark is not kept (logged by the
+ * the resume token of a member who left, value: hub.c ticket_value;
+ * docs/access.md, "Coming back"). Bounded: at most max entries; past it, ended
+ * ones are dropped and, if none is, the new mark is not kept (logged by the
  * caller). */
 struct marks;
 
@@ -87,17 +87,17 @@ void marks_free(struct marks *t);
  * extends it (never shortens it) and takes its value. now is the time, for
  * dropping ended marks when full. Returns 0, or -1 when it could not be
  * kept (full, no memory, or room and key too long together). */
-int marks_add(struct marks *t, const char *room, const char *key, int value,
+int marks_add(struct marks *t, const char *room, const char *key, int64_t value,
               int64_t now, int64_t until);
 
 /* Returns true when (room, key) is marked at now, with its value in *value
  * (value may be NULL). An ended mark met on the way is dropped. */
 bool marks_hit(struct marks *t, const char *room, const char *key, int64_t now,
-               int *value);
+               int64_t *value);
 
 /* As marks_hit, and a mark found is removed: it is used once. */
 bool marks_take(struct marks *t, const char *room, const char *key, int64_t now,
-                int *value);
+                int64_t *value);
 
 /* Drops the marks that ended by now. */
 void marks_sweep(struct marks *t, int64_t now);

@@ -387,10 +387,19 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local json, env = ARGV[3], ARGV[8]\n"
     "local members = rk(room, 'members')\n"
     "local back = ARGV[19] ~= '' and rk(room, 'back:' .. ARGV[19])\n"
-    "local back_was = back and redis.call('GET', back)\n"
+    "local back_host\n"
+    "if back then\n"
+    "  local v = redis.call('GET', back)\n"
+    "  local host, gen\n"
+    "  if v then host, gen = string.match(v, '^(%d) (%d+)$') end\n"
+    "  if gen and gen == (redis.call('HGET', rk(room, 'access'), 'gen') or\n"
+    "                     '0') then\n"
+    "    back_host = host\n"
+    "  end\n"
+    "end\n"
     "local function may_enter()\n"
     "  local a, addr = rk(room, 'access'), ARGV[12]\n"
-    "  if back_was then return nil end\n"
+    "  if back_host then return nil end\n"
     "  if addr ~= '' then\n"
     "    local untl = redis.call('HGET', rk(room, 'bans'), addr)\n"
     "    if untl and tonumber(untl) > now_ms() then return {'banned'} end\n"
@@ -443,8 +452,8 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  if redis.call('HLEN', members) >= tonumber(ARGV[5]) then\n"
     "    return {'full'}\n"
     "  end\n"
-    "  if back_was then redis.call('DEL', back) end\n"
-    "  if ARGV[10] == '1' or (ARGV[10] == '-1' and back_was == '1') or\n"
+    "  if back_host then redis.call('DEL', back) end\n"
+    "  if ARGV[10] == '1' or (ARGV[10] == '-1' and back_host == '1') or\n"
     "     (ARGV[10] == '-1' and redis.call('HLEN', members) == 0) then\n"
     "    json, env = with_role(json, true), with_role(env, true)\n"
     "  end\n"
@@ -508,8 +517,10 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
 
 /* ARGV: room peer node ttl envelope ticket -> 1 removed | 0 not held by
  * node. ticket (ms) > 0: the seat's token becomes a return ticket, the
- * key back:<token> holding '1' for a host, else '0', for that long
- * (docs/access.md, "Coming back"); a join with that token uses it. The
+ * key back:<token> holding '1' for a host, else '0', and the room's
+ * access generation (access gen: the time of the last lock or password
+ * change), for that long (docs/access.md, "Coming back"); a join with
+ * that token uses it while the generation is the same. The
  * leave is announced before the seat goes, so that the others hear it
  * before the hand-over it may cause (peer-state of the new host). */
 static const char bus_lua_leave[] = BUS_LUA_PRELUDE
@@ -519,8 +530,9 @@ static const char bus_lua_leave[] = BUS_LUA_PRELUDE
     "local tok = redis.call('HGET', rk(room, 'tokens'), 'p:' .. peer)\n"
     "if tonumber(ARGV[6]) > 0 and tok then\n"
     "  local host = is_host(redis.call('HGET', rk(room, 'members'), peer))\n"
-    "  redis.call('SET', rk(room, 'back:' .. tok), host and '1' or '0', 'PX',\n"
-    "             ARGV[6])\n"
+    "  local gen = redis.call('HGET', rk(room, 'access'), 'gen') or '0'\n"
+    "  redis.call('SET', rk(room, 'back:' .. tok),\n"
+    "             (host and '1' or '0') .. ' ' .. gen, 'PX', ARGV[6])\n"
     "end\n"
     "announce(room, ARGV[5])\n"
     "remove(room, peer, node, ARGV[4])\n"
@@ -699,6 +711,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  else\n"
     "    redis.call('HDEL', a, 'locked')\n"
     "  end\n"
+    "  redis.call('HSET', a, 'gen', tostring(now_ms()))\n"
     "  tell(room, access_msg(room))\n"
     "  if ARGV[5] ~= '1' and lobby_empty(room, true) > 0 then\n"
     "    tell(room, lobby_msg(room))\n"
@@ -709,6 +722,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  else\n"
     "    redis.call('HSET', a, 'salt', ARGV[5], 'hash', ARGV[6])\n"
     "  end\n"
+    "  redis.call('HSET', a, 'gen', tostring(now_ms()))\n"
     "  tell(room, access_msg(room))\n"
     "elseif act == 'admit' or act == 'deny' then\n"
     "  local done\n"

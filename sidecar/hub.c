@@ -175,6 +175,14 @@ void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
 static void handover(struct hub *h, struct room *r, const struct peer *gone,
                      int64_t now);
 
+/* A return ticket's value: whether its member was a host, and the room's
+ * access generation when they left (a lock or password set since voids
+ * it: a host may have meant to keep them out). */
+static int64_t ticket_value(const struct room *r, bool host)
+{
+    return (r != NULL ? r->access_gen : 0) * 2 + (host ? 1 : 0);
+}
+
 /* Announces that p left for reason and frees its seat. A member who left
  * of their own will (ticket) may come back for a while, as they were:
  * their resume token becomes a return ticket (docs/access.md, "Coming
@@ -188,8 +196,9 @@ static void depart(struct hub *h, struct peer *p, const char *reason,
     log_info("leave room=%s peer=%s reason=%s", p->room->id, p->id, reason);
     if (h->cl != NULL && m != NULL)
         h->cl->left(h->cl->ctx, p, m, keep);
-    else if (keep > 0 && marks_add(h->tickets, p->room->id, p->token, p->host,
-                                   now, now + keep) < 0)
+    else if (keep > 0 &&
+             marks_add(h->tickets, p->room->id, p->token,
+                       ticket_value(p->room, p->host), now, now + keep) < 0)
         log_warn("ticket not kept room=%s: %zu tickets already", p->room->id,
                  marks_count(h->tickets));
     hub_fanout(h, p->room, m, p);
@@ -353,8 +362,12 @@ static void show_lobby(struct hub *h, struct peer *p)
 struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                       const struct hub_seat *s, int64_t now)
 {
-    struct room_seat rs = {s->name,   s->audio, s->video,
-                           s->resume, s->id,    s->token};
+    struct room_seat rs = {s->name,
+                           s->audio,
+                           s->video,
+                           s->resume,
+                           s->id != NULL ? s->id : s->knock,
+                           s->token};
     struct peer *p;
     void *old;
     enum room_join_result res =
@@ -544,7 +557,8 @@ static void admit(struct hub *h, struct knock *k, int64_t now)
                          .name = k->name,
                          .audio = k->audio,
                          .video = k->video,
-                         .role = 0};
+                         .role = 0,
+                         .knock = k->id};
 
     hub_seat(h, c, &s, now);
     end_knock(h, c, MSG_CODE_COUNT, NULL, now);
@@ -566,6 +580,8 @@ static void empty_lobby(struct hub *h, struct room *r, enum msg_code code,
 static void access_changed(struct hub *h, struct room *r)
 {
     struct msg_access a = {r->locked, r->pw.set};
+
+    r->access_gen = clock_wall_ms();
     hub_fanout(h, r, msg_access(&a), NULL);
 }
 
@@ -696,20 +712,22 @@ static void knock(struct hub *h, struct hub_conn *c, struct room *r,
 /* The rules of docs/access.md for a join decided here that takes no seat
  * back. Returns true when c may take a seat now; else c was answered
  * (banned, a password answer, or knocking). A return ticket (the resume
- * token of a member who left a moment ago; *ticket says it was one) lets
- * its holder past the ban, the password and the lock, and gives back a
+ * token of a member who left a moment ago, unless a host locked the room
+ * or set its password since; *ticket says it was one) lets its holder
+ * past the ban, the password and the lock, and gives back a
  * host's role where the first in makes the host (no join tokens); the
  * caller uses it up once the seat is taken. */
 static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
                       struct hub_seat *s, bool *ticket, int64_t now)
 {
     struct room *r = room_find(h->rooms, m->room);
-    int host = 0;
+    int64_t v = -1;
 
     *ticket = m->resume != NULL &&
-              marks_hit(h->tickets, m->room, m->resume, now, &host);
+              marks_hit(h->tickets, m->room, m->resume, now, &v) &&
+              v / 2 == ticket_value(r, false) / 2;
     if (*ticket) {
-        if (s->role < 0 && host)
+        if (s->role < 0 && v % 2 == 1)
             s->role = 1;
         return true;
     }
@@ -1267,13 +1285,9 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     if (p == NULL)
         return;
     c->peer = NULL;
-    int64_t keep = h->cfg->resume_grace_ms;
-    if (how == HUB_END_AWAY && h->cfg->return_s * 1000 > keep)
-        keep = h->cfg->return_s * 1000;
-    if ((how == HUB_END_GRACE || how == HUB_END_AWAY) && keep > 0) {
-        log_info("grace room=%s peer=%s ms=%lld", p->room->id, p->id,
-                 (long long)keep);
-        room_grace(h->rooms, p, now, keep);
+    if (how == HUB_END_GRACE && h->cfg->resume_grace_ms > 0) {
+        log_info("grace room=%s peer=%s", p->room->id, p->id);
+        room_grace(h->rooms, p, now);
         return;
     }
     depart(h, p,

@@ -48,9 +48,6 @@ struct hub_conn {
 enum hub_end {
     HUB_END_LEAVE,  /* close frame 1000, 1001 or no code: leave now */
     HUB_END_GRACE,  /* dropped, other code, missed pongs: keep the seat */
-    HUB_END_AWAY,   /* close frame 4001, "back soon" (a page reloaded while
-                       alone in its room): keep the seat for
-                       HUDDLE_RETURN_S, the grace if that is longer */
     HUB_END_KICKED, /* server closed it for abuse: leave, reason kicked */
 };
 
@@ -156,8 +153,10 @@ struct hub_seat {
     const char *name;
     bool audio, video;
     const char *resume; /* the client's token, or NULL */
-    int role; /* a new seat decided here: 1 host, 0 guest, -1 host when
-                 first in the room */
+    int role;          /* a new seat decided here: 1 host, 0 guest, -1 host when
+                          first in the room */
+    const char *knock; /* decided here for a knock let in: its id, which
+                          the seat takes (a host saw it in the lobby) */
     /* Decided in Redis: the seat's id and new token (NULL: decided here,
      * both minted), whether it is a resume (peer_json, when not NULL, is
      * its state as Redis holds it), the welcome's peers (comma-separated

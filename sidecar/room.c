@@ -311,11 +311,11 @@ void room_leave(struct room_reg *reg, struct peer *p, int64_t now)
     update_watch(reg, r);
 }
 
-void room_grace(struct room_reg *reg, struct peer *p, int64_t now, int64_t ms)
+void room_grace(struct room_reg *reg, struct peer *p, int64_t now)
 {
     assert(p->conn != NULL);
     p->conn = NULL;
-    p->grace_until = now + ms;
+    p->grace_until = now + reg->cfg.grace_ms;
     p->room->ngrace++;
     reg->ngrace++;
     update_watch(reg, p->room);

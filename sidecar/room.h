@@ -55,6 +55,8 @@ struct room {
      * when the last seat goes. */
     bool locked;
     struct access_pw pw;
+    int64_t access_gen; /* wall ms of the last lock or password change (0:
+                           none): a return ticket made before is void */
     struct lobby lobby;
     bool pw_tries_ready;
     struct bucket pw_tries; /* wrong passwords into this room */
@@ -116,10 +118,8 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
  * (the hub answers those waiting first). */
 void room_leave(struct room_reg *reg, struct peer *p, int64_t now);
 
-/* Keeps the seat without a connection for ms from now (a resume takes it
- * back meanwhile): the grace period, or longer for a member who said they
- * will be back (hub.h, HUB_END_AWAY). */
-void room_grace(struct room_reg *reg, struct peer *p, int64_t now, int64_t ms);
+/* Keeps the seat for the grace period, without a connection. */
+void room_grace(struct room_reg *reg, struct peer *p, int64_t now);
 
 /* Calls expired(p, ctx) for each seat whose grace ended, then removes it;
  * frees empty rooms whose history is older than the TTL (or that have

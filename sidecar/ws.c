@@ -35,7 +35,6 @@ _Static_assert(LWS_PRE <= OUT_PRE, "OUT_PRE must leave room for LWS_PRE");
 /* lws 4.1 keeps LWS_WRITE_CLOSE (4) private; lws_write() handles it. */
 #define WS_WRITE_CLOSE ((enum lws_write_protocol)4)
 #define WS_CLOSE_ACK_MS 1000 /* after our close frame */
-#define WS_CLOSE_AWAY 4001   /* a client's "back soon" (docs/protocol.md) */
 #define WS_ORIGIN_MAX 256
 #define WS_BATCH_BYTES 65536 /* queued messages framed into one write */
 #define WS_QNODE_COST 64     /* bytes a queued message costs beyond its text */
@@ -1068,7 +1067,6 @@ static int on_peer_close(struct session *s, unsigned char *in, size_t len)
         return 0;
     s->peer_closed = true;
     s->end = (code == 0 || code == 1000 || code == 1001) ? HUB_END_LEAVE
-             : code == WS_CLOSE_AWAY                     ? HUB_END_AWAY
                                                          : HUB_END_GRACE;
     return 0;
 }

@@ -371,6 +371,7 @@ test('a reload: the host of a locked meeting is back at once, a host again, mute
     // back, finds him in her lobby.
     await guest.close();
     await host.page.waitForFunction(() => !document.querySelector('#grid .tile:not(.local)'));
+    await host.page.click('#btn-hand');
     await settle(1);
     await host.page.reload();
     await host.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
@@ -383,6 +384,14 @@ test('a reload: the host of a locked meeting is back at once, a host again, mute
     await host.page.waitForSelector('#lobby-list li:has-text("Stan Stranger")');
     assert.equal(await host.page.isVisible('#mark-locked'), true);
     assert.equal(await stan.page.evaluate(() => document.body.dataset.state), 'knocking');
+    // Her seat was kept with her hand up; her page came back with it down,
+    // and that is what Stan, let in, sees.
+    const stanKnock = await knockId(host, 'Stan Stranger');
+    await host.page.click('#lobby-list li:has-text("Stan Stranger") button.admit');
+    await state(stan, 'meeting');
+    assert.equal(await ownId(stan), stanKnock, 'the seat has the id the host saw in the lobby');
+    await stan.page.waitForSelector('#grid .tile:not(.local).muted.novideo');
+    assert.equal(await stan.page.$$eval('#grid .tile:not(.local).hand', (ts) => ts.length), 0, 'no hand left up');
     for (const p of [host, guest, stan]) assert.deepEqual(p.errors(), [], p.name);
     await closeAll();
 });

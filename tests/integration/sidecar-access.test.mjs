@@ -445,32 +445,53 @@ test('a return ticket passes a ban on its address (a colleague of the removed), 
     assert.equal(w.type, 'welcome', 'the ticket outlived the room-full answer, and passed the ban');
 });
 
-test('close 4001 ("back soon") keeps a lone member\'s seat for HUDDLE_RETURN_S: the room keeps its lock, a knock waits for the host', async () => {
+test('a lone member who closes with 4001 ("back soon") keeps the seat for the grace: the room keeps its lock, a knock waits for the member back', async () => {
     const { room, cs: [h] } = await meeting(1);
     h.send({ type: 'password', password: 'pw' });
     h.send({ type: 'lock', locked: true });
     await h.next((m) => m.type === 'access' && m.locked && m.password);
     const token = h.welcome.resume;
     await h.close(4001, 'back soon');
-    // Longer than the grace: the seat, and with it the lock, are still there.
-    await new Promise((r) => setTimeout(r, GRACE_MS + 500));
     const k = await client();
     assert.equal((await tryJoin(k, room, 'Kim')).code, 'password-required');
     const knock = await tryJoin(k, room, 'Kim', { password: 'pw' });
     assert.equal(knock.type, 'knocking');
-    // The host's page comes back: the same seat, a host, and Kim waiting.
+    // The page comes back: the same seat, a host, and Kim waiting.
     const hb = await client({ addr: h.addr, node: h.node + 1 });
     const w = await tryJoin(hb, room, 'Host', { resume: token });
     assert.deepEqual([w.type, w.id, w.self.role], ['welcome', h.id, 'host']);
     assert.deepEqual(w.access, { locked: true, password: true });
     assert.deepEqual((await lobbyIs(hb, [knock.id])).waiting.map((x) => x.name), ['Kim']);
-    // Not coming back: after HUDDLE_RETURN_S the seat ends as after a
-    // grace, and the lock and password with the meeting.
+    hb.send({ type: 'admit', id: knock.id });
+    assert.equal((await k.next('welcome')).id, knock.id, 'the seat takes the knock\'s id, which the host saw');
+    // Not coming back: after the grace the seat ends as any other.
+    await k.close();
     await hb.close(4001, 'back soon');
-    await new Promise((r) => setTimeout(r, RETURN_S * 1000 + 1500));
+    await new Promise((r) => setTimeout(r, GRACE_MS + 1500));
     const next = await client();
     const nw = await tryJoin(next, room, 'Next');
     assert.deepEqual([nw.type, nw.self.role, nw.access], ['welcome', 'host', { locked: false, password: false }]);
+});
+
+test('a return ticket is void once a host locks the room or sets its password after the member left', async () => {
+    const { room, cs: [h, g, o] } = await meeting(3);
+    const gToken = g.welcome.resume;
+    const oToken = o.welcome.resume;
+    g.send({ type: 'leave' });
+    o.send({ type: 'leave' });
+    await h.next((m) => m.type === 'peer-left' && m.id === o.id);
+    // The host meant to keep Gil out: she locks. His ticket no longer opens the door.
+    h.send({ type: 'lock', locked: true });
+    await h.next('access');
+    const gb = await client({ addr: g.addr });
+    assert.equal((await tryJoin(gb, room, 'Gil', { resume: gToken })).type, 'knocking');
+    gb.send({ type: 'leave' });
+    // Unlocked again, then a password: the other ticket is void too.
+    h.send({ type: 'lock', locked: false });
+    h.send({ type: 'password', password: 'new' });
+    await h.next((m) => m.type === 'access' && m.password);
+    const ob = await client({ addr: o.addr });
+    assert.equal((await tryJoin(ob, room, 'Ola', { resume: oToken })).code, 'password-required');
 });
 
 test('host actions draw on their own bucket: past HUDDLE_HOST_BURST they are rate-limited', async () => {

@@ -88,7 +88,7 @@ TEST(marks_hold_until_their_end_per_room_and_key)
 TEST(a_mark_keeps_its_value_and_a_taken_one_is_used_once)
 {
     struct marks *t = marks_new(100);
-    int v = -1;
+    int64_t v = -1;
 
     REQUIRE(t != NULL);
     CHECK(marks_add(t, "room", "tokenA", 1, 0, 1000) == 0);

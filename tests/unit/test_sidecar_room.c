@@ -55,7 +55,7 @@ TEST(grace_seats_count_toward_the_cap)
     struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
     join(reg, "r", 1, NULL, ROOM_JOINED);
     join(reg, "r", 2, NULL, ROOM_JOINED);
-    room_grace(reg, a, 0, cfg.grace_ms);
+    room_grace(reg, a, 0);
     join(reg, "r", 3, NULL, ROOM_FULL);
     room_reg_free(reg);
 }
@@ -68,7 +68,7 @@ TEST(resume_takes_back_the_seat_with_a_new_token_the_last_still_good_until_used)
     REQUIRE(a != NULL);
     strcpy(id, a->id);
     strcpy(tok, a->token);
-    room_grace(reg, a, 0, cfg.grace_ms);
+    room_grace(reg, a, 0);
     struct peer *b = join(reg, "r", 1, tok, ROOM_RESUMED);
     REQUIRE(b == a);
     CHECK_STR(b->id, id);
@@ -78,13 +78,13 @@ TEST(resume_takes_back_the_seat_with_a_new_token_the_last_still_good_until_used)
      * may have been lost), */
     char tok2[TOKEN_LEN + 1];
     strcpy(tok2, b->token);
-    room_grace(reg, b, 0, cfg.grace_ms);
+    room_grace(reg, b, 0);
     CHECK(join(reg, "r", 2, tok, ROOM_RESUMED) == a);
     CHECK(strcmp(a->token, tok2) != 0);
     /* the newest works, and once used every token before it is spent */
     char tok3[TOKEN_LEN + 1];
     strcpy(tok3, a->token);
-    room_grace(reg, a, 0, cfg.grace_ms);
+    room_grace(reg, a, 0);
     CHECK(join(reg, "r", 3, tok3, ROOM_RESUMED) == a);
     CHECK(join(reg, "r", 4, tok, ROOM_JOINED) != a);
     CHECK(join(reg, "r", 5, tok2, ROOM_JOINED) != a);
@@ -126,7 +126,7 @@ TEST(grace_ends_after_its_period)
     struct room_reg *reg = room_reg_new(&cfg);
     struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED);
     join(reg, "r", 1, NULL, ROOM_JOINED);
-    room_grace(reg, a, 1000, cfg.grace_ms);
+    room_grace(reg, a, 1000);
     expired_count = 0;
     room_expire(reg, 2499, on_expired, NULL);
     CHECK(expired_count == 0);
@@ -213,7 +213,7 @@ TEST(seat_totals_follow_joins_grace_resumes_and_leaves)
     size_t seats, grace;
     struct peer *a = join(reg, "x", 0, NULL, ROOM_JOINED);
     struct peer *b = join(reg, "y", 1, NULL, ROOM_JOINED);
-    room_grace(reg, a, 0, cfg.grace_ms);
+    room_grace(reg, a, 0);
     room_reg_seats(reg, &seats, &grace);
     CHECK(seats == 2 && grace == 1);
     char tok[TOKEN_LEN + 1];
@@ -221,7 +221,7 @@ TEST(seat_totals_follow_joins_grace_resumes_and_leaves)
     join(reg, "x", 2, tok, ROOM_RESUMED);
     room_reg_seats(reg, &seats, &grace);
     CHECK(seats == 2 && grace == 0);
-    room_grace(reg, b, 0, cfg.grace_ms);
+    room_grace(reg, b, 0);
     room_expire(reg, 100000, on_expired, NULL);
     room_reg_seats(reg, &seats, &grace);
     CHECK(seats == 1 && grace == 0);
