@@ -214,12 +214,10 @@ export class Controls {
     setWaiting(n) {
         $('waiting-badge').hidden = n === 0;
         $('waiting-badge').textContent = unreadText(n);
-        const name = n ? t('people.waitingTitle', { count: n }) : t('panel.people');
-        $('btn-people').title = name;
-        // The badge's number alone would be read "People 2", like the
-        // People tab's count of those present: the name says what it counts.
-        if (n) $('btn-people').setAttribute('aria-label', name);
-        else $('btn-people').removeAttribute('aria-label');
+        $('btn-people').title = n ? t('people.waitingTitle', { count: n }) : t('panel.people');
+        // The badge's number alone is read "People 2", like the People
+        // tab's count of those present: the description says what it counts.
+        $('waiting-text').textContent = n ? t('toast.waitingMany', { count: n }) : '';
     }
 
     /** The room's access in the top bar: "Locked" and "Password" marks. */
@@ -232,7 +230,7 @@ export class Controls {
     setCount(n) {
         $('count').textContent = num(n);
         $('people-count').textContent = num(n);
-        $('tab-people').setAttribute('aria-label', `${t('panel.people')} (${t('meeting.count', { count: n })})`);
+        $('people-count-text').textContent = t('meeting.count', { count: n });
         $('count-box').title = t('meeting.count', { count: n });
     }
 

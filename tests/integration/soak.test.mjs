@@ -42,6 +42,9 @@ const REAPER_MS = 300;
 // per-address join budget (every client here is 127.0.0.1), so it is wide.
 const SIDECAR_ENV = {
     HUDDLE_RESUME_GRACE_MS: String(GRACE_MS),
+    // Return tickets (a leave's token kept for a while) expire too, within
+    // the wait for leftovers.
+    HUDDLE_RETURN_S: '1',
     HUDDLE_CHAT_HISTORY_TTL_MS: String(CHAT_TTL_MS),
     HUDDLE_REDIS_NODE_TTL_MS: String(NODE_TTL_MS),
     HUDDLE_REDIS_HEARTBEAT_MS: '500',
