@@ -812,9 +812,12 @@ async function switchLanguage(code) {
 /** The tiles, the people list and the count, after any change to the roster. */
 function refreshPeople() {
     if (!people) return;
-    // One person's arrival, departure or rename can change another's label.
-    for (const p of [roster.self(), ...roster.others()]) grid.update(p);
-    people.render(roster.self(), roster.others(), roster.hands());
+    // One person's arrival, departure or rename can change another's label:
+    // every tile and row is drawn from the same copies.
+    const me = roster.self();
+    const others = roster.others();
+    for (const p of [me, ...others]) grid.update(p);
+    people.render(me, others, roster.hands());
     grid.setAlone(roster.size === 0);
     controls.setCount(roster.size + 1);
     hostTools.setHost(roster.isHost());
