@@ -94,6 +94,21 @@ else
     node_tests "docker compose" tests/docker/*.test.mjs
 fi
 
+# Why each node:test test failed, short and last: the end of a long log
+# (all a CI page may show) then says what broke, not only how many. The
+# whole reports are in the logs named above.
+failure_digest() {
+    awk '/^✖ failing tests:/ { on = 1; next }
+         on && /^test at / { n = 0; print; next }
+         on && /^✖ / { n = 0; print; next }
+         on && n < 8 && NF && !/^ +at / { print substr($0, 1, 300); n++ }' "$@"
+}
+if [ "$failed" -gt 0 ]; then
+    echo
+    echo "== what failed (the first lines of each; the logs in tests/artifacts have the rest)"
+    grep -E "^[[:space:]]*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)\)" "$ctest_log"
+    failure_digest tests/artifacts/node-test-*.log
+fi
 echo
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
