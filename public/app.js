@@ -26,7 +26,7 @@ import { Reactions } from './reactions.js';
 import { Sampler } from './sampler.js';
 import { XRay } from './xray.js';
 import { Views } from './views.js';
-import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker } from './i18n.js';
+import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker, timeText } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 // The page's language first (its catalogue is loaded before anything is
@@ -70,6 +70,8 @@ let reactions = null;
 let xray = null;
 let entered = false;
 let joining = false;
+let refusedWith = null; // the code of the last refusal screen
+let retrying = null; // the code whose Try again is under way
 let startedAt = 0;
 let speaker = { id: null, until: 0 };
 // Talking while muted: held like the speaker ring, so the hint does not flicker.
@@ -305,16 +307,21 @@ function onKnocking() {
  */
 function refused(code, { title, text, retry }) {
     const again = entered ? { label: t('common.rejoin'), href: location.href } : { label: t('common.tryAgain'), run: tryAgain };
+    // Try again that met the same answer: the card would look untouched.
+    const note = retrying === code ? t('gate.triedAgain', { time: timeText(new Date()) }) : '';
+    retrying = null;
+    refusedWith = code;
     if (retry && !entered) {
         if (sig) sig.leave();
         sig = null;
     } else {
         endSession();
     }
-    showGate(entered ? 'ended' : 'refused', { why: code, title, text, actions: [...(retry ? [again] : []), { label: t('common.newMeeting'), href: '/' }] });
+    showGate(entered ? 'ended' : 'refused', { why: code, title, text, note, actions: [...(retry ? [again] : []), { label: t('common.newMeeting'), href: '/' }] });
 }
 
 function tryAgain() {
+    retrying = refusedWith;
     backToPrejoin(null);
     join();
 }
@@ -389,6 +396,7 @@ function selfRole(role) {
 }
 
 function onWelcome(w) {
+    retrying = null;
     banner(null);
     gate.hide();
     mesh.setIceServers(w.iceServers);
@@ -401,7 +409,9 @@ function onWelcome(w) {
     if (entered) selfRole(role);
     if (!entered) {
         // In: the way back is spent (until then a refusal, "full" say,
-        // keeps it for Try again or a reload).
+        // keeps it for Try again or a reload). A seat kept for this page
+        // may have been offered links while no page held it.
+        if (wayBack) mesh.takeOverSeat();
         wayBack = null;
         enterMeeting();
         // A seat kept for this page ("back soon") comes back as it was

@@ -9,14 +9,16 @@ const $ = (id) => document.getElementById(id);
 export class Gate {
     /**
      * Shows the card for why (kept in #gate's data-why for the tests):
-     * { why, title, text, wait (a spinner), actions: [{ label, run } or
-     * { label, href }], the first one primary }.
+     * { why, title, text, note (a second line, or none), wait (a spinner),
+     * actions: [{ label, run } or { label, href }], the first one primary }.
      */
-    show({ why, title, text, wait = false, actions = [] }) {
+    show({ why, title, text, note = '', wait = false, actions = [] }) {
         const root = $('gate');
         root.dataset.why = why;
         $('gate-title').textContent = title;
         $('gate-text').textContent = text;
+        $('gate-note').textContent = note;
+        $('gate-note').hidden = !note;
         $('gate-wait').hidden = !wait;
         $('gate-actions').replaceChildren(...actions.map((a, i) => {
             const b = document.createElement(a.href ? 'a' : 'button');

@@ -34,6 +34,13 @@
 //   - A re-offer says { renew: n }: the n-th connection of this link. Every
 //     signal of a renewed link carries its n; a signal of an older
 //     connection is dropped, an offer with a higher n replaces ours.
+// - A page that took back a seat kept for it (reloaded while alone in its
+//   meeting: takeOverSeat()) starts its links at the clock's renew number:
+//   whoever came in meanwhile offered to the seat, that offer was lost
+//   while no page held it, and their link with us waits for an answer that
+//   never comes. Our offer outranks it and replaces it, whichever side is
+//   polite (an impolite side would otherwise ignore ours as a collision
+//   until its repair ladder began).
 // - Camera, screen and microphone changes are sender.replaceTrack(): no
 //   renegotiation. What each video sender sends is encoding.js's decision:
 //   the mesh says when it may have changed ('changed': a link connected or
@@ -66,6 +73,7 @@ export class Mesh extends EventTarget {
     #media;
     #outgoing;
     #selfId = '';
+    #firstRenew = 0;
     #pastIds = [];
     #iceServers = [];
     #peers = new Map();
@@ -129,6 +137,11 @@ export class Mesh extends EventTarget {
         this.#selfId = id;
     }
 
+    /** This page took back a seat an earlier page held (see the top of this file). */
+    takeOverSeat() {
+        this.#firstRenew = Date.now();
+    }
+
     #polite(p) {
         return this.#selfId < p.id;
     }
@@ -189,6 +202,7 @@ export class Mesh extends EventTarget {
         let p = this.#peers.get(id);
         if (p) return p;
         p = this.#create(id);
+        p.renew = this.#firstRenew;
         this.#addLocal(p);
         return p;
     }
@@ -261,6 +275,7 @@ export class Mesh extends EventTarget {
             if (!data.description || data.description.type !== 'offer') return;
             this.#stopWaiting(from);
             p = this.#create(from);
+            p.renew = Number.isInteger(data.renew) ? data.renew : 0;
         }
         p.chain = p.chain.then(() => this.#handle(p, data)).catch((err) => {
             console.warn('huddle: signal from', from, 'failed:', err);
@@ -274,7 +289,8 @@ export class Mesh extends EventTarget {
         if (n > p.renew) {
             p.renew = n;
             this.#connect(p);
-            this.#follow(p, repair === 'relay' ? 'relay' : 'reoffer');
+            if (repair || p.repair) this.#follow(p, repair === 'relay' ? 'relay' : 'reoffer');
+            else this.#arm(p, CONNECT_MS + this.#grace(p), () => this.#broken(p, 'connect')); // takeOverSeat: a link anew
         } else if (repair === 'repaired' && !description && !candidate) {
             if (p.repair && !p.repair.lead) this.#repaired(p); // the leader sees media again
             return;

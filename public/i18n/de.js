@@ -209,6 +209,7 @@ export default {
     'gate.timeoutText': 'Kein Host hat rechtzeitig geantwortet. Sie können erneut anklopfen.',
     'gate.bannedTitle': 'Sie können diesem Meeting gerade nicht beitreten',
     'gate.bannedText': 'Ein Host hat jemanden entfernt, der aus Ihrem Netzwerk beigetreten ist: Sie oder jemand, der Ihre Internetverbindung teilt. Beitritte aus diesem Netzwerk sind für einige Minuten gesperrt. Versuchen Sie es später erneut.',
+    'gate.triedAgain': 'Erneut versucht um {time}, mit demselben Ergebnis.',
     'gate.tokenTitle': 'Eine Einladung ist nötig',
     'gate.tokenText': 'Für dieses Meeting brauchen Sie einen Einladungslink der Organisation.',
     'gate.tokenTextWhy': 'Für dieses Meeting brauchen Sie einen Einladungslink der Organisation ({why}).',

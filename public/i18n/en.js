@@ -211,6 +211,7 @@ export default {
     'gate.timeoutText': 'No host answered in time. You can knock again.',
     'gate.bannedTitle': 'You cannot join this meeting right now',
     'gate.bannedText': 'A host removed someone who joined from your network: you, or someone who shares your internet connection. Joining from it is paused for a few minutes. Try again later.',
+    'gate.triedAgain': 'You tried again at {time}, with the same result.',
     'gate.tokenTitle': 'An invitation is needed',
     'gate.tokenText': 'This meeting needs an invitation link from the organizer.',
     'gate.tokenTextWhy': 'This meeting needs an invitation link from the organizer ({why}).',

@@ -209,6 +209,7 @@ export default {
     'gate.timeoutText': 'Ningún anfitrión respondió a tiempo. Puedes volver a llamar.',
     'gate.bannedTitle': 'No puedes entrar en esta reunión ahora',
     'gate.bannedText': 'Un anfitrión quitó a alguien que entró desde tu red: tú o alguien que comparte tu conexión a internet. Las entradas desde esa red están en pausa unos minutos. Inténtalo más tarde.',
+    'gate.triedAgain': 'Lo intentaste de nuevo a las {time}, con el mismo resultado.',
     'gate.tokenTitle': 'Hace falta una invitación',
     'gate.tokenText': 'Esta reunión requiere un enlace de invitación del organizador.',
     'gate.tokenTextWhy': 'Esta reunión requiere un enlace de invitación del organizador ({why}).',

@@ -209,6 +209,7 @@ export default {
     'gate.timeoutText': 'Aucun organisateur n’a répondu à temps. Vous pouvez frapper à nouveau.',
     'gate.bannedTitle': 'Vous ne pouvez pas rejoindre cette réunion pour le moment',
     'gate.bannedText': 'Un organisateur a retiré quelqu’un qui avait rejoint depuis votre réseau : vous, ou une personne qui partage votre connexion internet. Les entrées depuis ce réseau sont suspendues quelques minutes. Réessayez plus tard.',
+    'gate.triedAgain': 'Nouvel essai à {time}, avec le même résultat.',
     'gate.tokenTitle': 'Une invitation est nécessaire',
     'gate.tokenText': 'Cette réunion exige un lien d’invitation de l’organisateur.',
     'gate.tokenTextWhy': 'Cette réunion exige un lien d’invitation de l’organisateur ({why}).',
