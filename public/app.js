@@ -627,8 +627,7 @@ function enterMeeting() {
         grid,
         send: (m) => sig && sig.send(m),
         // The table names people by their labels.
-        people: () => [{ ...roster.self(), self: true }, ...roster.others()].map((p) => ({ ...p, name: p.label }))
-            .sort((a, b) => (a.self ? -1 : b.self ? 1 : a.name.localeCompare(b.name))),
+        people: () => roster.listed().map((p, i) => ({ ...p, name: p.label, self: i === 0 })),
         repairStep: (id) => (typeof mesh.repairStep === 'function' ? mesh.repairStep(id) : null),
         stateOf: (id) => mesh.links().find((p) => p.id === id)?.pc.connectionState,
         isVisible: () => controls.showing('links'),
@@ -824,10 +823,9 @@ function refreshPeople() {
     if (!people) return;
     // One person's arrival, departure or rename can change another's label:
     // every tile and row is drawn from the same copies.
-    const me = roster.self();
-    const others = roster.others();
-    for (const p of [me, ...others]) grid.update(p);
-    people.render(me, others, roster.hands());
+    const everyone = roster.listed();
+    for (const p of everyone) grid.update(p);
+    people.render(everyone, roster.hands());
     grid.setAlone(roster.size === 0);
     controls.setCount(roster.size + 1);
     hostTools.setHost(roster.isHost());

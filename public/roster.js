@@ -103,6 +103,14 @@ export class Roster extends EventTarget {
         return [...this.#others.values()].map((p) => this.#copy(p));
     }
 
+    /**
+     * Copies of oneself, then of the others by label: the order in which
+     * the people list and the X-ray table show everyone.
+     */
+    listed() {
+        return [this.self(), ...this.others().sort((a, b) => a.label.localeCompare(b.label))];
+    }
+
     ids() {
         return [...this.#others.keys()];
     }

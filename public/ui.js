@@ -433,11 +433,11 @@ export class People {
         this.#codeOf = codeOf;
     }
 
-    /** The list: oneself first, the others by name; hands: the raised hands in order. */
-    render(selfPeer, others, hands = []) {
+    /** The list: rows as roster.listed() gives them (oneself first); hands: the raised hands in order. */
+    render(rows, hands = []) {
+        const selfPeer = rows[0];
         // A re-render must not throw the keyboard user's focus away, also
         // when it takes the row away (Remove): then the next row has it.
-        const rows = [selfPeer, ...[...others].sort((a, b) => a.label.localeCompare(b.label))];
         keepFocus(this.#root, '.person', 'peer', () => {
             this.#root.replaceChildren(...rows.map((p) => this.#row(p, p === selfPeer, selfPeer.role)));
         }, $('tab-people'));

@@ -187,6 +187,18 @@ test('people of the same name are labelled with their tags, on every copy, until
     assert.equal(r.self().label, 'Ann', 'alone with the name again: no tag');
 });
 
+test('listed: oneself first, then the others by label, as the people list and the X-ray show them', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Zoe' });
+    r.add(peer('c', 'Cleo'));
+    r.add(peer('a', 'anna'));
+    r.add(peer('b', 'Ben'));
+    assert.deepEqual(r.listed().map((p) => p.label), ['Zoe', 'anna', 'Ben', 'Cleo']);
+    r.add(peer('z', 'zoe'));
+    assert.deepEqual(r.listed().map((p) => p.id), ['me', 'a', 'b', 'c', 'z'], 'labels decide, tags included');
+    assert.equal(r.listed()[0].label, `Zoe #${tagOf('me')}`);
+});
+
 test('a tag is four digits, the same for one id everywhere, and differs between ids', () => {
     assert.match(tagOf('kSfWxunqCwezJTSl'), /^[1-9][0-9]{3}$/);
     assert.equal(tagOf('kSfWxunqCwezJTSl'), tagOf('kSfWxunqCwezJTSl'));
