@@ -25,7 +25,28 @@ export function counterText(n, max) {
 
 // An http(s) address in chat text; trailing punctuation is not part of it.
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
-const TRAIL = /[.,;:!?)\]}]+$/;
+const PAIRS = { ')': '(', ']': '[', '}': '{' };
+
+/**
+ * raw without the punctuation that ends the sentence around it: a final
+ * . , ; : ! ? goes, and a closing bracket goes unless the address opened
+ * it ("(see http://x.test/)" ends at the slash; a page called
+ * https://en.wikipedia.org/wiki/Mercury_(planet) keeps its bracket).
+ */
+function trimAddress(raw) {
+    let s = raw;
+    for (;;) {
+        const last = s.slice(-1);
+        const open = PAIRS[last];
+        if (open) {
+            const count = (c) => s.split(c).length - 1;
+            if (count(open) >= count(last)) return s;
+        } else if (!last || !'.,;:!?'.includes(last)) {
+            return s;
+        }
+        s = s.slice(0, -1);
+    }
+}
 
 /**
  * Chat text split into plain and link parts, in order: [{text}] or
@@ -37,7 +58,7 @@ export function linkParts(text) {
     const parts = [];
     let at = 0;
     for (const m of s.matchAll(URL_RE)) {
-        const raw = m[0].replace(TRAIL, '');
+        const raw = trimAddress(m[0]);
         let href = null;
         try {
             const u = new URL(raw);
@@ -61,6 +82,7 @@ function timeOf(ts) {
 /** A message's text as DOM nodes: plain text, and http(s) addresses as links. */
 function textBody(text) {
     const body = el('div', 'text');
+    body.dir = 'auto'; // Hebrew in an English page, English in an Arabic one: each line reads its own way
     for (const part of linkParts(text)) {
         if (!part.href) {
             body.append(part.text);

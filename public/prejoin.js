@@ -73,7 +73,9 @@ export class PreJoin {
         pickers.bind('video', $('cam-select'));
         media.addEventListener('track', () => this.#onTrack());
         this.#showAvatar();
-        this.#name.focus();
+        // Not scrolled to: in one column (a small window) the preview above
+        // it would start off screen; typing brings the field into view.
+        this.#name.focus({ preventScroll: true });
     }
 
     /**

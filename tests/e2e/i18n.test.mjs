@@ -196,7 +196,7 @@ test('an Arabic browser gets the page right to left', async () => {
     await Promise.all([layla.close(), sam.close()]);
 });
 
-test('in an Arabic page a long Latin name reads left to right and is cut at its end; an Arabic name in an English page reads right to left', async () => {
+test('in an Arabic page a long Latin name reads left to right and is cut at its end; an Arabic name in an English page reads right to left; so do chat lines and the chat box', async () => {
     const url = `${stack.url}/long-names`;
     const long = 'Maximilian Alexander von Habsburg-Lothringen';
     const arabic = 'عبد الرحمن الهاشمي القرشي'; // 46 bytes: names take up to 64
@@ -233,6 +233,21 @@ test('in an Arabic page a long Latin name reads left to right and is cut at its 
         assert.deepEqual({ ...await seen(page, sel), cut: undefined }, { direction: 'rtl', cut: undefined, firstShown: true }, sel);
     }
     await screenshot(layla.page, 'i18n-ar-long-name.png');
+    // Chat lines, and the box while typing, read in their own direction:
+    // "10:30!" ends the English line on the Arabic page, "!" the Arabic
+    // line on the English one.
+    const lines = [[max, 'Hello, see you at 10:30!', 'ltr'], [layla, 'مرحبا بالجميع!', 'rtl']];
+    for (const [from, text, dir] of lines) {
+        if (!await from.page.isVisible('#chat-input')) await from.page.click('#tab-chat');
+        await from.page.fill('#chat-input', text);
+        assert.equal(await from.page.$eval('#chat-input', (e) => getComputedStyle(e).direction), dir, `typing ${text}`);
+        await from.page.press('#chat-input', 'Enter');
+        const to = from === max ? layla : max;
+        if (!await to.page.isVisible('#chat-input')) await to.page.click('#tab-chat');
+        const sel = `#chat-log .text:text-is("${text}")`;
+        await to.page.waitForSelector(sel);
+        assert.equal(await to.page.$eval(sel, (e) => getComputedStyle(e).direction), dir, text);
+    }
     for (const x of [layla, max]) assert.deepEqual(x.errors(), [], x.name);
     await Promise.all([layla.close(), max.close()]);
 });

@@ -42,6 +42,16 @@ test('linkParts makes http and https addresses links, punctuation after them not
     assert.equal(two.map((p) => p.text).join(''), 'HTTPS://A.test and http://b.test.');
 });
 
+test('linkParts keeps a closing bracket the address opened, and drops one the sentence opened', () => {
+    const wiki = 'https://en.wikipedia.org/wiki/Mercury_(planet)';
+    assert.deepEqual(linkParts(`read ${wiki}.`), [{ text: 'read ' }, { text: wiki, href: wiki }, { text: '.' }]);
+    assert.deepEqual(linkParts(`(see ${wiki})`), [{ text: '(see ' }, { text: wiki, href: wiki }, { text: ')' }]);
+    assert.deepEqual(linkParts('[http://x.test/a[1]]!').filter((p) => p.href).map((p) => p.text), ['http://x.test/a[1]']);
+    assert.deepEqual(linkParts('http://x.test/?q={a}}').filter((p) => p.href).map((p) => p.text), ['http://x.test/?q={a}']);
+    const only = linkParts('http://x.test/))).');
+    assert.deepEqual(only.map((p) => p.text), ['http://x.test/', '))).']);
+});
+
 test('linkParts keeps every other scheme as text', () => {
     for (const s of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'JaVaScRiPt:alert(1)', 'vbscript:x', 'file:///etc/passwd', 'ftp://x.test', 'http:/x', 'https://']) {
         const parts = linkParts(s);
