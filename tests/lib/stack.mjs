@@ -20,10 +20,25 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BUILD = process.env.HUDDLE_BUILD_DIR || path.join(ROOT, 'build');
 export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
 
+/** pid's children and theirs (Linux /proc), deepest last; [] when it is gone. */
+function descendants(pid) {
+    let kids = [];
+    try {
+        kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch { /* gone, or no such file */ }
+    return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
+// A test process that dies without stopping what it started (an uncaught
+// error, EPIPE on a closed pipe) takes it along: each process and what it
+// forked (nginx's workers, which outlive a killed master and keep its
+// port), children first.
 const live = new Set();
 process.on('exit', () => {
     for (const p of live) {
-        try { process.kill(p.pid, 'SIGKILL'); } catch { /* already gone */ }
+        for (const pid of [...descendants(p.pid).reverse(), p.pid]) {
+            try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+        }
     }
 });
 
