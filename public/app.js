@@ -123,8 +123,17 @@ window.addEventListener('pagehide', () => {
     keepWayBack(tabStorage(), room, back);
     // Alone, a leave would end the meeting (its lock and password go, and
     // those knocking are sent away): "back soon" keeps the seat instead.
-    if (back && roster.size === 0) sig.away();
-    else sig.leave();
+    // The seat then says what the page coming back will say anyway: no
+    // screen shared (it ends with the page), no hand up, so that whoever
+    // comes meanwhile is not shown an empty "Presenting" stage.
+    if (back && roster.size === 0) {
+        const me = roster.self();
+        const off = { ...(me.screen ? { screen: false } : {}), ...(me.hand ? { hand: false } : {}) };
+        if (Object.keys(off).length) sig.send({ type: 'state', ...off });
+        sig.away();
+    } else {
+        sig.leave();
+    }
 });
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
 for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });

@@ -404,7 +404,7 @@ test('a reload: the host of a locked meeting is back at once, a host again, mute
     await closeAll();
 });
 
-test('a reload while alone: who comes in meanwhile sees and hears her as soon as she is back, with no repair', async () => {
+test('a reload while alone: who comes in meanwhile is shown her seat without the screen she shared or her hand, and sees and hears her as soon as she is back, with no repair', async () => {
     // While her page reloads, her seat is kept and listed: Ben, who comes
     // in then, offers to it, and that offer is lost. Her page, back on the
     // seat, offers to him; his link with her is replaced by hers whichever
@@ -420,12 +420,23 @@ test('a reload while alone: who comes in meanwhile sees and hears her as soon as
         listen(ada);
         await ada.join();
         const adaId = await ownId(ada);
+        if (k === 0) {
+            // Sharing her screen, her hand up: neither outlives the page.
+            await ada.page.click('#btn-hand');
+            await ada.page.click('#btn-screen');
+            await ada.page.waitForSelector('#grid .tile.local.screen.hand');
+        }
         await ada.page.reload();
         await state(ada, 'prejoin');
         const ben = await person(room, 'Ben Between', { init: watchSockets });
         listen(ben);
         await ben.join();
         await ben.page.waitForFunction(() => window.__sent.some((s) => /"type":"offer"/.test(s)));
+        // Her kept seat, as Ben is shown it: no empty "Presenting" stage.
+        assert.deepEqual(await ben.page.$eval('#grid', (g) => ({
+            spotlight: g.classList.contains('spotlight'),
+            marks: [...g.querySelectorAll('.tile:not(.local)')].map((t) => ['screen', 'hand'].filter((c) => t.classList.contains(c))),
+        })), { spotlight: false, marks: [[]] });
         await clickJoin(ada);
         await state(ada, 'meeting');
         assert.equal(await ownId(ada), adaId, 'her kept seat');
