@@ -659,6 +659,10 @@ function enterMeeting() {
     media.addEventListener('screen-ended', () => screenEnded());
     showControls();
     controls.startClock(startedAt);
+    // The Join button the focus was on is gone: the focus goes to the
+    // first control, not back to the start of the page.
+    const f = document.activeElement;
+    if (!f || f === document.body || $('prejoin').contains(f)) $('btn-mic').focus({ preventScroll: true });
     // A camera that answered while we were joining: the others are told now.
     followCamera();
 }
