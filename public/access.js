@@ -70,12 +70,14 @@ export function refusalText(code, message) {
 
 /**
  * The way back into the meeting after a reload of this tab, or Rejoin after
- * Leave: { resume, audio, video, until }. The page going away keeps it in
+ * Leave: { resume, id, audio, video, until }. The page going away keeps it in
  * store (sessionStorage: this tab only): its last resume token, which the
  * sidecar takes until `until` (ms since the epoch) as a return ticket or a
  * seat kept, letting its holder back in as they were, past the password
  * and the lock, a host again (docs/access.md, "Coming back"); and whether
- * the microphone and the camera were on, for the pre-join screen. The page
+ * the microphone and the camera were on, for the pre-join screen; id: the
+ * seat's, which a welcome with the same id took back (a seat kept for the
+ * page, not a new one on a return ticket). The page
  * loading takes it out, so that a copy of the tab made later does not find
  * it. A storage that refuses keeps nothing: the reload is then a new join.
  */
@@ -95,7 +97,8 @@ export function takeWayBack(store, room, now = Date.now()) {
         return null;
     }
     if (!back || typeof back.resume !== 'string' || !(back.until > now)) return null;
-    return { resume: back.resume, audio: back.audio !== false, video: back.video !== false, until: back.until };
+    const id = typeof back.id === 'string' ? back.id : '';
+    return { resume: back.resume, id, audio: back.audio !== false, video: back.video !== false, until: back.until };
 }
 
 /** The lobby entries of waiting whose id is not in known (a Set). */

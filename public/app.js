@@ -420,7 +420,7 @@ function onWelcome(w) {
         // In: the way back is spent (until then a refusal, "full" say,
         // keeps it for Try again or a reload). A seat kept for this page
         // may have been offered links while no page held it.
-        if (wayBack) mesh.takeOverSeat();
+        if (wayBack && wayBack.id === w.id) mesh.takeOverSeat();
         wayBack = null;
         enterMeeting();
         // A seat kept for this page ("back soon") comes back as it was
@@ -428,6 +428,8 @@ function onWelcome(w) {
         syncSelf(w.self);
         reconcile(w.peers || [], 'offer');
     } else if (w.resumed) {
+        // The same: offers to our seat while the connection was down were lost.
+        mesh.takeOverSeat();
         syncSelf(w.self);
         reconcile(w.peers || [], 'offer');
     } else {
@@ -661,8 +663,9 @@ function enterMeeting() {
     controls.startClock(startedAt);
     // The Join button the focus was on is gone: the focus goes to the
     // first control, not back to the start of the page.
+    // (or with Cancel of the lobby's card, for one let in).
     const f = document.activeElement;
-    if (!f || f === document.body || $('prejoin').contains(f)) $('btn-mic').focus({ preventScroll: true });
+    if (!f || !$('meeting').contains(f)) $('btn-mic').focus({ preventScroll: true });
     // A camera that answered while we were joining: the others are told now.
     followCamera();
 }
@@ -783,7 +786,7 @@ function wayBackNow() {
     const resume = sig && sig.wayBack;
     if (!resume) return null;
     const me = roster.self();
-    return { resume, audio: me.audio, video: me.video, until: Date.now() + backMs };
+    return { resume, id: me.id, audio: me.audio, video: me.video, until: Date.now() + backMs };
 }
 
 /** Leave (the button; text: why, when it was not the person's doing). */

@@ -35,10 +35,10 @@
 //     signal of a renewed link carries its n; a signal of an older
 //     connection is dropped, an offer with a higher n replaces ours.
 // - A page that took back a seat kept for it (reloaded while alone in its
-//   meeting: takeOverSeat()) starts its links at the clock's renew number:
-//   whoever came in meanwhile offered to the seat, that offer was lost
-//   while no page held it, and their link with us waits for an answer that
-//   never comes. Our offer outranks it and replaces it, whichever side is
+//   meeting, or back after its connection dropped: takeOverSeat()) starts
+//   its new links at the clock's renew number: whoever came in meanwhile
+//   offered to the seat, that offer was lost while no connection held it,
+//   and their link with us waits for an answer that never comes. Our offer outranks it and replaces it, whichever side is
 //   polite (an impolite side would otherwise ignore ours as a collision
 //   until its repair ladder began).
 // - Camera, screen and microphone changes are sender.replaceTrack(): no
@@ -137,7 +137,7 @@ export class Mesh extends EventTarget {
         this.#selfId = id;
     }
 
-    /** This page took back a seat an earlier page held (see the top of this file). */
+    /** This page took back its seat after a time without a connection (see the top of this file). */
     takeOverSeat() {
         this.#firstRenew = Date.now();
     }

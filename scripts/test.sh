@@ -24,6 +24,7 @@ export HUDDLE_BUILD_DIR=${HUDDLE_BUILD_DIR:-$top/build-asan}
 mkdir -p tests/artifacts
 passed=0
 failed=0
+node_logs=() # the node:test logs of this run, for the digest at the end
 
 echo "== unit tests (ctest, $HUDDLE_BUILD_DIR)"
 ctest_log=tests/artifacts/ctest.log
@@ -69,6 +70,7 @@ node_tests() {
     shift
     echo "== $label (node:test)"
     log=tests/artifacts/node-test-${label%% *}.log
+    node_logs+=("$log")
     node --test --test-reporter=spec "$@" 2>&1 | tee "$log"
     np=$(grep -E "^ℹ pass [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
     nf=$(grep -E "^ℹ fail [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
@@ -98,7 +100,8 @@ fi
 # (all a CI page may show) then says what broke, not only how many. The
 # whole reports are in the logs named above.
 failure_digest() {
-    awk '/^✖ failing tests:/ { on = 1; next }
+    awk 'FNR == 1 { on = 0 }
+         /^✖ failing tests:/ { on = 1; next }
          on && /^test at / { n = 0; print; next }
          on && /^✖ / { n = 0; print; next }
          on && n < 8 && NF && !/^ +at / { print substr($0, 1, 300); n++ }' "$@"
@@ -107,7 +110,7 @@ if [ "$failed" -gt 0 ]; then
     echo
     echo "== what failed (the first lines of each; the logs in tests/artifacts have the rest)"
     grep -E "^[[:space:]]*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)\)" "$ctest_log"
-    failure_digest tests/artifacts/node-test-*.log
+    failure_digest "${node_logs[@]}"
 fi
 echo
 echo "tests: $passed passed, $failed failed"

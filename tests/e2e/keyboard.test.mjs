@@ -87,7 +87,13 @@ test('the pre-join screen: the name field has the focus, Enter joins, and the fo
 });
 
 test('Tab walks the meeting in reading order; every stop is visible and ringed', async () => {
-    await a.page.evaluate(() => document.activeElement && document.activeElement.blur());
+    // From the start of the page: the body focused (for a moment focusable)
+    // is where the next Tab starts from.
+    await a.page.evaluate(() => {
+        document.body.tabIndex = -1;
+        document.body.focus();
+        document.body.removeAttribute('tabindex');
+    });
     const stops = [];
     for (let i = 0; i < 40; i++) {
         const f = await press(a.page, 'Tab');
@@ -100,11 +106,7 @@ test('Tab walks the meeting in reading order; every stop is visible and ringed',
     // The tile's buttons (left to right), then the control bar left to right.
     const order = ['tile-btn full-btn:Full screen Ben', 'tile-btn pin-btn:Pin Ben',
         'btn-mic', 'btn-cam', 'btn-screen', 'btn-hand', 'btn-react', 'btn-chat', 'btn-people', 'btn-settings', 'btn-links', 'btn-invite', 'btn-leave'];
-    // A round starts where the focus was (the microphone, since Join):
-    // read it from the tile's first button.
-    const from = Math.max(0, names.indexOf(order[0]));
-    const round = [...names.slice(from), ...names.slice(0, from)];
-    assert.deepEqual(round.filter((n) => order.includes(n)), order, names.join(', '));
+    assert.deepEqual(names.filter((n) => order.includes(n)), order, names.join(', '));
     assert.equal(new Set(names).size, names.length, 'no stop twice in one round');
 });
 

@@ -34,6 +34,7 @@ function descendants(pid) {
 // forked (nginx's workers, which outlive a killed master and keep its
 // port), children first.
 const live = new Set();
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(sig, () => process.exit(code));
 process.on('exit', () => {
     for (const p of live) {
         for (const pid of [...descendants(p.pid).reverse(), p.pid]) {
