@@ -183,6 +183,8 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await host.page.click('#lobby-list li:has-text("Gus Guest") button.admit');
 
     await state(guest, 'meeting');
+    // The focus was on Cancel, gone with the card: it is on the microphone.
+    assert.equal(await guest.page.evaluate(() => document.activeElement.id), 'btn-mic');
     await host.page.waitForSelector('#lobby', { state: 'hidden' });
     assert.equal(await host.page.isHidden('#waiting-badge'), true);
     await waitForPlayingVideo(host.page, 'Gus Guest');
