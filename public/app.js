@@ -376,16 +376,27 @@ function onMuteRequest(m) {
 }
 
 /** A host action from a person's row in the people list. */
+/**
+ * Sends a request someone asked for with a button (a host's, mostly):
+ * true when it went. Without a seat (the connection is down) nothing is
+ * kept for later, so the page says it was not sent rather than let a
+ * lock, a removal or "Asked everyone to mute" look done.
+ */
+function request(msg) {
+    if (sig && sig.send(msg)) return true;
+    toast(t('toast.notSent'), 5000);
+    return false;
+}
+
 const ROW_ACTIONS = {
-    'make-host': (p) => sig.send({ type: 'role', to: p.id, role: 'host' }),
-    'make-guest': (p) => sig.send({ type: 'role', to: p.id, role: 'guest' }),
+    'make-host': (p) => request({ type: 'role', to: p.id, role: 'host' }),
+    'make-guest': (p) => request({ type: 'role', to: p.id, role: 'guest' }),
     mute: (p) => {
-        sig.send({ type: 'mute', to: p.id });
-        toast(t('toast.askedMute', { name: p.label }));
+        if (request({ type: 'mute', to: p.id })) toast(t('toast.askedMute', { name: p.label }));
     },
     kick: async (p) => {
         const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.label }), text: t('host.kickText', { name: p.label }), ok: t('action.kick'), danger: true });
-        if (ok !== null && sig) sig.send({ type: 'kick', to: p.id });
+        if (ok !== null) request({ type: 'kick', to: p.id });
     },
 };
 
@@ -446,6 +457,7 @@ function onWelcome(w) {
     // a page alone that said "back soon", the seat (whichever is longer).
     backMs = Math.max(Number(w.limits && w.limits.returnMs) || 0, Number(w.limits && w.limits.resumeGraceMs) || 0);
     chat.setLimit(w.limits && w.limits.maxChatChars);
+    chat.reconnected();
     reactions.offer(w.limits && w.limits.reactions);
     xray.setLimits(w.limits);
     sampler.start();
@@ -620,18 +632,17 @@ function enterMeeting() {
         nameOf: (id) => (id === roster.selfId() ? t('common.you') : roster.nameOf(id)),
     });
     lobby = new Lobby({
-        admit: (id) => sig.send({ type: 'admit', id }),
-        deny: (id) => sig.send({ type: 'deny', id }),
+        admit: (id) => request({ type: 'admit', id }),
+        deny: (id) => request({ type: 'deny', id }),
         labelOf: (id, name) => roster.labelFor(id, name),
     });
     hostTools = new HostTools({
         muteAll: () => {
-            sig.send({ type: 'mute' });
-            toast(t('toast.askedAll'));
+            if (request({ type: 'mute' })) toast(t('toast.askedAll'));
         },
-        lock: (locked) => sig.send({ type: 'lock', locked }),
-        password: (password) => sig.send({ type: 'password', password }),
-        end: () => sig.send({ type: 'end' }),
+        lock: (locked) => request({ type: 'lock', locked }),
+        password: (password) => request({ type: 'password', password }),
+        end: () => request({ type: 'end' }),
     });
     xray = new XRay({
         root: $('xray-table'),

@@ -148,6 +148,7 @@ export class Chat {
     // seat): lines from any of them are ours.
     #ownIds = new Set();
     #stickNext = false;
+    #offline = false; // the line under the box says "not connected"
     #maxChars = DEFAULT_MAX_CHARS;
 
     /**
@@ -202,10 +203,16 @@ export class Chat {
         return over;
     }
 
-    /** A line under the box (null clears it). */
-    #status(text) {
+    /** A line under the box (null clears it); offline: it says the page had no connection. */
+    #status(text, offline = false) {
         $('chat-status').hidden = !text;
         $('chat-status').textContent = text || '';
+        this.#offline = !!text && offline;
+    }
+
+    /** The connection is back: a line saying it was not is no longer true. */
+    reconnected() {
+        if (this.#offline) this.#status(null);
     }
 
     #submit() {
@@ -216,7 +223,7 @@ export class Chat {
             return;
         }
         if (!this.#deliver({ text, to: this.#to && { id: this.#to.id, name: this.#to.name } })) {
-            this.#status(t('chat.notSent'));
+            this.#status(t('chat.notSent'), true);
             return;
         }
         this.#status(null);
@@ -288,7 +295,7 @@ export class Chat {
     /** "Send again" on a refused line: to whom it was addressed, never to the box's target. */
     #again(li, line) {
         if (!this.#deliver(line)) {
-            this.#status(t('chat.notSent'));
+            this.#status(t('chat.notSent'), true);
             return;
         }
         this.#status(null);

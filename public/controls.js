@@ -125,7 +125,11 @@ export class Controls {
         $('alone-invite').addEventListener('click', () => on.invite());
         for (const tab of TABS) {
             $(`btn-${tab}`).addEventListener('click', () => this.openPanel(tab, $(`btn-${tab}`)));
-            $(`tab-${tab}`).addEventListener('click', () => this.openPanel(tab));
+            // A tab of the open panel only switches: the panel's own tab
+            // again must not close it (the buttons of the bar toggle).
+            $(`tab-${tab}`).addEventListener('click', () => {
+                if (!this.showing(tab)) this.openPanel(tab);
+            });
         }
         $('panel-close').addEventListener('click', () => this.closePanel());
         this.#keys = keysOn(localStore());

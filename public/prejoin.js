@@ -197,13 +197,14 @@ export class PreJoin {
     }
 
     /**
-     * The meeting has a password: shows the field (required from now on)
-     * with why (wrong: the last one was wrong), and puts the cursor in it.
+     * The meeting has a password: shows the field with why (wrong: the
+     * last one was wrong), and puts the cursor in it. Not a required
+     * field: a host may remove the password meanwhile, and only the
+     * server knows whether one is still needed (it asks again if so).
      */
     askPassword(wrong) {
         const input = $('pw-input');
         $('pw-row').hidden = false;
-        input.required = true;
         this.message(t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword'));
         input.classList.toggle('invalid', !!wrong);
         input.focus();

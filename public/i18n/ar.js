@@ -267,6 +267,7 @@ export default {
     'toast.mutedBy': 'كتم {name} صوتك',
     'toast.mutedByHost': 'كتم أحد المضيفين صوتك',
     'toast.askedMute': 'طُلب من {name} كتم صوته',
+    'toast.notSent': 'غير متصل: لم يُرسَل ذلك. حاول مجددًا عند عودة الاتصال.',
     'toast.askedAll': 'طُلب من الجميع كتم أصواتهم',
     'toast.nowHost': 'أصبحت مضيفًا',
     'toast.noLongerHost': 'لم تعد مضيفًا',

@@ -231,6 +231,7 @@ export default {
     'toast.mutedBy': '{name} hat Sie stummgeschaltet',
     'toast.mutedByHost': 'Ein Host hat Sie stummgeschaltet',
     'toast.askedMute': '{name} wurde gebeten, sich stummzuschalten',
+    'toast.notSent': 'Nicht verbunden: Das wurde nicht gesendet. Versuchen Sie es erneut, sobald die Verbindung wieder steht.',
     'toast.askedAll': 'Alle wurden gebeten, sich stummzuschalten',
     'toast.nowHost': 'Sie sind jetzt Host',
     'toast.noLongerHost': 'Sie sind nicht mehr Host',

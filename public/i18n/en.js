@@ -233,6 +233,7 @@ export default {
     'toast.mutedBy': '{name} muted you',
     'toast.mutedByHost': 'A host muted you',
     'toast.askedMute': 'Asked {name} to mute',
+    'toast.notSent': 'Not connected: that was not sent. Try again once the call is back.',
     'toast.askedAll': 'Asked everyone to mute',
     'toast.nowHost': 'You are now a host',
     'toast.noLongerHost': 'You are no longer a host',

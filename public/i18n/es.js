@@ -231,6 +231,7 @@ export default {
     'toast.mutedBy': '{name} silenció tu micrófono',
     'toast.mutedByHost': 'Un anfitrión silenció tu micrófono',
     'toast.askedMute': 'Se pidió a {name} que silencie su micrófono',
+    'toast.notSent': 'Sin conexión: no se ha enviado. Vuelve a intentarlo cuando se recupere la llamada.',
     'toast.askedAll': 'Se pidió a todos que silencien su micrófono',
     'toast.nowHost': 'Ahora eres anfitrión',
     'toast.noLongerHost': 'Ya no eres anfitrión',

@@ -231,6 +231,7 @@ export default {
     'toast.mutedBy': '{name} a coupé votre micro',
     'toast.mutedByHost': 'Un organisateur a coupé votre micro',
     'toast.askedMute': 'Demande envoyée à {name} de couper son micro',
+    'toast.notSent': 'Pas de connexion : rien n’a été envoyé. Réessayez quand l’appel sera rétabli.',
     'toast.askedAll': 'Demande envoyée à tous de couper leur micro',
     'toast.nowHost': 'Vous êtes maintenant organisateur',
     'toast.noLongerHost': 'Vous n’êtes plus organisateur',

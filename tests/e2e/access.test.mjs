@@ -534,7 +534,54 @@ test('a password: the newcomer is asked, a wrong one is refused, the right one l
         'Pia Host': () => seatOf(host, 'acc-password'),
         'Pat Guest': () => seatOf(guest, 'acc-password'),
     });
-    for (const p of [host, guest]) assert.deepEqual(p.errors(), [], p.name);
+
+    // Asked for the password, Quin waits; the host removes it meanwhile:
+    // Join with the field left empty lets him in (the page does not insist
+    // on a password only the server knows is gone).
+    const late = await person('acc-password', 'Quin Late');
+    await clickJoin(late);
+    await late.page.waitForSelector('#pw-row:not([hidden])');
+    await host.page.click('#host-password');
+    await answer(host);
+    await host.page.waitForSelector('#mark-password', { state: 'hidden' });
+    await late.page.click('#join-btn');
+    await state(late, 'meeting');
+    for (const p of [host, guest, late]) assert.deepEqual(p.errors(), [], p.name);
+    await closeAll();
+});
+
+test('a host whose connection is down is told that her requests were not sent; the chat box\'s "not connected" goes once she is back', async () => {
+    const host = await person('acc-offline', 'Olga Host', { init: watchSockets });
+    await host.join();
+    const guest = await person('acc-offline', 'Gabe Guest');
+    await guest.join();
+    await waitForPlayingVideo(host.page, 'Gabe Guest');
+    await openPeople(host);
+    // The People tab of the open panel again: the panel stays.
+    await host.page.click('#tab-people');
+    assert.equal(await host.page.isVisible('#people-pane'), true);
+
+    await host.page.evaluate(() => {
+        window.__blockWs = true;
+        window.__ws.at(-1).close(4000, 'a test drops it');
+    });
+    await state(host, 'reconnecting');
+    await host.page.click('#host-mute-all');
+    await toastSays(host, /^Not connected: that was not sent\./);
+    await host.page.click('#host-lock');
+    await host.page.click('#btn-chat');
+    await host.page.fill('#chat-input', 'can you hear me?');
+    await host.page.press('#chat-input', 'Enter');
+    assert.equal(await host.page.textContent('#chat-status'), 'Not connected: your message was not sent');
+    await host.page.evaluate(() => { window.__blockWs = false; });
+    await state(host, 'meeting');
+    await host.page.waitForSelector('#chat-status', { state: 'hidden' });
+    assert.equal(await host.page.inputValue('#chat-input'), 'can you hear me?', 'the draft is kept');
+    // Nothing was done behind her back: Gabe's microphone is on, the room open.
+    assert.equal(await guest.page.getAttribute('#btn-mic', 'aria-pressed'), 'true');
+    assert.equal(await host.page.isHidden('#mark-locked'), true);
+    assert.deepEqual(host.errors().filter((e) => !/\/no-ws-here' failed/.test(e)), []);
+    assert.deepEqual(guest.errors(), []);
     await closeAll();
 });
 
