@@ -7,7 +7,7 @@ import { Signaling, socketUrl } from './signal.js';
 import { Mesh } from './mesh.js';
 import { Encoder } from './encoding.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
-import { Grid, People, toast, banner } from './ui.js';
+import { Grid, People, toast, recheckToasts, banner } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin, rememberName } from './prejoin.js';
 import { Pickers } from './devices.js';
@@ -356,8 +356,10 @@ function onLobby(m) {
     if (!lobby) return;
     const fresh = lobby.set(waitingList(m));
     controls.setWaiting(lobby.size);
+    recheckToasts(); // "Dee is waiting" once a host answered her
     if (!fresh.length || !roster.isHost()) return;
-    toast(fresh.length === 1 ? t('toast.waitingOne', { name: roster.labelFor(fresh[0].id, fresh[0].name) }) : t('toast.waitingMany', { count: fresh.length }), 6000);
+    toast(fresh.length === 1 ? t('toast.waitingOne', { name: roster.labelFor(fresh[0].id, fresh[0].name) }) : t('toast.waitingMany', { count: fresh.length }), 6000,
+        () => fresh.some((w) => lobby.has(w.id)));
     levels.chime();
 }
 
@@ -410,6 +412,7 @@ function selfRole(role) {
         if (hostTools) hostTools.cancel();
         if (lobby) {
             lobby.clear();
+            recheckToasts();
             controls.setWaiting(0);
         }
     }

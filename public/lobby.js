@@ -26,6 +26,11 @@ export class Lobby {
         return this.#waiting.length;
     }
 
+    /** Whether the knock id still waits. */
+    has(id) {
+        return this.#waiting.some((w) => w.id === id);
+    }
+
     /**
      * Shows waiting (a cleaned `lobby` list) and returns the entries that
      * were not waiting before (to announce).

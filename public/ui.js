@@ -591,18 +591,21 @@ export class People {
 // host", "Dan is waiting to join", a few milliseconds apart) is all seen,
 // and read out one by one. Each shows for its time, or for TOAST_TURN_MS
 // once another is waiting; at most TOAST_WAITING wait (the oldest waiting
-// goes first when more come).
+// goes first when more come). A toast may hold only while something is
+// true ("Dee is waiting to join"): once it is not (a host answered her),
+// it is dropped from the queue or from the screen (recheckToasts).
 const TOAST_TURN_MS = 1500;
 const TOAST_WAITING = 3;
 const toastQueue = [];
-let toastShown = null; // { text, ms, at } on screen, or null
+let toastShown = null; // { text, ms, holds, at } on screen, or null
 let toastTimer = null;
 
 /** Shows the next toast waiting, or hides the toast when none waits. */
 function nextToast() {
     clearTimeout(toastTimer);
     const box = $('toast');
-    toastShown = toastQueue.shift() || null;
+    do toastShown = toastQueue.shift() || null;
+    while (toastShown && !toastShown.holds());
     if (!toastShown) {
         box.hidden = true;
         return;
@@ -620,12 +623,22 @@ function scheduleToast() {
     toastTimer = setTimeout(nextToast, Math.max(0, toastShown.at + ms - Date.now()));
 }
 
-/** A short message at the bottom of the screen, after those before it. */
-export function toast(text, ms = 3000) {
-    toastQueue.push({ text, ms });
+/**
+ * A short message at the bottom of the screen, after those before it;
+ * holds: whether it still says something true (see recheckToasts).
+ */
+export function toast(text, ms = 3000, holds = () => true) {
+    toastQueue.push({ text, ms, holds });
     if (toastQueue.length > TOAST_WAITING) toastQueue.shift();
     if (toastShown) scheduleToast();
     else nextToast();
+}
+
+/** Drops the toasts, waiting or shown, that no longer hold. */
+export function recheckToasts() {
+    for (let i = toastQueue.length - 1; i >= 0; i--) if (!toastQueue[i].holds()) toastQueue.splice(i, 1);
+    if (toastShown && !toastShown.holds()) nextToast();
+    else if (toastShown) scheduleToast();
 }
 
 export function banner(text) {

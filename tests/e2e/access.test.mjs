@@ -484,6 +484,13 @@ test('Admit and Deny from the keyboard: the focus goes to the next one waiting, 
         waiting.push(g);
     }
     await host.page.waitForFunction(() => document.querySelectorAll('#lobby-list li').length === 2);
+    // Every toast shown from now on, in order.
+    await host.page.evaluate(() => {
+        window.__toasts = [];
+        const box = document.getElementById('toast');
+        new MutationObserver(() => { if (!box.hidden) window.__toasts.push(box.textContent); })
+            .observe(box, { childList: true, characterData: true, subtree: true, attributes: true });
+    });
     const first = (await host.page.textContent('#lobby-list li:first-child .pname')).trim();
     await host.page.focus('#lobby-list li:first-child button.admit');
     await host.page.keyboard.press('Enter');
@@ -500,6 +507,12 @@ test('Admit and Deny from the keyboard: the focus goes to the next one waiting, 
     await host.page.keyboard.press('Enter');
     await host.page.waitForSelector('#lobby', { state: 'hidden' });
     assert.equal(await focused(), 'tab-people', 'with no one left, the People tab');
+    // Both answered within a few seconds of knocking: no "is waiting to
+    // join" toast still in the queue comes up after that.
+    const answered = await host.page.evaluate(() => window.__toasts.length);
+    await host.page.waitForSelector('#toast', { state: 'hidden', timeout: 15000 });
+    const late = (await host.page.evaluate(() => window.__toasts)).slice(answered).filter((s) => /waiting to join/.test(s));
+    assert.deepEqual(late, [], 'a toast about a knock already answered');
     await state(waiting.find((g) => g.name === first), 'meeting');
     await state(second, 'refused');
     assert.equal(await second.page.getAttribute('#gate', 'data-why'), 'denied');
