@@ -245,7 +245,10 @@ export class Grid {
 
     /** Shows or hides the "only one here" hint (with its invite button). */
     setAlone(alone) {
-        this.#root.querySelector('.alone').hidden = !alone;
+        const card = this.#root.querySelector('.alone');
+        if (card.hidden === !alone) return;
+        card.hidden = !alone;
+        this.layout();
     }
 
     /** Plays track (or nothing) in the tile id; for one's own tile. */
@@ -332,9 +335,14 @@ export class Grid {
 
     layout() {
         const n = this.#tiles.size || 1;
+        // The "only one here" card has the bottom of the grid to itself
+        // (its padding): one's tile, and the name on it, stay above it.
+        const card = this.#root.querySelector('.alone');
+        const reserve = card && !card.hidden ? card.offsetHeight + 24 : 0;
+        this.#root.style.setProperty('--reserve', `${reserve}px`);
         const w = this.#root.clientWidth;
-        const h = this.#root.clientHeight;
-        if (!w || !h) return;
+        const h = this.#root.clientHeight - reserve;
+        if (!w || h <= 0) return;
         const gap = w < 600 ? 8 : 12;
         const minAr = w < h ? 3 / 4 : 4 / 3;
         const { cols, width, height } = fit(n, w, h, minAr, 16 / 9, gap);

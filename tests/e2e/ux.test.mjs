@@ -53,6 +53,10 @@ test('alone in the meeting: a hint with the invite button, gone when someone joi
     await a.join();
     await a.page.waitForSelector('#alone:not([hidden]) #alone-invite');
     assert.match(await a.page.textContent('#alone'), /only one here/);
+    // The card sits below one's tile, not over the name on it.
+    const below = await a.page.evaluate(() => document.getElementById('alone').getBoundingClientRect().top
+        - document.querySelector('#grid .tile.local').getBoundingClientRect().bottom);
+    assert.ok(below >= 0, `the card starts ${-below} px above the bottom of one's tile`);
     b = await person(url(), '🎉 Ben!');
     await b.join();
     await a.page.waitForSelector('#alone', { state: 'hidden' });
