@@ -209,6 +209,17 @@ test('data saver: only the speaker\'s video comes in, the others show why', asyn
     await press(Cy, '#btn-cam');
     await Dan.page.waitForSelector(`#grid ${tile(ids.Cy)}:not(.novideo) .saver-note`);
     assert.equal(await Dan.page.evaluate(() => localStorage.getItem('huddle.saver')), 'on');
+    // Speaker view: the others line up small beside Ada's stage; a small
+    // tile shows the initials only, whole and clear of the name on it.
+    await press(Dan, '#set-speaker-view', 'Space');
+    await Dan.page.waitForSelector(`#grid.spotlight ${tile(ids.Ada)}.main`);
+    const small = await Dan.page.$eval(`#grid ${tile(ids.Bo)}`, (t) => {
+        const [a, l, b] = [t.querySelector('.avatar'), t.querySelector('.label'), t].map((e) => e.getBoundingClientRect());
+        return { note: getComputedStyle(t.querySelector('.saver-note')).display, whole: a.top >= b.top && a.bottom <= b.bottom, clear: a.bottom <= l.top, small: b.height <= 170 };
+    });
+    assert.deepEqual(small, { note: 'none', whole: true, clear: true, small: true });
+    await press(Dan, '#set-speaker-view', 'Space');
+    await Dan.page.waitForSelector('#grid:not(.spotlight)');
     // Turned off, every tile's video comes back.
     await press(Dan, '#set-saver', 'Space');
     for (const p of [Bo, Cy]) await sendsUntil(p, Dan, (e) => e.active === true, 'data saver off: active');
