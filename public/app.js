@@ -356,7 +356,7 @@ function onLobby(m) {
     if (!lobby) return;
     const fresh = lobby.set(waitingList(m));
     controls.setWaiting(lobby.size);
-    recheckToasts(); // "Dee is waiting" once a host answered her
+    recheckToasts(); // a knock answered: the toast that announced it goes
     if (!fresh.length || !roster.isHost()) return;
     toast(fresh.length === 1 ? t('toast.waitingOne', { name: roster.labelFor(fresh[0].id, fresh[0].name) }) : t('toast.waitingMany', { count: fresh.length }), 6000,
         () => fresh.some((w) => lobby.has(w.id)));

@@ -66,6 +66,27 @@ static redisContext *redis_sync(int port)
 
 /* Starts redis-server on port (requiring password unless NULL); returns
  * its PID once it answers PING. */
+/* Whether the server on c is the process pid: a port free a moment ago
+ * may have been taken by another test's redis-server (ctest runs two at
+ * once), which would then answer for ours. */
+static bool served_by(redisContext *c, pid_t pid, const char *password)
+{
+    char want[32];
+    redisReply *r;
+    bool ours;
+
+    if (password != NULL)
+        freeReplyObject(redisCommand(c, "AUTH %s", password));
+    r = redisCommand(c, "INFO server");
+    snprintf(want, sizeof want, "\nprocess_id:%d\r", (int)pid);
+    ours = r != NULL && r->type == REDIS_REPLY_STRING &&
+           strstr(r->str, want) != NULL;
+    freeReplyObject(r);
+    return ours;
+}
+
+/* Starts redis-server on port: its pid once it answers, or -1 (it did not
+ * come up, or the port turned out to be another's). */
 static pid_t redis_start_pw(int port, const char *password)
 {
     char portstr[16];
@@ -92,9 +113,12 @@ static pid_t redis_start_pw(int port, const char *password)
                                 (r->type == REDIS_REPLY_ERROR &&
                                  strncmp(r->str, "NOAUTH", 6) == 0));
         freeReplyObject(r);
+        ok = ok && served_by(c, pid, password);
         redisFree(c);
         if (ok)
             return pid;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            break;     /* it exited: the port is taken */
         usleep(10000); /* nothing to wait on: the server has no ready fd */
     }
     fprintf(stderr, "redis-server on port %d did not come up\n", port);
@@ -184,8 +208,11 @@ static int fx_init(struct fx *fx)
     uv_loop_init(&fx->loop);
     uv_timer_init(&fx->loop, &fx->tick);
     uv_timer_start(&fx->tick, on_tick, 10, 10);
-    fx->port = free_port();
-    fx->redis = redis_start(fx->port);
+    /* Another test may take the free port first: then another one. */
+    for (int i = 0; i < 5 && fx->redis <= 0; i++) {
+        fx->port = free_port();
+        fx->redis = redis_start(fx->port);
+    }
     bus_test_config(&fx->cfg);
     fx->cfg.node_ttl_ms = 600;
     fx->cfg.heartbeat_ms = 150;
