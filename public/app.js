@@ -128,7 +128,9 @@ window.addEventListener('pagehide', () => {
     // comes meanwhile is not shown an empty "Presenting" stage.
     if (back && roster.size === 0) {
         const me = roster.self();
-        const off = { ...(me.screen ? { screen: false } : {}), ...(me.hand ? { hand: false } : {}) };
+        const off = {};
+        if (me.screen) off.screen = false;
+        if (me.hand) off.hand = false;
         if (Object.keys(off).length) sig.send({ type: 'state', ...off });
         sig.away();
     } else {
@@ -675,9 +677,9 @@ function enterMeeting() {
     media.addEventListener('screen-ended', () => screenEnded());
     showControls();
     controls.startClock(startedAt);
-    // The Join button the focus was on is gone: the focus goes to the
-    // first control, not back to the start of the page.
-    // (or with Cancel of the lobby's card, for one let in).
+    // The button the focus was on (Join, or the lobby card's Cancel for
+    // one let in) is gone: the focus goes to the first control, not back
+    // to the start of the page.
     const f = document.activeElement;
     if (!f || !$('meeting').contains(f)) $('btn-mic').focus({ preventScroll: true });
     // A camera that answered while we were joining: the others are told now.

@@ -38,9 +38,10 @@
 //   meeting, or back after its connection dropped: takeOverSeat()) starts
 //   its new links at the clock's renew number: whoever came in meanwhile
 //   offered to the seat, that offer was lost while no connection held it,
-//   and their link with us waits for an answer that never comes. Our offer outranks it and replaces it, whichever side is
-//   polite (an impolite side would otherwise ignore ours as a collision
-//   until its repair ladder began).
+//   and their link with us waits for an answer that never comes. Our
+//   offer outranks it and replaces it, whichever side is polite (an
+//   impolite side would otherwise ignore ours as a collision until its
+//   repair ladder began).
 // - Camera, screen and microphone changes are sender.replaceTrack(): no
 //   renegotiation. What each video sender sends is encoding.js's decision:
 //   the mesh says when it may have changed ('changed': a link connected or
@@ -66,6 +67,9 @@ const LEAD_GRACE_MS = 4000;    // the polite side acts this much later
 const STEP_MS = { 'ice-restart': 15000, relay: 15000, reoffer: 15000 };
 const STEPS = ['ice-restart', 'relay', 'reoffer'];
 const REBIND_WAIT_MS = 3000;
+
+/** The renew number a signal's data carries (0: the link's first connection). */
+const renewOf = (data) => (Number.isInteger(data.renew) ? data.renew : 0);
 const DETACHED_TTL_MS = 20000;
 
 export class Mesh extends EventTarget {
@@ -275,15 +279,16 @@ export class Mesh extends EventTarget {
             if (!data.description || data.description.type !== 'offer') return;
             this.#stopWaiting(from);
             p = this.#create(from);
-            p.renew = Number.isInteger(data.renew) ? data.renew : 0;
+            p.renew = renewOf(data);
         }
         p.chain = p.chain.then(() => this.#handle(p, data)).catch((err) => {
             console.warn('huddle: signal from', from, 'failed:', err);
         });
     }
 
-    async #handle(p, { description, candidate, repair, renew }) {
-        const n = Number.isInteger(renew) ? renew : 0;
+    async #handle(p, data) {
+        const { description, candidate, repair } = data;
+        const n = renewOf(data);
         const offer = !!description && description.type === 'offer';
         if (n < p.renew || (n > p.renew && !offer)) return; // an older connection's
         if (n > p.renew) {

@@ -146,6 +146,9 @@ async function answer(p, text) {
     await p.page.waitForSelector('#ask:not([open])', { state: 'attached' });
 }
 
+/** errs without the browser's line for each try while a test held the page's websocket down (watchSockets). */
+const heldDown = (errs) => errs.filter((e) => !/\/no-ws-here' failed/.test(e));
+
 /** The number of websockets p's page opened so far (its init: watchSockets). */
 const sockets = (p) => p.page.evaluate(() => window.__ws.length);
 
@@ -463,8 +466,7 @@ test('away while alone (a reload, or a dropped connection): who comes in meanwhi
         await waitForPlayingVideo(ada.page, 'Ben Between');
         assert.deepEqual(lines, [], `${how}: the link came up without a repair`);
         if (await ownId(ben) > adaId) impolite[how]++;
-        // The browser's own line for each try while her connection was held down.
-        for (const p of [ada, ben]) assert.deepEqual(p.errors().filter((e) => !/\/no-ws-here' failed/.test(e)), [], p.name);
+        for (const p of [ada, ben]) assert.deepEqual(heldDown(p.errors()), [], p.name);
         await closeAll();
     }
     assert.deepEqual(impolite, { reload: 1, drop: 1 }, 'Ben was the impolite side once for each, in 12 rooms each');
@@ -593,7 +595,7 @@ test('a host whose connection is down is told that her requests were not sent; t
     // Nothing was done behind her back: Gabe's microphone is on, the room open.
     assert.equal(await guest.page.getAttribute('#btn-mic', 'aria-pressed'), 'true');
     assert.equal(await host.page.isHidden('#mark-locked'), true);
-    assert.deepEqual(host.errors().filter((e) => !/\/no-ws-here' failed/.test(e)), []);
+    assert.deepEqual(heldDown(host.errors()), []);
     assert.deepEqual(guest.errors(), []);
     await closeAll();
 });

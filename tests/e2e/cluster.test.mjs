@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
+import { launch, newParticipant, realErrors, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -21,7 +21,6 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
-const real = (errs) => errs.filter((e) => !/WebSocket connection to .* failed/.test(e));
 
 /** The index in stack.sidecars of the sidecar that seated p in room (it
  * logged the join of p's own id, which p's own tile carries). */
@@ -80,7 +79,7 @@ test('a chat line sent while Redis is down reaches its own sidecar\'s people and
         await sleep(50);
     }
     for (const p of people) {
-        assert.deepEqual(real(p.errors()), [], p.name);
+        assert.deepEqual(realErrors(p.errors()), [], p.name);
         await p.close();
     }
 });
@@ -121,5 +120,5 @@ test('with two sidecars a sidecar killed mid-call leaves the call up and no dupl
     await people[2].page.click('#btn-hand');
     await people[0].page.waitForSelector('#grid .tile.hand');
     await people[1].page.waitForSelector('#grid .tile.hand');
-    for (const p of people) assert.deepEqual(real(p.errors()), [], p.name);
+    for (const p of people) assert.deepEqual(realErrors(p.errors()), [], p.name);
 });

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
+import { launch, newParticipant, realErrors, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -22,8 +22,6 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
-// A refused websocket (the draining sidecar's 503) is expected console noise.
-const real = (errs) => errs.filter((e) => !/WebSocket connection to .* failed/.test(e));
 
 // Records, in the page, every tile that leaves the grid and the most tiles
 // one peer id ever had at once.
@@ -116,5 +114,5 @@ test('a sidecar drained mid-call: its people resume on the other one, no tile re
     await people[0].page.click('#btn-hand');
     await people[1].page.waitForSelector('#grid .tile.hand');
     await people[2].page.waitForSelector('#grid .tile.hand');
-    for (const p of people) assert.deepEqual(real(p.errors()), [], p.name);
+    for (const p of people) assert.deepEqual(realErrors(p.errors()), [], p.name);
 });

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
-import { launch, newParticipant, remoteNames, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
+import { launch, newParticipant, realErrors, remoteNames, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -29,8 +29,6 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
-// A refused websocket while the sidecar is down is expected console noise.
-const real = (errs) => errs.filter((e) => !/WebSocket connection to .* failed/.test(e));
 
 test('after a sidecar restart video keeps playing, clients rejoin, no duplicate tile', async () => {
     const url = `${stack.url}/restart-me`;
@@ -75,8 +73,8 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
     await b.page.click('#btn-mic');
     await a.page.waitForSelector('#grid .tile:not(.local).muted');
     assert.equal(await a.page.$$eval('#grid .tile', (els) => els.length), 2);
-    assert.deepEqual(real(a.errors()), []);
-    assert.deepEqual(real(b.errors()), []);
+    assert.deepEqual(realErrors(a.errors()), []);
+    assert.deepEqual(realErrors(b.errors()), []);
 });
 
 test('after a dropped connection (nginx restarted) the client resumes its seat with the same id', async () => {
@@ -106,8 +104,8 @@ test('after a dropped connection (nginx restarted) the client resumes its seat w
     await waitForPlayingVideo(b.page, 'Alice');
     await b.page.click('#btn-hand');
     await a.page.waitForSelector('#grid .tile.hand');
-    assert.deepEqual(real(a.errors()), []);
-    assert.deepEqual(real(b.errors()), []);
+    assert.deepEqual(realErrors(a.errors()), []);
+    assert.deepEqual(realErrors(b.errors()), []);
 });
 
 test('a chat line the sidecar died with before answering comes back as maybe not sent, and Send again delivers it', async () => {
@@ -161,8 +159,8 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     assert.deepEqual((await texts(a.page)).map((m) => [m.text, m.mine, m.unsent]), [
         ['seen by all', true, false], ['lost with the sidecar', true, false],
     ]);
-    assert.deepEqual(real(a.errors()), []);
-    assert.deepEqual(real(b.errors()), []);
+    assert.deepEqual(realErrors(a.errors()), []);
+    assert.deepEqual(realErrors(b.errors()), []);
 });
 
 test('a host away longer than the grace comes back as a guest: told so, no host\'s lobby left on the page', async () => {
@@ -213,7 +211,7 @@ test('a host away longer than the grace comes back as a guest: told so, no host\
         assert.equal(await ann.page.isHidden('#waiting-badge'), true);
         // Dan still waits, for Ben.
         await ben.page.waitForSelector('#lobby-list li:has-text("Dan")');
-        for (const p of [ann, ben]) assert.deepEqual(real(p.errors()), [], p.name);
+        for (const p of [ann, ben]) assert.deepEqual(realErrors(p.errors()), [], p.name);
     } finally {
         for (const p of opened) await p.close();
         await quick.stop();

@@ -40,6 +40,13 @@ export async function launch({ fakeUi = true, args = [] } = {}) {
 }
 
 /**
+ * errs (a person's errors()) without the browser's own console line for a
+ * websocket that could not connect: expected while a sidecar is down,
+ * draining or restarting.
+ */
+export const realErrors = (errs) => errs.filter((e) => !/WebSocket connection to .* failed/.test(e));
+
+/**
  * A person on the room page at url, in a fresh context. Options:
  * deny (camera and microphone refused), viewport ({width, height}),
  * init (a function, or a list of them, run in the page before its own
