@@ -530,7 +530,8 @@ function updatePeer(p) {
         return;
     }
     const before = roster.get(p.id);
-    const changed = roster.update(p);
+    // A peer object says away only while it holds (docs/protocol.md).
+    const changed = roster.update({ ...p, away: !!p.away });
     if (!changed) return;
     const now = changed.peer;
     const renamed = now.name !== before.name;
@@ -552,7 +553,8 @@ function removePeer(id, reason, by) {
     chat.forget(id);
     xray.forget(id);
     if (!p || reason === 'gone') return;
-    if (!by) toast(t('toast.left', { name: p.label }));
+    if (reason === 'timeout') toast(t('toast.lost', { name: p.label }));
+    else if (!by) toast(t('toast.left', { name: p.label }));
     else if (by === roster.selfId()) toast(t('toast.removedByYou', { name: p.label }));
     else if (roster.nameOf(by)) toast(t('toast.removedBy', { name: p.label, by: roster.nameOf(by) }));
     else toast(t('toast.removedByHost', { name: p.label }));

@@ -53,6 +53,7 @@ function labelButton(b, name, on, tip) {
  */
 export function stateText(p) {
     const states = [];
+    if (p.away) states.push(tr('status.away'));
     if (p.audio === false) states.push(tr('status.micOff'));
     if (p.video === false) states.push(tr('status.camOff'));
     if (p.screen) states.push(tr('status.presenting'));
@@ -127,6 +128,14 @@ export class Grid {
         off.setAttribute('aria-hidden', 'true');
         const avatar = el('span', 'avatar');
         off.append(avatar);
+        // Over the last frame while the person's seat waits for them
+        // (their connection dropped): shown after a moment, so that a
+        // quick reconnect shows nothing.
+        const away = el('div', 'away-note');
+        away.setAttribute('aria-hidden', 'true');
+        const awayText = el('span', '', tr('tile.away'));
+        awayText.dataset.i18n = 'tile.away';
+        away.append(el('span', 'spinner'), awayText);
         const label = el('div', 'label');
         const mic = el('span', 'mark mark-mic');
         mic.append(icon('mic-off'));
@@ -148,7 +157,7 @@ export class Grid {
         const presenting = el('span', '', tr('meeting.presenting'));
         presenting.dataset.i18n = 'meeting.presenting';
         screen.append(icon('screen'), presenting);
-        root.append(video, off, label, hand, screen);
+        root.append(video, off, away, label, hand, screen);
         t = { id: peer.id, root, video, avatar, name, local, link, peer: {}, pin: null, full: null };
         if (!local) {
             // Full screen sits left of the pin: first in the Tab order too.
@@ -182,6 +191,7 @@ export class Grid {
         t.root.classList.toggle('muted', p.audio === false);
         t.root.classList.toggle('novideo', p.video === false && !p.screen);
         t.root.classList.toggle('hand', !!p.hand);
+        t.root.classList.toggle('away', !!p.away);
         const wasScreen = t.root.classList.contains('screen');
         t.root.classList.toggle('screen', !!p.screen);
         t.video.classList.toggle('mirror', t.local && !p.screen && this.#mirror);
@@ -485,6 +495,8 @@ export class People {
         if (self) return li;
         li.append(this.#button('icon-btn dm', 'message', tr('people.message', { name: p.label }), 'message', () => this.#onMessage(p)));
         li.append(this.#verifyButton(p));
+        // A line of its own under the name: their seat waits for them.
+        if (p.away) li.append(el('span', 'paway', tr('tile.away')));
         li.append(this.#volume(p));
         if (this.#codesShown.has(p.id)) li.append(this.#codeLine(p));
         const acts = rowActions(myRole, p.role);

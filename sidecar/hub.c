@@ -162,6 +162,17 @@ void hub_fanout_hosts(struct hub *h, struct room *r, struct out_msg *m)
     fanout(h, r, m, NULL, true);
 }
 
+/* Tells p's peer object (peer-state) to everyone here but except, and to
+ * the other nodes unless Redis decided the change (from_redis). */
+static void tell_state(struct hub *h, struct peer *p, const struct peer *except,
+                       bool from_redis)
+{
+    struct out_msg *m = msg_peer_state(p);
+    if (h->cl != NULL && m != NULL && !from_redis)
+        h->cl->state(h->cl->ctx, p, m);
+    hub_fanout(h, p->room, m, except);
+}
+
 void hub_send(struct hub *h, struct hub_conn *c, struct out_msg *m)
 {
     if (m == NULL) {
@@ -386,6 +397,10 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     }
     if (s->peer_json != NULL)
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
+    /* A seat taken back from its grace is no longer away: the welcome's
+     * self says so, and so does a peer-state to the others once it went. */
+    bool back = p->away;
+    p->away = false;
     if (res == ROOM_JOINED) /* a seat from Redis comes with its role */
         p->host = s->role == 1 || (s->role < 0 && p->room->npeers == 1);
     if (res == ROOM_JOINED && c->addr != NULL)
@@ -408,8 +423,12 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
         metrics.joins++;
     if (old != NULL)
         replace_conn(h, old, p);
-    if (!built) /* a resume: closed 1011, it comes back with its token */
+    if (!built) { /* a resume: closed 1011, it comes back with its token */
+        p->away = back;
         missed(h, c);
+    } else if (back) {
+        tell_state(h, p, p, false);
+    }
     log_info("%s room=%s peer=%s peers=%zu", resumed ? "resume" : "join",
              p->room->id, p->id, s->id != NULL ? s->members : p->room->npeers);
     if (!resumed)
@@ -595,10 +614,7 @@ static void apply_role(struct hub *h, struct peer *p, bool host,
     log_info("role room=%s peer=%s role=%s%s", p->room->id, p->id,
              host ? "host" : "guest", from_redis ? " (from redis)" : "");
     p->host = host;
-    struct out_msg *m = msg_peer_state(p);
-    if (h->cl != NULL && m != NULL && !from_redis)
-        h->cl->state(h->cl->ctx, p, m);
-    hub_fanout(h, p->room, m, NULL);
+    tell_state(h, p, NULL, from_redis);
     show_lobby(h, p);
 }
 
@@ -918,10 +934,7 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
         p->screen = m->screen;
     if (m->hand >= 0)
         p->hand = m->hand;
-    struct out_msg *out = msg_peer_state(p);
-    if (h->cl != NULL && out != NULL)
-        h->cl->state(h->cl->ctx, p, out);
-    hub_fanout(h, p->room, out, p);
+    tell_state(h, p, p, false);
 }
 
 /* A reaction goes to everyone in the room, the sender too (its page shows
@@ -1285,9 +1298,14 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     if (p == NULL)
         return;
     c->peer = NULL;
-    if (how == HUB_END_GRACE && h->cfg->resume_grace_ms > 0) {
+    if ((how == HUB_END_GRACE || how == HUB_END_DRAIN) &&
+        h->cfg->resume_grace_ms > 0) {
         log_info("grace room=%s peer=%s", p->room->id, p->id);
         room_grace(h->rooms, p, now);
+        if (how == HUB_END_GRACE && !p->away) { /* a drain is not announced */
+            p->away = true;
+            tell_state(h, p, p, false);
+        }
         return;
     }
     depart(h, p,

@@ -47,7 +47,10 @@ struct hub_conn {
 /* How a connection ended, as seen by the hub. */
 enum hub_end {
     HUB_END_LEAVE,  /* close frame 1000, 1001 or no code: leave now */
-    HUB_END_GRACE,  /* dropped, other code, missed pongs: keep the seat */
+    HUB_END_GRACE,  /* dropped, other code, missed pongs: keep the seat,
+                       the others told it is away */
+    HUB_END_DRAIN,  /* closed 1012 by a drain: keep the seat, tell nobody
+                       (the client comes back at once, maybe elsewhere) */
     HUB_END_KICKED, /* server closed it for abuse: leave, reason kicked */
 };
 

@@ -448,10 +448,13 @@ static void put_peer(struct sb *b, const struct peer *p)
     sb_json_str(b, p->name);
     sb_printf(b,
               ",\"audio\":%s,\"video\":%s,\"screen\":%s,\"hand\":%s,"
-              "\"role\":\"%s\"}",
+              "\"role\":\"%s\"",
               p->audio ? "true" : "false", p->video ? "true" : "false",
               p->screen ? "true" : "false", p->hand ? "true" : "false",
               p->host ? "host" : "guest");
+    if (p->away) /* only while it holds: clients that know no away see none */
+        sb_puts(b, ",\"away\":true");
+    sb_puts(b, "}");
 }
 
 struct out_msg *msg_error(enum msg_code code, const char *message,
@@ -663,6 +666,7 @@ void msg_peer_apply(struct peer *p, const char *json, size_t len)
     p->hand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hand"));
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(j, "role");
     p->host = cJSON_IsString(role) && strcmp(role->valuestring, "host") == 0;
+    p->away = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "away"));
     cJSON_Delete(j);
 }
 

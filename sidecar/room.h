@@ -27,6 +27,7 @@ struct peer {
     char prev_token[TOKEN_LEN + 1];
     bool audio, video, screen, hand;
     bool host;     /* role: host, else guest (docs/access.md) */
+    bool away;     /* in grace after a drop, announced: "away":true */
     char addr[64]; /* the client address that took the seat ("": none) */
     char *name;
     void *conn;          /* NULL while the seat is in grace */

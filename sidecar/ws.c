@@ -221,10 +221,11 @@ static void start_close(struct session *s, int code, const char *reason,
 
 /* A drain (SIGTERM): the client is told 1012 "service restart" after what
  * is queued, and its seat goes into grace as after a drop, so that it
- * resumes on another sidecar with the same id. */
+ * resumes on another sidecar with the same id; the others are not told it
+ * is away, as it is back within a moment and its media never stopped. */
 static void drain_one(struct session *s)
 {
-    start_close(s, 1012, "service restart", HUB_END_GRACE, false);
+    start_close(s, 1012, "service restart", HUB_END_DRAIN, false);
 }
 
 /* Closes s as a slow consumer. The hub may be iterating a room right now:

@@ -81,6 +81,7 @@ export default {
     'meeting.unpin': 'إلغاء تثبيت {name}',
     'meeting.full': 'عرض {name} بملء الشاشة',
     'meeting.fullExit': 'الخروج من ملء الشاشة (Esc)',
+    'status.away': 'يعيد الاتصال',
     'status.micOff': 'الميكروفون متوقف',
     'status.camOff': 'الكاميرا متوقفة',
     'status.presenting': 'يعرض الشاشة',
@@ -333,4 +334,5 @@ export default {
     'settings.saver': 'توفير البيانات',
     'settings.saverHint': 'الفيديو فقط من الشخص المتحدث ومن الشاشة المشتركة؛ ويظهر الآخرون بأحرفهم الأولى.',
     'tile.saver': 'الفيديو متوقف مؤقتًا لتوفير البيانات',
+    'tile.away': 'جارٍ إعادة الاتصال…',
 };

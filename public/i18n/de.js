@@ -66,6 +66,7 @@ export default {
     'meeting.unpin': '{name} loslösen',
     'meeting.full': '{name} im Vollbild',
     'meeting.fullExit': 'Vollbild beenden (Esc)',
+    'status.away': 'stellt die Verbindung wieder her',
     'status.micOff': 'Mikrofon aus',
     'status.camOff': 'Kamera aus',
     'status.presenting': 'präsentiert',
@@ -297,4 +298,5 @@ export default {
     'settings.saver': 'Datensparmodus',
     'settings.saverHint': 'Video nur von der Person, die spricht, und von einem geteilten Bildschirm; die anderen zeigen ihre Initialen.',
     'tile.saver': 'Video pausiert, um Daten zu sparen',
+    'tile.away': 'Verbindung wird wiederhergestellt…',
 };

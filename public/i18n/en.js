@@ -68,6 +68,7 @@ export default {
     'meeting.unpin': 'Unpin {name}',
     'meeting.full': 'Full screen {name}',
     'meeting.fullExit': 'Exit full screen (Esc)',
+    'status.away': 'reconnecting',
     'status.micOff': 'microphone off',
     'status.camOff': 'camera off',
     'status.presenting': 'presenting',
@@ -299,4 +300,5 @@ export default {
     'settings.saver': 'Data saver',
     'settings.saverHint': 'Video only from the person speaking and from a shared screen; the others show their initials.',
     'tile.saver': 'Video paused to save data',
+    'tile.away': 'Reconnecting…',
 };

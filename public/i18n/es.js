@@ -66,6 +66,7 @@ export default {
     'meeting.unpin': 'Dejar de fijar a {name}',
     'meeting.full': '{name} a pantalla completa',
     'meeting.fullExit': 'Salir de pantalla completa (Esc)',
+    'status.away': 'reconectando',
     'status.micOff': 'micrófono apagado',
     'status.camOff': 'cámara apagada',
     'status.presenting': 'presentando',
@@ -297,4 +298,5 @@ export default {
     'settings.saver': 'Ahorro de datos',
     'settings.saverHint': 'Vídeo solo de la persona que habla y de una pantalla compartida; los demás muestran sus iniciales.',
     'tile.saver': 'Vídeo en pausa para ahorrar datos',
+    'tile.away': 'Reconectando…',
 };

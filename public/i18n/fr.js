@@ -66,6 +66,7 @@ export default {
     'meeting.unpin': 'Détacher {name}',
     'meeting.full': '{name} en plein écran',
     'meeting.fullExit': 'Quitter le plein écran (Échap)',
+    'status.away': 'en reconnexion',
     'status.micOff': 'micro coupé',
     'status.camOff': 'caméra coupée',
     'status.presenting': 'présente',
@@ -297,4 +298,5 @@ export default {
     'settings.saver': 'Économiseur de données',
     'settings.saverHint': 'Vidéo uniquement de la personne qui parle et d’un écran partagé ; les autres affichent leurs initiales.',
     'tile.saver': 'Vidéo en pause pour économiser des données',
+    'tile.away': 'Reconnexion…',
 };

@@ -600,6 +600,64 @@ test('a host whose connection is down is told that her requests were not sent; t
     await closeAll();
 });
 
+test('a member whose connection drops is shown reconnecting to the others until she is back; a seat not taken back in time goes, its connection lost', async (t) => {
+    const ana = await person('acc-away', 'Ana Away', { init: watchSockets });
+    await ana.join();
+    const ben = await person('acc-away', 'Ben Stays');
+    await ben.join();
+    await waitForPlayingVideo(ben.page, 'Ana Away');
+    // With several sidecars, Ben hears of her through Redis.
+    await apart(t, {
+        'Ana Away': () => seatOf(ana, 'acc-away'),
+        'Ben Stays': () => seatOf(ben, 'acc-away'),
+    });
+    await openPeople(ben);
+    const tile = '#grid .tile:not(.local)';
+    const drop = () => ana.page.evaluate(() => {
+        window.__blockWs = true;
+        window.__ws.at(-1).close(4000, 'a test drops it');
+    });
+    const seen = () => ben.page.evaluate((sel) => {
+        const t = document.querySelector(sel);
+        const note = t && t.querySelector('.away-note');
+        return t && {
+            away: t.classList.contains('away'),
+            shown: !!note && getComputedStyle(note).display !== 'none' && getComputedStyle(note).opacity === '1',
+            note: note && note.textContent,
+            label: t.getAttribute('aria-label'),
+            row: document.querySelector(`#people li.person[data-peer="${t.dataset.peer}"] .paway`)?.textContent ?? null,
+        };
+    }, tile);
+
+    await drop();
+    await state(ana, 'reconnecting');
+    await ben.page.waitForSelector(`${tile}.away`);
+    // Not at once: a quick reconnect would only flash it.
+    assert.equal((await seen()).shown, false);
+    await ben.page.waitForFunction((sel) => getComputedStyle(document.querySelector(`${sel} .away-note`)).opacity === '1', tile);
+    assert.deepEqual(await seen(), {
+        away: true, shown: true, note: 'Reconnecting…', label: 'Ana Away, reconnecting', row: 'Reconnecting…',
+    });
+    await screenshot(ben.page, 'reconnecting.png');
+    await ana.page.evaluate(() => { window.__blockWs = false; });
+    await state(ana, 'meeting');
+    await ben.page.waitForSelector(`${tile}:not(.away)`);
+    assert.deepEqual(await seen(), { away: false, shown: false, note: 'Reconnecting…', label: 'Ana Away', row: null });
+    await waitForPlayingVideo(ben.page, 'Ana Away');
+
+    // Down for good (her page is closed while her connection is down): the
+    // seat goes once its grace ends, and Ben is told the connection was lost.
+    await drop();
+    await ben.page.waitForSelector(`${tile}.away`);
+    await ana.close();
+    people.splice(people.indexOf(ana), 1);
+    await toastSays(ben, /Lost the connection to Ana Away/);
+    await ben.page.waitForSelector(tile, { state: 'detached' });
+    assert.equal(await ben.page.locator('#people li.person').count(), 1);
+    assert.deepEqual(ben.errors(), []);
+    await closeAll();
+});
+
 test('a host asks a member to mute, then ends the meeting for everyone', async (t) => {
     const host = await person('acc-mute', 'Mo Host');
     await host.join();

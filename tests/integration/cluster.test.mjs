@@ -277,6 +277,42 @@ test('grace across sidecars: expiry is announced everywhere; a resume elsewhere 
     }
 });
 
+test('away across sidecars: a drop on one is told on the other and in a welcome there; a resume elsewhere says back', async () => {
+    const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '8000' } });
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const d = await c.client(1);
+        await a.join(room, 'Ann');
+        await b.join(room, 'Bob');
+        const wd = await d.join(room, 'Dan', { audio: true });
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+        const dan = { id: wd.id, name: 'Dan', audio: true, video: false, screen: false, hand: false, role: 'guest' };
+        const stateOf = (id) => (m) => m.type === 'peer-state' && m.peer.id === id;
+
+        // dropped on sidecar 2: its neighbour there and Ann on sidecar 1 hear it
+        await d.drop();
+        for (const x of [a, b]) assert.deepEqual((await x.next(stateOf(wd.id))).peer, { ...dan, away: true });
+        // a newcomer on sidecar 1 finds the seat away in Redis' roster
+        const e = await c.client(0);
+        const we = await e.join(room, 'Eve');
+        assert.deepEqual(we.peers.find((p) => p.id === wd.id), { ...dan, away: true });
+
+        // resumed on sidecar 1: back for everyone, on both sidecars
+        const d2 = await c.client(0);
+        const w2 = await d2.join(room, 'Dan', { resume: wd.resume });
+        assert.equal(w2.id, wd.id);
+        assert.deepEqual(w2.self, dan);
+        for (const x of [a, b, e]) assert.deepEqual((await x.next(stateOf(wd.id))).peer, dan);
+        const f = await c.client(1);
+        assert.deepEqual((await f.join(room, 'Fay')).peers.find((p) => p.id === wd.id), dan);
+        await a.expectNone(stateOf(wd.id), 300);
+    } finally {
+        await c.stop();
+    }
+});
+
 test('a sidecar stopped with SIGTERM drains: 1012, no peer-left while in grace, peer-left timeout after it, resumable elsewhere meanwhile', async () => {
     const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '2000', HUDDLE_REDIS_REAPER_MS: '200' } });
     try {

@@ -2,7 +2,8 @@
 // new upgrades and /healthz answer 503 at once, every client is closed with
 // 1012 and its seat waits in grace. With Redis the seats outlive the
 // process: a member resumes on another sidecar, through nginx, with the same
-// id while the others see nothing, and a seat nobody takes back is announced
+// id while the others see nothing (not even that it is away, as after a
+// drop), and a seat nobody takes back is announced
 // gone (peer-left timeout) once, after its grace. Real redis-server, real
 // sidecars, real nginx.
 import assert from 'node:assert/strict';
@@ -63,8 +64,10 @@ async function noneSince(x, from, pred, ms) {
     assert.deepEqual(x.received.slice(from).filter(pred), []);
 }
 
+/** Presence of id: its leave, its join, or a peer-state (a drained seat
+ * is not announced away, nor back once resumed). */
 const aboutPeer = (id) => (m) => (m.type === 'peer-left' && m.id === id)
-    || (m.type === 'peer-joined' && m.peer.id === id);
+    || (['peer-joined', 'peer-state'].includes(m.type) && m.peer.id === id);
 
 test('standalone: SIGTERM closes clients with 1012, refuses upgrades and /healthz with 503, exits 0', async () => {
     const s = await startSidecar();
@@ -90,7 +93,8 @@ test('standalone: SIGTERM closes clients with 1012, refuses upgrades and /health
         const up = await rawUpgrade(s.wsUrl, { 'Sec-WebSocket-Protocol': 'huddle.v1' });
         up.socket.destroy();
         assert.equal(up.status, 503);
-        // a got nothing about b before its close: a drain is no leave
+        // a got nothing about b before its close: a drain is no leave, and
+        // b is not away: it comes back at once
         assert.deepEqual(a.received.slice(seen).filter(aboutPeer(b.id)), []);
         const { code } = await s.exited;
         assert.equal(code, 0);

@@ -201,6 +201,9 @@ test('when the last host leaves or its grace ends, the member present longest be
     assert.deepEqual(order, ['peer-left', 'peer-state']);
     assert.deepEqual([m.peer.id, m.peer.role], [g1.id, 'host']);
     g1.drop();
+    // The others hear it is away; its role stays with it through the grace.
+    const away = await g2.next('peer-state');
+    assert.deepEqual([away.peer.id, away.peer.role, away.peer.away], [g1.id, 'host', true]);
     await g2.expectNone('peer-state', GRACE_MS / 2);
     const left = await g2.next((x) => x.type === 'peer-left' && x.id === g1.id, GRACE_MS + 3000);
     assert.deepEqual([left.id, left.reason], [g1.id, 'timeout']);
@@ -365,7 +368,9 @@ test('when the last member leaves, the lock and the password go with it', async 
     h.send({ type: 'password', password: 'secret' });
     await h.next((m) => m.type === 'access' && m.password);
     h.send({ type: 'leave' });
-    const n = await client();
+    // On h's sidecar: its leave reaches Redis before this join does (one
+    // connection to Redis, in order); another sidecar's join could pass it.
+    const n = await client({ node: h.node });
     const w = await tryJoin(n, room, 'Next');
     assert.equal(w.type, 'welcome');
     assert.deepEqual(w.access, { locked: false, password: false });
@@ -657,6 +662,10 @@ if (SIDECARS > 1) {
     test('across sidecars: when the host drops and its grace ends, the member present longest, on another sidecar, becomes host', async () => {
         const { cs: [h, g, o] } = await meeting(3);
         h.drop();
+        for (const c of [g, o]) {
+            const away = await c.next('peer-state');
+            assert.deepEqual([away.peer.id, away.peer.role, away.peer.away], [h.id, 'host', true]);
+        }
         await o.expectNone('peer-state', GRACE_MS / 2);
         for (const c of [g, o]) {
             const left = await c.next((x) => x.type === 'peer-left' && x.id === h.id, GRACE_MS + 3000);

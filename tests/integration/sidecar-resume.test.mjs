@@ -90,6 +90,26 @@ test('a resume within the grace period keeps id and peer object, and nobody sees
     assert.equal(m.name, 'Ann');
 });
 
+test('a dropped member is away for the others until it resumes: peer-state with away, then without', async () => {
+    const { room, a, b, wa } = await pair();
+    const ann = { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true, role: 'host' };
+    await a.close(4000);
+    assert.deepEqual(await b.next('peer-state'), { type: 'peer-state', peer: { ...ann, away: true } });
+    // Someone who comes in meanwhile sees the seat away in the welcome.
+    const c = await client();
+    const wc = await c.join(room, 'Cid');
+    assert.deepEqual(wc.peers.find((p) => p.id === wa.id), { ...ann, away: true });
+    const a2 = await client();
+    const w2 = await a2.join(room, 'Ann', { resume: wa.resume });
+    assert.deepEqual(w2.self, ann, 'the seat taken back is not away');
+    for (const x of [b, c]) assert.deepEqual(await x.next('peer-state'), { type: 'peer-state', peer: ann });
+    // Dropped again: away again, once.
+    await a2.drop();
+    for (const x of [b, c]) assert.deepEqual(await x.next('peer-state'), { type: 'peer-state', peer: { ...ann, away: true } });
+    await b.expectNone((m) => m.type === 'peer-state', 200);
+    assert.deepEqual(await b.next('peer-left', GRACE * 5), { type: 'peer-left', id: wa.id, reason: 'timeout' });
+});
+
 test('a token works until the newer one is used: a lost welcome costs nothing, then the old token is a plain new join', async () => {
     const { room, a, b, wa } = await pair();
     await a.drop();

@@ -17,6 +17,12 @@ test('each mark that shows is said, in the order the marks show', () => {
     assert.equal(stateText(peer({ audio: false, video: false, screen: true, hand: true })), 'microphone off, camera off, presenting, hand raised');
 });
 
+test('a seat waiting for its person (away) says so first', () => {
+    assert.equal(stateText(peer({ away: true })), 'reconnecting');
+    assert.equal(stateText(peer({ away: true, audio: false, hand: true })), 'reconnecting, microphone off, hand raised');
+    assert.equal(stateText(peer({ away: false })), '');
+});
+
 test('in the page\'s language, as its lists are written', () => {
     try {
         useCatalogue('de', de);

@@ -362,6 +362,67 @@ TEST(leave_and_grace_timeout_announce_peer_left)
     hub_free(h);
 }
 
+/* Whether f's last message is a peer-state whose peer says "away":true. */
+static bool last_says_away(struct fake *f)
+{
+    cJSON *j = last(f);
+    bool away = cJSON_IsTrue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "peer"), "away"));
+    cJSON_Delete(j);
+    return away;
+}
+
+TEST(grace_tells_the_others_away_once_and_a_resume_tells_them_back)
+{
+    struct fake f[4];
+    struct hub *h = setup(f, 4);
+    char buf[160];
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    join(h, &f[2], "r");
+    snprintf(
+        buf, sizeof buf,
+        "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"resume\":\"%s\"}",
+        f[2].hc.peer->token);
+    clear(f, 3);
+    hub_on_end(h, &f[2].hc, HUB_END_GRACE, 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK(f[i].n == 1);
+        CHECK_STR(last_field(&f[i], "type"), "peer-state");
+        CHECK(last_says_away(&f[i]));
+    }
+    CHECK(f[2].n == 0);
+    clear(f, 3);
+    say(h, &f[3], buf);
+    cJSON *w = last(&f[3]);
+    cJSON *self = cJSON_GetObjectItem(w, "self");
+    CHECK(self != NULL && cJSON_GetObjectItem(self, "away") == NULL);
+    cJSON_Delete(w);
+    for (int i = 0; i < 2; i++) {
+        CHECK(f[i].n == 1);
+        CHECK_STR(last_field(&f[i], "type"), "peer-state");
+        CHECK(!last_says_away(&f[i]));
+    }
+    clear(f, 4);
+    hub_free(h);
+}
+
+TEST(a_drained_seat_waits_in_grace_and_tells_nobody)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    clear(f, 2);
+    hub_on_end(h, &f[1].hc, HUB_END_DRAIN, 0);
+    hub_tick(h, 1499);
+    CHECK(f[0].n == 0);
+    hub_tick(h, 1500);
+    CHECK_STR(last_field(&f[0], "reason"), "timeout");
+    clear(f, 2);
+    hub_free(h);
+}
+
 static int count_type(struct fake *f, const char *type)
 {
     char want[64];
@@ -450,6 +511,36 @@ TEST(hub_seat_resumed_in_redis_takes_its_state_and_tells_nobody)
     CHECK_STR(p->name, "moved");
     CHECK(p->audio && !p->video && p->screen && !p->hand);
     CHECK(f[0].n == 0); /* the room knew it: no peer-joined */
+    CHECK_STR(last_field(&f[1], "type"), "welcome");
+    clear(f, 2);
+    hub_free(h);
+}
+
+TEST(hub_seat_resumed_in_redis_while_away_tells_the_room_it_is_back)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    clear(f, 1);
+    const char *state = "{\"id\":\"A\",\"name\":\"moved\",\"audio\":true,"
+                        "\"video\":false,\"screen\":false,\"hand\":false,"
+                        "\"role\":\"guest\",\"away\":true}";
+    struct hub_seat s = {.room = "r",
+                         .name = "n",
+                         .resume = "CCCCCCCCCCCCCCCCCCCCCC",
+                         .id = "AAAAAAAAAAAAAAAA",
+                         .token = "BBBBBBBBBBBBBBBBBBBBBB",
+                         .resumed = true,
+                         .peer_json = state,
+                         .peer_json_len = strlen(state),
+                         .peers_json = "",
+                         .chat_json = ""};
+    struct peer *p = hub_seat(h, &f[1].hc, &s, 0);
+    REQUIRE(p != NULL);
+    CHECK(!p->away);
+    CHECK(f[0].n == 1);
+    CHECK_STR(last_field(&f[0], "type"), "peer-state");
+    CHECK(!last_says_away(&f[0]));
     CHECK_STR(last_field(&f[1], "type"), "welcome");
     clear(f, 2);
     hub_free(h);
