@@ -233,17 +233,23 @@ test('concurrent joins through different sidecars into an empty room: each learn
     }
 });
 
+/** Ann on sidecar 1, Bob and Dan (joining with dan's fields) on sidecar 2, in a fresh room, Ann seeing Dan. */
+async function annBobDan(c, dan = {}) {
+    const room = uniqueRoom();
+    const a = await c.client(0);
+    const b = await c.client(1);
+    const d = await c.client(1);
+    const wa = await a.join(room, 'Ann');
+    const wb = await b.join(room, 'Bob');
+    const wd = await d.join(room, 'Dan', dan);
+    await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+    return { room, a, b, d, wa, wb, wd };
+}
+
 test('grace across sidecars: expiry is announced everywhere; a resume elsewhere keeps the seat; a still-open old connection is replaced', async () => {
     const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '1500' } });
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        const b = await c.client(1);
-        const d = await c.client(1);
-        const wa = await a.join(room, 'Ann');
-        const wb = await b.join(room, 'Bob');
-        const wd = await d.join(room, 'Dan');
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+        const { room, a, b, d, wa, wb, wd } = await annBobDan(c);
         const about = (id) => (m) => (m.type === 'peer-left' || m.type === 'peer-joined') && (m.id ?? m.peer.id) === id;
 
         // dropped on sidecar 2, the grace ends there: both others see timeout
@@ -280,14 +286,7 @@ test('grace across sidecars: expiry is announced everywhere; a resume elsewhere 
 test('away across sidecars: a drop on one is told on the other and in a welcome there; a resume elsewhere says back', async () => {
     const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '8000' } });
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        const b = await c.client(1);
-        const d = await c.client(1);
-        await a.join(room, 'Ann');
-        await b.join(room, 'Bob');
-        const wd = await d.join(room, 'Dan', { audio: true });
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+        const { room, a, b, d, wd } = await annBobDan(c, { audio: true });
         const dan = { id: wd.id, name: 'Dan', audio: true, video: false, screen: false, hand: false, role: 'guest' };
         const stateOf = (id) => (m) => m.type === 'peer-state' && m.peer.id === id;
 
@@ -316,14 +315,7 @@ test('away across sidecars: a drop on one is told on the other and in a welcome 
 test('a sidecar stopped with SIGTERM drains: 1012, no peer-left while in grace, peer-left timeout after it, resumable elsewhere meanwhile', async () => {
     const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '2000', HUDDLE_REDIS_REAPER_MS: '200' } });
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        const b = await c.client(1);
-        const d = await c.client(1);
-        await a.join(room, 'Ann');
-        const wb = await b.join(room, 'Bob');
-        const wd = await d.join(room, 'Dan');
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+        const { room, a, b, d, wb, wd } = await annBobDan(c);
         const { code } = await c.scs[1].stop();
         assert.equal(code, 0);
         assert.equal((await b.closed()).code, 1012);
@@ -343,14 +335,7 @@ test('kill -9 of a sidecar: its members are announced gone, a member that resume
         env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
     });
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        const b = await c.client(1);
-        const d = await c.client(1);
-        const wa = await a.join(room, 'Ann');
-        const wb = await b.join(room, 'Bob');
-        const wd = await d.join(room, 'Dan');
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wd.id);
+        const { room, a, b, d, wa, wb, wd } = await annBobDan(c);
 
         c.scs[1].signal('SIGKILL');
         await d.closed();

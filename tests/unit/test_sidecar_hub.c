@@ -144,6 +144,15 @@ static void join(struct hub *h, struct fake *f, const char *room)
     say(h, f, buf);
 }
 
+/* The join that takes p's seat in room "r" back with its token. */
+static void resume_text(char *buf, size_t n, const struct peer *p)
+{
+    snprintf(
+        buf, n,
+        "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"resume\":\"%s\"}",
+        p->token);
+}
+
 TEST(welcome_lists_present_peers_and_others_get_peer_joined)
 {
     struct fake f[2];
@@ -329,10 +338,7 @@ TEST(resume_while_open_replaces_the_old_connection)
     char buf[160];
     join(h, &f[0], "r");
     join(h, &f[1], "r");
-    snprintf(
-        buf, sizeof buf,
-        "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"resume\":\"%s\"}",
-        f[0].hc.peer->token);
+    resume_text(buf, sizeof buf, f[0].hc.peer);
     clear(f, 3);
     say(h, &f[2], buf);
     CHECK_STR(last_field(&f[0], "reason"), "replaced");
@@ -380,10 +386,7 @@ TEST(grace_tells_the_others_away_once_and_a_resume_tells_them_back)
     join(h, &f[0], "r");
     join(h, &f[1], "r");
     join(h, &f[2], "r");
-    snprintf(
-        buf, sizeof buf,
-        "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"resume\":\"%s\"}",
-        f[2].hc.peer->token);
+    resume_text(buf, sizeof buf, f[2].hc.peer);
     clear(f, 3);
     hub_on_end(h, &f[2].hc, HUB_END_GRACE, 0);
     for (int i = 0; i < 2; i++) {
@@ -488,14 +491,11 @@ TEST(hub_seat_decided_in_redis_keeps_its_id_and_welcomes_from_the_snapshot)
     hub_free(h);
 }
 
-TEST(hub_seat_resumed_in_redis_takes_its_state_and_tells_nobody)
+/* Seats f as a resume Redis decided, of the seat whose stored peer object
+ * is state, in room "r". */
+static struct peer *resume_from_redis(struct hub *h, struct fake *f,
+                                      const char *state)
 {
-    struct fake f[2];
-    struct hub *h = setup(f, 2);
-    join(h, &f[0], "r");
-    clear(f, 1);
-    const char *state = "{\"id\":\"A\",\"name\":\"moved\",\"audio\":true,"
-                        "\"video\":false,\"screen\":true,\"hand\":false}";
     struct hub_seat s = {.room = "r",
                          .name = "n",
                          .resume = "CCCCCCCCCCCCCCCCCCCCCC",
@@ -506,7 +506,18 @@ TEST(hub_seat_resumed_in_redis_takes_its_state_and_tells_nobody)
                          .peer_json_len = strlen(state),
                          .peers_json = "",
                          .chat_json = ""};
-    struct peer *p = hub_seat(h, &f[1].hc, &s, 0);
+    return hub_seat(h, &f->hc, &s, 0);
+}
+
+TEST(hub_seat_resumed_in_redis_takes_its_state_and_tells_nobody)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    join(h, &f[0], "r");
+    clear(f, 1);
+    const char *state = "{\"id\":\"A\",\"name\":\"moved\",\"audio\":true,"
+                        "\"video\":false,\"screen\":true,\"hand\":false}";
+    struct peer *p = resume_from_redis(h, &f[1], state);
     REQUIRE(p != NULL);
     CHECK_STR(p->name, "moved");
     CHECK(p->audio && !p->video && p->screen && !p->hand);
@@ -525,17 +536,7 @@ TEST(hub_seat_resumed_in_redis_while_away_tells_the_room_it_is_back)
     const char *state = "{\"id\":\"A\",\"name\":\"moved\",\"audio\":true,"
                         "\"video\":false,\"screen\":false,\"hand\":false,"
                         "\"role\":\"guest\",\"away\":true}";
-    struct hub_seat s = {.room = "r",
-                         .name = "n",
-                         .resume = "CCCCCCCCCCCCCCCCCCCCCC",
-                         .id = "AAAAAAAAAAAAAAAA",
-                         .token = "BBBBBBBBBBBBBBBBBBBBBB",
-                         .resumed = true,
-                         .peer_json = state,
-                         .peer_json_len = strlen(state),
-                         .peers_json = "",
-                         .chat_json = ""};
-    struct peer *p = hub_seat(h, &f[1].hc, &s, 0);
+    struct peer *p = resume_from_redis(h, &f[1], state);
     REQUIRE(p != NULL);
     CHECK(!p->away);
     CHECK(f[0].n == 1);
