@@ -4,10 +4,20 @@
 // new, and the join token of an invitation link. Pure functions: nothing
 // here touches document or window; takeToken is handed what it works on.
 // The words come from the catalogue (i18n.js).
-import { t } from './i18n.js';
+import { t, durationText } from './i18n.js';
 
 const TOKEN_KEY = 'huddle.token.';
 const BACK_KEY = 'huddle.back.';
+
+/**
+ * What the Remove question says happens to name: how long they stay out
+ * (banMs, welcome.limits.kickBanMs: 0 for no ban, null when the server
+ * did not say).
+ */
+export function kickText(name, banMs) {
+    if (banMs === null) return t('host.kickTextWhile', { name });
+    return banMs > 0 ? t('host.kickText', { name, time: durationText(banMs) }) : t('host.kickTextNoBan', { name });
+}
 
 /**
  * The actions one with role mine sees on the row of someone with role

@@ -15,7 +15,7 @@ import { Settings, savedQuality, saverOn } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
-import { takeToken, takeWayBack, keepWayBack, endedText, refusalText, waitingList } from './access.js';
+import { takeToken, takeWayBack, keepWayBack, endedText, refusalText, waitingList, kickText } from './access.js';
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
@@ -53,6 +53,8 @@ const token = takeToken(location, history, tabStorage(), room);
 let wayBack = takeWayBack(tabStorage(), room);
 // How long the sidecar keeps a way back (welcome.limits).
 let backMs = 0;
+// How long someone a host removes stays out (welcome.limits.kickBanMs; null: not said).
+let kickBanMs = null;
 let sig = null;
 let mesh = null;
 let encoder = null;
@@ -399,7 +401,7 @@ const ROW_ACTIONS = {
         if (request({ type: 'mute', to: p.id })) toast(t('toast.askedMute', { name: p.label }));
     },
     kick: async (p) => {
-        const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.label }), text: t('host.kickText', { name: p.label }), ok: t('action.kick'), danger: true });
+        const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true });
         if (ok !== null) request({ type: 'kick', to: p.id });
     },
 };
@@ -461,6 +463,7 @@ function onWelcome(w) {
     // A way back lasts as long as the sidecar keeps a return ticket or, for
     // a page alone that said "back soon", the seat (whichever is longer).
     backMs = Math.max(Number(w.limits && w.limits.returnMs) || 0, Number(w.limits && w.limits.resumeGraceMs) || 0);
+    kickBanMs = w.limits && Number.isFinite(w.limits.kickBanMs) ? w.limits.kickBanMs : null;
     chat.setLimit(w.limits && w.limits.maxChatChars);
     chat.reconnected();
     reactions.offer(w.limits && w.limits.reactions);

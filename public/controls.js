@@ -16,10 +16,14 @@ export function isTyping(t) {
 
 /**
  * Whether a single-key shortcut must leave the key to t (an event target):
- * a text field, or a button (WCAG 2.1.4: keys go where the focus is).
+ * a text field, or anything in an open dialog or the reactions' row,
+ * where a key belongs to what is asked. A focused button takes none
+ * (it answers Space and Enter only): M mutes right after joining, when the
+ * focus is on the Microphone button. WCAG 2.1.4 is met by the switch that
+ * turns single keys off.
  */
 export function takesKeys(t) {
-    return isTyping(t) || (!!t && t.tagName === 'BUTTON');
+    return isTyping(t) || (!!t && typeof t.closest === 'function' && !!t.closest('dialog[open], #react-menu'));
 }
 
 const KEYS_PREF = 'huddle.keys';

@@ -207,6 +207,16 @@ export function listText(texts) {
     return new Intl.ListFormat(current, { type: 'unit', style: 'long' }).format(texts);
 }
 
+/**
+ * A length of time as words in the language in use ("5 minutes", "1 Stunde",
+ * "90 segundos"), in the largest unit that counts it whole.
+ */
+export function durationText(ms) {
+    const s = Math.round(ms / 1000);
+    const [unit, n] = s % 3600 === 0 ? ['hour', s / 3600] : s % 60 === 0 ? ['minute', s / 60] : ['second', s];
+    return new Intl.NumberFormat(current, { style: 'unit', unit, unitDisplay: 'long' }).format(n);
+}
+
 /** A date's time of day ("14:05", "2:05 PM") in the language in use. */
 export function timeText(d) {
     return d.toLocaleTimeString(current, { hour: '2-digit', minute: '2-digit' });

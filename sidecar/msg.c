@@ -683,7 +683,8 @@ char *msg_limits_json(const struct config *c)
               c->signal_rate);
     sb_printf(&b, "\"pingIntervalMs\":%ld,\"resumeGraceMs\":%ld,",
               c->ping_interval_ms, c->resume_grace_ms);
-    sb_printf(&b, "\"returnMs\":%ld,", c->return_s * 1000);
+    sb_printf(&b, "\"returnMs\":%ld,\"kickBanMs\":%ld,", c->return_s * 1000,
+              c->kick_ban_s * 1000);
     sb_printf(&b, "\"reactionBurst\":%ld,\"reactionRate\":%ld,",
               c->reaction_burst, c->reaction_rate);
     sb_puts(&b, "\"reactions\":[");

@@ -141,7 +141,9 @@ export default {
     'host.setPwText': 'Neue Teilnehmende brauchen es zum Beitreten. Teilen Sie es ihnen selbst mit.',
     'host.pwTooLong': 'Das ist zu lang (höchstens {max} Bytes). Versuchen Sie ein kürzeres.',
     'host.kickTitle': '{name} entfernen?',
-    'host.kickText': '{name} verlässt das Meeting sofort und kann eine Weile nicht wieder beitreten.',
+    'host.kickText': '{name} verlässt das Meeting sofort und kann {time} lang nicht wieder beitreten.',
+    'host.kickTextNoBan': '{name} verlässt das Meeting sofort und kann über den Link wieder beitreten.',
+    'host.kickTextWhile': '{name} verlässt das Meeting sofort und kann eine Weile nicht wieder beitreten.',
 
     'lobby.title': 'Warten auf Einlass',
     'lobby.admit': 'Einlassen',

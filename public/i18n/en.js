@@ -143,7 +143,9 @@ export default {
     'host.setPwText': 'Newcomers will need it to join. Share it with them yourself.',
     'host.pwTooLong': 'That one is too long (at most {max} bytes). Try a shorter one.',
     'host.kickTitle': 'Remove {name}?',
-    'host.kickText': '{name} leaves the meeting at once and cannot join again for a while.',
+    'host.kickText': '{name} leaves the meeting at once and cannot join again for {time}.',
+    'host.kickTextNoBan': '{name} leaves the meeting at once, and can join again with the link.',
+    'host.kickTextWhile': '{name} leaves the meeting at once and cannot join again for a while.',
 
     'lobby.title': 'Waiting to join',
     'lobby.admit': 'Admit',

@@ -141,7 +141,9 @@ export default {
     'host.setPwText': 'Quien llegue la necesitará para entrar. Compártela tú mismo.',
     'host.pwTooLong': 'Es demasiado larga (como máximo {max} bytes). Prueba con una más corta.',
     'host.kickTitle': '¿Quitar a {name}?',
-    'host.kickText': '{name} saldrá de la reunión enseguida y no podrá volver a entrar durante un rato.',
+    'host.kickText': '{name} saldrá de la reunión enseguida y no podrá volver a entrar durante {time}.',
+    'host.kickTextNoBan': '{name} saldrá de la reunión enseguida y podrá volver a entrar con el enlace.',
+    'host.kickTextWhile': '{name} saldrá de la reunión enseguida y no podrá volver a entrar durante un rato.',
 
     'lobby.title': 'Esperando para entrar',
     'lobby.admit': 'Admitir',

@@ -141,7 +141,9 @@ export default {
     'host.setPwText': 'Les nouveaux venus en auront besoin pour entrer. Communiquez-le-leur vous-même.',
     'host.pwTooLong': 'Celui-ci est trop long ({max} octets au plus). Essayez-en un plus court.',
     'host.kickTitle': 'Retirer {name} ?',
-    'host.kickText': '{name} quitte aussitôt la réunion et ne pourra pas revenir avant un moment.',
+    'host.kickText': '{name} quitte aussitôt la réunion et ne pourra pas revenir pendant {time}.',
+    'host.kickTextNoBan': '{name} quitte aussitôt la réunion et pourra revenir avec le lien.',
+    'host.kickTextWhile': '{name} quitte aussitôt la réunion et ne pourra pas revenir avant un moment.',
 
     'lobby.title': 'En attente',
     'lobby.admit': 'Admettre',

@@ -269,6 +269,8 @@ test('a host removes a member: the removed page says so and does not come back',
     await openPeople(host);
     await host.page.click(`${row(host, 'Ron Removed')} button.act-kick`);
     assert.match(await host.page.textContent('#ask-title'), /Remove Ron Removed\?/);
+    // How long he stays out is the sidecar's (HUDDLE_KICK_BAN_S, 300 s here).
+    assert.equal(await host.page.textContent('#ask-text'), 'Ron Removed leaves the meeting at once and cannot join again for 5 minutes.');
     await answer(host);
 
     await state(guest, 'ended');

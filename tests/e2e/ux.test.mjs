@@ -1,7 +1,7 @@
 // The meeting page's small comforts: initials without punctuation, the chat
 // counter and its limit, links in chat, a send while not connected, Escape
-// on the side panel, single-key shortcuts (off by a checkbox, never on a
-// focused button), the "only one here" hint, sizes and focus rings, and
+// on the side panel, single-key shortcuts (off by a checkbox, not in the
+// reactions' menu), the "only one here" hint, sizes and focus rings, and
 // the room-full screen's Try again and Start a new meeting, and toasts
 // that come together shown in turn.
 import { test, before, after } from 'node:test';
@@ -156,16 +156,26 @@ test('mic and camera keep their labels; aria-pressed says whether they are on', 
     assert.equal(await a.page.textContent('#btn-cam .lbl'), 'Camera');
 });
 
-test('single keys do nothing on a focused button, and the checkbox turns them off', async () => {
+test('single keys work with the focus on a control button, not in the reactions\' menu, and the checkbox turns them off', async () => {
     const blur = () => a.page.evaluate(() => document.activeElement && document.activeElement.blur());
+    // The focus on a button of the bar (where joining puts it): M mutes.
     await a.page.focus('#btn-leave');
     await a.page.keyboard.press('m');
+    await a.page.waitForSelector('#btn-mic[aria-pressed="false"]');
+    await a.page.keyboard.press('m');
+    await a.page.waitForSelector('#btn-mic[aria-pressed="true"]');
+    assert.equal(await a.page.isVisible('#meeting'), true, 'the focused Leave button took no key');
+    // In the reactions' menu a key is the menu's: H raises no hand.
+    await a.page.focus('#btn-react');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#react-menu:not([hidden])');
+    await a.page.keyboard.press('h');
+    await a.page.keyboard.press('Escape');
+    await a.page.waitForSelector('#react-menu', { state: 'hidden' });
     await blur();
-    // In order: had the "m" muted, the mic would read off after this "h".
+    // In order: had the menu's "h" raised the hand, this one would lower it.
     await a.page.keyboard.press('h');
     await a.page.waitForSelector('#btn-hand[aria-pressed="true"]');
-    assert.equal(await a.page.getAttribute('#btn-mic', 'aria-pressed'), 'true');
-    assert.equal(await a.page.isVisible('#meeting'), true);
 
     await a.page.click('#btn-people');
     assert.equal(await a.page.isChecked('#pref-keys'), true);

@@ -99,6 +99,7 @@ test('welcome carries id, room, resume token, peers, chat, iceServers and limits
     assert.equal(typeof w.limits, 'object');
     assert.equal(w.limits.maxPeers, 8);
     assert.equal(w.limits.maxMessageBytes, 65536);
+    assert.equal(w.limits.kickBanMs, 300000, 'how long a removed member stays out (HUDDLE_KICK_BAN_S)');
 });
 
 test('welcome lists the peers present and they get peer-joined, the newcomer does not', async () => {

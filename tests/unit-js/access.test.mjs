@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken,
-    keepWayBack, takeWayBack,
+    keepWayBack, takeWayBack, kickText,
 } from '../../public/access.js';
 import { finalClose, Signaling } from '../../public/signal.js';
 
@@ -26,6 +26,13 @@ test('every row action has a label naming the person', () => {
     assert.equal(actionLabel('kick', 'Bob'), 'Remove Bob from the meeting');
     assert.equal(actionLabel('nonsense', 'Bob'), '');
     assert.deepEqual(['make-host', 'make-guest', 'mute', 'kick', 'x'].map(actionWord), ['Make host', 'Make guest', 'Ask to mute', 'Remove', '']);
+});
+
+test('the Remove question says how long the person stays out, as the server keeps them out', () => {
+    assert.equal(kickText('Ron', 300000), 'Ron leaves the meeting at once and cannot join again for 5 minutes.');
+    assert.equal(kickText('Ron', 86400000), 'Ron leaves the meeting at once and cannot join again for 24 hours.');
+    assert.equal(kickText('Ron', 0), 'Ron leaves the meeting at once, and can join again with the link.');
+    assert.equal(kickText('Ron', null), 'Ron leaves the meeting at once and cannot join again for a while.');
 });
 
 test('the ended screen names the host who removed one or ended the meeting', () => {

@@ -42,14 +42,21 @@ test('isTyping knows text fields and editable elements', () => {
     assert.equal(isTyping(undefined), false);
 });
 
-test('takesKeys leaves single keys to buttons and fields', () => {
-    for (const tagName of ['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON']) assert.equal(takesKeys({ tagName }), true, tagName);
+test('takesKeys leaves single keys to fields, dialogs and the reactions\' row, not to a button of the page', () => {
+    // An element inside the given ancestors (closest() as the DOM's).
+    const at = (tagName, inside = []) => ({ tagName, closest: (sel) => (inside.some((a) => sel.split(', ').includes(a)) ? {} : null) });
+    for (const tagName of ['INPUT', 'TEXTAREA', 'SELECT']) assert.equal(takesKeys(at(tagName)), true, tagName);
     assert.equal(takesKeys({ tagName: 'DIV', isContentEditable: true }), true);
-    assert.equal(takesKeys({ tagName: 'BODY' }), false);
+    assert.equal(takesKeys(at('BODY')), false);
     assert.equal(takesKeys(null), false);
-    // A single key on a focused button does nothing; Ctrl+D still mutes.
-    assert.equal(shortcutFor(key('m'), takesKeys({ tagName: 'BUTTON' })), null);
-    assert.equal(shortcutFor(key('d', { ctrlKey: true }), takesKeys({ tagName: 'BUTTON' })), 'mic');
+    // M on the Microphone button (the focus right after joining) mutes.
+    assert.equal(takesKeys(at('BUTTON')), false);
+    assert.equal(shortcutFor(key('m'), takesKeys(at('BUTTON'))), 'mic');
+    // Not behind a question, nor in the reactions' row; Ctrl+D still mutes.
+    assert.equal(takesKeys(at('BUTTON', ['dialog[open]'])), true);
+    assert.equal(takesKeys(at('BUTTON', ['#react-menu'])), true);
+    assert.equal(shortcutFor(key('m'), takesKeys(at('BUTTON', ['dialog[open]']))), null);
+    assert.equal(shortcutFor(key('d', { ctrlKey: true }), takesKeys(at('BUTTON', ['dialog[open]']))), 'mic');
 });
 
 test('single-key shortcuts are on until turned off, and the choice is kept', () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import en from '../../public/i18n/en.js';
 import {
-    LANGUAGES, t, fill, pickLanguage, storedLanguage, rememberLanguage, useCatalogue, lang, dir, hasText,
+    LANGUAGES, t, fill, pickLanguage, storedLanguage, rememberLanguage, useCatalogue, lang, dir, hasText, durationText,
 } from '../../public/i18n.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -98,6 +98,22 @@ test('the language is the first of navigator.languages with a catalogue', () => 
     assert.equal(pickLanguage([]), 'en');
     assert.equal(pickLanguage(undefined), 'en');
     assert.equal(pickLanguage(['en-GB', 'de']), 'en');
+});
+
+test('a length of time is said in the largest unit that counts it whole, in the language in use', () => {
+    assert.equal(durationText(300000), '5 minutes');
+    assert.equal(durationText(60000), '1 minute');
+    assert.equal(durationText(3600000), '1 hour');
+    assert.equal(durationText(90000), '90 seconds');
+    assert.equal(durationText(5400000), '90 minutes');
+    try {
+        useCatalogue('de', catalogues.de);
+        assert.equal(durationText(300000), '5 Minuten');
+        useCatalogue('ar', catalogues.ar);
+        assert.match(durationText(300000), /دقائق/);
+    } finally {
+        useCatalogue('en');
+    }
 });
 
 test('the picked language is kept in storage, and only a known one is taken', () => {
