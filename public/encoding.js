@@ -7,8 +7,9 @@
 // - the room-size cap (bitrateFor) and the person's chosen quality (a cap);
 // - a screen share (kept sharp, at least governor.js SCREEN_MIN_BPS);
 // - the samples (sampler.js): qualityLimitationReason, and, while the
-//   encoder says bandwidth limits it, the uplink (the sum over links of the
-//   selected candidate pair's availableOutgoingBitrate).
+//   encoder of a link past its ramp-up (fromSamples) says bandwidth limits
+//   it, the uplink (the sum over links of the selected candidate pair's
+//   availableOutgoingBitrate).
 // It is applied on mesh 'view' and 'changed', a quality change, a screen
 // share started or stopped, and each sample; a sender is written only when
 // what it has differs from the plan.
@@ -19,7 +20,7 @@
 
 import { plan } from './governor.js';
 import { readView } from './views.js';
-import { selectedPair } from './linkstats.js';
+import { selectedPair, THRESHOLDS } from './linkstats.js';
 
 const GOVERNOR_PREF = 'huddle.governor';
 // How long a bandwidth limit seen in a sample keeps the uplink in the plan.
@@ -45,15 +46,20 @@ export function governorOn(storage) {
 
 /**
  * What the samples say for the plan: limit ('cpu' when any link's encoder
- * says cpu, else 'bandwidth' when any says bandwidth, else 'none') and
- * uplinkBps (the sum of the links' availableOutgoingBitrate; 0: unknown).
- * links: the sampler's [{ entry, report }].
+ * says cpu, else 'bandwidth' when any link past its ramp-up says bandwidth,
+ * else 'none') and uplinkBps (the sum of the links' availableOutgoingBitrate;
+ * 0: unknown). links: the sampler's [{ id, entry, report }]; rampedUp(id):
+ * whether that link has been connected for THRESHOLDS.rampMs. Before, its
+ * encoder steps its resolution up, which WebRTC reports as bandwidth, while
+ * the first bandwidth estimates are low: taken as an uplink, they capped
+ * the video at that estimate, which then never grew (measured: 480 kbit/s
+ * instead of 900 for 40 s, in 2 of 4 calls of two).
  */
-export function fromSamples(links) {
+export function fromSamples(links, rampedUp = () => true) {
     let uplinkBps = 0;
     const limits = new Set();
-    for (const { entry, report } of links) {
-        if (entry && entry.limit) limits.add(entry.limit);
+    for (const { id, entry, report } of links) {
+        if (entry && entry.limit && (entry.limit !== 'bandwidth' || rampedUp(id))) limits.add(entry.limit);
         const pair = report ? selectedPair(report) : null;
         if (pair && typeof pair.availableOutgoingBitrate === 'number') uplinkBps += pair.availableOutgoingBitrate;
     }
@@ -97,9 +103,10 @@ export class Encoder {
 
     /** A sampler 'sample' (detail.links): the CPU/bandwidth limit and the uplink. */
     sample(links) {
-        const { limit, uplinkBps } = fromSamples(links);
-        this.#limit = limit;
         const now = Date.now();
+        const since = new Map(this.#mesh.links().map((p) => [p.id, p.connectedAt]));
+        const { limit, uplinkBps } = fromSamples(links, (id) => since.get(id) > 0 && now - since.get(id) >= THRESHOLDS.rampMs);
+        this.#limit = limit;
         if (limit === 'bandwidth' && uplinkBps) this.#strain = { until: now + STRAIN_HOLD_MS, bps: uplinkBps };
         else if (now >= this.#strain.until) this.#strain = { until: 0, bps: 0 };
         this.apply();

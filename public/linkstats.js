@@ -20,6 +20,10 @@ export const THRESHOLDS = {
     poorLoss: 5, fairLoss: 1, // % of packets received lost
     poorRtt: 400, fairRtt: 200, // ms
     poorJitter: 100, // ms
+    // A new link's encoder starts small and steps its resolution up every
+    // 4-5 s, which WebRTC reports as limited by bandwidth: measured on
+    // loopback, for 17-29 s after connecting. Not said before this (ms).
+    rampMs: 35000,
 };
 
 /** Whether report is map-like: an RTCStatsReport (which is no Map) or a Map. */
@@ -245,14 +249,17 @@ export function describe(entry, names, back = null) {
  * The worst thing about a working link, as a key and variables, or null:
  * links.lossy {loss}, links.slow {rtt}, links.jittery {jitter},
  * links.bandwidth-limited, links.cpu-limited (what limits the sender's video).
+ * connectedMs: how long the link has been connected, as far as the caller
+ * saw; a video held back by bandwidth is not said before THRESHOLDS.rampMs
+ * (the encoder's own start), an ongoing limit is said once it is past.
  */
-export function problem(entry) {
+export function problem(entry, connectedMs = Infinity) {
     const t = THRESHOLDS;
     if (entry.state !== 'connected') return null;
     if (entry.loss >= t.fairLoss) return { key: 'links.lossy', vars: { loss: entry.loss } };
     if (entry.rtt >= t.fairRtt) return { key: 'links.slow', vars: { rtt: entry.rtt } };
     if (entry.jitter >= t.poorJitter) return { key: 'links.jittery', vars: { jitter: entry.jitter } };
-    if (entry.limit === 'bandwidth') return { key: 'links.bandwidth-limited', vars: {} };
+    if (entry.limit === 'bandwidth' && connectedMs >= t.rampMs) return { key: 'links.bandwidth-limited', vars: {} };
     if (entry.limit === 'cpu') return { key: 'links.cpu-limited', vars: {} };
     return null;
 }

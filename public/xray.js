@@ -80,6 +80,8 @@ export class XRay {
     #isVisible;
     #own = new Map();
     #others = new Map();
+    // "from to" -> when that link was first seen connected, in a row (problem()'s connectedMs).
+    #since = new Map();
     #take = linksBucket(2, 2000);
 
     /**
@@ -119,14 +121,37 @@ export class XRay {
             own.set(id, step ? { ...entry, repair: step } : { ...entry });
         }
         this.#own = own;
+        this.#track(selfId, own);
         if (this.#take(performance.now())) this.#send({ type: 'links', links: [...own.values()] });
         this.show();
+    }
+
+    /**
+     * Notes, for each link of from (a Map peer -> entry), since when it is
+     * connected: a link not connected, or under repair (maybe a new
+     * connection, whose encoder starts again), starts anew.
+     */
+    #track(from, entries) {
+        const now = performance.now();
+        for (const [to, e] of entries) {
+            const key = `${from} ${to}`;
+            if (e.state !== 'connected' || e.repair) this.#since.delete(key);
+            else if (!this.#since.has(key)) this.#since.set(key, now);
+        }
+    }
+
+    /** problem() of from's entry about the link to to, with how long it has been connected. */
+    #problem(from, to, entry) {
+        const at = this.#since.get(`${from} ${to}`);
+        return problem(entry, at === undefined ? 0 : performance.now() - at);
     }
 
     /** Someone's `links` message: their latest report replaces the one before. */
     receive(m) {
         if (typeof m.from !== 'string' || !Array.isArray(m.links)) return;
-        this.#others.set(m.from, new Map(m.links.map((e) => [e.peer, e])));
+        const report = new Map(m.links.map((e) => [e.peer, e]));
+        this.#others.set(m.from, report);
+        this.#track(m.from, report);
         if (this.#isVisible()) this.render();
     }
 
@@ -134,6 +159,7 @@ export class XRay {
     forget(id) {
         this.#others.delete(id);
         this.#own.delete(id);
+        for (const key of this.#since.keys()) if (key.split(' ').includes(id)) this.#since.delete(key);
         if (this.#isVisible()) this.render();
     }
 
@@ -141,6 +167,7 @@ export class XRay {
     reset() {
         this.#own.clear();
         this.#others.clear();
+        this.#since.clear();
         this.show();
     }
 
@@ -156,14 +183,16 @@ export class XRay {
 
     /** Each remote tile's badge: our own entry about that person. */
     #tiles() {
-        for (const p of this.#people()) {
+        const people = this.#people();
+        const selfId = people.find((p) => p.self)?.id;
+        for (const p of people) {
             if (p.self) continue;
             // Before the first sample (2 s), the connection's own state: a link
             // already playing is not "Connecting".
             const entry = this.#own.get(p.id) || { peer: p.id, state: this.#stateOf(p.id) || 'new' };
             const g = grade(entry);
             const step = this.#repairStep(p.id);
-            const tip = [say(problem(entry)) || t(`xray.grade-${g}`), repairText(step)].filter(Boolean).join(' · ');
+            const tip = [say(this.#problem(selfId, p.id, entry)) || t(`xray.grade-${g}`), repairText(step)].filter(Boolean).join(' · ');
             this.#grid.setLink(p.id, g, t('xray.tile', { name: p.name, grade: t(`xray.grade-${g}`) }), tip);
         }
     }
@@ -230,7 +259,7 @@ export class XRay {
         const names = { a: a.name, b: c.to.name };
         const how = describe(e, names, c.back);
         td.dataset.how = how.key.slice(6); // links.<what>
-        const words = [say(how), say(problem(e))].filter(Boolean);
+        const words = [say(how), say(this.#problem(a.id, c.to.id, e))].filter(Boolean);
         td.append(el('span', 'xsay', words.join('. ')));
         const step = mine ? this.#repairStep(c.to.id) : e.repair;
         if (step) {

@@ -131,7 +131,7 @@ test('data saver shows the stage tile, else the last one who spoke, else the fir
     assert.equal(speakerOf([], 'a'), null);
 });
 
-test('samples give the plan the worst limit and, summed, each link\'s available outgoing bitrate', () => {
+test('samples give the plan the worst limit (bandwidth only from a link past its ramp-up) and, summed, each link\'s available outgoing bitrate', () => {
     const report = (bps) => new Map([
         ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
         ['P', { id: 'P', type: 'candidate-pair', availableOutgoingBitrate: bps }],
@@ -145,6 +145,18 @@ test('samples give the plan the worst limit and, summed, each link\'s available 
         { entry: { limit: 'bandwidth' }, report: report(1000000) },
         { entry: { limit: 'cpu' }, report: new Map() },
     ]), { limit: 'cpu', uplinkBps: 1000000 });
+    // A link still ramping up (its encoder stepping up, said as bandwidth)
+    // is no sign of a tight uplink; its CPU limit is.
+    const rampedUp = (id) => id !== 'new';
+    assert.deepEqual(fromSamples([
+        { id: 'new', entry: { limit: 'bandwidth' }, report: report(600000) },
+        { id: 'old', entry: { limit: 'none' }, report: report(2000000) },
+    ], rampedUp), { limit: 'none', uplinkBps: 2600000 });
+    assert.deepEqual(fromSamples([
+        { id: 'new', entry: { limit: 'bandwidth' }, report: report(600000) },
+        { id: 'old', entry: { limit: 'bandwidth' }, report: report(400000) },
+    ], rampedUp), { limit: 'bandwidth', uplinkBps: 1000000 });
+    assert.equal(fromSamples([{ id: 'new', entry: { limit: 'cpu' }, report: new Map() }], rampedUp).limit, 'cpu');
     // The recorded Chromium report has a selected pair with an estimate.
     const rec = JSON.parse(fs.readFileSync(new URL('./fixtures/linkstats-host.json', import.meta.url)));
     assert.deepEqual(fromSamples([{ entry: {}, report: rec.second }]), { limit: 'none', uplinkBps: 3272571 });

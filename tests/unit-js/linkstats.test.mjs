@@ -221,6 +221,11 @@ test('grade and problem follow the thresholds on loss, round trip, jitter and wh
     assert.equal(grade({ ...ok, jitter: 120 }), 'poor');
     assert.deepEqual(problem({ ...ok, jitter: 120 }), { key: 'links.jittery', vars: { jitter: 120 } });
     assert.equal(problem({ ...ok, limit: 'bandwidth' }).key, 'links.bandwidth-limited');
+    // Not while a new link's encoder steps up (it reports that as bandwidth).
+    assert.equal(problem({ ...ok, limit: 'bandwidth' }, 34999), null);
+    assert.equal(problem({ ...ok, limit: 'bandwidth' }, 35000).key, 'links.bandwidth-limited');
+    assert.equal(problem({ ...ok, limit: 'cpu' }, 0).key, 'links.cpu-limited');
+    assert.equal(problem({ ...ok, loss: 2, limit: 'bandwidth' }, 0).key, 'links.lossy');
     assert.equal(problem({ ...ok, limit: 'cpu' }).key, 'links.cpu-limited');
     assert.equal(grade({ peer: PEER, state: 'connected' }), 'good');
     assert.equal(grade({ ...ok, state: 'failed' }), 'down');

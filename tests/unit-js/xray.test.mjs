@@ -119,3 +119,38 @@ test('before the first sample, a tile\'s badge follows the connection\'s state, 
     xray.show();
     assert.equal(badges.get(B)[0], 'down');
 });
+
+test('a new link\'s video held back by bandwidth is not said while its encoder ramps up (35 s), then it is; a repair starts the wait anew', async (t) => {
+    const { XRay } = await import('../../public/xray.js');
+    let now = 1000;
+    t.mock.method(performance, 'now', () => now);
+    const tips = new Map();
+    const ben = { peer: B, state: 'connected', rtt: 20, loss: 0, jitter: 2, limit: 'bandwidth' };
+    let step = null;
+    const xray = new XRay({
+        root: null,
+        grid: { setLink: (id, g, name, tip) => tips.set(id, tip) },
+        send: () => {},
+        people: () => [{ id: A, name: 'Ann', self: true }, { id: B, name: 'Ben' }],
+        repairStep: () => step,
+        isVisible: () => false,
+    });
+    const said = 'The video sent is held back by the bandwidth';
+    xray.sample([{ id: B, entry: ben }], A);
+    assert.equal(tips.get(B), 'Good');
+    now += 34000;
+    xray.sample([{ id: B, entry: ben }], A);
+    assert.equal(tips.get(B), 'Good');
+    now += 1000;
+    xray.sample([{ id: B, entry: ben }], A);
+    assert.match(tips.get(B), new RegExp(`^${said}`));
+    // Loss is said at once, whatever the link's age.
+    step = 'reoffer';
+    xray.sample([{ id: B, entry: { ...ben, state: 'connecting' } }], A);
+    step = null;
+    now += 2000;
+    xray.sample([{ id: B, entry: ben }], A);
+    assert.equal(tips.get(B), 'Good', 'a new connection ramps up again');
+    xray.sample([{ id: B, entry: { ...ben, loss: 3 } }], A);
+    assert.match(tips.get(B), /lost/i);
+});
