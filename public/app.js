@@ -193,9 +193,12 @@ async function join() {
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
     mesh.addEventListener('failed', (e) => {
-        const who = roster.nameOf(e.detail.id);
+        const p = roster.get(e.detail.id);
+        // Someone whose seat waits for them: their page offers anew once
+        // back (mesh.takeOverSeat); meanwhile their tile says reconnecting.
+        if (p && p.away) return;
         dropTile(e.detail.id);
-        if (who !== null) toast(t('toast.lost', { name: who }));
+        if (p) toast(t('toast.lost', { name: p.label }));
     });
     sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack && wayBack.resume });
     sig.on('welcome', onWelcome)
@@ -398,7 +401,9 @@ const ROW_ACTIONS = {
     'make-host': (p) => request({ type: 'role', to: p.id, role: 'host' }),
     'make-guest': (p) => request({ type: 'role', to: p.id, role: 'guest' }),
     mute: (p) => {
-        if (request({ type: 'mute', to: p.id })) toast(t('toast.askedMute', { name: p.label }));
+        // The sidecar drops a mute request to a seat without its connection.
+        if (roster.get(p.id)?.away) toast(t('toast.awayNotSent', { name: p.label }));
+        else if (request({ type: 'mute', to: p.id })) toast(t('toast.askedMute', { name: p.label }));
     },
     kick: async (p) => {
         const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true });
@@ -446,10 +451,12 @@ function onWelcome(w) {
         syncSelf(w.self);
         reconcile(w.peers || [], 'offer');
     } else if (w.resumed) {
-        // The same: offers to our seat while the connection was down were lost.
+        // The same: offers to our seat while the connection was down were
+        // lost, and so were ours; a link given up meanwhile is offered anew.
         mesh.takeOverSeat();
         syncSelf(w.self);
         reconcile(w.peers || [], 'offer');
+        for (const id of roster.ids()) mesh.offer(id);
     } else {
         // The server forgot our seat (it restarted): new id, keep media.
         grid.rekey(previous, w.id);

@@ -222,6 +222,7 @@ export class Chat {
             this.#status(t('chat.toGoneNotSent', { name: this.#to.name }));
             return;
         }
+        if (this.#awayTo(this.#to)) return;
         if (!this.#deliver({ text, to: this.#to && { id: this.#to.id, name: this.#to.name } })) {
             this.#status(t('chat.notSent'), true);
             return;
@@ -237,6 +238,17 @@ export class Chat {
      * Sends line ({ text, to: { id, name } or null }) and keeps it until
      * the server answers; false when it could not be sent (not connected).
      */
+    /**
+     * Whether to (a private line's addressee, or null) is away: their seat
+     * waits for their connection, and the server would drop the line.
+     * Then the box says so, and nothing goes.
+     */
+    #awayTo(to) {
+        if (!to || !this.#peerOf(to.id)?.away) return false;
+        this.#status(t('chat.toAwayNotSent', { name: this.#peerOf(to.id).label }));
+        return true;
+    }
+
     #deliver(line) {
         // A lone surrogate (pasted broken text) would make the line bad JSON
         // to the server, which answers that without saying which line.
@@ -294,6 +306,7 @@ export class Chat {
 
     /** "Send again" on a refused line: to whom it was addressed, never to the box's target. */
     #again(li, line) {
+        if (this.#awayTo(line.to)) return;
         if (!this.#deliver(line)) {
             this.#status(t('chat.notSent'), true);
             return;

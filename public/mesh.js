@@ -41,7 +41,10 @@
 //   and their link with us waits for an answer that never comes. Our
 //   offer outranks it and replaces it, whichever side is polite (an
 //   impolite side would otherwise ignore ours as a collision until its
-//   repair ladder began).
+//   repair ladder began). A link of ours that broke while we had no
+//   connection (its repair's offers were lost too) is re-offered at once.
+//   On the other side, a link to someone whose seat waits for them (away)
+//   is not given up for lost: the page keeps their tile (app.js).
 // - Camera, screen and microphone changes are sender.replaceTrack(): no
 //   renegotiation. What each video sender sends is encoding.js's decision:
 //   the mesh says when it may have changed ('changed': a link connected or
@@ -141,9 +144,21 @@ export class Mesh extends EventTarget {
         this.#selfId = id;
     }
 
-    /** This page took back its seat after a time without a connection (see the top of this file). */
+    /**
+     * This page took back its seat after a time without a connection (see
+     * the top of this file). A link that broke meanwhile (not connected
+     * now, or under repair) had its repair's offers lost with the seat's
+     * connection: it is re-offered at once, at the new renew number, as a
+     * repair the other side follows.
+     */
     takeOverSeat() {
         this.#firstRenew = Date.now();
+        for (const p of this.#peers.values()) {
+            if (p.pc.connectionState === 'connected' && !p.repair) continue;
+            p.repair = { cause: 'resume', step: null, attempt: 0, lead: true };
+            p.renew = Math.max(p.renew, this.#firstRenew); // the re-offer counts one up
+            this.#run(p, 'reoffer');
+        }
     }
 
     #polite(p) {
@@ -405,7 +420,7 @@ export class Mesh extends EventTarget {
         }
     }
 
-    /** Link p is broken (cause: connect, disconnected, failed, closed, silent): start the ladder. */
+    /** Link p is broken (cause: connect, disconnected, failed, closed, silent; resume: takeOverSeat): start the ladder. */
     #broken(p, cause, lead = false) {
         if (this.#peers.get(p.id) !== p) return;
         if (p.repair) {
@@ -433,10 +448,15 @@ export class Mesh extends EventTarget {
             if (p.pc.connectionState !== 'connected') this.#giveUp(p);
             return;
         }
-        r.lead = true;
-        this.#step(p, STEPS[i]);
-        this.#arm(p, STEP_MS[STEPS[i]], () => this.#next(p));
-        this.#act(p, STEPS[i]).catch((err) => console.warn('huddle: repair', p.id, STEPS[i], 'failed:', err));
+        this.#run(p, STEPS[i]);
+    }
+
+    /** Leads step of p's repair: shown, done, and the next one armed. */
+    #run(p, step) {
+        p.repair.lead = true;
+        this.#step(p, step);
+        this.#arm(p, STEP_MS[step], () => this.#next(p));
+        this.#act(p, step).catch((err) => console.warn('huddle: repair', p.id, step, 'failed:', err));
     }
 
     /** Does step on p's connection (its offer goes out on negotiationneeded). */

@@ -16,7 +16,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpGet, sleep, startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, screenshot, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
+import { launch, linkBreaker, newParticipant, recordToasts, screenshot, until, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
 import { tagOf } from '../../public/names.js';
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
@@ -602,11 +602,11 @@ test('a host whose connection is down is told that her requests were not sent; t
     await closeAll();
 });
 
-test('a member whose connection drops is shown reconnecting to the others until she is back; a seat not taken back in time goes, its connection lost', async (t) => {
-    const ana = await person('acc-away', 'Ana Away', { init: watchSockets });
-    await ana.join();
+test('a member whose connection drops is shown reconnecting to the others until she is back; meanwhile a private message or a mute request to her is not sent, and said so; a seat not taken back in time goes, its connection lost', async (t) => {
     const ben = await person('acc-away', 'Ben Stays');
     await ben.join();
+    const ana = await person('acc-away', 'Ana Away', { init: watchSockets });
+    await ana.join();
     await waitForPlayingVideo(ben.page, 'Ana Away');
     // With several sidecars, Ben hears of her through Redis.
     await apart(t, {
@@ -630,33 +630,101 @@ test('a member whose connection drops is shown reconnecting to the others until 
             row: document.querySelector(`#people li.person[data-peer="${t.dataset.peer}"] .paway`)?.textContent ?? null,
         };
     }, tile);
+    // Shown, past its 1.5 s delay (a hidden element's opacity is 1 too).
+    const noteShown = () => until(ben.page, (sel) => {
+        const note = document.querySelector(`${sel} .away-note`);
+        return getComputedStyle(note).display !== 'none' && getComputedStyle(note).opacity === '1';
+    }, tile, 'the note shown');
 
     await drop();
     await state(ana, 'reconnecting');
     await ben.page.waitForSelector(`${tile}.away`);
     // Not at once: a quick reconnect would only flash it.
     assert.equal((await seen()).shown, false);
-    await ben.page.waitForFunction((sel) => getComputedStyle(document.querySelector(`${sel} .away-note`)).opacity === '1', tile);
+    await noteShown();
     assert.deepEqual(await seen(), {
         away: true, shown: true, note: 'Reconnecting…', label: 'Ana Away, reconnecting', row: 'Reconnecting…',
     });
     await screenshot(ben.page, 'reconnecting.png');
+    // The sidecar would drop both: the page says so instead of "sent".
+    await ben.page.click(`${row(ben, 'Ana Away')} button.act-mute`);
+    await toastSays(ben, /^Ana Away is reconnecting: that was not sent\.$/);
+    await ben.page.click(`${row(ben, 'Ana Away')} button.dm`);
+    await ben.page.fill('#chat-input', 'are you there?');
+    await ben.page.press('#chat-input', 'Enter');
+    assert.match(await ben.page.textContent('#chat-status'), /^Ana Away is reconnecting, so nothing was sent/);
+    assert.equal(await ben.page.inputValue('#chat-input'), 'are you there?', 'the draft is kept');
     await ana.page.evaluate(() => { window.__blockWs = false; });
     await state(ana, 'meeting');
     await ben.page.waitForSelector(`${tile}:not(.away)`);
     assert.deepEqual(await seen(), { away: false, shown: false, note: 'Reconnecting…', label: 'Ana Away', row: null });
     await waitForPlayingVideo(ben.page, 'Ana Away');
+    // She is back: the same message goes.
+    await ben.page.press('#chat-input', 'Enter');
+    await ana.page.waitForSelector('#chat-log li:has-text("are you there?")', { state: 'attached' });
 
-    // Down for good (her page is closed while her connection is down): the
-    // seat goes once its grace ends, and Ben is told the connection was lost.
+    // Down for good, her camera off (her page is closed while her
+    // connection is down): her initials stay clear of the note; the seat
+    // goes once its grace ends, and Ben is told the connection was lost.
+    await ana.page.click('#btn-cam');
+    await ben.page.waitForSelector(`${tile}.novideo`);
     await drop();
     await ben.page.waitForSelector(`${tile}.away`);
+    await noteShown();
+    const boxes = await ben.page.evaluate((sel) => [`${sel} .avatar`, `${sel} .away-note > span:last-child`].map((q) => {
+        const r = document.querySelector(q).getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, height: r.height };
+    }), tile);
+    const [initials, note] = boxes;
+    assert.ok(note.height > 0 && initials.height > 0, JSON.stringify(boxes));
+    assert.ok(note.bottom <= initials.top || note.top >= initials.bottom, `the note covers the initials: ${JSON.stringify(boxes)}`);
+    await screenshot(ben.page, 'reconnecting-camera-off.png');
     await ana.close();
     people.splice(people.indexOf(ana), 1);
     await toastSays(ben, /Lost the connection to Ana Away/);
     await ben.page.waitForSelector(tile, { state: 'detached' });
     assert.equal(await ben.page.locator('#people li.person').count(), 1);
     assert.deepEqual(ben.errors(), []);
+    await closeAll();
+});
+
+test('media and signalling lost together: once back, her links are offered anew at once, and nobody is told a connection was lost', async (t) => {
+    const ben = await person('acc-cut', 'Ben Stays', { init: recordToasts });
+    await ben.join();
+    const ana = await person('acc-cut', 'Ana Cut', { init: watchSockets });
+    await ana.page.addInitScript(linkBreaker, {});
+    await ana.page.addInitScript(recordToasts);
+    await ana.page.reload();
+    await ana.join();
+    await waitForPlayingVideo(ben.page, 'Ana Cut');
+    await waitForPlayingVideo(ana.page, 'Ben Stays');
+    // Her network goes: the websocket and every media connection.
+    await ana.page.evaluate(() => {
+        window.__blockWs = true;
+        window.__ws.at(-1).close(4000, 'a test drops it');
+        for (let i = 0; i < window.__pcs.length; i++) window.__cut(i);
+    });
+    await ben.page.waitForSelector('#grid .tile:not(.local).away');
+    // Long enough that her page found the links broken and re-offered
+    // them into the void (a closed connection goes straight to re-offer).
+    await ana.page.waitForFunction(() => window.__pcs.length > 1, null, { timeout: 10000 });
+    await sleep(2000);
+    const back = Date.now();
+    await ana.page.evaluate(() => { window.__blockWs = false; });
+    await state(ana, 'meeting');
+    await waitForPlayingVideo(ben.page, 'Ana Cut', 15000);
+    await waitForPlayingVideo(ana.page, 'Ben Stays', 15000);
+    t.diagnostic(`video both ways ${Date.now() - back} ms after her network came back`);
+    // Past the time her old repair would have given up the links.
+    await sleep(12000);
+    for (const p of [ana, ben]) {
+        const toasts = await p.page.evaluate(() => window.__toasts.map((x) => x.text));
+        assert.deepEqual(toasts.filter((x) => /Lost the connection/.test(x)), [], p.name);
+        assert.equal(await p.page.locator('#grid .tile').count(), 2, p.name);
+    }
+    await waitForPlayingVideo(ben.page, 'Ana Cut');
+    assert.deepEqual(ben.errors(), []);
+    assert.deepEqual(heldDown(ana.errors()), []);
     await closeAll();
 });
 

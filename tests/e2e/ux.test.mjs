@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, watchSockets } from '../lib/browser.mjs';
+import { launch, newParticipant, recordToasts, watchSockets } from '../lib/browser.mjs';
 
 // A small chat limit, so the counter shows after a few characters.
 const MAX_CHAT = 40;
@@ -263,23 +263,6 @@ test('a full room offers Try again and Start a new meeting', async () => {
     assert.equal(await y.page.evaluate(() => document.body.dataset.state), 'meeting');
     assert.equal(await y.page.isVisible('#alone'), true);
 });
-
-/** An init script: window.__toasts gets each text the toast shows, with when it came and went. */
-function recordToasts() {
-    window.__toasts = [];
-    document.addEventListener('DOMContentLoaded', () => {
-        const el = document.getElementById('toast');
-        let cur = null;
-        new MutationObserver(() => {
-            const shown = !el.hidden && el.textContent;
-            if (cur && (!shown || el.textContent !== cur.text)) cur.gone = performance.now();
-            if (shown && (!cur || cur.gone !== undefined)) {
-                cur = { text: el.textContent, at: performance.now() };
-                window.__toasts.push(cur);
-            }
-        }).observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
-    });
-}
 
 test('news that comes together is all shown, in turn: the host leaves, the next one is told both', async () => {
     const u = `${stack.url}/ux-toasts`;

@@ -102,6 +102,26 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
 }
 
 /**
+ * Test-only init script (newParticipant's init, or page.addInitScript):
+ * window.__toasts gets each text the toast shows, with when it came and went.
+ */
+export function recordToasts() {
+    window.__toasts = [];
+    document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('toast');
+        let cur = null;
+        new MutationObserver(() => {
+            const shown = !el.hidden && el.textContent;
+            if (cur && (!shown || el.textContent !== cur.text)) cur.gone = performance.now();
+            if (shown && (!cur || cur.gone !== undefined)) {
+                cur = { text: el.textContent, at: performance.now() };
+                window.__toasts.push(cur);
+            }
+        }).observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
+    });
+}
+
+/**
  * Test-only init script (newParticipant's `init`) that watches the page's
  * websockets: window.__ws lists every one it opened, window.__sent every
  * message sent on them; while window.__blockWs is true, a new one goes to
