@@ -69,7 +69,7 @@ test('metrics count exactly what happened: messages in and out by type, errors b
         await c.close(1000);                             // peer-left to a b
         await a.next('peer-left');
         await b.next('peer-left');
-        await b.drop();                                  // grace
+        await b.drop();                                  // grace: peer-state (away) to a
         await s.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}`));
 
         const mid = await scrape(s);
@@ -78,7 +78,7 @@ test('metrics count exactly what happened: messages in and out by type, errors b
         assert.equal(mid.values.get('huddle_sidecar_peers_in_grace'), 1);
 
         const d = await client();
-        const wd = await d.join(room, 'Bob', { resume: wb.resume }); // welcome d
+        const wd = await d.join(room, 'Bob', { resume: wb.resume }); // welcome d, peer-state (back) to a
         assert.equal(wd.id, wb.id);
 
         const { values } = await scrape(s);
@@ -87,7 +87,7 @@ test('metrics count exactly what happened: messages in and out by type, errors b
         assert.deepEqual(gauges, { connections: 2, peers: 2, peers_in_grace: 0, rooms: 1, send_queue_bytes: 0, draining: 0 });
         expectFamily(values, 'huddle_sidecar_messages_in_total', 'type', { join: 4, chat: 1, signal: 1, ping: 1, invalid: 1 });
         expectFamily(values, 'huddle_sidecar_messages_out_total', 'type',
-            { welcome: 4, 'peer-joined': 3, 'peer-left': 2, chat: 3, pong: 1, error: 2 });
+            { welcome: 4, 'peer-joined': 3, 'peer-left': 2, 'peer-state': 2, chat: 3, pong: 1, error: 2 });
         expectFamily(values, 'huddle_sidecar_errors_total', 'code', { 'bad-json': 1, 'no-such-peer': 1 });
         expectFamily(values, 'huddle_sidecar_closes_total', 'reason', { client: 1, dropped: 1 });
         assert.equal(values.get('huddle_sidecar_joins_total'), 3);
