@@ -86,8 +86,8 @@ export class XRay {
 
     /**
      * root: the Connections pane's table holder; grid: the tiles (ui.js
-     * Grid.setLink); send(msg): to the room; people(): [{ id, name, self }]
-     * oneself first; repairStep(id): the mesh's repair step for that link
+     * Grid.setLink); send(msg): to the room; people(): [{ id, name, self,
+     * away }] oneself first; repairStep(id): the mesh's repair step for that link
      * or null; stateOf(id): its connection's state now (before the first
      * sample says more); isVisible(): whether the panel shows.
      */
@@ -238,9 +238,10 @@ export class XRay {
         }
         td.dataset.from = a.id;
         td.dataset.to = c.to.id;
-        if (!c.entry) {
+        // While a's seat waits for them (away), what they last reported is old news.
+        if (!c.entry || a.away) {
             td.dataset.grade = 'none';
-            td.append(el('span', 'xsay', t('xray.noReport', { name: a.name })));
+            td.append(el('span', 'xsay', t(a.away ? 'xray.awayReport' : 'xray.noReport', { name: a.name })));
             return td;
         }
         const e = c.entry;

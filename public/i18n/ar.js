@@ -300,6 +300,7 @@ export default {
     'xray.corner': 'من / إلى',
     'xray.same': 'الشخص نفسه',
     'xray.noReport': 'لا توجد قياسات من {name} بعد',
+    'xray.awayReport': 'يعيد {name} الاتصال: لا قياسات حتى يعود',
     'xray.tile': 'الاتصال مع {name}: {grade}',
     'xray.grade-good': 'جيد',
     'xray.grade-fair': 'مقبول',

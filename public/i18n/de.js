@@ -264,6 +264,7 @@ export default {
     'xray.corner': 'Von / zu',
     'xray.same': 'Dieselbe Person',
     'xray.noReport': 'Noch keine Meldung von {name}',
+    'xray.awayReport': '{name} verbindet sich neu: keine Meldung, bis die Person zurück ist',
     'xray.tile': 'Verbindung zu {name}: {grade}',
     'xray.grade-good': 'Gut',
     'xray.grade-fair': 'Mittel',

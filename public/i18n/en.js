@@ -266,6 +266,7 @@ export default {
     'xray.corner': 'From / to',
     'xray.same': 'Same person',
     'xray.noReport': 'No report from {name} yet',
+    'xray.awayReport': '{name} is reconnecting: no report until they are back',
     'xray.tile': 'Connection to {name}: {grade}',
     'xray.grade-good': 'Good',
     'xray.grade-fair': 'Fair',

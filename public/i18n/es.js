@@ -264,6 +264,7 @@ export default {
     'xray.corner': 'De / a',
     'xray.same': 'La misma persona',
     'xray.noReport': 'Todavía no hay datos de {name}',
+    'xray.awayReport': '{name} se está reconectando: no hay datos hasta que vuelva',
     'xray.tile': 'Conexión con {name}: {grade}',
     'xray.grade-good': 'Buena',
     'xray.grade-fair': 'Regular',

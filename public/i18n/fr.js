@@ -264,6 +264,7 @@ export default {
     'xray.corner': 'De / vers',
     'xray.same': 'Même personne',
     'xray.noReport': 'Pas encore de mesure de {name}',
+    'xray.awayReport': '{name} se reconnecte : pas de mesure avant son retour',
     'xray.tile': 'Connexion avec {name} : {grade}',
     'xray.grade-good': 'Bonne',
     'xray.grade-fair': 'Moyenne',

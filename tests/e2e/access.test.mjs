@@ -646,6 +646,12 @@ test('a member whose connection drops is shown reconnecting to the others until 
         away: true, shown: true, note: 'Reconnecting…', label: 'Ana Away, reconnecting', row: 'Reconnecting…',
     });
     await screenshot(ben.page, 'reconnecting.png');
+    // Her last report of her links is old news while she is away.
+    const anaId = await ownId(ana);
+    await ben.page.click('#tab-links');
+    await ben.page.waitForSelector(`.xcell[data-from="${anaId}"]`);
+    assert.equal(await ben.page.textContent(`.xcell[data-from="${anaId}"]`), 'Ana Away is reconnecting: no report until they are back');
+    await ben.page.click('#tab-people');
     // The sidecar would drop both: the page says so instead of "sent".
     await ben.page.click(`${row(ben, 'Ana Away')} button.act-mute`);
     await toastSays(ben, /^Ana Away is reconnecting: that was not sent\.$/);
