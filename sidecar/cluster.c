@@ -759,47 +759,83 @@ static void hk_state(void *ctx, struct peer *p, struct out_msg *m)
     free(json);
 }
 
-/* A grace expiry waiting for Redis to say whether the seat was still
- * ours. */
-struct expiry {
+/* A message about a seat for the members here, held until Redis says
+ * whether this node still held that seat (else it was resumed elsewhere,
+ * and the news is stale): a grace expiry's peer-left, or a drop's away
+ * peer-state (then away names the seat, which must still be away here). */
+struct held {
     struct req rq;
     char room[65];
+    char away[PEER_ID_LEN + 1]; /* "" for a peer-left */
     struct out_msg *m;
 };
 
-static void expiry_drop(struct req *r)
+static void held_drop(struct req *r)
 {
-    struct expiry *e = (struct expiry *)(void *)r;
+    struct held *e = (struct held *)(void *)r;
     req_unlink(&e->rq);
     out_msg_unref(e->m);
     free(e);
 }
 
-static void expiry_done(void *arg, enum bus_status st)
+static void held_done(void *arg, enum bus_status st)
 {
-    struct expiry *e = arg;
+    struct held *e = arg;
     struct room *r = hub_room(e->rq.cl->h, e->room);
-    if (st != BUS_NONE && r != NULL) /* BUS_NONE: resumed elsewhere */
-        hub_fanout(e->rq.cl->h, r, out_msg_ref(e->m), NULL);
-    expiry_drop(&e->rq);
+    const struct peer *p =
+        r != NULL && e->away[0] ? room_peer_find(r, e->away) : NULL;
+    bool stale = e->away[0] && (p == NULL || !p->away); /* back, or gone */
+    if (st != BUS_NONE && r != NULL && !stale)          /* BUS_NONE: moved */
+        hub_fanout(e->rq.cl->h, r, out_msg_ref(e->m), p);
+    held_drop(&e->rq);
+}
+
+/* Holds m (about p, in p's room) for held_done; NULL when out of memory. */
+static struct held *hold(struct cluster *cl, const struct peer *p,
+                         struct out_msg *m, bool away)
+{
+    struct held *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    req_link(cl, &e->rq);
+    e->rq.drop = held_drop;
+    e->m = out_msg_ref(m);
+    snprintf(e->room, sizeof e->room, "%s", p->room->id);
+    if (away)
+        memcpy(e->away, p->id, sizeof e->away);
+    return e;
 }
 
 static void hk_expired(void *ctx, struct peer *p, struct out_msg *m)
 {
     struct cluster *cl = ctx;
-    struct expiry *e = calloc(1, sizeof *e);
+    struct held *e = hold(cl, p, m, false);
 
     if (e != NULL) {
-        req_link(cl, &e->rq);
-        e->rq.drop = expiry_drop;
-        e->m = out_msg_ref(m);
-        snprintf(e->room, sizeof e->room, "%s", p->room->id);
         if (bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len, 0,
-                      expiry_done, e) == 0)
+                      held_done, e) == 0)
             return;
-        expiry_drop(&e->rq);
+        held_drop(&e->rq);
     }
     /* Redis down: tell the members here now; the others get the roster */
+    hub_fanout(cl->h, p->room, out_msg_ref(m), p);
+}
+
+static void hk_away(void *ctx, struct peer *p, struct out_msg *m)
+{
+    struct cluster *cl = ctx;
+    char *json = msg_peer_json(p);
+    struct held *e = json != NULL ? hold(cl, p, m, true) : NULL;
+
+    if (e != NULL && bus_update(cl->bus, p->room->id, p->id, json, strlen(json),
+                                out_msg_text(m), m->len, held_done, e) == 0) {
+        free(json);
+        return;
+    }
+    if (e != NULL)
+        held_drop(&e->rq);
+    free(json);
+    /* Redis down: tell the members here now; a reassert stores it later */
     hub_fanout(cl->h, p->room, out_msg_ref(m), p);
 }
 
@@ -1387,6 +1423,7 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
         .state = hk_state,
         .left = hk_left,
         .expired = hk_expired,
+        .away = hk_away,
         .tick = hk_tick,
         .host = hk_host,
         .publish = hk_publish,

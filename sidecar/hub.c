@@ -395,11 +395,13 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                                "join", now);
         return NULL;
     }
+    /* A seat taken back from its grace is no longer away: the welcome's
+     * self says so, and so does a peer-state to the others once it went,
+     * if this node or Redis had it away. */
+    bool back = p->away;
     if (s->peer_json != NULL)
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
-    /* A seat taken back from its grace is no longer away: the welcome's
-     * self says so, and so does a peer-state to the others once it went. */
-    bool back = p->away;
+    back = back || p->away;
     p->away = false;
     if (res == ROOM_JOINED) /* a seat from Redis comes with its role */
         p->host = s->role == 1 || (s->role < 0 && p->room->npeers == 1);
@@ -1304,7 +1306,13 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
         room_grace(h->rooms, p, now);
         if (how == HUB_END_GRACE && !p->away) { /* a drain is not announced */
             p->away = true;
-            tell_state(h, p, p, false);
+            struct out_msg *m = msg_peer_state(p);
+            if (h->cl != NULL && m != NULL) {
+                h->cl->away(h->cl->ctx, p, m); /* tells the members here */
+                out_msg_unref(m);
+            } else {
+                hub_fanout(h, p->room, m, p); /* NULL: they miss it (1011) */
+            }
         }
         return;
     }

@@ -118,6 +118,11 @@ struct hub_cluster {
      * delivers m here too, once Redis confirmed this node still held the
      * seat (it may have been resumed elsewhere). */
     void (*expired)(void *ctx, struct peer *p, struct out_msg *m);
+    /* p's connection dropped and its seat waits for it (p->away is set); m
+     * is its peer-state. Like expired, the cluster delivers m here too,
+     * once Redis confirmed this node still held the seat (a moved seat's
+     * members here would never hear it was back). */
+    void (*away)(void *ctx, struct peer *p, struct out_msg *m);
     void (*tick)(void *ctx, int64_t now);
 };
 

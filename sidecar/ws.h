@@ -51,8 +51,9 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
              const struct ws_opts *opts);
 
 /* Starts a drain: every connection is closed with 1012 "service restart"
- * after what is queued for it, its seat going into grace (HUB_END_GRACE);
- * from now on websocket upgrades and GET /healthz answer 503. */
+ * after what is queued for it, its seat going into grace unannounced
+ * (HUB_END_DRAIN); from now on websocket upgrades and GET /healthz answer
+ * 503. */
 void ws_begin_drain(void);
 
 struct pj;

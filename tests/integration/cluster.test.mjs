@@ -312,6 +312,38 @@ test('away across sidecars: a drop on one is told on the other and in a welcome 
     }
 });
 
+test('away across sidecars: a seat taken back elsewhere before its old sidecar saw the drop is not shown away there', async () => {
+    const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '8000' } });
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const d = await c.client(0);
+        const b = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        const wd = await d.join(room, 'Dan');
+        await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.name === 'Bob');
+        // Sidecar 1 is busy: Dan's connection dies unseen, and he is back
+        // on sidecar 2 before sidecar 1 reads either that or the x-moved.
+        c.scs[0].signal('SIGSTOP');
+        d.terminate();
+        const d2 = await c.client(1);
+        const w2 = await d2.join(room, 'Dan', { resume: wd.resume });
+        assert.equal(w2.id, wd.id);
+        c.scs[0].signal('SIGCONT');
+        // Had sidecar 1 told Ann he was away, nobody would ever say back.
+        const awayDan = (m) => m.type === 'peer-state' && m.peer.id === wd.id && m.peer.away;
+        await a.expectNone(awayDan, 1500);
+        await b.expectNone(awayDan, 100);
+        await waitCount(c.scs[0], new RegExp(`grace room=${room} peer=${wd.id}|moved room=${room} peer=${wd.id}`), 1);
+        // and Dan is reached where he is now.
+        await a.send({ type: 'signal', to: wd.id, data: { n: 1 } });
+        assert.equal((await d2.next('signal')).from, wa.id);
+    } finally {
+        await c.stop();
+    }
+});
+
 test('a sidecar stopped with SIGTERM drains: 1012, no peer-left while in grace, peer-left timeout after it, resumable elsewhere meanwhile', async () => {
     const c = await cluster(2, { env: { HUDDLE_RESUME_GRACE_MS: '2000', HUDDLE_REDIS_REAPER_MS: '200' } });
     try {

@@ -378,7 +378,7 @@ static bool last_says_away(struct fake *f)
     return away;
 }
 
-TEST(grace_tells_the_others_away_once_and_a_resume_tells_them_back)
+TEST(grace_tells_the_others_away_and_a_resume_tells_them_back)
 {
     struct fake f[4];
     struct hub *h = setup(f, 4);
