@@ -55,6 +55,9 @@ let wayBack = takeWayBack(tabStorage(), room);
 let backMs = 0;
 // How long someone a host removes stays out (welcome.limits.kickBanMs; null: not said).
 let kickBanMs = null;
+// Those we were told we lost the connection to (mesh 'failed'), so that
+// their seat's timeout does not say it again.
+const lostSaid = new Set();
 let sig = null;
 let mesh = null;
 let encoder = null;
@@ -199,6 +202,7 @@ async function join() {
         if (p && p.away) return;
         dropTile(e.detail.id);
         if (p) toast(t('toast.lost', { name: p.label }));
+        if (p) lostSaid.add(p.id); // their seat's timeout says it no more
     });
     sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack && wayBack.resume });
     sig.on('welcome', onWelcome)
@@ -544,6 +548,9 @@ function updatePeer(p) {
     const changed = roster.update({ ...p, away: !!p.away });
     if (!changed) return;
     const now = changed.peer;
+    // Back after a drop: their page offers anew; should no offer come (a
+    // page of an older build), ours goes after the usual wait.
+    if (before.away && !now.away && !mesh.links().some((l) => l.id === p.id)) mesh.expect(p.id);
     const renamed = now.name !== before.name;
     if (renamed) chat.renamed(p.id, now.label);
     if (changed.raised) toast(t('toast.raised', { name: now.label }));
@@ -562,9 +569,11 @@ function removePeer(id, reason, by) {
     mesh.close(id);
     chat.forget(id);
     xray.forget(id);
+    const said = lostSaid.delete(id);
     if (!p || reason === 'gone') return;
-    if (reason === 'timeout') toast(t('toast.lost', { name: p.label }));
-    else if (!by) toast(t('toast.left', { name: p.label }));
+    if (reason === 'timeout') {
+        if (!said) toast(t('toast.lost', { name: p.label }));
+    } else if (!by) toast(t('toast.left', { name: p.label }));
     else if (by === roster.selfId()) toast(t('toast.removedByYou', { name: p.label }));
     else if (roster.nameOf(by)) toast(t('toast.removedBy', { name: p.label, by: roster.nameOf(by) }));
     else toast(t('toast.removedByHost', { name: p.label }));

@@ -154,7 +154,11 @@ export class Mesh extends EventTarget {
     takeOverSeat() {
         this.#firstRenew = Date.now();
         for (const p of this.#peers.values()) {
-            if (p.pc.connectionState === 'connected' && !p.repair) continue;
+            if (p.pc.connectionState === 'connected' && (!p.repair || !p.repair.lead)) {
+                // A repair we followed worked; the leader's word of it was lost.
+                if (p.repair) this.#repaired(p);
+                continue;
+            }
             p.repair = { cause: 'resume', step: null, attempt: 0, lead: true };
             p.renew = Math.max(p.renew, this.#firstRenew); // the re-offer counts one up
             this.#run(p, 'reoffer');

@@ -128,11 +128,16 @@ export class XRay {
 
     /**
      * Notes, for each link of from (a Map peer -> entry), since when it is
-     * connected: a link not connected, or under repair (maybe a new
-     * connection, whose encoder starts again), starts anew.
+     * connected: a link not connected, under repair (maybe a new
+     * connection, whose encoder starts again) or missing from the report
+     * (closed) starts anew.
      */
     #track(from, entries) {
         const now = performance.now();
+        for (const key of this.#since.keys()) {
+            const [a, b] = key.split(' ');
+            if (a === from && !entries.has(b)) this.#since.delete(key); // closed since: a new one starts anew
+        }
         for (const [to, e] of entries) {
             const key = `${from} ${to}`;
             if (e.state !== 'connected' || e.repair) this.#since.delete(key);

@@ -144,13 +144,22 @@ test('a new link\'s video held back by bandwidth is not said while its encoder r
     now += 1000;
     xray.sample([{ id: B, entry: ben }], A);
     assert.match(tips.get(B), new RegExp(`^${said}`));
-    // Loss is said at once, whatever the link's age.
+    // A repair (a new connection) starts the wait anew.
     step = 'reoffer';
     xray.sample([{ id: B, entry: { ...ben, state: 'connecting' } }], A);
     step = null;
     now += 2000;
     xray.sample([{ id: B, entry: ben }], A);
     assert.equal(tips.get(B), 'Good', 'a new connection ramps up again');
+    // Loss is said at once, whatever the link's age.
     xray.sample([{ id: B, entry: { ...ben, loss: 3 } }], A);
     assert.match(tips.get(B), /lost/i);
+    // A link closed (gone from the samples) and made again starts anew.
+    now += 40000;
+    xray.sample([{ id: B, entry: ben }], A);
+    assert.match(tips.get(B), new RegExp(`^${said}`));
+    xray.sample([], A);
+    now += 2000;
+    xray.sample([{ id: B, entry: ben }], A);
+    assert.equal(tips.get(B), 'Good', 'a link made again ramps up again');
 });
