@@ -142,6 +142,8 @@ window.addEventListener('pagehide', () => {
         sig.leave();
     }
 });
+// The network is back: reconnect now rather than when the backoff says.
+window.addEventListener('online', () => sig && sig.retryNow());
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
 for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });
 

@@ -11,6 +11,11 @@ const PONG_DEADLINE_MS = 8000;
 const SERVICE_RESTART = 1012;
 const BACK_SOON = 4001;
 const RESTART_JITTER_MS = 300;
+// Backoff caps: 8 s, but 2 s while our seat waits for us (the resume
+// grace after a drop), so that a page back on the network a moment before
+// the grace ends still takes its seat back.
+const RETRY_MAX_MS = 8000;
+const RETRY_MAX_SEAT_WAITS_MS = 2000;
 
 /**
  * Whether a close ends the session for good: 'removed' or 'ended' for
@@ -33,6 +38,10 @@ export class Signaling {
     #closed = false;
     #timers = {};
     #lastPong = 0;
+    // How long the sidecar keeps a dropped seat (welcome.limits), and when
+    // the last socket that held ours closed.
+    #graceMs = 0;
+    #droppedAt = 0;
     // Whether this socket's join was answered with a welcome: until then
     // (joining, knocking at a locked meeting) the sidecar answers anything
     // but ping and leave with not-joined, and enough errors close the
@@ -102,6 +111,7 @@ export class Signaling {
             this.#ws = null;
             this.#stopPing();
             if (this.#closed) return;
+            if (this.#seated) this.#droppedAt = Date.now();
             const final = finalClose(ev.code, ev.reason);
             if (final) {
                 // Removed or ended without the `ended` message: same end.
@@ -132,6 +142,7 @@ export class Signaling {
             const previousId = this.#id;
             this.#id = msg.id;
             this.#resume = msg.resume || null;
+            this.#graceMs = Number(msg.limits && msg.limits.resumeGraceMs) || 0;
             this.#attempt = 0;
             this.#seated = true;
             this.#emit('welcome', { ...msg, resumed, previousId });
@@ -158,11 +169,13 @@ export class Signaling {
         return true;
     }
 
-    /** Reconnect delay: 0.5 s doubling to 8 s, with up to 50% jitter
-     * (or delay as given, which does not count as a failed attempt). */
+    /** Reconnect delay: 0.5 s doubling to 8 s (2 s while our seat waits
+     * for us), with up to 50% jitter (or delay as given, which does not
+     * count as a failed attempt). */
     #scheduleRetry(why, delay) {
         if (delay === undefined) {
-            const base = Math.min(8000, 500 * 2 ** this.#attempt);
+            const waits = this.#id !== null && Date.now() - this.#droppedAt < this.#graceMs;
+            const base = Math.min(waits ? RETRY_MAX_SEAT_WAITS_MS : RETRY_MAX_MS, 500 * 2 ** this.#attempt);
             delay = Math.round(base / 2 + Math.random() * base / 2);
             this.#attempt++;
         }
@@ -170,9 +183,9 @@ export class Signaling {
         this.#timers.retry = setTimeout(() => this.connect(), delay);
     }
 
-    /** Reconnect at once (a person pressed "retry now"). */
+    /** Reconnect at once (a person pressed "retry now", the network is back); not while a socket is open or opening. */
     retryNow() {
-        if (this.open || this.#closed) return;
+        if (this.#ws !== null || this.#closed) return;
         clearTimeout(this.#timers.retry);
         this.connect();
     }

@@ -179,6 +179,49 @@ class FakeSocket {
     receive(msg) { this.onmessage({ data: JSON.stringify(msg) }); }
 }
 
+test('reconnecting: backoff up to 8 s, but 2 s while the seat waits for us (its grace); retry now only with no socket open or opening', (t) => {
+    const saved = globalThis.WebSocket;
+    globalThis.WebSocket = FakeSocket;
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    t.mock.method(Math, 'random', () => 1); // the longest delay of each step
+    try {
+        const delays = [];
+        const sig = new Signaling('ws://h/ws', () => ({ room: 'r1', name: 'Ann' }));
+        sig.on('down', (d) => delays.push(d.delay)).on('welcome', () => {});
+        sig.connect();
+        // Never seated: the usual backoff.
+        for (let i = 0; i < 6; i++) {
+            FakeSocket.made.at(-1).close(1006);
+            t.mock.timers.tick(delays.at(-1));
+        }
+        assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 8000]);
+        // Seated, then dropped: the seat waits 15 s, and so retries stay short.
+        const ws = FakeSocket.made.at(-1);
+        ws.open();
+        ws.receive({ type: 'welcome', id: 'p1', resume: 'tok1', peers: [], limits: { resumeGraceMs: 15000 } });
+        delays.length = 0;
+        ws.close(1006);
+        const end = Date.now() + 15000 + 8000;
+        while (Date.now() < end) {
+            t.mock.timers.tick(delays.at(-1));
+            FakeSocket.made.at(-1).close(1006);
+        }
+        const during = delays.filter((_, i) => delays.slice(0, i).reduce((a, b) => a + b, 0) < 15000);
+        assert.deepEqual(during.slice(0, 4), [500, 1000, 2000, 2000]);
+        assert.ok(during.every((d) => d <= 2000), JSON.stringify(delays));
+        assert.equal(delays.at(-1), 8000, 'past the grace: the seat is gone, the usual backoff');
+        // Retry now: not while a socket is opening (it would be a second one).
+        const before = FakeSocket.made.length;
+        sig.retryNow();
+        assert.equal(FakeSocket.made.length, before + 1);
+        sig.retryNow();
+        assert.equal(FakeSocket.made.length, before + 1);
+        sig.leave();
+    } finally {
+        globalThis.WebSocket = saved;
+    }
+});
+
 test('the way back: the first join carries it; a page keeps one only while its socket holds the seat', () => {
     const saved = globalThis.WebSocket;
     globalThis.WebSocket = FakeSocket;
