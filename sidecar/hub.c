@@ -1306,13 +1306,16 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
         room_grace(h->rooms, p, now);
         if (how == HUB_END_GRACE && !p->away) { /* a drain is not announced */
             p->away = true;
+            /* Out of memory, nobody is told: the seat is not away for
+             * anyone, rather than everyone here closed to catch up. */
             struct out_msg *m = msg_peer_state(p);
-            if (h->cl != NULL && m != NULL) {
+            if (m == NULL)
+                p->away = false;
+            else if (h->cl != NULL)
                 h->cl->away(h->cl->ctx, p, m); /* tells the members here */
-                out_msg_unref(m);
-            } else {
-                hub_fanout(h, p->room, m, p); /* NULL: they miss it (1011) */
-            }
+            else
+                hub_fanout(h, p->room, out_msg_ref(m), p);
+            out_msg_unref(m);
         }
         return;
     }
