@@ -203,8 +203,9 @@ async function join() {
         // back (mesh.takeOverSeat); meanwhile their tile says reconnecting.
         if (p && p.away) return;
         dropTile(e.detail.id);
-        if (p) toast(t('toast.lost', { name: p.label }));
-        if (p) lostSaid.add(p.id); // their seat's timeout says it no more
+        if (!p) return;
+        toast(t('toast.lost', { name: p.label }));
+        lostSaid.add(p.id); // their seat's timeout says it no more
     });
     sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack && wayBack.resume });
     sig.on('welcome', onWelcome)

@@ -235,20 +235,21 @@ export class Chat {
     }
 
     /**
-     * Sends line ({ text, to: { id, name } or null }) and keeps it until
-     * the server answers; false when it could not be sent (not connected).
-     */
-    /**
      * Whether to (a private line's addressee, or null) is away: their seat
      * waits for their connection, and the server would drop the line.
      * Then the box says so, and nothing goes.
      */
     #awayTo(to) {
-        if (!to || !this.#peerOf(to.id)?.away) return false;
-        this.#status(t('chat.toAwayNotSent', { name: this.#peerOf(to.id).label }));
+        const peer = to && this.#peerOf(to.id);
+        if (!peer || !peer.away) return false;
+        this.#status(t('chat.toAwayNotSent', { name: peer.label }));
         return true;
     }
 
+    /**
+     * Sends line ({ text, to: { id, name } or null }) and keeps it until
+     * the server answers; false when it could not be sent (not connected).
+     */
     #deliver(line) {
         // A lone surrogate (pasted broken text) would make the line bad JSON
         // to the server, which answers that without saying which line.

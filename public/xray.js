@@ -80,7 +80,7 @@ export class XRay {
     #isVisible;
     #own = new Map();
     #others = new Map();
-    // "from to" -> when that link was first seen connected, in a row (problem()'s connectedMs).
+    // from -> (to -> when that link was first seen connected, in a row): problem()'s connectedMs.
     #since = new Map();
     #take = linksBucket(2, 2000);
 
@@ -133,21 +133,18 @@ export class XRay {
      * (closed) starts anew.
      */
     #track(from, entries) {
+        const before = this.#since.get(from) || new Map();
         const now = performance.now();
-        for (const key of this.#since.keys()) {
-            const [a, b] = key.split(' ');
-            if (a === from && !entries.has(b)) this.#since.delete(key); // closed since: a new one starts anew
-        }
+        const since = new Map();
         for (const [to, e] of entries) {
-            const key = `${from} ${to}`;
-            if (e.state !== 'connected' || e.repair) this.#since.delete(key);
-            else if (!this.#since.has(key)) this.#since.set(key, now);
+            if (e.state === 'connected' && !e.repair) since.set(to, before.get(to) ?? now);
         }
+        this.#since.set(from, since);
     }
 
     /** problem() of from's entry about the link to to, with how long it has been connected. */
     #problem(from, to, entry) {
-        const at = this.#since.get(`${from} ${to}`);
+        const at = this.#since.get(from)?.get(to);
         return problem(entry, at === undefined ? 0 : performance.now() - at);
     }
 
@@ -164,7 +161,8 @@ export class XRay {
     forget(id) {
         this.#others.delete(id);
         this.#own.delete(id);
-        for (const key of this.#since.keys()) if (key.split(' ').includes(id)) this.#since.delete(key);
+        this.#since.delete(id);
+        for (const links of this.#since.values()) links.delete(id);
         if (this.#isVisible()) this.render();
     }
 
