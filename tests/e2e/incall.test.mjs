@@ -169,6 +169,9 @@ test('Settings opens from the keyboard with the device pickers; Escape closes it
     const ring = await a.page.$eval('#set-mic', (s) => getComputedStyle(s.closest('.device')).outlineStyle);
     assert.equal(ring, 'solid');
     const labels = (sel) => a.page.$$eval(`${sel} option`, (os) => os.map((o) => o.textContent));
+    // Opening the pane refreshes the pickers (enumerateDevices, async):
+    // until it answers they may still show the list from before.
+    await a.page.waitForFunction(() => document.querySelectorAll('#set-cam option').length === 3).catch(() => {});
     assert.deepEqual(await labels('#set-cam'), ['fake_device_0', 'fake_device_1', 'fake_device_2']);
     assert.ok((await labels('#set-mic')).length >= 2);
     assert.ok((await labels('#set-speaker')).length >= 2);
