@@ -56,7 +56,7 @@
 //   signal to each peer of the new room re-attaches the live connection under
 //   the new id, so media never stops. Unclaimed ones are closed after 20 s.
 
-import { fingerprintsFromStats, safetyCode } from './safety.js';
+import { linkFingerprints, safetyCode } from './safety.js';
 import { audioBytesIn } from './linkstats.js';
 
 // Self-repair timings. From a link's start to giving up: CONNECT_MS + the
@@ -113,12 +113,12 @@ export class Mesh extends EventTarget {
 
     /**
      * The safety code of the link with id (safety.js), from the DTLS
-     * certificates its transport negotiated; null while not connected.
+     * certificates its connection negotiated; null while not connected.
      */
     async safetyCode(id) {
         const p = this.#peers.get(id);
         if (!p || p.pc.connectionState !== 'connected') return null;
-        const fp = fingerprintsFromStats(await p.pc.getStats());
+        const fp = linkFingerprints(p.pc);
         return fp ? safetyCode(fp.local, fp.remote) : null;
     }
 

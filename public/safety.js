@@ -9,8 +9,7 @@
 // order, into 20 digits: the same code on both screens means the same two
 // certificates, end to end.
 //
-// Pure functions, no DOM: the page feeds them a connection's stats or its
-// descriptions.
+// Pure functions, no DOM: the page feeds them a connection's descriptions.
 
 const LABEL = 'huddle safety code v1';
 const GROUPS = 5;
@@ -34,22 +33,25 @@ export function fingerprintFromSdp(sdp) {
 }
 
 /**
- * The two fingerprints of a connection's DTLS transport from its stats (a
- * Map or any iterable of RTCStats as getStats() gives): { local, remote },
- * or null until DTLS has set up the certificates.
+ * The two fingerprints of a connected link, { local, remote }, from the
+ * descriptions in force: the local one names this end's own certificate,
+ * the remote one the certificate the other end proved it holds (DTLS checks
+ * the certificate against that fingerprint and fails the connection
+ * otherwise). null when either description has none. pc: an
+ * RTCPeerConnection, or anything with currentLocalDescription and
+ * currentRemoteDescription; read it only once it is connected.
+ *
+ * Not from getStats(): Chromium keeps the certificate stats of the first
+ * report asked for and, when that was while DTLS was still connecting,
+ * reports the transport without its remote certificate for as long as the
+ * connection lives (Chromium 156: 3 links in 4 polled during their
+ * connection). The page samples every link's stats each second, connecting
+ * ones too, so some links would never show a code.
  */
-export function fingerprintsFromStats(report) {
-    const byId = new Map();
-    for (const s of report.values()) byId.set(s.id, s);
-    for (const t of byId.values()) {
-        if (t.type !== 'transport' || !t.localCertificateId || !t.remoteCertificateId) continue;
-        const l = byId.get(t.localCertificateId);
-        const r = byId.get(t.remoteCertificateId);
-        const local = l && normalFingerprint(l.fingerprintAlgorithm, l.fingerprint);
-        const remote = r && normalFingerprint(r.fingerprintAlgorithm, r.fingerprint);
-        if (local && remote) return { local, remote };
-    }
-    return null;
+export function linkFingerprints(pc) {
+    const local = fingerprintFromSdp(pc.currentLocalDescription?.sdp);
+    const remote = fingerprintFromSdp(pc.currentRemoteDescription?.sdp);
+    return local && remote ? { local, remote } : null;
 }
 
 /**

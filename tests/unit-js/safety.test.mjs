@@ -1,26 +1,20 @@
 // Safety codes (public/safety.js): the same code on both ends of a link,
 // whatever the order, a different one for any other pair of certificates;
-// fingerprints read from stats (as Chromium reports them) and from an SDP.
+// fingerprints read from a connection's descriptions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalFingerprint, fingerprintFromSdp, fingerprintsFromStats, safetyCode } from '../../public/safety.js';
+import { normalFingerprint, fingerprintFromSdp, linkFingerprints, safetyCode } from '../../public/safety.js';
 
-// Two certificates of a real Chromium link (getStats, 'certificate').
+// Two certificates of a real Chromium link.
 const F1 = '09:D5:33:91:13:E1:2D:32:9C:96:4F:DF:67:56:77:D7:BC:E7:87:78:9A:DC:A1:D7:EA:E2:6E:8F:98:2D:2C:6D';
 const F2 = 'F8:F9:9A:51:0E:11:02:22:53:26:D9:A4:99:44:69:95:A0:8C:8E:6D:C1:F7:14:5A:79:2C:03:17:98:44:30:D1';
 const F3 = 'F8:F9:9A:51:0E:11:02:22:53:26:D9:A4:99:44:69:95:A0:8C:8E:6D:C1:F7:14:5A:79:2C:03:17:98:44:30:D2';
 
-/** One side's stats as Chromium gives them: its transport and both certificates. */
-function report(local, remote) {
-    const cert = (fp) => ({ id: `CF${fp}`, type: 'certificate', fingerprint: fp, fingerprintAlgorithm: 'sha-256', base64Certificate: 'MIIB' });
-    const list = [
-        { id: 'CP1', type: 'candidate-pair', state: 'succeeded' },
-        cert(local),
-        cert(remote),
-        { id: 'T01', type: 'transport', dtlsState: 'connected', localCertificateId: `CF${local}`, remoteCertificateId: `CF${remote}` },
-    ];
-    return new Map(list.map((s) => [s.id, s]));
-}
+/** An SDP as Chromium writes one, with fingerprint fp. */
+const sdpWith = (fp) => `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\na=group:BUNDLE 0 1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 ${fp}\r\na=setup:actpass\r\n`;
+
+/** One end of a connected link: its own certificate is local, the other end's remote. */
+const link = (local, remote) => ({ currentLocalDescription: { type: 'offer', sdp: sdpWith(local) }, currentRemoteDescription: { type: 'answer', sdp: sdpWith(remote) } });
 
 test('fingerprints are normalised and anything else is refused', () => {
     assert.equal(normalFingerprint('SHA-256', F1.toLowerCase()), `sha-256 ${F1}`);
@@ -40,17 +34,16 @@ test('an SDP gives its first fingerprint line; none gives null', () => {
     assert.equal(fingerprintFromSdp(null), null);
 });
 
-test('stats give the transport\'s own and remote certificates, or null before DTLS', () => {
-    assert.deepEqual(fingerprintsFromStats(report(F2, F1)), { local: `sha-256 ${F2}`, remote: `sha-256 ${F1}` });
-    const early = report(F2, F1);
-    delete early.get('T01').remoteCertificateId;
-    assert.equal(fingerprintsFromStats(early), null);
-    assert.equal(fingerprintsFromStats(new Map()), null);
+test('a link gives the fingerprints of the descriptions in force, or null without both', () => {
+    assert.deepEqual(linkFingerprints(link(F2, F1)), { local: `sha-256 ${F2}`, remote: `sha-256 ${F1}` });
+    assert.equal(linkFingerprints({ currentLocalDescription: link(F2, F1).currentLocalDescription, currentRemoteDescription: null }), null);
+    assert.equal(linkFingerprints({ currentLocalDescription: { type: 'offer', sdp: 'v=0\r\n' }, currentRemoteDescription: link(F2, F1).currentRemoteDescription }), null);
+    assert.equal(linkFingerprints({}), null);
 });
 
 test('both ends of a link compute the same code; another certificate gives another code', async () => {
-    const a = fingerprintsFromStats(report(F2, F1));
-    const b = fingerprintsFromStats(report(F1, F2));
+    const a = linkFingerprints(link(F2, F1));
+    const b = linkFingerprints(link(F1, F2));
     const codeA = await safetyCode(a.local, a.remote);
     const codeB = await safetyCode(b.local, b.remote);
     assert.match(codeA, /^\d{4} \d{4} \d{4} \d{4} \d{4}$/);
