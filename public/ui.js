@@ -469,6 +469,8 @@ export class People {
         $('hands-list').replaceChildren(...hands.map((p) => {
             const li = el('li', 'hand-row', p.id === selfId ? tr('common.nameYou', { name: p.label }) : p.label);
             li.dataset.peer = p.id;
+            // Their place in the order is kept while their seat waits for them.
+            if (p.away) li.append(el('span', 'paway', tr('tile.away')));
             return li;
         }));
     }

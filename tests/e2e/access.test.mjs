@@ -628,6 +628,7 @@ test('a member whose connection drops is shown reconnecting to the others until 
             note: note && note.textContent,
             label: t.getAttribute('aria-label'),
             row: document.querySelector(`#people li.person[data-peer="${t.dataset.peer}"] .paway`)?.textContent ?? null,
+            hand: document.querySelector(`#hands-list li[data-peer="${t.dataset.peer}"]`)?.textContent ?? null,
         };
     }, tile);
     // Shown, past its 1.5 s delay (a hidden element's opacity is 1 too).
@@ -636,6 +637,9 @@ test('a member whose connection drops is shown reconnecting to the others until 
         return getComputedStyle(note).display !== 'none' && getComputedStyle(note).opacity === '1';
     }, tile, 'the note shown');
 
+    // Her hand is up: the Raised hands list keeps her place and says she is away.
+    await ana.page.click('#btn-hand');
+    await ben.page.waitForSelector('#hands-list li');
     await drop();
     await state(ana, 'reconnecting');
     await ben.page.waitForSelector(`${tile}.away`);
@@ -643,7 +647,7 @@ test('a member whose connection drops is shown reconnecting to the others until 
     assert.equal(await ben.page.$eval(`${tile} .away-note`, (n) => getComputedStyle(n).animationDelay), '1.5s');
     await noteShown();
     assert.deepEqual(await seen(), {
-        away: true, shown: true, note: 'Reconnecting…', label: 'Ana Away, reconnecting', row: 'Reconnecting…',
+        away: true, shown: true, note: 'Reconnecting…', label: 'Ana Away, reconnecting, hand raised', row: 'Reconnecting…', hand: 'Ana AwayReconnecting…',
     });
     await screenshot(ben.page, 'reconnecting.png');
     // Her last report of her links is old news while she is away.
@@ -663,7 +667,9 @@ test('a member whose connection drops is shown reconnecting to the others until 
     await ana.page.evaluate(() => { window.__blockWs = false; });
     await state(ana, 'meeting');
     await ben.page.waitForSelector(`${tile}:not(.away)`);
-    assert.deepEqual(await seen(), { away: false, shown: false, note: 'Reconnecting…', label: 'Ana Away', row: null });
+    assert.deepEqual(await seen(), { away: false, shown: false, note: 'Reconnecting…', label: 'Ana Away, hand raised', row: null, hand: 'Ana Away' });
+    await ana.page.click('#btn-hand');
+    await ben.page.waitForSelector('#hands-list li', { state: 'detached' });
     await waitForPlayingVideo(ben.page, 'Ana Away');
     // She is back: the same message goes.
     await ben.page.press('#chat-input', 'Enter');
