@@ -222,9 +222,15 @@ test('the control bar fits every screen in every language; "You are muted" hides
     await Promise.all([anna.close(), ben.close(), cleo.close()]);
 });
 
-/** The side panel's close button, tabs, message box and Send: each whole inside the window and the topmost thing at its centre. */
+/**
+ * The side panel's close button, tabs, message box and Send: each whole
+ * inside the window and the topmost thing at its centre; the tabs on one
+ * row.
+ */
 const panelProblems = (page) => page.evaluate(() => {
     const out = [];
+    const rows = new Set([...document.querySelectorAll('#panel .tab')].map((t) => Math.round(t.getBoundingClientRect().top)));
+    if (rows.size > 1) out.push(`the panel's tabs take ${rows.size} rows`);
     for (const e of document.querySelectorAll('#panel-close, #panel .tab, #chat-input, #chat-send')) {
         const r = e.getBoundingClientRect();
         const x = (r.left + r.right) / 2;
@@ -237,7 +243,7 @@ const panelProblems = (page) => page.evaluate(() => {
     return out;
 });
 
-test('with the side panel open the control bar stays in reach on every screen, left to right and right to left', async () => {
+test('with the side panel open the control bar stays in reach on every screen, left to right and right to left; its tabs keep to one row, German\'s too', async () => {
     const url = `${stack.url}/toolbar-panel`;
     const anna = await newParticipant(browser, url, 'Anna');
     const ben = await newParticipant(browser, url, 'Ben', { viewport: { width: 640, height: 480 } });
@@ -246,7 +252,7 @@ test('with the side panel open the control bar stays in reach on every screen, l
     await anna.page.waitForSelector('#toast', { state: 'hidden' });
     const cdp = await anna.page.context().newCDPSession(anna.page);
     const failures = [];
-    for (const lang of ['en', 'ar']) {
+    for (const lang of ['en', 'de', 'ar']) {
         await setLanguage(anna.page, lang);
         await anna.page.click('#btn-chat');
         await anna.page.waitForSelector('#panel:not([hidden])');
