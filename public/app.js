@@ -623,6 +623,7 @@ function enterMeeting() {
         hand: () => sendState({ hand: !roster.self().hand }),
         leave: () => leave(),
         invite: copyInvite,
+        talk: holdToTalk,
         panel: (tab) => {
             if (tab === 'chat') {
                 chat.seenAll();
@@ -770,7 +771,26 @@ function rename(name) {
     toast(t('toast.youAre', { name }));
 }
 
+// Whether the microphone is on only while Space is held: letting it go mutes again.
+let spaceHeld = false;
+
+/**
+ * Space held (push to talk) or let go: while muted, the microphone is on
+ * for as long as Space is held. Muting or unmuting by hand meanwhile is
+ * the person's choice and stays.
+ */
+function holdToTalk(held) {
+    if (held && !roster.self().audio && media.audioTrack()) {
+        spaceHeld = true;
+        setMic(true);
+    } else if (!held && spaceHeld) {
+        spaceHeld = false;
+        setMic(false);
+    }
+}
+
 function toggleMic() {
+    spaceHeld = false;
     if (!media.audioTrack()) {
         toast(t(media.denied() ? 'toast.micBlocked' : 'toast.noMic'));
         return;

@@ -26,6 +26,16 @@ export function takesKeys(t) {
     return isTyping(t) || (!!t && typeof t.closest === 'function' && !!t.closest('dialog[open], #react-menu'));
 }
 
+/**
+ * Whether a held Space talks with the focus on t (an event target): only
+ * where single keys are free and the focus is on no control, since a
+ * focused button, link, checkbox, slider, tab or scrolling region answers
+ * Space itself (the page's body after a click on the video, say).
+ */
+export function spaceTalks(t) {
+    return !takesKeys(t) && !(!!t && typeof t.closest === 'function' && !!t.closest('button, a[href], input, select, textarea, summary, [role], [tabindex]'));
+}
+
 const KEYS_PREF = 'huddle.keys';
 
 /** Whether single-key shortcuts are on, from storage (on unless turned off). */
@@ -110,10 +120,12 @@ export class Controls {
     #opener = null;
 
     /**
-     * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab) }, each
-     * called on the click or shortcut; panel(tab) after the side panel
-     * changed, with 'chat', 'people', 'settings', 'links' (Connections) or
-     * null (closed). canShare: whether
+     * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab),
+     * talk(held) }, each called on the click or shortcut; panel(tab) after
+     * the side panel changed, with 'chat', 'people', 'settings', 'links'
+     * (Connections) or null (closed); talk(true) when Space is pressed
+     * where it talks (spaceTalks), talk(false) when it is let go or the
+     * window loses the keyboard meanwhile. canShare: whether
      * the screen-share button is shown.
      */
     constructor(on, { canShare = true } = {}) {
@@ -144,6 +156,21 @@ export class Controls {
             rememberKeys(localStore(), this.#keys);
         });
         document.addEventListener('keydown', (e) => this.#onKey(e));
+        // A Space let go anywhere, or never seen let go (the window lost
+        // the keyboard meanwhile), ends talking.
+        document.addEventListener('keyup', (e) => {
+            if (e.code === 'Space') this.#talk(false);
+        });
+        window.addEventListener('blur', () => this.#talk(false));
+    }
+
+    #talking = false;
+
+    /** Reports Space held or let go, once each way. */
+    #talk(held) {
+        if (held === this.#talking) return;
+        this.#talking = held;
+        this.#on.talk(held);
     }
 
     #onKey(e) {
@@ -151,6 +178,11 @@ export class Controls {
         if (e.key === 'Escape' && !e.isComposing && !$('panel').hidden && !document.querySelector('dialog[open]')) {
             e.preventDefault();
             this.closePanel();
+            return;
+        }
+        if (e.code === 'Space' && !e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey && this.#keys && spaceTalks(e.target)) {
+            e.preventDefault(); // the page does not scroll
+            this.#talk(true);
             return;
         }
         const act = shortcutFor(e, takesKeys(e.target) || !this.#keys);

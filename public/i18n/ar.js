@@ -128,7 +128,7 @@ export default {
     'people.codeNone': 'لم يتم الاتصال بعد.',
     'people.volume': 'مستوى صوت {name}',
     'people.volumeValue': '{value}٪',
-    'people.keys': 'اختصارات بمفتاح واحد (M وV وH وC)',
+    'people.keys': 'اختصارات بمفتاح واحد (M وV وH وC؛ اضغط مطوّلًا على المسافة لتتحدث)',
     'people.waitingTitle': {
         zero: 'المشاركون',
         one: 'المشاركون (شخص واحد ينتظر الدخول)',

@@ -113,7 +113,7 @@ export default {
     'people.codeNone': 'Noch nicht verbunden.',
     'people.volume': 'Lautstärke von {name}',
     'people.volumeValue': '{value} %',
-    'people.keys': 'Tastenkürzel mit einer Taste (M, V, H, C)',
+    'people.keys': 'Tastenkürzel mit einer Taste (M, V, H, C; Leertaste halten, um zu sprechen)',
     'people.waitingTitle': { one: 'Personen ({count} wartet auf Einlass)', other: 'Personen ({count} warten auf Einlass)' },
     'hands.title': 'Gehobene Hände',
 

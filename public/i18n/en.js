@@ -115,7 +115,7 @@ export default {
     'people.codeNone': 'Not connected yet.',
     'people.volume': 'Volume of {name}',
     'people.volumeValue': '{value} %',
-    'people.keys': 'Single-key shortcuts (M, V, H, C)',
+    'people.keys': 'Single-key shortcuts (M, V, H, C; hold Space to talk)',
     'people.waitingTitle': { one: 'People ({count} waiting to join)', other: 'People ({count} waiting to join)' },
     'hands.title': 'Raised hands',
 

@@ -113,7 +113,7 @@ export default {
     'people.codeNone': 'Aún no hay conexión.',
     'people.volume': 'Volumen de {name}',
     'people.volumeValue': '{value} %',
-    'people.keys': 'Atajos de una tecla (M, V, H, C)',
+    'people.keys': 'Atajos de una tecla (M, V, H, C; mantén Espacio para hablar)',
     'people.waitingTitle': { one: 'Personas ({count} esperando para entrar)', other: 'Personas ({count} esperando para entrar)' },
     'hands.title': 'Manos levantadas',
 

@@ -113,7 +113,7 @@ export default {
     'people.codeNone': 'Pas encore connecté.',
     'people.volume': 'Volume de {name}',
     'people.volumeValue': '{value} %',
-    'people.keys': 'Raccourcis à une touche (M, V, H, C)',
+    'people.keys': 'Raccourcis à une touche (M, V, H, C ; maintenir Espace pour parler)',
     'people.waitingTitle': { one: 'Participants ({count} attend d’entrer)', other: 'Participants ({count} attendent d’entrer)' },
     'hands.title': 'Mains levées',
 

@@ -1,6 +1,6 @@
 // The meeting page's small comforts: initials without punctuation, the chat
 // counter and its limit, links in chat, a send while not connected, Escape
-// on the side panel, single-key shortcuts (off by a checkbox, not in the
+// on the side panel, single-key shortcuts and a held Space (off by a checkbox, not in the
 // reactions' menu), the "only one here" hint, sizes and focus rings, and
 // the room-full screen's Try again and Start a new meeting, and toasts
 // that come together shown in turn.
@@ -190,6 +190,59 @@ test('single keys work with the focus on a control button, not in the reactions\
     assert.equal(await a.page.getAttribute('#btn-hand', 'aria-pressed'), 'true');
     await a.page.keyboard.press('Control+d');
     await a.page.waitForSelector('#btn-mic[aria-pressed="true"]');
+});
+
+test('holding Space while muted talks for as long as it is held; Space on a focused button stays the button\'s; nothing with single keys off', async () => {
+    const blur = () => a.page.evaluate(() => document.activeElement && document.activeElement.blur());
+    const keys = async (on) => {
+        await a.page.click('#btn-people');
+        await a.page.setChecked('#pref-keys', on);
+        await a.page.keyboard.press('Escape');
+        await blur();
+    };
+    const mic = () => a.page.getAttribute('#btn-mic', 'aria-pressed');
+    const remote = '#grid .tile:not(.local)';
+    await keys(true); // the test before turned them off
+    await a.page.click('#btn-mic');
+    await b.page.waitForSelector(`${remote}.muted`);
+    await blur();
+    // Held: on, for the others too; let go: muted again.
+    await a.page.keyboard.down('Space');
+    assert.equal(await mic(), 'true');
+    await b.page.waitForSelector(`${remote}:not(.muted)`);
+    await a.page.keyboard.up('Space');
+    assert.equal(await mic(), 'false');
+    await b.page.waitForSelector(`${remote}.muted`);
+    // Held while the window loses the keyboard (its key-up never comes): muted.
+    await a.page.keyboard.down('Space');
+    assert.equal(await mic(), 'true');
+    await a.page.evaluate(() => window.dispatchEvent(new Event('blur')));
+    assert.equal(await mic(), 'false');
+    await a.page.keyboard.up('Space');
+    // Muted by hand while held: letting go changes nothing more.
+    await a.page.keyboard.down('Space');
+    await a.page.keyboard.press('Control+d');
+    assert.equal(await mic(), 'false');
+    await a.page.keyboard.up('Space');
+    assert.equal(await mic(), 'false');
+    // On a focused button Space presses it, and does not talk.
+    await a.page.focus('#btn-hand');
+    const hand = await a.page.getAttribute('#btn-hand', 'aria-pressed');
+    await a.page.keyboard.down('Space');
+    assert.equal(await mic(), 'false');
+    await a.page.keyboard.up('Space');
+    await a.page.waitForFunction((h) => document.querySelector('#btn-hand').getAttribute('aria-pressed') !== h, hand);
+    await a.page.keyboard.press('Space');
+    await a.page.waitForFunction((h) => document.querySelector('#btn-hand').getAttribute('aria-pressed') === h, hand);
+    // Single keys off: Space is nothing.
+    await keys(false);
+    await a.page.keyboard.down('Space');
+    assert.equal(await mic(), 'false');
+    await a.page.keyboard.up('Space');
+    await keys(true);
+    await a.page.keyboard.press('Control+d');
+    await b.page.waitForSelector(`${remote}:not(.muted)`);
+    assert.deepEqual(a.errors(), []);
 });
 
 test('control buttons are at least 44 by 44 CSS pixels, wide and on a phone', async () => {

@@ -2,11 +2,14 @@
 // active-speaker ring (public/media.js), and the socket URL (public/signal.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shortcutFor, isTyping, takesKeys, keysOn, rememberKeys, clockText, unreadText, stayText } from '../../public/controls.js';
+import { shortcutFor, isTyping, takesKeys, spaceTalks, keysOn, rememberKeys, clockText, unreadText, stayText } from '../../public/controls.js';
 import { holdSpeaker } from '../../public/media.js';
 import { socketUrl } from '../../public/signal.js';
 
 const key = (k, mods = {}) => ({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods });
+
+/** An element inside the given ancestors (closest() as the DOM's: a selector of the list matches). */
+const at = (tagName, inside = []) => ({ tagName, closest: (sel) => (inside.some((a) => sel.split(', ').includes(a)) ? {} : null) });
 
 test('Ctrl or Cmd with D and E toggle mic and camera, even while typing', () => {
     assert.equal(shortcutFor(key('d', { ctrlKey: true }), true), 'mic');
@@ -43,8 +46,6 @@ test('isTyping knows text fields and editable elements', () => {
 });
 
 test('takesKeys leaves single keys to fields, dialogs and the reactions\' row, not to a button of the page', () => {
-    // An element inside the given ancestors (closest() as the DOM's).
-    const at = (tagName, inside = []) => ({ tagName, closest: (sel) => (inside.some((a) => sel.split(', ').includes(a)) ? {} : null) });
     for (const tagName of ['INPUT', 'TEXTAREA', 'SELECT']) assert.equal(takesKeys(at(tagName)), true, tagName);
     assert.equal(takesKeys({ tagName: 'DIV', isContentEditable: true }), true);
     assert.equal(takesKeys(at('BODY')), false);
@@ -57,6 +58,18 @@ test('takesKeys leaves single keys to fields, dialogs and the reactions\' row, n
     assert.equal(takesKeys(at('BUTTON', ['#react-menu'])), true);
     assert.equal(shortcutFor(key('m'), takesKeys(at('BUTTON', ['dialog[open]']))), null);
     assert.equal(shortcutFor(key('d', { ctrlKey: true }), takesKeys(at('BUTTON', ['dialog[open]']))), 'mic');
+});
+
+test('a held Space talks only where the focus is on no control: a focused button, field or region answers Space itself', () => {
+    assert.equal(spaceTalks(at('BODY')), true);
+    assert.equal(spaceTalks(null), true);
+    assert.equal(spaceTalks(at('BUTTON', ['button'])), false);
+    assert.equal(spaceTalks(at('SPAN', ['button'])), false, 'inside a button');
+    assert.equal(spaceTalks(at('INPUT', ['input'])), false);
+    assert.equal(spaceTalks(at('DIV', ['[tabindex]'])), false, 'a scrolling region');
+    assert.equal(spaceTalks(at('DIV', ['[role]'])), false, 'a tab or slider of its own making');
+    assert.equal(spaceTalks(at('DIV', ['dialog[open]'])), false);
+    assert.equal(spaceTalks({ tagName: 'DIV', isContentEditable: true }), false);
 });
 
 test('single-key shortcuts are on until turned off, and the choice is kept', () => {
