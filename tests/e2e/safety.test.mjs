@@ -40,31 +40,6 @@ function expectedCode({ local, remote }) {
     return [0, 1, 2, 3, 4].map((i) => String(hash.readUInt32BE(4 * i) % 10000).padStart(4, '0')).join(' ');
 }
 
-/**
- * Init script: keepPeerConnections' list (window.__pcs), and each
- * connection asks for its stats without a pause until it is connected, as
- * a page that samples its links at the wrong moment does.
- */
-function statsWhileConnecting() {
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-        constructor(...args) {
-            super(...args);
-            window.__pcs.push(this);
-            const poll = () => {
-                if (this.connectionState !== 'connected' && this.connectionState !== 'closed') this.getStats().then(poll, () => {});
-            };
-            poll();
-        }
-
-        createDataChannel(label, ...rest) {
-            if (label === 'udp-check') window.__pcs.splice(window.__pcs.indexOf(this), 1);
-            return super.createDataChannel(label, ...rest);
-        }
-    };
-}
-
 let stack;
 let browser;
 const people = {};
@@ -255,7 +230,7 @@ test('links whose stats were read while they connected show their codes, the sam
     const names = ['Fay', 'Gus', 'Hal'];
     const group = {};
     for (const name of names) {
-        group[name] = await newParticipant(browser, room, name, { init: statsWhileConnecting });
+        group[name] = await newParticipant(browser, room, name, { init: keepPeerConnections, initArg: { statsWhileConnecting: true } });
         await group[name].join();
     }
     for (const me of names) {

@@ -149,15 +149,22 @@ export function watchSockets() {
  * Test-only init script (newParticipant's `init`): keeps every
  * RTCPeerConnection of the mesh in window.__pcs, to read its senders,
  * stats and certificates. Not the page's UDP check (sampler.js checkUdp),
- * known by its data channel 'udp-check', made right after it.
+ * known by its data channel 'udp-check', made right after it. initArg
+ * { statsWhileConnecting: true }: each connection also asks for its stats
+ * without a pause until it is connected, as a page that samples its links
+ * at the wrong moment does.
  */
-export function keepPeerConnections() {
+export function keepPeerConnections({ statsWhileConnecting = false } = {}) {
     const Orig = window.RTCPeerConnection;
     window.__pcs = [];
     window.RTCPeerConnection = class extends Orig {
         constructor(...args) {
             super(...args);
             window.__pcs.push(this);
+            const poll = () => {
+                if (this.connectionState !== 'connected' && this.connectionState !== 'closed') this.getStats().then(poll, () => {});
+            };
+            if (statsWhileConnecting) poll();
         }
 
         createDataChannel(label, ...rest) {
