@@ -5,7 +5,10 @@
 // - Any later negotiation (ICE restart, a repair re-offer) is "perfect
 //   negotiation": polite = the side whose id sorts lower; signals from one
 //   peer are handled strictly in order; ICE candidates are held until the
-//   remote description is set.
+//   remote description is set. A connection closed while one of its
+//   operations is pending never settles that promise (webrtc-pc abandons a
+//   closed connection's operations), so the peer's signals wait for it only
+//   until the mesh closes the connection or finds it closed (p.ended).
 // - Self-repair, one ladder per link (only that link is touched):
 //   - Broken: a new link not connected within CONNECT_MS; 'disconnected' for
 //     DISCONNECTED_MS; 'failed'; its connection closed under us; or connected
@@ -190,10 +193,13 @@ export class Mesh extends EventTarget {
         if (old) {
             old.onicecandidate = old.onnegotiationneeded = old.ontrack = old.onconnectionstatechange = null;
             old.close();
+            p.end();
         }
         const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: policy });
+        let end;
+        const ended = new Promise((resolve) => { end = resolve; }); // this connection is closed
         Object.assign(p, {
-            pc, stream: new MediaStream(), makingOffer: false, ignoreOffer: false, pending: [],
+            pc, ended, end, stream: new MediaStream(), makingOffer: false, ignoreOffer: false, pending: [],
             audioT: null, videoT: null, heard: 0, silentSince: 0, connectedAt: 0,
         });
         pc.onicecandidate = (e) => {
@@ -322,27 +328,32 @@ export class Mesh extends EventTarget {
             if (offer) this.#broken(p, 'closed', true); // they repair; ours is gone: re-offer
             return;
         }
-        const pc = p.pc;
+        const { pc, ended } = p;
+        // Whether op on pc settled with pc still p's and open; false as soon as pc is closed.
+        const live = async (op) => {
+            await Promise.race([op, ended]);
+            return pc === p.pc && pc.signalingState !== 'closed';
+        };
         if (description) {
             const collision = offer && (p.makingOffer || pc.signalingState !== 'stable');
             p.ignoreOffer = !this.#polite(p) && collision;
             if (p.ignoreOffer) return;
             if (offer && repair === 'ice-restart') this.#follow(p, repair);
-            await pc.setRemoteDescription(description);
+            if (!(await live(pc.setRemoteDescription(description)))) return;
             if (offer) {
                 this.#attachLocal(p);
-                await pc.setLocalDescription();
+                if (!(await live(pc.setLocalDescription()))) return;
                 this.#send(p.id, this.#tag(p, { description: pc.localDescription.toJSON() }));
             }
             const held = p.pending.splice(0);
-            for (const c of held) await pc.addIceCandidate(c).catch(() => {});
+            for (const c of held) if (!(await live(pc.addIceCandidate(c).catch(() => {})))) return;
         } else if (candidate) {
             if (!pc.remoteDescription) {
                 p.pending.push(candidate);
                 return;
             }
             try {
-                await pc.addIceCandidate(candidate);
+                await live(pc.addIceCandidate(candidate));
             } catch (err) {
                 if (!p.ignoreOffer) throw err;
             }
@@ -377,10 +388,13 @@ export class Mesh extends EventTarget {
     #onState(p) {
         const st = p.pc.connectionState;
         if (st === 'connected') {
-            clearTimeout(p.timer);
             p.connectedAt = Date.now();
-            // A follower waits for the leader's word: the fault may be on the way to the leader.
-            if (p.repair && p.repair.lead && p.repair.cause !== 'silent') this.#repaired(p);
+            if (!p.repair) clearTimeout(p.timer); // a wait for the connection: it came
+            // A repair goes on: a follower's until the leader's word or the
+            // end of its step (the fault may be on the way to the leader,
+            // and the word may be lost with the signalling), a silent
+            // link's until audio comes again or its step ends.
+            else if (p.repair.lead && p.repair.cause !== 'silent') this.#repaired(p);
             this.#emit('changed', { id: p.id });
         } else if (st === 'disconnected' && !p.repair) {
             this.#arm(p, DISCONNECTED_MS + this.#grace(p), () => this.#broken(p, 'disconnected'));
@@ -404,7 +418,11 @@ export class Mesh extends EventTarget {
      */
     observe(samples, hears) {
         const now = Date.now();
-        for (const p of this.#peers.values()) if (p.pc.signalingState === 'closed') this.#broken(p, 'closed');
+        for (const p of this.#peers.values()) {
+            if (p.pc.signalingState !== 'closed') continue;
+            p.end(); // its pending operations never settle: the peer's signals go on
+            this.#broken(p, 'closed');
+        }
         for (const { id, report } of samples) {
             const p = this.#peers.get(id);
             if (!p || p.pc.signalingState === 'closed') continue;
@@ -519,6 +537,7 @@ export class Mesh extends EventTarget {
         clearTimeout(p.timer);
         p.repair = null;
         p.pc.close();
+        p.end();
         this.#peers.delete(id);
         this.#detached.delete(id);
         this.#emit('changed', { id });
