@@ -5,6 +5,8 @@
 // anyone doing anything:
 // - its candidates are lost until the ICE credentials change: the ICE
 //   restart step repairs it;
+// - the same with the leader's "repaired" word lost (Alice and Bob only):
+//   the follower takes its link for repaired at the end of its step;
 // - Bob's connection is closed under the page: only a new connection (the
 //   re-offer step) can repair it;
 // - with a real coturn, media is dropped while the link takes a direct path
@@ -37,11 +39,15 @@ after(async () => {
 
 const LADDER = ['ice-restart', 'relay', 'reoffer', 'repaired'];
 
-/** Joins Alice, Bob and Carol to url (in that order); each records its repair lines. */
-async function threePeople(url, inits = {}) {
+/**
+ * Joins Alice, Bob and Carol (or names) to url, in that order; each
+ * records its repair lines. inits: linkBreaker's argument by name; also:
+ * more init scripts for every page.
+ */
+async function threePeople(url, inits = {}, { names = ['Alice', 'Bob', 'Carol'], also = [] } = {}) {
     const people = [];
-    for (const name of ['Alice', 'Bob', 'Carol']) {
-        const p = await newParticipant(browser, url, name, { init: linkBreaker, initArg: inits[name] || {} });
+    for (const name of names) {
+        const p = await newParticipant(browser, url, name, { init: [linkBreaker, ...also], initArg: inits[name] || {} });
         p.repairs = [];
         p.page.on('console', (m) => {
             const r = /^huddle: repair (\S+) (\S+)$/.exec(m.text());
@@ -183,6 +189,35 @@ test('a link whose candidates were lost is repaired by an ICE restart; the other
             assert.ok(await badgeSaid(p, id, 'Repairing: restarting the connection'), `${p.name}: ${JSON.stringify(await p.page.evaluate(() => window.__badges))}`);
         }
         await assertUntouched(alice, bob, carol, before);
+        for (const p of people) assert.deepEqual(p.errors(), [], p.name);
+    } finally {
+        for (const p of people) await p.close();
+        await stack.stop();
+    }
+});
+
+/** Init script: the page's "repaired" words to the other side are lost, as with a signalling drop. */
+function loseRepaired() {
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+        if (typeof data === 'string' && data.includes('"repair":"repaired"')) return;
+        send.call(this, data);
+    };
+}
+
+test('a follower whose leader\'s "repaired" is lost takes its link for repaired at the end of its step', async () => {
+    const stack = await startStack();
+    let people = [];
+    try {
+        people = await threePeople(`${stack.url}/repair-word`, { Alice: { blockFirst: true }, Bob: { blockFirst: true } }, { names: ['Alice', 'Bob'], also: [loseRepaired] });
+        const [alice, bob] = people;
+        const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
+        // One side leads the ICE restart; it sees media again, says so, and the word is lost.
+        await waitForStep(alice, bobId, 'repaired');
+        await waitForStep(bob, aliceId, 'repaired');
+        await allPlaying(people);
+        assert.deepEqual(stepsOf(alice, bobId), ['ice-restart', 'repaired']);
+        assert.deepEqual(stepsOf(bob, aliceId), ['ice-restart', 'repaired']);
         for (const p of people) assert.deepEqual(p.errors(), [], p.name);
     } finally {
         for (const p of people) await p.close();
