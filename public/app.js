@@ -386,6 +386,7 @@ function onAccess(a) {
 /** A host asks us to mute: the mute button's own path, then who asked. */
 function onMuteRequest(m) {
     if (!entered) return;
+    spaceHeld = false;
     if (roster.self().audio && media.audioTrack()) setMic(false);
     const by = roster.nameOf(m.by);
     toast(by ? t('toast.mutedBy', { name: by }) : t('toast.mutedByHost'), 5000);
@@ -780,6 +781,7 @@ let spaceHeld = false;
  * the person's choice and stays.
  */
 function holdToTalk(held) {
+    if (!entered) return;
     if (held && !roster.self().audio && media.audioTrack()) {
         spaceHeld = true;
         setMic(true);
@@ -846,7 +848,8 @@ function wayBackNow() {
     const resume = sig && sig.wayBack;
     if (!resume) return null;
     const me = roster.self();
-    return { resume, id: me.id, audio: me.audio, video: me.video, until: Date.now() + backMs };
+    // A microphone on only while Space is held comes back muted.
+    return { resume, id: me.id, audio: me.audio && !spaceHeld, video: me.video, until: Date.now() + backMs };
 }
 
 /** Leave (the button; text: why, when it was not the person's doing). */

@@ -159,7 +159,9 @@ export class Controls {
         // A Space let go anywhere, or never seen let go (the window lost
         // the keyboard meanwhile), ends talking.
         document.addEventListener('keyup', (e) => {
-            if (e.code === 'Space') this.#talk(false);
+            if (e.code !== 'Space' || !this.#talking) return;
+            e.preventDefault(); // nothing focused meanwhile is pressed by it
+            this.#talk(false);
         });
         window.addEventListener('blur', () => this.#talk(false));
     }
@@ -180,7 +182,9 @@ export class Controls {
             this.closePanel();
             return;
         }
-        if (e.code === 'Space' && !e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey && this.#keys && spaceTalks(e.target)) {
+        // While talking, every Space is talking's, wherever the focus went
+        // meanwhile: a button focused since would be pressed on the release.
+        if (e.code === 'Space' && (this.#talking || (!e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey && this.#keys && spaceTalks(e.target)))) {
             e.preventDefault(); // the page does not scroll
             this.#talk(true);
             return;

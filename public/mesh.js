@@ -33,7 +33,9 @@
 //     leads. The leader's offers say { repair: step }; the other side then
 //     follows: it shows the same step, runs no ladder of its own, and takes
 //     over only if the leader stays silent for a step plus the grace. The
-//     leader says { repair: 'repaired' } when it connects again.
+//     leader says { repair: 'repaired' } when it connects again; a follower
+//     connected again at the end of its step takes it for repaired (the
+//     word may be lost with the signalling).
 //   - A re-offer says { renew: n }: the n-th connection of this link. Every
 //     signal of a renewed link carries its n; a signal of an older
 //     connection is dropped, an offer with a higher n replaces ours.
@@ -313,6 +315,10 @@ export class Mesh extends EventTarget {
 
     async #handle(p, data) {
         const { description, candidate, repair } = data;
+        // The mesh sends offers and answers only. A provisional answer
+        // would set the DTLS fingerprint the connection checks and leave
+        // the one the safety code reads as it was (safety.js).
+        if (description && description.type !== 'offer' && description.type !== 'answer') return;
         const n = renewOf(data);
         const offer = !!description && description.type === 'offer';
         if (n < p.renew || (n > p.renew && !offer)) return; // an older connection's
@@ -392,9 +398,11 @@ export class Mesh extends EventTarget {
             if (!p.repair) clearTimeout(p.timer); // a wait for the connection: it came
             // A repair goes on: a follower's until the leader's word or the
             // end of its step (the fault may be on the way to the leader,
-            // and the word may be lost with the signalling), a silent
-            // link's until audio comes again or its step ends.
+            // and the word may be lost with the signalling); a silent
+            // link's until audio comes again (observe), given as long as
+            // the first silence was from the moment it connected.
             else if (p.repair.lead && p.repair.cause !== 'silent') this.#repaired(p);
+            else if (p.repair.lead) this.#arm(p, SILENT_MS + this.#grace(p), () => this.#next(p));
             this.#emit('changed', { id: p.id });
         } else if (st === 'disconnected' && !p.repair) {
             this.#arm(p, DISCONNECTED_MS + this.#grace(p), () => this.#broken(p, 'disconnected'));
@@ -433,7 +441,8 @@ export class Mesh extends EventTarget {
                 p.silentSince = 0;
                 if (grew) p.quiet = false;
                 const r = p.repair;
-                if (grew && r && r.lead && r.cause === 'silent' && p.pc.connectionState === 'connected') this.#repaired(p);
+                // Audio again, or the peer's microphone off: the silence is over.
+                if ((grew || !hears(id)) && r && r.lead && r.cause === 'silent' && p.pc.connectionState === 'connected') this.#repaired(p);
                 continue;
             }
             if (p.quiet) continue;

@@ -37,9 +37,14 @@ export function fingerprintFromSdp(sdp) {
  * descriptions in force: the local one names this end's own certificate,
  * the remote one the certificate the other end proved it holds (DTLS checks
  * the certificate against that fingerprint and fails the connection
- * otherwise). null when either description has none. pc: an
- * RTCPeerConnection, or anything with currentLocalDescription and
- * currentRemoteDescription; read it only once it is connected.
+ * otherwise). null when either description has none, or while a remote
+ * description still pending names another certificate. pc: an
+ * RTCPeerConnection, or anything with currentLocalDescription,
+ * currentRemoteDescription and pendingRemoteDescription; read it only once
+ * it is connected, and only if it was given offers and answers alone: a
+ * provisional answer ("pranswer") sets the fingerprint DTLS checks but is
+ * only pending, so a party in the middle could have both ends show the
+ * old code (mesh.js drops any other type).
  *
  * Not from getStats(): Chromium keeps the certificate stats of the first
  * report asked for and, when that was while DTLS was still connecting,
@@ -52,7 +57,11 @@ export function fingerprintFromSdp(sdp) {
 export function linkFingerprints(pc) {
     const local = fingerprintFromSdp(pc.currentLocalDescription?.sdp);
     const remote = fingerprintFromSdp(pc.currentRemoteDescription?.sdp);
-    return local && remote ? { local, remote } : null;
+    // A description still pending that names another certificate: no code
+    // until it is settled (the page takes offers and answers only, so DTLS
+    // has not switched to it; this keeps the code honest if it ever did).
+    const pending = pc.pendingRemoteDescription ? fingerprintFromSdp(pc.pendingRemoteDescription.sdp) : remote;
+    return local && remote && pending === remote ? { local, remote } : null;
 }
 
 /**

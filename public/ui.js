@@ -470,7 +470,7 @@ export class People {
             const li = el('li', 'hand-row', p.id === selfId ? tr('common.nameYou', { name: p.label }) : p.label);
             li.dataset.peer = p.id;
             // Their place in the order is kept while their seat waits for them.
-            if (p.away) li.append(el('span', 'paway', tr('tile.away')));
+            if (p.away) li.append(el('span', 'sr', ', '), el('span', 'paway', tr('tile.away')));
             return li;
         }));
     }

@@ -647,7 +647,7 @@ test('a member whose connection drops is shown reconnecting to the others until 
     assert.equal(await ben.page.$eval(`${tile} .away-note`, (n) => getComputedStyle(n).animationDelay), '1.5s');
     await noteShown();
     assert.deepEqual(await seen(), {
-        away: true, shown: true, note: 'Reconnecting…', label: 'Ana Away, reconnecting, hand raised', row: 'Reconnecting…', hand: 'Ana AwayReconnecting…',
+        away: true, shown: true, note: 'Reconnecting…', label: 'Ana Away, reconnecting, hand raised', row: 'Reconnecting…', hand: 'Ana Away, Reconnecting…',
     });
     await screenshot(ben.page, 'reconnecting.png');
     // Her last report of her links is old news while she is away.

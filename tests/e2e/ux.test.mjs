@@ -225,6 +225,17 @@ test('holding Space while muted talks for as long as it is held; Space on a focu
     assert.equal(await mic(), 'false');
     await a.page.keyboard.up('Space');
     assert.equal(await mic(), 'false');
+    // Held, then the focus moves to a button: letting go ends talking and presses nothing.
+    await a.page.keyboard.down('Space');
+    assert.equal(await mic(), 'true');
+    const handBefore = await a.page.getAttribute('#btn-hand', 'aria-pressed');
+    await a.page.focus('#btn-hand');
+    await a.page.keyboard.down('Space'); // the key's repeat, now at the button
+    await a.page.keyboard.up('Space');
+    assert.equal(await mic(), 'false');
+    await a.page.waitForTimeout(200);
+    assert.equal(await a.page.getAttribute('#btn-hand', 'aria-pressed'), handBefore, 'the button was not pressed');
+    await blur();
     // On a focused button Space presses it, and does not talk.
     await a.page.focus('#btn-hand');
     const hand = await a.page.getAttribute('#btn-hand', 'aria-pressed');

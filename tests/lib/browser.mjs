@@ -162,7 +162,7 @@ export function keepPeerConnections({ statsWhileConnecting = false } = {}) {
             super(...args);
             window.__pcs.push(this);
             const poll = () => {
-                if (this.connectionState !== 'connected' && this.connectionState !== 'closed') this.getStats().then(poll, () => {});
+                if (!['connected', 'failed', 'closed'].includes(this.connectionState)) this.getStats().then(poll, () => {});
             };
             if (statsWhileConnecting) poll();
         }

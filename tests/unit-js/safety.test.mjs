@@ -41,6 +41,15 @@ test('a link gives the fingerprints of the descriptions in force, or null withou
     assert.equal(linkFingerprints({}), null);
 });
 
+test('a remote description still pending that names another certificate gives no fingerprints until it is settled', () => {
+    // Someone in the middle answers with a provisional answer of their own.
+    const pranswer = { ...link(F2, F1), pendingRemoteDescription: { type: 'pranswer', sdp: sdpWith(F3) } };
+    assert.equal(linkFingerprints(pranswer), null);
+    // An ICE restart's offer, pending, names the same certificate.
+    const restart = { ...link(F2, F1), pendingRemoteDescription: { type: 'offer', sdp: sdpWith(F1) } };
+    assert.deepEqual(linkFingerprints(restart), { local: `sha-256 ${F2}`, remote: `sha-256 ${F1}` });
+});
+
 test('both ends of a link compute the same code; another certificate gives another code', async () => {
     const a = linkFingerprints(link(F2, F1));
     const b = linkFingerprints(link(F1, F2));
