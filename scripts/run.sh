@@ -116,7 +116,7 @@ stop_pids() {
 stop_all() {
     local i scs=()
     trap - INT TERM EXIT
-    stop_pids "${timers[@]}"
+    stop_pids "${timers[@]}" "$waker"
     for i in "${!pids[@]}"; do
         [ -n "${sidecar_no[i]}" ] && [ -n "${pids[i]}" ] && scs+=("${pids[i]}")
     done
@@ -126,7 +126,14 @@ stop_all() {
     done
 }
 timers=()
-trap 'stopping=1' INT TERM
+# A child whose end wakes the main loop's wait: a SIGTERM or Ctrl-C that
+# comes while the script is busy (starting up, or between the loop's check
+# and its wait) only sets the flag, and the wait would then wait for good.
+# It ends by itself within a second of this script (tail --pid), even one
+# killed with SIGKILL, and holds none of its output.
+tail --pid=$$ -f /dev/null </dev/null >/dev/null 2>&1 &
+waker=$!
+trap 'stopping=1; kill "$waker" 2>/dev/null' INT TERM
 trap 'stop_all' EXIT
 
 # wait_for NAME PID CHECK...: polls CHECK until it succeeds (10 s at most)
@@ -277,7 +284,8 @@ restart_due() {
 }
 
 while :; do
-    live=()
+    ((stopping)) && { say "stopping"; stop_all; exit 0; }
+    live=("$waker")
     for p in "${pids[@]}" "${timers[@]}"; do [ -n "$p" ] && live+=("$p"); done
     unset done_pid
     wait -n -p done_pid "${live[@]}"

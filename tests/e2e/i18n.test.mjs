@@ -76,7 +76,7 @@ test('a German browser gets the pre-join screen and the meeting in German', asyn
     await ben.join();
     await waitForPlayingVideo(p, 'Ben');
     await p.waitForSelector('#toast:has-text("Ben ist beigetreten")');
-    assert.equal(await attr(p, '#btn-mic', 'title'), 'Mikrofon ein oder aus (Strg+D oder M)');
+    assert.equal(await attr(p, '#btn-mic', 'title'), 'Mikrofon ein oder aus (Strg+D oder M; stummgeschaltet Leertaste halten, um zu sprechen)');
     assert.equal(await text(p, '#btn-leave .lbl'), 'Verlassen');
     assert.equal(await attr(p, '#btn-leave', 'title'), 'Verlassen');
     assert.equal(await attr(p, 'nav.controls', 'aria-label'), 'Meeting-Steuerung');

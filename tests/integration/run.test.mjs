@@ -40,7 +40,8 @@ function alive(pid) {
     try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-async function startRunner(env) {
+/** run.sh started on free ports with a runtime dir of its own (not waited for): its Proc, with port, httpsPort and dir. */
+async function spawnRunner(env) {
     const port = await freePort();
     const httpsPort = await freePort();
     const dir = tmpDir('run');
@@ -50,15 +51,22 @@ async function startRunner(env) {
             HUDDLE_BUILD_DIR: BUILD, ...env,
         },
     });
+    return Object.assign(proc, { port, httpsPort, dir });
+}
+
+/** Kills (SIGKILL, by PID) whichever of kids, processes run.sh started, are still alive: a run.sh that failed to stop them must not leave them to the next test. */
+function killLeft(kids) {
+    for (const k of kids) if (alive(k.pid)) process.kill(k.pid, 'SIGKILL');
+}
+
+async function startRunner(env) {
+    const proc = await spawnRunner(env);
+    const { port, httpsPort } = proc;
     const m = await proc.waitForOutput(/huddle is running on (http:\/\/localhost:(\d+))(?: and https:\/\/localhost:(\d+))?/, 30000);
     assert.equal(Number(m[2]), port);
-    proc.port = port;
     proc.url = `http://127.0.0.1:${port}`;
-    proc.dir = dir;
-    if (m[3]) {
-        assert.equal(Number(m[3]), httpsPort);
-        proc.httpsPort = httpsPort;
-    }
+    if (m[3]) assert.equal(Number(m[3]), httpsPort);
+    else proc.httpsPort = undefined;
     return proc;
 }
 
@@ -240,7 +248,35 @@ test('run.sh with HUDDLE_HTTPS_PORT=0 serves plain http only, without a redirect
         assert.equal(r.status, 302);
         assert.equal(fs.existsSync(path.join(run.dir, 'tls')), false);
     } finally {
-        await run.stop('SIGTERM', 15000);
+        const kids = descendants(run.pid);
+        const { signal } = await run.stop('SIGTERM', 15000);
+        killLeft(kids);
+        assert.equal(signal, null, 'run.sh did not stop on SIGTERM (SIGKILL after 15 s)');
+    }
+});
+
+test('run.sh given SIGTERM while it is still starting stops everything it started, at once', async () => {
+    // The signal comes the moment nginx listens, while run.sh most likely
+    // sleeps before looking again: before, the signal only set a flag, the
+    // look found nginx up, and the main loop then waited for good.
+    const run = await spawnRunner({ HUDDLE_SIDECARS: '0', HUDDLE_HTTPS_PORT: '0' });
+    let kids = [];
+    try {
+        const deadline = Date.now() + 20000;
+        while (!tcpListeners().some((l) => l.port === run.port)) {
+            assert.ok(run.running && Date.now() < deadline, `nginx never listened:\n${run.tail()}`);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        kids = descendants(run.pid);
+        const { code, signal } = await run.stop('SIGTERM', 15000);
+        kids = [...kids, ...descendants(run.pid)];
+        assert.equal(signal, null, `run.sh did not stop on SIGTERM (SIGKILL after 15 s):\n${run.tail()}`);
+        assert.equal(code, 0);
+        await new Promise((resolve) => setTimeout(resolve, 1500)); // its waker ends within a second of it
+        assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+    } finally {
+        await run.stop('SIGKILL');
+        killLeft(kids);
     }
 });
 
