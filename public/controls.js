@@ -28,12 +28,13 @@ export function takesKeys(t) {
 
 /**
  * Whether a held Space talks with the focus on t (an event target): only
- * where single keys are free and the focus is on no control, since a
- * focused button, link, checkbox, slider, tab or scrolling region answers
- * Space itself (the page's body after a click on the video, say).
+ * where single keys are free (takesKeys: no field, checkbox included, no
+ * dialog) and the focus is on no control, since a focused button, link,
+ * slider, tab or scrolling region answers Space itself (the page's body
+ * after a click on the video, say).
  */
 export function spaceTalks(t) {
-    return !takesKeys(t) && !(!!t && typeof t.closest === 'function' && !!t.closest('button, a[href], input, select, textarea, summary, [role], [tabindex]'));
+    return !takesKeys(t) && !(!!t && typeof t.closest === 'function' && !!t.closest('button, a[href], summary, [role], [tabindex]'));
 }
 
 const KEYS_PREF = 'huddle.keys';

@@ -23,6 +23,9 @@ const url = () => `${stack.url}/ux-room`;
 const hasText = (page, t) => page.waitForFunction((s) => [...document.querySelectorAll('#chat-log .text')]
     .some((e) => e.textContent === s), t);
 
+/** Takes the focus off whatever has it on a's page: it goes to the page itself. */
+const blur = () => a.page.evaluate(() => document.activeElement && document.activeElement.blur());
+
 async function person(u, name, opts) {
     const p = await newParticipant(browser, u, name, opts);
     people.push(p);
@@ -157,7 +160,6 @@ test('mic and camera keep their labels; aria-pressed says whether they are on', 
 });
 
 test('single keys work with the focus on a control button, not in the reactions\' menu, and the checkbox turns them off', async () => {
-    const blur = () => a.page.evaluate(() => document.activeElement && document.activeElement.blur());
     // The focus on a button of the bar (where joining puts it): M mutes.
     await a.page.focus('#btn-leave');
     await a.page.keyboard.press('m');
@@ -193,7 +195,6 @@ test('single keys work with the focus on a control button, not in the reactions\
 });
 
 test('holding Space while muted talks for as long as it is held; Space on a focused button stays the button\'s; nothing with single keys off', async () => {
-    const blur = () => a.page.evaluate(() => document.activeElement && document.activeElement.blur());
     const keys = async (on) => {
         await a.page.click('#btn-people');
         await a.page.setChecked('#pref-keys', on);
