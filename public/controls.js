@@ -244,9 +244,17 @@ export class Controls {
         }
     }
 
-    /** Shows or hides "You are muted" (over the top bar; app.css). */
+    /**
+     * Shows or hides "You are muted" (over the top bar; app.css). It names
+     * the held Space only while single keys are on (Space talks then).
+     */
     setMutedHint(on) {
-        $('muted-hint').hidden = !on;
+        const hint = $('muted-hint');
+        if (on) {
+            hint.dataset.i18n = this.#keys ? 'controls.mutedHintSpace' : 'controls.mutedHint';
+            hint.textContent = t(hint.dataset.i18n);
+        }
+        hint.hidden = !on;
         $('btn-mic').classList.toggle('nudge', on);
     }
 

@@ -294,7 +294,7 @@ test('the mirror switch: one\'s own tile unmirrored, remembered', async () => {
     assert.equal(await a.page.$eval('#grid .tile.local video', (v) => v.classList.contains('mirror')), true);
 });
 
-test('talking while muted shows "You are muted"; nothing reaches the other side', async () => {
+test('talking while muted shows "You are muted" (with the held Space while single keys are on); nothing reaches the other side', async () => {
     // Unmuted, Ben hears the beeps: the measure below can tell.
     let from = await audioIn(b.page);
     let to = await moreAudio(b.page, from, 1);
@@ -305,7 +305,7 @@ test('talking while muted shows "You are muted"; nothing reaches the other side'
     await a.page.click('#btn-mic');
     await b.page.waitForSelector('#grid .tile:not(.local).muted');
     await a.page.waitForSelector('#muted-hint:not([hidden])');
-    assert.match(await a.page.textContent('#muted-hint'), /You are muted/);
+    assert.equal(await a.page.textContent('#muted-hint'), 'You are muted. Press Microphone (Ctrl+D), or hold Space, to talk.');
     assert.equal(await a.page.getAttribute('#muted-hint', 'role'), 'status');
     assert.equal((await senders(a.page)).audio.enabled, false, 'the sent track stays disabled');
     // Let audio sent before the mute play out (a loaded machine buffers
@@ -320,6 +320,17 @@ test('talking while muted shows "You are muted"; nothing reaches the other side'
 
     await a.page.click('#btn-mic');
     await a.page.waitForSelector('#muted-hint', { state: 'hidden' });
+
+    // Single keys off, a held Space does not talk: the hint does not offer it.
+    await a.page.click('#btn-people');
+    await a.page.uncheck('#pref-keys');
+    await a.page.click('#btn-mic');
+    await a.page.waitForSelector('#muted-hint:not([hidden])');
+    assert.equal(await a.page.textContent('#muted-hint'), 'You are muted. Press Microphone (Ctrl+D) to talk.');
+    await a.page.check('#pref-keys');
+    await a.page.click('#btn-mic');
+    await a.page.waitForSelector('#muted-hint', { state: 'hidden' });
+    await a.page.click('#panel-close');
 });
 
 test('renaming in the call: checked like the pre-join field, then everyone sees the new name', async () => {
