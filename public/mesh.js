@@ -35,7 +35,9 @@
 //     over only if the leader stays silent for a step plus the grace. The
 //     leader says { repair: 'repaired' } when it connects again; a follower
 //     connected again at the end of its step takes it for repaired (the
-//     word may be lost with the signalling).
+//     word may be lost with the signalling); one whose link is on its way
+//     then ('disconnected' for a moment, or 'connecting') waits
+//     DISCONNECTED_MS more before it takes over.
 //   - A re-offer says { renew: n }: the n-th connection of this link. Every
 //     signal of a renewed link carries its n; a signal of an older
 //     connection is dropped, an offer with a higher n replaces ours.
@@ -403,6 +405,7 @@ export class Mesh extends EventTarget {
             // the first silence was from the moment it connected.
             else if (p.repair.lead && p.repair.cause !== 'silent') this.#repaired(p);
             else if (p.repair.lead) this.#arm(p, SILENT_MS + this.#grace(p), () => this.#next(p));
+            else if (p.repair.late) this.#repaired(p); // a follower past its step (#followed)
             this.#emit('changed', { id: p.id });
         } else if (st === 'disconnected' && !p.repair) {
             this.#arm(p, DISCONNECTED_MS + this.#grace(p), () => this.#broken(p, 'disconnected'));
@@ -507,11 +510,26 @@ export class Mesh extends EventTarget {
     #follow(p, step) {
         if (!p.repair) p.repair = { cause: 'peer', step: null, attempt: 0, lead: false };
         p.repair.lead = false;
+        p.repair.late = false;
         this.#step(p, step);
-        this.#arm(p, STEP_MS[step] + LEAD_GRACE_MS, () => {
-            if (p.pc.connectionState === 'connected') this.#repaired(p);
-            else this.#next(p);
-        });
+        this.#arm(p, STEP_MS[step] + LEAD_GRACE_MS, () => this.#followed(p));
+    }
+
+    /**
+     * A follower's step is over. Connected: repaired (the leader's word was
+     * lost). A link that is on its way ('disconnected' for a moment, or
+     * 'connecting') gets DISCONNECTED_MS more, and is repaired the moment it
+     * connects (#onState): the leader may be connecting it, and taking over
+     * would rebuild a link about to recover. Otherwise, or still not
+     * connected then, the follower takes over.
+     */
+    #followed(p) {
+        const st = p.pc.connectionState;
+        if (st === 'connected') this.#repaired(p);
+        else if (!p.repair.late && (st === 'disconnected' || st === 'connecting')) {
+            p.repair.late = true;
+            this.#arm(p, DISCONNECTED_MS, () => this.#followed(p));
+        } else this.#next(p);
     }
 
     /** p connects again; a leader tells the other side, which may not have seen it. */

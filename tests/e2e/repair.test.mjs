@@ -205,14 +205,40 @@ function loseRepaired() {
     };
 }
 
-test('a follower whose leader\'s "repaired" is lost takes its link for repaired at the end of its step', async () => {
+/**
+ * Makes page's live connection say 'disconnected' for ms, then 'connected'
+ * again, each with its connectionstatechange, as a moment's loss of ICE
+ * consent does (the transport itself is not touched).
+ */
+function flicker(page, ms) {
+    return page.evaluate((ms) => {
+        const pc = window.__pcs.filter((c) => c.connectionState !== 'closed').at(-1);
+        const tell = () => pc.dispatchEvent(new Event('connectionstatechange'));
+        Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
+        tell();
+        setTimeout(() => {
+            delete pc.connectionState;
+            tell();
+        }, ms);
+    }, ms);
+}
+
+test('a follower whose leader\'s "repaired" is lost takes its link for repaired at the end of its step, even if it was disconnected for a moment then', async () => {
     const stack = await startStack();
     let people = [];
     try {
         people = await threePeople(`${stack.url}/repair-word`, { Alice: { blockFirst: true }, Bob: { blockFirst: true } }, { names: ['Alice', 'Bob'], also: [loseRepaired] });
         const [alice, bob] = people;
         const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
-        // One side leads the ICE restart; it sees media again, says so, and the word is lost.
+        // One side leads the ICE restart; it sees media again, says so, and
+        // the word is lost. The follower (the polite side: the lower id)
+        // is disconnected for 4 s around the end of its step (15 s + 4 s
+        // from the leader's offer): it waits for its link instead of
+        // taking over with a new connection.
+        const follower = aliceId < bobId ? alice : bob;
+        await waitForStep(follower, follower === alice ? bobId : aliceId, 'ice-restart');
+        await sleep(17000);
+        await flicker(follower.page, 4000);
         await waitForStep(alice, bobId, 'repaired');
         await waitForStep(bob, aliceId, 'repaired');
         await allPlaying(people);
