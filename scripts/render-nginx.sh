@@ -73,8 +73,8 @@ die() { echo "render-nginx: $*" >&2; exit 2; }
 
 out=${1:?usage: render-nginx.sh OUTDIR}
 : "${NGINX_LISTEN:=}"
-: "${FCGI_ADDR:?FCGI_ADDR is not set}"
-: "${PUBLIC_DIR:?PUBLIC_DIR is not set}"
+[ -n "${FCGI_ADDR:-}" ] || die "FCGI_ADDR is not set"
+[ -n "${PUBLIC_DIR:-}" ] || die "PUBLIC_DIR is not set"
 https_listen=${NGINX_HTTPS_LISTEN:-}
 sidecars=${SIDECAR_ADDRS:-}
 resolve=${SIDECAR_RESOLVE:-}
@@ -90,7 +90,11 @@ if [ -n "$resolve" ]; then
     [ -n "${NGINX_RESOLVER:-}" ] || die "SIDECAR_RESOLVE needs NGINX_RESOLVER"
     [[ $resolve =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] || die "SIDECAR_RESOLVE=$resolve: want name:port"
 fi
-
+# A server without a port would be nginx's port 80.
+for a in $sidecars; do
+    [[ $a =~ :[0-9]+$ ]] || die "SIDECAR_ADDRS: $a: want host:port"
+done
+[[ $FCGI_ADDR =~ ^unix:/|:[0-9]+$ ]] || die "FCGI_ADDR=$FCGI_ADDR: want unix:/path or host:port"
 # number NAME VALUE: VALUE when it is a whole number, else stop.
 number() {
     [[ $2 =~ ^[0-9]+$ ]] || die "$1=$2 is not a number"
@@ -108,10 +112,12 @@ keepalive=$(number NGINX_FCGI_KEEPALIVE "${NGINX_FCGI_KEEPALIVE:-64}")
 
 # Every connection is a file, and a websocket is two connections (client
 # and sidecar); static files being sent and logs need a few more.
+# Capped at the hard limit where it cannot be raised (not root, or root
+# without CAP_SYS_RESOURCE, as in a container): nginx would warn at start.
 nofile=$((2 * wconns))
-if [ "$(id -u)" != 0 ]; then
-    hard=$(ulimit -Hn)
-    [ "$hard" = unlimited ] || ((nofile <= hard)) || nofile=$hard
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && ((nofile > hard)) && ! (ulimit -Hn "$nofile") 2>/dev/null; then
+    nofile=$hard
 fi
 
 mkdir -p "$out/tmp"
@@ -139,8 +145,8 @@ grep -qF "limit_req zone=huddle_ws_rate burst=$burst_per_addr nodelay;" "$out/hu
 
 # TLS: the files, made self-signed when asked and missing.
 if [ -n "${https_listen// /}" ]; then
-    : "${TLS_CERT:?NGINX_HTTPS_LISTEN needs TLS_CERT}"
-    : "${TLS_KEY:?NGINX_HTTPS_LISTEN needs TLS_KEY}"
+    [ -n "${TLS_CERT:-}" ] || die "NGINX_HTTPS_LISTEN needs TLS_CERT"
+    [ -n "${TLS_KEY:-}" ] || die "NGINX_HTTPS_LISTEN needs TLS_KEY"
     if [ ! -e "$TLS_CERT" ] && [ ! -e "$TLS_KEY" ] && [ -n "${TLS_SELF_SIGNED:-}" ]; then
         # shellcheck disable=SC2086 # the names are a list
         "$top/scripts/self-signed-cert.sh" "$TLS_CERT" "$TLS_KEY" $TLS_SELF_SIGNED ||

@@ -10,9 +10,23 @@
 #include "list.h"
 #include "outmsg.h"
 
-/* Turns "a, b,c" (common/list.h) into ["a","b","c"]; NULL for an empty
- * list. */
-static int url_list(const char *list, char **out)
+/* Whether the n bytes at p are a URL of scheme ("stun" or "turn") or its
+ * TLS form ("stuns", "turns"), with something after the colon: browsers
+ * refuse a whole configuration with another (every call would fail). */
+static bool url_of(const char *p, size_t n, const char *scheme)
+{
+    size_t k = strlen(scheme);
+    if (n <= k || strncmp(p, scheme, k) != 0)
+        return false;
+    if (p[k] == 's')
+        k++;
+    return n > k + 1 && p[k] == ':';
+}
+
+/* Turns "a, b,c" (common/list.h) into ["a","b","c"], each a URL of scheme
+ * (url_of); NULL for an empty list. Returns 0, or -1 for a bad URL or no
+ * memory. */
+static int url_list(const char *list, const char *scheme, char **out)
 {
     struct sb b = {0};
     bool any = false;
@@ -24,6 +38,10 @@ static int url_list(const char *list, char **out)
     const char *p, *rest = list;
     size_t n;
     while ((p = list_next(&rest, &n)) != NULL) {
+        if (!url_of(p, n, scheme)) {
+            free(b.p);
+            return -1;
+        }
         for (size_t i = 0; i < n; i++) {
             if (p[i] == '"' || p[i] == '\\' || (unsigned char)p[i] < 0x20) {
                 free(b.p);
@@ -49,8 +67,8 @@ int ice_init(struct ice *ice, const char *stun_urls, const char *turn_urls,
 {
     memset(ice, 0, sizeof *ice);
     ice->ttl_s = ttl_s;
-    if (url_list(stun_urls, &ice->stun_json) < 0 ||
-        url_list(turn_urls, &ice->turn_json) < 0)
+    if (url_list(stun_urls, "stun", &ice->stun_json) < 0 ||
+        url_list(turn_urls, "turn", &ice->turn_json) < 0)
         goto fail;
     if (secret != NULL && *secret != '\0' &&
         (ice->secret = strdup(secret)) == NULL)
@@ -116,7 +134,8 @@ static void put_url(struct sb *b, const char *scheme, const char *host,
     sb_json_str(b, url);
 }
 
-/* The TURN URLs built from host, as a JSON array (malloc'd) or NULL. */
+/* The TURN URLs built from host, as a JSON array (malloc'd) or NULL; no
+ * turns: URL with turns_port 0 (a coturn without a certificate). */
 static char *host_turn_urls(const struct ice *ice, const char *host)
 {
     struct sb u = {0};
@@ -124,8 +143,10 @@ static char *host_turn_urls(const struct ice *ice, const char *host)
     put_url(&u, "turn", host, ice->turn_port, "?transport=udp");
     sb_puts(&u, ",");
     put_url(&u, "turn", host, ice->turn_port, "?transport=tcp");
-    sb_puts(&u, ",");
-    put_url(&u, "turns", host, ice->turns_port, "?transport=tcp");
+    if (ice->turns_port != 0) {
+        sb_puts(&u, ",");
+        put_url(&u, "turns", host, ice->turns_port, "?transport=tcp");
+    }
     sb_puts(&u, "]");
     return sb_take(&u);
 }

@@ -25,14 +25,16 @@ struct ice {
 
 /* Fills ice from comma-separated URL lists (either may be NULL or empty)
  * and the secret (NULL or empty: none). Returns 0, or -1 when out of
- * memory or a URL holds a quote, backslash or control character. */
+ * memory, a URL is not of its list's scheme (stun: or stuns:, turn: or
+ * turns:) or holds a quote, backslash or control character. */
 int ice_init(struct ice *ice, const char *stun_urls, const char *turn_urls,
              const char *secret, long ttl_s);
 void ice_clear(struct ice *ice);
 
 /* With a secret and no TURN URL list: welcome offers
  * turn:H:<turn_port>?transport=udp, turn:H:<turn_port>?transport=tcp and
- * turns:H:<turns_port>?transport=tcp, and, without STUN URLs,
+ * turns:H:<turns_port>?transport=tcp (not with turns_port 0: a TURN
+ * server without a certificate), and, without STUN URLs,
  * stun:H:<turn_port>, where H is public_host (checked with ice_host_parse, no
  * port) or, when NULL, the host the request named. Returns 0 (also when not
  * applicable: then nothing changes), or -1 for a bad public_host or no memory.

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "addr.h"
+#include "bus_wire.h"
 #include "clock.h"
 #include "cluster.h"
 #include "config.h"
@@ -112,8 +113,8 @@ static const struct env_int config_table[] = {
      "s TURN credentials stay valid"},
     {"HUDDLE_TURN_PORT", 3478, 1, 65535, &cfg.turn_port,
      "TURN/STUN port of built URLs"},
-    {"HUDDLE_TURNS_PORT", 5349, 1, 65535, &cfg.turns_port,
-     "TURN over TLS port of built URLs"},
+    {"HUDDLE_TURNS_PORT", 5349, 0, 65535, &cfg.turns_port,
+     "TURN over TLS port of built URLs (0: no turns: URL)"},
     {"HUDDLE_REDIS_NODE_TTL_MS", MS(10), 100, MS(3600), &cfg.redis.node_ttl_ms,
      "ms a silent sidecar's seats survive"},
     {"HUDDLE_REDIS_HEARTBEAT_MS", MS(3), 10, MS(3600), &cfg.redis.heartbeat_ms,
@@ -248,7 +249,16 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_timer_start(&stop_timer, on_stop_timer, 20, 20);
 }
 
-/* Opens the websocket port; on failure, stops everything. */
+static void on_failed_start(uv_timer_t *t)
+{
+    (void)t;
+    stop_now();
+}
+
+/* Opens the websocket port; on failure (HUDDLE_LISTEN cannot be bound),
+ * stops everything and exits 1. The stop is the loop's next turn: this
+ * may run inside a bus callback (on_ready), whose cluster must outlive
+ * it. */
 static void start_listening(void)
 {
     if (listening || stop_started != 0)
@@ -260,10 +270,7 @@ static void start_listening(void)
         return;
     }
     exit_code = 1;
-    ws_stop();
-    cluster_free(cluster);
-    cluster = NULL;
-    close_handles();
+    uv_timer_start(&stop_timer, on_failed_start, 0, 0);
 }
 
 static void on_ready(void *arg)
@@ -299,6 +306,20 @@ static int config_finish(void)
     r->password_window_ms = cfg.password_window_s * 1000;
     if (r->url == NULL)
         return 0;
+    struct bus_url url;
+    if (bus_url_parse(r->url, &url) < 0) {
+        fprintf(stderr, "huddle-sidecar: HUDDLE_REDIS_URL: want "
+                        "redis://[:password@]host:port[/db] or "
+                        "unix://[:password@]/path[?db=N]\n");
+        return -1;
+    }
+    if (!bus_id_ok(r->node_id, BUS_NODE_ID_MAX, true)) {
+        fprintf(stderr,
+                "huddle-sidecar: HUDDLE_NODE_ID=%s: want 1..%d of "
+                "A-Z a-z 0-9 _ . -\n",
+                r->node_id, BUS_NODE_ID_MAX);
+        return -1;
+    }
     if (r->heartbeat_ms >= r->node_ttl_ms) {
         fprintf(stderr,
                 "huddle-sidecar: HUDDLE_REDIS_HEARTBEAT_MS=%ld: want less "
@@ -373,7 +394,9 @@ static int setup_ice(struct ice *ice)
     if (ice_init(ice, env_str("HUDDLE_STUN_URLS", NULL), turn, secret,
                  cfg.turn_ttl_s) < 0) {
         fprintf(stderr, "huddle-sidecar: HUDDLE_STUN_URLS or "
-                        "HUDDLE_TURN_URLS: bad URL list\n");
+                        "HUDDLE_TURN_URLS: want stun:/stuns: and turn:/turns: "
+                        "URLs, comma-separated, without quotes or "
+                        "backslashes\n");
         return -1;
     }
     if (ice_set_host_urls(ice, host, cfg.turn_port, cfg.turns_port) < 0) {
@@ -395,12 +418,18 @@ static void log_ice(const struct ice *ice)
              ice->stun_json ? ice->stun_json : "-",
              ice->turn_json ? ice->turn_json : "-", ice->secret ? "(set)" : "-",
              ice->public_host ? ice->public_host : "-");
-    if (ice->host_urls)
+    if (ice->host_urls && ice->turns_port != 0)
         log_info("TURN URLs built for %s, ports %ld (turn, stun) and %ld "
                  "(turns)",
                  ice->public_host ? ice->public_host
                                   : "the host each request names",
                  ice->turn_port, ice->turns_port);
+    else if (ice->host_urls)
+        log_info("TURN URLs built for %s, port %ld (turn, stun); no turns: "
+                 "URL (HUDDLE_TURNS_PORT=0)",
+                 ice->public_host ? ice->public_host
+                                  : "the host each request names",
+                 ice->turn_port);
 }
 
 /* HUDDLE_MAX_CONNECTIONS is at most the fd limit less WS_FD_RESERVE (0
@@ -477,6 +506,13 @@ int main(void)
     if (ws_listen_parse(opts.listen, &listen_hp) < 0)
         goto out;
     opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
+    if (opts.origins != NULL && !ws_origins_valid(opts.origins)) {
+        log_error("HUDDLE_ALLOWED_ORIGINS=%s: want origins as browsers send "
+                  "them, scheme and host (and port): "
+                  "https://meet.example.org,http://localhost:8080",
+                  opts.origins);
+        goto out;
+    }
     opts.keep_host = ice_wants_request_host(&ice);
     /* One HUDDLE_PUBLIC_HOST for TURN URLs and origins (setup_ice checked
      * it: a host name or address, no scheme, no port). */

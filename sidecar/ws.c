@@ -8,11 +8,16 @@
  * and coalescing and the Origin checks. */
 #include "ws.h"
 
+#include <errno.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "clock.h"
@@ -463,6 +468,28 @@ static bool origin_default_ok(const char *origin)
     return srv.public_host != NULL &&
            host_of(srv.public_host, pub, sizeof pub) == 0 &&
            strcasecmp(host, pub) == 0;
+}
+
+bool ws_origins_valid(const char *list)
+{
+    char one[WS_ORIGIN_MAX], host[WS_ORIGIN_MAX];
+    const char *p;
+    size_t n;
+    int count = 0;
+
+    while ((p = list_next(&list, &n)) != NULL) {
+        if (n >= sizeof one)
+            return false;
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (strncasecmp(one, "http://", 7) != 0 &&
+            strncasecmp(one, "https://", 8) != 0)
+            return false; /* a bare host, "*": no Origin is written so */
+        if (host_of(one, host, sizeof host) < 0)
+            return false; /* a path, a bad port */
+        count++;
+    }
+    return count > 0;
 }
 
 static bool origin_allowed(struct lws *wsi)
@@ -1213,6 +1240,41 @@ int ws_listen_parse(const char *listen, struct hostport *hp)
     return 0;
 }
 
+/* Whether hp (HUDDLE_LISTEN as listen) can be bound: tried on a socket of
+ * our own, with lws' SO_REUSEADDR, before lws binds. lws 4.1.6 turns a
+ * failed bind into a context without its vhost, and destroying that one
+ * unloads its libuv plugin while handles of it are still closing on our
+ * loop, which then crashes. Returns 0, or -1 after saying why not. */
+static int can_bind(const struct hostport *hp, const char *listen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE},
+                    *ai = NULL;
+    char port[8];
+    int err = 0, one = 1;
+
+    snprintf(port, sizeof port, "%d", hp->port);
+    int rc = getaddrinfo(hp->host, port, &hints, &ai);
+    if (rc != 0) {
+        log_error("HUDDLE_LISTEN=%s: %s", listen, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        err = errno;
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    if (err != 0) {
+        log_error("HUDDLE_LISTEN=%s: cannot listen there: %s", listen,
+                  strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
 /* Sweeps often enough for the shortest configured deadline: every second
  * by default, down to 10 ms for tests with short timeouts. */
 static void start_sweep(uv_loop_t *loop, const struct config *cfg)
@@ -1238,7 +1300,8 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
 
     srv.hub = hub;
     srv.cfg = cfg;
-    if (ws_listen_parse(opts->listen, &hp) < 0)
+    if (ws_listen_parse(opts->listen, &hp) < 0 ||
+        can_bind(&hp, opts->listen) < 0)
         return -1;
     if (opts->origins != NULL && (srv.origins = strdup(opts->origins)) == NULL)
         return -1;
@@ -1256,7 +1319,10 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     info.port = hp.port;
     info.iface = strcmp(hp.host, "0.0.0.0") == 0 ? NULL : hp.host;
     info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV;
+    /* A port in use or an address not this machine's fails the vhost
+     * (lws would otherwise keep retrying an absent address). */
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (!hp.v6)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = foreign;
@@ -1284,6 +1350,16 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     if (srv.ctx == NULL) {
         log_error("cannot listen on %s (lws_create_context failed)",
                   opts->listen);
+        return -1;
+    }
+    /* The port taken since can_bind looked: lws made a context without
+     * its vhost. It is left undestroyed, as the process ends (can_bind
+     * says why). */
+    if (lws_get_vhost_by_name(srv.ctx, "default") == NULL) {
+        log_error("HUDDLE_LISTEN=%s: cannot listen there (taken a moment "
+                  "ago?)",
+                  opts->listen);
+        srv.ctx = NULL;
         return -1;
     }
     log_info("listening on %s path /ws", opts->listen);

@@ -215,6 +215,16 @@ test('render-nginx.sh refuses SIDECAR_RESOLVE without a resolver, both sidecar f
     r = render({ NGINX_WS_RATE_PER_ADDR: '5 r/s' });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /NGINX_WS_RATE_PER_ADDR/);
+    // Addresses without a port (nginx would take 80), a missing certificate: exit 2 and a line.
+    for (const [env, line] of [
+        [{ SIDECAR_ADDRS: '127.0.0.1:3 127.0.0.1' }, /SIDECAR_ADDRS: 127\.0\.0\.1: want host:port/],
+        [{ FCGI_ADDR: 'nonsense' }, /FCGI_ADDR=nonsense: want unix:\/path or host:port/],
+        [{ NGINX_HTTPS_LISTEN: '127.0.0.1:4' }, /NGINX_HTTPS_LISTEN needs TLS_CERT/],
+    ]) {
+        r = render(env);
+        assert.equal(r.status, 2, JSON.stringify(env));
+        assert.match(r.stderr, line);
+    }
     // A copy of public/ that nobody ran make on: no dist/.
     const bare = tmpDir('public');
     fs.copyFileSync(path.join(ROOT, 'public', 'app.js'), path.join(bare, 'app.js'));
@@ -222,4 +232,19 @@ test('render-nginx.sh refuses SIDECAR_RESOLVE without a resolver, both sidecar f
     assert.equal(r.status, 2);
     assert.match(r.stderr, /dist\/app\.js is missing.*make/);
     assert.deepEqual(fs.readdirSync(r.out), [], 'a refused config leaves no file');
+});
+
+test('render-nginx.sh gives each worker twice worker_connections in files, capped where the hard limit cannot be raised (a container\'s root)', () => {
+    const env = { ...process.env, NGINX_LISTEN: '127.0.0.1:1', FCGI_ADDR: '127.0.0.1:2', PUBLIC_DIR: path.join(ROOT, 'public'), NGINX_WORKER_CONNECTIONS: '16384' };
+    const nofile = (prefix) => {
+        const out = tmpDir('render');
+        const r = spawnSync('bash', ['-c', `${prefix} "$0" "$1"`, path.join(ROOT, 'scripts', 'render-nginx.sh'), out], { env, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return /worker_rlimit_nofile (\d+);/.exec(fs.readFileSync(path.join(out, 'nginx.conf'), 'utf8'))[1];
+    };
+    // Root with CAP_SYS_RESOURCE may raise it (some machines' root may not).
+    const canRaise = spawnSync('bash', ['-c', 'ulimit -Hn 20000; (ulimit -Hn 32768) 2>/dev/null']).status === 0;
+    assert.equal(nofile('ulimit -Hn 20000;'), canRaise ? '32768' : '20000');
+    assert.equal(nofile('ulimit -Hn 20000; exec setpriv --bounding-set=-sys_resource'), '20000');
+    assert.equal(nofile('ulimit -Hn 20000; NGINX_WORKER_CONNECTIONS=8000'), '16000'); // under the limit: as asked
 });

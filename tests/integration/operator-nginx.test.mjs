@@ -83,6 +83,7 @@ http {
     server {
         listen 127.0.0.1:${httpPort};
         server_name ${NAME};
+        server_tokens off;
         location / { return 301 https://$host:${httpsPort}$request_uri; }
     }
 
@@ -122,6 +123,7 @@ test('huddle\'s name over plain http redirects to https', async () => {
     const r = await get('http', httpPort, '/team-standup?x=1', NAME);
     assert.equal(r.status, 301);
     assert.equal(r.headers.location, `https://${NAME}:${httpsPort}/team-standup?x=1`);
+    assert.equal(r.headers.server, 'nginx', 'the redirect names no version');
 });
 
 test('huddle over https: the new-room redirect, the room page, /assets and its headers', async () => {

@@ -3,11 +3,13 @@
 // SIGTERM, /ws through the real nginx config, and the settings that stop
 // start-up (docs/config.md).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BUILD, ROOT, freePort, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
+import { BUILD, ROOT, freePort, startRedis, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 import { connect, expectAlive, rawUpgrade, uniqueRoom } from '../lib/wsclient.mjs';
 
 let sc; // no HUDDLE_ALLOWED_ORIGINS, no HUDDLE_PUBLIC_HOST: local origins only
@@ -214,13 +216,24 @@ test('/ws works through the real nginx config, with the browser Origin of the pa
     }
 });
 
-/** Runs the sidecar with env added; resolves its exit status and stderr. */
+/** Runs the sidecar with env added; its exit status and stderr. */
 function runSidecar(env) {
     const r = spawnSync(path.join(BUILD, 'sidecar', 'huddle-sidecar'), [], {
         env: { ...process.env, HUDDLE_LISTEN: '127.0.0.1:1', ...env },
         encoding: 'utf8', timeout: 10000,
     });
     return { status: r.status, stderr: r.stderr };
+}
+
+/** runSidecar without blocking this process (a server of ours must answer meanwhile); killed after 10 s. */
+async function runSidecarAsync(env) {
+    const child = spawn(path.join(BUILD, 'sidecar', 'huddle-sidecar'), [], { env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    const [status] = await once(child, 'exit');
+    clearTimeout(timer);
+    return { status, stderr };
 }
 
 test('a bad setting stops start-up with exit 2 and a line that names it: HUDDLE_LWS_LOG like the rest', () => {
@@ -236,11 +249,48 @@ test('a bad setting stops start-up with exit 2 and a line that names it: HUDDLE_
             /HUDDLE_REDIS_HEARTBEAT_MS=5000: want less than HUDDLE_REDIS_NODE_TTL_MS/],
         [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_REDIS_BACKOFF_MIN_MS: '200', HUDDLE_REDIS_BACKOFF_MAX_MS: '100' },
             /HUDDLE_REDIS_BACKOFF_MAX_MS=100: want at least HUDDLE_REDIS_BACKOFF_MIN_MS/],
+        [{ HUDDLE_STUN_URLS: 'stun.example.org:3478' }, /HUDDLE_STUN_URLS or HUDDLE_TURN_URLS: want stun:\/stuns: and turn:\/turns: URLs/],
+        // the URL is not echoed: it may hold the password
+        [{ HUDDLE_REDIS_URL: 'redis://:secret@127.0.0.1' }, /HUDDLE_REDIS_URL: want redis:\/\/\[:password@\]host:port/],
+        [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_NODE_ID: 'node one' }, /HUDDLE_NODE_ID=node one: want 1\.\.64 of/],
     ];
     for (const [env, line] of cases) {
         const r = runSidecar(env);
         assert.equal(r.status, 2, JSON.stringify(env));
         assert.match(r.stderr, line);
+        assert.doesNotMatch(r.stderr, /secret/);
+    }
+});
+
+test('HUDDLE_ALLOWED_ORIGINS must be origins as browsers send them: a bare host, "*" or a path stops start-up', () => {
+    for (const bad of ['meet.example.org', '*', 'https://meet.example.org/meet', 'ftp://meet.example.org', 'https://', 'https://ok.example,meet.example.org']) {
+        const r = runSidecar({ HUDDLE_ALLOWED_ORIGINS: bad });
+        assert.equal(r.status, 2, bad);
+        assert.match(r.stderr, /HUDDLE_ALLOWED_ORIGINS=.*: want origins as browsers send them/, bad);
+    }
+});
+
+test('a HUDDLE_LISTEN it cannot bind (port taken, address not this machine\'s) stops it with a line that names it, with Redis too', async () => {
+    const port = await freePort();
+    const taken = net.createServer().listen(port, '127.0.0.1');
+    await once(taken, 'listening');
+    const redis = await startRedis();
+    try {
+        const cases = [
+            [{ HUDDLE_LISTEN: `127.0.0.1:${port}` }, /cannot listen there: Address already in use/],
+            [{ HUDDLE_LISTEN: '192.0.2.1:8081' }, /cannot listen there: Cannot assign requested address/],
+            // with Redis the port opens once the bus is up, inside its callback
+            [{ HUDDLE_LISTEN: `127.0.0.1:${port}`, HUDDLE_REDIS_URL: redis.url }, /cannot listen there: Address already in use/],
+        ];
+        for (const [env, why] of cases) {
+            const r = await runSidecarAsync(env);
+            assert.equal(r.status, 1, `${JSON.stringify(env)}: ${r.stderr}`);
+            assert.match(r.stderr, new RegExp(`HUDDLE_LISTEN=${env.HUDDLE_LISTEN.replace(/\./g, '\\.')}: ${why.source}`));
+            assert.doesNotMatch(r.stderr, /listening on/);
+        }
+    } finally {
+        taken.close();
+        await stopAll([redis]);
     }
 });
 

@@ -72,6 +72,19 @@ test('HUDDLE_PUBLIC_HOST and the ports name the TURN server whatever the request
     }
 });
 
+test('HUDDLE_TURNS_PORT=0 leaves the turns: URL out (a TURN server without a certificate)', async () => {
+    const s = await startSidecar({ env: { HUDDLE_TURN_SECRET: SECRET, HUDDLE_PUBLIC_HOST: 'turn.example.org', HUDDLE_TURNS_PORT: '0' } });
+    try {
+        const { ice, id } = await iceFor(s);
+        assert.deepEqual(ice[0], { urls: ['stun:turn.example.org:3478'] });
+        assert.deepEqual(ice[1].urls, built('turn.example.org').slice(0, 2));
+        checkCredential(ice[1], id);
+        assert.match(s.output, /no turns: URL \(HUDDLE_TURNS_PORT=0\)/);
+    } finally {
+        await stopAll([s]);
+    }
+});
+
 test('with Redis the welcome carries the built URLs too; HUDDLE_TURN_URLS keeps its meaning', async () => {
     const redis = await startRedis();
     const s = await startSidecar({ env: { HUDDLE_TURN_SECRET: SECRET, HUDDLE_REDIS_URL: redis.url } });

@@ -80,6 +80,27 @@ TEST(ice_init_refuses_urls_with_quotes)
     CHECK(ice_init(&ice, "stun:\"x", NULL, NULL, 100) < 0);
 }
 
+TEST(ice_init_takes_only_urls_of_each_lists_scheme)
+{
+    struct ice ice;
+    const char *bad_stun[] = {"abc",
+                              "stun:",
+                              "stun",
+                              "turn:t.example",
+                              "stunx:s.example",
+                              "stun:s.example, s2.example"};
+    const char *bad_turn[] = {"abc", "turns:", "stun:s.example",
+                              "TURN:t.example"};
+    for (size_t i = 0; i < sizeof bad_stun / sizeof *bad_stun; i++)
+        CHECK(ice_init(&ice, bad_stun[i], NULL, NULL, 100) < 0);
+    for (size_t i = 0; i < sizeof bad_turn / sizeof *bad_turn; i++)
+        CHECK(ice_init(&ice, NULL, bad_turn[i], "north", 100) < 0);
+    CHECK(ice_init(&ice, "stuns:s.example:5349 stun:s.example",
+                   "turns:t.example:443?transport=tcp,turn:t.example", "north",
+                   100) == 0);
+    ice_clear(&ice);
+}
+
 /* The host ice_host_parse gives for s, or "-" when it refuses. */
 static const char *host_of(const char *s, bool with_port)
 {
@@ -212,6 +233,19 @@ TEST(public_host_and_ports_override_the_request_host)
     CHECK_STR(urls_at(s, 1), "turn:turn.example.org:3479?transport=udp,"
                              "turn:turn.example.org:3479?transport=tcp,"
                              "turns:turn.example.org:443?transport=tcp");
+    free(s);
+    ice_clear(&ice);
+}
+
+TEST(turns_port_0_leaves_the_tls_url_out)
+{
+    struct ice ice;
+    CHECK(ice_init(&ice, NULL, NULL, "north", 100) == 0);
+    CHECK(ice_set_host_urls(&ice, "turn.example.org", 3478, 0) == 0);
+    char *s = ice_servers_json(&ice, "p", 0, NULL);
+    CHECK_STR(urls_at(s, 0), "stun:turn.example.org:3478");
+    CHECK_STR(urls_at(s, 1), "turn:turn.example.org:3478?transport=udp,"
+                             "turn:turn.example.org:3478?transport=tcp");
     free(s);
     ice_clear(&ice);
 }
