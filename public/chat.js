@@ -101,7 +101,11 @@ function textBody(text) {
 // (A room line answered "unavailable" was not refused: see #pending.)
 const REFUSALS = { 'rate-limited': 'chat.unsentRate', 'no-such-peer': 'chat.unsentGone' };
 
-/** What tells one chat message from another (a duplicate has the same). */
+/**
+ * What tells one chat message from another (a duplicate has the same):
+ * the server stamps one member's lines with strictly increasing ts, so two
+ * lines of the same text sent at once differ.
+ */
 const keyOf = (m) => `${m.ts}|${m.from}|${m.to || ''}|${m.text}`;
 
 /**

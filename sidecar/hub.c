@@ -898,8 +898,12 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
 
     if (!take(h, c, BUCKET_CHAT, NULL, "chat", now))
         return;
+    /* A member's lines have strictly increasing ts: two in one
+     * millisecond would look alike to a page (same sender, time, text). */
+    int64_t ts = clock_wall_ms();
+    me->chat_ts = ts > me->chat_ts ? ts : me->chat_ts + 1;
     struct out_msg *out =
-        msg_chat(me->id, me->name, m->text, clock_wall_ms(), m->to);
+        msg_chat(me->id, me->name, m->text, me->chat_ts, m->to);
     if (out == NULL)
         return;
     if (m->to != NULL && (t = target(h, c, m->to, "chat", out, now)) == NULL) {

@@ -32,6 +32,7 @@ struct peer {
     char *name;
     void *conn;          /* NULL while the seat is in grace */
     int64_t grace_until; /* ms, meaningful while conn is NULL */
+    int64_t chat_ts;     /* wall ms of this member's last chat line */
     struct room *room;
     struct peer *next; /* in room->peers, join order */
 };

@@ -67,6 +67,17 @@ test('lines past the chat rate are kept, marked not sent, and go when sent again
     assert.deepEqual(await log(cleo.page), ['one', 'two', 'three', 'four', 'five', 'seven (not sent)', 'eight (not sent)', 'six']);
 });
 
+test('the same line sent three times at once shows three times on every page', async () => {
+    const before = (await log(cleo.page)).length;
+    await typeAll(ana.page, ['ok', 'ok', 'ok']);
+    for (const p of [ana, cleo]) {
+        await until(p.page, (n) => [...document.querySelectorAll('#chat-log .text')].filter((e) => e.textContent === 'ok').length >= n, 3, `three "ok" in ${p.name}'s log`);
+    }
+    await sleep(500);
+    assert.deepEqual((await log(cleo.page)).slice(before), ['ok', 'ok', 'ok']);
+    assert.deepEqual((await log(ana.page)).filter((l) => l.startsWith('ok')), ['ok', 'ok', 'ok']);
+});
+
 test('a private draft follows its person\'s rename; once they left it stays private: the chip says so, Enter sends nothing', async () => {
     await cleo.page.click('#tab-people');
     await cleo.page.click('#people li:has-text("Ben") button.dm');

@@ -160,6 +160,21 @@ test('chat reaches everyone in the room including the sender, and nobody elsewhe
     await other.expectNone('chat');
 });
 
+test('one member\'s lines have strictly increasing ts, also when they come in one millisecond', async () => {
+    const room = uniqueRoom();
+    const [[a, b], [wa, wb]] = await joinAll(room, ['Ann', 'Bob']);
+    await meet([a, b], [wa, wb]);
+    // three frames in one write: the sidecar reads them in one go
+    a.socket.cork();
+    for (let i = 0; i < 3; i++) a.ws.send(JSON.stringify({ type: 'chat', text: 'same' }));
+    a.socket.uncork();
+    for (const x of [a, b]) {
+        const ts = [];
+        for (let i = 0; i < 3; i++) ts.push((await x.next('chat')).ts);
+        assert.ok(ts[0] < ts[1] && ts[1] < ts[2], `ts ${ts}`);
+    }
+});
+
 test('a client-supplied from, name or ts never reaches anyone', async () => {
     const room = uniqueRoom();
     const [[a, b], [wa, wb]] = await joinAll(room, ['Ann', 'Bob']);
