@@ -872,7 +872,7 @@ async function copyInvite() {
         await navigator.clipboard.writeText(url);
         toast(t('toast.copied'));
     } catch {
-        toast(t('toast.inviteLink', { url }), 8000);
+        toast(t('toast.inviteLink', { url }), 8000, undefined, { selectable: true });
     }
 }
 

@@ -619,7 +619,7 @@ export class People {
 const TOAST_TURN_MS = 1500;
 const TOAST_WAITING = 3;
 const toastQueue = [];
-let toastShown = null; // { text, ms, holds, at } on screen, or null
+let toastShown = null; // { text, ms, holds, selectable, at } on screen, or null
 let toastTimer = null;
 
 /** Shows the next toast waiting, or hides the toast when none waits. */
@@ -633,6 +633,7 @@ function nextToast() {
         return;
     }
     box.textContent = toastShown.text;
+    box.classList.toggle('selectable', toastShown.selectable);
     box.hidden = false;
     toastShown.at = Date.now();
     scheduleToast();
@@ -647,10 +648,12 @@ function scheduleToast() {
 
 /**
  * A short message at the bottom of the screen, after those before it;
- * holds: whether it still says something true (see recheckToasts).
+ * holds: whether it still says something true (see recheckToasts). Taps
+ * go through it to what it covers (on a phone with the panel open, its
+ * tabs), unless selectable: text to be selected and copied.
  */
-export function toast(text, ms = 3000, holds = () => true) {
-    toastQueue.push({ text, ms, holds });
+export function toast(text, ms = 3000, holds = () => true, { selectable = false } = {}) {
+    toastQueue.push({ text, ms, holds, selectable });
     if (toastQueue.length > TOAST_WAITING) toastQueue.shift();
     if (toastShown) scheduleToast();
     else nextToast();

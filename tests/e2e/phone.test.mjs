@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
 import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+import { connect } from '../lib/wsclient.mjs';
 
 let stack;
 let browser;
@@ -92,4 +93,145 @@ test('on a touch phone the alone card, the toasts and the tile buttons keep clea
     assert.ok(toast < 60, `"Omar joined" is one line (${toast} px high)`);
     for (const p of [phone, chris, omar]) assert.deepEqual(p.errors(), [], p.name);
     await Promise.all([phone, chris, omar].map((p) => p.close()));
+});
+
+/**
+ * What of the People pane's sections cannot be reached: each must come
+ * whole into the pane's view when the pane is scrolled to it (no section
+ * squeezed to nothing, none below a pane that does not scroll).
+ */
+const unreachable = (page) => page.evaluate(() => {
+    const pane = document.getElementById('people-pane');
+    const out = [];
+    // The sections (taller than a landscape phone's pane, some): none squeezed.
+    for (const sel of ['#host-tools', '#lobby', '#lobby-list', '#hands', '#people']) {
+        const e = document.querySelector(sel);
+        if (!e || e.offsetParent === null) out.push(`${sel} is not shown`);
+        else if (e.scrollHeight > e.clientHeight + 1) out.push(`${sel} is squeezed (${e.clientHeight} of ${e.scrollHeight} px)`);
+    }
+    // The last control of each, and the switch at the end: whole in view once scrolled to.
+    for (const sel of ['#host-end', '#lobby-list .person:last-child button:last-of-type', '#hands-list li:last-child', '#people .person:last-child', '#pref-keys']) {
+        const e = document.querySelector(sel);
+        if (!e || e.offsetParent === null) {
+            out.push(`${sel} is not shown`);
+            continue;
+        }
+        e.scrollIntoView({ block: 'nearest' });
+        const r = e.getBoundingClientRect();
+        const v = pane.getBoundingClientRect();
+        if (r.top < v.top - 0.5 || r.bottom > v.bottom + 0.5) out.push(`${sel} stays outside the pane (${Math.round(r.top)}..${Math.round(r.bottom)} in ${Math.round(v.top)}..${Math.round(v.bottom)})`);
+        const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + Math.min(r.bottom, v.bottom)) / 2);
+        if (!hit || !(e === hit || e.contains(hit) || hit.contains(e))) out.push(`${sel} is covered by ${hit && (hit.id || hit.className)}`);
+    }
+    pane.scrollTop = 0;
+    return out;
+});
+
+test('a host on a phone reaches every part of People by scrolling: host tools, lobby, raised hands, the list, the shortcut switch', async () => {
+    const url = `${stack.url}/busy-lobby`;
+    const host = await newParticipant(browser, url, 'Hana', { viewport: { width: 320, height: 568 }, context: { isMobile: true, hasTouch: true } });
+    await host.join();
+    const bo = await newParticipant(browser, url, 'Bo');
+    await bo.join();
+    await host.page.waitForSelector('#grid .tile:not(.local)');
+    await host.page.click('#btn-people');
+    await host.page.click('#host-lock');
+    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    // Three knock (plain websocket clients, as any page would), two hands go up.
+    const knockers = [];
+    for (const name of ['Kai', 'Lea', 'Mo']) {
+        const k = await connect(stack.wsUrl);
+        await k.send({ type: 'join', room: 'busy-lobby', name });
+        await k.next('knocking');
+        knockers.push(k);
+    }
+    await host.page.waitForFunction(() => document.querySelectorAll('#lobby-list .person').length === 3);
+    await host.page.waitForSelector('#toast', { state: 'hidden', timeout: 20000 });
+    await bo.page.click('#btn-hand');
+    // "Bo raised a hand" comes over the panel's tabs: a tap there still reaches the tab.
+    await host.page.waitForFunction(() => /Bo/.test(document.getElementById('toast').textContent) && !document.getElementById('toast').hidden);
+    const under = await host.page.evaluate(() => {
+        const box = document.getElementById('toast').getBoundingClientRect();
+        return [...document.querySelectorAll('#panel .tab')].map((tab) => {
+            const r = tab.getBoundingClientRect();
+            const [x, y] = [(r.left + r.right) / 2, (r.top + r.bottom) / 2];
+            if (x < box.left || x > box.right || y < box.top || y > box.bottom) return null;
+            const hit = document.elementFromPoint(x, y);
+            return hit && hit.closest('.tab') === tab ? 'the tab' : (hit && (hit.id || hit.className));
+        }).filter((h) => h !== null);
+    });
+    assert.ok(under.length > 0, 'the toast covers a tab (the case to check)');
+    assert.deepEqual(under, under.map(() => 'the tab'));
+    await host.page.click('#btn-hand');
+    await host.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
+    await host.page.waitForSelector('#toast', { state: 'hidden', timeout: 20000 });
+    const problems = {};
+    for (const [w, h] of [[320, 568], [640, 360]]) {
+        await host.page.setViewportSize({ width: w, height: h });
+        const p = await unreachable(host.page);
+        if (p.length) problems[`${w}x${h}`] = p;
+    }
+    await screenshot(host.page, 'phone-people-lobby.png');
+    assert.deepEqual(problems, {});
+    // The lobby's buttons work from there: Kai is let in.
+    await host.page.click('#lobby-list .person:first-child button:first-of-type');
+    await knockers[0].next('welcome');
+    for (const k of knockers) k.terminate();
+    for (const p of [host, bo]) assert.deepEqual(p.errors(), [], p.name);
+    await Promise.all([host.close(), bo.close()]);
+});
+
+/**
+ * For each remote tile of the strip (not the stage): its name's width and
+ * what of the tile's buttons and "Presenting" mark shown overlap the
+ * name or each other.
+ */
+const stripClashes = (page) => page.evaluate(() => {
+    const out = [];
+    const box = (e) => (e && e.offsetParent !== null && getComputedStyle(e).display !== 'none' ? e.getBoundingClientRect() : null);
+    const meet = (a, b) => a && b && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    for (const tile of document.querySelectorAll('#grid .tile:not(.local):not(.main)')) {
+        const who = tile.querySelector('.name').textContent;
+        const parts = { name: box(tile.querySelector('.label')), full: box(tile.querySelector('.full-btn')), pin: box(tile.querySelector('.pin-btn')) };
+        if (tile.classList.contains('screen')) parts.presenting = box(tile.querySelector('.screen-mark'));
+        const name = tile.querySelector('.name').getBoundingClientRect();
+        if (name.width < 40) out.push(`${who}: the name is ${Math.round(name.width)} px wide`);
+        const keys = Object.keys(parts);
+        for (const [i, a] of keys.entries()) for (const b of keys.slice(i + 1)) if (meet(parts[a], parts[b])) out.push(`${who}: ${a} meets ${b}`);
+        if (!parts.pin) out.push(`${who}: no Pin`);
+    }
+    return out;
+});
+
+test('on a touch phone the small tiles beside the stage keep their names, Pin and "Presenting" clear of each other', async () => {
+    const url = `${stack.url}/strip-on-a-phone`;
+    const phone = await newParticipant(browser, url, 'Maya', { viewport: { width: 360, height: 640 }, context: { isMobile: true, hasTouch: true } });
+    await phone.join();
+    const others = [];
+    for (const name of ['Alexandra', 'Bartholomew']) {
+        const p = await newParticipant(browser, url, name);
+        await p.join();
+        others.push(p);
+    }
+    for (const p of others) await waitForPlayingVideo(phone.page, p.name);
+    // Bartholomew presents: he takes the stage. Then Maya pins Alexandra:
+    // the presenter goes to the strip, his mark with him.
+    await others[1].page.click('#btn-screen');
+    await phone.page.waitForSelector('#grid.spotlight .tile.screen.main');
+    const problems = {};
+    const look = async (what) => {
+        const p = await stripClashes(phone.page);
+        if (p.length) problems[what] = p;
+    };
+    await look('360x640, presenter on the stage');
+    await phone.page.click('#grid .tile:not(.local):not(.screen) .pin-btn');
+    await phone.page.waitForSelector('#grid.spotlight .tile.main:not(.screen)');
+    await look('360x640, pinned');
+    await phone.page.setViewportSize({ width: 640, height: 360 });
+    await phone.page.waitForTimeout(300);
+    await look('640x360, pinned');
+    await screenshot(phone.page, 'phone-strip.png');
+    assert.deepEqual(problems, {});
+    for (const p of [phone, ...others]) assert.deepEqual(p.errors(), [], p.name);
+    await Promise.all([phone, ...others].map((p) => p.close()));
 });
