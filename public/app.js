@@ -529,7 +529,7 @@ function addPeer(p, { greet = false, offer = false, announce = false } = {}) {
     if (greet) mesh.greet(p.id);
     else if (offer) mesh.offer(p.id);
     else mesh.expect(p.id);
-    if (fresh && announce) toast(t('toast.joined', { name: roster.nameOf(p.id) }));
+    if (fresh && announce && !roster.cameBack(p.id)) toast(t('toast.joined', { name: roster.nameOf(p.id) }));
 }
 
 function showTile(id) {

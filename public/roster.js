@@ -13,6 +13,9 @@
 import { nameKey, tagOf } from './names.js';
 
 const SELF = { id: '', name: '', audio: false, video: false, screen: false, hand: false, role: 'guest' };
+// How long after the server lost our seat those who were there are known
+// when they come back: their pages reconnect within seconds.
+const BACK_MS = 30000;
 
 export class Roster extends EventTarget {
     #self = { ...SELF };
@@ -21,11 +24,31 @@ export class Roster extends EventTarget {
     #raisedAt = new Map();
     #selfRaisedAt = 0;
     #raises = 0;
+    // After the server lost our seat (clear): who was in the meeting, by
+    // name (nameKey), with when their hand went up (0: down), for
+    // BACK_MS. Each comes back under a new id and is matched once by
+    // name: #back (no "joined" for them), #handBack (their hand keeps its
+    // place in the order, and going up again is no news).
+    #before = new Map();
+    #beforeUntil = 0;
+    #back = new Set();
+    #handBack = new Map();
 
     /** Records whether id's hand is up (keeping the moment it first went up). */
     #hand(id, up) {
         if (!up) this.#raisedAt.delete(id);
-        else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, ++this.#raises);
+        else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, this.#handBack.get(id) || ++this.#raises);
+        if (up) this.#handBack.delete(id);
+    }
+
+    /** Matches a newcomer to someone of before the server restarted, by name. */
+    #matchBack(p) {
+        const key = nameKey(p.name || '');
+        if (Date.now() > this.#beforeUntil || !this.#before.has(key)) return;
+        const at = this.#before.get(key);
+        this.#before.delete(key);
+        this.#back.add(p.id);
+        if (at) this.#handBack.set(p.id, at);
     }
 
     /** The label of id called name: tagged when someone else in the meeting has a name that looks the same. */
@@ -134,6 +157,7 @@ export class Roster extends EventTarget {
     add(p) {
         if (!p || !p.id || p.id === this.#self.id) return null;
         const fresh = !this.#others.has(p.id);
+        if (fresh) this.#matchBack(p);
         this.#others.set(p.id, { ...p }); // a known id keeps its place
         this.#hand(p.id, !!p.hand);
         this.#changed('add', p.id);
@@ -143,13 +167,13 @@ export class Roster extends EventTarget {
     /**
      * Merges p's fields into the known peer p.id. Returns { peer, raised,
      * role } (peer: a copy after the merge; raised: the hand went up just
-     * now; role: the new role when it changed, else null), or null when
-     * p.id is not in the meeting.
+     * now, and was not up before the server restarted; role: the new role
+     * when it changed, else null), or null when p.id is not in the meeting.
      */
     update(p) {
         const cur = p && this.#others.get(p.id);
         if (!cur) return null;
-        const raised = cur.hand === false && !!p.hand;
+        const raised = cur.hand === false && !!p.hand && !this.#handBack.has(p.id);
         const role = p.role !== undefined && p.role !== cur.role ? p.role : null;
         Object.assign(cur, p);
         this.#hand(p.id, !!cur.hand);
@@ -164,15 +188,29 @@ export class Roster extends EventTarget {
         const last = this.#copy(p);
         this.#others.delete(id);
         this.#raisedAt.delete(id);
+        this.#back.delete(id);
+        this.#handBack.delete(id);
         this.#changed('remove', id);
         return last;
     }
 
-    /** Forgets every other peer (the server lost our seat). */
+    /**
+     * Forgets every other peer (the server lost our seat). For BACK_MS
+     * those forgotten are known by name when they come back (cameBack).
+     */
     clear() {
+        this.#before = new Map([...this.#others.values()].map((p) => [nameKey(p.name || ''), this.#raisedAt.get(p.id) || 0]));
+        this.#beforeUntil = Date.now() + BACK_MS;
+        this.#back.clear();
+        this.#handBack.clear();
         this.#others.clear();
         this.#raisedAt.clear();
         this.#changed('clear', '');
+    }
+
+    /** Whether peer id is someone who was in the meeting before the server restarted (clear). */
+    cameBack(id) {
+        return this.#back.has(id);
     }
 
     /**

@@ -41,6 +41,24 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
     for (const p of [a, b]) {
         await p.page.$eval('#grid .tile:not(.local) video', (v) => { v.dataset.before = 'yes'; });
     }
+    // Bob's hand goes up, then Alice's.
+    await b.page.click('#btn-hand');
+    await a.page.waitForSelector('#grid .tile.hand');
+    await a.page.click('#btn-hand');
+    await b.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
+    const hands = (p) => p.page.$$eval('#hands-list li', (els) => els.map((e) => e.textContent));
+    const order = { a: await hands(a), b: await hands(b) };
+    assert.equal(order.a.length, 2);
+    // What the toasts say from here on (those of the hands gone first).
+    for (const p of [a, b]) {
+        await p.page.waitForSelector('#toast', { state: 'hidden', timeout: 20000 });
+        await p.page.evaluate(() => {
+            window.__toasts = [];
+            const box = document.getElementById('toast');
+            new MutationObserver(() => { if (!box.hidden) window.__toasts.push(box.textContent); })
+                .observe(box, { childList: true, characterData: true, subtree: true, attributes: true });
+        });
+    }
 
     const old = stack.sidecars[0];
     await old.stop();
@@ -63,6 +81,14 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
         await waitForPlayingVideo(p.page, other);
         const same = await p.page.$eval('#grid .tile:not(.local) video', (v) => v.dataset.before === 'yes');
         assert.equal(same, true, 'the same tile and connection carried on');
+    }
+    // The same two people, hands up as before and in the same order: nobody
+    // "joined", no hand "went up".
+    for (const [p, was] of [[a, order.a], [b, order.b]]) {
+        await p.page.waitForFunction((n) => document.querySelectorAll('#hands-list li').length === n, was.length);
+        assert.deepEqual(await hands(p), was);
+        const said = await p.page.evaluate(() => window.__toasts);
+        assert.deepEqual(said.filter((text) => /joined|raised a hand/.test(text)), [], `${p.name}'s toasts: ${said}`);
     }
     // Signalling works again: a chat goes through the new sidecar.
     await a.page.click('#btn-chat');

@@ -148,6 +148,36 @@ test('clear forgets the others but not oneself', () => {
     assert.equal(events.at(-1), 'clear:');
 });
 
+test('after clear, those who were there come back by name: known as back, their hands in the old order and no news', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Ann' });
+    r.add(peer('c', 'Cleo'));
+    r.add(peer('b', 'Bob'));
+    r.update({ id: 'c', hand: true }); // Cleo first,
+    r.setSelf({ hand: true }); // then oneself,
+    r.update({ id: 'b', hand: true }); // then Bob
+    r.clear(); // the server restarted: everyone comes back under a new id
+    // Bob's page is back first, his hand sent after his join; Cleo's with
+    // her join; a stranger comes too.
+    assert.equal(r.add(peer('b2', 'Bob')), true);
+    assert.equal(r.cameBack('b2'), true);
+    assert.equal(r.update({ id: 'b2', hand: true }).raised, false, 'no "raised a hand" for a hand that was up');
+    r.add(peer('c2', 'Cleo', { hand: true }));
+    r.add(peer('d', 'Dee'));
+    assert.equal(r.cameBack('c2'), true);
+    assert.equal(r.cameBack('d'), false);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ann', 'Bob']);
+    // The stranger's hand is news and goes last; a name matches once.
+    assert.equal(r.update({ id: 'd', hand: true }).raised, true);
+    r.add(peer('b3', 'Bob'));
+    assert.equal(r.cameBack('b3'), false);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ann', 'Bob', 'Dee']);
+    // A hand lowered and raised again after the restart is news again.
+    r.update({ id: 'c2', hand: false });
+    assert.equal(r.update({ id: 'c2', hand: true }).raised, true);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Ann', 'Bob', 'Dee', 'Cleo']);
+});
+
 test('plan says what to remove, add and update without doing it', () => {
     const r = new Roster();
     r.setSelf({ id: 'me' });
