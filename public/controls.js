@@ -250,9 +250,12 @@ export class Controls {
      */
     setMutedHint(on) {
         const hint = $('muted-hint');
-        if (on) {
-            hint.dataset.i18n = this.#keys ? 'controls.mutedHintSpace' : 'controls.mutedHint';
-            hint.textContent = t(hint.dataset.i18n);
+        const key = this.#keys ? 'controls.mutedHintSpace' : 'controls.mutedHint';
+        // Called on every level tick: the live region changes only when it
+        // says something new (a screen reader reads each change).
+        if (on && hint.dataset.i18n !== key) {
+            hint.dataset.i18n = key;
+            hint.textContent = t(key);
         }
         hint.hidden = !on;
         $('btn-mic').classList.toggle('nudge', on);

@@ -25,10 +25,11 @@ export class Roster extends EventTarget {
     #selfRaisedAt = 0;
     #raises = 0;
     // After the server lost our seat (clear): who was in the meeting, by
-    // name (nameKey), with when their hand went up (0: down), for
-    // BACK_MS. Each comes back under a new id and is matched once by
-    // name: #back (no "joined" for them), #handBack (their hand keeps its
-    // place in the order, and going up again is no news).
+    // name (nameKey: a list, as two may look alike), with when their hand
+    // went up (0: down), for BACK_MS. Each comes back under a new id and is
+    // matched once by name: #back (no "joined" for them), #handBack (within
+    // BACK_MS their hand keeps its place in the order, and going up again
+    // is no news: their page sends it after its join).
     #before = new Map();
     #beforeUntil = 0;
     #back = new Set();
@@ -37,16 +38,20 @@ export class Roster extends EventTarget {
     /** Records whether id's hand is up (keeping the moment it first went up). */
     #hand(id, up) {
         if (!up) this.#raisedAt.delete(id);
-        else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, this.#handBack.get(id) || ++this.#raises);
+        else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, this.#handWasUp(id) || ++this.#raises);
         if (up) this.#handBack.delete(id);
+    }
+
+    /** When id's hand went up before the server restarted, if it was and that is recent (0: not). */
+    #handWasUp(id) {
+        return Date.now() <= this.#beforeUntil ? this.#handBack.get(id) || 0 : 0;
     }
 
     /** Matches a newcomer to someone of before the server restarted, by name. */
     #matchBack(p) {
-        const key = nameKey(p.name || '');
-        if (Date.now() > this.#beforeUntil || !this.#before.has(key)) return;
-        const at = this.#before.get(key);
-        this.#before.delete(key);
+        const waiting = Date.now() <= this.#beforeUntil && this.#before.get(nameKey(p.name || ''));
+        if (!waiting || !waiting.length) return;
+        const at = waiting.shift();
         this.#back.add(p.id);
         if (at) this.#handBack.set(p.id, at);
     }
@@ -173,7 +178,7 @@ export class Roster extends EventTarget {
     update(p) {
         const cur = p && this.#others.get(p.id);
         if (!cur) return null;
-        const raised = cur.hand === false && !!p.hand && !this.#handBack.has(p.id);
+        const raised = cur.hand === false && !!p.hand && !this.#handWasUp(p.id);
         const role = p.role !== undefined && p.role !== cur.role ? p.role : null;
         Object.assign(cur, p);
         this.#hand(p.id, !!cur.hand);
@@ -199,7 +204,11 @@ export class Roster extends EventTarget {
      * those forgotten are known by name when they come back (cameBack).
      */
     clear() {
-        this.#before = new Map([...this.#others.values()].map((p) => [nameKey(p.name || ''), this.#raisedAt.get(p.id) || 0]));
+        this.#before = new Map();
+        for (const p of this.#others.values()) {
+            const key = nameKey(p.name || '');
+            this.#before.set(key, [...(this.#before.get(key) || []), this.#raisedAt.get(p.id) || 0]);
+        }
         this.#beforeUntil = Date.now() + BACK_MS;
         this.#back.clear();
         this.#handBack.clear();

@@ -15,7 +15,8 @@
 #                     (default: coturn picks)
 #   TURN_EXTERNAL_IP  public address, or "public/private" behind NAT
 #   TURN_PORT         TURN over UDP and TCP (3478)
-#   TURNS_PORT        TURN over TLS and DTLS (5349), only with a certificate
+#   TURNS_PORT        TURN over TLS and DTLS (5349), only with a certificate;
+#                     0: none, even with one
 #   TURN_CERT, TURN_KEY  PEM certificate chain and key: enable TLS/DTLS on
 #                     TURNS_PORT; unset: no TLS and no DTLS listeners
 #   TURN_MIN_PORT, TURN_MAX_PORT  relay port range (49152-65535, coturn's
@@ -50,7 +51,10 @@ port() {
     echo "$2"
 }
 turn_port=$(port TURN_PORT "${TURN_PORT:-3478}")
-turns_port=$(port TURNS_PORT "${TURNS_PORT:-5349}")
+turns_port=${TURNS_PORT:-5349}
+# 0: no TLS and no DTLS listener even with a certificate (the sidecars'
+# HUDDLE_TURNS_PORT=0 then offers no turns: URL; Compose passes one value to both).
+[ "$turns_port" = 0 ] || turns_port=$(port TURNS_PORT "$turns_port")
 min_port=$(port TURN_MIN_PORT "${TURN_MIN_PORT:-49152}")
 max_port=$(port TURN_MAX_PORT "${TURN_MAX_PORT:-65535}")
 ((min_port <= max_port)) || die "TURN_MIN_PORT=$min_port is above TURN_MAX_PORT=$max_port"
@@ -95,7 +99,7 @@ denied_peers=(
     for ip in ${TURN_LISTEN_IP:-}; do echo "listening-ip=$ip"; done
     for ip in ${TURN_RELAY_IP:-}; do echo "relay-ip=$ip"; done
     [ -n "${TURN_EXTERNAL_IP:-}" ] && echo "external-ip=$TURN_EXTERNAL_IP"
-    if [ -n "${TURN_CERT:-}" ]; then
+    if [ -n "${TURN_CERT:-}" ] && [ "$turns_port" != 0 ]; then
         echo "tls-listening-port=$turns_port"
         echo "cert=$TURN_CERT"
         echo "pkey=$TURN_KEY"

@@ -899,9 +899,11 @@ static void on_chat(struct hub *h, struct hub_conn *c, struct msg_in *m,
     if (!take(h, c, BUCKET_CHAT, NULL, "chat", now))
         return;
     /* A member's lines have strictly increasing ts: two in one
-     * millisecond would look alike to a page (same sender, time, text). */
+     * millisecond would look alike to a page (same sender, time, text).
+     * A clock stepped back more than a second is followed. */
     int64_t ts = clock_wall_ms();
-    me->chat_ts = ts > me->chat_ts ? ts : me->chat_ts + 1;
+    me->chat_ts =
+        ts > me->chat_ts || me->chat_ts - ts > 1000 ? ts : me->chat_ts + 1;
     struct out_msg *out =
         msg_chat(me->id, me->name, m->text, me->chat_ts, m->to);
     if (out == NULL)

@@ -23,10 +23,11 @@ static bool url_of(const char *p, size_t n, const char *scheme)
     return n > k + 1 && p[k] == ':';
 }
 
-/* Turns "a, b,c" (common/list.h) into ["a","b","c"], each a URL of scheme
- * (url_of); NULL for an empty list. Returns 0, or -1 for a bad URL or no
- * memory. */
-static int url_list(const char *list, const char *scheme, char **out)
+/* Turns "a, b,c" (common/list.h) into ["a","b","c"], each a stun: URL,
+ * or with turn also a turn: URL (url_of; a TURN server's list may name
+ * its STUN side too: the credentials are ignored there); NULL for an
+ * empty list. Returns 0, or -1 for a bad URL or no memory. */
+static int url_list(const char *list, bool turn, char **out)
 {
     struct sb b = {0};
     bool any = false;
@@ -38,7 +39,7 @@ static int url_list(const char *list, const char *scheme, char **out)
     const char *p, *rest = list;
     size_t n;
     while ((p = list_next(&rest, &n)) != NULL) {
-        if (!url_of(p, n, scheme)) {
+        if (!url_of(p, n, "stun") && !(turn && url_of(p, n, "turn"))) {
             free(b.p);
             return -1;
         }
@@ -67,8 +68,8 @@ int ice_init(struct ice *ice, const char *stun_urls, const char *turn_urls,
 {
     memset(ice, 0, sizeof *ice);
     ice->ttl_s = ttl_s;
-    if (url_list(stun_urls, "stun", &ice->stun_json) < 0 ||
-        url_list(turn_urls, "turn", &ice->turn_json) < 0)
+    if (url_list(stun_urls, false, &ice->stun_json) < 0 ||
+        url_list(turn_urls, true, &ice->turn_json) < 0)
         goto fail;
     if (secret != NULL && *secret != '\0' &&
         (ice->secret = strdup(secret)) == NULL)

@@ -25,8 +25,9 @@ struct ice {
 
 /* Fills ice from comma-separated URL lists (either may be NULL or empty)
  * and the secret (NULL or empty: none). Returns 0, or -1 when out of
- * memory, a URL is not of its list's scheme (stun: or stuns:, turn: or
- * turns:) or holds a quote, backslash or control character. */
+ * memory, a URL is not of its list's schemes (STUN: stun: or stuns:;
+ * TURN: those and turn: or turns:) or holds a quote, backslash or control
+ * character. */
 int ice_init(struct ice *ice, const char *stun_urls, const char *turn_urls,
              const char *secret, long ttl_s);
 void ice_clear(struct ice *ice);

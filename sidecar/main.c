@@ -394,9 +394,9 @@ static int setup_ice(struct ice *ice)
     if (ice_init(ice, env_str("HUDDLE_STUN_URLS", NULL), turn, secret,
                  cfg.turn_ttl_s) < 0) {
         fprintf(stderr, "huddle-sidecar: HUDDLE_STUN_URLS or "
-                        "HUDDLE_TURN_URLS: want stun:/stuns: and turn:/turns: "
-                        "URLs, comma-separated, without quotes or "
-                        "backslashes\n");
+                        "HUDDLE_TURN_URLS: want stun:/stuns: URLs (and "
+                        "turn:/turns: in the TURN list), comma-separated, "
+                        "without quotes or backslashes\n");
         return -1;
     }
     if (ice_set_host_urls(ice, host, cfg.turn_port, cfg.turns_port) < 0) {
@@ -508,8 +508,8 @@ int main(void)
     opts.origins = env_str("HUDDLE_ALLOWED_ORIGINS", NULL);
     if (opts.origins != NULL && !ws_origins_valid(opts.origins)) {
         log_error("HUDDLE_ALLOWED_ORIGINS=%s: want origins as browsers send "
-                  "them, scheme and host (and port): "
-                  "https://meet.example.org,http://localhost:8080",
+                  "them, scheme://host[:port] without a path or a default "
+                  "port: https://meet.example.org,http://localhost:8080",
                   opts.origins);
         goto out;
     }

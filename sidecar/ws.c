@@ -8,6 +8,7 @@
  * and coalescing and the Origin checks. */
 #include "ws.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <netdb.h>
@@ -470,23 +471,59 @@ static bool origin_default_ok(const char *origin)
            strcasecmp(host, pub) == 0;
 }
 
+/* Whether the n bytes at p are one origin as a browser sends it:
+ * scheme "://" host [":" port], a trailing '/' allowed. The scheme is
+ * letters, digits, '+', '-' and '.' (an app's capacitor:// too); the host
+ * a bracketed IPv6 address or a name without ':', '/', '@', '?', '#'; the
+ * port 1..65535 without a leading zero, and not the scheme's default,
+ * which a browser leaves out (so http://h:80 would never match). */
+static bool origin_entry_ok(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (isalnum((unsigned char)p[i]) || strchr("+-.", p[i])))
+        i++;
+    if (i == 0 || !isalpha((unsigned char)p[0]) || n - i < 4 ||
+        memcmp(p + i, "://", 3) != 0)
+        return false; /* a bare host, "*": no Origin is written so */
+    size_t scheme = i, host = i + 3;
+    i = host;
+    if (i < n && p[i] == '[') {
+        while (i < n && p[i] != ']')
+            i++;
+        if (i == n || i - host < 3)
+            return false; /* unclosed, or empty */
+        i++;
+    } else {
+        while (i < n && !strchr(":/@?#", p[i]))
+            i++;
+    }
+    if (i == host)
+        return false;
+    if (i < n && p[i] == ':') {
+        size_t digits = ++i;
+        long port = 0;
+        while (i < n && isdigit((unsigned char)p[i]) && port <= 65535)
+            port = port * 10 + (p[i++] - '0');
+        bool http = scheme == 4 && strncasecmp(p, "http", 4) == 0;
+        bool https = scheme == 5 && strncasecmp(p, "https", 5) == 0;
+        if (i == digits || p[digits] == '0' || port > 65535 ||
+            (http && port == 80) || (https && port == 443))
+            return false;
+    }
+    if (i < n && p[i] == '/')
+        i++;
+    return i == n; /* no path */
+}
+
 bool ws_origins_valid(const char *list)
 {
-    char one[WS_ORIGIN_MAX], host[WS_ORIGIN_MAX];
     const char *p;
     size_t n;
     int count = 0;
 
     while ((p = list_next(&list, &n)) != NULL) {
-        if (n >= sizeof one)
+        if (!origin_entry_ok(p, n))
             return false;
-        memcpy(one, p, n);
-        one[n] = '\0';
-        if (strncasecmp(one, "http://", 7) != 0 &&
-            strncasecmp(one, "https://", 8) != 0)
-            return false; /* a bare host, "*": no Origin is written so */
-        if (host_of(one, host, sizeof host) < 0)
-            return false; /* a path, a bad port */
         count++;
     }
     return count > 0;
@@ -1247,7 +1284,8 @@ int ws_listen_parse(const char *listen, struct hostport *hp)
  * loop, which then crashes. Returns 0, or -1 after saying why not. */
 static int can_bind(const struct hostport *hp, const char *listen)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = hp->v6 ? AF_INET6 : AF_INET,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE},
                     *ai = NULL;
     char port[8];

@@ -47,9 +47,9 @@ extern const struct hub_ops ws_hub_ops;
 int ws_listen_parse(const char *listen, struct hostport *hp);
 
 /* Whether list (HUDDLE_ALLOWED_ORIGINS) is one or more origins as a
- * browser writes them, "http[s]://host[:port]" (a trailing slash
- * allowed), comma-separated. A bare host, a path or "*" matches no
- * browser's Origin: every upgrade would get 403. */
+ * browser writes them, "scheme://host[:port]" (a trailing slash allowed,
+ * no default port), comma-separated. A bare host, a path, "*" or
+ * https://h:443 matches no browser's Origin: every upgrade would get 403. */
 bool ws_origins_valid(const char *list);
 
 /* Starts listening on loop. Returns 0, or -1 after logging why. */

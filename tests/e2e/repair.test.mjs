@@ -206,21 +206,37 @@ function loseRepaired() {
 }
 
 /**
- * Makes page's live connection say 'disconnected' for ms, then 'connected'
- * again, each with its connectionstatechange, as a moment's loss of ICE
- * consent does (the transport itself is not touched).
+ * In page: `after` ms after its console says step `step` of a repair, its
+ * live connection says 'disconnected' for `ms`, then 'connected' again,
+ * each with its connectionstatechange, as a moment's loss of ICE consent
+ * does (the transport itself is not touched). The page's clock times the
+ * flicker's end (window.__flickerEnd) and every repair line
+ * (window.__repairLines: [text, ms]).
  */
-function flicker(page, ms) {
-    return page.evaluate((ms) => {
-        const pc = window.__pcs.filter((c) => c.connectionState !== 'closed').at(-1);
-        const tell = () => pc.dispatchEvent(new Event('connectionstatechange'));
-        Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
-        tell();
-        setTimeout(() => {
-            delete pc.connectionState;
-            tell();
-        }, ms);
-    }, ms);
+function flickerAfter(page, step, after, ms) {
+    return page.evaluate(({ step, after, ms }) => {
+        window.__repairLines = [];
+        const info = console.info.bind(console);
+        console.info = (text, ...rest) => {
+            if (typeof text === 'string' && text.startsWith('huddle: repair ')) {
+                window.__repairLines.push([text, Date.now()]);
+                if (text.endsWith(` ${step}`) && !window.__flickerEnd) {
+                    window.__flickerEnd = Date.now() + after + ms;
+                    setTimeout(() => {
+                        const pc = window.__pcs.filter((c) => c.connectionState !== 'closed').at(-1);
+                        const tell = () => pc.dispatchEvent(new Event('connectionstatechange'));
+                        Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
+                        tell();
+                        setTimeout(() => {
+                            delete pc.connectionState;
+                            tell();
+                        }, ms);
+                    }, after);
+                }
+            }
+            info(text, ...rest);
+        };
+    }, { step, after, ms });
 }
 
 test('a follower whose leader\'s "repaired" is lost takes its link for repaired at the end of its step, even if it was disconnected for a moment then', async () => {
@@ -236,14 +252,17 @@ test('a follower whose leader\'s "repaired" is lost takes its link for repaired 
         // from the leader's offer): it waits for its link instead of
         // taking over with a new connection.
         const follower = aliceId < bobId ? alice : bob;
-        await waitForStep(follower, follower === alice ? bobId : aliceId, 'ice-restart');
-        await sleep(17000);
-        await flicker(follower.page, 4000);
+        await flickerAfter(follower.page, 'ice-restart', 17000, 4000);
         await waitForStep(alice, bobId, 'repaired');
         await waitForStep(bob, aliceId, 'repaired');
         await allPlaying(people);
         assert.deepEqual(stepsOf(alice, bobId), ['ice-restart', 'repaired']);
         assert.deepEqual(stepsOf(bob, aliceId), ['ice-restart', 'repaired']);
+        // The follower was repaired when the flicker ended, after its step
+        // (19 s): by the wait for a link on its way, not at the step's end.
+        const { end, lines } = await follower.page.evaluate(() => ({ end: window.__flickerEnd, lines: window.__repairLines }));
+        const repaired = lines.find(([text]) => text.endsWith(' repaired'));
+        assert.ok(end && repaired && repaired[1] >= end - 50, `flicker ended at ${end}, repair lines ${JSON.stringify(lines)}`);
         for (const p of people) assert.deepEqual(p.errors(), [], p.name);
     } finally {
         for (const p of people) await p.close();

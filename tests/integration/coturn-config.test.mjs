@@ -20,6 +20,21 @@ test('by default the relay range is coturn\'s own, 49152-65535, wide enough for 
     assert.equal(fs.statSync(r.file).mode & 0o777, 0o600, 'the file holds the secret');
 });
 
+test('with a certificate TLS and DTLS listen on TURNS_PORT; TURNS_PORT=0 turns them off, as the sidecars\' HUDDLE_TURNS_PORT=0 drops turns:', () => {
+    const dir = tmpDir('coturn-cert');
+    const [cert, key] = [path.join(dir, 'c.pem'), path.join(dir, 'k.pem')];
+    fs.writeFileSync(cert, 'x');
+    fs.writeFileSync(key, 'x');
+    let r = render({ TURN_SECRET: 's', TURN_CERT: cert, TURN_KEY: key, TURNS_PORT: '5350' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.lines.includes('tls-listening-port=5350'));
+    assert.equal(r.lines.includes('no-tls'), false);
+    r = render({ TURN_SECRET: 's', TURN_CERT: cert, TURN_KEY: key, TURNS_PORT: '0' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.lines.includes('no-tls') && r.lines.includes('no-dtls'));
+    assert.equal(r.lines.some((l) => l.startsWith('tls-listening-port')), false);
+});
+
 test('a real coturn starts with the default relay range', async () => {
     const port = await freePort();
     const r = render({ TURN_SECRET: 'north-wind', TURN_LISTEN_IP: '127.0.0.1', TURN_RELAY_IP: '127.0.0.1',
@@ -41,6 +56,7 @@ test('bad settings are refused with the setting named, and no file is left', () 
         [{ TURN_SECRET: 's', TURN_MIN_PORT: '50000', TURN_MAX_PORT: '40000' }, /TURN_MIN_PORT=50000 is above TURN_MAX_PORT=40000/],
         [{ TURN_SECRET: 's', TURN_PORT: '0' }, /TURN_PORT=0 is not a port/],
         [{ TURN_SECRET: 's', TURN_MAX_PORT: '70000' }, /TURN_MAX_PORT=70000 is not a port/],
+        [{ TURN_SECRET: 's', TURNS_PORT: '-1' }, /TURNS_PORT=-1 is not a port/],
         [{ TURN_SECRET: 's', TURN_USER_QUOTA: 'many' }, /TURN_USER_QUOTA and TURN_TOTAL_QUOTA must be numbers/],
         [{ TURN_SECRET: 's', TURN_REALM: 'a/b' }, /TURN_REALM=a\/b/],
         [{ TURN_SECRET: 's', TURN_CERT: '/nonexistent.pem', TURN_KEY: '/nonexistent.key' }, /TURN_CERT=\/nonexistent.pem is not readable/],

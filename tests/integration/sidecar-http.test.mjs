@@ -249,7 +249,8 @@ test('a bad setting stops start-up with exit 2 and a line that names it: HUDDLE_
             /HUDDLE_REDIS_HEARTBEAT_MS=5000: want less than HUDDLE_REDIS_NODE_TTL_MS/],
         [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_REDIS_BACKOFF_MIN_MS: '200', HUDDLE_REDIS_BACKOFF_MAX_MS: '100' },
             /HUDDLE_REDIS_BACKOFF_MAX_MS=100: want at least HUDDLE_REDIS_BACKOFF_MIN_MS/],
-        [{ HUDDLE_STUN_URLS: 'stun.example.org:3478' }, /HUDDLE_STUN_URLS or HUDDLE_TURN_URLS: want stun:\/stuns: and turn:\/turns: URLs/],
+        [{ HUDDLE_STUN_URLS: 'stun.example.org:3478' }, /HUDDLE_STUN_URLS or HUDDLE_TURN_URLS: want stun:\/stuns: URLs \(and turn:\/turns: in the TURN list\)/],
+        [{ HUDDLE_TURN_URLS: 'turn.example.org:3478', HUDDLE_TURN_SECRET: 'x'.repeat(32) }, /HUDDLE_STUN_URLS or HUDDLE_TURN_URLS: want/],
         // the URL is not echoed: it may hold the password
         [{ HUDDLE_REDIS_URL: 'redis://:secret@127.0.0.1' }, /HUDDLE_REDIS_URL: want redis:\/\/\[:password@\]host:port/],
         [{ HUDDLE_REDIS_URL: 'redis://127.0.0.1:1', HUDDLE_NODE_ID: 'node one' }, /HUDDLE_NODE_ID=node one: want 1\.\.64 of/],
@@ -262,12 +263,19 @@ test('a bad setting stops start-up with exit 2 and a line that names it: HUDDLE_
     }
 });
 
-test('HUDDLE_ALLOWED_ORIGINS must be origins as browsers send them: a bare host, "*" or a path stops start-up', () => {
-    for (const bad of ['meet.example.org', '*', 'https://meet.example.org/meet', 'ftp://meet.example.org', 'https://', 'https://ok.example,meet.example.org']) {
+test('HUDDLE_ALLOWED_ORIGINS must be origins as browsers send them: a bare host, "*", a path or a default port stops start-up; an app\'s scheme and IPv6 pass', () => {
+    for (const bad of ['meet.example.org', '*', 'https://meet.example.org/meet', 'https://', 'https://ok.example,meet.example.org',
+        'https://meet.example.org:443', 'http://[::1', 'http://h:', 'http://h:99999', 'http://h:080']) {
         const r = runSidecar({ HUDDLE_ALLOWED_ORIGINS: bad });
         assert.equal(r.status, 2, bad);
         assert.match(r.stderr, /HUDDLE_ALLOWED_ORIGINS=.*: want origins as browsers send them/, bad);
     }
+    // Taken (start-up goes on to the next setting, a bad one here).
+    const good = 'capacitor://localhost, http://[::1]:8080/ HTTPS://Meet.Example.org,https://meet.example.org:8443';
+    const r = runSidecar({ HUDDLE_ALLOWED_ORIGINS: good, HUDDLE_TRUSTED_PROXIES: 'nonsense' });
+    assert.equal(r.status, 2);
+    assert.doesNotMatch(r.stderr, /HUDDLE_ALLOWED_ORIGINS/);
+    assert.match(r.stderr, /HUDDLE_TRUSTED_PROXIES=nonsense/);
 });
 
 test('a HUDDLE_LISTEN it cannot bind (port taken, address not this machine\'s) stops it with a line that names it, with Redis too', async () => {
@@ -278,7 +286,9 @@ test('a HUDDLE_LISTEN it cannot bind (port taken, address not this machine\'s) s
     try {
         const cases = [
             [{ HUDDLE_LISTEN: `127.0.0.1:${port}` }, /cannot listen there: Address already in use/],
-            [{ HUDDLE_LISTEN: '192.0.2.1:8081' }, /cannot listen there: Cannot assign requested address/],
+            // (unless this machine lets one bind any address)
+            ...(fs.readFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', 'utf8').trim() === '0'
+                ? [[{ HUDDLE_LISTEN: '192.0.2.1:8081' }, /cannot listen there: Cannot assign requested address/]] : []),
             // with Redis the port opens once the bus is up, inside its callback
             [{ HUDDLE_LISTEN: `127.0.0.1:${port}`, HUDDLE_REDIS_URL: redis.url }, /cannot listen there: Address already in use/],
         ];

@@ -178,6 +178,30 @@ test('after clear, those who were there come back by name: known as back, their 
     assert.deepEqual(r.hands().map((p) => p.name), ['Ann', 'Bob', 'Dee', 'Cleo']);
 });
 
+test('after clear, two who look alike come back as two; the old order lasts 30 s only', (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+    const r = new Roster();
+    r.setSelf({ id: 'me', name: 'Ann' });
+    r.add(peer('a1', 'Alex', { hand: true }));
+    r.add(peer('a2', 'alex'));
+    r.add(peer('z', 'Zoe'));
+    r.update({ id: 'z', hand: true });
+    r.clear();
+    r.add(peer('n1', 'ALEX'));
+    r.add(peer('n2', 'Alex'));
+    assert.equal(r.cameBack('n1'), true);
+    assert.equal(r.cameBack('n2'), true);
+    // Zoe is back, her hand down (it comes after her join): 31 s later it
+    // goes up, news, and last.
+    r.add(peer('z2', 'Zoe'));
+    r.update({ id: 'n1', hand: true });
+    t.mock.timers.setTime(1_000_000 + 31_000);
+    assert.equal(r.update({ id: 'z2', hand: true }).raised, true);
+    assert.deepEqual(r.hands().map((p) => p.id), ['n1', 'z2']);
+    r.add(peer('z3', 'Zoe'));
+    assert.equal(r.cameBack('z3'), false);
+});
+
 test('plan says what to remove, add and update without doing it', () => {
     const r = new Roster();
     r.setSelf({ id: 'me' });

@@ -89,15 +89,16 @@ TEST(ice_init_takes_only_urls_of_each_lists_scheme)
                               "turn:t.example",
                               "stunx:s.example",
                               "stun:s.example, s2.example"};
-    const char *bad_turn[] = {"abc", "turns:", "stun:s.example",
+    const char *bad_turn[] = {"abc", "turns:", "t.example:3478",
                               "TURN:t.example"};
     for (size_t i = 0; i < sizeof bad_stun / sizeof *bad_stun; i++)
         CHECK(ice_init(&ice, bad_stun[i], NULL, NULL, 100) < 0);
     for (size_t i = 0; i < sizeof bad_turn / sizeof *bad_turn; i++)
         CHECK(ice_init(&ice, NULL, bad_turn[i], "north", 100) < 0);
-    CHECK(ice_init(&ice, "stuns:s.example:5349 stun:s.example",
-                   "turns:t.example:443?transport=tcp,turn:t.example", "north",
-                   100) == 0);
+    CHECK(ice_init(&ice, "stuns:s.example:5349 stun:[::1]:3478",
+                   "turns:t.example:443?transport=tcp,turn:t.example,"
+                   "stun:t.example:3478",
+                   "north", 100) == 0); /* a TURN server's STUN side too */
     ice_clear(&ice);
 }
 
