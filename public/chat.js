@@ -3,6 +3,7 @@
 
 import { t, num, timeText } from './i18n.js';
 import { el, nameSpan } from './dom.js';
+import { visible } from './names.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
@@ -220,8 +221,9 @@ export class Chat {
     }
 
     #submit() {
-        const text = this.#input.value.replace(/\s+$/, '');
-        if (!text.trim() || this.#count()) return;
+        // A NUL (pasted) is dropped: the server refuses a line holding one.
+        const text = this.#input.value.replace(/\0/g, '').replace(/\s+$/, '');
+        if (!visible(text) || this.#count()) return; // nothing to see: not sent, kept
         if (this.#to && this.#to.gone) {
             this.#status(t('chat.toGoneNotSent', { name: this.#to.name }));
             return;

@@ -25,6 +25,11 @@ export function cleanName(raw) {
     return INVISIBLE.test(s) ? '' : s;
 }
 
+/** Whether text shows anything: not only white space and invisible characters (a chat line). */
+export function visible(text) {
+    return !INVISIBLE.test(String(text || '').replace(/\s+/g, ''));
+}
+
 // A character that can stand for a word in an avatar: a letter, a number
 // or an emoji (not punctuation, symbols or marks).
 const MARK = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;

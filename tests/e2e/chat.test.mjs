@@ -67,7 +67,7 @@ test('lines past the chat rate are kept, marked not sent, and go when sent again
     assert.deepEqual(await log(cleo.page), ['one', 'two', 'three', 'four', 'five', 'seven (not sent)', 'eight (not sent)', 'six']);
 });
 
-test('the same line sent three times at once shows three times on every page', async () => {
+test('the same line sent three times at once shows three times on every page; a line of nothing visible is not sent, a NUL is dropped', async () => {
     const before = (await log(cleo.page)).length;
     await typeAll(ana.page, ['ok', 'ok', 'ok']);
     for (const p of [ana, cleo]) {
@@ -76,6 +76,14 @@ test('the same line sent three times at once shows three times on every page', a
     await sleep(500);
     assert.deepEqual((await log(cleo.page)).slice(before), ['ok', 'ok', 'ok']);
     assert.deepEqual((await log(ana.page)).filter((l) => l.startsWith('ok')), ['ok', 'ok', 'ok']);
+    // A line of nothing visible is not sent (it stays in the box); a pasted NUL is dropped.
+    await sleep(1000); // the chat rate's bucket has room again
+    await typeAll(ana.page, ['\u200b\u2060 \u00ad']);
+    assert.equal(await ana.page.inputValue('#chat-input'), '\u200b\u2060 \u00ad');
+    await typeAll(ana.page, ['x\u0000y']);
+    await until(cleo.page, () => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === 'xy'), null, '"xy" reaches Cleo');
+    assert.deepEqual((await log(cleo.page)).slice(before), ['ok', 'ok', 'ok', 'xy']);
+    assert.deepEqual((await log(ana.page)).slice(-1), ['xy']);
 });
 
 test('a private draft follows its person\'s rename; once they left it stays private: the chip says so, Enter sends nothing', async () => {

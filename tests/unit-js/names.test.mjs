@@ -1,9 +1,14 @@
 // cleanName, initials and hue from public/names.js, the module the page uses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanName, initials, hue } from '../../public/names.js';
+import { cleanName, initials, hue, visible } from '../../public/names.js';
 
 const bytes = (s) => new TextEncoder().encode(s).length;
+
+test('visible: a chat line of white space and invisible characters shows nothing; a letter, an emoji or a mark does', () => {
+    for (const s of ['', ' \n\t', '\u200b', '\u2060\ufeff \u00ad', '\u{e0041}']) assert.equal(visible(s), false, JSON.stringify(s));
+    for (const s of ['a', ' ok ', '\u200bx', '😀', '.', 'مرحبا']) assert.equal(visible(s), true, JSON.stringify(s));
+});
 
 test('cleanName keeps a plain name and folds its white space', () => {
     assert.equal(cleanName('Ann'), 'Ann');
