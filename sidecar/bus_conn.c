@@ -726,24 +726,19 @@ struct bus *bus_create(uv_loop_t *loop, const struct bus_config *cfg,
 {
     uv_timer_t *timers[4];
     struct bus *b;
+    struct bus_url url;
     uint32_t suffix;
+    char err[160];
 
     config_assert(cfg);
-    if (cfg->node_id == NULL ||
-        !bus_id_ok(cfg->node_id, BUS_NODE_ID_MAX, true)) {
-        log_error("bus: HUDDLE_NODE_ID must be 1..64 of [A-Za-z0-9_.-]");
+    if (bus_config_check(cfg->url, cfg->node_id, &url, err, sizeof err) < 0) {
+        log_error("bus: %s", err);
         return NULL;
     }
     b = calloc(1, sizeof *b);
     if (b == NULL)
         return NULL;
-    if (bus_url_parse(cfg->url, &b->url) < 0) {
-        log_error("bus: HUDDLE_REDIS_URL is neither "
-                  "redis://[:password@]host:port[/db] nor "
-                  "unix://[:password@]/path[?db=N]");
-        free(b);
-        return NULL;
-    }
+    b->url = url;
     b->loop = loop;
     b->cfg = *cfg;
     b->cb = *cb;

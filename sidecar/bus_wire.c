@@ -96,6 +96,24 @@ bool bus_id_ok(const char *s, size_t max, bool dot)
     return n > 0 && n <= max;
 }
 
+int bus_config_check(const char *url, const char *node_id, struct bus_url *out,
+                     char *err, size_t errsz)
+{
+    if (bus_url_parse(url, out) < 0) {
+        snprintf(err, errsz,
+                 "HUDDLE_REDIS_URL: want redis://[:password@]host:port[/db] "
+                 "or unix://[:password@]/path[?db=N]");
+        return -1;
+    }
+    if (node_id == NULL || !bus_id_ok(node_id, BUS_NODE_ID_MAX, true)) {
+        snprintf(err, errsz,
+                 "HUDDLE_NODE_ID=%s: want 1..%d of A-Z a-z 0-9 _ . -",
+                 node_id ? node_id : "", BUS_NODE_ID_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 bool bus_room_ok(const char *room)
 {
     return room != NULL && roomid_valid(room, strlen(room));

@@ -57,6 +57,13 @@ int bus_url_parse(const char *s, struct bus_url *out);
  * true (node ids); peer ids and tokens have no dot. */
 bool bus_id_ok(const char *s, size_t max, bool dot);
 
+/* Checks the bus' two strings, url (HUDDLE_REDIS_URL, parsed into *out)
+ * and node_id (HUDDLE_NODE_ID, bus_id_ok with dots): sidecar start-up and
+ * bus_create ask the same. Returns 0, or -1 with what is wrong in err
+ * (the URL is not repeated: it may hold a password). */
+int bus_config_check(const char *url, const char *node_id, struct bus_url *out,
+                     char *err, size_t errsz);
+
 /* Returns true when room is a valid room id (common/roomid.h); NULL is
  * not. */
 bool bus_room_ok(const char *room);

@@ -307,17 +307,9 @@ static int config_finish(void)
     if (r->url == NULL)
         return 0;
     struct bus_url url;
-    if (bus_url_parse(r->url, &url) < 0) {
-        fprintf(stderr, "huddle-sidecar: HUDDLE_REDIS_URL: want "
-                        "redis://[:password@]host:port[/db] or "
-                        "unix://[:password@]/path[?db=N]\n");
-        return -1;
-    }
-    if (!bus_id_ok(r->node_id, BUS_NODE_ID_MAX, true)) {
-        fprintf(stderr,
-                "huddle-sidecar: HUDDLE_NODE_ID=%s: want 1..%d of "
-                "A-Z a-z 0-9 _ . -\n",
-                r->node_id, BUS_NODE_ID_MAX);
+    char err[160];
+    if (bus_config_check(r->url, r->node_id, &url, err, sizeof err) < 0) {
+        fprintf(stderr, "huddle-sidecar: %s\n", err);
         return -1;
     }
     if (r->heartbeat_ms >= r->node_ttl_ms) {
