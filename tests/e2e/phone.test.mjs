@@ -19,6 +19,18 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
+/** Desktop participants called names join url, one by one; resolves them once phone plays each one's video. */
+async function joinOthers(phone, url, names) {
+    const others = [];
+    for (const name of names) {
+        const p = await newParticipant(browser, url, name);
+        await p.join();
+        others.push(p);
+    }
+    for (const p of others) await waitForPlayingVideo(phone.page, p.name);
+    return others;
+}
+
 const fits = (page) => page.evaluate(() => {
     const out = [...document.querySelectorAll('button, input, select, textarea')]
         .filter((e) => e.offsetParent !== null)
@@ -36,13 +48,7 @@ test('at 375 px the pre-join screen and the meeting fit the screen', async () =>
     await phone.page.waitForFunction(() => document.getElementById('preview-video').videoWidth > 0);
     assert.deepEqual(await fits(phone.page), { overflow: 0, out: [] });
     await phone.join();
-    const others = [];
-    for (const n of ['Omar', 'Priya Raman']) {
-        const p = await newParticipant(browser, url, n);
-        await p.join();
-        others.push(p);
-    }
-    for (const p of others) await waitForPlayingVideo(phone.page, p.name);
+    const others = await joinOthers(phone, url, ['Omar', 'Priya Raman']);
     assert.equal(await phone.page.$eval('#grid .tile:not(.local) video', (v) => v.playsInline), true);
     await others[0].page.click('#btn-cam');
     await phone.page.waitForSelector('#grid .tile.novideo');
@@ -205,13 +211,7 @@ test('on a touch phone the small tiles beside the stage keep their names, Pin an
     const url = `${stack.url}/strip-on-a-phone`;
     const phone = await newParticipant(browser, url, 'Maya', { viewport: { width: 360, height: 640 }, context: { isMobile: true, hasTouch: true } });
     await phone.join();
-    const others = [];
-    for (const name of ['Alexandra', 'Bartholomew']) {
-        const p = await newParticipant(browser, url, name);
-        await p.join();
-        others.push(p);
-    }
-    for (const p of others) await waitForPlayingVideo(phone.page, p.name);
+    const others = await joinOthers(phone, url, ['Alexandra', 'Bartholomew']);
     // Bartholomew presents: he takes the stage. Then Maya pins Alexandra:
     // the presenter goes to the strip, his mark with him.
     await others[1].page.click('#btn-screen');
