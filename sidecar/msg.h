@@ -78,7 +78,7 @@ struct msg_limits {
     size_t max_links; /* entries of a links message: the room cap minus one */
 };
 
-/* The error codes of docs/protocol.md section 3; msg_code_name gives
+/* The error codes of docs/protocol.md ("error"); msg_code_name gives
  * each one's name on the wire. */
 enum msg_code {
     MSG_E_BAD_JSON,
@@ -104,7 +104,7 @@ enum msg_code {
 /* The wire name of an error code ("bad-json", ...). */
 const char *msg_code_name(enum msg_code code);
 
-/* Why a message was refused: an error code of section 3, the
+/* Why a message was refused: an error code of docs/protocol.md, the
  * type that caused it (NULL when there was no string type; an unknown
  * type is echoed, cut to 64 bytes) and a human message. */
 struct msg_err {

@@ -1,5 +1,5 @@
 /* Joins waiting for Redis, and the room messages they hold meanwhile
- * (docs/cluster.md, "Joins and held messages"). A join's answer (members
+ * (docs/cluster.md, "What the sidecar does with it"). A join's answer (members
  * and chat) and the room's channel come on two Redis connections, in
  * either order: a message published while the join waited may or may not
  * be in the answer. So every room message that comes while a join of that
