@@ -7,7 +7,7 @@ import { Signaling, socketUrl } from './signal.js';
 import { Mesh } from './mesh.js';
 import { Encoder } from './encoding.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
-import { Grid, People, toast, recheckToasts, banner } from './ui.js';
+import { Grid, People, toast, recheckToasts, banner, announce } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin, rememberName } from './prejoin.js';
 import { Pickers } from './devices.js';
@@ -19,6 +19,7 @@ import { takeToken, takeWayBack, keepWayBack, endedText, refusalText, waitingLis
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
+import { focusIfLost } from './dom.js';
 import { Reactions } from './reactions.js';
 // Links: one sampler of the links' statistics (sampler.js) for the X-ray
 // (xray.js), the quality governor (views.js, encoding.js) and self-repair
@@ -29,6 +30,7 @@ import { Views } from './views.js';
 import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker, timeText } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
+const CHAT_NEWS = 'chat-news'; // the kind of toast a chat line makes (ui.js toast)
 // The page's language first (its catalogue is loaded before anything is
 // shown: the pre-join screen appears already translated; app.css hides it
 // while <html> has the class i18n-wait).
@@ -239,7 +241,7 @@ function joinFields() {
 function onDown({ delay }) {
     const secs = Math.max(1, Math.round(delay / 1000));
     if (!entered) {
-        pre.message(t('prejoin.unreachable', { count: secs }));
+        pre.message(() => t('prejoin.unreachable', { count: secs }));
         pre.busy(false, t('prejoin.retryNow'));
         return;
     }
@@ -263,13 +265,13 @@ function onError(m) {
             pre.askPassword(m.code === 'wrong-password');
         }
     } else if ((m.code === 'room-full' || m.code === 'invalid-room') && m.ref !== 'admit') {
-        const text = t(`error.${m.code}`);
+        const text = () => t(`error.${m.code}`);
         if (!entered) backToPrejoin(text, { full: m.code === 'room-full' });
-        else toast(text, 6000);
+        else toast(text(), 6000);
     } else if (m.code === 'room-full') {
         toast(t('error.fullAdmit'), 6000);
     } else if (m.code === 'rate-limited' && m.ref === 'join' && !entered) {
-        backToPrejoin(t('error.rateJoin'));
+        backToPrejoin(() => t('error.rateJoin'));
     } else if (m.code === 'rate-limited' && m.ref === 'react') {
         toast(t('error.rateReact'));
     } else if (m.ref === 'links') {
@@ -297,6 +299,7 @@ function onError(m) {
 
 /**
  * Not in the meeting yet: this connection is given up, Join starts anew.
+ * text: the line over Join, as pre.message takes it (null: as it is).
  * full: the room is full (Try again and Start a new meeting are shown).
  */
 function backToPrejoin(text, { full = false } = {}) {
@@ -307,6 +310,8 @@ function backToPrejoin(text, { full = false } = {}) {
     if (text !== null) pre.message(text, { full });
     pre.busy(false);
     setState('prejoin');
+    // Join (disabled while it worked) or the lobby's Cancel had the focus.
+    focusIfLost(full ? $('pre-retry') : $('join-btn'));
 }
 
 /** The room is locked: wait in the lobby (Cancel sends leave). */
@@ -661,6 +666,7 @@ function enterMeeting() {
         send: (emoji) => sig.send({ type: 'react', emoji }),
         tileOf: (id) => $('grid').querySelector(`.tile[data-peer="${CSS.escape(id)}"]`),
         nameOf: (id) => (id === roster.selfId() ? t('common.you') : roster.nameOf(id)),
+        say: announce,
     });
     lobby = new Lobby({
         admit: (id) => request({ type: 'admit', id }),
@@ -690,7 +696,13 @@ function enterMeeting() {
         peerOf: (id) => roster.get(id),
         selfId: () => roster.selfId(),
         isVisible: () => controls.showing('chat'),
-        onUnread: (n) => controls.setUnread(n),
+        // A line that came while the chat is not on screen is told in a
+        // toast (seen and read out), until the chat is opened.
+        onUnread: (n, news) => {
+            controls.setUnread(n);
+            if (news) toast(news, 4000, () => !controls.showing('chat'), { kind: CHAT_NEWS });
+            else recheckToasts();
+        },
     });
     pre.close();
     const me = roster.self();
@@ -864,6 +876,7 @@ function leave(text) {
     else if (startedAt) $('left-text').textContent = stayText(room, Date.now() - startedAt);
     $('rejoin').href = location.href;
     setState('left');
+    $('left-title').focus(); // the Leave button went with the meeting: a screen reader reads the card
 }
 
 async function copyInvite() {

@@ -2,18 +2,26 @@
 // Everything a person typed is set with textContent.
 
 import { t, num, timeText } from './i18n.js';
-import { el, nameSpan } from './dom.js';
+import { el, nameSpan, focusIfLost } from './dom.js';
 import { visible } from './names.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
 const DEFAULT_MAX_CHARS = 2000;
+const NEWS_CHARS = 80; // of a line told while the chat is not on screen
 
 /** The length of s in Unicode code points (how the sidecar counts chat). */
 export function codePoints(s) {
     let n = 0;
     for (const _ of String(s)) n++;
     return n;
+}
+
+/** text on one line, cut to max code points ("…" after the cut). */
+export function shortText(text, max) {
+    const line = String(text).replace(/\s+/g, ' ').trim();
+    const cps = [...line];
+    return cps.length <= max ? line : `${cps.slice(0, max - 1).join('').trimEnd()}…`;
 }
 
 /**
@@ -160,7 +168,9 @@ export class Chat {
      * send({text, to?}) -> bool; peerOf(id) -> the roster's copy of the
      * peer (with its label) or null;
      * selfId() -> one's id; isVisible() -> whether the chat is on screen;
-     * onUnread(n) after the unread count changed.
+     * onUnread(n, news) after the unread count changed; news: what to
+     * tell of the line that came (who wrote and how it starts), null when
+     * the count went back to 0.
      */
     constructor({ send, peerOf, selfId, isVisible, onUnread }) {
         this.#send = send;
@@ -320,6 +330,7 @@ export class Chat {
         }
         this.#status(null);
         li.remove();
+        focusIfLost(this.#input); // it was on Send again
         this.#unsent.delete(line);
         this.#stickNext = true;
     }
@@ -430,7 +441,8 @@ export class Chat {
         if (mine) this.#stickNext = false;
         if (!quiet && !mine && !this.#isVisible()) {
             this.#unread++;
-            this.#onUnread(this.#unread, m);
+            const name = m.name ? this.#labelOf(m) : t('chat.someone');
+            this.#onUnread(this.#unread, t(m.to ? 'chat.newsPrivate' : 'chat.news', { name, text: shortText(m.text, NEWS_CHARS) }));
         }
         return true;
     }

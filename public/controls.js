@@ -148,6 +148,24 @@ export class Controls {
                 if (!this.showing(tab)) this.openPanel(tab);
             });
         }
+        // The tabs are one stop of Tab (the selected one); the arrows, Home
+        // and End move among them and show the one they reach. The arrow's
+        // way on screen: in a right-to-left page the next tab is to the left.
+        $('tab-chat').parentElement.addEventListener('keydown', (e) => {
+            const shown = TABS.filter((x) => !$(`tab-${x}`).hidden);
+            const at = shown.indexOf(e.target.id.replace('tab-', ''));
+            if (at < 0) return;
+            const rtl = getComputedStyle(e.currentTarget).direction === 'rtl';
+            const step = { ArrowRight: rtl ? -1 : 1, ArrowLeft: rtl ? 1 : -1 }[e.key];
+            let to = null;
+            if (step) to = shown[(at + step + shown.length) % shown.length];
+            else if (e.key === 'Home') to = shown[0];
+            else if (e.key === 'End') to = shown[shown.length - 1];
+            if (!to) return;
+            e.preventDefault();
+            if (!this.showing(to)) this.openPanel(to);
+            $(`tab-${to}`).focus();
+        });
         $('panel-close').addEventListener('click', () => this.closePanel());
         this.#keys = keysOn(localStore());
         const pref = $('pref-keys');
@@ -165,6 +183,7 @@ export class Controls {
             this.#talk(false);
         });
         window.addEventListener('blur', () => this.#talk(false));
+        window.addEventListener('resize', () => this.#coverGrid());
     }
 
     #talking = false;
@@ -204,6 +223,10 @@ export class Controls {
     openPanel(tab, opener = null) {
         const panel = $('panel');
         const same = this.showing(tab);
+        if (same && panel.contains(document.activeElement)) {
+            this.closePanel(); // a key from inside it: the focus goes back out
+            return;
+        }
         if (opener) this.#opener = opener;
         panel.hidden = same;
         if (!same) panel.dataset.tab = tab; // the Connections table wants a wider panel
@@ -211,15 +234,36 @@ export class Controls {
             if (!same) {
                 $(`${t}-pane`).hidden = t !== tab;
                 $(`tab-${t}`).setAttribute('aria-selected', String(t === tab));
+                $(`tab-${t}`).tabIndex = t === tab ? 0 : -1;
             }
             $(`btn-${t}`).setAttribute('aria-pressed', String(!same && t === tab));
         }
+        this.#coverGrid();
         this.#on.panel(same ? null : tab);
+    }
+
+    /**
+     * Where the open panel covers the whole video grid (a phone, a narrow
+     * window: app.css), the grid is inert: Tab does not stop on buttons
+     * nobody can see, and a screen reader does not read tiles behind it.
+     */
+    #coverGrid() {
+        const grid = $('grid');
+        const panel = $('panel');
+        // Where they are laid out, not where the panel's slide-in has it now.
+        const box = (e) => ({ x: e.offsetLeft, y: e.offsetTop, r: e.offsetLeft + e.offsetWidth, b: e.offsetTop + e.offsetHeight });
+        let covered = false;
+        if (!panel.hidden && panel.offsetParent === grid.offsetParent) {
+            const [p, g] = [box(panel), box(grid)];
+            covered = p.x <= g.x + 1 && p.r >= g.r - 1 && p.y <= g.y + 1 && p.b >= g.b - 1;
+        }
+        grid.inert = covered;
     }
 
     /** Closes the side panel; the focus goes back to the button that opened it. */
     closePanel() {
         $('panel').hidden = true;
+        this.#coverGrid();
         for (const t of TABS) $(`btn-${t}`).setAttribute('aria-pressed', 'false');
         this.#on.panel(null);
         const back = this.#opener || $('btn-chat');

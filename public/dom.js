@@ -21,6 +21,18 @@ export function nameSpan(cls, name) {
 }
 
 /**
+ * Gives the focus to target when a keyboard user has lost it: it is on the
+ * page itself, or on something since hidden, removed or disabled (a
+ * screen reader would go quiet, and Tab would start over from the top).
+ * Focus that moved on to something shown is left where it is.
+ */
+export function focusIfLost(target) {
+    const f = document.activeElement;
+    const lost = !f || f === document.body || !f.isConnected || f.disabled || f.getClientRects().length === 0;
+    if (lost && target) target.focus();
+}
+
+/**
  * Runs render(), which draws list's rows again, keeping a keyboard user's
  * place: if a control of a row (rowSel; each row's data-<key> names it)
  * had the focus, it goes to the same control (its data-action) of the same

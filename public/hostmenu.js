@@ -49,7 +49,9 @@ export class HostTools {
     setAccess({ locked = false, password = false } = {}) {
         this.#access = { locked: !!locked, password: !!password };
         const lock = $('host-lock');
-        lock.setAttribute('aria-pressed', String(this.#access.locked));
+        // Its words say what it does ("Unlock meeting" while locked), so no
+        // aria-pressed beside them: "Unlock meeting, pressed" says nothing.
+        lock.classList.toggle('on', this.#access.locked);
         lock.dataset.icon = this.#access.locked ? 'unlock' : 'lock';
         lock.querySelector('.lbl').textContent = t(this.#access.locked ? 'host.unlock' : 'host.lock');
         $('host-password').querySelector('.lbl').textContent = t(this.#access.password ? 'host.removePassword' : 'host.setPassword');

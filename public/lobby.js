@@ -69,6 +69,7 @@ export class Lobby {
         const av = document.createElement('span');
         av.className = 'avatar sm';
         av.textContent = initials(w.name);
+        av.setAttribute('aria-hidden', 'true'); // the name follows
         av.style.setProperty('--h', hue(w.name));
         const label = this.#on.labelOf(w.id, w.name);
         li.append(av, nameSpan('pname', label),

@@ -49,6 +49,7 @@ export class PreJoin {
     #preview;
     #pickers;
     #closed = false;
+    #words = null; // the function giving the line over Join, if it is one
 
     /** pickers: the page's device pickers (devices.js); this screen binds its two. */
     constructor(media, levels, pickers) {
@@ -85,7 +86,7 @@ export class PreJoin {
      */
     async start({ audio = true, video = true } = {}) {
         if (!canCapture()) {
-            this.message(t(window.isSecureContext ? 'prejoin.cantCapture' : 'prejoin.insecure'));
+            this.message(() => t(window.isSecureContext ? 'prejoin.cantCapture' : 'prejoin.insecure'));
             this.#audio = false;
             this.#refresh();
             return;
@@ -94,13 +95,13 @@ export class PreJoin {
         // What is missing, not what is off: the camera may have been turned off meanwhile.
         const missing = (kind) => this.#media.missing(kind);
         if (this.#media.denied()) {
-            this.message(t('prejoin.blocked'));
+            this.message(() => t('prejoin.blocked'));
         } else if (missing('audio') && missing('video')) {
-            this.message(t('prejoin.noDevices'));
+            this.message(() => t('prejoin.noDevices'));
         } else if (missing('video')) {
-            this.message(t('prejoin.micOnly'));
+            this.message(() => t('prejoin.micOnly'));
         } else if (missing('audio')) {
-            this.message(t('prejoin.camOnly'));
+            this.message(() => t('prejoin.camOnly'));
         }
         this.#audio = !!this.#media.audioTrack() && audio;
         this.#media.setMicEnabled(this.#audio);
@@ -159,6 +160,7 @@ export class PreJoin {
     /** The language changed: the words this screen set itself follow. */
     relabel() {
         if (!this.#closed) this.#refresh();
+        if (this.#words) $('pre-msg-text').textContent = this.#words();
         if (this.#name.getAttribute('aria-invalid') === 'true') this.#invalidName(t('settings.nameInvisible'));
         const b = $('join-btn');
         if (!b.disabled) b.textContent = t('prejoin.join');
@@ -190,9 +192,16 @@ export class PreJoin {
         $('pre-mic').style.setProperty('--level', String(this.#audio ? level : 0));
     }
 
+    /**
+     * The line over Join ('' hides it): a text, or a function giving it,
+     * asked again when the language changes. full: the room was full (Try
+     * again and Start a new meeting are shown).
+     */
     message(text, { full = false } = {}) {
-        $('pre-msg').hidden = !text;
-        $('pre-msg-text').textContent = text || '';
+        this.#words = typeof text === 'function' ? text : null;
+        const shown = this.#words ? this.#words() : text;
+        $('pre-msg').hidden = !shown;
+        $('pre-msg-text').textContent = shown || '';
         $('pre-full').hidden = !full;
     }
 
@@ -205,7 +214,7 @@ export class PreJoin {
     askPassword(wrong) {
         const input = $('pw-input');
         $('pw-row').hidden = false;
-        this.message(t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword'));
+        this.message(() => t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword'));
         input.classList.toggle('invalid', !!wrong);
         input.focus();
         input.select();

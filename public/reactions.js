@@ -14,18 +14,21 @@ export class Reactions {
     #send;
     #tileOf;
     #nameOf;
+    #say;
 
     /**
      * button: the control that opens menu, a container of one button per
      * emoji; send(emoji) sends a react; tileOf(id) -> the element of that
-     * member's tile, or null; nameOf(id) -> how to call that member.
+     * member's tile, or null; nameOf(id) -> how to call that member;
+     * say(text) has a screen reader say who reacted (the float is silent).
      */
-    constructor({ button, menu, send, tileOf, nameOf }) {
+    constructor({ button, menu, send, tileOf, nameOf, say }) {
         this.#button = button;
         this.#menu = menu;
         this.#send = send;
         this.#tileOf = tileOf;
         this.#nameOf = nameOf;
+        this.#say = say;
         button.addEventListener('click', () => (menu.hidden ? this.open() : this.close(true)));
         menu.addEventListener('keydown', (e) => {
             if (e.key === 'Escape') {
@@ -81,8 +84,8 @@ export class Reactions {
         const s = document.createElement('span');
         s.className = 'reaction';
         s.textContent = emoji;
-        s.setAttribute('role', 'img');
-        s.setAttribute('aria-label', t('react.by', { name: this.#nameOf(from), emoji }));
+        s.setAttribute('aria-hidden', 'true');
+        this.#say(t('react.by', { name: this.#nameOf(from), emoji }));
         s.style.setProperty('--x', `${15 + Math.floor(Math.random() * 60)}%`);
         tile.append(s);
         const drop = () => s.remove();

@@ -8,6 +8,7 @@
 import { canPickSpeaker, QUALITIES } from './media.js';
 import { cleanName } from './names.js';
 import { t } from './i18n.js';
+import { focusIfLost } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const MIRROR_PREF = 'huddle.mirror';
@@ -136,6 +137,7 @@ export class Settings {
     }
 
     async #process(box, field) {
+        const had = document.activeElement === box;
         box.disabled = true;
         try {
             await this.#media.setProcessing({ [field]: box.checked });
@@ -144,9 +146,11 @@ export class Settings {
         }
         box.checked = this.#media.processing()[field];
         box.disabled = false;
+        if (had) focusIfLost(box); // disabled meanwhile, it lost the focus
     }
 
     async #quality(select) {
+        const had = document.activeElement === select;
         select.disabled = true;
         try {
             await this.#media.setQuality(select.value);
@@ -156,6 +160,7 @@ export class Settings {
         }
         select.value = this.#media.quality();
         select.disabled = false;
+        if (had) focusIfLost(select);
         this.#on.quality();
     }
 

@@ -9,7 +9,7 @@ import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
 import { t as tr, listText } from './i18n.js';
-import { el, keepFocus, nameSpan } from './dom.js';
+import { el, focusIfLost, keepFocus, nameSpan } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -229,7 +229,10 @@ export class Grid {
         const t = this.#tiles.get(id);
         if (!t) return;
         t.video.srcObject = null;
+        const had = t.root.contains(document.activeElement);
         t.root.remove();
+        // Its Pin or Full screen had the focus: the next tile's, else People.
+        if (had) focusIfLost($('grid').querySelector('.tile-btn') || $('btn-people'));
         this.#tiles.delete(id);
         if (this.#pinned === id) this.#pinned = null;
         if (this.#lastSpeaker === id) this.#lastSpeaker = null;
@@ -650,10 +653,16 @@ function scheduleToast() {
  * A short message at the bottom of the screen, after those before it;
  * holds: whether it still says something true (see recheckToasts). Taps
  * go through it to what it covers (on a phone with the panel open, its
- * tabs), unless selectable: text to be selected and copied.
+ * tabs), unless selectable: text to be selected and copied. A toast of a
+ * kind takes the place of one of the same kind still waiting (the newest
+ * chat line is news, the one before it in the queue no longer is), so a
+ * busy chat does not push other news out of the queue.
  */
-export function toast(text, ms = 3000, holds = () => true, { selectable = false } = {}) {
-    toastQueue.push({ text, ms, holds, selectable });
+export function toast(text, ms = 3000, holds = () => true, { selectable = false, kind = null } = {}) {
+    const item = { text, ms, holds, selectable, kind };
+    const same = kind === null ? -1 : toastQueue.findIndex((x) => x.kind === kind);
+    if (same >= 0) toastQueue[same] = item;
+    else toastQueue.push(item);
     if (toastQueue.length > TOAST_WAITING) toastQueue.shift();
     if (toastShown) scheduleToast();
     else nextToast();
@@ -664,6 +673,19 @@ export function recheckToasts() {
     for (let i = toastQueue.length - 1; i >= 0; i--) if (!toastQueue[i].holds()) toastQueue.splice(i, 1);
     if (toastShown && !toastShown.holds()) nextToast();
     else if (toastShown) scheduleToast();
+}
+
+/**
+ * Has a screen reader say text, shown nowhere (what it is about is already
+ * on the screen: a reaction floating over a tile). The same text twice in
+ * a row is said twice.
+ */
+export function announce(text) {
+    const box = $('said');
+    box.textContent = '';
+    setTimeout(() => {
+        box.textContent = text;
+    }, 50);
 }
 
 export function banner(text) {

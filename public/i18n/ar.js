@@ -109,6 +109,8 @@ export default {
     'chat.someone': 'شخص ما',
     'chat.privatelyTo': 'رسالة خاصة إلى {name}',
     'chat.privatelyToYou': 'رسالة خاصة إليك',
+    'chat.news': '{name}: {text}',
+    'chat.newsPrivate': '{name}، رسالة خاصة: {text}',
     'chat.toGone': 'إلى {name} (خاصة): غادر الاجتماع',
     'chat.toGoneNotSent': 'غادر {name} الاجتماع، لذا لم يُرسل شيء. راسل شخصًا آخر من «المشاركون» أو اختر «إرسال إلى الجميع».',
     'chat.toAwayNotSent': 'يعيد {name} الاتصال، لذا لم يُرسل شيء: لا يمكن للرسالة الخاصة أن تنتظر. أرسلها مجددًا عند عودته.',
@@ -174,7 +176,6 @@ export default {
     'lobby.admitFull': 'السماح بدخول {name}',
     'lobby.denyFull': 'عدم السماح بدخول {name}',
 
-    'settings.label': 'الإعدادات',
     'settings.level': 'مستوى الميكروفون (حتى أثناء الكتم)',
     'settings.sound': 'صوت الميكروفون',
     'settings.ns': 'إلغاء الضوضاء',

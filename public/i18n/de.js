@@ -94,6 +94,8 @@ export default {
     'chat.someone': 'Jemand',
     'chat.privatelyTo': 'privat an {name}',
     'chat.privatelyToYou': 'privat an Sie',
+    'chat.news': '{name}: {text}',
+    'chat.newsPrivate': '{name}, privat: {text}',
     'chat.toGone': 'An {name} (privat): hat das Meeting verlassen',
     'chat.toGoneNotSent': '{name} hat das Meeting verlassen, daher wurde nichts gesendet. Schreiben Sie jemand anderem über „Personen“ oder wählen Sie „An alle senden“.',
     'chat.toAwayNotSent': '{name} verbindet sich gerade neu, daher wurde nichts gesendet: Eine private Nachricht kann nicht warten. Senden Sie sie erneut, sobald die Person zurück ist.',
@@ -152,7 +154,6 @@ export default {
     'lobby.admitFull': '{name} einlassen',
     'lobby.denyFull': '{name} nicht einlassen',
 
-    'settings.label': 'Einstellungen',
     'settings.level': 'Mikrofonpegel (auch bei Stummschaltung)',
     'settings.sound': 'Mikrofonklang',
     'settings.ns': 'Rauschunterdrückung',

@@ -96,6 +96,8 @@ export default {
     'chat.someone': 'Someone',
     'chat.privatelyTo': 'privately to {name}',
     'chat.privatelyToYou': 'privately to you',
+    'chat.news': '{name}: {text}',
+    'chat.newsPrivate': '{name}, privately: {text}',
     'chat.toGone': 'To {name} (private): has left the meeting',
     'chat.toGoneNotSent': '{name} has left the meeting, so nothing was sent. Message someone else from People, or press “Send to everyone”.',
     'chat.toAwayNotSent': '{name} is reconnecting, so nothing was sent: a private message cannot wait for them. Send it again once they are back.',
@@ -154,7 +156,6 @@ export default {
     'lobby.admitFull': 'Let {name} in',
     'lobby.denyFull': 'Do not let {name} in',
 
-    'settings.label': 'Settings',
     'settings.level': 'Microphone level (also while muted)',
     'settings.sound': 'Microphone sound',
     'settings.ns': 'Noise suppression',

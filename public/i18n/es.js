@@ -94,6 +94,8 @@ export default {
     'chat.someone': 'Alguien',
     'chat.privatelyTo': 'en privado para {name}',
     'chat.privatelyToYou': 'en privado para ti',
+    'chat.news': '{name}: {text}',
+    'chat.newsPrivate': '{name}, en privado: {text}',
     'chat.toGone': 'Para {name} (privado): salió de la reunión',
     'chat.toGoneNotSent': '{name} salió de la reunión, así que no se envió nada. Escribe a otra persona desde «Personas» o elige «Enviar a todos».',
     'chat.toAwayNotSent': '{name} se está reconectando, así que no se envió nada: un mensaje privado no puede esperar. Envíalo de nuevo cuando vuelva.',
@@ -152,7 +154,6 @@ export default {
     'lobby.admitFull': 'Dejar entrar a {name}',
     'lobby.denyFull': 'No dejar entrar a {name}',
 
-    'settings.label': 'Ajustes',
     'settings.level': 'Nivel del micrófono (también silenciado)',
     'settings.sound': 'Sonido del micrófono',
     'settings.ns': 'Supresión de ruido',

@@ -94,6 +94,8 @@ export default {
     'chat.someone': 'Quelqu’un',
     'chat.privatelyTo': 'en privé à {name}',
     'chat.privatelyToYou': 'en privé à vous',
+    'chat.news': '{name} : {text}',
+    'chat.newsPrivate': '{name}, en privé : {text}',
     'chat.toGone': 'À {name} (privé) : a quitté la réunion',
     'chat.toGoneNotSent': '{name} a quitté la réunion : rien n’a été envoyé. Écrivez à quelqu’un d’autre depuis « Participants », ou choisissez « Envoyer à tous ».',
     'chat.toAwayNotSent': '{name} se reconnecte : rien n’a été envoyé, un message privé ne peut pas attendre. Renvoyez-le dès son retour.',
@@ -152,7 +154,6 @@ export default {
     'lobby.admitFull': 'Faire entrer {name}',
     'lobby.denyFull': 'Ne pas faire entrer {name}',
 
-    'settings.label': 'Réglages',
     'settings.level': 'Niveau du micro (même coupé)',
     'settings.sound': 'Son du micro',
     'settings.ns': 'Réduction du bruit',

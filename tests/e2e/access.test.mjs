@@ -542,6 +542,11 @@ test('a password: the newcomer is asked, a wrong one is refused, the right one l
     await guest.page.click('#join-btn');
     await guest.page.waitForFunction(() => document.getElementById('pre-msg-text').textContent.startsWith('Wrong password'));
     await state(guest, 'prejoin');
+    // The line over Join follows a change of language, as the rest does.
+    await guest.page.selectOption('#pre-lang', 'de');
+    await guest.page.waitForFunction(() => document.getElementById('pre-msg-text').textContent.startsWith('Falsches Passwort'));
+    await guest.page.selectOption('#pre-lang', 'en');
+    await guest.page.waitForFunction(() => document.getElementById('pre-msg-text').textContent.startsWith('Wrong password'));
     await guest.page.fill('#pw-input', 'blue-falcon');
     await guest.page.click('#join-btn');
     await state(guest, 'meeting');

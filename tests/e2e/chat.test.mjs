@@ -3,7 +3,8 @@
 // sidecar's chat rate: 5 at once, then 2 a second) stays in the sender's
 // log, marked as not sent with why and "Send again"; a private draft never
 // turns public by itself: the chip follows the person's new name, says
-// when they left, and nothing is sent until the sender picks again.
+// when they left, and nothing is sent until the sender picks again. With
+// the chat closed, a line that comes is told in a toast.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
@@ -62,6 +63,8 @@ test('lines past the chat rate are kept, marked not sent, and go when sent again
     assert.deepEqual(await log(ana.page), ['one', 'two', 'three', 'four', 'five']);
     // A second later the bucket has room again: "six" goes, where it belongs.
     await cleo.page.click('#chat-log li.unsent button');
+    // The button went with its line: the focus is in the message box.
+    assert.equal(await cleo.page.evaluate(() => document.activeElement.id), 'chat-input');
     await until(ana.page, () => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === 'six'), null, '"six" reaches Ana');
     await until(cleo.page, () => document.querySelectorAll('#chat-log li').length === 8, null, '"six" back in Cleo\'s log');
     assert.deepEqual(await log(cleo.page), ['one', 'two', 'three', 'four', 'five', 'seven (not sent)', 'eight (not sent)', 'six']);
@@ -84,6 +87,26 @@ test('the same line sent three times at once shows three times on every page; a 
     await until(cleo.page, () => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === 'xy'), null, '"xy" reaches Cleo');
     assert.deepEqual((await log(cleo.page)).slice(before), ['ok', 'ok', 'ok', 'xy']);
     assert.deepEqual((await log(ana.page)).slice(-1), ['xy']);
+});
+
+test('with the chat closed, a line that comes is told in a toast: who, and how it starts; a private one says so; opening the chat ends it', async () => {
+    const toastIs = (page, text) => until(page, (x) => { const e = document.getElementById('toast'); return !e.hidden && e.textContent === x; }, text, `the toast "${text}"`);
+    await sleep(1000); // the chat rate's bucket has room again
+    await typeAll(ana.page, ['Lorem ipsum dolor sit amet,\nconsectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.']);
+    await toastIs(ben.page, 'Ana: Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor\u2026');
+    assert.equal(await ben.page.isVisible('#unread'), true, 'the badge counts it too');
+    await ana.page.click('#tab-people');
+    await ana.page.click('#people li:has-text("Ben") button.dm');
+    await ana.page.fill('#chat-input', 'psst');
+    await ana.page.press('#chat-input', 'Enter');
+    await toastIs(ben.page, 'Ana, privately: psst');
+    await ana.page.click('#chat-to-clear');
+    // Opened, the chat shows it all: the toast of a line goes at once.
+    await ben.page.click('#btn-chat');
+    await until(ben.page, () => document.getElementById('toast').hidden, null, 'the toast gone');
+    assert.equal(await ben.page.isVisible('#unread'), false);
+    await ben.page.click('#btn-chat');
+    assert.deepEqual(ben.errors(), []);
 });
 
 test('a private draft follows its person\'s rename; once they left it stays private: the chip says so, Enter sends nothing', async () => {

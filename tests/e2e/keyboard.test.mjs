@@ -110,8 +110,9 @@ test('Tab walks the meeting in reading order; every stop is visible and ringed',
     assert.equal(new Set(names).size, names.length, 'no stop twice in one round');
 });
 
-test('with each side-panel tab open, every stop of a Tab round is visible and ringed', async () => {
+test('with each side-panel tab open, every stop of a Tab round is visible and ringed; the tabs are one stop, the open one', async () => {
     const missed = {};
+    const tabStops = {};
     for (const tab of ['chat', 'people', 'settings', 'links']) {
         await tabTo(a.page, `btn-${tab}`);
         await a.page.keyboard.press('Enter');
@@ -124,10 +125,39 @@ test('with each side-panel tab open, every stop of a Tab round is visible and ri
             seen.push(f);
         }
         missed[tab] = seen.filter((x) => !x.shown).map((x) => `${x.what} ${JSON.stringify(x.why)}`);
+        tabStops[tab] = seen.map((x) => x.what).filter((w) => w.startsWith('tab-'));
         await a.page.keyboard.press('Escape');
         await a.page.waitForSelector('#panel', { state: 'hidden' });
     }
     assert.deepEqual(missed, { chat: [], people: [], settings: [], links: [] });
+    assert.deepEqual(tabStops, { chat: ['tab-chat'], people: ['tab-people'], settings: ['tab-settings'], links: ['tab-links'] });
+});
+
+test('the side-panel tabs: the arrows, Home and End move among them and open the one they reach; C from inside closes the panel and gives the focus back', async () => {
+    await tabTo(a.page, 'btn-chat');
+    await a.page.keyboard.press('Enter');
+    await a.page.waitForSelector('#chat-pane:not([hidden])');
+    await a.page.focus('#tab-chat');
+    const at = () => a.page.evaluate(() => ({
+        focus: document.activeElement.id,
+        selected: [...document.querySelectorAll('[role=tab][aria-selected=true]')].map((x) => x.id),
+        shown: [...document.querySelectorAll('[role=tabpanel]')].filter((x) => !x.hidden).map((x) => x.id),
+    }));
+    const walk = [];
+    for (const key of ['ArrowRight', 'End', 'ArrowRight', 'ArrowLeft', 'Home']) {
+        await a.page.keyboard.press(key);
+        walk.push(await at());
+    }
+    const on = (tab) => ({ focus: `tab-${tab}`, selected: [`tab-${tab}`], shown: [`${tab}-pane`] });
+    assert.deepEqual(walk, [on('people'), on('links'), on('chat'), on('links'), on('chat')]);
+    // Each panel is named by its tab.
+    assert.equal(await a.page.getAttribute('#people-pane', 'aria-labelledby'), 'tab-people');
+    assert.equal(await a.page.getAttribute('#tab-people', 'aria-controls'), 'people-pane');
+    // C with the focus in the open chat panel closes it, as Escape does:
+    // the focus goes back to the Chat button, not to the page.
+    await a.page.keyboard.press('c');
+    await a.page.waitForSelector('#panel', { state: 'hidden' });
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'btn-chat');
 });
 
 test('the chat by keyboard: open, type, send with Enter; Escape closes it and gives the focus back', async () => {
@@ -180,13 +210,19 @@ test('a tile pinned and shown full screen, a reaction sent, the settings reached
     assert.equal(await a.page.evaluate(() => document.activeElement.id), 'btn-settings');
 });
 
-test('leaving by keyboard; the other side sees it', async () => {
+test('leaving by keyboard: the card has the focus; the other side, on the leaver\'s Pin, gets the focus on People', async () => {
+    const aId = await a.page.getAttribute('#grid .tile.local', 'data-peer');
+    await b.page.focus(`#grid .tile[data-peer="${aId}"] .pin-btn`);
     await tabTo(a.page, 'btn-leave');
     await a.page.keyboard.press('Enter');
     await a.page.waitForFunction(() => document.body.dataset.state === 'left');
-    await b.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 1);
+    // The Leave button went with the meeting: the card's title has the
+    // focus (a screen reader reads it), and Tab goes on to Rejoin.
+    assert.equal(await a.page.evaluate(() => document.activeElement.id), 'left-title');
     const next = await press(a.page, 'Tab');
-    assert.ok(['rejoin'].includes(next.what) || next.what.startsWith('button'), `after leaving, Tab reaches the card: ${next.what}`);
+    assert.equal(next.what, 'rejoin');
+    await b.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 1);
+    assert.equal(await b.page.evaluate(() => document.activeElement.id), 'btn-people', 'the removed tile\'s button had it');
 });
 
 test('no console error, uncaught error, dialog or CSP violation', () => {

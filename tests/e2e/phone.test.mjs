@@ -55,8 +55,14 @@ test('at 375 px the pre-join screen and the meeting fit the screen', async () =>
     assert.deepEqual(await fits(phone.page), { overflow: 0, out: [] });
     await phone.page.waitForSelector('#toast', { state: 'hidden' });
     await screenshot(phone.page, 'phone-meeting.png');
+    assert.equal(await phone.page.$eval('#grid', (g) => g.inert), false);
     await phone.page.click('#btn-chat');
     assert.equal(await phone.page.isVisible('#chat-input'), true);
+    // The panel covers the whole grid: its tiles are out of Tab's way and
+    // of a screen reader's until it closes.
+    assert.equal(await phone.page.$eval('#grid', (g) => g.inert), true);
+    await phone.page.click('#panel-close');
+    assert.equal(await phone.page.$eval('#grid', (g) => g.inert), false);
     for (const p of [phone, ...others]) assert.deepEqual(p.errors(), [], p.name);
 });
 
