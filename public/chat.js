@@ -2,7 +2,7 @@
 // Everything a person typed is set with textContent.
 
 import { t, num, timeText } from './i18n.js';
-import { el, nameSpan, focusIfLost } from './dom.js';
+import { el, nameSpan, focusIfLost, keyboardIn } from './dom.js';
 import { visible } from './names.js';
 
 const $ = (id) => document.getElementById(id);
@@ -329,8 +329,9 @@ export class Chat {
             return;
         }
         this.#status(null);
+        const keyboard = keyboardIn(li);
         li.remove();
-        focusIfLost(this.#input); // it was on Send again
+        if (keyboard) focusIfLost(this.#input); // it was on Send again
         this.#unsent.delete(line);
         this.#stickNext = true;
     }
@@ -442,7 +443,9 @@ export class Chat {
         if (!quiet && !mine && !this.#isVisible()) {
             this.#unread++;
             const name = m.name ? this.#labelOf(m) : t('chat.someone');
-            this.#onUnread(this.#unread, t(m.to ? 'chat.newsPrivate' : 'chat.news', { name, text: shortText(m.text, NEWS_CHARS) }));
+            // A private line's words stay in the chat: a shared screen
+            // shows the toast to everyone.
+            this.#onUnread(this.#unread, m.to ? t('chat.newsPrivate', { name }) : t('chat.news', { name, text: shortText(m.text, NEWS_CHARS) }));
         }
         return true;
     }

@@ -152,6 +152,7 @@ export class Controls {
         // and End move among them and show the one they reach. The arrow's
         // way on screen: in a right-to-left page the next tab is to the left.
         $('tab-chat').parentElement.addEventListener('keydown', (e) => {
+            if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return; // Alt+Left is the browser's Back
             const shown = TABS.filter((x) => !$(`tab-${x}`).hidden);
             const at = shown.indexOf(e.target.id.replace('tab-', ''));
             if (at < 0) return;
@@ -253,7 +254,7 @@ export class Controls {
         // Where they are laid out, not where the panel's slide-in has it now.
         const box = (e) => ({ x: e.offsetLeft, y: e.offsetTop, r: e.offsetLeft + e.offsetWidth, b: e.offsetTop + e.offsetHeight });
         let covered = false;
-        if (!panel.hidden && panel.offsetParent === grid.offsetParent) {
+        if (!panel.hidden && grid.offsetParent && panel.offsetParent === grid.offsetParent) {
             const [p, g] = [box(panel), box(grid)];
             covered = p.x <= g.x + 1 && p.r >= g.r - 1 && p.y <= g.y + 1 && p.b >= g.b - 1;
         }

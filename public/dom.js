@@ -21,15 +21,31 @@ export function nameSpan(cls, name) {
 }
 
 /**
- * Gives the focus to target when a keyboard user has lost it: it is on the
- * page itself, or on something since hidden, removed or disabled (a
- * screen reader would go quiet, and Tab would start over from the top).
- * Focus that moved on to something shown is left where it is.
+ * Whether a keyboard user has the focus in el: it shows its ring
+ * (:focus-visible). A click's focus does not count: moving it on would
+ * open a phone's keyboard, or take Space (push to talk) from the page.
  */
-export function focusIfLost(target) {
+export function keyboardIn(el) {
     const f = document.activeElement;
-    const lost = !f || f === document.body || !f.isConnected || f.disabled || f.getClientRects().length === 0;
-    if (lost && target) target.focus();
+    return !!f && f !== document.body && el.contains(f) && f.matches(':focus-visible');
+}
+
+/** Whether e can take the focus now: shown, enabled, not inert. */
+function focusable(e) {
+    return !!e && e.isConnected && !e.disabled && e.getClientRects().length > 0 && !e.closest('[inert]');
+}
+
+/**
+ * Gives the focus to the first of targets that can take it, when it was
+ * lost: it is on the page itself, or on something since hidden, removed
+ * or disabled (a screen reader would go quiet, and Tab would start over
+ * from the top). Focus that moved on to something shown is left there.
+ */
+export function focusIfLost(...targets) {
+    const f = document.activeElement;
+    if (f && f !== document.body && focusable(f)) return;
+    const to = targets.find(focusable);
+    if (to) to.focus();
 }
 
 /**

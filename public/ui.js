@@ -9,7 +9,7 @@ import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
 import { t as tr, listText } from './i18n.js';
-import { el, focusIfLost, keepFocus, nameSpan } from './dom.js';
+import { el, focusIfLost, keepFocus, keyboardIn, nameSpan } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -229,10 +229,10 @@ export class Grid {
         const t = this.#tiles.get(id);
         if (!t) return;
         t.video.srcObject = null;
-        const had = t.root.contains(document.activeElement);
+        const keyboard = keyboardIn(t.root);
         t.root.remove();
-        // Its Pin or Full screen had the focus: the next tile's, else People.
-        if (had) focusIfLost($('grid').querySelector('.tile-btn') || $('btn-people'));
+        // Its Pin or Full screen had the focus: another tile's button, else People.
+        if (keyboard) focusIfLost(...$('grid').querySelectorAll('.tile-btn'), $('btn-people'));
         this.#tiles.delete(id);
         if (this.#pinned === id) this.#pinned = null;
         if (this.#lastSpeaker === id) this.#lastSpeaker = null;
@@ -677,14 +677,18 @@ export function recheckToasts() {
 
 /**
  * Has a screen reader say text, shown nowhere (what it is about is already
- * on the screen: a reaction floating over a tile). The same text twice in
- * a row is said twice.
+ * on the screen: a reaction floating over a tile). The region is emptied
+ * and filled again a moment later, so the same text twice is said twice;
+ * texts that come within that moment are said together.
  */
+let saying = [];
 export function announce(text) {
-    const box = $('said');
-    box.textContent = '';
+    saying.push(text);
+    if (saying.length > 1) return; // the one waiting takes it along
+    $('said').textContent = '';
     setTimeout(() => {
-        box.textContent = text;
+        $('said').textContent = saying.join(' ');
+        saying = [];
     }, 50);
 }
 

@@ -110,7 +110,7 @@ export default {
     'chat.privatelyTo': 'رسالة خاصة إلى {name}',
     'chat.privatelyToYou': 'رسالة خاصة إليك',
     'chat.news': '{name}: {text}',
-    'chat.newsPrivate': '{name}، رسالة خاصة: {text}',
+    'chat.newsPrivate': 'أرسل إليك {name} رسالة خاصة',
     'chat.toGone': 'إلى {name} (خاصة): غادر الاجتماع',
     'chat.toGoneNotSent': 'غادر {name} الاجتماع، لذا لم يُرسل شيء. راسل شخصًا آخر من «المشاركون» أو اختر «إرسال إلى الجميع».',
     'chat.toAwayNotSent': 'يعيد {name} الاتصال، لذا لم يُرسل شيء: لا يمكن للرسالة الخاصة أن تنتظر. أرسلها مجددًا عند عودته.',

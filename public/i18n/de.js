@@ -95,7 +95,7 @@ export default {
     'chat.privatelyTo': 'privat an {name}',
     'chat.privatelyToYou': 'privat an Sie',
     'chat.news': '{name}: {text}',
-    'chat.newsPrivate': '{name}, privat: {text}',
+    'chat.newsPrivate': '{name} hat Ihnen eine private Nachricht geschickt',
     'chat.toGone': 'An {name} (privat): hat das Meeting verlassen',
     'chat.toGoneNotSent': '{name} hat das Meeting verlassen, daher wurde nichts gesendet. Schreiben Sie jemand anderem über „Personen“ oder wählen Sie „An alle senden“.',
     'chat.toAwayNotSent': '{name} verbindet sich gerade neu, daher wurde nichts gesendet: Eine private Nachricht kann nicht warten. Senden Sie sie erneut, sobald die Person zurück ist.',

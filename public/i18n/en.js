@@ -97,7 +97,7 @@ export default {
     'chat.privatelyTo': 'privately to {name}',
     'chat.privatelyToYou': 'privately to you',
     'chat.news': '{name}: {text}',
-    'chat.newsPrivate': '{name}, privately: {text}',
+    'chat.newsPrivate': '{name} sent you a private message',
     'chat.toGone': 'To {name} (private): has left the meeting',
     'chat.toGoneNotSent': '{name} has left the meeting, so nothing was sent. Message someone else from People, or press “Send to everyone”.',
     'chat.toAwayNotSent': '{name} is reconnecting, so nothing was sent: a private message cannot wait for them. Send it again once they are back.',

@@ -95,7 +95,7 @@ export default {
     'chat.privatelyTo': 'en privado para {name}',
     'chat.privatelyToYou': 'en privado para ti',
     'chat.news': '{name}: {text}',
-    'chat.newsPrivate': '{name}, en privado: {text}',
+    'chat.newsPrivate': '{name} te ha enviado un mensaje privado',
     'chat.toGone': 'Para {name} (privado): salió de la reunión',
     'chat.toGoneNotSent': '{name} salió de la reunión, así que no se envió nada. Escribe a otra persona desde «Personas» o elige «Enviar a todos».',
     'chat.toAwayNotSent': '{name} se está reconectando, así que no se envió nada: un mensaje privado no puede esperar. Envíalo de nuevo cuando vuelva.',

@@ -95,7 +95,7 @@ export default {
     'chat.privatelyTo': 'en privé à {name}',
     'chat.privatelyToYou': 'en privé à vous',
     'chat.news': '{name} : {text}',
-    'chat.newsPrivate': '{name}, en privé : {text}',
+    'chat.newsPrivate': '{name} vous a envoyé un message privé',
     'chat.toGone': 'À {name} (privé) : a quitté la réunion',
     'chat.toGoneNotSent': '{name} a quitté la réunion : rien n’a été envoyé. Écrivez à quelqu’un d’autre depuis « Participants », ou choisissez « Envoyer à tous ».',
     'chat.toAwayNotSent': '{name} se reconnecte : rien n’a été envoyé, un message privé ne peut pas attendre. Renvoyez-le dès son retour.',

@@ -161,6 +161,8 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await host.page.click('#host-lock');
     await host.page.waitForSelector('#mark-locked:not([hidden])');
     assert.equal(await host.page.textContent('#host-lock .lbl'), 'Unlock meeting');
+    // Its words say it all: no "pressed" beside them.
+    assert.equal(await host.page.getAttribute('#host-lock', 'aria-pressed'), null);
 
     const guest = await person('acc-lobby', 'Gus Guest', { init: watchSockets });
     await clickJoin(guest);

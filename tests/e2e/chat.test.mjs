@@ -62,8 +62,9 @@ test('lines past the chat rate are kept, marked not sent, and go when sent again
     await sleep(1000);
     assert.deepEqual(await log(ana.page), ['one', 'two', 'three', 'four', 'five']);
     // A second later the bucket has room again: "six" goes, where it belongs.
-    await cleo.page.click('#chat-log li.unsent button');
-    // The button went with its line: the focus is in the message box.
+    await cleo.page.focus('#chat-log li.unsent button');
+    await cleo.page.keyboard.press('Enter');
+    // The button went with its line: a keyboard user's focus is in the message box.
     assert.equal(await cleo.page.evaluate(() => document.activeElement.id), 'chat-input');
     await until(ana.page, () => [...document.querySelectorAll('#chat-log .text')].some((e) => e.textContent === 'six'), null, '"six" reaches Ana');
     await until(cleo.page, () => document.querySelectorAll('#chat-log li').length === 8, null, '"six" back in Cleo\'s log');
@@ -89,7 +90,7 @@ test('the same line sent three times at once shows three times on every page; a 
     assert.deepEqual((await log(ana.page)).slice(-1), ['xy']);
 });
 
-test('with the chat closed, a line that comes is told in a toast: who, and how it starts; a private one says so; opening the chat ends it', async () => {
+test('with the chat closed, a line that comes is told in a toast: who, and how it starts; a private one only who; opening the chat ends it', async () => {
     const toastIs = (page, text) => until(page, (x) => { const e = document.getElementById('toast'); return !e.hidden && e.textContent === x; }, text, `the toast "${text}"`);
     await sleep(1000); // the chat rate's bucket has room again
     await typeAll(ana.page, ['Lorem ipsum dolor sit amet,\nconsectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.']);
@@ -99,7 +100,8 @@ test('with the chat closed, a line that comes is told in a toast: who, and how i
     await ana.page.click('#people li:has-text("Ben") button.dm');
     await ana.page.fill('#chat-input', 'psst');
     await ana.page.press('#chat-input', 'Enter');
-    await toastIs(ben.page, 'Ana, privately: psst');
+    // A private line's words stay in the chat (a shared screen shows toasts).
+    await toastIs(ben.page, 'Ana sent you a private message');
     await ana.page.click('#chat-to-clear');
     // Opened, the chat shows it all: the toast of a line goes at once.
     await ben.page.click('#btn-chat');

@@ -213,6 +213,8 @@ test('a tile pinned and shown full screen, a reaction sent, the settings reached
 test('leaving by keyboard: the card has the focus; the other side, on the leaver\'s Pin, gets the focus on People', async () => {
     const aId = await a.page.getAttribute('#grid .tile.local', 'data-peer');
     await b.page.focus(`#grid .tile[data-peer="${aId}"] .pin-btn`);
+    await b.page.keyboard.press('Shift'); // a key: the focus is a keyboard user's (ringed)
+    assert.equal(await b.page.evaluate(() => document.activeElement.matches(':focus-visible')), true);
     await tabTo(a.page, 'btn-leave');
     await a.page.keyboard.press('Enter');
     await a.page.waitForFunction(() => document.body.dataset.state === 'left');

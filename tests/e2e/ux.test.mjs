@@ -312,6 +312,8 @@ test('a full room offers Try again and Start a new meeting', async () => {
     await y.page.click('#join-btn');
     await y.page.waitForSelector('#pre-full:not([hidden])');
     assert.match(await y.page.textContent('#pre-msg-text'), /full/);
+    // Join was disabled while it worked: the focus is on Try again, not on the page.
+    assert.equal(await y.page.evaluate(() => document.activeElement.id), 'pre-retry');
     assert.equal(await y.page.getAttribute('#pre-new', 'href'), '/');
     assert.match(await y.page.textContent('#pre-new'), /Start a new meeting/);
     // Still full: the same answer again.
