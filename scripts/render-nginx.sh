@@ -215,8 +215,15 @@ fi
         if [ -z "${sidecars// /}" ]; then
             echo "        server 127.0.0.1:9 down; # no sidecar: /ws answers 502"
         fi
+        # max_fails=0: nginx never holds a sidecar as failed. By default
+        # (max_fails=1 fail_timeout=10s) one that failed once gets a single
+        # trial websocket every 10 s, and is cleared only when that trial
+        # ends, which for a websocket is the end of a meeting: a sidecar
+        # back from a restart would get almost nothing, and with the other
+        # one stopped every upgrade would be 502. A sidecar that is down
+        # costs a refused connect, then the next one (proxy_next_upstream).
         for a in $sidecars; do
-            echo "        server $a;"
+            echo "        server $a max_fails=0;"
         done
         echo "    }"
     fi

@@ -1,6 +1,7 @@
 // How nginx (scripts/render-nginx.sh) reaches the sidecars: a sidecar that
 // answers an upgrade with 503 (draining) or refuses the connection (gone)
-// passes the upgrade to the next one; a sidecar always receives the path
+// passes the upgrade to the next one; one back after a failure gets
+// websockets at once; a sidecar always receives the path
 // /ws; with SIDECAR_RESOLVE, replicas that appear in DNS later get
 // websockets without a reload (a tiny DNS server here plays Docker's).
 import assert from 'node:assert/strict';
@@ -99,6 +100,45 @@ test('an upgrade answered 503 (draining) or refused (gone) goes to the next side
         for (const c of clients) c.terminate();
     } finally {
         draining.close();
+        await stopAll(procs);
+    }
+});
+
+test('a sidecar back after a failure gets every new websocket at once, though the first ones stay open (nginx does not keep it marked failed)', async () => {
+    const procs = [];
+    try {
+        const fcgi = await startFcgi();
+        procs.push(fcgi);
+        const first = await startSidecar();
+        const second = await startSidecar();
+        procs.push(second);
+        // One worker: one view of which sidecar failed.
+        const nginx = await startNginx({ fcgiAddr: fcgi.nginxAddr, sidecarAddrs: [first.addr, second.addr], env: { NGINX_WORKERS: '1' } });
+        procs.push(nginx);
+        const url = `ws://127.0.0.1:${nginx.port}/ws`;
+        const held = [];
+        // The first sidecar is down: nginx's tries there fail, and every
+        // websocket reaches the second.
+        first.signal('SIGTERM');
+        await first.exited;
+        for (let i = 0; i < 2; i++) held.push(await connect(url, { protocols: ['huddle.v1'] }));
+        // Back on its port (a restart), then the second goes: every
+        // websocket now reaches the first, though the first ones to reach
+        // it stay open as a meeting's do.
+        const back = await startSidecar({ port: first.port });
+        procs.push(back);
+        await second.stop();
+        procs.splice(procs.indexOf(second), 1);
+        for (const c of held.splice(0)) c.terminate();
+        const room = uniqueRoom('back');
+        for (let i = 0; i < 4; i++) {
+            const c = await connect(url, { protocols: ['huddle.v1'] });
+            held.push(c);
+            const w = await c.join(room, `p${i}`);
+            assert.equal(w.peers.length, i, `websocket ${i + 1} reached the sidecar that came back`);
+        }
+        for (const c of held) c.terminate();
+    } finally {
         await stopAll(procs);
     }
 });

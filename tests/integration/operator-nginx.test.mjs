@@ -78,7 +78,7 @@ http {
 
     include ${ROOT}/nginx/huddle-http.conf;
     upstream huddle_fcgi    { server ${fcgi.listen}; keepalive 4; }
-    upstream huddle_sidecar { least_conn; server ${sidecar.addr}; }
+    upstream huddle_sidecar { least_conn; server ${sidecar.addr} max_fails=0; }
 
     server {
         listen 127.0.0.1:${httpPort};
