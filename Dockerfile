@@ -31,7 +31,7 @@ RUN groupadd --system --gid 10001 huddle \
     && useradd --system --uid 10001 --gid huddle --no-create-home \
         --home-dir /var/lib/huddle --shell /usr/sbin/nologin huddle \
     && install -d -o huddle -g huddle -m 0700 /var/lib/huddle \
-        /var/lib/huddle/secrets /var/lib/huddle/tls \
+        /var/lib/huddle/secrets /var/lib/huddle/tls /var/lib/huddle/redis \
     && install -d -o huddle -g huddle -m 0750 /run/huddle \
     && install -d -o huddle -g huddle -m 0700 /run/huddle-redis
 # Redis' Unix socket, in a volume only Redis and the sidecars mount.

@@ -104,9 +104,13 @@ unixsocketperm 700
 requirepass $pw
 maxmemory ${HUDDLE_REDIS_MAXMEMORY:-256mb}
 maxmemory-policy noeviction
+# The rooms' shared state (locks, password hashes, lobbies, bans, seats)
+# outlives a Redis restart or recreation: an append-only file in the
+# redis-data volume, written every second; no snapshots.
 save ""
-appendonly no
-dir /tmp
+appendonly yes
+appendfsync everysec
+dir /var/lib/huddle/redis
 logfile ""
 daemonize no
 CONF

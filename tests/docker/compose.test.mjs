@@ -445,10 +445,16 @@ test('a rolling recreate of every sidecar (an upgrade) loses no meeting', async 
     for (const m of members) { m.stopped = true; m.conn.terminate(); }
 });
 
-test('Redis recreated (an upgrade): the sidecars reconnect on its socket and the meeting goes on', async () => {
+test('Redis recreated (an upgrade): the sidecars reconnect on its socket, the meeting goes on, and the room stays locked', async () => {
     const room = uniqueRoom('redis');
     const members = [];
     for (let i = 0; i < 5; i++) members.push(await member(room, `r${i}`));
+    // The first one in is the host, and locks the room: the lock is in
+    // Redis' append-only file (the redis-data volume), so the new Redis
+    // has it too.
+    const host = members[0].conn;
+    await host.send({ type: 'lock', locked: true });
+    await host.next((m) => m.type === 'access' && m.locked === true);
     const marks = await mark(members);
     const sidecars = await containers('sidecar');
     const since = (await run('date', ['-u', '+%Y-%m-%dT%H:%M:%S.%NZ'])).trim();
@@ -463,24 +469,32 @@ test('Redis recreated (an upgrade): the sidecars reconnect on its socket and the
             await sleep(500);
         }
     }
-    // Joins work again, and the newcomer is told of everyone: the sidecars
-    // put their members' seats back into the empty Redis.
+    // Joins work again (unavailable until the sidecars are back on Redis),
+    // and the room is still locked: the newcomer knocks, the host admits
+    // them, and they are told of everyone.
     let newcomer;
-    let welcome;
-    for (let t = 0; !welcome; t++) {
+    let knock;
+    for (let t = 0; !knock; t++) {
         newcomer = await wssClient();
-        welcome = await newcomer.join(room, 'newcomer').catch((err) => {
+        await newcomer.send({ type: 'join', room, name: 'newcomer' });
+        const m = await newcomer.next((x) => x.type === 'knocking' || x.type === 'welcome' || x.type === 'error');
+        assert.notEqual(m.type, 'welcome', 'the newcomer walked in: the new Redis lost the lock');
+        if (m.type === 'knocking') {
+            knock = m;
+        } else {
             newcomer.terminate();
-            if (t > 20) throw err;
-            return sleep(500).then(() => null);
-        });
+            if (t > 20) assert.fail(`the newcomer's join was answered ${JSON.stringify(m)}`);
+            await sleep(500);
+        }
     }
+    await host.send({ type: 'admit', id: knock.id });
+    const welcome = await newcomer.next('welcome');
     assert.deepEqual(welcome.peers.map((p) => p.id).sort(), members.map((m) => m.id).sort());
     const seen = await settle(members, marks);
-    // A Redis that lost its data hears every member re-asserted, and the
-    // others get that as a peer-joined for someone they list, which is an
-    // update (docs/protocol.md, "roster"); nobody may be seen leaving, and
-    // nobody but the newcomer is new.
+    // The sidecars re-assert every member on the new Redis, and the
+    // others may get that as a peer-joined for someone they list, which is
+    // an update (docs/protocol.md, "roster"); nobody may be seen leaving,
+    // and nobody but the newcomer is new.
     const ids = new Set([...members.map((m) => m.id), welcome.id]);
     const noise = seen.filter((x) => x.type === 'peer-left' || (x.type === 'peer-joined' && !ids.has(x.peer.id)));
     assert.deepEqual(noise, [], 'someone saw a leave or a stranger while Redis was recreated');
