@@ -147,6 +147,8 @@ static void on_message(struct bus *b, const redisReply *ch,
     }
 }
 
+static void on_reaper(uv_timer_t *t); /* below */
+
 static void maybe_up(struct bus *b)
 {
     if (b->state != ST_CONNECTING || !b->hs_cmd || !b->hs_sub)
@@ -154,6 +156,14 @@ static void maybe_up(struct bus *b)
     b->state = ST_UP;
     b->attempt = 0;
     b->ping_seen = b->ping_sent;
+    /* The first reap waits until every live node has had time to come
+     * back and refresh its liveness key: after Redis was away longer than
+     * the node TTL (a restart that kept its data), every node's key has
+     * expired, and a reap at once would take the seats of the nodes still
+     * waiting out their reconnect backoff. */
+    uv_timer_start(&b->t_reaper, on_reaper,
+                   (uint64_t)(b->cfg.node_ttl_ms + b->cfg.backoff_max_ms),
+                   (uint64_t)b->cfg.reaper_ms);
     log_info("bus: connected to redis %s as node %s", b->url.where, b->id);
     if (b->cb.on_up != NULL)
         b->cb.on_up(b->user);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { freePort, sleep, startRedis, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
+import { freePort, sleep, startRedis, startSidecar, startStack, stopAll, tmpDir } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const FAST = {
@@ -506,6 +506,55 @@ test('Redis stopped, then started: no crash, local chat goes on, cross-sidecar s
         await b.send({ type: 'signal', to: wa.id, data: { y: 1 } });
         assert.equal((await a.next('signal')).from, wb.id);
     } finally {
+        await c.stop();
+    }
+});
+
+test('Redis away longer than the node TTL and back with its data (append-only file): nobody is reaped before their sidecar is back, the lock stays', async () => {
+    // Every node's liveness key expires while Redis is away. The first
+    // sidecar back must not reap the seats of one still waiting out its
+    // reconnect backoff (at most 3 s here; held stopped for 1.5 s after
+    // the first is back, where the first one's reaper runs every 0.2 s).
+    const dir = tmpDir('redis-aof');
+    const redisArgs = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
+    const c = await cluster(2, {
+        env: {
+            HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200',
+            HUDDLE_REDIS_BACKOFF_MAX_MS: '3000',
+        },
+        redisArgs,
+    });
+    const [n1, n2] = c.scs;
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        await a.send({ type: 'lock', locked: true });
+        await a.next((m) => m.type === 'access' && m.locked === true);
+
+        const port = c.redis.port;
+        await c.redis.stop();
+        for (const s of c.scs) await s.waitForOutput(/redis down/);
+        n2.signal('SIGSTOP');
+        await sleep(1500); // past the node TTL: both liveness keys are gone
+        c.procs.push(await startRedis({ port, args: redisArgs }));
+        await waitCount(n1, UP, 2);
+        await sleep(1500); // seven of n1's reaper periods
+        n2.signal('SIGCONT');
+        await waitCount(n2, UP, 2);
+        await sleep(1000);
+        assert.equal(count(n1, /reaped \d+ member/), 0, `n1 reaped:\n${n1.tail()}`);
+        const left = [...a.received, ...b.received].filter((m) => m.type === 'peer-left');
+        assert.deepEqual(left, [], 'someone was seen leaving');
+        // The room is still locked: a newcomer knocks.
+        const d = await c.client(0);
+        await d.send({ type: 'join', room, name: 'Dee' });
+        await d.next('knocking');
+    } finally {
+        n2.signal('SIGCONT');
         await c.stop();
     }
 });
