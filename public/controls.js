@@ -6,6 +6,7 @@
 // click does is the page's business (app.js).
 import { setIcon } from './icons.js';
 import { t, num } from './i18n.js';
+import { arrowStep } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -149,15 +150,13 @@ export class Controls {
             });
         }
         // The tabs are one stop of Tab (the selected one); the arrows, Home
-        // and End move among them and show the one they reach. The arrow's
-        // way on screen: in a right-to-left page the next tab is to the left.
+        // and End move among them and show the one they reach.
         $('tab-chat').parentElement.addEventListener('keydown', (e) => {
             if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return; // Alt+Left is the browser's Back
             const shown = TABS.filter((x) => !$(`tab-${x}`).hidden);
             const at = shown.indexOf(e.target.id.replace('tab-', ''));
             if (at < 0) return;
-            const rtl = getComputedStyle(e.currentTarget).direction === 'rtl';
-            const step = { ArrowRight: rtl ? -1 : 1, ArrowLeft: rtl ? 1 : -1 }[e.key];
+            const step = arrowStep(e, e.currentTarget);
             let to = null;
             if (step) to = shown[(at + step + shown.length) % shown.length];
             else if (e.key === 'Home') to = shown[0];

@@ -21,6 +21,18 @@ export function nameSpan(cls, name) {
 }
 
 /**
+ * The step through a row of controls (el holds them) that arrow key e
+ * asks for, in the row's order: 1 (next), -1 (previous) or 0 (not a left
+ * or right arrow). The arrow's way is on screen: in a right-to-left row
+ * the next control is to the left.
+ */
+export function arrowStep(e, el) {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return 0;
+    const rtl = getComputedStyle(el).direction === 'rtl';
+    return (e.key === 'ArrowRight') !== rtl ? 1 : -1;
+}
+
+/**
  * Whether a keyboard user has the focus in el: it shows its ring
  * (:focus-visible). A click's focus does not count: moving it on would
  * open a phone's keyboard, or take Space (push to talk) from the page.

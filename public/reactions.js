@@ -4,6 +4,7 @@
 // page offers exactly what the sidecar accepts.
 
 import { t } from './i18n.js';
+import { arrowStep } from './dom.js';
 
 const SHOW_MS = 3000; // the float lasts 2.5 s (app.css); then it goes anyway
 const PER_TILE = 8; // at most this many at once over one tile
@@ -31,14 +32,12 @@ export class Reactions {
         this.#say = say;
         button.addEventListener('click', () => (menu.hidden ? this.open() : this.close(true)));
         menu.addEventListener('keydown', (e) => {
+            const step = arrowStep(e, menu);
             if (e.key === 'Escape') {
                 e.stopPropagation(); // the side panel stays as it is
                 this.close(true);
-            } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-                // The arrow's way on screen: in a right-to-left page the
-                // next emoji (in the menu's order) is to the left.
-                const rtl = getComputedStyle(this.#menu).direction === 'rtl';
-                this.#step((e.key === 'ArrowRight') !== rtl ? 1 : -1);
+            } else if (step) {
+                this.#step(step);
                 e.preventDefault();
             }
         });

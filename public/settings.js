@@ -15,6 +15,22 @@ const MIRROR_PREF = 'huddle.mirror';
 const QUALITY_PREF = 'huddle.quality';
 const SAVER_PREF = 'huddle.saver';
 
+/**
+ * Runs apply() with control disabled meanwhile (a change takes a moment
+ * and must not be made twice); a focus it had, lost by the disabling,
+ * comes back to it.
+ */
+async function applying(control, apply) {
+    const had = document.activeElement === control;
+    control.disabled = true;
+    try {
+        await apply();
+    } finally {
+        control.disabled = false;
+        if (had) focusIfLost(control);
+    }
+}
+
 // Each processing switch: its checkbox and the constraint it turns on or off.
 const PROCESSING = [
     ['set-ns', 'noiseSuppression'],
@@ -137,30 +153,26 @@ export class Settings {
     }
 
     async #process(box, field) {
-        const had = document.activeElement === box;
-        box.disabled = true;
-        try {
-            await this.#media.setProcessing({ [field]: box.checked });
-        } catch {
-            this.#on.error(t('settings.processingFailed'));
-        }
-        box.checked = this.#media.processing()[field];
-        box.disabled = false;
-        if (had) focusIfLost(box); // disabled meanwhile, it lost the focus
+        await applying(box, async () => {
+            try {
+                await this.#media.setProcessing({ [field]: box.checked });
+            } catch {
+                this.#on.error(t('settings.processingFailed'));
+            }
+            box.checked = this.#media.processing()[field];
+        });
     }
 
     async #quality(select) {
-        const had = document.activeElement === select;
-        select.disabled = true;
-        try {
-            await this.#media.setQuality(select.value);
-            remember(QUALITY_PREF, select.value);
-        } catch {
-            this.#on.error(t('settings.qualityFailed'));
-        }
-        select.value = this.#media.quality();
-        select.disabled = false;
-        if (had) focusIfLost(select);
+        await applying(select, async () => {
+            try {
+                await this.#media.setQuality(select.value);
+                remember(QUALITY_PREF, select.value);
+            } catch {
+                this.#on.error(t('settings.qualityFailed'));
+            }
+            select.value = this.#media.quality();
+        });
         this.#on.quality();
     }
 

@@ -781,8 +781,7 @@ struct bus *bus_create(uv_loop_t *loop, const struct bus_config *cfg,
                    (uint64_t)cfg->ping_ms);
     uv_timer_start(&b->t_heartbeat, on_heartbeat, (uint64_t)cfg->heartbeat_ms,
                    (uint64_t)cfg->heartbeat_ms);
-    uv_timer_start(&b->t_reaper, on_reaper, (uint64_t)cfg->reaper_ms,
-                   (uint64_t)cfg->reaper_ms);
+    /* t_reaper starts when the bus is up (maybe_up). */
     bus_connect(b);
     return b;
 }
