@@ -5,6 +5,7 @@
 // here touches document or window; takeToken is handed what it works on.
 // The words come from the catalogue (i18n.js).
 import { t, durationText } from './i18n.js';
+import { cleanName } from './names.js';
 
 const TOKEN_KEY = 'huddle.token.';
 const BACK_KEY = 'huddle.back.';
@@ -54,13 +55,23 @@ export function endedText(reason, name, { self = false } = {}) {
     return { title: t('gate.endedTitle'), text: name ? t('gate.endedText', { name }) : t('gate.endedTextHost') };
 }
 
+// Why a token was refused (the error's reason, docs/protocol.md), in words
+// for whoever holds the link; any other reason (a bad signature, a
+// malformed token...) is the organizer's to fix: "not valid".
+const TOKEN_TEXTS = new Map([
+    ['missing', 'gate.tokenText'],
+    ['expired', 'gate.tokenExpired'],
+    ['not-yet-valid', 'gate.tokenEarly'],
+    ['wrong-room', 'gate.tokenOtherRoom'],
+]);
+
 /**
  * The screen for a join the server refused for good (until one tries
  * again): { title, text, retry } for 'denied', 'knock-timeout', 'banned'
- * and 'bad-token' (message: the server's words), or null for any other
- * code. retry: whether "Try again" makes sense.
+ * and 'bad-token' (reason: the error's, why the token was refused), or
+ * null for any other code. retry: whether "Try again" makes sense.
  */
-export function refusalText(code, message) {
+export function refusalText(code, reason) {
     switch (code) {
     case 'denied':
         return { title: t('gate.deniedTitle'), text: t('gate.deniedText'), retry: true };
@@ -71,8 +82,7 @@ export function refusalText(code, message) {
         // else's on the same connection, and it ends.
         return { title: t('gate.bannedTitle'), text: t('gate.bannedText'), retry: true };
     case 'bad-token':
-        // The server's reason (English, technical) is kept for whoever debugs the link.
-        return { title: t('gate.tokenTitle'), text: message ? t('gate.tokenTextWhy', { why: message }) : t('gate.tokenText'), retry: false };
+        return { title: t('gate.tokenTitle'), text: t(TOKEN_TEXTS.get(reason) || 'gate.tokenInvalid'), retry: reason === 'not-yet-valid' };
     default:
         return null;
     }
@@ -153,5 +163,21 @@ export function takeToken(loc, hist, store, room) {
         return store.getItem(TOKEN_KEY + room) || null;
     } catch {
         return null;
+    }
+}
+
+/**
+ * The name a join token gives its holder (its `name` claim, cleaned), or
+ * '' when token is null or none can be read from it. Only shown: the
+ * sidecar checks the token and seats its holder under this name.
+ */
+export function tokenName(token) {
+    try {
+        const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+        const bytes = Uint8Array.from(atob(part), (ch) => ch.charCodeAt(0));
+        const claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+        return typeof claims.name === 'string' ? cleanName(claims.name) : '';
+    } catch {
+        return '';
     }
 }

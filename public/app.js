@@ -15,7 +15,7 @@ import { Settings, savedQuality, saverOn } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
-import { takeToken, takeWayBack, keepWayBack, endedText, refusalText, waitingList, kickText } from './access.js';
+import { takeToken, tokenName, takeWayBack, keepWayBack, endedText, refusalText, waitingList, kickText } from './access.js';
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
@@ -49,6 +49,10 @@ const pre = new PreJoin(media, levels, pickers);
 const gate = new Gate();
 // An invitation's join token: out of the address bar at once, sent with every join.
 const token = takeToken(location, history, tabStorage(), room);
+// The name it gives: the sidecar seats its holder under it, and refuses
+// any other (docs/tokens.md), so the name fields show it and stay fixed.
+const invitedName = token ? tokenName(token) : '';
+if (invitedName) pre.invited(invitedName);
 // This tab was in the meeting a moment ago (a reload, or Rejoin after
 // Leave): the first join asks to come back as it was, and the pre-join
 // screen starts with the microphone and camera as they were.
@@ -254,7 +258,9 @@ function onDown({ delay }) {
 const QUIET_ERRORS = new Set(['bad-json', 'unknown-type', 'not-joined', 'already-joined']);
 
 function onError(m) {
-    const refusal = refusalText(m.code, m.message);
+    const refusal = refusalText(m.code, m.reason);
+    // The server's words on a token (English, technical) are for whoever debugs the link.
+    if (m.code === 'bad-token') console.warn('huddle: token refused:', m.reason, m.message);
     if (refusal) {
         refused(m.code, refusal);
     } else if (m.code === 'password-required' || m.code === 'wrong-password') {
@@ -451,6 +457,8 @@ function onWelcome(w) {
     // The first welcome sets the role; a later one (a reconnect) may
     // change it, said and followed like any change of it.
     roster.setSelf(entered ? { id: w.id } : { id: w.id, role });
+    // With a token, the name is the server's: it came from the token.
+    if (token && w.self && typeof w.self.name === 'string') roster.setSelf({ name: w.self.name });
     if (entered) selfRole(role);
     if (!entered) {
         // In: the way back is spent (until then a refusal, "full" say,
@@ -659,6 +667,7 @@ function enterMeeting() {
         rename,
         error: (text) => toast(text, 5000),
     });
+    if (invitedName) settings.invited();
     grid.setMirror(settings.mirror());
     reactions = new Reactions({
         button: $('btn-react'),

@@ -79,3 +79,15 @@ export function keepFocus(list, rowSel, key, render, fallback = null) {
     const to = target || fallback;
     if (to) to.focus();
 }
+
+/**
+ * Shows name in a name field as one the person cannot change (an
+ * invitation's): read-only, and described by hint, which shows.
+ */
+export function fixName(input, hint, name) {
+    input.value = name;
+    input.readOnly = true;
+    hint.hidden = false;
+    const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+    if (!described.includes(hint.id)) input.setAttribute('aria-describedby', [...described, hint.id].join(' '));
+}

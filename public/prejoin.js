@@ -6,6 +6,7 @@ import { canCapture } from './media.js';
 import { cleanName, initials, hue } from './names.js';
 import { mirrorOn } from './settings.js';
 import { t } from './i18n.js';
+import { fixName } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const NAME_KEY = 'huddle.name';
@@ -46,6 +47,7 @@ export class PreJoin {
     #audio = true;
     #name;
     #nameError;
+    #invited = false; // the name is an invitation's: shown, not typed or kept
     #preview;
     #pickers;
     #closed = false;
@@ -225,8 +227,20 @@ export class PreJoin {
         return $('pw-row').hidden ? '' : $('pw-input').value;
     }
 
-    /** The validated name (remembered), or '' with a message. */
+    /**
+     * An invitation names its holder: the field shows name and cannot be
+     * changed; Join is where the focus goes.
+     */
+    invited(name) {
+        this.#invited = true;
+        fixName(this.#name, $('name-invited'), name);
+        this.#showAvatar();
+        if (document.activeElement === this.#name) $('join-btn').focus({ preventScroll: true });
+    }
+
+    /** The validated name (remembered unless an invitation's), or '' with a message. */
     takeName() {
+        if (this.#invited) return this.#name.value;
         const n = cleanName(this.#name.value);
         if (!n) {
             this.#invalidName(t('settings.nameInvisible'));

@@ -8,7 +8,7 @@
 import { canPickSpeaker, QUALITIES } from './media.js';
 import { cleanName } from './names.js';
 import { t } from './i18n.js';
-import { focusIfLost } from './dom.js';
+import { fixName, focusIfLost } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const MIRROR_PREF = 'huddle.mirror';
@@ -142,6 +142,12 @@ export class Settings {
     /** Whether data saver is on. */
     saver() {
         return $('set-saver').checked;
+    }
+
+    /** An invitation's name: the name field shows it and cannot be changed. */
+    invited() {
+        fixName($('set-name'), $('set-name-invited'), $('set-name').value);
+        $('set-name-save').hidden = true;
     }
 
     /** The pane is shown: the name field shows name; the focus goes to the first picker. */

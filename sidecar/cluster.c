@@ -51,9 +51,9 @@ struct join {
     char room[65];
     char *name;
     char *resume; /* the client's token, NULL for a plain join */
-    /* Why the join token was refused (static), or NULL: then only the
-     * resume may seat it (hub.h, join hook). */
-    const char *token_error;
+    /* Why the join token was refused, or JWT_OK: then only the resume may
+     * seat it (hub.h, join hook). */
+    enum jwt_result token_refused;
     bool audio, video;
     char id[PEER_ID_LEN + 1]; /* the seat's, and its knock's in a lobby */
     char token[TOKEN_LEN + 1];
@@ -468,10 +468,9 @@ static void resume_done(void *arg, const struct bus_room *r)
 {
     struct join *j = arg;
 
-    if (j->c != NULL && r->status == BUS_NONE && j->token_error != NULL) {
+    if (j->c != NULL && r->status == BUS_NONE && j->token_refused != JWT_OK) {
         j->c->pending = NULL;
-        hub_answer_error(j->rq.cl->h, j->c, MSG_E_BAD_TOKEN, j->token_error,
-                         "join", clock_mono_ms());
+        hub_refuse_token(j->rq.cl->h, j->c, j->token_refused, clock_mono_ms());
     } else if (j->c != NULL && r->status == BUS_NONE) {
         if (start_join(j) == 0)
             return; /* still pending */
@@ -494,14 +493,14 @@ static bool token_ok(const char *s)
 }
 
 static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
-                    const char *token_error, int role, int64_t now)
+                    enum jwt_result token_refused, int role, int64_t now)
 {
     struct cluster *cl = ctx;
     bool resume = m->resume != NULL && token_ok(m->resume);
     struct join *j;
 
-    if (!resume && token_error != NULL) { /* no seat to take back */
-        hub_answer_error(cl->h, c, MSG_E_BAD_TOKEN, token_error, "join", now);
+    if (!resume && token_refused != JWT_OK) { /* no seat to take back */
+        hub_refuse_token(cl->h, c, token_refused, now);
         return;
     }
     if ((j = calloc(1, sizeof *j)) == NULL)
@@ -516,7 +515,7 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
     snprintf(j->addr, sizeof j->addr, "%s", c->addr != NULL ? c->addr : "");
     j->audio = m->audio == 1;
     j->video = m->video == 1;
-    j->token_error = token_error;
+    j->token_refused = token_refused;
     j->role = role;
     room_random_id(j->id, PEER_ID_LEN);
     room_random_id(j->token, TOKEN_LEN);

@@ -249,12 +249,15 @@ void hub_answer_unavailable(struct hub *h, struct hub_conn *c,
     hub_answer_error(h, c, MSG_E_UNAVAILABLE, message, ref, now);
 }
 
-void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
-                      const char *message, const char *ref, int64_t now)
+/* Answers error code to c, with message and reason (msg_error); counts it
+ * toward a close as its code says. */
+static void answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
+                         const char *message, const char *reason,
+                         const char *ref, int64_t now)
 {
     h->answered_error = true;
     count_error(code);
-    hub_send(h, c, msg_error(code, message, ref));
+    hub_send(h, c, msg_error(code, message, reason, ref));
     /* Bad messages count in a sliding window (HUDDLE_ERROR_RUN within
      * HUDDLE_ERROR_WINDOW_MS): a good message between them does not wipe
      * the slate, so one valid message every nine bad ones still closes. The
@@ -274,6 +277,22 @@ void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
     }
 }
 
+void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
+                      const char *message, const char *ref, int64_t now)
+{
+    answer_error(h, c, code, message, NULL, ref, now);
+}
+
+void hub_refuse_token(struct hub *h, struct hub_conn *c, enum jwt_result why,
+                      int64_t now)
+{
+    if (why == JWT_NOMEM)
+        hub_answer_unavailable(h, c, "out of memory", "join", now);
+    else
+        answer_error(h, c, MSG_E_BAD_TOKEN, jwt_result_text(why),
+                     jwt_result_code(why), "join", now);
+}
+
 static const struct {
     enum msg_code code;
     const char *text;
@@ -290,6 +309,7 @@ static const struct {
     [HUB_PW_REQUIRED] = {MSG_E_PASSWORD_REQUIRED, "this room needs a password"},
     [HUB_PW_LIMITED] = {MSG_E_RATE_LIMITED,
                         "too many wrong passwords: wait a minute"},
+    [HUB_TOKEN_NAME] = {MSG_E_FORBIDDEN, "the name comes from the join token"},
 };
 
 void hub_refuse(struct hub *h, struct hub_conn *c, enum hub_refusal why,
@@ -766,39 +786,24 @@ static bool may_enter(struct hub *h, struct hub_conn *c, const struct msg_in *m,
 
 /* With join tokens (docs/tokens.md): checks m's token for m's room. On
  * success its name wins over m's (m->name points into claims) and *role
- * is the token's (1 host, 0 guest); returns NULL. Else returns why it was
- * refused (a static text), and *nomem tells out of memory apart. Without
- * tokens returns NULL and leaves *role. */
-static const char *token_check(struct hub *h, struct msg_in *m,
-                               struct jwt_claims *claims, int *role,
-                               bool *nomem)
+ * is the token's (1 host, 0 guest). Returns JWT_OK, or why it was
+ * refused. Without tokens returns JWT_OK and leaves *role. */
+static enum jwt_result token_check(struct hub *h, struct msg_in *m,
+                                   struct jwt_claims *claims, int *role)
 {
     enum jwt_result r;
 
-    *nomem = false;
     if (h->jwt == NULL)
-        return NULL;
+        return JWT_OK;
     r = jwt_verify(h->jwt, m->token, m->room, clock_wall_ms() / 1000, claims);
-    if (r != JWT_OK) {
-        *nomem = r == JWT_NOMEM;
-        return jwt_result_text(r);
-    }
+    if (r != JWT_OK)
+        return r;
     log_info("token room=%s sub=%s role=%s", m->room,
              claims->sub[0] != '\0' ? claims->sub : "-",
              claims->host ? "host" : "guest");
     m->name = claims->name;
     *role = claims->host ? 1 : 0;
-    return NULL;
-}
-
-/* Answers a join whose token was refused for why. */
-static void refuse_token(struct hub *h, struct hub_conn *c, const char *why,
-                         bool nomem, int64_t now)
-{
-    if (nomem)
-        hub_answer_unavailable(h, c, "out of memory", "join", now);
-    else
-        hub_answer_error(h, c, MSG_E_BAD_TOKEN, why, "join", now);
+    return JWT_OK;
 }
 
 /* Whether m's resume token takes a seat of its room here back: then the
@@ -814,24 +819,23 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     struct jwt_claims claims;
     int role = -1;
-    bool nomem;
 
     /* Every join (and so every leave) is told to the whole room: a bucket
      * keeps one connection's churn from filling the others' queues. */
     if (!take(h, c, BUCKET_JOIN, NULL, "join", now) ||
         !take(h, c, BUCKET_ROOM, m->room, "join", now))
         return;
-    const char *why = token_check(h, m, &claims, &role, &nomem);
+    enum jwt_result why = token_check(h, m, &claims, &role);
     if (h->cl != NULL) { /* Redis decides, with the same rules */
-        if (why != NULL && (m->resume == NULL || nomem))
-            refuse_token(h, c, why, nomem, now);
+        if (why != JWT_OK && (m->resume == NULL || why == JWT_NOMEM))
+            hub_refuse_token(h, c, why, now);
         else
             h->cl->join(h->cl->ctx, c, m, why, role, now);
         return;
     }
     bool back = takes_seat_back(h, m);
-    if (why != NULL && !back) {
-        refuse_token(h, c, why, nomem, now);
+    if (why != JWT_OK && !back) {
+        hub_refuse_token(h, c, why, now);
         return;
     }
     struct hub_seat s = {.room = m->room,
@@ -884,7 +888,7 @@ static void on_signal(struct hub *h, struct hub_conn *c, struct msg_in *m,
         count_error(MSG_E_RATE_LIMITED);
         hub_send(h, c,
                  msg_error(MSG_E_RATE_LIMITED, "the peer is not keeping up",
-                           "signal"));
+                           NULL, "signal"));
     } else if (t != NULL && t->conn != NULL) { /* in grace: dropped */
         h->ops->send(t->conn, out);
     }
@@ -932,6 +936,13 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
 
     if (!take(h, c, BUCKET_SIGNAL, NULL, "state", now))
         return;
+    /* With join tokens every seat's name is its token's (a resume keeps
+     * it): the application vouched for it, nobody may take another. The
+     * whole message is refused, so that nothing of it half applies. */
+    if (m->name != NULL && h->jwt != NULL && strcmp(m->name, p->name) != 0) {
+        hub_refuse(h, c, HUB_TOKEN_NAME, "state", now);
+        return;
+    }
     if (m->name != NULL && room_peer_set_name(p, m->name) < 0)
         return;
     if (m->audio >= 0)

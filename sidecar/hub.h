@@ -14,6 +14,7 @@
 #include "access.h"
 #include "config.h"
 #include "ice.h"
+#include "jwt.h"
 #include "msg.h"
 #include "ratelimit.h"
 #include "room.h"
@@ -85,12 +86,12 @@ struct hub_cluster {
     /* join (with or without resume) is decided in Redis, with the access
      * rules of docs/access.md: the cluster finishes it later, from its
      * callback, with hub_seat, hub_knocking (or answers an error).
-     * token_error, when not NULL, says why the join's token was refused:
-     * then only a resume may seat it, and a plain join is to be answered
-     * bad-token with that text. role is the token's (1 host, 0 guest), or
+     * token_refused, when not JWT_OK, says why the join's token was refused:
+     * then only a resume may seat it, and a plain join is to be answered with
+     * hub_refuse_token. role is the token's (1 host, 0 guest), or
      * -1 without tokens: host when first in the room. */
     void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
-                 const char *token_error, int role, int64_t now);
+                 enum jwt_result token_refused, int role, int64_t now);
     /* c ends, leaves or stops knocking while its join is pending: it is
      * forgotten (a knock leaves the lobby) and c->pending cleared. */
     void (*cancel)(void *ctx, struct hub_conn *c);
@@ -222,6 +223,7 @@ enum hub_refusal {
     HUB_LOBBY_FULL,  /* room-full: the lobby */
     HUB_PW_REQUIRED, /* password-required */
     HUB_PW_LIMITED,  /* rate-limited: too many wrong passwords */
+    HUB_TOKEN_NAME,  /* forbidden: with join tokens, a name is the token's */
     HUB_REFUSAL_COUNT
 };
 
@@ -270,6 +272,11 @@ void hub_fanout(struct hub *h, struct room *r, struct out_msg *m,
  * rate-limited answers in a row count toward a close. */
 void hub_answer_error(struct hub *h, struct hub_conn *c, enum msg_code code,
                       const char *message, const char *ref, int64_t now_ms);
+
+/* Answers c's join refused for its token: bad-token, with why in words
+ * and as the error's reason (unavailable when why is JWT_NOMEM). */
+void hub_refuse_token(struct hub *h, struct hub_conn *c, enum jwt_result why,
+                      int64_t now_ms);
 
 /* Answers unavailable to c: the server cannot do it now (out of memory,
  * Redis down or too busy); the client may try again. Counts toward no

@@ -492,21 +492,34 @@ const char *jwt_keys_algs(const struct jwt_keys *k)
     return k->pkey_alg == JWT_RS256 ? "HS256+RS256" : "HS256+ES256";
 }
 
+/* Each result's words for people and its name in the protocol. */
+static const struct {
+    const char *text, *code;
+} results[] = {
+    [JWT_OK] = {"the token is valid", "ok"},
+    [JWT_MISSING] = {"this room needs a token", "missing"},
+    [JWT_NOMEM] = {"out of memory", "unavailable"},
+    [JWT_MALFORMED] = {"the token is malformed", "malformed"},
+    [JWT_BAD_ALG] = {"the token's algorithm is not accepted", "algorithm"},
+    [JWT_BAD_SIGNATURE] = {"the token's signature does not match", "signature"},
+    [JWT_BAD_CLAIMS] = {"the token's claims are missing or invalid", "claims"},
+    [JWT_EXPIRED] = {"the token has expired", "expired"},
+    [JWT_NOT_YET_VALID] = {"the token is not valid yet", "not-yet-valid"},
+    [JWT_WRONG_ROOM] = {"the token is for another room", "wrong-room"},
+};
+
+static bool known_result(enum jwt_result r)
+{
+    return (unsigned)r < sizeof results / sizeof results[0] &&
+           results[r].text != NULL;
+}
+
 const char *jwt_result_text(enum jwt_result r)
 {
-    static const char *const text[] = {
-        [JWT_OK] = "the token is valid",
-        [JWT_MISSING] = "this room needs a token",
-        [JWT_NOMEM] = "out of memory",
-        [JWT_MALFORMED] = "the token is malformed",
-        [JWT_BAD_ALG] = "the token's algorithm is not accepted",
-        [JWT_BAD_SIGNATURE] = "the token's signature does not match",
-        [JWT_BAD_CLAIMS] = "the token's claims are missing or invalid",
-        [JWT_EXPIRED] = "the token has expired",
-        [JWT_NOT_YET_VALID] = "the token is not valid yet",
-        [JWT_WRONG_ROOM] = "the token is for another room",
-    };
-    if ((unsigned)r >= sizeof text / sizeof text[0] || text[r] == NULL)
-        return "the token is refused";
-    return text[r];
+    return known_result(r) ? results[r].text : "the token is refused";
+}
+
+const char *jwt_result_code(enum jwt_result r)
+{
+    return known_result(r) ? results[r].code : "refused";
 }

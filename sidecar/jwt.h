@@ -83,4 +83,9 @@ enum jwt_result jwt_verify(const struct jwt_keys *k, const char *token,
  * ("the token has expired"). Static. */
 const char *jwt_result_text(enum jwt_result r);
 
+/* Returns r's name in the protocol, for the `reason` of a bad-token error
+ * ("expired"; docs/protocol.md): a page words it in its own language.
+ * Static. */
+const char *jwt_result_code(enum jwt_result r);
+
 #endif

@@ -458,13 +458,17 @@ static void put_peer(struct sb *b, const struct peer *p)
 }
 
 struct out_msg *msg_error(enum msg_code code, const char *message,
-                          const char *ref)
+                          const char *reason, const char *ref)
 {
     struct sb b = {0};
     sb_puts(&b, "{\"type\":\"error\",\"code\":");
     sb_json_str(&b, msg_code_name(code));
     sb_puts(&b, ",\"message\":");
     sb_json_str(&b, message);
+    if (reason != NULL) {
+        sb_puts(&b, ",\"reason\":");
+        sb_json_str(&b, reason);
+    }
     if (ref != NULL) {
         sb_puts(&b, ",\"ref\":");
         sb_json_str(&b, ref);

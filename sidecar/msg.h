@@ -129,8 +129,10 @@ const char *msg_type_name(enum msg_type t);
 
 /* Server messages. Each returns a new out_msg (one reference, caller
  * owns) or NULL when out of memory. */
+/* An error: reason, when not NULL, names for a program what message says
+ * for people (bad-token's "expired"). */
 struct out_msg *msg_error(enum msg_code code, const char *message,
-                          const char *ref);
+                          const char *reason, const char *ref);
 struct out_msg *msg_pong(const char *t_json);
 struct out_msg *msg_peer_joined(const struct peer *p);
 struct out_msg *msg_peer_state(const struct peer *p);

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startSidecar, startSidecars, stopAll } from '../lib/stack.mjs';
+import { b64, claims, mint as mintWith, now } from '../lib/tokens.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const SECRET = 'a-test-secret-of-more-than-32-bytes-0123456789';
@@ -47,23 +48,8 @@ after(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const b64 = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
-const now = () => Math.floor(Date.now() / 1000);
-
-/** A token over header and claims, signed as alg says (or with sig). */
-function mint(claims, { alg = 'HS256', secret = SECRET, header = {}, sig } = {}) {
-    const head = b64({ alg, typ: 'JWT', ...header });
-    const body = b64(claims);
-    const input = `${head}.${body}`;
-    let s = sig;
-    if (s === undefined && alg === 'HS256') s = crypto.createHmac('sha256', secret).update(input).digest('base64url');
-    if (s === undefined && alg === 'ES256') {
-        s = crypto.sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
-    }
-    return `${input}.${s ?? ''}`;
-}
-
-const claims = (room, extra = {}) => ({ room, name: 'Token Name', role: 'guest', exp: now() + 600, ...extra });
+/** A token signed with this file's secret or key (lib/tokens.mjs mint). */
+const mint = (c, opts = {}) => mintWith(c, { secret: SECRET, ecKey: ec.privateKey, ...opts });
 
 /**
  * A client on sidecar node of group (modulo its size), or else on the
@@ -86,7 +72,7 @@ test('a valid token lets its holder in under the token\'s name and role; none is
     const room = uniqueRoom('tok');
     const c = await client(hs);
     const e = await answer(c, room);
-    assert.deepEqual([e.code, e.message], ['bad-token', 'this room needs a token']);
+    assert.deepEqual([e.code, e.message, e.reason], ['bad-token', 'this room needs a token', 'missing']);
     const w = await answer(c, room, { token: mint(claims(room, { role: 'host', name: 'Dr. Ada' })) });
     assert.equal(w.type, 'welcome');
     assert.deepEqual([w.self.name, w.self.role], ['Dr. Ada', 'host']);
@@ -95,6 +81,28 @@ test('a valid token lets its holder in under the token\'s name and role; none is
     assert.deepEqual([wg.self.name, wg.self.role], ['Pat', 'guest']);
     const any = await client(hs);
     assert.equal((await answer(any, room, { token: mint(claims('*')) })).type, 'welcome', 'room "*" opens any room');
+});
+
+test('with tokens, a name is the token\'s: a state that renames is forbidden and applies nothing', async () => {
+    const room = uniqueRoom('tok');
+    const a = await client(hs);
+    await answer(a, room, { token: mint(claims(room, { name: 'Ada Vouched' })) });
+    const b = await client(hs);
+    const wb = await answer(b, room, { token: mint(claims(room, { name: 'Bo' })) });
+    a.send({ type: 'state', name: 'The CEO', audio: false });
+    const e = await a.next('error');
+    assert.deepEqual([e.code, e.ref], ['forbidden', 'state']);
+    await b.expectNone((m) => m.type === 'peer-state', 100);
+    a.send({ type: 'state', name: 'Ada Vouched', audio: false });
+    const st = await b.next('peer-state');
+    assert.deepEqual([st.peer.name, st.peer.audio], ['Ada Vouched', false], 'its own name is no rename');
+    // And so after a resume, which needs no token.
+    b.drop();
+    const back = await client(hs);
+    const r = await answer(back, room, { resume: wb.resume });
+    assert.equal(r.type, 'welcome');
+    back.send({ type: 'state', name: 'Someone Else' });
+    assert.equal((await back.next('error')).code, 'forbidden');
 });
 
 test('with tokens, roles come from tokens only: a guest first in an empty room is no host', async () => {
@@ -121,25 +129,26 @@ test('a host\'s token walks past the lock and the password; a guest\'s knocks an
     assert.equal((await answer(h2, room, { token: mint(claims(room, { role: 'host', name: 'Co-host' })) })).type, 'welcome');
 });
 
-test('refused: expired, not yet valid, another room, wrong secret, alg none, tampered payload, malformed', async () => {
+test('refused, each with its reason: expired, not yet valid, another room, wrong secret, alg none, tampered payload, malformed, no name', async () => {
     const room = uniqueRoom('tok');
     const good = mint(claims(room));
     const [h, p] = good.split('.');
     const forged = b64({ ...claims(room), role: 'host' });
     const cases = [
-        [mint(claims(room, { exp: now() - 120 })), 'the token has expired'],
-        [mint(claims(room, { nbf: now() + 120 })), null],
-        [mint(claims('another-room')), null],
-        [mint(claims(room), { secret: 'another-secret-of-more-than-32-bytes-xyz' }), null],
-        [mint(claims(room), { alg: 'none', sig: '' }), null],
-        [`${h}.${forged}.${good.split('.')[2]}`, null],
-        [`${h}.${p}`, null],
-        [`${good}=`, null],
+        [mint(claims(room, { exp: now() - 120 })), 'expired', 'the token has expired'],
+        [mint(claims(room, { nbf: now() + 120 })), 'not-yet-valid'],
+        [mint(claims('another-room')), 'wrong-room'],
+        [mint(claims(room), { secret: 'another-secret-of-more-than-32-bytes-xyz' }), 'signature'],
+        [mint(claims(room), { alg: 'none', sig: '' }), 'algorithm'],
+        [`${h}.${forged}.${good.split('.')[2]}`, 'signature'],
+        [`${h}.${p}`, 'malformed'],
+        [`${good}=`, 'malformed'],
+        [mint(claims(room, { name: undefined })), 'claims'],
     ];
-    for (const [tok, text] of cases) {
+    for (const [tok, reason, text] of cases) {
         const c = await client(hs); // a join bucket of its own
         const e = await answer(c, room, { token: tok });
-        assert.equal(e.code, 'bad-token', tok.slice(0, 60));
+        assert.deepEqual([e.code, e.reason], ['bad-token', reason], tok.slice(0, 60));
         if (text) assert.equal(e.message, text);
         await c.expectNone(() => true, 50);
         assert.ok(!c.closeInfo, 'a bad token does not close the connection');
@@ -167,7 +176,8 @@ test('a resume takes its seat back without a token; a resume token that takes no
     const r = await answer(back, room, { resume: w.resume });
     assert.deepEqual([r.type, r.id], ['welcome', w.id]);
     const other = await client(hs);
-    assert.equal((await answer(other, room, { resume: 'A'.repeat(22) })).code, 'bad-token');
+    const e = await answer(other, room, { resume: 'A'.repeat(22) });
+    assert.deepEqual([e.code, e.reason], ['bad-token', 'missing']);
 });
 
 test('a bad key stops the sidecar at start with a reason', async () => {
@@ -198,7 +208,8 @@ if (SIDECARS > 1) {
         const r = await answer(back, room, { resume: w0.resume });
         assert.deepEqual([r.type, r.id, r.self.role], ['welcome', w0.id, 'host']);
         const stranger = await client(hs, 2);
-        assert.equal((await answer(stranger, room, { resume: 'not-a-live-token-0123456' })).code, 'bad-token');
+        const e = await answer(stranger, room, { resume: 'not-a-live-token-0123456', token: mint(claims('elsewhere')) });
+        assert.deepEqual([e.code, e.reason], ['bad-token', 'wrong-room'], 'told why after Redis found no seat');
     });
 
     test('across sidecars: a guest token first in a room is no host; a host token on another sidecar locks, admits, and nobody is promoted after it', async () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken,
+    rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken, tokenName,
     keepWayBack, takeWayBack, kickText,
 } from '../../public/access.js';
 import { finalClose, Signaling } from '../../public/signal.js';
@@ -47,10 +47,18 @@ test('a refused join says why, and whether trying again can help', () => {
     assert.equal(refusalText('denied').retry, true);
     assert.equal(refusalText('knock-timeout').retry, true);
     assert.equal(refusalText('banned').retry, true, 'a ban ends, and may be a colleague\'s');
-    const bad = refusalText('bad-token', 'token expired');
+    const bad = refusalText('bad-token', 'expired');
     assert.equal(bad.retry, false);
-    assert.equal(bad.text, 'This meeting needs an invitation link from the organizer (token expired).');
-    assert.equal(refusalText('bad-token').text, 'This meeting needs an invitation link from the organizer.');
+    assert.equal(bad.text, 'This invitation link has expired. Ask the organizer for a new one.');
+    assert.equal(refusalText('bad-token', 'missing').text, 'This meeting needs an invitation link from the organizer.');
+    assert.equal(refusalText('bad-token', 'wrong-room').text, 'This invitation link is for another meeting. Ask the organizer for the link to this one.');
+    const early = refusalText('bad-token', 'not-yet-valid');
+    assert.match(early.text, /not valid yet/);
+    assert.equal(early.retry, true, 'a token not valid yet may be by the time one tries again');
+    for (const reason of ['signature', 'malformed', 'algorithm', 'claims', 'refused', 'constructor', '__proto__', undefined]) {
+        assert.deepEqual(refusalText('bad-token', reason),
+            { title: 'An invitation is needed', text: 'This invitation link is not valid. Ask the organizer for a new one.', retry: false }, String(reason));
+    }
     for (const code of ['room-full', 'wrong-password', 'password-required', 'forbidden', 'nonsense']) {
         assert.equal(refusalText(code, 'x'), null, code);
     }
@@ -69,6 +77,18 @@ test('a lobby message\'s list keeps only entries with a string id and name', () 
     assert.deepEqual(waitingList({}), []);
     assert.deepEqual(waitingList(null), []);
     assert.deepEqual(waitingList({ waiting: 'nope' }), []);
+});
+
+test('tokenName reads the name an invitation gives, cleaned, and nothing from what is no token', () => {
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const tok = (claims) => `${b64({ alg: 'HS256' })}.${b64(claims)}.sig`;
+    assert.equal(tokenName(tok({ room: 'r', name: 'Zoë Ünal — 東京' })), 'Zoë Ünal — 東京', 'UTF-8 through base64url');
+    assert.equal(tokenName(tok({ name: '  Ann\u202e  Lee\n' })), 'Ann Lee', 'cleaned as a typed name is');
+    assert.equal(tokenName(tok({ name: 'x'.repeat(40) + '?' })), 'x'.repeat(40) + '?');
+    for (const bad of [null, '', 'not-a-real-token', 'a.b', `${b64({})}.!!!.x`, tok({ name: 42 }), tok({}), tok({ name: '\u200b' }),
+        `${b64({})}.${Buffer.from([0xff, 0xfe]).toString('base64url')}.x`, `${b64({})}.${b64('[1]')}.x`]) {
+        assert.equal(tokenName(bad), '', String(bad));
+    }
 });
 
 test('splitToken takes the token out of the query and keeps the rest', () => {

@@ -718,16 +718,23 @@ TEST(keys_new_refuses_unreadable_or_unfit_key_files)
     EVP_PKEY_free(pk);
 }
 
-TEST(result_text_names_every_result)
+TEST(result_text_and_code_name_every_result)
 {
     for (int r = JWT_OK; r <= JWT_WRONG_ROOM; r++) {
         const char *t = jwt_result_text((enum jwt_result)r);
-        REQUIRE(t != NULL);
+        const char *code = jwt_result_code((enum jwt_result)r);
+        REQUIRE(t != NULL && code != NULL);
         CHECK(strcmp(t, "the token is refused") != 0);
-        for (int q = JWT_OK; q < r; q++)
+        CHECK(strcmp(code, "refused") != 0);
+        for (int q = JWT_OK; q < r; q++) {
             CHECK(strcmp(t, jwt_result_text((enum jwt_result)q)) != 0);
+            CHECK(strcmp(code, jwt_result_code((enum jwt_result)q)) != 0);
+        }
     }
     CHECK_STR(jwt_result_text(JWT_EXPIRED), "the token has expired");
+    CHECK_STR(jwt_result_code(JWT_EXPIRED), "expired");
+    CHECK_STR(jwt_result_code(JWT_WRONG_ROOM), "wrong-room");
+    CHECK_STR(jwt_result_code((enum jwt_result)99), "refused");
 }
 
 /* ---- scripts/mint-token.sh ---- */

@@ -21,7 +21,7 @@ TEST(out_type_is_read_from_the_type_field_of_built_messages)
     struct out_msg *m = msg_peer_left("abc", "left");
     CHECK(m != NULL && m->type == MET_OUT_PEER_LEFT);
     out_msg_unref(m);
-    m = msg_error(MSG_E_BAD_JSON, "no", NULL);
+    m = msg_error(MSG_E_BAD_JSON, "no", NULL, NULL);
     CHECK(m != NULL && m->type == MET_OUT_ERROR);
     out_msg_unref(m);
     m = msg_pong(NULL);

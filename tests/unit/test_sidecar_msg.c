@@ -337,9 +337,16 @@ TEST(every_error_code_has_its_wire_name)
         "knock-timeout"};
     for (int c = 0; c < MSG_CODE_COUNT; c++)
         CHECK_STR(msg_code_name((enum msg_code)c), want[c]);
-    struct out_msg *m = msg_error(MSG_E_ROOM_FULL, "full", "join");
+    struct out_msg *m = msg_error(MSG_E_ROOM_FULL, "full", NULL, "join");
     REQUIRE(m != NULL);
     CHECK_STR(out_msg_text(m), "{\"type\":\"error\",\"code\":\"room-full\","
                                "\"message\":\"full\",\"ref\":\"join\"}");
+    out_msg_unref(m);
+    m = msg_error(MSG_E_BAD_TOKEN, "the token has expired", "expired", "join");
+    REQUIRE(m != NULL);
+    CHECK_STR(out_msg_text(m),
+              "{\"type\":\"error\",\"code\":\"bad-token\","
+              "\"message\":\"the token has expired\",\"reason\":\"expired\","
+              "\"ref\":\"join\"}");
     out_msg_unref(m);
 }

@@ -1,0 +1,120 @@
+// Invitation links (join tokens, docs/tokens.md) as people meet them: real
+// nginx + fcgi + a sidecar that requires tokens, and real Chromium. A good
+// link lets its holder in under the token's name (shown from the start,
+// and fixed) and role; a refused one
+// gets a screen that says why in the page's language (the error's reason,
+// never the server's English words), and "Try again" only where waiting
+// can help.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+import { launch, newParticipant, screenshot, watchSockets } from '../lib/browser.mjs';
+import { claims, mint, now } from '../lib/tokens.mjs';
+
+const SECRET = 'an-e2e-secret-of-more-than-32-bytes-0123456789';
+let stack;
+let browser;
+const people = [];
+
+before(async () => {
+    stack = await startStack({ sidecarEnv: { HUDDLE_JWT_SECRET: SECRET } });
+    browser = await launch();
+});
+
+after(async () => {
+    for (const p of people) await p.close();
+    if (browser) await browser.close();
+    if (stack) await stack.stop();
+});
+
+/** A person opening room's link, with token in it when given. */
+async function person(room, name, token, opts) {
+    const url = `${stack.url}/${room}${token ? `?token=${token}` : ''}`;
+    const p = await newParticipant(browser, url, name, opts);
+    people.push(p);
+    return p;
+}
+
+/**
+ * Types the name (unless the link's token gave one), clicks Join and waits
+ * for the refusal's screen: { why, title, text, actions }.
+ */
+async function refusal(p) {
+    await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    if (!await p.page.$eval('#name-input', (i) => i.readOnly)) await p.page.fill('#name-input', p.name);
+    await p.page.click('#join-btn');
+    await p.page.waitForSelector('#gate:not([hidden])');
+    return p.page.evaluate(() => ({
+        why: document.getElementById('gate').dataset.why,
+        title: document.getElementById('gate-title').textContent,
+        text: document.getElementById('gate-text').textContent,
+        actions: [...document.querySelectorAll('#gate-actions a, #gate-actions button')].map((e) => e.textContent),
+    }));
+}
+
+const token = (c) => mint(c, { secret: SECRET });
+
+test('an invitation link names its holder: the name fields show the token\'s name, fixed, and everyone sees it', async () => {
+    const room = 'tok-good';
+    const host = await person(room, 'Typed Name', token(claims(room, { name: 'Dr. Ada', role: 'host' })), { init: watchSockets });
+    assert.equal(new URL(host.page.url()).search, '', 'the token left the address bar');
+    await host.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    assert.deepEqual(await host.page.$eval('#name-input', (i) => [i.value, i.readOnly, document.activeElement.id]), ['Dr. Ada', true, 'join-btn']);
+    assert.equal(await host.page.textContent('#name-invited:not([hidden])'), 'Your name comes from your invitation.');
+    assert.match(await host.page.getAttribute('#name-input', 'aria-describedby'), /\bname-invited\b/);
+    await host.page.click('#join-btn');
+    await host.page.waitForFunction(() => document.body.dataset.state === 'meeting');
+    await host.page.click('#btn-people');
+    assert.equal(await host.page.textContent('#people li.person:has(.own-name > .own:text-is("Dr. Ada")) .host-badge'), 'Host');
+    await host.page.click('#btn-settings');
+    assert.deepEqual(await host.page.$eval('#set-name', (i) => [i.value, i.readOnly]), ['Dr. Ada', true]);
+    assert.equal(await host.page.isVisible('#set-name-save'), false);
+    assert.equal(await host.page.isVisible('#set-name-invited'), true);
+
+    const guest = await person(room, 'Pat', token(claims(room, { name: 'Pat Guest' })));
+    await guest.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await guest.page.click('#join-btn');
+    await guest.page.click('#btn-people');
+    await guest.page.waitForSelector('#people li.person:has(.pname:text-is("Dr. Ada")) .host-badge');
+    await guest.page.waitForSelector('#people li.person:has(.own-name > .own:text-is("Pat Guest"))');
+    await host.page.click('#tab-people');
+    await host.page.waitForSelector('#people li.person:has(.pname:text-is("Pat Guest"))');
+    assert.equal(await host.page.isVisible('#people li.person:has(.pname:text-is("Pat Guest")) .host-badge'), false);
+    // The page never asked to be called anything else (the sidecar would refuse it).
+    const renames = await host.page.evaluate(() => window.__sent.map((m) => JSON.parse(m)).filter((m) => m.type === 'state' && 'name' in m));
+    assert.deepEqual(renames, []);
+    await screenshot(host.page, 'token-named.png');
+    assert.deepEqual([...host.errors(), ...guest.errors()], []);
+});
+
+test('a refused link says why in words, for each reason, and offers Try again only for a link not valid yet', async () => {
+    const room = 'tok-refused';
+    const cases = [
+        [null, 'This meeting needs an invitation link from the organizer.', false],
+        [token(claims(room, { exp: now() - 120 })), 'This invitation link has expired. Ask the organizer for a new one.', false],
+        [token(claims('another-meeting')), 'This invitation link is for another meeting. Ask the organizer for the link to this one.', false],
+        [mint(claims(room), { secret: 'not-the-secret-of-this-server-but-long-enough' }), 'This invitation link is not valid. Ask the organizer for a new one.', false],
+        [token(claims(room, { nbf: now() + 600 })), 'This invitation link is not valid yet. Try again at the time of the meeting, or check this device\'s clock.', true],
+    ];
+    for (const [tok, text, retry] of cases) {
+        const p = await person(room, 'Sam', tok);
+        const seen = await refusal(p);
+        assert.deepEqual(seen, {
+            why: 'bad-token', title: 'An invitation is needed', text,
+            actions: [...(retry ? ['Try again'] : []), 'New meeting'],
+        });
+        if (retry) await screenshot(p.page, 'token-early.png');
+        // The server's English reason is for whoever debugs the link: in the console, not on the screen.
+        assert.deepEqual(p.errors(), []);
+        await p.close();
+    }
+});
+
+test('a refused link in German says why in German, with none of the server\'s English words', async () => {
+    const room = 'tok-de';
+    const p = await person(room, 'Jonas', token(claims(room, { exp: now() - 120 })), { context: { locale: 'de-DE' } });
+    const seen = await refusal(p);
+    assert.equal(seen.title, 'Eine Einladung ist nötig');
+    assert.equal(seen.text, 'Dieser Einladungslink ist abgelaufen. Bitten Sie die Organisation um einen neuen.');
+    assert.doesNotMatch(await p.page.textContent('#gate'), /token|expired/i);
+});
