@@ -61,6 +61,16 @@ redis_password() {
     printf '%s' "$pw"
 }
 
+# The TURN secret, which coturn's config holds as written: the sidecar and
+# coturn refuse alike one they could not share (scripts/render-coturn.sh).
+turn_secret() {
+    local s
+    s=$(secret turn-secret "${HUDDLE_TURN_SECRET:-}")
+    [[ $s =~ ^[A-Za-z0-9._~+/=-]+$ ]] ||
+        die "HUDDLE_TURN_SECRET must be made of A-Z a-z 0-9 . _ ~ + / = -"
+    printf '%s' "$s"
+}
+
 role=${1:-}
 case $role in
 fcgi)
@@ -73,7 +83,7 @@ sidecar)
         export HUDDLE_REDIS_URL
     fi
     if [ "${HUDDLE_TURN:-on}" = on ]; then
-        HUDDLE_TURN_SECRET=$(secret turn-secret "${HUDDLE_TURN_SECRET:-}")
+        HUDDLE_TURN_SECRET=$(turn_secret)
         export HUDDLE_TURN_SECRET
     else
         unset HUDDLE_TURN_SECRET
@@ -118,7 +128,8 @@ CONF
     ;;
 coturn)
     tls
-    TURN_SECRET=$(secret turn-secret "${HUDDLE_TURN_SECRET:-}") \
+    turn=$(turn_secret)
+    TURN_SECRET=$turn \
         TURN_PORT=${HUDDLE_TURN_PORT:-3478} TURNS_PORT=${HUDDLE_TURNS_PORT:-5349} \
         TURN_LISTEN_IP=${HUDDLE_TURN_LISTEN_IP:-} TURN_EXTERNAL_IP=${HUDDLE_TURN_EXTERNAL_IP:-} \
         TURN_MIN_PORT=${HUDDLE_TURN_MIN_PORT:-49152} TURN_MAX_PORT=${HUDDLE_TURN_MAX_PORT:-65535} \

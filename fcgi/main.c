@@ -72,7 +72,7 @@ static int fcgi_listen_unix(const char *path)
 }
 
 /* Binds host:port by common/hostport.h's rules ("[v6]:port"; ":port" and
- * "*:port" mean every address). */
+ * "*:port" mean every IPv4 address: getaddrinfo's first answer). */
 static int fcgi_listen_tcp(const char *spec)
 {
     struct addrinfo hints = {.ai_flags = AI_PASSIVE,

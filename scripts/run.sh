@@ -85,29 +85,46 @@ pids=()
 sidecar_no=()
 stopping=0
 
+# Each program runs in a session (and process group) of its own, setsid's:
+# a Ctrl-C in the terminal then reaches this script alone, which stops
+# them in order, and stopping one reaches everything it forked (nginx's
+# workers, even after their master died). setsid does not fork here (this
+# script's children lead no group), so $! is the program's PID.
+
 # start NAME CMD...: runs CMD in the background in a new slot.
 start() {
     local name=$1
     shift
-    "$@" </dev/null &
+    setsid "$@" </dev/null &
     pids+=($!)
     names+=("$name")
     sidecar_no+=("")
 }
 
-# stop_pids PID...: SIGTERM to all of them at once, SIGKILL to those still
-# there after 10 s.
+# signal_all SIG PID...: SIG to the process group each PID leads (a
+# program's, above; the leader may be gone), or else to the PID alone:
+# once, since a second SIGTERM tells a draining sidecar to stop at once.
+# Fails when none is left.
+signal_all() {
+    local sig=$1 p any=1
+    shift
+    for p in "$@"; do
+        if kill "-$sig" -- "-$p" 2>/dev/null || kill "-$sig" -- "$p" 2>/dev/null; then any=0; fi
+    done
+    return $any
+}
+
+# stop_pids PID...: SIGTERM to all of them (and their groups) at once,
+# SIGKILL to what is still there after 10 s.
 stop_pids() {
-    local p t alive
+    local p t
     (($#)) || return 0
-    kill -TERM "$@" 2>/dev/null
+    signal_all TERM "$@"
     for ((t = 0; t < 100; t++)); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || break
+        signal_all 0 "$@" || break
         sleep 0.1
     done
-    kill -KILL "$@" 2>/dev/null
+    signal_all KILL "$@"
     for p in "$@"; do wait "$p" 2>/dev/null; done
 }
 
@@ -143,8 +160,9 @@ wait_for() {
     shift 2
     for ((t = 0; t < 200; t++)); do
         "$@" && return 0
-        kill -0 "$pid" 2>/dev/null || { say "$name exited at start"; exit 1; }
+        # A Ctrl-C meanwhile is a stop, not a failure.
         ((stopping)) && exit 0
+        kill -0 "$pid" 2>/dev/null || { say "$name exited at start"; exit 1; }
         sleep 0.05
     done
     say "$name did not come up"
@@ -200,7 +218,7 @@ start_sidecar() {
     local n=$1 slot=$2
     HUDDLE_LISTEN=127.0.0.1:${sidecar_port[n]} HUDDLE_NODE_ID=${HUDDLE_NODE_ID:-node}$n \
         HUDDLE_REDIS_URL=${redis_url:-${HUDDLE_REDIS_URL:-}} \
-        "$build/sidecar/huddle-sidecar" </dev/null &
+        setsid "$build/sidecar/huddle-sidecar" </dev/null &
     pids[slot]=$!
     # Out of memory, the kernel kills a sidecar first (its members resume
     # on another one; supervision starts it again): docs/hardening.md.
@@ -300,6 +318,7 @@ while :; do
         [ "${pids[i]}" = "$done_pid" ] || continue
         if [ -z "${sidecar_no[i]}" ]; then
             say "${names[i]} (pid ${pids[i]}) exited with status $status: stopping the rest"
+            stop_pids "${pids[i]}" # what it forked (nginx's workers)
             pids[i]=
             stop_all
             exit 1

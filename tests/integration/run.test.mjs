@@ -40,12 +40,18 @@ function alive(pid) {
     try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-/** run.sh started on free ports with a runtime dir of its own (not waited for): its Proc, with port, httpsPort and dir. */
-async function spawnRunner(env) {
+/**
+ * run.sh started on free ports with a runtime dir of its own (not waited
+ * for): its Proc, with port, httpsPort and dir. terminal: as from a
+ * terminal, the leader of a process group of its own (setsid), which a
+ * Ctrl-C signals as a whole.
+ */
+async function spawnRunner(env, { terminal = false } = {}) {
     const port = await freePort();
     const httpsPort = await freePort();
     const dir = tmpDir('run');
-    const proc = new Proc('run.sh', path.join(ROOT, 'scripts', 'run.sh'), [], {
+    const script = path.join(ROOT, 'scripts', 'run.sh');
+    const proc = new Proc('run.sh', terminal ? 'setsid' : script, terminal ? [script] : [], {
         env: {
             HUDDLE_PORT: String(port), HUDDLE_HTTPS_PORT: String(httpsPort), HUDDLE_RUN_DIR: dir,
             HUDDLE_BUILD_DIR: BUILD, ...env,
@@ -59,8 +65,8 @@ function killLeft(kids) {
     for (const k of kids) if (alive(k.pid)) process.kill(k.pid, 'SIGKILL');
 }
 
-async function startRunner(env) {
-    const proc = await spawnRunner(env);
+async function startRunner(env, opts) {
+    const proc = await spawnRunner(env, opts);
     const { port, httpsPort } = proc;
     const m = await proc.waitForOutput(/huddle is running on (http:\/\/localhost:(\d+))(?: and https:\/\/localhost:(\d+))?/, 30000);
     assert.equal(Number(m[2]), port);
@@ -150,6 +156,50 @@ test('run.sh stops everything and exits non-zero when one of its processes dies'
         assert.deepEqual(left, [], 'processes left behind');
     } finally {
         await run.stop('SIGKILL');
+    }
+});
+
+test('run.sh on Ctrl-C (SIGINT to its whole process group) drains the sidecars while nginx and Redis still serve', async () => {
+    if (!HAVE_SIDECAR) return;
+    const run = await startRunner({ HUDDLE_SIDECARS: '2' }, { terminal: true });
+    let kids = [];
+    try {
+        kids = descendants(run.pid);
+        const c = await connect(`${run.url.replace('http', 'ws')}/ws`, { protocols: ['huddle.v1'] });
+        await c.join(uniqueRoom('ctrlc'), 'Ivy');
+        process.kill(-run.pid, 'SIGINT');
+        // A sidecar that drains closes 1012 through nginx, its seat handed
+        // to Redis; before, nginx and Redis got the Ctrl-C too: 1006.
+        assert.deepEqual(await c.closed(15000), { code: 1012, reason: 'service restart' });
+        const { code, signal } = await run.exited;
+        assert.deepEqual({ code, signal }, { code: 0, signal: null });
+        assert.match(run.output, /handing 1 seat\(s\) over to redis/);
+        await new Promise((resolve) => setTimeout(resolve, 1500)); // its waker ends within a second of it
+        assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+    } finally {
+        await run.stop('SIGKILL');
+        killLeft(kids);
+    }
+});
+
+test('run.sh whose nginx master dies stops its workers too, and the rest', async () => {
+    const run = await startRunner({ HUDDLE_SIDECARS: '0', HUDDLE_HTTPS_PORT: '0' });
+    let kids = [];
+    try {
+        kids = descendants(run.pid);
+        const master = kids.find((k) => k.comm === 'nginx' && descendants(k.pid).length > 0);
+        assert.ok(master, kids.map((k) => k.comm).join(','));
+        const workers = descendants(master.pid);
+        process.kill(master.pid, 'SIGKILL');
+        const { code } = await run.exited;
+        assert.notEqual(code, 0);
+        assert.match(run.output, /nginx \(pid \d+\) exited with status 137: stopping the rest/);
+        assert.deepEqual(workers.filter((k) => alive(k.pid)), [], 'nginx workers left holding the port');
+        assert.equal(tcpListeners().some((l) => l.port === run.port), false);
+        assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+    } finally {
+        await run.stop('SIGKILL');
+        killLeft(kids);
     }
 });
 
