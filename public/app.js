@@ -7,7 +7,7 @@ import { Signaling, socketUrl } from './signal.js';
 import { Mesh } from './mesh.js';
 import { Encoder } from './encoding.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
-import { Grid, People, toast, recheckToasts, banner, announce } from './ui.js';
+import { Grid, People, toast, recheckToasts, clearToasts, banner, announce } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin, rememberName } from './prejoin.js';
 import { Pickers } from './devices.js';
@@ -861,6 +861,13 @@ function endSession() {
     media.stopAll();
     levels.close();
     if (grid) grid.clear();
+    // Nobody waits on this page any more, and news of the meeting (a
+    // knock, a chat line) would play over the screen that follows.
+    if (lobby) {
+        lobby.clear();
+        controls.setWaiting(0);
+    }
+    clearToasts();
     banner(null);
 }
 

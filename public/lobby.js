@@ -72,9 +72,13 @@ export class Lobby {
         av.setAttribute('aria-hidden', 'true'); // the name follows
         av.style.setProperty('--h', hue(w.name));
         const label = this.#on.labelOf(w.id, w.name);
-        li.append(av, nameSpan('pname', label),
+        // Admit and Deny stay together: beside the name, or both under it.
+        const acts = document.createElement('span');
+        acts.className = 'waiting-acts';
+        acts.append(
             this.#button(t('lobby.admit'), t('lobby.admitFull', { name: label }), 'admit', 'admit primary small', () => this.#on.admit(w.id)),
             this.#button(t('lobby.deny'), t('lobby.denyFull', { name: label }), 'deny', 'deny ghost small', () => this.#on.deny(w.id)));
+        li.append(av, nameSpan('pname', label), acts);
         return li;
     }
 

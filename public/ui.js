@@ -79,6 +79,45 @@ export function fit(n, w, h, minAr, maxAr, gap) {
     return best;
 }
 
+// The smallest a tile beside the stage may be: its name and 44 px Pin
+// (a finger's) fit in it, on one line.
+const STRIP_MIN_W = 96;
+const STRIP_MIN_H = 64;
+
+/**
+ * The strip of k tiles beside the stage in a w x h grid: one line of them
+ * beside it (below it when narrow: a portrait screen), or more lines when
+ * one would make them smaller than STRIP_MIN_W x STRIP_MIN_H (5 people
+ * beside a screen on a phone), at most three (then the largest tiles).
+ * Returns { lines, perLine, width, height }: lines of perLine tiles of
+ * width x height.
+ */
+export function strip(k, w, h, gap, narrow) {
+    let best = null;
+    for (let lines = 1; lines <= 3; lines++) {
+        const perLine = Math.ceil(k / lines);
+        let width;
+        let height;
+        if (narrow) {
+            // Under the stage: at most three tenths of the height, 4:3.
+            width = Math.min((w - gap * (perLine + 1)) / perLine, (((h * 0.3) - gap * (lines - 1)) / lines) * (4 / 3));
+            height = (width * 3) / 4;
+        } else if (lines === 1) {
+            // One column: a fifth of the width (160 to 260 px), 16:9 at most.
+            width = Math.max(160, Math.min(260, w * 0.2));
+            height = Math.min((width * 9) / 16, (h - gap * (perLine + 1)) / perLine);
+        } else {
+            // More share about a third of the width, 4:3 at most.
+            width = Math.max(STRIP_MIN_W, Math.min(200, (w * 0.32 - gap * (lines - 1)) / lines));
+            height = Math.min((width * 3) / 4, (h - gap * (perLine + 1)) / perLine);
+        }
+        const it = { lines, perLine, width: Math.floor(width), height: Math.floor(height) };
+        if (it.width >= STRIP_MIN_W && it.height >= STRIP_MIN_H) return it;
+        if (!best || it.width * it.height > best.width * best.height) best = it;
+    }
+    return best;
+}
+
 export class Grid {
     #root;
     #tiles;
@@ -398,23 +437,20 @@ export class Grid {
         }
         const others = [...this.#tiles.values()].filter((t) => t !== main);
         if (!on) return;
-        const k = others.length;
         const narrow = w < h;
         this.#root.classList.toggle('narrow', narrow);
-        let smallW;
-        let smallH;
-        if (narrow) {
-            smallW = Math.min((w - gap * (k + 1)) / k, (h * 0.3 * 4) / 3);
-            smallH = (smallW * 3) / 4;
-        } else {
-            smallW = Math.max(160, Math.min(260, w * 0.2));
-            smallH = Math.min((smallW * 9) / 16, (h - gap * (k + 1)) / k);
-        }
-        // The strip is centred: a flexible spacer track on each side.
-        others.forEach((t, i) => t.root.style.setProperty(narrow ? 'grid-column' : 'grid-row', String(i + 2)));
-        this.#root.style.setProperty('--others', String(k));
-        this.#root.style.setProperty('--small-w', `${Math.floor(smallW)}px`);
-        this.#root.style.setProperty('--small-h', `${Math.floor(smallH)}px`);
+        const { lines, perLine, width, height } = strip(others.length, w, h, gap, narrow);
+        // Row by row from the first line; the spacer tracks around the
+        // strip centre it (app.css, .grid.spotlight).
+        others.forEach((t, i) => {
+            const [line, at] = narrow ? [Math.floor(i / perLine), i % perLine] : [i % lines, Math.floor(i / lines)];
+            t.root.style.setProperty('grid-row', String(narrow ? line + 2 : at + 2));
+            t.root.style.setProperty('grid-column', String(narrow ? at + 2 : line + 2));
+        });
+        this.#root.style.setProperty('--lines', String(lines));
+        this.#root.style.setProperty('--per-line', String(perLine));
+        this.#root.style.setProperty('--small-w', `${width}px`);
+        this.#root.style.setProperty('--small-h', `${height}px`);
     }
 }
 
@@ -666,6 +702,12 @@ export function toast(text, ms = 3000, holds = () => true, { selectable = false,
     if (toastQueue.length > TOAST_WAITING) toastQueue.shift();
     if (toastShown) scheduleToast();
     else nextToast();
+}
+
+/** Drops every toast, waiting or shown: the meeting they spoke of is over for this page. */
+export function clearToasts() {
+    toastQueue.length = 0;
+    if (toastShown) nextToast();
 }
 
 /** Drops the toasts, waiting or shown, that no longer hold. */

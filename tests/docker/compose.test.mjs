@@ -272,6 +272,15 @@ test('Redis has no network: the sidecars reach it on its socket, with the passwo
     assert.equal(authed.trim(), 'PONG');
 });
 
+test('a TURN secret coturn could not hold as written is refused by the sidecar and coturn alike, with the rule', async () => {
+    for (const service of ['sidecar', 'coturn']) {
+        const [id] = await containers(service);
+        const err = await docker(['exec', '-e', 'HUDDLE_TURN_SECRET=pass word!', id, 'huddle-entrypoint', service]).then(() => null, (e) => e);
+        assert.ok(err, `${service} started with a secret coturn cannot hold`);
+        assert.match(err.message, /entrypoint: HUDDLE_TURN_SECRET must be made of A-Z a-z 0-9 \. _ ~ \+ \/ = -/, service);
+    }
+});
+
 test('the protocol over wss with members on both sidecars: presence, chat, signal, state, TURN', async () => {
     const room = uniqueRoom('compose');
     const people = [];

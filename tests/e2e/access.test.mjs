@@ -255,6 +255,28 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await closeAll();
 });
 
+
+test('a host who leaves while someone knocks: the knock\'s news does not play over the screen that follows', async () => {
+    const host = await person('acc-leave-knock', 'Lea Host');
+    await host.join();
+    await openPeople(host);
+    await host.page.click('#host-lock');
+    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    const first = await person('acc-leave-knock', 'Kai Knock');
+    await clickJoin(first);
+    await state(first, 'knocking');
+    const second = await person('acc-leave-knock', 'Kim Knock');
+    await clickJoin(second);
+    await state(second, 'knocking');
+    await toastSays(host, /Kai Knock is waiting to join/);
+    await host.page.click('#btn-leave');
+    await state(host, 'left');
+    // Before, Kai's toast stayed its 6 s on "You left the meeting", and
+    // Kim's, waiting its turn, came after it.
+    assert.equal(await host.page.isHidden('#toast'), true);
+    await sleep(1500);
+    assert.equal(await host.page.isHidden('#toast'), true);
+});
 test('a host removes a member: the removed page says so and does not come back', async (t) => {
     const host = await person('acc-remove', 'Rita Host');
     await host.join();

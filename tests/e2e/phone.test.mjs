@@ -204,8 +204,12 @@ const stripClashes = (page) => page.evaluate(() => {
         const who = tile.querySelector('.name').textContent;
         const parts = { name: box(tile.querySelector('.label')), full: box(tile.querySelector('.full-btn')), pin: box(tile.querySelector('.pin-btn')) };
         if (tile.classList.contains('screen')) parts.presenting = box(tile.querySelector('.screen-mark'));
-        const name = tile.querySelector('.name').getBoundingClientRect();
-        if (name.width < 40) out.push(`${who}: the name is ${Math.round(name.width)} px wide`);
+        const nameEl = tile.querySelector('.name');
+        const name = nameEl.getBoundingClientRect();
+        if (name.width < 40 && nameEl.scrollWidth > nameEl.clientWidth + 1) out.push(`${who}: the name is cut to ${Math.round(name.width)} px`);
+        const pin = tile.querySelector('.pin-btn').getBoundingClientRect();
+        const t = tile.getBoundingClientRect();
+        if (pin.top < t.top || pin.bottom > t.bottom) out.push(`${who}: Pin sticks out of its ${Math.round(t.height)} px tile`);
         const keys = Object.keys(parts);
         for (const [i, a] of keys.entries()) for (const b of keys.slice(i + 1)) if (meet(parts[a], parts[b])) out.push(`${who}: ${a} meets ${b}`);
         if (!parts.pin) out.push(`${who}: no Pin`);
@@ -235,6 +239,23 @@ test('on a touch phone the small tiles beside the stage keep their names, Pin an
     await phone.page.waitForTimeout(300);
     await look('640x360, pinned');
     await screenshot(phone.page, 'phone-strip.png');
+    // Six in all (three more without media, as plain websocket clients):
+    // one line of five beside the stage left tiles 31 px high, their names
+    // cut to nothing; the strip takes two lines instead.
+    const more = [];
+    for (const name of ['Cleo', 'Dmitri', 'Esperanza']) {
+        const c = await connect(stack.wsUrl);
+        await c.join('strip-on-a-phone', name);
+        more.push(c);
+    }
+    await phone.page.waitForFunction(() => document.querySelectorAll('#grid .tile:not(.local)').length === 5);
+    await phone.page.waitForTimeout(300);
+    await look('640x360, six, pinned');
+    await phone.page.setViewportSize({ width: 360, height: 640 });
+    await phone.page.waitForTimeout(300);
+    await look('360x640, six, pinned');
+    await screenshot(phone.page, 'phone-strip-six.png');
+    for (const c of more) c.terminate();
     assert.deepEqual(problems, {});
     for (const p of [phone, ...others]) assert.deepEqual(p.errors(), [], p.name);
     await Promise.all([phone, ...others].map((p) => p.close()));

@@ -1,7 +1,7 @@
 // fit from public/ui.js (the grid's layout) and bitrateFor from public/encoding.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fit } from '../../public/ui.js';
+import { fit, strip } from '../../public/ui.js';
 import { bitrateFor } from '../../public/encoding.js';
 
 const WIDE = 16 / 9;
@@ -69,4 +69,27 @@ test('bitrateFor caps each video sender by room size', () => {
 
 test('bitrateFor never grows as the room grows', () => {
     for (let n = 1; n < 20; n++) assert.ok(bitrateFor(n + 1) <= bitrateFor(n), String(n));
+});
+
+test('strip keeps a few tiles beside the stage on one line, as wide as before', () => {
+    assert.deepEqual(strip(2, 1200, 700, 12, false), { lines: 1, perLine: 2, width: 240, height: 135 });
+    assert.deepEqual(strip(2, 344, 560, 8, true), { lines: 1, perLine: 2, width: 160, height: 120 });
+});
+
+test('strip takes more lines where one would make the tiles too small for a name and Pin', () => {
+    // Five beside a shared screen on a phone on its side: one column would
+    // give tiles 35 px high, under the 44 px Pin.
+    const side = strip(5, 716, 226, 8, false);
+    assert.deepEqual([side.lines, side.perLine], [2, 3]);
+    assert.ok(side.width >= 96 && side.height >= 64, JSON.stringify(side));
+    // The same upright: one row would give tiles 59 px wide.
+    const up = strip(5, 344, 560, 8, true);
+    assert.deepEqual([up.lines, up.perLine], [2, 3]);
+    assert.ok(up.width >= 96 && up.height >= 64, JSON.stringify(up));
+});
+
+test('strip stops at three lines, and then gives the largest tiles it can', () => {
+    // Eleven on a phone: no count of lines reaches 96 x 64; three give the most.
+    assert.deepEqual(strip(11, 716, 226, 8, false), { lines: 3, perLine: 4, width: 96, height: 46 });
+    assert.deepEqual(strip(11, 344, 560, 8, true), { lines: 3, perLine: 4, width: 67, height: 50 });
 });
