@@ -139,6 +139,13 @@ test('an Arabic browser gets the page right to left', async () => {
     const mic = await box(p, '#btn-mic');
     const leave = await box(p, '#btn-leave');
     assert.ok(leave.x + leave.width <= mic.x, `Leave (${leave.x}) left of the microphone (${mic.x})`);
+    // The top bar reads from the right too: the room's name, a line, the
+    // clock (whose own direction is left to right, for its digits).
+    const room = await box(p, '#room-title');
+    const clock = await box(p, '#clock');
+    assert.ok(clock.x + clock.width <= room.x, 'the clock left of the room name');
+    assert.deepEqual(await p.$eval('#clock', (c) => [getComputedStyle(c).borderLeftWidth, getComputedStyle(c).borderRightWidth]), ['0px', '1px'],
+        'the line between the clock and the room name');
 
     await sam.page.click('#btn-chat');
     await sam.page.fill('#chat-input', 'مرحبا Layla');

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+import { launch, newParticipant, waitForPlayingVideo, screenshot, watchSockets } from '../lib/browser.mjs';
 import { connect } from '../lib/wsclient.mjs';
 
 let stack;
@@ -189,6 +189,52 @@ test('a host on a phone reaches every part of People by scrolling: host tools, l
     for (const k of knockers) k.terminate();
     for (const p of [host, bo]) assert.deepEqual(p.errors(), [], p.name);
     await Promise.all([host.close(), bo.close()]);
+});
+
+test('on a touch phone: Join in view on its side, 44 px for the host\'s small controls, a long knocker\'s name whole, taps through the reconnecting banner', async () => {
+    const url = `${stack.url}/in-the-hand`;
+    const phone = await newParticipant(browser, url, 'Ana', { viewport: { width: 740, height: 360 }, context: { isMobile: true, hasTouch: true }, init: watchSockets });
+    await phone.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    // On its side: the name field and Join are on the first screen (the
+    // preview above them pushed Join 790 px down).
+    const inView = (sel) => phone.page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; });
+    assert.deepEqual([await inView('#name-input'), await inView('#join-btn')], [true, true]);
+    await screenshot(phone.page, 'phone-prejoin-landscape.png');
+    await phone.join();
+    await phone.page.setViewportSize({ width: 360, height: 740 });
+    await phone.page.click('#btn-people');
+    await phone.page.click('#host-lock');
+    await phone.page.waitForSelector('#mark-locked:not([hidden])');
+    const long = 'Maximilian Alexander von Hohenzollern-Sigmaringen';
+    const k = await connect(stack.wsUrl);
+    await k.send({ type: 'join', room: 'in-the-hand', name: long });
+    await k.next('knocking');
+    await phone.page.waitForSelector('#lobby-list .person');
+    const row = await phone.page.$eval('#lobby-list .person', (li) => {
+        const name = li.querySelector('.pname');
+        const h = (sel) => Math.round(li.querySelector(sel).getBoundingClientRect().height);
+        return { whole: name.scrollWidth <= name.clientWidth && name.scrollHeight <= name.clientHeight + 1, admit: h('button.admit'), deny: h('button.deny') };
+    });
+    assert.deepEqual(row, { whole: true, admit: 44, deny: 44 }, 'the knocker\'s row');
+    const small = await phone.page.evaluate(() => ['#panel-close', '#host-lock', '#host-end', '#host-mute-all']
+        .map((sel) => [sel, Math.round(document.querySelector(sel)?.getBoundingClientRect().height ?? -1)])
+        .filter(([, h]) => h < 44));
+    assert.deepEqual(small, [], 'controls under 44 px on a touch screen');
+    k.terminate();
+    // Connection lost with the panel open: the banner, one or two lines
+    // across the top, lets taps through to the tabs under it.
+    await phone.page.evaluate(() => {
+        window.__blockWs = true;
+        window.__ws.at(-1).close(4000, 'a test drops it');
+    });
+    await phone.page.waitForSelector('#banner:not([hidden])');
+    const banner = await phone.page.$eval('#banner', (b) => b.getBoundingClientRect());
+    assert.ok(banner.width > 300 && banner.height < 70, `the banner is ${Math.round(banner.width)} x ${Math.round(banner.height)} px`);
+    await phone.page.click('#tab-settings');
+    assert.equal(await phone.page.isVisible('#settings-pane'), true);
+    await screenshot(phone.page, 'phone-banner.png');
+    assert.deepEqual(phone.errors().filter((e) => !/\/no-ws-here' failed/.test(e)), []);
+    await phone.close();
 });
 
 /**
