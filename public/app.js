@@ -19,7 +19,7 @@ import { takeToken, tokenName, takeWayBack, keepWayBack, endedText, refusalText,
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Gate } from './gate.js';
-import { focusIfLost } from './dom.js';
+import { focusIfLost, keyboardIn, touchScreen } from './dom.js';
 import { Reactions } from './reactions.js';
 // Links: one sampler of the links' statistics (sampler.js) for the X-ray
 // (xray.js), the quality governor (views.js, encoding.js) and self-repair
@@ -641,7 +641,10 @@ function enterMeeting() {
         panel: (tab) => {
             if (tab === 'chat') {
                 chat.seenAll();
-                chat.focus();
+                // Ready to type, except after a tap on a touch screen,
+                // where the keyboard would come up over the lines one
+                // opened the chat to read.
+                if (!touchScreen() || keyboardIn(document.body)) chat.focus();
             } else if (tab === 'settings') {
                 pickers.refresh();
                 settings.open(roster.self().name);

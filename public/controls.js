@@ -6,7 +6,7 @@
 // click does is the page's business (app.js).
 import { setIcon } from './icons.js';
 import { t, num } from './i18n.js';
-import { arrowStep } from './dom.js';
+import { arrowStep, touchScreen } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -290,11 +290,12 @@ export class Controls {
 
     /**
      * Shows or hides "You are muted" (over the top bar; app.css). It names
-     * the held Space only while single keys are on (Space talks then).
+     * the held Space only while single keys are on (Space talks then), and
+     * no key on a touch screen.
      */
     setMutedHint(on) {
         const hint = $('muted-hint');
-        const key = this.#keys ? 'controls.mutedHintSpace' : 'controls.mutedHint';
+        const key = touchScreen() ? 'controls.mutedHintTouch' : this.#keys ? 'controls.mutedHintSpace' : 'controls.mutedHint';
         // Called on every level tick: the live region changes only when it
         // says something new (a screen reader reads each change).
         if (on && hint.dataset.i18n !== key) {

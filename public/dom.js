@@ -33,6 +33,14 @@ export function arrowStep(e, el) {
 }
 
 /**
+ * Whether this is a touch screen (no hover: a phone, a tablet), as the
+ * (hover: none) rules of app.css have it.
+ */
+export function touchScreen() {
+    return matchMedia('(hover: none)').matches;
+}
+
+/**
  * Whether a keyboard user has the focus in el: it shows its ring
  * (:focus-visible). A click's focus does not count: moving it on would
  * open a phone's keyboard, or take Space (push to talk) from the page.

@@ -198,6 +198,7 @@ export default {
     'controls.label': 'أدوات التحكم في الاجتماع',
     'controls.mutedHint': 'صوتك مكتوم. اضغط الميكروفون (Ctrl+D) لتتحدث.',
     'controls.mutedHintSpace': 'صوتك مكتوم. اضغط الميكروفون (Ctrl+D) أو اضغط مطوّلًا على المسافة لتتحدث.',
+    'controls.mutedHintTouch': 'صوتك مكتوم. المس الميكروفون لتتحدث.',
     'controls.micTitle': 'تشغيل الميكروفون أو إيقافه (Ctrl+D أو M؛ وأثناء الكتم اضغط مطوّلًا على المسافة لتتحدث)',
     'controls.camTitle': 'تشغيل الكاميرا أو إيقافها (Ctrl+E أو V)',
     'controls.shareTitle': 'مشاركة الشاشة',

@@ -176,6 +176,7 @@ export default {
     'controls.label': 'Meeting-Steuerung',
     'controls.mutedHint': 'Sie sind stummgeschaltet. Drücken Sie Mikrofon (Strg+D), um zu sprechen.',
     'controls.mutedHintSpace': 'Sie sind stummgeschaltet. Drücken Sie Mikrofon (Strg+D) oder halten Sie die Leertaste, um zu sprechen.',
+    'controls.mutedHintTouch': 'Sie sind stummgeschaltet. Tippen Sie auf das Mikrofon, um zu sprechen.',
     'controls.micTitle': 'Mikrofon ein oder aus (Strg+D oder M; stummgeschaltet Leertaste halten, um zu sprechen)',
     'controls.camTitle': 'Kamera ein oder aus (Strg+E oder V)',
     'controls.shareTitle': 'Bildschirm teilen',

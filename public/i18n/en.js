@@ -178,6 +178,7 @@ export default {
     'controls.label': 'Meeting controls',
     'controls.mutedHint': 'You are muted. Press Microphone (Ctrl+D) to talk.',
     'controls.mutedHintSpace': 'You are muted. Press Microphone (Ctrl+D), or hold Space, to talk.',
+    'controls.mutedHintTouch': 'You are muted. Tap the microphone to talk.',
     'controls.micTitle': 'Microphone on or off (Ctrl+D or M; while muted, hold Space to talk)',
     'controls.camTitle': 'Camera on or off (Ctrl+E or V)',
     'controls.shareTitle': 'Share screen',

@@ -176,6 +176,7 @@ export default {
     'controls.label': 'Controles de la reunión',
     'controls.mutedHint': 'Tienes el micrófono silenciado. Pulsa Micrófono (Ctrl+D) para hablar.',
     'controls.mutedHintSpace': 'Tienes el micrófono silenciado. Pulsa Micrófono (Ctrl+D), o mantén Espacio, para hablar.',
+    'controls.mutedHintTouch': 'Tienes el micrófono silenciado. Toca el micrófono para hablar.',
     'controls.micTitle': 'Activar o desactivar el micrófono (Ctrl+D o M; silenciado, mantén Espacio para hablar)',
     'controls.camTitle': 'Activar o desactivar la cámara (Ctrl+E o V)',
     'controls.shareTitle': 'Compartir pantalla',

@@ -176,6 +176,7 @@ export default {
     'controls.label': 'Commandes de la réunion',
     'controls.mutedHint': 'Votre micro est coupé. Appuyez sur Micro (Ctrl+D) pour parler.',
     'controls.mutedHintSpace': 'Votre micro est coupé. Appuyez sur Micro (Ctrl+D), ou maintenez Espace, pour parler.',
+    'controls.mutedHintTouch': 'Votre micro est coupé. Touchez le micro pour parler.',
     'controls.micTitle': 'Activer ou couper le micro (Ctrl+D ou M ; micro coupé, maintenir Espace pour parler)',
     'controls.camTitle': 'Activer ou couper la caméra (Ctrl+E ou V)',
     'controls.shareTitle': 'Partager l’écran',

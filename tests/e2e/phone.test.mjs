@@ -176,7 +176,7 @@ test('a host on a phone reaches every part of People by scrolling: host tools, l
     await host.page.click('#btn-hand');
     await host.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
     const problems = {}; // (a toast shown meanwhile takes no taps: it hides nothing from them)
-    for (const [w, h] of [[320, 568], [640, 360]]) {
+    for (const [w, h] of [[320, 568], [640, 360], [740, 360]]) {
         await host.page.setViewportSize({ width: w, height: h });
         const p = await unreachable(host.page);
         if (p.length) problems[`${w}x${h}`] = p;
@@ -234,6 +234,40 @@ test('on a touch phone: Join in view on its side, 44 px for the host\'s small co
     assert.equal(await phone.page.isVisible('#settings-pane'), true);
     await screenshot(phone.page, 'phone-banner.png');
     assert.deepEqual(phone.errors().filter((e) => !/\/no-ws-here' failed/.test(e)), []);
+    await phone.close();
+});
+
+test('a phone on its side: the open panel stands beside the tiles, a tap on Chat brings no keyboard, and "You are muted" names no key', async () => {
+    const url = `${stack.url}/sideways`;
+    const phone = await newParticipant(browser, url, 'Ana', { viewport: { width: 740, height: 360 }, context: { isMobile: true, hasTouch: true } });
+    await phone.join();
+    const more = [];
+    for (const name of ['Bo', 'Cy', 'Di']) {
+        const c = await connect(stack.wsUrl);
+        await c.join('sideways', name);
+        more.push(c);
+    }
+    await phone.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 4);
+    await phone.page.tap('#btn-chat');
+    await phone.page.waitForSelector('#chat-pane:not([hidden])');
+    await phone.page.waitForTimeout(300); // the grid lays out again beside it
+    const seen = await phone.page.evaluate(() => {
+        const panel = document.getElementById('panel').getBoundingClientRect();
+        const under = [...document.querySelectorAll('#grid .tile')].filter((t) => {
+            const r = t.getBoundingClientRect();
+            return r.left < panel.right && panel.left < r.right && r.top < panel.bottom && panel.top < r.bottom;
+        }).length;
+        return { under, inert: document.getElementById('grid').inert, focus: document.activeElement.id || document.activeElement.tagName };
+    });
+    // Before, the panel covered two of the four tiles, which Tab still
+    // reached and whose video still came; and the keyboard came up.
+    assert.deepEqual(seen, { under: 0, inert: false, focus: 'btn-chat' });
+    await screenshot(phone.page, 'phone-sideways-chat.png');
+    await phone.page.tap('#btn-mic');
+    await phone.page.waitForSelector('#muted-hint:not([hidden])');
+    assert.equal(await phone.page.textContent('#muted-hint'), 'You are muted. Tap the microphone to talk.');
+    for (const c of more) c.terminate();
+    assert.deepEqual(phone.errors(), []);
     await phone.close();
 });
 
