@@ -199,6 +199,10 @@ test('on a touch phone: Join in view on its side, 44 px for the host\'s small co
     // preview above them pushed Join 790 px down).
     const inView = (sel) => phone.page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; });
     assert.deepEqual([await inView('#name-input'), await inView('#join-btn')], [true, true]);
+    const prejoinSmall = await phone.page.evaluate(() => ['#pre-copy', '#pre-lang']
+        .map((sel) => [sel, Math.round(document.querySelector(sel).getBoundingClientRect().height)])
+        .filter(([, h]) => h < 44));
+    assert.deepEqual(prejoinSmall, [], 'pre-join controls under 44 px on a touch screen');
     await screenshot(phone.page, 'phone-prejoin-landscape.png');
     await phone.join();
     await phone.page.setViewportSize({ width: 360, height: 740 });
