@@ -56,14 +56,16 @@ export function endedText(reason, name, { self = false } = {}) {
 }
 
 // Why a token was refused (the error's reason, docs/protocol.md), in words
-// for whoever holds the link; any other reason (a bad signature, a
-// malformed token...) is the organizer's to fix: "not valid".
-const TOKEN_TEXTS = new Map([
-    ['missing', 'gate.tokenText'],
-    ['expired', 'gate.tokenExpired'],
-    ['not-yet-valid', 'gate.tokenEarly'],
-    ['wrong-room', 'gate.tokenOtherRoom'],
+// for whoever holds the link: the catalogue's keys of the title and the
+// text. Any other reason (a bad signature, a malformed token...) is the
+// organizer's to fix: "not valid".
+const TOKEN_WORDS = new Map([
+    ['missing', ['gate.tokenTitle', 'gate.tokenText']],
+    ['expired', ['gate.tokenExpiredTitle', 'gate.tokenExpiredText']],
+    ['not-yet-valid', ['gate.tokenEarlyTitle', 'gate.tokenEarlyText']],
+    ['wrong-room', ['gate.tokenOtherRoomTitle', 'gate.tokenOtherRoomText']],
 ]);
+const TOKEN_INVALID = ['gate.tokenInvalidTitle', 'gate.tokenInvalidText'];
 
 /**
  * The screen for a join the server refused for good (until one tries
@@ -81,8 +83,10 @@ export function refusalText(code, reason) {
         // The ban is on an address, for a few minutes: it may be someone
         // else's on the same connection, and it ends.
         return { title: t('gate.bannedTitle'), text: t('gate.bannedText'), retry: true };
-    case 'bad-token':
-        return { title: t('gate.tokenTitle'), text: t(TOKEN_TEXTS.get(reason) || 'gate.tokenInvalid'), retry: reason === 'not-yet-valid' };
+    case 'bad-token': {
+        const [title, text] = TOKEN_WORDS.get(reason) || TOKEN_INVALID;
+        return { title: t(title), text: t(text), retry: reason === 'not-yet-valid' };
+    }
     default:
         return null;
     }

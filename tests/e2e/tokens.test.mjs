@@ -90,17 +90,17 @@ test('an invitation link names its holder: the name fields show the token\'s nam
 test('a refused link says why in words, for each reason, and offers Try again only for a link not valid yet', async () => {
     const room = 'tok-refused';
     const cases = [
-        [null, 'This meeting needs an invitation link from the organizer.', false],
-        [token(claims(room, { exp: now() - 120 })), 'This invitation link has expired. Ask the organizer for a new one.', false],
-        [token(claims('another-meeting')), 'This invitation link is for another meeting. Ask the organizer for the link to this one.', false],
-        [mint(claims(room), { secret: 'not-the-secret-of-this-server-but-long-enough' }), 'This invitation link is not valid. Ask the organizer for a new one.', false],
-        [token(claims(room, { nbf: now() + 600 })), 'This invitation link is not valid yet. Try again at the time of the meeting, or check this device\'s clock.', true],
+        [null, 'An invitation is needed', 'This meeting needs an invitation link from the organizer.', false],
+        [token(claims(room, { exp: now() - 120 })), 'This invitation has expired', 'Ask the organizer for a new invitation link.', false],
+        [token(claims('another-meeting')), 'This invitation is for another meeting', 'Ask the organizer for the link to this one.', false],
+        [mint(claims(room), { secret: 'not-the-secret-of-this-server-but-long-enough' }), 'This invitation is not valid', 'Ask the organizer for a new invitation link.', false],
+        [token(claims(room, { nbf: now() + 600 })), 'This invitation is not valid yet', 'Try again at the time of the meeting, or check the clock of this device.', true],
     ];
-    for (const [tok, text, retry] of cases) {
+    for (const [tok, title, text, retry] of cases) {
         const p = await person(room, 'Sam', tok);
         const seen = await refusal(p);
         assert.deepEqual(seen, {
-            why: 'bad-token', title: 'An invitation is needed', text,
+            why: 'bad-token', title, text,
             actions: [...(retry ? ['Try again'] : []), 'New meeting'],
         });
         if (retry) await screenshot(p.page, 'token-early.png');
@@ -114,7 +114,7 @@ test('a refused link in German says why in German, with none of the server\'s En
     const room = 'tok-de';
     const p = await person(room, 'Jonas', token(claims(room, { exp: now() - 120 })), { context: { locale: 'de-DE' } });
     const seen = await refusal(p);
-    assert.equal(seen.title, 'Eine Einladung ist nötig');
-    assert.equal(seen.text, 'Dieser Einladungslink ist abgelaufen. Bitten Sie die Organisation um einen neuen.');
+    assert.equal(seen.title, 'Diese Einladung ist abgelaufen');
+    assert.equal(seen.text, 'Bitten Sie die Organisation um einen neuen Einladungslink.');
     assert.doesNotMatch(await p.page.textContent('#gate'), /token|expired/i);
 });
