@@ -10,8 +10,11 @@
 
 #include <stddef.h>
 
-/* Longest raw request URI accepted; longer ones are 400. */
-#define ROUTER_URI_MAX 4096
+/* Longest raw request URI accepted; longer ones are 400. It holds a room
+ * link with the longest join token, "/<room>?token=" and 4096 bytes
+ * (docs/tokens.md), and is the longest request line nginx takes by
+ * default (large_client_header_buffers 8k). */
+#define ROUTER_URI_MAX 8192
 
 /* The methods every route answers; anything else is 405 with this Allow. */
 #define ROUTER_ALLOW "GET, HEAD"

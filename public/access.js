@@ -153,21 +153,21 @@ export function splitToken(href) {
  * neither shown nor copied along with the link: read from loc's query and
  * replaced in hist (with the same state), or, on a reload of this tab,
  * from store (sessionStorage: this tab only) under the room's key.
- * Returns the token or null.
+ * Returns { token, renewed }: the token or null, and whether the link
+ * brought one other than the one this tab kept (a new invitation).
  */
 export function takeToken(loc, hist, store, room) {
     const { token, clean } = splitToken(loc.href);
+    const inLink = clean !== loc.href; // "?token=" emptied counts: it drops the kept one
+    let kept = null;
     try {
+        kept = store.getItem(TOKEN_KEY + room) || null;
         if (token) store.setItem(TOKEN_KEY + room, token);
-        else if (clean !== loc.href) store.removeItem(TOKEN_KEY + room);
+        else if (inLink) store.removeItem(TOKEN_KEY + room);
     } catch { /* storage refused: the token lives for this page only */ }
-    if (clean !== loc.href) hist.replaceState(hist.state, '', clean);
-    if (token) return token;
-    try {
-        return store.getItem(TOKEN_KEY + room) || null;
-    } catch {
-        return null;
-    }
+    if (inLink) hist.replaceState(hist.state, '', clean);
+    if (token) return { token, renewed: token !== kept };
+    return { token: inLink ? null : kept, renewed: false };
 }
 
 /**
@@ -179,7 +179,9 @@ export function tokenName(token) {
     try {
         const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
         const bytes = Uint8Array.from(atob(part), (ch) => ch.charCodeAt(0));
-        const claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+        // Not fatal: a stray byte in another claim (the sidecar reads the
+        // name alone as UTF-8) must not hide the name.
+        const claims = JSON.parse(new TextDecoder().decode(bytes));
         return typeof claims.name === 'string' ? cleanName(claims.name) : '';
     } catch {
         return '';

@@ -48,15 +48,20 @@ const pickers = new Pickers(media, (text) => (entered ? toast(text) : pre.messag
 const pre = new PreJoin(media, levels, pickers);
 const gate = new Gate();
 // An invitation's join token: out of the address bar at once, sent with every join.
-const token = takeToken(location, history, tabStorage(), room);
+const { token, renewed } = takeToken(location, history, tabStorage(), room);
 // The name it gives: the sidecar seats its holder under it, and refuses
-// any other (docs/tokens.md), so the name fields show it and stay fixed.
+// any other (docs/tokens.md), so the name fields show it and stay fixed
+// (the pre-join one when the page can read it; Settings' always, since
+// each welcome brings the server's).
 const invitedName = token ? tokenName(token) : '';
 if (invitedName) pre.invited(invitedName);
 // This tab was in the meeting a moment ago (a reload, or Rejoin after
 // Leave): the first join asks to come back as it was, and the pre-join
 // screen starts with the microphone and camera as they were.
 let wayBack = takeWayBack(tabStorage(), room);
+// A new invitation in the link comes in under its own name and role, not
+// as the seat this tab held under another (whose way back would win).
+if (renewed) wayBack = null;
 // How long the sidecar keeps a way back (welcome.limits).
 let backMs = 0;
 // How long someone a host removes stays out (welcome.limits.kickBanMs; null: not said).
@@ -351,7 +356,9 @@ function refused(code, { title, text, retry }) {
     } else {
         endSession();
     }
-    showGate(entered ? 'ended' : 'refused', { why: code, title, text, note, actions: [...(retry ? [again] : []), { label: t('common.newMeeting'), href: '/' }] });
+    // Where invitations are needed a new meeting would need one too.
+    const fresh = code === 'bad-token' ? [] : [{ label: t('common.newMeeting'), href: '/' }];
+    showGate(entered ? 'ended' : 'refused', { why: code, title, text, note, actions: [...(retry ? [again] : []), ...fresh] });
 }
 
 function tryAgain() {
@@ -670,7 +677,7 @@ function enterMeeting() {
         rename,
         error: (text) => toast(text, 5000),
     });
-    if (invitedName) settings.invited();
+    if (token) settings.invited();
     grid.setMirror(settings.mirror());
     reactions = new Reactions({
         button: $('btn-react'),

@@ -33,8 +33,9 @@ export class Gate {
             return b;
         }));
         root.hidden = false;
-        const first = $('gate-actions').firstElementChild;
-        if (first) first.focus();
+        // The first action has the focus, or with none (an invitation that
+        // is not valid) the title, so that a screen reader reads the card.
+        ($('gate-actions').firstElementChild || $('gate-title')).focus();
     }
 
     hide() {

@@ -87,6 +87,64 @@ test('an invitation link names its holder: the name fields show the token\'s nam
     assert.deepEqual([...host.errors(), ...guest.errors()], []);
 });
 
+test('a new invitation opened in the same tab comes in under its own name and role, not as the seat the tab held', async () => {
+    const room = 'tok-same-tab';
+    const p = await person(room, 'Typed', token(claims(room, { name: 'Ann Host', role: 'host' })));
+    await p.page.click('#join-btn');
+    await p.page.waitForFunction(() => document.body.dataset.state === 'meeting');
+    // The same tab, moments later, opens a guest's link: before, leaving
+    // kept the seat for a reload and the new join took it back, as Ann
+    // and a host.
+    await p.page.goto(`${stack.url}/${room}?token=${token(claims(room, { name: 'Bob Guest' }))}`);
+    await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    assert.equal(await p.page.inputValue('#name-input'), 'Bob Guest');
+    await p.page.click('#join-btn');
+    await p.page.waitForFunction(() => document.body.dataset.state === 'meeting');
+    await p.page.click('#btn-people');
+    await p.page.waitForSelector('#people li.person:has(.own-name > .own:text-is("Bob Guest"))');
+    assert.equal(await p.page.isVisible('#people li.person:has(.own-name > .own:text-is("Bob Guest")) .host-badge'), false);
+    assert.equal(await p.page.isVisible('#host-tools'), false);
+});
+
+test('a token whose name the page cannot read still fixes the name in Settings: the server\'s, never renamed', async () => {
+    const room = 'tok-odd-bytes';
+    // A stray Latin-1 byte in a claim the sidecar ignores ("iss"): it takes
+    // the token; a strict UTF-8 reading of the payload did not.
+    const payload = Buffer.concat([
+        Buffer.from(`{"room":"${room}","name":"Ann Token","role":"guest","exp":${now() + 600},"iss":"Z`),
+        Buffer.from([0xfc]), Buffer.from('rich"}'),
+    ]);
+    const p = await person(room, 'Typed', mint(payload, { secret: SECRET }), { init: watchSockets });
+    await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    assert.equal(await p.page.inputValue('#name-input'), 'Ann Token');
+    await p.page.click('#join-btn');
+    await p.page.waitForFunction(() => document.body.dataset.state === 'meeting');
+    await p.page.click('#btn-settings');
+    assert.deepEqual(await p.page.$eval('#set-name', (i) => [i.value, i.readOnly]), ['Ann Token', true]);
+    const renames = await p.page.evaluate(() => window.__sent.map((m) => JSON.parse(m)).filter((m) => m.type === 'state' && 'name' in m));
+    assert.deepEqual(renames, []);
+});
+
+test('the longest token the sidecar takes (4096 bytes) opens the room page and lets its holder in', async () => {
+    const room = 'tok-long-room-name-of-some-length-0123456789';
+    const sized = (pad) => token(claims(room, { name: 'Lou Long', pad: 'x'.repeat(pad) }));
+    let pad = 0;
+    while (sized(pad + 1).length <= 4096) pad++;
+    const tok = sized(pad);
+    assert.equal(tok.length, 4096);
+    // Before, huddle-fcgi took request URIs of 4096 bytes at most: this
+    // link was answered 400 "bad request".
+    const res = await fetch(`${stack.url}/${room}?token=${tok}`);
+    assert.equal(res.status, 200);
+    const p = await person(room, 'Typed', tok);
+    await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    assert.equal(await p.page.inputValue('#name-input'), 'Lou Long');
+    await p.page.click('#join-btn');
+    await p.page.waitForFunction(() => document.body.dataset.state === 'meeting');
+    assert.deepEqual(p.errors(), []);
+    await p.close();
+});
+
 test('a refused link says why in words, for each reason, and offers Try again only for a link not valid yet', async () => {
     const room = 'tok-refused';
     const cases = [
@@ -101,9 +159,10 @@ test('a refused link says why in words, for each reason, and offers Try again on
         const seen = await refusal(p);
         assert.deepEqual(seen, {
             why: 'bad-token', title, text,
-            actions: [...(retry ? ['Try again'] : []), 'New meeting'],
+            actions: retry ? ['Try again'] : [], // a new meeting would need an invitation too
         });
         if (retry) await screenshot(p.page, 'token-early.png');
+        assert.equal(await p.page.evaluate(() => document.activeElement.id), retry ? '' : 'gate-title', 'the focus is on the card');
         // The server's English reason is for whoever debugs the link: in the console, not on the screen.
         assert.deepEqual(p.errors(), []);
         await p.close();

@@ -2,14 +2,14 @@
 // application would, for the tests that run sidecars with tokens on.
 import crypto from 'node:crypto';
 
-/** base64url of a string, or of a value's JSON. */
-export const b64 = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
+/** base64url of bytes (a Buffer), a string, or a value's JSON. */
+export const b64 = (x) => (Buffer.isBuffer(x) ? x : Buffer.from(typeof x === 'string' ? x : JSON.stringify(x))).toString('base64url');
 
 /** Seconds since the epoch, as tokens count time. */
 export const now = () => Math.floor(Date.now() / 1000);
 
 /**
- * A token over a header and claims, signed as alg says: HS256 with secret,
+ * A token over a header and claims (or a payload's raw bytes, a Buffer), signed as alg says: HS256 with secret,
  * ES256 with ecKey (a private KeyObject), or given sig as it is (alg none,
  * a forged signature).
  */

@@ -120,7 +120,7 @@ function fakes(href, stored = {}) {
 
 test('takeToken strips the token from the address bar and keeps it for this tab', () => {
     const f = fakes('https://h/r1?token=secret');
-    assert.equal(takeToken(f.loc, f.hist, f.store, 'r1'), 'secret');
+    assert.deepEqual(takeToken(f.loc, f.hist, f.store, 'r1'), { token: 'secret', renewed: true });
     assert.deepEqual(f.calls, [[{ s: 1 }, 'https://h/r1']], 'replaced, same history state');
     assert.equal(f.loc.href, 'https://h/r1');
     assert.equal(f.map.get('huddle.token.r1'), 'secret');
@@ -128,25 +128,30 @@ test('takeToken strips the token from the address bar and keeps it for this tab'
 
 test('takeToken after a reload finds the tab\'s token without touching history', () => {
     const f = fakes('https://h/r1', { 'huddle.token.r1': 'kept' });
-    assert.equal(takeToken(f.loc, f.hist, f.store, 'r1'), 'kept');
+    assert.deepEqual(takeToken(f.loc, f.hist, f.store, 'r1'), { token: 'kept', renewed: false });
     assert.deepEqual(f.calls, []);
     const other = fakes('https://h/r2', { 'huddle.token.r1': 'kept' });
-    assert.equal(takeToken(other.loc, other.hist, other.store, 'r2'), null, 'another room\'s token is not used');
+    assert.deepEqual(takeToken(other.loc, other.hist, other.store, 'r2'), { token: null, renewed: false }, 'another room\'s token is not used');
 });
 
-test('a new token in the link wins over the kept one', () => {
+test('a new token in the link wins over the kept one, and says it is new; the same one again is not', () => {
     const f = fakes('https://h/r1?token=new', { 'huddle.token.r1': 'old' });
-    assert.equal(takeToken(f.loc, f.hist, f.store, 'r1'), 'new');
+    assert.deepEqual(takeToken(f.loc, f.hist, f.store, 'r1'), { token: 'new', renewed: true });
     assert.equal(f.map.get('huddle.token.r1'), 'new');
+    const same = fakes('https://h/r1?token=old', { 'huddle.token.r1': 'old' });
+    assert.deepEqual(takeToken(same.loc, same.hist, same.store, 'r1'), { token: 'old', renewed: false });
+    const none = fakes('https://h/r1?token=', { 'huddle.token.r1': 'old' });
+    assert.deepEqual(takeToken(none.loc, none.hist, none.store, 'r1'), { token: null, renewed: false }, 'an emptied token drops the kept one');
+    assert.equal(none.map.has('huddle.token.r1'), false);
 });
 
 test('takeToken works without storage (refused or absent)', () => {
     const f = fakes('https://h/r1?token=t');
-    assert.equal(takeToken(f.loc, f.hist, null, 'r1'), 't');
+    assert.deepEqual(takeToken(f.loc, f.hist, null, 'r1'), { token: 't', renewed: true });
     assert.equal(f.loc.href, 'https://h/r1');
     const g = fakes('https://h/r1');
     const throwing = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };
-    assert.equal(takeToken(g.loc, g.hist, throwing, 'r1'), null);
+    assert.deepEqual(takeToken(g.loc, g.hist, throwing, 'r1'), { token: null, renewed: false });
 });
 
 test('the way back: kept by the page going away, taken once by the page loading, per room, until its time', () => {
