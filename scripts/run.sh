@@ -7,9 +7,10 @@
 # Supervision: a sidecar that dies is restarted on its port, after 0.5 s,
 # doubling to 10 s while it keeps dying (back to 0.5 s once it stayed up
 # 30 s); the rest stays up. If huddle-fcgi, Redis or nginx dies, everything
-# stops and the runner exits 1. Ctrl-C or SIGTERM stops everything (by PID,
-# the sidecars first so they drain while nginx and Redis are still there)
-# and exits 0. The Makefile has built build/.
+# stops and the runner exits 1. Ctrl-C or SIGTERM stops everything (each
+# program's process group, the sidecars first so they drain while nginx and
+# Redis are still there) and exits 0; a second one meanwhile kills what is
+# left at once and exits 130. The Makefile has built build/.
 #
 #   HUDDLE_PORT        http port (8080), on 127.0.0.1 and ::1
 #   HUDDLE_HTTPS_PORT  https port (8443), on 127.0.0.1 and ::1; 0: no https.
@@ -132,7 +133,8 @@ stop_pids() {
 # with 1012 and hand their seats to Redis), then the rest newest first.
 stop_all() {
     local i scs=()
-    trap - INT TERM EXIT
+    trap - EXIT
+    trap stop_now INT TERM
     stop_pids "${timers[@]}" "$waker"
     for i in "${!pids[@]}"; do
         [ -n "${sidecar_no[i]}" ] && [ -n "${pids[i]}" ] && scs+=("${pids[i]}")
@@ -141,6 +143,18 @@ stop_all() {
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
         [ -z "${sidecar_no[i]}" ] && [ -n "${pids[i]}" ] && stop_pids "${pids[i]}"
     done
+}
+# A second Ctrl-C (or SIGTERM) while stop_all waits for the sidecars to
+# drain: SIGKILL to every program's group at once, and out. The programs
+# run in sessions of their own, so nothing else would stop them.
+stop_now() {
+    local p live=()
+    trap - INT TERM EXIT
+    for p in "${pids[@]}" "${timers[@]}" "$waker"; do [ -n "$p" ] && live+=("$p"); done
+    say "stopping now"
+    signal_all KILL "${live[@]}"
+    for p in "${live[@]}"; do wait "$p" 2>/dev/null; done
+    exit 130
 }
 timers=()
 # A child whose end wakes the main loop's wait: a SIGTERM or Ctrl-C that

@@ -36,8 +36,14 @@ function descendants(pid) {
     return out;
 }
 
+/** Whether pid still runs: a zombie (ended, not yet reaped by whoever inherited it) holds nothing and does not count. */
 function alive(pid) {
-    try { process.kill(pid, 0); return true; } catch { return false; }
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+        return false;
+    }
 }
 
 /**
@@ -175,6 +181,30 @@ test('run.sh on Ctrl-C (SIGINT to its whole process group) drains the sidecars w
         assert.deepEqual({ code, signal }, { code: 0, signal: null });
         assert.match(run.output, /handing 1 seat\(s\) over to redis/);
         await new Promise((resolve) => setTimeout(resolve, 1500)); // its waker ends within a second of it
+        assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+    } finally {
+        await run.stop('SIGKILL');
+        killLeft(kids);
+    }
+});
+
+test('run.sh given a second Ctrl-C while the sidecars drain kills what is left at once, and leaves nothing behind', async () => {
+    if (!HAVE_SIDECAR) return;
+    const run = await startRunner({ HUDDLE_SIDECARS: '2' }, { terminal: true });
+    let kids = [];
+    try {
+        kids = descendants(run.pid);
+        const c = await connect(`${run.url.replace('http', 'ws')}/ws`, { protocols: ['huddle.v1'] });
+        await c.join(uniqueRoom('twice'), 'Ivy');
+        process.kill(-run.pid, 'SIGINT');
+        await run.waitForOutput(/draining 1 connections/);
+        process.kill(-run.pid, 'SIGINT');
+        const { code, signal } = await run.exited;
+        assert.deepEqual({ code, signal }, { code: 130, signal: null });
+        assert.match(run.output, /run: stopping now/);
+        // Before, the second one ended the runner alone: the programs, in
+        // sessions of their own, went on holding the ports.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
         assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
     } finally {
         await run.stop('SIGKILL');
