@@ -56,6 +56,8 @@ CMD ["fcgi"]
 FROM base AS sidecar
 RUN /usr/local/share/huddle/scripts/packages.sh --install sidecar
 COPY --from=build /src/build/sidecar/huddle-sidecar /usr/local/bin/huddle-sidecar
+# Its entrypoint checks the TURN secret by coturn's rule (render-coturn.sh).
+COPY scripts/render-coturn.sh /usr/local/share/huddle/scripts/
 ENV HUDDLE_LISTEN=0.0.0.0:8081
 USER huddle
 EXPOSE 8081

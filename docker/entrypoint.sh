@@ -62,11 +62,11 @@ redis_password() {
 }
 
 # The TURN secret, which coturn's config holds as written: the sidecar and
-# coturn refuse alike one they could not share (scripts/render-coturn.sh).
+# coturn refuse alike one they could not share (render-coturn.sh's rule).
 turn_secret() {
     local s
-    s=$(secret turn-secret "${HUDDLE_TURN_SECRET:-}")
-    [[ $s =~ ^[A-Za-z0-9._~+/=-]+$ ]] ||
+    s=$(secret turn-secret "${HUDDLE_TURN_SECRET:-}") || exit
+    TURN_SECRET=$s "$share/scripts/render-coturn.sh" --check-secret 2>/dev/null ||
         die "HUDDLE_TURN_SECRET must be made of A-Z a-z 0-9 . _ ~ + / = -"
     printf '%s' "$s"
 }

@@ -72,7 +72,7 @@ static int fcgi_listen_unix(const char *path)
 }
 
 /* Binds host:port by common/hostport.h's rules ("[v6]:port"; ":port" and
- * "*:port" mean every IPv4 address: getaddrinfo's first answer). */
+ * "*:port" mean every IPv4 address, "[::]:port" every IPv6 one). */
 static int fcgi_listen_tcp(const char *spec)
 {
     struct addrinfo hints = {.ai_flags = AI_PASSIVE,
@@ -87,6 +87,8 @@ static int fcgi_listen_tcp(const char *spec)
         return -1;
     }
     snprintf(port, sizeof port, "%d", hp.port);
+    if (hp.host[0] == '\0')
+        hints.ai_family = AF_INET;
     rc = getaddrinfo(hp.host[0] == '\0' ? NULL : hp.host, port, &hints, &ai);
     if (rc != 0) {
         log_error("HUDDLE_FCGI_LISTEN: %s: %s", hp.host, gai_strerror(rc));

@@ -445,12 +445,16 @@ function selfRole(role) {
     if (role !== 'host') {
         // A host's question open ("Remove Cleo?") no longer applies.
         if (hostTools) hostTools.cancel();
-        if (lobby) {
-            lobby.clear();
-            recheckToasts();
-            controls.setWaiting(0);
-        }
+        dropLobby();
+        recheckToasts();
     }
+}
+
+/** Forgets who waits in the lobby, and its badge: one is no host, or not in the meeting, any more. */
+function dropLobby() {
+    if (!lobby) return;
+    lobby.clear();
+    controls.setWaiting(0);
 }
 
 function onWelcome(w) {
@@ -797,7 +801,8 @@ function sendState(fields) {
 
 /** A new name from the settings (already cleaned): sent, shown, remembered. */
 function rename(name) {
-    if (name === roster.self().name) return;
+    // With a token the name is the token's: the sidecar refuses another.
+    if (token || name === roster.self().name) return;
     sendState({ name });
     rememberName(name);
     toast(t('toast.youAre', { name }));
@@ -873,10 +878,7 @@ function endSession() {
     if (grid) grid.clear();
     // Nobody waits on this page any more, and news of the meeting (a
     // knock, a chat line) would play over the screen that follows.
-    if (lobby) {
-        lobby.clear();
-        controls.setWaiting(0);
-    }
+    dropLobby();
     clearToasts();
     banner(null);
 }

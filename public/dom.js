@@ -95,6 +95,7 @@ export function keepFocus(list, rowSel, key, render, fallback = null) {
 export function fixName(input, hint, name) {
     input.value = name;
     input.readOnly = true;
+    input.required = false; // nothing to fill in: not announced as required
     hint.hidden = false;
     const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
     if (!described.includes(hint.id)) input.setAttribute('aria-describedby', [...described, hint.id].join(' '));

@@ -184,6 +184,7 @@ export class Settings {
 
     #rename() {
         const input = $('set-name');
+        if (input.readOnly) return; // an invitation's name (Enter still submits)
         const name = cleanName(input.value);
         if (!name) {
             this.#nameError(t('settings.nameInvisible'));

@@ -2,6 +2,9 @@
 # Writes OUTFILE: a turnserver.conf for coturn (Debian 12's 4.6), the one
 # place for huddle's TURN settings (the Docker image and the e2e tests use
 # it). Run coturn with: turnserver -c OUTFILE
+# `render-coturn.sh --check-secret` only checks TURN_SECRET (exit 0 or 2):
+# the Docker entrypoint asks it for the sidecars too, so that both ends
+# refuse alike a secret coturn could not hold as written.
 #
 # Authentication is coturn's "TURN REST API": huddle-sidecar hands each
 # peer a username "<expiry>:<peer id>" and base64(HMAC-SHA1(secret,
@@ -38,10 +41,11 @@ set -euo pipefail
 
 die() { echo "render-coturn: $*" >&2; exit 2; }
 
-outfile=${1:?usage: render-coturn.sh OUTFILE}
+outfile=${1:?usage: render-coturn.sh OUTFILE | --check-secret}
 secret=${TURN_SECRET:-}
 [ -n "$secret" ] || die "TURN_SECRET is not set"
 [[ $secret =~ ^[A-Za-z0-9._~+/=-]+$ ]] || die "TURN_SECRET: use letters, digits and ._~+/=- only"
+[ "$outfile" != --check-secret ] || exit 0
 realm=${TURN_REALM:-huddle}
 [[ $realm =~ ^[A-Za-z0-9.-]+$ ]] || die "TURN_REALM=$realm: want letters, digits, dots and dashes"
 

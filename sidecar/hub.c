@@ -826,11 +826,12 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
         !take(h, c, BUCKET_ROOM, m->room, "join", now))
         return;
     enum jwt_result why = token_check(h, m, &claims, &role);
+    if (why == JWT_NOMEM) {
+        hub_refuse_token(h, c, why, now);
+        return;
+    }
     if (h->cl != NULL) { /* Redis decides, with the same rules */
-        if (why != JWT_OK && (m->resume == NULL || why == JWT_NOMEM))
-            hub_refuse_token(h, c, why, now);
-        else
-            h->cl->join(h->cl->ctx, c, m, why, role, now);
+        h->cl->join(h->cl->ctx, c, m, why, role, now);
         return;
     }
     bool back = takes_seat_back(h, m);

@@ -86,9 +86,10 @@ struct hub_cluster {
     /* join (with or without resume) is decided in Redis, with the access
      * rules of docs/access.md: the cluster finishes it later, from its
      * callback, with hub_seat, hub_knocking (or answers an error).
-     * token_refused, when not JWT_OK, says why the join's token was refused:
-     * then only a resume may seat it, and a plain join is to be answered with
-     * hub_refuse_token. role is the token's (1 host, 0 guest), or
+     * token_refused, when not JWT_OK, says why the join's token was refused
+     * (never out of memory: the hub answers that itself): then only a
+     * resume may seat it, and a join without one is answered with
+     * hub_refuse_token here. role is the token's (1 host, 0 guest), or
      * -1 without tokens: host when first in the room. */
     void (*join)(void *ctx, struct hub_conn *c, const struct msg_in *m,
                  enum jwt_result token_refused, int role, int64_t now);

@@ -492,7 +492,9 @@ const char *jwt_keys_algs(const struct jwt_keys *k)
     return k->pkey_alg == JWT_RS256 ? "HS256+RS256" : "HS256+ES256";
 }
 
-/* Each result's words for people and its name in the protocol. */
+/* Each result's words for people and its name in the protocol. JWT_OK's
+ * and JWT_NOMEM's are never sent (a valid token is no error; out of memory
+ * is answered `unavailable`): they are here so that every result has both. */
 static const struct {
     const char *text, *code;
 } results[] = {

@@ -276,7 +276,11 @@ test('a host who leaves while someone knocks: the knock\'s news does not play ov
     assert.equal(await host.page.isHidden('#toast'), true);
     await sleep(1500);
     assert.equal(await host.page.isHidden('#toast'), true);
+    // Nobody waits on this page any more: the lobby and its badge are empty.
+    assert.deepEqual(await host.page.evaluate(() => [document.getElementById('waiting-badge').hidden, document.querySelectorAll('#lobby-list li').length]), [true, 0]);
+    await closeAll();
 });
+
 test('a host removes a member: the removed page says so and does not come back', async (t) => {
     const host = await person('acc-remove', 'Rita Host');
     await host.join();

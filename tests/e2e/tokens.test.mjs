@@ -27,10 +27,12 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
-/** A person opening room's link, with token in it when given. */
+/** A person opening room's link, with token in it when given; p.warnings: the console's warnings. */
 async function person(room, name, token, opts) {
     const url = `${stack.url}/${room}${token ? `?token=${token}` : ''}`;
     const p = await newParticipant(browser, url, name, opts);
+    p.warnings = [];
+    p.page.on('console', (m) => { if (m.type() === 'warning') p.warnings.push(m.text()); });
     people.push(p);
     return p;
 }
@@ -80,7 +82,12 @@ test('an invitation link names its holder: the name fields show the token\'s nam
     await host.page.click('#tab-people');
     await host.page.waitForSelector('#people li.person:has(.pname:text-is("Pat Guest"))');
     assert.equal(await host.page.isVisible('#people li.person:has(.pname:text-is("Pat Guest")) .host-badge'), false);
-    // The page never asked to be called anything else (the sidecar would refuse it).
+    // The connection drops and the page takes its seat back: it never asked
+    // to be called anything else, then or before (the sidecar would refuse it).
+    const sessions = await host.page.evaluate(() => document.body.dataset.sessions);
+    await host.page.evaluate(() => window.__ws.at(-1).close(4000, 'a test drops it'));
+    await host.page.waitForFunction((n) => document.body.dataset.sessions !== n && document.body.dataset.state === 'meeting', sessions);
+    await host.page.waitForTimeout(300);
     const renames = await host.page.evaluate(() => window.__sent.map((m) => JSON.parse(m)).filter((m) => m.type === 'state' && 'name' in m));
     assert.deepEqual(renames, []);
     await screenshot(host.page, 'token-named.png');
@@ -165,6 +172,7 @@ test('a refused link says why in words, for each reason, and offers Try again on
         assert.equal(await p.page.evaluate(() => document.activeElement.id), retry ? '' : 'gate-title', 'the focus is on the card');
         // The server's English reason is for whoever debugs the link: in the console, not on the screen.
         assert.deepEqual(p.errors(), []);
+        assert.ok(p.warnings.some((w) => /^huddle: token refused: [a-z-]+ (this room needs a token|the token)/.test(w)), p.warnings.join('\n'));
         await p.close();
     }
 });
