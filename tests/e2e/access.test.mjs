@@ -117,6 +117,24 @@ async function person(room, name, opts) {
     return p;
 }
 
+/** The host of room, in the meeting with People open, who locks it: newcomers knock. */
+async function lockedBy(room, name) {
+    const host = await person(room, name);
+    await host.join();
+    await openPeople(host);
+    await host.page.click('#host-lock');
+    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    return host;
+}
+
+/** Someone called name who comes to the locked room and knocks. */
+async function knocker(room, name) {
+    const p = await person(room, name);
+    await clickJoin(p);
+    await state(p, 'knocking');
+    return p;
+}
+
 /** Types name and clicks Join, without waiting for the meeting. */
 async function clickJoin(p) {
     await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
@@ -255,19 +273,10 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await closeAll();
 });
 
-
 test('a host who leaves while someone knocks: the knock\'s news does not play over the screen that follows', async () => {
-    const host = await person('acc-leave-knock', 'Lea Host');
-    await host.join();
-    await openPeople(host);
-    await host.page.click('#host-lock');
-    await host.page.waitForSelector('#mark-locked:not([hidden])');
-    const first = await person('acc-leave-knock', 'Kai Knock');
-    await clickJoin(first);
-    await state(first, 'knocking');
-    const second = await person('acc-leave-knock', 'Kim Knock');
-    await clickJoin(second);
-    await state(second, 'knocking');
+    const host = await lockedBy('acc-leave-knock', 'Lea Host');
+    await knocker('acc-leave-knock', 'Kai Knock');
+    await knocker('acc-leave-knock', 'Kim Knock');
     await toastSays(host, /Kai Knock is waiting to join/);
     await host.page.click('#btn-leave');
     await state(host, 'left');
@@ -345,14 +354,8 @@ test('a host removes a member: the removed page says so and does not come back',
 });
 
 test('a reload: the host of a locked meeting is back at once, a host again, muted as she was; a guest is back without knocking, and so after Leave and Rejoin', async () => {
-    const host = await person('acc-reload', 'Hana Host');
-    await host.join();
-    await openPeople(host);
-    await host.page.click('#host-lock');
-    await host.page.waitForSelector('#mark-locked:not([hidden])');
-    const guest = await person('acc-reload', 'Gil Guest');
-    await clickJoin(guest);
-    await state(guest, 'knocking');
+    const host = await lockedBy('acc-reload', 'Hana Host');
+    const guest = await knocker('acc-reload', 'Gil Guest');
     await host.page.click('#lobby-list li:has-text("Gil Guest") button.admit');
     await state(guest, 'meeting');
     await waitForPlayingVideo(guest.page, 'Hana Host');
@@ -503,11 +506,7 @@ test('away while alone (a reload, or a dropped connection): who comes in meanwhi
 });
 
 test('Admit and Deny from the keyboard: the focus goes to the next one waiting, then to the People tab', async () => {
-    const host = await person('acc-keys', 'Kai Host');
-    await host.join();
-    await openPeople(host);
-    await host.page.click('#host-lock');
-    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    const host = await lockedBy('acc-keys', 'Kai Host');
     const waiting = [];
     for (const name of ['Lea One', 'Max Two']) {
         const g = await person('acc-keys', name);

@@ -19,6 +19,17 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
+/** Members called names of room without media (plain websocket clients, as any page would): their tiles show initials. */
+async function bareMembers(room, names) {
+    const out = [];
+    for (const name of names) {
+        const c = await connect(stack.wsUrl);
+        await c.join(room, name);
+        out.push(c);
+    }
+    return out;
+}
+
 /** Desktop participants called names join url, one by one; resolves them once phone plays each one's video. */
 async function joinOthers(phone, url, names) {
     const others = [];
@@ -245,12 +256,7 @@ test('a phone on its side: the open panel stands beside the tiles, a tap on Chat
     const url = `${stack.url}/sideways`;
     const phone = await newParticipant(browser, url, 'Ana', { viewport: { width: 740, height: 360 }, context: { isMobile: true, hasTouch: true } });
     await phone.join();
-    const more = [];
-    for (const name of ['Bo', 'Cy', 'Di']) {
-        const c = await connect(stack.wsUrl);
-        await c.join('sideways', name);
-        more.push(c);
-    }
+    const more = await bareMembers('sideways', ['Bo', 'Cy', 'Di']);
     await phone.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 4);
     await phone.page.tap('#btn-chat');
     await phone.page.waitForSelector('#chat-pane:not([hidden])');
@@ -326,12 +332,7 @@ test('on a touch phone the small tiles beside the stage keep their names, Pin an
     // Six in all (three more without media, as plain websocket clients):
     // one line of five beside the stage left tiles 31 px high, their names
     // cut to nothing; the strip takes two lines instead.
-    const more = [];
-    for (const name of ['Cleo', 'Dmitri', 'Esperanza']) {
-        const c = await connect(stack.wsUrl);
-        await c.join('strip-on-a-phone', name);
-        more.push(c);
-    }
+    const more = await bareMembers('strip-on-a-phone', ['Cleo', 'Dmitri', 'Esperanza']);
     await phone.page.waitForFunction(() => document.querySelectorAll('#grid .tile:not(.local)').length === 5);
     await phone.page.waitForTimeout(300);
     await look('640x360, six, pinned');

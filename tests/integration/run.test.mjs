@@ -66,6 +66,19 @@ async function spawnRunner(env, { terminal = false } = {}) {
     return Object.assign(proc, { port, httpsPort, dir });
 }
 
+/** Asserts that none of kids, processes run.sh started, runs any more, once its waker (which ends within a second of it) is gone too. */
+async function nothingLeft(kids) {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+}
+
+/** A member of a fresh room (named after prefix) through run's nginx. */
+async function memberThrough(run, prefix) {
+    const c = await connect(`${run.url.replace('http', 'ws')}/ws`, { protocols: ['huddle.v1'] });
+    await c.join(uniqueRoom(prefix), 'Ivy');
+    return c;
+}
+
 /** Kills (SIGKILL, by PID) whichever of kids, processes run.sh started, are still alive: a run.sh that failed to stop them must not leave them to the next test. */
 function killLeft(kids) {
     for (const k of kids) if (alive(k.pid)) process.kill(k.pid, 'SIGKILL');
@@ -171,8 +184,7 @@ test('run.sh on Ctrl-C (SIGINT to its whole process group) drains the sidecars w
     let kids = [];
     try {
         kids = descendants(run.pid);
-        const c = await connect(`${run.url.replace('http', 'ws')}/ws`, { protocols: ['huddle.v1'] });
-        await c.join(uniqueRoom('ctrlc'), 'Ivy');
+        const c = await memberThrough(run, 'ctrlc');
         process.kill(-run.pid, 'SIGINT');
         // A sidecar that drains closes 1012 through nginx, its seat handed
         // to Redis; before, nginx and Redis got the Ctrl-C too: 1006.
@@ -180,8 +192,7 @@ test('run.sh on Ctrl-C (SIGINT to its whole process group) drains the sidecars w
         const { code, signal } = await run.exited;
         assert.deepEqual({ code, signal }, { code: 0, signal: null });
         assert.match(run.output, /handing 1 seat\(s\) over to redis/);
-        await new Promise((resolve) => setTimeout(resolve, 1500)); // its waker ends within a second of it
-        assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+        await nothingLeft(kids);
     } finally {
         await run.stop('SIGKILL');
         killLeft(kids);
@@ -194,8 +205,7 @@ test('run.sh given a second Ctrl-C while the sidecars drain kills what is left a
     let kids = [];
     try {
         kids = descendants(run.pid);
-        const c = await connect(`${run.url.replace('http', 'ws')}/ws`, { protocols: ['huddle.v1'] });
-        await c.join(uniqueRoom('twice'), 'Ivy');
+        await memberThrough(run, 'twice');
         process.kill(-run.pid, 'SIGINT');
         await run.waitForOutput(/draining 1 connections/);
         process.kill(-run.pid, 'SIGINT');
@@ -204,8 +214,7 @@ test('run.sh given a second Ctrl-C while the sidecars drain kills what is left a
         assert.match(run.output, /run: stopping now/);
         // Before, the second one ended the runner alone: the programs, in
         // sessions of their own, went on holding the ports.
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+        await nothingLeft(kids);
     } finally {
         await run.stop('SIGKILL');
         killLeft(kids);
@@ -352,8 +361,7 @@ test('run.sh given SIGTERM while it is still starting stops everything it starte
         kids = [...kids, ...descendants(run.pid)];
         assert.equal(signal, null, `run.sh did not stop on SIGTERM (SIGKILL after 15 s):\n${run.tail()}`);
         assert.equal(code, 0);
-        await new Promise((resolve) => setTimeout(resolve, 1500)); // its waker ends within a second of it
-        assert.deepEqual(kids.filter((k) => alive(k.pid)), [], 'processes left behind');
+        await nothingLeft(kids);
     } finally {
         await run.stop('SIGKILL');
         killLeft(kids);
