@@ -53,7 +53,7 @@ const { token, renewed } = takeToken(location, history, tabStorage(), room);
 // any other (docs/tokens.md), so the name fields show it and stay fixed
 // (the pre-join one when the page can read it; Settings' always, since
 // each welcome brings the server's).
-const invitedName = token ? tokenName(token) : '';
+const invitedName = tokenName(token);
 if (invitedName) pre.invited(invitedName);
 // This tab was in the meeting a moment ago (a reload, or Rejoin after
 // Leave): the first join asks to come back as it was, and the pre-join
@@ -801,8 +801,7 @@ function sendState(fields) {
 
 /** A new name from the settings (already cleaned): sent, shown, remembered. */
 function rename(name) {
-    // With a token the name is the token's: the sidecar refuses another.
-    if (token || name === roster.self().name) return;
+    if (name === roster.self().name) return;
     sendState({ name });
     rememberName(name);
     toast(t('toast.youAre', { name }));

@@ -47,7 +47,6 @@ export class PreJoin {
     #audio = true;
     #name;
     #nameError;
-    #invited = false; // the name is an invitation's: shown, not typed or kept
     #preview;
     #pickers;
     #closed = false;
@@ -232,7 +231,6 @@ export class PreJoin {
      * changed; Join is where the focus goes.
      */
     invited(name) {
-        this.#invited = true;
         fixName(this.#name, $('name-invited'), name);
         this.#showAvatar();
         if (document.activeElement === this.#name) $('join-btn').focus({ preventScroll: true });
@@ -240,7 +238,7 @@ export class PreJoin {
 
     /** The validated name (remembered unless an invitation's), or '' with a message. */
     takeName() {
-        if (this.#invited) return this.#name.value;
+        if (this.#name.readOnly) return this.#name.value; // an invitation's (invited)
         const n = cleanName(this.#name.value);
         if (!n) {
             this.#invalidName(t('settings.nameInvisible'));

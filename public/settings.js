@@ -184,7 +184,9 @@ export class Settings {
 
     #rename() {
         const input = $('set-name');
-        if (input.readOnly) return; // an invitation's name (Enter still submits)
+        // An invitation's name (invited): the sidecar refuses another, and
+        // Enter in the read-only field still submits the form.
+        if (input.readOnly) return;
         const name = cleanName(input.value);
         if (!name) {
             this.#nameError(t('settings.nameInvisible'));
