@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostport.h"
 #include "list.h"
 #include "outmsg.h"
 
@@ -196,16 +197,14 @@ int ice_set_host_urls(struct ice *ice, const char *public_host, long turn_port,
     char host[ICE_HOST_MAX];
 
     if (public_host != NULL && *public_host != '\0' &&
-        ice_host_parse(public_host, false, host, sizeof host) < 0)
+        (ice_host_parse(public_host, false, host, sizeof host) < 0 ||
+         (ice->public_host = strdup(host)) == NULL))
         return -1;
     if (ice->secret == NULL || ice->turn_json != NULL)
         return 0;
     ice->host_urls = true;
     ice->turn_port = turn_port;
     ice->turns_port = turns_port;
-    if (public_host != NULL && *public_host != '\0' &&
-        (ice->public_host = strdup(host)) == NULL)
-        return -1;
     return 0;
 }
 
@@ -216,96 +215,13 @@ bool ice_wants_request_host(const struct ice *ice)
 
 /* ---- host parsing ------------------------------------------------------- */
 
-static bool is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9');
-}
-
-/* A DNS name or IPv4 address of n bytes at s (see ice_host_parse). */
-static bool dns_name_ok(const char *s, size_t n)
-{
-    size_t label = 0;
-
-    if (n == 0 || n > 253)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return false;
-            label = 0;
-        } else if (is_alnum(s[i]) || (s[i] == '-' && label > 0)) {
-            if (++label > 63)
-                return false;
-        } else {
-            return false;
-        }
-    }
-    return label > 0 && s[n - 1] != '-';
-}
-
-/* An IPv6 address of n bytes at s: hex digits, colons, dots (an embedded
- * IPv4), at least two colons. Loose on purpose: only the bytes matter here
- * (the browser parses the URL); 45 bytes at most. */
-static bool v6_ok(const char *s, size_t n)
-{
-    size_t colons = 0;
-
-    if (n < 2 || n > 45)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == ':')
-            colons++;
-        else if (!strchr("0123456789abcdefABCDEF.", s[i]) || s[i] == '\0')
-            return false;
-    }
-    return colons >= 2;
-}
-
-static bool port_ok(const char *s)
-{
-    size_t n = strlen(s);
-    long v = 0;
-
-    if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v >= 1 && v <= 65535;
-}
-
 int ice_host_parse(const char *s, bool with_port, char *out, size_t outsz)
 {
-    const char *end, *rest;
-    size_t n;
-    bool v6;
+    struct hostport hp;
+    int flags =
+        HOSTPORT_DNS | (with_port ? HOSTPORT_PORT_OPTIONAL : HOSTPORT_NO_PORT);
 
-    if (s == NULL || outsz < 3)
+    if (s == NULL || hostport_parse(s, strlen(s), flags, &hp) < 0)
         return -1;
-    if (s[0] == '[') {
-        if ((end = strchr(s, ']')) == NULL)
-            return -1;
-        n = (size_t)(end + 1 - s);
-        v6 = v6_ok(s + 1, n - 2);
-        rest = end + 1;
-    } else if (!with_port && strchr(s, ':') != NULL) {
-        n = strlen(s); /* a bare IPv6 address */
-        if (!v6_ok(s, n) || n + 3 > outsz)
-            return -1;
-        snprintf(out, outsz, "[%s]", s);
-        return 0;
-    } else {
-        n = strcspn(s, ":");
-        v6 = false;
-        rest = s + n;
-        if (!dns_name_ok(s, n))
-            return -1;
-    }
-    if ((s[0] == '[' && !v6) || n + 1 > outsz)
-        return -1;
-    if (*rest != '\0' && !(with_port && *rest == ':' && port_ok(rest + 1)))
-        return -1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return 0;
+    return hostport_url_host(&hp, out, outsz);
 }

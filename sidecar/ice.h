@@ -19,7 +19,9 @@ struct ice {
     long ttl_s;
     /* Built URLs (ice_set_host_urls): with a secret and no turn_json. */
     bool host_urls;
-    char *public_host; /* NULL: the request's host */
+    /* HUDDLE_PUBLIC_HOST as a URL names it (IPv6 in brackets), set with or
+     * without built URLs; NULL: unset, built URLs take the request's host */
+    char *public_host;
     long turn_port, turns_port;
 };
 
@@ -32,27 +34,25 @@ int ice_init(struct ice *ice, const char *stun_urls, const char *turn_urls,
              const char *secret, long ttl_s);
 void ice_clear(struct ice *ice);
 
-/* With a secret and no TURN URL list: welcome offers
- * turn:H:<turn_port>?transport=udp, turn:H:<turn_port>?transport=tcp and
- * turns:H:<turns_port>?transport=tcp (not with turns_port 0: a TURN
- * server without a certificate), and, without STUN URLs,
- * stun:H:<turn_port>, where H is public_host (checked with ice_host_parse, no
- * port) or, when NULL, the host the request named. Returns 0 (also when not
- * applicable: then nothing changes), or -1 for a bad public_host or no memory.
- */
+/* Keeps public_host (NULL or empty: none), checked with ice_host_parse
+ * without a port, as ice->public_host. With a secret and no TURN URL
+ * list, welcome then offers turn:H:<turn_port>?transport=udp,
+ * turn:H:<turn_port>?transport=tcp and turns:H:<turns_port>?transport=tcp
+ * (not with turns_port 0: a TURN server without a certificate), and,
+ * without STUN URLs, stun:H:<turn_port>, where H is public_host or, when
+ * NULL, the host the request named. Returns 0, or -1 for a bad
+ * public_host or no memory. */
 int ice_set_host_urls(struct ice *ice, const char *public_host, long turn_port,
                       long turns_port);
 
 /* True when ice_servers_json needs the request's host. */
 bool ice_wants_request_host(const struct ice *ice);
 
-/* Checks a host as in a Host header and copies it, without its port, into
- * out (>= ICE_HOST_MAX bytes): a DNS name (labels of [A-Za-z0-9-], not
- * starting or ending with '-', 1..63 bytes each, 253 in all, no trailing
- * dot), an IPv4 address, or an IPv6 address in brackets (kept in
- * brackets). With_port allows a ":<1..65535>" after it; without, a bare
- * IPv6 address is accepted too (and bracketed in out). Returns 0, or -1
- * for anything else (empty, spaces, other bytes, a bad port). */
+/* Checks a host as in a Host header (with_port: a ":port" may follow it)
+ * or in HUDDLE_PUBLIC_HOST (no port; an IPv6 address with or without
+ * brackets), by common/hostport.h's rules with HOSTPORT_DNS, and writes it
+ * as a URL names it (without port, IPv6 in brackets) into out (>=
+ * ICE_HOST_MAX bytes). Returns 0, or -1 for anything else. */
 int ice_host_parse(const char *s, bool with_port, char *out, size_t outsz);
 
 /* Writes base64(HMAC-SHA1(secret, username)) into out (>= 29 bytes).

@@ -506,9 +506,9 @@ int main(void)
         goto out;
     }
     opts.keep_host = ice_wants_request_host(&ice);
-    /* One HUDDLE_PUBLIC_HOST for TURN URLs and origins (setup_ice checked
-     * it: a host name or address, no scheme, no port). */
-    opts.public_host = env_str("HUDDLE_PUBLIC_HOST", NULL);
+    /* One HUDDLE_PUBLIC_HOST for TURN URLs and origins, as setup_ice
+     * checked and wrote it (a host name or address as a URL names it). */
+    opts.public_host = ice.public_host;
     opts.peerjs_key = env_str("HUDDLE_PEERJS_KEY", "peerjs");
     opts.trusted_proxies = env_str("HUDDLE_TRUSTED_PROXIES", NULL);
     if (!addr_list_valid(opts.trusted_proxies)) {

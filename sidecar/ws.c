@@ -8,7 +8,6 @@
  * and coalescing and the Origin checks. */
 #include "ws.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <netdb.h>
@@ -423,96 +422,38 @@ static bool origin_in_list(const char *origin, const char *list)
     return false;
 }
 
-/* Copies the host of an origin, "http[s]://host[:port]" and nothing
- * more (brackets of a v6 host dropped), to out; a bare host is taken as
- * one (HUDDLE_PUBLIC_HOST). Returns 0, or -1 when s is not of that form. */
-static int host_of(const char *s, char *out, size_t outsz)
+/* Whether o names its scheme's default port, which a browser leaves out
+ * of an origin (so http://h:80 in a list would never match). */
+static bool origin_default_port(const struct origin *o)
 {
-    const char *p = s, *end;
-    size_t n;
-
-    if (strncasecmp(p, "http://", 7) == 0)
-        p += 7;
-    else if (strncasecmp(p, "https://", 8) == 0)
-        p += 8;
-    else if (strstr(p, "://") != NULL)
-        return -1;
-    if (*p == '[') {
-        n = strcspn(++p, "]");
-        end = p[n] == ']' ? p + n + 1 : p + n;
-    } else {
-        n = strcspn(p, ":/");
-        end = p + n;
-    }
-    if (*end == ':')
-        end += 1 + strspn(end + 1, "0123456789");
-    if (*end == '/' && end[1] == '\0') /* a trailing slash in config */
-        end++;
-    if (n == 0 || n >= outsz || *end != '\0')
-        return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 0;
+    return (strcmp(o->scheme, "http") == 0 && o->hp.port == 80) ||
+           (strcmp(o->scheme, "https") == 0 && o->hp.port == 443);
 }
 
-/* Without HUDDLE_ALLOWED_ORIGINS: the Origin's host must be
+/* Without HUDDLE_ALLOWED_ORIGINS: an http or https Origin whose host is
  * HUDDLE_PUBLIC_HOST or a local one. Never the request's own Host: a
  * DNS-rebinding page sends Host and Origin both of its own name. */
 static bool origin_default_ok(const char *origin)
 {
-    char host[WS_ORIGIN_MAX], pub[WS_ORIGIN_MAX];
+    char host[ICE_HOST_MAX];
+    struct origin o;
 
-    if (host_of(origin, host, sizeof host) < 0)
+    if (hostport_origin(origin, strlen(origin), &o) < 0 ||
+        (strcmp(o.scheme, "http") != 0 && strcmp(o.scheme, "https") != 0))
         return false;
-    if (addr_host_local(host))
+    if (addr_host_local(o.hp.host))
         return true;
     return srv.public_host != NULL &&
-           host_of(srv.public_host, pub, sizeof pub) == 0 &&
-           strcasecmp(host, pub) == 0;
+           hostport_url_host(&o.hp, host, sizeof host) == 0 &&
+           strcasecmp(host, srv.public_host) == 0;
 }
 
-/* Whether the n bytes at p are one origin as a browser sends it:
- * scheme "://" host [":" port], a trailing '/' allowed. The scheme is
- * letters, digits, '+', '-' and '.' (an app's capacitor:// too); the host
- * a bracketed IPv6 address or a name without ':', '/', '@', '?', '#'; the
- * port 1..65535 without a leading zero, and not the scheme's default,
- * which a browser leaves out (so http://h:80 would never match). */
+/* Whether the n bytes at p are one origin as a browser sends it
+ * (hostport_origin), without its scheme's default port. */
 static bool origin_entry_ok(const char *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n && (isalnum((unsigned char)p[i]) || strchr("+-.", p[i])))
-        i++;
-    if (i == 0 || !isalpha((unsigned char)p[0]) || n - i < 4 ||
-        memcmp(p + i, "://", 3) != 0)
-        return false; /* a bare host, "*": no Origin is written so */
-    size_t scheme = i, host = i + 3;
-    i = host;
-    if (i < n && p[i] == '[') {
-        while (i < n && p[i] != ']')
-            i++;
-        if (i == n || i - host < 3)
-            return false; /* unclosed, or empty */
-        i++;
-    } else {
-        while (i < n && !strchr(":/@?#", p[i]))
-            i++;
-    }
-    if (i == host)
-        return false;
-    if (i < n && p[i] == ':') {
-        size_t digits = ++i;
-        long port = 0;
-        while (i < n && isdigit((unsigned char)p[i]) && port <= 65535)
-            port = port * 10 + (p[i++] - '0');
-        bool http = scheme == 4 && strncasecmp(p, "http", 4) == 0;
-        bool https = scheme == 5 && strncasecmp(p, "https", 5) == 0;
-        if (i == digits || p[digits] == '0' || port > 65535 ||
-            (http && port == 80) || (https && port == 443))
-            return false;
-    }
-    if (i < n && p[i] == '/')
-        i++;
-    return i == n; /* no path */
+    struct origin o;
+    return hostport_origin(p, n, &o) == 0 && !origin_default_port(&o);
 }
 
 bool ws_origins_valid(const char *list)

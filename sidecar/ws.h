@@ -16,7 +16,7 @@
 struct ws_opts {
     const char *listen;      /* host:port */
     const char *origins;     /* comma list, or NULL: public_host and local */
-    const char *public_host; /* HUDDLE_PUBLIC_HOST, or NULL */
+    const char *public_host; /* HUDDLE_PUBLIC_HOST as a URL names it, or NULL */
     const char *trusted_proxies; /* may set X-Forwarded-For (besides
                                     loopback), or NULL */
     bool keep_host;              /* keep each request's host (hub_conn.host) */

@@ -1,9 +1,11 @@
 /* libFuzzer harness: the Host header of a websocket request on its way into
  * welcome's iceServers (ice_host_parse, then ice_servers_json building TURN
  * URLs on that host), HUDDLE_PUBLIC_HOST (a host without port, a bare IPv6
- * address allowed) and the HUDDLE_STUN_URLS / HUDDLE_TURN_URLS lists
- * (ice_init). Whatever goes in, what comes out must be valid JSON.
- * Input: first byte modulo 3 picks the target; for the URL lists a NUL
+ * address allowed), the HUDDLE_STUN_URLS / HUDDLE_TURN_URLS lists
+ * (ice_init), and an origin (hostport_origin: HUDDLE_ALLOWED_ORIGINS and
+ * the Origin header). Whatever goes in, what comes out must be valid JSON,
+ * and a host taken holds nothing a URL would read as more than a host.
+ * Input: first byte modulo 4 picks the target; for the URL lists a NUL
  * byte separates the STUN list from the TURN list. */
 #include <assert.h>
 #include <cjson/cJSON.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostport.h"
 #include "ice.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,6 +71,21 @@ static void fuzz_lists(const char *p, size_t n)
     ice_clear(&ice);
 }
 
+/* An origin of n bytes at s (NUL bytes included). */
+static void fuzz_origin(const char *s, size_t n)
+{
+    char host[ICE_HOST_MAX];
+    struct origin o;
+
+    if (hostport_origin(s, n, &o) < 0)
+        return;
+    assert(o.scheme[0] >= 'a' && o.scheme[0] <= 'z');
+    assert(strpbrk(o.scheme, "ABCDEFGHIJKLMNOPQRSTUVWXYZ:/") == NULL);
+    assert(o.hp.host[0] != '\0' && o.hp.port >= 0 && o.hp.port <= 65535);
+    assert(strpbrk(o.hp.host, o.hp.v6 ? "/@?#[] g" : ":/@?#[] ") == NULL);
+    assert(hostport_url_host(&o.hp, host, sizeof host) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *p;
@@ -80,15 +98,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(p, data + 1, size - 1);
     p[size - 1] = '\0';
     p[size] = '\0';
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         fuzz_host(p, true);
         break;
     case 1:
         fuzz_host(p, false);
         break;
-    default:
+    case 2:
         fuzz_lists(p, size - 1);
+        break;
+    default:
+        fuzz_origin(p, size - 1);
         break;
     }
     free(p);

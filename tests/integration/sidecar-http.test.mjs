@@ -73,6 +73,23 @@ test('with HUDDLE_PUBLIC_HOST its origins pass besides local ones, nothing else'
     await expectAlive(pub.wsUrl);
 });
 
+test('an IPv6 HUDDLE_PUBLIC_HOST, bare or in brackets, lets its origins pass', async () => {
+    for (const host of ['2001:db8::7', '[2001:db8::7]']) {
+        const v6 = await startSidecar({ env: { HUDDLE_PUBLIC_HOST: host } });
+        try {
+            for (const origin of ['https://[2001:db8::7]', 'http://[2001:DB8::7]:8443']) {
+                const c = await client(v6.wsUrl, { origin });
+                await c.join(uniqueRoom(), 'Ann');
+            }
+            for (const origin of ['https://[2001:db8::8]', 'https://2001:db8::7', 'https://[2001:db8::7]x']) {
+                await expectStatus(v6.wsUrl, { origin }, 403);
+            }
+        } finally {
+            await stopAll([v6]);
+        }
+    }
+});
+
 test('a request with no Origin (not a browser) is allowed', async () => {
     const c = await client(sc.wsUrl);
     const w = await c.join(uniqueRoom(), 'Bot');
@@ -265,7 +282,8 @@ test('a bad setting stops start-up with exit 2 and a line that names it: HUDDLE_
 
 test('HUDDLE_ALLOWED_ORIGINS must be origins as browsers send them: a bare host, "*", a path or a default port stops start-up; an app\'s scheme and IPv6 pass', () => {
     for (const bad of ['meet.example.org', '*', 'https://meet.example.org/meet', 'https://', 'https://ok.example,meet.example.org',
-        'https://meet.example.org:443', 'http://[::1', 'http://h:', 'http://h:99999', 'http://h:080']) {
+        'https://meet.example.org:443', 'http://[::1', 'http://h:', 'http://h:99999', 'http://h:080',
+        'http://user@h', 'http://h?x', 'http://[1.2.3.4]', 'http://h.example//']) {
         const r = runSidecar({ HUDDLE_ALLOWED_ORIGINS: bad });
         assert.equal(r.status, 2, bad);
         assert.match(r.stderr, /HUDDLE_ALLOWED_ORIGINS=.*: want origins as browsers send them/, bad);

@@ -127,6 +127,117 @@ TEST(hostport_rejects_bad_ports_and_hosts)
     CHECK(hp(longhost, 0, &h) == 80);
 }
 
+TEST(hostport_port_may_be_optional_or_absent_by_flag)
+{
+    struct hostport h;
+
+    CHECK(hp("meet.example.org", 0, &h) < 0);
+    CHECK(hp("meet.example.org", HOSTPORT_PORT_OPTIONAL, &h) == 0);
+    CHECK_STR(h.host, "meet.example.org");
+    CHECK(hp("meet.example.org:8443", HOSTPORT_PORT_OPTIONAL, &h) == 8443);
+    CHECK(hp("[::1]", HOSTPORT_PORT_OPTIONAL, &h) == 0);
+    CHECK(h.v6 && strcmp(h.host, "::1") == 0);
+    CHECK(hp("::1", HOSTPORT_PORT_OPTIONAL, &h) < 0); /* which is the port? */
+    CHECK(hp("h:", HOSTPORT_PORT_OPTIONAL, &h) < 0);
+    /* No port at all: then a bare IPv6 address is unambiguous. */
+    CHECK(hp("2001:db8::1", HOSTPORT_NO_PORT, &h) == 0);
+    CHECK(h.v6 && strcmp(h.host, "2001:db8::1") == 0);
+    CHECK(hp("[2001:db8::1]", HOSTPORT_NO_PORT, &h) == 0);
+    CHECK(h.v6 && strcmp(h.host, "2001:db8::1") == 0);
+    CHECK(hp("h:80", HOSTPORT_NO_PORT, &h) < 0);
+    CHECK(hp("[::1]:80", HOSTPORT_NO_PORT, &h) < 0);
+    CHECK(hp("1.2.3.4", HOSTPORT_NO_PORT, &h) == 0 && !h.v6);
+}
+
+TEST(hostport_ipv6_needs_two_colons_and_at_most_45_bytes)
+{
+    struct hostport h;
+    char v6[64] = "[";
+
+    CHECK(hp("[1]:80", 0, &h) < 0);
+    CHECK(hp("[1.2.3.4]:80", 0, &h) < 0);
+    CHECK(hp("[::]:80", 0, &h) == 80);
+    strcat(v6, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:1"); /* 45 */
+    CHECK(hp(v6, 0, &h) == 1);
+    memmove(v6 + 2, v6 + 1, strlen(v6));
+    v6[1] = '0'; /* 46 */
+    CHECK(hp(v6, 0, &h) < 0);
+}
+
+TEST(hostport_dns_takes_what_a_browser_puts_in_a_url)
+{
+    static const char *const bad[] = {
+        "ho_st", "-host", "host-",       "host-.example", "a..b",
+        ".host", "host.", "h\xc3\xa9st", "a b",
+    };
+    struct hostport h;
+    char label[80];
+
+    CHECK(hp("Meet-1.Example.ORG", HOSTPORT_DNS | HOSTPORT_PORT_OPTIONAL, &h) ==
+          0);
+    CHECK(hp("192.0.2.7:8080", HOSTPORT_DNS, &h) == 8080);
+    CHECK(hp("ho_st:80", 0, &h) == 80); /* a container's name */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (hp(bad[i], HOSTPORT_DNS | HOSTPORT_PORT_OPTIONAL, &h) >= 0) {
+            fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+            check_failed = 1;
+        }
+    }
+    memset(label, 'a', 63);
+    strcpy(label + 63, ".org");
+    CHECK(hp(label, HOSTPORT_DNS | HOSTPORT_PORT_OPTIONAL, &h) == 0);
+    memset(label, 'a', 64);
+    strcpy(label + 64, ".org");
+    CHECK(hp(label, HOSTPORT_DNS | HOSTPORT_PORT_OPTIONAL, &h) < 0);
+}
+
+/* Parses s as an origin; returns its port, or -1. */
+static int origin_of(const char *s, struct origin *o)
+{
+    return hostport_origin(s, strlen(s), o) == 0 ? o->hp.port : -1;
+}
+
+TEST(origin_is_scheme_host_and_port_as_browsers_send_it)
+{
+    struct origin o;
+
+    CHECK(origin_of("HTTPS://Meet.Example.org", &o) == 0);
+    CHECK_STR(o.scheme, "https");
+    CHECK_STR(o.hp.host, "Meet.Example.org");
+    CHECK(origin_of("http://[::1]:8080/", &o) == 8080);
+    CHECK(o.hp.v6 && strcmp(o.hp.host, "::1") == 0);
+    CHECK(origin_of("capacitor://localhost", &o) == 0);
+    CHECK_STR(o.scheme, "capacitor");
+    CHECK(origin_of("chrome-extension://abcdefghijklmnop", &o) == 0);
+}
+
+TEST(origin_refuses_bare_hosts_paths_users_and_queries)
+{
+    static const char *const bad[] = {
+        "meet.example.org", "*",           "null",         "https://",
+        "https:/h",         "://h",        "1http://h",    "https://h/x",
+        "https://h//",      "https://u@h", "https://h?x",  "https://h#x",
+        "https://h:0",      "https://h:",  "https://[::1", "https://a b",
+        "https://h:80:81",  "https://::1", "https://[1]",  "",
+    };
+    struct origin o;
+    char scheme[64];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (origin_of(bad[i], &o) >= 0) {
+            fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+            check_failed = 1;
+        }
+        CHECK(o.scheme[0] == '\0' && o.hp.host[0] == '\0');
+    }
+    memset(scheme, 'a', 33);
+    strcpy(scheme + 33, "://h");
+    CHECK(origin_of(scheme, &o) < 0);
+    CHECK(origin_of(scheme + 1, &o) == 0); /* 32 letters */
+    CHECK(hostport_origin("http://h:80", 8, &o) == 0 && o.hp.port == 0);
+    CHECK(hostport_origin("http://h:80", 9, &o) < 0);
+}
+
 /* Returns the entries of list joined by '|'. */
 static const char *entries(const char *list)
 {
