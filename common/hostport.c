@@ -107,7 +107,8 @@ static const char *host_read(const char *s, size_t n, int flags,
         if ((end = memchr(s, ']', n)) == NULL)
             return NULL;
         host = s + 1;
-        hn = (size_t)(end++ - host);
+        hn = (size_t)(end - host);
+        end++; /* past the ']' */
         out->v6 = true;
     } else if ((flags & HOSTPORT_NO_PORT) && memchr(s, ':', n) != NULL) {
         end = s + n; /* a bare IPv6 address */
