@@ -44,7 +44,8 @@ const media = new Media();
 media.setQuality(savedQuality());
 const levels = new Levels(onLevels);
 // One set of device pickers for the pre-join screen and the settings.
-const pickers = new Pickers(media, (text) => (entered ? toast(text) : pre.message(text)));
+const pickers = new Pickers(media, tell);
+media.addEventListener('lost', (e) => deviceLost(e.detail));
 const pre = new PreJoin(media, levels, pickers);
 const gate = new Gate();
 // An invitation's join token: out of the address bar at once, sent with every join.
@@ -55,6 +56,9 @@ const { token, renewed } = takeToken(location, history, tabStorage(), room);
 // each welcome brings the server's).
 const invitedName = tokenName(token);
 if (invitedName) pre.invited(invitedName);
+// Where invitations are needed, a new meeting would need one too: a full
+// room offers Try again only (as a refused invitation offers no new meeting).
+if (token) $('pre-new').hidden = true;
 // This tab was in the meeting a moment ago (a reload, or Rejoin after
 // Leave): the first join asks to come back as it was, and the pre-join
 // screen starts with the microphone and camera as they were.
@@ -657,8 +661,7 @@ function enterMeeting() {
                 // opened the chat to read.
                 if (!touchScreen() || keyboardIn(document.body)) chat.focus();
             } else if (tab === 'settings') {
-                pickers.refresh();
-                settings.open(roster.self().name);
+                settings.open(roster.self().name, pickers.refresh());
             } else if (tab === 'links') {
                 xray.render();
             }
@@ -799,12 +802,35 @@ function sendState(fields) {
     showControls();
 }
 
+/** Tells the person text: a toast in the meeting, the pre-join screen's line before. */
+function tell(text) {
+    if (entered) toast(text, 6000);
+    else pre.message(text);
+}
+
+/**
+ * A device went away under its track (media.js): a microphone replaced by
+ * another is named; one that was not leaves one muted, as the others
+ * then see; a camera is off (followCamera told them).
+ */
+function deviceLost({ kind, track }) {
+    if (kind === 'video') {
+        tell(t('toast.camLost'));
+    } else if (track) {
+        tell(t('toast.micSwitched', { device: track.label || t('device.defaultMic') }));
+    } else {
+        if (entered && roster.self().audio) setMic(false);
+        tell(t('toast.micLost'));
+    }
+}
+
 /** A new name from the settings (already cleaned): sent, shown, remembered. */
 function rename(name) {
     if (name === roster.self().name) return;
     sendState({ name });
     rememberName(name);
-    toast(t('toast.youAre', { name }));
+    // As the tiles show it: tagged when someone here has a name alike.
+    toast(t('toast.youAre', { name: roster.self().label }));
 }
 
 // Whether the microphone is on only while Space is held: letting it go mutes again.
@@ -910,7 +936,9 @@ async function copyInvite() {
     const url = `${location.origin}${location.pathname}`;
     try {
         await navigator.clipboard.writeText(url);
-        toast(t('toast.copied'));
+        // The link holds no invitation (takeToken kept it out): with one,
+        // each person needs their own.
+        toast(t(token ? 'toast.copiedInvitation' : 'toast.copied'));
     } catch {
         toast(t('toast.inviteLink', { url }), 8000, undefined, { selectable: true });
     }
@@ -933,6 +961,7 @@ async function switchLanguage(code) {
     controls.setWaiting(lobby.size);
     chat.relabel();
     reactions.relabel();
+    settings.relabel();
     xray.show();
     pickers.refresh();
 }

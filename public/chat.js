@@ -411,7 +411,9 @@ export class Chat {
         li.className = 'msg';
         if (mine) li.classList.add('mine');
         if (m.to) li.classList.add('private');
-        const groupKey = `${m.from}|${m.to || ''}`;
+        // One head for a run of one sender's lines; a sender renamed
+        // meanwhile starts a new one under the new name (one's own: "You").
+        const groupKey = `${m.from}|${mine ? '' : m.name || ''}|${m.to || ''}`;
         const grouped = prev && prev.dataset.group === groupKey && m.ts - Number(prev.dataset.ts) < 120000;
         li.dataset.group = groupKey;
         li.dataset.ts = String(m.ts || Date.now());

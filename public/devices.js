@@ -25,6 +25,16 @@ export function pickerOptions(list, kind) {
         .map((d, i) => ({ value: d.deviceId, text: d.label || t('device.numbered', { device: t(word), n: i + 1 }) }));
 }
 
+/**
+ * What an empty picker of kind says: with the devices blocked the browser
+ * lists none, though they are there (and sound still plays on the default
+ * speaker); else there is none.
+ */
+export function emptyWord(kind, denied) {
+    if (!denied) return PICKERS[kind].none;
+    return kind === 'speaker' ? 'device.defaultSpeaker' : 'device.blocked';
+}
+
 export class Pickers {
     #media;
     #onError;
@@ -61,7 +71,7 @@ export class Pickers {
         }));
         if (!options.length) {
             const o = document.createElement('option');
-            o.textContent = t(PICKERS[kind].none);
+            o.textContent = t(emptyWord(kind, this.#media.denied()));
             sel.append(o);
         }
         sel.disabled = options.length === 0;

@@ -167,7 +167,33 @@ export class Media extends EventTarget {
             this.#cam = track;
         }
         this.#stream.addTrack(track);
+        // The device went away (unplugged, or taken by the system): the
+        // browser ends the track. Our own stop() never fires this.
+        track.addEventListener('ended', () => this.#lost(track));
         this.dispatchEvent(new CustomEvent('track', { detail: { kind: track.kind, track } }));
+    }
+
+    /**
+     * The device of a live track went away. A microphone is replaced by
+     * the default one when there is one (muted stays muted); else, as a
+     * camera, the kind is off until the person turns it on again (then
+     * from the default device). A 'lost' event tells the page: { kind,
+     * track } with the track now in use, or null.
+     */
+    async #lost(track) {
+        const kind = track.kind;
+        const live = () => (kind === 'audio' ? this.#mic : this.#cam);
+        if (track !== live()) return;
+        // The device chosen is gone: from now on the default one is used.
+        if (kind === 'audio') this.#micId = '';
+        else this.#camId = '';
+        if (kind === 'audio') await this.#acquire({ audio: true }).catch(() => false);
+        if (live() === track) {
+            this.#want[kind] = false;
+            this.#gen[kind]++;
+            this.#dropTrack(kind);
+        }
+        this.dispatchEvent(new CustomEvent('lost', { detail: { kind, track: live() } }));
     }
 
     #dropTrack(kind) {

@@ -83,6 +83,7 @@ function remember(key, value) {
 export class Settings {
     #media;
     #on;
+    #errorKey = '';
 
     /**
      * media: the Media; pickers: the page's device pickers; on: { mirror(on),
@@ -150,12 +151,18 @@ export class Settings {
         $('set-name-save').hidden = true;
     }
 
-    /** The pane is shown: the name field shows name; the focus goes to the first picker. */
-    open(name) {
+    /**
+     * The pane is shown: the name field shows name; the focus goes to the
+     * first picker, or to the name when there is nothing to pick. filled:
+     * the pickers' refresh, which may disable the picker under the focus
+     * (no device, or none allowed): the focus then moves on.
+     */
+    open(name, filled) {
         $('set-name').value = name;
         this.#nameError('');
         if ($('set-mic').disabled) $('set-name').focus();
         else $('set-mic').focus();
+        filled.then(() => focusIfLost($('set-mic'), $('set-name')));
     }
 
     async #process(box, field) {
@@ -189,7 +196,7 @@ export class Settings {
         if (input.readOnly) return;
         const name = cleanName(input.value);
         if (!name) {
-            this.#nameError(t('settings.nameInvisible'));
+            this.#nameError('settings.nameInvisible');
             input.focus();
             return;
         }
@@ -198,7 +205,15 @@ export class Settings {
         this.#on.rename(name);
     }
 
-    #nameError(text) {
+    /** The page's language changed: what the pane says itself follows. */
+    relabel() {
+        this.#nameError(this.#errorKey);
+    }
+
+    /** Marks the name field wrong, saying the catalogue's key, or not (''). */
+    #nameError(key) {
+        this.#errorKey = key;
+        const text = key ? t(key) : '';
         const input = $('set-name');
         input.classList.toggle('invalid', !!text);
         input.setAttribute('aria-invalid', String(!!text));

@@ -13,6 +13,7 @@ export default {
     'device.noMic': 'لا يوجد ميكروفون',
     'device.noCam': 'لا توجد كاميرا',
     'device.noSpeaker': 'لا يوجد مكبّر صوت',
+    'device.blocked': 'محظور من المتصفح',
     'device.failed': 'تعذّر تشغيل هذا الجهاز.',
 
     'common.tryAgain': 'حاول مجددًا',
@@ -300,7 +301,11 @@ export default {
     'toast.noMic': 'لا يتوفر ميكروفون.',
     'toast.camBlocked': 'المتصفح يحظر الكاميرا.',
     'toast.noCam': 'لا تتوفر كاميرا.',
+    'toast.micLost': 'انقطع اتصال الميكروفون. لم يعد الآخرون يسمعونك.',
+    'toast.micSwitched': 'انقطع اتصال الميكروفون. يُستخدم الآن {device}.',
+    'toast.camLost': 'انقطع اتصال الكاميرا. شغّل الكاميرا مجددًا لاستخدام كاميرا أخرى.',
     'toast.copied': 'نُسخ رابط الدعوة',
+    'toast.copiedInvitation': 'نُسخ الرابط. يحتاج كل شخص إلى دعوة خاصة به من المنظّم للانضمام.',
     'toast.inviteLink': 'رابط الدعوة: {url}',
 
     // Link X-ray: the tile badge, the Connections panel, linkstats.js sentences.

@@ -12,6 +12,7 @@ export default {
     'device.noMic': 'Kein Mikrofon',
     'device.noCam': 'Keine Kamera',
     'device.noSpeaker': 'Kein Lautsprecher',
+    'device.blocked': 'Vom Browser blockiert',
     'device.failed': 'Dieses Gerät ließ sich nicht starten.',
 
     'common.tryAgain': 'Erneut versuchen',
@@ -264,7 +265,11 @@ export default {
     'toast.noMic': 'Kein Mikrofon verfügbar.',
     'toast.camBlocked': 'Der Browser blockiert die Kamera.',
     'toast.noCam': 'Keine Kamera verfügbar.',
+    'toast.micLost': 'Ihr Mikrofon wurde getrennt. Die anderen hören Sie nicht mehr.',
+    'toast.micSwitched': 'Ihr Mikrofon wurde getrennt. Jetzt wird {device} verwendet.',
+    'toast.camLost': 'Ihre Kamera wurde getrennt. Schalten Sie die Kamera wieder ein, um eine andere zu verwenden.',
     'toast.copied': 'Einladungslink kopiert',
+    'toast.copiedInvitation': 'Link kopiert. Zum Teilnehmen braucht jede Person eine eigene Einladung der Organisation.',
     'toast.inviteLink': 'Einladungslink: {url}',
 
     // Link X-ray: the tile badge, the Connections panel, linkstats.js sentences.

@@ -14,6 +14,7 @@ export default {
     'device.noMic': 'No microphone',
     'device.noCam': 'No camera',
     'device.noSpeaker': 'No speaker',
+    'device.blocked': 'Blocked by the browser',
     'device.failed': 'That device could not be started.',
 
     'common.tryAgain': 'Try again',
@@ -266,7 +267,11 @@ export default {
     'toast.noMic': 'No microphone available.',
     'toast.camBlocked': 'The camera is blocked by the browser.',
     'toast.noCam': 'No camera available.',
+    'toast.micLost': 'Your microphone was disconnected. The others no longer hear you.',
+    'toast.micSwitched': 'Your microphone was disconnected. Now using {device}.',
+    'toast.camLost': 'Your camera was disconnected. Turn the camera on again to use another one.',
     'toast.copied': 'Invite link copied',
+    'toast.copiedInvitation': 'Link copied. To join, each person needs their own invitation from the organizer.',
     'toast.inviteLink': 'Invite link: {url}',
 
     // Link X-ray: the tile badge, the Connections panel, linkstats.js sentences.

@@ -12,6 +12,7 @@ export default {
     'device.noMic': 'Sin micrófono',
     'device.noCam': 'Sin cámara',
     'device.noSpeaker': 'Sin altavoz',
+    'device.blocked': 'Bloqueado por el navegador',
     'device.failed': 'No se pudo iniciar ese dispositivo.',
 
     'common.tryAgain': 'Reintentar',
@@ -264,7 +265,11 @@ export default {
     'toast.noMic': 'No hay micrófono disponible.',
     'toast.camBlocked': 'El navegador bloquea la cámara.',
     'toast.noCam': 'No hay cámara disponible.',
+    'toast.micLost': 'Tu micrófono se desconectó. Los demás ya no te oyen.',
+    'toast.micSwitched': 'Tu micrófono se desconectó. Ahora se usa {device}.',
+    'toast.camLost': 'Tu cámara se desconectó. Vuelve a activar la cámara para usar otra.',
     'toast.copied': 'Enlace de invitación copiado',
+    'toast.copiedInvitation': 'Enlace copiado. Para unirse, cada persona necesita su propia invitación del organizador.',
     'toast.inviteLink': 'Enlace de invitación: {url}',
 
     // Link X-ray: the tile badge, the Connections panel, linkstats.js sentences.

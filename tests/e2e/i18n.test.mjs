@@ -268,12 +268,12 @@ test('the language picker switches to French, on the page and after a reload', a
     assert.equal(await p.$eval('#pre-lang option[value="fr"]', (o) => [o.textContent, o.lang].join()), 'Français,fr');
     await p.selectOption('#pre-lang', 'fr');
     await p.waitForFunction(() => document.documentElement.lang === 'fr');
-    assert.equal(await text(p, '#prejoin-title'), 'Prêt à participer ?');
+    assert.equal(await text(p, '#prejoin-title'), 'Prêt à participer\u202f?');
     assert.equal(await text(p, '#join-btn'), 'Participer');
     await p.reload();
     await p.waitForFunction(() => document.body.dataset.state === 'prejoin');
     assert.equal(await attr(p, 'html', 'lang'), 'fr');
-    assert.equal(await text(p, '#prejoin-title'), 'Prêt à participer ?');
+    assert.equal(await text(p, '#prejoin-title'), 'Prêt à participer\u202f?');
     assert.equal(await p.inputValue('#pre-lang'), 'fr');
     await zoe.join();
     assert.equal(await text(p, '#btn-leave .lbl'), 'Quitter');
@@ -281,9 +281,15 @@ test('the language picker switches to French, on the page and after a reload', a
     await assertTabsOneRow(p, 'French:');
     assert.equal(await p.inputValue('#set-lang'), 'fr');
     assert.equal(await text(p, 'label[for="set-lang"]'), 'Langue');
+    // A name refused just before: its error is said again in the new language.
+    await p.fill('#set-name', '   ');
+    await p.click('#set-name-save');
+    assert.equal(await text(p, '#set-name-error'), 'Saisissez un nom avec au moins un caractère visible.');
     // In the call: the words change in place, the call goes on.
     await p.selectOption('#set-lang', 'es');
     await p.waitForFunction(() => document.documentElement.lang === 'es');
+    assert.equal(await text(p, '#set-name-error'), 'Escribe un nombre con al menos un carácter visible.');
+    assert.equal(await p.getAttribute('#set-name', 'aria-invalid'), 'true');
     assert.equal(await text(p, '#tab-settings'), 'Ajustes');
     await assertTabsOneRow(p, 'Spanish, after French:');
     assert.equal(await text(p, '#btn-leave .lbl'), 'Salir');

@@ -333,7 +333,18 @@ test('talking while muted shows "You are muted" (with the held Space while singl
     await a.page.click('#panel-close');
 });
 
+/** page says text in the chat (the chat pane opened when needed). */
+async function say(page, text) {
+    if (!(await page.isVisible('#chat-pane'))) await page.click('#btn-chat');
+    await page.fill('#chat-input', text);
+    await page.press('#chat-input', 'Enter');
+}
+
+/** The heads of page's chat log, [who, first line under it]. */
+const chatHeads = (page) => page.$$eval('#chat-log li.msg:not(.cont)', (els) => els.map((e) => [e.querySelector('.who').textContent, e.querySelector('.text').textContent]));
+
 test('renaming in the call: checked like the pre-join field, then everyone sees the new name', async () => {
+    await say(a.page, 'before the rename');
     await openSettings(a.page);
     await a.page.fill('#set-name', ' \u202e\u200b ');
     await a.page.click('#set-name-save');
@@ -349,6 +360,14 @@ test('renaming in the call: checked like the pre-join field, then everyone sees 
     assert.equal(await a.page.evaluate(() => localStorage.getItem('huddle.name')), 'Anna Maria');
     await b.page.click('#btn-people');
     await b.page.waitForFunction(() => [...document.querySelectorAll('#people .pname')].some((e) => e.textContent === 'Anna Maria'));
+    // A line after the rename comes under a head of the new name (it went
+    // on under "Anna"); one's own lines stay under "You".
+    await say(a.page, 'after the rename');
+    await b.page.click('#btn-chat');
+    await b.page.waitForFunction(() => document.querySelector('#chat-log li:last-child .text')?.textContent === 'after the rename');
+    assert.deepEqual((await chatHeads(b.page)).slice(-2), [['Anna', 'before the rename'], ['Anna Maria', 'after the rename']]);
+    assert.deepEqual((await chatHeads(a.page)).slice(-1), [['You', 'before the rename']]);
+    await b.page.click('#tab-people'); // as the next test finds it
 });
 
 test('a volume per person: a slider in the people list sets that tile\'s volume only here', async () => {
@@ -552,6 +571,56 @@ test('reactions: the React menu works by keyboard and the emoji floats over the 
     await a.page.keyboard.press('Escape');
     await a.page.waitForSelector('#react-menu', { state: 'hidden' });
     await b.page.waitForSelector(`#grid .tile[data-peer="${aId}"] .reaction`, { state: 'detached', timeout: 10000 });
+});
+
+/**
+ * Ends page's live track of kind as the browser does when its device is
+ * unplugged (stop() alone fires nothing); nextFails: getUserMedia then
+ * finds no device of that kind. Returns the ended track's id.
+ */
+const unplug = (page, kind, nextFails = false) => page.evaluate(({ kind, nextFails }) => {
+    const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+    const t = pc.getSenders().map((s) => s.track).find((x) => x && x.kind === kind && x.readyState === 'live');
+    if (nextFails) {
+        const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+        navigator.mediaDevices.getUserMedia = (c) => {
+            navigator.mediaDevices.getUserMedia = gum; // once
+            return Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));
+        };
+    }
+    t.stop();
+    t.dispatchEvent(new Event('ended'));
+    return t.id;
+}, { kind, nextFails });
+
+test('a device unplugged in the call: a microphone gives way to the default one, or mutes; a camera turns off; each is said', async () => {
+    const toast = (page, re) => page.waitForFunction((src) => new RegExp(src).test(document.getElementById('toast').textContent), re.source);
+    if ((await a.page.getAttribute('#btn-mic', 'aria-pressed')) !== 'true') await a.page.click('#btn-mic');
+    // The microphone: the default one takes its place at once, unmuted as it was.
+    let gone = await unplug(a.page, 'audio');
+    await toast(a.page, /^Your microphone was disconnected\. Now using .+\.$/);
+    await until(a.page, (old) => {
+        const pc = window.__pcs.find((p) => p.connectionState !== 'closed');
+        const t = pc.getSenders().map((s) => s.track).find((x) => x && x.kind === 'audio');
+        return !!t && t.id !== old && t.readyState === 'live' && t.enabled;
+    }, gone, 'a live microphone on the sender');
+    assert.equal(await a.page.getAttribute('#btn-mic', 'aria-pressed'), 'true');
+    await moreAudio(b.page, await audioIn(b.page), 1);
+    // No microphone left: muted, and the others see it.
+    gone = await unplug(a.page, 'audio', true);
+    await toast(a.page, /^Your microphone was disconnected\. The others no longer hear you\.$/);
+    await a.page.waitForSelector('#btn-mic[aria-pressed="false"]');
+    await b.page.waitForFunction(() => /microphone off/.test(document.querySelector('#grid .tile:not(.local)').getAttribute('aria-label')));
+    await a.page.click('#btn-mic'); // nothing to unmute with
+    await toast(a.page, /^No microphone available\.$/);
+    // The camera: off, for everyone to see; turning it on again starts the default one.
+    await unplug(a.page, 'video');
+    await toast(a.page, /^Your camera was disconnected\. Turn the camera on again to use another one\.$/);
+    await a.page.waitForSelector('#btn-cam[aria-pressed="false"]');
+    await b.page.waitForFunction(() => /camera off/.test(document.querySelector('#grid .tile:not(.local)').getAttribute('aria-label')));
+    await a.page.click('#btn-cam');
+    await a.page.waitForSelector('#btn-cam[aria-pressed="true"]');
+    await waitForPlayingVideo(b.page, 'Anna Maria');
 });
 
 test('no console error, uncaught error, dialog or CSP violation', () => {

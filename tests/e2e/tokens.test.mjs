@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
 import { launch, newParticipant, screenshot, watchSockets } from '../lib/browser.mjs';
 import { claims, mint, now } from '../lib/tokens.mjs';
+import { connect } from '../lib/wsclient.mjs';
 
 const SECRET = 'an-e2e-secret-of-more-than-32-bytes-0123456789';
 let stack;
@@ -17,7 +18,8 @@ let browser;
 const people = [];
 
 before(async () => {
-    stack = await startStack({ sidecarEnv: { HUDDLE_JWT_SECRET: SECRET } });
+    // Two people a room at most: a full room's screen is one test's.
+    stack = await startStack({ sidecarEnv: { HUDDLE_JWT_SECRET: SECRET, HUDDLE_MAX_PEERS: '2' } });
     browser = await launch();
 });
 
@@ -188,4 +190,30 @@ test('a refused link in German says why in German, with none of the server\'s En
     assert.equal(seen.title, 'Diese Einladung ist abgelaufen');
     assert.equal(seen.text, 'Bitten Sie die Organisation um einen neuen Einladungslink.');
     assert.doesNotMatch(await p.page.textContent('#gate'), /token|expired/i);
+});
+
+test('with an invitation, a full room offers Try again but no new meeting, and a copied link says each person needs their own invitation', async () => {
+    const room = 'tok-full';
+    const bots = [];
+    try {
+        for (const name of ['Bot One', 'Bot Two']) {
+            const c = await connect(stack.wsUrl, { origin: stack.url });
+            bots.push(c);
+            await c.join(room, name, { token: token(claims(room, { name })) });
+        }
+        const p = await person(room, 'Typed', token(claims(room, { name: 'Cleo Late' })));
+        await p.context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: stack.url });
+        await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+        await p.page.click('#join-btn');
+        await p.page.waitForSelector('#pre-full:not([hidden])');
+        assert.deepEqual(await p.page.$$eval('#pre-full a, #pre-full button', (es) => es.filter((e) => e.getClientRects().length).map((e) => e.textContent)),
+            ['Try again'], 'a new meeting would need an invitation too');
+        // The link it copies holds no invitation (the token stays in this tab).
+        await p.page.click('#pre-copy');
+        await p.page.waitForFunction(() => document.getElementById('toast').textContent.includes('Link copied. To join, each person needs their own invitation from the organizer.'));
+        assert.equal(await p.page.evaluate(() => navigator.clipboard.readText()), `${stack.url}/${room}`);
+        assert.deepEqual(p.errors(), []);
+    } finally {
+        for (const c of bots) c.terminate();
+    }
 });

@@ -1,8 +1,9 @@
-// The in-call pieces that need no browser: the device pickers' options, the
-// remembered mirror switch, and the raised hands in the order they went up.
+// The in-call pieces that need no browser: the device pickers' options and
+// what an empty one says, the remembered mirror switch, and the raised
+// hands in the order they went up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickerOptions } from '../../public/devices.js';
+import { emptyWord, pickerOptions } from '../../public/devices.js';
 import { mirrorOn, savedQuality } from '../../public/settings.js';
 import { QUALITIES } from '../../public/media.js';
 import { Roster } from '../../public/roster.js';
@@ -20,6 +21,11 @@ test('picker options: one kind, devices without an id left out, unnamed ones num
     assert.deepEqual(pickerOptions(LIST, 'video'), [{ value: 'c1', text: 'Front' }]);
     assert.deepEqual(pickerOptions(LIST, 'speaker'), [{ value: 's1', text: 'Headset' }]);
     assert.deepEqual(pickerOptions([], 'speaker'), []);
+});
+
+test('an empty picker says there is none, or, with the devices blocked, that they are (the speaker: the default one plays)', () => {
+    assert.deepEqual(['audio', 'video', 'speaker'].map((k) => emptyWord(k, false)), ['device.noMic', 'device.noCam', 'device.noSpeaker']);
+    assert.deepEqual(['audio', 'video', 'speaker'].map((k) => emptyWord(k, true)), ['device.blocked', 'device.blocked', 'device.defaultSpeaker']);
 });
 
 test('the mirror is on unless turned off, and survives a storage that throws', () => {
