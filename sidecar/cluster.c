@@ -81,7 +81,16 @@ struct resync {
  * Redis, which that re-assertion came too late for: the roster would then
  * drop that peer for good. So the roster goes once more this long after
  * the first, when every node that came back with this one has
- * re-asserted. */
+ * re-asserted.
+ *
+ * When Redis lacks members of other nodes that this node routed to, Redis
+ * came back without its data (no persistence), and their nodes may still
+ * be waiting out their reconnect backoff (HUDDLE_REDIS_BACKOFF_MAX_MS at
+ * most: every node of a cluster runs the same settings) before they
+ * re-assert them. A roster then would drop them from every page here
+ * (their tiles and calls gone, then back as newcomers), so the first
+ * roster waits that long and ROSTER_AGAIN_MS more (struct cluster's
+ * roster_wait_ms), as the bus' first reap does. */
 #define ROSTER_AGAIN_MS 1000
 
 struct reassert {
@@ -113,6 +122,7 @@ struct cluster {
     struct pj_net pjnet;
     struct pj_unreleased *unreleased; /* newest first */
     size_t n_unreleased;
+    long roster_wait_ms; /* backoff max + ROSTER_AGAIN_MS (see there) */
 };
 
 /* ---- bookkeeping ------------------------------------------------------ */
@@ -1005,6 +1015,20 @@ static void on_node_message(void *user, const char *origin, const char *json,
 
 /* ---- reconnect: re-assert, then roster --------------------------------- */
 
+/* Whether a member of another node that cr routes to is not in r. */
+static bool remote_missing(const struct route_room *cr,
+                           const struct bus_room *r)
+{
+    for (const struct route_peer *rp = cr->remote; rp != NULL; rp = rp->next) {
+        size_t i = 0;
+        while (i < r->n_members && strcmp(r->members[i].peer, rp->id) != 0)
+            i++;
+        if (i == r->n_members)
+            return true;
+    }
+    return false;
+}
+
 static void roster_done(void *arg, const struct bus_room *r)
 {
     struct resync *rs = arg;
@@ -1016,11 +1040,20 @@ static void roster_done(void *arg, const struct bus_room *r)
     if (cr != NULL && cr->pending > 0)
         cr->pending--;
     if (r->status == BUS_OK && room != NULL) {
-        route_load(cr, r->members, r->n_members, self);
         for (size_t i = 0; i < r->n_members; i++) /* ghosts of ours */
             if (strcmp(r->members[i].node, self) == 0 &&
                 room_peer_find(room, r->members[i].peer) == NULL)
                 announce_left(cl, rs->room, r->members[i].peer, "timeout");
+        if (!rs->again && cr != NULL && remote_missing(cr, r)) {
+            cr->roster_again = clock_mono_ms() + cl->roster_wait_ms;
+            log_info("resync room=%s members=%zu: members of other nodes "
+                     "missing, roster in %ld ms",
+                     rs->room, r->n_members, cl->roster_wait_ms);
+            req_unlink(&rs->rq);
+            free(rs);
+            return;
+        }
+        route_load(cr, r->members, r->n_members, self);
         for (struct peer *p = room->peers; p != NULL; p = p->next) {
             char *peers = p->conn != NULL ? peers_json(r, p->id) : NULL;
             if (peers != NULL)
@@ -1406,6 +1439,7 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
     cl->ready = ready;
     cl->ready_arg = arg;
     cl->reqs.next = cl->reqs.prev = &cl->reqs;
+    cl->roster_wait_ms = bc->backoff_max_ms + ROSTER_AGAIN_MS;
     cl->rt = route_new();
     cl->bus = cl->rt != NULL ? bus_create(loop, bc, &cbs, cl) : NULL;
     if (cl->bus == NULL) {

@@ -510,6 +510,43 @@ test('Redis stopped, then started: no crash, local chat goes on, cross-sidecar s
     }
 });
 
+test('Redis back without its data, one sidecar back well before the other: no page is told a member of the other left, and the roster after lists everyone', async () => {
+    // Before, the first sidecar back sent its members the roster at once,
+    // without the members of the one still waiting out its backoff: their
+    // pages dropped those tiles and calls, to get them back as newcomers.
+    const c = await cluster(2);
+    const [n1, n2] = c.scs;
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        const port = c.redis.port;
+        await c.redis.stop();
+        for (const s of c.scs) await s.waitForOutput(/redis down/);
+        n2.signal('SIGSTOP'); // held back: n1 is back first
+        const from = a.received.length;
+        c.procs.push(await startRedis({ port }));
+        await waitCount(n1, UP, 2);
+        await waitCount(n1, /resync room=.*members of other nodes missing, roster in 1400 ms/, 1);
+        n2.signal('SIGCONT');
+        await waitCount(n2, UP, 2);
+        // (a roster lists everyone but its addressee)
+        assert.deepEqual(ids((await a.next('roster', 10000)).peers), [wb.id]);
+        const seen = a.received.slice(from);
+        assert.deepEqual(seen.filter((m) => m.type === 'peer-left' || (m.type === 'roster' && !ids(m.peers).includes(wb.id))), [],
+            'Ann was told Bob left');
+        assert.deepEqual(ids((await b.next('roster', 10000)).peers), [wa.id]);
+        await a.send({ type: 'signal', to: wb.id, data: { back: 1 } });
+        assert.equal((await b.next('signal')).from, wa.id);
+    } finally {
+        n2.signal('SIGCONT');
+        await c.stop();
+    }
+});
+
 test('Redis away longer than the node TTL and back with its data (append-only file): nobody is reaped before their sidecar is back, the lock stays', async () => {
     // Every node's liveness key expires while Redis is away. The first
     // sidecar back must not reap the seats of one still waiting out its
