@@ -4,7 +4,7 @@
 // concern lives in its own module, reached only through its methods; this
 // one only reacts to their events and keeps the tiles in step.
 import { Signaling, socketUrl } from './signal.js';
-import { Mesh } from './mesh.js';
+import { Mesh, iceRenewDelay } from './mesh.js';
 import { Encoder } from './encoding.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
 import { Grid, People, toast, recheckToasts, clearToasts, banner, announce } from './ui.js';
@@ -70,6 +70,10 @@ if (renewed) wayBack = null;
 let backMs = 0;
 // How long someone a host removes stays out (welcome.limits.kickBanMs; null: not said).
 let kickBanMs = null;
+// The lifetime of TURN credentials (welcome.limits.turnTtlS), and the
+// timer that asks for fresh ones before they expire (renewIce).
+let turnTtlS = 0;
+let iceTimer = null;
 // Those we were told we lost the connection to (mesh 'failed'), so that
 // their seat's timeout does not say it again.
 const lostSaid = new Set();
@@ -237,6 +241,7 @@ async function join() {
         .on('chat', (m) => chat && chat.add(m))
         .on('reaction', (m) => reactions && reactions.show(m.from, m.emoji))
         .on('links', (m) => xray && xray.receive(m))
+        .on('ice', (m) => useIceServers(m.iceServers))
         .on('error', onError)
         .on('down', onDown);
     sig.connect();
@@ -289,9 +294,12 @@ function onError(m) {
         backToPrejoin(() => t('error.rateJoin'));
     } else if (m.code === 'rate-limited' && m.ref === 'react') {
         toast(t('error.rateReact'));
-    } else if (m.ref === 'links') {
-        // Our own link report refused (rate-limited, bad-message): nothing for the person to do.
-        console.warn('huddle: links not taken:', m.code, m.message);
+    } else if (m.ref === 'links' || m.ref === 'signal' || m.ref === 'ice') {
+        // What the page sends by itself refused: a link report, a signal
+        // (with Redis down, to someone on another sidecar: the links'
+        // repair copes), fresh ICE servers (the next welcome has them).
+        // Nothing for the person to do.
+        console.warn(`huddle: ${m.ref} not taken:`, m.code, m.message);
     } else if (m.ref === 'chat' && chat) {
         // A chat line refused: the chat shows which one, and keeps its text.
         console.warn('huddle: chat not taken:', m.code, m.message);
@@ -465,7 +473,8 @@ function onWelcome(w) {
     retrying = null;
     banner(null);
     gate.hide();
-    mesh.setIceServers(w.iceServers);
+    turnTtlS = Number(w.limits && w.limits.turnTtlS) || 0;
+    useIceServers(w.iceServers);
     mesh.setSelf(w.id);
     const previous = roster.selfId();
     const role = (w.self && w.self.role) || 'guest';
@@ -802,6 +811,19 @@ function sendState(fields) {
     showControls();
 }
 
+/**
+ * ICE servers from the sidecar (a welcome's, or renewed): the links use
+ * them, and halfway through their TURN credentials' lifetime the page
+ * asks for fresh ones (an ice message), so that a link made or repaired
+ * later in a long meeting can still be relayed.
+ */
+function useIceServers(list) {
+    mesh.setIceServers(list);
+    clearTimeout(iceTimer);
+    const ms = iceRenewDelay(list, turnTtlS);
+    if (ms) iceTimer = setTimeout(() => sig && sig.send({ type: 'ice' }), ms);
+}
+
 /** Tells the person text: a toast in the meeting, the pre-join screen's line before. */
 function tell(text) {
     if (entered) toast(text, 6000);
@@ -895,6 +917,7 @@ function screenEnded() {
 function endSession() {
     // A question open (a host's "Remove Cleo?") would stay over what comes next.
     if (hostTools) hostTools.cancel();
+    clearTimeout(iceTimer);
     if (sig) sig.leave();
     if (sampler) sampler.stop();
     if (mesh) mesh.closeAll();

@@ -82,6 +82,18 @@ const REBIND_WAIT_MS = 3000;
 const renewOf = (data) => (Number.isInteger(data.renew) ? data.renew : 0);
 const DETACHED_TTL_MS = 20000;
 
+/**
+ * When to ask for fresh ICE servers (ms from now), given welcome's list
+ * and limits.turnTtlS, the lifetime of its TURN credentials: halfway
+ * through it, so that a link made or repaired in a long meeting can
+ * still be relayed; 0 for a list without credentials (nothing expires).
+ */
+export function iceRenewDelay(list, ttlS) {
+    const minted = Array.isArray(list) && list.some((s) => s && typeof s.credential === 'string');
+    if (!minted || !(ttlS > 0)) return 0;
+    return Math.min(ttlS * 500, 2 ** 31 - 1); // setTimeout's longest
+}
+
 export class Mesh extends EventTarget {
     #send;
     #media;
@@ -107,9 +119,19 @@ export class Mesh extends EventTarget {
         this.#outgoing = outgoing;
     }
 
-    /** The ICE servers (welcome.iceServers) for connections made from now on. */
+    /**
+     * The ICE servers (welcome.iceServers, or an ice message's renewed
+     * ones) for connections made from now on, and for the ICE restarts of
+     * those there are (a repair gathers with them).
+     */
     setIceServers(list) {
         this.#iceServers = Array.isArray(list) ? list : [];
+        for (const p of [...this.#peers.values(), ...this.#detached.values()]) {
+            if (p.pc.signalingState === 'closed') continue;
+            try {
+                p.pc.setConfiguration({ ...p.pc.getConfiguration(), iceServers: this.#iceServers });
+            } catch { /* refused: the next new connection has them */ }
+        }
     }
 
     /** The remote stream of peer id, or null when there is no connection. */

@@ -1205,6 +1205,25 @@ static void on_ping(struct hub *h, struct hub_conn *c, struct msg_in *m,
     hub_send(h, c, msg_pong(m->t));
 }
 
+/* The iceServers anew, with TURN credentials minted now: a page in a
+ * meeting longer than their lifetime (HUDDLE_TURN_TTL_S) asks before they
+ * expire, so that links it makes or repairs later can still be relayed.
+ * It draws on the signal bucket: each answer costs an HMAC and a write. */
+static void on_ice(struct hub *h, struct hub_conn *c, struct msg_in *m,
+                   int64_t now)
+{
+    char *ice;
+
+    (void)m;
+    if (!take(h, c, BUCKET_SIGNAL, NULL, "ice", now))
+        return;
+    ice =
+        ice_servers_json(h->ice, c->peer->id, clock_wall_ms() / 1000, c->host);
+    if (ice != NULL)
+        hub_send(h, c, msg_ice(ice));
+    free(ice);
+}
+
 /* What a message needs of its sender: HOST is JOINED as a host, and
  * draws on the host actions' bucket. */
 enum join_need { ANY, JOINED, NOT_JOINED, HOST };
@@ -1225,6 +1244,7 @@ static const struct handler {
     [MSG_PING] = {on_ping, ANY, false},
     [MSG_REACT] = {on_react, JOINED, false},
     [MSG_LINKS] = {on_links, JOINED, false},
+    [MSG_ICE] = {on_ice, JOINED, false},
     [MSG_ROLE] = {on_role, HOST, true},
     [MSG_KICK] = {on_kick, HOST, true},
     [MSG_MUTE] = {on_mute, HOST, false}, /* changes nothing shared */

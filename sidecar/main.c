@@ -109,7 +109,7 @@ static const struct env_int config_table[] = {
      "PeerJS messages held for one absent target"},
     {"HUDDLE_PEERJS_HELD_TOTAL", 10000, 1, 10000000, &cfg.peerjs_held_total,
      "PeerJS messages held in all"},
-    {"HUDDLE_TURN_TTL_S", 86400, 60, 31536000, &cfg.turn_ttl_s,
+    {"HUDDLE_TURN_TTL_S", 86400, 10, 31536000, &cfg.turn_ttl_s,
      "s TURN credentials stay valid"},
     {"HUDDLE_TURN_PORT", 3478, 1, 65535, &cfg.turn_port,
      "TURN/STUN port of built URLs"},

@@ -113,6 +113,7 @@ static const struct msg_spec {
     [MSG_PING] = {"ping", ping_fields, 1, check_ping},
     [MSG_REACT] = {"react", react_fields, 1, check_react},
     [MSG_LINKS] = {"links", links_fields, 1, check_links},
+    [MSG_ICE] = {"ice", NULL, 0, NULL},
     [MSG_ROLE] = {"role", role_fields, 2, check_role},
     [MSG_KICK] = {"kick", to_fields, 1, NULL},
     [MSG_MUTE] = {"mute", mute_fields, 1, NULL},
@@ -489,6 +490,15 @@ struct out_msg *msg_pong(const char *t_json)
     return sb_take_msg(&b);
 }
 
+struct out_msg *msg_ice(const char *ice_json)
+{
+    struct sb b = {0};
+    sb_puts(&b, "{\"type\":\"ice\",\"iceServers\":");
+    sb_puts(&b, ice_json);
+    sb_puts(&b, "}");
+    return sb_take_msg(&b);
+}
+
 static struct out_msg *peer_msg(const char *type, const struct peer *p)
 {
     struct sb b = {0};
@@ -699,8 +709,9 @@ char *msg_limits_json(const struct config *c)
     }
     sb_printf(&b, "],\"linksBurst\":%ld,\"linksIntervalMs\":%ld,",
               c->links_burst, c->links_interval_ms);
-    sb_printf(&b, "\"maxLinks\":%ld,\"maxLinksBytes\":%zu}", c->max_peers - 1,
+    sb_printf(&b, "\"maxLinks\":%ld,\"maxLinksBytes\":%zu,", c->max_peers - 1,
               msg_links_max_bytes((size_t)c->max_peers - 1));
+    sb_printf(&b, "\"turnTtlS\":%ld}", c->turn_ttl_s);
     return sb_take(&b);
 }
 

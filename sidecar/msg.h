@@ -28,6 +28,7 @@ enum msg_type {
     MSG_PING,
     MSG_REACT, /* a reaction: an emoji that floats over the sender's tile */
     MSG_LINKS, /* the health of the sender's peer connections (msg_links.h) */
+    MSG_ICE,   /* fresh iceServers for the sender (TURN credentials renewed) */
     /* host actions (docs/access.md) */
     MSG_ROLE,
     MSG_KICK,
@@ -134,6 +135,8 @@ const char *msg_type_name(enum msg_type t);
 struct out_msg *msg_error(enum msg_code code, const char *message,
                           const char *reason, const char *ref);
 struct out_msg *msg_pong(const char *t_json);
+/* ice: the iceServers array (JSON text, inserted as it is) anew. */
+struct out_msg *msg_ice(const char *ice_json);
 struct out_msg *msg_peer_joined(const struct peer *p);
 struct out_msg *msg_peer_state(const struct peer *p);
 struct out_msg *msg_peer_left(const char *id, const char *reason);

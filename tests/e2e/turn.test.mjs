@@ -2,7 +2,9 @@
 // a sidecar handing out REST-API credentials for it, and two Chromium
 // participants allowed to use relayed candidates only. With the sidecar's
 // secret equal to coturn's they see each other's video through the relay;
-// with a wrong secret coturn refuses them and they never connect.
+// with a wrong secret coturn refuses them and they never connect; with
+// credentials that last 10 s, the pages renew theirs, and a newcomer after
+// the first ones expired still gets relayed to everyone.
 //
 // Relay-only is forced from the test, not from the page: an init script
 // wraps RTCPeerConnection to add iceTransportPolicy 'relay' to whatever
@@ -11,7 +13,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { launch, linkInfo, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, linkInfo, newParticipant, relayOnly, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
 import { startCoturn } from '../lib/coturn.mjs';
 import { sleep, startStack } from '../lib/stack.mjs';
 
@@ -98,6 +100,51 @@ test('with a wrong secret in the sidecar, coturn refuses and relay-only particip
                 .map((v) => v.videoWidth));
             assert.ok(video.every((w) => w === 0), `${p.name} decoded remote video`);
         }
+    } finally {
+        for (const p of people) await p.close();
+        await stack.stop();
+    }
+});
+
+// Test-only init scripts: relay-only connections, and the socket's messages.
+const relayAndSockets = [relayOnly, watchSockets];
+
+test('credentials that expire in the meeting are renewed: a newcomer after they expired is relayed to everyone', async () => {
+    const stack = await startStack({
+        sidecarEnv: { HUDDLE_TURN_SECRET: secret, HUDDLE_TURN_URLS: coturn.urls, HUDDLE_TURN_TTL_S: '10' },
+    });
+    const logFrom = coturn.output.length;
+    const people = [];
+    const usernames = (p) => p.page.evaluate(() => window.__pcs.filter((r) => r.pc.connectionState !== 'closed')
+        .map((r) => r.pc.getConfiguration().iceServers.find((s) => s.username).username));
+    try {
+        const url = `${stack.url}/turn-long`;
+        for (const name of ['Erin', 'Frank']) {
+            const p = await newParticipant(browser, url, name, { init: relayAndSockets });
+            people.push(p);
+            await p.join();
+        }
+        const [erin, frank] = people;
+        await waitForPlayingVideo(erin.page, 'Frank');
+        const [first] = await usernames(erin);
+        // Halfway through (5 s) each page asks, and its link takes the new ones.
+        for (const p of people) {
+            await p.page.waitForFunction(() => window.__sent.some((m) => JSON.parse(m).type === 'ice'), null, { timeout: 15000 });
+        }
+        await erin.page.waitForFunction((old) => window.__pcs.some((r) => r.pc.connectionState !== 'closed'
+            && r.pc.getConfiguration().iceServers.find((s) => s.username).username !== old), first);
+        // Past the first credentials' lifetime, someone new: before, every
+        // page still offered the ones of its welcome, and coturn refused them.
+        const expiry = Number(first.split(':')[0]) * 1000;
+        await sleep(Math.max(0, expiry + 1000 - Date.now()));
+        const gina = await newParticipant(browser, url, 'Gina', { init: relayAndSockets });
+        people.push(gina);
+        await gina.join();
+        for (const [p, other] of [[gina, 'Erin'], [gina, 'Frank'], [erin, 'Gina'], [frank, 'Gina']]) {
+            await waitForPlayingVideo(p.page, other);
+        }
+        assert.doesNotMatch(coturn.output.slice(logFrom), /check_stun_auth/, 'coturn refused a credential');
+        for (const p of people) assert.deepEqual(p.errors(), []);
     } finally {
         for (const p of people) await p.close();
         await stack.stop();

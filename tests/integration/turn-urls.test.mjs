@@ -101,6 +101,33 @@ test('with Redis the welcome carries the built URLs too; HUDDLE_TURN_URLS keeps 
     }
 });
 
+test('ice renews the iceServers: fresh TURN credentials on the same URLs, the lifetime in welcome\'s limits; only in a room, within the signal rate', async () => {
+    const s = await startSidecar({ env: { HUDDLE_TURN_SECRET: SECRET, HUDDLE_TURN_TTL_S: '60', HUDDLE_SIGNAL_BURST: '3', HUDDLE_SIGNAL_RATE: '1' } });
+    const c = await connect(s.wsUrl, { headers: { Host: 'meet.example.org' } });
+    try {
+        await c.send({ type: 'ice' });
+        assert.equal((await c.next('error')).code, 'not-joined');
+        const w = await c.join(uniqueRoom(), 'Ann');
+        assert.equal(w.limits.turnTtlS, 60);
+        const [first] = w.iceServers[1].username.split(':');
+        await new Promise((r) => setTimeout(r, 1100)); // the next second
+        await c.send({ type: 'ice' });
+        const fresh = (await c.next('ice')).iceServers;
+        assert.deepEqual(fresh.map((e) => e.urls), w.iceServers.map((e) => e.urls));
+        checkCredential(fresh[1], w.id);
+        const [expiry] = fresh[1].username.split(':');
+        assert.ok(Number(expiry) > Number(first), `${expiry} after ${first}`);
+        assert.ok(Math.abs(Number(expiry) - (Date.now() / 1000 + 60)) < 5);
+        // The signal bucket: 3 at once, then refused.
+        for (let i = 0; i < 4; i++) await c.send({ type: 'ice' });
+        const err = await c.next('error');
+        assert.deepEqual([err.code, err.ref], ['rate-limited', 'ice']);
+    } finally {
+        c.terminate();
+        await stopAll([s]);
+    }
+});
+
 test('a HUDDLE_PUBLIC_HOST that is not a plain host stops start-up with a message that names it', () => {
     for (const bad of ['turn.example.org:3478', 'https://turn.example.org', 'a b', '"x"']) {
         const r = spawnSync(path.join(BUILD, 'sidecar', 'huddle-sidecar'), [], {

@@ -1,11 +1,12 @@
 // The in-call pieces that need no browser: the device pickers' options and
-// what an empty one says, the remembered mirror switch, and the raised
-// hands in the order they went up.
+// what an empty one says, the remembered mirror switch, the raised hands
+// in the order they went up, and when TURN credentials are renewed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyWord, pickerOptions } from '../../public/devices.js';
 import { mirrorOn, savedQuality } from '../../public/settings.js';
 import { QUALITIES } from '../../public/media.js';
+import { iceRenewDelay } from '../../public/mesh.js';
 import { Roster } from '../../public/roster.js';
 
 const LIST = [
@@ -96,4 +97,16 @@ test('raised hands: hands already up at a welcome are listed in join order', () 
     // Added again (a roster reconcile) with the hand still up: same place.
     r.add(peer('a', 'Ann', true));
     assert.deepEqual(names(r), ['Ann', 'Cid']);
+});
+
+test('TURN credentials are renewed halfway through their lifetime; servers without credentials never', () => {
+    const minted = [{ urls: ['stun:h:3478'] }, { urls: ['turn:h:3478'], username: '1700000000:p', credential: 'x' }];
+    assert.equal(iceRenewDelay(minted, 600), 300000);
+    assert.equal(iceRenewDelay(minted, 10), 5000);
+    assert.equal(iceRenewDelay(minted, 31536000), 2 ** 31 - 1, 'a year: as long as a timer can wait');
+    assert.equal(iceRenewDelay(minted, 0), 0);
+    assert.equal(iceRenewDelay(minted, undefined), 0);
+    assert.equal(iceRenewDelay([{ urls: ['stun:h:3478'] }], 600), 0);
+    assert.equal(iceRenewDelay([], 600), 0);
+    assert.equal(iceRenewDelay(null, 600), 0);
 });
