@@ -1,11 +1,12 @@
 #include "hostport.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
 #define NAME_CHARS                                                             \
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
-#define V6_CHARS "0123456789abcdefABCDEF:."
 #define V6_MAX 45    /* ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 */
 #define DNS_MAX 253  /* bytes of a DNS name */
 #define LABEL_MAX 63 /* bytes of one of its labels */
@@ -43,21 +44,20 @@ static bool is_alnum(char c)
     return is_alpha(c) || (c >= '0' && c <= '9');
 }
 
-/* Whether the n bytes at s are an IPv6 address as far as its bytes go
- * (the rule in hostport.h). Loose on purpose: the socket or the browser
- * that takes it parses the value. */
-static bool v6_ok(const char *s, size_t n)
+/* Writes the n bytes at s, when they are an IPv6 address, to out (at
+ * least INET6_ADDRSTRLEN bytes) in its canonical form. Returns whether
+ * they are one. */
+static bool v6_canonical(const char *s, size_t n, char *out)
 {
-    size_t colons = 0;
+    char text[V6_MAX + 1];
+    struct in6_addr a;
 
-    if (n < 2 || n > V6_MAX)
+    if (n > V6_MAX)
         return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!in_set(s[i], V6_CHARS))
-            return false;
-        colons += s[i] == ':';
-    }
-    return colons >= 2;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET6, text, &a) == 1 &&
+           inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN) != NULL;
 }
 
 /* Whether the n bytes at s are a DNS name (HOSTPORT_DNS in hostport.h). */
@@ -100,33 +100,32 @@ static bool name_ok(const char *s, size_t n, int flags)
 static const char *host_read(const char *s, size_t n, int flags,
                              struct hostport *out)
 {
-    const char *host = s, *end, *colon;
+    const char *host = s, *end = memchr(s, ':', n);
     size_t hn;
 
     if (n > 0 && s[0] == '[') {
-        if ((end = memchr(s, ']', n)) == NULL)
+        end = memchr(s, ']', n);
+        if (end == NULL)
             return NULL;
         host = s + 1;
         hn = (size_t)(end - host);
         end++; /* past the ']' */
         out->v6 = true;
-    } else if ((flags & HOSTPORT_NO_PORT) && memchr(s, ':', n) != NULL) {
+    } else if ((flags & HOSTPORT_NO_PORT) && end != NULL) {
         end = s + n; /* a bare IPv6 address */
         hn = n;
         out->v6 = true;
     } else {
-        end = (colon = memchr(s, ':', n)) != NULL ? colon : s + n;
+        if (end == NULL)
+            end = s + n;
         hn = (size_t)(end - s);
     }
-    if (out->v6) {
-        if (!v6_ok(host, hn))
-            return NULL;
-    } else if ((flags & HOSTPORT_ANY) &&
-               (hn == 0 || (hn == 1 && *host == '*'))) {
+    if (out->v6)
+        return v6_canonical(host, hn, out->host) ? end : NULL;
+    if ((flags & HOSTPORT_ANY) && (hn == 0 || (hn == 1 && *host == '*')))
         hn = 0; /* every address */
-    } else if (!name_ok(host, hn, flags)) {
+    else if (!name_ok(host, hn, flags))
         return NULL;
-    }
     memcpy(out->host, host, hn);
     out->host[hn] = '\0';
     return end;
@@ -137,8 +136,10 @@ int hostport_parse(const char *s, size_t n, int flags, struct hostport *out)
     const char *rest;
 
     memset(out, 0, sizeof *out);
-    if (s == NULL || memchr(s, '\0', n) != NULL ||
-        (rest = host_read(s, n, flags, out)) == NULL)
+    if (s == NULL || memchr(s, '\0', n) != NULL)
+        goto bad;
+    rest = host_read(s, n, flags, out);
+    if (rest == NULL)
         goto bad;
     if (rest == s + n) {
         if (!(flags & (HOSTPORT_PORT_OPTIONAL | HOSTPORT_NO_PORT)))

@@ -5,9 +5,11 @@
  * resolution.
  *
  * Rules, the same for every caller:
- * - an IPv6 host is written in brackets, "[::1]:8081": inside them 2 to 45
- *   hex digits, ':' and '.' (an IPv4-mapped tail), with two colons at
- *   least; the brackets are dropped from the result;
+ * - an IPv6 host is written in brackets, "[::1]:8081": inside them an
+ *   address as inet_pton reads it (45 bytes at most); the result holds it
+ *   without brackets in its canonical form (RFC 5952: lower case, the
+ *   longest run of zero groups as "::"), so that two spellings of one
+ *   address compare equal;
  * - any other host is 1..255 of [A-Za-z0-9.-_] (a name or an IPv4
  *   address); with HOSTPORT_DNS, a DNS name as browsers put it in a URL:
  *   labels of [A-Za-z0-9-], 1..63 bytes each, not starting or ending with
@@ -28,6 +30,8 @@
 
 #define HOSTPORT_HOST_MAX 255
 #define HOSTPORT_SCHEME_MAX 32
+/* bytes of a host as a URL names it (hostport_url_host), NUL included */
+#define HOSTPORT_URL_HOST_MAX (HOSTPORT_HOST_MAX + 3)
 
 /* flags */
 #define HOSTPORT_ANY 1           /* an empty host or "*": every address */

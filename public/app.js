@@ -56,9 +56,9 @@ const { token, renewed } = takeToken(location, history, tabStorage(), room);
 // each welcome brings the server's).
 const invitedName = tokenName(token);
 if (invitedName) pre.invited(invitedName);
-// Where invitations are needed, a new meeting would need one too: a full
-// room offers Try again only (as a refused invitation offers no new meeting).
-if (token) $('pre-new').hidden = true;
+// Where invitations are needed, a new meeting would need one too: with
+// an invitation, no screen offers one (newMeeting).
+for (const a of document.querySelectorAll('#pre-new, .left-actions a[href="/"]')) a.hidden = !newMeeting().length;
 // This tab was in the meeting a moment ago (a reload, or Rejoin after
 // Leave): the first join asks to come back as it was, and the pre-join
 // screen starts with the microphone and camera as they were.
@@ -368,9 +368,16 @@ function refused(code, { title, text, retry }) {
     } else {
         endSession();
     }
-    // Where invitations are needed a new meeting would need one too.
-    const fresh = code === 'bad-token' ? [] : [{ label: t('common.newMeeting'), href: '/' }];
+    const fresh = code === 'bad-token' ? [] : newMeeting();
     showGate(entered ? 'ended' : 'refused', { why: code, title, text, note, actions: [...(retry ? [again] : []), ...fresh] });
+}
+
+/**
+ * "New meeting" as a card's action, or none: where invitations are needed
+ * (this page came with one), a new meeting would need one too.
+ */
+function newMeeting() {
+    return token ? [] : [{ label: t('common.newMeeting'), href: '/' }];
 }
 
 function tryAgain() {
@@ -384,7 +391,7 @@ function onEnded(m) {
     const self = !!m.by && m.by === roster.selfId();
     const { title, text } = endedText(m.reason, self ? t('common.you') : roster.nameOf(m.by), { self });
     endSession();
-    showGate('ended', { why: m.reason === 'removed' ? 'removed' : 'ended', title, text, actions: [{ label: t('common.newMeeting'), href: '/' }] });
+    showGate('ended', { why: m.reason === 'removed' ? 'removed' : 'ended', title, text, actions: newMeeting() });
 }
 
 function showGate(state, view) {
@@ -821,7 +828,17 @@ function useIceServers(list) {
     mesh.setIceServers(list);
     clearTimeout(iceTimer);
     const ms = iceRenewDelay(list, turnTtlS);
-    if (ms) iceTimer = setTimeout(() => sig && sig.send({ type: 'ice' }), ms);
+    if (ms) iceTimer = setTimeout(() => askIce(Math.min(ms, ICE_RETRY_MS)), ms);
+}
+
+// How long an ice request may go unanswered (not sent while reconnecting,
+// refused, or lost) before the page asks again.
+const ICE_RETRY_MS = 30000;
+
+/** Asks for fresh ICE servers, and again every retryMs until they come (useIceServers). */
+function askIce(retryMs) {
+    if (sig) sig.send({ type: 'ice' });
+    iceTimer = setTimeout(() => askIce(retryMs), retryMs);
 }
 
 /** Tells the person text: a toast in the meeting, the pre-join screen's line before. */
@@ -874,13 +891,19 @@ function holdToTalk(held) {
     }
 }
 
-function toggleMic() {
+async function toggleMic() {
     spaceHeld = false;
-    if (!media.audioTrack()) {
-        toast(t(media.denied() ? 'toast.micBlocked' : 'toast.noMic'));
+    if (media.audioTrack()) {
+        setMic(!roster.self().audio);
         return;
     }
-    setMic(!roster.self().audio);
+    // None (one was unplugged, or there was none at the start): one
+    // plugged in since is taken, on.
+    if (!media.denied() && await media.wantMic()) {
+        setMic(true);
+        return;
+    }
+    toast(t(media.denied() ? 'toast.micBlocked' : 'toast.noMic'));
 }
 
 function setMic(on) {

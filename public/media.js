@@ -52,6 +52,10 @@ export class Media extends EventTarget {
     // out. The screen has a generation too, bumped when the session ends.
     #want = { audio: false, video: false };
     #gen = { audio: 0, video: 0, screen: 0 };
+    // Captures under way, per kind (a device lost meanwhile: see #lost),
+    // and the session (stopAll ends one: what answers later is dropped).
+    #asking = { audio: 0, video: 0 };
+    #session = 0;
     #screenAsking = false;
 
     /** The local stream: the microphone and camera tracks (not the screen). */
@@ -126,6 +130,7 @@ export class Media extends EventTarget {
         if (!Object.keys(asked).length) return false;
         const quality = this.#quality;
         let s;
+        for (const kind in asked) this.#asking[kind]++;
         try {
             s = await navigator.mediaDevices.getUserMedia({
                 audio: asked.audio ? { ...this.#processing, ...(this.#micId ? { deviceId: { exact: this.#micId } } : {}) } : false,
@@ -134,6 +139,8 @@ export class Media extends EventTarget {
         } catch (err) {
             if (Object.keys(asked).some(latest)) throw err;
             return false;
+        } finally {
+            for (const kind in asked) this.#asking[kind]--;
         }
         let kept = false;
         for (const t of s.getTracks()) {
@@ -168,9 +175,11 @@ export class Media extends EventTarget {
         }
         this.#stream.addTrack(track);
         // The device went away (unplugged, or taken by the system): the
-        // browser ends the track. Our own stop() never fires this.
+        // browser ends the track. Our own stop() never fires this; a track
+        // whose device went while it was being captured is ended already.
         track.addEventListener('ended', () => this.#lost(track));
         this.dispatchEvent(new CustomEvent('track', { detail: { kind: track.kind, track } }));
+        if (track.readyState === 'ended') this.#lost(track);
     }
 
     /**
@@ -183,11 +192,20 @@ export class Media extends EventTarget {
     async #lost(track) {
         const kind = track.kind;
         const live = () => (kind === 'audio' ? this.#mic : this.#cam);
-        if (track !== live()) return;
+        // A capture under way (a device just picked) takes its place.
+        if (track !== live() || this.#asking[kind] > 0) return;
         // The device chosen is gone: from now on the default one is used.
-        if (kind === 'audio') this.#micId = '';
-        else this.#camId = '';
-        if (kind === 'audio') await this.#acquire({ audio: true }).catch(() => false);
+        const gone = track.getSettings().deviceId;
+        if (kind === 'audio' && this.#micId === gone) this.#micId = '';
+        if (kind === 'video' && this.#camId === gone) this.#camId = '';
+        const session = this.#session;
+        if (kind === 'audio') {
+            await this.#acquire({ audio: true }).catch((err) => {
+                // Taken away rather than unplugged: the pickers say blocked.
+                if (err.name === 'NotAllowedError') this.#denied = true;
+            });
+        }
+        if (session !== this.#session) return; // the meeting ended meanwhile
         if (live() === track) {
             this.#want[kind] = false;
             this.#gen[kind]++;
@@ -212,6 +230,21 @@ export class Media extends EventTarget {
 
     setMicEnabled(on) {
         if (this.#mic) this.#mic.enabled = on;
+    }
+
+    /**
+     * The person asks for a microphone where there is none (one was
+     * unplugged, or none was found at the start): captured from the chosen
+     * device or the default one. Resolves whether one came (a 'track'
+     * event then follows); with none, the microphone stays off.
+     */
+    async wantMic() {
+        if (this.#mic) return true;
+        if (!canCapture()) return false;
+        this.#want.audio = true;
+        const got = await this.#acquire({ audio: true }).catch(() => false);
+        if (!this.#mic) this.#want.audio = false;
+        return got && !!this.#mic;
     }
 
     /**
@@ -248,16 +281,22 @@ export class Media extends EventTarget {
         const before = audio ? this.#micId : this.#camId;
         if (audio) this.#micId = deviceId;
         else this.#camId = deviceId;
-        // Nothing captured and nothing starting: the next capture takes the
-        // device. One starting is asked again, from the device now chosen.
-        if (!(audio ? this.#mic : this.#cam) && !this.#want[kind]) return;
+        // No camera on and none starting: the camera takes the device when
+        // it comes on. No microphone: the one picked is captured (a person
+        // whose microphone was unplugged picks another), off as the page
+        // has it. One starting is asked again, from the device now chosen.
+        if (!audio && !this.#cam && !this.#want.video) return;
+        if (audio && !this.#mic) this.#want.audio = true;
         try {
             await this.#acquire({ audio, video: !audio });
         } catch (err) {
             if (audio) this.#micId = before;
             else this.#camId = before;
             // A capture that was starting is gone with it: the kind is off.
-            if (!(audio ? this.#mic : this.#cam)) this.#want[kind] = false;
+            const t = audio ? this.#mic : this.#cam;
+            if (!t) this.#want[kind] = false;
+            // Its device went while the new one was asked for (see #lost).
+            else if (t.readyState === 'ended') this.#lost(t);
             throw err;
         }
     }
@@ -389,6 +428,7 @@ export class Media extends EventTarget {
 
     /** The session ended: every track stops, and so does any capture still starting. */
     stopAll() {
+        this.#session++;
         this.#want = { audio: false, video: false };
         for (const kind in this.#gen) this.#gen[kind]++;
         this.#stopMonitor();

@@ -130,7 +130,10 @@ export class Mesh extends EventTarget {
             if (p.pc.signalingState === 'closed') continue;
             try {
                 p.pc.setConfiguration({ ...p.pc.getConfiguration(), iceServers: this.#iceServers });
-            } catch { /* refused: the next new connection has them */ }
+            } catch (err) {
+                // Its ICE restarts keep the old ones; a re-offer gets these.
+                console.warn('huddle: ICE servers not taken by the link with', p.id, err.name);
+            }
         }
     }
 

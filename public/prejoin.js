@@ -131,6 +131,9 @@ export class PreJoin {
     /** A track came or went (a switch, a picked device): the preview and meter follow. */
     #onTrack() {
         if (this.#closed) return;
+        // A microphone captured anew (picked after one was unplugged) is on
+        // only if the switch says so.
+        this.#media.setMicEnabled(this.#audio);
         this.#levels.watch('preview', this.#media.stream());
         this.#refresh();
     }

@@ -83,14 +83,16 @@ struct resync {
  * the first, when every node that came back with this one has
  * re-asserted.
  *
- * When Redis lacks members of other nodes that this node routed to, Redis
- * came back without its data (no persistence), and their nodes may still
- * be waiting out their reconnect backoff (HUDDLE_REDIS_BACKOFF_MAX_MS at
- * most: every node of a cluster runs the same settings) before they
- * re-assert them. A roster then would drop them from every page here
- * (their tiles and calls gone, then back as newcomers), so the first
- * roster waits that long and ROSTER_AGAIN_MS more (struct cluster's
- * roster_wait_ms), as the bus' first reap does. */
+ * When Redis lacks members of other nodes that this node routed to, they
+ * left meanwhile, or Redis came back without its data (no persistence) and
+ * their nodes may still be on their way back: a connect that hangs
+ * (HUDDLE_REDIS_PING_TIMEOUT_MS), then their reconnect backoff
+ * (HUDDLE_REDIS_BACKOFF_MAX_MS at most: every node of a cluster runs the
+ * same settings), before they re-assert them. A roster then would drop
+ * them from every page here (their tiles and calls gone, then back as
+ * newcomers), so the roster waits that long and ROSTER_AGAIN_MS more
+ * (struct cluster's roster_wait_ms), and goes once more after it. The
+ * members Redis has are routed to meanwhile; none is forgotten. */
 #define ROSTER_AGAIN_MS 1000
 
 struct reassert {
@@ -122,7 +124,7 @@ struct cluster {
     struct pj_net pjnet;
     struct pj_unreleased *unreleased; /* newest first */
     size_t n_unreleased;
-    long roster_wait_ms; /* backoff max + ROSTER_AGAIN_MS (see there) */
+    long roster_wait_ms; /* see ROSTER_AGAIN_MS */
 };
 
 /* ---- bookkeeping ------------------------------------------------------ */
@@ -1045,9 +1047,13 @@ static void roster_done(void *arg, const struct bus_room *r)
                 room_peer_find(room, r->members[i].peer) == NULL)
                 announce_left(cl, rs->room, r->members[i].peer, "timeout");
         if (!rs->again && cr != NULL && remote_missing(cr, r)) {
+            for (size_t i = 0; i < r->n_members; i++)
+                if (strcmp(r->members[i].node, self) != 0)
+                    route_set(cr, r->members[i].peer, r->members[i].node);
             cr->roster_again = clock_mono_ms() + cl->roster_wait_ms;
+            cr->roster_waiting = true;
             log_info("resync room=%s members=%zu: members of other nodes "
-                     "missing, roster in %ld ms",
+                     "not in redis, roster in %ld ms",
                      rs->room, r->n_members, cl->roster_wait_ms);
             req_unlink(&rs->rq);
             free(rs);
@@ -1060,8 +1066,10 @@ static void roster_done(void *arg, const struct bus_room *r)
                 hub_send(cl->h, p->conn, msg_roster(peers));
             free(peers);
         }
-        if (!rs->again && cr != NULL)
+        if (cr != NULL && (!rs->again || cr->roster_waiting)) {
+            cr->roster_waiting = false;
             cr->roster_again = clock_mono_ms() + ROSTER_AGAIN_MS;
+        }
         log_info("resync room=%s members=%zu%s", rs->room, r->n_members,
                  rs->again ? " (again)" : "");
     }
@@ -1439,7 +1447,8 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
     cl->ready = ready;
     cl->ready_arg = arg;
     cl->reqs.next = cl->reqs.prev = &cl->reqs;
-    cl->roster_wait_ms = bc->backoff_max_ms + ROSTER_AGAIN_MS;
+    cl->roster_wait_ms =
+        bc->ping_timeout_ms + bc->backoff_max_ms + ROSTER_AGAIN_MS;
     cl->rt = route_new();
     cl->bus = cl->rt != NULL ? bus_create(loop, bc, &cbs, cl) : NULL;
     if (cl->bus == NULL) {

@@ -196,10 +196,14 @@ int ice_set_host_urls(struct ice *ice, const char *public_host, long turn_port,
 {
     char host[ICE_HOST_MAX];
 
-    if (public_host != NULL && *public_host != '\0' &&
-        (ice_host_parse(public_host, false, host, sizeof host) < 0 ||
-         (ice->public_host = strdup(host)) == NULL))
-        return -1;
+    if (public_host != NULL && *public_host != '\0') {
+        if (ice_host_parse(public_host, false, host, sizeof host) < 0)
+            return -1;
+        free(ice->public_host);
+        ice->public_host = strdup(host);
+        if (ice->public_host == NULL)
+            return -1;
+    }
     if (ice->secret == NULL || ice->turn_json != NULL)
         return 0;
     ice->host_urls = true;

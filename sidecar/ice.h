@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ICE_HOST_MAX 256 /* bytes of a host (brackets of IPv6 included) */
+#include "hostport.h"
+
+/* bytes of a host as a URL names it (brackets of IPv6 included) */
+#define ICE_HOST_MAX HOSTPORT_URL_HOST_MAX
 
 struct ice {
     char *stun_json; /* JSON array of URL strings, or NULL */

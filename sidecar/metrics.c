@@ -22,6 +22,7 @@ static const char *const out_names[MET_OUT_N] = {
     [MET_OUT_ENDED] = "ended",
     [MET_OUT_REACTION] = "reaction",
     [MET_OUT_LINKS] = "links",
+    [MET_OUT_ICE] = "ice",
     [MET_OUT_OTHER] = "other",
 };
 

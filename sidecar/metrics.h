@@ -38,6 +38,7 @@ enum metrics_out {
     MET_OUT_ENDED,
     MET_OUT_REACTION,
     MET_OUT_LINKS,
+    MET_OUT_ICE,
     MET_OUT_OTHER,
     MET_OUT_N
 };

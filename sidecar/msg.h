@@ -135,7 +135,8 @@ const char *msg_type_name(enum msg_type t);
 struct out_msg *msg_error(enum msg_code code, const char *message,
                           const char *reason, const char *ref);
 struct out_msg *msg_pong(const char *t_json);
-/* ice: the iceServers array (JSON text, inserted as it is) anew. */
+/* ice: the iceServers array ice_json (JSON text, inserted as it is), the
+ * answer to a member's ice. */
 struct out_msg *msg_ice(const char *ice_json);
 struct out_msg *msg_peer_joined(const struct peer *p);
 struct out_msg *msg_peer_state(const struct peer *p);

@@ -34,6 +34,8 @@ struct route_room {
     unsigned pending;       /* joins and resyncs waiting for Redis */
     int64_t roster_again;   /* cluster.c: when to send the roster once more
                                after a resync (0: not) */
+    bool roster_waiting;    /* cluster.c: roster_again ends a wait for
+                               members of other nodes (another follows) */
     struct pend *joins;     /* joins waiting (pending.h): they hold messages */
     struct htab_entry link; /* in the table, by id */
 };

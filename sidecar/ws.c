@@ -435,7 +435,7 @@ static bool origin_default_port(const struct origin *o)
  * DNS-rebinding page sends Host and Origin both of its own name. */
 static bool origin_default_ok(const char *origin)
 {
-    char host[ICE_HOST_MAX];
+    char host[HOSTPORT_URL_HOST_MAX];
     struct origin o;
 
     if (hostport_origin(origin, strlen(origin), &o) < 0 ||

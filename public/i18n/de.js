@@ -265,7 +265,7 @@ export default {
     'toast.noMic': 'Kein Mikrofon verfügbar.',
     'toast.camBlocked': 'Der Browser blockiert die Kamera.',
     'toast.noCam': 'Keine Kamera verfügbar.',
-    'toast.micLost': 'Ihr Mikrofon wurde getrennt. Die anderen hören Sie nicht mehr.',
+    'toast.micLost': 'Ihr Mikrofon wurde getrennt, und es gibt kein anderes.',
     'toast.micSwitched': 'Ihr Mikrofon wurde getrennt. Jetzt wird {device} verwendet.',
     'toast.camLost': 'Ihre Kamera wurde getrennt. Schalten Sie die Kamera wieder ein, um eine andere zu verwenden.',
     'toast.copied': 'Einladungslink kopiert',

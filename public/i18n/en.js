@@ -267,7 +267,7 @@ export default {
     'toast.noMic': 'No microphone available.',
     'toast.camBlocked': 'The camera is blocked by the browser.',
     'toast.noCam': 'No camera available.',
-    'toast.micLost': 'Your microphone was disconnected. The others no longer hear you.',
+    'toast.micLost': 'Your microphone was disconnected, and there is no other one.',
     'toast.micSwitched': 'Your microphone was disconnected. Now using {device}.',
     'toast.camLost': 'Your camera was disconnected. Turn the camera on again to use another one.',
     'toast.copied': 'Invite link copied',

@@ -265,7 +265,7 @@ export default {
     'toast.noMic': 'No hay micrófono disponible.',
     'toast.camBlocked': 'El navegador bloquea la cámara.',
     'toast.noCam': 'No hay cámara disponible.',
-    'toast.micLost': 'Tu micrófono se desconectó. Los demás ya no te oyen.',
+    'toast.micLost': 'Tu micrófono se desconectó y no hay otro.',
     'toast.micSwitched': 'Tu micrófono se desconectó. Ahora se usa {device}.',
     'toast.camLost': 'Tu cámara se desconectó. Vuelve a activar la cámara para usar otra.',
     'toast.copied': 'Enlace de invitación copiado',

@@ -88,7 +88,7 @@ test('a chat line sent while Redis is down reaches its own sidecar\'s people and
             assert.ok(t < 100, 'no answer to the signal');
             await sleep(50);
         }
-        await sleep(200);
+        await sleep(1600); // a toast queued behind another shows within 1.5 s
         assert.doesNotMatch(await s.page.textContent('#toast'), /busy/);
     } finally {
         stack.redis.signal('SIGCONT');

@@ -608,11 +608,14 @@ test('a device unplugged in the call: a microphone gives way to the default one,
     await moreAudio(b.page, await audioIn(b.page), 1);
     // No microphone left: muted, and the others see it.
     gone = await unplug(a.page, 'audio', true);
-    await toast(a.page, /^Your microphone was disconnected\. The others no longer hear you\.$/);
+    await toast(a.page, /^Your microphone was disconnected, and there is no other one\.$/);
     await a.page.waitForSelector('#btn-mic[aria-pressed="false"]');
     await b.page.waitForFunction(() => /microphone off/.test(document.querySelector('#grid .tile:not(.local)').getAttribute('aria-label')));
-    await a.page.click('#btn-mic'); // nothing to unmute with
-    await toast(a.page, /^No microphone available\.$/);
+    // One plugged in again: the Microphone button takes it, on.
+    await a.page.click('#btn-mic');
+    await a.page.waitForSelector('#btn-mic[aria-pressed="true"]');
+    await b.page.waitForFunction(() => !/microphone off/.test(document.querySelector('#grid .tile:not(.local)').getAttribute('aria-label')));
+    await moreAudio(b.page, await audioIn(b.page), 1);
     // The camera: off, for everyone to see; turning it on again starts the default one.
     await unplug(a.page, 'video');
     await toast(a.page, /^Your camera was disconnected\. Turn the camera on again to use another one\.$/);

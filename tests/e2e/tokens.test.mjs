@@ -114,6 +114,10 @@ test('a new invitation opened in the same tab comes in under its own name and ro
     await p.page.waitForSelector('#people li.person:has(.own-name > .own:text-is("Bob Guest"))');
     assert.equal(await p.page.isVisible('#people li.person:has(.own-name > .own:text-is("Bob Guest")) .host-badge'), false);
     assert.equal(await p.page.isVisible('#host-tools'), false);
+    // Left: Rejoin, but no new meeting (it would need an invitation too).
+    await p.page.click('#btn-leave');
+    await p.page.waitForFunction(() => document.body.dataset.state === 'left');
+    assert.deepEqual(await p.page.$$eval('.left-actions a', (as) => as.filter((a) => a.getClientRects().length).map((a) => a.textContent)), ['Rejoin']);
 });
 
 test('a token whose name the page cannot read still fixes the name in Settings: the server\'s, never renamed', async () => {

@@ -530,7 +530,8 @@ test('Redis back without its data, one sidecar back well before the other: no pa
         const from = a.received.length;
         c.procs.push(await startRedis({ port }));
         await waitCount(n1, UP, 2);
-        await waitCount(n1, /resync room=.*members of other nodes missing, roster in 1400 ms/, 1);
+        // ping timeout 1500 + backoff max 400 + 1000 ms
+        await waitCount(n1, /resync room=.*members of other nodes not in redis, roster in 2900 ms/, 1);
         n2.signal('SIGCONT');
         await waitCount(n2, UP, 2);
         // (a roster lists everyone but its addressee)
@@ -541,6 +542,9 @@ test('Redis back without its data, one sidecar back well before the other: no pa
         assert.deepEqual(ids((await b.next('roster', 10000)).peers), [wa.id]);
         await a.send({ type: 'signal', to: wb.id, data: { back: 1 } });
         assert.equal((await b.next('signal')).from, wa.id);
+        // And once more a second after the wait (a peer-joined read before
+        // the roster's answer must not be dropped for good).
+        assert.deepEqual(ids((await a.next('roster', 5000)).peers), [wb.id]);
     } finally {
         n2.signal('SIGCONT');
         await c.stop();

@@ -73,8 +73,8 @@ test('with HUDDLE_PUBLIC_HOST its origins pass besides local ones, nothing else'
     await expectAlive(pub.wsUrl);
 });
 
-test('an IPv6 HUDDLE_PUBLIC_HOST, bare or in brackets, lets its origins pass', async () => {
-    for (const host of ['2001:db8::7', '[2001:db8::7]']) {
+test('an IPv6 HUDDLE_PUBLIC_HOST, bare or in brackets, however written, lets its origins pass', async () => {
+    for (const host of ['2001:db8::7', '[2001:db8::7]', '2001:0DB8:0:0::7']) {
         const v6 = await startSidecar({ env: { HUDDLE_PUBLIC_HOST: host } });
         try {
             for (const origin of ['https://[2001:db8::7]', 'http://[2001:DB8::7]:8443']) {

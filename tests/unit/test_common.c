@@ -149,16 +149,25 @@ TEST(hostport_port_may_be_optional_or_absent_by_flag)
     CHECK(hp("1.2.3.4", HOSTPORT_NO_PORT, &h) == 0 && !h.v6);
 }
 
-TEST(hostport_ipv6_needs_two_colons_and_at_most_45_bytes)
+TEST(hostport_ipv6_is_an_address_kept_in_its_canonical_form)
 {
     struct hostport h;
     char v6[64] = "[";
 
     CHECK(hp("[1]:80", 0, &h) < 0);
     CHECK(hp("[1.2.3.4]:80", 0, &h) < 0);
+    CHECK(hp("[1::2::3]:80", 0, &h) < 0);
+    CHECK(hp("[12345::1]:80", 0, &h) < 0);
     CHECK(hp("[::]:80", 0, &h) == 80);
+    CHECK_STR(h.host, "::");
+    /* Two spellings of one address compare equal. */
+    CHECK(hp("[2001:0DB8:0:0:0::7]:80", 0, &h) == 80);
+    CHECK_STR(h.host, "2001:db8::7");
+    CHECK(hp("2001:db8:0000::7", HOSTPORT_NO_PORT, &h) == 0);
+    CHECK_STR(h.host, "2001:db8::7");
     strcat(v6, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:1"); /* 45 */
     CHECK(hp(v6, 0, &h) == 1);
+    CHECK_STR(h.host, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
     memmove(v6 + 2, v6 + 1, strlen(v6));
     v6[1] = '0'; /* 46 */
     CHECK(hp(v6, 0, &h) < 0);
