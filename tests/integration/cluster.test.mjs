@@ -70,6 +70,18 @@ async function cluster(n, { env = {}, redisArgs = [] } = {}) {
 
 const ids = (peers) => peers.map((p) => p.id).sort();
 
+/** Ann on c's first sidecar and Bob on its second, in a new room, once Ann
+ * has heard Bob join: { room, a, b, wa, wb } (clients and welcomes). */
+async function annAndBob(c) {
+    const room = uniqueRoom();
+    const a = await c.client(0);
+    const b = await c.client(1);
+    const wa = await a.join(room, 'Ann');
+    const wb = await b.join(room, 'Bob');
+    await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+    return { room, a, b, wa, wb };
+}
+
 /** The roster cl gets after a resync, completed by peer-joined messages
  * until nothing more comes within a second; sorted ids. */
 async function reconciled(cl, self) {
@@ -517,12 +529,7 @@ test('Redis back without its data, one sidecar back well before the other: no pa
     const c = await cluster(2);
     const [n1, n2] = c.scs;
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        const b = await c.client(1);
-        const wa = await a.join(room, 'Ann');
-        const wb = await b.join(room, 'Bob');
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        const { a, b, wa, wb } = await annAndBob(c);
         const port = c.redis.port;
         await c.redis.stop();
         for (const s of c.scs) await s.waitForOutput(/redis down/);
@@ -627,12 +634,7 @@ test('a sidecar stopped until Redis drops it as a slow subscriber recovers by it
         },
     });
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        const b = await c.client(1);
-        const wa = await a.join(room, 'Ann');
-        const wb = await b.join(room, 'Bob');
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        const { a, b, wa, wb } = await annAndBob(c);
 
         c.scs[1].signal('SIGSTOP');
         await floodUntilDropped(c, a, wa.id);
