@@ -840,7 +840,13 @@ test('a host asks a member to mute, then ends the meeting for everyone', async (
     // As for the removed page: a retry would come within 0.5 s; give it 2 s.
     await lost.page.evaluate(() => new Promise((r) => setTimeout(r, 2000)));
     assert.equal(lostSockets, 1);
-    for (const p of [host, guest, lost]) assert.deepEqual(p.errors(), [], p.name);
+    // Nia's socket goes through Playwright's route (routeWebSocket), which
+    // stands between her page and the server's socket: once in a full run
+    // a message her page sent as the server closed (the page sends only
+    // while its socket says open) made Chromium log that a socket was
+    // closing. Not the page's doing, and not seen without the route.
+    const routed = /^console\.error: WebSocket is already in CLOSING or CLOSED state\.$/;
+    for (const p of [host, guest, lost]) assert.deepEqual(p.errors().filter((e) => p !== lost || !routed.test(e)), [], p.name);
     await closeAll();
 });
 
