@@ -168,6 +168,38 @@ TEST(welcome_lists_present_peers_and_others_get_peer_joined)
     hub_free(h);
 }
 
+TEST(ice_gives_the_sender_fresh_turn_credentials_only_in_a_room)
+{
+    struct fake f[2];
+    CHECK(ice_init(&ice, NULL, "turn:t.example:3478", "north", 3600) == 0);
+    struct hub *h = setup(f, 2);
+    say(h, &f[0], "{\"type\":\"ice\"}");
+    CHECK_STR(last_field(&f[0], "code"), "not-joined");
+    CHECK_STR(last_field(&f[0], "ref"), "ice");
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    cJSON *w = last(&f[1]);
+    cJSON *ttl =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(w, "limits"), "turnTtlS");
+    CHECK(cJSON_IsNumber(ttl) && ttl->valueint == 3600);
+    cJSON_Delete(w);
+    clear(f, 2);
+    say(h, &f[0], "{\"type\":\"ice\"}");
+    CHECK(f[0].n == 1 && f[1].n == 0); /* the sender's alone */
+    cJSON *m = last(&f[0]);
+    cJSON *turn = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "iceServers"), 0);
+    const char *user =
+        cJSON_GetStringValue(cJSON_GetObjectItem(turn, "username"));
+    const char *colon = user != NULL ? strchr(user, ':') : NULL;
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(m, "type")), "ice");
+    CHECK(colon != NULL && strcmp(colon + 1, f[0].hc.peer->id) == 0);
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(turn, "credential")));
+    cJSON_Delete(m);
+    clear(f, 2);
+    hub_free(h);
+    ice_clear(&ice);
+}
+
 TEST(chat_reaches_the_room_and_the_sender_not_other_rooms)
 {
     struct fake f[3];
