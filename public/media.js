@@ -235,16 +235,25 @@ export class Media extends EventTarget {
     /**
      * The person asks for a microphone where there is none (one was
      * unplugged, or none was found at the start): captured from the chosen
-     * device or the default one. Resolves whether one came (a 'track'
-     * event then follows); with none, the microphone stays off.
+     * device or the default one, as #start says.
      */
-    async wantMic() {
-        if (this.#mic) return true;
-        if (!canCapture()) return false;
-        this.#want.audio = true;
-        const got = await this.#acquire({ audio: true }).catch(() => false);
-        if (!this.#mic) this.#want.audio = false;
-        return got && !!this.#mic;
+    wantMic() {
+        return this.#start('audio');
+    }
+
+    /**
+     * Kind ('audio', 'video') is wanted now: captured unless its track is
+     * there. Resolves false when it could not be started (the kind is then
+     * off); true otherwise, also when a later call overtook this one
+     * (#acquire resolves false: the later call decides). A 'track' event
+     * tells when the track comes.
+     */
+    async #start(kind) {
+        this.#want[kind] = true;
+        if (kind === 'audio' ? this.#mic : this.#cam) return true;
+        const started = canCapture() && await this.#acquire({ [kind]: true }).then(() => true, () => false);
+        if (!started) this.#want[kind] = false;
+        return started;
     }
 
     /**
@@ -256,17 +265,11 @@ export class Media extends EventTarget {
      * comes or goes.
      */
     async setCamera(on) {
-        this.#want.video = on;
-        if (!on) {
-            this.#gen.video++;
-            this.#dropTrack('video');
-            return true;
-        }
-        if (this.#cam) return true;
-        // Overtaken (#acquire resolves false) is no failure: the later call decides.
-        const started = canCapture() && await this.#acquire({ video: true }).then(() => true, () => false);
-        if (!started) this.#want.video = false;
-        return started;
+        if (on) return this.#start('video');
+        this.#want.video = false;
+        this.#gen.video++;
+        this.#dropTrack('video');
+        return true;
     }
 
     /**
