@@ -343,14 +343,22 @@ static struct out_msg *local_welcome(struct hub *h, const struct peer *me,
     return m;
 }
 
+/* The iceServers for c, seated as id: TURN credentials minted now for id,
+ * built URLs on the host c's request named. Malloc'd JSON text, or NULL
+ * when out of memory. */
+static char *ice_now(const struct hub *h, const struct hub_conn *c,
+                     const char *id)
+{
+    return ice_servers_json(h->ice, id, clock_wall_ms() / 1000, c->host);
+}
+
 /* The welcome for c, seated as me: with the room as Redis has it for a
  * seat decided there (s->id set), else as it is here. One reference, or
  * NULL when out of memory. */
 static struct out_msg *welcome(struct hub *h, struct hub_conn *c,
                                struct peer *me, const struct hub_seat *s)
 {
-    char *ice =
-        ice_servers_json(h->ice, me->id, clock_wall_ms() / 1000, c->host);
+    char *ice = ice_now(h, c, me->id);
     struct out_msg *m = NULL;
 
     if (ice == NULL)
@@ -1217,8 +1225,7 @@ static void on_ice(struct hub *h, struct hub_conn *c, struct msg_in *m,
     (void)m;
     if (!take(h, c, BUCKET_SIGNAL, NULL, "ice", now))
         return;
-    ice =
-        ice_servers_json(h->ice, c->peer->id, clock_wall_ms() / 1000, c->host);
+    ice = ice_now(h, c, c->peer->id);
     if (ice != NULL)
         hub_send(h, c, msg_ice(ice));
     free(ice);
