@@ -1017,20 +1017,6 @@ static void on_node_message(void *user, const char *origin, const char *json,
 
 /* ---- reconnect: re-assert, then roster --------------------------------- */
 
-/* Whether a member of another node that cr routes to is not in r. */
-static bool remote_missing(const struct route_room *cr,
-                           const struct bus_room *r)
-{
-    for (const struct route_peer *rp = cr->remote; rp != NULL; rp = rp->next) {
-        size_t i = 0;
-        while (i < r->n_members && strcmp(r->members[i].peer, rp->id) != 0)
-            i++;
-        if (i == r->n_members)
-            return true;
-    }
-    return false;
-}
-
 static void roster_done(void *arg, const struct bus_room *r)
 {
     struct resync *rs = arg;
@@ -1046,10 +1032,9 @@ static void roster_done(void *arg, const struct bus_room *r)
             if (strcmp(r->members[i].node, self) == 0 &&
                 room_peer_find(room, r->members[i].peer) == NULL)
                 announce_left(cl, rs->room, r->members[i].peer, "timeout");
-        if (!rs->again && cr != NULL && remote_missing(cr, r)) {
-            for (size_t i = 0; i < r->n_members; i++)
-                if (strcmp(r->members[i].node, self) != 0)
-                    route_set(cr, r->members[i].peer, r->members[i].node);
+        if (!rs->again && cr != NULL &&
+            route_lacks(cr, r->members, r->n_members)) {
+            route_merge(cr, r->members, r->n_members, self, NULL, room);
             cr->roster_again = clock_mono_ms() + cl->roster_wait_ms;
             cr->roster_waiting = true;
             log_info("resync room=%s members=%zu: members of other nodes "

@@ -155,6 +155,8 @@ void route_merge(struct route_room *r, const struct bus_member *members,
         struct route_peer *m = route_find(r, members[i].peer);
         if (m != NULL)
             knowers_prune(m, room);
+        if (joiner == NULL)
+            continue;
         void *k =
             m ? realloc(m->knowers, (m->nknowers + 1) * sizeof *m->knowers)
               : NULL;
@@ -163,6 +165,20 @@ void route_merge(struct route_room *r, const struct bus_member *members,
         m->knowers = k;
         snprintf(m->knowers[m->nknowers++], sizeof *m->knowers, "%s", joiner);
     }
+}
+
+bool route_lacks(const struct route_room *r, const struct bus_member *members,
+                 size_t n)
+{
+    for (const struct route_peer *rp = r ? r->remote : NULL; rp != NULL;
+         rp = rp->next) {
+        size_t i = 0;
+        while (i < n && strcmp(members[i].peer, rp->id) != 0)
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
 }
 
 bool route_knows(const struct route_peer *m, const char *id)

@@ -75,13 +75,19 @@ void route_del(struct route_room *r, const char *id);
 void route_load(struct route_room *r, const struct bus_member *members,
                 size_t n, const char *self);
 
-/* A join's answer: the n members not on node self are held elsewhere and
- * known to joiner (it had them in its welcome). Knowers no longer seated
- * in room (NULL: none is) are forgotten first, so the lists stay bounded
- * by the room. */
+/* The n members not on node self are held elsewhere, added to what r
+ * routes (nobody is forgotten): a join's answer, whose joiner had them in
+ * its welcome and is recorded as knowing them, or (joiner NULL) Redis'
+ * members while a roster waits. Knowers no longer seated in room (NULL:
+ * none is) are forgotten first, so the lists stay bounded by the room. */
 void route_merge(struct route_room *r, const struct bus_member *members,
                  size_t n, const char *self, const char *joiner,
                  struct room *room);
+
+/* Whether r routes to a member that is not among the n members (r NULL:
+ * false). */
+bool route_lacks(const struct route_room *r, const struct bus_member *members,
+                 size_t n);
 
 /* Whether local member id had m in its welcome (m NULL: false). */
 bool route_knows(const struct route_peer *m, const char *id);

@@ -80,6 +80,36 @@ TEST(route_merge_records_knowers_and_prunes_those_gone)
     route_free(rt);
 }
 
+TEST(route_merge_without_a_joiner_adds_and_forgets_nobody)
+{
+    struct route *rt = route_new();
+    struct route_room *r = route_room(rt, "room", true);
+
+    REQUIRE(r != NULL);
+    route_set(r, "old", "n9");
+    route_merge(r, members, 3, "n1", NULL, NULL);
+    CHECK(route_find(r, "old") != NULL);
+    CHECK(route_find(r, "a") != NULL && route_find(r, "b") != NULL);
+    CHECK(route_find(r, "me") == NULL);
+    CHECK(route_find(r, "a")->nknowers == 0);
+    route_free(rt);
+}
+
+TEST(route_lacks_says_whether_a_routed_member_is_not_listed)
+{
+    struct route *rt = route_new();
+    struct route_room *r = route_room(rt, "room", true);
+
+    REQUIRE(r != NULL);
+    CHECK(!route_lacks(r, members, 3)); /* routes to nobody */
+    route_load(r, members, 3, "n1");
+    CHECK(!route_lacks(r, members, 3));
+    CHECK(route_lacks(r, members + 1, 2)); /* "a" is not listed */
+    CHECK(route_lacks(r, NULL, 0));
+    CHECK(!route_lacks(NULL, members, 3));
+    route_free(rt);
+}
+
 TEST(route_next_visits_every_room_once_and_drop_removes)
 {
     struct route *rt = route_new();
