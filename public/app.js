@@ -162,7 +162,10 @@ window.addEventListener('pagehide', () => {
     }
 });
 // The network is back: reconnect now rather than when the backoff says.
-window.addEventListener('online', () => sig && sig.retryNow());
+window.addEventListener('online', () => {
+    if (sig) sig.retryNow();
+    if (mesh) mesh.retryAll(); // links given up while the network was down
+});
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
 for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });
 
@@ -206,25 +209,36 @@ async function join() {
         encoder.sample(e.detail.links);
         if (xray) xray.sample(e.detail.links, roster.selfId());
     });
-    mesh.addEventListener('repair', () => xray && xray.show());
+    mesh.addEventListener('repair', (e) => {
+        if (xray) xray.show();
+        if (e.detail.step === 'retry') grid.setLost(e.detail.id, 'retrying');
+    });
     // Until the first sample, a tile's link badge shows the connection's
     // state; a safety code shown follows the link it is of.
     mesh.addEventListener('state', (e) => {
         if (xray) xray.show();
+        if (e.detail.state === 'connected') {
+            grid.setLost(e.detail.id, null);
+            lostSaid.delete(e.detail.id); // a later loss is said again
+        }
         people.linkChanged(e.detail.id);
     });
     mesh.addEventListener('stream', (e) => onStream(e.detail));
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
     mesh.addEventListener('failed', (e) => {
-        const p = roster.get(e.detail.id);
+        const { id, tries } = e.detail;
+        const p = roster.get(id);
         // Someone whose seat waits for them: their page offers anew once
         // back (mesh.takeOverSeat); meanwhile their tile says reconnecting.
-        if (p && p.away) return;
-        dropTile(e.detail.id);
-        if (!p) return;
+        if (!p || p.away) return;
+        // Still in the meeting: their tile stays, says so and offers Try
+        // again; the mesh tries again by itself meanwhile.
+        showTile(id);
+        grid.setLost(id, 'lost');
+        if (tries > 1) return; // said once, until the link comes back
         toast(t('toast.lost', { name: p.label }));
-        lostSaid.add(p.id); // their seat's timeout says it no more
+        lostSaid.add(id); // their seat's timeout says it no more
     });
     sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack && wayBack.resume });
     sig.on('welcome', onWelcome)
@@ -660,7 +674,7 @@ function enterMeeting() {
     startedAt = Date.now();
     $('prejoin').hidden = true;
     $('meeting').hidden = false;
-    grid = new Grid($('grid'));
+    grid = new Grid($('grid'), { retry: (id) => mesh.retry(id) });
     controls = new Controls({
         mic: toggleMic,
         cam: toggleCam,

@@ -28,6 +28,15 @@
 //     (the case where media does not pass but checks do).
 //   - Each step: a 'repair' event { id, step, attempt } and a console line
 //     `huddle: repair <id> <step>`; 'repaired' when it connects again.
+//   - A link given up while the person is still in the meeting is tried
+//     again ('retry': a new connection, as at the start, given CONNECT_MS
+//     and no ladder) after RETRY_MS[0], then [1], ..., then every last one,
+//     and at once on retry(id) (Try again on their tile, the network back).
+//     The polite side waits LEAD_GRACE_MS longer; a retry's offer makes the
+//     other side follow it as a step, as a repair's offers do, and its
+//     renew number (the time) outranks whatever the other side still holds.
+//     Each give-up is a 'failed' event { id, tries } (tries: how many
+//     times in a row).
 //   - Who leads: the side that detects first. The polite side waits
 //     LEAD_GRACE_MS longer before acting, so normally the impolite side
 //     leads. The leader's offers say { repair: step }; the other side then
@@ -74,8 +83,9 @@ const CONNECT_MS = 15000;      // a new link must connect within this
 const DISCONNECTED_MS = 4000;  // 'disconnected' this long is broken ('failed' is at once)
 const SILENT_MS = 6000;        // no inbound audio this long, the peer's microphone on
 const LEAD_GRACE_MS = 4000;    // the polite side acts this much later
-const STEP_MS = { 'ice-restart': 15000, relay: 15000, reoffer: 15000 };
+const STEP_MS = { 'ice-restart': 15000, relay: 15000, reoffer: 15000, retry: CONNECT_MS };
 const STEPS = ['ice-restart', 'relay', 'reoffer'];
+const RETRY_MS = [15000, 30000, 60000]; // from a give-up to the next try, then every last one
 const REBIND_WAIT_MS = 3000;
 
 /** The renew number a signal's data carries (0: the link's first connection). */
@@ -105,6 +115,7 @@ export class Mesh extends EventTarget {
     #peers = new Map();
     #detached = new Map();
     #waiting = new Map();
+    #gaveUp = new Map(); // id -> { tries, timer }: links given up, tried again
     #detachTimer = null;
 
     /**
@@ -332,6 +343,7 @@ export class Mesh extends EventTarget {
         if (!p) {
             if (!data.description || data.description.type !== 'offer') return;
             this.#stopWaiting(from);
+            clearTimeout(this.#gaveUp.get(from)?.timer); // their retry came first
             p = this.#create(from);
             p.renew = renewOf(data);
         }
@@ -352,7 +364,7 @@ export class Mesh extends EventTarget {
         if (n > p.renew) {
             p.renew = n;
             this.#connect(p);
-            if (repair || p.repair) this.#follow(p, repair === 'relay' ? 'relay' : 'reoffer');
+            if (repair || p.repair) this.#follow(p, repair === 'relay' || repair === 'retry' ? repair : 'reoffer');
             else this.#arm(p, CONNECT_MS + this.#grace(p), () => this.#broken(p, 'connect')); // takeOverSeat: a link anew
         } else if (repair === 'repaired' && !description && !candidate) {
             if (p.repair && !p.repair.lead) this.#repaired(p); // the leader sees media again
@@ -371,7 +383,7 @@ export class Mesh extends EventTarget {
             const collision = offer && (p.makingOffer || pc.signalingState !== 'stable');
             p.ignoreOffer = !this.#polite(p) && collision;
             if (p.ignoreOffer) return;
-            if (offer && repair === 'ice-restart') this.#follow(p, repair);
+            if (offer && (repair === 'ice-restart' || repair === 'retry')) this.#follow(p, repair);
             if (!(await live(pc.setRemoteDescription(description)))) return;
             if (offer) {
                 this.#attachLocal(p);
@@ -422,6 +434,7 @@ export class Mesh extends EventTarget {
         const st = p.pc.connectionState;
         if (st === 'connected') {
             p.connectedAt = Date.now();
+            this.#forgive(p.id);
             if (!p.repair) clearTimeout(p.timer); // a wait for the connection: it came
             // A repair goes on: a follower's until the leader's word or the
             // end of its step (the fault may be on the way to the leader,
@@ -498,7 +511,8 @@ export class Mesh extends EventTarget {
         const closed = p.pc.signalingState === 'closed';
         const turn = this.#iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)));
         let i = r.step === null ? 0 : STEPS.indexOf(r.step) + 1;
-        if (closed) i = Math.max(i, STEPS.indexOf('reoffer'));
+        if (r.step === 'retry') i = STEPS.length; // a retry has no ladder: the next one comes later
+        else if (closed) i = Math.max(i, STEPS.indexOf('reoffer'));
         if (STEPS[i] === 'relay' && !turn) i++;
         if (i >= STEPS.length) {
             this.#step(p, 'gave-up');
@@ -520,6 +534,10 @@ export class Mesh extends EventTarget {
 
     /** Does step on p's connection (its offer goes out on negotiationneeded). */
     async #act(p, step) {
+        if (step === 'retry') {
+            this.#addLocal(p); // retry(): a new link's own connection
+            return;
+        }
         if (step !== 'ice-restart') {
             p.renew++;
             this.#connect(p, step === 'relay' ? 'relay' : 'all');
@@ -577,13 +595,43 @@ export class Mesh extends EventTarget {
         this.#emit('repair', { id: p.id, step, attempt: r.attempt });
     }
 
+    /** p did not connect: closed, and tried again later (the top of this file). */
     #giveUp(p) {
+        const tries = (this.#gaveUp.get(p.id)?.tries || 0) + 1;
         this.close(p.id);
-        this.#emit('failed', { id: p.id });
+        const wait = RETRY_MS[Math.min(tries, RETRY_MS.length) - 1] + this.#grace(p);
+        this.#gaveUp.set(p.id, { tries, timer: setTimeout(() => this.retry(p.id), wait) });
+        this.#emit('failed', { id: p.id, tries });
+    }
+
+    /**
+     * Tries the given-up link with id again now: a new connection, which
+     * the other side follows as a repair step ('retry').
+     */
+    retry(id) {
+        const g = this.#gaveUp.get(id);
+        if (!g || this.#peers.has(id)) return;
+        clearTimeout(g.timer);
+        const p = this.#create(id);
+        p.renew = Date.now();
+        p.repair = { cause: 'retry', step: null, attempt: 0, lead: true };
+        this.#run(p, 'retry');
+    }
+
+    /** Tries every given-up link again now (the network came back). */
+    retryAll() {
+        for (const id of [...this.#gaveUp.keys()]) this.retry(id);
+    }
+
+    /** The link with id connected, or is no more: nothing to try again. */
+    #forgive(id) {
+        clearTimeout(this.#gaveUp.get(id)?.timer);
+        this.#gaveUp.delete(id);
     }
 
     close(id) {
         this.#stopWaiting(id);
+        this.#forgive(id);
         const p = this.#peers.get(id) || this.#detached.get(id);
         if (!p) return;
         clearTimeout(p.timer);
@@ -596,7 +644,7 @@ export class Mesh extends EventTarget {
     }
 
     closeAll() {
-        for (const id of [...this.#peers.keys(), ...this.#detached.keys()]) this.close(id);
+        for (const id of [...this.#peers.keys(), ...this.#detached.keys(), ...this.#gaveUp.keys()]) this.close(id);
         for (const id of [...this.#waiting.keys()]) this.#stopWaiting(id);
         clearTimeout(this.#detachTimer);
     }
@@ -610,6 +658,7 @@ export class Mesh extends EventTarget {
         }
         this.#peers.clear();
         for (const id of [...this.#waiting.keys()]) this.#stopWaiting(id);
+        for (const id of [...this.#gaveUp.keys()]) this.#forgive(id); // nothing to keep: the new room's get offers
         clearTimeout(this.#detachTimer);
         this.#detachTimer = setTimeout(() => {
             for (const id of [...this.#detached.keys()]) {

@@ -54,6 +54,7 @@ function labelButton(b, name, on, tip) {
 export function stateText(p) {
     const states = [];
     if (p.away) states.push(tr('status.away'));
+    if (p.link) states.push(tr(p.link === 'lost' ? 'status.noLink' : 'status.away'));
     if (p.audio === false) states.push(tr('status.micOff'));
     if (p.video === false) states.push(tr('status.camOff'));
     if (p.screen) states.push(tr('status.presenting'));
@@ -128,8 +129,12 @@ export class Grid {
     #speakerView = false;
     #lastSpeaker = null;
 
-    constructor(root) {
+    #retry;
+
+    /** root: the grid's element; retry(id): Try again on a tile whose link was given up. */
+    constructor(root, { retry = () => {} } = {}) {
         this.#root = root;
+        this.#retry = retry;
         this.#tiles = new Map();
         this.#ro = new ResizeObserver(() => this.layout());
         this.#ro.observe(root);
@@ -280,6 +285,39 @@ export class Grid {
 
     has(id) {
         return this.#tiles.has(id);
+    }
+
+    /**
+     * The state of the link to id's person, over their tile: 'lost' (given
+     * up: "Can't connect" and Try again), 'retrying' (tried again: a
+     * spinner), null (fine, or never given up: nothing). Their initials
+     * show under it, not the last frame.
+     */
+    setLost(id, state) {
+        const t = this.#tiles.get(id);
+        if (!t || t.local || (!state && !t.peer.link)) return;
+        if (!t.lost) {
+            const note = el('div', 'lost-note');
+            const text = el('span', 'lost-text');
+            const retry = el('button', 'lost-retry', tr('common.tryAgain'));
+            retry.type = 'button';
+            retry.dataset.i18n = 'common.tryAgain';
+            retry.addEventListener('click', () => this.#retry(t.id));
+            note.append(el('span', 'spinner'), text, retry);
+            t.root.append(note);
+            t.lost = { note, text, retry };
+        }
+        const { text, retry } = t.lost;
+        const key = state === 'lost' ? 'tile.noLink' : 'tile.retrying';
+        text.textContent = tr(key);
+        text.dataset.i18n = key;
+        const hadFocus = keyboardIn(retry);
+        retry.hidden = state !== 'lost';
+        if (hadFocus) focusIfLost(t.full, t.pin);
+        t.root.classList.toggle('lost', !!state);
+        t.root.classList.toggle('retrying', state === 'retrying');
+        if (state) t.video.srcObject = null; // the initials, not a frozen frame
+        this.update({ id, link: state });
     }
 
     /**

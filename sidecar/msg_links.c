@@ -34,8 +34,8 @@ static const char *const protos[] = {"udp", "tcp", NULL};
 static const char *const reasons[] = {"none", "cpu", "bandwidth", "other",
                                       NULL};
 /* The step the sender's mesh is taking to repair the link, if any. */
-static const char *const repairs[] = {"ice-restart", "relay",   "reoffer",
-                                      "repaired",    "gave-up", NULL};
+static const char *const repairs[] = {
+    "ice-restart", "relay", "reoffer", "repaired", "gave-up", "retry", NULL};
 
 /* One row per member, in the order of the canonical form. */
 static const struct link_field fields[] = {

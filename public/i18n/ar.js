@@ -84,6 +84,7 @@ export default {
     'meeting.full': 'عرض {name} بملء الشاشة',
     'meeting.fullExit': 'الخروج من ملء الشاشة (Esc)',
     'status.away': 'يعيد الاتصال',
+    'status.noLink': 'لا اتصال',
     'status.micOff': 'الميكروفون متوقف',
     'status.camOff': 'الكاميرا متوقفة',
     'status.presenting': 'يعرض الشاشة',
@@ -336,6 +337,7 @@ export default {
     'xray.repair-reoffer': 'جارٍ الإصلاح: إعادة إنشاء المكالمة',
     'xray.repair-repaired': 'تم الإصلاح',
     'xray.repair-gave-up': 'تعذّر الإصلاح',
+    'xray.repair-retry': 'محاولة الاتصال من جديد',
     'links.waiting': 'ما زال {a} و{b} يتصلان',
     'links.failed': 'فشل الاتصال بين {a} و{b}',
     'links.interrupted': 'انقطع الاتصال بين {a} و{b}',
@@ -356,4 +358,6 @@ export default {
     'settings.saverHint': 'الفيديو فقط من الشخص المتحدث ومن الشاشة المشتركة؛ ويظهر الآخرون بأحرفهم الأولى.',
     'tile.saver': 'الفيديو متوقف مؤقتًا لتوفير البيانات',
     'tile.away': 'جارٍ إعادة الاتصال…',
+    'tile.noLink': 'تعذّر الاتصال',
+    'tile.retrying': 'جارٍ إعادة المحاولة…',
 };

@@ -69,6 +69,7 @@ export default {
     'meeting.full': '{name} im Vollbild',
     'meeting.fullExit': 'Vollbild beenden (Esc)',
     'status.away': 'stellt die Verbindung wieder her',
+    'status.noLink': 'keine Verbindung',
     'status.micOff': 'Mikrofon aus',
     'status.camOff': 'Kamera aus',
     'status.presenting': 'präsentiert',
@@ -300,6 +301,7 @@ export default {
     'xray.repair-reoffer': 'Reparatur: Anruf wird neu aufgebaut',
     'xray.repair-repaired': 'Repariert',
     'xray.repair-gave-up': 'Reparatur fehlgeschlagen',
+    'xray.repair-retry': 'Neuer Verbindungsversuch',
     'links.waiting': '{a} und {b} verbinden sich noch',
     'links.failed': 'Die Verbindung zwischen {a} und {b} ist fehlgeschlagen',
     'links.interrupted': 'Die Verbindung zwischen {a} und {b} ist unterbrochen',
@@ -320,4 +322,6 @@ export default {
     'settings.saverHint': 'Video nur von der Person, die spricht, und von einem geteilten Bildschirm; die anderen zeigen ihre Initialen.',
     'tile.saver': 'Video pausiert, um Daten zu sparen',
     'tile.away': 'Verbindung wird wiederhergestellt…',
+    'tile.noLink': 'Keine Verbindung möglich',
+    'tile.retrying': 'Neuer Versuch…',
 };

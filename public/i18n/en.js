@@ -71,6 +71,7 @@ export default {
     'meeting.full': 'Full screen {name}',
     'meeting.fullExit': 'Exit full screen (Esc)',
     'status.away': 'reconnecting',
+    'status.noLink': 'no connection',
     'status.micOff': 'microphone off',
     'status.camOff': 'camera off',
     'status.presenting': 'presenting',
@@ -302,6 +303,7 @@ export default {
     'xray.repair-reoffer': 'Repairing: setting up the call again',
     'xray.repair-repaired': 'Repaired',
     'xray.repair-gave-up': 'Could not repair',
+    'xray.repair-retry': 'Trying to connect again',
     'links.waiting': '{a} and {b} are still connecting',
     'links.failed': 'The connection between {a} and {b} failed',
     'links.interrupted': 'The connection between {a} and {b} is interrupted',
@@ -322,4 +324,6 @@ export default {
     'settings.saverHint': 'Video only from the person speaking and from a shared screen; the others show their initials.',
     'tile.saver': 'Video paused to save data',
     'tile.away': 'Reconnecting…',
+    'tile.noLink': "Can't connect",
+    'tile.retrying': 'Trying again…',
 };

@@ -69,6 +69,7 @@ export default {
     'meeting.full': '{name} a pantalla completa',
     'meeting.fullExit': 'Salir de pantalla completa (Esc)',
     'status.away': 'reconectando',
+    'status.noLink': 'sin conexión',
     'status.micOff': 'micrófono apagado',
     'status.camOff': 'cámara apagada',
     'status.presenting': 'presentando',
@@ -300,6 +301,7 @@ export default {
     'xray.repair-reoffer': 'Reparando: estableciendo de nuevo la llamada',
     'xray.repair-repaired': 'Reparada',
     'xray.repair-gave-up': 'No se pudo reparar',
+    'xray.repair-retry': 'Intentando conectar de nuevo',
     'links.waiting': '{a} y {b} todavía se están conectando',
     'links.failed': 'La conexión entre {a} y {b} ha fallado',
     'links.interrupted': 'La conexión entre {a} y {b} está interrumpida',
@@ -320,4 +322,6 @@ export default {
     'settings.saverHint': 'Vídeo solo de la persona que habla y de una pantalla compartida; los demás muestran sus iniciales.',
     'tile.saver': 'Vídeo en pausa para ahorrar datos',
     'tile.away': 'Reconectando…',
+    'tile.noLink': 'No se puede conectar',
+    'tile.retrying': 'Reintentando…',
 };

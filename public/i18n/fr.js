@@ -69,6 +69,7 @@ export default {
     'meeting.full': '{name} en plein écran',
     'meeting.fullExit': 'Quitter le plein écran (Échap)',
     'status.away': 'en reconnexion',
+    'status.noLink': 'pas de connexion',
     'status.micOff': 'micro coupé',
     'status.camOff': 'caméra coupée',
     'status.presenting': 'partage l’écran',
@@ -300,6 +301,7 @@ export default {
     'xray.repair-reoffer': 'Réparation : nouvel établissement de l’appel',
     'xray.repair-repaired': 'Réparée',
     'xray.repair-gave-up': 'Réparation impossible',
+    'xray.repair-retry': 'Nouvelle tentative de connexion',
     'links.waiting': '{a} et {b} sont encore en train de se connecter',
     'links.failed': 'La connexion entre {a} et {b} a échoué',
     'links.interrupted': 'La connexion entre {a} et {b} est interrompue',
@@ -320,4 +322,6 @@ export default {
     'settings.saverHint': 'Vidéo uniquement de la personne qui parle et d’un écran partagé ; les autres affichent leurs initiales.',
     'tile.saver': 'Vidéo en pause pour économiser des données',
     'tile.away': 'Reconnexion…',
+    'tile.noLink': 'Connexion impossible',
+    'tile.retrying': 'Nouvelle tentative…',
 };

@@ -13,13 +13,18 @@
 //   (a firewall that lets ICE checks through but not RTP): the ICE restart
 //   finds a direct path again, the forced relay (a new relayed-only
 //   connection) repairs it.
+// - no link can connect at all (a network that drops every candidate): the
+//   pages give up, keep the person's tile with "Can't connect" and Try
+//   again, try again by themselves later and on Try again, and connect at
+//   once when the browser says the network is back (the pages' clocks
+//   jumped forward: the ladder takes 45 s).
 // Each time: video plays again both ways (framesDecoded grows), the steps
 // (the console lines `huddle: repair <id> <step>`) come in the ladder's
 // order, and Carol's two links saw no repair and no renegotiation.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { launch, linkBreaker, linkInfo, newParticipant, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, linkBreaker, linkInfo, newParticipant, recordToasts, screenshot, waitForPlayingVideo } from '../lib/browser.mjs';
 import { startCoturn } from '../lib/coturn.mjs';
 import { sleep, startStack } from '../lib/stack.mjs';
 
@@ -42,12 +47,13 @@ const LADDER = ['ice-restart', 'relay', 'reoffer', 'repaired'];
 /**
  * Joins Alice, Bob and Carol (or names) to url, in that order; each
  * records its repair lines. inits: linkBreaker's argument by name; also:
- * more init scripts for every page.
+ * more init scripts for every page; clock: the pages' timers on
+ * Playwright's clock (advance()).
  */
-async function threePeople(url, inits = {}, { names = ['Alice', 'Bob', 'Carol'], also = [] } = {}) {
+async function threePeople(url, inits = {}, { names = ['Alice', 'Bob', 'Carol'], also = [], clock = false } = {}) {
     const people = [];
     for (const name of names) {
-        const p = await newParticipant(browser, url, name, { init: [linkBreaker, ...also], initArg: inits[name] || {} });
+        const p = await newParticipant(browser, url, name, { init: [linkBreaker, ...also], initArg: inits[name] || {}, clock });
         p.repairs = [];
         p.page.on('console', (m) => {
             const r = /^huddle: repair (\S+) (\S+)$/.exec(m.text());
@@ -318,6 +324,103 @@ test('a link that carries no media on its direct path is repaired by the forced 
         assert.equal(aliceEnd.localType, 'relay');
         assert.equal(bobEnd.policy, 'all');
         await assertUntouched(alice, bob, carol, before);
+        for (const p of people) assert.deepEqual(p.errors(), [], p.name);
+    } finally {
+        for (const p of people) await p.close();
+        await stack.stop();
+    }
+});
+
+/**
+ * Jumps the clocks of people's pages forward a second at a time (each
+ * second's timers fire, and the signalling in between has real time to
+ * pass), until done() holds; throws after limitS seconds of page time.
+ */
+async function advance(people, done, limitS = 120) {
+    for (let s = 0; !(await done()); s++) {
+        if (s >= limitS) throw new Error(`not done after ${limitS} s of page time`);
+        for (const p of people) await p.page.clock.fastForward(1000);
+        await sleep(40);
+    }
+}
+
+/** How many times p logged step for peer id. */
+const countOf = (p, id, step) => p.repairs.filter((r) => r.id === id && r.step === step).length;
+
+/** What p's tile of name shows of its link: classes, words, Try again shown, accessible name. */
+function lostTile(p, name) {
+    return p.page.evaluate((n) => {
+        const tile = [...document.querySelectorAll('#grid .tile:not(.local)')].find((t) => t.querySelector('.name').textContent === n);
+        if (!tile) return null;
+        const note = tile.querySelector('.lost-note');
+        const button = tile.querySelector('.lost-retry');
+        return {
+            lost: tile.classList.contains('lost'),
+            retrying: tile.classList.contains('retrying'),
+            text: note && getComputedStyle(note).display !== 'none' ? tile.querySelector('.lost-text').textContent : '',
+            button: !!button && button.checkVisibility(),
+            label: tile.getAttribute('aria-label'),
+            initials: getComputedStyle(tile.querySelector('.camoff')).display !== 'none',
+        };
+    }, name);
+}
+
+test('a link that cannot connect is given up with the tile kept, and tried again: by itself, on Try again, and at once when the network is back', async () => {
+    const stack = await startStack();
+    let people = [];
+    try {
+        people = await threePeople(`${stack.url}/repair-give-up`, { Alice: { blockAll: true }, Bob: { blockAll: true } },
+            { names: ['Alice', 'Bob'], also: [recordToasts], clock: true });
+        const [alice, bob] = people;
+        const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
+        const lostSaid = async (p, name) => (await p.page.evaluate(() => window.__toasts.map((x) => x.text)))
+            .filter((text) => text === `Lost the connection to ${name}`).length;
+
+        // No TURN server: the ladder is an ICE restart and a re-offer,
+        // then both sides give up. The tiles stay, with the initials.
+        await advance(people, () => countOf(alice, bobId, 'gave-up') && countOf(bob, aliceId, 'gave-up'));
+        for (const [p, other, id] of [[alice, 'Bob', bobId], [bob, 'Alice', aliceId]]) {
+            assert.deepEqual(stepsOf(p, id), ['ice-restart', 'reoffer', 'gave-up'], p.name);
+            assert.deepEqual(await lostTile(p, other), {
+                lost: true, retrying: false, text: "Can't connect", button: true, label: `${other}, no connection`, initials: true,
+            }, p.name);
+            assert.equal(await lostSaid(p, other), 1, `${p.name}'s toast`);
+        }
+        await screenshot(alice.page, 'repair-given-up.png');
+
+        // Tried again by itself (a new connection, no ladder), while the
+        // network still drops everything: "Trying again…", then given up
+        // again, and not said again.
+        await advance(people, () => countOf(alice, bobId, 'retry') && countOf(bob, aliceId, 'retry'));
+        const during = await lostTile(alice, 'Bob');
+        assert.deepEqual([during.retrying, during.text, during.button, during.label], [true, 'Trying again…', false, 'Bob, reconnecting'], JSON.stringify(during));
+        await advance(people, () => countOf(alice, bobId, 'gave-up') === 2 && countOf(bob, aliceId, 'gave-up') === 2);
+        assert.deepEqual(stepsOf(alice, bobId).slice(3), ['retry', 'gave-up']);
+        assert.deepEqual(stepsOf(bob, aliceId).slice(3), ['retry', 'gave-up']);
+        assert.equal((await lostTile(alice, 'Bob')).text, "Can't connect");
+        for (const [p, other] of [[alice, 'Bob'], [bob, 'Alice']]) assert.equal(await lostSaid(p, other), 1, `${p.name}'s toast`);
+
+        // Try again on Alice's tile tries at once (her clock is not moved),
+        // and Bob follows; still nothing passes: given up a third time.
+        await alice.page.locator('.tile:not(.local) .lost-retry').click();
+        await waitForStep(alice, bobId, 'retry');
+        while (countOf(alice, bobId, 'retry') < 2 || countOf(bob, aliceId, 'retry') < 2) await sleep(100);
+        assert.equal((await lostTile(alice, 'Bob')).text, 'Trying again…');
+        await advance(people, () => countOf(alice, bobId, 'gave-up') === 3 && countOf(bob, aliceId, 'gave-up') === 3);
+
+        // The network is back, and Bob's browser says so (the online
+        // event): his page tries at once, without waiting for the next try.
+        for (const p of people) await p.page.evaluate(() => { window.__linksDown = false; });
+        await bob.page.evaluate(() => window.dispatchEvent(new Event('online')));
+        await waitForStep(alice, bobId, 'repaired');
+        await waitForStep(bob, aliceId, 'repaired');
+        await allPlaying(people);
+        await framesGrow(alice, bob);
+        assert.deepEqual(stepsOf(alice, bobId).slice(5), ['retry', 'gave-up', 'retry', 'repaired']);
+        assert.deepEqual(stepsOf(bob, aliceId).slice(5), ['retry', 'gave-up', 'retry', 'repaired']);
+        for (const [p, other] of [[alice, 'Bob'], [bob, 'Alice']]) {
+            assert.deepEqual(await lostTile(p, other), { lost: false, retrying: false, text: '', button: false, label: other, initials: false }, p.name);
+        }
         for (const p of people) assert.deepEqual(p.errors(), [], p.name);
     } finally {
         for (const p of people) await p.close();

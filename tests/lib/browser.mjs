@@ -50,11 +50,12 @@ export const realErrors = (errs) => errs.filter((e) => !/WebSocket connection to
  * A person on the room page at url, in a fresh context. Options:
  * deny (camera and microphone refused), viewport ({width, height}),
  * init (a function, or a list of them, run in the page before its own
- * scripts; initArg: their argument), context (more
+ * scripts; initArg: their argument), clock (the page's timers on
+ * Playwright's clock, which the test can jump forward), context (more
  * playwright context options, e.g. { ignoreHTTPSErrors: true }).
  * Returns { page, context, name, join(), errors(), close() }.
  */
-export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 }, init, initArg, context: contextOptions = {} } = {}) {
+export async function newParticipant(browser, url, name, { deny = false, viewport = { width: 1280, height: 800 }, init, initArg, clock = false, context: contextOptions = {} } = {}) {
     const origin = new URL(url).origin;
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1, ...contextOptions });
     try {
@@ -79,6 +80,9 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
         });
     });
     for (const script of [].concat(init || [])) await page.addInitScript(script, initArg);
+    // The page's timers on Playwright's clock: time flows, and the test
+    // may jump it forward (page.clock.fastForward).
+    if (clock) await page.clock.install();
     await page.goto(url);
     const p = {
         page, context, name,
@@ -184,6 +188,9 @@ export function keepPeerConnections({ statsWhileConnecting = false } = {}) {
  *   or in the SDP; pc.__dropped counts them). With both ends doing so no
  *   connectivity check is ever sent, until an ICE restart changes the
  *   credentials.
+ * - initArg { blockAll: true }: every connection of the page drops all its
+ *   remote candidates while window.__linksDown is true (it starts so): no
+ *   link of the page can connect until the test sets it false.
  * - window.__cut(i): closes connection i behind the page's back: its
  *   transport ends and the page gets no event.
  * - initArg { dropDirect: [lo, hi] }: the page's first connection, and each
@@ -195,10 +202,11 @@ export function keepPeerConnections({ statsWhileConnecting = false } = {}) {
  *   relay candidate or the remote port is in lo..hi (the TURN server's relay
  *   ports, for a remote relay learned as peer-reflexive).
  */
-export function linkBreaker({ blockFirst = false, dropDirect = null } = {}) {
+export function linkBreaker({ blockFirst = false, blockAll = false, dropDirect = null } = {}) {
     const Native = window.RTCPeerConnection;
     const ufragOf = (sdp) => (/a=ice-ufrag:(\S+)/.exec(sdp || '') || [])[1];
     window.__pcs = [];
+    window.__linksDown = blockAll;
     window.RTCPeerConnection = class extends Native {
         constructor(...args) {
             super(...args);
@@ -206,6 +214,7 @@ export function linkBreaker({ blockFirst = false, dropDirect = null } = {}) {
             this.__dropped = 0;
             // null: block the first remote ufrag (once seen); undefined: never block.
             this.__blocked = blockFirst && window.__pcs.length === 0 ? null : undefined;
+            this.__all = blockAll; // blocked while window.__linksDown
             this.__dropDirect = !!dropDirect && (!window.__pcs.length || window.__replacing);
             window.__pcs.push(this);
             this.addEventListener('signalingstatechange', () => { this.__signalingChanges++; });
@@ -216,16 +225,22 @@ export function linkBreaker({ blockFirst = false, dropDirect = null } = {}) {
                 // The page's UDP check, not a link: out of __pcs, and never broken.
                 window.__pcs.splice(window.__pcs.indexOf(this), 1);
                 this.__blocked = undefined;
+                this.__all = false;
                 this.__dropDirect = false;
             }
             return super.createDataChannel(label, ...rest);
         }
 
+        /** Whether remote candidates of ICE credentials ufrag are dropped now. */
+        __blocks(ufrag) {
+            return (this.__all && window.__linksDown) || (!!this.__blocked && ufrag === this.__blocked);
+        }
+
         setRemoteDescription(desc) {
-            if (this.__blocked !== undefined && desc && desc.sdp) {
+            if (desc && desc.sdp) {
                 const u = ufragOf(desc.sdp);
                 if (this.__blocked === null) this.__blocked = u;
-                if (u === this.__blocked) {
+                if (this.__blocks(u)) {
                     const lines = desc.sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:'));
                     desc = { type: desc.type, sdp: lines.join('\r\n') };
                 }
@@ -242,9 +257,9 @@ export function linkBreaker({ blockFirst = false, dropDirect = null } = {}) {
         }
 
         addIceCandidate(c) {
-            if (this.__blocked && c && c.candidate) {
+            if (c && c.candidate) {
                 const u = c.usernameFragment || ufragOf(this.remoteDescription && this.remoteDescription.sdp);
-                if (u === this.__blocked) {
+                if (this.__blocks(u)) {
                     this.__dropped++;
                     return Promise.resolve();
                 }

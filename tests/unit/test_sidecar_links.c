@@ -109,8 +109,8 @@ TEST(links_refuses_each_word_outside_its_list)
 
 TEST(links_repair_step_is_optional_and_written_last)
 {
-    const char *steps[] = {"ice-restart", "relay", "reoffer", "repaired",
-                           "gave-up"};
+    const char *steps[] = {"ice-restart", "relay",   "reoffer",
+                           "repaired",    "gave-up", "retry"};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         char e[128];
         char want[160];
