@@ -211,7 +211,8 @@ async function join() {
     });
     mesh.addEventListener('repair', (e) => {
         if (xray) xray.show();
-        if (e.detail.step === 'retry') grid.setLost(e.detail.id, 'retrying');
+        // Not over someone's "Reconnecting…": their seat waits for them.
+        if (e.detail.step === 'retry' && !roster.get(e.detail.id)?.away) grid.setLost(e.detail.id, 'retrying');
     });
     // Until the first sample, a tile's link badge shows the connection's
     // state; a safety code shown follows the link it is of.
@@ -227,16 +228,20 @@ async function join() {
     mesh.addEventListener('rekey', (e) => onRekey(e.detail));
     mesh.addEventListener('gone', (e) => dropTile(e.detail.id));
     mesh.addEventListener('failed', (e) => {
-        const { id, tries } = e.detail;
+        const { id } = e.detail;
         const p = roster.get(id);
+        if (!p) {
+            mesh.close(id); // not in the meeting: nothing to try again
+            return;
+        }
         // Someone whose seat waits for them: their page offers anew once
         // back (mesh.takeOverSeat); meanwhile their tile says reconnecting.
-        if (!p || p.away) return;
+        if (p.away) return;
         // Still in the meeting: their tile stays, says so and offers Try
         // again; the mesh tries again by itself meanwhile.
         showTile(id);
         grid.setLost(id, 'lost');
-        if (tries > 1) return; // said once, until the link comes back
+        if (lostSaid.has(id)) return; // said once, until the link comes back
         toast(t('toast.lost', { name: p.label }));
         lostSaid.add(id); // their seat's timeout says it no more
     });

@@ -32,11 +32,11 @@
 //     again ('retry': a new connection, as at the start, given CONNECT_MS
 //     and no ladder) after RETRY_MS[0], then [1], ..., then every last one,
 //     and at once on retry(id) (Try again on their tile, the network back).
-//     The polite side waits LEAD_GRACE_MS longer; a retry's offer makes the
+//     The polite side waits STEP_MS.retry longer; a retry's offer makes the
 //     other side follow it as a step, as a repair's offers do, and its
 //     renew number (the time) outranks whatever the other side still holds.
-//     Each give-up is a 'failed' event { id, tries } (tries: how many
-//     times in a row).
+//     Each give-up is a 'failed' event { id }. Given-up links have no
+//     connection to keep: a server loss (detachAll) forgets them, 'gone'.
 //   - Who leads: the side that detects first. The polite side waits
 //     LEAD_GRACE_MS longer before acting, so normally the impolite side
 //     leads. The leader's offers say { repair: step }; the other side then
@@ -361,7 +361,8 @@ export class Mesh extends EventTarget {
         const n = renewOf(data);
         const offer = !!description && description.type === 'offer';
         if (n < p.renew || (n > p.renew && !offer)) return; // an older connection's
-        if (n > p.renew) {
+        const renewed = n > p.renew;
+        if (renewed) {
             p.renew = n;
             this.#connect(p);
             if (repair || p.repair) this.#follow(p, repair === 'relay' || repair === 'retry' ? repair : 'reoffer');
@@ -383,7 +384,7 @@ export class Mesh extends EventTarget {
             const collision = offer && (p.makingOffer || pc.signalingState !== 'stable');
             p.ignoreOffer = !this.#polite(p) && collision;
             if (p.ignoreOffer) return;
-            if (offer && (repair === 'ice-restart' || repair === 'retry')) this.#follow(p, repair);
+            if (offer && !renewed && (repair === 'ice-restart' || repair === 'retry')) this.#follow(p, repair);
             if (!(await live(pc.setRemoteDescription(description)))) return;
             if (offer) {
                 this.#attachLocal(p);
@@ -595,13 +596,18 @@ export class Mesh extends EventTarget {
         this.#emit('repair', { id: p.id, step, attempt: r.attempt });
     }
 
-    /** p did not connect: closed, and tried again later (the top of this file). */
+    /**
+     * p did not connect: closed, and tried again later (the top of this
+     * file). The polite side waits a retry's whole step longer: it may
+     * have given up first (it led the ladder), and the other side's retry
+     * should still come first.
+     */
     #giveUp(p) {
         const tries = (this.#gaveUp.get(p.id)?.tries || 0) + 1;
         this.close(p.id);
-        const wait = RETRY_MS[Math.min(tries, RETRY_MS.length) - 1] + this.#grace(p);
+        const wait = RETRY_MS[Math.min(tries, RETRY_MS.length) - 1] + (this.#polite(p) ? STEP_MS.retry : 0);
         this.#gaveUp.set(p.id, { tries, timer: setTimeout(() => this.retry(p.id), wait) });
-        this.#emit('failed', { id: p.id, tries });
+        this.#emit('failed', { id: p.id });
     }
 
     /**
@@ -658,7 +664,10 @@ export class Mesh extends EventTarget {
         }
         this.#peers.clear();
         for (const id of [...this.#waiting.keys()]) this.#stopWaiting(id);
-        for (const id of [...this.#gaveUp.keys()]) this.#forgive(id); // nothing to keep: the new room's get offers
+        for (const id of [...this.#gaveUp.keys()]) { // no connection to re-attach
+            this.#forgive(id);
+            this.#emit('gone', { id });
+        }
         clearTimeout(this.#detachTimer);
         this.#detachTimer = setTimeout(() => {
             for (const id of [...this.#detached.keys()]) {

@@ -54,7 +54,7 @@ function labelButton(b, name, on, tip) {
 export function stateText(p) {
     const states = [];
     if (p.away) states.push(tr('status.away'));
-    if (p.link) states.push(tr(p.link === 'lost' ? 'status.noLink' : 'status.away'));
+    else if (p.link) states.push(tr(p.link === 'lost' ? 'status.noLink' : 'status.away'));
     if (p.audio === false) states.push(tr('status.micOff'));
     if (p.video === false) states.push(tr('status.camOff'));
     if (p.screen) states.push(tr('status.presenting'));

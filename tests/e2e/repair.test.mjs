@@ -24,9 +24,9 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { launch, linkBreaker, linkInfo, newParticipant, recordToasts, screenshot, waitForPlayingVideo } from '../lib/browser.mjs';
+import { launch, linkBreaker, linkInfo, newParticipant, realErrors, recordToasts, screenshot, waitForPlayingVideo } from '../lib/browser.mjs';
 import { startCoturn } from '../lib/coturn.mjs';
-import { sleep, startStack } from '../lib/stack.mjs';
+import { sleep, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 
 const secret = crypto.randomBytes(18).toString('base64url');
 let browser;
@@ -344,6 +344,15 @@ async function advance(people, done, limitS = 120) {
     }
 }
 
+/** Resolves once done() holds, within 3 s of real time (no page clock moved). */
+async function soon(done, what) {
+    const deadline = Date.now() + 3000;
+    while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`not within 3 s: ${what}`);
+        await sleep(50);
+    }
+}
+
 /** How many times p logged step for peer id. */
 const countOf = (p, id, step) => p.repairs.filter((r) => r.id === id && r.step === step).length;
 
@@ -400,11 +409,11 @@ test('a link that cannot connect is given up with the tile kept, and tried again
         assert.equal((await lostTile(alice, 'Bob')).text, "Can't connect");
         for (const [p, other] of [[alice, 'Bob'], [bob, 'Alice']]) assert.equal(await lostSaid(p, other), 1, `${p.name}'s toast`);
 
-        // Try again on Alice's tile tries at once (her clock is not moved),
-        // and Bob follows; still nothing passes: given up a third time.
+        // Try again on Alice's tile tries at once (the next try by itself
+        // is 30 s away), and Bob follows; still nothing passes: given up a
+        // third time.
         await alice.page.locator('.tile:not(.local) .lost-retry').click();
-        await waitForStep(alice, bobId, 'retry');
-        while (countOf(alice, bobId, 'retry') < 2 || countOf(bob, aliceId, 'retry') < 2) await sleep(100);
+        await soon(() => countOf(alice, bobId, 'retry') === 2 && countOf(bob, aliceId, 'retry') === 2, 'Try again tries at once');
         assert.equal((await lostTile(alice, 'Bob')).text, 'Trying again…');
         await advance(people, () => countOf(alice, bobId, 'gave-up') === 3 && countOf(bob, aliceId, 'gave-up') === 3);
 
@@ -412,6 +421,7 @@ test('a link that cannot connect is given up with the tile kept, and tried again
         // event): his page tries at once, without waiting for the next try.
         for (const p of people) await p.page.evaluate(() => { window.__linksDown = false; });
         await bob.page.evaluate(() => window.dispatchEvent(new Event('online')));
+        await soon(() => countOf(bob, aliceId, 'retry') === 3, 'the online event tries at once'); // the next try by itself: 60 s away
         await waitForStep(alice, bobId, 'repaired');
         await waitForStep(bob, aliceId, 'repaired');
         await allPlaying(people);
@@ -424,6 +434,38 @@ test('a link that cannot connect is given up with the tile kept, and tried again
         for (const p of people) assert.deepEqual(p.errors(), [], p.name);
     } finally {
         for (const p of people) await p.close();
+        await stack.stop();
+    }
+});
+
+test('after a sidecar restart, a link given up leaves no tile under the old id: one tile per person, and the new link comes up', async () => {
+    const stack = await startStack();
+    let people = [];
+    let replacement = null;
+    try {
+        people = await threePeople(`${stack.url}/repair-give-up-restart`, { Alice: { blockAll: true }, Bob: { blockAll: true } },
+            { names: ['Alice', 'Bob'], clock: true });
+        const [alice, bob] = people;
+        const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
+        await advance(people, () => countOf(alice, bobId, 'gave-up') && countOf(bob, aliceId, 'gave-up'));
+        // The sidecar restarts: both come back under new ids, and their
+        // pages offer each other anew, through a network that lets it pass.
+        const old = stack.sidecars[0];
+        await old.stop();
+        for (const p of people) await p.page.evaluate(() => { window.__linksDown = false; });
+        replacement = await startSidecar({ port: old.port, env: { HUDDLE_NODE_ID: 'node1' } });
+        await allPlaying(people);
+        for (const [p, other] of [[alice, 'Bob'], [bob, 'Alice']]) {
+            const tiles = await p.page.$$eval('#grid .tile:not(.local)', (ts) => ts.map((t) => [t.querySelector('.name').textContent, t.className]));
+            assert.equal(tiles.length, 1, `${p.name}: ${JSON.stringify(tiles)}`);
+            assert.equal(tiles[0][0], other);
+            assert.doesNotMatch(tiles[0][1], /\blost\b/, p.name);
+        }
+        assert.notEqual(await idOf(alice.page, 'Bob'), bobId, 'Bob came back under a new id');
+        for (const p of people) assert.deepEqual(realErrors(p.errors()), [], p.name);
+    } finally {
+        for (const p of people) await p.close();
+        if (replacement) await stopAll([replacement]);
         await stack.stop();
     }
 });
