@@ -211,16 +211,16 @@ async function join() {
     });
     mesh.addEventListener('repair', (e) => {
         if (xray) xray.show();
-        // Not over someone's "Reconnecting…": their seat waits for them.
-        if (e.detail.step === 'retry' && !roster.get(e.detail.id)?.away) grid.setLost(e.detail.id, 'retrying');
+        showLost(e.detail.id);
     });
     // Until the first sample, a tile's link badge shows the connection's
     // state; a safety code shown follows the link it is of.
     mesh.addEventListener('state', (e) => {
         if (xray) xray.show();
-        if (e.detail.state === 'connected') {
-            grid.setLost(e.detail.id, null);
-            lostSaid.delete(e.detail.id); // a later loss is said again
+        showLost(e.detail.id);
+        const p = roster.get(e.detail.id);
+        if (e.detail.state === 'connected' && lostSaid.delete(e.detail.id) && p) {
+            toast(t('toast.linkBack', { name: p.label })); // a later loss is said again
         }
         people.linkChanged(e.detail.id);
     });
@@ -240,7 +240,7 @@ async function join() {
         // Still in the meeting: their tile stays, says so and offers Try
         // again; the mesh tries again by itself meanwhile.
         showTile(id);
-        grid.setLost(id, 'lost');
+        showLost(id);
         if (lostSaid.has(id)) return; // said once, until the link comes back
         toast(t('toast.lost', { name: p.label }));
         lostSaid.add(id); // their seat's timeout says it no more
@@ -618,6 +618,7 @@ function updatePeer(p) {
     // Back after a drop: their page offers anew; should no offer come (a
     // page of an older build), ours goes after the usual wait.
     if (before.away && !now.away && !mesh.links().some((l) => l.id === p.id)) mesh.expect(p.id);
+    if (before.away !== now.away) showLost(p.id);
     const renamed = now.name !== before.name;
     if (renamed) chat.renamed(p.id, now.label);
     if (changed.raised) toast(t('toast.raised', { name: now.label }));
@@ -644,6 +645,15 @@ function removePeer(id, reason, by) {
     else if (by === roster.selfId()) toast(t('toast.removedByYou', { name: p.label }));
     else if (roster.nameOf(by)) toast(t('toast.removedBy', { name: p.label, by: roster.nameOf(by) }));
     else toast(t('toast.removedByHost', { name: p.label }));
+}
+
+/**
+ * id's tile shows what became of a link given up (mesh.lostState): "Can't
+ * connect" and Try again, or "Trying again…"; nothing while their seat
+ * waits for them (away: "Reconnecting…" says it).
+ */
+function showLost(id) {
+    if (!roster.get(id)?.away) grid.setLost(id, mesh.lostState(id));
 }
 
 function dropTile(id) {
@@ -749,7 +759,7 @@ function enterMeeting() {
         // The table names people by their labels.
         people: () => roster.listed().map((p, i) => ({ ...p, name: p.label, self: i === 0 })),
         repairStep: (id) => (typeof mesh.repairStep === 'function' ? mesh.repairStep(id) : null),
-        stateOf: (id) => mesh.links().find((p) => p.id === id)?.pc.connectionState,
+        stateOf: (id) => mesh.links().find((p) => p.id === id)?.pc.connectionState ?? (mesh.lostState(id) ? 'failed' : undefined),
         isVisible: () => controls.showing('links'),
     });
     chat = new Chat({

@@ -213,6 +213,8 @@ export class Mesh extends EventTarget {
     }
 
     #create(id) {
+        // A link given up gets a new connection: no try of its own meanwhile.
+        clearTimeout(this.#gaveUp.get(id)?.timer);
         const p = {
             id, pc: null, stream: null, makingOffer: false, ignoreOffer: false, pending: [],
             chain: Promise.resolve(), timer: null, audioT: null, videoT: null,
@@ -221,6 +223,7 @@ export class Mesh extends EventTarget {
         this.#connect(p);
         this.#peers.set(id, p);
         this.#arm(p, CONNECT_MS + this.#grace(p), () => this.#broken(p, 'connect'));
+        if (this.#gaveUp.has(id)) this.#emit('state', { id, state: 'new' }); // lostState: 'retrying'
         return p;
     }
 
@@ -343,7 +346,6 @@ export class Mesh extends EventTarget {
         if (!p) {
             if (!data.description || data.description.type !== 'offer') return;
             this.#stopWaiting(from);
-            clearTimeout(this.#gaveUp.get(from)?.timer); // their retry came first
             p = this.#create(from);
             p.renew = renewOf(data);
         }
@@ -454,10 +456,24 @@ export class Mesh extends EventTarget {
         this.#emit('state', { id: p.id, state: st });
     }
 
-    /** The current repair step of the link with id, or null when it is fine. */
+    /**
+     * The current repair step of the link with id: 'gave-up' while it waits
+     * for its next try; null when it is fine.
+     */
     repairStep(id) {
         const p = this.#peers.get(id);
-        return p && p.repair ? p.repair.step : null;
+        if (p) return p.repair ? p.repair.step : null;
+        return this.lostState(id) ? 'gave-up' : null;
+    }
+
+    /**
+     * What became of the link with id once given up: 'lost' (no connection:
+     * its next try is to come), 'retrying' (a new connection tries), or
+     * null (never given up, or connected since).
+     */
+    lostState(id) {
+        if (!this.#gaveUp.has(id)) return null;
+        return this.#peers.has(id) ? 'retrying' : 'lost';
     }
 
     /**
@@ -612,12 +628,17 @@ export class Mesh extends EventTarget {
 
     /**
      * Tries the given-up link with id again now: a new connection, which
-     * the other side follows as a repair step ('retry').
+     * the other side follows as a repair step ('retry'); it replaces a try
+     * still under way.
      */
     retry(id) {
         const g = this.#gaveUp.get(id);
-        if (!g || this.#peers.has(id)) return;
-        clearTimeout(g.timer);
+        const old = this.#peers.get(id);
+        if (!g || (old && old.pc.connectionState === 'connected')) return;
+        if (old) { // a try under way (maybe the other side's): this one replaces it
+            this.close(id);
+            this.#gaveUp.set(id, g);
+        }
         const p = this.#create(id);
         p.renew = Date.now();
         p.repair = { cause: 'retry', step: null, attempt: 0, lead: true };

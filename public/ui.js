@@ -289,31 +289,32 @@ export class Grid {
 
     /**
      * The state of the link to id's person, over their tile: 'lost' (given
-     * up: "Can't connect" and Try again), 'retrying' (tried again: a
-     * spinner), null (fine, or never given up: nothing). Their initials
-     * show under it, not the last frame.
+     * up: "Can't connect"), 'retrying' (tried again: "Trying again…" and a
+     * spinner), each with Try again (a try under way starts anew), or null
+     * (fine, or never given up: nothing). Their initials show under it,
+     * not the last frame.
      */
     setLost(id, state) {
         const t = this.#tiles.get(id);
-        if (!t || t.local || (!state && !t.peer.link)) return;
+        if (!t || t.local || (state || null) === (t.peer.link || null)) return;
         if (!t.lost) {
             const note = el('div', 'lost-note');
+            const what = el('span', 'lost-what');
             const text = el('span', 'lost-text');
+            what.append(el('span', 'spinner'), text);
             const retry = el('button', 'lost-retry', tr('common.tryAgain'));
             retry.type = 'button';
             retry.dataset.i18n = 'common.tryAgain';
             retry.addEventListener('click', () => this.#retry(t.id));
-            note.append(el('span', 'spinner'), text, retry);
-            t.root.append(note);
+            note.append(what, retry);
+            // Before Full screen and Pin: first on the tile, first in the Tab order.
+            t.root.insertBefore(note, t.full || t.pin);
             t.lost = { note, text, retry };
+            this.#buttonLabels(t);
         }
-        const { text, retry } = t.lost;
         const key = state === 'lost' ? 'tile.noLink' : 'tile.retrying';
-        text.textContent = tr(key);
-        text.dataset.i18n = key;
-        const hadFocus = keyboardIn(retry);
-        retry.hidden = state !== 'lost';
-        if (hadFocus) focusIfLost(t.full, t.pin);
+        t.lost.text.textContent = tr(key);
+        t.lost.text.dataset.i18n = key;
         t.root.classList.toggle('lost', !!state);
         t.root.classList.toggle('retrying', state === 'retrying');
         if (state) t.video.srcObject = null; // the initials, not a frozen frame
@@ -374,6 +375,7 @@ export class Grid {
             labelButton(t.full, tr('meeting.full', { name }), on, on ? tr('meeting.fullExit') : tr('meeting.full', { name }));
             setIcon(t.full, on ? 'shrink' : 'expand');
         }
+        if (t.lost) t.lost.retry.setAttribute('aria-label', tr('tile.retryName', { name }));
     }
 
     /** Speaker view: the last person who spoke takes the stage (unless one is pinned or presents). */

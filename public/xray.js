@@ -120,6 +120,10 @@ export class XRay {
             const step = this.#repairStep(id);
             own.set(id, step ? { ...entry, repair: step } : { ...entry });
         }
+        // A link given up has no connection to sample: it failed.
+        for (const { id } of this.#people()) {
+            if (id !== selfId && !own.has(id) && this.#repairStep(id) === 'gave-up') own.set(id, { peer: id, state: 'failed', repair: 'gave-up' });
+        }
         this.#own = own;
         this.#track(selfId, own);
         if (this.#take(performance.now())) this.#send({ type: 'links', links: [...own.values()] });

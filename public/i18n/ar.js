@@ -272,6 +272,7 @@ export default {
     'error.no-such-peer': 'لم يعد هذا الشخص في الاجتماع.',
 
     'toast.lost': 'انقطع الاتصال بـ {name}',
+    'toast.linkBack': 'عاد الاتصال بـ {name}',
     'toast.waitingOne': '{name} ينتظر الدخول',
     'toast.waitingMany': {
         zero: 'لا أحد ينتظر الدخول',
@@ -360,4 +361,5 @@ export default {
     'tile.away': 'جارٍ إعادة الاتصال…',
     'tile.noLink': 'تعذّر الاتصال',
     'tile.retrying': 'جارٍ إعادة المحاولة…',
+    'tile.retryName': 'إعادة محاولة الاتصال بـ {name}',
 };

@@ -243,6 +243,7 @@ export default {
     'error.no-such-peer': 'Diese Person ist nicht mehr im Meeting.',
 
     'toast.lost': 'Verbindung zu {name} verloren',
+    'toast.linkBack': 'Wieder mit {name} verbunden',
     'toast.waitingOne': '{name} wartet auf Einlass',
     'toast.waitingMany': { one: '{count} Person wartet auf Einlass', other: '{count} Personen warten auf Einlass' },
     'toast.mutedBy': '{name} hat Sie stummgeschaltet',
@@ -324,4 +325,5 @@ export default {
     'tile.away': 'Verbindung wird wiederhergestellt…',
     'tile.noLink': 'Keine Verbindung möglich',
     'tile.retrying': 'Neuer Versuch…',
+    'tile.retryName': 'Erneut mit {name} verbinden',
 };

@@ -245,6 +245,7 @@ export default {
     'error.no-such-peer': 'That person is no longer in the meeting.',
 
     'toast.lost': 'Lost the connection to {name}',
+    'toast.linkBack': 'Connected to {name} again',
     'toast.waitingOne': '{name} is waiting to join',
     'toast.waitingMany': { one: '{count} person is waiting to join', other: '{count} people are waiting to join' },
     'toast.mutedBy': '{name} muted you',
@@ -326,4 +327,5 @@ export default {
     'tile.away': 'Reconnecting…',
     'tile.noLink': "Can't connect",
     'tile.retrying': 'Trying again…',
+    'tile.retryName': 'Try again to connect to {name}',
 };

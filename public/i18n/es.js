@@ -243,6 +243,7 @@ export default {
     'error.no-such-peer': 'Esa persona ya no está en la reunión.',
 
     'toast.lost': 'Se perdió la conexión con {name}',
+    'toast.linkBack': 'Conexión restablecida con {name}',
     'toast.waitingOne': '{name} espera para entrar',
     'toast.waitingMany': { one: '{count} persona espera para entrar', other: '{count} personas esperan para entrar' },
     'toast.mutedBy': '{name} silenció tu micrófono',
@@ -324,4 +325,5 @@ export default {
     'tile.away': 'Reconectando…',
     'tile.noLink': 'No se puede conectar',
     'tile.retrying': 'Reintentando…',
+    'tile.retryName': 'Reintentar la conexión con {name}',
 };

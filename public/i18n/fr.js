@@ -243,6 +243,7 @@ export default {
     'error.no-such-peer': 'Cette personne n’est plus dans la réunion.',
 
     'toast.lost': 'Connexion perdue avec {name}',
+    'toast.linkBack': 'Connexion rétablie avec {name}',
     'toast.waitingOne': '{name} attend d’entrer',
     'toast.waitingMany': { one: '{count} personne attend d’entrer', other: '{count} personnes attendent d’entrer' },
     'toast.mutedBy': '{name} a coupé votre micro',
@@ -324,4 +325,5 @@ export default {
     'tile.away': 'Reconnexion…',
     'tile.noLink': 'Connexion impossible',
     'tile.retrying': 'Nouvelle tentative…',
+    'tile.retryName': 'Réessayer de se connecter à {name}',
 };

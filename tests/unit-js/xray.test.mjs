@@ -163,3 +163,21 @@ test('a new link\'s video held back by bandwidth is not said while its encoder r
     xray.sample([{ id: B, entry: ben }], A);
     assert.equal(tips.get(B), 'Good', 'a link made again ramps up again');
 });
+
+test('a link given up (no connection to sample) is reported failed, "Could not repair", to the room and on its tile', async () => {
+    const { XRay } = await import('../../public/xray.js');
+    const sent = [];
+    const badges = new Map();
+    const xray = new XRay({
+        root: null,
+        grid: { setLink: (id, g, name, tip) => badges.set(id, [g, tip]) },
+        send: (m) => sent.push(m),
+        people: () => [{ id: A, name: 'Ann', self: true }, { id: B, name: 'Ben' }, { id: C, name: 'Cleo' }],
+        repairStep: (id) => (id === C ? 'gave-up' : null),
+        isVisible: () => false,
+    });
+    xray.sample([{ id: B, entry: { peer: B, state: 'connected', rtt: 20, loss: 0 } }], A);
+    assert.deepEqual(sent.at(-1).links.map((e) => [e.peer, e.state, e.repair]), [[B, 'connected', undefined], [C, 'failed', 'gave-up']]);
+    assert.equal(badges.get(C)[0], 'down');
+    assert.match(badges.get(C)[1], /Could not repair$/);
+});
