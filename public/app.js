@@ -70,6 +70,8 @@ if (renewed) wayBack = null;
 let backMs = 0;
 // How long someone a host removes stays out (welcome.limits.kickBanMs; null: not said).
 let kickBanMs = null;
+// Whether the last access message said Redis lost the lock (onAccess).
+let accessRestored = false;
 // The lifetime of TURN credentials (welcome.limits.turnTtlS), and the
 // timer that asks for fresh ones before they expire (renewIce).
 let turnTtlS = 0;
@@ -437,6 +439,10 @@ function onAccess(a) {
     if (!hostTools) return;
     hostTools.setAccess(a);
     controls.setAccess(a);
+    // Redis lost the room's lock and password, and locked it again: said
+    // once (each sidecar of the room says so), until a host changes it.
+    if (a.restored && !accessRestored && roster.self().role === 'host') toast(t('toast.accessRestored'), 10000);
+    accessRestored = !!a.restored;
 }
 
 /** A host asks us to mute: the mute button's own path, then who asked. */

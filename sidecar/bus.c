@@ -381,6 +381,7 @@ int bus_host(struct bus *b, enum bus_action act, const char *room,
         [BUS_DO_END] = "end",           [BUS_DO_LOCK] = "lock",
         [BUS_DO_PASSWORD] = "password", [BUS_DO_ADMIT] = "admit",
         [BUS_DO_DENY] = "deny",         [BUS_DO_WITHDRAW] = "withdraw",
+        [BUS_DO_ACCESS] = "access",
     };
     char ttl[24];
 

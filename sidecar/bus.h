@@ -269,6 +269,10 @@ enum bus_action {
     BUS_DO_ADMIT,    /* a: knock id */
     BUS_DO_DENY,     /* a: knock id */
     BUS_DO_WITHDRAW, /* by: the knock id that stops waiting */
+    BUS_DO_ACCESS,   /* a: "1" when this node last knew the room locked or
+                        with a password (locked again if Redis lost it),
+                        else "0"; by: a member here. The room hears its
+                        access (after a reconnect: docs/cluster.md) */
 };
 
 /* Does act in room for by, a host of it as Redis has it, atomically; the

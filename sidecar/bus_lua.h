@@ -176,7 +176,8 @@
     "         tostring(redis.call('HGET', a, 'locked') == '1') ..\n"           \
     "         ',\"password\":' .. tostring(redis.call('HEXISTS', a, 'hash') "  \
     "== 1) ..\n"                                                               \
-    "         '}'\n"                                                           \
+    "         (redis.call('HEXISTS', a, 'restored') == 1 and\n"                \
+    "          ',\"restored\":true' or '') .. '}'\n"                           \
     "end\n"                                                                    \
     "local function lobby_split(v)\n"                                          \
     "  local a = string.find(v, ' ', 1, true)\n"                               \
@@ -654,8 +655,16 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
  * caller's too, applies it to its members: role (a peer, 'host'|'guest'),
  * kick (a peer, ban ms), end, lock ('1'|'0'; unlocking admits everyone
  * waiting), password (salt and hash in hex, '' clears), admit and deny
- * (a knock id: its node hears x-admit or x-deny on its channel), and
- * withdraw (by is the knock id: it stopped waiting; no host needed). */
+ * (a knock id: its node hears x-admit or x-deny on its channel),
+ * withdraw (by is the knock id: it stopped waiting; no host needed), and
+ * access (no host needed: a node after a Redis reconnect, by one of its
+ * members): '1' when the node last knew the room locked or with a
+ * password. A room whose access Redis no longer has (no generation: only
+ * a lock or password change sets one, and only the room's end or its
+ * last leave removes it, so Redis lost its data) is locked again and
+ * marked restored until a host locks, unlocks or sets a password (the
+ * access message says "restored" meanwhile); either way the room hears
+ * its access. */
 static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "local act, room, by, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local members = rk(room, 'members')\n"
@@ -663,6 +672,16 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  if withdraw(room, by) then\n"
     "    tell(room, lobby_msg(room))\n"
     "  end\n"
+    "  return 'ok'\n"
+    "end\n"
+    "if act == 'access' then\n"
+    "  local a = rk(room, 'access')\n"
+    "  local lost = ARGV[5] == '1' and redis.call('HEXISTS', a, 'gen') == 0\n"
+    "  if lost then\n"
+    "    redis.call('HSET', a, 'locked', '1', 'restored', '1', 'gen',\n"
+    "               tostring(now_ms()))\n"
+    "  end\n"
+    "  tell(room, access_msg(room))\n"
     "  return 'ok'\n"
     "end\n"
     "if not is_host(redis.call('HGET', members, by)) then return 'forbidden' "
@@ -706,6 +725,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  tell(room, '{\"type\":\"ended\",\"reason\":\"ended\",\"by\":\"' .. by "
     ".. '\"}')\n"
     "elseif act == 'lock' then\n"
+    "  redis.call('HDEL', a, 'restored')\n"
     "  if ARGV[5] == '1' then\n"
     "    redis.call('HSET', a, 'locked', '1')\n"
     "  else\n"
@@ -717,6 +737,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "    tell(room, lobby_msg(room))\n"
     "  end\n"
     "elseif act == 'password' then\n"
+    "  redis.call('HDEL', a, 'restored')\n"
     "  if ARGV[5] == '' then\n"
     "    redis.call('HDEL', a, 'salt', 'hash')\n"
     "  else\n"

@@ -346,6 +346,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         hub_send(h, j->c, out_msg_new(r->lobby, r->lobby_len));
     struct route_room *cr = croom(cl, j->room);
     struct replay_ctx rc = {h, j->c};
+    cr->guarded = r->locked || r->password;
     route_del(cr, me->id); /* it is here now */
     route_merge(cr, r->members, r->n_members, bus_node_id(cl->bus), me->id,
                 me->room);
@@ -951,6 +952,10 @@ static void on_room_message(void *user, const char *room, const char *origin,
                                           : OUT_PEER_LEFT,
                     about);
     me = r != NULL && about != NULL ? room_peer_find(r, about) : NULL;
+    if (redis && k == MSG_NODE_ACCESS) /* kept for a Redis that loses it */
+        cr->guarded =
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "locked")) ||
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "password"));
     if (redis && from_redis(cl, r, k, j, me, m, &removed_by))
         goto done;
     if (k == MSG_NODE_JOINED && r != NULL && route_find(cr, about) != NULL) {
@@ -1027,6 +1032,10 @@ static void roster_done(void *arg, const struct bus_room *r)
 
     if (cr != NULL && cr->pending > 0)
         cr->pending--;
+    if (r->status == BUS_OK && room != NULL && room->peers != NULL &&
+        cr != NULL && !rs->again) /* its lock again if Redis lost it */
+        bus_host(cl->bus, BUS_DO_ACCESS, rs->room, room->peers->id,
+                 cr->guarded ? "1" : "0", NULL, NULL, NULL);
     if (r->status == BUS_OK && room != NULL) {
         for (size_t i = 0; i < r->n_members; i++) /* ghosts of ours */
             if (strcmp(r->members[i].node, self) == 0 &&

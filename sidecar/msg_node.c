@@ -45,6 +45,8 @@ enum msg_node_kind msg_node_classify(const char *json, size_t len,
         return MSG_NODE_ENDED;
     if (strcmp(type, "lobby") == 0)
         return MSG_NODE_LOBBY;
+    if (strcmp(type, "access") == 0)
+        return MSG_NODE_ACCESS;
     return MSG_NODE_OTHER;
 }
 

@@ -26,6 +26,7 @@ enum msg_node_kind {
     MSG_NODE_MOVED,  /* x-moved: the seat was taken back on another node */
     MSG_NODE_ENDED,  /* ended: a host ended the meeting (from Redis) */
     MSG_NODE_LOBBY,  /* lobby: for the hosts only (from Redis) */
+    MSG_NODE_ACCESS, /* access: the room's lock and password (from Redis) */
 };
 
 /* Classifies the room channel message json (len bytes). *about is the

@@ -36,6 +36,9 @@ struct route_room {
                                after a resync (0: not) */
     bool roster_waiting;    /* cluster.c: roster_again ends a wait for
                                members of other nodes (another follows) */
+    bool guarded;           /* cluster.c: locked or with a password, as
+                               this node last heard (a join's answer, an
+                               access message) */
     struct pend *joins;     /* joins waiting (pending.h): they hold messages */
     struct htab_entry link; /* in the table, by id */
 };

@@ -272,6 +272,7 @@ export default {
     'error.no-such-peer': 'لم يعد هذا الشخص في الاجتماع.',
 
     'toast.lost': 'انقطع الاتصال بـ {name}',
+    'toast.accessRestored': 'فقد خادم الاجتماع إعدادات هذا الاجتماع وقفله احتياطًا: من ينضم الآن ينتظر مضيفًا. عيّن كلمة المرور من جديد إن كانت موجودة.',
     'toast.linkBack': 'عاد الاتصال بـ {name}',
     'toast.waitingOne': '{name} ينتظر الدخول',
     'toast.waitingMany': {

@@ -243,6 +243,7 @@ export default {
     'error.no-such-peer': 'Diese Person ist nicht mehr im Meeting.',
 
     'toast.lost': 'Verbindung zu {name} verloren',
+    'toast.accessRestored': 'Der Meeting-Server hat die Einstellungen dieses Meetings verloren und es sicherheitshalber gesperrt: Wer jetzt beitritt, wartet auf einen Host. Legen Sie das Passwort neu fest, falls es eines gab.',
     'toast.linkBack': 'Wieder mit {name} verbunden',
     'toast.waitingOne': '{name} wartet auf Einlass',
     'toast.waitingMany': { one: '{count} Person wartet auf Einlass', other: '{count} Personen warten auf Einlass' },

@@ -243,6 +243,7 @@ export default {
     'error.no-such-peer': 'Esa persona ya no está en la reunión.',
 
     'toast.lost': 'Se perdió la conexión con {name}',
+    'toast.accessRestored': 'El servidor perdió la configuración de esta reunión y la bloqueó por seguridad: quien entre ahora esperará a un anfitrión. Vuelve a poner la contraseña si había una.',
     'toast.linkBack': 'Conexión restablecida con {name}',
     'toast.waitingOne': '{name} espera para entrar',
     'toast.waitingMany': { one: '{count} persona espera para entrar', other: '{count} personas esperan para entrar' },

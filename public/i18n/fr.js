@@ -243,6 +243,7 @@ export default {
     'error.no-such-peer': 'Cette personne n’est plus dans la réunion.',
 
     'toast.lost': 'Connexion perdue avec {name}',
+    'toast.accessRestored': 'Le serveur a perdu les réglages de cette réunion et l’a verrouillée par précaution : les nouveaux venus attendent un organisateur. Redéfinissez le mot de passe s’il y en avait un.',
     'toast.linkBack': 'Connexion rétablie avec {name}',
     'toast.waitingOne': '{name} attend d’entrer',
     'toast.waitingMany': { one: '{count} personne attend d’entrer', other: '{count} personnes attendent d’entrer' },

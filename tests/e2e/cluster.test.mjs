@@ -1,14 +1,16 @@
 // Two sidecars sharing rooms through Redis: people spread over both meet,
 // and when one sidecar is killed (kill -9) its people resume on the other
 // while the call's media keeps flowing; with Redis down, what the page
-// sends by itself and is refused is not shown as an error.
+// sends by itself and is refused is not shown as an error; a Redis back
+// without its data leaves a locked meeting locked, its host told why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sleep, startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, realErrors, waitForPlayingVideo, remoteNames, watchSockets } from '../lib/browser.mjs';
+import { sleep, startRedis, startStack, stopAll } from '../lib/stack.mjs';
+import { launch, newParticipant, realErrors, recordToasts, waitForPlayingVideo, remoteNames, watchSockets } from '../lib/browser.mjs';
 
 let stack;
 let browser;
+let redisAgain = null; // a Redis started in place of the stack's
 
 before(async () => {
     // One nginx worker: least_conn then spreads the people over both
@@ -20,6 +22,7 @@ before(async () => {
 after(async () => {
     if (browser) await browser.close();
     if (stack) await stack.stop();
+    if (redisAgain) await stopAll([redisAgain]);
 });
 
 
@@ -141,4 +144,38 @@ test('with two sidecars a sidecar killed mid-call leaves the call up and no dupl
     await people[0].page.waitForSelector('#grid .tile.hand');
     await people[1].page.waitForSelector('#grid .tile.hand');
     for (const p of people) assert.deepEqual(realErrors(p.errors()), [], p.name);
+});
+
+test('Redis back without its data: a locked meeting stays locked, its host is told why, and a newcomer knocks', async () => {
+    const room = 'redis-amnesia';
+    const people = [];
+    const person = async (name, opts = {}) => {
+        const p = await newParticipant(browser, `${stack.url}/${room}`, name, opts);
+        people.push(p);
+        return p;
+    };
+    const ann = await person('Ann', { init: recordToasts });
+    await ann.join();
+    const ben = await person('Ben');
+    await ben.join();
+    await ann.page.click('#btn-people');
+    await ann.page.click('#host-lock');
+    await ann.page.waitForSelector('#mark-locked:not([hidden])');
+    // Redis restarts without its data (no persistence).
+    const port = stack.redis.port;
+    await stack.redis.stop();
+    for (const x of stack.sidecars) await x.waitForOutput(/redis down/, 15000);
+    redisAgain = await startRedis({ port });
+    await ann.page.waitForFunction(() => window.__toasts.some((x) => x.text.startsWith("The meeting server lost this meeting's settings")), null, { timeout: 20000 });
+    assert.equal(await ann.page.textContent('#host-lock .lbl'), 'Unlock meeting');
+    assert.equal(await ann.page.isVisible('#mark-locked'), true);
+    const cal = await person('Cal');
+    await cal.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await cal.page.fill('#name-input', 'Cal');
+    await cal.page.click('#join-btn');
+    await cal.page.waitForFunction(() => document.body.dataset.state === 'knocking');
+    for (const p of [ann, ben, cal]) {
+        assert.deepEqual(realErrors(p.errors()), [], p.name);
+        await p.close();
+    }
 });

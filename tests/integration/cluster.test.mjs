@@ -607,6 +607,60 @@ test('Redis away longer than the node TTL and back with its data (append-only fi
     }
 });
 
+test('Redis back without its data: a room that was locked, or had a password, is locked again (its hosts told why); an open room stays open; every page hears its access', async () => {
+    // Before, the rooms' locks and passwords went with Redis' data while
+    // the hosts' pages still showed them: anyone could walk in.
+    const c = await cluster(2);
+    try {
+        const locked = await annAndBob(c);
+        const pw = await annAndBob(c);
+        const open = await annAndBob(c);
+        await locked.a.send({ type: 'lock', locked: true });
+        await locked.b.next((m) => m.type === 'access' && m.locked === true);
+        await pw.a.send({ type: 'password', password: 'swordfish' });
+        await pw.b.next((m) => m.type === 'access' && m.password === true);
+        const from = new Map([locked, pw, open].flatMap((x) => [[x.a, x.a.received.length], [x.b, x.b.received.length]]));
+
+        const port = c.redis.port;
+        await c.redis.stop();
+        for (const s of c.scs) await s.waitForOutput(/redis down/);
+        c.procs.push(await startRedis({ port }));
+        for (const s of c.scs) await waitCount(s, UP, 2);
+
+        // The hosts (Ann, first in) and the guests hear the room locked
+        // again, "restored" (from each sidecar: the first one back may
+        // say it before the other listens to the room again).
+        for (const x of [locked, pw]) {
+            for (const cl of [x.a, x.b]) {
+                const m = await cl.next((m) => m.type === 'access' && m.restored === true, 10000);
+                assert.deepEqual(m, { type: 'access', locked: true, password: false, restored: true });
+            }
+        }
+        // An open room: its pages hear it open, nothing restored.
+        for (const cl of [open.a, open.b]) {
+            const m = await cl.next('access', 10000);
+            assert.deepEqual(m, { type: 'access', locked: false, password: false });
+        }
+        for (const cl of [open.a, open.b]) {
+            assert.deepEqual(cl.received.slice(from.get(cl)).filter((m) => m.type === 'access' && m.locked), [], 'the open room was locked');
+        }
+        // A newcomer knocks at the locked rooms, even with the password
+        // (Redis no longer has it), and walks into the open one.
+        for (const [x, extra] of [[locked, {}], [pw, { password: 'swordfish' }]]) {
+            const d = await c.client(1);
+            await d.send({ type: 'join', room: x.room, name: 'Dee', ...extra });
+            await d.next('knocking');
+        }
+        const e = await c.client(0);
+        assert.ok((await e.join(open.room, 'Eve')).id);
+        // A host's lock or password ends "restored".
+        await pw.a.send({ type: 'password', password: 'swordfish' });
+        assert.deepEqual(await pw.b.next((m) => m.type === 'access' && m.password === true), { type: 'access', locked: true, password: true });
+    } finally {
+        await c.stop();
+    }
+});
+
 /**
  * Publishes chat from a (member id) until Redis drops the stopped
  * sidecar's subscription for overrunning its output buffer (c's Redis runs

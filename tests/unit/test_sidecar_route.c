@@ -173,6 +173,20 @@ TEST(msg_node_classify_reads_the_presence_kinds)
     CHECK(kind_of("not json", &about, id, sizeof id) == MSG_NODE_OTHER);
 }
 
+TEST(msg_node_classify_reads_what_redis_decides)
+{
+    const char *about;
+    char id[32] = "";
+
+    CHECK(kind_of("{\"type\":\"ended\",\"reason\":\"ended\"}", &about, id,
+                  sizeof id) == MSG_NODE_ENDED);
+    CHECK(kind_of("{\"type\":\"lobby\",\"waiting\":[]}", &about, id,
+                  sizeof id) == MSG_NODE_LOBBY);
+    CHECK(kind_of("{\"type\":\"access\",\"locked\":true,\"password\":false}",
+                  &about, id, sizeof id) == MSG_NODE_ACCESS);
+    CHECK(about == NULL);
+}
+
 TEST(msg_node_classify_passes_links_on_unparsed)
 {
     const char *s = "{\"type\":\"links\",\"from\":\"a\",\"links\":[]}";
