@@ -435,13 +435,14 @@ function onLobby(m) {
     levels.chime();
 }
 
-function onAccess(a) {
+function onAccess(a, welcome = false) {
     if (!hostTools) return;
     hostTools.setAccess(a);
     controls.setAccess(a);
+    if (welcome) return; // a welcome's access never says restored
     // Redis lost the room's lock and password, and locked it again: said
     // once (each sidecar of the room says so), until a host changes it.
-    if (a.restored && !accessRestored && roster.self().role === 'host') toast(t('toast.accessRestored'), 10000);
+    if (a.restored && !accessRestored && roster.isHost()) toast(t('toast.accessRestored'), 10000);
     accessRestored = !!a.restored;
 }
 
@@ -555,7 +556,7 @@ function onWelcome(w) {
     sampler.start();
     sampler.checkUdp(w.iceServers);
     chat.history(w.chat);
-    onAccess(w.access || {});
+    onAccess(w.access || {}, true);
     setState('meeting');
     refreshPeople();
 }

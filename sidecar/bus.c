@@ -509,6 +509,11 @@ bool bus_is_up(const struct bus *b)
     return b->state == ST_UP;
 }
 
+bool bus_lost_data(const struct bus *b)
+{
+    return b->lost_data;
+}
+
 const char *bus_node_id(const struct bus *b)
 {
     return b->id;

@@ -72,6 +72,11 @@ void bus_free(struct bus *b);
  * `unavailable` for cross-node sends while it is false. */
 bool bus_is_up(const struct bus *b);
 
+/* Whether Redis, at this connection's start, had lost its data since the
+ * previous one (another epoch key than then: a restart without
+ * persistence, a flush). False at the first connection. */
+bool bus_lost_data(const struct bus *b);
+
 /* Returns this node's id as seen by the cluster: "<node_id>.<8 hex>",
  * NUL-terminated, owned by the bus. A new random suffix per bus_create, so
  * a restarted sidecar never inherits the seats of its previous life. */

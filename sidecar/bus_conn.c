@@ -517,6 +517,45 @@ static void send_heartbeat(struct bus *b)
     redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 3, add, addl);
 }
 
+/* GET of the epoch key (after our SET NX): lost_data when it is not the
+ * one of the previous connection. */
+static void on_hs_epoch(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct bus *b = privdata;
+    const redisReply *r = reply;
+
+    if (r == NULL || b->freeing || ac != b->cmd)
+        return;
+    if (r->type != REDIS_REPLY_STRING || r->len > BUS_EPOCH_MAX) {
+        bus_drop(b, "no epoch key");
+        return;
+    }
+    b->lost_data =
+        b->epoch[0] != '\0' &&
+        (strlen(b->epoch) != r->len || memcmp(b->epoch, r->str, r->len) != 0);
+    memcpy(b->epoch, r->str, r->len);
+    b->epoch[r->len] = '\0';
+    if (b->lost_data)
+        log_warn("bus: redis lost its data since the last connection "
+                 "(epoch %s)",
+                 b->epoch);
+}
+
+/* Sets Redis' epoch if it has none, and reads it (on_hs_epoch). */
+static void epoch_check(struct bus *b)
+{
+    char mine[BUS_EPOCH_MAX + 1];
+    const char *set[] = {"SET", BUS_EPOCH_KEY, mine, "NX"};
+    const char *get[] = {"GET", BUS_EPOCH_KEY};
+    size_t setl[] = {3, sizeof BUS_EPOCH_KEY - 1, 0, 2};
+    size_t getl[] = {3, sizeof BUS_EPOCH_KEY - 1};
+
+    setl[2] = (size_t)snprintf(mine, sizeof mine, "%s.%016llx", b->id,
+                               (unsigned long long)bus_rand(b));
+    redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 4, set, setl);
+    redisAsyncCommandArgv(b->cmd, on_hs_epoch, b, 2, get, getl);
+}
+
 static void resubscribe(struct bus_sub *s, void *arg)
 {
     if (bus_sub_send(arg, s, "SUBSCRIBE") < 0)
@@ -542,6 +581,7 @@ static void handshake(struct bus *b)
         redisAsyncCommandArgv(b->cmd, on_hs_load, &b->loads[i], 3, a, l);
     }
     send_heartbeat(b);
+    epoch_check(b);
     redisAsyncCommand(b->cmd, on_hs_done, b, "PING");
     redisAsyncCommandArgv(b->sub, on_sub_reply, b, 2, subv, subl);
     bus_subs_each_wanted(&b->subs, resubscribe, b);

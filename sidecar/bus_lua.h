@@ -658,13 +658,13 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
  * (a knock id: its node hears x-admit or x-deny on its channel),
  * withdraw (by is the knock id: it stopped waiting; no host needed), and
  * access (no host needed: a node after a Redis reconnect, by one of its
- * members): '1' when the node last knew the room locked or with a
- * password. A room whose access Redis no longer has (no generation: only
- * a lock or password change sets one, and only the room's end or its
- * last leave removes it, so Redis lost its data) is locked again and
- * marked restored until a host locks, unlocks or sets a password (the
- * access message says "restored" meanwhile); either way the room hears
- * its access. */
+ * members): '1' when Redis lost its data (its epoch changed) and the node
+ * last knew the room locked or with a password. Unless another node did
+ * it first (the access has a generation again), the room is locked again,
+ * given a host if none of its members is one (theirs may not be back),
+ * and marked restored until a host locks, unlocks or sets a password
+ * (the access message says "restored" meanwhile); either way the room
+ * hears its access. */
 static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "local act, room, by, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local members = rk(room, 'members')\n"
@@ -680,6 +680,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  if lost then\n"
     "    redis.call('HSET', a, 'locked', '1', 'restored', '1', 'gen',\n"
     "               tostring(now_ms()))\n"
+    "    handover(room)\n"
     "  end\n"
     "  tell(room, access_msg(room))\n"
     "  return 'ok'\n"

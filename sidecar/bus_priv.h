@@ -78,6 +78,8 @@ struct bus {
 
     uint64_t ping_sent, ping_seen, ping_at, last_tick;
     uint64_t rng;
+    char epoch[BUS_EPOCH_MAX + 1]; /* Redis' epoch at the last connect */
+    bool lost_data; /* it changed then: Redis lost its data meanwhile */
 
     uv_timer_t t_reconnect, t_watchdog, t_heartbeat, t_reaper;
     int closing;

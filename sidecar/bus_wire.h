@@ -31,6 +31,11 @@
  * scripts' BUS_NODE_KEY "<id>:peers", ":knocks", ":pj" (bus_lua.h). */
 #define BUS_NODES_KEY "huddle:nodes"
 #define BUS_NODE_KEY "huddle:node:"
+/* Redis' epoch: set once, by the first node to connect to a Redis that
+ * has none (bus_conn.c). A node that finds another one than at its last
+ * connect knows Redis lost its data meanwhile. */
+#define BUS_EPOCH_KEY "huddle:epoch"
+#define BUS_EPOCH_MAX (BUS_ID_MAX + 24) /* "<node id>.<16 hex>" */
 
 /* HUDDLE_REDIS_URL, parsed: redis://[:password@]host:port[/db] (TCP) or
  * unix://[:password@]/path[?db=N] (a Unix socket on this host). */

@@ -346,7 +346,9 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         hub_send(h, j->c, out_msg_new(r->lobby, r->lobby_len));
     struct route_room *cr = croom(cl, j->room);
     struct replay_ctx rc = {h, j->c};
-    cr->guarded = r->locked || r->password;
+    /* Only the room channel clears it: this answer may be older than an
+     * access message already read (pending.h). */
+    cr->guarded = cr->guarded || r->locked || r->password;
     route_del(cr, me->id); /* it is here now */
     route_merge(cr, r->members, r->n_members, bus_node_id(cl->bus), me->id,
                 me->room);
@@ -1033,9 +1035,11 @@ static void roster_done(void *arg, const struct bus_room *r)
     if (cr != NULL && cr->pending > 0)
         cr->pending--;
     if (r->status == BUS_OK && room != NULL && room->peers != NULL &&
-        cr != NULL && !rs->again) /* its lock again if Redis lost it */
+        cr != NULL && !rs->again &&
         bus_host(cl->bus, BUS_DO_ACCESS, rs->room, room->peers->id,
-                 cr->guarded ? "1" : "0", NULL, NULL, NULL);
+                 cr->guarded && bus_lost_data(cl->bus) ? "1" : "0", NULL, NULL,
+                 NULL) < 0) /* its lock again if Redis lost it */
+        log_warn("resync room=%s: access not sent", rs->room);
     if (r->status == BUS_OK && room != NULL) {
         for (size_t i = 0; i < r->n_members; i++) /* ghosts of ours */
             if (strcmp(r->members[i].node, self) == 0 &&

@@ -661,6 +661,73 @@ test('Redis back without its data: a room that was locked, or had a password, is
     }
 });
 
+test('Redis back without its data: a room held by one sidecar that learnt of its lock from a join\'s answer is locked again, with a host', async () => {
+    const c = await cluster(2);
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const wa = await a.join(room, 'Ann');
+        await a.send({ type: 'lock', locked: true });
+        await a.next((m) => m.type === 'access' && m.locked === true);
+        // Bob knocks on the other sidecar and is let in: his sidecar knows
+        // of the lock from his join's answer only. Ann leaves: Bob, the
+        // only one left, on the one sidecar holding the room, is its host.
+        const b = await c.client(1);
+        await b.send({ type: 'join', room, name: 'Bob' });
+        const kb = await b.next('knocking');
+        await a.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === kb.id));
+        await a.send({ type: 'admit', id: kb.id });
+        const wb = await b.next('welcome');
+        assert.deepEqual(wb.access, { locked: true, password: false });
+        await a.send({ type: 'leave' });
+        await b.next((m) => m.type === 'peer-left' && m.id === wa.id);
+
+        const port = c.redis.port;
+        await c.redis.stop();
+        for (const s of c.scs) await s.waitForOutput(/redis down/);
+        c.procs.push(await startRedis({ port }));
+        for (const s of c.scs) await waitCount(s, UP, 2);
+        assert.deepEqual(await b.next((m) => m.type === 'access', 10000), { type: 'access', locked: true, password: false, restored: true });
+        const d = await c.client(0);
+        await d.send({ type: 'join', room, name: 'Dee' });
+        const kd = await d.next('knocking');
+        // Bob, a host, can let her in.
+        await b.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === kd.id));
+        await b.send({ type: 'admit', id: kd.id });
+        await d.next('welcome');
+    } finally {
+        await c.stop();
+    }
+});
+
+test('a locked room Redis forgot while its sidecar was cut off (its members reaped), with Redis keeping its data: not locked again when the sidecar is back; its pages hear it open', async () => {
+    const c = await cluster(2, { env: { HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200' } });
+    const [n1, n2] = c.scs;
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room, 'Ann');
+        await a.send({ type: 'lock', locked: true });
+        await a.next((m) => m.type === 'access' && m.locked === true);
+        const from = a.received.length;
+        n1.signal('SIGSTOP'); // its liveness key expires: n2 reaps Ann, the room empties
+        await waitCount(n2, /reaped \d+ member/, 1);
+        // Redis closes n1's connections (and n2's): back, n1 reconnects
+        // and re-asserts Ann, into a room Redis has no lock for.
+        for (const type of ['normal', 'pubsub']) execFileSync('redis-cli', ['-p', String(c.redis.port), 'CLIENT', 'KILL', 'TYPE', type]);
+        n1.signal('SIGCONT');
+        await waitCount(n1, UP, 2);
+        assert.deepEqual(await a.next((m) => m.type === 'access', 15000), { type: 'access', locked: false, password: false });
+        assert.equal(count(n1, /redis lost its data/), 0);
+        const d = await c.client(1);
+        assert.ok((await d.join(room, 'Dee')).id, 'the room is open');
+        assert.deepEqual(a.received.slice(from).filter((m) => m.type === 'access' && m.locked), []);
+    } finally {
+        n1.signal('SIGCONT');
+        await c.stop();
+    }
+});
+
 /**
  * Publishes chat from a (member id) until Redis drops the stopped
  * sidecar's subscription for overrunning its output buffer (c's Redis runs
