@@ -7,9 +7,9 @@
 // certificate, the protocol across both sidecars, Redis without a network
 // (on a socket only the sidecars share) behind its password, /metrics not
 // public, a third replica reached without touching nginx, a drained replica
-// whose clients resume elsewhere unnoticed, a rolling recreate of every
-// sidecar, and two Chromium participants over https relayed by the stack's
-// own coturn.
+// whose clients resume elsewhere unnoticed, a recreate of every sidecar
+// that keeps HUDDLE_SIDECARS of them, two Chromium participants over https
+// relayed by the stack's own coturn, and every service stopping on SIGTERM.
 //
 // The stack publishes only on 127.0.0.1 (HUDDLE_BIND) on free ports; coturn
 // (host network) listens on 127.0.0.1 only. `down -v` removes containers,
@@ -148,9 +148,13 @@ before(async () => {
         HUDDLE_TURN_LISTEN_IP: '127.0.0.1',
         // Test only: both browsers relay through 127.0.0.1, a loopback peer.
         HUDDLE_TURN_ALLOW_LOOPBACK: '1',
+        // Two sidecars, from the compose file's scale: every plain `up`
+        // below (as docs/deploy.md's upgrade runs it) keeps two.
+        HUDDLE_SIDECARS: '2',
     });
     await compose(['build', '-q'], { timeoutMs: 1200000 });
-    await compose(['up', '-d', '--scale', 'sidecar=2'], { timeoutMs: 300000 });
+    await compose(['up', '-d'], { timeoutMs: 300000 });
+    assert.equal((await containers('sidecar')).length, 2, 'HUDDLE_SIDECARS=2 started two sidecars');
     const deadline = Date.now() + 90000;
     for (;;) {
         const r = await get('http', ports.http, '/healthz').catch((e) => ({ status: 0, body: String(e) }));
@@ -433,21 +437,24 @@ test('draining a replica: its members are closed 1012 and resume elsewhere, nobo
     const noise = seen.filter((x) => x.type === 'peer-left' || x.type === 'peer-joined');
     assert.deepEqual(noise, [], 'someone saw a leave or a join during the drain');
     for (const m of members) { m.stopped = true; m.conn.terminate(); }
-    await compose(['up', '-d', '--no-recreate', '--scale', 'sidecar=2'], { timeoutMs: 120000 });
+    await compose(['up', '-d', '--no-recreate'], { timeoutMs: 120000 }); // back to HUDDLE_SIDECARS
+    assert.equal((await containers('sidecar')).length, 2);
 });
 
-test('a rolling recreate of every sidecar (an upgrade) loses no meeting', async () => {
+test('a recreate of every sidecar (an upgrade, as docs/deploy.md runs it) keeps two and loses no meeting', async () => {
     const room = uniqueRoom('upgrade');
     const members = [];
     for (let i = 0; i < 6; i++) members.push(await member(room, `u${i}`));
     const before = await containers('sidecar');
     const marks = await mark(members);
-    await compose(['up', '-d', '--no-deps', '--force-recreate', '--scale', 'sidecar=2', 'sidecar'], { timeoutMs: 180000 });
+    await compose(['up', '-d', '--no-deps', '--force-recreate', 'sidecar'], { timeoutMs: 180000 });
     const now = await containers('sidecar');
+    assert.equal(now.length, 2, 'the upgrade kept HUDDLE_SIDECARS sidecars');
     assert.equal(now.filter((id) => before.includes(id)).length, 0, 'a sidecar was not recreated');
     const seen = await settle(members, marks);
-    // Replicas are recreated one after the other, so a member may land on
-    // an old one that is recreated next, and resume twice: same id each time.
+    // Compose stops the replicas together (each drains) and starts the new
+    // ones: a member resumes once a new one answers, maybe more than once
+    // (a first try may find an old one still draining): same id each time.
     for (const m of members) assert.ok(m.resumes >= 1, `${m.name} never resumed (closes ${m.closes})`);
     const noise = seen.filter((x) => x.type === 'peer-left' || x.type === 'peer-joined');
     assert.deepEqual(noise, [], 'someone saw a leave or a join during the upgrade');
@@ -574,5 +581,17 @@ test('two Chromium participants over https, relayed by the stack\'s coturn, see 
         assert.deepEqual(bob.errors(), []);
     } finally {
         await browser.close();
+    }
+});
+
+test('every service stops on SIGTERM, coturn too (Docker\'s init passes it on): none is killed at the stop timeout', async () => {
+    // Last: it stops the stack. Before, coturn (turnserver as PID 1, which
+    // has no SIGTERM handler) ignored the signal and was killed (137).
+    await compose(['stop', '-t', '20'], { timeoutMs: 180000 });
+    for (const service of ['nginx', 'fcgi', 'sidecar', 'redis', 'coturn']) {
+        for (const id of await containers(service)) {
+            const code = Number((await docker(['inspect', '-f', '{{.State.ExitCode}}', id])).trim());
+            assert.notEqual(code, 137, `${service} was killed`);
+        }
     }
 });
