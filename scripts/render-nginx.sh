@@ -179,8 +179,8 @@ fi
     echo "    include $out/huddle-http.conf;"
     case $access_log in
         off) echo "    access_log off;" ;;
-        stdout) echo "    access_log /dev/stdout huddle;" ;;
-        *) echo "    access_log $access_log huddle buffer=64k flush=1s;" ;;
+        stdout) echo "    access_log /dev/stdout huddle if=\$huddle_logged;" ;;
+        *) echo "    access_log $access_log huddle buffer=64k flush=1s if=\$huddle_logged;" ;;
     esac
     for t in client_body proxy fastcgi uwsgi scgi; do
         echo "    ${t}_temp_path $out/tmp/$t;"

@@ -164,9 +164,10 @@ test('behind a trusted proxy the limit counts X-Forwarded-For, an IPv6 client by
     }
 });
 
-test('the access log keeps no query string: a join token in a room link is not written down', async () => {
+test('the access log keeps no query string (a join token in a room link is not written down), and no health checks', async () => {
     const nginx = await nginxWith({});
     try {
+        assert.equal(await getStatus(nginx.port, '/healthz', '127.0.0.1'), 200);
         assert.equal(await getStatus(nginx.port, '/token-room?token=eyJTOPSECRET.x.y', '127.0.0.1'), 200);
         const log = path.join(nginx.dir, 'access.log');
         let text = '';
@@ -176,6 +177,7 @@ test('the access log keeps no query string: a join token in a room link is not w
         }
         assert.match(text, /"GET \/token-room HTTP\/1\.1" 200 /);
         assert.doesNotMatch(text, /TOPSECRET|token=/);
+        assert.doesNotMatch(text, /healthz/);
     } finally {
         await nginx.stop();
     }

@@ -93,7 +93,7 @@ http {
         ssl_certificate     ${cert};
         ssl_certificate_key ${key};
         add_header Strict-Transport-Security "max-age=600" always;
-        access_log ${dir}/huddle.log huddle;
+        access_log ${dir}/huddle.log huddle if=$huddle_logged;
         server_tokens off;
 
         set $huddle_public  ${ROOT}/public;
