@@ -640,7 +640,7 @@ export class Mesh extends EventTarget {
             this.#gaveUp.set(id, g);
         }
         const p = this.#create(id);
-        p.renew = Date.now();
+        p.renew = Math.max(Date.now(), old ? old.renew + 1 : 0); // above theirs, whatever the clocks say
         p.repair = { cause: 'retry', step: null, attempt: 0, lead: true };
         this.#run(p, 'retry');
     }

@@ -54,7 +54,7 @@ function labelButton(b, name, on, tip) {
 export function stateText(p) {
     const states = [];
     if (p.away) states.push(tr('status.away'));
-    else if (p.link) states.push(tr(p.link === 'lost' ? 'status.noLink' : 'status.away'));
+    else if (p.link) states.push(tr(p.link === 'lost' ? 'status.noLink' : 'status.retrying'));
     if (p.audio === false) states.push(tr('status.micOff'));
     if (p.video === false) states.push(tr('status.camOff'));
     if (p.screen) states.push(tr('status.presenting'));
@@ -315,8 +315,10 @@ export class Grid {
         const key = state === 'lost' ? 'tile.noLink' : 'tile.retrying';
         t.lost.text.textContent = tr(key);
         t.lost.text.dataset.i18n = key;
+        const hadFocus = keyboardIn(t.lost.note); // Try again, about to go with the note
         t.root.classList.toggle('lost', !!state);
         t.root.classList.toggle('retrying', state === 'retrying');
+        if (hadFocus && !state) focusIfLost(t.full, t.pin);
         if (state) t.video.srcObject = null; // the initials, not a frozen frame
         this.update({ id, link: state });
     }

@@ -85,6 +85,7 @@ export default {
     'meeting.fullExit': 'الخروج من ملء الشاشة (Esc)',
     'status.away': 'يعيد الاتصال',
     'status.noLink': 'لا اتصال',
+    'status.retrying': 'محاولة جديدة',
     'status.micOff': 'الميكروفون متوقف',
     'status.camOff': 'الكاميرا متوقفة',
     'status.presenting': 'يعرض الشاشة',
@@ -362,5 +363,5 @@ export default {
     'tile.away': 'جارٍ إعادة الاتصال…',
     'tile.noLink': 'تعذّر الاتصال',
     'tile.retrying': 'جارٍ إعادة المحاولة…',
-    'tile.retryName': 'إعادة محاولة الاتصال بـ {name}',
+    'tile.retryName': 'حاول مجددًا الاتصال بـ {name}',
 };

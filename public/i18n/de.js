@@ -70,6 +70,7 @@ export default {
     'meeting.fullExit': 'Vollbild beenden (Esc)',
     'status.away': 'stellt die Verbindung wieder her',
     'status.noLink': 'keine Verbindung',
+    'status.retrying': 'neuer Versuch',
     'status.micOff': 'Mikrofon aus',
     'status.camOff': 'Kamera aus',
     'status.presenting': 'präsentiert',
@@ -326,5 +327,5 @@ export default {
     'tile.away': 'Verbindung wird wiederhergestellt…',
     'tile.noLink': 'Keine Verbindung möglich',
     'tile.retrying': 'Neuer Versuch…',
-    'tile.retryName': 'Erneut mit {name} verbinden',
+    'tile.retryName': 'Erneut versuchen: mit {name} verbinden',
 };

@@ -72,6 +72,7 @@ export default {
     'meeting.fullExit': 'Exit full screen (Esc)',
     'status.away': 'reconnecting',
     'status.noLink': 'no connection',
+    'status.retrying': 'trying again',
     'status.micOff': 'microphone off',
     'status.camOff': 'camera off',
     'status.presenting': 'presenting',

@@ -70,6 +70,7 @@ export default {
     'meeting.fullExit': 'Salir de pantalla completa (Esc)',
     'status.away': 'reconectando',
     'status.noLink': 'sin conexión',
+    'status.retrying': 'reintentando',
     'status.micOff': 'micrófono apagado',
     'status.camOff': 'cámara apagada',
     'status.presenting': 'presentando',

@@ -70,6 +70,7 @@ export default {
     'meeting.fullExit': 'Quitter le plein écran (Échap)',
     'status.away': 'en reconnexion',
     'status.noLink': 'pas de connexion',
+    'status.retrying': 'nouvelle tentative',
     'status.micOff': 'micro coupé',
     'status.camOff': 'caméra coupée',
     'status.presenting': 'partage l’écran',

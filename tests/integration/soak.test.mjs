@@ -131,8 +131,9 @@ class World {
     /** What Redis holds beyond the live sidecars' own liveness keys. */
     leftovers() {
         const live = this.sidecars.map((s) => s.nodeId);
+        // Redis' epoch is one key for good (docs/cluster.md, "Keys").
         const keys = this.redisCli('--scan', '--pattern', 'huddle:*')
-            .filter((k) => !live.some((id) => k === `huddle:node:${id}`) && k !== 'huddle:nodes');
+            .filter((k) => !live.some((id) => k === `huddle:node:${id}`) && k !== 'huddle:nodes' && k !== 'huddle:epoch');
         const nodes = this.redisCli('SMEMBERS', 'huddle:nodes').filter((id) => !live.includes(id));
         return [...keys, ...nodes.map((id) => `huddle:nodes member ${id}`)];
     }
