@@ -33,6 +33,20 @@ async function waitCount(proc, re, n, timeoutMs = 20000) {
 
 const UP = /redis up as node/;
 
+/** Stops c's Redis and waits until every sidecar says so; returns its port. */
+async function redisDown(c) {
+    const port = c.redis.port;
+    await c.redis.stop();
+    for (const s of c.scs) await s.waitForOutput(/redis down/);
+    return port;
+}
+
+/** A new Redis (no data) on port, and every sidecar of c back on it. */
+async function redisBack(c, port) {
+    c.procs.push(await startRedis({ port }));
+    for (const s of c.scs) await waitCount(s, UP, 2);
+}
+
 /** A redis-server and n sidecars on it, each up on Redis. */
 async function cluster(n, { env = {}, redisArgs = [] } = {}) {
     const procs = [];
@@ -489,9 +503,7 @@ test('Redis stopped, then started: no crash, local chat goes on, cross-sidecar s
         const wb = await b.join(room, 'Bob');
         await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
 
-        const port = c.redis.port;
-        await c.redis.stop();
-        for (const s of c.scs) await s.waitForOutput(/redis down/);
+        const port = await redisDown(c);
 
         // Redis stays away for 10 s (the Redis-down case of docs/cluster.md); chat inside one sidecar goes
         // on all the while, once a second.
@@ -530,9 +542,7 @@ test('Redis back without its data, one sidecar back well before the other: no pa
     const [n1, n2] = c.scs;
     try {
         const { a, b, wa, wb } = await annAndBob(c);
-        const port = c.redis.port;
-        await c.redis.stop();
-        for (const s of c.scs) await s.waitForOutput(/redis down/);
+        const port = await redisDown(c);
         n2.signal('SIGSTOP'); // held back: n1 is back first
         const from = a.received.length;
         c.procs.push(await startRedis({ port }));
@@ -583,9 +593,7 @@ test('Redis away longer than the node TTL and back with its data (append-only fi
         await a.send({ type: 'lock', locked: true });
         await a.next((m) => m.type === 'access' && m.locked === true);
 
-        const port = c.redis.port;
-        await c.redis.stop();
-        for (const s of c.scs) await s.waitForOutput(/redis down/);
+        const port = await redisDown(c);
         n2.signal('SIGSTOP');
         await sleep(1500); // past the node TTL: both liveness keys are gone
         c.procs.push(await startRedis({ port, args: redisArgs }));
@@ -621,11 +629,7 @@ test('Redis back without its data: a room that was locked, or had a password, is
         await pw.b.next((m) => m.type === 'access' && m.password === true);
         const from = new Map([locked, pw, open].flatMap((x) => [[x.a, x.a.received.length], [x.b, x.b.received.length]]));
 
-        const port = c.redis.port;
-        await c.redis.stop();
-        for (const s of c.scs) await s.waitForOutput(/redis down/);
-        c.procs.push(await startRedis({ port }));
-        for (const s of c.scs) await waitCount(s, UP, 2);
+        await redisBack(c, await redisDown(c));
 
         // The hosts (Ann, first in) and the guests hear the room locked
         // again, "restored" (from each sidecar: the first one back may
@@ -682,11 +686,7 @@ test('Redis back without its data: a room held by one sidecar that learnt of its
         await a.send({ type: 'leave' });
         await b.next((m) => m.type === 'peer-left' && m.id === wa.id);
 
-        const port = c.redis.port;
-        await c.redis.stop();
-        for (const s of c.scs) await s.waitForOutput(/redis down/);
-        c.procs.push(await startRedis({ port }));
-        for (const s of c.scs) await waitCount(s, UP, 2);
+        await redisBack(c, await redisDown(c));
         assert.deepEqual(await b.next((m) => m.type === 'access', 10000), { type: 'access', locked: true, password: false, restored: true });
         const d = await c.client(0);
         await d.send({ type: 'join', room, name: 'Dee' });
