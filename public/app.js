@@ -655,12 +655,12 @@ function removePeer(id, reason, by) {
 }
 
 /**
- * id's tile shows what became of a link given up (mesh.lostState): "Can't
- * connect" and Try again, or "Trying again…"; nothing while their seat
- * waits for them (away: "Reconnecting…" says it).
+ * id's tile and People row show what became of a link given up
+ * (mesh.lostState): "Can't connect" and Try again, or "Trying again…";
+ * nothing while their seat waits for them (away: "Reconnecting…" says it).
  */
 function showLost(id) {
-    if (!roster.get(id)?.away) grid.setLost(id, mesh.lostState(id));
+    if (!roster.get(id)?.away && grid.setLost(id, mesh.lostState(id))) refreshPeople(); // their row says it too
 }
 
 function dropTile(id) {
@@ -727,6 +727,7 @@ function enterMeeting() {
         onVolume: (id, v) => grid.setVolume(id, v),
         volumeOf: (id) => grid.volume(id),
         codeOf: (id) => (mesh ? mesh.safetyCode(id) : Promise.resolve(null)),
+        lostOf: (id) => (mesh ? mesh.lostState(id) : null),
     });
     settings = new Settings(media, pickers, {
         mirror: (on) => grid.setMirror(on),

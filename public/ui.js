@@ -292,11 +292,11 @@ export class Grid {
      * up: "Can't connect"), 'retrying' (tried again: "Trying again…" and a
      * spinner), each with Try again (a try under way starts anew), or null
      * (fine, or never given up: nothing). Their initials show under it,
-     * not the last frame.
+     * not the last frame. Returns whether it changed.
      */
     setLost(id, state) {
         const t = this.#tiles.get(id);
-        if (!t || t.local || (state || null) === (t.peer.link || null)) return;
+        if (!t || t.local || (state || null) === (t.peer.link || null)) return false;
         if (!t.lost) {
             const note = el('div', 'lost-note');
             const what = el('span', 'lost-what');
@@ -321,6 +321,7 @@ export class Grid {
         if (hadFocus && !state) focusIfLost(t.full, t.pin);
         if (state) t.video.srcObject = null; // the initials, not a frozen frame
         this.update({ id, link: state });
+        return true;
     }
 
     /**
@@ -511,6 +512,7 @@ export class People {
     #onVolume;
     #volumeOf;
     #codeOf;
+    #lostOf;
     // The rows whose safety code is shown, and the codes last read (id -> code or null).
     #codesShown = new Set();
     #codes = new Map();
@@ -521,15 +523,17 @@ export class People {
      * onMessage(p): DM p; onAction(action, p): a host action on p's row;
      * onVolume(id, v): p's volume slider moved (v 0..1); volumeOf(id): where
      * that slider stands; codeOf(id): a promise of the safety code of the
-     * link with id (safety.js), null while there is none.
+     * link with id (safety.js), null while there is none; lostOf(id): what
+     * became of that link once given up (mesh.lostState).
      */
-    constructor(root, onMessage, onAction = () => {}, { onVolume = () => {}, volumeOf = () => 1, codeOf = async () => null } = {}) {
+    constructor(root, onMessage, onAction = () => {}, { onVolume = () => {}, volumeOf = () => 1, codeOf = async () => null, lostOf = () => null } = {}) {
         this.#root = root;
         this.#onMessage = onMessage;
         this.#onAction = onAction;
         this.#onVolume = onVolume;
         this.#volumeOf = volumeOf;
         this.#codeOf = codeOf;
+        this.#lostOf = lostOf;
     }
 
     /** The list: rows as roster.listed() gives them (oneself first); hands: the raised hands in order. */
@@ -570,7 +574,8 @@ export class People {
         if (p.screen) marks.append(icon('screen'));
         marks.append(icon(p.audio === false ? 'mic-off' : 'mic'), icon(p.video === false ? 'cam-off' : 'cam'));
         for (const s of marks.children) s.classList.add(s.classList.contains('icon-mic-off') || s.classList.contains('icon-cam-off') ? 'off' : 'on');
-        const states = stateText(p);
+        const link = self ? null : this.#lostOf(p.id);
+        const states = stateText({ ...p, link });
         if (states) marks.append(el('span', 'sr', states));
         li.append(av, name);
         if (p.role === 'host') li.append(el('span', 'host-badge', tr('people.host')));
@@ -578,8 +583,10 @@ export class People {
         if (self) return li;
         li.append(this.#button('icon-btn dm', 'message', tr('people.message', { name: p.label }), 'message', () => this.#onMessage(p)));
         li.append(this.#verifyButton(p));
-        // A line of its own under the name: their seat waits for them.
+        // A line of its own under the name: their seat waits for them, or
+        // the link to them was given up (as their tile says).
         if (p.away) li.append(el('span', 'paway', tr('tile.away')));
+        else if (link) li.append(el('span', 'paway', tr(link === 'lost' ? 'tile.noLink' : 'tile.retrying')));
         li.append(this.#volume(p));
         if (this.#codesShown.has(p.id)) li.append(this.#codeLine(p));
         const acts = rowActions(myRole, p.role);

@@ -344,6 +344,11 @@ async function advance(people, done, limitS = 120) {
     }
 }
 
+/** The line under id's name in p's People list ("Can't connect", "Reconnecting…"), or null. */
+function rowNote(p, id) {
+    return p.page.evaluate((peer) => document.querySelector(`#people li.person[data-peer="${peer}"] .paway`)?.textContent ?? null, id);
+}
+
 /** Resolves once done() holds, within 3 s of real time (no page clock moved). */
 async function soon(done, what) {
     const deadline = Date.now() + 3000;
@@ -394,6 +399,7 @@ test('a link that cannot connect is given up with the tile kept, and tried again
                 lost: true, retrying: false, text: "Can't connect", button: true, label: `${other}, no connection`, initials: true,
             }, p.name);
             assert.equal(await lostSaid(p, other), 1, `${p.name}'s toast`);
+            assert.equal(await rowNote(p, id), "Can't connect", `${p.name}'s People row`);
         }
         await screenshot(alice.page, 'repair-given-up.png');
 
@@ -440,6 +446,7 @@ test('a link that cannot connect is given up with the tile kept, and tried again
         for (const [p, other] of [[alice, 'Bob'], [bob, 'Alice']]) {
             assert.deepEqual(await lostTile(p, other), { lost: false, retrying: false, text: '', button: false, label: other, initials: false }, p.name);
             assert.equal(await toasts(p, `Connected to ${other} again`), 1, `${p.name}'s toast`);
+            assert.equal(await rowNote(p, other === 'Bob' ? bobId : aliceId), null, `${p.name}'s People row`);
         }
         for (const p of people) assert.deepEqual(realErrors(p.errors()), [], p.name);
     } finally {
