@@ -194,8 +194,22 @@ export class Chat {
             this.#grow();
             this.#count();
             this.#status(null);
+            this.#direction();
         });
+        // A tap on Send keeps the focus (and a phone's keyboard) in the box.
+        $('chat-send').addEventListener('mousedown', (e) => e.preventDefault());
         $('chat-to-clear').addEventListener('click', () => this.privateTo(null));
+    }
+
+    /**
+     * The box's direction: the page's while it is empty (its prompt, in the
+     * page's language, reads right: "رسالة خاصة إلى عمر"), the text's own
+     * once something is typed (dir=auto: a Latin line left to right on an
+     * Arabic page).
+     */
+    #direction() {
+        if (this.#input.value) this.#input.dir = 'auto';
+        else this.#input.removeAttribute('dir');
     }
 
     #grow() {
@@ -247,6 +261,7 @@ export class Chat {
         this.#input.value = '';
         this.#grow();
         this.#count();
+        this.#direction();
         this.#stickNext = true;
     }
 

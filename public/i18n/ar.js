@@ -334,7 +334,7 @@ export default {
     'xray.routeUnknown': 'المسار غير معروف بعد',
     'xray.rtt': '{rtt} مللي ثانية',
     'xray.loss': '{loss}٪ مفقود',
-    'xray.rate': '{rate} كيلوبت/ث',
+    'xray.rate': '{rate} كيلوبت/⁠ث',
     'xray.repair-ice-restart': 'جارٍ الإصلاح: إعادة تشغيل الاتصال',
     'xray.repair-relay': 'جارٍ الإصلاح: محاولة عبر خادم الترحيل',
     'xray.repair-reoffer': 'جارٍ الإصلاح: إعادة إنشاء المكالمة',

@@ -169,7 +169,7 @@ export default {
     'settings.qualityLow': 'Baja (180p, ahorra datos)',
     'settings.qualityHint': 'Lo que los demás reciben de tu cámara. Más baja ahorra datos y ayuda con una conexión débil.',
     'settings.qualityFailed': 'La cámara no pudo cambiar su calidad.',
-    'settings.speakerView': 'Vista del orador (quien habla ocupa el escenario)',
+    'settings.speakerView': 'Vista del orador (quien habla ocupa la pantalla)',
     'settings.mirror': 'Reflejar mi vídeo (solo tú lo ves reflejado)',
     'settings.name': 'Tu nombre',
     'settings.rename': 'Cambiar',
@@ -200,7 +200,7 @@ export default {
     'left.title': 'Saliste de la reunión',
     'left.thanks': 'Gracias por participar.',
     'left.stayShort': 'Gracias por participar. Estuviste en {room} menos de un minuto.',
-    'left.stay': { one: 'Gracias por participar. Estuviste en {room} {count} minuto.', other: 'Gracias por participar. Estuviste en {room} {count} minutos.' },
+    'left.stay': { one: 'Gracias por participar. Estuviste {count} minuto en {room}.', other: 'Gracias por participar. Estuviste {count} minutos en {room}.' },
     'left.replaced': 'Entraste en esta reunión desde otra pestaña u otro dispositivo.',
 
     'gate.knockTitle': 'Esperando a que el anfitrión te deje entrar',

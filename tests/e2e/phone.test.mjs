@@ -345,3 +345,28 @@ test('on a touch phone the small tiles beside the stage keep their names, Pin an
     for (const p of [phone, ...others]) assert.deepEqual(p.errors(), [], p.name);
     await Promise.all([phone, ...others].map((p) => p.close()));
 });
+
+test('an Arabic phone: "camera off" clear of the pre-join buttons; the chat box reads right to left until a line of the other direction is typed; Send is 44 px and a tap on it keeps the focus (and the keyboard) in the box', async () => {
+    const url = `${stack.url}/hand-ar`;
+    const p = await newParticipant(browser, url, 'عمر', { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true, locale: 'ar' } });
+    await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await p.page.tap('#pre-cam');
+    await p.page.waitForSelector('#preview-off', { state: 'visible' });
+    const [words, buttons] = await p.page.evaluate(() => ['#preview-off-text', '.preview-controls']
+        .map((sel) => { const r = document.querySelector(sel).getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; }));
+    assert.ok(words.bottom <= buttons.top, `"camera off" (${words.top}-${words.bottom}) under the buttons (${buttons.top})`);
+    await p.page.tap('#pre-cam');
+    await p.join();
+    await p.page.tap('#btn-chat');
+    const box = async () => p.page.$eval('#chat-input', (i) => getComputedStyle(i).direction);
+    assert.equal(await box(), 'rtl', 'the empty box, its prompt in Arabic');
+    await p.page.fill('#chat-input', 'hello from a phone');
+    assert.equal(await box(), 'ltr', 'a Latin line');
+    assert.equal(Math.round(await p.page.$eval('#chat-send', (b) => b.getBoundingClientRect().height)), 44);
+    await p.page.tap('#chat-send');
+    await p.page.waitForSelector('#chat-log li.mine');
+    assert.equal(await p.page.evaluate(() => document.activeElement.id), 'chat-input', 'the focus left the box');
+    assert.equal(await box(), 'rtl', 'empty again');
+    assert.deepEqual(p.errors(), []);
+    await p.close();
+});
