@@ -966,7 +966,12 @@ async function toggleScreen() {
         media.stopScreen();
         return;
     }
-    if (await media.startScreen()) sendState({ screen: true });
+    try {
+        if (await media.startScreen()) sendState({ screen: true });
+    } catch (err) {
+        console.warn('huddle: screen sharing failed:', err.name);
+        toast(t('toast.shareFailed'), 5000);
+    }
 }
 
 function screenEnded() {

@@ -392,9 +392,11 @@ export class Media extends EventTarget {
     }
 
     /**
-     * Starts a screen capture; resolves with the track, or null if refused,
-     * while the browser's picker is already open, or when the session
-     * ended before the person picked (that capture is stopped at once).
+     * Starts a screen capture; resolves with the track, or null when the
+     * person cancelled the picker (or it was refused: NotAllowedError says
+     * both), while the picker is already open, or when the session ended
+     * before the person picked (that capture is stopped at once). Rejects
+     * when the browser or the system could not share (the page says so).
      */
     async startScreen() {
         if (!canShareScreen() || this.#screen || this.#screenAsking) return null;
@@ -403,8 +405,9 @@ export class Media extends EventTarget {
         this.#screenAsking = true;
         try {
             s = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
-        } catch {
-            return null;
+        } catch (err) {
+            if (err.name === 'NotAllowedError') return null;
+            throw err;
         } finally {
             this.#screenAsking = false;
         }

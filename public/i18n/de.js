@@ -244,6 +244,7 @@ export default {
     'error.no-such-peer': 'Diese Person ist nicht mehr im Meeting.',
 
     'toast.lost': 'Verbindung zu {name} verloren',
+    'toast.shareFailed': 'Ihr Bildschirm konnte nicht geteilt werden: Dieser Browser oder dieses Gerät erlaubt es nicht.',
     'toast.accessRestored': 'Der Meeting-Server hat die Einstellungen dieses Meetings verloren und es sicherheitshalber gesperrt: Wer jetzt beitritt, wartet auf einen Host. Legen Sie das Passwort neu fest, falls es eines gab.',
     'toast.linkBack': 'Wieder mit {name} verbunden',
     'toast.waitingOne': '{name} wartet auf Einlass',

@@ -246,6 +246,7 @@ export default {
     'error.no-such-peer': 'That person is no longer in the meeting.',
 
     'toast.lost': 'Lost the connection to {name}',
+    'toast.shareFailed': 'Your screen could not be shared: this browser or device does not allow it.',
     'toast.accessRestored': "The meeting server lost this meeting's settings and locked it to be safe: those who join now wait for a host. Set the password again if there was one.",
     'toast.linkBack': 'Connected to {name} again',
     'toast.waitingOne': '{name} is waiting to join',

@@ -244,6 +244,7 @@ export default {
     'error.no-such-peer': 'Esa persona ya no está en la reunión.',
 
     'toast.lost': 'Se perdió la conexión con {name}',
+    'toast.shareFailed': 'No se pudo compartir tu pantalla: este navegador o dispositivo no lo permite.',
     'toast.accessRestored': 'El servidor perdió la configuración de esta reunión y la bloqueó por seguridad: quien entre ahora esperará a un anfitrión. Vuelve a poner la contraseña si había una.',
     'toast.linkBack': 'Conexión restablecida con {name}',
     'toast.waitingOne': '{name} espera para entrar',

@@ -244,6 +244,7 @@ export default {
     'error.no-such-peer': 'Cette personne n’est plus dans la réunion.',
 
     'toast.lost': 'Connexion perdue avec {name}',
+    'toast.shareFailed': 'Impossible de partager votre écran : ce navigateur ou cet appareil ne le permet pas.',
     'toast.accessRestored': 'Le serveur a perdu les réglages de cette réunion et l’a verrouillée par précaution : les nouveaux venus attendent un organisateur. Redéfinissez le mot de passe s’il y en avait un.',
     'toast.linkBack': 'Connexion rétablie avec {name}',
     'toast.waitingOne': '{name} attend d’entrer',

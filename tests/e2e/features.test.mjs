@@ -207,6 +207,21 @@ test('the camera off and on while presenting: the screen stays on the links, and
     assert.equal(await a.page.$$eval('#grid .tile.novideo', (els) => els.length), 0);
 });
 
+test('a screen the browser or the system cannot share: the page says so, and nothing is shared', async () => {
+    await c.page.evaluate(() => {
+        window.__gdm = navigator.mediaDevices.getDisplayMedia;
+        navigator.mediaDevices.getDisplayMedia = () => Promise.reject(new DOMException('no capture here', 'NotReadableError'));
+    });
+    try {
+        await c.page.click('#btn-screen');
+        await c.page.waitForFunction(() => document.getElementById('toast').textContent.startsWith('Your screen could not be shared'));
+        assert.equal(await c.page.getAttribute('#btn-screen', 'aria-pressed'), 'false');
+        assert.equal(await a.page.locator('#grid .tile.screen').count(), 0);
+    } finally {
+        await c.page.evaluate(() => { navigator.mediaDevices.getDisplayMedia = window.__gdm; });
+    }
+});
+
 test('when one leaves, the cap goes back up and nothing went wrong', async () => {
     await c.page.click('#btn-leave');
     await a.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 2);

@@ -178,3 +178,15 @@ test('leaving while the screen picker is open: the screen picked after is stoppe
     assert.equal(media.screenTrack(), null);
     await settle();
 });
+
+test('a screen picker cancelled resolves null (nothing to say); a capture the system refuses rejects, for the page to say so', async () => {
+    const media = await started();
+    let sharing = media.startScreen();
+    asked[0].fail('NotAllowedError');
+    assert.equal(await sharing, null);
+    sharing = media.startScreen();
+    asked[1].fail('NotReadableError');
+    await assert.rejects(sharing, { name: 'NotReadableError' });
+    assert.equal(media.screenTrack(), null);
+    assert.equal(await Promise.race([media.startScreen(), Promise.resolve('asked')]), 'asked', 'the next try asks again');
+});
