@@ -346,7 +346,7 @@ test('on a touch phone the small tiles beside the stage keep their names, Pin an
     await Promise.all([phone, ...others].map((p) => p.close()));
 });
 
-test('an Arabic phone: "camera off" clear of the pre-join buttons; the chat box reads right to left until a line of the other direction is typed; Send is 44 px and a tap on it keeps the focus (and the keyboard) in the box', async () => {
+test('an Arabic phone: "camera off" clear of the pre-join buttons; the room\'s Latin name left to right; the chat box reads right to left until a line of the other direction is typed; Send is 44 px and a tap on it keeps the focus (and the keyboard) in the box', async () => {
     const url = `${stack.url}/hand-ar`;
     const p = await newParticipant(browser, url, 'عمر', { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true, locale: 'ar' } });
     await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
@@ -357,6 +357,9 @@ test('an Arabic phone: "camera off" clear of the pre-join buttons; the chat box 
     assert.ok(words.bottom <= buttons.top, `"camera off" (${words.top}-${words.bottom}) under the buttons (${buttons.top})`);
     await p.page.tap('#pre-cam');
     await p.join();
+    // The room's name (Latin) runs left to right in the Arabic top bar:
+    // cut short, it loses its end, not its start.
+    assert.equal(await p.page.$eval('#room-title', (h) => getComputedStyle(h).direction), 'ltr');
     await p.page.tap('#btn-chat');
     const box = async () => p.page.$eval('#chat-input', (i) => getComputedStyle(i).direction);
     assert.equal(await box(), 'rtl', 'the empty box, its prompt in Arabic');
