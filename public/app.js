@@ -713,7 +713,8 @@ function enterMeeting() {
                 // opened the chat to read.
                 if (!touchScreen() || keyboardIn(document.body)) chat.focus();
             } else if (tab === 'settings') {
-                settings.open(roster.self().name, pickers.refresh());
+                // As for the chat: no focus moved after a tap on a touch screen.
+                settings.open(roster.self().name, pickers.refresh(), !touchScreen() || keyboardIn(document.body));
             } else if (tab === 'links') {
                 xray.render();
             }

@@ -152,14 +152,17 @@ export class Settings {
     }
 
     /**
-     * The pane is shown: the name field shows name; the focus goes to the
-     * first picker, or to the name when there is nothing to pick. filled:
-     * the pickers' refresh, which may disable the picker under the focus
-     * (no device, or none allowed): the focus then moves on.
+     * The pane is shown: the name field shows name; with focus, the focus
+     * goes to the first picker, or to the name when there is nothing to
+     * pick (not after a tap on a touch screen: a ring on a picker nobody
+     * pointed at). filled: the pickers' refresh, which may disable the
+     * picker under the focus (no device, or none allowed): the focus then
+     * moves on.
      */
-    open(name, filled) {
+    open(name, filled, focus = true) {
         $('set-name').value = name;
         this.#nameError('');
+        if (!focus) return;
         if ($('set-mic').disabled) $('set-name').focus();
         else $('set-mic').focus();
         filled.then(() => focusIfLost($('set-mic'), $('set-name')));

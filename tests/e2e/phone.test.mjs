@@ -370,6 +370,10 @@ test('an Arabic phone: "camera off" clear of the pre-join buttons; the room\'s L
     await p.page.waitForSelector('#chat-log li.mine');
     assert.equal(await p.page.evaluate(() => document.activeElement.id), 'chat-input', 'the focus left the box');
     assert.equal(await box(), 'rtl', 'empty again');
+    // A tap on Settings opens it without a focus ring on its first picker.
+    await p.page.tap('#tab-settings');
+    await p.page.waitForSelector('#settings-pane:not([hidden])');
+    assert.notEqual(await p.page.evaluate(() => document.activeElement.id), 'set-mic');
     assert.deepEqual(p.errors(), []);
     await p.close();
 });
