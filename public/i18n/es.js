@@ -114,7 +114,7 @@ export default {
     'people.host': 'Anfitrión',
     'people.message': 'Mensaje privado para {name}',
     'people.verify': 'Código de seguridad con {name}',
-    'people.codeHint': 'Compara estos dígitos con los que ve {name}. Los mismos dígitos en ambas pantallas significan que nadie escucha entre vosotros.',
+    'people.codeHint': 'Compara estos dígitos con los que ve {name}. Los mismos dígitos en ambas pantallas significan que nadie más escucha la conversación.',
     'people.codeWait': 'Leyendo la conexión…',
     'people.codeNone': 'Aún no hay conexión.',
     'people.volume': 'Volumen de {name}',
