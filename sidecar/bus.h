@@ -74,7 +74,8 @@ bool bus_is_up(const struct bus *b);
 
 /* Whether Redis, at this connection's start, had lost its data since the
  * previous one (another epoch key than then: a restart without
- * persistence, a flush). False at the first connection. */
+ * persistence; a flush shows at the next reconnect). False at the first
+ * connection. */
 bool bus_lost_data(const struct bus *b);
 
 /* Returns this node's id as seen by the cluster: "<node_id>.<8 hex>",
