@@ -177,10 +177,13 @@ test('a link whose candidates were lost is repaired by an ICE restart; the other
     const stack = await startStack();
     let people = [];
     try {
-        people = await threePeople(`${stack.url}/repair-ice`, { Alice: { blockFirst: true }, Bob: { blockFirst: true } });
+        people = await threePeople(`${stack.url}/repair-ice`, { Alice: { blockFirst: true }, Bob: { blockFirst: true } }, { clock: true });
         const [alice, bob, carol] = people;
         const before = await carolsLinks(alice, bob, carol);
         const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
+        // The pages' clocks jump to the 15 s after which a link that did
+        // not connect is broken; the ICE restart connects in real time.
+        await advance(people, () => countOf(alice, bobId, 'ice-restart') && countOf(bob, aliceId, 'ice-restart'));
         await waitForStep(alice, bobId, 'repaired');
         await waitForStep(bob, aliceId, 'repaired');
         await allPlaying(people);
@@ -249,18 +252,22 @@ test('a follower whose leader\'s "repaired" is lost takes its link for repaired 
     const stack = await startStack();
     let people = [];
     try {
-        people = await threePeople(`${stack.url}/repair-word`, { Alice: { blockFirst: true }, Bob: { blockFirst: true } }, { names: ['Alice', 'Bob'], also: [loseRepaired] });
+        people = await threePeople(`${stack.url}/repair-word`, { Alice: { blockFirst: true }, Bob: { blockFirst: true } },
+            { names: ['Alice', 'Bob'], also: [loseRepaired], clock: true });
         const [alice, bob] = people;
         const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
         // One side leads the ICE restart; it sees media again, says so, and
         // the word is lost. The follower (the polite side: the lower id)
         // is disconnected for 4 s around the end of its step (15 s + 4 s
         // from the leader's offer): it waits for its link instead of
-        // taking over with a new connection.
-        const follower = aliceId < bobId ? alice : bob;
+        // taking over with a new connection. (The pages' clocks jump
+        // through the waits; the ICE restart connects in real time.)
+        const [follower, leader] = aliceId < bobId ? [alice, bob] : [bob, alice];
+        const [followerId, leaderId] = follower === alice ? [aliceId, bobId] : [bobId, aliceId];
         await flickerAfter(follower.page, 'ice-restart', 17000, 4000);
-        await waitForStep(alice, bobId, 'repaired');
-        await waitForStep(bob, aliceId, 'repaired');
+        await advance(people, () => countOf(leader, followerId, 'ice-restart') && countOf(follower, leaderId, 'ice-restart'));
+        await waitForStep(leader, followerId, 'repaired');
+        await advance(people, () => countOf(follower, leaderId, 'repaired'));
         await allPlaying(people);
         assert.deepEqual(stepsOf(alice, bobId), ['ice-restart', 'repaired']);
         assert.deepEqual(stepsOf(bob, aliceId), ['ice-restart', 'repaired']);
