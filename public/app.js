@@ -706,15 +706,15 @@ function enterMeeting() {
         invite: copyInvite,
         talk: holdToTalk,
         panel: (tab) => {
+            // The pane's first field takes the focus, except after a tap on
+            // a touch screen: the chat's keyboard would come up over the
+            // lines one opened it to read, Settings' picker get a ring.
+            const focus = !touchScreen() || keyboardIn(document.body);
             if (tab === 'chat') {
                 chat.seenAll();
-                // Ready to type, except after a tap on a touch screen,
-                // where the keyboard would come up over the lines one
-                // opened the chat to read.
-                if (!touchScreen() || keyboardIn(document.body)) chat.focus();
+                if (focus) chat.focus();
             } else if (tab === 'settings') {
-                // As for the chat: no focus moved after a tap on a touch screen.
-                settings.open(roster.self().name, pickers.refresh(), !touchScreen() || keyboardIn(document.body));
+                settings.open(roster.self().name, pickers.refresh(), focus);
             } else if (tab === 'links') {
                 xray.render();
             }
@@ -768,7 +768,7 @@ function enterMeeting() {
         // The table names people by their labels.
         people: () => roster.listed().map((p, i) => ({ ...p, name: p.label, self: i === 0 })),
         repairStep: (id) => (typeof mesh.repairStep === 'function' ? mesh.repairStep(id) : null),
-        stateOf: (id) => mesh.links().find((p) => p.id === id)?.pc.connectionState ?? (mesh.lostState(id) ? 'failed' : undefined),
+        stateOf: (id) => mesh.links().find((p) => p.id === id)?.pc.connectionState,
         isVisible: () => controls.showing('links'),
     });
     chat = new Chat({

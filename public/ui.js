@@ -309,8 +309,7 @@ export class Grid {
             note.append(what, retry);
             // Before Full screen and Pin: first on the tile, first in the Tab order.
             t.root.insertBefore(note, t.full || t.pin);
-            t.lost = { note, text, retry };
-            this.#buttonLabels(t);
+            t.lost = { note, text, retry }; // named by #buttonLabels (update, below)
         }
         const key = state === 'lost' ? 'tile.noLink' : 'tile.retrying';
         t.lost.text.textContent = tr(key);

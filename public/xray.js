@@ -120,14 +120,19 @@ export class XRay {
             const step = this.#repairStep(id);
             own.set(id, step ? { ...entry, repair: step } : { ...entry });
         }
-        // A link given up has no connection to sample: it failed.
         for (const { id } of this.#people()) {
-            if (id !== selfId && !own.has(id) && this.#repairStep(id) === 'gave-up') own.set(id, { peer: id, state: 'failed', repair: 'gave-up' });
+            const given = id !== selfId && !own.has(id) && this.#givenUp(id);
+            if (given) own.set(id, given);
         }
         this.#own = own;
         this.#track(selfId, own);
         if (this.#take(performance.now())) this.#send({ type: 'links', links: [...own.values()] });
         this.show();
+    }
+
+    /** A link given up has no connection to sample: its entry says it failed (null: not given up). */
+    #givenUp(id) {
+        return this.#repairStep(id) === 'gave-up' ? { peer: id, state: 'failed', repair: 'gave-up' } : null;
     }
 
     /**
@@ -194,9 +199,10 @@ export class XRay {
         const selfId = people.find((p) => p.self)?.id;
         for (const p of people) {
             if (p.self) continue;
-            // Before the first sample (2 s), the connection's own state: a link
-            // already playing is not "Connecting".
-            const entry = this.#own.get(p.id) || { peer: p.id, state: this.#stateOf(p.id) || 'new' };
+            // Before the first sample (2 s), a link given up is failed, any
+            // other the connection's own state: a link already playing is
+            // not "Connecting".
+            const entry = this.#own.get(p.id) || this.#givenUp(p.id) || { peer: p.id, state: this.#stateOf(p.id) || 'new' };
             const g = grade(entry);
             const step = this.#repairStep(p.id);
             const tip = [say(this.#problem(selfId, p.id, entry)) || t(`xray.grade-${g}`), repairText(step)].filter(Boolean).join(' · ');
