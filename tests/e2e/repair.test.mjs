@@ -24,7 +24,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { launch, linkBreaker, linkInfo, newParticipant, realErrors, recordToasts, screenshot, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
+import { advanceClocks, launch, linkBreaker, linkInfo, newParticipant, realErrors, recordToasts, screenshot, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
 import { startCoturn } from '../lib/coturn.mjs';
 import { sleep, startSidecar, startStack, stopAll } from '../lib/stack.mjs';
 
@@ -48,7 +48,7 @@ const LADDER = ['ice-restart', 'relay', 'reoffer', 'repaired'];
  * Joins Alice, Bob and Carol (or names) to url, in that order; each
  * records its repair lines. inits: linkBreaker's argument by name; also:
  * more init scripts for every page; clock: the pages' timers on
- * Playwright's clock (advance()).
+ * Playwright's clock (advanceClocks()).
  */
 async function threePeople(url, inits = {}, { names = ['Alice', 'Bob', 'Carol'], also = [], clock = false } = {}) {
     const people = [];
@@ -183,7 +183,7 @@ test('a link whose candidates were lost is repaired by an ICE restart; the other
         const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
         // The pages' clocks jump to the 15 s after which a link that did
         // not connect is broken; the ICE restart connects in real time.
-        await advance(people, () => countOf(alice, bobId, 'ice-restart') && countOf(bob, aliceId, 'ice-restart'));
+        await advanceClocks(people, () => countOf(alice, bobId, 'ice-restart') && countOf(bob, aliceId, 'ice-restart'));
         await waitForStep(alice, bobId, 'repaired');
         await waitForStep(bob, aliceId, 'repaired');
         await allPlaying(people);
@@ -265,9 +265,9 @@ test('a follower whose leader\'s "repaired" is lost takes its link for repaired 
         const [follower, leader] = aliceId < bobId ? [alice, bob] : [bob, alice];
         const [followerId, leaderId] = follower === alice ? [aliceId, bobId] : [bobId, aliceId];
         await flickerAfter(follower.page, 'ice-restart', 17000, 4000);
-        await advance(people, () => countOf(leader, followerId, 'ice-restart') && countOf(follower, leaderId, 'ice-restart'));
+        await advanceClocks(people, () => countOf(leader, followerId, 'ice-restart') && countOf(follower, leaderId, 'ice-restart'));
         await waitForStep(leader, followerId, 'repaired');
-        await advance(people, () => countOf(follower, leaderId, 'repaired'));
+        await advanceClocks(people, () => countOf(follower, leaderId, 'repaired'));
         await allPlaying(people);
         assert.deepEqual(stepsOf(alice, bobId), ['ice-restart', 'repaired']);
         assert.deepEqual(stepsOf(bob, aliceId), ['ice-restart', 'repaired']);
@@ -338,19 +338,6 @@ test('a link that carries no media on its direct path is repaired by the forced 
     }
 });
 
-/**
- * Jumps the clocks of people's pages forward a second at a time (each
- * second's timers fire, and the signalling in between has real time to
- * pass), until done() holds; throws after limitS seconds of page time.
- */
-async function advance(people, done, limitS = 120) {
-    for (let s = 0; !(await done()); s++) {
-        if (s >= limitS) throw new Error(`not done after ${limitS} s of page time`);
-        for (const p of people) await p.page.clock.fastForward(1000);
-        await sleep(40);
-    }
-}
-
 /** The line under id's name in p's People list ("Can't connect", "Reconnecting…"), or null. */
 function rowNote(p, id) {
     return p.page.evaluate((peer) => document.querySelector(`#people li.person[data-peer="${peer}"] .paway`)?.textContent ?? null, id);
@@ -399,7 +386,7 @@ test('a link that cannot connect is given up with the tile kept, and tried again
 
         // No TURN server: the ladder is an ICE restart and a re-offer,
         // then both sides give up. The tiles stay, with the initials.
-        await advance(people, () => countOf(alice, bobId, 'gave-up') && countOf(bob, aliceId, 'gave-up'));
+        await advanceClocks(people, () => countOf(alice, bobId, 'gave-up') && countOf(bob, aliceId, 'gave-up'));
         for (const [p, other, id] of [[alice, 'Bob', bobId], [bob, 'Alice', aliceId]]) {
             assert.deepEqual(stepsOf(p, id), ['ice-restart', 'reoffer', 'gave-up'], p.name);
             assert.deepEqual(await lostTile(p, other), {
@@ -413,10 +400,10 @@ test('a link that cannot connect is given up with the tile kept, and tried again
         // Tried again by itself (a new connection, no ladder), while the
         // network still drops everything: "Trying again…", then given up
         // again, and not said again.
-        await advance(people, () => countOf(alice, bobId, 'retry') && countOf(bob, aliceId, 'retry'));
+        await advanceClocks(people, () => countOf(alice, bobId, 'retry') && countOf(bob, aliceId, 'retry'));
         const during = await lostTile(alice, 'Bob');
         assert.deepEqual([during.retrying, during.text, during.button, during.label], [true, 'Trying again…', true, 'Bob, trying again'], JSON.stringify(during));
-        await advance(people, () => countOf(alice, bobId, 'gave-up') === 2 && countOf(bob, aliceId, 'gave-up') === 2);
+        await advanceClocks(people, () => countOf(alice, bobId, 'gave-up') === 2 && countOf(bob, aliceId, 'gave-up') === 2);
         assert.deepEqual(stepsOf(alice, bobId).slice(3), ['retry', 'gave-up']);
         assert.deepEqual(stepsOf(bob, aliceId).slice(3), ['retry', 'gave-up']);
         assert.equal((await lostTile(alice, 'Bob')).text, "Can't connect");
@@ -435,7 +422,7 @@ test('a link that cannot connect is given up with the tile kept, and tried again
         await alice.page.keyboard.press('Enter');
         await soon(() => countOf(alice, bobId, 'retry') === 2 && countOf(bob, aliceId, 'retry') === 2, 'Try again tries at once');
         assert.equal((await lostTile(alice, 'Bob')).text, 'Trying again…');
-        await advance(people, () => countOf(alice, bobId, 'gave-up') === 3 && countOf(bob, aliceId, 'gave-up') === 3);
+        await advanceClocks(people, () => countOf(alice, bobId, 'gave-up') === 3 && countOf(bob, aliceId, 'gave-up') === 3);
 
         // The network is back, and Bob's browser says so (the online
         // event): his page tries at once, without waiting for the next try.
@@ -471,7 +458,7 @@ test('after a sidecar restart, a link given up leaves no tile under the old id: 
             { names: ['Alice', 'Bob'], clock: true });
         const [alice, bob] = people;
         const [aliceId, bobId] = [await idOf(bob.page, 'Alice'), await idOf(alice.page, 'Bob')];
-        await advance(people, () => countOf(alice, bobId, 'gave-up') && countOf(bob, aliceId, 'gave-up'));
+        await advanceClocks(people, () => countOf(alice, bobId, 'gave-up') && countOf(bob, aliceId, 'gave-up'));
         // The sidecar restarts: both come back under new ids, and their
         // pages offer each other anew, through a network that lets it pass.
         const old = stack.sidecars[0];

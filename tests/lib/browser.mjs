@@ -126,6 +126,20 @@ export function recordToasts() {
 }
 
 /**
+ * Jumps the clocks of people's pages (newParticipant's `clock`) forward a
+ * second at a time (each second's timers fire, and the signalling in
+ * between has real time to pass), until done() holds; throws after limitS
+ * seconds of page time.
+ */
+export async function advanceClocks(people, done, limitS = 120) {
+    for (let s = 0; !(await done()); s++) {
+        if (s >= limitS) throw new Error(`not done after ${limitS} s of page time`);
+        for (const p of people) await p.page.clock.fastForward(1000);
+        await new Promise((r) => setTimeout(r, 40));
+    }
+}
+
+/**
  * Test-only init script (newParticipant's `init`) that watches the page's
  * websockets: window.__ws lists every one it opened, window.__sent every
  * message sent on them; while window.__blockWs is true, a new one goes to
