@@ -194,7 +194,7 @@ static int start_join(struct join *j)
     struct out_msg *ann = msg_peer_joined(&tmp);
     char *knock = msg_knock_json(j->id, j->name, clock_wall_ms());
     struct bus_entry e = {.role = j->role,
-                          .tokens = j->role >= 0,
+                          .tokens = hub_tokens_on(cl->h),
                           .addr = j->addr,
                           .pwhash = j->pwhash,
                           .admitted = j->admitted,
@@ -1112,13 +1112,17 @@ static void reassert(struct cluster *cl, struct resync *rs, struct peer *p)
     struct reassert *ra = calloc(1, sizeof *ra);
     char *json = msg_peer_json(p);
     struct out_msg *ann = msg_peer_joined(p);
+    /* What Redis keeps of a join besides the seat, for a Redis that lost
+     * its data: the address (bans on removal) and the tokens mark. */
+    struct bus_entry e = {
+        .role = -1, .tokens = hub_tokens_on(cl->h), .addr = p->addr};
 
     if (ra != NULL && json != NULL && ann != NULL) {
         req_link(cl, &ra->rq);
         ra->rs = rs;
         memcpy(ra->id, p->id, sizeof ra->id);
         if (bus_join(cl->bus, rs->room, p->id, p->token, json, strlen(json),
-                     out_msg_text(ann), ann->len, BUS_JOIN_FORCE, NULL,
+                     out_msg_text(ann), ann->len, BUS_JOIN_FORCE, &e,
                      reassert_done, ra) == 0) {
             rs->left++;
             ra = NULL;

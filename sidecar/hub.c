@@ -83,6 +83,11 @@ void hub_set_tokens(struct hub *h, const struct jwt_keys *keys)
     h->jwt = keys;
 }
 
+bool hub_tokens_on(const struct hub *h)
+{
+    return h->jwt != NULL;
+}
+
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl)
 {
     h->cl = cl;
@@ -668,7 +673,7 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
         empty_lobby(h, r, MSG_E_DENIED, "everyone left", now);
         return;
     }
-    if (!gone->host || h->jwt != NULL) /* with tokens, tokens make hosts */
+    if (!gone->host || hub_tokens_on(h)) /* with tokens, tokens make hosts */
         return;
     for (struct peer *p = r->peers; p != NULL; p = p->next) {
         if (p == gone)

@@ -138,6 +138,9 @@ void hub_free(struct hub *h);
  * keys (jwt.h; borrowed, NULL: rooms stay open). docs/tokens.md. */
 void hub_set_tokens(struct hub *h, const struct jwt_keys *keys);
 
+/* True when joins need tokens: then tokens alone make hosts. */
+bool hub_tokens_on(const struct hub *h);
+
 /* Routes through cl from now on (borrowed; NULL: standalone). */
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl);
 

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { freePort, sleep, startRedis, startSidecar, startStack, stopAll, tmpDir } from '../lib/stack.mjs';
+import { claims, mint } from '../lib/tokens.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const FAST = {
@@ -65,8 +66,9 @@ async function cluster(n, { env = {}, redisArgs = [] } = {}) {
         for (const s of scs) await s.waitForOutput(UP);
         const c = {
             redis, scs, procs,
-            async client(i) {
-                const cl = await connect(scs[i].wsUrl);
+            /** A client on sidecar i; addr: the client address it comes from (through a proxy). */
+            async client(i, addr) {
+                const cl = await connect(scs[i].wsUrl, addr ? { headers: { 'X-Forwarded-For': addr } } : {});
                 clients.push(cl);
                 return cl;
             },
@@ -695,6 +697,47 @@ test('Redis back without its data: a room held by one sidecar that learnt of its
         await b.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === kd.id));
         await b.send({ type: 'admit', id: kd.id });
         await d.next('welcome');
+    } finally {
+        await c.stop();
+    }
+});
+
+test('Redis back without its data, join tokens on: hosts still come only from tokens, and a host\'s removal still bans the address', async () => {
+    // Before, a re-asserted seat told Redis neither that tokens were on
+    // (when the last token host left, a guest became host) nor its
+    // address (a removal banned nobody).
+    const secret = 'a-test-secret-of-more-than-32-bytes-0123456789';
+    const c = await cluster(2, { env: { HUDDLE_JWT_SECRET: secret } });
+    try {
+        const room = uniqueRoom();
+        const token = (name, role) => mint(claims(room, { name, role }), { secret });
+        const a = await c.client(0);
+        const b = await c.client(1);
+        const g = await c.client(1, '10.9.0.7');
+        const wa = await a.join(room, 'x', { token: token('Ann', 'host') });
+        const wb = await b.join(room, 'x', { token: token('Bob', 'guest') });
+        const wg = await g.join(room, 'x', { token: token('Gus', 'guest') });
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wg.id);
+        assert.deepEqual([wa.self.role, wb.self.role, wg.self.role], ['host', 'guest', 'guest']);
+
+        await redisBack(c, await redisDown(c));
+        await a.next('roster', 20000);
+        await b.next('roster', 20000);
+
+        // Ann removes Gus and leaves: Bob stays a guest (tokens make the
+        // hosts; nobody has joined since, whose join would tell Redis).
+        await a.send({ type: 'kick', to: wg.id });
+        await b.next((m) => m.type === 'peer-left' && m.id === wg.id);
+        await a.send({ type: 'leave' });
+        await b.next((m) => m.type === 'peer-left' && m.id === wa.id);
+        await b.send({ type: 'lock', locked: true });
+        assert.equal((await b.next('error')).code, 'forbidden');
+        assert.deepEqual(b.received.filter((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.role === 'host'), []);
+        // Gus' address is banned: Dee, from the same address (one
+        // office), cannot come in with her own token.
+        const d = await c.client(1, '10.9.0.7');
+        await d.send({ type: 'join', room, name: 'x', token: token('Dee', 'guest') });
+        assert.equal((await d.next('error')).code, 'banned');
     } finally {
         await c.stop();
     }
