@@ -315,6 +315,9 @@ function onError(m) {
         backToPrejoin(() => t('error.rateJoin'));
     } else if (m.code === 'rate-limited' && m.ref === 'react') {
         toast(t('error.rateReact'));
+    } else if (m.code === 'unavailable' && m.ref === 'join') {
+        // Signaling tries again, and its 'down' says so (onDown).
+        console.warn('huddle: join not taken:', m.message);
     } else if (m.ref === 'links' || m.ref === 'signal' || m.ref === 'ice') {
         // What the page sends by itself refused: a link report, a signal
         // (with Redis down, to someone on another sidecar: the links'

@@ -1,6 +1,7 @@
 // Signalling client: one websocket to the sidecar speaking protocol v1.
 // It joins, keeps the resume token, answers for liveness with app-level
-// pings, and reconnects with backoff and jitter until leave() is called
+// pings, and reconnects with backoff and jitter (also when its join is
+// answered `unavailable`) until leave() is called
 // (within 300 ms, without backoff, after close 1012 "service restart"), or
 // until a host removed one or ended the meeting (`ended`, close 1000
 // "removed" / "meeting ended"): then never again. Messages are dispatched
@@ -146,6 +147,18 @@ export class Signaling {
             this.#attempt = 0;
             this.#seated = true;
             this.#emit('welcome', { ...msg, resumed, previousId });
+            return;
+        }
+        if (msg.type === 'error' && msg.code === 'unavailable' && msg.ref === 'join' && !this.#seated) {
+            // The sidecar cannot seat anyone now (cut off from Redis, out
+            // of memory): this socket is given up, and the join tried
+            // again later as after a drop.
+            this.#emit('error', msg);
+            const ws = this.#ws;
+            this.#ws = null;
+            this.#stopPing();
+            ws.close();
+            this.#scheduleRetry('unavailable');
             return;
         }
         if (msg.type === 'ended') {

@@ -1,7 +1,8 @@
 // Two sidecars sharing rooms through Redis: people spread over both meet,
 // and when one sidecar is killed (kill -9) its people resume on the other
 // while the call's media keeps flowing; with Redis down, what the page
-// sends by itself and is refused is not shown as an error; a Redis back
+// sends by itself and is refused is not shown as an error; a join
+// refused meanwhile is tried again until it is in; a Redis back
 // without its data leaves a locked meeting locked, its host told why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,8 @@ let redisAgain = null; // a Redis started in place of the stack's
 before(async () => {
     // One nginx worker: least_conn then spreads the people over both
     // sidecars for sure (with two, each worker counts only its own).
-    stack = await startStack({ sidecars: 2, nginxEnv: { NGINX_WORKERS: '1' } });
+    // A join timeout longer than any test: a page is never let go of by it.
+    stack = await startStack({ sidecars: 2, nginxEnv: { NGINX_WORKERS: '1' }, sidecarEnv: { HUDDLE_JOIN_TIMEOUT_MS: '120000' } });
     browser = await launch();
 });
 
@@ -102,6 +104,67 @@ test('a chat line sent while Redis is down reaches its own sidecar\'s people and
         await sleep(50);
     }
     for (const p of people) {
+        assert.deepEqual(realErrors(p.errors()), [], p.name);
+        await p.close();
+    }
+});
+
+test('a Join pressed, and a way back taken, while Redis is down get in by themselves once it is up', async () => {
+    // Before, a join answered "unavailable" (this sidecar not on Redis)
+    // said "trying again" and never did: the page waited until the
+    // sidecar closed a connection that had not joined (its join timeout,
+    // here longer than the test).
+    const room = 'redis-wait';
+    const unavailable = () => {
+        window.__unavailable = 0;
+        const Native = window.WebSocket;
+        window.WebSocket = class extends Native {
+            constructor(...args) {
+                super(...args);
+                window.__last = this;
+                this.addEventListener('message', (e) => {
+                    const m = JSON.parse(e.data);
+                    if (m.type === 'error' && m.code === 'unavailable' && m.ref === 'join') window.__unavailable++;
+                });
+            }
+        };
+    };
+    const ann = await newParticipant(browser, `${stack.url}/${room}`, 'Ann', { init: unavailable });
+    await ann.join();
+    const id = await ann.page.getAttribute('#grid .tile.local', 'data-peer');
+    const says = (what) => stack.sidecars.map((x) => x.output.split(what).length);
+    const upsBefore = says('redis up as node');
+    const downsBefore = says('redis down');
+    stack.redis.signal('SIGSTOP');
+    let bo;
+    try {
+        for (let t = 0; says('redis down').some((n, i) => n <= downsBefore[i]); t++) {
+            assert.ok(t < 300, 'the sidecars did not notice Redis stopped');
+            await sleep(50);
+        }
+        // Ann's connection drops (a close code that is not a leave): her
+        // way back is answered unavailable.
+        await ann.page.evaluate(() => window.__last.close(4000, 'a test drop'));
+        bo = await newParticipant(browser, `${stack.url}/${room}`, 'Bo', { init: unavailable });
+        await bo.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+        await bo.page.fill('#name-input', 'Bo');
+        await bo.page.click('#join-btn');
+        for (const p of [ann, bo]) await p.page.waitForFunction(() => window.__unavailable > 0, null, { timeout: 15000 });
+        // Bo's page says it tries again; Ann's that she is reconnecting.
+        await bo.page.waitForFunction(() => /^Can't reach the meeting server\. Retrying in \d+ s…$/.test(document.getElementById('pre-msg-text').textContent));
+        assert.equal(await ann.page.evaluate(() => document.body.dataset.state), 'reconnecting');
+    } finally {
+        stack.redis.signal('SIGCONT');
+    }
+    for (let t = 0; says('redis up as node').some((n, i) => n <= upsBefore[i]); t++) {
+        if (t > 300) assert.fail('the sidecars did not reconnect to Redis');
+        await sleep(50);
+    }
+    // Both in, by themselves: Bo in the meeting with Ann, Ann in her own seat.
+    await bo.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 15000 });
+    for (const [p, other] of [[ann, 'Bo'], [bo, 'Ann']]) await waitForPlayingVideo(p.page, other);
+    assert.equal(await ann.page.getAttribute('#grid .tile.local', 'data-peer'), id);
+    for (const p of [ann, bo]) {
         assert.deepEqual(realErrors(p.errors()), [], p.name);
         await p.close();
     }
