@@ -125,6 +125,11 @@ struct cluster {
     struct pj_unreleased *unreleased; /* newest first */
     size_t n_unreleased;
     long roster_wait_ms; /* see ROSTER_AGAIN_MS */
+    /* Mono ms until which joins answer unavailable: after a reconnect to a
+     * Redis that lost its data, the other nodes may not have re-asserted
+     * their members yet (roster_wait_ms), and a join meanwhile would find
+     * their rooms empty and walk in as host, past a lock. */
+    int64_t joins_wait_until;
 };
 
 /* ---- bookkeeping ------------------------------------------------------ */
@@ -516,6 +521,13 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
 
     if (!resume && token_refused != JWT_OK) { /* no seat to take back */
         hub_refuse_token(cl->h, c, token_refused, now);
+        return;
+    }
+    if (now < cl->joins_wait_until) {
+        hub_answer_unavailable(cl->h, c,
+                               "redis lost its data: rooms are being "
+                               "restored, try again",
+                               "join", now);
         return;
     }
     if ((j = calloc(1, sizeof *j)) == NULL)
@@ -1163,6 +1175,12 @@ static void on_up(void *user)
     struct cluster *cl = user;
     log_info("redis up as node %s", bus_node_id(cl->bus));
     metrics.redis_up = true;
+    if (bus_lost_data(cl->bus)) {
+        cl->joins_wait_until = clock_mono_ms() + cl->roster_wait_ms;
+        log_info("joins wait %ld ms for the other nodes to re-assert their "
+                 "members",
+                 cl->roster_wait_ms);
+    }
     if (cl->ready != NULL) {
         void (*ready)(void *) = cl->ready;
         cl->ready = NULL;

@@ -112,6 +112,19 @@ async function reconciled(cl, self) {
     return [...known].sort();
 }
 
+/** Sends cl's join msg until it is answered other than unavailable (after
+ * Redis lost its data, joins wait until the other sidecars could be back),
+ * a second apart as a page's backoff would; that answer. */
+async function joinAnswer(cl, msg) {
+    for (let t = 0; ; t++) {
+        assert.ok(t < 20, `join never answered but unavailable: ${JSON.stringify(msg)}`);
+        await cl.send({ type: 'join', ...msg });
+        const m = await cl.next((x) => x.type !== 'pong', 10000);
+        if (m.type !== 'error' || m.code !== 'unavailable') return m;
+        await sleep(1000);
+    }
+}
+
 test('welcome lists members on every sidecar; joins, state, chat and leaves reach every sidecar', async () => {
     const c = await cluster(3);
     try {
@@ -654,11 +667,10 @@ test('Redis back without its data: a room that was locked, or had a password, is
         // (Redis no longer has it), and walks into the open one.
         for (const [x, extra] of [[locked, {}], [pw, { password: 'swordfish' }]]) {
             const d = await c.client(1);
-            await d.send({ type: 'join', room: x.room, name: 'Dee', ...extra });
-            await d.next('knocking');
+            assert.equal((await joinAnswer(d, { room: x.room, name: 'Dee', ...extra })).type, 'knocking');
         }
         const e = await c.client(0);
-        assert.ok((await e.join(open.room, 'Eve')).id);
+        assert.equal((await joinAnswer(e, { room: open.room, name: 'Eve' })).type, 'welcome');
         // A host's lock or password ends "restored".
         await pw.a.send({ type: 'password', password: 'swordfish' });
         assert.deepEqual(await pw.b.next((m) => m.type === 'access' && m.password === true), { type: 'access', locked: true, password: true });
@@ -691,8 +703,8 @@ test('Redis back without its data: a room held by one sidecar that learnt of its
         await redisBack(c, await redisDown(c));
         assert.deepEqual(await b.next((m) => m.type === 'access', 10000), { type: 'access', locked: true, password: false, restored: true });
         const d = await c.client(0);
-        await d.send({ type: 'join', room, name: 'Dee' });
-        const kd = await d.next('knocking');
+        const kd = await joinAnswer(d, { room, name: 'Dee' });
+        assert.equal(kd.type, 'knocking');
         // Bob, a host, can let her in.
         await b.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === kd.id));
         await b.send({ type: 'admit', id: kd.id });
@@ -736,9 +748,44 @@ test('Redis back without its data, join tokens on: hosts still come only from to
         // Gus' address is banned: Dee, from the same address (one
         // office), cannot come in with her own token.
         const d = await c.client(1, '10.9.0.7');
-        await d.send({ type: 'join', room, name: 'x', token: token('Dee', 'guest') });
-        assert.equal((await d.next('error')).code, 'banned');
+        assert.equal((await joinAnswer(d, { room, name: 'x', token: token('Dee', 'guest') })).code, 'banned');
     } finally {
+        await c.stop();
+    }
+});
+
+test('Redis back without its data: joins wait until the other sidecars could re-assert their members, so nobody walks into a locked room as its host meanwhile', async () => {
+    // Before, a join on the first sidecar back found the room empty in
+    // Redis and walked in as its host, before the sidecar holding the
+    // room (back a moment later) had locked it again.
+    const c = await cluster(2);
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room, 'Ann');
+        await a.send({ type: 'lock', locked: true });
+        await a.next((m) => m.type === 'access' && m.locked === true);
+        // Ann's sidecar is held while Redis restarts without its data; the
+        // other one is back first.
+        c.scs[0].signal('SIGSTOP');
+        const port = c.redis.port;
+        await c.redis.stop();
+        await c.scs[1].waitForOutput(/redis down/);
+        c.procs.push(await startRedis({ port }));
+        await waitCount(c.scs[1], UP, 2);
+        assert.equal(count(c.scs[1], /joins wait \d+ ms for the other nodes/), 1);
+        const e = await c.client(1);
+        await e.send({ type: 'join', room, name: 'Eve' });
+        const err = await e.next('error');
+        assert.deepEqual([err.code, err.ref], ['unavailable', 'join']);
+        // Ann's sidecar comes back and locks the room again; Eve, trying
+        // again, knocks.
+        c.scs[0].signal('SIGCONT');
+        await waitCount(c.scs[0], UP, 2);
+        assert.equal((await a.next((m) => m.type === 'access', 10000)).restored, true);
+        assert.equal((await joinAnswer(e, { room, name: 'Eve' })).type, 'knocking');
+    } finally {
+        c.scs[0].signal('SIGCONT');
         await c.stop();
     }
 });
