@@ -18,6 +18,7 @@ import { hydrateIcons } from './icons.js';
 import { takeToken, tokenName, takeWayBack, keepWayBack, endedText, refusalText, waitingList, kickText } from './access.js';
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
+import { Ask } from './ask.js';
 import { Gate } from './gate.js';
 import { focusIfLost, keyboardIn, touchScreen } from './dom.js';
 import { Reactions } from './reactions.js';
@@ -70,8 +71,13 @@ if (renewed) wayBack = null;
 let backMs = 0;
 // How long someone a host removes stays out (welcome.limits.kickBanMs; null: not said).
 let kickBanMs = null;
-// Whether the last access message said Redis lost the lock (onAccess).
+// Whether the last access message said Redis lost the lock, and the
+// access it gave (onAccess), or null before the first.
 let accessRestored = false;
+let roomAccess = null;
+// Whether this page asked for a lock or password change since the last
+// access message (onAccess says its own change quietly).
+let accessAsked = false;
 // The lifetime of TURN credentials (welcome.limits.turnTtlS), and the
 // timer that asks for fresh ones before they expire (renewIce).
 let turnTtlS = 0;
@@ -90,6 +96,8 @@ let people = null;
 let controls = null;
 let lobby = null;
 let hostTools = null;
+// The page's question dialog (ask.js): host tools, Remove, Invite.
+const asker = new Ask();
 let settings = null;
 let reactions = null;
 // Link X-ray: what it shows.
@@ -442,11 +450,22 @@ function onAccess(a, welcome = false) {
     if (!hostTools) return;
     hostTools.setAccess(a);
     controls.setAccess(a);
-    if (welcome) return; // a welcome's access never says restored
+    const before = roomAccess;
+    roomAccess = { locked: !!a.locked, password: !!a.password };
+    const asked = accessAsked;
+    accessAsked = false;
+    if (welcome) return; // a welcome's access never says restored, nor what changed
     // Redis lost the room's lock and password, and locked it again: said
     // once (each sidecar of the room says so), until a host changes it.
     if (a.restored && !accessRestored && roster.isHost()) toast(t('toast.accessRestored'), 10000);
     accessRestored = !!a.restored;
+    // A change a host made (the same access comes again after reconnects),
+    // as the top bar's marks show it: a toast, but to the host who made it
+    // (whose button's words changed) only a screen reader's line.
+    if (!before || a.restored) return;
+    const say = asked ? announce : (text) => toast(text, 5000);
+    if (roomAccess.locked !== before.locked) say(t(roomAccess.locked ? 'toast.locked' : 'toast.unlocked'));
+    if (roomAccess.password !== before.password) say(t(roomAccess.password ? 'toast.passwordSet' : 'toast.passwordRemoved'));
 }
 
 /** A host asks us to mute: the mute button's own path, then who asked. */
@@ -480,7 +499,7 @@ const ROW_ACTIONS = {
         else if (request({ type: 'mute', to: p.id })) toast(t('toast.askedMute', { name: p.label }));
     },
     kick: async (p) => {
-        const ok = await hostTools.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true });
+        const ok = await asker.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true });
         if (ok !== null) request({ type: 'kick', to: p.id });
     },
 };
@@ -492,7 +511,7 @@ function selfRole(role) {
     toast(t(role === 'host' ? 'toast.nowHost' : 'toast.noLongerHost'));
     if (role !== 'host') {
         // A host's question open ("Remove Cleo?") no longer applies.
-        if (hostTools) hostTools.cancel();
+        asker.cancel();
         dropLobby();
         recheckToasts();
     }
@@ -631,10 +650,14 @@ function updatePeer(p) {
     if (before.away !== now.away) showLost(p.id);
     const renamed = now.name !== before.name;
     if (renamed) chat.renamed(p.id, now.label);
-    if (changed.raised) toast(t('toast.raised', { name: now.label }));
+    // Said while the hand is up, once however often it went up meanwhile.
+    if (changed.raised) toast(t('toast.raised', { name: now.label }), 3000, () => !!roster.get(p.id)?.hand, { kind: handKind(p.id) });
     else if (renamed) toast(t('toast.renamed', { old: before.label, name: now.label }));
     else if (changed.role === 'host') toast(t('toast.otherHost', { name: now.label }));
 }
+
+/** The kind of the toasts that say id raised a hand (ui.js toast). */
+const handKind = (id) => `hand:${id}`;
 
 /** id left (reason from peer-left; by: the host who removed it). */
 function removePeer(id, reason, by) {
@@ -718,8 +741,13 @@ function enterMeeting() {
                 if (focus) chat.focus();
             } else if (tab === 'settings') {
                 settings.open(roster.self().name, pickers.refresh(), focus);
+            } else if (tab === 'people') {
+                // Someone waiting: the first Admit; else the tab, whence
+                // Tab goes on into the list.
+                if (focus) ($('lobby-list').querySelector('.admit') || $('tab-people')).focus();
             } else if (tab === 'links') {
                 xray.render();
+                if (focus) $('tab-links').focus();
             }
             grid.layout();
         },
@@ -760,10 +788,10 @@ function enterMeeting() {
         muteAll: () => {
             if (request({ type: 'mute' })) toast(t('toast.askedAll'));
         },
-        lock: (locked) => request({ type: 'lock', locked }),
-        password: (password) => request({ type: 'password', password }),
+        lock: (locked) => { accessAsked = request({ type: 'lock', locked }) || accessAsked; },
+        password: (password) => { accessAsked = request({ type: 'password', password }) || accessAsked; },
         end: () => request({ type: 'end' }),
-    });
+    }, asker);
     xray = new XRay({
         root: $('xray-table'),
         grid,
@@ -985,7 +1013,7 @@ function screenEnded() {
 /** Ends the session: signalling, connections, devices, tiles. */
 function endSession() {
     // A question open (a host's "Remove Cleo?") would stay over what comes next.
-    if (hostTools) hostTools.cancel();
+    asker.cancel();
     clearTimeout(iceTimer);
     if (sig) sig.leave();
     if (sampler) sampler.stop();
@@ -1032,7 +1060,9 @@ async function copyInvite() {
         // each person needs their own.
         toast(t(token ? 'toast.copiedInvitation' : 'toast.copied'));
     } catch {
-        toast(t('toast.inviteLink', { url }), 8000, undefined, { selectable: true });
+        // The browser refused (no permission, not a secure page): the link
+        // is shown selected, to copy by hand, and stays until closed.
+        await asker.ask({ title: t('invite.title'), text: t(token ? 'invite.copyInvitation' : 'invite.copyYourself'), field: t('invite.link'), value: url });
     }
 }
 

@@ -432,24 +432,26 @@ export class Chat {
         const grouped = prev && prev.dataset.group === groupKey && m.ts - Number(prev.dataset.ts) < 120000;
         li.dataset.group = groupKey;
         li.dataset.ts = String(m.ts || Date.now());
+        const who = mine ? t('common.you') : m.name ? this.#labelOf(m) : t('chat.someone');
+        const privately = !m.to ? '' : mine ? t('chat.privatelyTo', { name: this.#peerOf(m.to)?.label || t('chat.someone') }) : t('chat.privatelyToYou');
         if (!grouped) {
             const head = document.createElement('div');
             head.className = 'msg-head';
-            head.append(mine || !m.name ? el('span', 'who', mine ? t('common.you') : t('chat.someone')) : nameSpan('who', this.#labelOf(m)));
-            if (m.to) {
-                const pv = document.createElement('span');
-                pv.className = 'pv';
-                pv.textContent = mine ? t('chat.privatelyTo', { name: this.#peerOf(m.to)?.label || t('chat.someone') }) : t('chat.privatelyToYou');
-                head.append(pv);
-            }
+            head.append(mine || !m.name ? el('span', 'who', who) : nameSpan('who', who));
+            if (privately) head.append(el('span', 'pv', privately));
             const time = document.createElement('time');
             time.textContent = timeOf(m.ts);
             if (typeof m.ts === 'number') time.dateTime = new Date(m.ts).toISOString();
             head.append(time);
             li.append(head);
         } else {
+            // Read out without its head, the line would not say whose it
+            // is, nor that it is private.
             li.classList.add('cont');
+            li.append(el('span', 'sr', privately ? t('chat.lineByPrivately', { name: who, privately }) : t('chat.lineBy', { name: who })));
         }
+        // One's own line is not read out to oneself as it arrives.
+        if (mine) li.setAttribute('aria-live', 'off');
         li.append(textBody(m.text));
         if (taken && taken.partly) li.append(el('p', 'unsent-why', t('chat.unsentBusy')));
         this.#log.append(li);

@@ -309,6 +309,8 @@ export class Controls {
     setUnread(n) {
         $('unread').hidden = n === 0;
         $('unread').textContent = unreadText(n);
+        // Read as "Chat 2" otherwise: the description says what it counts.
+        $('unread-text').textContent = n ? t('controls.unread', { count: n }) : '';
     }
 
     /** How many wait in the lobby (a host's badge on People; 0 hides it). */

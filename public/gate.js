@@ -24,6 +24,9 @@ export class Gate {
             const b = document.createElement(a.href ? 'a' : 'button');
             b.className = `button ${i === 0 ? 'primary' : 'ghost'}`;
             b.textContent = a.label;
+            // The card is read once, with the control that has the focus
+            // (a live region around it read the buttons too, twice).
+            b.setAttribute('aria-describedby', 'gate-title gate-text gate-note');
             if (a.href) {
                 b.href = a.href;
             } else {
@@ -34,7 +37,8 @@ export class Gate {
         }));
         root.hidden = false;
         // The first action has the focus, or with none (an invitation that
-        // is not valid) the title, so that a screen reader reads the card.
+        // is not valid) the title, so that a screen reader reads the card
+        // (their descriptions).
         ($('gate-actions').firstElementChild || $('gate-title')).focus();
     }
 

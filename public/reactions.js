@@ -31,15 +31,28 @@ export class Reactions {
         this.#nameOf = nameOf;
         this.#say = say;
         button.addEventListener('click', () => (menu.hidden ? this.open() : this.close(true)));
+        // The emoji are one stop of Tab: the arrows, Home and End move
+        // among them (the one reached keeps tabindex 0).
         menu.addEventListener('keydown', (e) => {
+            const all = [...menu.querySelectorAll('button')];
+            const at = all.indexOf(document.activeElement);
             const step = arrowStep(e, menu);
+            let to = -1;
             if (e.key === 'Escape') {
                 e.stopPropagation(); // the side panel stays as it is
                 this.close(true);
-            } else if (step) {
-                this.#step(step);
-                e.preventDefault();
-            }
+            } else if (step) to = (at + step + all.length) % all.length;
+            else if (e.key === 'Home') to = 0;
+            else if (e.key === 'End') to = all.length - 1;
+            if (to < 0 || !all.length) return;
+            e.preventDefault();
+            this.#rove(all[to]);
+        });
+        // Tab (or a click elsewhere that takes the focus) leaves the row:
+        // it closes, as it does on a click outside. Its own button toggles it.
+        menu.addEventListener('focusout', (e) => {
+            const to = e.relatedTarget;
+            if (to && !menu.contains(to) && to !== button) this.close(false);
         });
         document.addEventListener('pointerdown', (e) => {
             if (!menu.hidden && !menu.contains(e.target) && !button.contains(e.target)) this.close(false);
@@ -63,7 +76,7 @@ export class Reactions {
         this.#menu.hidden = false;
         this.#button.setAttribute('aria-expanded', 'true');
         const first = this.#menu.querySelector('button');
-        if (first) first.focus();
+        if (first) this.#rove(first);
     }
 
     /** Closes the menu; refocus puts the focus back on its button. */
@@ -98,6 +111,7 @@ export class Reactions {
         b.className = 'react-pick';
         b.textContent = emoji;
         b.setAttribute('aria-label', t('react.with', { emoji }));
+        b.tabIndex = -1; // open() and the arrows give one of them 0
         b.addEventListener('click', () => {
             this.#send(emoji);
             this.close(true);
@@ -105,9 +119,9 @@ export class Reactions {
         return b;
     }
 
-    #step(by) {
-        const all = [...this.#menu.querySelectorAll('button')];
-        const i = all.indexOf(document.activeElement);
-        if (all.length) all[(i + by + all.length) % all.length].focus();
+    /** b takes the focus and the row's one Tab stop. */
+    #rove(b) {
+        for (const x of this.#menu.querySelectorAll('button')) x.tabIndex = x === b ? 0 : -1;
+        b.focus();
     }
 }

@@ -276,7 +276,7 @@ export class Grid {
         const keyboard = keyboardIn(t.root);
         t.root.remove();
         // Its Pin or Full screen had the focus: another tile's button, else People.
-        if (keyboard) focusIfLost(...$('grid').querySelectorAll('.tile-btn'), $('btn-people'));
+        if (keyboard) this.#refocus();
         this.#tiles.delete(id);
         if (this.#pinned === id) this.#pinned = null;
         if (this.#lastSpeaker === id) this.#lastSpeaker = null;
@@ -340,8 +340,15 @@ export class Grid {
     setAlone(alone) {
         const card = this.#root.querySelector('.alone');
         if (card.hidden === !alone) return;
+        const keyboard = keyboardIn(card);
         card.hidden = !alone;
+        if (keyboard) this.#refocus(); // it was on Copy invite link
         this.layout();
+    }
+
+    /** What had a keyboard user's focus in the grid went: a tile's button, else People. */
+    #refocus() {
+        focusIfLost(...this.#root.querySelectorAll('.tile-btn'), $('btn-people'));
     }
 
     /** Plays track (or nothing) in the tile id; for one's own tile. */
@@ -593,7 +600,10 @@ export class People {
             // A host's actions: a second line of the row, words beside icons.
             const line = el('span', 'pactions');
             for (const a of acts) {
-                const b = this.#button(`act act-${a}`, ACTION_ICONS[a], actionLabel(a, p.label), a, () => this.#onAction(a, p));
+                // Make host and Make guest take each other's place: one
+                // data-action, so that the focus stays on it (keepFocus).
+                const slot = a === 'make-host' || a === 'make-guest' ? 'role' : a;
+                const b = this.#button(`act act-${a}`, ACTION_ICONS[a], actionLabel(a, p.label), slot, () => this.#onAction(a, p));
                 b.append(el('span', '', actionWord(a)));
                 // The accessible name starts with the visible words (the
                 // title keeps the whole sentence).
@@ -706,7 +716,7 @@ export class People {
 const TOAST_TURN_MS = 1500;
 const TOAST_WAITING = 3;
 const toastQueue = [];
-let toastShown = null; // { text, ms, holds, selectable, at } on screen, or null
+let toastShown = null; // { text, ms, holds, at } on screen, or null
 let toastTimer = null;
 
 /** Shows the next toast waiting, or hides the toast when none waits. */
@@ -720,7 +730,6 @@ function nextToast() {
         return;
     }
     box.textContent = toastShown.text;
-    box.classList.toggle('selectable', toastShown.selectable);
     box.hidden = false;
     toastShown.at = Date.now();
     scheduleToast();
@@ -737,13 +746,13 @@ function scheduleToast() {
  * A short message at the bottom of the screen, after those before it;
  * holds: whether it still says something true (see recheckToasts). Taps
  * go through it to what it covers (on a phone with the panel open, its
- * tabs), unless selectable: text to be selected and copied. A toast of a
+ * tabs). A toast of a
  * kind takes the place of one of the same kind still waiting (the newest
  * chat line is news, the one before it in the queue no longer is), so a
  * busy chat does not push other news out of the queue.
  */
-export function toast(text, ms = 3000, holds = () => true, { selectable = false, kind = null } = {}) {
-    const item = { text, ms, holds, selectable, kind };
+export function toast(text, ms = 3000, holds = () => true, { kind = null } = {}) {
+    const item = { text, ms, holds, kind };
     const same = kind === null ? -1 : toastQueue.findIndex((x) => x.kind === kind);
     if (same >= 0) toastQueue[same] = item;
     else toastQueue.push(item);

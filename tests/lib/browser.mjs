@@ -106,6 +106,54 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
 }
 
 /**
+ * Test-only init script (newParticipant's init): window.__focused() says
+ * what has the focus on the page: an id or a name for it, and whether it
+ * shows: in the window, not transparent, and ringed (its own outline, or
+ * the outline of a parent that rings what it holds). 'body' when the
+ * focus is outside the page.
+ */
+export function installFocused() {
+    window.__focused = () => {
+        const e = document.activeElement;
+        if (!e || e === document.body) return { what: 'body', shown: false };
+        const ringed = (x) => {
+            const s = getComputedStyle(x);
+            return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+        };
+        let opaque = true;
+        for (let x = e; x; x = x.parentElement) if (getComputedStyle(x).opacity !== '1') opaque = false;
+        const r = e.getBoundingClientRect();
+        const inWindow = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+        const ring = ringed(e) || (!!e.parentElement && ringed(e.parentElement) && e.parentElement.matches(':focus-within'));
+        const what = e.id || `${e.className}:${e.getAttribute('aria-label') || ''}`;
+        return { what, shown: inWindow && opaque && ring, why: { inWindow, opaque, ring } };
+    };
+}
+
+/** For page.evaluate: window.__focused() of installFocused. */
+export const focused = () => window.__focused();
+
+/** Presses key on page and waits until what has the focus shows (rings fade in); returns focused(). */
+export async function press(page, key) {
+    await page.keyboard.press(key);
+    try {
+        await page.waitForFunction(() => window.__focused().shown, null, { timeout: 5000 });
+    } catch { /* reported by the caller */ }
+    return page.evaluate(focused);
+}
+
+/** Tabs until the element with id has the focus (at most 40 stops); returns the stops passed. */
+export async function tabTo(page, id) {
+    const stops = [];
+    for (let i = 0; i < 40; i++) {
+        const f = await press(page, 'Tab');
+        stops.push(f);
+        if (f.what === id) return stops;
+    }
+    throw new Error(`${id} never got the focus: ${stops.map((s) => s.what).join(', ')}`);
+}
+
+/**
  * Test-only init script (newParticipant's init, or page.addInitScript):
  * window.__toasts gets each text the toast shows, with when it came and went.
  */

@@ -1,0 +1,72 @@
+// The page's one question dialog: a confirmation, a line of text to type,
+// or a line to copy. A <dialog> named by its title and described by its
+// text, never window.confirm. The host tools ask with it, and so do Remove
+// and Invite (where the browser refuses the clipboard).
+
+import { focusIfLost } from './dom.js';
+import { t } from './i18n.js';
+
+const $ = (id) => document.getElementById(id);
+
+export class Ask {
+    #answer = null;
+
+    constructor() {
+        $('ask-form').addEventListener('submit', (e) => {
+            e.preventDefault();
+            this.#close($('ask-field').hidden || $('ask-input').readOnly ? '' : $('ask-input').value);
+        });
+        $('ask-cancel').addEventListener('click', () => this.#close(null));
+        $('ask').addEventListener('cancel', (e) => {
+            e.preventDefault();
+            this.#close(null);
+        });
+        // A line to copy is selected whole whenever it takes the focus.
+        $('ask-input').addEventListener('focus', () => {
+            if ($('ask-input').readOnly) $('ask-input').select();
+        });
+    }
+
+    /**
+     * Asks: { title, text, ok (the button's word), danger, field (a label:
+     * asks for a line of text), value (with field: a line to copy, shown
+     * selected and read-only, and no Cancel) }. Resolves to the text typed
+     * ('' without a field, or with a value), or null when the person
+     * cancelled. A question already open is cancelled.
+     */
+    ask({ title, text = '', ok = t('common.ok'), danger = false, field = null, value = null }) {
+        this.#close(null);
+        const input = $('ask-input');
+        $('ask-title').textContent = title;
+        $('ask-text').textContent = text;
+        $('ask-ok').textContent = ok;
+        $('ask-ok').classList.toggle('danger', danger);
+        $('ask-cancel').textContent = t('common.cancel');
+        $('ask-cancel').hidden = value !== null;
+        $('ask-field').hidden = !field;
+        if (field) $('ask-field-label').textContent = field;
+        input.required = !!field && value === null;
+        input.readOnly = value !== null;
+        input.value = value ?? '';
+        $('ask').showModal();
+        (field ? input : $('ask-cancel')).focus();
+        return new Promise((resolve) => { this.#answer = resolve; });
+    }
+
+    /** Closes a question open, as if cancelled: it no longer applies. */
+    cancel() {
+        this.#close(null);
+    }
+
+    #close(value) {
+        const resolve = this.#answer;
+        this.#answer = null;
+        if ($('ask').open) {
+            $('ask').close();
+            // Back on its opener, unless that went meanwhile (a host tool
+            // or a row's Remove of someone no longer a host).
+            focusIfLost($('tab-people'), $('btn-mic'));
+        }
+        if (resolve) resolve(value);
+    }
+}
