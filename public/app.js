@@ -139,6 +139,9 @@ $('join-form').addEventListener('submit', (e) => {
     join();
 });
 $('pre-copy').addEventListener('click', copyInvite);
+// The Locked and Password marks are icons alone on a phone, whose screen
+// shows no title: a tap (a click) says what they mean.
+for (const mark of [$('mark-locked'), $('mark-password')]) mark.addEventListener('click', () => toast(mark.title, 5000));
 $('pre-retry').addEventListener('click', () => {
     pre.message('');
     join();

@@ -220,6 +220,10 @@ test('on a touch phone: Join in view on its side, 44 px for the host\'s small co
     await phone.page.click('#btn-people');
     await phone.page.click('#host-lock');
     await phone.page.waitForSelector('#mark-locked:not([hidden])');
+    // The mark is an icon alone here, and a touch screen shows no title:
+    // a tap says what it means.
+    await phone.page.tap('#mark-locked');
+    await phone.page.waitForFunction(() => document.getElementById('toast').textContent === 'Newcomers wait in the lobby until a host lets them in');
     const long = 'Maximilian Alexander von Hohenzollern-Sigmaringen';
     const k = await connect(stack.wsUrl);
     await k.send({ type: 'join', room: 'in-the-hand', name: long });
