@@ -95,6 +95,11 @@ struct resync {
  * members Redis has are routed to meanwhile; none is forgotten. */
 #define ROSTER_AGAIN_MS 1000
 
+/* The longest the joins wait after Redis lost its data (struct cluster's
+ * joins_wait_until), whatever the Redis timings: newcomers are not kept
+ * out longer than this for nodes that may never come back. */
+#define JOINS_WAIT_MAX_MS 30000
+
 struct reassert {
     struct req rq;
     struct resync *rs;
@@ -127,8 +132,10 @@ struct cluster {
     long roster_wait_ms; /* see ROSTER_AGAIN_MS */
     /* Mono ms until which joins answer unavailable: after a reconnect to a
      * Redis that lost its data, the other nodes may not have re-asserted
-     * their members yet (roster_wait_ms), and a join meanwhile would find
-     * their rooms empty and walk in as host, past a lock. */
+     * their members yet (roster_wait_ms, at most JOINS_WAIT_MAX_MS), and a
+     * join meanwhile would find their rooms empty and walk in as host,
+     * past a lock. A seat of this node's, re-asserted first, may be taken
+     * back meanwhile: its grace runs on. */
     int64_t joins_wait_until;
 };
 
@@ -523,7 +530,7 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
         hub_refuse_token(cl->h, c, token_refused, now);
         return;
     }
-    if (now < cl->joins_wait_until) {
+    if (now < cl->joins_wait_until && !hub_takes_seat_back(cl->h, m)) {
         hub_answer_unavailable(cl->h, c,
                                "redis lost its data: rooms are being "
                                "restored, try again",
@@ -1176,10 +1183,12 @@ static void on_up(void *user)
     log_info("redis up as node %s", bus_node_id(cl->bus));
     metrics.redis_up = true;
     if (bus_lost_data(cl->bus)) {
-        cl->joins_wait_until = clock_mono_ms() + cl->roster_wait_ms;
+        long ms = cl->roster_wait_ms < JOINS_WAIT_MAX_MS ? cl->roster_wait_ms
+                                                         : JOINS_WAIT_MAX_MS;
+        cl->joins_wait_until = clock_mono_ms() + ms;
         log_info("joins wait %ld ms for the other nodes to re-assert their "
                  "members",
-                 cl->roster_wait_ms);
+                 ms);
     }
     if (cl->ready != NULL) {
         void (*ready)(void *) = cl->ready;

@@ -819,9 +819,7 @@ static enum jwt_result token_check(struct hub *h, struct msg_in *m,
     return JWT_OK;
 }
 
-/* Whether m's resume token takes a seat of its room here back: then the
- * join was let in before, and no token, ban, password or lock applies. */
-static bool takes_seat_back(struct hub *h, const struct msg_in *m)
+bool hub_takes_seat_back(struct hub *h, const struct msg_in *m)
 {
     struct room *r = m->resume != NULL ? room_find(h->rooms, m->room) : NULL;
     return r != NULL && room_token_seat(r, m->resume) != NULL;
@@ -847,7 +845,7 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
         h->cl->join(h->cl->ctx, c, m, why, role, now);
         return;
     }
-    bool back = takes_seat_back(h, m);
+    bool back = hub_takes_seat_back(h, m);
     if (why != JWT_OK && !back) {
         hub_refuse_token(h, c, why, now);
         return;

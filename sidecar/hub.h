@@ -141,6 +141,11 @@ void hub_set_tokens(struct hub *h, const struct jwt_keys *keys);
 /* True when joins need tokens: then tokens alone make hosts. */
 bool hub_tokens_on(const struct hub *h);
 
+/* Whether join m's resume token takes a seat of its room here back: then
+ * the join was let in before, and no token, ban, password or lock
+ * applies. */
+bool hub_takes_seat_back(struct hub *h, const struct msg_in *m);
+
 /* Routes through cl from now on (borrowed; NULL: standalone). */
 void hub_set_cluster(struct hub *h, const struct hub_cluster *cl);
 

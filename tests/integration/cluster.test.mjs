@@ -754,7 +754,7 @@ test('Redis back without its data, join tokens on: hosts still come only from to
     }
 });
 
-test('Redis back without its data: joins wait until the other sidecars could re-assert their members, so nobody walks into a locked room as its host meanwhile', async () => {
+test('Redis back without its data: joins wait until the other sidecars could re-assert their members, so nobody walks into a locked room as its host meanwhile; a seat of the sidecar\'s own is taken back meanwhile', async () => {
     // Before, a join on the first sidecar back found the room empty in
     // Redis and walked in as its host, before the sidecar holding the
     // room (back a moment later) had locked it again.
@@ -763,6 +763,8 @@ test('Redis back without its data: joins wait until the other sidecars could re-
         const room = uniqueRoom();
         const a = await c.client(0);
         await a.join(room, 'Ann');
+        const b = await c.client(1);
+        const wb = await b.join(uniqueRoom(), 'Bob');
         await a.send({ type: 'lock', locked: true });
         await a.next((m) => m.type === 'access' && m.locked === true);
         // Ann's sidecar is held while Redis restarts without its data; the
@@ -778,6 +780,12 @@ test('Redis back without its data: joins wait until the other sidecars could re-
         await e.send({ type: 'join', room, name: 'Eve' });
         const err = await e.next('error');
         assert.deepEqual([err.code, err.ref], ['unavailable', 'join']);
+        // Bob, on the sidecar back first, drops and takes his seat back
+        // at once: it was re-asserted, and its grace runs meanwhile.
+        await b.drop();
+        const b2 = await c.client(1);
+        const back = await b2.join(wb.room, 'Bob', { resume: wb.resume });
+        assert.equal(back.id, wb.id);
         // Ann's sidecar comes back and locks the room again; Eve, trying
         // again, knocks.
         c.scs[0].signal('SIGCONT');
