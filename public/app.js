@@ -75,9 +75,9 @@ let kickBanMs = null;
 // access it gave (onAccess), or null before the first.
 let accessRestored = false;
 let roomAccess = null;
-// Whether this page asked for a lock or password change since the last
-// access message (onAccess says its own change quietly).
-let accessAsked = false;
+// The lock or password change this page asked for and has not seen yet
+// ({ locked, password }, either or both): onAccess says it quietly.
+let accessAsked = {};
 // The lifetime of TURN credentials (welcome.limits.turnTtlS), and the
 // timer that asks for fresh ones before they expire (renewIce).
 let turnTtlS = 0;
@@ -305,6 +305,9 @@ const QUIET_ERRORS = new Set(['bad-json', 'unknown-type', 'not-joined', 'already
 
 function onError(m) {
     const refusal = refusalText(m.code, m.reason);
+    // A lock or password refused: no access message will say it.
+    if (m.ref === 'lock') delete accessAsked.locked;
+    if (m.ref === 'password') delete accessAsked.password;
     // The server's words on a token (English, technical) are for whoever debugs the link.
     if (m.code === 'bad-token') console.warn('huddle: token refused:', m.reason, m.message);
     if (refusal) {
@@ -455,9 +458,10 @@ function onAccess(a, welcome = false) {
     controls.setAccess(a);
     const before = roomAccess;
     roomAccess = { locked: !!a.locked, password: !!a.password };
-    const asked = accessAsked;
-    accessAsked = false;
-    if (welcome) return; // a welcome's access never says restored, nor what changed
+    if (welcome) {
+        accessAsked = {};
+        return; // a welcome's access never says restored, nor what changed
+    }
     // Redis lost the room's lock and password, and locked it again: said
     // once (each sidecar of the room says so), until a host changes it.
     if (a.restored && !accessRestored && roster.isHost()) toast(t('toast.accessRestored'), 10000);
@@ -466,9 +470,13 @@ function onAccess(a, welcome = false) {
     // as the top bar's marks show it: a toast, but to the host who made it
     // (whose button's words changed) only a screen reader's line.
     if (!before || a.restored) return;
-    const say = asked ? announce : (text) => toast(text, 5000);
-    if (roomAccess.locked !== before.locked) say(t(roomAccess.locked ? 'toast.locked' : 'toast.unlocked'));
-    if (roomAccess.password !== before.password) say(t(roomAccess.password ? 'toast.passwordSet' : 'toast.passwordRemoved'));
+    for (const [key, on, off] of [['locked', 'toast.locked', 'toast.unlocked'], ['password', 'toast.passwordSet', 'toast.passwordRemoved']]) {
+        if (roomAccess[key] === before[key]) continue;
+        const text = t(roomAccess[key] ? on : off);
+        if (accessAsked[key] === roomAccess[key]) announce(text);
+        else toast(text, 5000);
+        delete accessAsked[key];
+    }
 }
 
 /** A host asks us to mute: the mute button's own path, then who asked. */
@@ -502,7 +510,7 @@ const ROW_ACTIONS = {
         else if (request({ type: 'mute', to: p.id })) toast(t('toast.askedMute', { name: p.label }));
     },
     kick: async (p) => {
-        const ok = await asker.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true });
+        const ok = await asker.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true, forHosts: true });
         if (ok !== null) request({ type: 'kick', to: p.id });
     },
 };
@@ -514,7 +522,7 @@ function selfRole(role) {
     toast(t(role === 'host' ? 'toast.nowHost' : 'toast.noLongerHost'));
     if (role !== 'host') {
         // A host's question open ("Remove Cleo?") no longer applies.
-        asker.cancel();
+        asker.cancel({ hostsOnly: true });
         dropLobby();
         recheckToasts();
     }
@@ -653,7 +661,8 @@ function updatePeer(p) {
     if (before.away !== now.away) showLost(p.id);
     const renamed = now.name !== before.name;
     if (renamed) chat.renamed(p.id, now.label);
-    // Said while the hand is up, once however often it went up meanwhile.
+    // Said once however often it goes up and down while it is said, and
+    // not at all if it is down again by its turn in the queue.
     if (changed.raised) toast(t('toast.raised', { name: now.label }), 3000, () => !!roster.get(p.id)?.hand, { kind: handKind(p.id) });
     else if (renamed) toast(t('toast.renamed', { old: before.label, name: now.label }));
     else if (changed.role === 'host') toast(t('toast.otherHost', { name: now.label }));
@@ -734,7 +743,7 @@ function enterMeeting() {
         leave: () => leave(),
         invite: copyInvite,
         talk: holdToTalk,
-        panel: (tab) => {
+        panel: (tab, keyed) => {
             // The pane's first field takes the focus, except after a tap on
             // a touch screen: the chat's keyboard would come up over the
             // lines one opened it to read, Settings' picker get a ring.
@@ -745,12 +754,13 @@ function enterMeeting() {
             } else if (tab === 'settings') {
                 settings.open(roster.self().name, pickers.refresh(), focus);
             } else if (tab === 'people') {
-                // Someone waiting: the first Admit; else the tab, whence
-                // Tab goes on into the list.
-                if (focus) ($('lobby-list').querySelector('.admit') || $('tab-people')).focus();
+                // Opened by a key only (after a click, Space held to talk
+                // would press what has the focus): someone waiting, the
+                // first Admit; else the tab, whence Tab goes into the list.
+                if (keyed) ($('lobby-list').querySelector('.admit') || $('tab-people')).focus();
             } else if (tab === 'links') {
                 xray.render();
-                if (focus) $('tab-links').focus();
+                if (keyed) $('tab-links').focus();
             }
             grid.layout();
         },
@@ -791,8 +801,12 @@ function enterMeeting() {
         muteAll: () => {
             if (request({ type: 'mute' })) toast(t('toast.askedAll'));
         },
-        lock: (locked) => { accessAsked = request({ type: 'lock', locked }) || accessAsked; },
-        password: (password) => { accessAsked = request({ type: 'password', password }) || accessAsked; },
+        lock: (locked) => {
+            if (request({ type: 'lock', locked })) accessAsked.locked = locked;
+        },
+        password: (password) => {
+            if (request({ type: 'password', password })) accessAsked.password = password !== '';
+        },
         end: () => request({ type: 'end' }),
     }, asker);
     xray = new XRay({

@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 
 export class Ask {
     #answer = null;
+    #forHosts = false;
 
     constructor() {
         $('ask-form').addEventListener('submit', (e) => {
@@ -30,12 +31,15 @@ export class Ask {
     /**
      * Asks: { title, text, ok (the button's word), danger, field (a label:
      * asks for a line of text), value (with field: a line to copy, shown
-     * selected and read-only, and no Cancel) }. Resolves to the text typed
+     * selected and read-only, and no Cancel), forHosts (a host's question,
+     * which cancel({ hostsOnly }) closes) }. Resolves to the text typed
      * ('' without a field, or with a value), or null when the person
-     * cancelled. A question already open is cancelled.
+     * cancelled. A question already open is cancelled (the focus goes on
+     * to this one, and back to where it was before that one).
      */
-    ask({ title, text = '', ok = t('common.ok'), danger = false, field = null, value = null }) {
-        this.#close(null);
+    ask({ title, text = '', ok = t('common.ok'), danger = false, field = null, value = null, forHosts = false }) {
+        this.#close(null, false);
+        this.#forHosts = forHosts;
         const input = $('ask-input');
         $('ask-title').textContent = title;
         $('ask-text').textContent = text;
@@ -53,19 +57,21 @@ export class Ask {
         return new Promise((resolve) => { this.#answer = resolve; });
     }
 
-    /** Closes a question open, as if cancelled: it no longer applies. */
-    cancel() {
-        this.#close(null);
+    /** Closes a question open, as if cancelled: it no longer applies
+     * (hostsOnly: only a host's; one is no host any more). */
+    cancel({ hostsOnly = false } = {}) {
+        if (!hostsOnly || this.#forHosts) this.#close(null);
     }
 
-    #close(value) {
+    #close(value, refocus = true) {
         const resolve = this.#answer;
         this.#answer = null;
         if ($('ask').open) {
             $('ask').close();
-            // Back on its opener, unless that went meanwhile (a host tool
-            // or a row's Remove of someone no longer a host).
-            focusIfLost($('tab-people'), $('btn-mic'));
+            // Back on its opener, unless that went meanwhile (a host tool,
+            // a row's Remove of someone no longer a host, the "only one
+            // here" card): the People tab, a tile's button, People.
+            if (refocus) focusIfLost($('tab-people'), ...document.querySelectorAll('#grid .tile-btn'), $('btn-people'));
         }
         if (resolve) resolve(value);
     }

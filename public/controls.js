@@ -122,10 +122,11 @@ export class Controls {
     #opener = null;
 
     /**
-     * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab),
-     * talk(held) }, each called on the click or shortcut; panel(tab) after
-     * the side panel changed, with 'chat', 'people', 'settings', 'links'
-     * (Connections) or null (closed); talk(true) when Space is pressed
+     * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab, keyed),
+     * talk(held) }, each called on the click or shortcut; panel(tab, keyed)
+     * after the side panel changed, with 'chat', 'people', 'settings',
+     * 'links' (Connections) or null (closed), keyed when a key opened it
+     * (a button's Enter or Space, a shortcut); talk(true) when Space is pressed
      * where it talks (spaceTalks), talk(false) when it is let go or the
      * window loses the keyboard meanwhile. canShare: whether
      * the screen-share button is shown.
@@ -142,7 +143,8 @@ export class Controls {
         $('people-invite').addEventListener('click', () => on.invite());
         $('alone-invite').addEventListener('click', () => on.invite());
         for (const tab of TABS) {
-            $(`btn-${tab}`).addEventListener('click', () => this.openPanel(tab, $(`btn-${tab}`)));
+            // A click of no pointer (detail 0) is the button's Enter or Space.
+            $(`btn-${tab}`).addEventListener('click', (e) => this.openPanel(tab, $(`btn-${tab}`), e.detail === 0));
             // A tab of the open panel only switches: the panel's own tab
             // again must not close it (the buttons of the bar toggle).
             $(`tab-${tab}`).addEventListener('click', () => {
@@ -212,15 +214,16 @@ export class Controls {
         const act = shortcutFor(e, takesKeys(e.target) || !this.#keys);
         if (!act) return;
         e.preventDefault();
-        if (act === 'chat') this.openPanel('chat', $('btn-chat'));
+        if (act === 'chat') this.openPanel('chat', $('btn-chat'), true);
         else this.#on[act]();
     }
 
     /**
      * Shows tab in the side panel; the same tab again closes the panel.
-     * opener: the button that opened it, focused again when it closes.
+     * opener: the button that opened it, focused again when it closes;
+     * keyed: a key opened it.
      */
-    openPanel(tab, opener = null) {
+    openPanel(tab, opener = null, keyed = false) {
         const panel = $('panel');
         const same = this.showing(tab);
         if (same && panel.contains(document.activeElement)) {
@@ -239,7 +242,7 @@ export class Controls {
             $(`btn-${t}`).setAttribute('aria-pressed', String(!same && t === tab));
         }
         this.#coverGrid();
-        this.#on.panel(same ? null : tab);
+        this.#on.panel(same ? null : tab, keyed);
     }
 
     /**

@@ -28,7 +28,7 @@ export class HostTools {
         $('host-lock').addEventListener('click', () => on.lock(!this.#access.locked));
         $('host-password').addEventListener('click', () => this.#password());
         $('host-end').addEventListener('click', async () => {
-            const ok = await this.#ask.ask({ title: t('host.endTitle'), text: t('host.endText'), ok: t('host.endOk'), danger: true });
+            const ok = await this.#ask.ask({ title: t('host.endTitle'), text: t('host.endText'), ok: t('host.endOk'), danger: true, forHosts: true });
             if (ok !== null) on.end();
         });
     }
@@ -61,13 +61,13 @@ export class HostTools {
 
     async #password() {
         if (this.#access.password) {
-            const ok = await this.#ask.ask({ title: t('host.removePwTitle'), text: t('host.removePwText'), ok: t('host.removePassword') });
+            const ok = await this.#ask.ask({ title: t('host.removePwTitle'), text: t('host.removePwText'), ok: t('host.removePassword'), forHosts: true });
             if (ok !== null) this.#on.password('');
             return;
         }
         let note = t('host.setPwText');
         for (;;) {
-            const text = await this.#ask.ask({ title: t('host.setPwTitle'), text: note, ok: t('host.setPassword'), field: t('common.password') });
+            const text = await this.#ask.ask({ title: t('host.setPwTitle'), text: note, ok: t('host.setPassword'), field: t('common.password'), forHosts: true });
             if (!text) return;
             if (new TextEncoder().encode(text).length <= MAX_PASSWORD_BYTES) {
                 this.#on.password(text);

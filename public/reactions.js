@@ -48,12 +48,14 @@ export class Reactions {
             e.preventDefault();
             this.#rove(all[to]);
         });
-        // Tab (or a click elsewhere that takes the focus) leaves the row:
-        // it closes, as it does on a click outside. Its own button toggles it.
-        menu.addEventListener('focusout', (e) => {
+        // Tab (or a click elsewhere that takes the focus) leaves the row
+        // and its button: it closes, as it does on a click outside.
+        const leave = (e) => {
             const to = e.relatedTarget;
             if (to && !menu.contains(to) && to !== button) this.close(false);
-        });
+        };
+        menu.addEventListener('focusout', leave);
+        button.addEventListener('focusout', leave);
         document.addEventListener('pointerdown', (e) => {
             if (!menu.hidden && !menu.contains(e.target) && !button.contains(e.target)) this.close(false);
         });
@@ -62,9 +64,11 @@ export class Reactions {
     /** Offers list (welcome's limits.reactions); an empty one hides the button. */
     offer(list) {
         const emoji = Array.isArray(list) ? list.filter((e) => typeof e === 'string') : [];
+        // A row open is drawn anew closed (a reconnect's welcome), the
+        // focus back on React if it was in the row.
+        this.close(this.#menu.contains(document.activeElement));
         this.#menu.replaceChildren(...emoji.map((e) => this.#pick(e)));
         this.#button.hidden = emoji.length === 0;
-        if (emoji.length === 0) this.close(false);
     }
 
     /** The language changed: the emoji buttons' names follow. */

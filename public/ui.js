@@ -749,9 +749,11 @@ function scheduleToast() {
  * tabs). A toast of a
  * kind takes the place of one of the same kind still waiting (the newest
  * chat line is news, the one before it in the queue no longer is), so a
- * busy chat does not push other news out of the queue.
+ * busy chat does not push other news out of the queue; and while one of
+ * its kind is on screen, still true, the same words are not said again.
  */
 export function toast(text, ms = 3000, holds = () => true, { kind = null } = {}) {
+    if (kind !== null && toastShown && toastShown.kind === kind && toastShown.text === text && toastShown.holds()) return;
     const item = { text, ms, holds, kind };
     const same = kind === null ? -1 : toastQueue.findIndex((x) => x.kind === kind);
     if (same >= 0) toastQueue[same] = item;
