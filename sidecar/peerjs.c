@@ -94,8 +94,7 @@ int pj_parse(const char *buf, size_t len, struct pj_msg *m, const char **why)
         goto bad;
     *why = "bad dst";
     d = cJSON_GetObjectItemCaseSensitive(root, "dst");
-    if (d != NULL && !cJSON_IsNull(d) &&
-        (!cJSON_IsString(d) || !pj_id_valid(d->valuestring)))
+    if (d != NULL && !cJSON_IsNull(d) && !cJSON_IsString(d))
         goto bad;
     pl = cJSON_GetObjectItemCaseSensitive(root, "payload");
     if (pl != NULL && !cJSON_IsNull(pl)) {
@@ -105,6 +104,7 @@ int pj_parse(const char *buf, size_t len, struct pj_msg *m, const char **why)
     }
     m->type = (enum pj_type)type;
     m->dst = d != NULL && cJSON_IsString(d) ? d->valuestring : NULL;
+    m->dst_bad = m->dst != NULL && !pj_id_valid(m->dst);
     m->root = root;
     *why = NULL;
     return 0;
@@ -582,6 +582,11 @@ static void on_relay(struct pj *p, struct pj_conn *c, const struct pj_msg *m,
         send_to(p, c, build_msg("ERROR", "rate limited"));
         if (++c->limited_run >= p->cfg->rate_limit_run)
             p->ops->close(c->tc, 1008, "rate limited");
+    } else if (m->dst_bad) {
+        /* A typo'd id ("john.doe", a trailing space): unreachable, as an
+         * id nobody has. An ERROR would make the client drop its Peer. */
+        c->limited_run = 0;
+        send_to(p, c, build("EXPIRE", m->dst, c->id, NULL));
     } else {
         c->limited_run = 0;
         relay(p, c, m, now);

@@ -47,13 +47,15 @@ enum pj_type {
 struct pj_msg {
     enum pj_type type;
     const char *dst; /* NULL when absent */
+    bool dst_bad;    /* dst is no PeerJS id: nobody can have it */
     char *payload;
     void *root; /* the cJSON tree dst lives in */
 };
 
-/* Parses len bytes at buf. Returns 0 with *m filled, or -1 with *why set
- * to a static reason (not JSON, not an object, no type, unknown type, bad
- * dst, out of memory); m then holds nothing to free. */
+/* Parses len bytes at buf. Returns 0 with *m filled (a string dst that is
+ * no valid id too: dst_bad), or -1 with *why set to a static reason (not
+ * JSON, not an object, no type, unknown type, a dst not a string, out of
+ * memory); m then holds nothing to free. */
 int pj_parse(const char *buf, size_t len, struct pj_msg *m, const char **why);
 
 void pj_msg_free(struct pj_msg *m);

@@ -163,12 +163,19 @@ test('HEARTBEAT keeps a client open; a silent one is closed', async () => {
 });
 
 test('bad input gets ERROR or a close, and the process goes on serving', async () => {
-    const a = await peer(sc, newId('bad'));
+    const aid = newId('bad');
+    const a = await peer(sc, aid);
     await a.sendRaw('not json');
     assert.deepEqual(await a.next('ERROR'), { type: 'ERROR', payload: { msg: 'invalid JSON' } });
     await a.send({ type: 'JOIN', dst: 'x' });
     assert.deepEqual(await a.next('ERROR'), { type: 'ERROR', payload: { msg: 'unknown type' } });
-    await a.send({ type: 'OFFER', dst: '../etc' });
+    // A dst no id can be (a typo, a trailing space): EXPIRE, as for an id
+    // nobody has; an ERROR would make the client drop its Peer.
+    for (const dst of ['../etc', 'john.doe', 'ann ', 'x'.repeat(70)]) {
+        await a.send({ type: 'OFFER', dst });
+        assert.deepEqual(await a.next((m) => m.type !== 'HEARTBEAT'), { type: 'EXPIRE', src: dst, dst: aid });
+    }
+    await a.send({ type: 'OFFER', dst: 5 });
     assert.equal((await a.next('ERROR')).payload.msg, 'bad dst');
     await a.send({ type: 'OFFER' });
     assert.equal((await a.next('ERROR')).payload.msg, 'no dst');
@@ -223,6 +230,13 @@ test('nginx passes the id route and the websocket to the sidecar, nothing else',
     const peers = await fetch(`${stack.url}/peerjs/mykey/peers`);
     assert.equal(peers.status, 401);
     await peers.arrayBuffer();
+    // Any key the client may be given (the websocket checks it): a
+    // base64 one ends in "=" (before, nginx answered 404 to those).
+    for (const key of ['c2VjcmV0==', 'a+b', 'a!b', 'ключ']) {
+        const r = await fetch(`${stack.url}/peerjs/${encodeURIComponent(key)}/id`);
+        assert.equal(r.status, 200, key);
+        assert.match(await r.text(), /^[0-9a-f-]{36}$/, key);
+    }
     for (const p of ['/peerjs/', '/peerjs/a/b/id', '/peerjs/peerjs/metrics', '/peerjs/../metrics']) {
         const r = await fetch(`${stack.url}${p}`);
         assert.equal(r.status, 404, p);

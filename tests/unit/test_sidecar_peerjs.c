@@ -101,7 +101,6 @@ TEST(peerjs_parse_refuses_bad_messages_with_a_reason)
         "{\"type\":1}",
         "{\"type\":\"JOIN\"}",
         "{\"type\":\"OFFER\",\"dst\":5}",
-        "{\"type\":\"OFFER\",\"dst\":\"a b c-\"}",
         "{\"type\":\"OFFER\"} trailing",
     };
     struct pj_msg m;
@@ -113,6 +112,21 @@ TEST(peerjs_parse_refuses_bad_messages_with_a_reason)
         CHECK(why != NULL);
         CHECK(m.root == NULL && m.payload == NULL);
     }
+}
+
+TEST(peerjs_parse_marks_a_dst_no_id_can_be)
+{
+    struct pj_msg m;
+    const char *why;
+    const char *s = "{\"type\":\"OFFER\",\"dst\":\"a b c-\"}";
+
+    CHECK(pj_parse(s, strlen(s), &m, &why) == 0);
+    CHECK(m.dst_bad && strcmp(m.dst, "a b c-") == 0);
+    pj_msg_free(&m);
+    s = "{\"type\":\"OFFER\",\"dst\":\"a b c\"}";
+    CHECK(pj_parse(s, strlen(s), &m, &why) == 0);
+    CHECK(!m.dst_bad);
+    pj_msg_free(&m);
 }
 
 TEST(peerjs_ids_follow_the_clients_rule)
