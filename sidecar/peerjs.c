@@ -71,16 +71,76 @@ bool pj_id_valid(const char *id)
     return n > 0 && !after_sep;
 }
 
+/* The value of the 4 hex digits at s, or -1. */
+static long hex4(const char *s)
+{
+    long v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char ch = s[i];
+        int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* cJSON refuses a lone UTF-16 surrogate escape (JSON.stringify writes one
+ * for a name cut in the middle of an emoji; JSON.parse takes it) and ends
+ * a string at an escaped NUL. Both become U+FFFD in the len bytes at s,
+ * in place (an escape of the same length), so that such a message is
+ * relayed rather than refused (the client would drop its Peer) or cut
+ * short (a dst "bob\u0000x" would reach bob). */
+static void mend_escapes(char *s, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (s[i] != '\\')
+            continue;
+        long v = s[i + 1] == 'u' && i + 6 <= len ? hex4(s + i + 2) : -1;
+        if (v < 0) {
+            i++; /* an escaped character, or no escape cJSON takes */
+            continue;
+        }
+        bool high = v >= 0xD800 && v <= 0xDBFF;
+        if (high && i + 12 <= len && s[i + 6] == '\\' && s[i + 7] == 'u') {
+            long w = hex4(s + i + 8);
+            if (w >= 0xDC00 && w <= 0xDFFF) {
+                i += 11; /* a pair: one character */
+                continue;
+            }
+        }
+        if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
+            memcpy(s + i + 2, "fffd", 4);
+        i += 5;
+    }
+}
+
 int pj_parse(const char *buf, size_t len, struct pj_msg *m, const char **why)
 {
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    char *mended = NULL;
+    cJSON *root;
     const cJSON *t, *d, *pl;
     int type;
 
     memset(m, 0, sizeof *m);
+    *why = "out of memory";
+    if (memmem(buf, len, "\\u", 2) != NULL) {
+        if ((mended = malloc(len)) == NULL)
+            return -1;
+        memcpy(mended, buf, len);
+        mend_escapes(mended, len);
+        buf = mended;
+    }
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    bool whole = root != NULL && end == buf + len;
+    free(mended); /* cJSON holds copies */
     *why = "invalid JSON";
-    if (root == NULL || end != buf + len)
+    if (!whole)
         goto bad;
     *why = "not an object";
     if (!cJSON_IsObject(root))

@@ -120,6 +120,20 @@ test('OFFER, ANSWER, CANDIDATE and LEAVE go to dst with src added, both ways', a
     assert.deepEqual(await b.next('LEAVE'), { type: 'LEAVE', src: ida, dst: idb });
 });
 
+test('a name cut in the middle of an emoji, or a NUL, in what is relayed comes through as U+FFFD, the rest whole', async () => {
+    // JSON.stringify writes a lone surrogate as an escape, and JSON.parse
+    // takes it; before, the sidecar answered ERROR "invalid JSON" (the
+    // client dropped its Peer), and a string ended at an escaped NUL.
+    const ida = newId('a');
+    const idb = newId('b');
+    const a = await peer(sc, ida);
+    const b = await peer(sc, idb);
+    const payload = { metadata: { name: 'Ann 😀'.slice(0, 5), note: 'before\u0000after', whole: 'é 😀\u2028' } };
+    await a.sendRaw(JSON.stringify({ type: 'OFFER', dst: idb, payload }));
+    assert.deepEqual((await b.next('OFFER')).payload, { metadata: { name: 'Ann \ufffd', note: 'before\ufffdafter', whole: 'é 😀\u2028' } });
+    await a.expectNone('ERROR', 300);
+});
+
 test('messages to an id not connected yet are delivered in order when it opens', async () => {
     const ida = newId('a');
     const idb = newId('b');

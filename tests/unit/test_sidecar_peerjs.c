@@ -114,6 +114,26 @@ TEST(peerjs_parse_refuses_bad_messages_with_a_reason)
     }
 }
 
+TEST(peerjs_parse_relays_a_lone_surrogate_or_a_nul_as_u_fffd)
+{
+    struct pj_msg m;
+    const char *why;
+    /* A name cut in an emoji, a NUL, a whole pair, an escaped backslash
+     * before "u0000" (text, no escape), and a dst with a NUL in it. */
+    const char *s = "{\"type\":\"OFFER\",\"dst\":\"bob\\u0000x\","
+                    "\"payload\":{\"n\":\"a\\ud83d\",\"z\":\"x\\u0000y\","
+                    "\"ok\":\"\\ud83d\\ude00\",\"lo\":\"\\udc00\","
+                    "\"t\":\"\\\\u0000\"}}";
+
+    CHECK(pj_parse(s, strlen(s), &m, &why) == 0);
+    CHECK(strcmp(m.payload,
+                 "{\"n\":\"a\xef\xbf\xbd\",\"z\":\"x\xef\xbf\xbdy\","
+                 "\"ok\":\"\xf0\x9f\x98\x80\",\"lo\":\"\xef\xbf\xbd\","
+                 "\"t\":\"\\\\u0000\"}") == 0);
+    CHECK(m.dst_bad && strcmp(m.dst, "bob\xef\xbf\xbdx") == 0);
+    pj_msg_free(&m);
+}
+
 TEST(peerjs_parse_marks_a_dst_no_id_can_be)
 {
     struct pj_msg m;
