@@ -114,7 +114,8 @@ static void mend_escapes(char *s, size_t len)
             }
         }
         if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
-            memcpy(s + i + 2, "fffd", 4);
+            for (int k = 0; k < 4; k++) /* the hex digits only */
+                s[i + 2 + k] = "fffd"[k];
         i += 5;
     }
 }
