@@ -1298,7 +1298,30 @@ int cluster_drain(struct cluster *cl, void (*done)(void *arg), void *arg)
 struct pj_claim {
     struct req rq;
     struct pj_conn *c;
+    char id[PJ_ID_MAX + 1];
+    char token[PJ_TOKEN_MAX + 1];
 };
+
+static void pjc_release(void *ctx, const char *id, const char *token);
+
+static void pjc_claim_drop(struct req *r)
+{
+    req_unlink(r);
+    free(r); /* rq is first */
+}
+
+/* Whether a claim of id for token by a connection still open waits here
+ * (the same client again, a reconnect). */
+static bool pjc_claiming(struct cluster *cl, const char *id, const char *token)
+{
+    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
+        const struct pj_claim *q = (const struct pj_claim *)(void *)r;
+        if (r->drop == pjc_claim_drop && q->c != NULL &&
+            strcmp(q->id, id) == 0 && strcmp(q->token, token) == 0)
+            return true;
+    }
+    return false;
+}
 
 /* A lookup of the node holding dst for m, waiting for Redis. */
 struct pj_route {
@@ -1314,13 +1337,20 @@ static void pjc_claim_done(void *arg, enum bus_status st)
     struct pj_conn *c = q->c;
 
     req_unlink(&q->rq);
-    free(q);
     if (c != NULL && cl->pj != NULL)
         pj_claimed(cl->pj, c,
                    st == BUS_OK     ? 1
                    : st == BUS_NONE ? 0
                                     : -1,
                    clock_mono_ms());
+    /* Its socket ended before Redis answered: an id claimed (or maybe
+     * claimed) for nobody is released, unless the same client holds it
+     * here or is claiming it again (a release would take it from them). */
+    if (c == NULL && st != BUS_NONE && cl->pj != NULL &&
+        !pj_holds(cl->pj, q->id, q->token) &&
+        !pjc_claiming(cl, q->id, q->token))
+        pjc_release(cl, q->id, q->token);
+    free(q);
 }
 
 static int pjc_claim(void *ctx, struct pj_conn *c)
@@ -1331,7 +1361,10 @@ static int pjc_claim(void *ctx, struct pj_conn *c)
     if (q == NULL)
         return -1;
     req_link(cl, &q->rq);
+    q->rq.drop = pjc_claim_drop;
     q->c = c;
+    snprintf(q->id, sizeof q->id, "%s", c->id);
+    snprintf(q->token, sizeof q->token, "%s", c->token);
     if (bus_pj_claim(cl->bus, c->id, c->token, pjc_claim_done, q) < 0) {
         req_unlink(&q->rq);
         free(q);

@@ -572,6 +572,12 @@ void pj_claimed(struct pj *p, struct pj_conn *c, int result, int64_t now)
     }
 }
 
+bool pj_holds(const struct pj *p, const char *id, const char *token)
+{
+    const struct pj_conn *c = find_peer(p, id);
+    return c != NULL && strcmp(c->token, token) == 0;
+}
+
 void pj_on_end(struct pj *p, struct pj_conn *c)
 {
     if (c->claim != NULL && p->net != NULL)

@@ -174,6 +174,9 @@ void pj_set_net(struct pj *p, const struct pj_net *net);
  * ID-TAKEN when another node took its id meanwhile. */
 void pj_claimed(struct pj *p, struct pj_conn *c, int result, int64_t now);
 
+/* Whether id is open here for token (the claim in the cluster is its). */
+bool pj_holds(const struct pj *p, const char *id, const char *token);
+
 /* The answer to net->route: node holds dst (NULL: nobody; self: node is
  * this one). m is delivered here, forwarded to node, or held for dst as
  * a message from src (or, not holdable, dropped). */

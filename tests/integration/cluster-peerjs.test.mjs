@@ -153,6 +153,38 @@ test('an id freed by a close can be taken on another sidecar with another token'
     assert.deepEqual((await b.next('OFFER')).payload, { to: 'second' });
 });
 
+test('an id whose socket closed before Redis answered its claim is free again; one the same client opened again meanwhile stays its', async () => {
+    // Before, the claim Redis granted after the close stayed for as long
+    // as that sidecar ran: ID-TAKEN for every other token.
+    const id = newId('leaky');
+    const again = newId('again');
+    redis.signal('SIGSTOP');
+    let back;
+    try {
+        const a = await raw(scs[0], id, 'first');
+        const b = await raw(scs[0], again, 'same');
+        await sleep(100); // the claims are on their way
+        a.terminate();
+        b.terminate();
+        await b.closed();
+        back = await raw(scs[0], again, 'same'); // the same client, at once
+        await sleep(200);
+    } finally {
+        redis.signal('SIGCONT');
+    }
+    assert.deepEqual(await back.next(), { type: 'OPEN' });
+    await until(() => cli('EXISTS', `huddle:pj:${id}`) === '0', 'the release of the claim nobody holds');
+    const other = await peer(scs[1], id, 'second');
+    assert.equal(cli('GET', `huddle:pj:${id}`).split(' ')[1], 'second');
+    other.terminate();
+    // The same client's claim, answered after its first socket closed, is
+    // not released from under its second one.
+    await sleep(300);
+    assert.equal(cli('GET', `huddle:pj:${again}`).split(' ')[1], 'same');
+    const rival = await raw(scs[1], again, 'rival');
+    assert.equal((await rival.next()).type, 'ID-TAKEN');
+});
+
 test('a message to a peer that left its sidecar is held there and reaches it when it comes back elsewhere', async () => {
     const ida = newId('stay');
     const idb = newId('hop');
