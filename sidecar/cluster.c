@@ -1025,7 +1025,12 @@ static void on_node_message(void *user, const char *origin, const char *json,
     if (cl->pj != NULL && origin[0] == '\0' &&
         msg_node_pj_open(json, len, pjid, sizeof pjid, node, sizeof node) ==
             0) {
-        pj_opened(cl->pj, pjid, node);
+        /* Opened here: the claim's own answer, which may come after this
+         * notice, registers it and hands it what is held (sent on through
+         * Redis instead, that would come after what its senders send it
+         * directly from then on). */
+        if (strcmp(node, bus_node_id(cl->bus)) != 0)
+            pj_opened(cl->pj, pjid, node);
         return;
     }
     if (msg_node_unwrap(json, len, room, sizeof room, to, sizeof to, &msg,
