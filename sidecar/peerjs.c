@@ -482,6 +482,15 @@ static void refuse(struct pj *p, struct pj_conn *c, const char *type,
     p->ops->close(c->tc, 1000, text);
 }
 
+/* Forgets the messages kept while c's claim waited. */
+static void drop_early(struct pj_conn *c)
+{
+    for (unsigned i = 0; i < c->n_early; i++)
+        free(c->early[i].buf);
+    c->n_early = 0;
+    c->early_bytes = 0;
+}
+
 static void register_conn(struct pj *p, struct pj_conn *c, int64_t now)
 {
     htab_add(&p->peers, &c->link, c->id);
@@ -491,6 +500,10 @@ static void register_conn(struct pj *p, struct pj_conn *c, int64_t now)
     bucket_init(&c->errors, p->cfg->error_run, now);
     send_to(p, c, build("OPEN", NULL, NULL, NULL));
     deliver_held(p, c);
+    /* What it sent while its claim waited, as if it came now. */
+    for (unsigned i = 0; i < c->n_early; i++)
+        pj_on_text(p, c, c->early[i].buf, c->early[i].len, now);
+    drop_early(c);
 }
 
 /* Why a websocket's query cannot open, as peerjs-server words it, or
@@ -583,6 +596,7 @@ void pj_on_end(struct pj *p, struct pj_conn *c)
     if (c->claim != NULL && p->net != NULL)
         p->net->cancel(p->net->ctx, c);
     unregister(p, c, true);
+    drop_early(c);
 }
 
 bool pj_idle(const struct pj *p, const struct pj_conn *c, int64_t now)
@@ -675,8 +689,21 @@ void pj_on_text(struct pj *p, struct pj_conn *c, const char *buf, size_t len,
     struct pj_msg m;
     const char *why;
 
-    if (!c->registered)
-        return; /* refused, closing */
+    if (!c->registered) {
+        /* Its claim waits (several sidecars): kept for the open, within
+         * bounds; else refused and closing. */
+        char *copy;
+        if (c->claim != NULL && c->n_early < PJ_EARLY_MAX &&
+            c->early_bytes + len <= PJ_EARLY_BYTES &&
+            (copy = malloc(len + 1)) != NULL) {
+            memcpy(copy, buf, len);
+            copy[len] = '\0';
+            c->early[c->n_early].buf = copy;
+            c->early[c->n_early++].len = len;
+            c->early_bytes += len;
+        }
+        return;
+    }
     if (pj_parse(buf, len, &m, &why) < 0) {
         answer_error(p, c, why, now);
         return;

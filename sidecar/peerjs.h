@@ -25,7 +25,12 @@
 
 #define PJ_ID_MAX 64    /* an id's characters */
 #define PJ_TOKEN_MAX 64 /* a token's characters */
-#define PJ_UUID_LEN 36  /* a minted id: a random UUID, as peerjs-server's */
+/* Messages kept from a socket whose id is being claimed (several
+ * sidecars), at most this many and PJ_EARLY_BYTES in all: the client
+ * sends what it queued as soon as its socket opens, before OPEN. */
+#define PJ_EARLY_MAX 8
+#define PJ_EARLY_BYTES 16384
+#define PJ_UUID_LEN 36 /* a minted id: a random UUID, as peerjs-server's */
 
 /* ---- the parser: pure, fuzzed (tests/fuzz/fuzz_peerjs.c) ------------ */
 
@@ -99,6 +104,12 @@ struct pj_conn {
     void *claim; /* struct pj_net's request while a claim waits, or NULL */
     char id[PJ_ID_MAX + 1];
     char token[PJ_TOKEN_MAX + 1];
+    struct {
+        char *buf;
+        size_t len;
+    } early[PJ_EARLY_MAX]; /* sent while the claim waited, in order */
+    unsigned n_early;
+    size_t early_bytes;
 };
 
 struct pj;

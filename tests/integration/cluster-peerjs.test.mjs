@@ -207,6 +207,25 @@ test('messages held for an id that opens on their sender\'s own sidecar keep the
     }
 });
 
+test('what a client sends as its socket opens, before OPEN, while its claim waits for Redis, is delivered after the OPEN', async () => {
+    // The PeerJS client sends what it queued as soon as its socket opens.
+    // Before, with several sidecars, those messages were dropped unsaid.
+    const idy = newId('y');
+    const y = await peer(scs[1], idy);
+    const idx = newId('x');
+    redis.signal('SIGSTOP');
+    let x;
+    try {
+        x = await raw(scs[0], idx);
+        for (let k = 0; k < 3; k++) await x.send({ type: 'OFFER', dst: idy, payload: { k } });
+        await sleep(200);
+    } finally {
+        redis.signal('SIGCONT');
+    }
+    assert.deepEqual(await x.next(), { type: 'OPEN' });
+    for (let k = 0; k < 3; k++) assert.deepEqual(await y.next('OFFER'), { type: 'OFFER', src: idx, dst: idy, payload: { k } });
+});
+
 test('a message to a peer that left its sidecar is held there and reaches it when it comes back elsewhere', async () => {
     const ida = newId('stay');
     const idb = newId('hop');
