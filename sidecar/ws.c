@@ -736,11 +736,14 @@ static char *request_host(struct lws *wsi)
  * them urldecoded, "name=value"). Returns 0, or -1 when out of memory. */
 static int peerjs_open(struct session *s, struct lws *wsi, int64_t now)
 {
-    char key[PJ_ID_MAX + 8], id[PJ_ID_MAX + 8], token[PJ_TOKEN_MAX + 8];
+    /* Room for values longer than any valid one, so that an id or token
+     * too long is refused as invalid (pj_open), not as missing: a value
+     * too long for its buffer reads as absent, and so do those after it
+     * (lws_get_urlarg_by_name stops there). */
+    char key[512], id[512], token[512];
 
     if ((s->pj = pj_conn_new(&s->hc)) == NULL)
         return -1;
-    /* A value too long for its buffer reads as absent: refused. */
     pj_open(srv.pj, s->pj, lws_get_urlarg_by_name(wsi, "key=", key, sizeof key),
             lws_get_urlarg_by_name(wsi, "id=", id, sizeof id),
             lws_get_urlarg_by_name(wsi, "token=", token, sizeof token), now);

@@ -102,6 +102,15 @@ test('a wrong key or a missing parameter gets ERROR and a close', async () => {
         type: 'ERROR', payload: { msg: 'No id, token, or key supplied to websocket server' },
     });
     await t.closed();
+    // Too long is invalid, not missing (before, past 70 characters an id
+    // or token, or a long key before them, read as absent).
+    for (const params of [{ id: 'a'.repeat(100) }, { id: newId('l'), token: 't'.repeat(200) }]) {
+        const l = await raw(sc, params);
+        assert.deepEqual(await l.next(), { type: 'ERROR', payload: { msg: 'Invalid id or token' } });
+        await l.closed();
+    }
+    const lk = await raw(sc, { key: 'k'.repeat(300), id: newId('lk') });
+    assert.deepEqual(await lk.next(), { type: 'ERROR', payload: { msg: 'Invalid key provided' } });
 });
 
 test('OFFER, ANSWER, CANDIDATE and LEAVE go to dst with src added, both ways', async () => {
