@@ -1452,6 +1452,18 @@ static void pjc_routed(void *arg, enum bus_status st, const char *node)
     pjc_route_drop(&q->rq);
 }
 
+static bool pjc_routing(void *ctx, const char *dst)
+{
+    struct cluster *cl = ctx;
+
+    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
+        const struct pj_route *q = (const struct pj_route *)(void *)r;
+        if (r->drop == pjc_route_drop && strcmp(q->dst, dst) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int pjc_route(void *ctx, const char *src, const char *dst,
                      struct out_msg *m)
 {
@@ -1493,8 +1505,8 @@ void cluster_peerjs(struct cluster *cl, struct pj *pj)
     if (cl->pj != NULL)
         pj_set_net(cl->pj, NULL);
     cl->pj = pj;
-    cl->pjnet = (struct pj_net){cl,          pjc_claim, pjc_cancel,
-                                pjc_release, pjc_route, pjc_forward};
+    cl->pjnet = (struct pj_net){cl,        pjc_claim,   pjc_cancel, pjc_release,
+                                pjc_route, pjc_forward, pjc_routing};
     if (pj != NULL)
         pj_set_net(pj, &cl->pjnet);
 }

@@ -620,11 +620,17 @@ static void route(struct pj *p, const char *src, const char *dst,
                   struct out_msg *m, int64_t now)
 {
     struct pj_conn *to = find_peer(p, dst);
+    /* Connected here, but messages for it still wait for Redis to say
+     * where it is (sent before it opened here): this one goes behind them,
+     * so one sender's messages keep their order. */
+    bool behind =
+        to != NULL && p->net != NULL && p->net->routing(p->net->ctx, dst);
 
-    if (to != NULL)
-        p->ops->send(to->tc, m);
-    else if (p->net != NULL && p->net->route(p->net->ctx, src, dst, m) == 0)
+    if ((to == NULL || behind) && p->net != NULL &&
+        p->net->route(p->net->ctx, src, dst, m) == 0)
         return; /* pj_routed goes on */
+    if (to != NULL)
+        p->ops->send(to->tc, m); /* here (also with Redis down) */
     else if (holdable(m))
         hold(p, src, dst, m, now); /* Redis down: expires as any */
 }

@@ -173,6 +173,9 @@ struct pj_net {
     /* Sends m, a message for dst, to node's channel (at most once). */
     void (*forward)(void *ctx, const char *node, const char *dst,
                     const struct out_msg *m);
+    /* Whether route calls for dst wait for their answers: a message for
+     * dst goes behind them, even to dst connected here. */
+    bool (*routing)(void *ctx, const char *dst);
 };
 
 /* Plugs net in (NULL: unplugs; pending answers must not come after).

@@ -427,11 +427,18 @@ static void n_forward(void *ctx, const char *node, const char *dst,
         n->fwd[n->nfwd++] = strdup(out_msg_text(m));
 }
 
+/* A route waits while the test has not answered it (answer_route). */
+static bool n_routing(void *ctx, const char *dst)
+{
+    struct fnet *n = ctx;
+    return n->route_m != NULL && strcmp(n->route_dst, dst) == 0;
+}
+
 static void fnet_init(struct fnet *n)
 {
     memset(n, 0, sizeof *n);
-    n->net =
-        (struct pj_net){n, n_claim, n_cancel, n_release, n_route, n_forward};
+    n->net = (struct pj_net){n,       n_claim,   n_cancel, n_release,
+                             n_route, n_forward, n_routing};
     n->up = 1;
 }
 
@@ -516,6 +523,31 @@ TEST(peerjs_with_a_cluster_a_same_token_takeover_keeps_the_claim)
     fake_end(p, &b);
     pj_free(p);
     fnet_fini(&n);
+}
+
+TEST(
+    peerjs_with_a_cluster_a_message_to_an_id_just_opened_here_goes_behind_those_still_routed)
+{
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+    struct fnet n;
+    struct fake a, b;
+
+    fnet_init(&n);
+    pj_set_net(p, &n.net);
+    fake_open(p, &a, "alice", "t1", 0);
+    pj_claimed(p, a.pj, 1, 0);
+    say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"bob\",\"payload\":1}", 0);
+    CHECK(n.routes == 1);
+    fake_open(p, &b, "bob", "t2", 0); /* bob opens here meanwhile */
+    pj_claimed(p, b.pj, 1, 0);
+    CHECK(strcmp(last(&b), "{\"type\":\"OPEN\"}") == 0);
+    /* Not straight to bob, ahead of the first: behind it. */
+    say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"bob\",\"payload\":2}", 0);
+    CHECK(n.routes == 2 && strcmp(last(&b), "{\"type\":\"OPEN\"}") == 0);
+    answer_route(p, &n, NULL, false, 0);
+    CHECK(strstr(last(&b), "\"payload\":2") != NULL);
+    fnet_fini(&n);
+    pj_free(p);
 }
 
 TEST(peerjs_with_a_cluster_routes_forwards_holds_and_delivers)
