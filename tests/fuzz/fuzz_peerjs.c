@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pj_parse((const char *)data, size, &m, &why) == 0) {
         assert(why == NULL);
         assert(m.type < PJ_TYPE_COUNT);
-        assert(m.dst == NULL || pj_id_valid(m.dst));
+        /* A dst no id can be is marked, to be answered EXPIRE. */
+        assert(m.dst == NULL || m.dst_bad == !pj_id_valid(m.dst));
         pj_msg_free(&m);
     } else {
         assert(why != NULL && m.root == NULL && m.payload == NULL);
