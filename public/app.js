@@ -96,8 +96,12 @@ let people = null;
 let controls = null;
 let lobby = null;
 let hostTools = null;
-// The page's question dialog (ask.js): host tools, Remove, Invite.
-const asker = new Ask();
+// The page's question dialog (ask.js): host tools, Remove, Invite. Its
+// opener gone, the People tab, else the grid's way (a tile's button, People).
+const asker = new Ask(() => {
+    focusIfLost($('tab-people'));
+    if (grid) grid.refocus();
+});
 let settings = null;
 let reactions = null;
 // Link X-ray: what it shows.

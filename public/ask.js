@@ -3,7 +3,6 @@
 // text, never window.confirm. The host tools ask with it, and so do Remove
 // and Invite (where the browser refuses the clipboard).
 
-import { focusIfLost } from './dom.js';
 import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -11,8 +10,11 @@ const $ = (id) => document.getElementById(id);
 export class Ask {
     #answer = null;
     #forHosts = false;
+    #lost;
 
-    constructor() {
+    /** lost(): gives the focus somewhere when the dialog's opener went. */
+    constructor(lost) {
+        this.#lost = lost;
         $('ask-form').addEventListener('submit', (e) => {
             e.preventDefault();
             this.#close($('ask-field').hidden || $('ask-input').readOnly ? '' : $('ask-input').value);
@@ -70,8 +72,8 @@ export class Ask {
             $('ask').close();
             // Back on its opener, unless that went meanwhile (a host tool,
             // a row's Remove of someone no longer a host, the "only one
-            // here" card): the People tab, a tile's button, People.
-            if (refocus) focusIfLost($('tab-people'), ...document.querySelectorAll('#grid .tile-btn'), $('btn-people'));
+            // here" card).
+            if (refocus) this.#lost();
         }
         if (resolve) resolve(value);
     }

@@ -6,7 +6,7 @@
 // click does is the page's business (app.js).
 import { setIcon } from './icons.js';
 import { t, num } from './i18n.js';
-import { arrowStep, touchScreen } from './dom.js';
+import { rowTarget, touchScreen } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -158,11 +158,7 @@ export class Controls {
             const shown = TABS.filter((x) => !$(`tab-${x}`).hidden);
             const at = shown.indexOf(e.target.id.replace('tab-', ''));
             if (at < 0) return;
-            const step = arrowStep(e, e.currentTarget);
-            let to = null;
-            if (step) to = shown[(at + step + shown.length) % shown.length];
-            else if (e.key === 'Home') to = shown[0];
-            else if (e.key === 'End') to = shown[shown.length - 1];
+            const to = shown[rowTarget(e, e.currentTarget, at, shown.length)];
             if (!to) return;
             e.preventDefault();
             if (!this.showing(to)) this.openPanel(to);

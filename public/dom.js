@@ -33,6 +33,19 @@ export function arrowStep(e, el) {
 }
 
 /**
+ * Where key e moves in a row of n controls (el holds them) from the one
+ * at index at: the next or previous for an arrow (arrowStep), the first
+ * for Home, the last for End; -1 for any other key.
+ */
+export function rowTarget(e, el, at, n) {
+    const step = arrowStep(e, el);
+    if (step) return (at + step + n) % n;
+    if (e.key === 'Home') return 0;
+    if (e.key === 'End') return n - 1;
+    return -1;
+}
+
+/**
  * Whether this is a touch screen (no hover: a phone, a tablet), as the
  * (hover: none) rules of app.css have it.
  */

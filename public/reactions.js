@@ -4,7 +4,7 @@
 // page offers exactly what the sidecar accepts.
 
 import { t } from './i18n.js';
-import { arrowStep } from './dom.js';
+import { rowTarget } from './dom.js';
 
 const SHOW_MS = 3000; // the float lasts 2.5 s (app.css); then it goes anyway
 const PER_TILE = 8; // at most this many at once over one tile
@@ -34,19 +34,16 @@ export class Reactions {
         // The emoji are one stop of Tab: the arrows, Home and End move
         // among them (the one reached keeps tabindex 0).
         menu.addEventListener('keydown', (e) => {
-            const all = [...menu.querySelectorAll('button')];
-            const at = all.indexOf(document.activeElement);
-            const step = arrowStep(e, menu);
-            let to = -1;
             if (e.key === 'Escape') {
                 e.stopPropagation(); // the side panel stays as it is
                 this.close(true);
-            } else if (step) to = (at + step + all.length) % all.length;
-            else if (e.key === 'Home') to = 0;
-            else if (e.key === 'End') to = all.length - 1;
-            if (to < 0 || !all.length) return;
+                return;
+            }
+            const all = [...menu.querySelectorAll('button')];
+            const to = all[rowTarget(e, menu, all.indexOf(document.activeElement), all.length)];
+            if (!to) return;
             e.preventDefault();
-            this.#rove(all[to]);
+            this.#rove(to);
         });
         // Tab (or a click elsewhere that takes the focus) leaves the row
         // and its button: it closes, as it does on a click outside.

@@ -276,7 +276,7 @@ export class Grid {
         const keyboard = keyboardIn(t.root);
         t.root.remove();
         // Its Pin or Full screen had the focus: another tile's button, else People.
-        if (keyboard) this.#refocus();
+        if (keyboard) this.refocus();
         this.#tiles.delete(id);
         if (this.#pinned === id) this.#pinned = null;
         if (this.#lastSpeaker === id) this.#lastSpeaker = null;
@@ -342,12 +342,12 @@ export class Grid {
         if (card.hidden === !alone) return;
         const keyboard = keyboardIn(card);
         card.hidden = !alone;
-        if (keyboard) this.#refocus(); // it was on Copy invite link
+        if (keyboard) this.refocus(); // it was on Copy invite link
         this.layout();
     }
 
-    /** What had a keyboard user's focus in the grid went: a tile's button, else People. */
-    #refocus() {
+    /** The focus was lost (what had it in the grid went): a tile's button, else People. */
+    refocus() {
         focusIfLost(...this.#root.querySelectorAll('.tile-btn'), $('btn-people'));
     }
 
