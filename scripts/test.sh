@@ -15,10 +15,17 @@
 #                (tests/docker/; a private dockerd when none answers)
 # The integration and browser tests run the sanitizer build's binaries, so a
 # leak or memory error in a server fails the test that caused it.
+# The browser tests keep the CPU busy; the integration tests mostly wait
+# (for timeouts, reapers, restarts: a few percent of one core), and the
+# Docker step waits on the engine. So the integration tests, then the
+# Docker step, run beside the browser tests, each in one node:test process
+# taking its files one at a time; their reports are printed once the
+# browser tests end. Every test starts its own servers on free ports, so
+# the two never share one.
 # Options: TESTS="tests/integration/fcgi.test.mjs ..." runs only those files
 # (with the C and the front-end unit tests, without fuzz and lint).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 export HUDDLE_BUILD_DIR=${HUDDLE_BUILD_DIR:-$top/build-asan}
 mkdir -p tests/artifacts
@@ -64,24 +71,38 @@ if [ -z "${TESTS:-}" ]; then
     verdicts "static checks (scripts/lint.sh)" tests/artifacts/lint.log scripts/lint.sh
 fi
 
-# node_tests LABEL FILES...: runs node:test files, adds their counts.
-node_tests() {
-    local label=$1 log np nf nc
+# node_run LOG FILES...: runs node:test files, their report into LOG.
+node_run() {
+    local log=$1
     shift
-    echo "== $label (node:test)"
-    log=tests/artifacts/node-test-${label%% *}.log
+    node --test --test-reporter=spec "$@" >"$log" 2>&1
+}
+
+# node_count LABEL LOG: adds the counts of the node:test report in LOG.
+node_count() {
+    local label=$1 log=$2 np nf nc
     node_logs+=("$log")
-    node --test --test-reporter=spec "$@" 2>&1 | tee "$log"
     np=$(grep -E "^ℹ pass [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
     nf=$(grep -E "^ℹ fail [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
     nc=$(grep -E "^ℹ cancelled [0-9]+" "$log" | tail -n 1 | awk '{print $3}')
     if [ -z "$np" ]; then
-        echo "node:test produced no summary (see $log)"
+        echo "$label: node:test produced no summary (see $log)"
         failed=$((failed + 1))
     else
         passed=$((passed + np))
         failed=$((failed + ${nf:-0} + ${nc:-0}))
     fi
+}
+
+# node_tests LABEL FILES...: runs node:test files in the foreground (the
+# report shown as it comes), adds their counts.
+node_tests() {
+    local label=$1 log
+    shift
+    echo "== $label (node:test)"
+    log=tests/artifacts/node-test-${label%% *}.log
+    node --test --test-reporter=spec "$@" 2>&1 | tee "$log"
+    node_count "$label" "$log"
 }
 
 node_tests "front-end unit tests" tests/unit-js/*.test.mjs
@@ -90,10 +111,22 @@ if [ -n "${TESTS:-}" ]; then
     # shellcheck disable=SC2086 # a list of paths
     node_tests "selected tests" $TESTS
 else
-    node_tests "integration and browser tests" tests/integration/*.test.mjs tests/e2e/*.test.mjs
-    # The compose stack on a real Docker engine: its own step, since it
-    # builds images (minutes on a new machine, seconds once cached).
-    node_tests "docker compose" tests/docker/*.test.mjs
+    ilog=tests/artifacts/node-test-integration.log
+    dlog=tests/artifacts/node-test-docker.log
+    rm -f "$ilog" "$dlog"
+    # The compose stack on a real Docker engine builds images: minutes on
+    # a new machine, seconds once cached.
+    (node_run "$ilog" tests/integration/*.test.mjs; node_run "$dlog" tests/docker/*.test.mjs) &
+    beside=$!
+    echo "(the integration tests, then the Docker step, run beside these; their reports follow)"
+    node_tests "browser tests" tests/e2e/*.test.mjs
+    wait "$beside"
+    echo "== integration tests (node:test)"
+    cat "$ilog"
+    node_count "integration tests" "$ilog"
+    echo "== docker compose (node:test)"
+    cat "$dlog"
+    node_count "docker compose" "$dlog"
 fi
 
 # Why each node:test test failed, short and last: the end of a long log

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, startRedis, startStack, stopAll } from '../lib/stack.mjs';
-import { launch, newParticipant, realErrors, recordToasts, waitForPlayingVideo, remoteNames, watchSockets } from '../lib/browser.mjs';
+import { launch, peoplePerTest, realErrors, recordToasts, waitForPlayingVideo, remoteNames, watchSockets } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -27,6 +27,8 @@ after(async () => {
     if (redisAgain) await stopAll([redisAgain]);
 });
 
+const person = peoplePerTest(() => browser);
+
 
 /** The index in stack.sidecars of the sidecar that seated p in room (it
  * logged the join of p's own id, which p's own tile carries). */
@@ -44,7 +46,7 @@ test('a chat line sent while Redis is down reaches its own sidecar\'s people and
     const room = 'redis-asleep';
     const people = [];
     for (const n of ['Ann', 'Ben', 'Cal']) {
-        const p = await newParticipant(browser, `${stack.url}/${room}`, n, { init: watchSockets });
+        const p = await person(`${stack.url}/${room}`, n, { init: watchSockets });
         await p.join();
         people.push(p);
     }
@@ -103,10 +105,7 @@ test('a chat line sent while Redis is down reaches its own sidecar\'s people and
         if (t > 300) assert.fail('the sidecars did not reconnect to Redis');
         await sleep(50);
     }
-    for (const p of people) {
-        assert.deepEqual(realErrors(p.errors()), [], p.name);
-        await p.close();
-    }
+    for (const p of people) assert.deepEqual(realErrors(p.errors()), [], p.name);
 });
 
 test('a Join pressed, and a way back taken, while Redis is down get in by themselves once it is up', async () => {
@@ -129,7 +128,7 @@ test('a Join pressed, and a way back taken, while Redis is down get in by themse
             }
         };
     };
-    const ann = await newParticipant(browser, `${stack.url}/${room}`, 'Ann', { init: unavailable });
+    const ann = await person(`${stack.url}/${room}`, 'Ann', { init: unavailable });
     await ann.join();
     const id = await ann.page.getAttribute('#grid .tile.local', 'data-peer');
     const says = (what) => stack.sidecars.map((x) => x.output.split(what).length);
@@ -145,7 +144,7 @@ test('a Join pressed, and a way back taken, while Redis is down get in by themse
         // Ann's connection drops (a close code that is not a leave): her
         // way back is answered unavailable.
         await ann.page.evaluate(() => window.__last.close(4000, 'a test drop'));
-        bo = await newParticipant(browser, `${stack.url}/${room}`, 'Bo', { init: unavailable });
+        bo = await person(`${stack.url}/${room}`, 'Bo', { init: unavailable });
         await bo.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
         await bo.page.fill('#name-input', 'Bo');
         await bo.page.click('#join-btn');
@@ -164,17 +163,14 @@ test('a Join pressed, and a way back taken, while Redis is down get in by themse
     await bo.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 15000 });
     for (const [p, other] of [[ann, 'Bo'], [bo, 'Ann']]) await waitForPlayingVideo(p.page, other);
     assert.equal(await ann.page.getAttribute('#grid .tile.local', 'data-peer'), id);
-    for (const p of [ann, bo]) {
-        assert.deepEqual(realErrors(p.errors()), [], p.name);
-        await p.close();
-    }
+    for (const p of [ann, bo]) assert.deepEqual(realErrors(p.errors()), [], p.name);
 });
 
 test('with two sidecars a sidecar killed mid-call leaves the call up and no duplicate tile', async () => {
     const url = `${stack.url}/two-nodes`;
     const people = [];
     for (const n of ['Alice', 'Bob', 'Chen']) {
-        const p = await newParticipant(browser, url, n);
+        const p = await person(url, n);
         await p.join();
         people.push(p);
     }
@@ -211,15 +207,9 @@ test('with two sidecars a sidecar killed mid-call leaves the call up and no dupl
 
 test('Redis back without its data: a locked meeting stays locked, its host is told why, and a newcomer knocks', async () => {
     const room = 'redis-amnesia';
-    const people = [];
-    const person = async (name, opts = {}) => {
-        const p = await newParticipant(browser, `${stack.url}/${room}`, name, opts);
-        people.push(p);
-        return p;
-    };
-    const ann = await person('Ann', { init: recordToasts });
+    const ann = await person(`${stack.url}/${room}`, 'Ann', { init: recordToasts });
     await ann.join();
-    const ben = await person('Ben');
+    const ben = await person(`${stack.url}/${room}`, 'Ben');
     await ben.join();
     await ann.page.click('#btn-people');
     await ann.page.click('#host-lock');
@@ -232,13 +222,10 @@ test('Redis back without its data: a locked meeting stays locked, its host is to
     await ann.page.waitForFunction(() => window.__toasts.some((x) => x.text.startsWith("The meeting server lost this meeting's settings")), null, { timeout: 20000 });
     assert.equal(await ann.page.textContent('#host-lock .lbl'), 'Unlock meeting');
     assert.equal(await ann.page.isVisible('#mark-locked'), true);
-    const cal = await person('Cal');
+    const cal = await person(`${stack.url}/${room}`, 'Cal');
     await cal.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
     await cal.page.fill('#name-input', 'Cal');
     await cal.page.click('#join-btn');
     await cal.page.waitForFunction(() => document.body.dataset.state === 'knocking');
-    for (const p of [ann, ben, cal]) {
-        assert.deepEqual(realErrors(p.errors()), [], p.name);
-        await p.close();
-    }
+    for (const p of [ann, ben, cal]) assert.deepEqual(realErrors(p.errors()), [], p.name);
 });

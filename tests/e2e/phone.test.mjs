@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, screenshot, watchSockets } from '../lib/browser.mjs';
+import { launch, peoplePerTest, waitForPlayingVideo, screenshot, watchSockets } from '../lib/browser.mjs';
 import { connect } from '../lib/wsclient.mjs';
 
 let stack;
@@ -18,6 +18,8 @@ after(async () => {
     if (browser) await browser.close();
     if (stack) await stack.stop();
 });
+
+const person = peoplePerTest(() => browser);
 
 /** Members called names of room without media (plain websocket clients, as any page would): their tiles show initials. */
 async function bareMembers(room, names) {
@@ -34,7 +36,7 @@ async function bareMembers(room, names) {
 async function joinOthers(phone, url, names) {
     const others = [];
     for (const name of names) {
-        const p = await newParticipant(browser, url, name);
+        const p = await person(url, name);
         await p.join();
         others.push(p);
     }
@@ -55,7 +57,7 @@ const fits = (page) => page.evaluate(() => {
 
 test('at 375 px the pre-join screen and the meeting fit the screen', async () => {
     const url = `${stack.url}/on-the-go`;
-    const phone = await newParticipant(browser, url, 'Maya', { viewport: { width: 375, height: 740 } });
+    const phone = await person(url, 'Maya', { viewport: { width: 375, height: 740 } });
     await phone.page.waitForFunction(() => document.getElementById('preview-video').videoWidth > 0);
     assert.deepEqual(await fits(phone.page), { overflow: 0, out: [] });
     await phone.join();
@@ -86,7 +88,7 @@ const overlap = (page, a, b) => page.evaluate(([sa, sb]) => {
 
 test('on a touch phone the alone card, the toasts and the tile buttons keep clear of the names and of the chat box', async () => {
     const url = `${stack.url}/on-the-bus`;
-    const phone = await newParticipant(browser, url, 'Maya Lindqvist', { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true } });
+    const phone = await person(url, 'Maya Lindqvist', { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true } });
     await phone.join();
     // Alone: the card with the invite button spans the stage as it needs,
     // not the right half of it, and leaves one's own name readable.
@@ -97,7 +99,7 @@ test('on a touch phone the alone card, the toasts and the tile buttons keep clea
 
     // A long name on a remote tile ends before the buttons a touch screen
     // always shows (no hover to reveal them).
-    const chris = await newParticipant(browser, url, 'Christopher Longname-Example');
+    const chris = await person(url, 'Christopher Longname-Example');
     await chris.join();
     await waitForPlayingVideo(phone.page, 'Christopher Longname-Example');
     assert.equal(await phone.page.evaluate(() => matchMedia('(hover: none)').matches), true, 'a touch screen');
@@ -108,14 +110,13 @@ test('on a touch phone the alone card, the toasts and the tile buttons keep clea
     await phone.page.waitForSelector('#toast', { state: 'hidden' });
     await phone.page.click('#btn-chat');
     await phone.page.fill('#chat-input', 'on my way');
-    const omar = await newParticipant(browser, url, 'Omar');
+    const omar = await person(url, 'Omar');
     await omar.join();
     await phone.page.waitForFunction(() => /Omar/.test(document.getElementById('toast').textContent) && !document.getElementById('toast').hidden);
     assert.equal(await overlap(phone.page, '#toast', '#chat-input'), false, 'the toast covers the chat box');
     const toast = await phone.page.$eval('#toast', (e) => e.getBoundingClientRect().height);
     assert.ok(toast < 60, `"Omar joined" is one line (${toast} px high)`);
     for (const p of [phone, chris, omar]) assert.deepEqual(p.errors(), [], p.name);
-    await Promise.all([phone, chris, omar].map((p) => p.close()));
 });
 
 /**
@@ -152,9 +153,9 @@ const unreachable = (page) => page.evaluate(() => {
 
 test('a host on a phone reaches every part of People by scrolling: host tools, lobby, raised hands, the list, the shortcut switch', async () => {
     const url = `${stack.url}/busy-lobby`;
-    const host = await newParticipant(browser, url, 'Hana', { viewport: { width: 320, height: 568 }, context: { isMobile: true, hasTouch: true } });
+    const host = await person(url, 'Hana', { viewport: { width: 320, height: 568 }, context: { isMobile: true, hasTouch: true } });
     await host.join();
-    const bo = await newParticipant(browser, url, 'Bo');
+    const bo = await person(url, 'Bo');
     await bo.join();
     await host.page.waitForSelector('#grid .tile:not(.local)');
     await host.page.click('#btn-people');
@@ -199,12 +200,11 @@ test('a host on a phone reaches every part of People by scrolling: host tools, l
     await knockers[0].next('welcome');
     for (const k of knockers) k.terminate();
     for (const p of [host, bo]) assert.deepEqual(p.errors(), [], p.name);
-    await Promise.all([host.close(), bo.close()]);
 });
 
 test('on a touch phone: Join in view on its side, 44 px for the host\'s small controls, a long knocker\'s name whole, taps through the reconnecting banner', async () => {
     const url = `${stack.url}/in-the-hand`;
-    const phone = await newParticipant(browser, url, 'Ana', { viewport: { width: 740, height: 360 }, context: { isMobile: true, hasTouch: true }, init: watchSockets });
+    const phone = await person(url, 'Ana', { viewport: { width: 740, height: 360 }, context: { isMobile: true, hasTouch: true }, init: watchSockets });
     await phone.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
     // On its side: the name field and Join are on the first screen (the
     // preview above them pushed Join 790 px down).
@@ -253,12 +253,11 @@ test('on a touch phone: Join in view on its side, 44 px for the host\'s small co
     assert.equal(await phone.page.isVisible('#settings-pane'), true);
     await screenshot(phone.page, 'phone-banner.png');
     assert.deepEqual(phone.errors().filter((e) => !/\/no-ws-here' failed/.test(e)), []);
-    await phone.close();
 });
 
 test('a phone on its side: the open panel stands beside the tiles, a tap on Chat brings no keyboard, and "You are muted" names no key', async () => {
     const url = `${stack.url}/sideways`;
-    const phone = await newParticipant(browser, url, 'Ana', { viewport: { width: 740, height: 360 }, context: { isMobile: true, hasTouch: true } });
+    const phone = await person(url, 'Ana', { viewport: { width: 740, height: 360 }, context: { isMobile: true, hasTouch: true } });
     await phone.join();
     const more = await bareMembers('sideways', ['Bo', 'Cy', 'Di']);
     await phone.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 4);
@@ -282,7 +281,6 @@ test('a phone on its side: the open panel stands beside the tiles, a tap on Chat
     assert.equal(await phone.page.textContent('#muted-hint'), 'You are muted. Tap the microphone to talk.');
     for (const c of more) c.terminate();
     assert.deepEqual(phone.errors(), []);
-    await phone.close();
 });
 
 /**
@@ -313,7 +311,7 @@ const stripClashes = (page) => page.evaluate(() => {
 
 test('on a touch phone the small tiles beside the stage keep their names, Pin and "Presenting" clear of each other', async () => {
     const url = `${stack.url}/strip-on-a-phone`;
-    const phone = await newParticipant(browser, url, 'Maya', { viewport: { width: 360, height: 640 }, context: { isMobile: true, hasTouch: true } });
+    const phone = await person(url, 'Maya', { viewport: { width: 360, height: 640 }, context: { isMobile: true, hasTouch: true } });
     await phone.join();
     const others = await joinOthers(phone, url, ['Alexandra', 'Bartholomew']);
     // Bartholomew presents: he takes the stage. Then Maya pins Alexandra:
@@ -347,12 +345,11 @@ test('on a touch phone the small tiles beside the stage keep their names, Pin an
     for (const c of more) c.terminate();
     assert.deepEqual(problems, {});
     for (const p of [phone, ...others]) assert.deepEqual(p.errors(), [], p.name);
-    await Promise.all([phone, ...others].map((p) => p.close()));
 });
 
 test('an Arabic phone: "camera off" clear of the pre-join buttons; the room\'s Latin name left to right; the chat box reads right to left until a line of the other direction is typed; Send is 44 px and a tap on it keeps the focus (and the keyboard) in the box', async () => {
     const url = `${stack.url}/hand-ar`;
-    const p = await newParticipant(browser, url, 'عمر', { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true, locale: 'ar' } });
+    const p = await person(url, 'عمر', { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true, locale: 'ar' } });
     await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
     await p.page.tap('#pre-cam');
     await p.page.waitForSelector('#preview-off', { state: 'visible' });
@@ -379,5 +376,4 @@ test('an Arabic phone: "camera off" clear of the pre-join buttons; the room\'s L
     await p.page.waitForSelector('#settings-pane:not([hidden])');
     assert.notEqual(await p.page.evaluate(() => document.activeElement.id), 'set-mic');
     assert.deepEqual(p.errors(), []);
-    await p.close();
 });

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
-import { launch, newParticipant, realErrors, recordToasts, remoteNames, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
+import { launch, peoplePerTest, realErrors, recordToasts, remoteNames, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -29,12 +29,14 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
+const person = peoplePerTest(() => browser);
+
 
 test('after a sidecar restart video keeps playing, clients rejoin, no duplicate tile', async () => {
     const url = `${stack.url}/restart-me`;
-    const a = await newParticipant(browser, url, 'Alice', { init: recordToasts });
+    const a = await person(url, 'Alice', { init: recordToasts });
     await a.join();
-    const b = await newParticipant(browser, url, 'Bob', { init: recordToasts });
+    const b = await person(url, 'Bob', { init: recordToasts });
     await b.join();
     await waitForPlayingVideo(a.page, 'Bob');
     await waitForPlayingVideo(b.page, 'Alice');
@@ -101,9 +103,9 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
 
 test('after a dropped connection (nginx restarted) the client resumes its seat with the same id', async () => {
     const url = `${stack.url}/resume-me`;
-    const a = await newParticipant(browser, url, 'Alice');
+    const a = await person(url, 'Alice');
     await a.join();
-    const b = await newParticipant(browser, url, 'Bob');
+    const b = await person(url, 'Bob');
     await b.join();
     await waitForPlayingVideo(a.page, 'Bob');
     const idsBefore = await a.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
@@ -132,9 +134,9 @@ test('after a dropped connection (nginx restarted) the client resumes its seat w
 
 test('a chat line the sidecar died with before answering comes back as maybe not sent, and Send again delivers it', async () => {
     const url = `${stack.url}/lost-line`;
-    const a = await newParticipant(browser, url, 'Alice');
+    const a = await person(url, 'Alice');
     await a.join();
-    const b = await newParticipant(browser, url, 'Bob');
+    const b = await person(url, 'Bob');
     await b.join();
     await waitForPlayingVideo(a.page, 'Bob');
     const texts = (page) => page.$$eval('#chat-log li', (els) => els.map((li) => ({
@@ -188,12 +190,7 @@ test('a chat line the sidecar died with before answering comes back as maybe not
 test('a host away longer than the grace comes back as a guest: told so, no host\'s lobby left on the page', async () => {
     const quick = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_RESUME_GRACE_MS: '2000' } });
     const url = `${quick.url}/host-away`;
-    const opened = [];
-    const open = async (name, opts) => {
-        const p = await newParticipant(browser, url, name, opts);
-        opened.push(p);
-        return p;
-    };
+    const open = (name, opts) => person(url, name, opts);
     try {
         const ann = await open('Ann', { init: watchSockets });
         await ann.join();
@@ -235,7 +232,6 @@ test('a host away longer than the grace comes back as a guest: told so, no host\
         await ben.page.waitForSelector('#lobby-list li:has-text("Dan")');
         for (const p of [ann, ben]) assert.deepEqual(realErrors(p.errors()), [], p.name);
     } finally {
-        for (const p of opened) await p.close();
         await quick.stop();
     }
 });

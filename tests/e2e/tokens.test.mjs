@@ -8,14 +8,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, screenshot, watchSockets } from '../lib/browser.mjs';
+import { launch, peoplePerTest, screenshot, watchSockets } from '../lib/browser.mjs';
 import { claims, mint, now } from '../lib/tokens.mjs';
 import { connect } from '../lib/wsclient.mjs';
 
 const SECRET = 'an-e2e-secret-of-more-than-32-bytes-0123456789';
 let stack;
 let browser;
-const people = [];
 
 before(async () => {
     // Two people a room at most: a full room's screen is one test's.
@@ -24,18 +23,18 @@ before(async () => {
 });
 
 after(async () => {
-    for (const p of people) await p.close();
     if (browser) await browser.close();
     if (stack) await stack.stop();
 });
 
+const opened = peoplePerTest(() => browser);
+
 /** A person opening room's link, with token in it when given; p.warnings: the console's warnings. */
 async function person(room, name, token, opts) {
     const url = `${stack.url}/${room}${token ? `?token=${token}` : ''}`;
-    const p = await newParticipant(browser, url, name, opts);
+    const p = await opened(url, name, opts);
     p.warnings = [];
     p.page.on('console', (m) => { if (m.type() === 'warning') p.warnings.push(m.text()); });
-    people.push(p);
     return p;
 }
 
@@ -159,7 +158,6 @@ test('the longest token the sidecar takes (4096 bytes) opens the room page and l
     await p.page.click('#join-btn');
     await p.page.waitForFunction(() => document.body.dataset.state === 'meeting');
     assert.deepEqual(p.errors(), []);
-    await p.close();
 });
 
 test('a refused link says why in words, for each reason, and offers Try again only for a link not valid yet', async () => {

@@ -10,6 +10,7 @@
 //   await browser.close();
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
 import { ARTIFACTS } from './stack.mjs';
 
@@ -103,6 +104,27 @@ export async function newParticipant(browser, url, name, { deny = false, viewpor
         },
     };
     return p;
+}
+
+/**
+ * For a test file whose tests each open their own people: returns
+ * person(url, name, opts), newParticipant in the browser browserOf()
+ * gives, and closes everyone it opened after each test, also after one
+ * that failed (a page left open keeps its camera, its calls and its
+ * reconnects going under every test after it).
+ *   const person = peoplePerTest(() => browser);
+ *   const ann = await person(`${stack.url}/room`, 'Ann');
+ */
+export function peoplePerTest(browserOf) {
+    const open = [];
+    afterEach(async () => {
+        for (const p of open.splice(0)) await p.close();
+    });
+    return async (url, name, opts) => {
+        const p = await newParticipant(browserOf(), url, name, opts);
+        open.push(p);
+        return p;
+    };
 }
 
 /**
