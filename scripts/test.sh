@@ -16,12 +16,14 @@
 # The integration and browser tests run the sanitizer build's binaries, so a
 # leak or memory error in a server fails the test that caused it.
 # The browser tests keep the CPU busy; the integration tests mostly wait
-# (for timeouts, reapers, restarts: a few percent of one core), and the
-# Docker step waits on the engine. So the integration tests, then the
-# Docker step, run beside the browser tests, each in one node:test process
-# taking its files one at a time; their reports are printed once the
-# browser tests end. Every test starts its own servers on free ports, so
-# the two never share one.
+# (for timeouts, reapers, restarts: one after the other, they kept a
+# 2-core machine 8% busy over their seven minutes). So the integration
+# tests, then the Docker step, run beside the browser tests, each in one
+# node:test process taking its files one at a time; their reports are
+# printed once the browser tests end. Every test starts its own servers on
+# free ports, so the two never share one. (Not at a lower priority: the
+# servers of an integration test would then wait behind Chromium and miss
+# the times the test gives them.)
 # Options: TESTS="tests/integration/fcgi.test.mjs ..." runs only those files
 # (with the C and the front-end unit tests, without fuzz and lint).
 set -uo pipefail
@@ -71,13 +73,6 @@ if [ -z "${TESTS:-}" ]; then
     verdicts "static checks (scripts/lint.sh)" tests/artifacts/lint.log scripts/lint.sh
 fi
 
-# node_run LOG FILES...: runs node:test files, their report into LOG.
-node_run() {
-    local log=$1
-    shift
-    node --test --test-reporter=spec "$@" >"$log" 2>&1
-}
-
 # node_count LABEL LOG: adds the counts of the node:test report in LOG.
 node_count() {
     local label=$1 log=$2 np nf nc
@@ -114,13 +109,23 @@ else
     ilog=tests/artifacts/node-test-integration.log
     dlog=tests/artifacts/node-test-docker.log
     rm -f "$ilog" "$dlog"
-    # The compose stack on a real Docker engine builds images: minutes on
-    # a new machine, seconds once cached.
-    (node_run "$ilog" tests/integration/*.test.mjs; node_run "$dlog" tests/docker/*.test.mjs) &
+    # The stream beside is a process group of its own, stopped with this
+    # script however it ends (Ctrl-C, a CI job's timeout): no Docker step
+    # goes on alone, holding a dockerd the next run would find. The compose
+    # stack on a real Docker engine builds images: minutes on a new
+    # machine, seconds once cached.
+    # shellcheck disable=SC2016 # $1 and $2 are bash -c's own
+    setsid bash -c 'node --test --test-reporter=spec tests/integration/*.test.mjs >"$1" 2>&1
+        node --test --test-reporter=spec tests/docker/*.test.mjs >"$2" 2>&1' _ "$ilog" "$dlog" &
     beside=$!
-    echo "(the integration tests, then the Docker step, run beside these; their reports follow)"
+    trap 'kill -TERM -- "-$beside" 2>/dev/null' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    echo "(the integration tests, then the Docker step, run beside these: tail -f $ilog $dlog)"
     node_tests "browser tests" tests/e2e/*.test.mjs
+    echo "== waiting for the integration tests and the Docker step (tail -f $ilog $dlog)"
     wait "$beside"
+    trap - EXIT INT TERM
     echo "== integration tests (node:test)"
     cat "$ilog"
     node_count "integration tests" "$ilog"

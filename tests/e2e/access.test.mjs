@@ -282,7 +282,7 @@ test('a host who leaves while someone knocks: the knock\'s news does not play ov
     // Kai's toast gives way 1.5 s after Kim's knock comes: the host's
     // timers stand still until she leaves, so that however slow the
     // machine, Kai's toast still shows and Kim's waits its turn.
-    await host.page.clock.pauseAt(await host.page.evaluate(() => Date.now() + 1));
+    await host.page.clock.pauseAt(await host.page.evaluate(() => Date.now() + 1000));
     await knocker('acc-leave-knock', 'Kim Knock');
     await host.page.waitForSelector('#lobby-list li:has-text("Kim Knock")');
     assert.match(await host.page.textContent('#toast'), /Kai Knock is waiting to join/);

@@ -814,7 +814,10 @@ test('a locked room Redis forgot while its sidecar was cut off (its members reap
         // and re-asserts Ann, into a room Redis has no lock for.
         for (const type of ['normal', 'pubsub']) execFileSync('redis-cli', ['-p', String(c.redis.port), 'CLIENT', 'KILL', 'TYPE', type]);
         n1.signal('SIGCONT');
+        // Both are back on Redis (n2 lost its connections too: until it is
+        // up again, it answers a join unavailable).
         await waitCount(n1, UP, 2);
+        await waitCount(n2, UP, 2);
         assert.deepEqual(await a.next((m) => m.type === 'access', 15000), { type: 'access', locked: false, password: false });
         assert.equal(count(n1, /redis lost its data/), 0);
         const d = await c.client(1);
