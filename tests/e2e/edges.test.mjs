@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, stopAll } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
+import { launch, newParticipant, peoplePerTest, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
 
 // huddle.test is the public name of the insecure-context test below: its
 // page's Origin must pass the sidecar's origin check.
@@ -24,43 +24,40 @@ after(async () => {
     if (stack) await stack.stop();
 });
 
+const person = peoplePerTest(() => browser);
+
 const real = (errs) => errs.filter((e) => !/WebSocket connection to .* failed|502/.test(e));
 
 test('a full room says so on the pre-join screen', async () => {
     const url = `${stack.url}/small-room`;
-    const a = await newParticipant(browser, url, 'A');
+    const a = await person(url, 'A');
     await a.join();
-    const b = await newParticipant(browser, url, 'B');
+    const b = await person(url, 'B');
     await b.join();
-    const c = await newParticipant(browser, url, 'C');
+    const c = await person(url, 'C');
     await c.page.fill('#name-input', 'C');
     await c.page.click('#join-btn');
     await c.page.waitForSelector('#pre-msg:not([hidden])');
     assert.match(await c.page.textContent('#pre-msg-text'), /full/);
     assert.equal(await c.page.isHidden('#meeting'), true);
     assert.equal(await a.page.$$eval('#grid .tile', (els) => els.length), 2);
-    for (const p of [a, b, c]) {
-        assert.deepEqual(p.errors(), []);
-        await p.close();
-    }
+    for (const p of [a, b, c]) assert.deepEqual(p.errors(), []);
 });
 
 test('an unreachable server at Join is retried until it answers', async () => {
     const url = `${stack.url}/waiting-room`;
     const old = stack.sidecars[0];
     await old.stop();
-    const a = await newParticipant(browser, url, 'Early');
+    const a = await person(url, 'Early');
     await a.page.fill('#name-input', 'Early');
     await a.page.click('#join-btn');
     await a.page.waitForFunction(() => /reach the meeting server/.test(document.getElementById('pre-msg-text').textContent));
     replacement = await startSidecar({ port: old.port, env: SIDECAR_ENV });
     await a.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 30000 });
-    const b = await newParticipant(browser, url, 'Later');
+    const b = await person(url, 'Later');
     await b.join();
     await waitForPlayingVideo(a.page, 'Later');
     assert.deepEqual(real(a.errors()), []);
-    await a.close();
-    await b.close();
 });
 
 test('outside a secure context the page explains HTTPS and still joins to watch', async () => {
@@ -73,7 +70,7 @@ test('outside a secure context the page explains HTTPS and still joins to watch'
         const v = await newParticipant(insecure, url, 'Viewer');
         await v.page.waitForSelector('#pre-msg:not([hidden])');
         assert.match(await v.page.textContent('#pre-msg-text'), /https/i);
-        const s = await newParticipant(browser, `${stack.url}/secure-check`, 'Speaker');
+        const s = await person(`${stack.url}/secure-check`, 'Speaker');
         await s.join();
         await v.join();
         await waitForPlayingVideo(v.page, 'Speaker');

@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, screenshot, assertTabsOneRow } from '../lib/browser.mjs';
+import { launch, peoplePerTest, waitForPlayingVideo, screenshot, assertTabsOneRow } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -24,6 +24,8 @@ after(async () => {
     if (browser) await browser.close();
     if (stack) await stack.stop();
 });
+
+const person = peoplePerTest(() => browser);
 
 /**
  * An init script: notes (window.__englishShown) whether a frame was
@@ -48,7 +50,7 @@ const box = (page, sel) => page.locator(sel).boundingBox();
 
 /** A German person's page, with the flash watch. */
 function german(url, name, opts = {}) {
-    return newParticipant(browser, url, name, { init: watchFlash, context: { locale: 'de-DE' }, ...opts });
+    return person(url, name, { init: watchFlash, context: { locale: 'de-DE' }, ...opts });
 }
 
 test('a German browser gets the pre-join screen and the meeting in German', async () => {
@@ -72,7 +74,7 @@ test('a German browser gets the pre-join screen and the meeting in German', asyn
     await dora.join();
     assert.equal(await p.evaluate(() => window.__englishShown), false, 'English was painted before German');
 
-    const ben = await newParticipant(browser, url, 'Ben');
+    const ben = await person(url, 'Ben');
     await ben.join();
     await waitForPlayingVideo(p, 'Ben');
     await p.waitForSelector('#toast:has-text("Ben ist beigetreten")');
@@ -116,12 +118,11 @@ test('a German browser gets the pre-join screen and the meeting in German', asyn
     await p.waitForSelector('#toast', { state: 'hidden' });
     await screenshot(p, 'i18n-de.png');
     for (const x of [dora, ben]) assert.deepEqual(x.errors(), [], x.name);
-    await Promise.all([dora.close(), ben.close()]);
 });
 
 test('an Arabic browser gets the page right to left', async () => {
     const url = `${stack.url}/min-alyamin`;
-    const layla = await newParticipant(browser, url, 'ليلى', { context: { locale: 'ar' } });
+    const layla = await person(url, 'ليلى', { context: { locale: 'ar' } });
     const p = layla.page;
     await p.waitForFunction(() => document.body.dataset.state === 'prejoin');
     assert.equal(await attr(p, 'html', 'lang'), 'ar');
@@ -129,7 +130,7 @@ test('an Arabic browser gets the page right to left', async () => {
     assert.equal(await text(p, '#prejoin-title'), 'هل أنت مستعد للانضمام؟');
     assert.equal(await p.$eval('#prejoin-title', (e) => getComputedStyle(e).direction), 'rtl');
     await layla.join();
-    const sam = await newParticipant(browser, url, 'Sam');
+    const sam = await person(url, 'Sam');
     await sam.join();
     await waitForPlayingVideo(p, 'Sam');
     assert.equal(await text(p, '#btn-leave .lbl'), 'مغادرة');
@@ -200,16 +201,15 @@ test('an Arabic browser gets the page right to left', async () => {
     await p.waitForSelector('#toast', { state: 'hidden' });
     await screenshot(p, 'i18n-ar.png');
     for (const x of [layla, sam]) assert.deepEqual(x.errors(), [], x.name);
-    await Promise.all([layla.close(), sam.close()]);
 });
 
 test('in an Arabic page a long Latin name reads left to right and is cut at its end; an Arabic name in an English page reads right to left; so do chat lines and the chat box', async () => {
     const url = `${stack.url}/long-names`;
     const long = 'Maximilian Alexander von Habsburg-Lothringen';
     const arabic = 'عبد الرحمن الهاشمي القرشي'; // 46 bytes: names take up to 64
-    const layla = await newParticipant(browser, url, arabic, { context: { locale: 'ar' }, viewport: { width: 360, height: 640 } });
+    const layla = await person(url, arabic, { context: { locale: 'ar' }, viewport: { width: 360, height: 640 } });
     await layla.join();
-    const max = await newParticipant(browser, url, long, { viewport: { width: 360, height: 640 } });
+    const max = await person(url, long, { viewport: { width: 360, height: 640 } });
     await max.join();
     await waitForPlayingVideo(layla.page, long);
     await waitForPlayingVideo(max.page, arabic);
@@ -256,12 +256,11 @@ test('in an Arabic page a long Latin name reads left to right and is cut at its 
         assert.equal(await to.page.$eval(sel, (e) => getComputedStyle(e).direction), dir, text);
     }
     for (const x of [layla, max]) assert.deepEqual(x.errors(), [], x.name);
-    await Promise.all([layla.close(), max.close()]);
 });
 
 test('the language picker switches to French, on the page and after a reload', async () => {
     const url = `${stack.url}/en-francais`;
-    const zoe = await newParticipant(browser, url, 'Zoé');
+    const zoe = await person(url, 'Zoé');
     const p = zoe.page;
     await p.waitForFunction(() => document.body.dataset.state === 'prejoin');
     assert.equal(await text(p, '#prejoin-title'), 'Ready to join?');
@@ -297,7 +296,6 @@ test('the language picker switches to French, on the page and after a reload', a
     assert.equal(await p.evaluate(() => document.body.dataset.state), 'meeting');
     assert.equal(await p.evaluate(() => localStorage.getItem('huddle.lang')), 'es');
     assert.deepEqual(zoe.errors(), []);
-    await zoe.close();
 });
 
 // Measured once the panel's slide (and every other finite animation) is over.
@@ -318,7 +316,7 @@ const fits = (page) => page.evaluate(async () => {
 for (const locale of ['de-DE', 'ar']) {
     test(`at 360 px the page fits in ${locale}`, async () => {
         const url = `${stack.url}/phone-${locale.toLowerCase()}`;
-        const a = await newParticipant(browser, url, 'Maximilian', { viewport: { width: 360, height: 740 }, context: { locale } });
+        const a = await person(url, 'Maximilian', { viewport: { width: 360, height: 740 }, context: { locale } });
         await a.page.waitForFunction(() => document.getElementById('preview-video').videoWidth > 0);
         assert.deepEqual(await fits(a.page), { overflow: 0, out: [] });
         await a.join();

@@ -17,7 +17,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
-import { launch, newParticipant, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
+import { launch, peoplePerTest, waitForPlayingVideo, screenshot } from '../lib/browser.mjs';
 
 let stack;
 let browser;
@@ -31,6 +31,8 @@ after(async () => {
     if (browser) await browser.close();
     if (stack) await stack.stop();
 });
+
+const person = peoplePerTest(() => browser);
 
 // Phones upright and on their side, tablets, laptops, desktops.
 const SIZES = [
@@ -197,9 +199,9 @@ async function sweep(page, { langs, sizes, share, reactions = [], shots = new Se
 
 test('the control bar fits every screen in every language; "You are muted" hides no name', async () => {
     const url = `${stack.url}/toolbar`;
-    const anna = await newParticipant(browser, url, 'Anna');
-    const ben = await newParticipant(browser, url, 'Ben', { viewport: { width: 640, height: 480 } });
-    const cleo = await newParticipant(browser, url, 'Cleo', { viewport: { width: 375, height: 667 }, init: noScreenShare });
+    const anna = await person(url, 'Anna');
+    const ben = await person(url, 'Ben', { viewport: { width: 640, height: 480 } });
+    const cleo = await person(url, 'Cleo', { viewport: { width: 375, height: 667 }, init: noScreenShare });
     for (const p of [anna, ben, cleo]) await p.join();
     for (const p of [anna, cleo]) {
         await waitForPlayingVideo(p.page, 'Ben');
@@ -219,7 +221,6 @@ test('the control bar fits every screen in every language; "You are muted" hides
     // The hint was there to be checked (it comes and goes with the beeps).
     for (const r of [wide, phone]) assert.ok(r.hints >= r.sizes * 0.8, `the muted hint was shown at ${r.hints} of ${r.sizes} sizes`);
     for (const p of [anna, ben, cleo]) assert.deepEqual(p.errors(), [], p.name);
-    await Promise.all([anna.close(), ben.close(), cleo.close()]);
 });
 
 /**
@@ -245,8 +246,8 @@ const panelProblems = (page) => page.evaluate(() => {
 
 test('with the side panel open the control bar stays in reach on every screen, left to right and right to left; its tabs keep to one row, German\'s too', async () => {
     const url = `${stack.url}/toolbar-panel`;
-    const anna = await newParticipant(browser, url, 'Anna');
-    const ben = await newParticipant(browser, url, 'Ben', { viewport: { width: 640, height: 480 } });
+    const anna = await person(url, 'Anna');
+    const ben = await person(url, 'Ben', { viewport: { width: 640, height: 480 } });
     for (const p of [anna, ben]) await p.join();
     await waitForPlayingVideo(anna.page, 'Ben');
     await anna.page.waitForSelector('#toast', { state: 'hidden' });
@@ -276,5 +277,4 @@ test('with the side panel open the control bar stays in reach on every screen, l
     await anna.page.click('#btn-mic', { timeout: 5000 });
     await anna.page.waitForSelector('#btn-mic.off[aria-pressed="false"]');
     for (const p of [anna, ben]) assert.deepEqual(p.errors(), [], p.name);
-    await Promise.all([anna.close(), ben.close()]);
 });
