@@ -434,12 +434,25 @@ static bool n_routing(void *ctx, const char *dst)
     return n->route_m != NULL && strcmp(n->route_dst, dst) == 0;
 }
 
-static void fnet_init(struct fnet *n)
+/* A PeerJS server on the fake network n, which is set up here. */
+static struct pj *pj_on_fnet(struct fnet *n)
 {
+    struct pj *p = pj_new(&cfg, &ops, "peerjs");
+
     memset(n, 0, sizeof *n);
     n->net = (struct pj_net){n,       n_claim,   n_cancel, n_release,
                              n_route, n_forward, n_routing};
     n->up = 1;
+    pj_set_net(p, &n->net);
+    return p;
+}
+
+/* f opens id with token, and Redis answers that the id is its own. */
+static void fake_claimed(struct pj *p, struct fake *f, const char *id,
+                         const char *token)
+{
+    fake_open(p, f, id, token, 0);
+    pj_claimed(p, f->pj, 1, 0);
 }
 
 static void fnet_fini(struct fnet *n)
@@ -462,12 +475,10 @@ static void answer_route(struct pj *p, struct fnet *n, const char *node,
 
 TEST(peerjs_with_a_cluster_opens_only_once_the_id_is_claimed)
 {
-    struct pj *p = pj_new(&cfg, &ops, "peerjs");
     struct fnet n;
+    struct pj *p = pj_on_fnet(&n);
     struct fake a, b, c, d;
 
-    fnet_init(&n);
-    pj_set_net(p, &n.net);
     fake_open(p, &a, "alice", "t1", 0);
     CHECK(n.claims == 1 && a.n == 0); /* nothing before Redis answers */
     pj_claimed(p, a.pj, 1, 0);
@@ -501,16 +512,12 @@ TEST(peerjs_with_a_cluster_opens_only_once_the_id_is_claimed)
 
 TEST(peerjs_with_a_cluster_a_same_token_takeover_keeps_the_claim)
 {
-    struct pj *p = pj_new(&cfg, &ops, "peerjs");
     struct fnet n;
+    struct pj *p = pj_on_fnet(&n);
     struct fake a, b;
 
-    fnet_init(&n);
-    pj_set_net(p, &n.net);
-    fake_open(p, &a, "alice", "t1", 0);
-    pj_claimed(p, a.pj, 1, 0);
-    fake_open(p, &b, "alice", "t1", 0);
-    pj_claimed(p, b.pj, 1, 0);
+    fake_claimed(p, &a, "alice", "t1");
+    fake_claimed(p, &b, "alice", "t1");
     CHECK(a.closed == 1000 && strcmp(last(&b), "{\"type\":\"OPEN\"}") == 0);
     fake_end(p, &a);
     CHECK(n.releases == 0); /* b holds it now */
@@ -528,18 +535,14 @@ TEST(peerjs_with_a_cluster_a_same_token_takeover_keeps_the_claim)
 TEST(
     peerjs_with_a_cluster_a_message_to_an_id_just_opened_here_goes_behind_those_still_routed)
 {
-    struct pj *p = pj_new(&cfg, &ops, "peerjs");
     struct fnet n;
+    struct pj *p = pj_on_fnet(&n);
     struct fake a, b;
 
-    fnet_init(&n);
-    pj_set_net(p, &n.net);
-    fake_open(p, &a, "alice", "t1", 0);
-    pj_claimed(p, a.pj, 1, 0);
+    fake_claimed(p, &a, "alice", "t1");
     say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"bob\",\"payload\":1}", 0);
     CHECK(n.routes == 1);
-    fake_open(p, &b, "bob", "t2", 0); /* bob opens here meanwhile */
-    pj_claimed(p, b.pj, 1, 0);
+    fake_claimed(p, &b, "bob", "t2"); /* bob opens here meanwhile */
     CHECK(strcmp(last(&b), "{\"type\":\"OPEN\"}") == 0);
     /* Not straight to bob, ahead of the first: behind it. */
     say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"bob\",\"payload\":2}", 0);
@@ -552,18 +555,15 @@ TEST(
 
 TEST(peerjs_with_a_cluster_routes_forwards_holds_and_delivers)
 {
-    struct pj *p = pj_new(&cfg, &ops, "peerjs");
     struct fnet n;
+    struct pj *p = pj_on_fnet(&n);
     struct fake a;
     static const char from_b[] = "{\"type\":\"ANSWER\",\"src\":\"bob\","
                                  "\"dst\":\"alice\"}";
     static const char to_gone[] = "{\"type\":\"OFFER\",\"src\":\"erin\","
                                   "\"dst\":\"gone\"}";
 
-    fnet_init(&n);
-    pj_set_net(p, &n.net);
-    fake_open(p, &a, "alice", "t1", 0);
-    pj_claimed(p, a.pj, 1, 0);
+    fake_claimed(p, &a, "alice", "t1");
     /* bob on node n2: forwarded there */
     say(p, &a, "{\"type\":\"OFFER\",\"dst\":\"bob\",\"payload\":{\"i\":1}}", 0);
     CHECK(n.routes == 1 && strcmp(n.route_dst, "bob") == 0);
