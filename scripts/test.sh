@@ -73,6 +73,13 @@ if [ -z "${TESTS:-}" ]; then
     verdicts "static checks (scripts/lint.sh)" tests/artifacts/lint.log scripts/lint.sh
 fi
 
+# node_test FILES...: runs node:test files with the reporter whose summary
+# node_count reads. Exported: the stream beside the browser tests runs it.
+node_test() {
+    node --test --test-reporter=spec "$@"
+}
+export -f node_test
+
 # node_count LABEL LOG: adds the counts of the node:test report in LOG.
 node_count() {
     local label=$1 log=$2 np nf nc
@@ -96,7 +103,7 @@ node_tests() {
     shift
     echo "== $label (node:test)"
     log=tests/artifacts/node-test-${label%% *}.log
-    node --test --test-reporter=spec "$@" 2>&1 | tee "$log"
+    node_test "$@" 2>&1 | tee "$log"
     node_count "$label" "$log"
 }
 
@@ -115,8 +122,8 @@ else
     # stack on a real Docker engine builds images: minutes on a new
     # machine, seconds once cached.
     # shellcheck disable=SC2016 # $1 and $2 are bash -c's own
-    setsid bash -c 'node --test --test-reporter=spec tests/integration/*.test.mjs >"$1" 2>&1
-        node --test --test-reporter=spec tests/docker/*.test.mjs >"$2" 2>&1' _ "$ilog" "$dlog" &
+    setsid bash -c 'node_test tests/integration/*.test.mjs >"$1" 2>&1
+        node_test tests/docker/*.test.mjs >"$2" 2>&1' _ "$ilog" "$dlog" &
     beside=$!
     trap 'kill -TERM -- "-$beside" 2>/dev/null' EXIT
     trap 'exit 130' INT
