@@ -76,37 +76,53 @@ async function wssClient() {
 /**
  * A member that behaves like the page on a drain: when its socket closes
  * with 1012 it reconnects through nginx and joins with its resume token,
- * retrying for up to 15 s. conn is the live Client; log every message seen
- * on any of its connections; resumes counts successful resumes.
+ * retrying for up to 15 s, one try at a time. conn is the live Client; log
+ * every message seen on it (on each in turn); resumes counts successful
+ * resumes.
  */
 async function member(room, name) {
     const m = { name, log: [], resumes: 0, closes: [], conn: null, id: null, token: null };
     const attach = (c) => {
         m.conn = c;
-        c.ws.on('message', (d) => { try { m.log.push(JSON.parse(d.toString())); } catch { /* not JSON */ } });
+        // Only the live connection counts: one given up on is the page's
+        // closed socket, whatever reaches it late.
+        c.ws.on('message', (d) => {
+            if (m.conn !== c) return;
+            try { m.log.push(JSON.parse(d.toString())); } catch { /* not JSON */ }
+        });
         c.closedPromise.then((info) => {
             if (m.conn !== c || m.stopped) return;
             m.closes.push(info.code);
-            if (info.code === 1012) m.resuming = resume();
+            // One resume at a time, as the page has one socket: a try
+            // closed 1012 (it found a replica still draining) is retried
+            // by the resume under way.
+            if (info.code === 1012 && !m.resumingNow) m.resuming = resume();
         });
     };
     const resume = async () => {
-        const deadline = Date.now() + 15000;
-        for (let i = 0; Date.now() < deadline; i++) {
-            try {
-                const c = await wssClient();
-                attach(c);
-                const w = await c.join(room, name, { resume: m.token });
-                assert.equal(w.id, m.id, `${name} resumed under a new id`);
-                m.token = w.resume;
-                m.resumes++;
-                return;
-            } catch (err) {
-                m.lastError = err;
-                await sleep(Math.min(2000, 200 * 2 ** i));
+        m.resumingNow = true;
+        try {
+            const deadline = Date.now() + 15000;
+            for (let i = 0; Date.now() < deadline; i++) {
+                let c = null;
+                try {
+                    c = await wssClient();
+                    attach(c);
+                    const w = await c.join(room, name, { resume: m.token });
+                    assert.equal(w.id, m.id, `${name} resumed under a new id`);
+                    m.token = w.resume;
+                    m.resumes++;
+                    return;
+                } catch (err) {
+                    m.lastError = err;
+                    c?.terminate();
+                    await sleep(Math.min(2000, 200 * 2 ** i));
+                }
             }
+            throw new Error(`${name} did not resume: ${m.lastError}`);
+        } finally {
+            m.resumingNow = false;
         }
-        throw new Error(`${name} did not resume: ${m.lastError}`);
     };
     const c = await wssClient();
     attach(c);
