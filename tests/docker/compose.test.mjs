@@ -5,21 +5,23 @@
 // everything is checked from outside, as a person's browser or an attacker
 // would see it: http -> https, the room page and wss with the self-signed
 // certificate, the protocol across both sidecars, Redis without a network
-// (on a socket only the sidecars share) behind its password, /metrics not
-// public, a third replica reached without touching nginx, a drained replica
-// whose clients resume elsewhere unnoticed, a recreate of every sidecar
-// that keeps HUDDLE_SIDECARS of them, two Chromium participants over https
-// relayed by the stack's own coturn, and every service stopping on SIGTERM.
+// (on a socket only the sidecars share) behind its password, the backup
+// of the secrets and the certificate, /metrics not public, a third
+// replica reached without touching nginx, a drained replica whose clients
+// resume elsewhere unnoticed, a recreate of every sidecar that keeps
+// HUDDLE_SIDECARS of them, two Chromium participants over https relayed by
+// the stack's own coturn, and every service stopping on SIGTERM.
 //
 // The stack publishes only on 127.0.0.1 (HUDDLE_BIND) on free ports; coturn
 // (host network) listens on 127.0.0.1 only. `down -v` removes containers,
 // network and volumes at the end; the built images stay as a cache.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, linkInfo, newParticipant, relayOnly, waitForPlayingVideo } from '../lib/browser.mjs';
-import { ROOT, freePort, httpGet, sleep } from '../lib/stack.mjs';
+import { ROOT, freePort, httpGet, sleep, tmpDir } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const project = `huddletest${process.pid}`;
@@ -290,6 +292,34 @@ test('Redis has no network: the sidecars reach it on its socket, with the passwo
     assert.match(pw, /^[0-9a-f]{64}$/);
     const authed = await docker(['exec', '-e', `REDISCLI_AUTH=${pw}`, redis, 'redis-cli', '-s', socket, 'ping']);
     assert.equal(authed.trim(), 'PONG');
+});
+
+test('the backup of docs/deploy.md: the secrets and tls volumes leave and come back through the stack\'s own images', async () => {
+    const dir = tmpDir('backup');
+    const dc = `docker-compose -p ${project} -f ${path.join(ROOT, 'docker-compose.yml')}`;
+    try {
+        const listed = {};
+        for (const [service, volume] of [['redis', 'secrets'], ['nginx', 'tls']]) {
+            const tarball = path.join(dir, `${volume}.tar`);
+            await run('bash', ['-c', `${dc} run --rm --no-deps -T ${service} tar -C /var/lib/huddle/${volume} -cf - . > ${tarball}`]);
+            listed[volume] = (await run('tar', ['-tf', tarball])).split('\n').filter(Boolean).sort();
+            // The restore, here over the volume in use: the same bytes go back.
+            await run('bash', ['-c', `${dc} run --rm --no-deps -T ${service} tar -C /var/lib/huddle/${volume} -xf - < ${tarball}`]);
+        }
+        assert.deepEqual(listed, {
+            secrets: ['./', './redis-password', './turn-secret'],
+            tls: ['./', './fullchain.pem', './privkey.pem'],
+        });
+        // What the backup holds is what the services use.
+        const [redis] = await containers('redis');
+        const pw = await docker(['exec', redis, 'cat', '/var/lib/huddle/secrets/redis-password']);
+        assert.equal(await run('tar', ['-xOf', path.join(dir, 'secrets.tar'), './redis-password']), pw);
+        assert.equal(await run('tar', ['-xOf', path.join(dir, 'tls.tar'), './fullchain.pem']), ca);
+        const [nginx] = await containers('nginx');
+        assert.equal(await docker(['exec', nginx, 'cat', '/var/lib/huddle/tls/fullchain.pem']), ca, 'the restore changed the certificate');
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
 
 test('a TURN secret coturn could not hold as written is refused by the sidecar and coturn alike, with the rule', async () => {
