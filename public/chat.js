@@ -110,12 +110,59 @@ function textBody(text) {
 // (A room line answered "unavailable" was not refused: see #pending.)
 const REFUSALS = { 'rate-limited': 'chat.unsentRate', 'no-such-peer': 'chat.unsentGone' };
 
+/** A 32-bit FNV-1a hash of s's UTF-16 code units, in base 36. */
+function hashOf(s) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return (h >>> 0).toString(36);
+}
+
 /**
  * What tells one chat message from another (a duplicate has the same):
  * the server stamps one member's lines with strictly increasing ts, so two
- * lines of the same text sent at once differ.
+ * lines of the same text sent at once differ. The text counts by its
+ * length and hash: a key stays short however long the line.
  */
-const keyOf = (m) => `${m.ts}|${m.from}|${m.to || ''}|${m.text}`;
+const keyOf = (m) => `${m.ts}|${m.from}|${m.to || ''}|${m.text.length}|${hashOf(m.text)}`;
+
+/**
+ * The messages shown, to tell a duplicate: a welcome's history after a
+ * reconnect repeats lines that came live. Only the newest keys are kept,
+ * as many as the log shows and a history holds (cover() raises that for a
+ * longer history), so a long meeting does not grow it without end.
+ */
+export class SeenMessages {
+    #keys = new Set();
+    #max;
+
+    constructor(max = MAX_ITEMS) {
+        this.#max = max;
+    }
+
+    /** Whether message m was seen. */
+    has(m) {
+        return this.#keys.has(keyOf(m));
+    }
+
+    /** Remembers m; false when it was seen already. */
+    add(m) {
+        const key = keyOf(m);
+        if (this.#keys.has(key)) return false;
+        this.#keys.add(key);
+        // A Set keeps insertion order: the first key is the oldest.
+        while (this.#keys.size > this.#max) this.#keys.delete(this.#keys.values().next().value);
+        return true;
+    }
+
+    /** Keeps at least n keys. */
+    cover(n) {
+        this.#max = Math.max(this.#max, n);
+    }
+
+    get size() {
+        return this.#keys.size;
+    }
+}
 
 /**
  * The lines ({ text, to }) sent before a connection dropped that a new
@@ -143,7 +190,7 @@ export class Chat {
     #log;
     #input;
     #unread = 0;
-    #seen = new Set();
+    #seen = new SeenMessages();
     // The private target { id, name, gone } or null (everyone); gone: they
     // left, and the draft waits for the person to pick again (never public
     // by itself).
@@ -406,7 +453,8 @@ export class Chat {
     history(list) {
         this.#ownIds.add(this.#selfId());
         const messages = (list || []).filter((m) => m && typeof m.text === 'string');
-        const lost = unconfirmed(this.#pending, messages.filter((m) => !this.#seen.has(keyOf(m))), this.#ownIds);
+        this.#seen.cover(MAX_ITEMS + messages.length);
+        const lost = unconfirmed(this.#pending, messages.filter((m) => !this.#seen.has(m)), this.#ownIds);
         this.#pending = [];
         for (const m of messages) this.add(m, { quiet: true });
         for (const line of lost) this.#showUnsent(line, 'chat.unsentDropped');
@@ -416,9 +464,7 @@ export class Chat {
     add(m, { quiet = false } = {}) {
         if (!m || typeof m.text !== 'string') return false;
         const taken = !quiet && m.from === this.#selfId() ? this.#taken() : undefined;
-        const key = keyOf(m);
-        if (this.#seen.has(key)) return false;
-        this.#seen.add(key);
+        if (!this.#seen.add(m)) return false;
         const atBottom = this.#atBottom();
         const mine = m.from === this.#selfId() || this.#ownIds.has(m.from);
         const prev = this.#log.lastElementChild;

@@ -2,7 +2,7 @@
 // links, and which lines a reconnect's history does not confirm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { codePoints, counterText, linkParts, unconfirmed } from '../../public/chat.js';
+import { SeenMessages, codePoints, counterText, linkParts, unconfirmed } from '../../public/chat.js';
 
 test('codePoints counts code points, as the sidecar does', () => {
     assert.equal(codePoints(''), 0);
@@ -94,4 +94,34 @@ test('unconfirmed: a private line is never kept, so it is never confirmed', () =
     const own = new Set(['me']);
     const pv = { text: 'psst', to: { id: 'bob', name: 'Bob' } };
     assert.deepEqual(unconfirmed([pv], [{ from: 'me', text: 'psst', ts: 1 }, { from: 'me', to: 'bob', text: 'psst', ts: 1 }], own), [pv]);
+});
+
+test('SeenMessages: a message seen is a duplicate, the same text at another ts or from another is not', () => {
+    const seen = new SeenMessages(10);
+    const m = { ts: 1, from: 'ann', text: 'hello' };
+    assert.equal(seen.add(m), true);
+    assert.equal(seen.add({ ...m }), false);
+    assert.equal(seen.has(m), true);
+    assert.equal(seen.add({ ...m, ts: 2 }), true);
+    assert.equal(seen.add({ ...m, from: 'ben' }), true);
+    assert.equal(seen.add({ ...m, to: 'ben' }), true);
+    assert.equal(seen.add({ ...m, text: 'hellp' }), true);
+    assert.equal(seen.add({ ...m, text: 'hello!' }), true);
+});
+
+test('SeenMessages: a long meeting keeps only the newest keys, as many as a history covers', () => {
+    const seen = new SeenMessages(500);
+    const line = (i) => ({ ts: i, from: 'ann', text: `${'x'.repeat(2000)}${i}` });
+    for (let i = 0; i < 5000; i++) seen.add(line(i));
+    assert.equal(seen.size, 500);
+    assert.equal(seen.has(line(4500)), true, 'the newest 500 are kept');
+    assert.equal(seen.has(line(4499)), false);
+    // A welcome with a history of 800 raises the bound to cover it.
+    seen.cover(1300);
+    for (let i = 5000; i < 7000; i++) seen.add(line(i));
+    assert.equal(seen.size, 1300);
+    assert.equal(seen.has(line(5700)), true);
+    seen.cover(10); // never lower
+    seen.add(line(7000));
+    assert.equal(seen.size, 1300);
 });
