@@ -188,7 +188,9 @@ for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () =>
 
 async function join() {
     if (sig) {
-        sig.retryNow();
+        // A first join waiting for the server: the name must still be
+        // good, and the next try goes with what is chosen now (joinFields).
+        if (pre.takeName()) sig.retryNow();
         return;
     }
     const name = pre.takeName();
@@ -198,9 +200,7 @@ async function join() {
     // A click before the camera answered waits for it (or its refusal).
     await devicesReady;
     joining = false;
-    // The camera counts as on once its track is live: one still starting
-    // comes on in the meeting when it answers (followCamera).
-    roster.setSelf({ name, audio: pre.choices().audio && !!media.audioTrack(), video: !!media.camTrack() });
+    selfFromPrejoin(name);
     levels.ensureContext();
     setState('joining');
     mesh = new Mesh({ send: (to, data) => sig.send({ type: 'signal', to, data }), media, outgoing });
@@ -283,8 +283,23 @@ async function join() {
     sig.connect();
 }
 
-/** The fields of every join (and rejoin): the password too, once asked for. */
+/**
+ * One's name, microphone and camera as the pre-join screen has them now.
+ * The camera counts as on once its track is live: one still starting
+ * comes on in the meeting when it answers (followCamera).
+ */
+function selfFromPrejoin(name) {
+    roster.setSelf({ name, audio: pre.choices().audio && !!media.audioTrack(), video: !!media.camTrack() });
+}
+
+/**
+ * The fields of every join (and rejoin): the password too, once asked for.
+ * Until the meeting is entered each try reads the pre-join screen again:
+ * what someone turned off or renamed while a try waited for the server
+ * goes with the next one.
+ */
 function joinFields() {
+    if (!entered) selfFromPrejoin(pre.nameNow() || roster.self().name);
     const me = roster.self();
     const fields = { room, name: me.name, audio: me.audio, video: me.video };
     const password = pre.password();

@@ -240,9 +240,14 @@ export class PreJoin {
     }
 
     /** The validated name (remembered unless an invitation's), or '' with a message. */
+    /** The name as it stands, cleaned ('' for nothing visible); says nothing. */
+    nameNow() {
+        return this.#name.readOnly ? this.#name.value : cleanName(this.#name.value);
+    }
+
     takeName() {
         if (this.#name.readOnly) return this.#name.value; // an invitation's (invited)
-        const n = cleanName(this.#name.value);
+        const n = this.nameNow();
         if (!n) {
             this.#invalidName(t('settings.nameInvisible'));
             this.#name.focus();

@@ -44,7 +44,7 @@ test('a full room says so on the pre-join screen', async () => {
     for (const p of [a, b, c]) assert.deepEqual(p.errors(), []);
 });
 
-test('an unreachable server at Join is retried until it answers', async () => {
+test('an unreachable server at Join is retried until it answers, with the microphone and name chosen meanwhile', async () => {
     const url = `${stack.url}/waiting-room`;
     const old = stack.sidecars[0];
     await old.stop();
@@ -52,11 +52,20 @@ test('an unreachable server at Join is retried until it answers', async () => {
     await a.page.fill('#name-input', 'Early');
     await a.page.click('#join-btn');
     await a.page.waitForFunction(() => /reach the meeting server/.test(document.getElementById('pre-msg-text').textContent));
+    // While it waits, the microphone goes off and the name changes: the
+    // meeting must get both (it got the first Join's: heard, and named so).
+    await a.page.click('#pre-mic');
+    await a.page.waitForSelector('#pre-mic[aria-pressed="false"]');
+    await a.page.fill('#name-input', 'Early Bird');
+    await a.page.click('#join-btn'); // Retry now
     replacement = await startSidecar({ port: old.port, env: SIDECAR_ENV });
     await a.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 30000 });
+    assert.equal(await a.page.getAttribute('#btn-mic', 'aria-pressed'), 'false');
     const b = await person(url, 'Later');
     await b.join();
     await waitForPlayingVideo(a.page, 'Later');
+    assert.deepEqual(await remoteNames(b.page), ['Early Bird']);
+    await b.page.waitForSelector('#grid .tile:not(.local).muted');
     assert.deepEqual(real(a.errors()), []);
 });
 
