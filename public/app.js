@@ -183,6 +183,13 @@ window.addEventListener('online', () => {
     if (sig) sig.retryNow();
     if (mesh) mesh.retryAll(); // links given up while the network was down
 });
+// A held Enter repeats, and each repeat presses the button (or submits
+// the form) with the focus again: Try again on a full room sent a join
+// per repeat, and the burst used up the room's joins for the others. One
+// press is one key down. (A textarea's Enter is a new line: it repeats.)
+document.addEventListener('keydown', (e) => {
+    if (e.repeat && e.key === 'Enter' && e.target instanceof Element && e.target.closest('button, a[href], input')) e.preventDefault();
+}, true);
 // Browsers start audio only after a gesture: the level meter wakes on the first one.
 for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => levels.ensureContext(), { once: true });
 

@@ -238,7 +238,7 @@ export default {
     'error.room-full': 'Dieses Meeting ist voll. Versuchen Sie es später erneut oder starten Sie ein neues.',
     'error.invalid-room': 'Dieser Meeting-Link ist ungültig.',
     'error.fullAdmit': 'Das Meeting ist voll: Gerade kann niemand mehr eingelassen werden.',
-    'error.rateJoin': 'Zu viele Versuche. Warten Sie eine Minute und versuchen Sie es dann erneut.',
+    'error.rateJoin': 'Zu viele Versuche. Warten Sie einige Sekunden und versuchen Sie es dann erneut.',
     'error.rateReact': 'Eine Reaktion pro Sekunde reicht.',
     'error.rate-limited': 'Etwas langsamer bitte: zu viele Nachrichten.',
     'error.unavailable': 'Der Server ist ausgelastet; neuer Versuch…',

@@ -240,7 +240,7 @@ export default {
     'error.room-full': 'This meeting is full. Try again later or start a new one.',
     'error.invalid-room': 'This meeting link is not valid.',
     'error.fullAdmit': 'The meeting is full: nobody else can be let in now.',
-    'error.rateJoin': 'Too many tries. Wait a minute, then try again.',
+    'error.rateJoin': 'Too many tries. Wait a few seconds, then try again.',
     'error.rateReact': 'One reaction a second is plenty.',
     'error.rate-limited': 'Slow down a little: too many messages.',
     'error.unavailable': 'The server is busy; trying again…',

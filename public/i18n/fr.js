@@ -238,7 +238,7 @@ export default {
     'error.room-full': 'Cette réunion est complète. Réessayez plus tard ou démarrez-en une nouvelle.',
     'error.invalid-room': 'Ce lien de réunion n’est pas valide.',
     'error.fullAdmit': 'La réunion est complète : personne d’autre ne peut entrer pour l’instant.',
-    'error.rateJoin': 'Trop de tentatives. Attendez une minute, puis réessayez.',
+    'error.rateJoin': 'Trop de tentatives. Attendez quelques secondes, puis réessayez.',
     'error.rateReact': 'Une réaction par seconde, c’est bien assez.',
     'error.rate-limited': 'Doucement : trop de messages.',
     'error.unavailable': 'Le serveur est occupé ; nouvel essai…',

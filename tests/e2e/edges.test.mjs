@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, stopAll } from '../lib/stack.mjs';
-import { launch, newParticipant, peoplePerTest, waitForPlayingVideo, remoteNames } from '../lib/browser.mjs';
+import { launch, newParticipant, peoplePerTest, waitForPlayingVideo, remoteNames, watchSockets } from '../lib/browser.mjs';
 
 // huddle.test is the public name of the insecure-context test below: its
 // page's Origin must pass the sidecar's origin check.
@@ -34,13 +34,28 @@ test('a full room says so on the pre-join screen', async () => {
     await a.join();
     const b = await person(url, 'B');
     await b.join();
-    const c = await person(url, 'C');
+    const c = await person(url, 'C', { init: watchSockets });
     await c.page.fill('#name-input', 'C');
     await c.page.click('#join-btn');
     await c.page.waitForSelector('#pre-msg:not([hidden])');
     assert.match(await c.page.textContent('#pre-msg-text'), /full/);
     assert.equal(await c.page.isHidden('#meeting'), true);
     assert.equal(await a.page.$$eval('#grid .tile', (els) => els.length), 2);
+    // Enter held on Try again is one try, however long it repeats (each
+    // repeat was a join: a burst that used up the room's joins for all).
+    await c.page.waitForFunction(() => document.activeElement?.id === 'pre-retry');
+    const joins = () => c.page.evaluate(() => window.__sent.filter((x) => JSON.parse(x).type === 'join').length);
+    const before = await joins();
+    await c.page.keyboard.down('Enter');
+    for (let i = 0; i < 20; i++) {
+        await c.page.waitForTimeout(30);
+        await c.page.keyboard.down('Enter'); // Playwright: a repeat, as a held key
+    }
+    await c.page.keyboard.up('Enter');
+    await c.page.waitForFunction(() => /full/.test(document.getElementById('pre-msg-text').textContent)
+        && !document.getElementById('pre-retry').hidden);
+    await c.page.waitForTimeout(300);
+    assert.equal(await joins(), before + 1);
     for (const p of [a, b, c]) assert.deepEqual(p.errors(), []);
 });
 
