@@ -45,12 +45,15 @@ export function actionLabel(action, name) {
 /**
  * The screen after an `ended` message: { title, text }. reason is
  * 'removed' or 'ended'; name is the host's (null when unknown); self:
- * one ended it oneself.
+ * one ended it oneself; banMs: how long one removed stays out, as for
+ * kickText (said after who removed one).
  */
-export function endedText(reason, name, { self = false } = {}) {
+export function endedText(reason, name, { self = false, banMs = null } = {}) {
     if (self && reason !== 'removed') return { title: t('gate.endedTitle'), text: t('gate.endedTextYou') };
     if (reason === 'removed') {
-        return { title: t('gate.removedTitle'), text: name ? t('gate.removedText', { name }) : t('gate.removedTextHost') };
+        const who = name ? t('gate.removedText', { name }) : t('gate.removedTextHost');
+        const back = banMs === null ? '' : banMs > 0 ? t('gate.removedBan', { time: durationText(banMs) }) : t('gate.removedNoBan');
+        return { title: t('gate.removedTitle'), text: back ? `${who} ${back}` : who };
     }
     return { title: t('gate.endedTitle'), text: name ? t('gate.endedText', { name }) : t('gate.endedTextHost') };
 }

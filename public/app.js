@@ -453,7 +453,7 @@ function tryAgain() {
 /** A host removed us or ended the meeting: signal.js will not reconnect. */
 function onEnded(m) {
     const self = !!m.by && m.by === roster.selfId();
-    const { title, text } = endedText(m.reason, self ? t('common.you') : roster.nameOf(m.by), { self });
+    const { title, text } = endedText(m.reason, self ? t('common.you') : roster.nameOf(m.by), { self, banMs: kickBanMs });
     endSession();
     showGate('ended', { why: m.reason === 'removed' ? 'removed' : 'ended', title, text, actions: newMeeting() });
 }

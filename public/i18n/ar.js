@@ -249,6 +249,8 @@ export default {
     'gate.removedTitle': 'تمت إزالتك',
     'gate.removedText': 'أزالك {name} من الاجتماع.',
     'gate.removedTextHost': 'أزالك أحد المضيفين من الاجتماع.',
+    'gate.removedBan': 'لن تتمكن من الانضمام مجددًا لمدة {time}.',
+    'gate.removedNoBan': 'يمكنك الانضمام مجددًا عبر الرابط.',
     'gate.endedTitle': 'انتهى الاجتماع',
     'gate.endedText': 'أنهى {name} الاجتماع.',
     'gate.endedTextHost': 'أنهى أحد المضيفين الاجتماع.',

@@ -213,6 +213,8 @@ export default {
     'gate.removedTitle': 'Sie wurden entfernt',
     'gate.removedText': '{name} hat Sie aus dem Meeting entfernt.',
     'gate.removedTextHost': 'Ein Host hat Sie aus dem Meeting entfernt.',
+    'gate.removedBan': 'Sie können {time} lang nicht wieder beitreten.',
+    'gate.removedNoBan': 'Sie können über den Link wieder beitreten.',
     'gate.endedTitle': 'Das Meeting ist beendet',
     'gate.endedText': '{name} hat das Meeting beendet.',
     'gate.endedTextHost': 'Ein Host hat das Meeting beendet.',

@@ -215,6 +215,8 @@ export default {
     'gate.removedTitle': 'You were removed',
     'gate.removedText': 'You were removed from the meeting by {name}.',
     'gate.removedTextHost': 'You were removed from the meeting by a host.',
+    'gate.removedBan': 'You cannot join again for {time}.',
+    'gate.removedNoBan': 'You can join again with the link.',
     'gate.endedTitle': 'The meeting has ended',
     'gate.endedText': '{name} ended the meeting.',
     'gate.endedTextHost': 'A host ended the meeting.',

@@ -213,6 +213,8 @@ export default {
     'gate.removedTitle': 'Te quitaron de la reunión',
     'gate.removedText': '{name} te quitó de la reunión.',
     'gate.removedTextHost': 'Un anfitrión te quitó de la reunión.',
+    'gate.removedBan': 'No podrás volver a entrar durante {time}.',
+    'gate.removedNoBan': 'Puedes volver a entrar con el enlace.',
     'gate.endedTitle': 'La reunión terminó',
     'gate.endedText': '{name} terminó la reunión.',
     'gate.endedTextHost': 'Un anfitrión terminó la reunión.',

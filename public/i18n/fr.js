@@ -213,6 +213,8 @@ export default {
     'gate.removedTitle': 'Vous avez été retiré',
     'gate.removedText': '{name} vous a retiré de la réunion.',
     'gate.removedTextHost': 'Un organisateur vous a retiré de la réunion.',
+    'gate.removedBan': 'Vous ne pourrez pas revenir pendant {time}.',
+    'gate.removedNoBan': 'Vous pouvez revenir avec le lien.',
     'gate.endedTitle': 'La réunion est terminée',
     'gate.endedText': '{name} a terminé la réunion.',
     'gate.endedTextHost': 'Un organisateur a terminé la réunion.',

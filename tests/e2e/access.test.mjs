@@ -320,7 +320,7 @@ test('a host removes a member: the removed page says so and does not come back',
 
     await state(guest, 'ended');
     assert.equal(await guest.page.getAttribute('#gate', 'data-why'), 'removed');
-    assert.equal(await guest.page.textContent('#gate-text'), 'You were removed from the meeting by Rita Host.');
+    assert.equal(await guest.page.textContent('#gate-text'), 'You were removed from the meeting by Rita Host. You cannot join again for 5 minutes.');
     await host.page.waitForFunction(() => document.querySelectorAll('#grid .tile:not(.local)').length === 0);
     await toastSays(host, /Ron Removed was removed by you/);
     // The closed socket is not replaced. A retry would come within 0.5 s

@@ -41,6 +41,10 @@ test('the ended screen names the host who removed one or ended the meeting', () 
     assert.equal(endedText('ended', 'You').text, 'You ended the meeting.');
     assert.equal(endedText('removed', null).text, 'You were removed from the meeting by a host.');
     assert.equal(endedText('ended', null).text, 'A host ended the meeting.');
+    // How long one removed stays out, when the server said.
+    assert.equal(endedText('removed', 'Ann', { banMs: 600000 }).text, 'You were removed from the meeting by Ann. You cannot join again for 10 minutes.');
+    assert.equal(endedText('removed', 'Ann', { banMs: 0 }).text, 'You were removed from the meeting by Ann. You can join again with the link.');
+    assert.equal(endedText('ended', 'Ann', { banMs: 600000 }).text, 'Ann ended the meeting.');
 });
 
 test('a refused join says why, and whether trying again can help', () => {
