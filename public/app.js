@@ -397,8 +397,9 @@ function backToPrejoin(text, { full = false } = {}) {
     if (text !== null) pre.message(text, { full });
     pre.busy(false);
     setState('prejoin');
-    // Join (disabled while it worked) or the lobby's Cancel had the focus.
-    focusIfLost(full ? $('pre-retry') : $('join-btn'));
+    // Join (disabled while it worked) or the lobby's Cancel had the focus:
+    // it goes where the next try starts (a password asked for: its field).
+    focusIfLost(full ? $('pre-retry') : $('pw-row').hidden ? $('join-btn') : $('pw-input'));
 }
 
 /** The room is locked: wait in the lobby (Cancel sends leave). */

@@ -5,7 +5,7 @@
 import { canCapture } from './media.js';
 import { cleanName, initials, hue } from './names.js';
 import { mirrorOn } from './settings.js';
-import { t } from './i18n.js';
+import { t, timeText } from './i18n.js';
 import { fixName } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
@@ -218,7 +218,11 @@ export class PreJoin {
     askPassword(wrong) {
         const input = $('pw-input');
         $('pw-row').hidden = false;
-        this.message(() => t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword'));
+        // Wrong again: the same words would look like no new try was made.
+        const again = wrong && input.classList.contains('invalid') ? new Date() : null;
+        this.message(() => (again
+            ? `${t('prejoin.wrongPassword')} ${t('gate.triedAgain', { time: timeText(again) })}`
+            : t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword')));
         input.classList.toggle('invalid', !!wrong);
         input.focus();
         input.select();
@@ -239,12 +243,12 @@ export class PreJoin {
         if (document.activeElement === this.#name) $('join-btn').focus({ preventScroll: true });
     }
 
-    /** The validated name (remembered unless an invitation's), or '' with a message. */
     /** The name as it stands, cleaned ('' for nothing visible); says nothing. */
     nameNow() {
         return this.#name.readOnly ? this.#name.value : cleanName(this.#name.value);
     }
 
+    /** The validated name (remembered unless an invitation's), or '' with a message. */
     takeName() {
         if (this.#name.readOnly) return this.#name.value; // an invitation's (invited)
         const n = this.nameNow();

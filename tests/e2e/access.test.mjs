@@ -579,6 +579,12 @@ test('a password: the newcomer is asked, a wrong one is refused, the right one l
     await guest.page.waitForFunction(() => document.getElementById('pre-msg-text').textContent.startsWith('Falsches Passwort'));
     await guest.page.selectOption('#pre-lang', 'en');
     await guest.page.waitForFunction(() => document.getElementById('pre-msg-text').textContent.startsWith('Wrong password'));
+    // Wrong again: the line says a new try was made, and the cursor is
+    // back in the field for the next one.
+    await guest.page.fill('#pw-input', 'green-falcon');
+    await guest.page.click('#join-btn');
+    await guest.page.waitForFunction(() => /^Wrong password\. Try again\. You tried again at .+, with the same result\.$/.test(document.getElementById('pre-msg-text').textContent));
+    assert.equal(await guest.page.evaluate(() => document.activeElement.id), 'pw-input');
     await guest.page.fill('#pw-input', 'blue-falcon');
     await guest.page.click('#join-btn');
     await state(guest, 'meeting');
