@@ -203,7 +203,7 @@ async function join() {
     const name = pre.takeName();
     if (!name || joining) return;
     joining = true;
-    pre.busy(true, t('prejoin.joining'));
+    pre.busy(true, 'prejoin.joining');
     // A click before the camera answered waits for it (or its refusal).
     await devicesReady;
     joining = false;
@@ -318,7 +318,7 @@ function onDown({ delay }) {
     const secs = Math.max(1, Math.round(delay / 1000));
     if (!entered) {
         pre.message(() => t('prejoin.unreachable', { count: secs }));
-        pre.busy(false, t('prejoin.retryNow'));
+        pre.busy(false, 'prejoin.retryNow');
         return;
     }
     setState('reconnecting');

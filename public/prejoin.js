@@ -51,6 +51,7 @@ export class PreJoin {
     #pickers;
     #closed = false;
     #words = null; // the function giving the line over Join, if it is one
+    #joinWord = 'prejoin.join'; // the catalogue key of Join's label ("Retry now", ...)
 
     /** pickers: the page's device pickers (devices.js); this screen binds its two. */
     constructor(media, levels, pickers) {
@@ -166,8 +167,7 @@ export class PreJoin {
         if (!this.#closed) this.#refresh();
         if (this.#words) $('pre-msg-text').textContent = this.#words();
         if (this.#name.getAttribute('aria-invalid') === 'true') this.#invalidName(t('settings.nameInvisible'));
-        const b = $('join-btn');
-        if (!b.disabled) b.textContent = t('prejoin.join');
+        $('join-btn').textContent = t(this.#joinWord);
     }
 
     #showAvatar() {
@@ -272,10 +272,15 @@ export class PreJoin {
         this.#nameError.hidden = !text;
     }
 
-    busy(on, label) {
+    /**
+     * Join while a try is under way (on: disabled), and its label: a key
+     * of the catalogue, so that it follows a change of language.
+     */
+    busy(on, word = 'prejoin.join') {
         const b = $('join-btn');
         b.disabled = on;
         b.classList.toggle('busy', on);
-        b.textContent = label || t('prejoin.join');
+        this.#joinWord = word;
+        b.textContent = t(word);
     }
 }

@@ -67,6 +67,12 @@ test('an unreachable server at Join is retried until it answers, with the microp
     await a.page.fill('#name-input', 'Early');
     await a.page.click('#join-btn');
     await a.page.waitForFunction(() => /reach the meeting server/.test(document.getElementById('pre-msg-text').textContent));
+    assert.equal(await a.page.textContent('#join-btn'), 'Retry now');
+    // Join's label follows a change of language as the line over it does.
+    await a.page.selectOption('#pre-lang', 'de');
+    await a.page.waitForFunction(() => document.getElementById('join-btn').textContent === 'Jetzt erneut versuchen');
+    await a.page.selectOption('#pre-lang', 'en');
+    await a.page.waitForFunction(() => document.getElementById('join-btn').textContent === 'Retry now');
     // While it waits, the microphone goes off and the name changes: the
     // meeting must get both (it got the first Join's: heard, and named so).
     await a.page.click('#pre-mic');
