@@ -16,6 +16,7 @@ import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
 import { takeToken, tokenName, takeWayBack, keepWayBack, endedText, refusalText, waitingList, kickText } from './access.js';
+import { MeetingTabs } from './tabs.js';
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Ask } from './ask.js';
@@ -151,11 +152,20 @@ $('pre-retry').addEventListener('click', () => {
     join();
 });
 roster.addEventListener('change', refreshPeople);
+// This meeting open in another tab of this browser: said before Join
+// (both tabs in it would echo), gone again once that tab left.
+const otherTabWords = () => t('prejoin.otherTab');
+const tabs = new MeetingTabs(room, (other) => {
+    if (entered) return;
+    if (other && !pre.saying()) pre.message(otherTabWords);
+    else if (!other && pre.saying(otherTabWords)) pre.message('');
+});
 for (const sel of [$('pre-lang'), $('set-lang')]) bindPicker(sel, switchLanguage);
 const devicesReady = pre.start(wayBack ? { audio: wayBack.audio, video: wayBack.video } : {});
 // A page going away keeps its way back (access.js) for a reload of this
 // tab; one that has not joined yet keeps the one it was given.
 window.addEventListener('pagehide', () => {
+    tabs.left();
     if (!sig) {
         keepWayBack(tabStorage(), room, wayBack);
         return;
@@ -758,6 +768,7 @@ function onRekey({ from, to }) {
 
 function enterMeeting() {
     entered = true;
+    tabs.entered();
     startedAt = Date.now();
     $('prejoin').hidden = true;
     $('meeting').hidden = false;
@@ -1056,6 +1067,7 @@ function screenEnded() {
 
 /** Ends the session: signalling, connections, devices, tiles. */
 function endSession() {
+    tabs.left();
     // A question open (a host's "Remove Cleo?") would stay over what comes next.
     asker.cancel();
     clearTimeout(iceTimer);

@@ -51,7 +51,7 @@ export class PreJoin {
     #pickers;
     #closed = false;
     #words = null; // the function giving the line over Join, if it is one
-    #joinWord = 'prejoin.join'; // the catalogue key of Join's label ("Retry now", ...)
+    #joinWord = 'prejoin.join'; // the catalogue key of Join's label (prejoin.retryNow while a try waits...)
 
     /** pickers: the page's device pickers (devices.js); this screen binds its two. */
     constructor(media, levels, pickers) {
@@ -207,6 +207,14 @@ export class PreJoin {
         $('pre-msg').hidden = !shown;
         $('pre-msg-text').textContent = shown || '';
         $('pre-full').hidden = !full;
+    }
+
+    /**
+     * Whether the line over Join is words (the function given to
+     * message), or with none given, whether it shows anything.
+     */
+    saying(words) {
+        return words === undefined ? !$('pre-msg').hidden : this.#words === words;
     }
 
     /**

@@ -55,6 +55,7 @@ export default {
     'prejoin.wrongPassword': 'Falsches Passwort. Bitte erneut versuchen.',
     'prejoin.needsPassword': 'Dieses Meeting hat ein Passwort. Geben Sie es ein, um beizutreten.',
     'prejoin.unreachable': { one: 'Der Meeting-Server ist nicht erreichbar. Neuer Versuch in {count} Sekunde…', other: 'Der Meeting-Server ist nicht erreichbar. Neuer Versuch in {count} Sekunden…' },
+    'prejoin.otherTab': 'Sie sind bereits in einem anderen Tab in diesem Meeting. Treten Sie auch hier bei, entsteht ein Echo.',
 
     'meeting.label': 'Meeting',
     'meeting.locked': 'Gesperrt',

@@ -57,6 +57,7 @@ export default {
     'prejoin.wrongPassword': 'Wrong password. Try again.',
     'prejoin.needsPassword': 'This meeting has a password. Enter it to join.',
     'prejoin.unreachable': { one: "Can't reach the meeting server. Retrying in {count} s…", other: "Can't reach the meeting server. Retrying in {count} s…" },
+    'prejoin.otherTab': 'You are already in this meeting in another tab. Joining here as well would make an echo.',
 
     'meeting.label': 'Meeting',
     'meeting.locked': 'Locked',

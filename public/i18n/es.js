@@ -55,6 +55,7 @@ export default {
     'prejoin.wrongPassword': 'Contraseña incorrecta. Inténtalo de nuevo.',
     'prejoin.needsPassword': 'Esta reunión tiene contraseña. Escríbela para entrar.',
     'prejoin.unreachable': { one: 'No se puede conectar con el servidor de la reunión. Reintento en {count} segundo…', other: 'No se puede conectar con el servidor de la reunión. Reintento en {count} segundos…' },
+    'prejoin.otherTab': 'Ya estás en esta reunión en otra pestaña. Si te unes también aquí, habrá eco.',
 
     'meeting.label': 'Reunión',
     'meeting.locked': 'Bloqueada',

@@ -55,6 +55,7 @@ export default {
     'prejoin.wrongPassword': 'Mot de passe incorrect. Réessayez.',
     'prejoin.needsPassword': 'Cette réunion a un mot de passe. Saisissez-le pour participer.',
     'prejoin.unreachable': { one: 'Impossible de joindre le serveur de réunion. Nouvel essai dans {count} s…', other: 'Impossible de joindre le serveur de réunion. Nouvel essai dans {count} s…' },
+    'prejoin.otherTab': 'Vous êtes déjà dans cette réunion dans un autre onglet. La rejoindre aussi ici créerait de l’écho.',
 
     'meeting.label': 'Réunion',
     'meeting.locked': 'Verrouillée',

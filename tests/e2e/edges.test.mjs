@@ -1,5 +1,6 @@
 // What people see when something is in the way: the server unreachable at
-// Join, a full room, a page that is not a secure context.
+// Join, a full room, the meeting open in another tab, a page that is not a
+// secure context.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, stopAll } from '../lib/stack.mjs';
@@ -88,6 +89,35 @@ test('an unreachable server at Join is retried until it answers, with the microp
     assert.deepEqual(await remoteNames(b.page), ['Early Bird']);
     await b.page.waitForSelector('#grid .tile:not(.local).muted');
     assert.deepEqual(real(a.errors()), []);
+});
+
+test('the meeting open in another tab of the browser: the pre-join screen says so while that tab is in it', async () => {
+    const url = `${stack.url}/two-tabs`;
+    const a = await person(url, 'Tabby');
+    await a.join();
+    // A second tab of the same browser (same context), on the pre-join screen.
+    const second = await a.context.newPage();
+    const problems = [];
+    second.on('pageerror', (err) => problems.push(err.message));
+    second.on('console', (msg) => msg.type() === 'error' && problems.push(msg.text()));
+    await second.goto(url);
+    const said = () => second.waitForFunction(() => !document.getElementById('pre-msg').hidden
+        && document.getElementById('pre-msg-text').textContent === 'You are already in this meeting in another tab. Joining here as well would make an echo.');
+    await said();
+    // The first tab leaves: the warning goes.
+    await a.page.click('#btn-leave');
+    await second.waitForSelector('#pre-msg', { state: 'hidden' });
+    // It comes back in (a page loaded anew): the warning comes back.
+    await a.page.goto(url);
+    await a.join();
+    await said();
+    // Joined anyway, on purpose: it works, and the meeting has both tabs.
+    await second.fill('#name-input', 'Tabby too');
+    await second.click('#join-btn');
+    await second.waitForFunction(() => document.body.dataset.state === 'meeting');
+    assert.deepEqual(await remoteNames(a.page), ['Tabby too']);
+    assert.deepEqual(real(a.errors()), []);
+    assert.deepEqual(real(problems), []);
 });
 
 test('outside a secure context the page explains HTTPS and still joins to watch', async () => {
