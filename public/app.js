@@ -153,12 +153,13 @@ $('pre-retry').addEventListener('click', () => {
 });
 roster.addEventListener('change', refreshPeople);
 // This meeting open in another tab of this browser: said before Join
-// (both tabs in it would echo), gone again once that tab left.
-const otherTabWords = () => t('prejoin.otherTab');
+// (both tabs in it would echo), gone again once that tab left. A tab
+// coming back into view asks again (the other may have died unheard).
 const tabs = new MeetingTabs(room, (other) => {
-    if (entered) return;
-    if (other && !pre.saying()) pre.message(otherTabWords);
-    else if (!other && pre.saying(otherTabWords)) pre.message('');
+    $('pre-tab').hidden = !other;
+});
+document.addEventListener('visibilitychange', () => {
+    if (!entered && document.visibilityState === 'visible') tabs.recheck();
 });
 for (const sel of [$('pre-lang'), $('set-lang')]) bindPicker(sel, switchLanguage);
 const devicesReady = pre.start(wayBack ? { audio: wayBack.audio, video: wayBack.video } : {});
@@ -205,9 +206,13 @@ for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () =>
 
 async function join() {
     if (sig) {
-        // A first join waiting for the server: the name must still be
-        // good, and the next try goes with what is chosen now (joinFields).
-        if (pre.takeName()) sig.retryNow();
+        // A first join waiting for the server: the next try goes with the
+        // name as it is now, if good, and the microphone and camera as
+        // they are then (joinFields).
+        const name = pre.takeName();
+        if (!name) return;
+        selfFromPrejoin(name);
+        sig.retryNow();
         return;
     }
     const name = pre.takeName();
@@ -311,12 +316,12 @@ function selfFromPrejoin(name) {
 
 /**
  * The fields of every join (and rejoin): the password too, once asked for.
- * Until the meeting is entered each try reads the pre-join screen again:
- * what someone turned off or renamed while a try waited for the server
- * goes with the next one.
+ * Until the meeting is entered each try reads the microphone and camera
+ * again: what someone turned off while a try waited for the server goes
+ * with the next one (and the name last taken by Join, join()).
  */
 function joinFields() {
-    if (!entered) selfFromPrejoin(pre.nameNow() || roster.self().name);
+    if (!entered) selfFromPrejoin(roster.self().name);
     const me = roster.self();
     const fields = { room, name: me.name, audio: me.audio, video: me.video };
     const password = pre.password();
@@ -362,7 +367,9 @@ function onError(m) {
     } else if (m.code === 'room-full') {
         toast(t('error.fullAdmit'), 6000);
     } else if (m.code === 'rate-limited' && m.ref === 'join' && !entered) {
-        backToPrejoin(() => t('error.rateJoin'));
+        // Asked for a password: most likely its tries (a minute), else the
+        // joins' budgets (they refill within a second).
+        backToPrejoin(() => t($('pw-row').hidden ? 'error.rateJoin' : 'error.ratePassword'));
     } else if (m.code === 'rate-limited' && m.ref === 'react') {
         toast(t('error.rateReact'));
     } else if (m.code === 'unavailable' && m.ref === 'join') {

@@ -210,14 +210,6 @@ export class PreJoin {
     }
 
     /**
-     * Whether the line over Join is words (the function given to
-     * message), or with none given, whether it shows anything.
-     */
-    saying(words) {
-        return words === undefined ? !$('pre-msg').hidden : this.#words === words;
-    }
-
-    /**
      * The meeting has a password: shows the field with why (wrong: the
      * last one was wrong), and puts the cursor in it. Not a required
      * field: a host may remove the password meanwhile, and only the
@@ -251,15 +243,10 @@ export class PreJoin {
         if (document.activeElement === this.#name) $('join-btn').focus({ preventScroll: true });
     }
 
-    /** The name as it stands, cleaned ('' for nothing visible); says nothing. */
-    nameNow() {
-        return this.#name.readOnly ? this.#name.value : cleanName(this.#name.value);
-    }
-
     /** The validated name (remembered unless an invitation's), or '' with a message. */
     takeName() {
         if (this.#name.readOnly) return this.#name.value; // an invitation's (invited)
-        const n = this.nameNow();
+        const n = cleanName(this.#name.value);
         if (!n) {
             this.#invalidName(t('settings.nameInvisible'));
             this.#name.focus();

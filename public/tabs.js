@@ -19,9 +19,23 @@ export class MeetingTabs {
     constructor(room, onChange) {
         this.#room = room;
         this.#onChange = onChange;
-        if (typeof BroadcastChannel !== 'function') return;
-        this.#channel = new BroadcastChannel('huddle.meetings');
+        try {
+            this.#channel = new BroadcastChannel('huddle.meetings');
+        } catch {
+            return; // none (an old browser), or refused (Firefox with site data blocked)
+        }
         this.#channel.onmessage = (e) => this.#heard(e.data || {});
+        this.#post({ ask: true });
+    }
+
+    /**
+     * Asks again who is in the meeting, forgetting who was: a tab that
+     * crashed or was killed (a phone's) never said it left.
+     */
+    recheck() {
+        const before = this.#others.size > 0;
+        this.#others.clear();
+        if (before) this.#onChange(false);
         this.#post({ ask: true });
     }
 
@@ -39,7 +53,11 @@ export class MeetingTabs {
     }
 
     #post(fields) {
-        if (this.#channel) this.#channel.postMessage({ room: this.#room, tab: this.#id, ...fields });
+        try {
+            this.#channel?.postMessage({ room: this.#room, tab: this.#id, ...fields });
+        } catch {
+            // The channel was closed under us: nothing to tell.
+        }
     }
 
     #heard(m) {

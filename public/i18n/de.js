@@ -242,6 +242,7 @@ export default {
     'error.invalid-room': 'Dieser Meeting-Link ist ungültig.',
     'error.fullAdmit': 'Das Meeting ist voll: Gerade kann niemand mehr eingelassen werden.',
     'error.rateJoin': 'Zu viele Versuche. Warten Sie einige Sekunden und versuchen Sie es dann erneut.',
+    'error.ratePassword': 'Zu viele falsche Passwörter. Warten Sie eine Minute und versuchen Sie es dann erneut.',
     'error.rateReact': 'Eine Reaktion pro Sekunde reicht.',
     'error.rate-limited': 'Etwas langsamer bitte: zu viele Nachrichten.',
     'error.unavailable': 'Der Server ist ausgelastet; neuer Versuch…',

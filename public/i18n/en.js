@@ -57,7 +57,7 @@ export default {
     'prejoin.wrongPassword': 'Wrong password. Try again.',
     'prejoin.needsPassword': 'This meeting has a password. Enter it to join.',
     'prejoin.unreachable': { one: "Can't reach the meeting server. Retrying in {count} s…", other: "Can't reach the meeting server. Retrying in {count} s…" },
-    'prejoin.otherTab': 'You are already in this meeting in another tab. Joining here as well would make an echo.',
+    'prejoin.otherTab': 'You are already in this meeting in another tab. Joining here as well would cause an echo.',
 
     'meeting.label': 'Meeting',
     'meeting.locked': 'Locked',
@@ -244,6 +244,7 @@ export default {
     'error.invalid-room': 'This meeting link is not valid.',
     'error.fullAdmit': 'The meeting is full: nobody else can be let in now.',
     'error.rateJoin': 'Too many tries. Wait a few seconds, then try again.',
+    'error.ratePassword': 'Too many wrong passwords. Wait a minute, then try again.',
     'error.rateReact': 'One reaction a second is plenty.',
     'error.rate-limited': 'Slow down a little: too many messages.',
     'error.unavailable': 'The server is busy; trying again…',

@@ -242,6 +242,7 @@ export default {
     'error.invalid-room': 'Este enlace de reunión no es válido.',
     'error.fullAdmit': 'La reunión está llena: ahora no se puede dejar entrar a nadie más.',
     'error.rateJoin': 'Demasiados intentos. Espera unos segundos y vuelve a intentarlo.',
+    'error.ratePassword': 'Demasiadas contraseñas incorrectas. Espera un minuto y vuelve a intentarlo.',
     'error.rateReact': 'Con una reacción por segundo basta.',
     'error.rate-limited': 'Más despacio: demasiados mensajes.',
     'error.unavailable': 'El servidor está ocupado; reintentando…',

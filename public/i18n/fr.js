@@ -55,7 +55,7 @@ export default {
     'prejoin.wrongPassword': 'Mot de passe incorrect. Réessayez.',
     'prejoin.needsPassword': 'Cette réunion a un mot de passe. Saisissez-le pour participer.',
     'prejoin.unreachable': { one: 'Impossible de joindre le serveur de réunion. Nouvel essai dans {count} s…', other: 'Impossible de joindre le serveur de réunion. Nouvel essai dans {count} s…' },
-    'prejoin.otherTab': 'Vous êtes déjà dans cette réunion dans un autre onglet. La rejoindre aussi ici créerait de l’écho.',
+    'prejoin.otherTab': 'Vous êtes déjà dans cette réunion dans un autre onglet. La rejoindre ici aussi provoquerait de l’écho.',
 
     'meeting.label': 'Réunion',
     'meeting.locked': 'Verrouillée',
@@ -242,6 +242,7 @@ export default {
     'error.invalid-room': 'Ce lien de réunion n’est pas valide.',
     'error.fullAdmit': 'La réunion est complète : personne d’autre ne peut entrer pour l’instant.',
     'error.rateJoin': 'Trop de tentatives. Attendez quelques secondes, puis réessayez.',
+    'error.ratePassword': 'Trop de mots de passe erronés. Attendez une minute, puis réessayez.',
     'error.rateReact': 'Une réaction par seconde, c’est bien assez.',
     'error.rate-limited': 'Doucement : trop de messages.',
     'error.unavailable': 'Le serveur est occupé ; nouvel essai…',

@@ -297,26 +297,32 @@ test('Redis has no network: the sidecars reach it on its socket, with the passwo
 test('the backup of docs/deploy.md: the secrets and tls volumes leave and come back through the stack\'s own images', async () => {
     const dir = tmpDir('backup');
     const dc = `docker-compose -p ${project} -f ${path.join(ROOT, 'docker-compose.yml')}`;
+    const [redis] = await containers('redis');
+    const [nginx] = await containers('nginx');
+    const password = () => docker(['exec', redis, 'cat', '/var/lib/huddle/secrets/redis-password']);
+    const certificate = () => docker(['exec', nginx, 'cat', '/var/lib/huddle/tls/fullchain.pem']);
+    const pw = await password();
+    assert.equal(await certificate(), ca);
     try {
         const listed = {};
         for (const [service, volume] of [['redis', 'secrets'], ['nginx', 'tls']]) {
             const tarball = path.join(dir, `${volume}.tar`);
             await run('bash', ['-c', `${dc} run --rm --no-deps -T ${service} tar -C /var/lib/huddle/${volume} -cf - . > ${tarball}`]);
             listed[volume] = (await run('tar', ['-tf', tarball])).split('\n').filter(Boolean).sort();
-            // The restore, here over the volume in use: the same bytes go back.
+            // The restore, into the volume emptied (the services read these
+            // files at start only, and get them back at once).
+            await compose(['run', '--rm', '--no-deps', '-T', service, 'bash', '-c', `rm -f /var/lib/huddle/${volume}/*`]);
             await run('bash', ['-c', `${dc} run --rm --no-deps -T ${service} tar -C /var/lib/huddle/${volume} -xf - < ${tarball}`]);
         }
         assert.deepEqual(listed, {
             secrets: ['./', './redis-password', './turn-secret'],
             tls: ['./', './fullchain.pem', './privkey.pem'],
         });
-        // What the backup holds is what the services use.
-        const [redis] = await containers('redis');
-        const pw = await docker(['exec', redis, 'cat', '/var/lib/huddle/secrets/redis-password']);
+        // The backup holds what the services use, and the restore put it back.
         assert.equal(await run('tar', ['-xOf', path.join(dir, 'secrets.tar'), './redis-password']), pw);
         assert.equal(await run('tar', ['-xOf', path.join(dir, 'tls.tar'), './fullchain.pem']), ca);
-        const [nginx] = await containers('nginx');
-        assert.equal(await docker(['exec', nginx, 'cat', '/var/lib/huddle/tls/fullchain.pem']), ca, 'the restore changed the certificate');
+        assert.equal(await password(), pw, 'the restore lost the password');
+        assert.equal(await certificate(), ca, 'the restore lost the certificate');
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }

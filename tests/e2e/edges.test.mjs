@@ -101,12 +101,12 @@ test('the meeting open in another tab of the browser: the pre-join screen says s
     second.on('pageerror', (err) => problems.push(err.message));
     second.on('console', (msg) => msg.type() === 'error' && problems.push(msg.text()));
     await second.goto(url);
-    const said = () => second.waitForFunction(() => !document.getElementById('pre-msg').hidden
-        && document.getElementById('pre-msg-text').textContent === 'You are already in this meeting in another tab. Joining here as well would make an echo.');
+    const said = () => second.waitForFunction(() => !document.getElementById('pre-tab').hidden
+        && document.getElementById('pre-tab').textContent === 'You are already in this meeting in another tab. Joining here as well would cause an echo.');
     await said();
     // The first tab leaves: the warning goes.
     await a.page.click('#btn-leave');
-    await second.waitForSelector('#pre-msg', { state: 'hidden' });
+    await second.waitForSelector('#pre-tab', { state: 'hidden' });
     // It comes back in (a page loaded anew): the warning comes back.
     await a.page.goto(url);
     await a.join();
@@ -115,6 +115,7 @@ test('the meeting open in another tab of the browser: the pre-join screen says s
     await second.fill('#name-input', 'Tabby too');
     await second.click('#join-btn');
     await second.waitForFunction(() => document.body.dataset.state === 'meeting');
+    await waitForPlayingVideo(a.page, 'Tabby too');
     assert.deepEqual(await remoteNames(a.page), ['Tabby too']);
     assert.deepEqual(real(a.errors()), []);
     assert.deepEqual(real(problems), []);
