@@ -3,7 +3,7 @@
 
 import { t, num, timeText } from './i18n.js';
 import { el, nameSpan, focusIfLost, keyboardIn } from './dom.js';
-import { visible } from './names.js';
+import { fnv1a, visible } from './names.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
@@ -110,20 +110,13 @@ function textBody(text) {
 // (A room line answered "unavailable" was not refused: see #pending.)
 const REFUSALS = { 'rate-limited': 'chat.unsentRate', 'no-such-peer': 'chat.unsentGone' };
 
-/** A 32-bit FNV-1a hash of s's UTF-16 code units, in base 36. */
-function hashOf(s) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-    return (h >>> 0).toString(36);
-}
-
 /**
  * What tells one chat message from another (a duplicate has the same):
  * the server stamps one member's lines with strictly increasing ts, so two
  * lines of the same text sent at once differ. The text counts by its
  * length and hash: a key stays short however long the line.
  */
-const keyOf = (m) => `${m.ts}|${m.from}|${m.to || ''}|${m.text.length}|${hashOf(m.text)}`;
+const keyOf = (m) => `${m.ts}|${m.from}|${m.to || ''}|${m.text.length}|${fnv1a(m.text).toString(36)}`;
 
 /**
  * The messages shown, to tell a duplicate: a welcome's history after a

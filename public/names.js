@@ -78,13 +78,18 @@ export function nameKey(name) {
     return String(name || '').normalize('NFKC').toLowerCase();
 }
 
+/** The 32-bit FNV-1a hash of s's UTF-16 code units, unsigned. */
+export function fnv1a(s) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h >>> 0;
+}
+
 /**
  * Four digits for the peer id (FNV-1a): what tells two people of the same
  * name apart ("Ann #4821"). Every page computes the same tag for one id,
  * so a person can say which one they are.
  */
 export function tagOf(id) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < String(id).length; i++) h = Math.imul(h ^ String(id).charCodeAt(i), 0x01000193);
-    return String(1000 + ((h >>> 0) % 9000));
+    return String(1000 + (fnv1a(String(id)) % 9000));
 }
