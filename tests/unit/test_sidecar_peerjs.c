@@ -147,6 +147,10 @@ TEST(peerjs_parse_marks_a_dst_no_id_can_be)
     CHECK(pj_parse(s, strlen(s), &m, &why) == 0);
     CHECK(!m.dst_bad);
     pj_msg_free(&m);
+    s = "{\"type\":\"OFFER\",\"dst\":\"\"}"; /* empty: no id either */
+    CHECK(pj_parse(s, strlen(s), &m, &why) == 0);
+    CHECK(m.dst_bad && m.dst[0] == '\0');
+    pj_msg_free(&m);
 }
 
 TEST(peerjs_ids_follow_the_clients_rule)
@@ -370,8 +374,12 @@ struct fnet {
     struct pj_conn *claiming;
     char released[PJ_ID_MAX + 1];
     int up; /* 0: claim and route refuse (Redis down) */
-    char route_src[PJ_ID_MAX + 1], route_dst[PJ_ID_MAX + 1];
-    struct out_msg *route_m;
+    char route_dst[PJ_ID_MAX + 1]; /* the last route asked */
+    struct fnet_route {
+        char src[PJ_ID_MAX + 1], dst[PJ_ID_MAX + 1];
+        struct out_msg *m;
+    } waiting[FAKE_MAX]; /* routes asked, not answered yet: oldest first */
+    int nwaiting;
     char fwd_node[16], fwd_dst[PJ_ID_MAX + 1];
     char *fwd[FAKE_MAX];
     int nfwd;
@@ -407,13 +415,15 @@ static int n_route(void *ctx, const char *src, const char *dst,
                    struct out_msg *m)
 {
     struct fnet *n = ctx;
-    if (!n->up)
+    struct fnet_route *r = &n->waiting[n->nwaiting];
+    if (!n->up || n->nwaiting == FAKE_MAX)
         return -1;
     n->routes++;
-    snprintf(n->route_src, sizeof n->route_src, "%s", src);
+    n->nwaiting++;
+    snprintf(r->src, sizeof r->src, "%s", src);
+    snprintf(r->dst, sizeof r->dst, "%s", dst);
     snprintf(n->route_dst, sizeof n->route_dst, "%s", dst);
-    out_msg_unref(n->route_m);
-    n->route_m = out_msg_ref(m);
+    r->m = out_msg_ref(m);
     return 0;
 }
 
@@ -431,7 +441,10 @@ static void n_forward(void *ctx, const char *node, const char *dst,
 static bool n_routing(void *ctx, const char *dst)
 {
     struct fnet *n = ctx;
-    return n->route_m != NULL && strcmp(n->route_dst, dst) == 0;
+    for (int i = 0; i < n->nwaiting; i++)
+        if (strcmp(n->waiting[i].dst, dst) == 0)
+            return true;
+    return false;
 }
 
 /* A PeerJS server on the fake network n, which is set up here. */
@@ -457,20 +470,24 @@ static void fake_claimed(struct pj *p, struct fake *f, const char *id,
 
 static void fnet_fini(struct fnet *n)
 {
-    out_msg_unref(n->route_m);
+    for (int i = 0; i < n->nwaiting; i++)
+        out_msg_unref(n->waiting[i].m);
     for (int i = 0; i < n->nfwd; i++)
         free(n->fwd[i]);
 }
 
-/* Answers the route the fake was last asked: node holds it (NULL: none). */
+/* Answers the oldest route waiting, as Redis answers in order: node
+ * holds its dst (NULL: none). */
 static void answer_route(struct pj *p, struct fnet *n, const char *node,
                          bool self, int64_t now)
 {
-    struct out_msg *m = n->route_m;
-    CHECK(m != NULL); /* routed, not rate limited */
-    n->route_m = NULL;
-    pj_routed(p, n->route_src, n->route_dst, m, node, self, now);
-    out_msg_unref(m);
+    struct fnet_route r;
+    CHECK(n->nwaiting > 0); /* routed, not rate limited */
+    r = n->waiting[0];
+    n->nwaiting--;
+    memmove(&n->waiting[0], &n->waiting[1], n->nwaiting * sizeof r);
+    pj_routed(p, r.src, r.dst, r.m, node, self, now);
+    out_msg_unref(r.m);
 }
 
 TEST(peerjs_with_a_cluster_opens_only_once_the_id_is_claimed)
@@ -532,8 +549,9 @@ TEST(peerjs_with_a_cluster_a_same_token_takeover_keeps_the_claim)
     fnet_fini(&n);
 }
 
-TEST(
-    peerjs_with_a_cluster_a_message_to_an_id_just_opened_here_goes_behind_those_still_routed)
+/* A message to an id that has just opened here goes behind those to it
+ * still waiting for their route, not ahead of them. */
+TEST(peerjs_with_a_cluster_a_just_opened_id_keeps_the_order)
 {
     struct fnet n;
     struct pj *p = pj_on_fnet(&n);
@@ -548,9 +566,13 @@ TEST(
     say(p, &a, "{\"type\":\"CANDIDATE\",\"dst\":\"bob\",\"payload\":2}", 0);
     CHECK(n.routes == 2 && strcmp(last(&b), "{\"type\":\"OPEN\"}") == 0);
     answer_route(p, &n, NULL, false, 0);
-    CHECK(strstr(last(&b), "\"payload\":2") != NULL);
-    fnet_fini(&n);
+    CHECK(b.n == 2 && strstr(b.got[1], "\"payload\":1") != NULL);
+    answer_route(p, &n, NULL, false, 0);
+    CHECK(b.n == 3 && strstr(b.got[2], "\"payload\":2") != NULL);
+    fake_end(p, &a);
+    fake_end(p, &b);
     pj_free(p);
+    fnet_fini(&n);
 }
 
 TEST(peerjs_with_a_cluster_routes_forwards_holds_and_delivers)
