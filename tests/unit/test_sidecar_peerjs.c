@@ -374,7 +374,8 @@ struct fnet {
     struct pj_conn *claiming;
     char released[PJ_ID_MAX + 1];
     int up; /* 0: claim and route refuse (Redis down) */
-    char route_dst[PJ_ID_MAX + 1]; /* the last route asked */
+    /* the dst of the last route asked */
+    char route_dst[PJ_ID_MAX + 1];
     struct fnet_route {
         char src[PJ_ID_MAX + 1], dst[PJ_ID_MAX + 1];
         struct out_msg *m;
