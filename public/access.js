@@ -70,16 +70,30 @@ const TOKEN_WORDS = new Map([
 ]);
 const TOKEN_INVALID = ['gate.tokenInvalidTitle', 'gate.tokenInvalidText'];
 
+// Why a knock was denied (the error's reason): a host said no, everyone
+// left, or the meeting ended while one waited. No reason: the words for
+// the first two.
+const DENIED_WORDS = new Map([
+    ['host', ['gate.deniedTitle', 'gate.deniedHostText']],
+    ['empty', ['gate.deniedEmptyTitle', 'gate.deniedEmptyText']],
+    ['ended', ['gate.endedTitle', 'gate.deniedEndedText']],
+]);
+const DENIED_ANY = ['gate.deniedTitle', 'gate.deniedText'];
+
 /**
  * The screen for a join the server refused for good (until one tries
  * again): { title, text, retry } for 'denied', 'knock-timeout', 'banned'
- * and 'bad-token' (reason: the error's, why the token was refused), or
- * null for any other code. retry: whether "Try again" makes sense.
+ * and 'bad-token' (reason: the error's, why the knock or the token was
+ * refused), or null for any other code. retry: whether "Try again" makes sense.
  */
 export function refusalText(code, reason) {
     switch (code) {
-    case 'denied':
-        return { title: t('gate.deniedTitle'), text: t('gate.deniedText'), retry: true };
+    case 'denied': {
+        // Try again: a host may say yes now, or, after everyone left or
+        // the meeting ended, the room starts anew with this join.
+        const [title, text] = DENIED_WORDS.get(reason) || DENIED_ANY;
+        return { title: t(title), text: t(text), retry: true };
+    }
     case 'knock-timeout':
         return { title: t('gate.timeoutTitle'), text: t('gate.timeoutText'), retry: true };
     case 'banned':

@@ -20,6 +20,7 @@
 #define HUDDLE_BUS_LUA_H
 
 #include "bus_wire.h" /* the channel prefixes and the nodes' keys */
+#include "msg.h"      /* the reasons of a denial */
 
 /* Shared helpers, prepended to every script. announce publishes to the
  * room's channel, which every node with members there (or a join on its
@@ -214,7 +215,7 @@
     "end\n"                                                                    \
     "local function deny(room, knock, why)\n"                                  \
     "  local node = lobby_answer(room, knock,\n"                               \
-    "                            '{\"type\":\"x-deny\",\"message\":\"' .. "    \
+    "                            '{\"type\":\"x-deny\",\"reason\":\"' .. "     \
     "why .. '\"}')\n"                                                          \
     "  if node then redis.call('SREM', knocks(node), room .. ' ' .. knock) "   \
     "end\n"                                                                    \
@@ -310,7 +311,7 @@
     "  redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. peer)\n"    \
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
     "    chat_expire(room, ttl)\n"                                             \
-    "    lobby_empty(room, false, 'everyone left')\n"                          \
+    "    lobby_empty(room, false, '" MSG_DENIED_EMPTY "')\n"                   \
     "    forget_access(room)\n"                                                \
     "  elseif is_host(json) then\n"                                            \
     "    handover(room)\n"                                                     \
@@ -712,7 +713,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "end\n"
     "  end\n"
     "elseif act == 'end' then\n"
-    "  lobby_empty(room, false, 'the meeting ended')\n"
+    "  lobby_empty(room, false, '" MSG_DENIED_ENDED "')\n"
     "  for _, peer in ipairs(redis.call('HKEYS', members)) do\n"
     "    local node = redis.call('HGET', rk(room, 'nodes'), peer) or ''\n"
     "    redis.call('ZREM', GRACE, gk(room, peer, node))\n"
@@ -751,7 +752,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  if act == 'admit' then\n"
     "    done = admit(room, ARGV[5])\n"
     "  else\n"
-    "    done = deny(room, ARGV[5], 'a host did not let you in')\n"
+    "    done = deny(room, ARGV[5], '" MSG_DENIED_HOST "')\n"
     "  end\n"
     "  if not done then return 'none' end\n"
     "  tell(room, lobby_msg(room))\n"

@@ -600,8 +600,12 @@ static void knock_answered(struct cluster *cl, const char *room, const char *id,
                            const char *msg, size_t len)
 {
     struct join *j = knocker(cl, room, id);
-    char why[128];
-    enum msg_knock_answer a = msg_node_knock_answer(msg, len, why, sizeof why);
+    char reason[16] = "";
+    enum msg_knock_answer a =
+        msg_node_knock_answer(msg, len, reason, sizeof reason);
+    enum hub_knock_end end =
+        a == MSG_KNOCK_ADMIT ? HUB_KNOCK_QUIET : hub_knock_denial(reason);
+    const char *why = hub_knock_reason(end);
     int64_t now = clock_mono_ms();
     struct hub_conn *c;
 
@@ -611,11 +615,12 @@ static void knock_answered(struct cluster *cl, const char *room, const char *id,
     }
     c = j->c;
     j->knocking = false;
-    log_info("knock room=%s knock=%s %s", room, id,
-             a == MSG_KNOCK_ADMIT ? "admitted" : "denied");
+    log_info("knock room=%s knock=%s %s%s%s", room, id,
+             a == MSG_KNOCK_ADMIT ? "admitted" : "denied", why ? " " : "",
+             why ? why : "");
     if (a == MSG_KNOCK_ADMIT) {
         j->admitted = true;
-        hub_knock_over(cl->h, c, MSG_CODE_COUNT, NULL, now);
+        hub_knock_over(cl->h, c, HUB_KNOCK_QUIET, now);
         if (join_send(j, false) == 0)
             return;
         hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
@@ -624,7 +629,7 @@ static void knock_answered(struct cluster *cl, const char *room, const char *id,
     c->pending = NULL;
     join_free(j);
     if (a == MSG_KNOCK_DENY)
-        hub_knock_over(cl->h, c, MSG_E_DENIED, why, now);
+        hub_knock_over(cl->h, c, end, now);
 }
 
 /* ---- host actions ------------------------------------------------------ */

@@ -555,28 +555,63 @@ static void lobby_changed(struct hub *h, struct room *r)
     hub_fanout_hosts(h, r, msg_lobby(r->lobby.head));
 }
 
-/* Ends c's knock: answered code (denied, knock-timeout) unless code is
- * MSG_CODE_COUNT (it stopped waiting, or was seated); c may join again. */
-static void end_knock(struct hub *h, struct hub_conn *c, enum msg_code code,
-                      const char *message, int64_t now)
-{
-    struct knock *k = c->knock;
-    struct room *r = k->room;
+static const struct {
+    enum msg_code code; /* MSG_CODE_COUNT: no answer */
+    const char *reason; /* the error's reason, for a program */
+    const char *text;   /* its message, for people */
+} knock_ends[HUB_KNOCK_END_COUNT] = {
+    [HUB_KNOCK_QUIET] = {MSG_CODE_COUNT, NULL, NULL},
+    [HUB_KNOCK_HOST] = {MSG_E_DENIED, MSG_DENIED_HOST,
+                        "a host did not let you in"},
+    [HUB_KNOCK_EMPTY] = {MSG_E_DENIED, MSG_DENIED_EMPTY,
+                         "everyone left while you waited"},
+    [HUB_KNOCK_ENDED] = {MSG_E_DENIED, MSG_DENIED_ENDED,
+                         "a host ended the meeting while you waited"},
+    [HUB_KNOCK_DENIED] = {MSG_E_DENIED, NULL, "you were not let in"},
+    [HUB_KNOCK_TIMEOUT] = {MSG_E_KNOCK_TIMEOUT, NULL, "no host answered"},
+};
 
-    log_info("knock room=%s knock=%s %s", r->id, k->id,
-             code == MSG_CODE_COUNT ? "ends" : msg_code_name(code));
+const char *hub_knock_reason(enum hub_knock_end end)
+{
+    return knock_ends[end].reason;
+}
+
+enum hub_knock_end hub_knock_denial(const char *reason)
+{
+    for (int e = 0; reason != NULL && e < HUB_KNOCK_END_COUNT; e++)
+        if (knock_ends[e].code == MSG_E_DENIED &&
+            knock_ends[e].reason != NULL &&
+            strcmp(knock_ends[e].reason, reason) == 0)
+            return (enum hub_knock_end)e;
+    return HUB_KNOCK_DENIED;
+}
+
+/* Ends knock k as end says (docs/protocol.md); its connection may join
+ * again. */
+static void end_knock(struct hub *h, struct knock *k, enum hub_knock_end end,
+                      int64_t now)
+{
+    struct hub_conn *c = k->conn;
+    struct room *r = k->room;
+    const char *why = knock_ends[end].reason;
+
+    log_info("knock room=%s knock=%s %s%s%s", r->id, k->id,
+             end == HUB_KNOCK_QUIET ? "ends"
+                                    : msg_code_name(knock_ends[end].code),
+             why ? " " : "", why ? why : "");
     c->knock = NULL;
     lobby_remove(&r->lobby, k);
-    hub_knock_over(h, c, code, message, now);
+    hub_knock_over(h, c, end, now);
     lobby_changed(h, r);
 }
 
-void hub_knock_over(struct hub *h, struct hub_conn *c, enum msg_code code,
-                    const char *message, int64_t now)
+void hub_knock_over(struct hub *h, struct hub_conn *c, enum hub_knock_end end,
+                    int64_t now)
 {
     c->knocking = false;
-    if (code != MSG_CODE_COUNT)
-        hub_answer_error(h, c, code, message, "join", now);
+    if (knock_ends[end].code != MSG_CODE_COUNT)
+        answer_error(h, c, knock_ends[end].code, knock_ends[end].text,
+                     knock_ends[end].reason, "join", now);
     if (!c->closing && c->peer == NULL)
         h->ops->rearm(c, h->cfg->join_timeout_ms);
 }
@@ -589,18 +624,18 @@ void hub_knocking(struct hub *h, struct hub_conn *c, const char *id)
 }
 
 /* c stops waiting for a seat (in a lobby here, or for Redis: a join
- * pending or knocking there), answered code as end_knock says. */
-static void stop_waiting(struct hub *h, struct hub_conn *c, enum msg_code code,
-                         const char *message, int64_t now)
+ * pending or knocking there), answered as end says. */
+static void stop_waiting(struct hub *h, struct hub_conn *c,
+                         enum hub_knock_end end, int64_t now)
 {
     if (c->knock != NULL) {
-        end_knock(h, c, code, message, now);
+        end_knock(h, c->knock, end, now);
         return;
     }
     if (c->pending != NULL && h->cl != NULL)
         h->cl->cancel(h->cl->ctx, c);
     c->pending = NULL; /* without a cluster (freed first), nothing waits */
-    hub_knock_over(h, c, code, message, now);
+    hub_knock_over(h, c, end, now);
 }
 
 /* Seats the knocker k: answered welcome, or room-full. */
@@ -615,18 +650,19 @@ static void admit(struct hub *h, struct knock *k, int64_t now)
                          .knock = k->id};
 
     hub_seat(h, c, &s, now);
-    end_knock(h, c, MSG_CODE_COUNT, NULL, now);
+    end_knock(h, k, HUB_KNOCK_QUIET, now);
 }
 
-/* Answers every knock of r code (MSG_CODE_COUNT: admits them all). */
-static void empty_lobby(struct hub *h, struct room *r, enum msg_code code,
-                        const char *message, int64_t now)
+/* Empties r's lobby: let_in admits everyone waiting, else each is
+ * answered as end says. */
+static void empty_lobby(struct hub *h, struct room *r, bool let_in,
+                        enum hub_knock_end end, int64_t now)
 {
     while (r->lobby.head != NULL) {
-        if (code == MSG_CODE_COUNT)
+        if (let_in)
             admit(h, r->lobby.head, now);
         else
-            end_knock(h, r->lobby.head->conn, code, message, now);
+            end_knock(h, r->lobby.head, end, now);
     }
 }
 
@@ -670,7 +706,7 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
     if (h->cl != NULL) /* Redis hands over (bus_lua.h, remove) */
         return;
     if (r->npeers == 1) {
-        empty_lobby(h, r, MSG_E_DENIED, "everyone left", now);
+        empty_lobby(h, r, false, HUB_KNOCK_EMPTY, now);
         return;
     }
     if (!gone->host || hub_tokens_on(h)) /* with tokens, tokens make hosts */
@@ -1011,7 +1047,7 @@ static void on_leave(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     (void)m;
     if (c->knock != NULL || c->pending != NULL) {
-        stop_waiting(h, c, MSG_CODE_COUNT, NULL, now);
+        stop_waiting(h, c, HUB_KNOCK_QUIET, now);
         return;
     }
     if (c->peer == NULL) {
@@ -1134,7 +1170,7 @@ static void on_mute(struct hub *h, struct hub_conn *c, struct msg_in *m,
 void hub_end_room(struct hub *h, struct room *r, struct out_msg *m, int64_t now)
 {
     log_info("end room=%s peers=%zu", r->id, r->npeers);
-    empty_lobby(h, r, MSG_E_DENIED, "the meeting ended", now);
+    empty_lobby(h, r, false, HUB_KNOCK_ENDED, now);
     while (r->peers != NULL) {
         struct peer *p = r->peers;
         if (m == NULL && p->conn != NULL)
@@ -1163,7 +1199,7 @@ static void on_lock(struct hub *h, struct hub_conn *c, struct msg_in *m,
     r->locked = m->locked == 1;
     access_changed(h, r);
     if (!r->locked) /* the door is open: those waiting come in */
-        empty_lobby(h, r, MSG_CODE_COUNT, NULL, now);
+        empty_lobby(h, r, true, HUB_KNOCK_QUIET, now);
 }
 
 static void on_password(struct hub *h, struct hub_conn *c, struct msg_in *m,
@@ -1203,7 +1239,7 @@ static void on_deny(struct hub *h, struct hub_conn *c, struct msg_in *m,
 {
     struct knock *k = knock_of(h, c, m->id, "deny", now);
     if (k != NULL)
-        end_knock(h, k->conn, MSG_E_DENIED, "a host did not let you in", now);
+        end_knock(h, k, HUB_KNOCK_HOST, now);
 }
 
 /* ping draws on the signal bucket, joined or not: each answer costs the
@@ -1334,7 +1370,7 @@ bool hub_on_deadline(struct hub *h, struct hub_conn *c, int64_t now)
 {
     if (!c->knocking)
         return false;
-    stop_waiting(h, c, MSG_E_KNOCK_TIMEOUT, "no host answered", now);
+    stop_waiting(h, c, HUB_KNOCK_TIMEOUT, now);
     return true;
 }
 
@@ -1344,7 +1380,7 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
     struct peer *p = c->peer;
 
     c->closing = true;
-    stop_waiting(h, c, MSG_CODE_COUNT, NULL, now);
+    stop_waiting(h, c, HUB_KNOCK_QUIET, now);
     if (p == NULL)
         return;
     c->peer = NULL;

@@ -214,10 +214,29 @@ void hub_take_role(struct hub *h, struct peer *p, bool host);
  * knock timeout. */
 void hub_knocking(struct hub *h, struct hub_conn *c, const char *id);
 
-/* c's knock ended: answered code with message (MSG_CODE_COUNT: nothing;
- * it was seated or stopped waiting) and given the join timeout again. */
-void hub_knock_over(struct hub *h, struct hub_conn *c, enum msg_code code,
-                    const char *message, int64_t now_ms);
+/* How a knock ends for the one waiting: each answer (its error code, the
+ * reason a program tells apart, the text) in one table of hub.c. */
+enum hub_knock_end {
+    HUB_KNOCK_QUIET,   /* seated, or it stopped waiting: no answer */
+    HUB_KNOCK_HOST,    /* denied, "host": a host did not let it in */
+    HUB_KNOCK_EMPTY,   /* denied, "empty": everyone left while it waited */
+    HUB_KNOCK_ENDED,   /* denied, "ended": a host ended the meeting */
+    HUB_KNOCK_DENIED,  /* denied, no reason: a node that gave none */
+    HUB_KNOCK_TIMEOUT, /* knock-timeout: no host answered in time */
+    HUB_KNOCK_END_COUNT
+};
+
+/* The reason a denial carries (also in Redis' x-deny, bus_lua.h), NULL
+ * for an end that has none. */
+const char *hub_knock_reason(enum hub_knock_end end);
+
+/* The denial whose reason is reason (HUB_KNOCK_DENIED: none, or unknown). */
+enum hub_knock_end hub_knock_denial(const char *reason);
+
+/* c's knock ended as end says (HUB_KNOCK_QUIET: answered nothing) and c
+ * is given the join timeout again. */
+void hub_knock_over(struct hub *h, struct hub_conn *c, enum hub_knock_end end,
+                    int64_t now_ms);
 
 /* Why an access rule or a host action was refused: each has its code and
  * text in one table of hub.c. */

@@ -105,6 +105,12 @@ enum msg_code {
 /* The wire name of an error code ("bad-json", ...). */
 const char *msg_code_name(enum msg_code code);
 
+/* The reasons of a denied error: why a knock was refused. Redis' scripts
+ * (bus_lua.h) name them too, in the x-deny to the knocker's node. */
+#define MSG_DENIED_HOST "host"   /* a host did not let it in */
+#define MSG_DENIED_EMPTY "empty" /* everyone left while it waited */
+#define MSG_DENIED_ENDED "ended" /* a host ended the meeting */
+
 /* Why a message was refused: an error code of docs/protocol.md, the
  * type that caused it (NULL when there was no string type; an unknown
  * type is echoed, cut to 64 bytes) and a human message. */

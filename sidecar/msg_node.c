@@ -55,14 +55,14 @@ enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
 {
     cJSON *j = cJSON_ParseWithLength(json, len);
     const char *type = str_at(j, "type", NULL);
-    const char *message = str_at(j, "message", NULL);
+    const char *reason = str_at(j, "reason", NULL);
     enum msg_knock_answer a = MSG_KNOCK_NONE;
 
     if (type != NULL && strcmp(type, "x-admit") == 0) {
         a = MSG_KNOCK_ADMIT;
     } else if (type != NULL && strcmp(type, "x-deny") == 0) {
         a = MSG_KNOCK_DENY;
-        snprintf(why, why_max, "%s", message != NULL ? message : "denied");
+        snprintf(why, why_max, "%s", reason != NULL ? reason : "");
     }
     cJSON_Delete(j);
     return a;

@@ -43,11 +43,11 @@ enum msg_node_kind msg_node_classify(const char *json, size_t len,
 enum msg_knock_answer {
     MSG_KNOCK_NONE,  /* not a knock's answer */
     MSG_KNOCK_ADMIT, /* {"type":"x-admit"}: join again, admitted */
-    MSG_KNOCK_DENY,  /* {"type":"x-deny","message":...} */
+    MSG_KNOCK_DENY,  /* {"type":"x-deny","reason":...} */
 };
 
 /* Reads a knock's answer from json; for a denial, why (why_max bytes,
- * cut) gets its message. */
+ * cut) gets its reason ("" without one: hub_knock_denial reads it). */
 enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
                                             char *why, size_t why_max);
 

@@ -262,6 +262,8 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await host.page.click('#lobby-list li:has-text("Lea Late") button.deny');
     await state(late, 'refused');
     assert.equal(await late.page.getAttribute('#gate', 'data-why'), 'denied');
+    assert.deepEqual([await late.page.textContent('#gate-title'), await late.page.textContent('#gate-text')],
+        ['You were not let in', 'A host did not let you into this meeting.'], 'a host said no, and the page says so');
     assert.equal(await late.page.isVisible('#gate-actions button:text-is("Try again")'), true);
 
     // The host, the one admitted and the one denied were on three sidecars.
@@ -275,9 +277,9 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     for (const p of [host, guest, late]) assert.deepEqual(p.errors(), [], p.name);
 });
 
-test('a host who leaves while someone knocks: the knock\'s news does not play over the screen that follows', async () => {
+test('a host who leaves while someone knocks: the knock\'s news does not play over the screen that follows; those knocking are told everyone left, and Try again starts the meeting anew', async () => {
     const host = await lockedBy('acc-leave-knock', 'Lea Host', { clock: true });
-    await knocker('acc-leave-knock', 'Kai Knock');
+    const kai = await knocker('acc-leave-knock', 'Kai Knock');
     await toastSays(host, /Kai Knock is waiting to join/);
     // Kai's toast gives way 1.5 s after Kim's knock comes: the host's
     // timers stand still until she leaves, so that however slow the
@@ -296,6 +298,14 @@ test('a host who leaves while someone knocks: the knock\'s news does not play ov
     assert.equal(await host.page.isHidden('#toast'), true);
     // Nobody waits on this page any more: the lobby and its badge are empty.
     assert.deepEqual(await host.page.evaluate(() => [document.getElementById('waiting-badge').hidden, document.querySelectorAll('#lobby-list li').length]), [true, 0]);
+    // The last one left: Kai (and Kim) knocked at a meeting that is gone.
+    await state(kai, 'refused');
+    assert.deepEqual([await kai.page.getAttribute('#gate', 'data-why'), await kai.page.textContent('#gate-title'), await kai.page.textContent('#gate-text')],
+        ['denied', 'Everyone left', 'Everyone left the meeting while you waited to be let in. Try again to start it anew.']);
+    await kai.page.click('#gate-actions button:text-is("Try again")');
+    await state(kai, 'meeting');
+    await openPeople(kai);
+    await kai.page.waitForSelector(`${row(kai, 'Kai Knock (you)')} .host-badge`);
 });
 
 test('a host removes a member: the removed page says so and does not come back', async (t) => {

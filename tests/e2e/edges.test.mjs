@@ -1,6 +1,6 @@
 // What people see when something is in the way: the server unreachable at
-// Join, a full room, the meeting open in another tab, a page that is not a
-// secure context.
+// Join, a full room, the meeting open in another tab, too many wrong
+// passwords, a page that is not a secure context.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, stopAll } from '../lib/stack.mjs';
@@ -8,7 +8,9 @@ import { launch, newParticipant, peoplePerTest, waitForPlayingVideo, remoteNames
 
 // huddle.test is the public name of the insecure-context test below: its
 // page's Origin must pass the sidecar's origin check.
-const SIDECAR_ENV = { HUDDLE_MAX_PEERS: '2', HUDDLE_PUBLIC_HOST: 'huddle.test' };
+// Three wrong passwords a minute per room: the fourth try is refused for
+// its rate.
+const SIDECAR_ENV = { HUDDLE_MAX_PEERS: '2', HUDDLE_PUBLIC_HOST: 'huddle.test', HUDDLE_ROOM_PASSWORD_TRIES: '3' };
 
 let stack;
 let browser;
@@ -119,6 +121,38 @@ test('the meeting open in another tab of the browser: the pre-join screen says s
     assert.deepEqual(await remoteNames(a.page), ['Tabby too']);
     assert.deepEqual(real(a.errors()), []);
     assert.deepEqual(real(problems), []);
+});
+
+test('past the room\'s wrong passwords the pre-join screen says to wait a minute, and keeps the field', async () => {
+    const url = `${stack.url}/guarded`;
+    const host = await person(url, 'Gina Host');
+    await host.join();
+    await host.page.click('#btn-people');
+    await host.page.click('#host-password');
+    await host.page.waitForSelector('#ask[open]');
+    await host.page.fill('#ask-input', 'tulip');
+    await host.page.click('#ask-ok');
+    await host.page.waitForSelector('#mark-password:not([hidden])');
+    const guest = await person(url, 'Gus', { init: watchSockets });
+    await guest.page.fill('#name-input', 'Gus');
+    await guest.page.click('#join-btn');
+    await guest.page.waitForSelector('#pw-row:not([hidden])');
+    // Each Join is a websocket of its own; Join is enabled again once
+    // the answer came.
+    const tryPassword = async (pw, n) => {
+        await guest.page.fill('#pw-input', pw);
+        await guest.page.click('#join-btn');
+        await guest.page.waitForFunction((k) => window.__ws.length === k && !document.getElementById('join-btn').disabled, n);
+        return guest.page.textContent('#pre-msg-text');
+    };
+    assert.match(await tryPassword('rose', 2), /^Wrong password\. Try again\.$/);
+    assert.match(await tryPassword('lily', 3), /^Wrong password\. Try again\. You tried again at/);
+    assert.match(await tryPassword('iris', 4), /^Wrong password\. Try again\. You tried again at/);
+    // The room's three tries are used: even the right one waits now.
+    assert.equal(await tryPassword('tulip', 5), 'Too many wrong passwords. Wait a minute, then try again.');
+    assert.deepEqual([await guest.page.isVisible('#pw-row'), await guest.page.evaluate(() => document.activeElement.id)], [true, 'pw-input']);
+    assert.equal(await guest.page.evaluate(() => document.body.dataset.state), 'prejoin');
+    assert.deepEqual(real(guest.errors()), []);
 });
 
 test('outside a secure context the page explains HTTPS and still joins to watch', async () => {

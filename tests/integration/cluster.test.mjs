@@ -459,7 +459,8 @@ test('kill -9 of a sidecar with someone knocking there, and someone admitted but
         const [f] = await knockAt1('Fay');
         assert.equal(redis('SCARD', knocksOf(c.scs[1])), '3');
         await h.send({ type: 'deny', id: kd.id });
-        assert.equal((await d.next('error')).code, 'denied');
+        const de = await d.next('error');
+        assert.deepEqual([de.code, de.reason], ['denied', 'host']);
         await h.send({ type: 'admit', id: ke.id });
         await e.next('welcome');
         f.terminate();

@@ -254,7 +254,8 @@ test('end: everyone is told and closed, those knocking are denied, and the room 
         assert.deepEqual(await c.next('ended'), { type: 'ended', reason: 'ended', by: h.id });
         assert.deepEqual(await c.closed(), { code: 1000, reason: 'meeting ended' });
     }
-    assert.equal((await k.next('error')).code, 'denied');
+    const ke = await k.next('error');
+    assert.deepEqual([ke.code, ke.ref, ke.reason], ['denied', 'join', 'ended']);
     const n = await client();
     const w = await tryJoin(n, room, 'Next');
     assert.equal(w.type, 'welcome');
@@ -294,7 +295,7 @@ test('lock: a newcomer knocks, every host sees the lobby, admit seats it, deny a
     await h.next('lobby');
     h.send({ type: 'deny', id: dk.id });
     const e = await d.next('error');
-    assert.deepEqual([e.code, e.ref], ['denied', 'join']);
+    assert.deepEqual([e.code, e.ref, e.reason], ['denied', 'join', 'host']);
     assert.equal((await tryJoin(d, room, 'Dee')).type, 'knocking', 'denied, it may knock again');
     d.send({ type: 'leave' });
     await h.next((m) => m.type === 'lobby' && m.waiting.length === 1);
@@ -362,12 +363,18 @@ test('password: required, wrong, right; wrong tries are limited per connection a
     assert.equal((await tryJoin(e, room, 'E', { password: '' })).code, 'bad-message');
 });
 
-test('when the last member leaves, the lock and the password go with it', async () => {
+test('when the last member leaves, those knocking are told everyone left, and the lock and the password go with it', async () => {
     const { room, cs: [h] } = await meeting(1);
     h.send({ type: 'lock', locked: true });
     h.send({ type: 'password', password: 'secret' });
     await h.next((m) => m.type === 'access' && m.password);
+    const k = await client({ node: h.node + 1 }); // another sidecar, if any
+    const knock = await tryJoin(k, room, 'Kim', { password: 'secret' });
+    assert.equal(knock.type, 'knocking');
+    await lobbyIs(h, [knock.id]);
     h.send({ type: 'leave' });
+    const e = await k.next('error');
+    assert.deepEqual([e.code, e.ref, e.reason], ['denied', 'join', 'empty']);
     // On h's sidecar: its leave reaches Redis before this join does (one
     // connection to Redis, in order); another sidecar's join could pass it.
     const n = await client({ node: h.node });
@@ -648,7 +655,7 @@ if (SIDECARS > 1) {
         }
         for (const [k] of ks) {
             const e = await k.next('error');
-            assert.deepEqual([e.code, e.ref], ['denied', 'join'], `knocker on sidecar ${k.node}`);
+            assert.deepEqual([e.code, e.ref, e.reason], ['denied', 'join', 'ended'], `knocker on sidecar ${k.node}`);
         }
         const n = await client({ node: 1 });
         const w = await tryJoin(n, room, 'Next');

@@ -49,6 +49,18 @@ test('the ended screen names the host who removed one or ended the meeting', () 
 
 test('a refused join says why, and whether trying again can help', () => {
     assert.equal(refusalText('denied').retry, true);
+    // A denial says which of its three causes it was; none (or one this
+    // page does not know) gets the words for the first two.
+    assert.deepEqual(refusalText('denied', 'host'),
+        { title: 'You were not let in', text: 'A host did not let you into this meeting.', retry: true });
+    assert.deepEqual(refusalText('denied', 'empty'),
+        { title: 'Everyone left', text: 'Everyone left the meeting while you waited to be let in. Try again to start it anew.', retry: true });
+    assert.deepEqual(refusalText('denied', 'ended'),
+        { title: 'The meeting has ended', text: 'A host ended the meeting while you waited to be let in.', retry: true });
+    for (const reason of [undefined, 'later', '__proto__']) {
+        assert.deepEqual(refusalText('denied', reason),
+            { title: 'You were not let in', text: 'The host did not let you into this meeting, or everyone left while you waited.', retry: true }, String(reason));
+    }
     assert.equal(refusalText('knock-timeout').retry, true);
     assert.equal(refusalText('banned').retry, true, 'a ban ends, and may be a colleague\'s');
     const bad = refusalText('bad-token', 'expired');

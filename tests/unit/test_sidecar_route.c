@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "hub.h"
 #include "msg_node.h"
 #include "route.h"
 
@@ -263,4 +264,38 @@ TEST(msg_node_pj_wraps_unwraps_and_reads_pj_open)
     CHECK(msg_node_pj_open(open, strlen(open) - 1, id, sizeof id, node,
                            sizeof node) < 0);
     CHECK(msg_node_pj_open(open, strlen(open), id, sizeof id, node, 4) < 0);
+}
+
+TEST(msg_node_knock_answer_reads_admit_and_a_denials_reason)
+{
+    char why[16];
+    const char *deny = "{\"type\":\"x-deny\",\"reason\":\"empty\"}";
+
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+          MSG_KNOCK_DENY);
+    CHECK(hub_knock_denial(why) == HUB_KNOCK_EMPTY);
+    CHECK(strcmp(hub_knock_reason(HUB_KNOCK_EMPTY), "empty") == 0);
+    deny = "{\"type\":\"x-deny\",\"reason\":\"ended\"}";
+    msg_node_knock_answer(deny, strlen(deny), why, sizeof why);
+    CHECK(hub_knock_denial(why) == HUB_KNOCK_ENDED);
+    deny = "{\"type\":\"x-deny\",\"reason\":\"host\"}";
+    msg_node_knock_answer(deny, strlen(deny), why, sizeof why);
+    CHECK(hub_knock_denial(why) == HUB_KNOCK_HOST);
+    /* From a node that names no reason, or one unknown here: denied, with
+     * no reason passed on. */
+    deny = "{\"type\":\"x-deny\",\"message\":\"everyone left\"}";
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+              MSG_KNOCK_DENY &&
+          why[0] == '\0');
+    CHECK(hub_knock_denial(why) == HUB_KNOCK_DENIED);
+    CHECK(hub_knock_denial("later") == HUB_KNOCK_DENIED);
+    CHECK(hub_knock_denial(NULL) == HUB_KNOCK_DENIED);
+    CHECK(hub_knock_reason(HUB_KNOCK_DENIED) == NULL);
+    CHECK(hub_knock_reason(HUB_KNOCK_TIMEOUT) == NULL);
+    deny = "{\"type\":\"x-admit\"}";
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+          MSG_KNOCK_ADMIT);
+    deny = "{\"type\":\"chat\"}";
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+          MSG_KNOCK_NONE);
 }
