@@ -723,6 +723,13 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
         apply_role(h, heir, true, false);
 }
 
+/* c's wrong room passwords: its client address', so that a new
+ * connection does not start afresh, else its own. */
+static struct bucket *pw_tries(struct hub_conn *c)
+{
+    return c->addr_pw != NULL ? c->addr_pw : &c->pw;
+}
+
 bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
                        bool room_limited, int64_t now)
 {
@@ -733,7 +740,7 @@ bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
         return false;
     }
     if (room_limited ||
-        !bucket_ready_window(&c->pw, k->password_tries,
+        !bucket_ready_window(pw_tries(c), k->password_tries,
                              k->password_window_s * 1000, now)) {
         hub_refuse(h, c, HUB_PW_LIMITED, "join", now);
         return false;
@@ -745,8 +752,8 @@ void hub_password_wrong(struct hub *h, struct hub_conn *c, int64_t now)
 {
     const struct config *k = h->cfg;
 
-    bucket_take_window(&c->pw, k->password_tries, k->password_window_s * 1000,
-                       now);
+    bucket_take_window(pw_tries(c), k->password_tries,
+                       k->password_window_s * 1000, now);
     hub_answer_error(h, c, MSG_E_WRONG_PASSWORD, "wrong password", "join", now);
 }
 

@@ -29,13 +29,16 @@ struct hub_conn {
     struct bucket hosting; /* host actions */
     struct bucket react;   /* reactions */
     struct bucket links;   /* links messages */
-    struct bucket pw;      /* wrong room passwords in their window */
+    struct bucket pw;      /* wrong room passwords, without addr_pw */
     struct knock *knock;   /* waiting in a lobby here, or NULL */
     bool knocking; /* waiting in a lobby: here (knock set) or in Redis */
     /* The client address (ws.c's, living as long as the connection), for
      * bans; NULL when unknown. */
     const char *addr;
-    struct bucket *addr_join;   /* the client address' joins (ws.c), or NULL */
+    struct bucket *addr_join; /* the client address' joins (ws.c), or NULL */
+    /* Its wrong room passwords in their window (ws.c; they outlive the
+     * connection), or NULL: then the connection's own pw. */
+    struct bucket *addr_pw;
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
     void *pending;              /* cluster: a join waiting for Redis */

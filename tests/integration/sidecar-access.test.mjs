@@ -331,7 +331,7 @@ test('the lobby holds HUDDLE_LOBBY_MAX knocks; unlocking lets everyone waiting i
     for (const k of ks) assert.equal((await k.next('welcome')).access.locked, false);
 });
 
-test('password: required, wrong, right; wrong tries are limited per connection and per room; a resume needs none', async () => {
+test('password: required, wrong, right; wrong tries are limited per client address and per room; a resume needs none', async () => {
     const { room, cs: [h, g] } = await meeting(2);
     h.send({ type: 'password', password: 'blue-falcon' });
     for (const c of [h, g]) assert.deepEqual(await c.next('access'), { type: 'access', locked: false, password: true });
@@ -345,6 +345,11 @@ test('password: required, wrong, right; wrong tries are limited per connection a
     const b = await client();
     for (let i = 0; i < 3; i++) assert.equal((await tryJoin(b, room, 'B', { password: `guess${i}` })).code, 'wrong-password');
     assert.equal((await tryJoin(b, room, 'B', { password: 'blue-falcon' })).code, 'rate-limited', 'past its tries even the right one waits');
+    // The tries are the address', not the connection's: closed, and a new
+    // connection from there (on that sidecar) is still past them.
+    await b.close();
+    const b2 = await client({ addr: b.addr, node: b.node });
+    assert.equal((await tryJoin(b2, room, 'B', { password: 'guess3' })).code, 'rate-limited', 'a new connection starts no tries afresh');
     const c = await client();
     assert.equal((await tryJoin(c, room, 'C', { password: 'guess' })).code, 'wrong-password');
     for (const x of [c, await client()]) {
