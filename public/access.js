@@ -90,7 +90,8 @@ export function refusalText(code, reason) {
     switch (code) {
     case 'denied': {
         // Try again: a host may say yes now, or, after everyone left or
-        // the meeting ended, the room starts anew with this join.
+        // the meeting ended, this join finds the room empty and open
+        // (its first member is its host, unless join tokens make hosts).
         const [title, text] = DENIED_WORDS.get(reason) || DENIED_ANY;
         return { title: t(title), text: t(text), retry: true };
     }

@@ -224,7 +224,7 @@ export default {
     'gate.deniedText': 'Der Host hat Sie nicht in dieses Meeting gelassen, oder alle sind gegangen, während Sie gewartet haben.',
     'gate.deniedHostText': 'Ein Host hat Sie nicht in dieses Meeting gelassen.',
     'gate.deniedEmptyTitle': 'Alle sind gegangen',
-    'gate.deniedEmptyText': 'Alle haben das Meeting verlassen, während Sie auf Einlass gewartet haben. Versuchen Sie es erneut, um es neu zu beginnen.',
+    'gate.deniedEmptyText': 'Alle haben das Meeting verlassen, während Sie auf Einlass gewartet haben.',
     'gate.deniedEndedText': 'Ein Host hat das Meeting beendet, während Sie auf Einlass gewartet haben.',
     'gate.timeoutTitle': 'Niemand hat Sie eingelassen',
     'gate.timeoutText': 'Kein Host hat rechtzeitig geantwortet. Sie können erneut anklopfen.',

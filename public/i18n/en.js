@@ -226,7 +226,7 @@ export default {
     'gate.deniedText': 'The host did not let you into this meeting, or everyone left while you waited.',
     'gate.deniedHostText': 'A host did not let you into this meeting.',
     'gate.deniedEmptyTitle': 'Everyone left',
-    'gate.deniedEmptyText': 'Everyone left the meeting while you waited to be let in. Try again to start it anew.',
+    'gate.deniedEmptyText': 'Everyone left the meeting while you waited to be let in.',
     'gate.deniedEndedText': 'A host ended the meeting while you waited to be let in.',
     'gate.timeoutTitle': 'Nobody let you in',
     'gate.timeoutText': 'No host answered in time. You can knock again.',

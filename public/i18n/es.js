@@ -224,7 +224,7 @@ export default {
     'gate.deniedText': 'El anfitrión no te dejó entrar en esta reunión, o todos se fueron mientras esperabas.',
     'gate.deniedHostText': 'Un anfitrión no te dejó entrar en esta reunión.',
     'gate.deniedEmptyTitle': 'Todos se fueron',
-    'gate.deniedEmptyText': 'Todos salieron de la reunión mientras esperabas a que te dejaran entrar. Vuelve a intentarlo para empezarla de nuevo.',
+    'gate.deniedEmptyText': 'Todos salieron de la reunión mientras esperabas a que te dejaran entrar.',
     'gate.deniedEndedText': 'Un anfitrión terminó la reunión mientras esperabas a que te dejaran entrar.',
     'gate.timeoutTitle': 'Nadie te dejó entrar',
     'gate.timeoutText': 'Ningún anfitrión respondió a tiempo. Puedes volver a llamar.',

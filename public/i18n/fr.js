@@ -224,7 +224,7 @@ export default {
     'gate.deniedText': 'L’organisateur ne vous a pas admis dans cette réunion, ou tout le monde est parti pendant votre attente.',
     'gate.deniedHostText': 'Un organisateur ne vous a pas admis dans cette réunion.',
     'gate.deniedEmptyTitle': 'Tout le monde est parti',
-    'gate.deniedEmptyText': 'Tout le monde a quitté la réunion pendant que vous attendiez d’être admis. Réessayez pour la recommencer.',
+    'gate.deniedEmptyText': 'Tout le monde a quitté la réunion pendant que vous attendiez d’être admis.',
     'gate.deniedEndedText': 'Un organisateur a terminé la réunion pendant que vous attendiez d’être admis.',
     'gate.timeoutTitle': 'Personne ne vous a fait entrer',
     'gate.timeoutText': 'Aucun organisateur n’a répondu à temps. Vous pouvez frapper à nouveau.',

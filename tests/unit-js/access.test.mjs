@@ -54,7 +54,7 @@ test('a refused join says why, and whether trying again can help', () => {
     assert.deepEqual(refusalText('denied', 'host'),
         { title: 'You were not let in', text: 'A host did not let you into this meeting.', retry: true });
     assert.deepEqual(refusalText('denied', 'empty'),
-        { title: 'Everyone left', text: 'Everyone left the meeting while you waited to be let in. Try again to start it anew.', retry: true });
+        { title: 'Everyone left', text: 'Everyone left the meeting while you waited to be let in.', retry: true });
     assert.deepEqual(refusalText('denied', 'ended'),
         { title: 'The meeting has ended', text: 'A host ended the meeting while you waited to be let in.', retry: true });
     for (const reason of [undefined, 'later', '__proto__']) {
