@@ -65,6 +65,11 @@ struct join {
     bool sent;       /* waiting for Redis, holding the room's messages */
     bool knocking;   /* waiting for a host's answer (nothing sent) */
     bool admitted;   /* a host admitted it: the join goes again */
+    /* A host's answer to the knock (MSG_KNOCK_NONE: none yet), with why it
+     * was denied. It may come before the join's reply says it knocks:
+     * the two come on two connections to Redis, in either order. */
+    enum msg_knock_answer answer;
+    enum hub_knock_end denial;
 };
 
 /* The re-assertion of one room after a reconnect. */
@@ -457,13 +462,44 @@ static bool with_password(struct join *j, const char *salt)
     return false;
 }
 
+/* The knock j ends as a host answered (j->answer, taken): admitted, the
+ * join goes again and Redis lets it in once; denied, it is told why. */
+static void knock_over(struct join *j)
+{
+    struct cluster *cl = j->rq.cl;
+    struct hub_conn *c = j->c;
+    enum msg_knock_answer a = j->answer;
+    const char *why = hub_knock_reason(j->denial);
+    int64_t now = clock_mono_ms();
+
+    j->knocking = false;
+    j->answer = MSG_KNOCK_NONE;
+    log_info("knock room=%s knock=%s %s%s%s", j->room, j->id,
+             a == MSG_KNOCK_ADMIT ? "admitted" : "denied", why ? " " : "",
+             why ? why : "");
+    if (a == MSG_KNOCK_ADMIT) {
+        j->admitted = true;
+        hub_knock_over(cl->h, c, HUB_KNOCK_QUIET, now);
+        if (join_send(j, false) == 0)
+            return;
+        hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
+                               "join", now);
+    }
+    c->pending = NULL;
+    if (a == MSG_KNOCK_DENY)
+        hub_knock_over(cl->h, c, j->denial, now);
+    join_free(j);
+}
+
 /* A knock j waits for a host's answer (x-admit or x-deny to this node)
- * without holding anything. */
+ * without holding anything, unless the answer came first. */
 static void park(struct join *j)
 {
     join_unsend(j);
     j->knocking = true;
     hub_knocking(j->rq.cl->h, j->c, j->id);
+    if (j->answer != MSG_KNOCK_NONE)
+        knock_over(j);
 }
 
 static void join_done(void *arg, const struct bus_room *r)
@@ -581,21 +617,22 @@ static void hk_cancel(void *ctx, struct hub_conn *c)
     }
 }
 
-/* The knocking join of this node with knock id in room, or NULL. */
+/* This node's join with knock id in room, knocking or still waiting for
+ * the reply that says it knocks, or NULL. */
 static struct join *knocker(struct cluster *cl, const char *room,
                             const char *id)
 {
     for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
         struct join *j = (struct join *)(void *)r;
-        if (r->drop == join_drop && j->knocking && j->c != NULL &&
-            strcmp(j->id, id) == 0 && strcmp(j->room, room) == 0)
+        if (r->drop == join_drop && (j->knocking || j->sent) && j->c != NULL &&
+            j->answer == MSG_KNOCK_NONE && strcmp(j->id, id) == 0 &&
+            strcmp(j->room, room) == 0)
             return j;
     }
     return NULL;
 }
 
-/* A host answered knock id of room (msg, from the host script): admitted,
- * the join goes again and Redis lets it in once; denied, it is told why. */
+/* A host answered knock id of room (msg, from the host script). */
 static void knock_answered(struct cluster *cl, const char *room, const char *id,
                            const char *msg, size_t len)
 {
@@ -603,33 +640,16 @@ static void knock_answered(struct cluster *cl, const char *room, const char *id,
     char reason[16] = "";
     enum msg_knock_answer a =
         msg_node_knock_answer(msg, len, reason, sizeof reason);
-    enum hub_knock_end end =
-        a == MSG_KNOCK_ADMIT ? HUB_KNOCK_QUIET : hub_knock_denial(reason);
-    const char *why = hub_knock_reason(end);
-    int64_t now = clock_mono_ms();
-    struct hub_conn *c;
 
     if (j == NULL || a == MSG_KNOCK_NONE) {
         log_info("knock room=%s knock=%s: answer for nobody here", room, id);
         return;
     }
-    c = j->c;
-    j->knocking = false;
-    log_info("knock room=%s knock=%s %s%s%s", room, id,
-             a == MSG_KNOCK_ADMIT ? "admitted" : "denied", why ? " " : "",
-             why ? why : "");
-    if (a == MSG_KNOCK_ADMIT) {
-        j->admitted = true;
-        hub_knock_over(cl->h, c, HUB_KNOCK_QUIET, now);
-        if (join_send(j, false) == 0)
-            return;
-        hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
-                               "join", now);
-    }
-    c->pending = NULL;
-    join_free(j);
-    if (a == MSG_KNOCK_DENY)
-        hub_knock_over(cl->h, c, end, now);
+    j->answer = a;
+    j->denial =
+        a == MSG_KNOCK_ADMIT ? HUB_KNOCK_QUIET : hub_knock_denial(reason);
+    if (j->knocking)
+        knock_over(j); /* else park does, when the reply comes */
 }
 
 /* ---- host actions ------------------------------------------------------ */
