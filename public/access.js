@@ -89,11 +89,13 @@ const DENIED_ANY = ['gate.deniedTitle', 'gate.deniedText'];
 export function refusalText(code, reason) {
     switch (code) {
     case 'denied': {
-        // Try again: a host may say yes now, or, after everyone left or
-        // the meeting ended, this join finds the room empty and open
-        // (its first member is its host, unless join tokens make hosts).
+        // Try again: a host may say yes now, or, after everyone left,
+        // this join finds the room empty and open (its first member is its
+        // host, unless join tokens make hosts). Not after a host ended the
+        // meeting: that would start it again, hosted by someone nobody let
+        // in. New meeting is still there.
         const [title, text] = DENIED_WORDS.get(reason) || DENIED_ANY;
-        return { title: t(title), text: t(text), retry: true };
+        return { title: t(title), text: t(text), retry: reason !== 'ended' };
     }
     case 'knock-timeout':
         return { title: t('gate.timeoutTitle'), text: t('gate.timeoutText'), retry: true };

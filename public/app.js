@@ -111,6 +111,9 @@ let entered = false;
 let joining = false;
 let refusedWith = null; // the code of the last refusal screen
 let retrying = null; // the code whose Try again is under way
+// The microphone and camera as they were when a refusal screen stopped
+// them ({ audio, video }): Try again opens them so again. null: running.
+let devicesBack = null;
 let startedAt = 0;
 let speaker = { id: null, until: 0 };
 // Talking while muted: held like the speaker ring, so the hint does not flicker.
@@ -162,7 +165,9 @@ document.addEventListener('visibilitychange', () => {
     if (!entered && document.visibilityState === 'visible') tabs.recheck();
 });
 for (const sel of [$('pre-lang'), $('set-lang')]) bindPicker(sel, switchLanguage);
-const devicesReady = pre.start(wayBack ? { audio: wayBack.audio, video: wayBack.video } : {});
+// What Join waits for: the devices the pre-join screen opened (again, after
+// a refusal screen stopped them: tryAgain).
+let devicesReady = pre.start(wayBack ? { audio: wayBack.audio, video: wayBack.video } : {});
 // A page going away keeps its way back (access.js) for a reload of this
 // tab; one that has not joined yet keeps the one it was given.
 window.addEventListener('pagehide', () => {
@@ -441,12 +446,17 @@ function onKnocking() {
 function refused(code, { title, text, retry }) {
     const again = entered ? { label: t('common.rejoin'), href: location.href } : { label: t('common.tryAgain'), run: tryAgain };
     // Try again that met the same answer: the card would look untouched.
-    const note = retrying === code ? t('gate.triedAgain', { time: timeText(new Date()) }) : '';
+    // With the seconds: two tries within a minute read differently.
+    const note = retrying === code ? t('gate.triedAgain', { time: timeText(new Date(), { seconds: true }) }) : '';
     retrying = null;
     refusedWith = code;
     if (retry && !entered) {
         if (sig) sig.leave();
         sig = null;
+        // No camera light over a card that waits for a click: the devices
+        // stop, and Try again opens them again as they were.
+        if (!devicesBack) devicesBack = { audio: pre.choices().audio, video: media.cameraWanted() };
+        media.stopAll();
     } else {
         endSession();
     }
@@ -465,6 +475,10 @@ function newMeeting() {
 function tryAgain() {
     retrying = refusedWith;
     backToPrejoin(null);
+    if (devicesBack) {
+        devicesReady = pre.start(devicesBack);
+        devicesBack = null;
+    }
     join();
 }
 

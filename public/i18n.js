@@ -218,6 +218,6 @@ export function durationText(ms) {
 }
 
 /** A date's time of day ("14:05", "2:05 PM") in the language in use. */
-export function timeText(d) {
-    return d.toLocaleTimeString(current, { hour: '2-digit', minute: '2-digit' });
+export function timeText(d, { seconds = false } = {}) {
+    return d.toLocaleTimeString(current, { hour: 'numeric', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}) });
 }

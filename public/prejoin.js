@@ -221,7 +221,7 @@ export class PreJoin {
         // Wrong again: the same words would look like no new try was made.
         const again = wrong && input.classList.contains('invalid') ? new Date() : null;
         this.message(() => (again
-            ? `${t('prejoin.wrongPassword')} ${t('gate.triedAgain', { time: timeText(again) })}`
+            ? `${t('prejoin.wrongPassword')} ${t('gate.triedAgain', { time: timeText(again, { seconds: true }) })}`
             : t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword')));
         input.classList.toggle('invalid', !!wrong);
         input.focus();

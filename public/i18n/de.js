@@ -227,7 +227,7 @@ export default {
     'gate.deniedEmptyText': 'Alle haben das Meeting verlassen, während Sie auf Einlass gewartet haben.',
     'gate.deniedEndedText': 'Ein Host hat das Meeting beendet, während Sie auf Einlass gewartet haben.',
     'gate.timeoutTitle': 'Niemand hat Sie eingelassen',
-    'gate.timeoutText': 'Kein Host hat rechtzeitig geantwortet. Sie können erneut anklopfen.',
+    'gate.timeoutText': 'Kein Host hat rechtzeitig geantwortet. Mit „Erneut versuchen“ fragen Sie noch einmal.',
     'gate.bannedTitle': 'Sie können diesem Meeting gerade nicht beitreten',
     'gate.bannedText': 'Ein Host hat jemanden entfernt, der aus Ihrem Netzwerk beigetreten ist: Sie oder jemand, der Ihre Internetverbindung teilt. Beitritte aus diesem Netzwerk sind für einige Minuten gesperrt. Versuchen Sie es später erneut.',
     'gate.triedAgain': 'Erneut versucht um {time}, mit demselben Ergebnis.',

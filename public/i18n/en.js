@@ -229,7 +229,7 @@ export default {
     'gate.deniedEmptyText': 'Everyone left the meeting while you waited to be let in.',
     'gate.deniedEndedText': 'A host ended the meeting while you waited to be let in.',
     'gate.timeoutTitle': 'Nobody let you in',
-    'gate.timeoutText': 'No host answered in time. You can knock again.',
+    'gate.timeoutText': 'No host answered in time. Try again to ask once more.',
     'gate.bannedTitle': 'You cannot join this meeting right now',
     'gate.bannedText': 'A host removed someone who joined from your network: you, or someone who shares your internet connection. Joining from it is paused for a few minutes. Try again later.',
     'gate.triedAgain': 'You tried again at {time}, with the same result.',

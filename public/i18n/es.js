@@ -227,7 +227,7 @@ export default {
     'gate.deniedEmptyText': 'Todos salieron de la reunión mientras esperabas a que te dejaran entrar.',
     'gate.deniedEndedText': 'Un anfitrión terminó la reunión mientras esperabas a que te dejaran entrar.',
     'gate.timeoutTitle': 'Nadie te dejó entrar',
-    'gate.timeoutText': 'Ningún anfitrión respondió a tiempo. Puedes volver a llamar.',
+    'gate.timeoutText': 'Ningún anfitrión respondió a tiempo. Pulsa Reintentar para volver a pedir entrar.',
     'gate.bannedTitle': 'No puedes entrar en esta reunión ahora',
     'gate.bannedText': 'Un anfitrión quitó a alguien que entró desde tu red: tú o alguien que comparte tu conexión a internet. Las entradas desde esa red están en pausa unos minutos. Inténtalo más tarde.',
     'gate.triedAgain': 'Lo intentaste de nuevo a las {time}, con el mismo resultado.',

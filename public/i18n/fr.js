@@ -227,7 +227,7 @@ export default {
     'gate.deniedEmptyText': 'Tout le monde a quitté la réunion pendant que vous attendiez d’être admis.',
     'gate.deniedEndedText': 'Un organisateur a terminé la réunion pendant que vous attendiez d’être admis.',
     'gate.timeoutTitle': 'Personne ne vous a fait entrer',
-    'gate.timeoutText': 'Aucun organisateur n’a répondu à temps. Vous pouvez frapper à nouveau.',
+    'gate.timeoutText': 'Aucun organisateur n’a répondu à temps. Réessayez pour demander à nouveau.',
     'gate.bannedTitle': 'Vous ne pouvez pas rejoindre cette réunion pour le moment',
     'gate.bannedText': 'Un organisateur a retiré quelqu’un qui avait rejoint depuis votre réseau : vous, ou une personne qui partage votre connexion internet. Les entrées depuis ce réseau sont suspendues quelques minutes. Réessayez plus tard.',
     'gate.triedAgain': 'Nouvel essai à {time}, avec le même résultat.',

@@ -16,7 +16,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpGet, sleep, startStack } from '../lib/stack.mjs';
-import { launch, linkBreaker, newParticipant, recordToasts, screenshot, until, waitForPlayingVideo, watchSockets } from '../lib/browser.mjs';
+import { launch, linkBreaker, newParticipant, recordToasts, screenshot, until, waitForPlayingVideo, watchSockets, watchTracks } from '../lib/browser.mjs';
 import { tagOf } from '../../public/names.js';
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
@@ -247,7 +247,7 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     await settle(2);
 
     // A knock that is cancelled leaves the lobby; one that is denied says so.
-    const late = await person('acc-lobby', 'Lea Late');
+    const late = await person('acc-lobby', 'Lea Late', { init: watchTracks });
     await clickJoin(late);
     await state(late, 'knocking');
     await host.page.waitForSelector('#lobby-list li:has-text("Lea Late")');
@@ -265,6 +265,16 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     assert.deepEqual([await late.page.textContent('#gate-title'), await late.page.textContent('#gate-text')],
         ['You were not let in', 'A host did not let you into this meeting.'], 'a host said no, and the page says so');
     assert.equal(await late.page.isVisible('#gate-actions button:text-is("Try again")'), true);
+    // No camera light over that card: the devices stop, and Try again
+    // opens them again (a knock again, here).
+    const capturing = () => late.page.evaluate(() => window.__tracks.filter((tr) => tr.readyState === 'live').map((tr) => tr.kind).sort());
+    await late.page.waitForFunction(() => window.__tracks.length > 0 && window.__tracks.every((tr) => tr.readyState === 'ended'));
+    await late.page.click('#gate-actions button:text-is("Try again")');
+    await state(late, 'knocking');
+    assert.deepEqual(await capturing(), ['audio', 'video']);
+    await host.page.waitForSelector('#lobby-list li:has-text("Lea Late")');
+    await host.page.click('#lobby-list li:has-text("Lea Late") button.deny');
+    await state(late, 'refused');
 
     // The host, the one admitted and the one denied were on three sidecars.
     const at = await apart(t, {

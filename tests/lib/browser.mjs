@@ -234,6 +234,22 @@ export function watchSockets() {
 }
 
 /**
+ * Test-only init script (newParticipant's `init`): window.__tracks lists
+ * every camera and microphone track the page was given, so a test can
+ * tell which still capture ('live') and which were stopped ('ended').
+ */
+export function watchTracks() {
+    const md = navigator.mediaDevices;
+    const native = md.getUserMedia.bind(md);
+    window.__tracks = [];
+    md.getUserMedia = async (constraints) => {
+        const s = await native(constraints);
+        window.__tracks.push(...s.getTracks());
+        return s;
+    };
+}
+
+/**
  * Test-only init script (newParticipant's `init`): keeps every
  * RTCPeerConnection of the mesh in window.__pcs, to read its senders,
  * stats and certificates. Not the page's UDP check (sampler.js checkUdp),

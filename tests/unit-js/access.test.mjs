@@ -56,7 +56,7 @@ test('a refused join says why, and whether trying again can help', () => {
     assert.deepEqual(refusalText('denied', 'empty'),
         { title: 'Everyone left', text: 'Everyone left the meeting while you waited to be let in.', retry: true });
     assert.deepEqual(refusalText('denied', 'ended'),
-        { title: 'The meeting has ended', text: 'A host ended the meeting while you waited to be let in.', retry: true });
+        { title: 'The meeting has ended', text: 'A host ended the meeting while you waited to be let in.', retry: false });
     for (const reason of [undefined, 'later', '__proto__']) {
         assert.deepEqual(refusalText('denied', reason),
             { title: 'You were not let in', text: 'The host did not let you into this meeting, or everyone left while you waited.', retry: true }, String(reason));
