@@ -112,6 +112,19 @@ export function refusalText(code, reason) {
     }
 }
 
+// Why a join must wait (a rate-limited join's reason): this address' wrong
+// passwords, or everyone's into this room (a minute); none: the joins'
+// budgets (a few seconds).
+const RATE_WORDS = new Map([
+    ['passwords', 'error.ratePassword'],
+    ['room-passwords', 'error.rateRoomPassword'],
+]);
+
+/** The words for a join refused as rate-limited, with the error's reason. */
+export function joinRateText(reason) {
+    return t(RATE_WORDS.get(reason) || 'error.rateJoin');
+}
+
 /**
  * The way back into the meeting after a reload of this tab, or Rejoin after
  * Leave: { resume, id, audio, video, until }. The page going away keeps it in

@@ -15,7 +15,7 @@ import { Settings, savedQuality, saverOn } from './settings.js';
 import { Roster } from './roster.js';
 import { Controls, stayText } from './controls.js';
 import { hydrateIcons } from './icons.js';
-import { takeToken, tokenName, takeWayBack, keepWayBack, endedText, refusalText, waitingList, kickText } from './access.js';
+import { takeToken, tokenName, takeWayBack, keepWayBack, endedText, refusalText, joinRateText, waitingList, kickText } from './access.js';
 import { MeetingTabs } from './tabs.js';
 import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
@@ -372,9 +372,7 @@ function onError(m) {
     } else if (m.code === 'room-full') {
         toast(t('error.fullAdmit'), 6000);
     } else if (m.code === 'rate-limited' && m.ref === 'join' && !entered) {
-        // Asked for a password: most likely its tries (a minute), else the
-        // joins' budgets (they refill within a second).
-        backToPrejoin(() => t($('pw-row').hidden ? 'error.rateJoin' : 'error.ratePassword'));
+        backToPrejoin(() => joinRateText(m.reason));
     } else if (m.code === 'rate-limited' && m.ref === 'react') {
         toast(t('error.rateReact'));
     } else if (m.code === 'unavailable' && m.ref === 'join') {

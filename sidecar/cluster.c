@@ -398,8 +398,8 @@ static enum hub_refusal refusal_of(enum bus_status st)
         return HUB_BANNED;
     case BUS_LOBBY_FULL:
         return HUB_LOBBY_FULL;
-    case BUS_PW_LIMITED:
-        return HUB_PW_LIMITED;
+    case BUS_PW_LIMITED: /* the room's tries, counted in Redis */
+        return HUB_PW_ROOM_LIMITED;
     default:
         return HUB_REFUSAL_COUNT;
     }

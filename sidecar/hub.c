@@ -301,6 +301,7 @@ void hub_refuse_token(struct hub *h, struct hub_conn *c, enum jwt_result why,
 static const struct {
     enum msg_code code;
     const char *text;
+    const char *reason; /* the error's reason, for a program (or NULL) */
 } refusals[HUB_REFUSAL_COUNT] = {
     [HUB_NOT_HOST] = {MSG_E_FORBIDDEN, "only a host can do that"},
     [HUB_LAST_HOST] = {MSG_E_FORBIDDEN, "a room keeps at least one host"},
@@ -313,14 +314,19 @@ static const struct {
     [HUB_LOBBY_FULL] = {MSG_E_ROOM_FULL, "the lobby is full"},
     [HUB_PW_REQUIRED] = {MSG_E_PASSWORD_REQUIRED, "this room needs a password"},
     [HUB_PW_LIMITED] = {MSG_E_RATE_LIMITED,
-                        "too many wrong passwords: wait a minute"},
+                        "too many wrong passwords: wait a minute", "passwords"},
+    [HUB_PW_ROOM_LIMITED] = {MSG_E_RATE_LIMITED,
+                             "too many wrong passwords into this room: wait "
+                             "a minute",
+                             "room-passwords"},
     [HUB_TOKEN_NAME] = {MSG_E_FORBIDDEN, "the name comes from the join token"},
 };
 
 void hub_refuse(struct hub *h, struct hub_conn *c, enum hub_refusal why,
                 const char *ref, int64_t now)
 {
-    hub_answer_error(h, c, refusals[why].code, refusals[why].text, ref, now);
+    answer_error(h, c, refusals[why].code, refusals[why].text,
+                 refusals[why].reason, ref, now);
 }
 
 /* The welcome for me from the room as it is here (one reference, or
@@ -739,8 +745,11 @@ bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
         hub_refuse(h, c, HUB_PW_REQUIRED, "join", now);
         return false;
     }
-    if (room_limited ||
-        !bucket_ready_window(pw_tries(c), k->password_tries,
+    if (room_limited) {
+        hub_refuse(h, c, HUB_PW_ROOM_LIMITED, "join", now);
+        return false;
+    }
+    if (!bucket_ready_window(pw_tries(c), k->password_tries,
                              k->password_window_s * 1000, now)) {
         hub_refuse(h, c, HUB_PW_LIMITED, "join", now);
         return false;

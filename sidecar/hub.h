@@ -253,8 +253,9 @@ enum hub_refusal {
     HUB_ROOM_FULL,   /* room-full */
     HUB_LOBBY_FULL,  /* room-full: the lobby */
     HUB_PW_REQUIRED, /* password-required */
-    HUB_PW_LIMITED,  /* rate-limited: too many wrong passwords */
-    HUB_TOKEN_NAME,  /* forbidden: with join tokens, a name is the token's */
+    HUB_PW_LIMITED,  /* rate-limited, "passwords": this address' wrong ones */
+    HUB_PW_ROOM_LIMITED, /* rate-limited, "room-passwords": everyone's */
+    HUB_TOKEN_NAME, /* forbidden: with join tokens, a name is the token's */
     HUB_REFUSAL_COUNT
 };
 

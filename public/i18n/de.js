@@ -247,6 +247,7 @@ export default {
     'error.fullAdmit': 'Das Meeting ist voll: Gerade kann niemand mehr eingelassen werden.',
     'error.rateJoin': 'Zu viele Versuche. Warten Sie einige Sekunden und versuchen Sie es dann erneut.',
     'error.ratePassword': 'Zu viele falsche Passwörter. Warten Sie eine Minute und versuchen Sie es dann erneut.',
+    'error.rateRoomPassword': 'Für dieses Meeting wurden zu viele falsche Passwörter eingegeben. Warten Sie eine Minute und versuchen Sie es dann erneut.',
     'error.rateReact': 'Eine Reaktion pro Sekunde reicht.',
     'error.rate-limited': 'Etwas langsamer bitte: zu viele Nachrichten.',
     'error.unavailable': 'Der Server ist ausgelastet; neuer Versuch…',

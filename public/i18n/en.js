@@ -249,6 +249,7 @@ export default {
     'error.fullAdmit': 'The meeting is full: nobody else can be let in now.',
     'error.rateJoin': 'Too many tries. Wait a few seconds, then try again.',
     'error.ratePassword': 'Too many wrong passwords. Wait a minute, then try again.',
+    'error.rateRoomPassword': 'Too many wrong passwords were tried for this meeting. Wait a minute, then try again.',
     'error.rateReact': 'One reaction a second is plenty.',
     'error.rate-limited': 'Slow down a little: too many messages.',
     'error.unavailable': 'The server is busy; trying again…',

@@ -247,6 +247,7 @@ export default {
     'error.fullAdmit': 'La reunión está llena: ahora no se puede dejar entrar a nadie más.',
     'error.rateJoin': 'Demasiados intentos. Espera unos segundos y vuelve a intentarlo.',
     'error.ratePassword': 'Demasiadas contraseñas incorrectas. Espera un minuto y vuelve a intentarlo.',
+    'error.rateRoomPassword': 'Se han probado demasiadas contraseñas incorrectas en esta reunión. Espera un minuto y vuelve a intentarlo.',
     'error.rateReact': 'Con una reacción por segundo basta.',
     'error.rate-limited': 'Más despacio: demasiados mensajes.',
     'error.unavailable': 'El servidor está ocupado; reintentando…',

@@ -247,6 +247,7 @@ export default {
     'error.fullAdmit': 'La réunion est complète : personne d’autre ne peut entrer pour l’instant.',
     'error.rateJoin': 'Trop de tentatives. Attendez quelques secondes, puis réessayez.',
     'error.ratePassword': 'Trop de mots de passe erronés. Attendez une minute, puis réessayez.',
+    'error.rateRoomPassword': 'Trop de mots de passe erronés ont été essayés pour cette réunion. Attendez une minute, puis réessayez.',
     'error.rateReact': 'Une réaction par seconde, c’est bien assez.',
     'error.rate-limited': 'Doucement : trop de messages.',
     'error.unavailable': 'Le serveur est occupé ; nouvel essai…',

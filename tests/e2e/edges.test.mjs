@@ -149,7 +149,7 @@ test('past the room\'s wrong passwords the pre-join screen says to wait a minute
     assert.match(await tryPassword('lily', 3), /^Wrong password\. Try again\. You tried again at/);
     assert.match(await tryPassword('iris', 4), /^Wrong password\. Try again\. You tried again at/);
     // The room's three tries are used: even the right one waits now.
-    assert.equal(await tryPassword('tulip', 5), 'Too many wrong passwords. Wait a minute, then try again.');
+    assert.equal(await tryPassword('tulip', 5), 'Too many wrong passwords were tried for this meeting. Wait a minute, then try again.');
     assert.deepEqual([await guest.page.isVisible('#pw-row'), await guest.page.evaluate(() => document.activeElement.id)], [true, 'pw-input']);
     assert.equal(await guest.page.evaluate(() => document.body.dataset.state), 'prejoin');
     assert.deepEqual(real(guest.errors()), []);

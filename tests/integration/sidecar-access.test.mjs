@@ -344,16 +344,18 @@ test('password: required, wrong, right; wrong tries are limited per client addre
 
     const b = await client();
     for (let i = 0; i < 3; i++) assert.equal((await tryJoin(b, room, 'B', { password: `guess${i}` })).code, 'wrong-password');
-    assert.equal((await tryJoin(b, room, 'B', { password: 'blue-falcon' })).code, 'rate-limited', 'past its tries even the right one waits');
+    const limited = await tryJoin(b, room, 'B', { password: 'blue-falcon' });
+    assert.deepEqual([limited.code, limited.reason], ['rate-limited', 'passwords'], 'past its tries even the right one waits');
     // The tries are the address', not the connection's: closed, and a new
     // connection from there (on that sidecar) is still past them.
     await b.close();
     const b2 = await client({ addr: b.addr, node: b.node });
-    assert.equal((await tryJoin(b2, room, 'B', { password: 'guess3' })).code, 'rate-limited', 'a new connection starts no tries afresh');
+    assert.equal((await tryJoin(b2, room, 'B', { password: 'guess3' })).reason, 'passwords', 'a new connection starts no tries afresh');
     const c = await client();
     assert.equal((await tryJoin(c, room, 'C', { password: 'guess' })).code, 'wrong-password');
     for (const x of [c, await client()]) {
-        assert.equal((await tryJoin(x, room, 'D', { password: 'blue-falcon' })).code, 'rate-limited', 'the room has had its 5 wrong tries');
+        const e = await tryJoin(x, room, 'D', { password: 'blue-falcon' });
+        assert.deepEqual([e.code, e.reason], ['rate-limited', 'room-passwords'], 'the room has had its 5 wrong tries');
     }
 
     const token = g.welcome.resume;

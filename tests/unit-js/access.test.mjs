@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    rowActions, actionLabel, actionWord, endedText, refusalText, newArrivals, waitingList, splitToken, takeToken, tokenName,
+    rowActions, actionLabel, actionWord, endedText, refusalText, joinRateText, newArrivals, waitingList, splitToken, takeToken, tokenName,
     keepWayBack, takeWayBack, kickText,
 } from '../../public/access.js';
 import { finalClose, Signaling } from '../../public/signal.js';
@@ -45,6 +45,14 @@ test('the ended screen names the host who removed one or ended the meeting', () 
     assert.equal(endedText('removed', 'Ann', { banMs: 600000 }).text, 'You were removed from the meeting by Ann. You cannot join again for 10 minutes.');
     assert.equal(endedText('removed', 'Ann', { banMs: 0 }).text, 'You were removed from the meeting by Ann. You can join again with the link.');
     assert.equal(endedText('ended', 'Ann', { banMs: 600000 }).text, 'Ann ended the meeting.');
+});
+
+test('a join refused for its rate says what to wait for: one\'s own wrong passwords, the room\'s, or a few seconds', () => {
+    assert.equal(joinRateText('passwords'), 'Too many wrong passwords. Wait a minute, then try again.');
+    assert.equal(joinRateText('room-passwords'), 'Too many wrong passwords were tried for this meeting. Wait a minute, then try again.');
+    for (const reason of [undefined, 'joins', '__proto__', 'constructor']) {
+        assert.equal(joinRateText(reason), 'Too many tries. Wait a few seconds, then try again.', String(reason));
+    }
 });
 
 test('a refused join says why, and whether trying again can help', () => {
