@@ -224,8 +224,12 @@ export class PreJoin {
             ? `${t('prejoin.wrongPassword')} ${t('gate.triedAgain', { time: timeText(again, { seconds: true }) })}`
             : t(wrong ? 'prejoin.wrongPassword' : 'prejoin.needsPassword')));
         input.classList.toggle('invalid', !!wrong);
+        input.setAttribute('aria-invalid', String(!!wrong));
         input.focus();
         input.select();
+        // On a phone the field and the line over it push Join down: it
+        // stays in view under the field.
+        $('join-btn').scrollIntoView({ block: 'nearest' });
     }
 
     /** The password typed, or '' (none asked for). Never remembered. */
