@@ -10,8 +10,6 @@
 
 struct addr_table {
     struct htab keys; /* struct addr_entry by key */
-    struct addr_limits limits;
-    struct addr_entry *resting; /* held by nothing, budgets not yet full */
 };
 
 /* An address, or a network of them: family, bytes, leading bits that count
@@ -169,16 +167,14 @@ static struct addr_entry *entry_of(struct htab_entry *e)
     return e != NULL ? HTAB_ITEM(e, struct addr_entry, link) : NULL;
 }
 
-struct addr_table *addr_table_new(const struct addr_limits *limits)
+struct addr_table *addr_table_new(void)
 {
-    struct addr_table *t = calloc(1, sizeof *t);
+    struct addr_table *t = malloc(sizeof *t);
 
     if (t != NULL && htab_init(&t->keys, 256) < 0) {
         free(t);
         return NULL;
     }
-    if (t != NULL)
-        t->limits = *limits;
     return t;
 }
 
@@ -197,91 +193,50 @@ void addr_table_free(struct addr_table *t)
 }
 
 struct addr_entry *addr_get(struct addr_table *t, const char *key,
-                            int64_t now_ms)
+                            long join_burst, int64_t now_ms)
 {
     struct addr_entry *e = entry_of(htab_find(&t->keys, key));
 
     if (e != NULL)
-        return e; /* a resting one leaves the list at the next sweep */
+        return e;
     e = calloc(1, sizeof *e);
     if (e == NULL)
         return NULL;
     strncpy(e->key, key, ADDR_MAX - 1);
-    bucket_init(&e->join, t->limits.join_burst, now_ms);
-    bucket_init(&e->pw, t->limits.pw_tries, now_ms);
+    bucket_init(&e->join, join_burst, now_ms);
     htab_add(&t->keys, &e->link, e->key);
     return e;
 }
 
-/* Whether e's budgets are all full again: nothing is lost by forgetting
- * it. */
-static bool refilled(const struct addr_table *t, struct addr_entry *e,
-                     int64_t now_ms)
+void addr_release(struct addr_table *t, struct addr_entry *e)
 {
-    const struct addr_limits *l = &t->limits;
-
-    return bucket_refilled(&e->join, l->join_rate, 1000, l->join_burst,
-                           now_ms) &&
-           bucket_refilled(&e->pw, l->pw_tries, l->pw_window_ms, l->pw_tries,
-                           now_ms);
-}
-
-void addr_release(struct addr_table *t, struct addr_entry *e, int64_t now_ms)
-{
-    if (e == NULL || e->conns > 0 || e->upgrades > 0 || e->resting)
+    if (e == NULL || e->conns > 0 || e->upgrades > 0)
         return;
-    if (!refilled(t, e, now_ms)) {
-        e->resting = true;
-        e->next_rest = t->resting;
-        t->resting = e;
-        return;
-    }
     htab_del(&t->keys, &e->link);
     free(e);
 }
 
-void addr_sweep(struct addr_table *t, int64_t now_ms)
-{
-    struct addr_entry **pe = t != NULL ? &t->resting : NULL;
-
-    while (pe != NULL && *pe != NULL) {
-        struct addr_entry *e = *pe;
-        bool held = e->conns > 0 || e->upgrades > 0;
-
-        if (!held && !refilled(t, e, now_ms)) {
-            pe = &e->next_rest;
-            continue;
-        }
-        *pe = e->next_rest; /* held again (released later), or done */
-        e->resting = false;
-        if (!held) {
-            htab_del(&t->keys, &e->link);
-            free(e);
-        }
-    }
-}
-
 struct addr_entry *addr_upgrade_begin(struct addr_table *t, const char *key,
-                                      unsigned long cap, int64_t now_ms)
+                                      unsigned long cap, long join_burst,
+                                      int64_t now_ms)
 {
-    struct addr_entry *e = addr_get(t, key, now_ms);
+    struct addr_entry *e = addr_get(t, key, join_burst, now_ms);
     if (e == NULL)
         return NULL;
     if (e->upgrades >= cap) {
-        addr_release(t, e, now_ms); /* frees it when it was made just now */
+        addr_release(t, e); /* frees it when it was made just now */
         return NULL;
     }
     e->upgrades++;
     return e;
 }
 
-void addr_upgrade_end(struct addr_table *t, struct addr_entry *e,
-                      int64_t now_ms)
+void addr_upgrade_end(struct addr_table *t, struct addr_entry *e)
 {
     if (e == NULL || e->upgrades == 0)
         return;
     e->upgrades--;
-    addr_release(t, e, now_ms);
+    addr_release(t, e);
 }
 
 size_t addr_count(const struct addr_table *t)

@@ -1,10 +1,8 @@
 /* Client addresses: who a connection is, for limits that one address must
  * not pass however many connections it opens (connections, unfinished
- * upgrades, joins, wrong room passwords). No I/O: ws.c hands in the socket
- * peer and the X-Forwarded-For header, and keeps one entry per address
- * while that address has a websocket open or an upgrade unfinished, and
- * after that until its budgets are full again (addr_sweep), so that
- * closing every connection and opening new ones starts no budget afresh. */
+ * upgrades, joins). No I/O: ws.c hands in the socket peer and the
+ * X-Forwarded-For header, and keeps one entry per address while that
+ * address has a websocket open or an upgrade unfinished. */
 #ifndef HUDDLE_ADDR_H
 #define HUDDLE_ADDR_H
 
@@ -42,55 +40,40 @@ void addr_client(const char *peer, const char *xff, const char *trusted,
  * local: localhost, 127.0.0.0/8 or ::1. */
 bool addr_host_local(const char *host);
 
-/* The budgets every address has (docs/config.md: HUDDLE_ADDRESS_JOIN_*,
- * HUDDLE_PASSWORD_*). */
-struct addr_limits {
-    long join_rate, join_burst;  /* joins a second, and at once */
-    long pw_tries, pw_window_ms; /* wrong room passwords per window */
-};
-
 struct addr_entry {
     char key[ADDR_MAX];
-    unsigned conns;               /* websocket connections open */
-    unsigned upgrades;            /* sockets accepted, upgrade not finished */
-    struct bucket join;           /* joins */
-    struct bucket pw;             /* wrong room passwords */
-    bool resting;                 /* in the table's list of unheld ones */
-    struct addr_entry *next_rest; /* that list */
-    struct htab_entry link;       /* in the table, by key */
+    unsigned conns;    /* websocket connections open */
+    unsigned upgrades; /* sockets accepted, upgrade not finished */
+    struct bucket join;
+    struct htab_entry link; /* in the table, by key */
 };
 
 struct addr_table;
 
 /* Returns a new table (free with addr_table_free) or NULL. */
-struct addr_table *addr_table_new(const struct addr_limits *limits);
+struct addr_table *addr_table_new(void);
 void addr_table_free(struct addr_table *t);
 
-/* The entry of key, created (its budgets full) when absent; NULL when out
- * of memory. The caller counts what it holds in conns or upgrades and
- * calls addr_release when it lets go. */
+/* The entry of key, created (join bucket full at join_burst) when absent;
+ * NULL when out of memory. The caller counts what it holds in conns or
+ * upgrades and calls addr_release when it lets go. */
 struct addr_entry *addr_get(struct addr_table *t, const char *key,
-                            int64_t now_ms);
+                            long join_burst, int64_t now_ms);
 
-/* The caller let go of e. Once e holds neither connections nor upgrades
- * it is freed if its budgets are full, else kept for addr_sweep. */
-void addr_release(struct addr_table *t, struct addr_entry *e, int64_t now_ms);
-
-/* Frees the entries that hold nothing and whose budgets are full again
- * (call it every second or so). */
-void addr_sweep(struct addr_table *t, int64_t now_ms);
+/* Frees e when it holds neither connections nor upgrades. */
+void addr_release(struct addr_table *t, struct addr_entry *e);
 
 /* Counts one more unfinished upgrade (a socket accepted, not yet a
  * websocket) of key. Returns its entry, or NULL when key already holds cap
  * of them (or out of memory): the socket is to be refused. Each non-NULL
  * return is ended by exactly one addr_upgrade_end. */
 struct addr_entry *addr_upgrade_begin(struct addr_table *t, const char *key,
-                                      unsigned long cap, int64_t now_ms);
+                                      unsigned long cap, long join_burst,
+                                      int64_t now_ms);
 
 /* The upgrade counted by addr_upgrade_begin finished or its socket closed:
- * counts it off e (and releases e when nothing else holds it). */
-void addr_upgrade_end(struct addr_table *t, struct addr_entry *e,
-                      int64_t now_ms);
+ * counts it off e (and frees e when nothing else holds it). */
+void addr_upgrade_end(struct addr_table *t, struct addr_entry *e);
 
 size_t addr_count(const struct addr_table *t);
 

@@ -427,7 +427,7 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
     } else if (id != NULL) {
         seat(j, r, resumed);
     } else if (r->status == BUS_WRONG_PASSWORD) {
-        hub_password_wrong(cl->h, j->c, clock_mono_ms());
+        hub_password_wrong(cl->h, j->c, j->room, clock_mono_ms());
     } else if (refusal_of(r->status) != HUB_REFUSAL_COUNT) {
         hub_refuse(cl->h, j->c, refusal_of(r->status), "join", clock_mono_ms());
     } else {
@@ -450,7 +450,7 @@ static bool with_password(struct join *j, const char *salt)
     struct hub *h = j->rq.cl->h;
     int64_t now = clock_mono_ms();
 
-    if (!hub_password_gate(h, j->c, j->password, false, now))
+    if (!hub_password_gate(h, j->c, j->room, j->password, false, now))
         return false;
     join_unsend(j);
     if (j->pwhash[0] == '\0' && /* asked once only */

@@ -54,7 +54,7 @@ struct config {
     long links_burst;         /* links messages token bucket... */
     long links_interval_ms;   /* ...refilled one token this often */
     long host_rate;           /* per second */
-    long password_tries;      /* wrong passwords per client address... */
+    long password_tries;      /* wrong passwords per address and room... */
     long room_password_tries; /* ...and per room... */
     long password_window_s;   /* ...within this window */
     long kick_ban_s;          /* a removed member's address: 0 none */

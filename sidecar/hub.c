@@ -31,9 +31,11 @@ struct hub {
     const struct hub_cluster *cl; /* NULL: standalone */
     const struct jwt_keys *jwt;   /* NULL: no join tokens */
     struct room_reg *rooms;
-    struct marks *bans;    /* addresses removed from a room, for a while */
-    struct marks *tickets; /* resume tokens of members who left: a way
-                              back for a while (docs/access.md) */
+    struct marks *bans;     /* addresses removed from a room, for a while */
+    struct marks *tickets;  /* resume tokens of members who left: a way
+                               back for a while (docs/access.md) */
+    struct marks *pw_wrong; /* per room and client address, its wrong
+                               passwords in their window */
     int64_t next_marks_sweep;
     struct msg_limits lim;
     char *limits_json;
@@ -58,9 +60,10 @@ struct hub *hub_new(const struct config *cfg, const struct hub_ops *ops,
     h->rooms = room_reg_new(&rc);
     h->bans = marks_new(HUB_MARKS_MAX);
     h->tickets = marks_new(HUB_MARKS_MAX);
+    h->pw_wrong = marks_new(HUB_MARKS_MAX);
     h->limits_json = msg_limits_json(cfg);
     if (h->rooms == NULL || h->bans == NULL || h->tickets == NULL ||
-        h->limits_json == NULL) {
+        h->pw_wrong == NULL || h->limits_json == NULL) {
         hub_free(h);
         return NULL;
     }
@@ -74,6 +77,7 @@ void hub_free(struct hub *h)
     room_reg_free(h->rooms);
     marks_free(h->bans);
     marks_free(h->tickets);
+    marks_free(h->pw_wrong);
     free(h->limits_json);
     free(h);
 }
@@ -123,7 +127,6 @@ void hub_conn_init(struct hub *h, struct hub_conn *c, int64_t now_ms)
     bucket_init(&c->hosting, h->cfg->host_burst, now_ms);
     bucket_init(&c->react, h->cfg->reaction_burst, now_ms);
     bucket_init(&c->links, h->cfg->links_burst, now_ms);
-    bucket_init(&c->pw, h->cfg->password_tries, now_ms);
 }
 
 /* A message that could not be built (out of memory) for c: c would see a
@@ -729,18 +732,24 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
         apply_role(h, heir, true, false);
 }
 
-/* c's wrong room passwords: its client address', so that a new
- * connection does not start afresh, else its own. */
-static struct bucket *pw_tries(struct hub_conn *c)
+/* The wrong passwords into room from c's client address in the window
+ * that began with the first of them (0 when the address is unknown: then
+ * only the room's count applies). By address and room: a new connection
+ * does not start afresh, and someone guessing behind a shared address
+ * (an office) holds up only the others of that address in that room. */
+static int64_t pw_wrong_count(struct hub *h, const struct hub_conn *c,
+                              const char *room, int64_t now)
 {
-    return c->addr_pw != NULL ? c->addr_pw : &c->pw;
+    int64_t n = 0;
+
+    if (c->addr != NULL)
+        marks_hit(h->pw_wrong, room, c->addr, now, &n);
+    return n;
 }
 
-bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
-                       bool room_limited, int64_t now)
+bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *room,
+                       const char *password, bool room_limited, int64_t now)
 {
-    const struct config *k = h->cfg;
-
     if (password == NULL) {
         hub_refuse(h, c, HUB_PW_REQUIRED, "join", now);
         return false;
@@ -749,20 +758,26 @@ bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
         hub_refuse(h, c, HUB_PW_ROOM_LIMITED, "join", now);
         return false;
     }
-    if (!bucket_ready_window(pw_tries(c), k->password_tries,
-                             k->password_window_s * 1000, now)) {
+    if (pw_wrong_count(h, c, room, now) >= h->cfg->password_tries) {
         hub_refuse(h, c, HUB_PW_LIMITED, "join", now);
         return false;
     }
     return true;
 }
 
-void hub_password_wrong(struct hub *h, struct hub_conn *c, int64_t now)
+void hub_password_wrong(struct hub *h, struct hub_conn *c, const char *room,
+                        int64_t now)
 {
-    const struct config *k = h->cfg;
+    int64_t n = pw_wrong_count(h, c, room, now);
 
-    bucket_take_window(pw_tries(c), k->password_tries,
-                       k->password_window_s * 1000, now);
+    /* The first opens the window; later ones leave its end (0 never
+     * moves it). Not kept (the table full): the room's count holds. */
+    if (c->addr != NULL &&
+        marks_add(h->pw_wrong, room, c->addr, n + 1, now,
+                  n == 0 ? now + h->cfg->password_window_s * 1000 : 0) < 0)
+        log_warn("wrong passwords of room=%s not counted by address: %zu "
+                 "kept",
+                 room, marks_count(h->pw_wrong));
     hub_answer_error(h, c, MSG_E_WRONG_PASSWORD, "wrong password", "join", now);
 }
 
@@ -777,7 +792,7 @@ static bool password_ok(struct hub *h, struct hub_conn *c, struct room *r,
     struct bucket *room_tries = room_bucket(&r->pw_tries, &r->pw_tries_ready,
                                             k->room_password_tries, now);
 
-    if (!hub_password_gate(h, c, password,
+    if (!hub_password_gate(h, c, r->id, password,
                            !bucket_ready_window(
                                room_tries, k->room_password_tries, window, now),
                            now))
@@ -786,7 +801,7 @@ static bool password_ok(struct hub *h, struct hub_conn *c, struct room *r,
         return true;
     bucket_take_window(room_tries, k->room_password_tries, window, now);
     log_info("wrong password room=%s", r->id);
-    hub_password_wrong(h, c, now);
+    hub_password_wrong(h, c, r->id, now);
     return false;
 }
 
@@ -1453,6 +1468,7 @@ void hub_tick(struct hub *h, int64_t now)
     if (now >= h->next_marks_sweep) { /* marks_hit drops ended ones it meets */
         marks_sweep(h->bans, now);
         marks_sweep(h->tickets, now);
+        marks_sweep(h->pw_wrong, now);
         h->next_marks_sweep = now + 10000;
     }
     if (h->cl != NULL)

@@ -29,16 +29,12 @@ struct hub_conn {
     struct bucket hosting; /* host actions */
     struct bucket react;   /* reactions */
     struct bucket links;   /* links messages */
-    struct bucket pw;      /* wrong room passwords, without addr_pw */
     struct knock *knock;   /* waiting in a lobby here, or NULL */
     bool knocking; /* waiting in a lobby: here (knock set) or in Redis */
     /* The client address (ws.c's, living as long as the connection), for
      * bans; NULL when unknown. */
     const char *addr;
-    struct bucket *addr_join; /* the client address' joins (ws.c), or NULL */
-    /* Its wrong room passwords in their window (ws.c; they outlive the
-     * connection), or NULL: then the connection's own pw. */
-    struct bucket *addr_pw;
+    struct bucket *addr_join;   /* the client address' joins (ws.c), or NULL */
     unsigned short limited_run; /* rate-limited answers in a row */
     bool closing;               /* hub asked ops->close */
     void *pending;              /* cluster: a join waiting for Redis */
@@ -263,14 +259,17 @@ enum hub_refusal {
 void hub_refuse(struct hub *h, struct hub_conn *c, enum hub_refusal why,
                 const char *ref, int64_t now_ms);
 
-/* Whether c may try password now: answers password-required (NULL),
- * or rate-limited when c had its wrong tries (or room_limited), and
- * returns false; else true. */
-bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *password,
-                       bool room_limited, int64_t now_ms);
+/* Whether c may try password into room now: answers password-required
+ * (NULL), or rate-limited when the room had its wrong tries (room_limited:
+ * "room-passwords") or c's client address had its own there
+ * ("passwords"), and returns false; else true. */
+bool hub_password_gate(struct hub *h, struct hub_conn *c, const char *room,
+                       const char *password, bool room_limited, int64_t now_ms);
 
-/* c gave a wrong password: counted against c, answered wrong-password. */
-void hub_password_wrong(struct hub *h, struct hub_conn *c, int64_t now_ms);
+/* c gave a wrong password into room: counted against its client address
+ * there, answered wrong-password. */
+void hub_password_wrong(struct hub *h, struct hub_conn *c, const char *room,
+                        int64_t now_ms);
 
 /* Seat p was removed by the host by (a kick decided in Redis): its connection
  * is told and closed, the seat goes without a peer-left (the room had

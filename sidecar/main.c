@@ -144,7 +144,7 @@ static const struct env_int config_table[] = {
     {"HUDDLE_HOST_RATE", 2, 1, 1000000, &cfg.host_rate,
      "host actions per second"},
     {"HUDDLE_PASSWORD_TRIES", 5, 1, 1000000, &cfg.password_tries,
-     "wrong room passwords per client address in the window"},
+     "wrong passwords into a room per client address in the window"},
     {"HUDDLE_ROOM_PASSWORD_TRIES", 20, 1, 1000000, &cfg.room_password_tries,
      "wrong passwords into one room in the window"},
     {"HUDDLE_PASSWORD_WINDOW_S", 60, 1, 86400, &cfg.password_window_s,

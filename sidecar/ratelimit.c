@@ -42,13 +42,6 @@ bool bucket_ready_window(struct bucket *b, long count, long window_ms,
     return b->tokens >= 1.0;
 }
 
-bool bucket_refilled(struct bucket *b, long count, long window_ms, long cap,
-                     int64_t now_ms)
-{
-    refill(b, count, window_ms, cap, now_ms);
-    return b->tokens >= (double)cap;
-}
-
 bool bucket_take(struct bucket *b, long rate, long burst, int64_t now_ms)
 {
     refill(b, rate, 1000, burst, now_ms);

@@ -34,9 +34,4 @@ bool bucket_take_window(struct bucket *b, long count, long window_ms,
 bool bucket_ready_window(struct bucket *b, long count, long window_ms,
                          int64_t now_ms);
 
-/* Refills count tokens per window_ms up to cap and returns whether all cap
- * are there again: the bucket is as if new, and may be forgotten. */
-bool bucket_refilled(struct bucket *b, long count, long window_ms, long cap,
-                     int64_t now_ms);
-
 #endif

@@ -300,7 +300,6 @@ static void on_sweep(uv_timer_t *t)
     for (struct session *s = srv.sessions; s != NULL; s = s->next)
         sweep_one(s, now);
     pj_tick(srv.pj, now);
-    addr_sweep(srv.addrs, now);
 }
 
 /* A peer-left whose peer's peer-joined is still queued here (not yet
@@ -510,7 +509,7 @@ static struct addr_entry *client_addr(struct lws *wsi)
     }
     addr_client(peer, xff, srv.trusted, key);
     free(xff);
-    return addr_get(srv.addrs, key, clock_mono_ms());
+    return addr_get(srv.addrs, key, srv.cfg->addr_join_burst, clock_mono_ms());
 }
 
 /* Returns 0 to accept the upgrade (s->addr set), else answers with a
@@ -532,7 +531,7 @@ static int filter_upgrade(struct lws *wsi, struct session *s)
              a->conns >= (unsigned long)srv.cfg->addr_connections) {
         log_warn("refused connection from %s: %u open from there", a->key,
                  a->conns);
-        addr_release(srv.addrs, a, clock_mono_ms());
+        addr_release(srv.addrs, a);
         lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
         return 1;
     }
@@ -582,15 +581,15 @@ static int filter_pending(int fd)
     char peer[ADDR_MAX] = "";
 
     if (srv.accepted != NULL) { /* lws did not adopt the last one */
-        addr_upgrade_end(srv.addrs, srv.accepted, clock_mono_ms());
+        addr_upgrade_end(srv.addrs, srv.accepted);
         srv.accepted = NULL;
     }
     if (lws_get_peer_simple_fd(fd, peer, sizeof peer) == NULL ||
         addr_trusted(peer, srv.trusted))
         return 0;
-    srv.accepted = addr_upgrade_begin(srv.addrs, peer,
-                                      (unsigned long)srv.cfg->addr_upgrades,
-                                      clock_mono_ms());
+    srv.accepted = addr_upgrade_begin(
+        srv.addrs, peer, (unsigned long)srv.cfg->addr_upgrades,
+        srv.cfg->addr_join_burst, clock_mono_ms());
     if (srv.accepted != NULL)
         return 0;
     log_warn("refused connection from %s: %ld unfinished upgrades from there",
@@ -622,7 +621,7 @@ static void upgrade_done(struct lws *wsi)
     if (e == NULL || srv.addrs == NULL)
         return; /* not counted, or after ws_stop */
     lws_set_opaque_user_data(wsi, NULL);
-    addr_upgrade_end(srv.addrs, e, clock_mono_ms());
+    addr_upgrade_end(srv.addrs, e);
 }
 
 /* ---- plain HTTP: GET /healthz ------------------------------------ */
@@ -768,7 +767,6 @@ static void on_established(struct session *s, struct lws *wsi)
     if (srv.keep_host)
         s->hc.host = request_host(wsi);
     s->hc.addr_join = a != NULL ? &a->join : NULL;
-    s->hc.addr_pw = a != NULL ? &a->pw : NULL;
     s->hc.addr = a != NULL ? a->key : NULL;
     s->join_deadline = now + srv.cfg->join_timeout_ms;
     s->ping_due = now + srv.cfg->ping_interval_ms;
@@ -1140,7 +1138,7 @@ static void on_closed(struct session *s)
     srv.nconns--;
     if (s->addr != NULL && srv.addrs != NULL) {
         s->addr->conns--;
-        addr_release(srv.addrs, s->addr, clock_mono_ms());
+        addr_release(srv.addrs, s->addr);
         s->addr = NULL;
     }
 }
@@ -1281,9 +1279,6 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     struct lws_context_creation_info info;
     static void *foreign[1];
     static struct hostport hp; /* lws keeps info.iface */
-    struct addr_limits limits = {cfg->addr_join_rate, cfg->addr_join_burst,
-                                 cfg->password_tries,
-                                 cfg->password_window_s * 1000};
 
     srv.hub = hub;
     srv.cfg = cfg;
@@ -1296,7 +1291,7 @@ int ws_start(uv_loop_t *loop, const struct config *cfg, struct hub *hub,
     srv.public_host = opts->public_host;
     srv.trusted = opts->trusted_proxies;
     srv.fd_refuse = opts->fd_limit - WS_FD_RESERVE / 2;
-    if ((srv.addrs = addr_table_new(&limits)) == NULL ||
+    if ((srv.addrs = addr_table_new()) == NULL ||
         (srv.pj = pj_new(cfg, &ws_hub_ops, opts->peerjs_key)) == NULL)
         return -1;
     lws_set_log_level((int)cfg->lws_log, lws_log); /* HUDDLE_LWS_LOG */

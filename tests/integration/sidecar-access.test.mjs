@@ -331,7 +331,7 @@ test('the lobby holds HUDDLE_LOBBY_MAX knocks; unlocking lets everyone waiting i
     for (const k of ks) assert.equal((await k.next('welcome')).access.locked, false);
 });
 
-test('password: required, wrong, right; wrong tries are limited per client address and per room; a resume needs none', async () => {
+test('password: required, wrong, right; wrong tries are limited per client address in a room and per room; a resume needs none', async () => {
     const { room, cs: [h, g] } = await meeting(2);
     h.send({ type: 'password', password: 'blue-falcon' });
     for (const c of [h, g]) assert.deepEqual(await c.next('access'), { type: 'access', locked: false, password: true });
@@ -346,11 +346,17 @@ test('password: required, wrong, right; wrong tries are limited per client addre
     for (let i = 0; i < 3; i++) assert.equal((await tryJoin(b, room, 'B', { password: `guess${i}` })).code, 'wrong-password');
     const limited = await tryJoin(b, room, 'B', { password: 'blue-falcon' });
     assert.deepEqual([limited.code, limited.reason], ['rate-limited', 'passwords'], 'past its tries even the right one waits');
-    // The tries are the address', not the connection's: closed, and a new
-    // connection from there (on that sidecar) is still past them.
+    // The tries are the address' in that room, not the connection's:
+    // closed, and a new connection from there (on that sidecar) is still
+    // past them; in another room the address has its own.
     await b.close();
     const b2 = await client({ addr: b.addr, node: b.node });
     assert.equal((await tryJoin(b2, room, 'B', { password: 'guess3' })).reason, 'passwords', 'a new connection starts no tries afresh');
+    const { room: other, cs: [oh] } = await meeting(1);
+    oh.send({ type: 'password', password: 'red-owl' });
+    await oh.next('access');
+    const b3 = await client({ addr: b.addr, node: b.node });
+    assert.equal((await tryJoin(b3, other, 'B', { password: 'guess' })).code, 'wrong-password', 'another room counts apart');
     const c = await client();
     assert.equal((await tryJoin(c, room, 'C', { password: 'guess' })).code, 'wrong-password');
     for (const x of [c, await client()]) {

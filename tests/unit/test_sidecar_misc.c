@@ -353,98 +353,54 @@ TEST(local_hosts_are_localhost_loopback_v4_and_v6)
     CHECK(!addr_host_local("localhost.evil"));
 }
 
-/* What one address may do (join budget 3 at 1 a second, 2 wrong
- * passwords a minute), for the tests below. */
-static const struct addr_limits limits = {1, 3, 2, 60000};
-
 TEST(address_entries_live_while_something_holds_them)
 {
-    struct addr_table *t = addr_table_new(&limits);
-    struct addr_entry *a = addr_get(t, "203.0.113.7", 0);
+    struct addr_table *t = addr_table_new();
+    struct addr_entry *a = addr_get(t, "203.0.113.7", 3, 0);
     REQUIRE(a != NULL);
-    CHECK(addr_get(t, "203.0.113.7", 0) == a);
+    CHECK(addr_get(t, "203.0.113.7", 3, 0) == a);
     a->conns++;
-    addr_release(t, a, 0);
+    addr_release(t, a);
     CHECK(addr_count(t) == 1);
     a->conns--;
-    addr_release(t, a, 0);
+    addr_release(t, a);
     CHECK(addr_count(t) == 0);
     addr_table_free(t);
 }
 
 TEST(unfinished_upgrades_are_capped_per_address_and_all_released)
 {
-    struct addr_table *t = addr_table_new(&limits);
+    struct addr_table *t = addr_table_new();
     struct addr_entry *held[4];
 
     for (int i = 0; i < 4; i++) {
-        held[i] = addr_upgrade_begin(t, "203.0.113.7", 4, 0);
+        held[i] = addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0);
         CHECK(held[i] != NULL && held[i] == held[0]);
     }
-    CHECK(addr_upgrade_begin(t, "203.0.113.7", 4, 0) == NULL);
+    CHECK(addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0) == NULL);
     CHECK(held[0]->upgrades == 4);
     /* Another address is not affected, and a refusal keeps nothing. */
-    struct addr_entry *other = addr_upgrade_begin(t, "203.0.113.8", 4, 0);
+    struct addr_entry *other = addr_upgrade_begin(t, "203.0.113.8", 4, 3, 0);
     CHECK(other != NULL && addr_count(t) == 2);
-    CHECK(addr_upgrade_begin(t, "198.51.100.1", 0, 0) == NULL);
+    CHECK(addr_upgrade_begin(t, "198.51.100.1", 0, 3, 0) == NULL);
     CHECK(addr_count(t) == 2);
     /* One ends (its socket closed): room for one more, not two. */
-    addr_upgrade_end(t, held[3], 0);
-    held[3] = addr_upgrade_begin(t, "203.0.113.7", 4, 0);
+    addr_upgrade_end(t, held[3]);
+    held[3] = addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0);
     CHECK(held[3] == held[0]);
-    CHECK(addr_upgrade_begin(t, "203.0.113.7", 4, 0) == NULL);
+    CHECK(addr_upgrade_begin(t, "203.0.113.7", 4, 3, 0) == NULL);
     /* One becomes a websocket: counted in conns, no longer pending. */
     held[0]->conns++;
-    addr_upgrade_end(t, held[0], 0);
+    addr_upgrade_end(t, held[0]);
     CHECK(held[1]->upgrades == 3 && held[1]->conns == 1);
     for (int i = 1; i < 4; i++)
-        addr_upgrade_end(t, held[i], 0);
+        addr_upgrade_end(t, held[i]);
     CHECK(addr_count(t) == 2); /* the websocket still holds it */
-    struct addr_entry *a = addr_get(t, "203.0.113.7", 0);
+    struct addr_entry *a = addr_get(t, "203.0.113.7", 3, 0);
     CHECK(a->upgrades == 0);
     a->conns--;
-    addr_release(t, a, 0);
-    addr_upgrade_end(t, other, 0);
+    addr_release(t, a);
+    addr_upgrade_end(t, other);
     CHECK(addr_count(t) == 0);
-    addr_table_free(t);
-}
-
-TEST(an_address_keeps_its_budgets_after_its_last_connection_until_they_refill)
-{
-    struct addr_table *t = addr_table_new(&limits);
-    struct addr_entry *a = addr_get(t, "203.0.113.7", 0);
-
-    REQUIRE(a != NULL);
-    a->conns++;
-    CHECK(bucket_take_window(&a->pw, 2, 60000, 0)); /* a wrong password */
-    a->conns--;
-    addr_release(t, a, 1000);
-    /* A new connection from there finds the try counted. */
-    CHECK(addr_count(t) == 1 && addr_get(t, "203.0.113.7", 2000) == a);
-    a->conns++;
-    addr_sweep(t, 3000); /* held again: stays, off the resting list */
-    CHECK(addr_count(t) == 1 && !a->resting);
-    a->conns--;
-    addr_release(t, a, 4000);
-    addr_sweep(t, 20000); /* half a minute: not refilled yet */
-    CHECK(addr_count(t) == 1);
-    addr_sweep(t, 31000); /* a token every 30 s: full again, forgotten */
-    CHECK(addr_count(t) == 0);
-    /* A join budget used up keeps it too, for the seconds it refills. */
-    a = addr_get(t, "203.0.113.8", 0);
-    for (int i = 0; i < 3; i++)
-        CHECK(bucket_take(&a->join, 1, 3, 0));
-    addr_release(t, a, 0);
-    addr_sweep(t, 2000);
-    CHECK(addr_count(t) == 1);
-    addr_sweep(t, 3000);
-    CHECK(addr_count(t) == 0);
-    /* One with full budgets goes at once, and the table frees the rest. */
-    a = addr_get(t, "203.0.113.9", 0);
-    addr_release(t, a, 0);
-    CHECK(addr_count(t) == 0);
-    a = addr_get(t, "203.0.113.10", 0);
-    CHECK(bucket_take_window(&a->pw, 2, 60000, 0));
-    addr_release(t, a, 0);
     addr_table_free(t);
 }
