@@ -98,6 +98,9 @@ char *metrics_render(const struct metrics *m, const struct metrics_gauges *g,
     gauge(&b, "rooms", "Rooms in memory.", g->rooms);
     gauge(&b, "send_queue_bytes", "Bytes waiting in all send queues.",
           g->queued_bytes);
+    gauge(&b, "client_addresses",
+          "Client addresses with a connection or an upgrade here.",
+          g->addresses);
     if (g->redis >= 0)
         gauge(&b, "redis_connected", "1 while connected to Redis.",
               (uint64_t)g->redis);

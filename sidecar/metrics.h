@@ -80,6 +80,7 @@ struct metrics_gauges {
     uint64_t grace;        /* seats here waiting in resume grace */
     uint64_t rooms;        /* rooms in memory */
     uint64_t queued_bytes; /* bytes waiting in all send queues */
+    uint64_t addresses;    /* client addresses with a connection or upgrade */
     int redis;             /* 1 up, 0 down, -1 standalone (not rendered) */
     bool draining;
 };

@@ -536,7 +536,12 @@ static int filter_upgrade(struct lws *wsi, struct session *s)
         return 1;
     }
     if (status == 0) {
-        s->addr = a; /* counted once established */
+        /* Counted from here: lws may still refuse the handshake (a bad
+         * Sec-WebSocket-Key), and then only WSI_DESTROY comes
+         * (never_established). */
+        if (a != NULL)
+            a->conns++;
+        s->addr = a;
         s->peerjs = pj_ws_path(uri);
         return 0;
     }
@@ -665,6 +670,7 @@ static int on_metrics(struct lws *wsi)
     g.grace = grace;
     g.rooms = hub_room_count(srv.hub);
     g.queued_bytes = srv.qbytes;
+    g.addresses = addr_count(srv.addrs);
     g.redis = metrics.clustered ? metrics.redis_up : -1;
     g.draining = srv.draining;
     char *text = metrics_render(&metrics, &g, &len);
@@ -758,10 +764,7 @@ static void on_established(struct session *s, struct lws *wsi)
 
     memset(s, 0, sizeof *s);
     s->wsi = wsi;
-    if (a != NULL) {
-        a->conns++;
-        s->addr = a;
-    }
+    s->addr = a;            /* counted since filter_upgrade */
     s->end = HUB_END_GRACE; /* unless a close frame says otherwise */
     hub_conn_init(srv.hub, &s->hc, now);
     if (srv.keep_host)
@@ -1143,6 +1146,18 @@ static void on_closed(struct session *s)
     }
 }
 
+/* A websocket upgrade filter_upgrade let through that never became one
+ * (lws refused its handshake, or the client went): its client address
+ * holds it no more. An established one let go of it in on_closed. */
+static void never_established(struct session *s)
+{
+    if (s == NULL || s->wsi != NULL || s->addr == NULL || srv.addrs == NULL)
+        return;
+    s->addr->conns--;
+    addr_release(srv.addrs, s->addr);
+    s->addr = NULL;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
                     void *user, void *in, size_t len)
 {
@@ -1156,6 +1171,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         upgrade_done(wsi);
+        never_established(s);
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter_upgrade(wsi, s);

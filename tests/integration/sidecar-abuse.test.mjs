@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BUILD, Proc, freePort, startSidecar, startStack, stopAll, waitForConnect } from '../lib/stack.mjs';
+import { BUILD, Proc, freePort, httpGet, sleep, startSidecar, startStack, stopAll, waitForConnect } from '../lib/stack.mjs';
 import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 let sc; // defaults
@@ -141,6 +141,41 @@ test('per-address limits: joins and connections from one X-Forwarded-For address
     // X-Forwarded-For from an untrusted peer would be ignored; loopback is
     // trusted, so this is the proxy's word. A direct loopback client
     // without the header has no per-address limits.
+    await expectAlive(s.wsUrl);
+});
+
+/** The value of gauge huddle_sidecar_<name> on sidecar s's /metrics. */
+async function gauge(s, name) {
+    const { body } = await httpGet(`http://127.0.0.1:${s.port}/metrics`);
+    const m = new RegExp(`^huddle_sidecar_${name} (\\d+)$`, 'm').exec(body);
+    assert.ok(m, `no ${name} in /metrics`);
+    return Number(m[1]);
+}
+
+test('upgrades let through to a handshake that fails (no Sec-WebSocket-Key) leave no client address behind', async () => {
+    const s = await startSidecar();
+    started.push(s);
+    // Each from an address of its own, through the loopback proxy: the
+    // sidecar counts it when it lets the upgrade through; libwebsockets
+    // refuses the handshake after that.
+    const refused = [];
+    for (let i = 1; i <= 30; i++) {
+        refused.push(new Promise((resolve) => {
+            const sock = net.connect(s.port, '127.0.0.1', () => sock.write([
+                'GET /ws HTTP/1.1', `Host: 127.0.0.1:${s.port}`, 'Upgrade: websocket', 'Connection: Upgrade',
+                'Sec-WebSocket-Version: 13', `X-Forwarded-For: 203.0.113.${i}`, '', ''].join('\r\n')));
+            sock.on('error', () => {});
+            sock.on('close', resolve);
+            sock.setTimeout(5000, () => sock.destroy());
+        }));
+    }
+    await Promise.all(refused);
+    // One websocket that works, from yet another address, and is closed.
+    const c = await client(s.wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.200' } });
+    assert.equal(await gauge(s, 'client_addresses'), 1, 'only the open websocket\'s address');
+    await c.close();
+    for (let i = 0; i < 50 && await gauge(s, 'client_addresses') !== 0; i++) await sleep(100);
+    assert.equal(await gauge(s, 'client_addresses'), 0, 'every address let go of');
     await expectAlive(s.wsUrl);
 });
 

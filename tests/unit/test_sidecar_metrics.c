@@ -72,6 +72,7 @@ TEST(render_writes_help_type_and_values_of_every_family)
                                .grace = 1,
                                .rooms = 1,
                                .queued_bytes = 77,
+                               .addresses = 2,
                                .redis = -1};
     size_t len = 0;
     m.in[MSG_CHAT] = 5;
@@ -94,6 +95,7 @@ TEST(render_writes_help_type_and_values_of_every_family)
     CHECK(has_line(t, "huddle_sidecar_peers_in_grace 1"));
     CHECK(has_line(t, "huddle_sidecar_rooms 1"));
     CHECK(has_line(t, "huddle_sidecar_send_queue_bytes 77"));
+    CHECK(has_line(t, "huddle_sidecar_client_addresses 2"));
     CHECK(has_line(t, "huddle_sidecar_draining 0"));
     CHECK(strstr(t, "redis_connected") == NULL); /* standalone */
     CHECK(has_line(t, "# TYPE huddle_sidecar_messages_in_total counter"));
