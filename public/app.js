@@ -566,7 +566,7 @@ const ROW_ACTIONS = {
         else if (request({ type: 'mute', to: p.id })) toast(t('toast.askedMute', { name: p.label }));
     },
     kick: async (p) => {
-        const ok = await asker.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true, forHosts: true });
+        const ok = await asker.ask({ title: t('host.kickTitle', { name: p.label }), text: kickText(p.label, kickBanMs), ok: t('action.kick'), danger: true, forHosts: true, about: p.id });
         if (ok !== null) request({ type: 'kick', to: p.id });
     },
 };
@@ -721,7 +721,7 @@ function updatePeer(p) {
     // not at all if it is down again by its turn in the queue.
     if (changed.raised) toast(t('toast.raised', { name: now.label }), 3000, () => !!roster.get(p.id)?.hand, { kind: handKind(p.id) });
     else if (renamed) toast(t('toast.renamed', { old: before.label, name: now.label }));
-    else if (changed.role === 'host') toast(t('toast.otherHost', { name: now.label }));
+    else if (changed.role) toast(t(changed.role === 'host' ? 'toast.otherHost' : 'toast.otherGuest', { name: now.label }));
 }
 
 /** The kind of the toasts that say id raised a hand (ui.js toast). */
@@ -734,6 +734,8 @@ function removePeer(id, reason, by) {
         return;
     }
     const p = roster.remove(id);
+    // "Remove Cleo?" no longer applies once Cleo is gone.
+    asker.cancel({ about: id });
     dropTile(id);
     mesh.close(id);
     chat.forget(id);
@@ -846,7 +848,7 @@ function enterMeeting() {
         menu: $('react-menu'),
         send: (emoji) => sig.send({ type: 'react', emoji }),
         tileOf: (id) => $('grid').querySelector(`.tile[data-peer="${CSS.escape(id)}"]`),
-        nameOf: (id) => (id === roster.selfId() ? t('common.you') : roster.nameOf(id)),
+        nameOf: (id) => (id === roster.selfId() ? null : roster.nameOf(id)),
         say: announce,
     });
     lobby = new Lobby({

@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 export class Ask {
     #answer = null;
     #forHosts = false;
+    #about = null; // the id of the person the open question is about
     #lost;
 
     /** lost(): gives the focus somewhere when the dialog's opener went. */
@@ -34,14 +35,16 @@ export class Ask {
      * Asks: { title, text, ok (the button's word), danger, field (a label:
      * asks for a line of text), value (with field: a line to copy, shown
      * selected and read-only, and no Cancel), forHosts (a host's question,
-     * which cancel({ hostsOnly }) closes) }. Resolves to the text typed
+     * which cancel({ hostsOnly }) closes), about (the id of the person it
+     * is about, which cancel({ about }) closes) }. Resolves to the text typed
      * ('' without a field, or with a value), or null when the person
      * cancelled. A question already open is cancelled (the focus goes on
      * to this one, and back to where it was before that one).
      */
-    ask({ title, text = '', ok = t('common.ok'), danger = false, field = null, value = null, forHosts = false }) {
+    ask({ title, text = '', ok = t('common.ok'), danger = false, field = null, value = null, forHosts = false, about = null }) {
         this.#close(null, false);
         this.#forHosts = forHosts;
+        this.#about = about;
         const input = $('ask-input');
         $('ask-title').textContent = title;
         $('ask-text').textContent = text;
@@ -60,9 +63,10 @@ export class Ask {
     }
 
     /** Closes a question open, as if cancelled: it no longer applies
-     * (hostsOnly: only a host's; one is no host any more). */
-    cancel({ hostsOnly = false } = {}) {
-        if (!hostsOnly || this.#forHosts) this.#close(null);
+     * (hostsOnly: only a host's, one is no host any more; about: only one
+     * about that person, who left). */
+    cancel({ hostsOnly = false, about = null } = {}) {
+        if (about !== null ? this.#about === about : !hostsOnly || this.#forHosts) this.#close(null);
     }
 
     #close(value, refocus = true) {

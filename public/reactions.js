@@ -20,7 +20,7 @@ export class Reactions {
     /**
      * button: the control that opens menu, a container of one button per
      * emoji; send(emoji) sends a react; tileOf(id) -> the element of that
-     * member's tile, or null; nameOf(id) -> how to call that member;
+     * member's tile, or null; nameOf(id) -> how to call that member (null: oneself);
      * say(text) has a screen reader say who reacted (the float is silent).
      */
     constructor({ button, menu, send, tileOf, nameOf, say }) {
@@ -98,7 +98,9 @@ export class Reactions {
         s.className = 'reaction';
         s.textContent = emoji;
         s.setAttribute('aria-hidden', 'true');
-        this.#say(t('react.by', { name: this.#nameOf(from), emoji }));
+        // One's own: "You reacted", not "You" in the sentence for others.
+        const name = this.#nameOf(from);
+        this.#say(name === null ? t('react.byYou', { emoji }) : t('react.by', { name, emoji }));
         s.style.setProperty('--x', `${15 + Math.floor(Math.random() * 60)}%`);
         tile.append(s);
         const drop = () => s.remove();

@@ -225,7 +225,7 @@ test('a locked meeting: the newcomer knocks, the host admits, both see each othe
     assert.equal(await guest.page.isHidden('#host-tools'), true);
     // (Message and Safety code are everyone's; nothing else.)
     assert.equal(await guest.page.$$eval('#people button[data-action]:not(.dm):not(.verify)', (b) => b.length), 0);
-    // The host sees Make host, Ask to mute and Remove on the guest's row, as buttons.
+    // The host sees Make host, Mute and Remove on the guest's row, as buttons.
     const actions = await host.page.$$eval(`${row(host, 'Gus Guest')} button[data-action]`, (bs) => bs.map((b) => [b.tagName, b.dataset.action]));
     assert.deepEqual(actions, [['BUTTON', 'message'], ['BUTTON', 'verify'], ['BUTTON', 'role'], ['BUTTON', 'mute'], ['BUTTON', 'kick']]);
 
@@ -376,7 +376,7 @@ test('a host removes a member: the removed page says so and does not come back',
     await again.page.click('#gate button:has-text("Try again")');
     await again.page.waitForSelector('#gate-note:not([hidden])');
     assert.equal(await again.page.getAttribute('#gate', 'data-why'), 'banned');
-    assert.match(await again.page.textContent('#gate-note'), /^You tried again at \d{1,2}:\d{2}( [AP]M)?, with the same result\.$/);
+    assert.match(await again.page.textContent('#gate-note'), /^You tried again at \d{1,2}:\d{2}:\d{2}( [AP]M)?, with the same result\.$/);
     for (const p of [host, guest, again]) assert.deepEqual(p.errors(), [], p.name);
 });
 

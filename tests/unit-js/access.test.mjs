@@ -25,7 +25,7 @@ test('every row action has a label naming the person', () => {
     for (const a of ['make-host', 'make-guest', 'mute', 'kick']) assert.match(actionLabel(a, 'Bob'), /Bob/);
     assert.equal(actionLabel('kick', 'Bob'), 'Remove Bob from the meeting');
     assert.equal(actionLabel('nonsense', 'Bob'), '');
-    assert.deepEqual(['make-host', 'make-guest', 'mute', 'kick', 'x'].map(actionWord), ['Make host', 'Make guest', 'Ask to mute', 'Remove', '']);
+    assert.deepEqual(['make-host', 'make-guest', 'mute', 'kick', 'x'].map(actionWord), ['Make host', 'Make guest', 'Mute', 'Remove', '']);
 });
 
 test('the Remove question says how long the person stays out, as the server keeps them out', () => {
