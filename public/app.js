@@ -483,9 +483,23 @@ function tryAgain() {
 /** A host removed us or ended the meeting: signal.js will not reconnect. */
 function onEnded(m) {
     const self = !!m.by && m.by === roster.selfId();
-    const { title, text } = endedText(m.reason, self ? t('common.you') : roster.nameOf(m.by), { self, banMs: kickBanMs });
+    const name = self ? t('common.you') : roster.nameOf(m.by);
+    const removed = m.reason === 'removed';
+    // Removed: Rejoin, once any ban is over (the card then says the link
+    // works again). Ended for all: only New meeting (a Rejoin would start
+    // the ended meeting anew).
+    const show = (banMs) => {
+        const { title, text } = endedText(m.reason, name, { self, banMs });
+        const rejoin = removed && banMs === 0 ? [{ label: t('common.rejoin'), href: location.href }] : [];
+        showGate('ended', { why: removed ? 'removed' : 'ended', title, text, actions: [...rejoin, ...newMeeting()] });
+    };
     endSession();
-    showGate('ended', { why: m.reason === 'removed' ? 'removed' : 'ended', title, text, actions: newMeeting() });
+    show(kickBanMs);
+    if (removed && kickBanMs > 0) {
+        const shown = $('gate-text').textContent;
+        // Still that card (nothing else came meanwhile): the ban is over.
+        setTimeout(() => $('gate-text').textContent === shown && !$('gate').hidden && show(0), kickBanMs);
+    }
 }
 
 function showGate(state, view) {

@@ -321,7 +321,7 @@ test('a host who leaves while someone knocks: the knock\'s news does not play ov
 test('a host removes a member: the removed page says so and does not come back', async (t) => {
     const host = await person('acc-remove', 'Rita Host');
     await host.join();
-    const guest = await person('acc-remove', 'Ron Removed', { init: watchSockets });
+    const guest = await person('acc-remove', 'Ron Removed', { init: watchSockets, clock: true });
     await guest.join();
     await waitForPlayingVideo(host.page, 'Ron Removed');
     assert.equal(await sockets(guest), 1);
@@ -348,6 +348,13 @@ test('a host removes a member: the removed page says so and does not come back',
     await guest.page.evaluate(() => new Promise((r) => setTimeout(r, 2000)));
     assert.equal(await sockets(guest), 1);
     assert.equal(await guest.page.evaluate(() => document.body.dataset.state), 'ended');
+    assert.deepEqual(await guest.page.$$eval('#gate-actions > *', (as) => as.map((a) => a.textContent)), ['New meeting']);
+    // Once the ban is over the card says so, and offers the way back.
+    await guest.page.clock.fastForward(5 * 60 * 1000);
+    await guest.page.waitForFunction(() => document.getElementById('gate-text').textContent
+        === 'You were removed from the meeting by Rita Host. You can join again with the link.');
+    assert.deepEqual(await guest.page.$$eval('#gate-actions > *', (as) => as.map((a) => [a.textContent, a.getAttribute('href') !== null])),
+        [['Rejoin', true], ['New meeting', true]]);
     // His own sidecar put him out, at the word of the host's.
     if (at) assert.equal(await loggedBy(new RegExp(`\\bremoved room=acc-remove peer=${ron} `)), at['Ron Removed']);
 
