@@ -718,6 +718,8 @@ function showTile(id) {
 function updatePeer(p) {
     if (p.id === roster.selfId()) {
         selfRole(p.role);
+        // One's own hand as the server stamped it (the others order by it).
+        if (p.hand) roster.selfHandAt(p.handAt);
         return;
     }
     const before = roster.get(p.id);

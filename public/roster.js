@@ -1,5 +1,5 @@
 // Who is in the meeting: oneself and the others, each a peer object
-// { id, name, audio, video, screen, hand, role } as the server sends it, the
+// { id, name, audio, video, screen, hand, handAt, role } as the server sends it, the
 // others kept in join order. Pure state, no DOM and no I/O: the page feeds
 // it what the signalling client hears and reacts to its 'change' event.
 //
@@ -17,10 +17,14 @@ const SELF = { id: '', name: '', audio: false, video: false, screen: false, hand
 // when they come back: their pages reconnect within seconds.
 const BACK_MS = 30000;
 
+const validAt = (at) => Number.isFinite(at) && at > 0;
+
 export class Roster extends EventTarget {
     #self = { ...SELF };
     #others = new Map();
-    // Raised hands: when each went up (a counter, so first raised sorts first).
+    // Raised hands: when each went up, so that the first raised sorts
+    // first: the server's time (handAt, the same on every page), else when
+    // this page heard of it; at the same time, in the order heard of.
     #raisedAt = new Map();
     #selfRaisedAt = 0;
     #raises = 0;
@@ -35,10 +39,18 @@ export class Roster extends EventTarget {
     #back = new Set();
     #handBack = new Map();
 
-    /** Records whether id's hand is up (keeping the moment it first went up). */
-    #hand(id, up) {
+    /**
+     * When a hand went up, { at, n }: at the server's time if it says
+     * (handAt), else now; n the order heard of, for a tie.
+     */
+    #raiseTime(at) {
+        return { at: validAt(at) ? at : Date.now(), n: ++this.#raises };
+    }
+
+    /** Records whether id's hand is up (at: the server's time of it, if it says). */
+    #hand(id, up, at) {
         if (!up) this.#raisedAt.delete(id);
-        else if (!this.#raisedAt.has(id)) this.#raisedAt.set(id, this.#handWasUp(id) || ++this.#raises);
+        else if (!this.#raisedAt.has(id) || validAt(at)) this.#raisedAt.set(id, this.#handWasUp(id) || this.#raiseTime(at));
         if (up) this.#handBack.delete(id);
     }
 
@@ -99,9 +111,16 @@ export class Roster extends EventTarget {
     setSelf(fields) {
         if ('hand' in fields) {
             if (!fields.hand) this.#selfRaisedAt = 0;
-            else if (!this.#selfRaisedAt) this.#selfRaisedAt = ++this.#raises;
+            else if (!this.#selfRaisedAt) this.#selfRaisedAt = this.#raiseTime(fields.handAt);
         }
         Object.assign(this.#self, fields);
+        this.#changed('self', this.#self.id);
+    }
+
+    /** The server's time of one's own hand going up (its peer-state back), while it is up. */
+    selfHandAt(at) {
+        if (!this.#self.hand || !validAt(at) || this.#selfRaisedAt?.at === at) return;
+        this.#selfRaisedAt = this.#raiseTime(at);
         this.#changed('self', this.#self.id);
     }
 
@@ -145,13 +164,14 @@ export class Roster extends EventTarget {
 
     /**
      * Copies of everyone whose hand is up, oneself included, the first
-     * raised first (hands already up when one joined: in join order). A
-     * hand lowered and raised again goes to the end.
+     * raised first, by the server's times (without them, hands already up
+     * when one joined come in join order). A hand lowered and raised
+     * again goes to the end.
      */
     hands() {
         const up = [...this.#raisedAt].map(([id, at]) => ({ at, p: this.#others.get(id) }));
         if (this.#selfRaisedAt) up.push({ at: this.#selfRaisedAt, p: this.#self });
-        return up.sort((x, y) => x.at - y.at).map(({ p }) => this.#copy(p));
+        return up.sort((x, y) => x.at.at - y.at.at || x.at.n - y.at.n).map(({ p }) => this.#copy(p));
     }
 
     /**
@@ -164,7 +184,7 @@ export class Roster extends EventTarget {
         const fresh = !this.#others.has(p.id);
         if (fresh) this.#matchBack(p);
         this.#others.set(p.id, { ...p }); // a known id keeps its place
-        this.#hand(p.id, !!p.hand);
+        this.#hand(p.id, !!p.hand, p.handAt);
         this.#changed('add', p.id);
         return fresh;
     }
@@ -181,7 +201,8 @@ export class Roster extends EventTarget {
         const raised = cur.hand === false && !!p.hand && !this.#handWasUp(p.id);
         const role = p.role !== undefined && p.role !== cur.role ? p.role : null;
         Object.assign(cur, p);
-        this.#hand(p.id, !!cur.hand);
+        if (!('handAt' in p)) delete cur.handAt; // a peer object says it while the hand is up
+        this.#hand(p.id, !!cur.hand, cur.handAt);
         this.#changed('update', p.id);
         return { peer: this.#copy(cur), raised, role };
     }

@@ -1030,9 +1030,13 @@ static void on_state(struct hub *h, struct hub_conn *c, struct msg_in *m,
         p->video = m->video;
     if (m->screen >= 0)
         p->screen = m->screen;
-    if (m->hand >= 0)
+    /* A hand going up is stamped, and its page hears the stamp too. */
+    bool raised = m->hand == 1 && !p->hand;
+    if (m->hand >= 0) {
+        p->hand_at = m->hand == 1 ? (raised ? clock_wall_ms() : p->hand_at) : 0;
         p->hand = m->hand;
-    tell_state(h, p, p, false);
+    }
+    tell_state(h, p, raised ? NULL : p, false);
 }
 
 /* A reaction goes to everyone in the room, the sender too (its page shows

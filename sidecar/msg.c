@@ -453,6 +453,8 @@ static void put_peer(struct sb *b, const struct peer *p)
               p->audio ? "true" : "false", p->video ? "true" : "false",
               p->screen ? "true" : "false", p->hand ? "true" : "false",
               p->host ? "host" : "guest");
+    if (p->hand && p->hand_at > 0)
+        sb_printf(b, ",\"handAt\":%lld", (long long)p->hand_at);
     if (p->away) /* only while it holds: clients that know no away see none */
         sb_puts(b, ",\"away\":true");
     sb_puts(b, "}");
@@ -678,6 +680,11 @@ void msg_peer_apply(struct peer *p, const char *json, size_t len)
     p->video = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "video"));
     p->screen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "screen"));
     p->hand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hand"));
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(j, "handAt");
+    p->hand_at = p->hand && cJSON_IsNumber(at) && at->valuedouble > 0 &&
+                         at->valuedouble < 1e15
+                     ? (int64_t)at->valuedouble
+                     : 0;
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(j, "role");
     p->host = cJSON_IsString(role) && strcmp(role->valuestring, "host") == 0;
     p->away = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "away"));

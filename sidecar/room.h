@@ -26,6 +26,9 @@ struct peer {
      * welcome that carried token may never have arrived. "" when none. */
     char prev_token[TOKEN_LEN + 1];
     bool audio, video, screen, hand;
+    /* Wall ms when the hand went up, as the seat's sidecar saw it (0:
+     * down): "handAt", so that every page orders raised hands alike. */
+    int64_t hand_at;
     bool host;     /* role: host, else guest (docs/access.md) */
     bool away;     /* in grace after a drop, announced: "away":true */
     char addr[64]; /* the client address that took the seat ("": none) */

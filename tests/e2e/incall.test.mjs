@@ -409,6 +409,27 @@ test('raised hands are listed in the order they went up', async () => {
     await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
     assert.deepEqual(await order(a.page), ['Anna Maria (you)', 'Ben']);
     await screenshot(a.page, 'incall-hands.png');
+    // Someone who joins now sees the same order (the server's times),
+    // not the order the two joined in (Anna Maria first, then Ben: the
+    // opposite of the hands'), here after Ben raises again.
+    await b.page.click('#btn-hand');
+    await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 1);
+    await a.page.click('#btn-hand');
+    await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 0);
+    await b.page.click('#btn-hand');
+    await b.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 1);
+    await a.page.click('#btn-hand');
+    await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
+    assert.deepEqual(await order(a.page), ['Ben', 'Anna Maria (you)']);
+    const late = await newParticipant(browser, url(), 'Cleo');
+    try {
+        await late.join();
+        await late.page.click('#btn-people');
+        await late.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
+        assert.deepEqual(await order(late.page), ['Ben', 'Anna Maria']);
+    } finally {
+        await late.close();
+    }
     await a.page.click('#btn-hand');
     await b.page.click('#btn-hand');
     await a.page.waitForSelector('#hands', { state: 'hidden' });

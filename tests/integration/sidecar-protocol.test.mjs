@@ -384,11 +384,16 @@ test('signal with data that is not an object, or without to, is bad-message', as
     await b.expectNone('signal');
 });
 
-test('state reaches the others as peer-state with the whole peer object, not the sender', async () => {
+test('state reaches the others as peer-state with the whole peer object, not the sender (but a hand going up, with its time)', async () => {
     const room = uniqueRoom();
     const [[a, b, c], [wa]] = await joinAll(room, ['Ann', 'Bob', 'Cid'], { audio: true, video: true });
+    const before = Date.now();
     await a.send({ type: 'state', audio: false, hand: true });
-    const want = { id: wa.id, name: 'Ann', audio: false, video: true, screen: false, hand: true, role: 'host' };
+    const own = (await a.next('peer-state')).peer;
+    // The sidecar's clock, on this host: between the send and now.
+    assert.ok(own.handAt >= before - 1000 && own.handAt <= Date.now() + 1000, `handAt ${own.handAt}`);
+    const want = { id: wa.id, name: 'Ann', audio: false, video: true, screen: false, hand: true, role: 'host', handAt: own.handAt };
+    assert.deepEqual(own, want);
     for (const x of [b, c]) assert.deepEqual((await x.next('peer-state')).peer, want);
     await a.send({ type: 'state', screen: true, name: 'Ann B' });
     const want2 = { ...want, screen: true, name: 'Ann B' };

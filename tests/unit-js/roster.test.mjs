@@ -178,6 +178,29 @@ test('after clear, those who were there come back by name: known as back, their 
     assert.deepEqual(r.hands().map((p) => p.name), ['Ann', 'Bob', 'Dee', 'Cleo']);
 });
 
+test('raised hands go by the server\'s time (handAt), so every page has one order: a late joiner and oneself too', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'a', name: 'Ann' });
+    // Joined after Ben and Cleo raised theirs, Cleo first: join order is
+    // Ben, Cleo, but the hands are Cleo's, then Ben's.
+    r.add(peer('b', 'Ben', { hand: true, handAt: 2_000 }));
+    r.add(peer('c', 'Cleo', { hand: true, handAt: 1_000 }));
+    assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ben']);
+    // One's own goes last at once, then where the server's time puts it.
+    r.setSelf({ hand: true });
+    assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ben', 'Ann']);
+    r.selfHandAt(1_500);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ann', 'Ben']);
+    // Cleo lowers and raises again: last, by her new time.
+    r.update({ id: 'c', name: 'Cleo', hand: false });
+    r.update({ id: 'c', name: 'Cleo', hand: true, handAt: 3_000 });
+    assert.deepEqual(r.hands().map((p) => p.name), ['Ann', 'Ben', 'Cleo']);
+    // A time for one's own hand that is down changes nothing.
+    r.setSelf({ hand: false });
+    r.selfHandAt(500);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Ben', 'Cleo']);
+});
+
 test('after clear, two who look alike come back as two; the old order lasts 30 s only', (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
     const r = new Roster();

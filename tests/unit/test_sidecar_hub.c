@@ -279,18 +279,35 @@ TEST(signal_to_a_seat_in_grace_is_dropped)
     hub_free(h);
 }
 
-TEST(state_goes_to_the_others_not_the_sender)
+TEST(state_goes_to_the_others_not_the_sender_but_a_hand_going_up)
 {
     struct fake f[2];
     struct hub *h = setup(f, 2);
     join(h, &f[0], "r");
     join(h, &f[1], "r");
     clear(f, 2);
+    say(h, &f[0], "{\"type\":\"state\",\"audio\":false}");
+    CHECK(f[0].n == 0 && f[1].n == 1);
+    clear(f, 2);
+    /* A hand going up is stamped (handAt), and its sender hears it too. */
     say(h, &f[0], "{\"type\":\"state\",\"hand\":true}");
-    CHECK(f[0].n == 0);
+    CHECK(f[0].n == 1 && f[1].n == 1);
+    for (int i = 0; i < 2; i++) {
+        cJSON *j = last(&f[i]);
+        const cJSON *p = cJSON_GetObjectItem(j, "peer");
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItem(p, "hand")));
+        CHECK(cJSON_IsNumber(cJSON_GetObjectItem(p, "handAt")) &&
+              cJSON_GetObjectItem(p, "handAt")->valuedouble > 1e12);
+        cJSON_Delete(j);
+    }
+    clear(f, 2);
+    /* Up again (no change): the others only; down: no handAt. */
+    say(h, &f[0], "{\"type\":\"state\",\"hand\":true}");
+    CHECK(f[0].n == 0 && f[1].n == 1);
+    say(h, &f[0], "{\"type\":\"state\",\"hand\":false}");
     cJSON *j = last(&f[1]);
-    CHECK(cJSON_IsTrue(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "peer"), "hand")));
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "peer"), "handAt") ==
+          NULL);
     cJSON_Delete(j);
     clear(f, 2);
     hub_free(h);

@@ -1,8 +1,10 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "msg.h"
+#include "room.h"
 
 static const struct msg_limits lim = {49152, 2000, 7};
 
@@ -349,4 +351,32 @@ TEST(every_error_code_has_its_wire_name)
               "\"message\":\"the token has expired\",\"reason\":\"expired\","
               "\"ref\":\"join\"}");
     out_msg_unref(m);
+}
+
+TEST(a_raised_hand_carries_when_it_went_up_and_comes_back_from_json)
+{
+    struct peer p = {.id = "p1", .hand = true, .hand_at = 1765000000123};
+    char name[] = "Ann";
+    p.name = name;
+    char *json = msg_peer_json(&p);
+    REQUIRE(json != NULL);
+    CHECK(strstr(json, "\"hand\":true,\"role\":\"guest\",\"handAt\":"
+                       "1765000000123") != NULL);
+    struct peer q = {.id = "p1"};
+    msg_peer_apply(&q, json, strlen(json));
+    CHECK(q.hand && q.hand_at == 1765000000123);
+    free(json);
+    /* Down: no handAt, and one read back is 0 whatever the text says. */
+    p.hand = false;
+    json = msg_peer_json(&p);
+    REQUIRE(json != NULL);
+    CHECK(strstr(json, "handAt") == NULL);
+    free(json);
+    const char *odd = "{\"name\":\"B\",\"hand\":false,\"handAt\":5}";
+    msg_peer_apply(&q, odd, strlen(odd));
+    CHECK(!q.hand && q.hand_at == 0);
+    odd = "{\"name\":\"B\",\"hand\":true,\"handAt\":\"soon\"}";
+    msg_peer_apply(&q, odd, strlen(odd));
+    CHECK(q.hand && q.hand_at == 0);
+    free(q.name);
 }
