@@ -478,6 +478,7 @@ export class Chat {
             head.className = 'msg-head';
             head.append(mine || !m.name ? el('span', 'who', who) : nameSpan('who', who));
             if (privately) head.append(el('span', 'pv', privately));
+            if (m.to && !mine && m.from) head.append(this.#replyButton(m));
             const time = document.createElement('time');
             time.textContent = timeOf(m.ts);
             if (typeof m.ts === 'number') time.dateTime = new Date(m.ts).toISOString();
@@ -506,6 +507,25 @@ export class Chat {
             this.#onUnread(this.#unread, m.to ? t('chat.newsPrivate', { name }) : t('chat.news', { name, text: shortText(m.text, NEWS_CHARS) }));
         }
         return true;
+    }
+
+    /**
+     * "Reply" on a private line to oneself: the box goes private to its
+     * sender (otherwise a reply typed straight away went to everyone). A
+     * sender who left gets the box's "left the meeting" chip, and nothing
+     * is sent.
+     */
+    #replyButton(m) {
+        const name = m.name ? this.#labelOf(m) : t('chat.someone');
+        const b = el('button', 'reply', t('chat.reply'));
+        b.type = 'button';
+        b.setAttribute('aria-label', t('chat.replyTo', { name }));
+        b.addEventListener('click', () => {
+            const p = this.#peerOf(m.from);
+            this.privateTo(p || { id: m.from, label: name });
+            if (!p) this.forget(m.from);
+        });
+        return b;
     }
 
     /**

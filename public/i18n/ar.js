@@ -114,6 +114,8 @@ export default {
     'chat.someone': 'شخص ما',
     'chat.privatelyTo': 'رسالة خاصة إلى {name}',
     'chat.privatelyToYou': 'رسالة خاصة إليك',
+    'chat.reply': 'رد',
+    'chat.replyTo': 'رد على {name} بشكل خاص',
     'chat.lineBy': '{name}:',
     'chat.lineByPrivately': '{name}، {privately}:',
     'chat.news': '{name}: {text}',

@@ -99,6 +99,8 @@ export default {
     'chat.someone': 'Jemand',
     'chat.privatelyTo': 'privat an {name}',
     'chat.privatelyToYou': 'privat an Sie',
+    'chat.reply': 'Antworten',
+    'chat.replyTo': 'Antworten, privat an {name}',
     'chat.lineBy': '{name}:',
     'chat.lineByPrivately': '{name}, {privately}:',
     'chat.news': '{name}: {text}',

@@ -101,6 +101,8 @@ export default {
     'chat.someone': 'Someone',
     'chat.privatelyTo': 'privately to {name}',
     'chat.privatelyToYou': 'privately to you',
+    'chat.reply': 'Reply',
+    'chat.replyTo': 'Reply privately to {name}',
     'chat.lineBy': '{name}:',
     'chat.lineByPrivately': '{name}, {privately}:',
     'chat.news': '{name}: {text}',

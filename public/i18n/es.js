@@ -99,6 +99,8 @@ export default {
     'chat.someone': 'Alguien',
     'chat.privatelyTo': 'en privado para {name}',
     'chat.privatelyToYou': 'en privado para ti',
+    'chat.reply': 'Responder',
+    'chat.replyTo': 'Responder en privado a {name}',
     'chat.lineBy': '{name}:',
     'chat.lineByPrivately': '{name}, {privately}:',
     'chat.news': '{name}: {text}',

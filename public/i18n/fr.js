@@ -99,6 +99,8 @@ export default {
     'chat.someone': 'Quelqu’un',
     'chat.privatelyTo': 'en privé à {name}',
     'chat.privatelyToYou': 'en privé à vous',
+    'chat.reply': 'Répondre',
+    'chat.replyTo': 'Répondre en privé à {name}',
     'chat.lineBy': '{name} :',
     'chat.lineByPrivately': '{name}, {privately} :',
     'chat.news': '{name} : {text}',

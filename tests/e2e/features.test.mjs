@@ -94,7 +94,7 @@ test('the chat follows new messages only when the reader is at the bottom', asyn
     assert.equal(await atBottom(), true);
 });
 
-test('a private message from the people panel reaches only its target', async () => {
+test('a private message from the people panel reaches only its target, and Reply answers privately', async () => {
     await a.page.click('#tab-people');
     await a.page.click('#people li:has-text("Ben") button.dm');
     assert.equal(await a.page.isVisible('#chat-to'), true);
@@ -103,13 +103,23 @@ test('a private message from the people panel reaches only its target', async ()
     await hasText(b.page, 'just between us');
     assert.match(await b.page.textContent('#chat-log li.private .pv'), /privately to you/);
     await hasText(a.page, 'just between us');
+    // Ben answers with the line's Reply: privately to Ana, not to all.
+    const reply = '#chat-log li.private button.reply';
+    assert.match(await b.page.getAttribute(reply, 'aria-label'), /^Reply privately to Ana/);
+    await b.page.click(reply);
+    assert.match(await b.page.textContent('#chat-to-name'), /^To Ana.* \(private\)$/);
+    assert.equal(await b.page.evaluate(() => document.activeElement.id), 'chat-input');
+    await b.page.fill('#chat-input', 'agreed, between us');
+    await b.page.press('#chat-input', 'Enter');
+    await hasText(a.page, 'agreed, between us');
+    await b.page.click('#chat-to-clear');
     // Cleo gets the next room message but never the private one.
     await a.page.click('#chat-to-clear');
     await a.page.fill('#chat-input', 'back to everyone');
     await a.page.press('#chat-input', 'Enter');
     await hasText(c.page, 'back to everyone');
     const cleoSees = await c.page.$$eval('#chat-log .text', (els) => els.map((e) => e.textContent));
-    assert.equal(cleoSees.includes('just between us'), false);
+    assert.equal(cleoSees.includes('just between us') || cleoSees.includes('agreed, between us'), false);
 });
 
 test('copy invite link puts the room\'s address on the clipboard', async () => {
