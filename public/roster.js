@@ -27,6 +27,7 @@ export class Roster extends EventTarget {
     // this page heard of it; at the same time, in the order heard of.
     #raisedAt = new Map();
     #selfRaisedAt = 0;
+    #selfAtServer = false; // #selfRaisedAt is the server's (the first it said)
     #raises = 0;
     // After the server lost our seat (clear): who was in the meeting, by
     // name (nameKey: a list, as two may look alike), with when their hand
@@ -110,16 +111,24 @@ export class Roster extends EventTarget {
     /** Merges fields (name, audio, video, screen, hand, role, id) into oneself. */
     setSelf(fields) {
         if ('hand' in fields) {
-            if (!fields.hand) this.#selfRaisedAt = 0;
+            if (!fields.hand) {
+                this.#selfRaisedAt = 0;
+                this.#selfAtServer = false;
+            }
             else if (!this.#selfRaisedAt) this.#selfRaisedAt = this.#raiseTime(fields.handAt);
         }
         Object.assign(this.#self, fields);
         this.#changed('self', this.#self.id);
     }
 
-    /** The server's time of one's own hand going up (its peer-state back), while it is up. */
+    /**
+     * The server's time of one's own hand going up (its peer-state back),
+     * while it is up. The first one counts: after the server restarted,
+     * the hand sent again keeps its place, as the others' do (clear).
+     */
     selfHandAt(at) {
-        if (!this.#self.hand || !validAt(at) || this.#selfRaisedAt?.at === at) return;
+        if (!this.#self.hand || !validAt(at) || this.#selfAtServer) return;
+        this.#selfAtServer = true;
         this.#selfRaisedAt = this.#raiseTime(at);
         this.#changed('self', this.#self.id);
     }

@@ -306,23 +306,25 @@ static const struct {
     const char *text;
     const char *reason; /* the error's reason, for a program (or NULL) */
 } refusals[HUB_REFUSAL_COUNT] = {
-    [HUB_NOT_HOST] = {MSG_E_FORBIDDEN, "only a host can do that"},
-    [HUB_LAST_HOST] = {MSG_E_FORBIDDEN, "a room keeps at least one host"},
-    [HUB_SELF] = {MSG_E_FORBIDDEN, "not to yourself"},
-    [HUB_NO_PEER] = {MSG_E_NO_SUCH_PEER, "no such peer in this room"},
-    [HUB_NO_KNOCK] = {MSG_E_NO_SUCH_PEER, "nobody waits with that id"},
+    [HUB_NOT_HOST] = {MSG_E_FORBIDDEN, "only a host can do that", NULL},
+    [HUB_LAST_HOST] = {MSG_E_FORBIDDEN, "a room keeps at least one host", NULL},
+    [HUB_SELF] = {MSG_E_FORBIDDEN, "not to yourself", NULL},
+    [HUB_NO_PEER] = {MSG_E_NO_SUCH_PEER, "no such peer in this room", NULL},
+    [HUB_NO_KNOCK] = {MSG_E_NO_SUCH_PEER, "nobody waits with that id", NULL},
     [HUB_BANNED] = {MSG_E_BANNED,
-                    "a host removed you from this room: try later"},
-    [HUB_ROOM_FULL] = {MSG_E_ROOM_FULL, "the room is full"},
-    [HUB_LOBBY_FULL] = {MSG_E_ROOM_FULL, "the lobby is full"},
-    [HUB_PW_REQUIRED] = {MSG_E_PASSWORD_REQUIRED, "this room needs a password"},
+                    "a host removed you from this room: try later", NULL},
+    [HUB_ROOM_FULL] = {MSG_E_ROOM_FULL, "the room is full", NULL},
+    [HUB_LOBBY_FULL] = {MSG_E_ROOM_FULL, "the lobby is full", NULL},
+    [HUB_PW_REQUIRED] = {MSG_E_PASSWORD_REQUIRED, "this room needs a password",
+                         NULL},
     [HUB_PW_LIMITED] = {MSG_E_RATE_LIMITED,
                         "too many wrong passwords: wait a minute", "passwords"},
     [HUB_PW_ROOM_LIMITED] = {MSG_E_RATE_LIMITED,
                              "too many wrong passwords into this room: wait "
                              "a minute",
                              "room-passwords"},
-    [HUB_TOKEN_NAME] = {MSG_E_FORBIDDEN, "the name comes from the join token"},
+    [HUB_TOKEN_NAME] = {MSG_E_FORBIDDEN, "the name comes from the join token",
+                        NULL},
 };
 
 void hub_refuse(struct hub *h, struct hub_conn *c, enum hub_refusal why,

@@ -147,9 +147,12 @@ test('welcome lists members on every sidecar; joins, state, chat and leaves reac
         assert.equal((await b.next('peer-joined')).peer.id, wd.id);
 
         await b.send({ type: 'state', video: true, hand: true, name: 'Robert' });
+        // A hand going up: its time, the same on every sidecar, and b hears it too.
+        const { handAt } = (await b.next('peer-state')).peer;
+        assert.equal(typeof handAt, 'number');
         for (const x of [a, d]) {
             const s = await x.next('peer-state');
-            assert.deepEqual(s.peer, { id: wb.id, name: 'Robert', audio: false, video: true, screen: false, hand: true, role: 'guest' });
+            assert.deepEqual(s.peer, { id: wb.id, name: 'Robert', audio: false, video: true, screen: false, hand: true, role: 'guest', handAt });
         }
         await b.expectNone('peer-state');
 

@@ -44,8 +44,9 @@ async function pair() {
     const wb = await b.join(room, 'Bob');
     await a.next('peer-joined');
     await a.send({ type: 'state', hand: true });
-    await b.next('peer-state');
-    return { room, a, b, wa, wb };
+    const { handAt } = (await b.next('peer-state')).peer;
+    await a.next('peer-state'); // its own, with the hand's time
+    return { room, a, b, wa, wb, handAt };
 }
 
 for (const [label, end] of [
@@ -67,7 +68,7 @@ for (const [label, end] of [
 }
 
 test('a resume within the grace period keeps id and peer object, and nobody sees a leave or join', async () => {
-    const { room, a, b, wa, wb } = await pair();
+    const { room, a, b, wa, wb, handAt } = await pair();
     await a.drop();
     const a2 = await client();
     const w2 = await a2.join(room, 'Ann', { resume: wa.resume });
@@ -80,7 +81,7 @@ test('a resume within the grace period keeps id and peer object, and nobody sees
     const c = await client();
     const wc = await c.join(room, 'Cid');
     assert.deepEqual(wc.peers.find((p) => p.id === wa.id),
-        { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true, role: 'host' });
+        { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true, role: 'host', handAt });
     // The resumed seat works both ways.
     await b.send({ type: 'signal', to: wa.id, data: { n: 1 } });
     assert.deepEqual((await a2.next('signal')).data, { n: 1 });
@@ -91,8 +92,8 @@ test('a resume within the grace period keeps id and peer object, and nobody sees
 });
 
 test('a dropped member is away for the others until it resumes: peer-state with away, then without', async () => {
-    const { room, a, b, wa } = await pair();
-    const ann = { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true, role: 'host' };
+    const { room, a, b, wa, handAt } = await pair();
+    const ann = { id: wa.id, name: 'Ann', audio: true, video: false, screen: false, hand: true, role: 'host', handAt };
     await a.close(4000);
     assert.deepEqual(await b.next('peer-state'), { type: 'peer-state', peer: { ...ann, away: true } });
     // Someone who comes in meanwhile sees the seat away in the welcome.

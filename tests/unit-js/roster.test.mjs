@@ -191,6 +191,10 @@ test('raised hands go by the server\'s time (handAt), so every page has one orde
     assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ben', 'Ann']);
     r.selfHandAt(1_500);
     assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ann', 'Ben']);
+    // A later time for the same hand (sent again after the server
+    // restarted) does not move it.
+    r.selfHandAt(9_000);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ann', 'Ben']);
     // Cleo lowers and raises again: last, by her new time.
     r.update({ id: 'c', name: 'Cleo', hand: false });
     r.update({ id: 'c', name: 'Cleo', hand: true, handAt: 3_000 });
