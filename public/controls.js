@@ -281,6 +281,12 @@ export class Controls {
             const on = !!self[field];
             const b = $(id);
             b.setAttribute('aria-pressed', String(on));
+            // The hand's tooltip says what a click does now (its key is
+            // kept on the button, so a change of language follows it).
+            if (id === 'btn-hand') {
+                b.dataset.i18nAttr = `title:${on ? 'controls.handLowerTitle' : 'controls.handTitle'}`;
+                b.title = t(on ? 'controls.handLowerTitle' : 'controls.handTitle');
+            }
             b.classList.toggle('off', offIsBad && !on);
             b.classList.toggle('active', !offIsBad && on);
             setIcon(b, on ? iconOn : iconOff);

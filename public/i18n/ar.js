@@ -212,6 +212,7 @@ export default {
     'controls.shareTitle': 'مشاركة الشاشة',
     'controls.share': 'مشاركة',
     'controls.handTitle': 'رفع اليد (H)',
+    'controls.handLowerTitle': 'خفض اليد (H)',
     'controls.hand': 'اليد',
     'controls.reactTitle': 'إرسال تفاعل',
     'controls.react': 'تفاعل',

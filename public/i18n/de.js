@@ -190,6 +190,7 @@ export default {
     'controls.shareTitle': 'Bildschirm teilen',
     'controls.share': 'Teilen',
     'controls.handTitle': 'Hand heben (H)',
+    'controls.handLowerTitle': 'Hand senken (H)',
     'controls.hand': 'Hand',
     'controls.reactTitle': 'Eine Reaktion senden',
     'controls.react': 'Reagieren',

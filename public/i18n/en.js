@@ -192,6 +192,7 @@ export default {
     'controls.shareTitle': 'Share screen',
     'controls.share': 'Share',
     'controls.handTitle': 'Raise hand (H)',
+    'controls.handLowerTitle': 'Lower hand (H)',
     'controls.hand': 'Hand',
     'controls.reactTitle': 'Send a reaction',
     'controls.react': 'React',

@@ -190,6 +190,7 @@ export default {
     'controls.shareTitle': 'Compartir pantalla',
     'controls.share': 'Compartir',
     'controls.handTitle': 'Levantar la mano (H)',
+    'controls.handLowerTitle': 'Bajar la mano (H)',
     'controls.hand': 'Mano',
     'controls.reactTitle': 'Enviar una reacción',
     'controls.react': 'Reaccionar',

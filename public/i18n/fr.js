@@ -190,6 +190,7 @@ export default {
     'controls.shareTitle': 'Partager l’écran',
     'controls.share': 'Partager',
     'controls.handTitle': 'Lever la main (H)',
+    'controls.handLowerTitle': 'Baisser la main (H)',
     'controls.hand': 'Main',
     'controls.reactTitle': 'Envoyer une réaction',
     'controls.react': 'Réagir',

@@ -421,6 +421,8 @@ test('raised hands are listed in the order they went up', async () => {
     await a.page.click('#btn-hand');
     await a.page.waitForFunction(() => document.querySelectorAll('#hands-list li').length === 2);
     assert.deepEqual(await order(a.page), ['Ben', 'Anna Maria (you)']);
+    // The button's tooltip says what a click does now.
+    assert.equal(await a.page.getAttribute('#btn-hand', 'title'), 'Lower hand (H)');
     const late = await newParticipant(browser, url(), 'Cleo');
     try {
         await late.join();
@@ -433,6 +435,7 @@ test('raised hands are listed in the order they went up', async () => {
     await a.page.click('#btn-hand');
     await b.page.click('#btn-hand');
     await a.page.waitForSelector('#hands', { state: 'hidden' });
+    assert.equal(await a.page.getAttribute('#btn-hand', 'title'), 'Raise hand (H)');
 });
 
 test('pinning a tile by keyboard puts it on the stage; speaker view does it for the one talking', async () => {
