@@ -453,7 +453,7 @@ function refused(code, { title, text, retry }) {
         sig = null;
         // No camera light over a card that waits for a click: the devices
         // stop, and Try again opens them again as they were.
-        if (!devicesBack) devicesBack = { audio: pre.choices().audio, video: media.cameraWanted() };
+        if (!devicesBack) devicesBack = { audio: pre.choices().audio, video: media.cameraWanted(), had: !!(media.audioTrack() || media.camTrack()) };
         media.stopAll();
     } else {
         endSession();
@@ -470,12 +470,21 @@ function newMeeting() {
     return token ? [] : [{ label: t('common.newMeeting'), href: '/' }];
 }
 
-function tryAgain() {
+async function tryAgain() {
     retrying = refusedWith;
     backToPrejoin(null);
     if (devicesBack) {
-        devicesReady = pre.start(devicesBack);
+        const back = devicesBack;
         devicesBack = null;
+        devicesReady = pre.start(back);
+        // Opened again, the browser may ask again: a "no" (or a dismissed
+        // question) leaves the pre-join screen saying so, and Join to the
+        // person, rather than joining unheard and unseen.
+        await devicesReady;
+        if (back.had && !media.audioTrack() && !media.camTrack()) {
+            retrying = null;
+            return;
+        }
     }
     join();
 }
@@ -643,6 +652,8 @@ function onWelcome(w) {
         grid.rekey(previous, w.id);
         mesh.detachAll();
         roster.clear();
+        // "Remove Cleo?" was about an id the server no longer knows.
+        asker.cancel({ hostsOnly: true });
         xray.reset();
         syncSelf(w.self);
         reconcile(w.peers || [], 'greet');
@@ -679,6 +690,9 @@ function syncSelf(server) {
         if (server && k in server && server[k] !== me[k]) fields[k] = me[k];
     }
     if (Object.keys(fields).length) sig.send({ type: 'state', ...fields });
+    // A seat kept with the hand up: its time, which the answer to the
+    // raise may not have brought before the connection dropped.
+    if (server && server.hand && me.hand) roster.selfHandAt(server.handAt);
 }
 
 /** Makes the roster equal to list: drops the missing, adds the new. */
@@ -864,7 +878,8 @@ function enterMeeting() {
         menu: $('react-menu'),
         send: (emoji) => sig.send({ type: 'react', emoji }),
         tileOf: (id) => $('grid').querySelector(`.tile[data-peer="${CSS.escape(id)}"]`),
-        nameOf: (id) => (id === roster.selfId() ? null : roster.nameOf(id)),
+        nameOf: (id) => roster.nameOf(id),
+        isSelf: (id) => id === roster.selfId(),
         say: announce,
     });
     lobby = new Lobby({

@@ -188,6 +188,8 @@ export class Chat {
     // left, and the draft waits for the person to pick again (never public
     // by itself).
     #to = null;
+    // Ids rebound to a later one (rekey), for Reply on an older line.
+    #moved = new Map();
     // The lines sent that the server has not answered yet, oldest first
     // ({ text, to, partly }): it answers each, in order, with its echo to us
     // or an error (docs/protocol.md), so an echo or a refusal is the oldest
@@ -433,6 +435,7 @@ export class Chat {
 
     /** The same person under a new id (a rebound connection). */
     rekey(from, to) {
+        this.#moved.set(from, to);
         for (const line of [...this.#pending, ...this.#unsent]) if (line.to && line.to.id === from) line.to.id = to;
         if (this.#to && this.#to.id === from) this.#to.id = to;
     }
@@ -521,9 +524,12 @@ export class Chat {
         b.type = 'button';
         b.setAttribute('aria-label', t('chat.replyTo', { name }));
         b.addEventListener('click', () => {
-            const p = this.#peerOf(m.from);
-            this.privateTo(p || { id: m.from, label: name });
-            if (!p) this.forget(m.from);
+            // Its sender as now: under a later id if rebound (rekey).
+            let id = m.from;
+            for (let i = 0; i < 8 && this.#moved.has(id); i++) id = this.#moved.get(id);
+            const p = this.#peerOf(id);
+            this.privateTo(p || { id, label: name });
+            if (!p) this.forget(id);
         });
         return b;
     }

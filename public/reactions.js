@@ -15,20 +15,23 @@ export class Reactions {
     #send;
     #tileOf;
     #nameOf;
+    #isSelf;
     #say;
 
     /**
      * button: the control that opens menu, a container of one button per
      * emoji; send(emoji) sends a react; tileOf(id) -> the element of that
-     * member's tile, or null; nameOf(id) -> how to call that member (null: oneself);
+     * member's tile, or null; nameOf(id) -> how to call that member;
+     * isSelf(id) -> whether that is oneself;
      * say(text) has a screen reader say who reacted (the float is silent).
      */
-    constructor({ button, menu, send, tileOf, nameOf, say }) {
+    constructor({ button, menu, send, tileOf, nameOf, isSelf = () => false, say }) {
         this.#button = button;
         this.#menu = menu;
         this.#send = send;
         this.#tileOf = tileOf;
         this.#nameOf = nameOf;
+        this.#isSelf = isSelf;
         this.#say = say;
         button.addEventListener('click', () => (menu.hidden ? this.open() : this.close(true)));
         // The emoji are one stop of Tab: the arrows, Home and End move
@@ -99,8 +102,7 @@ export class Reactions {
         s.textContent = emoji;
         s.setAttribute('aria-hidden', 'true');
         // One's own: "You reacted", not "You" in the sentence for others.
-        const name = this.#nameOf(from);
-        this.#say(name === null ? t('react.byYou', { emoji }) : t('react.by', { name, emoji }));
+        this.#say(this.#isSelf(from) ? t('react.byYou', { emoji }) : t('react.by', { name: this.#nameOf(from), emoji }));
         s.style.setProperty('--x', `${15 + Math.floor(Math.random() * 60)}%`);
         tile.append(s);
         const drop = () => s.remove();

@@ -23,11 +23,10 @@ export class Roster extends EventTarget {
     #self = { ...SELF };
     #others = new Map();
     // Raised hands: when each went up, so that the first raised sorts
-    // first: the server's time (handAt, the same on every page), else when
-    // this page heard of it; at the same time, in the order heard of.
+    // first ({ at, n, server, kept }: #raiseTime), by id, and one's own (0:
+    // down).
     #raisedAt = new Map();
     #selfRaisedAt = 0;
-    #selfAtServer = false; // #selfRaisedAt is the server's (the first it said)
     #raises = 0;
     // After the server lost our seat (clear): who was in the meeting, by
     // name (nameKey: a list, as two may look alike), with when their hand
@@ -41,18 +40,35 @@ export class Roster extends EventTarget {
     #handBack = new Map();
 
     /**
-     * When a hand went up, { at, n }: at the server's time if it says
-     * (handAt), else now; n the order heard of, for a tie.
+     * When a hand went up, { at, n, server }: at the server's time if it
+     * says (handAt, the same on every page), else now; n the order heard
+     * of, for a tie; server the server's time last seen for it.
      */
     #raiseTime(at) {
-        return { at: validAt(at) ? at : Date.now(), n: ++this.#raises };
+        return { at: validAt(at) ? at : Date.now(), n: ++this.#raises, server: validAt(at) ? at : 0 };
+    }
+
+    /**
+     * The raise r as the server's time at says now: a new time is a new
+     * raise (the hand went down and up meanwhile), except for a hand that
+     * keeps its place from before the server restarted (kept: the time of
+     * its sending again is only noted). Unchanged without a new time.
+     */
+    #restamp(r, at) {
+        if (!validAt(at) || at === r.server) return r;
+        return r.kept ? { ...r, server: at } : this.#raiseTime(at);
     }
 
     /** Records whether id's hand is up (at: the server's time of it, if it says). */
     #hand(id, up, at) {
-        if (!up) this.#raisedAt.delete(id);
-        else if (!this.#raisedAt.has(id) || validAt(at)) this.#raisedAt.set(id, this.#handWasUp(id) || this.#raiseTime(at));
-        if (up) this.#handBack.delete(id);
+        const cur = this.#raisedAt.get(id);
+        if (!up) {
+            this.#raisedAt.delete(id);
+            return;
+        }
+        const back = cur ? null : this.#handWasUp(id);
+        this.#raisedAt.set(id, cur ? this.#restamp(cur, at) : back ? { ...back, kept: true, server: validAt(at) ? at : 0 } : this.#raiseTime(at));
+        this.#handBack.delete(id);
     }
 
     /** When id's hand went up before the server restarted, if it was and that is recent (0: not). */
@@ -111,10 +127,7 @@ export class Roster extends EventTarget {
     /** Merges fields (name, audio, video, screen, hand, role, id) into oneself. */
     setSelf(fields) {
         if ('hand' in fields) {
-            if (!fields.hand) {
-                this.#selfRaisedAt = 0;
-                this.#selfAtServer = false;
-            }
+            if (!fields.hand) this.#selfRaisedAt = 0;
             else if (!this.#selfRaisedAt) this.#selfRaisedAt = this.#raiseTime(fields.handAt);
         }
         Object.assign(this.#self, fields);
@@ -122,14 +135,16 @@ export class Roster extends EventTarget {
     }
 
     /**
-     * The server's time of one's own hand going up (its peer-state back),
-     * while it is up. The first one counts: after the server restarted,
-     * the hand sent again keeps its place, as the others' do (clear).
+     * The server's time of one's own hand going up (its peer-state back, a
+     * welcome's self), while it is up: the newest one counts, except after
+     * the server restarted, when the hand sent again keeps its place as the
+     * others' do (clear).
      */
     selfHandAt(at) {
-        if (!this.#self.hand || !validAt(at) || this.#selfAtServer) return;
-        this.#selfAtServer = true;
-        this.#selfRaisedAt = this.#raiseTime(at);
+        if (!this.#self.hand || !this.#selfRaisedAt) return;
+        const r = this.#restamp(this.#selfRaisedAt, at);
+        if (r === this.#selfRaisedAt) return;
+        this.#selfRaisedAt = r;
         this.#changed('self', this.#self.id);
     }
 
@@ -240,6 +255,7 @@ export class Roster extends EventTarget {
             this.#before.set(key, [...(this.#before.get(key) || []), this.#raisedAt.get(p.id) || 0]);
         }
         this.#beforeUntil = Date.now() + BACK_MS;
+        if (this.#selfRaisedAt) this.#selfRaisedAt = { ...this.#selfRaisedAt, kept: true };
         this.#back.clear();
         this.#handBack.clear();
         this.#others.clear();

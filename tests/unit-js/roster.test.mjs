@@ -191,18 +191,45 @@ test('raised hands go by the server\'s time (handAt), so every page has one orde
     assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ben', 'Ann']);
     r.selfHandAt(1_500);
     assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ann', 'Ben']);
-    // A later time for the same hand (sent again after the server
-    // restarted) does not move it.
-    r.selfHandAt(9_000);
+    // The same time again changes nothing; a newer one is a raise since
+    // (the answer to an earlier raise came late, overtaken).
+    r.selfHandAt(1_500);
     assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ann', 'Ben']);
+    r.selfHandAt(2_500);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Cleo', 'Ben', 'Ann']);
     // Cleo lowers and raises again: last, by her new time.
     r.update({ id: 'c', name: 'Cleo', hand: false });
     r.update({ id: 'c', name: 'Cleo', hand: true, handAt: 3_000 });
-    assert.deepEqual(r.hands().map((p) => p.name), ['Ann', 'Ben', 'Cleo']);
+    assert.deepEqual(r.hands().map((p) => p.name), ['Ben', 'Ann', 'Cleo']);
+    // Another change of Ben's (his whole peer object, the same time): no move.
+    r.update({ ...peer('b', 'Ben', { hand: true, handAt: 2_000 }), audio: false });
+    assert.deepEqual(r.hands().map((p) => p.name), ['Ben', 'Ann', 'Cleo']);
     // A time for one's own hand that is down changes nothing.
     r.setSelf({ hand: false });
     r.selfHandAt(500);
     assert.deepEqual(r.hands().map((p) => p.name), ['Ben', 'Cleo']);
+});
+
+test('after the server restarted, hands kept from before keep their places under the new times, also at a later change', () => {
+    const r = new Roster();
+    r.setSelf({ id: 'a', name: 'Ann' });
+    r.add(peer('b', 'Bob', { hand: true, handAt: 1_000 }));
+    r.setSelf({ hand: true });
+    r.selfHandAt(1_500);
+    r.add(peer('c', 'Cid', { hand: true, handAt: 2_000 }));
+    r.clear();
+    // Back under new ids, their hands sent again in another order.
+    r.add(peer('c2', 'Cid', { hand: true, handAt: 5_000 }));
+    r.selfHandAt(6_000);
+    r.add(peer('b2', 'Bob', { hand: true, handAt: 7_000 }));
+    assert.deepEqual(r.hands().map((p) => p.name), ['Bob', 'Ann', 'Cid']);
+    r.update({ ...peer('b2', 'Bob', { hand: true, handAt: 7_000 }), audio: false });
+    r.update({ ...peer('c2', 'Cid', { hand: true, handAt: 5_000 }), name: 'Cid B' });
+    assert.deepEqual(r.hands().map((p) => p.name), ['Bob', 'Ann', 'Cid B']);
+    // Lowered and raised again: a new raise, last.
+    r.update({ ...peer('b2', 'Bob'), hand: false });
+    r.update({ ...peer('b2', 'Bob'), hand: true, handAt: 9_000 });
+    assert.deepEqual(r.hands().map((p) => p.name), ['Ann', 'Cid B', 'Bob']);
 });
 
 test('after clear, two who look alike come back as two; the old order lasts 30 s only', (t) => {
