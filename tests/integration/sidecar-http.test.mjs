@@ -350,7 +350,12 @@ test('the effective configuration is logged at start: every setting of the table
     assert.ok(names.length > 50, `${names.length} settings`);
     const s = await startSidecar({ env: { HUDDLE_LOBBY_MAX: '7', HUDDLE_MAX_PEERS: '6' } });
     try {
-        const logged = s.output.split('\n').filter((l) => / config HUDDLE_[A-Z_]+=\d/.test(l)).join(' ');
+        // The sidecar wrote its lines before it listened, but this process
+        // may read them from the pipe after it found the port open.
+        const configLines = () => s.output.split('\n').filter((l) => / config HUDDLE_[A-Z_]+=\d/.test(l)).join(' ');
+        const last = names[names.length - 1];
+        for (let i = 0; i < 50 && !configLines().includes(`${last}=`); i++) await new Promise((r) => setTimeout(r, 100));
+        const logged = configLines();
         const missing = names.filter((n) => !new RegExp(`\\b${n}=\\d+\\b`).test(logged));
         assert.deepEqual(missing, []);
         assert.match(logged, /\bHUDDLE_LOBBY_MAX=7\b/);
