@@ -489,9 +489,12 @@ test(`soak: ${CYCLES} cycles of ${ROOMS} six-person meetings on two sidecars and
             assert.ok(s.length >= 2, `${p.name} has ${s.length} samples after its warm-up: too short a run`);
             const base = s[0];
             const rssMax = base.rssKb + Math.max(RSS_SLACK_KB, base.rssKb * RSS_SLACK_RATIO);
-            await until(`${p.name}: open descriptors back to ${base.fds}`, () => {
+            // Not more than then: a client connected at that moment and
+            // gone now (Redis: a reconnecting sidecar's, this test's own
+            // redis-cli) is one fewer, not a leak.
+            await until(`${p.name}: open descriptors back to ${base.fds} or fewer`, () => {
                 const fds = usage(p.pid).fds;
-                return fds === base.fds ? [] : [`${fds} open`];
+                return fds <= base.fds ? [] : [`${fds} open`];
             }, 5000);
             const end = usage(p.pid);
             console.log(`${p.name}: after warm-up (cycle ${base.cycle}) ${base.rssKb} kB RSS, ${base.fds} fds; `
