@@ -1110,6 +1110,16 @@ static enum metrics_close close_kind(const struct session *s)
     }
 }
 
+/* s no longer holds its client address (counted since filter_upgrade). */
+static void let_go_of_addr(struct session *s)
+{
+    if (s->addr == NULL || srv.addrs == NULL)
+        return;
+    s->addr->conns--;
+    addr_release(srv.addrs, s->addr);
+    s->addr = NULL;
+}
+
 static void on_closed(struct session *s)
 {
     if (s->wsi == NULL)
@@ -1139,11 +1149,7 @@ static void on_closed(struct session *s)
     if (s->next != NULL)
         s->next->prev = s->prev;
     srv.nconns--;
-    if (s->addr != NULL && srv.addrs != NULL) {
-        s->addr->conns--;
-        addr_release(srv.addrs, s->addr);
-        s->addr = NULL;
-    }
+    let_go_of_addr(s);
 }
 
 /* A websocket upgrade filter_upgrade let through that never became one
@@ -1151,11 +1157,8 @@ static void on_closed(struct session *s)
  * holds it no more. An established one let go of it in on_closed. */
 static void never_established(struct session *s)
 {
-    if (s == NULL || s->wsi != NULL || s->addr == NULL || srv.addrs == NULL)
-        return;
-    s->addr->conns--;
-    addr_release(srv.addrs, s->addr);
-    s->addr = NULL;
+    if (s != NULL && s->wsi == NULL)
+        let_go_of_addr(s);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
