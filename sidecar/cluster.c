@@ -65,11 +65,10 @@ struct join {
     bool sent;       /* waiting for Redis, holding the room's messages */
     bool knocking;   /* waiting for a host's answer (nothing sent) */
     bool admitted;   /* a host admitted it: the join goes again */
-    /* A host's answer to the knock (MSG_KNOCK_NONE: none yet), with why it
-     * was denied. It may come before the join's reply says it knocks:
-     * the two come on two connections to Redis, in either order. */
-    enum msg_knock_answer answer;
-    enum hub_knock_end denial;
+    /* A host's answer to the knock: ADMITTED or a denial (QUIET: none
+     * yet). It may come before the join's reply says it knocks: the two
+     * come on two connections to Redis, in either order. */
+    enum hub_knock_end answer;
 };
 
 /* The re-assertion of one room after a reconnect. */
@@ -468,26 +467,23 @@ static void knock_over(struct join *j)
 {
     struct cluster *cl = j->rq.cl;
     struct hub_conn *c = j->c;
-    enum msg_knock_answer a = j->answer;
-    const char *why = hub_knock_reason(j->denial);
+    enum hub_knock_end a = j->answer;
     int64_t now = clock_mono_ms();
 
     j->knocking = false;
-    j->answer = MSG_KNOCK_NONE;
-    log_info("knock room=%s knock=%s %s%s%s", j->room, j->id,
-             a == MSG_KNOCK_ADMIT ? "admitted" : "denied", why ? " " : "",
-             why ? why : "");
-    if (a == MSG_KNOCK_ADMIT) {
+    j->answer = HUB_KNOCK_QUIET;
+    hub_knock_log(j->room, j->id, a);
+    if (a == HUB_KNOCK_ADMITTED) {
         j->admitted = true;
-        hub_knock_over(cl->h, c, HUB_KNOCK_QUIET, now);
+        hub_knock_over(cl->h, c, a, now);
         if (join_send(j, false) == 0)
             return;
         hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
                                "join", now);
     }
     c->pending = NULL;
-    if (a == MSG_KNOCK_DENY)
-        hub_knock_over(cl->h, c, j->denial, now);
+    if (a != HUB_KNOCK_ADMITTED)
+        hub_knock_over(cl->h, c, a, now);
     join_free(j);
 }
 
@@ -498,7 +494,7 @@ static void park(struct join *j)
     join_unsend(j);
     j->knocking = true;
     hub_knocking(j->rq.cl->h, j->c, j->id);
-    if (j->answer != MSG_KNOCK_NONE)
+    if (j->answer != HUB_KNOCK_QUIET)
         knock_over(j);
 }
 
@@ -625,7 +621,7 @@ static struct join *knocker(struct cluster *cl, const char *room,
     for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
         struct join *j = (struct join *)(void *)r;
         if (r->drop == join_drop && (j->knocking || j->sent) && j->c != NULL &&
-            j->answer == MSG_KNOCK_NONE && strcmp(j->id, id) == 0 &&
+            j->answer == HUB_KNOCK_QUIET && strcmp(j->id, id) == 0 &&
             strcmp(j->room, room) == 0)
             return j;
     }
@@ -645,9 +641,8 @@ static void knock_answered(struct cluster *cl, const char *room, const char *id,
         log_info("knock room=%s knock=%s: answer for nobody here", room, id);
         return;
     }
-    j->answer = a;
-    j->denial =
-        a == MSG_KNOCK_ADMIT ? HUB_KNOCK_QUIET : hub_knock_denial(reason);
+    j->answer =
+        a == MSG_KNOCK_ADMIT ? HUB_KNOCK_ADMITTED : hub_knock_denial(reason);
     if (j->knocking)
         knock_over(j); /* else park does, when the reply comes */
 }

@@ -567,19 +567,23 @@ static void lobby_changed(struct hub *h, struct room *r)
 }
 
 static const struct {
+    const char *word;   /* what the log says */
     enum msg_code code; /* MSG_CODE_COUNT: no answer */
     const char *reason; /* the error's reason, for a program */
     const char *text;   /* its message, for people */
 } knock_ends[HUB_KNOCK_END_COUNT] = {
-    [HUB_KNOCK_QUIET] = {MSG_CODE_COUNT, NULL, NULL},
-    [HUB_KNOCK_HOST] = {MSG_E_DENIED, MSG_DENIED_HOST,
+    [HUB_KNOCK_QUIET] = {"ends", MSG_CODE_COUNT, NULL, NULL},
+    [HUB_KNOCK_ADMITTED] = {"admitted", MSG_CODE_COUNT, NULL, NULL},
+    [HUB_KNOCK_HOST] = {"denied", MSG_E_DENIED, MSG_DENIED_HOST,
                         "a host did not let you in"},
-    [HUB_KNOCK_EMPTY] = {MSG_E_DENIED, MSG_DENIED_EMPTY,
+    [HUB_KNOCK_EMPTY] = {"denied", MSG_E_DENIED, MSG_DENIED_EMPTY,
                          "everyone left while you waited"},
-    [HUB_KNOCK_ENDED] = {MSG_E_DENIED, MSG_DENIED_ENDED,
+    [HUB_KNOCK_ENDED] = {"denied", MSG_E_DENIED, MSG_DENIED_ENDED,
                          "a host ended the meeting while you waited"},
-    [HUB_KNOCK_DENIED] = {MSG_E_DENIED, NULL, "you were not let in"},
-    [HUB_KNOCK_TIMEOUT] = {MSG_E_KNOCK_TIMEOUT, NULL, "no host answered"},
+    [HUB_KNOCK_DENIED] = {"denied", MSG_E_DENIED, NULL,
+                          "you were not let in"},
+    [HUB_KNOCK_TIMEOUT] = {"timed out", MSG_E_KNOCK_TIMEOUT, NULL,
+                           "no host answered"},
 };
 
 const char *hub_knock_reason(enum hub_knock_end end)
@@ -604,16 +608,21 @@ static void end_knock(struct hub *h, struct knock *k, enum hub_knock_end end,
 {
     struct hub_conn *c = k->conn;
     struct room *r = k->room;
-    const char *why = knock_ends[end].reason;
 
-    log_info("knock room=%s knock=%s %s%s%s", r->id, k->id,
-             end == HUB_KNOCK_QUIET ? "ends"
-                                    : msg_code_name(knock_ends[end].code),
-             why ? " " : "", why ? why : "");
+    hub_knock_log(r->id, k->id, end);
     c->knock = NULL;
     lobby_remove(&r->lobby, k);
     hub_knock_over(h, c, end, now);
     lobby_changed(h, r);
+}
+
+void hub_knock_log(const char *room, const char *knock,
+                   enum hub_knock_end end)
+{
+    const char *why = knock_ends[end].reason;
+
+    log_info("knock room=%s knock=%s %s%s%s", room, knock,
+             knock_ends[end].word, why ? " " : "", why ? why : "");
 }
 
 void hub_knock_over(struct hub *h, struct hub_conn *c, enum hub_knock_end end,
@@ -661,16 +670,16 @@ static void admit(struct hub *h, struct knock *k, int64_t now)
                          .knock = k->id};
 
     hub_seat(h, c, &s, now);
-    end_knock(h, k, HUB_KNOCK_QUIET, now);
+    end_knock(h, k, HUB_KNOCK_ADMITTED, now);
 }
 
-/* Empties r's lobby: let_in admits everyone waiting, else each is
- * answered as end says. */
-static void empty_lobby(struct hub *h, struct room *r, bool let_in,
-                        enum hub_knock_end end, int64_t now)
+/* Empties r's lobby: everyone waiting is admitted (HUB_KNOCK_ADMITTED)
+ * or answered as end says. */
+static void empty_lobby(struct hub *h, struct room *r, enum hub_knock_end end,
+                        int64_t now)
 {
     while (r->lobby.head != NULL) {
-        if (let_in)
+        if (end == HUB_KNOCK_ADMITTED)
             admit(h, r->lobby.head, now);
         else
             end_knock(h, r->lobby.head, end, now);
@@ -717,7 +726,7 @@ static void handover(struct hub *h, struct room *r, const struct peer *gone,
     if (h->cl != NULL) /* Redis hands over (bus_lua.h, remove) */
         return;
     if (r->npeers == 1) {
-        empty_lobby(h, r, false, HUB_KNOCK_EMPTY, now);
+        empty_lobby(h, r, HUB_KNOCK_EMPTY, now);
         return;
     }
     if (!gone->host || hub_tokens_on(h)) /* with tokens, tokens make hosts */
@@ -1207,7 +1216,7 @@ static void on_mute(struct hub *h, struct hub_conn *c, struct msg_in *m,
 void hub_end_room(struct hub *h, struct room *r, struct out_msg *m, int64_t now)
 {
     log_info("end room=%s peers=%zu", r->id, r->npeers);
-    empty_lobby(h, r, false, HUB_KNOCK_ENDED, now);
+    empty_lobby(h, r, HUB_KNOCK_ENDED, now);
     while (r->peers != NULL) {
         struct peer *p = r->peers;
         if (m == NULL && p->conn != NULL)
@@ -1236,7 +1245,7 @@ static void on_lock(struct hub *h, struct hub_conn *c, struct msg_in *m,
     r->locked = m->locked == 1;
     access_changed(h, r);
     if (!r->locked) /* the door is open: those waiting come in */
-        empty_lobby(h, r, true, HUB_KNOCK_QUIET, now);
+        empty_lobby(h, r, HUB_KNOCK_ADMITTED, now);
 }
 
 static void on_password(struct hub *h, struct hub_conn *c, struct msg_in *m,

@@ -216,12 +216,13 @@ void hub_knocking(struct hub *h, struct hub_conn *c, const char *id);
 /* How a knock ends for the one waiting: each answer (its error code, the
  * reason a program tells apart, the text) in one table of hub.c. */
 enum hub_knock_end {
-    HUB_KNOCK_QUIET,   /* seated, or it stopped waiting: no answer */
-    HUB_KNOCK_HOST,    /* denied, "host": a host did not let it in */
-    HUB_KNOCK_EMPTY,   /* denied, "empty": everyone left while it waited */
-    HUB_KNOCK_ENDED,   /* denied, "ended": a host ended the meeting */
-    HUB_KNOCK_DENIED,  /* denied, no reason: a node that gave none */
-    HUB_KNOCK_TIMEOUT, /* knock-timeout: no host answered in time */
+    HUB_KNOCK_QUIET,    /* it stopped waiting: no answer */
+    HUB_KNOCK_ADMITTED, /* a host (or an opened door) let it in */
+    HUB_KNOCK_HOST,     /* denied, "host": a host did not let it in */
+    HUB_KNOCK_EMPTY,    /* denied, "empty": everyone left while it waited */
+    HUB_KNOCK_ENDED,    /* denied, "ended": a host ended the meeting */
+    HUB_KNOCK_DENIED,   /* denied, no reason: a node that gave none */
+    HUB_KNOCK_TIMEOUT,  /* knock-timeout: no host answered in time */
     HUB_KNOCK_END_COUNT
 };
 
@@ -232,8 +233,13 @@ const char *hub_knock_reason(enum hub_knock_end end);
 /* The denial whose reason is reason (HUB_KNOCK_DENIED: none, or unknown). */
 enum hub_knock_end hub_knock_denial(const char *reason);
 
-/* c's knock ended as end says (HUB_KNOCK_QUIET: answered nothing) and c
- * is given the join timeout again. */
+/* Logs that knock knock on room ended as end says. */
+void hub_knock_log(const char *room, const char *knock,
+                   enum hub_knock_end end);
+
+/* c's knock ended as end says (QUIET and ADMITTED answer nothing: an
+ * admitted knocker's welcome follows) and c is given the join timeout
+ * again. */
 void hub_knock_over(struct hub *h, struct hub_conn *c, enum hub_knock_end end,
                     int64_t now_ms);
 
