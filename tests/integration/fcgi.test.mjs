@@ -279,15 +279,25 @@ describe('nginx + huddle-fcgi', () => {
         assertSecurityHeaders(plain);
         assert.deepEqual(Buffer.from(await plain.arrayBuffer()), fs.readFileSync(path.join(dir, name)));
         // fetch() decodes gzip itself; ask with a raw request to see the encoding.
-        const enc = await new Promise((resolve, reject) => {
+        const gzipped = (file) => new Promise((resolve, reject) => {
             const sock = net.connect(nginx.port, '127.0.0.1');
-            let data = '';
-            sock.on('data', (d) => { data += d.toString('latin1'); });
+            const data = [];
+            sock.on('data', (d) => data.push(d));
             sock.on('error', reject);
-            sock.on('close', () => resolve(data));
-            sock.write(`GET /assets/${name} HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`);
+            sock.on('close', () => {
+                const all = Buffer.concat(data);
+                const end = all.indexOf('\r\n\r\n');
+                resolve({ head: all.subarray(0, end + 2).toString('latin1'), body: all.subarray(end + 4) });
+            });
+            sock.write(`GET /assets/${file} HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`);
         });
-        assert.match(enc, /\r\nContent-Encoding: gzip\r\n/i);
+        assert.match((await gzipped(name)).head, /\r\nContent-Encoding: gzip\r\n/i);
+        // The bundle goes as scripts/assets.sh compressed it (gzip_static),
+        // byte for byte, and says so to caches.
+        const bundle = await gzipped('dist/app.js');
+        assert.match(bundle.head, /\r\nContent-Encoding: gzip\r\n/i);
+        assert.match(bundle.head, /\r\nVary: Accept-Encoding\r\n/i);
+        assert.deepEqual(bundle.body, fs.readFileSync(path.join(dir, 'dist', 'app.js.gz')));
         const missing = await fetch(`${url}/assets/no-such-file.js`);
         assert.equal(missing.status, 404);
         assertSecurityHeaders(missing);
