@@ -21,7 +21,7 @@ import { Lobby } from './lobby.js';
 import { HostTools } from './hostmenu.js';
 import { Ask } from './ask.js';
 import { Gate } from './gate.js';
-import { focusIfLost, keyboardIn, touchScreen } from './dom.js';
+import { $, focusIfLost, keyboardIn, touchScreen } from './dom.js';
 import { Reactions } from './reactions.js';
 // Links: one sampler of the links' statistics (sampler.js) for the X-ray
 // (xray.js), the quality governor (views.js, encoding.js) and self-repair
@@ -31,7 +31,6 @@ import { XRay } from './xray.js';
 import { Views } from './views.js';
 import { t, hasText, lang, loadLanguage, pickLanguage, storedLanguage, rememberLanguage, translatePage, bindPicker, timeText } from './i18n.js';
 
-const $ = (id) => document.getElementById(id);
 const CHAT_NEWS = 'chat-news'; // the kind of toast a chat line makes (ui.js toast)
 // The page's language first (its catalogue is loaded before anything is
 // shown: the pre-join screen appears already translated; app.css hides it
@@ -500,15 +499,12 @@ function onEnded(m) {
     const show = (banMs) => {
         const { title, text } = endedText(m.reason, name, { self, banMs });
         const rejoin = removed && banMs === 0 ? [{ label: t('common.rejoin'), href: location.href }] : [];
-        showGate('ended', { why: removed ? 'removed' : 'ended', title, text, actions: [...rejoin, ...newMeeting()] });
+        return showGate('ended', { why: removed ? 'removed' : 'ended', title, text, actions: [...rejoin, ...newMeeting()] });
     };
     endSession();
-    show(kickBanMs);
-    if (removed && kickBanMs > 0) {
-        const shown = $('gate-text').textContent;
-        // Still that card (nothing else came meanwhile): the ban is over.
-        setTimeout(() => $('gate-text').textContent === shown && !$('gate').hidden && show(0), kickBanMs);
-    }
+    const card = show(kickBanMs);
+    // Still that card (nothing else came meanwhile): the ban is over.
+    if (removed && kickBanMs > 0) setTimeout(() => gate.showing(card) && show(0), kickBanMs);
 }
 
 function showGate(state, view) {
@@ -516,8 +512,10 @@ function showGate(state, view) {
     $('meeting').hidden = true;
     $('left').hidden = true;
     banner(null);
-    gate.show(view);
+    $('said').textContent = ''; // the meeting's last news is not the card's
+    const card = gate.show(view);
     setState(state);
+    return card;
 }
 
 function onLobby(m) {

@@ -4,8 +4,7 @@
 // and Invite (where the browser refuses the clipboard).
 
 import { t } from './i18n.js';
-
-const $ = (id) => document.getElementById(id);
+import { $ } from './dom.js';
 
 export class Ask {
     #answer = null;
@@ -74,6 +73,7 @@ export class Ask {
         this.#answer = null;
         if ($('ask').open) {
             $('ask').close();
+            $('ask').querySelector('[data-said]').textContent = ''; // said while it was open (ui.js announce)
             // Back on its opener, unless that went meanwhile (a host tool,
             // a row's Remove of someone no longer a host, the "only one
             // here" card).

@@ -2,10 +2,9 @@
 // Everything a person typed is set with textContent.
 
 import { t, num, timeText } from './i18n.js';
-import { el, nameSpan, focusIfLost, keyboardIn } from './dom.js';
+import { $, el, nameSpan, focusIfLost, keyboardIn } from './dom.js';
 import { fnv1a, visible } from './names.js';
 
-const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 500;
 const DEFAULT_MAX_CHARS = 2000;
 const NEWS_CHARS = 80; // of a line told while the chat is not on screen
@@ -203,6 +202,9 @@ export class Chat {
     // seat): lines from any of them are ours.
     #ownIds = new Set();
     #stickNext = false;
+    // Lines that came while the log was scrolled up, shown on the "new
+    // messages" button under it; 0 once the log is at its end again.
+    #below = 0;
     #offline = false; // the line under the box says "not connected"
     #maxChars = DEFAULT_MAX_CHARS;
 
@@ -241,6 +243,14 @@ export class Chat {
         // A tap on Send keeps the focus (and a phone's keyboard) in the box.
         $('chat-send').addEventListener('mousedown', (e) => e.preventDefault());
         $('chat-to-clear').addEventListener('click', () => this.privateTo(null));
+        this.#log.addEventListener('scroll', () => {
+            if (this.#below && this.#atBottom()) this.#showBelow(0);
+        }, { passive: true });
+        $('chat-below').addEventListener('click', () => {
+            this.#log.scrollTop = this.#log.scrollHeight;
+            this.#showBelow(0);
+            this.#input.focus(); // the button goes: the focus would be lost with it
+        });
     }
 
     /**
@@ -368,14 +378,32 @@ export class Chat {
         again.addEventListener('click', () => this.#again(li, line));
         li.append(head, textBody(line.text), el('p', 'unsent-why', t(why, { name: line.to ? line.to.name : '' })), again);
         this.#unsent.add(line);
-        this.#log.append(li);
-        $('chat-empty').hidden = true;
-        if (atBottom) this.#log.scrollTop = this.#log.scrollHeight;
+        this.#append(li, atBottom);
     }
 
     /** Whether the log is scrolled to (near) its newest line. */
     #atBottom() {
         return this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
+    }
+
+    /**
+     * Puts li at the end of the log (the oldest line goes past MAX_ITEMS).
+     * follow: the log scrolls to it; otherwise someone reading further up
+     * is left there and told of it by the "new messages" button.
+     */
+    #append(li, follow) {
+        this.#log.append(li);
+        while (this.#log.children.length > MAX_ITEMS) this.#log.firstElementChild.remove();
+        $('chat-empty').hidden = true;
+        if (follow) this.#log.scrollTop = this.#log.scrollHeight;
+        else this.#showBelow(this.#below + 1);
+    }
+
+    /** The "new messages" button says n (0: hidden). */
+    #showBelow(n) {
+        this.#below = n;
+        $('chat-below').hidden = n === 0;
+        if (n) $('chat-below-text').textContent = t('chat.below', { count: n });
     }
 
     /** "Send again" on a refused line: to whom it was addressed, never to the box's target. */
@@ -497,10 +525,7 @@ export class Chat {
         if (mine) li.setAttribute('aria-live', 'off');
         li.append(textBody(m.text));
         if (taken && taken.partly) li.append(el('p', 'unsent-why', t('chat.unsentBusy')));
-        this.#log.append(li);
-        while (this.#log.children.length > MAX_ITEMS) this.#log.firstElementChild.remove();
-        $('chat-empty').hidden = true;
-        if (atBottom || (mine && this.#stickNext)) this.#log.scrollTop = this.#log.scrollHeight;
+        this.#append(li, atBottom || (mine && this.#stickNext));
         if (mine) this.#stickNext = false;
         if (!quiet && !mine && !this.#isVisible()) {
             this.#unread++;
@@ -554,5 +579,6 @@ export class Chat {
         this.#unread = 0;
         this.#onUnread(0, null);
         this.#log.scrollTop = this.#log.scrollHeight;
+        this.#showBelow(0);
     }
 }

@@ -6,9 +6,8 @@
 // click does is the page's business (app.js).
 import { setIcon } from './icons.js';
 import { t, num } from './i18n.js';
-import { rowTarget, touchScreen } from './dom.js';
-
-const $ = (id) => document.getElementById(id);
+import { $, rowTarget, touchScreen } from './dom.js';
+import { announce } from './ui.js';
 
 /** Whether t (an event target) is a field where keys are text. */
 export function isTyping(t) {
@@ -64,9 +63,12 @@ export function rememberKeys(storage, on) {
  * modifier and when single keys are free (typing: the focus takes keys
  * itself, or single-key shortcuts are off).
  */
-export function shortcutFor({ key, ctrlKey, metaKey, altKey, shiftKey }, typing) {
+export function shortcutFor({ key, code, ctrlKey, metaKey, altKey, shiftKey }, typing) {
     const mod = ctrlKey || metaKey;
-    const k = String(key || '').toLowerCase();
+    // The letter printed on the key; on a keyboard without Latin letters
+    // (Arabic: M is "ة"), the letter of the key's place on a US keyboard.
+    let k = String(key || '').toLowerCase();
+    if (!/^[a-z]$/.test(k) && /^Key[A-Z]$/.test(code || '')) k = code.slice(3).toLowerCase();
     if (mod && !altKey && !shiftKey && (k === 'd' || k === 'e')) return k === 'd' ? 'mic' : 'cam';
     if (mod || altKey || typing) return null;
     return { m: 'mic', v: 'cam', h: 'hand', c: 'chat' }[k] || null;
@@ -92,16 +94,23 @@ export function stayText(room, ms) {
     return min < 1 ? t('left.stayShort', { room }) : t('left.stay', { room, count: min });
 }
 
-// Each toggle button: its state field, icons on and off, and whether "off"
+// Each toggle button: its state field, icons on and off, whether "off"
 // is the alarming state (mic and camera) or "on" the notable one (screen
-// and hand). Labels are fixed in the markup ("Microphone", "Camera",
-// "Share", "Hand"); aria-pressed alone says whether the thing is on.
+// and hand), and its shortcut's action with what a screen reader is told
+// when that key changed it (the words on and off). Labels are fixed in
+// the markup ("Microphone", "Camera", "Share", "Hand"); aria-pressed alone
+// says whether the thing is on, which is read on a click, with the
+// focused button; a shortcut leaves the focus where it was.
 const TOGGLES = [
-    ['btn-mic', 'audio', 'mic', 'mic-off', true],
-    ['btn-cam', 'video', 'cam', 'cam-off', true],
-    ['btn-screen', 'screen', 'screen', 'screen', false],
-    ['btn-hand', 'hand', 'hand', 'hand', false],
+    ['btn-mic', 'audio', 'mic', 'mic-off', true, 'mic', 'controls.nowMicOn', 'controls.nowMicOff'],
+    ['btn-cam', 'video', 'cam', 'cam-off', true, 'cam', 'controls.nowCamOn', 'controls.nowCamOff'],
+    ['btn-screen', 'screen', 'screen', 'screen', false, null],
+    ['btn-hand', 'hand', 'hand', 'hand', false, 'hand', 'controls.nowHandUp', 'controls.nowHandDown'],
 ];
+
+// How long after its key a change is still the key's (a camera takes a
+// moment to start; a change much later came from elsewhere).
+const KEYED_MS = 5000;
 
 function localStore() {
     try {
@@ -120,6 +129,9 @@ export class Controls {
     #clock = null;
     #keys;
     #opener = null;
+    // Shortcut actions ('mic', 'cam', 'hand') pressed, with when: the
+    // change each brings is said (TOGGLES).
+    #keyed = new Map();
 
     /**
      * on: { mic, cam, screen, hand, chat, leave, invite, panel(tab, keyed),
@@ -210,8 +222,12 @@ export class Controls {
         const act = shortcutFor(e, takesKeys(e.target) || !this.#keys);
         if (!act) return;
         e.preventDefault();
-        if (act === 'chat') this.openPanel('chat', $('btn-chat'), true);
-        else this.#on[act]();
+        if (act === 'chat') {
+            this.openPanel('chat', $('btn-chat'), true);
+            return;
+        }
+        this.#keyed.set(act, Date.now());
+        this.#on[act]();
     }
 
     /**
@@ -277,9 +293,14 @@ export class Controls {
 
     /** The toggle buttons after self (a roster peer object). */
     show(self) {
-        for (const [id, field, iconOn, iconOff, offIsBad] of TOGGLES) {
+        for (const [id, field, iconOn, iconOff, offIsBad, key, saidOn, saidOff] of TOGGLES) {
             const on = !!self[field];
             const b = $(id);
+            const changed = b.getAttribute('aria-pressed') !== String(on);
+            if (changed && Date.now() - (this.#keyed.get(key) ?? -Infinity) < KEYED_MS) {
+                this.#keyed.delete(key);
+                announce(t(on ? saidOn : saidOff));
+            }
             b.setAttribute('aria-pressed', String(on));
             // The hand's tooltip says what a click does now (its key is
             // kept on the button, so a change of language follows it).
@@ -314,8 +335,12 @@ export class Controls {
     setUnread(n) {
         $('unread').hidden = n === 0;
         $('unread').textContent = unreadText(n);
-        // Read as "Chat 2" otherwise: the description says what it counts.
+        // Read as "Chat 2" otherwise: the description says what it counts;
+        // with none, the title ("Chat (C)", its shortcut) describes it, as
+        // the other buttons' do (an empty description would hide it).
         $('unread-text').textContent = n ? t('controls.unread', { count: n }) : '';
+        if (n) $('btn-chat').setAttribute('aria-describedby', 'unread-text');
+        else $('btn-chat').removeAttribute('aria-describedby');
     }
 
     /** How many wait in the lobby (a host's badge on People; 0 hides it). */

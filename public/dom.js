@@ -1,5 +1,8 @@
 // The DOM helpers the modules share.
 
+/** The element whose id is id, or null. */
+export const $ = (id) => document.getElementById(id);
+
 /** A new tag element with class cls (if any) and text (if given) as its text. */
 export function el(tag, cls, text) {
     const e = document.createElement(tag);

@@ -4,13 +4,16 @@
 // spinner and buttons or links. Texts come from access.js; a host's name
 // in them is set with textContent like everything else.
 
-const $ = (id) => document.getElementById(id);
+import { $ } from './dom.js';
 
 export class Gate {
+    #shown = 0; // cards shown so far: the number of the one on screen
+
     /**
      * Shows the card for why (kept in #gate's data-why for the tests):
      * { why, title, text, note (a second line, or none), wait (a spinner),
      * actions: [{ label, run } or { label, href }], the first one primary }.
+     * Returns the card's number, for showing().
      */
     show({ why, title, text, note = '', wait = false, actions = [] }) {
         const root = $('gate');
@@ -40,6 +43,12 @@ export class Gate {
         // is not valid) the title, so that a screen reader reads the card
         // (their descriptions).
         ($('gate-actions').firstElementChild || $('gate-title')).focus();
+        return ++this.#shown;
+    }
+
+    /** Whether the card numbered card is still the one on screen. */
+    showing(card) {
+        return card === this.#shown && !$('gate').hidden;
     }
 
     hide() {

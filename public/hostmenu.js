@@ -5,10 +5,9 @@
 // The server checks every host action: hiding these from guests is only
 // for their comfort.
 
-import { focusIfLost, keyboardIn } from './dom.js';
+import { $, focusIfLost, keyboardIn } from './dom.js';
 import { t } from './i18n.js';
 
-const $ = (id) => document.getElementById(id);
 const MAX_PASSWORD_BYTES = 128; // the server's limit (docs/protocol.md)
 
 export class HostTools {

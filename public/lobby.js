@@ -4,9 +4,7 @@
 import { initials, hue } from './names.js';
 import { newArrivals } from './access.js';
 import { t } from './i18n.js';
-import { keepFocus, nameSpan } from './dom.js';
-
-const $ = (id) => document.getElementById(id);
+import { $, keepFocus, nameSpan } from './dom.js';
 
 export class Lobby {
     #waiting = [];
@@ -76,20 +74,25 @@ export class Lobby {
         const acts = document.createElement('span');
         acts.className = 'waiting-acts';
         acts.append(
-            this.#button(t('lobby.admit'), t('lobby.admitFull', { name: label }), 'admit', 'admit primary small', () => this.#on.admit(w.id)),
-            this.#button(t('lobby.deny'), t('lobby.denyFull', { name: label }), 'deny', 'deny ghost small', () => this.#on.deny(w.id)));
+            this.#button(t('lobby.admit'), label, t('lobby.admitFull', { name: label }), 'admit', 'admit primary small', () => this.#on.admit(w.id)),
+            this.#button(t('lobby.deny'), label, t('lobby.denyFull', { name: label }), 'deny', 'deny ghost small', () => this.#on.deny(w.id)));
         li.append(av, nameSpan('pname', label), acts);
         return li;
     }
 
-    #button(text, title, action, cls, run) {
+    /**
+     * A row's button: text on it; its name starts with that text and says
+     * whom ("Admit: Dan", as the People rows' host tools do, so that a
+     * voice command of what is on it finds it); title: the whole sentence.
+     */
+    #button(text, whom, title, action, cls, run) {
         const b = document.createElement('button');
         b.type = 'button';
         b.dataset.action = action;
         b.className = cls;
         b.textContent = text;
         b.title = title;
-        b.setAttribute('aria-label', title);
+        b.setAttribute('aria-label', t('action.short', { action: text, name: whom }));
         b.addEventListener('click', run);
         return b;
     }

@@ -6,9 +6,8 @@ import { canCapture } from './media.js';
 import { cleanName, initials, hue } from './names.js';
 import { mirrorOn } from './settings.js';
 import { t, timeText } from './i18n.js';
-import { fixName } from './dom.js';
+import { $, fixName } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const NAME_KEY = 'huddle.name';
 
 function remembered() {

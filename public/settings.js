@@ -8,9 +8,8 @@
 import { canPickSpeaker, QUALITIES } from './media.js';
 import { cleanName } from './names.js';
 import { t } from './i18n.js';
-import { fixName, focusIfLost } from './dom.js';
+import { $, fixName, focusIfLost } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const MIRROR_PREF = 'huddle.mirror';
 const QUALITY_PREF = 'huddle.quality';
 const SAVER_PREF = 'huddle.saver';
@@ -138,11 +137,6 @@ export class Settings {
     /** Whether one's own video is mirrored. */
     mirror() {
         return $('set-mirror').checked;
-    }
-
-    /** Whether data saver is on. */
-    saver() {
-        return $('set-saver').checked;
     }
 
     /** An invitation's name: the name field shows it and cannot be changed. */

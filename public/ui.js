@@ -9,9 +9,7 @@ import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
 import { rowActions, actionLabel, actionWord } from './access.js';
 import { t as tr, listText } from './i18n.js';
-import { el, focusIfLost, keepFocus, keyboardIn, nameSpan } from './dom.js';
-
-const $ = (id) => document.getElementById(id);
+import { $, el, focusIfLost, keepFocus, keyboardIn, nameSpan } from './dom.js';
 
 /**
  * Fills node with one's own name in the language's "{name} (you)", the name
@@ -731,6 +729,9 @@ function nextToast() {
     }
     box.textContent = toastShown.text;
     box.hidden = false;
+    // An open question (a modal dialog) makes the rest of the page inert:
+    // the toast is seen, and said from inside the dialog (announce).
+    if (document.querySelector('dialog[open]')) announce(toastShown.text);
     toastShown.at = Date.now();
     scheduleToast();
 }
@@ -780,15 +781,18 @@ export function recheckToasts() {
  * Has a screen reader say text, shown nowhere (what it is about is already
  * on the screen: a reaction floating over a tile). The region is emptied
  * and filled again a moment later, so the same text twice is said twice;
- * texts that come within that moment are said together.
+ * texts that come within that moment are said together. While a question
+ * is open (a modal dialog: the rest of the page is inert, its live regions
+ * unheard), the dialog's own region says it.
  */
 let saying = [];
 export function announce(text) {
     saying.push(text);
     if (saying.length > 1) return; // the one waiting takes it along
-    $('said').textContent = '';
+    const region = () => document.querySelector('dialog[open] [data-said]') || $('said');
+    region().textContent = '';
     setTimeout(() => {
-        $('said').textContent = saying.join(' ');
+        region().textContent = saying.join(' ');
         saying = [];
     }, 50);
 }

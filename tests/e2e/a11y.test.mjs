@@ -2,7 +2,8 @@
 // real pages: the pre-join screen, the meeting with two people, its side
 // panel on each tab (chat, people, settings, connections), and huddle's error pages. Any
 // moderate, serious or critical violation fails the test; minor ones are
-// printed. Also what a screen reader is told that axe cannot know: why a
+// printed; so does a control whose accessible name does not start with
+// the words on it. Also what a screen reader is told that axe cannot know: why a
 // name is refused, and who is muted, has the camera off or a hand up.
 //
 // axe is injected with page.addScriptTag. The page's CSP (script-src
@@ -14,7 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, startStack } from '../lib/stack.mjs';
-import { launch, newParticipant } from '../lib/browser.mjs';
+import { labelsNotInName, launch, newParticipant } from '../lib/browser.mjs';
 
 const AXE = fs.readFileSync(path.join(ROOT, 'tests', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const FAILING = new Set(['moderate', 'serious', 'critical']);
@@ -53,6 +54,7 @@ async function check(page, what) {
     for (const v of found.filter((x) => !FAILING.has(x.impact))) console.log(`a11y ${what}: ${line(v)}`);
     const bad = found.filter((x) => FAILING.has(x.impact));
     assert.deepEqual(bad.map(line), [], `moderate, serious or critical violations on ${what}`);
+    assert.deepEqual(await labelsNotInName(page), [], `controls on ${what} named other than what is on them`);
 }
 
 before(async () => {

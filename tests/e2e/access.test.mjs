@@ -16,7 +16,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpGet, sleep, startStack } from '../lib/stack.mjs';
-import { launch, linkBreaker, newParticipant, recordToasts, screenshot, until, waitForPlayingVideo, watchSockets, watchTracks } from '../lib/browser.mjs';
+import { labelsNotInName, launch, linkBreaker, newParticipant, recordToasts, screenshot, until, waitForPlayingVideo, watchSockets, watchTracks } from '../lib/browser.mjs';
 import { tagOf } from '../../public/names.js';
 
 const SIDECARS = Number(process.env.HUDDLE_TEST_SIDECARS || 1);
@@ -548,6 +548,8 @@ test('Admit and Deny from the keyboard: the focus goes to the next one waiting, 
         waiting.push(g);
     }
     await host.page.waitForFunction(() => document.querySelectorAll('#lobby-list li').length === 2);
+    // Each button's name starts with what is on it ("Admit: Lea One").
+    assert.deepEqual(await labelsNotInName(host.page), []);
     // Every toast shown from now on, in order.
     await host.page.evaluate(() => {
         window.__toasts = [];

@@ -139,3 +139,38 @@ test('a private draft follows its person\'s rename; once they left it stays priv
     assert.deepEqual(ana.errors(), []);
     assert.deepEqual(cleo.errors(), []);
 });
+
+test('reading further up, lines that come leave the log where it is: a button says how many came and goes to them', async () => {
+    const below = (page) => page.evaluate(() => { const b = document.getElementById('chat-below'); return b.hidden ? null : b.textContent; });
+    const atEnd = (page) => page.$eval('#chat-log', (l) => l.scrollHeight - l.scrollTop - l.clientHeight < 40);
+    await ana.page.click('#tab-chat');
+    await sleep(1000); // Cleo's chat rate has room again
+    const tall = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('\n');
+    await typeAll(cleo.page, [tall, tall]);
+    await until(ana.page, () => { const l = document.getElementById('chat-log'); return l.scrollHeight > 2 * l.clientHeight; }, null, 'Ana\'s log taller than two screens');
+    assert.equal(await atEnd(ana.page), true, 'at its end, the log follows what comes');
+    assert.equal(await below(ana.page), null);
+    await ana.page.$eval('#chat-log', (l) => { l.scrollTop = 0; });
+    await sleep(1000);
+    await typeAll(cleo.page, ['first below', 'second below']);
+    await until(ana.page, () => document.getElementById('chat-below').textContent === '2 new messages', null, 'the button says 2');
+    assert.equal(await ana.page.$eval('#chat-log', (l) => l.scrollTop), 0, 'Ana is left where she reads');
+    await screenshot(ana.page, 'chat-below.png');
+    await ana.page.focus('#chat-below');
+    await ana.page.keyboard.press('Enter');
+    assert.equal(await atEnd(ana.page), true);
+    assert.equal(await below(ana.page), null);
+    // The button went: a keyboard user's focus is in the message box.
+    assert.equal(await ana.page.evaluate(() => document.activeElement.id), 'chat-input');
+    // Scrolled to the end by hand, the button goes too.
+    await ana.page.$eval('#chat-log', (l) => { l.scrollTop = 0; });
+    await typeAll(cleo.page, ['third below']);
+    await until(ana.page, () => document.getElementById('chat-below').textContent === '1 new message', null, 'the button says 1');
+    await ana.page.$eval('#chat-log', (l) => { l.scrollTop = l.scrollHeight; });
+    await until(ana.page, () => document.getElementById('chat-below').hidden, null, 'the button gone');
+    // Cleo, at the end of her log, followed every line and never had it.
+    assert.equal(await atEnd(cleo.page), true);
+    assert.equal(await below(cleo.page), null);
+    assert.deepEqual(ana.errors(), []);
+    assert.deepEqual(cleo.errors(), []);
+});

@@ -149,6 +149,43 @@ test('a host made guest while in the host tools, or in a host question, is put o
     await closeAll();
 });
 
+test('a shortcut says what it changed, on an Arabic keyboard too; a click does not (the focused button says it); news while a question is open is said from inside it', async () => {
+    const anna = await person('kb-said', 'Anna', { init: recordToasts });
+    await anna.join();
+    const said = () => anna.page.evaluate(() => document.getElementById('said').textContent);
+    const pressed = (id) => anna.page.getAttribute(`#${id}`, 'aria-pressed');
+    // An Arabic layout: M is "ة" (M, V, H and C go by the key's place when
+    // it prints no Latin letter).
+    await anna.page.evaluate(() => document.body.dispatchEvent(new KeyboardEvent('keydown', { key: '\u0629', code: 'KeyM', bubbles: true, cancelable: true })));
+    await anna.page.waitForFunction(() => document.getElementById('said').textContent === 'Microphone off');
+    assert.equal(await pressed('btn-mic'), 'false');
+    await anna.page.keyboard.press('Control+E');
+    await anna.page.waitForFunction(() => document.getElementById('said').textContent === 'Camera off');
+    await anna.page.keyboard.press('h');
+    await anna.page.waitForFunction(() => document.getElementById('said').textContent === 'Hand raised');
+    await anna.page.keyboard.press('h');
+    await anna.page.waitForFunction(() => document.getElementById('said').textContent === 'Hand lowered');
+    await anna.page.click('#btn-mic');
+    await anna.page.waitForSelector('#btn-mic[aria-pressed="true"]');
+    await sleep(500);
+    assert.equal(await said(), 'Hand lowered', 'a click: nothing more is said');
+
+    // "End the meeting for everyone?" open: the page behind it is inert,
+    // its live regions unheard; Ben's hand is said from the dialog.
+    const ben = await person('kb-said', 'Ben');
+    await ben.join();
+    await anna.page.click('#btn-people');
+    await anna.page.click('#host-end');
+    await anna.page.waitForSelector('#ask[open]');
+    await ben.page.click('#btn-hand');
+    await anna.page.waitForFunction(() => window.__toasts.some((x) => x.text === 'Ben raised a hand'));
+    await anna.page.waitForFunction(() => document.querySelector('#ask [data-said]').textContent === 'Ben raised a hand');
+    await anna.page.keyboard.press('Escape');
+    await anna.page.waitForSelector('#ask', { state: 'hidden' });
+    assert.equal(await anna.page.textContent('#ask [data-said]'), '', 'emptied with the question');
+    await closeAll();
+});
+
 test('a hand raised and lowered again and again is said once', async () => {
     const anna = await person('kb-hand', 'Anna');
     await anna.join();
@@ -227,6 +264,9 @@ test('the chat read out: the Chat button says how many lines are unread, a line 
     await anna.join();
     const ben = await person('kb-chat', 'Ben');
     await ben.join();
+    // Nothing unread: the title describes it, with its shortcut.
+    assert.equal(await anna.page.getAttribute('#btn-chat', 'aria-describedby'), null);
+    assert.equal(await anna.page.getAttribute('#btn-chat', 'title'), 'Chat (C)');
     await ben.page.click('#btn-chat');
     for (const text of ['one', 'two']) {
         await ben.page.fill('#chat-input', text);
@@ -235,6 +275,7 @@ test('the chat read out: the Chat button says how many lines are unread, a line 
     await anna.page.waitForFunction(() => document.getElementById('unread-text').textContent === '2 unread messages');
     assert.equal(await anna.page.getAttribute('#btn-chat', 'aria-describedby'), 'unread-text');
     await anna.page.click('#btn-chat');
+    assert.equal(await anna.page.getAttribute('#btn-chat', 'aria-describedby'), null, 'read: nothing to count');
     const lines = () => anna.page.$$eval('#chat-log li', (ls) => ls.map((l) => [l.querySelector('.text')?.textContent, l.querySelector('.sr')?.textContent ?? null, l.getAttribute('aria-live')]));
     assert.deepEqual(await lines(), [['one', null, null], ['two', 'Ben:', null]]);
     // Private lines from Anna: the box is described with whom they go to.

@@ -446,6 +446,25 @@ export async function assertTabsOneRow(page, what = '') {
     if (tops.length !== 4 || new Set(tops).size !== 1) throw new Error(`${what ? `${what} ` : ''}the panel's tabs are not on one row: tops ${tops}`);
 }
 
+/**
+ * The controls shown on page whose accessible name does not start with the
+ * words on them ("label in name": a voice command of what one sees, "click
+ * Admit", finds the control), as '"seen" named "name"'; [] when all do.
+ * Only aria-label can make them differ; words hidden for screen readers
+ * alone (.sr) and icons are not "seen".
+ */
+export function labelsNotInName(page) {
+    return page.evaluate(() => [...document.querySelectorAll('button, a[href], [role="tab"], [role="button"]')]
+        .filter((b) => b.getClientRects().length > 0 && b.hasAttribute('aria-label'))
+        .map((b) => {
+            const copy = b.cloneNode(true);
+            for (const x of copy.querySelectorAll('.sr, svg, [hidden]')) x.remove();
+            return { seen: copy.textContent.replace(/\s+/g, ' ').trim(), name: b.getAttribute('aria-label') };
+        })
+        .filter(({ seen, name }) => seen && !name.toLocaleLowerCase().startsWith(seen.toLocaleLowerCase()))
+        .map(({ seen, name }) => `"${seen}" named "${name}"`));
+}
+
 /** Names on the remote tiles of page (sorted). */
 export async function remoteNames(page) {
     return page.$$eval('#grid .tile:not(.local) .name', (els) => els.map((e) => e.textContent).sort());

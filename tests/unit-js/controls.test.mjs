@@ -36,6 +36,19 @@ test('M, V, H and C act only without modifiers and outside a field', () => {
     assert.equal(shortcutFor(key(undefined), false), null);
 });
 
+test('on a keyboard without Latin letters the key\'s place counts; a Latin layout\'s printed letter wins', () => {
+    // Arabic: M is "ة", D is "ي", C is "ؤ".
+    assert.equal(shortcutFor(key('\u0629', { code: 'KeyM' }), false), 'mic');
+    assert.equal(shortcutFor(key('\u064a', { code: 'KeyD', ctrlKey: true }), true), 'mic');
+    assert.equal(shortcutFor(key('\u0624', { code: 'KeyC' }), false), 'chat');
+    assert.equal(shortcutFor(key('\u0629', { code: 'KeyM' }), true), null, 'still not while typing');
+    // French AZERTY: the M key sits where a US keyboard has ";".
+    assert.equal(shortcutFor(key('m', { code: 'Semicolon' }), false), 'mic');
+    assert.equal(shortcutFor(key(',', { code: 'KeyM' }), false), 'mic', 'no Latin letter printed: its place');
+    assert.equal(shortcutFor(key('a', { code: 'KeyQ' }), false), null, 'the printed letter, not the place');
+    assert.equal(shortcutFor(key('1', { code: 'Digit1' }), false), null);
+});
+
 test('isTyping knows text fields and editable elements', () => {
     for (const tagName of ['INPUT', 'TEXTAREA', 'SELECT']) assert.equal(isTyping({ tagName }), true, tagName);
     assert.equal(isTyping({ tagName: 'DIV', isContentEditable: true }), true);
