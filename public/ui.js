@@ -729,11 +729,35 @@ function nextToast() {
     }
     box.textContent = toastShown.text;
     box.hidden = false;
+    placeToast();
     // An open question (a modal dialog) makes the rest of the page inert:
     // the toast is seen, and said from inside the dialog (announce).
     if (document.querySelector('dialog[open]')) announce(toastShown.text);
     toastShown.at = Date.now();
     scheduleToast();
+}
+
+/**
+ * Keeps the toast off the control a keyboard user has the focus on (WCAG
+ * 2.4.11): where it would cover it, the toast goes to the other end of the
+ * screen (under the top bar, or above the control bar) for as long as the
+ * focus is there. Looked at again at each toast and each move of the focus.
+ */
+let placing = false;
+function placeToast() {
+    const box = $('toast');
+    if (!placing) {
+        placing = true;
+        document.addEventListener('focusin', placeToast);
+    }
+    box.style.top = box.style.bottom = '';
+    if (box.hidden || !keyboardIn(document.body)) return;
+    const a = box.getBoundingClientRect();
+    const f = document.activeElement.getBoundingClientRect();
+    if (a.left >= f.right || f.left >= a.right || a.top >= f.bottom || f.top >= a.bottom) return;
+    const low = a.top + a.height / 2 > innerHeight / 2;
+    box.style.top = low ? '64px' : 'auto';
+    box.style.bottom = low ? 'auto' : '110px';
 }
 
 /** Ends the toast shown after its time, or after its turn when another waits. */

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, startStack } from '../lib/stack.mjs';
-import { focused, installFocused, launch, newParticipant, press, recordToasts, tabTo } from '../lib/browser.mjs';
+import { focused, installFocused, launch, newParticipant, press, recordToasts, screenshot, tabTo } from '../lib/browser.mjs';
 import { connect } from '../lib/wsclient.mjs';
 
 let stack;
@@ -183,6 +183,35 @@ test('a shortcut says what it changed, on an Arabic keyboard too; a click does n
     await anna.page.keyboard.press('Escape');
     await anna.page.waitForSelector('#ask', { state: 'hidden' });
     assert.equal(await anna.page.textContent('#ask [data-said]'), '', 'emptied with the question');
+    await closeAll();
+});
+
+test('a toast does not cover the control a keyboard user is on: on a phone with People open, a chat line\'s toast leaves the tabs', async () => {
+    const anna = await person('kb-toast', 'Anna', { viewport: { width: 360, height: 740 }, init: installFocused });
+    await anna.join();
+    const ben = await person('kb-toast', 'Ben');
+    await ben.join();
+    await tabTo(anna.page, 'btn-people');
+    await anna.page.keyboard.press('Enter');
+    await anna.page.waitForSelector('#people-pane:not([hidden])');
+    assert.equal(await activeId(anna), 'tab-people');
+    await ben.page.click('#btn-chat');
+    await ben.page.fill('#chat-input', 'hello Anna, a line long enough that its toast takes the width of a phone, over the tabs');
+    await ben.page.press('#chat-input', 'Enter');
+    await anna.page.waitForFunction(() => !document.getElementById('toast').hidden && document.getElementById('toast').textContent.startsWith('Ben: hello Anna'));
+    await anna.page.waitForFunction(() => document.getAnimations().every((x) => x.playState !== 'running' || !document.getElementById('toast').contains(x.effect?.target)));
+    const overlap = () => anna.page.evaluate(() => {
+        const a = document.getElementById('toast').getBoundingClientRect();
+        const f = document.activeElement.getBoundingClientRect();
+        return a.left < f.right && f.left < a.right && a.top < f.bottom && f.top < a.bottom;
+    });
+    assert.equal(await overlap(), false, 'the toast over the focused People tab');
+    await screenshot(anna.page, 'toast-off-focus-phone.png');
+    // Tab on into the list: wherever the focus goes, the toast stays off it.
+    for (let i = 0; i < 3; i++) {
+        await anna.page.keyboard.press('Tab');
+        assert.equal(await overlap(), false, `after Tab ${i + 1}`);
+    }
     await closeAll();
 });
 
