@@ -580,8 +580,7 @@ static const struct {
                          "everyone left while you waited"},
     [HUB_KNOCK_ENDED] = {"denied", MSG_E_DENIED, MSG_DENIED_ENDED,
                          "a host ended the meeting while you waited"},
-    [HUB_KNOCK_DENIED] = {"denied", MSG_E_DENIED, NULL,
-                          "you were not let in"},
+    [HUB_KNOCK_DENIED] = {"denied", MSG_E_DENIED, NULL, "you were not let in"},
     [HUB_KNOCK_TIMEOUT] = {"timed out", MSG_E_KNOCK_TIMEOUT, NULL,
                            "no host answered"},
 };
@@ -616,13 +615,12 @@ static void end_knock(struct hub *h, struct knock *k, enum hub_knock_end end,
     lobby_changed(h, r);
 }
 
-void hub_knock_log(const char *room, const char *knock,
-                   enum hub_knock_end end)
+void hub_knock_log(const char *room, const char *knock, enum hub_knock_end end)
 {
     const char *why = knock_ends[end].reason;
 
-    log_info("knock room=%s knock=%s %s%s%s", room, knock,
-             knock_ends[end].word, why ? " " : "", why ? why : "");
+    log_info("knock room=%s knock=%s %s%s%s", room, knock, knock_ends[end].word,
+             why ? " " : "", why ? why : "");
 }
 
 void hub_knock_over(struct hub *h, struct hub_conn *c, enum hub_knock_end end,
@@ -669,8 +667,9 @@ static void admit(struct hub *h, struct knock *k, int64_t now)
                          .role = 0,
                          .knock = k->id};
 
-    hub_seat(h, c, &s, now);
-    end_knock(h, k, HUB_KNOCK_ADMITTED, now);
+    /* A full room answered room-full: the knock only ends. */
+    bool seated = hub_seat(h, c, &s, now) != NULL;
+    end_knock(h, k, seated ? HUB_KNOCK_ADMITTED : HUB_KNOCK_QUIET, now);
 }
 
 /* Empties r's lobby: everyone waiting is admitted (HUB_KNOCK_ADMITTED)

@@ -234,8 +234,7 @@ const char *hub_knock_reason(enum hub_knock_end end);
 enum hub_knock_end hub_knock_denial(const char *reason);
 
 /* Logs that knock knock on room ended as end says. */
-void hub_knock_log(const char *room, const char *knock,
-                   enum hub_knock_end end);
+void hub_knock_log(const char *room, const char *knock, enum hub_knock_end end);
 
 /* c's knock ended as end says (QUIET and ADMITTED answer nothing: an
  * admitted knocker's welcome follows) and c is given the join timeout
