@@ -7,7 +7,7 @@ import { Signaling, socketUrl } from './signal.js';
 import { Mesh, iceRenewDelay } from './mesh.js';
 import { Encoder } from './encoding.js';
 import { Media, Levels, canShareScreen, holdSpeaker } from './media.js';
-import { Grid, People, toast, recheckToasts, clearToasts, banner, announce } from './ui.js';
+import { Grid, People, toast, recheckToasts, clearToasts, banner, announce, clearSaid } from './ui.js';
 import { Chat } from './chat.js';
 import { PreJoin, rememberName } from './prejoin.js';
 import { Pickers } from './devices.js';
@@ -347,6 +347,8 @@ function onDown({ delay }) {
 // Codes that mean this page sent something wrong, or a signal crossed a
 // leave (no-such-peer; a private message's goes to the chat): logged, not shown.
 const QUIET_ERRORS = new Set(['bad-json', 'unknown-type', 'not-joined', 'already-joined']);
+// What a host (or anyone, for mute) asks with a button: request() below.
+const HOST_REFS = new Set(['lock', 'password', 'kick', 'role', 'mute', 'admit', 'deny', 'end']);
 
 function onError(m) {
     const refusal = refusalText(m.code, m.reason);
@@ -377,6 +379,10 @@ function onError(m) {
     } else if (m.code === 'unavailable' && m.ref === 'join') {
         // Signaling tries again, and its 'down' says so (onDown).
         console.warn('huddle: join not taken:', m.message);
+    } else if (m.code === 'unavailable' && HOST_REFS.has(m.ref)) {
+        // Nothing tries a host's action again (a lock, a removal during a
+        // Redis outage): it was not done, and the host is told so.
+        toast(t('error.unavailableHost'), 6000);
     } else if (m.ref === 'links' || m.ref === 'signal' || m.ref === 'ice') {
         // What the page sends by itself refused: a link report, a signal
         // (with Redis down, to someone on another sidecar: the links'
@@ -512,7 +518,7 @@ function showGate(state, view) {
     $('meeting').hidden = true;
     $('left').hidden = true;
     banner(null);
-    $('said').textContent = ''; // the meeting's last news is not the card's
+    clearSaid(); // the meeting's last news is not the card's
     const card = gate.show(view);
     setState(state);
     return card;

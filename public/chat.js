@@ -2,7 +2,7 @@
 // Everything a person typed is set with textContent.
 
 import { t, num, timeText } from './i18n.js';
-import { $, el, nameSpan, focusIfLost, keyboardIn } from './dom.js';
+import { $, el, nameSpan, focusIfLost, keyboardIn, touchScreen } from './dom.js';
 import { fnv1a, visible } from './names.js';
 
 const MAX_ITEMS = 500;
@@ -247,9 +247,13 @@ export class Chat {
             if (this.#below && this.#atBottom()) this.#showBelow(0);
         }, { passive: true });
         $('chat-below').addEventListener('click', () => {
+            // The button goes: a keyboard user's focus would go with it. A
+            // tap on a touch screen leaves it (the box's keyboard would
+            // come up over the lines one asked to see).
+            const keyed = keyboardIn($('chat-below'));
             this.#log.scrollTop = this.#log.scrollHeight;
             this.#showBelow(0);
-            this.#input.focus(); // the button goes: the focus would be lost with it
+            if (keyed || !touchScreen()) this.#input.focus();
         });
     }
 
@@ -395,8 +399,12 @@ export class Chat {
         this.#log.append(li);
         while (this.#log.children.length > MAX_ITEMS) this.#log.firstElementChild.remove();
         $('chat-empty').hidden = true;
-        if (follow) this.#log.scrollTop = this.#log.scrollHeight;
-        else this.#showBelow(this.#below + 1);
+        if (follow) {
+            this.#log.scrollTop = this.#log.scrollHeight;
+            this.#showBelow(0);
+        } else {
+            this.#showBelow(Math.min(this.#below + 1, MAX_ITEMS)); // no more than the log holds
+        }
     }
 
     /** The "new messages" button says n (0: hidden). */
@@ -442,6 +450,7 @@ export class Chat {
         $('chat-to-name').textContent = to ? t(to.gone ? 'chat.toGone' : 'chat.to', { name: to.name }) : '';
         this.#input.placeholder = to ? t('chat.placeholderTo', { name: to.name }) : t('chat.placeholder');
         this.#count();
+        this.#showBelow(this.#below);
     }
 
     /**

@@ -65,10 +65,12 @@ export function rememberKeys(storage, on) {
  */
 export function shortcutFor({ key, code, ctrlKey, metaKey, altKey, shiftKey }, typing) {
     const mod = ctrlKey || metaKey;
-    // The letter printed on the key; on a keyboard without Latin letters
-    // (Arabic: M is "ة"), the letter of the key's place on a US keyboard.
+    // The letter printed on the key; a letter of another script (Arabic:
+    // M is "ة"), the letter of the key's place on a US keyboard. A Latin
+    // layout's punctuation in those places (AZERTY's "," where US has M)
+    // is no shortcut.
     let k = String(key || '').toLowerCase();
-    if (!/^[a-z]$/.test(k) && /^Key[A-Z]$/.test(code || '')) k = code.slice(3).toLowerCase();
+    if (/^\p{L}$/u.test(k) && !/\p{Script=Latin}/u.test(k) && /^Key[A-Z]$/.test(code || '')) k = code.slice(3).toLowerCase();
     if (mod && !altKey && !shiftKey && (k === 'd' || k === 'e')) return k === 'd' ? 'mic' : 'cam';
     if (mod || altKey || typing) return null;
     return { m: 'mic', v: 'cam', h: 'hand', c: 'chat' }[k] || null;
@@ -129,8 +131,8 @@ export class Controls {
     #clock = null;
     #keys;
     #opener = null;
-    // Shortcut actions ('mic', 'cam', 'hand') pressed, with when: the
-    // change each brings is said (TOGGLES).
+    // Shortcut actions ('mic', 'cam', 'hand') pressed: when, and the state
+    // each asked for; that change, once shown, is said (TOGGLES).
     #keyed = new Map();
 
     /**
@@ -226,7 +228,9 @@ export class Controls {
             this.openPanel('chat', $('btn-chat'), true);
             return;
         }
-        this.#keyed.set(act, Date.now());
+        // What the key asks for: its button's state turned over.
+        const [id] = TOGGLES.find((x) => x[5] === act);
+        this.#keyed.set(act, { at: Date.now(), on: $(id).getAttribute('aria-pressed') !== 'true' });
         this.#on[act]();
     }
 
@@ -297,7 +301,8 @@ export class Controls {
             const on = !!self[field];
             const b = $(id);
             const changed = b.getAttribute('aria-pressed') !== String(on);
-            if (changed && Date.now() - (this.#keyed.get(key) ?? -Infinity) < KEYED_MS) {
+            const keyed = this.#keyed.get(key);
+            if (changed && keyed && keyed.on === on && Date.now() - keyed.at < KEYED_MS) {
                 this.#keyed.delete(key);
                 announce(t(on ? saidOn : saidOff));
             }
@@ -365,6 +370,8 @@ export class Controls {
         $('people-count').textContent = num(n);
         $('people-count-text').textContent = t('meeting.count', { count: n });
         $('count-box').title = t('meeting.count', { count: n });
+        // Read as the sentence, not as a bare "3" (the title is no name of a paragraph).
+        $('count-text').textContent = t('meeting.count', { count: n });
     }
 
     /** Runs the clock from startedAt (a Date.now() value). */

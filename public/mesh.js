@@ -659,15 +659,17 @@ export class Mesh extends EventTarget {
     close(id) {
         this.#stopWaiting(id);
         this.#forgive(id);
-        const p = this.#peers.get(id) || this.#detached.get(id);
-        if (!p) return;
-        clearTimeout(p.timer);
-        p.repair = null;
-        p.pc.close();
-        p.end();
-        this.#peers.delete(id);
-        this.#detached.delete(id);
-        this.#emit('changed', { id });
+        const kept = this.#detached.has(id);
+        this.#dropDetached(id);
+        const p = this.#peers.get(id);
+        if (p) {
+            clearTimeout(p.timer);
+            p.repair = null;
+            p.pc.close();
+            p.end();
+            this.#peers.delete(id);
+        }
+        if (p || kept) this.#emit('changed', { id });
     }
 
     closeAll() {
@@ -692,15 +694,29 @@ export class Mesh extends EventTarget {
         clearTimeout(this.#detachTimer);
         this.#detachTimer = setTimeout(() => {
             for (const id of [...this.#detached.keys()]) {
+                this.#dropDetached(id);
+                // One who kept their id may have a new live link by now
+                // (offered after no re-attach): that one stays.
+                if (this.#peers.has(id)) continue;
                 this.close(id);
                 this.#emit('gone', { id });
             }
         }, DETACHED_TTL_MS);
     }
 
+    /** Ends the connection kept aside under id; a live one of that id stays. */
+    #dropDetached(id) {
+        const p = this.#detached.get(id);
+        if (!p) return;
+        this.#detached.delete(id);
+        p.pc.close();
+        p.end();
+    }
+
     #reattach(oldId, newId) {
         const p = this.#detached.get(oldId);
-        if (!p || p.pc.connectionState === 'closed' || p.pc.connectionState === 'failed') return false;
+        if (p && (p.pc.connectionState === 'closed' || p.pc.connectionState === 'failed')) this.#dropDetached(oldId);
+        if (!this.#detached.has(oldId)) return false;
         this.#detached.delete(oldId);
         this.#stopWaiting(newId);
         p.id = newId;

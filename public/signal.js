@@ -209,10 +209,13 @@ export class Signaling {
         this.#timers.ping = setInterval(() => {
             if (!this.open) return;
             if (Date.now() - this.#lastPong > PING_EVERY_MS + PONG_DEADLINE_MS) {
-                // The server went silent: drop the socket and resume elsewhere.
+                // The server went silent: drop the socket and resume
+                // elsewhere. "Back soon": a server only slow (it stalled)
+                // that reads this close later keeps the seat for our
+                // resume; a close without a code would be a leave.
                 const ws = this.#ws;
                 this.#ws = null;
-                ws.close();
+                ws.close(BACK_SOON, 'back soon');
                 this.#scheduleRetry('timeout');
                 return;
             }

@@ -811,14 +811,23 @@ export function recheckToasts() {
  */
 let saying = [];
 export function announce(text) {
-    saying.push(text);
-    if (saying.length > 1) return; // the one waiting takes it along
-    const region = () => document.querySelector('dialog[open] [data-said]') || $('said');
-    region().textContent = '';
+    if (saying.length) {
+        saying.push(text); // the one waiting takes it along
+        return;
+    }
+    clearSaid();
+    saying = [text];
     setTimeout(() => {
-        region().textContent = saying.join(' ');
+        if (!saying.length) return; // cleared meanwhile
+        (document.querySelector('dialog[open] [data-said]') || $('said')).textContent = saying.join(' ');
         saying = [];
     }, 50);
+}
+
+/** Empties the regions announce() says things from, and drops what waits to be said. */
+export function clearSaid() {
+    saying = [];
+    for (const e of document.querySelectorAll('#said, [data-said]')) e.textContent = '';
 }
 
 export function banner(text) {

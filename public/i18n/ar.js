@@ -305,6 +305,7 @@ export default {
     'error.rateReact': 'تفاعل واحد في الثانية يكفي.',
     'error.rate-limited': 'تمهّل قليلًا: رسائل كثيرة جدًا.',
     'error.unavailable': 'الخادم مشغول؛ جارٍ إعادة المحاولة…',
+    'error.unavailableHost': 'لم يتم ذلك: خادم الاجتماع غير متاح للحظة. حاول مرة أخرى بعد قليل.',
     'error.forbidden': 'هذا متاح للمضيف فقط.',
     'error.bad-message': 'لم يقبل الخادم ذلك.',
 

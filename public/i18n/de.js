@@ -262,6 +262,7 @@ export default {
     'error.rateReact': 'Eine Reaktion pro Sekunde reicht.',
     'error.rate-limited': 'Etwas langsamer bitte: zu viele Nachrichten.',
     'error.unavailable': 'Der Server ist ausgelastet; neuer Versuch…',
+    'error.unavailableHost': 'Das wurde nicht ausgeführt: Der Meeting-Server ist kurz nicht erreichbar. Versuchen Sie es gleich noch einmal.',
     'error.forbidden': 'Das kann nur ein Host.',
     'error.bad-message': 'Der Server hat das nicht angenommen.',
 

@@ -264,6 +264,7 @@ export default {
     'error.rateReact': 'One reaction a second is plenty.',
     'error.rate-limited': 'Slow down a little: too many messages.',
     'error.unavailable': 'The server is busy; trying again…',
+    'error.unavailableHost': 'That was not done: the meeting server is cut off for a moment. Try again shortly.',
     'error.forbidden': 'Only a host can do that.',
     'error.bad-message': 'The server did not accept that.',
 

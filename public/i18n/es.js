@@ -262,6 +262,7 @@ export default {
     'error.rateReact': 'Con una reacción por segundo basta.',
     'error.rate-limited': 'Más despacio: demasiados mensajes.',
     'error.unavailable': 'El servidor está ocupado; reintentando…',
+    'error.unavailableHost': 'No se ha hecho: el servidor de la reunión no está disponible por un momento. Vuelve a intentarlo enseguida.',
     'error.forbidden': 'Solo un anfitrión puede hacer eso.',
     'error.bad-message': 'El servidor no lo aceptó.',
 

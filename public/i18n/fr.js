@@ -262,6 +262,7 @@ export default {
     'error.rateReact': 'Une réaction par seconde, c’est bien assez.',
     'error.rate-limited': 'Doucement : trop de messages.',
     'error.unavailable': 'Le serveur est occupé ; nouvel essai…',
+    'error.unavailableHost': 'Ce n’a pas été fait : le serveur de la réunion est momentanément injoignable. Réessayez dans un instant.',
     'error.forbidden': 'Seul un organisateur peut faire cela.',
     'error.bad-message': 'Le serveur n’a pas accepté cela.',
 

@@ -97,6 +97,15 @@ test('a chat line sent while Redis is down reaches its own sidecar\'s people and
         }
         await sleep(1600); // a toast queued behind another shows within 1.5 s
         assert.doesNotMatch(await s.page.textContent('#toast'), /busy/);
+        // The host locks meanwhile: refused (unavailable), and nothing
+        // tries it again, so she is told it was not done (before: "The
+        // server is busy; trying again…", and the meeting stayed open).
+        const host = people[0];
+        await host.page.click('#tab-people');
+        await host.page.click('#host-lock');
+        await host.page.waitForFunction(() => document.getElementById('toast').textContent
+            === 'That was not done: the meeting server is cut off for a moment. Try again shortly.', null, { timeout: 10000 });
+        assert.equal((await host.page.textContent('#host-lock')).trim(), 'Lock meeting');
     } finally {
         stack.redis.signal('SIGCONT');
     }

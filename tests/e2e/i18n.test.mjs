@@ -83,6 +83,7 @@ test('a German browser gets the pre-join screen and the meeting in German', asyn
     assert.equal(await attr(p, '#btn-leave', 'title'), 'Verlassen');
     assert.equal(await attr(p, 'nav.controls', 'aria-label'), 'Meeting-Steuerung');
     assert.equal(await attr(p, '#count-box', 'title'), '2 Personen im Meeting');
+    assert.equal(await text(p, '#count-text'), '2 Personen im Meeting', 'what a screen reader reads for the count');
     assert.equal(await text(p, '#grid .tile.local .name'), 'Dora (Sie)');
     assert.equal(await attr(p, '#grid .tile:not(.local) .pin-btn', 'aria-label'), 'Ben anheften');
     // The other page stays in its own language.
@@ -135,6 +136,7 @@ test('an Arabic browser gets the page right to left', async () => {
     await waitForPlayingVideo(p, 'Sam');
     assert.equal(await text(p, '#btn-leave .lbl'), 'مغادرة');
     assert.equal(await attr(p, '#count-box', 'title'), 'شخصان في الاجتماع');
+    assert.equal(await text(p, '#count-text'), 'شخصان في الاجتماع');
 
     // The control bar reads from the right: the microphone first, Leave last (leftmost).
     const mic = await box(p, '#btn-mic');

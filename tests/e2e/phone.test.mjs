@@ -309,6 +309,27 @@ const stripClashes = (page) => page.evaluate(() => {
     return out;
 });
 
+test('a small window wider than tall (a laptop zoomed to 150 %, a phone on its side): the pre-join name field, which has the focus, and Join are on the first screen', async () => {
+    const p = await person(`${stack.url}/zoomed-laptop`, 'Zoe', { viewport: { width: 853, height: 533 } });
+    await p.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    const seen = () => p.page.evaluate(() => Object.fromEntries(['name-input', 'join-btn'].map((id) => {
+        const r = document.getElementById(id).getBoundingClientRect();
+        return [id, r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth];
+    })));
+    const sizes = {};
+    for (const [w, h] of [[853, 533], [800, 600], [740, 360], [640, 480]]) {
+        await p.page.setViewportSize({ width: w, height: h });
+        await p.page.waitForTimeout(200);
+        sizes[`${w}x${h}`] = await seen();
+    }
+    const all = { 'name-input': true, 'join-btn': true };
+    assert.deepEqual(sizes, { '853x533': all, '800x600': all, '740x360': all, '640x480': all });
+    assert.equal(await p.page.evaluate(() => document.activeElement.id), 'name-input');
+    await p.page.setViewportSize({ width: 853, height: 533 });
+    await screenshot(p.page, 'prejoin-853x533.png');
+    assert.deepEqual(p.errors(), []);
+});
+
 test('on a touch phone the small tiles beside the stage keep their names, Pin and "Presenting" clear of each other', async () => {
     const url = `${stack.url}/strip-on-a-phone`;
     const phone = await person(url, 'Maya', { viewport: { width: 360, height: 640 }, context: { isMobile: true, hasTouch: true } });

@@ -42,10 +42,17 @@ test('on a keyboard without Latin letters the key\'s place counts; a Latin layou
     assert.equal(shortcutFor(key('\u064a', { code: 'KeyD', ctrlKey: true }), true), 'mic');
     assert.equal(shortcutFor(key('\u0624', { code: 'KeyC' }), false), 'chat');
     assert.equal(shortcutFor(key('\u0629', { code: 'KeyM' }), true), null, 'still not while typing');
-    // French AZERTY: the M key sits where a US keyboard has ";".
+    // French AZERTY: the M key sits where a US keyboard has ";", and ","
+    // where it has M; Dvorak's "." is where US has V. Punctuation is no
+    // shortcut, wherever it is.
     assert.equal(shortcutFor(key('m', { code: 'Semicolon' }), false), 'mic');
-    assert.equal(shortcutFor(key(',', { code: 'KeyM' }), false), 'mic', 'no Latin letter printed: its place');
+    assert.equal(shortcutFor(key(',', { code: 'KeyM' }), false), null);
+    assert.equal(shortcutFor(key('.', { code: 'KeyV' }), false), null);
+    assert.equal(shortcutFor(key('.', { code: 'KeyE', ctrlKey: true }), false), null);
     assert.equal(shortcutFor(key('a', { code: 'KeyQ' }), false), null, 'the printed letter, not the place');
+    assert.equal(shortcutFor(key('\u00e9', { code: 'KeyM' }), false), null, 'a Latin letter is itself');
+    // Cyrillic: V is "м".
+    assert.equal(shortcutFor(key('\u043c', { code: 'KeyV' }), false), 'cam');
     assert.equal(shortcutFor(key('1', { code: 'Digit1' }), false), null);
 });
 

@@ -1,11 +1,13 @@
 // views/room.html, the modules of public/ and their bundle in public/dist/
 // (scripts/assets.sh, run by make): the page loads the bundle and nothing
 // else, every module is part of it, and the bundle on disk was built from
-// the modules as they are now, so a page test never runs stale code.
+// the modules as they are now, so a page test never runs stale code; its
+// compressed copies hold the same bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,6 +62,16 @@ test('the bundle on disk holds every module of the page, as each is now (make bu
     assert.deepEqual(css.map(([f]) => f), ['app.css']);
     const built = [...js, ...css, ...LANG_FILES.flatMap((f) => mapped(`${f}.map`))];
     for (const [f, text] of built) assert.ok(text === read(`public/${f}`), `public/${f} changed since the bundle was built: run make`);
+});
+
+test('each script and stylesheet of the bundle has its compressed copy, of the same bytes (nginx sends it as it is)', () => {
+    const files = fs.readdirSync(path.join(ROOT, 'public/dist')).filter((f) => /\.(js|css)$/.test(f));
+    assert.ok(files.includes('app.js') && files.includes('app.css'), 'public/dist/ without app.js or app.css: run make');
+    for (const f of files) {
+        const gz = path.join(ROOT, 'public/dist', `${f}.gz`);
+        assert.ok(fs.existsSync(gz), `public/dist/${f}.gz missing: run make`);
+        assert.ok(zlib.gunzipSync(fs.readFileSync(gz)).equals(fs.readFileSync(path.join(ROOT, 'public/dist', f))), `public/dist/${f}.gz is not ${f}: run make`);
+    }
 });
 
 test('each language but English is a file of its own in the bundle, loaded only by its page', () => {
