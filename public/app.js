@@ -430,6 +430,11 @@ function backToPrejoin(text, { full = false } = {}) {
 /** The room is locked: wait in the lobby (Cancel sends leave). */
 function onKnocking() {
     if (entered) {
+        // The seat was lost (away past its grace): this page knocks like
+        // anyone, and a host's tools and lobby are no longer its own (they
+        // showed on, and a lock pressed meanwhile was "not sent"). Its
+        // hand stays up: it is sent once a host lets it in.
+        selfRole('guest');
         banner(t('banner.knockAgain'));
         return;
     }

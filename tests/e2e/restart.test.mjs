@@ -187,7 +187,7 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     assert.deepEqual(realErrors(b.errors()), []);
 });
 
-test('a host away longer than the grace comes back as a guest: told so, no host\'s lobby left on the page', async () => {
+test('a host away longer than the grace comes back as a guest: told so as she knocks, no host\'s tools or lobby left on the page', async () => {
     const quick = await startStack({ sidecars: 1, sidecarEnv: { HUDDLE_RESUME_GRACE_MS: '2000' } });
     const url = `${quick.url}/host-away`;
     const open = (name, opts) => person(url, name, opts);
@@ -216,6 +216,12 @@ test('a host away longer than the grace comes back as a guest: told so, no host\
         // not-joined, and enough errors close the socket and the knock):
         // she raises her hand 13 times over, her knock stays.
         await ben.page.waitForSelector('#lobby-list li:has-text("Ann") button.admit', { timeout: 30000 });
+        // Knocking, she is told she is no host now, and a host's tools and
+        // lobby are gone from her page (they showed on while she waited).
+        await ann.page.waitForFunction(() => /You are no longer a host/.test(document.getElementById('toast').textContent));
+        assert.equal(await ann.page.isHidden('#host-tools'), true);
+        assert.equal(await ann.page.$$eval('#lobby-list li', (els) => els.length), 0, 'the host\'s lobby is gone');
+        assert.equal(await ann.page.textContent('#banner-text'), 'Waiting for a host to let you back in…');
         for (let i = 0; i < 13; i++) await ann.page.click('#btn-hand');
         await ann.page.waitForTimeout(1000);
         assert.doesNotMatch(quick.sidecars[0].output, /too many errors/);
@@ -224,7 +230,6 @@ test('a host away longer than the grace comes back as a guest: told so, no host\
         await ben.page.click('#lobby-list li:has-text("Ann") button.admit');
         await ben.page.waitForSelector('#grid .tile.hand:has(.name:text-is("Ann"))');
         await ann.page.waitForFunction(() => document.body.dataset.state === 'meeting' && Number(document.body.dataset.sessions) >= 2, null, { timeout: 20000 });
-        await ann.page.waitForFunction(() => /You are no longer a host/.test(document.getElementById('toast').textContent));
         assert.equal(await ann.page.isHidden('#host-tools'), true);
         assert.equal(await ann.page.$$eval('#lobby-list li', (els) => els.length), 0, 'the host\'s lobby is gone');
         assert.equal(await ann.page.isHidden('#waiting-badge'), true);
