@@ -104,16 +104,18 @@ export function hasText(key) {
  * lacks it, the key itself when English does too), vars filled in:
  * numbers in the language's digits (num), and in a right-to-left language
  * each string bidi-isolated (FSI ... PDI), so a Latin name ending in "!"
- * or a digit stays in one piece.
+ * or a digit stays in one piece, except those named in plain: the page's
+ * own words, in its own direction (a control's name starts with the word
+ * on it, "Admit: Dan", and an isolate before it would not).
  */
-export function t(key, vars) {
+export function t(key, vars, { plain = [] } = {}) {
     const s = entry(catalogue, key, vars, plurals) ?? entry(en, key, vars, EN_PLURALS);
     if (!vars) return s ?? key;
     const rtl = dir() === 'rtl';
     const shown = {};
     for (const [k, v] of Object.entries(vars)) {
         if (typeof v === 'number') shown[k] = num(v);
-        else shown[k] = rtl && typeof v === 'string' ? `\u2068${v}\u2069` : v;
+        else shown[k] = rtl && typeof v === 'string' && !plain.includes(k) ? `\u2068${v}\u2069` : v;
     }
     return fill(s ?? key, shown);
 }

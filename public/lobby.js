@@ -92,7 +92,7 @@ export class Lobby {
         b.className = cls;
         b.textContent = text;
         b.title = title;
-        b.setAttribute('aria-label', t('action.short', { action: text, name: whom }));
+        b.setAttribute('aria-label', t('action.short', { action: text, name: whom }, { plain: ['action'] }));
         b.addEventListener('click', run);
         return b;
     }

@@ -605,7 +605,7 @@ export class People {
                 b.append(el('span', '', actionWord(a)));
                 // The accessible name starts with the visible words (the
                 // title keeps the whole sentence).
-                b.setAttribute('aria-label', tr('action.short', { action: actionWord(a), name: p.label }));
+                b.setAttribute('aria-label', tr('action.short', { action: actionWord(a), name: p.label }, { plain: ['action'] }));
                 line.append(b);
             }
             li.append(line);

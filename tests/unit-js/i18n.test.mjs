@@ -83,6 +83,8 @@ test('plural forms follow Intl.PluralRules of the language', () => {
         // Arabic digits, and a name isolated from the right-to-left text around it.
         assert.equal(t('meeting.count', { count: 5 }), `${new Intl.NumberFormat('ar').format(5)} أشخاص في الاجتماع`);
         assert.equal(t('toast.joined', { name: 'Ann!' }), 'انضم \u2068Ann!\u2069');
+        // A control's own word, given plain, starts its name as it is shown.
+        assert.equal(t('action.short', { action: 'قبول', name: 'Ann!' }, { plain: ['action'] }), 'قبول: \u2068Ann!\u2069');
     } finally {
         useCatalogue('en');
     }
