@@ -755,9 +755,12 @@ function placeToast() {
     const a = box.getBoundingClientRect();
     const f = document.activeElement.getBoundingClientRect();
     if (a.left >= f.right || f.left >= a.right || a.top >= f.bottom || f.top >= a.bottom) return;
+    // Just under the top bar, or just above the control bar (one or two
+    // rows of buttons, as the window's width makes it).
     const low = a.top + a.height / 2 > innerHeight / 2;
-    box.style.top = low ? '64px' : 'auto';
-    box.style.bottom = low ? 'auto' : '110px';
+    const bar = document.querySelector(low ? '.topbar' : 'nav.controls').getBoundingClientRect();
+    box.style.top = low ? `${Math.round(bar.bottom + 8)}px` : 'auto';
+    box.style.bottom = low ? 'auto' : `${Math.round(innerHeight - bar.top + 12)}px`;
 }
 
 /** Ends the toast shown after its time, or after its turn when another waits. */

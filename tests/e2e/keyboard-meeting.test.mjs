@@ -206,6 +206,14 @@ test('a toast does not cover the control a keyboard user is on: on a phone with 
         return a.left < f.right && f.left < a.right && a.top < f.bottom && f.top < a.bottom;
     });
     assert.equal(await overlap(), false, 'the toast over the focused People tab');
+    // Moved, it sits clear of the bars at both ends.
+    assert.deepEqual(await anna.page.evaluate(() => {
+        const a = document.getElementById('toast').getBoundingClientRect();
+        return ['.topbar', 'nav.controls'].filter((sel) => {
+            const b = document.querySelector(sel).getBoundingClientRect();
+            return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        });
+    }), [], 'the toast over a bar');
     await screenshot(anna.page, 'toast-off-focus-phone.png');
     // Tab on into the list: wherever the focus goes, the toast stays off it.
     for (let i = 0; i < 3; i++) {
