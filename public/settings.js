@@ -15,18 +15,23 @@ const QUALITY_PREF = 'huddle.quality';
 const SAVER_PREF = 'huddle.saver';
 
 /**
- * Runs apply() with control disabled meanwhile (a change takes a moment
- * and must not be made twice); a focus it had, lost by the disabling,
- * comes back to it.
+ * Runs apply() with control held meanwhile (a change takes a moment and
+ * must not be made twice): aria-disabled, its clicks and keys (but Tab)
+ * held back. Not `disabled`: that drops the focus to the page, and a
+ * screen reader falls silent until it is back (seconds on a busy machine).
  */
 async function applying(control, apply) {
-    const had = document.activeElement === control;
-    control.disabled = true;
+    const hold = (e) => {
+        if (e.key !== 'Tab') e.preventDefault();
+    };
+    const kinds = ['click', 'mousedown', 'keydown'];
+    control.setAttribute('aria-disabled', 'true');
+    for (const kind of kinds) control.addEventListener(kind, hold, true);
     try {
         await apply();
     } finally {
-        control.disabled = false;
-        if (had) focusIfLost(control);
+        for (const kind of kinds) control.removeEventListener(kind, hold, true);
+        control.removeAttribute('aria-disabled');
     }
 }
 
