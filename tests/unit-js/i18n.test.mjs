@@ -166,7 +166,7 @@ export function visibleLiterals(src) {
 }
 
 // Capitalized tokens of the code itself (key names, DOM error names, constraint names).
-const CODE_WORDS = new Set(['Escape', 'Enter', 'Space', 'ArrowRight', 'ArrowLeft', 'Home', 'End', 'NotAllowedError', 'SecurityError',
+const CODE_WORDS = new Set(['Escape', 'Enter', 'Space', 'Tab', 'ArrowRight', 'ArrowLeft', 'Home', 'End', 'NotAllowedError', 'SecurityError',
     'noiseSuppression', 'echoCancellation', 'autoGainControl', 'setSinkId', 'contentHint', 'viewBox']);
 
 /**
