@@ -37,6 +37,16 @@ export function actionWord(action) {
     return ACTIONS.includes(action) ? t(`action.${action}`) : '';
 }
 
+/**
+ * A row control's accessible name: the word on it, then whom ("Admit:
+ * Dan", "Make host: Ben"), so that it starts with what is shown and a
+ * voice command of that finds it. The word is the page's own, never
+ * bidi-isolated (in Arabic an isolate would come before it).
+ */
+export function controlName(word, name) {
+    return t('action.short', { action: word, name }, { plain: ['action'] });
+}
+
 /** The full label of a row action for name (the button's title and accessible name). */
 export function actionLabel(action, name) {
     return ACTIONS.includes(action) ? t(`action.${action}.full`, { name }) : '';

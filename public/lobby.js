@@ -2,7 +2,7 @@
 // `lobby` list), each with Admit and Deny, at the top of the people
 // panel. Names are what the knockers typed: textContent only.
 import { initials, hue } from './names.js';
-import { newArrivals } from './access.js';
+import { controlName, newArrivals } from './access.js';
 import { t } from './i18n.js';
 import { $, keepFocus, nameSpan } from './dom.js';
 
@@ -92,7 +92,7 @@ export class Lobby {
         b.className = cls;
         b.textContent = text;
         b.title = title;
-        b.setAttribute('aria-label', t('action.short', { action: text, name: whom }, { plain: ['action'] }));
+        b.setAttribute('aria-label', controlName(text, whom));
         b.addEventListener('click', run);
         return b;
     }

@@ -7,7 +7,7 @@
 // Names come from people: always textContent, never markup.
 import { icon, setIcon } from './icons.js';
 import { initials, hue } from './names.js';
-import { rowActions, actionLabel, actionWord } from './access.js';
+import { rowActions, actionLabel, actionWord, controlName } from './access.js';
 import { t as tr, listText } from './i18n.js';
 import { $, el, focusIfLost, keepFocus, keyboardIn, nameSpan } from './dom.js';
 
@@ -605,7 +605,7 @@ export class People {
                 b.append(el('span', '', actionWord(a)));
                 // The accessible name starts with the visible words (the
                 // title keeps the whole sentence).
-                b.setAttribute('aria-label', tr('action.short', { action: actionWord(a), name: p.label }, { plain: ['action'] }));
+                b.setAttribute('aria-label', controlName(actionWord(a), p.label));
                 line.append(b);
             }
             li.append(line);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    rowActions, actionLabel, actionWord, endedText, refusalText, joinRateText, newArrivals, waitingList, splitToken, takeToken, tokenName,
+    rowActions, actionLabel, actionWord, controlName, endedText, refusalText, joinRateText, newArrivals, waitingList, splitToken, takeToken, tokenName,
     keepWayBack, takeWayBack, kickText,
 } from '../../public/access.js';
 import { finalClose, Signaling } from '../../public/signal.js';
@@ -25,6 +25,7 @@ test('every row action has a label naming the person', () => {
     for (const a of ['make-host', 'make-guest', 'mute', 'kick']) assert.match(actionLabel(a, 'Bob'), /Bob/);
     assert.equal(actionLabel('kick', 'Bob'), 'Remove Bob from the meeting');
     assert.equal(actionLabel('nonsense', 'Bob'), '');
+    assert.equal(controlName('Admit', 'Bob'), 'Admit: Bob');
     assert.deepEqual(['make-host', 'make-guest', 'mute', 'kick', 'x'].map(actionWord), ['Make host', 'Make guest', 'Mute', 'Remove', '']);
 });
 
