@@ -7,8 +7,17 @@
 // "removed" / "meeting ended"): then never again. Messages are dispatched
 // to handlers registered with on(type, fn).
 
-const PING_EVERY_MS = 10000;
+// A server silent for PING_EVERY_MS + PONG_DEADLINE_MS (seen at a ping's
+// turn: 10 to 15 s after it stopped) is left for another: a sidecar that
+// stalled or was cut off keeps our seat in Redis for its resume grace
+// counted from when the others found it dead (7 to 15 s), so that we take
+// it back elsewhere before it ends.
+const PING_EVERY_MS = 5000;
 const PONG_DEADLINE_MS = 8000;
+// An upgrade not answered within this (times the attempt, up to 4) is
+// given up: nginx may have passed it to a sidecar that stalled, which
+// would hold it for as long as the stall lasts.
+const OPEN_DEADLINE_MS = 4000;
 const SERVICE_RESTART = 1012;
 const BACK_SOON = 4001;
 const RESTART_JITTER_MS = 300;
@@ -99,7 +108,11 @@ export class Signaling {
         }
         this.#ws = ws;
         this.#seated = false;
+        this.#timers.open = setTimeout(() => {
+            if (this.#ws === ws && ws.readyState === WebSocket.CONNECTING) this.#abandon('timeout');
+        }, OPEN_DEADLINE_MS * Math.min(this.#attempt + 1, 4));
         ws.onopen = () => {
+            clearTimeout(this.#timers.open);
             const msg = { type: 'join', ...this.#join() };
             if (this.#resume) msg.resume = this.#resume;
             if (this.#token) msg.token = this.#token;
@@ -110,6 +123,7 @@ export class Signaling {
         ws.onclose = (ev) => {
             if (this.#ws !== ws) return;
             this.#ws = null;
+            clearTimeout(this.#timers.open);
             this.#stopPing();
             if (this.#closed) return;
             if (this.#seated) this.#droppedAt = Date.now();
@@ -154,11 +168,7 @@ export class Signaling {
             // of memory): this socket is given up, and the join tried
             // again later as after a drop.
             this.#emit('error', msg);
-            const ws = this.#ws;
-            this.#ws = null;
-            this.#stopPing();
-            ws.close();
-            this.#scheduleRetry('unavailable');
+            this.#abandon('unavailable');
             return;
         }
         if (msg.type === 'ended') {
@@ -213,10 +223,7 @@ export class Signaling {
                 // elsewhere. "Back soon": a server only slow (it stalled)
                 // that reads this close later keeps the seat for our
                 // resume; a close without a code would be a leave.
-                const ws = this.#ws;
-                this.#ws = null;
-                ws.close(BACK_SOON, 'back soon');
-                this.#scheduleRetry('timeout');
+                this.#abandon('timeout', BACK_SOON, 'back soon');
                 return;
             }
             this.send({ type: 'ping', t: Date.now() });
@@ -225,6 +232,22 @@ export class Signaling {
 
     #stopPing() {
         clearInterval(this.#timers.ping);
+    }
+
+    /**
+     * Gives this socket up without waiting for its close (whose handler
+     * then ignores it) and tries again; a seat it held waits in its grace.
+     */
+    #abandon(why, code, reason) {
+        const ws = this.#ws;
+        this.#ws = null;
+        clearTimeout(this.#timers.open);
+        this.#stopPing();
+        if (this.#seated) this.#droppedAt = Date.now();
+        try {
+            ws.close(code, reason);
+        } catch { /* already closing */ }
+        this.#scheduleRetry(why);
     }
 
     /**

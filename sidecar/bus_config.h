@@ -15,11 +15,13 @@ struct bus_config {
     long ping_timeout_ms; /* no ping back (or no handshake) within: down */
     long backoff_min_ms;  /* first reconnect delay */
     long backoff_max_ms;  /* cap of the reconnect delay (>= backoff_min_ms) */
-    /* Shared with standalone rooms (HUDDLE_MAX_PEERS, HUDDLE_CHAT_*). */
+    /* Shared with standalone rooms (HUDDLE_MAX_PEERS, HUDDLE_CHAT_*,
+     * HUDDLE_RESUME_GRACE_MS). */
     long max_peers;         /* room cap across all nodes */
     long room_ttl_ms;       /* chat history kept this long after last leave */
     long chat_max;          /* messages of history kept per room */
     long history_max_bytes; /* bytes of chat history, all rooms together */
+    long resume_grace_ms;   /* a dead node's seats wait this long for resume */
     /* Shared with standalone rooms' access rules (docs/access.md). */
     long lobby_max;          /* knocks waiting in one room */
     long password_tries;     /* wrong room passwords per room... */

@@ -501,19 +501,43 @@ static void on_hs_done(redisAsyncContext *ac, void *reply, void *privdata)
     maybe_up(b);
 }
 
-static void send_heartbeat(struct bus *b)
+/* The SET of a heartbeat sent while up answers the value the liveness key
+ * had. None: it expired, as this process stalled or was cut off from
+ * Redis longer than the node TTL, and another node's reaper may have put
+ * this node's seats into their grace (bus_lua_reap). The bus drops and
+ * reconnects: on_up re-asserts every seat, which takes it out of the grace
+ * before it ends, and sends each room its roster. */
+static void on_heartbeat_reply(redisAsyncContext *ac, void *reply,
+                               void *privdata)
+{
+    struct bus *b = privdata;
+    const redisReply *r = reply;
+
+    if (r != NULL && !b->freeing && ac == b->cmd &&
+        r->type == REDIS_REPLY_NIL && b->state == ST_UP)
+        bus_drop(b, "its liveness key had expired (this node stalled or "
+                    "was cut off): re-asserting its seats");
+    else
+        on_hs_reply(ac, reply, privdata);
+}
+
+/* The handshake's heartbeat (judge false) sets a key that may well be
+ * gone; the periodic one (judge true) finds out whether it was. */
+static void send_heartbeat(struct bus *b, bool judge)
 {
     char key[sizeof BUS_NODE_KEY + BUS_ID_MAX], ttl[24];
-    const char *set[] = {"SET", key, "1", "PX", ttl};
+    const char *set[] = {"SET", key, "1", "PX", ttl, "GET"};
     const char *add[] = {"SADD", BUS_NODES_KEY, b->id};
-    size_t setl[5], addl[] = {4, sizeof BUS_NODES_KEY - 1, strlen(b->id)};
+    size_t setl[6], addl[] = {4, sizeof BUS_NODES_KEY - 1, strlen(b->id)};
 
     setl[0] = 3;
     setl[1] = (size_t)snprintf(key, sizeof key, BUS_NODE_KEY "%s", b->id);
     setl[2] = 1;
     setl[3] = 2;
     setl[4] = (size_t)LONGSTR(ttl, b->cfg.node_ttl_ms);
-    redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 5, set, setl);
+    setl[5] = 3;
+    redisAsyncCommandArgv(b->cmd, judge ? on_heartbeat_reply : on_hs_reply, b,
+                          6, set, setl);
     redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 3, add, addl);
 }
 
@@ -580,7 +604,7 @@ static void handshake(struct bus *b)
         size_t l[] = {6, 4, strlen(bus_scripts[i])};
         redisAsyncCommandArgv(b->cmd, on_hs_load, &b->loads[i], 3, a, l);
     }
-    send_heartbeat(b);
+    send_heartbeat(b, false);
     epoch_check(b);
     redisAsyncCommand(b->cmd, on_hs_done, b, "PING");
     redisAsyncCommandArgv(b->sub, on_sub_reply, b, 2, subv, subl);
@@ -715,34 +739,46 @@ static void on_heartbeat(uv_timer_t *t)
     struct bus *b = t->data;
 
     if (b->state == ST_UP)
-        send_heartbeat(b);
+        send_heartbeat(b, true);
 }
 
 static void on_reap_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
+    struct bus *b = privdata;
     const redisReply *r = reply;
 
     (void)ac;
-    (void)privdata;
-    if (r == NULL)
+    if (r == NULL || b->freeing)
         return;
-    if (r->type == REDIS_REPLY_ERROR)
+    if (r->type == REDIS_REPLY_ERROR) {
         bus_log_reply_error("reaper", r);
-    else if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-        log_info("bus: reaped %lld member(s) of dead nodes", r->integer);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER)
+        return;
+    if (r->element[1]->integer > 0)
+        log_info("bus: %lld seat(s) of dead nodes wait %ld ms for their "
+                 "members to come back",
+                 r->element[1]->integer, b->cfg.resume_grace_ms);
+    if (r->element[0]->integer > 0)
+        log_info("bus: reaped %lld member(s) of dead nodes",
+                 r->element[0]->integer);
 }
 
 static void on_reaper(uv_timer_t *t)
 {
     struct bus *b = t->data;
-    char ttl[24];
-    const char *argv[4] = {"EVALSHA", b->sha[SC_REAP], "0", ttl};
-    size_t lens[4] = {7, 40, 1, 0};
+    char ttl[24], grace[24];
+    const char *argv[5] = {"EVALSHA", b->sha[SC_REAP], "0", ttl, grace};
+    size_t lens[5] = {7, 40, 1, 0, 0};
 
     if (b->state != ST_UP)
         return;
     lens[3] = (size_t)LONGSTR(ttl, b->cfg.room_ttl_ms);
-    redisAsyncCommandArgv(b->cmd, on_reap_reply, NULL, 4, argv, lens);
+    lens[4] = (size_t)LONGSTR(grace, b->cfg.resume_grace_ms);
+    redisAsyncCommandArgv(b->cmd, on_reap_reply, b, 5, argv, lens);
 }
 
 /* ---- create and free ------------------------------------------------- */
@@ -756,7 +792,7 @@ static void config_assert(const struct bus_config *c)
     assert(c->reaper_ms >= 10 && c->ping_ms >= 10 && c->ping_timeout_ms >= 10);
     assert(c->backoff_min_ms >= 1 && c->backoff_max_ms >= c->backoff_min_ms);
     assert(c->max_peers >= 1 && c->room_ttl_ms >= 1 && c->chat_max >= 1 &&
-           c->history_max_bytes >= 0);
+           c->history_max_bytes >= 0 && c->resume_grace_ms >= 0);
 }
 
 static void on_timer_closed(uv_handle_t *h)

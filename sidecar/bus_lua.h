@@ -339,14 +339,20 @@
     "  if not sp then return nil, nil end\n"                                   \
     "  return string.sub(v, 1, sp - 1), string.sub(v, sp + 1)\n"               \
     "end\n"                                                                    \
-    "local function reap_node(node, ttl)\n"                                    \
-    "  local n, set = 0, NODE .. node .. ':peers'\n"                           \
+    "local function reap_node(node, ttl, grace)\n"                             \
+    "  local n, kept, set = 0, 0, NODE .. node .. ':peers'\n"                  \
+    "  local until_ms = now_ms() + tonumber(grace)\n"                          \
     "  for _, e in ipairs(redis.call('SMEMBERS', set)) do\n"                   \
     "    local sp = string.find(e, ' ', 1, true)\n"                            \
     "    if sp then\n"                                                         \
     "      local room, peer = string.sub(e, 1, sp - 1), string.sub(e, sp + "   \
     "1)\n"                                                                     \
-    "      if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"      \
+    "      if redis.call('HGET', rk(room, 'nodes'), peer) ~= node then\n"      \
+    "        -- resumed elsewhere meanwhile\n"                                 \
+    "      elseif tonumber(grace) > 0 then\n"                                  \
+    "        redis.call('ZADD', GRACE, until_ms, gk(room, peer, node))\n"      \
+    "        kept = kept + 1\n"                                                \
+    "      else\n"                                                             \
     "        timeout(room, peer, node, ttl)\n"                                 \
     "        n = n + 1\n"                                                      \
     "      end\n"                                                              \
@@ -361,7 +367,7 @@
     "  redis.call('DEL', pj)\n"                                                \
     "  forget_knocks(node)\n"                                                  \
     "  redis.call('SREM', NODES, node)\n"                                      \
-    "  return n\n"                                                             \
+    "  return n, kept\n"                                                       \
     "end\n"
 
 /* ARGV: room peer json node cap force token envelope chatmax role tokens
@@ -591,19 +597,24 @@ static const char bus_lua_room[] =
     BUS_LUA_PRELUDE "local flat, chat = state(ARGV[1], ARGV[2])\n"
                     "return {'ok', flat, chat}\n";
 
-/* ARGV: ttl -> number of members reaped. First the seats of drained nodes
- * whose grace ended (huddle:grace, scored by Redis' clock): each one still
- * held by the node that handed it over is removed with peer-left (reason
- * timeout); a seat resumed meanwhile is no longer in the set. Then every
- * registered node whose liveness key is gone: remove each member it still
- * holds, announce peer-left timeout, forget the node. Before all that,
- * the accounting of chat history that expired is dropped (hexpired), so it
- * goes even when no chat comes. Atomic, so when
- * several nodes reap at once only the first finds anything. Peer ids are
+/* ARGV: ttl grace -> {members reaped, seats kept}. First the seats whose
+ * grace ended (huddle:grace, scored by Redis' clock): each one still held
+ * by the node that had it is removed with peer-left (reason timeout); a
+ * seat resumed or re-asserted meanwhile is no longer in the set. Then
+ * every registered node whose liveness key is gone: each seat it still
+ * holds waits grace ms more in huddle:grace (0: removed at once, with
+ * peer-left timeout), its knocks and PeerJS ids go, and the node is
+ * forgotten. A node may be only stalled or cut off from Redis, its pages
+ * still there: they come back to another node and resume within the grace
+ * (or it comes back itself and re-asserts its seats: the join script takes
+ * them out of huddle:grace), so nobody sees them leave and come back.
+ * Before all that, the accounting of chat history that expired is dropped
+ * (hexpired), so it goes even when no chat comes. Atomic, so when several
+ * nodes reap at once only the first finds anything. Peer ids are
  * [A-Za-z0-9_-] (checked by bus_join), safe inside the JSON. */
 static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "if hexpired(now_ms()) > 0 then hkeep() end\n"
-    "local n = 0\n"
+    "local n, kept = 0, 0\n"
     "for _, e in ipairs(redis.call('ZRANGEBYSCORE', GRACE, '-inf', "
     "now_ms())) do\n"
     "  redis.call('ZREM', GRACE, e)\n"
@@ -621,10 +632,11 @@ static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "end\n"
     "for _, node in ipairs(redis.call('SMEMBERS', NODES)) do\n"
     "  if redis.call('EXISTS', NODE .. node) == 0 then\n"
-    "    n = n + reap_node(node, ARGV[1])\n"
+    "    local gone, waiting = reap_node(node, ARGV[1], ARGV[2])\n"
+    "    n, kept = n + gone, kept + waiting\n"
     "  end\n"
     "end\n"
-    "return n\n";
+    "return {n, kept}\n";
 
 /* ARGV: node ttl {room peer ms}... -> 1. A draining node hands its seats
  * over before it exits: each listed seat it still holds gets the deadline
@@ -645,7 +657,7 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
     "    redis.call('SREM', set, room .. ' ' .. peer)\n"
     "  end\n"
     "end\n"
-    "reap_node(node, ARGV[2])\n"
+    "reap_node(node, ARGV[2], 0)\n"
     "redis.call('DEL', NODE .. node)\n"
     "return 1\n";
 

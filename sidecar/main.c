@@ -301,6 +301,7 @@ static int config_finish(void)
     r->room_ttl_ms = cfg.chat_history_ttl_ms > 0 ? cfg.chat_history_ttl_ms : 1;
     r->chat_max = cfg.chat_history > 0 ? cfg.chat_history : 1;
     r->history_max_bytes = cfg.history_max_bytes;
+    r->resume_grace_ms = cfg.resume_grace_ms;
     r->lobby_max = cfg.lobby_max;
     r->password_tries = cfg.room_password_tries;
     r->password_window_ms = cfg.password_window_s * 1000;

@@ -406,14 +406,18 @@ test('a sidecar stopped with SIGTERM drains: 1012, no peer-left while in grace, 
     }
 });
 
-test('kill -9 of a sidecar: its members are announced gone, a member that resumes elsewhere keeps its id', async () => {
+test('kill -9 of a sidecar: its members are announced gone after the node TTL and their grace, a member that resumes elsewhere keeps its id', async () => {
     const c = await cluster(3, {
-        env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
+        env: {
+            HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500',
+            HUDDLE_RESUME_GRACE_MS: '2000',
+        },
     });
     try {
         const { room, a, b, d, wa, wb, wd } = await annBobDan(c);
 
         c.scs[1].signal('SIGKILL');
+        const killed = Date.now();
         await d.closed();
         await b.closed();
         const d2 = await c.client(2);
@@ -423,6 +427,8 @@ test('kill -9 of a sidecar: its members are announced gone, a member that resume
 
         const left = await a.next('peer-left', 20000);
         assert.deepEqual([left.id, left.reason], [wb.id, 'timeout']);
+        // the node TTL less a heartbeat, then the grace
+        assert.ok(Date.now() - killed >= 2500 + 2000, `announced after ${Date.now() - killed} ms`);
         await a.expectNone((m) => (m.type === 'peer-left' || m.type === 'peer-joined') && (m.id ?? m.peer.id) === wd.id, 1500);
         // the resumed member is routed to its new sidecar
         await a.send({ type: 'signal', to: wd.id, data: { n: 1 } });
@@ -430,6 +436,62 @@ test('kill -9 of a sidecar: its members are announced gone, a member that resume
         await d2.send({ type: 'chat', text: 'still here' });
         assert.equal((await a.next('chat')).text, 'still here');
     } finally {
+        await c.stop();
+    }
+});
+
+test('a sidecar that stalls past the node TTL: its members back elsewhere within the grace keep their seats (a host hers, in a locked room); one still connected when it wakes keeps hers; nobody is seen leaving', async () => {
+    const c = await cluster(2, {
+        env: {
+            HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200',
+            HUDDLE_RESUME_GRACE_MS: '5000',
+        },
+    });
+    const [n1, n2] = c.scs;
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        const cat = await c.client(0);
+        const b = await c.client(1);
+        const wa = await a.join(room, 'Ann');
+        assert.equal(wa.self.role, 'host');
+        const wc = await cat.join(room, 'Cat');
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        await a.send({ type: 'lock', locked: true });
+        await b.next((m) => m.type === 'access' && m.locked === true);
+        const about = (id) => (m) => (m.type === 'peer-left' || m.type === 'peer-joined') && (m.id ?? m.peer.id) === id;
+
+        n1.signal('SIGSTOP');
+        // its liveness key expires: n2's reaper keeps its seats for the grace
+        await waitCount(n2, /2 seat\(s\) of dead nodes wait 5000 ms/, 1);
+        const reaped = Date.now();
+        // Ann's page hears nothing, leaves the silent sidecar and resumes
+        // on the other: her seat, host of her locked room, no knock.
+        a.terminate();
+        const a2 = await c.client(1);
+        const back = await a2.join(room, 'Ann', { resume: wa.resume });
+        assert.deepEqual([back.id, back.self.role], [wa.id, 'host']);
+        // n1 wakes: its heartbeat finds its key gone, it reconnects and
+        // re-asserts Cat, who never left it.
+        n1.signal('SIGCONT');
+        await n1.waitForOutput(/liveness key had expired/);
+        await waitCount(n1, UP, 2);
+        // past the grace's end: nobody was seen leaving or coming
+        await sleep(Math.max(0, reaped + 5000 + 1000 - Date.now()));
+        await b.expectNone((m) => about(wa.id)(m) || about(wc.id)(m), 100);
+        assert.equal(count(n2, /reaped \d+ member/), 0, n2.tail());
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+        assert.equal(redis('ZCARD', 'huddle:grace'), '0');
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wc.id), n1.output.match(/as node (\S+)/)[1]);
+        // and both are reached where they are
+        await b.send({ type: 'chat', text: 'still here?' });
+        assert.equal((await cat.next((m) => m.type === 'chat' && m.text === 'still here?')).from, wb.id);
+        assert.equal((await a2.next((m) => m.type === 'chat' && m.text === 'still here?')).from, wb.id);
+        await b.send({ type: 'signal', to: wc.id, data: { n: 1 } });
+        assert.equal((await cat.next('signal')).from, wb.id);
+    } finally {
+        n1.signal('SIGCONT');
         await c.stop();
     }
 });
@@ -621,7 +683,7 @@ test('Redis away longer than the node TTL and back with its data (append-only fi
         n2.signal('SIGCONT');
         await waitCount(n2, UP, 2);
         await sleep(1000);
-        assert.equal(count(n1, /reaped \d+ member/), 0, `n1 reaped:\n${n1.tail()}`);
+        assert.equal(count(n1, /reaped \d+ member|seat\(s\) of dead nodes wait/), 0, `n1 reaped:\n${n1.tail()}`);
         const left = [...a.received, ...b.received].filter((m) => m.type === 'peer-left');
         assert.deepEqual(left, [], 'someone was seen leaving');
         // The room is still locked: a newcomer knocks.
@@ -802,8 +864,13 @@ test('Redis back without its data: joins wait until the other sidecars could re-
     }
 });
 
-test('a locked room Redis forgot while its sidecar was cut off (its members reaped), with Redis keeping its data: not locked again when the sidecar is back; its pages hear it open', async () => {
-    const c = await cluster(2, { env: { HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200' } });
+test('a locked room Redis forgot while its sidecar was cut off (its members reaped after their grace), with Redis keeping its data: not locked again when the sidecar is back; its pages hear it open', async () => {
+    const c = await cluster(2, {
+        env: {
+            HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200',
+            HUDDLE_RESUME_GRACE_MS: '300',
+        },
+    });
     const [n1, n2] = c.scs;
     try {
         const room = uniqueRoom();
@@ -812,7 +879,7 @@ test('a locked room Redis forgot while its sidecar was cut off (its members reap
         await a.send({ type: 'lock', locked: true });
         await a.next((m) => m.type === 'access' && m.locked === true);
         const from = a.received.length;
-        n1.signal('SIGSTOP'); // its liveness key expires: n2 reaps Ann, the room empties
+        n1.signal('SIGSTOP'); // its liveness key expires: n2 reaps Ann after her grace, the room empties
         await waitCount(n2, /reaped \d+ member/, 1);
         // Redis closes n1's connections (and n2's): back, n1 reconnects
         // and re-asserts Ann, into a room Redis has no lock for.

@@ -7,6 +7,7 @@ import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 
 class FakeSocket {
+    static CONNECTING = 0;
     static OPEN = 1;
     static made = [];
     readyState = 0;
@@ -42,7 +43,7 @@ class FakeSocket {
 globalThis.WebSocket = FakeSocket;
 const { Signaling } = await import('../../public/signal.js');
 
-test('a server silent past the pong deadline is dropped with 4001 "back soon", and the client connects again', () => {
+test('a server silent past the pong deadline is dropped with 4001 "back soon" within 15 s, and the client is back within a second', () => {
     mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
     try {
         FakeSocket.made = [];
@@ -52,21 +53,64 @@ test('a server silent past the pong deadline is dropped with 4001 "back soon", a
         ws.accept();
         ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
         // Pongs for a while: the socket stays.
-        for (let i = 0; i < 3; i++) {
-            mock.timers.tick(10000);
+        for (let i = 0; i < 6; i++) {
+            mock.timers.tick(5000);
             ws.hear({ type: 'pong' });
         }
         assert.equal(ws.closedWith, null);
         assert.ok(ws.sent.some((m) => m.type === 'ping'), 'it pings');
-        // Then nothing: by 10 s + 8 s of silence and the next ping's turn, it is dropped.
-        mock.timers.tick(20000);
+        // Then nothing: by 5 s + 8 s of silence and the next ping's turn
+        // (15 s at most), it is dropped: a sidecar that stalled keeps the
+        // seat for the grace counted from when the others find it dead
+        // (7 s at the soonest), so the page has 7 s to spare.
+        mock.timers.tick(9999);
+        assert.equal(ws.closedWith, null, 'not within 10 s');
+        mock.timers.tick(5001);
         assert.deepEqual(ws.closedWith, { code: 4001, reason: 'back soon' });
-        mock.timers.tick(10000);
+        // The seat waits: the next try comes within the first backoff step.
+        mock.timers.tick(500);
         assert.equal(FakeSocket.made.length, 2, 'a new connection');
         const again = FakeSocket.made[1];
         again.accept();
         assert.equal(again.sent[0].type, 'join');
         assert.equal(again.sent[0].resume, 'tok', 'it asks for its seat back');
+        sig.leave();
+    } finally {
+        mock.timers.reset();
+    }
+});
+
+test('an upgrade nobody answers (nginx passed it to a stalled sidecar) is given up after 4 s, then 8 s, and tried again', () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    try {
+        FakeSocket.made = [];
+        const downs = [];
+        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }));
+        sig.on('down', (d) => downs.push(d.why));
+        sig.connect();
+        const [first] = FakeSocket.made;
+        mock.timers.tick(3999);
+        assert.equal(first.closedWith, null, 'not yet');
+        mock.timers.tick(1);
+        assert.notEqual(first.closedWith, null, 'given up');
+        assert.deepEqual(downs, ['timeout']);
+        mock.timers.tick(500); // the first backoff step at most
+        assert.equal(FakeSocket.made.length, 2);
+        const second = FakeSocket.made[1];
+        mock.timers.tick(7999);
+        assert.equal(second.closedWith, null, 'the second try waits longer');
+        mock.timers.tick(1);
+        assert.notEqual(second.closedWith, null);
+        mock.timers.tick(1000);
+        const third = FakeSocket.made[2];
+        third.accept(); // answered: joins, and no deadline is left running
+        third.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+        for (let i = 0; i < 5; i++) { // past the third try's 12 s
+            mock.timers.tick(4000);
+            third.hear({ type: 'pong' });
+        }
+        assert.equal(third.closedWith, null);
+        assert.equal(FakeSocket.made.length, 3);
         sig.leave();
     } finally {
         mock.timers.reset();

@@ -20,6 +20,7 @@ static inline void bus_test_config(struct bus_config *c)
         .room_ttl_ms = 600000,
         .chat_max = 50,
         .history_max_bytes = 64L << 20,
+        .resume_grace_ms = 15000,
     };
 }
 

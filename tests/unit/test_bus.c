@@ -222,6 +222,8 @@ static int fx_init(struct fx *fx)
     fx->cfg.backoff_min_ms = 50;
     fx->cfg.backoff_max_ms = 400;
     fx->cfg.room_ttl_ms = 300;
+    fx->cfg.resume_grace_ms = 0; /* a dead node's seats go at once, unless
+                                    a test gives them a grace */
     return fx->redis > 0 ? 0 : -1;
 }
 
@@ -804,6 +806,118 @@ TEST(seat_resumed_elsewhere_after_its_node_died_is_not_reaped)
     CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.n_members == 2);
     CHECK(has_member(&st, "a1", bus_node_id(b.bus)));
     CHECK(has_member(&st, "b1", bus_node_id(b.bus)));
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+TEST(a_dead_nodes_seats_wait_the_grace_for_a_resume_then_go_once)
+{
+    struct fx fx;
+    struct node a, b, c;
+    struct result r, rs, st;
+    uint64_t died, gone;
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.resume_grace_ms = 1500;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(node_start(&fx, &c, "c") == 0);
+    CHECK(join_wait(&fx, &a, "room", "a1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "room", "a2", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &b, "room", "b1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &c, "room", "c1", &r) == BUS_OK);
+    node_clear(&b);
+    node_clear(&c);
+    char dead[BUS_ID_MAX + 1];
+    snprintf(dead, sizeof dead, "%s", bus_node_id(a.bus));
+
+    node_stop(&a); /* like kill -9, or a stall: the heartbeat stops */
+    died = now_ms();
+    /* reaped into the grace: the node is forgotten, its seats are not */
+    CHECK(
+        RUN_UNTIL(&fx, redis_int(fx.port, "ZCARD", "huddle:grace") == 2, 5000));
+    CHECK(redis_int(fx.port, "SCARD", "huddle:nodes") == 2);
+    CHECK(count_msgs(&b, "peer-left") == 0);
+    /* a1's page comes back on b within the grace: same seat */
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(b.bus, "room", "tok-a1", "tok-a1b", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK_STR(rs.peer, "a1");
+    CHECK_STR(rs.old_node, dead);
+    CHECK(has_member(&rs, "a2", dead)); /* still listed, its old node */
+    /* a2 never comes back: announced once, after the grace */
+    CHECK(RUN_UNTIL(&fx, count_msgs(&c, "\"id\":\"a2\"") == 1, 10000));
+    gone = now_ms() - died;
+    printf("a dead node's unresumed seat went after %llu ms (node TTL %ld, "
+           "grace %ld, reaper period %ld)\n",
+           (unsigned long long)gone, fx.cfg.node_ttl_ms, fx.cfg.resume_grace_ms,
+           fx.cfg.reaper_ms);
+    CHECK(gone >= (uint64_t)fx.cfg.resume_grace_ms);
+    run_for(&fx, 4 * (int)fx.cfg.reaper_ms);
+    CHECK(count_msgs(&b, "\"id\":\"a2\",\"reason\":\"timeout\"") == 1);
+    CHECK(count_msgs(&c, "\"id\":\"a2\",\"reason\":\"timeout\"") == 1);
+    CHECK(count_msgs(&c, "\"id\":\"a1\"") == 0);
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") == 0);
+    memset(&st, 0, sizeof st);
+    CHECK(bus_room(b.bus, "room", on_room_result, &st) == 0);
+    CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.n_members == 3);
+    CHECK(has_member(&st, "a1", bus_node_id(b.bus)));
+    node_stop(&b);
+    node_stop(&c);
+    fx_done(&fx);
+}
+
+TEST(a_node_back_after_its_key_expired_reconnects_and_keeps_what_it_reasserts)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result r, st;
+    char key[sizeof BUS_NODE_KEY + BUS_ID_MAX + sizeof ":peers"];
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.resume_grace_ms = 5000;
+    /* a's heartbeat comes seldom: its key, deleted below just after one as
+     * if it had expired while a stalled, is found gone by b's reaper
+     * (every 200 ms) well before a's next heartbeat finds it so */
+    fx.cfg.heartbeat_ms = 3000;
+    fx.cfg.node_ttl_ms = 6000;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    fx.cfg.heartbeat_ms = 150;
+    fx.cfg.node_ttl_ms = 600;
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &a, "room", "a1", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "room", "a2", &r) == BUS_OK);
+    CHECK(join_wait(&fx, &b, "room", "b1", &r) == BUS_OK);
+    node_clear(&b);
+    snprintf(key, sizeof key, BUS_NODE_KEY "%s", bus_node_id(a.bus));
+    /* b's first reap comes node TTL + backoff cap after it connected */
+    run_for(&fx, (int)fx.cfg.node_ttl_ms + (int)fx.cfg.backoff_max_ms);
+    CHECK(RUN_UNTIL(&fx, redis_int(fx.port, "PTTL", key) > 5900, 4000));
+
+    CHECK(redis_int(fx.port, "DEL", key) == 1);
+    CHECK(
+        RUN_UNTIL(&fx, redis_int(fx.port, "ZCARD", "huddle:grace") == 2, 3000));
+    /* a's next heartbeat finds its key gone: it drops and reconnects */
+    CHECK(RUN_UNTIL(&fx, a.ups == 2, 5000));
+    CHECK(a.downs == 1);
+    /* and re-asserts what it still holds (cluster.c does so on up): a1;
+     * a2's connection went while a stalled */
+    CHECK(join_wait(&fx, &a, "room", "a1", &r) == BUS_EXISTS);
+    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") == 1);
+    /* past the grace: a1 is still a's, a2 is announced gone once */
+    CHECK(RUN_UNTIL(&fx, count_msgs(&b, "\"id\":\"a2\"") == 1, 8000));
+    run_for(&fx, 3 * (int)fx.cfg.reaper_ms);
+    CHECK(count_msgs(&b, "peer-left") == 1);
+    CHECK(count_msgs(&b, "peer-joined") == 0);
+    memset(&st, 0, sizeof st);
+    CHECK(bus_room(b.bus, "room", on_room_result, &st) == 0);
+    CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.n_members == 2);
+    CHECK(has_member(&st, "a1", bus_node_id(a.bus)));
+    CHECK(redis_int(fx.port, "SCARD", "huddle:nodes") == 2);
+    strcat(key, ":peers");
+    CHECK(redis_int(fx.port, "SCARD", key) == 1);
+    node_stop(&a);
     node_stop(&b);
     fx_done(&fx);
 }
