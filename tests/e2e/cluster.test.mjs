@@ -1,6 +1,6 @@
 // Two sidecars sharing rooms through Redis: people spread over both meet,
-// and when one sidecar is killed (kill -9) its people resume on the other
-// while the call's media keeps flowing; with Redis down, what the page
+// and when one sidecar stalls or is killed (kill -9) its people resume on
+// the other while the call's media keeps flowing; with Redis down, what the page
 // sends by itself and is refused is not shown as an error; a join
 // refused meanwhile is tried again until it is in; a Redis back
 // without its data leaves a locked meeting locked, its host told why.
@@ -173,6 +173,64 @@ test('a Join pressed, and a way back taken, while Redis is down get in by themse
     for (const [p, other] of [[ann, 'Bo'], [bo, 'Ann']]) await waitForPlayingVideo(p.page, other);
     assert.equal(await ann.page.getAttribute('#grid .tile.local', 'data-peer'), id);
     for (const p of [ann, bo]) assert.deepEqual(realErrors(p.errors()), [], p.name);
+});
+
+test('a sidecar that stalls mid-call: its people are back on the other one with their seats, a host still host of her locked meeting, and nobody saw anyone leave', async () => {
+    const room = 'stalled-sidecar';
+    const ann = await person(`${stack.url}/${room}`, 'Ann', { init: recordToasts });
+    await ann.join();
+    const ben = await person(`${stack.url}/${room}`, 'Ben', { init: recordToasts });
+    await ben.join();
+    await waitForPlayingVideo(ann.page, 'Ben');
+    await waitForPlayingVideo(ben.page, 'Ann');
+    const seats = [await seatOf(ann, room), await seatOf(ben, room)];
+    assert.notEqual(seats[0], seats[1], 'Ann and Ben on one sidecar');
+    await ann.page.click('#btn-people');
+    await ann.page.click('#host-lock');
+    await ann.page.waitForSelector('#mark-locked:not([hidden])');
+    const annId = await ann.page.getAttribute('#grid .tile.local', 'data-peer');
+    const sessions = await ann.page.evaluate(() => Number(document.body.dataset.sessions));
+    // Ben's page notes every tile that leaves his grid.
+    await ben.page.evaluate(() => {
+        window.__tilesGone = [];
+        new MutationObserver((records) => {
+            for (const r of records) {
+                for (const n of r.removedNodes) if (n.classList && n.classList.contains('tile')) window.__tilesGone.push(n.dataset.peer);
+            }
+        }).observe(document.getElementById('grid'), { childList: true });
+    });
+
+    // Ann's sidecar stops answering (a stopped process; a host cut off
+    // from the network looks alike), far past its node TTL.
+    const stalled = stack.sidecars[seats[0]];
+    stalled.signal('SIGSTOP');
+    try {
+        // Her page hears nothing for a while, gives the sidecar up and
+        // resumes through nginx on the other: the same seat.
+        await ann.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
+            && Number(document.body.dataset.sessions) > n, sessions, { timeout: 40000 });
+        assert.equal(await ann.page.getAttribute('#grid .tile.local', 'data-peer'), annId);
+        assert.equal(await ann.page.evaluate(() => document.getElementById('host-tools').hidden), false, 'still a host');
+        assert.equal(await ann.page.evaluate(() => document.getElementById('mark-locked').hidden), false, 'still locked');
+        await waitForPlayingVideo(ann.page, 'Ben');
+        await waitForPlayingVideo(ben.page, 'Ann');
+        // Her hand reaches Ben through the sidecar she is on now.
+        await ann.page.click('#btn-hand');
+        await ben.page.waitForSelector('#grid .tile.hand:has(.name:text-is("Ann"))');
+        // Past the end of the grace her old seat was given (node TTL,
+        // reaper and grace: 35 s at most), nothing more happens.
+        await sleep(5000);
+        assert.deepEqual(await ben.page.evaluate(() => window.__tilesGone), [], 'a tile left Ben\'s grid');
+        const toasts = await ben.page.evaluate(() => window.__toasts.map((t) => t.text));
+        assert.deepEqual(toasts.filter((t) => /Ann/.test(t) && !/raised/.test(t)), [], 'Ben was told of Ann');
+        assert.equal(await ben.page.$$eval('#grid .tile', (els) => els.length), 2);
+        for (const p of [ann, ben]) assert.deepEqual(realErrors(p.errors()), [], p.name);
+    } finally {
+        stalled.signal('SIGCONT');
+    }
+    // Back, the stalled sidecar finds its liveness key gone and re-asserts
+    // what it still holds (nothing: Ann left it), and takes people again.
+    await stalled.waitForOutput(/liveness key had expired/, 15000);
 });
 
 test('with two sidecars a sidecar killed mid-call leaves the call up and no duplicate tile', async () => {
