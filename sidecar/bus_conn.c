@@ -501,12 +501,12 @@ static void on_hs_done(redisAsyncContext *ac, void *reply, void *privdata)
     maybe_up(b);
 }
 
-/* The SET of a heartbeat sent while up answers the value the liveness key
- * had. None: it expired, as this process stalled or was cut off from
- * Redis longer than the node TTL, and another node's reaper may have put
- * this node's seats into their grace (bus_lua_reap). The bus drops and
- * reconnects: on_up re-asserts every seat, which takes it out of the grace
- * before it ends, and sends each room its roster. */
+/* The PEXPIRE of a heartbeat sent while up answers whether the liveness
+ * key was still there. 0: it expired, as this process stalled or was cut
+ * off from Redis longer than the node TTL, and another node's reaper may
+ * have put this node's seats into their grace (bus_lua_reap). The bus
+ * drops and reconnects: on_up re-asserts every seat, which takes it out of
+ * the grace before it ends, and sends each room its roster. */
 static void on_heartbeat_reply(redisAsyncContext *ac, void *reply,
                                void *privdata)
 {
@@ -514,7 +514,7 @@ static void on_heartbeat_reply(redisAsyncContext *ac, void *reply,
     const redisReply *r = reply;
 
     if (r != NULL && !b->freeing && ac == b->cmd &&
-        r->type == REDIS_REPLY_NIL && b->state == ST_UP)
+        r->type == REDIS_REPLY_INTEGER && r->integer == 0 && b->state == ST_UP)
         bus_drop(b, "its liveness key had expired (this node stalled or "
                     "was cut off): re-asserting its seats");
     else
@@ -522,22 +522,28 @@ static void on_heartbeat_reply(redisAsyncContext *ac, void *reply,
 }
 
 /* The handshake's heartbeat (judge false) sets a key that may well be
- * gone; the periodic one (judge true) finds out whether it was. */
+ * gone; the periodic one (judge true) first finds out whether it was. */
 static void send_heartbeat(struct bus *b, bool judge)
 {
     char key[sizeof BUS_NODE_KEY + BUS_ID_MAX], ttl[24];
-    const char *set[] = {"SET", key, "1", "PX", ttl, "GET"};
+    const char *refresh[] = {"PEXPIRE", key, ttl};
+    const char *set[] = {"SET", key, "1", "PX", ttl};
     const char *add[] = {"SADD", BUS_NODES_KEY, b->id};
-    size_t setl[6], addl[] = {4, sizeof BUS_NODES_KEY - 1, strlen(b->id)};
+    size_t refreshl[3], setl[5];
+    size_t addl[] = {4, sizeof BUS_NODES_KEY - 1, strlen(b->id)};
 
     setl[0] = 3;
     setl[1] = (size_t)snprintf(key, sizeof key, BUS_NODE_KEY "%s", b->id);
     setl[2] = 1;
     setl[3] = 2;
     setl[4] = (size_t)LONGSTR(ttl, b->cfg.node_ttl_ms);
-    setl[5] = 3;
-    redisAsyncCommandArgv(b->cmd, judge ? on_heartbeat_reply : on_hs_reply, b,
-                          6, set, setl);
+    refreshl[0] = 7;
+    refreshl[1] = setl[1];
+    refreshl[2] = setl[4];
+    if (judge)
+        redisAsyncCommandArgv(b->cmd, on_heartbeat_reply, b, 3, refresh,
+                              refreshl);
+    redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 5, set, setl);
     redisAsyncCommandArgv(b->cmd, on_hs_reply, b, 3, add, addl);
 }
 
