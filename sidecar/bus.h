@@ -48,6 +48,13 @@ struct bus_callbacks {
     /* A message published to this node's channel (bus_publish_node). */
     void (*on_node_message)(void *user, const char *origin, const char *json,
                             size_t len);
+    /* While up, this node's liveness key was found expired: it stalled or
+     * was cut off longer than the node TTL, and another node's reaper may
+     * have put its seats into their grace and its knocks out of the
+     * lobbies. The connections stayed up, and what Redis buffered for
+     * them meanwhile is still delivered; the key is set again. The caller
+     * re-asserts as after a reconnect. */
+    void (*on_lapsed)(void *user);
 };
 
 struct bus;

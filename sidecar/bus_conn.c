@@ -503,22 +503,27 @@ static void on_hs_done(redisAsyncContext *ac, void *reply, void *privdata)
 
 /* The PEXPIRE of a heartbeat sent while up answers whether the liveness
  * key was still there. 0: it expired, as this process stalled or was cut
- * off from Redis longer than the node TTL, and another node's reaper may
- * have put this node's seats into their grace (bus_lua_reap). The bus
- * drops and reconnects: on_up re-asserts every seat, which takes it out of
- * the grace before it ends, and sends each room its roster. */
+ * off from Redis longer than the node TTL (the SET after it sets it
+ * again); the caller re-asserts this node's seats (on_lapsed) before their
+ * grace ends. The connections stay: dropping them would lose what Redis
+ * holds for this node's pages since the stall. */
 static void on_heartbeat_reply(redisAsyncContext *ac, void *reply,
                                void *privdata)
 {
     struct bus *b = privdata;
     const redisReply *r = reply;
 
-    if (r != NULL && !b->freeing && ac == b->cmd &&
-        r->type == REDIS_REPLY_INTEGER && r->integer == 0 && b->state == ST_UP)
-        bus_drop(b, "its liveness key had expired (this node stalled or "
-                    "was cut off): re-asserting its seats");
-    else
-        on_hs_reply(ac, reply, privdata);
+    if (r == NULL || b->freeing || ac != b->cmd)
+        return;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 0 &&
+        b->state == ST_UP) {
+        log_warn("bus: this node's liveness key had expired (it stalled or "
+                 "was cut off): re-asserting its seats");
+        if (b->cb.on_lapsed != NULL)
+            b->cb.on_lapsed(b->user);
+        return;
+    }
+    on_hs_reply(ac, reply, privdata);
 }
 
 /* The handshake's heartbeat (judge false) sets a key that may well be

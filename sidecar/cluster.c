@@ -64,6 +64,7 @@ struct join {
     char pwhash[65]; /* its hash with the room's salt, "" until asked */
     bool sent;       /* waiting for Redis, holding the room's messages */
     bool knocking;   /* waiting for a host's answer (nothing sent) */
+    bool knocked;    /* the client was told it knocks (hub_knocking) */
     bool admitted;   /* a host admitted it: the join goes again */
     /* A host's answer to the knock: ADMITTED or a denial (QUIET: none
      * yet). It may come before the join's reply says it knocks: the two
@@ -213,7 +214,9 @@ static int start_join(struct join *j)
                           .tokens = hub_tokens_on(cl->h),
                           .addr = j->addr,
                           .pwhash = j->pwhash,
-                          .admitted = j->admitted,
+                          /* a knock sent again (reknock) may have been
+                           * admitted while this node could not hear it */
+                          .admitted = j->admitted || j->knocked,
                           .knock = knock,
                           .ticket = j->resume};
     int rc = -1;
@@ -470,7 +473,7 @@ static void knock_over(struct join *j)
     enum hub_knock_end a = j->answer;
     int64_t now = clock_mono_ms();
 
-    j->knocking = false;
+    j->knocking = j->knocked = false;
     j->answer = HUB_KNOCK_QUIET;
     hub_knock_log(j->room, j->id, a);
     if (a == HUB_KNOCK_ADMITTED) {
@@ -493,9 +496,30 @@ static void park(struct join *j)
 {
     join_unsend(j);
     j->knocking = true;
-    hub_knocking(j->rq.cl->h, j->c, j->id);
+    if (!j->knocked) /* a knock sent again keeps its first deadline */
+        hub_knocking(j->rq.cl->h, j->c, j->id);
+    j->knocked = true;
     if (j->answer != HUB_KNOCK_QUIET)
         knock_over(j);
+}
+
+/* Every knock waiting here knocks again: Redis may have lost it (another
+ * node's reaper took this node's knocks out of the lobbies while it
+ * stalled; Redis came back without its data) or the host's answer, sent
+ * while this node was cut off. The join script keeps a knock it still
+ * has, and lets in one a host admitted meanwhile. */
+static void reknock(struct cluster *cl)
+{
+    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
+        struct join *j = (struct join *)(void *)r;
+        if (r->drop != join_drop || !j->knocking || j->c == NULL ||
+            j->answer != HUB_KNOCK_QUIET)
+            continue;
+        j->knocking = false; /* pending again: hk_cancel leaves it to
+                                join_done */
+        if (join_send(j, false) < 0)
+            j->knocking = true; /* still parked; the next up tries again */
+    }
 }
 
 static void join_done(void *arg, const struct bus_room *r)
@@ -513,6 +537,11 @@ static void join_done(void *arg, const struct bus_room *r)
     if (r->status == BUS_KNOCK && j->c != NULL) {
         park(j);
         return;
+    }
+    if (j->knocked && j->c != NULL) { /* a knock sent again ends here */
+        enum hub_knock_end end = in ? HUB_KNOCK_ADMITTED : HUB_KNOCK_QUIET;
+        hub_knock_log(j->room, j->id, end);
+        hub_knock_over(j->rq.cl->h, j->c, end, clock_mono_ms());
     }
     if (r->status == BUS_PASSWORD && j->c != NULL) {
         if (with_password(j, r->salt))
@@ -1202,6 +1231,21 @@ static void resync_start(struct cluster *cl, struct route_room *cr, bool again)
 
 static void pjc_release_pending(struct cluster *cl); /* PeerJS, below */
 
+/* What this node holds goes to Redis again: every room with seats here is
+ * re-asserted and resynced, every knock waiting here knocks again, and
+ * the PeerJS ids open here are claimed again. */
+static void reassert_all(struct cluster *cl)
+{
+    for (struct route_room *cr = route_next(cl->rt, NULL); cr != NULL;
+         cr = route_next(cl->rt, cr))
+        resync_start(cl, cr, false);
+    reknock(cl);
+    if (cl->pj != NULL) {
+        pjc_release_pending(cl);
+        pj_reclaim(cl->pj);
+    }
+}
+
 static void on_up(void *user)
 {
     struct cluster *cl = user;
@@ -1220,13 +1264,15 @@ static void on_up(void *user)
         cl->ready = NULL;
         ready(cl->ready_arg);
     }
-    for (struct route_room *cr = route_next(cl->rt, NULL); cr != NULL;
-         cr = route_next(cl->rt, cr))
-        resync_start(cl, cr, false);
-    if (cl->pj != NULL) {
-        pjc_release_pending(cl);
-        pj_reclaim(cl->pj);
-    }
+    reassert_all(cl);
+}
+
+/* The bus stayed up, but this node's liveness key had expired (it stalled
+ * or was cut off): its seats may wait in their grace, its knocks be gone
+ * from the lobbies, its PeerJS ids be free. */
+static void on_lapsed(void *user)
+{
+    reassert_all(user);
 }
 
 static void on_down(void *user)
@@ -1539,7 +1585,7 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
 {
     struct cluster *cl = calloc(1, sizeof *cl);
     static const struct bus_callbacks cbs = {on_up, on_down, on_room_message,
-                                             on_node_message};
+                                             on_node_message, on_lapsed};
     if (cl == NULL)
         return NULL;
     cl->h = h;
