@@ -7,16 +7,19 @@
 // "removed" / "meeting ended"): then never again. Messages are dispatched
 // to handlers registered with on(type, fn).
 
-// A server silent for PING_EVERY_MS + PONG_DEADLINE_MS (seen at a ping's
-// turn: 10 to 15 s after it stopped) is left for another: a sidecar that
-// stalled or was cut off keeps our seat in Redis for its resume grace
-// counted from when the others found it dead (7 to 15 s), so that we take
-// it back elsewhere before it ends.
+// A ping goes every PING_EVERY_MS; a server that has sent nothing since a
+// ping PONG_DEADLINE_MS old (seen within a second: 7 to 13 s after it went
+// silent) is left for another. A sidecar that stalled or was cut off keeps
+// our seat in Redis for its resume grace counted from when the others
+// found it dead (7 to 15 s after), so that we take it back elsewhere
+// before it ends. Timed from the ping, not from the last message: a tab
+// whose timers the browser slowed to one a minute is not taken for dead.
 const PING_EVERY_MS = 5000;
-const PONG_DEADLINE_MS = 8000;
-// An upgrade not answered within this (times the attempt, up to 4) is
-// given up: nginx may have passed it to a sidecar that stalled, which
-// would hold it for as long as the stall lasts.
+const PONG_DEADLINE_MS = 7000;
+const LIVENESS_TICK_MS = 1000;
+// An upgrade not answered within this (times the failed opens before it,
+// up to 4) is given up: nginx may have passed it to a sidecar that
+// stalled, which would hold it for as long as the stall lasts.
 const OPEN_DEADLINE_MS = 4000;
 const SERVICE_RESTART = 1012;
 const BACK_SOON = 4001;
@@ -45,9 +48,13 @@ export class Signaling {
     #resume = null;
     #id = null;
     #attempt = 0;
+    #openFails = 0;
     #closed = false;
     #timers = {};
-    #lastPong = 0;
+    #lastPingAt = 0;
+    // When the oldest ping not answered yet (nothing received since) went,
+    // or 0.
+    #unansweredSince = 0;
     // How long the sidecar keeps a dropped seat (welcome.limits), and when
     // the last socket that held ours closed.
     #graceMs = 0;
@@ -109,10 +116,13 @@ export class Signaling {
         this.#ws = ws;
         this.#seated = false;
         this.#timers.open = setTimeout(() => {
-            if (this.#ws === ws && ws.readyState === WebSocket.CONNECTING) this.#abandon('timeout');
-        }, OPEN_DEADLINE_MS * Math.min(this.#attempt + 1, 4));
+            if (this.#ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
+            this.#openFails++;
+            this.#abandon('timeout');
+        }, OPEN_DEADLINE_MS * Math.min(this.#openFails + 1, 4));
         ws.onopen = () => {
             clearTimeout(this.#timers.open);
+            this.#openFails = 0;
             const msg = { type: 'join', ...this.#join() };
             if (this.#resume) msg.resume = this.#resume;
             if (this.#token) msg.token = this.#token;
@@ -151,7 +161,7 @@ export class Signaling {
             return;
         }
         if (!msg || typeof msg.type !== 'string') return;
-        this.#lastPong = Date.now();
+        this.#unansweredSince = 0;
         if (msg.type === 'welcome') {
             const resumed = this.#id !== null && msg.id === this.#id;
             const previousId = this.#id;
@@ -215,10 +225,12 @@ export class Signaling {
 
     #startPing() {
         this.#stopPing();
-        this.#lastPong = Date.now();
+        this.#lastPingAt = Date.now();
+        this.#unansweredSince = 0;
         this.#timers.ping = setInterval(() => {
             if (!this.open) return;
-            if (Date.now() - this.#lastPong > PING_EVERY_MS + PONG_DEADLINE_MS) {
+            const now = Date.now();
+            if (this.#unansweredSince && now - this.#unansweredSince > PONG_DEADLINE_MS) {
                 // The server went silent: drop the socket and resume
                 // elsewhere. "Back soon": a server only slow (it stalled)
                 // that reads this close later keeps the seat for our
@@ -226,8 +238,11 @@ export class Signaling {
                 this.#abandon('timeout', BACK_SOON, 'back soon');
                 return;
             }
-            this.send({ type: 'ping', t: Date.now() });
-        }, PING_EVERY_MS);
+            if (now - this.#lastPingAt < PING_EVERY_MS) return;
+            this.#lastPingAt = now;
+            if (!this.#unansweredSince) this.#unansweredSince = now;
+            this.send({ type: 'ping', t: now });
+        }, LIVENESS_TICK_MS);
     }
 
     #stopPing() {

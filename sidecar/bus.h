@@ -68,11 +68,11 @@ struct bus *bus_create(uv_loop_t *loop, const struct bus_config *cfg,
                        const struct bus_callbacks *cb, void *user);
 
 /* Drops both connections without touching Redis (no leave: members of this
- * node are reaped by the others once the liveness key expires, as after a
- * crash) and frees the bus. Pending requests are dropped without their
- * callbacks being called. The memory of the loop handles is released by the
- * loop's close callbacks: run the loop once more before uv_loop_close().
- * bus_free(NULL) is a no-op. */
+ * node go into their grace, then away, by the others' reapers once the
+ * liveness key expires, as after a crash) and frees the bus. Pending requests
+ * are dropped without their callbacks being called. The memory of the loop
+ * handles is released by the loop's close callbacks: run the loop once more
+ * before uv_loop_close(). bus_free(NULL) is a no-op. */
 void bus_free(struct bus *b);
 
 /* Returns true while both connections are ready. Callers answer

@@ -8,7 +8,7 @@
 struct bus_config {
     const char *url;      /* HUDDLE_REDIS_URL; copied */
     const char *node_id;  /* [A-Za-z0-9_.-]{1,64}; the bus appends ".<hex>" */
-    long node_ttl_ms;     /* liveness key TTL; after it, members are reaped */
+    long node_ttl_ms;     /* liveness key TTL; after it, seats are reaped */
     long heartbeat_ms;    /* liveness key refresh period (< node_ttl_ms) */
     long reaper_ms;       /* how often this node looks for dead nodes */
     long ping_ms;         /* watchdog ping period */

@@ -1299,8 +1299,8 @@ static void drain_done(void *arg, enum bus_status st)
     if (st == BUS_OK)
         log_info("drain: redis holds the seats for their grace period");
     else
-        log_warn("drain: hand-over failed (%s): the seats of this node are "
-                 "reaped after the node TTL",
+        log_warn("drain: hand-over failed (%s): the seats of this node "
+                 "wait their grace after the node TTL",
                  bus_status_name(st));
     req_unlink(&d->rq);
     free(d);
@@ -1355,8 +1355,8 @@ int cluster_drain(struct cluster *cl, void (*done)(void *arg), void *arg)
     if (rc == 0)
         log_info("drain: handing %zu seat(s) over to redis", n);
     else
-        log_warn("drain: redis unreachable: the seats of this node are "
-                 "reaped after the node TTL");
+        log_warn("drain: redis unreachable: the seats of this node wait "
+                 "their grace after the node TTL");
     if (rc < 0)
         free(d);
     free(seats);

@@ -116,7 +116,7 @@ static const struct env_int config_table[] = {
     {"HUDDLE_TURNS_PORT", 5349, 0, 65535, &cfg.turns_port,
      "TURN over TLS port of built URLs (0: no turns: URL)"},
     {"HUDDLE_REDIS_NODE_TTL_MS", MS(10), 100, MS(3600), &cfg.redis.node_ttl_ms,
-     "ms a silent sidecar's seats survive"},
+     "ms a silent sidecar counts as alive (its seats then wait their grace)"},
     {"HUDDLE_REDIS_HEARTBEAT_MS", MS(3), 10, MS(3600), &cfg.redis.heartbeat_ms,
      "ms between liveness refreshes"},
     {"HUDDLE_REDIS_REAPER_MS", MS(5), 10, MS(3600), &cfg.redis.reaper_ms,

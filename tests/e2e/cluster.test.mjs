@@ -6,6 +6,7 @@
 // without its data leaves a locked meeting locked, its host told why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { sleep, startRedis, startStack, stopAll } from '../lib/stack.mjs';
 import { launch, peoplePerTest, realErrors, recordToasts, waitForPlayingVideo, remoteNames, watchSockets } from '../lib/browser.mjs';
 
@@ -217,9 +218,16 @@ test('a sidecar that stalls mid-call: its people are back on the other one with 
         // Her hand reaches Ben through the sidecar she is on now.
         await ann.page.click('#btn-hand');
         await ben.page.waitForSelector('#grid .tile.hand:has(.name:text-is("Ann"))');
-        // Past the end of the grace her old seat was given (node TTL,
-        // reaper and grace: 35 s at most), nothing more happens.
-        await sleep(5000);
+        // The others forget the stalled sidecar (its key expired, a reaper
+        // ran): nothing of hers waits in a grace that could end her seat,
+        // which Redis gives the sidecar she is on now.
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(stack.redis.port), ...args]).toString().trim();
+        const nodeOf = (sc) => sc.output.match(/as node (\S+)/)[1];
+        for (const deadline = Date.now() + 30000; redis('SISMEMBER', 'huddle:nodes', nodeOf(stalled)) !== '0'; await sleep(200)) {
+            assert.ok(Date.now() < deadline, 'the stalled sidecar was never reaped');
+        }
+        assert.equal(redis('ZCARD', 'huddle:grace'), '0');
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, annId), nodeOf(stack.sidecars[seats[1]]));
         assert.deepEqual(await ben.page.evaluate(() => window.__tilesGone), [], 'a tile left Ben\'s grid');
         const toasts = await ben.page.evaluate(() => window.__toasts.map((t) => t.text));
         assert.deepEqual(toasts.filter((t) => /Ann/.test(t) && !/raised/.test(t)), [], 'Ben was told of Ann');
