@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum log_level log_threshold = LOG_INFO;
 static const char *log_component = "huddle";
@@ -85,26 +86,36 @@ static long log_repeat_check(const char *msg, time_t now)
     return before;
 }
 
-void log_write(enum log_level level, const char *fmt, ...)
+/* Writes a line's "<time> <level> <component>: " into line (size at least
+ * 64) and returns its length; *sec gets the time's second. */
+static int log_prefix(char *line, size_t size, enum log_level level,
+                      time_t *sec)
 {
-    char line[2048];
     struct timespec ts;
     struct tm tm;
-    va_list ap;
-    int n;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    n = snprintf(
-        line, sizeof line,
+    *sec = ts.tv_sec;
+    return snprintf(
+        line, size,
         "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ", tm.tm_year + 1900,
         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
         ts.tv_nsec / 1000000, log_names[level], log_component);
+}
+
+void log_write(enum log_level level, const char *fmt, ...)
+{
+    char line[2048];
+    time_t sec;
+    va_list ap;
+    int n = log_prefix(line, sizeof line, level, &sec);
+
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&log_lock);
-    long suppressed = log_repeat_check(line + n, ts.tv_sec);
+    long suppressed = log_repeat_check(line + n, sec);
     pthread_mutex_unlock(&log_lock);
     if (suppressed < 0)
         return;
@@ -114,6 +125,19 @@ void log_write(enum log_level level, const char *fmt, ...)
                 suppressed);
     else
         fprintf(stderr, "%s\n", line);
+}
+
+void log_now(enum log_level level, const char *msg)
+{
+    char line[512];
+    time_t sec;
+    int n = log_prefix(line, sizeof line, level, &sec);
+
+    n += snprintf(line + n, sizeof line - (size_t)n, "%s\n", msg);
+    if (n > (int)sizeof line - 1)
+        n = (int)sizeof line - 1;
+    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+        return; /* nowhere left to say it */
 }
 
 char *log_escape(char *out, size_t outsz, const char *s, size_t len, size_t max)

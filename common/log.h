@@ -32,6 +32,11 @@ void log_write(enum log_level level, const char *fmt, ...)
 #define log_info(...) LOG_AT(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) LOG_AT(LOG_DEBUG, __VA_ARGS__)
 
+/* Writes one line at once with write(2): no stdio lock, no repeat limit.
+ * For a thread that must not wait for another one that may be stuck
+ * holding stderr (sidecar/loopguard.c). */
+void log_now(enum log_level level, const char *msg);
+
 /* Writes at most max bytes of s into out (size outsz) with anything outside
  * printable ASCII, and quotes and backslashes, escaped as \xNN; appends "..."
  * when s was cut. For logging untrusted input. Returns out. */

@@ -31,6 +31,7 @@ struct config {
     long ping_interval_ms;
     long ping_timeout_ms; /* hang-up this long after a ping was due */
     long resume_grace_ms;
+    long hang_abort_ms; /* the loop guard's limit (loopguard.h); 0: none */
     long chat_history;        /* room messages kept for welcome */
     long chat_history_ttl_ms; /* kept this long after the room empties */
     long history_max_bytes;   /* all rooms' history together */

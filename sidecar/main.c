@@ -28,6 +28,7 @@
 #include "ice.h"
 #include "jwt.h"
 #include "log.h"
+#include "loopguard.h"
 #include "msg_text.h"
 #include "ws.h"
 
@@ -87,6 +88,8 @@ static const struct env_int config_table[] = {
      "ms to answer a ping"},
     {"HUDDLE_RESUME_GRACE_MS", MS(15), 0, MS(3600), &cfg.resume_grace_ms,
      "ms a dropped seat is kept"},
+    {"HUDDLE_HANG_ABORT_MS", MS(15), 0, MS(3600), &cfg.hang_abort_ms,
+     "ms the event loop may stand still before the process aborts (0: never)"},
     {"HUDDLE_CHAT_HISTORY", 50, 0, 10000, &cfg.chat_history,
      "chat messages kept for welcome"},
     {"HUDDLE_CHAT_HISTORY_TTL_MS", MS(600), 0, MS(86400),
@@ -177,6 +180,7 @@ static bool handed_over, stopped;
 static void on_tick(uv_timer_t *t)
 {
     (void)t;
+    loopguard_beat();
     hub_tick(hub, clock_mono_ms());
 }
 
@@ -294,6 +298,13 @@ static int config_finish(void)
 {
     struct bus_config *r = &cfg.redis;
 
+    if (cfg.hang_abort_ms > 0 && cfg.hang_abort_ms < 1000) {
+        fprintf(stderr,
+                "huddle-sidecar: HUDDLE_HANG_ABORT_MS=%ld: want 0 (never) "
+                "or at least 1000\n",
+                cfg.hang_abort_ms);
+        return -1;
+    }
     r->url = env_str("HUDDLE_REDIS_URL", NULL);
     r->node_id = env_str("HUDDLE_NODE_ID", "sidecar");
     r->max_peers = cfg.max_peers;
@@ -357,6 +368,9 @@ static int start_loop(const struct ws_opts *opts)
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_timer_start(&tick_timer, on_tick, TICK_MS, TICK_MS);
+    if (cfg.hang_abort_ms > 0 && loopguard_start(cfg.hang_abort_ms) < 0)
+        log_warn("the loop guard did not start: a stuck loop will not end "
+                 "this process");
     if (start_cluster() < 0) {
         close_handles();
         return -1;
