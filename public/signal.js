@@ -41,6 +41,9 @@ export function finalClose(code, reason) {
 
 export class Signaling {
     #url;
+    // Milliseconds that only go forward (not the wall clock, which may jump
+    // back); a test gives its own.
+    #now;
     #join;
     #token;
     #handlers = new Map();
@@ -53,8 +56,8 @@ export class Signaling {
     #timers = {};
     #lastPingAt = 0;
     // When the oldest ping not answered yet (nothing received since) went,
-    // or 0.
-    #unansweredSince = 0;
+    // or null.
+    #unansweredSince = null;
     // How long the sidecar keeps a dropped seat (welcome.limits), and when
     // the last socket that held ours closed.
     #graceMs = 0;
@@ -69,13 +72,15 @@ export class Signaling {
      * url: ws(s)://.../ws; join(): the join message fields to send; token:
      * the join token sent with every join (never shown), or null; resume:
      * a resume token to send with the first join (the way back kept by
-     * this tab's page before a reload, access.js), or null.
+     * this tab's page before a reload, access.js), or null; clock: what
+     * times the pings and the grace (performance.now, or a test's).
      */
-    constructor(url, join, { token = null, resume = null } = {}) {
+    constructor(url, join, { token = null, resume = null, clock = () => performance.now() } = {}) {
         this.#url = url;
         this.#join = join;
         this.#token = token;
         this.#resume = resume;
+        this.#now = clock;
     }
 
     /**
@@ -136,7 +141,7 @@ export class Signaling {
             clearTimeout(this.#timers.open);
             this.#stopPing();
             if (this.#closed) return;
-            if (this.#seated) this.#droppedAt = Date.now();
+            if (this.#seated) this.#droppedAt = this.#now();
             const final = finalClose(ev.code, ev.reason);
             if (final) {
                 // Removed or ended without the `ended` message: same end.
@@ -161,7 +166,7 @@ export class Signaling {
             return;
         }
         if (!msg || typeof msg.type !== 'string') return;
-        this.#unansweredSince = 0;
+        this.#unansweredSince = null;
         if (msg.type === 'welcome') {
             const resumed = this.#id !== null && msg.id === this.#id;
             const previousId = this.#id;
@@ -207,7 +212,7 @@ export class Signaling {
      * count as a failed attempt). */
     #scheduleRetry(why, delay) {
         if (delay === undefined) {
-            const waits = this.#id !== null && Date.now() - this.#droppedAt < this.#graceMs;
+            const waits = this.#id !== null && this.#now() - this.#droppedAt < this.#graceMs;
             const base = Math.min(waits ? RETRY_MAX_SEAT_WAITS_MS : RETRY_MAX_MS, 500 * 2 ** this.#attempt);
             delay = Math.round(base / 2 + Math.random() * base / 2);
             this.#attempt++;
@@ -225,12 +230,12 @@ export class Signaling {
 
     #startPing() {
         this.#stopPing();
-        this.#lastPingAt = Date.now();
-        this.#unansweredSince = 0;
+        // The join just sent wants an answer as a ping does.
+        this.#lastPingAt = this.#unansweredSince = this.#now();
         this.#timers.ping = setInterval(() => {
             if (!this.open) return;
-            const now = Date.now();
-            if (this.#unansweredSince && now - this.#unansweredSince > PONG_DEADLINE_MS) {
+            const now = this.#now();
+            if (this.#unansweredSince !== null && now - this.#unansweredSince > PONG_DEADLINE_MS) {
                 // The server went silent: drop the socket and resume
                 // elsewhere. "Back soon": a server only slow (it stalled)
                 // that reads this close later keeps the seat for our
@@ -240,8 +245,8 @@ export class Signaling {
             }
             if (now - this.#lastPingAt < PING_EVERY_MS) return;
             this.#lastPingAt = now;
-            if (!this.#unansweredSince) this.#unansweredSince = now;
-            this.send({ type: 'ping', t: now });
+            if (this.#unansweredSince === null) this.#unansweredSince = now;
+            this.send({ type: 'ping', t: Math.round(now) });
         }, LIVENESS_TICK_MS);
     }
 
@@ -258,7 +263,7 @@ export class Signaling {
         this.#ws = null;
         clearTimeout(this.#timers.open);
         this.#stopPing();
-        if (this.#seated) this.#droppedAt = Date.now();
+        if (this.#seated) this.#droppedAt = this.#now();
         try {
             ws.close(code, reason);
         } catch { /* already closing */ }

@@ -767,8 +767,11 @@ static void on_reap_reply(redisAsyncContext *ac, void *reply, void *privdata)
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER ||
-        r->element[1]->type != REDIS_REPLY_INTEGER)
+        r->element[1]->type != REDIS_REPLY_INTEGER) {
+        log_warn("bus: the reaper's answer is not two counts (type %d)",
+                 r->type);
         return;
+    }
     if (r->element[1]->integer > 0)
         log_info("bus: %lld seat(s) of dead nodes wait %ld ms for their "
                  "members to come back",
@@ -782,14 +785,15 @@ static void on_reaper(uv_timer_t *t)
 {
     struct bus *b = t->data;
     char ttl[24], grace[24];
-    const char *argv[5] = {"EVALSHA", b->sha[SC_REAP], "0", ttl, grace};
-    size_t lens[5] = {7, 40, 1, 0, 0};
+    const char *argv[6] = {"EVALSHA", b->sha[SC_REAP], "0", ttl, grace, b->id};
+    size_t lens[6] = {7, 40, 1, 0, 0, 0};
 
     if (b->state != ST_UP)
         return;
     lens[3] = (size_t)LONGSTR(ttl, b->cfg.room_ttl_ms);
     lens[4] = (size_t)LONGSTR(grace, b->cfg.resume_grace_ms);
-    redisAsyncCommandArgv(b->cmd, on_reap_reply, b, 5, argv, lens);
+    lens[5] = strlen(b->id);
+    redisAsyncCommandArgv(b->cmd, on_reap_reply, b, 6, argv, lens);
 }
 
 /* ---- create and free ------------------------------------------------- */

@@ -597,11 +597,12 @@ static const char bus_lua_room[] =
     BUS_LUA_PRELUDE "local flat, chat = state(ARGV[1], ARGV[2])\n"
                     "return {'ok', flat, chat}\n";
 
-/* ARGV: ttl grace -> {members reaped, seats kept}. First the seats whose
+/* ARGV: ttl grace self -> {members reaped, seats kept}. First the seats whose
  * grace ended (huddle:grace, scored by Redis' clock): each one still held
  * by the node that had it is removed with peer-left (reason timeout); a
  * seat resumed or re-asserted meanwhile is no longer in the set. Then
- * every registered node whose liveness key is gone: each seat it still
+ * every registered node but self whose liveness key is gone (a node that
+ * stalled may run its reaper before its heartbeat): each seat it still
  * holds waits grace ms more in huddle:grace (0: removed at once, with
  * peer-left timeout), its knocks and PeerJS ids go, and the node is
  * forgotten. A node may be only stalled or cut off from Redis, its pages
@@ -631,7 +632,7 @@ static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "  end\n"
     "end\n"
     "for _, node in ipairs(redis.call('SMEMBERS', NODES)) do\n"
-    "  if redis.call('EXISTS', NODE .. node) == 0 then\n"
+    "  if node ~= ARGV[3] and redis.call('EXISTS', NODE .. node) == 0 then\n"
     "    local gone, waiting = reap_node(node, ARGV[1], ARGV[2])\n"
     "    n, kept = n + gone, kept + waiting\n"
     "  end\n"

@@ -104,6 +104,8 @@ struct resync {
  * joins_wait_until), whatever the Redis timings: newcomers are not kept
  * out longer than this for nodes that may never come back. */
 #define JOINS_WAIT_MAX_MS 30000
+#define LOST_DATA_RETRY                                                        \
+    "redis lost its data: rooms are being restored, try again"
 
 struct reassert {
     struct req rq;
@@ -473,6 +475,9 @@ static void knock_over(struct join *j)
     enum hub_knock_end a = j->answer;
     int64_t now = clock_mono_ms();
 
+    if (a != HUB_KNOCK_ADMITTED && j->knocked)
+        withdraw(j); /* a knock sent again may have gone back in after
+                        the denial took it out */
     j->knocking = j->knocked = false;
     j->answer = HUB_KNOCK_QUIET;
     hub_knock_log(j->room, j->id, a);
@@ -505,16 +510,32 @@ static void park(struct join *j)
 
 /* Every knock waiting here knocks again: Redis may have lost it (another
  * node's reaper took this node's knocks out of the lobbies while it
- * stalled; Redis came back without its data) or the host's answer, sent
- * while this node was cut off. The join script keeps a knock it still
- * has, and lets in one a host admitted meanwhile. */
+ * stalled) or the host's answer, sent while this node was cut off. The
+ * join script keeps a knock it still has, and lets in one a host admitted
+ * meanwhile. After Redis lost its data the rooms' locks come back only as
+ * their nodes re-assert them (joins_wait_until): a knock sent now would
+ * walk in. Those knocks end unavailable instead, and their pages join
+ * again as anyone does. */
 static void reknock(struct cluster *cl)
 {
-    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
+    bool lost = bus_lost_data(cl->bus);
+    int64_t now = clock_mono_ms();
+    struct req *next;
+
+    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = next) {
         struct join *j = (struct join *)(void *)r;
+        next = r->next;
         if (r->drop != join_drop || !j->knocking || j->c == NULL ||
             j->answer != HUB_KNOCK_QUIET)
             continue;
+        if (lost) {
+            j->c->pending = NULL;
+            hub_knock_log(j->room, j->id, HUB_KNOCK_QUIET);
+            hub_knock_over(cl->h, j->c, HUB_KNOCK_QUIET, now);
+            hub_answer_unavailable(cl->h, j->c, LOST_DATA_RETRY, "join", now);
+            join_free(j);
+            continue;
+        }
         j->knocking = false; /* pending again: hk_cancel leaves it to
                                 join_done */
         if (join_send(j, false) < 0)
@@ -527,6 +548,11 @@ static void join_done(void *arg, const struct bus_room *r)
     struct join *j = arg;
     bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
 
+    if (r->status == BUS_ERR && j->knocked && j->c != NULL) {
+        join_unsend(j); /* a knock sent again, cut off again: it waits */
+        j->knocking = true;
+        return;
+    }
     /* An error may have come after Redis seated the id (its answer could
      * not be read): leave it, or it stays with no one behind it. The leave
      * does nothing to a seat that was never taken. */
@@ -538,10 +564,13 @@ static void join_done(void *arg, const struct bus_room *r)
         park(j);
         return;
     }
+    if (j->knocked && !in && r->status != BUS_KNOCK)
+        withdraw(j); /* a knock sent again may have gone back in */
     if (j->knocked && j->c != NULL) { /* a knock sent again ends here */
         enum hub_knock_end end = in ? HUB_KNOCK_ADMITTED : HUB_KNOCK_QUIET;
         hub_knock_log(j->room, j->id, end);
         hub_knock_over(j->rq.cl->h, j->c, end, clock_mono_ms());
+        j->knocked = false; /* a password asked now starts a new knock */
     }
     if (r->status == BUS_PASSWORD && j->c != NULL) {
         if (with_password(j, r->salt))
@@ -592,10 +621,7 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
         return;
     }
     if (now < cl->joins_wait_until && !hub_takes_seat_back(cl->h, m)) {
-        hub_answer_unavailable(cl->h, c,
-                               "redis lost its data: rooms are being "
-                               "restored, try again",
-                               "join", now);
+        hub_answer_unavailable(cl->h, c, LOST_DATA_RETRY, "join", now);
         return;
     }
     if ((j = calloc(1, sizeof *j)) == NULL)

@@ -31,7 +31,6 @@ struct config {
     long ping_interval_ms;
     long ping_timeout_ms; /* hang-up this long after a ping was due */
     long resume_grace_ms;
-    long hang_abort_ms; /* the loop guard's limit (loopguard.h); 0: none */
     long chat_history;        /* room messages kept for welcome */
     long chat_history_ttl_ms; /* kept this long after the room empties */
     long history_max_bytes;   /* all rooms' history together */
@@ -62,6 +61,7 @@ struct config {
     long return_s;            /* a return ticket's life: 0 none */
     long knock_timeout_s;     /* a knock unanswered this long: refused */
     long lobby_max;           /* knocks waiting in one room */
+    long hang_abort_ms;       /* the loop guard's limit (loopguard.h) */
     /* With HUDDLE_REDIS_URL only (bus.h, docs/cluster.md): its own
      * HUDDLE_REDIS_* settings straight from the table, the shared ones
      * (max_peers, chat_history...) set by config_finish() in main.c. */

@@ -881,6 +881,30 @@ test('Redis back without its data: joins wait until the other sidecars could re-
     }
 });
 
+test('Redis back without its data with a knock waiting: the knock ends unavailable (sent again it would walk past the lock, not there yet), and knocking again finds the room locked', async () => {
+    const c = await cluster(2);
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room, 'Ann');
+        await a.send({ type: 'lock', locked: true });
+        await a.next((m) => m.type === 'access' && m.locked === true);
+        const kim = await c.client(0);
+        await kim.send({ type: 'join', room, name: 'Kim' });
+        await kim.next('knocking');
+        const port = await redisDown(c);
+        await redisBack(c, port);
+        const err = await kim.next('error');
+        assert.deepEqual([err.code, err.ref], ['unavailable', 'join']);
+        assert.equal(kim.received.filter((m) => m.type === 'welcome').length, 0, 'walked in');
+        assert.equal((await a.next((m) => m.type === 'access', 10000)).restored, true);
+        const again = await c.client(0);
+        assert.equal((await joinAnswer(again, { room, name: 'Kim' })).type, 'knocking');
+    } finally {
+        await c.stop();
+    }
+});
+
 test('a locked room Redis forgot while its sidecar was cut off (its members reaped after their grace), with Redis keeping its data: not locked again when the sidecar is back; its pages hear it open', async () => {
     const c = await cluster(2, {
         env: {

@@ -236,7 +236,7 @@ test('reconnecting: backoff up to 8 s, but 2 s while the seat waits for us (its 
     t.mock.method(Math, 'random', () => 1); // the longest delay of each step
     try {
         const delays = [];
-        const sig = new Signaling('ws://h/ws', () => ({ room: 'r1', name: 'Ann' }));
+        const sig = new Signaling('ws://h/ws', () => ({ room: 'r1', name: 'Ann' }), { clock: () => Date.now() });
         sig.on('down', (d) => delays.push(d.delay)).on('welcome', () => {});
         sig.connect();
         // Never seated: the usual backoff.

@@ -53,7 +53,7 @@ test('a server silent past the pong deadline is dropped with 4001 "back soon" wi
     mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
     try {
         FakeSocket.made = [];
-        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }));
+        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
         sig.connect();
         const [ws] = FakeSocket.made;
         ws.accept();
@@ -91,7 +91,7 @@ test('an upgrade nobody answers (nginx passed it to a stalled sidecar) is given 
     try {
         FakeSocket.made = [];
         const downs = [];
-        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }));
+        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
         sig.on('down', (d) => downs.push(d.why));
         sig.connect();
         const [first] = FakeSocket.made;
@@ -109,7 +109,7 @@ test('an upgrade nobody answers (nginx passed it to a stalled sidecar) is given 
         assert.notEqual(second.closedWith, null);
         advance(1000);
         const third = FakeSocket.made[2];
-        third.accept(); // answered: joins, and no deadline is left running
+        third.accept(); // answered: it joins, and stays
         third.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
         for (let i = 0; i < 5; i++) { // past the third try's 12 s
             advance(4000);
@@ -117,6 +117,27 @@ test('an upgrade nobody answers (nginx passed it to a stalled sidecar) is given 
         }
         assert.equal(third.closedWith, null);
         assert.equal(FakeSocket.made.length, 3);
+        sig.leave();
+    } finally {
+        mock.timers.reset();
+    }
+});
+
+test('a server that takes the upgrade and never answers the join is left within 8 s', () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    try {
+        FakeSocket.made = [];
+        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
+        sig.connect();
+        const [ws] = FakeSocket.made;
+        ws.accept();
+        assert.equal(ws.sent[0].type, 'join');
+        advance(7000);
+        assert.equal(ws.closedWith, null);
+        advance(1000);
+        assert.notEqual(ws.closedWith, null, 'given up');
+        advance(1000);
+        assert.equal(FakeSocket.made.length, 2, 'and tried again');
         sig.leave();
     } finally {
         mock.timers.reset();
