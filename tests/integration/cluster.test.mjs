@@ -17,6 +17,9 @@ const FAST = {
     HUDDLE_REDIS_BACKOFF_MAX_MS: '400',
 };
 
+/** A sidecar found dead a second after its last heartbeat. */
+const QUICK_DEATH = { HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200' };
+
 /** Counts the lines of proc's output that match re (global). */
 function count(proc, re) {
     return (proc.output.match(new RegExp(re.source, 'g')) || []).length;
@@ -441,12 +444,7 @@ test('kill -9 of a sidecar: its members are announced gone after the node TTL an
 });
 
 test('a sidecar that stalls past the node TTL: its members back elsewhere within the grace keep their seats (a host hers, in a locked room); one still connected when it wakes keeps hers and what was said meanwhile; a knock there knocks again; nobody is seen leaving', async () => {
-    const c = await cluster(2, {
-        env: {
-            HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200',
-            HUDDLE_RESUME_GRACE_MS: '5000',
-        },
-    });
+    const c = await cluster(2, { env: { ...QUICK_DEATH, HUDDLE_RESUME_GRACE_MS: '5000' } });
     const [n1, n2] = c.scs;
     try {
         const room = uniqueRoom();
@@ -675,7 +673,7 @@ test('Redis away longer than the node TTL and back with its data (append-only fi
     const redisArgs = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
     const c = await cluster(2, {
         env: {
-            HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200',
+            ...QUICK_DEATH,
             HUDDLE_REDIS_BACKOFF_MAX_MS: '3000',
         },
         redisArgs,
@@ -906,12 +904,7 @@ test('Redis back without its data with a knock waiting: the knock ends unavailab
 });
 
 test('a locked room Redis forgot while its sidecar was cut off (its members reaped after their grace), with Redis keeping its data: not locked again when the sidecar is back; its pages hear it open', async () => {
-    const c = await cluster(2, {
-        env: {
-            HUDDLE_REDIS_NODE_TTL_MS: '1000', HUDDLE_REDIS_HEARTBEAT_MS: '300', HUDDLE_REDIS_REAPER_MS: '200',
-            HUDDLE_RESUME_GRACE_MS: '300',
-        },
-    });
+    const c = await cluster(2, { env: { ...QUICK_DEATH, HUDDLE_RESUME_GRACE_MS: '300' } });
     const [n1, n2] = c.scs;
     try {
         const room = uniqueRoom();

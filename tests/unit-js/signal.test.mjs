@@ -43,103 +43,93 @@ class FakeSocket {
 globalThis.WebSocket = FakeSocket;
 const { Signaling } = await import('../../public/signal.js');
 
+/** Runs fn(sig) with the timers and the clock mocked, sig a new client
+ * whose sockets are FakeSocket.made. */
+function withClient(fn) {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    try {
+        FakeSocket.made = [];
+        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
+        fn(sig);
+        sig.leave();
+    } finally {
+        mock.timers.reset();
+    }
+}
+
 /** Moves the mocked clock on by ms, a second at a time (one tick() runs
  * an interval once at most). */
 function advance(ms) {
     for (let t = 0; t < ms; t += 1000) mock.timers.tick(Math.min(1000, ms - t));
 }
 
-test('a server silent past the pong deadline is dropped with 4001 "back soon" within 13 s, and the client is back within a second', () => {
-    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
-    try {
-        FakeSocket.made = [];
-        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
-        sig.connect();
-        const [ws] = FakeSocket.made;
-        ws.accept();
-        ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
-        // Pongs for a while: the socket stays.
-        for (let i = 0; i < 6; i++) {
-            advance(5000);
-            ws.hear({ type: 'pong' });
-        }
-        assert.equal(ws.closedWith, null);
-        assert.ok(ws.sent.some((m) => m.type === 'ping'), 'it pings');
-        // Then nothing: the next ping (5 s on) goes unanswered for 7 s, and
-        // within a second it is dropped: 13 s after the last word at most.
-        // A sidecar that stalled keeps the seat for the grace counted from
-        // when the others find it dead (7 s at the soonest).
-        advance(6999);
-        assert.equal(ws.closedWith, null, 'not within 7 s');
-        advance(6001);
-        assert.deepEqual(ws.closedWith, { code: 4001, reason: 'back soon' });
-        // The seat waits: the next try comes within the first backoff step.
-        advance(500);
-        assert.equal(FakeSocket.made.length, 2, 'a new connection');
-        const again = FakeSocket.made[1];
-        again.accept();
-        assert.equal(again.sent[0].type, 'join');
-        assert.equal(again.sent[0].resume, 'tok', 'it asks for its seat back');
-        sig.leave();
-    } finally {
-        mock.timers.reset();
+test('a server silent past the pong deadline is dropped with 4001 "back soon" within 13 s, and the client is back within a second', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    // Pongs for a while: the socket stays.
+    for (let i = 0; i < 6; i++) {
+        advance(5000);
+        ws.hear({ type: 'pong' });
     }
-});
+    assert.equal(ws.closedWith, null);
+    assert.ok(ws.sent.some((m) => m.type === 'ping'), 'it pings');
+    // Then nothing: the next ping (5 s on) goes unanswered for 7 s, and
+    // within a second it is dropped: 13 s after the last word at most.
+    // A sidecar that stalled keeps the seat for the grace counted from
+    // when the others find it dead (7 s at the soonest).
+    advance(6999);
+    assert.equal(ws.closedWith, null, 'not within 7 s');
+    advance(6001);
+    assert.deepEqual(ws.closedWith, { code: 4001, reason: 'back soon' });
+    // The seat waits: the next try comes within the first backoff step.
+    advance(500);
+    assert.equal(FakeSocket.made.length, 2, 'a new connection');
+    const again = FakeSocket.made[1];
+    again.accept();
+    assert.equal(again.sent[0].type, 'join');
+    assert.equal(again.sent[0].resume, 'tok', 'it asks for its seat back');
+}));
 
-test('an upgrade nobody answers (nginx passed it to a stalled sidecar) is given up after 4 s, then 8 s, and tried again', () => {
-    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
-    try {
-        FakeSocket.made = [];
-        const downs = [];
-        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
-        sig.on('down', (d) => downs.push(d.why));
-        sig.connect();
-        const [first] = FakeSocket.made;
-        advance(3999);
-        assert.equal(first.closedWith, null, 'not yet');
-        advance(1);
-        assert.notEqual(first.closedWith, null, 'given up');
-        assert.deepEqual(downs, ['timeout']);
-        advance(500); // the first backoff step at most
-        assert.equal(FakeSocket.made.length, 2);
-        const second = FakeSocket.made[1];
-        advance(7999);
-        assert.equal(second.closedWith, null, 'the second try waits longer');
-        advance(1);
-        assert.notEqual(second.closedWith, null);
-        advance(1000);
-        const third = FakeSocket.made[2];
-        third.accept(); // answered: it joins, and stays
-        third.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
-        for (let i = 0; i < 5; i++) { // past the third try's 12 s
-            advance(4000);
-            third.hear({ type: 'pong' });
-        }
-        assert.equal(third.closedWith, null);
-        assert.equal(FakeSocket.made.length, 3);
-        sig.leave();
-    } finally {
-        mock.timers.reset();
+test('an upgrade nobody answers (nginx passed it to a stalled sidecar) is given up after 4 s, then 8 s, and tried again', () => withClient((sig) => {
+    const downs = [];
+    sig.on('down', (d) => downs.push(d.why));
+    sig.connect();
+    const [first] = FakeSocket.made;
+    advance(3999);
+    assert.equal(first.closedWith, null, 'not yet');
+    advance(1);
+    assert.notEqual(first.closedWith, null, 'given up');
+    assert.deepEqual(downs, ['timeout']);
+    advance(500); // the first backoff step at most
+    assert.equal(FakeSocket.made.length, 2);
+    const second = FakeSocket.made[1];
+    advance(7999);
+    assert.equal(second.closedWith, null, 'the second try waits longer');
+    advance(1);
+    assert.notEqual(second.closedWith, null);
+    advance(1000);
+    const third = FakeSocket.made[2];
+    third.accept(); // answered: it joins, and stays
+    third.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    for (let i = 0; i < 5; i++) { // past the third try's 12 s
+        advance(4000);
+        third.hear({ type: 'pong' });
     }
-});
+    assert.equal(third.closedWith, null);
+    assert.equal(FakeSocket.made.length, 3);
+}));
 
-test('a server that takes the upgrade and never answers the join is left within 8 s', () => {
-    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
-    try {
-        FakeSocket.made = [];
-        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
-        sig.connect();
-        const [ws] = FakeSocket.made;
-        ws.accept();
-        assert.equal(ws.sent[0].type, 'join');
-        advance(7000);
-        assert.equal(ws.closedWith, null);
-        advance(1000);
-        assert.notEqual(ws.closedWith, null, 'given up');
-        advance(1000);
-        assert.equal(FakeSocket.made.length, 2, 'and tried again');
-        sig.leave();
-    } finally {
-        mock.timers.reset();
-    }
-});
+test('a server that takes the upgrade and never answers the join is left within 8 s', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    assert.equal(ws.sent[0].type, 'join');
+    advance(7000);
+    assert.equal(ws.closedWith, null);
+    advance(1000);
+    assert.notEqual(ws.closedWith, null, 'given up');
+    advance(1000);
+    assert.equal(FakeSocket.made.length, 2, 'and tried again');
+}));
