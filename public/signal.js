@@ -17,9 +17,11 @@
 const PING_EVERY_MS = 5000;
 const PONG_DEADLINE_MS = 7000;
 const LIVENESS_TICK_MS = 1000;
-// An upgrade not answered within this (times the failed opens before it,
-// up to 4) is given up: nginx may have passed it to a sidecar that
-// stalled, which would hold it for as long as the stall lasts.
+// An upgrade not answered within this is given up: nginx may have passed
+// it to a sidecar that stalled, which would hold it for as long as the
+// stall lasts, and the next may go elsewhere. Times the failed opens
+// before it (up to 4), for a slow network, but not while our seat waits
+// for us: each try then counts.
 const OPEN_DEADLINE_MS = 4000;
 const SERVICE_RESTART = 1012;
 const BACK_SOON = 4001;
@@ -124,7 +126,7 @@ export class Signaling {
             if (this.#ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
             this.#openFails++;
             this.#abandon('timeout');
-        }, OPEN_DEADLINE_MS * Math.min(this.#openFails + 1, 4));
+        }, OPEN_DEADLINE_MS * (this.#seatWaits() ? 1 : Math.min(this.#openFails + 1, 4)));
         ws.onopen = () => {
             clearTimeout(this.#timers.open);
             this.#openFails = 0;
@@ -207,12 +209,17 @@ export class Signaling {
         return true;
     }
 
+    /** Whether a seat of ours waits in its grace since our socket dropped. */
+    #seatWaits() {
+        return this.#id !== null && this.#now() - this.#droppedAt < this.#graceMs;
+    }
+
     /** Reconnect delay: 0.5 s doubling to 8 s (2 s while our seat waits
      * for us), with up to 50% jitter (or delay as given, which does not
      * count as a failed attempt). */
     #scheduleRetry(why, delay) {
         if (delay === undefined) {
-            const waits = this.#id !== null && this.#now() - this.#droppedAt < this.#graceMs;
+            const waits = this.#seatWaits();
             const base = Math.min(waits ? RETRY_MAX_SEAT_WAITS_MS : RETRY_MAX_MS, 500 * 2 ** this.#attempt);
             delay = Math.round(base / 2 + Math.random() * base / 2);
             this.#attempt++;

@@ -133,3 +133,23 @@ test('a server that takes the upgrade and never answers the join is left within 
     advance(1000);
     assert.equal(FakeSocket.made.length, 2, 'and tried again');
 }));
+
+test('while its seat waits, every upgrade gets 4 s: the next may reach another sidecar before the grace ends', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    ws.onclose({ code: 1006, reason: '' }); // the connection dropped: the seat waits
+    for (let i = 1; i <= 3; i++) {
+        // the retry: at most 2 s while the seat waits
+        for (let t = 0; !FakeSocket.made[i]; t += 100) {
+            assert.ok(t <= 2000, `try ${i}`);
+            mock.timers.tick(100);
+        }
+        const next = FakeSocket.made[i];
+        advance(3999);
+        assert.equal(next.closedWith, null);
+        advance(1);
+        assert.notEqual(next.closedWith, null, `try ${i} given up after 4 s`);
+    }
+}));
