@@ -549,8 +549,7 @@ static void join_done(void *arg, const struct bus_room *r)
     bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
 
     if (r->status == BUS_ERR && j->knocked && j->c != NULL) {
-        join_unsend(j); /* a knock sent again, cut off again: it waits */
-        j->knocking = true;
+        park(j); /* a knock sent again, cut off again: it waits on */
         return;
     }
     /* An error may have come after Redis seated the id (its answer could

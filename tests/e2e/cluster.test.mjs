@@ -226,7 +226,9 @@ test('a sidecar that stalls mid-call: its people are back on the other one with 
         for (const deadline = Date.now() + 30000; redis('SISMEMBER', 'huddle:nodes', nodeOf(stalled)) !== '0'; await sleep(200)) {
             assert.ok(Date.now() < deadline, 'the stalled sidecar was never reaped');
         }
-        assert.equal(redis('ZCARD', 'huddle:grace'), '0');
+        // (seats of earlier tests' pages, closed while in their grace on
+        // the stalled sidecar, may wait there: not hers)
+        assert.deepEqual(redis('ZRANGE', 'huddle:grace', '0', '-1').split('\n').filter((e) => e.includes(annId)), []);
         assert.equal(redis('HGET', `huddle:room:${room}:nodes`, annId), nodeOf(stack.sidecars[seats[1]]));
         assert.deepEqual(await ben.page.evaluate(() => window.__tilesGone), [], 'a tile left Ben\'s grid');
         const toasts = await ben.page.evaluate(() => window.__toasts.map((t) => t.text));
