@@ -518,8 +518,8 @@ static void park(struct join *j)
  * again as anyone does. */
 static void reknock(struct cluster *cl)
 {
-    bool lost = bus_lost_data(cl->bus);
     int64_t now = clock_mono_ms();
+    bool lost = now < cl->joins_wait_until; /* as hk_join holds joins */
     struct req *next;
 
     for (struct req *r = cl->reqs.next; r != &cl->reqs; r = next) {
@@ -529,6 +529,7 @@ static void reknock(struct cluster *cl)
             j->answer != HUB_KNOCK_QUIET)
             continue;
         if (lost) {
+            withdraw(j); /* were it still there */
             j->c->pending = NULL;
             hub_knock_log(j->room, j->id, HUB_KNOCK_QUIET);
             hub_knock_over(cl->h, j->c, HUB_KNOCK_QUIET, now);
