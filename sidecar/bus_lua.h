@@ -341,7 +341,8 @@
     "end\n"                                                                    \
     "local function reap_node(node, ttl, grace)\n"                             \
     "  local n, kept, set = 0, 0, NODE .. node .. ':peers'\n"                  \
-    "  local until_ms = now_ms() + tonumber(grace)\n"                          \
+    "  local g = tonumber(grace)\n"                                            \
+    "  local until_ms = now_ms() + g\n"                                        \
     "  for _, e in ipairs(redis.call('SMEMBERS', set)) do\n"                   \
     "    local sp = string.find(e, ' ', 1, true)\n"                            \
     "    if sp then\n"                                                         \
@@ -349,7 +350,7 @@
     "1)\n"                                                                     \
     "      if redis.call('HGET', rk(room, 'nodes'), peer) ~= node then\n"      \
     "        -- resumed elsewhere meanwhile\n"                                 \
-    "      elseif tonumber(grace) > 0 then\n"                                  \
+    "      elseif g > 0 then\n"                                                \
     "        redis.call('ZADD', GRACE, until_ms, gk(room, peer, node))\n"      \
     "        kept = kept + 1\n"                                                \
     "      else\n"                                                             \

@@ -529,12 +529,9 @@ static void reknock(struct cluster *cl)
             j->answer != HUB_KNOCK_QUIET)
             continue;
         if (lost) {
-            withdraw(j); /* were it still there */
-            j->c->pending = NULL;
-            hub_knock_log(j->room, j->id, HUB_KNOCK_QUIET);
-            hub_knock_over(cl->h, j->c, HUB_KNOCK_QUIET, now);
-            hub_answer_unavailable(cl->h, j->c, LOST_DATA_RETRY, "join", now);
-            join_free(j);
+            struct hub_conn *c = j->c;
+            knock_over(j); /* no answer: ends it quietly, withdraws it */
+            hub_answer_unavailable(cl->h, c, LOST_DATA_RETRY, "join", now);
             continue;
         }
         j->knocking = false; /* pending again: hk_cancel leaves it to

@@ -17,9 +17,9 @@
 static _Atomic int64_t last_beat; /* clock_mono_ms() of the latest beat */
 static long limit;
 
-void loopguard_beat(void)
+void loopguard_beat(int64_t now)
 {
-    atomic_store_explicit(&last_beat, clock_mono_ms(), memory_order_relaxed);
+    atomic_store_explicit(&last_beat, now, memory_order_relaxed);
 }
 
 static void *guard(void *arg)
@@ -32,7 +32,7 @@ static void *guard(void *arg)
         nanosleep(&period, NULL);
         int64_t now = clock_mono_ms();
         if (now - woke > PERIOD_MS + OVERSLEPT_MS)
-            loopguard_beat(); /* the whole process was stopped: not stuck */
+            loopguard_beat(now); /* the whole process was stopped: not stuck */
         woke = now;
         int64_t quiet =
             now - atomic_load_explicit(&last_beat, memory_order_relaxed);
@@ -56,7 +56,7 @@ int loopguard_start(long limit_ms)
     int rc;
 
     limit = limit_ms;
-    loopguard_beat();
+    loopguard_beat(clock_mono_ms());
     if (pthread_attr_init(&attr) != 0)
         return -1;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

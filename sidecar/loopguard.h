@@ -9,6 +9,8 @@
 #ifndef HUDDLE_LOOPGUARD_H
 #define HUDDLE_LOOPGUARD_H
 
+#include <stdint.h>
+
 /* Starts the guard: when no loopguard_beat() came for limit_ms (at least
  * 1000), it says so and calls abort(). A process stopped as a whole
  * (SIGSTOP, a frozen container or machine) is not taken for stuck: the
@@ -16,7 +18,8 @@
  * Returns 0, or -1 when the thread could not start. */
 int loopguard_start(long limit_ms);
 
-/* Called by the loop at least every second: it turns. */
-void loopguard_beat(void);
+/* Called by the loop at least every second, with clock_mono_ms(): it
+ * turns. */
+void loopguard_beat(int64_t now);
 
 #endif

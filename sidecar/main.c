@@ -179,9 +179,11 @@ static bool handed_over, stopped;
 
 static void on_tick(uv_timer_t *t)
 {
+    int64_t now = clock_mono_ms();
+
     (void)t;
-    loopguard_beat();
-    hub_tick(hub, clock_mono_ms());
+    loopguard_beat(now);
+    hub_tick(hub, now);
 }
 
 static void close_handles(void)
