@@ -268,7 +268,7 @@ int bus_join(struct bus *b, const char *room, const char *peer,
                            e->tokens ? "1" : "0",
                            str_or_empty(e->addr),
                            str_or_empty(e->pwhash),
-                           e->admitted ? peer : "",
+                           e->knocked ? peer : "",
                            str_or_empty(e->knock),
                            lobbymax,
                            tries,
@@ -587,9 +587,10 @@ int bus_pj_claim(struct bus *b, const char *id, const char *token,
     return pj_call(b, SC_PJ_CLAIM, REQ_DONE, id, token, (void *)cb, arg);
 }
 
-int bus_pj_release(struct bus *b, const char *id, const char *token)
+int bus_pj_release(struct bus *b, const char *id, const char *token,
+                   bus_done_fn *cb, void *arg)
 {
-    return pj_call(b, SC_PJ_RELEASE, REQ_DONE, id, token, NULL, NULL);
+    return pj_call(b, SC_PJ_RELEASE, REQ_DONE, id, token, (void *)cb, arg);
 }
 
 int bus_pj_route(struct bus *b, const char *id, long wait_ms, bus_owner_fn *cb,

@@ -130,6 +130,7 @@ enum bus_status {
     BUS_PW_LIMITED,     /* the room had its wrong passwords for a while */
     BUS_KNOCK,          /* locked: waits in the lobby for a host */
     BUS_LOBBY_FULL,
+    BUS_DENIED, /* it knocked, and a host's answer was no: reason says why */
     /* A host action refused: */
     BUS_FORBIDDEN, /* the one who asked is no host (any more) */
     BUS_LAST,      /* the room's last host cannot step down */
@@ -165,7 +166,8 @@ struct bus_room {
     bool host, locked, password;
     const char *lobby;
     size_t lobby_len;
-    const char *salt; /* BUS_PASSWORD: hex, to hash the password with */
+    const char *salt;   /* BUS_PASSWORD: hex, to hash the password with */
+    const char *reason; /* BUS_DENIED: why (msg.h, MSG_DENIED_*) */
     /* bus_resume with BUS_OK: the seat taken back. */
     const char *peer;     /* its peer id */
     const char *old_node; /* the node that held it (maybe this one) */
@@ -187,7 +189,9 @@ struct bus_entry {
     const char *addr;   /* the client address, for bans, or NULL */
     const char *pwhash; /* hex PBKDF2 of its password with the room's salt
                            (an earlier BUS_PASSWORD), or NULL */
-    bool admitted;      /* a host admitted it (its peer id) from the lobby */
+    bool knocked; /* it knocked (its peer id is the knock's): a host's answer
+                     kept for it is taken, an admission lets it in, a
+                     denial ends it with BUS_DENIED */
     const char *knock;  /* its knock object JSON, for the lobby */
     const char *ticket; /* the resume token it came with, which took no seat
                            back: maybe a return ticket (bus_leave), or
@@ -206,8 +210,8 @@ struct bus_entry {
  * history; without BUS_JOIN_FORCE a new seat first passes the access
  * rules for e (bus_lua.h, the join script): BUS_BANNED, BUS_PASSWORD,
  * BUS_WRONG_PASSWORD, BUS_PW_LIMITED, BUS_KNOCK (now in the lobby under
- * peer) or BUS_LOBBY_FULL. Returns 0, or -1 (cb not called) when down or
- * not keeping up (as bus_publish_room), for invalid arguments or no
+ * peer), BUS_LOBBY_FULL or BUS_DENIED. Returns 0, or -1 (cb not called) when
+ * down or not keeping up (as bus_publish_room), for invalid arguments or no
  * memory. Callbacks never run inside the call that started them. */
 int bus_join(struct bus *b, const char *room, const char *peer,
              const char *token, const char *json, size_t len,
@@ -316,8 +320,11 @@ int bus_room(struct bus *b, const char *room, bus_room_fn *cb, void *arg);
 int bus_pj_claim(struct bus *b, const char *id, const char *token,
                  bus_done_fn *cb, void *arg);
 
-/* Frees id if this node still holds it with token. Returns 0 or -1. */
-int bus_pj_release(struct bus *b, const char *id, const char *token);
+/* Frees id if this node still holds it with token. cb (may be NULL) gets
+ * BUS_OK (freed), BUS_NONE (not held so) or BUS_ERR. Returns 0, or -1
+ * (cb not called). */
+int bus_pj_release(struct bus *b, const char *id, const char *token,
+                   bus_done_fn *cb, void *arg);
 
 /* node: the live node holding the id (BUS_OK), valid only during the
  * callback; NULL otherwise (BUS_NONE, BUS_ERR). */

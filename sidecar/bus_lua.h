@@ -202,40 +202,40 @@
     "local function knocks(node)\n"                                            \
     "  return NODE .. node .. ':knocks'\n"                                     \
     "end\n"                                                                    \
-    "local function lobby_answer(room, knock, msg)\n"                          \
+    "local function lobby_answer(room, knock, what)\n"                         \
     "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
-    "  if not v then return nil end\n"                                         \
+    "  if not v then return false end\n"                                       \
     "  redis.call('HDEL', rk(room, 'lobby'), knock)\n"                         \
     "  local _, node = lobby_split(v)\n"                                       \
+    "  redis.call('HSET', rk(room, 'answers'), knock, node .. ' ' .. what)\n"  \
+    "  local msg = what == 'admit' and '{\"type\":\"x-admit\"}' or\n"          \
+    "              '{\"type\":\"x-deny\",\"reason\":\"' .. what .. '\"}'\n"    \
     "  redis.call('PUBLISH', NODE_CH .. node,\n"                               \
     "             '{\"origin\":\"\",\"msg\":{\"room\":\"' .. room .. "         \
     "'\",\"to\":\"' .. knock ..\n"                                             \
     "             '\",\"msg\":' .. msg .. '}}')\n"                             \
-    "  return node\n"                                                          \
-    "end\n"                                                                    \
-    "local function deny(room, knock, why)\n"                                  \
-    "  local node = lobby_answer(room, knock,\n"                               \
-    "                            '{\"type\":\"x-deny\",\"reason\":\"' .. "     \
-    "why .. '\"}')\n"                                                          \
-    "  if node then redis.call('SREM', knocks(node), room .. ' ' .. knock) "   \
-    "end\n"                                                                    \
-    "  return node ~= nil\n"                                                   \
-    "end\n"                                                                    \
-    "local function admit(room, knock)\n"                                      \
-    "  local node = lobby_answer(room, knock, '{\"type\":\"x-admit\"}')\n"     \
-    "  if not node then return false end\n"                                    \
-    "  redis.call('HSET', rk(room, 'admitted'), knock, node)\n"                \
     "  return true\n"                                                          \
     "end\n"                                                                    \
-    "local function take_admission(room, knock)\n"                             \
-    "  local node = redis.call('HGET', rk(room, 'admitted'), knock)\n"         \
-    "  if not node then return false end\n"                                    \
-    "  redis.call('HDEL', rk(room, 'admitted'), knock)\n"                      \
+    "local function answer_split(v)\n"                                         \
+    "  local sp = string.find(v, ' ', 1, true)\n"                              \
+    "  return string.sub(v, 1, sp - 1), string.sub(v, sp + 1)\n"               \
+    "end\n"                                                                    \
+    "local function take_answer(room, knock)\n"                                \
+    "  local v = redis.call('HGET', rk(room, 'answers'), knock)\n"             \
+    "  if not v then return nil end\n"                                         \
+    "  local node, what = answer_split(v)\n"                                   \
+    "  redis.call('HDEL', rk(room, 'answers'), knock)\n"                       \
     "  redis.call('SREM', knocks(node), room .. ' ' .. knock)\n"               \
-    "  return true\n"                                                          \
+    "  return what\n"                                                          \
+    "end\n"                                                                    \
+    "local function forget_answer(room, knock, node)\n"                        \
+    "  local v = redis.call('HGET', rk(room, 'answers'), knock)\n"             \
+    "  if v and answer_split(v) == node then\n"                                \
+    "    redis.call('HDEL', rk(room, 'answers'), knock)\n"                     \
+    "  end\n"                                                                  \
     "end\n"                                                                    \
     "local function withdraw(room, knock)\n"                                   \
-    "  take_admission(room, knock)\n"                                          \
+    "  take_answer(room, knock)\n"                                             \
     "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
     "  if not v then return false end\n"                                       \
     "  local _, node = lobby_split(v)\n"                                       \
@@ -246,11 +246,11 @@
     "local function lobby_empty(room, let_in, why)\n"                          \
     "  local keys = redis.call('HKEYS', rk(room, 'lobby'))\n"                  \
     "  for _, k in ipairs(keys) do\n"                                          \
-    "    if let_in then admit(room, k) else deny(room, k, why) end\n"          \
+    "    lobby_answer(room, k, let_in and 'admit' or why)\n"                   \
     "  end\n"                                                                  \
     "  return #keys\n"                                                         \
     "end\n"                                                                    \
-    "local function forget_knocks(node)\n"                                     \
+    "local function forget_knocks(node, until_ms)\n"                           \
     "  for _, e in ipairs(redis.call('SMEMBERS', knocks(node))) do\n"          \
     "    local sp = string.find(e, ' ', 1, true)\n"                            \
     "    if sp then\n"                                                         \
@@ -261,8 +261,11 @@
     "        redis.call('HDEL', rk(room, 'lobby'), knock)\n"                   \
     "        tell(room, lobby_msg(room))\n"                                    \
     "      end\n"                                                              \
-    "      if redis.call('HGET', rk(room, 'admitted'), knock) == node then\n"  \
-    "        redis.call('HDEL', rk(room, 'admitted'), knock)\n"                \
+    "      if not until_ms then\n"                                             \
+    "        forget_answer(room, knock, node)\n"                               \
+    "      elseif redis.call('HEXISTS', rk(room, 'answers'), knock) == 1 "     \
+    "then\n"                                                                   \
+    "        redis.call('ZADD', GRACE, until_ms, gk(room, knock, node))\n"     \
     "      end\n"                                                              \
     "    end\n"                                                                \
     "  end\n"                                                                  \
@@ -294,11 +297,9 @@
     "  if json then set_role(room, heir, json, true) end\n"                    \
     "end\n"                                                                    \
     "local function forget_access(room)\n"                                     \
-    "  for _, k in ipairs(redis.call('HKEYS', rk(room, 'admitted'))) do\n"     \
-    "    take_admission(room, k)\n"                                            \
-    "  end\n"                                                                  \
-    "  redis.call('DEL', rk(room, 'lobby'), rk(room, 'admitted'),\n"           \
-    "             rk(room, 'access'), rk(room, 'order'), rk(room, 'addrs'))\n" \
+    "  redis.call('DEL', rk(room, 'lobby'), rk(room, 'access'), rk(room, "     \
+    "'order'),\n"                                                              \
+    "             rk(room, 'addrs'))\n"                                        \
     "end\n"                                                                    \
     "local function remove(room, peer, node, ttl)\n"                           \
     "  local json = redis.call('HGET', rk(room, 'members'), peer)\n"           \
@@ -366,23 +367,26 @@
     "end\n"                                                                    \
     "  end\n"                                                                  \
     "  redis.call('DEL', pj)\n"                                                \
-    "  forget_knocks(node)\n"                                                  \
+    "  forget_knocks(node, g > 0 and until_ms or nil)\n"                       \
     "  redis.call('SREM', NODES, node)\n"                                      \
     "  return n, kept\n"                                                       \
     "end\n"
 
 /* ARGV: room peer json node cap force token envelope chatmax role tokens
- * addr pwhash admitted knock lobbymax pwtries pwwindow ticket
+ * addr pwhash knocked knock lobbymax pwtries pwwindow ticket
  * -> {'full'} | {'moved'} | {'banned'} | {'password', salt} |
  *    {'wrong-password'} | {'pw-limited'} | {'knock'} | {'lobby-full'} |
- *    {'ok'|'exists', flat members, chat, access}.
- * A new seat (force '0') first passes the rules of docs/access.md, in the
+ *    {'denied', reason} | {'ok'|'exists', flat members, chat, access}.
+ * A new seat (force '0') first takes the host's answer kept for its knock
+ * (knocked: its peer id, '' when it never knocked; the answers hash, taken
+ * once): a denial is answered 'denied' with its reason (msg.h
+ * MSG_DENIED_*). Then it passes the rules of docs/access.md, in the
  * order one sidecar applies them: a return ticket (ticket: a resume token
  * that took no seat back; bus_leave made it) lets the seat in, a host's
  * again where role is '-1', and is used up once the cap let it in; else
  * the ban of addr; then, unless the room
- * is empty, role is '1' (a host's join token) or a host admitted this
- * peer id (admitted, consumed once), the password (pwhash, hex; '': the
+ * is empty, role is '1' (a host's join token) or the answer taken was
+ * an admission, the password (pwhash, hex; '': the
  * answer is the salt to hash it with, and a wrong one counts in pwfail,
  * a fixed window of pwwindow ms, at most pwtries) and the lock (the
  * seat waits in the lobby as knock, a knock object JSON, and the hosts
@@ -408,13 +412,15 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "end\n"
     "local function may_enter()\n"
     "  local a, addr = rk(room, 'access'), ARGV[12]\n"
+    "  local answer = ARGV[14] ~= '' and take_answer(room, ARGV[14])\n"
+    "  if answer and answer ~= 'admit' then return {'denied', answer} end\n"
     "  if back_host then return nil end\n"
     "  if addr ~= '' then\n"
     "    local untl = redis.call('HGET', rk(room, 'bans'), addr)\n"
     "    if untl and tonumber(untl) > now_ms() then return {'banned'} end\n"
     "  end\n"
     "  if redis.call('HLEN', members) == 0 or ARGV[10] == '1' or\n"
-    "     (ARGV[14] ~= '' and take_admission(room, ARGV[14])) then\n"
+    "     answer == 'admit' then\n"
     "    return nil\n"
     "  end\n"
     "  local hash = redis.call('HGET', a, 'hash')\n"
@@ -605,8 +611,10 @@ static const char bus_lua_room[] =
  * every registered node but self whose liveness key is gone (a node that
  * stalled may run its reaper before its heartbeat): each seat it still
  * holds waits grace ms more in huddle:grace (0: removed at once, with
- * peer-left timeout), its knocks and PeerJS ids go, and the node is
- * forgotten. A node may be only stalled or cut off from Redis, its pages
+ * peer-left timeout), its knocks leave the lobbies (the hosts' answers to
+ * them wait the grace too, as "<room> <knock> <node>" in huddle:grace, for
+ * the node to take if it comes back, and go after it), its PeerJS ids go,
+ * and the node is forgotten. A node may be only stalled or cut off from Redis, its pages
  * still there: they come back to another node and resume within the grace
  * (or it comes back itself and re-asserts its seats: the join script takes
  * them out of huddle:grace), so nobody sees them leave and come back.
@@ -629,6 +637,8 @@ static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "    if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"
     "      timeout(room, peer, node, ARGV[1])\n"
     "      n = n + 1\n"
+    "    else\n"
+    "      forget_answer(room, peer, node)\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -670,8 +680,10 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
  * caller's too, applies it to its members: role (a peer, 'host'|'guest'),
  * kick (a peer, ban ms), end, lock ('1'|'0'; unlocking admits everyone
  * waiting), password (salt and hash in hex, '' clears), admit and deny
- * (a knock id: its node hears x-admit or x-deny on its channel),
- * withdraw (by is the knock id: it stopped waiting; no host needed), and
+ * (a knock id: its node hears x-admit or x-deny on its channel, and the
+ * answer is kept in the answers hash until the knocker's node takes it:
+ * its next join, or its withdraw), withdraw (by is the knock id: it
+ * stopped waiting or heard its answer; no host needed), and
  * access (no host needed: a node after a Redis reconnect, by one of its
  * members): '1' when Redis lost its data (its epoch changed) and the node
  * last knew the room locked or with a password. Unless another node did
@@ -762,13 +774,11 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  redis.call('HSET', a, 'gen', tostring(now_ms()))\n"
     "  tell(room, access_msg(room))\n"
     "elseif act == 'admit' or act == 'deny' then\n"
-    "  local done\n"
-    "  if act == 'admit' then\n"
-    "    done = admit(room, ARGV[5])\n"
-    "  else\n"
-    "    done = deny(room, ARGV[5], '" MSG_DENIED_HOST "')\n"
+    "  if not lobby_answer(room, ARGV[5],\n"
+    "                      act == 'admit' and 'admit' or '" MSG_DENIED_HOST
+    "') then\n"
+    "    return 'none'\n"
     "  end\n"
-    "  if not done then return 'none' end\n"
     "  tell(room, lobby_msg(room))\n"
     "else\n"
     "  return redis.error_reply('unknown action')\n"

@@ -58,11 +58,9 @@ static int room_parse(const redisReply *flat, const redisReply *chat,
 const char *bus_status_name(enum bus_status st)
 {
     static const char *const names[] = {
-        "ok",         "exists",   "full",
-        "moved",      "none",     "error",
-        "banned",     "password", "wrong-password",
-        "pw-limited", "knock",    "lobby-full",
-        "forbidden",  "last"};
+        "ok",    "exists",     "full",     "moved",          "none",
+        "error", "banned",     "password", "wrong-password", "pw-limited",
+        "knock", "lobby-full", "denied",   "forbidden",      "last"};
 
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
@@ -128,11 +126,13 @@ void bus_reply_room(const redisReply *r, struct bus_room *out, void **mem)
             out->status = BUS_ERR;
         }
     }
-    if (out->status == BUS_PASSWORD) {
-        if (strings_from(r, 1, 1))
+    if (out->status == BUS_PASSWORD || out->status == BUS_DENIED) {
+        if (!strings_from(r, 1, 1))
+            out->status = BUS_ERR;
+        else if (out->status == BUS_PASSWORD)
             out->salt = r->element[1]->str;
         else
-            out->status = BUS_ERR;
+            out->reason = r->element[1]->str;
     }
     if (out->status == BUS_ERR) { /* nothing of it is to be read */
         log_warn("bus: malformed script reply");

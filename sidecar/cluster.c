@@ -113,16 +113,27 @@ struct reassert {
     char id[PEER_ID_LEN + 1];
 };
 
-/* A PeerJS id closed while Redis was down, released at the next on_up
- * (pj-release frees it only while it still has this token). At most
- * PJ_UNRELEASED_MAX are kept; the rest stay claimed until this node stops. */
-struct pj_unreleased {
-    struct pj_unreleased *next;
-    char id[PJ_ID_MAX + 1];
-    char token[PJ_TOKEN_MAX + 1];
+/* What Redis must be told even when it is down when it happens: a knock
+ * that stopped waiting (its withdrawal, or its lobby row stays for the
+ * hosts to see) and a PeerJS id closed (its release, or the id stays
+ * claimed). Both may be done twice: pj-release frees an id only while it
+ * still has this token. Each stays listed until Redis has answered it;
+ * one refused (Redis down) or lost (the connection dropped before the
+ * answer) goes again at the next re-assertion (reassert_all). At most
+ * OWED_MAX wait; one more is dropped with a warning (its knock stays in
+ * the lobby, its id claimed, until this node stops). */
+enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE };
+
+struct owed {
+    struct owed *next;
+    struct cluster *cl;
+    enum owed_what what;
+    bool sending;             /* its answer not yet read */
+    char a[PJ_ID_MAX + 1];    /* the room, or the PeerJS id */
+    char b[PJ_TOKEN_MAX + 1]; /* the knock id, or the id's token */
 };
 
-#define PJ_UNRELEASED_MAX 4096
+#define OWED_MAX 4096
 
 struct cluster {
     struct hub *h;
@@ -134,8 +145,8 @@ struct cluster {
     struct route *rt;
     struct pj *pj; /* the PeerJS server (cluster_peerjs), or NULL */
     struct pj_net pjnet;
-    struct pj_unreleased *unreleased; /* newest first */
-    size_t n_unreleased;
+    struct owed *owed; /* newest first */
+    size_t n_owed;
     long roster_wait_ms; /* see ROSTER_AGAIN_MS */
     /* Mono ms until which joins answer unavailable: after a reconnect to a
      * Redis that lost its data, the other nodes may not have re-asserted
@@ -217,8 +228,8 @@ static int start_join(struct join *j)
                           .addr = j->addr,
                           .pwhash = j->pwhash,
                           /* a knock sent again (reknock) may have been
-                           * admitted while this node could not hear it */
-                          .admitted = j->admitted || j->knocked,
+                           * answered while this node could not hear it */
+                          .knocked = j->admitted || j->knocked,
                           .knock = knock,
                           .ticket = j->resume};
     int rc = -1;
@@ -440,11 +451,14 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
     }
 }
 
-/* j stops waiting in the lobby in Redis (bus_lua.h: withdraw). */
+static void owe(struct cluster *cl, enum owed_what what, const char *a,
+                const char *b);
+
+/* j stops waiting in the lobby in Redis (bus_lua.h: withdraw), and takes
+ * the answer a host may have left there. */
 static void withdraw(struct join *j)
 {
-    bus_host(j->rq.cl->bus, BUS_DO_WITHDRAW, j->room, j->id, NULL, NULL, NULL,
-             NULL);
+    owe(j->rq.cl, OWED_WITHDRAW, j->room, j->id);
 }
 
 /* The room wants a password: j goes again with its hash, when c may
@@ -486,6 +500,7 @@ static void knock_over(struct join *j)
         hub_knock_over(cl->h, c, a, now);
         if (join_send(j, false) == 0)
             return;
+        withdraw(j); /* takes the admission it could not use */
         hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
                                "join", now);
     }
@@ -510,12 +525,12 @@ static void park(struct join *j)
 
 /* Every knock waiting here knocks again: Redis may have lost it (another
  * node's reaper took this node's knocks out of the lobbies while it
- * stalled) or the host's answer, sent while this node was cut off. The
- * join script keeps a knock it still has, and lets in one a host admitted
- * meanwhile. After Redis lost its data the rooms' locks come back only as
- * their nodes re-assert them (joins_wait_until): a knock sent now would
- * walk in. Those knocks end unavailable instead, and their pages join
- * again as anyone does. */
+ * stalled), or this node the host's answer, published while it was cut
+ * off. The join script keeps a knock it still has, and takes the answer
+ * Redis kept for it: an admission lets it in, a denial ends it (join_done).
+ * After Redis lost its data the rooms' locks come back only as their nodes
+ * re-assert them (joins_wait_until): a knock sent now would walk in. Those
+ * knocks end unavailable instead, and their pages join again as anyone does. */
 static void reknock(struct cluster *cl)
 {
     int64_t now = clock_mono_ms();
@@ -561,15 +576,22 @@ static void join_done(void *arg, const struct bus_room *r)
         park(j);
         return;
     }
-    if (j->knocked && !in && r->status != BUS_KNOCK)
-        withdraw(j); /* a knock sent again may have gone back in */
+    if ((j->knocked || j->admitted) && !in && r->status != BUS_KNOCK &&
+        r->status != BUS_DENIED)
+        withdraw(j); /* a knock sent again may have gone back in, or an
+                        answer not been taken (an error) */
     if (j->knocked && j->c != NULL) { /* a knock sent again ends here */
-        enum hub_knock_end end = in ? HUB_KNOCK_ADMITTED : HUB_KNOCK_QUIET;
+        enum hub_knock_end end = in ? HUB_KNOCK_ADMITTED
+                                 : r->status == BUS_DENIED
+                                     ? hub_knock_denial(r->reason)
+                                     : HUB_KNOCK_QUIET;
         hub_knock_log(j->room, j->id, end);
         hub_knock_over(j->rq.cl->h, j->c, end, clock_mono_ms());
         j->knocked = false; /* a password asked now starts a new knock */
     }
-    if (r->status == BUS_PASSWORD && j->c != NULL) {
+    if (r->status == BUS_DENIED && j->c != NULL) {
+        /* a host said no while this node could not hear it: told above */
+    } else if (r->status == BUS_PASSWORD && j->c != NULL) {
         if (with_password(j, r->salt))
             return;
     } else {
@@ -1252,7 +1274,78 @@ static void resync_start(struct cluster *cl, struct route_room *cr, bool again)
     resync_step(rs);
 }
 
-static void pjc_release_pending(struct cluster *cl); /* PeerJS, below */
+/* ---- what Redis is owed (struct owed) ------------------------------------ */
+
+static void owed_log(const struct owed *o, const char *outcome)
+{
+    if (o->what == OWED_WITHDRAW)
+        log_warn("knock room=%s knock=%s: not withdrawn in redis (%s)", o->a,
+                 o->b, outcome);
+    else
+        log_warn("peerjs: id=%s not released in redis (%s)", o->a, outcome);
+}
+
+static void owed_done(void *arg, enum bus_status st)
+{
+    struct owed *o = arg;
+    struct cluster *cl = o->cl;
+
+    o->sending = false;
+    if (st == BUS_ERR) {
+        owed_log(o, "lost: again when redis is back");
+        return;
+    }
+    for (struct owed **link = &cl->owed; *link != NULL; link = &(*link)->next)
+        if (*link == o) {
+            *link = o->next;
+            cl->n_owed--;
+            free(o);
+            return;
+        }
+}
+
+/* Returns true when o went to Redis. */
+static bool owed_send(struct owed *o)
+{
+    struct bus *bus = o->cl->bus;
+
+    o->sending = (o->what == OWED_WITHDRAW
+                      ? bus_host(bus, BUS_DO_WITHDRAW, o->a, o->b, NULL, NULL,
+                                 owed_done, o)
+                      : bus_pj_release(bus, o->a, o->b, owed_done, o)) == 0;
+    return o->sending;
+}
+
+static void owe(struct cluster *cl, enum owed_what what, const char *a,
+                const char *b)
+{
+    struct owed *o;
+
+    if (cl->n_owed >= OWED_MAX || (o = calloc(1, sizeof *o)) == NULL) {
+        struct owed tmp = {.what = what};
+        snprintf(tmp.a, sizeof tmp.a, "%s", a);
+        snprintf(tmp.b, sizeof tmp.b, "%s", b);
+        owed_log(&tmp, "too many waiting: until this node stops");
+        return;
+    }
+    o->cl = cl;
+    o->what = what;
+    snprintf(o->a, sizeof o->a, "%s", a);
+    snprintf(o->b, sizeof o->b, "%s", b);
+    o->next = cl->owed;
+    cl->owed = o;
+    cl->n_owed++;
+    if (!owed_send(o))
+        owed_log(o, "down: when it is back");
+}
+
+/* Sends again what was refused or lost. */
+static void owed_resend(struct cluster *cl)
+{
+    for (struct owed *o = cl->owed; o != NULL; o = o->next)
+        if (!o->sending)
+            owed_send(o);
+}
 
 /* What this node holds goes to Redis again: every room with seats here is
  * re-asserted and resynced, every knock waiting here knocks again, and
@@ -1263,10 +1356,9 @@ static void reassert_all(struct cluster *cl)
          cr = route_next(cl->rt, cr))
         resync_start(cl, cr, false);
     reknock(cl);
-    if (cl->pj != NULL) {
-        pjc_release_pending(cl);
+    owed_resend(cl);
+    if (cl->pj != NULL)
         pj_reclaim(cl->pj);
-    }
 }
 
 static void on_up(void *user)
@@ -1479,44 +1571,7 @@ static void pjc_cancel(void *ctx, struct pj_conn *c)
 
 static void pjc_release(void *ctx, const char *id, const char *token)
 {
-    struct cluster *cl = ctx;
-    struct pj_unreleased *u;
-
-    if (bus_pj_release(cl->bus, id, token) == 0)
-        return;
-    if (cl->n_unreleased >= PJ_UNRELEASED_MAX ||
-        (u = calloc(1, sizeof *u)) == NULL) {
-        log_warn("peerjs: id=%s not released in redis (down): free again "
-                 "when this node stops",
-                 id);
-        return;
-    }
-    snprintf(u->id, sizeof u->id, "%s", id);
-    snprintf(u->token, sizeof u->token, "%s", token);
-    u->next = cl->unreleased;
-    cl->unreleased = u;
-    cl->n_unreleased++;
-    log_warn("peerjs: id=%s not released in redis (down): released when "
-             "redis is back",
-             id);
-}
-
-/* Releases the ids closed while Redis was down (pjc_release); those that
- * fail again wait for the next on_up. */
-static void pjc_release_pending(struct cluster *cl)
-{
-    struct pj_unreleased **link = &cl->unreleased;
-
-    while (*link != NULL) {
-        struct pj_unreleased *u = *link;
-        if (bus_pj_release(cl->bus, u->id, u->token) < 0) {
-            link = &u->next;
-            continue;
-        }
-        *link = u->next;
-        cl->n_unreleased--;
-        free(u);
-    }
+    owe(ctx, OWED_PJ_RELEASE, id, token);
 }
 
 static void pjc_route_drop(struct req *r)
@@ -1662,10 +1717,10 @@ void cluster_free(struct cluster *cl)
         }
     }
     route_free(cl->rt);
-    while (cl->unreleased != NULL) {
-        struct pj_unreleased *u = cl->unreleased;
-        cl->unreleased = u->next;
-        free(u);
+    while (cl->owed != NULL) {
+        struct owed *o = cl->owed;
+        cl->owed = o->next;
+        free(o);
     }
     free(cl);
 }

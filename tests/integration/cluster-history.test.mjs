@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { startRedis, startSidecar, stopAll } from '../lib/stack.mjs';
+import { startRedis, startSidecar, stopAll, until } from '../lib/stack.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
 const BUDGET = 3000;
@@ -37,14 +37,6 @@ function kept(redis, rooms) {
 }
 
 /** Resolves once f() returns true, polling Redis (a TTL has no event). */
-async function until(what, f, timeoutMs) {
-    const deadline = Date.now() + timeoutMs;
-    while (!f()) {
-        if (Date.now() > deadline) throw new Error(`${what()}: not within ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
-
 test('chat in many rooms over the byte budget drops the oldest of all rooms; welcome, bytes and expiry hold', async () => {
     const procs = [];
     const clients = [];
@@ -80,7 +72,7 @@ test('chat in many rooms over the byte budget drops the oldest of all rooms; wel
                 // reaches Redis; the global order is the order of the writes,
                 // so the next message waits for this one's.
                 const seq = () => Number(cli(redis, 'HGET', 'huddle:history:bytes', '*seq')[0] || 0);
-                await until(() => `history writes ${seq()} of ${order.length}`, () => seq() >= order.length, 5000);
+                await until(() => seq() >= order.length, () => `history writes ${seq()} of ${order.length}`, 5000);
             }
         }
 
@@ -109,7 +101,7 @@ test('chat in many rooms over the byte budget drops the oldest of all rooms; wel
         for (const c of clients) c.terminate();
         const left = () => [...cli(redis, '--scan', '--pattern', 'huddle:room:*'),
             ...cli(redis, '--scan', '--pattern', 'huddle:history*')];
-        await until(() => `keys left after the TTL: ${left().join(' ')}`, () => left().length === 0, TTL_MS + 10000);
+        await until(() => left().length === 0, () => `keys left after the TTL: ${left().join(' ')}`, TTL_MS + 10000);
     } finally {
         for (const c of clients) c.terminate();
         await stopAll(procs);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { sleep, startRedis, startSidecar, stopAll, tmpDir } from '../lib/stack.mjs';
+import { sleep, startRedis, startSidecar, stopAll, tmpDir, until } from '../lib/stack.mjs';
 import { connect } from '../lib/wsclient.mjs';
 
 const FAST = {
@@ -68,14 +68,6 @@ async function peer(s, id, token = 'tok') {
 
 /** Resolves once cond() holds, checking every 50 ms (Redis state that no
  * client hears about). */
-async function until(cond, what, timeoutMs = 10000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-        if (Date.now() > deadline) throw new Error(`not seen: ${what}`);
-        await sleep(50);
-    }
-}
-
 test('an id held on one sidecar gets ID-TAKEN on the others, and keeps working where it is', async () => {
     const id = newId('taken');
     const a = await peer(scs[0], id, 'tokA');

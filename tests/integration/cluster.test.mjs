@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { test } from 'node:test';
-import { freePort, sleep, startRedis, startSidecar, startStack, stopAll, tmpDir } from '../lib/stack.mjs';
+import { freePort, sleep, startRedis, startSidecar, startStack, stopAll, tmpDir, until } from '../lib/stack.mjs';
 import { claims, mint } from '../lib/tokens.mjs';
 import { connect, uniqueRoom } from '../lib/wsclient.mjs';
 
@@ -88,6 +89,45 @@ async function cluster(n, { env = {}, redisArgs = [] } = {}) {
 }
 
 const ids = (peers) => peers.map((p) => p.id).sort();
+
+/** A TCP relay to the Redis on port, for one sidecar to reach it through:
+ * cut() drops every connection through it and refuses new ones (that
+ * sidecar alone is cut off from Redis, its clients stay connected), mend()
+ * lets them through again. { url, cut, mend, close }. */
+async function redisLink(port) {
+    const socks = new Set();
+    let open = true;
+    const server = net.createServer((s) => {
+        if (!open) return s.destroy();
+        const r = net.connect(port, '127.0.0.1');
+        for (const x of [s, r]) {
+            socks.add(x);
+            x.on('error', () => {});
+            x.on('close', () => { socks.delete(x); s.destroy(); r.destroy(); });
+        }
+        s.pipe(r);
+        r.pipe(s);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const cut = () => {
+        open = false;
+        for (const x of socks) x.destroy();
+    };
+    return {
+        url: `redis://127.0.0.1:${server.address().port}`,
+        cut,
+        mend() { open = true; },
+        close() { cut(); server.close(); },
+    };
+}
+
+/** A client on sidecar proc knocking at room: [client, its knocking message]. */
+async function knockAt(proc, room, name) {
+    const cl = await connect(proc.wsUrl);
+    await cl.send({ type: 'join', room, name });
+    return [cl, await cl.next('knocking')];
+}
+
 
 /** Ann on c's first sidecar and Bob on its second, in a new room, once Ann
  * has heard Bob join: { room, a, b, wa, wb } (clients and welcomes). */
@@ -511,9 +551,10 @@ test('a sidecar that stalls past the node TTL: its members back elsewhere within
     }
 });
 
-test('kill -9 of a sidecar with someone knocking there, and someone admitted but not yet in: the lobby and the admission go with it', async () => {
+test('kill -9 of a sidecar with someone knocking there, and someone admitted but not yet in: the lobby goes with it, the admission after the grace', async () => {
     const c = await cluster(2, {
-        env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500' },
+        env: { HUDDLE_REDIS_NODE_TTL_MS: '3000', HUDDLE_REDIS_HEARTBEAT_MS: '500', HUDDLE_REDIS_REAPER_MS: '500',
+            HUDDLE_RESUME_GRACE_MS: '2000' },
     });
     try {
         const room = uniqueRoom();
@@ -546,7 +587,7 @@ test('kill -9 of a sidecar with someone knocking there, and someone admitted but
         f.terminate();
         await h.next((m) => m.type === 'lobby' && m.waiting.length === 0);
         assert.equal(redis('SCARD', knocksOf(c.scs[1])), '0');
-        assert.equal(redis('HLEN', key('admitted')), '0');
+        assert.equal(redis('HLEN', key('answers')), '0');
 
         const k = await c.client(1);
         await k.send({ type: 'join', room, name: 'Kay' });
@@ -573,16 +614,105 @@ test('kill -9 of a sidecar with someone knocking there, and someone admitted but
         c3.signal('SIGSTOP'); // the admit reaches Redis, never the knocker
         await h.send({ type: 'admit', id: knock2.id });
         assert.deepEqual((await h.next('lobby')).waiting, []);
-        assert.equal(redis('HEXISTS', key('admitted'), knock2.id), '1');
+        assert.equal(redis('HEXISTS', key('answers'), knock2.id), '1');
+        const node3 = c3.output.match(/as node (\S+)/)[1];
         c3.signal('SIGKILL');
         k2.terminate();
-        const deadline = Date.now() + 20000;
-        while (redis('HEXISTS', key('admitted'), knock2.id) !== '0') {
-            assert.ok(Date.now() < deadline, 'the admission outlived its node');
-            await sleep(100);
-        }
+        // the reaper keeps it for the grace, in case its node comes back
+        await until(() => redis('ZSCORE', 'huddle:grace', `${room} ${knock2.id} ${node3}`) !== '', 'the admission waiting the grace', 20000);
         assert.equal(redis('EXISTS', knocksOf(c3)), '0');
+        await until(() => redis('HEXISTS', key('answers'), knock2.id) === '0', 'the admission gone after the grace', 20000);
+        assert.equal(redis('ZCARD', 'huddle:grace'), '0');
     } finally {
+        await c.stop();
+    }
+});
+
+test('a host answers knocks while their sidecar is cut off from Redis: when it is back the denied are told, the admitted come in, and one who left meanwhile leaves the lobby', async () => {
+    const c = await cluster(1);
+    const link = await redisLink(c.redis.port);
+    try {
+        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
+        c.procs.push(n2);
+        await n2.waitForOutput(UP);
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+        const room = uniqueRoom();
+        const h = await c.client(0);
+        await h.join(room, 'Hana');
+        await h.send({ type: 'lock', locked: true });
+        await h.next('access');
+        const [k, kk] = await knockAt(n2, room, 'Kim');
+        const [l, kl] = await knockAt(n2, room, 'Lea');
+        const [m, km] = await knockAt(n2, room, 'Max');
+        await h.next((x) => x.type === 'lobby' && x.waiting.length === 3);
+
+        link.cut();
+        await n2.waitForOutput(/redis down/);
+        await h.send({ type: 'deny', id: kk.id });
+        await h.send({ type: 'admit', id: kl.id });
+        await h.next((x) => x.type === 'lobby' && x.waiting.length === 1 && x.waiting[0].id === km.id);
+        const seen = h.received.length;
+        m.terminate(); // Max gives up while his sidecar cannot tell Redis
+        await n2.waitForOutput(/not withdrawn in redis/);
+        assert.equal(redis('HLEN', `huddle:room:${room}:answers`), '2');
+
+        link.mend();
+        await waitCount(n2, UP, 2);
+        const e = await k.next('error');
+        assert.deepEqual([e.code, e.reason], ['denied', 'host']);
+        assert.equal((await l.next('welcome')).id, kl.id);
+        await h.next((x) => x.type === 'peer-joined' && x.peer.id === kl.id);
+        await h.next((x) => x.type === 'lobby' && x.waiting.length === 0);
+        // nobody came back to the lobby, and Redis kept nothing of them
+        for (const x of h.received.slice(seen).filter((y) => y.type === 'lobby'))
+            assert.deepEqual(x.waiting.filter((w) => w.id === kk.id || w.id === kl.id), []);
+        assert.equal(k.received.filter((x) => x.type === 'knocking').length, 1);
+        assert.equal(redis('HLEN', `huddle:room:${room}:answers`), '0');
+        assert.equal(redis('HLEN', `huddle:room:${room}:lobby`), '0');
+        assert.equal(redis('EXISTS', `huddle:node:${n2.output.match(/as node (\S+)/)[1]}:knocks`), '0');
+    } finally {
+        link.close();
+        await c.stop();
+    }
+});
+
+test('a host answers knocks on a sidecar stalled past the node TTL: the answers wait the grace, and when it wakes the admitted come in and the denied are told', async () => {
+    const c = await cluster(2, { env: { ...QUICK_DEATH, HUDDLE_RESUME_GRACE_MS: '8000' } });
+    const n1 = c.scs[1];
+    try {
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+        const node = n1.output.match(/as node (\S+)/)[1];
+        const room = uniqueRoom();
+        const h = await c.client(0);
+        await h.join(room, 'Hana');
+        await h.send({ type: 'lock', locked: true });
+        await h.next('access');
+        const [k, kk] = await knockAt(n1, room, 'Kim');
+        const [l, kl] = await knockAt(n1, room, 'Lea');
+        await h.next((x) => x.type === 'lobby' && x.waiting.length === 2);
+
+        n1.signal('SIGSTOP');
+        await h.send({ type: 'deny', id: kk.id });
+        await h.send({ type: 'admit', id: kl.id });
+        await h.next((x) => x.type === 'lobby' && x.waiting.length === 0);
+        const seen = h.received.length;
+        // the reaper takes n1 for dead; the answers wait the grace for it
+        await until(() => redis('EXISTS', `huddle:node:${node}:knocks`) === '0', 'the reaper', 10000);
+        assert.notEqual(redis('ZSCORE', 'huddle:grace', `${room} ${kl.id} ${node}`), '');
+        assert.notEqual(redis('ZSCORE', 'huddle:grace', `${room} ${kk.id} ${node}`), '');
+        assert.equal(redis('HLEN', `huddle:room:${room}:answers`), '2');
+
+        n1.signal('SIGCONT');
+        const e = await k.next('error');
+        assert.deepEqual([e.code, e.reason], ['denied', 'host']);
+        assert.equal((await l.next('welcome')).id, kl.id);
+        await h.next((x) => x.type === 'peer-joined' && x.peer.id === kl.id);
+        await until(() => redis('HLEN', `huddle:room:${room}:answers`) === '0', 'the answers taken', 5000);
+        for (const x of h.received.slice(seen).filter((y) => y.type === 'lobby'))
+            assert.deepEqual(x.waiting, []);
+        assert.equal(l.received.filter((x) => x.type === 'knocking').length, 1);
+    } finally {
+        n1.signal('SIGCONT');
         await c.stop();
     }
 });

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BUILD, Proc, freePort, sleep, startFcgi, startNginx, startSidecar, stopAll, waitForConnect } from '../lib/stack.mjs';
+import { BUILD, Proc, freePort, sleep, startFcgi, startNginx, startSidecar, stopAll, until, waitForConnect } from '../lib/stack.mjs';
 import { connect, expectAlive, uniqueRoom } from '../lib/wsclient.mjs';
 
 const FCGI_THREADS = 4;
@@ -94,14 +94,6 @@ function sockets(pid) {
 }
 
 /** Polls cond() until it is true; throws what() after timeoutMs. */
-async function until(cond, what, timeoutMs = 15000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-        if (Date.now() > deadline) throw new Error(`${what()} after ${timeoutMs} ms`);
-        await sleep(25);
-    }
-}
-
 /** A TCP connection to port that wrote first (if any); resolves once
  * connected. s.serverClosed resolves when the other side closed it. */
 function raw(port, first) {
@@ -168,13 +160,13 @@ test('slowloris at nginx: 2,000 requests sent a byte a second (page, asset, webs
         console.log(`slowloris: sockets before ${JSON.stringify(base)}, with 2,000 slow requests ${JSON.stringify(during)}`);
         assert.ok(during.nginx >= base.nginx + 1500, 'nginx did not hold the slow requests: the test is not testing');
         // nginx waits for a whole header (and body) before it calls anyone.
-        assert.ok(during.sidecar <= base.sidecar + 8, `the sidecar holds ${during.sidecar - base.sidecar} more sockets`);
-        assert.ok(during.fcgi <= base.fcgi + FCGI_THREADS + 2, `fcgi holds ${during.fcgi - base.fcgi} more sockets`);
+        assert.ok(during.sidecar <= base.sidecar + 8, `the sidecar holds ${during.sidecar - base.sidecar} more sockets`, 15000);
+        assert.ok(during.fcgi <= base.fcgi + FCGI_THREADS + 2, `fcgi holds ${during.fcgi - base.fcgi} more sockets`, 15000);
     } finally {
         drop(slow);
     }
     await until(() => sockets(nginx.pid) <= base.nginx + 8,
-        () => `nginx still holds ${sockets(nginx.pid) - base.nginx} more sockets than before`);
+        () => `nginx still holds ${sockets(nginx.pid) - base.nginx} more sockets than before`, 15000);
     await pagesWork();
 });
 
@@ -195,7 +187,7 @@ test('silent connections straight to huddle-fcgi, ten times its threads, are dro
     } finally {
         drop(silent);
     }
-    await until(() => sockets(fcgi.pid) <= base + 2, () => `fcgi holds ${sockets(fcgi.pid) - base} more sockets`);
+    await until(() => sockets(fcgi.pid) <= base + 2, () => `fcgi holds ${sockets(fcgi.pid) - base} more sockets`, 15000);
     await pagesWork();
 });
 
@@ -224,7 +216,7 @@ test('websocket upgrades that never finish, more than the sidecar\'s 1,024 heade
         drop(half);
     }
     await until(() => sockets(sidecar.pid) <= base + 2,
-        () => `the sidecar holds ${sockets(sidecar.pid) - base} more sockets`);
+        () => `the sidecar holds ${sockets(sidecar.pid) - base} more sockets`, 15000);
     await chatReachesAll(list, 'after the unfinished upgrades');
 });
 
@@ -281,7 +273,7 @@ test('20,000 connection attempts at a sidecar with 512 file descriptors, 600 at 
         if (batch % 8 === 0) await chatReachesAll(list, `fd flood batch ${batch}`);
         drop(held);
         await until(() => sockets(p.pid) <= base + 8,
-            () => `batch ${batch}: the sidecar still holds ${sockets(p.pid) - base} more sockets`);
+            () => `batch ${batch}: the sidecar still holds ${sockets(p.pid) - base} more sockets`, 15000);
     }
     const secs = (Date.now() - t0) / 1000;
     const cpu = (cpuTicks(p.pid) - cpu0) / 100;
@@ -294,5 +286,5 @@ test('20,000 connection attempts at a sidecar with 512 file descriptors, 600 at 
     assert.ok(logGrowth < 256 * 1024, `the log grew by ${logGrowth} bytes`);
     await chatReachesAll(list, 'after the fd flood');
     await expectAlive(url);
-    await until(() => sockets(p.pid) <= base + 2, () => `the sidecar holds ${sockets(p.pid) - base} more sockets`);
+    await until(() => sockets(p.pid) <= base + 2, () => `the sidecar holds ${sockets(p.pid) - base} more sockets`, 15000);
 });

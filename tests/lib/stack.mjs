@@ -45,6 +45,17 @@ process.on('exit', () => {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Resolves once cond() is true, checked every 25 ms; throws after
+ * timeoutMs with what (a string, or a function giving one then). */
+export async function until(cond, what, timeoutMs = 10000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+        if (Date.now() > deadline)
+            throw new Error(`not seen within ${timeoutMs} ms: ${typeof what === 'function' ? what() : what}`);
+        await sleep(25);
+    }
+}
+
 /** A fresh private directory under the system temp dir. */
 export function tmpDir(prefix) {
     return fs.mkdtempSync(path.join(os.tmpdir(), `huddle-${prefix}-`));

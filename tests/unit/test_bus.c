@@ -1519,11 +1519,12 @@ TEST(a_peerjs_id_is_claimed_once_across_nodes_and_released_only_by_its_holder)
     CHECK(pj_route_wait(&fx, &b, "peer x", &o) == BUS_OK);
     CHECK(strcmp(o.node, bus_node_id(a.bus)) == 0);
 
-    CHECK(bus_pj_release(b.bus, "peer x", "t1") == 0);     /* not b's */
-    CHECK(bus_pj_release(a.bus, "peer x", "t2") == 0);     /* not its token */
+    CHECK(bus_pj_release(b.bus, "peer x", "t1", NULL, NULL) == 0); /* not b's */
+    CHECK(bus_pj_release(a.bus, "peer x", "t2", NULL, NULL) ==
+          0);                                              /* not its token */
     CHECK(pj_route_wait(&fx, &b, "peer x", &o) == BUS_OK); /* after b's */
     CHECK(pj_route_wait(&fx, &a, "peer x", &o) == BUS_OK); /* after a's */
-    CHECK(bus_pj_release(a.bus, "peer x", "t1") == 0);
+    CHECK(bus_pj_release(a.bus, "peer x", "t1", NULL, NULL) == 0);
     /* a's next call runs after the release (one connection, in order) */
     CHECK(pj_route_wait(&fx, &a, "peer x", &o) == BUS_NONE);
     CHECK(pj_claim_wait(&fx, &b, "peer x", "t2") == BUS_OK);

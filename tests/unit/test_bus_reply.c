@@ -89,6 +89,8 @@ TEST(short_answers_and_malformed_ones_read_as_they_should)
         {"*1\r\n$8\r\npassword\r\n", BUS_ERR}, /* no salt */
         {"*2\r\n$8\r\npassword\r\n$2\r\nab\r\n", BUS_PASSWORD},
         {"*1\r\n$14\r\nwrong-password\r\n", BUS_WRONG_PASSWORD},
+        {"*1\r\n$6\r\ndenied\r\n", BUS_ERR}, /* no reason */
+        {"*2\r\n$6\r\ndenied\r\n$5\r\nended\r\n", BUS_DENIED},
         {"*1\r\n$5\r\nerror\r\n", BUS_ERR}, /* not a script's answer */
         /* an access array of the wrong shape */
         {"*4\r\n$2\r\nok\r\n*0\r\n*0\r\n*1\r\n$4\r\nhost\r\n", BUS_ERR},
@@ -105,6 +107,8 @@ TEST(short_answers_and_malformed_ones_read_as_they_should)
         if (r == NULL)
             continue;
         bus_reply_room(r, &out, &mem);
+        if (out.status == BUS_DENIED)
+            CHECK(strcmp(out.reason, "ended") == 0);
         if (out.status != cases[i].st) {
             fprintf(stderr, "case %zu: status %d\n", i, (int)out.status);
             check_failed = 1;
