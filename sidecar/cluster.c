@@ -56,6 +56,8 @@ struct join {
     enum jwt_result token_refused;
     bool audio, video;
     char id[PEER_ID_LEN + 1]; /* the seat's, and its knock's in a lobby */
+    int64_t since;            /* wall ms of the join: its knock's "since",
+                                 kept when it knocks again */
     char token[TOKEN_LEN + 1];
     /* The access rules (docs/access.md), decided by the join script: */
     int role;        /* hub.h, join hook */
@@ -222,7 +224,7 @@ static int start_join(struct join *j)
     memcpy(tmp.id, j->id, sizeof tmp.id);
     char *json = msg_peer_json(&tmp);
     struct out_msg *ann = msg_peer_joined(&tmp);
-    char *knock = msg_knock_json(j->id, j->name, clock_wall_ms());
+    char *knock = msg_knock_json(j->id, j->name, j->since);
     struct bus_entry e = {.role = j->role,
                           .tokens = hub_tokens_on(cl->h),
                           .addr = j->addr,
@@ -657,6 +659,7 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
     j->video = m->video == 1;
     j->token_refused = token_refused;
     j->role = role;
+    j->since = clock_wall_ms();
     room_random_id(j->id, PEER_ID_LEN);
     room_random_id(j->token, TOKEN_LEN);
     if (join_send(j, resume) < 0)

@@ -503,7 +503,8 @@ test('a sidecar that stalls past the node TTL: its members back elsewhere within
         const kim = await c.client(0);
         await kim.send({ type: 'join', room, name: 'Kim' });
         const knock = await kim.next('knocking');
-        await a.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === knock.id));
+        const first = (await a.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === knock.id)))
+            .waiting.find((w) => w.id === knock.id);
 
         n1.signal('SIGSTOP');
         // its liveness key expires: n2's reaper keeps its seats for the
@@ -523,8 +524,10 @@ test('a sidecar that stalls past the node TTL: its members back elsewhere within
         // re-asserts Cat, who never left it.
         n1.signal('SIGCONT');
         await n1.waitForOutput(/liveness key had expired/);
-        // Kim knocks again by herself: Ann sees her and lets her in
-        await a2.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === knock.id));
+        // Kim knocks again by herself, waiting since she first did: Ann
+        // sees her and lets her in
+        const again = await a2.next((m) => m.type === 'lobby' && m.waiting.some((w) => w.id === knock.id));
+        assert.deepEqual(again.waiting.find((w) => w.id === knock.id), first);
         await a2.send({ type: 'admit', id: knock.id });
         assert.equal((await kim.next('welcome')).id, knock.id);
         assert.deepEqual(kim.received.filter((m) => m.type === 'knocking').length, 1, 'told once that she knocks');
