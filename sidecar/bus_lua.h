@@ -226,6 +226,7 @@
     "  local node, what = answer_split(v)\n"                                   \
     "  redis.call('HDEL', rk(room, 'answers'), knock)\n"                       \
     "  redis.call('SREM', knocks(node), room .. ' ' .. knock)\n"               \
+    "  redis.call('ZREM', GRACE, gk(room, knock, node))\n"                     \
     "  return what\n"                                                          \
     "end\n"                                                                    \
     "local function forget_answer(room, knock, node)\n"                        \

@@ -680,7 +680,7 @@ test('a host answers knocks while their sidecar is cut off from Redis: when it i
 });
 
 test('a host answers knocks on a sidecar stalled past the node TTL: the answers wait the grace, and when it wakes the admitted come in and the denied are told', async () => {
-    const c = await cluster(2, { env: { ...QUICK_DEATH, HUDDLE_RESUME_GRACE_MS: '8000' } });
+    const c = await cluster(2, { env: { ...QUICK_DEATH, HUDDLE_RESUME_GRACE_MS: '4000' } });
     const n1 = c.scs[1];
     try {
         const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
@@ -701,6 +701,7 @@ test('a host answers knocks on a sidecar stalled past the node TTL: the answers 
         const seen = h.received.length;
         // the reaper takes n1 for dead; the answers wait the grace for it
         await until(() => redis('EXISTS', `huddle:node:${node}:knocks`) === '0', 'the reaper', 10000);
+        const reaped = Date.now();
         assert.notEqual(redis('ZSCORE', 'huddle:grace', `${room} ${kl.id} ${node}`), '');
         assert.notEqual(redis('ZSCORE', 'huddle:grace', `${room} ${kk.id} ${node}`), '');
         assert.equal(redis('HLEN', `huddle:room:${room}:answers`), '2');
@@ -714,6 +715,11 @@ test('a host answers knocks on a sidecar stalled past the node TTL: the answers 
         for (const x of h.received.slice(seen).filter((y) => y.type === 'lobby'))
             assert.deepEqual(x.waiting, []);
         assert.equal(l.received.filter((x) => x.type === 'knocking').length, 1);
+        // past the grace's end, Lea keeps the seat her admission gave her
+        await sleep(Math.max(0, reaped + 4000 + 1000 - Date.now()));
+        assert.equal(redis('ZCARD', 'huddle:grace'), '0');
+        assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, kl.id), '1');
+        assert.deepEqual(h.received.filter((x) => x.type === 'peer-left'), []);
     } finally {
         n1.signal('SIGCONT');
         await c.stop();
