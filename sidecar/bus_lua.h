@@ -218,6 +218,7 @@
     "end\n"                                                                    \
     "local function answer_split(v)\n"                                         \
     "  local sp = string.find(v, ' ', 1, true)\n"                              \
+    "  if not sp then return v, '' end\n"                                      \
     "  return string.sub(v, 1, sp - 1), string.sub(v, sp + 1)\n"               \
     "end\n"                                                                    \
     "local function take_answer(room, knock)\n"                                \
@@ -300,7 +301,8 @@
     "local function forget_access(room)\n"                                     \
     "  redis.call('DEL', rk(room, 'lobby'), rk(room, 'access'), rk(room, "     \
     "'order'),\n"                                                              \
-    "             rk(room, 'addrs'))\n"                                        \
+    "             rk(room, 'addrs'),\n"                                        \
+    "             rk(room, 'admitted')) -- the answers of versions before\n"   \
     "end\n"                                                                    \
     "local function remove(room, peer, node, ttl)\n"                           \
     "  local json = redis.call('HGET', rk(room, 'members'), peer)\n"           \
@@ -413,8 +415,14 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "end\n"
     "local function may_enter()\n"
     "  local a, addr = rk(room, 'access'), ARGV[12]\n"
-    "  local answer = ARGV[14] ~= '' and take_answer(room, ARGV[14])\n"
-    "  if answer and answer ~= 'admit' then return {'denied', answer} end\n"
+    "  local kept = ARGV[14] ~= '' and\n"
+    "               redis.call('HGET', rk(room, 'answers'), ARGV[14])\n"
+    "  local answer = kept and select(2, answer_split(kept))\n"
+    "  if answer == 'admit' then\n"
+    "    take_answer(room, ARGV[14])\n"
+    "  elseif answer then\n"
+    "    return {'denied', answer}\n"
+    "  end\n"
     "  if back_host then return nil end\n"
     "  if addr ~= '' then\n"
     "    local untl = redis.call('HGET', rk(room, 'bans'), addr)\n"
@@ -615,10 +623,10 @@ static const char bus_lua_room[] =
  * peer-left timeout), its knocks leave the lobbies (the hosts' answers to
  * them wait the grace too, as "<room> <knock> <node>" in huddle:grace, for
  * the node to take if it comes back, and go after it), its PeerJS ids go,
- * and the node is forgotten. A node may be only stalled or cut off from Redis, its pages
- * still there: they come back to another node and resume within the grace
- * (or it comes back itself and re-asserts its seats: the join script takes
- * them out of huddle:grace), so nobody sees them leave and come back.
+ * and the node is forgotten. A node may be only stalled or cut off from Redis,
+ * its pages still there: they come back to another node and resume within the
+ * grace (or it comes back itself and re-asserts its seats: the join script
+ * takes them out of huddle:grace), so nobody sees them leave and come back.
  * Before all that, the accounting of chat history that expired is dropped
  * (hexpired), so it goes even when no chat comes. Atomic, so when several
  * nodes reap at once only the first finds anything. Peer ids are
@@ -692,7 +700,8 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
  * given a host if none of its members is one (theirs may not be back),
  * and marked restored until a host locks, unlocks or sets a password
  * (the access message says "restored" meanwhile); either way the room
- * hears its access. */
+ * hears its access and its lobby (a node back from a cut-off missed what
+ * changed in them meanwhile). */
 static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "local act, room, by, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local members = rk(room, 'members')\n"
@@ -711,6 +720,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "    handover(room)\n"
     "  end\n"
     "  tell(room, access_msg(room))\n"
+    "  tell(room, lobby_msg(room))\n"
     "  return 'ok'\n"
     "end\n"
     "if not is_host(redis.call('HGET', members, by)) then return 'forbidden' "
@@ -741,6 +751,14 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  end\n"
     "elseif act == 'end' then\n"
     "  lobby_empty(room, false, '" MSG_DENIED_ENDED "')\n"
+    "  local ans = rk(room, 'answers')\n"
+    "  local kept = redis.call('HGETALL', ans)\n"
+    "  for i = 1, #kept, 2 do\n"
+    "    local node, what = answer_split(kept[i + 1])\n"
+    "    if what == 'admit' then\n"
+    "      redis.call('HSET', ans, kept[i], node .. ' " MSG_DENIED_ENDED "')\n"
+    "    end\n"
+    "  end\n"
     "  for _, peer in ipairs(redis.call('HKEYS', members)) do\n"
     "    local node = redis.call('HGET', rk(room, 'nodes'), peer) or ''\n"
     "    redis.call('ZREM', GRACE, gk(room, peer, node))\n"

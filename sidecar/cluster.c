@@ -117,25 +117,34 @@ struct reassert {
 
 /* What Redis must be told even when it is down when it happens: a knock
  * that stopped waiting (its withdrawal, or its lobby row stays for the
- * hosts to see) and a PeerJS id closed (its release, or the id stays
- * claimed). Both may be done twice: pj-release frees an id only while it
- * still has this token. Each stays listed until Redis has answered it;
- * one refused (Redis down) or lost (the connection dropped before the
- * answer) goes again at the next re-assertion (reassert_all). At most
- * OWED_MAX wait; one more is dropped with a warning (its knock stays in
- * the lobby, its id claimed, until this node stops). */
-enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE };
+ * hosts to see), a PeerJS id closed (its release, or the id stays
+ * claimed), and a seat Redis may have given this node that nobody here
+ * has (its leave, or the others keep a member nobody is behind). Each may
+ * be done twice: pj-release frees an id only while it still has this
+ * token, a leave a seat only while this node holds it, and one is not
+ * sent while the seat is here again (resumed). Each stays listed until
+ * Redis has answered it;
+ * one refused (Redis down or not keeping up) or lost (the connection
+ * dropped before the answer, or Redis answered an error) goes again at
+ * the next re-assertion (reassert_all), or OWED_RETRY_MS later while the
+ * bus stays up (hk_tick). At most OWED_MAX wait; one more is dropped with
+ * a warning (its knock stays in the lobby, its id claimed, until this
+ * node stops). */
+enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE, OWED_LEAVE };
 
 struct owed {
     struct owed *next;
     struct cluster *cl;
     enum owed_what what;
     bool sending;             /* its answer not yet read */
+    bool warned;              /* its loss was logged */
     char a[PJ_ID_MAX + 1];    /* the room, or the PeerJS id */
-    char b[PJ_TOKEN_MAX + 1]; /* the knock id, or the id's token */
+    char b[PJ_TOKEN_MAX + 1]; /* the knock id or peer id, or the id's token */
+    const char *reason;       /* a leave's peer-left reason */
 };
 
 #define OWED_MAX 4096
+#define OWED_RETRY_MS 1000
 
 struct cluster {
     struct hub *h;
@@ -149,6 +158,7 @@ struct cluster {
     struct pj_net pjnet;
     struct owed *owed; /* newest first */
     size_t n_owed;
+    int64_t owed_retry;  /* mono ms of the next retry (hk_tick) */
     long roster_wait_ms; /* see ROSTER_AGAIN_MS */
     /* Mono ms until which joins answer unavailable: after a reconnect to a
      * Redis that lost its data, the other nodes may not have re-asserted
@@ -209,6 +219,134 @@ static void fanout_joined(struct hub *h, struct room *r, struct route_peer *m,
         if (p->conn != NULL && !route_knows(m, p->id))
             hub_send(h, p->conn, out_msg_ref(msg));
     route_forget_knowers(m);
+}
+
+/* ---- what Redis is owed (struct owed) ------------------------------------ */
+
+static void owed_log(const struct owed *o, const char *outcome)
+{
+    switch (o->what) {
+    case OWED_WITHDRAW:
+        log_warn("knock room=%s knock=%s: not withdrawn in redis (%s)", o->a,
+                 o->b, outcome);
+        break;
+    case OWED_PJ_RELEASE:
+        log_warn("peerjs: id=%s not released in redis (%s)", o->a, outcome);
+        break;
+    case OWED_LEAVE:
+        log_warn("leave room=%s peer=%s: not told to redis (%s)", o->a, o->b,
+                 outcome);
+        break;
+    }
+}
+
+static void owed_free(struct owed *o)
+{
+    struct cluster *cl = o->cl;
+
+    for (struct owed **link = &cl->owed; *link != NULL; link = &(*link)->next)
+        if (*link == o) {
+            *link = o->next;
+            cl->n_owed--;
+            free(o);
+            return;
+        }
+}
+
+static void owed_done(void *arg, enum bus_status st)
+{
+    struct owed *o = arg;
+
+    o->sending = false;
+    if (st != BUS_ERR) {
+        owed_free(o);
+        return;
+    }
+    if (!o->warned)
+        owed_log(o, "lost or refused: sent again");
+    o->warned = true;
+}
+
+/* Returns true when o went to Redis. */
+static bool owed_send(struct owed *o)
+{
+    struct bus *bus = o->cl->bus;
+    struct out_msg *m;
+    int rc = -1;
+
+    switch (o->what) {
+    case OWED_WITHDRAW:
+        rc = bus_host(bus, BUS_DO_WITHDRAW, o->a, o->b, NULL, NULL, owed_done,
+                      o);
+        break;
+    case OWED_PJ_RELEASE:
+        rc = bus_pj_release(bus, o->a, o->b, owed_done, o);
+        break;
+    case OWED_LEAVE:
+        if ((m = msg_peer_left(o->b, o->reason)) != NULL)
+            rc = bus_leave(bus, o->a, o->b, out_msg_text(m), m->len, 0,
+                           owed_done, o);
+        out_msg_unref(m);
+        break;
+    }
+    o->sending = rc == 0;
+    return o->sending;
+}
+
+/* Tells Redis what (a and b as struct owed has them; reason: a leave's),
+ * now or once it can. */
+static void owe(struct cluster *cl, enum owed_what what, const char *a,
+                const char *b, const char *reason)
+{
+    struct owed *o;
+
+    if (cl->n_owed >= OWED_MAX || (o = calloc(1, sizeof *o)) == NULL) {
+        struct owed tmp = {.what = what};
+        snprintf(tmp.a, sizeof tmp.a, "%s", a);
+        snprintf(tmp.b, sizeof tmp.b, "%s", b);
+        owed_log(&tmp, "too many waiting: until this node stops");
+        return;
+    }
+    o->cl = cl;
+    o->what = what;
+    o->reason = reason;
+    snprintf(o->a, sizeof o->a, "%s", a);
+    snprintf(o->b, sizeof o->b, "%s", b);
+    o->next = cl->owed;
+    cl->owed = o;
+    cl->n_owed++;
+    if (!owed_send(o)) {
+        owed_log(o, "down: sent when it is back");
+        o->warned = true;
+    }
+}
+
+/* Sends again what was refused or lost; a leave of a seat that is here
+ * again (resumed meanwhile) is owed no more. A bus call never runs its
+ * callback inside the call (bus.h): only owed_free unlinks here. */
+static void owed_resend(struct cluster *cl)
+{
+    struct owed *next;
+
+    for (struct owed *o = cl->owed; o != NULL; o = next) {
+        struct room *r = o->what == OWED_LEAVE ? hub_room(cl->h, o->a) : NULL;
+        next = o->next;
+        if (o->sending)
+            continue;
+        if (r != NULL && room_peer_find(r, o->b) != NULL)
+            owed_free(o);
+        else
+            owed_send(o);
+    }
+}
+
+/* Leaves id's seat in room if Redis gave it to this node with nobody here
+ * behind it (an answer that came too late, or a leave lost while Redis
+ * was down), and tells the room why. */
+static void announce_left(struct cluster *cl, const char *room, const char *id,
+                          const char *reason)
+{
+    owe(cl, OWED_LEAVE, room, id, reason);
 }
 
 /* ---- join ------------------------------------------------------------- */
@@ -311,15 +449,6 @@ static char *chat_json(const struct bus_room *r)
         sb_putn(&b, r->chat[i].s, r->chat[i].len);
     }
     return sb_take(&b);
-}
-
-static void announce_left(struct cluster *cl, const char *room, const char *id,
-                          const char *reason)
-{
-    struct out_msg *m = msg_peer_left(id, reason);
-    if (m != NULL)
-        bus_leave(cl->bus, room, id, out_msg_text(m), m->len, 0, NULL, NULL);
-    out_msg_unref(m);
 }
 
 /* Redis gave p's connection a seat: the hub makes it local and says
@@ -453,14 +582,11 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
     }
 }
 
-static void owe(struct cluster *cl, enum owed_what what, const char *a,
-                const char *b);
-
 /* j stops waiting in the lobby in Redis (bus_lua.h: withdraw), and takes
  * the answer a host may have left there. */
 static void withdraw(struct join *j)
 {
-    owe(j->rq.cl, OWED_WITHDRAW, j->room, j->id);
+    owe(j->rq.cl, OWED_WITHDRAW, j->room, j->id, NULL);
 }
 
 /* The room wants a password: j goes again with its hash, when c may
@@ -492,8 +618,8 @@ static void knock_over(struct join *j)
     int64_t now = clock_mono_ms();
 
     if (a != HUB_KNOCK_ADMITTED && j->knocked)
-        withdraw(j); /* a knock sent again may have gone back in after
-                        the denial took it out */
+        withdraw(j); /* takes the denial Redis keeps, and the knock if one
+                        sent again went back in after the denial */
     j->knocking = j->knocked = false;
     j->answer = HUB_KNOCK_QUIET;
     hub_knock_log(j->room, j->id, a);
@@ -502,7 +628,10 @@ static void knock_over(struct join *j)
         hub_knock_over(cl->h, c, a, now);
         if (join_send(j, false) == 0)
             return;
-        withdraw(j); /* takes the admission it could not use */
+        /* the admission it could not use goes, and the seat an earlier
+         * try may have taken (its answer lost) */
+        withdraw(j);
+        announce_left(cl, j->room, j->id, "left");
         hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
                                "join", now);
     }
@@ -562,6 +691,7 @@ static void join_done(void *arg, const struct bus_room *r)
 {
     struct join *j = arg;
     bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
+    bool told = false;
 
     if (r->status == BUS_ERR && j->knocked && j->c != NULL) {
         park(j); /* a knock sent again, cut off again: it waits on */
@@ -578,10 +708,13 @@ static void join_done(void *arg, const struct bus_room *r)
         park(j);
         return;
     }
-    if ((j->knocked || j->admitted) && !in && r->status != BUS_KNOCK &&
-        r->status != BUS_DENIED)
-        withdraw(j); /* a knock sent again may have gone back in, or an
-                        answer not been taken (an error) */
+    /* What Redis may keep of j's knock with nobody to take it: a knock
+     * sent again may have gone back in, a denial is kept until withdrawn
+     * (a lost reply then finds it again), an admission was not taken, an
+     * error may have come after Redis put a first knock in the lobby. */
+    if (!in && r->status != BUS_KNOCK &&
+        (j->knocked || j->admitted || r->status == BUS_ERR))
+        withdraw(j);
     if (j->knocked && j->c != NULL) { /* a knock sent again ends here */
         enum hub_knock_end end = in ? HUB_KNOCK_ADMITTED
                                  : r->status == BUS_DENIED
@@ -590,9 +723,10 @@ static void join_done(void *arg, const struct bus_room *r)
         hub_knock_log(j->room, j->id, end);
         hub_knock_over(j->rq.cl->h, j->c, end, clock_mono_ms());
         j->knocked = false; /* a password asked now starts a new knock */
+        told = r->status == BUS_DENIED; /* nothing more to answer */
     }
-    if (r->status == BUS_DENIED && j->c != NULL) {
-        /* a host said no while this node could not hear it: told above */
+    if (told) {
+        /* a host said no while this node could not hear it */
     } else if (r->status == BUS_PASSWORD && j->c != NULL) {
         if (with_password(j, r->salt))
             return;
@@ -986,6 +1120,11 @@ static void hk_tick(void *ctx, int64_t now)
 {
     struct cluster *cl = ctx;
     struct route_room *cr = route_next(cl->rt, NULL);
+
+    if (cl->n_owed > 0 && now >= cl->owed_retry && bus_is_up(cl->bus)) {
+        cl->owed_retry = now + OWED_RETRY_MS;
+        owed_resend(cl);
+    }
     while (cr != NULL) {
         struct route_room *next = route_next(cl->rt, cr);
         struct room *r = hub_room(cl->h, cr->id);
@@ -1277,79 +1416,6 @@ static void resync_start(struct cluster *cl, struct route_room *cr, bool again)
     resync_step(rs);
 }
 
-/* ---- what Redis is owed (struct owed) ------------------------------------ */
-
-static void owed_log(const struct owed *o, const char *outcome)
-{
-    if (o->what == OWED_WITHDRAW)
-        log_warn("knock room=%s knock=%s: not withdrawn in redis (%s)", o->a,
-                 o->b, outcome);
-    else
-        log_warn("peerjs: id=%s not released in redis (%s)", o->a, outcome);
-}
-
-static void owed_done(void *arg, enum bus_status st)
-{
-    struct owed *o = arg;
-    struct cluster *cl = o->cl;
-
-    o->sending = false;
-    if (st == BUS_ERR) {
-        owed_log(o, "lost: again when redis is back");
-        return;
-    }
-    for (struct owed **link = &cl->owed; *link != NULL; link = &(*link)->next)
-        if (*link == o) {
-            *link = o->next;
-            cl->n_owed--;
-            free(o);
-            return;
-        }
-}
-
-/* Returns true when o went to Redis. */
-static bool owed_send(struct owed *o)
-{
-    struct bus *bus = o->cl->bus;
-
-    o->sending = (o->what == OWED_WITHDRAW
-                      ? bus_host(bus, BUS_DO_WITHDRAW, o->a, o->b, NULL, NULL,
-                                 owed_done, o)
-                      : bus_pj_release(bus, o->a, o->b, owed_done, o)) == 0;
-    return o->sending;
-}
-
-static void owe(struct cluster *cl, enum owed_what what, const char *a,
-                const char *b)
-{
-    struct owed *o;
-
-    if (cl->n_owed >= OWED_MAX || (o = calloc(1, sizeof *o)) == NULL) {
-        struct owed tmp = {.what = what};
-        snprintf(tmp.a, sizeof tmp.a, "%s", a);
-        snprintf(tmp.b, sizeof tmp.b, "%s", b);
-        owed_log(&tmp, "too many waiting: until this node stops");
-        return;
-    }
-    o->cl = cl;
-    o->what = what;
-    snprintf(o->a, sizeof o->a, "%s", a);
-    snprintf(o->b, sizeof o->b, "%s", b);
-    o->next = cl->owed;
-    cl->owed = o;
-    cl->n_owed++;
-    if (!owed_send(o))
-        owed_log(o, "down: when it is back");
-}
-
-/* Sends again what was refused or lost. */
-static void owed_resend(struct cluster *cl)
-{
-    for (struct owed *o = cl->owed; o != NULL; o = o->next)
-        if (!o->sending)
-            owed_send(o);
-}
-
 /* What this node holds goes to Redis again: every room with seats here is
  * re-asserted and resynced, every knock waiting here knocks again, and
  * the PeerJS ids open here are claimed again. */
@@ -1574,7 +1640,7 @@ static void pjc_cancel(void *ctx, struct pj_conn *c)
 
 static void pjc_release(void *ctx, const char *id, const char *token)
 {
-    owe(ctx, OWED_PJ_RELEASE, id, token);
+    owe(ctx, OWED_PJ_RELEASE, id, token, NULL);
 }
 
 static void pjc_route_drop(struct req *r)

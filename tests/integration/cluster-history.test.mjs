@@ -36,7 +36,6 @@ function kept(redis, rooms) {
     return out;
 }
 
-/** Resolves once f() returns true, polling Redis (a TTL has no event). */
 test('chat in many rooms over the byte budget drops the oldest of all rooms; welcome, bytes and expiry hold', async () => {
     const procs = [];
     const clients = [];

@@ -66,8 +66,6 @@ async function peer(s, id, token = 'tok') {
     return c;
 }
 
-/** Resolves once cond() holds, checking every 50 ms (Redis state that no
- * client hears about). */
 test('an id held on one sidecar gets ID-TAKEN on the others, and keeps working where it is', async () => {
     const id = newId('taken');
     const a = await peer(scs[0], id, 'tokA');

@@ -332,6 +332,7 @@ struct result {
     int n_chat;
     char chat[8][64];
     char peer[64], old_node[96], peer_json[64];
+    char reason[16]; /* BUS_DENIED */
 };
 
 static void on_room_result(void *arg, const struct bus_room *r)
@@ -349,6 +350,8 @@ static void on_room_result(void *arg, const struct bus_room *r)
     for (size_t i = 0; i < r->n_chat && i < 8; i++)
         snprintf(res->chat[i], sizeof res->chat[i], "%.*s", (int)r->chat[i].len,
                  r->chat[i].s);
+    if (r->reason != NULL)
+        snprintf(res->reason, sizeof res->reason, "%s", r->reason);
     if (r->peer != NULL) {
         snprintf(res->peer, sizeof res->peer, "%s", r->peer);
         snprintf(res->old_node, sizeof res->old_node, "%s", r->old_node);
@@ -377,24 +380,48 @@ static bool has_member(const struct result *r, const char *peer,
     return false;
 }
 
-/* Joins peer (peer object {"id":"<peer>"}, token "tok-<peer>") and waits. */
-static enum bus_status join_wait(struct fx *fx, struct node *n,
-                                 const char *room, const char *peer,
-                                 struct result *res)
+/* Joins peer (peer object {"id":"<peer>"}, token "tok-<peer>") as e
+ * says and waits. With e the peer object has a role too, which the access
+ * rules read; NULL: a plain join. */
+static enum bus_status join_as(struct fx *fx, struct node *n, const char *room,
+                               const char *peer, const struct bus_entry *e,
+                               struct result *res)
 {
     char json[128], token[96], announce[160];
 
     memset(res, 0, sizeof *res);
-    snprintf(json, sizeof json, "{\"id\":\"%s\"}", peer);
+    snprintf(json, sizeof json,
+             e != NULL ? "{\"id\":\"%s\",\"role\":\"guest\"}"
+                       : "{\"id\":\"%s\"}",
+             peer);
     snprintf(token, sizeof token, "tok-%s", peer);
     snprintf(announce, sizeof announce,
              "{\"type\":\"peer-joined\",\"peer\":%s}", json);
     if (bus_join(n->bus, room, peer, token, json, strlen(json), announce,
-                 strlen(announce), 0, NULL, on_room_result, res) < 0)
+                 strlen(announce), 0, e, on_room_result, res) < 0)
         return BUS_ERR;
     if (!RUN_UNTIL(fx, res->done, 5000))
         return BUS_ERR;
     return res->st;
+}
+
+static enum bus_status join_wait(struct fx *fx, struct node *n,
+                                 const char *room, const char *peer,
+                                 struct result *res)
+{
+    return join_as(fx, n, room, peer, NULL, res);
+}
+
+/* Does a host action (or a withdrawal) and waits. */
+static enum bus_status host_wait(struct fx *fx, struct node *n,
+                                 enum bus_action act, const char *room,
+                                 const char *by, const char *a)
+{
+    struct result res = {0};
+
+    if (bus_host(n->bus, act, room, by, a, NULL, on_done_result, &res) < 0)
+        return BUS_ERR;
+    return RUN_UNTIL(fx, res.done, 5000) ? res.st : BUS_ERR;
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -870,6 +897,66 @@ TEST(a_dead_nodes_seats_wait_the_grace_for_a_resume_then_go_once)
     CHECK(has_member(&st, "a1", bus_node_id(b.bus)));
     node_stop(&b);
     node_stop(&c);
+    fx_done(&fx);
+}
+
+/* A host's answer to a knock is kept in Redis until the knocker's node
+ * takes it: a denial is answered to each join that comes with the knock
+ * (a lost reply loses nothing) until the withdrawal takes it; an
+ * admission lets the join in once; ending the meeting turns an admission
+ * not yet used into a denial. Nothing stays once each is taken. */
+TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result res;
+    const struct bus_entry host = {.role = -1};
+    const struct bus_entry knock = {.knock = "{\"id\":\"k\"}"};
+    const struct bus_entry again = {.knocked = true, .knock = "{}"};
+    char knocks[128];
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.lobby_max = 20;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    snprintf(knocks, sizeof knocks, "huddle:node:%s:knocks",
+             bus_node_id(b.bus));
+    CHECK(join_as(&fx, &a, "lr", "h", &host, &res) == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "lr", "h", "1") == BUS_OK);
+
+    /* denied: told to every join with the knock until withdrawn */
+    CHECK(join_as(&fx, &b, "lr", "k1", &knock, &res) == BUS_KNOCK);
+    CHECK(host_wait(&fx, &a, BUS_DO_DENY, "lr", "h", "k1") == BUS_OK);
+    for (int i = 0; i < 2; i++) {
+        CHECK(join_as(&fx, &b, "lr", "k1", &again, &res) == BUS_DENIED);
+        CHECK_STR(res.reason, "host");
+    }
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:lobby") == 0);
+    CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k1", NULL) == BUS_OK);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:answers") == 0);
+    CHECK(join_as(&fx, &b, "lr", "k1", &again, &res) == BUS_KNOCK);
+    CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k1", NULL) == BUS_OK);
+
+    /* admitted: in once */
+    CHECK(join_as(&fx, &b, "lr", "k2", &knock, &res) == BUS_KNOCK);
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "lr", "h", "k2") == BUS_OK);
+    CHECK(join_as(&fx, &b, "lr", "k2", &again, &res) == BUS_OK);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:answers") == 0);
+    CHECK(redis_int(fx.port, "SCARD", knocks) == 0);
+
+    /* admitted, then the meeting ends before the knocker came in */
+    CHECK(join_as(&fx, &b, "lr", "k3", &knock, &res) == BUS_KNOCK);
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "lr", "h", "k3") == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_END, "lr", "h", NULL) == BUS_OK);
+    CHECK(join_as(&fx, &b, "lr", "k3", &again, &res) == BUS_DENIED);
+    CHECK_STR(res.reason, "ended");
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:members") == 0);
+    CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k3", NULL) == BUS_OK);
+    CHECK(redis_int(fx.port, "EXISTS", "huddle:room:lr:answers") == 0);
+    CHECK(redis_int(fx.port, "SCARD", knocks) == 0);
+
+    node_stop(&a);
+    node_stop(&b);
     fx_done(&fx);
 }
 
