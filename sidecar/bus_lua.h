@@ -380,10 +380,11 @@
  * -> {'full'} | {'moved'} | {'banned'} | {'password', salt} |
  *    {'wrong-password'} | {'pw-limited'} | {'knock'} | {'lobby-full'} |
  *    {'denied', reason} | {'ok'|'exists', flat members, chat, access}.
- * A new seat (force '0') first takes the host's answer kept for its knock
- * (knocked: its peer id, '' when it never knocked; the answers hash, taken
- * once): a denial is answered 'denied' with its reason (msg.h
- * MSG_DENIED_*). Then it passes the rules of docs/access.md, in the
+ * A new seat (force '0') first looks for the host's answer kept for its
+ * knock (knocked: its peer id, '' when it never knocked; the answers
+ * hash): an admission is taken (once), a denial is answered 'denied' with
+ * its reason (msg.h MSG_DENIED_*) and stays until the knock withdraws, so
+ * that a lost reply finds it again. Then it passes the rules of docs/access.md, in the
  * order one sidecar applies them: a return ticket (ticket: a resume token
  * that took no seat back; bus_leave made it) lets the seat in, a host's
  * again where role is '-1', and is used up once the cap let it in; else
@@ -420,7 +421,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  local answer = kept and select(2, answer_split(kept))\n"
     "  if answer == 'admit' then\n"
     "    take_answer(room, ARGV[14])\n"
-    "  elseif answer then\n"
+    "  elseif answer and answer ~= '' then\n"
     "    return {'denied', answer}\n"
     "  end\n"
     "  if back_host then return nil end\n"
@@ -687,11 +688,12 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
  * would step down). The host actions of docs/access.md, checked and done
  * atomically, each published with origin "" so that every node, the
  * caller's too, applies it to its members: role (a peer, 'host'|'guest'),
- * kick (a peer, ban ms), end, lock ('1'|'0'; unlocking admits everyone
+ * kick (a peer, ban ms), end (admissions not used yet become denials
+ * 'ended'), lock ('1'|'0'; unlocking admits everyone
  * waiting), password (salt and hash in hex, '' clears), admit and deny
  * (a knock id: its node hears x-admit or x-deny on its channel, and the
  * answer is kept in the answers hash until the knocker's node takes it:
- * its next join, or its withdraw), withdraw (by is the knock id: it
+ * its next join an admission, its withdraw either), withdraw (by is the knock id: it
  * stopped waiting or heard its answer; no host needed), and
  * access (no host needed: a node after a Redis reconnect, by one of its
  * members): '1' when Redis lost its data (its epoch changed) and the node

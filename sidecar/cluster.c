@@ -118,18 +118,21 @@ struct reassert {
 /* What Redis must be told even when it is down when it happens: a knock
  * that stopped waiting (its withdrawal, or its lobby row stays for the
  * hosts to see), a PeerJS id closed (its release, or the id stays
- * claimed), and a seat Redis may have given this node that nobody here
- * has (its leave, or the others keep a member nobody is behind). Each may
- * be done twice: pj-release frees an id only while it still has this
- * token, a leave a seat only while this node holds it, and one is not
- * sent while the seat is here again (resumed). Each stays listed until
- * Redis has answered it;
- * one refused (Redis down or not keeping up) or lost (the connection
- * dropped before the answer, or Redis answered an error) goes again at
- * the next re-assertion (reassert_all), or OWED_RETRY_MS later while the
- * bus stays up (hk_tick). At most OWED_MAX wait; one more is dropped with
- * a warning (its knock stays in the lobby, its id claimed, until this
- * node stops). */
+ * claimed), and a seat this node gave up or that Redis may have given it
+ * with nobody here behind it (its leave, or the others keep a member
+ * nobody is behind). Each stays listed until Redis has answered it; one
+ * refused (Redis down or not keeping up) or lost (the connection dropped
+ * before the answer, or Redis answered an error) goes again at the next
+ * re-assertion (reassert_all), or after a second while the bus stays up
+ * (hk_tick; doubling to OWED_RETRY_MAX_MS while Redis answers errors).
+ * Each may be done twice: pj-release frees an id only while it still has
+ * this token, a leave a seat only while this node holds it. Sent again,
+ * a leave or withdrawal waits while a join or resume of this node is on
+ * its way in that room (it could be taking that seat or knocking with
+ * that id again), and is owed no more once the seat is here again or the
+ * knock waits again. At most OWED_MAX wait; one more is dropped with a
+ * warning (its knock stays in the lobby, its id claimed, its seat in
+ * Redis, until this node stops). */
 enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE, OWED_LEAVE };
 
 struct owed {
@@ -140,11 +143,15 @@ struct owed {
     bool warned;              /* its loss was logged */
     char a[PJ_ID_MAX + 1];    /* the room, or the PeerJS id */
     char b[PJ_TOKEN_MAX + 1]; /* the knock id or peer id, or the id's token */
-    const char *reason;       /* a leave's peer-left reason */
+    struct out_msg *left;     /* a leave's peer-left */
+    int64_t ticket_ms;        /* a leave's return ticket (bus_leave) */
 };
+
+_Static_assert(sizeof(((struct owed *)0)->a) >= 65, "a room id fits in a");
 
 #define OWED_MAX 4096
 #define OWED_RETRY_MS 1000
+#define OWED_RETRY_MAX_MS 30000
 
 struct cluster {
     struct hub *h;
@@ -159,6 +166,7 @@ struct cluster {
     struct owed *owed; /* newest first */
     size_t n_owed;
     int64_t owed_retry;  /* mono ms of the next retry (hk_tick) */
+    long owed_wait_ms;   /* and the wait after it */
     long roster_wait_ms; /* see ROSTER_AGAIN_MS */
     /* Mono ms until which joins answer unavailable: after a reconnect to a
      * Redis that lost its data, the other nodes may not have re-asserted
@@ -248,6 +256,7 @@ static void owed_free(struct owed *o)
         if (*link == o) {
             *link = o->next;
             cl->n_owed--;
+            out_msg_unref(o->left);
             free(o);
             return;
         }
@@ -256,12 +265,16 @@ static void owed_free(struct owed *o)
 static void owed_done(void *arg, enum bus_status st)
 {
     struct owed *o = arg;
+    struct cluster *cl = o->cl;
 
     o->sending = false;
     if (st != BUS_ERR) {
+        cl->owed_wait_ms = OWED_RETRY_MS;
         owed_free(o);
         return;
     }
+    if (cl->owed_wait_ms < OWED_RETRY_MAX_MS) /* Redis answers errors */
+        cl->owed_wait_ms *= 2;
     if (!o->warned)
         owed_log(o, "lost or refused: sent again");
     o->warned = true;
@@ -271,7 +284,6 @@ static void owed_done(void *arg, enum bus_status st)
 static bool owed_send(struct owed *o)
 {
     struct bus *bus = o->cl->bus;
-    struct out_msg *m;
     int rc = -1;
 
     switch (o->what) {
@@ -283,70 +295,121 @@ static bool owed_send(struct owed *o)
         rc = bus_pj_release(bus, o->a, o->b, owed_done, o);
         break;
     case OWED_LEAVE:
-        if ((m = msg_peer_left(o->b, o->reason)) != NULL)
-            rc = bus_leave(bus, o->a, o->b, out_msg_text(m), m->len, 0,
-                           owed_done, o);
-        out_msg_unref(m);
+        rc = bus_leave(bus, o->a, o->b, out_msg_text(o->left), o->left->len,
+                       o->ticket_ms, owed_done, o);
         break;
     }
     o->sending = rc == 0;
     return o->sending;
 }
 
-/* Tells Redis what (a and b as struct owed has them; reason: a leave's),
- * now or once it can. */
-static void owe(struct cluster *cl, enum owed_what what, const char *a,
-                const char *b, const char *reason)
+/* A new debt (a and b as struct owed has them), listed; NULL (logged)
+ * when too many wait or out of memory. */
+static struct owed *owed_new(struct cluster *cl, enum owed_what what,
+                             const char *a, const char *b)
 {
-    struct owed *o;
+    struct owed *o = NULL;
 
-    if (cl->n_owed >= OWED_MAX || (o = calloc(1, sizeof *o)) == NULL) {
+    if (cl->n_owed < OWED_MAX)
+        o = calloc(1, sizeof *o);
+    if (o == NULL) {
         struct owed tmp = {.what = what};
         snprintf(tmp.a, sizeof tmp.a, "%s", a);
         snprintf(tmp.b, sizeof tmp.b, "%s", b);
         owed_log(&tmp, "too many waiting: until this node stops");
-        return;
+        return NULL;
     }
     o->cl = cl;
     o->what = what;
-    o->reason = reason;
     snprintf(o->a, sizeof o->a, "%s", a);
     snprintf(o->b, sizeof o->b, "%s", b);
     o->next = cl->owed;
     cl->owed = o;
     cl->n_owed++;
-    if (!owed_send(o)) {
-        owed_log(o, "down: sent when it is back");
+    return o;
+}
+
+/* Tells Redis what o owes, now or once it can. */
+static void owed_first(struct owed *o)
+{
+    if (o != NULL && !owed_send(o)) {
+        owed_log(o, "refused: sent when redis takes it");
         o->warned = true;
     }
 }
 
-/* Sends again what was refused or lost; a leave of a seat that is here
- * again (resumed meanwhile) is owed no more. A bus call never runs its
+static void owe(struct cluster *cl, enum owed_what what, const char *a,
+                const char *b)
+{
+    owed_first(owed_new(cl, what, a, b));
+}
+
+/* Leaves id's seat in room if this node holds it in Redis, publishing
+ * left (its peer-left) and leaving a return ticket for ticket_ms (0:
+ * none): a seat this node gave up, or one Redis may have given it with
+ * nobody here behind it (a join whose answer was lost or came after its
+ * client went away). */
+static void owe_leave(struct cluster *cl, const char *room, const char *id,
+                      struct out_msg *left, int64_t ticket_ms)
+{
+    struct owed *o = left != NULL ? owed_new(cl, OWED_LEAVE, room, id) : NULL;
+
+    if (o != NULL) {
+        o->left = out_msg_ref(left);
+        o->ticket_ms = ticket_ms;
+    }
+    owed_first(o);
+}
+
+/* owe_leave with a peer-left of reason. */
+static void leave_seat(struct cluster *cl, const char *room, const char *id,
+                       const char *reason)
+{
+    struct out_msg *m = msg_peer_left(id, reason);
+
+    owe_leave(cl, room, id, m, 0);
+    out_msg_unref(m);
+}
+
+static struct join *join_with(struct cluster *cl, const char *room,
+                              const char *id);
+
+/* True when o is owed no more: its seat is here again, or its knock
+ * waits again. */
+static bool owed_void(struct cluster *cl, const struct owed *o)
+{
+    struct room *r = o->what == OWED_LEAVE ? hub_room(cl->h, o->a) : NULL;
+
+    if (o->what == OWED_WITHDRAW)
+        return join_with(cl, o->a, o->b) != NULL;
+    return r != NULL && room_peer_find(r, o->b) != NULL;
+}
+
+/* True when o waits: a join or resume of this node is on its way in its
+ * room. */
+static bool owed_held(struct cluster *cl, const struct owed *o)
+{
+    const struct route_room *cr =
+        o->what != OWED_PJ_RELEASE ? croom(cl, o->a) : NULL;
+
+    return cr != NULL && cr->pending > 0;
+}
+
+/* Sends again what was refused or lost. A bus call never runs its
  * callback inside the call (bus.h): only owed_free unlinks here. */
 static void owed_resend(struct cluster *cl)
 {
     struct owed *next;
 
     for (struct owed *o = cl->owed; o != NULL; o = next) {
-        struct room *r = o->what == OWED_LEAVE ? hub_room(cl->h, o->a) : NULL;
         next = o->next;
         if (o->sending)
             continue;
-        if (r != NULL && room_peer_find(r, o->b) != NULL)
+        if (owed_void(cl, o))
             owed_free(o);
-        else
+        else if (!owed_held(cl, o))
             owed_send(o);
     }
-}
-
-/* Leaves id's seat in room if Redis gave it to this node with nobody here
- * behind it (an answer that came too late, or a leave lost while Redis
- * was down), and tells the room why. */
-static void announce_left(struct cluster *cl, const char *room, const char *id,
-                          const char *reason)
-{
-    owe(cl, OWED_LEAVE, room, id, reason);
 }
 
 /* ---- join ------------------------------------------------------------- */
@@ -502,7 +565,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
     free(peers);
     free(chat);
     if (me == NULL) {
-        announce_left(cl, j->room, id, "left");
+        leave_seat(cl, j->room, id, "left");
         return;
     }
     if (r->lobby != NULL) /* a host, and someone waits */
@@ -559,7 +622,7 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
 
     if (j->c == NULL) { /* the client went away meanwhile */
         if (id != NULL)
-            announce_left(cl, j->room, id, "left");
+            leave_seat(cl, j->room, id, "left");
         return;
     }
     j->c->pending = NULL;
@@ -567,7 +630,7 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
         log_warn("join room=%s: more came than a send queue holds while it "
                  "waited: unavailable",
                  j->room);
-        announce_left(cl, j->room, id, "left");
+        leave_seat(cl, j->room, id, "left");
         hub_answer_unavailable(cl->h, j->c, "the room is too busy, try again",
                                "join", clock_mono_ms());
     } else if (id != NULL) {
@@ -586,7 +649,7 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
  * the answer a host may have left there. */
 static void withdraw(struct join *j)
 {
-    owe(j->rq.cl, OWED_WITHDRAW, j->room, j->id, NULL);
+    owe(j->rq.cl, OWED_WITHDRAW, j->room, j->id);
 }
 
 /* The room wants a password: j goes again with its hash, when c may
@@ -631,7 +694,7 @@ static void knock_over(struct join *j)
         /* the admission it could not use goes, and the seat an earlier
          * try may have taken (its answer lost) */
         withdraw(j);
-        announce_left(cl, j->room, j->id, "left");
+        leave_seat(cl, j->room, j->id, "left");
         hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
                                "join", now);
     }
@@ -691,7 +754,6 @@ static void join_done(void *arg, const struct bus_room *r)
 {
     struct join *j = arg;
     bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
-    bool told = false;
 
     if (r->status == BUS_ERR && j->knocked && j->c != NULL) {
         park(j); /* a knock sent again, cut off again: it waits on */
@@ -701,7 +763,7 @@ static void join_done(void *arg, const struct bus_room *r)
      * not be read): leave it, or it stays with no one behind it. The leave
      * does nothing to a seat that was never taken. */
     if (r->status == BUS_ERR)
-        announce_left(j->rq.cl, j->room, j->id, "left");
+        leave_seat(j->rq.cl, j->room, j->id, "left");
     if (r->status == BUS_KNOCK && j->c == NULL)
         withdraw(j); /* the knocker went away meanwhile */
     if (r->status == BUS_KNOCK && j->c != NULL) {
@@ -715,7 +777,10 @@ static void join_done(void *arg, const struct bus_room *r)
     if (!in && r->status != BUS_KNOCK &&
         (j->knocked || j->admitted || r->status == BUS_ERR))
         withdraw(j);
-    if (j->knocked && j->c != NULL) { /* a knock sent again ends here */
+    /* A knock sent again ends here, and so does the join an admission sent
+     * when the meeting ended before it came (its admission became a
+     * denial). */
+    if (j->c != NULL && (j->knocked || r->status == BUS_DENIED)) {
         enum hub_knock_end end = in ? HUB_KNOCK_ADMITTED
                                  : r->status == BUS_DENIED
                                      ? hub_knock_denial(r->reason)
@@ -723,10 +788,9 @@ static void join_done(void *arg, const struct bus_room *r)
         hub_knock_log(j->room, j->id, end);
         hub_knock_over(j->rq.cl->h, j->c, end, clock_mono_ms());
         j->knocked = false; /* a password asked now starts a new knock */
-        told = r->status == BUS_DENIED; /* nothing more to answer */
     }
-    if (told) {
-        /* a host said no while this node could not hear it */
+    if (r->status == BUS_DENIED && j->c != NULL) {
+        /* told above: nothing more to answer */
     } else if (r->status == BUS_PASSWORD && j->c != NULL) {
         if (with_password(j, r->salt))
             return;
@@ -824,19 +888,27 @@ static void hk_cancel(void *ctx, struct hub_conn *c)
     }
 }
 
+/* This node's join with id in room, waiting for Redis or knocking, its
+ * client still there; or NULL. */
+static struct join *join_with(struct cluster *cl, const char *room,
+                              const char *id)
+{
+    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
+        struct join *j = (struct join *)(void *)r;
+        if (r->drop == join_drop && (j->knocking || j->sent) && j->c != NULL &&
+            strcmp(j->id, id) == 0 && strcmp(j->room, room) == 0)
+            return j;
+    }
+    return NULL;
+}
+
 /* This node's join with knock id in room, knocking or still waiting for
  * the reply that says it knocks, or NULL. */
 static struct join *knocker(struct cluster *cl, const char *room,
                             const char *id)
 {
-    for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
-        struct join *j = (struct join *)(void *)r;
-        if (r->drop == join_drop && (j->knocking || j->sent) && j->c != NULL &&
-            j->answer == HUB_KNOCK_QUIET && strcmp(j->id, id) == 0 &&
-            strcmp(j->room, room) == 0)
-            return j;
-    }
-    return NULL;
+    struct join *j = join_with(cl, room, id);
+    return j != NULL && j->answer == HUB_KNOCK_QUIET ? j : NULL;
 }
 
 /* A host answered knock id of room (msg, from the host script). */
@@ -1026,11 +1098,12 @@ static void hk_state(void *ctx, struct peer *p, struct out_msg *m)
 /* A message about a seat for the members here, held until Redis says
  * whether this node still held that seat (else it was resumed elsewhere,
  * and the news is stale): a grace expiry's peer-left, or a drop's away
- * peer-state (then away names the seat, which must still be away here). */
+ * peer-state (the seat must then still be away here). */
 struct held {
     struct req rq;
     char room[65];
-    char away[PEER_ID_LEN + 1]; /* "" for a peer-left */
+    char peer[PEER_ID_LEN + 1];
+    bool away; /* m is the away peer-state, else the peer-left */
     struct out_msg *m;
 };
 
@@ -1047,9 +1120,11 @@ static void held_done(void *arg, enum bus_status st)
     struct held *e = arg;
     struct room *r = hub_room(e->rq.cl->h, e->room);
     const struct peer *p =
-        r != NULL && e->away[0] ? room_peer_find(r, e->away) : NULL;
-    bool stale = e->away[0] && (p == NULL || !p->away); /* back, or gone */
-    if (st != BUS_NONE && r != NULL && !stale)          /* BUS_NONE: moved */
+        r != NULL && e->away ? room_peer_find(r, e->peer) : NULL;
+    bool stale = e->away && (p == NULL || !p->away); /* back, or gone */
+    if (st == BUS_ERR && !e->away) /* the leave may not have been done */
+        owe_leave(e->rq.cl, e->room, e->peer, e->m, 0);
+    if (st != BUS_NONE && r != NULL && !stale) /* BUS_NONE: moved */
         hub_fanout(e->rq.cl->h, r, out_msg_ref(e->m), p);
     held_drop(&e->rq);
 }
@@ -1065,8 +1140,8 @@ static struct held *hold(struct cluster *cl, const struct peer *p,
     e->rq.drop = held_drop;
     e->m = out_msg_ref(m);
     snprintf(e->room, sizeof e->room, "%s", p->room->id);
-    if (away)
-        memcpy(e->away, p->id, sizeof e->away);
+    memcpy(e->peer, p->id, sizeof e->peer);
+    e->away = away;
     return e;
 }
 
@@ -1081,7 +1156,8 @@ static void hk_expired(void *ctx, struct peer *p, struct out_msg *m)
             return;
         held_drop(&e->rq);
     }
-    /* Redis down: tell the members here now; the others get the roster */
+    /* Redis down: tell the members here now, the others once it is back */
+    owe_leave(cl, p->room->id, p->id, m, 0);
     hub_fanout(cl->h, p->room, out_msg_ref(m), p);
 }
 
@@ -1106,9 +1182,7 @@ static void hk_away(void *ctx, struct peer *p, struct out_msg *m)
 static void hk_left(void *ctx, struct peer *p, struct out_msg *m,
                     int64_t ticket_ms)
 {
-    struct cluster *cl = ctx;
-    bus_leave(cl->bus, p->room->id, p->id, out_msg_text(m), m->len, ticket_ms,
-              NULL, NULL);
+    owe_leave(ctx, p->room->id, p->id, m, ticket_ms);
 }
 
 static void resync_start(struct cluster *cl, struct route_room *cr, bool again);
@@ -1122,7 +1196,7 @@ static void hk_tick(void *ctx, int64_t now)
     struct route_room *cr = route_next(cl->rt, NULL);
 
     if (cl->n_owed > 0 && now >= cl->owed_retry && bus_is_up(cl->bus)) {
-        cl->owed_retry = now + OWED_RETRY_MS;
+        cl->owed_retry = now + cl->owed_wait_ms;
         owed_resend(cl);
     }
     while (cr != NULL) {
@@ -1304,7 +1378,7 @@ static void roster_done(void *arg, const struct bus_room *r)
         for (size_t i = 0; i < r->n_members; i++) /* ghosts of ours */
             if (strcmp(r->members[i].node, self) == 0 &&
                 room_peer_find(room, r->members[i].peer) == NULL)
-                announce_left(cl, rs->room, r->members[i].peer, "timeout");
+                leave_seat(cl, rs->room, r->members[i].peer, "timeout");
         if (!rs->again && cr != NULL &&
             route_lacks(cr, r->members, r->n_members)) {
             route_merge(cr, r->members, r->n_members, self, NULL, room);
@@ -1640,7 +1714,7 @@ static void pjc_cancel(void *ctx, struct pj_conn *c)
 
 static void pjc_release(void *ctx, const char *id, const char *token)
 {
-    owe(ctx, OWED_PJ_RELEASE, id, token, NULL);
+    owe(ctx, OWED_PJ_RELEASE, id, token);
 }
 
 static void pjc_route_drop(struct req *r)
@@ -1738,6 +1812,7 @@ struct cluster *cluster_new(uv_loop_t *loop, struct hub *h,
     cl->h = h;
     cl->ready = ready;
     cl->ready_arg = arg;
+    cl->owed_wait_ms = OWED_RETRY_MS;
     cl->reqs.next = cl->reqs.prev = &cl->reqs;
     cl->roster_wait_ms =
         bc->ping_timeout_ms + bc->backoff_max_ms + ROSTER_AGAIN_MS;

@@ -94,13 +94,18 @@ const ids = (peers) => peers.map((p) => p.id).sort();
  * cut() drops every connection through it and refuses new ones (that
  * sidecar alone is cut off from Redis, its clients stay connected), mend()
  * lets them through again; trap(text) passes on the next command that
- * contains text, then cuts before Redis' answer comes back. { url, cut,
- * mend, trap, close }. */
+ * contains text, then cuts before Redis' answer comes back; hold(text)
+ * keeps the next command that contains text, and what follows it on its
+ * connection, until release() (Redis gets it late); holding() resolves
+ * once it holds one. { url, cut, mend, trap, hold, holding, release,
+ * close }. */
 async function redisLink(port) {
     const socks = new Set();
     let open = true;
     let trapped = null;
     let muted = false; // Redis' answers are dropped from here on
+    let holding = null;
+    let held = null; // { r, chunks } once a command is held
     const server = net.createServer((s) => {
         if (!open) return s.destroy();
         const r = net.connect(port, '127.0.0.1');
@@ -110,6 +115,11 @@ async function redisLink(port) {
             x.on('close', () => { socks.delete(x); s.destroy(); r.destroy(); });
         }
         s.on('data', (d) => {
+            if (holding !== null && d.includes(holding)) {
+                holding = null;
+                held = { r, chunks: [] };
+            }
+            if (held !== null && held.r === r) return held.chunks.push(d);
             r.write(d);
             if (trapped !== null && d.includes(trapped)) {
                 trapped = null;
@@ -130,6 +140,14 @@ async function redisLink(port) {
         cut,
         mend() { open = true; },
         trap(text) { trapped = text; },
+        hold(text) { holding = text; },
+        async holding() {
+            while (held === null) await sleep(10);
+        },
+        release() {
+            for (const d of held.chunks) held.r.write(d);
+            held = null;
+        },
         close() { cut(); server.close(); },
     };
 }
@@ -745,6 +763,51 @@ test('a join Redis seated whose answer was lost: once Redis is back the seat is 
         assert.equal((await h.next((x) => x.type === 'peer-left' && x.id === joined.peer.id)).reason, 'left');
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, joined.peer.id), '0');
         k.terminate();
+    } finally {
+        link.close();
+        await c.stop();
+    }
+});
+
+test('an admitted knocker whose join reaches Redis only after the meeting ended is told it ended; a member who leaves while her sidecar is cut off is seen leaving once it is back', async () => {
+    const c = await cluster(1);
+    const link = await redisLink(c.redis.port);
+    try {
+        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
+        c.procs.push(n2);
+        await n2.waitForOutput(UP);
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+        const room = uniqueRoom();
+        const h = await c.client(0);
+        await h.join(room, 'Hana');
+        await h.send({ type: 'lock', locked: true });
+        await h.next('access');
+        const [k, kk] = await knockAt(n2, room, 'Kimberly');
+        await h.next((x) => x.type === 'lobby' && x.waiting.some((w) => w.id === kk.id));
+        link.hold('Kimberly'); // the join her admission sends waits on the way
+        await h.send({ type: 'admit', id: kk.id });
+        await link.holding();
+        await h.send({ type: 'end' });
+        await h.next('ended');
+        link.release();
+        const e = await k.next('error');
+        assert.deepEqual([e.code, e.reason], ['denied', 'ended']);
+        await until(() => redis('EXISTS', `huddle:room:${room}:answers`) === '0', 'the answer taken', 5000);
+        assert.equal(redis('HLEN', `huddle:room:${room}:members`), '0');
+
+        // Bob, alone on n2 in another room, leaves while n2 is cut off
+        const room2 = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room2, 'Ann');
+        const b = await connect(n2.wsUrl);
+        const wb = await b.join(room2, 'Bob');
+        link.cut();
+        await n2.waitForOutput(/redis down/);
+        await b.send({ type: 'leave' });
+        await n2.waitForOutput(/leave room=\S+ peer=\S+: not told to redis/);
+        link.mend();
+        assert.equal((await a.next((x) => x.type === 'peer-left' && x.id === wb.id, 10000)).reason, 'left');
+        assert.equal(redis('HEXISTS', `huddle:room:${room2}:members`, wb.id), '0');
     } finally {
         link.close();
         await c.stop();
