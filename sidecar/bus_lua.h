@@ -252,6 +252,16 @@
     "  end\n"                                                                  \
     "  return #keys\n"                                                         \
     "end\n"                                                                    \
+    "local function deny_admitted(room, why)\n"                                \
+    "  local ans = rk(room, 'answers')\n"                                      \
+    "  local kept = redis.call('HGETALL', ans)\n"                              \
+    "  for i = 1, #kept, 2 do\n"                                               \
+    "    local node, what = answer_split(kept[i + 1])\n"                       \
+    "    if what == 'admit' then\n"                                            \
+    "      redis.call('HSET', ans, kept[i], node .. ' ' .. why)\n"             \
+    "    end\n"                                                                \
+    "  end\n"                                                                  \
+    "end\n"                                                                    \
     "local function forget_knocks(node, until_ms)\n"                           \
     "  for _, e in ipairs(redis.call('SMEMBERS', knocks(node))) do\n"          \
     "    local sp = string.find(e, ' ', 1, true)\n"                            \
@@ -316,6 +326,7 @@
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
     "    chat_expire(room, ttl)\n"                                             \
     "    lobby_empty(room, false, '" MSG_DENIED_EMPTY "')\n"                   \
+    "    deny_admitted(room, '" MSG_DENIED_EMPTY "')\n"                        \
     "    forget_access(room)\n"                                                \
     "  elseif is_host(json) then\n"                                            \
     "    handover(room)\n"                                                     \
@@ -384,9 +395,9 @@
  * knock (knocked: its peer id, '' when it never knocked; the answers
  * hash): an admission is taken (once), a denial is answered 'denied' with
  * its reason (msg.h MSG_DENIED_*) and stays until the knock withdraws, so
- * that a lost reply finds it again. Then it passes the rules of docs/access.md, in the
- * order one sidecar applies them: a return ticket (ticket: a resume token
- * that took no seat back; bus_leave made it) lets the seat in, a host's
+ * that a lost reply finds it again. Then it passes the rules of docs/access.md,
+ * in the order one sidecar applies them: a return ticket (ticket: a resume
+ * token that took no seat back; bus_leave made it) lets the seat in, a host's
  * again where role is '-1', and is used up once the cap let it in; else
  * the ban of addr; then, unless the room
  * is empty, role is '1' (a host's join token) or the answer taken was
@@ -693,17 +704,16 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
  * waiting), password (salt and hash in hex, '' clears), admit and deny
  * (a knock id: its node hears x-admit or x-deny on its channel, and the
  * answer is kept in the answers hash until the knocker's node takes it:
- * its next join an admission, its withdraw either), withdraw (by is the knock id: it
- * stopped waiting or heard its answer; no host needed), and
- * access (no host needed: a node after a Redis reconnect, by one of its
- * members): '1' when Redis lost its data (its epoch changed) and the node
- * last knew the room locked or with a password. Unless another node did
- * it first (the access has a generation again), the room is locked again,
- * given a host if none of its members is one (theirs may not be back),
- * and marked restored until a host locks, unlocks or sets a password
- * (the access message says "restored" meanwhile); either way the room
- * hears its access and its lobby (a node back from a cut-off missed what
- * changed in them meanwhile). */
+ * its next join an admission, its withdraw either), withdraw (by is the knock
+ * id: it stopped waiting or heard its answer; no host needed), and access (no
+ * host needed: a node after a Redis reconnect, by one of its members): '1' when
+ * Redis lost its data (its epoch changed) and the node last knew the room
+ * locked or with a password. Unless another node did it first (the access has a
+ * generation again), the room is locked again, given a host if none of its
+ * members is one (theirs may not be back), and marked restored until a host
+ * locks, unlocks or sets a password (the access message says "restored"
+ * meanwhile); either way the room hears its access and its lobby (a node back
+ * from a cut-off missed what changed in them meanwhile). */
 static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "local act, room, by, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local members = rk(room, 'members')\n"
@@ -753,14 +763,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  end\n"
     "elseif act == 'end' then\n"
     "  lobby_empty(room, false, '" MSG_DENIED_ENDED "')\n"
-    "  local ans = rk(room, 'answers')\n"
-    "  local kept = redis.call('HGETALL', ans)\n"
-    "  for i = 1, #kept, 2 do\n"
-    "    local node, what = answer_split(kept[i + 1])\n"
-    "    if what == 'admit' then\n"
-    "      redis.call('HSET', ans, kept[i], node .. ' " MSG_DENIED_ENDED "')\n"
-    "    end\n"
-    "  end\n"
+    "  deny_admitted(room, '" MSG_DENIED_ENDED "')\n"
     "  for _, peer in ipairs(redis.call('HKEYS', members)) do\n"
     "    local node = redis.call('HGET', rk(room, 'nodes'), peer) or ''\n"
     "    redis.call('ZREM', GRACE, gk(room, peer, node))\n"

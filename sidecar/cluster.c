@@ -68,6 +68,7 @@ struct join {
     bool knocking;   /* waiting for a host's answer (nothing sent) */
     bool knocked;    /* the client was told it knocks (hub_knocking) */
     bool admitted;   /* a host admitted it: the join goes again */
+    bool unsure;     /* a try's answer was lost: Redis may have seated it */
     /* A host's answer to the knock: ADMITTED or a denial (QUIET: none
      * yet). It may come before the join's reply says it knocks: the two
      * come on two connections to Redis, in either order. */
@@ -197,8 +198,7 @@ static void req_unlink(struct req *r)
 static void join_free(struct join *j)
 {
     pend_clear(&j->pend);
-    if (j->rq.cl != NULL)
-        req_unlink(&j->rq);
+    req_unlink(&j->rq); /* hk_join links it at once */
     free(j->name);
     free(j->resume);
     if (j->password != NULL)
@@ -329,10 +329,37 @@ static struct owed *owed_new(struct cluster *cl, enum owed_what what,
     return o;
 }
 
-/* Tells Redis what o owes, now or once it can. */
+static struct join *join_with(struct cluster *cl, const char *room,
+                              const char *id);
+
+/* True when o is owed no more: its seat is here again, or its knock
+ * waits again. */
+static bool owed_void(struct cluster *cl, const struct owed *o)
+{
+    struct room *r = o->what == OWED_LEAVE ? hub_room(cl->h, o->a) : NULL;
+
+    if (o->what == OWED_WITHDRAW)
+        return join_with(cl, o->a, o->b) != NULL;
+    return r != NULL && room_peer_find(r, o->b) != NULL;
+}
+
+/* True when o waits: a join or resume of this node is on its way in its
+ * room. */
+static bool owed_held(struct cluster *cl, const struct owed *o)
+{
+    const struct route_room *cr =
+        o->what != OWED_PJ_RELEASE ? croom(cl, o->a) : NULL;
+
+    return cr != NULL && cr->pending > 0;
+}
+
+/* Tells Redis what o owes, now or once it can (a leave or withdrawal
+ * waits while a join or resume is on its way in its room). */
 static void owed_first(struct owed *o)
 {
-    if (o != NULL && !owed_send(o)) {
+    if (o == NULL || owed_held(o->cl, o))
+        return;
+    if (!owed_send(o)) {
         owed_log(o, "refused: sent when redis takes it");
         o->warned = true;
     }
@@ -369,30 +396,6 @@ static void leave_seat(struct cluster *cl, const char *room, const char *id,
 
     owe_leave(cl, room, id, m, 0);
     out_msg_unref(m);
-}
-
-static struct join *join_with(struct cluster *cl, const char *room,
-                              const char *id);
-
-/* True when o is owed no more: its seat is here again, or its knock
- * waits again. */
-static bool owed_void(struct cluster *cl, const struct owed *o)
-{
-    struct room *r = o->what == OWED_LEAVE ? hub_room(cl->h, o->a) : NULL;
-
-    if (o->what == OWED_WITHDRAW)
-        return join_with(cl, o->a, o->b) != NULL;
-    return r != NULL && room_peer_find(r, o->b) != NULL;
-}
-
-/* True when o waits: a join or resume of this node is on its way in its
- * room. */
-static bool owed_held(struct cluster *cl, const struct owed *o)
-{
-    const struct route_room *cr =
-        o->what != OWED_PJ_RELEASE ? croom(cl, o->a) : NULL;
-
-    return cr != NULL && cr->pending > 0;
 }
 
 /* Sends again what was refused or lost. A bus call never runs its
@@ -652,6 +655,15 @@ static void withdraw(struct join *j)
     owe(j->rq.cl, OWED_WITHDRAW, j->room, j->id);
 }
 
+/* j's knock ends with no seat here: it withdraws, and the seat a try
+ * whose answer was lost may have taken is left. */
+static void knock_gone(struct join *j)
+{
+    withdraw(j);
+    if (j->unsure)
+        leave_seat(j->rq.cl, j->room, j->id, "left");
+}
+
 /* The room wants a password: j goes again with its hash, when c may
  * still try one. Returns true when j went, false when c was answered. */
 static bool with_password(struct join *j, const char *salt)
@@ -681,8 +693,8 @@ static void knock_over(struct join *j)
     int64_t now = clock_mono_ms();
 
     if (a != HUB_KNOCK_ADMITTED && j->knocked)
-        withdraw(j); /* takes the denial Redis keeps, and the knock if one
-                        sent again went back in after the denial */
+        knock_gone(j); /* takes the denial Redis keeps, and the knock if
+                          one sent again went back in after the denial */
     j->knocking = j->knocked = false;
     j->answer = HUB_KNOCK_QUIET;
     hub_knock_log(j->room, j->id, a);
@@ -691,10 +703,7 @@ static void knock_over(struct join *j)
         hub_knock_over(cl->h, c, a, now);
         if (join_send(j, false) == 0)
             return;
-        /* the admission it could not use goes, and the seat an earlier
-         * try may have taken (its answer lost) */
-        withdraw(j);
-        leave_seat(cl, j->room, j->id, "left");
+        knock_gone(j); /* the admission it could not use goes */
         hub_answer_unavailable(cl->h, c, "cluster unavailable, try again",
                                "join", now);
     }
@@ -756,6 +765,7 @@ static void join_done(void *arg, const struct bus_room *r)
     bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
 
     if (r->status == BUS_ERR && j->knocked && j->c != NULL) {
+        j->unsure = true;
         park(j); /* a knock sent again, cut off again: it waits on */
         return;
     }
@@ -765,7 +775,7 @@ static void join_done(void *arg, const struct bus_room *r)
     if (r->status == BUS_ERR)
         leave_seat(j->rq.cl, j->room, j->id, "left");
     if (r->status == BUS_KNOCK && j->c == NULL)
-        withdraw(j); /* the knocker went away meanwhile */
+        knock_gone(j); /* the knocker went away meanwhile */
     if (r->status == BUS_KNOCK && j->c != NULL) {
         park(j);
         return;
@@ -883,7 +893,7 @@ static void hk_cancel(void *ctx, struct hub_conn *c)
     j->c = NULL;
     c->pending = NULL;
     if (j->knocking) { /* nothing comes back for it but an answer */
-        withdraw(j);
+        knock_gone(j);
         join_free(j);
     }
 }
@@ -895,7 +905,10 @@ static struct join *join_with(struct cluster *cl, const char *room,
 {
     for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
         struct join *j = (struct join *)(void *)r;
-        if (r->drop == join_drop && (j->knocking || j->sent) && j->c != NULL &&
+        /* join_free unlinks a join before it frees it; the analyzer loses
+         * that in the list. */
+        if (r->drop == join_drop && // NOLINT(clang-analyzer-unix.Malloc)
+            (j->knocking || j->sent) && j->c != NULL &&
             strcmp(j->id, id) == 0 && strcmp(j->room, room) == 0)
             return j;
     }
@@ -1861,10 +1874,7 @@ void cluster_free(struct cluster *cl)
         }
     }
     route_free(cl->rt);
-    while (cl->owed != NULL) {
-        struct owed *o = cl->owed;
-        cl->owed = o->next;
-        free(o);
-    }
+    while (cl->owed != NULL)
+        owed_free(cl->owed);
     free(cl);
 }

@@ -756,13 +756,50 @@ test('a join Redis seated whose answer was lost: once Redis is back the seat is 
         await k.send({ type: 'join', room, name: 'Kimberly' });
         const joined = await h.next((x) => x.type === 'peer-joined' && x.peer.name === 'Kimberly');
         assert.equal((await k.next('error')).code, 'unavailable');
-        await n2.waitForOutput(/leave room=\S+ peer=\S+: not told to redis/);
+        await n2.waitForOutput(/redis down/);
+        await sleep(300);
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, joined.peer.id), '1');
         link.mend();
         await waitCount(n2, UP, 2);
         assert.equal((await h.next((x) => x.type === 'peer-left' && x.id === joined.peer.id)).reason, 'left');
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, joined.peer.id), '0');
         k.terminate();
+    } finally {
+        link.close();
+        await c.stop();
+    }
+});
+
+test('a knock sent again whose answer was lost after Redis let it in, then left by its knocker: the seat it may have taken is left once Redis is back', async () => {
+    const c = await cluster(1);
+    const link = await redisLink(c.redis.port);
+    try {
+        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
+        c.procs.push(n2);
+        await n2.waitForOutput(UP);
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+        const room = uniqueRoom();
+        const h = await c.client(0);
+        await h.join(room, 'Hana');
+        await h.send({ type: 'lock', locked: true });
+        await h.next('access');
+        const [k, kk] = await knockAt(n2, room, 'Kimberly');
+        await h.next((x) => x.type === 'lobby' && x.waiting.some((w) => w.id === kk.id));
+        link.cut();
+        await n2.waitForOutput(/redis down/);
+        await h.send({ type: 'admit', id: kk.id });
+        await h.next((x) => x.type === 'lobby' && x.waiting.length === 0);
+        link.trap('Kimberly'); // her knock sent again takes the seat; n2 never hears
+        link.mend();
+        await h.next((x) => x.type === 'peer-joined' && x.peer.id === kk.id);
+        await waitCount(n2, /redis down/, 2);
+        k.terminate(); // and she gives up meanwhile
+        await n2.waitForOutput(/leave room=\S+ peer=\S+: not told to redis/);
+        link.mend();
+        assert.equal((await h.next((x) => x.type === 'peer-left' && x.id === kk.id, 10000)).reason, 'left');
+        assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, kk.id), '0');
+        await until(() => redis('EXISTS', `huddle:room:${room}:answers`) === '0' &&
+            redis('HLEN', `huddle:room:${room}:lobby`) === '0', 'nothing of the knock left', 5000);
     } finally {
         link.close();
         await c.stop();

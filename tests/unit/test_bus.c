@@ -903,8 +903,9 @@ TEST(a_dead_nodes_seats_wait_the_grace_for_a_resume_then_go_once)
 /* A host's answer to a knock is kept in Redis until the knocker's node
  * takes it: a denial is answered to each join that comes with the knock
  * (a lost reply loses nothing) until the withdrawal takes it; an
- * admission lets the join in once; ending the meeting turns an admission
- * not yet used into a denial. Nothing stays once each is taken. */
+ * admission lets the join in once; ending the meeting, or everyone
+ * leaving, turns an admission not yet used into a denial. Nothing stays
+ * once each is taken. */
 TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
 {
     struct fx fx;
@@ -952,6 +953,19 @@ TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
     CHECK_STR(res.reason, "ended");
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:members") == 0);
     CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k3", NULL) == BUS_OK);
+    CHECK(redis_int(fx.port, "EXISTS", "huddle:room:lr:answers") == 0);
+
+    /* admitted, then everyone leaves before the knocker came in */
+    CHECK(join_as(&fx, &a, "lr", "h2", &host, &res) == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "lr", "h2", "1") == BUS_OK);
+    CHECK(join_as(&fx, &b, "lr", "k4", &knock, &res) == BUS_KNOCK);
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "lr", "h2", "k4") == BUS_OK);
+    memset(&res, 0, sizeof res);
+    CHECK(bus_leave(a.bus, "lr", "h2", NULL, 0, 0, on_done_result, &res) == 0);
+    CHECK(RUN_UNTIL(&fx, res.done, 5000) && res.st == BUS_OK);
+    CHECK(join_as(&fx, &b, "lr", "k4", &again, &res) == BUS_DENIED);
+    CHECK_STR(res.reason, "empty");
+    CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k4", NULL) == BUS_OK);
     CHECK(redis_int(fx.port, "EXISTS", "huddle:room:lr:answers") == 0);
     CHECK(redis_int(fx.port, "SCARD", knocks) == 0);
 
