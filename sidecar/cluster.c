@@ -248,6 +248,13 @@ static void owed_log(const struct owed *o, const char *outcome)
     }
 }
 
+static void owed_destroy(struct owed *o)
+{
+    out_msg_unref(o->left);
+    free(o);
+}
+
+/* Takes o off its list and frees it. */
 static void owed_free(struct owed *o)
 {
     struct cluster *cl = o->cl;
@@ -256,8 +263,7 @@ static void owed_free(struct owed *o)
         if (*link == o) {
             *link = o->next;
             cl->n_owed--;
-            out_msg_unref(o->left);
-            free(o);
+            owed_destroy(o);
             return;
         }
 }
@@ -1874,7 +1880,10 @@ void cluster_free(struct cluster *cl)
         }
     }
     route_free(cl->rt);
-    while (cl->owed != NULL)
-        owed_free(cl->owed);
+    while (cl->owed != NULL) {
+        struct owed *o = cl->owed;
+        cl->owed = o->next;
+        owed_destroy(o);
+    }
     free(cl);
 }
