@@ -152,11 +152,45 @@ async function redisLink(port) {
     };
 }
 
-/** A client on sidecar proc knocking at room: [client, its knocking message]. */
-async function knockAt(proc, room, name) {
+/** One sidecar on a new Redis and a second, n2, reaching it through a
+ * redisLink: { c, link, n2, redis (redis-cli's answer), stop }. */
+async function withLink() {
+    const c = await cluster(1);
+    const link = await redisLink(c.redis.port);
+    const stop = async () => {
+        link.close();
+        await c.stop();
+    };
+    try {
+        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
+        c.procs.push(n2);
+        await n2.waitForOutput(UP);
+        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+        return { c, link, n2, redis, stop };
+    } catch (err) {
+        await stop();
+        throw err;
+    }
+}
+
+/** Hana, host of a new room on c's first sidecar, locks it: { room, h }. */
+async function hanaLocks(c) {
+    const room = uniqueRoom();
+    const h = await c.client(0);
+    await h.join(room, 'Hana');
+    await h.send({ type: 'lock', locked: true });
+    await h.next('access');
+    return { room, h };
+}
+
+/** A client on sidecar proc knocking at room, once host (if given) sees
+ * it in the lobby: [client, its knocking message]. */
+async function knockAt(proc, room, name, host) {
     const cl = await connect(proc.wsUrl);
     await cl.send({ type: 'join', room, name });
-    return [cl, await cl.next('knocking')];
+    const kn = await cl.next('knocking');
+    if (host) await host.next((x) => x.type === 'lobby' && x.waiting.some((w) => w.id === kn.id));
+    return [cl, kn];
 }
 
 
@@ -591,11 +625,7 @@ test('kill -9 of a sidecar with someone knocking there, and someone admitted but
             HUDDLE_RESUME_GRACE_MS: '4000' },
     });
     try {
-        const room = uniqueRoom();
-        const h = await c.client(0);
-        await h.join(room, 'Hana');
-        await h.send({ type: 'lock', locked: true });
-        await h.next('access');
+        const { room, h } = await hanaLocks(c);
         const key = (what) => `huddle:room:${room}:${what}`;
         const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
         const knocksOf = (proc) => `huddle:node:${proc.output.match(/as node (\S+)/)[1]}:knocks`;
@@ -663,18 +693,10 @@ test('kill -9 of a sidecar with someone knocking there, and someone admitted but
 });
 
 test('a host answers knocks while their sidecar is cut off from Redis: when it is back the denied are told, the admitted come in, and one who left meanwhile leaves the lobby', async () => {
-    const c = await cluster(1);
-    const link = await redisLink(c.redis.port);
+    const t = await withLink();
+    const { c, link, n2, redis } = t;
     try {
-        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
-        c.procs.push(n2);
-        await n2.waitForOutput(UP);
-        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
-        const room = uniqueRoom();
-        const h = await c.client(0);
-        await h.join(room, 'Hana');
-        await h.send({ type: 'lock', locked: true });
-        await h.next('access');
+        const { room, h } = await hanaLocks(c);
         const [k, kk] = await knockAt(n2, room, 'Kim');
         const [l, kl] = await knockAt(n2, room, 'Lea');
         const [m, km] = await knockAt(n2, room, 'Max');
@@ -705,18 +727,14 @@ test('a host answers knocks while their sidecar is cut off from Redis: when it i
         assert.equal(redis('HLEN', `huddle:room:${room}:lobby`), '0');
         assert.equal(redis('EXISTS', `huddle:node:${n2.output.match(/as node (\S+)/)[1]}:knocks`), '0');
     } finally {
-        link.close();
-        await c.stop();
+        await t.stop();
     }
 });
 
 test('a host whose sidecar was cut off from Redis gets the lobby as it is when the sidecar is back', async () => {
-    const c = await cluster(1);
-    const link = await redisLink(c.redis.port);
+    const t = await withLink();
+    const { c, link, n2, redis } = t;
     try {
-        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
-        c.procs.push(n2);
-        await n2.waitForOutput(UP);
         const room = uniqueRoom();
         const h = await connect(n2.wsUrl);
         await h.join(room, 'Hana');
@@ -735,19 +753,14 @@ test('a host whose sidecar was cut off from Redis gets the lobby as it is when t
         assert.deepEqual(now.waiting.map((w) => w.id), [km.id]);
         h.terminate();
     } finally {
-        link.close();
-        await c.stop();
+        await t.stop();
     }
 });
 
 test('a join Redis seated whose answer was lost: once Redis is back the seat is left, and nobody keeps a member with no one behind it', async () => {
-    const c = await cluster(1);
-    const link = await redisLink(c.redis.port);
+    const t = await withLink();
+    const { c, link, n2, redis } = t;
     try {
-        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
-        c.procs.push(n2);
-        await n2.waitForOutput(UP);
-        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
         const room = uniqueRoom();
         const h = await c.client(0);
         await h.join(room, 'Hana');
@@ -765,26 +778,16 @@ test('a join Redis seated whose answer was lost: once Redis is back the seat is 
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, joined.peer.id), '0');
         k.terminate();
     } finally {
-        link.close();
-        await c.stop();
+        await t.stop();
     }
 });
 
 test('a knock sent again whose answer was lost after Redis let it in, then left by its knocker: the seat it may have taken is left once Redis is back', async () => {
-    const c = await cluster(1);
-    const link = await redisLink(c.redis.port);
+    const t = await withLink();
+    const { c, link, n2, redis } = t;
     try {
-        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
-        c.procs.push(n2);
-        await n2.waitForOutput(UP);
-        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
-        const room = uniqueRoom();
-        const h = await c.client(0);
-        await h.join(room, 'Hana');
-        await h.send({ type: 'lock', locked: true });
-        await h.next('access');
-        const [k, kk] = await knockAt(n2, room, 'Kimberly');
-        await h.next((x) => x.type === 'lobby' && x.waiting.some((w) => w.id === kk.id));
+        const { room, h } = await hanaLocks(c);
+        const [k, kk] = await knockAt(n2, room, 'Kimberly', h);
         link.cut();
         await n2.waitForOutput(/redis down/);
         await h.send({ type: 'admit', id: kk.id });
@@ -801,26 +804,16 @@ test('a knock sent again whose answer was lost after Redis let it in, then left 
         await until(() => redis('EXISTS', `huddle:room:${room}:answers`) === '0' &&
             redis('HLEN', `huddle:room:${room}:lobby`) === '0', 'nothing of the knock left', 5000);
     } finally {
-        link.close();
-        await c.stop();
+        await t.stop();
     }
 });
 
 test('an admitted knocker whose join reaches Redis only after the meeting ended is told it ended; a member who leaves while her sidecar is cut off is seen leaving once it is back', async () => {
-    const c = await cluster(1);
-    const link = await redisLink(c.redis.port);
+    const t = await withLink();
+    const { c, link, n2, redis } = t;
     try {
-        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
-        c.procs.push(n2);
-        await n2.waitForOutput(UP);
-        const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
-        const room = uniqueRoom();
-        const h = await c.client(0);
-        await h.join(room, 'Hana');
-        await h.send({ type: 'lock', locked: true });
-        await h.next('access');
-        const [k, kk] = await knockAt(n2, room, 'Kimberly');
-        await h.next((x) => x.type === 'lobby' && x.waiting.some((w) => w.id === kk.id));
+        const { room, h } = await hanaLocks(c);
+        const [k, kk] = await knockAt(n2, room, 'Kimberly', h);
         link.hold('Kimberly'); // the join her admission sends waits on the way
         await h.send({ type: 'admit', id: kk.id });
         await link.holding();
@@ -846,8 +839,7 @@ test('an admitted knocker whose join reaches Redis only after the meeting ended 
         assert.equal((await a.next((x) => x.type === 'peer-left' && x.id === wb.id, 10000)).reason, 'left');
         assert.equal(redis('HEXISTS', `huddle:room:${room2}:members`, wb.id), '0');
     } finally {
-        link.close();
-        await c.stop();
+        await t.stop();
     }
 });
 
@@ -859,11 +851,7 @@ test('a host answers knocks on a sidecar stalled past the node TTL: the answers 
     try {
         const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
         const node = n1.output.match(/as node (\S+)/)[1];
-        const room = uniqueRoom();
-        const h = await c.client(0);
-        await h.join(room, 'Hana');
-        await h.send({ type: 'lock', locked: true });
-        await h.next('access');
+        const { room, h } = await hanaLocks(c);
         const [k, kk] = await knockAt(n1, room, 'Kim');
         const [l, kl] = await knockAt(n1, room, 'Lea');
         await h.next((x) => x.type === 'lobby' && x.waiting.length === 2);
