@@ -127,11 +127,12 @@ struct reassert {
  * re-assertion (reassert_all), or after a second while the bus stays up
  * (hk_tick; doubling to OWED_RETRY_MAX_MS while Redis answers errors).
  * Each may be done twice: pj-release frees an id only while it still has
- * this token, a leave a seat only while this node holds it. Sent again,
- * a leave or withdrawal waits while a join or resume of this node is on
- * its way in that room (it could be taking that seat or knocking with
- * that id again), and is owed no more once the seat is here again or the
- * knock waits again. At most OWED_MAX wait; one more is dropped with a
+ * this token, a leave a seat only while this node holds it. Sent again
+ * (and a patient leave the first time too: owe_leave), a leave or
+ * withdrawal waits while a join or resume of this node is on its way in
+ * that room (it could be taking that seat or knocking with that id
+ * again), and is owed no more once the seat is here again or the knock
+ * waits again. At most OWED_MAX wait; one more is dropped with a
  * warning (its knock stays in the lobby, its id claimed, its seat in
  * Redis, until this node stops). */
 enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE, OWED_LEAVE };
@@ -359,11 +360,11 @@ static bool owed_held(struct cluster *cl, const struct owed *o)
     return cr != NULL && cr->pending > 0;
 }
 
-/* Tells Redis what o owes, now or once it can (a leave or withdrawal
- * waits while a join or resume is on its way in its room). */
-static void owed_first(struct owed *o)
+/* Tells Redis what o owes, now or once it can; patient, not while a
+ * join or resume is on its way in its room. */
+static void owed_first(struct owed *o, bool patient)
 {
-    if (o == NULL || owed_held(o->cl, o))
+    if (o == NULL || (patient && owed_held(o->cl, o)))
         return;
     if (!owed_send(o)) {
         owed_log(o, "refused: sent when redis takes it");
@@ -374,16 +375,17 @@ static void owed_first(struct owed *o)
 static void owe(struct cluster *cl, enum owed_what what, const char *a,
                 const char *b)
 {
-    owed_first(owed_new(cl, what, a, b));
+    owed_first(owed_new(cl, what, a, b), false);
 }
 
 /* Leaves id's seat in room if this node holds it in Redis, publishing
  * left (its peer-left) and leaving a return ticket for ticket_ms (0:
- * none): a seat this node gave up, or one Redis may have given it with
- * nobody here behind it (a join whose answer was lost or came after its
- * client went away). */
+ * none): a seat its member left here (at once), or, patient, one whose
+ * grace ended here or that Redis may have given this node with nobody
+ * here behind it (a join whose answer was lost or came after its client
+ * went away): a resume on its way could be taking it back here. */
 static void owe_leave(struct cluster *cl, const char *room, const char *id,
-                      struct out_msg *left, int64_t ticket_ms)
+                      struct out_msg *left, int64_t ticket_ms, bool patient)
 {
     struct owed *o = left != NULL ? owed_new(cl, OWED_LEAVE, room, id) : NULL;
 
@@ -391,16 +393,16 @@ static void owe_leave(struct cluster *cl, const char *room, const char *id,
         o->left = out_msg_ref(left);
         o->ticket_ms = ticket_ms;
     }
-    owed_first(o);
+    owed_first(o, patient);
 }
 
-/* owe_leave with a peer-left of reason. */
+/* owe_leave, patient, with a peer-left of reason. */
 static void leave_seat(struct cluster *cl, const char *room, const char *id,
                        const char *reason)
 {
     struct out_msg *m = msg_peer_left(id, reason);
 
-    owe_leave(cl, room, id, m, 0);
+    owe_leave(cl, room, id, m, 0, true);
     out_msg_unref(m);
 }
 
@@ -1142,7 +1144,7 @@ static void held_done(void *arg, enum bus_status st)
         r != NULL && e->away ? room_peer_find(r, e->peer) : NULL;
     bool stale = e->away && (p == NULL || !p->away); /* back, or gone */
     if (st == BUS_ERR && !e->away) /* the leave may not have been done */
-        owe_leave(e->rq.cl, e->room, e->peer, e->m, 0);
+        owe_leave(e->rq.cl, e->room, e->peer, e->m, 0, true);
     if (st != BUS_NONE && r != NULL && !stale) /* BUS_NONE: moved */
         hub_fanout(e->rq.cl->h, r, out_msg_ref(e->m), p);
     held_drop(&e->rq);
@@ -1176,7 +1178,7 @@ static void hk_expired(void *ctx, struct peer *p, struct out_msg *m)
         held_drop(&e->rq);
     }
     /* Redis down: tell the members here now, the others once it is back */
-    owe_leave(cl, p->room->id, p->id, m, 0);
+    owe_leave(cl, p->room->id, p->id, m, 0, true);
     hub_fanout(cl->h, p->room, out_msg_ref(m), p);
 }
 
@@ -1201,7 +1203,7 @@ static void hk_away(void *ctx, struct peer *p, struct out_msg *m)
 static void hk_left(void *ctx, struct peer *p, struct out_msg *m,
                     int64_t ticket_ms)
 {
-    owe_leave(ctx, p->room->id, p->id, m, ticket_ms);
+    owe_leave(ctx, p->room->id, p->id, m, ticket_ms, false);
 }
 
 static void resync_start(struct cluster *cl, struct route_room *cr, bool again);
