@@ -153,7 +153,7 @@ _Static_assert(sizeof(((struct owed *)0)->a) >= 65, "a room id fits in a");
 
 #define OWED_MAX 4096
 #define OWED_RETRY_MS 1000
-#define OWED_RETRY_MAX_MS 30000
+#define OWED_RETRY_MAX_MS 8000
 
 struct cluster {
     struct hub *h;
@@ -1520,6 +1520,7 @@ static void reassert_all(struct cluster *cl)
          cr = route_next(cl->rt, cr))
         resync_start(cl, cr, false);
     reknock(cl);
+    cl->owed_wait_ms = OWED_RETRY_MS;
     owed_resend(cl);
     if (cl->pj != NULL)
         pj_reclaim(cl->pj);
