@@ -343,16 +343,22 @@ static struct join *join_with(struct cluster *cl, const char *room,
  * waits again. */
 static bool owed_void(struct cluster *cl, const struct owed *o)
 {
-    struct room *r = o->what == OWED_LEAVE ? hub_room(cl->h, o->a) : NULL;
+    struct room *r;
 
-    if (o->what == OWED_WITHDRAW)
+    switch (o->what) {
+    case OWED_WITHDRAW:
         return join_with(cl, o->a, o->b) != NULL;
-    return r != NULL && room_peer_find(r, o->b) != NULL;
+    case OWED_LEAVE:
+        r = hub_room(cl->h, o->a);
+        return r != NULL && room_peer_find(r, o->b) != NULL;
+    default: /* a release is owed until Redis has it */
+        return false;
+    }
 }
 
 /* True when o waits: a join or resume of this node is on its way in its
  * room. */
-static bool owed_held(struct cluster *cl, const struct owed *o)
+static bool owed_waits(struct cluster *cl, const struct owed *o)
 {
     const struct route_room *cr =
         o->what != OWED_PJ_RELEASE ? croom(cl, o->a) : NULL;
@@ -364,7 +370,7 @@ static bool owed_held(struct cluster *cl, const struct owed *o)
  * join or resume is on its way in its room. */
 static void owed_first(struct owed *o, bool patient)
 {
-    if (o == NULL || (patient && owed_held(o->cl, o)))
+    if (o == NULL || (patient && owed_waits(o->cl, o)))
         return;
     if (!owed_send(o)) {
         owed_log(o, "refused: sent when redis takes it");
@@ -418,7 +424,7 @@ static void owed_resend(struct cluster *cl)
             continue;
         if (owed_void(cl, o))
             owed_free(o);
-        else if (!owed_held(cl, o))
+        else if (!owed_waits(cl, o))
             owed_send(o);
     }
 }
