@@ -311,6 +311,8 @@ test('a signal reaches its target on another sidecar, never a peer of another ro
         const wa = await a.join(room, 'Ann');
         const wb = await b.join(room, 'Bob');
         const wx = await x.join(other, 'Xena');
+        // Ann's sidecar routes to Bob once it has heard he joined, as Ann has
+        assert.equal((await a.next('peer-joined')).peer.id, wb.id);
         await a.send({ type: 'signal', to: wb.id, data: { sdp: 'offer-1' } });
         const s = await b.next('signal');
         assert.deepEqual([s.from, s.data], [wa.id, { sdp: 'offer-1' }]);
@@ -1396,6 +1398,7 @@ test('over a Unix socket, with a password and a db: members on two sidecars meet
         const wa = await a.join(room, 'Ann');
         const wb = await b.join(room, 'Bob');
         assert.deepEqual(ids(wb.peers), [wa.id]);
+        assert.equal((await a.next('peer-joined')).peer.id, wb.id);
         await a.send({ type: 'signal', to: wb.id, data: { sdp: 'o' } });
         assert.equal((await b.next('signal')).from, wa.id);
         await b.send({ type: 'chat', text: 'over the socket' });
