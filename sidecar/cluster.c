@@ -545,6 +545,21 @@ static void replay_deliver(void *ctx, struct out_msg *m)
     hub_send(rc->h, rc->c, out_msg_ref(m));
 }
 
+/* Redis moved seat id of room from node old to this one by a resume: when
+ * old is another node, it drops its copy (and closes a connection still
+ * on it, replaced). */
+static void tell_moved(struct cluster *cl, const char *room, const char *id,
+                       const char *old)
+{
+    struct out_msg *m;
+
+    if (strcmp(old, bus_node_id(cl->bus)) == 0 ||
+        (m = msg_node_moved(id)) == NULL)
+        return;
+    bus_publish_room(cl->bus, room, out_msg_text(m), m->len);
+    out_msg_unref(m);
+}
+
 /* Redis gave j's connection a seat: the hub makes it local and says
  * welcome; then the routing table learns the room and what came meanwhile
  * is replayed. */
@@ -596,12 +611,8 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
     route_merge(cr, r->members, r->n_members, bus_node_id(cl->bus), me->id,
                 me->room);
     pend_replay(&j->pend, r, me->id, replay_deliver, &rc);
-    if (resumed && strcmp(r->old_node, bus_node_id(cl->bus)) != 0) {
-        struct out_msg *m = msg_node_moved(me->id);
-        if (m != NULL)
-            bus_publish_room(cl->bus, j->room, out_msg_text(m), m->len);
-        out_msg_unref(m);
-    }
+    if (resumed)
+        tell_moved(cl, j->room, me->id, r->old_node);
 }
 
 /* Ends a pending join: the connection, if still there, has its answer. */
@@ -631,6 +642,58 @@ static enum hub_refusal refusal_of(enum bus_status st)
     }
 }
 
+struct hand_over {
+    struct req rq;
+    char room[65];
+    char peer[PEER_ID_LEN + 1];
+};
+
+static void hand_over_drop(struct req *r)
+{
+    req_unlink(r);
+    free(r);
+}
+
+static void hand_over_done(void *arg, enum bus_status st)
+{
+    struct hand_over *o = arg;
+
+    if (st != BUS_OK) /* it may still be this node's, nobody behind it */
+        leave_seat(o->rq.cl, o->room, o->peer, "timeout");
+    hand_over_drop(&o->rq);
+}
+
+/* Redis gave resume j the seat id after j's connection went. The page
+ * still has the token it resumed with, which Redis keeps good until the
+ * new one is used: the seat waits for it for a grace, wherever it comes
+ * back. A seat that was here already waits on here (in its grace, or held
+ * by a connection it had before); any other is handed over to Redis, as a
+ * draining node's seats are. */
+static void hand_over(struct join *j, const struct bus_room *r, const char *id)
+{
+    struct cluster *cl = j->rq.cl;
+    struct room *room = hub_room(cl->h, j->room);
+    struct bus_seat s = {j->room, id, hub_config(cl->h)->resume_grace_ms};
+    struct hand_over *o;
+
+    if (room != NULL && room_peer_find(room, id) != NULL)
+        return;
+    log_info("resume room=%s peer=%s: its connection went before the "
+             "answer; redis holds the seat for its grace period",
+             j->room, id);
+    tell_moved(cl, j->room, id, r->old_node);
+    if ((o = calloc(1, sizeof *o)) != NULL) {
+        req_link(cl, &o->rq);
+        o->rq.drop = hand_over_drop;
+        snprintf(o->room, sizeof o->room, "%s", j->room);
+        snprintf(o->peer, sizeof o->peer, "%s", id);
+        if (bus_hand_over(cl->bus, &s, hand_over_done, o) == 0)
+            return;
+        hand_over_drop(&o->rq);
+    }
+    leave_seat(cl, j->room, id, "timeout");
+}
+
 /* Redis answered j with r, granting the seat id (NULL: not granted). */
 static void answer(struct join *j, const struct bus_room *r, const char *id,
                    bool resumed)
@@ -638,7 +701,9 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
     struct cluster *cl = j->rq.cl;
 
     if (j->c == NULL) { /* the client went away meanwhile */
-        if (id != NULL)
+        if (id != NULL && resumed)
+            hand_over(j, r, id);
+        else if (id != NULL)
             leave_seat(cl, j->room, id, "left");
         return;
     }

@@ -153,16 +153,17 @@ async function redisLink(port) {
 }
 
 /** One sidecar on a new Redis and a second, n2, reaching it through a
- * redisLink: { c, link, n2, redis (redis-cli's answer), stop }. */
-async function withLink() {
-    const c = await cluster(1);
+ * redisLink, both with env: { c, link, n2, redis (redis-cli's answer),
+ * stop }. */
+async function withLink(env = {}) {
+    const c = await cluster(1, { env });
     const link = await redisLink(c.redis.port);
     const stop = async () => {
         link.close();
         await c.stop();
     };
     try {
-        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST } });
+        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: link.url, HUDDLE_NODE_ID: 'n2', ...FAST, ...env } });
         c.procs.push(n2);
         await n2.waitForOutput(UP);
         const redis = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
@@ -779,6 +780,57 @@ test('a join Redis seated whose answer was lost: once Redis is back the seat is 
         assert.equal((await h.next((x) => x.type === 'peer-left' && x.id === joined.peer.id)).reason, 'left');
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, joined.peer.id), '0');
         k.terminate();
+    } finally {
+        await t.stop();
+    }
+});
+
+test('a resume whose connection goes before Redis answers: the seat waits its grace in Redis, the page takes it back with the token it has, and one that never comes back times out', async () => {
+    const t = await withLink({ HUDDLE_RESUME_GRACE_MS: '4000' });
+    const { c, link, n2, redis } = t;
+    const about = (id) => (m) => (m.type === 'peer-left' && m.id === id) || (m.type === 'peer-joined' && m.peer.id === id);
+    /** The page with token comes back through n2; its resume reaches
+     * Redis, and its connection goes before the answer. */
+    const resumeLost = async (room, token) => {
+        link.hold(token);
+        const cl = await connect(n2.wsUrl);
+        await cl.send({ type: 'join', room, name: 'Bob', resume: token });
+        await link.holding();
+        cl.terminate();
+        await sleep(300); // n2 has seen it go
+        link.release();
+    };
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room, 'Ann');
+        const b = await c.client(0);
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        const away = (m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away;
+        b.terminate(); // Bob's connection drops
+        await a.next(away);
+        const from = a.received.length;
+        await resumeLost(room, wb.resume);
+        await n2.waitForOutput(new RegExp(`resume room=${room} peer=${wb.id}: its connection went before the answer`));
+        const n2node = n2.output.match(/as node (\S+)/)[1];
+        await until(() => redis('ZRANGE', 'huddle:grace', '0', '-1') === `${room} ${wb.id} ${n2node}`, 'the seat in the grace set', 5000);
+        // his page comes back with the token it has: the same seat
+        const b3 = await c.client(0);
+        const w3 = await b3.join(room, 'Bob', { resume: wb.resume });
+        assert.equal(w3.id, wb.id);
+        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && !m.peer.away);
+        assert.deepEqual(a.received.slice(from).filter(about(wb.id)), [], 'Ann was told Bob left');
+        assert.equal(redis('ZCARD', 'huddle:grace'), '0');
+
+        // the same again, and this time the page never comes back
+        b3.terminate();
+        await a.next(away);
+        await resumeLost(room, w3.resume);
+        const left = await a.next(about(wb.id), 15000);
+        assert.deepEqual([left.type, left.reason], ['peer-left', 'timeout']);
+        await a.expectNone(about(wb.id), 1000);
+        assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, wb.id), '0');
     } finally {
         await t.stop();
     }
