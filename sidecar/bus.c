@@ -415,11 +415,10 @@ int bus_room(struct bus *b, const char *room, bus_room_fn *cb, void *arg)
     }
 }
 
-/* The hand-over script (bus_lua.h) for n seats; drain: the node exits. */
-static int hand_over(struct bus *b, const struct bus_seat *seats, size_t n,
-                     bool drain, bus_done_fn *cb, void *arg)
+int bus_drain(struct bus *b, const struct bus_seat *seats, size_t n,
+              bus_done_fn *cb, void *arg)
 {
-    size_t argc = 6 + 3 * n;
+    size_t argc = 5 + 3 * n;
     const char **argv = calloc(argc, sizeof *argv);
     size_t *lens = calloc(argc, sizeof *lens);
     char(*ms)[24] = calloc(n + 1, sizeof *ms);
@@ -430,20 +429,19 @@ static int hand_over(struct bus *b, const struct bus_seat *seats, size_t n,
         argc > INT_MAX)
         goto fail;
     argv[0] = "EVALSHA";
-    argv[1] = b->sha[SC_HAND_OVER];
+    argv[1] = b->sha[SC_DRAIN];
     argv[2] = "0";
     argv[3] = b->id;
     LONGSTR(ttl, b->cfg.room_ttl_ms);
     argv[4] = ttl;
-    argv[5] = drain ? "1" : "0";
     for (size_t i = 0; i < n; i++) {
         if (!bus_room_ok(seats[i].room) ||
             !bus_id_ok(seats[i].peer, BUS_TOKEN_MAX, false))
             goto fail;
         LONGSTR(ms[i], seats[i].grace_ms > 0 ? seats[i].grace_ms : 0);
-        argv[6 + 3 * i] = seats[i].room;
-        argv[7 + 3 * i] = seats[i].peer;
-        argv[8 + 3 * i] = ms[i];
+        argv[5 + 3 * i] = seats[i].room;
+        argv[6 + 3 * i] = seats[i].peer;
+        argv[7 + 3 * i] = ms[i];
     }
     for (size_t i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
@@ -454,8 +452,7 @@ static int hand_over(struct bus *b, const struct bus_seat *seats, size_t n,
     q->arg = arg;
     if (req_write(q) < 0)
         goto fail;
-    if (drain) /* the script deletes the liveness key */
-        uv_timer_stop(&b->t_heartbeat);
+    uv_timer_stop(&b->t_heartbeat); /* the script deletes the liveness key */
     free(argv);
     free(lens);
     free(ms);
@@ -466,18 +463,6 @@ fail:
     free(lens);
     free(ms);
     return -1;
-}
-
-int bus_drain(struct bus *b, const struct bus_seat *seats, size_t n,
-              bus_done_fn *cb, void *arg)
-{
-    return hand_over(b, seats, n, true, cb, arg);
-}
-
-int bus_hand_over(struct bus *b, const struct bus_seat *seat, bus_done_fn *cb,
-                  void *arg)
-{
-    return hand_over(b, seat, 1, false, cb, arg);
 }
 
 static int publish(struct bus *b, const char *ch, size_t chlen,

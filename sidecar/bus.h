@@ -255,7 +255,7 @@ int bus_chat(struct bus *b, const char *room, const char *json, size_t len,
              const char *announce, size_t announce_len, bus_done_fn *cb,
              void *arg);
 
-/* One seat handed over by bus_drain or bus_hand_over. */
+/* One seat handed over by bus_drain. */
 struct bus_seat {
     const char *room;
     const char *peer;
@@ -274,14 +274,6 @@ struct bus_seat {
  * or -1 (cb not called) when down or for an invalid room or peer. */
 int bus_drain(struct bus *b, const struct bus_seat *seats, size_t n,
               bus_done_fn *cb, void *arg);
-
-/* Hands one seat this node holds over as bus_drain does, the node staying:
- * for a seat whose resume's answer came after its connection went (the
- * page still has the token it resumed with). A seat this node no longer
- * holds is left alone. cb gets BUS_OK or BUS_ERR. Returns 0, or -1 (cb not
- * called) as bus_drain. */
-int bus_hand_over(struct bus *b, const struct bus_seat *seat, bus_done_fn *cb,
-                  void *arg);
 
 /* The host actions, and a knock's withdrawal (bus_lua.h, the host
  * script). */

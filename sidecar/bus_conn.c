@@ -43,7 +43,7 @@
 
 static const char *const bus_scripts[SC_N] = {
     bus_lua_join, bus_lua_resume,   bus_lua_leave,      bus_lua_update,
-    bus_lua_chat, bus_lua_room,     bus_lua_reap,       bus_lua_hand_over,
+    bus_lua_chat, bus_lua_room,     bus_lua_reap,       bus_lua_drain,
     bus_lua_host, bus_lua_pj_claim, bus_lua_pj_release, bus_lua_pj_route,
 };
 

@@ -671,20 +671,18 @@ static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "end\n"
     "return {n, kept}\n";
 
-/* ARGV: node ttl drain {room peer ms}... -> 1. Hands seats over to Redis:
- * each listed seat the node still holds gets the deadline now + ms
- * (Redis' clock) in huddle:grace and leaves the node's set, so that it
- * stays resumable on any node until then and the reaper announces it once
- * after. drain '1': the node exits (a drain); seats Redis still gives it
- * that it did not list (a leave lost while Redis was down) are removed
- * with peer-left timeout, and the node is forgotten: its liveness key, its
- * set, huddle:nodes. drain '0': a seat whose resume's answer came after
- * its connection went, for the page to take back wherever it comes. */
-static const char bus_lua_hand_over[] = BUS_LUA_PRELUDE
+/* ARGV: node ttl {room peer ms}... -> 1. A draining node hands its seats
+ * over before it exits: each listed seat it still holds gets the deadline
+ * now + ms (Redis' clock) in huddle:grace and leaves the node's set, so
+ * that it stays resumable on any node until then and the reaper announces
+ * it once after. Seats Redis still gives the node that it did not list
+ * (a leave lost while Redis was down) are removed with peer-left timeout.
+ * Then the node is forgotten: its liveness key, its set, huddle:nodes. */
+static const char bus_lua_drain[] = BUS_LUA_PRELUDE
     "local node = ARGV[1]\n"
     "local set = NODE .. node .. ':peers'\n"
     "local now = now_ms()\n"
-    "for i = 4, #ARGV - 2, 3 do\n"
+    "for i = 3, #ARGV - 2, 3 do\n"
     "  local room, peer = ARGV[i], ARGV[i + 1]\n"
     "  if redis.call('HGET', rk(room, 'nodes'), peer) == node then\n"
     "    redis.call('ZADD', GRACE, now + tonumber(ARGV[i + 2]),\n"
@@ -692,10 +690,8 @@ static const char bus_lua_hand_over[] = BUS_LUA_PRELUDE
     "    redis.call('SREM', set, room .. ' ' .. peer)\n"
     "  end\n"
     "end\n"
-    "if ARGV[3] == '1' then\n"
-    "  reap_node(node, ARGV[2], 0)\n"
-    "  redis.call('DEL', NODE .. node)\n"
-    "end\n"
+    "reap_node(node, ARGV[2], 0)\n"
+    "redis.call('DEL', NODE .. node)\n"
     "return 1\n";
 
 /* ARGV: action room by ttl [a b] -> 'ok' | 'forbidden' (by is no host

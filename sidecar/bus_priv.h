@@ -26,7 +26,7 @@ enum bus_script {
     SC_CHAT,
     SC_ROOM,
     SC_REAP,
-    SC_HAND_OVER,
+    SC_DRAIN,
     SC_HOST,
     SC_PJ_CLAIM,
     SC_PJ_RELEASE,

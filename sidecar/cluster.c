@@ -562,7 +562,10 @@ static void tell_moved(struct cluster *cl, const char *room, const char *id,
 
 /* Redis gave j's connection a seat: the hub makes it local and says
  * welcome; then the routing table learns the room and what came meanwhile
- * is replayed. */
+ * is replayed. A resume whose connection went meanwhile keeps its seat
+ * here, in its grace as if it had dropped after its welcome, under the
+ * token the page still has: Redis keeps that one good until the new one
+ * is used (a seat that was here already stays as it is). */
 static void seat(struct join *j, const struct bus_room *r, bool resumed)
 {
     struct cluster *cl = j->rq.cl;
@@ -572,8 +575,10 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
     const char *id = resumed ? r->peer : j->id;
     struct peer *me = room && resumed ? room_peer_find(room, id) : NULL;
 
-    if (me != NULL && strcmp(me->token, j->resume) != 0)
+    if (me != NULL && strcmp(me->token, j->resume) != 0) {
         hub_drop_seat(h, me, now); /* a stale seat here (x-moved lost) */
+        me = NULL;
+    }
     char *peers = peers_json(r, id);
     char *chat = chat_json(r);
     struct hub_seat s = {
@@ -593,14 +598,19 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         .access = {r->locked, r->password},
         .members = r->n_members,
     };
-    me = hub_seat(h, j->c, &s, now);
+    if (j->c != NULL) {
+        me = hub_seat(h, j->c, &s, now);
+    } else if (me == NULL) {
+        s.token = j->resume;
+        me = hub_seat_away(h, &s, now);
+    }
     free(peers);
     free(chat);
     if (me == NULL) {
         leave_seat(cl, j->room, id, "left");
         return;
     }
-    if (r->lobby != NULL) /* a host, and someone waits */
+    if (r->lobby != NULL && j->c != NULL) /* a host, and someone waits */
         hub_send(h, j->c, out_msg_new(r->lobby, r->lobby_len));
     struct route_room *cr = croom(cl, j->room);
     struct replay_ctx rc = {h, j->c};
@@ -610,7 +620,8 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
     route_del(cr, me->id); /* it is here now */
     route_merge(cr, r->members, r->n_members, bus_node_id(cl->bus), me->id,
                 me->room);
-    pend_replay(&j->pend, r, me->id, replay_deliver, &rc);
+    if (j->c != NULL)
+        pend_replay(&j->pend, r, me->id, replay_deliver, &rc);
     if (resumed)
         tell_moved(cl, j->room, me->id, r->old_node);
 }
@@ -642,58 +653,6 @@ static enum hub_refusal refusal_of(enum bus_status st)
     }
 }
 
-struct hand_over {
-    struct req rq;
-    char room[65];
-    char peer[PEER_ID_LEN + 1];
-};
-
-static void hand_over_drop(struct req *r)
-{
-    req_unlink(r);
-    free(r);
-}
-
-static void hand_over_done(void *arg, enum bus_status st)
-{
-    struct hand_over *o = arg;
-
-    if (st != BUS_OK) /* it may still be this node's, nobody behind it */
-        leave_seat(o->rq.cl, o->room, o->peer, "timeout");
-    hand_over_drop(&o->rq);
-}
-
-/* Redis gave resume j the seat id after j's connection went. The page
- * still has the token it resumed with, which Redis keeps good until the
- * new one is used: the seat waits for it for a grace, wherever it comes
- * back. A seat that was here already waits on here (in its grace, or held
- * by a connection it had before); any other is handed over to Redis, as a
- * draining node's seats are. */
-static void hand_over(struct join *j, const struct bus_room *r, const char *id)
-{
-    struct cluster *cl = j->rq.cl;
-    struct room *room = hub_room(cl->h, j->room);
-    struct bus_seat s = {j->room, id, hub_config(cl->h)->resume_grace_ms};
-    struct hand_over *o;
-
-    if (room != NULL && room_peer_find(room, id) != NULL)
-        return;
-    log_info("resume room=%s peer=%s: its connection went before the "
-             "answer; redis holds the seat for its grace period",
-             j->room, id);
-    tell_moved(cl, j->room, id, r->old_node);
-    if ((o = calloc(1, sizeof *o)) != NULL) {
-        req_link(cl, &o->rq);
-        o->rq.drop = hand_over_drop;
-        snprintf(o->room, sizeof o->room, "%s", j->room);
-        snprintf(o->peer, sizeof o->peer, "%s", id);
-        if (bus_hand_over(cl->bus, &s, hand_over_done, o) == 0)
-            return;
-        hand_over_drop(&o->rq);
-    }
-    leave_seat(cl, j->room, id, "timeout");
-}
-
 /* Redis answered j with r, granting the seat id (NULL: not granted). */
 static void answer(struct join *j, const struct bus_room *r, const char *id,
                    bool resumed)
@@ -702,7 +661,7 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
 
     if (j->c == NULL) { /* the client went away meanwhile */
         if (id != NULL && resumed)
-            hand_over(j, r, id);
+            seat(j, r, true); /* it waits here for its page */
         else if (id != NULL)
             leave_seat(cl, j->room, id, "left");
         return;

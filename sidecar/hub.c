@@ -414,6 +414,26 @@ static void show_lobby(struct hub *h, struct peer *p)
         hub_send(h, p->conn, msg_lobby(p->room->lobby.head));
 }
 
+/* p's seat waits in its grace with nobody behind it: the others hear it
+ * is away, unless they had. */
+static void went_away(struct hub *h, struct peer *p)
+{
+    struct out_msg *m;
+
+    if (p->away)
+        return;
+    p->away = true;
+    /* Out of memory, nobody is told: the seat is not away for anyone,
+     * rather than everyone here closed to catch up. */
+    if ((m = msg_peer_state(p)) == NULL)
+        p->away = false;
+    else if (h->cl != NULL)
+        h->cl->away(h->cl->ctx, p, m); /* tells the members here */
+    else
+        hub_fanout(h, p->room, out_msg_ref(m), p);
+    out_msg_unref(m);
+}
+
 struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                       const struct hub_seat *s, int64_t now)
 {
@@ -480,6 +500,24 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     if (!resumed)
         hub_fanout(h, p->room, msg_peer_joined(p), p);
     show_lobby(h, p);
+    return p;
+}
+
+struct peer *hub_seat_away(struct hub *h, const struct hub_seat *s, int64_t now)
+{
+    struct room_seat rs = {s->name, s->audio, s->video, NULL, s->id, s->token};
+    struct peer *p;
+    void *old;
+
+    if (room_join(h->rooms, s->room, NULL, &rs, now, &p, &old) != ROOM_JOINED)
+        return NULL;
+    if (s->peer_json != NULL)
+        msg_peer_apply(p, s->peer_json, s->peer_json_len);
+    p->host = s->role == 1;
+    log_info("grace room=%s peer=%s: its resume's connection went before "
+             "the answer",
+             p->room->id, p->id);
+    went_away(h, p);
     return p;
 }
 
@@ -1433,19 +1471,8 @@ void hub_on_end(struct hub *h, struct hub_conn *c, enum hub_end how,
         h->cfg->resume_grace_ms > 0) {
         log_info("grace room=%s peer=%s", p->room->id, p->id);
         room_grace(h->rooms, p, now);
-        if (how == HUB_END_GRACE && !p->away) { /* a drain is not announced */
-            p->away = true;
-            /* Out of memory, nobody is told: the seat is not away for
-             * anyone, rather than everyone here closed to catch up. */
-            struct out_msg *m = msg_peer_state(p);
-            if (m == NULL)
-                p->away = false;
-            else if (h->cl != NULL)
-                h->cl->away(h->cl->ctx, p, m); /* tells the members here */
-            else
-                hub_fanout(h, p->room, out_msg_ref(m), p);
-            out_msg_unref(m);
-        }
+        if (how == HUB_END_GRACE) /* a drain is not announced */
+            went_away(h, p);
         return;
     }
     depart(h, p,

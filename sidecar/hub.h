@@ -197,6 +197,14 @@ struct hub_seat {
 struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                       const struct hub_seat *s, int64_t now_ms);
 
+/* A seat decided in Redis for a resume whose connection went before the
+ * answer came (s as for hub_seat, s->token the one the page still has):
+ * it waits here in its grace as a seat whose connection dropped does, and
+ * the others hear it is away unless they had. Returns the seat, or NULL
+ * (out of memory, or no room here). */
+struct peer *hub_seat_away(struct hub *h, const struct hub_seat *s,
+                           int64_t now_ms);
+
 /* Drops seat p without a peer-left (it moved to another node); its
  * connection, if any, gets peer-left replaced and close 1000. */
 void hub_drop_seat(struct hub *h, struct peer *p, int64_t now_ms);

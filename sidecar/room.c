@@ -197,6 +197,15 @@ static bool token_eq(const char *a, const char *b)
     return d == 0;
 }
 
+/* p, with no connection, starts its grace period. */
+static void start_grace(struct room_reg *reg, struct peer *p, int64_t now)
+{
+    p->grace_until = now + reg->cfg.grace_ms;
+    p->room->ngrace++;
+    reg->ngrace++;
+    update_watch(reg, p->room);
+}
+
 /* The seat whose token, or previous token, is token; *current tells which. */
 static struct peer *find_token(struct room *r, const char *token, bool *current)
 {
@@ -254,7 +263,6 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
     struct peer *p;
     bool current;
 
-    (void)now;
     *out = NULL;
     *old_conn = NULL;
     if (r != NULL && s->resume != NULL &&
@@ -279,6 +287,8 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
     *tail = p;
     r->npeers++;
     reg->nseats++;
+    if (conn == NULL)
+        start_grace(reg, p, now);
     update_watch(reg, r);
     *out = p;
     return ROOM_JOINED;
@@ -315,10 +325,7 @@ void room_grace(struct room_reg *reg, struct peer *p, int64_t now)
 {
     assert(p->conn != NULL);
     p->conn = NULL;
-    p->grace_until = now + reg->cfg.grace_ms;
-    p->room->ngrace++;
-    reg->ngrace++;
-    update_watch(reg, p->room);
+    start_grace(reg, p, now);
 }
 
 static void expire_room(struct room_reg *reg, struct room *r, int64_t now,

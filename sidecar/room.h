@@ -111,7 +111,8 @@ struct room_seat {
  * the connection that still held it (NULL when it was in grace). A seat
  * answers to its token and, until that one is used, to the one before.
  * Every success gives the seat a new token (s->token, or minted). *out is
- * the seat. */
+ * the seat. A new seat with conn NULL (nobody behind it yet) starts in
+ * its grace period. */
 enum room_join_result room_join(struct room_reg *reg, const char *id,
                                 void *conn, const struct room_seat *s,
                                 int64_t now, struct peer **out,

@@ -785,50 +785,70 @@ test('a join Redis seated whose answer was lost: once Redis is back the seat is 
     }
 });
 
-test('a resume whose connection goes before Redis answers: the seat waits its grace in Redis, the page takes it back with the token it has, and one that never comes back times out', async () => {
-    const t = await withLink({ HUDDLE_RESUME_GRACE_MS: '4000' });
+test('a resume whose connection goes before Redis answers keeps its seat: the page takes it back with the token it has, and one that never comes back times out after its grace', async () => {
+    const grace = 4000;
+    const t = await withLink({ HUDDLE_RESUME_GRACE_MS: String(grace) });
     const { c, link, n2, redis } = t;
+    const n2node = n2.output.match(/as node (\S+)/)[1];
     const about = (id) => (m) => (m.type === 'peer-left' && m.id === id) || (m.type === 'peer-joined' && m.peer.id === id);
-    /** The page with token comes back through n2; its resume reaches
-     * Redis, and its connection goes before the answer. */
+    const connections = async () => (await (await fetch(`http://127.0.0.1:${n2.port}/metrics`)).text())
+        .match(/^huddle_sidecar_connections (\d+)$/m)[1];
+    /** The page with token comes back through n2 (where nobody else is
+     * connected); its resume reaches Redis, and its connection is gone
+     * before n2 reads the answer. */
     const resumeLost = async (room, token) => {
         link.hold(token);
         const cl = await connect(n2.wsUrl);
         await cl.send({ type: 'join', room, name: 'Bob', resume: token });
         await link.holding();
         cl.terminate();
-        await sleep(300); // n2 has seen it go
+        await until(async () => await connections() === '0', 'n2 saw the connection go', 5000);
         link.release();
     };
     try {
         const room = uniqueRoom();
         const a = await c.client(0);
         await a.join(room, 'Ann');
-        const b = await c.client(0);
+        const away = (m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away;
+        const back = (m) => m.type === 'peer-state' && m.peer.id === wb.id && !m.peer.away;
+        const b = await connect(n2.wsUrl);
         const wb = await b.join(room, 'Bob');
         await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
-        const away = (m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away;
-        b.terminate(); // Bob's connection drops
-        await a.next(away);
         const from = a.received.length;
-        await resumeLost(room, wb.resume);
-        await n2.waitForOutput(new RegExp(`resume room=${room} peer=${wb.id}: its connection went before the answer`));
-        const n2node = n2.output.match(/as node (\S+)/)[1];
-        await until(() => redis('ZRANGE', 'huddle:grace', '0', '-1') === `${room} ${wb.id} ${n2node}`, 'the seat in the grace set', 5000);
-        // his page comes back with the token it has: the same seat
-        const b3 = await c.client(0);
-        const w3 = await b3.join(room, 'Bob', { resume: wb.resume });
-        assert.equal(w3.id, wb.id);
-        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && !m.peer.away);
-        assert.deepEqual(a.received.slice(from).filter(about(wb.id)), [], 'Ann was told Bob left');
-        assert.equal(redis('ZCARD', 'huddle:grace'), '0');
 
-        // the same again, and this time the page never comes back
+        // Bob's connection to n2 drops; his resume on n2 itself is lost
+        b.terminate();
+        await a.next(away);
+        await resumeLost(room, wb.resume);
+        await sleep(300);
+        // his page comes back through the other sidecar with the token it has
+        const b2 = await c.client(0);
+        const w2 = await b2.join(room, 'Bob', { resume: wb.resume });
+        assert.equal(w2.id, wb.id);
+        await a.next(back);
+
+        // it drops again, and the resume lost is on the other sidecar: the
+        // seat moves to n2 and waits there
+        b2.terminate();
+        await a.next(away);
+        await resumeLost(room, w2.resume);
+        await n2.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}: its resume's connection went before the answer`));
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), n2node);
+        const b3 = await c.client(0);
+        const w3 = await b3.join(room, 'Bob', { resume: w2.resume });
+        assert.equal(w3.id, wb.id);
+        await a.next(back);
+        assert.deepEqual(a.received.slice(from).filter(about(wb.id)), [], 'Ann was told Bob left');
+
+        // once more, and this time the page never comes back
         b3.terminate();
         await a.next(away);
         await resumeLost(room, w3.resume);
-        const left = await a.next(about(wb.id), 15000);
+        const lost = Date.now();
+        await waitCount(n2, new RegExp(`grace room=${room} peer=${wb.id}: its resume's connection went before the answer`), 2, 5000);
+        const left = await a.next(about(wb.id), grace + 10000);
         assert.deepEqual([left.type, left.reason], ['peer-left', 'timeout']);
+        assert.ok(Date.now() - lost >= grace - 1000, `left after ${Date.now() - lost} ms`);
         await a.expectNone(about(wb.id), 1000);
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, wb.id), '0');
     } finally {

@@ -45,11 +45,12 @@ process.on('exit', () => {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves once cond() is true, checked every 25 ms; throws after
- * timeoutMs with what (a string, or a function giving one then). */
+/** Resolves once cond() (or the promise it returns) is true, checked
+ * every 25 ms; throws after timeoutMs with what (a string, or a function
+ * giving one then). */
 export async function until(cond, what, timeoutMs = 10000) {
     const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
+    while (!(await cond())) {
         if (Date.now() > deadline)
             throw new Error(`not seen within ${timeoutMs} ms: ${typeof what === 'function' ? what() : what}`);
         await sleep(25);

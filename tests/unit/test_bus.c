@@ -1099,62 +1099,6 @@ TEST(drained_seats_outlive_their_node_until_grace_and_are_announced_once)
     fx_done(&fx);
 }
 
-TEST(a_seat_a_live_node_hands_over_waits_in_redis_for_its_grace)
-{
-    struct fx fx;
-    struct node a, b;
-    struct result r, rs, dr, st;
-    const struct bus_seat seats[] = {
-        {"room", "a1", 20000}, /* resumed on b */
-        {"room", "a2", 1500},  /* nobody resumes it */
-        {"room", "b1", 1500},  /* b's: left alone */
-    };
-    char set[128];
-
-    CHECK(fx_init(&fx) == 0);
-    fx.cfg.node_ttl_ms = 2000; /* a and b live through the waits below */
-    CHECK(node_start(&fx, &a, "a") == 0);
-    CHECK(node_start(&fx, &b, "b") == 0);
-    CHECK(join_wait(&fx, &a, "room", "a1", &r) == BUS_OK);
-    CHECK(join_wait(&fx, &a, "room", "a2", &r) == BUS_OK);
-    CHECK(join_wait(&fx, &b, "room", "b1", &r) == BUS_OK);
-    node_clear(&b);
-
-    for (size_t i = 0; i < 3; i++) {
-        memset(&dr, 0, sizeof dr);
-        CHECK(bus_hand_over(a.bus, &seats[i], on_done_result, &dr) == 0);
-        CHECK(RUN_UNTIL(&fx, dr.done, 3000) && dr.st == BUS_OK);
-    }
-    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") == 2);
-    snprintf(set, sizeof set, "huddle:node:%s:peers", bus_node_id(a.bus));
-    CHECK(redis_int(fx.port, "SCARD", set) == 0);
-    /* a lives on: it is not forgotten, and nothing is announced */
-    run_for(&fx, (int)fx.cfg.node_ttl_ms);
-    CHECK(redis_int(fx.port, "SCARD", "huddle:nodes") == 2);
-    CHECK(count_msgs(&b, "peer-left") == 0);
-    /* the page comes back to b with its token: the seat is taken back */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(b.bus, "room", "tok-a1", "tok-a1b", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
-    CHECK_STR(rs.peer, "a1");
-    CHECK_STR(rs.old_node, bus_node_id(a.bus));
-    /* a2's grace ends: announced once; a1 and b1 never */
-    CHECK(RUN_UNTIL(&fx, count_msgs(&b, "\"id\":\"a2\"") == 1, 10000));
-    run_for(&fx, 4 * (int)fx.cfg.reaper_ms);
-    CHECK(count_msgs(&b, "\"id\":\"a2\",\"reason\":\"timeout\"") == 1);
-    CHECK(count_msgs(&b, "peer-left") == 1);
-    CHECK(redis_int(fx.port, "ZCARD", "huddle:grace") == 0);
-    memset(&st, 0, sizeof st);
-    CHECK(bus_room(b.bus, "room", on_room_result, &st) == 0);
-    CHECK(RUN_UNTIL(&fx, st.done, 3000) && st.n_members == 2);
-    CHECK(has_member(&st, "a1", bus_node_id(b.bus)));
-    CHECK(has_member(&st, "b1", bus_node_id(b.bus)));
-    node_stop(&a);
-    node_stop(&b);
-    fx_done(&fx);
-}
-
 TEST(redis_stopped_reports_down_and_a_restart_brings_it_back)
 {
     struct fx fx;

@@ -596,6 +596,70 @@ TEST(hub_seat_resumed_in_redis_while_away_tells_the_room_it_is_back)
     hub_free(h);
 }
 
+/* A seat Redis gave a resume whose connection went before the answer. */
+static struct peer *away_from_redis(struct hub *h, const char *id,
+                                    const char *state)
+{
+    struct hub_seat s = {.room = "r",
+                         .name = "n",
+                         .id = id,
+                         .token = "CCCCCCCCCCCCCCCCCCCCCC", /* the page's */
+                         .role = 1,
+                         .resumed = true,
+                         .peer_json = state,
+                         .peer_json_len = strlen(state)};
+    return hub_seat_away(h, &s, 0);
+}
+
+TEST(hub_seat_away_waits_in_grace_for_the_token_the_page_has)
+{
+    struct fake f[2];
+    struct hub *h = setup(f, 2);
+    char buf[160];
+    size_t seats, grace;
+    join(h, &f[0], "r");
+    clear(f, 1);
+    /* not away in Redis (its old connection was open on another node) */
+    const char *state = "{\"id\":\"A\",\"name\":\"moved\",\"audio\":true,"
+                        "\"video\":false,\"screen\":false,\"hand\":false,"
+                        "\"role\":\"host\"}";
+    struct peer *p = away_from_redis(h, "AAAAAAAAAAAAAAAA", state);
+    REQUIRE(p != NULL);
+    CHECK(p->conn == NULL && p->away && p->host);
+    CHECK_STR(p->name, "moved");
+    hub_seat_count(h, &seats, &grace);
+    CHECK(seats == 2 && grace == 1);
+    CHECK(f[0].n == 1); /* the room hears it is away, not that it joined */
+    CHECK_STR(last_field(&f[0], "type"), "peer-state");
+    CHECK(last_says_away(&f[0]));
+    clear(f, 1);
+    /* the page comes back with the token it has */
+    resume_text(buf, sizeof buf, p);
+    say(h, &f[1], buf);
+    CHECK_STR(last_field(&f[1], "type"), "welcome");
+    CHECK_STR(last_field(&f[1], "id"), "AAAAAAAAAAAAAAAA");
+    CHECK(f[0].n == 1);
+    CHECK(!last_says_away(&f[0]));
+    hub_seat_count(h, &seats, &grace);
+    CHECK(seats == 2 && grace == 0);
+    clear(f, 2);
+    /* one that never comes back ends with its grace; one away in Redis
+     * already is not announced again */
+    const char *gone = "{\"id\":\"D\",\"name\":\"gone\",\"audio\":false,"
+                       "\"video\":false,\"screen\":false,\"hand\":false,"
+                       "\"role\":\"guest\",\"away\":true}";
+    REQUIRE(away_from_redis(h, "DDDDDDDDDDDDDDDD", gone) != NULL);
+    CHECK(f[0].n == 0);
+    hub_tick(h, 1499);
+    CHECK(f[0].n == 0);
+    hub_tick(h, 1500);
+    CHECK_STR(last_field(&f[0], "type"), "peer-left");
+    CHECK_STR(last_field(&f[0], "id"), "DDDDDDDDDDDDDDDD");
+    CHECK_STR(last_field(&f[0], "reason"), "timeout");
+    clear(f, 2);
+    hub_free(h);
+}
+
 TEST(hub_seat_decided_in_redis_that_finds_no_room_here_is_unavailable)
 {
     struct fake f[4];
