@@ -383,7 +383,7 @@ int bus_host(struct bus *b, enum bus_action act, const char *room,
         [BUS_DO_DENY] = "deny",         [BUS_DO_WITHDRAW] = "withdraw",
         [BUS_DO_ACCESS] = "access",
     };
-    char ttl[24];
+    char ttl[24], cap[24];
 
     if ((unsigned)act >= sizeof names / sizeof names[0] || !bus_room_ok(room) ||
         by == NULL || !bus_id_ok(by, BUS_TOKEN_MAX, false) ||
@@ -391,6 +391,9 @@ int bus_host(struct bus *b, enum bus_action act, const char *room,
         strlen(str_or_empty(b2)) > BUS_MSG_MAX)
         return -1;
     LONGSTR(ttl, b->cfg.room_ttl_ms);
+    LONGSTR(cap, b->cfg.max_peers);
+    if (act == BUS_DO_ADMIT) /* an admission past the cap is refused */
+        b2 = cap;
     {
         const char *v[] = {names[act],      room, by, ttl, str_or_empty(a),
                            str_or_empty(b2)};

@@ -283,7 +283,7 @@ enum bus_action {
     BUS_DO_END,      /* the meeting, for everyone */
     BUS_DO_LOCK,     /* a: "1" lock, "0" unlock (admits everyone waiting) */
     BUS_DO_PASSWORD, /* a: salt, b: hash (hex); a "": no password */
-    BUS_DO_ADMIT,    /* a: knock id */
+    BUS_DO_ADMIT,    /* a: knock id (b: the cap, given by bus_host) */
     BUS_DO_DENY,     /* a: knock id */
     BUS_DO_WITHDRAW, /* by: the knock id that stops waiting */
     BUS_DO_ACCESS,   /* a: "1" when this node last knew the room locked or
@@ -296,8 +296,9 @@ enum bus_action {
  * outcome is published with origin "" to the room (every node, this one
  * too, hears it) and, for admit and deny, to the knocker's node. cb (may
  * be NULL) gets BUS_OK, BUS_FORBIDDEN, BUS_NONE (no such peer or knock),
- * BUS_LAST or BUS_ERR. a and b may be NULL. Returns 0, or -1 (cb not
- * called). */
+ * BUS_LAST, BUS_FULL (admit: the members and the admissions not used yet
+ * fill max_peers; the knock waits on) or BUS_ERR. a and b may be NULL.
+ * Returns 0, or -1 (cb not called). */
 int bus_host(struct bus *b, enum bus_action act, const char *room,
              const char *by, const char *a, const char *b2, bus_done_fn *cb,
              void *arg);

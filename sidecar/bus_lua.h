@@ -696,7 +696,9 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
 
 /* ARGV: action room by ttl [a b] -> 'ok' | 'forbidden' (by is no host
  * in Redis) | 'none' (no such member or knock) | 'last' (the last host
- * would step down). The host actions of docs/access.md, checked and done
+ * would step down) | 'full' (admit: the members and the admissions not
+ * used yet fill the room's cap, b; the knock waits on). The host actions
+ * of docs/access.md, checked and done
  * atomically, each published with origin "" so that every node, the
  * caller's too, applies it to its members: role (a peer, 'host'|'guest'),
  * kick (a peer, ban ms), end (admissions not used yet become denials
@@ -717,6 +719,13 @@ static const char bus_lua_drain[] = BUS_LUA_PRELUDE
 static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "local act, room, by, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local members = rk(room, 'members')\n"
+    "local function seats_taken()\n"
+    "  local n = redis.call('HLEN', members)\n"
+    "  for _, v in ipairs(redis.call('HVALS', rk(room, 'answers'))) do\n"
+    "    if string.sub(v, -6) == ' admit' then n = n + 1 end\n"
+    "  end\n"
+    "  return n\n"
+    "end\n"
     "if act == 'withdraw' then\n"
     "  if withdraw(room, by) then\n"
     "    tell(room, lobby_msg(room))\n"
@@ -797,6 +806,8 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  end\n"
     "  redis.call('HSET', a, 'gen', tostring(now_ms()))\n"
     "  tell(room, access_msg(room))\n"
+    "elseif act == 'admit' and seats_taken() >= tonumber(ARGV[6]) then\n"
+    "  return 'full'\n"
     "elseif act == 'admit' or act == 'deny' then\n"
     "  if not lobby_answer(room, ARGV[5],\n"
     "                      act == 'admit' and 'admit' or '" MSG_DENIED_HOST

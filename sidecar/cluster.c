@@ -1010,6 +1010,8 @@ static void host_done(void *arg, enum bus_status st)
         hub_refuse(h, p->conn, HUB_NOT_HOST, ref, now);
     else if (st == BUS_LAST)
         hub_refuse(h, p->conn, HUB_LAST_HOST, ref, now);
+    else if (st == BUS_FULL) /* admit: the knock waits on */
+        hub_refuse(h, p->conn, HUB_ROOM_FULL, ref, now);
     else if (st == BUS_NONE)
         hub_refuse(h, p->conn, knock ? HUB_NO_KNOCK : HUB_NO_PEER, ref, now);
     else if (st != BUS_OK)

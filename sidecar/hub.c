@@ -1313,7 +1313,9 @@ static void on_admit(struct hub *h, struct hub_conn *c, struct msg_in *m,
                      int64_t now)
 {
     struct knock *k = knock_of(h, c, m->id, "admit", now);
-    if (k != NULL)
+    if (k != NULL && k->room->npeers >= (size_t)h->cfg->max_peers)
+        hub_refuse(h, c, HUB_ROOM_FULL, "admit", now); /* it waits on */
+    else if (k != NULL)
         admit(h, k, now);
 }
 

@@ -528,6 +528,30 @@ test('host actions draw on their own bucket: past HUDDLE_HOST_BURST they are rat
     assert.deepEqual([e.code, e.ref], ['rate-limited', 'mute']);
 });
 
+test('admitting into a full meeting: the host is told room-full and the knock waits on, to be let in once a seat is free', async () => {
+    const { room, cs } = await meeting(7); // HUDDLE_MAX_PEERS is 8
+    const h = cs[0];
+    h.send({ type: 'lock', locked: true });
+    await h.next('access');
+    const k1 = await client();
+    const kn1 = await tryJoin(k1, room, 'K1');
+    await lobbyIs(h, [kn1.id]);
+    h.send({ type: 'admit', id: kn1.id });
+    const w1 = await k1.next('welcome');
+    await h.next((m) => m.type === 'peer-joined' && m.peer.id === w1.id);
+    const k2 = await client();
+    const kn2 = await tryJoin(k2, room, 'K2');
+    await lobbyIs(h, [kn2.id]);
+    h.send({ type: 'admit', id: kn2.id });
+    const e = await h.next((m) => m.type === 'error' && m.ref === 'admit');
+    assert.equal(e.code, 'room-full');
+    await k2.expectNone((m) => m.type === 'welcome' || m.type === 'error', 300);
+    cs[6].send({ type: 'leave' });
+    await h.next((m) => m.type === 'peer-left' && m.id === cs[6].id);
+    h.send({ type: 'admit', id: kn2.id });
+    assert.equal((await k2.next('welcome')).self.name, 'K2');
+});
+
 // Across sidecars (HUDDLE_TEST_SIDECARS > 1 only): a meeting's host sits on
 // sidecar 0 and its guests on 1 and 2, and each test below puts those who
 // knock on sidecars of their own. Messages from different sidecars may come

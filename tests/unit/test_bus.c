@@ -974,6 +974,44 @@ TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
     fx_done(&fx);
 }
 
+TEST(an_admission_past_the_cap_is_refused_full_and_the_knock_waits_on)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result res;
+    const struct bus_entry host = {.role = -1};
+    const struct bus_entry knock = {.knock = "{\"id\":\"k\"}"};
+    const struct bus_entry again = {.knocked = true, .knock = "{}"};
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.max_peers = 3;
+    fx.cfg.lobby_max = 20;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_as(&fx, &a, "fr", "h", &host, &res) == BUS_OK);
+    CHECK(join_wait(&fx, &a, "fr", "g", &res) == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "fr", "h", "1") == BUS_OK);
+    CHECK(join_as(&fx, &b, "fr", "k1", &knock, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "fr", "k2", &knock, &res) == BUS_KNOCK);
+    /* one seat left: k1's admission takes it before k1 is in */
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k1") == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k2") == BUS_FULL);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:fr:lobby") == 1);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:fr:answers") == 1); /* k1 */
+    CHECK(join_as(&fx, &b, "fr", "k1", &again, &res) == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k2") == BUS_FULL);
+    /* a seat frees: the knock that waited on is let in */
+    memset(&res, 0, sizeof res);
+    CHECK(bus_leave(a.bus, "fr", "g", NULL, 0, 0, on_done_result, &res) == 0);
+    CHECK(RUN_UNTIL(&fx, res.done, 5000) && res.st == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k2") == BUS_OK);
+    CHECK(join_as(&fx, &b, "fr", "k2", &again, &res) == BUS_OK);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:fr:members") == 3);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
 TEST(a_node_whose_key_expired_is_told_and_keeps_what_it_reasserts)
 {
     struct fx fx;
