@@ -240,7 +240,7 @@ export default {
     'gate.timeoutTitle': 'Niemand hat Sie eingelassen',
     'gate.timeoutText': 'Kein Host hat rechtzeitig geantwortet. Mit „Erneut versuchen“ fragen Sie noch einmal.',
     'gate.bannedTitle': 'Sie können diesem Meeting gerade nicht beitreten',
-    'gate.bannedText': 'Ein Host hat jemanden entfernt, der aus Ihrem Netzwerk beigetreten ist: Sie oder jemand, der Ihre Internetverbindung teilt. Beitritte aus diesem Netzwerk sind für einige Minuten gesperrt. Versuchen Sie es später erneut.',
+    'gate.bannedText': 'Ein Host hat jemanden entfernt, der aus Ihrem Netzwerk beigetreten ist: Sie oder jemand, der Ihre Internetverbindung teilt. Beitritte aus diesem Netzwerk sind eine Weile gesperrt. Versuchen Sie es später erneut.',
     'gate.triedAgain': 'Erneut versucht um {time}, mit demselben Ergebnis.',
     'gate.tokenTitle': 'Eine Einladung ist nötig',
     'gate.tokenText': 'Für dieses Meeting brauchen Sie einen Einladungslink der Organisation.',

@@ -242,7 +242,7 @@ export default {
     'gate.timeoutTitle': 'Nobody let you in',
     'gate.timeoutText': 'No host answered in time. Try again to ask once more.',
     'gate.bannedTitle': 'You cannot join this meeting right now',
-    'gate.bannedText': 'A host removed someone who joined from your network: you, or someone who shares your internet connection. Joining from it is paused for a few minutes. Try again later.',
+    'gate.bannedText': 'A host removed someone who joined from your network: you, or someone who shares your internet connection. Joining from it is paused for a while. Try again later.',
     'gate.triedAgain': 'You tried again at {time}, with the same result.',
     'gate.tokenTitle': 'An invitation is needed',
     'gate.tokenText': 'This meeting needs an invitation link from the organizer.',

@@ -240,7 +240,7 @@ export default {
     'gate.timeoutTitle': 'Nadie te dejó entrar',
     'gate.timeoutText': 'Ningún anfitrión respondió a tiempo. Pulsa Reintentar para volver a pedir entrar.',
     'gate.bannedTitle': 'No puedes entrar en esta reunión ahora',
-    'gate.bannedText': 'Un anfitrión quitó a alguien que entró desde tu red: tú o alguien que comparte tu conexión a internet. Las entradas desde esa red están en pausa unos minutos. Inténtalo más tarde.',
+    'gate.bannedText': 'Un anfitrión quitó a alguien que entró desde tu red: tú o alguien que comparte tu conexión a internet. Las entradas desde esa red están en pausa durante un rato. Inténtalo más tarde.',
     'gate.triedAgain': 'Lo intentaste de nuevo a las {time}, con el mismo resultado.',
     'gate.tokenTitle': 'Hace falta una invitación',
     'gate.tokenText': 'Esta reunión requiere un enlace de invitación del organizador.',

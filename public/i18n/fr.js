@@ -240,7 +240,7 @@ export default {
     'gate.timeoutTitle': 'Personne ne vous a fait entrer',
     'gate.timeoutText': 'Aucun organisateur n’a répondu à temps. Réessayez pour demander à nouveau.',
     'gate.bannedTitle': 'Vous ne pouvez pas rejoindre cette réunion pour le moment',
-    'gate.bannedText': 'Un organisateur a retiré quelqu’un qui avait rejoint depuis votre réseau : vous, ou une personne qui partage votre connexion internet. Les entrées depuis ce réseau sont suspendues quelques minutes. Réessayez plus tard.',
+    'gate.bannedText': 'Un organisateur a retiré quelqu’un qui avait rejoint depuis votre réseau : vous, ou une personne qui partage votre connexion internet. Les entrées depuis ce réseau sont suspendues pour un moment. Réessayez plus tard.',
     'gate.triedAgain': 'Nouvel essai à {time}, avec le même résultat.',
     'gate.tokenTitle': 'Une invitation est nécessaire',
     'gate.tokenText': 'Cette réunion exige un lien d’invitation de l’organisateur.',

@@ -369,7 +369,7 @@ test('a host removes a member: the removed page says so and does not come back',
     assert.equal(await again.page.getAttribute('#gate', 'data-why'), 'banned');
     // The page does not say he was removed: behind one NAT it may be a
     // colleague. It says why, that it ends, and offers to try again.
-    assert.match(await again.page.textContent('#gate'), /removed someone who joined from your network: you, or someone who shares your internet connection\. Joining from it is paused for a few minutes\./);
+    assert.match(await again.page.textContent('#gate'), /removed someone who joined from your network: you, or someone who shares your internet connection\. Joining from it is paused for a while\./);
     assert.equal(await again.page.isHidden('#gate-note'), true);
     if (at) {
         const grew = (await metrics(banned)).map((n, i) => n - bannedBefore[i]);
