@@ -335,6 +335,14 @@ function joinFields() {
 
 function onDown({ delay }) {
     const secs = Math.max(1, Math.round(delay / 1000));
+    if (!entered && !$('gate').hidden && $('gate').dataset.why === 'knocking') {
+        // Waiting in the lobby: the card says so (the knock goes again
+        // once the server answers, and its card comes back without it).
+        const said = !$('gate-note').hidden;
+        gate.note(t('prejoin.unreachable', { count: secs }));
+        if (!said) announce(t('prejoin.unreachable', { count: secs }));
+        return;
+    }
     if (!entered) {
         pre.message(() => t('prejoin.unreachable', { count: secs }));
         pre.busy(false, 'prejoin.retryNow');

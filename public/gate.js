@@ -20,8 +20,7 @@ export class Gate {
         root.dataset.why = why;
         $('gate-title').textContent = title;
         $('gate-text').textContent = text;
-        $('gate-note').textContent = note;
-        $('gate-note').hidden = !note;
+        this.note(note);
         $('gate-wait').hidden = !wait;
         $('gate-actions').replaceChildren(...actions.map((a, i) => {
             const b = document.createElement(a.href ? 'a' : 'button');
@@ -44,6 +43,12 @@ export class Gate {
         // (their descriptions).
         ($('gate-actions').firstElementChild || $('gate-title')).focus();
         return ++this.#shown;
+    }
+
+    /** Sets the card's second line ('': none), the rest as it is. */
+    note(note) {
+        $('gate-note').textContent = note;
+        $('gate-note').hidden = !note;
     }
 
     /** Whether the card numbered card is still the one on screen. */

@@ -560,12 +560,65 @@ static void tell_moved(struct cluster *cl, const char *room, const char *id,
     out_msg_unref(m);
 }
 
+/* A seat of a late resume answer (seat()) that Redis has not yet said is
+ * still this node's. */
+struct claim {
+    struct req rq;
+    char room[65];
+    char peer[PEER_ID_LEN + 1];
+};
+
+static void claim_drop(struct req *r)
+{
+    req_unlink(r);
+    free(r);
+}
+
+static void claim_done(void *arg, enum bus_status st)
+{
+    struct claim *q = arg;
+    struct hub *h = q->rq.cl->h;
+    struct room *r = hub_room(h, q->room);
+    struct peer *p = r != NULL ? room_peer_find(r, q->peer) : NULL;
+
+    if (st == BUS_NONE && p != NULL && p->conn == NULL) /* taken elsewhere */
+        hub_drop_seat(h, p, clock_mono_ms());
+    claim_drop(&q->rq);
+}
+
+/* Redis gave a resume whose connection went the seat p (made here by
+ * hub_seat_away, or here already), held by node old until then. Its page
+ * may have resumed elsewhere since Redis answered (a late answer): so old
+ * hears x-moved, as for any resume, only from Redis and only while this
+ * node still holds the seat (the update script); if it does not, a seat
+ * here with no connection goes. */
+static void claim(struct cluster *cl, const struct peer *p, const char *old)
+{
+    struct out_msg *m =
+        strcmp(old, bus_node_id(cl->bus)) != 0 ? msg_node_moved(p->id) : NULL;
+    char *json = msg_peer_json(p);
+    struct claim *q = json != NULL ? calloc(1, sizeof *q) : NULL;
+
+    if (q != NULL) {
+        req_link(cl, &q->rq);
+        q->rq.drop = claim_drop;
+        snprintf(q->room, sizeof q->room, "%s", p->room->id);
+        memcpy(q->peer, p->id, sizeof q->peer);
+        if (bus_update(cl->bus, p->room->id, p->id, json, strlen(json),
+                       m != NULL ? out_msg_text(m) : NULL,
+                       m != NULL ? m->len : 0, claim_done, q) < 0)
+            claim_drop(&q->rq); /* a re-assertion settles it */
+    }
+    free(json);
+    out_msg_unref(m);
+}
+
 /* Redis gave j's connection a seat: the hub makes it local and says
  * welcome; then the routing table learns the room and what came meanwhile
  * is replayed. A resume whose connection went meanwhile keeps its seat
  * here, in its grace as if it had dropped after its welcome, under the
  * token the page still has: Redis keeps that one good until the new one
- * is used (a seat that was here already stays as it is). */
+ * is used (a seat that was here already stays as it is; claim). */
 static void seat(struct join *j, const struct bus_room *r, bool resumed)
 {
     struct cluster *cl = j->rq.cl;
@@ -574,6 +627,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
     struct room *room = hub_room(h, j->room);
     const char *id = resumed ? r->peer : j->id;
     struct peer *me = room && resumed ? room_peer_find(room, id) : NULL;
+    bool away = false; /* made here by hub_seat_away */
 
     if (me != NULL && strcmp(me->token, j->resume) != 0) {
         hub_drop_seat(h, me, now); /* a stale seat here (x-moved lost) */
@@ -603,6 +657,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
     } else if (me == NULL) {
         s.token = j->resume;
         me = hub_seat_away(h, &s, now);
+        away = true;
     }
     free(peers);
     free(chat);
@@ -617,11 +672,15 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
     /* Only the room channel clears it: this answer may be older than an
      * access message already read (pending.h). */
     cr->guarded = cr->guarded || r->locked || r->password;
+    if (j->c == NULL) { /* a late answer: the routes wait for Redis' word */
+        if (away || strcmp(r->old_node, bus_node_id(cl->bus)) != 0)
+            claim(cl, me, r->old_node);
+        return;
+    }
     route_del(cr, me->id); /* it is here now */
     route_merge(cr, r->members, r->n_members, bus_node_id(cl->bus), me->id,
                 me->room);
-    if (j->c != NULL)
-        pend_replay(&j->pend, r, me->id, replay_deliver, &rc);
+    pend_replay(&j->pend, r, me->id, replay_deliver, &rc);
     if (resumed)
         tell_moved(cl, j->room, me->id, r->old_node);
 }

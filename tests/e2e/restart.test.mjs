@@ -5,6 +5,8 @@
 // than the grace comes back as a guest: the page says so and keeps none of
 // the host's lobby; while knocking to get back in it sends nothing that
 // could get its knock closed, and what changed meanwhile follows the welcome.
+// Someone knocking whose connection drops is told the server is out of
+// reach, and knocks again once it answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -200,7 +202,7 @@ test('a host away longer than the grace comes back as a guest: told so as she kn
         await ann.page.click('#btn-people');
         await ann.page.click('#host-lock');
         await ann.page.waitForSelector('#mark-locked:not([hidden])');
-        const dan = await open('Dan');
+        const dan = await open('Dan', { init: watchSockets });
         await dan.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
         await dan.page.fill('#name-input', 'Dan');
         await dan.page.click('#join-btn');
@@ -234,6 +236,15 @@ test('a host away longer than the grace comes back as a guest: told so as she kn
         assert.equal(await ann.page.$$eval('#lobby-list li', (els) => els.length), 0, 'the host\'s lobby is gone');
         assert.equal(await ann.page.isHidden('#waiting-badge'), true);
         // Dan still waits, for Ben.
+        await ben.page.waitForSelector('#lobby-list li:has-text("Dan")');
+        // His connection drops and the server stays out of reach a while:
+        // his card says so; once it answers he knocks again.
+        await dan.page.evaluate(() => { window.__blockWs = true; window.__ws.at(-1).close(4000); });
+        await dan.page.waitForFunction(() => !document.getElementById('gate-note').hidden
+            && /Can't reach the meeting server/.test(document.getElementById('gate-note').textContent));
+        assert.equal(await dan.page.getAttribute('#gate', 'data-why'), 'knocking');
+        await dan.page.evaluate(() => { window.__blockWs = false; });
+        await dan.page.waitForFunction(() => document.getElementById('gate-note').hidden, null, { timeout: 20000 });
         await ben.page.waitForSelector('#lobby-list li:has-text("Dan")');
         for (const p of [ann, ben]) assert.deepEqual(realErrors(p.errors()), [], p.name);
     } finally {

@@ -96,16 +96,19 @@ const ids = (peers) => peers.map((p) => p.id).sort();
  * lets them through again; trap(text) passes on the next command that
  * contains text, then cuts before Redis' answer comes back; hold(text)
  * keeps the next command that contains text, and what follows it on its
- * connection, until release() (Redis gets it late); holding() resolves
- * once it holds one. { url, cut, mend, trap, hold, holding, release,
- * close }. */
+ * connection, until release() (Redis gets it late); holdAnswer(text)
+ * passes that command on and keeps Redis' answers on its connection from
+ * then on until release() (the sidecar reads it late); holding() resolves
+ * once it holds one. { url, cut, mend, trap, hold, holdAnswer, holding,
+ * release, close }. */
 async function redisLink(port) {
     const socks = new Set();
     let open = true;
     let trapped = null;
     let muted = false; // Redis' answers are dropped from here on
     let holding = null;
-    let held = null; // { r, chunks } once a command is held
+    let answers = false; // holding keeps the answers, not the command
+    let held = null; // { r, s, answers, chunks } once something is held
     const server = net.createServer((s) => {
         if (!open) return s.destroy();
         const r = net.connect(port, '127.0.0.1');
@@ -117,9 +120,9 @@ async function redisLink(port) {
         s.on('data', (d) => {
             if (holding !== null && d.includes(holding)) {
                 holding = null;
-                held = { r, chunks: [] };
+                held = { r, s, answers, chunks: [] };
             }
-            if (held !== null && held.r === r) return held.chunks.push(d);
+            if (held !== null && held.r === r && !held.answers) return held.chunks.push(d);
             r.write(d);
             if (trapped !== null && d.includes(trapped)) {
                 trapped = null;
@@ -127,7 +130,10 @@ async function redisLink(port) {
                 setTimeout(cut, 100); // Redis has it, the answer goes nowhere
             }
         });
-        r.on('data', (d) => { if (!muted) s.write(d); });
+        r.on('data', (d) => {
+            if (held !== null && held.s === s && held.answers) held.chunks.push(d);
+            else if (!muted) s.write(d);
+        });
     });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     const cut = () => {
@@ -140,12 +146,13 @@ async function redisLink(port) {
         cut,
         mend() { open = true; },
         trap(text) { trapped = text; },
-        hold(text) { holding = text; },
+        hold(text) { holding = text; answers = false; },
+        holdAnswer(text) { holding = text; answers = true; },
         async holding() {
             while (held === null) await sleep(10);
         },
         release() {
-            for (const d of held.chunks) held.r.write(d);
+            for (const d of held.chunks) (held.answers ? held.s : held.r).write(d);
             held = null;
         },
         close() { cut(); server.close(); },
@@ -850,6 +857,51 @@ test('a resume whose connection goes before Redis answers keeps its seat: the pa
         assert.deepEqual([left.type, left.reason], ['peer-left', 'timeout']);
         assert.ok(Date.now() - lost >= grace - 1000, `left after ${Date.now() - lost} ms`);
         await a.expectNone(about(wb.id), 1000);
+        assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, wb.id), '0');
+    } finally {
+        await t.stop();
+    }
+});
+
+test('a resume answered late, after its page had gone and taken its seat back on another sidecar: that seat stays the page\'s, and nobody is left holding a ghost', async () => {
+    const t = await withLink();
+    const { c, link, n2, redis } = t;
+    const n1node = c.scs[0].output.match(/as node (\S+)/)[1];
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room, 'Ann');
+        const b = await c.client(0);
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        const about = (m) => (m.type === 'peer-left' && m.id === wb.id) || (m.type === 'peer-joined' && m.peer.id === wb.id);
+        const from = a.received.length;
+        b.terminate();
+        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away);
+        // his page resumes through n2: Redis gives n2 the seat, the answer waits on the way
+        link.holdAnswer(wb.resume);
+        const b2 = await connect(n2.wsUrl);
+        await b2.send({ type: 'join', room, name: 'Bob', resume: wb.resume });
+        await link.holding();
+        await until(() => redis('HGET', `huddle:room:${room}:nodes`, wb.id) !== n1node, 'the seat given to n2', 5000);
+        b2.terminate();
+        // meanwhile the page comes back through n1 with the token it has
+        const b3 = await c.client(0);
+        const w3 = await b3.join(room, 'Bob', { resume: wb.resume });
+        assert.equal(w3.id, wb.id);
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), n1node);
+        link.release(); // n2 reads the late answer
+        await n2.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}: its resume's connection went before the answer`));
+        await n2.waitForOutput(new RegExp(`moved room=${room} peer=${wb.id}`));
+        await b3.expectNone((m) => m.type === 'peer-left', 1000);
+        assert.equal(b3.closeInfo, null, 'Bob\'s connection was closed');
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), n1node);
+        await b3.send({ type: 'chat', text: 'still here' });
+        assert.equal((await a.next('chat')).from, wb.id);
+        assert.deepEqual(a.received.slice(from).filter(about), [], 'Ann was told Bob left');
+        b3.send({ type: 'leave' });
+        assert.equal((await a.next(about)).reason, 'left');
+        await a.expectNone(about, 500);
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, wb.id), '0');
     } finally {
         await t.stop();
