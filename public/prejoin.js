@@ -198,7 +198,8 @@ export class PreJoin {
     /**
      * The line over Join ('' hides it): a text, or a function giving it,
      * asked again when the language changes. full: the room was full (Try
-     * again and Start a new meeting are shown).
+     * again and Start a new meeting are shown in Join's place: Try again
+     * is what Join would do).
      */
     message(text, { full = false } = {}) {
         this.#words = typeof text === 'function' ? text : null;
@@ -206,6 +207,7 @@ export class PreJoin {
         $('pre-msg').hidden = !shown;
         $('pre-msg-text').textContent = shown || '';
         $('pre-full').hidden = !full;
+        $('join-btn').hidden = full;
     }
 
     /**

@@ -316,6 +316,16 @@ test('a full room offers Try again and Start a new meeting', async () => {
     assert.equal(await y.page.evaluate(() => document.activeElement.id), 'pre-retry');
     assert.equal(await y.page.getAttribute('#pre-new', 'href'), '/');
     assert.match(await y.page.textContent('#pre-new'), /Start a new meeting/);
+    // Try again takes Join's place (both would do the same), each button on one line.
+    assert.equal(await y.page.isHidden('#join-btn'), true);
+    for (const sel of ['#pre-retry', '#pre-new']) {
+        const lines = await y.page.$eval(sel, (e) => {
+            const r = document.createRange();
+            r.selectNodeContents(e);
+            return r.getClientRects().length;
+        });
+        assert.equal(lines, 1, `${sel} spans ${lines} lines`);
+    }
     // Still full: the same answer again.
     await y.page.click('#pre-retry');
     await y.page.waitForFunction(() => document.body.dataset.state === 'prejoin' && !document.getElementById('pre-full').hidden);
