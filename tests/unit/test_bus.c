@@ -412,6 +412,12 @@ static enum bus_status join_wait(struct fx *fx, struct node *n,
     return join_as(fx, n, room, peer, NULL, res);
 }
 
+/* How join_as enters: the first member of an empty room (its host), a
+ * first knock at a locked room, and a knock sent again. */
+static const struct bus_entry as_host = {.role = -1};
+static const struct bus_entry first_knock = {.knock = "{\"id\":\"k\"}"};
+static const struct bus_entry knock_again = {.knocked = true, .knock = "{}"};
+
 /* Does a host action (or a withdrawal) and waits. */
 static enum bus_status host_wait(struct fx *fx, struct node *n,
                                  enum bus_action act, const char *room,
@@ -911,9 +917,6 @@ TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
     struct fx fx;
     struct node a, b;
     struct result res;
-    const struct bus_entry host = {.role = -1};
-    const struct bus_entry knock = {.knock = "{\"id\":\"k\"}"};
-    const struct bus_entry again = {.knocked = true, .knock = "{}"};
     char knocks[128];
 
     CHECK(fx_init(&fx) == 0);
@@ -922,48 +925,48 @@ TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
     CHECK(node_start(&fx, &b, "b") == 0);
     snprintf(knocks, sizeof knocks, "huddle:node:%s:knocks",
              bus_node_id(b.bus));
-    CHECK(join_as(&fx, &a, "lr", "h", &host, &res) == BUS_OK);
+    CHECK(join_as(&fx, &a, "lr", "h", &as_host, &res) == BUS_OK);
     CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "lr", "h", "1") == BUS_OK);
 
     /* denied: told to every join with the knock until withdrawn */
-    CHECK(join_as(&fx, &b, "lr", "k1", &knock, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "lr", "k1", &first_knock, &res) == BUS_KNOCK);
     CHECK(host_wait(&fx, &a, BUS_DO_DENY, "lr", "h", "k1") == BUS_OK);
     for (int i = 0; i < 2; i++) {
-        CHECK(join_as(&fx, &b, "lr", "k1", &again, &res) == BUS_DENIED);
+        CHECK(join_as(&fx, &b, "lr", "k1", &knock_again, &res) == BUS_DENIED);
         CHECK_STR(res.reason, "host");
     }
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:lobby") == 0);
     CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k1", NULL) == BUS_OK);
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:answers") == 0);
-    CHECK(join_as(&fx, &b, "lr", "k1", &again, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "lr", "k1", &knock_again, &res) == BUS_KNOCK);
     CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k1", NULL) == BUS_OK);
 
     /* admitted: in once */
-    CHECK(join_as(&fx, &b, "lr", "k2", &knock, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "lr", "k2", &first_knock, &res) == BUS_KNOCK);
     CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "lr", "h", "k2") == BUS_OK);
-    CHECK(join_as(&fx, &b, "lr", "k2", &again, &res) == BUS_OK);
+    CHECK(join_as(&fx, &b, "lr", "k2", &knock_again, &res) == BUS_OK);
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:answers") == 0);
     CHECK(redis_int(fx.port, "SCARD", knocks) == 0);
 
     /* admitted, then the meeting ends before the knocker came in */
-    CHECK(join_as(&fx, &b, "lr", "k3", &knock, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "lr", "k3", &first_knock, &res) == BUS_KNOCK);
     CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "lr", "h", "k3") == BUS_OK);
     CHECK(host_wait(&fx, &a, BUS_DO_END, "lr", "h", NULL) == BUS_OK);
-    CHECK(join_as(&fx, &b, "lr", "k3", &again, &res) == BUS_DENIED);
+    CHECK(join_as(&fx, &b, "lr", "k3", &knock_again, &res) == BUS_DENIED);
     CHECK_STR(res.reason, "ended");
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:lr:members") == 0);
     CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k3", NULL) == BUS_OK);
     CHECK(redis_int(fx.port, "EXISTS", "huddle:room:lr:answers") == 0);
 
     /* admitted, then everyone leaves before the knocker came in */
-    CHECK(join_as(&fx, &a, "lr", "h2", &host, &res) == BUS_OK);
+    CHECK(join_as(&fx, &a, "lr", "h2", &as_host, &res) == BUS_OK);
     CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "lr", "h2", "1") == BUS_OK);
-    CHECK(join_as(&fx, &b, "lr", "k4", &knock, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "lr", "k4", &first_knock, &res) == BUS_KNOCK);
     CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "lr", "h2", "k4") == BUS_OK);
     memset(&res, 0, sizeof res);
     CHECK(bus_leave(a.bus, "lr", "h2", NULL, 0, 0, on_done_result, &res) == 0);
     CHECK(RUN_UNTIL(&fx, res.done, 5000) && res.st == BUS_OK);
-    CHECK(join_as(&fx, &b, "lr", "k4", &again, &res) == BUS_DENIED);
+    CHECK(join_as(&fx, &b, "lr", "k4", &knock_again, &res) == BUS_DENIED);
     CHECK_STR(res.reason, "empty");
     CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "lr", "k4", NULL) == BUS_OK);
     CHECK(redis_int(fx.port, "EXISTS", "huddle:room:lr:answers") == 0);
@@ -979,33 +982,30 @@ TEST(an_admission_past_the_cap_is_refused_full_and_the_knock_waits_on)
     struct fx fx;
     struct node a, b;
     struct result res;
-    const struct bus_entry host = {.role = -1};
-    const struct bus_entry knock = {.knock = "{\"id\":\"k\"}"};
-    const struct bus_entry again = {.knocked = true, .knock = "{}"};
 
     CHECK(fx_init(&fx) == 0);
     fx.cfg.max_peers = 3;
     fx.cfg.lobby_max = 20;
     CHECK(node_start(&fx, &a, "a") == 0);
     CHECK(node_start(&fx, &b, "b") == 0);
-    CHECK(join_as(&fx, &a, "fr", "h", &host, &res) == BUS_OK);
+    CHECK(join_as(&fx, &a, "fr", "h", &as_host, &res) == BUS_OK);
     CHECK(join_wait(&fx, &a, "fr", "g", &res) == BUS_OK);
     CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "fr", "h", "1") == BUS_OK);
-    CHECK(join_as(&fx, &b, "fr", "k1", &knock, &res) == BUS_KNOCK);
-    CHECK(join_as(&fx, &b, "fr", "k2", &knock, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "fr", "k1", &first_knock, &res) == BUS_KNOCK);
+    CHECK(join_as(&fx, &b, "fr", "k2", &first_knock, &res) == BUS_KNOCK);
     /* one seat left: k1's admission takes it before k1 is in */
     CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k1") == BUS_OK);
     CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k2") == BUS_FULL);
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:fr:lobby") == 1);
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:fr:answers") == 1); /* k1 */
-    CHECK(join_as(&fx, &b, "fr", "k1", &again, &res) == BUS_OK);
+    CHECK(join_as(&fx, &b, "fr", "k1", &knock_again, &res) == BUS_OK);
     CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k2") == BUS_FULL);
     /* a seat frees: the knock that waited on is let in */
     memset(&res, 0, sizeof res);
     CHECK(bus_leave(a.bus, "fr", "g", NULL, 0, 0, on_done_result, &res) == 0);
     CHECK(RUN_UNTIL(&fx, res.done, 5000) && res.st == BUS_OK);
     CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "fr", "h", "k2") == BUS_OK);
-    CHECK(join_as(&fx, &b, "fr", "k2", &again, &res) == BUS_OK);
+    CHECK(join_as(&fx, &b, "fr", "k2", &knock_again, &res) == BUS_OK);
     CHECK(redis_int(fx.port, "HLEN", "huddle:room:fr:members") == 3);
     node_stop(&a);
     node_stop(&b);
