@@ -110,7 +110,7 @@ export function refusalText(code, reason) {
     case 'knock-timeout':
         return { title: t('gate.timeoutTitle'), text: t('gate.timeoutText'), retry: true };
     case 'banned':
-        // The ban is on an address, for a few minutes: it may be someone
+        // The ban is on an address, for HUDDLE_KICK_BAN_S: it may be someone
         // else's on the same connection, and it ends.
         return { title: t('gate.bannedTitle'), text: t('gate.bannedText'), retry: true };
     case 'bad-token': {

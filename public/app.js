@@ -141,18 +141,21 @@ function tabStorage() {
 hydrateIcons();
 document.addEventListener('huddle-icons', () => hydrateIcons());
 setState('prejoin');
+// Join, or Try again in its place after a full room (Enter in the name
+// field too): the full room's line goes as the try starts.
+function joinOrTryAgain() {
+    if (!$('pre-full').hidden) pre.message('');
+    join();
+}
 $('join-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    join();
+    joinOrTryAgain();
 });
 $('pre-copy').addEventListener('click', copyInvite);
 // The Locked and Password marks are icons alone on a phone, whose screen
 // shows no title: a tap (a click) says what they mean.
 for (const mark of [$('mark-locked'), $('mark-password')]) mark.addEventListener('click', () => toast(mark.title, 5000));
-$('pre-retry').addEventListener('click', () => {
-    pre.message('');
-    join();
-});
+$('pre-retry').addEventListener('click', joinOrTryAgain);
 roster.addEventListener('change', refreshPeople);
 // This meeting open in another tab of this browser: said before Join
 // (both tabs in it would echo), gone again once that tab left. A tab

@@ -581,8 +581,12 @@ static void claim_done(void *arg, enum bus_status st)
     struct room *r = hub_room(h, q->room);
     struct peer *p = r != NULL ? room_peer_find(r, q->peer) : NULL;
 
+    struct route_room *cr = croom(q->rq.cl, q->room);
+
     if (st == BUS_NONE && p != NULL && p->conn == NULL) /* taken elsewhere */
         hub_drop_seat(h, p, clock_mono_ms());
+    else if (st == BUS_OK && cr != NULL) /* here: no node hears its own */
+        route_del(cr, q->peer);
     claim_drop(&q->rq);
 }
 
@@ -607,7 +611,8 @@ static void claim(struct cluster *cl, const struct peer *p, const char *old)
         if (bus_update(cl->bus, p->room->id, p->id, json, strlen(json),
                        m != NULL ? out_msg_text(m) : NULL,
                        m != NULL ? m->len : 0, claim_done, q) < 0)
-            claim_drop(&q->rq); /* a re-assertion settles it */
+            claim_drop(&q->rq); /* old keeps its copy until its grace
+                                   ends; the seat waits here */
     }
     free(json);
     out_msg_unref(m);
@@ -673,7 +678,10 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
      * access message already read (pending.h). */
     cr->guarded = cr->guarded || r->locked || r->password;
     if (j->c == NULL) { /* a late answer: the routes wait for Redis' word */
-        if (away || strcmp(r->old_node, bus_node_id(cl->bus)) != 0)
+        bool moved = strcmp(r->old_node, bus_node_id(cl->bus)) != 0;
+        if (moved && !away && r->peer_json != NULL) /* as the old node had it */
+            msg_peer_apply(me, r->peer_json, r->peer_json_len);
+        if (away || moved)
             claim(cl, me, r->old_node);
         return;
     }
