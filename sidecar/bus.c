@@ -301,6 +301,20 @@ int bus_resume(struct bus *b, const char *room, const char *token,
     }
 }
 
+int bus_seat_of(struct bus *b, const char *room, const char *token,
+                bus_owner_fn *cb, void *arg)
+{
+    if (!bus_room_ok(room) || token == NULL ||
+        !bus_id_ok(token, BUS_TOKEN_MAX, false))
+        return -1;
+    {
+        const char *a[] = {room, token, b->id};
+        size_t l[] = {strlen(room), strlen(token), strlen(b->id)};
+        return req_start(b, SC_SEAT_OF, REQ_OWNER, room, 3, a, l, (void *)cb,
+                         arg);
+    }
+}
+
 int bus_leave(struct bus *b, const char *room, const char *peer,
               const char *announce, size_t announce_len, int64_t ticket_ms,
               bus_done_fn *cb, void *arg)

@@ -331,6 +331,14 @@ int bus_pj_release(struct bus *b, const char *id, const char *token,
  * callback; NULL otherwise (BUS_NONE, BUS_ERR). */
 typedef void bus_owner_fn(void *arg, enum bus_status st, const char *node);
 
+/* The seat of room whose token is token, when this node holds it: cb gets
+ * BUS_OK and "<peer id> <peer json>" (valid during the callback), BUS_NONE
+ * or BUS_ERR. For a resume whose answer was lost (token: the one it gave
+ * the seat). Subscribes to the room first, as bus_join. Returns 0, or -1
+ * (cb not called). */
+int bus_seat_of(struct bus *b, const char *room, const char *token,
+                bus_owner_fn *cb, void *arg);
+
 /* Looks up the node that holds id. When none does, this node is told when
  * id is claimed within wait_ms (bus_pj_claim). Replies come in the order
  * of the calls. Returns 0, or -1 (cb not called). */

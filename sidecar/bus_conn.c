@@ -42,9 +42,10 @@
 #include "log.h"
 
 static const char *const bus_scripts[SC_N] = {
-    bus_lua_join, bus_lua_resume,   bus_lua_leave,      bus_lua_update,
-    bus_lua_chat, bus_lua_room,     bus_lua_reap,       bus_lua_drain,
-    bus_lua_host, bus_lua_pj_claim, bus_lua_pj_release, bus_lua_pj_route,
+    bus_lua_join,     bus_lua_resume, bus_lua_seat_of,  bus_lua_leave,
+    bus_lua_update,   bus_lua_chat,   bus_lua_room,     bus_lua_reap,
+    bus_lua_drain,    bus_lua_host,   bus_lua_pj_claim, bus_lua_pj_release,
+    bus_lua_pj_route,
 };
 
 static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata);

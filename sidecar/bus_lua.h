@@ -551,6 +551,21 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "local flat, chat = state(room, ARGV[5])\n"
     "return {'ok', flat, chat, access_reply(room, json), peer, old, json}\n";
 
+/* ARGV: room token node -> '<peer> <peer json>' when token is the token
+ * of a seat node holds, else ''. For a resume whose answer was lost:
+ * token is the one it gave the seat (the resume script deletes it as soon
+ * as anyone takes the seat back with another). */
+static const char bus_lua_seat_of[] = BUS_LUA_PRELUDE
+    "local room = ARGV[1]\n"
+    "local peer = redis.call('HGET', rk(room, 'tokens'), 't:' .. ARGV[2])\n"
+    "if not peer or redis.call('HGET', rk(room, 'nodes'), peer) ~= ARGV[3] "
+    "then\n"
+    "  return ''\n"
+    "end\n"
+    "local json = redis.call('HGET', rk(room, 'members'), peer)\n"
+    "if not json then return '' end\n"
+    "return peer .. ' ' .. json\n";
+
 /* ARGV: room peer node ttl envelope ticket -> 1 removed | 0 not held by
  * node. ticket (ms) > 0: the seat's token becomes a return ticket, the
  * key back:<token> holding '1' for a host, else '0', and the room's

@@ -21,6 +21,7 @@ enum bus_state { ST_DOWN, ST_CONNECTING, ST_UP };
 enum bus_script {
     SC_JOIN,
     SC_RESUME,
+    SC_SEAT_OF,
     SC_LEAVE,
     SC_UPDATE,
     SC_CHAT,
@@ -63,23 +64,16 @@ struct bus {
     void *user;
     struct bus_url url;
     char *url_copy;
-    char id[BUS_ID_MAX + 1];
-    char node_ch[sizeof BUS_NODE_CH + BUS_ID_MAX];
 
     enum bus_state state;
-    bool freeing;
     redisAsyncContext *cmd, *sub;
-    unsigned awaited;    /* requests on cmd whose replies someone waits for */
-    bool hs_cmd, hs_sub; /* handshake done on each connection */
-    uint64_t connect_at;
+    unsigned awaited; /* requests on cmd whose replies someone waits for */
     unsigned attempt;
-    char sha[SC_N][41];
+    uint64_t connect_at;
     struct bus_load loads[SC_N];
 
     uint64_t ping_sent, ping_seen, ping_at, last_tick;
     uint64_t rng;
-    char epoch[BUS_EPOCH_MAX + 1]; /* Redis' epoch at the last connect */
-    bool lost_data; /* it changed then: Redis lost its data meanwhile */
 
     uv_timer_t t_reconnect, t_watchdog, t_heartbeat, t_reaper;
     int closing;
@@ -88,7 +82,16 @@ struct bus {
 
     char *scratch;
     size_t scratch_cap;
+
+    bool freeing;
+    bool hs_cmd, hs_sub;           /* handshake done on each connection */
+    bool lost_data;                /* the epoch changed at the last connect:
+                                      Redis lost its data meanwhile */
+    char epoch[BUS_EPOCH_MAX + 1]; /* Redis' epoch at the last connect */
+    char id[BUS_ID_MAX + 1];
+    char node_ch[sizeof BUS_NODE_CH + BUS_ID_MAX];
     char err[128]; /* why the last connect failed at once */
+    char sha[SC_N][41];
 };
 
 /* bus_conn.c */

@@ -135,18 +135,19 @@ struct reassert {
  * waits again. At most OWED_MAX wait; one more is dropped with a
  * warning (its knock stays in the lobby, its id claimed, its seat in
  * Redis, until this node stops). */
-enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE, OWED_LEAVE };
+enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE, OWED_LEAVE, OWED_SEAT_OF };
 
 struct owed {
     struct owed *next;
     struct cluster *cl;
     enum owed_what what;
-    bool sending;             /* its answer not yet read */
-    bool warned;              /* its loss was logged */
-    char a[PJ_ID_MAX + 1];    /* the room, or the PeerJS id */
-    char b[PJ_TOKEN_MAX + 1]; /* the knock id or peer id, or the id's token */
-    struct out_msg *left;     /* a leave's peer-left */
-    int64_t ticket_ms;        /* a leave's return ticket (bus_leave) */
+    bool sending;              /* its answer not yet read */
+    bool warned;               /* its loss was logged */
+    char a[PJ_ID_MAX + 1];     /* the room, or the PeerJS id */
+    char b[PJ_TOKEN_MAX + 1];  /* the knock id or peer id, or the id's token */
+    struct out_msg *left;      /* a leave's peer-left */
+    int64_t ticket_ms;         /* a leave's return ticket (bus_leave) */
+    char token[TOKEN_LEN + 1]; /* a lost resume's: the one its page has */
 };
 
 _Static_assert(sizeof(((struct owed *)0)->a) >= 65, "a room id fits in a");
@@ -246,6 +247,11 @@ static void owed_log(const struct owed *o, const char *outcome)
         log_warn("leave room=%s peer=%s: not told to redis (%s)", o->a, o->b,
                  outcome);
         break;
+    case OWED_SEAT_OF:
+        log_warn("resume room=%s: its answer was lost; redis not asked yet "
+                 "whether it gave this node the seat (%s)",
+                 o->a, outcome);
+        break;
     }
 }
 
@@ -287,6 +293,8 @@ static void owed_done(void *arg, enum bus_status st)
     o->warned = true;
 }
 
+static void seat_of_done(void *arg, enum bus_status st, const char *seat);
+
 /* Returns true when o went to Redis. */
 static bool owed_send(struct owed *o)
 {
@@ -304,6 +312,12 @@ static bool owed_send(struct owed *o)
     case OWED_LEAVE:
         rc = bus_leave(bus, o->a, o->b, out_msg_text(o->left), o->left->len,
                        o->ticket_ms, owed_done, o);
+        break;
+    case OWED_SEAT_OF: /* the room stays subscribed while it is asked */
+        if (route_room(o->cl->rt, o->a, true) != NULL)
+            rc = bus_seat_of(bus, o->a, o->b, seat_of_done, o);
+        if (rc == 0)
+            croom(o->cl, o->a)->pending++;
         break;
     }
     o->sending = rc == 0;
@@ -351,7 +365,8 @@ static bool owed_void(struct cluster *cl, const struct owed *o)
     case OWED_LEAVE:
         r = hub_room(cl->h, o->a);
         return r != NULL && room_peer_find(r, o->b) != NULL;
-    default: /* a release is owed until Redis has it */
+    default: /* a release is owed until Redis has it, a question until
+                Redis answers it */
         return false;
     }
 }
@@ -931,7 +946,50 @@ static void resume_done(void *arg, const struct bus_room *r)
     } else if (r->status != BUS_NONE) {
         answer(j, r, r->status == BUS_OK ? r->peer : NULL, true);
     }
+    if (r->status == BUS_ERR) { /* Redis may have given this node the seat */
+        struct owed *o = owed_new(j->rq.cl, OWED_SEAT_OF, j->room, j->token);
+        if (o != NULL)
+            snprintf(o->token, sizeof o->token, "%s", j->resume);
+        owed_first(o, false);
+    }
     join_finish(j);
+}
+
+/* Redis answered whether a resume whose answer was lost gave this node
+ * the seat (seat: "<peer id> <peer json>"): if so, it waits here for its
+ * page, as a late answer's does (seat(): hub_seat_away, claim). */
+static void seat_of_done(void *arg, enum bus_status st, const char *seat)
+{
+    struct owed *o = arg;
+    struct cluster *cl = o->cl;
+    struct route_room *cr = croom(cl, o->a);
+    const char *sp = seat != NULL ? strchr(seat, ' ') : NULL;
+    size_t n = sp != NULL ? (size_t)(sp - seat) : 0;
+    char id[PEER_ID_LEN + 1];
+    struct room *r = hub_room(cl->h, o->a);
+
+    if (cr != NULL && cr->pending > 0)
+        cr->pending--;
+    if (st == BUS_OK && n > 0 && n <= PEER_ID_LEN) {
+        memcpy(id, seat, n);
+        id[n] = '\0';
+    }
+    if (st == BUS_OK && n > 0 && n <= PEER_ID_LEN &&
+        (r == NULL || room_peer_find(r, id) == NULL)) {
+        struct hub_seat s = {.room = o->a,
+                             .name = "",
+                             .id = id,
+                             .token = o->token,
+                             .resumed = true,
+                             .peer_json = sp + 1,
+                             .peer_json_len = strlen(sp + 1)};
+        struct peer *me = hub_seat_away(cl->h, &s, clock_mono_ms());
+        if (me != NULL)
+            claim(cl, me, ""); /* its old node unknown: x-moved to all */
+        else
+            leave_seat(cl, o->a, id, "left");
+    }
+    owed_done(o, st);
 }
 
 static bool token_ok(const char *s)

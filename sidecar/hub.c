@@ -511,11 +511,11 @@ struct peer *hub_seat_away(struct hub *h, const struct hub_seat *s, int64_t now)
 
     if (room_join(h->rooms, s->room, NULL, &rs, now, &p, &old) != ROOM_JOINED)
         return NULL;
-    if (s->peer_json != NULL)
+    if (s->peer_json != NULL) /* with its role */
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
-    p->host = s->role == 1;
-    log_info("grace room=%s peer=%s: its resume's connection went before "
-             "the answer",
+    else
+        p->host = s->role == 1;
+    log_info("grace room=%s peer=%s: its page never got the resume's answer",
              p->room->id, p->id);
     went_away(h, p);
     return p;

@@ -198,7 +198,8 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                       const struct hub_seat *s, int64_t now_ms);
 
 /* A seat decided in Redis for a resume whose connection went before the
- * answer came (s as for hub_seat, s->token the one the page still has):
+ * answer came, or whose answer was lost (s as for hub_seat, s->token the
+ * one the page still has, its role from s->peer_json when given):
  * it waits here in its grace as a seat whose connection dropped does, and
  * the others hear it is away unless they had. Returns the seat, or NULL
  * (out of memory, or no room here). */

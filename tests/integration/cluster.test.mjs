@@ -839,7 +839,7 @@ test('a resume whose connection goes before Redis answers keeps its seat: the pa
         b2.terminate();
         await a.next(away);
         await resumeLost(room, w2.resume);
-        await n2.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}: its resume's connection went before the answer`));
+        await n2.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}: its page never got the resume's answer`));
         assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), n2node);
         const b3 = await c.client(0);
         const w3 = await b3.join(room, 'Bob', { resume: w2.resume });
@@ -852,7 +852,7 @@ test('a resume whose connection goes before Redis answers keeps its seat: the pa
         await a.next(away);
         await resumeLost(room, w3.resume);
         const lost = Date.now();
-        await waitCount(n2, new RegExp(`grace room=${room} peer=${wb.id}: its resume's connection went before the answer`), 2, 5000);
+        await waitCount(n2, new RegExp(`grace room=${room} peer=${wb.id}: its page never got the resume's answer`), 2, 5000);
         const left = await a.next(about(wb.id), grace + 10000);
         assert.deepEqual([left.type, left.reason], ['peer-left', 'timeout']);
         assert.ok(Date.now() - lost >= grace - 1000, `left after ${Date.now() - lost} ms`);
@@ -891,7 +891,7 @@ test('a resume answered late, after its page had gone and taken its seat back on
         assert.equal(w3.id, wb.id);
         assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), n1node);
         link.release(); // n2 reads the late answer
-        await n2.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}: its resume's connection went before the answer`));
+        await n2.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}: its page never got the resume's answer`));
         await n2.waitForOutput(new RegExp(`moved room=${room} peer=${wb.id}`));
         await b3.expectNone((m) => m.type === 'peer-left', 1000);
         assert.equal(b3.closeInfo, null, 'Bob\'s connection was closed');
@@ -902,6 +902,41 @@ test('a resume answered late, after its page had gone and taken its seat back on
         b3.send({ type: 'leave' });
         assert.equal((await a.next(about)).reason, 'left');
         await a.expectNone(about, 500);
+        assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, wb.id), '0');
+    } finally {
+        await t.stop();
+    }
+});
+
+test('a resume whose answer is lost with the link to Redis, its page gone: once Redis is back the sidecar finds the seat it was given, which ends with its grace', async () => {
+    const grace = 4000;
+    const t = await withLink({ HUDDLE_RESUME_GRACE_MS: String(grace) });
+    const { c, link, n2, redis } = t;
+    const n2node = n2.output.match(/as node (\S+)/)[1];
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room, 'Ann');
+        const b = await c.client(0);
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        b.terminate();
+        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away);
+        // his page resumes through n2: Redis gives n2 the seat, the link
+        // goes before the answer, and the page gives up
+        link.trap(wb.resume);
+        const b2 = await connect(n2.wsUrl);
+        await b2.send({ type: 'join', room, name: 'Bob', resume: wb.resume });
+        assert.equal((await b2.next('error')).code, 'unavailable');
+        b2.terminate();
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), n2node);
+        await n2.waitForOutput(/redis down/);
+        link.mend();
+        await n2.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}: its page never got the resume's answer`));
+        const found = Date.now();
+        const left = await a.next((m) => m.type === 'peer-left' && m.id === wb.id, grace + 10000);
+        assert.equal(left.reason, 'timeout');
+        assert.ok(Date.now() - found >= grace - 1000, `left after ${Date.now() - found} ms`);
         assert.equal(redis('HEXISTS', `huddle:room:${room}:members`, wb.id), '0');
     } finally {
         await t.stop();

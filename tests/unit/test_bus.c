@@ -1732,3 +1732,51 @@ TEST(a_dead_nodes_peerjs_ids_are_free_after_its_ttl_and_reaped)
     node_stop(&b);
     fx_done(&fx);
 }
+
+/* ---- a resume whose answer was lost ------------------------------------ */
+
+static enum bus_status seat_of_wait(struct fx *fx, struct node *n,
+                                    const char *room, const char *token,
+                                    struct owner *o)
+{
+    memset(o, 0, sizeof *o);
+    if (bus_seat_of(n->bus, room, token, on_owner, o) < 0)
+        return BUS_ERR;
+    return RUN_UNTIL(fx, o->done, 5000) ? o->st : BUS_ERR;
+}
+
+TEST(seat_of_finds_a_seat_by_its_newest_token_while_this_node_holds_it)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result r, rs;
+    struct owner o;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &a, "so", "p1", &r) == BUS_OK);
+    CHECK(seat_of_wait(&fx, &a, "so", "tok-p1", &o) == BUS_OK);
+    CHECK(strncmp(o.node, "p1 {", 4) == 0);
+    CHECK(seat_of_wait(&fx, &b, "so", "tok-p1", &o) == BUS_NONE); /* a's */
+    CHECK(seat_of_wait(&fx, &a, "so", "tok-none", &o) == BUS_NONE);
+    /* b takes it with its resume: its new token is b's */
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(b.bus, "so", "tok-p1", "tok-p1b", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(seat_of_wait(&fx, &b, "so", "tok-p1b", &o) == BUS_OK);
+    CHECK(strncmp(o.node, "p1 ", 3) == 0);
+    CHECK(seat_of_wait(&fx, &a, "so", "tok-p1", &o) == BUS_NONE);
+    /* taken back with the token before it: the newest one names no seat */
+    memset(&rs, 0, sizeof rs);
+    CHECK(bus_resume(a.bus, "so", "tok-p1", "tok-p1c", on_room_result, &rs) ==
+          0);
+    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(seat_of_wait(&fx, &b, "so", "tok-p1b", &o) == BUS_NONE);
+    CHECK(seat_of_wait(&fx, &a, "so", "tok-p1c", &o) == BUS_OK);
+    CHECK(bus_seat_of(a.bus, "so", "bad token", on_owner, &o) < 0);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
