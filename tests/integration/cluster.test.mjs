@@ -181,6 +181,30 @@ async function withLink(env = {}) {
     }
 }
 
+/** withLink(env), then Ann and Bob in a new room on its first sidecar,
+ * until Bob's connection drops and Ann sees him away: { t, room, a, wb
+ * (Bob's welcome), from (how many messages Ann had before the drop),
+ * nodeOf (a sidecar's node id) }. */
+async function bobAway(env = {}) {
+    const t = await withLink(env);
+    try {
+        const room = uniqueRoom();
+        const a = await t.c.client(0);
+        await a.join(room, 'Ann');
+        const b = await t.c.client(0);
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        const from = a.received.length;
+        b.terminate();
+        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away);
+        const nodeOf = (proc) => proc.output.match(/as node (\S+)/)[1];
+        return { t, room, a, wb, from, nodeOf };
+    } catch (err) {
+        await t.stop();
+        throw err;
+    }
+}
+
 /** Hana, host of a new room on c's first sidecar, locks it: { room, h }. */
 async function hanaLocks(c) {
     const room = uniqueRoom();
@@ -864,20 +888,11 @@ test('a resume whose connection goes before Redis answers keeps its seat: the pa
 });
 
 test('a resume answered late, after its page had gone and taken its seat back on another sidecar: that seat stays the page\'s, and nobody is left holding a ghost', async () => {
-    const t = await withLink();
+    const { t, room, a, wb, from, nodeOf } = await bobAway();
     const { c, link, n2, redis } = t;
-    const n1node = c.scs[0].output.match(/as node (\S+)/)[1];
+    const n1node = nodeOf(c.scs[0]);
+    const about = (m) => (m.type === 'peer-left' && m.id === wb.id) || (m.type === 'peer-joined' && m.peer.id === wb.id);
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        await a.join(room, 'Ann');
-        const b = await c.client(0);
-        const wb = await b.join(room, 'Bob');
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
-        const about = (m) => (m.type === 'peer-left' && m.id === wb.id) || (m.type === 'peer-joined' && m.peer.id === wb.id);
-        const from = a.received.length;
-        b.terminate();
-        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away);
         // his page resumes through n2: Redis gives n2 the seat, the answer waits on the way
         link.holdAnswer(wb.resume);
         const b2 = await connect(n2.wsUrl);
@@ -910,18 +925,10 @@ test('a resume answered late, after its page had gone and taken its seat back on
 
 test('a resume whose answer is lost with the link to Redis, its page gone: once Redis is back the sidecar finds the seat it was given, which ends with its grace', async () => {
     const grace = 4000;
-    const t = await withLink({ HUDDLE_RESUME_GRACE_MS: String(grace) });
-    const { c, link, n2, redis } = t;
-    const n2node = n2.output.match(/as node (\S+)/)[1];
+    const { t, room, a, wb, nodeOf } = await bobAway({ HUDDLE_RESUME_GRACE_MS: String(grace) });
+    const { link, n2, redis } = t;
+    const n2node = nodeOf(n2);
     try {
-        const room = uniqueRoom();
-        const a = await c.client(0);
-        await a.join(room, 'Ann');
-        const b = await c.client(0);
-        const wb = await b.join(room, 'Bob');
-        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
-        b.terminate();
-        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away);
         // his page resumes through n2: Redis gives n2 the seat, the link
         // goes before the answer, and the page gives up
         link.trap(wb.resume);
