@@ -737,7 +737,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "local function seats_taken()\n"
     "  local n = redis.call('HLEN', members)\n"
     "  for _, v in ipairs(redis.call('HVALS', rk(room, 'answers'))) do\n"
-    "    if string.sub(v, -6) == ' admit' then n = n + 1 end\n"
+    "    if select(2, answer_split(v)) == 'admit' then n = n + 1 end\n"
     "  end\n"
     "  return n\n"
     "end\n"

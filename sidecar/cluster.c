@@ -299,6 +299,7 @@ static void seat_of_done(void *arg, enum bus_status st, const char *seat);
 static bool owed_send(struct owed *o)
 {
     struct bus *bus = o->cl->bus;
+    struct route_room *cr;
     int rc = -1;
 
     switch (o->what) {
@@ -314,10 +315,10 @@ static bool owed_send(struct owed *o)
                        o->ticket_ms, owed_done, o);
         break;
     case OWED_SEAT_OF: /* the room stays subscribed while it is asked */
-        if (route_room(o->cl->rt, o->a, true) != NULL)
-            rc = bus_seat_of(bus, o->a, o->b, seat_of_done, o);
-        if (rc == 0)
-            croom(o->cl, o->a)->pending++;
+        cr = route_room(o->cl->rt, o->a, true);
+        if (cr != NULL &&
+            (rc = bus_seat_of(bus, o->a, o->b, seat_of_done, o)) == 0)
+            cr->pending++;
         break;
     }
     o->sending = rc == 0;
@@ -560,18 +561,23 @@ static void replay_deliver(void *ctx, struct out_msg *m)
     hub_send(rc->h, rc->c, out_msg_ref(m));
 }
 
-/* Redis moved seat id of room from node old to this one by a resume: when
- * old is another node, it drops its copy (and closes a connection still
- * on it, replaced). */
+/* The x-moved of seat id, which a resume moved from node old to this one:
+ * old drops its copy (and closes a connection still on it, replaced).
+ * NULL when old is this node (or out of memory). */
+static struct out_msg *moved_msg(struct cluster *cl, const char *id,
+                                 const char *old)
+{
+    return strcmp(old, bus_node_id(cl->bus)) != 0 ? msg_node_moved(id) : NULL;
+}
+
+/* Publishes moved_msg to the room. */
 static void tell_moved(struct cluster *cl, const char *room, const char *id,
                        const char *old)
 {
-    struct out_msg *m;
+    struct out_msg *m = moved_msg(cl, id, old);
 
-    if (strcmp(old, bus_node_id(cl->bus)) == 0 ||
-        (m = msg_node_moved(id)) == NULL)
-        return;
-    bus_publish_room(cl->bus, room, out_msg_text(m), m->len);
+    if (m != NULL)
+        bus_publish_room(cl->bus, room, out_msg_text(m), m->len);
     out_msg_unref(m);
 }
 
@@ -613,8 +619,7 @@ static void claim_done(void *arg, enum bus_status st)
  * here with no connection goes. */
 static void claim(struct cluster *cl, const struct peer *p, const char *old)
 {
-    struct out_msg *m =
-        strcmp(old, bus_node_id(cl->bus)) != 0 ? msg_node_moved(p->id) : NULL;
+    struct out_msg *m = moved_msg(cl, p->id, old);
     char *json = msg_peer_json(p);
     struct claim *q = json != NULL ? calloc(1, sizeof *q) : NULL;
 
@@ -965,29 +970,28 @@ static void seat_of_done(void *arg, enum bus_status st, const char *seat)
     struct route_room *cr = croom(cl, o->a);
     const char *sp = seat != NULL ? strchr(seat, ' ') : NULL;
     size_t n = sp != NULL ? (size_t)(sp - seat) : 0;
-    char id[PEER_ID_LEN + 1];
     struct room *r = hub_room(cl->h, o->a);
+    char id[PEER_ID_LEN + 1];
 
     if (cr != NULL && cr->pending > 0)
         cr->pending--;
     if (st == BUS_OK && n > 0 && n <= PEER_ID_LEN) {
         memcpy(id, seat, n);
         id[n] = '\0';
-    }
-    if (st == BUS_OK && n > 0 && n <= PEER_ID_LEN &&
-        (r == NULL || room_peer_find(r, id) == NULL)) {
-        struct hub_seat s = {.room = o->a,
-                             .name = "",
-                             .id = id,
-                             .token = o->token,
-                             .resumed = true,
-                             .peer_json = sp + 1,
-                             .peer_json_len = strlen(sp + 1)};
-        struct peer *me = hub_seat_away(cl->h, &s, clock_mono_ms());
-        if (me != NULL)
-            claim(cl, me, ""); /* its old node unknown: x-moved to all */
-        else
-            leave_seat(cl, o->a, id, "left");
+        if (r == NULL || room_peer_find(r, id) == NULL) {
+            struct hub_seat s = {.room = o->a,
+                                 .name = "",
+                                 .id = id,
+                                 .token = o->token,
+                                 .resumed = true,
+                                 .peer_json = sp + 1,
+                                 .peer_json_len = strlen(sp + 1)};
+            struct peer *me = hub_seat_away(cl->h, &s, clock_mono_ms());
+            if (me != NULL)
+                claim(cl, me, ""); /* its old node unknown: x-moved to all */
+            else
+                leave_seat(cl, o->a, id, "left");
+        }
     }
     owed_done(o, st);
 }

@@ -418,6 +418,17 @@ static const struct bus_entry as_host = {.role = -1};
 static const struct bus_entry first_knock = {.knock = "{\"id\":\"k\"}"};
 static const struct bus_entry knock_again = {.knocked = true, .knock = "{}"};
 
+/* Resumes the seat of token in room with new_token and waits. */
+static enum bus_status resume_wait(struct fx *fx, struct node *n,
+                                   const char *room, const char *token,
+                                   const char *new_token, struct result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (bus_resume(n->bus, room, token, new_token, on_room_result, res) < 0)
+        return BUS_ERR;
+    return RUN_UNTIL(fx, res->done, 3000) ? res->st : BUS_ERR;
+}
+
 /* Does a host action (or a withdrawal) and waits. */
 static enum bus_status host_wait(struct fx *fx, struct node *n,
                                  enum bus_action act, const char *room,
@@ -716,10 +727,7 @@ TEST(resume_takes_the_seat_back_on_another_node_once)
     CHECK(node_start(&fx, &a, "a") == 0);
     CHECK(node_start(&fx, &b, "b") == 0);
     CHECK(join_wait(&fx, &a, "room", "pa", &r) == BUS_OK);
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(b.bus, "room", "tok-pa", "tok-new", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &b, "room", "tok-pa", "tok-new", &rs) == BUS_OK);
     CHECK_STR(rs.peer, "pa");
     CHECK_STR(rs.old_node, bus_node_id(a.bus));
     CHECK_STR(rs.peer_json, "{\"id\":\"pa\"}");
@@ -732,34 +740,16 @@ TEST(resume_takes_the_seat_back_on_another_node_once)
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_NONE);
     /* until the newest token is used, the one before it still works (the
      * welcome that carried the newest may have been lost) */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(a.bus, "room", "tok-pa", "tok-x", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &a, "room", "tok-pa", "tok-x", &rs) == BUS_OK);
     CHECK_STR(rs.peer, "pa");
     /* tokens are scoped to their room */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(a.bus, "other", "tok-x", "tok-y", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_NONE);
+    CHECK(resume_wait(&fx, &a, "other", "tok-x", "tok-y", &rs) == BUS_NONE);
     /* using the newest ends every token before it */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(b.bus, "room", "tok-x", "tok-z", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &b, "room", "tok-x", "tok-z", &rs) == BUS_OK);
     CHECK_STR(rs.old_node, bus_node_id(a.bus));
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(a.bus, "room", "tok-pa", "tok-w", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_NONE);
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(a.bus, "room", "tok-new", "tok-w", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_NONE);
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(a.bus, "room", "tok-z", "tok-v", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &a, "room", "tok-pa", "tok-w", &rs) == BUS_NONE);
+    CHECK(resume_wait(&fx, &a, "room", "tok-new", "tok-w", &rs) == BUS_NONE);
+    CHECK(resume_wait(&fx, &a, "room", "tok-z", "tok-v", &rs) == BUS_OK);
     CHECK_STR(rs.old_node, bus_node_id(b.bus));
     node_stop(&a);
     node_stop(&b);
@@ -830,10 +820,7 @@ TEST(seat_resumed_elsewhere_after_its_node_died_is_not_reaped)
     CHECK(join_wait(&fx, &b, "room", "b1", &r) == BUS_OK);
     node_stop(&a);
     /* a1's client reconnects to b within the grace period */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(b.bus, "room", "tok-a1", "tok-a1b", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &b, "room", "tok-a1", "tok-a1b", &rs) == BUS_OK);
     CHECK_STR(rs.peer, "a1");
     CHECK(RUN_UNTIL(&fx, count_msgs(&b, "\"reason\":\"timeout\"") == 1, 10000));
     run_for(&fx, 3 * (int)fx.cfg.reaper_ms);
@@ -877,10 +864,7 @@ TEST(a_dead_nodes_seats_wait_the_grace_for_a_resume_then_go_once)
     CHECK(redis_int(fx.port, "SCARD", "huddle:nodes") == 2);
     CHECK(count_msgs(&b, "peer-left") == 0);
     /* a1's page comes back on b within the grace: same seat */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(b.bus, "room", "tok-a1", "tok-a1b", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &b, "room", "tok-a1", "tok-a1b", &rs) == BUS_OK);
     CHECK_STR(rs.peer, "a1");
     CHECK_STR(rs.old_node, dead);
     CHECK(has_member(&rs, "a2", dead)); /* still listed, its old node */
@@ -1114,10 +1098,7 @@ TEST(drained_seats_outlive_their_node_until_grace_and_are_announced_once)
     /* well past the node TTL, a1 and a2 are still seated */
     run_for(&fx, (int)fx.cfg.node_ttl_ms + 2 * (int)fx.cfg.reaper_ms);
     CHECK(count_msgs(&b, "\"id\":\"a1\"") == 0);
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(b.bus, "room", "tok-a2", "tok-a2b", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &b, "room", "tok-a2", "tok-a2b", &rs) == BUS_OK);
     CHECK_STR(rs.peer, "a2");
     CHECK(has_member(&rs, "a1", rs.old_node)); /* still listed, old node */
     /* a1's grace ends: announced once, by one of the two reapers */
@@ -1761,18 +1742,12 @@ TEST(seat_of_finds_a_seat_by_its_newest_token_while_this_node_holds_it)
     CHECK(seat_of_wait(&fx, &b, "so", "tok-p1", &o) == BUS_NONE); /* a's */
     CHECK(seat_of_wait(&fx, &a, "so", "tok-none", &o) == BUS_NONE);
     /* b takes it with its resume: its new token is b's */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(b.bus, "so", "tok-p1", "tok-p1b", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &b, "so", "tok-p1", "tok-p1b", &rs) == BUS_OK);
     CHECK(seat_of_wait(&fx, &b, "so", "tok-p1b", &o) == BUS_OK);
     CHECK(strncmp(o.node, "p1 ", 3) == 0);
     CHECK(seat_of_wait(&fx, &a, "so", "tok-p1", &o) == BUS_NONE);
     /* taken back with the token before it: the newest one names no seat */
-    memset(&rs, 0, sizeof rs);
-    CHECK(bus_resume(a.bus, "so", "tok-p1", "tok-p1c", on_room_result, &rs) ==
-          0);
-    CHECK(RUN_UNTIL(&fx, rs.done, 3000) && rs.st == BUS_OK);
+    CHECK(resume_wait(&fx, &a, "so", "tok-p1", "tok-p1c", &rs) == BUS_OK);
     CHECK(seat_of_wait(&fx, &b, "so", "tok-p1b", &o) == BUS_NONE);
     CHECK(seat_of_wait(&fx, &a, "so", "tok-p1c", &o) == BUS_OK);
     CHECK(bus_seat_of(a.bus, "so", "bad token", on_owner, &o) < 0);
