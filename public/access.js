@@ -137,14 +137,15 @@ export function joinRateText(reason) {
 
 /**
  * The way back into the meeting after a reload of this tab, or Rejoin after
- * Leave: { resume, id, audio, video, until }. The page going away keeps it in
+ * Leave: { resume, attempt, id, audio, video, until }. The page going away keeps it in
  * store (sessionStorage: this tab only): its last resume token, which the
  * sidecar takes until `until` (ms since the epoch) as a return ticket or a
  * seat kept, letting its holder back in as they were, past the password
  * and the lock, a host again (docs/access.md, "Coming back"); and whether
  * the microphone and the camera were on, for the pre-join screen; id: the
  * seat's, which a welcome with the same id took back (a seat kept for the
- * page, not a new one on a return ticket). The page
+ * page, not a new one on a return ticket); attempt: the number of the last
+ * resume sent for the seat, which the next one must pass (signal.js). The page
  * loading takes it out, so that a copy of the tab made later does not find
  * it. A storage that refuses keeps nothing: the reload is then a new join.
  */
@@ -165,7 +166,8 @@ export function takeWayBack(store, room, now = Date.now()) {
     }
     if (!back || typeof back.resume !== 'string' || !(back.until > now)) return null;
     const id = typeof back.id === 'string' ? back.id : '';
-    return { resume: back.resume, id, audio: back.audio !== false, video: back.video !== false, until: back.until };
+    const attempt = Number.isSafeInteger(back.attempt) && back.attempt > 0 ? back.attempt : 0;
+    return { resume: back.resume, attempt, id, audio: back.audio !== false, video: back.video !== false, until: back.until };
 }
 
 /** The lobby entries of waiting whose id is not in known (a Set). */

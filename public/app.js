@@ -291,7 +291,11 @@ async function join() {
         toast(t('toast.lost', { name: p.label }));
         lostSaid.add(id); // their seat's timeout says it no more
     });
-    sig = new Signaling(socketUrl(), joinFields, { token, resume: wayBack && wayBack.resume });
+    sig = new Signaling(socketUrl(), joinFields, {
+        token,
+        resume: wayBack && wayBack.resume,
+        attempt: wayBack ? wayBack.attempt : 0,
+    });
     sig.on('welcome', onWelcome)
         .on('knocking', onKnocking)
         .on('lobby', onLobby)
@@ -1162,7 +1166,14 @@ function wayBackNow() {
     if (!resume) return null;
     const me = roster.self();
     // A microphone on only while Space is held comes back muted.
-    return { resume, id: me.id, audio: me.audio && !spaceHeld, video: me.video, until: Date.now() + backMs };
+    return {
+        resume,
+        attempt: sig.resumeAttempt,
+        id: me.id,
+        audio: me.audio && !spaceHeld,
+        video: me.video,
+        until: Date.now() + backMs,
+    };
 }
 
 /** Leave (the button; text: why, when it was not the person's doing). */

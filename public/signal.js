@@ -51,6 +51,10 @@ export class Signaling {
     #handlers = new Map();
     #ws = null;
     #resume = null;
+    // The number of the last resume sent: each is numbered above the one
+    // before, so that a server reading an old one late (it stalled) can
+    // tell it from this page's newer connection, and refuse it.
+    #resumeAttempt = 0;
     #id = null;
     #attempt = 0;
     #openFails = 0;
@@ -74,14 +78,16 @@ export class Signaling {
      * url: ws(s)://.../ws; join(): the join message fields to send; token:
      * the join token sent with every join (never shown), or null; resume:
      * a resume token to send with the first join (the way back kept by
-     * this tab's page before a reload, access.js), or null; clock: what
+     * this tab's page before a reload, access.js), or null; attempt: the
+     * number of the last resume that page sent (0: none); clock: what
      * times the pings and the grace (performance.now, or a test's).
      */
-    constructor(url, join, { token = null, resume = null, clock = () => performance.now() } = {}) {
+    constructor(url, join, { token = null, resume = null, attempt = 0, clock = () => performance.now() } = {}) {
         this.#url = url;
         this.#join = join;
         this.#token = token;
         this.#resume = resume;
+        this.#resumeAttempt = attempt;
         this.#now = clock;
     }
 
@@ -94,6 +100,11 @@ export class Signaling {
      */
     get wayBack() {
         return this.open && this.#seated && !this.#closed ? this.#resume : null;
+    }
+
+    /** The number of the last resume sent (0: none), which the next one passes. */
+    get resumeAttempt() {
+        return this.#resumeAttempt;
     }
 
     on(type, fn) {
@@ -131,7 +142,10 @@ export class Signaling {
             clearTimeout(this.#timers.open);
             this.#openFails = 0;
             const msg = { type: 'join', ...this.#join() };
-            if (this.#resume) msg.resume = this.#resume;
+            if (this.#resume) {
+                msg.resume = this.#resume;
+                msg.attempt = ++this.#resumeAttempt;
+            }
             if (this.#token) msg.token = this.#token;
             ws.send(JSON.stringify(msg));
             this.#startPing();

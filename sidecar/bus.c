@@ -283,20 +283,22 @@ int bus_join(struct bus *b, const char *room, const char *peer,
 }
 
 int bus_resume(struct bus *b, const char *room, const char *token,
-               const char *new_token, bus_room_fn *cb, void *arg)
+               const char *new_token, int64_t attempt, bus_room_fn *cb,
+               void *arg)
 {
-    char chatmax[24];
+    char chatmax[24], att[24];
 
     if (!bus_room_ok(room) || token == NULL || new_token == NULL ||
         !bus_id_ok(token, BUS_TOKEN_MAX, false) ||
         !bus_id_ok(new_token, BUS_TOKEN_MAX, false))
         return -1;
     LONGSTR(chatmax, b->cfg.chat_max);
+    LONGSTR(att, attempt);
     {
-        const char *a[] = {room, token, new_token, b->id, chatmax};
-        size_t l[] = {strlen(room), strlen(token), strlen(new_token),
-                      strlen(b->id), strlen(chatmax)};
-        return req_start(b, SC_RESUME, REQ_ROOM, room, 5, a, l, (void *)cb,
+        const char *a[] = {room, token, new_token, b->id, chatmax, att};
+        size_t l[] = {strlen(room),  strlen(token),   strlen(new_token),
+                      strlen(b->id), strlen(chatmax), strlen(att)};
+        return req_start(b, SC_RESUME, REQ_ROOM, room, 6, a, l, (void *)cb,
                          arg);
     }
 }

@@ -122,6 +122,8 @@ enum bus_status {
     BUS_MOVED,  /* join: the peer id is held by another node (resumed) */
     BUS_NONE,   /* resume: unknown token; leave/update: not our member;
                    host action: no such member or knock */
+    BUS_STALE,  /* resume: numbered no higher than the one that took the
+                   seat back last (its page moved on; room.h) */
     BUS_ERR,    /* Redis down, went down meanwhile, or answered an error */
     /* A join refused by the access rules (docs/access.md): */
     BUS_BANNED,         /* its address was removed from the room lately */
@@ -168,11 +170,12 @@ struct bus_room {
     size_t lobby_len;
     const char *salt;   /* BUS_PASSWORD: hex, to hash the password with */
     const char *reason; /* BUS_DENIED: why (msg.h, MSG_DENIED_*) */
-    /* bus_resume with BUS_OK: the seat taken back. */
+    /* bus_resume with BUS_OK: the seat taken back (BUS_STALE: peer only). */
     const char *peer;     /* its peer id */
     const char *old_node; /* the node that held it (maybe this one) */
     const char *peer_json;
     size_t peer_json_len;
+    int64_t moves; /* how many times it moved between nodes, this one too */
 };
 
 typedef void bus_room_fn(void *arg, const struct bus_room *r);
@@ -220,13 +223,17 @@ int bus_join(struct bus *b, const char *room, const char *peer,
 
 /* Takes back the seat whose resume token is token in room, whatever node
  * held it, moving it to this node and replacing the token by new_token.
- * cb gets BUS_OK with peer, old_node and peer_json set (when old_node is
- * another node, tell it with bus_publish_node so it drops its grace timer
- * and closes a connection it may still have with `replaced`), BUS_NONE for
- * an unknown, used, or other-room token, or BUS_ERR. Subscribes first like
- * bus_join. Returns 0, or -1 (cb not called) as bus_join. */
+ * attempt is the page's number of this resume (0: none given; room.h).
+ * cb gets BUS_OK with peer, old_node, peer_json and moves set (when
+ * old_node is another node, tell it with an x-moved carrying moves so it
+ * drops its copy and closes a connection it may still have with
+ * `replaced`), BUS_STALE with peer set when attempt is no higher than the
+ * one that took the seat back last, BUS_NONE for an unknown, used, or
+ * other-room token, or BUS_ERR. Subscribes first like bus_join. Returns 0,
+ * or -1 (cb not called) as bus_join. */
 int bus_resume(struct bus *b, const char *room, const char *token,
-               const char *new_token, bus_room_fn *cb, void *arg);
+               const char *new_token, int64_t attempt, bus_room_fn *cb,
+               void *arg);
 
 /* Removes peer from room if this node holds its seat; then publishes
  * announce (e.g. peer-left) when not NULL, in the same atomic step. When
@@ -332,7 +339,8 @@ int bus_pj_release(struct bus *b, const char *id, const char *token,
 typedef void bus_owner_fn(void *arg, enum bus_status st, const char *node);
 
 /* The seat of room whose token is token, when this node holds it: cb gets
- * BUS_OK and "<peer id> <peer json>" (valid during the callback), BUS_NONE
+ * BUS_OK and "<peer id> <moves> <peer json>" (valid during the callback;
+ * moves as bus_room's), BUS_NONE
  * or BUS_ERR. For a resume whose answer was lost (token: the one it gave
  * the seat). Subscribes to the room first, as bus_join. Returns 0, or -1
  * (cb not called). */

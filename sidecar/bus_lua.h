@@ -133,12 +133,13 @@
     "  end\n"                                                                  \
     "  return flat, chat\n"                                                    \
     "end\n"                                                                    \
-    "local function forget_tokens(room, peer)\n"                               \
+    "local function forget_tokens(room, peer, gone)\n"                         \
     "  local k = rk(room, 'tokens')\n"                                         \
     "  for _, f in ipairs({'p:', 'q:'}) do\n"                                  \
     "    local tok = redis.call('HGET', k, f .. peer)\n"                       \
     "    if tok then redis.call('HDEL', k, 't:' .. tok, f .. peer) end\n"      \
     "  end\n"                                                                  \
+    "  if gone then redis.call('HDEL', k, 'a:' .. peer, 'm:' .. peer) end\n"   \
     "end\n"                                                                    \
     "local function announce(room, env)\n"                                     \
     "  if env ~= '' then\n"                                                    \
@@ -321,7 +322,7 @@
     "  redis.call('HDEL', rk(room, 'nodes'), peer)\n"                          \
     "  redis.call('ZREM', rk(room, 'order'), peer)\n"                          \
     "  redis.call('HDEL', rk(room, 'addrs'), peer)\n"                          \
-    "  forget_tokens(room, peer)\n"                                            \
+    "  forget_tokens(room, peer, true)\n"                                      \
     "  redis.call('SREM', NODE .. node .. ':peers', room .. ' ' .. peer)\n"    \
     "  if redis.call('HLEN', rk(room, 'members')) == 0 then\n"                 \
     "    chat_expire(room, ttl)\n"                                             \
@@ -514,12 +515,15 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local flat, chat = state(room, ARGV[9])\n"
     "return {st, flat, chat, access_reply(room, json)}\n";
 
-/* ARGV: room token new_token node chatmax
- * -> {'none'} | {'ok', flat members, chat, access, peer, old node, peer
- * json} (access as for join).
+/* ARGV: room token new_token node chatmax attempt
+ * -> {'none'} | {'stale', peer} | {'ok', flat members, chat, access, peer,
+ * old node, peer json, moves} (access as for join).
  * A seat answers to its token (p:) and, until that one is used, to the one
  * before (q:): the welcome that carried the newer one may have been lost
- * (docs/protocol.md, "Resume"). */
+ * (docs/protocol.md, "Resume"). But not to a resume whose attempt (> 0:
+ * the page numbers its resumes) is no higher than the last one's (a:),
+ * which reached a server first: the page moved on from this one. m:
+ * counts the seat's moves between nodes, which its x-moved carries. */
 static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "local room, node = ARGV[1], ARGV[4]\n"
     "local k = rk(room, 'tokens')\n"
@@ -528,9 +532,16 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "local old = redis.call('HGET', rk(room, 'nodes'), peer)\n"
     "local json = redis.call('HGET', rk(room, 'members'), peer)\n"
     "if not old or not json then\n"
-    "  forget_tokens(room, peer)\n"
+    "  forget_tokens(room, peer, true)\n"
     "  redis.call('HDEL', k, 't:' .. ARGV[2])\n"
     "  return {'none'}\n"
+    "end\n"
+    "local at = tonumber(ARGV[6])\n"
+    "if at > 0 then\n"
+    "  if at <= tonumber(redis.call('HGET', k, 'a:' .. peer) or '0') then\n"
+    "    return {'stale', peer}\n"
+    "  end\n"
+    "  redis.call('HSET', k, 'a:' .. peer, ARGV[6])\n"
     "end\n"
     "local cur = redis.call('HGET', k, 'p:' .. peer)\n"
     "if cur == ARGV[2] then\n"
@@ -542,29 +553,33 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "end\n"
     "redis.call('ZREM', GRACE, gk(room, peer, old))\n"
     "redis.call('HSET', k, 't:' .. ARGV[3], peer, 'p:' .. peer, ARGV[3])\n"
+    "local moves = tonumber(redis.call('HGET', k, 'm:' .. peer) or '0')\n"
     "if old ~= node then\n"
+    "  moves = redis.call('HINCRBY', k, 'm:' .. peer, 1)\n"
     "  redis.call('SREM', NODE .. old .. ':peers', room .. ' ' .. peer)\n"
     "  redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. peer)\n"
     "  redis.call('HSET', rk(room, 'nodes'), peer, node)\n"
     "  redis.call('SADD', NODES, node)\n"
     "end\n"
     "local flat, chat = state(room, ARGV[5])\n"
-    "return {'ok', flat, chat, access_reply(room, json), peer, old, json}\n";
+    "return {'ok', flat, chat, access_reply(room, json), peer, old, json,\n"
+    "        moves}\n";
 
-/* ARGV: room token node -> '<peer> <peer json>' when token is the token
- * of a seat node holds, else ''. For a resume whose answer was lost:
- * token is the one it gave the seat (the resume script deletes it as soon
- * as anyone takes the seat back with another). */
+/* ARGV: room token node -> '<peer> <moves> <peer json>' when token is
+ * the token of a seat node holds, else ''. For a resume whose answer was
+ * lost: token is the one it gave the seat (the resume script deletes it as
+ * soon as anyone takes the seat back with another). */
 static const char bus_lua_seat_of[] = BUS_LUA_PRELUDE
-    "local room = ARGV[1]\n"
-    "local peer = redis.call('HGET', rk(room, 'tokens'), 't:' .. ARGV[2])\n"
+    "local room, k = ARGV[1], rk(ARGV[1], 'tokens')\n"
+    "local peer = redis.call('HGET', k, 't:' .. ARGV[2])\n"
     "if not peer or redis.call('HGET', rk(room, 'nodes'), peer) ~= ARGV[3] "
     "then\n"
     "  return ''\n"
     "end\n"
     "local json = redis.call('HGET', rk(room, 'members'), peer)\n"
     "if not json then return '' end\n"
-    "return peer .. ' ' .. json\n";
+    "return peer .. ' ' .. (redis.call('HGET', k, 'm:' .. peer) or '0') ..\n"
+    "       ' ' .. json\n";
 
 /* ARGV: room peer node ttl envelope ticket -> 1 removed | 0 not held by
  * node. ticket (ms) > 0: the seat's token becomes a return ticket, the

@@ -58,9 +58,10 @@ static int room_parse(const redisReply *flat, const redisReply *chat,
 const char *bus_status_name(enum bus_status st)
 {
     static const char *const names[] = {
-        "ok",    "exists",     "full",     "moved",          "none",
-        "error", "banned",     "password", "wrong-password", "pw-limited",
-        "knock", "lobby-full", "denied",   "forbidden",      "last"};
+        "ok",         "exists",         "full",       "moved",
+        "none",       "stale",          "error",      "banned",
+        "password",   "wrong-password", "pw-limited", "knock",
+        "lobby-full", "denied",         "forbidden",  "last"};
 
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
@@ -116,23 +117,28 @@ void bus_reply_room(const redisReply *r, struct bus_room *out, void **mem)
     /* join and resume give the seat's access; the room script does not */
     if (seat && r->elements >= 4 && access_parse(r->element[3], out) < 0)
         out->status = BUS_ERR;
-    if (out->status == BUS_OK && r->elements == 7) { /* resume */
-        if (strings_from(r, 4, 3)) {
+    if (out->status == BUS_OK && r->elements > 4) { /* resume */
+        if (r->elements == 8 && strings_from(r, 4, 3) &&
+            r->element[7]->type == REDIS_REPLY_INTEGER) {
             out->peer = r->element[4]->str;
             out->old_node = r->element[5]->str;
             out->peer_json = r->element[6]->str;
             out->peer_json_len = r->element[6]->len;
+            out->moves = r->element[7]->integer;
         } else {
             out->status = BUS_ERR;
         }
     }
-    if (out->status == BUS_PASSWORD || out->status == BUS_DENIED) {
+    if (out->status == BUS_PASSWORD || out->status == BUS_DENIED ||
+        out->status == BUS_STALE) {
         if (!strings_from(r, 1, 1))
             out->status = BUS_ERR;
         else if (out->status == BUS_PASSWORD)
             out->salt = r->element[1]->str;
-        else
+        else if (out->status == BUS_DENIED)
             out->reason = r->element[1]->str;
+        else
+            out->peer = r->element[1]->str;
     }
     if (out->status == BUS_ERR) { /* nothing of it is to be read */
         log_warn("bus: malformed script reply");

@@ -50,7 +50,8 @@ struct join {
     struct hub_conn *c;
     char room[65];
     char *name;
-    char *resume; /* the client's token, NULL for a plain join */
+    char *resume;    /* the client's token, NULL for a plain join */
+    int64_t attempt; /* the resume's number, or 0 (room.h, peer.attempt) */
     /* Why the join token was refused, or JWT_OK: then only the resume may
      * seat it (hub.h, join hook). */
     enum jwt_result token_refused;
@@ -493,7 +494,7 @@ static int join_send(struct join *j, bool resume)
 
     if (cr != NULL)
         rc = resume ? bus_resume(cl->bus, j->room, j->resume, j->token,
-                                 resume_done, j)
+                                 j->attempt, resume_done, j)
                     : start_join(j);
     if (rc < 0)
         return -1;
@@ -561,23 +562,26 @@ static void replay_deliver(void *ctx, struct out_msg *m)
     hub_send(rc->h, rc->c, out_msg_ref(m));
 }
 
-/* The x-moved of seat id, which a resume moved from node old to this one:
- * old drops its copy (and closes a connection still on it, replaced).
- * NULL when old is this node (or out of memory). */
-static struct out_msg *moved_msg(struct cluster *cl, const char *id,
+/* The x-moved of seat p, which a resume moved from node old to this one:
+ * old drops its copy (and closes a connection still on it, replaced),
+ * unless the seat came back to it by a later move. NULL when old is this
+ * node (or out of memory). */
+static struct out_msg *moved_msg(struct cluster *cl, const struct peer *p,
                                  const char *old)
 {
-    return strcmp(old, bus_node_id(cl->bus)) != 0 ? msg_node_moved(id) : NULL;
+    return strcmp(old, bus_node_id(cl->bus)) != 0
+               ? msg_node_moved(p->id, p->moves)
+               : NULL;
 }
 
 /* Publishes moved_msg to the room. */
-static void tell_moved(struct cluster *cl, const char *room, const char *id,
+static void tell_moved(struct cluster *cl, const struct peer *p,
                        const char *old)
 {
-    struct out_msg *m = moved_msg(cl, id, old);
+    struct out_msg *m = moved_msg(cl, p, old);
 
     if (m != NULL)
-        bus_publish_room(cl->bus, room, out_msg_text(m), m->len);
+        bus_publish_room(cl->bus, p->room->id, out_msg_text(m), m->len);
     out_msg_unref(m);
 }
 
@@ -619,7 +623,7 @@ static void claim_done(void *arg, enum bus_status st)
  * here with no connection goes. */
 static void claim(struct cluster *cl, const struct peer *p, const char *old)
 {
-    struct out_msg *m = moved_msg(cl, p->id, old);
+    struct out_msg *m = moved_msg(cl, p, old);
     char *json = msg_peer_json(p);
     struct claim *q = json != NULL ? calloc(1, sizeof *q) : NULL;
 
@@ -670,6 +674,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         .id = id,
         .token = j->token,
         .resumed = resumed,
+        .moves = r->moves,
         .peer_json = resumed ? r->peer_json : NULL,
         .peer_json_len = resumed ? r->peer_json_len : 0,
         .peers_json = peers,
@@ -710,7 +715,7 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
                 me->room);
     pend_replay(&j->pend, r, me->id, replay_deliver, &rc);
     if (resumed)
-        tell_moved(cl, j->room, me->id, r->old_node);
+        tell_moved(cl, me, r->old_node);
 }
 
 /* Ends a pending join: the connection, if still there, has its answer. */
@@ -747,7 +752,9 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
     struct cluster *cl = j->rq.cl;
 
     if (j->c == NULL) { /* the client went away meanwhile */
-        if (id != NULL && resumed)
+        if (r->status == BUS_STALE)
+            hub_stale(cl->h, NULL, j->room, r->peer);
+        else if (id != NULL && resumed)
             seat(j, r, true); /* it waits here for its page */
         else if (id != NULL)
             leave_seat(cl, j->room, id, "left");
@@ -763,6 +770,8 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
                                "join", clock_mono_ms());
     } else if (id != NULL) {
         seat(j, r, resumed);
+    } else if (r->status == BUS_STALE) {
+        hub_stale(cl->h, j->c, j->room, r->peer);
     } else if (r->status == BUS_WRONG_PASSWORD) {
         hub_password_wrong(cl->h, j->c, j->room, clock_mono_ms());
     } else if (refusal_of(r->status) != HUB_REFUSAL_COUNT) {
@@ -961,8 +970,8 @@ static void resume_done(void *arg, const struct bus_room *r)
 }
 
 /* Redis answered whether a resume whose answer was lost gave this node
- * the seat (seat: "<peer id> <peer json>"): if so, it waits here for its
- * page, as a late answer's does (seat(): hub_seat_away, claim). */
+ * the seat (seat: "<peer id> <moves> <peer json>"): if so, it waits here
+ * for its page, as a late answer's does (seat(): hub_seat_away, claim). */
 static void seat_of_done(void *arg, enum bus_status st, const char *seat)
 {
     struct owed *o = arg;
@@ -970,12 +979,15 @@ static void seat_of_done(void *arg, enum bus_status st, const char *seat)
     struct route_room *cr = croom(cl, o->a);
     const char *sp = seat != NULL ? strchr(seat, ' ') : NULL;
     size_t n = sp != NULL ? (size_t)(sp - seat) : 0;
+    char *json = NULL;
+    long long moves = sp != NULL ? strtoll(sp + 1, &json, 10) : 0;
     struct room *r = hub_room(cl->h, o->a);
     char id[PEER_ID_LEN + 1];
 
     if (cr != NULL && cr->pending > 0)
         cr->pending--;
-    if (st == BUS_OK && n > 0 && n <= PEER_ID_LEN) {
+    if (st == BUS_OK && n > 0 && n <= PEER_ID_LEN && json != NULL &&
+        *json == ' ') {
         memcpy(id, seat, n);
         id[n] = '\0';
         if (r == NULL || room_peer_find(r, id) == NULL) {
@@ -984,8 +996,9 @@ static void seat_of_done(void *arg, enum bus_status st, const char *seat)
                                  .id = id,
                                  .token = o->token,
                                  .resumed = true,
-                                 .peer_json = sp + 1,
-                                 .peer_json_len = strlen(sp + 1)};
+                                 .moves = moves,
+                                 .peer_json = json + 1,
+                                 .peer_json_len = strlen(json + 1)};
             struct peer *me = hub_seat_away(cl->h, &s, clock_mono_ms());
             if (me != NULL)
                 claim(cl, me, ""); /* its old node unknown: x-moved to all */
@@ -1033,6 +1046,7 @@ static void hk_join(void *ctx, struct hub_conn *c, const struct msg_in *m,
     j->audio = m->audio == 1;
     j->video = m->video == 1;
     j->token_refused = token_refused;
+    j->attempt = m->attempt;
     j->role = role;
     j->since = clock_wall_ms();
     room_random_id(j->id, PEER_ID_LEN);
@@ -1475,6 +1489,12 @@ static void on_room_message(void *user, const char *room, const char *origin,
         pend_hold_room(cr, m, k, about, origin);
         fanout_joined(cl->h, r, route_find(cr, about), m);
         route_set(cr, about, origin);
+        goto done;
+    }
+    if (k == MSG_NODE_MOVED && me != NULL && me->moves >= msg_node_moves(j)) {
+        /* about a move before the one that brought it here */
+        log_info("stale x-moved room=%s peer=%s: the seat came back here", room,
+                 about);
         goto done;
     }
     if (k == MSG_NODE_JOINED || k == MSG_NODE_MOVED)

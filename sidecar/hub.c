@@ -388,12 +388,11 @@ static struct out_msg *welcome(struct hub *h, struct hub_conn *c,
     return m;
 }
 
-/* The seat was taken over while old was still open: peer-left replaced,
- * close 1000. */
-static void replace_conn(struct hub *h, struct hub_conn *old,
-                         const struct peer *p)
+/* Seat id was taken over while old was still open, or old's resume of it
+ * came too late: peer-left replaced, close 1000. */
+static void replace_conn(struct hub *h, struct hub_conn *old, const char *id)
 {
-    hub_send(h, old, msg_peer_left(p->id, "replaced"));
+    hub_send(h, old, msg_peer_left(id, "replaced"));
     old->peer = NULL;
     old->closing = true;
     h->ops->close(old, 1000, "replaced");
@@ -403,8 +402,17 @@ void hub_drop_seat(struct hub *h, struct peer *p, int64_t now)
 {
     log_info("moved room=%s peer=%s", p->room->id, p->id);
     if (p->conn != NULL)
-        replace_conn(h, p->conn, p);
+        replace_conn(h, p->conn, p->id);
     room_leave(h->rooms, p, now);
+}
+
+void hub_stale(struct hub *h, struct hub_conn *c, const char *room,
+               const char *id)
+{
+    log_info("stale resume room=%s peer=%s: a later one took the seat back",
+             room, id);
+    if (c != NULL)
+        replace_conn(h, c, id);
 }
 
 /* A host just seated or made host sees who waits in the lobby, if anyone. */
@@ -442,13 +450,18 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                            s->video,
                            s->resume,
                            s->id != NULL ? s->id : s->knock,
-                           s->token};
+                           s->token,
+                           s->attempt};
     struct peer *p;
     void *old;
     enum room_join_result res =
         room_join(h->rooms, s->room, c, &rs, now, &p, &old);
     bool resumed = res == ROOM_RESUMED || s->resumed;
 
+    if (res == ROOM_STALE) {
+        hub_stale(h, c, p->room->id, p->id);
+        return NULL;
+    }
     if (res == ROOM_FULL && s->id == NULL) {
         hub_refuse(h, c, HUB_ROOM_FULL, "join", now);
         return NULL;
@@ -469,6 +482,8 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     p->away = false;
     if (res == ROOM_JOINED) /* a seat from Redis comes with its role */
         p->host = s->role == 1 || (s->role < 0 && p->room->npeers == 1);
+    if (s->resumed)
+        p->moves = s->moves;
     if (res == ROOM_JOINED && c->addr != NULL)
         snprintf(p->addr, sizeof p->addr, "%s", c->addr);
     struct out_msg *w = welcome(h, c, p, s);
@@ -488,7 +503,7 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     else
         metrics.joins++;
     if (old != NULL)
-        replace_conn(h, old, p);
+        replace_conn(h, old, p->id);
     if (!built) { /* a resume: closed 1011, it comes back with its token */
         p->away = back;
         missed(h, c);
@@ -505,12 +520,14 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
 
 struct peer *hub_seat_away(struct hub *h, const struct hub_seat *s, int64_t now)
 {
-    struct room_seat rs = {s->name, s->audio, s->video, NULL, s->id, s->token};
+    struct room_seat rs = {s->name, s->audio, s->video,  NULL,
+                           s->id,   s->token, s->attempt};
     struct peer *p;
     void *old;
 
     if (room_join(h->rooms, s->room, NULL, &rs, now, &p, &old) != ROOM_JOINED)
         return NULL;
+    p->moves = s->moves;
     if (s->peer_json != NULL) /* with its role */
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
     else
@@ -970,6 +987,7 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
                          .audio = m->audio == 1,
                          .video = m->video == 1,
                          .resume = m->resume,
+                         .attempt = m->attempt,
                          .role = role};
     bool ticket = false;
     if ((back || may_enter(h, c, m, &s, &ticket, now)) &&

@@ -170,6 +170,7 @@ struct hub_seat {
     const char *name;
     bool audio, video;
     const char *resume; /* the client's token, or NULL */
+    int64_t attempt;    /* the resume's number, or 0 (room.h, peer.attempt) */
     int role;          /* a new seat decided here: 1 host, 0 guest, -1 host when
                           first in the room */
     const char *knock; /* decided here for a knock let in: its id, which
@@ -182,6 +183,7 @@ struct hub_seat {
      * welcome), and the room's size across nodes for the log. */
     const char *id, *token;
     bool resumed;
+    int64_t moves; /* the seat's moves between sidecars (peer.moves) */
     const char *peer_json;
     size_t peer_json_len;
     const char *peers_json, *chat_json;
@@ -193,9 +195,17 @@ struct hub_seat {
  * connection that still held it, says welcome and, for a new seat, tells
  * the room here peer-joined. Returns the seat, or NULL after answering c
  * room-full or unavailable (a seat decided in Redis that finds no room
- * here: unavailable). */
+ * here: unavailable), or after closing c `replaced` (hub_stale). */
 struct peer *hub_seat(struct hub *h, struct hub_conn *c,
                       const struct hub_seat *s, int64_t now_ms);
+
+/* A resume of c's, for seat id of room, older than the one that took
+ * that seat back last (room.h, peer.attempt): the page has moved on to a
+ * newer connection, which holds the seat. c, unless NULL (gone), hears
+ * peer-left `replaced` about id and is closed 1000 `replaced`, as a
+ * connection whose seat was taken over is. */
+void hub_stale(struct hub *h, struct hub_conn *c, const char *room,
+               const char *id);
 
 /* A seat decided in Redis for a resume whose connection went before the
  * answer came, or whose answer was lost (s as for hub_seat, s->token the

@@ -20,7 +20,9 @@
 #define MSG_NAME_RULE                                                          \
     "must be 1..64 bytes, visible, with no control or bidi characters"
 
-enum field_kind { F_STR, F_BOOL, F_OBJECT, F_ARRAY, F_ANY };
+/* F_COUNT: a whole number from 1 to 2^53 - 1 (what a JavaScript number
+ * holds exactly), read into an int64_t (0 when absent). */
+enum field_kind { F_STR, F_BOOL, F_COUNT, F_OBJECT, F_ARRAY, F_ANY };
 
 struct field {
     const char *key;
@@ -39,9 +41,14 @@ struct field {
     }
 
 static const struct field join_fields[] = {
-    FSTR(room, true),   FSTR(name, true),    FBOOL(audio),
-    FBOOL(video),       FSTR(resume, false), FSTR(password, false),
+    FSTR(room, true),
+    FSTR(name, true),
+    FBOOL(audio),
+    FBOOL(video),
+    FSTR(resume, false),
+    FSTR(password, false),
     FSTR(token, false),
+    {"attempt", F_COUNT, false, offsetof(struct msg_in, attempt)},
 };
 static const struct field signal_fields[] = {
     FSTR(to, true),
@@ -98,6 +105,9 @@ static int check_react(struct msg_in *m, const struct msg_limits *lim,
 static int check_links(struct msg_in *m, const struct msg_limits *lim,
                        struct msg_err *err);
 
+/* A field table and its length, for specs. */
+#define FIELDS(t) (t), sizeof(t) / sizeof(t)[0]
+
 static const struct msg_spec {
     const char *name;
     const struct field *fields;
@@ -105,23 +115,23 @@ static const struct msg_spec {
     int (*check)(struct msg_in *m, const struct msg_limits *lim,
                  struct msg_err *err);
 } specs[MSG_TYPE_COUNT] = {
-    [MSG_JOIN] = {"join", join_fields, 7, check_join},
-    [MSG_SIGNAL] = {"signal", signal_fields, 2, check_signal},
-    [MSG_CHAT] = {"chat", chat_fields, 2, check_chat},
-    [MSG_STATE] = {"state", state_fields, 5, check_state},
+    [MSG_JOIN] = {"join", FIELDS(join_fields), check_join},
+    [MSG_SIGNAL] = {"signal", FIELDS(signal_fields), check_signal},
+    [MSG_CHAT] = {"chat", FIELDS(chat_fields), check_chat},
+    [MSG_STATE] = {"state", FIELDS(state_fields), check_state},
     [MSG_LEAVE] = {"leave", NULL, 0, NULL},
-    [MSG_PING] = {"ping", ping_fields, 1, check_ping},
-    [MSG_REACT] = {"react", react_fields, 1, check_react},
-    [MSG_LINKS] = {"links", links_fields, 1, check_links},
+    [MSG_PING] = {"ping", FIELDS(ping_fields), check_ping},
+    [MSG_REACT] = {"react", FIELDS(react_fields), check_react},
+    [MSG_LINKS] = {"links", FIELDS(links_fields), check_links},
     [MSG_ICE] = {"ice", NULL, 0, NULL},
-    [MSG_ROLE] = {"role", role_fields, 2, check_role},
-    [MSG_KICK] = {"kick", to_fields, 1, NULL},
-    [MSG_MUTE] = {"mute", mute_fields, 1, NULL},
+    [MSG_ROLE] = {"role", FIELDS(role_fields), check_role},
+    [MSG_KICK] = {"kick", FIELDS(to_fields), NULL},
+    [MSG_MUTE] = {"mute", FIELDS(mute_fields), NULL},
     [MSG_END] = {"end", NULL, 0, NULL},
-    [MSG_LOCK] = {"lock", lock_fields, 1, NULL},
-    [MSG_PASSWORD] = {"password", password_fields, 1, check_password},
-    [MSG_ADMIT] = {"admit", knock_fields, 1, NULL},
-    [MSG_DENY] = {"deny", knock_fields, 1, NULL},
+    [MSG_LOCK] = {"lock", FIELDS(lock_fields), NULL},
+    [MSG_PASSWORD] = {"password", FIELDS(password_fields), check_password},
+    [MSG_ADMIT] = {"admit", FIELDS(knock_fields), NULL},
+    [MSG_DENY] = {"deny", FIELDS(knock_fields), NULL},
 };
 
 const char *msg_type_name(enum msg_type t)
@@ -295,6 +305,8 @@ static const char *kind_name(enum field_kind k)
         return "must be a string";
     case F_BOOL:
         return "must be a boolean";
+    case F_COUNT:
+        return "must be a whole number from 1 to 9007199254740991";
     case F_OBJECT:
         return "must be an object";
     case F_ARRAY:
@@ -303,6 +315,12 @@ static const char *kind_name(enum field_kind k)
         break;
     }
     return "is invalid";
+}
+
+static bool is_count(const cJSON *it)
+{
+    double v = cJSON_IsNumber(it) ? it->valuedouble : 0;
+    return v >= 1 && v <= 9007199254740991.0 && v == (double)(int64_t)v;
 }
 
 static int read_fields(struct msg_in *m, struct msg_err *err)
@@ -319,6 +337,7 @@ static int read_fields(struct msg_in *m, struct msg_err *err)
         }
         bool ok = (f->kind == F_STR && cJSON_IsString(it)) ||
                   (f->kind == F_BOOL && cJSON_IsBool(it)) ||
+                  (f->kind == F_COUNT && is_count(it)) ||
                   (f->kind == F_OBJECT && cJSON_IsObject(it)) ||
                   (f->kind == F_ARRAY && cJSON_IsArray(it)) || f->kind == F_ANY;
         if (!ok)
@@ -327,6 +346,8 @@ static int read_fields(struct msg_in *m, struct msg_err *err)
             *(const char **)dst = it->valuestring;
         else if (f->kind == F_BOOL)
             *(signed char *)dst = cJSON_IsTrue(it) ? 1 : 0;
+        else if (f->kind == F_COUNT)
+            *(int64_t *)dst = (int64_t)it->valuedouble;
         else
             *(const cJSON **)dst = it;
     }

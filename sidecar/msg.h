@@ -49,6 +49,7 @@ struct msg_in {
     const char *room;
     const char *name;
     const char *resume;
+    int64_t attempt;      /* join: the resume's number (room.h), or 0 */
     const char *password; /* join, password */
     const char *token;    /* join: a signed join token */
     const char *role;     /* role: "host" or "guest" */

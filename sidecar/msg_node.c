@@ -68,13 +68,19 @@ enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
     return a;
 }
 
-struct out_msg *msg_node_moved(const char *id)
+struct out_msg *msg_node_moved(const char *id, int64_t moves)
 {
     struct sb b = {0};
     sb_puts(&b, "{\"type\":\"" MSG_MOVED_TYPE "\",\"id\":");
     sb_json_str(&b, id);
-    sb_puts(&b, "}");
+    sb_printf(&b, ",\"moves\":%lld}", (long long)moves);
     return sb_take_msg(&b);
+}
+
+int64_t msg_node_moves(const struct cJSON *j)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "moves");
+    return cJSON_IsNumber(m) ? (int64_t)m->valuedouble : INT64_MAX;
 }
 
 struct out_msg *msg_roster(const char *peers_json)

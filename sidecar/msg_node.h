@@ -8,6 +8,7 @@
 #define HUDDLE_MSG_NODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "outmsg.h"
 
@@ -51,10 +52,16 @@ enum msg_knock_answer {
 enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
                                             char *why, size_t why_max);
 
-/* {"type":"x-moved","id":"<id>"}: published to a room when a seat is
- * taken back here from another node, which then drops its copy. Returns
- * a new message (caller owns) or NULL when out of memory. */
-struct out_msg *msg_node_moved(const char *id);
+/* {"type":"x-moved","id":"<id>","moves":<moves>}: published to a room
+ * when a seat is taken back here from another node, which then drops its
+ * copy unless the seat came back to it by a later move (peer.moves, room.h).
+ * Returns a new message (caller owns) or NULL when out of memory. */
+struct out_msg *msg_node_moved(const char *id, int64_t moves);
+
+/* The moves of a classified x-moved (*jp of msg_node_classify), or
+ * INT64_MAX when it has none (a sidecar of an older version: it is never
+ * taken for stale). */
+int64_t msg_node_moves(const struct cJSON *j);
 
 /* {"type":"roster","peers":[<peers_json>]} to a client after a Redis
  * reconnect; peers_json is comma-separated peer objects. Returns a new

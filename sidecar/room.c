@@ -238,9 +238,15 @@ static void id_or_random(char *out, const char *id, size_t n)
  * was lost) keeps that one good. */
 static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
                                          struct peer *p, void *conn,
-                                         bool used_current, const char *token,
+                                         bool used_current,
+                                         const struct room_seat *s,
                                          struct peer **out, void **old_conn)
 {
+    *out = p;
+    if (s->attempt > 0 && s->attempt <= p->attempt)
+        return ROOM_STALE;
+    if (s->attempt > 0)
+        p->attempt = s->attempt;
     *old_conn = p->conn;
     if (p->conn == NULL) {
         r->ngrace--;
@@ -250,8 +256,7 @@ static enum room_join_result resume_seat(struct room_reg *reg, struct room *r,
     p->conn = conn;
     if (used_current)
         memcpy(p->prev_token, p->token, sizeof p->prev_token);
-    id_or_random(p->token, token, TOKEN_LEN);
-    *out = p;
+    id_or_random(p->token, s->token, TOKEN_LEN);
     return ROOM_RESUMED;
 }
 
@@ -267,7 +272,7 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
     *old_conn = NULL;
     if (r != NULL && s->resume != NULL &&
         (p = find_token(r, s->resume, &current)) != NULL)
-        return resume_seat(reg, r, p, conn, current, s->token, out, old_conn);
+        return resume_seat(reg, r, p, conn, current, s, out, old_conn);
     if (r != NULL && r->npeers >= (size_t)reg->cfg.max_peers)
         return ROOM_FULL;
     p = calloc(1, sizeof *p);
@@ -277,6 +282,7 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
         goto nomem;
     id_or_random(p->id, s->id, PEER_ID_LEN);
     id_or_random(p->token, s->token, TOKEN_LEN);
+    p->attempt = s->attempt;
     p->audio = s->audio;
     p->video = s->video;
     p->conn = conn;

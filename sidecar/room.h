@@ -25,6 +25,14 @@ struct peer {
     /* The token before it, still good until token itself is used: the
      * welcome that carried token may never have arrived. "" when none. */
     char prev_token[TOKEN_LEN + 1];
+    /* The page's number of the resume that took the seat back last (0:
+     * none, or a client that sends none): a resume numbered no higher is
+     * older than that one, which reached a server first, and is refused. */
+    int64_t attempt;
+    /* With Redis: how many times the seat had moved between sidecars when
+     * it came to this one (0: never); an x-moved about an earlier move is
+     * stale. */
+    int64_t moves;
     bool audio, video, screen, hand;
     /* Wall ms when the hand went up, as the seat's sidecar saw it (0:
      * down): "handAt", so that every page orders raised hands alike. */
@@ -82,6 +90,7 @@ struct room_reg;
 enum room_join_result {
     ROOM_JOINED,  /* new seat */
     ROOM_RESUMED, /* seat taken back by its resume token */
+    ROOM_STALE,   /* a resume older than one that took the seat back */
     ROOM_FULL,
     ROOM_NOMEM
 };
@@ -104,12 +113,15 @@ struct room_seat {
     const char *resume; /* a token naming a seat to take back, or NULL */
     const char *id;     /* the new seat's id, or NULL: minted */
     const char *token;  /* the seat's new token, or NULL: minted */
+    int64_t attempt;    /* the resume's number, or 0 (peer.attempt) */
 };
 
 /* Seats conn in room id (created when absent). With a resume token that
  * names a seat of this room, takes that seat back: *old_conn is set to
  * the connection that still held it (NULL when it was in grace). A seat
- * answers to its token and, until that one is used, to the one before.
+ * answers to its token and, until that one is used, to the one before,
+ * but not to a resume numbered no higher than the last that took it back
+ * (ROOM_STALE, *out the seat: a newer connection of the same page has it).
  * Every success gives the seat a new token (s->token, or minted). *out is
  * the seat. A new seat with conn NULL (nobody behind it yet) starts in
  * its grace period. */

@@ -950,6 +950,67 @@ test('a resume whose answer is lost with the link to Redis, its page gone: once 
     }
 });
 
+test('a resume that a stalled sidecar reads after its page gave up on it and took its seat back on another: refused, the page keeps its newer connection', async () => {
+    const { t, room, a, wb, from, nodeOf } = await bobAway();
+    const { c, n2, redis } = t;
+    const about = (m) => (m.type === 'peer-left' && m.id === wb.id) || (m.type === 'peer-joined' && m.peer.id === wb.id);
+    try {
+        // his page's first try reaches n2, which stalls before reading it
+        const late = await connect(n2.wsUrl);
+        n2.signal('SIGSTOP');
+        await late.send({ type: 'join', room, name: 'Bob', resume: wb.resume, attempt: 1 });
+        // the page gives up on it (after 7 s; at once here) and resumes
+        // on n1 with its next try and the same token
+        const b2 = await c.client(0);
+        const w2 = await b2.join(room, 'Bob', { resume: wb.resume, attempt: 2 });
+        assert.equal(w2.id, wb.id);
+        late.close(4001, 'back soon');
+        // n2 wakes and reads the first try, with a token still good
+        n2.signal('SIGCONT');
+        await n2.waitForOutput(new RegExp(`stale resume room=${room} peer=${wb.id}`));
+        await b2.expectNone((m) => m.type === 'peer-left', 500);
+        assert.equal(b2.closeInfo, null, 'Bob\'s connection was closed');
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), nodeOf(c.scs[0]));
+        await b2.send({ type: 'chat', text: 'still here' });
+        assert.equal((await a.next('chat')).from, wb.id);
+        assert.deepEqual(a.received.slice(from).filter(about), [], 'Ann was told Bob left');
+    } finally {
+        n2.signal('SIGCONT');
+        await t.stop();
+    }
+});
+
+test('an x-moved that reaches a sidecar after the seat it is about came back there leaves that seat alone', async () => {
+    const { t, room, a, wb, from, nodeOf } = await bobAway();
+    const { c, link, n2, redis } = t;
+    const n1 = c.scs[0];
+    const about = (m) => (m.type === 'peer-left' && m.id === wb.id) || (m.type === 'peer-joined' && m.peer.id === wb.id);
+    try {
+        // his page resumes through n2, whose x-moved to n1 waits on its way to Redis
+        link.hold('x-moved');
+        const b2 = await connect(n2.wsUrl);
+        const w2 = await b2.join(room, 'Bob', { resume: wb.resume, attempt: 1 });
+        assert.equal(w2.id, wb.id);
+        await link.holding();
+        // that connection drops at once: the page is back on n1 with the
+        // token n2 gave it
+        b2.terminate();
+        const b3 = await c.client(0);
+        const w3 = await b3.join(room, 'Bob', { resume: w2.resume, attempt: 2 });
+        assert.equal(w3.id, wb.id);
+        link.release(); // n2's x-moved reaches n1 now
+        await n1.waitForOutput(new RegExp(`stale x-moved room=${room} peer=${wb.id}`));
+        await b3.expectNone((m) => m.type === 'peer-left', 500);
+        assert.equal(b3.closeInfo, null, 'Bob\'s connection was closed');
+        assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), nodeOf(n1));
+        await b3.send({ type: 'chat', text: 'still here' });
+        assert.equal((await a.next('chat')).from, wb.id);
+        assert.deepEqual(a.received.slice(from).filter(about), [], 'Ann was told Bob left');
+    } finally {
+        await t.stop();
+    }
+});
+
 test('a knock sent again whose answer was lost after Redis let it in, then left by its knocker: the seat it may have taken is left once Redis is back', async () => {
     const t = await withLink();
     const { c, link, n2, redis } = t;

@@ -181,7 +181,7 @@ test('takeToken works without storage (refused or absent)', () => {
 
 test('the way back: kept by the page going away, taken once by the page loading, per room, until its time', () => {
     const f = fakes('https://h/r1');
-    const back = { resume: 'tok1', id: 'seat1', audio: false, video: true, until: 5000 };
+    const back = { resume: 'tok1', attempt: 3, id: 'seat1', audio: false, video: true, until: 5000 };
     keepWayBack(f.store, 'r1', back);
     keepWayBack(f.store, 'r2', null); // none: nothing kept
     keepWayBack(f.store, 'r3', { resume: null, until: 5000 });
@@ -193,7 +193,7 @@ test('the way back: kept by the page going away, taken once by the page loading,
     assert.equal(takeWayBack(f.store, 'r1', 5000), null, 'past its time');
     assert.equal(f.map.size, 0, 'and gone');
     f.map.set('huddle.back.r1', JSON.stringify({ resume: 'tok2', until: 5000 })); // kept by an older page
-    assert.deepEqual(takeWayBack(f.store, 'r1', 1000), { resume: 'tok2', id: '', audio: true, video: true, until: 5000 });
+    assert.deepEqual(takeWayBack(f.store, 'r1', 1000), { resume: 'tok2', attempt: 0, id: '', audio: true, video: true, until: 5000 });
     f.map.set('huddle.back.r1', '{not json');
     assert.equal(takeWayBack(f.store, 'r1', 1000), null);
     const throwing = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };
@@ -281,7 +281,7 @@ test('the way back: the first join carries it; a page keeps one only while its s
         sig.connect();
         const ws = FakeSocket.made.at(-1);
         ws.open();
-        assert.deepEqual(ws.sent[0], { type: 'join', room: 'r1', name: 'Ann', resume: 'kept' });
+        assert.deepEqual(ws.sent[0], { type: 'join', room: 'r1', name: 'Ann', resume: 'kept', attempt: 1 });
         assert.equal(sig.wayBack, null, 'joining: no seat yet');
         ws.receive({ type: 'welcome', id: 'p1', resume: 'tok1', peers: [] });
         assert.equal(sig.wayBack, 'tok1');

@@ -44,12 +44,12 @@ globalThis.WebSocket = FakeSocket;
 const { Signaling } = await import('../../public/signal.js');
 
 /** Runs fn(sig) with the timers and the clock mocked, sig a new client
- * whose sockets are FakeSocket.made. */
-function withClient(fn) {
+ * (with options opts) whose sockets are FakeSocket.made. */
+function withClient(fn, opts = {}) {
     mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
     try {
         FakeSocket.made = [];
-        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now() });
+        const sig = new Signaling('ws://huddle.test/ws', () => ({ room: 'r', name: 'Ann' }), { clock: () => Date.now(), ...opts });
         fn(sig);
         sig.leave();
     } finally {
@@ -126,6 +126,7 @@ test('a server that takes the upgrade and never answers the join is left within 
     const [ws] = FakeSocket.made;
     ws.accept();
     assert.equal(ws.sent[0].type, 'join');
+    assert.ok(!('attempt' in ws.sent[0]), 'a join that takes no seat back is not numbered');
     advance(7000);
     assert.equal(ws.closedWith, null);
     advance(1000);
@@ -153,3 +154,22 @@ test('while its seat waits, every upgrade gets 4 s: the next may reach another s
         assert.notEqual(next.closedWith, null, `try ${i} given up after 4 s`);
     }
 }));
+
+test('each resume is numbered above the one before, from the number the page before a reload sent: a server that reads an old one late (it stalled) can tell it from a newer connection', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    assert.deepEqual([ws.sent[0].resume, ws.sent[0].attempt], ['tok0', 8], 'above the 7 the page before sent');
+    ws.hear({ type: 'welcome', id: 'ann', resume: 'tok1', limits: { resumeGraceMs: 15000 } });
+    assert.equal(sig.resumeAttempt, 8, 'what a reload takes on');
+    ws.onclose({ code: 1006, reason: '' }); // dropped: the seat waits
+    advance(2000);
+    const again = FakeSocket.made[1];
+    again.accept();
+    assert.deepEqual([again.sent[0].resume, again.sent[0].attempt], ['tok1', 9]);
+    advance(10000); // no answer: given up within 8 s, tried again
+    assert.equal(FakeSocket.made.length, 3);
+    const third = FakeSocket.made[2];
+    third.accept();
+    assert.deepEqual([third.sent[0].resume, third.sent[0].attempt], ['tok1', 10]);
+}, { resume: 'tok0', attempt: 7 }));

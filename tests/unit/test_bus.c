@@ -332,6 +332,7 @@ struct result {
     int n_chat;
     char chat[8][64];
     char peer[64], old_node[96], peer_json[64];
+    int64_t moves;
     char reason[16]; /* BUS_DENIED */
 };
 
@@ -352,11 +353,13 @@ static void on_room_result(void *arg, const struct bus_room *r)
                  r->chat[i].s);
     if (r->reason != NULL)
         snprintf(res->reason, sizeof res->reason, "%s", r->reason);
-    if (r->peer != NULL) {
+    if (r->peer != NULL)
         snprintf(res->peer, sizeof res->peer, "%s", r->peer);
+    if (r->old_node != NULL) {
         snprintf(res->old_node, sizeof res->old_node, "%s", r->old_node);
         snprintf(res->peer_json, sizeof res->peer_json, "%.*s",
                  (int)r->peer_json_len, r->peer_json);
+        res->moves = r->moves;
     }
 }
 
@@ -418,15 +421,26 @@ static const struct bus_entry as_host = {.role = -1};
 static const struct bus_entry first_knock = {.knock = "{\"id\":\"k\"}"};
 static const struct bus_entry knock_again = {.knocked = true, .knock = "{}"};
 
-/* Resumes the seat of token in room with new_token and waits. */
+/* Resumes the seat of token in room with new_token, as the page's resume
+ * numbered attempt (0: none), and waits. */
+static enum bus_status resume_at(struct fx *fx, struct node *n,
+                                 const char *room, const char *token,
+                                 const char *new_token, int64_t attempt,
+                                 struct result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (bus_resume(n->bus, room, token, new_token, attempt, on_room_result,
+                   res) < 0)
+        return BUS_ERR;
+    return RUN_UNTIL(fx, res->done, 3000) ? res->st : BUS_ERR;
+}
+
+/* resume_at with no number, as a client that sends none. */
 static enum bus_status resume_wait(struct fx *fx, struct node *n,
                                    const char *room, const char *token,
                                    const char *new_token, struct result *res)
 {
-    memset(res, 0, sizeof *res);
-    if (bus_resume(n->bus, room, token, new_token, on_room_result, res) < 0)
-        return BUS_ERR;
-    return RUN_UNTIL(fx, res->done, 3000) ? res->st : BUS_ERR;
+    return resume_at(fx, n, room, token, new_token, 0, res);
 }
 
 /* Does a host action (or a withdrawal) and waits. */
@@ -1738,7 +1752,7 @@ TEST(seat_of_finds_a_seat_by_its_newest_token_while_this_node_holds_it)
     CHECK(node_start(&fx, &b, "b") == 0);
     CHECK(join_wait(&fx, &a, "so", "p1", &r) == BUS_OK);
     CHECK(seat_of_wait(&fx, &a, "so", "tok-p1", &o) == BUS_OK);
-    CHECK(strncmp(o.node, "p1 {", 4) == 0);
+    CHECK(strncmp(o.node, "p1 0 {", 6) == 0); /* peer, moves, json */
     CHECK(seat_of_wait(&fx, &b, "so", "tok-p1", &o) == BUS_NONE); /* a's */
     CHECK(seat_of_wait(&fx, &a, "so", "tok-none", &o) == BUS_NONE);
     /* b takes it with its resume: its new token is b's */
@@ -1751,6 +1765,53 @@ TEST(seat_of_finds_a_seat_by_its_newest_token_while_this_node_holds_it)
     CHECK(seat_of_wait(&fx, &b, "so", "tok-p1b", &o) == BUS_NONE);
     CHECK(seat_of_wait(&fx, &a, "so", "tok-p1c", &o) == BUS_OK);
     CHECK(bus_seat_of(a.bus, "so", "bad token", on_owner, &o) < 0);
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+/* A stalled sidecar may send a page's resume to Redis after the page gave
+ * up on it and took its seat back elsewhere with the same token (the one
+ * before the newest is still good): the page numbers its resumes, and one
+ * numbered no higher than the last that took the seat back is refused.
+ * The seat's moves between nodes are counted for the x-moved. */
+TEST(a_resume_older_than_the_last_is_stale_and_moves_are_counted)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result r, rs, done;
+    struct owner o;
+
+    CHECK(fx_init(&fx) == 0);
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    CHECK(join_wait(&fx, &a, "st", "p1", &r) == BUS_OK);
+    /* the page's 5th resume reaches b first */
+    CHECK(resume_at(&fx, &b, "st", "tok-p1", "tok-b", 5, &rs) == BUS_OK);
+    CHECK(rs.moves == 1);
+    /* its 4th and its 5th, late on a: refused, the seat stays b's */
+    CHECK(resume_at(&fx, &a, "st", "tok-p1", "tok-a", 5, &rs) == BUS_STALE);
+    CHECK_STR(rs.peer, "p1");
+    CHECK(resume_at(&fx, &a, "st", "tok-p1", "tok-a", 4, &rs) == BUS_STALE);
+    CHECK(seat_of_wait(&fx, &b, "st", "tok-b", &o) == BUS_OK);
+    CHECK(strncmp(o.node, "p1 1 {", 6) == 0); /* peer, moves, json */
+    /* the 6th, with the old token still good: back to a, a second move */
+    CHECK(resume_at(&fx, &a, "st", "tok-p1", "tok-a2", 6, &rs) == BUS_OK);
+    CHECK_STR(rs.old_node, bus_node_id(b.bus));
+    CHECK(rs.moves == 2);
+    /* a client that numbers none is never stale; on the same node the
+     * seat does not move */
+    CHECK(resume_wait(&fx, &a, "st", "tok-a2", "tok-a3", &rs) == BUS_OK);
+    CHECK(rs.moves == 2);
+    CHECK(resume_at(&fx, &a, "st", "tok-a3", "tok-a4", 7, &rs) == BUS_OK);
+    /* a seat that goes takes its marks along: the same id anew starts
+     * from nothing */
+    memset(&done, 0, sizeof done);
+    CHECK(bus_leave(a.bus, "st", "p1", NULL, 0, 0, on_done_result, &done) == 0);
+    CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
+    CHECK(join_wait(&fx, &a, "st", "p1", &r) == BUS_OK);
+    CHECK(resume_at(&fx, &b, "st", "tok-p1", "tok-b", 1, &rs) == BUS_OK);
+    CHECK(rs.moves == 1);
     node_stop(&a);
     node_stop(&b);
     fx_done(&fx);

@@ -50,9 +50,9 @@ TEST(join_answer_gives_members_and_chat_oldest_first)
 
 TEST(resume_answer_gives_the_seat_taken_back)
 {
-    redisReply *r = resp("*7\r\n$2\r\nok\r\n*0\r\n*0\r\n"
+    redisReply *r = resp("*8\r\n$2\r\nok\r\n*0\r\n*0\r\n"
                          "*4\r\n$4\r\nhost\r\n$1\r\n1\r\n$1\r\n0\r\n$0\r\n\r\n"
-                         "$2\r\np1\r\n$5\r\nn1.ab\r\n$2\r\n{}\r\n");
+                         "$2\r\np1\r\n$5\r\nn1.ab\r\n$2\r\n{}\r\n:3\r\n");
     struct bus_room out;
     void *mem;
 
@@ -63,7 +63,7 @@ TEST(resume_answer_gives_the_seat_taken_back)
     CHECK(out.status == BUS_OK && out.n_members == 0 && out.n_chat == 0);
     CHECK_STR(out.peer, "p1");
     CHECK_STR(out.old_node, "n1.ab");
-    CHECK(out.peer_json_len == 2);
+    CHECK(out.peer_json_len == 2 && out.moves == 3);
     CHECK(out.host && out.locked && !out.password && out.lobby == NULL);
     free(mem);
     freeReplyObject(r);
@@ -78,6 +78,12 @@ TEST(short_answers_and_malformed_ones_read_as_they_should)
         {"*1\r\n$4\r\nfull\r\n", BUS_FULL},
         {"*1\r\n$5\r\nmoved\r\n", BUS_MOVED},
         {"*1\r\n$4\r\nnone\r\n", BUS_NONE},
+        {"*1\r\n$5\r\nstale\r\n", BUS_ERR}, /* no peer */
+        {"*2\r\n$5\r\nstale\r\n$2\r\np1\r\n", BUS_STALE},
+        /* a resume's answer without its moves */
+        {"*7\r\n$2\r\nok\r\n*0\r\n*0\r\n*4\r\n$4\r\nhost\r\n$1\r\n1\r\n"
+         "$1\r\n0\r\n$0\r\n\r\n$2\r\np1\r\n$1\r\nn\r\n$2\r\n{}\r\n",
+         BUS_ERR},
         {"*1\r\n$2\r\nok\r\n", BUS_ERR},              /* no arrays */
         {"*3\r\n$2\r\nok\r\n*1\r\n$1\r\np\r\n*0\r\n", /* not triples */
          BUS_ERR},

@@ -398,6 +398,39 @@ TEST(resume_while_open_replaces_the_old_connection)
     hub_free(h);
 }
 
+/* A stalled sidecar reads a page's resume late, after the page gave up
+ * on that connection and resumed on a newer one (with the same token,
+ * good until the newer one is used): refused, the newer one keeps the
+ * seat. */
+TEST(a_resume_read_after_a_later_one_of_the_same_page_is_refused_replaced)
+{
+    struct fake f[4];
+    struct hub *h = setup(f, 4);
+    char first[200], second[200], id[PEER_ID_LEN + 1];
+    join(h, &f[0], "r");
+    join(h, &f[1], "r");
+    snprintf(id, sizeof id, "%s", f[0].hc.peer->id);
+    snprintf(first, sizeof first,
+             "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\","
+             "\"resume\":\"%s\",\"attempt\":1}",
+             f[0].hc.peer->token);
+    snprintf(second, sizeof second, "%.*s2}", (int)strlen(first) - 2, first);
+    hub_on_end(h, &f[0].hc, HUB_END_GRACE, 0);
+    clear(f, 4);
+    say(h, &f[3], second); /* the later one, read first */
+    CHECK_STR(last_field(&f[3], "type"), "welcome");
+    say(h, &f[2], first);
+    CHECK_STR(last_field(&f[2], "type"), "peer-left");
+    CHECK_STR(last_field(&f[2], "id"), id);
+    CHECK_STR(last_field(&f[2], "reason"), "replaced");
+    CHECK(f[2].close_code == 1000 && f[2].hc.peer == NULL);
+    CHECK(f[3].close_code == 0);
+    REQUIRE(f[3].hc.peer != NULL);
+    CHECK_STR(f[3].hc.peer->id, id);
+    clear(f, 4);
+    hub_free(h);
+}
+
 TEST(leave_and_grace_timeout_announce_peer_left)
 {
     struct fake f[3];

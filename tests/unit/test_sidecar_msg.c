@@ -1,4 +1,5 @@
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,35 @@ TEST(parse_accepts_a_plain_join)
     CHECK_STR(m.room, "r1");
     CHECK_STR(m.name, "Ann");
     CHECK(m.audio == 1 && m.video == -1);
+    msg_in_clear(&m);
+}
+
+TEST(join_reads_the_number_of_a_resume)
+{
+    struct msg_in m;
+    struct msg_err err;
+    const char *s = "{\"type\":\"join\",\"room\":\"r1\",\"name\":\"Ann\","
+                    "\"resume\":\"t\",\"attempt\":9007199254740991}";
+    CHECK(msg_parse(s, strlen(s), &lim, &m, &err) == 0);
+    CHECK(m.attempt == 9007199254740991LL);
+    msg_in_clear(&m);
+    s = "{\"type\":\"join\",\"room\":\"r1\",\"name\":\"Ann\"}";
+    CHECK(msg_parse(s, strlen(s), &lim, &m, &err) == 0);
+    CHECK(m.attempt == 0);
+    msg_in_clear(&m);
+    static const char *const bad[] = {
+        "0", "-1", "1.5", "\"3\"", "true", "9007199254740992", "1e300"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char j[160];
+        snprintf(j, sizeof j,
+                 "{\"type\":\"join\",\"room\":\"r\",\"name\":\"A\","
+                 "\"attempt\":%s}",
+                 bad[i]);
+        CHECK_STR(parse(j), "bad-message");
+    }
+    s = "{\"type\":\"join\",\"room\":\"r\",\"name\":\"A\",\"attempt\":0}";
+    CHECK(msg_parse(s, strlen(s), &lim, &m, &err) < 0);
+    CHECK(strstr(err.message, "attempt") != NULL);
     msg_in_clear(&m);
 }
 

@@ -91,6 +91,33 @@ TEST(resume_takes_back_the_seat_with_a_new_token_the_last_still_good_until_used)
     room_reg_free(reg);
 }
 
+/* A page numbers its resumes: one that reaches the server after a later
+ * one took the seat back (a stalled server read it late) is refused, with
+ * the seat left to the later one. */
+TEST(resume_numbered_no_higher_than_the_last_is_stale)
+{
+    struct room_reg *reg = room_reg_new(&cfg);
+    struct peer *a = join(reg, "r", 0, NULL, ROOM_JOINED), *p;
+    char tok[TOKEN_LEN + 1];
+    void *old;
+    REQUIRE(a != NULL);
+    strcpy(tok, a->token);
+    struct room_seat s = {.name = "x", .resume = tok, .attempt = 2};
+    CHECK(room_join(reg, "r", &conns[1], &s, 0, &p, &old) == ROOM_RESUMED);
+    CHECK(p == a && a->attempt == 2 && a->conn == &conns[1]);
+    /* the first, read late with the token still good: refused */
+    s.attempt = 1;
+    CHECK(room_join(reg, "r", &conns[2], &s, 0, &p, &old) == ROOM_STALE);
+    CHECK(p == a && a->conn == &conns[1] && a->attempt == 2);
+    s.attempt = 2; /* the same one twice */
+    CHECK(room_join(reg, "r", &conns[2], &s, 0, &p, &old) == ROOM_STALE);
+    /* a resume with no number (a client that sends none) is taken */
+    s.attempt = 0;
+    CHECK(room_join(reg, "r", &conns[2], &s, 0, &p, &old) == ROOM_RESUMED);
+    CHECK(a->attempt == 2 && old == &conns[1]);
+    room_reg_free(reg);
+}
+
 TEST(resume_reports_the_old_connection_still_open)
 {
     struct room_reg *reg = room_reg_new(&cfg);

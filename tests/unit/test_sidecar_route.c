@@ -224,11 +224,23 @@ TEST(msg_node_wrap_and_unwrap_round_trip)
 
 TEST(msg_node_moved_and_roster_texts)
 {
-    struct out_msg *m = msg_node_moved("abc");
+    struct out_msg *m = msg_node_moved("abc", 3);
     struct out_msg *r = msg_roster("{\"id\":\"a\"}");
+    cJSON *j = NULL;
+    const char *about;
 
     REQUIRE(m != NULL && r != NULL);
-    CHECK_STR(out_msg_text(m), "{\"type\":\"x-moved\",\"id\":\"abc\"}");
+    CHECK_STR(out_msg_text(m),
+              "{\"type\":\"x-moved\",\"id\":\"abc\",\"moves\":3}");
+    CHECK(msg_node_classify(out_msg_text(m), m->len, &j, &about) ==
+          MSG_NODE_MOVED);
+    CHECK(msg_node_moves(j) == 3);
+    cJSON_Delete(j);
+    /* an older sidecar's x-moved, with no moves, is never taken for stale */
+    static const char old[] = "{\"type\":\"x-moved\",\"id\":\"abc\"}";
+    CHECK(msg_node_classify(old, strlen(old), &j, &about) == MSG_NODE_MOVED);
+    CHECK(msg_node_moves(j) == INT64_MAX);
+    cJSON_Delete(j);
     CHECK_STR(out_msg_text(r),
               "{\"type\":\"roster\",\"peers\":[{\"id\":\"a\"}]}");
     out_msg_unref(m);
