@@ -196,6 +196,11 @@ window.addEventListener('pagehide', () => {
         sig.leave();
     }
 });
+// The browser says the network went: the socket proves it is alive
+// within 2 to 3 s, or is given up and the banner says so (signal.js).
+window.addEventListener('offline', () => {
+    if (sig) sig.probe();
+});
 // The network is back: reconnect now rather than when the backoff says.
 window.addEventListener('online', () => {
     if (sig) sig.retryNow();

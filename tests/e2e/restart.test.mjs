@@ -6,7 +6,8 @@
 // the host's lobby; while knocking to get back in it sends nothing that
 // could get its knock closed, and what changed meanwhile follows the welcome.
 // Someone knocking whose connection drops is told the server is out of
-// reach, and knocks again once it answers.
+// reach, and knocks again once it answers. The browser going offline is
+// shown within seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -130,6 +131,32 @@ test('after a dropped connection (nginx restarted) the client resumes its seat w
     await waitForPlayingVideo(b.page, 'Alice');
     await b.page.click('#btn-hand');
     await a.page.waitForSelector('#grid .tile.hand');
+    assert.deepEqual(realErrors(a.errors()), []);
+    assert.deepEqual(realErrors(b.errors()), []);
+});
+
+test('the browser going offline: the page says it reconnects within seconds, not after its pings miss, and back online takes its seat back at once; the other sees nobody leave or join', async () => {
+    const url = `${stack.url}/offline-me`;
+    const a = await person(url, 'Alice', { init: recordToasts });
+    await a.join();
+    const b = await person(url, 'Bob', { init: recordToasts });
+    await b.join();
+    await waitForPlayingVideo(b.page, 'Alice');
+    const idsBefore = await b.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
+    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+    // Chromium's offline stops the websocket's frames too: a ping at
+    // once, unanswered, gives the socket up within 2 to 3 s (the pings
+    // alone: 7 to 13 s).
+    await a.page.context().setOffline(true);
+    await a.page.waitForFunction(() => document.body.dataset.state === 'reconnecting', null, { timeout: 5000 });
+    await a.page.context().setOffline(false);
+    await a.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
+        && Number(document.body.dataset.sessions) > n, sessions, { timeout: 10000 });
+    assert.deepEqual(await b.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer)), idsBefore,
+        'same ids: her seat was taken back');
+    const toasts = await b.page.evaluate(() => window.__toasts.map((x) => x.text));
+    assert.deepEqual(toasts.filter((x) => /Alice (left|joined)/.test(x)), []);
+    await waitForPlayingVideo(b.page, 'Alice');
     assert.deepEqual(realErrors(a.errors()), []);
     assert.deepEqual(realErrors(b.errors()), []);
 });

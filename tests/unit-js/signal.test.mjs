@@ -173,3 +173,25 @@ test('each resume is numbered above the one before, from the number the page bef
     third.accept();
     assert.deepEqual([third.sent[0].resume, third.sent[0].attempt], ['tok1', 10]);
 }, { resume: 'tok0', attempt: 7 }));
+
+test('the browser going offline: a ping at once, and a socket that does not answer it within 2 to 3 s is given up; one that answers stays', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    advance(3000);
+    const pings = () => ws.sent.filter((m) => m.type === 'ping').length;
+    const before = pings();
+    sig.probe();
+    assert.equal(pings(), before + 1, 'a ping at once');
+    ws.hear({ type: 'pong' }); // it still works (the event was wrong)
+    advance(4000);
+    assert.equal(ws.closedWith, null, 'a socket that answered stays');
+    sig.probe();
+    advance(1999);
+    assert.equal(ws.closedWith, null, 'not within 2 s');
+    advance(1001);
+    assert.deepEqual(ws.closedWith, { code: 4001, reason: 'back soon' });
+    advance(2000);
+    assert.equal(FakeSocket.made.length, 2, 'tried again while the seat waits');
+}));
