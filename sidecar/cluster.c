@@ -1491,13 +1491,16 @@ static void on_room_message(void *user, const char *room, const char *origin,
         route_set(cr, about, origin);
         goto done;
     }
-    if (k == MSG_NODE_MOVED && me != NULL && me->moves >= msg_node_moves(j)) {
+    int64_t moves = k == MSG_NODE_MOVED ? msg_node_moves(j) : 0;
+    if (k == MSG_NODE_MOVED && me != NULL && me->moves >= moves) {
         /* about a move before the one that brought it here */
         log_info("stale x-moved room=%s peer=%s: the seat came back here", room,
                  about);
         goto done;
     }
-    if (k == MSG_NODE_JOINED || k == MSG_NODE_MOVED)
+    if (k == MSG_NODE_MOVED && moves != INT64_MAX) /* INT64_MAX: none */
+        route_moved(cr, about, origin, moves);
+    else if (k == MSG_NODE_JOINED || k == MSG_NODE_MOVED)
         route_set(cr, about, origin);
     else if (k == MSG_NODE_LEFT)
         route_del(cr, about);

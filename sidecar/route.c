@@ -110,6 +110,18 @@ void route_set(struct route_room *r, const char *id, const char *node)
     m->node = n;
 }
 
+void route_moved(struct route_room *r, const char *id, const char *node,
+                 int64_t moves)
+{
+    struct route_peer *m = route_find(r, id);
+
+    if (m != NULL && m->moves > moves)
+        return;
+    route_set(r, id, node);
+    if ((m = route_find(r, id)) != NULL)
+        m->moves = moves;
+}
+
 void route_del(struct route_room *r, const char *id)
 {
     for (struct route_peer **pp = r ? &r->remote : NULL; pp && *pp;

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bus.h"
 #include "htab.h"
@@ -22,6 +23,7 @@ struct pend;
 struct route_peer {
     char id[PEER_ID_LEN + 1];
     char *node;
+    int64_t moves; /* the seat's moves when an x-moved set node (route_moved) */
     char (*knowers)[PEER_ID_LEN + 1];
     size_t nknowers;
     struct route_peer *next;
@@ -70,6 +72,12 @@ struct route_peer *route_find(struct route_room *r, const char *id);
  * empty node: nothing; out of memory: nothing, the routing is best
  * effort). */
 void route_set(struct route_room *r, const char *id, const char *node);
+
+/* route_set for an x-moved: node took the seat by its moves-th move
+ * between nodes. Ignored when an x-moved of a later move set the entry
+ * already: two nodes' x-moved may come out of order. */
+void route_moved(struct route_room *r, const char *id, const char *node,
+                 int64_t moves);
 
 /* Forgets member id of r (r NULL: nothing). */
 void route_del(struct route_room *r, const char *id);

@@ -980,12 +980,18 @@ test('a resume that a stalled sidecar reads after its page gave up on it and too
     }
 });
 
-test('an x-moved that reaches a sidecar after the seat it is about came back there leaves that seat alone', async () => {
+test('an x-moved that reaches a sidecar after the seat it is about came back there leaves that seat alone, and a third sidecar routes to where the seat is', async () => {
     const { t, room, a, wb, from, nodeOf } = await bobAway();
     const { c, link, n2, redis } = t;
     const n1 = c.scs[0];
     const about = (m) => (m.type === 'peer-left' && m.id === wb.id) || (m.type === 'peer-joined' && m.peer.id === wb.id);
     try {
+        // Cat, on a third sidecar, hears both x-moved, the later first
+        const n3 = await startSidecar({ env: { HUDDLE_REDIS_URL: c.redis.url, HUDDLE_NODE_ID: 'n3', ...FAST } });
+        c.procs.push(n3);
+        await n3.waitForOutput(UP);
+        const cat = await connect(n3.wsUrl);
+        const wc = await cat.join(room, 'Cat');
         // his page resumes through n2, whose x-moved to n1 waits on its way to Redis
         link.hold('x-moved');
         const b2 = await connect(n2.wsUrl);
@@ -1006,6 +1012,9 @@ test('an x-moved that reaches a sidecar after the seat it is about came back the
         await b3.send({ type: 'chat', text: 'still here' });
         assert.equal((await a.next('chat')).from, wb.id);
         assert.deepEqual(a.received.slice(from).filter(about), [], 'Ann was told Bob left');
+        await cat.send({ type: 'signal', to: wb.id, data: { n: 1 } });
+        assert.equal((await b3.next('signal')).from, wc.id);
+        cat.terminate();
     } finally {
         await t.stop();
     }

@@ -12,6 +12,27 @@
 static const struct bus_member members[] = {
     {"a", "n2", "{}", 2}, {"b", "n3", "{}", 2}, {"me", "n1", "{}", 2}};
 
+/* Two nodes' x-moved of one seat may come out of order: the later move
+ * wins whichever comes last; an x-moved with no count (an older sidecar)
+ * is obeyed, as a peer-joined is. */
+TEST(route_moved_keeps_the_later_move)
+{
+    struct route *rt = route_new();
+    struct route_room *r = route_room(rt, "room", true);
+    REQUIRE(r != NULL);
+    route_set(r, "a", "n1");
+    route_moved(r, "a", "n3", 2);
+    route_moved(r, "a", "n2", 1); /* late */
+    CHECK_STR(route_find(r, "a")->node, "n3");
+    route_moved(r, "a", "n2", 3);
+    CHECK_STR(route_find(r, "a")->node, "n2");
+    route_set(r, "a", "n4");
+    CHECK_STR(route_find(r, "a")->node, "n4");
+    route_moved(r, "b", "n2", 1); /* unknown until now */
+    CHECK_STR(route_find(r, "b")->node, "n2");
+    route_free(rt);
+}
+
 TEST(route_set_find_and_del)
 {
     struct route *rt = route_new();
