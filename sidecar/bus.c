@@ -6,6 +6,7 @@
  * when it is. A request fails with BUS_ERR when the bus goes down first.
  * The connections themselves are bus_conn.c's. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,6 +232,7 @@ int bus_join(struct bus *b, const char *room, const char *peer,
              const struct bus_entry *e, bus_room_fn *cb, void *arg)
 {
     char cap[24], chatmax[24], role[24], lobbymax[24], tries[24], window[24];
+    char moves[24];
     const struct bus_entry none = {.role = 0};
     const char *env = "";
     size_t envlen = 0;
@@ -254,6 +256,7 @@ int bus_join(struct bus *b, const char *room, const char *peer,
     LONGSTR(lobbymax, b->cfg.lobby_max);
     LONGSTR(tries, b->cfg.password_tries);
     LONGSTR(window, b->cfg.password_window_ms);
+    snprintf(moves, sizeof moves, "%lld", (long long)e->moves);
     {
         const char *a[] = {room,
                            peer,
@@ -273,7 +276,8 @@ int bus_join(struct bus *b, const char *room, const char *peer,
                            lobbymax,
                            tries,
                            window,
-                           str_or_empty(e->ticket)};
+                           str_or_empty(e->ticket),
+                           moves};
         size_t l[sizeof a / sizeof a[0]];
         for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) /* 2, 7: no NUL */
             l[i] = i == 2 ? len : i == 7 ? envlen : strlen(a[i]);
@@ -293,7 +297,7 @@ int bus_resume(struct bus *b, const char *room, const char *token,
         !bus_id_ok(new_token, BUS_TOKEN_MAX, false))
         return -1;
     LONGSTR(chatmax, b->cfg.chat_max);
-    LONGSTR(att, attempt);
+    snprintf(att, sizeof att, "%lld", (long long)attempt);
     {
         const char *a[] = {room, token, new_token, b->id, chatmax, att};
         size_t l[] = {strlen(room),  strlen(token),   strlen(new_token),

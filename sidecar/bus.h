@@ -199,6 +199,8 @@ struct bus_entry {
     const char *ticket; /* the resume token it came with, which took no seat
                            back: maybe a return ticket (bus_leave), or
                            NULL */
+    int64_t moves;      /* re-asserting: the seat's moves between nodes (as
+                           bus_room's), kept again by a Redis that lost them */
 };
 
 /* Makes peer (with its peer object json and its resume token, >= 128 random

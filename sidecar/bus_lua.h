@@ -388,7 +388,7 @@
     "end\n"
 
 /* ARGV: room peer json node cap force token envelope chatmax role tokens
- * addr pwhash knocked knock lobbymax pwtries pwwindow ticket
+ * addr pwhash knocked knock lobbymax pwtries pwwindow ticket moves
  * -> {'full'} | {'moved'} | {'banned'} | {'password', salt} |
  *    {'wrong-password'} | {'pw-limited'} | {'knock'} | {'lobby-full'} |
  *    {'denied', reason} | {'ok'|'exists', flat members, chat, access}.
@@ -409,8 +409,9 @@
  * hear the lobby). role '-1' makes the first member of an empty room its
  * host: json and envelope get "role":"host". A seat the node already holds
  * (re-asserted after a reconnect: 'exists') keeps the role Redis has: a
- * host may have changed it while the node was cut off. access is {role,
- * locked, password, lobby message for a host or ''}. */
+ * host may have changed it while the node was cut off; its moves (> 0)
+ * are kept as m: when Redis lost them. access is {role, locked, password,
+ * lobby message for a host or ''}. */
 static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[4]\n"
     "local json, env = ARGV[3], ARGV[8]\n"
@@ -507,6 +508,9 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  forget_tokens(room, peer)\n"
     "  redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
     "             'p:' .. peer, ARGV[7])\n"
+    "end\n"
+    "if ARGV[20] ~= '0' then\n"
+    "  redis.call('HSETNX', rk(room, 'tokens'), 'm:' .. peer, ARGV[20])\n"
     "end\n"
     "redis.call('SADD', NODE .. node .. ':peers', room .. ' ' .. peer)\n"
     "redis.call('SADD', NODES, node)\n"

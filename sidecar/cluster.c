@@ -674,7 +674,6 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         .id = id,
         .token = j->token,
         .resumed = resumed,
-        .moves = r->moves,
         .peer_json = resumed ? r->peer_json : NULL,
         .peer_json_len = resumed ? r->peer_json_len : 0,
         .peers_json = peers,
@@ -695,6 +694,8 @@ static void seat(struct join *j, const struct bus_room *r, bool resumed)
         leave_seat(cl, j->room, id, "left");
         return;
     }
+    if (resumed) /* the count of its moves as Redis has it (x-moved) */
+        me->moves = r->moves;
     if (r->lobby != NULL && j->c != NULL) /* a host, and someone waits */
         hub_send(h, j->c, out_msg_new(r->lobby, r->lobby_len));
     struct route_room *cr = croom(cl, j->room);
@@ -996,13 +997,13 @@ static void seat_of_done(void *arg, enum bus_status st, const char *seat)
                                  .id = id,
                                  .token = o->token,
                                  .resumed = true,
-                                 .moves = moves,
                                  .peer_json = json + 1,
                                  .peer_json_len = strlen(json + 1)};
             struct peer *me = hub_seat_away(cl->h, &s, clock_mono_ms());
-            if (me != NULL)
+            if (me != NULL) {
+                me->moves = moves;
                 claim(cl, me, ""); /* its old node unknown: x-moved to all */
-            else
+            } else
                 leave_seat(cl, o->a, id, "left");
         }
     }
@@ -1652,9 +1653,12 @@ static void reassert(struct cluster *cl, struct resync *rs, struct peer *p)
     char *json = msg_peer_json(p);
     struct out_msg *ann = msg_peer_joined(p);
     /* What Redis keeps of a join besides the seat, for a Redis that lost
-     * its data: the address (bans on removal) and the tokens mark. */
-    struct bus_entry e = {
-        .role = -1, .tokens = hub_tokens_on(cl->h), .addr = p->addr};
+     * its data: the address (bans on removal), the tokens mark and the
+     * seat's moves (an x-moved's count goes on from them). */
+    struct bus_entry e = {.role = -1,
+                          .tokens = hub_tokens_on(cl->h),
+                          .addr = p->addr,
+                          .moves = p->moves};
 
     if (ra != NULL && json != NULL && ann != NULL) {
         req_link(cl, &ra->rq);

@@ -482,8 +482,6 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
     p->away = false;
     if (res == ROOM_JOINED) /* a seat from Redis comes with its role */
         p->host = s->role == 1 || (s->role < 0 && p->room->npeers == 1);
-    if (s->resumed)
-        p->moves = s->moves;
     if (res == ROOM_JOINED && c->addr != NULL)
         snprintf(p->addr, sizeof p->addr, "%s", c->addr);
     struct out_msg *w = welcome(h, c, p, s);
@@ -527,7 +525,6 @@ struct peer *hub_seat_away(struct hub *h, const struct hub_seat *s, int64_t now)
 
     if (room_join(h->rooms, s->room, NULL, &rs, now, &p, &old) != ROOM_JOINED)
         return NULL;
-    p->moves = s->moves;
     if (s->peer_json != NULL) /* with its role */
         msg_peer_apply(p, s->peer_json, s->peer_json_len);
     else

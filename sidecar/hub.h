@@ -170,7 +170,8 @@ struct hub_seat {
     const char *name;
     bool audio, video;
     const char *resume; /* the client's token, or NULL */
-    int64_t attempt;    /* the resume's number, or 0 (room.h, peer.attempt) */
+    int64_t attempt;    /* the resume's number, or 0 (room.h, peer.attempt):
+                           a seat decided here; Redis orders its own */
     int role;          /* a new seat decided here: 1 host, 0 guest, -1 host when
                           first in the room */
     const char *knock; /* decided here for a knock let in: its id, which
@@ -183,7 +184,6 @@ struct hub_seat {
      * welcome), and the room's size across nodes for the log. */
     const char *id, *token;
     bool resumed;
-    int64_t moves; /* the seat's moves between sidecars (peer.moves) */
     const char *peer_json;
     size_t peer_json_len;
     const char *peers_json, *chat_json;

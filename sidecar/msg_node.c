@@ -1,6 +1,7 @@
 #include "msg_node.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,9 @@ struct out_msg *msg_node_moved(const char *id, int64_t moves)
 int64_t msg_node_moves(const struct cJSON *j)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "moves");
-    return cJSON_IsNumber(m) ? (int64_t)m->valuedouble : INT64_MAX;
+    bool ok = cJSON_IsNumber(m) && m->valuedouble >= 0 &&
+              m->valuedouble < 9007199254740992.0; /* 2^53 */
+    return ok ? (int64_t)m->valuedouble : INT64_MAX;
 }
 
 struct out_msg *msg_roster(const char *peers_json)

@@ -282,7 +282,6 @@ enum room_join_result room_join(struct room_reg *reg, const char *id,
         goto nomem;
     id_or_random(p->id, s->id, PEER_ID_LEN);
     id_or_random(p->token, s->token, TOKEN_LEN);
-    p->attempt = s->attempt;
     p->audio = s->audio;
     p->video = s->video;
     p->conn = conn;

@@ -27,11 +27,12 @@ struct peer {
     char prev_token[TOKEN_LEN + 1];
     /* The page's number of the resume that took the seat back last (0:
      * none, or a client that sends none): a resume numbered no higher is
-     * older than that one, which reached a server first, and is refused. */
+     * older than that one, which reached a server first, and is refused.
+     * A standalone sidecar's; with Redis the resume script keeps it. */
     int64_t attempt;
     /* With Redis: how many times the seat had moved between sidecars when
-     * it came to this one (0: never); an x-moved about an earlier move is
-     * stale. */
+     * it came to this one (0: never; set by cluster.c); an x-moved about
+     * an earlier move is stale. */
     int64_t moves;
     bool audio, video, screen, hand;
     /* Wall ms when the hand went up, as the seat's sidecar saw it (0:

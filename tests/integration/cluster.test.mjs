@@ -956,9 +956,13 @@ test('a resume that a stalled sidecar reads after its page gave up on it and too
     const about = (m) => (m.type === 'peer-left' && m.id === wb.id) || (m.type === 'peer-joined' && m.peer.id === wb.id);
     try {
         // his page's first try reaches n2, which stalls before reading it
+        // (and a second connection's, which stays open, say a copy of
+        // the page)
         const late = await connect(n2.wsUrl);
+        const open = await connect(n2.wsUrl);
         n2.signal('SIGSTOP');
         await late.send({ type: 'join', room, name: 'Bob', resume: wb.resume, attempt: 1 });
+        await open.send({ type: 'join', room, name: 'Bob', resume: wb.resume, attempt: 1 });
         // the page gives up on it (after 7 s; at once here) and resumes
         // on n1 with its next try and the same token
         const b2 = await c.client(0);
@@ -967,7 +971,10 @@ test('a resume that a stalled sidecar reads after its page gave up on it and too
         late.close(4001, 'back soon');
         // n2 wakes and reads the first try, with a token still good
         n2.signal('SIGCONT');
-        await n2.waitForOutput(new RegExp(`stale resume room=${room} peer=${wb.id}`));
+        await waitCount(n2, new RegExp(`stale resume room=${room} peer=${wb.id}`), 2);
+        const told = await open.next('peer-left');
+        assert.deepEqual([told.id, told.reason], [wb.id, 'replaced']);
+        assert.deepEqual(await open.closed(), { code: 1000, reason: 'replaced' });
         await b2.expectNone((m) => m.type === 'peer-left', 500);
         assert.equal(b2.closeInfo, null, 'Bob\'s connection was closed');
         assert.equal(redis('HGET', `huddle:room:${room}:nodes`, wb.id), nodeOf(c.scs[0]));
@@ -1017,6 +1024,100 @@ test('an x-moved that reaches a sidecar after the seat it is about came back the
         cat.terminate();
     } finally {
         await t.stop();
+    }
+});
+
+test('a late resume answer for a seat already on its sidecar, its page gone again: the claim\'s x-moved carries the seat\'s moves as Redis has them, so the seat is not lost between two sidecars', async () => {
+    const grace = 4000;
+    const redis = await startRedis();
+    const procs = [redis];
+    const l1 = await redisLink(redis.port);
+    const l2 = await redisLink(redis.port);
+    try {
+        const env = { ...FAST, HUDDLE_RESUME_GRACE_MS: String(grace) };
+        const n1 = await startSidecar({ env: { HUDDLE_REDIS_URL: l1.url, HUDDLE_NODE_ID: 'n1', ...env } });
+        procs.push(n1);
+        const n2 = await startSidecar({ env: { HUDDLE_REDIS_URL: l2.url, HUDDLE_NODE_ID: 'n2', ...env } });
+        procs.push(n2);
+        for (const n of [n1, n2]) await n.waitForOutput(UP);
+        const rc = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), ...args]).toString().trim();
+        const room = uniqueRoom();
+        const a = await connect(n1.wsUrl);
+        await a.join(room, 'Ann');
+        const b = await connect(n1.wsUrl);
+        const wb = await b.join(room, 'Bob');
+        await a.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        b.terminate();
+        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away);
+        // Bob's page resumes on n2, whose x-moved to n1 waits on its way
+        l2.hold('x-moved');
+        const b2 = await connect(n2.wsUrl);
+        assert.equal((await b2.join(room, 'Bob', { resume: wb.resume, attempt: 1 })).id, wb.id);
+        await l2.holding();
+        b2.terminate();
+        // and back on n1 with the token it still has (the seat still
+        // there, in its grace): Redis answers, the answer waits, the page
+        // goes again
+        l1.holdAnswer(wb.resume);
+        const b3 = await connect(n1.wsUrl);
+        await b3.send({ type: 'join', room, name: 'Bob', resume: wb.resume, attempt: 2 });
+        await l1.holding();
+        b3.terminate();
+        await n1.waitForOutput(new RegExp(`grace room=${room} peer=${wb.id}`));
+        l1.release(); // n1 claims the seat: x-moved with its second move
+        await n2.waitForOutput(new RegExp(`moved room=${room} peer=${wb.id}`));
+        l2.release(); // n2's x-moved of the first reaches n1 now: stale
+        await n1.waitForOutput(new RegExp(`stale x-moved room=${room} peer=${wb.id}`));
+        assert.equal(rc('HGET', `huddle:room:${room}:nodes`, wb.id), n1.output.match(/as node (\S+)/)[1]);
+        // nobody comes back: the seat ends with its grace, told once
+        const left = await a.next((m) => m.type === 'peer-left' && m.id === wb.id, grace + 10000);
+        assert.equal(left.reason, 'timeout');
+        await a.expectNone((m) => m.type === 'peer-left' && m.id === wb.id, 500);
+        assert.equal(rc('HEXISTS', `huddle:room:${room}:members`, wb.id), '0');
+    } finally {
+        l1.close();
+        l2.close();
+        await stopAll(procs);
+    }
+});
+
+test('Redis back without its data: a seat\'s moves count on from what its sidecar re-asserted, so the next move reaches the sidecar it left', async () => {
+    const c = await cluster(2);
+    const [n1, n2] = c.scs;
+    const rc = (...args) => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString().trim();
+    try {
+        const room = uniqueRoom();
+        const a = await c.client(0);
+        await a.join(room, 'Ann');
+        const cat = await c.client(1);
+        const wc = await cat.join(room, 'Cat');
+        const b = await c.client(0);
+        const wb = await b.join(room, 'Bob');
+        await cat.next((m) => m.type === 'peer-joined' && m.peer.id === wb.id);
+        b.terminate();
+        await a.next((m) => m.type === 'peer-state' && m.peer.id === wb.id && m.peer.away);
+        // his page resumes on n2: the seat's first move
+        const b2 = await c.client(1);
+        const w2 = await b2.join(room, 'Bob', { resume: wb.resume, attempt: 1 });
+        assert.equal(w2.id, wb.id);
+        await redisBack(c, await redisDown(c));
+        // n2 re-asserted him with his one move
+        await until(() => rc('HGET', `huddle:room:${room}:tokens`, `m:${wb.id}`) === '1', 'the count back', 10000);
+        // his page drops from n2 and comes back on n1: the second move,
+        // which n2 obeys
+        b2.terminate();
+        const b3 = await c.client(0);
+        let w3 = null;
+        for (let n = 2; !w3 || w3.type !== 'welcome'; n++) {
+            w3 = await joinAnswer(b3, { room, name: 'Bob', resume: w2.resume, attempt: n });
+        }
+        assert.equal(w3.id, wb.id);
+        await n2.waitForOutput(new RegExp(`moved room=${room} peer=${wb.id}`));
+        assert.equal(count(n2, /stale x-moved/), 0);
+        await cat.send({ type: 'signal', to: wb.id, data: { n: 1 } });
+        assert.equal((await b3.next('signal')).from, wc.id);
+    } finally {
+        await c.stop();
     }
 });
 

@@ -1804,10 +1804,25 @@ TEST(a_resume_older_than_the_last_is_stale_and_moves_are_counted)
     CHECK(resume_wait(&fx, &a, "st", "tok-a2", "tok-a3", &rs) == BUS_OK);
     CHECK(rs.moves == 2);
     CHECK(resume_at(&fx, &a, "st", "tok-a3", "tok-a4", 7, &rs) == BUS_OK);
+    /* Redis lost the count (its data): the holder's re-assertion brings it
+     * back, and the next move counts on from it */
+    redisContext *rc = redis_sync(fx.port);
+    REQUIRE(rc != NULL);
+    freeReplyObject(redisCommand(rc, "HDEL huddle:room:st:tokens m:p1"));
+    redisFree(rc);
+    const struct bus_entry again = {.role = -1, .moves = 2};
+    memset(&r, 0, sizeof r);
+    CHECK(bus_join(a.bus, "st", "p1", "tok-a4", "{}", 2, NULL, 0,
+                   BUS_JOIN_FORCE, &again, on_room_result, &r) == 0);
+    CHECK(RUN_UNTIL(&fx, r.done, 3000) && r.st == BUS_EXISTS);
+    /* which keeps the last resume's number */
+    CHECK(resume_at(&fx, &b, "st", "tok-a4", "tok-x", 7, &rs) == BUS_STALE);
+    CHECK(resume_at(&fx, &b, "st", "tok-a4", "tok-b2", 8, &rs) == BUS_OK);
+    CHECK(rs.moves == 3);
     /* a seat that goes takes its marks along: the same id anew starts
      * from nothing */
     memset(&done, 0, sizeof done);
-    CHECK(bus_leave(a.bus, "st", "p1", NULL, 0, 0, on_done_result, &done) == 0);
+    CHECK(bus_leave(b.bus, "st", "p1", NULL, 0, 0, on_done_result, &done) == 0);
     CHECK(RUN_UNTIL(&fx, done.done, 3000) && done.st == BUS_OK);
     CHECK(join_wait(&fx, &a, "st", "p1", &r) == BUS_OK);
     CHECK(resume_at(&fx, &b, "st", "tok-p1", "tok-b", 1, &rs) == BUS_OK);

@@ -115,6 +115,11 @@ TEST(resume_numbered_no_higher_than_the_last_is_stale)
     s.attempt = 0;
     CHECK(room_join(reg, "r", &conns[2], &s, 0, &p, &old) == ROOM_RESUMED);
     CHECK(a->attempt == 2 && old == &conns[1]);
+    /* a new seat counts from nothing, whatever its join carried (as Redis
+     * does): only a resume's number is kept */
+    struct room_seat fresh = {.name = "y", .attempt = 9};
+    CHECK(room_join(reg, "r", &conns[3], &fresh, 0, &p, &old) == ROOM_JOINED);
+    CHECK(p->attempt == 0);
     room_reg_free(reg);
 }
 
