@@ -188,8 +188,10 @@ async function main() {
                 const r = replies[i];
                 if (!r || !Array.isArray(v) || String(v[0]).toUpperCase() !== 'EVALSHA') return;
                 if (!Array.isArray(r.value) || !Buffer.isBuffer(r.value[0])) return;
-                // join: 12 args, resume: 8, room: 5 (argv[3..] per bus.c).
-                const script = { 12: 'join', 8: 'resume', 5: 'room' }[v.length] || `argc${v.length}`;
+                // Told apart by the shape of a seat's answer (bus_lua.h):
+                // join {st, members, chat, access}, resume the same and
+                // {peer, old node, peer json, moves}, room {st, members, chat}.
+                const script = { 4: 'join', 8: 'resume', 3: 'room' }[r.value.length] || `reply${r.value.length}`;
                 shaName.set(String(v[1]), script);
                 const status = r.value[0].toString();
                 const members = Array.isArray(r.value[1]) ? r.value[1].length / 3 : 0;
