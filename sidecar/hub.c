@@ -518,8 +518,11 @@ struct peer *hub_seat(struct hub *h, struct hub_conn *c,
 
 struct peer *hub_seat_away(struct hub *h, const struct hub_seat *s, int64_t now)
 {
-    struct room_seat rs = {s->name, s->audio, s->video,  NULL,
-                           s->id,   s->token, s->attempt};
+    struct room_seat rs = {.name = s->name,
+                           .audio = s->audio,
+                           .video = s->video,
+                           .id = s->id,
+                           .token = s->token};
     struct peer *p;
     void *old;
 
