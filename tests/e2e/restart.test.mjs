@@ -7,7 +7,7 @@
 // could get its knock closed, and what changed meanwhile follows the welcome.
 // Someone knocking whose connection drops is told the server is out of
 // reach, and knocks again once it answers. The browser going offline is
-// shown within seconds.
+// shown within seconds. A page numbers its resumes, across a reload too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -159,6 +159,31 @@ test('the browser going offline: the page says it reconnects within seconds, not
     await waitForPlayingVideo(b.page, 'Alice');
     assert.deepEqual(realErrors(a.errors()), []);
     assert.deepEqual(realErrors(b.errors()), []);
+});
+
+test('a page numbers its resumes, on and across a reload: a dropped socket\'s resume is 1, the reload\'s 2, and the seat stays hers', async () => {
+    const url = `${stack.url}/numbered-me`;
+    const a = await person(url, 'Alice', { init: watchSockets });
+    await a.join();
+    const joins = () => a.page.evaluate(() => window.__sent.map((x) => JSON.parse(x)).filter((m) => m.type === 'join'));
+    const ownId = () => a.page.$eval('#grid .tile.local', (t) => t.dataset.peer);
+    const id = await ownId();
+    assert.match(id, /^[A-Za-z0-9_-]{16}$/);
+    assert.equal((await joins())[0].attempt, undefined, 'the first join takes no seat back');
+    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+    await a.page.evaluate(() => window.__ws.at(-1).close(4000, 'a test drops it'));
+    await a.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
+        && Number(document.body.dataset.sessions) > n, sessions, { timeout: 10000 });
+    const [, again] = await joins();
+    assert.equal(again.attempt, 1);
+    assert.equal(await ownId(), id);
+    // Alone, the reload keeps her seat (4001 "back soon"), and the count
+    await a.page.reload();
+    await a.join();
+    const [back] = await joins();
+    assert.equal(back.attempt, 2);
+    assert.equal(await ownId(), id, 'the same seat');
+    assert.deepEqual(realErrors(a.errors()), []);
 });
 
 test('a chat line the sidecar died with before answering comes back as maybe not sent, and Send again delivers it', async () => {
