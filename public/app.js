@@ -203,7 +203,7 @@ window.addEventListener('offline', () => {
 });
 // The network is back: reconnect now rather than when the backoff says.
 window.addEventListener('online', () => {
-    if (sig) sig.retryNow();
+    if (sig) sig.networkBack();
     if (mesh) mesh.retryAll(); // links given up while the network was down
 });
 // A held Enter repeats, and each repeat presses the button (or submits

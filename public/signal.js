@@ -245,11 +245,29 @@ export class Signaling {
         this.#timers.retry = setTimeout(() => this.connect(), delay);
     }
 
-    /** Reconnect at once (a person pressed "retry now", the network is back); not while a socket is open or opening. */
+    /** Reconnect at once (a person pressed "retry now"); not while a socket is open or opening. */
     retryNow() {
         if (this.#ws !== null || this.#closed) return;
         clearTimeout(this.#timers.retry);
         this.connect();
+    }
+
+    /**
+     * The network is back (`online`): reconnect at once, also when a socket
+     * is still opening: opened while the network was down, it may fail only
+     * at its deadline (4 s, or more), which a seat's grace may not have
+     * left. A socket open stays.
+     */
+    networkBack() {
+        const ws = this.#ws;
+        if (ws !== null && ws.readyState === WebSocket.CONNECTING) {
+            this.#ws = null; // its close handler then ignores it
+            clearTimeout(this.#timers.open);
+            try {
+                ws.close();
+            } catch { /* already closing */ }
+        }
+        this.retryNow();
     }
 
     #startPing() {

@@ -195,3 +195,26 @@ test('the browser going offline: a ping at once, and a socket that does not answ
     advance(2000);
     assert.equal(FakeSocket.made.length, 2, 'tried again while the seat waits');
 }));
+
+test('the network back: a socket still opening (opened while it was down) is given up for a new one at once; an open one stays', () => withClient((sig) => {
+    sig.connect();
+    const [first] = FakeSocket.made;
+    first.accept();
+    first.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    sig.networkBack();
+    assert.equal(FakeSocket.made.length, 1, 'an open socket stays');
+    assert.equal(first.closedWith, null);
+    first.onclose({ code: 1006, reason: '' }); // the network went
+    advance(2000);
+    const opening = FakeSocket.made[1];
+    assert.ok(opening, 'a try while the network is down');
+    sig.networkBack();
+    assert.notEqual(opening.closedWith, null, 'given up');
+    assert.equal(FakeSocket.made.length, 3, 'a new one at once');
+    opening.onclose({ code: 1006, reason: '' }); // its late close changes nothing
+    advance(1000);
+    assert.equal(FakeSocket.made.length, 3);
+    FakeSocket.made[2].accept();
+    // the first resume sent: the socket given up never sent one
+    assert.deepEqual([FakeSocket.made[2].sent[0].resume, FakeSocket.made[2].sent[0].attempt], ['tok', 1]);
+}));
