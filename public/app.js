@@ -179,7 +179,7 @@ window.addEventListener('pagehide', () => {
         return;
     }
     const back = wayBackNow();
-    keepWayBack(tabStorage(), room, back);
+    keepWayBack(tabStorage(), room, back || unspentWayBack());
     // Alone, a leave would end the meeting (its lock and password go, and
     // those knocking are sent away): "back soon" keeps the seat instead.
     // The seat then says what the page coming back will say anyway: no
@@ -435,8 +435,7 @@ function onError(m) {
  * full: the room is full (Try again and Start a new meeting are shown).
  */
 function backToPrejoin(text, { full = false } = {}) {
-    if (sig) sig.leave();
-    sig = null;
+    dropSignaling();
     gate.hide();
     $('prejoin').hidden = false;
     if (text !== null) pre.message(text, { full });
@@ -479,8 +478,7 @@ function refused(code, { title, text, retry }) {
     retrying = null;
     refusedWith = code;
     if (retry && !entered) {
-        if (sig) sig.leave();
-        sig = null;
+        dropSignaling();
         // No camera light over a card that waits for a click: the devices
         // stop, and Try again opens them again as they were.
         if (!devicesBack) devicesBack = { audio: pre.choices().audio, video: media.cameraWanted(), had: !!(media.audioTrack() || media.camTrack()) };
@@ -1179,6 +1177,23 @@ function wayBackNow() {
         video: me.video,
         until: Date.now() + backMs,
     };
+}
+
+/**
+ * The way back this page was given, not spent by a welcome yet (a join
+ * still trying, or knocking), with the number of the last resume sent of
+ * it; null when none.
+ */
+function unspentWayBack() {
+    if (!wayBack) return null;
+    return { ...wayBack, attempt: Math.max(wayBack.attempt, sig ? sig.resumeAttempt : 0) };
+}
+
+/** Gives the signalling up before a welcome (a refusal, Try again); Join starts anew, with the way back as it is now. */
+function dropSignaling() {
+    wayBack = unspentWayBack();
+    if (sig) sig.leave();
+    sig = null;
 }
 
 /** Leave (the button; text: why, when it was not the person's doing). */

@@ -142,6 +142,7 @@ export class Signaling {
             this.#abandon('timeout');
         }, OPEN_DEADLINE_MS * (this.#seatWaits() ? 1 : Math.min(this.#openFails + 1, 4)));
         ws.onopen = () => {
+            if (this.#ws !== ws) return; // given up while it opened
             clearTimeout(this.#timers.open);
             this.#openFails = 0;
             const msg = { type: 'join', ...this.#join() };

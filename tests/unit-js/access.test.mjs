@@ -194,6 +194,10 @@ test('the way back: kept by the page going away, taken once by the page loading,
     assert.equal(f.map.size, 0, 'and gone');
     f.map.set('huddle.back.r1', JSON.stringify({ resume: 'tok2', until: 5000 })); // kept by an older page
     assert.deepEqual(takeWayBack(f.store, 'r1', 1000), { resume: 'tok2', attempt: 0, id: '', audio: true, video: true, until: 5000 });
+    for (const attempt of [-1, 1.5, '3', 2 ** 53, null]) { // a count not a page's
+        f.map.set('huddle.back.r1', JSON.stringify({ resume: 'tok2', attempt, until: 5000 }));
+        assert.equal(takeWayBack(f.store, 'r1', 1000).attempt, 0, String(attempt));
+    }
     f.map.set('huddle.back.r1', '{not json');
     assert.equal(takeWayBack(f.store, 'r1', 1000), null);
     const throwing = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('denied'); } };

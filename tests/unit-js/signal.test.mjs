@@ -208,13 +208,20 @@ test('the network back: a socket still opening (opened while it was down) is giv
     advance(2000);
     const opening = FakeSocket.made[1];
     assert.ok(opening, 'a try while the network is down');
+    sig.probe(); // not open yet: nothing to ask
+    assert.deepEqual(opening.sent, []);
     sig.networkBack();
     assert.notEqual(opening.closedWith, null, 'given up');
     assert.equal(FakeSocket.made.length, 3, 'a new one at once');
+    opening.accept(); // a late open of the socket given up sends nothing
+    assert.deepEqual(opening.sent, []);
     opening.onclose({ code: 1006, reason: '' }); // its late close changes nothing
     advance(1000);
     assert.equal(FakeSocket.made.length, 3);
     FakeSocket.made[2].accept();
     // the first resume sent: the socket given up never sent one
     assert.deepEqual([FakeSocket.made[2].sent[0].resume, FakeSocket.made[2].sent[0].attempt], ['tok', 1]);
+    sig.leave();
+    sig.networkBack(); // left: nothing more
+    assert.equal(FakeSocket.made.length, 3);
 }));
