@@ -34,6 +34,16 @@ after(async () => {
 
 const person = peoplePerTest(() => browser);
 
+/** How many times p's page has been welcomed so far (its sessions). */
+const sessionsOf = (p) => p.page.evaluate(() => Number(document.body.dataset.sessions));
+
+/** Resolves once p's page is in the meeting on a session after its n-th. */
+const backAfter = (p, n, timeout) => p.page.waitForFunction((k) => document.body.dataset.state === 'meeting'
+    && Number(document.body.dataset.sessions) > k, n, { timeout });
+
+/** The seat ids of the tiles on p's page, its own first. */
+const tileIds = (p) => p.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
+
 
 test('after a sidecar restart video keeps playing, clients rejoin, no duplicate tile', async () => {
     const url = `${stack.url}/restart-me`;
@@ -71,10 +81,7 @@ test('after a sidecar restart video keeps playing, clients rejoin, no duplicate 
     await waitForPlayingVideo(a.page, 'Bob');
 
     replacement = await startSidecar({ port: old.port, env: { HUDDLE_NODE_ID: 'node1' } });
-    for (const p of [a, b]) {
-        await p.page.waitForFunction(() => document.body.dataset.state === 'meeting'
-            && Number(document.body.dataset.sessions) >= 2, null, { timeout: 30000 });
-    }
+    for (const p of [a, b]) await backAfter(p, 1, 30000);
     assert.equal(await a.page.isHidden('#banner'), true);
     for (const [p, other] of [[a, 'Bob'], [b, 'Alice']]) {
         await p.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 2);
@@ -111,8 +118,8 @@ test('after a dropped connection (nginx restarted) the client resumes its seat w
     const b = await person(url, 'Bob');
     await b.join();
     await waitForPlayingVideo(a.page, 'Bob');
-    const idsBefore = await a.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
-    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+    const idsBefore = await tileIds(a);
+    const sessions = await sessionsOf(a);
 
     // nginx going away drops the upstream websockets without a close frame
     // from the browser: the sidecar keeps the seats for the grace period.
@@ -121,12 +128,8 @@ test('after a dropped connection (nginx restarted) the client resumes its seat w
     await a.page.waitForFunction(() => document.body.dataset.state === 'reconnecting');
     await waitForPlayingVideo(a.page, 'Bob');
     proxy = await startNginx({ port: old.port, fcgiAddr: stack.fcgi.nginxAddr, sidecarAddrs: [(replacement || stack.sidecars[0]).addr] });
-    for (const p of [a, b]) {
-        await p.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
-            && Number(document.body.dataset.sessions) > n, sessions, { timeout: 30000 });
-    }
-    const idsAfter = await a.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
-    assert.deepEqual(idsAfter, idsBefore, 'same ids: the seats were resumed');
+    for (const p of [a, b]) await backAfter(p, sessions, 30000);
+    assert.deepEqual(await tileIds(a), idsBefore, 'same ids: the seats were resumed');
     await waitForPlayingVideo(a.page, 'Bob');
     await waitForPlayingVideo(b.page, 'Alice');
     await b.page.click('#btn-hand');
@@ -142,18 +145,16 @@ test('the browser going offline: the page says it reconnects within seconds, not
     const b = await person(url, 'Bob', { init: recordToasts });
     await b.join();
     await waitForPlayingVideo(b.page, 'Alice');
-    const idsBefore = await b.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer));
-    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+    const idsBefore = await tileIds(b);
+    const sessions = await sessionsOf(a);
     // Chromium's offline stops the websocket's frames too: a ping at
     // once, unanswered, gives the socket up within 2 to 3 s (the pings
     // alone: 7 to 13 s).
     await a.page.context().setOffline(true);
     await a.page.waitForFunction(() => document.body.dataset.state === 'reconnecting', null, { timeout: 5000 });
     await a.page.context().setOffline(false);
-    await a.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
-        && Number(document.body.dataset.sessions) > n, sessions, { timeout: 10000 });
-    assert.deepEqual(await b.page.$$eval('#grid .tile', (els) => els.map((e) => e.dataset.peer)), idsBefore,
-        'same ids: her seat was taken back');
+    await backAfter(a, sessions, 10000);
+    assert.deepEqual(await tileIds(b), idsBefore, 'same ids: her seat was taken back');
     const toasts = await b.page.evaluate(() => window.__toasts.map((x) => x.text));
     assert.deepEqual(toasts.filter((x) => /Alice (left|joined)/.test(x)), []);
     await waitForPlayingVideo(b.page, 'Alice');
@@ -170,10 +171,9 @@ test('a page numbers its resumes, on and across a reload: a dropped socket\'s re
     const id = await ownId();
     assert.match(id, /^[A-Za-z0-9_-]{16}$/);
     assert.equal((await joins())[0].attempt, undefined, 'the first join takes no seat back');
-    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+    const sessions = await sessionsOf(a);
     await a.page.evaluate(() => window.__ws.at(-1).close(4000, 'a test drops it'));
-    await a.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
-        && Number(document.body.dataset.sessions) > n, sessions, { timeout: 10000 });
+    await backAfter(a, sessions, 10000);
     const [, again] = await joins();
     assert.equal(again.attempt, 1);
     assert.equal(await ownId(), id);
@@ -205,7 +205,7 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     await a.page.press('#chat-input', 'Enter');
     await has(b.page, 'seen by all');
     await has(a.page, 'seen by all');
-    const sessions = await a.page.evaluate(() => Number(document.body.dataset.sessions));
+    const sessions = await sessionsOf(a);
 
     // The sidecar stops reading, gets the line, and dies without answering it.
     const doomed = replacement || stack.sidecars[0];
@@ -217,10 +217,7 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     doomed.signal('SIGKILL');
     await doomed.exited;
     spare = await startSidecar({ port: doomed.port, env: { HUDDLE_NODE_ID: 'node1' } });
-    for (const p of [a, b]) {
-        await p.page.waitForFunction((n) => document.body.dataset.state === 'meeting'
-            && Number(document.body.dataset.sessions) > n, sessions, { timeout: 30000 });
-    }
+    for (const p of [a, b]) await backAfter(p, sessions, 30000);
     // Alice's log: the line that went, as before; the lost one, with why and Send again.
     await a.page.waitForSelector('#chat-log li.unsent');
     assert.deepEqual(await texts(a.page), [
@@ -283,7 +280,7 @@ test('a host away longer than the grace comes back as a guest: told so as she kn
         // Ben lets her in: her raised hand, kept while she waited, reaches him.
         await ben.page.click('#lobby-list li:has-text("Ann") button.admit');
         await ben.page.waitForSelector('#grid .tile.hand:has(.name:text-is("Ann"))');
-        await ann.page.waitForFunction(() => document.body.dataset.state === 'meeting' && Number(document.body.dataset.sessions) >= 2, null, { timeout: 20000 });
+        await backAfter(ann, 1, 20000);
         assert.equal(await ann.page.isHidden('#host-tools'), true);
         assert.equal(await ann.page.$$eval('#lobby-list li', (els) => els.length), 0, 'the host\'s lobby is gone');
         assert.equal(await ann.page.isHidden('#waiting-badge'), true);
