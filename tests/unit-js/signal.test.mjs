@@ -63,11 +63,18 @@ function advance(ms) {
     for (let t = 0; t < ms; t += 1000) mock.timers.tick(Math.min(1000, ms - t));
 }
 
-test('a server silent past the pong deadline is dropped with 4001 "back soon" within 13 s, and the client is back within a second', () => withClient((sig) => {
+/** Connects sig and seats it: its socket, welcomed as Ann (token tok, 15 s
+ * of grace). */
+function seated(sig) {
     sig.connect();
-    const [ws] = FakeSocket.made;
+    const ws = FakeSocket.made.at(-1);
     ws.accept();
     ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    return ws;
+}
+
+test('a server silent past the pong deadline is dropped with 4001 "back soon" within 13 s, and the client is back within a second', () => withClient((sig) => {
+    const ws = seated(sig);
     // Pongs for a while: the socket stays.
     for (let i = 0; i < 6; i++) {
         advance(5000);
@@ -136,10 +143,7 @@ test('a server that takes the upgrade and never answers the join is left within 
 }));
 
 test('while its seat waits, every upgrade gets 4 s: the next may reach another sidecar before the grace ends', () => withClient((sig) => {
-    sig.connect();
-    const [ws] = FakeSocket.made;
-    ws.accept();
-    ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    const ws = seated(sig);
     ws.onclose({ code: 1006, reason: '' }); // the connection dropped: the seat waits
     for (let i = 1; i <= 3; i++) {
         // the retry: at most 2 s while the seat waits
@@ -175,10 +179,7 @@ test('each resume is numbered above the one before, from the number the page bef
 }, { resume: 'tok0', attempt: 7 }));
 
 test('the browser going offline: a ping at once, and a socket that does not answer it within 2 to 3 s is given up; one that answers stays', () => withClient((sig) => {
-    sig.connect();
-    const [ws] = FakeSocket.made;
-    ws.accept();
-    ws.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    const ws = seated(sig);
     advance(3000);
     const pings = () => ws.sent.filter((m) => m.type === 'ping').length;
     const before = pings();
@@ -197,10 +198,7 @@ test('the browser going offline: a ping at once, and a socket that does not answ
 }));
 
 test('the network back: a socket still opening (opened while it was down) is given up for a new one at once; an open one stays', () => withClient((sig) => {
-    sig.connect();
-    const [first] = FakeSocket.made;
-    first.accept();
-    first.hear({ type: 'welcome', id: 'ann', resume: 'tok', limits: { resumeGraceMs: 15000 } });
+    const first = seated(sig);
     sig.networkBack();
     assert.equal(FakeSocket.made.length, 1, 'an open socket stays');
     assert.equal(first.closedWith, null);
