@@ -58,6 +58,8 @@ export class Signaling {
     // before, so that a server reading an old one late (it stalled) can
     // tell it from this page's newer connection, and refuse it.
     #resumeAttempt = 0;
+    // The socket networkBack() opened last, which the next one leaves be.
+    #openedOnline = null;
     #id = null;
     #attempt = 0;
     #openFails = 0;
@@ -257,11 +259,12 @@ export class Signaling {
      * The network is back (`online`): reconnect at once, also when a socket
      * is still opening: opened while the network was down, it may fail only
      * at its deadline (4 s, or more), which a seat's grace may not have
-     * left. A socket open stays.
+     * left. A socket open stays, and so does one this opened (the
+     * browser may say `online` several times in a row).
      */
     networkBack() {
         const ws = this.#ws;
-        if (ws !== null && ws.readyState === WebSocket.CONNECTING) {
+        if (ws !== null && ws.readyState === WebSocket.CONNECTING && ws !== this.#openedOnline) {
             this.#ws = null; // its close handler then ignores it
             clearTimeout(this.#timers.open);
             try {
@@ -269,6 +272,7 @@ export class Signaling {
             } catch { /* already closing */ }
         }
         this.retryNow();
+        this.#openedOnline = this.#ws;
     }
 
     #startPing() {

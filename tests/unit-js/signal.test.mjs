@@ -213,6 +213,9 @@ test('the network back: a socket still opening (opened while it was down) is giv
     assert.equal(FakeSocket.made.length, 3, 'a new one at once');
     opening.accept(); // a late open of the socket given up sends nothing
     assert.deepEqual(opening.sent, []);
+    sig.networkBack(); // said again: the socket it opened stays
+    assert.equal(FakeSocket.made.length, 3);
+    assert.equal(FakeSocket.made[2].closedWith, null);
     opening.onclose({ code: 1006, reason: '' }); // its late close changes nothing
     advance(1000);
     assert.equal(FakeSocket.made.length, 3);
