@@ -308,6 +308,8 @@ export class Signaling {
      * is not always right: a VPN coming up, one interface of two going);
      * a dead one is given up as a silent server's is, and the page says
      * it reconnects 2 to 3 s after the network went instead of 7 to 13.
+     * As for every ping, any message that comes counts as its answer; a
+     * link slower than 2 s each way is given up on a wrong `offline`.
      */
     probe() {
         if (!this.open) return;
