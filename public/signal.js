@@ -208,6 +208,14 @@ export class Signaling {
             this.#abandon('unavailable');
             return;
         }
+        if (msg.type === 'error' && msg.code === 'rate-limited' && msg.ref === 'join' && !this.#seated && this.#id !== null) {
+            // Our way back refused for the joins' pace (many coming back
+            // at once from one address, say an office after a drain): not
+            // the person's doing, so no word of it; tried again as after
+            // a drop, within 2 s while the seat waits.
+            this.#abandon('rate-limited');
+            return;
+        }
         if (msg.type === 'ended') {
             // A host removed us or ended the meeting: the close follows; no reconnect.
             this.#closed = true;

@@ -226,3 +226,32 @@ test('the network back: a socket still opening (opened while it was down) is giv
     sig.networkBack(); // left: nothing more
     assert.equal(FakeSocket.made.length, 3);
 }));
+
+test('a way back refused for the joins\' pace (many back at once from one address) is tried again within 2 s, without a word to the page', () => withClient((sig) => {
+    const errors = [];
+    sig.on('error', (m) => errors.push(m));
+    const first = seated(sig);
+    first.onclose({ code: 1012, reason: 'service restart' }); // a drain
+    advance(1000);
+    const again = FakeSocket.made[1];
+    again.accept();
+    assert.equal(again.sent[0].resume, 'tok');
+    again.hear({ type: 'error', code: 'rate-limited', ref: 'join', message: 'slow down' });
+    assert.notEqual(again.closedWith, null, 'given up');
+    assert.deepEqual(errors, []);
+    advance(2000);
+    assert.equal(FakeSocket.made.length, 3, 'tried again');
+    FakeSocket.made[2].accept();
+    assert.deepEqual([FakeSocket.made[2].sent[0].resume, FakeSocket.made[2].sent[0].attempt], ['tok', 2]);
+}));
+
+test('a first join refused for the joins\' pace is the page\'s to tell (no seat waits): the socket stays', () => withClient((sig) => {
+    const errors = [];
+    sig.on('error', (m) => errors.push(m));
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    ws.hear({ type: 'error', code: 'rate-limited', ref: 'join', message: 'slow down' });
+    assert.equal(errors.length, 1);
+    assert.equal(ws.closedWith, null);
+}));
