@@ -7,7 +7,8 @@
 // could get its knock closed, and what changed meanwhile follows the welcome.
 // Someone knocking whose connection drops is told the server is out of
 // reach, and knocks again once it answers. The browser going offline is
-// shown within seconds. A page numbers its resumes, across a reload too.
+// shown within seconds. A page numbers its resumes, across a reload too,
+// and keeps its way back when reloaded again while still joining.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -183,6 +184,30 @@ test('a page numbers its resumes, on and across a reload: a dropped socket\'s re
     const [back] = await joins();
     assert.equal(back.attempt, 2);
     assert.equal(await ownId(), id, 'the same seat');
+    assert.deepEqual(realErrors(a.errors()), []);
+});
+
+test('a page reloaded again while its way back is still joining (the server stalled) keeps it: back in the same seat once the server answers', async () => {
+    const url = `${stack.url}/twice-reloaded`;
+    const a = await person(url, 'Alice');
+    await a.join();
+    const id = await a.page.$eval('#grid .tile.local', (t) => t.dataset.peer);
+    // Alone: the reload keeps her seat ("back soon") and the way back.
+    await a.page.reload();
+    await a.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    // The server stalls; Join waits on it, and she reloads again meanwhile.
+    const sidecar = replacement || stack.sidecars[0];
+    sidecar.signal('SIGSTOP');
+    try {
+        await a.page.click('#join-btn');
+        await a.page.waitForTimeout(500);
+        await a.page.reload();
+        await a.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    } finally {
+        sidecar.signal('SIGCONT');
+    }
+    await a.join();
+    assert.equal(await a.page.$eval('#grid .tile.local', (t) => t.dataset.peer), id, 'the same seat');
     assert.deepEqual(realErrors(a.errors()), []);
 });
 
