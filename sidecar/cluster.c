@@ -752,10 +752,14 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
 {
     struct cluster *cl = j->rq.cl;
 
+    if (r->status == BUS_STALE) { /* its page moved on: told, if still here */
+        if (j->c != NULL)
+            j->c->pending = NULL;
+        hub_stale(cl->h, j->c, j->room, r->peer);
+        return;
+    }
     if (j->c == NULL) { /* the client went away meanwhile */
-        if (r->status == BUS_STALE)
-            hub_stale(cl->h, NULL, j->room, r->peer);
-        else if (id != NULL && resumed)
+        if (id != NULL && resumed)
             seat(j, r, true); /* it waits here for its page */
         else if (id != NULL)
             leave_seat(cl, j->room, id, "left");
@@ -771,8 +775,6 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
                                "join", clock_mono_ms());
     } else if (id != NULL) {
         seat(j, r, resumed);
-    } else if (r->status == BUS_STALE) {
-        hub_stale(cl->h, j->c, j->room, r->peer);
     } else if (r->status == BUS_WRONG_PASSWORD) {
         hub_password_wrong(cl->h, j->c, j->room, clock_mono_ms());
     } else if (refusal_of(r->status) != HUB_REFUSAL_COUNT) {
@@ -1499,9 +1501,9 @@ static void on_room_message(void *user, const char *room, const char *origin,
                  about);
         goto done;
     }
-    if (k == MSG_NODE_MOVED && moves != INT64_MAX) /* INT64_MAX: none */
+    if (k == MSG_NODE_MOVED)
         route_moved(cr, about, origin, moves);
-    else if (k == MSG_NODE_JOINED || k == MSG_NODE_MOVED)
+    else if (k == MSG_NODE_JOINED)
         route_set(cr, about, origin);
     else if (k == MSG_NODE_LEFT)
         route_del(cr, about);

@@ -118,7 +118,7 @@ void route_moved(struct route_room *r, const char *id, const char *node,
     if (m != NULL && m->moves > moves)
         return;
     route_set(r, id, node);
-    if ((m = route_find(r, id)) != NULL)
+    if ((m = route_find(r, id)) != NULL && moves != INT64_MAX)
         m->moves = moves;
 }
 

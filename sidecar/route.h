@@ -75,7 +75,9 @@ void route_set(struct route_room *r, const char *id, const char *node);
 
 /* route_set for an x-moved: node took the seat by its moves-th move
  * between nodes. Ignored when an x-moved of a later move set the entry
- * already: two nodes' x-moved may come out of order. */
+ * already: two nodes' x-moved may come out of order. moves INT64_MAX (an
+ * x-moved with no count, msg_node_moves) is always taken and leaves the
+ * entry's count as it was. */
 void route_moved(struct route_room *r, const char *id, const char *node,
                  int64_t moves);
 

@@ -28,6 +28,10 @@ TEST(route_moved_keeps_the_later_move)
     CHECK_STR(route_find(r, "a")->node, "n2");
     route_set(r, "a", "n4");
     CHECK_STR(route_find(r, "a")->node, "n4");
+    route_moved(r, "a", "n5", INT64_MAX); /* no count: taken, count kept */
+    CHECK_STR(route_find(r, "a")->node, "n5");
+    route_moved(r, "a", "n6", 2); /* still older than the third */
+    CHECK_STR(route_find(r, "a")->node, "n5");
     route_moved(r, "b", "n2", 1); /* unknown until now */
     CHECK_STR(route_find(r, "b")->node, "n2");
     route_free(rt);
