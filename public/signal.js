@@ -272,13 +272,7 @@ export class Signaling {
      */
     networkBack() {
         const ws = this.#ws;
-        if (ws !== null && ws.readyState === WebSocket.CONNECTING && ws !== this.#openedOnline) {
-            this.#ws = null; // its close handler then ignores it
-            clearTimeout(this.#timers.open);
-            try {
-                ws.close();
-            } catch { /* already closing */ }
-        }
+        if (ws !== null && ws.readyState === WebSocket.CONNECTING && ws !== this.#openedOnline) this.#dropSocket();
         this.retryNow();
         this.#openedOnline = this.#ws;
     }
@@ -299,9 +293,7 @@ export class Signaling {
                 return;
             }
             if (now - this.#lastPingAt < PING_EVERY_MS) return;
-            this.#lastPingAt = now;
-            if (this.#unansweredSince === null) this.#unansweredSince = now;
-            this.send({ type: 'ping', t: Math.round(now) });
+            this.#ping(now, now);
         }, LIVENESS_TICK_MS);
     }
 
@@ -322,10 +314,18 @@ export class Signaling {
     probe() {
         if (!this.open) return;
         const now = this.#now();
-        const due = now - (PONG_DEADLINE_MS - PROBE_DEADLINE_MS);
+        this.#ping(now, now - (PONG_DEADLINE_MS - PROBE_DEADLINE_MS));
+    }
+
+    /**
+     * Sends a ping at now, its PONG_DEADLINE_MS counted from since (now,
+     * or earlier for a shorter deadline), unless an unanswered one's
+     * counts from earlier still.
+     */
+    #ping(now, since) {
         this.#lastPingAt = now;
-        this.#unansweredSince = Math.min(this.#unansweredSince ?? due, due);
-        this.#ws.send(JSON.stringify({ type: 'ping', t: Math.round(now) }));
+        this.#unansweredSince = Math.min(this.#unansweredSince ?? since, since);
+        this.send({ type: 'ping', t: Math.round(now) });
     }
 
     /**
@@ -333,15 +333,20 @@ export class Signaling {
      * then ignores it) and tries again; a seat it held waits in its grace.
      */
     #abandon(why, code, reason) {
+        this.#stopPing();
+        if (this.#seated) this.#droppedAt = this.#now();
+        this.#dropSocket(code, reason);
+        this.#scheduleRetry(why);
+    }
+
+    /** Closes the socket without waiting for its close, whose handler (and a late open's) then ignores it. */
+    #dropSocket(code, reason) {
         const ws = this.#ws;
         this.#ws = null;
         clearTimeout(this.#timers.open);
-        this.#stopPing();
-        if (this.#seated) this.#droppedAt = this.#now();
         try {
             ws.close(code, reason);
         } catch { /* already closing */ }
-        this.#scheduleRetry(why);
     }
 
     /**
