@@ -218,8 +218,6 @@ static int req_start(struct bus *b, enum bus_script sc, enum req_kind kind,
 
 /* ---- public calls ---------------------------------------------------- */
 
-#define LONGSTR(buf, v) snprintf((buf), sizeof(buf), "%ld", (long)(v))
-
 /* s, or "" for NULL. */
 static const char *str_or_empty(const char *s)
 {
@@ -256,7 +254,7 @@ int bus_join(struct bus *b, const char *room, const char *peer,
     LONGSTR(lobbymax, b->cfg.lobby_max);
     LONGSTR(tries, b->cfg.password_tries);
     LONGSTR(window, b->cfg.password_window_ms);
-    snprintf(moves, sizeof moves, "%lld", (long long)e->moves);
+    LONGSTR(moves, e->moves);
     {
         const char *a[] = {room,
                            peer,
@@ -297,7 +295,7 @@ int bus_resume(struct bus *b, const char *room, const char *token,
         !bus_id_ok(new_token, BUS_TOKEN_MAX, false))
         return -1;
     LONGSTR(chatmax, b->cfg.chat_max);
-    snprintf(att, sizeof att, "%lld", (long long)attempt);
+    LONGSTR(att, attempt);
     {
         const char *a[] = {room, token, new_token, b->id, chatmax, att};
         size_t l[] = {strlen(room),  strlen(token),   strlen(new_token),

@@ -13,7 +13,7 @@
 #include "bus_sub.h"
 
 #define BUS_OBUF_MAX (32 << 20) /* unsent bytes before sends are refused */
-#define LONGSTR(buf, v) snprintf((buf), sizeof(buf), "%ld", (long)(v))
+#define LONGSTR(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
 
 enum bus_state { ST_DOWN, ST_CONNECTING, ST_UP };
 
