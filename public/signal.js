@@ -78,6 +78,13 @@ export class Signaling {
     // but ping and leave with not-joined, and enough errors close the
     // socket, the knock with it.
     #seated = false;
+    // The socket whose join was answered knocking (null once that knock
+    // ended), and one given up while it knocked, left open: closing it
+    // would end the knock (a close that reaches the sidecar ends it), and
+    // the next socket takes the knock over with its token, the sidecar
+    // closing this one `replaced`.
+    #knockOn = null;
+    #leftKnocking = null;
 
     /**
      * url: ws(s)://.../ws; join(): the join message fields to send; token:
@@ -156,7 +163,9 @@ export class Signaling {
             ws.send(JSON.stringify(msg));
             this.#startPing();
         };
-        ws.onmessage = (ev) => this.#receive(ev.data);
+        ws.onmessage = (ev) => {
+            if (this.#ws === ws) this.#receive(ev.data);
+        };
         ws.onclose = (ev) => {
             if (this.#ws !== ws) return;
             this.#ws = null;
@@ -199,6 +208,17 @@ export class Signaling {
             this.#seated = true;
             this.#emit('welcome', { ...msg, resumed, previousId });
             return;
+        }
+        if (msg.type === 'knocking' && typeof msg.token === 'string') {
+            // Waiting in a locked meeting's lobby: a socket that drops
+            // before the sidecar notices comes back with the knock's
+            // token and takes its place in the line (the hosts see no new
+            // knock); and once a host lets us in, it is the seat's.
+            this.#resume = msg.token;
+        }
+        if (msg.type === 'knocking' || msg.type === 'welcome' || (msg.type === 'error' && msg.ref === 'join')) {
+            this.#knockOn = msg.type === 'knocking' ? this.#ws : null;
+            this.#leftKnocking = null; // taken over, or ended: the sidecar closes it
         }
         if (msg.type === 'error' && msg.code === 'unavailable' && msg.ref === 'join' && !this.#seated) {
             // The sidecar cannot seat anyone now (cut off from Redis, out
@@ -335,8 +355,23 @@ export class Signaling {
     #abandon(why, code, reason) {
         this.#stopPing();
         if (this.#seated) this.#droppedAt = this.#now();
-        this.#dropSocket(code, reason);
+        if (this.#ws !== null && this.#ws === this.#knockOn) {
+            this.#closeLeftKnocking();
+            this.#leftKnocking = this.#ws;
+            this.#ws = null;
+            clearTimeout(this.#timers.open);
+        } else {
+            this.#dropSocket(code, reason);
+        }
         this.#scheduleRetry(why);
+    }
+
+    /** Closes a socket given up while it knocked: the knock ends (a leave). */
+    #closeLeftKnocking() {
+        try {
+            if (this.#leftKnocking) this.#leftKnocking.close(1000);
+        } catch { /* already closing */ }
+        this.#leftKnocking = null;
     }
 
     /** Closes the socket without waiting for its close, whose handler (and a late open's) then ignores it. */
@@ -372,6 +407,7 @@ export class Signaling {
         this.#closed = true;
         clearTimeout(this.#timers.retry);
         this.#stopPing();
+        this.#closeLeftKnocking();
         if (this.#ws) {
             try {
                 if (!ended) this.send({ type: 'leave' });

@@ -97,6 +97,7 @@ struct knock *lobby_add(struct lobby *l, struct room *room, const char *name,
         return NULL;
     }
     room_random_id(k->id, ACCESS_KNOCK_ID_LEN);
+    room_random_id(k->token, TOKEN_LEN);
     k->room = room;
     k->audio = audio;
     k->video = video;
@@ -113,6 +114,14 @@ struct knock *lobby_find(const struct lobby *l, const char *id)
 {
     for (struct knock *k = l->head; k != NULL; k = k->next)
         if (strcmp(k->id, id) == 0)
+            return k;
+    return NULL;
+}
+
+struct knock *lobby_find_token(const struct lobby *l, const char *token)
+{
+    for (struct knock *k = l->head; k != NULL; k = k->next)
+        if (room_token_eq(k->token, token))
             return k;
     return NULL;
 }

@@ -16,6 +16,9 @@
 
 #define ACCESS_PASSWORD_MAX 128 /* bytes */
 #define ACCESS_KNOCK_ID_LEN 16  /* a knock's id becomes the seat's id */
+/* A seat's resume token and a knock's (it becomes the seat's): 128 random
+ * bits, base64url. */
+#define TOKEN_LEN 22
 
 /* A room password: PBKDF2-HMAC-SHA256 of the password with a random salt.
  * Zeroed: no password. */
@@ -50,6 +53,11 @@ struct knock {
     bool audio, video;
     void *conn;    /* the knocker's connection (the hub's) */
     int64_t since; /* wall clock ms, for the hosts' list */
+    /* The secret a new connection of the knocker's page sends as its
+     * resume token to take the knock's place (a network blink), and the
+     * seat's first token once a host lets it in. */
+    char token[TOKEN_LEN + 1];
+    int64_t attempt; /* the number of the resume that took it last, or 0 */
     struct knock *next;
 };
 
@@ -59,13 +67,16 @@ struct lobby {
     size_t n;
 };
 
-/* Appends a knock (a fresh random id) to room's lobby l and returns it,
- * or NULL when out of memory. */
+/* Appends a knock (a fresh random id and token) to room's lobby l and
+ * returns it, or NULL when out of memory. */
 struct knock *lobby_add(struct lobby *l, struct room *room, const char *name,
                         bool audio, bool video, void *conn, int64_t since);
 
 /* The knock with this id, or NULL. */
 struct knock *lobby_find(const struct lobby *l, const char *id);
+
+/* The knock whose token is token, or NULL. */
+struct knock *lobby_find_token(const struct lobby *l, const char *token);
 
 /* Removes k from l and frees it. */
 void lobby_remove(struct lobby *l, struct knock *k);

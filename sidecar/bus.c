@@ -269,13 +269,14 @@ int bus_join(struct bus *b, const char *room, const char *peer,
                            e->tokens ? "1" : "0",
                            str_or_empty(e->addr),
                            str_or_empty(e->pwhash),
-                           e->knocked ? peer : "",
+                           e->knocked || e->takes_over ? peer : "",
                            str_or_empty(e->knock),
                            lobbymax,
                            tries,
                            window,
                            str_or_empty(e->ticket),
-                           moves};
+                           moves,
+                           e->takes_over ? "1" : "0"};
         size_t l[sizeof a / sizeof a[0]];
         for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) /* 2, 7: no NUL */
             l[i] = i == 2 ? len : i == 7 ? envlen : strlen(a[i]);
@@ -412,6 +413,8 @@ int bus_host(struct bus *b, enum bus_action act, const char *room,
     LONGSTR(cap, b->cfg.max_peers);
     if (act == BUS_DO_ADMIT) /* an admission past the cap is refused */
         b2 = cap;
+    if (act == BUS_DO_WITHDRAW) /* only this node's knock or answer */
+        a = b->id;
     {
         const char *v[] = {names[act],      room, by, ttl, str_or_empty(a),
                            str_or_empty(b2)};

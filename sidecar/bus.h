@@ -170,12 +170,15 @@ struct bus_room {
     size_t lobby_len;
     const char *salt;   /* BUS_PASSWORD: hex, to hash the password with */
     const char *reason; /* BUS_DENIED: why (msg.h, MSG_DENIED_*) */
-    /* bus_resume with BUS_OK: the seat taken back (BUS_STALE: peer only). */
+    /* bus_resume with BUS_OK: the seat taken back (BUS_STALE: peer only;
+     * BUS_KNOCK: the token is a knock's, peer its id and since its
+     * knock's since, 0 when a host answered it already). */
     const char *peer;     /* its peer id */
     const char *old_node; /* the node that held it (maybe this one) */
     const char *peer_json;
     size_t peer_json_len;
     int64_t moves; /* how many times it moved between nodes, this one too */
+    int64_t since;
 };
 
 typedef void bus_room_fn(void *arg, const struct bus_room *r);
@@ -192,9 +195,14 @@ struct bus_entry {
     const char *addr;   /* the client address, for bans, or NULL */
     const char *pwhash; /* hex PBKDF2 of its password with the room's salt
                            (an earlier BUS_PASSWORD), or NULL */
-    bool knocked; /* it knocked (its peer id is the knock's): a host's answer
-                     kept for it is taken, an admission lets it in, a
-                     denial ends it with BUS_DENIED */
+    bool knocked;    /* it knocked (its peer id is the knock's): a host's answer
+                        kept for it is taken, an admission lets it in, a
+                        denial ends it with BUS_DENIED; and a knock taken over
+                        by another node meanwhile ends it with BUS_STALE */
+    bool takes_over; /* its page's new connection, with the knock's token
+                        (bus_resume's BUS_KNOCK): as knocked, and the knock
+                        moves to this node, whose token stays the same;
+                        the node that held it hears x-knock-taken */
     const char *knock;  /* its knock object JSON, for the lobby */
     const char *ticket; /* the resume token it came with, which took no seat
                            back: maybe a return ticket (bus_leave), or
@@ -230,8 +238,11 @@ int bus_join(struct bus *b, const char *room, const char *peer,
  * old_node is another node, tell it with an x-moved carrying moves so it
  * drops its copy and closes a connection it may still have with
  * `replaced`), BUS_STALE with peer set when attempt is no higher than the
- * one that took the seat back last, BUS_NONE for an unknown, used, or
- * other-room token, or BUS_ERR. Subscribes first like bus_join. Returns 0,
+ * one that took the seat back last, BUS_KNOCK with peer and since set
+ * when token is a knock's (in the lobby, or answered: its page's new
+ * connection takes it over with bus_join's takes_over; attempt is checked
+ * as for a seat), BUS_NONE for an unknown, used, or other-room token, or
+ * BUS_ERR. Subscribes first like bus_join. Returns 0,
  * or -1 (cb not called) as bus_join. */
 int bus_resume(struct bus *b, const char *room, const char *token,
                const char *new_token, int64_t attempt, bus_room_fn *cb,

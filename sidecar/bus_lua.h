@@ -21,6 +21,7 @@
 
 #include "bus_wire.h" /* the channel prefixes and the nodes' keys */
 #include "msg.h"      /* the reasons of a denial */
+#include "msg_node.h" /* what a knocker's node hears */
 
 /* Shared helpers, prepended to every script. announce publishes to the
  * room's channel, which every node with members there (or a join on its
@@ -203,6 +204,12 @@
     "local function knocks(node)\n"                                            \
     "  return NODE .. node .. ':knocks'\n"                                     \
     "end\n"                                                                    \
+    "local function to_knock(node, room, knock, msg)\n"                        \
+    "  redis.call('PUBLISH', NODE_CH .. node,\n"                               \
+    "             '{\"origin\":\"\",\"msg\":{\"room\":\"' .. room .. "         \
+    "'\",\"to\":\"' .. knock ..\n"                                             \
+    "             '\",\"msg\":' .. msg .. '}}')\n"                             \
+    "end\n"                                                                    \
     "local function lobby_answer(room, knock, what)\n"                         \
     "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
     "  if not v then return false end\n"                                       \
@@ -211,10 +218,7 @@
     "  redis.call('HSET', rk(room, 'answers'), knock, node .. ' ' .. what)\n"  \
     "  local msg = what == 'admit' and '{\"type\":\"x-admit\"}' or\n"          \
     "              '{\"type\":\"x-deny\",\"reason\":\"' .. what .. '\"}'\n"    \
-    "  redis.call('PUBLISH', NODE_CH .. node,\n"                               \
-    "             '{\"origin\":\"\",\"msg\":{\"room\":\"' .. room .. "         \
-    "'\",\"to\":\"' .. knock ..\n"                                             \
-    "             '\",\"msg\":' .. msg .. '}}')\n"                             \
+    "  to_knock(node, room, knock, msg)\n"                                     \
     "  return true\n"                                                          \
     "end\n"                                                                    \
     "local function answer_split(v)\n"                                         \
@@ -237,14 +241,25 @@
     "    redis.call('HDEL', rk(room, 'answers'), knock)\n"                     \
     "  end\n"                                                                  \
     "end\n"                                                                    \
-    "local function withdraw(room, knock)\n"                                   \
-    "  take_answer(room, knock)\n"                                             \
+    "local function knock_tokens(room, knock)\n"                               \
+    "  for _, h in ipairs({'lobby', 'answers', 'members'}) do\n"               \
+    "    if redis.call('HEXISTS', rk(room, h), knock) == 1 then return end\n"  \
+    "  end\n"                                                                  \
+    "  forget_tokens(room, knock, true)\n"                                     \
+    "end\n"                                                                    \
+    "local function withdraw(room, knock, by)\n"                               \
+    "  local kept = redis.call('HGET', rk(room, 'answers'), knock)\n"          \
+    "  if kept and (by == '' or answer_split(kept) == by) then\n"              \
+    "    take_answer(room, knock)\n"                                           \
+    "  end\n"                                                                  \
     "  local v = redis.call('HGET', rk(room, 'lobby'), knock)\n"               \
-    "  if not v then return false end\n"                                       \
-    "  local _, node = lobby_split(v)\n"                                       \
-    "  redis.call('HDEL', rk(room, 'lobby'), knock)\n"                         \
-    "  redis.call('SREM', knocks(node), room .. ' ' .. knock)\n"               \
-    "  return true\n"                                                          \
+    "  local node = v and select(2, lobby_split(v))\n"                         \
+    "  if node and (by == '' or node == by) then\n"                            \
+    "    redis.call('HDEL', rk(room, 'lobby'), knock)\n"                       \
+    "    redis.call('SREM', knocks(node), room .. ' ' .. knock)\n"             \
+    "  end\n"                                                                  \
+    "  knock_tokens(room, knock)\n"                                            \
+    "  return node and (by == '' or node == by)\n"                             \
     "end\n"                                                                    \
     "local function lobby_empty(room, let_in, why)\n"                          \
     "  local keys = redis.call('HKEYS', rk(room, 'lobby'))\n"                  \
@@ -280,6 +295,7 @@
     "then\n"                                                                   \
     "        redis.call('ZADD', GRACE, until_ms, gk(room, knock, node))\n"     \
     "      end\n"                                                              \
+    "      knock_tokens(room, knock)\n"                                        \
     "    end\n"                                                                \
     "  end\n"                                                                  \
     "  redis.call('DEL', knocks(node))\n"                                      \
@@ -427,6 +443,34 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "    back_host = host\n"
     "  end\n"
     "end\n"
+    "local function knock_here(a)\n"
+    "  local lobby = rk(room, 'lobby')\n"
+    "  local row = redis.call('HGET', lobby, peer)\n"
+    "  local seq, was, knock\n"
+    "  if row then seq, was, knock = lobby_split(row) end\n"
+    "  if not row then\n"
+    "    if redis.call('HLEN', lobby) >= tonumber(ARGV[16]) then\n"
+    "      return {'lobby-full'}\n"
+    "    end\n"
+    "    redis.call('HSET', lobby, peer, redis.call('HINCRBY', a, 'seq', 1) "
+    "..\n"
+    "               ' ' .. node .. ' ' .. ARGV[15])\n"
+    "    redis.call('SADD', knocks(node), room .. ' ' .. peer)\n"
+    "    tell(room, lobby_msg(room))\n"
+    "  elseif was ~= node and ARGV[21] ~= '1' then\n"
+    "    return {'stale', peer}\n"
+    "  elseif was ~= node then\n"
+    "    redis.call('HSET', lobby, peer, seq .. ' ' .. node .. ' ' .. knock)\n"
+    "    redis.call('SREM', knocks(was), room .. ' ' .. peer)\n"
+    "    redis.call('SADD', knocks(node), room .. ' ' .. peer)\n"
+    "    to_knock(was, room, peer, '{\"type\":\"" MSG_KNOCK_TAKEN_TYPE "\"}')\n"
+    "  end\n"
+    "  if ARGV[7] ~= '' then\n"
+    "    redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
+    "               'p:' .. peer, ARGV[7])\n"
+    "  end\n"
+    "  return {'knock'}\n"
+    "end\n"
     "local function may_enter()\n"
     "  local a, addr = rk(room, 'access'), ARGV[12]\n"
     "  local kept = ARGV[14] ~= '' and\n"
@@ -436,6 +480,10 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "    take_answer(room, ARGV[14])\n"
     "  elseif answer and answer ~= '' then\n"
     "    return {'denied', answer}\n"
+    "  end\n"
+    "  if ARGV[21] == '1' and not answer and\n"
+    "     redis.call('HEXISTS', rk(room, 'lobby'), peer) == 1 then\n"
+    "    return knock_here(a)\n"
     "  end\n"
     "  if back_host then return nil end\n"
     "  if addr ~= '' then\n"
@@ -463,18 +511,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "    end\n"
     "  end\n"
     "  if redis.call('HGET', a, 'locked') ~= '1' then return nil end\n"
-    "  local lobby = rk(room, 'lobby')\n"
-    "  if redis.call('HEXISTS', lobby, peer) == 0 then\n"
-    "    if redis.call('HLEN', lobby) >= tonumber(ARGV[16]) then\n"
-    "      return {'lobby-full'}\n"
-    "    end\n"
-    "    redis.call('HSET', lobby, peer, redis.call('HINCRBY', a, 'seq', 1) "
-    "..\n"
-    "               ' ' .. node .. ' ' .. ARGV[15])\n"
-    "    redis.call('SADD', knocks(node), room .. ' ' .. peer)\n"
-    "    tell(room, lobby_msg(room))\n"
-    "  end\n"
-    "  return {'knock'}\n"
+    "  return knock_here(a)\n"
     "end\n"
     "local st = 'ok'\n"
     "local holder = redis.call('HGET', rk(room, 'nodes'), peer)\n"
@@ -535,7 +572,10 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "if not peer then return {'none'} end\n"
     "local old = redis.call('HGET', rk(room, 'nodes'), peer)\n"
     "local json = redis.call('HGET', rk(room, 'members'), peer)\n"
-    "if not old or not json then\n"
+    "local row = redis.call('HGET', rk(room, 'lobby'), peer)\n"
+    "local knock = not (old and json) and\n"
+    "              (row or redis.call('HGET', rk(room, 'answers'), peer))\n"
+    "if not (old and json) and not knock then\n"
     "  forget_tokens(room, peer, true)\n"
     "  redis.call('HDEL', k, 't:' .. ARGV[2])\n"
     "  return {'none'}\n"
@@ -546,6 +586,11 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "    return {'stale', peer}\n"
     "  end\n"
     "  redis.call('HSET', k, 'a:' .. peer, ARGV[6])\n"
+    "end\n"
+    "if knock then\n"
+    "  local since = row and string.match(select(3, lobby_split(row)),\n"
+    "                                     '\"since\":(%d+)')\n"
+    "  return {'knock', peer, tonumber(since or '0')}\n"
     "end\n"
     "local cur = redis.call('HGET', k, 'p:' .. peer)\n"
     "if cur == ARGV[2] then\n"
@@ -761,7 +806,7 @@ static const char bus_lua_host[] = BUS_LUA_PRELUDE
     "  return n\n"
     "end\n"
     "if act == 'withdraw' then\n"
-    "  if withdraw(room, by) then\n"
+    "  if withdraw(room, by, ARGV[5]) then\n"
     "    tell(room, lobby_msg(room))\n"
     "  end\n"
     "  return 'ok'\n"

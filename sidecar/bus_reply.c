@@ -129,6 +129,15 @@ void bus_reply_room(const redisReply *r, struct bus_room *out, void **mem)
             out->status = BUS_ERR;
         }
     }
+    if (out->status == BUS_KNOCK && r->elements > 1) { /* resume */
+        if (r->elements == 3 && strings_from(r, 1, 1) &&
+            r->element[2]->type == REDIS_REPLY_INTEGER) {
+            out->peer = r->element[1]->str;
+            out->since = r->element[2]->integer;
+        } else {
+            out->status = BUS_ERR;
+        }
+    }
     if (out->status == BUS_PASSWORD || out->status == BUS_DENIED ||
         out->status == BUS_STALE) {
         if (!strings_from(r, 1, 1))

@@ -69,7 +69,13 @@ struct join {
     bool knocking;   /* waiting for a host's answer (nothing sent) */
     bool knocked;    /* the client was told it knocks (hub_knocking) */
     bool admitted;   /* a host admitted it: the join goes again */
-    bool unsure;     /* a try's answer was lost: Redis may have seated it */
+    /* Its resume's token was a knock's: its page's new connection takes
+     * the knock over (bus_entry.takes_over), until it knocks here. */
+    bool takes_over;
+    /* Its knock went on with the page's newer connection while this one
+     * waited for Redis: it ends when its reply says it knocks. */
+    bool replaced;
+    bool unsure; /* a try's answer was lost: Redis may have seated it */
     /* A host's answer to the knock: ADMITTED or a denial (QUIET: none
      * yet). It may come before the join's reply says it knocks: the two
      * come on two connections to Redis, in either order. */
@@ -353,7 +359,7 @@ static struct owed *owed_new(struct cluster *cl, enum owed_what what,
 }
 
 static struct join *join_with(struct cluster *cl, const char *room,
-                              const char *id);
+                              const char *id, const struct join *skip);
 
 /* True when o is owed no more: its seat is here again, or its knock
  * waits again. */
@@ -363,7 +369,7 @@ static bool owed_void(struct cluster *cl, const struct owed *o)
 
     switch (o->what) {
     case OWED_WITHDRAW:
-        return join_with(cl, o->a, o->b) != NULL;
+        return join_with(cl, o->a, o->b, NULL) != NULL;
     case OWED_LEAVE:
         r = hub_room(cl->h, o->a);
         return r != NULL && room_peer_find(r, o->b) != NULL;
@@ -467,6 +473,7 @@ static int start_join(struct join *j)
                           /* a knock sent again (reknock) may have been
                            * answered while this node could not hear it */
                           .knocked = j->admitted || j->knocked,
+                          .takes_over = j->takes_over,
                           .knock = knock,
                           .ticket = j->resume};
     int rc = -1;
@@ -752,10 +759,15 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
 {
     struct cluster *cl = j->rq.cl;
 
-    if (r->status == BUS_STALE) { /* its page moved on: told, if still here */
+    /* Its page moved on: told, if still here. A join is moved when the
+     * seat of its knock id was given to the page's older connection, on
+     * another node (admitted before a take-over reached Redis): the page
+     * takes it back with the knock's token, now the seat's. */
+    if (r->status == BUS_STALE || r->status == BUS_MOVED) {
         if (j->c != NULL)
             j->c->pending = NULL;
-        hub_stale(cl->h, j->c, j->room, r->peer);
+        hub_stale(cl->h, j->c, j->room,
+                  r->status == BUS_STALE ? r->peer : j->id);
         return;
     }
     if (j->c == NULL) { /* the client went away meanwhile */
@@ -850,15 +862,42 @@ static void knock_over(struct join *j)
     join_free(j);
 }
 
+/* j's knock went on with its page's newer connection, here or on another
+ * node (x-knock-taken): j's connection is told `replaced`, and nothing is
+ * withdrawn. A join still waiting for Redis ends when its reply says it
+ * knocks (park); any other reply stands. */
+static void knock_taken(struct join *j)
+{
+    struct hub_conn *c = j->c;
+
+    if (!j->knocking) {
+        j->replaced = true;
+        return;
+    }
+    c->pending = NULL;
+    hub_knock_taken(j->rq.cl->h, c, j->room, j->id);
+    join_free(j);
+}
+
 /* A knock j waits for a host's answer (x-admit or x-deny to this node)
  * without holding anything, unless the answer came first. */
 static void park(struct join *j)
 {
+    struct join *old;
+
     join_unsend(j);
     j->knocking = true;
+    if (j->replaced) {
+        knock_taken(j);
+        return;
+    }
     if (!j->knocked) /* a knock sent again keeps its first deadline */
-        hub_knocking(j->rq.cl->h, j->c, j->id);
+        hub_knocking(j->rq.cl->h, j->c, j->id, j->token, j->since);
     j->knocked = true;
+    /* taken over from the page's older connection, maybe here */
+    if (j->takes_over && (old = join_with(j->rq.cl, j->room, j->id, j)))
+        knock_taken(old);
+    j->takes_over = false; /* the knock is this node's now */
     if (j->answer != HUB_KNOCK_QUIET)
         knock_over(j);
 }
@@ -911,7 +950,7 @@ static void join_done(void *arg, const struct bus_room *r)
      * does nothing to a seat that was never taken. */
     if (r->status == BUS_ERR)
         leave_seat(j->rq.cl, j->room, j->id, "left");
-    if (r->status == BUS_KNOCK && j->c == NULL)
+    if (r->status == BUS_KNOCK && j->c == NULL && !j->replaced)
         knock_gone(j); /* the knocker went away meanwhile */
     if (r->status == BUS_KNOCK && j->c != NULL) {
         park(j);
@@ -950,17 +989,25 @@ static void join_done(void *arg, const struct bus_room *r)
 static void resume_done(void *arg, const struct bus_room *r)
 {
     struct join *j = arg;
+    /* no seat to take back: a join goes next (a knock's token: the knock) */
+    bool join = r->status == BUS_NONE || r->status == BUS_KNOCK;
 
-    if (j->c != NULL && r->status == BUS_NONE && j->token_refused != JWT_OK) {
+    if (j->c != NULL && join && j->token_refused != JWT_OK) {
         j->c->pending = NULL;
         hub_refuse_token(j->rq.cl->h, j->c, j->token_refused, clock_mono_ms());
-    } else if (j->c != NULL && r->status == BUS_NONE) {
+    } else if (j->c != NULL && join) {
+        if (r->status == BUS_KNOCK) { /* its page's, on a newer connection */
+            snprintf(j->id, sizeof j->id, "%s", r->peer);
+            snprintf(j->token, sizeof j->token, "%s", j->resume);
+            j->since = r->since > 0 ? r->since : j->since;
+            j->takes_over = true;
+        }
         if (start_join(j) == 0)
             return; /* still pending */
         j->c->pending = NULL;
         hub_answer_unavailable(j->rq.cl->h, j->c, "cluster unavailable", "join",
                                clock_mono_ms());
-    } else if (r->status != BUS_NONE) {
+    } else if (!join) {
         answer(j, r, r->status == BUS_OK ? r->peer : NULL, true);
     }
     if (r->status == BUS_ERR) { /* Redis may have given this node the seat */
@@ -1083,16 +1130,16 @@ static void hk_cancel(void *ctx, struct hub_conn *c)
 }
 
 /* This node's join with id in room, waiting for Redis or knocking, its
- * client still there; or NULL. */
+ * client still there, other than skip; or NULL. */
 static struct join *join_with(struct cluster *cl, const char *room,
-                              const char *id)
+                              const char *id, const struct join *skip)
 {
     for (struct req *r = cl->reqs.next; r != &cl->reqs; r = r->next) {
         struct join *j = (struct join *)(void *)r;
         /* join_free unlinks a join before it frees it; the analyzer loses
          * that in the list. */
         if (r->drop == join_drop && // NOLINT(clang-analyzer-unix.Malloc)
-            (j->knocking || j->sent) && j->c != NULL &&
+            j != skip && (j->knocking || j->sent) && j->c != NULL &&
             strcmp(j->id, id) == 0 && strcmp(j->room, room) == 0)
             return j;
     }
@@ -1104,19 +1151,25 @@ static struct join *join_with(struct cluster *cl, const char *room,
 static struct join *knocker(struct cluster *cl, const char *room,
                             const char *id)
 {
-    struct join *j = join_with(cl, room, id);
+    struct join *j = join_with(cl, room, id, NULL);
     return j != NULL && j->answer == HUB_KNOCK_QUIET ? j : NULL;
 }
 
-/* A host answered knock id of room (msg, from the host script). */
+/* A host answered knock id of room (msg, from the host script), or the
+ * knock's page took it over on another node (the join script). */
 static void knock_answered(struct cluster *cl, const char *room, const char *id,
                            const char *msg, size_t len)
 {
-    struct join *j = knocker(cl, room, id);
     char reason[16] = "";
     enum msg_knock_answer a =
         msg_node_knock_answer(msg, len, reason, sizeof reason);
+    struct join *j = a == MSG_KNOCK_TAKEN ? join_with(cl, room, id, NULL)
+                                          : knocker(cl, room, id);
 
+    if (j != NULL && a == MSG_KNOCK_TAKEN) {
+        knock_taken(j);
+        return;
+    }
     if (j == NULL || a == MSG_KNOCK_NONE) {
         log_info("knock room=%s knock=%s: answer for nobody here", room, id);
         return;

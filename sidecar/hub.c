@@ -409,10 +409,19 @@ void hub_drop_seat(struct hub *h, struct peer *p, int64_t now)
 void hub_stale(struct hub *h, struct hub_conn *c, const char *room,
                const char *id)
 {
-    log_info("stale resume room=%s peer=%s: a later one took the seat back",
-             room, id);
+    log_info("stale resume room=%s peer=%s: a later one took it back", room,
+             id);
     if (c != NULL)
         replace_conn(h, c, id);
+}
+
+void hub_knock_taken(struct hub *h, struct hub_conn *old, const char *room,
+                     const char *id)
+{
+    log_info("knock room=%s knock=%s: taken over by a new connection", room,
+             id);
+    old->knocking = false;
+    replace_conn(h, old, id);
 }
 
 /* A host just seated or made host sees who waits in the lobby, if anyone. */
@@ -689,11 +698,14 @@ void hub_knock_over(struct hub *h, struct hub_conn *c, enum hub_knock_end end,
         h->ops->rearm(c, h->cfg->join_timeout_ms);
 }
 
-void hub_knocking(struct hub *h, struct hub_conn *c, const char *id)
+void hub_knocking(struct hub *h, struct hub_conn *c, const char *id,
+                  const char *token, int64_t since)
 {
+    int64_t left = since + h->cfg->knock_timeout_s * 1000 - clock_wall_ms();
+
     c->knocking = true;
-    hub_send(h, c, msg_knocking(id));
-    h->ops->rearm(c, h->cfg->knock_timeout_s * 1000);
+    hub_send(h, c, msg_knocking(id, token));
+    h->ops->rearm(c, left > 0 ? left : 0);
 }
 
 /* c stops waiting for a seat (in a lobby here, or for Redis: a join
@@ -720,7 +732,8 @@ static void admit(struct hub *h, struct knock *k, int64_t now)
                          .audio = k->audio,
                          .video = k->video,
                          .role = 0,
-                         .knock = k->id};
+                         .knock = k->id,
+                         .token = k->token};
 
     /* A full room answered room-full: the knock only ends. */
     bool seated = hub_seat(h, c, &s, now) != NULL;
@@ -888,8 +901,30 @@ static void knock(struct hub *h, struct hub_conn *c, struct room *r,
     }
     c->knock = k;
     log_info("knock room=%s knock=%s waiting=%zu", r->id, k->id, r->lobby.n);
-    hub_knocking(h, c, k->id);
+    hub_knocking(h, c, k->id, k->token, k->since);
     lobby_changed(h, r);
+}
+
+/* c comes with the token of knock k, which its page holds on an older
+ * connection the server has not seen drop (a network blink): c takes its
+ * place, keeping its place in the line and its deadline, and the hosts
+ * see nothing change; the older connection is told `replaced`. A resume
+ * numbered no higher than the one that took k last is older than it
+ * (room.h, peer.attempt): refused the same way. */
+static void take_knock(struct hub *h, struct hub_conn *c, struct knock *k,
+                       int64_t attempt)
+{
+    if (attempt > 0 && attempt <= k->attempt) {
+        hub_stale(h, c, k->room->id, k->id);
+        return;
+    }
+    if (attempt > 0)
+        k->attempt = attempt;
+    ((struct hub_conn *)k->conn)->knock = NULL;
+    hub_knock_taken(h, k->conn, k->room->id, k->id);
+    k->conn = c;
+    c->knock = k;
+    hub_knocking(h, c, k->id, k->token, k->since);
 }
 
 /* The rules of docs/access.md for a join decided here that takes no seat
@@ -980,6 +1015,13 @@ static void on_join(struct hub *h, struct hub_conn *c, struct msg_in *m,
     bool back = hub_takes_seat_back(h, m);
     if (why != JWT_OK && !back) {
         hub_refuse_token(h, c, why, now);
+        return;
+    }
+    struct room *r =
+        back || m->resume == NULL ? NULL : room_find(h->rooms, m->room);
+    struct knock *k = r != NULL ? lobby_find_token(&r->lobby, m->resume) : NULL;
+    if (k != NULL) {
+        take_knock(h, c, k, m->attempt);
         return;
     }
     struct hub_seat s = {.room = m->room,

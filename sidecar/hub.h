@@ -175,13 +175,14 @@ struct hub_seat {
     int role;          /* a new seat decided here: 1 host, 0 guest, -1 host when
                           first in the room */
     const char *knock; /* decided here for a knock let in: its id, which
-                          the seat takes (a host saw it in the lobby) */
+                          the seat takes (a host saw it in the lobby), and
+                          token its token (the page has it) */
     /* Decided in Redis: the seat's id and new token (NULL: decided here,
-     * both minted), whether it is a resume (peer_json, when not NULL, is
-     * its state as Redis holds it), the welcome's peers (comma-separated
-     * peer objects, the seat's own left out) and chat (comma-separated
-     * chat messages) as Redis has them, NULL when out of memory (then no
-     * welcome), and the room's size across nodes for the log. */
+     * both minted, but a knock's), whether it is a resume (peer_json,
+     * when not NULL, is its state as Redis holds it), the welcome's peers
+     * (comma-separated peer objects, the seat's own left out) and chat
+     * (comma-separated chat messages) as Redis has them, NULL when out
+     * of memory (then no welcome), and the room's size for the log. */
     const char *id, *token;
     bool resumed;
     const char *peer_json;
@@ -228,9 +229,17 @@ void hub_take_role(struct hub *h, struct peer *p, bool host);
 /* The cluster's side of the access rules (docs/access.md), decided in
  * Redis and applied here. */
 
-/* c waits in a lobby in Redis under id: told knocking, and given the
- * knock timeout. */
-void hub_knocking(struct hub *h, struct hub_conn *c, const char *id);
+/* c waits in a lobby (here, or in Redis) as knock id, which token takes
+ * over from another connection: told knocking, and given what is left of
+ * the knock timeout counted from since (wall ms, when it first knocked). */
+void hub_knocking(struct hub *h, struct hub_conn *c, const char *id,
+                  const char *token, int64_t since);
+
+/* Knock id of room went on with a new connection of its page: old, which
+ * held it, gets peer-left `replaced` about id and is closed 1000
+ * `replaced`, as a seat's older connection is (hub_stale). */
+void hub_knock_taken(struct hub *h, struct hub_conn *old, const char *room,
+                     const char *id);
 
 /* How a knock ends for the one waiting: each answer (its error code, the
  * reason a program tells apart, the text) in one table of hub.c. */

@@ -602,9 +602,9 @@ static struct out_msg *strings_msg(const char *type, const char *k1,
     return sb_take_msg(&b);
 }
 
-struct out_msg *msg_knocking(const char *id)
+struct out_msg *msg_knocking(const char *id, const char *token)
 {
-    return strings_msg("knocking", "id", id, NULL, NULL);
+    return strings_msg("knocking", "id", id, "token", token);
 }
 
 static void put_knock(struct sb *b, const char *id, const char *name,

@@ -162,8 +162,9 @@ struct out_msg *msg_welcome(const struct peer *me, const char *room,
                             const char *ice_json, const char *limits_json);
 
 struct out_msg *msg_access(const struct msg_access *a);
-/* knocking: the answer to a join that waits in the lobby. */
-struct out_msg *msg_knocking(const char *id);
+/* knocking: the answer to a join that waits in the lobby as knock id;
+ * token takes its place from another connection (docs/protocol.md). */
+struct out_msg *msg_knocking(const char *id, const char *token);
 /* lobby: the knocks of a room, oldest first (hosts only). */
 struct out_msg *msg_lobby(const struct knock *head);
 /* One knock of a lobby message, {"id","name","since"} (malloc'd text, or

@@ -64,6 +64,8 @@ enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
     } else if (type != NULL && strcmp(type, "x-deny") == 0) {
         a = MSG_KNOCK_DENY;
         snprintf(why, why_max, "%s", reason != NULL ? reason : "");
+    } else if (type != NULL && strcmp(type, MSG_KNOCK_TAKEN_TYPE) == 0) {
+        a = MSG_KNOCK_TAKEN;
     }
     cJSON_Delete(j);
     return a;

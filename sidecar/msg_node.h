@@ -39,12 +39,17 @@ enum msg_node_kind {
 enum msg_node_kind msg_node_classify(const char *json, size_t len,
                                      struct cJSON **jp, const char **about);
 
-/* What Redis says to a knocker's node (bus_lua.h, the host script),
- * inside a node message to the knock id. */
+/* What Redis says to a knocker's node (bus_lua.h, the host and join
+ * scripts), inside a node message to the knock id. */
+#define MSG_KNOCK_TAKEN_TYPE "x-knock-taken"
 enum msg_knock_answer {
     MSG_KNOCK_NONE,  /* not a knock's answer */
     MSG_KNOCK_ADMIT, /* {"type":"x-admit"}: join again, admitted */
     MSG_KNOCK_DENY,  /* {"type":"x-deny","reason":...} */
+    /* {"type":"x-knock-taken"}: the page's new connection on another node
+     * holds the knock now: the one here is closed `replaced`, nothing
+     * withdrawn */
+    MSG_KNOCK_TAKEN,
 };
 
 /* Reads a knock's answer from json; for a denial, why (why_max bytes,

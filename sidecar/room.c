@@ -186,8 +186,7 @@ int room_peer_set_name(struct peer *p, const char *name)
     return 0;
 }
 
-/* Compares tokens in time independent of where they differ. */
-static bool token_eq(const char *a, const char *b)
+bool room_token_eq(const char *a, const char *b)
 {
     unsigned char d = 0;
     if (strlen(b) != TOKEN_LEN)
@@ -210,9 +209,9 @@ static void start_grace(struct room_reg *reg, struct peer *p, int64_t now)
 static struct peer *find_token(struct room *r, const char *token, bool *current)
 {
     for (struct peer *p = r->peers; p != NULL; p = p->next) {
-        *current = token_eq(p->token, token);
+        *current = room_token_eq(p->token, token);
         if (*current ||
-            (p->prev_token[0] != '\0' && token_eq(p->prev_token, token)))
+            (p->prev_token[0] != '\0' && room_token_eq(p->prev_token, token)))
             return p;
     }
     return NULL;

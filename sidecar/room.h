@@ -15,7 +15,6 @@
 #include "ratelimit.h"
 
 #define PEER_ID_LEN 16 /* 96 random bits, base64url */
-#define TOKEN_LEN 22   /* 128 random bits, base64url */
 
 struct room;
 
@@ -149,6 +148,10 @@ void room_expire(struct room_reg *reg, int64_t now,
 /* The seat of room r that answers to resume token token (its current
  * one or, until that is used, the one before), or NULL. */
 struct peer *room_token_seat(struct room *r, const char *token);
+
+/* Whether b (any string) is token a (TOKEN_LEN chars), in time
+ * independent of where they differ. */
+bool room_token_eq(const char *a, const char *b);
 
 /* The seat with this id in room r, or NULL. */
 struct peer *room_peer_find(struct room *r, const char *id);

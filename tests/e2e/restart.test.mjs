@@ -6,7 +6,8 @@
 // the host's lobby; while knocking to get back in it sends nothing that
 // could get its knock closed, and what changed meanwhile follows the welcome.
 // Someone knocking whose connection drops is told the server is out of
-// reach, and knocks again once it answers. The browser going offline is
+// reach, and knocks again once it answers; one whose browser goes offline
+// a moment keeps the knock. The browser going offline is
 // shown within seconds. A page numbers its resumes, across a reload too,
 // and keeps its way back when reloaded again while still joining.
 import { test, before, after } from 'node:test';
@@ -261,6 +262,39 @@ test('a chat line the sidecar died with before answering comes back as maybe not
     ]);
     assert.deepEqual(realErrors(a.errors()), []);
     assert.deepEqual(realErrors(b.errors()), []);
+});
+
+test('someone knocking whose browser goes offline a moment keeps the knock: the host sees one row, the same knock, one notice; let in, she is in', async () => {
+    const url = `${stack.url}/knock-blink`;
+    const host = await person(url, 'Hal', { init: recordToasts });
+    await host.join();
+    await host.page.click('#btn-people');
+    await host.page.click('#host-lock');
+    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    const kim = await person(url, 'Kim', { init: watchSockets });
+    await kim.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await kim.page.fill('#name-input', 'Kim');
+    await kim.page.click('#join-btn');
+    await host.page.waitForSelector('#lobby-list li:has-text("Kim")');
+    const knock = await host.page.getAttribute('#lobby-list li:has-text("Kim")', 'data-knock');
+    // Offline, her socket's frames stop (the sidecar does not see it go):
+    // her page gives it up within 2 to 3 s and says so under its card.
+    await kim.page.context().setOffline(true);
+    await kim.page.waitForFunction(() => !document.getElementById('gate-note').hidden, null, { timeout: 8000 });
+    await kim.page.context().setOffline(false);
+    await kim.page.waitForFunction(() => document.getElementById('gate-note').hidden, null, { timeout: 15000 });
+    const joins = await kim.page.evaluate(() => window.__sent.map((x) => JSON.parse(x)).filter((m) => m.type === 'join'));
+    assert.ok(joins.length >= 2, JSON.stringify(joins));
+    assert.equal(joins[0].resume, undefined);
+    assert.match(joins.at(-1).resume, /^[A-Za-z0-9_-]{22}$/, 'the knock\'s token');
+    await host.page.waitForTimeout(1000);
+    assert.deepEqual(await host.page.$$eval('#lobby-list li', (els) => els.map((li) => li.dataset.knock)), [knock]);
+    const told = (await host.page.evaluate(() => window.__toasts.map((x) => x.text))).filter((x) => /Kim/.test(x));
+    assert.equal(told.length, 1, told.join(' | '));
+    await host.page.click('#lobby-list li:has-text("Kim") button.admit');
+    await kim.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 10000 });
+    assert.equal((await tileIds(kim))[0], knock, 'her seat is the knock the host let in');
+    for (const p of [host, kim]) assert.deepEqual(realErrors(p.errors()), [], p.name);
 });
 
 test('a host away longer than the grace comes back as a guest: told so as she knocks, no host\'s tools or lobby left on the page', async () => {

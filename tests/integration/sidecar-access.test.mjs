@@ -314,6 +314,42 @@ test('lock: a newcomer knocks, every host sees the lobby, admit seats it, deny a
     assert.deepEqual([r.type, r.id], ['welcome', w.id]);
 });
 
+test('a knocker whose connection dropped unseen comes back with the knock\'s token: the new connection takes its place, the hosts see no new knock, the old one is told replaced, an older resume is refused; admitted, the token is the seat\'s', async () => {
+    const { room, cs } = await meeting(2);
+    await twoHostsLocked(cs, cs);
+    // On one sidecar each; across sidecars the knock moves between them.
+    const old = await client({ node: 1 });
+    const knock = await tryJoin(old, room, 'Kay');
+    assert.equal(knock.type, 'knocking');
+    assert.match(knock.token, /^[A-Za-z0-9_-]{22}$/);
+    const [first] = await Promise.all(cs.map((c) => lobbyIs(c, [knock.id])));
+
+    const next = await client({ addr: old.addr, node: 0 });
+    const again = await tryJoin(next, room, 'Kay', { resume: knock.token, attempt: 2 });
+    assert.deepEqual([again.type, again.id, again.token], ['knocking', knock.id, knock.token]);
+    const told = await old.next('peer-left');
+    assert.deepEqual([told.id, told.reason], [knock.id, 'replaced']);
+    assert.deepEqual(await old.closed(), { code: 1000, reason: 'replaced' });
+    // A resume numbered no higher, read late (a stalled server): refused
+    // as the older connection it is; the knock stays where it is.
+    const late = await client({ addr: old.addr, node: 1 });
+    late.send({ type: 'join', room, name: 'Kay', resume: knock.token, attempt: 1 });
+    assert.deepEqual(await late.closed(), { code: 1000, reason: 'replaced' });
+    await Promise.all(cs.map((c) => c.expectNone('lobby', 500)));
+    assert.ok(!next.closeInfo);
+
+    cs[1].send({ type: 'admit', id: knock.id });
+    const w = await next.next('welcome');
+    assert.deepEqual([w.id, w.resume], [knock.id, knock.token]);
+    for (const c of cs) await lobbyIs(c, []);
+    assert.equal(first.waiting[0].name, 'Kay');
+    // The token is the seat's: it takes the seat back.
+    next.drop();
+    const back = await client({ addr: old.addr, node: 1 });
+    const r = await tryJoin(back, room, 'Kay', { resume: knock.token, attempt: 3 });
+    assert.deepEqual([r.type, r.id], ['welcome', knock.id]);
+});
+
 test('the lobby holds HUDDLE_LOBBY_MAX knocks; unlocking lets everyone waiting in', async () => {
     const { room, cs: [h] } = await meeting(1);
     h.send({ type: 'lock', locked: true });

@@ -178,6 +178,54 @@ test('each resume is numbered above the one before, from the number the page bef
     assert.deepEqual([third.sent[0].resume, third.sent[0].attempt], ['tok1', 10]);
 }, { resume: 'tok0', attempt: 7 }));
 
+test('a page knocking at a locked meeting gives a silent socket up without closing it (a close would end the knock) and comes back with the knock\'s token, numbered, to take the knock\'s place', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    assert.equal(ws.sent[0].resume, undefined);
+    ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
+    assert.equal(sig.wayBack, null, 'not seated: a reload does not come back with it');
+    sig.probe(); // the browser went offline: no answer within 2 to 3 s
+    advance(3000);
+    assert.equal(ws.closedWith, null, 'left open: the sidecar keeps the knock');
+    ws.hear({ type: 'peer-left', id: 'k1', reason: 'replaced' }); // from a socket given up: not heard
+    advance(1000);
+    const again = FakeSocket.made[1];
+    again.accept();
+    assert.deepEqual([again.sent[0].resume, again.sent[0].attempt], ['ktok', 1]);
+    again.onclose({ code: 1006, reason: '' }); // this one drops before its answer: closed as any
+    advance(2000);
+    const third = FakeSocket.made[2];
+    third.accept();
+    assert.deepEqual([third.sent[0].resume, third.sent[0].attempt], ['ktok', 2]);
+    third.hear({ type: 'knocking', id: 'k1', token: 'ktok' }); // taken over: the sidecar closes the first
+    sig.leave();
+    assert.equal(ws.closedWith, null);
+    assert.deepEqual(third.closedWith, { code: 1000, reason: undefined });
+    assert.deepEqual(third.sent.at(-1), { type: 'leave' });
+}));
+
+test('a knock given up and then cancelled (Cancel, or the page going) closes the socket it left open: the knock ends', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
+    sig.probe();
+    advance(3000);
+    assert.equal(ws.closedWith, null);
+    sig.leave();
+    assert.deepEqual(ws.closedWith, { code: 1000, reason: undefined });
+}));
+
+test('admitted, the knock\'s token is the seat\'s way back', () => withClient((sig) => {
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
+    ws.hear({ type: 'welcome', id: 'k1', resume: 'ktok', limits: { resumeGraceMs: 15000 } });
+    assert.equal(sig.wayBack, 'ktok');
+}));
+
 test('the browser going offline: a ping at once, and a socket that does not answer it within 2 to 3 s is given up; one that answers stays', () => withClient((sig) => {
     const ws = seated(sig);
     advance(3000);

@@ -333,6 +333,7 @@ struct result {
     char chat[8][64];
     char peer[64], old_node[96], peer_json[64];
     int64_t moves;
+    int64_t since;   /* a resume's BUS_KNOCK */
     char reason[16]; /* BUS_DENIED */
 };
 
@@ -355,6 +356,7 @@ static void on_room_result(void *arg, const struct bus_room *r)
         snprintf(res->reason, sizeof res->reason, "%s", r->reason);
     if (r->peer != NULL)
         snprintf(res->peer, sizeof res->peer, "%s", r->peer);
+    res->since = r->since;
     if (r->old_node != NULL) {
         snprintf(res->old_node, sizeof res->old_node, "%s", r->old_node);
         snprintf(res->peer_json, sizeof res->peer_json, "%.*s",
@@ -970,6 +972,73 @@ TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
     CHECK(redis_int(fx.port, "EXISTS", "huddle:room:lr:answers") == 0);
     CHECK(redis_int(fx.port, "SCARD", knocks) == 0);
 
+    node_stop(&a);
+    node_stop(&b);
+    fx_done(&fx);
+}
+
+/* The count of n's node messages that contain s. */
+static int node_msgs_with(const struct node *n, const char *s)
+{
+    int k = 0;
+    for (int i = 0; i < n->nmsgs; i++)
+        k += n->msgs[i].to_node && strstr(n->msgs[i].json, s) != NULL;
+    return k;
+}
+
+/* A knock's token, sent back as a resume by its page's new connection:
+ * the resume names the knock (ordered by the page's numbers, as a seat's
+ * are), and the join that takes it over moves its lobby row and its node's
+ * knocks entry to the new node, whose old node hears x-knock-taken; only
+ * the node holding a knock withdraws it, a knock sent again from the old
+ * node is stale, and the token is the seat's once admitted. A knock gone
+ * takes its token along. */
+TEST(a_knock_moves_to_the_node_its_page_comes_back_to_with_its_token)
+{
+    struct fx fx;
+    struct node a, b;
+    struct result res;
+    char knocks_a[128], knocks_b[128];
+    const struct bus_entry knock = {.knock = "{\"id\":\"k1\",\"since\":1234}"};
+    const struct bus_entry take = {.takes_over = true, .knock = "{}"};
+
+    CHECK(fx_init(&fx) == 0);
+    fx.cfg.lobby_max = 20;
+    CHECK(node_start(&fx, &a, "a") == 0);
+    CHECK(node_start(&fx, &b, "b") == 0);
+    snprintf(knocks_a, sizeof knocks_a, "huddle:node:%s:knocks",
+             bus_node_id(a.bus));
+    snprintf(knocks_b, sizeof knocks_b, "huddle:node:%s:knocks",
+             bus_node_id(b.bus));
+    CHECK(join_as(&fx, &a, "kt", "h", &as_host, &res) == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "kt", "h", "1") == BUS_OK);
+    CHECK(join_as(&fx, &b, "kt", "k1", &knock, &res) == BUS_KNOCK);
+
+    CHECK(resume_at(&fx, &a, "kt", "tok-k1", "tok-new", 2, &res) == BUS_KNOCK);
+    CHECK_STR(res.peer, "k1");
+    CHECK(res.since == 1234);
+    CHECK(resume_at(&fx, &a, "kt", "tok-k1", "tok-new", 2, &res) == BUS_STALE);
+    CHECK(join_as(&fx, &a, "kt", "k1", &take, &res) == BUS_KNOCK);
+    CHECK(redis_int(fx.port, "SCARD", knocks_a) == 1);
+    CHECK(redis_int(fx.port, "SCARD", knocks_b) == 0);
+    CHECK(RUN_UNTIL(&fx, node_msgs_with(&b, "x-knock-taken") == 1, 3000));
+    CHECK(node_msgs_with(&a, "x-knock-taken") == 0);
+    /* b's connection ends late: its withdrawal leaves a's knock be */
+    CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "kt", "k1", NULL) == BUS_OK);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:kt:lobby") == 1);
+    CHECK(join_as(&fx, &b, "kt", "k1", &knock_again, &res) == BUS_STALE);
+    CHECK_STR(res.peer, "k1");
+    /* admitted: in on a, with the knock's token */
+    CHECK(host_wait(&fx, &a, BUS_DO_ADMIT, "kt", "h", "k1") == BUS_OK);
+    CHECK(join_as(&fx, &a, "kt", "k1", &knock_again, &res) == BUS_OK);
+    CHECK(host_wait(&fx, &a, BUS_DO_WITHDRAW, "kt", "k1", NULL) == BUS_OK);
+    CHECK(resume_at(&fx, &b, "kt", "tok-k1", "tok-b", 3, &res) == BUS_OK);
+    CHECK_STR(res.peer, "k1");
+    /* a knock withdrawn by its node takes its token along */
+    CHECK(join_as(&fx, &b, "kt", "k2", &knock, &res) == BUS_KNOCK);
+    CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "kt", "k2", NULL) == BUS_OK);
+    CHECK(resume_at(&fx, &a, "kt", "tok-k2", "tok-x", 1, &res) == BUS_NONE);
+    CHECK(redis_int(fx.port, "HLEN", "huddle:room:kt:lobby") == 0);
     node_stop(&a);
     node_stop(&b);
     fx_done(&fx);

@@ -92,6 +92,10 @@ TEST(short_answers_and_malformed_ones_read_as_they_should)
         {":1\r\n", BUS_ERR},
         {"*1\r\n$6\r\nbanned\r\n", BUS_BANNED},
         {"*1\r\n$5\r\nknock\r\n", BUS_KNOCK},
+        /* a resume's: the knock its token is, with its since */
+        {"*3\r\n$5\r\nknock\r\n$2\r\nk1\r\n:1234\r\n", BUS_KNOCK},
+        {"*2\r\n$5\r\nknock\r\n$2\r\nk1\r\n", BUS_ERR},
+        {"*3\r\n$5\r\nknock\r\n$2\r\nk1\r\n$4\r\n1234\r\n", BUS_ERR},
         {"*1\r\n$8\r\npassword\r\n", BUS_ERR}, /* no salt */
         {"*2\r\n$8\r\npassword\r\n$2\r\nab\r\n", BUS_PASSWORD},
         {"*1\r\n$14\r\nwrong-password\r\n", BUS_WRONG_PASSWORD},
@@ -115,6 +119,8 @@ TEST(short_answers_and_malformed_ones_read_as_they_should)
         bus_reply_room(r, &out, &mem);
         if (out.status == BUS_DENIED)
             CHECK(strcmp(out.reason, "ended") == 0);
+        if (out.status == BUS_KNOCK && out.peer != NULL)
+            CHECK(strcmp(out.peer, "k1") == 0 && out.since == 1234);
         if (out.status != cases[i].st) {
             fprintf(stderr, "case %zu: status %d\n", i, (int)out.status);
             check_failed = 1;

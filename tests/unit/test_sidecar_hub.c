@@ -431,6 +431,50 @@ TEST(a_resume_read_after_a_later_one_of_the_same_page_is_refused_replaced)
     hub_free(h);
 }
 
+/* A knocker's page whose connection dropped unseen comes back with the
+ * knock's token: the new connection takes the knock's place (the host
+ * sees nothing), the old one is told replaced and its end withdraws
+ * nothing, an older resume read late is refused, and the admitted seat's
+ * token is the knock's. */
+TEST(a_knock_taken_over_by_its_pages_new_connection_keeps_its_place)
+{
+    struct fake f[4];
+    struct hub *h = setup(f, 4);
+    char id[PEER_ID_LEN + 1], token[TOKEN_LEN + 1], buf[200];
+    join(h, &f[0], "r");
+    say(h, &f[0], "{\"type\":\"lock\",\"locked\":true}");
+    join(h, &f[1], "r");
+    CHECK_STR(last_field(&f[1], "type"), "knocking");
+    snprintf(id, sizeof id, "%s", last_field(&f[1], "id"));
+    snprintf(token, sizeof token, "%s", last_field(&f[1], "token"));
+    CHECK(strlen(token) == TOKEN_LEN);
+    clear(f, 4);
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\","
+             "\"resume\":\"%s\",\"attempt\":2}",
+             token);
+    say(h, &f[2], buf);
+    CHECK_STR(last_field(&f[2], "type"), "knocking");
+    CHECK_STR(last_field(&f[2], "id"), id);
+    CHECK_STR(last_field(&f[2], "token"), token);
+    CHECK_STR(last_field(&f[1], "type"), "peer-left");
+    CHECK_STR(last_field(&f[1], "id"), id);
+    CHECK_STR(last_field(&f[1], "reason"), "replaced");
+    CHECK(f[1].close_code == 1000);
+    hub_on_end(h, &f[1].hc, HUB_END_LEAVE, 0);
+    buf[strlen(buf) - 2] = '1'; /* the older resume, read late */
+    say(h, &f[3], buf);
+    CHECK_STR(last_field(&f[3], "reason"), "replaced");
+    CHECK(f[3].close_code == 1000);
+    CHECK(f[0].n == 0 && f[2].close_code == 0);
+    snprintf(buf, sizeof buf, "{\"type\":\"admit\",\"id\":\"%s\"}", id);
+    say(h, &f[0], buf);
+    CHECK_STR(field_of(&f[2], "welcome", "id"), id);
+    CHECK_STR(field_of(&f[2], "welcome", "resume"), token);
+    clear(f, 4);
+    hub_free(h);
+}
+
 TEST(leave_and_grace_timeout_announce_peer_left)
 {
     struct fake f[3];

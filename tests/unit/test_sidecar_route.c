@@ -303,7 +303,7 @@ TEST(msg_node_pj_wraps_unwraps_and_reads_pj_open)
     CHECK(msg_node_pj_open(open, strlen(open), id, sizeof id, node, 4) < 0);
 }
 
-TEST(msg_node_knock_answer_reads_admit_and_a_denials_reason)
+TEST(msg_node_knock_answer_reads_admit_a_denials_reason_and_a_take_over)
 {
     char why[16];
     const char *deny = "{\"type\":\"x-deny\",\"reason\":\"empty\"}";
@@ -332,6 +332,9 @@ TEST(msg_node_knock_answer_reads_admit_and_a_denials_reason)
     deny = "{\"type\":\"x-admit\"}";
     CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
           MSG_KNOCK_ADMIT);
+    deny = "{\"type\":\"x-knock-taken\"}";
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+          MSG_KNOCK_TAKEN);
     deny = "{\"type\":\"chat\"}";
     CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
           MSG_KNOCK_NONE);
