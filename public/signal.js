@@ -218,8 +218,12 @@ export class Signaling {
         }
         if (msg.type === 'knocking' || msg.type === 'welcome' || (msg.type === 'error' && msg.ref === 'join')) {
             this.#knockOn = msg.type === 'knocking' ? this.#ws : null;
-            this.#leftKnocking = null; // taken over, or ended: the sidecar closes it
         }
+        // This socket took the knock over: the one left open holds it no
+        // more, and goes. Let in, the sidecar closed it as it seated this
+        // one; refused, it still knocks until leave() closes it.
+        if (msg.type === 'knocking') this.#closeLeftKnocking();
+        if (msg.type === 'welcome') this.#leftKnocking = null;
         if (msg.type === 'error' && msg.code === 'unavailable' && msg.ref === 'join' && !this.#seated) {
             // The sidecar cannot seat anyone now (cut off from Redis, out
             // of memory): this socket is given up, and the join tried

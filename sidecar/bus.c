@@ -175,18 +175,21 @@ void bus_reqs_send(struct bus_wait *w)
     }
 }
 
+/* The most ARGV a script takes (the join script's). */
+#define SCRIPT_ARGS_MAX 22
+
 /* Runs script sc with args (room first) for a request; when room is not
  * NULL, after its subscription is confirmed. Returns 0 or -1. */
 static int req_start(struct bus *b, enum bus_script sc, enum req_kind kind,
                      const char *room, int nargs, const char **args,
                      const size_t *lens, void *cb, void *arg)
 {
-    const char *argv[24] = {"EVALSHA", b->sha[sc], "0"};
-    size_t argvlen[24] = {7, 40, 1};
+    const char *argv[3 + SCRIPT_ARGS_MAX] = {"EVALSHA", b->sha[sc], "0"};
+    size_t argvlen[3 + SCRIPT_ARGS_MAX] = {7, 40, 1};
     struct bus_req *q;
     struct bus_sub *s = NULL;
 
-    if (!bus_can_send(b) || nargs > 21)
+    if (!bus_can_send(b) || nargs > SCRIPT_ARGS_MAX)
         return -1;
     memcpy(argv + 3, args, (size_t)nargs * sizeof *args);
     memcpy(argvlen + 3, lens, (size_t)nargs * sizeof *lens);
@@ -230,7 +233,7 @@ int bus_join(struct bus *b, const char *room, const char *peer,
              const struct bus_entry *e, bus_room_fn *cb, void *arg)
 {
     char cap[24], chatmax[24], role[24], lobbymax[24], tries[24], window[24];
-    char moves[24];
+    char moves[24], attempt[24];
     const struct bus_entry none = {.role = 0};
     const char *env = "";
     size_t envlen = 0;
@@ -255,6 +258,7 @@ int bus_join(struct bus *b, const char *room, const char *peer,
     LONGSTR(tries, b->cfg.password_tries);
     LONGSTR(window, b->cfg.password_window_ms);
     LONGSTR(moves, e->moves);
+    LONGSTR(attempt, e->attempt);
     {
         const char *a[] = {room,
                            peer,
@@ -276,7 +280,8 @@ int bus_join(struct bus *b, const char *room, const char *peer,
                            window,
                            str_or_empty(e->ticket),
                            moves,
-                           e->takes_over ? "1" : "0"};
+                           e->takes_over ? "1" : "0",
+                           attempt};
         size_t l[sizeof a / sizeof a[0]];
         for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) /* 2, 7: no NUL */
             l[i] = i == 2 ? len : i == 7 ? envlen : strlen(a[i]);

@@ -209,6 +209,9 @@ struct bus_entry {
                            NULL */
     int64_t moves;      /* re-asserting: the seat's moves between nodes (as
                            bus_room's), kept again by a Redis that lost them */
+    int64_t attempt;    /* takes_over: the resume's number (0: none): a
+                           later resume that took the knock meanwhile makes
+                           it BUS_STALE */
 };
 
 /* Makes peer (with its peer object json and its resume token, >= 128 random

@@ -405,9 +405,11 @@
 
 /* ARGV: room peer json node cap force token envelope chatmax role tokens
  * addr pwhash knocked knock lobbymax pwtries pwwindow ticket moves
+ * takeover attempt
  * -> {'full'} | {'moved'} | {'banned'} | {'password', salt} |
  *    {'wrong-password'} | {'pw-limited'} | {'knock'} | {'lobby-full'} |
- *    {'denied', reason} | {'ok'|'exists', flat members, chat, access}.
+ *    {'denied', reason} | {'stale', peer} |
+ *    {'ok'|'exists', flat members, chat, access}.
  * A new seat (force '0') first looks for the host's answer kept for its
  * knock (knocked: its peer id, '' when it never knocked; the answers
  * hash): an admission is taken (once), a denial is answered 'denied' with
@@ -427,7 +429,14 @@
  * (re-asserted after a reconnect: 'exists') keeps the role Redis has: a
  * host may have changed it while the node was cut off; its moves (> 0)
  * are kept as m: when Redis lost them. access is {role, locked, password,
- * lobby message for a host or ''}. */
+ * lobby message for a host or ''}. A knock the page's new connection takes
+ * over (takeover '1', after the resume script answered 'knock'; attempt:
+ * that resume's number) is 'stale' when a later resume took it meanwhile
+ * (a:); else, once no answer was found for it, it skips the other rules
+ * while its row is there, and the row and the knocks entry move to node,
+ * whose old node hears x-knock-taken with attempt. A knock sent again
+ * (knocked) whose row another node holds now is 'stale'. Every knock's
+ * token (token) goes into tokens, so that a resume finds it. */
 static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "local room, peer, node = ARGV[1], ARGV[2], ARGV[4]\n"
     "local json, env = ARGV[3], ARGV[8]\n"
@@ -463,7 +472,8 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "    redis.call('HSET', lobby, peer, seq .. ' ' .. node .. ' ' .. knock)\n"
     "    redis.call('SREM', knocks(was), room .. ' ' .. peer)\n"
     "    redis.call('SADD', knocks(node), room .. ' ' .. peer)\n"
-    "    to_knock(was, room, peer, '{\"type\":\"" MSG_KNOCK_TAKEN_TYPE "\"}')\n"
+    "    to_knock(was, room, peer, '{\"type\":\"" MSG_KNOCK_TAKEN_TYPE
+    "\",\"attempt\":' .. ARGV[22] .. '}')\n"
     "  end\n"
     "  if ARGV[7] ~= '' then\n"
     "    redis.call('HSET', rk(room, 'tokens'), 't:' .. ARGV[7], peer,\n"
@@ -473,6 +483,12 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "end\n"
     "local function may_enter()\n"
     "  local a, addr = rk(room, 'access'), ARGV[12]\n"
+    "  local took = tonumber(redis.call('HGET', rk(room, 'tokens'),\n"
+    "                                   'a:' .. peer) or '0')\n"
+    "  local at = tonumber(ARGV[22])\n"
+    "  if ARGV[21] == '1' and at > 0 and took > at then\n"
+    "    return {'stale', peer}\n"
+    "  end\n"
     "  local kept = ARGV[14] ~= '' and\n"
     "               redis.call('HGET', rk(room, 'answers'), ARGV[14])\n"
     "  local answer = kept and select(2, answer_split(kept))\n"
@@ -525,6 +541,7 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  local no = may_enter()\n"
     "  if no then return no end\n"
     "  if redis.call('HLEN', members) >= tonumber(ARGV[5]) then\n"
+    "    knock_tokens(room, peer)\n"
     "    return {'full'}\n"
     "  end\n"
     "  if back_host then redis.call('DEL', back) end\n"
@@ -739,6 +756,7 @@ static const char bus_lua_reap[] = BUS_LUA_PRELUDE
     "      n = n + 1\n"
     "    else\n"
     "      forget_answer(room, peer, node)\n"
+    "      knock_tokens(room, peer)\n"
     "    end\n"
     "  end\n"
     "end\n"

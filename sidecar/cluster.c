@@ -474,6 +474,7 @@ static int start_join(struct join *j)
                            * answered while this node could not hear it */
                           .knocked = j->admitted || j->knocked,
                           .takes_over = j->takes_over,
+                          .attempt = j->attempt,
                           .knock = knock,
                           .ticket = j->resume};
     int rc = -1;
@@ -798,10 +799,12 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
 }
 
 /* j stops waiting in the lobby in Redis (bus_lua.h: withdraw), and takes
- * the answer a host may have left there. */
+ * the answer a host may have left there; patient: a join of this node on
+ * its way in the room may be the page's newer connection taking the knock
+ * over, which voids it (owed_void). */
 static void withdraw(struct join *j)
 {
-    owe(j->rq.cl, OWED_WITHDRAW, j->room, j->id);
+    owed_first(owed_new(j->rq.cl, OWED_WITHDRAW, j->room, j->id), true);
 }
 
 /* j's knock ends with no seat here: it withdraws, and the seat a try
@@ -940,6 +943,18 @@ static void join_done(void *arg, const struct bus_room *r)
     struct join *j = arg;
     bool in = r->status == BUS_OK || r->status == BUS_EXISTS;
 
+    /* Its knock went on with the page's newer connection, here, while this
+     * waited: a seat Redis gave it is that connection's (its join finds it
+     * held here), and nothing is withdrawn or left. A knock ends in park. */
+    if (j->replaced && r->status != BUS_KNOCK) {
+        if (j->c != NULL) {
+            j->c->pending = NULL;
+            hub_stale(j->rq.cl->h, j->c, j->room, j->id);
+            j->c = NULL;
+        }
+        join_finish(j);
+        return;
+    }
     if (r->status == BUS_ERR && j->knocked && j->c != NULL) {
         j->unsure = true;
         park(j); /* a knock sent again, cut off again: it waits on */
@@ -959,9 +974,11 @@ static void join_done(void *arg, const struct bus_room *r)
     /* What Redis may keep of j's knock with nobody to take it: a knock
      * sent again may have gone back in, a denial is kept until withdrawn
      * (a lost reply then finds it again), an admission was not taken, an
-     * error may have come after Redis put a first knock in the lobby. */
-    if (!in && r->status != BUS_KNOCK &&
-        (j->knocked || j->admitted || r->status == BUS_ERR))
+     * error may have come after Redis put a first knock in the lobby. Not
+     * a knock a later connection of the page took (stale): it is that
+     * one's, maybe on this node too. */
+    if (!in && r->status != BUS_KNOCK && r->status != BUS_STALE &&
+        (j->knocked || j->admitted || j->takes_over || r->status == BUS_ERR))
         withdraw(j);
     /* A knock sent again ends here, and so does the join an admission sent
      * when the meeting ended before it came (its admission became a
@@ -1001,6 +1018,10 @@ static void resume_done(void *arg, const struct bus_room *r)
             snprintf(j->token, sizeof j->token, "%s", j->resume);
             j->since = r->since > 0 ? r->since : j->since;
             j->takes_over = true;
+            /* the page's older connection here, if any, has it no more */
+            struct join *old = join_with(j->rq.cl, j->room, j->id, j);
+            if (old != NULL)
+                knock_taken(old);
         }
         if (start_join(j) == 0)
             return; /* still pending */
@@ -1130,7 +1151,8 @@ static void hk_cancel(void *ctx, struct hub_conn *c)
 }
 
 /* This node's join with id in room, waiting for Redis or knocking, its
- * client still there, other than skip; or NULL. */
+ * client still there and not replaced by a newer one, other than skip;
+ * or NULL. */
 static struct join *join_with(struct cluster *cl, const char *room,
                               const char *id, const struct join *skip)
 {
@@ -1139,8 +1161,9 @@ static struct join *join_with(struct cluster *cl, const char *room,
         /* join_free unlinks a join before it frees it; the analyzer loses
          * that in the list. */
         if (r->drop == join_drop && // NOLINT(clang-analyzer-unix.Malloc)
-            j != skip && (j->knocking || j->sent) && j->c != NULL &&
-            strcmp(j->id, id) == 0 && strcmp(j->room, room) == 0)
+            j != skip && !j->replaced && (j->knocking || j->sent) &&
+            j->c != NULL && strcmp(j->id, id) == 0 &&
+            strcmp(j->room, room) == 0)
             return j;
     }
     return NULL;
@@ -1161,11 +1184,17 @@ static void knock_answered(struct cluster *cl, const char *room, const char *id,
                            const char *msg, size_t len)
 {
     char reason[16] = "";
+    int64_t taken_by = 0; /* the resume number of the one that took it */
     enum msg_knock_answer a =
-        msg_node_knock_answer(msg, len, reason, sizeof reason);
+        msg_node_knock_answer(msg, len, reason, sizeof reason, &taken_by);
     struct join *j = a == MSG_KNOCK_TAKEN ? join_with(cl, room, id, NULL)
                                           : knocker(cl, room, id);
 
+    if (j != NULL && a == MSG_KNOCK_TAKEN && j->attempt > taken_by) {
+        /* about a take-over before the one that brought it here */
+        log_info("knock room=%s knock=%s: stale x-knock-taken", room, id);
+        return;
+    }
     if (j != NULL && a == MSG_KNOCK_TAKEN) {
         knock_taken(j);
         return;

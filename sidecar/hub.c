@@ -733,7 +733,8 @@ static void admit(struct hub *h, struct knock *k, int64_t now)
                          .video = k->video,
                          .role = 0,
                          .knock = k->id,
-                         .token = k->token};
+                         .token = k->token,
+                         .attempt = k->attempt};
 
     /* A full room answered room-full: the knock only ends. */
     bool seated = hub_seat(h, c, &s, now) != NULL;

@@ -51,8 +51,18 @@ enum msg_node_kind msg_node_classify(const char *json, size_t len,
     return MSG_NODE_OTHER;
 }
 
+/* The whole number 0..2^53-1 at key of j, or none when it is not one. */
+static int64_t count_at(const cJSON *j, const char *key, int64_t none)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, key);
+    bool ok = cJSON_IsNumber(m) && m->valuedouble >= 0 &&
+              m->valuedouble < 9007199254740992.0; /* 2^53 */
+    return ok ? (int64_t)m->valuedouble : none;
+}
+
 enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
-                                            char *why, size_t why_max)
+                                            char *why, size_t why_max,
+                                            int64_t *attempt)
 {
     cJSON *j = cJSON_ParseWithLength(json, len);
     const char *type = str_at(j, "type", NULL);
@@ -66,6 +76,7 @@ enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
         snprintf(why, why_max, "%s", reason != NULL ? reason : "");
     } else if (type != NULL && strcmp(type, MSG_KNOCK_TAKEN_TYPE) == 0) {
         a = MSG_KNOCK_TAKEN;
+        *attempt = count_at(j, "attempt", 0);
     }
     cJSON_Delete(j);
     return a;
@@ -82,10 +93,7 @@ struct out_msg *msg_node_moved(const char *id, int64_t moves)
 
 int64_t msg_node_moves(const struct cJSON *j)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "moves");
-    bool ok = cJSON_IsNumber(m) && m->valuedouble >= 0 &&
-              m->valuedouble < 9007199254740992.0; /* 2^53 */
-    return ok ? (int64_t)m->valuedouble : INT64_MAX;
+    return count_at(j, "moves", INT64_MAX);
 }
 
 struct out_msg *msg_roster(const char *peers_json)

@@ -46,16 +46,19 @@ enum msg_knock_answer {
     MSG_KNOCK_NONE,  /* not a knock's answer */
     MSG_KNOCK_ADMIT, /* {"type":"x-admit"}: join again, admitted */
     MSG_KNOCK_DENY,  /* {"type":"x-deny","reason":...} */
-    /* {"type":"x-knock-taken"}: the page's new connection on another node
-     * holds the knock now: the one here is closed `replaced`, nothing
-     * withdrawn */
+    /* {"type":"x-knock-taken","attempt":n}: the page's new connection on
+     * another node, its resume numbered n, holds the knock now: the one
+     * here is closed `replaced`, nothing withdrawn (unless its own resume
+     * was numbered higher: it took the knock back since) */
     MSG_KNOCK_TAKEN,
 };
 
 /* Reads a knock's answer from json; for a denial, why (why_max bytes,
- * cut) gets its reason ("" without one: hub_knock_denial reads it). */
+ * cut) gets its reason ("" without one: hub_knock_denial reads it); for a
+ * take-over, *attempt the number of the resume that took it (0: none). */
 enum msg_knock_answer msg_node_knock_answer(const char *json, size_t len,
-                                            char *why, size_t why_max);
+                                            char *why, size_t why_max,
+                                            int64_t *attempt);
 
 /* {"type":"x-moved","id":"<id>","moves":<moves>}: published to a room
  * when a seat is taken back here from another node, which then drops its

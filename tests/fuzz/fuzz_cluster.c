@@ -46,8 +46,13 @@ static void fuzz_node(const char *json, size_t len)
     assert(msg >= json && msg + msg_len < json + len);
     assert(strlen(room) < sizeof room && strlen(to) < sizeof to);
     char why[16];
-    if (msg_node_knock_answer(msg, msg_len, why, sizeof why) == MSG_KNOCK_DENY)
+    int64_t at = -1;
+    enum msg_knock_answer a =
+        msg_node_knock_answer(msg, msg_len, why, sizeof why, &at);
+    if (a == MSG_KNOCK_DENY)
         assert(strlen(why) < sizeof why);
+    if (a == MSG_KNOCK_TAKEN)
+        assert(at >= 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -627,6 +627,65 @@ if (SIDECARS > 1) {
         await Promise.all([o.expectNone('lobby'), k.expectNone('lobby'), k.expectNone('welcome')]);
     });
 
+    test('across sidecars: a take-over on the knock\'s own sidecar racing an admit or a deny ends with one connection answered, the older one told replaced, nothing left in the lobby', async () => {
+        for (const act of ['admit', 'admit', 'deny', 'deny']) {
+            const { room, cs } = await meeting(2);
+            await twoHostsLocked(cs, cs);
+            const old = await client({ node: 2 });
+            const knock = await tryJoin(old, room, 'Kay');
+            await Promise.all(cs.map((c) => lobbyIs(c, [knock.id])));
+            const next = await client({ addr: old.addr, node: 2 });
+            cs[0].send({ type: act, id: knock.id });
+            next.send({ type: 'join', room, name: 'Kay', resume: knock.token, attempt: 2 });
+            const got = await next.next((m) => ['welcome', 'knocking'].includes(m.type) || (m.type === 'error' && m.ref === 'join'));
+            // The older connection is told replaced; or, for a denial that
+            // reached its sidecar before the take-over, denied.
+            const told = await old.next((m) => m.type === 'peer-left' || (m.type === 'error' && m.ref === 'join'));
+            if (told.type === 'peer-left') {
+                assert.deepEqual([told.id, told.reason], [knock.id, 'replaced'], act);
+                assert.deepEqual(await old.closed(), { code: 1000, reason: 'replaced' });
+            } else {
+                assert.deepEqual([act, told.code, told.reason], ['deny', 'denied', 'host']);
+            }
+            if (act === 'admit') {
+                assert.equal(got.type === 'welcome' ? got.id : (await next.next('welcome')).id, knock.id);
+                for (const c of cs) await c.next(joinedAs(knock.id));
+                await Promise.all(cs.map((c) => c.expectNone(joinedAs(knock.id), 500)));
+            } else {
+                const e = got.type === 'error' ? got : await next.next('error');
+                assert.deepEqual([e.code, e.reason], ['denied', 'host']);
+            }
+            for (const c of cs) await lobbyIs(c, []);
+            assert.ok(!next.closeInfo);
+        }
+    });
+
+    test('across sidecars: two take-overs at once, the older resume on the knock\'s own sidecar: the later one holds the knock, both others are told replaced', async () => {
+        for (let i = 0; i < 3; i++) {
+            const { room, cs } = await meeting(2);
+            await twoHostsLocked(cs, cs);
+            const old = await client({ node: 2 });
+            const knock = await tryJoin(old, room, 'Kay');
+            await Promise.all(cs.map((c) => lobbyIs(c, [knock.id])));
+            const near = await client({ addr: old.addr, node: 2 });
+            const far = await client({ addr: old.addr, node: 0 });
+            const msg = (attempt) => ({ type: 'join', room, name: 'Kay', resume: knock.token, attempt });
+            if (i % 2) {
+                far.send(msg(3));
+                near.send(msg(2));
+            } else {
+                near.send(msg(2));
+                far.send(msg(3));
+            }
+            assert.deepEqual(await old.closed(), { code: 1000, reason: 'replaced' });
+            assert.deepEqual(await near.closed(), { code: 1000, reason: 'replaced' });
+            assert.equal((await far.next('knocking')).id, knock.id);
+            cs[1].send({ type: 'admit', id: knock.id });
+            assert.equal((await far.next('welcome')).id, knock.id);
+            for (const c of cs) await lobbyIs(c, []);
+        }
+    });
+
     test('across sidecars: two hosts admit the same knock at once; it is seated once and the other host gets no-such-peer', async () => {
         const { room, cs } = await meeting(3);
         const [h, g, o] = cs;

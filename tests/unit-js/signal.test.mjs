@@ -198,14 +198,14 @@ test('a page knocking at a locked meeting gives a silent socket up without closi
     const third = FakeSocket.made[2];
     third.accept();
     assert.deepEqual([third.sent[0].resume, third.sent[0].attempt], ['ktok', 2]);
-    third.hear({ type: 'knocking', id: 'k1', token: 'ktok' }); // taken over: the sidecar closes the first
+    third.hear({ type: 'knocking', id: 'k1', token: 'ktok' }); // taken over: the first goes
+    assert.deepEqual(ws.closedWith, { code: 1000, reason: undefined });
     sig.leave();
-    assert.equal(ws.closedWith, null);
     assert.deepEqual(third.closedWith, { code: 1000, reason: undefined });
     assert.deepEqual(third.sent.at(-1), { type: 'leave' });
 }));
 
-test('a knock given up and then cancelled (Cancel, or the page going) closes the socket it left open: the knock ends', () => withClient((sig) => {
+test('a knock given up and then cancelled (Cancel, or the page going) closes the socket it left open: the knock ends; so does a refusal of the next socket\'s join that the page answers with leave', () => withClient((sig) => {
     sig.connect();
     const [ws] = FakeSocket.made;
     ws.accept();
@@ -213,6 +213,11 @@ test('a knock given up and then cancelled (Cancel, or the page going) closes the
     sig.probe();
     advance(3000);
     assert.equal(ws.closedWith, null);
+    advance(1000);
+    const again = FakeSocket.made[1];
+    again.accept();
+    again.hear({ type: 'error', code: 'bad-token', ref: 'join', message: 'expired' });
+    assert.equal(ws.closedWith, null, 'still knocking there');
     sig.leave();
     assert.deepEqual(ws.closedWith, { code: 1000, reason: undefined });
 }));

@@ -1000,7 +1000,10 @@ TEST(a_knock_moves_to_the_node_its_page_comes_back_to_with_its_token)
     struct result res;
     char knocks_a[128], knocks_b[128];
     const struct bus_entry knock = {.knock = "{\"id\":\"k1\",\"since\":1234}"};
-    const struct bus_entry take = {.takes_over = true, .knock = "{}"};
+    const struct bus_entry take = {
+        .takes_over = true, .knock = "{}", .attempt = 2};
+    const struct bus_entry older = {
+        .takes_over = true, .knock = "{}", .attempt = 1};
 
     CHECK(fx_init(&fx) == 0);
     fx.cfg.lobby_max = 20;
@@ -1018,10 +1021,14 @@ TEST(a_knock_moves_to_the_node_its_page_comes_back_to_with_its_token)
     CHECK_STR(res.peer, "k1");
     CHECK(res.since == 1234);
     CHECK(resume_at(&fx, &a, "kt", "tok-k1", "tok-new", 2, &res) == BUS_STALE);
+    /* a join of an older resume, on its way meanwhile (its sidecar
+     * stalled), may not take it */
+    CHECK(join_as(&fx, &b, "kt", "k1", &older, &res) == BUS_STALE);
     CHECK(join_as(&fx, &a, "kt", "k1", &take, &res) == BUS_KNOCK);
     CHECK(redis_int(fx.port, "SCARD", knocks_a) == 1);
     CHECK(redis_int(fx.port, "SCARD", knocks_b) == 0);
     CHECK(RUN_UNTIL(&fx, node_msgs_with(&b, "x-knock-taken") == 1, 3000));
+    CHECK(node_msgs_with(&b, "\"attempt\":2") == 1);
     CHECK(node_msgs_with(&a, "x-knock-taken") == 0);
     /* b's connection ends late: its withdrawal leaves a's knock be */
     CHECK(host_wait(&fx, &b, BUS_DO_WITHDRAW, "kt", "k1", NULL) == BUS_OK);

@@ -306,22 +306,23 @@ TEST(msg_node_pj_wraps_unwraps_and_reads_pj_open)
 TEST(msg_node_knock_answer_reads_admit_a_denials_reason_and_a_take_over)
 {
     char why[16];
+    int64_t at = -1;
     const char *deny = "{\"type\":\"x-deny\",\"reason\":\"empty\"}";
 
-    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at) ==
           MSG_KNOCK_DENY);
     CHECK(hub_knock_denial(why) == HUB_KNOCK_EMPTY);
     CHECK(strcmp(hub_knock_reason(HUB_KNOCK_EMPTY), "empty") == 0);
     deny = "{\"type\":\"x-deny\",\"reason\":\"ended\"}";
-    msg_node_knock_answer(deny, strlen(deny), why, sizeof why);
+    msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at);
     CHECK(hub_knock_denial(why) == HUB_KNOCK_ENDED);
     deny = "{\"type\":\"x-deny\",\"reason\":\"host\"}";
-    msg_node_knock_answer(deny, strlen(deny), why, sizeof why);
+    msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at);
     CHECK(hub_knock_denial(why) == HUB_KNOCK_HOST);
     /* From a node that names no reason, or one unknown here: denied, with
      * no reason passed on. */
     deny = "{\"type\":\"x-deny\",\"message\":\"everyone left\"}";
-    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at) ==
               MSG_KNOCK_DENY &&
           why[0] == '\0');
     CHECK(hub_knock_denial(why) == HUB_KNOCK_DENIED);
@@ -330,12 +331,17 @@ TEST(msg_node_knock_answer_reads_admit_a_denials_reason_and_a_take_over)
     CHECK(hub_knock_reason(HUB_KNOCK_DENIED) == NULL);
     CHECK(hub_knock_reason(HUB_KNOCK_TIMEOUT) == NULL);
     deny = "{\"type\":\"x-admit\"}";
-    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at) ==
           MSG_KNOCK_ADMIT);
-    deny = "{\"type\":\"x-knock-taken\"}";
-    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
-          MSG_KNOCK_TAKEN);
+    deny = "{\"type\":\"x-knock-taken\",\"attempt\":7}";
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at) ==
+              MSG_KNOCK_TAKEN &&
+          at == 7);
+    deny = "{\"type\":\"x-knock-taken\",\"attempt\":-1}"; /* none */
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at) ==
+              MSG_KNOCK_TAKEN &&
+          at == 0);
     deny = "{\"type\":\"chat\"}";
-    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why) ==
+    CHECK(msg_node_knock_answer(deny, strlen(deny), why, sizeof why, &at) ==
           MSG_KNOCK_NONE);
 }
