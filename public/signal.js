@@ -85,6 +85,7 @@ export class Signaling {
     // closing this one `replaced`.
     #knockOn = null;
     #leftKnocking = null;
+    #knockId = null;
 
     /**
      * url: ws(s)://.../ws; join(): the join message fields to send; token:
@@ -198,17 +199,6 @@ export class Signaling {
         }
         if (!msg || typeof msg.type !== 'string') return;
         this.#unansweredSince = null;
-        if (msg.type === 'welcome') {
-            const resumed = this.#id !== null && msg.id === this.#id;
-            const previousId = this.#id;
-            this.#id = msg.id;
-            this.#resume = msg.resume || null;
-            this.#graceMs = Number(msg.limits && msg.limits.resumeGraceMs) || 0;
-            this.#attempt = 0;
-            this.#seated = true;
-            this.#emit('welcome', { ...msg, resumed, previousId });
-            return;
-        }
         if (msg.type === 'knocking' && typeof msg.token === 'string') {
             // Waiting in a locked meeting's lobby: a socket that drops
             // before the sidecar notices comes back with the knock's
@@ -220,10 +210,24 @@ export class Signaling {
             this.#knockOn = msg.type === 'knocking' ? this.#ws : null;
         }
         // This socket took the knock over: the one left open holds it no
-        // more, and goes. Let in, the sidecar closed it as it seated this
-        // one; refused, it still knocks until leave() closes it.
-        if (msg.type === 'knocking') this.#closeLeftKnocking();
+        // more, and goes (so does one whose knock had ended). Let in as
+        // the knock, the sidecar closed it as it seated this one; in with
+        // another id (the knock had ended, the door opened), it goes.
+        // Refused, it still knocks until leave() closes it.
+        if (msg.type === 'knocking' || (msg.type === 'welcome' && msg.id !== this.#knockId)) this.#closeLeftKnocking();
         if (msg.type === 'welcome') this.#leftKnocking = null;
+        if (msg.type === 'knocking') this.#knockId = msg.id;
+        if (msg.type === 'welcome') {
+            const resumed = this.#id !== null && msg.id === this.#id;
+            const previousId = this.#id;
+            this.#id = msg.id;
+            this.#resume = msg.resume || null;
+            this.#graceMs = Number(msg.limits && msg.limits.resumeGraceMs) || 0;
+            this.#attempt = 0;
+            this.#seated = true;
+            this.#emit('welcome', { ...msg, resumed, previousId });
+            return;
+        }
         if (msg.type === 'error' && msg.code === 'unavailable' && msg.ref === 'join' && !this.#seated) {
             // The sidecar cannot seat anyone now (cut off from Redis, out
             // of memory): this socket is given up, and the join tried
@@ -232,11 +236,13 @@ export class Signaling {
             this.#abandon('unavailable');
             return;
         }
-        if (msg.type === 'error' && msg.code === 'rate-limited' && msg.ref === 'join' && !this.#seated && this.#id !== null) {
+        if (msg.type === 'error' && msg.code === 'rate-limited' && msg.ref === 'join' && !this.#seated
+            && (this.#id !== null || this.#leftKnocking !== null)) {
             // Our way back refused for the joins' pace (many coming back
             // at once from one address, say an office after a drain): not
             // the person's doing, so no word of it; tried again as after
-            // a drop, within 2 s while the seat waits.
+            // a drop (within 2 s while the seat waits), and so is the
+            // take-over of a knock left open.
             this.#abandon('rate-limited');
             return;
         }

@@ -431,8 +431,8 @@
  * are kept as m: when Redis lost them. access is {role, locked, password,
  * lobby message for a host or ''}. A knock the page's new connection takes
  * over (takeover '1', after the resume script answered 'knock'; attempt:
- * that resume's number) is 'stale' when a later resume took it meanwhile
- * (a:); else, once no answer was found for it, it skips the other rules
+ * that resume's number, kept in a:) is 'stale' when a later one took it
+ * meanwhile; else, once no answer was found for it, it skips the other rules
  * while its row is there, and the row and the knocks entry move to node,
  * whose old node hears x-knock-taken with attempt. A knock sent again
  * (knocked) whose row another node holds now is 'stale'. Every knock's
@@ -488,6 +488,8 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "  local at = tonumber(ARGV[22])\n"
     "  if ARGV[21] == '1' and at > 0 and took > at then\n"
     "    return {'stale', peer}\n"
+    "  elseif ARGV[21] == '1' and at > 0 then\n"
+    "    redis.call('HSET', rk(room, 'tokens'), 'a:' .. peer, ARGV[22])\n"
     "  end\n"
     "  local kept = ARGV[14] ~= '' and\n"
     "               redis.call('HGET', rk(room, 'answers'), ARGV[14])\n"
@@ -574,8 +576,12 @@ static const char bus_lua_join[] = BUS_LUA_PRELUDE
     "return {st, flat, chat, access_reply(room, json)}\n";
 
 /* ARGV: room token new_token node chatmax attempt
- * -> {'none'} | {'stale', peer} | {'ok', flat members, chat, access, peer,
- * old node, peer json, moves} (access as for join).
+ * -> {'none'} | {'stale', peer} | {'knock', peer, since} |
+ * {'ok', flat members, chat, access, peer, old node, peer json, moves}
+ * (access as for join). A knock's token (its id in the lobby, or an
+ * answer kept for it) answers 'knock' with the knock's since: the join
+ * that takes it over follows, and records attempt in a: (the join
+ * script), so that only a take-over that happened outranks a lower one.
  * A seat answers to its token (p:) and, until that one is used, to the one
  * before (q:): the welcome that carried the newer one may have been lost
  * (docs/protocol.md, "Resume"). But not to a resume whose attempt (> 0:
@@ -602,7 +608,7 @@ static const char bus_lua_resume[] = BUS_LUA_PRELUDE
     "  if at <= tonumber(redis.call('HGET', k, 'a:' .. peer) or '0') then\n"
     "    return {'stale', peer}\n"
     "  end\n"
-    "  redis.call('HSET', k, 'a:' .. peer, ARGV[6])\n"
+    "  if not knock then redis.call('HSET', k, 'a:' .. peer, ARGV[6]) end\n"
     "end\n"
     "if knock then\n"
     "  local since = row and string.match(select(3, lobby_split(row)),\n"

@@ -73,7 +73,7 @@ struct join {
      * the knock over (bus_entry.takes_over), until it knocks here. */
     bool takes_over;
     /* Its knock went on with the page's newer connection while this one
-     * waited for Redis: it ends when its reply says it knocks. */
+     * waited for Redis: its reply is not used (join_done). */
     bool replaced;
     bool unsure; /* a try's answer was lost: Redis may have seated it */
     /* A host's answer to the knock: ADMITTED or a denial (QUIET: none
@@ -135,11 +135,11 @@ struct reassert {
  * (hk_tick; doubling to OWED_RETRY_MAX_MS while Redis answers errors).
  * Each may be done twice: pj-release frees an id only while it still has
  * this token, a leave a seat only while this node holds it. Sent again
- * (and a patient leave the first time too: owe_leave), a leave or
+ * (and a patient leave, or a withdrawal, the first time too), a leave or
  * withdrawal waits while a join or resume of this node is on its way in
- * that room (it could be taking that seat or knocking with that id
- * again), and is owed no more once the seat is here again or the knock
- * waits again. At most OWED_MAX wait; one more is dropped with a
+ * that room (it could be taking that seat, or taking the knock over), and
+ * is owed no more once the seat is here again or a join with the knock's
+ * id is on its way or waits. At most OWED_MAX wait; one more is dropped with a
  * warning (its knock stays in the lobby, its id claimed, its seat in
  * Redis, until this node stops). */
 enum owed_what { OWED_WITHDRAW, OWED_PJ_RELEASE, OWED_LEAVE, OWED_SEAT_OF };
@@ -804,6 +804,7 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
  * over, which voids it (owed_void). */
 static void withdraw(struct join *j)
 {
+    join_unsend(j); /* done with Redis: not a join on its way */
     owed_first(owed_new(j->rq.cl, OWED_WITHDRAW, j->room, j->id), true);
 }
 
@@ -867,8 +868,8 @@ static void knock_over(struct join *j)
 
 /* j's knock went on with its page's newer connection, here or on another
  * node (x-knock-taken): j's connection is told `replaced`, and nothing is
- * withdrawn. A join still waiting for Redis ends when its reply says it
- * knocks (park); any other reply stands. */
+ * withdrawn. A join still waiting for Redis is marked: its reply is not
+ * used, and its connection is told `replaced` then (join_done, park). */
 static void knock_taken(struct join *j)
 {
     struct hub_conn *c = j->c;
@@ -886,8 +887,6 @@ static void knock_taken(struct join *j)
  * without holding anything, unless the answer came first. */
 static void park(struct join *j)
 {
-    struct join *old;
-
     join_unsend(j);
     j->knocking = true;
     if (j->replaced) {
@@ -897,9 +896,6 @@ static void park(struct join *j)
     if (!j->knocked) /* a knock sent again keeps its first deadline */
         hub_knocking(j->rq.cl->h, j->c, j->id, j->token, j->since);
     j->knocked = true;
-    /* taken over from the page's older connection, maybe here */
-    if (j->takes_over && (old = join_with(j->rq.cl, j->room, j->id, j)))
-        knock_taken(old);
     j->takes_over = false; /* the knock is this node's now */
     if (j->answer != HUB_KNOCK_QUIET)
         knock_over(j);
@@ -1018,13 +1014,16 @@ static void resume_done(void *arg, const struct bus_room *r)
             snprintf(j->token, sizeof j->token, "%s", j->resume);
             j->since = r->since > 0 ? r->since : j->since;
             j->takes_over = true;
-            /* the page's older connection here, if any, has it no more */
-            struct join *old = join_with(j->rq.cl, j->room, j->id, j);
-            if (old != NULL)
-                knock_taken(old);
         }
-        if (start_join(j) == 0)
+        if (start_join(j) == 0) {
+            /* the page's older connection here, if any, has it no more;
+             * one of a later resume keeps it (this join is then stale) */
+            struct join *old =
+                j->takes_over ? join_with(j->rq.cl, j->room, j->id, j) : NULL;
+            if (old != NULL && (j->attempt == 0 || old->attempt <= j->attempt))
+                knock_taken(old);
             return; /* still pending */
+        }
         j->c->pending = NULL;
         hub_answer_unavailable(j->rq.cl->h, j->c, "cluster unavailable", "join",
                                clock_mono_ms());

@@ -660,17 +660,18 @@ if (SIDECARS > 1) {
         }
     });
 
-    test('across sidecars: two take-overs at once, the older resume on the knock\'s own sidecar: the later one holds the knock, both others are told replaced', async () => {
-        for (let i = 0; i < 3; i++) {
+    test('across sidecars: two take-overs at once (on the knock\'s sidecar and another, or both on one other): the later resume holds the knock, both others are told replaced', async () => {
+        // [sidecar of the earlier resume, of the later one, which goes first]
+        for (const [earlierOn, laterOn, first] of [[2, 0, 'earlier'], [2, 0, 'later'], [0, 0, 'later'], [1, 1, 'earlier']]) {
             const { room, cs } = await meeting(2);
             await twoHostsLocked(cs, cs);
             const old = await client({ node: 2 });
             const knock = await tryJoin(old, room, 'Kay');
             await Promise.all(cs.map((c) => lobbyIs(c, [knock.id])));
-            const near = await client({ addr: old.addr, node: 2 });
-            const far = await client({ addr: old.addr, node: 0 });
+            const near = await client({ addr: old.addr, node: earlierOn });
+            const far = await client({ addr: old.addr, node: laterOn });
             const msg = (attempt) => ({ type: 'join', room, name: 'Kay', resume: knock.token, attempt });
-            if (i % 2) {
+            if (first === 'later') {
                 far.send(msg(3));
                 near.send(msg(2));
             } else {

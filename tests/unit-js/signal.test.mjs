@@ -222,6 +222,30 @@ test('a knock given up and then cancelled (Cancel, or the page going) closes the
     assert.deepEqual(ws.closedWith, { code: 1000, reason: undefined });
 }));
 
+test('a take-over refused for the joins\' pace is tried again without a word; let in with another id (the knock had ended, the door opened), the socket left knocking goes', () => withClient((sig) => {
+    const errors = [];
+    sig.on('error', (m) => errors.push(m));
+    sig.connect();
+    const [ws] = FakeSocket.made;
+    ws.accept();
+    ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
+    sig.probe();
+    advance(3000);
+    advance(1000);
+    const again = FakeSocket.made[1];
+    again.accept();
+    again.hear({ type: 'error', code: 'rate-limited', ref: 'join', message: 'slow down' });
+    assert.deepEqual(errors, []);
+    advance(8000);
+    const third = FakeSocket.made.at(-1);
+    assert.notEqual(third, again);
+    third.accept();
+    assert.equal(third.sent[0].resume, 'ktok');
+    assert.equal(ws.closedWith, null);
+    third.hear({ type: 'welcome', id: 'new', resume: 'tok2', limits: { resumeGraceMs: 15000 } });
+    assert.deepEqual(ws.closedWith, { code: 1000, reason: undefined });
+}));
+
 test('admitted, the knock\'s token is the seat\'s way back', () => withClient((sig) => {
     sig.connect();
     const [ws] = FakeSocket.made;
@@ -229,6 +253,9 @@ test('admitted, the knock\'s token is the seat\'s way back', () => withClient((s
     ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
     ws.hear({ type: 'welcome', id: 'k1', resume: 'ktok', limits: { resumeGraceMs: 15000 } });
     assert.equal(sig.wayBack, 'ktok');
+    sig.probe(); // seated now: a silent socket is closed "back soon", as any seat's
+    advance(3000);
+    assert.deepEqual(ws.closedWith, { code: 4001, reason: 'back soon' });
 }));
 
 test('the browser going offline: a ping at once, and a socket that does not answer it within 2 to 3 s is given up; one that answers stays', () => withClient((sig) => {
