@@ -159,6 +159,18 @@ test('while its seat waits, every upgrade gets 4 s: the next may reach another s
     }
 }));
 
+/** Connects sig, which knocks (knock k1, token ktok), then its socket
+ * goes silent past the probe's deadline: given up, left open. */
+function knockingLeftOpen(sig) {
+    sig.connect();
+    const ws = FakeSocket.made.at(-1);
+    ws.accept();
+    ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
+    sig.probe();
+    advance(3000);
+    return ws;
+}
+
 test('each resume is numbered above the one before, from the number the page before a reload sent: a server that reads an old one late (it stalled) can tell it from a newer connection', () => withClient((sig) => {
     sig.connect();
     const [ws] = FakeSocket.made;
@@ -206,12 +218,7 @@ test('a page knocking at a locked meeting gives a silent socket up without closi
 }));
 
 test('a knock given up and then cancelled (Cancel, or the page going) closes the socket it left open: the knock ends; so does a refusal of the next socket\'s join that the page answers with leave', () => withClient((sig) => {
-    sig.connect();
-    const [ws] = FakeSocket.made;
-    ws.accept();
-    ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
-    sig.probe();
-    advance(3000);
+    const ws = knockingLeftOpen(sig);
     assert.equal(ws.closedWith, null);
     advance(1000);
     const again = FakeSocket.made[1];
@@ -225,12 +232,7 @@ test('a knock given up and then cancelled (Cancel, or the page going) closes the
 test('a take-over refused for the joins\' pace is tried again without a word; let in with another id (the knock had ended, the door opened), the socket left knocking goes', () => withClient((sig) => {
     const errors = [];
     sig.on('error', (m) => errors.push(m));
-    sig.connect();
-    const [ws] = FakeSocket.made;
-    ws.accept();
-    ws.hear({ type: 'knocking', id: 'k1', token: 'ktok' });
-    sig.probe();
-    advance(3000);
+    const ws = knockingLeftOpen(sig);
     advance(1000);
     const again = FakeSocket.made[1];
     again.accept();

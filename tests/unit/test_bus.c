@@ -906,6 +906,26 @@ TEST(a_dead_nodes_seats_wait_the_grace_for_a_resume_then_go_once)
     fx_done(&fx);
 }
 
+/* Two nodes a and b, and room locked by its host "h" on a. */
+static void locked_on_two_nodes(struct fx *fx, struct node *a, struct node *b,
+                                const char *room)
+{
+    struct result res;
+
+    CHECK(fx_init(fx) == 0);
+    fx->cfg.lobby_max = 20;
+    CHECK(node_start(fx, a, "a") == 0);
+    CHECK(node_start(fx, b, "b") == 0);
+    CHECK(join_as(fx, a, room, "h", &as_host, &res) == BUS_OK);
+    CHECK(host_wait(fx, a, BUS_DO_LOCK, room, "h", "1") == BUS_OK);
+}
+
+/* The key of the set of n's knocks. */
+static void knocks_key(char *out, size_t size, const struct node *n)
+{
+    snprintf(out, size, "huddle:node:%s:knocks", bus_node_id(n->bus));
+}
+
 /* A host's answer to a knock is kept in Redis until the knocker's node
  * takes it: a denial is answered to each join that comes with the knock
  * (a lost reply loses nothing) until the withdrawal takes it; an
@@ -919,14 +939,8 @@ TEST(a_hosts_answer_waits_in_redis_until_the_knocker_takes_it)
     struct result res;
     char knocks[128];
 
-    CHECK(fx_init(&fx) == 0);
-    fx.cfg.lobby_max = 20;
-    CHECK(node_start(&fx, &a, "a") == 0);
-    CHECK(node_start(&fx, &b, "b") == 0);
-    snprintf(knocks, sizeof knocks, "huddle:node:%s:knocks",
-             bus_node_id(b.bus));
-    CHECK(join_as(&fx, &a, "lr", "h", &as_host, &res) == BUS_OK);
-    CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "lr", "h", "1") == BUS_OK);
+    locked_on_two_nodes(&fx, &a, &b, "lr");
+    knocks_key(knocks, sizeof knocks, &b);
 
     /* denied: told to every join with the knock until withdrawn */
     CHECK(join_as(&fx, &b, "lr", "k1", &first_knock, &res) == BUS_KNOCK);
@@ -1005,16 +1019,9 @@ TEST(a_knock_moves_to_the_node_its_page_comes_back_to_with_its_token)
     const struct bus_entry older = {
         .takes_over = true, .knock = "{}", .attempt = 1};
 
-    CHECK(fx_init(&fx) == 0);
-    fx.cfg.lobby_max = 20;
-    CHECK(node_start(&fx, &a, "a") == 0);
-    CHECK(node_start(&fx, &b, "b") == 0);
-    snprintf(knocks_a, sizeof knocks_a, "huddle:node:%s:knocks",
-             bus_node_id(a.bus));
-    snprintf(knocks_b, sizeof knocks_b, "huddle:node:%s:knocks",
-             bus_node_id(b.bus));
-    CHECK(join_as(&fx, &a, "kt", "h", &as_host, &res) == BUS_OK);
-    CHECK(host_wait(&fx, &a, BUS_DO_LOCK, "kt", "h", "1") == BUS_OK);
+    locked_on_two_nodes(&fx, &a, &b, "kt");
+    knocks_key(knocks_a, sizeof knocks_a, &a);
+    knocks_key(knocks_b, sizeof knocks_b, &b);
     CHECK(join_as(&fx, &b, "kt", "k1", &knock, &res) == BUS_KNOCK);
 
     CHECK(resume_at(&fx, &a, "kt", "tok-k1", "tok-new", 2, &res) == BUS_KNOCK);
