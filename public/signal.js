@@ -367,13 +367,36 @@ export class Signaling {
         if (this.#seated) this.#droppedAt = this.#now();
         if (this.#ws !== null && this.#ws === this.#knockOn) {
             this.#closeLeftKnocking();
-            this.#leftKnocking = this.#ws;
+            this.#leaveKnocking(this.#ws);
             this.#ws = null;
             clearTimeout(this.#timers.open);
         } else {
             this.#dropSocket(code, reason);
         }
         this.#scheduleRetry(why);
+    }
+
+    /**
+     * Leaves ws, given up while it knocked, open. The knock may end while
+     * the page is away, its answer (a host's denial, the timeout) sent
+     * there and read once the network is back: that is the page's answer
+     * (the next socket's token no longer names a knock), as if it came on
+     * the socket in use. Anything else it says is past.
+     */
+    #leaveKnocking(ws) {
+        this.#leftKnocking = ws;
+        ws.onmessage = (ev) => {
+            let msg;
+            try {
+                msg = JSON.parse(ev.data);
+            } catch {
+                return;
+            }
+            if (this.#leftKnocking !== ws || !msg || msg.type !== 'error' || msg.ref !== 'join') return;
+            if (msg.code !== 'denied' && msg.code !== 'knock-timeout') return;
+            this.#closeLeftKnocking();
+            this.#emit('error', msg);
+        };
     }
 
     /** Closes a socket given up while it knocked: the knock ends (a leave). */

@@ -7,9 +7,10 @@
 // could get its knock closed, and what changed meanwhile follows the welcome.
 // Someone knocking whose connection drops is told the server is out of
 // reach, and knocks again once it answers; one whose browser goes offline
-// a moment keeps the knock. The browser going offline is
-// shown within seconds. A page numbers its resumes, across a reload too,
-// and keeps its way back when reloaded again while still joining.
+// a moment keeps the knock, and one denied meanwhile is told so. The
+// browser going offline is shown within seconds. A page numbers its
+// resumes, across a reload too, and keeps its way back when reloaded again
+// while still joining.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, startSidecar, startNginx, stopAll } from '../lib/stack.mjs';
@@ -294,6 +295,33 @@ test('someone knocking whose browser goes offline a moment keeps the knock: the 
     await host.page.click('#lobby-list li:has-text("Kim") button.admit');
     await kim.page.waitForFunction(() => document.body.dataset.state === 'meeting', null, { timeout: 10000 });
     assert.equal((await tileIds(kim))[0], knock, 'her seat is the knock the host let in');
+    for (const p of [host, kim]) assert.deepEqual(realErrors(p.errors()), [], p.name);
+});
+
+test('someone knocking who is denied while her browser is offline is told so once back: the host sees no new knock', async () => {
+    const url = `${stack.url}/knock-denied-away`;
+    const host = await person(url, 'Hal', { init: recordToasts });
+    await host.join();
+    await host.page.click('#btn-people');
+    await host.page.click('#host-lock');
+    await host.page.waitForSelector('#mark-locked:not([hidden])');
+    const kim = await person(url, 'Kim');
+    await kim.page.waitForFunction(() => document.body.dataset.state === 'prejoin');
+    await kim.page.fill('#name-input', 'Kim');
+    await kim.page.click('#join-btn');
+    await host.page.waitForSelector('#lobby-list li:has-text("Kim")');
+    await kim.page.context().setOffline(true);
+    await kim.page.waitForFunction(() => !document.getElementById('gate-note').hidden, null, { timeout: 8000 });
+    // The denial goes to the socket her page gave up (left open, the
+    // sidecar still holds it): she reads it once the network is back.
+    await host.page.click('#lobby-list li:has-text("Kim") button.deny');
+    await host.page.waitForSelector('#lobby', { state: 'hidden' });
+    await kim.page.context().setOffline(false);
+    await kim.page.waitForFunction(() => document.getElementById('gate').dataset.why === 'denied', null, { timeout: 10000 });
+    await host.page.waitForTimeout(1500);
+    assert.equal(await host.page.$$eval('#lobby-list li', (els) => els.length), 0);
+    const told = (await host.page.evaluate(() => window.__toasts.map((x) => x.text))).filter((x) => /Kim/.test(x));
+    assert.equal(told.length, 1, told.join(' | '));
     for (const p of [host, kim]) assert.deepEqual(realErrors(p.errors()), [], p.name);
 });
 

@@ -248,6 +248,20 @@ test('a take-over refused for the joins\' pace is tried again without a word; le
     assert.deepEqual(ws.closedWith, { code: 1000, reason: undefined });
 }));
 
+test('a knock that ends while its socket was given up (a host\'s denial, the timeout, read once the network is back) is the page\'s answer', () => withClient((sig) => {
+    const errors = [];
+    sig.on('error', (m) => errors.push(m.code));
+    const ws = knockingLeftOpen(sig);
+    ws.hear({ type: 'peer-left', id: 'k1', reason: 'replaced' });
+    ws.hear({ type: 'error', code: 'unavailable', ref: 'join', message: 'try again' });
+    assert.deepEqual(errors, []);
+    ws.hear({ type: 'error', code: 'knock-timeout', ref: 'join', message: 'no host answered' });
+    assert.deepEqual(errors, ['knock-timeout']);
+    assert.deepEqual(ws.closedWith, { code: 1000, reason: undefined });
+    ws.hear({ type: 'error', code: 'denied', ref: 'join', message: 'no', reason: 'host' });
+    assert.deepEqual(errors, ['knock-timeout'], 'once');
+}));
+
 test('admitted, the knock\'s token is the seat\'s way back', () => withClient((sig) => {
     sig.connect();
     const [ws] = FakeSocket.made;
