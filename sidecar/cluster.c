@@ -893,8 +893,11 @@ static void park(struct join *j)
         knock_taken(j);
         return;
     }
-    if (!j->knocked) /* a knock sent again keeps its first deadline */
+    if (!j->knocked) { /* a knock sent again keeps its first deadline */
+        log_info("knock room=%s knock=%s%s", j->room, j->id,
+                 j->takes_over ? ": taken over here" : " waiting");
         hub_knocking(j->rq.cl->h, j->c, j->id, j->token, j->since);
+    }
     j->knocked = true;
     j->takes_over = false; /* the knock is this node's now */
     if (j->answer != HUB_KNOCK_QUIET)
