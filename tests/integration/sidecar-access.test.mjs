@@ -631,10 +631,12 @@ if (SIDECARS > 1) {
         for (const act of ['admit', 'admit', 'deny', 'deny']) {
             const { room, cs } = await meeting(2);
             await twoHostsLocked(cs, cs);
+            // Both connections first: the knock's timeout (3 s here) runs
+            // from the knock, and the race comes right after it.
             const old = await client({ node: 2 });
-            const knock = await tryJoin(old, room, 'Kay');
-            await Promise.all(cs.map((c) => lobbyIs(c, [knock.id])));
             const next = await client({ addr: old.addr, node: 2 });
+            const knock = await tryJoin(old, room, 'Kay');
+            await lobbyIs(cs[0], [knock.id]);
             cs[0].send({ type: act, id: knock.id });
             next.send({ type: 'join', room, name: 'Kay', resume: knock.token, attempt: 2 });
             const got = await next.next((m) => ['welcome', 'knocking'].includes(m.type) || (m.type === 'error' && m.ref === 'join'));
