@@ -199,24 +199,7 @@ export class Signaling {
         }
         if (!msg || typeof msg.type !== 'string') return;
         this.#unansweredSince = null;
-        if (msg.type === 'knocking' && typeof msg.token === 'string') {
-            // Waiting in a locked meeting's lobby: a socket that drops
-            // before the sidecar notices comes back with the knock's
-            // token and takes its place in the line (the hosts see no new
-            // knock); and once a host lets us in, it is the seat's.
-            this.#resume = msg.token;
-        }
-        if (msg.type === 'knocking' || msg.type === 'welcome' || (msg.type === 'error' && msg.ref === 'join')) {
-            this.#knockOn = msg.type === 'knocking' ? this.#ws : null;
-        }
-        // This socket took the knock over: the one left open holds it no
-        // more, and goes (so does one whose knock had ended). Let in as
-        // the knock, the sidecar closed it as it seated this one; in with
-        // another id (the knock had ended, the door opened), it goes.
-        // Refused, it still knocks until leave() closes it.
-        if (msg.type === 'knocking' || (msg.type === 'welcome' && msg.id !== this.#knockId)) this.#closeLeftKnocking();
-        if (msg.type === 'welcome') this.#leftKnocking = null;
-        if (msg.type === 'knocking') this.#knockId = msg.id;
+        this.#followKnock(msg);
         if (msg.type === 'welcome') {
             const resumed = this.#id !== null && msg.id === this.#id;
             const previousId = this.#id;
@@ -253,6 +236,29 @@ export class Signaling {
             this.#stopPing();
         }
         this.#emit(msg.type, msg);
+    }
+
+    /** Keeps track of this page's knock from the answers to its joins. */
+    #followKnock(msg) {
+        const knocking = msg.type === 'knocking';
+        const welcome = msg.type === 'welcome';
+        if (!knocking && !welcome && !(msg.type === 'error' && msg.ref === 'join')) return;
+        if (knocking && typeof msg.token === 'string') {
+            // Waiting in a locked meeting's lobby: a socket that drops
+            // before the sidecar notices comes back with the knock's
+            // token and takes its place in the line (the hosts see no new
+            // knock); and once a host lets us in, it is the seat's.
+            this.#resume = msg.token;
+        }
+        this.#knockOn = knocking ? this.#ws : null;
+        // This socket took the knock over: the one left open holds it no
+        // more, and goes (so does one whose knock had ended). Let in as
+        // the knock, the sidecar closed it as it seated this one; in with
+        // another id (the knock had ended, the door opened), it goes.
+        // Refused, it still knocks until leave() closes it.
+        if (knocking || (welcome && msg.id !== this.#knockId)) this.#closeLeftKnocking();
+        if (welcome) this.#leftKnocking = null;
+        if (knocking) this.#knockId = msg.id;
     }
 
     /**
@@ -367,9 +373,7 @@ export class Signaling {
         if (this.#seated) this.#droppedAt = this.#now();
         if (this.#ws !== null && this.#ws === this.#knockOn) {
             this.#closeLeftKnocking();
-            this.#leaveKnocking(this.#ws);
-            this.#ws = null;
-            clearTimeout(this.#timers.open);
+            this.#leaveKnocking(this.#letGo());
         } else {
             this.#dropSocket(code, reason);
         }
@@ -407,11 +411,17 @@ export class Signaling {
         this.#leftKnocking = null;
     }
 
-    /** Closes the socket without waiting for its close, whose handler (and a late open's) then ignores it. */
-    #dropSocket(code, reason) {
+    /** Lets go of the socket in use, whose close handler (and a late open's) then ignores it; returns it. */
+    #letGo() {
         const ws = this.#ws;
         this.#ws = null;
         clearTimeout(this.#timers.open);
+        return ws;
+    }
+
+    /** Closes the socket without waiting for its close (#letGo). */
+    #dropSocket(code, reason) {
+        const ws = this.#letGo();
         try {
             ws.close(code, reason);
         } catch { /* already closing */ }

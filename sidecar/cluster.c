@@ -754,6 +754,16 @@ static enum hub_refusal refusal_of(enum bus_status st)
     }
 }
 
+/* j's page moved on to a newer connection, which has seat or knock id:
+ * j's connection, if still here, is told `replaced` (hub_stale). */
+static void stale(struct join *j, const char *id)
+{
+    if (j->c != NULL)
+        j->c->pending = NULL;
+    hub_stale(j->rq.cl->h, j->c, j->room, id);
+    j->c = NULL;
+}
+
 /* Redis answered j with r, granting the seat id (NULL: not granted). */
 static void answer(struct join *j, const struct bus_room *r, const char *id,
                    bool resumed)
@@ -765,10 +775,7 @@ static void answer(struct join *j, const struct bus_room *r, const char *id,
      * another node (admitted before a take-over reached Redis): the page
      * takes it back with the knock's token, now the seat's. */
     if (r->status == BUS_STALE || r->status == BUS_MOVED) {
-        if (j->c != NULL)
-            j->c->pending = NULL;
-        hub_stale(cl->h, j->c, j->room,
-                  r->status == BUS_STALE ? r->peer : j->id);
+        stale(j, r->status == BUS_STALE ? r->peer : j->id);
         return;
     }
     if (j->c == NULL) { /* the client went away meanwhile */
@@ -946,11 +953,8 @@ static void join_done(void *arg, const struct bus_room *r)
      * waited: a seat Redis gave it is that connection's (its join finds it
      * held here), and nothing is withdrawn or left. A knock ends in park. */
     if (j->replaced && r->status != BUS_KNOCK) {
-        if (j->c != NULL) {
-            j->c->pending = NULL;
-            hub_stale(j->rq.cl->h, j->c, j->room, j->id);
-            j->c = NULL;
-        }
+        if (j->c != NULL)
+            stale(j, j->id);
         join_finish(j);
         return;
     }
